@@ -1,0 +1,40 @@
+import type { Runtime } from './runtime.js';
+
+/** A broken property, as the oracle reports it. */
+export interface Violation {
+  /** Which property: 'stale-translation', 'obsolete-root', 'stale-apic-access', 'accounting', 'livelock', 'deadlock'. */
+  kind: string;
+  /** Name of the thread whose step broke it. */
+  thread: string;
+  /** Virtual time, ns. */
+  timeNs: number;
+  /** Runtime step index at which it was seen. */
+  step: number;
+  /** What happened, in kernel terms, like a bug report. */
+  message: string;
+}
+
+/** One line of the step log, in kernel terms ("vCPU1: snapshot mmu_invalidate_seq=4"). */
+export interface LogLine {
+  step: number;
+  thread: number;
+  timeNs: number;
+  text: string;
+}
+
+/**
+ * One execution of a model, as drivers see it: the runtime with its threads
+ * spawned, and what the oracle has found. A driver steps rt's threads until all
+ * are done, a violation appears, or its bounds are reached.
+ */
+export interface Instance {
+  readonly rt: Runtime;
+  /** Violations found so far; drivers stop at the first. */
+  readonly violations: Violation[];
+  /** The awaited events still pending, described, or null when nothing is awaited. */
+  pending(): string | null;
+  /** The step log, when the instance was created with logging on; else null. */
+  readonly log: LogLine[] | null;
+  /** Called by a driver once the run ends (closes open measurements). */
+  finish(): void;
+}

@@ -1,0 +1,124 @@
+import { ModelBug } from './model-bug.js';
+import { ObjectRegistry } from './objects.js';
+import { opKind, WRITE } from './op.js';
+import { type Task, Thread } from './thread.js';
+
+/**
+ * What a driver (simulator, checker, replay) supplies: the source of the model's
+ * random draws, and a hook told when a blocked thread becomes runnable.
+ */
+export interface Driver {
+  /** A draw in [0, n) for the model (workload choices). Recorded by schedules. */
+  draw(n: number): number;
+  /** `t` was blocked and is runnable again. */
+  woke(t: Thread): void;
+}
+
+/**
+ * One execution: its threads, the virtual clock and the step loop primitive. It
+ * knows nothing of what the threads model; drivers pick which thread steps next.
+ */
+export class Runtime {
+  /** Every thread ever spawned, by id. */
+  readonly threads: Thread[] = [];
+  /** Names of shared objects announced at yield points. */
+  readonly objects = new ObjectRegistry();
+  /** The thread whose step is running, or null between steps. */
+  current: Thread | null = null;
+  /** Virtual time (ns) at which the current or last step started. */
+  clock = 0;
+  /** Cost charged so far in the current step. */
+  private charged = 0;
+  /** Steps run so far. */
+  steps = 0;
+  /** Announced writes to shared state so far, by all threads. */
+  writes = 0;
+  /** Set by the driver; defaults to a driver with no randomness. */
+  driver: Driver = { draw: () => 0, woke: () => {} };
+
+  /** Creates a thread that will run `body`; it starts runnable at the current time. */
+  spawn(name: string, body: (self: Thread) => Task, owner?: unknown): Thread {
+    // The generator is created lazily so that `self` exists before the body runs.
+    const t = new Thread(this.threads.length, name, null as unknown as Task);
+    (t as { task: Task }).task = body(t);
+    t.owner = owner;
+    t.readyAt = this.now();
+    this.threads.push(t);
+    return t;
+  }
+
+  /** Virtual time now, within the current step. */
+  now(): number {
+    return this.clock + this.charged;
+  }
+
+  /** Charges `ns` of virtual time to the current step (work done, or time slept). */
+  charge(ns: number): void {
+    this.charged += ns;
+  }
+
+  /** A random draw in [0, n) from the driver. */
+  draw(n: number): number {
+    return this.driver.draw(n);
+  }
+
+  /** The running thread; a ModelBug outside a step. */
+  self(): Thread {
+    const t = this.current;
+    if (t === null) throw new ModelBug('no thread is running');
+    return t;
+  }
+
+  /** Marks the running thread blocked; it must yield right after. */
+  block(why: string): void {
+    const t = this.self();
+    t.state = 'blocked';
+    t.blockedAt = this.now();
+    t.waitingFor = why;
+  }
+
+  /** Makes a blocked thread runnable no earlier than now. */
+  wake(t: Thread): void {
+    if (t.state !== 'blocked') throw new ModelBug(`wake of ${t.name}, which is ${t.state}`);
+    t.state = 'runnable';
+    t.waitingFor = '';
+    const now = this.now();
+    if (t.readyAt < now) t.readyAt = now;
+    this.driver.woke(t);
+  }
+
+  /** Runs one step of `t`: from its last yield to its next one. */
+  runStep(t: Thread): void {
+    if (t.state !== 'runnable') throw new ModelBug(`step of ${t.name}, which is ${t.state}`);
+    if (t.readyAt > this.clock) this.clock = t.readyAt;
+    this.charged = 0;
+    this.current = t;
+    if (opKind(t.op) === WRITE) {
+      this.writes++;
+      t.ownWrites++;
+    }
+    const r = t.task.next();
+    this.current = null;
+    this.steps++;
+    t.steps++;
+    t.readyAt = this.clock + this.charged;
+    if (r.done) {
+      t.state = 'done';
+    } else {
+      t.op = r.value;
+    }
+  }
+
+  /** Threads that may run now, in id order. */
+  runnable(out: Thread[] = []): Thread[] {
+    out.length = 0;
+    for (const t of this.threads) if (t.state === 'runnable') out.push(t);
+    return out;
+  }
+
+  /** True when every thread has finished. */
+  allDone(): boolean {
+    for (const t of this.threads) if (t.state !== 'done') return false;
+    return true;
+  }
+}

@@ -1,0 +1,243 @@
+import { ModelBug } from './model-bug.js';
+import { type Op, OP_LOCAL, opWrite } from './op.js';
+import type { Runtime } from './runtime.js';
+import type { Task, Thread } from './thread.js';
+
+/** Contention figures a lock keeps about itself. */
+export interface LockStats {
+  readAcquires: number;
+  writeAcquires: number;
+  /** Acquisitions that had to wait. */
+  contended: number;
+  /** Wait time of each contended acquisition, ns. */
+  waits: number[];
+  /** Longest write hold, ns. */
+  writeHoldMaxNs: number;
+  /** Hold intervals, for reports: [start, end, mode 0=read 1=write, thread id]. */
+  holds: number[] | null;
+}
+
+export function newLockStats(recordHolds = false): LockStats {
+  return {
+    readAcquires: 0,
+    writeAcquires: 0,
+    contended: 0,
+    waits: [],
+    writeHoldMaxNs: 0,
+    holds: recordHolds ? [] : null,
+  };
+}
+
+interface Waiter {
+  thread: Thread;
+  write: boolean;
+}
+
+/**
+ * A queued reader-writer lock with fair hand-over, like x86's qrwlock that backs
+ * kvm->mmu_lock: once anyone waits, newcomers queue behind it, and a release hands
+ * the lock to the head of the queue (a writer, or every reader up to the next
+ * writer). Blocking and waking go through the runtime.
+ */
+export class RwLock {
+  /** Object id announced at yield points. */
+  readonly obj: number;
+  /** Threads holding it for read. */
+  private readonly readers = new Set<Thread>();
+  /** Thread holding it for write, or null. */
+  private writer: Thread | null = null;
+  /** FIFO of waiters. */
+  private readonly queue: Waiter[] = [];
+  /** Start of the current write hold, or of each read hold. */
+  private writeSince = 0;
+  private readonly readSince = new Map<Thread, number>();
+  readonly stats: LockStats;
+  /** Cost, in ns, of handing the lock to a waiter (cache-line transfer, wake-up). */
+  handoverNs = 0;
+  /** Cost, in ns, of an uncontended acquisition. */
+  acquireNs = 0;
+  /** Time slice, ns: a holder who has run this long without yielding should reschedule. */
+  timesliceNs = Number.POSITIVE_INFINITY;
+  /** Last time the current writer (re)took the lock or rescheduled. */
+  private sliceStart = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly name: string,
+    stats?: LockStats,
+  ) {
+    this.obj = rt.objects.id(name);
+    this.stats = stats ?? newLockStats();
+  }
+
+  /** The op to announce before an operation on this lock. */
+  get op(): Op {
+    return opWrite(this.obj);
+  }
+
+  isWriteHeldBy(t: Thread): boolean {
+    return this.writer === t;
+  }
+  isReadHeldBy(t: Thread): boolean {
+    return this.readers.has(t);
+  }
+  isHeldBy(t: Thread): boolean {
+    return this.writer === t || this.readers.has(t);
+  }
+  /** Someone waits for the lock (rwlock_needbreak's "contended"). */
+  contended(): boolean {
+    return this.queue.length > 0;
+  }
+  /** The holder has used up its time slice (should_resched). */
+  shouldResched(): boolean {
+    return this.rt.now() - this.sliceStart >= this.timesliceNs;
+  }
+
+  /** read_lock, with the yield point before it (the race for the lock). */
+  *readLock(): Task {
+    yield this.op;
+    const t = this.rt.self();
+    if (this.isHeldBy(t)) throw new ModelBug(`${t.name}: recursive read_lock of ${this.name}`);
+    if (this.writer === null && this.queue.length === 0) {
+      this.grantRead(t, false);
+      this.rt.charge(this.acquireNs);
+      return;
+    }
+    yield* this.wait(t, false);
+  }
+
+  /** write_lock, with the yield point before it (the race for the lock). */
+  *writeLock(): Task {
+    yield this.op;
+    const t = this.rt.self();
+    if (this.isHeldBy(t)) throw new ModelBug(`${t.name}: recursive write_lock of ${this.name}`);
+    if (this.writer === null && this.readers.size === 0 && this.queue.length === 0) {
+      this.grantWrite(t, false);
+      this.rt.charge(this.acquireNs);
+      return;
+    }
+    yield* this.wait(t, true);
+  }
+
+  /** Queues behind the current holders; returns once a release handed us the lock. */
+  private *wait(t: Thread, write: boolean): Task {
+    this.queue.push({ thread: t, write });
+    this.stats.contended++;
+    const since = this.rt.now();
+    this.rt.block(`${this.name} (${write ? 'write' : 'read'})`);
+    // Blocked until a release hands the lock over; the runtime will not resume us before.
+    yield this.op;
+    if (!this.isHeldBy(t)) throw new ModelBug(`${t.name} woke without ${this.name}`);
+    this.stats.waits.push(this.rt.now() - since);
+  }
+
+  /** read_unlock, with the yield point before it (a waiter may be handed the lock). */
+  *readUnlockY(): Task {
+    yield this.op;
+    this.readUnlock();
+  }
+
+  /** write_unlock, with the yield point before it. */
+  *writeUnlockY(): Task {
+    yield this.op;
+    this.writeUnlock();
+  }
+
+  readUnlock(): void {
+    const t = this.rt.self();
+    if (!this.readers.delete(t)) throw new ModelBug(`${t.name}: read_unlock of ${this.name} it does not hold for read`);
+    const since = this.readSince.get(t) ?? 0;
+    this.readSince.delete(t);
+    if (this.stats.holds) this.stats.holds.push(since, this.rt.now(), 0, t.id);
+    if (this.readers.size === 0) this.handOver();
+  }
+
+  writeUnlock(): void {
+    const t = this.rt.self();
+    if (this.writer !== t) throw new ModelBug(`${t.name}: write_unlock of ${this.name} held by ${this.writer?.name ?? 'nobody'}`);
+    const held = this.rt.now() - this.writeSince;
+    if (held > this.stats.writeHoldMaxNs) this.stats.writeHoldMaxNs = held;
+    if (this.stats.holds) this.stats.holds.push(this.writeSince, this.rt.now(), 1, t.id);
+    this.writer = null;
+    this.handOver();
+  }
+
+  /**
+   * cond_resched_rwlock_write: if `needbreak` (contention, when the kernel yields
+   * on contention) or the slice is used up, drop the lock, let others run, re-take
+   * it. Yields true (as its return) when the lock was dropped.
+   */
+  *condReschedWrite(yieldOnContention: boolean): Generator<Op, boolean, void> {
+    // Contention is sampled here: a fault that queues just after is seen next time.
+    yield this.op;
+    const t = this.rt.self();
+    if (this.writer !== t) throw new ModelBug(`${t.name}: cond_resched on ${this.name} not held for write`);
+    if (!((yieldOnContention && this.contended()) || this.shouldResched())) return false;
+    this.writeUnlock();
+    // Lock dropped: the queued vCPUs are handed mmu_lock before we re-queue.
+    yield OP_LOCAL;
+    yield* this.writeLock();
+    this.sliceStart = this.rt.now();
+    return true;
+  }
+
+  /** cond_resched_rwlock_read, symmetric to condReschedWrite. */
+  *condReschedRead(yieldOnContention: boolean): Generator<Op, boolean, void> {
+    // Contention is sampled here.
+    yield this.op;
+    const t = this.rt.self();
+    if (!this.readers.has(t)) throw new ModelBug(`${t.name}: cond_resched on ${this.name} not held for read`);
+    if (!((yieldOnContention && this.contended()) || this.shouldResched())) return false;
+    this.readUnlock();
+    // Lock dropped: a queued writer gets it here.
+    yield OP_LOCAL;
+    yield* this.readLock();
+    return true;
+  }
+
+  /** lockdep_assert_held_write. */
+  assertWriteHeld(what: string): void {
+    const t = this.rt.self();
+    if (this.writer !== t) throw new ModelBug(`${what}: ${t.name} must hold ${this.name} for write`);
+  }
+  /** lockdep_assert_held (either mode). */
+  assertHeld(what: string): void {
+    const t = this.rt.self();
+    if (!this.isHeldBy(t)) throw new ModelBug(`${what}: ${t.name} must hold ${this.name}`);
+  }
+
+  private grantRead(t: Thread, handedOver: boolean): void {
+    this.readers.add(t);
+    this.readSince.set(t, handedOver ? this.rt.now() + this.handoverNs : this.rt.now());
+    this.stats.readAcquires++;
+  }
+  private grantWrite(t: Thread, handedOver: boolean): void {
+    this.writer = t;
+    this.writeSince = handedOver ? this.rt.now() + this.handoverNs : this.rt.now();
+    this.sliceStart = this.writeSince;
+    this.stats.writeAcquires++;
+  }
+
+  /** Gives the free lock to the head of the queue: one writer, or a run of readers. */
+  private handOver(): void {
+    if (this.writer !== null || this.readers.size > 0) return;
+    const head = this.queue[0];
+    if (head === undefined) return;
+    const woken: Thread[] = [];
+    if (head.write) {
+      this.queue.shift();
+      this.grantWrite(head.thread, true);
+      woken.push(head.thread);
+    } else {
+      while (this.queue.length > 0 && !this.queue[0]!.write) {
+        const w = this.queue.shift()!;
+        this.grantRead(w.thread, true);
+        woken.push(w.thread);
+      }
+    }
+    for (const w of woken) {
+      this.rt.wake(w);
+      w.readyAt += this.handoverNs;
+    }
+  }
+}

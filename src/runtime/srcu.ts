@@ -1,0 +1,54 @@
+import { ModelBug } from './model-bug.js';
+import { type Op, opWrite } from './op.js';
+import type { Runtime } from './runtime.js';
+import type { Task, Thread } from './thread.js';
+import { WaitQueue } from './wait-queue.js';
+
+/**
+ * Sleepable RCU as kvm->srcu uses it for memslots: readers enter and leave read
+ * sections; synchronize() returns once every section that began before it ended.
+ */
+export class Srcu {
+  readonly obj: number;
+  /** Reader thread -> epoch its section began in. */
+  private readonly readers = new Map<Thread, number>();
+  private epoch = 0;
+  private readonly waiters: WaitQueue;
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly name: string,
+  ) {
+    this.obj = rt.objects.id(name);
+    this.waiters = new WaitQueue(rt, `synchronize_srcu(${name})`);
+  }
+
+  get op(): Op {
+    return opWrite(this.obj);
+  }
+
+  readLock(): void {
+    const t = this.rt.self();
+    if (this.readers.has(t)) throw new ModelBug(`${t.name}: nested srcu_read_lock(${this.name})`);
+    this.readers.set(t, this.epoch);
+  }
+
+  readUnlock(): void {
+    const t = this.rt.self();
+    if (!this.readers.delete(t)) throw new ModelBug(`${t.name}: srcu_read_unlock(${this.name}) outside a section`);
+    this.waiters.wakeAll();
+  }
+
+  isReading(t: Thread): boolean {
+    return this.readers.has(t);
+  }
+
+  /** synchronize_srcu: waits out every reader that entered before the call. */
+  *synchronize(): Task {
+    const e = this.epoch++;
+    yield* this.waiters.waitUntil(() => {
+      for (const v of this.readers.values()) if (v <= e) return false;
+      return true;
+    }, this.op);
+  }
+}
