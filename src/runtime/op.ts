@@ -1,11 +1,12 @@
 /**
- * What a thread announces at a yield point: the shared object its next step
- * touches, and how. The checker's partial-order reduction uses it to know
- * which steps commute; the simulator ignores it.
+ * What a thread announces at a yield point: the shared objects its next step
+ * touches (one, or two), and how. The checker's partial-order reduction uses it
+ * to know which steps commute; the simulator ignores it.
  *
- * An op is a small integer, so that yielding allocates nothing:
- *   bits 0..1  kind (read, write, spin, local)
- *   bits 2..   object id (see ObjectRegistry)
+ * An op is a number, so that yielding allocates nothing:
+ *   bits 0..1   kind (read, write, spin, local)
+ *   bits 2..16  first object id (see ObjectRegistry), < 2^15
+ *   above       second object id + 1, or 0 when the step touches one object
  */
 export type Op = number;
 
@@ -32,18 +33,34 @@ export function opWrite(obj: number): Op {
 export const OP_SPIN: Op = SPIN;
 export const OP_LOCAL: Op = LOCAL;
 
+const SECOND = 1 << 17;
+
+/** A step that touches two objects (reads or writes both, per `kind`). */
+export function op2(kind: typeof READ | typeof WRITE, a: number, b: number): Op {
+  return (b + 1) * SECOND + ((a << 2) | kind);
+}
+
 export function opKind(op: Op): number {
   return op & 3;
 }
 export function opObject(op: Op): number {
-  return op >>> 2;
+  return (op % SECOND) >>> 2;
+}
+/** The second object of a two-object op, or -1. */
+export function opObject2(op: Op): number {
+  return Math.floor(op / SECOND) - 1;
 }
 
-/** Two announced ops conflict when they touch one object and one of them writes. */
+/** Two announced ops conflict when they share an object and one of them writes. */
 export function opsConflict(a: Op, b: Op): boolean {
   const ka = a & 3;
   const kb = b & 3;
   if (ka > WRITE || kb > WRITE) return false;
-  if (a >>> 2 !== b >>> 2) return false;
-  return ka === WRITE || kb === WRITE;
+  if (ka !== WRITE && kb !== WRITE) return false;
+  const a1 = opObject(a);
+  const b1 = opObject(b);
+  if (a1 === b1) return true;
+  const a2 = opObject2(a);
+  const b2 = opObject2(b);
+  return (a2 >= 0 && (a2 === b1 || a2 === b2)) || (b2 >= 0 && b2 === a1);
 }

@@ -1,3 +1,4 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { ModelBug } from './model-bug.js';
 import { type Op, OP_LOCAL, opWrite } from './op.js';
 import type { Runtime } from './runtime.js';
@@ -9,8 +10,8 @@ export interface LockStats {
   writeAcquires: number;
   /** Acquisitions that had to wait. */
   contended: number;
-  /** Wait time of each contended acquisition, ns. */
-  waits: number[];
+  /** Wait times of contended acquisitions, ns (HDR histogram). */
+  waits: RecordableHistogram;
   /** Longest write hold, ns. */
   writeHoldMaxNs: number;
   /** Hold intervals, for reports: [start, end, mode 0=read 1=write, thread id]. */
@@ -22,7 +23,7 @@ export function newLockStats(recordHolds = false): LockStats {
     readAcquires: 0,
     writeAcquires: 0,
     contended: 0,
-    waits: [],
+    waits: createHistogram(),
     writeHoldMaxNs: 0,
     holds: recordHolds ? [] : null,
   };
@@ -128,7 +129,7 @@ export class RwLock {
     // Blocked until a release hands the lock over; the runtime will not resume us before.
     yield this.op;
     if (!this.isHeldBy(t)) throw new ModelBug(`${t.name} woke without ${this.name}`);
-    this.stats.waits.push(this.rt.now() - since);
+    this.stats.waits.record(Math.max(1, Math.round(this.rt.now() - since)));
   }
 
   /** read_unlock, with the yield point before it (a waiter may be handed the lock). */

@@ -1,0 +1,245 @@
+import { opsConflict } from '../runtime/op.js';
+import type { Thread } from '../runtime/thread.js';
+import { SeededDraws } from './draws.js';
+import type { Execution, Outcome } from './execution.js';
+import { HappensBefore, MAX_THREADS, type RaceSink } from './hb.js';
+import { bit, DRAW_NODE, lowest, Path, THREAD_NODE } from './path.js';
+import type { Strategy } from './strategy.js';
+
+/** The partial-order reduction the DFS applies. */
+export type PorMode =
+  /** none: every eligible thread at every step (within the preemption bound) */
+  | 'none'
+  /** sleep sets keyed on announced ops: a thread whose step commutes with what ran since it was explored is not re-run */
+  | 'sleep'
+  /** source-set DPOR with sleep sets: alternatives are added only where a race between two steps was seen */
+  | 'dpor';
+
+/** How the DFS treats the model's random draws. */
+export type DrawMode =
+  /** from a PRNG seeded the same for every execution, so that re-execution is deterministic */
+  | 'seeded'
+  /** every draw of at most `maxDrawBranch` values is a branch point whose values are all explored; larger ones are seeded */
+  | 'explore';
+
+/** Settings of the DFS strategy. */
+export interface DfsOptions {
+  /** Most preemptions per execution (Infinity: unbounded). */
+  preemptionBound?: number;
+  /** Partial-order reduction; 'dpor' by default. */
+  por?: PorMode;
+  /** Draws: 'seeded' by default. */
+  draws?: DrawMode;
+  /** With draws 'explore': draws over more values than this come from the seeded PRNG. */
+  maxDrawBranch?: number;
+  /** Seed of the draws that are not explored. */
+  seed?: number;
+}
+
+/** Counters of the DFS, for reports and tests. */
+export interface DfsStats {
+  /** Executions cut because every thread allowed to run was in the sleep set or over the preemption bound. */
+  blocked: number;
+  /** Deepest path, in nodes. */
+  maxPath: number;
+}
+
+/**
+ * Stateless systematic exploration by re-execution, as loom and CHESS do: the
+ * path of branch points of the last execution is kept; the next execution
+ * replays it up to the deepest node with an alternative left, takes that
+ * alternative, and continues with fresh nodes (which first try the thread that
+ * ran last, then the lowest id). Preemption bounding counts switches away from
+ * a thread that could have gone on (and is not spinning).
+ *
+ * With preemption bounding, DPOR and sleep sets may skip an interleaving whose
+ * only equivalent within the bound was pruned; when a race asks for a thread
+ * where it would exceed the bound, it is added at the latest earlier node where
+ * it fits (after Coons, Musuvathi, McKinley, OOPSLA 2013). Unbounded, the
+ * exploration covers every Mazurkiewicz trace up to maxSteps.
+ */
+export class DfsStrategy implements Strategy, RaceSink {
+  readonly name = 'dfs';
+  /** See DfsStats. */
+  readonly stats: DfsStats = { blocked: 0, maxPath: 0 };
+  private readonly path = new Path();
+  /** Next node of the path to visit in this execution. */
+  private pos = 0;
+  /** Sleep set for the next thread node. */
+  private curSleep = 0;
+  /** Node index of each step of this execution. */
+  private readonly stepNode: number[] = [];
+  private readonly hb = new HappensBefore();
+  private readonly seeded: SeededDraws;
+  private started = false;
+  private isExhausted = false;
+  private readonly bound: number;
+  private readonly por: PorMode;
+  private readonly explore: boolean;
+  private readonly maxDrawBranch: number;
+
+  constructor(options: DfsOptions = {}) {
+    this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
+    this.por = options.por ?? 'dpor';
+    this.explore = (options.draws ?? 'seeded') === 'explore';
+    this.maxDrawBranch = options.maxDrawBranch ?? 8;
+    this.seeded = new SeededDraws(options.seed ?? 0);
+  }
+
+  beginExecution(_x: Execution): boolean {
+    if (this.isExhausted) return false;
+    if (this.started && !this.advance()) {
+      this.isExhausted = true;
+      return false;
+    }
+    this.started = true;
+    this.pos = 0;
+    this.curSleep = 0;
+    this.hb.reset();
+    this.seeded.reset(0);
+    return true;
+  }
+
+  /** Moves to the deepest node with an alternative left; false when there is none. */
+  private advance(): boolean {
+    const path = this.path;
+    for (let k = path.length - 1; k >= 0; k--) {
+      if (path.kind[k] === DRAW_NODE) {
+        if (path.chosen[k]! + 1 < path.backtrack[k]!) {
+          path.chosen[k]!++;
+          path.length = k + 1;
+          return true;
+        }
+        continue;
+      }
+      const cand = path.backtrack[k]! & path.eligible[k]! & ~path.done[k]! & ~path.sleep[k]! & this.allowed(k);
+      if (cand !== 0) {
+        const c = lowest(cand);
+        path.chosen[k] = c;
+        path.done[k]! |= bit(c);
+        path.length = k + 1;
+        return true;
+      }
+    }
+    path.length = 0;
+    return false;
+  }
+
+  /** Threads that node k may choose without exceeding the preemption bound. */
+  private allowed(k: number): number {
+    const path = this.path;
+    return path.preemptive[k] === 1 && path.preemptions[k]! >= this.bound ? bit(path.prev[k]!) : -1;
+  }
+
+  nextThread(x: Execution): Thread | null {
+    const el = x.eligible;
+    const threads = x.rt.threads;
+    if (threads.length > MAX_THREADS) throw new RangeError(`dfs: at most ${MAX_THREADS} threads, the model has ${threads.length}`);
+    let em = 0;
+    for (let i = 0; i < el.length; i++) em |= bit(el[i]!.id);
+    const path = this.path;
+    const k = this.pos;
+    let c: number;
+    if (k < path.length) {
+      if (path.kind[k] !== THREAD_NODE || path.eligible[k] !== em) this.nondeterministic(x, k);
+      c = path.chosen[k]!;
+    } else {
+      const prev = x.prev === null ? -1 : x.prev.id;
+      const preemptive = x.prevPreemptible;
+      const allowed = preemptive && x.preemptions >= this.bound ? bit(prev) : -1;
+      const avail = em & ~this.curSleep & allowed;
+      if (avail === 0) {
+        this.stats.blocked++;
+        return null;
+      }
+      c = prev >= 0 && (avail & bit(prev)) !== 0 ? prev : lowest(avail);
+      path.push(THREAD_NODE, c, this.por === 'dpor' ? bit(c) : em & allowed);
+      path.eligible[k] = em;
+      path.sleep[k] = this.curSleep;
+      path.prev[k] = prev;
+      path.preemptive[k] = preemptive ? 1 : 0;
+      path.preemptions[k] = x.preemptions;
+      if (path.length > this.stats.maxPath) this.stats.maxPath = path.length;
+    }
+    const t = threads[c]!;
+    const op = t.op;
+    if (this.por !== 'none') {
+      // Sleep set of the next node: threads asleep here or explored here before c,
+      // whose announced step commutes with c's.
+      let s = (path.sleep[k]! | path.done[k]!) & ~bit(c);
+      let child = 0;
+      while (s !== 0) {
+        const q = lowest(s);
+        s &= s - 1;
+        if (!opsConflict(threads[q]!.op, op)) child |= bit(q);
+      }
+      this.curSleep = child;
+    }
+    this.stepNode[x.step] = k;
+    this.pos = k + 1;
+    if (this.por === 'dpor') {
+      const w = x.wokenAt[c]!;
+      const enabler = w > this.hb.lastStep[c]! ? w : -1;
+      this.hb.record(x.step, c, op, enabler, threads.length, this);
+    }
+    return t;
+  }
+
+  race(e: number, initials: number, p: number): void {
+    const path = this.path;
+    const k = this.stepNode[e]!;
+    const allowed = this.allowed(k);
+    if ((initials & path.backtrack[k]! & allowed) !== 0) return;
+    const c = initials & path.eligible[k]! & allowed;
+    if (c !== 0) {
+      path.backtrack[k]! |= bit((c & bit(p)) !== 0 ? p : lowest(c));
+      return;
+    }
+    if ((initials & path.eligible[k]!) !== 0) {
+      // Over the preemption bound here: try the latest earlier node where it fits.
+      for (let k2 = k - 1; k2 >= 0; k2--) {
+        if (path.kind[k2] !== THREAD_NODE) continue;
+        const c2 = initials & path.eligible[k2]! & this.allowed(k2);
+        if (c2 !== 0) {
+          if ((c2 & path.backtrack[k2]!) === 0) path.backtrack[k2]! |= bit(lowest(c2));
+          return;
+        }
+      }
+      return;
+    }
+    // No thread of the reversed order can start here (spinning without progress): try them all.
+    path.backtrack[k]! |= path.eligible[k]! & allowed;
+  }
+
+  nextDraw(x: Execution, n: number): number {
+    if (!this.explore || n <= 1 || n > this.maxDrawBranch) return this.seeded.below(n);
+    const path = this.path;
+    const k = this.pos;
+    let v = 0;
+    if (k < path.length) {
+      if (path.kind[k] !== DRAW_NODE || path.backtrack[k] !== n) this.nondeterministic(x, k);
+      v = path.chosen[k]!;
+    } else {
+      path.push(DRAW_NODE, 0, n);
+      if (path.length > this.stats.maxPath) this.stats.maxPath = path.length;
+    }
+    this.pos = k + 1;
+    return v;
+  }
+
+  endExecution(x: Execution, outcome: Outcome): void {
+    if (outcome !== 'model-bug' && this.pos < this.path.length) this.nondeterministic(x, this.pos);
+  }
+
+  exhausted(): boolean {
+    return this.isExhausted;
+  }
+
+  private nondeterministic(x: Execution, k: number): never {
+    throw new Error(
+      `dfs: the model is not deterministic: re-executing step ${x.step} (path node ${k}) did not reach the same state ` +
+        'as before; the instance factory must build every instance from scratch, with no state shared between ' +
+        'instances and randomness only from rt.draw',
+    );
+  }
+}

@@ -1,0 +1,221 @@
+import { opObject, opObject2, WRITE } from '../runtime/op.js';
+import { bit, lowest } from './path.js';
+
+/** Stride of the per-step vector clocks: at most this many threads. */
+export const MAX_THREADS = 32;
+const S = MAX_THREADS;
+
+/** Told about each race the happens-before tracker finds. */
+export interface RaceSink {
+  /**
+   * Step `e` and the step being recorded (by thread `p`) are in a race: they
+   * conflict and nothing else orders them. `initials` is the mask of threads
+   * that could start the reversed ordering from the state before `e` (source
+   * DPOR's I(notdep(e, E).p)).
+   */
+  race(e: number, initials: number, p: number): void;
+}
+
+/**
+ * Happens-before over the steps of one execution, with vector clocks, and the
+ * race analysis of source-set DPOR (Abdulla, Aronis, Jonsson, Sagonas, POPL
+ * 2014). A step's footprint is the op its thread announced before it: one or
+ * two objects, read or written; SPIN and LOCAL steps touch nothing. A step
+ * happens after: the previous step of its thread; the step that woke its
+ * thread (an enabler, never a race); the last write to each object it touches;
+ * and, if it writes, every read of that object since.
+ *
+ * Clocks hold, per thread, 1 + the index of that thread's latest step in the
+ * causal past (0: none). Everything lives in typed arrays reused across
+ * executions.
+ */
+export class HappensBefore {
+  /** Vector clock of each step (row j at j*S), the step itself included. */
+  private stepVC = new Int32Array(256 * S);
+  /** Thread of each step. */
+  private stepThread = new Int32Array(256);
+  /** Vector clock of each thread's latest step. */
+  private readonly threadVC = new Int32Array(S * S);
+  /** Index of each thread's latest step, or -1. */
+  readonly lastStep = new Int32Array(S).fill(-1);
+  /** Per object: step of its last write, or -1. */
+  private objWrite = new Int32Array(64).fill(-1);
+  /** Per object and thread (row o*S): that thread's last read since the last write, or -1. */
+  private objReads = new Int32Array(64 * S).fill(-1);
+  /** Objects touched this execution: ids below this. */
+  private nObj = 0;
+  /** Scratch: clock of the step being recorded. */
+  private readonly cur = new Int32Array(S);
+  /** Scratch: the steps the one being recorded directly depends on. */
+  private readonly cands = new Int32Array(4 * S + 4);
+  /** Scratch: the races found for the step being recorded. */
+  private readonly races = new Int32Array(4 * S + 4);
+  /** Scratch for `initials`: first step of each thread in notdep(e). */
+  private readonly firstV = new Int32Array(S);
+
+  /** Forgets the previous execution. */
+  reset(): void {
+    this.threadVC.fill(0);
+    this.lastStep.fill(-1);
+    this.objWrite.fill(-1, 0, this.nObj);
+    this.objReads.fill(-1, 0, this.nObj * S);
+    this.nObj = 0;
+  }
+
+  /**
+   * Records step `j`, run by thread `p` with footprint `op`, `enabler` being the
+   * step that woke p since its previous step (or -1); `nThreads` threads exist.
+   * Reports the races of step j with earlier steps to `sink`.
+   */
+  record(j: number, p: number, op: number, enabler: number, nThreads: number, sink: RaceSink): void {
+    if (j >= this.stepThread.length) this.growSteps(j + 1);
+    const T = nThreads;
+    const vc = this.stepVC;
+    const cur = this.cur;
+    const tb = p * S;
+    for (let r = 0; r < T; r++) cur[r] = this.threadVC[tb + r]!;
+    if (enabler >= 0) joinRow(cur, vc, enabler * S, T);
+    const kind = op & 3;
+    let o1 = -1;
+    let o2 = -1;
+    if (kind <= WRITE) {
+      o1 = opObject(op);
+      o2 = opObject2(op);
+      if (o2 === o1) o2 = -1;
+      const top = (o1 > o2 ? o1 : o2) + 1;
+      if (top > this.nObj) {
+        if (top > this.objWrite.length) this.growObjects(top);
+        this.nObj = top;
+      }
+      let nc = this.collect(o1, kind, T, 0);
+      if (o2 >= 0) nc = this.collect(o2, kind, T, nc);
+      // A dependency e is a race unless p's past or another dependency already orders it.
+      const cands = this.cands;
+      let nr = 0;
+      for (let i = 0; i < nc; i++) {
+        const e = cands[i]!;
+        const te = this.stepThread[e]!;
+        if (te === p || cur[te]! > e) continue;
+        let ordered = false;
+        for (let i2 = 0; i2 < nc; i2++) {
+          if (i2 !== i && vc[cands[i2]! * S + te]! > e) {
+            ordered = true;
+            break;
+          }
+        }
+        if (!ordered) this.races[nr++] = e;
+      }
+      for (let i = 0; i < nc; i++) joinRow(cur, vc, cands[i]! * S, T);
+      cur[p] = j + 1;
+      for (let i = 0; i < nr; i++) {
+        const e = this.races[i]!;
+        sink.race(e, this.initials(e, j, p), p);
+      }
+    } else {
+      cur[p] = j + 1;
+    }
+    const jb = j * S;
+    for (let r = 0; r < T; r++) {
+      vc[jb + r] = cur[r]!;
+      this.threadVC[tb + r] = cur[r]!;
+    }
+    this.stepThread[j] = p;
+    this.lastStep[p] = j;
+    if (o1 >= 0) this.touch(o1, kind, j, p, T);
+    if (o2 >= 0) this.touch(o2, kind, j, p, T);
+  }
+
+  /** Appends to `cands` (from `nc`) the earlier steps that conflict with an access of `kind` to `o`. */
+  private collect(o: number, kind: number, T: number, nc: number): number {
+    const cands = this.cands;
+    const lw = this.objWrite[o]!;
+    if (lw >= 0 && !has(cands, nc, lw)) cands[nc++] = lw;
+    if (kind === WRITE) {
+      const rb = o * S;
+      for (let q = 0; q < T; q++) {
+        const r = this.objReads[rb + q]!;
+        if (r >= 0 && !has(cands, nc, r)) cands[nc++] = r;
+      }
+    }
+    return nc;
+  }
+
+  private touch(o: number, kind: number, j: number, p: number, T: number): void {
+    if (kind === WRITE) {
+      this.objWrite[o] = j;
+      this.objReads.fill(-1, o * S, o * S + T);
+    } else {
+      this.objReads[o * S + p] = j;
+    }
+  }
+
+  /**
+   * The threads whose next step after the state before `e` is a first step of
+   * v = notdep(e, E).p: the steps after e (up to j) that do not happen after e,
+   * then p's step j (whose clock is in `cur`). A step is first in v when no
+   * other step of v is in its causal past.
+   */
+  private initials(e: number, j: number, p: number): number {
+    const vc = this.stepVC;
+    const te = this.stepThread[e]!;
+    const firstV = this.firstV;
+    let seen = 0;
+    let init = 0;
+    for (let m = e + 1; m < j; m++) {
+      const mb = m * S;
+      if (vc[mb + te]! > e) continue;
+      const q = this.stepThread[m]!;
+      if ((seen & bit(q)) !== 0) continue;
+      if (!hasPredecessor(seen, firstV, vc, mb)) init |= bit(q);
+      seen |= bit(q);
+      firstV[q] = m;
+    }
+    if ((seen & bit(p)) === 0 && !hasPredecessor(seen, firstV, this.cur, 0)) init |= bit(p);
+    return init;
+  }
+
+  private growSteps(n: number): void {
+    let cap = this.stepThread.length;
+    while (cap < n) cap *= 2;
+    const vc = new Int32Array(cap * S);
+    vc.set(this.stepVC);
+    this.stepVC = vc;
+    const st = new Int32Array(cap);
+    st.set(this.stepThread);
+    this.stepThread = st;
+  }
+
+  private growObjects(n: number): void {
+    let cap = this.objWrite.length;
+    while (cap < n) cap *= 2;
+    const w = new Int32Array(cap).fill(-1);
+    w.set(this.objWrite);
+    this.objWrite = w;
+    const r = new Int32Array(cap * S).fill(-1);
+    r.set(this.objReads);
+    this.objReads = r;
+  }
+}
+
+/** True when some thread of `seen` has its first v-step in the past of the clock at row `base` of `clock`. */
+function hasPredecessor(seen: number, firstV: Int32Array, clock: Int32Array, base: number): boolean {
+  let s = seen;
+  while (s !== 0) {
+    const r = lowest(s);
+    s &= s - 1;
+    if (firstV[r]! < clock[base + r]!) return true;
+  }
+  return false;
+}
+
+function joinRow(cur: Int32Array, vc: Int32Array, base: number, T: number): void {
+  for (let r = 0; r < T; r++) {
+    const v = vc[base + r]!;
+    if (v > cur[r]!) cur[r] = v;
+  }
+}
+
+function has(a: Int32Array, n: number, v: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] === v) return true;
+  return false;
+}

@@ -1,0 +1,99 @@
+import type { Thread } from '../runtime/thread.js';
+import { SeededDraws } from './draws.js';
+import type { Execution, Outcome } from './execution.js';
+import { SchedRng } from './rng.js';
+import type { Strategy } from './strategy.js';
+
+/**
+ * Probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi,
+ * Nagarakatte, ASPLOS 2010). Each execution gives the threads random distinct
+ * priorities above `depth`, and picks depth-1 change points uniformly over the
+ * estimated number of steps k; the highest-priority eligible thread always
+ * runs, and at the i-th change point the thread about to run drops to priority
+ * depth-i. A bug of depth d is found with probability at least 1/(n·k^(d-1)).
+ *
+ * k is learnt: the longest execution so far (`estimatedSteps` to start with).
+ * Threads that spin without progress are not eligible (see Execution), which
+ * stands in for PCT's rule that a yielding thread is deprioritised.
+ */
+export class PctStrategy implements Strategy {
+  readonly name = 'pct';
+  private readonly rng = new SchedRng();
+  private readonly draws: SeededDraws;
+  /** Priority of each thread id this execution; NaN until the thread is first seen. */
+  private prio: number[] = [];
+  /** Change points (step indices), ascending. */
+  private readonly changes: number[] = [];
+  /** Next change point to reach, index into `changes`. */
+  private nextChange = 0;
+  /** Estimate of the number of steps of an execution. */
+  private k: number;
+
+  constructor(
+    private readonly seed: number,
+    /** Bug depth d ≥ 1: d-1 priority change points per execution. */
+    private readonly depth = 3,
+    estimatedSteps = 0,
+  ) {
+    this.draws = new SeededDraws(seed);
+    this.k = estimatedSteps;
+    if (!(depth >= 1)) throw new RangeError(`pct depth must be at least 1, not ${depth}`);
+  }
+
+  beginExecution(x: Execution): boolean {
+    this.rng.reseed(this.seed, x.index);
+    this.draws.reset(x.index);
+    this.prio.length = 0;
+    const c = this.changes;
+    c.length = 0;
+    if (this.k > 0) for (let i = 1; i < this.depth; i++) c.push(this.rng.below(this.k));
+    c.sort((a, b) => a - b);
+    this.nextChange = 0;
+    return true;
+  }
+
+  nextThread(x: Execution): Thread {
+    const el = x.eligible;
+    const prio = this.prio;
+    const ts = x.rt.threads;
+    // Threads seen for the first time get a random priority above every change-point priority.
+    while (prio.length < ts.length) prio.push(this.depth + this.rng.float());
+    let best = pick(el, prio);
+    const c = this.changes;
+    while (this.nextChange < c.length && c[this.nextChange]! <= x.step) {
+      if (c[this.nextChange] === x.step) {
+        // The i-th change point: the thread about to run drops below everyone else.
+        prio[best.id] = this.depth - 1 - this.nextChange;
+        best = pick(el, prio);
+      }
+      this.nextChange++;
+    }
+    return best;
+  }
+
+  nextDraw(_x: Execution, n: number): number {
+    return this.draws.below(n);
+  }
+
+  endExecution(x: Execution, _outcome: Outcome): void {
+    if (x.step > this.k) this.k = x.step;
+  }
+
+  exhausted(): boolean {
+    return false;
+  }
+}
+
+function pick(el: Thread[], prio: number[]): Thread {
+  let best = el[0]!;
+  let bp = prio[best.id]!;
+  for (let i = 1; i < el.length; i++) {
+    const t = el[i]!;
+    const p = prio[t.id]!;
+    if (p > bp) {
+      best = t;
+      bp = p;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,37 @@
+import type { Thread } from '../runtime/thread.js';
+import { SeededDraws } from './draws.js';
+import type { Execution, Outcome } from './execution.js';
+import { SchedRng } from './rng.js';
+import type { Strategy } from './strategy.js';
+
+/** A uniform random walk: each step, any eligible thread with equal probability. */
+export class RandomStrategy implements Strategy {
+  readonly name = 'random';
+  private readonly rng = new SchedRng();
+  private readonly draws: SeededDraws;
+
+  constructor(private readonly seed: number) {
+    this.draws = new SeededDraws(seed);
+  }
+
+  beginExecution(x: Execution): boolean {
+    this.rng.reseed(this.seed, x.index);
+    this.draws.reset(x.index);
+    return true;
+  }
+
+  nextThread(x: Execution): Thread {
+    const el = x.eligible;
+    return el.length === 1 ? el[0]! : el[this.rng.below(el.length)]!;
+  }
+
+  nextDraw(_x: Execution, n: number): number {
+    return this.draws.below(n);
+  }
+
+  endExecution(_x: Execution, _outcome: Outcome): void {}
+
+  exhausted(): boolean {
+    return false;
+  }
+}

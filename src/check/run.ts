@@ -1,0 +1,91 @@
+import type { Thread } from '../runtime/thread.js';
+import type { Execution, Outcome } from './execution.js';
+import type { Strategy } from './strategy.js';
+
+/** Bounds and switches of one execution. */
+export interface RunLimits {
+  /** Steps after which the execution is cut: a livelock if an awaited event is still pending. */
+  maxSteps: number;
+  /** Spinning threads that made no progress are not scheduled; livelock when nothing else can run. */
+  fairSpin: boolean;
+}
+
+/**
+ * Runs the execution prepared in `x` (x.start was called) to its end, asking
+ * `strategy` for every choice: until every thread is done, a violation
+ * appears (checked after each step), nothing can run (deadlock or livelock),
+ * maxSteps is reached, or the strategy cuts it.
+ */
+export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits): Outcome {
+  const inst = x.inst;
+  const rt = x.rt;
+  const fairSpin = limits.fairSpin;
+  const maxSteps = limits.maxSteps;
+  try {
+    for (;;) {
+      if (inst.violations.length > 0) return 'violation';
+      x.computeEligible(fairSpin);
+      if (x.eligible.length === 0) {
+        if (rt.allDone()) {
+          inst.finish();
+          return inst.violations.length > 0 ? 'violation' : 'complete';
+        }
+        if (x.stuck > 0) reportSpinLivelock(x);
+        else reportDeadlock(x);
+        return 'violation';
+      }
+      if (x.step >= maxSteps) {
+        const pending = inst.pending();
+        if (pending === null) return 'truncated';
+        x.addViolation(
+          'livelock',
+          x.prev,
+          `livelock: ${maxSteps} steps run and still awaiting ${pending} ` +
+            '(a thread retries forever, often because the state it waits on is read once and kept, ' +
+            'or because others keep undoing its work)',
+        );
+        return 'violation';
+      }
+      const t = strategy.nextThread(x);
+      if (t === null) return 'redundant';
+      x.beforeStep(t);
+      rt.runStep(t);
+      x.step++;
+    }
+  } catch (e) {
+    x.error = e;
+    return 'model-bug';
+  }
+}
+
+function describeWait(t: Thread): string {
+  return `${t.name} waits for ${t.waitingFor || 'something'}`;
+}
+
+function reportDeadlock(x: Execution): void {
+  const waiting = x.rt.threads.filter((t) => t.state === 'blocked');
+  x.addViolation(
+    'deadlock',
+    waiting[0] ?? null,
+    `deadlock: no thread can run; ${waiting.map(describeWait).join('; ')} ` +
+      '(often a lock taken in opposite orders, or a wake-up that never comes)',
+  );
+}
+
+function reportSpinLivelock(x: Execution): void {
+  const rt = x.rt;
+  const spinning = rt.threads.filter((t) => t.state === 'runnable');
+  const others = rt.threads
+    .filter((t) => t.state !== 'runnable')
+    .map((t) => (t.state === 'done' ? `${t.name} is done` : describeWait(t)));
+  const pending = x.inst.pending();
+  x.addViolation(
+    'livelock',
+    spinning[0] ?? null,
+    `livelock: ${spinning.map((t) => t.name).join(', ')} ${spinning.length > 1 ? 'spin' : 'spins'} ` +
+      'with no write by any other thread since the previous spin, and no other thread can make progress' +
+      (others.length > 0 ? ` (${others.join('; ')})` : '') +
+      (pending !== null ? `; still awaiting ${pending}` : '') +
+      ' (often a value read once and kept instead of re-read on each retry)',
+  );
+}

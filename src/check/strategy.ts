@@ -1,0 +1,26 @@
+import type { Execution, Outcome } from './execution.js';
+import type { Thread } from '../runtime/thread.js';
+
+/**
+ * A scheduler, as an oracle behind a small interface (after shuttle's
+ * Scheduler): it is asked which thread runs at each yield point and what each
+ * of the model's random draws returns. One strategy per file.
+ */
+export interface Strategy {
+  /** Name recorded in results and counterexamples ('dfs', 'pct', 'random', 'replay', ...). */
+  readonly name: string;
+  /** Prepares execution number `x.index`; false when there is nothing left to run. */
+  beginExecution(x: Execution): boolean;
+  /**
+   * Picks the thread that runs the next step, from `x.eligible` (never empty).
+   * Null ends the execution as redundant (e.g. every eligible thread is in the
+   * sleep set).
+   */
+  nextThread(x: Execution): Thread | null;
+  /** The model's draw in [0, n). */
+  nextDraw(x: Execution, n: number): number;
+  /** Told how the execution ended. */
+  endExecution(x: Execution, outcome: Outcome): void;
+  /** True once a systematic strategy has run every execution of its bounded space. */
+  exhausted(): boolean;
+}

@@ -1,0 +1,50 @@
+/** Why an exploration stopped. */
+export type StopReason =
+  /** a violation was found */
+  | 'violation'
+  /** the model threw */
+  | 'model-bug'
+  /** a systematic strategy ran its whole bounded space */
+  | 'exhausted'
+  /** maxExecutions were run */
+  | 'max-executions'
+  /** the wall-time budget ran out */
+  | 'time-limit';
+
+/** Figures of one exploration. Wall times are not part of deterministic output. */
+export interface Summary {
+  /** Strategy name. */
+  strategy: string;
+  /** Executions run (redundant and truncated ones included). */
+  executions: number;
+  /** The strategy covered its whole bounded space (dfs only). */
+  exhausted: boolean;
+  /** Why the exploration stopped. */
+  stoppedBy: StopReason;
+  /** Most steps in one execution. */
+  maxDepth: number;
+  /** Executions cut at maxSteps with nothing awaited (their tails were not explored). */
+  truncated: number;
+  /** Executions the strategy cut as equivalent to ones already run. */
+  redundant: number;
+  /** Wall time of the exploration, ms. */
+  wallMs: number;
+  /** Executions per second of wall time. */
+  executionsPerSec: number;
+  /** Wall time until the first counterexample was found, ms; null when none was. */
+  firstCounterexampleMs: number | null;
+}
+
+/** One line for humans: "dfs: 1234 executions (exhausted), depth 40, 0.52 s, 2373 exec/s". */
+export function formatSummary(s: Summary): string {
+  const parts = [
+    `${s.strategy}: ${s.executions} executions (${s.exhausted ? 'exhausted' : s.stoppedBy})`,
+    `max depth ${s.maxDepth}`,
+    `${(s.wallMs / 1000).toFixed(2)} s`,
+    `${Math.round(s.executionsPerSec)} exec/s`,
+  ];
+  if (s.truncated > 0) parts.push(`${s.truncated} truncated at maxSteps`);
+  if (s.redundant > 0) parts.push(`${s.redundant} redundant`);
+  if (s.firstCounterexampleMs !== null) parts.push(`first counterexample after ${(s.firstCounterexampleMs / 1000).toFixed(3)} s`);
+  return parts.join(', ');
+}

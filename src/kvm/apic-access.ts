@@ -1,0 +1,55 @@
+import { opRead } from '../runtime/op.js';
+import type { Task } from '../runtime/thread.js';
+import { mmuInvalidateRetryGfn } from './invalidate.js';
+import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, KVM_MEMSLOT_INVALID } from './memslots.js';
+import { KVM_REQ_APIC_PAGE_RELOAD } from './requests.js';
+import { kvmMakeRequest } from './vcpu-requests.js';
+import type { Vcpu } from './vcpu.js';
+
+/**
+ * @kernel x86.c kvm_vcpu_reload_apic_access_page → vmx.c vmx_set_apic_access_page_addr
+ *
+ * 'retry' (thread 004, v6.5+): snapshot the seq, look up the pfn, and under mmu_lock
+ * re-request the reload if an invalidation covering the page is in progress or
+ * completed since; the pending request keeps the vCPU out of the guest.
+ * 'invalidate-range' (before v6.5): look up and write the pfn; correctness rests on
+ * the host's post-change ->invalidate_range() callback requesting another reload.
+ */
+export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
+  const kvm = vcpu.kvm;
+  const slot = kvm.memslots.byId(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT);
+  if (slot === undefined || slot.flags & KVM_MEMSLOT_INVALID) {
+    kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn: -1, outcome: 'no-slot' });
+    return;
+  }
+  const gfn = APIC_ACCESS_GFN;
+  const hva = gfnToHva(slot, gfn);
+  const retry = kvm.settings.apicAccessPage === 'retry' && !kvm.mutation.has('apic-reload-no-retry');
+
+  // Race: an invalidation completing between the snapshot and the check (smp_rmb
+  // pairs with the smp_wmb in kvm_mmu_invalidate_end).
+  yield opRead(kvm.objInvalidate);
+  const mmuSeq = kvm.mmuInvalidateSeq;
+  // Race: the host migrating the page while we look its pfn up.
+  yield opRead(kvm.objHostPte(hva));
+  const { pfn } = kvm.host.faultIn(hva);
+  kvm.rt.charge(kvm.costs.gupNs);
+
+  if (kvm.settings.apicAccessPage === 'retry') {
+    yield* kvm.mmuLock.readLock();
+    if (retry && mmuInvalidateRetryGfn(kvm, mmuSeq, gfn)) {
+      kvmMakeRequest(vcpu, KVM_REQ_APIC_PAGE_RELOAD);
+      kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn, outcome: 'retry' });
+    } else {
+      setApicAccessAddr(vcpu, pfn);
+    }
+    yield* kvm.mmuLock.readUnlockY();
+  } else {
+    setApicAccessAddr(vcpu, pfn);
+  }
+}
+
+function setApicAccessAddr(vcpu: Vcpu, pfn: number): void {
+  vcpu.apicAccessPfn = pfn;
+  vcpu.kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn, outcome: 'set' });
+}

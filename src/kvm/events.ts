@@ -1,0 +1,170 @@
+/**
+ * Everything the model makes observable, as one tagged union. Sinks (the
+ * oracle, the metrics, the step log, trace exporters) subscribe to it. Every
+ * event gets the time, runtime step and thread id when emitted.
+ */
+export type RetPf =
+  /** the SPTE was installed */
+  | 'fixed'
+  /** another vCPU had installed it already */
+  | 'spurious'
+  /** retried before taking mmu_lock (lockless pre-check saw an invalidation) */
+  | 'retry-precheck'
+  /** retried under mmu_lock (is_page_fault_stale) */
+  | 'retry-stale'
+  /** retried because the memslot is being deleted or moved */
+  | 'retry-invalid-slot'
+  /** no memslot: emulated as MMIO */
+  | 'emulate';
+
+export type KvmEventBody =
+  | { e: 'guestAccess'; vcpu: number; gfn: number; pfn: number; write: boolean; via: 'tlb' | 'spte' }
+  | { e: 'vmEntry'; vcpu: number; root: number; apicPfn: number }
+  | { e: 'vmExit'; vcpu: number; reason: 'ept-violation' | 'kick' | 'done' | 'write-protect' | 'cr3' }
+  | { e: 'entryCancelled'; vcpu: number; requests: number }
+  | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean }
+  | { e: 'seqSnapshot'; vcpu: number; seq: number }
+  | { e: 'gup'; vcpu: number; gfn: number; hva: number; pfn: number }
+  | { e: 'faultEnd'; vcpu: number; gfn: number; ret: RetPf; pfn: number; latencyNs: number; retries: number }
+  | { e: 'spteSet'; root: number; gfn: number; oldPfn: number; newPfn: number; level: number }
+  | { e: 'invalidateRangeStart'; kind: string; hvaStart: number; hvaEnd: number }
+  | { e: 'invalidateRangeStartDone'; kind: string; hvaStart: number; hvaEnd: number }
+  | { e: 'invalidateRangeEnd'; kind: string; hvaStart: number; hvaEnd: number }
+  | { e: 'invalidateBegin'; inProgress: number }
+  | { e: 'invalidateRangeAdd'; start: number; end: number }
+  | { e: 'invalidateEnd'; seq: number; inProgress: number }
+  | { e: 'hostPteChange'; hva: number; oldPfn: number; newPfn: number; kind: string }
+  | { e: 'pfnFree'; pfn: number; hva: number; kind: string }
+  | { e: 'remoteFlushBegin'; reason: string }
+  | { e: 'remoteFlushEnd'; reason: string; vcpusKicked: number }
+  | { e: 'tlbFlush'; vcpu: number }
+  | { e: 'request'; vcpu: number; req: number; kicked: boolean }
+  | { e: 'requestServiced'; vcpu: number; req: number }
+  | { e: 'apicReload'; vcpu: number; pfn: number; outcome: 'set' | 'retry' | 'no-slot' }
+  | { e: 'rootAlloc'; vcpu: number; root: number }
+  | { e: 'rootPut'; vcpu: number; root: number; count: number }
+  | { e: 'rootFree'; root: number }
+  | { e: 'rootInvalidate'; root: number }
+  | { e: 'zapBatch'; what: string; pages: number }
+  | { e: 'zapAllBegin'; how: string; pages: number }
+  | { e: 'zapAllEnd'; how: string; durationNs: number }
+  | { e: 'lockBreak'; holder: string }
+  | { e: 'memslotChange'; op: string; slot: number; phase: 'begin' | 'invalid' | 'flushed' | 'done' }
+  | { e: 'spCreate'; sp: number; gfn: number; level: number; direct: boolean; gen: number }
+  | { e: 'spZap'; sp: number; gfn: number; level: number; root: boolean }
+  | { e: 'spFree'; sp: number }
+  | { e: 'mmuValidGen'; gen: number }
+  | { e: 'note'; text: string };
+
+export type KvmEvent = KvmEventBody & { ts: number; step: number; tid: number };
+
+/** A consumer of model events. */
+export interface Sink {
+  on(ev: KvmEvent): void;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** Names of request bits, for logs. */
+export const REQUEST_NAMES = [
+  'KVM_REQ_TLB_FLUSH',
+  'KVM_REQ_MMU_FREE_OBSOLETE_ROOTS',
+  'KVM_REQ_APIC_PAGE_RELOAD',
+  'KVM_REQ_MMU_RELOAD',
+  'KVM_REQ_LOAD_MMU_PGD',
+  'KVM_REQ_MMU_SYNC',
+] as const;
+
+/** The event as one line in kernel terms, for counterexamples and step logs. */
+export function describeEvent(ev: KvmEventBody): string {
+  switch (ev.e) {
+    case 'guestAccess':
+      return `guest ${ev.write ? 'write' : 'read'} gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} (via ${ev.via === 'tlb' ? 'TLB' : 'SPTE walk'})`;
+    case 'vmEntry':
+      return `VM-entry on root ${ev.root}${ev.apicPfn >= 0 ? `, APIC_ACCESS_ADDR pfn ${hex(ev.apicPfn)}` : ''}`;
+    case 'vmExit':
+      return `VM-exit (${ev.reason})`;
+    case 'entryCancelled':
+      return `late check: requests pending (${requestList(ev.requests)}), VM-entry cancelled`;
+    case 'faultBegin':
+      return `EPT violation on gfn ${hex(ev.gfn)} (${ev.write ? 'write' : 'read'})`;
+    case 'seqSnapshot':
+      return `snapshot mmu_invalidate_seq=${ev.seq}`;
+    case 'gup':
+      return `gfn ${hex(ev.gfn)}: hva ${hex(ev.hva)} → pfn ${hex(ev.pfn)} (get_user_pages)`;
+    case 'faultEnd':
+      return `page fault gfn ${hex(ev.gfn)}: RET_PF_${ev.ret.toUpperCase().replace(/-/g, '_')}`;
+    case 'spteSet':
+      return ev.newPfn < 0
+        ? `zap SPTE gfn ${hex(ev.gfn)} (was pfn ${hex(ev.oldPfn)}) in root ${ev.root}`
+        : `install SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.newPfn)} in root ${ev.root}`;
+    case 'invalidateRangeStart':
+      return `${ev.kind}: invalidate_range_start [${hex(ev.hvaStart)},${hex(ev.hvaEnd)})`;
+    case 'invalidateRangeStartDone':
+      return `${ev.kind}: invalidate_range_start returns`;
+    case 'invalidateRangeEnd':
+      return `${ev.kind}: invalidate_range_end [${hex(ev.hvaStart)},${hex(ev.hvaEnd)})`;
+    case 'invalidateBegin':
+      return `kvm_mmu_invalidate_begin: mmu_invalidate_in_progress=${ev.inProgress}`;
+    case 'invalidateRangeAdd':
+      return `kvm_mmu_invalidate_range_add: range now [${hex(ev.start)},${hex(ev.end)})`;
+    case 'invalidateEnd':
+      return `kvm_mmu_invalidate_end: mmu_invalidate_seq=${ev.seq}, in_progress=${ev.inProgress}`;
+    case 'hostPteChange':
+      return ev.newPfn < 0
+        ? `${ev.kind}: host PTE hva ${hex(ev.hva)} unmapped (was pfn ${hex(ev.oldPfn)})`
+        : `${ev.kind}: host PTE hva ${hex(ev.hva)} pfn ${hex(ev.oldPfn)} → ${hex(ev.newPfn)}`;
+    case 'pfnFree':
+      return `${ev.kind}: free pfn ${hex(ev.pfn)}`;
+    case 'remoteFlushBegin':
+      return `kvm_flush_remote_tlbs (${ev.reason})`;
+    case 'remoteFlushEnd':
+      return `kvm_flush_remote_tlbs done, ${ev.vcpusKicked} vCPU(s) acknowledged`;
+    case 'tlbFlush':
+      return 'flush TLB';
+    case 'request':
+      return `make request ${REQUEST_NAMES[ev.req]} to vCPU${ev.vcpu}${ev.kicked ? ' (kick)' : ''}`;
+    case 'requestServiced':
+      return `service ${REQUEST_NAMES[ev.req]}`;
+    case 'apicReload':
+      return ev.outcome === 'set'
+        ? `APIC_ACCESS_ADDR := pfn ${hex(ev.pfn)}`
+        : ev.outcome === 'retry'
+          ? 'invalidation in progress: re-request KVM_REQ_APIC_PAGE_RELOAD'
+          : 'APIC-access memslot gone: nothing to reload';
+    case 'rootAlloc':
+      return `load root ${ev.root}`;
+    case 'rootPut':
+      return `put root ${ev.root} (count now ${ev.count})`;
+    case 'rootFree':
+      return `free root ${ev.root}`;
+    case 'rootInvalidate':
+      return `mark root ${ev.root} invalid`;
+    case 'zapBatch':
+      return `${ev.what}: zapped ${ev.pages} page(s)`;
+    case 'zapAllBegin':
+      return `${ev.how}: begin (${ev.pages} shadow pages)`;
+    case 'zapAllEnd':
+      return `${ev.how}: done in ${ev.durationNs} ns`;
+    case 'lockBreak':
+      return `${ev.holder}: mmu_lock contended, drop and re-take`;
+    case 'memslotChange':
+      return `memslot ${ev.slot} ${ev.op}: ${ev.phase}`;
+    case 'spCreate':
+      return `kvm_mmu_get_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.direct ? ' direct' : ''} gen ${ev.gen}`;
+    case 'spZap':
+      return `kvm_mmu_prepare_zap_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.root ? ' (root in use)' : ''}`;
+    case 'spFree':
+      return `free sp ${ev.sp}`;
+    case 'mmuValidGen':
+      return `mmu_valid_gen := ${ev.gen}`;
+    case 'note':
+      return ev.text;
+  }
+}
+
+export function requestList(bits: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < REQUEST_NAMES.length; i++) if (bits & (1 << i)) out.push(REQUEST_NAMES[i]!);
+  return out.join(', ');
+}

@@ -1,0 +1,44 @@
+import { opWrite } from '../runtime/op.js';
+import type { Task } from '../runtime/thread.js';
+import type { Kvm } from './kvm.js';
+import {
+  kvmArchMmuNotifierInvalidateRange,
+  kvmMmuNotifierInvalidateRangeEnd,
+  kvmMmuNotifierInvalidateRangeStart,
+} from './mmu-notifier.js';
+
+/** What the host does to the pages of an invalidated range. */
+export type InvalidationKind = 'reclaim' | 'migrate' | 'numa' | 'ksm';
+
+/**
+ * One host operation on guest memory, as reclaim, migration, NUMA balancing and
+ * KSM do it: invalidate_range_start → change the PTEs → (->invalidate_range) →
+ * free the old pages → hold → invalidate_range_end.
+ * @kernel mm/: try_to_unmap, migrate_pages, change_prot_numa, ksm's replace_page
+ */
+export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind: InvalidationKind, holdNs: number): Task {
+  yield* kvmMmuNotifierInvalidateRangeStart(kvm, hvaStart, hvaEnd, kind);
+  // From here until the end the pages are locked / under migration entries: a
+  // get_user_pages on them waits (the locks seed 001 says GUP may need).
+  kvm.host.lockRange(hvaStart, hvaEnd);
+  const freed: { pfn: number; hva: number }[] = [];
+  for (let hva = hvaStart; hva < hvaEnd; hva++) {
+    if (kvm.host.lookup(hva) < 0) continue;
+    // Race: a fault's get_user_pages of this page (it read the old pfn or the new).
+    yield opWrite(kvm.objHostPte(hva));
+    const newPfn = kind === 'reclaim' ? -1 : kvm.host.allocPfn();
+    const old = kvm.host.setPte(hva, newPfn);
+    kvm.rt.charge(kvm.costs.hostPteChangeNs);
+    kvm.emit({ e: 'hostPteChange', hva, oldPfn: old, newPfn, kind });
+    if (old >= 0) freed.push({ pfn: old, hva });
+  }
+  yield* kvmArchMmuNotifierInvalidateRange(kvm, hvaStart, hvaEnd);
+  for (const f of freed) {
+    kvm.host.free(f.pfn, f.hva, kvm.rt.now(), kind);
+    kvm.emit({ e: 'pfnFree', pfn: f.pfn, hva: f.hva, kind });
+  }
+  if (holdNs > 0) yield* kvm.sleep(holdNs);
+  yield* kvmMmuNotifierInvalidateRangeEnd(kvm, hvaStart, hvaEnd, kind);
+  kvm.host.unlockRange(hvaStart, hvaEnd);
+  kvm.hostPageWait.wakeAll();
+}

@@ -1,0 +1,126 @@
+import { OP_LOCAL, opWrite } from '../runtime/op.js';
+import { RwLock } from '../runtime/rwlock.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { Srcu } from '../runtime/srcu.js';
+import type { Task } from '../runtime/thread.js';
+import { WaitQueue } from '../runtime/wait-queue.js';
+import type { Costs } from './costs.js';
+import type { KvmEvent, KvmEventBody, Sink } from './events.js';
+import { HostMm } from './host-mm.js';
+import type { Memslots } from './memslots.js';
+import type { MmuBackend } from './mmu-backend.js';
+import type { Mutation } from './mutants.js';
+import type { Settings } from './settings.js';
+import type { Vcpu } from './vcpu.js';
+
+/** The all-ones sentinel of an unset invalidation range. */
+export const INVALID_GPA = Number.MAX_SAFE_INTEGER;
+
+/** Buckets for per-gfn and per-hva object families (folding keeps ids small). */
+const FAMILY_BUCKETS = 64;
+
+/** struct kvm: the VM-wide state every thread shares. */
+export class Kvm {
+  // locks and synchronisation
+  /** kvm->mmu_lock, an rwlock on x86. */
+  readonly mmuLock: RwLock;
+  /** kvm->slots_lock, held across memslot updates and every fast zap. */
+  readonly slotsLock: RwLock;
+  /** kvm->srcu, protecting the memslots. */
+  readonly srcu: Srcu;
+  /** mn_memslots_update_rcuwait: the memslot updater waits here for notifiers to finish. */
+  readonly mnMemslotsUpdateWait: WaitQueue;
+  /** get_user_pages waits here for the host to finish changing a page. */
+  readonly hostPageWait: WaitQueue;
+  /** Makers of WAIT requests wait here for kicked vCPUs to leave guest mode. */
+  readonly ipiAckWait: WaitQueue;
+
+  // mmu_notifier invalidation accounting (section 1 of kvm-semantics.md)
+  /** Bumped once at the end of every invalidation that touched a memslot. */
+  mmuInvalidateSeq = 0;
+  /** Invalidations begun and not yet ended. */
+  mmuInvalidateInProgress = 0;
+  /** Union hull [start, end) of the ranges of the in-progress invalidations, in gfns. */
+  mmuInvalidateRangeStart = INVALID_GPA;
+  mmuInvalidateRangeEnd = INVALID_GPA;
+  /** Notifier invalidations between start() and end() (mn_active_invalidate_count). */
+  mnActiveInvalidateCount = 0;
+
+  /** The published memslots (kvm->memslots, RCU). */
+  memslots: Memslots;
+  /** The shadow MMU's generation, 0 or 1 (kvm->arch.mmu_valid_gen). */
+  mmuValidGen = 0;
+  readonly host = new HostMm();
+  readonly vcpus: Vcpu[] = [];
+  mmu!: MmuBackend;
+
+  // object ids announced at yield points
+  /** mmu_invalidate_seq, _in_progress and the range, read locklessly by faults. */
+  readonly objInvalidate: number;
+  /** The memslots pointer. */
+  readonly objMemslots: number;
+  /** mn_active_invalidate_count. */
+  readonly objMnActive: number;
+  /** Roots, their invalid bits and mmu_valid_gen. */
+  readonly objRoots: number;
+  /** A gfn's SPTEs, across roots. */
+  readonly objSpte: (gfn: number) => number;
+  /** A host PTE. */
+  readonly objHostPte: (hvaPage: number) => number;
+
+  private readonly sinks: Sink[] = [];
+
+  constructor(
+    readonly rt: Runtime,
+    readonly settings: Readonly<Settings>,
+    readonly costs: Readonly<Costs>,
+    readonly mutation: Mutation,
+    memslots: Memslots,
+  ) {
+    this.mmuLock = new RwLock(rt, 'mmu_lock');
+    this.mmuLock.acquireNs = costs.lockAcquireNs;
+    this.mmuLock.handoverNs = costs.lockHandoverNs;
+    this.mmuLock.timesliceNs = costs.timesliceNs;
+    this.slotsLock = new RwLock(rt, 'slots_lock');
+    this.srcu = new Srcu(rt, 'kvm->srcu');
+    this.mnMemslotsUpdateWait = new WaitQueue(rt, 'mn_memslots_update_rcuwait');
+    this.ipiAckWait = new WaitQueue(rt, 'IPI acknowledgement');
+    this.hostPageWait = new WaitQueue(rt, 'host page lock');
+    this.memslots = memslots;
+    this.objInvalidate = rt.objects.id('mmu_invalidate');
+    this.objMemslots = rt.objects.id('memslots');
+    this.objMnActive = rt.objects.id('mn_active_invalidate_count');
+    this.objRoots = rt.objects.id('roots');
+    this.objSpte = rt.objects.family('spte', FAMILY_BUCKETS);
+    this.objHostPte = rt.objects.family('host_pte', FAMILY_BUCKETS);
+  }
+
+  subscribe(sink: Sink): void {
+    this.sinks.push(sink);
+  }
+
+  /** Publishes an event to every sink, stamped with time, step and thread. */
+  emit(body: KvmEventBody): void {
+    const ev = body as KvmEvent;
+    ev.ts = this.rt.now();
+    ev.step = this.rt.steps;
+    ev.tid = this.rt.current?.id ?? -1;
+    for (const s of this.sinks) s.on(ev);
+  }
+
+  /** Whether mmu_lock holders yield when contended (rwlock_needbreak on this kernel). */
+  get yieldOnContention(): boolean {
+    return this.settings.preemptible;
+  }
+
+  /** A sleep of `ns` (host think time, hold time): one step that touches nothing shared. */
+  *sleep(ns: number): Task {
+    this.rt.charge(ns);
+    yield OP_LOCAL;
+  }
+
+  /** The op of a write to the invalidation fields. */
+  get opInvalidateWrite(): number {
+    return opWrite(this.objInvalidate);
+  }
+}

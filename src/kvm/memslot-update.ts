@@ -1,0 +1,53 @@
+import { opWrite } from '../runtime/op.js';
+import type { Task } from '../runtime/thread.js';
+import type { Kvm } from './kvm.js';
+import { KVM_MEMSLOT_INVALID, type Memslot } from './memslots.js';
+
+/** A memslot change the VMM makes (KVM_SET_USER_MEMORY_REGION). */
+export type MemslotOp =
+  | { op: 'delete'; slot: number }
+  | { op: 'move'; slot: number; baseGfn: number }
+  | { op: 'create'; slot: number; baseGfn: number; pages: number; hvaPage: number };
+
+/**
+ * @kernel kvm_swap_active_memslots — wait until no notifier invalidation is
+ * between start and end (else begin and end could see different slots), publish,
+ * then wait out the SRCU readers of the old set.
+ */
+function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[]): Task {
+  yield* kvm.mnMemslotsUpdateWait.waitUntil(() => kvm.mnActiveInvalidateCount === 0, opWrite(kvm.objMnActive));
+  // Race: faults and notifiers reading the memslots pointer.
+  yield opWrite(kvm.objMemslots);
+  kvm.memslots = kvm.memslots.with(slots);
+  kvm.rt.charge(kvm.costs.srcuSyncNs);
+  yield* kvm.srcu.synchronize();
+}
+
+/**
+ * @kernel __kvm_set_memory_region → kvm_invalidate_memslot — for delete and move:
+ * swap in an INVALID copy (faults on it retry), flush the slot's shadow pages,
+ * then commit the final set.
+ */
+export function* kvmSetMemoryRegion(kvm: Kvm, change: MemslotOp): Task {
+  yield* kvm.slotsLock.writeLock();
+  kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'begin' });
+  const cur = kvm.memslots.slots;
+  const old = cur.find((s) => s.id === change.slot);
+  if (change.op === 'create') {
+    if (old === undefined) {
+      const slot: Memslot = { id: change.slot, baseGfn: change.baseGfn, npages: change.pages, hvaPage: change.hvaPage, flags: 0 };
+      yield* kvmSwapActiveMemslots(kvm, [...cur, slot]);
+    }
+  } else if (old !== undefined) {
+    const invalid: Memslot = { ...old, flags: old.flags | KVM_MEMSLOT_INVALID };
+    yield* kvmSwapActiveMemslots(kvm, cur.map((s) => (s === old ? invalid : s)));
+    kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'invalid' });
+    yield* kvm.mmu.flushShadowMemslot(old);
+    kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'flushed' });
+    const rest = kvm.memslots.slots.filter((s) => s.id !== change.slot);
+    const final = change.op === 'move' ? [...rest, { ...old, baseGfn: change.baseGfn }] : rest;
+    yield* kvmSwapActiveMemslots(kvm, final);
+  }
+  kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'done' });
+  yield* kvm.slotsLock.writeUnlockY();
+}

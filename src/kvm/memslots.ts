@@ -1,0 +1,57 @@
+/** KVM_MEMSLOT_INVALID: the slot is being deleted or moved; faults on it retry. */
+export const KVM_MEMSLOT_INVALID = 1 << 16;
+/** KVM's internal slot for the APIC-access page. */
+export const APIC_ACCESS_PAGE_PRIVATE_MEMSLOT = 0x10000 + 1;
+/** APIC_DEFAULT_PHYS_BASE >> PAGE_SHIFT. */
+export const APIC_ACCESS_GFN = 0xfee00;
+
+export interface Memslot {
+  /** Slot id (userspace slots < 0x10000; internal ones above). */
+  readonly id: number;
+  readonly baseGfn: number;
+  readonly npages: number;
+  /** userspace_addr >> 12: the host virtual page backing baseGfn. */
+  readonly hvaPage: number;
+  /** KVM_MEMSLOT_INVALID and friends. */
+  readonly flags: number;
+}
+
+/**
+ * One published memslot set (struct kvm_memslots): immutable, replaced as a whole
+ * on every update, read by vCPUs and notifiers under SRCU.
+ */
+export class Memslots {
+  constructor(
+    readonly slots: readonly Memslot[],
+    /** The set's generation; bumped by every swap. */
+    readonly generation: number,
+  ) {}
+
+  /** The slot containing `gfn`, or undefined (MMIO). */
+  gfnToMemslot(gfn: number): Memslot | undefined {
+    for (const s of this.slots) if (gfn >= s.baseGfn && gfn < s.baseGfn + s.npages) return s;
+    return undefined;
+  }
+
+  byId(id: number): Memslot | undefined {
+    for (const s of this.slots) if (s.id === id) return s;
+    return undefined;
+  }
+
+  /** Slots whose host range overlaps [hvaStart, hvaEnd), with the gfn range it covers in each. */
+  *overlapping(hvaStart: number, hvaEnd: number): Generator<{ slot: Memslot; gfnStart: number; gfnEnd: number }> {
+    for (const s of this.slots) {
+      const lo = Math.max(hvaStart, s.hvaPage);
+      const hi = Math.min(hvaEnd, s.hvaPage + s.npages);
+      if (lo < hi) yield { slot: s, gfnStart: s.baseGfn + (lo - s.hvaPage), gfnEnd: s.baseGfn + (hi - s.hvaPage) };
+    }
+  }
+
+  with(slots: readonly Memslot[]): Memslots {
+    return new Memslots(slots, this.generation + 1);
+  }
+}
+
+export function gfnToHva(slot: Memslot, gfn: number): number {
+  return slot.hvaPage + (gfn - slot.baseGfn);
+}

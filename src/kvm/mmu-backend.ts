@@ -1,0 +1,59 @@
+import type { Op } from '../runtime/op.js';
+import type { RetPf } from './events.js';
+import type { Memslot } from './memslots.js';
+import type { Vcpu } from './vcpu.js';
+
+/** The fault as it travels through the fault path (struct kvm_page_fault). */
+export interface PageFault {
+  // arguments
+  /** Faulting guest frame. */
+  readonly gfn: number;
+  readonly write: boolean;
+  // derived
+  /** mmu_invalidate_seq snapshot taken before looking up the pfn. */
+  mmuSeq: number;
+  /** Memslot of gfn, if any. */
+  slot: Memslot | undefined;
+  /** Host virtual page of gfn. */
+  hva: number;
+  // outputs
+  /** Host pfn looked up without mmu_lock. */
+  pfn: number;
+}
+
+/**
+ * What differs between the TDP MMU and the shadow MMU, behind one seam. The
+ * protocol around it (notifiers, fault retry, requests, VM-entry) is shared.
+ */
+export interface MmuBackend {
+  /** mmu_lock mode faults take: read for the TDP MMU, write for the shadow MMU. */
+  readonly faultTakesWriteLock: boolean;
+  /** The guest's hardware walk through the vCPU's current root: pfn or -1. */
+  walk(vcpu: Vcpu, gfn: number): number;
+  /** Object ids the walk of gfn reads (for the checker's footprints). */
+  spteObject(gfn: number): number;
+  /** Installs the mapping under mmu_lock (is_page_fault_stale already passed). */
+  map(vcpu: Vcpu, fault: PageFault): Generator<Op, RetPf, void>;
+  /** kvm_unmap_gfn_range's arch part under the write lock; returns "flush needed". */
+  unmapGfnRange(start: number, end: number, canYield: boolean): Generator<Op, boolean, void>;
+  /** kvm_mmu_reload: gives the vCPU a current root if it has none. */
+  reloadRoot(vcpu: Vcpu): Generator<Op, void, void>;
+  /** The vCPU's current root is invalid or obsolete (is_page_fault_stale's first test). */
+  currentRootObsolete(vcpu: Vcpu): boolean;
+  /** KVM_REQ_MMU_FREE_OBSOLETE_ROOTS handler. */
+  freeObsoleteRoots(vcpu: Vcpu): Generator<Op, void, void>;
+  /** KVM_REQ_MMU_RELOAD handler (kvm_mmu_unload): frees every root of the vCPU. */
+  unloadRoots(vcpu: Vcpu): Generator<Op, void, void>;
+  /** kvm_arch_flush_shadow_memslot for a slot being deleted or moved. */
+  flushShadowMemslot(slot: Memslot): Generator<Op, void, void>;
+  /** Describes the vCPU's current root for logs; -1 when none. */
+  rootId(vcpu: Vcpu): number;
+  /** Why entering the guest on this vCPU's root would break property 2, or null. */
+  rootProblem(vcpu: Vcpu): string | null;
+  /** A present leaf mapping some gfn of [start, end) in any root not yet freed, or null. */
+  findMapping(start: number, end: number): { root: number; gfn: number; pfn: number } | null;
+  /** Recounts what the MMU counts (root counts, used pages, lpage_info); mismatches described. */
+  checkAccounting(): string[];
+  /** Gauges for metrics: live shadow pages / roots. */
+  gauges(): { shadowPages: number; roots: number };
+}

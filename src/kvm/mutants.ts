@@ -1,0 +1,63 @@
+/**
+ * Named deviations from the kernel's protocol. Each makes one check or step go
+ * missing, so that the oracle and the checker can be shown to catch it.
+ */
+export interface MutantSpec {
+  name: string;
+  description: string;
+  /** The small built-in check scenario that exposes it. */
+  scenario: string;
+}
+
+export const MUTANTS: readonly MutantSpec[] = [
+  {
+    name: 'fault-skip-seq-check',
+    description: 'is_page_fault_stale ignores a changed mmu_invalidate_seq (an invalidation that completed after the snapshot)',
+    scenario: 'fault-vs-invalidation-mini',
+  },
+  {
+    name: 'fault-skip-range-check',
+    description: 'mmu_invalidate_retry_gfn ignores an in-progress invalidation covering the gfn',
+    scenario: 'fault-vs-invalidation-mini',
+  },
+  {
+    name: 'invalidate-skip-tlb-flush',
+    description: 'invalidate_range_start zaps SPTEs but returns without kvm_flush_remote_tlbs',
+    scenario: 'fault-vs-invalidation-mini',
+  },
+  {
+    name: 'precheck-plain-read',
+    description: 'the lockless pre-check reads mmu_invalidate_in_progress once and keeps it (no READ_ONCE): the vCPU spins forever',
+    scenario: 'fault-vs-invalidation-mini',
+  },
+  {
+    name: 'apic-reload-no-retry',
+    description: 'the APIC-access page reload writes the pfn without checking for an in-progress invalidation',
+    scenario: 'apic-reload-mini',
+  },
+  {
+    name: 'vcpu-enter-ignores-requests',
+    description: 'vcpu_enter_guest has no pending-request check just before VM-entry',
+    scenario: 'fault-vs-invalidation-mini',
+  },
+  {
+    name: 'zap-fast-no-generation-bump',
+    description: 'kvm_mmu_zap_all_fast does not toggle mmu_valid_gen, so nothing becomes obsolete',
+    scenario: 'memslot-delete-mini',
+  },
+  {
+    name: 'zap-root-no-request',
+    description: 'zapping an in-use root does not ask the vCPUs to drop it (no KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)',
+    scenario: 'root-zap-mini',
+  },
+];
+
+export type MutantName = (typeof MUTANTS)[number]['name'];
+
+/** The active mutant as flags the model tests, all false for the kernel's protocol. */
+export class Mutation {
+  constructor(readonly name: string | null) {}
+  has(name: string): boolean {
+    return this.name === name;
+  }
+}

@@ -1,0 +1,93 @@
+import { opRead } from '../runtime/op.js';
+import type { RetPf } from './events.js';
+import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './invalidate.js';
+import type { Kvm } from './kvm.js';
+import { gfnToHva, KVM_MEMSLOT_INVALID } from './memslots.js';
+import type { PageFault } from './mmu-backend.js';
+import type { Vcpu } from './vcpu.js';
+
+/**
+ * The page-fault path as after thread 001 landed (v6.8+): snapshot the seq,
+ * (pre-check), look the pfn up without mmu_lock, take mmu_lock, is_page_fault_stale,
+ * install.
+ * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_page_fault, kvm_tdp_mmu_page_fault, direct_page_fault
+ */
+export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Generator<number, RetPf, void> {
+  const kvm = vcpu.kvm;
+  kvm.emit({ e: 'faultBegin', vcpu: vcpu.id, gfn, write });
+  const fault: PageFault = { gfn, write, mmuSeq: 0, slot: undefined, hva: -1, pfn: -1 };
+  let ret = yield* kvmFaultinPfn(vcpu, fault);
+  if (ret === 'fixed') {
+    const lock = kvm.mmuLock;
+    const writeLock = kvm.mmu.faultTakesWriteLock;
+    if (writeLock) yield* lock.writeLock();
+    else yield* lock.readLock();
+    if (isPageFaultStale(vcpu, fault)) ret = 'retry-stale';
+    else ret = yield* kvm.mmu.map(vcpu, fault);
+    if (writeLock) yield* lock.writeUnlockY();
+    else yield* lock.readUnlockY();
+  }
+  const latency = ret.startsWith('retry') ? 0 : kvm.rt.now() - (vcpu.faultSince < 0 ? kvm.rt.now() : vcpu.faultSince);
+  kvm.emit({ e: 'faultEnd', vcpu: vcpu.id, gfn, ret, pfn: fault.pfn, latencyNs: latency, retries: vcpu.faultRetries });
+  return ret;
+}
+
+/**
+ * @kernel kvm_faultin_pfn — everything before mmu_lock. Returns 'fixed' to mean
+ * RET_PF_CONTINUE (go on to take the lock), or why the fault ends here.
+ */
+function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, void> {
+  const kvm = vcpu.kvm;
+  // Race: an invalidation ending (seq bump) around the snapshot. Taking the snapshot
+  // first means any invalidation completing after it changes the seq (smp_rmb).
+  yield opRead(kvm.objInvalidate);
+  fault.mmuSeq = kvm.mmuInvalidateSeq;
+  kvm.emit({ e: 'seqSnapshot', vcpu: vcpu.id, seq: fault.mmuSeq });
+  kvm.rt.charge(kvm.costs.faultNs);
+
+  // Race: a memslot update swapping in an INVALID copy or a new set.
+  yield opRead(kvm.objMemslots);
+  const slot = kvm.memslots.gfnToMemslot(fault.gfn);
+  fault.slot = slot;
+  if (slot === undefined) return 'emulate';
+  // The slot is being deleted or moved: spin until the update is done, so that its
+  // SPTEs are all zapped before anything new is installed for the gfn.
+  if (slot.flags & KVM_MEMSLOT_INVALID) return 'retry-invalid-slot';
+
+  if (kvm.settings.faultPrecheck === 'lockless') {
+    // Race: an invalidation beginning or ending while we look. A miss here is caught
+    // under mmu_lock; a hit saves taking mmu_lock (and making the invalidator yield).
+    yield opRead(kvm.objInvalidate);
+    let inProgress = kvm.mmuInvalidateInProgress;
+    if (kvm.mutation.has('precheck-plain-read')) {
+      // Without READ_ONCE the compiler may keep the first value read in a register.
+      if (vcpu.cachedInProgress === undefined) vcpu.cachedInProgress = inProgress;
+      inProgress = vcpu.cachedInProgress;
+    }
+    if (mmuInvalidateRetryGfnUnsafe(kvm, fault.mmuSeq, fault.gfn, inProgress)) return 'retry-precheck';
+  }
+
+  fault.hva = gfnToHva(slot, fault.gfn);
+  // Race: the host changing this PTE (reclaim, migration) while we look it up; the
+  // seq snapshot taken above is what makes a stale pfn harmless.
+  yield opRead(kvm.objHostPte(fault.hva));
+  // A page the host is migrating or reclaiming: wait for it, as the host fault
+  // behind get_user_pages would (migration_entry_wait, the page lock).
+  yield* kvm.hostPageWait.waitUntil(() => !kvm.host.isBusy(fault.hva), opRead(kvm.objHostPte(fault.hva)));
+  const { pfn, major } = kvm.host.faultIn(fault.hva);
+  fault.pfn = pfn;
+  kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
+  kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn: fault.gfn, hva: fault.hva, pfn });
+  return 'fixed';
+}
+
+/**
+ * @kernel is_page_fault_stale — under mmu_lock: the root went obsolete, or an
+ * invalidation covers the gfn or completed since the snapshot.
+ */
+export function isPageFaultStale(vcpu: Vcpu, fault: PageFault): boolean {
+  const kvm = vcpu.kvm;
+  if (kvm.mmu.currentRootObsolete(vcpu)) return true;
+  return fault.slot !== undefined && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn);
+}
+

@@ -1,0 +1,125 @@
+/**
+ * Four-level radix page tables of 512 entries, as the TDP MMU keeps them. Tables
+ * live in a pool of Int32Arrays indexed by number (an arena), so a root is a table
+ * index and a walk touches no objects. An entry holds 0 when not present; a
+ * non-leaf entry holds child index + 1; a leaf holds pfn + 1.
+ */
+const BITS = 9;
+const FANOUT = 1 << BITS;
+const MASK = FANOUT - 1;
+export const LEVELS = 4;
+
+/** Index into the table at `level` (1 = leaf table) for `gfn`. */
+function indexAt(gfn: number, level: number): number {
+  // gfns fit in 36 bits: use division for the upper levels to stay exact beyond 2^31.
+  return Math.floor(gfn / 2 ** (BITS * (level - 1))) & MASK;
+}
+
+export class TablePool {
+  private readonly tables: Int32Array[] = [];
+  /** Present entries per table, to free empty tables cheaply. */
+  private readonly used: number[] = [];
+  private readonly freeList: number[] = [];
+  /** Tables allocated now. */
+  live = 0;
+
+  alloc(): number {
+    this.live++;
+    const reuse = this.freeList.pop();
+    if (reuse !== undefined) {
+      this.tables[reuse]!.fill(0);
+      this.used[reuse] = 0;
+      return reuse;
+    }
+    this.tables.push(new Int32Array(FANOUT));
+    this.used.push(0);
+    return this.tables.length - 1;
+  }
+
+  release(t: number): void {
+    this.live--;
+    this.freeList.push(t);
+  }
+
+  table(t: number): Int32Array {
+    return this.tables[t]!;
+  }
+
+  /** The leaf pfn mapping `gfn` under `root`, or -1. */
+  lookup(root: number, gfn: number): number {
+    let t = root;
+    for (let level = LEVELS; level > 1; level--) {
+      const e = this.tables[t]![indexAt(gfn, level)]!;
+      if (e === 0) return -1;
+      t = e - 1;
+    }
+    return this.tables[t]![gfn & MASK]! - 1;
+  }
+
+  /** Maps `gfn` to `pfn` (pfn < 0 clears); returns the old pfn or -1. */
+  set(root: number, gfn: number, pfn: number): number {
+    let t = root;
+    for (let level = LEVELS; level > 1; level--) {
+      const tab = this.tables[t]!;
+      const i = indexAt(gfn, level);
+      let e = tab[i]!;
+      if (e === 0) {
+        if (pfn < 0) return -1;
+        const child = this.alloc();
+        e = child + 1;
+        this.tables[t]![i] = e;
+        this.used[t]!++;
+      }
+      t = e - 1;
+    }
+    const leaf = this.tables[t]!;
+    const i = gfn & MASK;
+    const old = leaf[i]! - 1;
+    if (old < 0 && pfn >= 0) this.used[t]!++;
+    else if (old >= 0 && pfn < 0) this.used[t]!--;
+    leaf[i] = pfn + 1;
+    return old;
+  }
+
+  /** The first gfn in [from, end) with a present leaf under `root`, or -1. */
+  nextPresent(root: number, from: number, end: number): number {
+    return this.scan(root, LEVELS, 0, from, end);
+  }
+
+  private scan(t: number, level: number, base: number, from: number, end: number): number {
+    const span = 2 ** (BITS * (level - 1));
+    const tab = this.tables[t]!;
+    let i = from > base ? Math.floor((from - base) / span) : 0;
+    for (; i < FANOUT; i++) {
+      const lo = base + i * span;
+      if (lo >= end) return -1;
+      const e = tab[i]!;
+      if (e === 0) continue;
+      if (level === 1) {
+        if (lo >= from) return lo;
+        continue;
+      }
+      const g = this.scan(e - 1, level - 1, lo, from, end);
+      if (g >= 0) return g;
+    }
+    return -1;
+  }
+
+  /** Frees every table under `root`, root included. */
+  freeTree(root: number, level = LEVELS): void {
+    if (level > 1) {
+      const tab = this.tables[root]!;
+      for (let i = 0; i < FANOUT; i++) if (tab[i] !== 0) this.freeTree(tab[i]! - 1, level - 1);
+    }
+    this.release(root);
+  }
+
+  /** Present leaves under `root` (for accounting checks and reports). */
+  countPresent(root: number, level = LEVELS): number {
+    const tab = this.tables[root]!;
+    if (level === 1) return this.used[root]!;
+    let n = 0;
+    for (let i = 0; i < FANOUT; i++) if (tab[i] !== 0) n += this.countPresent(tab[i]! - 1, level - 1);
+    return n;
+  }
+}

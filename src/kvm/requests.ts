@@ -1,0 +1,19 @@
+/** Request bit numbers (the model's own numbering; names as in the kernel). */
+export const KVM_REQ_TLB_FLUSH = 0;
+export const KVM_REQ_MMU_FREE_OBSOLETE_ROOTS = 1;
+export const KVM_REQ_APIC_PAGE_RELOAD = 2;
+/** Before v5.18: unload every root (thread 003's "reload-all"). */
+export const KVM_REQ_MMU_RELOAD = 3;
+export const KVM_REQ_LOAD_MMU_PGD = 4;
+export const KVM_REQ_MMU_SYNC = 5;
+
+/** Requests whose maker waits for every kicked vCPU to acknowledge (KVM_REQUEST_WAIT). */
+export const WAIT_REQUESTS =
+  (1 << KVM_REQ_TLB_FLUSH) |
+  (1 << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS) |
+  (1 << KVM_REQ_APIC_PAGE_RELOAD) |
+  (1 << KVM_REQ_MMU_RELOAD);
+
+export function isWaitRequest(req: number): boolean {
+  return (WAIT_REQUESTS & (1 << req)) !== 0;
+}

@@ -1,0 +1,277 @@
+import { ModelBug } from '../runtime/model-bug.js';
+import { op2, opWrite, WRITE } from '../runtime/op.js';
+import type { Task } from '../runtime/thread.js';
+import type { RetPf } from './events.js';
+import type { Kvm } from './kvm.js';
+import type { Memslot } from './memslots.js';
+import type { MmuBackend, PageFault } from './mmu-backend.js';
+import { TablePool } from './page-table.js';
+import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from './requests.js';
+import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
+import type { Vcpu } from './vcpu.js';
+
+/** A TDP MMU root (the kvm_mmu_page at its top). */
+export interface TdpRoot {
+  /** Root id, printed in logs (stands for the root's hpa). */
+  readonly id: number;
+  /** Top-level table in the pool. */
+  readonly table: number;
+  /** tdp_mmu_root_count: one per vCPU using it, plus the TDP MMU's own until zapped. */
+  refcount: number;
+  /** role.invalid: set by kvm_tdp_mmu_invalidate_all_roots. */
+  invalid: boolean;
+  /** tdp_mmu_scheduled_root_to_zap. */
+  scheduledToZap: boolean;
+  /** The TDP MMU still holds its own reference. */
+  ownRef: boolean;
+  /** Freed: any later use is a use-after-free. */
+  freed: boolean;
+}
+
+/**
+ * The TDP (EPT) MMU: roots shared by vCPUs, faults under mmu_lock for read with
+ * cmpxchg installs, leaf zaps that yield, fast zap by invalidating every root.
+ * @kernel arch/x86/kvm/mmu/tdp_mmu.c
+ */
+export class TdpMmu implements MmuBackend {
+  readonly faultTakesWriteLock = false;
+  readonly pool = new TablePool();
+  /** kvm->arch.tdp_mmu_roots, every root not yet freed. */
+  readonly roots: TdpRoot[] = [];
+  /** Every root ever made, by id (freed ones included, for use-after-free reports). */
+  private readonly allRoots: TdpRoot[] = [];
+
+  constructor(private readonly kvm: Kvm) {}
+
+  spteObject(gfn: number): number {
+    return this.kvm.objSpte(gfn);
+  }
+
+  private rootOf(vcpu: Vcpu): TdpRoot | undefined {
+    return vcpu.root.root < 0 ? undefined : this.allRoots[vcpu.root.root];
+  }
+
+  walk(vcpu: Vcpu, gfn: number): number {
+    const root = this.rootOf(vcpu);
+    if (root === undefined || root.freed) return -1;
+    return this.pool.lookup(root.table, gfn);
+  }
+
+  /** @kernel kvm_tdp_mmu_map — install the leaf with cmpxchg under the read lock. */
+  *map(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, void> {
+    const kvm = this.kvm;
+    const root = this.rootOf(vcpu);
+    if (root === undefined) throw new ModelBug(`${vcpu.name}: fault with no root`);
+    // Race: another vCPU installing the same SPTE, or a zap of invalidated roots
+    // (which runs under the read lock too): the install is a cmpxchg.
+    yield opWrite(this.spteObject(fault.gfn));
+    const old = this.pool.lookup(root.table, fault.gfn);
+    if (old >= 0) return 'spurious';
+    this.pool.set(root.table, fault.gfn, fault.pfn);
+    kvm.rt.charge(kvm.costs.spteInstallNs);
+    kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 });
+    return 'fixed';
+  }
+
+  /** @kernel kvm_tdp_mmu_unmap_gfn_range — zap leafs in every root, invalid ones included. */
+  *unmapGfnRange(start: number, end: number, canYield: boolean): Generator<number, boolean, void> {
+    let flush = false;
+    for (const root of [...this.roots]) {
+      if (root.freed) continue;
+      flush = yield* this.zapLeafs(root, start, end, canYield, true, flush);
+    }
+    return flush;
+  }
+
+  /**
+   * @kernel tdp_mmu_zap_leafs — with the yield of tdp_mmu_iter_cond_resched: when
+   * mmu_lock is contended (preemptible kernel) or the slice is used up, flush what
+   * was zapped so far, then drop and re-take the lock. Returns whether a flush is
+   * still pending (zaps in invalid roots need none: no vCPU can enter on them).
+   */
+  private *zapLeafs(
+    root: TdpRoot,
+    start: number,
+    end: number,
+    canYield: boolean,
+    writeLocked: boolean,
+    flushPending: boolean,
+  ): Generator<number, boolean, void> {
+    const kvm = this.kvm;
+    const lock = kvm.mmuLock;
+    let pending = flushPending;
+    let g = start;
+    for (;;) {
+      g = this.pool.nextPresent(root.table, g, end);
+      if (g < 0) break;
+      // Race: a guest's hardware walk of this SPTE (no lock), and vCPUs queueing on
+      // mmu_lock (read by the needbreak test below).
+      yield op2(WRITE, this.spteObject(g), lock.obj);
+      if (root.freed) break;
+      const old = this.pool.set(root.table, g, -1);
+      if (old >= 0) {
+        if (!root.invalid) pending = true;
+        kvm.rt.charge(kvm.costs.zapSpteNs);
+        kvm.emit({ e: 'spteSet', root: root.id, gfn: g, oldPfn: old, newPfn: -1, level: 1 });
+      }
+      g++;
+      if (canYield && ((kvm.yieldOnContention && lock.contended()) || lock.shouldResched())) {
+        // Flush before yielding: once the lock is dropped, another path may see the
+        // zapped SPTE and conclude no flush is needed while a TLB still maps it.
+        if (pending && !kvm.mutation.has('invalidate-skip-tlb-flush')) {
+          yield* kvmFlushRemoteTlbs(kvm, 'zap yield');
+          pending = false;
+        }
+        kvm.emit({ e: 'lockBreak', holder: 'tdp_mmu_zap_leafs' });
+        if (writeLocked) yield* lock.condReschedWrite(kvm.yieldOnContention);
+        else yield* lock.condReschedRead(kvm.yieldOnContention);
+      }
+    }
+    return pending;
+  }
+
+  /** kvm_mmu_reload → kvm_mmu_load → kvm_tdp_mmu_alloc_root, then flush the new root's TLB. */
+  *reloadRoot(vcpu: Vcpu): Task {
+    if (vcpu.root.root >= 0) return;
+    const kvm = this.kvm;
+    yield* kvm.mmuLock.readLock();
+    // Race: a fast zap invalidating roots (it holds the write lock, so not now) and
+    // another vCPU allocating the same root (tdp_mmu_pages_lock, folded into `roots`).
+    yield opWrite(kvm.objRoots);
+    let root = this.roots.find((r) => !r.invalid && !r.freed);
+    if (root === undefined) {
+      root = { id: this.allRoots.length, table: this.pool.alloc(), refcount: 1, invalid: false, scheduledToZap: false, ownRef: true, freed: false };
+      this.roots.push(root);
+      this.allRoots.push(root);
+    }
+    root.refcount++;
+    vcpu.root.root = root.id;
+    kvm.rt.charge(kvm.costs.rootLoadNs);
+    kvm.emit({ e: 'rootAlloc', vcpu: vcpu.id, root: root.id });
+    yield* kvm.mmuLock.readUnlockY();
+    vcpu.flushTlb();
+  }
+
+  currentRootObsolete(vcpu: Vcpu): boolean {
+    const root = this.rootOf(vcpu);
+    return root === undefined || root.invalid;
+  }
+
+  /** @kernel kvm_mmu_free_obsolete_roots — for TDP, the current root if invalid. */
+  *freeObsoleteRoots(vcpu: Vcpu): Task {
+    const root = this.rootOf(vcpu);
+    if (root === undefined || !root.invalid) return;
+    yield* this.unloadRoots(vcpu);
+  }
+
+  /** @kernel kvm_mmu_unload / kvm_mmu_free_roots — drop the vCPU's reference. */
+  *unloadRoots(vcpu: Vcpu): Task {
+    const root = this.rootOf(vcpu);
+    if (root === undefined) return;
+    const kvm = this.kvm;
+    yield* kvm.mmuLock.readLock();
+    yield opWrite(kvm.objRoots);
+    vcpu.root.root = -1;
+    this.putRoot(root, vcpu.id);
+    yield* kvm.mmuLock.readUnlockY();
+  }
+
+  /** @kernel kvm_tdp_mmu_put_root — the last reference frees the root. */
+  private putRoot(root: TdpRoot, vcpu: number): void {
+    root.refcount--;
+    this.kvm.emit({ e: 'rootPut', vcpu, root: root.id, count: root.refcount });
+    if (root.refcount > 0) return;
+    if (!root.invalid) throw new ModelBug(`root ${root.id} freed while valid`);
+    root.freed = true;
+    this.roots.splice(this.roots.indexOf(root), 1);
+    this.pool.freeTree(root.table);
+    this.kvm.emit({ e: 'rootFree', root: root.id });
+  }
+
+  /** For TDP the memslot flush is always the fast zap (kvm_arch_flush_shadow_memslot). */
+  *flushShadowMemslot(_slot: Memslot): Task {
+    yield* this.zapAllFast();
+  }
+
+  /**
+   * @kernel kvm_mmu_zap_all_fast — toggle the generation, invalidate every root and
+   * ask vCPUs to drop obsolete roots in one write-locked section; then zap the
+   * invalidated roots under the read lock before returning.
+   */
+  *zapAllFast(): Task {
+    const kvm = this.kvm;
+    const began = kvm.rt.now();
+    kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: this.roots.length });
+    yield* kvm.mmuLock.writeLock();
+    yield opWrite(kvm.objRoots);
+    if (!kvm.mutation.has('zap-fast-no-generation-bump')) {
+      kvm.mmuValidGen ^= 1;
+      kvm.emit({ e: 'mmuValidGen', gen: kvm.mmuValidGen });
+      // Invalidate in the same write-locked section as the request, so no vCPU can
+      // take a reference to a root after seeing the request.
+      for (const root of this.roots) {
+        if (root.invalid) continue;
+        root.invalid = true;
+        root.scheduledToZap = true;
+        kvm.emit({ e: 'rootInvalidate', root: root.id });
+      }
+    }
+    yield* kvmMakeAllCpusRequest(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+    yield* kvm.mmuLock.writeUnlockY();
+    yield* this.zapInvalidatedRoots();
+    kvm.emit({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: kvm.rt.now() - began });
+  }
+
+  /** @kernel kvm_tdp_mmu_zap_invalidated_roots — zap, then drop the TDP MMU's reference. */
+  private *zapInvalidatedRoots(): Task {
+    const kvm = this.kvm;
+    yield* kvm.mmuLock.readLock();
+    for (const root of [...this.roots]) {
+      if (!root.scheduledToZap) continue;
+      root.scheduledToZap = false;
+      yield* this.zapLeafs(root, 0, Number.MAX_SAFE_INTEGER, true, false, false);
+      // Zap before putting the reference: once the last vCPU lets go the root is
+      // freed, and notifiers must not find SPTEs that nobody zapped.
+      yield opWrite(kvm.objRoots);
+      root.ownRef = false;
+      this.putRoot(root, -1);
+    }
+    yield* kvm.mmuLock.readUnlockY();
+  }
+
+  rootId(vcpu: Vcpu): number {
+    return vcpu.root.root;
+  }
+
+  rootProblem(vcpu: Vcpu): string | null {
+    const root = this.rootOf(vcpu);
+    if (root === undefined) return 'no root loaded';
+    if (root.freed) return `root ${root.id} was freed`;
+    if (root.invalid) return `root ${root.id} is invalid (obsolete)`;
+    return null;
+  }
+
+  findMapping(start: number, end: number): { root: number; gfn: number; pfn: number } | null {
+    for (const root of this.roots) {
+      const gfn = this.pool.nextPresent(root.table, start, end);
+      if (gfn >= 0) return { root: root.id, gfn, pfn: this.pool.lookup(root.table, gfn) };
+    }
+    return null;
+  }
+
+  checkAccounting(): string[] {
+    const out: string[] = [];
+    for (const root of this.roots) {
+      let users = 0;
+      for (const v of this.kvm.vcpus) if (v.root.root === root.id) users++;
+      const expect = users + (root.ownRef ? 1 : 0);
+      if (root.refcount !== expect)
+        out.push(`root ${root.id}: tdp_mmu_root_count ${root.refcount}, but ${users} vCPU(s) use it${root.ownRef ? ' plus the TDP MMU reference' : ''} (${expect})`);
+    }
+    return out;
+  }
+
+  gauges(): { shadowPages: number; roots: number } {
+    return { shadowPages: this.pool.live, roots: this.roots.length };
+  }
+}

@@ -1,0 +1,67 @@
+import { OP_LOCAL, opWrite } from '../runtime/op.js';
+import type { Task } from '../runtime/thread.js';
+import type { Kvm } from './kvm.js';
+import { isWaitRequest, KVM_REQ_TLB_FLUSH } from './requests.js';
+import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from './vcpu.js';
+
+/** @kernel kvm_make_request — sets the bit on one vCPU; no kick (used on itself). */
+export function kvmMakeRequest(vcpu: Vcpu, req: number): void {
+  vcpu.requests |= 1 << req;
+  vcpu.kvm.emit({ e: 'request', vcpu: vcpu.id, req, kicked: false });
+}
+
+/** @kernel kvm_check_request — tests and clears. */
+export function kvmCheckRequest(vcpu: Vcpu, req: number): boolean {
+  const bit = 1 << req;
+  if ((vcpu.requests & bit) === 0) return false;
+  vcpu.requests &= ~bit;
+  vcpu.kvm.emit({ e: 'requestServiced', vcpu: vcpu.id, req });
+  return true;
+}
+
+/**
+ * @kernel kvm_make_all_cpus_request — set the bit on every vCPU; kick the ones in
+ * guest mode out (IN_GUEST_MODE → EXITING_GUEST_MODE); for WAIT requests, wait for
+ * each kicked vCPU to acknowledge by leaving guest mode. Returns how many were kicked.
+ */
+export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number, number, void> {
+  const kicked: Vcpu[] = [];
+  const targets: number[] = [];
+  for (const vcpu of kvm.vcpus) {
+    // Race: the vCPU's late pre-entry check. Setting the bit and reading the mode is
+    // one step here, as storing the mode and reading the bits is one step there, so
+    // either the vCPU sees the bit or we see it in guest mode.
+    yield opWrite(vcpu.obj);
+    vcpu.requests |= 1 << req;
+    let kick = false;
+    if (vcpu.mode === IN_GUEST_MODE) {
+      vcpu.mode = EXITING_GUEST_MODE;
+      vcpu.kicks++;
+      kick = true;
+    } else if (vcpu.mode === EXITING_GUEST_MODE) {
+      kick = true;
+    }
+    kvm.emit({ e: 'request', vcpu: vcpu.id, req, kicked: kick });
+    if (kick) {
+      kicked.push(vcpu);
+      targets.push(vcpu.kicks);
+    }
+  }
+  if (kicked.length === 0) return 0;
+  kvm.rt.charge(kvm.costs.ipiSendNs);
+  if (isWaitRequest(req)) {
+    // Wait for the IPIs to be acknowledged (smp_call_function_many with wait).
+    yield* kvm.ipiAckWait.waitUntil(() => kicked.every((v, i) => v.acks >= targets[i]!), OP_LOCAL);
+  }
+  return kicked.length;
+}
+
+/**
+ * @kernel kvm_flush_remote_tlbs — KVM_REQ_TLB_FLUSH to every vCPU, waiting for the
+ * running ones; the vCPUs flush before their next entry.
+ */
+export function* kvmFlushRemoteTlbs(kvm: Kvm, reason: string): Task {
+  kvm.emit({ e: 'remoteFlushBegin', reason });
+  const n = yield* kvmMakeAllCpusRequest(kvm, KVM_REQ_TLB_FLUSH);
+  kvm.emit({ e: 'remoteFlushEnd', reason, vcpusKicked: n });
+}

@@ -1,0 +1,249 @@
+import { OP_SPIN, op2, opWrite, READ } from '../runtime/op.js';
+import type { Task, Thread } from '../runtime/thread.js';
+import { kvmVcpuReloadApicAccessPage } from './apic-access.js';
+import type { Kvm } from './kvm.js';
+import { kvmMmuPageFault } from './page-fault.js';
+import {
+  KVM_REQ_APIC_PAGE_RELOAD,
+  KVM_REQ_LOAD_MMU_PGD,
+  KVM_REQ_MMU_FREE_OBSOLETE_ROOTS,
+  KVM_REQ_MMU_RELOAD,
+  KVM_REQ_MMU_SYNC,
+  KVM_REQ_TLB_FLUSH,
+} from './requests.js';
+import { kvmCheckRequest } from './vcpu-requests.js';
+import type { AccessPattern } from './workload.js';
+
+export const OUTSIDE_GUEST_MODE = 0;
+export const IN_GUEST_MODE = 1;
+export const EXITING_GUEST_MODE = 2;
+
+/** TLB entries a vCPU keeps before evicting the oldest. */
+const TLB_CAPACITY = 1536;
+
+/** Why the guest stopped running. */
+type GuestExit =
+  /** EPT violation / shadow page fault on `gfn` */
+  | { kind: 'fault'; gfn: number; write: boolean }
+  /** a request's IPI kicked the vCPU out */
+  | { kind: 'kick' }
+  /** the late pre-entry check found work to do */
+  | { kind: 'cancelled' }
+  /** the workload is finished */
+  | { kind: 'done' };
+
+/** A guest process, for shadow paging: its top-level page table gfn (CR3). */
+export interface RootInfo {
+  /** Guest CR3 (pgd) the root shadows; -1 for direct roots. */
+  pgd: number;
+  /** Root id (the hpa), -1 when empty (INVALID_PAGE). */
+  root: number;
+}
+
+/** struct kvm_vcpu and the bits of kvm_vcpu_arch the model needs. */
+export class Vcpu {
+  /** The thread running vcpu_run. */
+  thread!: Thread;
+  /** Object id of this vCPU's mode and request bits. */
+  readonly obj: number;
+  /** vcpu->mode. */
+  mode = OUTSIDE_GUEST_MODE;
+  /** vcpu->requests, a bit per KVM_REQ_*. */
+  requests = 0;
+  /** Kicks received (IN_GUEST → EXITING) and acknowledged (left guest mode). */
+  kicks = 0;
+  acks = 0;
+  /** mmu->root: current root. */
+  readonly root: RootInfo = { pgd: -1, root: -1 };
+  /** mmu->prev_roots (KVM_MMU_NUM_PREV_ROOTS = 3), shadow paging only. */
+  readonly prevRoots: RootInfo[] = [
+    { pgd: -1, root: -1 },
+    { pgd: -1, root: -1 },
+    { pgd: -1, root: -1 },
+  ];
+  /** Guest CR3 the vCPU runs with (shadow paging). */
+  cr3 = -1;
+  /** Cached gfn → pfn translations; they outlive SPTE zaps until flushed. */
+  readonly tlb = new Map<number, number>();
+  /** The pfn written to APIC_ACCESS_ADDR, or -1. */
+  apicAccessPfn = -1;
+  /** The guest's next access (kept across a fault, which re-executes it). */
+  nextGfn = 0;
+  nextWrite = false;
+  /** Accesses done, and the limit (0: none). */
+  accessesDone = 0;
+  accessLimit = 0;
+  /** First exit and retries of the fault being resolved, for latency. */
+  faultSince = -1;
+  faultRetries = 0;
+  /** precheck-plain-read mutant: the in-progress count read once and kept. */
+  cachedInProgress: number | undefined;
+  /** Free slot for the MMU backend (shadow paging's guest process state). */
+  guest: unknown;
+
+  constructor(
+    readonly kvm: Kvm,
+    readonly id: number,
+    readonly pattern: AccessPattern,
+  ) {
+    this.obj = kvm.rt.objects.id(`vcpu${id}`);
+  }
+
+  get name(): string {
+    return `vCPU${this.id}`;
+  }
+
+  /** @kernel vcpu_run — enter the guest until the workload is done. */
+  *vcpuRun(): Task {
+    const kvm = this.kvm;
+    kvm.srcu.readLock();
+    this.drawNextAccess();
+    for (;;) {
+      const exit = yield* this.vcpuEnterGuest();
+      switch (exit.kind) {
+        case 'done':
+          kvm.srcu.readUnlock();
+          return;
+        case 'kick':
+          break;
+        case 'cancelled':
+          // A request is pending that servicing re-made (the APIC-access retry):
+          // the vCPU goes round vcpu_run again, a busy loop until it clears.
+          kvm.rt.charge(kvm.costs.retryPauseNs);
+          yield OP_SPIN;
+          break;
+        case 'fault': {
+          if (this.faultSince < 0) {
+            this.faultSince = kvm.rt.now();
+            this.faultRetries = 0;
+          }
+          const ret = yield* kvmMmuPageFault(this, exit.gfn, exit.write);
+          if (ret === 'retry-precheck' || ret === 'retry-stale' || ret === 'retry-invalid-slot') {
+            this.faultRetries++;
+            // RET_PF_RETRY: re-enter the guest, which re-executes the access and faults
+            // again; progress needs another thread to finish its invalidation or update.
+            kvm.rt.charge(kvm.costs.retryPauseNs);
+            yield OP_SPIN;
+          } else {
+            this.faultSince = -1;
+            if (ret === 'emulate') this.accessDone();
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  /** @kernel vcpu_enter_guest — service requests, load the MMU, late check, run the guest. */
+  *vcpuEnterGuest(): Generator<number, GuestExit, void> {
+    const kvm = this.kvm;
+    // Race: requests made by other threads while we service ours.
+    yield opWrite(this.obj);
+    kvm.rt.charge(kvm.costs.enterGuestNs);
+    if (this.requests !== 0) yield* this.serviceRequests();
+    if (this.accessLimit > 0 && this.accessesDone >= this.accessLimit) return { kind: 'done' };
+    yield* kvm.mmu.reloadRoot(this);
+
+    // Race: a request made after servicing. Storing IN_GUEST_MODE and re-reading the
+    // request bits is one step, which is the smp_mb between them.
+    yield opWrite(this.obj);
+    kvm.srcu.readUnlock();
+    this.mode = IN_GUEST_MODE;
+    if (this.requests !== 0 && !kvm.mutation.has('vcpu-enter-ignores-requests')) {
+      this.mode = OUTSIDE_GUEST_MODE;
+      kvm.srcu.readLock();
+      kvm.emit({ e: 'entryCancelled', vcpu: this.id, requests: this.requests });
+      return { kind: 'cancelled' };
+    }
+    kvm.emit({ e: 'vmEntry', vcpu: this.id, root: kvm.mmu.rootId(this), apicPfn: this.apicAccessPfn });
+    kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
+    return yield* this.runGuest();
+  }
+
+  /** Guest mode: accesses through the TLB, then the SPTEs, until an exit. */
+  private *runGuest(): Generator<number, GuestExit, void> {
+    const kvm = this.kvm;
+    const mmu = kvm.mmu;
+    for (;;) {
+      // Race: a kick (mode) and a zap of this gfn's SPTE against the guest's access.
+      yield op2(READ, this.obj, mmu.spteObject(this.nextGfn));
+      if (this.mode === EXITING_GUEST_MODE) {
+        this.leaveGuest();
+        this.acks++;
+        kvm.rt.charge(kvm.costs.ipiAckNs);
+        kvm.ipiAckWait.wakeAll();
+        kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'kick' });
+        return { kind: 'kick' };
+      }
+      const gfn = this.nextGfn;
+      const write = this.nextWrite;
+      let pfn = this.tlb.get(gfn);
+      let via: 'tlb' | 'spte' = 'tlb';
+      if (pfn === undefined) {
+        pfn = mmu.walk(this, gfn);
+        via = 'spte';
+        if (pfn < 0) {
+          this.leaveGuest();
+          kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
+          kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'ept-violation' });
+          return { kind: 'fault', gfn, write };
+        }
+        this.tlbFill(gfn, pfn);
+      }
+      kvm.emit({ e: 'guestAccess', vcpu: this.id, gfn, pfn, write, via });
+      kvm.rt.charge(kvm.costs.guestAccessNs);
+      this.accessDone();
+      if (this.accessLimit > 0 && this.accessesDone >= this.accessLimit) {
+        this.leaveGuest();
+        kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'done' });
+        return { kind: 'done' };
+      }
+    }
+  }
+
+  private leaveGuest(): void {
+    this.mode = OUTSIDE_GUEST_MODE;
+    this.kvm.srcu.readLock();
+  }
+
+  /** Counts an access and draws the next one, charging the guest's think time. */
+  private accessDone(): void {
+    this.accessesDone++;
+    this.drawNextAccess();
+  }
+
+  private drawNextAccess(): void {
+    this.nextGfn = this.pattern.nextGfn();
+    this.nextWrite = this.pattern.nextWrite();
+    this.kvm.rt.charge(this.interval);
+  }
+
+  /** Guest think time between accesses, ns. */
+  interval = 0;
+
+  tlbFill(gfn: number, pfn: number): void {
+    if (this.tlb.size >= TLB_CAPACITY) {
+      const oldest = this.tlb.keys().next().value as number;
+      this.tlb.delete(oldest);
+    }
+    this.tlb.set(gfn, pfn);
+  }
+
+  /** Flushes this vCPU's TLB (kvm_vcpu_flush_tlb_all / a new root's flush). */
+  flushTlb(): void {
+    this.tlb.clear();
+    this.kvm.rt.charge(this.kvm.costs.tlbFlushNs);
+    this.kvm.emit({ e: 'tlbFlush', vcpu: this.id });
+  }
+
+  /** The request loop at the top of vcpu_enter_guest, in the kernel's order. */
+  private *serviceRequests(): Task {
+    const kvm = this.kvm;
+    if (kvmCheckRequest(this, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) yield* kvm.mmu.freeObsoleteRoots(this);
+    if (kvmCheckRequest(this, KVM_REQ_MMU_RELOAD)) yield* kvm.mmu.unloadRoots(this);
+    kvmCheckRequest(this, KVM_REQ_MMU_SYNC);
+    kvmCheckRequest(this, KVM_REQ_LOAD_MMU_PGD);
+    if (kvmCheckRequest(this, KVM_REQ_TLB_FLUSH)) this.flushTlb();
+    if (kvmCheckRequest(this, KVM_REQ_APIC_PAGE_RELOAD)) yield* kvmVcpuReloadApicAccessPage(this);
+  }
+}

@@ -1,0 +1,159 @@
+import type { Violation } from '../runtime/instance.js';
+import type { KvmEvent, Sink } from '../kvm/events.js';
+import type { Kvm } from '../kvm/kvm.js';
+import { gfnToHva } from '../kvm/memslots.js';
+import { KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
+import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/**
+ * DESIGN.md's safety properties, checked as events happen rather than by
+ * rescanning the world each step:
+ *  1. no stale translation — at each guest access, when invalidate_range_start
+ *     returns, and when the host frees a page;
+ *  2. no use of a freed or obsolete root — at VM-entry;
+ *  3. no stale APIC-access address — at VM-entry and when the host frees a page;
+ *  4. accounting — after root and shadow-page changes.
+ */
+export class Oracle implements Sink {
+  constructor(
+    private readonly kvm: Kvm,
+    readonly violations: Violation[],
+  ) {}
+
+  private report(kind: string, ev: KvmEvent, message: string): void {
+    const t = this.kvm.rt.threads[ev.tid];
+    this.violations.push({ kind, thread: t?.name ?? 'host', timeNs: ev.ts, step: ev.step, message });
+  }
+
+  private threadName(ev: KvmEvent): string {
+    return this.kvm.rt.threads[ev.tid]?.name ?? '?';
+  }
+
+  on(ev: KvmEvent): void {
+    switch (ev.e) {
+      case 'guestAccess':
+        return this.checkAccess(ev);
+      case 'invalidateRangeStartDone':
+        return this.checkRangeUnmapped(ev, ev.hvaStart, ev.hvaEnd, `${ev.kind}'s invalidate_range_start returned`);
+      case 'pfnFree':
+        return this.checkFreedPfn(ev);
+      case 'vmEntry':
+        return this.checkEntry(ev);
+      case 'rootAlloc':
+      case 'rootPut':
+      case 'rootFree':
+      case 'spZap':
+      case 'spFree':
+      case 'zapAllEnd':
+      case 'memslotChange':
+        return this.checkAccounting(ev);
+      default:
+        return;
+    }
+  }
+
+  private checkAccess(ev: KvmEvent & { e: 'guestAccess' }): void {
+    const kvm = this.kvm;
+    const slot = kvm.memslots.gfnToMemslot(ev.gfn);
+    const what = `vCPU${ev.vcpu} ${ev.write ? 'wrote' : 'read'} gfn ${hex(ev.gfn)} through its ${ev.via === 'tlb' ? 'TLB' : 'SPTEs'} and reached pfn ${hex(ev.pfn)}`;
+    if (slot === undefined) {
+      this.report('stale-translation', ev, `${what}, but gfn ${hex(ev.gfn)} is in no memslot any more`);
+      return;
+    }
+    const hva = gfnToHva(slot, ev.gfn);
+    const now = kvm.host.lookup(hva);
+    if (now === ev.pfn) return;
+    const freed = kvm.host.freed.get(ev.pfn);
+    const after = freed
+      ? `, which ${freed.kind} freed at ${freed.timeNs} ns (use after free)`
+      : '';
+    this.report(
+      'stale-translation',
+      ev,
+      `${what}${after}; the host maps hva ${hex(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`,
+    );
+  }
+
+  /** A vCPU would use the entry without flushing first. */
+  private tlbUsable(v: Vcpu): boolean {
+    return (v.requests & (1 << KVM_REQ_TLB_FLUSH)) === 0 || v.mode === IN_GUEST_MODE;
+  }
+
+  private checkRangeUnmapped(ev: KvmEvent, hvaStart: number, hvaEnd: number, when: string): void {
+    const kvm = this.kvm;
+    for (const r of kvm.memslots.overlapping(hvaStart, hvaEnd)) {
+      const found = kvm.mmu.findMapping(r.gfnStart, r.gfnEnd);
+      if (found !== null) {
+        this.report(
+          'stale-translation',
+          ev,
+          `${when}, but root ${found.root} still maps gfn ${hex(found.gfn)} → pfn ${hex(found.pfn)} (range [${hex(r.gfnStart)},${hex(r.gfnEnd)}))`,
+        );
+        return;
+      }
+      for (const v of kvm.vcpus) {
+        if (!this.tlbUsable(v)) continue;
+        for (const [gfn, pfn] of v.tlb) {
+          if (gfn >= r.gfnStart && gfn < r.gfnEnd) {
+            this.report('stale-translation', ev, `${when}, but vCPU${v.id}'s TLB still maps gfn ${hex(gfn)} → pfn ${hex(pfn)} with no flush pending`);
+            return;
+          }
+        }
+      }
+    }
+  }
+
+  private checkFreedPfn(ev: KvmEvent & { e: 'pfnFree' }): void {
+    const kvm = this.kvm;
+    for (const v of kvm.vcpus) {
+      if (v.apicAccessPfn === ev.pfn && (v.mode === IN_GUEST_MODE || v.mode === EXITING_GUEST_MODE)) {
+        this.report(
+          'stale-apic-access',
+          ev,
+          `${this.threadName(ev)} freed pfn ${hex(ev.pfn)} while vCPU${v.id} runs in the guest with APIC_ACCESS_ADDR pointing at it`,
+        );
+        return;
+      }
+    }
+    for (const r of kvm.memslots.overlapping(ev.hva, ev.hva + 1)) {
+      const found = kvm.mmu.findMapping(r.gfnStart, r.gfnEnd);
+      if (found !== null && found.pfn === ev.pfn) {
+        this.report('stale-translation', ev, `${this.threadName(ev)} freed pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it`);
+        return;
+      }
+      for (const v of kvm.vcpus) {
+        if (this.tlbUsable(v) && v.tlb.get(r.gfnStart) === ev.pfn) {
+          this.report('stale-translation', ev, `${this.threadName(ev)} freed pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it`);
+          return;
+        }
+      }
+    }
+  }
+
+  private checkEntry(ev: KvmEvent & { e: 'vmEntry' }): void {
+    const kvm = this.kvm;
+    const v = kvm.vcpus[ev.vcpu]!;
+    const problem = kvm.mmu.rootProblem(v);
+    if (problem !== null) {
+      this.report('obsolete-root', ev, `vCPU${v.id} entered the guest on a bad root: ${problem}`);
+      return;
+    }
+    if (v.apicAccessPfn >= 0) {
+      const freed = kvm.host.freed.get(v.apicAccessPfn);
+      if (freed) {
+        this.report(
+          'stale-apic-access',
+          ev,
+          `vCPU${v.id} entered the guest with APIC_ACCESS_ADDR pfn ${hex(v.apicAccessPfn)}, which ${freed.kind} freed at ${freed.timeNs} ns`,
+        );
+      }
+    }
+  }
+
+  private checkAccounting(ev: KvmEvent): void {
+    const problems = this.kvm.mmu.checkAccounting();
+    if (problems.length > 0) this.report('accounting', ev, problems.join('; '));
+  }
+}

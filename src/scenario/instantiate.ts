@@ -1,0 +1,178 @@
+import { DEFAULT_COSTS, type Costs } from '../kvm/costs.js';
+import { hostInvalidate, type InvalidationKind } from '../kvm/host-mm-ops.js';
+import { Kvm } from '../kvm/kvm.js';
+import { kvmSetMemoryRegion } from '../kvm/memslot-update.js';
+import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, type Memslot, Memslots } from '../kvm/memslots.js';
+import { Mutation } from '../kvm/mutants.js';
+import { KVM_REQ_APIC_PAGE_RELOAD } from '../kvm/requests.js';
+import { defaultSettings, type Settings } from '../kvm/settings.js';
+import { TdpMmu } from '../kvm/tdp-mmu.js';
+import { Vcpu } from '../kvm/vcpu.js';
+import { AccessPattern } from '../kvm/workload.js';
+import { Oracle } from '../oracle/oracle.js';
+import { ProgressMonitor } from '../oracle/progress.js';
+import { StepLog } from '../oracle/step-log.js';
+import type { Instance, LogLine, Violation } from '../runtime/instance.js';
+import { Runtime } from '../runtime/runtime.js';
+import type { Task } from '../runtime/thread.js';
+import { Metrics } from '../simulate/metrics.js';
+import type { Scenario } from './schema.js';
+
+/** How to build one execution of a scenario. */
+export interface InstanceOptions {
+  /** Settings in effect (defaults, then the scenario's, then overrides). */
+  settings: Settings;
+  /** Named protocol deviation, or null. */
+  mutant: string | null;
+  /** Keep the step log (counterexamples, replays). */
+  log: boolean;
+  /** Collect metrics (the simulator); the checker leaves them off for speed. */
+  metrics: boolean;
+  /** Extra sinks (trace exporters). */
+  sinks?: import('../kvm/events.js').Sink[];
+}
+
+/** An instance with the model parts drivers and reports look into. */
+export interface KvmInstance extends Instance {
+  readonly kvm: Kvm;
+  readonly metrics: Metrics | null;
+  readonly costs: Costs;
+  readonly progress: ProgressMonitor;
+}
+
+/** The settings a scenario runs with: defaults, the scenario's own, then overrides. */
+export function effectiveSettings(scenario: Scenario, overrides: Partial<Settings> = {}): Settings {
+  return { ...defaultSettings(), ...(scenario.settings as Partial<Settings>), ...overrides };
+}
+
+/** Where the APIC-access page's host page lies: after every user slot. */
+function apicHvaPage(slots: readonly Memslot[]): number {
+  let top = 0x7f0000000;
+  for (const s of slots) top = Math.max(top, s.hvaPage + s.npages);
+  return top + 512;
+}
+
+/** Lays out memslots: each defaults to the host range right after the previous one. */
+function layoutMemslots(scenario: Scenario): Memslot[] {
+  let next = 0x7f0000000 / 2; // hva >> 12 of a typical mmap area
+  const out: Memslot[] = [];
+  for (const m of scenario.vm.memslots) {
+    const hvaPage = m.hvaPage ?? next;
+    out.push({ id: m.id, baseGfn: m.baseGfn, npages: m.pages, hvaPage, flags: 0 });
+    next = hvaPage + m.pages + 512;
+  }
+  return out;
+}
+
+export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmInstance {
+  const rt = new Runtime();
+  const costs: Costs = { ...DEFAULT_COSTS, ...(scenario.costs as Partial<Costs>) };
+  const userSlots = layoutMemslots(scenario);
+  const slots = [...userSlots];
+  if (scenario.vm.apicAccessPage) {
+    slots.push({ id: APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, baseGfn: APIC_ACCESS_GFN, npages: 1, hvaPage: apicHvaPage(userSlots), flags: 0 });
+  }
+  const kvm = new Kvm(rt, opts.settings, costs, new Mutation(opts.mutant), new Memslots(slots, 0));
+  kvm.mmu = new TdpMmu(kvm);
+
+  const violations: Violation[] = [];
+  kvm.subscribe(new Oracle(kvm, violations));
+  const progress = new ProgressMonitor();
+  kvm.subscribe(progress);
+  const metrics = opts.metrics ? new Metrics() : null;
+  if (metrics) kvm.subscribe(metrics);
+  const log = opts.log ? new StepLog() : null;
+  if (log) kvm.subscribe(log);
+  for (const s of opts.sinks ?? []) kvm.subscribe(s);
+
+  for (let i = 0; i < scenario.vm.vcpus; i++) {
+    const w = { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) };
+    const vcpu = new Vcpu(kvm, i, new AccessPattern(rt, w, (i * w.gfnCount) / scenario.vm.vcpus));
+    vcpu.interval = w.accessIntervalNs;
+    vcpu.accessLimit = w.accesses;
+    if (scenario.vm.apicAccessPage) vcpu.requests |= 1 << KVM_REQ_APIC_PAGE_RELOAD;
+    kvm.vcpus.push(vcpu);
+  }
+  for (const vcpu of kvm.vcpus) vcpu.thread = rt.spawn(vcpu.name, () => vcpu.vcpuRun(), vcpu);
+
+  scenario.host.invalidations.forEach((spec, k) => {
+    for (let j = 0; j < spec.threads; j++) {
+      const name = `${spec.kind}${scenario.host.invalidations.length > 1 || spec.threads > 1 ? `${k}.${j}` : ''}`;
+      rt.spawn(name, () => invalidator(kvm, spec, userSlots));
+    }
+  });
+  if (scenario.vm.apicAccessPage && scenario.host.apicPageMigrationNs > 0) {
+    rt.spawn('apic-migrate', () => apicMigrator(kvm, scenario));
+  }
+  if (scenario.host.memslotChanges.length > 0) rt.spawn('vmm', () => vmm(kvm, scenario, userSlots));
+
+  return {
+    rt,
+    kvm,
+    costs,
+    metrics,
+    progress,
+    violations,
+    log: log ? (log.lines as LogLine[]) : null,
+    pending: () => progress.describe(rt.now()) ?? pendingWork(kvm),
+    finish: () => metrics?.closeAt(rt.clock),
+  };
+}
+
+/** A host thread doing invalidations of one kind at a rate. */
+function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number], slots: readonly Memslot[]): Task {
+  if (spec.startNs > 0) yield* kvm.sleep(spec.startNs);
+  for (let n = 0; spec.count === 0 || n < spec.count; n++) {
+    if (n > 0 && spec.intervalNs > 0) yield* kvm.sleep(spec.intervalNs);
+    const span = Math.max(1, spec.gfnCount - spec.rangePages + 1);
+    const off = spec.overlapping ? kvm.rt.draw(span) : (kvm.rt.draw(Math.max(1, Math.floor(spec.gfnCount / spec.rangePages))) * spec.rangePages) % span;
+    const gfn = spec.gfnStart + off;
+    // Ranges are expressed in guest frames; the host works on the hva range behind them.
+    const slot = slots.find((s) => gfn >= s.baseGfn && gfn < s.baseGfn + s.npages);
+    if (slot === undefined) continue;
+    const hvaStart = slot.hvaPage + (gfn - slot.baseGfn);
+    const hvaEnd = Math.min(hvaStart + spec.rangePages, slot.hvaPage + slot.npages);
+    yield* hostInvalidate(kvm, hvaStart, hvaEnd, spec.kind as InvalidationKind, spec.holdNs);
+  }
+}
+
+/** The host migrating the APIC-access page now and then (compaction, NUMA). */
+function* apicMigrator(kvm: Kvm, scenario: Scenario): Task {
+  const hva = kvm.memslots.byId(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT)!.hvaPage;
+  const count = scenario.host.apicPageMigrations;
+  for (let n = 0; count === 0 || n < count; n++) {
+    yield* kvm.sleep(scenario.host.apicPageMigrationNs);
+    yield* hostInvalidate(kvm, hva, hva + 1, 'migrate', 0);
+  }
+}
+
+/** The VMM making memslot changes at their times. */
+function* vmm(kvm: Kvm, scenario: Scenario, slots: readonly Memslot[]): Task {
+  const changes = [...scenario.host.memslotChanges].sort((a, b) => a.atNs - b.atNs);
+  let hvaNext = apicHvaPage(slots) + 1024;
+  for (const c of changes) {
+    const wait = c.atNs - kvm.rt.now();
+    if (wait > 0) yield* kvm.sleep(wait);
+    if (c.op === 'delete') yield* kvmSetMemoryRegion(kvm, { op: 'delete', slot: c.slot });
+    else if (c.op === 'move') yield* kvmSetMemoryRegion(kvm, { op: 'move', slot: c.slot, baseGfn: c.baseGfn ?? 0 });
+    else {
+      const pages = c.pages ?? 1;
+      yield* kvmSetMemoryRegion(kvm, { op: 'create', slot: c.slot, baseGfn: c.baseGfn ?? 0, pages, hvaPage: hvaNext });
+      hvaNext += pages + 512;
+    }
+  }
+}
+
+/** Awaited events still outstanding, for livelock reports. */
+function pendingWork(kvm: Kvm): string | null {
+  const out: string[] = [];
+  for (const v of kvm.vcpus) {
+    if (v.thread.state === 'done') continue;
+    if (v.faultSince >= 0) out.push(`${v.name}: fault on gfn 0x${v.nextGfn.toString(16)} unresolved after ${v.faultRetries} retries`);
+    if (v.requests !== 0) out.push(`${v.name}: requests 0x${v.requests.toString(16)} pending`);
+  }
+  for (const t of kvm.rt.threads) {
+    if (t.owner === undefined && t.state !== 'done' && t.waitingFor !== '') out.push(`${t.name}: waiting for ${t.waitingFor}`);
+  }
+  return out.length > 0 ? out.join('; ') : null;
+}

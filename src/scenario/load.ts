@@ -1,0 +1,117 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { InputError } from './input-error.js';
+import { type Scenario, scenarioSchema } from './schema.js';
+
+/** Folder of the built-in scenarios shipped with the package. */
+export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
+
+/** Finds the YAML node at a zod issue path, for its line and column. */
+function nodeAt(root: Node | null | undefined, path: readonly PropertyKey[]): Node | null {
+  let node: Node | null | undefined = root;
+  let last: Node | null = root ?? null;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === key);
+      if (!pair) return last;
+      last = (pair.key as Node) ?? last;
+      node = pair.value as Node;
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = node.items[key] as Node;
+    } else {
+      return last;
+    }
+    if (node) last = node;
+  }
+  return last;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'too_small':
+      return `expected ${issue.origin === 'array' ? 'at least' : '>='} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`;
+    case 'too_big':
+      return `expected ${issue.origin === 'array' ? 'at most' : '<='} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** Parses and validates scenario text; errors are InputErrors located in `file`. */
+export function parseScenario(text: string, file: string): Scenario {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!;
+    const pos = lineCounter.linePos(err.pos[0]);
+    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new InputError(`${file}:${pos.line}:${pos.col}: malformed YAML/JSON: ${msg}`);
+  }
+  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InputError(`${file}:1:1: expected a scenario mapping (vm, workload, host, settings, stop)`);
+  }
+  const parsed = scenarioSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    let path = issue.path;
+    if (issue.code === 'unrecognized_keys') path = [...path, issue.keys[0]!];
+    const node = nodeAt(doc.contents, path);
+    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    const field = path.length > 0 ? path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(top level)';
+    throw new InputError(`${file}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue)}`);
+  }
+  return parsed.data;
+}
+
+/** Names of the built-in scenarios, sorted. */
+export function builtinNames(): string[] {
+  return builtinIndex().map((b) => b.name);
+}
+
+/** The built-ins with their one-line descriptions. */
+export function builtinIndex(): { name: string; description: string }[] {
+  return readdirSync(BUILTIN_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => {
+      const name = f.slice(0, -5);
+      const s = parseScenario(readFileSync(join(BUILTIN_DIR, f), 'utf8'), `scenarios/${f}`);
+      return { name, description: s.description.split('\n')[0]!.trim() };
+    });
+}
+
+/**
+ * Loads a scenario by built-in name or file path. A name without a path separator
+ * or extension is a built-in; anything else is read from disk.
+ */
+export function loadScenario(ref: string): Scenario {
+  const looksLikeFile = /[/\\]|\.(ya?ml|json)$/i.test(ref);
+  if (!looksLikeFile) {
+    const names = builtinNames();
+    if (!names.includes(ref)) {
+      throw new InputError(`${ref}: unknown built-in scenario; expected one of ${names.join(', ')} (or a .yaml/.json file)`);
+    }
+    const s = parseScenario(readFileSync(join(BUILTIN_DIR, `${ref}.yaml`), 'utf8'), `scenarios/${ref}.yaml`);
+    return { ...s, name: s.name ?? ref };
+  }
+  let text: string;
+  try {
+    text = readFileSync(ref, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new InputError(`${ref}: cannot read scenario file (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`);
+  }
+  const s = parseScenario(text, ref);
+  const base = ref.replace(/^.*[/\\]/, '').replace(/\.(ya?ml|json)$/i, '');
+  return { ...s, name: s.name ?? base };
+}

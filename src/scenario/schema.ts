@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { DEFAULT_COSTS } from '../kvm/costs.js';
+import { SETTINGS } from '../kvm/settings.js';
+
+/** Upper bounds that keep a scenario within what one machine can model. */
+export const LIMITS = {
+  vcpus: 1024,
+  /** 2^32 gfns = 16 TiB of guest memory. */
+  pages: 2 ** 32,
+  memslots: 64,
+  stopTimeNs: 1e13,
+  stopAccesses: 1e12,
+  threads: 64,
+} as const;
+
+const count = (max: number) => z.number().int().min(0).max(max);
+const positive = (max: number) => z.number().int().min(1).max(max);
+const ns = z.number().min(0).max(1e13);
+
+const pattern = z.enum(['uniform', 'sequential', 'hot-set', 'zipf']);
+
+export const workloadSchema = z
+  .strictObject({
+    /** Access pattern over [gfnStart, gfnStart + gfnCount). */
+    pattern: pattern.default('uniform'),
+    gfnStart: count(LIMITS.pages).default(0),
+    gfnCount: positive(LIMITS.pages).default(1024),
+    /** hot-set: fraction of the range that is hot, and probability an access goes there. */
+    hotFraction: z.number().gt(0).max(1).default(0.1),
+    hotProbability: z.number().min(0).max(1).default(0.9),
+    /** zipf exponent. */
+    zipfS: z.number().gt(0).max(10).default(1.1),
+    writeRatio: z.number().min(0).max(1).default(0.3),
+    /** Guest think time between two accesses, ns. */
+    accessIntervalNs: ns.default(200),
+    /** Accesses after which the vCPU stops (0: no limit). */
+    accesses: count(LIMITS.stopAccesses).default(0),
+    /** Shadow paging: guest processes this vCPU runs in turn, and how often it switches. */
+    processes: count(1 << 20).default(0),
+    processSwitchNs: ns.default(0),
+    /** Shadow paging: a process exits (its page tables are freed) every this many ns (0: never). */
+    processExitNs: ns.default(0),
+  })
+  .describe('workload');
+
+export const invalidationSchema = z.strictObject({
+  /** What the host does to the pages: reclaim (unmap+free), migrate/numa (move), ksm (merge). */
+  kind: z.enum(['reclaim', 'migrate', 'numa', 'ksm']).default('migrate'),
+  threads: positive(LIMITS.threads).default(1),
+  /** Gap between two invalidations of one thread, ns. */
+  intervalNs: ns.default(100000),
+  /** Pages per invalidation range. */
+  rangePages: positive(LIMITS.pages).default(512),
+  /** Time between invalidate_range_start returning and invalidate_range_end, ns. */
+  holdNs: ns.default(10000),
+  /** Where ranges fall, in gfns of the guest (translated to host virtual addresses). */
+  gfnStart: count(LIMITS.pages).default(0),
+  gfnCount: positive(LIMITS.pages).default(1024),
+  /** Invalidations per thread (0: no limit). */
+  count: count(1e9).default(0),
+  /** Successive ranges may overlap: start at random offsets, not aligned to rangePages. */
+  overlapping: z.boolean().default(true),
+  /** First invalidation at this time, ns. */
+  startNs: ns.default(0),
+});
+
+export const memslotSchema = z.strictObject({
+  id: count(32767),
+  baseGfn: count(LIMITS.pages),
+  pages: positive(LIMITS.pages),
+  /** Host virtual address of the slot's first page, in pages (hva >> 12). Default: after the previous slot. */
+  hvaPage: count(2 ** 40).optional(),
+});
+
+export const memslotChangeSchema = z.strictObject({
+  atNs: ns,
+  op: z.enum(['delete', 'move', 'create']),
+  slot: count(32767),
+  /** move/create: the new base gfn. */
+  baseGfn: count(LIMITS.pages).optional(),
+  /** create: pages. */
+  pages: positive(LIMITS.pages).optional(),
+});
+
+const settingsShape: Record<string, z.ZodTypeAny> = {};
+for (const s of SETTINGS) {
+  settingsShape[s.key] =
+    typeof s.default === 'boolean' ? z.boolean().optional() : z.enum(s.values as [string, ...string[]]).optional();
+}
+
+const costsShape: Record<string, z.ZodTypeAny> = {};
+for (const k of Object.keys(DEFAULT_COSTS)) costsShape[k] = ns.optional();
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  description: z.string().max(10000).default(''),
+  vm: z.strictObject({
+    vcpus: positive(LIMITS.vcpus),
+    memslots: z.array(memslotSchema).min(1).max(LIMITS.memslots),
+    /** The APIC-access page: its private memslot exists and vCPUs use it. */
+    apicAccessPage: z.boolean().default(true),
+  }),
+  workload: workloadSchema.default(() => workloadSchema.parse({})),
+  /** Per-vCPU overrides of `workload`, by index. */
+  vcpuWorkloads: z.array(workloadSchema.partial()).max(LIMITS.vcpus).default([]),
+  host: z
+    .strictObject({
+      invalidations: z.array(invalidationSchema).max(16).default([]),
+      /** The APIC-access page is migrated every this many ns (0: never). */
+      apicPageMigrationNs: ns.default(0),
+      /** APIC-access page migrations (0: no limit). */
+      apicPageMigrations: count(1e9).default(0),
+      memslotChanges: z.array(memslotChangeSchema).max(1000).default([]),
+    })
+    .default({ invalidations: [], apicPageMigrationNs: 0, apicPageMigrations: 0, memslotChanges: [] }),
+  settings: z.strictObject(settingsShape).default({}),
+  costs: z.strictObject(costsShape).default({}),
+  stop: z
+    .strictObject({
+      timeNs: ns.optional(),
+      accesses: count(LIMITS.stopAccesses).optional(),
+      /** No progress on an awaited event for this long is a livelock, ns. */
+      livelockNs: ns.optional(),
+    })
+    .default({}),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type Workload = z.infer<typeof workloadSchema>;
+export type InvalidationSpec = z.infer<typeof invalidationSchema>;

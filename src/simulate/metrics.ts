@@ -1,0 +1,166 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { KvmEvent, Sink } from '../kvm/events.js';
+
+/** Counts what a kernel developer asks about a run, from the model's events. */
+export class Metrics implements Sink {
+  faults = 0;
+  retries = 0;
+  retriesBeforeLock = 0;
+  retriesUnderLock = 0;
+  retriesInvalidSlot = 0;
+  spurious = 0;
+  emulated = 0;
+  readonly faultLatency: RecordableHistogram = createHistogram();
+  remoteFlushes = 0;
+  tlbFlushes = 0;
+  invalidationsStarted = 0;
+  invalidationsCompleted = 0;
+  /** Time from invalidate_range_start to _end, per invalidation. */
+  readonly invalidationDuration: RecordableHistogram = createHistogram();
+  private readonly invalidationSince = new Map<number, number>();
+  sptesZapped = 0;
+  sptesInstalled = 0;
+  apicReloads = 0;
+  apicReRequests = 0;
+  apicStalledNs = 0;
+  private readonly apicStallSince = new Map<number, number>();
+  guestAccesses = 0;
+  entries = 0;
+  entriesCancelled = 0;
+  lockBreaks = 0;
+  rootsAllocated = 0;
+  rootsFreed = 0;
+  rootReloads = 0;
+  private readonly loadedOnce = new Set<number>();
+  shadowPagesCreated = 0;
+  shadowPagesZapped = 0;
+  shadowPagesLive = 0;
+  shadowPagesPeak = 0;
+  zapAllStarted = 0;
+  zapAllCompleted = 0;
+  zapAllMaxDurationNs = 0;
+  memslotChanges = 0;
+  /** Extra counters a model part adds without a field here. */
+  readonly extra = new Map<string, number>();
+
+  on(ev: KvmEvent): void {
+    switch (ev.e) {
+      case 'faultBegin':
+        this.faults++;
+        return;
+      case 'faultEnd':
+        switch (ev.ret) {
+          case 'retry-precheck':
+            this.retries++;
+            this.retriesBeforeLock++;
+            return;
+          case 'retry-stale':
+            this.retries++;
+            this.retriesUnderLock++;
+            return;
+          case 'retry-invalid-slot':
+            this.retries++;
+            this.retriesInvalidSlot++;
+            return;
+          case 'spurious':
+            this.spurious++;
+            this.faultLatency.record(Math.max(1, Math.round(ev.latencyNs)));
+            return;
+          case 'emulate':
+            this.emulated++;
+            return;
+          case 'fixed':
+            this.faultLatency.record(Math.max(1, Math.round(ev.latencyNs)));
+            return;
+        }
+        return;
+      case 'remoteFlushBegin':
+        this.remoteFlushes++;
+        return;
+      case 'tlbFlush':
+        this.tlbFlushes++;
+        return;
+      case 'invalidateRangeStart':
+        this.invalidationsStarted++;
+        this.invalidationSince.set(ev.tid, ev.ts);
+        return;
+      case 'invalidateRangeEnd': {
+        this.invalidationsCompleted++;
+        const since = this.invalidationSince.get(ev.tid);
+        if (since !== undefined) this.invalidationDuration.record(Math.max(1, Math.round(ev.ts - since)));
+        return;
+      }
+      case 'spteSet':
+        if (ev.newPfn < 0) this.sptesZapped++;
+        else this.sptesInstalled++;
+        return;
+      case 'apicReload':
+        if (ev.outcome === 'retry') {
+          this.apicReRequests++;
+          if (!this.apicStallSince.has(ev.vcpu)) this.apicStallSince.set(ev.vcpu, ev.ts);
+        } else if (ev.outcome === 'set') {
+          this.apicReloads++;
+          const since = this.apicStallSince.get(ev.vcpu);
+          if (since !== undefined) {
+            this.apicStalledNs += ev.ts - since;
+            this.apicStallSince.delete(ev.vcpu);
+          }
+        }
+        return;
+      case 'guestAccess':
+        this.guestAccesses++;
+        return;
+      case 'vmEntry':
+        this.entries++;
+        return;
+      case 'entryCancelled':
+        this.entriesCancelled++;
+        return;
+      case 'lockBreak':
+        this.lockBreaks++;
+        return;
+      case 'rootAlloc':
+        this.rootsAllocated++;
+        // The first root a vCPU loads is not a reload.
+        if (this.loadedOnce.has(ev.vcpu)) this.rootReloads++;
+        else this.loadedOnce.add(ev.vcpu);
+        return;
+      case 'rootFree':
+        this.rootsFreed++;
+        return;
+      case 'spCreate':
+        this.shadowPagesCreated++;
+        this.shadowPagesLive++;
+        if (this.shadowPagesLive > this.shadowPagesPeak) this.shadowPagesPeak = this.shadowPagesLive;
+        return;
+      case 'spZap':
+        this.shadowPagesZapped++;
+        return;
+      case 'spFree':
+        this.shadowPagesLive--;
+        return;
+      case 'zapAllBegin':
+        this.zapAllStarted++;
+        return;
+      case 'zapAllEnd':
+        this.zapAllCompleted++;
+        if (ev.durationNs > this.zapAllMaxDurationNs) this.zapAllMaxDurationNs = ev.durationNs;
+        return;
+      case 'memslotChange':
+        if (ev.phase === 'done') this.memslotChanges++;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Open APIC stalls count up to `now`. */
+  closeAt(now: number): void {
+    for (const since of this.apicStallSince.values()) this.apicStalledNs += now - since;
+    this.apicStallSince.clear();
+  }
+
+  bump(name: string, by = 1): void {
+    this.extra.set(name, (this.extra.get(name) ?? 0) + by);
+  }
+}

@@ -1,0 +1,64 @@
+import type { Violation } from '../runtime/instance.js';
+import type { Settings } from '../kvm/settings.js';
+
+/** Percentiles of a latency distribution, ns. */
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** The full result of one simulated run; documented in the README. Stable, camelCase. */
+export interface RunResult {
+  format: 'mmulab-run/1';
+  scenario: string;
+  seed: number;
+  settings: Settings;
+  mutant: string | null;
+  /** Virtual time simulated, ns. */
+  simTimeNs: number;
+  /** Scheduler steps run. */
+  steps: number;
+  metrics: {
+    faults: {
+      total: number;
+      retries: number;
+      retriesBeforeLock: number;
+      retriesUnderLock: number;
+      retriesInvalidSlot: number;
+      spurious: number;
+      emulated: number;
+      latencyNs: Percentiles;
+    };
+    mmuLock: {
+      readAcquires: number;
+      writeAcquires: number;
+      contended: number;
+      waitNs: { p50: number; p99: number; max: number };
+      writeHoldNs: { max: number };
+      lockBreaks: number;
+    };
+    tlb: { remoteFlushes: number; vcpuFlushes: number };
+    invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };
+    apic: { reloads: number; reRequests: number; stalledNs: number };
+    guest: { accesses: number; entries: number; entriesCancelled: number };
+    shadowPages: { created: number; zapped: number; peak: number };
+    roots: { allocated: number; freed: number; reloads: number };
+    zapAll: { started: number; completed: number; maxDurationNs: number };
+    memslots: { changes: number };
+  };
+  violations: Violation[];
+  progress: {
+    /** Work was pending with no progress for longer than the livelock bound. */
+    livelock: boolean;
+    /** What was stuck, and for how long, when livelock is true. */
+    stalled: string | null;
+  };
+  /** The run stopped early (interrupt, step bound) and holds what was measured so far. */
+  partial: boolean;
+  /** Internal model inconsistency (a ModelBug), if one stopped the run. */
+  modelBug: string | null;
+  /** Wall-clock milliseconds: the only field that differs between identical runs. */
+  wallMs: number;
+}

@@ -1,0 +1,141 @@
+import type { RecordableHistogram } from 'node:perf_hooks';
+import { ModelBug } from '../runtime/model-bug.js';
+import { Prng } from '../runtime/prng.js';
+import type { Sink } from '../kvm/events.js';
+import type { Settings } from '../kvm/settings.js';
+import { createInstance } from '../scenario/instantiate.js';
+import type { Scenario } from '../scenario/schema.js';
+import type { Percentiles, RunResult } from './result.js';
+import { ThreadHeap } from './thread-heap.js';
+
+export interface SimulateOptions {
+  settings: Settings;
+  mutant: string | null;
+  seed: number;
+  /** Stop after this many steps (a bound, not the scenario's stop); result is partial. */
+  maxSteps?: number;
+  /** Polled every few thousand steps; returning true stops the run as partial (SIGINT). */
+  interrupted?: () => boolean;
+  sinks?: Sink[];
+  /** Keep lock hold intervals (for reports). */
+  recordHolds?: boolean;
+  /** Wall-clock source, injected by the CLI (results must not depend on it). */
+  wallClock?: () => number;
+}
+
+/** Default bound on no-progress time before a livelock is declared, ns. */
+const DEFAULT_LIVELOCK_NS = 50_000_000;
+const CHECK_EVERY = 1024;
+
+function pct(h: RecordableHistogram): Percentiles {
+  if (h.count === 0) return { p50: 0, p90: 0, p99: 0, max: 0 };
+  return { p50: h.percentile(50), p90: h.percentile(90), p99: h.percentile(99), max: h.max };
+}
+
+/**
+ * Runs a scenario on the virtual clock: always steps the runnable thread that is
+ * ready earliest (ties by id), so each thread's costs become elapsed time.
+ */
+export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
+  const wall = opts.wallClock ?? (() => 0);
+  const t0 = wall();
+  const inst = createInstance(scenario, { settings: opts.settings, mutant: opts.mutant, log: false, metrics: true, sinks: opts.sinks });
+  const { rt, kvm } = inst;
+  const metrics = inst.metrics!;
+  const prng = new Prng(opts.seed);
+  const heap = new ThreadHeap();
+  rt.driver = { draw: (n) => prng.below(n), woke: (t) => heap.push(t) };
+  if (opts.recordHolds) kvm.mmuLock.stats.holds = [];
+  for (const t of rt.threads) heap.push(t);
+
+  const stopNs = scenario.stop.timeNs ?? Number.POSITIVE_INFINITY;
+  const stopAccesses = scenario.stop.accesses ?? Number.POSITIVE_INFINITY;
+  const livelockNs = scenario.stop.livelockNs ?? DEFAULT_LIVELOCK_NS;
+  const maxSteps = opts.maxSteps ?? Number.POSITIVE_INFINITY;
+  let livelock = false;
+  let stalled: string | null = null;
+  let partial = false;
+  let modelBug: string | null = null;
+
+  try {
+    for (;;) {
+      const t = heap.pop();
+      if (t === undefined) break;
+      if (t.state !== 'runnable') continue;
+      if (t.readyAt >= stopNs) {
+        rt.clock = stopNs;
+        break;
+      }
+      rt.runStep(t);
+      if (t.state === 'runnable') heap.push(t);
+      if (inst.violations.length > 0) break;
+      if (rt.steps % CHECK_EVERY === 0) {
+        if (metrics.guestAccesses >= stopAccesses) break;
+        const old = inst.progress.oldest(rt.clock);
+        if (old !== null && old.ageNs > livelockNs) {
+          livelock = true;
+          stalled = `${old.what}: no completion for ${old.ageNs} ns`;
+          break;
+        }
+        if (rt.steps >= maxSteps || opts.interrupted?.()) {
+          partial = true;
+          break;
+        }
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof ModelBug)) throw e;
+    modelBug = e.message;
+  }
+  inst.finish();
+
+  const lock = kvm.mmuLock.stats;
+  const m = metrics;
+  return {
+    format: 'mmulab-run/1',
+    scenario: scenario.name ?? 'unnamed',
+    seed: opts.seed,
+    settings: opts.settings,
+    mutant: opts.mutant,
+    simTimeNs: rt.clock,
+    steps: rt.steps,
+    metrics: {
+      faults: {
+        total: m.faults,
+        retries: m.retries,
+        retriesBeforeLock: m.retriesBeforeLock,
+        retriesUnderLock: m.retriesUnderLock,
+        retriesInvalidSlot: m.retriesInvalidSlot,
+        spurious: m.spurious,
+        emulated: m.emulated,
+        latencyNs: pct(m.faultLatency),
+      },
+      mmuLock: {
+        readAcquires: lock.readAcquires,
+        writeAcquires: lock.writeAcquires,
+        contended: lock.contended,
+        waitNs: (({ p50, p99, max }) => ({ p50, p99, max }))(pct(lock.waits)),
+        writeHoldNs: { max: lock.writeHoldMaxNs },
+        lockBreaks: m.lockBreaks,
+      },
+      tlb: { remoteFlushes: m.remoteFlushes, vcpuFlushes: m.tlbFlushes },
+      invalidations: {
+        started: m.invalidationsStarted,
+        completed: m.invalidationsCompleted,
+        sptesZapped: m.sptesZapped,
+        durationNs: pct(m.invalidationDuration),
+      },
+      apic: { reloads: m.apicReloads, reRequests: m.apicReRequests, stalledNs: m.apicStalledNs },
+      guest: { accesses: m.guestAccesses, entries: m.entries, entriesCancelled: m.entriesCancelled },
+      shadowPages: { created: m.shadowPagesCreated, zapped: m.shadowPagesZapped, peak: m.shadowPagesPeak },
+      roots: { allocated: m.rootsAllocated, freed: m.rootsFreed, reloads: m.rootReloads },
+      zapAll: { started: m.zapAllStarted, completed: m.zapAllCompleted, maxDurationNs: m.zapAllMaxDurationNs },
+      memslots: { changes: m.memslotChanges },
+    },
+    violations: inst.violations,
+    progress: { livelock, stalled },
+    partial,
+    modelBug,
+    wallMs: Math.round(wall() - t0),
+  };
+}

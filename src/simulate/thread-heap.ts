@@ -1,0 +1,48 @@
+import type { Thread } from '../runtime/thread.js';
+
+/** A binary min-heap of runnable threads by (readyAt, id): the simulator's run queue. */
+export class ThreadHeap {
+  private readonly a: Thread[] = [];
+
+  get size(): number {
+    return this.a.length;
+  }
+
+  private less(x: Thread, y: Thread): boolean {
+    return x.readyAt < y.readyAt || (x.readyAt === y.readyAt && x.id < y.id);
+  }
+
+  push(t: Thread): void {
+    const a = this.a;
+    let i = a.length;
+    a.push(t);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(t, a[p]!)) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = t;
+  }
+
+  pop(): Thread | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      let i = 0;
+      const n = a.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && this.less(a[r]!, a[l]!) ? r : l;
+        if (!this.less(a[c]!, last)) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
