@@ -92,7 +92,8 @@ export class Execution {
       el.push(t);
     }
     this.stuck = stuck;
-    while (this.wokenAt.length < ts.length) this.wokenAt.push(-1);
+    // A thread spawned during the previous step counts as woken by it.
+    while (this.wokenAt.length < ts.length) this.wokenAt.push(this.step - 1);
     const p = this.prev;
     this.prevPreemptible = p !== null && p.state === 'runnable' && opKind(p.op) !== SPIN && !(fairSpin && isStuck(rt, p));
   }

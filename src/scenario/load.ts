@@ -62,7 +62,9 @@ export function parseScenario(text: string, file: string): Scenario {
   }
   const parsed = scenarioSchema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    // A misspelt key also makes its correct spelling "missing": name the misspelling first.
+    const issues = parsed.error.issues;
+    const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
     let path = issue.path;
     if (issue.code === 'unrecognized_keys') path = [...path, issue.keys[0]!];
     const node = nodeAt(doc.contents, path);

@@ -1,0 +1,106 @@
+import type { Settings } from '../kvm/settings.js';
+import { effectiveSettings } from '../scenario/instantiate.js';
+import type { Scenario } from '../scenario/schema.js';
+import type { RunResult } from '../simulate/result.js';
+import { simulate } from '../simulate/simulate.js';
+import { fmtNs, renderTable } from './table.js';
+
+/** One variant of a comparison: its settings and one result per seed. */
+export interface CompareRow {
+  label: string;
+  settings: Settings;
+  results: RunResult[];
+}
+
+export interface CompareResult {
+  format: 'mmulab-compare/1';
+  scenario: string;
+  vary: Record<string, (string | boolean)[]>;
+  seeds: number[];
+  rows: CompareRow[];
+  partial: boolean;
+  wallMs: number;
+}
+
+/** Every combination of the varied settings, in the order given. */
+export function variants(vary: { key: keyof Settings; values: (string | boolean)[] }[]): Partial<Settings>[] {
+  let out: Partial<Settings>[] = [{}];
+  for (const v of vary) out = out.flatMap((o) => v.values.map((val) => ({ ...o, [v.key]: val })));
+  return out;
+}
+
+/** Runs each variant on the same workload and seeds. */
+export function runCompare(
+  scenario: Scenario,
+  base: Partial<Settings>,
+  vary: { key: keyof Settings; values: (string | boolean)[] }[],
+  seeds: number[],
+  opts: { mutant: string | null; interrupted?: () => boolean; wallClock?: () => number },
+): CompareResult {
+  const wall = opts.wallClock ?? (() => 0);
+  const t0 = wall();
+  const rows: CompareRow[] = [];
+  let partial = false;
+  for (const v of variants(vary)) {
+    const settings = effectiveSettings(scenario, { ...base, ...v });
+    const label = Object.entries(v).map(([k, val]) => `${k}=${val}`).join(' ') || 'default';
+    const results: RunResult[] = [];
+    for (const seed of seeds) {
+      if (opts.interrupted?.()) {
+        partial = true;
+        break;
+      }
+      const r = simulate(scenario, { settings, mutant: opts.mutant, seed, interrupted: opts.interrupted, wallClock: opts.wallClock });
+      results.push(r);
+      if (r.partial) partial = true;
+    }
+    rows.push({ label, settings, results });
+    if (partial) break;
+  }
+  const varyOut: Record<string, (string | boolean)[]> = {};
+  for (const v of vary) varyOut[v.key] = v.values;
+  return { format: 'mmulab-compare/1', scenario: scenario.name ?? 'unnamed', vary: varyOut, seeds, rows, partial, wallMs: Math.round(wall() - t0) };
+}
+
+/** Mean, with the spread (min–max) when there are several seeds. */
+function agg(values: number[], fmt: (n: number) => string): string {
+  if (values.length === 0) return '-';
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (values.length === 1) return fmt(mean);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return `${fmt(mean)} (${fmt(lo)}-${fmt(hi)})`;
+}
+
+const int = (n: number) => String(Math.round(n));
+
+/** Side-by-side table: one column per variant, main metrics as rows. */
+export function renderCompare(c: CompareResult): string {
+  const metric = (name: string, f: (r: RunResult) => number, fmt: (n: number) => string = int): string[] => [
+    name,
+    ...c.rows.map((row) => agg(row.results.map(f), fmt)),
+  ];
+  const rows = [
+    metric('faults', (r) => r.metrics.faults.total),
+    metric('retries before lock', (r) => r.metrics.faults.retriesBeforeLock),
+    metric('retries under lock', (r) => r.metrics.faults.retriesUnderLock),
+    metric('fault p50', (r) => r.metrics.faults.latencyNs.p50, fmtNs),
+    metric('fault p99', (r) => r.metrics.faults.latencyNs.p99, fmtNs),
+    metric('mmu_lock read acq', (r) => r.metrics.mmuLock.readAcquires),
+    metric('mmu_lock write acq', (r) => r.metrics.mmuLock.writeAcquires),
+    metric('mmu_lock wait p99', (r) => r.metrics.mmuLock.waitNs.p99, fmtNs),
+    metric('lock breaks', (r) => r.metrics.mmuLock.lockBreaks),
+    metric('remote flushes', (r) => r.metrics.tlb.remoteFlushes),
+    metric('guest accesses', (r) => r.metrics.guest.accesses),
+    metric('APIC re-requests', (r) => r.metrics.apic.reRequests),
+    metric('APIC stalled', (r) => r.metrics.apic.stalledNs, fmtNs),
+    metric('shadow pages peak', (r) => r.metrics.shadowPages.peak),
+    metric('root reloads', (r) => r.metrics.roots.reloads),
+    metric('zap-all completed', (r) => r.metrics.zapAll.completed),
+    metric('zap-all longest', (r) => r.metrics.zapAll.maxDurationNs, fmtNs),
+    ['livelock', ...c.rows.map((row) => `${row.results.filter((r) => r.progress.livelock).length}/${row.results.length}`)],
+    ['violations', ...c.rows.map((row) => String(row.results.reduce((a, r) => a + r.violations.length, 0)))],
+  ];
+  const header = ['metric', ...c.rows.map((r) => r.label)];
+  return `${c.scenario}, seeds ${c.seeds.join(',')}\n${renderTable(header, rows)}`;
+}

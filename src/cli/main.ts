@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { MUTANTS } from '../kvm/mutants.js';
+import { SETTINGS } from '../kvm/settings.js';
+import { ModelBug } from '../runtime/model-bug.js';
+import { effectiveSettings } from '../scenario/instantiate.js';
+import { InputError } from '../scenario/input-error.js';
+import { builtinIndex, loadScenario } from '../scenario/load.js';
+import { simulate } from '../simulate/simulate.js';
+import { toJson, writeFileAtomic } from './atomic-write.js';
+import { renderCompare, runCompare } from './compare.js';
+import { parseCount, parseSettings, parseVary } from './overrides.js';
+import { summarizeRun } from './summary.js';
+
+/** Exit codes: 0 no violation, 1 a property violated, 2 bad input, 3 model bug, 130 interrupted. */
+export const EXIT = { ok: 0, violation: 1, input: 2, modelBug: 3, interrupted: 130 } as const;
+
+let interrupted = false;
+const isInterrupted = () => interrupted;
+const wallClock = () => performance.now();
+
+/** Wraps text at word boundaries to `width` columns. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of text.split(/\s+/)) {
+    if (cur && cur.length + 1 + w.length > width) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function checkMutant(name: string | undefined): string | null {
+  if (name === undefined) return null;
+  if (!MUTANTS.some((m) => m.name === name)) {
+    throw new InputError(`--mutate ${name}: unknown mutant; expected one of ${MUTANTS.map((m) => m.name).join(', ')}`);
+  }
+  return name;
+}
+
+function program(): Command {
+  const p = new Command('mmulab')
+    .description('Executable, checkable model of the KVM x86 MMU invalidation machinery')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  p.command('run')
+    .description('simulate a scenario (built-in name or YAML/JSON file) and print a summary')
+    .argument('<scenario>', 'built-in scenario name or file')
+    .option('--set <key=value>', 'override a setting (repeatable)', collect, [])
+    .option('--seed <n>', 'seed (default: the scenario\'s)')
+    .option('--mutate <name>', 'apply a named protocol deviation')
+    .option('--max-steps <n>', 'stop after this many steps (result marked partial)')
+    .option('--json <file>', 'write the full result as JSON')
+    .action((ref: string, o: { set: string[]; seed?: string; mutate?: string; maxSteps?: string; json?: string }) => {
+      const scenario = loadScenario(ref);
+      const settings = effectiveSettings(scenario, parseSettings(o.set));
+      const seed = o.seed !== undefined ? parseCount('--seed', o.seed, 2 ** 31 - 1) : scenario.seed;
+      const mutant = checkMutant(o.mutate);
+      const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
+      const r = simulate(scenario, { settings, mutant, seed, maxSteps, interrupted: isInterrupted, wallClock });
+      if (o.json) writeFileAtomic(o.json, toJson(r));
+      process.stdout.write(`${summarizeRun(r)}\n`);
+      if (r.modelBug) process.exitCode = EXIT.modelBug;
+      else if (interrupted) process.exitCode = EXIT.interrupted;
+      else process.exitCode = r.violations.length > 0 || r.progress.livelock ? EXIT.violation : EXIT.ok;
+    });
+
+  p.command('compare')
+    .description('run variants of a scenario on the same workload and seeds, side by side')
+    .argument('<scenario>', 'built-in scenario name or file')
+    .option('--vary <key=a,b>', 'setting and its values to compare (repeatable)', collect, [])
+    .option('--set <key=value>', 'override a setting for every variant (repeatable)', collect, [])
+    .option('--seeds <n>', 'number of seeds, starting at the scenario\'s', '1')
+    .option('--mutate <name>', 'apply a named protocol deviation')
+    .option('--json <file>', 'write every result as JSON')
+    .action((ref: string, o: { vary: string[]; set: string[]; seeds: string; mutate?: string; json?: string }) => {
+      const scenario = loadScenario(ref);
+      if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
+      const vary = o.vary.map(parseVary);
+      const n = parseCount('--seeds', o.seeds, 10000);
+      if (n === 0) throw new InputError('--seeds 0: expected at least 1');
+      const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
+      const c = runCompare(scenario, parseSettings(o.set), vary, seeds, { mutant: checkMutant(o.mutate), interrupted: isInterrupted, wallClock });
+      if (o.json) writeFileAtomic(o.json, toJson(c));
+      process.stdout.write(`${renderCompare(c)}\n`);
+      const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0));
+      process.exitCode = interrupted ? EXIT.interrupted : bad ? EXIT.violation : EXIT.ok;
+    });
+
+  p.command('list')
+    .description('list built-in scenarios, settings and mutants')
+    .option('--json', 'print as JSON')
+    .action((o: { json?: boolean }) => {
+      const scenarios = builtinIndex();
+      const settings = SETTINGS.map((s) => ({ key: s.key, values: s.values, default: s.default, description: s.description }));
+      const mutants = MUTANTS.map((m) => ({ name: m.name, description: m.description, scenario: m.scenario }));
+      if (o.json) {
+        process.stdout.write(toJson({ scenarios, settings, mutants }));
+        return;
+      }
+      const out: string[] = ['Scenarios:'];
+      for (const s of scenarios) out.push(`  ${s.name}`, ...wrap(s.description, 74).map((l) => `      ${l}`));
+      out.push('', 'Settings (--set key=value):');
+      for (const s of settings) out.push(`  ${s.key.padEnd(15)} ${s.values.join(' | ')} (default ${s.default})`, `  ${''.padEnd(15)} ${s.description}`);
+      out.push('', 'Mutants (--mutate name):');
+      for (const m of mutants) out.push(`  ${m.name.padEnd(28)} [${m.scenario}]`, `  ${''.padEnd(28)} ${m.description}`);
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(EXIT.interrupted);
+    interrupted = true;
+  });
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT.ok;
+      return EXIT.input;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`mmulab: ${e.message}\n`);
+      return EXIT.input;
+    }
+    if (e instanceof ModelBug) {
+      process.stderr.write(`mmulab: model bug (not a protocol violation): ${e.message}\n`);
+      return EXIT.modelBug;
+    }
+    process.stderr.write(`mmulab: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    return EXIT.modelBug;
+  }
+}
+

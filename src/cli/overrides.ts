@@ -1,0 +1,51 @@
+import { SETTINGS, type Settings } from '../kvm/settings.js';
+import { InputError } from '../scenario/input-error.js';
+
+/** Parses one `key=value` setting from the command line against the settings table. */
+export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InputError(`${where} ${text}: expected key=value`);
+  const key = text.slice(0, eq);
+  const raw = text.slice(eq + 1);
+  const spec = SETTINGS.find((s) => s.key === key);
+  if (spec === undefined) {
+    throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${SETTINGS.map((s) => s.key).join(', ')}`);
+  }
+  const value = typeof spec.default === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;
+  if (!spec.values.includes(value as never)) {
+    throw new InputError(`${where} ${text}: ${key} expects one of ${spec.values.join(', ')}`);
+  }
+  return [spec.key, value];
+}
+
+/** Parses repeated --set options into a partial settings object. */
+export function parseSettings(list: readonly string[]): Partial<Settings> {
+  const out: Record<string, unknown> = {};
+  for (const s of list) {
+    const [k, v] = parseSetting(s);
+    out[k] = v;
+  }
+  return out as Partial<Settings>;
+}
+
+/** Parses a --vary key=a,b[,c] into the key and its values. */
+export function parseVary(text: string): { key: keyof Settings; values: (string | boolean)[] } {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InputError(`--vary ${text}: expected key=a,b[,c]`);
+  const key = text.slice(0, eq);
+  const values = text
+    .slice(eq + 1)
+    .split(',')
+    .filter((v) => v !== '')
+    .map((v) => parseSetting(`${key}=${v}`, '--vary')[1]);
+  if (values.length === 0) throw new InputError(`--vary ${text}: expected at least one value`);
+  return { key: key as keyof Settings, values };
+}
+
+/** Parses a non-negative integer option. */
+export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(text)) throw new InputError(`${name} ${text}: expected a non-negative integer`);
+  const n = Number(text);
+  if (n > max) throw new InputError(`${name} ${text}: expected at most ${max}`);
+  return n;
+}

@@ -1,0 +1,34 @@
+import type { RunResult } from '../simulate/result.js';
+import { fmtNs, renderTable } from './table.js';
+
+/** The run's main figures as a two-column table that fits 80 columns. */
+export function summarizeRun(r: RunResult): string {
+  const m = r.metrics;
+  const rows: [string, string][] = [
+    ['simulated time', fmtNs(r.simTimeNs)],
+    ['steps', String(r.steps)],
+    ['guest accesses', String(m.guest.accesses)],
+    ['faults (retry: pre-lock/locked/slot)', `${m.faults.total} (${m.faults.retriesBeforeLock} / ${m.faults.retriesUnderLock} / ${m.faults.retriesInvalidSlot})`],
+    ['fault latency p50 / p99 / max', `${fmtNs(m.faults.latencyNs.p50)} / ${fmtNs(m.faults.latencyNs.p99)} / ${fmtNs(m.faults.latencyNs.max)}`],
+    ['mmu_lock read/write acq (contended)', `${m.mmuLock.readAcquires} / ${m.mmuLock.writeAcquires} (${m.mmuLock.contended})`],
+    ['mmu_lock wait p99/max, write hold', `${fmtNs(m.mmuLock.waitNs.p99)} / ${fmtNs(m.mmuLock.waitNs.max)}, ${fmtNs(m.mmuLock.writeHoldNs.max)}`],
+    ['lock breaks, remote TLB flushes', `${m.mmuLock.lockBreaks}, ${m.tlb.remoteFlushes}`],
+    ['invalidations started / completed', `${m.invalidations.started} / ${m.invalidations.completed}`],
+    ['invalidation time p50 / max', `${fmtNs(m.invalidations.durationNs.p50)} / ${fmtNs(m.invalidations.durationNs.max)}`],
+    ['APIC reloads/re-requests/stalled', `${m.apic.reloads} / ${m.apic.reRequests} / ${fmtNs(m.apic.stalledNs)}`],
+  ];
+  if (m.shadowPages.created > 0 || m.zapAll.started > 0) {
+    rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);
+    rows.push(['roots allocated/freed/reloads', `${m.roots.allocated} / ${m.roots.freed} / ${m.roots.reloads}`]);
+    rows.push(['zap-all started/done, longest', `${m.zapAll.started} / ${m.zapAll.completed}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
+  }
+  rows.push(['livelock', r.progress.livelock ? `YES: ${r.progress.stalled}` : 'no']);
+  rows.push(['violations', String(r.violations.length)]);
+  const head = `${r.scenario}  seed ${r.seed}${r.mutant ? `  mutant=${r.mutant}` : ''}`;
+  const settings = Object.entries(r.settings).map(([k, v]) => `${k}=${v}`);
+  const lines = [head, `  ${settings.slice(0, 3).join(' ')}`, `  ${settings.slice(3).join(' ')}`, renderTable(['metric', 'value'], rows)];
+  for (const v of r.violations) lines.push(`VIOLATION ${v.kind} at ${fmtNs(v.timeNs)} (step ${v.step}, ${v.thread}): ${v.message}`);
+  if (r.modelBug) lines.push(`MODEL BUG: ${r.modelBug}`);
+  if (r.partial) lines.push('(partial: stopped early)');
+  return lines.join('\n');
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmulab-bad-'));
+
+/** Runs the CLI from source; returns exit code and output. */
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { encoding: 'utf8', timeout: 60000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function scenarioFile(name: string, text: string): string {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+const GOOD = `vm:
+  vcpus: 2
+  memslots:
+    - { id: 0, baseGfn: 0, pages: 64 }
+stop:
+  timeNs: 100000
+`;
+
+function assertBad(r: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+test('bad input: a misspelt key is located and named', () => {
+  const f = scenarioFile('misspelt.yaml', GOOD.replace('vcpus', 'vcpu'));
+  assertBad(cli('run', f), new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:3 vm.vcpu: unknown key 'vcpu'`));
+});
+
+test('bad input: a wrong type names the field and what was expected', () => {
+  const f = scenarioFile('type.yaml', GOOD.replace('vcpus: 2', 'vcpus: two'));
+  assertBad(cli('run', f), /type\.yaml:2:10 vm\.vcpus: expected number/);
+});
+
+test('bad input: a negative count', () => {
+  const f = scenarioFile('neg.yaml', GOOD.replace('pages: 64', 'pages: -4'));
+  assertBad(cli('run', f), /neg\.yaml:4:35 vm\.memslots\[0\]\.pages: expected >= 1/);
+});
+
+test('bad input: an unknown built-in lists the known ones', () => {
+  assertBad(cli('run', 'no-such-scenario'), /no-such-scenario: unknown built-in scenario; expected one of .*fault-during-invalidation/);
+});
+
+test('bad input: an unreadable file', () => {
+  assertBad(cli('run', join(dir, 'missing.yaml')), /missing\.yaml: cannot read scenario file \(no such file\)/);
+});
+
+test('bad input: malformed YAML is located', () => {
+  const f = scenarioFile('broken.yaml', 'vm:\n  vcpus: [1, 2\n');
+  assertBad(cli('run', f), /broken\.yaml:\d+:\d+: malformed YAML\/JSON: /);
+});
+
+test('bad input: an unknown setting and an unknown mutant on the command line', () => {
+  const f = scenarioFile('ok.yaml', GOOD);
+  assertBad(cli('run', f, '--set', 'faultPrecheck=maybe'), /--set faultPrecheck=maybe: faultPrecheck expects one of off, lockless/);
+  assertBad(cli('run', f, '--mutate', 'nope'), /--mutate nope: unknown mutant/);
+});
+
+test('a good scenario runs and exits 0; list --json has scenarios, settings and mutants', () => {
+  const f = scenarioFile('ok2.yaml', GOOD);
+  const r = cli('run', f, '--json', join(dir, 'out.json'));
+  assert.equal(r.code, 0, r.stderr);
+  const l = cli('list', '--json');
+  const j = JSON.parse(l.stdout);
+  assert.ok(j.scenarios.some((s: { name: string }) => s.name === 'fault-during-invalidation'));
+  assert.ok(j.settings.some((s: { key: string }) => s.key === 'faultPrecheck'));
+  assert.ok(j.mutants.every((m: { scenario: string }) => typeof m.scenario === 'string'));
+});

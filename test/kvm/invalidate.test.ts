@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_COSTS } from '../../src/kvm/costs.js';
+import {
+  mmuInvalidateBegin,
+  mmuInvalidateEnd,
+  mmuInvalidateRangeAdd,
+  mmuInvalidateRetryGfn,
+  mmuInvalidateRetryGfnUnsafe,
+} from '../../src/kvm/invalidate.js';
+import { INVALID_GPA, Kvm } from '../../src/kvm/kvm.js';
+import { Memslots } from '../../src/kvm/memslots.js';
+import { Mutation } from '../../src/kvm/mutants.js';
+import { defaultSettings } from '../../src/kvm/settings.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import type { Task } from '../../src/runtime/thread.js';
+
+/** Runs `body` as a thread holding mmu_lock for write, to completion. */
+function withWriteLock(mutant: string | null, body: (kvm: Kvm) => void): Kvm {
+  const rt = new Runtime();
+  const kvm = new Kvm(rt, defaultSettings(), DEFAULT_COSTS, new Mutation(mutant), new Memslots([], 0));
+  rt.spawn('t', function* (): Task {
+    yield* kvm.mmuLock.writeLock();
+    body(kvm);
+    yield* kvm.mmuLock.writeUnlockY();
+  });
+  while (!rt.allDone()) rt.runStep(rt.runnable()[0]!);
+  return kvm;
+}
+
+test('invalidate: begin resets the range only when the first invalidation begins; overlapping ones widen the hull', () => {
+  withWriteLock(null, (kvm) => {
+    mmuInvalidateBegin(kvm);
+    assert.equal(kvm.mmuInvalidateRangeStart, INVALID_GPA);
+    mmuInvalidateRangeAdd(kvm, 10, 20);
+    mmuInvalidateBegin(kvm);
+    mmuInvalidateRangeAdd(kvm, 30, 40);
+    assert.deepEqual([kvm.mmuInvalidateRangeStart, kvm.mmuInvalidateRangeEnd], [10, 40]);
+    assert.equal(kvm.mmuInvalidateInProgress, 2);
+    mmuInvalidateEnd(kvm);
+    // A gfn covered only by the ended invalidation stays in range until both end.
+    assert.equal(mmuInvalidateRetryGfn(kvm, kvm.mmuInvalidateSeq, 15), true);
+    mmuInvalidateEnd(kvm);
+    assert.equal(kvm.mmuInvalidateInProgress, 0);
+    assert.equal(kvm.mmuInvalidateSeq, 2);
+    // The stale range is kept but ignored once the count is 0.
+    assert.equal(mmuInvalidateRetryGfn(kvm, 2, 15), false);
+    mmuInvalidateBegin(kvm);
+    assert.equal(kvm.mmuInvalidateRangeStart, INVALID_GPA);
+    mmuInvalidateRangeAdd(kvm, 50, 51);
+    mmuInvalidateEnd(kvm);
+  });
+});
+
+test('invalidate: the fault retry decision (in-range, out-of-range, seq moved)', () => {
+  withWriteLock(null, (kvm) => {
+    const seq = kvm.mmuInvalidateSeq;
+    mmuInvalidateBegin(kvm);
+    mmuInvalidateRangeAdd(kvm, 100, 200);
+    assert.equal(mmuInvalidateRetryGfn(kvm, seq, 150), true, 'inside the in-progress range');
+    assert.equal(mmuInvalidateRetryGfn(kvm, seq, 250), false, 'outside it, seq unchanged');
+    assert.equal(mmuInvalidateRetryGfnUnsafe(kvm, seq, 150, kvm.mmuInvalidateInProgress), true);
+    mmuInvalidateEnd(kvm);
+    assert.equal(mmuInvalidateRetryGfn(kvm, seq, 250), true, 'an invalidation completed since the snapshot');
+    assert.equal(mmuInvalidateRetryGfn(kvm, kvm.mmuInvalidateSeq, 150), false);
+  });
+});
+
+test('invalidate: the lockless pre-check is false for the sentinel range (between begin and range_add)', () => {
+  withWriteLock(null, (kvm) => {
+    mmuInvalidateBegin(kvm);
+    assert.equal(mmuInvalidateRetryGfnUnsafe(kvm, kvm.mmuInvalidateSeq, 5, 1), false);
+    mmuInvalidateRangeAdd(kvm, 0, 10);
+    mmuInvalidateEnd(kvm);
+  });
+});
+
+test('invalidate: mutants drop exactly one half of the check', () => {
+  withWriteLock('fault-skip-seq-check', (kvm) => {
+    mmuInvalidateBegin(kvm);
+    mmuInvalidateRangeAdd(kvm, 0, 10);
+    mmuInvalidateEnd(kvm);
+    assert.equal(mmuInvalidateRetryGfn(kvm, 0, 5), false);
+  });
+  withWriteLock('fault-skip-range-check', (kvm) => {
+    mmuInvalidateBegin(kvm);
+    mmuInvalidateRangeAdd(kvm, 0, 10);
+    assert.equal(mmuInvalidateRetryGfn(kvm, kvm.mmuInvalidateSeq, 5), false);
+    mmuInvalidateEnd(kvm);
+  });
+});
+
+test('invalidate: end without begin is a ModelBug', () => {
+  assert.throws(() => withWriteLock(null, (kvm) => mmuInvalidateEnd(kvm)), /went negative/);
+});

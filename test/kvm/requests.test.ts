@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KvmEvent, Sink } from '../../src/kvm/events.js';
+import { defaultSettings } from '../../src/kvm/settings.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/simulate/simulate.js';
+
+class Recorder implements Sink {
+  readonly events: KvmEvent[] = [];
+  on(ev: KvmEvent): void {
+    this.events.push(ev);
+  }
+}
+
+/** vCPU entries that happened while the vCPU had an APIC-access reload outstanding. */
+function entriesDuringStall(events: KvmEvent[]): number {
+  const stalled = new Set<number>();
+  let bad = 0;
+  for (const ev of events) {
+    if (ev.e === 'apicReload') {
+      if (ev.outcome === 'retry') stalled.add(ev.vcpu);
+      else stalled.delete(ev.vcpu);
+    } else if (ev.e === 'vmEntry' && stalled.has(ev.vcpu)) bad++;
+  }
+  return bad;
+}
+
+test('requests: the late pre-entry check keeps a vCPU out of the guest while its re-made APIC reload is pending (seed 1)', () => {
+  const s = loadScenario('test/fixtures/apic-held.yaml');
+  const rec = new Recorder();
+  const r = simulate(s, { settings: { ...defaultSettings(), apicAccessPage: 'retry' }, mutant: null, seed: 1, sinks: [rec] });
+  assert.equal(r.violations.length, 0, JSON.stringify(r.violations));
+  assert.ok(r.metrics.apic.reRequests > 0, 'the reload was re-requested during the invalidation');
+  assert.ok(r.metrics.guest.entriesCancelled > 0, 'the late check cancelled entries');
+  assert.equal(entriesDuringStall(rec.events), 0);
+  assert.ok(r.metrics.apic.stalledNs >= 100000, `stall ${r.metrics.apic.stalledNs} covers the held invalidation`);
+});
+
+test('requests: without the late check (mutant vcpu-enter-ignores-requests) the vCPU enters with the reload pending (seed 1)', () => {
+  const s = loadScenario('test/fixtures/apic-held.yaml');
+  const rec = new Recorder();
+  simulate(s, { settings: { ...defaultSettings(), apicAccessPage: 'retry' }, mutant: 'vcpu-enter-ignores-requests', seed: 1, sinks: [rec] });
+  assert.ok(entriesDuringStall(rec.events) > 0);
+});

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import type { RunResult } from '../../src/simulate/result.js';
+import { simulate } from '../../src/simulate/simulate.js';
+
+function run(name: string, overrides: Record<string, unknown>, seed: number, timeNs?: number, mutant: string | null = null): RunResult {
+  const s = loadScenario(name);
+  if (timeNs !== undefined) s.stop.timeNs = timeNs;
+  return simulate(s, { settings: effectiveSettings(s, overrides), mutant, seed });
+}
+
+const stripWall = (r: RunResult) => JSON.stringify({ ...r, wallMs: 0 });
+
+test('determinism: fault-during-invalidation seed 7 twice is byte-identical but for wallMs; seed 8 differs', () => {
+  const a = run('fault-during-invalidation', {}, 7, 2_000_000);
+  const b = run('fault-during-invalidation', {}, 7, 2_000_000);
+  const c = run('fault-during-invalidation', {}, 8, 2_000_000);
+  assert.equal(stripWall(a), stripWall(b));
+  assert.notEqual(stripWall(a), stripWall(c));
+});
+
+for (const seed of [1, 2]) {
+  test(`thread 001: fault-during-invalidation lockless vs off, seed ${seed}: safe, fewer lock acquisitions by retried faults, lower p99`, () => {
+    const off = run('fault-during-invalidation', { faultPrecheck: 'off' }, seed);
+    const on = run('fault-during-invalidation', { faultPrecheck: 'lockless' }, seed);
+    assert.deepEqual(off.violations, []);
+    assert.deepEqual(on.violations, []);
+    assert.equal(off.metrics.faults.retriesBeforeLock, 0);
+    assert.ok(on.metrics.faults.retriesBeforeLock > 0);
+    assert.ok(on.metrics.faults.retriesUnderLock * 5 < off.metrics.faults.retriesUnderLock, 'retried faults take mmu_lock far less');
+    assert.ok(on.metrics.mmuLock.readAcquires < off.metrics.mmuLock.readAcquires);
+    assert.ok(on.metrics.faults.latencyNs.p99 < off.metrics.faults.latencyNs.p99, `p99 ${on.metrics.faults.latencyNs.p99} < ${off.metrics.faults.latencyNs.p99}`);
+  });
+}
+
+test('thread 004: apic-page-reload with retry, seed 1: no violation; re-requests and stall time are reported', () => {
+  const r = run('apic-page-reload', { apicAccessPage: 'retry' }, 1);
+  assert.deepEqual(r.violations, []);
+  assert.ok(r.metrics.apic.reRequests > 0);
+  assert.ok(r.metrics.apic.stalledNs > 0);
+  assert.ok(r.metrics.apic.reloads > 0);
+});
+
+test('thread 004: the older invalidate-range flow is also safe, seed 1', () => {
+  const r = run('apic-page-reload', { apicAccessPage: 'invalidate-range' }, 1, 3_000_000);
+  assert.deepEqual(r.violations, []);
+  assert.equal(r.metrics.apic.reRequests, 0);
+});
+
+test('oracle: a fault path that skips the seq comparison installs a freed page: stale translation (fixture seq-window, seed 1)', () => {
+  const s = loadScenario('test/fixtures/seq-window.yaml');
+  const good = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
+  assert.deepEqual(good.violations, []);
+  const bad = simulate(s, { settings: effectiveSettings(s), mutant: 'fault-skip-seq-check', seed: 1 });
+  assert.equal(bad.violations.length, 1);
+  assert.equal(bad.violations[0]!.kind, 'stale-translation');
+  assert.match(bad.violations[0]!.message, /freed .* \(use after free\)/);
+});
+
+test('oracle: skipping the TLB flush in invalidate_range_start is caught when start() returns (seed 1)', () => {
+  const r = run('fault-during-invalidation', {}, 1, 2_000_000, 'invalidate-skip-tlb-flush');
+  assert.equal(r.violations[0]?.kind, 'stale-translation');
+  assert.match(r.violations[0]!.message, /TLB still maps/);
+});
