@@ -10,14 +10,16 @@ import { type Scenario, scenarioSchema } from './schema.js';
 export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 
 /** Finds the YAML node at a zod issue path, for its line and column. */
-function nodeAt(root: Node | null | undefined, path: readonly PropertyKey[]): Node | null {
+function nodeAt(root: Node | null | undefined, path: readonly PropertyKey[], atKey = false): Node | null {
   let node: Node | null | undefined = root;
   let last: Node | null = root ?? null;
-  for (const key of path) {
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === key);
       if (!pair) return last;
       last = (pair.key as Node) ?? last;
+      if (atKey && i === path.length - 1) return last;
       node = pair.value as Node;
     } else if (isSeq(node) && typeof key === 'number') {
       node = node.items[key] as Node;
@@ -67,7 +69,7 @@ export function parseScenario(text: string, file: string): Scenario {
     const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
     let path = issue.path;
     if (issue.code === 'unrecognized_keys') path = [...path, issue.keys[0]!];
-    const node = nodeAt(doc.contents, path);
+    const node = nodeAt(doc.contents, path, issue.code === 'unrecognized_keys');
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
     const field = path.length > 0 ? path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(top level)';
     throw new InputError(`${file}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue)}`);
