@@ -2,7 +2,7 @@ import { opsConflict } from '../runtime/op.js';
 import type { Thread } from '../runtime/thread.js';
 import { SeededDraws } from './draws.js';
 import type { Execution, Outcome } from './execution.js';
-import { HappensBefore, MAX_THREADS, type RaceSink } from './hb.js';
+import { HappensBefore, type RaceSink } from './hb.js';
 import { bit, DRAW_NODE, lowest, Path, THREAD_NODE } from './path.js';
 import type { Strategy } from './strategy.js';
 
@@ -132,11 +132,8 @@ export class DfsStrategy implements Strategy, RaceSink {
   }
 
   nextThread(x: Execution): Thread | null {
-    const el = x.eligible;
     const threads = x.rt.threads;
-    if (threads.length > MAX_THREADS) throw new RangeError(`dfs: at most ${MAX_THREADS} threads, the model has ${threads.length}`);
-    let em = 0;
-    for (let i = 0; i < el.length; i++) em |= bit(el[i]!.id);
+    const em = x.eligibleMask;
     const path = this.path;
     const k = this.pos;
     let c: number;

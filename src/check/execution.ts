@@ -4,6 +4,9 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
 
+/** Most threads a model may have: thread sets are 32-bit masks. */
+export const MAX_THREADS = 32;
+
 /** Why an execution ended. */
 export type Outcome =
   /** every thread finished and no violation was seen */
@@ -35,6 +38,13 @@ export class Execution {
   readonly eligible: Thread[] = [];
   /** Runnable threads left out of `eligible` because they spin without progress. */
   stuck = 0;
+  /** Mask (by thread id) of the threads in `eligible`. */
+  eligibleMask = 0;
+  /**
+   * Per thread id: the threads it yielded to at its last spin (a mask) that have
+   * not run a step since; while one of them can run, it may not (fair scheduling).
+   */
+  readonly yieldTo: number[] = [];
   /** Thread that ran the previous step, or null before the first. */
   prev: Thread | null = null;
   /** Choosing another thread than `prev` now would be a preemption. */
@@ -49,6 +59,8 @@ export class Execution {
   readonly draws: number[] = [];
   /** Per thread id: the step during which it was last woken, or -1. */
   readonly wokenAt: number[] = [];
+  /** The fair-spin rules are on (see computeEligible); set by the runner. */
+  fairSpin = true;
   /** The model's exception, when the outcome is 'model-bug'. */
   error: unknown = null;
 
@@ -60,6 +72,8 @@ export class Execution {
     this.step = 0;
     this.eligible.length = 0;
     this.stuck = 0;
+    this.eligibleMask = 0;
+    this.yieldTo.length = 0;
     this.prev = null;
     this.prevPreemptible = false;
     this.preemptions = 0;
@@ -71,31 +85,44 @@ export class Execution {
   }
 
   /**
-   * Fills `eligible` with the threads that may run now. With `fairSpin`, a
-   * runnable thread about to go round a retry loop (its op is SPIN) while no
-   * other thread has announced a write since its previous spin is left out: its
-   * next iteration would re-read the same state. It is counted in `stuck`.
+   * Fills `eligible` with the threads that may run now. With `fairSpin`, two
+   * rules keep retry loops from running forever (after CHESS's fair scheduler,
+   * Musuvathi and Qadeer, PLDI 2008):
+   * - a thread about to spin (its op is SPIN) while no other thread has
+   *   announced a write since its previous spin is stuck: its next iteration
+   *   would re-read the same state. It is left out and counted in `stuck`.
+   * - a thread that spun yields to the threads eligible at that moment: it is
+   *   left out while one of them has not run since and could run now.
    */
   computeEligible(fairSpin: boolean): void {
     const rt = this.rt;
     const ts = rt.threads;
     const el = this.eligible;
     el.length = 0;
+    if (ts.length > MAX_THREADS) {
+      throw new RangeError(`checker: at most ${MAX_THREADS} threads, the model has ${ts.length}`);
+    }
+    // A thread spawned during the previous step counts as woken by it.
+    while (this.wokenAt.length < ts.length) this.wokenAt.push(this.step - 1);
+    while (this.yieldTo.length < ts.length) this.yieldTo.push(0);
     let stuck = 0;
+    let live = 0;
     for (let i = 0; i < ts.length; i++) {
       const t = ts[i]!;
       if (t.state !== 'runnable') continue;
-      if (fairSpin && isStuck(rt, t)) {
-        stuck++;
-        continue;
-      }
-      el.push(t);
+      if (fairSpin && isStuck(rt, t)) stuck++;
+      else live |= 1 << i;
+    }
+    let mask = 0;
+    for (let i = 0; i < ts.length; i++) {
+      if ((live & (1 << i)) === 0 || (this.yieldTo[i]! & live) !== 0) continue;
+      el.push(ts[i]!);
+      mask |= 1 << i;
     }
     this.stuck = stuck;
-    // A thread spawned during the previous step counts as woken by it.
-    while (this.wokenAt.length < ts.length) this.wokenAt.push(this.step - 1);
+    this.eligibleMask = mask;
     const p = this.prev;
-    this.prevPreemptible = p !== null && p.state === 'runnable' && opKind(p.op) !== SPIN && !(fairSpin && isStuck(rt, p));
+    this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && opKind(p.op) !== SPIN;
   }
 
   /** Book-keeping before `t` runs the next step: spin progress, switches, the choice. */
@@ -105,7 +132,13 @@ export class Execution {
       this.switches++;
       if (this.prevPreemptible) this.preemptions++;
     }
-    if (opKind(t.op) === SPIN) t.lastSpinOthersWrites = this.rt.writes - t.ownWrites;
+    const y = this.yieldTo;
+    const me = 1 << t.id;
+    for (let i = 0; i < y.length; i++) y[i]! &= ~me;
+    if (opKind(t.op) === SPIN) {
+      t.lastSpinOthersWrites = this.rt.writes - t.ownWrites;
+      if (this.fairSpin) y[t.id] = this.eligibleMask & ~me;
+    }
     this.choices.push(t.id);
     this.prev = t;
   }

@@ -1,8 +1,8 @@
 import { opObject, opObject2, WRITE } from '../runtime/op.js';
+import { MAX_THREADS } from './execution.js';
 import { bit, lowest } from './path.js';
 
-/** Stride of the per-step vector clocks: at most this many threads. */
-export const MAX_THREADS = 32;
+/** Stride of the per-step vector clocks. */
 const S = MAX_THREADS;
 
 /** Told about each race the happens-before tracker finds. */

@@ -21,6 +21,7 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
   const rt = x.rt;
   const fairSpin = limits.fairSpin;
   const maxSteps = limits.maxSteps;
+  x.fairSpin = fairSpin;
   try {
     for (;;) {
       if (inst.violations.length > 0) return 'violation';

@@ -9,7 +9,7 @@ import { builtinIndex, loadScenario } from '../scenario/load.js';
 import { simulate } from '../simulate/simulate.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import { renderCompare, runCompare } from './compare.js';
-import { parseCount, parseSettings, parseVary } from './overrides.js';
+import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
 
 /** Exit codes: 0 no violation, 1 a property violated, 2 bad input, 3 model bug, 130 interrupted. */
@@ -60,8 +60,8 @@ function program(): Command {
     .option('--max-steps <n>', 'stop after this many steps (result marked partial)')
     .option('--json <file>', 'write the full result as JSON')
     .action((ref: string, o: { set: string[]; seed?: string; mutate?: string; maxSteps?: string; json?: string }) => {
-      const scenario = loadScenario(ref);
-      const settings = effectiveSettings(scenario, parseSettings(o.set));
+      const { scenario, settings: sets } = applySets(loadScenario(ref), o.set);
+      const settings = effectiveSettings(scenario, sets);
       const seed = o.seed !== undefined ? parseCount('--seed', o.seed, 2 ** 31 - 1) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
@@ -82,13 +82,13 @@ function program(): Command {
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--json <file>', 'write every result as JSON')
     .action((ref: string, o: { vary: string[]; set: string[]; seeds: string; mutate?: string; json?: string }) => {
-      const scenario = loadScenario(ref);
+      const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
       const vary = o.vary.map(parseVary);
       const n = parseCount('--seeds', o.seeds, 10000);
       if (n === 0) throw new InputError('--seeds 0: expected at least 1');
       const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
-      const c = runCompare(scenario, parseSettings(o.set), vary, seeds, { mutant: checkMutant(o.mutate), interrupted: isInterrupted, wallClock });
+      const c = runCompare(scenario, base, vary, seeds, { mutant: checkMutant(o.mutate), interrupted: isInterrupted, wallClock });
       if (o.json) writeFileAtomic(o.json, toJson(c));
       process.stdout.write(`${renderCompare(c)}\n`);
       const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0));

@@ -9,7 +9,7 @@ export function parseSetting(text: string, where = '--set'): [keyof Settings, st
   const raw = text.slice(eq + 1);
   const spec = SETTINGS.find((s) => s.key === key);
   if (spec === undefined) {
-    throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${SETTINGS.map((s) => s.key).join(', ')}`);
+    throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), 'vcpus', 'invalidations', 'faultsPerVcpu'].join(', ')}`);
   }
   const value = typeof spec.default === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;
   if (!spec.values.includes(value as never)) {
@@ -48,4 +48,34 @@ export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INT
   const n = Number(text);
   if (n > max) throw new InputError(`${name} ${text}: expected at most ${max}`);
   return n;
+}
+
+/** Size knobs any scenario accepts on the command line, beside the model settings. */
+export const SIZE_KEYS = ['vcpus', 'invalidations', 'faultsPerVcpu'] as const;
+
+/**
+ * Splits --set entries into model settings and scenario size knobs: vcpus (N),
+ * invalidations (I: count of every host invalidation thread), faultsPerVcpu (F:
+ * guest accesses per vCPU). Returns the patched scenario and the settings.
+ */
+export function applySets<S extends { vm: { vcpus: number }; workload: { accesses: number }; host: { invalidations: { count: number }[] } }>(
+  scenario: S,
+  list: readonly string[],
+): { scenario: S; settings: Partial<Settings> } {
+  const rest: string[] = [];
+  const s = structuredClone(scenario);
+  for (const item of list) {
+    const key = item.slice(0, Math.max(0, item.indexOf('=')));
+    if (!(SIZE_KEYS as readonly string[]).includes(key)) {
+      rest.push(item);
+      continue;
+    }
+    const n = parseCount(`--set ${key}=`, item.slice(key.length + 1), key === 'vcpus' ? 1024 : 1e9);
+    if (key === 'vcpus') {
+      if (n < 1) throw new InputError(`--set ${item}: expected at least 1 vCPU`);
+      s.vm.vcpus = n;
+    } else if (key === 'invalidations') for (const inv of s.host.invalidations) inv.count = n;
+    else s.workload.accesses = n;
+  }
+  return { scenario: s, settings: parseSettings(rest) };
 }

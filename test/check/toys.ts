@@ -6,12 +6,18 @@
 import type { Instance, LogLine, Violation } from '../../src/runtime/instance.js';
 import { OP_LOCAL, OP_SPIN, op2, opRead, opWrite, READ } from '../../src/runtime/op.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { RwLock } from '../../src/runtime/rwlock.js';
+import { newLockStats, RwLock } from '../../src/runtime/rwlock.js';
 import type { Task } from '../../src/runtime/thread.js';
 import { WaitQueue } from '../../src/runtime/wait-queue.js';
 import type { InstanceFactory, InstanceOptions } from '../../src/check/factory.js';
 
 /** A minimal Instance: a runtime, a violation list, an optional log. */
+/**
+ * Lock statistics shared by every toy lock: creating a LockStats per instance
+ * would cost more than running it, and the toys never read them.
+ */
+const sharedStats = newLockStats();
+
 export class ToyInstance implements Instance {
   readonly rt = new Runtime();
   readonly violations: Violation[] = [];
@@ -52,7 +58,7 @@ export function counter(n: number, k: number, locked = false): InstanceFactory {
     const rt = inst.rt;
     const c = rt.objects.id('counter');
     const fin = rt.objects.id('finished');
-    const lock = new RwLock(rt, 'lock');
+    const lock = new RwLock(rt, 'lock', sharedStats);
     let value = 0;
     let finished = 0;
     for (let i = 0; i < n; i++) {
@@ -94,7 +100,7 @@ export function seqProtocol(vcpus: number, invalidations: number, faults: number
   return (options) => {
     const inst = new ToyInstance(options);
     const rt = inst.rt;
-    const mmuLock = new RwLock(rt, 'mmu_lock');
+    const mmuLock = new RwLock(rt, 'mmu_lock', sharedStats);
     const seqObj = rt.objects.id('mmu_invalidate_seq');
     const ipObj = rt.objects.id('mmu_invalidate_in_progress');
     const hostObj = rt.objects.id('host_pte');
@@ -210,8 +216,8 @@ export function abba(): InstanceFactory {
   return (options) => {
     const inst = new ToyInstance(options);
     const rt = inst.rt;
-    const a = new RwLock(rt, 'A');
-    const b = new RwLock(rt, 'B');
+    const a = new RwLock(rt, 'A', sharedStats);
+    const b = new RwLock(rt, 'B', sharedStats);
     rt.spawn('T0', function* (): Task {
       yield* a.writeLock();
       yield* b.writeLock();
