@@ -16,6 +16,8 @@ export interface LockStats {
   writeHoldMaxNs: number;
   /** Hold intervals, for reports: [start, end, mode 0=read 1=write, thread id]. */
   holds: number[] | null;
+  /** Wait intervals of contended acquisitions, for reports, laid out like `holds`; null: not kept. */
+  waitIntervals?: number[] | null;
 }
 
 export function newLockStats(recordHolds = false): LockStats {
@@ -130,6 +132,7 @@ export class RwLock {
     yield this.op;
     if (!this.isHeldBy(t)) throw new ModelBug(`${t.name} woke without ${this.name}`);
     this.stats.waits.record(Math.max(1, Math.round(this.rt.now() - since)));
+    this.stats.waitIntervals?.push(since, this.rt.now(), write ? 1 : 0, t.id);
   }
 
   /** read_unlock, with the yield point before it (a waiter may be handed the lock). */

@@ -3,7 +3,7 @@ import { ModelBug } from '../runtime/model-bug.js';
 import { Prng } from '../runtime/prng.js';
 import type { Sink } from '../kvm/events.js';
 import type { Settings } from '../kvm/settings.js';
-import { createInstance } from '../scenario/instantiate.js';
+import { createInstance, type KvmInstance } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Percentiles, RunResult } from './result.js';
 import { ThreadHeap } from './thread-heap.js';
@@ -19,6 +19,8 @@ export interface SimulateOptions {
   sinks?: Sink[];
   /** Keep lock hold intervals (for reports). */
   recordHolds?: boolean;
+  /** Called once the instance is built, before the first step (trace exporters read thread names and lock intervals). */
+  onInstance?: (inst: KvmInstance) => void;
   /** Wall-clock source, injected by the CLI (results must not depend on it). */
   wallClock?: () => number;
 }
@@ -46,6 +48,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   const heap = new ThreadHeap();
   rt.driver = { draw: (n) => prng.below(n), woke: (t) => heap.push(t) };
   if (opts.recordHolds) kvm.mmuLock.stats.holds = [];
+  opts.onInstance?.(inst);
   for (const t of rt.threads) heap.push(t);
 
   const stopNs = scenario.stop.timeNs ?? Number.POSITIVE_INFINITY;
