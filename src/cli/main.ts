@@ -6,9 +6,11 @@ import { ModelBug } from '../runtime/model-bug.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
 import { InputError } from '../scenario/input-error.js';
 import { builtinIndex, loadScenario } from '../scenario/load.js';
-import { simulate } from '../simulate/simulate.js';
+import { checkScenarioLimits } from '../scenario/limits.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
-import { renderCompare, runCompare } from './compare.js';
+import { renderCompare } from './compare.js';
+import { pastDeadline, parseTimeLimit } from './limits.js';
+import { runOffloaded } from './offload.js';
 import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
 
@@ -58,17 +60,24 @@ function program(): Command {
     .option('--seed <n>', 'seed (default: the scenario\'s)')
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--max-steps <n>', 'stop after this many steps (result marked partial)')
+    .option('--time-limit <s>', 'stop after this many wall-clock seconds (result marked partial)')
     .option('--json <file>', 'write the full result as JSON')
-    .action((ref: string, o: { set: string[]; seed?: string; mutate?: string; maxSteps?: string; json?: string }) => {
+    .action(async (ref: string, o: { set: string[]; seed?: string; mutate?: string; maxSteps?: string; timeLimit?: string; json?: string }) => {
       const { scenario, settings: sets } = applySets(loadScenario(ref), o.set);
+      checkScenarioLimits(scenario, ref);
+      const deadlineMs = parseTimeLimit(o.timeLimit);
       const settings = effectiveSettings(scenario, sets);
       const seed = o.seed !== undefined ? parseCount('--seed', o.seed, 2 ** 31 - 1) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
-      const r = simulate(scenario, { settings, mutant, seed, maxSteps, interrupted: isInterrupted, wallClock });
+      const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs }, isInterrupted);
       if (o.json) writeFileAtomic(o.json, toJson(r));
       process.stdout.write(`${summarizeRun(r)}\n`);
-      if (r.modelBug) process.exitCode = EXIT.modelBug;
+      if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);
+      if (r.modelBug) {
+        process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug}\n`);
+        process.exitCode = EXIT.modelBug;
+      }
       else if (interrupted) process.exitCode = EXIT.interrupted;
       else process.exitCode = r.violations.length > 0 || r.progress.livelock ? EXIT.violation : EXIT.ok;
     });
@@ -80,19 +89,24 @@ function program(): Command {
     .option('--set <key=value>', 'override a setting for every variant (repeatable)', collect, [])
     .option('--seeds <n>', 'number of seeds, starting at the scenario\'s', '1')
     .option('--mutate <name>', 'apply a named protocol deviation')
+    .option('--time-limit <s>', 'stop after this many wall-clock seconds (result marked partial)')
     .option('--json <file>', 'write every result as JSON')
-    .action((ref: string, o: { vary: string[]; set: string[]; seeds: string; mutate?: string; json?: string }) => {
+    .action(async (ref: string, o: { vary: string[]; set: string[]; seeds: string; mutate?: string; timeLimit?: string; json?: string }) => {
       const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
+      checkScenarioLimits(scenario, ref);
+      const deadlineMs = parseTimeLimit(o.timeLimit);
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
       const vary = o.vary.map(parseVary);
       const n = parseCount('--seeds', o.seeds, 10000);
       if (n === 0) throw new InputError('--seeds 0: expected at least 1');
       const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
-      const c = runCompare(scenario, base, vary, seeds, { mutant: checkMutant(o.mutate), interrupted: isInterrupted, wallClock });
+      const c = await runOffloaded({ kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs }, isInterrupted);
       if (o.json) writeFileAtomic(o.json, toJson(c));
       process.stdout.write(`${renderCompare(c)}\n`);
-      const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0));
-      process.exitCode = interrupted ? EXIT.interrupted : bad ? EXIT.violation : EXIT.ok;
+      const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
+      const bug = c.rows.flatMap((r) => r.results).find((x) => x.modelBug);
+      if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
+      process.exitCode = bug ? EXIT.modelBug : interrupted ? EXIT.interrupted : bad ? EXIT.violation : EXIT.ok;
     });
 
   p.command('list')

@@ -1,0 +1,81 @@
+import { Worker } from 'node:worker_threads';
+import type { Settings } from '../kvm/settings.js';
+import { ModelBug } from '../runtime/model-bug.js';
+import type { Scenario } from '../scenario/schema.js';
+import type { RunResult } from '../simulate/result.js';
+import { simulate } from '../simulate/simulate.js';
+import { type CompareResult, runCompare } from './compare.js';
+
+type Vary = { key: keyof Settings; values: (string | boolean)[] }[];
+
+/** A simulation the CLI runs; plain data, so it can cross to a worker thread. */
+export type Job =
+  | { kind: 'run'; scenario: Scenario; settings: Settings; mutant: string | null; seed: number; maxSteps?: number; deadlineMs?: number }
+  | { kind: 'compare'; scenario: Scenario; base: Partial<Settings>; vary: Vary; seeds: number[]; mutant: string | null; deadlineMs?: number };
+
+export type JobResult<J extends Job> = J extends { kind: 'run' } ? RunResult : CompareResult;
+
+/** Wall-clock time, ms since the epoch: deadlines cross threads. */
+const now = () => Date.now();
+
+/**
+ * Runs a job on this thread. `stop` is polled by the simulator; the job also stops
+ * (as partial) at its wall-clock deadline.
+ */
+export function runJob(job: Job, stop: () => boolean): RunResult | CompareResult {
+  const deadline = job.deadlineMs;
+  const interrupted = deadline === undefined ? stop : () => stop() || now() >= deadline;
+  const wallClock = () => performance.now();
+  if (job.kind === 'run') {
+    return simulate(job.scenario, { settings: job.settings, mutant: job.mutant, seed: job.seed, maxSteps: job.maxSteps, interrupted, wallClock });
+  }
+  return runCompare(job.scenario, job.base, job.vary, job.seeds, { mutant: job.mutant, interrupted, wallClock });
+}
+
+/** How the worker module is loaded: compiled JS directly, TypeScript sources through tsx. */
+function startWorker(job: Job, flag: SharedArrayBuffer): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.js')) return new Worker(new URL('./sim-worker.js', self), { workerData: { job, flag } });
+  const api = import.meta.resolve('tsx/esm/api');
+  const target = new URL('./sim-worker.ts', self).href;
+  const code = `const { tsImport } = await import(${JSON.stringify(api)}); await tsImport(${JSON.stringify(target)}, ${JSON.stringify(self)});`;
+  return new Worker(code, { eval: true, workerData: { job, flag }, type: 'module' } as ConstructorParameters<typeof Worker>[1]);
+}
+
+/**
+ * Runs a job on a worker thread while this thread keeps its event loop free for
+ * signals: `interrupted` (the CLI's SIGINT flag) is polled every 50 ms and passed
+ * on through shared memory. Falls back to running in-process if no worker starts.
+ */
+export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean): Promise<JobResult<J>> {
+  const flag = new SharedArrayBuffer(4);
+  const shared = new Int32Array(flag);
+  return new Promise((resolve, reject) => {
+    let worker: Worker;
+    try {
+      worker = startWorker(job, flag);
+    } catch {
+      resolve(runJob(job, interrupted) as JobResult<J>);
+      return;
+    }
+    let settled = false;
+    const poll = setInterval(() => {
+      if (interrupted()) Atomics.store(shared, 0, 1);
+    }, 50);
+    const done = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(poll);
+      f();
+    };
+    worker.on('message', (m: { ok: true; result: JobResult<J> } | { ok: false; name: string; message: string }) => {
+      done(() => {
+        if (m.ok) resolve(m.result);
+        else reject(m.name === 'ModelBug' ? new ModelBug(m.message) : new Error(m.message));
+      });
+      void worker.terminate();
+    });
+    worker.on('error', (e) => done(() => reject(e)));
+    worker.on('exit', (code) => done(() => reject(new Error(`simulation worker exited with code ${code} before reporting`))));
+  });
+}
