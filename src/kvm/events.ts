@@ -61,6 +61,11 @@ export type KvmEvent = KvmEventBody & { ts: number; step: number; tid: number };
 /** A consumer of model events. */
 export interface Sink {
   on(ev: KvmEvent): void;
+  /**
+   * The event kinds `on` looks at, when it ignores the rest; absent means every
+   * kind. Lets Kvm.emit skip stamping and dispatch of events nobody reads.
+   */
+  readonly kinds?: readonly KvmEvent['e'][];
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;

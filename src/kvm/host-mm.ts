@@ -1,3 +1,67 @@
+/** The first pfn the allocator hands out. */
+const FIRST_PFN = 0x1000;
+
+/** What the host did with a freed pfn. */
+export interface FreedPfn {
+  hva: number;
+  timeNs: number;
+  kind: string;
+}
+
+/**
+ * The set of freed pfns, with the hva each backed, when and by whom. Pfns are
+ * allocated densely from `base`, so the record is kept in growable typed arrays
+ * indexed by pfn (a few bytes per freed page, no object per page); `get` builds
+ * the record only when asked, which the oracle does on a violation.
+ */
+export class FreedPfns {
+  private hva = new Float64Array(1024);
+  private time = new Float64Array(1024);
+  /** 0 = not freed; otherwise 1 + index into `kinds`. */
+  private kind = new Uint8Array(1024);
+  private readonly kinds: string[] = [];
+  size = 0;
+
+  constructor(private readonly base: number) {}
+
+  add(pfn: number, hva: number, timeNs: number, kind: string): void {
+    const i = pfn - this.base;
+    if (i < 0) throw new RangeError(`pfn ${pfn} below the allocator's base`);
+    if (i >= this.kind.length) this.grow(i + 1);
+    let k = this.kinds.indexOf(kind);
+    if (k < 0) k = this.kinds.push(kind) - 1;
+    if (this.kind[i] === 0) this.size++;
+    this.hva[i] = hva;
+    this.time[i] = timeNs;
+    this.kind[i] = k + 1;
+  }
+
+  has(pfn: number): boolean {
+    const i = pfn - this.base;
+    return i >= 0 && i < this.kind.length && this.kind[i] !== 0;
+  }
+
+  get(pfn: number): FreedPfn | undefined {
+    if (!this.has(pfn)) return undefined;
+    const i = pfn - this.base;
+    return { hva: this.hva[i]!, timeNs: this.time[i]!, kind: this.kinds[this.kind[i]! - 1]! };
+  }
+
+  private grow(min: number): void {
+    let n = this.kind.length;
+    while (n < min) n *= 2;
+    const hva = new Float64Array(n);
+    hva.set(this.hva);
+    this.hva = hva;
+    const time = new Float64Array(n);
+    time.set(this.time);
+    this.time = time;
+    const kind = new Uint8Array(n);
+    kind.set(this.kind);
+    this.kind = kind;
+  }
+}
+
 /**
  * The host's side of guest memory: a page table from host virtual page (hva >> 12)
  * to pfn, and a pfn allocator that remembers what it freed. A freed pfn is poison:
@@ -7,8 +71,8 @@ export class HostMm {
   /** hva page → pfn of the present PTEs. */
   private readonly pte = new Map<number, number>();
   /** Pfns freed so far, with the hva they backed and when. */
-  readonly freed = new Map<number, { hva: number; timeNs: number; kind: string }>();
-  private nextPfn = 0x1000;
+  readonly freed = new FreedPfns(FIRST_PFN);
+  private nextPfn = FIRST_PFN;
   /**
    * hva ranges [start, end) the host is changing (pages locked, migration entries
    * or PROT_NONE PTEs installed): get_user_pages on them waits until the host
@@ -58,7 +122,7 @@ export class HostMm {
   }
 
   free(pfn: number, hva: number, timeNs: number, kind: string): void {
-    this.freed.set(pfn, { hva, timeNs, kind });
+    this.freed.add(pfn, hva, timeNs, kind);
   }
 
   isFreed(pfn: number): boolean {

@@ -69,6 +69,8 @@ export class Kvm {
   readonly objHostPte: (hvaPage: number) => number;
 
   private readonly sinks: Sink[] = [];
+  /** Sinks per event kind, built on first use of a kind (subscribe resets it). */
+  private routes = new Map<string, Sink[]>();
 
   constructor(
     readonly rt: Runtime,
@@ -97,15 +99,22 @@ export class Kvm {
 
   subscribe(sink: Sink): void {
     this.sinks.push(sink);
+    this.routes = new Map();
   }
 
-  /** Publishes an event to every sink, stamped with time, step and thread. */
+  /** Publishes an event to every sink that reads its kind, stamped with time, step and thread. */
   emit(body: KvmEventBody): void {
+    let sinks = this.routes.get(body.e);
+    if (sinks === undefined) {
+      sinks = this.sinks.filter((s) => s.kinds === undefined || s.kinds.includes(body.e));
+      this.routes.set(body.e, sinks);
+    }
+    if (sinks.length === 0) return;
     const ev = body as KvmEvent;
     ev.ts = this.rt.now();
     ev.step = this.rt.steps;
     ev.tid = this.rt.current?.id ?? -1;
-    for (const s of this.sinks) s.on(ev);
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.on(ev);
   }
 
   /** Whether mmu_lock holders yield when contended (rwlock_needbreak on this kernel). */

@@ -12,8 +12,10 @@ export const LEVELS = 4;
 /** Index into the table at `level` (1 = leaf table) for `gfn`. */
 function indexAt(gfn: number, level: number): number {
   // gfns fit in 36 bits: use division for the upper levels to stay exact beyond 2^31.
-  return Math.floor(gfn / 2 ** (BITS * (level - 1))) & MASK;
+  return level === 1 ? gfn & MASK : Math.floor(gfn / SPAN[level]!) & MASK;
 }
+/** Gfns covered by one entry at each level (index = level). */
+const SPAN = [0, 1, 2 ** BITS, 2 ** (2 * BITS), 2 ** (3 * BITS)];
 
 export class TablePool {
   private readonly tables: Int32Array[] = [];

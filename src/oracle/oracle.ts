@@ -17,6 +17,10 @@ const hex = (n: number) => `0x${n.toString(16)}`;
  *  4. accounting — after root and shadow-page changes.
  */
 export class Oracle implements Sink {
+  readonly kinds: readonly KvmEvent['e'][] = [
+    'guestAccess', 'invalidateRangeStartDone', 'pfnFree', 'vmEntry',
+    'rootAlloc', 'rootPut', 'rootFree', 'spZap', 'spFree', 'zapAllEnd', 'memslotChange',
+  ];
   constructor(
     private readonly kvm: Kvm,
     readonly violations: Violation[],

@@ -11,41 +11,51 @@ interface Awaited {
  * zap completing, an APIC-access reload succeeding, an invalidation ending — so
  * drivers can tell work pending with no progress (a livelock) from idleness.
  */
+/** Keys of awaited events: a kind tag plus the vCPU, slot or thread id (numbers: no string per event). */
+const FAULT = 0;
+const MEMSLOT = 1 << 20;
+const ZAP = 2 << 20;
+const APIC = 3 << 20;
+const INV = 4 << 20;
+
 export class ProgressMonitor implements Sink {
-  private readonly open = new Map<string, Awaited>();
+  private readonly open = new Map<number, Awaited>();
+  readonly kinds: readonly KvmEvent['e'][] = [
+    'faultBegin', 'faultEnd', 'memslotChange', 'zapAllBegin', 'zapAllEnd', 'apicReload', 'invalidateRangeStart', 'invalidateRangeEnd',
+  ];
 
   on(ev: KvmEvent): void {
     switch (ev.e) {
       case 'faultBegin': {
-        const k = `fault${ev.vcpu}`;
+        const k = FAULT + ev.vcpu;
         if (!this.open.has(k)) this.open.set(k, { what: `vCPU${ev.vcpu}'s fault on gfn 0x${ev.gfn.toString(16)}`, since: ev.ts });
         return;
       }
       case 'faultEnd':
-        if (!ev.ret.startsWith('retry')) this.open.delete(`fault${ev.vcpu}`);
+        if (!ev.ret.startsWith('retry')) this.open.delete(FAULT + ev.vcpu);
         return;
       case 'memslotChange':
-        if (ev.phase === 'begin') this.open.set(`memslot${ev.slot}`, { what: `memslot ${ev.slot} ${ev.op}`, since: ev.ts });
-        else if (ev.phase === 'done') this.open.delete(`memslot${ev.slot}`);
+        if (ev.phase === 'begin') this.open.set(MEMSLOT + ev.slot, { what: `memslot ${ev.slot} ${ev.op}`, since: ev.ts });
+        else if (ev.phase === 'done') this.open.delete(MEMSLOT + ev.slot);
         return;
       case 'zapAllBegin':
-        this.open.set(`zap${ev.tid}`, { what: ev.how, since: ev.ts });
+        this.open.set(ZAP + ev.tid, { what: ev.how, since: ev.ts });
         return;
       case 'zapAllEnd':
-        this.open.delete(`zap${ev.tid}`);
+        this.open.delete(ZAP + ev.tid);
         return;
       case 'apicReload': {
-        const k = `apic${ev.vcpu}`;
+        const k = APIC + ev.vcpu;
         if (ev.outcome === 'retry') {
           if (!this.open.has(k)) this.open.set(k, { what: `vCPU${ev.vcpu}'s APIC-access page reload`, since: ev.ts });
         } else this.open.delete(k);
         return;
       }
       case 'invalidateRangeStart':
-        this.open.set(`inv${ev.tid}`, { what: `${ev.kind} invalidation`, since: ev.ts });
+        this.open.set(INV + ev.tid, { what: `${ev.kind} invalidation`, since: ev.ts });
         return;
       case 'invalidateRangeEnd':
-        this.open.delete(`inv${ev.tid}`);
+        this.open.delete(INV + ev.tid);
         return;
       default:
         return;

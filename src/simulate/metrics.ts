@@ -42,6 +42,11 @@ export class Metrics implements Sink {
   memslotChanges = 0;
   /** Extra counters a model part adds without a field here. */
   readonly extra = new Map<string, number>();
+  readonly kinds: readonly KvmEvent['e'][] = [
+    'faultBegin', 'faultEnd', 'remoteFlushBegin', 'tlbFlush', 'invalidateRangeStart', 'invalidateRangeEnd', 'spteSet',
+    'apicReload', 'guestAccess', 'vmEntry', 'entryCancelled', 'lockBreak', 'rootAlloc', 'rootFree', 'spCreate', 'spZap',
+    'spFree', 'zapAllBegin', 'zapAllEnd', 'memslotChange',
+  ];
 
   on(ev: KvmEvent): void {
     switch (ev.e) {
