@@ -13,6 +13,7 @@ import { pastDeadline, parseTimeLimit } from './limits.js';
 import { runOffloaded } from './offload.js';
 import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
+import { registerSweepCommands } from '../sweep/cli.js';
 
 /** Exit codes: 0 no violation, 1 a property violated, 2 bad input, 3 model bug, 130 interrupted. */
 export const EXIT = { ok: 0, violation: 1, input: 2, modelBug: 3, interrupted: 130 } as const;
@@ -128,6 +129,8 @@ function program(): Command {
       for (const m of mutants) out.push(`  ${m.name.padEnd(28)} [${m.scenario}]`, `  ${''.padEnd(28)} ${m.description}`);
       process.stdout.write(`${out.join('\n')}\n`);
     });
+
+  registerSweepCommands(p, { isInterrupted, wallClock, checkMutant, exit: EXIT });
 
   return p;
 }

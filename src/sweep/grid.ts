@@ -1,0 +1,55 @@
+import type { Settings } from '../kvm/settings.js';
+import { effectiveSettings } from '../scenario/instantiate.js';
+import type { Scenario } from '../scenario/schema.js';
+import { InputError } from '../scenario/input-error.js';
+import { variants } from '../cli/compare.js';
+
+/** A varied setting and its values, as --vary gives them. */
+export type Vary = { key: keyof Settings; values: (string | boolean)[] }[];
+
+/** One run of a sweep: a variant (row) and a seed. Cells are numbered variant-major. */
+export interface Cell {
+  index: number;
+  row: number;
+  seed: number;
+  settings: Settings;
+}
+
+/** Part `index` of `count`: the cells whose number is index mod count. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** The rows (variants) of a sweep, labelled as compare labels them. */
+export function gridRows(scenario: Scenario, base: Partial<Settings>, vary: Vary): { label: string; settings: Settings }[] {
+  return variants(vary).map((v) => ({
+    label: Object.entries(v).map(([k, val]) => `${k}=${val}`).join(' ') || 'default',
+    settings: effectiveSettings(scenario, { ...base, ...v }),
+  }));
+}
+
+/** Every cell of the grid, variants × seeds, in a fixed order. */
+export function gridCells(rows: { settings: Settings }[], seeds: readonly number[]): Cell[] {
+  const out: Cell[] = [];
+  rows.forEach((r, row) => {
+    for (const seed of seeds) out.push({ index: out.length, row, seed, settings: r.settings });
+  });
+  return out;
+}
+
+/** The cells of one shard: every count-th cell starting at index. */
+export function shardCells(cells: readonly Cell[], shard: Shard | null): Cell[] {
+  if (shard === null) return [...cells];
+  return cells.filter((c) => c.index % shard.count === shard.index);
+}
+
+/** Parses `--shard i/n` (0 ≤ i < n), as a Slurm array or Kubernetes indexed Job hands out i. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (m === null) throw new InputError(`--shard ${text}: expected i/n, e.g. 0/4`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index >= count) throw new InputError(`--shard ${text}: expected 0 <= i < n`);
+  return { index, count };
+}

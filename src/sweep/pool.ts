@@ -1,0 +1,98 @@
+import { Worker } from 'node:worker_threads';
+import type { Settings } from '../kvm/settings.js';
+import type { Scenario } from '../scenario/schema.js';
+import type { RunResult } from '../simulate/result.js';
+import { runCell } from './run-cell.js';
+
+export interface CellRequest {
+  index: number;
+  settings: Settings;
+  seed: number;
+}
+export type CellReply = { index: number; result: RunResult } | { index: number; error: string };
+
+/**
+ * Starts a worker on the worker module next to this one: worker.js from dist
+ * (the CLI), or worker.ts through tsx's API when running from sources (tests).
+ */
+function startWorker(workerData: unknown): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', self), { workerData });
+  const api = import.meta.resolve('tsx/esm/api');
+  const target = new URL('./worker.ts', self).href;
+  const code = `const { tsImport } = await import(${JSON.stringify(api)}); await tsImport(${JSON.stringify(target)}, ${JSON.stringify(self)});`;
+  return new Worker(code, { eval: true, workerData, type: 'module' } as ConstructorParameters<typeof Worker>[1]);
+}
+
+export interface PoolOptions {
+  /** Worker threads; 0 runs every cell in the calling thread. */
+  workers: number;
+  mutant: string | null;
+  maxSteps?: number;
+  /** Polled between cells: true stops handing out cells (the result is partial). */
+  interrupted?: () => boolean;
+  /** Called after each finished cell. */
+  onResult?: (index: number, r: RunResult) => void;
+}
+
+/**
+ * Runs cells on a pool of worker threads, each taking the next cell when it is
+ * free. Results come back keyed by cell index, so their order never depends on
+ * which worker ran what. Cells not run (interrupted) are missing from the map.
+ */
+export async function runCells(scenario: Scenario, cells: readonly CellRequest[], opts: PoolOptions): Promise<Map<number, RunResult>> {
+  const out = new Map<number, RunResult>();
+  if (opts.workers <= 0) {
+    for (const c of cells) {
+      if (opts.interrupted?.()) break;
+      const r = runCell(scenario, c, opts.mutant, opts.maxSteps, opts.interrupted);
+      out.set(c.index, r);
+      opts.onResult?.(c.index, r);
+    }
+    return out;
+  }
+  const n = Math.min(opts.workers, cells.length);
+  let next = 0;
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let busy = 0;
+      let failed = false;
+      const feed = (w: Worker) => {
+        if (failed) return;
+        if (next >= cells.length || opts.interrupted?.()) {
+          if (busy === 0) resolve();
+          return;
+        }
+        const c = cells[next++]!;
+        busy++;
+        w.postMessage({ index: c.index, settings: c.settings, seed: c.seed } satisfies CellRequest);
+      };
+      const fail = (e: unknown) => {
+        if (failed) return;
+        failed = true;
+        reject(e);
+      };
+      for (let i = 0; i < n; i++) {
+        const w = startWorker({ scenario, mutant: opts.mutant, maxSteps: opts.maxSteps });
+        workers.push(w);
+        w.on('message', (m: CellReply) => {
+          busy--;
+          if ('error' in m) return fail(new Error(`sweep cell ${m.index}: ${m.error}`));
+          out.set(m.index, m.result);
+          opts.onResult?.(m.index, m.result);
+          feed(w);
+        });
+        w.on('error', fail);
+        w.on('exit', (code) => {
+          if (code !== 0) fail(new Error(`sweep worker exited with code ${code}`));
+        });
+        feed(w);
+      }
+      if (n === 0) resolve();
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadScenario } from '../../src/scenario/load.js';
+import { gridCells, gridRows, parseShard, shardCells } from '../../src/sweep/grid.js';
+import { runCells } from '../../src/sweep/pool.js';
+import { mergeSweeps, runSweep } from '../../src/sweep/sweep.js';
+import type { Vary } from '../../src/sweep/grid.js';
+
+/** JSON with every wallMs zeroed: the only field allowed to differ between identical runs. */
+const norm = (v: unknown) => JSON.stringify(v, (k, x) => (k === 'wallMs' ? 0 : x));
+
+const scenario = loadScenario('fault-vs-invalidation-mini');
+const vary: Vary = [
+  { key: 'faultPrecheck', values: ['off', 'lockless'] },
+  { key: 'preemptible', values: [true, false] },
+];
+const seeds = [1, 2, 3];
+
+test('sweep: shards merged equal the unsharded run (any part order, ignoring wallMs)', async () => {
+  const whole = await runSweep(scenario, {}, vary, seeds, { workers: 2, mutant: null });
+  assert.equal(whole.partial, false);
+  assert.equal(whole.rows.length, 4);
+  for (const r of whole.rows) assert.deepEqual(r.results.map((x) => x.seed), seeds);
+  const parts = [];
+  for (let i = 0; i < 5; i++) parts.push(await runSweep(scenario, {}, vary, seeds, { workers: i % 2, mutant: null, shard: { index: i, count: 5 } }));
+  assert.ok(parts.every((p) => p.shard !== null));
+  assert.equal(norm(mergeSweeps(parts)), norm(whole));
+  assert.equal(norm(mergeSweeps([...parts].reverse())), norm(whole));
+});
+
+test('sweep: merge refuses overlapping parts and marks missing cells partial', async () => {
+  const a = await runSweep(scenario, {}, vary, seeds, { workers: 0, mutant: null, shard: { index: 0, count: 2 } });
+  assert.throws(() => mergeSweeps([a, a]), /more than one part/);
+  assert.equal(mergeSweeps([a]).partial, true);
+});
+
+test('sweep: a run in a worker thread gives the same JSON as in the main thread', async () => {
+  for (const name of ['fault-vs-invalidation-mini', 'fault-during-invalidation']) {
+    const s = structuredClone(loadScenario(name));
+    s.stop.timeNs = Math.min(s.stop.timeNs ?? 2_000_000, 2_000_000);
+    const cells = gridCells(gridRows(s, {}, [{ key: 'faultPrecheck', values: ['off', 'lockless'] }]), [7, 8]);
+    const inWorker = await runCells(s, cells, { workers: 2, mutant: null });
+    const inMain = await runCells(s, cells, { workers: 0, mutant: null });
+    assert.equal(inWorker.size, cells.length);
+    for (const c of cells) assert.equal(norm(inWorker.get(c.index)), norm(inMain.get(c.index)), `${name} cell ${c.index}`);
+  }
+});
+
+test('sweep: --shard i/n takes every n-th cell starting at i, and the shards partition the grid', () => {
+  const cells = gridCells(gridRows(scenario, {}, vary), seeds);
+  assert.equal(cells.length, 12);
+  const taken = [0, 1, 2].flatMap((i) => shardCells(cells, { index: i, count: 3 }).map((c) => c.index));
+  assert.deepEqual([...taken].sort((x, y) => x - y), cells.map((c) => c.index));
+  assert.deepEqual(shardCells(cells, { index: 1, count: 3 }).map((c) => c.index), [1, 4, 7, 10]);
+  assert.deepEqual(parseShard('2/4'), { index: 2, count: 4 });
+  assert.throws(() => parseShard('4/4'));
+  assert.throws(() => parseShard('x'));
+});
