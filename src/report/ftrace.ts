@@ -1,0 +1,233 @@
+import { type KvmEvent, type RetPf, requestList } from '../kvm/events.js';
+import type { KvmInstance } from '../scenario/instantiate.js';
+import { type InstanceSink, threadNames } from './attach.js';
+
+/**
+ * A log shaped like `trace-cmd report -t` output: one line per tracepoint hit,
+ * `comm-pid [cpu] secs.nsecs: name: fields`, with the fields printed as the
+ * kernel's TP_printk formats print them, for the tracepoints the model has a
+ * counterpart of. Events the kernel has no tracepoint for are named mmulab_*.
+ * Lines are sorted by time (ties keep the order of the events).
+ */
+export class FtraceSink implements InstanceSink {
+  private readonly recs: Rec[] = [];
+  private names: string[] = [];
+  private inst: KvmInstance | null = null;
+  private shadow = false;
+  /** Shadow page generation and kind, from kvm_mmu_get_page, for the zap line. */
+  private readonly spInfo = new Map<number, { gen: number; direct: boolean }>();
+  /** The kvm_exit of an EPT violation, completed by the fault that follows (exit qualification). */
+  private readonly pendingExit = new Map<number, Rec>();
+  /** A fast zap's line, completed with the generation it switches to. */
+  private readonly pendingZapAll = new Map<number, Rec & { pages: number }>();
+  private gen = 0;
+
+  attach(inst: KvmInstance): void {
+    this.inst = inst;
+    this.shadow = inst.kvm.settings.mmu === 'shadow';
+    this.gen = inst.kvm.mmuValidGen;
+  }
+
+  on(ev: KvmEvent): void {
+    const z = this.pendingZapAll.get(ev.tid);
+    if (z !== undefined) {
+      this.pendingZapAll.delete(ev.tid);
+      // kvm_mmu_zap_all_fast traces after it toggled mmu_valid_gen.
+      if (ev.e === 'mmuValidGen') this.gen = ev.gen;
+      z.text = `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(z.pages)}`;
+    }
+    switch (ev.e) {
+      case 'faultBegin': {
+        const exit = this.pendingExit.get(ev.tid);
+        if (exit !== undefined) {
+          this.pendingExit.delete(ev.tid);
+          exit.text = kvmExit(ev.vcpu, 'EPT_VIOLATION', ev.write ? 0x182 : 0x181);
+        }
+        // error_code: PFERR_GUEST_FINAL_MASK | PFERR_WRITE_MASK for a write.
+        const err = 0x1_0000_0000 + (ev.write ? 0x2 : 0);
+        this.add(ev, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
+        return;
+      }
+      case 'faultEnd':
+        this.add(ev, 'mmulab_page_fault_done', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} ret ${RET_NAMES[ev.ret]} retries ${ev.retries}${ev.ret === 'fixed' || ev.ret === 'spurious' ? ` latency_ns ${Math.round(ev.latencyNs)}` : ''}`);
+        return;
+      case 'vmEntry':
+        this.add(ev, 'kvm_entry', `vcpu ${ev.vcpu}, rip 0x0`);
+        return;
+      case 'vmExit': {
+        const rec = this.add(ev, 'kvm_exit', kvmExit(ev.vcpu, EXIT_REASONS[ev.reason], 0));
+        if (ev.reason === 'ept-violation') this.pendingExit.set(ev.tid, rec);
+        return;
+      }
+      case 'entryCancelled':
+        this.add(ev, 'mmulab_entry_cancelled', `vcpu ${ev.vcpu} requests ${requestList(ev.requests)}`);
+        return;
+      case 'spCreate':
+        this.spInfo.set(ev.sp, { gen: ev.gen, direct: ev.direct });
+        this.add(ev, 'kvm_mmu_get_page', `${mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, 0)} new`);
+        return;
+      case 'spZap': {
+        const info = this.spInfo.get(ev.sp) ?? { gen: this.gen, direct: true };
+        this.add(ev, 'kvm_mmu_prepare_zap_page', mmuPage(info.gen, ev.gfn, ev.level, info.direct, ev.root ? 1 : 0));
+        return;
+      }
+      case 'spFree':
+        this.spInfo.delete(ev.sp);
+        return;
+      case 'mmuValidGen':
+        this.gen = ev.gen;
+        return;
+      case 'zapAllBegin':
+        if (ev.how === 'kvm_mmu_zap_all_fast') {
+          const rec = this.add(ev, 'kvm_mmu_zap_all_fast', '') as Rec & { pages: number };
+          rec.pages = ev.pages;
+          this.pendingZapAll.set(ev.tid, rec);
+        } else {
+          this.add(ev, 'mmulab_zap_all', `how ${ev.how} used_pages ${hex(ev.pages)}`);
+        }
+        return;
+      case 'zapAllEnd':
+        this.add(ev, 'mmulab_zap_all_done', `how ${ev.how} duration_ns ${ev.durationNs}`);
+        return;
+      case 'zapBatch':
+        this.add(ev, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages}`);
+        return;
+      case 'lockBreak':
+        this.add(ev, 'mmulab_lock_break', `${ev.holder} drops mmu_lock`);
+        return;
+      case 'spteSet': {
+        const oldSpte = spte(ev.oldPfn);
+        const newSpte = spte(ev.newPfn);
+        if (!this.shadow) {
+          this.add(ev, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${oldSpte} new_spte ${newSpte}`);
+        } else if (ev.newPfn >= 0) {
+          this.add(ev, 'kvm_mmu_set_spte', `gfn ${hex(ev.gfn)} spte ${newSpte} (rwx) level ${ev.level} at 0`);
+        } else {
+          this.add(ev, 'mmulab_drop_spte', `gfn ${hex(ev.gfn)} spte ${oldSpte} level ${ev.level}`);
+        }
+        return;
+      }
+      case 'invalidateRangeStart':
+        this.add(ev, 'kvm_unmap_hva_range', `mmu notifier unmap range: ${hexPad(ev.hvaStart * 4096)} -- ${hexPad(ev.hvaEnd * 4096)}`);
+        return;
+      case 'invalidateBegin':
+        this.add(ev, 'mmulab_mmu_invalidate_begin', `in_progress ${ev.inProgress}`);
+        return;
+      case 'invalidateRangeAdd':
+        this.add(ev, 'mmulab_mmu_invalidate_range_add', `start ${hex(ev.start)} end ${hex(ev.end)}`);
+        return;
+      case 'invalidateEnd':
+        this.add(ev, 'mmulab_mmu_invalidate_end', `seq ${ev.seq} in_progress ${ev.inProgress}`);
+        return;
+      case 'remoteFlushBegin':
+        this.add(ev, 'mmulab_flush_remote_tlbs', `reason ${ev.reason}`);
+        return;
+      case 'apicReload':
+        this.add(ev, 'mmulab_apic_access_reload', `vcpu ${ev.vcpu} pfn ${ev.pfn >= 0 ? hex(ev.pfn) : '-'} ${ev.outcome}`);
+        return;
+      case 'memslotChange':
+        this.add(ev, 'mmulab_set_memory_region', `slot ${ev.slot} op ${ev.op} phase ${ev.phase}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The log, in chunks; `title` goes in the header (scenario, seed). */
+  *render(opts: { title?: string } = {}): Generator<string> {
+    this.names = this.inst ? threadNames(this.inst) : this.names;
+    for (const z of this.pendingZapAll.values()) z.text = `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(z.pages)}`;
+    let cpus = Math.max(1, this.names.length);
+    for (const r of this.recs) if (r.tid + 1 > cpus) cpus = r.tid + 1;
+    yield `# mmulab ftrace-style log (trace-cmd report -t layout)${opts.title ? `: ${opts.title}` : ''}\n`;
+    yield '# virtual time; comm-pid is the model thread, [cpu] its index; rip is not modelled (0)\n';
+    yield '# mmulab_* events have no kernel tracepoint; the others print as the kernel prints them\n';
+    yield `cpus=${cpus}\n`;
+    const sorted = this.recs.slice().sort((a, b) => a.ts - b.ts || a.seq - b.seq);
+    let chunk = '';
+    for (const r of sorted) {
+      chunk += this.format(r);
+      if (chunk.length > 1 << 16) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk.length > 0) yield chunk;
+  }
+
+  private format(r: Rec): string {
+    const comm = this.names[r.tid] ?? (r.tid < 0 ? 'host' : `thread${r.tid}`);
+    const cpu = String(Math.max(0, r.tid)).padStart(3, '0');
+    return `${comm.padStart(16)}-${String(1000 + r.tid).padEnd(5)} [${cpu}] ${secs(r.ts)}: ${`${r.name}:`.padEnd(21)} ${r.text}\n`;
+  }
+
+  private add(ev: KvmEvent, name: string, text: string): Rec {
+    const rec: Rec = { ts: ev.ts, seq: this.recs.length, tid: ev.tid, name, text };
+    this.recs.push(rec);
+    return rec;
+  }
+}
+
+interface Rec {
+  /** Virtual ns. */
+  ts: number;
+  /** Emission order. */
+  seq: number;
+  tid: number;
+  /** Tracepoint name. */
+  name: string;
+  /** Its fields, printed. */
+  text: string;
+}
+
+const RET_NAMES: Record<RetPf, string> = {
+  fixed: 'RET_PF_FIXED',
+  spurious: 'RET_PF_SPURIOUS',
+  'retry-precheck': 'RET_PF_RETRY(precheck)',
+  'retry-stale': 'RET_PF_RETRY(stale)',
+  'retry-invalid-slot': 'RET_PF_RETRY(invalid_slot)',
+  emulate: 'RET_PF_EMULATE',
+};
+
+/** VMX basic exit reasons for the model's exits. */
+const EXIT_REASONS: Record<string, string> = {
+  'ept-violation': 'EPT_VIOLATION',
+  kick: 'EXTERNAL_INTERRUPT',
+  done: 'HLT',
+  'write-protect': 'EPT_VIOLATION',
+  cr3: 'CR_ACCESS',
+};
+
+const hex = (n: number) => n.toString(16);
+
+/** %016llx: zero-padded to 16 hex digits. */
+function pad(n: number, width: number): string {
+  return n.toString(16).padStart(width, '0');
+}
+
+/** %#016lx: "0x" then zero padding, 16 characters in all. */
+function hexPad(n: number): string {
+  return `0x${n.toString(16).padStart(14, '0')}`;
+}
+
+/** A leaf SPTE for a pfn as the model sees it: the pfn and RWX (0 when not present). */
+function spte(pfn: number): string {
+  return pfn < 0 ? '0' : (pfn * 4096 + 0x7).toString(16);
+}
+
+/** kvm_exit's fields (VMX): exit qualification as info1. */
+function kvmExit(vcpu: number, reason: string, info1: number): string {
+  return `vcpu ${vcpu} reason ${reason} rip 0x0 info1 0x${pad(info1, 16)} info2 0x${pad(0, 16)} intr_info 0x${pad(0, 8)} error_code 0x${pad(0, 8)}`;
+}
+
+/** KVM_MMU_PAGE_PRINTK: generation, gfn, level, role bits, root count, sync state. */
+function mmuPage(gen: number, gfn: number, level: number, direct: boolean, rootCount: number): string {
+  return `sp gen ${gen} gfn ${hex(gfn)} l${level} 8-byte q0${direct ? ' direct' : ''} wux nxe ad root ${rootCount} sync`;
+}
+
+/** Seconds with ns digits, right-aligned like trace-cmd's timestamps. */
+function secs(ns: number): string {
+  const n = Math.round(ns);
+  const s = Math.floor(n / 1e9);
+  return `${String(s).padStart(5)}.${String(n - s * 1e9).padStart(9, '0')}`;
+}

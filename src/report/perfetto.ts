@@ -1,0 +1,233 @@
+import { describeEvent, type KvmEvent } from '../kvm/events.js';
+import type { Violation } from '../runtime/instance.js';
+import type { KvmInstance } from '../scenario/instantiate.js';
+import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
+import { RetryCauses } from './retry-cause.js';
+import { type Span, type SpanArgs, SpanRecorder } from './spans.js';
+
+/**
+ * Chrome Trace Event JSON (opens in ui.perfetto.dev and chrome://tracing) of
+ * one run: a track per thread with complete slices (guest mode, faults and how
+ * they ended, mmu_lock waits and holds, invalidate_range_start, zaps and their
+ * batches, remote TLB flushes, memslot changes), instants, counters
+ * (mmu_invalidate_seq, mmu_invalidate_in_progress, shadow pages, roots), an
+ * async slice per invalidation window and a flow arrow from an invalidation to
+ * each fault it made retry. Times are µs (virtual ns / 1000); the output is
+ * byte-stable for a given run.
+ */
+export class PerfettoSink implements InstanceSink {
+  private readonly spans = new SpanRecorder();
+  private readonly causes = new RetryCauses();
+  private inst: KvmInstance | null = null;
+  /** Counter samples: ts, counter index, value. */
+  private readonly counters: number[] = [];
+  private readonly lastCounter: number[] = [];
+  private readonly instants: { ts: number; tid: number; name: string; args: SpanArgs }[] = [];
+  /** Roots and shadow pages counted from events, when no instance gives gauges. */
+  private readonly liveRoots = new Set<number>();
+  private liveSp = 0;
+
+  /** `title` names the process track (e.g. the scenario). */
+  constructor(private readonly title = 'mmulab') {
+    for (let i = 0; i < COUNTERS.length; i++) this.lastCounter.push(Number.NaN);
+  }
+
+  attach(inst: KvmInstance): void {
+    this.inst = inst;
+    recordLockIntervals(inst);
+    this.setCounter(0, C_SEQ, inst.kvm.mmuInvalidateSeq);
+    this.setCounter(0, C_IN_PROGRESS, inst.kvm.mmuInvalidateInProgress);
+    this.sampleGauges(0);
+  }
+
+  on(ev: KvmEvent): void {
+    this.spans.on(ev);
+    this.causes.on(ev);
+    switch (ev.e) {
+      case 'invalidateBegin':
+        this.setCounter(ev.ts, C_IN_PROGRESS, ev.inProgress);
+        return;
+      case 'invalidateEnd':
+        this.setCounter(ev.ts, C_SEQ, ev.seq);
+        this.setCounter(ev.ts, C_IN_PROGRESS, ev.inProgress);
+        return;
+      case 'spCreate':
+        this.liveSp++;
+        this.sampleGauges(ev.ts);
+        return;
+      case 'spFree':
+        this.liveSp--;
+        this.sampleGauges(ev.ts);
+        return;
+      case 'rootAlloc':
+        this.liveRoots.add(ev.root);
+        this.sampleGauges(ev.ts);
+        return;
+      case 'rootFree':
+        this.liveRoots.delete(ev.root);
+        this.sampleGauges(ev.ts);
+        this.instant(ev);
+        return;
+      case 'spteSet':
+        // Installs may allocate page-table pages; zaps free none until the root goes.
+        if (ev.newPfn >= 0) this.sampleGauges(ev.ts);
+        return;
+      case 'entryCancelled':
+      case 'lockBreak':
+      case 'rootInvalidate':
+      case 'mmuValidGen':
+        this.instant(ev);
+        return;
+      case 'apicReload':
+        if (ev.outcome !== 'no-slot') this.instant(ev);
+        return;
+      case 'memslotChange':
+        if (ev.phase === 'invalid' || ev.phase === 'flushed') this.instant(ev);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * The trace as JSON text, in chunks (one event per line). `endNs` closes what
+   * is still open (default: the instance's clock or the last event);
+   * `otherData` is copied into the trace's metadata (scenario, seed, settings).
+   */
+  *render(opts: { endNs?: number; otherData?: Record<string, unknown> } = {}): Generator<string> {
+    const endNs = Math.max(opts.endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs);
+    const spans = this.spans.finish(endNs, this.inst ? lockIntervals(this.inst) : null);
+    const names = this.inst ? threadNames(this.inst) : [];
+    const tids = new Set<number>(names.map((_, i) => i));
+    for (const s of spans) tids.add(s.tid);
+    const violations: Violation[] = this.inst?.violations ?? [];
+
+    yield `{"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'mmulab', ...(opts.otherData ?? {}) })},"traceEvents":[\n`;
+    let first = true;
+    const line = (s: string) => {
+      const out = first ? s : `,\n${s}`;
+      first = false;
+      return out;
+    };
+    yield line(`{"ph":"M","name":"process_name","pid":${PID},"tid":0,"args":{"name":${JSON.stringify(this.title)}}}`);
+    for (const tid of [...tids].sort((a, b) => a - b)) {
+      const name = names[tid] ?? (tid < 0 ? 'host' : `thread ${tid}`);
+      yield line(`{"ph":"M","name":"thread_name","pid":${PID},"tid":${T(tid)},"args":{"name":${JSON.stringify(name)}}}`);
+      yield line(`{"ph":"M","name":"thread_sort_index","pid":${PID},"tid":${T(tid)},"args":{"sort_index":${T(tid)}}}`);
+    }
+
+    // Everything else, by time; ties keep slices before what binds to them.
+    const recs: Rec[] = [];
+    spans.forEach((s, i) => recs.push({ ts: r(s.start), rank: 1, tid: s.tid, seq: i, out: () => slice(s) }));
+    this.instants.forEach((x, i) =>
+      recs.push({ ts: r(x.ts), rank: 2, tid: x.tid, seq: i, out: () => `{"ph":"i","s":"t","name":${JSON.stringify(x.name)},"cat":"model","ts":${us(x.ts)},"pid":${PID},"tid":${T(x.tid)},"args":${JSON.stringify(x.args)}}` }),
+    );
+    violations.forEach((v, i) =>
+      recs.push({
+        ts: r(v.timeNs),
+        rank: 2,
+        tid: -1,
+        seq: i,
+        out: () =>
+          `{"ph":"i","s":"g","name":${JSON.stringify(`VIOLATION ${v.kind}`)},"cat":"oracle","ts":${us(v.timeNs)},"pid":${PID},"tid":0,"args":${JSON.stringify({ thread: v.thread, step: v.step, message: v.message })}}`,
+      }),
+    );
+    for (const inv of this.causes.invalidations) {
+      const close = inv.end >= 0 ? inv.end : endNs;
+      const id = JSON.stringify(`inv${inv.id}`);
+      const args = JSON.stringify({
+        kind: inv.kind,
+        hva: `0x${inv.hvaStart.toString(16)}-0x${inv.hvaEnd.toString(16)}`,
+        gfns: inv.gfnStart >= 0 ? `0x${inv.gfnStart.toString(16)}-0x${inv.gfnEnd.toString(16)}` : 'no memslot',
+        seqAfter: inv.seq,
+        ...(inv.end < 0 ? { unfinished: true } : {}),
+      });
+      const name = JSON.stringify(`invalidation (${inv.kind})`);
+      recs.push({ ts: r(inv.start), rank: 0, tid: inv.tid, seq: inv.id, out: () => `{"ph":"b","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(inv.start)},"pid":${PID},"tid":${T(inv.tid)},"args":${args}}` });
+      recs.push({ ts: r(close), rank: 5, tid: inv.tid, seq: inv.id, out: () => `{"ph":"e","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(close)},"pid":${PID},"tid":${T(inv.tid)}}` });
+    }
+    let flowId = 0;
+    for (const f of this.causes.retried) {
+      if (f.cause === null) continue;
+      const id = ++flowId;
+      const c = f.cause;
+      // The arrow lands inside the fault slice, not before its cause.
+      let fts = Math.min(Math.max(f.start, c.at), f.end);
+      if (fts === f.end && f.end > f.start) fts = f.end - Math.min(1, (f.end - f.start) / 2);
+      const name = JSON.stringify(c.why === 'in-progress' ? 'retry: invalidation in progress' : 'retry: mmu_invalidate_seq changed');
+      recs.push({ ts: r(c.at), rank: 3, tid: c.inv.tid, seq: id, out: () => `{"ph":"s","cat":"retry","id":${id},"name":${name},"ts":${us(c.at)},"pid":${PID},"tid":${T(c.inv.tid)}}` });
+      recs.push({ ts: r(fts), rank: 3, tid: f.tid, seq: id, out: () => `{"ph":"f","bp":"e","cat":"retry","id":${id},"name":${name},"ts":${us(fts)},"pid":${PID},"tid":${T(f.tid)}}` });
+    }
+    const c = this.counters;
+    for (let i = 0; i < c.length; i += 3) {
+      const [ts, k, v] = [c[i]!, c[i + 1]!, c[i + 2]!];
+      recs.push({ ts: r(ts), rank: 4, tid: -2 - k, seq: i, out: () => `{"ph":"C","name":${JSON.stringify(COUNTERS[k])},"ts":${us(ts)},"pid":${PID},"tid":0,"args":{"value":${v}}}` });
+    }
+    recs.sort((a, b) => a.ts - b.ts || a.rank - b.rank || a.tid - b.tid || a.seq - b.seq);
+    for (const rec of recs) yield line(rec.out());
+    yield '\n]}\n';
+  }
+
+  private instant(ev: KvmEvent): void {
+    this.instants.push({ ts: ev.ts, tid: ev.tid, name: describeEvent(ev), args: { event: ev.e, step: ev.step } });
+  }
+
+  private setCounter(ts: number, k: number, v: number): void {
+    if (this.lastCounter[k] === v) return;
+    this.lastCounter[k] = v;
+    this.counters.push(ts, k, v);
+  }
+
+  private sampleGauges(ts: number): void {
+    if (this.inst !== null && this.inst.kvm.mmu !== undefined) {
+      const g = this.inst.kvm.mmu.gauges();
+      this.setCounter(ts, C_SHADOW_PAGES, g.shadowPages);
+      this.setCounter(ts, C_ROOTS, g.roots);
+    } else {
+      this.setCounter(ts, C_SHADOW_PAGES, this.liveSp);
+      this.setCounter(ts, C_ROOTS, this.liveRoots.size);
+    }
+  }
+}
+
+/** The process every track belongs to. */
+const PID = 1;
+/** Counter tracks, by index. */
+const COUNTERS = ['mmu_invalidate_seq', 'mmu_invalidate_in_progress', 'shadow pages', 'roots'] as const;
+const C_SEQ = 0;
+const C_IN_PROGRESS = 1;
+const C_SHADOW_PAGES = 2;
+const C_ROOTS = 3;
+
+interface Rec {
+  /** Time, integer ns. */
+  ts: number;
+  /** Order among records at the same time: async begin, slices, instants, flows, counters, async end. */
+  rank: number;
+  tid: number;
+  seq: number;
+  out: () => string;
+}
+
+/** Trace thread id of a model thread id (0 is reserved for process-wide events; -1, "no thread", becomes 1). */
+function T(tid: number): number {
+  return tid + 2;
+}
+
+/** Integer ns: events carry whole ns unless a cost table has fractions. */
+function r(ns: number): number {
+  return Math.round(ns);
+}
+
+/** µs with exactly the ns digits (no binary fractions in the text). */
+export function us(ns: number): string {
+  const n = r(ns);
+  const whole = Math.floor(n / 1000);
+  const frac = n - whole * 1000;
+  if (frac === 0) return String(whole);
+  return `${whole}.${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
+}
+
+function slice(s: Span): string {
+  return `{"ph":"X","name":${JSON.stringify(s.name)},"cat":${JSON.stringify(s.kind)},"ts":${us(s.start)},"dur":${us(r(s.end) - r(s.start))},"pid":${PID},"tid":${T(s.tid)},"args":${JSON.stringify(s.args)}}`;
+}

@@ -1,0 +1,273 @@
+import type { KvmEvent, RetPf, Sink } from '../kvm/events.js';
+import type { LockIntervals } from './attach.js';
+
+/** What a span on a thread's track stands for; nesting goes from the first to the last. */
+export type SpanKind =
+  /** a memslot change (KVM_SET_USER_MEMORY_REGION), begin to done */
+  | 'memslot'
+  /** a zap of every shadow page (fast or lock-break), begin to end */
+  | 'zap-all'
+  /** kvm_mmu_notifier_invalidate_range_start, entry to return */
+  | 'notifier'
+  /** a page fault, EPT violation to RET_PF_* */
+  | 'fault'
+  /** the vCPU in guest mode, VM-entry to VM-exit */
+  | 'guest'
+  /** waiting for mmu_lock (contended acquisition) */
+  | 'lock-wait'
+  /** holding mmu_lock */
+  | 'lock-hold'
+  /** kvm_flush_remote_tlbs, requests made to acknowledgements */
+  | 'remote-flush'
+  /** one batch of a zap, under mmu_lock */
+  | 'zap-batch';
+
+/** Outer kinds first, for spans that start and end together. */
+const RANK: Record<SpanKind, number> = {
+  memslot: 0,
+  'zap-all': 1,
+  notifier: 2,
+  fault: 3,
+  guest: 3,
+  'lock-wait': 4,
+  'lock-hold': 5,
+  'remote-flush': 6,
+  'zap-batch': 7,
+};
+
+export type SpanArgs = Record<string, string | number | boolean>;
+
+/** A closed interval of one thread's activity. */
+export interface Span {
+  /** Thread id: the track it is drawn on. */
+  tid: number;
+  /** Start, virtual ns. */
+  start: number;
+  /** End, virtual ns (>= start). */
+  end: number;
+  kind: SpanKind;
+  /** The slice's name, in kernel terms. */
+  name: string;
+  /** Details shown with the slice. */
+  args: SpanArgs;
+  /** Creation order: the last tie-break, so that sorting is deterministic. */
+  seq: number;
+}
+
+/** Slice names of the fault outcomes: the RET_PF_* value and why. */
+export const FAULT_NAMES: Record<RetPf, string> = {
+  fixed: 'fault RET_PF_FIXED',
+  spurious: 'fault RET_PF_SPURIOUS',
+  'retry-precheck': 'fault RET_PF_RETRY (before mmu_lock)',
+  'retry-stale': 'fault RET_PF_RETRY (under mmu_lock)',
+  'retry-invalid-slot': 'fault RET_PF_RETRY (invalid memslot)',
+  emulate: 'fault RET_PF_EMULATE',
+};
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+interface Open {
+  start: number;
+  name: string;
+  args: SpanArgs;
+}
+
+/**
+ * Turns the model's begin/end event pairs into closed spans per thread, and at
+ * the end adds mmu_lock holds and waits and the zap batches. Spans on one
+ * thread nest: the model's operations on a thread are properly bracketed.
+ */
+export class SpanRecorder implements Sink {
+  private readonly done: Span[] = [];
+  private seq = 0;
+  /** Open spans by kind, then thread id. */
+  private readonly open = new Map<SpanKind, Map<number, Open>>();
+  /** Zap batch events: [ts, tid, pages, whatIndex] and their labels. */
+  private readonly batches: number[] = [];
+  private readonly batchWhat: string[] = [];
+  /** Per thread, the last point a batch can start from (zap begin, previous batch, lock break). */
+  private readonly batchMark = new Map<number, number>();
+  /** Latest event time seen. */
+  lastTs = 0;
+
+  on(ev: KvmEvent): void {
+    if (ev.ts > this.lastTs) this.lastTs = ev.ts;
+    switch (ev.e) {
+      case 'vmEntry':
+        this.begin('guest', ev.tid, ev.ts, 'guest mode', { vcpu: ev.vcpu, root: ev.root });
+        return;
+      case 'vmExit':
+        this.end('guest', ev.tid, ev.ts, { exit: ev.reason });
+        return;
+      case 'faultBegin':
+        this.begin('fault', ev.tid, ev.ts, 'fault', { vcpu: ev.vcpu, gfn: hex(ev.gfn), write: ev.write });
+        return;
+      case 'faultEnd': {
+        const o = this.take('fault', ev.tid);
+        if (o === undefined) return;
+        this.push(ev.tid, o.start, ev.ts, 'fault', FAULT_NAMES[ev.ret], { ...o.args, ret: ev.ret, retries: ev.retries, pfn: ev.pfn >= 0 ? hex(ev.pfn) : '-' });
+        return;
+      }
+      case 'invalidateRangeStart':
+        this.begin('notifier', ev.tid, ev.ts, `invalidate_range_start (${ev.kind})`, { hva: `${hex(ev.hvaStart)}-${hex(ev.hvaEnd)}` });
+        return;
+      case 'invalidateRangeStartDone':
+        this.end('notifier', ev.tid, ev.ts, {});
+        return;
+      case 'zapAllBegin':
+        this.begin('zap-all', ev.tid, ev.ts, ev.how, { pages: ev.pages });
+        this.batchMark.set(ev.tid, ev.ts);
+        return;
+      case 'zapAllEnd':
+        this.end('zap-all', ev.tid, ev.ts, { durationNs: ev.durationNs });
+        return;
+      case 'zapBatch':
+        this.batches.push(ev.ts, ev.tid, ev.pages, this.batchWhat.length);
+        this.batchWhat.push(ev.what);
+        return;
+      case 'lockBreak':
+        this.batchMark.set(ev.tid, ev.ts);
+        return;
+      case 'memslotChange':
+        if (ev.phase === 'begin') this.begin('memslot', ev.tid, ev.ts, `memslot ${ev.op} slot ${ev.slot}`, { op: ev.op, slot: ev.slot });
+        else if (ev.phase === 'done') this.end('memslot', ev.tid, ev.ts, {});
+        return;
+      case 'remoteFlushBegin':
+        this.begin('remote-flush', ev.tid, ev.ts, 'kvm_flush_remote_tlbs', { reason: ev.reason });
+        return;
+      case 'remoteFlushEnd':
+        this.end('remote-flush', ev.tid, ev.ts, { vcpusKicked: ev.vcpusKicked });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * The spans, sorted by start (outer first at equal starts), with the spans
+   * still open closed at `endNs` and marked unfinished, and the lock's
+   * intervals added when given.
+   */
+  finish(endNs: number, lock: LockIntervals | null): Span[] {
+    const end = Math.max(endNs, this.lastTs);
+    for (const [kind, byTid] of [...this.open.entries()].sort((a, b) => RANK[a[0]] - RANK[b[0]])) {
+      for (const [tid, o] of [...byTid.entries()].sort((a, b) => a[0] - b[0])) {
+        this.push(tid, o.start, end, kind, o.name, { ...o.args, unfinished: true });
+      }
+      byTid.clear();
+    }
+    const holdsByTid = new Map<number, number[]>();
+    if (lock !== null) {
+      const h = lock.holds;
+      for (let i = 0; i < h.length; i += 4) {
+        const [s, e, mode, tid] = [h[i]!, h[i + 1]!, h[i + 2]!, h[i + 3]!];
+        this.push(tid, s, e, 'lock-hold', mode === 1 ? 'mmu_lock (write)' : 'mmu_lock (read)', { mode: mode === 1 ? 'write' : 'read' });
+        let list = holdsByTid.get(tid);
+        if (list === undefined) holdsByTid.set(tid, (list = []));
+        list.push(s, e);
+      }
+      for (const list of holdsByTid.values()) sortPairs(list);
+      const w = lock.waits;
+      for (let i = 0; i < w.length; i += 4) {
+        const [s, e0, mode, tid] = [w[i]!, w[i + 1]!, w[i + 2]!, w[i + 3]!];
+        // The waiter's hold starts once the hand-over is done, which is when it resumes;
+        // clamp so that the wait never overlaps the hold it ends in.
+        const next = firstStartAtOrAfter(holdsByTid.get(tid), s);
+        const e = next === undefined ? e0 : Math.min(e0, next);
+        this.push(tid, s, Math.max(s, e), 'lock-wait', mode === 1 ? 'wait mmu_lock (write)' : 'wait mmu_lock (read)', {
+          mode: mode === 1 ? 'write' : 'read',
+        });
+      }
+    }
+    this.addBatches(holdsByTid);
+    return this.done.sort(compareSpans);
+  }
+
+  /** Each zap batch as a span from the last mark on its thread (clipped to its mmu_lock hold) to its event. */
+  private addBatches(holdsByTid: Map<number, number[]>): void {
+    const b = this.batches;
+    const mark = new Map<number, number>();
+    for (let i = 0; i < b.length; i += 4) {
+      const [ts, tid, pages, what] = [b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!];
+      const hold = containing(holdsByTid.get(tid), ts);
+      const from = mark.get(tid) ?? this.batchMark.get(tid) ?? ts;
+      // Outside any recorded hold, a batch cannot be placed without crossing a lock
+      // span: it is drawn as a point.
+      const start = hold === undefined ? ts : Math.min(ts, Math.max(from, hold));
+      this.push(tid, start, ts, 'zap-batch', `${this.batchWhat[what]}: ${pages} page(s)`, { pages });
+      mark.set(tid, ts);
+    }
+  }
+
+  private map(kind: SpanKind): Map<number, Open> {
+    let m = this.open.get(kind);
+    if (m === undefined) this.open.set(kind, (m = new Map()));
+    return m;
+  }
+
+  private begin(kind: SpanKind, tid: number, ts: number, name: string, args: SpanArgs): void {
+    const m = this.map(kind);
+    const prev = m.get(tid);
+    // A begin without the end of the previous one (a model change): close it here.
+    if (prev !== undefined) this.push(tid, prev.start, ts, kind, prev.name, { ...prev.args, unfinished: true });
+    m.set(tid, { start: ts, name, args });
+  }
+
+  private take(kind: SpanKind, tid: number): Open | undefined {
+    const m = this.map(kind);
+    const o = m.get(tid);
+    m.delete(tid);
+    return o;
+  }
+
+  private end(kind: SpanKind, tid: number, ts: number, extra: SpanArgs): void {
+    const o = this.take(kind, tid);
+    if (o !== undefined) this.push(tid, o.start, ts, kind, o.name, { ...o.args, ...extra });
+  }
+
+  private push(tid: number, start: number, end: number, kind: SpanKind, name: string, args: SpanArgs): void {
+    this.done.push({ tid, start, end, kind, name, args, seq: this.seq++ });
+  }
+}
+
+/** By start, then the longer (outer) first, then kind rank, thread, creation. */
+export function compareSpans(a: Span, b: Span): number {
+  return a.start - b.start || b.end - a.end || RANK[a.kind] - RANK[b.kind] || a.tid - b.tid || a.seq - b.seq;
+}
+
+function sortPairs(list: number[]): void {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < list.length; i += 2) pairs.push([list[i]!, list[i + 1]!]);
+  pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  for (let i = 0; i < pairs.length; i++) {
+    list[2 * i] = pairs[i]![0];
+    list[2 * i + 1] = pairs[i]![1];
+  }
+}
+
+/** Index of the first pair whose start is >= t (binary search over sorted pairs). */
+function lowerBound(list: number[], t: number): number {
+  let lo = 0;
+  let hi = list.length / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[2 * mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function firstStartAtOrAfter(list: number[] | undefined, t: number): number | undefined {
+  if (list === undefined) return undefined;
+  const i = lowerBound(list, t);
+  return i < list.length / 2 ? list[2 * i] : undefined;
+}
+
+/** Start of the hold that contains t (start <= t <= end), if any. */
+function containing(list: number[] | undefined, t: number): number | undefined {
+  if (list === undefined) return undefined;
+  // The last pair starting at or before t.
+  const i = lowerBound(list, t + 1e-9) - 1;
+  if (i < 0) return undefined;
+  return list[2 * i + 1]! >= t ? list[2 * i] : undefined;
+}
