@@ -62,6 +62,45 @@ export class FreedPfns {
   }
 }
 
+const CHUNK_BITS = 9;
+const CHUNK = 1 << CHUNK_BITS;
+
+/**
+ * hva page → pfn, as a sparse table of 512-entry Int32Array chunks (one per 2 MiB
+ * of host address space touched; an entry holds pfn + 1, 0 = not present), so a
+ * guest of any size costs memory only for the pages it maps.
+ */
+class PteTable {
+  private readonly chunks = new Map<number, Int32Array>();
+  size = 0;
+
+  /** The pfn at `hva`, or -1. */
+  get(hva: number): number {
+    const c = this.chunks.get(Math.floor(hva / CHUNK));
+    return c === undefined ? -1 : c[hva & (CHUNK - 1)]! - 1;
+  }
+
+  set(hva: number, pfn: number): void {
+    const k = Math.floor(hva / CHUNK);
+    let c = this.chunks.get(k);
+    if (c === undefined) {
+      c = new Int32Array(CHUNK);
+      this.chunks.set(k, c);
+    }
+    const i = hva & (CHUNK - 1);
+    if (c[i] === 0) this.size++;
+    c[i] = pfn + 1;
+  }
+
+  delete(hva: number): void {
+    const c = this.chunks.get(Math.floor(hva / CHUNK));
+    if (c === undefined) return;
+    const i = hva & (CHUNK - 1);
+    if (c[i] !== 0) this.size--;
+    c[i] = 0;
+  }
+}
+
 /**
  * The host's side of guest memory: a page table from host virtual page (hva >> 12)
  * to pfn, and a pfn allocator that remembers what it freed. A freed pfn is poison:
@@ -69,7 +108,7 @@ export class FreedPfns {
  */
 export class HostMm {
   /** hva page → pfn of the present PTEs. */
-  private readonly pte = new Map<number, number>();
+  private readonly pte = new PteTable();
   /** Pfns freed so far, with the hva they backed and when. */
   readonly freed = new FreedPfns(FIRST_PFN);
   private nextPfn = FIRST_PFN;
@@ -97,13 +136,13 @@ export class HostMm {
 
   /** The pfn the host maps at `hva`, or -1. */
   lookup(hva: number): number {
-    return this.pte.get(hva) ?? -1;
+    return this.pte.get(hva);
   }
 
   /** get_user_pages: the pfn at `hva`, faulting a fresh page in when none is mapped. */
   faultIn(hva: number): { pfn: number; major: boolean } {
     const pfn = this.pte.get(hva);
-    if (pfn !== undefined) return { pfn, major: false };
+    if (pfn >= 0) return { pfn, major: false };
     const fresh = this.allocPfn();
     this.pte.set(hva, fresh);
     return { pfn: fresh, major: true };
@@ -115,7 +154,7 @@ export class HostMm {
 
   /** Changes the PTE at `hva` (newPfn < 0 unmaps); returns the old pfn or -1. */
   setPte(hva: number, newPfn: number): number {
-    const old = this.pte.get(hva) ?? -1;
+    const old = this.pte.get(hva);
     if (newPfn < 0) this.pte.delete(hva);
     else this.pte.set(hva, newPfn);
     return old;
