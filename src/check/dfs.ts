@@ -52,11 +52,14 @@ export interface DfsStats {
  * ran last, then the lowest id). Preemption bounding counts switches away from
  * a thread that could have gone on (and is not spinning).
  *
- * With preemption bounding, DPOR and sleep sets may skip an interleaving whose
- * only equivalent within the bound was pruned; when a race asks for a thread
- * where it would exceed the bound, it is added at the latest earlier node where
- * it fits (after Coons, Musuvathi, McKinley, OOPSLA 2013). Unbounded, the
- * exploration covers every Mazurkiewicz trace up to maxSteps.
+ * Unbounded, the exploration covers every Mazurkiewicz trace (up to maxSteps,
+ * and given that the announced ops are honest footprints). A preemption bound
+ * and a partial-order reduction do not mix well: the one explored member of an
+ * equivalence class may need more preemptions than another. So, with a bound,
+ * sleep sets are off ('sleep' is then plain DFS), and when DPOR reverses a race
+ * at a point where that costs a preemption, it also tries the thread from the
+ * latest earlier point where switching is free (after Coons, Musuvathi and
+ * McKinley, "Bounded partial-order reduction", OOPSLA 2013).
  */
 export class DfsStrategy implements Strategy, RaceSink {
   readonly name = 'dfs';
@@ -75,12 +78,15 @@ export class DfsStrategy implements Strategy, RaceSink {
   private isExhausted = false;
   private readonly bound: number;
   private readonly por: PorMode;
+  /** Sleep sets are kept: with POR, and no preemption bound (see the class comment). */
+  private readonly sleepSets: boolean;
   private readonly explore: boolean;
   private readonly maxDrawBranch: number;
 
   constructor(options: DfsOptions = {}) {
     this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
     this.por = options.por ?? 'dpor';
+    this.sleepSets = this.por !== 'none' && this.bound === Number.POSITIVE_INFINITY;
     this.explore = (options.draws ?? 'seeded') === 'explore';
     this.maxDrawBranch = options.maxDrawBranch ?? 8;
     this.seeded = new SeededDraws(options.seed ?? 0);
@@ -160,7 +166,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     }
     const t = threads[c]!;
     const op = t.op;
-    if (this.por !== 'none') {
+    if (this.sleepSets) {
       // Sleep set of the next node: threads asleep here or explored here before c,
       // whose announced step commutes with c's.
       let s = (path.sleep[k]! | path.done[k]!) & ~bit(c);
@@ -182,30 +188,57 @@ export class DfsStrategy implements Strategy, RaceSink {
     return t;
   }
 
+  forcedStep(x: Execution, t: Thread): void {
+    // A LOCAL step races with nothing; it only advances its thread's clock.
+    this.stepNode[x.step] = -1;
+    if (this.por === 'dpor') {
+      const w = x.wokenAt[t.id]!;
+      this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id]! ? w : -1, x.rt.threads.length, this);
+    }
+  }
+
   race(e: number, initials: number, p: number): void {
     const path = this.path;
     const k = this.stepNode[e]!;
+    const q = this.addBacktrack(k, initials, p);
+    if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return;
+    if (path.preemptive[k] === 0 || q === path.prev[k]) return;
+    // Reversing the race here costs a preemption: also try the thread from the
+    // latest earlier point where switching to it is free, so that a schedule
+    // within the bound can reach the same reordering (Coons et al. 2013).
+    for (let k2 = k - 1; k2 >= 0; k2--) {
+      if (path.kind[k2] !== THREAD_NODE || path.preemptive[k2] === 1) continue;
+      const c2 = initials & path.eligible[k2]!;
+      if (c2 !== 0 && (c2 & path.backtrack[k2]!) === 0) path.backtrack[k2]! |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
+      if (c2 !== 0) return;
+    }
+  }
+
+  /**
+   * Source-DPOR's backtrack update at node k: unless a thread of `initials` is
+   * already to be tried there, adds one (p if it can); returns the thread the
+   * reversal starts with, or -1. Threads over the preemption bound at k are
+   * left out; if no initial can run at k, every eligible thread is added.
+   */
+  private addBacktrack(k: number, initials: number, p: number): number {
+    const path = this.path;
     const allowed = this.allowed(k);
-    if ((initials & path.backtrack[k]! & allowed) !== 0) return;
+    const present = initials & path.backtrack[k]! & allowed;
+    if (present !== 0) return (present & bit(p)) !== 0 ? p : lowest(present);
     const c = initials & path.eligible[k]! & allowed;
     if (c !== 0) {
-      path.backtrack[k]! |= bit((c & bit(p)) !== 0 ? p : lowest(c));
-      return;
+      const q = (c & bit(p)) !== 0 ? p : lowest(c);
+      path.backtrack[k]! |= bit(q);
+      return q;
     }
     if ((initials & path.eligible[k]!) !== 0) {
-      // Over the preemption bound here: try the latest earlier node where it fits.
-      for (let k2 = k - 1; k2 >= 0; k2--) {
-        if (path.kind[k2] !== THREAD_NODE) continue;
-        const c2 = initials & path.eligible[k2]! & this.allowed(k2);
-        if (c2 !== 0) {
-          if ((c2 & path.backtrack[k2]!) === 0) path.backtrack[k2]! |= bit(lowest(c2));
-          return;
-        }
-      }
-      return;
+      // Over the preemption bound here: the caller tries an earlier point.
+      const q = initials & path.eligible[k]!;
+      return (q & bit(p)) !== 0 ? p : lowest(q);
     }
     // No thread of the reversed order can start here (spinning without progress): try them all.
     path.backtrack[k]! |= path.eligible[k]! & allowed;
+    return -1;
   }
 
   nextDraw(x: Execution, n: number): number {

@@ -1,5 +1,5 @@
 import type { Instance, Violation } from '../runtime/instance.js';
-import { opKind, SPIN } from '../runtime/op.js';
+import { LOCAL, opKind, SPIN } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
@@ -57,6 +57,8 @@ export class Execution {
   readonly choices: number[] = [];
   /** Each draw the model made so far, in order. */
   readonly draws: number[] = [];
+  /** The op announced for each step, when recorded (replays), else null. */
+  ops: number[] | null = null;
   /** Per thread id: the step during which it was last woken, or -1. */
   readonly wokenAt: number[] = [];
   /** The fair-spin rules are on (see computeEligible); set by the runner. */
@@ -80,6 +82,7 @@ export class Execution {
     this.switches = 0;
     this.choices.length = 0;
     this.draws.length = 0;
+    this.ops = null;
     this.wokenAt.length = 0;
     this.error = null;
   }
@@ -125,12 +128,25 @@ export class Execution {
     this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && opKind(p.op) !== SPIN;
   }
 
-  /** Book-keeping before `t` runs the next step: spin progress, switches, the choice. */
-  beforeStep(t: Thread): void {
+  /** The first eligible thread whose next step is LOCAL, or null. */
+  localStep(): Thread | null {
+    const el = this.eligible;
+    for (let i = 0; i < el.length; i++) if ((el[i]!.op & 3) === LOCAL) return el[i]!;
+    return null;
+  }
+
+  /**
+   * Book-keeping before `t` runs the next step: spin progress, yields, the
+   * choice. A `forced` step (LOCAL) is no context switch: `prev` stays.
+   */
+  beforeStep(t: Thread, forced: boolean): void {
     const p = this.prev;
-    if (p !== null && p !== t) {
-      this.switches++;
-      if (this.prevPreemptible) this.preemptions++;
+    if (!forced) {
+      if (p !== null && p !== t) {
+        this.switches++;
+        if (this.prevPreemptible) this.preemptions++;
+      }
+      this.prev = t;
     }
     const y = this.yieldTo;
     const me = 1 << t.id;
@@ -140,7 +156,7 @@ export class Execution {
       if (this.fairSpin) y[t.id] = this.eligibleMask & ~me;
     }
     this.choices.push(t.id);
-    this.prev = t;
+    if (this.ops !== null) this.ops.push(t.op);
   }
 
   /** The schedule run so far, copied. */

@@ -1,7 +1,6 @@
 import type { Instance, Violation } from '../runtime/instance.js';
-import type { Driver } from '../runtime/runtime.js';
 import type { Schedule } from '../runtime/schedule.js';
-import type { Thread } from '../runtime/thread.js';
+import { executionDriver } from './driver.js';
 import { Execution, type Outcome } from './execution.js';
 import type { InstanceFactory } from './factory.js';
 import type { ProgressSink } from './progress.js';
@@ -153,20 +152,6 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
     violation,
     schedule,
     modelBug,
-  };
-}
-
-/** The runtime driver of an execution: draws from the strategy, recorded; wakes noted for the happens-before. */
-export function executionDriver(x: Execution, strategy: Strategy): Driver {
-  return {
-    draw(n: number): number {
-      const v = strategy.nextDraw(x, n);
-      x.draws.push(v);
-      return v;
-    },
-    woke(t: Thread): void {
-      x.wokenAt[t.id] = x.rt.steps;
-    },
   };
 }
 

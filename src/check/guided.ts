@@ -36,6 +36,11 @@ export class GuidedStrategy implements Strategy {
     return el[0]!;
   }
 
+  forcedStep(_x: Execution, t: Thread): void {
+    // The hint recorded this step too: consume it when it is next.
+    if (this.hint.choices[this.ptr] === t.id) this.ptr++;
+  }
+
   nextDraw(x: Execution, n: number): number {
     const d = this.hint.draws[x.draws.length];
     return d !== undefined && d < n ? d : 0;

@@ -71,6 +71,8 @@ export class PctStrategy implements Strategy {
     return best;
   }
 
+  forcedStep(_x: Execution, _t: Thread): void {}
+
   nextDraw(_x: Execution, n: number): number {
     return this.draws.below(n);
   }

@@ -25,6 +25,8 @@ export class RandomStrategy implements Strategy {
     return el.length === 1 ? el[0]! : el[this.rng.below(el.length)]!;
   }
 
+  forcedStep(_x: Execution, _t: Thread): void {}
+
   nextDraw(_x: Execution, n: number): number {
     return this.draws.below(n);
   }

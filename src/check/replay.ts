@@ -42,6 +42,14 @@ export class ReplayStrategy implements Strategy {
     return t;
   }
 
+  forcedStep(x: Execution, t: Thread): void {
+    const want = this.schedule.choices[x.step];
+    if (want !== t.id) {
+      const who = want === undefined ? 'nothing (the schedule ends)' : (x.rt.threads[want]?.name ?? `thread ${want}`);
+      throw new ReplayDivergence(`replay: step ${x.step} is a local step of ${t.name}, but the schedule says ${who}`);
+    }
+  }
+
   nextDraw(x: Execution, n: number): number {
     const i = x.draws.length;
     const d = this.schedule.draws[i];

@@ -1,5 +1,9 @@
+import type { Instance, Violation } from '../runtime/instance.js';
+import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
-import type { Execution, Outcome } from './execution.js';
+import { Execution, type Outcome } from './execution.js';
+import { executionDriver } from './driver.js';
+import type { InstanceFactory } from './factory.js';
 import type { Strategy } from './strategy.js';
 
 /** Bounds and switches of one execution. */
@@ -14,7 +18,8 @@ export interface RunLimits {
  * Runs the execution prepared in `x` (x.start was called) to its end, asking
  * `strategy` for every choice: until every thread is done, a violation
  * appears (checked after each step), nothing can run (deadlock or livelock),
- * maxSteps is reached, or the strategy cuts it.
+ * maxSteps is reached, or the strategy cuts it. Steps whose announced op is
+ * LOCAL are not choices: the first eligible thread with one runs it at once.
  */
 export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits): Outcome {
   const inst = x.inst;
@@ -47,9 +52,17 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
         );
         return 'violation';
       }
-      const t = strategy.nextThread(x);
-      if (t === null) return 'redundant';
-      x.beforeStep(t);
+      // A step that touches nothing shared is taken at once: choosing when to
+      // run it cannot change what anyone sees.
+      let t = x.localStep();
+      if (t !== null) {
+        strategy.forcedStep(x, t);
+        x.beforeStep(t, true);
+      } else {
+        t = strategy.nextThread(x);
+        if (t === null) return 'redundant';
+        x.beforeStep(t, false);
+      }
       rt.runStep(t);
       x.step++;
     }
@@ -89,4 +102,47 @@ function reportSpinLivelock(x: Execution): void {
       (pending !== null ? `; still awaiting ${pending}` : '') +
       ' (often a value read once and kept instead of re-read on each retry)',
   );
+}
+
+/** The result of one stand-alone execution (replay, minimisation trials). */
+export interface SingleRun {
+  /** How it ended. */
+  outcome: Outcome;
+  /** The first violation, or null. */
+  violation: Violation | null;
+  /** What ran: a strict schedule. */
+  schedule: Schedule;
+  /** Preemptions in it. */
+  preemptions: number;
+  /** Context switches in it. */
+  switches: number;
+  /** The op each step announced (its footprint), by step. */
+  ops: number[];
+  /** The instance, for its log and state. */
+  instance: Instance;
+  /** The model's exception, when outcome is 'model-bug'. */
+  error: unknown;
+}
+
+/** Runs one execution of a fresh instance under `strategy`. */
+export function runOnce(factory: InstanceFactory, strategy: Strategy, limits: RunLimits, log: boolean): SingleRun {
+  const x = new Execution();
+  x.index = 0;
+  if (!strategy.beginExecution(x)) throw new Error(`${strategy.name}: refused to run`);
+  const inst = factory({ log });
+  inst.rt.driver = executionDriver(x, strategy);
+  x.start(inst, 0);
+  x.ops = [];
+  const outcome = runExecution(x, strategy, limits);
+  strategy.endExecution(x, outcome);
+  return {
+    outcome,
+    violation: inst.violations[0] ?? null,
+    schedule: x.schedule(),
+    preemptions: x.preemptions,
+    switches: x.switches,
+    ops: x.ops,
+    instance: inst,
+    error: x.error,
+  };
 }

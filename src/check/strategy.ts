@@ -17,6 +17,12 @@ export interface Strategy {
    * sleep set).
    */
   nextThread(x: Execution): Thread | null;
+  /**
+   * Told that `t` runs the next step without a choice: its announced op is
+   * LOCAL, which commutes with every other step, so the runner takes it at
+   * once (an invisible step, not a branch point).
+   */
+  forcedStep(x: Execution, t: Thread): void;
   /** The model's draw in [0, n). */
   nextDraw(x: Execution, n: number): number;
   /** Told how the execution ended. */

@@ -1,0 +1,63 @@
+import type { Violation } from '../runtime/instance.js';
+import { type CexOrigin, type Counterexample, buildCounterexample } from './counterexample.js';
+import { type ExploreOptions, explore, type ModelBugReport, runLimits } from './explore.js';
+import type { InstanceFactory } from './factory.js';
+import { type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
+import { makeStrategy, type StrategySpec } from './strategies.js';
+import type { Summary } from './summary.js';
+
+/** What to check and how. */
+export interface CheckOptions extends ExploreOptions {
+  /** The strategy and its settings. */
+  strategy: StrategySpec;
+  /** Seed of the random strategies and of the model's draws. */
+  seed: number;
+  /** Scenario, settings and mutant, recorded in the counterexample. */
+  origin: Omit<CexOrigin, 'seed' | 'strategy'>;
+  /** Minimise a counterexample before reporting it (default true). */
+  minimise?: boolean;
+  /** Budget of the minimisation. */
+  minimiseOptions?: MinimiseOptions;
+}
+
+/** What a check found. */
+export interface CheckResult {
+  /** Figures of the exploration (minimisation excluded). */
+  summary: Summary;
+  /** The violation as first found, or null. */
+  violation: Violation | null;
+  /** The (minimised) counterexample, or null. */
+  counterexample: Counterexample | null;
+  /** How minimisation went, when it ran. */
+  minimisation: Omit<MinimiseResult, 'schedule' | 'violation'> | null;
+  /** Set when the model threw; its schedule replays up to the throw. */
+  modelBug: ModelBugReport | null;
+}
+
+/**
+ * Explores the model built by `factory` with the strategy asked for; on a
+ * violation, minimises the schedule (same property, never longer) and builds
+ * the counterexample by replaying it with the log on.
+ */
+export function check(factory: InstanceFactory, options: CheckOptions): CheckResult {
+  const strategy = makeStrategy(options.strategy, options.seed);
+  const found = explore(factory, strategy, options);
+  const limits = runLimits(options);
+  let minimisation: CheckResult['minimisation'] = null;
+  let counterexample: Counterexample | null = null;
+  if (found.violation !== null && found.schedule !== null) {
+    let schedule = found.schedule;
+    if (options.minimise ?? true) {
+      const m = minimise(factory, schedule, found.violation.kind, limits, { clock: options.clock, ...options.minimiseOptions });
+      schedule = m.schedule;
+      minimisation = { size: m.size, original: m.original, attempts: m.attempts };
+    }
+    counterexample = buildCounterexample(
+      factory,
+      { ...options.origin, seed: options.seed, strategy: strategy.name },
+      schedule,
+      limits,
+    );
+  }
+  return { summary: found.summary, violation: found.violation, counterexample, minimisation, modelBug: found.modelBug };
+}

@@ -1,0 +1,148 @@
+import type { Violation } from '../runtime/instance.js';
+import { opKind, opObject, opObject2, READ, SPIN, WRITE } from '../runtime/op.js';
+import type { Schedule } from '../runtime/schedule.js';
+import type { InstanceFactory } from './factory.js';
+import { ReplayStrategy } from './replay.js';
+import { type RunLimits, runOnce, type SingleRun } from './run.js';
+
+/** Format tag of counterexample files. */
+export const CEX_FORMAT = 'mmulab-cex/1';
+
+/** One step of a counterexample, in kernel terms. */
+export interface CexStep {
+  /** Runtime step index. */
+  step: number;
+  /** Name of the thread that ran it. */
+  thread: string;
+  /** What happened ("vCPU1: snapshot mmu_invalidate_seq=4"). */
+  text: string;
+}
+
+/** Where a counterexample comes from: enough to rebuild the model it ran on. */
+export interface CexOrigin {
+  /** Scenario name or file. */
+  scenario: string;
+  /** Scenario settings given on the command line (k=v), as parsed. */
+  settings: Record<string, unknown>;
+  /** The mutant applied, or null. */
+  mutant: string | null;
+  /** Seed of the run. */
+  seed: number;
+  /** Strategy that found it. */
+  strategy: string;
+}
+
+/** A counterexample file: replaying `schedule` on the model built from the origin reproduces `violation`. */
+export interface Counterexample extends CexOrigin {
+  /** Always CEX_FORMAT. */
+  format: typeof CEX_FORMAT;
+  /** The property violated (the violation's kind). */
+  property: string;
+  /** The violation, as the replay reports it. */
+  violation: Violation;
+  /** Checker limits the replay needs to see the same thing (livelock detection depends on them). */
+  limits: RunLimits;
+  /** Thread choices and draws. */
+  schedule: Schedule;
+  /** The interleaving, from the model's step log (or, without one, the ops announced). */
+  steps: CexStep[];
+}
+
+/**
+ * Replays `schedule` with the step log on and builds the counterexample. Throws
+ * a ReplayDivergence if the schedule does not fit the model, and an Error if
+ * the replay throws or ends without a violation.
+ */
+export function buildCounterexample(
+  factory: InstanceFactory,
+  origin: CexOrigin,
+  schedule: Schedule,
+  limits: RunLimits,
+): Counterexample {
+  const r = runOnce(factory, new ReplayStrategy(schedule), limits, true);
+  if (r.outcome === 'model-bug') throw r.error;
+  if (r.violation === null) throw new Error(`counterexample: the replay ended (${r.outcome}) without a violation`);
+  return {
+    format: CEX_FORMAT,
+    scenario: origin.scenario,
+    settings: origin.settings,
+    mutant: origin.mutant,
+    seed: origin.seed,
+    strategy: origin.strategy,
+    property: r.violation.kind,
+    violation: r.violation,
+    limits: { maxSteps: limits.maxSteps, fairSpin: limits.fairSpin },
+    schedule: { choices: r.schedule.choices, draws: r.schedule.draws },
+    steps: stepsOf(r),
+  };
+}
+
+/** The steps of a run: its log lines, or, when the model logs nothing, each step's announced op. */
+export function stepsOf(r: SingleRun): CexStep[] {
+  const rt = r.instance.rt;
+  const log = r.instance.log;
+  const name = (id: number) => rt.threads[id]?.name ?? `thread${id}`;
+  if (log !== null && log.length > 0) return log.map((l) => ({ step: l.step, thread: name(l.thread), text: l.text }));
+  return r.schedule.choices.map((id, i) => ({
+    step: i,
+    thread: name(id),
+    text: `${name(id)}: ${describeOp(r.ops[i] ?? 3, rt.objects.names)}`,
+  }));
+}
+
+/** An op in words: "write mmu_lock", "read a, b", "spin", "local". */
+export function describeOp(op: number, names: readonly string[]): string {
+  const k = opKind(op);
+  if (k === SPIN) return 'spin (retry)';
+  if (k !== READ && k !== WRITE) return 'local work';
+  const o2 = opObject2(op);
+  const obj = (o: number) => names[o] ?? `object${o}`;
+  return `${k === WRITE ? 'write' : 'read'} ${obj(opObject(op))}${o2 >= 0 ? `, ${obj(o2)}` : ''}`;
+}
+
+/**
+ * The interleaving as numbered lines, then the violation:
+ *   1. vCPU1: snapshot mmu_invalidate_seq=4
+ *   ...
+ *   => stale-translation (vCPU1): ...
+ */
+export function formatInterleaving(cex: Counterexample): string {
+  const width = String(cex.steps.length).length;
+  const lines = cex.steps.map((s, i) => {
+    const text = s.text.startsWith(`${s.thread}:`) ? s.text : `${s.thread}: ${s.text}`;
+    return `${String(i + 1).padStart(width)}. ${text}`;
+  });
+  lines.push(`=> ${cex.property}${cex.violation.thread ? ` (${cex.violation.thread})` : ''}: ${cex.violation.message}`);
+  return lines.join('\n');
+}
+
+/** Checks the shape of a parsed counterexample file; throws a TypeError naming the first bad field. */
+export function parseCounterexample(json: unknown): Counterexample {
+  const o = json as Record<string, unknown>;
+  const need = (cond: boolean, field: string) => {
+    if (!cond) throw new TypeError(`counterexample: bad or missing field '${field}'`);
+  };
+  need(typeof o === 'object' && o !== null, '(root)');
+  need(o.format === CEX_FORMAT, 'format');
+  need(typeof o.scenario === 'string', 'scenario');
+  need(typeof o.settings === 'object' && o.settings !== null, 'settings');
+  need(o.mutant === null || typeof o.mutant === 'string', 'mutant');
+  need(typeof o.seed === 'number', 'seed');
+  need(typeof o.property === 'string', 'property');
+  const s = o.schedule as Schedule | undefined;
+  need(typeof s === 'object' && s !== null && Array.isArray(s.choices) && Array.isArray(s.draws), 'schedule');
+  need(
+    [...s!.choices, ...s!.draws].every((v) => Number.isSafeInteger(v) && v >= 0),
+    'schedule',
+  );
+  const l = o.limits as RunLimits | undefined;
+  need(typeof l === 'object' && l !== null && typeof l.maxSteps === 'number' && typeof l.fairSpin === 'boolean', 'limits');
+  need(Array.isArray(o.steps), 'steps');
+  return o as unknown as Counterexample;
+}
+
+/** Replays a counterexample and tells whether it still violates the same property. */
+export function replayCounterexample(factory: InstanceFactory, cex: Counterexample): { same: boolean; replayed: Counterexample } {
+  const replayed = buildCounterexample(factory, cex, cex.schedule, cex.limits);
+  return { same: replayed.property === cex.property, replayed };
+}

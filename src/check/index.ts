@@ -1,0 +1,31 @@
+/**
+ * The checker: explores the interleavings of a model (bounded DFS with
+ * partial-order reduction, PCT, random walks), minimises a counterexample and
+ * replays it. It knows nothing of KVM: it drives any Instance from a factory.
+ */
+export { type CheckOptions, type CheckResult, check } from './check.js';
+export {
+  buildCounterexample,
+  CEX_FORMAT,
+  type CexOrigin,
+  type CexStep,
+  type Counterexample,
+  describeOp,
+  formatInterleaving,
+  parseCounterexample,
+  replayCounterexample,
+} from './counterexample.js';
+export { type DfsOptions, type DfsStats, DfsStrategy, type DrawMode, type PorMode } from './dfs.js';
+export { Execution, type Outcome } from './execution.js';
+export { DEFAULT_MAX_STEPS, type ExploreOptions, type ExploreResult, explore, type ModelBugReport, runLimits } from './explore.js';
+export type { InstanceFactory, InstanceOptions } from './factory.js';
+export { type CexSize, type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
+export { PctStrategy } from './pct.js';
+export { type Progress, type ProgressSink, type ProgressStream, ttyProgress } from './progress.js';
+export { RandomStrategy } from './random.js';
+export { ReplayDivergence, ReplayStrategy } from './replay.js';
+export { type RunLimits, runOnce, type SingleRun } from './run.js';
+export { decodeSchedule, encodeSchedule } from './schedule-codec.js';
+export { makeStrategy, STRATEGY_NAMES, type StrategySpec } from './strategies.js';
+export type { Strategy } from './strategy.js';
+export { formatSummary, type StopReason, type Summary } from './summary.js';

@@ -1,0 +1,149 @@
+import type { Violation } from '../runtime/instance.js';
+import type { Schedule } from '../runtime/schedule.js';
+import type { InstanceFactory } from './factory.js';
+import { GuidedStrategy } from './guided.js';
+import { ReplayStrategy } from './replay.js';
+import { type RunLimits, runOnce } from './run.js';
+
+/** Budget of a minimisation. */
+export interface MinimiseOptions {
+  /** Most trial executions (default 5000). */
+  maxAttempts?: number;
+  /** Wall-time budget, ms (default 10000). */
+  timeLimitMs?: number;
+  /** The wall clock, ms (default performance.now). */
+  clock?: () => number;
+}
+
+/** Size of a counterexample: minimisation only ever lowers it. */
+export interface CexSize {
+  /** Steps. */
+  steps: number;
+  /** Preemptions. */
+  preemptions: number;
+  /** Context switches, preemptive or not. */
+  switches: number;
+}
+
+/** A minimised counterexample. */
+export interface MinimiseResult {
+  /** The smallest schedule found; a strict schedule that replays to `violation`. */
+  schedule: Schedule;
+  /** The violation it leads to (same kind as the original's). */
+  violation: Violation;
+  /** Its size. */
+  size: CexSize;
+  /** The size of the schedule given. */
+  original: CexSize;
+  /** Trial executions run. */
+  attempts: number;
+}
+
+/**
+ * Shrinks a schedule that leads to a violation of kind `kind`: fewer steps,
+ * fewer preemptions, never more of either. Trials run a candidate as a list of
+ * preferred choices (GuidedStrategy: entries naming a thread that cannot run
+ * are skipped; once used up, the current thread runs on as long as it can,
+ * else the lowest id), and a trial is kept when it violates the same property
+ * and is no larger in steps and preemptions and smaller in one of steps,
+ * preemptions or switches. Candidates, in rounds until none is kept:
+ * - a prefix of the context-switch segments, completed by the default policy;
+ * - the schedule without a chunk of segments (delta debugging, halving chunks);
+ * - the schedule without a chunk of single choices.
+ */
+export function minimise(
+  factory: InstanceFactory,
+  schedule: Schedule,
+  kind: string,
+  limits: RunLimits,
+  options: MinimiseOptions = {},
+): MinimiseResult {
+  const clock = options.clock ?? (() => performance.now());
+  const maxAttempts = options.maxAttempts ?? 5000;
+  const deadline = clock() + (options.timeLimitMs ?? 10_000);
+  const first = runOnce(factory, new ReplayStrategy(schedule), limits, false);
+  if (first.violation === null || first.violation.kind !== kind) {
+    throw new Error(`minimise: the schedule does not lead to a '${kind}' violation (got ${first.violation?.kind ?? first.outcome})`);
+  }
+  let best = first.schedule;
+  let bestViolation = first.violation;
+  let size: CexSize = { steps: best.choices.length, preemptions: first.preemptions, switches: first.switches };
+  const original = size;
+  let attempts = 0;
+
+  const budgetLeft = () => attempts < maxAttempts && clock() < deadline;
+  /** Runs a candidate; keeps it when smaller. */
+  const trial = (choices: number[]): boolean => {
+    attempts++;
+    const r = runOnce(factory, new GuidedStrategy({ choices, draws: best.draws }), limits, false);
+    if (r.violation === null || r.violation.kind !== kind) return false;
+    const s: CexSize = { steps: r.schedule.choices.length, preemptions: r.preemptions, switches: r.switches };
+    if (!smaller(s, size)) return false;
+    best = r.schedule;
+    bestViolation = r.violation;
+    size = s;
+    return true;
+  };
+
+  let improved = true;
+  while (improved && budgetLeft()) {
+    improved = false;
+    // Prefixes of whole segments, completed without further preemption.
+    const starts = segmentStarts(best.choices);
+    for (let s = 0; s < starts.length && budgetLeft(); s++) {
+      if (trial(best.choices.slice(0, starts[s]))) {
+        improved = true;
+        break;
+      }
+    }
+    if (improved) continue;
+    // Delta debugging over segments, then over single choices.
+    improved = ddmin(() => segmentStarts(best.choices), () => best.choices, trial, budgetLeft);
+    if (improved) continue;
+    improved = ddmin(
+      () => best.choices.map((_, i) => i),
+      () => best.choices,
+      trial,
+      budgetLeft,
+    );
+  }
+  return { schedule: best, violation: bestViolation, size, original, attempts };
+}
+
+/** s is no larger than t in steps and preemptions, and smaller in steps, preemptions or switches. */
+export function smaller(s: CexSize, t: CexSize): boolean {
+  if (s.steps > t.steps || s.preemptions > t.preemptions) return false;
+  return s.steps < t.steps || s.preemptions < t.preemptions || s.switches < t.switches;
+}
+
+/** Index of the first choice of each run of one thread. */
+function segmentStarts(choices: number[]): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i < choices.length; i++) if (i === 0 || choices[i] !== choices[i - 1]) starts.push(i);
+  return starts;
+}
+
+/**
+ * One pass of delta debugging: removes chunks of units (unit u spans choices
+ * [starts[u], starts[u+1])), halving the chunk size down to one unit, and
+ * returns true at the first removal `trial` keeps.
+ */
+function ddmin(
+  units: () => number[],
+  choices: () => number[],
+  trial: (c: number[]) => boolean,
+  budgetLeft: () => boolean,
+): boolean {
+  const starts = units();
+  const ch = choices();
+  const n = starts.length;
+  for (let chunk = Math.max(1, n >> 1); chunk >= 1; chunk >>= 1) {
+    for (let u = 0; u < n && budgetLeft(); u += chunk) {
+      const from = starts[u]!;
+      const to = u + chunk < n ? starts[u + chunk]! : ch.length;
+      if (trial(ch.slice(0, from).concat(ch.slice(to)))) return true;
+    }
+    if (chunk === 1) break;
+  }
+  return false;
+}
