@@ -1,0 +1,258 @@
+import type { RunResult } from '../simulate/result.js';
+import { type Bar, barChart } from './html-bars.js';
+import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './html-page.js';
+import { fmtMetric, settingsTable } from './html-run.js';
+import { timelineLegend, timelineSvg } from './html-timeline.js';
+import { METRIC_ROWS, type MetricRow, runStatus, statusClass } from './metric-rows.js';
+import { QUANTILE_POINTS, type RunSeries } from './series.js';
+
+/** One variant of a comparison: its label and one result per seed. */
+export interface CompareReportRow {
+  /** e.g. "memslotFlush=zap-all-fast". */
+  label: string;
+  /** One per seed, in seed order. */
+  results: RunResult[];
+  /** Recorded series, parallel to `results` (optional: charts over time need them). */
+  series?: RunSeries[];
+}
+
+/** What the page says about the comparison as a whole. */
+export interface CompareReportOptions {
+  /** Scenario name (default: the first result's). */
+  scenario?: string;
+  /** The scenario's description. */
+  description?: string;
+  /** The command that produced it. */
+  command?: string;
+}
+
+const mean = (a: number[]) => (a.length === 0 ? 0 : a.reduce((x, y) => x + y, 0) / a.length);
+
+/** Mean over seeds, with min–max when there are several. */
+function agg(row: MetricRow, results: RunResult[]): { v: number; text: string } {
+  const vals = results.map(row.get);
+  const v = mean(vals);
+  if (vals.length <= 1) return { v, text: fmtMetric(row, v) };
+  const lo = Math.min(...vals);
+  const hi = Math.max(...vals);
+  return { v, text: lo === hi ? fmtMetric(row, v) : `${fmtMetric(row, v)} (${fmtMetric(row, lo)}–${fmtMetric(row, hi)})` };
+}
+
+/** The worst status among a variant's seeds, and how many seeds had it. */
+function variantStatus(results: RunResult[]) {
+  const sts = results.map(runStatus);
+  const order = ['model-bug', 'violation', 'livelock', 'partial', 'ok'] as const;
+  for (const k of order) {
+    const hit = sts.filter((s) => s.kind === k);
+    if (hit.length > 0) return { ...hit[0]!, count: hit.length, of: sts.length };
+  }
+  return { kind: 'ok' as const, label: 'OK', detail: '', count: 0, of: 0 };
+}
+
+/** Values of a per-bin series at the midpoints of a common grid; null past the run's end. */
+function resample(s: RunSeries, values: number[], endNs: number, bins: number, perUs: boolean): (number | null)[] {
+  const out: (number | null)[] = [];
+  const w = endNs / bins;
+  for (let j = 0; j < bins; j++) {
+    const t = (j + 0.5) * w;
+    if (t > s.endNs) {
+      out.push(null);
+      continue;
+    }
+    const v = values[Math.min(s.bins - 1, Math.floor(t / s.binNs))] ?? 0;
+    out.push(perUs ? v / (s.binNs / 1000) : v);
+  }
+  return out;
+}
+
+/** Mean of several aligned arrays, ignoring nulls. */
+function meanAligned(arrays: (number | null)[][]): (number | null)[] {
+  const n = arrays[0]?.length ?? 0;
+  const out: (number | null)[] = [];
+  for (let i = 0; i < n; i++) {
+    const vs = arrays.map((a) => a[i]).filter((v): v is number => v !== null && v !== undefined);
+    out.push(vs.length === 0 ? null : Math.round((vs.reduce((a, b) => a + b, 0) / vs.length) * 1000) / 1000);
+  }
+  return out;
+}
+
+function compareCharts(rows: CompareReportRow[]): ChartSpec[] {
+  const charts: ChartSpec[] = [];
+  const color = (i: number) => PALETTE[i % PALETTE.length]!;
+  const allSeries = rows.every((r) => r.series !== undefined && r.series.length > 0);
+  // Fault latency quantiles: shared x (percentile), one line per variant.
+  if (allSeries && rows.every((r) => r.series!.some((s) => s.quantiles.length > 0))) {
+    charts.push({
+      id: 'cmp-latency',
+      title: 'Fault latency by percentile (mean over seeds)',
+      kind: 'line',
+      x: { label: 'percentile', fmt: 'pct' },
+      y: { label: 'latency', log: true, fmt: 'ns' },
+      data: [
+        [...QUANTILE_POINTS],
+        ...rows.map((r) => {
+          const qs = r.series!.filter((s) => s.quantiles.length > 0).map((s) => s.quantiles);
+          return QUANTILE_POINTS.map((_, i) => Math.max(1, mean(qs.map((q) => q[i]!))));
+        }),
+      ],
+      series: rows.map((r, i) => ({ label: r.label, color: color(i) })),
+    });
+  } else {
+    charts.push({
+      id: 'cmp-latency',
+      title: 'Fault latency by percentile (mean over seeds)',
+      kind: 'line',
+      x: { label: 'percentile', fmt: 'pct' },
+      y: { label: 'latency', log: true, fmt: 'ns' },
+      data: [
+        [50, 90, 99, 100],
+        ...rows.map((r) => {
+          const l = r.results.map((x) => x.metrics.faults.latencyNs);
+          return [mean(l.map((p) => p.p50)), mean(l.map((p) => p.p90)), mean(l.map((p) => p.p99)), mean(l.map((p) => p.max))].map((v) => Math.max(1, v));
+        }),
+      ],
+      series: rows.map((r, i) => ({ label: r.label, color: color(i) })),
+    });
+  }
+  if (allSeries) {
+    const endNs = Math.max(...rows.flatMap((r) => r.series!.map((s) => s.endNs)));
+    const bins = 300;
+    const t = Array.from({ length: bins }, (_, j) => Math.round((j + 0.5) * (endNs / bins)));
+    const over = (id: string, title: string, y: string, pick: (s: RunSeries) => number[], perUs: boolean): ChartSpec => ({
+      id,
+      title,
+      kind: 'step',
+      x: { label: 'virtual time', fmt: 'ms' },
+      y: { label: y, fmt: 'num' },
+      data: [t, ...rows.map((r) => meanAligned(r.series!.map((s) => resample(s, pick(s), endNs, bins, perUs))))],
+      series: rows.map((r, i) => ({ label: r.label, color: color(i) })),
+    });
+    charts.push(over('cmp-lock-wait', 'Threads waiting for mmu_lock (time average)', 'threads', (s) => s.lock.waiting, false));
+    charts.push(over('cmp-lock-write', 'mmu_lock held for write (fraction of time)', 'held', (s) => s.lock.write, false));
+    charts.push(over('cmp-accesses', 'Guest accesses per µs (throughput)', 'accesses/µs', (s) => s.activity.accesses, true));
+    charts.push(over('cmp-retries', 'Fault retries per µs', 'retries/µs', (s) => s.activity.retries, true));
+  }
+  return charts;
+}
+
+/** Side-by-side bars of the figures that tell variants apart. */
+function barsSection(rows: CompareReportRow[]): string {
+  const keys = [
+    'zapAll.completed',
+    'zapAll.maxDurationNs',
+    'faults.latencyNs.p99',
+    'mmuLock.waitNs.p99',
+    'mmuLock.writeHoldNs.max',
+    'faults.retries',
+    'tlb.remoteFlushes',
+    'roots.reloads',
+    'apic.stalledNs',
+    'guest.accesses',
+  ];
+  const out: string[] = [];
+  for (const key of keys) {
+    const row = METRIC_ROWS.find((m) => m.key === key)!;
+    const vals = rows.map((r) => agg(row, r.results));
+    if (vals.every((v) => v.v === 0) && key !== 'zapAll.completed') continue;
+    if (key === 'zapAll.completed' && rows.every((r) => r.results.every((x) => x.metrics.zapAll.started === 0))) continue;
+    const bars: Bar[] = rows.map((r, i) => ({
+      label: r.label,
+      value: vals[i]!.v,
+      text: key === 'zapAll.completed' ? `${fmtInt(vals[i]!.v)} of ${fmtInt(mean(r.results.map((x) => x.metrics.zapAll.started)))}` : vals[i]!.text,
+      color: PALETTE[i % PALETTE.length]!,
+      bad: r.results.some((x) => row.bad?.(x) ?? false),
+    }));
+    out.push(`<div class="barbox">${barChart(`${row.group}: ${row.label}`, bars, `bars-${key.replace(/\./g, '-')}`)}</div>`);
+  }
+  return out.join('');
+}
+
+/** Several variants of one workload side by side, on the same axes. */
+export function renderCompareReport(rows: CompareReportRow[], opts: CompareReportOptions = {}): string {
+  const first = rows[0]?.results[0];
+  const scenario = opts.scenario ?? first?.scenario ?? 'unnamed';
+  const seeds = [...new Set(rows.flatMap((r) => r.results.map((x) => x.seed)))];
+  const statuses = rows.map((r) => variantStatus(r.results));
+  const failing = rows.map((r, i) => ({ r, s: statuses[i]! })).filter((x) => x.s.kind !== 'ok' && x.s.kind !== 'partial');
+
+  const banner =
+    failing.length > 0
+      ? failing
+          .map(
+            ({ r, s }) =>
+              `<div class="banner bad" data-variant="${esc(r.label)}" data-status="${s.kind}">${esc(s.label)} in ${esc(r.label)} (${s.count} of ${s.of} seed${s.of > 1 ? 's' : ''})<div class="detail">${esc(s.detail)}</div></div>`,
+          )
+          .join('')
+      : `<div class="banner ok" data-status="ok">Every variant completed: no violation, no livelock</div>`;
+
+  const cards = rows
+    .map((r, i) => {
+      const s = statuses[i]!;
+      const cls = statusClass(s.kind);
+      const z = (k: 'started' | 'completed') => mean(r.results.map((x) => x.metrics.zapAll[k]));
+      const fig = (key: string) => {
+        const row = METRIC_ROWS.find((m) => m.key === key)!;
+        return esc(agg(row, r.results).text);
+      };
+      const zapBad = z('started') > z('completed');
+      return `<div class="card ${cls}" data-variant="${esc(r.label)}" data-status="${s.kind}">
+<h3><span class="badge ${cls}">${esc(s.kind === 'ok' ? 'OK' : s.label)}</span> ${esc(r.label)}</h3>
+<dl>
+<dt>zap-all completed</dt><dd class="${zapBad ? 'bad' : ''}" data-card-metric="zapAll.completed">${fmtInt(z('completed'))} of ${fmtInt(z('started'))}${zapBad ? ' ⚠ never finished' : ''}</dd>
+<dt>fault latency p99</dt><dd>${fig('faults.latencyNs.p99')}</dd>
+<dt>mmu_lock wait p99</dt><dd>${fig('mmuLock.waitNs.p99')}</dd>
+<dt>guest accesses</dt><dd>${fig('guest.accesses')}</dd>
+<dt>virtual time run</dt><dd>${esc(fmtNs(mean(r.results.map((x) => x.simTimeNs))))}</dd>
+<dt>seeds</dt><dd>${r.results.map((x) => `<span class="badge ${statusClass(runStatus(x).kind)}" title="${esc(runStatus(x).detail)}">${x.seed}</span>`).join(' ')}</dd>
+</dl></div>`;
+    })
+    .join('');
+
+  let group = '';
+  const trs: string[] = [];
+  trs.push(
+    `<tr><th>status</th>${rows.map((r, i) => `<td class="${statusClass(statuses[i]!.kind) === 'bad' ? 'bad' : ''}" data-variant="${esc(r.label)}" data-metric="status">${esc(statuses[i]!.kind === 'ok' ? 'OK' : `${statuses[i]!.label} (${statuses[i]!.count}/${statuses[i]!.of})`)}</td>`).join('')}</tr>`,
+  );
+  for (const row of METRIC_ROWS) {
+    if (row.group !== group) {
+      group = row.group;
+      trs.push(`<tr class="group"><th colspan="${rows.length + 1}">${esc(group)}</th></tr>`);
+    }
+    trs.push(
+      `<tr><td>${esc(row.label)}</td>${rows
+        .map((r) => {
+          const a = agg(row, r.results);
+          const bad = r.results.some((x) => row.bad?.(x) ?? false);
+          return `<td class="num${bad ? ' bad' : ''}" data-variant="${esc(r.label)}" data-metric="${esc(row.key)}" data-value="${a.v}">${esc(a.text)}</td>`;
+        })
+        .join('')}</tr>`,
+    );
+  }
+  const table = `<table class="compare"><tr><th>metric</th>${rows.map((r) => `<th>${esc(r.label)}</th>`).join('')}</tr>${trs.join('')}</table>`;
+
+  const charts = compareCharts(rows);
+  const timelines = rows.every((r) => r.series !== undefined && r.series.length > 0)
+    ? `<h2>Timelines (first seed of each variant)</h2>${timelineLegend()}${rows
+        .map((r, i) => `<h3>${esc(r.label)}</h3><div class="timeline">${timelineSvg(r.series![0]!, { id: `timeline-${i}`, laneHeight: 11 })}</div>`)
+        .join('')}`
+    : '';
+
+  const body = `
+<h1>mmulab compare: ${esc(scenario)}</h1>
+<div class="sub">${rows.length} variants · seed${seeds.length > 1 ? 's' : ''} ${esc(seeds.join(', '))}${first?.mutant ? ` · mutant <span class="bad">${esc(first.mutant)}</span>` : ''}</div>
+${banner}
+${opts.description ? `<p>${esc(opts.description)}</p>` : ''}
+${opts.command ? `<p class="note">Reproduce: <code>${esc(opts.command)}</code></p>` : ''}
+<div class="cards">${cards}</div>
+<h2>Side by side</h2>
+<div class="bargrid">${barsSection(rows)}</div>
+<h2>Charts (same axes for every variant)</h2>
+<div class="charts">${charts.map(chartDiv).join('')}</div>
+${timelines}
+<h2>All figures</h2>
+<p class="note">Mean over seeds; the range (min–max) follows when seeds differ. Red: a livelock, a violation, or a zap that never completed.</p>
+${table}
+${first ? `<h2>Settings of the first variant</h2>${settingsTable(first.settings, first.mutant)}` : ''}
+`;
+  return page(`mmulab compare: ${scenario}`, body, charts);
+}

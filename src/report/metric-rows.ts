@@ -1,0 +1,100 @@
+import type { RunResult } from '../simulate/result.js';
+
+/** One figure of a run as the report tables show it. */
+export interface MetricRow {
+  /** Stable key (the RunResult path), used as data-metric in the page. */
+  key: string;
+  /** Group heading it is listed under. */
+  group: string;
+  label: string;
+  get: (r: RunResult) => number;
+  /** 'ns': a duration; 'int': a count. */
+  unit: 'ns' | 'int';
+  /** True when the value means trouble for this run (drawn red). */
+  bad?: (r: RunResult) => boolean;
+}
+
+const m = (r: RunResult) => r.metrics;
+
+/** The summary table's rows, in order. */
+export const METRIC_ROWS: readonly MetricRow[] = [
+  { key: 'faults.total', group: 'Page faults', label: 'faults', get: (r) => m(r).faults.total, unit: 'int' },
+  { key: 'faults.retries', group: 'Page faults', label: 'retries', get: (r) => m(r).faults.retries, unit: 'int' },
+  { key: 'faults.retriesBeforeLock', group: 'Page faults', label: 'retried before mmu_lock (pre-check)', get: (r) => m(r).faults.retriesBeforeLock, unit: 'int' },
+  { key: 'faults.retriesUnderLock', group: 'Page faults', label: 'retried under mmu_lock (stale)', get: (r) => m(r).faults.retriesUnderLock, unit: 'int' },
+  { key: 'faults.retriesInvalidSlot', group: 'Page faults', label: 'retried on an invalid memslot', get: (r) => m(r).faults.retriesInvalidSlot, unit: 'int' },
+  { key: 'faults.spurious', group: 'Page faults', label: 'spurious', get: (r) => m(r).faults.spurious, unit: 'int' },
+  { key: 'faults.emulated', group: 'Page faults', label: 'emulated (MMIO)', get: (r) => m(r).faults.emulated, unit: 'int' },
+  { key: 'faults.latencyNs.p50', group: 'Page faults', label: 'latency p50', get: (r) => m(r).faults.latencyNs.p50, unit: 'ns' },
+  { key: 'faults.latencyNs.p90', group: 'Page faults', label: 'latency p90', get: (r) => m(r).faults.latencyNs.p90, unit: 'ns' },
+  { key: 'faults.latencyNs.p99', group: 'Page faults', label: 'latency p99', get: (r) => m(r).faults.latencyNs.p99, unit: 'ns' },
+  { key: 'faults.latencyNs.max', group: 'Page faults', label: 'latency max', get: (r) => m(r).faults.latencyNs.max, unit: 'ns' },
+  { key: 'mmuLock.readAcquires', group: 'mmu_lock', label: 'read acquisitions', get: (r) => m(r).mmuLock.readAcquires, unit: 'int' },
+  { key: 'mmuLock.writeAcquires', group: 'mmu_lock', label: 'write acquisitions', get: (r) => m(r).mmuLock.writeAcquires, unit: 'int' },
+  { key: 'mmuLock.contended', group: 'mmu_lock', label: 'contended acquisitions', get: (r) => m(r).mmuLock.contended, unit: 'int' },
+  { key: 'mmuLock.waitNs.p50', group: 'mmu_lock', label: 'wait p50', get: (r) => m(r).mmuLock.waitNs.p50, unit: 'ns' },
+  { key: 'mmuLock.waitNs.p99', group: 'mmu_lock', label: 'wait p99', get: (r) => m(r).mmuLock.waitNs.p99, unit: 'ns' },
+  { key: 'mmuLock.waitNs.max', group: 'mmu_lock', label: 'wait max', get: (r) => m(r).mmuLock.waitNs.max, unit: 'ns' },
+  { key: 'mmuLock.writeHoldNs.max', group: 'mmu_lock', label: 'longest write hold', get: (r) => m(r).mmuLock.writeHoldNs.max, unit: 'ns' },
+  { key: 'mmuLock.lockBreaks', group: 'mmu_lock', label: 'lock breaks (drop and re-take)', get: (r) => m(r).mmuLock.lockBreaks, unit: 'int' },
+  { key: 'tlb.remoteFlushes', group: 'TLB', label: 'remote TLB flushes (kvm_flush_remote_tlbs)', get: (r) => m(r).tlb.remoteFlushes, unit: 'int' },
+  { key: 'tlb.vcpuFlushes', group: 'TLB', label: 'vCPU TLB flushes', get: (r) => m(r).tlb.vcpuFlushes, unit: 'int' },
+  { key: 'invalidations.started', group: 'mmu_notifier invalidations', label: 'started', get: (r) => m(r).invalidations.started, unit: 'int' },
+  { key: 'invalidations.completed', group: 'mmu_notifier invalidations', label: 'completed', get: (r) => m(r).invalidations.completed, unit: 'int' },
+  { key: 'invalidations.sptesZapped', group: 'mmu_notifier invalidations', label: 'SPTEs zapped', get: (r) => m(r).invalidations.sptesZapped, unit: 'int' },
+  { key: 'invalidations.durationNs.p50', group: 'mmu_notifier invalidations', label: 'duration p50', get: (r) => m(r).invalidations.durationNs.p50, unit: 'ns' },
+  { key: 'invalidations.durationNs.max', group: 'mmu_notifier invalidations', label: 'duration max', get: (r) => m(r).invalidations.durationNs.max, unit: 'ns' },
+  { key: 'apic.reloads', group: 'APIC-access page', label: 'reloads', get: (r) => m(r).apic.reloads, unit: 'int' },
+  { key: 'apic.reRequests', group: 'APIC-access page', label: 're-requests (invalidation in progress)', get: (r) => m(r).apic.reRequests, unit: 'int' },
+  { key: 'apic.stalledNs', group: 'APIC-access page', label: 'vCPU time stalled', get: (r) => m(r).apic.stalledNs, unit: 'ns' },
+  { key: 'guest.accesses', group: 'Guest', label: 'accesses', get: (r) => m(r).guest.accesses, unit: 'int' },
+  { key: 'guest.entries', group: 'Guest', label: 'VM-entries', get: (r) => m(r).guest.entries, unit: 'int' },
+  { key: 'guest.entriesCancelled', group: 'Guest', label: 'VM-entries cancelled (late request check)', get: (r) => m(r).guest.entriesCancelled, unit: 'int' },
+  { key: 'shadowPages.created', group: 'Shadow pages and roots', label: 'shadow pages created', get: (r) => m(r).shadowPages.created, unit: 'int' },
+  { key: 'shadowPages.zapped', group: 'Shadow pages and roots', label: 'shadow pages zapped', get: (r) => m(r).shadowPages.zapped, unit: 'int' },
+  { key: 'shadowPages.peak', group: 'Shadow pages and roots', label: 'shadow pages peak', get: (r) => m(r).shadowPages.peak, unit: 'int' },
+  { key: 'roots.allocated', group: 'Shadow pages and roots', label: 'roots allocated', get: (r) => m(r).roots.allocated, unit: 'int' },
+  { key: 'roots.freed', group: 'Shadow pages and roots', label: 'roots freed', get: (r) => m(r).roots.freed, unit: 'int' },
+  { key: 'roots.reloads', group: 'Shadow pages and roots', label: 'root reloads', get: (r) => m(r).roots.reloads, unit: 'int' },
+  { key: 'zapAll.started', group: 'Zap all', label: 'started', get: (r) => m(r).zapAll.started, unit: 'int' },
+  {
+    key: 'zapAll.completed',
+    group: 'Zap all',
+    label: 'completed',
+    get: (r) => m(r).zapAll.completed,
+    unit: 'int',
+    bad: (r) => m(r).zapAll.completed < m(r).zapAll.started,
+  },
+  { key: 'zapAll.maxDurationNs', group: 'Zap all', label: 'longest', get: (r) => m(r).zapAll.maxDurationNs, unit: 'ns' },
+  { key: 'memslots.changes', group: 'Memslots', label: 'memslot changes', get: (r) => m(r).memslots.changes, unit: 'int' },
+];
+
+/** How a run ended, for badges and banners. */
+export interface RunStatus {
+  /** 'ok', or the worst thing that happened. */
+  kind: 'ok' | 'livelock' | 'violation' | 'model-bug' | 'partial';
+  /** One line for a badge. */
+  label: string;
+  /** What happened, when not ok. */
+  detail: string;
+}
+
+export function runStatus(r: RunResult): RunStatus {
+  if (r.modelBug !== null) return { kind: 'model-bug', label: 'MODEL BUG', detail: r.modelBug };
+  if (r.violations.length > 0) {
+    const v = r.violations[0]!;
+    return { kind: 'violation', label: `VIOLATION: ${v.kind}`, detail: `${v.thread} at step ${v.step}: ${v.message}` };
+  }
+  if (r.progress.livelock) {
+    const z = r.metrics.zapAll;
+    const zap = z.started > z.completed ? ` — zap-all completed ${z.completed} of ${z.started}` : '';
+    return { kind: 'livelock', label: 'LIVELOCK', detail: `${r.progress.stalled ?? 'no progress'}${zap}` };
+  }
+  if (r.partial) return { kind: 'partial', label: 'PARTIAL', detail: 'the run was stopped early; figures cover what ran' };
+  return { kind: 'ok', label: 'OK', detail: 'no violation, no livelock' };
+}
+
+/** Banner / badge class of a status. */
+export function statusClass(kind: RunStatus['kind']): 'ok' | 'bad' | 'warn' {
+  return kind === 'ok' ? 'ok' : kind === 'partial' ? 'warn' : 'bad';
+}

@@ -1,0 +1,73 @@
+import type { Sink } from '../kvm/events.js';
+import type { KvmInstance } from '../scenario/instantiate.js';
+import type { RunResult } from '../simulate/result.js';
+import { FtraceSink } from './ftrace.js';
+import type { RunReportExtras } from './html-run.js';
+import { PerfettoSink } from './perfetto.js';
+import { type RunSeries, SeriesSink } from './series.js';
+import { writeFtrace, writePerfettoTrace, writeRunReport } from './write.js';
+
+/** Which outputs a run should record for. */
+export interface RecorderOptions {
+  /** Record for --trace (Perfetto). */
+  trace?: boolean;
+  /** Record for --ftrace. */
+  ftrace?: boolean;
+  /** Record series for --report (the HTML page's charts and timeline). */
+  series?: boolean;
+  /** Names the trace's process and heads the ftrace log (scenario, seed). */
+  title?: string;
+}
+
+/** Where each output goes; absent ones are not written. */
+export interface RecorderFiles {
+  trace?: string;
+  ftrace?: string;
+  report?: string;
+}
+
+/**
+ * The sinks of one run's reports, created together: pass `sinks` and
+ * `attach` to simulate (`sinks`, `onInstance`), or attach to an instance the
+ * checker builds for a replay, then `write` the files.
+ */
+export class ReportRecorder {
+  readonly perfetto: PerfettoSink | null;
+  readonly ftrace: FtraceSink | null;
+  readonly series: SeriesSink | null;
+
+  constructor(private readonly opts: RecorderOptions) {
+    this.perfetto = opts.trace ? new PerfettoSink(opts.title) : null;
+    this.ftrace = opts.ftrace ? new FtraceSink() : null;
+    this.series = opts.series ? new SeriesSink() : null;
+  }
+
+  /** The sinks to subscribe. */
+  get sinks(): Sink[] {
+    const out: Sink[] = [];
+    if (this.perfetto) out.push(this.perfetto);
+    if (this.ftrace) out.push(this.ftrace);
+    if (this.series) out.push(this.series);
+    return out;
+  }
+
+  /** Binds the sinks to the instance (thread names, lock intervals); call before the first step. */
+  attach(inst: KvmInstance): void {
+    this.perfetto?.attach(inst);
+    this.ftrace?.attach(inst);
+    this.series?.attach(inst);
+  }
+
+  /** The recorded series (null when not recording them). */
+  finishSeries(endNs?: number): RunSeries | null {
+    return this.series?.finish(endNs) ?? null;
+  }
+
+  /** Writes the outputs asked for, for a simulated run. */
+  write(files: RecorderFiles, result: RunResult, extras: Omit<RunReportExtras, 'series'> = {}): void {
+    const otherData = { scenario: result.scenario, seed: result.seed, mutant: result.mutant, settings: result.settings };
+    if (files.trace && this.perfetto) writePerfettoTrace(files.trace, this.perfetto, { endNs: result.simTimeNs, otherData });
+    if (files.ftrace && this.ftrace) writeFtrace(files.ftrace, this.ftrace, { title: this.opts.title ?? `${result.scenario} seed ${result.seed}` });
+    if (files.report) writeRunReport(files.report, result, { ...extras, series: this.finishSeries(result.simTimeNs) ?? undefined });
+  }
+}
