@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { FtraceSink } from '../../src/report/ftrace.js';
+import { runWith, shortScenario } from './fixtures.js';
+
+const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+
+function ftrace(name: string, timeNs: number, seed: number, settings = {}) {
+  const s = shortScenario(name, timeNs);
+  const sink = new FtraceSink();
+  const result = runWith(s, [sink], { seed, settings });
+  const text = [...sink.render({ title: `${name} seed ${seed}` })].join('');
+  const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('cpus='));
+  const count = (tp: string, also: (l: string) => boolean = () => true) => lines.filter((l) => l.includes(` ${tp}: `) && also(l)).length;
+  return { result, text, lines, count };
+}
+
+/** trace-cmd report: "comm-pid [cpu] secs.nsecs: tracepoint: fields". */
+const LINE = /^ *(\S+)-(\d+) +\[(\d{3})\] +(\d+)\.(\d{9}): (\w+): +(.*)$/;
+
+for (const [name, timeNs, seed, settings] of [
+  ['apic-page-reload', 2_000_000, 1, {}],
+  ['apic-page-reload', 1_000_000, 2, { apicAccessPage: 'invalidate-range' }],
+  ['fault-during-invalidation', 500_000, 1, { faultPrecheck: 'off' }],
+] as const) {
+  test(`ftrace ${name} seed ${seed} ${JSON.stringify(settings)}: counts agree with the JSON metrics (faults, zaps, flushes, entries)`, () => {
+    const { result, count } = ftrace(name, timeNs, seed, settings);
+    const m = result.metrics;
+    assert.ok(m.faults.total > 0);
+    assert.equal(count('kvm_page_fault'), m.faults.total, 'one kvm_page_fault per fault');
+    assert.equal(count('mmulab_page_fault_done', (l) => l.includes('RET_PF_RETRY')), m.faults.retries);
+    assert.equal(count('kvm_tdp_mmu_spte_changed', (l) => l.endsWith('new_spte 0')), m.invalidations.sptesZapped, 'one spte_changed to 0 per zapped SPTE');
+    assert.equal(count('kvm_mmu_prepare_zap_page'), m.shadowPages.zapped);
+    assert.equal(count('kvm_mmu_get_page'), m.shadowPages.created);
+    assert.equal(count('kvm_mmu_zap_all_fast') + count('mmulab_zap_all'), m.zapAll.started);
+    assert.equal(count('mmulab_flush_remote_tlbs'), m.tlb.remoteFlushes);
+    assert.equal(count('kvm_entry'), m.guest.entries);
+    assert.equal(count('kvm_unmap_hva_range'), m.invalidations.started);
+    assert.equal(count('mmulab_mmu_invalidate_end'), m.invalidations.completed);
+  });
+}
+
+test('ftrace apic-page-reload seed 1: every line is shaped like trace-cmd report output, in time order, with kernel field formats', () => {
+  const { lines, text } = ftrace('apic-page-reload', 300_000, 1);
+  assert.match(text, /^# mmulab ftrace-style log/);
+  assert.match(text, /\ncpus=6\n/);
+  let prev = -1;
+  for (const l of lines) {
+    const m = LINE.exec(l);
+    assert.ok(m, `not a trace-cmd line: ${l}`);
+    const ns = Number(m[4]) * 1e9 + Number(m[5]);
+    assert.ok(ns >= prev, `time goes back at: ${l}`);
+    prev = ns;
+  }
+  const fault = lines.find((l) => l.includes(' kvm_page_fault: '))!;
+  assert.match(fault, /kvm_page_fault: +vcpu \d+ rip 0x0 address 0x[0-9a-f]{16} error_code 0x1000000(00|02)$/);
+  const exit = lines.find((l) => l.includes('reason EPT_VIOLATION'))!;
+  assert.match(exit, /kvm_exit: +vcpu \d+ reason EPT_VIOLATION rip 0x0 info1 0x00000000000001(81|82) info2 0x0{16} intr_info 0x0{8} error_code 0x0{8}$/);
+  const unmap = lines.find((l) => l.includes(' kvm_unmap_hva_range: '))!;
+  assert.match(unmap, /mmu notifier unmap range: 0x[0-9a-f]{14} -- 0x[0-9a-f]{14}$/);
+  assert.match(lines.find((l) => l.includes(' kvm_tdp_mmu_spte_changed: '))!, /as id 0 gfn [0-9a-f]+ level 1 old_spte [0-9a-f]+ new_spte [0-9a-f]+$/);
+  assert.match(lines.find((l) => l.includes(' kvm_entry: '))!, /^ +vCPU\d-100\d +\[00\d\] /);
+});
+
+test('ftrace golden: apic-page-reload seed 1, 60 µs, is byte-identical to test/report/golden (UPDATE_GOLDEN=1 rewrites it)', () => {
+  const { text } = ftrace('apic-page-reload', 60_000, 1);
+  const file = join(GOLDEN_DIR, 'apic-page-reload-seed1-60us.ftrace.txt');
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(file, text);
+  }
+  assert.equal(text, readFileSync(file, 'utf8'), 'log changed: if intended, regenerate with UPDATE_GOLDEN=1 and review the diff');
+});

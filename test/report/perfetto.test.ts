@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PerfettoSink } from '../../src/report/perfetto.js';
+import { realCounterexample, runWith, shortScenario } from './fixtures.js';
+import { flowBindingProblems, type TraceEvent, traceProblems } from './trace-check.js';
+
+const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+
+function trace(name: string, timeNs: number, seed: number, settings = {}) {
+  const s = shortScenario(name, timeNs);
+  const sink = new PerfettoSink(s.name);
+  const result = runWith(s, [sink], { seed, settings });
+  const text = [...sink.render({ endNs: result.simTimeNs, otherData: { scenario: result.scenario, seed } })].join('');
+  return { result, text, events: (JSON.parse(text) as { traceEvents: TraceEvent[] }).traceEvents };
+}
+
+for (const [name, timeNs, seed] of [
+  ['apic-page-reload', 1_000_000, 1],
+  ['fault-during-invalidation', 400_000, 3],
+] as const) {
+  test(`perfetto ${name} seed ${seed}: every begin has its end, slices nest per track, time never goes back per track`, () => {
+    const { events } = trace(name, timeNs, seed);
+    assert.deepEqual(traceProblems(events), []);
+    assert.deepEqual(flowBindingProblems(events), []);
+  });
+}
+
+test('perfetto apic-page-reload seed 1: tracks, slices, counters, windows and flows match the run', () => {
+  const { result, events } = trace('apic-page-reload', 1_000_000, 1);
+  const m = result.metrics;
+  const threadNames = events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.args!.name);
+  assert.deepEqual(threadNames, ['vCPU0', 'vCPU1', 'vCPU2', 'vCPU3', 'migrate', 'apic-migrate']);
+  const slices = (cat: string) => events.filter((e) => e.ph === 'X' && e.cat === cat);
+  // Every fault that ended is a slice named by its outcome.
+  const faults = slices('fault');
+  assert.equal(faults.length, m.faults.total);
+  assert.equal(faults.filter((e) => e.name === 'fault RET_PF_RETRY (before mmu_lock)').length, m.faults.retriesBeforeLock);
+  assert.equal(faults.filter((e) => e.name === 'fault RET_PF_RETRY (under mmu_lock)').length, m.faults.retriesUnderLock);
+  assert.equal(slices('remote-flush').length, m.tlb.remoteFlushes);
+  assert.equal(slices('guest').length, m.guest.entries);
+  assert.equal(slices('lock-hold').filter((e) => e.args!.mode === 'write').length, m.mmuLock.writeAcquires);
+  assert.equal(slices('lock-wait').length, m.mmuLock.contended);
+  // One async window per invalidation.
+  assert.equal(events.filter((e) => e.ph === 'b').length, m.invalidations.started);
+  // Counters, with the seq ending where the invalidations leave it.
+  const counter = (n: string) => events.filter((e) => e.ph === 'C' && e.name === n).map((e) => e.args!.value as number);
+  assert.equal(counter('mmu_invalidate_seq').at(-1), m.invalidations.completed);
+  assert.ok(Math.max(...counter('mmu_invalidate_in_progress')) >= 1);
+  assert.equal(counter('roots').at(-1), 1);
+  assert.ok(counter('shadow pages').length > 1);
+  // Every retried fault that an invalidation caused has its arrow.
+  const flows = events.filter((e) => e.ph === 'f');
+  assert.ok(flows.length > 0 && flows.length <= m.faults.retriesBeforeLock + m.faults.retriesUnderLock);
+});
+
+test('perfetto apic-page-reload seed 1: output is byte-stable (same run twice)', () => {
+  assert.equal(trace('apic-page-reload', 300_000, 1).text, trace('apic-page-reload', 300_000, 1).text);
+});
+
+test('perfetto golden: apic-page-reload seed 1, 60 µs, is byte-identical to test/report/golden (UPDATE_GOLDEN=1 rewrites it)', () => {
+  const { text } = trace('apic-page-reload', 60_000, 1);
+  const file = join(GOLDEN_DIR, 'apic-page-reload-seed1-60us.trace.json');
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(file, text);
+  }
+  assert.equal(text, readFileSync(file, 'utf8'), 'trace changed: if intended, regenerate with UPDATE_GOLDEN=1 and review the diff');
+});
+
+test('perfetto on a checker replay: the counterexample trace is well formed and marks the violation', () => {
+  const sink = new PerfettoSink('apic-reload-mini');
+  const cex = realCounterexample([sink]);
+  const events = (JSON.parse([...sink.render()].join('')) as { traceEvents: TraceEvent[] }).traceEvents;
+  assert.deepEqual(traceProblems(events), []);
+  const v = events.find((e) => e.ph === 'i' && e.s === 'g');
+  assert.ok(v, 'a global instant marks the violation');
+  assert.equal(v.name, `VIOLATION ${cex.violation.kind}`);
+});
