@@ -41,7 +41,7 @@ export type KvmEventBody =
   | { e: 'request'; vcpu: number; req: number; kicked: boolean }
   | { e: 'requestServiced'; vcpu: number; req: number }
   | { e: 'apicReload'; vcpu: number; pfn: number; outcome: 'set' | 'retry' | 'no-slot' }
-  | { e: 'rootAlloc'; vcpu: number; root: number }
+  | { e: 'rootAlloc'; vcpu: number; root: number; pgd?: number; afterZap?: boolean }
   | { e: 'rootPut'; vcpu: number; root: number; count: number }
   | { e: 'rootFree'; root: number }
   | { e: 'rootInvalidate'; root: number }

@@ -21,6 +21,7 @@ function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[]): Task {
   kvm.memslots = kvm.memslots.with(slots);
   kvm.rt.charge(kvm.costs.srcuSyncNs);
   yield* kvm.srcu.synchronize();
+  if (kvm.mmu.memslotsUpdated !== undefined) yield* kvm.mmu.memslotsUpdated(kvm.memslots.generation);
 }
 
 /**

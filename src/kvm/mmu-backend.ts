@@ -28,8 +28,8 @@ export interface PageFault {
 export interface MmuBackend {
   /** mmu_lock mode faults take: read for the TDP MMU, write for the shadow MMU. */
   readonly faultTakesWriteLock: boolean;
-  /** The guest's hardware walk through the vCPU's current root: pfn or -1. */
-  walk(vcpu: Vcpu, gfn: number): number;
+  /** The guest's hardware walk through the vCPU's current root: pfn or -1 (also for a write through a read-only leaf). */
+  walk(vcpu: Vcpu, gfn: number, write?: boolean): number;
   /** Object ids the walk of gfn reads (for the checker's footprints). */
   spteObject(gfn: number): number;
   /** Installs the mapping under mmu_lock (is_page_fault_stale already passed). */
@@ -56,4 +56,16 @@ export interface MmuBackend {
   checkAccounting(): string[];
   /** Gauges for metrics: live shadow pages / roots. */
   gauges(): { shadowPages: number; roots: number };
+
+  // Shadow paging only (absent for the TDP MMU, which costs it nothing):
+  /**
+   * The guest kernel's own work before the vCPU's next access (process switch or
+   * exit). It may replace the next access with a write to a page-table page; it
+   * returns 'cr3' when the guest loads CR3, which exits to KVM.
+   */
+  guestTick?(vcpu: Vcpu): 'cr3' | null;
+  /** Handles the exit guestTick asked for (the CR3-load intercept: kvm_mmu_new_pgd). */
+  handleGuestExit?(vcpu: Vcpu): Generator<Op, void, void>;
+  /** kvm_arch_memslots_updated: each swap's new memslots generation (MMIO generation wrap). */
+  memslotsUpdated?(generation: number): Generator<Op, void, void>;
 }

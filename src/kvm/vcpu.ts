@@ -29,6 +29,8 @@ type GuestExit =
   | { kind: 'kick' }
   /** the late pre-entry check found work to do */
   | { kind: 'cancelled' }
+  /** the guest kernel's own work needs KVM (under shadow paging, a CR3 load) */
+  | { kind: 'guest' }
   /** the workload is finished */
   | { kind: 'done' };
 
@@ -106,6 +108,9 @@ export class Vcpu {
           return;
         case 'kick':
           break;
+        case 'guest':
+          if (kvm.mmu.handleGuestExit !== undefined) yield* kvm.mmu.handleGuestExit(this);
+          break;
         case 'cancelled':
           // A request is pending that servicing re-made (the APIC-access retry):
           // the vCPU goes round vcpu_run again, a busy loop until it clears.
@@ -164,7 +169,16 @@ export class Vcpu {
   private *runGuest(): Generator<number, GuestExit, void> {
     const kvm = this.kvm;
     const mmu = kvm.mmu;
+    const tick = mmu.guestTick;
     for (;;) {
+      // Shadow paging: the guest kernel's own work comes first (it reads only this
+      // vCPU's guest state, so it belongs to the previous step).
+      if (tick !== undefined && tick.call(mmu, this) === 'cr3') {
+        this.leaveGuest();
+        kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
+        kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'cr3' });
+        return { kind: 'guest' };
+      }
       // Race: a kick (mode) and a zap of this gfn's SPTE against the guest's access.
       yield op2(READ, this.obj, mmu.spteObject(this.nextGfn));
       if (this.mode === EXITING_GUEST_MODE) {
@@ -180,7 +194,7 @@ export class Vcpu {
       let pfn = this.tlb.get(gfn);
       let via: 'tlb' | 'spte' = 'tlb';
       if (pfn === undefined) {
-        pfn = mmu.walk(this, gfn);
+        pfn = mmu.walk(this, gfn, write);
         via = 'spte';
         if (pfn < 0) {
           this.leaveGuest();

@@ -6,6 +6,7 @@ import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, type Memslot, Memslo
 import { Mutation } from '../kvm/mutants.js';
 import { KVM_REQ_APIC_PAGE_RELOAD } from '../kvm/requests.js';
 import { defaultSettings, type Settings } from '../kvm/settings.js';
+import { ShadowMmu } from '../kvm/shadow-mmu.js';
 import { TdpMmu } from '../kvm/tdp-mmu.js';
 import { Vcpu } from '../kvm/vcpu.js';
 import { AccessPattern } from '../kvm/workload.js';
@@ -17,6 +18,7 @@ import { Runtime } from '../runtime/runtime.js';
 import type { Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
 import type { Scenario } from './schema.js';
+import { shadowGuestSpecs } from './shadow-guest.js';
 
 /** How to build one execution of a scenario. */
 export interface InstanceOptions {
@@ -73,7 +75,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     slots.push({ id: APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, baseGfn: APIC_ACCESS_GFN, npages: 1, hvaPage: apicHvaPage(userSlots), flags: 0 });
   }
   const kvm = new Kvm(rt, opts.settings, costs, new Mutation(opts.mutant), new Memslots(slots, 0));
-  kvm.mmu = new TdpMmu(kvm);
+  const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;
+  kvm.mmu = shadow ?? new TdpMmu(kvm);
 
   const violations: Violation[] = [];
   kvm.subscribe(new Oracle(kvm, violations));
@@ -93,6 +96,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     if (scenario.vm.apicAccessPage) vcpu.requests |= 1 << KVM_REQ_APIC_PAGE_RELOAD;
     kvm.vcpus.push(vcpu);
   }
+  if (shadow) shadow.setupGuest(shadowGuestSpecs(scenario, userSlots));
   for (const vcpu of kvm.vcpus) vcpu.thread = rt.spawn(vcpu.name, () => vcpu.vcpuRun(), vcpu);
 
   scenario.host.invalidations.forEach((spec, k) => {

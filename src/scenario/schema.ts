@@ -40,6 +40,14 @@ export const workloadSchema = z
     processSwitchNs: ns.default(0),
     /** Shadow paging: a process exits (its page tables are freed) every this many ns (0: never). */
     processExitNs: ns.default(0),
+    /**
+     * Shadow paging: this vCPU's processes take their page-table pages from
+     * [pageTableGfnStart, + pageTableGfns), which must lie in a memslot at or above
+     * gfn 2^27 (the guest kernel's half). Default: one region per vCPU after the
+     * guest kernel's own 1024 frames at 2^27.
+     */
+    pageTableGfnStart: count(LIMITS.pages).optional(),
+    pageTableGfns: positive(LIMITS.pages).default(4096),
   })
   .describe('workload');
 

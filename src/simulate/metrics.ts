@@ -31,6 +31,11 @@ export class Metrics implements Sink {
   rootsAllocated = 0;
   rootsFreed = 0;
   rootReloads = 0;
+  /** Reloads of a root the vCPU had dropped when servicing a root-zap request. */
+  rootReloadsAfterZap = 0;
+  /** Zaps of a page that was some vCPU's current or previous root. */
+  rootsZappedInUse = 0;
+  /** (vCPU, pgd) pairs that had a root loaded; TDP roots have no pgd and key by vCPU alone. */
   private readonly loadedOnce = new Set<number>();
   shadowPagesCreated = 0;
   shadowPagesZapped = 0;
@@ -124,12 +129,15 @@ export class Metrics implements Sink {
       case 'lockBreak':
         this.lockBreaks++;
         return;
-      case 'rootAlloc':
+      case 'rootAlloc': {
         this.rootsAllocated++;
-        // The first root a vCPU loads is not a reload.
-        if (this.loadedOnce.has(ev.vcpu)) this.rootReloads++;
-        else this.loadedOnce.add(ev.vcpu);
+        // The first root a vCPU loads (for a given guest CR3, under shadow paging) is not a reload.
+        const k = (ev.pgd ?? -1) * 4096 + 4096 + ev.vcpu;
+        if (this.loadedOnce.has(k)) this.rootReloads++;
+        else this.loadedOnce.add(k);
+        if (ev.afterZap === true) this.rootReloadsAfterZap++;
         return;
+      }
       case 'rootFree':
         this.rootsFreed++;
         return;
@@ -140,6 +148,7 @@ export class Metrics implements Sink {
         return;
       case 'spZap':
         this.shadowPagesZapped++;
+        if (ev.root) this.rootsZappedInUse++;
         return;
       case 'spFree':
         this.shadowPagesLive--;

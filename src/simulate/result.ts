@@ -44,7 +44,15 @@ export interface RunResult {
     apic: { reloads: number; reRequests: number; stalledNs: number };
     guest: { accesses: number; entries: number; entriesCancelled: number };
     shadowPages: { created: number; zapped: number; peak: number };
-    roots: { allocated: number; freed: number; reloads: number };
+    roots: {
+      allocated: number;
+      freed: number;
+      reloads: number;
+      /** Reloads of roots a vCPU had dropped on a root-zap request (KVM_REQ_MMU_RELOAD / _FREE_OBSOLETE_ROOTS). */
+      reloadsAfterZap: number;
+      /** Shadow pages zapped while some vCPU held them as a current or previous root. */
+      zappedInUse: number;
+    };
     zapAll: { started: number; completed: number; maxDurationNs: number };
     memslots: { changes: number };
   };

@@ -1,0 +1,317 @@
+import { ModelBug, modelAssert } from '../runtime/model-bug.js';
+import { pagesPerEntry } from './shadow-page.js';
+import type { Vcpu } from './vcpu.js';
+
+/**
+ * The guest side of shadow paging: a 64-bit guest kernel's processes and their
+ * 4-level page tables, which live in guest memory. Guest-virtual pages map to the
+ * guest frame of the same number (user data below USER_TOP, the kernel's direct
+ * map of its page-table pages above), so a vCPU's access stream stays a stream of
+ * gfns; what differs per process is which guest frames hold its page tables.
+ *
+ * What the guest kernel does that KVM sees: loading CR3 (intercepted), and writing
+ * page-table pages — clearing a dying process's PGD entries (exit_mmap), and
+ * zeroing a recycled page before using it as a table — which trap when KVM
+ * write-protects them because some shadow page shadows them. Filling entries of
+ * live tables is not modelled: tables appear populated when first used.
+ */
+
+/** Guest-virtual (= guest-physical) pages below this are user space: PGD entry 0, per process. */
+export const USER_TOP = 2 ** 27;
+/** Default start of the guest's page-table pages: the kernel half, mapped by tables every process shares. */
+export const PT_BASE = 2 ** 27;
+/** Frames at PT_BASE the guest kernel keeps for its own tables (init_mm's PGD, the shared kernel tables). */
+export const KERNEL_PT_GFNS = 1024;
+/** Writes the guest makes to a page table it clears or recycles: enough for KVM's write-flooding detection. */
+export const TABLE_REWRITE_WRITES = 3;
+
+/** How a vCPU's guest kernel schedules processes. */
+export interface GuestCpuSpec {
+  /** Processes the vCPU runs in turn (at least one). */
+  processes: number;
+  /** Switch to the next process every this many ns (0: never). */
+  processSwitchNs: number;
+  /** The running process exits and a new one takes its place every this many ns (0: never). */
+  processExitNs: number;
+  /** The vCPU's processes take their page-table pages from [pageTableGfnStart, + pageTableGfns). */
+  pageTableGfnStart: number;
+  pageTableGfns: number;
+  /** Where in the switch and exit periods this vCPU starts, in [0, 1), so vCPUs do not act in lockstep. */
+  phase: number;
+}
+
+/** Which table (level 3, 2 or 1) translates gva, as a key: the tables of one level are one per prefix. */
+function tableKey(level: number, gva: number): number {
+  return Math.floor(gva / pagesPerEntry(level + 1)) * 4 + level;
+}
+
+/** A guest process: its PGD (the CR3 value) and its lower user-space page tables. */
+export class GuestProcess {
+  /** Lower tables by tableKey → the gfn of the page holding it. */
+  readonly tables = new Map<number, number>();
+  /** exit_mmap ran and its tables were freed. */
+  exited = false;
+  constructor(
+    /** Process id, for logs. */
+    readonly pid: number,
+    /** The gfn of its top-level table: what the guest loads into CR3. */
+    readonly pgd: number,
+  ) {}
+}
+
+/** The guest's page allocator for page-table pages: a bump region and a LIFO of freed pages (per-CPU lists reuse hot pages first). */
+export class PageTableAllocator {
+  private next: number;
+  private readonly end: number;
+  /** Freed pages, reused last-in first-out. */
+  readonly free: number[] = [];
+  constructor(
+    start: number,
+    count: number,
+    private readonly what: string,
+  ) {
+    this.next = start;
+    this.end = start + count;
+  }
+
+  /** A page for a new table, and whether it was used before (then it must be zeroed, and KVM may be write-protecting it). */
+  alloc(): { gfn: number; recycled: boolean } {
+    const r = this.free.pop();
+    if (r !== undefined) return { gfn: r, recycled: true };
+    if (this.next >= this.end) throw new ModelBug(`${this.what}: out of page-table pages at gfn 0x${this.end.toString(16)} (raise workload.pageTableGfns)`);
+    return { gfn: this.next++, recycled: false };
+  }
+
+  release(gfn: number): void {
+    this.free.push(gfn);
+  }
+}
+
+/** The guest kernel's memory-management state shared by all vCPUs. */
+export class GuestKernel {
+  /** Live processes by PGD gfn: what a walk of guest memory starting at a CR3 value finds. */
+  readonly byPgd = new Map<number, GuestProcess>();
+  /** The kernel half's tables, shared by every PGD, by tableKey. */
+  readonly kernelTables = new Map<number, number>();
+  /** init_mm: the kernel's own page tables, loaded when no process is left to run. */
+  readonly initMm: GuestProcess;
+  private readonly kernelAlloc = new PageTableAllocator(PT_BASE, KERNEL_PT_GFNS, 'guest kernel tables');
+  private nextPid = 0;
+
+  constructor() {
+    this.initMm = this.newProcess(this.kernelAlloc).proc;
+  }
+
+  /** A process with a fresh PGD from `alloc`. */
+  newProcess(alloc: PageTableAllocator): { proc: GuestProcess; recycled: boolean } {
+    const { gfn, recycled } = alloc.alloc();
+    const proc = new GuestProcess(this.nextPid++, gfn);
+    this.byPgd.set(gfn, proc);
+    return { proc, recycled };
+  }
+
+  /** The kernel half's tables for gva exist (they are never freed, so fresh pages: no zeroing KVM could see). */
+  ensureKernelTables(gva: number): void {
+    for (let level = 3; level >= 1; level--) {
+      const k = tableKey(level, gva);
+      if (!this.kernelTables.has(k)) this.kernelTables.set(k, this.kernelAlloc.alloc().gfn);
+    }
+  }
+
+  /**
+   * What KVM's walk of the guest page tables (FNAME(walk_addr)) reads: the gfns of
+   * the tables at levels 4, 3, 2, 1 translating gva from the PGD at `pgd`, into
+   * out[0..3]. False when the guest has no such translation.
+   */
+  walk(pgd: number, gva: number, out: number[]): boolean {
+    out[0] = pgd;
+    let tables: Map<number, number>;
+    if (gva < USER_TOP) {
+      const p = this.byPgd.get(pgd);
+      if (p === undefined) return false;
+      tables = p.tables;
+    } else {
+      tables = this.kernelTables;
+    }
+    for (let level = 3; level >= 1; level--) {
+      const g = tables.get(tableKey(level, gva));
+      if (g === undefined) return false;
+      out[4 - level] = g;
+    }
+    return true;
+  }
+}
+
+/** One step of the guest kernel's work that KVM may see. */
+type GuestAction =
+  /** write entry `index` of the page-table page at `gfn` (through the kernel's direct map) */
+  | { kind: 'write'; gfn: number; index: number }
+  /** MOV CR3 to the PGD of the process in run-list slot `slot` (−1: init_mm) */
+  | { kind: 'cr3'; slot: number }
+  /** an exited process's page tables go back to the allocator */
+  | { kind: 'free'; proc: GuestProcess }
+  /** fork: a new process takes run-list slot `slot` */
+  | { kind: 'create'; slot: number };
+
+/** A vCPU's guest-kernel state: its run list, its page-table allocator, what it is doing (vcpu.guest). */
+export class GuestCpu {
+  /** The processes this vCPU runs in turn. */
+  readonly processes: GuestProcess[] = [];
+  /** The process whose PGD is in CR3 (or init_mm). */
+  current: GuestProcess;
+  /** Next process switch and process exit, virtual ns. */
+  private nextSwitchAt: number;
+  private nextExitAt: number;
+  /** Where this vCPU's page-table pages come from. */
+  readonly alloc: PageTableAllocator;
+  /** Work queued for the guest kernel, done in order before user accesses resume. */
+  private readonly actions: GuestAction[] = [];
+  /** The user access put aside while the guest kernel writes page tables. */
+  private saved: { gfn: number; write: boolean } | null = null;
+  /** vcpu.accessesDone when a page-table write was made the next access (−1: none in flight). */
+  private writeMark = -1;
+  /** CR3 value the guest loads, waiting for KVM to handle the intercept (−1: none). */
+  pendingCr3 = -1;
+  /** Entry index of the page-table write in flight: the offset KVM's emulator decodes from the instruction. */
+  writeIndex = 0;
+  /** PGDs whose roots KVM dropped from this vCPU on a root-zap request, so a later load of one is a rebuild. */
+  readonly droppedByZap = new Set<number>();
+  /** Processes that exited on this vCPU. */
+  exits = 0;
+
+  constructor(
+    readonly kernel: GuestKernel,
+    readonly spec: GuestCpuSpec,
+    name: string,
+  ) {
+    this.alloc = new PageTableAllocator(spec.pageTableGfnStart, spec.pageTableGfns, `${name}'s guest page tables`);
+    const n = Math.max(1, spec.processes);
+    for (let i = 0; i < n; i++) this.processes.push(kernel.newProcess(this.alloc).proc);
+    this.current = this.processes[0]!;
+    this.nextSwitchAt = spec.processSwitchNs * (1 + spec.phase);
+    this.nextExitAt = spec.processExitNs * (1 + spec.phase);
+  }
+
+  /**
+   * The guest kernel's work before the vCPU's next access, at virtual time `now`:
+   * may make a page-table write the next access (putting the user access aside),
+   * or ask for a CR3 load, which exits to KVM ('cr3'). Touches only this vCPU's
+   * guest state.
+   */
+  tick(v: Vcpu, now: number): 'cr3' | null {
+    // The page-table write made the next access has not completed (it faulted and is retried).
+    if (this.writeMark >= 0 && v.accessesDone === this.writeMark) return null;
+    this.writeMark = -1;
+    for (;;) {
+      if (this.pendingCr3 >= 0) return 'cr3';
+      const a = this.actions.shift();
+      if (a !== undefined) {
+        switch (a.kind) {
+          case 'write':
+            if (this.saved === null) this.saved = { gfn: v.nextGfn, write: v.nextWrite };
+            this.kernel.ensureKernelTables(a.gfn);
+            v.nextGfn = a.gfn;
+            v.nextWrite = true;
+            this.writeIndex = a.index;
+            this.writeMark = v.accessesDone;
+            return null;
+          case 'cr3':
+            this.current = a.slot < 0 ? this.kernel.initMm : this.processes[a.slot]!;
+            this.pendingCr3 = this.current.pgd;
+            return 'cr3';
+          case 'free':
+            this.freeTables(a.proc);
+            continue;
+          case 'create':
+            this.createAt(a.slot);
+            continue;
+        }
+      }
+      if (this.saved !== null) {
+        v.nextGfn = this.saved.gfn;
+        v.nextWrite = this.saved.write;
+        this.saved = null;
+      }
+      const s = this.spec;
+      if (s.processExitNs > 0 && now >= this.nextExitAt) {
+        this.nextExitAt = now + s.processExitNs;
+        this.queueExit();
+        continue;
+      }
+      if (s.processSwitchNs > 0 && this.processes.length > 1 && now >= this.nextSwitchAt) {
+        this.nextSwitchAt = now + s.processSwitchNs;
+        const i = this.processes.indexOf(this.current);
+        this.actions.push({ kind: 'cr3', slot: (i + 1) % this.processes.length });
+        continue;
+      }
+      if (this.ensureUserTables(v.nextGfn)) continue;
+      return null;
+    }
+  }
+
+  /** KVM took the CR3 load; returns the value loaded. */
+  takeCr3(): number {
+    const pgd = this.pendingCr3;
+    modelAssert(pgd >= 0, 'CR3 intercept with no CR3 load pending');
+    this.pendingCr3 = -1;
+    return pgd;
+  }
+
+  /**
+   * The running process exits: exit_mmap clears its PGD's user entries while it
+   * is still loaded, the CPU switches to another process (or init_mm), the page
+   * tables are freed, and a new process is forked into its place.
+   */
+  private queueExit(): void {
+    const p = this.current;
+    const slot = this.processes.indexOf(p);
+    if (slot < 0) return;
+    this.exits++;
+    for (let i = 0; i < TABLE_REWRITE_WRITES; i++) this.actions.push({ kind: 'write', gfn: p.pgd, index: i });
+    const next = this.processes.length > 1 ? (slot + 1) % this.processes.length : -1;
+    this.actions.push({ kind: 'cr3', slot: next }, { kind: 'free', proc: p }, { kind: 'create', slot });
+    if (next < 0) this.actions.push({ kind: 'cr3', slot });
+  }
+
+  /** Frees an exited process's tables, the PGD last, so that the LIFO hands it out first. */
+  private freeTables(p: GuestProcess): void {
+    const lower = [...p.tables.entries()].sort((a, b) => (a[0] % 4) - (b[0] % 4) || a[0] - b[0]);
+    for (const [, gfn] of lower) this.alloc.release(gfn);
+    this.alloc.release(p.pgd);
+    p.tables.clear();
+    p.exited = true;
+    if (this.kernel.byPgd.get(p.pgd) === p) this.kernel.byPgd.delete(p.pgd);
+  }
+
+  /** Forks a process into run-list slot `slot`; a recycled PGD page is zeroed first. */
+  private createAt(slot: number): void {
+    const { proc, recycled } = this.kernel.newProcess(this.alloc);
+    this.processes[slot] = proc;
+    if (recycled) this.actions.unshift(...rewrite(proc.pgd));
+  }
+
+  /** The current process has the tables translating gva; recycled pages get zeroed first. True when writes were queued. */
+  private ensureUserTables(gva: number): boolean {
+    const p = this.current;
+    modelAssert(p !== this.kernel.initMm, 'a user access under init_mm');
+    let queued = false;
+    for (let level = 3; level >= 1; level--) {
+      const k = tableKey(level, gva);
+      if (p.tables.has(k)) continue;
+      const { gfn, recycled } = this.alloc.alloc();
+      p.tables.set(k, gfn);
+      if (recycled) {
+        this.actions.push(...rewrite(gfn));
+        queued = true;
+      }
+    }
+    return queued;
+  }
+}
+
+/** clear_page of a recycled page-table page, as the writes KVM can see. */
+function rewrite(gfn: number): GuestAction[] {
+  const out: GuestAction[] = [];
+  for (let i = 0; i < TABLE_REWRITE_WRITES; i++) out.push({ kind: 'write', gfn, index: i });
+  return out;
+}

@@ -1,0 +1,324 @@
+import { assertNever, modelAssert } from '../runtime/model-bug.js';
+import { type Op, opWrite } from '../runtime/op.js';
+import type { Task } from '../runtime/thread.js';
+import type { RetPf } from './events.js';
+import { GuestCpu, type GuestCpuSpec, GuestKernel } from './guest-paging.js';
+import type { Kvm } from './kvm.js';
+import { SlotArch, slotArchKey } from './lpage-info.js';
+import type { Memslot, Memslots } from './memslots.js';
+import type { MmuBackend, PageFault } from './mmu-backend.js';
+import { Rmap } from './rmap.js';
+import { accountShadowed, checkShadowAccounting, recountDueFor } from './shadow-accounting.js';
+import { ActiveMmuPages, MmuPageHash } from './shadow-lists.js';
+import {
+  isObsoleteSp,
+  leafPfn,
+  leafWritable,
+  makeLeaf,
+  ROOT_LEVEL,
+  refIndex,
+  refPage,
+  roleMatches,
+  ShadowPage,
+  SPTES_PER_PAGE,
+  spteIndex,
+  spteRef,
+} from './shadow-page.js';
+import { kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
+import { kvmMmuTrackWrite } from './shadow-write-track.js';
+import { linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
+import type { Vcpu } from './vcpu.js';
+import { kvmMmuInvalidateMmioSptes, kvmMmuZapAllFast, kvmMmuZapAllLockbreak } from './zap-all.js';
+import { kvmMmuZapMemslot } from './zap-slot.js';
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/**
+ * The shadow MMU (EPT/NPT off): KVM shadows the guest's own 4-level page tables.
+ * Every guest table in use has a shadow page (found by gfn and role in
+ * mmu_page_hash, listed newest-first on active_mmu_pages) and is write-protected
+ * so that a guest write to it traps; faults take mmu_lock for write; each vCPU
+ * has a root per CR3 plus three cached previous roots.
+ * @kernel arch/x86/kvm/mmu/mmu.c, paging_tmpl.h
+ */
+export class ShadowMmu implements MmuBackend {
+  readonly faultTakesWriteLock = true;
+  /** Every shadow page ever made, by id (freed ones stay, for use-after-free reports). */
+  readonly sps: ShadowPage[] = [];
+  /** kvm->arch.active_mmu_pages. */
+  readonly active = new ActiveMmuPages();
+  /** kvm->arch.mmu_page_hash. */
+  readonly hash = new MmuPageHash();
+  /** The memslots' rmaps of 4 KiB leaves. */
+  readonly rmap = new Rmap();
+  /** kvm->arch.n_used_mmu_pages: pages allocated and not yet zapped for good. */
+  nUsedMmuPages = 0;
+  /** kvm->arch.indirect_shadow_pages: valid pages that shadow a guest table. */
+  indirectShadowPages = 0;
+  /** Pages not yet freed. */
+  liveCount = 0;
+  /** Pages with root_count > 0 (some vCPU's current or previous root). */
+  readonly rootSps = new Set<ShadowPage>();
+  /** The guest's processes and page tables (guest memory, as KVM's walks read it). */
+  readonly guest = new GuestKernel();
+  /** Object id of the shadow page tables, which guests walk in hardware without a lock. */
+  readonly objSpt: number;
+  /** Per-memslot arch data by slotArchKey; entries stay after their slot goes, as dangling references would. */
+  private readonly arch = new Map<number, SlotArch>();
+  /** Accounting checks since the last full recount, and the memslots it saw. */
+  private checkCalls = 0;
+  private lastMemslots: Memslots | null = null;
+  /** Scratch for guest walks (levels 4..1). */
+  private readonly walkOut = [0, 0, 0, 0];
+
+  constructor(readonly kvm: Kvm) {
+    this.objSpt = kvm.rt.objects.id('shadow page tables');
+  }
+
+  /** Gives each vCPU its guest-kernel state and loads its first process's CR3. */
+  setupGuest(specs: readonly GuestCpuSpec[]): void {
+    this.kvm.vcpus.forEach((v, i) => {
+      const g = new GuestCpu(this.guest, specs[i]!, v.name);
+      v.guest = g;
+      v.cr3 = g.current.pgd;
+    });
+  }
+
+  guestCpu(vcpu: Vcpu): GuestCpu {
+    const g = vcpu.guest;
+    modelAssert(g instanceof GuestCpu, `${vcpu.name} has no guest paging state`);
+    return g;
+  }
+
+  // ---- memslot arch data ----
+
+  /** The memslot's arch data, made on first use with its head/tail lpage counts. */
+  slotArch(slot: Memslot): SlotArch {
+    const key = slotArchKey(slot);
+    let a = this.arch.get(key);
+    if (a === undefined) this.arch.set(key, (a = new SlotArch(slot)));
+    return a;
+  }
+  slotArchByKey(key: number): SlotArch | undefined {
+    return this.arch.get(key);
+  }
+  isLiveSlotKey(key: number): boolean {
+    return this.kvm.memslots.slots.some((s) => slotArchKey(s) === key);
+  }
+
+  /** @kernel kvm_gfn_is_write_tracked — some shadow page write-protects gfn. */
+  isWriteTracked(gfn: number): boolean {
+    const slot = this.kvm.memslots.gfnToMemslot(gfn);
+    if (slot === undefined) return false;
+    return this.arch.get(slotArchKey(slot))?.isWriteTracked(gfn) ?? false;
+  }
+
+  // ---- shadow pages ----
+
+  /**
+   * @kernel kvm_mmu_get_shadow_page — a valid page shadowing gfn at `level`, or a
+   * new one: stamped with the current generation, at the head of
+   * active_mmu_pages, in the hash, and accounted against its gfn's memslot.
+   */
+  *getShadowPage(gfn: number, level: number): Generator<Op, ShadowPage, void> {
+    const kvm = this.kvm;
+    kvm.mmuLock.assertWriteHeld('kvm_mmu_get_shadow_page');
+    for (const sp of this.hash.bucket(gfn)) {
+      if (sp.gfn === gfn && roleMatches(sp, level, false) && !isObsoleteSp(kvm, sp)) return sp;
+    }
+    const sp = new ShadowPage(this.sps.length, gfn, level, false, kvm.mmuValidGen);
+    this.sps.push(sp);
+    this.active.add(sp);
+    this.hash.add(sp);
+    this.nUsedMmuPages++;
+    this.liveCount++;
+    kvm.rt.charge(kvm.costs.shadowPageCreateNs);
+    kvm.emit({ e: 'spCreate', sp: sp.id, gfn, level, direct: false, gen: sp.mmuValidGen });
+    yield* accountShadowed(this, sp);
+    return sp;
+  }
+
+  // ---- MmuBackend ----
+
+  spteObject(_gfn: number): number {
+    return this.objSpt;
+  }
+
+  /** The hardware walk of the shadow tables from the vCPU's current root; a write needs a writable leaf. */
+  walk(vcpu: Vcpu, gfn: number, write = false): number {
+    const r = vcpu.root.root;
+    if (r < 0) return -1;
+    let sp = this.sps[r]!;
+    if (sp.freed) return -1;
+    for (let level = ROOT_LEVEL; level > 1; level--) {
+      const e = sp.sptes.get(spteIndex(gfn, level));
+      if (e === undefined) return -1;
+      sp = this.sps[e]!;
+    }
+    const leaf = sp.sptes.get(gfn % SPTES_PER_PAGE);
+    if (leaf === undefined || (write && !leafWritable(leaf))) return -1;
+    return leafPfn(leaf);
+  }
+
+  /**
+   * @kernel paging_tmpl.h FNAME(page_fault) under mmu_lock — a write to a
+   * write-protected guest table is emulated (page_fault_handle_page_track, then
+   * kvm_mmu_track_write); otherwise FNAME(fetch): follow the guest's tables down
+   * from the root, making or finding the shadow page of each, and install the leaf
+   * (read-only if the gfn is itself a shadowed table).
+   */
+  *map(vcpu: Vcpu, fault: PageFault): Generator<Op, RetPf, void> {
+    const kvm = this.kvm;
+    kvm.mmuLock.assertWriteHeld('FNAME(page_fault)');
+    const root = this.sps[vcpu.root.root];
+    modelAssert(root !== undefined && !root.freed, `${vcpu.name}: fault with no root`);
+    // Race: guests walking the shadow tables in hardware while we change them.
+    yield opWrite(this.objSpt);
+    if (fault.write && this.isWriteTracked(fault.gfn)) {
+      yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex);
+      return 'emulate';
+    }
+    const gva = fault.gfn;
+    const tables = this.walkOut;
+    modelAssert(this.guest.walk(vcpu.cr3, gva, tables), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
+    modelAssert(root.gfn === tables[0], `${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${hex(tables[0]!)}`);
+    let sp = root;
+    for (let level = ROOT_LEVEL; level > 1; level--) {
+      // A fault walking the page shows the guest still uses it as a table.
+      sp.writeFloodingCount = 0;
+      const index = spteIndex(gva, level);
+      const child = sp.sptes.get(index);
+      if (child !== undefined) {
+        sp = this.sps[child]!;
+        continue;
+      }
+      const next = yield* this.getShadowPage(tables[ROOT_LEVEL - level + 1]!, level - 1);
+      linkShadowPage(sp, index, next);
+      sp = next;
+    }
+    sp.writeFloodingCount = 0;
+    const index = gva % SPTES_PER_PAGE;
+    const old = sp.sptes.get(index);
+    if (old !== undefined && (!fault.write || leafWritable(old))) return 'spurious';
+    if (old === undefined) {
+      this.rmap.add(fault.gfn, spteRef(sp.id, index));
+      sp.translations!.set(index, fault.gfn);
+    }
+    sp.sptes.set(index, makeLeaf(fault.pfn, !this.isWriteTracked(fault.gfn)));
+    kvm.rt.charge(kvm.costs.spteInstallNs);
+    kvm.emit({ e: 'spteSet', root: sp.id, gfn: fault.gfn, oldPfn: old === undefined ? -1 : leafPfn(old), newPfn: fault.pfn, level: 1 });
+    return 'fixed';
+  }
+
+  /** @kernel kvm_unmap_gfn_range (rmap part) — zap the leaves mapping [start, end); no lock break. */
+  *unmapGfnRange(start: number, end: number, _canYield: boolean): Generator<Op, boolean, void> {
+    this.kvm.mmuLock.assertWriteHeld('kvm_unmap_gfn_range');
+    let flush = false;
+    for (const gfn of this.rmap.gfnsIn(start, end)) {
+      // Race: guests reading these leaves in hardware while we clear them.
+      yield opWrite(this.objSpt);
+      for (const ref of [...this.rmap.get(gfn)]) if (mmuPageZapPte(this, this.sps[refPage(ref)]!, refIndex(ref))) flush = true;
+    }
+    return flush;
+  }
+
+  /** kvm_mmu_reload: build a root for CR3 when the current slot is empty. */
+  *reloadRoot(vcpu: Vcpu): Task {
+    if (vcpu.root.root >= 0) return;
+    yield* kvmMmuLoad(this, vcpu);
+  }
+
+  currentRootObsolete(vcpu: Vcpu): boolean {
+    const r = vcpu.root.root;
+    if (r < 0) return true;
+    const sp = this.sps[r]!;
+    return sp.freed || isObsoleteSp(this.kvm, sp);
+  }
+
+  *freeObsoleteRoots(vcpu: Vcpu): Task {
+    yield* kvmMmuFreeObsoleteRoots(this, vcpu);
+  }
+
+  *unloadRoots(vcpu: Vcpu): Task {
+    yield* kvmMmuUnload(this, vcpu);
+  }
+
+  /** @kernel kvm_arch_flush_shadow_memslot — as the memslotFlush setting says. */
+  *flushShadowMemslot(slot: Memslot): Task {
+    const how = this.kvm.settings.memslotFlush;
+    switch (how) {
+      case 'zap-all-fast':
+        return yield* kvmMmuZapAllFast(this);
+      case 'zap-all-lockbreak':
+        return yield* kvmMmuZapAllLockbreak(this);
+      case 'zap-slot':
+        return yield* kvmMmuZapMemslot(this, slot, true);
+      case 'zap-slot-rmap-only':
+        return yield* kvmMmuZapMemslot(this, slot, false);
+      default:
+        return assertNever(how, 'memslotFlush');
+    }
+  }
+
+  /** @kernel kvm_arch_memslots_updated → kvm_mmu_invalidate_mmio_sptes. */
+  *memslotsUpdated(gen: number): Task {
+    yield* kvmMmuInvalidateMmioSptes(this, gen);
+  }
+
+  /** The guest kernel's own work before the next access; 'cr3' exits to KVM. */
+  guestTick(vcpu: Vcpu): 'cr3' | null {
+    return this.guestCpu(vcpu).tick(vcpu, this.kvm.rt.now());
+  }
+
+  /**
+   * The CR3-load intercept: kvm_set_cr3 → kvm_mmu_new_pgd. Without PCIDs the load
+   * also drops the guest's non-global translations.
+   */
+  *handleGuestExit(vcpu: Vcpu): Task {
+    const pgd = this.guestCpu(vcpu).takeCr3();
+    vcpu.cr3 = pgd;
+    yield* kvmMmuNewPgd(this, vcpu, pgd);
+    vcpu.flushTlb();
+  }
+
+  rootId(vcpu: Vcpu): number {
+    return vcpu.root.root;
+  }
+
+  rootProblem(vcpu: Vcpu): string | null {
+    const r = vcpu.root.root;
+    if (r < 0) return 'no root loaded';
+    const sp = this.sps[r]!;
+    if (sp.freed) return `root sp ${r} (gfn ${hex(sp.gfn)}) was freed`;
+    if (sp.invalid) return `root sp ${r} (gfn ${hex(sp.gfn)}) is invalid: it was zapped while in use`;
+    if (sp.mmuValidGen !== this.kvm.mmuValidGen) return `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
+    if (sp.gfn !== vcpu.cr3) return `root sp ${r} shadows gfn ${hex(sp.gfn)}, but CR3 is ${hex(vcpu.cr3)}`;
+    return null;
+  }
+
+  findMapping(start: number, end: number): { root: number; gfn: number; pfn: number } | null {
+    const gfn = this.rmap.firstIn(start, end);
+    if (gfn < 0) return null;
+    const ref = this.rmap.get(gfn)[0]!;
+    const sp = this.sps[refPage(ref)]!;
+    return { root: sp.id, gfn, pfn: leafPfn(sp.sptes.get(refIndex(ref))!) };
+  }
+
+  checkAccounting(): string[] {
+    return checkShadowAccounting(this);
+  }
+
+  /** Whether this accounting check should recount everything (see checkShadowAccounting). */
+  recountDue(): boolean {
+    this.checkCalls++;
+    const changed = this.kvm.memslots !== this.lastMemslots;
+    if (!recountDueFor(this.active.count, this.checkCalls, changed)) return false;
+    this.checkCalls = 0;
+    this.lastMemslots = this.kvm.memslots;
+    return true;
+  }
+
+  gauges(): { shadowPages: number; roots: number } {
+    return { shadowPages: this.liveCount, roots: this.rootSps.size };
+  }
+}

@@ -1,0 +1,40 @@
+import type { Task } from '../runtime/thread.js';
+import type { ShadowMmu } from './shadow-mmu.js';
+import { isObsoleteSp, type ShadowPage } from './shadow-page.js';
+import { kvmMmuPrepareZapPage, kvmMmuRemoteFlushOrZap, mmuPageZapPte } from './shadow-zap.js';
+
+/** Emulated writes without the page being used in between after which KVM stops shadowing it. */
+export const WRITE_FLOODING_THRESHOLD = 3;
+
+/**
+ * @kernel mmu.c detect_write_flooding — the guest keeps writing a table nothing
+ * walks: it is probably not a page table any more. (The kernel exempts level-1
+ * pages, which it lets go unsync instead; the model has no unsync pages.)
+ */
+function detectWriteFlooding(sp: ShadowPage): boolean {
+  return ++sp.writeFloodingCount >= WRITE_FLOODING_THRESHOLD;
+}
+
+/**
+ * @kernel mmu.c kvm_mmu_track_write — the guest wrote entry `index` of the
+ * write-protected table at `gfn` (the emulator did it for the guest). Every valid
+ * page shadowing the gfn either loses the SPTE the write covers, or, when the
+ * writes flood, is zapped whole — a root too, which is how a process exit zaps
+ * its root while it is in use (thread 003). Then one flush or commit.
+ */
+export function* kvmMmuTrackWrite(mmu: ShadowMmu, gfn: number, index: number): Task {
+  const kvm = mmu.kvm;
+  kvm.mmuLock.assertWriteHeld('kvm_mmu_track_write');
+  if (mmu.indirectShadowPages === 0) return;
+  const invalidList: ShadowPage[] = [];
+  let flush = false;
+  for (const sp of [...mmu.hash.bucket(gfn)]) {
+    if (sp.gfn !== gfn || !sp.hasGptes || isObsoleteSp(kvm, sp)) continue;
+    if (detectWriteFlooding(sp)) {
+      yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+      continue;
+    }
+    if (mmuPageZapPte(mmu, sp, index)) flush = true;
+  }
+  yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, flush);
+}

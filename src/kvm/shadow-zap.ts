@@ -1,0 +1,134 @@
+import { modelAssert } from '../runtime/model-bug.js';
+import type { Op } from '../runtime/op.js';
+import type { Task } from '../runtime/thread.js';
+import type { Kvm } from './kvm.js';
+import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD } from './requests.js';
+import { unaccountShadowed } from './shadow-accounting.js';
+import type { ShadowMmu } from './shadow-mmu.js';
+import { isObsoleteSp, leafPfn, ROOT_LEVEL, refIndex, refPage, type ShadowPage, spteRef } from './shadow-page.js';
+import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
+
+/**
+ * Zapping shadow pages in two phases: prepare (unlink from everything, move to an
+ * invalid list, or mark invalid and leave in place when it is some vCPU's root),
+ * then commit (one remote TLB flush, then free).
+ * @kernel arch/x86/kvm/mmu/mmu.c __kvm_mmu_prepare_zap_page, kvm_mmu_commit_zap_page
+ */
+
+/** The request that makes vCPUs let go of a zapped root (thread 003's setting). */
+export function rootZapRequest(kvm: Kvm): number {
+  return kvm.settings.rootZap === 'reload-all' ? KVM_REQ_MMU_RELOAD : KVM_REQ_MMU_FREE_OBSOLETE_ROOTS;
+}
+
+/** Removes parent pte `ref` from `child`'s parent_ptes. */
+function removeParentPte(child: ShadowPage, ref: number): void {
+  const i = child.parentPtes.indexOf(ref);
+  modelAssert(i >= 0, `sp ${child.id}: parent pte ${ref} missing`);
+  child.parentPtes[i] = child.parentPtes[child.parentPtes.length - 1]!;
+  child.parentPtes.pop();
+}
+
+/** link_shadow_page: `parent`'s entry `index` points at `child`. */
+export function linkShadowPage(parent: ShadowPage, index: number, child: ShadowPage): void {
+  parent.sptes.set(index, child.id);
+  child.parentPtes.push(spteRef(parent.id, index));
+}
+
+/**
+ * @kernel mmu_page_zap_pte — clears entry `index` of `sp`: a leaf leaves its gfn's
+ * rmap, a link leaves the child's parent_ptes. Returns whether an entry was present
+ * (a TLB may still hold what it mapped).
+ */
+export function mmuPageZapPte(mmu: ShadowMmu, sp: ShadowPage, index: number): boolean {
+  const v = sp.sptes.get(index);
+  if (v === undefined) return false;
+  sp.sptes.delete(index);
+  const ref = spteRef(sp.id, index);
+  if (sp.level > 1) {
+    removeParentPte(mmu.sps[v]!, ref);
+  } else {
+    const gfn = sp.translations!.get(index)!;
+    sp.translations!.delete(index);
+    mmu.rmap.remove(gfn, ref);
+    mmu.kvm.rt.charge(mmu.kvm.costs.zapSpteNs);
+    mmu.kvm.emit({ e: 'spteSet', root: sp.id, gfn, oldPfn: leafPfn(v), newPfn: -1, level: 1 });
+  }
+  return true;
+}
+
+/** @kernel kvm_mmu_page_unlink_children — drop every SPTE of the page. */
+function unlinkChildren(mmu: ShadowMmu, sp: ShadowPage): void {
+  for (const index of [...sp.sptes.keys()]) mmuPageZapPte(mmu, sp, index);
+}
+
+/** @kernel kvm_mmu_unlink_parents — clear every SPTE that points at the page. */
+function unlinkParents(mmu: ShadowMmu, sp: ShadowPage): void {
+  for (const ref of sp.parentPtes) mmu.sps[refPage(ref)]!.sptes.delete(refIndex(ref));
+  sp.parentPtes.length = 0;
+}
+
+/**
+ * @kernel __kvm_mmu_prepare_zap_page — unlink the page; unaccount it unless it was
+ * already invalid (so that runs once); then either move it to `invalidList` (no
+ * root references it), or take it off active_mmu_pages and leave it to the last
+ * vCPU that lets go. Marks it invalid. Zapping a root that was not already
+ * obsolete asks every vCPU to drop it. Returns the pages moved to the list (the
+ * kernel's nr_zapped). The model has no unsync pages, so the list never becomes
+ * "unstable" and callers need not restart for that.
+ */
+export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidList: ShadowPage[]): Generator<Op, number, void> {
+  const kvm = mmu.kvm;
+  kvm.mmuLock.assertWriteHeld('__kvm_mmu_prepare_zap_page');
+  modelAssert(!sp.freed, `prepare_zap of freed sp ${sp.id}`);
+  const wasInvalid = sp.invalid;
+  unlinkChildren(mmu, sp);
+  unlinkParents(mmu, sp);
+  if (!wasInvalid && sp.hasGptes) unaccountShadowed(mmu, sp);
+  let zapped = 0;
+  let zappedRoot = false;
+  if (sp.onActiveList) mmu.active.remove(sp);
+  if (sp.rootCount === 0) {
+    zapped = 1;
+    invalidList.push(sp);
+    mmu.nUsedMmuPages--;
+  } else {
+    // Still some vCPU's root: it stays allocated until the last reference goes. A
+    // page that was already obsolete needs no request: the fast zap sent one.
+    zappedRoot = !isObsoleteSp(kvm, sp);
+  }
+  sp.invalid = true;
+  if (!wasInvalid) {
+    kvm.rt.charge(kvm.costs.zapShadowPageNs);
+    kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0 });
+  }
+  // Only now, with role.invalid set: a vCPU that services the request must see the
+  // root as invalid, or it would keep it and enter the guest on it.
+  if (zappedRoot && !kvm.mutation.has('zap-root-no-request')) yield* kvmMakeAllCpusRequest(kvm, rootZapRequest(kvm));
+  return zapped;
+}
+
+/**
+ * @kernel kvm_mmu_commit_zap_page — flush every vCPU's TLB (a WAIT request, which
+ * also fences lockless walkers), then free the pages.
+ */
+export function* kvmMmuCommitZapPage(mmu: ShadowMmu, invalidList: ShadowPage[]): Task {
+  if (invalidList.length === 0) return;
+  const kvm = mmu.kvm;
+  kvm.mmuLock.assertWriteHeld('kvm_mmu_commit_zap_page');
+  yield* kvmFlushRemoteTlbs(kvm, 'kvm_mmu_commit_zap_page');
+  for (const sp of invalidList) {
+    modelAssert(sp.invalid && sp.rootCount === 0 && !sp.freed, `commit_zap of sp ${sp.id}: invalid=${sp.invalid} root_count=${sp.rootCount}`);
+    mmu.hash.remove(sp);
+    sp.freed = true;
+    mmu.liveCount--;
+    kvm.emit({ e: 'spFree', sp: sp.id });
+    if (sp.level === ROOT_LEVEL) kvm.emit({ e: 'rootFree', root: sp.id });
+  }
+  invalidList.length = 0;
+}
+
+/** @kernel kvm_mmu_remote_flush_or_zap — commit if anything was zapped, else flush if asked. */
+export function* kvmMmuRemoteFlushOrZap(mmu: ShadowMmu, invalidList: ShadowPage[], flush: boolean): Task {
+  if (invalidList.length > 0) yield* kvmMmuCommitZapPage(mmu, invalidList);
+  else if (flush) yield* kvmFlushRemoteTlbs(mmu.kvm, 'kvm_mmu_remote_flush_or_zap');
+}

@@ -1,0 +1,127 @@
+import { modelAssert } from '../runtime/model-bug.js';
+import { op2, opWrite, WRITE } from '../runtime/op.js';
+import type { Task } from '../runtime/thread.js';
+import type { ShadowMmu } from './shadow-mmu.js';
+import { BATCH_ZAP_PAGES, isObsoleteSp, type ShadowPage } from './shadow-page.js';
+import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, rootZapRequest } from './shadow-zap.js';
+import { kvmMakeAllCpusRequest } from './vcpu-requests.js';
+
+/**
+ * Zapping every shadow page: the fast invalidate flow by generation (threads 000
+ * and 002, restored in 2019) and the lock-break zap-all it replaced on memslot
+ * updates (the 2019 regression).
+ * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_zap_all_fast, kvm_zap_obsolete_pages, kvm_mmu_zap_all
+ */
+
+/**
+ * @kernel kvm_mmu_zap_all_fast — under the write lock: toggle mmu_valid_gen (every
+ * existing page becomes obsolete, nothing looks them up again), ask every vCPU to
+ * drop its obsolete roots, then zap the obsolete pages in batches.
+ */
+export function* kvmMmuZapAllFast(mmu: ShadowMmu): Task {
+  const kvm = mmu.kvm;
+  // Every caller holds slots_lock: fast zaps never overlap, which is why one
+  // generation bit is enough.
+  modelAssert(kvm.slotsLock.isWriteHeldBy(kvm.rt.self()), 'kvm_mmu_zap_all_fast: slots_lock must be held');
+  const began = kvm.rt.now();
+  kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: mmu.active.count });
+  yield* kvm.mmuLock.writeLock();
+  // Race: vCPUs reading their roots' generation without the lock (fast_pgd_switch).
+  yield opWrite(kvm.objRoots);
+  if (!kvm.mutation.has('zap-fast-no-generation-bump')) {
+    kvm.mmuValidGen ^= 1;
+    kvm.emit({ e: 'mmuValidGen', gen: kvm.mmuValidGen });
+  }
+  // Under mmu_lock: a vCPU must not drop a root whose pages we are about to free
+  // without also being made to reload (and so flush) before its next entry.
+  yield* kvmMakeAllCpusRequest(kvm, rootZapRequest(kvm));
+  yield* kvmZapObsoletePages(mmu);
+  yield* kvm.mmuLock.writeUnlockY();
+  kvm.emit({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: kvm.rt.now() - began });
+}
+
+/**
+ * @kernel kvm_zap_obsolete_pages — walk active_mmu_pages from the oldest end and
+ * stop at the first page that is not obsolete: everything newer was made after
+ * the toggle. Drop the lock only after at least BATCH_ZAP_PAGES zaps and restart
+ * from the tail; the obsolete set only shrinks, so this ends however many pages
+ * vCPUs add meanwhile. One commit (one flush) at the end.
+ */
+export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
+  const kvm = mmu.kvm;
+  const lock = kvm.mmuLock;
+  const invalidList: ShadowPage[] = [];
+  let batch = 0;
+  for (let restart = true; restart; ) {
+    restart = false;
+    for (let sp = mmu.active.tail; sp !== null; ) {
+      if (!isObsoleteSp(kvm, sp)) break;
+      // Invalid pages leave the active list when zapped; meeting one is a model bug.
+      modelAssert(!sp.invalid, `kvm_zap_obsolete_pages: invalid sp ${sp.id} on active_mmu_pages`);
+      if (batch >= BATCH_ZAP_PAGES && (yield* lock.condReschedWrite(kvm.yieldOnContention))) {
+        kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages' });
+        batch = 0;
+        restart = true;
+        break;
+      }
+      // Race: guests walking this page in hardware while we unlink it.
+      yield op2(WRITE, mmu.objSpt, lock.obj);
+      const newer: ShadowPage | null = sp.newer;
+      batch += yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+      sp = newer;
+    }
+  }
+  if (invalidList.length > 0) kvm.emit({ e: 'zapBatch', what: 'kvm_zap_obsolete_pages', pages: invalidList.length });
+  // No vCPU can run on an obsolete root (the request is pending everywhere) and a
+  // new root flushes its TLB; the flush still fences lockless walkers before the free.
+  yield* kvmMmuCommitZapPage(mmu, invalidList);
+}
+
+/**
+ * @kernel kvm_mmu_zap_all as of v5.2/v5.3 (the regression thread 000 fixes) — zap
+ * everything on active_mmu_pages from the head, and after each page, if mmu_lock
+ * is contended or the slice is used up, drop it and restart from the head. With
+ * vCPUs running, pages they add during each break are at the head again: with
+ * enough vCPUs the walk never reaches the end.
+ */
+export function* kvmMmuZapAllLockbreak(mmu: ShadowMmu): Task {
+  const kvm = mmu.kvm;
+  const lock = kvm.mmuLock;
+  const began = kvm.rt.now();
+  kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all (lock-break)', pages: mmu.active.count });
+  yield* lock.writeLock();
+  const invalidList: ShadowPage[] = [];
+  for (let restart = true; restart; ) {
+    restart = false;
+    for (let sp = mmu.active.head; sp !== null; ) {
+      // Race: guests walking this page in hardware while we unlink it.
+      yield op2(WRITE, mmu.objSpt, lock.obj);
+      const older: ShadowPage | null = sp.older;
+      yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+      if (yield* lock.condReschedWrite(kvm.yieldOnContention)) {
+        kvm.emit({ e: 'lockBreak', holder: 'kvm_mmu_zap_all' });
+        restart = true;
+        break;
+      }
+      sp = older;
+    }
+  }
+  yield* kvmMmuCommitZapPage(mmu, invalidList);
+  yield* lock.writeUnlockY();
+  kvm.emit({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all (lock-break)', durationNs: kvm.rt.now() - began });
+}
+
+/** The 19 memslot-generation bits an MMIO SPTE keeps. */
+export const MMIO_SPTE_GEN_MASK = 2 ** 19 - 1;
+
+/**
+ * @kernel kvm_mmu_invalidate_mmio_sptes — called with each new memslots generation:
+ * MMIO SPTEs keep only 19 bits of it, so when those wrap to 0 an ancient MMIO SPTE
+ * could match the new generation; zap everything the fast way. (The model keeps
+ * one address space, so no address-space bits are masked off.)
+ */
+export function* kvmMmuInvalidateMmioSptes(mmu: ShadowMmu, gen: number): Task {
+  if (gen % (MMIO_SPTE_GEN_MASK + 1) !== 0) return;
+  mmu.kvm.emit({ e: 'note', text: `memslot generation ${gen} wrapped the MMIO SPTE generation: zapping all shadow pages` });
+  yield* kvmMmuZapAllFast(mmu);
+}

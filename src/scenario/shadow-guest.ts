@@ -1,0 +1,47 @@
+import { type GuestCpuSpec, KERNEL_PT_GFNS, PT_BASE, USER_TOP } from '../kvm/guest-paging.js';
+import type { Memslot } from '../kvm/memslots.js';
+import { InputError } from './input-error.js';
+import type { Scenario } from './schema.js';
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** Whether [start, end) lies inside one memslot. */
+function inOneSlot(slots: readonly Memslot[], start: number, end: number): boolean {
+  return slots.some((s) => start >= s.baseGfn && end <= s.baseGfn + s.npages);
+}
+
+/**
+ * The guest-kernel layout of a shadow-paged scenario, one spec per vCPU: its
+ * processes and where their page tables live. Refuses, as bad input, a layout the
+ * guest could not have: user accesses above the user half, or page tables outside
+ * the memslots or below the kernel half.
+ */
+export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]): GuestCpuSpec[] {
+  const n = scenario.vm.vcpus;
+  if (!inOneSlot(slots, PT_BASE, PT_BASE + KERNEL_PT_GFNS)) {
+    throw new InputError(`vm.memslots: shadow paging needs a memslot holding the guest kernel's page tables at gfns [${hex(PT_BASE)}, ${hex(PT_BASE + KERNEL_PT_GFNS)})`);
+  }
+  const specs: GuestCpuSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    const w = { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) };
+    const where = scenario.vcpuWorkloads[i] !== undefined ? `vcpuWorkloads[${i}]` : 'workload';
+    if (w.gfnStart + w.gfnCount > USER_TOP) {
+      throw new InputError(`${where}: gfnStart + gfnCount ${w.gfnStart + w.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`);
+    }
+    const start = w.pageTableGfnStart ?? PT_BASE + KERNEL_PT_GFNS + i * w.pageTableGfns;
+    if (start < PT_BASE || !inOneSlot(slots, start, start + w.pageTableGfns)) {
+      throw new InputError(
+        `${where}.pageTableGfnStart: vCPU${i}'s page tables at [${hex(start)}, ${hex(start + w.pageTableGfns)}) must lie in one memslot at or above ${hex(PT_BASE)}`,
+      );
+    }
+    specs.push({
+      processes: Math.max(1, w.processes),
+      processSwitchNs: w.processSwitchNs,
+      processExitNs: w.processExitNs,
+      pageTableGfnStart: start,
+      pageTableGfns: w.pageTableGfns,
+      phase: i / n,
+    });
+  }
+  return specs;
+}
