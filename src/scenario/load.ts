@@ -48,8 +48,25 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** A path segment as written in messages: `[3]`, `name`, or `["odd key"]`. */
+function segment(p: PropertyKey): string {
+  if (typeof p === 'number') return `[${p}]`;
+  const s = String(p);
+  return /^[A-Za-z_$][\w$-]*$/.test(s) ? s : `[${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)}]`;
+}
+
 /** Parses and validates scenario text; errors are InputErrors located in `file`. */
 export function parseScenario(text: string, file: string): Scenario {
+  try {
+    return parseScenarioText(text, file);
+  } catch (e) {
+    // Documents nested deeper than the parser's or validator's recursion can go.
+    if (e instanceof RangeError) throw new InputError(`${file}:1:1: document nested too deeply or too large (${e.message})`);
+    throw e;
+  }
+}
+
+function parseScenarioText(text: string, file: string): Scenario {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -71,7 +88,7 @@ export function parseScenario(text: string, file: string): Scenario {
     if (issue.code === 'unrecognized_keys') path = [...path, issue.keys[0]!];
     const node = nodeAt(doc.contents, path, issue.code === 'unrecognized_keys');
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
-    const field = path.length > 0 ? path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(top level)';
+    const field = path.length > 0 ? path.map(segment).join('.').replace(/\.\[/g, '[') : '(top level)';
     throw new InputError(`${file}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue)}`);
   }
   return parsed.data;
