@@ -89,6 +89,7 @@ ${opts.replayCommand ? `<p>Replay it: <code>${esc(opts.replayCommand)}</code></p
 <p class="note">Steps per thread: ${threads.map((t) => `<span class="mono" style="border-bottom: 3px solid ${color.get(t)}">${esc(t)}</span> ${perThread.get(t) ?? 0}`).join(' · ')}</p>
 <table class="swim" id="swimlanes"><thead>${head}</thead><tbody>${body.join('\n')}</tbody></table>
 <h2>Settings</h2>
+${Object.keys(cex.settings).length === 0 ? '<p class="note">The scenario\'s own settings; none overridden on the command line.</p>' : ''}
 ${settingsTable(cex.settings, cex.mutant)}
 <h2>Schedule</h2>
 <p class="note">Thread id chosen at each step, then the model's random draws; <code>mmulab replay</code> follows exactly this.</p>

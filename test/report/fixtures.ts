@@ -1,11 +1,8 @@
 /**
  * Small, fast runs and a real counterexample for the report tests.
  */
-import { explore } from '../../src/check/explore.js';
-import { RandomStrategy } from '../../src/check/random.js';
-import { ReplayStrategy } from '../../src/check/replay.js';
+import { type Counterexample, check, ReplayStrategy, runOnce } from '../../src/check/index.js';
 import type { Sink } from '../../src/kvm/events.js';
-import type { CounterexampleView } from '../../src/report/cex.js';
 import type { Settings } from '../../src/kvm/settings.js';
 import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
@@ -44,40 +41,34 @@ export function runWith(
 }
 
 /**
- * A counterexample found by the checker itself: random exploration of
- * apic-reload-mini under the apic-reload-no-retry mutant (a vCPU enters the
- * guest with the freed APIC-access page), then a replay with the step log on,
- * with `sinks` attached to the replayed instance.
+ * A counterexample found by the checker itself (random walks on
+ * apic-reload-mini under the apic-reload-no-retry mutant: a vCPU enters the
+ * guest with the freed APIC-access page), minimised, then replayed once more
+ * with `sinks` attached, as `mmulab replay --trace` does.
  */
-export function realCounterexample(sinks: Attachable[] = []): CounterexampleView {
+export function realCounterexample(sinks: Attachable[] = []): Counterexample {
   const s = loadScenario('apic-reload-mini');
   const settings = effectiveSettings(s);
   const mutant = 'apic-reload-no-retry';
-  const found = explore(() => createInstance(s, { settings, mutant, log: false, metrics: false }), new RandomStrategy(1), { maxExecutions: 5000 });
-  if (found.violation === null || found.schedule === null) throw new Error('the checker found no counterexample for apic-reload-no-retry');
-  let inst: KvmInstance | null = null;
-  const replayed = explore(
-    () => {
-      inst = createInstance(s, { settings, mutant, log: true, metrics: false, sinks });
+  const factory = (o: { log: boolean }) => createInstance(s, { settings, mutant, log: o.log, metrics: false });
+  const found = check(factory, {
+    strategy: { kind: 'random' },
+    seed: 1,
+    maxExecutions: 5000,
+    origin: { scenario: s.name ?? 'apic-reload-mini', settings: {}, mutant },
+  });
+  const cex = found.counterexample;
+  if (cex === null) throw new Error('the checker found no counterexample for apic-reload-no-retry');
+  const replay = runOnce(
+    (o) => {
+      const inst = createInstance(s, { settings, mutant, log: o.log, metrics: false, sinks });
       for (const k of sinks) k.attach(inst);
       return inst;
     },
-    new ReplayStrategy(found.schedule),
-    {},
+    new ReplayStrategy(cex.schedule),
+    cex.limits,
+    true,
   );
-  const i = inst as KvmInstance | null;
-  if (i === null || replayed.violation === null) throw new Error('the replay did not reproduce the violation');
-  const names = i.rt.threads.map((t) => t.name);
-  return {
-    format: 'mmulab-cex/1',
-    scenario: s.name ?? 'apic-reload-mini',
-    settings: settings as unknown as Record<string, unknown>,
-    mutant,
-    seed: 1,
-    strategy: 'random',
-    property: replayed.violation.kind,
-    violation: replayed.violation,
-    schedule: found.schedule,
-    steps: (i.log ?? []).map((l) => ({ step: l.step, thread: names[l.thread] ?? String(l.thread), text: l.text, timeNs: l.timeNs })),
-  };
+  if (replay.violation?.kind !== cex.property) throw new Error('the replay did not reproduce the violation');
+  return cex;
 }

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { renderCexReport } from '../../src/report/html-cex.js';
+import { renderCompareReport } from '../../src/report/html-compare.js';
+import { fmtMetric, renderRunReport } from '../../src/report/html-run.js';
+import { METRIC_ROWS } from '../../src/report/metric-rows.js';
+import { SeriesSink } from '../../src/report/series.js';
+import { writeCexReport, writeRunReport } from '../../src/report/write.js';
+import { realCounterexample, runWith, shortScenario } from './fixtures.js';
+import { livelockCompareRows } from './livelock.js';
+
+/** Anything that would make the page fetch at view time. */
+export function externalRefs(html: string): string[] {
+  const out: string[] = [];
+  for (const re of [/\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/gi, /url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/gi, /@import/gi]) {
+    for (const m of html.matchAll(re)) if (!/^(?:src|href)\s*=\s*["']?\s*(?:data|#)/i.test(m[0])) out.push(m[0]);
+  }
+  return out;
+}
+
+/** The data-metric cells of a page: key → {value, text}. */
+function cells(html: string, variant?: string): Map<string, { value: number; text: string }> {
+  const out = new Map<string, { value: number; text: string }>();
+  const re = /<td class="num[^"]*"(?: data-variant="([^"]*)")? data-metric="([^"]+)" data-value="([^"]+)">([^<]*)<\/td>/g;
+  for (const m of html.matchAll(re)) if (variant === undefined || m[1] === variant) out.set(m[2]!, { value: Number(m[3]), text: m[4]! });
+  return out;
+}
+
+test('html run report apic-page-reload seed 1: the summary holds every figure of the run; charts and timeline are inlined; nothing external', () => {
+  const s = shortScenario('apic-page-reload', 500_000);
+  const series = new SeriesSink();
+  const r = runWith(s, [series]);
+  const html = renderRunReport(r, { series: series.finish(r.simTimeNs), description: s.description });
+  const c = cells(html);
+  for (const row of METRIC_ROWS) {
+    const cell = c.get(row.key);
+    assert.ok(cell, `no cell for ${row.key}`);
+    assert.equal(cell.value, row.get(r), row.key);
+    assert.equal(cell.text, fmtMetric(row, row.get(r)).replace(/&/g, '&amp;'), row.key);
+  }
+  assert.match(html, /data-status="ok"/);
+  assert.ok(html.includes('var uPlot=function'), 'uPlot is inlined');
+  for (const id of ['run-latency', 'run-lock', 'run-activity']) assert.match(html, new RegExp(`id="${id}"`));
+  assert.match(html, /<svg id="timeline"/);
+  assert.deepEqual(externalRefs(html), []);
+});
+
+test('html run report with a violation (apic-page-reload, mutant apic-reload-no-retry, seed 1): banner, table and the steps that led to it', () => {
+  const s = shortScenario('apic-page-reload', 2_000_000);
+  const series = new SeriesSink();
+  const r = runWith(s, [series], { mutant: 'apic-reload-no-retry' });
+  assert.equal(r.violations[0]?.kind, 'stale-apic-access');
+  const html = renderRunReport(r, { series: series.finish(r.simTimeNs) });
+  assert.match(html, /data-status="violation"/);
+  assert.match(html, /VIOLATION: stale-apic-access/);
+  assert.match(html, new RegExp(`<tr class="violating"><td class="num">${r.violations[0]!.step}</td>`));
+});
+
+test('html compare report: the livelocked variant gets a red banner, a red card and a red zap-all cell', () => {
+  const rows = livelockCompareRows();
+  const html = renderCompareReport(rows, { command: 'mmulab compare …' });
+  const stuck = rows.find((r) => r.results.some((x) => x.progress.livelock))!;
+  assert.match(html, new RegExp(`<div class="banner bad" data-variant="${stuck.label.replace(/[()]/g, '\\$&')}" data-status="livelock">LIVELOCK in`));
+  assert.match(html, new RegExp(`<div class="card bad" data-variant="${stuck.label.replace(/[()]/g, '\\$&')}" data-status="livelock">`));
+  assert.match(html, /<td class="num bad" data-variant="[^"]*" data-metric="zapAll.completed" data-value="0">0<\/td>/);
+  for (const row of rows) {
+    const c = cells(html, row.label);
+    assert.equal(c.get('faults.total')!.value, row.results.reduce((a, r) => a + r.metrics.faults.total, 0) / row.results.length);
+  }
+  for (const id of ['cmp-latency', 'cmp-lock-wait', 'cmp-lock-write', 'cmp-accesses']) assert.match(html, new RegExp(`id="${id}"`));
+  assert.deepEqual(externalRefs(html), []);
+});
+
+test('html counterexample report (checker, apic-reload-mini, apic-reload-no-retry, seed 1): swimlanes per thread, violating step marked', () => {
+  const cex = realCounterexample();
+  const html = renderCexReport(cex, { replayCommand: 'mmulab replay cex.json' });
+  const threads = [...new Set(cex.steps.map((s) => s.thread))];
+  for (const t of threads) assert.match(html, new RegExp(`<th class="lane" data-thread="${t}"`));
+  assert.match(html, new RegExp(`<tr class="violating" data-step="${cex.violation.step}">`));
+  assert.match(html, new RegExp(`✖ ${cex.violation.kind}`));
+  for (const s of cex.steps) assert.ok(html.includes(s.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')), s.text);
+  assert.deepEqual(externalRefs(html), []);
+});
+
+test('writers are atomic: the file appears whole and no temporary file is left', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mmulab-report-'));
+  try {
+    const s = shortScenario('apic-page-reload', 100_000);
+    const r = runWith(s, []);
+    writeRunReport(join(dir, 'r.html'), r);
+    writeCexReport(join(dir, 'c.html'), realCounterexample());
+    assert.deepEqual(readdirSync(dir).sort(), ['c.html', 'r.html']);
+    assert.match(readFileSync(join(dir, 'r.html'), 'utf8'), /<\/html>\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
