@@ -75,7 +75,14 @@ function parseScenarioText(text: string, file: string): Scenario {
     const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new InputError(`${file}:${pos.line}:${pos.col}: malformed YAML/JSON: ${msg}`);
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    // Unresolved aliases, alias bombs: the yaml library throws ReferenceErrors here.
+    if (e instanceof RangeError) throw e;
+    throw new InputError(`${file}:1:1: malformed YAML/JSON: ${(e as Error)?.message ?? String(e)}`);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError(`${file}:1:1: expected a scenario mapping (vm, workload, host, settings, stop)`);
   }

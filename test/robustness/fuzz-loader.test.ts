@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { InputError } from '../../src/scenario/input-error.js';
+import { checkScenarioLimits } from '../../src/scenario/limits.js';
+import { BUILTIN_DIR, parseScenario } from '../../src/scenario/load.js';
+
+const FILE = 'fuzz.yaml';
+/** `file:line:col field: message` or `file:line:col: message`, on one line. */
+const LOCATED = /^fuzz\.yaml:\d+:\d+(: | \S[^\n]*?: )\S[^\n]*$/;
+
+/** Stats across the whole file, printed at the end. */
+const stats = { cases: 0, parsed: 0, refused: 0, limited: 0 };
+
+/** Feeds one document to the loader: it must parse or throw a located InputError, nothing else. */
+function feed(text: string): void {
+  stats.cases++;
+  let s: ReturnType<typeof parseScenario>;
+  try {
+    s = parseScenario(text, FILE);
+  } catch (e) {
+    if (!(e instanceof InputError)) {
+      assert.fail(`not an InputError: ${(e as Error)?.stack ?? String(e)}\n--- input (first 500 chars) ---\n${text.slice(0, 500)}`);
+    }
+    assert.match(e.message, LOCATED, `unlocated message for input:\n${text.slice(0, 500)}`);
+    stats.refused++;
+    return;
+  }
+  stats.parsed++;
+  // What parses goes on to the up-front limits: they pass or refuse as bad input.
+  try {
+    checkScenarioLimits(s, FILE);
+  } catch (e) {
+    if (!(e instanceof InputError)) assert.fail(`limits: not an InputError: ${(e as Error)?.stack ?? String(e)}`);
+    assert.match(e.message, /^fuzz\.yaml: \S[^\n]*$/);
+    stats.limited++;
+  }
+}
+
+const HUGE = 'x'.repeat(20_000);
+const BIG = 'x'.repeat(2_000);
+const HUGER = 'x'.repeat(1_000_000);
+function deep(n: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < n; i++) v = i % 2 ? [v] : { a: v };
+  return v;
+}
+
+/** Nasty values: boundaries, wrong types, huge and deep things. */
+const nasty = fc.oneof(
+  fc.constantFrom<unknown>(0, -1, 1, 2 ** 53, -(2 ** 53), 2 ** 60, 1e308, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.5, -0),
+  fc.constantFrom<unknown>(null, true, false, '', '0', 'NaN', BIG, [], {}, [1, 2], { x: 1 }),
+  fc.constantFrom<unknown>(deep(20), deep(60)),
+  fc.string({ maxLength: 20 }),
+  fc.integer(),
+  fc.double(),
+);
+
+const maybe = <T>(a: fc.Arbitrary<T>) => fc.oneof({ weight: 40, arbitrary: a }, { weight: 1, arbitrary: nasty });
+const smallInt = (max: number) => maybe(fc.integer({ min: 0, max }));
+
+const memslot = fc.record({ id: smallInt(4), baseGfn: smallInt(4096), pages: maybe(fc.integer({ min: 1, max: 4096 })) }, { requiredKeys: [] });
+const workload = fc.record(
+  {
+    pattern: maybe(fc.constantFrom('uniform', 'sequential', 'hot-set', 'zipf', 'bogus')),
+    gfnStart: smallInt(1024),
+    gfnCount: maybe(fc.integer({ min: 1, max: 4096 })),
+    writeRatio: maybe(fc.double({ min: 0, max: 1, noNaN: true })),
+    accessIntervalNs: smallInt(10000),
+    accesses: smallInt(100),
+    hotFraction: maybe(fc.double({ min: 0, max: 1 })),
+  },
+  { requiredKeys: [] },
+);
+const invalidation = fc.record(
+  {
+    kind: maybe(fc.constantFrom('reclaim', 'migrate', 'numa', 'ksm', 'swap')),
+    threads: smallInt(4),
+    intervalNs: smallInt(100000),
+    rangePages: maybe(fc.integer({ min: 1, max: 4096 })),
+    count: smallInt(10),
+  },
+  { requiredKeys: [] },
+);
+const scenarioObj = fc.record(
+  {
+    name: maybe(fc.string({ maxLength: 10 })),
+    vm: maybe(
+      fc.record(
+        { vcpus: maybe(fc.integer({ min: 1, max: 64 })), memslots: maybe(fc.array(memslot, { maxLength: 3 })), apicAccessPage: maybe(fc.boolean()) },
+        { requiredKeys: [] },
+      ),
+    ),
+    workload: maybe(workload),
+    vcpuWorkloads: maybe(fc.array(workload, { maxLength: 3 })),
+    host: maybe(
+      fc.record(
+        { invalidations: maybe(fc.array(invalidation, { maxLength: 3 })), apicPageMigrationNs: smallInt(100000), memslotChanges: maybe(fc.array(fc.record({ atNs: smallInt(1000), op: maybe(fc.constantFrom('delete', 'move', 'create')), slot: smallInt(3) }), { maxLength: 2 })) },
+        { requiredKeys: [] },
+      ),
+    ),
+    settings: maybe(fc.record({ faultPrecheck: maybe(fc.constantFrom('off', 'lockless', 'x')), preemptible: maybe(fc.boolean()) }, { requiredKeys: [] })),
+    stop: maybe(fc.record({ timeNs: smallInt(1e7), accesses: smallInt(1000), livelockNs: smallInt(1e7) }, { requiredKeys: [] })),
+    seed: smallInt(2 ** 31 - 1),
+    [fc.constantFrom('vcpu', 'stopp', '__proto__', 'constructor').toString()]: fc.constant(undefined),
+  },
+  { requiredKeys: [] },
+);
+/** An unknown key now and then (misspellings, prototype names). */
+const withStray = fc.tuple(scenarioObj, fc.option(fc.constantFrom('vcpu', 'stopp', '__proto__', 'constructor', 'toString', ''), { nil: undefined }), nasty).map(([o, k, v]) => {
+  const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
+  if (k !== undefined) Object.defineProperty(out, k, { value: v, enumerable: true, configurable: true, writable: true });
+  return out;
+});
+
+/** How a generated object becomes text: JSON, YAML (flow or block), or raw garbage. */
+function serialize(o: unknown, how: number): string {
+  switch (how % 4) {
+    case 0:
+      return JSON.stringify(o) ?? 'null';
+    case 1:
+      return stringifyYaml(o, { aliasDuplicateObjects: false });
+    case 2:
+      return stringifyYaml(o, { flowCollectionPadding: false, collectionStyle: 'flow', aliasDuplicateObjects: false });
+    default: {
+      // Truncated YAML: cut somewhere in the middle.
+      const t = stringifyYaml(o, { aliasDuplicateObjects: false });
+      return t.slice(0, Math.floor(t.length / 2));
+    }
+  }
+}
+
+const GENERATED = Number(process.env.FUZZ_RUNS ?? 10_000);
+
+test('fuzz: generated scenario documents parse or fail with a located InputError', () => {
+  const t0 = performance.now();
+  fc.assert(
+    fc.property(withStray, fc.nat(), (o, how) => {
+      feed(serialize(o, how));
+    }),
+    { numRuns: GENERATED, seed: Number(process.env.FUZZ_SEED ?? 20261125) },
+  );
+  // And arbitrary text, half of it YAML-ish punctuation.
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.stringMatching(/^[-:{}[\],&*!|>'"%@` \n#a-z0-9]{0,120}$/)), (t) => {
+      feed(t);
+    }),
+    { numRuns: 2000, seed: 7 },
+  );
+  const ms = performance.now() - t0;
+  console.log(`fuzz-loader: ${stats.cases} documents in ${Math.round(ms)} ms (parsed ${stats.parsed}, refused ${stats.refused}, over limits ${stats.limited})`);
+  assert.ok(stats.cases >= GENERATED);
+  assert.ok(ms < 30_000, `fuzz took ${ms} ms`);
+});
+
+const NASTY_VALUES: unknown[] = [undefined, 0, -1, 2 ** 53, 2 ** 60, Number.NaN, Number.POSITIVE_INFINITY, 0.5, null, true, 'x', HUGE, [], {}, deep(60)];
+
+/** Every path to a value in a JSON-ish tree. */
+function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  const out: (string | number)[][] = [at];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
+  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
+  return out;
+}
+
+/** A copy of `root` with the value at `path` replaced (undefined: the key dropped). */
+function setAt(root: unknown, path: (string | number)[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const copy = structuredClone(root) as Record<string | number, unknown>;
+  let node = copy;
+  for (const k of path.slice(0, -1)) node = node[k] as Record<string | number, unknown>;
+  const last = path[path.length - 1]!;
+  if (value === undefined) {
+    if (Array.isArray(node)) node.splice(last as number, 1);
+    else delete node[last];
+  } else node[last] = value;
+  return copy;
+}
+
+test('fuzz: mutations of every built-in scenario (keys dropped, types changed, boundaries, huge, deep)', () => {
+  const files = readdirSync(BUILTIN_DIR).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.length > 0);
+  let n = 0;
+  const t0 = performance.now();
+  for (const f of files) {
+    const text = readFileSync(join(BUILTIN_DIR, f), 'utf8');
+    feed(text);
+    const obj = parseYaml(text) as unknown;
+    for (const p of paths(obj)) {
+      for (const v of NASTY_VALUES) {
+        const m = setAt(obj, p, v);
+        feed(stringifyYaml(m, { aliasDuplicateObjects: false }) ?? '');
+        feed(JSON.stringify(m) ?? 'null');
+        n += 2;
+      }
+    }
+    // Text-level damage: truncation at every tenth of the file, a stray tab, a duplicated key.
+    for (let i = 1; i < 10; i++) feed(text.slice(0, Math.floor((text.length * i) / 10)));
+    feed(text.replace(/\n {2}/, '\n\t'));
+    feed(`${text}\nseed: 2\n`);
+    n += 11;
+  }
+  console.log(`fuzz-loader: ${n} mutations of ${files.length} built-ins in ${Math.round(performance.now() - t0)} ms`);
+});
+
+test('fuzz: very deep nesting and huge documents fail cleanly', () => {
+  for (const depth of [1000, 10_000]) {
+    feed(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+    feed(`vm: ${'['.repeat(depth)}${']'.repeat(depth)}`);
+    feed(`${'{a: '.repeat(depth)}1${'}'.repeat(depth)}`);
+    feed(JSON.stringify({ vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: 1 }] }, description: deep(Math.min(depth, 1000)) }));
+  }
+  let block = '';
+  for (let i = 0; i < 2000; i++) block += `${' '.repeat(i)}a${i}:\n`;
+  feed(block);
+  feed(`name: ${HUGER}\n`);
+  feed(`description: "${'y'.repeat(1_000_000)}"\nvm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: 1 }] }\nstop: { timeNs: 1 }\n`);
+  feed('a: &a [*a]');
+  feed(`a: &x [1]\nb: [${Array(200).fill('*x').join(',')}]`);
+});
