@@ -16,7 +16,8 @@ export interface Bar {
  * (zero to the largest value), so that differences read at a glance.
  */
 export function barChart(title: string, bars: Bar[], id?: string): string {
-  const labelW = 230;
+  // Room for the longest label at 12px (about 7px a character).
+  const labelW = Math.max(120, 12 + 7 * Math.max(0, ...bars.map((b) => b.label.length)));
   const plotW = 220;
   const barH = 18;
   const gap = 6;

@@ -51,8 +51,8 @@ export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-/** Colours of series, in order; chosen to stay apart for the colour-blind. */
-export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+/** Colours of series, in order; red is left out: it means trouble on these pages. */
+export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#393b79'];
 
 let assets: { js: string; css: string } | null = null;
 
@@ -81,6 +81,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.group th { background: #e6e6e6; text-align: left; }
 .summary-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 12px; align-items: start; }
 .summary-grid table { width: 100%; }
+svg.bars { max-width: 100%; height: auto; }
 .bargrid { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 10px 24px; }
 tr.violating td { background: var(--bad-bg); color: var(--bad); font-weight: 600; }
 .banner { border-radius: 6px; padding: 12px 16px; margin: 12px 0; font-size: 16px; font-weight: 600; border: 2px solid; }
@@ -89,7 +90,7 @@ tr.violating td { background: var(--bad-bg); color: var(--bad); font-weight: 600
 .banner.warn { background: var(--warn-bg); border-color: var(--warn); color: var(--warn); }
 .banner .detail { font-weight: 400; font-size: 14px; color: var(--fg); margin-top: 4px; }
 .badge { display: inline-block; border-radius: 4px; padding: 2px 8px; font-weight: 700; font-size: 12px; color: #fff; letter-spacing: .03em; }
-.badge.bad { background: var(--bad); } .badge.ok { background: var(--ok); } .badge.warn { background: var(--warn); }
+.badge.bad { background: var(--bad); color: #fff; } .badge.ok { background: var(--ok); color: #fff; } .badge.warn { background: var(--warn); color: #fff; }
 td.bad, span.bad { background: var(--bad-bg); color: var(--bad); font-weight: 700; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
 .chart { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px; min-height: 320px; }
