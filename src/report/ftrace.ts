@@ -41,7 +41,11 @@ export class FtraceSink implements InstanceSink {
         const exit = this.pendingExit.get(ev.tid);
         if (exit !== undefined) {
           this.pendingExit.delete(ev.tid);
-          exit.text = kvmExit(ev.vcpu, 'EPT_VIOLATION', ev.write ? 0x182 : 0x181);
+          // EPT violation: the exit qualification (read/write, GPA valid); a #PF
+          // intercept under shadow paging: the faulting address and the vector.
+          exit.text = this.shadow
+            ? kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, ev.write ? 0x2 : 0)
+            : kvmExit(ev.vcpu, 'EPT_VIOLATION', ev.write ? 0x182 : 0x181);
         }
         // error_code: PFERR_GUEST_FINAL_MASK | PFERR_WRITE_MASK for a write.
         const err = 0x1_0000_0000 + (ev.write ? 0x2 : 0);
@@ -55,8 +59,10 @@ export class FtraceSink implements InstanceSink {
         this.add(ev, 'kvm_entry', `vcpu ${ev.vcpu}, rip 0x0`);
         return;
       case 'vmExit': {
-        const rec = this.add(ev, 'kvm_exit', kvmExit(ev.vcpu, EXIT_REASONS[ev.reason], 0));
-        if (ev.reason === 'ept-violation') this.pendingExit.set(ev.tid, rec);
+        const pf = ev.reason === 'ept-violation' || ev.reason === 'write-protect';
+        const reason = pf && this.shadow ? 'EXCEPTION_NMI' : EXIT_REASONS[ev.reason]!;
+        const rec = this.add(ev, 'kvm_exit', kvmExit(ev.vcpu, reason, 0, pf && this.shadow ? PF_INTR_INFO : 0));
+        if (pf) this.pendingExit.set(ev.tid, rec);
         return;
       }
       case 'entryCancelled':
@@ -83,11 +89,11 @@ export class FtraceSink implements InstanceSink {
           rec.pages = ev.pages;
           this.pendingZapAll.set(ev.tid, rec);
         } else {
-          this.add(ev, 'mmulab_zap_all', `how ${ev.how} used_pages ${hex(ev.pages)}`);
+          this.add(ev, 'mmulab_mmu_zap', `how ${ev.how} used_pages ${hex(ev.pages)}`);
         }
         return;
       case 'zapAllEnd':
-        this.add(ev, 'mmulab_zap_all_done', `how ${ev.how} duration_ns ${ev.durationNs}`);
+        this.add(ev, 'mmulab_mmu_zap_done', `how ${ev.how} duration_ns ${ev.durationNs}`);
         return;
       case 'zapBatch':
         this.add(ev, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages}`);
@@ -189,7 +195,7 @@ const RET_NAMES: Record<RetPf, string> = {
   emulate: 'RET_PF_EMULATE',
 };
 
-/** VMX basic exit reasons for the model's exits. */
+/** VMX basic exit reasons for the model's exits (TDP; a shadow-paging fault is a #PF intercept). */
 const EXIT_REASONS: Record<string, string> = {
   'ept-violation': 'EPT_VIOLATION',
   kick: 'EXTERNAL_INTERRUPT',
@@ -215,9 +221,12 @@ function spte(pfn: number): string {
   return pfn < 0 ? '0' : (pfn * 4096 + 0x7).toString(16);
 }
 
-/** kvm_exit's fields (VMX): exit qualification as info1. */
-function kvmExit(vcpu: number, reason: string, info1: number): string {
-  return `vcpu ${vcpu} reason ${reason} rip 0x0 info1 0x${pad(info1, 16)} info2 0x${pad(0, 16)} intr_info 0x${pad(0, 8)} error_code 0x${pad(0, 8)}`;
+/** VM-exit interruption info of a #PF: valid, hardware exception, error code delivered, vector 14. */
+const PF_INTR_INFO = 0x80000b0e;
+
+/** kvm_exit's fields (VMX): exit qualification as info1, then interruption info and error code. */
+function kvmExit(vcpu: number, reason: string, info1: number, intrInfo = 0, errorCode = 0): string {
+  return `vcpu ${vcpu} reason ${reason} rip 0x0 info1 0x${pad(info1, 16)} info2 0x${pad(0, 16)} intr_info 0x${pad(intrInfo, 8)} error_code 0x${pad(errorCode, 8)}`;
 }
 
 /** KVM_MMU_PAGE_PRINTK: generation, gfn, level, role bits, root count, sync state. */

@@ -25,17 +25,23 @@ for (const [name, timeNs, seed, settings] of [
   ['apic-page-reload', 2_000_000, 1, {}],
   ['apic-page-reload', 1_000_000, 2, { apicAccessPage: 'invalidate-range' }],
   ['fault-during-invalidation', 500_000, 1, { faultPrecheck: 'off' }],
+  ['slot-zap-accounting', 3_500_000, 1, {}],
+  ['slot-zap-accounting', 3_500_000, 1, { memslotFlush: 'zap-all-lockbreak' }],
+  ['slot-zap-accounting', 3_500_000, 1, { memslotFlush: 'zap-all-fast' }],
 ] as const) {
   test(`ftrace ${name} seed ${seed} ${JSON.stringify(settings)}: counts agree with the JSON metrics (faults, zaps, flushes, entries)`, () => {
     const { result, count } = ftrace(name, timeNs, seed, settings);
     const m = result.metrics;
     assert.ok(m.faults.total > 0);
+    if (name === 'slot-zap-accounting') assert.ok(m.shadowPages.zapped > 0 && m.zapAll.started === 1, 'the memslot delete zapped shadow pages');
     assert.equal(count('kvm_page_fault'), m.faults.total, 'one kvm_page_fault per fault');
     assert.equal(count('mmulab_page_fault_done', (l) => l.includes('RET_PF_RETRY')), m.faults.retries);
-    assert.equal(count('kvm_tdp_mmu_spte_changed', (l) => l.endsWith('new_spte 0')), m.invalidations.sptesZapped, 'one spte_changed to 0 per zapped SPTE');
+    const zapped = count('kvm_tdp_mmu_spte_changed', (l) => l.endsWith('new_spte 0')) + count('mmulab_drop_spte');
+    assert.equal(zapped, m.invalidations.sptesZapped, 'one spte_changed to 0 (TDP) or drop_spte (shadow) per zapped SPTE');
     assert.equal(count('kvm_mmu_prepare_zap_page'), m.shadowPages.zapped);
     assert.equal(count('kvm_mmu_get_page'), m.shadowPages.created);
-    assert.equal(count('kvm_mmu_zap_all_fast') + count('mmulab_zap_all'), m.zapAll.started);
+    assert.equal(count('kvm_mmu_zap_all_fast') + count('mmulab_mmu_zap'), m.zapAll.started);
+    assert.equal(count('mmulab_mmu_zap_done'), m.zapAll.completed);
     assert.equal(count('mmulab_flush_remote_tlbs'), m.tlb.remoteFlushes);
     assert.equal(count('kvm_entry'), m.guest.entries);
     assert.equal(count('kvm_unmap_hva_range'), m.invalidations.started);

@@ -20,6 +20,8 @@ function trace(name: string, timeNs: number, seed: number, settings = {}) {
 for (const [name, timeNs, seed] of [
   ['apic-page-reload', 1_000_000, 1],
   ['fault-during-invalidation', 400_000, 3],
+  ['slot-zap-accounting', 3_500_000, 1],
+  ['root-zap-on-process-exit', 1_200_000, 1],
 ] as const) {
   test(`perfetto ${name} seed ${seed}: every begin has its end, slices nest per track, time never goes back per track`, () => {
     const { events } = trace(name, timeNs, seed);
