@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Settings } from '../kvm/settings.js';
 import { ModelBug } from '../runtime/model-bug.js';
+import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
@@ -71,7 +72,7 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean):
     worker.on('message', (m: { ok: true; result: JobResult<J> } | { ok: false; name: string; message: string }) => {
       done(() => {
         if (m.ok) resolve(m.result);
-        else reject(m.name === 'ModelBug' ? new ModelBug(m.message) : new Error(m.message));
+        else reject(m.name === 'ModelBug' ? new ModelBug(m.message) : m.name === 'InputError' ? new InputError(m.message) : new Error(m.message));
       });
       void worker.terminate();
     });
