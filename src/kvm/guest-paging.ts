@@ -249,6 +249,11 @@ export class GuestCpu {
     }
   }
 
+  /** Builds the current process's tables for gva before the run starts (warm start): fresh pages only. */
+  prefault(gva: number): void {
+    modelAssert(!this.ensureUserTables(gva), 'warm start: a recycled page-table page');
+  }
+
   /** KVM took the CR3 load; returns the value loaded. */
   takeCr3(): number {
     const pgd = this.pendingCr3;

@@ -57,6 +57,8 @@ export class ShadowMmu implements MmuBackend {
   indirectShadowPages = 0;
   /** Pages not yet freed. */
   liveCount = 0;
+  /** Requests to drop obsolete roots still going round the vCPUs (see requestRootDrop). */
+  rootDropInFlight = 0;
   /** Pages with root_count > 0 (some vCPU's current or previous root). */
   readonly rootSps = new Set<ShadowPage>();
   /** The guest's processes and page tables (guest memory, as KVM's walks read it). */
@@ -290,6 +292,8 @@ export class ShadowMmu implements MmuBackend {
     if (r < 0) return 'no root loaded';
     const sp = this.sps[r]!;
     if (sp.freed) return `root sp ${r} (gfn ${hex(sp.gfn)}) was freed`;
+    // Marked a moment ago and the request has not reached this vCPU: its IPI will.
+    if (this.rootDropInFlight > 0) return null;
     if (sp.invalid) return `root sp ${r} (gfn ${hex(sp.gfn)}) is invalid: it was zapped while in use`;
     if (sp.mmuValidGen !== this.kvm.mmuValidGen) return `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
     if (sp.gfn !== vcpu.cr3) return `root sp ${r} shadows gfn ${hex(sp.gfn)}, but CR3 is ${hex(vcpu.cr3)}`;

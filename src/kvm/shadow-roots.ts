@@ -55,7 +55,10 @@ function* mmuFreeRootPage(mmu: ShadowMmu, vcpu: Vcpu, info: RootInfo, invalidLis
   const kvm = mmu.kvm;
   const sp = mmu.sps[info.root]!;
   modelAssert(!sp.freed && sp.rootCount > 0, `vCPU${vcpu.id} frees root sp ${sp.id} with root_count ${sp.rootCount}${sp.freed ? ' (freed)' : ''}`);
-  if (cause === 'zap-request' && info.pgd >= 0) mmu.guestCpu(vcpu).droppedByZap.add(info.pgd);
+  // A root dropped on a root-zap request has to be rebuilt if the vCPU runs on it
+  // (its current root) or if it was still valid; a cached root the zap itself
+  // invalidated would never have been used again.
+  if (cause === 'zap-request' && info.pgd >= 0 && (info === vcpu.root || !sp.invalid)) mmu.guestCpu(vcpu).droppedByZap.add(info.pgd);
   info.root = -1;
   info.pgd = -1;
   if (--sp.rootCount === 0) mmu.rootSps.delete(sp);

@@ -20,6 +20,18 @@ export function rootZapRequest(kvm: Kvm): number {
   return kvm.settings.rootZap === 'reload-all' ? KVM_REQ_MMU_RELOAD : KVM_REQ_MMU_FREE_OBSOLETE_ROOTS;
 }
 
+/**
+ * Asks every vCPU to drop its obsolete or zapped roots (WAIT). While the request
+ * goes round, a vCPU it has not reached may pass its entry check on a root that
+ * was just marked: the request's IPI kicks it out before the zapper goes on, so
+ * the oracle does not count that entry (ShadowMmu.rootDropInFlight).
+ */
+export function* requestRootDrop(mmu: ShadowMmu): Task {
+  mmu.rootDropInFlight++;
+  yield* kvmMakeAllCpusRequest(mmu.kvm, rootZapRequest(mmu.kvm));
+  mmu.rootDropInFlight--;
+}
+
 /** Removes parent pte `ref` from `child`'s parent_ptes. */
 function removeParentPte(child: ShadowPage, ref: number): void {
   const i = child.parentPtes.indexOf(ref);
@@ -103,7 +115,7 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   }
   // Only now, with role.invalid set: a vCPU that services the request must see the
   // root as invalid, or it would keep it and enter the guest on it.
-  if (zappedRoot && !kvm.mutation.has('zap-root-no-request')) yield* kvmMakeAllCpusRequest(kvm, rootZapRequest(kvm));
+  if (zappedRoot && !kvm.mutation.has('zap-root-no-request')) yield* requestRootDrop(mmu);
   return zapped;
 }
 

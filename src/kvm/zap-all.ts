@@ -3,8 +3,7 @@ import { op2, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { BATCH_ZAP_PAGES, isObsoleteSp, type ShadowPage } from './shadow-page.js';
-import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, rootZapRequest } from './shadow-zap.js';
-import { kvmMakeAllCpusRequest } from './vcpu-requests.js';
+import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, requestRootDrop } from './shadow-zap.js';
 
 /**
  * Zapping every shadow page: the fast invalidate flow by generation (threads 000
@@ -34,7 +33,7 @@ export function* kvmMmuZapAllFast(mmu: ShadowMmu): Task {
   }
   // Under mmu_lock: a vCPU must not drop a root whose pages we are about to free
   // without also being made to reload (and so flush) before its next entry.
-  yield* kvmMakeAllCpusRequest(kvm, rootZapRequest(kvm));
+  yield* requestRootDrop(mmu);
   yield* kvmZapObsoletePages(mmu);
   yield* kvm.mmuLock.writeUnlockY();
   kvm.emit({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: kvm.rt.now() - began });

@@ -19,6 +19,7 @@ import type { Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
 import type { Scenario } from './schema.js';
 import { shadowGuestSpecs } from './shadow-guest.js';
+import { warmStart } from './warm-start.js';
 
 /** How to build one execution of a scenario. */
 export interface InstanceOptions {
@@ -82,11 +83,6 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   kvm.subscribe(new Oracle(kvm, violations));
   const progress = new ProgressMonitor();
   kvm.subscribe(progress);
-  const metrics = opts.metrics ? new Metrics() : null;
-  if (metrics) kvm.subscribe(metrics);
-  const log = opts.log ? new StepLog() : null;
-  if (log) kvm.subscribe(log);
-  for (const s of opts.sinks ?? []) kvm.subscribe(s);
 
   for (let i = 0; i < scenario.vm.vcpus; i++) {
     const w = { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) };
@@ -98,6 +94,17 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   }
   if (shadow) shadow.setupGuest(shadowGuestSpecs(scenario, userSlots));
   for (const vcpu of kvm.vcpus) vcpu.thread = rt.spawn(vcpu.name, () => vcpu.vcpuRun(), vcpu);
+  warmStart(kvm, scenario, costs);
+
+  // Metrics, the step log and trace sinks start with the run, after the warm start.
+  const metrics = opts.metrics ? new Metrics() : null;
+  if (metrics) {
+    kvm.subscribe(metrics);
+    metrics.shadowPagesLive = metrics.shadowPagesPeak = kvm.mmu.gauges().shadowPages;
+  }
+  const log = opts.log ? new StepLog() : null;
+  if (log) kvm.subscribe(log);
+  for (const s of opts.sinks ?? []) kvm.subscribe(s);
 
   scenario.host.invalidations.forEach((spec, k) => {
     for (let j = 0; j < spec.threads; j++) {

@@ -48,8 +48,25 @@ export const workloadSchema = z
      */
     pageTableGfnStart: count(LIMITS.pages).optional(),
     pageTableGfns: positive(LIMITS.pages).default(4096),
+    /**
+     * Pages this vCPU touched before the run starts, one in each 2 MiB region from
+     * gfnStart on: their faults run through the fault path at time 0, untimed and
+     * outside the metrics, so the run starts with their mappings (and shadow pages) built.
+     */
+    warmPages: count(LIMITS.pages).default(0),
   })
   .describe('workload');
+
+/**
+ * The workload's keys, each optional and without its default: an override that
+ * names one key must not reset the others to their defaults (as .partial() would).
+ */
+const overrideShape: Record<string, z.ZodTypeAny> = {};
+for (const [k, v] of Object.entries(workloadSchema.shape)) {
+  const t = v as z.ZodTypeAny;
+  overrideShape[k] = (t instanceof z.ZodDefault ? (t as z.ZodDefault<z.ZodTypeAny>).unwrap() : t).optional();
+}
+export const workloadOverrideSchema = z.strictObject(overrideShape) as unknown as z.ZodType<Partial<z.infer<typeof workloadSchema>>>;
 
 export const invalidationSchema = z.strictObject({
   /** What the host does to the pages: reclaim (unmap+free), migrate/numa (move), ksm (merge). */
@@ -109,8 +126,8 @@ export const scenarioSchema = z.strictObject({
     apicAccessPage: z.boolean().default(true),
   }),
   workload: workloadSchema.default(() => workloadSchema.parse({})),
-  /** Per-vCPU overrides of `workload`, by index. */
-  vcpuWorkloads: z.array(workloadSchema.partial()).max(LIMITS.vcpus).default([]),
+  /** Per-vCPU overrides of `workload`, by index: only the keys given override. */
+  vcpuWorkloads: z.array(workloadOverrideSchema).max(LIMITS.vcpus).default([]),
   host: z
     .strictObject({
       invalidations: z.array(invalidationSchema).max(16).default([]),
