@@ -18,7 +18,7 @@ import { METRIC_ROWS } from '../../src/report/metric-rows.js';
 import { SeriesSink } from '../../src/report/series.js';
 import { writeCexReport, writeCompareReport, writeRunReport } from '../../src/report/write.js';
 import { realCounterexample, runWith, shortScenario } from './fixtures.js';
-import { livelockCompareRows, REAL_LIVELOCK } from './livelock.js';
+import { LIVELOCK_SCENARIO, livelockCompareRows } from './livelock.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -131,10 +131,10 @@ test('browser: run report (apic-page-reload seed 1) opens offline, draws its cha
   await page.close();
 });
 
-test(`browser: compare report with a livelocked variant (${REAL_LIVELOCK ? 'memslot-zap-livelock' : 'edited result'}) makes the livelock plain`, { skip: SKIP }, async () => {
+test(`browser: compare ${LIVELOCK_SCENARIO.replace(/^.*\//, '')} zap-all-lockbreak vs zap-all-fast, seeds 1-2: the livelock is plain at a glance`, { skip: SKIP }, async () => {
   const rows = livelockCompareRows();
   const file = join(dir, 'compare.html');
-  writeCompareReport(file, rows, { command: 'mmulab compare … --report compare.html' });
+  writeCompareReport(file, rows, { command: `mmulab compare ${LIVELOCK_SCENARIO} --vary memslotFlush=zap-all-lockbreak,zap-all-fast --seeds 2 --report compare.html` });
   const { page, requests, url } = await open(file, true);
   assert.deepEqual(requests, [url], 'no request but the page itself');
   const labels = rows.map((r) => r.label);

@@ -59,10 +59,13 @@ test('html run report with a violation (apic-page-reload, mutant apic-reload-no-
   assert.match(html, new RegExp(`<tr class="violating"><td class="num">${r.violations[0]!.step}</td>`));
 });
 
-test('html compare report: the livelocked variant gets a red banner, a red card and a red zap-all cell', () => {
+test('html compare zap-all-lockbreak vs zap-all-fast, seeds 1-2: the livelocked variant gets a red banner, a red card and a red zap-all cell', () => {
   const rows = livelockCompareRows();
   const html = renderCompareReport(rows, { command: 'mmulab compare …' });
   const stuck = rows.find((r) => r.results.some((x) => x.progress.livelock))!;
+  assert.equal(stuck.label, 'memslotFlush=zap-all-lockbreak');
+  assert.ok(stuck.results.every((x) => x.progress.livelock && x.metrics.zapAll.completed === 0), 'the lock-break zap never completes');
+  assert.ok(rows[1]!.results.every((x) => !x.progress.livelock && x.metrics.zapAll.completed === 1), 'the fast zap completes');
   assert.match(html, new RegExp(`<div class="banner bad" data-variant="${stuck.label.replace(/[()]/g, '\\$&')}" data-status="livelock">LIVELOCK in`));
   assert.match(html, new RegExp(`<div class="card bad" data-variant="${stuck.label.replace(/[()]/g, '\\$&')}" data-status="livelock">`));
   assert.match(html, /<td class="num bad" data-variant="[^"]*" data-metric="zapAll.completed" data-value="0">0<\/td>/);

@@ -8,6 +8,8 @@ import { realCounterexample, runWith, shortScenario } from './fixtures.js';
 import { flowBindingProblems, type TraceEvent, traceProblems } from './trace-check.js';
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+/** Shadow paging; the lock-break zap never finishes: its slice stays open to the end. */
+const ZAP_FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'zap-all-livelock.yaml');
 
 function trace(name: string, timeNs: number, seed: number, settings = {}) {
   const s = shortScenario(name, timeNs);
@@ -20,10 +22,10 @@ function trace(name: string, timeNs: number, seed: number, settings = {}) {
 for (const [name, timeNs, seed] of [
   ['apic-page-reload', 1_000_000, 1],
   ['fault-during-invalidation', 400_000, 3],
-  ['slot-zap-accounting', 3_500_000, 1],
-  ['root-zap-on-process-exit', 1_200_000, 1],
+  [ZAP_FIXTURE, 1_500_000, 1],
+  ['root-zap-mini', 100_000_000, 1],
 ] as const) {
-  test(`perfetto ${name} seed ${seed}: every begin has its end, slices nest per track, time never goes back per track`, () => {
+  test(`perfetto ${name.replace(/^.*\//, '')} seed ${seed}: every begin has its end, slices nest per track, time never goes back per track`, () => {
     const { events } = trace(name, timeNs, seed);
     assert.deepEqual(traceProblems(events), []);
     assert.deepEqual(flowBindingProblems(events), []);
