@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   });
 
   log('checker');
-  const ck = await measureChecker(quick ? { throughputMs: 2000, dfsMs: 10_000, mutantMs: 5000 } : { throughputMs: 5000, dfsMs: 60_000, mutantMs: 20_000 });
+  const ck = await measureChecker(quick ? { throughputMs: 2000, dfsMs: 10_000, mutantMs: 5000 } : { throughputMs: 5000, dfsMs: 45_000, mutantMs: 10_000 });
   if (!ck.measured) {
     benchmarks.push({ name: 'checker', figures: null, note: ck.note, met: null });
   } else {
