@@ -147,7 +147,6 @@ function barsSection(rows: CompareReportRow[]): string {
     'tlb.remoteFlushes',
     'roots.reloads',
     'apic.stalledNs',
-    'guest.accesses',
   ];
   const out: string[] = [];
   for (const key of keys) {
@@ -155,15 +154,22 @@ function barsSection(rows: CompareReportRow[]): string {
     const vals = rows.map((r) => agg(row, r.results));
     if (vals.every((v) => v.v === 0) && key !== 'zapAll.completed') continue;
     if (key === 'zapAll.completed' && rows.every((r) => r.results.every((x) => x.metrics.zapAll.started === 0))) continue;
-    const bars: Bar[] = rows.map((r, i) => ({
-      label: r.label,
-      value: vals[i]!.v,
-      text: key === 'zapAll.completed' ? `${fmtInt(vals[i]!.v)} of ${fmtInt(mean(r.results.map((x) => x.metrics.zapAll.started)))}` : vals[i]!.text,
-      color: PALETTE[i % PALETTE.length]!,
-      bad: r.results.some((x) => row.bad?.(x) ?? false),
-    }));
+    const top = Math.max(0, ...vals.map((v) => v.v));
+    const bars: Bar[] = rows.map((r, i) => {
+      const bad = r.results.some((x) => row.bad?.(x) ?? false);
+      if (key === 'zapAll.maxDurationNs' && bad) {
+        // A zap that never completed has no duration: draw it off the scale.
+        return { label: r.label, value: top, text: 'never completed', color: PALETTE[i % PALETTE.length]!, bad };
+      }
+      const text = key === 'zapAll.completed' ? `${fmtInt(vals[i]!.v)} of ${fmtInt(mean(r.results.map((x) => x.metrics.zapAll.started)))}` : vals[i]!.text;
+      return { label: r.label, value: vals[i]!.v, text, color: PALETTE[i % PALETTE.length]!, bad };
+    });
     out.push(`<div class="barbox">${barChart(`${row.group}: ${row.label}`, bars, `bars-${key.replace(/\./g, '-')}`)}</div>`);
   }
+  // A livelocked run stops early: throughput, not totals, compares across run lengths.
+  const rate = rows.map((r) => mean(r.results.map((x) => (x.simTimeNs > 0 ? (x.metrics.guest.accesses * 1000) / x.simTimeNs : 0))));
+  const rateBars: Bar[] = rows.map((r, i) => ({ label: r.label, value: rate[i]!, text: `${rate[i]!.toFixed(2)} /µs`, color: PALETTE[i % PALETTE.length]! }));
+  out.push(`<div class="barbox">${barChart('Guest: accesses per µs of virtual time', rateBars, 'bars-guest-rate')}</div>`);
   return out.join('');
 }
 

@@ -65,7 +65,14 @@ export const METRIC_ROWS: readonly MetricRow[] = [
     unit: 'int',
     bad: (r) => m(r).zapAll.completed < m(r).zapAll.started,
   },
-  { key: 'zapAll.maxDurationNs', group: 'Zap all', label: 'longest', get: (r) => m(r).zapAll.maxDurationNs, unit: 'ns' },
+  {
+    key: 'zapAll.maxDurationNs',
+    group: 'Zap all',
+    label: 'longest (of those completed)',
+    get: (r) => m(r).zapAll.maxDurationNs,
+    unit: 'ns',
+    bad: (r) => m(r).zapAll.completed < m(r).zapAll.started,
+  },
   { key: 'memslots.changes', group: 'Memslots', label: 'memslot changes', get: (r) => m(r).memslots.changes, unit: 'int' },
 ];
 
