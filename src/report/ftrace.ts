@@ -1,6 +1,7 @@
 import { type KvmEvent, type RetPf, requestList } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
+import { EventBudget } from './budget.js';
 
 /**
  * A log shaped like `trace-cmd report -t` output: one line per tracepoint hit,
@@ -21,6 +22,12 @@ export class FtraceSink implements InstanceSink {
   /** A fast zap's line, completed with the generation it switches to. */
   private readonly pendingZapAll = new Map<number, Rec & { pages: number }>();
   private gen = 0;
+  private readonly budget: EventBudget;
+
+  /** `maxEvents` bounds the events turned into lines (DEFAULT_MAX_EVENTS). */
+  constructor(opts: { maxEvents?: number } = {}) {
+    this.budget = new EventBudget(opts.maxEvents);
+  }
 
   attach(inst: KvmInstance): void {
     this.inst = inst;
@@ -29,6 +36,7 @@ export class FtraceSink implements InstanceSink {
   }
 
   on(ev: KvmEvent): void {
+    if (!this.budget.take(ev)) return;
     const z = this.pendingZapAll.get(ev.tid);
     if (z !== undefined) {
       this.pendingZapAll.delete(ev.tid);
@@ -148,8 +156,13 @@ export class FtraceSink implements InstanceSink {
     yield `# mmulab ftrace-style log (trace-cmd report -t layout)${opts.title ? `: ${opts.title}` : ''}\n`;
     yield '# virtual time; comm-pid is the model thread, [cpu] its index; rip is not modelled (0)\n';
     yield '# mmulab_* events have no kernel tracepoint; the others print as the kernel prints them\n';
+    if (this.budget.truncatedAt !== null) {
+      yield `# truncated: the log stops at ${secs(this.budget.truncatedAt).trim()} s after ${this.budget.taken} events; ${this.budget.dropped} later events are not in it\n`;
+    }
     yield `cpus=${cpus}\n`;
-    const sorted = this.recs.slice().sort((a, b) => a.ts - b.ts || a.seq - b.seq);
+    // Threads run ahead of each other within a step: lines kept past the cut go too.
+    const upTo = this.budget.truncatedAt ?? Number.POSITIVE_INFINITY;
+    const sorted = this.recs.filter((r) => r.ts <= upTo).sort((a, b) => a.ts - b.ts || a.seq - b.seq);
     let chunk = '';
     for (const r of sorted) {
       chunk += this.format(r);

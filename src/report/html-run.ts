@@ -146,6 +146,7 @@ ${extras.scenarioText ? `<details><summary>Scenario</summary><pre class="mono">$
 <h2>Summary</h2>
 ${summaryTable(r)}
 <h2>Charts</h2>
+${s?.truncatedAtNs != null ? `<div class="banner warn">Charts and timeline cover the first ${esc(fmtNs(s.truncatedAtNs))} only<div class="detail">The run produced more events than the recording budget; the summary table covers the whole run.</div></div>` : ''}
 <div class="charts">${charts.map(chartDiv).join('')}</div>
 ${
   s !== undefined

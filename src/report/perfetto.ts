@@ -2,6 +2,7 @@ import { describeEvent, type KvmEvent } from '../kvm/events.js';
 import type { Violation } from '../runtime/instance.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
+import { clipLockIntervals, EventBudget } from './budget.js';
 import { RetryCauses } from './retry-cause.js';
 import { type Span, type SpanArgs, SpanRecorder } from './spans.js';
 
@@ -27,8 +28,14 @@ export class PerfettoSink implements InstanceSink {
   private readonly liveRoots = new Set<number>();
   private liveSp = 0;
 
-  /** `title` names the process track (e.g. the scenario). */
-  constructor(private readonly title = 'mmulab') {
+  private readonly budget: EventBudget;
+
+  /** `title` names the process track (e.g. the scenario); `maxEvents` bounds what is kept (DEFAULT_MAX_EVENTS). */
+  constructor(
+    private readonly title = 'mmulab',
+    opts: { maxEvents?: number } = {},
+  ) {
+    this.budget = new EventBudget(opts.maxEvents);
     for (let i = 0; i < COUNTERS.length; i++) this.lastCounter.push(Number.NaN);
   }
 
@@ -41,6 +48,7 @@ export class PerfettoSink implements InstanceSink {
   }
 
   on(ev: KvmEvent): void {
+    if (!this.budget.take(ev)) return;
     this.spans.on(ev);
     this.causes.on(ev);
     switch (ev.e) {
@@ -95,14 +103,19 @@ export class PerfettoSink implements InstanceSink {
    * `otherData` is copied into the trace's metadata (scenario, seed, settings).
    */
   *render(opts: { endNs?: number; otherData?: Record<string, unknown> } = {}): Generator<string> {
-    const endNs = Math.max(opts.endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs);
-    const spans = this.spans.finish(endNs, this.inst ? lockIntervals(this.inst) : null);
+    const cut = this.budget.truncatedAt;
+    const endNs = cut ?? Math.max(opts.endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs);
+    const lock = this.inst ? lockIntervals(this.inst) : null;
+    const spans = this.spans.finish(endNs, lock !== null && cut !== null ? clipLockIntervals(lock, cut) : lock, cut);
+    // Threads run ahead of each other within a step: what was kept past the cut goes too.
+    const upTo = cut ?? Number.POSITIVE_INFINITY;
+    const truncated = cut === null ? {} : { truncated: { atNs: cut, keptEvents: this.budget.taken, droppedEvents: this.budget.dropped } };
     const names = this.inst ? threadNames(this.inst) : [];
     const tids = new Set<number>(names.map((_, i) => i));
     for (const s of spans) tids.add(s.tid);
     const violations: Violation[] = this.inst?.violations ?? [];
 
-    yield `{"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'mmulab', ...(opts.otherData ?? {}) })},"traceEvents":[\n`;
+    yield `{"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'mmulab', ...(opts.otherData ?? {}), ...truncated })},"traceEvents":[\n`;
     let first = true;
     const line = (s: string) => {
       const out = first ? s : `,\n${s}`;
@@ -120,8 +133,12 @@ export class PerfettoSink implements InstanceSink {
     const recs: Rec[] = [];
     spans.forEach((s, i) => recs.push({ ts: r(s.start), rank: 1, tid: s.tid, seq: i, out: () => slice(s) }));
     this.instants.forEach((x, i) =>
-      recs.push({ ts: r(x.ts), rank: 2, tid: x.tid, seq: i, out: () => `{"ph":"i","s":"t","name":${JSON.stringify(x.name)},"cat":"model","ts":${us(x.ts)},"pid":${PID},"tid":${T(x.tid)},"args":${JSON.stringify(x.args)}}` }),
+      x.ts > upTo ? undefined : recs.push({ ts: r(x.ts), rank: 2, tid: x.tid, seq: i, out: () => `{"ph":"i","s":"t","name":${JSON.stringify(x.name)},"cat":"model","ts":${us(x.ts)},"pid":${PID},"tid":${T(x.tid)},"args":${JSON.stringify(x.args)}}` }),
     );
+    if (cut !== null) {
+      const args = JSON.stringify({ keptEvents: this.budget.taken, droppedEvents: this.budget.dropped });
+      recs.push({ ts: r(cut), rank: 2, tid: -1, seq: -1, out: () => `{"ph":"i","s":"g","name":"trace truncated here (event budget)","cat":"mmulab","ts":${us(cut)},"pid":${PID},"tid":0,"args":${args}}` });
+    }
     violations.forEach((v, i) =>
       recs.push({
         ts: r(v.timeNs),
@@ -133,14 +150,15 @@ export class PerfettoSink implements InstanceSink {
       }),
     );
     for (const inv of this.causes.invalidations) {
-      const close = inv.end >= 0 ? inv.end : endNs;
+      if (inv.start > upTo) continue;
+      const close = Math.min(upTo, inv.end >= 0 ? inv.end : endNs);
       const id = JSON.stringify(`inv${inv.id}`);
       const args = JSON.stringify({
         kind: inv.kind,
         hva: `0x${inv.hvaStart.toString(16)}-0x${inv.hvaEnd.toString(16)}`,
         gfns: inv.gfnStart >= 0 ? `0x${inv.gfnStart.toString(16)}-0x${inv.gfnEnd.toString(16)}` : 'no memslot',
         seqAfter: inv.seq,
-        ...(inv.end < 0 ? { unfinished: true } : {}),
+        ...(inv.end < 0 || inv.end > upTo ? { unfinished: true } : {}),
       });
       const name = JSON.stringify(`invalidation (${inv.kind})`);
       recs.push({ ts: r(inv.start), rank: 0, tid: inv.tid, seq: inv.id, out: () => `{"ph":"b","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(inv.start)},"pid":${PID},"tid":${T(inv.tid)},"args":${args}}` });
@@ -148,7 +166,7 @@ export class PerfettoSink implements InstanceSink {
     }
     let flowId = 0;
     for (const f of this.causes.retried) {
-      if (f.cause === null) continue;
+      if (f.cause === null || f.end > upTo) continue;
       const id = ++flowId;
       const c = f.cause;
       // The arrow lands inside the fault slice, not before its cause.
@@ -161,6 +179,7 @@ export class PerfettoSink implements InstanceSink {
     const c = this.counters;
     for (let i = 0; i < c.length; i += 3) {
       const [ts, k, v] = [c[i]!, c[i + 1]!, c[i + 2]!];
+      if (ts > upTo) continue;
       recs.push({ ts: r(ts), rank: 4, tid: -2 - k, seq: i, out: () => `{"ph":"C","name":${JSON.stringify(COUNTERS[k])},"ts":${us(ts)},"pid":${PID},"tid":0,"args":{"value":${v}}}` });
     }
     recs.sort((a, b) => a.ts - b.ts || a.rank - b.rank || a.tid - b.tid || a.seq - b.seq);

@@ -1,6 +1,7 @@
 import { describeEvent, type KvmEvent } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, type LockIntervals, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
+import { clipLockIntervals, DEFAULT_MAX_EVENTS, EventBudget } from './budget.js';
 import { type Span, type SpanKind, SpanRecorder } from './spans.js';
 
 /** What a thread is doing in a bin of the timeline, one character each. */
@@ -41,6 +42,8 @@ export interface RunSeries {
   lanes: { tid: number; name: string; states: string }[];
   /** The last events before the end of the run, in kernel terms (what led to a violation). */
   tail: { step: number; thread: string; timeNs: number; text: string }[];
+  /** Where recording stopped because the run exceeded the event budget, ns; null when it covers the run. */
+  truncatedAtNs: number | null;
 }
 
 /** Classes of time on a lane, innermost span wins. */
@@ -78,8 +81,15 @@ export class SeriesSink implements InstanceSink {
   private readonly tail: KvmEvent[] = [];
   private tailNext = 0;
 
-  /** `bins`: resolution of the time series and the timeline. */
-  constructor(private readonly bins = 400) {}
+  private readonly budget: EventBudget;
+
+  /** `bins`: resolution of the time series and the timeline; `maxEvents` bounds what is kept. */
+  constructor(
+    private readonly bins = 400,
+    opts: { maxEvents?: number } = {},
+  ) {
+    this.budget = new EventBudget(opts.maxEvents ?? 2 * DEFAULT_MAX_EVENTS);
+  }
 
   attach(inst: KvmInstance): void {
     this.inst = inst;
@@ -87,6 +97,7 @@ export class SeriesSink implements InstanceSink {
   }
 
   on(ev: KvmEvent): void {
+    if (!this.budget.take(ev)) return;
     this.spans.on(ev);
     switch (ev.e) {
       case 'guestAccess':
@@ -112,11 +123,13 @@ export class SeriesSink implements InstanceSink {
 
   /** The series; `endNs` defaults to the instance's clock or the last event. */
   finish(endNs?: number): RunSeries {
-    const end = Math.max(1, endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs);
+    const cut = this.budget.truncatedAt;
+    const end = Math.max(1, cut ?? Math.max(endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs));
     const bins = this.bins;
     const binNs = end / bins;
-    const lock = this.inst ? lockIntervals(this.inst) : null;
-    const spans = this.spans.finish(end, lock);
+    const all = this.inst ? lockIntervals(this.inst) : null;
+    const lock = all !== null && cut !== null ? clipLockIntervals(all, cut) : all;
+    const spans = this.spans.finish(end, lock, cut);
     const names = this.inst ? threadNames(this.inst) : [];
     const count = (ts: number[]) => {
       const out = new Array<number>(bins).fill(0);
@@ -140,6 +153,7 @@ export class SeriesSink implements InstanceSink {
         timeNs: ev.ts,
         text: describeEvent(ev),
       })),
+      truncatedAtNs: cut,
     };
   }
 }

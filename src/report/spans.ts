@@ -146,10 +146,11 @@ export class SpanRecorder implements Sink {
   /**
    * The spans, sorted by start (outer first at equal starts), with the spans
    * still open closed at `endNs` and marked unfinished, and the lock's
-   * intervals added when given.
+   * intervals added when given. With `cut`, nothing goes past it (a recording
+   * that stopped there): later spans are dropped, longer ones cut short.
    */
-  finish(endNs: number, lock: LockIntervals | null): Span[] {
-    const end = Math.max(endNs, this.lastTs);
+  finish(endNs: number, lock: LockIntervals | null, cut: number | null = null): Span[] {
+    const end = cut ?? Math.max(endNs, this.lastTs);
     for (const [kind, byTid] of [...this.open.entries()].sort((a, b) => RANK[a[0]] - RANK[b[0]])) {
       for (const [tid, o] of [...byTid.entries()].sort((a, b) => a[0] - b[0])) {
         this.push(tid, o.start, end, kind, o.name, { ...o.args, unfinished: true });
@@ -180,7 +181,22 @@ export class SpanRecorder implements Sink {
       }
     }
     this.addBatches(holdsByTid);
+    if (cut !== null) this.clip(cut);
     return this.done.sort(compareSpans);
+  }
+
+  /** Keeps what started by `cut`, ended there at the latest (a truncated recording). */
+  private clip(cut: number): void {
+    let n = 0;
+    for (const s of this.done) {
+      if (s.start > cut) continue;
+      if (s.end > cut) {
+        s.end = cut;
+        s.args = { ...s.args, unfinished: true };
+      }
+      this.done[n++] = s;
+    }
+    this.done.length = n;
   }
 
   /** Each zap batch as a span from the last mark on its thread (clipped to its mmu_lock hold) to its event. */

@@ -84,3 +84,17 @@ test('ftrace golden: apic-page-reload seed 1, 60 µs, is byte-identical to test/
   }
   assert.equal(text, readFileSync(file, 'utf8'), 'log changed: if intended, regenerate with UPDATE_GOLDEN=1 and review the diff');
 });
+
+test('ftrace with an event budget (apic-page-reload seed 1, 300 µs, 2000 events): the log says it stops, and stops', () => {
+  const s = shortScenario('apic-page-reload', 300_000);
+  const sink = new FtraceSink({ maxEvents: 2000 });
+  runWith(s, [sink]);
+  const text = [...sink.render()].join('');
+  const m = /# truncated: the log stops at (\d+\.\d{9}) s after 2000 events; (\d+) later events are not in it/.exec(text);
+  assert.ok(m, 'the header says the log is truncated');
+  const cut = Number(m[1]) * 1e9;
+  for (const l of text.split('\n')) {
+    const t = /\] +(\d+\.\d{9}): /.exec(l);
+    if (t) assert.ok(Number(t[1]) * 1e9 <= cut + 1, l);
+  }
+});

@@ -83,3 +83,15 @@ test('perfetto on a checker replay: the counterexample trace is well formed and 
   assert.ok(v, 'a global instant marks the violation');
   assert.equal(v.name, `VIOLATION ${cex.violation.kind}`);
 });
+
+test('perfetto with an event budget (apic-page-reload seed 1, 300 µs, 2000 events): the trace stops cleanly where the budget ran out', () => {
+  const s = shortScenario('apic-page-reload', 300_000);
+  const sink = new PerfettoSink(s.name, { maxEvents: 2000 });
+  const result = runWith(s, [sink]);
+  const trace = JSON.parse([...sink.render({ endNs: result.simTimeNs })].join('')) as { otherData: { truncated?: { atNs: number } }; traceEvents: TraceEvent[] };
+  const cut = trace.otherData.truncated?.atNs;
+  assert.ok(cut !== undefined && cut < result.simTimeNs, 'the trace says where it stops');
+  assert.deepEqual(traceProblems(trace.traceEvents), []);
+  for (const e of trace.traceEvents) if (e.ph !== 'M') assert.ok(e.ts! + (e.dur ?? 0) <= cut / 1000 + 1e-9, `${e.ph} ${e.name} at ${e.ts} after the cut`);
+  assert.ok(trace.traceEvents.some((e) => e.name === 'trace truncated here (event budget)'));
+});
