@@ -100,8 +100,8 @@ function percentileChart(r: RunResult): ChartSpec {
 function summaryTable(r: RunResult): string {
   const groups = new Map<string, string[]>();
   for (const row of METRIC_ROWS) {
-    let g = groups.get(row.group);
-    if (g === undefined) groups.set(row.group, (g = []));
+    const g = groups.get(row.group) ?? [];
+    groups.set(row.group, g);
     const v = row.get(r);
     const bad = row.bad?.(r) ?? false;
     g.push(`<tr><td>${esc(row.label)}</td><td class="num${bad ? ' bad' : ''}" data-metric="${esc(row.key)}" data-value="${v}">${esc(fmtMetric(row, v))}</td></tr>`);

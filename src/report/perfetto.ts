@@ -131,24 +131,22 @@ export class PerfettoSink implements InstanceSink {
 
     // Everything else, by time; ties keep slices before what binds to them.
     const recs: Rec[] = [];
-    spans.forEach((s, i) => recs.push({ ts: r(s.start), rank: 1, tid: s.tid, seq: i, out: () => slice(s) }));
-    this.instants.forEach((x, i) =>
-      x.ts > upTo ? undefined : recs.push({ ts: r(x.ts), rank: 2, tid: x.tid, seq: i, out: () => `{"ph":"i","s":"t","name":${JSON.stringify(x.name)},"cat":"model","ts":${us(x.ts)},"pid":${PID},"tid":${T(x.tid)},"args":${JSON.stringify(x.args)}}` }),
-    );
+    for (const [i, s] of spans.entries()) recs.push({ ts: r(s.start), rank: 1, tid: s.tid, seq: i, out: () => slice(s) });
+    for (const [i, x] of this.instants.entries()) {
+      if (x.ts > upTo) continue;
+      const out = () =>
+        `{"ph":"i","s":"t","name":${JSON.stringify(x.name)},"cat":"model","ts":${us(x.ts)},"pid":${PID},"tid":${T(x.tid)},"args":${JSON.stringify(x.args)}}`;
+      recs.push({ ts: r(x.ts), rank: 2, tid: x.tid, seq: i, out });
+    }
     if (cut !== null) {
       const args = JSON.stringify({ keptEvents: this.budget.taken, droppedEvents: this.budget.dropped });
       recs.push({ ts: r(cut), rank: 2, tid: -1, seq: -1, out: () => `{"ph":"i","s":"g","name":"trace truncated here (event budget)","cat":"mmulab","ts":${us(cut)},"pid":${PID},"tid":0,"args":${args}}` });
     }
-    violations.forEach((v, i) =>
-      recs.push({
-        ts: r(v.timeNs),
-        rank: 2,
-        tid: -1,
-        seq: i,
-        out: () =>
-          `{"ph":"i","s":"g","name":${JSON.stringify(`VIOLATION ${v.kind}`)},"cat":"oracle","ts":${us(v.timeNs)},"pid":${PID},"tid":0,"args":${JSON.stringify({ thread: v.thread, step: v.step, message: v.message })}}`,
-      }),
-    );
+    for (const [i, v] of violations.entries()) {
+      const args = JSON.stringify({ thread: v.thread, step: v.step, message: v.message });
+      const out = () => `{"ph":"i","s":"g","name":${JSON.stringify(`VIOLATION ${v.kind}`)},"cat":"oracle","ts":${us(v.timeNs)},"pid":${PID},"tid":0,"args":${args}}`;
+      recs.push({ ts: r(v.timeNs), rank: 2, tid: -1, seq: i, out });
+    }
     for (const inv of this.causes.invalidations) {
       if (inv.start > upTo) continue;
       const close = Math.min(upTo, inv.end >= 0 ? inv.end : endNs);

@@ -212,8 +212,8 @@ function histogram(sorted: number[]): RunSeries['latency'] {
 function lanes(spans: Span[], names: string[], bins: number, binNs: number): RunSeries['lanes'] {
   const byTid = new Map<number, Span[]>();
   for (const s of spans) {
-    let l = byTid.get(s.tid);
-    if (l === undefined) byTid.set(s.tid, (l = []));
+    const l = byTid.get(s.tid) ?? [];
+    byTid.set(s.tid, l);
     l.push(s);
   }
   const tids = new Set<number>(names.map((_, i) => i));

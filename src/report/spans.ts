@@ -163,8 +163,8 @@ export class SpanRecorder implements Sink {
       for (let i = 0; i < h.length; i += 4) {
         const [s, e, mode, tid] = [h[i]!, h[i + 1]!, h[i + 2]!, h[i + 3]!];
         this.push(tid, s, e, 'lock-hold', mode === 1 ? 'mmu_lock (write)' : 'mmu_lock (read)', { mode: mode === 1 ? 'write' : 'read' });
-        let list = holdsByTid.get(tid);
-        if (list === undefined) holdsByTid.set(tid, (list = []));
+        const list = holdsByTid.get(tid) ?? [];
+        holdsByTid.set(tid, list);
         list.push(s, e);
       }
       for (const list of holdsByTid.values()) sortPairs(list);
@@ -216,8 +216,8 @@ export class SpanRecorder implements Sink {
   }
 
   private map(kind: SpanKind): Map<number, Open> {
-    let m = this.open.get(kind);
-    if (m === undefined) this.open.set(kind, (m = new Map()));
+    const m = this.open.get(kind) ?? new Map<number, Open>();
+    this.open.set(kind, m);
     return m;
   }
 

@@ -45,8 +45,8 @@ export function traceProblems(events: TraceEvent[]): string[] {
       case 'X': {
         if (typeof e.dur !== 'number' || e.dur < 0) out.push(`event ${i} (X ${e.name}): bad dur ${e.dur}`);
         const end = e.ts + (e.dur ?? 0);
-        let st = stacks.get(e.tid!);
-        if (st === undefined) stacks.set(e.tid!, (st = []));
+        const st = stacks.get(e.tid!) ?? [];
+        stacks.set(e.tid!, st);
         while (st.length > 0 && st[st.length - 1]!.end <= e.ts + EPS) st.pop();
         const top = st[st.length - 1];
         if (top !== undefined && end > top.end + EPS) {
@@ -56,8 +56,8 @@ export function traceProblems(events: TraceEvent[]): string[] {
         break;
       }
       case 'B': {
-        let st = be.get(e.tid!);
-        if (st === undefined) be.set(e.tid!, (st = []));
+        const st = be.get(e.tid!) ?? [];
+        be.set(e.tid!, st);
         st.push(e.name ?? '');
         break;
       }
@@ -82,8 +82,8 @@ export function traceProblems(events: TraceEvent[]): string[] {
       case 's':
       case 'f': {
         const key = `${e.cat}:${e.id}`;
-        let f = flows.get(key);
-        if (f === undefined) flows.set(key, (f = { s: 0, f: 0 }));
+        const f = flows.get(key) ?? { s: 0, f: 0 };
+        flows.set(key, f);
         if (e.ph === 's') f.s++;
         else f.f++;
         break;
@@ -103,8 +103,8 @@ export function flowBindingProblems(events: TraceEvent[]): string[] {
   const slices = new Map<number, [number, number][]>();
   for (const e of events) {
     if (e.ph !== 'X') continue;
-    let l = slices.get(e.tid!);
-    if (l === undefined) slices.set(e.tid!, (l = []));
+    const l = slices.get(e.tid!) ?? [];
+    slices.set(e.tid!, l);
     l.push([e.ts!, e.ts! + e.dur!]);
   }
   const out: string[] = [];
