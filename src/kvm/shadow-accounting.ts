@@ -58,7 +58,7 @@ export function unaccountShadowed(mmu: ShadowMmu, sp: ShadowPage): void {
 }
 
 /** Full recounts happen at least every (live pages / RECOUNT_SPREAD) checks, so checks cost O(1) amortized. */
-const RECOUNT_SPREAD = 8;
+const RECOUNT_SPREAD = 2;
 /** Below this many pages every check recounts everything. */
 const ALWAYS_RECOUNT = 64;
 /** Mismatches listed per kind before summarising. */

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import type { Kvm } from '../../src/kvm/kvm.js';
+import type { Settings } from '../../src/kvm/settings.js';
+import { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
+import type { Task } from '../../src/runtime/thread.js';
+import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
+import { parseScenario } from '../../src/scenario/load.js';
+
+/**
+ * A small shadow-paged VM for unit tests: one data memslot (0), the guest's
+ * page tables in memslot 1, `vcpus` vCPUs with `processes` processes each and
+ * `warm` pages touched before the start. Nothing runs until a test does.
+ */
+export function shadowVm(opts: {
+  vcpus?: number;
+  processes?: number;
+  warm?: number;
+  settings?: Partial<Settings>;
+  mutant?: string | null;
+} = {}): { inst: KvmInstance; kvm: Kvm; mmu: ShadowMmu } {
+  const text = `
+vm:
+  vcpus: ${opts.vcpus ?? 2}
+  apicAccessPage: false
+  memslots:
+    - { id: 0, baseGfn: 0, pages: 65536 }
+    - { id: 1, baseGfn: 134217728, pages: 4096 }
+workload:
+  gfnStart: 0
+  gfnCount: 65536
+  processes: ${opts.processes ?? 1}
+  pageTableGfns: 256
+  warmPages: ${opts.warm ?? 0}
+  accesses: 1
+settings:
+  mmu: shadow
+stop:
+  timeNs: 1000000
+`;
+  const s = parseScenario(text, 'shadow-harness');
+  const inst = createInstance(s, { settings: effectiveSettings(s, opts.settings ?? {}), mutant: opts.mutant ?? null, log: false, metrics: false });
+  const mmu = inst.kvm.mmu;
+  assert.ok(mmu instanceof ShadowMmu);
+  return { inst, kvm: inst.kvm, mmu };
+}
+
+/** Runs `body` as a thread of its own, alone (no other thread steps), to its end. */
+export function runAlone(inst: KvmInstance, body: () => Task, name = 'test'): void {
+  const t = inst.rt.spawn(name, body);
+  for (let n = 0; t.state === 'runnable'; n++) {
+    assert.ok(n < 1_000_000, `${name} does not finish`);
+    inst.rt.runStep(t);
+  }
+  assert.equal(t.state, 'done', `${name} blocked on ${t.waitingFor}`);
+}
+
+/** Runs `body` holding mmu_lock for write. */
+export function underMmuLock(inst: KvmInstance, body: () => Task): void {
+  runAlone(inst, function* () {
+    yield* inst.kvm.mmuLock.writeLock();
+    yield* body();
+    yield* inst.kvm.mmuLock.writeUnlockY();
+  });
+}
+
+/** Runs `body` holding slots_lock, as memslot updates and fast zaps do. */
+export function underSlotsLock(inst: KvmInstance, body: () => Task): void {
+  runAlone(inst, function* () {
+    yield* inst.kvm.slotsLock.writeLock();
+    yield* body();
+    yield* inst.kvm.slotsLock.writeUnlockY();
+  });
+}

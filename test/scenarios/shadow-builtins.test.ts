@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import type { RunResult } from '../../src/simulate/result.js';
+import { simulate } from '../../src/simulate/simulate.js';
+
+function run(name: string, overrides: Record<string, unknown>, seed: number, mutant: string | null = null): RunResult {
+  const s = loadScenario(name);
+  return simulate(s, { settings: effectiveSettings(s, overrides), mutant, seed });
+}
+
+test('thread 000: memslot-zap-livelock, seed 1: the lock-break zap-all never finishes (livelock); the fast zap finishes', () => {
+  const lockbreak = run('memslot-zap-livelock', { memslotFlush: 'zap-all-lockbreak' }, 1);
+  assert.equal(lockbreak.modelBug, null);
+  assert.ok(lockbreak.metrics.shadowPages.peak >= 100_000, `peak ${lockbreak.metrics.shadowPages.peak} shadow pages`);
+  assert.equal(lockbreak.progress.livelock, true);
+  assert.match(lockbreak.progress.stalled ?? '', /memslot 1 delete/);
+  assert.equal(lockbreak.metrics.zapAll.started, 1);
+  assert.equal(lockbreak.metrics.zapAll.completed, 0);
+  assert.ok(lockbreak.metrics.mmuLock.lockBreaks > 1000);
+  assert.deepEqual(lockbreak.violations, []);
+
+  const fast = run('memslot-zap-livelock', { memslotFlush: 'zap-all-fast' }, 1);
+  assert.equal(fast.modelBug, null);
+  assert.ok(fast.metrics.shadowPages.peak >= 100_000);
+  assert.equal(fast.progress.livelock, false);
+  assert.equal(fast.metrics.zapAll.completed, 1);
+  assert.equal(fast.metrics.memslots.changes, 1);
+  assert.ok(fast.metrics.shadowPages.zapped >= 100_000, `zapped ${fast.metrics.shadowPages.zapped}`);
+  assert.ok(fast.metrics.zapAll.maxDurationNs > 0);
+  assert.deepEqual(fast.violations, []);
+});
+
+test('thread 002: slot-zap-accounting, seed 1: zap-slot-rmap-only leaves pages accounted in the deleted memslot; zap-slot and zap-all-fast do not', () => {
+  const rmapOnly = run('slot-zap-accounting', { memslotFlush: 'zap-slot-rmap-only' }, 1);
+  assert.equal(rmapOnly.violations.length, 1);
+  assert.equal(rmapOnly.violations[0]!.kind, 'accounting');
+  assert.match(rmapOnly.violations[0]!.message, /still accounted in memslot 2's lpage_info and write-track counts, but that memslot was deleted/);
+  for (const memslotFlush of ['zap-slot', 'zap-all-fast']) {
+    const r = run('slot-zap-accounting', { memslotFlush }, 1);
+    assert.deepEqual(r.violations, [], memslotFlush);
+    assert.equal(r.modelBug, null);
+    assert.equal(r.metrics.memslots.changes, 1);
+    assert.equal(r.metrics.zapAll.completed, 1);
+  }
+});
+
+test('thread 003: root-zap-on-process-exit, seed 1: with free-obsolete the reloads caused by root zaps fall by at least (vCPUs-1)/vCPUs; no violation', () => {
+  const all = run('root-zap-on-process-exit', { rootZap: 'reload-all' }, 1);
+  const obsolete = run('root-zap-on-process-exit', { rootZap: 'free-obsolete' }, 1);
+  const vcpus = loadScenario('root-zap-on-process-exit').vm.vcpus;
+  assert.ok(vcpus >= 8);
+  for (const r of [all, obsolete]) {
+    assert.deepEqual(r.violations, []);
+    assert.equal(r.modelBug, null);
+    assert.ok(r.metrics.roots.zappedInUse > 50, `${r.metrics.roots.zappedInUse} roots zapped in use`);
+  }
+  const a = all.metrics.roots.reloadsAfterZap;
+  const o = obsolete.metrics.roots.reloadsAfterZap;
+  assert.ok((a - o) / a >= (vcpus - 1) / vcpus, `reloads after zaps: reload-all ${a}, free-obsolete ${o}`);
+  assert.ok(obsolete.metrics.roots.reloads * vcpus <= all.metrics.roots.reloads, 'all root reloads fall too');
+  assert.ok(obsolete.metrics.guest.accesses > all.metrics.guest.accesses);
+});
+
+for (const seed of [1, 2, 3]) {
+  test(`check scenario memslot-delete-mini, seed ${seed}: safe with the fast zap; mutant zap-fast-no-generation-bump leaves a stale translation`, () => {
+    const good = run('memslot-delete-mini', {}, seed);
+    assert.deepEqual(good.violations, []);
+    assert.equal(good.metrics.zapAll.completed, 1);
+    const bad = run('memslot-delete-mini', {}, seed, 'zap-fast-no-generation-bump');
+    assert.equal(bad.violations[0]?.kind, 'stale-translation');
+    assert.match(bad.violations[0]!.message, /is in no memslot any more/);
+  });
+
+  test(`check scenario root-zap-mini, seed ${seed}: safe; mutant zap-root-no-request enters on the zapped root`, () => {
+    const good = run('root-zap-mini', {}, seed);
+    assert.deepEqual(good.violations, []);
+    assert.ok(good.metrics.roots.zappedInUse >= 1);
+    const bad = run('root-zap-mini', {}, seed, 'zap-root-no-request');
+    assert.equal(bad.violations[0]?.kind, 'obsolete-root');
+  });
+}
+
+test('check scenarios are finite: every thread of memslot-delete-mini and root-zap-mini ends on its own (seed 1)', () => {
+  for (const name of ['memslot-delete-mini', 'root-zap-mini']) {
+    const s = loadScenario(name);
+    s.stop = {};
+    const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
+    assert.equal(r.partial, false);
+    assert.equal(r.progress.livelock, false);
+    assert.ok(r.simTimeNs < 10_000_000, `${name} ended at ${r.simTimeNs} ns`);
+  }
+});
