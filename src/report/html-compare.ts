@@ -237,9 +237,15 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
   const table = `<table class="compare"><tr><th>metric</th>${rows.map((r) => `<th>${esc(r.label)}</th>`).join('')}</tr>${trs.join('')}</table>`;
 
   const charts = compareCharts(rows);
-  const timelines = rows.every((r) => r.series !== undefined && r.series.length > 0)
-    ? `<h2>Timelines (first seed of each variant)</h2>${timelineLegend()}${rows
-        .map((r, i) => `<h3>${esc(r.label)}</h3><div class="timeline">${timelineSvg(r.series![0]!, { id: `timeline-${i}`, laneHeight: 11 })}</div>`)
+  const withSeries = rows.every((r) => r.series !== undefined && r.series.length > 0);
+  const axisEnd = withSeries ? Math.max(...rows.map((r) => r.series![0]!.endNs)) : 0;
+  const timelines = withSeries
+    ? `<h2>Timelines (first seed of each variant, same time axis)</h2>${timelineLegend()}${rows
+        .map((r, i) => {
+          const s = r.series![0]!;
+          const early = s.endNs < axisEnd ? ` <span class="note">— the run stopped at ${esc(fmtNs(s.endNs))}</span>` : '';
+          return `<h3>${esc(r.label)}${early}</h3><div class="timeline">${timelineSvg(s, { id: `timeline-${i}`, laneHeight: 11, endNs: axisEnd })}</div>`;
+        })
         .join('')}`
     : '';
 

@@ -27,7 +27,7 @@ export function timelineLegend(): string {
  * by what the thread mostly did in it; runs of a state are one rectangle with
  * a tooltip.
  */
-export function timelineSvg(series: RunSeries, opts: { id?: string; laneHeight?: number } = {}): string {
+export function timelineSvg(series: RunSeries, opts: { id?: string; laneHeight?: number; endNs?: number } = {}): string {
   const labelW = 120;
   const plotW = 960;
   const laneH = opts.laneHeight ?? 16;
@@ -36,12 +36,14 @@ export function timelineSvg(series: RunSeries, opts: { id?: string; laneHeight?:
   const lanes = series.lanes;
   const h = lanes.length * (laneH + gap) + axisH;
   const w = labelW + plotW + 40;
-  const px = plotW / series.bins;
+  // The axis may run past this run's end, so that several runs share one scale.
+  const axisEnd = Math.max(series.endNs, opts.endNs ?? 0);
+  const px = (plotW * (series.endNs / axisEnd)) / series.bins;
   const parts: string[] = [];
   lanes.forEach((lane, i) => {
     const y = i * (laneH + gap);
     parts.push(`<text x="${labelW - 6}" y="${y + laneH - 4}" text-anchor="end" font-size="12" font-family="ui-monospace,monospace">${esc(lane.name)}</text>`);
-    parts.push(`<rect x="${labelW}" y="${y}" width="${plotW}" height="${laneH}" fill="${STATE_COLORS['.']}"/>`);
+    parts.push(`<rect x="${labelW}" y="${y}" width="${(series.bins * px).toFixed(2)}" height="${laneH}" fill="${STATE_COLORS['.']}"/>`);
     let b = 0;
     const s = lane.states;
     while (b < s.length) {
@@ -62,7 +64,7 @@ export function timelineSvg(series: RunSeries, opts: { id?: string; laneHeight?:
   for (let k = 0; k <= 10; k++) {
     const x = labelW + (plotW * k) / 10;
     parts.push(`<line x1="${x}" y1="0" x2="${x}" y2="${yAxis}" stroke="#0002"/>`);
-    parts.push(`<text x="${x}" y="${yAxis + 14}" text-anchor="middle" font-size="11">${esc(fmtNs((series.endNs * k) / 10))}</text>`);
+    parts.push(`<text x="${x}" y="${yAxis + 14}" text-anchor="middle" font-size="11">${esc(fmtNs((axisEnd * k) / 10))}</text>`);
   }
   return `<svg ${opts.id ? `id="${esc(opts.id)}" ` : ''}class="timeline-svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="thread timeline">${parts.join('')}</svg>`;
 }
