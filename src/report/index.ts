@@ -1,6 +1,22 @@
-/** The report layer's public surface, for the CLI. */
+/**
+ * The report layer's public surface, for the CLI.
+ *
+ * run (--trace, --ftrace, --report):
+ *   const rec = new ReportRecorder({ trace: !!o.trace, ftrace: !!o.ftrace, series: !!o.report, title: `${scenario.name} seed ${seed}` });
+ *   const r = simulate(scenario, { ...opts, sinks: rec.sinks, onInstance: (i) => rec.attach(i) });
+ *   rec.write({ trace: o.trace, ftrace: o.ftrace, report: o.report }, r, { description: scenario.description, command });
+ *
+ * compare --report: per simulate call, a SeriesSink (sinks: [s], onInstance: (i) => s.attach(i)),
+ *   then writeCompareReport(file, rows.map((row) => ({ label, results, series: row's s.finish(r.simTimeNs) })), { description, command }).
+ *
+ * check / replay (--trace, --ftrace, --report): replay the counterexample's schedule once more with
+ *   the sinks attached to the instance the factory builds (createInstance(..., { sinks: rec.sinks }), then rec.attach(inst)),
+ *   e.g. runOnce(factory, new ReplayStrategy(cex.schedule), cex.limits, true); then
+ *   writePerfettoTrace(o.trace, rec.perfetto!), writeFtrace(o.ftrace, rec.ftrace!), writeCexReport(o.report, cex, { replayCommand }).
+ */
 export { type InstanceSink, recordLockIntervals } from './attach.js';
 export { writeFileAtomic } from './atomic-file.js';
+export { DEFAULT_MAX_EVENTS } from './budget.js';
 export { asCounterexample, type CounterexampleView } from './cex.js';
 export { FtraceSink } from './ftrace.js';
 export { type CexReportOptions, renderCexReport } from './html-cex.js';
