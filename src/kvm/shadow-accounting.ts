@@ -58,7 +58,7 @@ export function unaccountShadowed(mmu: ShadowMmu, sp: ShadowPage): void {
 }
 
 /** Full recounts happen at least every (live pages / RECOUNT_SPREAD) checks, so checks cost O(1) amortized. */
-const RECOUNT_SPREAD = 2;
+const RECOUNT_SPREAD = 1;
 /** Below this many pages every check recounts everything. */
 const ALWAYS_RECOUNT = 64;
 /** Mismatches listed per kind before summarising. */
@@ -75,13 +75,44 @@ const MAX_LISTED = 3;
 export function checkShadowAccounting(mmu: ShadowMmu): string[] {
   const out: string[] = [];
   const kvm = mmu.kvm;
-  const refs = new Map<number, number>();
+  // Cheap first: the references the vCPUs hold against the root counts, summed
+  // three ways (count, ids, squared ids); only a mismatch pays for the per-page recount.
+  let n0 = 0;
+  let n1 = 0;
+  let n2 = 0;
   for (const v of kvm.vcpus) {
-    for (const info of [v.root, ...v.prevRoots]) if (info.root >= 0) refs.set(info.root, (refs.get(info.root) ?? 0) + 1);
+    const r = v.root.root + 1;
+    if (r > 0) (n0++, (n1 += r), (n2 += r * r));
+    for (const info of v.prevRoots) {
+      const p = info.root + 1;
+      if (p > 0) (n0++, (n1 += p), (n2 += p * p));
+    }
   }
   let invalidRoots = 0;
   for (const sp of mmu.rootSps) {
     if (sp.invalid) invalidRoots++;
+    const r = sp.id + 1;
+    n0 -= sp.rootCount;
+    n1 -= sp.rootCount * r;
+    n2 -= sp.rootCount * r * r;
+  }
+  if (n0 !== 0 || n1 !== 0 || n2 !== 0) out.push(...recountRoots(mmu));
+  const used = mmu.active.count + invalidRoots;
+  if (mmu.nUsedMmuPages !== used) {
+    out.push(`n_used_mmu_pages ${mmu.nUsedMmuPages}, but ${mmu.active.count} page(s) are active and ${invalidRoots} invalid root(s) are still held`);
+  }
+  if (mmu.recountDue()) out.push(...recountShadowed(mmu));
+  return out;
+}
+
+/** root_count of every root page against the vCPU root slots that hold it. */
+function recountRoots(mmu: ShadowMmu): string[] {
+  const out: string[] = [];
+  const refs = new Map<number, number>();
+  for (const v of mmu.kvm.vcpus) {
+    for (const info of [v.root, ...v.prevRoots]) if (info.root >= 0) refs.set(info.root, (refs.get(info.root) ?? 0) + 1);
+  }
+  for (const sp of mmu.rootSps) {
     const n = refs.get(sp.id) ?? 0;
     if (sp.rootCount !== n) out.push(`root sp ${sp.id} (gfn ${hex(sp.gfn)}): root_count ${sp.rootCount}, but ${n} vCPU root slot(s) hold it`);
   }
@@ -90,11 +121,6 @@ export function checkShadowAccounting(mmu: ShadowMmu): string[] {
     if (sp === undefined || sp.freed) out.push(`a vCPU root slot holds sp ${id}, which was freed`);
     else if (sp.rootCount === 0) out.push(`root sp ${id} (gfn ${hex(sp.gfn)}): root_count 0, but ${n} vCPU root slot(s) hold it`);
   }
-  const used = mmu.active.count + invalidRoots;
-  if (mmu.nUsedMmuPages !== used) {
-    out.push(`n_used_mmu_pages ${mmu.nUsedMmuPages}, but ${mmu.active.count} page(s) are active and ${invalidRoots} invalid root(s) are still held`);
-  }
-  if (mmu.recountDue()) out.push(...recountShadowed(mmu));
   return out;
 }
 

@@ -70,6 +70,7 @@ export class ShadowMmu implements MmuBackend {
   /** Accounting checks since the last full recount, and the memslots it saw. */
   private checkCalls = 0;
   private lastMemslots: Memslots | null = null;
+  private lastSlotKeys = '';
   /** Scratch for guest walks (levels 4..1). */
   private readonly walkOut = [0, 0, 0, 0];
 
@@ -315,10 +316,16 @@ export class ShadowMmu implements MmuBackend {
   /** Whether this accounting check should recount everything (see checkShadowAccounting). */
   recountDue(): boolean {
     this.checkCalls++;
-    const changed = this.kvm.memslots !== this.lastMemslots;
-    if (!recountDueFor(this.active.count, this.checkCalls, changed)) return false;
+    // A memslot that went away (or moved) may leave pages accounted in it: recount now.
+    let slotGone = false;
+    if (this.kvm.memslots !== this.lastMemslots) {
+      this.lastMemslots = this.kvm.memslots;
+      const keys = this.kvm.memslots.slots.map(slotArchKey).join(',');
+      slotGone = keys !== this.lastSlotKeys;
+      this.lastSlotKeys = keys;
+    }
+    if (!recountDueFor(this.active.count, this.checkCalls, slotGone)) return false;
     this.checkCalls = 0;
-    this.lastMemslots = this.kvm.memslots;
     return true;
   }
 

@@ -70,7 +70,8 @@ export function mmuPageZapPte(mmu: ShadowMmu, sp: ShadowPage, index: number): bo
 
 /** @kernel kvm_mmu_page_unlink_children — drop every SPTE of the page. */
 function unlinkChildren(mmu: ShadowMmu, sp: ShadowPage): void {
-  for (const index of [...sp.sptes.keys()]) mmuPageZapPte(mmu, sp, index);
+  // Deleting the entry just visited is safe while iterating a Map.
+  for (const index of sp.sptes.keys()) mmuPageZapPte(mmu, sp, index);
 }
 
 /** @kernel kvm_mmu_unlink_parents — clear every SPTE that points at the page. */
