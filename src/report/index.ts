@@ -12,7 +12,7 @@
  * check / replay (--trace, --ftrace, --report): replay the counterexample's schedule once more with
  *   the sinks attached to the instance the factory builds (createInstance(..., { sinks: rec.sinks }), then rec.attach(inst)),
  *   e.g. runOnce(factory, new ReplayStrategy(cex.schedule), cex.limits, true); then
- *   writePerfettoTrace(o.trace, rec.perfetto!), writeFtrace(o.ftrace, rec.ftrace!), writeCexReport(o.report, cex, { replayCommand }).
+ *   rec.writeCounterexample({ trace: o.trace, ftrace: o.ftrace, report: o.report }, cex, { replayCommand }).
  */
 export { type InstanceSink, recordLockIntervals } from './attach.js';
 export { writeFileAtomic } from './atomic-file.js';

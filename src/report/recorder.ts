@@ -5,7 +5,9 @@ import { FtraceSink } from './ftrace.js';
 import type { RunReportExtras } from './html-run.js';
 import { PerfettoSink } from './perfetto.js';
 import { type RunSeries, SeriesSink } from './series.js';
-import { writeFtrace, writePerfettoTrace, writeRunReport } from './write.js';
+import type { CounterexampleView } from './cex.js';
+import type { CexReportOptions } from './html-cex.js';
+import { writeCexReport, writeFtrace, writePerfettoTrace, writeRunReport } from './write.js';
 
 /** Which outputs a run should record for. */
 export interface RecorderOptions {
@@ -69,5 +71,17 @@ export class ReportRecorder {
     if (files.trace && this.perfetto) writePerfettoTrace(files.trace, this.perfetto, { endNs: result.simTimeNs, otherData });
     if (files.ftrace && this.ftrace) writeFtrace(files.ftrace, this.ftrace, { title: this.opts.title ?? `${result.scenario} seed ${result.seed}` });
     if (files.report) writeRunReport(files.report, result, { ...extras, series: this.finishSeries(result.simTimeNs) ?? undefined });
+  }
+
+  /**
+   * Writes the outputs asked for, for a counterexample whose schedule was just
+   * replayed with these sinks attached (check, replay): the trace and log of the
+   * replay, and the counterexample page.
+   */
+  writeCounterexample(files: RecorderFiles, cex: CounterexampleView, opts: CexReportOptions = {}): void {
+    const otherData = { scenario: cex.scenario, seed: cex.seed, mutant: cex.mutant, property: cex.property, strategy: cex.strategy };
+    if (files.trace && this.perfetto) writePerfettoTrace(files.trace, this.perfetto, { otherData });
+    if (files.ftrace && this.ftrace) writeFtrace(files.ftrace, this.ftrace, { title: this.opts.title ?? `${cex.scenario} counterexample (${cex.property})` });
+    if (files.report) writeCexReport(files.report, cex, opts);
   }
 }

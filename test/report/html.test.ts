@@ -7,6 +7,7 @@ import { renderCexReport } from '../../src/report/html-cex.js';
 import { renderCompareReport } from '../../src/report/html-compare.js';
 import { fmtMetric, renderRunReport } from '../../src/report/html-run.js';
 import { METRIC_ROWS } from '../../src/report/metric-rows.js';
+import { ReportRecorder } from '../../src/report/recorder.js';
 import { SeriesSink } from '../../src/report/series.js';
 import { writeCexReport, writeRunReport } from '../../src/report/write.js';
 import { realCounterexample, runWith, shortScenario } from './fixtures.js';
@@ -97,6 +98,22 @@ test('writers are atomic: the file appears whole and no temporary file is left',
     writeCexReport(join(dir, 'c.html'), realCounterexample());
     assert.deepEqual(readdirSync(dir).sort(), ['c.html', 'r.html']);
     assert.match(readFileSync(join(dir, 'r.html'), 'utf8'), /<\/html>\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('recorder: a replayed counterexample gives its trace, log and page (check/replay --trace --ftrace --report)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mmulab-report-'));
+  try {
+    const rec = new ReportRecorder({ trace: true, ftrace: true });
+    const cex = realCounterexample(rec.perfetto && rec.ftrace ? [rec.perfetto, rec.ftrace] : []);
+    rec.writeCounterexample({ trace: join(dir, 't.json'), ftrace: join(dir, 'f.txt'), report: join(dir, 'c.html') }, cex, { replayCommand: 'mmulab replay c.json' });
+    const trace = JSON.parse(readFileSync(join(dir, 't.json'), 'utf8')) as { otherData: { property: string }; traceEvents: { ph: string; name?: string }[] };
+    assert.equal(trace.otherData.property, cex.property);
+    assert.ok(trace.traceEvents.some((e) => e.name === `VIOLATION ${cex.property}`));
+    assert.match(readFileSync(join(dir, 'f.txt'), 'utf8'), / kvm_entry: +vcpu \d, rip 0x0\n/);
+    assert.match(readFileSync(join(dir, 'c.html'), 'utf8'), /<table class="swim" id="swimlanes">/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
