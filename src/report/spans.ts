@@ -175,9 +175,11 @@ export class SpanRecorder implements Sink {
         // clamp so that the wait never overlaps the hold it ends in.
         const next = firstStartAtOrAfter(holdsByTid.get(tid), s);
         const e = next === undefined ? e0 : Math.min(e0, next);
-        this.push(tid, s, Math.max(s, e), 'lock-wait', mode === 1 ? 'wait mmu_lock (write)' : 'wait mmu_lock (read)', {
-          mode: mode === 1 ? 'write' : 'read',
-        });
+        const m = mode === 1 ? 'write' : 'read';
+        this.push(tid, s, Math.max(s, e), 'lock-wait', `wait mmu_lock (${m})`, { mode: m });
+        // Holds are recorded at unlock: a wait with no hold after it ended in a hold
+        // that was still going when the run stopped (a livelocked zap's last one).
+        if (next === undefined) this.push(tid, Math.max(s, e), Math.max(end, e), 'lock-hold', `mmu_lock (${m})`, { mode: m, unfinished: true });
       }
     }
     this.addBatches(holdsByTid);
