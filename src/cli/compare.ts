@@ -2,7 +2,7 @@ import type { Settings } from '../kvm/settings.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
-import { simulate } from '../simulate/simulate.js';
+import { type SimulateOptions, simulate } from '../simulate/simulate.js';
 import { fmtNs, renderTable } from './table.js';
 
 /** One variant of a comparison: its settings and one result per seed. */
@@ -35,7 +35,13 @@ export function runCompare(
   base: Partial<Settings>,
   vary: { key: keyof Settings; values: (string | boolean)[] }[],
   seeds: number[],
-  opts: { mutant: string | null; interrupted?: () => boolean; wallClock?: () => number },
+  opts: {
+    mutant: string | null;
+    interrupted?: () => boolean;
+    wallClock?: () => number;
+    /** Extra sinks for each simulated run (report recorders), in run order. */
+    sinksFor?: () => Pick<SimulateOptions, 'sinks' | 'onInstance'>;
+  },
 ): CompareResult {
   const wall = opts.wallClock ?? (() => 0);
   const t0 = wall();
@@ -50,7 +56,7 @@ export function runCompare(
         partial = true;
         break;
       }
-      const r = simulate(scenario, { settings, mutant: opts.mutant, seed, interrupted: opts.interrupted, wallClock: opts.wallClock });
+      const r = simulate(scenario, { settings, mutant: opts.mutant, seed, interrupted: opts.interrupted, wallClock: opts.wallClock, ...opts.sinksFor?.() });
       results.push(r);
       if (r.partial) partial = true;
     }

@@ -10,7 +10,7 @@ import { checkScenarioLimits } from '../scenario/limits.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import { renderCompare } from './compare.js';
 import { pastDeadline, parseTimeLimit } from './limits.js';
-import { runOffloaded } from './offload.js';
+import { type JobOutputs, runOffloaded } from './offload.js';
 import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
 import { registerSweepCommands } from '../sweep/cli.js';
@@ -34,6 +34,13 @@ function wrap(text: string, width: number): string[] {
   }
   if (cur) lines.push(cur);
   return lines;
+}
+
+/** Report files asked for on the command line. */
+type Outputs = { trace?: string; ftrace?: string; report?: string };
+
+function outputs(o: Outputs): JobOutputs {
+  return { trace: o.trace, ftrace: o.ftrace, report: o.report, command: `mmulab ${process.argv.slice(2).join(' ')}` };
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -63,7 +70,10 @@ function program(): Command {
     .option('--max-steps <n>', 'stop after this many steps (result marked partial)')
     .option('--time-limit <s>', 'stop after this many wall-clock seconds (result marked partial)')
     .option('--json <file>', 'write the full result as JSON')
-    .action(async (ref: string, o: { set: string[]; seed?: string; mutate?: string; maxSteps?: string; timeLimit?: string; json?: string }) => {
+    .option('--trace <file>', 'write a Chrome Trace Event JSON (opens in ui.perfetto.dev)')
+    .option('--ftrace <file>', 'write a trace-cmd report style log')
+    .option('--report <file>', 'write a self-contained HTML report')
+    .action(async (ref: string, o: { set: string[]; seed?: string; mutate?: string; maxSteps?: string; timeLimit?: string; json?: string } & Outputs) => {
       const { scenario, settings: sets } = applySets(loadScenario(ref), o.set);
       checkScenarioLimits(scenario, ref);
       const deadlineMs = parseTimeLimit(o.timeLimit);
@@ -71,7 +81,7 @@ function program(): Command {
       const seed = o.seed !== undefined ? parseCount('--seed', o.seed, 2 ** 31 - 1) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
-      const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs }, isInterrupted);
+      const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted);
       if (o.json) writeFileAtomic(o.json, toJson(r));
       process.stdout.write(`${summarizeRun(r)}\n`);
       if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);
@@ -92,7 +102,8 @@ function program(): Command {
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--time-limit <s>', 'stop after this many wall-clock seconds (result marked partial)')
     .option('--json <file>', 'write every result as JSON')
-    .action(async (ref: string, o: { vary: string[]; set: string[]; seeds: string; mutate?: string; timeLimit?: string; json?: string }) => {
+    .option('--report <file>', 'write a self-contained HTML page with the variants side by side')
+    .action(async (ref: string, o: { vary: string[]; set: string[]; seeds: string; mutate?: string; timeLimit?: string; json?: string } & Outputs) => {
       const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
       checkScenarioLimits(scenario, ref);
       const deadlineMs = parseTimeLimit(o.timeLimit);
@@ -101,7 +112,7 @@ function program(): Command {
       const n = parseCount('--seeds', o.seeds, 10000);
       if (n === 0) throw new InputError('--seeds 0: expected at least 1');
       const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
-      const c = await runOffloaded({ kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs }, isInterrupted);
+      const c = await runOffloaded({ kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o) }, isInterrupted);
       if (o.json) writeFileAtomic(o.json, toJson(c));
       process.stdout.write(`${renderCompare(c)}\n`);
       const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));

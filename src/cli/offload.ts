@@ -5,14 +5,27 @@ import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
+import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
 import { type CompareResult, runCompare } from './compare.js';
 
 type Vary = { key: keyof Settings; values: (string | boolean)[] }[];
 
+/** Report files a job writes where it runs (the recorders live beside the model). */
+export interface JobOutputs {
+  /** Chrome Trace Event JSON (Perfetto). */
+  trace?: string;
+  /** trace-cmd report style text. */
+  ftrace?: string;
+  /** Self-contained HTML page. */
+  report?: string;
+  /** The command line, shown on the report. */
+  command?: string;
+}
+
 /** A simulation the CLI runs; plain data, so it can cross to a worker thread. */
 export type Job =
-  | { kind: 'run'; scenario: Scenario; settings: Settings; mutant: string | null; seed: number; maxSteps?: number; deadlineMs?: number }
-  | { kind: 'compare'; scenario: Scenario; base: Partial<Settings>; vary: Vary; seeds: number[]; mutant: string | null; deadlineMs?: number };
+  | { kind: 'run'; scenario: Scenario; settings: Settings; mutant: string | null; seed: number; maxSteps?: number; deadlineMs?: number; outputs?: JobOutputs }
+  | { kind: 'compare'; scenario: Scenario; base: Partial<Settings>; vary: Vary; seeds: number[]; mutant: string | null; deadlineMs?: number; outputs?: JobOutputs };
 
 export type JobResult<J extends Job> = J extends { kind: 'run' } ? RunResult : CompareResult;
 
@@ -27,10 +40,46 @@ export function runJob(job: Job, stop: () => boolean): RunResult | CompareResult
   const deadline = job.deadlineMs;
   const interrupted = deadline === undefined ? stop : () => stop() || now() >= deadline;
   const wallClock = () => performance.now();
+  const out = job.outputs ?? {};
   if (job.kind === 'run') {
-    return simulate(job.scenario, { settings: job.settings, mutant: job.mutant, seed: job.seed, maxSteps: job.maxSteps, interrupted, wallClock });
+    const wanted = out.trace !== undefined || out.ftrace !== undefined || out.report !== undefined;
+    const rec = wanted
+      ? new ReportRecorder({ trace: out.trace !== undefined, ftrace: out.ftrace !== undefined, series: out.report !== undefined, title: `${job.scenario.name} seed ${job.seed}` })
+      : null;
+    const r = simulate(job.scenario, {
+      settings: job.settings,
+      mutant: job.mutant,
+      seed: job.seed,
+      maxSteps: job.maxSteps,
+      interrupted,
+      wallClock,
+      sinks: rec?.sinks,
+      onInstance: rec ? (i) => rec.attach(i) : undefined,
+    });
+    rec?.write(out, r, { description: job.scenario.description, command: out.command });
+    return r;
   }
-  return runCompare(job.scenario, job.base, job.vary, job.seeds, { mutant: job.mutant, interrupted, wallClock });
+  if (out.report === undefined) return runCompare(job.scenario, job.base, job.vary, job.seeds, { mutant: job.mutant, interrupted, wallClock });
+  // With a report: one series recorder per simulated run, kept beside its result.
+  const series: SeriesSink[] = [];
+  const c = runCompare(job.scenario, job.base, job.vary, job.seeds, {
+    mutant: job.mutant,
+    interrupted,
+    wallClock,
+    sinksFor: () => {
+      const s = new SeriesSink();
+      series.push(s);
+      return { sinks: [s], onInstance: (i) => s.attach(i) };
+    },
+  });
+  let k = 0;
+  const rows = c.rows.map((row) => ({
+    label: row.label,
+    results: row.results,
+    series: row.results.map((r) => series[k++]!.finish(r.simTimeNs)),
+  }));
+  writeCompareReport(out.report, rows, { scenario: c.scenario, description: job.scenario.description, command: out.command });
+  return c;
 }
 
 /** How the worker module is loaded: compiled JS directly, TypeScript sources through tsx. */
