@@ -18,7 +18,7 @@ import { Runtime } from '../runtime/runtime.js';
 import type { Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
 import type { Scenario } from './schema.js';
-import { shadowGuestSpecs } from './shadow-guest.js';
+import { shadowGuestSpecs, withPageTableMemslot } from './shadow-guest.js';
 import { warmStart } from './warm-start.js';
 
 /** How to build one execution of a scenario. */
@@ -70,7 +70,8 @@ function layoutMemslots(scenario: Scenario): Memslot[] {
 export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmInstance {
   const rt = new Runtime();
   const costs: Costs = { ...DEFAULT_COSTS, ...(scenario.costs as Partial<Costs>) };
-  const userSlots = layoutMemslots(scenario);
+  const laidOut = layoutMemslots(scenario);
+  const userSlots = opts.settings.mmu === 'shadow' ? withPageTableMemslot(scenario, laidOut) : laidOut;
   const slots = [...userSlots];
   if (scenario.vm.apicAccessPage) {
     slots.push({ id: APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, baseGfn: APIC_ACCESS_GFN, npages: 1, hvaPage: apicHvaPage(userSlots), flags: 0 });

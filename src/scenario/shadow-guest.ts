@@ -10,6 +10,26 @@ function inOneSlot(slots: readonly Memslot[], start: number, end: number): boole
   return slots.some((s) => start >= s.baseGfn && end <= s.baseGfn + s.npages);
 }
 
+/** Id of the memslot added for the guest's page tables when no user memslot holds them. */
+export const PAGE_TABLE_MEMSLOT = 0x7ffe;
+
+/**
+ * The memslots of a shadow-paged scenario: `slots`, plus — when none of them holds
+ * the guest's page tables at PT_BASE — one that does, sized for the guest kernel's
+ * own tables and every vCPU's default page-table region (as if the VMM had given
+ * the guest that RAM). A scenario written for TDP can so run with mmu=shadow.
+ */
+export function withPageTableMemslot(scenario: Scenario, slots: readonly Memslot[]): Memslot[] {
+  const out = [...slots];
+  if (slots.some((s) => PT_BASE >= s.baseGfn && PT_BASE < s.baseGfn + s.npages)) return out;
+  let pages = KERNEL_PT_GFNS;
+  for (let i = 0; i < scenario.vm.vcpus; i++) pages += { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) }.pageTableGfns;
+  let hva = 0;
+  for (const s of slots) hva = Math.max(hva, s.hvaPage + s.npages + 512);
+  out.push({ id: PAGE_TABLE_MEMSLOT, baseGfn: PT_BASE, npages: pages, hvaPage: hva, flags: 0 });
+  return out;
+}
+
 /**
  * The guest-kernel layout of a shadow-paged scenario, one spec per vCPU: its
  * processes and where their page tables live. Refuses, as bad input, a layout the
