@@ -34,6 +34,7 @@ export type RootFreeCause = 'zap-request' | 'cr3';
  */
 export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   const kvm = mmu.kvm;
+  modelAssert(vcpu.cr3 >= 0, `${vcpu.name}: kvm_mmu_load with no guest CR3`);
   yield* kvm.mmuLock.writeLock();
   const sp = yield* mmu.getShadowPage(vcpu.cr3, ROOT_LEVEL);
   if (sp.rootCount++ === 0) mmu.rootSps.add(sp);
@@ -53,6 +54,7 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
 function* mmuFreeRootPage(mmu: ShadowMmu, vcpu: Vcpu, info: RootInfo, invalidList: ShadowPage[], cause: RootFreeCause): Task {
   if (info.root < 0) return;
   const kvm = mmu.kvm;
+  kvm.mmuLock.assertWriteHeld('mmu_free_root_page');
   const sp = mmu.sps[info.root]!;
   modelAssert(!sp.freed && sp.rootCount > 0, `vCPU${vcpu.id} frees root sp ${sp.id} with root_count ${sp.rootCount}${sp.freed ? ' (freed)' : ''}`);
   // A root dropped on a root-zap request has to be rebuilt if the vCPU runs on it

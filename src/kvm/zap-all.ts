@@ -49,6 +49,7 @@ export function* kvmMmuZapAllFast(mmu: ShadowMmu): Task {
 export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
   const kvm = mmu.kvm;
   const lock = kvm.mmuLock;
+  lock.assertWriteHeld('kvm_zap_obsolete_pages');
   const invalidList: ShadowPage[] = [];
   let batch = 0;
   for (let restart = true; restart; ) {
