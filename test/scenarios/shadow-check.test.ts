@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { explore, makeStrategy } from '../../src/check/index.js';
+import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
+
+function explored(name: string, mutant: string | null, kind: 'random' | 'pct' | 'dfs', seed: number, maxExecutions: number) {
+  const s = loadScenario(name);
+  const settings = effectiveSettings(s);
+  return explore((o) => createInstance(s, { settings, mutant, log: o.log, metrics: false }), makeStrategy({ kind }, seed), { maxExecutions });
+}
+
+for (const kind of ['random', 'pct', 'dfs'] as const) {
+  test(`checker (${kind}, seed 1): memslot-delete-mini is safe for 150 executions; mutant zap-fast-no-generation-bump is caught`, () => {
+    const good = explored('memslot-delete-mini', null, kind, 1, 150);
+    assert.equal(good.violation, null, good.violation?.message);
+    assert.equal(good.modelBug, null);
+    const bad = explored('memslot-delete-mini', 'zap-fast-no-generation-bump', kind, 1, 500);
+    assert.equal(bad.violation?.kind, 'stale-translation');
+  });
+
+  test(`checker (${kind}, seed 1): root-zap-mini is safe for 150 executions; mutant zap-root-no-request is caught`, () => {
+    const good = explored('root-zap-mini', null, kind, 1, 150);
+    assert.equal(good.violation, null, good.violation?.message);
+    assert.equal(good.modelBug, null);
+    const bad = explored('root-zap-mini', 'zap-root-no-request', kind, 1, 500);
+    assert.equal(bad.violation?.kind, 'obsolete-root');
+  });
+}
