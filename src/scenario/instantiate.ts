@@ -102,6 +102,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   if (metrics) {
     kvm.subscribe(metrics);
     metrics.shadowPagesLive = metrics.shadowPagesPeak = kvm.mmu.gauges().shadowPages;
+    for (const v of kvm.vcpus) if (v.root.root >= 0) metrics.rootLoadedBefore(v.id, shadow ? v.root.pgd : undefined);
   }
   const log = opts.log ? new StepLog() : null;
   if (log) kvm.subscribe(log);

@@ -1,6 +1,11 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { KvmEvent, Sink } from '../kvm/events.js';
 
+/** Key of a (vCPU, guest CR3) pair in Metrics.loadedOnce; TDP roots have no CR3. */
+function loadKey(vcpu: number, pgd: number | undefined): number {
+  return (pgd ?? -1) * 4096 + 4096 + vcpu;
+}
+
 /** Counts what a kernel developer asks about a run, from the model's events. */
 export class Metrics implements Sink {
   faults = 0;
@@ -132,7 +137,7 @@ export class Metrics implements Sink {
       case 'rootAlloc': {
         this.rootsAllocated++;
         // The first root a vCPU loads (for a given guest CR3, under shadow paging) is not a reload.
-        const k = (ev.pgd ?? -1) * 4096 + 4096 + ev.vcpu;
+        const k = loadKey(ev.vcpu, ev.pgd);
         if (this.loadedOnce.has(k)) this.rootReloads++;
         else this.loadedOnce.add(k);
         if (ev.afterZap === true) this.rootReloadsAfterZap++;
@@ -172,6 +177,11 @@ export class Metrics implements Sink {
   closeAt(now: number): void {
     for (const since of this.apicStallSince.values()) this.apicStalledNs += now - since;
     this.apicStallSince.clear();
+  }
+
+  /** A root the vCPU loaded before metrics started (a warm start): loading it again is a reload. */
+  rootLoadedBefore(vcpu: number, pgd?: number): void {
+    this.loadedOnce.add(loadKey(vcpu, pgd));
   }
 
   bump(name: string, by = 1): void {
