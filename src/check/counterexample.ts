@@ -71,7 +71,7 @@ export function buildCounterexample(
     strategy: origin.strategy,
     property: r.violation.kind,
     violation: r.violation,
-    limits: { maxSteps: limits.maxSteps, fairSpin: limits.fairSpin },
+    limits: { maxSteps: limits.maxSteps, fairSpin: limits.fairSpin, spinProgress: limits.spinProgress ?? 'footprint' },
     schedule: { choices: r.schedule.choices, draws: r.schedule.draws },
     steps: stepsOf(r),
   };
@@ -137,6 +137,7 @@ export function parseCounterexample(json: unknown): Counterexample {
   );
   const l = o.limits as RunLimits | undefined;
   need(typeof l === 'object' && l !== null && typeof l.maxSteps === 'number' && typeof l.fairSpin === 'boolean', 'limits');
+  need(l!.spinProgress === undefined || l!.spinProgress === 'footprint' || l!.spinProgress === 'any-write', 'limits.spinProgress');
   need(Array.isArray(o.steps), 'steps');
   return o as unknown as Counterexample;
 }

@@ -1,6 +1,7 @@
 import { opsConflict } from '../runtime/op.js';
 import type { Thread } from '../runtime/thread.js';
 import { SeededDraws } from './draws.js';
+import { NondeterministicModel } from './errors.js';
 import type { Execution, Outcome } from './execution.js';
 import { HappensBefore, type RaceSink } from './hb.js';
 import { bit, DRAW_NODE, lowest, Path, THREAD_NODE } from './path.js';
@@ -266,7 +267,7 @@ export class DfsStrategy implements Strategy, RaceSink {
   }
 
   private nondeterministic(x: Execution, k: number): never {
-    throw new Error(
+    throw new NondeterministicModel(
       `dfs: the model is not deterministic: re-executing step ${x.step} (path node ${k}) did not reach the same state ` +
         'as before; the instance factory must build every instance from scratch, with no state shared between ' +
         'instances and randomness only from rt.draw',

@@ -8,7 +8,7 @@ export function executionDriver(x: Execution, strategy: Strategy): Driver {
   return {
     draw(n: number): number {
       const v = strategy.nextDraw(x, n);
-      x.draws.push(v);
+      x.recordDraw(v);
       return v;
     },
     woke(t: Thread): void {

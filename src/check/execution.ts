@@ -1,8 +1,9 @@
 import type { Instance, Violation } from '../runtime/instance.js';
-import { LOCAL, opKind, SPIN } from '../runtime/op.js';
+import { LOCAL, SPIN } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
+import { type SpinProgress, SpinWatch } from './spin.js';
 
 /** Most threads a model may have: thread sets are 32-bit masks. */
 export const MAX_THREADS = 32;
@@ -22,7 +23,8 @@ export type Outcome =
 
 /**
  * The execution in progress, as the explore loop and the strategies see it. One
- * object is reused for every execution of a run, so that the hot loop allocates
+ * object is reused for every execution of a run: its arrays only grow, and
+ * counters say how much of each is in use, so that the hot loop allocates
  * nothing per step.
  */
 export class Execution {
@@ -32,20 +34,17 @@ export class Execution {
   rt: Runtime = null as unknown as Runtime;
   /** Number of this execution in the run, from 0. */
   index = -1;
-  /** Steps run so far (the index of the next step). */
+  /** Steps run so far: the index of the next step, and the length of `choices`. */
   step = 0;
-  /** Threads that may be chosen now, in id order; filled before each choice. */
+  /** Threads that may be chosen now, in id order: entries [0, nEligible). */
   readonly eligible: Thread[] = [];
-  /** Runnable threads left out of `eligible` because they spin without progress. */
-  stuck = 0;
+  /** Number of entries of `eligible` in use (at least 1 when a strategy is asked). */
+  nEligible = 0;
   /** Mask (by thread id) of the threads in `eligible`. */
   eligibleMask = 0;
-  /**
-   * Per thread id: the threads it yielded to at its last spin (a mask) that have
-   * not run a step since; while one of them can run, it may not (fair scheduling).
-   */
-  readonly yieldTo: number[] = [];
-  /** Thread that ran the previous step, or null before the first. */
+  /** Runnable threads left out of `eligible` because they spin without progress. */
+  stuck = 0;
+  /** Thread that ran the previous step (not counting local steps), or null before the first. */
   prev: Thread | null = null;
   /** Choosing another thread than `prev` now would be a preemption. */
   prevPreemptible = false;
@@ -53,16 +52,29 @@ export class Execution {
   preemptions = 0;
   /** Context switches so far (preemptive or not). */
   switches = 0;
-  /** Thread id chosen at each step so far. */
+  /** Thread id chosen at each step: entries [0, step). */
   readonly choices: number[] = [];
-  /** Each draw the model made so far, in order. */
+  /** Each draw the model made, in order: entries [0, nDraws). */
   readonly draws: number[] = [];
-  /** The op announced for each step, when recorded (replays), else null. */
+  /** Number of draws so far. */
+  nDraws = 0;
+  /** The op announced for each step, when recorded (stand-alone runs), else null. */
   ops: number[] | null = null;
-  /** Per thread id: the step during which it was last woken, or -1. */
+  /** Threads known to this execution (wokenAt and yieldTo cover them). */
+  nKnown = 0;
+  /** Per thread id: the step during which it was last woken (or spawned), or -1. */
   readonly wokenAt: number[] = [];
+  /**
+   * Per thread id: the threads it yielded to at its last spin (a mask) that have
+   * not run a step since; while one of them can run, it may not (fair scheduling).
+   */
+  readonly yieldTo: number[] = [];
   /** The fair-spin rules are on (see computeEligible); set by the runner. */
   fairSpin = true;
+  /** What counts as progress for a spinning thread; set by the runner. */
+  spinProgress: SpinProgress = 'footprint';
+  /** Tells spinning threads that would see nothing new. */
+  private spin = new SpinWatch('footprint');
   /** The model's exception, when the outcome is 'model-bug'. */
   error: unknown = null;
 
@@ -72,66 +84,90 @@ export class Execution {
     this.rt = inst.rt;
     this.index = index;
     this.step = 0;
-    this.eligible.length = 0;
-    this.stuck = 0;
+    this.nEligible = 0;
     this.eligibleMask = 0;
-    this.yieldTo.length = 0;
+    this.stuck = 0;
     this.prev = null;
     this.prevPreemptible = false;
     this.preemptions = 0;
     this.switches = 0;
-    this.choices.length = 0;
-    this.draws.length = 0;
+    this.nDraws = 0;
     this.ops = null;
-    this.wokenAt.length = 0;
+    this.nKnown = 0;
     this.error = null;
+    this.spin.reset();
+  }
+
+  /** Sets the fair-spin rules of the executions to come. */
+  configure(fairSpin: boolean, spinProgress: SpinProgress): void {
+    this.fairSpin = fairSpin;
+    if (spinProgress !== this.spinProgress) {
+      this.spinProgress = spinProgress;
+      this.spin = new SpinWatch(spinProgress);
+    }
   }
 
   /**
    * Fills `eligible` with the threads that may run now. With `fairSpin`, two
    * rules keep retry loops from running forever (after CHESS's fair scheduler,
    * Musuvathi and Qadeer, PLDI 2008):
-   * - a thread about to spin (its op is SPIN) while no other thread has
-   *   announced a write since its previous spin is stuck: its next iteration
-   *   would re-read the same state. It is left out and counted in `stuck`.
+   * - a thread about to spin (its op is SPIN) is stuck when no other thread
+   *   has written what its last iteration touched (or, with spinProgress
+   *   'any-write', anything at all) since its previous spin: its next
+   *   iteration would see the same state. It is left out, counted in `stuck`.
    * - a thread that spun yields to the threads eligible at that moment: it is
    *   left out while one of them has not run since and could run now.
    */
-  computeEligible(fairSpin: boolean): void {
+  computeEligible(): void {
+    const fairSpin = this.fairSpin;
     const rt = this.rt;
     const ts = rt.threads;
-    const el = this.eligible;
-    el.length = 0;
-    if (ts.length > MAX_THREADS) {
-      throw new RangeError(`checker: at most ${MAX_THREADS} threads, the model has ${ts.length}`);
-    }
-    // A thread spawned during the previous step counts as woken by it.
-    while (this.wokenAt.length < ts.length) this.wokenAt.push(this.step - 1);
-    while (this.yieldTo.length < ts.length) this.yieldTo.push(0);
+    const n = ts.length;
+    if (n > this.nKnown) this.know(n);
+    const y = this.yieldTo;
     let stuck = 0;
     let live = 0;
-    for (let i = 0; i < ts.length; i++) {
+    for (let i = 0; i < n; i++) {
       const t = ts[i]!;
       if (t.state !== 'runnable') continue;
-      if (fairSpin && isStuck(rt, t)) stuck++;
+      if (fairSpin && this.spin.stuck(rt, t)) stuck++;
       else live |= 1 << i;
     }
+    const el = this.eligible;
+    let k = 0;
     let mask = 0;
-    for (let i = 0; i < ts.length; i++) {
-      if ((live & (1 << i)) === 0 || (this.yieldTo[i]! & live) !== 0) continue;
-      el.push(ts[i]!);
+    for (let i = 0; i < n; i++) {
+      if ((live & (1 << i)) === 0 || (y[i]! & live) !== 0) continue;
+      el[k++] = ts[i]!;
       mask |= 1 << i;
     }
+    this.nEligible = k;
     this.stuck = stuck;
     this.eligibleMask = mask;
     const p = this.prev;
-    this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && opKind(p.op) !== SPIN;
+    this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && (p.op & 3) !== SPIN;
+  }
+
+  /** Starts tracking threads [nKnown, n): spawned before the first step, or during the previous one. */
+  private know(n: number): void {
+    if (n > MAX_THREADS) throw new RangeError(`checker: at most ${MAX_THREADS} threads, the model has ${n}`);
+    for (let i = this.nKnown; i < n; i++) {
+      // A thread spawned during the previous step counts as woken by it.
+      this.wokenAt[i] = this.step - 1;
+      this.yieldTo[i] = 0;
+    }
+    this.nKnown = n;
+  }
+
+  /** True when `t` is among the eligible threads. */
+  isEligible(t: Thread): boolean {
+    return (this.eligibleMask & (1 << t.id)) !== 0;
   }
 
   /** The first eligible thread whose next step is LOCAL, or null. */
   localStep(): Thread | null {
     const el = this.eligible;
-    for (let i = 0; i < el.length; i++) if ((el[i]!.op & 3) === LOCAL) return el[i]!;
+    for (let i = 0; i < this.nEligible; i++) if ((el[i]!.op & 3) === LOCAL) return el[i]!;
     return null;
   }
 
@@ -150,18 +186,21 @@ export class Execution {
     }
     const y = this.yieldTo;
     const me = 1 << t.id;
-    for (let i = 0; i < y.length; i++) y[i]! &= ~me;
-    if (opKind(t.op) === SPIN) {
-      t.lastSpinOthersWrites = this.rt.writes - t.ownWrites;
-      if (this.fairSpin) y[t.id] = this.eligibleMask & ~me;
-    }
-    this.choices.push(t.id);
-    if (this.ops !== null) this.ops.push(t.op);
+    for (let i = 0; i < this.nKnown; i++) y[i]! &= ~me;
+    this.spin.step(this.rt, t, this.step);
+    if (this.fairSpin && (t.op & 3) === SPIN) y[t.id] = this.eligibleMask & ~me;
+    this.choices[this.step] = t.id;
+    if (this.ops !== null) this.ops[this.step] = t.op;
+  }
+
+  /** Records a draw the model made. */
+  recordDraw(v: number): void {
+    this.draws[this.nDraws++] = v;
   }
 
   /** The schedule run so far, copied. */
   schedule(): Schedule {
-    return { choices: this.choices.slice(), draws: this.draws.slice() };
+    return { choices: this.choices.slice(0, this.step), draws: this.draws.slice(0, this.nDraws) };
   }
 
   /** Records a violation found by the checker itself (deadlock, livelock). */
@@ -175,9 +214,4 @@ export class Execution {
     };
     this.inst.violations.push(v);
   }
-}
-
-/** True when `t` spins and nobody else has announced a write since its previous spin. */
-export function isStuck(rt: Runtime, t: Thread): boolean {
-  return (t.op & 3) === SPIN && t.lastSpinOthersWrites === rt.writes - t.ownWrites;
 }

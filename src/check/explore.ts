@@ -4,6 +4,7 @@ import { executionDriver } from './driver.js';
 import { Execution, type Outcome } from './execution.js';
 import type { InstanceFactory } from './factory.js';
 import type { ProgressSink } from './progress.js';
+import type { SpinProgress } from './spin.js';
 import { type RunLimits, runExecution } from './run.js';
 import type { Strategy } from './strategy.js';
 import type { StopReason, Summary } from './summary.js';
@@ -16,8 +17,10 @@ export interface ExploreOptions {
   maxSteps?: number;
   /** Wall-time budget, ms (default: none). */
   timeLimitMs?: number;
-  /** Do not schedule a thread that spins with no write by others since its previous spin; report livelock when nothing else can run (default true). */
+  /** Do not schedule a thread that spins with nothing new to see, nor one that just spun while others wait; report livelock when only such threads are left (default true). */
   fairSpin?: boolean;
+  /** What a spinning thread needs to see to be scheduled again (default 'footprint'). */
+  spinProgress?: SpinProgress;
   /** Where progress goes (default: nowhere). */
   progress?: ProgressSink | null;
   /** Time between progress updates, ms (default 250). */
@@ -53,7 +56,11 @@ export const DEFAULT_MAX_STEPS = 10_000;
 
 /** The RunLimits implied by explore options. */
 export function runLimits(options: ExploreOptions): RunLimits {
-  return { maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, fairSpin: options.fairSpin ?? true };
+  return {
+    maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
+    fairSpin: options.fairSpin ?? true,
+    spinProgress: options.spinProgress ?? 'footprint',
+  };
 }
 
 /**

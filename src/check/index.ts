@@ -21,10 +21,13 @@ export { DEFAULT_MAX_STEPS, type ExploreOptions, type ExploreResult, explore, ty
 export type { InstanceFactory, InstanceOptions } from './factory.js';
 export { type CexSize, type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
 export { PctStrategy } from './pct.js';
+export { type Phase, PortfolioStrategy } from './portfolio.js';
 export { type Progress, type ProgressSink, type ProgressStream, ttyProgress } from './progress.js';
 export { RandomStrategy } from './random.js';
-export { ReplayDivergence, ReplayStrategy } from './replay.js';
+export { CheckerError, NondeterministicModel, ReplayDivergence } from './errors.js';
+export { ReplayStrategy } from './replay.js';
 export { type RunLimits, runOnce, type SingleRun } from './run.js';
+export type { SpinProgress } from './spin.js';
 export { decodeSchedule, encodeSchedule } from './schedule-codec.js';
 export { makeStrategy, STRATEGY_NAMES, type StrategySpec } from './strategies.js';
 export type { Strategy } from './strategy.js';

@@ -49,7 +49,7 @@ export interface MinimiseResult {
  * preemptions or switches. Candidates, in rounds until none is kept:
  * - a prefix of the context-switch segments, completed by the default policy;
  * - the schedule without a chunk of segments (delta debugging, halving chunks);
- * - the schedule without a chunk of single choices.
+ * - one segment cut short: to 1 step, 2 steps, ... (shortest first).
  */
 export function minimise(
   factory: InstanceFactory,
@@ -97,15 +97,11 @@ export function minimise(
       }
     }
     if (improved) continue;
-    // Delta debugging over segments, then over single choices.
+    // Delta debugging over segments.
     improved = ddmin(() => segmentStarts(best.choices), () => best.choices, trial, budgetLeft);
     if (improved) continue;
-    improved = ddmin(
-      () => best.choices.map((_, i) => i),
-      () => best.choices,
-      trial,
-      budgetLeft,
-    );
+    // One segment shortened, as far as it goes (its thread's other steps run later).
+    improved = shortenSegments(() => best.choices, trial, budgetLeft);
   }
   return { schedule: best, violation: bestViolation, size, original, attempts };
 }
@@ -114,6 +110,21 @@ export function minimise(
 export function smaller(s: CexSize, t: CexSize): boolean {
   if (s.steps > t.steps || s.preemptions > t.preemptions) return false;
   return s.steps < t.steps || s.preemptions < t.preemptions || s.switches < t.switches;
+}
+
+/** Tries each segment cut to 1, 2, ... steps; true at the first cut `trial` keeps. */
+function shortenSegments(choices: () => number[], trial: (c: number[]) => boolean, budgetLeft: () => boolean): boolean {
+  const ch = choices();
+  const starts = segmentStarts(ch);
+  for (let u = 0; u < starts.length; u++) {
+    const from = starts[u]!;
+    const to = u + 1 < starts.length ? starts[u + 1]! : ch.length;
+    for (let len = 1; len < to - from; len++) {
+      if (!budgetLeft()) return false;
+      if (trial(ch.slice(0, from + len).concat(ch.slice(to)))) return true;
+    }
+  }
+  return false;
 }
 
 /** Index of the first choice of each run of one thread. */

@@ -58,13 +58,14 @@ export class PctStrategy implements Strategy {
     const ts = x.rt.threads;
     // Threads seen for the first time get a random priority above every change-point priority.
     while (prio.length < ts.length) prio.push(this.depth + this.rng.float());
-    let best = pick(el, prio);
+    const n = x.nEligible;
+    let best = pick(el, n, prio);
     const c = this.changes;
     while (this.nextChange < c.length && c[this.nextChange]! <= x.step) {
       if (c[this.nextChange] === x.step) {
         // The i-th change point: the thread about to run drops below everyone else.
         prio[best.id] = this.depth - 1 - this.nextChange;
-        best = pick(el, prio);
+        best = pick(el, n, prio);
       }
       this.nextChange++;
     }
@@ -86,10 +87,10 @@ export class PctStrategy implements Strategy {
   }
 }
 
-function pick(el: Thread[], prio: number[]): Thread {
+function pick(el: Thread[], n: number, prio: number[]): Thread {
   let best = el[0]!;
   let bp = prio[best.id]!;
-  for (let i = 1; i < el.length; i++) {
+  for (let i = 1; i < n; i++) {
     const t = el[i]!;
     const p = prio[t.id]!;
     if (p > bp) {

@@ -21,8 +21,8 @@ export class RandomStrategy implements Strategy {
   }
 
   nextThread(x: Execution): Thread {
-    const el = x.eligible;
-    return el.length === 1 ? el[0]! : el[this.rng.below(el.length)]!;
+    const n = x.nEligible;
+    return x.eligible[n === 1 ? 0 : this.rng.below(n)]!;
   }
 
   forcedStep(_x: Execution, _t: Thread): void {}

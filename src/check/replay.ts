@@ -1,12 +1,11 @@
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
+import { ReplayDivergence } from './errors.js';
 import type { Execution, Outcome } from './execution.js';
+
+export { ReplayDivergence };
 import type { Strategy } from './strategy.js';
 
-/** A replayed schedule did not fit the model: the model, its settings or the schedule changed. */
-export class ReplayDivergence extends Error {
-  override readonly name = 'ReplayDivergence';
-}
 
 /**
  * Follows a recorded schedule exactly, choices and draws, and throws a
@@ -28,14 +27,14 @@ export class ReplayStrategy implements Strategy {
   nextThread(x: Execution): Thread {
     const i = x.step;
     const ch = this.schedule.choices;
-    const names = () => x.eligible.map((t) => t.name).join(', ');
+    const names = () => x.eligible.slice(0, x.nEligible).map((t) => t.name).join(', ');
     if (i >= ch.length) {
       throw new ReplayDivergence(`replay: the schedule ends after ${ch.length} steps, but ${names()} can still run`);
     }
     const id = ch[i]!;
     const t = x.rt.threads[id];
     if (t === undefined) throw new ReplayDivergence(`replay: step ${i} names thread ${id}, which does not exist`);
-    if (!x.eligible.includes(t)) {
+    if (!x.isEligible(t)) {
       const why = t.state === 'runnable' ? 'spinning without progress' : t.state === 'blocked' ? `blocked on ${t.waitingFor}` : t.state;
       throw new ReplayDivergence(`replay: step ${i} runs ${t.name}, which is ${why}; eligible: ${names() || 'none'}`);
     }
@@ -51,7 +50,7 @@ export class ReplayStrategy implements Strategy {
   }
 
   nextDraw(x: Execution, n: number): number {
-    const i = x.draws.length;
+    const i = x.nDraws;
     const d = this.schedule.draws[i];
     if (d === undefined) throw new ReplayDivergence(`replay: the model asks for draw ${i} (of ${n}), but the schedule has ${this.schedule.draws.length}`);
     if (!(d >= 0 && d < n)) throw new ReplayDivergence(`replay: draw ${i} is ${d}, out of [0, ${n})`);
@@ -65,8 +64,8 @@ export class ReplayStrategy implements Strategy {
         `replay: the execution ended (${outcome}) after ${x.step} steps, but the schedule has ${this.schedule.choices.length}`,
       );
     }
-    if (x.draws.length !== this.schedule.draws.length) {
-      throw new ReplayDivergence(`replay: the model made ${x.draws.length} draws, but the schedule has ${this.schedule.draws.length}`);
+    if (x.nDraws !== this.schedule.draws.length) {
+      throw new ReplayDivergence(`replay: the model made ${x.nDraws} draws, but the schedule has ${this.schedule.draws.length}`);
     }
   }
 

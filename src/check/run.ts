@@ -3,7 +3,9 @@ import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
 import { Execution, type Outcome } from './execution.js';
 import { executionDriver } from './driver.js';
+import { CheckerError } from './errors.js';
 import type { InstanceFactory } from './factory.js';
+import type { SpinProgress } from './spin.js';
 import type { Strategy } from './strategy.js';
 
 /** Bounds and switches of one execution. */
@@ -12,6 +14,8 @@ export interface RunLimits {
   maxSteps: number;
   /** Spinning threads that made no progress are not scheduled; livelock when nothing else can run. */
   fairSpin: boolean;
+  /** What counts as progress for a spinning thread (default 'footprint'). */
+  spinProgress?: SpinProgress;
 }
 
 /**
@@ -24,14 +28,13 @@ export interface RunLimits {
 export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits): Outcome {
   const inst = x.inst;
   const rt = x.rt;
-  const fairSpin = limits.fairSpin;
   const maxSteps = limits.maxSteps;
-  x.fairSpin = fairSpin;
+  x.configure(limits.fairSpin, limits.spinProgress ?? 'footprint');
   try {
     for (;;) {
       if (inst.violations.length > 0) return 'violation';
-      x.computeEligible(fairSpin);
-      if (x.eligible.length === 0) {
+      x.computeEligible();
+      if (x.nEligible === 0) {
         if (rt.allDone()) {
           inst.finish();
           return inst.violations.length > 0 ? 'violation' : 'complete';
@@ -67,6 +70,8 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
       x.step++;
     }
   } catch (e) {
+    // The strategy's own errors (a replay that does not fit) go through the model's frames: not its fault.
+    if (e instanceof CheckerError) throw e;
     x.error = e;
     return 'model-bug';
   }
@@ -96,8 +101,8 @@ function reportSpinLivelock(x: Execution): void {
   x.addViolation(
     'livelock',
     spinning[0] ?? null,
-    `livelock: ${spinning.map((t) => t.name).join(', ')} ${spinning.length > 1 ? 'spin' : 'spins'} ` +
-      'with no write by any other thread since the previous spin, and no other thread can make progress' +
+    `livelock: ${spinning.map((t) => t.name).join(', ')} ${spinning.length > 1 ? 'retry' : 'retries'} ` +
+      'with nothing new to see (no other thread wrote what the last attempt read), and no other thread can run' +
       (others.length > 0 ? ` (${others.join('; ')})` : '') +
       (pending !== null ? `; still awaiting ${pending}` : '') +
       ' (often a value read once and kept instead of re-read on each retry)',

@@ -1,6 +1,7 @@
 import type { Schedule } from '../runtime/schedule.js';
 import { type DfsOptions, DfsStrategy } from './dfs.js';
 import { PctStrategy } from './pct.js';
+import { PortfolioStrategy } from './portfolio.js';
 import { RandomStrategy } from './random.js';
 import { ReplayStrategy } from './replay.js';
 import type { Strategy } from './strategy.js';
@@ -16,6 +17,11 @@ export type StrategySpec =
       estimatedSteps?: number;
     }
   | { kind: 'random' }
+  | ({
+      kind: 'auto';
+      /** Executions of PCT (depth 3) before DFS takes over (default 20000). */
+      pctExecutions?: number;
+    } & DfsOptions)
   | {
       kind: 'replay';
       /** The schedule to follow. */
@@ -23,9 +29,13 @@ export type StrategySpec =
     };
 
 /** Names of the strategies `makeStrategy` knows. */
-export const STRATEGY_NAMES = ['dfs', 'pct', 'random', 'replay'] as const;
+export const STRATEGY_NAMES = ['auto', 'dfs', 'pct', 'random', 'replay'] as const;
 
-/** Builds a fresh strategy; `seed` feeds the random ones and the draws of dfs. */
+/**
+ * Builds a fresh strategy; `seed` feeds the random ones and the draws of dfs.
+ * 'auto' is PCT for a while (shallow bugs in milliseconds), then DFS (which can
+ * exhaust the space, but goes deep first).
+ */
 export function makeStrategy(spec: StrategySpec, seed: number): Strategy {
   switch (spec.kind) {
     case 'dfs':
@@ -36,5 +46,12 @@ export function makeStrategy(spec: StrategySpec, seed: number): Strategy {
       return new RandomStrategy(seed);
     case 'replay':
       return new ReplayStrategy(spec.schedule);
+    case 'auto': {
+      const { pctExecutions, kind: _, ...dfs } = spec;
+      return new PortfolioStrategy([
+        { strategy: new PctStrategy(seed, 3), executions: pctExecutions ?? 20_000 },
+        { strategy: new DfsStrategy({ ...dfs, seed: dfs.seed ?? seed }), executions: Number.POSITIVE_INFINITY },
+      ]);
+    }
   }
 }

@@ -12,7 +12,7 @@ export interface Strategy {
   /** Prepares execution number `x.index`; false when there is nothing left to run. */
   beginExecution(x: Execution): boolean;
   /**
-   * Picks the thread that runs the next step, from `x.eligible` (never empty).
+   * Picks the thread that runs the next step, from `x.eligible[0, x.nEligible)` (never empty).
    * Null ends the execution as redundant (e.g. every eligible thread is in the
    * sleep set).
    */

@@ -1,0 +1,75 @@
+import type { Thread } from '../runtime/thread.js';
+import type { Execution, Outcome } from './execution.js';
+import type { Strategy } from './strategy.js';
+
+/** One phase of a portfolio: a strategy and how many executions it gets. */
+export interface Phase {
+  /** The strategy of this phase. */
+  strategy: Strategy;
+  /** Executions it runs before the next phase starts (the last phase: until it is done). */
+  executions: number;
+}
+
+/**
+ * Runs strategies one after another: e.g. PCT for a few thousand executions,
+ * which finds shallow bugs in milliseconds, then DFS, which goes deep first and
+ * may take long to reach a bug near the start of an execution but can exhaust
+ * the space. Its name is the current phase's, so that a counterexample records
+ * the strategy that found it; it is exhausted when its last phase is.
+ */
+export class PortfolioStrategy implements Strategy {
+  private phase = 0;
+  private inPhase = 0;
+
+  constructor(private readonly phases: Phase[]) {
+    if (phases.length === 0) throw new RangeError('portfolio: no phases');
+  }
+
+  get name(): string {
+    return this.current.name;
+  }
+
+  private get current(): Strategy {
+    return this.phases[this.phase]!.strategy;
+  }
+
+  beginExecution(x: Execution): boolean {
+    for (;;) {
+      const last = this.phase === this.phases.length - 1;
+      if (last || this.inPhase < this.phases[this.phase]!.executions) {
+        // Sub-strategies number their own executions (seeds, streams).
+        const index = x.index;
+        x.index = this.inPhase;
+        const ok = this.current.beginExecution(x);
+        x.index = index;
+        if (ok) {
+          this.inPhase++;
+          return true;
+        }
+        if (last) return false;
+      }
+      this.phase++;
+      this.inPhase = 0;
+    }
+  }
+
+  nextThread(x: Execution): Thread | null {
+    return this.current.nextThread(x);
+  }
+
+  forcedStep(x: Execution, t: Thread): void {
+    this.current.forcedStep(x, t);
+  }
+
+  nextDraw(x: Execution, n: number): number {
+    return this.current.nextDraw(x, n);
+  }
+
+  endExecution(x: Execution, outcome: Outcome): void {
+    this.current.endExecution(x, outcome);
+  }
+
+  exhausted(): boolean {
+    return this.phase === this.phases.length - 1 && this.current.exhausted();
+  }
+}
