@@ -1,5 +1,5 @@
 import { modelAssert } from '../runtime/model-bug.js';
-import { opRead } from '../runtime/op.js';
+import { op2, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { KVM_REQ_LOAD_MMU_PGD } from './requests.js';
 import type { ShadowMmu } from './shadow-mmu.js';
@@ -36,6 +36,8 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   const kvm = mmu.kvm;
   modelAssert(vcpu.cr3 >= 0, `${vcpu.name}: kvm_mmu_load with no guest CR3`);
   yield* kvm.mmuLock.writeLock();
+  // Race: guests walking the shadow tables (no lock) while a new root write-protects its gfn.
+  yield op2(WRITE, mmu.objSpt, kvm.objRoots);
   const sp = yield* mmu.getShadowPage(vcpu.cr3, ROOT_LEVEL);
   if (sp.rootCount++ === 0) mmu.rootSps.add(sp);
   vcpu.root.pgd = vcpu.cr3;
@@ -76,6 +78,9 @@ export function* kvmMmuFreeRoots(mmu: ShadowMmu, vcpu: Vcpu, rootsToFree: number
   if (!any) return;
   const kvm = mmu.kvm;
   yield* kvm.mmuLock.writeLock();
+  // Race: other vCPUs choosing cached roots without the lock (fast_pgd_switch), and
+  // guests walking pages the last reference's zap unlinks.
+  yield op2(WRITE, mmu.objSpt, kvm.objRoots);
   const invalidList: ShadowPage[] = [];
   for (let i = 0; i < vcpu.prevRoots.length; i++) {
     if (rootsToFree & kvmMmuRootPrevious(i)) yield* mmuFreeRootPage(mmu, vcpu, vcpu.prevRoots[i]!, invalidList, cause);
@@ -170,7 +175,7 @@ export function* kvmMmuNewPgd(mmu: ShadowMmu, vcpu: Vcpu, pgd: number): Task {
   // Race: a zap marking a cached root invalid (under mmu_lock) while we look
   // without the lock. A root zapped after we pick it comes with a request that
   // frees it before the next entry.
-  yield opRead(mmu.kvm.objRoots);
+  yield op2(READ, mmu.kvm.objRoots, mmu.objSpt);
   const hit = vcpu.root.root >= 0 ? yield* cachedRootFindAndKeepCurrent(mmu, vcpu, pgd) : cachedRootFindWithoutCurrent(mmu, vcpu, pgd);
   if (hit) kvmMakeRequest(vcpu, KVM_REQ_LOAD_MMU_PGD);
 }
