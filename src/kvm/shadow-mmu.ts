@@ -26,7 +26,7 @@ import {
 } from './shadow-page.js';
 import { kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
 import { kvmMmuTrackWrite } from './shadow-write-track.js';
-import { linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
+import { linkShadowPage, mmuPageZapPte, rootZapRequest } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
 import { kvmMmuInvalidateMmioSptes, kvmMmuZapAllFast, kvmMmuZapAllLockbreak } from './zap-all.js';
 import { kvmMmuZapMemslot } from './zap-slot.js';
@@ -293,8 +293,8 @@ export class ShadowMmu implements MmuBackend {
     if (r < 0) return 'no root loaded';
     const sp = this.sps[r]!;
     if (sp.freed) return `root sp ${r} (gfn ${hex(sp.gfn)}) was freed`;
-    // Marked a moment ago and the request has not reached this vCPU: its IPI will.
-    if (this.rootDropInFlight > 0) return null;
+    // Marked a moment ago and the request has not reached this vCPU yet: its IPI will.
+    if (this.rootDropInFlight > 0 && (vcpu.requests & (1 << rootZapRequest(this.kvm))) === 0) return null;
     if (sp.invalid) return `root sp ${r} (gfn ${hex(sp.gfn)}) is invalid: it was zapped while in use`;
     if (sp.mmuValidGen !== this.kvm.mmuValidGen) return `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
     if (sp.gfn !== vcpu.cr3) return `root sp ${r} shadows gfn ${hex(sp.gfn)}, but CR3 is ${hex(vcpu.cr3)}`;
