@@ -38,6 +38,8 @@ export class TdpMmu implements MmuBackend {
   readonly pool = new TablePool();
   /** kvm->arch.tdp_mmu_roots, every root not yet freed. */
   readonly roots: TdpRoot[] = [];
+  /** A request to drop invalid roots is still going round the vCPUs (zapAllFast). */
+  private rootDropInFlight = 0;
   /** Every root ever made, by id (freed ones included, for use-after-free reports). */
   private readonly allRoots: TdpRoot[] = [];
 
@@ -216,7 +218,9 @@ export class TdpMmu implements MmuBackend {
         kvm.emit({ e: 'rootInvalidate', root: root.id });
       }
     }
+    this.rootDropInFlight++;
     yield* kvmMakeAllCpusRequest(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+    this.rootDropInFlight--;
     yield* kvm.mmuLock.writeUnlockY();
     yield* this.zapInvalidatedRoots();
     kvm.emit({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: kvm.rt.now() - began });
@@ -247,6 +251,9 @@ export class TdpMmu implements MmuBackend {
     const root = this.rootOf(vcpu);
     if (root === undefined) return 'no root loaded';
     if (root.freed) return `root ${root.id} was freed`;
+    // Invalidated a moment ago and the request has not reached this vCPU yet: its IPI
+    // kicks the vCPU out before the zap goes on (KVM_REQUEST_WAIT).
+    if (root.invalid && this.rootDropInFlight > 0 && (vcpu.requests & (1 << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) === 0) return null;
     if (root.invalid) return `root ${root.id} is invalid (obsolete)`;
     return null;
   }
