@@ -44,6 +44,12 @@ export class Execution {
   eligibleMask = 0;
   /** Runnable threads left out of `eligible` because they spin without progress. */
   stuck = 0;
+  /** Mask of those threads. */
+  stuckMask = 0;
+  /** Threads allowed one more iteration although they look stuck (see grantProbation). */
+  probation = 0;
+  /** Threads whose last iteration was such a probation iteration. */
+  lastWasProbation = 0;
   /** Thread that ran the previous step (not counting local steps), or null before the first. */
   prev: Thread | null = null;
   /** Choosing another thread than `prev` now would be a preemption. */
@@ -87,6 +93,9 @@ export class Execution {
     this.nEligible = 0;
     this.eligibleMask = 0;
     this.stuck = 0;
+    this.stuckMask = 0;
+    this.probation = 0;
+    this.lastWasProbation = 0;
     this.prev = null;
     this.prevPreemptible = false;
     this.preemptions = 0;
@@ -126,12 +135,15 @@ export class Execution {
     if (n > this.nKnown) this.know(n);
     const y = this.yieldTo;
     let stuck = 0;
+    let stuckMask = 0;
     let live = 0;
     for (let i = 0; i < n; i++) {
       const t = ts[i]!;
       if (t.state !== 'runnable') continue;
-      if (fairSpin && this.spin.stuck(rt, t)) stuck++;
-      else live |= 1 << i;
+      if (fairSpin && (this.probation & (1 << i)) === 0 && this.spin.stuck(rt, t)) {
+        stuck++;
+        stuckMask |= 1 << i;
+      } else live |= 1 << i;
     }
     const el = this.eligible;
     let k = 0;
@@ -143,6 +155,7 @@ export class Execution {
     }
     this.nEligible = k;
     this.stuck = stuck;
+    this.stuckMask = stuckMask;
     this.eligibleMask = mask;
     const p = this.prev;
     this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && (p.op & 3) !== SPIN;
@@ -162,6 +175,20 @@ export class Execution {
   /** True when `t` is among the eligible threads. */
   isEligible(t: Thread): boolean {
     return (this.eligibleMask & (1 << t.id)) !== 0;
+  }
+
+  /**
+   * When nothing can run but threads look stuck, lets those whose last iteration
+   * was not already such a trial go round once more: a livelock is reported
+   * only once an iteration really came back to the same spin with nothing new
+   * to see. This guards against state changed under an op that did not
+   * announce it. False when there is nobody left to try.
+   */
+  grantProbation(): boolean {
+    const m = this.stuckMask & ~this.lastWasProbation;
+    if (m === 0) return false;
+    this.probation |= m;
+    return true;
   }
 
   /** The first eligible thread whose next step is LOCAL, or null. */
@@ -188,7 +215,15 @@ export class Execution {
     const me = 1 << t.id;
     for (let i = 0; i < this.nKnown; i++) y[i]! &= ~me;
     this.spin.step(this.rt, t, this.step);
-    if (this.fairSpin && (t.op & 3) === SPIN) y[t.id] = this.eligibleMask & ~me;
+    if ((t.op & 3) === SPIN) {
+      if (this.fairSpin) y[t.id] = this.eligibleMask & ~me;
+      if ((this.probation & me) !== 0) {
+        this.probation &= ~me;
+        this.lastWasProbation |= me;
+      } else {
+        this.lastWasProbation &= ~me;
+      }
+    }
     this.choices[this.step] = t.id;
     if (this.ops !== null) this.ops[this.step] = t.op;
   }

@@ -49,7 +49,8 @@ export interface MinimiseResult {
  * preemptions or switches. Candidates, in rounds until none is kept:
  * - a prefix of the context-switch segments, completed by the default policy;
  * - the schedule without a chunk of segments (delta debugging, halving chunks);
- * - one segment cut short: to 1 step, 2 steps, ... (shortest first).
+ * - one segment cut short: to 1 step, 2 steps, ... (shortest first);
+ * - two neighbouring segments swapped.
  */
 export function minimise(
   factory: InstanceFactory,
@@ -102,6 +103,9 @@ export function minimise(
     if (improved) continue;
     // One segment shortened, as far as it goes (its thread's other steps run later).
     improved = shortenSegments(() => best.choices, trial, budgetLeft);
+    if (improved) continue;
+    // Two neighbouring segments swapped (a preemption moved later, or dropped).
+    improved = swapSegments(() => best.choices, trial, budgetLeft);
   }
   return { schedule: best, violation: bestViolation, size, original, attempts };
 }
@@ -123,6 +127,19 @@ function shortenSegments(choices: () => number[], trial: (c: number[]) => boolea
       if (!budgetLeft()) return false;
       if (trial(ch.slice(0, from + len).concat(ch.slice(to)))) return true;
     }
+  }
+  return false;
+}
+
+/** Tries each pair of neighbouring segments swapped; true at the first swap `trial` keeps. */
+function swapSegments(choices: () => number[], trial: (c: number[]) => boolean, budgetLeft: () => boolean): boolean {
+  const ch = choices();
+  const starts = segmentStarts(ch);
+  for (let u = 0; u + 1 < starts.length && budgetLeft(); u++) {
+    const a = starts[u]!;
+    const b = starts[u + 1]!;
+    const c = u + 2 < starts.length ? starts[u + 2]! : ch.length;
+    if (trial(ch.slice(0, a).concat(ch.slice(b, c), ch.slice(a, b), ch.slice(c)))) return true;
   }
   return false;
 }

@@ -39,8 +39,10 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
           inst.finish();
           return inst.violations.length > 0 ? 'violation' : 'complete';
         }
-        if (x.stuck > 0) reportSpinLivelock(x);
-        else reportDeadlock(x);
+        if (x.stuck > 0) {
+          if (x.grantProbation()) continue;
+          reportSpinLivelock(x);
+        } else reportDeadlock(x);
         return 'violation';
       }
       if (x.step >= maxSteps) {

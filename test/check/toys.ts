@@ -173,12 +173,15 @@ export function seqProtocol(vcpus: number, invalidations: number, faults: number
  * A lockless pre-check that waits for an invalidation to end. Correct: the flag
  * is re-read on every retry. `plainRead`: read once and kept (no READ_ONCE), so
  * a vCPU that saw the invalidation in progress spins forever: a livelock.
+ * `sloppyEnd`: the host clears the flag in a step that announces another
+ * object (a model bug the checker must not turn into a false livelock).
  */
-export function precheck(plainRead: boolean): InstanceFactory {
+export function precheck(plainRead: boolean, sloppyEnd = false): InstanceFactory {
   return (options) => {
     const inst = new ToyInstance(options);
     const rt = inst.rt;
     const ip = rt.objects.id('in_progress');
+    const other = rt.objects.id('other');
     let inProgress = 0;
     let vcpuDone = false;
     inst.awaiting = () => (vcpuDone ? null : 'vCPU0 fault completion');
@@ -186,7 +189,8 @@ export function precheck(plainRead: boolean): InstanceFactory {
       yield opWrite(ip);
       inProgress = 1;
       inst.say('invalidate_range_start');
-      yield opWrite(ip);
+      // sloppyEnd: the write is made under an op that does not announce it.
+      yield opWrite(sloppyEnd ? other : ip);
       inProgress = 0;
       inst.say('invalidate_range_end');
     });
