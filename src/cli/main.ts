@@ -14,6 +14,7 @@ import { type JobOutputs, runOffloaded } from './offload.js';
 import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
 import { registerSweepCommands } from '../sweep/cli.js';
+import { registerCheckCommands } from './check-command.js';
 
 /** Exit codes: 0 no violation, 1 a property violated, 2 bad input, 3 model bug, 130 interrupted. */
 export const EXIT = { ok: 0, violation: 1, input: 2, modelBug: 3, interrupted: 130 } as const;
@@ -141,6 +142,7 @@ function program(): Command {
       process.stdout.write(`${out.join('\n')}\n`);
     });
 
+  registerCheckCommands(p, { isInterrupted, checkMutant, exit: EXIT });
   registerSweepCommands(p, { isInterrupted, wallClock, checkMutant, exit: EXIT });
 
   return p;

@@ -38,7 +38,7 @@ export const MUTANTS: readonly MutantSpec[] = [
   {
     name: 'vcpu-enter-ignores-requests',
     description: 'vcpu_enter_guest has no pending-request check just before VM-entry',
-    scenario: 'fault-vs-invalidation-mini',
+    scenario: 'apic-reload-mini',
   },
   {
     name: 'zap-fast-no-generation-bump',
