@@ -9,7 +9,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { BUILTIN_DIR } from '../../src/scenario/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmulab-fuzzcli-'));
-const CASES = Number(process.env.FUZZ_CLI_CASES ?? 40);
+const CASES = Number(process.env.FUZZ_CLI_CASES ?? 12);
 const WATCHDOG_MS = 60_000;
 
 /** Runs the CLI with a watchdog; a hang is reported as code 'hang'. */
