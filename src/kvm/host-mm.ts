@@ -15,10 +15,10 @@ export interface FreedPfn {
  * the record only when asked, which the oracle does on a violation.
  */
 export class FreedPfns {
-  private hva = new Float64Array(1024);
-  private time = new Float64Array(1024);
+  private hva = new Float64Array(16);
+  private time = new Float64Array(16);
   /** 0 = not freed; otherwise 1 + index into `kinds`. */
-  private kind = new Uint8Array(1024);
+  private kind = new Uint8Array(16);
   private readonly kinds: string[] = [];
   size = 0;
 

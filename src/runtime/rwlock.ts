@@ -1,4 +1,4 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { RecordableHistogram } from 'node:perf_hooks';
 import { ModelBug } from './model-bug.js';
 import { type Op, OP_LOCAL, opWrite } from './op.js';
 import type { Runtime } from './runtime.js';
@@ -10,8 +10,8 @@ export interface LockStats {
   writeAcquires: number;
   /** Acquisitions that had to wait. */
   contended: number;
-  /** Wait times of contended acquisitions, ns (HDR histogram). */
-  waits: RecordableHistogram;
+  /** Wait times of contended acquisitions, ns (HDR histogram), when a driver wants them (null: not kept). */
+  waits: RecordableHistogram | null;
   /** Longest write hold, ns. */
   writeHoldMaxNs: number;
   /** Hold intervals, for reports: [start, end, mode 0=read 1=write, thread id]. */
@@ -25,7 +25,7 @@ export function newLockStats(recordHolds = false): LockStats {
     readAcquires: 0,
     writeAcquires: 0,
     contended: 0,
-    waits: createHistogram(),
+    waits: null,
     writeHoldMaxNs: 0,
     holds: recordHolds ? [] : null,
   };
@@ -131,7 +131,7 @@ export class RwLock {
     // Blocked until a release hands the lock over; the runtime will not resume us before.
     yield this.op;
     if (!this.isHeldBy(t)) throw new ModelBug(`${t.name} woke without ${this.name}`);
-    this.stats.waits.record(Math.max(1, Math.round(this.rt.now() - since)));
+    this.stats.waits?.record(Math.max(1, Math.round(this.rt.now() - since)));
     this.stats.waitIntervals?.push(since, this.rt.now(), write ? 1 : 0, t.id);
   }
 

@@ -1,4 +1,4 @@
-import type { RecordableHistogram } from 'node:perf_hooks';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { ModelBug } from '../runtime/model-bug.js';
 import { Prng } from '../runtime/prng.js';
 import type { Sink } from '../kvm/events.js';
@@ -48,6 +48,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   const heap = new ThreadHeap();
   rt.driver = { draw: (n) => prng.below(n), woke: (t) => heap.push(t) };
   if (opts.recordHolds) kvm.mmuLock.stats.holds = [];
+  kvm.mmuLock.stats.waits = createHistogram();
   opts.onInstance?.(inst);
   for (const t of rt.threads) heap.push(t);
 
@@ -117,7 +118,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         readAcquires: lock.readAcquires,
         writeAcquires: lock.writeAcquires,
         contended: lock.contended,
-        waitNs: (({ p50, p99, max }) => ({ p50, p99, max }))(pct(lock.waits)),
+        waitNs: (({ p50, p99, max }) => ({ p50, p99, max }))(pct(lock.waits!)),
         writeHoldNs: { max: lock.writeHoldMaxNs },
         lockBreaks: m.lockBreaks,
       },
