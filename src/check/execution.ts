@@ -75,6 +75,8 @@ export class Execution {
    * not run a step since; while one of them can run, it may not (fair scheduling).
    */
   readonly yieldTo: number[] = [];
+  /** Mask of the threads whose yieldTo is not empty. */
+  yielding = 0;
   /** The fair-spin rules are on (see computeEligible); set by the runner. */
   fairSpin = true;
   /** What counts as progress for a spinning thread; set by the runner. */
@@ -103,6 +105,7 @@ export class Execution {
     this.nDraws = 0;
     this.ops = null;
     this.nKnown = 0;
+    this.yielding = 0;
     this.error = null;
     this.spin.reset();
   }
@@ -168,6 +171,7 @@ export class Execution {
       // A thread spawned during the previous step counts as woken by it.
       this.wokenAt[i] = this.step - 1;
       this.yieldTo[i] = 0;
+      this.spin.addThread(i);
     }
     this.nKnown = n;
   }
@@ -213,10 +217,23 @@ export class Execution {
     }
     const y = this.yieldTo;
     const me = 1 << t.id;
-    for (let i = 0; i < this.nKnown; i++) y[i]! &= ~me;
+    if (this.yielding !== 0) {
+      let m = this.yielding;
+      while (m !== 0) {
+        const i = 31 - Math.clz32(m & -m);
+        m &= m - 1;
+        const v = y[i]! & ~me;
+        y[i] = v;
+        if (v === 0) this.yielding &= ~(1 << i);
+      }
+    }
     this.spin.step(this.rt, t, this.step);
     if ((t.op & 3) === SPIN) {
-      if (this.fairSpin) y[t.id] = this.eligibleMask & ~me;
+      if (this.fairSpin) {
+        const v = this.eligibleMask & ~me;
+        y[t.id] = v;
+        if (v !== 0) this.yielding |= me;
+      }
       if ((this.probation & me) !== 0) {
         this.probation &= ~me;
         this.lastWasProbation |= me;

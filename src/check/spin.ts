@@ -36,15 +36,21 @@ export class SpinWatch {
 
   constructor(private readonly mode: SpinProgress) {}
 
-  /** Forgets the previous execution. */
+  /** Forgets the previous execution's objects (threads are reset as they appear, by addThread). */
   reset(): void {
-    this.spinStep.fill(-1);
-    this.footN.fill(0);
-    this.w1.fill(-1, 0, this.nObj);
-    this.s1.fill(-1, 0, this.nObj);
-    this.w2.fill(-1, 0, this.nObj);
-    this.s2.fill(-1, 0, this.nObj);
+    for (let o = 0; o < this.nObj; o++) {
+      this.w1[o] = -1;
+      this.s1[o] = -1;
+      this.w2[o] = -1;
+      this.s2[o] = -1;
+    }
     this.nObj = 0;
+  }
+
+  /** Starts watching thread `id` (a new execution's, or one just spawned). */
+  addThread(id: number): void {
+    this.spinStep[id] = -1;
+    this.footN[id] = 0;
   }
 
   /** Records step `j` of thread `t`, about to run with its announced op. */

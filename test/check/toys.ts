@@ -56,29 +56,50 @@ export function counter(n: number, k: number, locked = false): InstanceFactory {
   return (options) => {
     const inst = new ToyInstance(options);
     const rt = inst.rt;
-    const c = rt.objects.id('counter');
-    const fin = rt.objects.id('finished');
-    const lock = new RwLock(rt, 'lock', sharedStats);
-    let value = 0;
-    let finished = 0;
-    for (let i = 0; i < n; i++) {
-      rt.spawn(`T${i}`, function* (): Task {
-        for (let j = 0; j < k; j++) {
-          if (locked) yield* lock.writeLock();
-          yield opRead(c);
-          const v = value;
-          inst.say(`read counter=${v}`);
-          yield opWrite(c);
-          value = v + 1;
-          inst.say(`write counter=${v + 1}`);
-          if (locked) yield* lock.writeUnlockY();
-        }
-        yield opWrite(fin);
-        if (++finished === n && value !== n * k) inst.violate('lost-update', `counter is ${value}, expected ${n * k}`);
-      });
-    }
+    const c: CounterState = {
+      inst,
+      n,
+      k,
+      locked,
+      c: rt.objects.id('counter'),
+      fin: rt.objects.id('finished'),
+      lock: new RwLock(rt, 'lock', sharedStats),
+      value: 0,
+      finished: 0,
+    };
+    for (let i = 0; i < n; i++) rt.spawn(`T${i}`, () => incrementer(c));
     return inst;
   };
+}
+
+interface CounterState {
+  inst: ToyInstance;
+  n: number;
+  k: number;
+  locked: boolean;
+  c: number;
+  fin: number;
+  lock: RwLock;
+  value: number;
+  finished: number;
+}
+
+// Thread bodies are top-level generator functions: a generator function
+// expression costs microseconds to create, which would dominate a toy's run.
+function* incrementer(s: CounterState): Task {
+  const inst = s.inst;
+  for (let j = 0; j < s.k; j++) {
+    if (s.locked) yield* s.lock.writeLock();
+    yield opRead(s.c);
+    const v = s.value;
+    inst.say(`read counter=${v}`);
+    yield opWrite(s.c);
+    s.value = v + 1;
+    inst.say(`write counter=${v + 1}`);
+    if (s.locked) yield* s.lock.writeUnlockY();
+  }
+  yield opWrite(s.fin);
+  if (++s.finished === s.n && s.value !== s.n * s.k) inst.violate('lost-update', `counter is ${s.value}, expected ${s.n * s.k}`);
 }
 
 /** Mutants of the seq-count toy. */
@@ -100,73 +121,94 @@ export function seqProtocol(vcpus: number, invalidations: number, faults: number
   return (options) => {
     const inst = new ToyInstance(options);
     const rt = inst.rt;
-    const mmuLock = new RwLock(rt, 'mmu_lock', sharedStats);
-    const seqObj = rt.objects.id('mmu_invalidate_seq');
-    const ipObj = rt.objects.id('mmu_invalidate_in_progress');
-    const hostObj = rt.objects.id('host_pte');
-    const spteObj = rt.objects.id('spte');
-    let seq = 0;
-    let inProgress = 0;
-    let hostPfn = 0x10;
-    let spte: number | null = null;
-
-    rt.spawn('reclaim', function* (): Task {
-      for (let i = 0; i < invalidations; i++) {
-        yield* mmuLock.writeLock();
-        yield opWrite(ipObj);
-        inProgress++;
-        yield opWrite(spteObj);
-        spte = null;
-        inst.say('invalidate_range_start: zap spte');
-        yield* mmuLock.writeUnlockY();
-        yield opWrite(hostObj);
-        hostPfn++;
-        inst.say(`host pte -> pfn 0x${hostPfn.toString(16)}`);
-        yield* mmuLock.writeLock();
-        yield opWrite(seqObj);
-        seq++;
-        yield opWrite(ipObj);
-        inProgress--;
-        inst.say(`invalidate_range_end: seq=${seq}`);
-        yield* mmuLock.writeUnlockY();
-      }
-    });
-
-    for (let v = 0; v < vcpus; v++) {
-      rt.spawn(`vCPU${v}`, function* (): Task {
-        for (let f = 0; f < faults; f++) {
-          for (;;) {
-            yield opRead(seqObj);
-            const snap = seq;
-            inst.say(`snapshot mmu_invalidate_seq=${snap}`);
-            yield opRead(hostObj);
-            const pfn = hostPfn;
-            inst.say(`gfn_to_pfn -> 0x${pfn.toString(16)}`);
-            yield* mmuLock.writeLock();
-            yield op2(READ, ipObj, seqObj);
-            const retry = inProgress > 0 || (mutant !== 'skip-seq-check' && seq !== snap);
-            if (!retry) {
-              yield opWrite(spteObj);
-              spte = pfn;
-              inst.say(`install spte -> pfn 0x${pfn.toString(16)}`);
-              yield* mmuLock.writeUnlockY();
-              break;
-            }
-            inst.say('mmu_invalidate_retry: retry');
-            yield* mmuLock.writeUnlockY();
-            yield OP_SPIN;
-          }
-          // The guest access reads the SPTE; the oracle compares with the host pte.
-          yield op2(READ, spteObj, hostObj);
-          inst.say(`guest access -> pfn ${spte === null ? 'fault' : `0x${spte.toString(16)}`}`);
-          if (spte !== null && spte !== hostPfn) {
-            inst.violate('stale-translation', `access through spte -> pfn 0x${spte.toString(16)}, host maps 0x${hostPfn.toString(16)}`);
-          }
-        }
-      });
-    }
+    const s: SeqState = {
+      inst,
+      mutant,
+      mmuLock: new RwLock(rt, 'mmu_lock', sharedStats),
+      seqObj: rt.objects.id('mmu_invalidate_seq'),
+      ipObj: rt.objects.id('mmu_invalidate_in_progress'),
+      hostObj: rt.objects.id('host_pte'),
+      spteObj: rt.objects.id('spte'),
+      seq: 0,
+      inProgress: 0,
+      hostPfn: 0x10,
+      spte: null,
+    };
+    rt.spawn('reclaim', () => reclaim(s, invalidations));
+    for (let v = 0; v < vcpus; v++) rt.spawn(`vCPU${v}`, () => vcpuFaults(s, faults));
     return inst;
   };
+}
+
+interface SeqState {
+  inst: ToyInstance;
+  mutant: SeqMutant;
+  mmuLock: RwLock;
+  seqObj: number;
+  ipObj: number;
+  hostObj: number;
+  spteObj: number;
+  seq: number;
+  inProgress: number;
+  hostPfn: number;
+  spte: number | null;
+}
+
+function* reclaim(s: SeqState, invalidations: number): Task {
+  const inst = s.inst;
+  for (let i = 0; i < invalidations; i++) {
+    yield* s.mmuLock.writeLock();
+    yield opWrite(s.ipObj);
+    s.inProgress++;
+    yield opWrite(s.spteObj);
+    s.spte = null;
+    inst.say('invalidate_range_start: zap spte');
+    yield* s.mmuLock.writeUnlockY();
+    yield opWrite(s.hostObj);
+    s.hostPfn++;
+    inst.say(`host pte -> pfn 0x${s.hostPfn.toString(16)}`);
+    yield* s.mmuLock.writeLock();
+    yield opWrite(s.seqObj);
+    s.seq++;
+    yield opWrite(s.ipObj);
+    s.inProgress--;
+    inst.say(`invalidate_range_end: seq=${s.seq}`);
+    yield* s.mmuLock.writeUnlockY();
+  }
+}
+
+function* vcpuFaults(s: SeqState, faults: number): Task {
+  const inst = s.inst;
+  for (let f = 0; f < faults; f++) {
+    for (;;) {
+      yield opRead(s.seqObj);
+      const snap = s.seq;
+      inst.say(`snapshot mmu_invalidate_seq=${snap}`);
+      yield opRead(s.hostObj);
+      const pfn = s.hostPfn;
+      inst.say(`gfn_to_pfn -> 0x${pfn.toString(16)}`);
+      yield* s.mmuLock.writeLock();
+      yield op2(READ, s.ipObj, s.seqObj);
+      const retry = s.inProgress > 0 || (s.mutant !== 'skip-seq-check' && s.seq !== snap);
+      if (!retry) {
+        yield opWrite(s.spteObj);
+        s.spte = pfn;
+        inst.say(`install spte -> pfn 0x${pfn.toString(16)}`);
+        yield* s.mmuLock.writeUnlockY();
+        break;
+      }
+      inst.say('mmu_invalidate_retry: retry');
+      yield* s.mmuLock.writeUnlockY();
+      yield OP_SPIN;
+    }
+    // The guest access reads the SPTE; the oracle compares with the host pte.
+    yield op2(READ, s.spteObj, s.hostObj);
+    const spte = s.spte;
+    inst.say(`guest access -> pfn ${spte === null ? 'fault' : `0x${spte.toString(16)}`}`);
+    if (spte !== null && spte !== s.hostPfn) {
+      inst.violate('stale-translation', `access through spte -> pfn 0x${spte.toString(16)}, host maps 0x${s.hostPfn.toString(16)}`);
+    }
+  }
 }
 
 /**
@@ -180,39 +222,48 @@ export function precheck(plainRead: boolean, sloppyEnd = false): InstanceFactory
   return (options) => {
     const inst = new ToyInstance(options);
     const rt = inst.rt;
-    const ip = rt.objects.id('in_progress');
-    const other = rt.objects.id('other');
-    let inProgress = 0;
-    let vcpuDone = false;
-    inst.awaiting = () => (vcpuDone ? null : 'vCPU0 fault completion');
-    rt.spawn('host', function* (): Task {
-      yield opWrite(ip);
-      inProgress = 1;
-      inst.say('invalidate_range_start');
-      // sloppyEnd: the write is made under an op that does not announce it.
-      yield opWrite(sloppyEnd ? other : ip);
-      inProgress = 0;
-      inst.say('invalidate_range_end');
-    });
-    rt.spawn('vCPU0', function* (): Task {
-      yield opRead(ip);
-      let seen = inProgress;
-      inst.say(`pre-check in_progress=${seen}`);
-      while (seen !== 0) {
-        yield OP_SPIN;
-        inst.say('retry');
-        if (!plainRead) {
-          yield opRead(ip);
-          seen = inProgress;
-          inst.say(`pre-check in_progress=${seen}`);
-        } else {
-          yield OP_LOCAL;
-        }
-      }
-      vcpuDone = true;
-    });
+    const s: PrecheckState = { inst, ip: rt.objects.id('in_progress'), other: rt.objects.id('other'), inProgress: 0, vcpuDone: false };
+    inst.awaiting = () => (s.vcpuDone ? null : 'vCPU0 fault completion');
+    rt.spawn('host', () => precheckHost(s, sloppyEnd));
+    rt.spawn('vCPU0', () => precheckVcpu(s, plainRead));
     return inst;
   };
+}
+
+interface PrecheckState {
+  inst: ToyInstance;
+  ip: number;
+  other: number;
+  inProgress: number;
+  vcpuDone: boolean;
+}
+
+function* precheckHost(s: PrecheckState, sloppyEnd: boolean): Task {
+  yield opWrite(s.ip);
+  s.inProgress = 1;
+  s.inst.say('invalidate_range_start');
+  // sloppyEnd: the write is made under an op that does not announce it.
+  yield opWrite(sloppyEnd ? s.other : s.ip);
+  s.inProgress = 0;
+  s.inst.say('invalidate_range_end');
+}
+
+function* precheckVcpu(s: PrecheckState, plainRead: boolean): Task {
+  yield opRead(s.ip);
+  let seen = s.inProgress;
+  s.inst.say(`pre-check in_progress=${seen}`);
+  while (seen !== 0) {
+    yield OP_SPIN;
+    s.inst.say('retry');
+    if (!plainRead) {
+      yield opRead(s.ip);
+      seen = s.inProgress;
+      s.inst.say(`pre-check in_progress=${seen}`);
+    } else {
+      yield OP_LOCAL;
+    }
+  }
+  s.vcpuDone = true;
 }
 
 /** Two threads take two locks in opposite orders: a deadlock when each gets its first. */
@@ -222,20 +273,17 @@ export function abba(): InstanceFactory {
     const rt = inst.rt;
     const a = new RwLock(rt, 'A', sharedStats);
     const b = new RwLock(rt, 'B', sharedStats);
-    rt.spawn('T0', function* (): Task {
-      yield* a.writeLock();
-      yield* b.writeLock();
-      yield* b.writeUnlockY();
-      yield* a.writeUnlockY();
-    });
-    rt.spawn('T1', function* (): Task {
-      yield* b.writeLock();
-      yield* a.writeLock();
-      yield* a.writeUnlockY();
-      yield* b.writeUnlockY();
-    });
+    rt.spawn('T0', () => lockBoth(a, b));
+    rt.spawn('T1', () => lockBoth(b, a));
     return inst;
   };
+}
+
+function* lockBoth(first: RwLock, second: RwLock): Task {
+  yield* first.writeLock();
+  yield* second.writeLock();
+  yield* second.writeUnlockY();
+  yield* first.writeUnlockY();
 }
 
 /**
@@ -246,20 +294,28 @@ export function waitFlag(lostWakeup: boolean): InstanceFactory {
   return (options) => {
     const inst = new ToyInstance(options);
     const rt = inst.rt;
-    const flagObj = rt.objects.id('flag');
-    const wq = new WaitQueue(rt, 'flag_wq');
-    let flag = false;
-    rt.spawn('producer', function* (): Task {
-      yield opWrite(flagObj);
-      flag = true;
-      if (!lostWakeup) wq.wakeAll();
-    });
-    rt.spawn('consumer', function* (): Task {
-      yield opRead(flagObj);
-      yield* wq.waitUntil(() => flag, opRead(flagObj));
-    });
+    const s: FlagState = { flagObj: rt.objects.id('flag'), wq: new WaitQueue(rt, 'flag_wq'), flag: false };
+    rt.spawn('producer', () => producer(s, lostWakeup));
+    rt.spawn('consumer', () => consumer(s));
     return inst;
   };
+}
+
+interface FlagState {
+  flagObj: number;
+  wq: WaitQueue;
+  flag: boolean;
+}
+
+function* producer(s: FlagState, lostWakeup: boolean): Task {
+  yield opWrite(s.flagObj);
+  s.flag = true;
+  if (!lostWakeup) s.wq.wakeAll();
+}
+
+function* consumer(s: FlagState): Task {
+  yield opRead(s.flagObj);
+  yield* s.wq.waitUntil(() => s.flag, opRead(s.flagObj));
 }
 
 /**
@@ -271,20 +327,26 @@ export function drawing(slots: number): InstanceFactory {
   return (options) => {
     const inst = new ToyInstance(options);
     const rt = inst.rt;
-    const owner: (string | null)[] = new Array(slots).fill(null);
-    const objs = Array.from({ length: slots }, (_, i) => rt.objects.id(`slot${i}`));
-    for (let i = 0; i < 2; i++) {
-      rt.spawn(`W${i}`, function* (self): Task {
-        yield OP_LOCAL;
-        const s = rt.draw(slots);
-        inst.say(`picks slot ${s}`);
-        yield opRead(objs[s]!);
-        const seen = owner[s];
-        yield opWrite(objs[s]!);
-        if (seen === null && owner[s] !== null) inst.violate('collision', `slot ${s} taken by ${owner[s]} behind ${self.name}'s back`);
-        owner[s] = self.name;
-      });
-    }
+    const s: DrawState = { inst, slots, owner: new Array(slots).fill(null), objs: Array.from({ length: slots }, (_, i) => rt.objects.id(`slot${i}`)) };
+    for (let i = 0; i < 2; i++) rt.spawn(`W${i}`, (self) => writer(s, self.name));
     return inst;
   };
+}
+
+interface DrawState {
+  inst: ToyInstance;
+  slots: number;
+  owner: (string | null)[];
+  objs: number[];
+}
+
+function* writer(s: DrawState, name: string): Task {
+  yield OP_LOCAL;
+  const k = s.inst.rt.draw(s.slots);
+  s.inst.say(`picks slot ${k}`);
+  yield opRead(s.objs[k]!);
+  const seen = s.owner[k];
+  yield opWrite(s.objs[k]!);
+  if (seen === null && s.owner[k] !== null) s.inst.violate('collision', `slot ${k} taken by ${s.owner[k]} behind ${name}'s back`);
+  s.owner[k] = name;
 }
