@@ -129,15 +129,12 @@ export function parseCounterexample(json: unknown): Counterexample {
   need(o.mutant === null || typeof o.mutant === 'string', 'mutant');
   need(typeof o.seed === 'number', 'seed');
   need(typeof o.property === 'string', 'property');
-  const s = o.schedule as Schedule | undefined;
+  const s = o.schedule as Schedule;
   need(typeof s === 'object' && s !== null && Array.isArray(s.choices) && Array.isArray(s.draws), 'schedule');
-  need(
-    [...s!.choices, ...s!.draws].every((v) => Number.isSafeInteger(v) && v >= 0),
-    'schedule',
-  );
-  const l = o.limits as RunLimits | undefined;
+  need([...s.choices, ...s.draws].every((v) => Number.isSafeInteger(v) && v >= 0), 'schedule');
+  const l = o.limits as RunLimits;
   need(typeof l === 'object' && l !== null && typeof l.maxSteps === 'number' && typeof l.fairSpin === 'boolean', 'limits');
-  need(l!.spinProgress === undefined || l!.spinProgress === 'footprint' || l!.spinProgress === 'any-write', 'limits.spinProgress');
+  need(l.spinProgress === undefined || l.spinProgress === 'footprint' || l.spinProgress === 'any-write', 'limits.spinProgress');
   need(Array.isArray(o.steps), 'steps');
   return o as unknown as Counterexample;
 }

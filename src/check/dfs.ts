@@ -112,18 +112,18 @@ export class DfsStrategy implements Strategy, RaceSink {
     const path = this.path;
     for (let k = path.length - 1; k >= 0; k--) {
       if (path.kind[k] === DRAW_NODE) {
-        if (path.chosen[k]! + 1 < path.backtrack[k]!) {
-          path.chosen[k]!++;
+        if (path.chosen[k] + 1 < path.backtrack[k]) {
+          path.chosen[k]++;
           path.length = k + 1;
           return true;
         }
         continue;
       }
-      const cand = path.backtrack[k]! & path.eligible[k]! & ~path.done[k]! & ~path.sleep[k]! & this.allowed(k);
+      const cand = path.backtrack[k] & path.eligible[k] & ~path.done[k] & ~path.sleep[k] & this.allowed(k);
       if (cand !== 0) {
         const c = lowest(cand);
         path.chosen[k] = c;
-        path.done[k]! |= bit(c);
+        path.done[k] |= bit(c);
         path.length = k + 1;
         return true;
       }
@@ -135,7 +135,7 @@ export class DfsStrategy implements Strategy, RaceSink {
   /** Threads that node k may choose without exceeding the preemption bound. */
   private allowed(k: number): number {
     const path = this.path;
-    return path.preemptive[k] === 1 && path.preemptions[k]! >= this.bound ? bit(path.prev[k]!) : -1;
+    return path.preemptive[k] === 1 && path.preemptions[k] >= this.bound ? bit(path.prev[k]) : -1;
   }
 
   nextThread(x: Execution): Thread | null {
@@ -146,7 +146,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     let c: number;
     if (k < path.length) {
       if (path.kind[k] !== THREAD_NODE || path.eligible[k] !== em) this.nondeterministic(x, k);
-      c = path.chosen[k]!;
+      c = path.chosen[k];
     } else {
       const prev = x.prev === null ? -1 : x.prev.id;
       const preemptive = x.prevPreemptible;
@@ -165,25 +165,25 @@ export class DfsStrategy implements Strategy, RaceSink {
       path.preemptions[k] = x.preemptions;
       if (path.length > this.stats.maxPath) this.stats.maxPath = path.length;
     }
-    const t = threads[c]!;
+    const t = threads[c];
     const op = t.op;
     if (this.sleepSets) {
       // Sleep set of the next node: threads asleep here or explored here before c,
       // whose announced step commutes with c's.
-      let s = (path.sleep[k]! | path.done[k]!) & ~bit(c);
+      let s = (path.sleep[k] | path.done[k]) & ~bit(c);
       let child = 0;
       while (s !== 0) {
         const q = lowest(s);
         s &= s - 1;
-        if (!opsConflict(threads[q]!.op, op)) child |= bit(q);
+        if (!opsConflict(threads[q].op, op)) child |= bit(q);
       }
       this.curSleep = child;
     }
     this.stepNode[x.step] = k;
     this.pos = k + 1;
     if (this.por === 'dpor') {
-      const w = x.wokenAt[c]!;
-      const enabler = w > this.hb.lastStep[c]! ? w : -1;
+      const w = x.wokenAt[c];
+      const enabler = w > this.hb.lastStep[c] ? w : -1;
       this.hb.record(x.step, c, op, enabler, threads.length, this);
     }
     return t;
@@ -193,14 +193,14 @@ export class DfsStrategy implements Strategy, RaceSink {
     // A LOCAL step races with nothing; it only advances its thread's clock.
     this.stepNode[x.step] = -1;
     if (this.por === 'dpor') {
-      const w = x.wokenAt[t.id]!;
-      this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id]! ? w : -1, x.rt.threads.length, this);
+      const w = x.wokenAt[t.id];
+      this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id] ? w : -1, x.rt.threads.length, this);
     }
   }
 
   race(e: number, initials: number, p: number): void {
     const path = this.path;
-    const k = this.stepNode[e]!;
+    const k = this.stepNode[e];
     const q = this.addBacktrack(k, initials, p);
     if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return;
     if (path.preemptive[k] === 0 || q === path.prev[k]) return;
@@ -209,8 +209,8 @@ export class DfsStrategy implements Strategy, RaceSink {
     // within the bound can reach the same reordering (Coons et al. 2013).
     for (let k2 = k - 1; k2 >= 0; k2--) {
       if (path.kind[k2] !== THREAD_NODE || path.preemptive[k2] === 1) continue;
-      const c2 = initials & path.eligible[k2]!;
-      if (c2 !== 0 && (c2 & path.backtrack[k2]!) === 0) path.backtrack[k2]! |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
+      const c2 = initials & path.eligible[k2];
+      if (c2 !== 0 && (c2 & path.backtrack[k2]) === 0) path.backtrack[k2] |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
       if (c2 !== 0) return;
     }
   }
@@ -224,21 +224,21 @@ export class DfsStrategy implements Strategy, RaceSink {
   private addBacktrack(k: number, initials: number, p: number): number {
     const path = this.path;
     const allowed = this.allowed(k);
-    const present = initials & path.backtrack[k]! & allowed;
+    const present = initials & path.backtrack[k] & allowed;
     if (present !== 0) return (present & bit(p)) !== 0 ? p : lowest(present);
-    const c = initials & path.eligible[k]! & allowed;
+    const c = initials & path.eligible[k] & allowed;
     if (c !== 0) {
       const q = (c & bit(p)) !== 0 ? p : lowest(c);
-      path.backtrack[k]! |= bit(q);
+      path.backtrack[k] |= bit(q);
       return q;
     }
-    if ((initials & path.eligible[k]!) !== 0) {
+    if ((initials & path.eligible[k]) !== 0) {
       // Over the preemption bound here: the caller tries an earlier point.
-      const q = initials & path.eligible[k]!;
+      const q = initials & path.eligible[k];
       return (q & bit(p)) !== 0 ? p : lowest(q);
     }
     // No thread of the reversed order can start here (spinning without progress): try them all.
-    path.backtrack[k]! |= path.eligible[k]! & allowed;
+    path.backtrack[k] |= path.eligible[k] & allowed;
     return -1;
   }
 
@@ -249,7 +249,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     let v = 0;
     if (k < path.length) {
       if (path.kind[k] !== DRAW_NODE || path.backtrack[k] !== n) this.nondeterministic(x, k);
-      v = path.chosen[k]!;
+      v = path.chosen[k];
     } else {
       path.push(DRAW_NODE, 0, n);
       if (path.length > this.stats.maxPath) this.stats.maxPath = path.length;

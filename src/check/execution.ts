@@ -141,7 +141,7 @@ export class Execution {
     let stuckMask = 0;
     let live = 0;
     for (let i = 0; i < n; i++) {
-      const t = ts[i]!;
+      const t = ts[i];
       if (t.state !== 'runnable') continue;
       if (fairSpin && (this.probation & (1 << i)) === 0 && this.spin.stuck(rt, t)) {
         stuck++;
@@ -152,8 +152,8 @@ export class Execution {
     let k = 0;
     let mask = 0;
     for (let i = 0; i < n; i++) {
-      if ((live & (1 << i)) === 0 || (y[i]! & live) !== 0) continue;
-      el[k++] = ts[i]!;
+      if ((live & (1 << i)) === 0 || (y[i] & live) !== 0) continue;
+      el[k++] = ts[i];
       mask |= 1 << i;
     }
     this.nEligible = k;
@@ -198,7 +198,7 @@ export class Execution {
   /** The first eligible thread whose next step is LOCAL, or null. */
   localStep(): Thread | null {
     const el = this.eligible;
-    for (let i = 0; i < this.nEligible; i++) if ((el[i]!.op & 3) === LOCAL) return el[i]!;
+    for (let i = 0; i < this.nEligible; i++) if ((el[i].op & 3) === LOCAL) return el[i];
     return null;
   }
 
@@ -222,7 +222,7 @@ export class Execution {
       while (m !== 0) {
         const i = 31 - Math.clz32(m & -m);
         m &= m - 1;
-        const v = y[i]! & ~me;
+        const v = y[i] & ~me;
         y[i] = v;
         if (v === 0) this.yielding &= ~(1 << i);
       }

@@ -1,7 +1,7 @@
 import type { Instance, Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { executionDriver } from './driver.js';
-import { Execution, type Outcome } from './execution.js';
+import { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
 import type { ProgressSink } from './progress.js';
 import type { SpinProgress } from './spin.js';
@@ -97,7 +97,6 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       break;
     }
     let inst: Instance;
-    let outcome: Outcome;
     try {
       inst = factory({ log: false });
     } catch (e) {
@@ -107,12 +106,12 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
     }
     inst.rt.driver = driver;
     x.start(inst, executions);
-    outcome = runExecution(x, strategy, limits);
+    const outcome = runExecution(x, strategy, limits);
     strategy.endExecution(x, outcome);
     executions++;
     if (x.step > maxDepth) maxDepth = x.step;
     if (outcome === 'violation') {
-      violation = inst.violations[0]!;
+      violation = inst.violations[0];
       schedule = x.schedule();
       firstCex = clock() - t0;
       stoppedBy = 'violation';

@@ -34,7 +34,7 @@ export class GuidedStrategy implements Strategy {
     const ch = this.hint.choices;
     const threads = x.rt.threads;
     while (this.ptr < ch.length) {
-      const t = threads[ch[this.ptr]!];
+      const t = threads[ch[this.ptr]];
       if (t === undefined || t.state === 'done') {
         this.ptr++;
         continue;
@@ -47,12 +47,12 @@ export class GuidedStrategy implements Strategy {
     }
     // The next thread the hint names that can run, looking a little ahead.
     for (let i = this.ptr + 1, end = Math.min(ch.length, this.ptr + LOOK_AHEAD); i < end; i++) {
-      const t = threads[ch[i]!];
+      const t = threads[ch[i]];
       if (t !== undefined && x.isEligible(t)) return t;
     }
     const p = x.prev;
     if (p !== null && x.isEligible(p)) return p;
-    return x.eligible[0]!;
+    return x.eligible[0];
   }
 
   forcedStep(_x: Execution, t: Thread): void {

@@ -73,7 +73,7 @@ export class HappensBefore {
     const vc = this.stepVC;
     const cur = this.cur;
     const tb = p * S;
-    for (let r = 0; r < T; r++) cur[r] = this.threadVC[tb + r]!;
+    for (let r = 0; r < T; r++) cur[r] = this.threadVC[tb + r];
     if (enabler >= 0) joinRow(cur, vc, enabler * S, T);
     const kind = op & 3;
     let o1 = -1;
@@ -82,7 +82,7 @@ export class HappensBefore {
       o1 = opObject(op);
       o2 = opObject2(op);
       if (o2 === o1) o2 = -1;
-      const top = (o1 > o2 ? o1 : o2) + 1;
+      const top = Math.max(o1, o2) + 1;
       if (top > this.nObj) {
         if (top > this.objWrite.length) this.growObjects(top);
         this.nObj = top;
@@ -93,22 +93,22 @@ export class HappensBefore {
       const cands = this.cands;
       let nr = 0;
       for (let i = 0; i < nc; i++) {
-        const e = cands[i]!;
-        const te = this.stepThread[e]!;
-        if (te === p || cur[te]! > e) continue;
+        const e = cands[i];
+        const te = this.stepThread[e];
+        if (te === p || cur[te] > e) continue;
         let ordered = false;
         for (let i2 = 0; i2 < nc; i2++) {
-          if (i2 !== i && vc[cands[i2]! * S + te]! > e) {
+          if (i2 !== i && vc[cands[i2] * S + te] > e) {
             ordered = true;
             break;
           }
         }
         if (!ordered) this.races[nr++] = e;
       }
-      for (let i = 0; i < nc; i++) joinRow(cur, vc, cands[i]! * S, T);
+      for (let i = 0; i < nc; i++) joinRow(cur, vc, cands[i] * S, T);
       cur[p] = j + 1;
       for (let i = 0; i < nr; i++) {
-        const e = this.races[i]!;
+        const e = this.races[i];
         sink.race(e, this.initials(e, j, p), p);
       }
     } else {
@@ -116,8 +116,8 @@ export class HappensBefore {
     }
     const jb = j * S;
     for (let r = 0; r < T; r++) {
-      vc[jb + r] = cur[r]!;
-      this.threadVC[tb + r] = cur[r]!;
+      vc[jb + r] = cur[r];
+      this.threadVC[tb + r] = cur[r];
     }
     this.stepThread[j] = p;
     this.lastStep[p] = j;
@@ -128,12 +128,12 @@ export class HappensBefore {
   /** Appends to `cands` (from `nc`) the earlier steps that conflict with an access of `kind` to `o`. */
   private collect(o: number, kind: number, T: number, nc: number): number {
     const cands = this.cands;
-    const lw = this.objWrite[o]!;
+    const lw = this.objWrite[o];
     if (lw >= 0 && !has(cands, nc, lw)) cands[nc++] = lw;
     if (kind === WRITE) {
       const rb = o * S;
       for (let q = 0; q < T; q++) {
-        const r = this.objReads[rb + q]!;
+        const r = this.objReads[rb + q];
         if (r >= 0 && !has(cands, nc, r)) cands[nc++] = r;
       }
     }
@@ -157,14 +157,14 @@ export class HappensBefore {
    */
   private initials(e: number, j: number, p: number): number {
     const vc = this.stepVC;
-    const te = this.stepThread[e]!;
+    const te = this.stepThread[e];
     const firstV = this.firstV;
     let seen = 0;
     let init = 0;
     for (let m = e + 1; m < j; m++) {
       const mb = m * S;
-      if (vc[mb + te]! > e) continue;
-      const q = this.stepThread[m]!;
+      if (vc[mb + te] > e) continue;
+      const q = this.stepThread[m];
       if ((seen & bit(q)) !== 0) continue;
       if (!hasPredecessor(seen, firstV, vc, mb)) init |= bit(q);
       seen |= bit(q);
@@ -203,15 +203,15 @@ function hasPredecessor(seen: number, firstV: Int32Array, clock: Int32Array, bas
   while (s !== 0) {
     const r = lowest(s);
     s &= s - 1;
-    if (firstV[r]! < clock[base + r]!) return true;
+    if (firstV[r] < clock[base + r]) return true;
   }
   return false;
 }
 
 function joinRow(cur: Int32Array, vc: Int32Array, base: number, T: number): void {
   for (let r = 0; r < T; r++) {
-    const v = vc[base + r]!;
-    if (v > cur[r]!) cur[r] = v;
+    const v = vc[base + r];
+    if (v > cur[r]) cur[r] = v;
   }
 }
 

@@ -121,8 +121,8 @@ function shortenSegments(choices: () => number[], trial: (c: number[]) => boolea
   const ch = choices();
   const starts = segmentStarts(ch);
   for (let u = 0; u < starts.length; u++) {
-    const from = starts[u]!;
-    const to = u + 1 < starts.length ? starts[u + 1]! : ch.length;
+    const from = starts[u];
+    const to = u + 1 < starts.length ? starts[u + 1] : ch.length;
     for (let len = 1; len < to - from; len++) {
       if (!budgetLeft()) return false;
       if (trial(ch.slice(0, from + len).concat(ch.slice(to)))) return true;
@@ -136,9 +136,9 @@ function swapSegments(choices: () => number[], trial: (c: number[]) => boolean, 
   const ch = choices();
   const starts = segmentStarts(ch);
   for (let u = 0; u + 1 < starts.length && budgetLeft(); u++) {
-    const a = starts[u]!;
-    const b = starts[u + 1]!;
-    const c = u + 2 < starts.length ? starts[u + 2]! : ch.length;
+    const a = starts[u];
+    const b = starts[u + 1];
+    const c = u + 2 < starts.length ? starts[u + 2] : ch.length;
     if (trial(ch.slice(0, a).concat(ch.slice(b, c), ch.slice(a, b), ch.slice(c)))) return true;
   }
   return false;
@@ -167,8 +167,8 @@ function ddmin(
   const n = starts.length;
   for (let chunk = Math.max(1, n >> 1); chunk >= 1; chunk >>= 1) {
     for (let u = 0; u < n && budgetLeft(); u += chunk) {
-      const from = starts[u]!;
-      const to = u + chunk < n ? starts[u + chunk]! : ch.length;
+      const from = starts[u];
+      const to = u + chunk < n ? starts[u + chunk] : ch.length;
       if (trial(ch.slice(0, from).concat(ch.slice(to)))) return true;
     }
     if (chunk === 1) break;

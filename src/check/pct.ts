@@ -61,7 +61,7 @@ export class PctStrategy implements Strategy {
     const n = x.nEligible;
     let best = pick(el, n, prio);
     const c = this.changes;
-    while (this.nextChange < c.length && c[this.nextChange]! <= x.step) {
+    while (this.nextChange < c.length && c[this.nextChange] <= x.step) {
       if (c[this.nextChange] === x.step) {
         // The i-th change point: the thread about to run drops below everyone else.
         prio[best.id] = this.depth - 1 - this.nextChange;
@@ -88,11 +88,11 @@ export class PctStrategy implements Strategy {
 }
 
 function pick(el: Thread[], n: number, prio: number[]): Thread {
-  let best = el[0]!;
-  let bp = prio[best.id]!;
+  let best = el[0];
+  let bp = prio[best.id];
   for (let i = 1; i < n; i++) {
-    const t = el[i]!;
-    const p = prio[t.id]!;
+    const t = el[i];
+    const p = prio[t.id];
     if (p > bp) {
       best = t;
       bp = p;

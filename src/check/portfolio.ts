@@ -30,13 +30,13 @@ export class PortfolioStrategy implements Strategy {
   }
 
   private get current(): Strategy {
-    return this.phases[this.phase]!.strategy;
+    return this.phases[this.phase].strategy;
   }
 
   beginExecution(x: Execution): boolean {
     for (;;) {
       const last = this.phase === this.phases.length - 1;
-      if (last || this.inPhase < this.phases[this.phase]!.executions) {
+      if (last || this.inPhase < this.phases[this.phase].executions) {
         // Sub-strategies number their own executions (seeds, streams).
         const index = x.index;
         x.index = this.inPhase;

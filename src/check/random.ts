@@ -22,7 +22,7 @@ export class RandomStrategy implements Strategy {
 
   nextThread(x: Execution): Thread {
     const n = x.nEligible;
-    return x.eligible[n === 1 ? 0 : this.rng.below(n)]!;
+    return x.eligible[n === 1 ? 0 : this.rng.below(n)];
   }
 
   forcedStep(_x: Execution, _t: Thread): void {}

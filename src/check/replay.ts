@@ -31,7 +31,7 @@ export class ReplayStrategy implements Strategy {
     if (i >= ch.length) {
       throw new ReplayDivergence(`replay: the schedule ends after ${ch.length} steps, but ${names()} can still run`);
     }
-    const id = ch[i]!;
+    const id = ch[i];
     const t = x.rt.threads[id];
     if (t === undefined) throw new ReplayDivergence(`replay: step ${i} names thread ${id}, which does not exist`);
     if (!x.isEligible(t)) {

@@ -17,7 +17,7 @@ export function encodeSchedule(s: Schedule): string {
   for (let i = 0; i < ch.length; ) {
     let j = i + 1;
     while (j < ch.length && ch[j] === ch[i]) j++;
-    putVarint(out, check(ch[i]!, 'choice'));
+    putVarint(out, check(ch[i], 'choice'));
     putVarint(out, j - i);
     i = j;
   }
@@ -70,7 +70,7 @@ function getVarint(r: { bytes: Buffer; pos: number }): number {
   let scale = 1;
   for (;;) {
     if (r.pos >= r.bytes.length) throw new RangeError('schedule string: truncated');
-    const b = r.bytes[r.pos++]!;
+    const b = r.bytes[r.pos++];
     v += (b & 0x7f) * scale;
     if (v > Number.MAX_SAFE_INTEGER) throw new RangeError('schedule string: number too large');
     if ((b & 0x80) === 0) return v;

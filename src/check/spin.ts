@@ -72,7 +72,7 @@ export class SpinWatch {
   }
 
   private touch(t: number, o: number, kind: number, j: number): void {
-    const n = this.footN[t]!;
+    const n = this.footN[t];
     if (n >= 0) {
       const base = t * MAX_FOOTPRINT;
       let seen = false;
@@ -96,8 +96,8 @@ export class SpinWatch {
     if (this.w1[o] === t) {
       this.s1[o] = j;
     } else {
-      this.w2[o] = this.w1[o]!;
-      this.s2[o] = this.s1[o]!;
+      this.w2[o] = this.w1[o];
+      this.s2[o] = this.s1[o];
       this.w1[o] = t;
       this.s1[o] = j;
     }
@@ -108,14 +108,14 @@ export class SpinWatch {
     if ((t.op & 3) !== SPIN) return false;
     if (this.mode === 'any-write') return t.lastSpinOthersWrites === rt.writes - t.ownWrites;
     const id = t.id;
-    const since = this.spinStep[id]!;
-    const n = this.footN[id]!;
+    const since = this.spinStep[id];
+    const n = this.footN[id];
     if (since < 0 || n < 0) return false;
     const base = id * MAX_FOOTPRINT;
     for (let i = 0; i < n; i++) {
-      const o = this.foot[base + i]!;
+      const o = this.foot[base + i];
       if (o >= this.nObj) continue;
-      const other = this.w1[o] !== id ? this.s1[o]! : this.s2[o]!;
+      const other = this.w1[o] !== id ? this.s1[o] : this.s2[o];
       if (other > since) return false;
     }
     return true;

@@ -344,9 +344,9 @@ function* writer(s: DrawState, name: string): Task {
   yield OP_LOCAL;
   const k = s.inst.rt.draw(s.slots);
   s.inst.say(`picks slot ${k}`);
-  yield opRead(s.objs[k]!);
+  yield opRead(s.objs[k]);
   const seen = s.owner[k];
-  yield opWrite(s.objs[k]!);
+  yield opWrite(s.objs[k]);
   if (seen === null && s.owner[k] !== null) s.inst.violate('collision', `slot ${k} taken by ${s.owner[k]} behind ${name}'s back`);
   s.owner[k] = name;
 }
