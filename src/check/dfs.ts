@@ -73,6 +73,11 @@ export class DfsStrategy implements Strategy, RaceSink {
   private curSleep = 0;
   /** Node index of each step of this execution. */
   private readonly stepNode: number[] = [];
+  /** Per node, per thread: the wakeup sequence to follow after trying that thread there, if any. */
+  private readonly guides: ((number[] | undefined)[] | null)[] = [];
+  /** The wakeup sequence being followed at new nodes, and the position in it. */
+  private guide: number[] | null = null;
+  private guidePos = 0;
   private readonly hb = new HappensBefore();
   private readonly seeded: SeededDraws;
   private started = false;
@@ -115,6 +120,7 @@ export class DfsStrategy implements Strategy, RaceSink {
         if (path.chosen[k] + 1 < path.backtrack[k]) {
           path.chosen[k]++;
           path.length = k + 1;
+          this.guide = null;
           return true;
         }
         continue;
@@ -125,6 +131,9 @@ export class DfsStrategy implements Strategy, RaceSink {
         path.chosen[k] = c;
         path.done[k] |= bit(c);
         path.length = k + 1;
+        const g = this.guides[k];
+        this.guide = g?.[c] ?? null;
+        this.guidePos = 0;
         return true;
       }
     }
@@ -157,6 +166,13 @@ export class DfsStrategy implements Strategy, RaceSink {
         return null;
       }
       c = prev >= 0 && (avail & bit(prev)) !== 0 ? prev : lowest(avail);
+      const g = this.guide;
+      if (g !== null) {
+        const want = this.guidePos < g.length ? g[this.guidePos++] : -1;
+        if (want >= 0 && (avail & bit(want)) !== 0) c = want;
+        else this.guide = null;
+      }
+      this.guides[k] = null;
       path.push(THREAD_NODE, c, this.por === 'dpor' ? bit(c) : em & allowed);
       path.eligible[k] = em;
       path.sleep[k] = this.curSleep;
@@ -198,10 +214,12 @@ export class DfsStrategy implements Strategy, RaceSink {
     }
   }
 
-  race(e: number, initials: number, p: number): void {
+  race(e: number, initials: number, p: number, j: number): void {
     const path = this.path;
     const k = this.stepNode[e];
+    const before = path.backtrack[k];
     const q = this.addBacktrack(k, initials, p);
+    if (q >= 0 && path.backtrack[k] !== before) this.setGuide(k, q, e, j, p);
     if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return;
     if (path.preemptive[k] === 0 || q === path.prev[k]) return;
     // Reversing the race here costs a preemption: also try the thread from the
@@ -213,6 +231,29 @@ export class DfsStrategy implements Strategy, RaceSink {
       if (c2 !== 0 && (c2 & path.backtrack[k2]) === 0) path.backtrack[k2] |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
       if (c2 !== 0) return;
     }
+  }
+
+  /**
+   * Remembers how to replay the reversed race when thread q is tried at node k:
+   * the wakeup sequence v without q's first step (taken at k). Following it at
+   * the new nodes after k, instead of the default choice, avoids many
+   * executions that would end with every thread asleep.
+   */
+  private setGuide(k: number, q: number, e: number, j: number, p: number): void {
+    // Threads of the steps of v that are choices (local steps are taken on their own).
+    const v: number[] = [];
+    for (const m of this.hb.notdep(e, j)) {
+      if (m === j) v.push(p);
+      else if (this.stepNode[m] >= 0) v.push(this.hb.threadOf(m));
+    }
+    const i = v.indexOf(q);
+    if (i >= 0) v.splice(i, 1);
+    let g = this.guides[k];
+    if (g === undefined || g === null) {
+      g = [];
+      this.guides[k] = g;
+    }
+    g[q] = v;
   }
 
   /**

@@ -11,9 +11,9 @@ export interface RaceSink {
    * Step `e` and the step being recorded (by thread `p`) are in a race: they
    * conflict and nothing else orders them. `initials` is the mask of threads
    * that could start the reversed ordering from the state before `e` (source
-   * DPOR's I(notdep(e, E).p)).
+   * DPOR's I(notdep(e, E).p)); `j` is the step being recorded.
    */
-  race(e: number, initials: number, p: number): void;
+  race(e: number, initials: number, p: number, j: number): void;
 }
 
 /**
@@ -109,7 +109,7 @@ export class HappensBefore {
       cur[p] = j + 1;
       for (let i = 0; i < nr; i++) {
         const e = this.races[i];
-        sink.race(e, this.initials(e, j, p), p);
+        sink.race(e, this.initials(e, j, p), p, j);
       }
     } else {
       cur[p] = j + 1;
@@ -123,6 +123,25 @@ export class HappensBefore {
     this.lastStep[p] = j;
     if (o1 >= 0) this.touch(o1, kind, j, p, T);
     if (o2 >= 0) this.touch(o2, kind, j, p, T);
+  }
+
+  /**
+   * During RaceSink.race for step j racing with step e: the steps of
+   * v = notdep(e, E) in order, then j: an order in which the reversed race can
+   * be replayed (a wakeup sequence).
+   */
+  notdep(e: number, j: number): number[] {
+    const vc = this.stepVC;
+    const te = this.stepThread[e];
+    const out: number[] = [];
+    for (let m = e + 1; m < j; m++) if (vc[m * S + te] <= e) out.push(m);
+    out.push(j);
+    return out;
+  }
+
+  /** Thread of step `m` (recorded). */
+  threadOf(m: number): number {
+    return this.stepThread[m];
   }
 
   /** Appends to `cands` (from `nc`) the earlier steps that conflict with an access of `kind` to `o`. */

@@ -24,6 +24,7 @@ export interface ProgressSink {
 export interface ProgressStream {
   /** True when the stream is a terminal. */
   isTTY?: boolean;
+  /** Writes text to it. */
   write(chunk: string): unknown;
 }
 

@@ -30,11 +30,13 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
   const rt = x.rt;
   const maxSteps = limits.maxSteps;
   x.configure(limits.fairSpin, limits.spinProgress ?? 'footprint');
-  try {
-    for (;;) {
-      if (inst.violations.length > 0) return 'violation';
-      x.computeEligible();
-      if (x.nEligible === 0) {
+  // Only the model's own code is guarded: an exception there is a model bug;
+  // one from the strategy (or the checker) goes through to the caller.
+  for (;;) {
+    if (inst.violations.length > 0) return 'violation';
+    x.computeEligible();
+    if (x.nEligible === 0) {
+      try {
         if (rt.allDone()) {
           inst.finish();
           return inst.violations.length > 0 ? 'violation' : 'complete';
@@ -43,40 +45,53 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
           if (x.grantProbation()) continue;
           reportSpinLivelock(x);
         } else reportDeadlock(x);
-        return 'violation';
+      } catch (e) {
+        return modelBug(x, e);
       }
-      if (x.step >= maxSteps) {
-        const pending = inst.pending();
-        if (pending === null) return 'truncated';
-        x.addViolation(
-          'livelock',
-          x.prev,
-          `livelock: ${maxSteps} steps run and still awaiting ${pending} ` +
-            '(a thread retries forever, often because the state it waits on is read once and kept, ' +
-            'or because others keep undoing its work)',
-        );
-        return 'violation';
-      }
-      // A step that touches nothing shared is taken at once: choosing when to
-      // run it cannot change what anyone sees.
-      let t = x.localStep();
-      if (t !== null) {
-        strategy.forcedStep(x, t);
-        x.beforeStep(t, true);
-      } else {
-        t = strategy.nextThread(x);
-        if (t === null) return 'redundant';
-        x.beforeStep(t, false);
-      }
-      rt.runStep(t);
-      x.step++;
+      return 'violation';
     }
-  } catch (e) {
-    // The strategy's own errors (a replay that does not fit) go through the model's frames: not its fault.
-    if (e instanceof CheckerError) throw e;
-    x.error = e;
-    return 'model-bug';
+    if (x.step >= maxSteps) {
+      let pending: string | null;
+      try {
+        pending = inst.pending();
+      } catch (e) {
+        return modelBug(x, e);
+      }
+      if (pending === null) return 'truncated';
+      x.addViolation(
+        'livelock',
+        x.prev,
+        `livelock: ${maxSteps} steps run and still awaiting ${pending} ` +
+          '(a thread retries forever, often because the state it waits on is read once and kept, ' +
+          'or because others keep undoing its work)',
+      );
+      return 'violation';
+    }
+    // A step that touches nothing shared is taken at once: choosing when to
+    // run it cannot change what anyone sees.
+    let t = x.localStep();
+    if (t !== null) {
+      strategy.forcedStep(x, t);
+      x.beforeStep(t, true);
+    } else {
+      t = strategy.nextThread(x);
+      if (t === null) return 'redundant';
+      x.beforeStep(t, false);
+    }
+    try {
+      rt.runStep(t);
+    } catch (e) {
+      return modelBug(x, e);
+    }
+    x.step++;
   }
+}
+
+/** Records the model's exception; the checker's own (a replay that does not fit, raised in a draw) go through. */
+function modelBug(x: Execution, e: unknown): Outcome {
+  if (e instanceof CheckerError) throw e;
+  x.error = e;
+  return 'model-bug';
 }
 
 function describeWait(t: Thread): string {
