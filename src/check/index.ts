@@ -3,6 +3,7 @@
  * partial-order reduction, PCT, random walks), minimises a counterexample and
  * replays it. It knows nothing of KVM: it drives any Instance from a factory.
  */
+export { type AuditFinding, type AuditOptions, auditFootprints } from './audit.js';
 export { type CheckOptions, type CheckResult, check } from './check.js';
 export {
   buildCounterexample,

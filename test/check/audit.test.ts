@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { auditFootprints } from '../../src/check/audit.js';
+import { abba, counter, precheck, seqProtocol } from './toys.js';
+
+test('footprint audit (seed 1): honest toys commute wherever they say they do', () => {
+  for (const f of [counter(3, 2, true), seqProtocol(2, 2, 2), precheck(false), abba()]) {
+    assert.deepEqual(auditFootprints(f, { executions: 60 }), []);
+  }
+});
+
+test('footprint audit (seed 1): a write made under an op that announces another object is caught', () => {
+  const found = auditFootprints(precheck(false, true), { executions: 60 });
+  assert.ok(found.length > 0);
+  const f = found[0]!;
+  assert.ok([f.first, f.second].includes('host: write other'), `${f.first} / ${f.second}`);
+  assert.ok([f.first, f.second].includes('vCPU0: read in_progress'), `${f.first} / ${f.second}`);
+  assert.ok(f.difference.length > 0);
+  assert.equal(f.schedule.choices[f.at + 1] !== f.schedule.choices[f.at], true);
+});
