@@ -75,18 +75,27 @@ export class DfsStrategy implements Strategy, RaceSink {
   private readonly stepNode: number[] = [];
   /** Per node, per thread: the wakeup sequence to follow after trying that thread there, if any. */
   private readonly guides: ((number[] | undefined)[] | null)[] = [];
-  /** The wakeup sequence being followed at new nodes, and the position in it. */
+  /** The wakeup sequence being followed at new nodes, or null. */
   private guide: number[] | null = null;
+  /** Next entry of `guide`. */
   private guidePos = 0;
+  /** Happens-before and races of the current execution (DPOR). */
   private readonly hb = new HappensBefore();
+  /** Draws that are not branch points. */
   private readonly seeded: SeededDraws;
+  /** The first execution has begun. */
   private started = false;
+  /** Every branch of the path has been tried. */
   private isExhausted = false;
+  /** Most preemptions per execution. */
   private readonly bound: number;
+  /** The partial-order reduction. */
   private readonly por: PorMode;
   /** Sleep sets are kept: with POR, and no preemption bound (see the class comment). */
   private readonly sleepSets: boolean;
+  /** Small draws are branch points. */
   private readonly explore: boolean;
+  /** Largest draw that is a branch point. */
   private readonly maxDrawBranch: number;
 
   constructor(options: DfsOptions = {}) {

@@ -7,7 +7,9 @@ import { mix32 } from './rng.js';
  * check scenarios never do).
  */
 export class SeededDraws {
+  /** This execution's PRNG, once the model has drawn. */
   private prng: Prng | null = null;
+  /** This execution's stream number. */
   private stream = 0;
 
   constructor(private readonly seed: number) {}

@@ -18,7 +18,9 @@ const LOOK_AHEAD = 256;
 
 export class GuidedStrategy implements Strategy {
   readonly name = 'guided';
+  /** The one execution has begun. */
   private ran = false;
+  /** Next entry of the hint to follow. */
   private ptr = 0;
 
   constructor(private readonly hint: Schedule) {}

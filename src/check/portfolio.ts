@@ -18,7 +18,9 @@ export interface Phase {
  * the strategy that found it; it is exhausted when its last phase is.
  */
 export class PortfolioStrategy implements Strategy {
+  /** Index of the current phase. */
   private phase = 0;
+  /** Executions begun in the current phase. */
   private inPhase = 0;
 
   constructor(private readonly phases: Phase[]) {

@@ -14,6 +14,7 @@ import type { Strategy } from './strategy.js';
  */
 export class ReplayStrategy implements Strategy {
   readonly name = 'replay';
+  /** The one execution has begun. */
   private ran = false;
 
   constructor(private readonly schedule: Schedule) {}

@@ -5,6 +5,7 @@
  * sfc32, seeded through splitmix32.
  */
 export class SchedRng {
+  /** sfc32 state words (d is the counter). */
   private a = 0;
   private b = 0;
   private c = 0;

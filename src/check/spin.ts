@@ -26,10 +26,13 @@ export class SpinWatch {
   private readonly footN = new Int32Array(32);
   /** Per thread id (row t*MAX_FOOTPRINT): objects its current iteration touched. */
   private readonly foot = new Int32Array(32 * MAX_FOOTPRINT);
-  /** Per object: latest writer, its step; the latest writer other than that one, its step. */
+  /** Per object: the thread that wrote it last, or -1. */
   private w1 = new Int32Array(64).fill(-1);
+  /** Per object: the step of that write. */
   private s1 = new Int32Array(64).fill(-1);
+  /** Per object: the last writer other than w1, or -1. */
   private w2 = new Int32Array(64).fill(-1);
+  /** Per object: the step of that write. */
   private s2 = new Int32Array(64).fill(-1);
   /** Objects below this id have been touched this execution. */
   private nObj = 0;

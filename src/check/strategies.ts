@@ -8,21 +8,30 @@ import type { Strategy } from './strategy.js';
 
 /** A strategy by name and settings, as a command line gives it. */
 export type StrategySpec =
-  | ({ kind: 'dfs' } & DfsOptions)
+  | ({
+      /** Systematic: stateless DFS with DPOR (DfsStrategy). */
+      kind: 'dfs';
+    } & DfsOptions)
   | {
+      /** Probabilistic concurrency testing (PctStrategy). */
       kind: 'pct';
       /** Bug depth d (default 3). */
       depth?: number;
       /** Initial estimate of the steps per execution (default: learnt from the first). */
       estimatedSteps?: number;
     }
-  | { kind: 'random' }
+  | {
+      /** A uniform random walk (RandomStrategy). */
+      kind: 'random';
+    }
   | ({
+      /** PCT for a while, then DFS (PortfolioStrategy). */
       kind: 'auto';
       /** Executions of PCT (depth 3) before DFS takes over (default 20000). */
       pctExecutions?: number;
     } & DfsOptions)
   | {
+      /** Follows a recorded schedule (ReplayStrategy). */
       kind: 'replay';
       /** The schedule to follow. */
       schedule: Schedule;
