@@ -1,5 +1,7 @@
 import { SETTINGS, type Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
+import type { Scenario } from '../scenario/schema.js';
+import { resize, type ScenarioSize } from '../scenario/size.js';
 
 /** Parses one `key=value` setting from the command line against the settings table. */
 export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean] {
@@ -56,14 +58,11 @@ export const SIZE_KEYS = ['vcpus', 'invalidations', 'faultsPerVcpu'] as const;
 /**
  * Splits --set entries into model settings and scenario size knobs: vcpus (N),
  * invalidations (I: count of every host invalidation thread), faultsPerVcpu (F:
- * guest accesses per vCPU). Returns the patched scenario and the settings.
+ * guest accesses per vCPU). Returns the resized scenario and the settings.
  */
-export function applySets<S extends { vm: { vcpus: number }; workload: { accesses: number }; host: { invalidations: { count: number }[] } }>(
-  scenario: S,
-  list: readonly string[],
-): { scenario: S; settings: Partial<Settings> } {
+export function applySets(scenario: Scenario, list: readonly string[]): { scenario: Scenario; settings: Partial<Settings> } {
   const rest: string[] = [];
-  const s = structuredClone(scenario);
+  const size: ScenarioSize = {};
   for (const item of list) {
     const key = item.slice(0, Math.max(0, item.indexOf('=')));
     if (!(SIZE_KEYS as readonly string[]).includes(key)) {
@@ -71,11 +70,8 @@ export function applySets<S extends { vm: { vcpus: number }; workload: { accesse
       continue;
     }
     const n = parseCount(`--set ${key}=`, item.slice(key.length + 1), key === 'vcpus' ? 1024 : 1e9);
-    if (key === 'vcpus') {
-      if (n < 1) throw new InputError(`--set ${item}: expected at least 1 vCPU`);
-      s.vm.vcpus = n;
-    } else if (key === 'invalidations') for (const inv of s.host.invalidations) inv.count = n;
-    else s.workload.accesses = n;
+    if (key === 'vcpus' && n < 1) throw new InputError(`--set ${item}: expected at least 1 vCPU`);
+    size[key as keyof ScenarioSize] = n;
   }
-  return { scenario: s, settings: parseSettings(rest) };
+  return { scenario: resize(scenario, size), settings: parseSettings(rest) };
 }
