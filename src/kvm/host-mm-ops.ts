@@ -20,6 +20,8 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
   yield* kvmMmuNotifierInvalidateRangeStart(kvm, hvaStart, hvaEnd, kind);
   // From here until the end the pages are locked / under migration entries: a
   // get_user_pages on them waits (the locks seed 001 says GUP may need).
+  // Race: a fault's get_user_pages testing those locks.
+  yield opWrite(kvm.objHostPageLocks);
   kvm.host.lockRange(hvaStart, hvaEnd);
   const freed: { pfn: number; hva: number }[] = [];
   for (let hva = hvaStart; hva < hvaEnd; hva++) {
@@ -39,6 +41,8 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
   }
   if (holdNs > 0) yield* kvm.sleep(holdNs);
   yield* kvmMmuNotifierInvalidateRangeEnd(kvm, hvaStart, hvaEnd, kind);
+  // Race: faults waiting in get_user_pages for the pages to be unlocked.
+  yield opWrite(kvm.objHostPageLocks);
   kvm.host.unlockRange(hvaStart, hvaEnd);
   kvm.hostPageWait.wakeAll();
 }

@@ -67,6 +67,8 @@ export class Kvm {
   readonly objSpte: (gfn: number) => number;
   /** A host PTE. */
   readonly objHostPte: (hvaPage: number) => number;
+  /** The host's page locks / migration entries on ranges it is changing. */
+  readonly objHostPageLocks: number;
 
   private readonly sinks: Sink[] = [];
   /** Sinks per event kind, built on first use of a kind (subscribe resets it). */
@@ -95,6 +97,7 @@ export class Kvm {
     this.objRoots = rt.objects.id('roots');
     this.objSpte = rt.objects.family('spte', FAMILY_BUCKETS);
     this.objHostPte = rt.objects.family('host_pte', FAMILY_BUCKETS);
+    this.objHostPageLocks = rt.objects.id('host page locks');
   }
 
   subscribe(sink: Sink): void {

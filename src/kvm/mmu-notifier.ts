@@ -48,10 +48,17 @@ function* handleHvaRange(kvm: Kvm, hvaStart: number, hvaEnd: number, start: bool
   const ranges = [...kvm.memslots.overlapping(hvaStart, hvaEnd)];
   if (ranges.length > 0) {
     yield* kvm.mmuLock.writeLock();
+    // Race: the lockless pre-check reading mmu_invalidate_in_progress and the range
+    // (faults under mmu_lock cannot see these writes half-done, pre-checks can).
+    yield kvm.opInvalidateWrite;
     if (start) {
       mmuInvalidateBegin(kvm);
       let flush = false;
+      let first = true;
       for (const r of ranges) {
+        // Race: the same pre-check, seeing the hull grow slot by slot.
+        if (!first) yield kvm.opInvalidateWrite;
+        first = false;
         mmuInvalidateRangeAdd(kvm, r.gfnStart, r.gfnEnd);
         if (yield* kvmUnmapGfnRange(kvm, r.slot.id, r.gfnStart, r.gfnEnd)) flush = true;
       }

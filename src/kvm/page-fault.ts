@@ -1,4 +1,4 @@
-import { opRead } from '../runtime/op.js';
+import { op2, opRead, READ } from '../runtime/op.js';
 import type { RetPf } from './events.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './invalidate.js';
 import type { Kvm } from './kvm.js';
@@ -70,10 +70,11 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   fault.hva = gfnToHva(slot, fault.gfn);
   // Race: the host changing this PTE (reclaim, migration) while we look it up; the
   // seq snapshot taken above is what makes a stale pfn harmless.
-  yield opRead(kvm.objHostPte(fault.hva));
+  const gupOp = op2(READ, kvm.objHostPte(fault.hva), kvm.objHostPageLocks);
+  yield gupOp;
   // A page the host is migrating or reclaiming: wait for it, as the host fault
   // behind get_user_pages would (migration_entry_wait, the page lock).
-  yield* kvm.hostPageWait.waitUntil(() => !kvm.host.isBusy(fault.hva), opRead(kvm.objHostPte(fault.hva)));
+  yield* kvm.hostPageWait.waitUntil(() => !kvm.host.isBusy(fault.hva), gupOp);
   const { pfn, major } = kvm.host.faultIn(fault.hva);
   fault.pfn = pfn;
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);

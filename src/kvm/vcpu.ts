@@ -1,4 +1,4 @@
-import { OP_SPIN, op2, opWrite, READ } from '../runtime/op.js';
+import { OP_SPIN, op2, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task, Thread } from '../runtime/thread.js';
 import { kvmVcpuReloadApicAccessPage } from './apic-access.js';
 import type { Kvm } from './kvm.js';
@@ -98,13 +98,20 @@ export class Vcpu {
   /** @kernel vcpu_run — enter the guest until the workload is done. */
   *vcpuRun(): Task {
     const kvm = this.kvm;
-    kvm.srcu.readLock();
     this.drawNextAccess();
+    // Race: a memslot update's synchronize_srcu waits for readers that entered before it.
+    yield opWrite(kvm.srcu.obj);
+    kvm.srcu.readLock();
     for (;;) {
       const exit = yield* this.vcpuEnterGuest();
+      if (exit.kind !== 'cancelled' && exit.kind !== 'done') {
+        // Back in KVM after a VM-exit: re-enter the SRCU read side. Race: a memslot
+        // update's synchronize_srcu, which waits only for readers that entered before it.
+        yield opWrite(kvm.srcu.obj);
+        kvm.srcu.readLock();
+      }
       switch (exit.kind) {
         case 'done':
-          kvm.srcu.readUnlock();
           return;
         case 'kick':
           break;
@@ -146,12 +153,18 @@ export class Vcpu {
     yield opWrite(this.obj);
     kvm.rt.charge(kvm.costs.enterGuestNs);
     if (this.requests !== 0) yield* this.serviceRequests();
-    if (this.accessLimit > 0 && this.accessesDone >= this.accessLimit) return { kind: 'done' };
+    if (this.accessLimit > 0 && this.accessesDone >= this.accessLimit) {
+      // The workload is over: leave KVM. Race: a memslot update's synchronize_srcu.
+      yield opWrite(kvm.srcu.obj);
+      kvm.srcu.readUnlock();
+      return { kind: 'done' };
+    }
     yield* kvm.mmu.reloadRoot(this);
 
     // Race: a request made after servicing. Storing IN_GUEST_MODE and re-reading the
-    // request bits is one step, which is the smp_mb between them.
-    yield opWrite(this.obj);
+    // request bits is one step, which is the smp_mb between them. Dropping the SRCU
+    // read lock here races with a memslot update's synchronize_srcu.
+    yield op2(WRITE, this.obj, kvm.srcu.obj);
     kvm.srcu.readUnlock();
     this.mode = IN_GUEST_MODE;
     if (this.requests !== 0 && !kvm.mutation.has('vcpu-enter-ignores-requests')) {
@@ -215,9 +228,9 @@ export class Vcpu {
     }
   }
 
+  /** VM-exit: back to OUTSIDE_GUEST_MODE (vcpu_run re-takes SRCU in its own step). */
   private leaveGuest(): void {
     this.mode = OUTSIDE_GUEST_MODE;
-    this.kvm.srcu.readLock();
   }
 
   /** Counts an access and draws the next one, charging the guest's think time. */
