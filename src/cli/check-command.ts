@@ -117,6 +117,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       for (const s of o.set) settings[s.slice(0, s.indexOf('='))] = s.slice(s.indexOf('=') + 1);
       const seed = parseCount('--seed', o.seed ?? '1', 2 ** 31 - 1);
       const timeLimit = o.timeLimit !== undefined ? parseCount('--time-limit', o.timeLimit, 1e7) * 1000 : undefined;
+      // The exploration is synchronous: a flag set by a SIGINT handler would never be
+      // read, so Ctrl-C keeps its default effect (terminate). A counterexample is
+      // written as soon as the exploration returns one, so none found is lost.
+      process.removeAllListeners('SIGINT');
       const progress = ttyProgress(process.stderr);
       const r: CheckResult = check(factory, {
         strategy: strategySpec(o),
