@@ -80,40 +80,27 @@ function compareCharts(rows: CompareReportRow[]): ChartSpec[] {
   const charts: ChartSpec[] = [];
   const color = (i: number) => PALETTE[i % PALETTE.length]!;
   const allSeries = rows.every((r) => r.series !== undefined && r.series.length > 0);
-  // Fault latency quantiles: shared x (percentile), one line per variant.
-  if (allSeries && rows.every((r) => r.series!.some((s) => s.quantiles.length > 0))) {
-    charts.push({
-      id: 'cmp-latency',
-      title: 'Fault latency by percentile (mean over seeds)',
-      kind: 'line',
-      x: { label: 'percentile', fmt: 'pct' },
-      y: { label: 'latency', log: true, fmt: 'ns' },
-      data: [
-        [...QUANTILE_POINTS],
-        ...rows.map((r) => {
-          const qs = r.series!.filter((s) => s.quantiles.length > 0).map((s) => s.quantiles);
-          return QUANTILE_POINTS.map((_, i) => Math.max(1, mean(qs.map((q) => q[i]!))));
-        }),
-      ],
-      series: rows.map((r, i) => ({ label: r.label, color: color(i) })),
-    });
-  } else {
-    charts.push({
-      id: 'cmp-latency',
-      title: 'Fault latency by percentile (mean over seeds)',
-      kind: 'line',
-      x: { label: 'percentile', fmt: 'pct' },
-      y: { label: 'latency', log: true, fmt: 'ns' },
-      data: [
-        [50, 90, 99, 100],
-        ...rows.map((r) => {
-          const l = r.results.map((x) => x.metrics.faults.latencyNs);
-          return [mean(l.map((p) => p.p50)), mean(l.map((p) => p.p90)), mean(l.map((p) => p.p99)), mean(l.map((p) => p.max))].map((v) => Math.max(1, v));
-        }),
-      ],
-      series: rows.map((r, i) => ({ label: r.label, color: color(i) })),
-    });
-  }
+  // Fault latency quantiles: shared x (percentile), one line per variant; from the
+  // recorded series when every run has them, else from the result's percentiles.
+  const withQuantiles = allSeries && rows.every((r) => r.series!.some((s) => s.quantiles.length > 0));
+  const xs: number[] = withQuantiles ? [...QUANTILE_POINTS] : [50, 90, 99, 100];
+  const ys = rows.map((r) => {
+    if (withQuantiles) {
+      const qs = r.series!.filter((s) => s.quantiles.length > 0).map((s) => s.quantiles);
+      return QUANTILE_POINTS.map((_, i) => Math.max(1, mean(qs.map((q) => q[i]!))));
+    }
+    const l = r.results.map((x) => x.metrics.faults.latencyNs);
+    return [mean(l.map((p) => p.p50)), mean(l.map((p) => p.p90)), mean(l.map((p) => p.p99)), mean(l.map((p) => p.max))].map((v) => Math.max(1, v));
+  });
+  charts.push({
+    id: 'cmp-latency',
+    title: 'Fault latency by percentile (mean over seeds)',
+    kind: 'line',
+    x: { label: 'percentile', fmt: 'pct' },
+    y: { label: 'latency', log: true, fmt: 'ns' },
+    data: [xs, ...ys],
+    series: rows.map((r, i) => ({ label: r.label, color: color(i) })),
+  });
   if (allSeries) {
     const endNs = Math.max(...rows.flatMap((r) => r.series!.map((s) => s.endNs)));
     const bins = 300;
