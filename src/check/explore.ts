@@ -17,6 +17,8 @@ export interface ExploreOptions {
   maxSteps?: number;
   /** Wall-time budget, ms (default: none). */
   timeLimitMs?: number;
+  /** Polled with the clock; true stops the exploration as 'interrupted' (SIGINT). */
+  interrupted?: () => boolean;
   /** Do not schedule a thread that spins with nothing new to see, nor one that just spun while others wait; report livelock when only such threads are left (default true). */
   fairSpin?: boolean;
   /** What a spinning thread needs to see to be scheduled again (default 'footprint'). */
@@ -129,6 +131,10 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
     const now = clock();
     if (now - t0 >= timeLimit) {
       stoppedBy = 'time-limit';
+      break;
+    }
+    if (options.interrupted?.()) {
+      stoppedBy = 'interrupted';
       break;
     }
     if (progress !== null && now >= nextProgress) {

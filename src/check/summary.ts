@@ -9,7 +9,9 @@ export type StopReason =
   /** maxExecutions were run */
   | 'max-executions'
   /** the wall-time budget ran out */
-  | 'time-limit';
+  | 'time-limit'
+  /** the user interrupted it (SIGINT) */
+  | 'interrupted';
 
 /** Figures of one exploration. Wall times are not part of deterministic output. */
 export interface Summary {

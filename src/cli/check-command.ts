@@ -13,14 +13,12 @@ import {
   type StrategySpec,
   ttyProgress,
 } from '../check/index.js';
-import type { InstanceFactory } from '../check/factory.js';
 import { ReportRecorder } from '../report/index.js';
-import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { InputError } from '../scenario/input-error.js';
-import { loadScenario } from '../scenario/load.js';
-import type { Sink } from '../kvm/events.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
-import { applySets, parseCount } from './overrides.js';
+import { factoryFor } from './check-factory.js';
+import { runOffloaded } from './offload.js';
+import { parseCount } from './overrides.js';
 
 /** What the CLI shares with its subcommands. */
 export interface CheckCommandContext {
@@ -40,17 +38,11 @@ interface CheckFlags {
   timeLimit?: string;
   seed?: string;
   out: string;
+  json?: string;
   minimise: boolean;
   trace?: string;
   ftrace?: string;
   report?: string;
-}
-
-/** Builds the model factory for a scenario reference and its --set list (as recorded in counterexamples). */
-function factoryFor(ref: string, sets: readonly string[], mutant: string | null, sinks?: () => Sink[]): InstanceFactory {
-  const { scenario, settings } = applySets(loadScenario(ref), sets);
-  const eff = effectiveSettings(scenario, settings);
-  return (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
 }
 
 /** The --set list a counterexample records, back as k=v strings. */
@@ -106,33 +98,46 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--time-limit <s>', 'wall-clock budget in seconds')
     .option('--seed <n>', 'seed of the random strategies and the model\'s draws', '1')
     .option('--out <file>', 'where to write the counterexample', 'cex.json')
+    .option('--json <file>', 'write the exploration summary as JSON (partial when interrupted)')
     .option('--no-minimise', 'report the counterexample as found')
     .option('--trace <file>', 'Perfetto trace of the counterexample')
     .option('--ftrace <file>', 'ftrace-style log of the counterexample')
     .option('--report <file>', 'HTML page with the counterexample as swimlanes')
-    .action((ref: string, o: CheckFlags) => {
+    .action(async (ref: string, o: CheckFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
-      const factory = factoryFor(ref, o.set, mutant);
+      factoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
       const settings: Record<string, unknown> = {};
       for (const s of o.set) settings[s.slice(0, s.indexOf('='))] = s.slice(s.indexOf('=') + 1);
       const seed = parseCount('--seed', o.seed ?? '1', 2 ** 31 - 1);
       const timeLimit = o.timeLimit !== undefined ? parseCount('--time-limit', o.timeLimit, 1e7) * 1000 : undefined;
-      // The exploration is synchronous: a flag set by a SIGINT handler would never be
-      // read, so Ctrl-C keeps its default effect (terminate). A counterexample is
-      // written as soon as the exploration returns one, so none found is lost.
-      process.removeAllListeners('SIGINT');
-      const progress = ttyProgress(process.stderr);
-      const r: CheckResult = check(factory, {
-        strategy: strategySpec(o),
-        seed,
-        origin: { scenario: ref, settings, mutant },
-        minimise: o.minimise,
-        maxExecutions: o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined,
-        maxSteps: o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined,
-        timeLimitMs: timeLimit,
-        progress,
-      });
-      progress?.end();
+      const tty = ttyProgress(process.stderr);
+      // The exploration runs on a worker so that SIGINT is seen while it runs.
+      const r: CheckResult = await runOffloaded(
+        {
+          kind: 'check',
+          ref,
+          sets: o.set,
+          mutant,
+          options: {
+            strategy: strategySpec(o),
+            seed,
+            origin: { scenario: ref, settings, mutant },
+            minimise: o.minimise,
+            maxExecutions: o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined,
+            maxSteps: o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined,
+            timeLimitMs: timeLimit,
+          },
+        },
+        ctx.isInterrupted,
+        tty ? (p) => tty.update(p) : undefined,
+      );
+      tty?.end();
+      const interrupted = r.summary.stoppedBy === 'interrupted';
+      // A counterexample, once found, is written before anything else.
+      if (r.counterexample !== null) writeFileAtomic(o.out, toJson(r.counterexample));
+      if (o.json) {
+        writeFileAtomic(o.json, toJson({ format: 'mmulab-check/1', scenario: ref, settings, mutant, seed, summary: { ...r.summary, wallMs: Math.round(r.summary.wallMs) }, violation: r.violation, counterexample: r.counterexample ? o.out : null, partial: interrupted }));
+      }
       process.stdout.write(`${formatSummary(r.summary)}\n`);
       if (r.modelBug) {
         process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug.message}\n`);
@@ -140,12 +145,11 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         return;
       }
       if (r.counterexample === null) {
-        process.stdout.write(r.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : 'no violation found\n');
-        process.exitCode = ctx.exit.ok;
+        process.stdout.write(r.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n');
+        process.exitCode = interrupted ? ctx.exit.interrupted : ctx.exit.ok;
         return;
       }
       const cex = r.counterexample;
-      writeFileAtomic(o.out, toJson(cex));
       if (r.minimisation) {
         process.stdout.write(`minimised: ${r.minimisation.original.steps} → ${r.minimisation.size.steps} steps, ${r.minimisation.original.preemptions} → ${r.minimisation.size.preemptions} preemptions\n`);
       }

@@ -6,6 +6,8 @@ import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
 import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
+import { type CheckOptions, type CheckResult, check, type Progress } from '../check/index.js';
+import { factoryFor } from './check-factory.js';
 import { type CompareResult, runCompare } from './compare.js';
 
 type Vary = { key: keyof Settings; values: (string | boolean)[] }[];
@@ -25,9 +27,10 @@ export interface JobOutputs {
 /** A simulation the CLI runs; plain data, so it can cross to a worker thread. */
 export type Job =
   | { kind: 'run'; scenario: Scenario; settings: Settings; mutant: string | null; seed: number; maxSteps?: number; deadlineMs?: number; outputs?: JobOutputs }
-  | { kind: 'compare'; scenario: Scenario; base: Partial<Settings>; vary: Vary; seeds: number[]; mutant: string | null; deadlineMs?: number; outputs?: JobOutputs };
+  | { kind: 'compare'; scenario: Scenario; base: Partial<Settings>; vary: Vary; seeds: number[]; mutant: string | null; deadlineMs?: number; outputs?: JobOutputs }
+  | { kind: 'check'; ref: string; sets: string[]; mutant: string | null; options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock'> };
 
-export type JobResult<J extends Job> = J extends { kind: 'run' } ? RunResult : CompareResult;
+export type JobResult<J extends Job> = J extends { kind: 'run' } ? RunResult : J extends { kind: 'check' } ? CheckResult : CompareResult;
 
 /** Wall-clock time, ms since the epoch: deadlines cross threads. */
 const now = () => Date.now();
@@ -36,7 +39,11 @@ const now = () => Date.now();
  * Runs a job on this thread. `stop` is polled by the simulator; the job also stops
  * (as partial) at its wall-clock deadline.
  */
-export function runJob(job: Job, stop: () => boolean): RunResult | CompareResult {
+export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress) => void): RunResult | CompareResult | CheckResult {
+  if (job.kind === 'check') {
+    const progress = onProgress ? { update: onProgress, end: () => {} } : null;
+    return check(factoryFor(job.ref, job.sets, job.mutant), { ...job.options, interrupted: stop, progress });
+  }
   const deadline = job.deadlineMs;
   const interrupted = deadline === undefined ? stop : () => stop() || now() >= deadline;
   const wallClock = () => performance.now();
@@ -97,7 +104,7 @@ function startWorker(job: Job, flag: SharedArrayBuffer): Worker {
  * signals: `interrupted` (the CLI's SIGINT flag) is polled every 50 ms and passed
  * on through shared memory. Falls back to running in-process if no worker starts.
  */
-export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean): Promise<JobResult<J>> {
+export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, onProgress?: (p: Progress) => void): Promise<JobResult<J>> {
   const flag = new SharedArrayBuffer(4);
   const shared = new Int32Array(flag);
   return new Promise((resolve, reject) => {
@@ -105,7 +112,7 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean):
     try {
       worker = startWorker(job, flag);
     } catch {
-      resolve(runJob(job, interrupted) as JobResult<J>);
+      resolve(runJob(job, interrupted, onProgress) as JobResult<J>);
       return;
     }
     let settled = false;
@@ -118,7 +125,11 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean):
       clearInterval(poll);
       f();
     };
-    worker.on('message', (m: { ok: true; result: JobResult<J> } | { ok: false; name: string; message: string }) => {
+    worker.on('message', (m: { ok: true; result: JobResult<J> } | { ok: false; name: string; message: string } | { progress: Progress }) => {
+      if ('progress' in m) {
+        onProgress?.(m.progress);
+        return;
+      }
       done(() => {
         if (m.ok) resolve(m.result);
         else reject(m.name === 'ModelBug' ? new ModelBug(m.message) : m.name === 'InputError' ? new InputError(m.message) : new Error(m.message));

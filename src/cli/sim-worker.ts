@@ -9,7 +9,7 @@ import { runJob, type Job } from './offload.js';
 const { job, flag } = workerData as { job: Job; flag: SharedArrayBuffer };
 const stop = new Int32Array(flag);
 try {
-  const result = runJob(job, () => Atomics.load(stop, 0) !== 0);
+  const result = runJob(job, () => Atomics.load(stop, 0) !== 0, (progress) => parentPort!.postMessage({ progress }));
   parentPort!.postMessage({ ok: true, result });
 } catch (e) {
   parentPort!.postMessage({ ok: false, name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) });

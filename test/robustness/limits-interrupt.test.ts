@@ -146,6 +146,19 @@ test('interrupt: SIGINT during compare writes the JSON so far, partial, exit 130
   assert.equal(j.format, 'mmulab-compare/1');
 });
 
+test('interrupt: SIGINT during check writes the summary so far, partial, exit 130', async () => {
+  const out = join(dir, 'int-check.json');
+  const r = await interruptRetrying(
+    ['check', 'fault-vs-invalidation-mini', '--set', 'vcpus=3', '--strategy', 'dfs', '--json', out, '--out', join(dir, 'int-cex.json')],
+    2500,
+  );
+  assert.equal(r.code, 130, r.stderr);
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(j.partial, true);
+  assert.equal(j.format, 'mmulab-check/1');
+  assert.equal(j.summary.stoppedBy, 'interrupted');
+});
+
 test('model bug: simulate reports a ModelBug apart from violations', () => {
   const s = parseScenario(`vm: { vcpus: 2, ${SLOT} }\nworkload: { gfnCount: 64 }\nstop: { timeNs: 100000 }\n`, 'f.yaml');
   let n = 0;
