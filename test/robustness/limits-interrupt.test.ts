@@ -159,6 +159,17 @@ test('interrupt: SIGINT during check writes the summary so far, partial, exit 13
   assert.equal(j.summary.stoppedBy, 'interrupted');
 });
 
+test('interrupt: SIGINT during sweep writes the finished cells, partial, exit 130', async () => {
+  const out = join(dir, 'int-sweep.json');
+  const r = await interruptRetrying(
+    ['sweep', 'fault-during-invalidation', '--vary', 'faultPrecheck=off,lockless', '--seeds', '6', '--workers', '2', '--json', out],
+    3000,
+  );
+  assert.equal(r.code, 130, r.stderr);
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(j.partial, true);
+});
+
 test('model bug: simulate reports a ModelBug apart from violations', () => {
   const s = parseScenario(`vm: { vcpus: 2, ${SLOT} }\nworkload: { gfnCount: 64 }\nstop: { timeNs: 100000 }\n`, 'f.yaml');
   let n = 0;
