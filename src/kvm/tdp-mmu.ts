@@ -1,4 +1,4 @@
-import { ModelBug } from '../runtime/model-bug.js';
+import { ModelBug, modelAssert } from '../runtime/model-bug.js';
 import { op2, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { RetPf } from './events.js';
@@ -172,6 +172,8 @@ export class TdpMmu implements MmuBackend {
     if (root === undefined) return;
     const kvm = this.kvm;
     yield* kvm.mmuLock.readLock();
+    // Race: the fast zap's put of the TDP MMU's own reference (under the read lock
+    // too): whichever put is last frees the root.
     yield opWrite(kvm.objRoots);
     vcpu.root.root = -1;
     this.putRoot(root, vcpu.id);
@@ -202,9 +204,13 @@ export class TdpMmu implements MmuBackend {
    */
   *zapAllFast(): Task {
     const kvm = this.kvm;
+    // Every caller holds slots_lock: fast zaps never overlap, so one generation bit is enough.
+    modelAssert(kvm.slotsLock.isWriteHeldBy(kvm.rt.self()), 'kvm_mmu_zap_all_fast: slots_lock must be held');
     const began = kvm.rt.now();
     kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: this.roots.length });
     yield* kvm.mmuLock.writeLock();
+    // Race: vCPUs allocating or taking a reference to a root (kvm_tdp_mmu_alloc_root
+    // under the read lock) against the invalidation below.
     yield opWrite(kvm.objRoots);
     if (!kvm.mutation.has('zap-fast-no-generation-bump')) {
       kvm.mmuValidGen ^= 1;
