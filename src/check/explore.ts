@@ -124,6 +124,7 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       stoppedBy = 'model-bug';
       break;
     }
+    inst.dispose?.();
     if (outcome === 'truncated') truncated++;
     else if (outcome === 'redundant') redundant++;
     // Reading the clock costs as much as a tiny execution: every 16th will do.

@@ -1,3 +1,5 @@
+import { CHUNK_ENTRIES, giveChunks, takeChunk } from '../runtime/chunk-pool.js';
+
 /** The first pfn the allocator hands out. */
 const FIRST_PFN = 0x1000;
 
@@ -15,10 +17,11 @@ export interface FreedPfn {
  * the record only when asked, which the oracle does on a violation.
  */
 export class FreedPfns {
-  private hva = new Float64Array(16);
-  private time = new Float64Array(16);
+  // Eight entries keep the arrays on the JS heap (64 bytes), cheap to create per execution.
+  private hva = new Float64Array(8);
+  private time = new Float64Array(8);
   /** 0 = not freed; otherwise 1 + index into `kinds`. */
-  private kind = new Uint8Array(16);
+  private kind = new Uint8Array(8);
   private readonly kinds: string[] = [];
   size = 0;
 
@@ -62,8 +65,7 @@ export class FreedPfns {
   }
 }
 
-const CHUNK_BITS = 9;
-const CHUNK = 1 << CHUNK_BITS;
+const CHUNK = CHUNK_ENTRIES;
 
 /**
  * hva page → pfn, as a sparse table of 512-entry Int32Array chunks (one per 2 MiB
@@ -84,12 +86,19 @@ class PteTable {
     const k = Math.floor(hva / CHUNK);
     let c = this.chunks.get(k);
     if (c === undefined) {
-      c = new Int32Array(CHUNK);
+      c = takeChunk();
       this.chunks.set(k, c);
     }
     const i = hva & (CHUNK - 1);
     if (c[i] === 0) this.size++;
     c[i] = pfn + 1;
+  }
+
+  /** Hands the chunks back to the pool: the table is unusable afterwards. */
+  dispose(): void {
+    giveChunks(this.chunks.values());
+    this.chunks.clear();
+    this.size = 0;
   }
 
   delete(hva: number): void {
@@ -166,6 +175,11 @@ export class HostMm {
 
   isFreed(pfn: number): boolean {
     return this.freed.has(pfn);
+  }
+
+  /** Returns the page-table memory for reuse by the next instance. */
+  dispose(): void {
+    this.pte.dispose();
   }
 
   /** Present PTEs, for memory accounting. */

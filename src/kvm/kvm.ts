@@ -120,6 +120,12 @@ export class Kvm {
     for (let i = 0; i < sinks.length; i++) sinks[i]!.on(ev);
   }
 
+  /** Returns the page tables' memory for the next instance; this one must not run again. */
+  dispose(): void {
+    this.mmu.dispose?.();
+    this.host.dispose();
+  }
+
   /** Whether mmu_lock holders yield when contended (rwlock_needbreak on this kernel). */
   get yieldOnContention(): boolean {
     return this.settings.preemptible;

@@ -56,6 +56,8 @@ export interface MmuBackend {
   checkAccounting(): string[];
   /** Gauges for metrics: live shadow pages / roots. */
   gauges(): { shadowPages: number; roots: number };
+  /** Returns pooled memory once the instance is no longer used (optional). */
+  dispose?(): void;
 
   // Shadow paging only (absent for the TDP MMU, which costs it nothing):
   /**

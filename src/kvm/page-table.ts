@@ -4,8 +4,11 @@
  * index and a walk touches no objects. An entry holds 0 when not present; a
  * non-leaf entry holds child index + 1; a leaf holds pfn + 1.
  */
+import { CHUNK_ENTRIES, giveChunks, takeChunk } from '../runtime/chunk-pool.js';
+
 const BITS = 9;
 const FANOUT = 1 << BITS;
+if (FANOUT !== CHUNK_ENTRIES) throw new Error('page tables are one chunk each');
 const MASK = FANOUT - 1;
 export const LEVELS = 4;
 
@@ -33,9 +36,18 @@ export class TablePool {
       this.used[reuse] = 0;
       return reuse;
     }
-    this.tables.push(new Int32Array(FANOUT));
+    this.tables.push(takeChunk());
     this.used.push(0);
     return this.tables.length - 1;
+  }
+
+  /** Hands every table back to the chunk pool: the pool is unusable afterwards. */
+  dispose(): void {
+    giveChunks(this.tables);
+    this.tables.length = 0;
+    this.used.length = 0;
+    this.freeList.length = 0;
+    this.live = 0;
   }
 
   release(t: number): void {

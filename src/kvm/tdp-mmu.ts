@@ -284,6 +284,10 @@ export class TdpMmu implements MmuBackend {
     return out;
   }
 
+  dispose(): void {
+    this.pool.dispose();
+  }
+
   gauges(): { shadowPages: number; roots: number } {
     return { shadowPages: this.pool.live, roots: this.roots.length };
   }

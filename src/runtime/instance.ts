@@ -37,4 +37,9 @@ export interface Instance {
   readonly log: LogLine[] | null;
   /** Called by a driver once the run ends (closes open measurements). */
   finish(): void;
+  /**
+   * Called by a driver that will not look at the instance again: it may hand
+   * pooled memory back for the next instance (optional).
+   */
+  dispose?(): void;
 }

@@ -129,6 +129,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     log: log ? (log.lines as LogLine[]) : null,
     pending: () => progress.describe(rt.now()) ?? pendingWork(kvm),
     finish: () => metrics?.closeAt(rt.clock),
+    dispose: () => kvm.dispose(),
   };
 }
 
