@@ -1,4 +1,4 @@
-import { opKind, opsConflict, READ, WRITE } from '../runtime/op.js';
+import { opsConflict, opTouches } from '../runtime/op.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { describeOp } from './counterexample.js';
 import { CheckerError } from './errors.js';
@@ -94,8 +94,7 @@ export function auditFootprints(factory: InstanceFactory, options: AuditOptions 
 }
 
 function shared(op: number): boolean {
-  const k = opKind(op);
-  return k === READ || k === WRITE;
+  return opTouches(op);
 }
 
 /** What differs between two runs in any one thread's view, or null. */

@@ -1,5 +1,5 @@
 import type { Violation } from '../runtime/instance.js';
-import { opKind, opObject, opObject2, READ, SPIN, WRITE } from '../runtime/op.js';
+import { opKind, opKind2, opObject, opObject2, opTouches, READ, SPIN, WRITE } from '../runtime/op.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { InstanceFactory } from './factory.js';
 import { ReplayStrategy } from './replay.js';
@@ -90,14 +90,17 @@ export function stepsOf(r: SingleRun): CexStep[] {
   }));
 }
 
-/** An op in words: "write mmu_lock", "read a, b", "spin", "local". */
+/** An op in words: "write mmu_lock", "read a, b", "shared update of kvm->srcu", "spin", "local". */
 export function describeOp(op: number, names: readonly string[]): string {
   const k = opKind(op);
   if (k === SPIN) return 'spin (retry)';
-  if (k !== READ && k !== WRITE) return 'local work';
+  if (!opTouches(op)) return 'local work';
   const o2 = opObject2(op);
   const obj = (o: number) => names[o] ?? `object${o}`;
-  return `${k === WRITE ? 'write' : 'read'} ${obj(opObject(op))}${o2 >= 0 ? `, ${obj(o2)}` : ''}`;
+  const access = (kind: number) => (kind === WRITE ? 'write' : kind === READ ? 'read' : 'shared update of');
+  if (o2 < 0) return `${access(k)} ${obj(opObject(op))}`;
+  const k2 = opKind2(op);
+  return k2 === k ? `${access(k)} ${obj(opObject(op))}, ${obj(o2)}` : `${access(k)} ${obj(opObject(op))}, ${access(k2)} ${obj(o2)}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Instance, Violation } from '../runtime/instance.js';
-import { LOCAL, SPIN } from '../runtime/op.js';
+import { KIND_MASK, LOCAL, SPIN } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
@@ -161,7 +161,7 @@ export class Execution {
     this.stuckMask = stuckMask;
     this.eligibleMask = mask;
     const p = this.prev;
-    this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && (p.op & 3) !== SPIN;
+    this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && (p.op & KIND_MASK) !== SPIN;
   }
 
   /** Starts tracking threads [nKnown, n): spawned before the first step, or during the previous one. */
@@ -198,7 +198,7 @@ export class Execution {
   /** The first eligible thread whose next step is LOCAL, or null. */
   localStep(): Thread | null {
     const el = this.eligible;
-    for (let i = 0; i < this.nEligible; i++) if ((el[i].op & 3) === LOCAL) return el[i];
+    for (let i = 0; i < this.nEligible; i++) if ((el[i].op & KIND_MASK) === LOCAL) return el[i];
     return null;
   }
 
@@ -228,7 +228,7 @@ export class Execution {
       }
     }
     this.spin.step(this.rt, t, this.step);
-    if ((t.op & 3) === SPIN) {
+    if ((t.op & KIND_MASK) === SPIN) {
       if (this.fairSpin) {
         const v = this.eligibleMask & ~me;
         y[t.id] = v;

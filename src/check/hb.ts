@@ -1,4 +1,4 @@
-import { opObject, opObject2, WRITE } from '../runtime/op.js';
+import { KIND_MASK, opKind2, opObject, opObject2, opTouches, READ, SHARED, WRITE } from '../runtime/op.js';
 import { MAX_THREADS } from './execution.js';
 import { bit, lowest } from './path.js';
 
@@ -20,10 +20,13 @@ export interface RaceSink {
  * Happens-before over the steps of one execution, with vector clocks, and the
  * race analysis of source-set DPOR (Abdulla, Aronis, Jonsson, Sagonas, POPL
  * 2014). A step's footprint is the op its thread announced before it: one or
- * two objects, read or written; SPIN and LOCAL steps touch nothing. A step
- * happens after: the previous step of its thread; the step that woke its
- * thread (an enabler, never a race); the last write to each object it touches;
- * and, if it writes, every read of that object since.
+ * two objects, each read, written or updated SHARED (an update that commutes
+ * with the other SHARED ones: the read side of a lock); SPIN and LOCAL steps
+ * touch nothing. A step happens after: the previous step of its thread; the
+ * step that woke its thread (an enabler, never a race); the last write to each
+ * object it touches; if it reads, every SHARED update of that object since;
+ * if it updates SHARED, every read since; if it writes, every read and update
+ * since.
  *
  * Clocks hold, per thread, 1 + the index of that thread's latest step in the
  * causal past (0: none). Everything lives in typed arrays reused across
@@ -42,6 +45,8 @@ export class HappensBefore {
   private objWrite = new Int32Array(64).fill(-1);
   /** Per object and thread (row o*S): that thread's last read since the last write, or -1. */
   private objReads = new Int32Array(64 * S).fill(-1);
+  /** Per object and thread (row o*S): that thread's last SHARED update since the last write, or -1. */
+  private objShared = new Int32Array(64 * S).fill(-1);
   /** Objects touched this execution: ids below this. */
   private nObj = 0;
   /** Scratch: clock of the step being recorded. */
@@ -59,6 +64,7 @@ export class HappensBefore {
     this.lastStep.fill(-1);
     this.objWrite.fill(-1, 0, this.nObj);
     this.objReads.fill(-1, 0, this.nObj * S);
+    this.objShared.fill(-1, 0, this.nObj * S);
     this.nObj = 0;
   }
 
@@ -75,20 +81,22 @@ export class HappensBefore {
     const tb = p * S;
     for (let r = 0; r < T; r++) cur[r] = this.threadVC[tb + r];
     if (enabler >= 0) joinRow(cur, vc, enabler * S, T);
-    const kind = op & 3;
+    const kind = op & KIND_MASK;
     let o1 = -1;
     let o2 = -1;
-    if (kind <= WRITE) {
+    let kind2 = kind;
+    if (opTouches(op)) {
       o1 = opObject(op);
       o2 = opObject2(op);
       if (o2 === o1) o2 = -1;
+      if (o2 >= 0) kind2 = opKind2(op);
       const top = Math.max(o1, o2) + 1;
       if (top > this.nObj) {
         if (top > this.objWrite.length) this.growObjects(top);
         this.nObj = top;
       }
       let nc = this.collect(o1, kind, T, 0);
-      if (o2 >= 0) nc = this.collect(o2, kind, T, nc);
+      if (o2 >= 0) nc = this.collect(o2, kind2, T, nc);
       // A dependency e is a race unless p's past or another dependency already orders it.
       const cands = this.cands;
       let nr = 0;
@@ -122,7 +130,7 @@ export class HappensBefore {
     this.stepThread[j] = p;
     this.lastStep[p] = j;
     if (o1 >= 0) this.touch(o1, kind, j, p, T);
-    if (o2 >= 0) this.touch(o2, kind, j, p, T);
+    if (o2 >= 0) this.touch(o2, kind2, j, p, T);
   }
 
   /**
@@ -149,10 +157,18 @@ export class HappensBefore {
     const cands = this.cands;
     const lw = this.objWrite[o];
     if (lw >= 0 && !has(cands, nc, lw)) cands[nc++] = lw;
-    if (kind === WRITE) {
-      const rb = o * S;
+    const rb = o * S;
+    if (kind !== READ) {
+      const reads = this.objReads;
       for (let q = 0; q < T; q++) {
-        const r = this.objReads[rb + q];
+        const r = reads[rb + q];
+        if (r >= 0 && !has(cands, nc, r)) cands[nc++] = r;
+      }
+    }
+    if (kind !== SHARED) {
+      const shared = this.objShared;
+      for (let q = 0; q < T; q++) {
+        const r = shared[rb + q];
         if (r >= 0 && !has(cands, nc, r)) cands[nc++] = r;
       }
     }
@@ -163,8 +179,11 @@ export class HappensBefore {
     if (kind === WRITE) {
       this.objWrite[o] = j;
       this.objReads.fill(-1, o * S, o * S + T);
-    } else {
+      this.objShared.fill(-1, o * S, o * S + T);
+    } else if (kind === READ) {
       this.objReads[o * S + p] = j;
+    } else {
+      this.objShared[o * S + p] = j;
     }
   }
 
@@ -213,6 +232,9 @@ export class HappensBefore {
     const r = new Int32Array(cap * S).fill(-1);
     r.set(this.objReads);
     this.objReads = r;
+    const sh = new Int32Array(cap * S).fill(-1);
+    sh.set(this.objShared);
+    this.objShared = sh;
   }
 }
 

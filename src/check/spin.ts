@@ -1,4 +1,4 @@
-import { opObject, opObject2, READ, SPIN, WRITE } from '../runtime/op.js';
+import { KIND_MASK, kindWrites, opKind2, opObject, opObject2, opTouches, SPIN } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/thread.js';
 
@@ -59,7 +59,7 @@ export class SpinWatch {
   /** Records step `j` of thread `t`, about to run with its announced op. */
   step(rt: Runtime, t: Thread, j: number): void {
     const op = t.op;
-    const kind = op & 3;
+    const kind = op & KIND_MASK;
     const id = t.id;
     if (kind === SPIN) {
       t.lastSpinOthersWrites = rt.writes - t.ownWrites;
@@ -67,11 +67,11 @@ export class SpinWatch {
       this.footN[id] = 0;
       return;
     }
-    if (kind !== READ && kind !== WRITE) return;
+    if (!opTouches(op)) return;
     const o1 = opObject(op);
     const o2 = opObject2(op);
     this.touch(id, o1, kind, j);
-    if (o2 >= 0 && o2 !== o1) this.touch(id, o2, kind, j);
+    if (o2 >= 0 && o2 !== o1) this.touch(id, o2, opKind2(op), j);
   }
 
   private touch(t: number, o: number, kind: number, j: number): void {
@@ -93,7 +93,7 @@ export class SpinWatch {
         }
       }
     }
-    if (kind !== WRITE) return;
+    if (!kindWrites(kind)) return;
     if (o >= this.w1.length) this.grow(o + 1);
     if (o >= this.nObj) this.nObj = o + 1;
     if (this.w1[o] === t) {
@@ -108,7 +108,7 @@ export class SpinWatch {
 
   /** True when `t` is about to spin and nothing it looked at changed since its previous spin. */
   stuck(rt: Runtime, t: Thread): boolean {
-    if ((t.op & 3) !== SPIN) return false;
+    if ((t.op & KIND_MASK) !== SPIN) return false;
     if (this.mode === 'any-write') return t.lastSpinOthersWrites === rt.writes - t.ownWrites;
     const id = t.id;
     const since = this.spinStep[id];

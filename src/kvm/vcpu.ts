@@ -1,4 +1,4 @@
-import { OP_SPIN, op2, opWrite, READ, WRITE } from '../runtime/op.js';
+import { OP_SPIN, op2, opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Task, Thread } from '../runtime/thread.js';
 import { kvmVcpuReloadApicAccessPage } from './apic-access.js';
 import type { Kvm } from './kvm.js';
@@ -100,14 +100,14 @@ export class Vcpu {
     const kvm = this.kvm;
     this.drawNextAccess();
     // Race: a memslot update's synchronize_srcu waits for readers that entered before it.
-    yield opWrite(kvm.srcu.obj);
+    yield kvm.srcu.readOp;
     kvm.srcu.readLock();
     for (;;) {
       const exit = yield* this.vcpuEnterGuest();
       if (exit.kind !== 'cancelled' && exit.kind !== 'done') {
         // Back in KVM after a VM-exit: re-enter the SRCU read side. Race: a memslot
         // update's synchronize_srcu, which waits only for readers that entered before it.
-        yield opWrite(kvm.srcu.obj);
+        yield kvm.srcu.readOp;
         kvm.srcu.readLock();
       }
       switch (exit.kind) {
@@ -155,7 +155,7 @@ export class Vcpu {
     if (this.requests !== 0) yield* this.serviceRequests();
     if (this.accessLimit > 0 && this.accessesDone >= this.accessLimit) {
       // The workload is over: leave KVM. Race: a memslot update's synchronize_srcu.
-      yield opWrite(kvm.srcu.obj);
+      yield kvm.srcu.readOp;
       kvm.srcu.readUnlock();
       return { kind: 'done' };
     }
@@ -164,7 +164,7 @@ export class Vcpu {
     // Race: a request made after servicing. Storing IN_GUEST_MODE and re-reading the
     // request bits is one step, which is the smp_mb between them. Dropping the SRCU
     // read lock here races with a memslot update's synchronize_srcu.
-    yield op2(WRITE, this.obj, kvm.srcu.obj);
+    yield opPair(WRITE, this.obj, SHARED, kvm.srcu.obj);
     kvm.srcu.readUnlock();
     this.mode = IN_GUEST_MODE;
     if (this.requests !== 0 && !kvm.mutation.has('vcpu-enter-ignores-requests')) {

@@ -1,6 +1,6 @@
 import { ModelBug } from './model-bug.js';
 import { ObjectRegistry } from './objects.js';
-import { opKind, WRITE } from './op.js';
+import { opWrites } from './op.js';
 import { type Task, Thread } from './thread.js';
 
 /**
@@ -93,7 +93,7 @@ export class Runtime {
     if (t.readyAt > this.clock) this.clock = t.readyAt;
     this.charged = 0;
     this.current = t;
-    if (opKind(t.op) === WRITE) {
+    if (opWrites(t.op)) {
       this.writes++;
       t.ownWrites++;
     }

@@ -1,6 +1,6 @@
 import type { RecordableHistogram } from 'node:perf_hooks';
 import { ModelBug } from './model-bug.js';
-import { type Op, OP_LOCAL, opWrite } from './op.js';
+import { type Op, OP_LOCAL, opShared, opWrite } from './op.js';
 import type { Runtime } from './runtime.js';
 import type { Task, Thread } from './thread.js';
 
@@ -73,9 +73,17 @@ export class RwLock {
     this.stats = stats ?? newLockStats();
   }
 
-  /** The op to announce before an operation on this lock. */
+  /** The op to announce before a write-side operation on this lock. */
   get op(): Op {
     return opWrite(this.obj);
+  }
+  /**
+   * The op to announce before a read-side operation: read_lock and read_unlock of
+   * two threads commute (the holders and the queue end up the same); they race
+   * only with the write side.
+   */
+  get readOp(): Op {
+    return opShared(this.obj);
   }
 
   isWriteHeldBy(t: Thread): boolean {
@@ -98,7 +106,7 @@ export class RwLock {
 
   /** read_lock, with the yield point before it (the race for the lock). */
   *readLock(): Task {
-    yield this.op;
+    yield this.readOp;
     const t = this.rt.self();
     if (this.isHeldBy(t)) throw new ModelBug(`${t.name}: recursive read_lock of ${this.name}`);
     if (this.writer === null && this.queue.length === 0) {
@@ -129,7 +137,7 @@ export class RwLock {
     const since = this.rt.now();
     this.rt.block(`${this.name} (${write ? 'write' : 'read'})`);
     // Blocked until a release hands the lock over; the runtime will not resume us before.
-    yield this.op;
+    yield write ? this.op : this.readOp;
     if (!this.isHeldBy(t)) throw new ModelBug(`${t.name} woke without ${this.name}`);
     this.stats.waits?.record(Math.max(1, Math.round(this.rt.now() - since)));
     this.stats.waitIntervals?.push(since, this.rt.now(), write ? 1 : 0, t.id);
@@ -137,7 +145,7 @@ export class RwLock {
 
   /** read_unlock, with the yield point before it (a waiter may be handed the lock). */
   *readUnlockY(): Task {
-    yield this.op;
+    yield this.readOp;
     this.readUnlock();
   }
 
@@ -187,8 +195,9 @@ export class RwLock {
 
   /** cond_resched_rwlock_read, symmetric to condReschedWrite. */
   *condReschedRead(yieldOnContention: boolean): Generator<Op, boolean, void> {
-    // Contention is sampled here.
-    yield this.op;
+    // Contention is sampled here. Only a queued writer makes it contended (readers
+    // queue only behind one), so this commutes with other readers' operations.
+    yield this.readOp;
     const t = this.rt.self();
     if (!this.readers.has(t)) throw new ModelBug(`${t.name}: cond_resched on ${this.name} not held for read`);
     if (!((yieldOnContention && this.contended()) || this.shouldResched())) return false;

@@ -1,5 +1,5 @@
 import { ModelBug } from './model-bug.js';
-import { type Op, opWrite } from './op.js';
+import { type Op, opShared, opWrite } from './op.js';
 import type { Runtime } from './runtime.js';
 import type { Task, Thread } from './thread.js';
 import { WaitQueue } from './wait-queue.js';
@@ -23,8 +23,13 @@ export class Srcu {
     this.waiters = new WaitQueue(rt, `synchronize_srcu(${name})`);
   }
 
+  /** The op of synchronize_srcu. */
   get op(): Op {
     return opWrite(this.obj);
+  }
+  /** The op of srcu_read_lock / srcu_read_unlock: readers commute with each other. */
+  get readOp(): Op {
+    return opShared(this.obj);
   }
 
   readLock(): void {
