@@ -7,6 +7,10 @@ import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+function describeAccess(ev: KvmEvent & { e: 'guestAccess' }): string {
+  return `vCPU${ev.vcpu} ${ev.write ? 'wrote' : 'read'} gfn ${hex(ev.gfn)} through its ${ev.via === 'tlb' ? 'TLB' : 'SPTEs'} and reached pfn ${hex(ev.pfn)}`;
+}
+
 /**
  * DESIGN.md's safety properties, checked as events happen rather than by
  * rescanning the world each step:
@@ -61,9 +65,10 @@ export class Oracle implements Sink {
   private checkAccess(ev: KvmEvent & { e: 'guestAccess' }): void {
     const kvm = this.kvm;
     const slot = kvm.memslots.gfnToMemslot(ev.gfn);
-    const what = `vCPU${ev.vcpu} ${ev.write ? 'wrote' : 'read'} gfn ${hex(ev.gfn)} through its ${ev.via === 'tlb' ? 'TLB' : 'SPTEs'} and reached pfn ${hex(ev.pfn)}`;
+    // The description is built only for a report: this runs at every guest access.
+    const what = describeAccess;
     if (slot === undefined) {
-      this.report('stale-translation', ev, `${what}, but gfn ${hex(ev.gfn)} is in no memslot any more`);
+      this.report('stale-translation', ev, `${what(ev)}, but gfn ${hex(ev.gfn)} is in no memslot any more`);
       return;
     }
     const hva = gfnToHva(slot, ev.gfn);
@@ -76,7 +81,7 @@ export class Oracle implements Sink {
     this.report(
       'stale-translation',
       ev,
-      `${what}${after}; the host maps hva ${hex(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`,
+      `${what(ev)}${after}; the host maps hva ${hex(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`,
     );
   }
 

@@ -2,8 +2,13 @@ import type { KvmEvent, Sink } from '../kvm/events.js';
 
 /** Something the run waits for, and since when. */
 interface Awaited {
-  what: string;
+  /** What, described; a fault's is built when asked (faults begin at every EPT violation). */
+  what: string | { vcpu: number; gfn: number };
   since: number;
+}
+
+function describeAwaited(a: Awaited): string {
+  return typeof a.what === 'string' ? a.what : `vCPU${a.what.vcpu}'s fault on gfn 0x${a.what.gfn.toString(16)}`;
 }
 
 /**
@@ -28,7 +33,7 @@ export class ProgressMonitor implements Sink {
     switch (ev.e) {
       case 'faultBegin': {
         const k = FAULT + ev.vcpu;
-        if (!this.open.has(k)) this.open.set(k, { what: `vCPU${ev.vcpu}'s fault on gfn 0x${ev.gfn.toString(16)}`, since: ev.ts });
+        if (!this.open.has(k)) this.open.set(k, { what: { vcpu: ev.vcpu, gfn: ev.gfn }, since: ev.ts });
         return;
       }
       case 'faultEnd':
@@ -66,12 +71,12 @@ export class ProgressMonitor implements Sink {
   oldest(now: number): { what: string; ageNs: number } | null {
     let best: Awaited | null = null;
     for (const a of this.open.values()) if (best === null || a.since < best.since) best = a;
-    return best === null ? null : { what: best.what, ageNs: now - best.since };
+    return best === null ? null : { what: describeAwaited(best), ageNs: now - best.since };
   }
 
   /** Everything outstanding, described. */
   describe(now: number): string | null {
     if (this.open.size === 0) return null;
-    return [...this.open.values()].map((a) => `${a.what} pending for ${now - a.since} ns`).join('; ');
+    return [...this.open.values()].map((a) => `${describeAwaited(a)} pending for ${now - a.since} ns`).join('; ');
   }
 }

@@ -10,8 +10,8 @@ import { WaitQueue } from './wait-queue.js';
  */
 export class Srcu {
   readonly obj: number;
-  /** Reader thread -> epoch its section began in. */
-  private readonly readers = new Map<Thread, number>();
+  /** Per thread id: the epoch its read section began in, or -1 outside one. */
+  private readonly readers: number[] = [];
   private epoch = 0;
   private readonly waiters: WaitQueue;
 
@@ -34,25 +34,27 @@ export class Srcu {
 
   readLock(): void {
     const t = this.rt.self();
-    if (this.readers.has(t)) throw new ModelBug(`${t.name}: nested srcu_read_lock(${this.name})`);
-    this.readers.set(t, this.epoch);
+    if (this.isReading(t)) throw new ModelBug(`${t.name}: nested srcu_read_lock(${this.name})`);
+    while (this.readers.length <= t.id) this.readers.push(-1);
+    this.readers[t.id] = this.epoch;
   }
 
   readUnlock(): void {
     const t = this.rt.self();
-    if (!this.readers.delete(t)) throw new ModelBug(`${t.name}: srcu_read_unlock(${this.name}) outside a section`);
+    if (!this.isReading(t)) throw new ModelBug(`${t.name}: srcu_read_unlock(${this.name}) outside a section`);
+    this.readers[t.id] = -1;
     this.waiters.wakeAll();
   }
 
   isReading(t: Thread): boolean {
-    return this.readers.has(t);
+    return (this.readers[t.id] ?? -1) >= 0;
   }
 
   /** synchronize_srcu: waits out every reader that entered before the call. */
   *synchronize(): Task {
     const e = this.epoch++;
     yield* this.waiters.waitUntil(() => {
-      for (const v of this.readers.values()) if (v <= e) return false;
+      for (const v of this.readers) if (v >= 0 && v <= e) return false;
       return true;
     }, this.op);
   }
