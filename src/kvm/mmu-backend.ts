@@ -44,6 +44,14 @@ export interface MmuBackend {
   freeObsoleteRoots(vcpu: Vcpu): Generator<Op, void, void>;
   /** KVM_REQ_MMU_RELOAD handler (kvm_mmu_unload): frees every root of the vCPU. */
   unloadRoots(vcpu: Vcpu): Generator<Op, void, void>;
+  /**
+   * kvm_mmu_zap_all_fast's part under mmu_lock (write), after mmu_valid_gen was
+   * toggled (`genBumped`): make the old roots obsolete, ask every vCPU to drop
+   * them, and zap what is zapped under the write lock.
+   */
+  zapAllFastLocked(genBumped: boolean): Generator<Op, void, void>;
+  /** kvm_mmu_zap_all_fast's part after mmu_lock is dropped. */
+  zapAllFastUnlocked(): Generator<Op, void, void>;
   /** kvm_arch_flush_shadow_memslot for a slot being deleted or moved. */
   flushShadowMemslot(slot: Memslot): Generator<Op, void, void>;
   /** Describes the vCPU's current root for logs; -1 when none. */

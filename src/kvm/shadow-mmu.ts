@@ -28,7 +28,8 @@ import { kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from 
 import { kvmMmuTrackWrite } from './shadow-write-track.js';
 import { linkShadowPage, mmuPageZapPte, rootZapRequest } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
-import { kvmMmuInvalidateMmioSptes, kvmMmuZapAllFast, kvmMmuZapAllLockbreak } from './zap-all.js';
+import { kvmMmuInvalidateMmioSptes, kvmMmuZapAllLockbreak, shadowZapAllFastLocked } from './zap-all.js';
+import { kvmMmuZapAllFast } from './zap-all-fast.js';
 import { kvmMmuZapMemslot } from './zap-slot.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -246,12 +247,20 @@ export class ShadowMmu implements MmuBackend {
     yield* kvmMmuUnload(this, vcpu);
   }
 
+  /** kvm_mmu_zap_all_fast under the write lock (see zap-all-fast.ts). */
+  *zapAllFastLocked(_genBumped: boolean): Task {
+    yield* shadowZapAllFastLocked(this);
+  }
+
+  /** Nothing left once the write lock is dropped: the obsolete pages were zapped under it. */
+  *zapAllFastUnlocked(): Task {}
+
   /** @kernel kvm_arch_flush_shadow_memslot — as the memslotFlush setting says. */
   *flushShadowMemslot(slot: Memslot): Task {
     const how = this.kvm.settings.memslotFlush;
     switch (how) {
       case 'zap-all-fast':
-        return yield* kvmMmuZapAllFast(this);
+        return yield* kvmMmuZapAllFast(this.kvm);
       case 'zap-all-lockbreak':
         return yield* kvmMmuZapAllLockbreak(this);
       case 'zap-slot':

@@ -1,4 +1,4 @@
-import { ModelBug, modelAssert } from '../runtime/model-bug.js';
+import { ModelBug } from '../runtime/model-bug.js';
 import { op2, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { RetPf } from './events.js';
@@ -7,6 +7,7 @@ import type { Memslot } from './memslots.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { TablePool } from './page-table.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from './requests.js';
+import { kvmMmuZapAllFast } from './zap-all-fast.js';
 import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
 import type { Vcpu } from './vcpu.js';
 
@@ -194,29 +195,18 @@ export class TdpMmu implements MmuBackend {
 
   /** For TDP the memslot flush is always the fast zap (kvm_arch_flush_shadow_memslot). */
   *flushShadowMemslot(_slot: Memslot): Task {
-    yield* this.zapAllFast();
+    yield* kvmMmuZapAllFast(this.kvm);
   }
 
   /**
-   * @kernel kvm_mmu_zap_all_fast — toggle the generation, invalidate every root and
-   * ask vCPUs to drop obsolete roots in one write-locked section; then zap the
-   * invalidated roots under the read lock before returning.
+   * kvm_mmu_zap_all_fast under the write lock: kvm_tdp_mmu_invalidate_all_roots
+   * (the model ties it to the generation toggle, so the no-bump mutant skips it),
+   * then the request, in the same write-locked section so that no vCPU takes a
+   * reference to a root after seeing the request.
    */
-  *zapAllFast(): Task {
+  *zapAllFastLocked(genBumped: boolean): Task {
     const kvm = this.kvm;
-    // Every caller holds slots_lock: fast zaps never overlap, so one generation bit is enough.
-    modelAssert(kvm.slotsLock.isWriteHeldBy(kvm.rt.self()), 'kvm_mmu_zap_all_fast: slots_lock must be held');
-    const began = kvm.rt.now();
-    kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: this.roots.length });
-    yield* kvm.mmuLock.writeLock();
-    // Race: vCPUs allocating or taking a reference to a root (kvm_tdp_mmu_alloc_root
-    // under the read lock) against the invalidation below.
-    yield opWrite(kvm.objRoots);
-    if (!kvm.mutation.has('zap-fast-no-generation-bump')) {
-      kvm.mmuValidGen ^= 1;
-      kvm.emit({ e: 'mmuValidGen', gen: kvm.mmuValidGen });
-      // Invalidate in the same write-locked section as the request, so no vCPU can
-      // take a reference to a root after seeing the request.
+    if (genBumped) {
       for (const root of this.roots) {
         if (root.invalid) continue;
         root.invalid = true;
@@ -227,9 +217,11 @@ export class TdpMmu implements MmuBackend {
     this.rootDropInFlight++;
     yield* kvmMakeAllCpusRequest(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
     this.rootDropInFlight--;
-    yield* kvm.mmuLock.writeUnlockY();
+  }
+
+  /** kvm_mmu_zap_all_fast after the write lock: the invalidated roots are zapped before it returns. */
+  *zapAllFastUnlocked(): Task {
     yield* this.zapInvalidatedRoots();
-    kvm.emit({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: kvm.rt.now() - began });
   }
 
   /** @kernel kvm_tdp_mmu_zap_invalidated_roots — zap, then drop the TDP MMU's reference. */

@@ -1,9 +1,10 @@
 import { modelAssert } from '../runtime/model-bug.js';
-import { op2, opWrite, WRITE } from '../runtime/op.js';
+import { op2, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { BATCH_ZAP_PAGES, isObsoleteSp, type ShadowPage } from './shadow-page.js';
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, requestRootDrop } from './shadow-zap.js';
+import { kvmMmuZapAllFast } from './zap-all-fast.js';
 
 /**
  * Zapping every shadow page: the fast invalidate flow by generation (threads 000
@@ -13,30 +14,15 @@ import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, requestRootDrop } from './sh
  */
 
 /**
- * @kernel kvm_mmu_zap_all_fast — under the write lock: toggle mmu_valid_gen (every
- * existing page becomes obsolete, nothing looks them up again), ask every vCPU to
- * drop its obsolete roots, then zap the obsolete pages in batches.
+ * The shadow MMU's part of kvm_mmu_zap_all_fast (see zap-all-fast.ts) under the
+ * write lock: every page is obsolete by generation already; ask every vCPU to drop
+ * its obsolete roots, then zap the obsolete pages in batches.
  */
-export function* kvmMmuZapAllFast(mmu: ShadowMmu): Task {
-  const kvm = mmu.kvm;
-  // Every caller holds slots_lock: fast zaps never overlap, which is why one
-  // generation bit is enough.
-  modelAssert(kvm.slotsLock.isWriteHeldBy(kvm.rt.self()), 'kvm_mmu_zap_all_fast: slots_lock must be held');
-  const began = kvm.rt.now();
-  kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: mmu.active.count });
-  yield* kvm.mmuLock.writeLock();
-  // Race: vCPUs reading their roots' generation without the lock (fast_pgd_switch).
-  yield opWrite(kvm.objRoots);
-  if (!kvm.mutation.has('zap-fast-no-generation-bump')) {
-    kvm.mmuValidGen ^= 1;
-    kvm.emit({ e: 'mmuValidGen', gen: kvm.mmuValidGen });
-  }
+export function* shadowZapAllFastLocked(mmu: ShadowMmu): Task {
   // Under mmu_lock: a vCPU must not drop a root whose pages we are about to free
   // without also being made to reload (and so flush) before its next entry.
   yield* requestRootDrop(mmu);
   yield* kvmZapObsoletePages(mmu);
-  yield* kvm.mmuLock.writeUnlockY();
-  kvm.emit({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: kvm.rt.now() - began });
 }
 
 /**
@@ -123,5 +109,5 @@ export const MMIO_SPTE_GEN_MASK = 2 ** 19 - 1;
 export function* kvmMmuInvalidateMmioSptes(mmu: ShadowMmu, gen: number): Task {
   if (gen % (MMIO_SPTE_GEN_MASK + 1) !== 0) return;
   mmu.kvm.emit({ e: 'note', text: `memslot generation ${gen} wrapped the MMIO SPTE generation: zapping all shadow pages` });
-  yield* kvmMmuZapAllFast(mmu);
+  yield* kvmMmuZapAllFast(mmu.kvm);
 }

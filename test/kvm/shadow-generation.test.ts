@@ -5,7 +5,8 @@ import { Memslots } from '../../src/kvm/memslots.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD } from '../../src/kvm/requests.js';
 import { isObsoleteRoot, isRootUsable } from '../../src/kvm/shadow-roots.js';
 import { isObsoleteSp, ROOT_LEVEL } from '../../src/kvm/shadow-page.js';
-import { kvmMmuZapAllFast, kvmZapObsoletePages, MMIO_SPTE_GEN_MASK } from '../../src/kvm/zap-all.js';
+import { kvmZapObsoletePages, MMIO_SPTE_GEN_MASK } from '../../src/kvm/zap-all.js';
+import { kvmMmuZapAllFast } from '../../src/kvm/zap-all-fast.js';
 import { runAlone, shadowVm, underMmuLock, underSlotsLock } from './shadow-harness.js';
 
 const bit = (req: number) => 1 << req;
@@ -38,7 +39,7 @@ test('fast zap: toggles the generation, asks every vCPU to free obsolete roots, 
   const { inst, kvm, mmu } = shadowVm({ warm: 8 });
   const before = mmu.active.count;
   const roots = kvm.vcpus.map((v) => mmu.sps[v.root.root]!);
-  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu));
+  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu.kvm));
   assert.equal(kvm.mmuValidGen, 1);
   assert.equal(mmu.active.count, 0, `all ${before} pages were obsolete`);
   for (const v of kvm.vcpus) assert.ok(v.requests & bit(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS));
@@ -57,7 +58,7 @@ test('fast zap: toggles the generation, asks every vCPU to free obsolete roots, 
 
 test('fast zap with rootZap=reload-all asks for KVM_REQ_MMU_RELOAD instead', () => {
   const { inst, kvm, mmu } = shadowVm({ warm: 2, settings: { rootZap: 'reload-all' } });
-  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu));
+  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu.kvm));
   for (const v of kvm.vcpus) assert.ok(v.requests & bit(KVM_REQ_MMU_RELOAD));
 });
 
@@ -81,7 +82,7 @@ test('kvm_zap_obsolete_pages walks from the tail and stops at the first page of 
 test('mutant zap-fast-no-generation-bump: nothing is obsolete, so the fast zap zaps nothing', () => {
   const { inst, kvm, mmu } = shadowVm({ warm: 4, mutant: 'zap-fast-no-generation-bump' });
   const before = mmu.active.count;
-  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu));
+  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu.kvm));
   assert.equal(kvm.mmuValidGen, 0);
   assert.equal(mmu.active.count, before);
 });
@@ -99,10 +100,10 @@ test('is_root_usable: a root obsolete only by generation is reusable (a request 
 
 test('one invalid generation at most: after two fast zaps no valid page is of a generation other than the current one', () => {
   const { inst, kvm, mmu } = shadowVm({ warm: 4 });
-  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu));
+  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu.kvm));
   for (const v of kvm.vcpus) runAlone(inst, () => mmu.freeObsoleteRoots(v));
   for (const v of kvm.vcpus) runAlone(inst, () => mmu.reloadRoot(v));
-  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu));
+  underSlotsLock(inst, () => kvmMmuZapAllFast(mmu.kvm));
   assert.equal(kvm.mmuValidGen, 0);
   for (let sp = mmu.active.head; sp; sp = sp.older) assert.equal(sp.mmuValidGen, kvm.mmuValidGen);
   assert.deepEqual(mmu.checkAccounting(), []);
