@@ -1,5 +1,7 @@
 import { opsConflict, opTouches } from '../runtime/op.js';
 import type { Schedule } from '../runtime/schedule.js';
+import type { Thread } from '../runtime/thread.js';
+import type { Execution } from './execution.js';
 import { describeOp } from './counterexample.js';
 import { CheckerError } from './errors.js';
 import type { InstanceFactory } from './factory.js';
@@ -80,7 +82,7 @@ export function auditFootprints(factory: InstanceFactory, options: AuditOptions 
       swapped[k + 1] = ch[k];
       let difference: string | null;
       try {
-        const other = runOnce(factory, new ReplayStrategy({ choices: swapped, draws: base.schedule.draws }), limits, true);
+        const other = runOnce(factory, new LocalFirstReplay({ choices: swapped, draws: base.schedule.draws }), limits, true);
         difference = compare(base, other, threadName);
       } catch (e) {
         if (!(e instanceof CheckerError)) throw e;
@@ -91,6 +93,29 @@ export function auditFootprints(factory: InstanceFactory, options: AuditOptions 
     }
   }
   return findings;
+}
+
+/**
+ * A replay of a swapped schedule. The runner takes a LOCAL step as soon as one is
+ * eligible, so a swap can put a thread's local step later than the runner will:
+ * such a step commutes with everything, and is taken from its place further on.
+ */
+class LocalFirstReplay extends ReplayStrategy {
+  private readonly rest: number[];
+  constructor(schedule: Schedule) {
+    const rest = schedule.choices.slice();
+    super({ choices: rest, draws: schedule.draws });
+    this.rest = rest;
+  }
+
+  override forcedStep(x: Execution, t: Thread): void {
+    const j = this.rest.indexOf(t.id, x.step);
+    if (j > x.step) {
+      this.rest.splice(j, 1);
+      this.rest.splice(x.step, 0, t.id);
+    }
+    super.forcedStep(x, t);
+  }
 }
 
 function shared(op: number): boolean {

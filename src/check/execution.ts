@@ -90,6 +90,8 @@ export class Execution {
   start(inst: Instance, index: number): void {
     this.inst = inst;
     this.rt = inst.rt;
+    // The order of steps is the strategy's: time must not tell commuting orders apart.
+    inst.rt.localTime = true;
     this.index = index;
     this.step = 0;
     this.nEligible = 0;

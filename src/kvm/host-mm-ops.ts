@@ -1,4 +1,4 @@
-import { opWrite } from '../runtime/op.js';
+import { op2, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { Kvm } from './kvm.js';
 import {
@@ -25,9 +25,11 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
   kvm.host.lockRange(hvaStart, hvaEnd);
   const freed: { pfn: number; hva: number }[] = [];
   for (let hva = hvaStart; hva < hvaEnd; hva++) {
+    // Race: a fault's get_user_pages of this page (it read the old pfn or the new,
+    // or it faulted the page in first); a migration target is allocated here (the
+    // allocation order names the pfns).
+    yield kind === 'reclaim' ? opWrite(kvm.objHostPte(hva)) : op2(WRITE, kvm.objHostPte(hva), kvm.objHostAlloc);
     if (kvm.host.lookup(hva) < 0) continue;
-    // Race: a fault's get_user_pages of this page (it read the old pfn or the new).
-    yield opWrite(kvm.objHostPte(hva));
     const newPfn = kind === 'reclaim' ? -1 : kvm.host.allocPfn();
     const old = kvm.host.setPte(hva, newPfn);
     kvm.rt.charge(kvm.costs.hostPteChangeNs);

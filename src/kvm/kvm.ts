@@ -69,6 +69,8 @@ export class Kvm {
   readonly objHostPte: (hvaPage: number) => number;
   /** The host's page locks / migration entries on ranges it is changing. */
   readonly objHostPageLocks: number;
+  /** The host's page allocator: the order of allocations names the pfns. */
+  readonly objHostAlloc: number;
 
   private readonly sinks: Sink[] = [];
   /** Sinks per event kind, built on first use of a kind (subscribe resets it). */
@@ -98,6 +100,7 @@ export class Kvm {
     this.objSpte = rt.objects.family('spte', FAMILY_BUCKETS);
     this.objHostPte = rt.objects.family('host_pte', FAMILY_BUCKETS);
     this.objHostPageLocks = rt.objects.id('host page locks');
+    this.objHostAlloc = rt.objects.id('host page allocator');
   }
 
   subscribe(sink: Sink): void {

@@ -1,4 +1,4 @@
-import { opWrite } from '../runtime/op.js';
+import { op2, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { Kvm } from './kvm.js';
 import { KVM_MEMSLOT_INVALID, type Memslot } from './memslots.js';
@@ -16,8 +16,9 @@ export type MemslotOp =
  */
 function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[]): Task {
   yield* kvm.mnMemslotsUpdateWait.waitUntil(() => kvm.mnActiveInvalidateCount === 0, opWrite(kvm.objMnActive));
-  // Race: faults and notifiers reading the memslots pointer.
-  yield opWrite(kvm.objMemslots);
+  // Race: faults and notifiers reading the memslots pointer, and SRCU readers
+  // entering around synchronize_srcu, which starts (and first tests) in this step.
+  yield op2(WRITE, kvm.objMemslots, kvm.srcu.obj);
   kvm.memslots = kvm.memslots.with(slots);
   kvm.rt.charge(kvm.costs.srcuSyncNs);
   yield* kvm.srcu.synchronize();

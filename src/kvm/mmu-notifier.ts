@@ -1,4 +1,4 @@
-import { opRead, opWrite } from '../runtime/op.js';
+import { opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { mmuInvalidateBegin, mmuInvalidateEnd, mmuInvalidateRangeAdd } from './invalidate.js';
 import type { Kvm } from './kvm.js';
@@ -42,34 +42,39 @@ export function* kvmMmuNotifierInvalidateRangeEnd(kvm: Kvm, hvaStart: number, hv
  * For end: take the lock and end. No overlapping slot: nothing at all.
  */
 function* handleHvaRange(kvm: Kvm, hvaStart: number, hvaEnd: number, start: boolean): Task {
+  // Race: a memslot swap (the updater waits for us via mn_active_invalidate_count,
+  // and its synchronize_srcu for this read section).
+  yield opPair(SHARED, kvm.srcu.obj, READ, kvm.objMemslots);
   kvm.srcu.readLock();
-  // Race: a memslot swap (the updater waits for us via mn_active_invalidate_count).
-  yield opRead(kvm.objMemslots);
   const ranges = [...kvm.memslots.overlapping(hvaStart, hvaEnd)];
-  if (ranges.length > 0) {
-    yield* kvm.mmuLock.writeLock();
-    // Race: the lockless pre-check reading mmu_invalidate_in_progress and the range
-    // (faults under mmu_lock cannot see these writes half-done, pre-checks can).
-    yield kvm.opInvalidateWrite;
-    if (start) {
-      mmuInvalidateBegin(kvm);
-      let flush = false;
-      let first = true;
-      for (const r of ranges) {
-        // Race: the same pre-check, seeing the hull grow slot by slot.
-        if (!first) yield kvm.opInvalidateWrite;
-        first = false;
-        mmuInvalidateRangeAdd(kvm, r.gfnStart, r.gfnEnd);
-        if (yield* kvmUnmapGfnRange(kvm, r.slot.id, r.gfnStart, r.gfnEnd)) flush = true;
-      }
-      // The flush happens before the lock is dropped and before start() returns: the
-      // host may free the pages as soon as we return.
-      if (flush && !kvm.mutation.has('invalidate-skip-tlb-flush')) yield* kvmFlushRemoteTlbs(kvm, 'mmu_notifier');
-    } else {
-      mmuInvalidateEnd(kvm);
-    }
-    yield* kvm.mmuLock.writeUnlockY();
+  if (ranges.length === 0) {
+    kvm.srcu.readUnlock();
+    return;
   }
+  yield* kvm.mmuLock.writeLock();
+  // Race: the lockless pre-check reading mmu_invalidate_in_progress and the range
+  // (faults under mmu_lock cannot see these writes half-done, pre-checks can).
+  yield kvm.opInvalidateWrite;
+  if (start) {
+    mmuInvalidateBegin(kvm);
+    let flush = false;
+    let first = true;
+    for (const r of ranges) {
+      // Race: the same pre-check, seeing the hull grow slot by slot.
+      if (!first) yield kvm.opInvalidateWrite;
+      first = false;
+      mmuInvalidateRangeAdd(kvm, r.gfnStart, r.gfnEnd);
+      if (yield* kvmUnmapGfnRange(kvm, r.slot.id, r.gfnStart, r.gfnEnd)) flush = true;
+    }
+    // The flush happens before the lock is dropped and before start() returns: the
+    // host may free the pages as soon as we return.
+    if (flush && !kvm.mutation.has('invalidate-skip-tlb-flush')) yield* kvmFlushRemoteTlbs(kvm, 'mmu_notifier');
+  } else {
+    mmuInvalidateEnd(kvm);
+  }
+  // Race: vCPUs queued on mmu_lock; the SRCU read section ends in the same step.
+  yield opPair(WRITE, kvm.mmuLock.obj, SHARED, kvm.srcu.obj);
+  kvm.mmuLock.writeUnlock();
   kvm.srcu.readUnlock();
 }
 

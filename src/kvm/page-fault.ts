@@ -1,4 +1,4 @@
-import { op2, opRead, READ } from '../runtime/op.js';
+import { op2, opRead, READ, WRITE } from '../runtime/op.js';
 import type { RetPf } from './events.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './invalidate.js';
 import type { Kvm } from './kvm.js';
@@ -75,7 +75,15 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   // A page the host is migrating or reclaiming: wait for it, as the host fault
   // behind get_user_pages would (migration_entry_wait, the page lock).
   yield* kvm.hostPageWait.waitUntil(() => !kvm.host.isBusy(fault.hva), gupOp);
-  const { pfn, major } = kvm.host.faultIn(fault.hva);
+  let pfn = kvm.host.lookup(fault.hva);
+  let major = false;
+  if (pfn < 0) {
+    // No page there: the host's fault handler allocates one. Race: another fault on
+    // the same page (whoever comes first allocates), and any other allocation (the
+    // order of allocations names the pfns).
+    yield op2(WRITE, kvm.objHostPte(fault.hva), kvm.objHostAlloc);
+    ({ pfn, major } = kvm.host.faultIn(fault.hva));
+  }
   fault.pfn = pfn;
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
   kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn: fault.gfn, hva: fault.hva, pfn });

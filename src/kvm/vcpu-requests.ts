@@ -1,4 +1,4 @@
-import { OP_LOCAL, opWrite } from '../runtime/op.js';
+import { opRead, opWrite } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { Kvm } from './kvm.js';
 import { isWaitRequest, KVM_REQ_TLB_FLUSH } from './requests.js';
@@ -50,8 +50,15 @@ export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number,
   if (kicked.length === 0) return 0;
   kvm.rt.charge(kvm.costs.ipiSendNs);
   if (isWaitRequest(req)) {
-    // Wait for the IPIs to be acknowledged (smp_call_function_many with wait).
-    yield* kvm.ipiAckWait.waitUntil(() => kicked.every((v, i) => v.acks >= targets[i]!), OP_LOCAL);
+    // Wait for the IPIs to be acknowledged (smp_call_function_many with wait), one
+    // kicked vCPU after the other: each test reads one vCPU's state.
+    for (let i = 0; i < kicked.length; i++) {
+      const v = kicked[i]!;
+      const target = targets[i]!;
+      // Race: that vCPU leaving guest mode (its acknowledgement).
+      yield opRead(v.obj);
+      yield* kvm.ipiAckWait.waitUntil(() => v.acks >= target, opRead(v.obj));
+    }
   }
   return kicked.length;
 }

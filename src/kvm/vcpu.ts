@@ -1,4 +1,4 @@
-import { OP_SPIN, op2, opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
+import { OP_SPIN, opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Task, Thread } from '../runtime/thread.js';
 import { kvmVcpuReloadApicAccessPage } from './apic-access.js';
 import type { Kvm } from './kvm.js';
@@ -192,8 +192,10 @@ export class Vcpu {
         kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'cr3' });
         return { kind: 'guest' };
       }
-      // Race: a kick (mode) and a zap of this gfn's SPTE against the guest's access.
-      yield op2(READ, this.obj, mmu.spteObject(this.nextGfn));
+      // Race: a kick (mode) and a zap of this gfn's SPTE against the guest's access;
+      // leaving guest mode on a kick writes the mode and acknowledges the IPI, which
+      // the kicker waits for.
+      yield opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
       if (this.mode === EXITING_GUEST_MODE) {
         this.leaveGuest();
         this.acks++;

@@ -18,11 +18,12 @@ export function* kvmMmuZapAllFast(kvm: Kvm): Task {
   modelAssert(kvm.slotsLock.isWriteHeldBy(kvm.rt.self()), 'kvm_mmu_zap_all_fast: slots_lock must be held');
   const mmu = kvm.mmu;
   const began = kvm.rt.now();
-  kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: mmu.gauges().shadowPages });
   yield* kvm.mmuLock.writeLock();
   // Race: vCPUs taking a reference to a root (TDP: under the read lock; shadow:
   // fast_pgd_switch reading a cached root's generation) against the toggle.
   yield opWrite(kvm.objRoots);
+  // Traced under the lock, as the kernel does: the used-page count is stable here.
+  kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: mmu.gauges().shadowPages });
   const bump = !kvm.mutation.has('zap-fast-no-generation-bump');
   if (bump) {
     kvm.mmuValidGen ^= 1;

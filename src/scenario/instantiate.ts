@@ -95,6 +95,9 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   }
   if (shadow) shadow.setupGuest(shadowGuestSpecs(scenario, userSlots));
   for (const vcpu of kvm.vcpus) vcpu.thread = rt.spawn(vcpu.name, () => vcpu.vcpuRun(), vcpu);
+  for (const slot of userSlots) {
+    for (let k = 0; k < Math.min(scenario.host.populatePages, slot.npages); k++) kvm.host.faultIn(slot.hvaPage + k);
+  }
   warmStart(kvm, scenario, costs);
 
   // Metrics, the step log and trace sinks start with the run, after the warm start.

@@ -136,8 +136,14 @@ export const scenarioSchema = z.strictObject({
       /** APIC-access page migrations (0: no limit). */
       apicPageMigrations: count(1e9).default(0),
       memslotChanges: z.array(memslotChangeSchema).max(1000).default([]),
+      /**
+       * The host maps the first this many pages of every user memslot before the
+       * run, as MAP_POPULATE would, with no SPTE yet: invalidations have pages to
+       * change from the start (check scenarios).
+       */
+      populatePages: count(65536).default(0),
     })
-    .default({ invalidations: [], apicPageMigrationNs: 0, apicPageMigrations: 0, memslotChanges: [] }),
+    .default({ invalidations: [], apicPageMigrationNs: 0, apicPageMigrations: 0, memslotChanges: [], populatePages: 0 }),
   settings: z.strictObject(settingsShape).default({}),
   costs: z.strictObject(costsShape).default({}),
   stop: z

@@ -14,7 +14,11 @@ export interface ScenarioSize {
 export function resize(scenario: Scenario, size: ScenarioSize): Scenario {
   const s = structuredClone(scenario);
   if (size.vcpus !== undefined) s.vm.vcpus = size.vcpus;
-  if (size.invalidations !== undefined) for (const inv of s.host.invalidations) inv.count = size.invalidations;
+  if (size.invalidations !== undefined) {
+    // A count of 0 means "no limit" to an invalidation thread: I = 0 means none at all.
+    if (size.invalidations === 0) s.host.invalidations = [];
+    else for (const inv of s.host.invalidations) inv.count = size.invalidations;
+  }
   if (size.faultsPerVcpu !== undefined) s.workload.accesses = size.faultsPerVcpu;
   return s;
 }
