@@ -1,7 +1,9 @@
 import type { Violation } from '../runtime/instance.js';
+import type { Schedule } from '../runtime/schedule.js';
 import { type CexOrigin, type Counterexample, buildCounterexample } from './counterexample.js';
 import { type ExploreOptions, explore, type ModelBugReport, runLimits } from './explore.js';
 import type { InstanceFactory } from './factory.js';
+import type { PartRecord } from './ledger.js';
 import { type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
 import { makeStrategy, type StrategySpec } from './strategies.js';
 import type { Summary } from './summary.js';
@@ -18,6 +20,8 @@ export interface CheckOptions extends ExploreOptions {
   minimise?: boolean;
   /** Budget of the minimisation. */
   minimiseOptions?: MinimiseOptions;
+  /** Build the counterexample of a violation here (default true); false leaves it to whoever merges the parts. */
+  counterexample?: boolean;
 }
 
 /** What a check found. */
@@ -32,6 +36,16 @@ export interface CheckResult {
   minimisation: Omit<MinimiseResult, 'schedule' | 'violation'> | null;
   /** Set when the model threw; its schedule replays up to the throw. */
   modelBug: ModelBugReport | null;
+  /** The schedule of the violation as first found, or null. */
+  schedule: Schedule | null;
+  /** The figures by unit, for merging shards. */
+  part: PartRecord;
+}
+
+/** A counterexample and how its minimisation went. */
+export interface CounterexampleResult {
+  counterexample: Counterexample;
+  minimisation: CheckResult['minimisation'];
 }
 
 /**
@@ -40,24 +54,39 @@ export interface CheckResult {
  * the counterexample by replaying it with the log on.
  */
 export function check(factory: InstanceFactory, options: CheckOptions): CheckResult {
-  const strategy = makeStrategy(options.strategy, options.seed);
+  const strategy = makeStrategy(options.strategy, options.seed, options.shard);
   const found = explore(factory, strategy, options);
+  const cex =
+    found.violation !== null && found.schedule !== null && (options.counterexample ?? true)
+      ? counterexampleOf(factory, found.violation, found.schedule, strategy.name, options)
+      : null;
+  return {
+    summary: found.summary,
+    violation: found.violation,
+    counterexample: cex?.counterexample ?? null,
+    minimisation: cex?.minimisation ?? null,
+    modelBug: found.modelBug,
+    schedule: found.schedule,
+    part: found.part,
+  };
+}
+
+/** Minimises (unless told not to) the schedule of a violation and builds its counterexample by replaying it with the log on. */
+export function counterexampleOf(
+  factory: InstanceFactory,
+  violation: Violation,
+  found: Schedule,
+  strategyName: string,
+  options: Omit<CheckOptions, 'strategy'>,
+): CounterexampleResult {
   const limits = runLimits(options);
+  let schedule = found;
   let minimisation: CheckResult['minimisation'] = null;
-  let counterexample: Counterexample | null = null;
-  if (found.violation !== null && found.schedule !== null) {
-    let schedule = found.schedule;
-    if (options.minimise ?? true) {
-      const m = minimise(factory, schedule, found.violation.kind, limits, { clock: options.clock, ...options.minimiseOptions });
-      schedule = m.schedule;
-      minimisation = { size: m.size, original: m.original, attempts: m.attempts };
-    }
-    counterexample = buildCounterexample(
-      factory,
-      { ...options.origin, seed: options.seed, strategy: strategy.name },
-      schedule,
-      limits,
-    );
+  if (options.minimise ?? true) {
+    const m = minimise(factory, schedule, violation.kind, limits, { clock: options.clock, ...options.minimiseOptions });
+    schedule = m.schedule;
+    minimisation = { size: m.size, original: m.original, attempts: m.attempts };
   }
-  return { summary: found.summary, violation: found.violation, counterexample, minimisation, modelBug: found.modelBug };
+  const counterexample = buildCounterexample(factory, { ...options.origin, seed: options.seed, strategy: strategyName }, schedule, limits);
+  return { counterexample, minimisation };
 }

@@ -4,7 +4,8 @@ import { SeededDraws } from './draws.js';
 import { NondeterministicModel } from './errors.js';
 import type { Execution, Outcome } from './execution.js';
 import { HappensBefore, type RaceSink } from './hb.js';
-import { bit, DRAW_NODE, lowest, Path, THREAD_NODE } from './path.js';
+import { bit, DRAW_NODE, lowest, Path, popcount, THREAD_NODE } from './path.js';
+import { owns, type Shard } from './shard.js';
 import type { Strategy } from './strategy.js';
 
 /** The partial-order reduction the DFS applies. */
@@ -35,6 +36,19 @@ export interface DfsOptions {
   maxDrawBranch?: number;
   /** Seed of the draws that are not explored. */
   seed?: number;
+  /**
+   * Splits the tree into subtrees (the units of shard.ts) at its first branch
+   * points, and explores only those of `shard`. See DfsStrategy.
+   */
+  split?: DfsSplit;
+}
+
+/** How the DFS splits its tree for sharding. */
+export interface DfsSplit {
+  /** The part to explore. */
+  shard: Shard;
+  /** Split at the first d branch points, d the smallest that gives at least this many subtrees along the first execution. */
+  prefixes: number;
 }
 
 /** Counters of the DFS, for reports and tests. */
@@ -61,6 +75,18 @@ export interface DfsStats {
  * at a point where that costs a preemption, it also tries the thread from the
  * latest earlier point where switching is free (after Coons, Musuvathi and
  * McKinley, "Bounded partial-order reduction", OOPSLA 2013).
+ *
+ * With a split, the first d nodes of the path (d fixed after the first
+ * execution: the smallest whose alternatives along it multiply to at least
+ * `split.prefixes`) try every thread allowed there instead of DPOR's choice;
+ * that only explores more, and makes a race found below them a no-op there
+ * (they already try everything). Sleep sets still apply at them. Each choice
+ * of those d nodes, in DFS order, is a unit (a subtree, numbered from 0),
+ * explored with DPOR below as if alone: nothing below the split carries from
+ * one subtree to the next. A part explores the units it owns and walks past
+ * the others, running one uncounted execution (a probe) only when it needs to
+ * learn the nodes of the split below a new choice. So every part, and the
+ * unsharded run with the same split (shard 0/1), explore each unit alike.
  */
 export class DfsStrategy implements Strategy, RaceSink {
   readonly name = 'dfs';
@@ -97,6 +123,16 @@ export class DfsStrategy implements Strategy, RaceSink {
   private readonly explore: boolean;
   /** Largest draw that is a branch point. */
   private readonly maxDrawBranch: number;
+  /** The part explored, with a split. */
+  private readonly shard: Shard | null;
+  /** Subtrees wanted from the split. */
+  private readonly splitTarget: number;
+  /** Nodes of the split: 0 without one, -1 until the first execution has shown the tree's top. */
+  private splitDepth: number;
+  /** The unit (subtree) of the current execution. */
+  private unit = 0;
+  /** The current execution belongs to another part's unit. */
+  private probe: boolean;
 
   constructor(options: DfsOptions = {}) {
     this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
@@ -105,6 +141,20 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.explore = (options.draws ?? 'seeded') === 'explore';
     this.maxDrawBranch = options.maxDrawBranch ?? 8;
     this.seeded = new SeededDraws(options.seed ?? 0);
+    this.shard = options.split?.shard ?? null;
+    this.splitTarget = options.split?.prefixes ?? 0;
+    this.splitDepth = this.splitTarget > 1 ? -1 : 0;
+    this.probe = !owns(this.shard, 0);
+  }
+
+  /** Unit of the current execution (SelfSharding, for explore). */
+  currentUnit(): number {
+    return this.unit;
+  }
+
+  /** True when the current execution only walks another part's unit (SelfSharding). */
+  probing(): boolean {
+    return this.probe;
   }
 
   beginExecution(_x: Execution): boolean {
@@ -121,8 +171,49 @@ export class DfsStrategy implements Strategy, RaceSink {
     return true;
   }
 
-  /** Moves to the deepest node with an alternative left; false when there is none. */
+  /**
+   * Moves to the next execution to run: the deepest node with an alternative
+   * left, past the subtrees of other parts; false when there is none.
+   */
   private advance(): boolean {
+    if (this.splitDepth < 0) this.fixSplit();
+    const d = this.splitDepth;
+    // Below the split, a probe's nodes belong to another part's subtree.
+    if (this.probe && this.path.length > d) this.path.length = d;
+    for (;;) {
+      const k = this.backtrackPoint();
+      if (k < 0) return false;
+      if (k >= d) return true;
+      this.unit++;
+      this.probe = !owns(this.shard, this.unit);
+      // Another part's subtree whose split nodes are all known is passed over
+      // without running it; otherwise one execution learns them.
+      if (!this.probe || k < d - 1) return true;
+    }
+  }
+
+  /**
+   * Sets the split after the first execution: d nodes whose alternatives
+   * along that execution give at least splitTarget subtrees (or the whole
+   * path); each then tries every thread allowed there.
+   */
+  private fixSplit(): void {
+    const path = this.path;
+    let d = 0;
+    let subtrees = 1;
+    while (d < path.length && subtrees < this.splitTarget) {
+      subtrees *= path.kind[d] === DRAW_NODE ? path.backtrack[d] : popcount(path.eligible[d] & this.allowed(d));
+      d++;
+    }
+    for (let k = 0; k < d; k++) {
+      if (path.kind[k] === THREAD_NODE) path.backtrack[k] = path.eligible[k] & this.allowed(k);
+      this.guides[k] = null;
+    }
+    this.splitDepth = d;
+  }
+
+  /** Takes the alternative at the deepest node that has one, and returns that node, or -1 (the path is then empty). */
+  private backtrackPoint(): number {
     const path = this.path;
     for (let k = path.length - 1; k >= 0; k--) {
       if (path.kind[k] === DRAW_NODE) {
@@ -130,7 +221,7 @@ export class DfsStrategy implements Strategy, RaceSink {
           path.chosen[k]++;
           path.length = k + 1;
           this.guide = null;
-          return true;
+          return k;
         }
         continue;
       }
@@ -143,11 +234,11 @@ export class DfsStrategy implements Strategy, RaceSink {
         const g = this.guides[k];
         this.guide = g?.[c] ?? null;
         this.guidePos = 0;
-        return true;
+        return k;
       }
     }
     path.length = 0;
-    return false;
+    return -1;
   }
 
   /** Threads that node k may choose without exceeding the preemption bound. */
@@ -182,7 +273,8 @@ export class DfsStrategy implements Strategy, RaceSink {
         else this.guide = null;
       }
       this.guides[k] = null;
-      path.push(THREAD_NODE, c, this.por === 'dpor' ? bit(c) : em & allowed);
+      // A node of the split tries every thread allowed; below it, DPOR adds what races ask for.
+      path.push(THREAD_NODE, c, this.por === 'dpor' && k >= this.splitDepth ? bit(c) : em & allowed);
       path.eligible[k] = em;
       path.sleep[k] = this.curSleep;
       path.prev[k] = prev;

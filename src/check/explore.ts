@@ -3,7 +3,9 @@ import type { Schedule } from '../runtime/schedule.js';
 import { executionDriver } from './driver.js';
 import { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
+import { Ledger, type PartRecord } from './ledger.js';
 import type { ProgressSink } from './progress.js';
+import { owns, ownedBelow, type Shard } from './shard.js';
 import type { SpinProgress } from './spin.js';
 import { type RunLimits, runExecution } from './run.js';
 import type { Strategy } from './strategy.js';
@@ -29,6 +31,47 @@ export interface ExploreOptions {
   progressIntervalMs?: number;
   /** The wall clock, ms (default performance.now). */
   clock?: () => number;
+  /**
+   * Run only this part of the exploration (see shard.ts). With a shard,
+   * maxExecutions still bounds the whole exploration: random and pct run the
+   * execution indices below it that the part owns, dfs its share of the count.
+   */
+  shard?: Shard | null;
+  /**
+   * The lowest unit at which another part found a violation or a model bug
+   * (Infinity: none yet). Units after it are not started: the merged result
+   * ends there ('elsewhere').
+   */
+  stopAfter?: () => number;
+}
+
+/**
+ * A strategy that splits its own space into units (dfs). Others are numbered
+ * by execution index, which explore strides over.
+ */
+export interface SelfSharding {
+  /** Unit of the execution just begun. */
+  currentUnit(): number;
+  /** The execution just begun only walks the split for a unit of another part: not counted, its outcome ignored. */
+  probing(): boolean;
+}
+
+/**
+ * A strategy whose first executions feed what later ones do (PCT learns the
+ * length of an execution): every part runs these, in order, and counts only
+ * its own, so that its other executions are the unsharded run's.
+ */
+export interface Calibrated {
+  /** How many executions, from index 0, calibrate. */
+  readonly calibrationExecutions: number;
+}
+
+function selfSharding(s: Strategy): (Strategy & SelfSharding) | null {
+  return typeof (s as Partial<SelfSharding>).currentUnit === 'function' ? (s as Strategy & SelfSharding) : null;
+}
+
+function calibration(s: Strategy): number {
+  return (s as Partial<Calibrated>).calibrationExecutions ?? 0;
 }
 
 /** The model threw while running: it is inconsistent, which is reported apart from violations. */
@@ -51,6 +94,8 @@ export interface ExploreResult {
   schedule: Schedule | null;
   /** Set when the model threw (the exploration stops there). */
   modelBug: ModelBugReport | null;
+  /** The figures by unit, for merging parts (see ledger.ts). */
+  part: PartRecord;
 }
 
 /** Defaults of RunLimits. */
@@ -80,22 +125,48 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
   const x = new Execution();
   const driver = executionDriver(x, strategy);
 
+  const shard = options.shard ?? null;
+  const self = selfSharding(strategy);
+  const calibrating = self === null ? calibration(strategy) : 0;
+  const stopAfter = options.stopAfter ?? (() => Number.POSITIVE_INFINITY);
+  // dfs counts its own executions against its share of the budget; the others
+  // run the owned indices below it.
+  const budget = self !== null ? ownedBelow(shard, maxExecutions) : Number.POSITIVE_INFINITY;
+  const ledger = new Ledger();
+
   const t0 = clock();
   let nextProgress = t0 + interval;
   let executions = 0;
+  let runs = 0;
+  let index = -1;
   let maxDepth = 0;
   let truncated = 0;
   let redundant = 0;
   let stoppedBy: StopReason = 'max-executions';
   let violation: Violation | null = null;
+  let violationExecution: number | null = null;
   let schedule: Schedule | null = null;
   let modelBug: ModelBugReport | null = null;
   let firstCex: number | null = null;
+  let stopUnit: number | null = null;
 
-  while (executions < maxExecutions) {
-    x.index = executions;
+  for (;;) {
+    if (self !== null) {
+      if (executions >= budget) break;
+      index = executions;
+    } else {
+      index = nextIndex(shard, index + 1, calibrating);
+      if (index >= maxExecutions) break;
+    }
+    x.index = index;
     if (!strategy.beginExecution(x)) {
       stoppedBy = 'exhausted';
+      break;
+    }
+    const unit = self !== null ? self.currentUnit() : index;
+    const probe = self !== null ? self.probing() : !owns(shard, index);
+    if (!probe && unit > stopAfter()) {
+      stoppedBy = 'elsewhere';
       break;
     }
     let inst: Instance;
@@ -104,31 +175,42 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
     } catch (e) {
       modelBug = bugReport(e, { choices: [], draws: [] });
       stoppedBy = 'model-bug';
+      stopUnit = unit;
       break;
     }
     inst.rt.driver = driver;
-    x.start(inst, executions);
+    x.start(inst, index);
     const outcome = runExecution(x, strategy, limits);
     strategy.endExecution(x, outcome);
-    executions++;
-    if (x.step > maxDepth) maxDepth = x.step;
-    if (outcome === 'violation') {
-      violation = inst.violations[0];
-      schedule = x.schedule();
-      firstCex = clock() - t0;
-      stoppedBy = 'violation';
-      break;
-    }
-    if (outcome === 'model-bug') {
-      modelBug = bugReport(x.error, x.schedule());
-      stoppedBy = 'model-bug';
-      break;
-    }
+    runs++;
+    // A probe only teaches the strategy; the part that owns its unit counts it.
+    if (!probe) {
+      executions++;
+      ledger.add(unit, x.step, outcome);
+      if (x.step > maxDepth) maxDepth = x.step;
+      if (outcome === 'violation') {
+        violation = inst.violations[0];
+        violationExecution = self !== null && shard !== null && shard.count > 1 ? null : index;
+        schedule = x.schedule();
+        firstCex = clock() - t0;
+        stoppedBy = 'violation';
+        stopUnit = unit;
+        break;
+      }
+      if (outcome === 'model-bug') {
+        modelBug = bugReport(x.error, x.schedule());
+        stoppedBy = 'model-bug';
+        stopUnit = unit;
+        break;
+      }
+    } else if (outcome === 'violation' || outcome === 'model-bug') continue;
     inst.dispose?.();
-    if (outcome === 'truncated') truncated++;
-    else if (outcome === 'redundant') redundant++;
+    if (!probe) {
+      if (outcome === 'truncated') truncated++;
+      else if (outcome === 'redundant') redundant++;
+    }
     // Reading the clock costs as much as a tiny execution: every 16th will do.
-    if ((executions & 15) !== 0) continue;
+    if ((runs & 15) !== 0) continue;
     const now = clock();
     if (now - t0 >= timeLimit) {
       stoppedBy = 'time-limit';
@@ -163,11 +245,19 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       wallMs,
       executionsPerSec: (executions * 1000) / Math.max(wallMs, 1e-3),
       firstCounterexampleMs: firstCex,
+      violationExecution,
     },
     violation,
     schedule,
     modelBug,
+    part: ledger.record(shard ?? { index: 0, count: 1 }, stopUnit),
   };
+}
+
+/** The first index from `from` that the part runs: every one while calibrating, then its own. */
+function nextIndex(shard: Shard | null, from: number, calibrating: number): number {
+  if (shard === null || from < calibrating) return from;
+  return from + ((((shard.index - from) % shard.count) + shard.count) % shard.count);
 }
 
 function bugReport(e: unknown, schedule: Schedule): ModelBugReport {

@@ -4,7 +4,7 @@
  * replays it. It knows nothing of KVM: it drives any Instance from a factory.
  */
 export { type AuditFinding, type AuditOptions, auditFootprints } from './audit.js';
-export { type CheckOptions, type CheckResult, check } from './check.js';
+export { type CheckOptions, type CheckResult, type CounterexampleResult, check, counterexampleOf } from './check.js';
 export {
   buildCounterexample,
   CEX_FORMAT,
@@ -16,9 +16,12 @@ export {
   parseCounterexample,
   replayCounterexample,
 } from './counterexample.js';
-export { type DfsOptions, type DfsStats, DfsStrategy, type DrawMode, type PorMode } from './dfs.js';
+export { type DfsOptions, type DfsSplit, type DfsStats, DfsStrategy, type DrawMode, type PorMode } from './dfs.js';
 export { Execution, type Outcome } from './execution.js';
-export { DEFAULT_MAX_STEPS, type ExploreOptions, type ExploreResult, explore, type ModelBugReport, runLimits } from './explore.js';
+export { type Calibrated, DEFAULT_MAX_STEPS, type ExploreOptions, type ExploreResult, explore, type ModelBugReport, runLimits, type SelfSharding } from './explore.js';
+export { figuresUpTo, type Figures, Ledger, type LedgerEntry, type PartRecord } from './ledger.js';
+export { type ExplorePart, type MergedParts, mergeParts } from './merge.js';
+export { owns, ownedBelow, type Shard, subShard } from './shard.js';
 export type { InstanceFactory, InstanceOptions } from './factory.js';
 export { type CexSize, type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
 export { PctStrategy } from './pct.js';
@@ -30,6 +33,6 @@ export { ReplayStrategy } from './replay.js';
 export { type RunLimits, runOnce, type SingleRun } from './run.js';
 export type { SpinProgress } from './spin.js';
 export { decodeSchedule, encodeSchedule } from './schedule-codec.js';
-export { makeStrategy, STRATEGY_NAMES, type StrategySpec } from './strategies.js';
+export { makeStrategy, splitPrefixes, STRATEGY_NAMES, type StrategySpec } from './strategies.js';
 export type { Strategy } from './strategy.js';
 export { formatSummary, type StopReason, type Summary } from './summary.js';

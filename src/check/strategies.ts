@@ -4,7 +4,17 @@ import { PctStrategy } from './pct.js';
 import { PortfolioStrategy } from './portfolio.js';
 import { RandomStrategy } from './random.js';
 import { ReplayStrategy } from './replay.js';
+import type { Shard } from './shard.js';
 import type { Strategy } from './strategy.js';
+
+/**
+ * Subtrees the DFS split aims at for a sharded run: fixed up to 16 parts so
+ * that any such sharding (and --shard 0/1) splits alike and their merged
+ * results agree; four per part beyond, so that no part is left idle.
+ */
+export function splitPrefixes(parts: number): number {
+  return Math.max(64, 4 * parts);
+}
 
 /** A strategy by name and settings, as a command line gives it. */
 export type StrategySpec =
@@ -43,12 +53,19 @@ export const STRATEGY_NAMES = ['auto', 'dfs', 'pct', 'random', 'replay'] as cons
 /**
  * Builds a fresh strategy; `seed` feeds the random ones and the draws of dfs.
  * 'auto' is PCT for a while (shallow bugs in milliseconds), then DFS (which can
- * exhaust the space, but goes deep first).
+ * exhaust the space, but goes deep first). With a `shard`, dfs splits its tree
+ * (random and pct need nothing: explore strides over their executions);
+ * auto and replay cannot be sharded.
  */
-export function makeStrategy(spec: StrategySpec, seed: number): Strategy {
+export function makeStrategy(spec: StrategySpec, seed: number, shard?: Shard | null): Strategy {
+  if (shard != null && (spec.kind === 'auto' || spec.kind === 'replay')) throw new RangeError(`${spec.kind} cannot be sharded; use dfs, pct or random`);
   switch (spec.kind) {
     case 'dfs':
-      return new DfsStrategy({ ...spec, seed: spec.seed ?? seed });
+      return new DfsStrategy({
+        ...spec,
+        seed: spec.seed ?? seed,
+        split: spec.split ?? (shard != null ? { shard, prefixes: splitPrefixes(shard.count) } : undefined),
+      });
     case 'pct':
       return new PctStrategy(seed, spec.depth ?? 3, spec.estimatedSteps ?? 0);
     case 'random':

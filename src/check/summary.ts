@@ -11,7 +11,9 @@ export type StopReason =
   /** the wall-time budget ran out */
   | 'time-limit'
   /** the user interrupted it (SIGINT) */
-  | 'interrupted';
+  | 'interrupted'
+  /** a part of a sharded exploration: another part found a violation at an earlier unit (never in a merged result) */
+  | 'elsewhere';
 
 /** Figures of one exploration. Wall times are not part of deterministic output. */
 export interface Summary {
@@ -35,6 +37,13 @@ export interface Summary {
   executionsPerSec: number;
   /** Wall time until the first counterexample was found, ms; null when none was. */
   firstCounterexampleMs: number | null;
+  /**
+   * Number of the violating execution in the unsharded exploration's order
+   * (executions before it), or null: random and pct number executions 0, 1, 2…
+   * in every part; a dfs part cannot know it (it depends on the other parts'
+   * subtrees), so there it is null until the parts are merged.
+   */
+  violationExecution: number | null;
 }
 
 /** One line for humans: "dfs: 1234 executions (exhausted), depth 40, 0.52 s, 2373 exec/s". */

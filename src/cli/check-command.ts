@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
-  type CheckResult,
-  check,
   type Counterexample,
   formatInterleaving,
   formatSummary,
@@ -15,9 +13,11 @@ import {
 } from '../check/index.js';
 import { ReportRecorder } from '../report/index.js';
 import { InputError } from '../scenario/input-error.js';
+import { parseShard } from '../sweep/grid.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
+import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { factoryFor } from './check-factory.js';
-import { runOffloaded } from './offload.js';
+import { checkInWorkers } from './check-workers.js';
 import { parseCount } from './overrides.js';
 
 /** What the CLI shares with its subcommands. */
@@ -43,7 +43,12 @@ interface CheckFlags {
   trace?: string;
   ftrace?: string;
   report?: string;
+  shard?: string;
+  workers: string;
 }
+
+/** Most worker threads a check may ask for. */
+const MAX_WORKERS = 256;
 
 /** The --set list a counterexample records, back as k=v strings. */
 function setsOf(cex: Counterexample): string[] {
@@ -103,6 +108,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--trace <file>', 'Perfetto trace of the counterexample')
     .option('--ftrace <file>', 'ftrace-style log of the counterexample')
     .option('--report <file>', 'HTML page with the counterexample as swimlanes')
+    .option('--shard <i/n>', 'explore only part i of n (0 <= i < n); mmulab merge puts the parts together')
+    .option('--workers <k>', 'explore as k parts on k worker threads, merged here', '1')
     .action(async (ref: string, o: CheckFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
       factoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
@@ -110,24 +117,27 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       for (const s of o.set) settings[s.slice(0, s.indexOf('='))] = s.slice(s.indexOf('=') + 1);
       const seed = parseCount('--seed', o.seed ?? '1', 2 ** 31 - 1);
       const timeLimit = o.timeLimit !== undefined ? parseCount('--time-limit', o.timeLimit, 1e7) * 1000 : undefined;
+      const shard = o.shard !== undefined ? parseShard(o.shard) : null;
+      const workers = parseCount('--workers', o.workers, MAX_WORKERS);
+      if (workers === 0) throw new InputError('--workers 0: expected at least 1');
+      const strategy = strategySpec(o);
+      if (strategy.kind === 'auto' && (shard !== null || workers > 1)) {
+        throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: --strategy auto cannot be split into parts; expected --strategy dfs, pct or random`);
+      }
+      const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;
+      const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
       const tty = ttyProgress(process.stderr);
-      // The exploration runs on a worker so that SIGINT is seen while it runs.
-      const r: CheckResult = await runOffloaded(
+      // The exploration runs on worker threads so that SIGINT is seen while it runs.
+      const { result: r, parts } = await checkInWorkers(
         {
           kind: 'check',
           ref,
           sets: o.set,
           mutant,
-          options: {
-            strategy: strategySpec(o),
-            seed,
-            origin: { scenario: ref, settings, mutant },
-            minimise: o.minimise,
-            maxExecutions: o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined,
-            maxSteps: o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined,
-            timeLimitMs: timeLimit,
-          },
+          options: { strategy, seed, origin: { scenario: ref, settings, mutant }, minimise: o.minimise, maxExecutions, maxSteps, timeLimitMs: timeLimit },
         },
+        shard,
+        workers,
         ctx.isInterrupted,
         tty ? (p) => tty.update(p) : undefined,
       );
@@ -136,9 +146,24 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       // A counterexample, once found, is written before anything else.
       if (r.counterexample !== null) writeFileAtomic(o.out, toJson(r.counterexample));
       if (o.json) {
-        writeFileAtomic(o.json, toJson({ format: 'mmulab-check/1', scenario: ref, settings, mutant, seed, summary: { ...r.summary, wallMs: Math.round(r.summary.wallMs) }, violation: r.violation, counterexample: r.counterexample ? o.out : null, partial: interrupted }));
+        const out: CheckJson = {
+          format: CHECK_FORMAT,
+          scenario: ref,
+          settings,
+          mutant,
+          seed,
+          summary: roundedSummary(r.summary),
+          violation: r.violation,
+          counterexample: r.counterexample ? o.out : null,
+          partial: interrupted,
+          shard,
+          exploration: { strategy, maxExecutions: maxExecutions ?? null, maxSteps: maxSteps ?? null },
+          parts: parts.map((p) => ({ ...p, summary: roundedSummary(p.summary) })),
+        };
+        writeFileAtomic(o.json, toJson(out));
       }
-      process.stdout.write(`${formatSummary(r.summary)}\n`);
+      const where = shard !== null ? ` (shard ${shard.index}/${shard.count})` : '';
+      process.stdout.write(`${formatSummary(r.summary)}${where}\n`);
       if (r.modelBug) {
         process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug.message}\n`);
         process.exitCode = ctx.exit.modelBug;

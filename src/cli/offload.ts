@@ -6,7 +6,10 @@ import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
 import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
-import { type CheckOptions, type CheckResult, check, type Progress } from '../check/index.js';
+import type { Violation } from '../runtime/instance.js';
+import type { Schedule } from '../runtime/schedule.js';
+import { type CheckOptions, type CheckResult, type CounterexampleResult, check, counterexampleOf, type Progress } from '../check/index.js';
+import { SharedBound } from '../check/stop-bound.js';
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, runCompare } from './compare.js';
 
@@ -28,9 +31,33 @@ export interface JobOutputs {
 export type Job =
   | { kind: 'run'; scenario: Scenario; settings: Settings; mutant: string | null; seed: number; maxSteps?: number; deadlineMs?: number; outputs?: JobOutputs }
   | { kind: 'compare'; scenario: Scenario; base: Partial<Settings>; vary: Vary; seeds: number[]; mutant: string | null; deadlineMs?: number; outputs?: JobOutputs }
-  | { kind: 'check'; ref: string; sets: string[]; mutant: string | null; options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock'> };
+  | {
+      kind: 'check';
+      ref: string;
+      sets: string[];
+      mutant: string | null;
+      options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock' | 'stopAfter'>;
+      /** A SharedBound's memory, when this is one of several parts running side by side. */
+      bound?: SharedArrayBuffer;
+    }
+  | {
+      kind: 'counterexample';
+      ref: string;
+      sets: string[];
+      mutant: string | null;
+      violation: Violation;
+      schedule: Schedule;
+      strategy: string;
+      options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock' | 'stopAfter' | 'strategy'>;
+    };
 
-export type JobResult<J extends Job> = J extends { kind: 'run' } ? RunResult : J extends { kind: 'check' } ? CheckResult : CompareResult;
+export type JobResult<J extends Job> = J extends { kind: 'run' }
+  ? RunResult
+  : J extends { kind: 'check' }
+    ? CheckResult
+    : J extends { kind: 'counterexample' }
+      ? CounterexampleResult
+      : CompareResult;
 
 /** Wall-clock time, ms since the epoch: deadlines cross threads. */
 const now = () => Date.now();
@@ -39,10 +66,17 @@ const now = () => Date.now();
  * Runs a job on this thread. `stop` is polled by the simulator; the job also stops
  * (as partial) at its wall-clock deadline.
  */
-export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress) => void): RunResult | CompareResult | CheckResult {
+export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress) => void): RunResult | CompareResult | CheckResult | CounterexampleResult {
   if (job.kind === 'check') {
     const progress = onProgress ? { update: onProgress, end: () => {} } : null;
-    return check(factoryFor(job.ref, job.sets, job.mutant), { ...job.options, interrupted: stop, progress });
+    const bound = job.bound !== undefined ? new SharedBound(job.bound) : null;
+    const r = check(factoryFor(job.ref, job.sets, job.mutant), { ...job.options, interrupted: stop, progress, stopAfter: bound ? () => bound.get() : undefined });
+    // The other parts need not go past this one's violation.
+    if (bound !== null && r.part.stopUnit !== null) bound.lower(r.part.stopUnit);
+    return r;
+  }
+  if (job.kind === 'counterexample') {
+    return counterexampleOf(factoryFor(job.ref, job.sets, job.mutant), job.violation, job.schedule, job.strategy, job.options);
   }
   const deadline = job.deadlineMs;
   const interrupted = deadline === undefined ? stop : () => stop() || now() >= deadline;

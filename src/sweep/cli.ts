@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { formatSummary } from '../check/index.js';
 import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
+import { CHECK_FORMAT, type CheckJson, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { applySets, parseCount, parseVary } from '../cli/overrides.js';
 import { InputError } from '../scenario/input-error.js';
@@ -29,6 +31,22 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext):
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);
   if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
   process.exitCode = bug ? ctx.exit.modelBug : ctx.isInterrupted() ? ctx.exit.interrupted : bad ? ctx.exit.violation : ctx.exit.ok;
+}
+
+/** Prints and writes merged check parts; the exit code is the one check gives. */
+function reportCheck(c: CheckJson, json: string | undefined, ctx: SweepCliContext): void {
+  if (json) writeFileAtomic(json, toJson(c));
+  process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ' (partial: parts missing or interrupted)' : ''}\n`);
+  if (c.summary.stoppedBy === 'model-bug') {
+    process.stderr.write('mmulab: model bug (not a protocol violation) in one of the parts\n');
+    process.exitCode = ctx.exit.modelBug;
+  } else if (c.violation !== null) {
+    process.stdout.write(`${c.violation.kind}: ${c.violation.message}\n${c.counterexample !== null ? `counterexample: ${c.counterexample}; replay it with:\n  mmulab replay ${c.counterexample}\n` : ''}`);
+    process.exitCode = ctx.exit.violation;
+  } else {
+    process.stdout.write(c.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : 'no violation found\n');
+    process.exitCode = ctx.exit.ok;
+  }
 }
 
 /** `mmulab sweep` and `mmulab merge`. */
@@ -63,8 +81,8 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
     });
 
   p.command('merge')
-    .description('merge sweep shard results into the unsharded result')
-    .argument('<files...>', 'sweep --json outputs')
+    .description('merge sweep or check shard results into the unsharded result')
+    .argument('<files...>', 'sweep --json or check --json outputs')
     .option('--json <file>', 'write the merged result as JSON')
     .action((files: string[], o: { json?: string }) => {
       const parts = files.map((f) => {
@@ -75,11 +93,16 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
           throw new InputError(`${f}: cannot read: ${(e as Error).message}`);
         }
         try {
-          return JSON.parse(text) as SweepResult;
+          return JSON.parse(text) as SweepResult | CheckJson;
         } catch (e) {
           throw new InputError(`${f}: not JSON: ${(e as Error).message}`);
         }
       });
-      report(mergeSweeps(parts), o.json, ctx);
+      // The first file's format says what is merged; mergeChecks and mergeSweeps refuse any other.
+      if ((parts[0] as { format?: unknown } | null)?.format === CHECK_FORMAT) {
+        reportCheck(mergeChecks(parts.map((json, i) => ({ name: files[i]!, json: json as CheckJson }))), o.json, ctx);
+        return;
+      }
+      report(mergeSweeps(parts as SweepResult[]), o.json, ctx);
     });
 }

@@ -1,0 +1,96 @@
+import {
+  type CheckResult,
+  type ExplorePart,
+  mergeParts,
+  type Progress,
+  type Shard,
+  subShard,
+} from '../check/index.js';
+import { SharedBound } from '../check/stop-bound.js';
+import { type Job, runOffloaded } from './offload.js';
+
+type CheckJob = Extract<Job, { kind: 'check' }>;
+
+/** A check run as parts: the merged result, and each part's figures by unit (for the JSON, and a later merge). */
+export interface PartsRun {
+  result: Omit<CheckResult, 'part'>;
+  parts: ExplorePart[];
+}
+
+/**
+ * Runs `shard` of the exploration (the whole with null) as `workers` parts on
+ * as many worker threads (part w of shard i/n is i + n·w of n·workers), and
+ * merges them here. The first part to stop on a violation tells the others,
+ * through shared memory, the unit past which they need not go; the merge then
+ * keeps, from every part, only what the single-threaded run would have done.
+ * The counterexample of the violation that comes first is minimised last, on
+ * a worker of its own. One worker runs the job as it is.
+ */
+export async function checkInWorkers(
+  job: CheckJob,
+  shard: Shard | null,
+  workers: number,
+  interrupted: () => boolean,
+  onProgress?: (p: Progress) => void,
+): Promise<PartsRun> {
+  if (workers <= 1) {
+    const r = await runOffloaded({ ...job, options: { ...job.options, shard } }, interrupted, onProgress);
+    const { part, ...result } = r;
+    return { result, parts: [{ summary: r.summary, part }] };
+  }
+  const bound = new SharedBound();
+  const latest: (Progress | undefined)[] = [];
+  const report = (w: number, p: Progress) => {
+    latest[w] = p;
+    onProgress?.(combine(latest));
+  };
+  const settled = await Promise.allSettled(
+    Array.from({ length: workers }, (_, w) =>
+      runOffloaded(
+        { ...job, bound: bound.buffer, options: { ...job.options, shard: subShard(shard, w, workers), counterexample: false } },
+        interrupted,
+        (p) => report(w, p),
+      ).catch((e: unknown) => {
+        bound.lower(-1); // the others stop at once: the run failed
+        throw e;
+      }),
+    ),
+  );
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  const results = settled.map((s) => (s as PromiseFulfilledResult<CheckResult>).value);
+  const parts = results.map((r) => ({ summary: r.summary, part: r.part }));
+  const m = mergeParts(parts);
+  const lead = m.first === null ? null : results[m.first]!;
+  let cex = null;
+  if (lead?.violation && lead.schedule && (job.options.counterexample ?? true)) {
+    const { strategy: _, ...options } = job.options;
+    cex = await runOffloaded(
+      { kind: 'counterexample', ref: job.ref, sets: job.sets, mutant: job.mutant, violation: lead.violation, schedule: lead.schedule, strategy: lead.summary.strategy, options },
+      interrupted,
+    );
+  }
+  return {
+    result: {
+      summary: m.summary,
+      violation: lead?.violation ?? null,
+      counterexample: cex?.counterexample ?? null,
+      minimisation: cex?.minimisation ?? null,
+      modelBug: lead?.modelBug ?? null,
+      schedule: lead?.schedule ?? null,
+    },
+    parts,
+  };
+}
+
+/** One progress line for parts running side by side. */
+function combine(ps: readonly (Progress | undefined)[]): Progress {
+  const seen = ps.filter((p): p is Progress => p !== undefined);
+  return {
+    strategy: seen[0]!.strategy,
+    executions: seen.reduce((a, p) => a + p.executions, 0),
+    executionsPerSec: seen.reduce((a, p) => a + p.executionsPerSec, 0),
+    depth: Math.max(...seen.map((p) => p.depth)),
+    elapsedMs: Math.max(...seen.map((p) => p.elapsedMs)),
+  };
+}

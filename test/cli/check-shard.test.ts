@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { main } from '../../src/cli/main.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-shard-'));
+const SIZE = ['--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
+
+/**
+ * Runs the CLI in this process (a process per call under tsx would take
+ * seconds each), capturing its stderr (stdout carries the test runner's own
+ * report, so what the CLI prints there goes along as comments).
+ */
+async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const write = process.stderr.write;
+  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
+  try {
+    process.exitCode = undefined;
+    const code = await main(args);
+    return { code, stderr };
+  } finally {
+    process.stderr.write = write;
+    process.exitCode = undefined;
+    process.removeAllListeners('SIGINT');
+  }
+}
+
+/** A check --json file without what may differ between identical runs (wall times). */
+function load(file: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(file, 'utf8'), (k, v) => (k === 'wallMs' || k === 'executionsPerSec' || k === 'firstCounterexampleMs' ? 0 : v));
+}
+
+type CheckJson = Record<string, unknown> & { summary: Record<string, unknown>; violation: { kind: string } | null };
+
+async function check(name: string, ...args: string[]): Promise<CheckJson> {
+  const json = join(dir, `${name}.json`);
+  const r = await cli('check', 'fault-vs-invalidation-mini', ...SIZE, '--json', json, '--out', join(dir, `${name}-cex.json`), '--no-minimise', ...args);
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  return load(json) as CheckJson;
+}
+
+test('check --workers 2 gives the JSON of --workers 1 (random, --max-executions), parts aside', async () => {
+  const one = await check('w1', '--strategy', 'random', '--max-executions', '400');
+  const two = await check('w2', '--strategy', 'random', '--max-executions', '400', '--workers', '2');
+  assert.equal(one.summary.executions, 400);
+  assert.deepEqual({ ...two, parts: null }, { ...one, parts: null });
+});
+
+// dfs parts merge the same way; test/check/shard.test.ts checks their figures.
+test('mmulab merge puts check --shard parts back together: the unsharded verdict (random with a violation)', async () => {
+  for (const [name, args] of [['random', ['--strategy', 'random', '--mutate', 'fault-skip-range-check']]] as const) {
+    const whole = await check(`${name}-whole`, ...args, '--shard', '0/1');
+    const parts = [0, 1, 2].map((i) => join(dir, `${name}-p${i}.json`));
+    for (let i = 0; i < 3; i++) await check(`${name}-p${i}`, ...args, '--shard', `${i}/3`);
+    const out = join(dir, `${name}-merged.json`);
+    const r = await cli('merge', parts[2]!, parts[0]!, parts[1]!, '--json', out);
+    assert.equal(r.code, whole.violation ? 1 : 0, r.stderr);
+    const merged = load(out) as CheckJson;
+    assert.equal(merged.format, 'mmulab-check/1');
+    assert.equal(merged.partial, false);
+    for (const k of ['executions', 'exhausted', 'stoppedBy', 'maxDepth', 'violationExecution']) assert.equal(merged.summary[k], whole.summary[k], `${name} ${k}`);
+    assert.equal(merged.violation?.kind ?? null, whole.violation?.kind ?? null);
+    // A missing part leaves the result partial.
+    await cli('merge', parts[0]!, parts[1]!, '--json', out);
+    assert.equal(load(out).partial, true);
+  }
+});
+
+test('check: bad --shard and --workers are refused in one line, exit 2', async () => {
+  for (const [args, pattern] of [
+    [['--shard', '3/2'], /^mmulab: --shard 3\/2: expected 0 <= i < n$/],
+    [['--workers', '0'], /^mmulab: --workers 0: expected at least 1$/],
+    [['--workers', 'two'], /^mmulab: --workers two: expected a non-negative integer$/],
+    [['--strategy', 'auto', '--shard', '0/2'], /^mmulab: --shard 0\/2: --strategy auto cannot be split into parts/],
+  ] as const) {
+    const r = await cli('check', 'fault-vs-invalidation-mini', ...args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), pattern);
+  }
+});
