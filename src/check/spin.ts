@@ -1,4 +1,4 @@
-import { KIND_MASK, kindWrites, opKind2, opObject, opObject2, opTouches, SPIN } from '../runtime/op.js';
+import { KIND_MASK, kindWrites, opKind2, opObject, opObject2, opTouches, SHARED, SPIN, WRITE } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/thread.js';
 
@@ -13,27 +13,85 @@ export type SpinProgress =
 const MAX_FOOTPRINT = 64;
 
 /**
+ * The last two threads that changed each object in some way, with the steps:
+ * enough to tell whether anyone other than a given thread changed it since a
+ * given step.
+ */
+class LastChangers {
+  /** Per object: the thread that changed it last, or -1. */
+  private w1 = new Int32Array(64).fill(-1);
+  /** Per object: the step of that change. */
+  private s1 = new Int32Array(64).fill(-1);
+  /** Per object: the last changer other than w1, or -1. */
+  private w2 = new Int32Array(64).fill(-1);
+  /** Per object: the step of that change. */
+  private s2 = new Int32Array(64).fill(-1);
+
+  clear(n: number): void {
+    this.w1.fill(-1, 0, n);
+    this.s1.fill(-1, 0, n);
+    this.w2.fill(-1, 0, n);
+    this.s2.fill(-1, 0, n);
+  }
+
+  record(o: number, t: number, j: number): void {
+    if (o >= this.w1.length) this.grow(o + 1);
+    if (this.w1[o] === t) {
+      this.s1[o] = j;
+    } else {
+      this.w2[o] = this.w1[o];
+      this.s2[o] = this.s1[o];
+      this.w1[o] = t;
+      this.s1[o] = j;
+    }
+  }
+
+  /** True when a thread other than `t` changed `o` after step `since`. */
+  changedByOther(o: number, t: number, since: number): boolean {
+    if (o >= this.w1.length) return false;
+    const other = this.w1[o] !== t ? this.s1[o] : this.s2[o];
+    return other > since;
+  }
+
+  private grow(n: number): void {
+    let cap = this.w1.length;
+    while (cap < n) cap *= 2;
+    const g = (a: Int32Array) => {
+      const b = new Int32Array(cap).fill(-1);
+      b.set(a);
+      return b;
+    };
+    this.w1 = g(this.w1);
+    this.s1 = g(this.s1);
+    this.w2 = g(this.w2);
+    this.s2 = g(this.s2);
+  }
+}
+
+/**
  * Tells whether a thread about to spin would go round its retry loop for
- * nothing: since its previous spin, no other thread has written an object that
- * the iteration touched (announced ops: reads, writes, locks), so the next
- * iteration would see the same state. It keeps, per thread, the objects its
- * current iteration touched, and per object the two latest writers.
+ * nothing: since its previous spin, no other thread has changed an object the
+ * iteration touched in a way the iteration could see (announced ops), so the
+ * next iteration would see the same state. An object the iteration only
+ * updated SHARED (took a lock for read, entered an SRCU section) looks the same
+ * to it after other SHARED updates, which commute with its own: only a write
+ * counts there. It keeps, per thread, the objects its current iteration
+ * touched, and per object the two latest changers.
  */
 export class SpinWatch {
   /** Per thread id: step of its last spin, or -1. */
   private readonly spinStep = new Int32Array(32);
   /** Per thread id: number of objects in its footprint, or -1 when too many to keep. */
   private readonly footN = new Int32Array(32);
-  /** Per thread id (row t*MAX_FOOTPRINT): objects its current iteration touched. */
+  /**
+   * Per thread id (row t*MAX_FOOTPRINT): objects its current iteration touched,
+   * as object*2 + 1 when it only updated the object SHARED, object*2 otherwise.
+   */
   private readonly foot = new Int32Array(32 * MAX_FOOTPRINT);
-  /** Per object: the thread that wrote it last, or -1. */
-  private w1 = new Int32Array(64).fill(-1);
-  /** Per object: the step of that write. */
-  private s1 = new Int32Array(64).fill(-1);
-  /** Per object: the last writer other than w1, or -1. */
-  private w2 = new Int32Array(64).fill(-1);
-  /** Per object: the step of that write. */
-  private s2 = new Int32Array(64).fill(-1);
+  /** Last writers and SHARED updaters of each object. */
+  private readonly changers = new LastChangers();
+  /** Last writers of each object. */
+  private readonly writers = new LastChangers();
   /** Objects below this id have been touched this execution. */
   private nObj = 0;
 
@@ -41,12 +99,8 @@ export class SpinWatch {
 
   /** Forgets the previous execution's objects (threads are reset as they appear, by addThread). */
   reset(): void {
-    for (let o = 0; o < this.nObj; o++) {
-      this.w1[o] = -1;
-      this.s1[o] = -1;
-      this.w2[o] = -1;
-      this.s2[o] = -1;
-    }
+    this.changers.clear(this.nObj);
+    this.writers.clear(this.nObj);
     this.nObj = 0;
   }
 
@@ -78,32 +132,23 @@ export class SpinWatch {
     const n = this.footN[t];
     if (n >= 0) {
       const base = t * MAX_FOOTPRINT;
-      let seen = false;
-      for (let i = 0; i < n; i++) {
-        if (this.foot[base + i] === o) {
-          seen = true;
-          break;
-        }
-      }
-      if (!seen) {
-        if (n === MAX_FOOTPRINT) this.footN[t] = -1;
-        else {
-          this.foot[base + n] = o;
-          this.footN[t] = n + 1;
-        }
+      const sharedOnly = kind === SHARED ? 1 : 0;
+      let i = 0;
+      for (; i < n; i++) if (this.foot[base + i] >> 1 === o) break;
+      if (i < n) {
+        // Seen before: it stays SHARED-only only if this access is SHARED too.
+        this.foot[base + i] &= ~1 | sharedOnly;
+      } else if (n === MAX_FOOTPRINT) {
+        this.footN[t] = -1;
+      } else {
+        this.foot[base + n] = (o << 1) | sharedOnly;
+        this.footN[t] = n + 1;
       }
     }
     if (!kindWrites(kind)) return;
-    if (o >= this.w1.length) this.grow(o + 1);
     if (o >= this.nObj) this.nObj = o + 1;
-    if (this.w1[o] === t) {
-      this.s1[o] = j;
-    } else {
-      this.w2[o] = this.w1[o];
-      this.s2[o] = this.s1[o];
-      this.w1[o] = t;
-      this.s1[o] = j;
-    }
+    this.changers.record(o, t, j);
+    if (kind === WRITE) this.writers.record(o, t, j);
   }
 
   /** True when `t` is about to spin and nothing it looked at changed since its previous spin. */
@@ -116,25 +161,12 @@ export class SpinWatch {
     if (since < 0 || n < 0) return false;
     const base = id * MAX_FOOTPRINT;
     for (let i = 0; i < n; i++) {
-      const o = this.foot[base + i];
+      const e = this.foot[base + i];
+      const o = e >> 1;
       if (o >= this.nObj) continue;
-      const other = this.w1[o] !== id ? this.s1[o] : this.s2[o];
-      if (other > since) return false;
+      const seen = (e & 1) === 1 ? this.writers : this.changers;
+      if (seen.changedByOther(o, id, since)) return false;
     }
     return true;
-  }
-
-  private grow(n: number): void {
-    let cap = this.w1.length;
-    while (cap < n) cap *= 2;
-    const g = (a: Int32Array) => {
-      const b = new Int32Array(cap).fill(-1);
-      b.set(a);
-      return b;
-    };
-    this.w1 = g(this.w1);
-    this.s1 = g(this.s1);
-    this.w2 = g(this.w2);
-    this.s2 = g(this.s2);
   }
 }

@@ -4,7 +4,7 @@ import { auditFootprints } from '../../src/check/audit.js';
 import { DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
-import { op2, opPair, opRead, opShared, opsConflict, opWrite, READ, SHARED, WRITE } from '../../src/runtime/op.js';
+import { OP_SPIN, op2, opPair, opRead, opShared, opsConflict, opWrite, READ, SHARED, WRITE } from '../../src/runtime/op.js';
 import { newLockStats, RwLock } from '../../src/runtime/rwlock.js';
 import type { Task } from '../../src/runtime/thread.js';
 import { ToyInstance } from './toys.js';
@@ -77,4 +77,37 @@ test('read-side lock operations are SHARED: readers alone make one trace, a writ
   assert.ok(withWriter.summary.executions < plainW.summary.executions);
 
   for (const f of [readers(3, false), readers(2, true)]) assert.deepEqual(auditFootprints(f, { executions: 80 }), []);
+});
+
+/**
+ * Two threads wait for a flag nobody sets; each iteration enters a read-side
+ * section (a SHARED update of the lock) and reads the flag. Neither sees anything
+ * new from the other's read-side updates, so this is a livelock found at once,
+ * not after maxSteps.
+ */
+function waitersOnSharedLock(): InstanceFactory {
+  return (options) => {
+    const inst = new ToyInstance(options);
+    const rt = inst.rt;
+    const lock = rt.objects.id('lock');
+    const flag = rt.objects.id('flag');
+    inst.awaiting = () => 'the flag';
+    for (const name of ['a', 'b']) {
+      rt.spawn(name, function* (): Task {
+        for (;;) {
+          yield opShared(lock);
+          yield opRead(flag);
+          yield OP_SPIN;
+        }
+      });
+    }
+    return inst;
+  };
+}
+
+test('spin progress: SHARED updates by others do not count as something new for a thread that only updated the object SHARED', () => {
+  const r = explore(waitersOnSharedLock(), new DfsStrategy({ por: 'dpor' }), { maxSteps: 5000 });
+  assert.equal(r.violation?.kind, 'livelock');
+  assert.match(r.violation!.message, /nothing new to see/);
+  assert.ok(r.summary.maxDepth < 50, `depth ${r.summary.maxDepth}`);
 });
