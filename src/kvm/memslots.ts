@@ -39,17 +39,27 @@ export class Memslots {
   }
 
   /** Slots whose host range overlaps [hvaStart, hvaEnd), with the gfn range it covers in each. */
-  *overlapping(hvaStart: number, hvaEnd: number): Generator<{ slot: Memslot; gfnStart: number; gfnEnd: number }> {
+  overlapping(hvaStart: number, hvaEnd: number): SlotRange[] {
+    // An array, not a generator: notifiers and the oracle call this on every invalidation.
+    const out: SlotRange[] = [];
     for (const s of this.slots) {
       const lo = Math.max(hvaStart, s.hvaPage);
       const hi = Math.min(hvaEnd, s.hvaPage + s.npages);
-      if (lo < hi) yield { slot: s, gfnStart: s.baseGfn + (lo - s.hvaPage), gfnEnd: s.baseGfn + (hi - s.hvaPage) };
+      if (lo < hi) out.push({ slot: s, gfnStart: s.baseGfn + (lo - s.hvaPage), gfnEnd: s.baseGfn + (hi - s.hvaPage) });
     }
+    return out;
   }
 
   with(slots: readonly Memslot[]): Memslots {
     return new Memslots(slots, this.generation + 1);
   }
+}
+
+/** The part of a memslot an hva range covers, in gfns [gfnStart, gfnEnd). */
+export interface SlotRange {
+  slot: Memslot;
+  gfnStart: number;
+  gfnEnd: number;
 }
 
 export function gfnToHva(slot: Memslot, gfn: number): number {

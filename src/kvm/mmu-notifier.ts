@@ -46,7 +46,7 @@ function* handleHvaRange(kvm: Kvm, hvaStart: number, hvaEnd: number, start: bool
   // and its synchronize_srcu for this read section).
   yield opPair(SHARED, kvm.srcu.obj, READ, kvm.objMemslots);
   kvm.srcu.readLock();
-  const ranges = [...kvm.memslots.overlapping(hvaStart, hvaEnd)];
+  const ranges = kvm.memslots.overlapping(hvaStart, hvaEnd);
   if (ranges.length === 0) {
     kvm.srcu.readUnlock();
     return;
