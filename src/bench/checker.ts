@@ -1,5 +1,6 @@
-/** Checker figures: executions/s, DFS exhaustion by size, time to each mutant's first counterexample. */
-import { type ExploreResult, explore, makeStrategy } from '../check/index.js';
+/** Checker figures: executions/s, DFS exhaustion by size, time to each mutant's first counterexample, and the speed-up of worker threads. */
+import { type ExploreResult, explore, makeStrategy, type StrategySpec } from '../check/index.js';
+import { checkInWorkers } from '../cli/check-workers.js';
 import { MUTANTS } from '../kvm/mutants.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { loadScenario } from '../scenario/load.js';
@@ -66,4 +67,47 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
     mutants.push(entry);
   }
   return { throughput, dfs, mutants };
+}
+
+/**
+ * Executions per second with 1 and 2 worker threads (check --workers), random
+ * and pct on fault-vs-invalidation-mini 3x3x2 for `throughputMs` each, and the
+ * time dfs (preemption bound 1) takes to exhaust 3x2x1 with 1 and 2 workers.
+ * Both worker counts run on worker threads, as the CLI runs them; dfs with 1
+ * worker is measured with the split that 2 workers use (--shard 0/1, the same
+ * executions) and without it (plain check, fewer executions).
+ */
+export async function measureCheckerWorkers(budget: { throughputMs: number; dfsMs: number }) {
+  const run = async (size: string[], strategy: StrategySpec, workers: number, split: boolean, timeLimitMs: number) => {
+    const { result } = await checkInWorkers(
+      { kind: 'check', ref: 'fault-vs-invalidation-mini', sets: size, mutant: null, options: { strategy, seed: 1, origin: { scenario: 'fault-vs-invalidation-mini', settings: {}, mutant: null }, timeLimitMs } },
+      split ? { index: 0, count: 1 } : null,
+      workers,
+      () => false,
+    );
+    const s = result.summary;
+    return { workers, executions: s.executions, exhausted: s.exhausted, stoppedBy: s.stoppedBy, wallMs: Math.round(s.wallMs), executionsPerSec: Math.round(s.executionsPerSec) };
+  };
+  const size332 = ['vcpus=3', 'invalidations=3', 'faultsPerVcpu=2'];
+  const throughput: Record<string, unknown>[] = [];
+  for (const kind of ['random', 'pct'] as const) {
+    const one = await run(size332, { kind }, 1, false, budget.throughputMs);
+    const two = await run(size332, { kind }, 2, false, budget.throughputMs);
+    throughput.push({ size: '3x3x2', strategy: kind, one, two, speedup: Number((two.executionsPerSec / Math.max(one.executionsPerSec, 1)).toFixed(2)) });
+  }
+  const size321 = ['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'];
+  const dfsSpec: StrategySpec = { kind: 'dfs', preemptionBound: 1 };
+  const plain = await run(size321, dfsSpec, 1, false, budget.dfsMs);
+  const one = await run(size321, dfsSpec, 1, true, budget.dfsMs);
+  const two = await run(size321, dfsSpec, 2, false, budget.dfsMs);
+  const dfs = {
+    size: '3x2x1',
+    preemptionBound: 1,
+    unsplit: plain,
+    one,
+    two,
+    speedup: Number((one.wallMs / Math.max(two.wallMs, 1)).toFixed(2)),
+    speedupOverUnsplit: Number((plain.wallMs / Math.max(two.wallMs, 1)).toFixed(2)),
+  };
+  return { throughput, dfs };
 }

@@ -9,7 +9,7 @@ import { cpus, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
-import { measureChecker } from './checker.js';
+import { measureChecker, measureCheckerWorkers } from './checker.js';
 import { SCALE_TARGET } from './scale.js';
 import { measureThroughput } from './throughput.js';
 
@@ -90,6 +90,20 @@ async function main(): Promise<void> {
       figures: ck.mutants,
       target: { allFoundWithinMs: 60_000, faultSkipRangeCheckMs: 300 },
       met: ck.mutants.every((m) => m.found === true) && typeof range?.timeToFirstCounterexampleMs === 'number' && range.timeToFirstCounterexampleMs < 300,
+    });
+  }
+
+  log('checker with 1 and 2 worker threads');
+  {
+    const cw = await measureCheckerWorkers(quick ? { throughputMs: 2000, dfsMs: 30_000 } : { throughputMs: 5000, dfsMs: 60_000 });
+    const speedups = [...cw.throughput.map((t) => t.speedup as number), cw.dfs.speedup];
+    benchmarks.push({
+      name: 'checker-workers',
+      description:
+        'check --workers 1 vs 2: random and pct executions/s on fault-vs-invalidation-mini 3x3x2, and dfs (preemption bound 1) time to exhaust 3x2x1 (1 worker with the same split, and unsplit)',
+      figures: cw,
+      target: { speedup: 1.7 },
+      met: cw.dfs.two.exhausted && speedups.every((x) => x >= 1.7),
     });
   }
 
