@@ -1,6 +1,7 @@
 import { opsConflict, opTouches } from '../runtime/op.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
+import { SeededDraws } from './draws.js';
 import type { Execution } from './execution.js';
 import { describeOp } from './counterexample.js';
 import { CheckerError } from './errors.js';
@@ -82,7 +83,7 @@ export function auditFootprints(factory: InstanceFactory, options: AuditOptions 
       swapped[k + 1] = ch[k];
       let difference: string | null;
       try {
-        const other = runOnce(factory, new LocalFirstReplay({ choices: swapped, draws: base.schedule.draws }), limits, true);
+        const other = runOnce(factory, new LocalFirstReplay({ choices: swapped, draws: base.schedule.draws }, seed + i), limits, true);
         difference = compare(base, other, threadName);
       } catch (e) {
         if (!(e instanceof CheckerError)) throw e;
@@ -99,13 +100,23 @@ export function auditFootprints(factory: InstanceFactory, options: AuditOptions 
  * A replay of a swapped schedule. The runner takes a LOCAL step as soon as one is
  * eligible, so a swap can put a thread's local step later than the runner will:
  * such a step commutes with everything, and is taken from its place further on.
+ * Draws come from the per-thread streams the random run drew from (the recorded
+ * draws are in the order of the original schedule).
  */
 class LocalFirstReplay extends ReplayStrategy {
   private readonly rest: number[];
-  constructor(schedule: Schedule) {
+  private readonly draws: SeededDraws;
+  constructor(schedule: Schedule, drawSeed: number) {
     const rest = schedule.choices.slice();
     super({ choices: rest, draws: schedule.draws });
     this.rest = rest;
+    // As RandomStrategy(drawSeed) draws in the one execution of runOnce (index 0).
+    this.draws = new SeededDraws(drawSeed);
+    this.draws.reset(0);
+  }
+
+  override nextDraw(x: Execution, n: number): number {
+    return this.draws.below(n, x.rt.current?.id ?? -1);
   }
 
   override forcedStep(x: Execution, t: Thread): void {

@@ -385,7 +385,7 @@ export class DfsStrategy implements Strategy, RaceSink {
   }
 
   nextDraw(x: Execution, n: number): number {
-    if (!this.explore || n <= 1 || n > this.maxDrawBranch) return this.seeded.below(n);
+    if (!this.explore || n <= 1 || n > this.maxDrawBranch) return this.seeded.below(n, x.rt.current?.id ?? -1);
     const path = this.path;
     const k = this.pos;
     let v = 0;

@@ -83,8 +83,8 @@ export class PctStrategy implements Strategy {
 
   forcedStep(_x: Execution, _t: Thread): void {}
 
-  nextDraw(_x: Execution, n: number): number {
-    return this.draws.below(n);
+  nextDraw(x: Execution, n: number): number {
+    return this.draws.below(n, x.rt.current?.id ?? -1);
   }
 
   endExecution(x: Execution, _outcome: Outcome): void {

@@ -27,8 +27,8 @@ export class RandomStrategy implements Strategy {
 
   forcedStep(_x: Execution, _t: Thread): void {}
 
-  nextDraw(_x: Execution, n: number): number {
-    return this.draws.below(n);
+  nextDraw(x: Execution, n: number): number {
+    return this.draws.below(n, x.rt.current?.id ?? -1);
   }
 
   endExecution(_x: Execution, _outcome: Outcome): void {}
