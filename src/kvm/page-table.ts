@@ -97,6 +97,8 @@ export class TablePool {
 
   /** The first gfn in [from, end) with a present leaf under `root`, or -1. */
   nextPresent(root: number, from: number, end: number): number {
+    // One gfn (the oracle's check of each freed page): a plain walk.
+    if (end - from === 1) return this.lookup(root, from) >= 0 ? from : -1;
     return this.scan(root, LEVELS, 0, from, end);
   }
 
