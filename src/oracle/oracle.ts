@@ -1,7 +1,7 @@
 import type { Violation } from '../runtime/instance.js';
 import type { KvmEvent, Sink } from '../kvm/events.js';
 import type { Kvm } from '../kvm/kvm.js';
-import { gfnToHva } from '../kvm/memslots.js';
+import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
 import { KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 
@@ -114,9 +114,8 @@ export class Oracle implements Sink {
     }
   }
 
-  private checkFreedPfn(ev: KvmEvent & { e: 'pfnFree' }): void {
-    const kvm = this.kvm;
-    for (const v of kvm.vcpus) {
+  private checkApicFree(ev: KvmEvent & { e: 'pfnFree' }): void {
+    for (const v of this.kvm.vcpus) {
       if (v.apicAccessPfn === ev.pfn && (v.mode === IN_GUEST_MODE || v.mode === EXITING_GUEST_MODE)) {
         this.report(
           'stale-apic-access',
@@ -126,6 +125,16 @@ export class Oracle implements Sink {
         return;
       }
     }
+  }
+
+  private checkFreedPfn(ev: KvmEvent & { e: 'pfnFree' }): void {
+    const kvm = this.kvm;
+    // APIC_ACCESS_ADDR only ever holds the pfn backing the APIC-access page's hva,
+    // so only a page freed there can be one a vCPU points at (checked per freed
+    // page: skip the vCPU loop for every other page).
+    const apic = kvm.memslots.byId(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT);
+    if (apic !== undefined && ev.hva === apic.hvaPage) this.checkApicFree(ev);
+    if (this.violations.length > 0) return;
     for (const r of kvm.memslots.overlapping(ev.hva, ev.hva + 1)) {
       const found = kvm.mmu.findMapping(r.gfnStart, r.gfnEnd);
       if (found !== null && found.pfn === ev.pfn) {
