@@ -75,7 +75,8 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
  * time dfs (preemption bound 1) takes to exhaust 3x2x1 with 1 and 2 workers.
  * Both worker counts run on worker threads, as the CLI runs them; dfs with 1
  * worker is measured with the split that 2 workers use (--shard 0/1, the same
- * executions) and without it (plain check, fewer executions).
+ * executions; 2 workers take its subtrees on demand) and without it (plain
+ * check, fewer executions).
  */
 export async function measureCheckerWorkers(budget: { throughputMs: number; dfsMs: number }) {
   const run = async (size: string[], strategy: StrategySpec, workers: number, split: boolean, timeLimitMs: number) => {

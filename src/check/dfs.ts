@@ -5,6 +5,7 @@ import { NondeterministicModel } from './errors.js';
 import type { Execution, Outcome } from './execution.js';
 import { HappensBefore, type RaceSink } from './hb.js';
 import { bit, DRAW_NODE, lowest, Path, popcount, THREAD_NODE } from './path.js';
+import { claimedOwnership, type UnitClaims } from './claims.js';
 import { owns, type Shard } from './shard.js';
 import type { Strategy } from './strategy.js';
 
@@ -49,6 +50,12 @@ export interface DfsSplit {
   shard: Shard;
   /** Split at the first d branch points, d the smallest that gives at least this many subtrees along the first execution. */
   prefixes: number;
+  /**
+   * The shard's subtrees are handed out on demand between parts running side
+   * by side (see claims.ts) rather than striped: this part explores those it
+   * takes.
+   */
+  claims?: UnitClaims;
 }
 
 /** Counters of the DFS, for reports and tests. */
@@ -123,8 +130,8 @@ export class DfsStrategy implements Strategy, RaceSink {
   private readonly explore: boolean;
   /** Largest draw that is a branch point. */
   private readonly maxDrawBranch: number;
-  /** The part explored, with a split. */
-  private readonly shard: Shard | null;
+  /** True when this part explores unit u (asked once per unit, in increasing order). */
+  private readonly owns: (u: number) => boolean;
   /** Subtrees wanted from the split. */
   private readonly splitTarget: number;
   /** Nodes of the split: 0 without one, -1 until the first execution has shown the tree's top. */
@@ -141,10 +148,11 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.explore = (options.draws ?? 'seeded') === 'explore';
     this.maxDrawBranch = options.maxDrawBranch ?? 8;
     this.seeded = new SeededDraws(options.seed ?? 0);
-    this.shard = options.split?.shard ?? null;
-    this.splitTarget = options.split?.prefixes ?? 0;
+    const split = options.split;
+    this.owns = split?.claims !== undefined ? claimedOwnership(split.shard, split.claims) : (u) => owns(split?.shard, u);
+    this.splitTarget = split?.prefixes ?? 0;
     this.splitDepth = this.splitTarget > 1 ? -1 : 0;
-    this.probe = !owns(this.shard, 0);
+    this.probe = !this.owns(0);
   }
 
   /** Unit of the current execution (SelfSharding, for explore). */
@@ -185,7 +193,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       if (k < 0) return false;
       if (k >= d) return true;
       this.unit++;
-      this.probe = !owns(this.shard, this.unit);
+      this.probe = !this.owns(this.unit);
       // Another part's subtree whose split nodes are all known is passed over
       // without running it; otherwise one execution learns them.
       if (!this.probe || k < d - 1) return true;

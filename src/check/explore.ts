@@ -1,6 +1,7 @@
 import type { Instance, Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { executionDriver } from './driver.js';
+import type { UnitClaims } from './claims.js';
 import { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
 import { Ledger, type PartRecord } from './ledger.js';
@@ -43,6 +44,13 @@ export interface ExploreOptions {
    * ends there ('elsewhere').
    */
   stopAfter?: () => number;
+  /**
+   * dfs: the shard's units are handed out on demand between this part and
+   * others running side by side (the strategy's split takes them from the same
+   * claims). The part then keeps every unit it ran (see combineClaimed), and
+   * maxExecutions's share of the shard is spent from a count they share.
+   */
+  claims?: UnitClaims | null;
 }
 
 /**
@@ -132,7 +140,9 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
   // dfs counts its own executions against its share of the budget; the others
   // run the owned indices below it.
   const budget = self !== null ? ownedBelow(shard, maxExecutions) : Number.POSITIVE_INFINITY;
-  const ledger = new Ledger();
+  const claims = self !== null ? (options.claims ?? null) : null;
+  const shared = claims !== null && budget < 2 ** 31 ? claims : null;
+  const ledger = new Ledger(claims !== null);
 
   const t0 = clock();
   let nextProgress = t0 + interval;
@@ -152,7 +162,7 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
 
   for (;;) {
     if (self !== null) {
-      if (executions >= budget) break;
+      if ((shared !== null ? shared.spent() : executions) >= budget) break;
       index = executions;
     } else {
       index = nextIndex(shard, index + 1, calibrating);
@@ -169,6 +179,7 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       stoppedBy = 'elsewhere';
       break;
     }
+    if (!probe && shared !== null && !shared.spend(budget)) break;
     let inst: Instance;
     try {
       inst = factory({ log: false });
@@ -190,7 +201,8 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       if (x.step > maxDepth) maxDepth = x.step;
       if (outcome === 'violation') {
         violation = inst.violations[0];
-        violationExecution = self !== null && shard !== null && shard.count > 1 ? null : index;
+        // A dfs part numbers only its own executions; merging numbers them all.
+        violationExecution = self !== null && ((shard !== null && shard.count > 1) || claims !== null) ? null : index;
         schedule = x.schedule();
         firstCex = clock() - t0;
         stoppedBy = 'violation';

@@ -36,7 +36,9 @@ export interface PartRecord {
  */
 export class Ledger {
   private readonly entries: LedgerEntry[] = [];
+  /** The unit being counted, or -1. */
   private unit = -1;
+  private open = false;
   private executions = 0;
   private depth = 0;
   private truncated = 0;
@@ -44,21 +46,41 @@ export class Ledger {
   /** Deepest execution of the units already closed. */
   private deepest = 0;
 
+  /**
+   * `every`: keep every unit, the common case too. A part whose units are
+   * handed out on demand (claims.ts) cannot leave them implicit, since which
+   * units it owns is known only afterwards; see combineClaimed.
+   */
+  constructor(private readonly every = false) {}
+
   /** Counts one execution of `unit` (units come in increasing order). */
   add(unit: number, depth: number, outcome: string): void {
-    if (unit !== this.unit) {
-      this.close();
-      this.unit = unit;
-    }
+    if (unit !== this.unit) this.begin(unit);
     this.executions++;
     if (depth > this.depth) this.depth = depth;
     if (outcome === 'truncated') this.truncated++;
     else if (outcome === 'redundant') this.redundant++;
   }
 
+  /** Counts a whole unit at once (after the units before it). */
+  addUnit([unit, executions, depth, truncated, redundant]: LedgerEntry): void {
+    this.begin(unit);
+    this.executions = executions;
+    this.depth = depth;
+    this.truncated = truncated;
+    this.redundant = redundant;
+  }
+
+  private begin(unit: number): void {
+    this.close();
+    this.unit = unit;
+    this.open = true;
+  }
+
   private close(): void {
-    if (this.unit < 0 || this.executions === 0) return;
-    if (this.executions !== 1 || this.truncated !== 0 || this.redundant !== 0 || this.depth > this.deepest) {
+    if (!this.open) return;
+    this.open = false;
+    if (this.every || this.executions !== 1 || this.truncated !== 0 || this.redundant !== 0 || this.depth > this.deepest) {
       this.entries.push([this.unit, this.executions, this.depth, this.truncated, this.redundant]);
     }
     if (this.depth > this.deepest) this.deepest = this.depth;
@@ -73,6 +95,26 @@ export class Ledger {
     this.close();
     return { shard, lastUnit: this.unit, stopUnit, entries: this.entries.map((e) => [...e] as LedgerEntry) };
   }
+}
+
+/**
+ * The record of `shard` that parts which took its units on demand (each
+ * keeping every unit it ran, see Ledger) add up to: the one a single part
+ * running all of the shard's units in order keeps, whoever ran which. It is
+ * cut at the first unit where a part stopped (what ran past it depends on
+ * timing, and no merge counts it). A unit nobody ran (taken by a part that
+ * then hit a limit) counts no execution.
+ */
+export function combineClaimed(records: readonly PartRecord[], shard: Shard): PartRecord {
+  const stops = records.flatMap((r) => (r.stopUnit === null ? [] : [r.stopUnit]));
+  const stopUnit = stops.length === 0 ? null : Math.min(...stops);
+  const cut = stopUnit ?? Number.POSITIVE_INFINITY;
+  const ran = new Map<number, LedgerEntry>();
+  for (const r of records) for (const e of r.entries) if (e[0] <= cut) ran.set(e[0], e);
+  const last = Math.max(-1, ...ran.keys());
+  const ledger = new Ledger();
+  for (let u = shard.index; u <= last; u += shard.count) ledger.addUnit(ran.get(u) ?? [u, 0, 0, 0, 0]);
+  return ledger.record(shard, stopUnit);
 }
 
 /** A part's figures over its units up to and including `upTo` (Infinity: all). */

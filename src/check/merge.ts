@@ -1,4 +1,5 @@
-import { figuresUpTo, type PartRecord } from './ledger.js';
+import { combineClaimed, figuresUpTo, type PartRecord } from './ledger.js';
+import type { Shard } from './shard.js';
 import type { StopReason, Summary } from './summary.js';
 
 /** One part of a sharded exploration, as explore returns it (summary and figures by unit). */
@@ -72,6 +73,40 @@ export function mergeParts(parts: readonly ExplorePart[]): MergedParts {
     violationExecution: lead?.stoppedBy !== 'violation' ? null : (lead.violationExecution ?? (incomplete ? null : executions - 1)),
   };
   return { summary, first, incomplete };
+}
+
+/**
+ * Parts that took `shard`'s units on demand (claims.ts), made into the one
+ * part that running them all in order gives (see combineClaimed): its summary
+ * and record do not depend on which part ran which unit. `first` is the index
+ * of the part whose violation or model bug comes first, or null.
+ */
+export function mergeClaimed(parts: readonly ExplorePart[], shard: Shard): { part: ExplorePart; first: number | null } {
+  const part = combineClaimed(
+    parts.map((p) => p.part),
+    shard,
+  );
+  const first = part.stopUnit === null ? null : parts.findIndex((p) => p.part.stopUnit === part.stopUnit);
+  const lead = first === null ? null : parts[first]!.summary;
+  const f = figuresUpTo(part, Number.POSITIVE_INFINITY);
+  const exhausted = lead === null && parts.every((p) => p.summary.exhausted);
+  const wallMs = Math.max(...parts.map((p) => p.summary.wallMs));
+  const summary: Summary = {
+    // The keys in explore's order, so that the JSON is the single part's byte for byte.
+    strategy: parts[0]!.summary.strategy,
+    executions: f.executions,
+    exhausted,
+    stoppedBy: lead !== null ? lead.stoppedBy : exhausted ? 'exhausted' : stopReason(parts.map((p) => p.summary.stoppedBy)),
+    maxDepth: f.maxDepth,
+    truncated: f.truncated,
+    redundant: f.redundant,
+    wallMs,
+    executionsPerSec: (f.executions * 1000) / Math.max(wallMs, 1e-3),
+    firstCounterexampleMs: lead?.firstCounterexampleMs ?? null,
+    // Only the whole knows how many executions came before (as for a dfs part of a shard).
+    violationExecution: lead?.stoppedBy === 'violation' && shard.count === 1 ? f.executions - 1 : null,
+  };
+  return { part: { summary, part }, first };
 }
 
 /** Why parts with no violation stopped, the one that matters most first. */

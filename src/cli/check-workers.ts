@@ -6,6 +6,8 @@ import {
   type Shard,
   subShard,
 } from '../check/index.js';
+import { UnitClaims } from '../check/claims.js';
+import { mergeClaimed } from '../check/merge.js';
 import { SharedBound } from '../check/stop-bound.js';
 import { type Job, runOffloaded } from './offload.js';
 
@@ -19,8 +21,12 @@ export interface PartsRun {
 
 /**
  * Runs `shard` of the exploration (the whole with null) as `workers` parts on
- * as many worker threads (part w of shard i/n is i + n·w of n·workers), and
- * merges them here. The first part to stop on a violation tells the others,
+ * as many worker threads, and merges them here. random and pct executions cost
+ * alike, so they are striped: part w of shard i/n is i + n·w of n·workers.
+ * dfs subtrees do not (a few can hold most executions), so the workers take
+ * the shard's subtrees on demand, and their figures are combined into the
+ * shard's single part: the same as one worker with the same split, whoever
+ * ran which subtree. The first part to stop on a violation tells the others,
  * through shared memory, the unit past which they need not go; the merge then
  * keeps, from every part, only what the single-threaded run would have done.
  * The counterexample of the violation that comes first is minimised last, on
@@ -39,6 +45,9 @@ export async function checkInWorkers(
     return { result, parts: [{ summary: r.summary, part }] };
   }
   const bound = new SharedBound();
+  const whole = shard ?? { index: 0, count: 1 };
+  const claims = job.options.strategy.kind === 'dfs' ? new UnitClaims() : null;
+  const partOf = (w: number) => (claims !== null ? whole : subShard(shard, w, workers));
   const latest: (Progress | undefined)[] = [];
   const report = (w: number, p: Progress) => {
     latest[w] = p;
@@ -47,7 +56,7 @@ export async function checkInWorkers(
   const settled = await Promise.allSettled(
     Array.from({ length: workers }, (_, w) =>
       runOffloaded(
-        { ...job, bound: bound.buffer, options: { ...job.options, shard: subShard(shard, w, workers), counterexample: false } },
+        { ...job, bound: bound.buffer, claims: claims?.buffer, options: { ...job.options, shard: partOf(w), counterexample: false } },
         interrupted,
         (p) => report(w, p),
       ).catch((e: unknown) => {
@@ -59,8 +68,13 @@ export async function checkInWorkers(
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   const results = settled.map((s) => (s as PromiseFulfilledResult<CheckResult>).value);
-  const parts = results.map((r) => ({ summary: r.summary, part: r.part }));
-  const m = mergeParts(parts);
+  let parts = results.map((r) => ({ summary: r.summary, part: r.part }));
+  let m: { summary: CheckResult['summary']; first: number | null };
+  if (claims !== null) {
+    const c = mergeClaimed(parts, whole);
+    parts = [c.part];
+    m = { summary: c.part.summary, first: c.first };
+  } else m = mergeParts(parts);
   const lead = m.first === null ? null : results[m.first]!;
   let cex = null;
   if (lead?.violation && lead.schedule && (job.options.counterexample ?? true)) {

@@ -8,7 +8,8 @@ import { simulate } from '../simulate/simulate.js';
 import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
 import type { Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
-import { type CheckOptions, type CheckResult, type CounterexampleResult, check, counterexampleOf, type Progress } from '../check/index.js';
+import { type CheckOptions, type CheckResult, type CounterexampleResult, check, counterexampleOf, type Progress, splitPrefixes } from '../check/index.js';
+import { UnitClaims } from '../check/claims.js';
 import { SharedBound } from '../check/stop-bound.js';
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, runCompare } from './compare.js';
@@ -36,9 +37,11 @@ export type Job =
       ref: string;
       sets: string[];
       mutant: string | null;
-      options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock' | 'stopAfter'>;
+      options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock' | 'stopAfter' | 'claims'>;
       /** A SharedBound's memory, when this is one of several parts running side by side. */
       bound?: SharedArrayBuffer;
+      /** dfs: UnitClaims' memory, when those parts take the units of options.shard on demand. */
+      claims?: SharedArrayBuffer;
     }
   | {
       kind: 'counterexample';
@@ -70,7 +73,14 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
   if (job.kind === 'check') {
     const progress = onProgress ? { update: onProgress, end: () => {} } : null;
     const bound = job.bound !== undefined ? new SharedBound(job.bound) : null;
-    const r = check(factoryFor(job.ref, job.sets, job.mutant), { ...job.options, interrupted: stop, progress, stopAfter: bound ? () => bound.get() : undefined });
+    let options: CheckOptions = { ...job.options, interrupted: stop, progress, stopAfter: bound ? () => bound.get() : undefined };
+    if (job.claims !== undefined && options.strategy.kind === 'dfs' && options.shard != null) {
+      // The split the shard alone would make, its units taken on demand.
+      const claims = new UnitClaims(job.claims);
+      const split = { shard: options.shard, prefixes: splitPrefixes(options.shard.count), claims };
+      options = { ...options, strategy: { ...options.strategy, split }, claims };
+    }
+    const r = check(factoryFor(job.ref, job.sets, job.mutant), options);
     // The other parts need not go past this one's violation.
     if (bound !== null && r.part.stopUnit !== null) bound.lower(r.part.stopUnit);
     return r;

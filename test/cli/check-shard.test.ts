@@ -49,6 +49,27 @@ test('check --workers 2 gives the JSON of --workers 1 (random, --max-executions)
   assert.deepEqual({ ...two, parts: null }, { ...one, parts: null });
 });
 
+/** dfs with --workers 2 (subtrees taken on demand) and with --workers 1 and the same split: the same JSON but the file names the command line gave. */
+async function dfsAgrees(name: string, ...args: string[]): Promise<CheckJson> {
+  const one = await check(`${name}-w1`, '--strategy', 'dfs', '--preemption-bound', '1', ...args, '--shard', '0/1');
+  const two = await check(`${name}-w2`, '--strategy', 'dfs', '--preemption-bound', '1', ...args, '--workers', '2');
+  const same = (j: CheckJson) => ({ ...j, shard: null, counterexample: j.counterexample === null ? null : readFileSync(j.counterexample as string, 'utf8') });
+  assert.deepEqual(same(two), same(one));
+  assert.equal((two.parts as unknown[]).length, 1);
+  return two;
+}
+
+test('check --workers 2 with dfs takes subtrees on demand: the JSON of --workers 1 with the same split (exhausted)', async () => {
+  const r = await dfsAgrees('dfs');
+  assert.equal(r.summary.exhausted, true);
+});
+
+test('check --workers 2 with dfs takes subtrees on demand: the JSON of --workers 1 with the same split (a violation)', async () => {
+  const r = await dfsAgrees('dfs-mutant', '--mutate', 'fault-skip-range-check');
+  assert.equal(r.violation?.kind, 'stale-translation');
+  assert.equal(r.summary.violationExecution, (r.summary.executions as number) - 1);
+});
+
 // dfs parts merge the same way; test/check/shard.test.ts checks their figures.
 test('mmulab merge puts check --shard parts back together: the unsharded verdict (random with a violation)', async () => {
   for (const [name, args] of [['random', ['--strategy', 'random', '--mutate', 'fault-skip-range-check']]] as const) {
