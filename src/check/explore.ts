@@ -51,6 +51,12 @@ export interface ExploreOptions {
    * maxExecutions's share of the shard is spent from a count they share.
    */
   claims?: UnitClaims | null;
+  /**
+   * Told the unit where this part stopped on a violation or a model bug, as
+   * soon as it stops (before check minimises the counterexample), so that
+   * parts running side by side stop past it at once.
+   */
+  onStop?: (unit: number) => void;
 }
 
 /**
@@ -243,6 +249,7 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       });
     }
   }
+  if (stopUnit !== null) options.onStop?.(stopUnit);
   const wallMs = clock() - t0;
   progress?.end();
   return {

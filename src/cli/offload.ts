@@ -6,9 +6,7 @@ import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
 import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
-import type { Violation } from '../runtime/instance.js';
-import type { Schedule } from '../runtime/schedule.js';
-import { type CheckOptions, type CheckResult, type CounterexampleResult, check, counterexampleOf, type Progress, splitPrefixes } from '../check/index.js';
+import { type CheckOptions, type CheckResult, check, type Progress, splitPrefixes } from '../check/index.js';
 import { UnitClaims } from '../check/claims.js';
 import { SharedBound } from '../check/stop-bound.js';
 import { factoryFor } from './check-factory.js';
@@ -37,30 +35,18 @@ export type Job =
       ref: string;
       sets: string[];
       mutant: string | null;
-      options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock' | 'stopAfter' | 'claims'>;
+      options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock' | 'stopAfter' | 'claims' | 'onStop'>;
       /** A SharedBound's memory, when this is one of several parts running side by side. */
       bound?: SharedArrayBuffer;
       /** dfs: UnitClaims' memory, when those parts take the units of options.shard on demand. */
       claims?: SharedArrayBuffer;
-    }
-  | {
-      kind: 'counterexample';
-      ref: string;
-      sets: string[];
-      mutant: string | null;
-      violation: Violation;
-      schedule: Schedule;
-      strategy: string;
-      options: Omit<CheckOptions, 'progress' | 'interrupted' | 'clock' | 'stopAfter' | 'strategy'>;
     };
 
 export type JobResult<J extends Job> = J extends { kind: 'run' }
   ? RunResult
   : J extends { kind: 'check' }
     ? CheckResult
-    : J extends { kind: 'counterexample' }
-      ? CounterexampleResult
-      : CompareResult;
+    : CompareResult;
 
 /** Wall-clock time, ms since the epoch: deadlines cross threads. */
 const now = () => Date.now();
@@ -69,24 +55,20 @@ const now = () => Date.now();
  * Runs a job on this thread. `stop` is polled by the simulator; the job also stops
  * (as partial) at its wall-clock deadline.
  */
-export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress) => void): RunResult | CompareResult | CheckResult | CounterexampleResult {
+export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress) => void): RunResult | CompareResult | CheckResult {
   if (job.kind === 'check') {
     const progress = onProgress ? { update: onProgress, end: () => {} } : null;
     const bound = job.bound !== undefined ? new SharedBound(job.bound) : null;
-    let options: CheckOptions = { ...job.options, interrupted: stop, progress, stopAfter: bound ? () => bound.get() : undefined };
+    // The other parts need not go past this one's violation.
+    const onStop = bound ? (u: number) => bound.lower(u) : undefined;
+    let options: CheckOptions = { ...job.options, interrupted: stop, progress, stopAfter: bound ? () => bound.get() : undefined, onStop };
     if (job.claims !== undefined && options.strategy.kind === 'dfs' && options.shard != null) {
       // The split the shard alone would make, its units taken on demand.
       const claims = new UnitClaims(job.claims);
       const split = { shard: options.shard, prefixes: splitPrefixes(options.shard.count), claims };
       options = { ...options, strategy: { ...options.strategy, split }, claims };
     }
-    const r = check(factoryFor(job.ref, job.sets, job.mutant), options);
-    // The other parts need not go past this one's violation.
-    if (bound !== null && r.part.stopUnit !== null) bound.lower(r.part.stopUnit);
-    return r;
-  }
-  if (job.kind === 'counterexample') {
-    return counterexampleOf(factoryFor(job.ref, job.sets, job.mutant), job.violation, job.schedule, job.strategy, job.options);
+    return check(factoryFor(job.ref, job.sets, job.mutant), options);
   }
   const deadline = job.deadlineMs;
   const interrupted = deadline === undefined ? stop : () => stop() || now() >= deadline;
