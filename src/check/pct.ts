@@ -19,10 +19,14 @@ import type { Strategy } from './strategy.js';
  * unsharded run's executions. (Learning it for ever would make k, and so every
  * later execution, depend on which executions a part ran before.) The longest
  * execution keeps growing slowly: on fault-vs-invalidation-mini 3x3x2 it is
- * 215 steps after 100 executions and 294 after 10000.
+ * 215 steps after 100 executions and 294 after 10000 (1.37 times), hence k is set to
+ * K_MARGIN times the calibrating maximum.
  * Threads that spin without progress are not eligible (see Execution), which
  * stands in for PCT's rule that a yielding thread is deprioritised.
  */
+/** k, once calibrated: this many times the longest calibrating execution. */
+const K_MARGIN = 1.4;
+
 export class PctStrategy implements Strategy {
   readonly name = 'pct';
   private readonly rng = new SchedRng();
@@ -88,7 +92,11 @@ export class PctStrategy implements Strategy {
   }
 
   endExecution(x: Execution, _outcome: Outcome): void {
-    if (x.index < this.calibrationExecutions && x.step > this.k) this.k = x.step;
+    if (x.index >= this.calibrationExecutions) return;
+    if (x.step > this.k) this.k = x.step;
+    // Executions keep getting longer than the calibrating ones, slowly: leave room
+    // so that change points can fall in their last steps too.
+    if (x.index === this.calibrationExecutions - 1) this.k = Math.ceil(this.k * K_MARGIN);
   }
 
   exhausted(): boolean {
