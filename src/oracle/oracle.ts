@@ -3,6 +3,7 @@ import type { KvmEvent, Sink } from '../kvm/events.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
 import { KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
+import { CleanRanges } from './clean-ranges.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -22,9 +23,12 @@ function describeAccess(ev: KvmEvent & { e: 'guestAccess' }): string {
  */
 export class Oracle implements Sink {
   readonly kinds: readonly KvmEvent['e'][] = [
-    'guestAccess', 'invalidateRangeStartDone', 'pfnFree', 'vmEntry',
+    'guestAccess', 'invalidateRangeStartDone', 'invalidateRangeEnd', 'pfnFree', 'vmEntry',
     'rootAlloc', 'rootPut', 'rootFree', 'spZap', 'spFree', 'zapAllEnd', 'memslotChange',
   ];
+  /** Open invalidations whose pages no usable TLB can hold (see CleanRanges). */
+  private readonly clean = new CleanRanges();
+
   constructor(
     private readonly kvm: Kvm,
     readonly violations: Violation[],
@@ -44,7 +48,12 @@ export class Oracle implements Sink {
       case 'guestAccess':
         return this.checkAccess(ev);
       case 'invalidateRangeStartDone':
-        return this.checkRangeUnmapped(ev, ev.hvaStart, ev.hvaEnd, `${ev.kind}'s invalidate_range_start returned`);
+        if (this.checkRangeUnmapped(ev, ev.hvaStart, ev.hvaEnd, `${ev.kind}'s invalidate_range_start returned`)) {
+          this.clean.opened(ev.tid, ev.hvaStart, ev.hvaEnd);
+        }
+        return;
+      case 'invalidateRangeEnd':
+        return this.clean.closed(ev.tid, ev.hvaStart, ev.hvaEnd);
       case 'pfnFree':
         return this.checkFreedPfn(ev);
       case 'vmEntry':
@@ -72,6 +81,7 @@ export class Oracle implements Sink {
       return;
     }
     const hva = gfnToHva(slot, ev.gfn);
+    if (ev.via === 'spte') this.clean.filled(hva);
     const now = kvm.host.lookup(hva);
     if (now === ev.pfn) return;
     const freed = kvm.host.freed.get(ev.pfn);
@@ -90,7 +100,8 @@ export class Oracle implements Sink {
     return (v.requests & (1 << KVM_REQ_TLB_FLUSH)) === 0 || v.mode === IN_GUEST_MODE;
   }
 
-  private checkRangeUnmapped(ev: KvmEvent, hvaStart: number, hvaEnd: number, when: string): void {
+  /** Reports a mapping left for the range; true when there is none. */
+  private checkRangeUnmapped(ev: KvmEvent, hvaStart: number, hvaEnd: number, when: string): boolean {
     const kvm = this.kvm;
     for (const r of kvm.memslots.overlapping(hvaStart, hvaEnd)) {
       const found = kvm.mmu.findMapping(r.gfnStart, r.gfnEnd);
@@ -100,19 +111,21 @@ export class Oracle implements Sink {
           ev,
           `${when}, but root ${found.root} still maps gfn ${hex(found.gfn)} → pfn ${hex(found.pfn)} (range [${hex(r.gfnStart)},${hex(r.gfnEnd)}))`,
         );
-        return;
+        return false;
       }
       for (const v of kvm.vcpus) {
         if (!this.tlbUsable(v)) continue;
         for (const [gfn, pfn] of v.tlb) {
           if (gfn >= r.gfnStart && gfn < r.gfnEnd) {
             this.report('stale-translation', ev, `${when}, but vCPU${v.id}'s TLB still maps gfn ${hex(gfn)} → pfn ${hex(pfn)} with no flush pending`);
-            return;
+            return false;
           }
         }
       }
     }
+    return true;
   }
+
 
   private checkApicFree(ev: KvmEvent & { e: 'pfnFree' }): void {
     for (const v of this.kvm.vcpus) {
@@ -141,6 +154,7 @@ export class Oracle implements Sink {
         this.report('stale-translation', ev, `${this.threadName(ev)} freed pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it`);
         return;
       }
+      if (this.clean.tlbsClean(ev.hva)) continue;
       for (const v of kvm.vcpus) {
         if (this.tlbUsable(v) && v.tlb.get(r.gfnStart) === ev.pfn) {
           this.report('stale-translation', ev, `${this.threadName(ev)} freed pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it`);
@@ -153,6 +167,7 @@ export class Oracle implements Sink {
   private checkEntry(ev: KvmEvent & { e: 'vmEntry' }): void {
     const kvm = this.kvm;
     const v = kvm.vcpus[ev.vcpu]!;
+    if ((v.requests & (1 << KVM_REQ_TLB_FLUSH)) !== 0) this.clean.enteredUnflushed();
     const problem = kvm.mmu.rootProblem(v);
     if (problem !== null) {
       this.report('obsolete-root', ev, `vCPU${v.id} entered the guest on a bad root: ${problem}`);
