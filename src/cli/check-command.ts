@@ -171,6 +171,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       if (r.counterexample === null) {
         process.stdout.write(r.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n');
+        if (!r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {
+          // Retry loops make the unbounded space of all but the smallest worlds too big to finish.
+          process.stdout.write('the unbounded space was not exhausted: --preemption-bound 1 (or 2) bounds it, as CHESS does, and can finish\n');
+        }
         process.exitCode = interrupted ? ctx.exit.interrupted : ctx.exit.ok;
         return;
       }
