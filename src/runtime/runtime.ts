@@ -86,13 +86,18 @@ export class Runtime {
     t.waitingFor = why;
   }
 
-  /** Makes a blocked thread runnable no earlier than now. */
-  wake(t: Thread): void {
+  /**
+   * Makes a blocked thread runnable no earlier than now, plus `delayNs` (a lock
+   * hand-over's cost). Its time is final before the driver hears of it: a
+   * driver may queue it by that time.
+   */
+  wake(t: Thread, delayNs = 0): void {
     if (t.state !== 'blocked') throw new ModelBug(`wake of ${t.name}, which is ${t.state}`);
     t.state = 'runnable';
     t.waitingFor = '';
     const now = this.now();
     if (!this.localTime && t.readyAt < now) t.readyAt = now;
+    t.readyAt += delayNs;
     this.driver.woke(t);
   }
 

@@ -248,9 +248,6 @@ export class RwLock {
         woken.push(w.thread);
       }
     }
-    for (const w of woken) {
-      this.rt.wake(w);
-      w.readyAt += this.handoverNs;
-    }
+    for (const w of woken) this.rt.wake(w, this.handoverNs);
   }
 }
