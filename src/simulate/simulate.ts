@@ -62,16 +62,21 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   let modelBug: string | null = null;
 
   try {
+    let next = heap.pop();
     for (;;) {
-      const t = heap.pop();
+      const t = next;
       if (t === undefined) break;
-      if (t.state !== 'runnable') continue;
+      if (t.state !== 'runnable') {
+        next = heap.pop();
+        continue;
+      }
       if (t.readyAt >= stopNs) {
         rt.clock = stopNs;
         break;
       }
       rt.runStep(t);
-      if (t.state === 'runnable') heap.push(t);
+      // Threads woken by the step are queued already; t runs on if it is still first.
+      next = t.state === 'runnable' ? heap.pushPop(t) : heap.pop();
       if (inst.violations.length > 0) break;
       if (rt.steps % CHECK_EVERY === 0) {
         if (metrics.guestAccesses >= stopAccesses) break;

@@ -25,6 +25,30 @@ export class ThreadHeap {
     a[i] = t;
   }
 
+  /**
+   * Pushes `t` and pops the first thread, in one sift at most: when `t` comes
+   * before every queued thread (a thread running on while it is the earliest,
+   * the common case) the heap is not touched at all.
+   */
+  pushPop(t: Thread): Thread {
+    const a = this.a;
+    const top = a[0];
+    if (top === undefined || this.less(t, top)) return t;
+    let i = 0;
+    const n = a.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.less(a[r]!, a[l]!) ? r : l;
+      if (!this.less(a[c]!, t)) break;
+      a[i] = a[c]!;
+      i = c;
+    }
+    a[i] = t;
+    return top;
+  }
+
   pop(): Thread | undefined {
     const a = this.a;
     const top = a[0];
