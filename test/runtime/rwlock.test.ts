@@ -112,3 +112,27 @@ test('rwlock: misuse is a ModelBug (unlock by a non-owner, recursion)', () => {
   });
   assert.throws(() => runInOrder(rt2, ['x', 'x']), /write_unlock of l held by nobody/);
 });
+
+test('rwlock: a hand-over charges its cost to the woken thread before the driver hears of the wake-up', () => {
+  const rt = new Runtime();
+  const lock = new RwLock(rt, 'mmu_lock');
+  lock.handoverNs = 50;
+  const seen: [string, number][] = [];
+  rt.driver = { draw: () => 0, woke: (t) => seen.push([t.name, t.readyAt]) };
+  function* holder(): Task {
+    yield* lock.writeLock();
+    rt.charge(100);
+    yield OP_LOCAL;
+    yield* lock.writeUnlockY();
+  }
+  function* waiter(): Task {
+    yield* lock.writeLock();
+    yield* lock.writeUnlockY();
+  }
+  rt.spawn('a', holder);
+  rt.spawn('b', waiter);
+  runInOrder(rt, ['a', 'b', 'a', 'b', 'a', 'a']);
+  // b is woken by a's unlock, at a's time (100 ns in), plus the hand-over: a run
+  // queue keyed by readyAt must see 150 at once, not 100 then a later change.
+  assert.deepEqual(seen, [['b', 150]]);
+});
