@@ -31,11 +31,25 @@ export class ThreadHeap {
    * the common case) the heap is not touched at all.
    */
   pushPop(t: Thread): Thread {
+    const top = this.a[0];
+    if (top === undefined || this.less(t, top)) return t;
+    this.siftDownFromRoot(t);
+    return top;
+  }
+
+  pop(): Thread | undefined {
     const a = this.a;
     const top = a[0];
-    if (top === undefined || this.less(t, top)) return t;
-    let i = 0;
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) this.siftDownFromRoot(last);
+    return top;
+  }
+
+  /** Puts `t` in place of the root and moves it down to where it belongs. */
+  private siftDownFromRoot(t: Thread): void {
+    const a = this.a;
     const n = a.length;
+    let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
@@ -46,27 +60,5 @@ export class ThreadHeap {
       i = c;
     }
     a[i] = t;
-    return top;
-  }
-
-  pop(): Thread | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      let i = 0;
-      const n = a.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && this.less(a[r]!, a[l]!) ? r : l;
-        if (!this.less(a[c]!, last)) break;
-        a[i] = a[c]!;
-        i = c;
-      }
-      a[i] = last;
-    }
-    return top;
   }
 }
