@@ -7,10 +7,11 @@ import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, requestRootDrop } from './sh
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
 
 /**
- * Zapping every shadow page: the fast invalidate flow by generation (threads 000
- * and 002, restored in 2019) and the lock-break zap-all it replaced on memslot
- * updates (the 2019 regression).
- * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_zap_all_fast, kvm_zap_obsolete_pages, kvm_mmu_zap_all
+ * Zapping every shadow page: the shadow MMU's part of the fast invalidate flow by
+ * generation (threads 000 and 002, restored in 2019; the flow itself, shared with
+ * the TDP MMU, is in zap-all-fast.ts) and the lock-break zap-all it replaced on
+ * memslot updates (the 2019 regression).
+ * @kernel arch/x86/kvm/mmu/mmu.c kvm_zap_obsolete_pages, kvm_mmu_zap_all
  */
 
 /**
