@@ -64,6 +64,8 @@ export interface Sink {
   /**
    * The event kinds `on` looks at, when it ignores the rest; absent means every
    * kind. Lets Kvm.emit skip stamping and dispatch of events nobody reads.
+   * Keep it in a module constant: routes are shared between Kvms whose sinks
+   * have the same lists (event-routes.ts).
    */
   readonly kinds?: readonly KvmEvent['e'][];
 }

@@ -6,6 +6,7 @@ import type { Task } from '../runtime/thread.js';
 import { WaitQueue } from '../runtime/wait-queue.js';
 import type { Costs } from './costs.js';
 import type { KvmEvent, KvmEventBody, Sink } from './events.js';
+import { type Routes, route, routesFor } from './event-routes.js';
 import { HostMm } from './host-mm.js';
 import type { Memslots } from './memslots.js';
 import type { MmuBackend } from './mmu-backend.js';
@@ -73,8 +74,8 @@ export class Kvm {
   readonly objHostAlloc: number;
 
   private readonly sinks: Sink[] = [];
-  /** Sinks per event kind, built on first use of a kind (subscribe resets it). */
-  private routes = new Map<string, Sink[]>();
+  /** Which sinks read each event kind (shared with other Kvms that have the same kinds of sinks). */
+  private routes: Routes = routesFor([]);
 
   constructor(
     readonly rt: Runtime,
@@ -105,22 +106,19 @@ export class Kvm {
 
   subscribe(sink: Sink): void {
     this.sinks.push(sink);
-    this.routes = new Map();
+    this.routes = routesFor(this.sinks);
   }
 
   /** Publishes an event to every sink that reads its kind, stamped with time, step and thread. */
   emit(body: KvmEventBody): void {
-    let sinks = this.routes.get(body.e);
-    if (sinks === undefined) {
-      sinks = this.sinks.filter((s) => s.kinds === undefined || s.kinds.includes(body.e));
-      this.routes.set(body.e, sinks);
-    }
-    if (sinks.length === 0) return;
+    const sinks = this.sinks;
+    const r = this.routes.get(body.e) ?? route(this.routes, sinks, body.e);
+    if (r.length === 0) return;
     const ev = body as KvmEvent;
     ev.ts = this.rt.now();
     ev.step = this.rt.steps;
     ev.tid = this.rt.current?.id ?? -1;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.on(ev);
+    for (let i = 0; i < r.length; i++) sinks[r[i]!]!.on(ev);
   }
 
   /** Returns the page tables' memory for the next instance; this one must not run again. */

@@ -12,6 +12,12 @@ function describeAccess(ev: KvmEvent & { e: 'guestAccess' }): string {
   return `vCPU${ev.vcpu} ${ev.write ? 'wrote' : 'read'} gfn ${hex(ev.gfn)} through its ${ev.via === 'tlb' ? 'TLB' : 'SPTEs'} and reached pfn ${hex(ev.pfn)}`;
 }
 
+/** The event kinds Oracle reads (one array for all instances: see event-routes.ts). */
+const ORACLE_KINDS: readonly KvmEvent['e'][] = [
+  'guestAccess', 'invalidateRangeStartDone', 'invalidateRangeEnd', 'pfnFree', 'vmEntry',
+  'rootAlloc', 'rootPut', 'rootFree', 'spZap', 'spFree', 'zapAllEnd', 'memslotChange',
+];
+
 /**
  * DESIGN.md's safety properties, checked as events happen rather than by
  * rescanning the world each step:
@@ -22,10 +28,7 @@ function describeAccess(ev: KvmEvent & { e: 'guestAccess' }): string {
  *  4. accounting — after root and shadow-page changes.
  */
 export class Oracle implements Sink {
-  readonly kinds: readonly KvmEvent['e'][] = [
-    'guestAccess', 'invalidateRangeStartDone', 'invalidateRangeEnd', 'pfnFree', 'vmEntry',
-    'rootAlloc', 'rootPut', 'rootFree', 'spZap', 'spFree', 'zapAllEnd', 'memslotChange',
-  ];
+  readonly kinds = ORACLE_KINDS;
   /** Open invalidations whose pages no usable TLB can hold (see CleanRanges). */
   private readonly clean = new CleanRanges();
 

@@ -23,11 +23,14 @@ const ZAP = 2 << 20;
 const APIC = 3 << 20;
 const INV = 4 << 20;
 
+/** The event kinds ProgressMonitor reads (one array for all instances: see event-routes.ts). */
+const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
+  'faultBegin', 'faultEnd', 'memslotChange', 'zapAllBegin', 'zapAllEnd', 'apicReload', 'invalidateRangeStart', 'invalidateRangeEnd',
+];
+
 export class ProgressMonitor implements Sink {
   private readonly open = new Map<number, Awaited>();
-  readonly kinds: readonly KvmEvent['e'][] = [
-    'faultBegin', 'faultEnd', 'memslotChange', 'zapAllBegin', 'zapAllEnd', 'apicReload', 'invalidateRangeStart', 'invalidateRangeEnd',
-  ];
+  readonly kinds = PROGRESS_KINDS;
 
   on(ev: KvmEvent): void {
     switch (ev.e) {

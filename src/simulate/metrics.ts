@@ -6,6 +6,13 @@ function loadKey(vcpu: number, pgd: number | undefined): number {
   return (pgd ?? -1) * 4096 + 4096 + vcpu;
 }
 
+/** The event kinds Metrics reads (one array for all instances: see event-routes.ts). */
+const METRICS_KINDS: readonly KvmEvent['e'][] = [
+  'faultBegin', 'faultEnd', 'remoteFlushBegin', 'tlbFlush', 'invalidateRangeStart', 'invalidateRangeEnd', 'spteSet',
+  'apicReload', 'guestAccess', 'vmEntry', 'entryCancelled', 'lockBreak', 'rootAlloc', 'rootFree', 'spCreate', 'spZap',
+  'spFree', 'zapAllBegin', 'zapAllEnd', 'memslotChange',
+];
+
 /** Counts what a kernel developer asks about a run, from the model's events. */
 export class Metrics implements Sink {
   faults = 0;
@@ -52,11 +59,7 @@ export class Metrics implements Sink {
   memslotChanges = 0;
   /** Extra counters a model part adds without a field here. */
   readonly extra = new Map<string, number>();
-  readonly kinds: readonly KvmEvent['e'][] = [
-    'faultBegin', 'faultEnd', 'remoteFlushBegin', 'tlbFlush', 'invalidateRangeStart', 'invalidateRangeEnd', 'spteSet',
-    'apicReload', 'guestAccess', 'vmEntry', 'entryCancelled', 'lockBreak', 'rootAlloc', 'rootFree', 'spCreate', 'spZap',
-    'spFree', 'zapAllBegin', 'zapAllEnd', 'memslotChange',
-  ];
+  readonly kinds = METRICS_KINDS;
 
   on(ev: KvmEvent): void {
     switch (ev.e) {
