@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   });
 
   log('checker');
-  const ck = await measureChecker(quick ? { throughputMs: 2000, dfsMs: 10_000, mutantMs: 5000 } : { throughputMs: 5000, dfsMs: 25_000, mutantMs: 10_000 });
+  const ck = await measureChecker(quick ? { throughputMs: 2000, dfsMs: 10_000, mutantMs: 5000, repeats: 1 } : { throughputMs: 5000, dfsMs: 25_000, mutantMs: 10_000, repeats: 3 });
   {
     const at332 = ck.throughput.filter((t) => t.size === '3x3x2');
     const dfs332 = ck.dfs.find((d) => d.size === '3x3x2' && d.preemptionBound === 'none');
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const range = ck.mutants.find((m) => m.mutant === 'fault-skip-range-check');
     benchmarks.push({
       name: 'checker-throughput',
-      description: 'random and pct on fault-vs-invalidation-mini, executions per second (N×I×F)',
+      description: 'random and pct on fault-vs-invalidation-mini, executions per second (N×I×F), one core: the median of 3 runs',
       figures: ck.throughput,
       target: { executionsPerSec: 50_000, size: '3x3x2' },
       met: at332.length > 0 && at332.every((t) => (t.executionsPerSec as number) >= 50_000),
@@ -102,12 +102,12 @@ async function main(): Promise<void> {
 
   log('checker with 1 and 2 worker threads');
   {
-    const cw = await measureCheckerWorkers(quick ? { throughputMs: 2000, dfsMs: 30_000 } : { throughputMs: 5000, dfsMs: 60_000 });
+    const cw = await measureCheckerWorkers(quick ? { throughputMs: 2000, dfsMs: 30_000, repeats: 1 } : { throughputMs: 5000, dfsMs: 60_000, repeats: 3 });
     const speedups = [...cw.throughput.map((t) => t.speedup as number), cw.dfs.speedup];
     benchmarks.push({
       name: 'checker-workers',
       description:
-        'check --workers 1 vs 2: random and pct executions/s on fault-vs-invalidation-mini 3x3x2, and dfs (preemption bound 1) time to exhaust 3x2x1 (1 worker with the same split, and unsplit)',
+        'check --workers 1 vs 2: random and pct executions/s on fault-vs-invalidation-mini 3x3x2 (1 and 2 workers alternating, median of 3 runs each), and dfs (preemption bound 1) time to exhaust 3x2x1 (1 worker with the same split, and unsplit)',
       figures: cw,
       target: { speedup: 1.7 },
       met: cw.dfs.two.exhausted && speedups.every((x) => x >= 1.7),
