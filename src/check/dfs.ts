@@ -64,6 +64,8 @@ export interface DfsStats {
   blocked: number;
   /** Deepest path, in nodes. */
   maxPath: number;
+  /** Nodes at which the preemption bound kept an eligible thread from being chosen (0: the bound cut nothing). */
+  boundCuts: number;
 }
 
 /**
@@ -98,7 +100,7 @@ export interface DfsStats {
 export class DfsStrategy implements Strategy, RaceSink {
   readonly name = 'dfs';
   /** See DfsStats. */
-  readonly stats: DfsStats = { blocked: 0, maxPath: 0 };
+  readonly stats: DfsStats = { blocked: 0, maxPath: 0, boundCuts: 0 };
   private readonly path = new Path();
   /** Next node of the path to visit in this execution. */
   private pos = 0;
@@ -268,6 +270,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       const prev = x.prev === null ? -1 : x.prev.id;
       const preemptive = x.prevPreemptible;
       const allowed = preemptive && x.preemptions >= this.bound ? bit(prev) : -1;
+      if ((em & ~allowed) !== 0) this.stats.boundCuts++;
       const avail = em & ~this.curSleep & allowed;
       if (avail === 0) {
         this.stats.blocked++;

@@ -4,6 +4,7 @@ import { executionDriver } from './driver.js';
 import type { UnitClaims } from './claims.js';
 import { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
+import type { BoundLevel } from './iterative-bound.js';
 import { Ledger, type PartRecord } from './ledger.js';
 import type { ProgressSink } from './progress.js';
 import { owns, ownedBelow, type Shard } from './shard.js';
@@ -82,6 +83,12 @@ export interface Calibrated {
 
 function selfSharding(s: Strategy): (Strategy & SelfSharding) | null {
   return typeof (s as Partial<SelfSharding>).currentUnit === 'function' ? (s as Strategy & SelfSharding) : null;
+}
+
+/** The summary's preemptionBounds, for a strategy that bounds preemptions level by level. */
+function boundLevelsOf(s: Strategy): { preemptionBounds?: BoundLevel[] } {
+  const levels = (s as Partial<{ boundLevels(): BoundLevel[] }>).boundLevels?.();
+  return levels === undefined ? {} : { preemptionBounds: levels };
 }
 
 function calibration(s: Strategy): number {
@@ -265,6 +272,7 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       executionsPerSec: (executions * 1000) / Math.max(wallMs, 1e-3),
       firstCounterexampleMs: firstCex,
       violationExecution,
+      ...boundLevelsOf(strategy),
     },
     violation,
     schedule,

@@ -23,6 +23,7 @@ export { figuresUpTo, type Figures, Ledger, type LedgerEntry, type PartRecord } 
 export { type ExplorePart, type MergedParts, mergeParts } from './merge.js';
 export { owns, ownedBelow, type Shard, subShard } from './shard.js';
 export type { InstanceFactory, InstanceOptions } from './factory.js';
+export { type BoundLevel, IterativeBoundStrategy } from './iterative-bound.js';
 export { type CexSize, type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
 export { PctStrategy } from './pct.js';
 export { type Phase, PortfolioStrategy } from './portfolio.js';
@@ -35,4 +36,4 @@ export type { SpinProgress } from './spin.js';
 export { decodeSchedule, encodeSchedule } from './schedule-codec.js';
 export { makeStrategy, splitPrefixes, STRATEGY_NAMES, type StrategySpec } from './strategies.js';
 export type { Strategy } from './strategy.js';
-export { formatSummary, type StopReason, type Summary } from './summary.js';
+export { formatBoundLevels, formatSummary, type StopReason, type Summary } from './summary.js';

@@ -1,5 +1,6 @@
 import type { Schedule } from '../runtime/schedule.js';
 import { type DfsOptions, DfsStrategy } from './dfs.js';
+import { IterativeBoundStrategy } from './iterative-bound.js';
 import { PctStrategy } from './pct.js';
 import { PortfolioStrategy } from './portfolio.js';
 import { RandomStrategy } from './random.js';
@@ -21,6 +22,11 @@ export type StrategySpec =
   | ({
       /** Systematic: stateless DFS with DPOR (DfsStrategy). */
       kind: 'dfs';
+      /**
+       * Preemption bound 0, then 1, 2, … each exhausted in turn, up to
+       * preemptionBound when given (IterativeBoundStrategy).
+       */
+      iterative?: boolean;
     } & DfsOptions)
   | {
       /** Probabilistic concurrency testing (PctStrategy). */
@@ -61,6 +67,11 @@ export function makeStrategy(spec: StrategySpec, seed: number, shard?: Shard | n
   if (shard != null && (spec.kind === 'auto' || spec.kind === 'replay')) throw new RangeError(`${spec.kind} cannot be sharded; use dfs, pct or random`);
   switch (spec.kind) {
     case 'dfs':
+      if (spec.iterative === true) {
+        if (shard != null) throw new RangeError('dfs with an iterative preemption bound cannot be sharded');
+        const { iterative: _, kind: __, preemptionBound, split: ___, ...dfs } = spec;
+        return new IterativeBoundStrategy({ ...dfs, seed: dfs.seed ?? seed }, preemptionBound);
+      }
       return new DfsStrategy({
         ...spec,
         seed: spec.seed ?? seed,

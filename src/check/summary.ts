@@ -1,3 +1,5 @@
+import type { BoundLevel } from './iterative-bound.js';
+
 /** Why an exploration stopped. */
 export type StopReason =
   /** a violation was found */
@@ -44,6 +46,8 @@ export interface Summary {
    * subtrees), so there it is null until the parts are merged.
    */
   violationExecution: number | null;
+  /** dfs with an iterative preemption bound: what ran at each bound (absent otherwise). */
+  preemptionBounds?: BoundLevel[];
 }
 
 /** One line for humans: "dfs: 1234 executions (exhausted), depth 40, 0.52 s, 2373 exec/s". */
@@ -58,4 +62,18 @@ export function formatSummary(s: Summary): string {
   if (s.redundant > 0) parts.push(`${s.redundant} redundant`);
   if (s.firstCounterexampleMs !== null) parts.push(`first counterexample after ${(s.firstCounterexampleMs / 1000).toFixed(3)} s`);
   return parts.join(', ');
+}
+
+/**
+ * The levels of an iterative preemption bound, one line each:
+ *   "at most 1 preemption: 370 executions, exhausted",
+ *   "no bound (a try): 370 executions, not exhausted".
+ */
+export function formatBoundLevels(levels: readonly BoundLevel[]): string {
+  return levels
+    .map((l) => {
+      const what = l.preemptionBound === null ? 'no bound (a try)' : `at most ${l.preemptionBound} preemption${l.preemptionBound === 1 ? '' : 's'}`;
+      return `${what}: ${l.executions} executions, ${l.exhausted ? 'exhausted' : 'not exhausted'}`;
+    })
+    .join('\n');
 }

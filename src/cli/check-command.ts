@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
+  type BoundLevel,
   type Counterexample,
+  formatBoundLevels,
   formatInterleaving,
   formatSummary,
   parseCounterexample,
@@ -32,6 +34,7 @@ interface CheckFlags {
   mutate?: string;
   strategy: string;
   preemptionBound?: string;
+  iterativeBound?: boolean;
   pctDepth?: string;
   maxExecutions?: string;
   maxSteps?: string;
@@ -57,9 +60,10 @@ function setsOf(cex: Counterexample): string[] {
 
 function strategySpec(o: CheckFlags): StrategySpec {
   const bound = o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined;
+  if (o.iterativeBound && o.strategy !== 'dfs') throw new InputError(`--iterative-bound: expected --strategy dfs, not ${o.strategy}`);
   switch (o.strategy) {
     case 'dfs':
-      return { kind: 'dfs', preemptionBound: bound };
+      return o.iterativeBound ? { kind: 'dfs', iterative: true, preemptionBound: bound } : { kind: 'dfs', preemptionBound: bound };
     case 'auto':
       return { kind: 'auto', preemptionBound: bound };
     case 'pct':
@@ -69,6 +73,17 @@ function strategySpec(o: CheckFlags): StrategySpec {
     default:
       throw new InputError(`--strategy ${o.strategy}: expected one of dfs, pct, random, auto`);
   }
+}
+
+/** What the levels of an iterative preemption bound covered, in one line. */
+function coverage(levels: readonly BoundLevel[], exhausted: boolean, maxBound: number | undefined): string {
+  const last = levels[levels.length - 1]!;
+  if (exhausted && last.preemptionBound === null) return 'every interleaving was run (the whole space, exhausted without a bound)';
+  if (exhausted && last.preemptionBound !== maxBound) return 'every interleaving was run (the last bound cut none: that is the whole space)';
+  const covered = levels.filter((l) => l.exhausted && l.preemptionBound !== null).pop();
+  if (covered === undefined) return 'no preemption bound was exhausted';
+  const n = covered.preemptionBound!;
+  return `every interleaving with at most ${n} preemption${n === 1 ? '' : 's'} was run`;
 }
 
 /** Replays a counterexample once more with report sinks attached, and writes the files asked for. */
@@ -97,6 +112,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--strategy <name>', 'dfs | pct | random | auto', 'dfs')
     .option('--preemption-bound <n>', 'dfs: most preemptions per execution')
+    .option('--iterative-bound', 'dfs: preemption bound 0, then 1, 2, … each exhausted in turn (up to --preemption-bound)')
     .option('--pct-depth <n>', 'pct: bug depth d (default 3)')
     .option('--max-executions <n>', 'stop after this many executions')
     .option('--max-steps <n>', 'steps after which an execution is cut (a livelock if work is pending)')
@@ -123,6 +139,9 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const strategy = strategySpec(o);
       if (strategy.kind === 'auto' && (shard !== null || workers > 1)) {
         throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: --strategy auto cannot be split into parts; expected --strategy dfs, pct or random`);
+      }
+      if (o.iterativeBound && (shard !== null || workers > 1)) {
+        throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: --iterative-bound cannot be split into parts; expected a fixed --preemption-bound`);
       }
       const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;
       const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
@@ -164,16 +183,23 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       const where = shard !== null ? ` (shard ${shard.index}/${shard.count})` : '';
       process.stdout.write(`${formatSummary(r.summary)}${where}\n`);
+      const levels = r.summary.preemptionBounds;
+      if (levels !== undefined) process.stdout.write(`${formatBoundLevels(levels)}\n`);
       if (r.modelBug) {
         process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug.message}\n`);
         process.exitCode = ctx.exit.modelBug;
         return;
       }
       if (r.counterexample === null) {
-        process.stdout.write(r.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n');
-        if (!r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {
+        if (levels !== undefined) {
+          const covered = coverage(levels, r.summary.exhausted, strategy.kind === 'dfs' ? strategy.preemptionBound : undefined);
+          process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered}\n`);
+        } else {
+          process.stdout.write(r.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n');
+        }
+        if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {
           // Retry loops make the unbounded space of all but the smallest worlds too big to finish.
-          process.stdout.write('the unbounded space was not exhausted: --preemption-bound 1 (or 2) bounds it, as CHESS does, and can finish\n');
+          process.stdout.write('the unbounded space was not exhausted: --preemption-bound 1 (or 2) bounds it, as CHESS does, and can finish; --iterative-bound runs bound 0, 1, 2, … in turn\n');
         }
         process.exitCode = interrupted ? ctx.exit.interrupted : ctx.exit.ok;
         return;

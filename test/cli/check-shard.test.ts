@@ -3,35 +3,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { main } from '../../src/cli/main.js';
+import { cli, load } from './in-process-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-shard-'));
 const SIZE = ['--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
-
-/**
- * Runs the CLI in this process (a process per call under tsx would take
- * seconds each), capturing its stderr (stdout carries the test runner's own
- * report, so what the CLI prints there goes along as comments).
- */
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, stderr };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = undefined;
-    process.removeAllListeners('SIGINT');
-  }
-}
-
-/** A check --json file without what may differ between identical runs (wall times). */
-function load(file: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(file, 'utf8'), (k, v) => (k === 'wallMs' || k === 'executionsPerSec' || k === 'firstCounterexampleMs' ? 0 : v));
-}
 
 type CheckJson = Record<string, unknown> & { summary: Record<string, unknown>; violation: { kind: string } | null };
 
