@@ -92,7 +92,7 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
  * Both worker counts run on worker threads, as the CLI runs them; dfs with 1
  * worker is measured with the split that 2 workers use (--shard 0/1, the same
  * executions; 2 workers take its subtrees on demand) and without it (plain
- * check, fewer executions).
+ * check, fewer executions); and the same at 3x3x2, the size of the dfs target.
  */
 export async function measureCheckerWorkers(budget: { throughputMs: number; dfsMs: number; repeats: number }) {
   const run = async (size: string[], strategy: StrategySpec, workers: number, split: boolean, timeLimitMs: number) => {
@@ -140,5 +140,15 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
     speedup: Number((one.wallMs / Math.max(two.wallMs, 1)).toFixed(2)),
     speedupOverUnsplit: Number((plain.wallMs / Math.max(two.wallMs, 1)).toFixed(2)),
   };
-  return { throughput, dfs };
+  // The size the dfs target is set at: one subtree of the split holds most of
+  // the executions, which bounds what taking subtrees on demand can gain.
+  const large = {
+    size: '3x3x2',
+    preemptionBound: 1,
+    one: await run(size332, dfsSpec, 1, true, budget.dfsMs),
+    two: await run(size332, dfsSpec, 2, false, budget.dfsMs),
+    speedup: 0,
+  };
+  large.speedup = Number((large.one.wallMs / Math.max(large.two.wallMs, 1)).toFixed(2));
+  return { throughput, dfs, dfsLarge: large };
 }
