@@ -5,7 +5,7 @@
  * Prints one JSON object on stdout. Run with --expose-gc for exact heap figures.
  */
 import { memoryUsage, resourceUsage } from 'node:process';
-import type { KvmEvent, Sink } from '../kvm/events.js';
+import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
 import { type Scenario, scenarioSchema } from '../scenario/schema.js';
 import { simulate } from '../simulate/simulate.js';
@@ -56,12 +56,12 @@ class Probe implements Sink {
   zapSimNs = 0;
   private t0 = 0;
   constructor(private readonly wallStart: number) {}
-  on(ev: KvmEvent): void {
+  on(ev: KvmEvent, at: EventStamp): void {
     if (ev.e === 'spteSet') {
       if (ev.newPfn >= 0 && ev.oldPfn < 0) this.mapped++;
       else if (ev.newPfn < 0 && ev.oldPfn >= 0) this.mapped--;
     } else if (ev.e === 'memslotChange' && ev.phase === 'begin' && this.atDelete === null) {
-      this.atDelete = { mappedPages: this.mapped, ...heapBytes(), wallMs: performance.now() - this.wallStart, simNs: ev.ts };
+      this.atDelete = { mappedPages: this.mapped, ...heapBytes(), wallMs: performance.now() - this.wallStart, simNs: at.ts };
       this.t0 = performance.now();
     } else if (ev.e === 'memslotChange' && ev.phase === 'done') {
       this.deleteWallMs = performance.now() - this.t0;

@@ -1,7 +1,8 @@
 /**
  * Everything the model makes observable, as one tagged union. Sinks (the
  * oracle, the metrics, the step log, trace exporters) subscribe to it. Every
- * event gets the time, runtime step and thread id when emitted.
+ * event comes with the time, runtime step and thread id of its emission (an
+ * EventStamp).
  */
 export type RetPf =
   /** the SPTE was installed */
@@ -56,11 +57,23 @@ export type KvmEventBody =
   | { e: 'mmuValidGen'; gen: number }
   | { e: 'note'; text: string };
 
-export type KvmEvent = KvmEventBody & { ts: number; step: number; tid: number };
+/** An event, as sinks get it (its time, step and thread come apart, in an EventStamp). */
+export type KvmEvent = KvmEventBody;
+
+/**
+ * When, at which runtime step and on which thread an event was emitted. Kvm.emit
+ * fills in one object for every event, so that emitting allocates nothing but
+ * the event: a sink that keeps them copies the fields, never the object.
+ */
+export interface EventStamp {
+  ts: number;
+  step: number;
+  tid: number;
+}
 
 /** A consumer of model events. */
 export interface Sink {
-  on(ev: KvmEvent): void;
+  on(ev: KvmEvent, at: EventStamp): void;
   /**
    * The event kinds `on` looks at, when it ignores the rest; absent means every
    * kind. Lets Kvm.emit skip stamping and dispatch of events nobody reads.

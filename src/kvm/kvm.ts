@@ -5,7 +5,7 @@ import { Srcu } from '../runtime/srcu.js';
 import type { Task } from '../runtime/thread.js';
 import { WaitQueue } from '../runtime/wait-queue.js';
 import type { Costs } from './costs.js';
-import type { KvmEvent, KvmEventBody, Sink } from './events.js';
+import type { EventStamp, KvmEvent, Sink } from './events.js';
 import { type Routes, route, routesFor } from './event-routes.js';
 import { HostMm } from './host-mm.js';
 import type { Memslots } from './memslots.js';
@@ -74,6 +74,8 @@ export class Kvm {
   readonly objHostAlloc: number;
 
   private readonly sinks: Sink[] = [];
+  /** The stamp of the event being published (see EventStamp). */
+  private readonly stamp: EventStamp = { ts: 0, step: 0, tid: -1 };
   /** Which sinks read each event kind (shared with other Kvms that have the same kinds of sinks). */
   private routes: Routes = routesFor([]);
 
@@ -109,16 +111,16 @@ export class Kvm {
     this.routes = routesFor(this.sinks);
   }
 
-  /** Publishes an event to every sink that reads its kind, stamped with time, step and thread. */
-  emit(body: KvmEventBody): void {
+  /** Publishes an event to every sink that reads its kind, with the time, step and thread. */
+  emit(ev: KvmEvent): void {
     const sinks = this.sinks;
-    const r = this.routes.get(body.e) ?? route(this.routes, sinks, body.e);
+    const r = this.routes.get(ev.e) ?? route(this.routes, sinks, ev.e);
     if (r.length === 0) return;
-    const ev = body as KvmEvent;
-    ev.ts = this.rt.now();
-    ev.step = this.rt.steps;
-    ev.tid = this.rt.current?.id ?? -1;
-    for (let i = 0; i < r.length; i++) sinks[r[i]!]!.on(ev);
+    const at = this.stamp;
+    at.ts = this.rt.now();
+    at.step = this.rt.steps;
+    at.tid = this.rt.current?.id ?? -1;
+    for (let i = 0; i < r.length; i++) sinks[r[i]!]!.on(ev, at);
   }
 
   /** Returns the page tables' memory for the next instance; this one must not run again. */

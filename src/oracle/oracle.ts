@@ -1,5 +1,5 @@
 import type { Violation } from '../runtime/instance.js';
-import type { KvmEvent, Sink } from '../kvm/events.js';
+import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
 import { KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
@@ -37,26 +37,31 @@ export class Oracle implements Sink {
     readonly violations: Violation[],
   ) {}
 
-  private report(kind: string, ev: KvmEvent, message: string): void {
-    const t = this.kvm.rt.threads[ev.tid];
-    this.violations.push({ kind, thread: t?.name ?? 'host', timeNs: ev.ts, step: ev.step, message });
+  /** The stamp of the event being checked: a violation is reported at its time and step, on its thread. */
+  private at: EventStamp = { ts: 0, step: 0, tid: -1 };
+
+  private report(kind: string, _ev: KvmEvent, message: string): void {
+    const at = this.at;
+    const t = this.kvm.rt.threads[at.tid];
+    this.violations.push({ kind, thread: t?.name ?? 'host', timeNs: at.ts, step: at.step, message });
   }
 
-  private threadName(ev: KvmEvent): string {
-    return this.kvm.rt.threads[ev.tid]?.name ?? '?';
+  private threadName(_ev: KvmEvent): string {
+    return this.kvm.rt.threads[this.at.tid]?.name ?? '?';
   }
 
-  on(ev: KvmEvent): void {
+  on(ev: KvmEvent, at: EventStamp): void {
+    this.at = at;
     switch (ev.e) {
       case 'guestAccess':
         return this.checkAccess(ev);
       case 'invalidateRangeStartDone':
         if (this.checkRangeUnmapped(ev, ev.hvaStart, ev.hvaEnd, `${ev.kind}'s invalidate_range_start returned`)) {
-          this.clean.opened(ev.tid, ev.hvaStart, ev.hvaEnd);
+          this.clean.opened(at.tid, ev.hvaStart, ev.hvaEnd);
         }
         return;
       case 'invalidateRangeEnd':
-        return this.clean.closed(ev.tid, ev.hvaStart, ev.hvaEnd);
+        return this.clean.closed(at.tid, ev.hvaStart, ev.hvaEnd);
       case 'pfnFree':
         return this.checkFreedPfn(ev);
       case 'vmEntry':

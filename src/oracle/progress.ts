@@ -1,4 +1,4 @@
-import type { KvmEvent, Sink } from '../kvm/events.js';
+import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
 
 /** Something the run waits for, and since when. */
 interface Awaited {
@@ -32,38 +32,38 @@ export class ProgressMonitor implements Sink {
   private readonly open = new Map<number, Awaited>();
   readonly kinds = PROGRESS_KINDS;
 
-  on(ev: KvmEvent): void {
+  on(ev: KvmEvent, at: EventStamp): void {
     switch (ev.e) {
       case 'faultBegin': {
         const k = FAULT + ev.vcpu;
-        if (!this.open.has(k)) this.open.set(k, { what: { vcpu: ev.vcpu, gfn: ev.gfn }, since: ev.ts });
+        if (!this.open.has(k)) this.open.set(k, { what: { vcpu: ev.vcpu, gfn: ev.gfn }, since: at.ts });
         return;
       }
       case 'faultEnd':
         if (!ev.ret.startsWith('retry')) this.open.delete(FAULT + ev.vcpu);
         return;
       case 'memslotChange':
-        if (ev.phase === 'begin') this.open.set(MEMSLOT + ev.slot, { what: `memslot ${ev.slot} ${ev.op}`, since: ev.ts });
+        if (ev.phase === 'begin') this.open.set(MEMSLOT + ev.slot, { what: `memslot ${ev.slot} ${ev.op}`, since: at.ts });
         else if (ev.phase === 'done') this.open.delete(MEMSLOT + ev.slot);
         return;
       case 'zapAllBegin':
-        this.open.set(ZAP + ev.tid, { what: ev.how, since: ev.ts });
+        this.open.set(ZAP + at.tid, { what: ev.how, since: at.ts });
         return;
       case 'zapAllEnd':
-        this.open.delete(ZAP + ev.tid);
+        this.open.delete(ZAP + at.tid);
         return;
       case 'apicReload': {
         const k = APIC + ev.vcpu;
         if (ev.outcome === 'retry') {
-          if (!this.open.has(k)) this.open.set(k, { what: `vCPU${ev.vcpu}'s APIC-access page reload`, since: ev.ts });
+          if (!this.open.has(k)) this.open.set(k, { what: `vCPU${ev.vcpu}'s APIC-access page reload`, since: at.ts });
         } else this.open.delete(k);
         return;
       }
       case 'invalidateRangeStart':
-        this.open.set(INV + ev.tid, { what: `${ev.kind} invalidation`, since: ev.ts });
+        this.open.set(INV + at.tid, { what: `${ev.kind} invalidation`, since: at.ts });
         return;
       case 'invalidateRangeEnd':
-        this.open.delete(INV + ev.tid);
+        this.open.delete(INV + at.tid);
         return;
       default:
         return;

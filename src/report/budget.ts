@@ -1,4 +1,4 @@
-import type { KvmEvent } from '../kvm/events.js';
+import type { EventStamp } from '../kvm/events.js';
 import type { LockIntervals } from './attach.js';
 
 /** Events a recording sink keeps by default before it stops (bounds memory on huge runs). */
@@ -19,13 +19,13 @@ export class EventBudget {
 
   constructor(readonly max: number = DEFAULT_MAX_EVENTS) {}
 
-  /** Whether to record `ev`. */
-  take(ev: KvmEvent): boolean {
+  /** Whether to record the event stamped `at`. */
+  take(at: EventStamp): boolean {
     if (this.truncatedAt === null && this.taken < this.max) {
       this.taken++;
       return true;
     }
-    if (this.truncatedAt === null) this.truncatedAt = ev.ts;
+    if (this.truncatedAt === null) this.truncatedAt = at.ts;
     this.dropped++;
     return false;
   }

@@ -1,4 +1,4 @@
-import { type KvmEvent, type RetPf, requestList } from '../kvm/events.js';
+import { type EventStamp, type KvmEvent, requestList, type RetPf } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
@@ -35,20 +35,20 @@ export class FtraceSink implements InstanceSink {
     this.gen = inst.kvm.mmuValidGen;
   }
 
-  on(ev: KvmEvent): void {
-    if (!this.budget.take(ev)) return;
-    const z = this.pendingZapAll.get(ev.tid);
+  on(ev: KvmEvent, at: EventStamp): void {
+    if (!this.budget.take(at)) return;
+    const z = this.pendingZapAll.get(at.tid);
     if (z !== undefined) {
-      this.pendingZapAll.delete(ev.tid);
+      this.pendingZapAll.delete(at.tid);
       // kvm_mmu_zap_all_fast traces after it toggled mmu_valid_gen.
       if (ev.e === 'mmuValidGen') this.gen = ev.gen;
       z.text = `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(z.pages)}`;
     }
     switch (ev.e) {
       case 'faultBegin': {
-        const exit = this.pendingExit.get(ev.tid);
+        const exit = this.pendingExit.get(at.tid);
         if (exit !== undefined) {
-          this.pendingExit.delete(ev.tid);
+          this.pendingExit.delete(at.tid);
           // EPT violation: the exit qualification (read/write, GPA valid); a #PF
           // intercept under shadow paging: the faulting address and the vector.
           exit.text = this.shadow
@@ -57,32 +57,32 @@ export class FtraceSink implements InstanceSink {
         }
         // error_code: PFERR_GUEST_FINAL_MASK | PFERR_WRITE_MASK for a write.
         const err = 0x1_0000_0000 + (ev.write ? 0x2 : 0);
-        this.add(ev, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
+        this.add(at, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
         return;
       }
       case 'faultEnd':
-        this.add(ev, 'mmulab_page_fault_done', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} ret ${RET_NAMES[ev.ret]} retries ${ev.retries}${ev.ret === 'fixed' || ev.ret === 'spurious' ? ` latency_ns ${Math.round(ev.latencyNs)}` : ''}`);
+        this.add(at, 'mmulab_page_fault_done', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} ret ${RET_NAMES[ev.ret]} retries ${ev.retries}${ev.ret === 'fixed' || ev.ret === 'spurious' ? ` latency_ns ${Math.round(ev.latencyNs)}` : ''}`);
         return;
       case 'vmEntry':
-        this.add(ev, 'kvm_entry', `vcpu ${ev.vcpu}, rip 0x0`);
+        this.add(at, 'kvm_entry', `vcpu ${ev.vcpu}, rip 0x0`);
         return;
       case 'vmExit': {
         const pf = ev.reason === 'ept-violation' || ev.reason === 'write-protect';
         const reason = pf && this.shadow ? 'EXCEPTION_NMI' : EXIT_REASONS[ev.reason]!;
-        const rec = this.add(ev, 'kvm_exit', kvmExit(ev.vcpu, reason, 0, pf && this.shadow ? PF_INTR_INFO : 0));
-        if (pf) this.pendingExit.set(ev.tid, rec);
+        const rec = this.add(at, 'kvm_exit', kvmExit(ev.vcpu, reason, 0, pf && this.shadow ? PF_INTR_INFO : 0));
+        if (pf) this.pendingExit.set(at.tid, rec);
         return;
       }
       case 'entryCancelled':
-        this.add(ev, 'mmulab_entry_cancelled', `vcpu ${ev.vcpu} requests ${requestList(ev.requests)}`);
+        this.add(at, 'mmulab_entry_cancelled', `vcpu ${ev.vcpu} requests ${requestList(ev.requests)}`);
         return;
       case 'spCreate':
         this.spInfo.set(ev.sp, { gen: ev.gen, direct: ev.direct });
-        this.add(ev, 'kvm_mmu_get_page', `${mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, 0)} new`);
+        this.add(at, 'kvm_mmu_get_page', `${mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, 0)} new`);
         return;
       case 'spZap': {
         const info = this.spInfo.get(ev.sp) ?? { gen: this.gen, direct: true };
-        this.add(ev, 'kvm_mmu_prepare_zap_page', mmuPage(info.gen, ev.gfn, ev.level, info.direct, ev.root ? 1 : 0));
+        this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(info.gen, ev.gfn, ev.level, info.direct, ev.root ? 1 : 0));
         return;
       }
       case 'spFree':
@@ -93,54 +93,54 @@ export class FtraceSink implements InstanceSink {
         return;
       case 'zapAllBegin':
         if (ev.how === 'kvm_mmu_zap_all_fast') {
-          const rec = this.add(ev, 'kvm_mmu_zap_all_fast', '') as Rec & { pages: number };
+          const rec = this.add(at, 'kvm_mmu_zap_all_fast', '') as Rec & { pages: number };
           rec.pages = ev.pages;
-          this.pendingZapAll.set(ev.tid, rec);
+          this.pendingZapAll.set(at.tid, rec);
         } else {
-          this.add(ev, 'mmulab_mmu_zap', `how ${ev.how} used_pages ${hex(ev.pages)}`);
+          this.add(at, 'mmulab_mmu_zap', `how ${ev.how} used_pages ${hex(ev.pages)}`);
         }
         return;
       case 'zapAllEnd':
-        this.add(ev, 'mmulab_mmu_zap_done', `how ${ev.how} duration_ns ${ev.durationNs}`);
+        this.add(at, 'mmulab_mmu_zap_done', `how ${ev.how} duration_ns ${ev.durationNs}`);
         return;
       case 'zapBatch':
-        this.add(ev, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages}`);
+        this.add(at, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages}`);
         return;
       case 'lockBreak':
-        this.add(ev, 'mmulab_lock_break', `${ev.holder} drops mmu_lock`);
+        this.add(at, 'mmulab_lock_break', `${ev.holder} drops mmu_lock`);
         return;
       case 'spteSet': {
         const oldSpte = spte(ev.oldPfn);
         const newSpte = spte(ev.newPfn);
         if (!this.shadow) {
-          this.add(ev, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${oldSpte} new_spte ${newSpte}`);
+          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${oldSpte} new_spte ${newSpte}`);
         } else if (ev.newPfn >= 0) {
-          this.add(ev, 'kvm_mmu_set_spte', `gfn ${hex(ev.gfn)} spte ${newSpte} (rwx) level ${ev.level} at 0`);
+          this.add(at, 'kvm_mmu_set_spte', `gfn ${hex(ev.gfn)} spte ${newSpte} (rwx) level ${ev.level} at 0`);
         } else {
-          this.add(ev, 'mmulab_drop_spte', `gfn ${hex(ev.gfn)} spte ${oldSpte} level ${ev.level}`);
+          this.add(at, 'mmulab_drop_spte', `gfn ${hex(ev.gfn)} spte ${oldSpte} level ${ev.level}`);
         }
         return;
       }
       case 'invalidateRangeStart':
-        this.add(ev, 'kvm_unmap_hva_range', `mmu notifier unmap range: ${hexPad(ev.hvaStart * 4096)} -- ${hexPad(ev.hvaEnd * 4096)}`);
+        this.add(at, 'kvm_unmap_hva_range', `mmu notifier unmap range: ${hexPad(ev.hvaStart * 4096)} -- ${hexPad(ev.hvaEnd * 4096)}`);
         return;
       case 'invalidateBegin':
-        this.add(ev, 'mmulab_mmu_invalidate_begin', `in_progress ${ev.inProgress}`);
+        this.add(at, 'mmulab_mmu_invalidate_begin', `in_progress ${ev.inProgress}`);
         return;
       case 'invalidateRangeAdd':
-        this.add(ev, 'mmulab_mmu_invalidate_range_add', `start ${hex(ev.start)} end ${hex(ev.end)}`);
+        this.add(at, 'mmulab_mmu_invalidate_range_add', `start ${hex(ev.start)} end ${hex(ev.end)}`);
         return;
       case 'invalidateEnd':
-        this.add(ev, 'mmulab_mmu_invalidate_end', `seq ${ev.seq} in_progress ${ev.inProgress}`);
+        this.add(at, 'mmulab_mmu_invalidate_end', `seq ${ev.seq} in_progress ${ev.inProgress}`);
         return;
       case 'remoteFlushBegin':
-        this.add(ev, 'mmulab_flush_remote_tlbs', `reason ${ev.reason}`);
+        this.add(at, 'mmulab_flush_remote_tlbs', `reason ${ev.reason}`);
         return;
       case 'apicReload':
-        this.add(ev, 'mmulab_apic_access_reload', `vcpu ${ev.vcpu} pfn ${ev.pfn >= 0 ? hex(ev.pfn) : '-'} ${ev.outcome}`);
+        this.add(at, 'mmulab_apic_access_reload', `vcpu ${ev.vcpu} pfn ${ev.pfn >= 0 ? hex(ev.pfn) : '-'} ${ev.outcome}`);
         return;
       case 'memslotChange':
-        this.add(ev, 'mmulab_set_memory_region', `slot ${ev.slot} op ${ev.op} phase ${ev.phase}`);
+        this.add(at, 'mmulab_set_memory_region', `slot ${ev.slot} op ${ev.op} phase ${ev.phase}`);
         return;
       default:
         return;
@@ -180,8 +180,8 @@ export class FtraceSink implements InstanceSink {
     return `${comm.padStart(16)}-${String(1000 + r.tid).padEnd(5)} [${cpu}] ${secs(r.ts)}: ${`${r.name}:`.padEnd(21)} ${r.text}\n`;
   }
 
-  private add(ev: KvmEvent, name: string, text: string): Rec {
-    const rec: Rec = { ts: ev.ts, seq: this.recs.length, tid: ev.tid, name, text };
+  private add(at: EventStamp, name: string, text: string): Rec {
+    const rec: Rec = { ts: at.ts, seq: this.recs.length, tid: at.tid, name, text };
     this.recs.push(rec);
     return rec;
   }

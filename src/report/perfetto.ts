@@ -1,4 +1,4 @@
-import { describeEvent, type KvmEvent } from '../kvm/events.js';
+import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js';
 import type { Violation } from '../runtime/instance.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
@@ -47,50 +47,50 @@ export class PerfettoSink implements InstanceSink {
     this.sampleGauges(0);
   }
 
-  on(ev: KvmEvent): void {
-    if (!this.budget.take(ev)) return;
-    this.spans.on(ev);
-    this.causes.on(ev);
+  on(ev: KvmEvent, at: EventStamp): void {
+    if (!this.budget.take(at)) return;
+    this.spans.on(ev, at);
+    this.causes.on(ev, at);
     switch (ev.e) {
       case 'invalidateBegin':
-        this.setCounter(ev.ts, C_IN_PROGRESS, ev.inProgress);
+        this.setCounter(at.ts, C_IN_PROGRESS, ev.inProgress);
         return;
       case 'invalidateEnd':
-        this.setCounter(ev.ts, C_SEQ, ev.seq);
-        this.setCounter(ev.ts, C_IN_PROGRESS, ev.inProgress);
+        this.setCounter(at.ts, C_SEQ, ev.seq);
+        this.setCounter(at.ts, C_IN_PROGRESS, ev.inProgress);
         return;
       case 'spCreate':
         this.liveSp++;
-        this.sampleGauges(ev.ts);
+        this.sampleGauges(at.ts);
         return;
       case 'spFree':
         this.liveSp--;
-        this.sampleGauges(ev.ts);
+        this.sampleGauges(at.ts);
         return;
       case 'rootAlloc':
         this.liveRoots.add(ev.root);
-        this.sampleGauges(ev.ts);
+        this.sampleGauges(at.ts);
         return;
       case 'rootFree':
         this.liveRoots.delete(ev.root);
-        this.sampleGauges(ev.ts);
-        this.instant(ev);
+        this.sampleGauges(at.ts);
+        this.instant(ev, at);
         return;
       case 'spteSet':
         // Installs may allocate page-table pages; zaps free none until the root goes.
-        if (ev.newPfn >= 0) this.sampleGauges(ev.ts);
+        if (ev.newPfn >= 0) this.sampleGauges(at.ts);
         return;
       case 'entryCancelled':
       case 'lockBreak':
       case 'rootInvalidate':
       case 'mmuValidGen':
-        this.instant(ev);
+        this.instant(ev, at);
         return;
       case 'apicReload':
-        if (ev.outcome !== 'no-slot') this.instant(ev);
+        if (ev.outcome !== 'no-slot') this.instant(ev, at);
         return;
       case 'memslotChange':
-        if (ev.phase === 'invalid' || ev.phase === 'flushed') this.instant(ev);
+        if (ev.phase === 'invalid' || ev.phase === 'flushed') this.instant(ev, at);
         return;
       default:
         return;
@@ -185,8 +185,8 @@ export class PerfettoSink implements InstanceSink {
     yield '\n]}\n';
   }
 
-  private instant(ev: KvmEvent): void {
-    this.instants.push({ ts: ev.ts, tid: ev.tid, name: describeEvent(ev), args: { event: ev.e, step: ev.step } });
+  private instant(ev: KvmEvent, at: EventStamp): void {
+    this.instants.push({ ts: at.ts, tid: at.tid, name: describeEvent(ev), args: { event: ev.e, step: at.step } });
   }
 
   private setCounter(ts: number, k: number, v: number): void {

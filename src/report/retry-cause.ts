@@ -1,4 +1,4 @@
-import type { KvmEvent, Sink } from '../kvm/events.js';
+import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
 
 /** One mmu_notifier invalidation as seen from KVM, invalidate_range_start to _end. */
 export interface Invalidation {
@@ -65,16 +65,16 @@ export class RetryCauses implements Sink {
   private readonly bySeq = new Map<number, Invalidation>();
   private readonly faults = new Map<number, { start: number; seq: number }>();
 
-  on(ev: KvmEvent): void {
+  on(ev: KvmEvent, at: EventStamp): void {
     switch (ev.e) {
       case 'invalidateRangeStart': {
         const inv: Invalidation = {
           id: this.invalidations.length,
-          tid: ev.tid,
+          tid: at.tid,
           kind: ev.kind,
           hvaStart: ev.hvaStart,
           hvaEnd: ev.hvaEnd,
-          start: ev.ts,
+          start: at.ts,
           begin: -1,
           gfnStart: -1,
           gfnEnd: -1,
@@ -83,27 +83,27 @@ export class RetryCauses implements Sink {
           end: -1,
         };
         this.invalidations.push(inv);
-        this.current.set(ev.tid, inv);
+        this.current.set(at.tid, inv);
         return;
       }
       case 'invalidateBegin': {
-        const inv = this.current.get(ev.tid);
+        const inv = this.current.get(at.tid);
         if (inv === undefined) return;
-        inv.begin = ev.ts;
+        inv.begin = at.ts;
         this.active.push(inv);
         return;
       }
       case 'invalidateRangeAdd': {
-        const inv = this.current.get(ev.tid);
+        const inv = this.current.get(at.tid);
         if (inv === undefined) return;
         inv.gfnStart = ev.start;
         inv.gfnEnd = ev.end;
         return;
       }
       case 'invalidateEnd': {
-        const inv = this.current.get(ev.tid);
+        const inv = this.current.get(at.tid);
         if (inv === undefined) return;
-        inv.endSeqTs = ev.ts;
+        inv.endSeqTs = at.ts;
         inv.seq = ev.seq;
         this.bySeq.set(ev.seq, inv);
         const i = this.active.indexOf(inv);
@@ -111,25 +111,25 @@ export class RetryCauses implements Sink {
         return;
       }
       case 'invalidateRangeEnd': {
-        const inv = this.current.get(ev.tid);
+        const inv = this.current.get(at.tid);
         if (inv === undefined) return;
-        inv.end = ev.ts;
-        this.current.delete(ev.tid);
+        inv.end = at.ts;
+        this.current.delete(at.tid);
         return;
       }
       case 'faultBegin':
-        this.faults.set(ev.tid, { start: ev.ts, seq: -1 });
+        this.faults.set(at.tid, { start: at.ts, seq: -1 });
         return;
       case 'seqSnapshot': {
-        const f = this.faults.get(ev.tid);
+        const f = this.faults.get(at.tid);
         if (f !== undefined) f.seq = ev.seq;
         return;
       }
       case 'faultEnd': {
-        const f = this.faults.get(ev.tid);
-        this.faults.delete(ev.tid);
+        const f = this.faults.get(at.tid);
+        this.faults.delete(at.tid);
         if (f === undefined || (ev.ret !== 'retry-precheck' && ev.ret !== 'retry-stale')) return;
-        this.retried.push({ tid: ev.tid, start: f.start, end: ev.ts, gfn: ev.gfn, ret: ev.ret, cause: this.cause(ev.gfn, f.seq) });
+        this.retried.push({ tid: at.tid, start: f.start, end: at.ts, gfn: ev.gfn, ret: ev.ret, cause: this.cause(ev.gfn, f.seq) });
         return;
       }
       default:

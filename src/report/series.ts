@@ -1,4 +1,4 @@
-import { describeEvent, type KvmEvent } from '../kvm/events.js';
+import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, type LockIntervals, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, DEFAULT_MAX_EVENTS, EventBudget } from './budget.js';
@@ -77,8 +77,8 @@ export class SeriesSink implements InstanceSink {
   private readonly accessTs: number[] = [];
   private readonly faultTs: number[] = [];
   private readonly retryTs: number[] = [];
-  /** Ring buffer of the last TAIL events (each emit creates a fresh object, so keeping it is safe). */
-  private readonly tail: KvmEvent[] = [];
+  /** Ring buffer of the last TAIL events, with copies of their stamps (each emit creates a fresh event, so keeping it is safe). */
+  private readonly tail: { ev: KvmEvent; ts: number; step: number; tid: number }[] = [];
   private tailNext = 0;
 
   private readonly budget: EventBudget;
@@ -96,27 +96,28 @@ export class SeriesSink implements InstanceSink {
     recordLockIntervals(inst);
   }
 
-  on(ev: KvmEvent): void {
-    if (!this.budget.take(ev)) return;
-    this.spans.on(ev);
+  on(ev: KvmEvent, at: EventStamp): void {
+    if (!this.budget.take(at)) return;
+    this.spans.on(ev, at);
     switch (ev.e) {
       case 'guestAccess':
-        this.accessTs.push(ev.ts);
+        this.accessTs.push(at.ts);
         break;
       case 'faultBegin':
-        this.faultTs.push(ev.ts);
+        this.faultTs.push(at.ts);
         break;
       case 'faultEnd':
         if (ev.ret === 'fixed' || ev.ret === 'spurious') this.latencies.push(Math.max(1, ev.latencyNs));
-        else if (ev.ret.startsWith('retry')) this.retryTs.push(ev.ts);
+        else if (ev.ret.startsWith('retry')) this.retryTs.push(at.ts);
         break;
       default:
         break;
     }
     // guestAccess lines would crowd out what led to a violation.
     if (ev.e !== 'guestAccess') {
-      if (this.tail.length < TAIL) this.tail.push(ev);
-      else this.tail[this.tailNext] = ev;
+      const kept = { ev, ts: at.ts, step: at.step, tid: at.tid };
+      if (this.tail.length < TAIL) this.tail.push(kept);
+      else this.tail[this.tailNext] = kept;
       this.tailNext = (this.tailNext + 1) % TAIL;
     }
   }
@@ -147,10 +148,10 @@ export class SeriesSink implements InstanceSink {
       latency: histogram(sorted),
       quantiles: sorted.length === 0 ? [] : QUANTILE_POINTS.map((p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!),
       lanes: lanes(spans, names, bins, binNs),
-      tail: ordered.map((ev) => ({
-        step: ev.step,
-        thread: names[ev.tid] ?? (ev.tid < 0 ? 'host' : `thread ${ev.tid}`),
-        timeNs: ev.ts,
+      tail: ordered.map(({ ev, ts, step, tid }) => ({
+        step,
+        thread: names[tid] ?? (tid < 0 ? 'host' : `thread ${tid}`),
+        timeNs: ts,
         text: describeEvent(ev),
       })),
       truncatedAtNs: cut,

@@ -1,4 +1,4 @@
-import type { KvmEvent, RetPf, Sink } from '../kvm/events.js';
+import type { EventStamp, KvmEvent, RetPf, Sink } from '../kvm/events.js';
 import type { LockIntervals } from './attach.js';
 
 /** What a span on a thread's track stands for; nesting goes from the first to the last. */
@@ -90,53 +90,53 @@ export class SpanRecorder implements Sink {
   /** Latest event time seen. */
   lastTs = 0;
 
-  on(ev: KvmEvent): void {
-    if (ev.ts > this.lastTs) this.lastTs = ev.ts;
+  on(ev: KvmEvent, at: EventStamp): void {
+    if (at.ts > this.lastTs) this.lastTs = at.ts;
     switch (ev.e) {
       case 'vmEntry':
-        this.begin('guest', ev.tid, ev.ts, 'guest mode', { vcpu: ev.vcpu, root: ev.root });
+        this.begin('guest', at.tid, at.ts, 'guest mode', { vcpu: ev.vcpu, root: ev.root });
         return;
       case 'vmExit':
-        this.end('guest', ev.tid, ev.ts, { exit: ev.reason });
+        this.end('guest', at.tid, at.ts, { exit: ev.reason });
         return;
       case 'faultBegin':
-        this.begin('fault', ev.tid, ev.ts, 'fault', { vcpu: ev.vcpu, gfn: hex(ev.gfn), write: ev.write });
+        this.begin('fault', at.tid, at.ts, 'fault', { vcpu: ev.vcpu, gfn: hex(ev.gfn), write: ev.write });
         return;
       case 'faultEnd': {
-        const o = this.take('fault', ev.tid);
+        const o = this.take('fault', at.tid);
         if (o === undefined) return;
-        this.push(ev.tid, o.start, ev.ts, 'fault', FAULT_NAMES[ev.ret], { ...o.args, ret: ev.ret, retries: ev.retries, pfn: ev.pfn >= 0 ? hex(ev.pfn) : '-' });
+        this.push(at.tid, o.start, at.ts, 'fault', FAULT_NAMES[ev.ret], { ...o.args, ret: ev.ret, retries: ev.retries, pfn: ev.pfn >= 0 ? hex(ev.pfn) : '-' });
         return;
       }
       case 'invalidateRangeStart':
-        this.begin('notifier', ev.tid, ev.ts, `invalidate_range_start (${ev.kind})`, { hva: `${hex(ev.hvaStart)}-${hex(ev.hvaEnd)}` });
+        this.begin('notifier', at.tid, at.ts, `invalidate_range_start (${ev.kind})`, { hva: `${hex(ev.hvaStart)}-${hex(ev.hvaEnd)}` });
         return;
       case 'invalidateRangeStartDone':
-        this.end('notifier', ev.tid, ev.ts, {});
+        this.end('notifier', at.tid, at.ts, {});
         return;
       case 'zapAllBegin':
-        this.begin('zap-all', ev.tid, ev.ts, ev.how, { pages: ev.pages });
-        this.batchMark.set(ev.tid, ev.ts);
+        this.begin('zap-all', at.tid, at.ts, ev.how, { pages: ev.pages });
+        this.batchMark.set(at.tid, at.ts);
         return;
       case 'zapAllEnd':
-        this.end('zap-all', ev.tid, ev.ts, { durationNs: ev.durationNs });
+        this.end('zap-all', at.tid, at.ts, { durationNs: ev.durationNs });
         return;
       case 'zapBatch':
-        this.batches.push(ev.ts, ev.tid, ev.pages, this.batchWhat.length);
+        this.batches.push(at.ts, at.tid, ev.pages, this.batchWhat.length);
         this.batchWhat.push(ev.what);
         return;
       case 'lockBreak':
-        this.batchMark.set(ev.tid, ev.ts);
+        this.batchMark.set(at.tid, at.ts);
         return;
       case 'memslotChange':
-        if (ev.phase === 'begin') this.begin('memslot', ev.tid, ev.ts, `memslot ${ev.op} slot ${ev.slot}`, { op: ev.op, slot: ev.slot });
-        else if (ev.phase === 'done') this.end('memslot', ev.tid, ev.ts, {});
+        if (ev.phase === 'begin') this.begin('memslot', at.tid, at.ts, `memslot ${ev.op} slot ${ev.slot}`, { op: ev.op, slot: ev.slot });
+        else if (ev.phase === 'done') this.end('memslot', at.tid, at.ts, {});
         return;
       case 'remoteFlushBegin':
-        this.begin('remote-flush', ev.tid, ev.ts, 'kvm_flush_remote_tlbs', { reason: ev.reason });
+        this.begin('remote-flush', at.tid, at.ts, 'kvm_flush_remote_tlbs', { reason: ev.reason });
         return;
       case 'remoteFlushEnd':
-        this.end('remote-flush', ev.tid, ev.ts, { vcpusKicked: ev.vcpusKicked });
+        this.end('remote-flush', at.tid, at.ts, { vcpusKicked: ev.vcpusKicked });
         return;
       default:
         return;

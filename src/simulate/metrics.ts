@@ -1,5 +1,5 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import type { KvmEvent, Sink } from '../kvm/events.js';
+import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
 
 /** Key of a (vCPU, guest CR3) pair in Metrics.loadedOnce; TDP roots have no CR3. */
 function loadKey(vcpu: number, pgd: number | undefined): number {
@@ -61,7 +61,7 @@ export class Metrics implements Sink {
   readonly extra = new Map<string, number>();
   readonly kinds = METRICS_KINDS;
 
-  on(ev: KvmEvent): void {
+  on(ev: KvmEvent, at: EventStamp): void {
     switch (ev.e) {
       case 'faultBegin':
         this.faults++;
@@ -100,12 +100,12 @@ export class Metrics implements Sink {
         return;
       case 'invalidateRangeStart':
         this.invalidationsStarted++;
-        this.invalidationSince.set(ev.tid, ev.ts);
+        this.invalidationSince.set(at.tid, at.ts);
         return;
       case 'invalidateRangeEnd': {
         this.invalidationsCompleted++;
-        const since = this.invalidationSince.get(ev.tid);
-        if (since !== undefined) this.invalidationDuration.record(Math.max(1, Math.round(ev.ts - since)));
+        const since = this.invalidationSince.get(at.tid);
+        if (since !== undefined) this.invalidationDuration.record(Math.max(1, Math.round(at.ts - since)));
         return;
       }
       case 'spteSet':
@@ -115,12 +115,12 @@ export class Metrics implements Sink {
       case 'apicReload':
         if (ev.outcome === 'retry') {
           this.apicReRequests++;
-          if (!this.apicStallSince.has(ev.vcpu)) this.apicStallSince.set(ev.vcpu, ev.ts);
+          if (!this.apicStallSince.has(ev.vcpu)) this.apicStallSince.set(ev.vcpu, at.ts);
         } else if (ev.outcome === 'set') {
           this.apicReloads++;
           const since = this.apicStallSince.get(ev.vcpu);
           if (since !== undefined) {
-            this.apicStalledNs += ev.ts - since;
+            this.apicStalledNs += at.ts - since;
             this.apicStallSince.delete(ev.vcpu);
           }
         }
