@@ -1,5 +1,6 @@
 import type { Thread } from '../runtime/thread.js';
 import type { Execution, Outcome } from './execution.js';
+import type { BoundLevel } from './iterative-bound.js';
 import type { Strategy } from './strategy.js';
 
 /** One phase of a portfolio: a strategy and how many executions it gets. */
@@ -73,5 +74,10 @@ export class PortfolioStrategy implements Strategy {
 
   exhausted(): boolean {
     return this.phase === this.phases.length - 1 && this.current.exhausted();
+  }
+
+  /** The preemption-bound levels of the current phase, when it runs them (see IterativeBoundStrategy). */
+  boundLevels(): BoundLevel[] | undefined {
+    return (this.current as Partial<{ boundLevels(): BoundLevel[] }>).boundLevels?.();
   }
 }

@@ -41,7 +41,7 @@ export type StrategySpec =
       kind: 'random';
     }
   | ({
-      /** PCT for a while, then DFS (PortfolioStrategy). */
+      /** PCT for a while, then DFS with an iterative preemption bound, up to preemptionBound if given (PortfolioStrategy). */
       kind: 'auto';
       /** Executions of PCT (depth 3) before DFS takes over (default 20000). */
       pctExecutions?: number;
@@ -58,8 +58,8 @@ export const STRATEGY_NAMES = ['auto', 'dfs', 'pct', 'random', 'replay'] as cons
 
 /**
  * Builds a fresh strategy; `seed` feeds the random ones and the draws of dfs.
- * 'auto' is PCT for a while (shallow bugs in milliseconds), then DFS (which can
- * exhaust the space, but goes deep first). With a `shard`, dfs splits its tree
+ * 'auto' is PCT for a while (shallow bugs in milliseconds), then DFS with an
+ * iterative preemption bound (which can exhaust the space, bound by bound). With a `shard`, dfs splits its tree
  * (random and pct need nothing: explore strides over their executions);
  * auto and replay cannot be sharded.
  */
@@ -85,9 +85,10 @@ export function makeStrategy(spec: StrategySpec, seed: number, shard?: Shard | n
       return new ReplayStrategy(spec.schedule);
     case 'auto': {
       const { pctExecutions, kind: _, ...dfs } = spec;
+      const { preemptionBound, split: _split, ...rest } = dfs;
       return new PortfolioStrategy([
         { strategy: new PctStrategy(seed, 3), executions: pctExecutions ?? 20_000 },
-        { strategy: new DfsStrategy({ ...dfs, seed: dfs.seed ?? seed }), executions: Number.POSITIVE_INFINITY },
+        { strategy: new IterativeBoundStrategy({ ...rest, seed: rest.seed ?? seed }, preemptionBound), executions: Number.POSITIVE_INFINITY },
       ]);
     }
   }

@@ -192,7 +192,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       if (r.counterexample === null) {
         if (levels !== undefined) {
-          const covered = coverage(levels, r.summary.exhausted, strategy.kind === 'dfs' ? strategy.preemptionBound : undefined);
+          const covered = coverage(levels, r.summary.exhausted, strategy.kind === 'dfs' || strategy.kind === 'auto' ? strategy.preemptionBound : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered}\n`);
         } else {
           process.stdout.write(r.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n');
