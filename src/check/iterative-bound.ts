@@ -1,6 +1,6 @@
-import type { Thread } from '../runtime/thread.js';
+import { DelegatingStrategy } from './delegating.js';
 import { type DfsOptions, DfsStrategy } from './dfs.js';
-import type { Execution, Outcome } from './execution.js';
+import type { Execution } from './execution.js';
 import type { Strategy } from './strategy.js';
 
 /** One level of an iterative preemption bound: what ran with at most `preemptionBound` preemptions. */
@@ -31,7 +31,7 @@ export interface BoundLevel {
  * is done within them, so is the exploration. That at most doubles the cost
  * of a world too big to finish.
  */
-export class IterativeBoundStrategy implements Strategy {
+export class IterativeBoundStrategy extends DelegatingStrategy {
   readonly name = 'dfs';
   /** What ran at each level so far, the current one last. */
   readonly levels: BoundLevel[] = [];
@@ -47,6 +47,7 @@ export class IterativeBoundStrategy implements Strategy {
     private readonly options: Omit<DfsOptions, 'preemptionBound' | 'split'>,
     private readonly maxBound = Number.POSITIVE_INFINITY,
   ) {
+    super();
     this.dfs = this.level(0);
   }
 
@@ -84,20 +85,8 @@ export class IterativeBoundStrategy implements Strategy {
     return false;
   }
 
-  nextThread(x: Execution): Thread | null {
-    return this.dfs.nextThread(x);
-  }
-
-  forcedStep(x: Execution, t: Thread): void {
-    this.dfs.forcedStep(x, t);
-  }
-
-  nextDraw(x: Execution, n: number): number {
-    return this.dfs.nextDraw(x, n);
-  }
-
-  endExecution(x: Execution, outcome: Outcome): void {
-    this.dfs.endExecution(x, outcome);
+  protected get current(): Strategy {
+    return this.dfs;
   }
 
   /** True once the last level is exhausted: the whole space (or every execution within maxBound) was run. */

@@ -1,5 +1,5 @@
-import type { Thread } from '../runtime/thread.js';
-import type { Execution, Outcome } from './execution.js';
+import { DelegatingStrategy } from './delegating.js';
+import type { Execution } from './execution.js';
 import type { BoundLevel } from './iterative-bound.js';
 import type { Strategy } from './strategy.js';
 
@@ -18,13 +18,14 @@ export interface Phase {
  * the space. Its name is the current phase's, so that a counterexample records
  * the strategy that found it; it is exhausted when its last phase is.
  */
-export class PortfolioStrategy implements Strategy {
+export class PortfolioStrategy extends DelegatingStrategy {
   /** Index of the current phase. */
   private phase = 0;
   /** Executions begun in the current phase. */
   private inPhase = 0;
 
   constructor(private readonly phases: Phase[]) {
+    super();
     if (phases.length === 0) throw new RangeError('portfolio: no phases');
   }
 
@@ -32,7 +33,7 @@ export class PortfolioStrategy implements Strategy {
     return this.current.name;
   }
 
-  private get current(): Strategy {
+  protected get current(): Strategy {
     return this.phases[this.phase].strategy;
   }
 
@@ -54,22 +55,6 @@ export class PortfolioStrategy implements Strategy {
       this.phase++;
       this.inPhase = 0;
     }
-  }
-
-  nextThread(x: Execution): Thread | null {
-    return this.current.nextThread(x);
-  }
-
-  forcedStep(x: Execution, t: Thread): void {
-    this.current.forcedStep(x, t);
-  }
-
-  nextDraw(x: Execution, n: number): number {
-    return this.current.nextDraw(x, n);
-  }
-
-  endExecution(x: Execution, outcome: Outcome): void {
-    this.current.endExecution(x, outcome);
   }
 
   exhausted(): boolean {

@@ -1,0 +1,32 @@
+import type { Thread } from '../runtime/thread.js';
+import type { Execution, Outcome } from './execution.js';
+import type { Strategy } from './strategy.js';
+
+/**
+ * A strategy made of others run in turn (the phases of a portfolio, the levels
+ * of an iterative preemption bound): the choices of an execution are those of
+ * the one running now; subclasses say which, and when to move on.
+ */
+export abstract class DelegatingStrategy implements Strategy {
+  abstract readonly name: string;
+  /** The strategy running the current execution. */
+  protected abstract get current(): Strategy;
+  abstract beginExecution(x: Execution): boolean;
+  abstract exhausted(): boolean;
+
+  nextThread(x: Execution): Thread | null {
+    return this.current.nextThread(x);
+  }
+
+  forcedStep(x: Execution, t: Thread): void {
+    this.current.forcedStep(x, t);
+  }
+
+  nextDraw(x: Execution, n: number): number {
+    return this.current.nextDraw(x, n);
+  }
+
+  endExecution(x: Execution, outcome: Outcome): void {
+    this.current.endExecution(x, outcome);
+  }
+}
