@@ -11,11 +11,6 @@ function describeAwaited(a: Awaited): string {
   return typeof a.what === 'string' ? a.what : `vCPU${a.what.vcpu}'s fault on gfn 0x${a.what.gfn.toString(16)}`;
 }
 
-/**
- * Tracks the events a run awaits — a fault being resolved, a memslot update or
- * zap completing, an APIC-access reload succeeding, an invalidation ending — so
- * drivers can tell work pending with no progress (a livelock) from idleness.
- */
 /** Keys of awaited events: a kind tag plus the vCPU, slot or thread id (numbers: no string per event). */
 const FAULT = 0;
 const MEMSLOT = 1 << 20;
@@ -28,6 +23,11 @@ const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
   'faultBegin', 'faultEnd', 'memslotChange', 'zapAllBegin', 'zapAllEnd', 'apicReload', 'invalidateRangeStart', 'invalidateRangeEnd',
 ];
 
+/**
+ * Tracks the events a run awaits — a fault being resolved, a memslot update or
+ * zap completing, an APIC-access reload succeeding, an invalidation ending — so
+ * drivers can tell work pending with no progress (a livelock) from idleness.
+ */
 export class ProgressMonitor implements Sink {
   private readonly open = new Map<number, Awaited>();
   readonly kinds = PROGRESS_KINDS;
