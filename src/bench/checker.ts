@@ -93,6 +93,7 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
  * worker is measured with the split that 2 workers use (--shard 0/1, the same
  * executions; 2 workers take its subtrees on demand) and without it (plain
  * check, fewer executions); and the same at 3x3x2, the size of the dfs target.
+ * Every figure is the median of `repeats` runs.
  */
 export async function measureCheckerWorkers(budget: { throughputMs: number; dfsMs: number; repeats: number }) {
   const run = async (size: string[], strategy: StrategySpec, workers: number, split: boolean, timeLimitMs: number) => {
@@ -128,9 +129,15 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
   }
   const size321 = ['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'];
   const dfsSpec: StrategySpec = { kind: 'dfs', preemptionBound: 1 };
-  const plain = await run(size321, dfsSpec, 1, false, budget.dfsMs);
-  const one = await run(size321, dfsSpec, 1, true, budget.dfsMs);
-  const two = await run(size321, dfsSpec, 2, false, budget.dfsMs);
+  /** The median run of `repeats` (by wall time) of a dfs exhaustion. */
+  const timed = async (size: string[], workers: number, split: boolean) => {
+    const runs: Awaited<ReturnType<typeof run>>[] = [];
+    for (let i = 0; i < budget.repeats; i++) runs.push(await run(size, dfsSpec, workers, split, budget.dfsMs));
+    return { ...medianBy(runs, (r) => r.wallMs), runsWallMs: runs.map((r) => r.wallMs) };
+  };
+  const plain = await timed(size321, 1, false);
+  const one = await timed(size321, 1, true);
+  const two = await timed(size321, 2, false);
   const dfs = {
     size: '3x2x1',
     preemptionBound: 1,
@@ -142,13 +149,14 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
   };
   // The size the dfs target is set at: one subtree of the split holds most of
   // the executions, which bounds what taking subtrees on demand can gain.
+  const largeOne = await timed(size332, 1, true);
+  const largeTwo = await timed(size332, 2, false);
   const large = {
     size: '3x3x2',
     preemptionBound: 1,
-    one: await run(size332, dfsSpec, 1, true, budget.dfsMs),
-    two: await run(size332, dfsSpec, 2, false, budget.dfsMs),
-    speedup: 0,
+    one: largeOne,
+    two: largeTwo,
+    speedup: Number((largeOne.wallMs / Math.max(largeTwo.wallMs, 1)).toFixed(2)),
   };
-  large.speedup = Number((large.one.wallMs / Math.max(large.two.wallMs, 1)).toFixed(2));
   return { throughput, dfs, dfsLarge: large };
 }
