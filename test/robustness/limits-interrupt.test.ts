@@ -182,3 +182,23 @@ test('model bug: simulate reports a ModelBug apart from violations', () => {
   assert.equal(r.modelBug, 'injected: sptes and rmap disagree');
   assert.deepEqual(r.violations, []);
 });
+
+test('a reader that goes away early (mmulab … | head -1): no stack trace, the command finishes and writes its files', async () => {
+  const json = join(dir, 'closed-pipe.json');
+  const args = ['check', 'fault-vs-invalidation-mini', '--set', 'vcpus=1', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1', '--strategy', 'dfs', '--iterative-bound', '--json', json];
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Read the first chunk, then close the pipe, as head does.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), 60000);
+    child.on('exit', (code) => {
+      clearTimeout(watchdog);
+      resolve({ code, stderr });
+    });
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+  assert.equal(JSON.parse(readFileSync(json, 'utf8')).summary.exhausted, true);
+});
