@@ -135,28 +135,17 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
     for (let i = 0; i < budget.repeats; i++) runs.push(await run(size, dfsSpec, workers, split, budget.dfsMs));
     return { ...medianBy(runs, (r) => r.wallMs), runsWallMs: runs.map((r) => r.wallMs) };
   };
-  const plain = await timed(size321, 1, false);
-  const one = await timed(size321, 1, true);
-  const two = await timed(size321, 2, false);
-  const dfs = {
-    size: '3x2x1',
-    preemptionBound: 1,
-    unsplit: plain,
-    one,
-    two,
-    speedup: Number((one.wallMs / Math.max(two.wallMs, 1)).toFixed(2)),
-    speedupOverUnsplit: Number((plain.wallMs / Math.max(two.wallMs, 1)).toFixed(2)),
+  /** dfs at N×I×F exhausted by 1 worker (with the split that 2 workers use) and by 2 workers. */
+  const speedupAt = async (size: string[]) => {
+    const one = await timed(size, 1, true);
+    const two = await timed(size, 2, false);
+    return { size: size.map((s) => s.split('=')[1]).join('x'), preemptionBound: 1, one, two, speedup: Number((one.wallMs / Math.max(two.wallMs, 1)).toFixed(2)) };
   };
+  const plain = await timed(size321, 1, false);
+  const small = await speedupAt(size321);
+  const dfs = { ...small, unsplit: plain, speedupOverUnsplit: Number((plain.wallMs / Math.max(small.two.wallMs, 1)).toFixed(2)) };
   // The size the dfs target is set at: one subtree of the split holds most of
   // the executions, which bounds what taking subtrees on demand can gain.
-  const largeOne = await timed(size332, 1, true);
-  const largeTwo = await timed(size332, 2, false);
-  const large = {
-    size: '3x3x2',
-    preemptionBound: 1,
-    one: largeOne,
-    two: largeTwo,
-    speedup: Number((largeOne.wallMs / Math.max(largeTwo.wallMs, 1)).toFixed(2)),
-  };
+  const large = await speedupAt(size332);
   return { throughput, dfs, dfsLarge: large };
 }
