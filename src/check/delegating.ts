@@ -1,5 +1,6 @@
 import type { Thread } from '../runtime/thread.js';
 import type { Execution, Outcome } from './execution.js';
+import type { BoundLevel } from './iterative-bound.js';
 import type { Strategy } from './strategy.js';
 
 /**
@@ -28,5 +29,9 @@ export abstract class DelegatingStrategy implements Strategy {
 
   endExecution(x: Execution, outcome: Outcome): void {
     this.current.endExecution(x, outcome);
+  }
+
+  boundLevels(): BoundLevel[] | undefined {
+    return this.current.boundLevels?.();
   }
 }

@@ -87,7 +87,7 @@ function selfSharding(s: Strategy): (Strategy & SelfSharding) | null {
 
 /** The summary's preemptionBounds, for a strategy that bounds preemptions level by level. */
 function boundLevelsOf(s: Strategy): { preemptionBounds?: BoundLevel[] } {
-  const levels = (s as Partial<{ boundLevels(): BoundLevel[] | undefined }>).boundLevels?.();
+  const levels = s.boundLevels?.();
   return levels === undefined ? {} : { preemptionBounds: levels };
 }
 

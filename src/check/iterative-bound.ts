@@ -95,7 +95,7 @@ export class IterativeBoundStrategy extends DelegatingStrategy {
   }
 
   /** The levels, for the summary. */
-  boundLevels(): BoundLevel[] {
+  override boundLevels(): BoundLevel[] {
     return this.levels.map((l) => ({ ...l }));
   }
 }

@@ -1,6 +1,5 @@
 import { DelegatingStrategy } from './delegating.js';
 import type { Execution } from './execution.js';
-import type { BoundLevel } from './iterative-bound.js';
 import type { Strategy } from './strategy.js';
 
 /** One phase of a portfolio: a strategy and how many executions it gets. */
@@ -59,10 +58,5 @@ export class PortfolioStrategy extends DelegatingStrategy {
 
   exhausted(): boolean {
     return this.phase === this.phases.length - 1 && this.current.exhausted();
-  }
-
-  /** The preemption-bound levels of the current phase, when it runs them (see IterativeBoundStrategy). */
-  boundLevels(): BoundLevel[] | undefined {
-    return (this.current as Partial<{ boundLevels(): BoundLevel[] }>).boundLevels?.();
   }
 }

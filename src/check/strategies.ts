@@ -69,8 +69,7 @@ export function makeStrategy(spec: StrategySpec, seed: number, shard?: Shard | n
     case 'dfs':
       if (spec.iterative === true) {
         if (shard != null) throw new RangeError('dfs with an iterative preemption bound cannot be sharded');
-        const { iterative: _, kind: __, preemptionBound, split: ___, ...dfs } = spec;
-        return new IterativeBoundStrategy({ ...dfs, seed: dfs.seed ?? seed }, preemptionBound);
+        return iterativeDfs(spec, seed);
       }
       return new DfsStrategy({
         ...spec,
@@ -83,13 +82,16 @@ export function makeStrategy(spec: StrategySpec, seed: number, shard?: Shard | n
       return new RandomStrategy(seed);
     case 'replay':
       return new ReplayStrategy(spec.schedule);
-    case 'auto': {
-      const { pctExecutions, kind: _, ...dfs } = spec;
-      const { preemptionBound, split: _split, ...rest } = dfs;
+    case 'auto':
       return new PortfolioStrategy([
-        { strategy: new PctStrategy(seed, 3), executions: pctExecutions ?? 20_000 },
-        { strategy: new IterativeBoundStrategy({ ...rest, seed: rest.seed ?? seed }, preemptionBound), executions: Number.POSITIVE_INFINITY },
+        { strategy: new PctStrategy(seed, 3), executions: spec.pctExecutions ?? 20_000 },
+        { strategy: iterativeDfs(spec, seed), executions: Number.POSITIVE_INFINITY },
       ]);
-    }
   }
+}
+
+/** DFS with an iterative preemption bound, up to the spec's preemptionBound (unsplit). */
+function iterativeDfs(spec: DfsOptions, seed: number): IterativeBoundStrategy {
+  const { preemptionBound, split: _split, ...dfs } = spec;
+  return new IterativeBoundStrategy({ ...dfs, seed: dfs.seed ?? seed }, preemptionBound);
 }

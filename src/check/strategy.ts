@@ -1,4 +1,5 @@
 import type { Execution, Outcome } from './execution.js';
+import type { BoundLevel } from './iterative-bound.js';
 import type { Thread } from '../runtime/thread.js';
 
 /**
@@ -29,4 +30,6 @@ export interface Strategy {
   endExecution(x: Execution, outcome: Outcome): void;
   /** True once a systematic strategy has run every execution of its bounded space. */
   exhausted(): boolean;
+  /** A strategy that bounds preemptions level by level: what ran at each level (the summary's preemptionBounds). */
+  boundLevels?(): BoundLevel[] | undefined;
 }

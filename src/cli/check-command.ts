@@ -137,11 +137,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const workers = parseCount('--workers', o.workers, MAX_WORKERS);
       if (workers === 0) throw new InputError('--workers 0: expected at least 1');
       const strategy = strategySpec(o);
-      if (strategy.kind === 'auto' && (shard !== null || workers > 1)) {
-        throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: --strategy auto cannot be split into parts; expected --strategy dfs, pct or random`);
-      }
-      if (o.iterativeBound && (shard !== null || workers > 1)) {
-        throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: --iterative-bound cannot be split into parts; expected a fixed --preemption-bound`);
+      // auto and the iterative bound run phases or levels in turn: one part only.
+      const whole = strategy.kind === 'auto' ? ['--strategy auto', '--strategy dfs, pct or random'] : o.iterativeBound ? ['--iterative-bound', 'a fixed --preemption-bound'] : null;
+      if (whole !== null && (shard !== null || workers > 1)) {
+        throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: ${whole[0]} cannot be split into parts; expected ${whole[1]}`);
       }
       const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;
       const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;

@@ -40,13 +40,13 @@ export class Oracle implements Sink {
   /** The stamp of the event being checked: a violation is reported at its time and step, on its thread. */
   private at: EventStamp = { ts: 0, step: 0, tid: -1 };
 
-  private report(kind: string, _ev: KvmEvent, message: string): void {
+  private report(kind: string, message: string): void {
     const at = this.at;
     const t = this.kvm.rt.threads[at.tid];
     this.violations.push({ kind, thread: t?.name ?? 'host', timeNs: at.ts, step: at.step, message });
   }
 
-  private threadName(_ev: KvmEvent): string {
+  private threadName(): string {
     return this.kvm.rt.threads[this.at.tid]?.name ?? '?';
   }
 
@@ -56,7 +56,7 @@ export class Oracle implements Sink {
       case 'guestAccess':
         return this.checkAccess(ev);
       case 'invalidateRangeStartDone':
-        if (this.checkRangeUnmapped(ev, ev.hvaStart, ev.hvaEnd, `${ev.kind}'s invalidate_range_start returned`)) {
+        if (this.checkRangeUnmapped(ev.hvaStart, ev.hvaEnd, `${ev.kind}'s invalidate_range_start returned`)) {
           this.clean.opened(at.tid, ev.hvaStart, ev.hvaEnd);
         }
         return;
@@ -73,7 +73,7 @@ export class Oracle implements Sink {
       case 'spFree':
       case 'zapAllEnd':
       case 'memslotChange':
-        return this.checkAccounting(ev);
+        return this.checkAccounting();
       default:
         return;
     }
@@ -85,7 +85,7 @@ export class Oracle implements Sink {
     // The description is built only for a report: this runs at every guest access.
     const what = describeAccess;
     if (slot === undefined) {
-      this.report('stale-translation', ev, `${what(ev)}, but gfn ${hex(ev.gfn)} is in no memslot any more`);
+      this.report('stale-translation', `${what(ev)}, but gfn ${hex(ev.gfn)} is in no memslot any more`);
       return;
     }
     const hva = gfnToHva(slot, ev.gfn);
@@ -98,7 +98,6 @@ export class Oracle implements Sink {
       : '';
     this.report(
       'stale-translation',
-      ev,
       `${what(ev)}${after}; the host maps hva ${hex(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`,
     );
   }
@@ -109,14 +108,13 @@ export class Oracle implements Sink {
   }
 
   /** Reports a mapping left for the range; true when there is none. */
-  private checkRangeUnmapped(ev: KvmEvent, hvaStart: number, hvaEnd: number, when: string): boolean {
+  private checkRangeUnmapped(hvaStart: number, hvaEnd: number, when: string): boolean {
     const kvm = this.kvm;
     for (const r of kvm.memslots.overlapping(hvaStart, hvaEnd)) {
       const found = kvm.mmu.findMapping(r.gfnStart, r.gfnEnd);
       if (found !== null) {
         this.report(
           'stale-translation',
-          ev,
           `${when}, but root ${found.root} still maps gfn ${hex(found.gfn)} → pfn ${hex(found.pfn)} (range [${hex(r.gfnStart)},${hex(r.gfnEnd)}))`,
         );
         return false;
@@ -125,7 +123,7 @@ export class Oracle implements Sink {
         if (!this.tlbUsable(v)) continue;
         for (const [gfn, pfn] of v.tlb) {
           if (gfn >= r.gfnStart && gfn < r.gfnEnd) {
-            this.report('stale-translation', ev, `${when}, but vCPU${v.id}'s TLB still maps gfn ${hex(gfn)} → pfn ${hex(pfn)} with no flush pending`);
+            this.report('stale-translation', `${when}, but vCPU${v.id}'s TLB still maps gfn ${hex(gfn)} → pfn ${hex(pfn)} with no flush pending`);
             return false;
           }
         }
@@ -134,14 +132,12 @@ export class Oracle implements Sink {
     return true;
   }
 
-
   private checkApicFree(ev: KvmEvent & { e: 'pfnFree' }): void {
     for (const v of this.kvm.vcpus) {
       if (v.apicAccessPfn === ev.pfn && (v.mode === IN_GUEST_MODE || v.mode === EXITING_GUEST_MODE)) {
         this.report(
           'stale-apic-access',
-          ev,
-          `${this.threadName(ev)} freed pfn ${hex(ev.pfn)} while vCPU${v.id} runs in the guest with APIC_ACCESS_ADDR pointing at it`,
+          `${this.threadName()} freed pfn ${hex(ev.pfn)} while vCPU${v.id} runs in the guest with APIC_ACCESS_ADDR pointing at it`,
         );
         return;
       }
@@ -159,13 +155,13 @@ export class Oracle implements Sink {
     for (const r of kvm.memslots.overlapping(ev.hva, ev.hva + 1)) {
       const found = kvm.mmu.findMapping(r.gfnStart, r.gfnEnd);
       if (found !== null && found.pfn === ev.pfn) {
-        this.report('stale-translation', ev, `${this.threadName(ev)} freed pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it`);
+        this.report('stale-translation', `${this.threadName()} freed pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it`);
         return;
       }
       if (this.clean.tlbsClean(ev.hva)) continue;
       for (const v of kvm.vcpus) {
         if (this.tlbUsable(v) && v.tlb.get(r.gfnStart) === ev.pfn) {
-          this.report('stale-translation', ev, `${this.threadName(ev)} freed pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it`);
+          this.report('stale-translation', `${this.threadName()} freed pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it`);
           return;
         }
       }
@@ -178,7 +174,7 @@ export class Oracle implements Sink {
     if ((v.requests & (1 << KVM_REQ_TLB_FLUSH)) !== 0) this.clean.enteredUnflushed();
     const problem = kvm.mmu.rootProblem(v);
     if (problem !== null) {
-      this.report('obsolete-root', ev, `vCPU${v.id} entered the guest on a bad root: ${problem}`);
+      this.report('obsolete-root', `vCPU${v.id} entered the guest on a bad root: ${problem}`);
       return;
     }
     if (v.apicAccessPfn >= 0) {
@@ -186,15 +182,14 @@ export class Oracle implements Sink {
       if (freed) {
         this.report(
           'stale-apic-access',
-          ev,
           `vCPU${v.id} entered the guest with APIC_ACCESS_ADDR pfn ${hex(v.apicAccessPfn)}, which ${freed.kind} freed at ${freed.timeNs} ns`,
         );
       }
     }
   }
 
-  private checkAccounting(ev: KvmEvent): void {
+  private checkAccounting(): void {
     const problems = this.kvm.mmu.checkAccounting();
-    if (problems.length > 0) this.report('accounting', ev, problems.join('; '));
+    if (problems.length > 0) this.report('accounting', problems.join('; '));
   }
 }
