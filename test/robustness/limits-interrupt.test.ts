@@ -63,10 +63,21 @@ test('limits: a memory estimate beyond the machine is refused with the figures',
   assertRefused(cli('run', file('big.yaml', `vm: { vcpus: 1024, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`)), /big\.yaml: too big: needs about/);
 });
 
+/**
+ * fault-during-invalidation 20 times as long (about 40 s): the built-in runs
+ * about 2 s, which a fast moment of the machine can finish before a 1 s limit
+ * or a signal 1.5 s in.
+ */
+function longRun(): string {
+  const builtin = readFileSync('scenarios/fault-during-invalidation.yaml', 'utf8');
+  assert.match(builtin, /timeNs: 20000000\n/);
+  return file('long-run.yaml', builtin.replace(/timeNs: 20000000\n/, 'timeNs: 400000000\n'));
+}
+
 test('limits: --time-limit stops a long run with what was measured, partial', () => {
   const out = join(dir, 'tl.json');
   const t0 = Date.now();
-  const r = cli('run', 'fault-during-invalidation', '--set', 'faultPrecheck=off', '--time-limit', '1', '--json', out);
+  const r = cli('run', longRun(), '--set', 'faultPrecheck=off', '--time-limit', '1', '--json', out);
   assert.ok(Date.now() - t0 < 20000);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /stopped at --time-limit 1 s/);
@@ -128,7 +139,7 @@ async function interruptRetrying(args: string[], afterMs: number): Promise<{ cod
 
 test('interrupt: SIGINT during run writes the JSON so far, partial, exit 130', async () => {
   const out = join(dir, 'int-run.json');
-  const r = await interruptRetrying(['run', 'fault-during-invalidation', '--set', 'faultPrecheck=off', '--json', out], 1500);
+  const r = await interruptRetrying(['run', longRun(), '--set', 'faultPrecheck=off', '--json', out], 1500);
   assert.equal(r.code, 130, r.stderr);
   assert.ok(existsSync(out), 'JSON written');
   const j = JSON.parse(readFileSync(out, 'utf8'));
