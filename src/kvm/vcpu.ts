@@ -194,8 +194,9 @@ export class Vcpu {
       }
       // Race: a kick (mode) and a zap of this gfn's SPTE against the guest's access;
       // leaving guest mode on a kick writes the mode and acknowledges the IPI, which
-      // the kicker waits for.
-      yield opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
+      // the kicker waits for. An access that hits in the TLB does not walk the SPTEs,
+      // and only this vCPU fills or flushes its TLB, so it races with kicks alone.
+      yield this.tlb.has(this.nextGfn) ? opWrite(this.obj) : opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
       if (this.mode === EXITING_GUEST_MODE) {
         this.leaveGuest();
         this.acks++;
