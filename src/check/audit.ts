@@ -3,7 +3,7 @@ import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
 import { SeededDraws } from './draws.js';
 import type { Execution } from './execution.js';
-import { describeOp } from './counterexample.js';
+import { describeOp, describeStepKind } from './counterexample.js';
 import { CheckerError } from './errors.js';
 import type { InstanceFactory } from './factory.js';
 import { RandomStrategy } from './random.js';
@@ -50,14 +50,91 @@ export interface AuditFinding {
  * ran before) means the same.
  */
 export function auditFootprints(factory: InstanceFactory, options: AuditOptions = {}): AuditFinding[] {
+  const maxFindings = options.maxFindings ?? 10;
+  const findings: AuditFinding[] = [];
+  const seen = new Set<string>();
+  sampleSwaps(factory, options, (a, b) => !opsConflict(a, b), (trial) => {
+    if (seen.has(trial.key)) return 'skip';
+    const difference = trial.run();
+    seen.add(trial.key);
+    if (difference !== null) findings.push({ first: trial.first, second: trial.second, difference, schedule: trial.schedule, at: trial.at });
+    return findings.length < maxFindings ? 'go-on' : 'stop';
+  });
+  return findings;
+}
+
+/** A kind of conflicting pair of steps, and how often swapping one made a difference. */
+export interface ConflictTally {
+  /** The first step, as "thread: op" with numbers generalised to #. */
+  first: string;
+  /** The second step, likewise. */
+  second: string;
+  /** Swaps tried. */
+  tries: number;
+  /** Swaps after which every thread did what it did before. */
+  commuted: number;
+}
+
+/**
+ * The other side of the audit: pairs of adjacent steps announced as
+ * conflicting, swapped as auditFootprints swaps independent ones. A kind of
+ * pair that commuted in every swap tried may be announced more coarsely than
+ * what its steps do: each such conflict makes DPOR try both orders, so the
+ * space grows with it. It is only a candidate: two steps that commuted in the
+ * states sampled may not commute in others (a vCPU installing an SPTE another
+ * has just installed, say), which is for the model writer to judge. Kinds are
+ * named with numbers generalised (vCPU#, spte[#]); each is tried up to
+ * `triesPerKind` times. Most commuted first.
+ */
+export function auditConflicts(factory: InstanceFactory, options: AuditOptions & { triesPerKind?: number } = {}): ConflictTally[] {
+  const triesPerKind = options.triesPerKind ?? 12;
+  const tallies = new Map<string, ConflictTally>();
+  sampleSwaps(factory, options, (a, b) => opsConflict(a, b), (trial) => {
+    const first = trial.kinds[0];
+    const second = trial.kinds[1];
+    const key = `${first}\n${second}`;
+    let t = tallies.get(key);
+    if (t === undefined) tallies.set(key, (t = { first, second, tries: 0, commuted: 0 }));
+    if (t.tries >= triesPerKind) return 'skip';
+    t.tries++;
+    if (trial.run() === null) t.commuted++;
+    return 'go-on';
+  });
+  return [...tallies.values()].sort(
+    (x, y) => y.commuted / y.tries - x.commuted / x.tries || y.tries - x.tries || (x.first + x.second < y.first + y.second ? -1 : 1),
+  );
+}
+
+/** A pair of adjacent steps offered for swapping; `run` swaps them and says what changed (null: nothing). */
+interface SwapTrial {
+  first: string;
+  second: string;
+  /** first and second as kinds of step (describeStepKind). */
+  kinds: [string, string];
+  /** first and second, as one string. */
+  key: string;
+  schedule: Schedule;
+  at: number;
+  run: () => string | null;
+}
+
+/**
+ * Runs random executions and offers `trial` up to pairsPerExecution pairs of
+ * each, evenly spread, of adjacent steps of different threads, both touching
+ * shared state, whose ops `select` picks. `trial` says to go on, to skip the
+ * pair without counting it, or to stop.
+ */
+function sampleSwaps(
+  factory: InstanceFactory,
+  options: AuditOptions,
+  select: (a: number, b: number) => boolean,
+  trial: (t: SwapTrial) => 'go-on' | 'skip' | 'stop',
+): void {
   const limits = options.limits ?? { maxSteps: 2000, fairSpin: false };
   const executions = options.executions ?? 200;
   const perExec = options.pairsPerExecution ?? 10;
-  const maxFindings = options.maxFindings ?? 10;
   const seed = options.seed ?? 1;
-  const findings: AuditFinding[] = [];
-  const seen = new Set<string>();
-  for (let i = 0; i < executions && findings.length < maxFindings; i++) {
+  for (let i = 0; i < executions; i++) {
     const base = runOnce(factory, new RandomStrategy(seed + i), limits, true);
     if (base.outcome === 'model-bug') continue;
     const ch = base.schedule.choices;
@@ -67,33 +144,34 @@ export function auditFootprints(factory: InstanceFactory, options: AuditOptions 
     for (let k = 0; k + 1 < ch.length; k++) {
       const a = base.ops[k];
       const b = base.ops[k + 1];
-      if (ch[k] === ch[k + 1] || !shared(a) || !shared(b) || opsConflict(a, b)) continue;
+      if (ch[k] === ch[k + 1] || !opTouches(a) || !opTouches(b) || !select(a, b)) continue;
       pairs.push(k);
     }
     // An even spread over the execution.
     const step = Math.max(1, Math.floor(pairs.length / perExec));
-    for (let n = 0; n < pairs.length && findings.length < maxFindings; n += step) {
+    for (let n = 0; n < pairs.length; n += step) {
       const k = pairs[n];
       const first = `${threadName(ch[k])}: ${describeOp(base.ops[k], names)}`;
       const second = `${threadName(ch[k + 1])}: ${describeOp(base.ops[k + 1], names)}`;
-      const key = `${first} / ${second}`;
-      if (seen.has(key)) continue;
-      const swapped = ch.slice();
-      swapped[k] = ch[k + 1];
-      swapped[k + 1] = ch[k];
-      let difference: string | null;
-      try {
-        const other = runOnce(factory, new LocalFirstReplay({ choices: swapped, draws: base.schedule.draws }, seed + i), limits, true);
-        difference = compare(base, other, threadName);
-      } catch (e) {
-        if (!(e instanceof CheckerError)) throw e;
-        difference = `the swapped schedule no longer fits: ${e.message}`;
-      }
-      seen.add(key);
-      if (difference !== null) findings.push({ first, second, difference, schedule: base.schedule, at: k });
+      const run = () => {
+        const swapped = ch.slice();
+        swapped[k] = ch[k + 1];
+        swapped[k + 1] = ch[k];
+        try {
+          const other = runOnce(factory, new LocalFirstReplay({ choices: swapped, draws: base.schedule.draws }, seed + i), limits, true);
+          return compare(base, other, threadName);
+        } catch (e) {
+          if (!(e instanceof CheckerError)) throw e;
+          return `the swapped schedule no longer fits: ${e.message}`;
+        }
+      };
+      const kinds: [string, string] = [
+        describeStepKind(threadName(ch[k]), base.ops[k], names),
+        describeStepKind(threadName(ch[k + 1]), base.ops[k + 1], names),
+      ];
+      if (trial({ first, second, kinds, key: `${first} / ${second}`, schedule: base.schedule, at: k, run }) === 'stop') return;
     }
   }
-  return findings;
 }
 
 /**
@@ -127,10 +205,6 @@ class LocalFirstReplay extends ReplayStrategy {
     }
     super.forcedStep(x, t);
   }
-}
-
-function shared(op: number): boolean {
-  return opTouches(op);
 }
 
 /** What differs between two runs in any one thread's view, or null. */

@@ -104,6 +104,15 @@ export function describeOp(op: number, names: readonly string[]): string {
 }
 
 /**
+ * A kind of step: "thread: op" with the numbers in names generalised to #
+ * (vCPU#: write spte[#]), so that the steps of symmetric threads on
+ * symmetric objects fall in one kind.
+ */
+export function describeStepKind(thread: string, op: number, names: readonly string[]): string {
+  return `${thread}: ${describeOp(op, names)}`.replace(/0x[0-9a-f]+|\d+/g, '#');
+}
+
+/**
  * The interleaving as numbered lines, then the violation:
  *   1. vCPU1: snapshot mmu_invalidate_seq=4
  *   ...

@@ -42,7 +42,16 @@ export interface DfsOptions {
    * points, and explores only those of `shard`. See DfsStrategy.
    */
   split?: DfsSplit;
+  /**
+   * Told of every race that gave DPOR something new to try (a thread added to
+   * a node's backtrack set): the two steps, each as its thread and announced
+   * op, the earlier first. Where the explored space comes from (race-profile.ts).
+   */
+  onBacktrack?: BacktrackObserver;
 }
+
+/** See DfsOptions.onBacktrack. */
+export type BacktrackObserver = (firstThread: number, firstOp: number, secondThread: number, secondOp: number) => void;
 
 /** How the DFS splits its tree for sharding. */
 export interface DfsSplit {
@@ -142,6 +151,10 @@ export class DfsStrategy implements Strategy, RaceSink {
   private unit = 0;
   /** The current execution belongs to another part's unit. */
   private probe: boolean;
+  /** See DfsOptions.onBacktrack. */
+  private readonly onBacktrack: BacktrackObserver | null;
+  /** With an observer: the op of each step of this execution, and of the step being chosen. */
+  private readonly stepOp: number[] = [];
 
   constructor(options: DfsOptions = {}) {
     this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
@@ -155,6 +168,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.splitTarget = split?.prefixes ?? 0;
     this.splitDepth = this.splitTarget > 1 ? -1 : 0;
     this.probe = !this.owns(0);
+    this.onBacktrack = options.onBacktrack ?? null;
   }
 
   /** Unit of the current execution (SelfSharding, for explore). */
@@ -309,6 +323,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     }
     this.stepNode[x.step] = k;
     this.pos = k + 1;
+    if (this.onBacktrack !== null) this.stepOp[x.step] = op;
     if (this.por === 'dpor') {
       const w = x.wokenAt[c];
       const enabler = w > this.hb.lastStep[c] ? w : -1;
@@ -320,6 +335,7 @@ export class DfsStrategy implements Strategy, RaceSink {
   forcedStep(x: Execution, t: Thread): void {
     // A LOCAL step races with nothing; it only advances its thread's clock.
     this.stepNode[x.step] = -1;
+    if (this.onBacktrack !== null) this.stepOp[x.step] = t.op;
     if (this.por === 'dpor') {
       const w = x.wokenAt[t.id];
       this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id] ? w : -1, x.rt.threads.length, this);
@@ -332,6 +348,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     const before = path.backtrack[k];
     const q = this.addBacktrack(k, initials, p);
     if (q >= 0 && path.backtrack[k] !== before) this.setGuide(k, q, e, j, p);
+    if (this.onBacktrack !== null && path.backtrack[k] !== before) this.onBacktrack(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
     if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return;
     if (path.preemptive[k] === 0 || q === path.prev[k]) return;
     // Reversing the race here costs a preemption: also try the thread from the

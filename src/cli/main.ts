@@ -15,6 +15,7 @@ import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
 import { registerSweepCommands } from '../sweep/cli.js';
 import { registerCheckCommands } from './check-command.js';
+import { registerAuditCommand } from './audit-command.js';
 
 /** Exit codes: 0 no violation, 1 a property violated, 2 bad input, 3 model bug, 130 interrupted. */
 export const EXIT = { ok: 0, violation: 1, input: 2, modelBug: 3, interrupted: 130 } as const;
@@ -143,6 +144,7 @@ function program(): Command {
     });
 
   registerCheckCommands(p, { isInterrupted, checkMutant, exit: EXIT });
+  registerAuditCommand(p, { isInterrupted, checkMutant, exit: EXIT });
   registerSweepCommands(p, { isInterrupted, wallClock, checkMutant, exit: EXIT });
 
   return p;

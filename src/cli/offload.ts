@@ -9,6 +9,7 @@ import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.
 import { type CheckOptions, type CheckResult, check, type Progress, splitPrefixes } from '../check/index.js';
 import { UnitClaims } from '../check/claims.js';
 import { SharedBound } from '../check/stop-bound.js';
+import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, runCompare } from './compare.js';
 
@@ -40,13 +41,16 @@ export type Job =
       bound?: SharedArrayBuffer;
       /** dfs: UnitClaims' memory, when those parts take the units of options.shard on demand. */
       claims?: SharedArrayBuffer;
-    };
+    }
+  | { kind: 'audit'; ref: string; sets: string[]; mutant: string | null; options: AuditJobOptions };
 
 export type JobResult<J extends Job> = J extends { kind: 'run' }
   ? RunResult
   : J extends { kind: 'check' }
     ? CheckResult
-    : CompareResult;
+    : J extends { kind: 'audit' }
+      ? AuditResult
+      : CompareResult;
 
 /** Wall-clock time, ms since the epoch: deadlines cross threads. */
 const now = () => Date.now();
@@ -55,7 +59,8 @@ const now = () => Date.now();
  * Runs a job on this thread. `stop` is polled by the simulator; the job also stops
  * (as partial) at its wall-clock deadline.
  */
-export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress) => void): RunResult | CompareResult | CheckResult {
+export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress) => void): RunResult | CompareResult | CheckResult | AuditResult {
+  if (job.kind === 'audit') return runAudit(factoryFor(job.ref, job.sets, job.mutant), job.options, stop);
   if (job.kind === 'check') {
     const progress = onProgress ? { update: onProgress, end: () => {} } : null;
     const bound = job.bound !== undefined ? new SharedBound(job.bound) : null;

@@ -350,3 +350,29 @@ function* writer(s: DrawState, name: string): Task {
   if (seen === null && s.owner[k] !== null) s.inst.violate('collision', `slot ${k} taken by ${s.owner[k]} behind ${name}'s back`);
   s.owner[k] = name;
 }
+
+/**
+ * n threads each bump their own slot of one array, announcing a write of the
+ * whole array: their steps commute, but the announcements say they conflict
+ * (a footprint coarser than the step, which costs the DFS every order).
+ */
+export function perThreadSlots(n: number): InstanceFactory {
+  return (options) => {
+    const inst = new ToyInstance(options);
+    const s: SlotsState = { inst, obj: inst.rt.objects.id('slots'), slots: new Array<number>(n).fill(0) };
+    for (let i = 0; i < n; i++) inst.rt.spawn(`T${i}`, () => bumpSlot(s, i));
+    return inst;
+  };
+}
+
+interface SlotsState {
+  inst: ToyInstance;
+  obj: number;
+  slots: number[];
+}
+
+function* bumpSlot(s: SlotsState, i: number): Task {
+  yield opWrite(s.obj);
+  s.slots[i]++;
+  s.inst.say(`slot ${i} = ${s.slots[i]}`);
+}

@@ -1,0 +1,101 @@
+import { describeStepKind } from './counterexample.js';
+import { DfsStrategy } from './dfs.js';
+import { type ExploreOptions, explore } from './explore.js';
+import type { InstanceFactory } from './factory.js';
+
+/** A kind of race: two kinds of step (describeStepKind). */
+export interface RaceClass {
+  /** The earlier step of the race. */
+  first: string;
+  /** The later step, whose reversal DPOR then tries. */
+  second: string;
+  /** Backtrack points this kind of race added. */
+  backtracks: number;
+  /** Its share of all the backtrack points added, 0..1. */
+  share: number;
+}
+
+/** Where a DFS's executions come from. */
+export interface RaceProfile {
+  executions: number;
+  exhausted: boolean;
+  /** The property the DFS stopped at (it stops at the first violation), or null. */
+  violation: string | null;
+  /** Preemption bound of the DFS (null: none). */
+  preemptionBound: number | null;
+  /** Backtrack points added in all. */
+  backtracks: number;
+  /** The kinds of race, most backtrack points first (ties by name). */
+  classes: RaceClass[];
+}
+
+/**
+ * Runs the DFS (DPOR, as `mmulab check --strategy dfs` does) and counts, per
+ * kind of racing pair of steps, the races that gave it something new to try.
+ * Every execution after the first starts at such a point, so the table says
+ * which races the explored space grows with: a model writer reads it to see
+ * whether they are races the protocol has (a bigger world, or a preemption
+ * bound, is then the answer) or announcements coarser than what the steps do.
+ */
+export function profileRaces(
+  factory: InstanceFactory,
+  options: Pick<ExploreOptions, 'maxExecutions' | 'maxSteps' | 'timeLimitMs' | 'interrupted' | 'clock'> & { preemptionBound?: number; seed?: number },
+): RaceProfile {
+  const probe = factory({ log: false });
+  const objects = probe.rt.objects.names.slice();
+  const threads = probe.rt.threads.map((t) => t.name);
+  probe.dispose?.();
+  const describe = (t: number, op: number) => describeStepKind(threads[t] ?? `thread${t}`, op, objects);
+  const counts = new Map<number, Map<number, number>>();
+  let total = 0;
+  // Keyed by the raw (thread, op) pairs; named once at the end.
+  const keys = new Map<string, number>();
+  const pairs: [number, number][] = [];
+  const keyOf = (t: number, op: number) => {
+    const s = `${t}:${op}`;
+    let k = keys.get(s);
+    if (k === undefined) {
+      k = pairs.length;
+      keys.set(s, k);
+      pairs.push([t, op]);
+    }
+    return k;
+  };
+  const dfs = new DfsStrategy({
+    preemptionBound: options.preemptionBound,
+    seed: options.seed,
+    onBacktrack: (t1, op1, t2, op2) => {
+      const a = keyOf(t1, op1);
+      const b = keyOf(t2, op2);
+      let row = counts.get(a);
+      if (row === undefined) counts.set(a, (row = new Map()));
+      row.set(b, (row.get(b) ?? 0) + 1);
+      total++;
+    },
+  });
+  const r = explore(factory, dfs, options);
+  const byName = new Map<string, RaceClass>();
+  for (const [a, row] of counts) {
+    const first = describe(...pairs[a]!);
+    for (const [b, n] of row) {
+      const second = describe(...pairs[b]!);
+      const key = `${first}\n${second}`;
+      const c = byName.get(key);
+      if (c === undefined) byName.set(key, { first, second, backtracks: n, share: 0 });
+      else c.backtracks += n;
+    }
+  }
+  const classes = [...byName.values()].sort(
+    (x, y) => y.backtracks - x.backtracks || (x.first < y.first ? -1 : x.first > y.first ? 1 : x.second < y.second ? -1 : 1),
+  );
+  for (const c of classes) c.share = total > 0 ? c.backtracks / total : 0;
+  const bound = options.preemptionBound;
+  return {
+    executions: r.summary.executions,
+    exhausted: r.summary.exhausted,
+    violation: r.violation?.kind ?? null,
+    preemptionBound: bound === undefined || !Number.isFinite(bound) ? null : bound,
+    backtracks: total,
+    classes,
+  };
+}

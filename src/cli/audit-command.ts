@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { toJson, writeFileAtomic } from './atomic-write.js';
+import type { AuditResult } from './audit-job.js';
+import { factoryFor } from './check-factory.js';
+import type { CheckCommandContext } from './check-command.js';
+import { runOffloaded } from './offload.js';
+import { parseCount } from './overrides.js';
+
+/** Format of `audit --json`. */
+export const AUDIT_FORMAT = 'mmulab-audit/1';
+
+/** Kinds of race printed (the JSON has them all). */
+const SHOWN = 15;
+
+interface AuditFlags {
+  set: string[];
+  mutate?: string;
+  executions: string;
+  seed: string;
+  preemptionBound?: string;
+  profileExecutions?: string;
+  profileTime: string;
+  json?: string;
+}
+
+/** The audit as the terminal shows it. */
+export function formatAudit(r: AuditResult, executions: number): string {
+  const out: string[] = [];
+  if (r.unsound.length === 0) {
+    out.push(`footprints: sound in ${executions} random executions (every swapped pair of steps announced independent commuted)`);
+  } else {
+    out.push(`footprints: UNSOUND: ${r.unsound.length} pair(s) of steps announced independent did not commute; the reduction may miss interleavings:`);
+    for (const f of r.unsound) out.push(`  ${f.first}  /  ${f.second}: ${f.difference}`);
+  }
+  const always = r.conflicts.filter((c) => c.commuted === c.tries);
+  out.push('', `conflicting pairs that commuted in every swap tried (${always.length} of ${r.conflicts.length} kinds; candidates for a finer announcement):`);
+  if (always.length === 0) out.push('  none');
+  for (const c of always) out.push(`  ${`${c.commuted}/${c.tries}`.padStart(5)}  ${c.first}  ->  ${c.second}`);
+  const p = r.races;
+  const bound = p.preemptionBound === null ? 'no preemption bound' : `preemption bound ${p.preemptionBound}`;
+  out.push(
+    '',
+    `races DPOR reversed (dfs, ${bound}: ${p.executions} executions, ${p.violation !== null ? `stopped at a violation of ${p.violation}` : p.exhausted ? 'exhausted' : 'not exhausted'}, ${p.backtracks} backtrack points), by kind:`,
+  );
+  if (p.classes.length === 0) out.push('  none: a single execution covers the space');
+  for (const c of p.classes.slice(0, SHOWN)) out.push(`  ${(100 * c.share).toFixed(1).padStart(5)}%  ${c.first}  ->  ${c.second}`);
+  if (p.classes.length > SHOWN) out.push(`  … ${p.classes.length - SHOWN} more kinds (--json has them all)`);
+  return out.join('\n');
+}
+
+export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void {
+  p.command('audit')
+    .description("audit a scenario's announced footprints (on which dfs's reduction relies) and profile the races dfs reverses")
+    .argument('<scenario>', 'built-in scenario name or file')
+    .option('--set <key=value>', 'override a setting or size knob (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--mutate <name>', 'apply a named protocol deviation')
+    .option('--executions <n>', 'random executions whose adjacent steps are swapped', '200')
+    .option('--seed <n>', 'seed of those executions and of the model\'s draws', '1')
+    .option('--preemption-bound <n>', 'the profile\'s dfs: most preemptions per execution')
+    .option('--profile-executions <n>', 'the profile\'s dfs: stop after this many executions (deterministic)')
+    .option('--profile-time <s>', 'the profile\'s dfs: wall-clock budget in seconds', '10')
+    .option('--json <file>', 'write the audit as JSON')
+    .action(async (ref: string, o: AuditFlags) => {
+      const mutant = ctx.checkMutant(o.mutate);
+      factoryFor(ref, o.set, mutant); // bad input fails here, before the worker starts
+      const executions = parseCount('--executions', o.executions, 1e6);
+      const seed = parseCount('--seed', o.seed, 2 ** 31 - 1);
+      const options = {
+        executions,
+        seed,
+        preemptionBound: o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined,
+        profileExecutions: o.profileExecutions !== undefined ? parseCount('--profile-executions', o.profileExecutions) : undefined,
+        profileTimeLimitMs: parseCount('--profile-time', o.profileTime, 1e7) * 1000,
+      };
+      const r = await runOffloaded({ kind: 'audit', ref, sets: o.set, mutant, options }, ctx.isInterrupted);
+      if (o.json) {
+        const settings = Object.fromEntries(o.set.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]));
+        writeFileAtomic(o.json, toJson({ format: AUDIT_FORMAT, scenario: ref, settings, mutant, ...options, ...r, partial: r.interrupted }));
+      }
+      process.stdout.write(`${formatAudit(r, executions)}\n`);
+      process.exitCode = r.unsound.length > 0 ? ctx.exit.modelBug : r.interrupted ? ctx.exit.interrupted : ctx.exit.ok;
+    });
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cli } from './in-process-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmulab-audit-'));
+const size = ['--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
+
+interface AuditJson {
+  format: string;
+  unsound: unknown[];
+  conflicts: { first: string; second: string; tries: number; commuted: number }[];
+  races: { executions: number; exhausted: boolean; violation: string | null; backtracks: number; classes: { first: string; second: string; share: number }[] };
+}
+
+async function audit(name: string, ...args: string[]) {
+  const json = join(dir, `${name}.json`);
+  const r = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--executions', '30', '--profile-executions', '3000', '--json', json, ...args);
+  return { ...r, text: readFileSync(json, 'utf8') };
+}
+
+test('audit: the KVM model\'s footprints are sound, and the profile names the races the DFS reverses', async () => {
+  const r = await audit('a');
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.text) as AuditJson;
+  assert.equal(j.format, 'mmulab-audit/1');
+  assert.deepEqual(j.unsound, []);
+  assert.ok(j.conflicts.length > 0);
+  for (const c of j.conflicts) assert.ok(c.commuted <= c.tries && c.tries > 0);
+  assert.equal(j.races.executions, 3000);
+  assert.equal(j.races.violation, null);
+  assert.ok(j.races.backtracks >= 2999);
+  // Two vCPUs faulting on one page: the SPTE one installs and the other walks or
+  // installs too is where most orders come from (between vCPUs: real races).
+  const vcpuSpte = j.races.classes.filter((c) => /^vCPU#.*spte/.test(c.first) && /^vCPU#.*spte/.test(c.second));
+  assert.ok(vcpuSpte.reduce((a, c) => a + c.share, 0) > 0.5, JSON.stringify(j.races.classes.slice(0, 4)));
+});
+
+test('audit: same scenario, settings and seed, with an execution budget: byte-identical JSON', async () => {
+  const a = await audit('same1');
+  const b = await audit('same2');
+  assert.equal(a.text, b.text);
+});
+
+test('audit: a mutant\'s profile stops at its violation', async () => {
+  const r = await cli('audit', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-seq-check', '--executions', '10', '--profile-executions', '100000', '--json', join(dir, 'm.json'));
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8')) as AuditJson;
+  assert.equal(j.races.violation, 'stale-translation');
+});
+
+test('audit: bad input is one line and exit 2', async () => {
+  for (const args of [
+    ['fault-vs-invalidation-mini', '--executions', 'many'],
+    ['no-such-scenario'],
+    ['fault-vs-invalidation-mini', '--set', 'vcpus=0'],
+    ['fault-vs-invalidation-mini', '--mutate', 'nope'],
+  ]) {
+    const r = await cli('audit', ...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
