@@ -1,6 +1,7 @@
 /** Checker figures: executions/s, DFS exhaustion by size, time to each mutant's first counterexample, and the speed-up of worker threads. */
 import { type ExploreResult, explore, makeStrategy, type StrategySpec } from '../check/index.js';
 import { checkInWorkers } from '../cli/check-workers.js';
+import { profileRaces } from '../check/race-profile.js';
 import { MUTANTS } from '../kvm/mutants.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { loadScenario } from '../scenario/load.js';
@@ -66,6 +67,22 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
     }
   }
 
+  // Why unbounded dfs does not finish: the kinds of race it reverses, over the
+  // first 20,000 executions (a fixed count, so the figures are the same on any machine).
+  const races: Record<string, unknown>[] = [];
+  for (const size of [[2, 1, 1], [3, 3, 2]] as const) {
+    const p = profileRaces(factory(sized('fault-vs-invalidation-mini', ...size), null), { maxExecutions: 20_000 });
+    const between = (who: RegExp) => p.classes.filter((c) => who.test(c.first) && who.test(c.second)).reduce((a, c) => a + c.share, 0);
+    races.push({
+      size: size.join('x'),
+      executions: p.executions,
+      backtracks: p.backtracks,
+      shareVcpuVcpu: Number(between(/^vCPU#/).toFixed(3)),
+      shareVcpuVcpuSpte: Number(between(/^vCPU#.*spte/).toFixed(3)),
+      top: p.classes.slice(0, 5).map((c) => ({ first: c.first, second: c.second, share: Number(c.share.toFixed(3)) })),
+    });
+  }
+
   const mutants: Record<string, unknown>[] = [];
   for (const m of MUTANTS) {
     let entry: Record<string, unknown> = { mutant: m.name, scenario: m.scenario, found: false };
@@ -82,7 +99,7 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
     }
     mutants.push(entry);
   }
-  return { throughput, dfs, mutants };
+  return { throughput, dfs, races, mutants };
 }
 
 /**

@@ -198,7 +198,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         }
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {
           // Retry loops make the unbounded space of all but the smallest worlds too big to finish.
-          process.stdout.write('the unbounded space was not exhausted: --preemption-bound 1 (or 2) bounds it, as CHESS does, and can finish; --iterative-bound runs bound 0, 1, 2, … in turn\n');
+          process.stdout.write(
+            'the unbounded space was not exhausted: --preemption-bound 1 (or 2) bounds it, as CHESS does, and can finish; --iterative-bound runs bound 0, 1, 2, … in turn; ' +
+              `mmulab audit ${ref} shows which races the space grows with\n`,
+          );
         }
         process.exitCode = interrupted ? ctx.exit.interrupted : ctx.exit.ok;
         return;
