@@ -1,5 +1,5 @@
 import { ModelBug } from '../runtime/model-bug.js';
-import { op2, opWrite, WRITE } from '../runtime/op.js';
+import { op2, opShared, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { RetPf } from './events.js';
 import type { Kvm } from './kvm.js';
@@ -140,7 +140,10 @@ export class TdpMmu implements MmuBackend {
     yield* kvm.mmuLock.readLock();
     // Race: a fast zap invalidating roots (it holds the write lock, so not now) and
     // another vCPU allocating the same root (tdp_mmu_pages_lock, folded into `roots`).
-    yield opWrite(kvm.objRoots);
+    // Two vCPUs getting the valid root commute: whichever comes first allocates it,
+    // with the same id and table either way, and each ends up holding a reference;
+    // so SHARED, which still conflicts with whoever invalidates or frees roots.
+    yield opShared(kvm.objRoots);
     let root = this.roots.find((r) => !r.invalid && !r.freed);
     if (root === undefined) {
       root = { id: this.allRoots.length, table: this.pool.alloc(), refcount: 1, invalid: false, scheduledToZap: false, ownRef: true, freed: false };
