@@ -68,14 +68,22 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
   }
 
   // Why unbounded dfs does not finish: the kinds of race it reverses, over the
-  // first 20,000 executions (a fixed count, so the figures are the same on any machine).
+  // first 20,000 executions (a fixed count, so the figures are the same on any
+  // machine); and, exhausting 3x3x2 with preemption bound 1, how many distinct
+  // traces its executions are (a bound turns sleep sets off).
   const races: Record<string, unknown>[] = [];
-  for (const size of [[2, 1, 1], [3, 3, 2]] as const) {
-    const p = profileRaces(factory(sized('fault-vs-invalidation-mini', ...size), null), { maxExecutions: 20_000 });
+  for (const [size, preemptionBound] of [[[2, 1, 1], undefined], [[3, 3, 2], undefined], [[3, 3, 2], 1]] as const) {
+    const p = profileRaces(factory(sized('fault-vs-invalidation-mini', ...size), null), {
+      maxExecutions: preemptionBound === undefined ? 20_000 : undefined,
+      preemptionBound,
+    });
     const between = (who: RegExp) => p.classes.filter((c) => who.test(c.first) && who.test(c.second)).reduce((a, c) => a + c.share, 0);
     races.push({
       size: size.join('x'),
+      preemptionBound: p.preemptionBound,
+      exhausted: p.exhausted,
       executions: p.executions,
+      distinctTraces: p.distinctTraces,
       backtracks: p.backtracks,
       shareVcpuVcpu: Number(between(/^vCPU#/).toFixed(3)),
       shareVcpuVcpuSpte: Number(between(/^vCPU#.*spte/).toFixed(3)),

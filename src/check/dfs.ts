@@ -42,16 +42,23 @@ export interface DfsOptions {
    * points, and explores only those of `shard`. See DfsStrategy.
    */
   split?: DfsSplit;
-  /**
-   * Told of every race that gave DPOR something new to try (a thread added to
-   * a node's backtrack set): the two steps, each as its thread and announced
-   * op, the earlier first. Where the explored space comes from (race-profile.ts).
-   */
-  onBacktrack?: BacktrackObserver;
+  /** Told what the DFS runs and reverses, for profiles (race-profile.ts, trace-set.ts). */
+  observer?: DfsObserver;
 }
 
-/** See DfsOptions.onBacktrack. */
-export type BacktrackObserver = (firstThread: number, firstOp: number, secondThread: number, secondOp: number) => void;
+/** What a DFS tells an observer; every method is optional. */
+export interface DfsObserver {
+  /** The next step of the current execution: its thread and announced op. */
+  step?(thread: number, op: number): void;
+  /**
+   * A race gave DPOR something new to try (a thread added to a node's
+   * backtrack set): the two steps, each as its thread and announced op, the
+   * earlier first.
+   */
+  backtrack?(firstThread: number, firstOp: number, secondThread: number, secondOp: number): void;
+  /** The current execution ended. */
+  end?(outcome: Outcome): void;
+}
 
 /** How the DFS splits its tree for sharding. */
 export interface DfsSplit {
@@ -151,9 +158,9 @@ export class DfsStrategy implements Strategy, RaceSink {
   private unit = 0;
   /** The current execution belongs to another part's unit. */
   private probe: boolean;
-  /** See DfsOptions.onBacktrack. */
-  private readonly onBacktrack: BacktrackObserver | null;
-  /** With an observer: the op of each step of this execution, and of the step being chosen. */
+  /** See DfsOptions.observer. */
+  private readonly observer: DfsObserver | null;
+  /** With an observer of backtracks: the op of each step of this execution, and of the step being chosen. */
   private readonly stepOp: number[] = [];
 
   constructor(options: DfsOptions = {}) {
@@ -168,7 +175,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.splitTarget = split?.prefixes ?? 0;
     this.splitDepth = this.splitTarget > 1 ? -1 : 0;
     this.probe = !this.owns(0);
-    this.onBacktrack = options.onBacktrack ?? null;
+    this.observer = options.observer ?? null;
   }
 
   /** Unit of the current execution (SelfSharding, for explore). */
@@ -323,7 +330,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     }
     this.stepNode[x.step] = k;
     this.pos = k + 1;
-    if (this.onBacktrack !== null) this.stepOp[x.step] = op;
+    if (this.observer !== null) this.observe(x.step, c, op);
     if (this.por === 'dpor') {
       const w = x.wokenAt[c];
       const enabler = w > this.hb.lastStep[c] ? w : -1;
@@ -335,11 +342,17 @@ export class DfsStrategy implements Strategy, RaceSink {
   forcedStep(x: Execution, t: Thread): void {
     // A LOCAL step races with nothing; it only advances its thread's clock.
     this.stepNode[x.step] = -1;
-    if (this.onBacktrack !== null) this.stepOp[x.step] = t.op;
+    if (this.observer !== null) this.observe(x.step, t.id, t.op);
     if (this.por === 'dpor') {
       const w = x.wokenAt[t.id];
       this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id] ? w : -1, x.rt.threads.length, this);
     }
+  }
+
+  /** Tells the observer of step j, keeping its op for the races it may be in. */
+  private observe(j: number, thread: number, op: number): void {
+    this.stepOp[j] = op;
+    this.observer!.step?.(thread, op);
   }
 
   race(e: number, initials: number, p: number, j: number): void {
@@ -348,18 +361,29 @@ export class DfsStrategy implements Strategy, RaceSink {
     const before = path.backtrack[k];
     const q = this.addBacktrack(k, initials, p);
     if (q >= 0 && path.backtrack[k] !== before) this.setGuide(k, q, e, j, p);
-    if (this.onBacktrack !== null && path.backtrack[k] !== before) this.onBacktrack(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
-    if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return;
-    if (path.preemptive[k] === 0 || q === path.prev[k]) return;
-    // Reversing the race here costs a preemption: also try the thread from the
-    // latest earlier point where switching to it is free, so that a schedule
-    // within the bound can reach the same reordering (Coons et al. 2013).
+    const freeSwitch = this.addFreeSwitch(k, q, initials, p);
+    if (freeSwitch || path.backtrack[k] !== before) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
+  }
+
+  /**
+   * With a preemption bound, when reversing a race at node k (thread q) costs
+   * a preemption, also tries the thread from the latest earlier point where
+   * switching to it is free, so that a schedule within the bound can reach the
+   * same reordering (Coons et al. 2013). True when that added a thread.
+   */
+  private addFreeSwitch(k: number, q: number, initials: number, p: number): boolean {
+    const path = this.path;
+    if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return false;
+    if (path.preemptive[k] === 0 || q === path.prev[k]) return false;
     for (let k2 = k - 1; k2 >= 0; k2--) {
       if (path.kind[k2] !== THREAD_NODE || path.preemptive[k2] === 1) continue;
       const c2 = initials & path.eligible[k2];
-      if (c2 !== 0 && (c2 & path.backtrack[k2]) === 0) path.backtrack[k2] |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
-      if (c2 !== 0) return;
+      if (c2 === 0) continue;
+      if ((c2 & path.backtrack[k2]) !== 0) return false;
+      path.backtrack[k2] |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
+      return true;
     }
+    return false;
   }
 
   /**
@@ -429,6 +453,7 @@ export class DfsStrategy implements Strategy, RaceSink {
   }
 
   endExecution(x: Execution, outcome: Outcome): void {
+    this.observer?.end?.(outcome);
     if (outcome !== 'model-bug' && this.pos < this.path.length) this.nondeterministic(x, this.pos);
   }
 

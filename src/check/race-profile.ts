@@ -1,6 +1,7 @@
 import { describeStepKind } from './counterexample.js';
 import { DfsStrategy } from './dfs.js';
 import { type ExploreOptions, explore } from './explore.js';
+import { TraceSet } from './trace-set.js';
 import type { InstanceFactory } from './factory.js';
 
 /** A kind of race: two kinds of step (describeStepKind). */
@@ -18,6 +19,12 @@ export interface RaceClass {
 /** Where a DFS's executions come from. */
 export interface RaceProfile {
   executions: number;
+  /**
+   * Distinct Mazurkiewicz traces among the executions that ran to an end
+   * (trace-set.ts): fewer than executions when the DFS runs a trace more than
+   * once, as it does under a preemption bound, which turns sleep sets off.
+   */
+  distinctTraces: number;
   exhausted: boolean;
   /** The property the DFS stopped at (it stops at the first violation), or null. */
   violation: string | null;
@@ -31,7 +38,8 @@ export interface RaceProfile {
 
 /**
  * Runs the DFS (DPOR, as `mmulab check --strategy dfs` does) and counts, per
- * kind of racing pair of steps, the races that gave it something new to try.
+ * kind of racing pair of steps, the races that gave it something new to try,
+ * and the distinct traces among its executions.
  * Every execution after the first starts at such a point, so the table says
  * which races the explored space grows with: a model writer reads it to see
  * whether they are races the protocol has (a bigger world, or a preemption
@@ -48,6 +56,7 @@ export function profileRaces(
   const describe = (t: number, op: number) => describeStepKind(threads[t] ?? `thread${t}`, op, objects);
   const counts = new Map<number, Map<number, number>>();
   let total = 0;
+  const traces = new TraceSet();
   // Keyed by the raw (thread, op) pairs; named once at the end.
   const keys = new Map<string, number>();
   const pairs: [number, number][] = [];
@@ -64,13 +73,17 @@ export function profileRaces(
   const dfs = new DfsStrategy({
     preemptionBound: options.preemptionBound,
     seed: options.seed,
-    onBacktrack: (t1, op1, t2, op2) => {
-      const a = keyOf(t1, op1);
-      const b = keyOf(t2, op2);
-      let row = counts.get(a);
-      if (row === undefined) counts.set(a, (row = new Map()));
-      row.set(b, (row.get(b) ?? 0) + 1);
-      total++;
+    observer: {
+      backtrack: (t1, op1, t2, op2) => {
+        const a = keyOf(t1, op1);
+        const b = keyOf(t2, op2);
+        let row = counts.get(a);
+        if (row === undefined) counts.set(a, (row = new Map()));
+        row.set(b, (row.get(b) ?? 0) + 1);
+        total++;
+      },
+      step: (t, op) => traces.step(t, op),
+      end: (outcome) => traces.end(outcome),
     },
   });
   const r = explore(factory, dfs, options);
@@ -92,6 +105,7 @@ export function profileRaces(
   const bound = options.preemptionBound;
   return {
     executions: r.summary.executions,
+    distinctTraces: traces.size,
     exhausted: r.summary.exhausted,
     violation: r.violation?.kind ?? null,
     preemptionBound: bound === undefined || !Number.isFinite(bound) ? null : bound,

@@ -376,3 +376,19 @@ function* bumpSlot(s: SlotsState, i: number): Task {
   s.slots[i]++;
   s.inst.say(`slot ${i} = ${s.slots[i]}`);
 }
+
+/** n threads each write an object of their own once: every order is the same trace. */
+export function ownObjects(n: number): InstanceFactory {
+  return (options) => {
+    const inst = new ToyInstance(options);
+    for (let i = 0; i < n; i++) {
+      const obj = inst.rt.objects.id(`own${i}`);
+      inst.rt.spawn(`T${i}`, () => writeOwn(obj));
+    }
+    return inst;
+  };
+}
+
+function* writeOwn(obj: number): Task {
+  yield opWrite(obj);
+}

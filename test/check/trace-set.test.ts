@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DfsStrategy, type PorMode } from '../../src/check/dfs.js';
+import { explore } from '../../src/check/explore.js';
+import type { InstanceFactory } from '../../src/check/factory.js';
+import { TraceSet } from '../../src/check/trace-set.js';
+import { READ, WRITE, opPair, opRead, opWrite } from '../../src/runtime/op.js';
+import { counter, ownObjects, perThreadSlots, seqProtocol } from './toys.js';
+
+/** Runs dfs with a TraceSet watching; returns executions, redundant ones and distinct traces. */
+function count(f: InstanceFactory, por: PorMode, preemptionBound?: number) {
+  const traces = new TraceSet();
+  const r = explore(f, new DfsStrategy({ por, preemptionBound, observer: traces }));
+  return { executions: r.summary.executions, redundant: r.summary.redundant, traces: traces.size, exhausted: r.summary.exhausted };
+}
+
+test('trace set: orders of steps that commute are one trace, orders of steps that conflict are as many', () => {
+  // No reduction: all 3! orders are run.
+  assert.deepEqual(count(ownObjects(3), 'none'), { executions: 6, redundant: 0, traces: 1, exhausted: true });
+  assert.deepEqual(count(perThreadSlots(3), 'none'), { executions: 6, redundant: 0, traces: 6, exhausted: true });
+});
+
+test('trace set: unbounded DPOR with sleep sets runs each trace once (every execution not cut is a new trace)', () => {
+  for (const f of [counter(2, 2, true), seqProtocol(2, 1, 1), seqProtocol(1, 2, 2)]) {
+    const c = count(f, 'dpor');
+    assert.equal(c.exhausted, true);
+    assert.equal(c.traces, c.executions - c.redundant);
+  }
+});
+
+test('trace set: DPOR without sleep sets finds every trace plain DFS finds, in fewer executions', () => {
+  // A preemption bound no execution reaches turns sleep sets off and leaves DPOR on.
+  for (const f of [counter(2, 1, true), seqProtocol(1, 1, 1), seqProtocol(1, 1, 2)]) {
+    const plain = count(f, 'none');
+    const dpor = count(f, 'dpor', 1e9);
+    assert.equal(dpor.exhausted, true);
+    assert.equal(dpor.traces, plain.traces);
+    assert.ok(plain.executions > dpor.executions, `${plain.executions} vs ${dpor.executions}`);
+  }
+});
+
+test('trace set: a step\'s identity does not depend on where it fell; a read between two writes is not the read before both', () => {
+  const t = new TraceSet();
+  const [a, b] = [1, 2];
+  // T0 writes a, T1 reads a: in the order write, read, the read depends on the write.
+  t.step(0, opWrite(a));
+  t.step(1, opRead(a));
+  t.step(1, opWrite(b));
+  t.end('complete');
+  // T1's write of b commutes with T0's write of a: swapped, the same trace.
+  t.step(0, opWrite(a));
+  t.step(1, opRead(a));
+  t.end('complete');
+  assert.equal(t.size, 2);
+  t.step(1, opRead(a));
+  t.step(0, opWrite(a));
+  t.step(1, opWrite(b));
+  t.end('complete');
+  assert.equal(t.size, 3, 'read before the write is another trace');
+  t.step(0, opWrite(a));
+  t.step(1, opPair(READ, a, WRITE, b));
+  t.end('redundant');
+  assert.equal(t.size, 3, 'an execution cut as redundant is not counted');
+});
