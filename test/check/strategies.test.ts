@@ -53,7 +53,6 @@ const correct: [string, InstanceFactory][] = [
   ['locked counter 3x1', counter(3, 1, true)],
   ['seq protocol 1x1x1', seqProtocol(1, 1, 1)],
   ['seq protocol 1x2x1', seqProtocol(1, 2, 1)],
-  ['seq protocol 2x1x1', seqProtocol(2, 1, 1)],
   ['pre-check re-read each retry', precheck(false)],
 ];
 
@@ -70,6 +69,12 @@ describe('correct toys: dfs exhausts with no violation', () => {
       });
     }
   }
+  test('dfs (dpor) with preemption bound 3 exhausts seq protocol 2x1x1 (two vCPUs retrying: 373,002 executions unbounded)', () => {
+    const r = explore(seqProtocol(2, 1, 1), new DfsStrategy({ por: 'dpor', preemptionBound: 3 }), { timeLimitMs: 30_000 });
+    assert.equal(r.violation, null, r.violation?.message);
+    assert.equal(r.summary.exhausted, true);
+    assert.equal(r.summary.truncated, 0);
+  });
   test('dfs (no POR) exhausts locked counter 2x2 and seq protocol 1x1x1', () => {
     for (const f of [counter(2, 2, true), seqProtocol(1, 1, 1)]) {
       const r = explore(f, new DfsStrategy({ por: 'none' }), { timeLimitMs: 30_000 });
@@ -80,7 +85,7 @@ describe('correct toys: dfs exhausts with no violation', () => {
 });
 
 describe('correct toys: random and pct find nothing', () => {
-  for (const [mname, factory] of correct) {
+  for (const [mname, factory] of [...correct, ['seq protocol 2x1x1', seqProtocol(2, 1, 1)] as [string, InstanceFactory]]) {
     for (const s of [() => new RandomStrategy(5), () => new PctStrategy(5, 3)]) {
       const st = s();
       test(`${st.name} seed 5 runs 5000 executions of ${mname} with no violation`, () => {
