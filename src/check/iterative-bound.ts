@@ -9,7 +9,7 @@ export interface BoundLevel {
   preemptionBound: number | null;
   /** Executions run at this level (those of the levels below run again). */
   executions: number;
-  /** Every execution within the bound (every one, for a try) was run. */
+  /** The DFS within the bound (without one, for a try) finished (bounded DPOR's coverage: README). */
   exhausted: boolean;
 }
 
@@ -18,7 +18,8 @@ export interface BoundLevel {
  * (Musuvathi and Qadeer, PLDI 2007): DFS with at most 0 preemptions until that
  * space is exhausted, then at most 1, 2, and so on. Bugs that need few
  * preemptions, most of them, turn up early, and when the time runs out the
- * levels say up to which bound every interleaving was run, where a plain
+ * levels say up to which bound the search finished (bounded DPOR reaches most,
+ * not all, interleavings within its bound: README), where a plain
  * unbounded DFS of a big world only says it did not finish. Each level runs
  * the levels below again: they are small beside it. A level in which the bound
  * never kept a thread from running is the whole space, and the last one.
@@ -26,7 +27,7 @@ export interface BoundLevel {
  * A bound turns sleep sets off (see DfsStrategy), so a small world's levels
  * can add up to far more executions than its whole space takes without one
  * (fault-vs-invalidation-mini 1×1×1: 137,117 up to the bound that cuts
- * nothing, 318 unbounded). So after each level, the whole space is tried,
+ * nothing, 320 unbounded). So after each level, the whole space is tried,
  * with DPOR and sleep sets, for as many executions as that level took: if it
  * is done within them, so is the exploration. That at most doubles the cost
  * of a world too big to finish.

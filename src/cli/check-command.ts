@@ -83,7 +83,8 @@ function coverage(levels: readonly BoundLevel[], exhausted: boolean, maxBound: n
   const covered = levels.filter((l) => l.exhausted && l.preemptionBound !== null).pop();
   if (covered === undefined) return 'no preemption bound was exhausted';
   const n = covered.preemptionBound!;
-  return `every interleaving with at most ${n} preemption${n === 1 ? '' : 's'} was run`;
+  // Bounded DPOR is not complete for its bound: README, "Coverage of a preemption bound".
+  return `dfs with at most ${n} preemption${n === 1 ? '' : 's'} was exhausted (most, not all, interleavings within that bound: see the README's coverage note)`;
 }
 
 /** Replays a counterexample once more with report sinks attached, and writes the files asked for. */
