@@ -76,3 +76,26 @@ test('trace set: a step\'s identity does not depend on where it fell; a read bet
   t.end('redundant');
   assert.equal(t.size, 3, 'an execution cut as redundant is not counted');
 });
+
+test('trace set: bounded DPOR finds every trace plain bounded DFS finds where one thread retries, and most where two do', async () => {
+  const { createInstance, effectiveSettings } = await import('../../src/scenario/instantiate.js');
+  const { loadScenario } = await import('../../src/scenario/load.js');
+  const { resize } = await import('../../src/scenario/size.js');
+  const kvm = (vcpus: number): InstanceFactory => {
+    const s = resize(loadScenario('fault-vs-invalidation-mini'), { vcpus, invalidations: 1, faultsPerVcpu: 1 });
+    const settings = effectiveSettings(s);
+    return (o) => createInstance(s, { settings, mutant: null, log: o.log, metrics: false });
+  };
+  for (const bound of [1, 2]) {
+    for (const f of [counter(3, 1, true), seqProtocol(1, 2, 1), kvm(1)]) {
+      assert.equal(count(f, 'dpor', bound).traces, count(f, 'none', bound).traces);
+    }
+  }
+  // Two retrying vCPUs: 126 traces within one preemption. Trying the thread of a
+  // reversal at the latest node the bound still allows took bounded DPOR from 100
+  // of them to 114 (README, coverage of a preemption bound).
+  const plain = count(kvm(2), 'none', 1);
+  const dpor = count(kvm(2), 'dpor', 1);
+  assert.equal(plain.traces, 126);
+  assert.ok(dpor.traces >= 114 && dpor.traces <= 126, `${dpor.traces}`);
+});
