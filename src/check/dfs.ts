@@ -93,13 +93,19 @@ export interface DfsStats {
  * a thread that could have gone on (and is not spinning).
  *
  * Unbounded, the exploration covers every Mazurkiewicz trace (up to maxSteps,
- * and given that the announced ops are honest footprints). A preemption bound
- * and a partial-order reduction do not mix well: the one explored member of an
- * equivalence class may need more preemptions than another. So, with a bound,
- * sleep sets are off ('sleep' is then plain DFS), and when DPOR reverses a race
- * at a point where that costs a preemption, it also tries the thread from the
- * latest earlier point where switching is free (after Coons, Musuvathi and
- * McKinley, "Bounded partial-order reduction", OOPSLA 2013).
+ * and given that the announced ops are honest footprints; sleep sets pause
+ * where the fair-spin rules make eligibility depend on more than the ops, see
+ * spinCalm): it finds every trace plain DFS finds wherever plain DFS finishes
+ * (trace-set.ts, tests). A preemption bound and a partial-order reduction do
+ * not mix well: the one explored member of an equivalence class may need more
+ * preemptions than another. So, with a bound, sleep sets are off ('sleep' is
+ * then plain DFS), and when DPOR reverses a race at a point where that costs a
+ * preemption, it also tries the thread from the latest earlier point where
+ * switching is free (after Coons, Musuvathi and McKinley, "Bounded
+ * partial-order reduction", OOPSLA 2013) and, when the bound forbids the
+ * reversal there, from the latest earlier node the bound allows. Even so it
+ * misses some traces that schedules within the bound have when two threads
+ * retry (README, coverage of a preemption bound).
  *
  * With a split, the first d nodes of the path (d fixed after the first
  * execution: the smallest whose alternatives along it multiply to at least
