@@ -394,35 +394,29 @@ export class DfsStrategy implements Strategy, RaceSink {
    * With a preemption bound, when reversing a race at node k (thread q) costs
    * a preemption, also tries the thread from the latest earlier point where
    * switching to it is free, so that a schedule within the bound can reach the
-   * same reordering (Coons et al. 2013). True when that added a thread.
+   * same reordering (Coons et al. 2013); and, when the bound forbids q at k,
+   * first from the latest earlier node the bound allows, where the reordering
+   * can spend the preemption the execution spent later on another thread.
+   * True when that added a thread.
    */
   private addFreeSwitch(k: number, q: number, initials: number, p: number): boolean {
     const path = this.path;
     if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return false;
     if (path.preemptive[k] === 0 || q === path.prev[k]) return false;
+    let forbidden = (this.allowed(k) & bit(q)) === 0;
     let added = false;
-    // Over the bound at k: the latest earlier node where the bound still allows
-    // one of the initials, preemptive or not. There the reordering can spend the
-    // preemption the execution spent later (on another thread).
-    if ((path.backtrack[k] & bit(q)) === 0) {
-      for (let k2 = k - 1; k2 >= 0; k2--) {
-        if (path.kind[k2] !== THREAD_NODE) continue;
-        const c2 = initials & path.eligible[k2] & this.allowed(k2);
-        if (c2 === 0) continue;
-        if ((c2 & path.backtrack[k2]) === 0) {
-          path.backtrack[k2] |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
-          added = true;
-        }
-        break;
-      }
-    }
     for (let k2 = k - 1; k2 >= 0; k2--) {
-      if (path.kind[k2] !== THREAD_NODE || path.preemptive[k2] === 1) continue;
-      const c2 = initials & path.eligible[k2];
+      if (path.kind[k2] !== THREAD_NODE) continue;
+      const free = path.preemptive[k2] === 0;
+      if (!free && !forbidden) continue;
+      const c2 = initials & path.eligible[k2] & this.allowed(k2);
       if (c2 === 0) continue;
-      if ((c2 & path.backtrack[k2]) !== 0) return added;
-      path.backtrack[k2] |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
-      return true;
+      if ((c2 & path.backtrack[k2]) === 0) {
+        path.backtrack[k2] |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
+        added = true;
+      }
+      if (free) return added;
+      forbidden = false;
     }
     return added;
   }

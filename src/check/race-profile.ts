@@ -54,32 +54,17 @@ export function profileRaces(
   const threads = probe.rt.threads.map((t) => t.name);
   probe.dispose?.();
   const describe = (t: number, op: number) => describeStepKind(threads[t] ?? `thread${t}`, op, objects);
-  const counts = new Map<number, Map<number, number>>();
+  // Counted by the raw pair of (thread, op) steps; named once, at the end.
+  const counts = new Map<string, number>();
   let total = 0;
   const traces = new TraceSet();
-  // Keyed by the raw (thread, op) pairs; named once at the end.
-  const keys = new Map<string, number>();
-  const pairs: [number, number][] = [];
-  const keyOf = (t: number, op: number) => {
-    const s = `${t}:${op}`;
-    let k = keys.get(s);
-    if (k === undefined) {
-      k = pairs.length;
-      keys.set(s, k);
-      pairs.push([t, op]);
-    }
-    return k;
-  };
   const dfs = new DfsStrategy({
     preemptionBound: options.preemptionBound,
     seed: options.seed,
     observer: {
       backtrack: (t1, op1, t2, op2) => {
-        const a = keyOf(t1, op1);
-        const b = keyOf(t2, op2);
-        let row = counts.get(a);
-        if (row === undefined) counts.set(a, (row = new Map()));
-        row.set(b, (row.get(b) ?? 0) + 1);
+        const key = `${t1} ${op1} ${t2} ${op2}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
         total++;
       },
       step: (t, op) => traces.step(t, op),
@@ -88,15 +73,13 @@ export function profileRaces(
   });
   const r = explore(factory, dfs, options);
   const byName = new Map<string, RaceClass>();
-  for (const [a, row] of counts) {
-    const first = describe(...pairs[a]!);
-    for (const [b, n] of row) {
-      const second = describe(...pairs[b]!);
-      const key = `${first}\n${second}`;
-      const c = byName.get(key);
-      if (c === undefined) byName.set(key, { first, second, backtracks: n, share: 0 });
-      else c.backtracks += n;
-    }
+  for (const [key, n] of counts) {
+    const [t1, op1, t2, op2] = key.split(' ').map(Number);
+    const first = describe(t1!, op1!);
+    const second = describe(t2!, op2!);
+    const c = byName.get(`${first}\n${second}`);
+    if (c === undefined) byName.set(`${first}\n${second}`, { first, second, backtracks: n, share: 0 });
+    else c.backtracks += n;
   }
   const classes = [...byName.values()].sort(
     (x, y) => y.backtracks - x.backtracks || (x.first < y.first ? -1 : x.first > y.first ? 1 : x.second < y.second ? -1 : 1),
