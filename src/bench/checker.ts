@@ -113,18 +113,16 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
 /**
  * Executions per second with 1 and 2 worker threads (check --workers), random
  * and pct on fault-vs-invalidation-mini 3x3x2 for `throughputMs` each, and the
- * time dfs (preemption bound 1) takes to exhaust 3x2x1 with 1 and 2 workers.
- * Both worker counts run on worker threads, as the CLI runs them; dfs with 1
- * worker is measured with the split that 2 workers use (--shard 0/1, the same
- * executions; 2 workers take its subtrees on demand) and without it (plain
- * check, fewer executions); and the same at 3x3x2, the size of the dfs target.
- * Every figure is the median of `repeats` runs.
+ * time dfs (preemption bound 1) takes to exhaust 3x2x1 and 3x3x2 with 1
+ * worker (one DFS) and with 2 (which share out the top of the tree branch by
+ * branch, branch-rounds.ts). Both worker counts run on worker threads, as the
+ * CLI runs them, alternating; every figure is the median of `repeats` runs.
  */
 export async function measureCheckerWorkers(budget: { throughputMs: number; dfsMs: number; repeats: number }) {
-  const run = async (size: string[], strategy: StrategySpec, workers: number, split: boolean, timeLimitMs: number) => {
+  const run = async (size: string[], strategy: StrategySpec, workers: number, timeLimitMs: number) => {
     const { result } = await checkInWorkers(
       { kind: 'check', ref: 'fault-vs-invalidation-mini', sets: size, mutant: null, options: { strategy, seed: 1, origin: { scenario: 'fault-vs-invalidation-mini', settings: {}, mutant: null }, timeLimitMs } },
-      split ? { index: 0, count: 1 } : null,
+      null,
       workers,
       () => false,
     );
@@ -138,8 +136,8 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
     const ones: Awaited<ReturnType<typeof run>>[] = [];
     const twos: Awaited<ReturnType<typeof run>>[] = [];
     for (let i = 0; i < budget.repeats; i++) {
-      ones.push(await run(size332, { kind }, 1, false, budget.throughputMs));
-      twos.push(await run(size332, { kind }, 2, false, budget.throughputMs));
+      ones.push(await run(size332, { kind }, 1, budget.throughputMs));
+      twos.push(await run(size332, { kind }, 2, budget.throughputMs));
     }
     const one = medianBy(ones, (r) => r.executionsPerSec);
     const two = medianBy(twos, (r) => r.executionsPerSec);
@@ -152,25 +150,20 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
       runsExecutionsPerSec: { one: ones.map((r) => r.executionsPerSec), two: twos.map((r) => r.executionsPerSec) },
     });
   }
-  const size321 = ['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'];
   const dfsSpec: StrategySpec = { kind: 'dfs', preemptionBound: 1 };
-  /** The median run of `repeats` (by wall time) of a dfs exhaustion. */
-  const timed = async (size: string[], workers: number, split: boolean) => {
-    const runs: Awaited<ReturnType<typeof run>>[] = [];
-    for (let i = 0; i < budget.repeats; i++) runs.push(await run(size, dfsSpec, workers, split, budget.dfsMs));
-    return { ...medianBy(runs, (r) => r.wallMs), runsWallMs: runs.map((r) => r.wallMs) };
-  };
-  /** dfs at N×I×F exhausted by 1 worker (with the split that 2 workers use) and by 2 workers. */
+  /** dfs at N×I×F exhausted by 1 worker and by 2, alternating; the median run of each by wall time. */
   const speedupAt = async (size: string[]) => {
-    const one = await timed(size, 1, true);
-    const two = await timed(size, 2, false);
+    const ones: Awaited<ReturnType<typeof run>>[] = [];
+    const twos: Awaited<ReturnType<typeof run>>[] = [];
+    for (let i = 0; i < budget.repeats; i++) {
+      ones.push(await run(size, dfsSpec, 1, budget.dfsMs));
+      twos.push(await run(size, dfsSpec, 2, budget.dfsMs));
+    }
+    const one = { ...medianBy(ones, (r) => r.wallMs), runsWallMs: ones.map((r) => r.wallMs) };
+    const two = { ...medianBy(twos, (r) => r.wallMs), runsWallMs: twos.map((r) => r.wallMs) };
     return { size: size.map((s) => s.split('=')[1]).join('x'), preemptionBound: 1, one, two, speedup: Number((one.wallMs / Math.max(two.wallMs, 1)).toFixed(2)) };
   };
-  const plain = await timed(size321, 1, false);
-  const small = await speedupAt(size321);
-  const dfs = { ...small, unsplit: plain, speedupOverUnsplit: Number((plain.wallMs / Math.max(small.two.wallMs, 1)).toFixed(2)) };
-  // The size the dfs target is set at: one subtree of the split holds most of
-  // the executions, which bounds what taking subtrees on demand can gain.
+  const dfs = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1']);
   const large = await speedupAt(size332);
   return { throughput, dfs, dfsLarge: large };
 }

@@ -44,6 +44,33 @@ export interface DfsOptions {
   split?: DfsSplit;
   /** Told what the DFS runs and reverses, for profiles (race-profile.ts, trace-set.ts). */
   observer?: DfsObserver;
+  /** Explore only one branch of the tree's top, as part of a search handed out branch by branch (see DfsBranch). */
+  branch?: DfsBranch;
+}
+
+/**
+ * One branch of a DFS whose top (its first `depth` nodes) is shared out
+ * between workers (branch-queue.ts). The execution follows `prefix` at the
+ * first nodes and the default choice at the other nodes of the top; below it,
+ * DPOR as usual. The top tries nothing else itself: where a race asks for
+ * another thread (or a draw has other values) at a node of the top, that
+ * alternative is handed to `request` as the branch it starts.
+ */
+export interface DfsBranch {
+  /** Choices (thread id, or value drawn) at the first nodes. */
+  prefix: readonly number[];
+  /** Nodes in the top. */
+  depth: number;
+  /**
+   * Told each alternative the exploration asks for at node `node` of the top
+   * (whose choices, the same in every execution of the branch, `reached`
+   * gives): `candidates`, a mask of the threads (or values drawn) any one of
+   * which would do there; `preferred`, the one to take when none of them is
+   * tried there yet.
+   */
+  request(node: number, candidates: number, preferred: number): void;
+  /** Told once, after the first execution, the choices it made at the nodes of the top. */
+  reached(choices: number[]): void;
 }
 
 /** What a DFS tells an observer; every method is optional. */
@@ -118,6 +145,10 @@ export interface DfsStats {
  * the others, running one uncounted execution (a probe) only when it needs to
  * learn the nodes of the split below a new choice. So every part, and the
  * unsharded run with the same split (shard 0/1), explore each unit alike.
+ *
+ * With a branch (DfsBranch), the first nodes are fixed instead, and what races
+ * ask for there goes out as requests for other branches (branch-rounds.ts
+ * settles them), so that workers can share the tree out as it is explored.
  */
 export class DfsStrategy implements Strategy, RaceSink {
   readonly name = 'dfs';
@@ -168,6 +199,12 @@ export class DfsStrategy implements Strategy, RaceSink {
   private readonly observer: DfsObserver | null;
   /** With an observer of backtracks: the op of each step of this execution, and of the step being chosen. */
   private readonly stepOp: number[] = [];
+  /** The branch explored, or null for the whole tree. */
+  private branch: DfsBranch | null;
+  /** Nodes of the top that a branch leaves to others (0: none). */
+  private topDepth: number;
+  /** The branch has told what its top reached. */
+  private reachedTop = false;
 
   constructor(options: DfsOptions = {}) {
     this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
@@ -182,6 +219,30 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.splitDepth = this.splitTarget > 1 ? -1 : 0;
     this.probe = !this.owns(0);
     this.observer = options.observer ?? null;
+    this.branch = options.branch ?? null;
+    this.topDepth = this.branch?.depth ?? 0;
+    if (this.branch !== null && split !== undefined) throw new RangeError('dfs: a branch of the top cannot be split again');
+  }
+
+  /**
+   * Starts over on another branch of the top (the strategy was made with a
+   * branch), keeping the buffers: a DFS shared out in branches runs thousands
+   * of them, and making a strategy costs as much as an execution.
+   */
+  restart(branch: DfsBranch): void {
+    if (this.branch === null) throw new RangeError('dfs: restart is for a strategy made with a branch');
+    this.branch = branch;
+    this.topDepth = branch.depth;
+    this.reachedTop = false;
+    this.started = false;
+    this.isExhausted = false;
+    this.path.length = 0;
+    this.guides.length = 0;
+    this.guide = null;
+    this.curSleep = 0;
+    this.stats.blocked = 0;
+    this.stats.maxPath = 0;
+    this.stats.boundCuts = 0;
   }
 
   /** Unit of the current execution (SelfSharding, for explore). */
@@ -252,7 +313,7 @@ export class DfsStrategy implements Strategy, RaceSink {
   /** Takes the alternative at the deepest node that has one, and returns that node, or -1 (the path is then empty). */
   private backtrackPoint(): number {
     const path = this.path;
-    for (let k = path.length - 1; k >= 0; k--) {
+    for (let k = path.length - 1; k >= this.topDepth; k--) {
       if (path.kind[k] === DRAW_NODE) {
         if (path.chosen[k] + 1 < path.backtrack[k]) {
           path.chosen[k]++;
@@ -304,6 +365,10 @@ export class DfsStrategy implements Strategy, RaceSink {
         return null;
       }
       c = prev >= 0 && (avail & bit(prev)) !== 0 ? prev : lowest(avail);
+      if (k < this.topDepth && k < this.branch!.prefix.length) {
+        c = this.branch!.prefix[k];
+        if ((avail & bit(c)) === 0) this.nondeterministic(x, k);
+      }
       const g = this.guide;
       if (g !== null) {
         const want = this.guidePos < g.length ? g[this.guidePos++] : -1;
@@ -312,7 +377,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       }
       this.guides[k] = null;
       // A node of the split tries every thread allowed; below it, DPOR adds what races ask for.
-      path.push(THREAD_NODE, c, this.por === 'dpor' && k >= this.splitDepth ? bit(c) : em & allowed);
+      path.push(THREAD_NODE, c, (this.por === 'dpor' && k >= this.splitDepth) || k < this.topDepth ? bit(c) : em & allowed);
       path.eligible[k] = em;
       path.sleep[k] = this.curSleep;
       path.prev[k] = prev;
@@ -383,6 +448,11 @@ export class DfsStrategy implements Strategy, RaceSink {
   race(e: number, initials: number, p: number, j: number): void {
     const path = this.path;
     const k = this.stepNode[e];
+    if (k < this.topDepth) {
+      const q = this.requestReversal(k, initials, p);
+      if (this.addFreeSwitch(k, q, initials, p) || q >= 0) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
+      return;
+    }
     const before = path.backtrack[k];
     const q = this.addBacktrack(k, initials, p);
     if (q >= 0 && path.backtrack[k] !== before) this.setGuide(k, q, e, j, p);
@@ -412,7 +482,9 @@ export class DfsStrategy implements Strategy, RaceSink {
       const c2 = initials & path.eligible[k2] & this.allowed(k2);
       if (c2 === 0) continue;
       if ((c2 & path.backtrack[k2]) === 0) {
-        path.backtrack[k2] |= bit((c2 & bit(p)) !== 0 ? p : lowest(c2));
+        const q2 = (c2 & bit(p)) !== 0 ? p : lowest(c2);
+        if (k2 < this.topDepth) this.requestAt(k2, c2, q2);
+        else path.backtrack[k2] |= bit(q2);
         added = true;
       }
       if (free) return added;
@@ -442,6 +514,44 @@ export class DfsStrategy implements Strategy, RaceSink {
       this.guides[k] = g;
     }
     g[q] = v;
+  }
+
+  /**
+   * addBacktrack at node k of the top, which tries only its own choice: the
+   * alternatives go to other branches. Whether one is asked for depends only
+   * on this race and the choices up to k (not on what other branches asked
+   * for, which only the queue knows), so that the branches asked for do not
+   * depend on which worker explored what first. Returns the thread the
+   * reversal starts with (-1 when every eligible thread was asked for).
+   */
+  private requestReversal(k: number, initials: number, p: number): number {
+    const path = this.path;
+    const allowed = this.allowed(k);
+    const own = path.chosen[k];
+    if ((initials & bit(own) & allowed) !== 0) return own;
+    const c = initials & path.eligible[k] & allowed;
+    if (c !== 0) {
+      const q = (c & bit(p)) !== 0 ? p : lowest(c);
+      this.requestAt(k, c, q);
+      return q;
+    }
+    if ((initials & path.eligible[k]) !== 0) {
+      const q = initials & path.eligible[k];
+      return (q & bit(p)) !== 0 ? p : lowest(q);
+    }
+    let all = path.eligible[k] & allowed & ~bit(own);
+    while (all !== 0) {
+      const q = lowest(all);
+      this.requestAt(k, bit(q), q);
+      all &= all - 1;
+    }
+    return -1;
+  }
+
+  /** Asks for one of `candidates` (`preferred` first) at node k of the top, unless its own choice is one. */
+  private requestAt(k: number, candidates: number, preferred: number): void {
+    if ((candidates & bit(this.path.chosen[k])) !== 0) return;
+    this.branch!.request(k, candidates, preferred);
   }
 
   /**
@@ -480,7 +590,11 @@ export class DfsStrategy implements Strategy, RaceSink {
       if (path.kind[k] !== DRAW_NODE || path.backtrack[k] !== n) this.nondeterministic(x, k);
       v = path.chosen[k];
     } else {
-      path.push(DRAW_NODE, 0, n);
+      // The top draws what the prefix says, or 0, and asks for the branches of the other values.
+      const fresh = k < this.topDepth && k >= this.branch!.prefix.length;
+      if (k < this.topDepth && !fresh) v = this.branch!.prefix[k];
+      path.push(DRAW_NODE, v, n);
+      if (fresh) for (let alt = 1; alt < n; alt++) this.requestAt(k, bit(alt), alt);
       if (path.length > this.stats.maxPath) this.stats.maxPath = path.length;
     }
     this.pos = k + 1;
@@ -489,6 +603,10 @@ export class DfsStrategy implements Strategy, RaceSink {
 
   endExecution(x: Execution, outcome: Outcome): void {
     this.observer?.end?.(outcome);
+    if (this.branch !== null && !this.reachedTop) {
+      this.reachedTop = true;
+      this.branch.reached(this.path.chosen.slice(0, Math.min(this.topDepth, this.path.length)));
+    }
     if (outcome !== 'model-bug' && this.pos < this.path.length) this.nondeterministic(x, this.pos);
   }
 

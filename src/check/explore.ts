@@ -58,6 +58,8 @@ export interface ExploreOptions {
    * parts running side by side stop past it at once.
    */
   onStop?: (unit: number) => void;
+  /** Reuse this Execution's buffers (explorations run back to back, as the branches of a DFS are). */
+  execution?: Execution;
 }
 
 /**
@@ -143,7 +145,7 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
   const timeLimit = options.timeLimitMs ?? Number.POSITIVE_INFINITY;
   const progress = options.progress ?? null;
   const interval = options.progressIntervalMs ?? 250;
-  const x = new Execution();
+  const x = options.execution ?? new Execution();
   const driver = executionDriver(x, strategy);
 
   const shard = options.shard ?? null;

@@ -9,6 +9,7 @@ import {
 import { UnitClaims } from '../check/claims.js';
 import { mergeClaimed } from '../check/merge.js';
 import { SharedBound } from '../check/stop-bound.js';
+import { checkBranchesInWorkers } from './branch-workers.js';
 import { type Job, runOffloaded } from './offload.js';
 
 type CheckJob = Extract<Job, { kind: 'check' }>;
@@ -42,6 +43,7 @@ export async function checkInWorkers(
   interrupted: () => boolean,
   onProgress?: (p: Progress) => void,
 ): Promise<PartsRun> {
+  if (sharesBranches(job, shard, workers)) return checkBranchesInWorkers(job, workers, interrupted, onProgress);
   if (workers <= 1) {
     const r = await runOffloaded({ ...job, options: { ...job.options, shard } }, interrupted, onProgress);
     const { part, ...result } = r;
@@ -90,6 +92,28 @@ export async function checkInWorkers(
     },
     parts,
   };
+}
+
+/**
+ * Whether workers share out the top of the DFS branch by branch (branch-rounds.ts)
+ * rather than take the subtrees of a fixed split: dfs with DPOR and a
+ * preemption bound, on the whole tree, with no execution budget. (Unbounded,
+ * the branches lose the sleep sets that the top's earlier choices give, and run
+ * many times the executions; a budget is spent in the order of one DFS, which
+ * branches do not keep.)
+ */
+export function sharesBranches(job: CheckJob, shard: Shard | null, workers: number): boolean {
+  const s = job.options.strategy;
+  return (
+    workers > 1 &&
+    shard === null &&
+    s.kind === 'dfs' &&
+    s.iterative !== true &&
+    (s.por ?? 'dpor') === 'dpor' &&
+    s.preemptionBound !== undefined &&
+    Number.isFinite(s.preemptionBound) &&
+    job.options.maxExecutions === undefined
+  );
 }
 
 /** One progress line for parts running side by side. */

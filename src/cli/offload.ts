@@ -120,14 +120,17 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
   return c;
 }
 
-/** How the worker module is loaded: compiled JS directly, TypeScript sources through tsx. */
-function startWorker(job: Job, flag: SharedArrayBuffer): Worker {
+/**
+ * Starts `module` (a sibling of this file, named without extension) on a
+ * worker thread: compiled JS directly, TypeScript sources through tsx.
+ */
+export function startWorker(module: string, workerData: unknown): Worker {
   const self = import.meta.url;
-  if (self.endsWith('.js')) return new Worker(new URL('./sim-worker.js', self), { workerData: { job, flag } });
+  if (self.endsWith('.js')) return new Worker(new URL(`./${module}.js`, self), { workerData });
   const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./sim-worker.ts', self).href;
+  const target = new URL(`./${module}.ts`, self).href;
   const code = `const { tsImport } = await import(${JSON.stringify(api)}); await tsImport(${JSON.stringify(target)}, ${JSON.stringify(self)});`;
-  return new Worker(code, { eval: true, workerData: { job, flag }, type: 'module' } as ConstructorParameters<typeof Worker>[1]);
+  return new Worker(code, { eval: true, workerData, type: 'module' } as ConstructorParameters<typeof Worker>[1]);
 }
 
 /**
@@ -141,7 +144,7 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, 
   return new Promise((resolve, reject) => {
     let worker: Worker;
     try {
-      worker = startWorker(job, flag);
+      worker = startWorker('sim-worker', { job, flag });
     } catch {
       resolve(runJob(job, interrupted, onProgress) as JobResult<J>);
       return;

@@ -24,25 +24,50 @@ test('check --workers 2 gives the JSON of --workers 1 (random, --max-executions)
   assert.deepEqual({ ...two, parts: null }, { ...one, parts: null });
 });
 
-/** dfs with --workers 2 (subtrees taken on demand) and with --workers 1 and the same split: the same JSON but the file names the command line gave. */
+/** dfs of a shard with --workers 2 (subtrees taken on demand) and with --workers 1: the same JSON but the file names the command line gave. */
 async function dfsAgrees(name: string, ...args: string[]): Promise<CheckJson> {
   const one = await check(`${name}-w1`, '--strategy', 'dfs', '--preemption-bound', '1', ...args, '--shard', '0/1');
-  const two = await check(`${name}-w2`, '--strategy', 'dfs', '--preemption-bound', '1', ...args, '--workers', '2');
+  const two = await check(`${name}-w2`, '--strategy', 'dfs', '--preemption-bound', '1', ...args, '--shard', '0/1', '--workers', '2');
   const same = (j: CheckJson) => ({ ...j, shard: null, counterexample: j.counterexample === null ? null : readFileSync(j.counterexample as string, 'utf8') });
   assert.deepEqual(same(two), same(one));
   assert.equal((two.parts as unknown[]).length, 1);
   return two;
 }
 
-test('check --workers 2 with dfs takes subtrees on demand: the JSON of --workers 1 with the same split (exhausted)', async () => {
+test('check --shard 0/1 --workers 2 with dfs takes subtrees on demand: the JSON of --workers 1 (exhausted)', async () => {
   const r = await dfsAgrees('dfs');
   assert.equal(r.summary.exhausted, true);
 });
 
-test('check --workers 2 with dfs takes subtrees on demand: the JSON of --workers 1 with the same split (a violation)', async () => {
+test('check --shard 0/1 --workers 2 with dfs takes subtrees on demand: the JSON of --workers 1 (a violation)', async () => {
   const r = await dfsAgrees('dfs-mutant', '--mutate', 'fault-skip-range-check');
   assert.equal(r.violation?.kind, 'stale-translation');
   assert.equal(r.summary.violationExecution, (r.summary.executions as number) - 1);
+});
+
+/** dfs with a preemption bound on 2 and on 3 workers, which share out the top of the tree branch by branch: the same JSON. */
+async function branchesAgree(name: string, ...args: string[]): Promise<CheckJson> {
+  const two = await check(`${name}-b2`, '--strategy', 'dfs', '--preemption-bound', '1', ...args, '--workers', '2');
+  const three = await check(`${name}-b3`, '--strategy', 'dfs', '--preemption-bound', '1', ...args, '--workers', '3');
+  const same = (j: CheckJson) => ({ ...j, counterexample: j.counterexample === null ? null : readFileSync(j.counterexample as string, 'utf8') });
+  assert.deepEqual(same(three), same(two));
+  return two;
+}
+
+test('check --workers 2 and 3 with bounded dfs share out the branches of the top: the same JSON (exhausted), about the executions of one worker', async () => {
+  const one = await check('b1', '--strategy', 'dfs', '--preemption-bound', '1');
+  const r = await branchesAgree('b');
+  assert.equal(r.summary.exhausted, true);
+  const [n, m] = [r.summary.executions as number, one.summary.executions as number];
+  assert.ok(Math.abs(n - m) <= m * 0.1, `${n} executions in branches against ${m}`);
+});
+
+test('check --workers 2 and 3 with bounded dfs share out the branches of the top: the same JSON and counterexample (a violation)', async () => {
+  const r = await branchesAgree('b-mutant', '--mutate', 'fault-skip-range-check');
+  assert.equal(r.violation?.kind, 'stale-translation');
+  assert.equal(r.summary.violationExecution, (r.summary.executions as number) - 1);
+  const replay = await cli('replay', r.counterexample as string);
+  assert.equal(replay.code, 1, replay.stderr);
 });
 
 // dfs parts merge the same way; test/check/shard.test.ts checks their figures.

@@ -1,0 +1,155 @@
+import type { BranchOutcome, BranchRequest } from './branch.js';
+import { BranchRounds, type BranchesResult, branchesResult, meetRequests } from './branch-rounds.js';
+import { bit } from './path.js';
+
+/** A branch to explore: its prefix, and the round of BranchRounds it belongs to. */
+export interface FlowBranch {
+  prefix: number[];
+  round: number;
+}
+
+/** Requests of one round at one node of the top, waiting to be met. */
+interface Batch {
+  round: number;
+  node: string;
+  requests: BranchRequest[];
+}
+
+/**
+ * The branches of BranchRounds, each started as soon as what asks for it is
+ * settled rather than when its whole round is: a round waits on its biggest
+ * branch, and early rounds often have one branch of thousands of executions
+ * beside a few small ones. The requests of round r at a node are met (the
+ * same way, in the same order as BranchRounds meets them) once no branch of
+ * round r or earlier that is still running could ask for more there: one whose
+ * prefix is that node's, an ancestor's or a descendant's. So the same branches
+ * come out, whatever order they finish in; BranchRounds, replayed over the
+ * outcomes, then gives the result.
+ */
+export class BranchFlow {
+  /** Per node of the top (key: the choices before it), the threads (or values) tried there. */
+  private readonly tried = new Map<string, number>();
+  /** Requests not met yet, by `${round}|${node}`. */
+  private readonly waiting = new Map<string, Batch>();
+  /** Branches asked for and not finished, by key. */
+  private readonly running = new Map<string, FlowBranch>();
+  /** Branches asked for and not handed out yet, in the order asked for. */
+  private readonly queue: FlowBranch[] = [{ prefix: [], round: 0 }];
+  /** Outcomes by branch key (its prefix, comma-separated). */
+  readonly outcomes = new Map<string, BranchOutcome>();
+  /** Branches of rounds after this one are dropped (a violation was found in it). */
+  private lastRound = Number.POSITIVE_INFINITY;
+
+  constructor() {
+    this.running.set('', this.queue[0]!);
+  }
+
+  /** The next branch to explore, or undefined when none is ready. */
+  take(): FlowBranch | undefined {
+    return this.queue.shift();
+  }
+
+  /** True when every branch asked for has finished. */
+  done(): boolean {
+    return this.running.size === 0;
+  }
+
+  /** Takes the outcome of `b`, and asks for the branches that this settles. */
+  finish(b: FlowBranch, o: BranchOutcome): void {
+    const key = b.prefix.join(',');
+    this.running.delete(key);
+    this.outcomes.set(key, o);
+    for (let k = 0; k < o.top.length; k++) this.mark(o.top.slice(0, k).join(','), bit(o.top[k]));
+    if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') this.stopAfter(b.round);
+    for (const r of o.requests) {
+      const node = r.at.join(',');
+      const id = `${b.round}|${node}`;
+      let batch = this.waiting.get(id);
+      if (batch === undefined) {
+        batch = { round: b.round, node, requests: [] };
+        this.waiting.set(id, batch);
+      }
+      batch.requests.push(r);
+    }
+    this.settle();
+  }
+
+  /** Drops the branches of rounds after `round` (the result stops in it), and stops asking for them. */
+  stopAfter(round: number): void {
+    if (round >= this.lastRound) return;
+    this.lastRound = round;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const b = this.queue[i]!;
+      if (b.round > round) {
+        this.queue.splice(i, 1);
+        this.running.delete(b.prefix.join(','));
+      }
+    }
+  }
+
+  /** Stops handing out branches: those not started will not finish. */
+  abandon(): void {
+    for (const b of this.queue.splice(0)) this.running.delete(b.prefix.join(','));
+  }
+
+  /** Meets every batch nothing can add to any more, until none is left that can be met. */
+  private settle(): void {
+    for (let progress = true; progress; ) {
+      progress = false;
+      const ordered = [...this.waiting.values()].sort((a, b) => a.round - b.round);
+      for (const batch of ordered) {
+        if (this.blocked(batch)) continue;
+        this.waiting.delete(`${batch.round}|${batch.node}`);
+        const next = batch.round + 1;
+        for (const prefix of meetRequests(this.tried, batch.requests)) {
+          if (next > this.lastRound) continue;
+          const b = { prefix, round: next };
+          this.queue.push(b);
+          this.running.set(prefix.join(','), b);
+        }
+        progress = true;
+      }
+    }
+  }
+
+  /** True while a branch of the batch's round or earlier could still ask for something at its node, or an earlier batch there waits. */
+  private blocked(batch: Batch): boolean {
+    for (const w of this.waiting.values()) if (w.round < batch.round && w.node === batch.node) return true;
+    const node = nodePath(batch.node);
+    for (const [key, b] of this.running) {
+      if (b.round > batch.round) continue;
+      const path = nodePath(key);
+      if (node.startsWith(path) || path.startsWith(node)) return true;
+    }
+    return false;
+  }
+
+  private mark(key: string, mask: number): void {
+    this.tried.set(key, (this.tried.get(key) ?? 0) | mask);
+  }
+}
+
+/**
+ * The result: BranchRounds replayed over the outcomes, which gives the same
+ * branches in its order (the flow only ran them sooner). Every branch it asks
+ * for has an outcome, up to the one that stops it, unless the run was cut short.
+ */
+export function flowResult(flow: BranchFlow, depth: number, wallMs: number, abandoned: boolean, finishedAt: Map<string, number>): BranchesResult {
+  const rounds = new BranchRounds();
+  for (let round = rounds.next(); round.length > 0; round = rounds.next()) {
+    const outcomes = round.map((p) => flow.outcomes.get(p.join(',')));
+    const missing = outcomes.indexOf(undefined);
+    if (missing >= 0 && !abandoned && !outcomes.slice(0, missing).some((o) => o!.stoppedBy !== 'exhausted')) {
+      throw new Error(`dfs branches: branch ${round[missing]!.join(',')} of round ${rounds.rounds} was never explored`);
+    }
+    rounds.settle(outcomes);
+  }
+  const stop = rounds.stop;
+  const firstCex = stop?.violation != null ? (finishedAt.get(stop.prefix.join(',')) ?? null) : null;
+  return branchesResult(rounds, depth, wallMs, firstCex);
+}
+
+/** Choices as a string in which being a prefix is being a prefix of the choices. */
+function nodePath(key: string): string {
+  return key === '' ? '' : `${key},`;
+}

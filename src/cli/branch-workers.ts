@@ -1,0 +1,157 @@
+import type { Worker } from 'node:worker_threads';
+import type { BranchOutcome } from '../check/branch.js';
+import { BranchFlow, flowResult } from '../check/branch-flow.js';
+import type { CheckResult, CounterexampleResult, Progress, StrategySpec } from '../check/index.js';
+import type { Violation } from '../runtime/instance.js';
+import { ModelBug } from '../runtime/model-bug.js';
+import type { Schedule } from '../runtime/schedule.js';
+import { InputError } from '../scenario/input-error.js';
+import type { PartsRun } from './check-workers.js';
+import { topDepthFor } from '../check/branch.js';
+import { factoryFor } from './check-factory.js';
+import { type Job, startWorker } from './offload.js';
+
+type CheckJob = Extract<Job, { kind: 'check' }>;
+
+/** What a branch worker is started with: the check, and when its time runs out (ms since the epoch). */
+export interface BranchJob {
+  ref: string;
+  sets: string[];
+  mutant: string | null;
+  options: CheckJob['options'] & { strategy: Extract<StrategySpec, { kind: 'dfs' }> };
+  deadline: number | null;
+}
+
+/** What a branch worker is asked. */
+export type BranchTask =
+  | { kind: 'branch'; prefix: number[]; depth: number }
+  | { kind: 'counterexample'; violation: Violation; schedule: Schedule };
+
+/** What it answers. */
+export type BranchReply =
+  /** startedAt: when the worker began the branch, ms since the epoch. */
+  | { kind: 'branch'; startedAt: number; outcome: BranchOutcome }
+  | { kind: 'counterexample'; result: CounterexampleResult }
+  | { kind: 'error'; name: string; message: string };
+
+
+/**
+ * dfs with a preemption bound on `workers` worker threads, its top shared out
+ * branch by branch (branch-rounds.ts): each worker takes the next branch as
+ * it comes free, and the branches each outcome settles are asked for here
+ * (branch-flow.ts). The result does not depend on how many workers ran it,
+ * nor on who ran which branch. The worker that is free builds the
+ * counterexample of the violation that comes first.
+ */
+export async function checkBranchesInWorkers(job: CheckJob, workers: number, interrupted: () => boolean, onProgress?: (p: Progress) => void): Promise<PartsRun> {
+  // Set on SIGINT: the workers stop the branch they are in.
+  const shared = new SharedArrayBuffer(4);
+  const flags = new Int32Array(shared);
+  // The exploration's time starts when a worker begins the first branch (as
+  // one worker's does, which leaves out the thread's start).
+  let t0 = Number.POSITIVE_INFINITY;
+  const deadline = job.options.timeLimitMs === undefined ? null : Date.now() + job.options.timeLimitMs;
+  const branchJob: BranchJob = { ref: job.ref, sets: job.sets, mutant: job.mutant, options: job.options as BranchJob['options'], deadline };
+  // The top's depth is learnt here, from one execution, while the workers start.
+  const { strategy, ...options } = job.options as BranchJob['options'];
+  const depth = topDepthFor(factoryFor(job.ref, job.sets, job.mutant), { ...strategy, seed: strategy.seed ?? options.seed }, options);
+  const pool = Array.from({ length: workers }, () => new Asker(startWorker('branch-worker', { job: branchJob, shared })));
+  const poll = setInterval(() => {
+    if (interrupted()) Atomics.store(flags, 0, 1);
+  }, 50);
+  try {
+    const flow = new BranchFlow();
+    const finishedAt = new Map<string, number>();
+    let executions = 0;
+    let abandoned = false;
+    let lastProgress = Date.now();
+    let maxDepth = 0;
+    let wake: (() => void)[] = [];
+    const notify = () => {
+      for (const f of wake.splice(0)) f();
+    };
+    const drive = async (w: Asker) => {
+      for (;;) {
+        if (!abandoned && Atomics.load(flags, 0) !== 0) {
+          abandoned = true;
+          flow.abandon();
+          notify();
+        }
+        const b = flow.take();
+        if (b === undefined) {
+          if (flow.done()) return;
+          await new Promise<void>((resolve) => wake.push(resolve));
+          continue;
+        }
+        const { startedAt, outcome: o } = (await w.ask({ kind: 'branch', prefix: b.prefix, depth })) as Extract<BranchReply, { kind: 'branch' }>;
+        if (startedAt < t0) t0 = startedAt;
+        executions += o.executions;
+        if (o.maxDepth > maxDepth) maxDepth = o.maxDepth;
+        finishedAt.set(b.prefix.join(','), Date.now());
+        if (o.stoppedBy === 'time-limit' || o.stoppedBy === 'interrupted') {
+          abandoned = true;
+          flow.abandon();
+        }
+        flow.finish(b, o);
+        notify();
+        const now = Date.now();
+        if (onProgress !== undefined && now - lastProgress >= 250) {
+          lastProgress = now;
+          onProgress({ strategy: 'dfs', executions, executionsPerSec: (executions * 1000) / Math.max(now - t0, 1e-3), depth: maxDepth, elapsedMs: now - t0 });
+        }
+      }
+    };
+    // Two branches asked of each worker, so that it never waits for the next.
+    await Promise.all([...pool, ...pool].map(drive));
+    wake = [];
+    if (t0 === Number.POSITIVE_INFINITY) t0 = Date.now();
+    for (const [k, at] of finishedAt) finishedAt.set(k, at - t0);
+    const r = flowResult(flow, depth, Date.now() - t0, abandoned, finishedAt);
+    let cex: CounterexampleResult | null = null;
+    if (r.violation !== null && r.schedule !== null && (job.options.counterexample ?? true)) {
+      cex = ((await pool[0]!.ask({ kind: 'counterexample', violation: r.violation, schedule: r.schedule })) as Extract<BranchReply, { kind: 'counterexample' }>).result;
+    }
+    const result: Omit<CheckResult, 'part'> = {
+      summary: r.summary,
+      violation: r.violation,
+      counterexample: cex?.counterexample ?? null,
+      minimisation: cex?.minimisation ?? null,
+      modelBug: r.modelBug,
+      schedule: r.schedule,
+    };
+    return { result, parts: [{ summary: r.summary, part: r.part }] };
+  } finally {
+    clearInterval(poll);
+    for (const w of pool) void w.worker.terminate();
+  }
+}
+
+/** Questions to a branch worker, answered in the order asked. */
+class Asker {
+  private readonly pending: { resolve: (r: BranchReply) => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (m: BranchReply) => {
+      const p = this.take();
+      if (m.kind !== 'error') p?.resolve(m);
+      else p?.reject(m.name === 'ModelBug' ? new ModelBug(m.message) : m.name === 'InputError' ? new InputError(m.message) : new Error(m.message));
+    });
+    worker.on('error', (e) => this.failAll(e));
+    worker.on('exit', (code) => this.failAll(new Error(`branch worker exited with code ${code} before answering`)));
+  }
+
+  ask(task: BranchTask): Promise<BranchReply> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.worker.postMessage(task);
+    });
+  }
+
+  private take() {
+    return this.pending.shift();
+  }
+
+  private failAll(e: unknown): void {
+    for (const p of this.pending.splice(0)) p.reject(e);
+  }
+}

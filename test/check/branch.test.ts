@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { exploreBranch, topDepthFor } from '../../src/check/branch.js';
+import { BranchFlow, type FlowBranch, flowResult } from '../../src/check/branch-flow.js';
+import { type BranchesResult, exploreBranches } from '../../src/check/branch-rounds.js';
+import { DfsStrategy, type DfsOptions } from '../../src/check/dfs.js';
+import { explore } from '../../src/check/explore.js';
+import type { InstanceFactory } from '../../src/check/factory.js';
+import { ReplayStrategy } from '../../src/check/replay.js';
+import { SchedRng } from '../../src/check/rng.js';
+import { TraceSet } from '../../src/check/trace-set.js';
+import { factoryFor } from '../../src/cli/check-factory.js';
+import { counter, drawing, seqProtocol } from './toys.js';
+
+const mini = (n: number, i: number, f: number, mutant: string | null = null) =>
+  factoryFor('fault-vs-invalidation-mini', [`vcpus=${n}`, `invalidations=${i}`, `faultsPerVcpu=${f}`], mutant);
+
+/** One DFS, and its top shared out in branches, each with a TraceSet watching. */
+function both(f: InstanceFactory, dfs: DfsOptions) {
+  const one = new TraceSet();
+  const whole = explore(f, new DfsStrategy({ ...dfs, observer: one }));
+  const many = new TraceSet();
+  const branches = exploreBranches(f, { ...dfs, observer: many });
+  return { whole: { executions: whole.summary.executions, traces: one.size }, branches: { executions: branches.summary.executions, traces: many.size }, result: branches };
+}
+
+test('branches: with a preemption bound, the branches of the top reach the traces one DFS reaches, in about as many executions', () => {
+  for (const [f, bound] of [
+    [mini(2, 1, 1), 1],
+    [mini(2, 1, 1), 2],
+    [mini(2, 2, 2), 1],
+    [seqProtocol(2, 1, 1), 1],
+    [counter(3, 2, true), 2],
+  ] as const) {
+    const { whole, branches, result } = both(f, { preemptionBound: bound });
+    assert.equal(result.summary.exhausted, true);
+    assert.ok(result.top.branches > 1, 'the top is shared out');
+    assert.ok(branches.traces >= whole.traces, `traces ${branches.traces} < ${whole.traces}`);
+    assert.ok(branches.executions <= whole.executions * 1.1, `executions ${branches.executions} against ${whole.executions}`);
+  }
+});
+
+test('branches: draws in the top are branches too', () => {
+  const f = drawing(2);
+  const dfs: DfsOptions = { preemptionBound: 2, draws: 'explore' };
+  const { whole, branches } = both(f, dfs);
+  assert.equal(branches.traces, whole.traces);
+});
+
+test('branches: every fault-vs-invalidation mutant is found, and its schedule replays to the same violation', () => {
+  for (const m of ['fault-skip-seq-check', 'fault-skip-range-check', 'invalidate-skip-tlb-flush', 'precheck-plain-read']) {
+    const r = exploreBranches(mini(2, 2, 2, m), { preemptionBound: 1 });
+    assert.equal(r.summary.stoppedBy, 'violation', m);
+    assert.ok(r.violation !== null && r.schedule !== null);
+    assert.equal(r.summary.violationExecution, r.summary.executions - 1);
+    const again = explore(mini(2, 2, 2, m), new ReplayStrategy(r.schedule), { maxExecutions: 1 });
+    assert.equal(again.violation?.kind, r.violation.kind, m);
+  }
+});
+
+test('branches: a branch re-explored alone gives the same outcome (its strategy is reused, not its state)', () => {
+  const f = mini(2, 1, 1);
+  const depth = topDepthFor(f, { preemptionBound: 1 }, {});
+  const root = exploreBranch(f, { preemptionBound: 1 }, [], depth, {});
+  const alt = root.requests[0]!;
+  const prefix = [...alt.at, alt.preferred];
+  const a = exploreBranch(f, { preemptionBound: 1 }, prefix, depth, {});
+  exploreBranch(f, { preemptionBound: 1 }, [], depth, {});
+  const b = exploreBranch(f, { preemptionBound: 1 }, prefix, depth, {});
+  assert.deepEqual(b, a);
+  assert.deepEqual(a.top.slice(0, prefix.length), prefix);
+});
+
+/**
+ * The flow driven on this thread with `inFlight` branches running at once,
+ * finishing in an order a seeded PRNG picks: what workers that finish in any
+ * order would give.
+ */
+function flowInAnyOrder(f: InstanceFactory, dfs: DfsOptions, inFlight: number, seed: number): BranchesResult {
+  const depth = topDepthFor(f, dfs, {});
+  const flow = new BranchFlow();
+  const rng = new SchedRng(seed);
+  const running: FlowBranch[] = [];
+  for (;;) {
+    for (let b = flow.take(); b !== undefined && running.length < inFlight; b = running.length + 1 < inFlight ? flow.take() : undefined) running.push(b);
+    if (running.length === 0) break;
+    const [b] = running.splice(rng.below(running.length), 1);
+    flow.finish(b!, exploreBranch(f, dfs, b!.prefix, depth, {}));
+  }
+  assert.equal(flow.done(), true);
+  return flowResult(flow, depth, 0, false, new Map());
+}
+
+const figures = (r: BranchesResult) => ({ ...r.summary, wallMs: 0, executionsPerSec: 0, firstCounterexampleMs: null, violation: r.violation, schedule: r.schedule, part: r.part, top: r.top });
+
+test('branches: run as a flow, in any order of finishing, they give the result of the rounds run in turn', () => {
+  for (const [f, bound] of [
+    [mini(2, 2, 2), 1],
+    [mini(2, 1, 1), 2],
+    [mini(2, 2, 2, 'fault-skip-range-check'), 1],
+    [mini(2, 2, 2, 'precheck-plain-read'), 1],
+  ] as const) {
+    const rounds = figures(exploreBranches(f, { preemptionBound: bound }));
+    for (const [inFlight, seed] of [
+      [1, 1],
+      [3, 2],
+      [8, 3],
+    ] as const) {
+      assert.deepEqual(figures(flowInAnyOrder(f, { preemptionBound: bound }, inFlight, seed)), rounds, `${inFlight} in flight`);
+    }
+  }
+});
