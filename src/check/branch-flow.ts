@@ -6,12 +6,16 @@ import { bit } from './path.js';
 export interface FlowBranch {
   prefix: number[];
   round: number;
+  /** The prefix as nodePath gives it. */
+  path: string;
 }
 
 /** Requests of one round at one node of the top, waiting to be met. */
 interface Batch {
   round: number;
   node: string;
+  /** The node as nodePath gives it. */
+  path: string;
   requests: BranchRequest[];
 }
 
@@ -34,7 +38,7 @@ export class BranchFlow {
   /** Branches asked for and not finished, by key. */
   private readonly running = new Map<string, FlowBranch>();
   /** Branches asked for and not handed out yet, in the order asked for. */
-  private readonly queue: FlowBranch[] = [{ prefix: [], round: 0 }];
+  private readonly queue: FlowBranch[] = [{ prefix: [], round: 0, path: '' }];
   /** Outcomes by branch key (its prefix, comma-separated). */
   readonly outcomes = new Map<string, BranchOutcome>();
   /** Branches of rounds after this one are dropped (a violation was found in it). */
@@ -66,12 +70,14 @@ export class BranchFlow {
       const id = `${b.round}|${node}`;
       let batch = this.waiting.get(id);
       if (batch === undefined) {
-        batch = { round: b.round, node, requests: [] };
+        batch = { round: b.round, node, path: nodePath(node), requests: [] };
         this.waiting.set(id, batch);
       }
       batch.requests.push(r);
     }
-    this.settle();
+    // Only batches at nodes on b's way (ancestors of its prefix, or below it) can have been waiting for b.
+    const path = nodePath(key);
+    this.settle([...this.waiting.values()].filter((w) => w.path.startsWith(path) || path.startsWith(w.path)));
   }
 
   /** Drops the branches of rounds after `round` (the result stops in it), and stops asking for them. */
@@ -92,34 +98,36 @@ export class BranchFlow {
     for (const b of this.queue.splice(0)) this.running.delete(b.prefix.join(','));
   }
 
-  /** Meets every batch nothing can add to any more, until none is left that can be met. */
-  private settle(): void {
-    for (let progress = true; progress; ) {
-      progress = false;
-      const ordered = [...this.waiting.values()].sort((a, b) => a.round - b.round);
-      for (const batch of ordered) {
-        if (this.blocked(batch)) continue;
-        this.waiting.delete(`${batch.round}|${batch.node}`);
-        const next = batch.round + 1;
-        for (const prefix of meetRequests(this.tried, batch.requests)) {
-          if (next > this.lastRound) continue;
-          const b = { prefix, round: next };
-          this.queue.push(b);
-          this.running.set(prefix.join(','), b);
-        }
-        progress = true;
+  /**
+   * Meets the batches of `worklist` that nothing can add to any more, in
+   * round order; meeting one can only free the next round's batch at its node
+   * (the branches it asks for hold up nothing else: no batch waits below them).
+   */
+  private settle(worklist: Batch[]): void {
+    worklist.sort((a, b) => a.round - b.round);
+    for (let i = 0; i < worklist.length; i++) {
+      const batch = worklist[i]!;
+      const id = `${batch.round}|${batch.node}`;
+      if (this.waiting.get(id) !== batch || this.blocked(batch)) continue;
+      this.waiting.delete(id);
+      const next = batch.round + 1;
+      for (const prefix of meetRequests(this.tried, batch.requests)) {
+        if (next > this.lastRound) continue;
+        const b = { prefix, round: next, path: nodePath(prefix.join(',')) };
+        this.queue.push(b);
+        this.running.set(prefix.join(','), b);
       }
+      for (const w of this.waiting.values()) if (w.node === batch.node && w.round > batch.round && !worklist.includes(w)) worklist.push(w);
     }
   }
 
   /** True while a branch of the batch's round or earlier could still ask for something at its node, or an earlier batch there waits. */
   private blocked(batch: Batch): boolean {
     for (const w of this.waiting.values()) if (w.round < batch.round && w.node === batch.node) return true;
-    const node = nodePath(batch.node);
-    for (const [key, b] of this.running) {
+    const node = batch.path;
+    for (const b of this.running.values()) {
       if (b.round > batch.round) continue;
-      const path = nodePath(key);
-      if (node.startsWith(path) || path.startsWith(node)) return true;
+      if (node.startsWith(b.path) || b.path.startsWith(node)) return true;
     }
     return false;
   }
