@@ -107,6 +107,10 @@ export async function checkBranchesInWorkers(job: CheckJob, workers: number, int
     if (t0 === Number.POSITIVE_INFINITY) t0 = Date.now();
     for (const [k, at] of finishedAt) finishedAt.set(k, at - t0);
     const r = flowResult(flow, depth, Date.now() - t0, abandoned, finishedAt);
+    // Cut short, the replay may stop at a branch that never ran rather than at the one that saw the limit.
+    if (abandoned && r.summary.stoppedBy !== 'violation' && r.summary.stoppedBy !== 'model-bug') {
+      r.summary.stoppedBy = Atomics.load(flags, 0) !== 0 ? 'interrupted' : 'time-limit';
+    }
     let cex: CounterexampleResult | null = null;
     if (r.violation !== null && r.schedule !== null && (job.options.counterexample ?? true)) {
       cex = ((await pool[0]!.ask({ kind: 'counterexample', violation: r.violation, schedule: r.schedule })) as Extract<BranchReply, { kind: 'counterexample' }>).result;

@@ -70,6 +70,16 @@ test('check --workers 2 and 3 with bounded dfs share out the branches of the top
   assert.equal(replay.code, 1, replay.stderr);
 });
 
+test('check --workers 2 with bounded dfs stops at --time-limit: partial, not exhausted, said so', async () => {
+  const json = join(dir, 'b-time.json');
+  const r = await cli('check', 'fault-vs-invalidation-mini', '--set', 'vcpus=3', '--set', 'invalidations=3', '--set', 'faultsPerVcpu=2', '--preemption-bound', '2', '--workers', '2', '--time-limit', '1', '--json', json);
+  assert.equal(r.code, 0, r.stderr);
+  const j = load(json) as CheckJson;
+  assert.equal(j.summary.stoppedBy, 'time-limit');
+  assert.equal(j.summary.exhausted, false);
+  assert.ok((j.summary.executions as number) > 0);
+});
+
 // dfs parts merge the same way; test/check/shard.test.ts checks their figures.
 test('mmulab merge puts check --shard parts back together: the unsharded verdict (random with a violation)', async () => {
   for (const [name, args] of [['random', ['--strategy', 'random', '--mutate', 'fault-skip-range-check']]] as const) {
