@@ -161,6 +161,8 @@ export class DfsStrategy implements Strategy, RaceSink {
   private curSleep = 0;
   /** Node index of each step of this execution. */
   private readonly stepNode: number[] = [];
+  /** Step index of each node of this execution. */
+  private readonly nodeStep: number[] = [];
   /** Per node, per thread: the wakeup sequence to follow after trying that thread there, if any. */
   private readonly guides: ((number[] | undefined)[] | null)[] = [];
   /** The wakeup sequence being followed at new nodes, or null. */
@@ -401,6 +403,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       this.curSleep = child;
     }
     this.stepNode[x.step] = k;
+    this.nodeStep[k] = x.step;
     this.pos = k + 1;
     if (this.observer !== null) this.observe(x.step, c, op);
     if (this.por === 'dpor') {
@@ -450,13 +453,13 @@ export class DfsStrategy implements Strategy, RaceSink {
     const k = this.stepNode[e];
     if (k < this.topDepth) {
       const q = this.requestReversal(k, initials, p);
-      if (this.addFreeSwitch(k, q, initials, p) || q >= 0) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
+      if (this.addFreeSwitch(k, q, initials, e, p, j) || q >= 0) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
       return;
     }
     const before = path.backtrack[k];
     const q = this.addBacktrack(k, initials, p);
     if (q >= 0 && path.backtrack[k] !== before) this.setGuide(k, q, e, j, p);
-    const freeSwitch = this.addFreeSwitch(k, q, initials, p);
+    const freeSwitch = this.addFreeSwitch(k, q, initials, e, p, j);
     if (freeSwitch || path.backtrack[k] !== before) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
   }
 
@@ -469,7 +472,7 @@ export class DfsStrategy implements Strategy, RaceSink {
    * can spend the preemption the execution spent later on another thread.
    * True when that added a thread.
    */
-  private addFreeSwitch(k: number, q: number, initials: number, p: number): boolean {
+  private addFreeSwitch(k: number, q: number, initials: number, e: number, p: number, j: number): boolean {
     const path = this.path;
     if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return false;
     if (path.preemptive[k] === 0 || q === path.prev[k]) return false;
@@ -479,8 +482,12 @@ export class DfsStrategy implements Strategy, RaceSink {
       if (path.kind[k2] !== THREAD_NODE) continue;
       const free = path.preemptive[k2] === 0;
       if (!free && !forbidden) continue;
-      const c2 = initials & path.eligible[k2] & this.allowed(k2);
-      if (c2 === 0) continue;
+      const any = initials & path.eligible[k2] & this.allowed(k2);
+      if (any === 0) continue;
+      // Threads whose reversed step does not depend on what ran since k2 start
+      // the same reversal there; one already tried at k2 covers it only then.
+      const exact = this.hb.initialsFrom(e, j, p, initials, this.nodeStep[k2]) & any;
+      const c2 = exact !== 0 ? exact : any;
       if ((c2 & path.backtrack[k2]) === 0) {
         const q2 = (c2 & bit(p)) !== 0 ? p : lowest(c2);
         if (k2 < this.topDepth) this.requestAt(k2, c2, q2);

@@ -147,6 +147,41 @@ export class HappensBefore {
     return out;
   }
 
+  /**
+   * During RaceSink.race for step j (by p) racing with step e: those of
+   * `initials` whose first step in v = notdep(e, E).p happens after none of
+   * the steps from `from` up to e. They can start the reversed race as early
+   * as the state before step `from`, and what then runs before e is v's
+   * reordering alone. (An initial whose step depends on one of those steps
+   * would reverse that dependency too: another trace.)
+   */
+  initialsFrom(e: number, j: number, p: number, initials: number, from: number): number {
+    if (from >= e) return initials;
+    const vc = this.stepVC;
+    const te = this.stepThread[e];
+    let out = 0;
+    let rest = initials;
+    while (rest !== 0) {
+      const q = lowest(rest);
+      rest &= rest - 1;
+      // q's first step in v: its first after e that does not happen after e, or j.
+      let clock: Int32Array = this.cur;
+      let base = 0;
+      for (let m = e + 1; m < j; m++) {
+        if (this.stepThread[m] === q && vc[m * S + te] <= e) {
+          clock = vc;
+          base = m * S;
+          break;
+        }
+      }
+      if (clock === this.cur && q !== p) continue;
+      let free = true;
+      for (let s = from; s < e && free; s++) if (clock[base + this.stepThread[s]] > s) free = false;
+      if (free) out |= bit(q);
+    }
+    return out;
+  }
+
   /** Thread of step `m` (recorded). */
   threadOf(m: number): number {
     return this.stepThread[m];
