@@ -1,10 +1,9 @@
-import type { BranchOutcome, BranchRequest } from './branch.js';
+import type { Branch, BranchOutcome, BranchRequest } from './branch.js';
 import { BranchRounds, type BranchesResult, branchesResult, meetRequests } from './branch-rounds.js';
 import { bit } from './path.js';
 
 /** A branch to explore: its prefix, and the round of BranchRounds it belongs to. */
-export interface FlowBranch {
-  prefix: number[];
+export interface FlowBranch extends Branch {
   round: number;
   /** The prefix as nodePath gives it. */
   path: string;
@@ -38,7 +37,7 @@ export class BranchFlow {
   /** Branches asked for and not finished, by key. */
   private readonly running = new Map<string, FlowBranch>();
   /** Branches asked for and not handed out yet, in the order asked for. */
-  private readonly queue: FlowBranch[] = [{ prefix: [], round: 0, path: '' }];
+  private readonly queue: FlowBranch[] = [{ prefix: [], tried: [], round: 0, path: '' }];
   /** Outcomes by branch key (its prefix, comma-separated). */
   readonly outcomes = new Map<string, BranchOutcome>();
   /** Branches of rounds after this one are dropped (a violation was found in it). */
@@ -111,11 +110,12 @@ export class BranchFlow {
       if (this.waiting.get(id) !== batch || this.blocked(batch)) continue;
       this.waiting.delete(id);
       const next = batch.round + 1;
-      for (const prefix of meetRequests(this.tried, batch.requests)) {
+      for (const branch of meetRequests(this.tried, batch.requests)) {
         if (next > this.lastRound) continue;
-        const b = { prefix, round: next, path: nodePath(prefix.join(',')) };
+        const key = branch.prefix.join(',');
+        const b = { ...branch, round: next, path: nodePath(key) };
         this.queue.push(b);
-        this.running.set(prefix.join(','), b);
+        this.running.set(key, b);
       }
       for (const w of this.waiting.values()) if (w.node === batch.node && w.round > batch.round && !worklist.includes(w)) worklist.push(w);
     }
@@ -145,16 +145,30 @@ export class BranchFlow {
 export function flowResult(flow: BranchFlow, depth: number, wallMs: number, abandoned: boolean, finishedAt: Map<string, number>): BranchesResult {
   const rounds = new BranchRounds();
   for (let round = rounds.next(); round.length > 0; round = rounds.next()) {
-    const outcomes = round.map((p) => flow.outcomes.get(p.join(',')));
+    const outcomes = round.map((b) => flow.outcomes.get(b.prefix.join(',')));
     const missing = outcomes.indexOf(undefined);
     if (missing >= 0 && !abandoned && !outcomes.slice(0, missing).some((o) => o!.stoppedBy !== 'exhausted')) {
-      throw new Error(`dfs branches: branch ${round[missing]!.join(',')} of round ${rounds.rounds} was never explored`);
+      throw new Error(`dfs branches: branch ${round[missing]!.prefix.join(',')} of round ${rounds.rounds} was never explored`);
     }
     rounds.settle(outcomes);
   }
   const stop = rounds.stop;
   const firstCex = stop?.violation != null ? (finishedAt.get(stop.prefix.join(',')) ?? null) : null;
-  return branchesResult(rounds, depth, wallMs, firstCex);
+  const r = branchesResult(rounds, depth, wallMs, firstCex);
+  if (abandoned && stop === null) {
+    // Cut short (a limit, SIGINT), the rounds stop at the first branch that did
+    // not run; the figures are what did, in whatever order (as a partial run's are).
+    const s = r.summary;
+    s.executions = s.maxDepth = s.truncated = s.redundant = 0;
+    for (const o of flow.outcomes.values()) {
+      s.executions += o.executions;
+      s.truncated += o.truncated;
+      s.redundant += o.redundant;
+      if (o.maxDepth > s.maxDepth) s.maxDepth = o.maxDepth;
+    }
+    s.executionsPerSec = (s.executions * 1000) / Math.max(wallMs, 1e-3);
+  }
+  return r;
 }
 
 /** Choices as a string in which being a prefix is being a prefix of the choices. */

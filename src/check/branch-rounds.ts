@@ -1,6 +1,6 @@
 import type { Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
-import { type BranchOutcome, type BranchRequest, exploreBranch, topDepthFor } from './branch.js';
+import { type Branch, type BranchOutcome, type BranchRequest, exploreBranch, topDepthFor } from './branch.js';
 import type { DfsOptions } from './dfs.js';
 import type { ExploreOptions, ModelBugReport } from './explore.js';
 import type { InstanceFactory } from './factory.js';
@@ -32,7 +32,7 @@ export class BranchRounds {
   /** Per node of the top, by the choices before it: the mask of threads (or values) tried there. */
   private readonly tried = new Map<string, number>();
   /** The branches of the current round, in order. */
-  private round: number[][] = [[]];
+  private round: Branch[] = [{ prefix: [], tried: [] }];
   private readonly ledger = new Ledger();
   /** Branches settled. */
   private branches = 0;
@@ -47,7 +47,7 @@ export class BranchRounds {
   private cut: StopReason | null = null;
 
   /** The branches of the round to explore next, in order; empty when the exploration is over. */
-  next(): readonly number[][] {
+  next(): readonly Branch[] {
     return this.round;
   }
 
@@ -126,17 +126,19 @@ export class BranchRounds {
  * constrained first, so that one thread added meets as many as it can.
  * `tried` is updated.
  */
-export function meetRequests(tried: Map<string, number>, requests: readonly BranchRequest[]): number[][] {
+export function meetRequests(tried: Map<string, number>, requests: readonly BranchRequest[]): Branch[] {
   const keyed = requests.map((r) => ({ r, key: r.at.join(',') }));
   keyed.sort((a, b) =>
     a.key < b.key ? -1 : a.key > b.key ? 1 : popcount(a.r.candidates) - popcount(b.r.candidates) || a.r.candidates - b.r.candidates || a.r.preferred - b.r.preferred,
   );
-  const next: number[][] = [];
+  const next: Branch[] = [];
   for (const { r, key } of keyed) {
     const have = tried.get(key) ?? 0;
     if ((have & r.candidates) !== 0) continue;
     tried.set(key, have | bit(r.preferred));
-    next.push([...r.at, r.preferred]);
+    // One DFS would add it and never try it (asleep there: covered elsewhere).
+    if ((r.asleep & bit(r.preferred)) !== 0) continue;
+    next.push({ prefix: [...r.at, r.preferred], tried: [...r.tried, have] });
   }
   return next;
 }
@@ -181,8 +183,8 @@ export function exploreBranches(factory: InstanceFactory, dfs: DfsOptions, optio
   let firstCex: number | null = null;
   for (let round = rounds.next(); round.length > 0; round = rounds.next()) {
     const outcomes: BranchOutcome[] = [];
-    for (const prefix of round) {
-      const o = exploreBranch(factory, dfs, prefix, depth, { ...options, progress: null, timeLimitMs: deadline - clock() });
+    for (const b of round) {
+      const o = exploreBranch(factory, dfs, b.prefix, depth, { ...options, progress: null, timeLimitMs: deadline - clock() }, b.tried);
       outcomes.push(o);
       if (o.stoppedBy !== 'exhausted') {
         if (o.violation !== null) firstCex = clock() - t0;

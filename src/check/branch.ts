@@ -10,10 +10,20 @@ import type { StopReason } from './summary.js';
 export interface BranchRequest {
   /** The choices before the node. */
   at: number[];
+  /** Per node before it, the threads tried there before its choice (DfsBranch.tried). */
+  tried: number[];
+  /** The node's sleep set: a candidate asleep there is covered elsewhere. */
+  asleep: number;
   /** Mask of the threads (or values drawn) any one of which would do there. */
   candidates: number;
   /** The one to take when none of them is tried there yet. */
   preferred: number;
+}
+
+/** A branch of the top: its choices, and per node the threads tried there before (DfsBranch). */
+export interface Branch {
+  prefix: number[];
+  tried: number[];
 }
 
 /** What exploring one branch of a DFS's top found: plain data, so it can cross threads. */
@@ -39,7 +49,8 @@ export interface BranchOutcome {
 /**
  * Explores, with DPOR, the executions that follow `prefix` through the first
  * `depth` nodes of the tree (default choices past the prefix), stopping at a
- * violation or a model bug. What races ask for in the top is returned as
+ * violation or a model bug; `tried` says what was tried before at the nodes
+ * of the prefix (see DfsBranch.tried). What races ask for in the top is returned as
  * requests, not explored.
  */
 export function exploreBranch(
@@ -48,26 +59,33 @@ export function exploreBranch(
   prefix: number[],
   depth: number,
   options: ExploreOptions,
+  tried: number[] = [],
 ): BranchOutcome {
   // Every execution of the branch goes through the same top and meets the same
   // races there again: each request is kept once, as [node, candidates, preferred].
   const asked = new Set<number>();
   const raw: number[][] = [];
-  const request = (node: number, candidates: number, preferred: number) => {
+  const request = (node: number, candidates: number, preferred: number, asleep: number) => {
     const key = (node * 2 ** 32 + (candidates >>> 0)) * 32 + preferred;
     if (asked.has(key)) return;
     asked.add(key);
-    raw.push([node, candidates, preferred]);
+    raw.push([node, candidates, preferred, asleep]);
   };
   let top: number[] = [];
-  const branch = { prefix, depth, request, reached: (t: number[]) => (top = t) };
+  const branch = { prefix, tried, depth, request, reached: (t: number[]) => (top = t) };
   const { strategy, execution } = reusable(dfs, branch);
   const r = explore(factory, strategy, { ...options, shard: null, claims: null, maxExecutions: undefined, execution });
   const s = r.summary;
   return {
     prefix,
     top,
-    requests: raw.map(([node, candidates, preferred]) => ({ at: top.slice(0, node), candidates, preferred })),
+    requests: raw.map(([node, candidates, preferred, asleep]) => ({
+      at: top.slice(0, node),
+      tried: Array.from({ length: node }, (_, k) => tried[k] ?? 0),
+      asleep,
+      candidates,
+      preferred,
+    })),
     executions: s.executions,
     maxDepth: s.maxDepth,
     truncated: s.truncated,
@@ -92,15 +110,20 @@ function reusable(dfs: DfsOptions, branch: DfsBranch): { strategy: DfsStrategy; 
 }
 
 /**
- * Nodes of the top to share out: half the path of the first execution. On
- * fault-vs-invalidation-mini 3x2x1 with preemption bound 1 (a 62-node path),
- * half gives 975 branches, the biggest of 2,052 executions, and the branches
- * add up to 60,704 executions against one DFS's 61,960; the whole path gives
- * 4,327 branches of at most 390 executions, but 61,851 executions and about
- * 0.3 ms more per branch, and two workers took longer (5.0 s against 4.2 s).
+ * Nodes of the top to share out: half the first execution's path with a
+ * preemption bound, three quarters without. Simulated on one thread with two
+ * workers' schedule (the flow, each branch costing what it took):
+ * fault-vs-invalidation-mini 3x3x2 with preemption bound 1 (a 78-node path)
+ * gives 1,667 branches of at most 2,313 executions at 39 nodes and 4,392 of
+ * at most 780 at 59, both keeping two workers busy, and on two workers 39
+ * nodes ran 7% faster (9.5 s against 10.2 s): each branch costs about 0.1
+ * ms. Unbounded, most of the tree lies deeper: on 1x2x1 (a 46-node path) 23
+ * nodes give 71 branches, one of 7,576 executions of 31,621, which leaves a
+ * worker idle an eighth of the time; 35 give 665 of at most 794.
  */
 export function topDepthFor(factory: InstanceFactory, dfs: DfsOptions, options: ExploreOptions): number {
   const probe = new DfsStrategy({ ...dfs, split: undefined, branch: undefined, observer: undefined });
   explore(factory, probe, { ...options, shard: null, claims: null, maxExecutions: 1, progress: null });
-  return Math.max(1, Math.ceil(probe.stats.maxPath / 2));
+  const share = Number.isFinite(dfs.preemptionBound ?? Number.POSITIVE_INFINITY) ? 1 / 2 : 3 / 4;
+  return Math.max(1, Math.ceil(probe.stats.maxPath * share));
 }

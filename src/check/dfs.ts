@@ -59,6 +59,12 @@ export interface DfsOptions {
 export interface DfsBranch {
   /** Choices (thread id, or value drawn) at the first nodes. */
   prefix: readonly number[];
+  /**
+   * Per node of the prefix, the threads tried there before its choice (none
+   * when absent): with sleep sets, they sleep below it where they commute, as
+   * in one DFS that tried them first.
+   */
+  tried?: readonly number[];
   /** Nodes in the top. */
   depth: number;
   /**
@@ -66,9 +72,10 @@ export interface DfsBranch {
    * (whose choices, the same in every execution of the branch, `reached`
    * gives): `candidates`, a mask of the threads (or values drawn) any one of
    * which would do there; `preferred`, the one to take when none of them is
-   * tried there yet.
+   * tried there yet; `asleep`, the node's sleep set (a thread asleep there
+   * is covered elsewhere and not tried).
    */
-  request(node: number, candidates: number, preferred: number): void;
+  request(node: number, candidates: number, preferred: number, asleep: number): void;
   /** Told once, after the first execution, the choices it made at the nodes of the top. */
   reached(choices: number[]): void;
 }
@@ -380,6 +387,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       this.guides[k] = null;
       // A node of the split tries every thread allowed; below it, DPOR adds what races ask for.
       path.push(THREAD_NODE, c, (this.por === 'dpor' && k >= this.splitDepth) || k < this.topDepth ? bit(c) : em & allowed);
+      if (k < this.topDepth) path.done[k] |= this.branch!.tried?.[k] ?? 0;
       path.eligible[k] = em;
       path.sleep[k] = this.curSleep;
       path.prev[k] = prev;
@@ -488,7 +496,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       // the same reversal there; one already tried at k2 covers it only then.
       const exact = this.hb.initialsFrom(e, j, p, initials, this.nodeStep[k2]) & any;
       const c2 = exact !== 0 ? exact : any;
-      if ((c2 & path.backtrack[k2]) === 0) {
+      if ((c2 & (k2 < this.topDepth ? path.done[k2] : path.backtrack[k2])) === 0) {
         const q2 = (c2 & bit(p)) !== 0 ? p : lowest(c2);
         if (k2 < this.topDepth) this.requestAt(k2, c2, q2);
         else path.backtrack[k2] |= bit(q2);
@@ -535,7 +543,8 @@ export class DfsStrategy implements Strategy, RaceSink {
     const path = this.path;
     const allowed = this.allowed(k);
     const own = path.chosen[k];
-    if ((initials & bit(own) & allowed) !== 0) return own;
+    const present = initials & path.done[k] & allowed;
+    if (present !== 0) return (present & bit(p)) !== 0 ? p : lowest(present);
     const c = initials & path.eligible[k] & allowed;
     if (c !== 0) {
       const q = (c & bit(p)) !== 0 ? p : lowest(c);
@@ -555,10 +564,11 @@ export class DfsStrategy implements Strategy, RaceSink {
     return -1;
   }
 
-  /** Asks for one of `candidates` (`preferred` first) at node k of the top, unless its own choice is one. */
+  /** Asks for one of `candidates` (`preferred` first) at node k of the top, unless one is tried there already. */
   private requestAt(k: number, candidates: number, preferred: number): void {
-    if ((candidates & bit(this.path.chosen[k])) !== 0) return;
-    this.branch!.request(k, candidates, preferred);
+    const path = this.path;
+    if ((candidates & (path.kind[k] === THREAD_NODE ? path.done[k] : bit(path.chosen[k]))) !== 0) return;
+    this.branch!.request(k, candidates, preferred, path.kind[k] === THREAD_NODE ? path.sleep[k] : 0);
   }
 
   /**

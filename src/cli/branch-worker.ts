@@ -22,7 +22,7 @@ parentPort!.on('message', (task: BranchTask) => {
   try {
     if (task.kind === 'branch') {
       const startedAt = Date.now();
-      reply = { kind: 'branch', startedAt, outcome: exploreBranch(factory, dfs, task.prefix, task.depth, { ...options, interrupted, timeLimitMs: remaining() }) };
+      reply = { kind: 'branch', startedAt, outcome: exploreBranch(factory, dfs, task.branch.prefix, task.depth, { ...options, interrupted, timeLimitMs: remaining() }, task.branch.tried) };
     } else reply = { kind: 'counterexample', result: counterexampleOf(factory, task.violation, task.schedule, 'dfs', options) };
   } catch (e) {
     reply = { kind: 'error', name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) };

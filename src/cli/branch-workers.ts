@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { BranchOutcome } from '../check/branch.js';
+import type { Branch, BranchOutcome } from '../check/branch.js';
 import { BranchFlow, flowResult } from '../check/branch-flow.js';
 import type { CheckResult, CounterexampleResult, Progress, StrategySpec } from '../check/index.js';
 import type { Violation } from '../runtime/instance.js';
@@ -24,7 +24,7 @@ export interface BranchJob {
 
 /** What a branch worker is asked. */
 export type BranchTask =
-  | { kind: 'branch'; prefix: number[]; depth: number }
+  | { kind: 'branch'; branch: Branch; depth: number }
   | { kind: 'counterexample'; violation: Violation; schedule: Schedule };
 
 /** What it answers. */
@@ -83,7 +83,7 @@ export async function checkBranchesInWorkers(job: CheckJob, workers: number, int
           await new Promise<void>((resolve) => wake.push(resolve));
           continue;
         }
-        const { startedAt, outcome: o } = (await w.ask({ kind: 'branch', prefix: b.prefix, depth })) as Extract<BranchReply, { kind: 'branch' }>;
+        const { startedAt, outcome: o } = (await w.ask({ kind: 'branch', branch: { prefix: b.prefix, tried: b.tried }, depth })) as Extract<BranchReply, { kind: 'branch' }>;
         if (startedAt < t0) t0 = startedAt;
         executions += o.executions;
         if (o.maxDepth > maxDepth) maxDepth = o.maxDepth;

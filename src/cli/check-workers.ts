@@ -96,24 +96,13 @@ export async function checkInWorkers(
 
 /**
  * Whether workers share out the top of the DFS branch by branch (branch-rounds.ts)
- * rather than take the subtrees of a fixed split: dfs with DPOR and a
- * preemption bound, on the whole tree, with no execution budget. (Unbounded,
- * the branches lose the sleep sets that the top's earlier choices give, and run
- * many times the executions; a budget is spent in the order of one DFS, which
- * branches do not keep.)
+ * rather than take the subtrees of a fixed split: dfs with DPOR on the whole
+ * tree, with no execution budget (a budget is spent in the order of one DFS,
+ * which branches do not keep).
  */
 export function sharesBranches(job: CheckJob, shard: Shard | null, workers: number): boolean {
   const s = job.options.strategy;
-  return (
-    workers > 1 &&
-    shard === null &&
-    s.kind === 'dfs' &&
-    s.iterative !== true &&
-    (s.por ?? 'dpor') === 'dpor' &&
-    s.preemptionBound !== undefined &&
-    Number.isFinite(s.preemptionBound) &&
-    job.options.maxExecutions === undefined
-  );
+  return workers > 1 && shard === null && s.kind === 'dfs' && s.iterative !== true && (s.por ?? 'dpor') === 'dpor' && job.options.maxExecutions === undefined;
 }
 
 /** One progress line for parts running side by side. */

@@ -40,6 +40,16 @@ test('branches: with a preemption bound, the branches of the top reach the trace
   }
 });
 
+test('branches: unbounded, the branches carry what was tried before them at the top (their sleep sets), and run what one DFS runs', () => {
+  // Without it, 1x2x1 ran 611,154 executions without finishing, against 31,621.
+  for (const f of [mini(1, 1, 1), mini(1, 2, 1), seqProtocol(1, 1, 2), counter(3, 1, true)]) {
+    const { whole, branches, result } = both(f, {});
+    assert.equal(result.summary.exhausted, true);
+    assert.ok(result.top.branches > 1, 'the top is shared out');
+    assert.deepEqual(branches, whole);
+  }
+});
+
 test('branches: draws in the top are branches too', () => {
   const f = drawing(2);
   const dfs: DfsOptions = { preemptionBound: 2, draws: 'explore' };
@@ -85,7 +95,7 @@ function flowInAnyOrder(f: InstanceFactory, dfs: DfsOptions, inFlight: number, s
     for (let b = flow.take(); b !== undefined && running.length < inFlight; b = running.length + 1 < inFlight ? flow.take() : undefined) running.push(b);
     if (running.length === 0) break;
     const [b] = running.splice(rng.below(running.length), 1);
-    flow.finish(b!, exploreBranch(f, dfs, b!.prefix, depth, {}));
+    flow.finish(b!, exploreBranch(f, dfs, b!.prefix, depth, {}, b!.tried));
   }
   assert.equal(flow.done(), true);
   return flowResult(flow, depth, 0, false, new Map());

@@ -70,6 +70,16 @@ test('check --workers 2 and 3 with bounded dfs share out the branches of the top
   assert.equal(replay.code, 1, replay.stderr);
 });
 
+test('check --workers 2 and 3 with unbounded dfs share out the branches too: the same JSON, and the executions of one worker', async () => {
+  const size = ['--set', 'vcpus=1'];
+  const one = await check('u1', '--strategy', 'dfs', ...size);
+  const two = await check('u2', '--strategy', 'dfs', ...size, '--workers', '2');
+  const three = await check('u3', '--strategy', 'dfs', ...size, '--workers', '3');
+  assert.deepEqual(three, two);
+  assert.equal(two.summary.exhausted, true);
+  assert.equal(two.summary.executions, one.summary.executions);
+});
+
 test('check --workers 2 with bounded dfs stops at --time-limit: partial, not exhausted, said so', async () => {
   const json = join(dir, 'b-time.json');
   const r = await cli('check', 'fault-vs-invalidation-mini', '--set', 'vcpus=3', '--set', 'invalidations=3', '--set', 'faultsPerVcpu=2', '--preemption-bound', '2', '--workers', '2', '--time-limit', '1', '--json', json);
