@@ -54,13 +54,18 @@ export class BranchRounds {
   /**
    * Takes the outcomes of the round's branches, in its order. After a branch
    * that stopped (violation, model bug or a limit), later ones may be missing
-   * (undefined): they do not count.
+   * (undefined): they do not count. A branch missing before that means the
+   * run was cut short: the exploration ends there, not exhausted.
    */
   settle(outcomes: readonly (BranchOutcome | undefined)[]): void {
     this.rounds++;
     const requests: BranchRequest[] = [];
     for (const o of outcomes) {
-      if (o === undefined) break;
+      if (o === undefined) {
+        // A branch that never ran (the run was cut short): the rounds end here, not exhausted.
+        this.cut = 'interrupted';
+        break;
+      }
       this.ledger.addUnit([this.branches, o.executions, o.maxDepth, o.truncated, o.redundant]);
       this.executions += o.executions;
       this.branches++;

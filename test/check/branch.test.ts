@@ -120,3 +120,24 @@ test('branches: run as a flow, in any order of finishing, they give the result o
     }
   }
 });
+
+test('branches: a flow cut short is not exhausted, and counts every execution that ran', () => {
+  const f = mini(2, 2, 2);
+  const dfs: DfsOptions = { preemptionBound: 1 };
+  const depth = topDepthFor(f, dfs, {});
+  const flow = new BranchFlow();
+  let ran = 0;
+  // Two branches in flight; the run stops after five have finished, leaving gaps in the rounds.
+  const running: FlowBranch[] = [];
+  for (let finished = 0; finished < 5; finished++) {
+    for (let b = flow.take(); b !== undefined; b = running.length < 2 ? flow.take() : undefined) running.push(b);
+    const b = running.pop()!;
+    const o = exploreBranch(f, dfs, b.prefix, depth, {}, b.tried);
+    ran += o.executions;
+    flow.finish(b, o);
+  }
+  flow.abandon();
+  const r = flowResult(flow, depth, 1, true, new Map());
+  assert.equal(r.summary.exhausted, false);
+  assert.equal(r.summary.executions, ran);
+});
