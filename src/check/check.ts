@@ -60,6 +60,11 @@ export function check(factory: InstanceFactory, options: CheckOptions): CheckRes
     found.violation !== null && found.schedule !== null && (options.counterexample ?? true)
       ? counterexampleOf(factory, found.violation, found.schedule, strategy.name, options)
       : null;
+  return checkResult(found, cex);
+}
+
+/** What an exploration found, with the counterexample built from its violation (if any). */
+export function checkResult(found: Pick<CheckResult, 'summary' | 'violation' | 'modelBug' | 'schedule' | 'part'>, cex: CounterexampleResult | null): CheckResult {
   return {
     summary: found.summary,
     violation: found.violation,

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Branch, BranchOutcome } from '../check/branch.js';
 import { BranchFlow, flowResult } from '../check/branch-flow.js';
-import type { CheckResult, CounterexampleResult, Progress, StrategySpec } from '../check/index.js';
+import { checkResult, type CounterexampleResult, type Progress, type StrategySpec } from '../check/index.js';
 import type { Violation } from '../runtime/instance.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import type { Schedule } from '../runtime/schedule.js';
@@ -115,15 +115,8 @@ export async function checkBranchesInWorkers(job: CheckJob, workers: number, int
     if (r.violation !== null && r.schedule !== null && (job.options.counterexample ?? true)) {
       cex = ((await pool[0]!.ask({ kind: 'counterexample', violation: r.violation, schedule: r.schedule })) as Extract<BranchReply, { kind: 'counterexample' }>).result;
     }
-    const result: Omit<CheckResult, 'part'> = {
-      summary: r.summary,
-      violation: r.violation,
-      counterexample: cex?.counterexample ?? null,
-      minimisation: cex?.minimisation ?? null,
-      modelBug: r.modelBug,
-      schedule: r.schedule,
-    };
-    return { result, parts: [{ summary: r.summary, part: r.part }] };
+    const { part, ...result } = checkResult(r, cex);
+    return { result, parts: [{ summary: r.summary, part }] };
   } finally {
     clearInterval(poll);
     for (const w of pool) void w.worker.terminate();
