@@ -1,10 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import type { Branch, BranchOutcome } from '../check/branch.js';
 import { BranchFlow, flowResult } from '../check/branch-flow.js';
-import { checkResult, type CounterexampleResult, type Progress, type StrategySpec } from '../check/index.js';
-import type { Violation } from '../runtime/instance.js';
+import { checkResult, type Progress, type StrategySpec } from '../check/index.js';
 import { ModelBug } from '../runtime/model-bug.js';
-import type { Schedule } from '../runtime/schedule.js';
 import { InputError } from '../scenario/input-error.js';
 import type { PartsRun } from './check-workers.js';
 import { topDepthFor } from '../check/branch.js';
@@ -24,14 +22,12 @@ export interface BranchJob {
 
 /** What a branch worker is asked. */
 export type BranchTask =
-  | { kind: 'branch'; branch: Branch; depth: number }
-  | { kind: 'counterexample'; violation: Violation; schedule: Schedule };
+  { kind: 'branch'; branch: Branch; depth: number };
 
 /** What it answers. */
 export type BranchReply =
   /** startedAt: when the worker began the branch, ms since the epoch. */
   | { kind: 'branch'; startedAt: number; outcome: BranchOutcome }
-  | { kind: 'counterexample'; result: CounterexampleResult }
   | { kind: 'error'; name: string; message: string };
 
 
@@ -40,12 +36,20 @@ export type BranchReply =
  * branch by branch (branch-rounds.ts): each worker takes the next branch as
  * it comes free, and the branches each outcome settles are asked for here
  * (branch-flow.ts). The result does not depend on how many workers ran it,
- * nor on who ran which branch. The worker that is free builds the
- * counterexample of the violation that comes first.
+ * nor on who ran which branch. A violation (or a model bug) stops them all
+ * and returns null: the first violation in the rounds' order may wait on
+ * branches as big as the whole search (unbounded, minutes after the bug was
+ * seen in 0.07 s), so the caller runs the check as one DFS instead, which
+ * stops at its first violation, and reports that run (as --workers 1 would).
  */
-export async function checkBranchesInWorkers(job: CheckJob, workers: number, interrupted: () => boolean, onProgress?: (p: Progress) => void): Promise<PartsRun> {
-  // Set on SIGINT: the workers stop the branch they are in.
-  const shared = new SharedArrayBuffer(4);
+export async function checkBranchesInWorkers(
+  job: CheckJob,
+  workers: number,
+  interrupted: () => boolean,
+  onProgress?: (p: Progress) => void,
+): Promise<PartsRun | null> {
+  // [0] set on SIGINT, [1] when a branch found a violation: the workers stop the branch they are in.
+  const shared = new SharedArrayBuffer(8);
   const flags = new Int32Array(shared);
   // The exploration's time starts when a worker begins the first branch (as
   // one worker's does, which leaves out the thread's start).
@@ -88,7 +92,8 @@ export async function checkBranchesInWorkers(job: CheckJob, workers: number, int
         executions += o.executions;
         if (o.maxDepth > maxDepth) maxDepth = o.maxDepth;
         finishedAt.set(b.prefix.join(','), Date.now());
-        if (o.stoppedBy === 'time-limit' || o.stoppedBy === 'interrupted') {
+        if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') Atomics.store(flags, 1, 1);
+        if (o.stoppedBy !== 'exhausted') {
           abandoned = true;
           flow.abandon();
         }
@@ -104,18 +109,13 @@ export async function checkBranchesInWorkers(job: CheckJob, workers: number, int
     // Two branches asked of each worker, so that it never waits for the next.
     await Promise.all([...pool, ...pool].map(drive));
     wake = [];
+    if (Atomics.load(flags, 1) !== 0 && Atomics.load(flags, 0) === 0) return null;
     if (t0 === Number.POSITIVE_INFINITY) t0 = Date.now();
     for (const [k, at] of finishedAt) finishedAt.set(k, at - t0);
     const r = flowResult(flow, depth, Date.now() - t0, abandoned, finishedAt);
     // Cut short, the replay may stop at a branch that never ran rather than at the one that saw the limit.
-    if (abandoned && r.summary.stoppedBy !== 'violation' && r.summary.stoppedBy !== 'model-bug') {
-      r.summary.stoppedBy = Atomics.load(flags, 0) !== 0 ? 'interrupted' : 'time-limit';
-    }
-    let cex: CounterexampleResult | null = null;
-    if (r.violation !== null && r.schedule !== null && (job.options.counterexample ?? true)) {
-      cex = ((await pool[0]!.ask({ kind: 'counterexample', violation: r.violation, schedule: r.schedule })) as Extract<BranchReply, { kind: 'counterexample' }>).result;
-    }
-    const { part, ...result } = checkResult(r, cex);
+    if (abandoned) r.summary.stoppedBy = Atomics.load(flags, 0) !== 0 ? 'interrupted' : 'time-limit';
+    const { part, ...result } = checkResult(r, null);
     return { result, parts: [{ summary: r.summary, part }] };
   } finally {
     clearInterval(poll);

@@ -43,7 +43,12 @@ export async function checkInWorkers(
   interrupted: () => boolean,
   onProgress?: (p: Progress) => void,
 ): Promise<PartsRun> {
-  if (sharesBranches(job, shard, workers)) return checkBranchesInWorkers(job, workers, interrupted, onProgress);
+  if (sharesBranches(job, shard, workers)) {
+    const shared = await checkBranchesInWorkers(job, workers, interrupted, onProgress);
+    if (shared !== null) return shared;
+    // A violation: the first one DFS finds, as --workers 1 reports it.
+    workers = 1;
+  }
   if (workers <= 1) {
     const r = await runOffloaded({ ...job, options: { ...job.options, shard } }, interrupted, onProgress);
     const { part, ...result } = r;

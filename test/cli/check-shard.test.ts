@@ -62,8 +62,10 @@ test('check --workers 2 and 3 with bounded dfs share out the branches of the top
   assert.ok(Math.abs(n - m) <= m * 0.1, `${n} executions in branches against ${m}`);
 });
 
-test('check --workers 2 and 3 with bounded dfs share out the branches of the top: the same JSON and counterexample (a violation)', async () => {
+test('check --workers 2 and 3 with bounded dfs, on a violation: the JSON and counterexample of --workers 1 (one DFS)', async () => {
   const r = await branchesAgree('b-mutant', '--mutate', 'fault-skip-range-check');
+  const one = await check('b-mutant-w1', '--strategy', 'dfs', '--preemption-bound', '1', '--mutate', 'fault-skip-range-check');
+  assert.deepEqual({ ...r, counterexample: readFileSync(r.counterexample as string, 'utf8') }, { ...one, counterexample: readFileSync(one.counterexample as string, 'utf8') });
   assert.equal(r.violation?.kind, 'stale-translation');
   assert.equal(r.summary.violationExecution, (r.summary.executions as number) - 1);
   const replay = await cli('replay', r.counterexample as string);
