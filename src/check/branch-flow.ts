@@ -142,7 +142,7 @@ export class BranchFlow {
  * branches in its order (the flow only ran them sooner). Every branch it asks
  * for has an outcome, up to the one that stops it, unless the run was cut short.
  */
-export function flowResult(flow: BranchFlow, depth: number, wallMs: number, abandoned: boolean, finishedAt: Map<string, number>): BranchesResult {
+export function flowResult(flow: BranchFlow, depth: number, wallMs: number, abandoned: boolean): BranchesResult {
   const rounds = new BranchRounds();
   for (let round = rounds.next(); round.length > 0; round = rounds.next()) {
     const outcomes = round.map((b) => flow.outcomes.get(b.prefix.join(',')));
@@ -153,8 +153,7 @@ export function flowResult(flow: BranchFlow, depth: number, wallMs: number, aban
     rounds.settle(outcomes);
   }
   const stop = rounds.stop;
-  const firstCex = stop?.violation != null ? (finishedAt.get(stop.prefix.join(',')) ?? null) : null;
-  const r = branchesResult(rounds, depth, wallMs, firstCex);
+  const r = branchesResult(rounds, depth, wallMs, null);
   if (abandoned && stop === null) {
     // Cut short (a limit, SIGINT), the rounds stop at the first branch that did
     // not run; the figures are what did, in whatever order (as a partial run's are).

@@ -50,7 +50,7 @@ export interface DfsOptions {
 
 /**
  * One branch of a DFS whose top (its first `depth` nodes) is shared out
- * between workers (branch-queue.ts). The execution follows `prefix` at the
+ * between workers (branch-rounds.ts). The execution follows `prefix` at the
  * first nodes and the default choice at the other nodes of the top; below it,
  * DPOR as usual. The top tries nothing else itself: where a race asks for
  * another thread (or a draw has other values) at a node of the top, that
@@ -534,10 +534,11 @@ export class DfsStrategy implements Strategy, RaceSink {
   /**
    * addBacktrack at node k of the top, which tries only its own choice: the
    * alternatives go to other branches. Whether one is asked for depends only
-   * on this race and the choices up to k (not on what other branches asked
-   * for, which only the queue knows), so that the branches asked for do not
-   * depend on which worker explored what first. Returns the thread the
-   * reversal starts with (-1 when every eligible thread was asked for).
+   * on this race and the branch (its choices up to k, and what was tried
+   * before them), not on what other branches asked for, which only the rounds
+   * know; so the branches asked for do not depend on which worker explored
+   * what first. Returns the thread the reversal starts with (-1 when every
+   * eligible thread was asked for).
    */
   private requestReversal(k: number, initials: number, p: number): number {
     const path = this.path;

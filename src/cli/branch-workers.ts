@@ -65,7 +65,6 @@ export async function checkBranchesInWorkers(
   }, 50);
   try {
     const flow = new BranchFlow();
-    const finishedAt = new Map<string, number>();
     let executions = 0;
     let abandoned = false;
     let lastProgress = Date.now();
@@ -91,7 +90,6 @@ export async function checkBranchesInWorkers(
         if (startedAt < t0) t0 = startedAt;
         executions += o.executions;
         if (o.maxDepth > maxDepth) maxDepth = o.maxDepth;
-        finishedAt.set(b.prefix.join(','), Date.now());
         if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') Atomics.store(flags, 1, 1);
         if (o.stoppedBy !== 'exhausted') {
           abandoned = true;
@@ -111,8 +109,7 @@ export async function checkBranchesInWorkers(
     wake = [];
     if (Atomics.load(flags, 1) !== 0 && Atomics.load(flags, 0) === 0) return null;
     if (t0 === Number.POSITIVE_INFINITY) t0 = Date.now();
-    for (const [k, at] of finishedAt) finishedAt.set(k, at - t0);
-    const r = flowResult(flow, depth, Date.now() - t0, abandoned, finishedAt);
+    const r = flowResult(flow, depth, Date.now() - t0, abandoned);
     // Cut short, the replay may stop at a branch that never ran rather than at the one that saw the limit.
     if (abandoned) r.summary.stoppedBy = Atomics.load(flags, 0) !== 0 ? 'interrupted' : 'time-limit';
     const { part, ...result } = checkResult(r, null);

@@ -44,9 +44,12 @@ export async function checkInWorkers(
   onProgress?: (p: Progress) => void,
 ): Promise<PartsRun> {
   if (sharesBranches(job, shard, workers)) {
+    const started = Date.now();
     const shared = await checkBranchesInWorkers(job, workers, interrupted, onProgress);
     if (shared !== null) return shared;
-    // A violation: the first one DFS finds, as --workers 1 reports it.
+    // A violation: the first one DFS finds, as --workers 1 reports it, in the time left.
+    const limit = job.options.timeLimitMs;
+    if (limit !== undefined) job = { ...job, options: { ...job.options, timeLimitMs: Math.max(1, limit - (Date.now() - started)) } };
     workers = 1;
   }
   if (workers <= 1) {

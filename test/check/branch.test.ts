@@ -98,7 +98,7 @@ function flowInAnyOrder(f: InstanceFactory, dfs: DfsOptions, inFlight: number, s
     flow.finish(b!, exploreBranch(f, dfs, b!.prefix, depth, {}, b!.tried));
   }
   assert.equal(flow.done(), true);
-  return flowResult(flow, depth, 0, false, new Map());
+  return flowResult(flow, depth, 0, false);
 }
 
 const figures = (r: BranchesResult) => ({ ...r.summary, wallMs: 0, executionsPerSec: 0, firstCounterexampleMs: null, violation: r.violation, schedule: r.schedule, part: r.part, top: r.top });
@@ -137,7 +137,7 @@ test('branches: a flow cut short is not exhausted, and counts every execution th
     flow.finish(b, o);
   }
   flow.abandon();
-  const r = flowResult(flow, depth, 1, true, new Map());
+  const r = flowResult(flow, depth, 1, true);
   assert.equal(r.summary.exhausted, false);
   assert.equal(r.summary.executions, ran);
 });
