@@ -84,14 +84,24 @@ export class TraceSet {
     this.sum2 = (this.sum2 + id2) >>> 0;
   }
 
-  /** Ends the current execution: a complete one (or one cut at maxSteps, or at a violation) counts. */
-  end(outcome: Outcome): void {
-    if (outcome !== 'redundant' && outcome !== 'model-bug') this.seen.add(this.sum1 * 2 ** 21 + (this.sum2 >>> 11));
+  /** True when the trace `key` (as `end` returned it) was seen. */
+  has(key: number): boolean {
+    return this.seen.has(key);
+  }
+
+  /**
+   * Ends the current execution: a complete one (or one cut at maxSteps, or at
+   * a violation) counts. Returns its trace's key, or null when it does not count.
+   */
+  end(outcome: Outcome): number | null {
+    const key = outcome !== 'redundant' && outcome !== 'model-bug' ? this.sum1 * 2 ** 21 + (this.sum2 >>> 11) : null;
+    if (key !== null) this.seen.add(key);
     this.sum1 = 0;
     this.sum2 = 0;
     this.t1 = [];
     this.t2 = [];
     this.objects.clear();
+    return key;
   }
 
   private history(o: number): ObjectHistory {
