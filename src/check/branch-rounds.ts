@@ -20,13 +20,15 @@ import type { StopReason, Summary } from './summary.js';
  * left.
  *
  * Every request is met, as DPOR's backtrack update requires, so the branches
- * cover what one DFS covers. Measured on fault-vs-invalidation-mini 3x2x1 and
- * 3x3x2 with preemption bound 1, they add up to the executions of one DFS
- * within 2% (61,861 against 61,960; 158,300 against 160,644).
+ * cover what one DFS covers (tests, with trace-set.ts). Unbounded, they run
+ * exactly one DFS's executions (fault-vs-invalidation-mini 1x2x1: 31,621);
+ * with preemption bound 1, a few fewer (3x2x1: 65,647 against 67,123; 3x3x2:
+ * 171,842 against 172,851).
  *
  * The result is the first violation (or model bug) in the order of rounds,
  * then of branches within a round, with the figures of every branch up to it:
- * a round's branches can be run in any order, and by anyone.
+ * a round's branches can be run in any order, and by anyone. (The CLI's
+ * workers stop at a violation and run one DFS instead: see branch-workers.ts.)
  */
 export class BranchRounds {
   /** Per node of the top, by the choices before it: the mask of threads (or values) tried there. */
