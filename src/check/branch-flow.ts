@@ -1,5 +1,5 @@
-import type { Branch, BranchOutcome, BranchRequest } from './branch.js';
-import { BranchRounds, type BranchesResult, branchesResult, meetRequests } from './branch-rounds.js';
+import type { Branch, BranchOutcome } from './branch.js';
+import { type Asked, BranchRounds, type BranchesResult, branchesResult, meetRequests } from './branch-rounds.js';
 import { bit } from './path.js';
 
 /** A branch to explore: its prefix, and the round of BranchRounds it belongs to. */
@@ -15,7 +15,7 @@ interface Batch {
   node: string;
   /** The node as nodePath gives it. */
   path: string;
-  requests: BranchRequest[];
+  requests: Asked[];
 }
 
 /**
@@ -40,8 +40,6 @@ export class BranchFlow {
   private readonly queue: FlowBranch[] = [{ prefix: [], tried: [], round: 0, path: '' }];
   /** Outcomes by branch key (its prefix, comma-separated). */
   readonly outcomes = new Map<string, BranchOutcome>();
-  /** Branches of rounds after this one are dropped (a violation was found in it). */
-  private lastRound = Number.POSITIVE_INFINITY;
 
   constructor() {
     this.running.set('', this.queue[0]!);
@@ -63,33 +61,19 @@ export class BranchFlow {
     this.running.delete(key);
     this.outcomes.set(key, o);
     for (let k = 0; k < o.top.length; k++) this.mark(o.top.slice(0, k).join(','), bit(o.top[k]));
-    if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') this.stopAfter(b.round);
-    for (const r of o.requests) {
-      const node = r.at.join(',');
+    for (const request of o.requests) {
+      const node = request.at.join(',');
       const id = `${b.round}|${node}`;
       let batch = this.waiting.get(id);
       if (batch === undefined) {
         batch = { round: b.round, node, path: nodePath(node), requests: [] };
         this.waiting.set(id, batch);
       }
-      batch.requests.push(r);
+      batch.requests.push({ request, from: b.tried });
     }
     // Only batches at nodes on b's way (ancestors of its prefix, or below it) can have been waiting for b.
     const path = nodePath(key);
     this.settle([...this.waiting.values()].filter((w) => w.path.startsWith(path) || path.startsWith(w.path)));
-  }
-
-  /** Drops the branches of rounds after `round` (the result stops in it), and stops asking for them. */
-  stopAfter(round: number): void {
-    if (round >= this.lastRound) return;
-    this.lastRound = round;
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const b = this.queue[i]!;
-      if (b.round > round) {
-        this.queue.splice(i, 1);
-        this.running.delete(b.prefix.join(','));
-      }
-    }
   }
 
   /** Stops handing out branches: those not started will not finish. */
@@ -111,7 +95,6 @@ export class BranchFlow {
       this.waiting.delete(id);
       const next = batch.round + 1;
       for (const branch of meetRequests(this.tried, batch.requests)) {
-        if (next > this.lastRound) continue;
         const key = branch.prefix.join(',');
         const b = { ...branch, round: next, path: nodePath(key) };
         this.queue.push(b);

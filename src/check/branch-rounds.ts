@@ -60,9 +60,10 @@ export class BranchRounds {
    * run was cut short: the exploration ends there, not exhausted.
    */
   settle(outcomes: readonly (BranchOutcome | undefined)[]): void {
+    const round = this.round;
     this.rounds++;
-    const requests: BranchRequest[] = [];
-    for (const o of outcomes) {
+    const requests: Asked[] = [];
+    for (const [i, o] of outcomes.entries()) {
       if (o === undefined) {
         // A branch that never ran (the run was cut short): the rounds end here, not exhausted.
         this.cut = 'interrupted';
@@ -72,7 +73,7 @@ export class BranchRounds {
       this.executions += o.executions;
       this.branches++;
       for (let k = 0; k < o.top.length; k++) this.mark(o.top.slice(0, k).join(','), bit(o.top[k]));
-      requests.push(...o.requests);
+      for (const request of o.requests) requests.push({ request, from: round[i]!.tried });
       if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') {
         this.stop = o;
         this.stopUnit = this.branches - 1;
@@ -127,25 +128,34 @@ export class BranchRounds {
   }
 }
 
+/** A request, and the tried masks of the branch that asked (DfsBranch.tried). */
+export interface Asked {
+  request: BranchRequest;
+  from: readonly number[];
+}
+
 /**
  * The branches that meet `requests` (those not met by what `tried` holds
  * already), in an order that depends only on the requests: by node, the most
  * constrained first, so that one thread added meets as many as it can.
- * `tried` is updated.
+ * `tried` is updated. A new branch carries, per node of its prefix, what was
+ * tried there before: the asking branch's masks up to the node (none past its
+ * own prefix, where it took the first choice), then what the node had.
  */
-export function meetRequests(tried: Map<string, number>, requests: readonly BranchRequest[]): Branch[] {
-  const keyed = requests.map((r) => ({ r, key: r.at.join(',') }));
+export function meetRequests(tried: Map<string, number>, requests: readonly Asked[]): Branch[] {
+  const keyed = requests.map(({ request: r, from }) => ({ r, from, key: r.at.join(',') }));
   keyed.sort((a, b) =>
     a.key < b.key ? -1 : a.key > b.key ? 1 : popcount(a.r.candidates) - popcount(b.r.candidates) || a.r.candidates - b.r.candidates || a.r.preferred - b.r.preferred,
   );
   const next: Branch[] = [];
-  for (const { r, key } of keyed) {
+  for (const { r, from, key } of keyed) {
     const have = tried.get(key) ?? 0;
     if ((have & r.candidates) !== 0) continue;
     tried.set(key, have | bit(r.preferred));
     // One DFS would add it and never try it (asleep there: covered elsewhere).
     if ((r.asleep & bit(r.preferred)) !== 0) continue;
-    next.push({ prefix: [...r.at, r.preferred], tried: [...r.tried, have] });
+    const before = Array.from({ length: r.at.length }, (_, k) => from[k] ?? 0);
+    next.push({ prefix: [...r.at, r.preferred], tried: [...before, have] });
   }
   return next;
 }

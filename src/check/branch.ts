@@ -10,8 +10,6 @@ import type { StopReason } from './summary.js';
 export interface BranchRequest {
   /** The choices before the node. */
   at: number[];
-  /** Per node before it, the threads tried there before its choice (DfsBranch.tried). */
-  tried: number[];
   /** The node's sleep set: a candidate asleep there is covered elsewhere. */
   asleep: number;
   /** Mask of the threads (or values drawn) any one of which would do there. */
@@ -79,13 +77,7 @@ export function exploreBranch(
   return {
     prefix,
     top,
-    requests: raw.map(([node, candidates, preferred, asleep]) => ({
-      at: top.slice(0, node),
-      tried: Array.from({ length: node }, (_, k) => tried[k] ?? 0),
-      asleep,
-      candidates,
-      preferred,
-    })),
+    requests: raw.map(([node, candidates, preferred, asleep]) => ({ at: top.slice(0, node), asleep, candidates, preferred })),
     executions: s.executions,
     maxDepth: s.maxDepth,
     truncated: s.truncated,

@@ -461,13 +461,13 @@ export class DfsStrategy implements Strategy, RaceSink {
     const k = this.stepNode[e];
     if (k < this.topDepth) {
       const q = this.requestReversal(k, initials, p);
-      if (this.addFreeSwitch(k, q, initials, e, p, j) || q >= 0) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
+      if (this.addFreeSwitch(k, q, initials, e, p) || q >= 0) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
       return;
     }
     const before = path.backtrack[k];
     const q = this.addBacktrack(k, initials, p);
     if (q >= 0 && path.backtrack[k] !== before) this.setGuide(k, q, e, j, p);
-    const freeSwitch = this.addFreeSwitch(k, q, initials, e, p, j);
+    const freeSwitch = this.addFreeSwitch(k, q, initials, e, p);
     if (freeSwitch || path.backtrack[k] !== before) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
   }
 
@@ -480,7 +480,7 @@ export class DfsStrategy implements Strategy, RaceSink {
    * can spend the preemption the execution spent later on another thread.
    * True when that added a thread.
    */
-  private addFreeSwitch(k: number, q: number, initials: number, e: number, p: number, j: number): boolean {
+  private addFreeSwitch(k: number, q: number, initials: number, e: number, p: number): boolean {
     const path = this.path;
     if (q < 0 || this.bound === Number.POSITIVE_INFINITY) return false;
     if (path.preemptive[k] === 0 || q === path.prev[k]) return false;
@@ -494,7 +494,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       if (any === 0) continue;
       // Threads whose reversed step does not depend on what ran since k2 start
       // the same reversal there; one already tried at k2 covers it only then.
-      const exact = this.hb.initialsFrom(e, j, p, initials, this.nodeStep[k2]) & any;
+      const exact = this.hb.initialsFrom(p, initials, this.nodeStep[k2], e) & any;
       const c2 = exact !== 0 ? exact : any;
       if ((c2 & (k2 < this.topDepth ? path.done[k2] : path.backtrack[k2])) === 0) {
         const q2 = (c2 & bit(p)) !== 0 ? p : lowest(c2);

@@ -57,6 +57,8 @@ export class HappensBefore {
   private readonly races = new Int32Array(4 * S + 4);
   /** Scratch for `initials`: first step of each thread in notdep(e). */
   private readonly firstV = new Int32Array(S);
+  /** Scratch for `initials`: the threads that have a step in notdep(e) (firstV holds it). */
+  private vSeen = 0;
 
   /** Forgets the previous execution. */
   reset(): void {
@@ -148,33 +150,29 @@ export class HappensBefore {
   }
 
   /**
-   * During RaceSink.race for step j (by p) racing with step e: those of
-   * `initials` whose first step in v = notdep(e, E).p happens after none of
+   * During RaceSink.race for step j (by p) racing with step e (right after
+   * `initials` was computed for it): those of `initials` whose first step in
+   * v = notdep(e, E).p happens after none of
    * the steps from `from` up to e. They can start the reversed race as early
    * as the state before step `from`, and what then runs before e is v's
    * reordering alone. (An initial whose step depends on one of those steps
    * would reverse that dependency too: another trace.)
    */
-  initialsFrom(e: number, j: number, p: number, initials: number, from: number): number {
+  initialsFrom(p: number, initials: number, from: number, e: number): number {
     if (from >= e) return initials;
-    const vc = this.stepVC;
-    const te = this.stepThread[e];
     let out = 0;
     let rest = initials;
     while (rest !== 0) {
       const q = lowest(rest);
       rest &= rest - 1;
-      // q's first step in v: its first after e that does not happen after e, or j.
-      let clock: Int32Array = this.cur;
+      // q's first step in v, as `initials` found it for this race: a step after e, or p's step j.
+      let clock: Int32Array;
       let base = 0;
-      for (let m = e + 1; m < j; m++) {
-        if (this.stepThread[m] === q && vc[m * S + te] <= e) {
-          clock = vc;
-          base = m * S;
-          break;
-        }
-      }
-      if (clock === this.cur && q !== p) continue;
+      if ((this.vSeen & bit(q)) !== 0) {
+        clock = this.stepVC;
+        base = this.firstV[q] * S;
+      } else if (q === p) clock = this.cur;
+      else continue;
       let free = true;
       for (let s = from; s < e && free; s++) if (clock[base + this.stepThread[s]] > s) free = false;
       if (free) out |= bit(q);
@@ -243,6 +241,7 @@ export class HappensBefore {
       seen |= bit(q);
       firstV[q] = m;
     }
+    this.vSeen = seen;
     if ((seen & bit(p)) === 0 && !hasPredecessor(seen, firstV, this.cur, 0)) init |= bit(p);
     return init;
   }
