@@ -175,8 +175,8 @@ function sampleSwaps(
 }
 
 /**
- * A replay of a swapped schedule. The runner takes a LOCAL step as soon as one is
- * eligible, so a swap can put a thread's local step later than the runner will:
+ * A replay of a swapped schedule. The runner takes a LOCAL step or a spin as soon
+ * as one is eligible, so a swap can put such a step later than the runner will:
  * such a step commutes with everything, and is taken from its place further on.
  * Draws come from the per-thread streams the random run drew from (the recorded
  * draws are in the order of the original schedule).

@@ -6,7 +6,7 @@ import { ReplayStrategy } from './replay.js';
 import { type RunLimits, runOnce, type SingleRun } from './run.js';
 
 /** Format tag of counterexample files. */
-export const CEX_FORMAT = 'mmulab-cex/1';
+export const CEX_FORMAT = 'mmulab-cex/2';
 
 /** One step of a counterexample, in kernel terms. */
 export interface CexStep {
@@ -135,7 +135,10 @@ export function parseCounterexample(json: unknown): Counterexample {
     if (!cond) throw new TypeError(`counterexample: bad or missing field '${field}'`);
   };
   need(typeof o === 'object' && o !== null, '(root)');
-  need(o.format === CEX_FORMAT, 'format');
+  if (o.format !== CEX_FORMAT) {
+    // Schedules name every choice; another format's choices are not this checker's.
+    throw new TypeError(`counterexample: field 'format' is ${JSON.stringify(o.format)}, expected "${CEX_FORMAT}" (written by another version of mmulab, whose schedules this one cannot replay)`);
+  }
   need(typeof o.scenario === 'string', 'scenario');
   need(typeof o.settings === 'object' && o.settings !== null, 'settings');
   need(o.mutant === null || typeof o.mutant === 'string', 'mutant');

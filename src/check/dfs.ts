@@ -423,8 +423,9 @@ export class DfsStrategy implements Strategy, RaceSink {
   }
 
   forcedStep(x: Execution, t: Thread): void {
-    // A LOCAL step races with nothing; it only advances its thread's clock.
+    // A LOCAL step or a spin races with nothing. A spin starts an empty sleep set (see spinCalm).
     this.stepNode[x.step] = -1;
+    if ((t.op & KIND_MASK) === SPIN && x.fairSpin) this.curSleep = 0;
     if (this.observer !== null) this.observe(x.step, t.id, t.op);
     if (this.por === 'dpor') {
       const w = x.wokenAt[t.id];

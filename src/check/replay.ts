@@ -46,7 +46,7 @@ export class ReplayStrategy implements Strategy {
     const want = this.schedule.choices[x.step];
     if (want !== t.id) {
       const who = want === undefined ? 'nothing (the schedule ends)' : (x.rt.threads[want]?.name ?? `thread ${want}`);
-      throw new ReplayDivergence(`replay: step ${x.step} is a local step of ${t.name}, but the schedule says ${who}`);
+      throw new ReplayDivergence(`replay: step ${x.step} is a local step or a spin of ${t.name}, but the schedule says ${who}`);
     }
   }
 

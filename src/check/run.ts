@@ -23,7 +23,8 @@ export interface RunLimits {
  * `strategy` for every choice: until every thread is done, a violation
  * appears (checked after each step), nothing can run (deadlock or livelock),
  * maxSteps is reached, or the strategy cuts it. Steps whose announced op is
- * LOCAL are not choices: the first eligible thread with one runs it at once.
+ * LOCAL or SPIN are not choices: the first eligible thread with one runs it at
+ * once.
  */
 export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits): Outcome {
   const inst = x.inst;
@@ -67,8 +68,8 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
       );
       return 'violation';
     }
-    // A step that touches nothing shared is taken at once: choosing when to
-    // run it cannot change what anyone sees.
+    // A step that touches nothing shared (local work, a spin) is taken at
+    // once: choosing when to run it cannot change what anyone sees.
     let t = x.localStep();
     if (t !== null) {
       strategy.forcedStep(x, t);

@@ -20,8 +20,9 @@ export interface Strategy {
   nextThread(x: Execution): Thread | null;
   /**
    * Told that `t` runs the next step without a choice: its announced op is
-   * LOCAL, which commutes with every other step, so the runner takes it at
-   * once (an invisible step, not a branch point).
+   * LOCAL or SPIN, which commute with every other step, so the runner takes
+   * it at once (an invisible step, not a branch point; see
+   * Execution.localStep).
    */
   forcedStep(x: Execution, t: Thread): void;
   /** The model's draw in [0, n). */
