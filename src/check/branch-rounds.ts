@@ -21,9 +21,9 @@ import type { StopReason, Summary } from './summary.js';
  *
  * Every request is met, as DPOR's backtrack update requires, so the branches
  * cover what one DFS covers (tests, with trace-set.ts). Unbounded, they run
- * exactly one DFS's executions (fault-vs-invalidation-mini 1x2x1: 31,621);
- * with preemption bound 1, a few fewer (3x2x1: 65,647 against 67,123; 3x3x2:
- * 171,842 against 172,851).
+ * exactly one DFS's executions (fault-vs-invalidation-mini 1x2x1: 40,157);
+ * with preemption bound 1, a few fewer (3x2x1: 48,977 against 50,077; 3x3x2:
+ * 127,962 against 128,691).
  *
  * The result is the first violation (or model bug) in the order of rounds,
  * then of branches within a round, with the figures of every branch up to it:
