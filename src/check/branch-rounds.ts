@@ -22,8 +22,8 @@ import type { StopReason, Summary } from './summary.js';
  * Every request is met, as DPOR's backtrack update requires, so the branches
  * cover what one DFS covers (tests, with trace-set.ts). Unbounded, they run
  * exactly one DFS's executions (fault-vs-invalidation-mini 1x2x1: 40,157);
- * with preemption bound 1, a few fewer (3x2x1: 48,977 against 50,077; 3x3x2:
- * 127,962 against 128,691).
+ * with preemption bound 1, a few fewer (3x2x1: 49,464 against 50,581; 3x3x2:
+ * 129,019 against 129,751).
  *
  * The result is the first violation (or model bug) in the order of rounds,
  * then of branches within a round, with the figures of every branch up to it:

@@ -112,7 +112,7 @@ function reusable(dfs: DfsOptions, branch: DfsBranch): { strategy: DfsStrategy; 
  * ms. Unbounded, most of the tree lies deeper: on 1x2x1 (a 46-node path) 23
  * nodes give 71 branches, one of 7,576 executions of 31,621, which leaves a
  * worker idle an eighth of the time; 35 give 665 of at most 794. (Measured
- * while spins were still choices; 3x3x2 now gives 1,727 branches at 39 nodes.)
+ * while spins were still choices; 3x3x2 now gives 1,737 branches at 39 nodes.)
  */
 export function topDepthFor(factory: InstanceFactory, dfs: DfsOptions, options: ExploreOptions): number {
   const probe = new DfsStrategy({ ...dfs, split: undefined, branch: undefined, observer: undefined });

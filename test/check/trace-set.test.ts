@@ -102,4 +102,9 @@ test('trace set: bounded DPOR finds every trace plain bounded DFS finds where on
   const dpor = count(kvm(2), 'dpor', 1);
   assert.equal(plain.traces, 116);
   assert.equal(dpor.traces, plain.traces);
+  // Three vCPUs: a reversal moved to an earlier free node must try the racing
+  // thread itself there (808 of 831 when another initial already tried counted).
+  const plain3 = count(kvm(3), 'none', 1);
+  assert.equal(plain3.traces, 831);
+  assert.equal(count(kvm(3), 'dpor', 1).traces, plain3.traces);
 });
