@@ -166,7 +166,8 @@ export class Execution {
     this.stuckMask = stuckMask;
     this.eligibleMask = mask;
     const p = this.prev;
-    this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && (p.op & KIND_MASK) !== SPIN && (this.spun & (1 << p.id)) === 0;
+    // (p's op is never SPIN here: an eligible thread's spin is taken at once.)
+    this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && (this.spun & (1 << p.id)) === 0;
   }
 
   /** Starts tracking threads [nKnown, n): spawned before the first step, or during the previous one. */
