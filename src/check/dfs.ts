@@ -448,7 +448,8 @@ export class DfsStrategy implements Strategy, RaceSink {
    */
   private spinCalm(x: Execution, op: number): boolean {
     if (!x.fairSpin) return true;
-    return x.yielding === 0 && x.stuckMask === 0 && (op & KIND_MASK) !== SPIN;
+    // A chosen step is never a spin (spins are taken at once; forcedStep empties the sleep set).
+    return x.yielding === 0 && x.stuckMask === 0;
   }
 
   /** Tells the observer of step j, keeping its op for the races it may be in. */
@@ -503,7 +504,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       // plain DFS's 831 traces without this, all 831 with it).
       const want = (c2 & bit(p)) !== 0 ? bit(p) : c2;
       if ((want & (k2 < this.topDepth ? path.done[k2] : path.backtrack[k2])) === 0) {
-        const q2 = (c2 & bit(p)) !== 0 ? p : lowest(c2);
+        const q2 = lowest(want);
         if (k2 < this.topDepth) this.requestAt(k2, c2, q2);
         else path.backtrack[k2] |= bit(q2);
         added = true;
