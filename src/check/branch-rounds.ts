@@ -5,7 +5,7 @@ import type { DfsOptions } from './dfs.js';
 import type { ExploreOptions, ModelBugReport } from './explore.js';
 import type { InstanceFactory } from './factory.js';
 import { Ledger, type PartRecord } from './ledger.js';
-import { bit, popcount } from './path.js';
+import { bit, popcount } from './thread-mask.js';
 import type { StopReason, Summary } from './summary.js';
 
 /**

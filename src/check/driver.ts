@@ -12,7 +12,7 @@ export function executionDriver(x: Execution, strategy: Strategy): Driver {
       return v;
     },
     woke(t: Thread): void {
-      x.wokenAt[t.id] = x.rt.steps;
+      x.woke(t);
     },
   };
 }

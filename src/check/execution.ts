@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
 import { type SpinProgress, SpinWatch } from './spin.js';
+import { lowest } from './thread-mask.js';
 
 /** Most threads a model may have: thread sets are 32-bit masks. */
 export const MAX_THREADS = 32;
@@ -46,6 +47,12 @@ export class Execution {
   stuck = 0;
   /** Mask of those threads. */
   stuckMask = 0;
+  /** Mask of the runnable threads, kept up to date step by step (afterStep, woke, know). */
+  runnable = 0;
+  /** Mask of the threads whose announced op is SPIN. */
+  private spinning = 0;
+  /** Mask of the threads whose announced op is LOCAL or SPIN: steps taken at once. */
+  private quiet = 0;
   /** Threads whose last step was a spin: switching away from one is no preemption. */
   spun = 0;
   /** Threads allowed one more iteration although they look stuck (see grantProbation). */
@@ -66,8 +73,8 @@ export class Execution {
   readonly draws: number[] = [];
   /** Number of draws so far. */
   nDraws = 0;
-  /** The op announced for each step, when recorded (stand-alone runs), else null. */
-  ops: number[] | null = null;
+  /** The op announced at each step: entries [0, step). */
+  readonly ops: number[] = [];
   /** Threads known to this execution (wokenAt and yieldTo cover them). */
   nKnown = 0;
   /** Per thread id: the step during which it was last woken (or spawned), or -1. */
@@ -98,6 +105,9 @@ export class Execution {
     this.step = 0;
     this.nEligible = 0;
     this.eligibleMask = 0;
+    this.runnable = 0;
+    this.spinning = 0;
+    this.quiet = 0;
     this.stuck = 0;
     this.stuckMask = 0;
     this.probation = 0;
@@ -107,12 +117,10 @@ export class Execution {
     this.preemptions = 0;
     this.switches = 0;
     this.nDraws = 0;
-    this.ops = null;
     this.nKnown = 0;
     this.yielding = 0;
     this.spun = 0;
     this.error = null;
-    this.spin.reset();
   }
 
   /** Sets the fair-spin rules of the executions to come. */
@@ -136,38 +144,63 @@ export class Execution {
    *   left out while one of them has not run since and could run now.
    */
   computeEligible(): void {
-    const fairSpin = this.fairSpin;
     const rt = this.rt;
     const ts = rt.threads;
-    const n = ts.length;
-    if (n > this.nKnown) this.know(n);
-    const y = this.yieldTo;
+    if (ts.length > this.nKnown) this.know(ts.length);
+    let live = this.runnable;
     let stuck = 0;
     let stuckMask = 0;
-    let live = 0;
-    for (let i = 0; i < n; i++) {
-      const t = ts[i];
-      if (t.state !== 'runnable') continue;
-      if (fairSpin && (this.probation & (1 << i)) === 0 && this.spin.stuck(rt, t)) {
-        stuck++;
-        stuckMask |= 1 << i;
-      } else live |= 1 << i;
+    if (this.fairSpin) {
+      // Only a thread about to spin can be stuck.
+      let m = live & this.spinning & ~this.probation;
+      while (m !== 0) {
+        const i = lowest(m);
+        m &= m - 1;
+        if (this.spin.stuck(rt, ts[i], this.choices, this.ops, this.step)) {
+          stuck++;
+          stuckMask |= 1 << i;
+        }
+      }
+      live &= ~stuckMask;
     }
-    const el = this.eligible;
-    let k = 0;
-    let mask = 0;
-    for (let i = 0; i < n; i++) {
-      if ((live & (1 << i)) === 0 || (y[i] & live) !== 0) continue;
-      el[k++] = ts[i];
-      mask |= 1 << i;
+    let mask = live;
+    let m = this.yielding & live;
+    while (m !== 0) {
+      const i = lowest(m);
+      m &= m - 1;
+      if ((this.yieldTo[i] & live) !== 0) mask &= ~(1 << i);
     }
-    this.nEligible = k;
+    // The array changes only with the mask (start() clears the mask).
+    if (mask !== this.eligibleMask || this.nEligible === 0) {
+      const el = this.eligible;
+      let k = 0;
+      for (let r = mask; r !== 0; r &= r - 1) el[k++] = ts[lowest(r)];
+      this.nEligible = k;
+      this.eligibleMask = mask;
+    }
     this.stuck = stuck;
     this.stuckMask = stuckMask;
-    this.eligibleMask = mask;
     const p = this.prev;
     // (p's op is never SPIN here: an eligible thread's spin is taken at once.)
     this.prevPreemptible = p !== null && (mask & (1 << p.id)) !== 0 && (this.spun & (1 << p.id)) === 0;
+  }
+
+  /** Brings the masks up to date after `t` ran a step: its state and its next op. */
+  afterStep(t: Thread): void {
+    const me = 1 << t.id;
+    const kind = t.op & KIND_MASK;
+    if (t.state === 'runnable') this.runnable |= me;
+    else this.runnable &= ~me;
+    if (kind === SPIN) this.spinning |= me;
+    else this.spinning &= ~me;
+    if (kind === SPIN || kind === LOCAL) this.quiet |= me;
+    else this.quiet &= ~me;
+  }
+
+  /** `t`, blocked, was made runnable (during another thread's step). */
+  woke(t: Thread): void {
+    this.runnable |= 1 << t.id;
+    this.wokenAt[t.id] = this.rt.steps;
   }
 
   /** Starts tracking threads [nKnown, n): spawned before the first step, or during the previous one. */
@@ -178,6 +211,7 @@ export class Execution {
       this.wokenAt[i] = this.step - 1;
       this.yieldTo[i] = 0;
       this.spin.addThread(i);
+      this.afterStep(this.rt.threads[i]);
     }
     this.nKnown = n;
   }
@@ -215,12 +249,8 @@ export class Execution {
    * 126 at fault-vs-invalidation-mini 2x1x1 with bound 1).
    */
   localStep(): Thread | null {
-    const el = this.eligible;
-    for (let i = 0; i < this.nEligible; i++) {
-      const k = el[i].op & KIND_MASK;
-      if (k === LOCAL || k === SPIN) return el[i];
-    }
-    return null;
+    const q = this.eligibleMask & this.quiet;
+    return q === 0 ? null : this.rt.threads[lowest(q)];
   }
 
   /**
@@ -241,19 +271,19 @@ export class Execution {
     if (this.yielding !== 0) {
       let m = this.yielding;
       while (m !== 0) {
-        const i = 31 - Math.clz32(m & -m);
+        const i = lowest(m);
         m &= m - 1;
         const v = y[i] & ~me;
         y[i] = v;
         if (v === 0) this.yielding &= ~(1 << i);
       }
     }
-    this.spin.step(this.rt, t, this.step);
     const kind = t.op & KIND_MASK;
     // A spin is taken at once (localStep), so the free switch away from a
     // spinning thread comes at the next choice, before its next visible step.
     if (kind !== SPIN && kind !== LOCAL) this.spun &= ~me;
     if (kind === SPIN) {
+      this.spin.spun(this.rt, t, this.step);
       this.spun |= me;
       if (this.fairSpin) {
         const v = this.eligibleMask & ~me;
@@ -268,7 +298,7 @@ export class Execution {
       }
     }
     this.choices[this.step] = t.id;
-    if (this.ops !== null) this.ops[this.step] = t.op;
+    this.ops[this.step] = t.op;
   }
 
   /** Records a draw the model made. */

@@ -1,6 +1,6 @@
 import { KIND_MASK, opKind2, opObject, opObject2, opTouches, READ, SHARED, WRITE } from '../runtime/op.js';
 import { MAX_THREADS } from './execution.js';
-import { bit, lowest } from './path.js';
+import { bit, lowest } from './thread-mask.js';
 
 /** Stride of the per-step vector clocks. */
 const S = MAX_THREADS;

@@ -84,6 +84,7 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
     } catch (e) {
       return modelBug(x, e);
     }
+    x.afterStep(t);
     x.step++;
   }
 }
@@ -155,7 +156,6 @@ export function runOnce(factory: InstanceFactory, strategy: Strategy, limits: Ru
   const inst = factory({ log });
   inst.rt.driver = executionDriver(x, strategy);
   x.start(inst, 0);
-  x.ops = [];
   const outcome = runExecution(x, strategy, limits);
   strategy.endExecution(x, outcome);
   return {
@@ -164,7 +164,7 @@ export function runOnce(factory: InstanceFactory, strategy: Strategy, limits: Ru
     schedule: x.schedule(),
     preemptions: x.preemptions,
     switches: x.switches,
-    ops: x.ops,
+    ops: x.ops.slice(0, x.step),
     instance: inst,
     error: x.error,
   };
