@@ -271,10 +271,14 @@ export class DfsStrategy implements Strategy, RaceSink {
       this.isExhausted = true;
       return false;
     }
+    // The path up to its last node is the previous execution's: so are the
+    // steps before that node's, their clocks and their races (reported then).
+    const last = this.path.length - 1;
+    if (this.started && last >= 0 && this.nodeStep[last] !== undefined) this.hb.rollBack(this.nodeStep[last]);
+    else this.hb.reset();
     this.started = true;
     this.pos = 0;
     this.curSleep = 0;
-    this.hb.reset();
     this.seeded.reset(0);
     return true;
   }
@@ -415,7 +419,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.nodeStep[k] = x.step;
     this.pos = k + 1;
     if (this.observer !== null) this.observe(x.step, c, op);
-    if (this.por === 'dpor') {
+    if (this.por === 'dpor' && x.step >= this.hb.steps) {
       const w = x.wokenAt[c];
       const enabler = w > this.hb.lastStep[c] ? w : -1;
       this.hb.record(x.step, c, op, enabler, threads.length, this);
@@ -428,7 +432,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.stepNode[x.step] = -1;
     if ((t.op & KIND_MASK) === SPIN && x.fairSpin) this.curSleep = 0;
     if (this.observer !== null) this.observe(x.step, t.id, t.op);
-    if (this.por === 'dpor') {
+    if (this.por === 'dpor' && x.step >= this.hb.steps) {
       const w = x.wokenAt[t.id];
       this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id] ? w : -1, x.rt.threads.length, this);
     }
@@ -623,6 +627,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       if (fresh) for (let alt = 1; alt < n; alt++) this.requestAt(k, bit(alt), alt);
       if (path.length > this.stats.maxPath) this.stats.maxPath = path.length;
     }
+    this.nodeStep[k] = x.step;
     this.pos = k + 1;
     return v;
   }

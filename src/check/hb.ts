@@ -4,6 +4,11 @@ import { bit, lowest } from './thread-mask.js';
 
 /** Stride of the per-step vector clocks. */
 const S = MAX_THREADS;
+/** The per-object tables, as the undo log names them (slot = table * TABLE + index). */
+const WRITES = 0;
+const READS = 1;
+const SHAREDS = 2;
+const TABLE = 2 ** 28;
 
 /** Told about each race the happens-before tracker finds. */
 export interface RaceSink {
@@ -37,10 +42,19 @@ export class HappensBefore {
   private stepVC = new Int32Array(256 * S);
   /** Thread of each step. */
   private stepThread = new Int32Array(256);
-  /** Vector clock of each thread's latest step. */
-  private readonly threadVC = new Int32Array(S * S);
-  /** Index of each thread's latest step, or -1. */
+  /** Index of each thread's latest step, or -1 (its clock is that step's). */
   readonly lastStep = new Int32Array(S).fill(-1);
+  /** Steps recorded: [0, recorded). */
+  private recorded = 0;
+  /** Per step: its thread's latest step before it (lastStep then), for rollBack. */
+  private prevLast = new Int32Array(256);
+  /** Per step: where its entries in the undo log start. */
+  private undoFrom = new Int32Array(256);
+  /** Undo log of the per-object tables: slot (table*2^28 + index), old value. */
+  private undoSlot = new Int32Array(1024);
+  private undoVal = new Int32Array(1024);
+  /** Entries in the undo log. */
+  private nUndo = 0;
   /** Per object: step of its last write, or -1. */
   private objWrite = new Int32Array(64).fill(-1);
   /** Per object and thread (row o*S): that thread's last read since the last write, or -1. */
@@ -62,8 +76,9 @@ export class HappensBefore {
 
   /** Forgets the previous execution. */
   reset(): void {
-    this.threadVC.fill(0);
     this.lastStep.fill(-1);
+    this.recorded = 0;
+    this.nUndo = 0;
     this.objWrite.fill(-1, 0, this.nObj);
     this.objReads.fill(-1, 0, this.nObj * S);
     this.objShared.fill(-1, 0, this.nObj * S);
@@ -80,8 +95,10 @@ export class HappensBefore {
     const T = nThreads;
     const vc = this.stepVC;
     const cur = this.cur;
-    const tb = p * S;
-    for (let r = 0; r < T; r++) cur[r] = this.threadVC[tb + r];
+    if (j !== this.recorded) throw new RangeError(`happens-before: step ${j} recorded after ${this.recorded} steps`);
+    const last = this.lastStep[p];
+    if (last >= 0) for (let r = 0, lb = last * S; r < T; r++) cur[r] = vc[lb + r];
+    else cur.fill(0, 0, T);
     if (enabler >= 0) joinRow(cur, vc, enabler * S, T);
     const kind = op & KIND_MASK;
     let o1 = -1;
@@ -125,12 +142,12 @@ export class HappensBefore {
       cur[p] = j + 1;
     }
     const jb = j * S;
-    for (let r = 0; r < T; r++) {
-      vc[jb + r] = cur[r];
-      this.threadVC[tb + r] = cur[r];
-    }
+    for (let r = 0; r < T; r++) vc[jb + r] = cur[r];
     this.stepThread[j] = p;
+    this.prevLast[j] = last;
     this.lastStep[p] = j;
+    this.recorded = j + 1;
+    this.undoFrom[j] = this.nUndo;
     if (o1 >= 0) this.touch(o1, kind, j, p, T);
     if (o2 >= 0) this.touch(o2, kind2, j, p, T);
   }
@@ -210,14 +227,53 @@ export class HappensBefore {
 
   private touch(o: number, kind: number, j: number, p: number, T: number): void {
     if (kind === WRITE) {
-      this.objWrite[o] = j;
-      this.objReads.fill(-1, o * S, o * S + T);
-      this.objShared.fill(-1, o * S, o * S + T);
+      this.set(WRITES, this.objWrite, o, j);
+      const rb = o * S;
+      for (let q = 0; q < T; q++) {
+        if (this.objReads[rb + q] >= 0) this.set(READS, this.objReads, rb + q, -1);
+        if (this.objShared[rb + q] >= 0) this.set(SHAREDS, this.objShared, rb + q, -1);
+      }
     } else if (kind === READ) {
-      this.objReads[o * S + p] = j;
+      this.set(READS, this.objReads, o * S + p, j);
     } else {
-      this.objShared[o * S + p] = j;
+      this.set(SHAREDS, this.objShared, o * S + p, j);
     }
+  }
+
+  /** Sets `table[i] = v`, logging the old value for rollBack. */
+  private set(which: number, table: Int32Array, i: number, v: number): void {
+    const n = this.nUndo;
+    if (n === this.undoSlot.length) this.growUndo();
+    this.undoSlot[n] = which * TABLE + i;
+    this.undoVal[n] = table[i];
+    this.nUndo = n + 1;
+    table[i] = v;
+  }
+
+  /**
+   * Forgets the steps from `step` on, as if only [0, step) had been recorded:
+   * the next execution replays those steps (a DFS backtracks deeper down the
+   * same path), and their clocks and races are the same as this execution's.
+   */
+  rollBack(step: number): void {
+    if (step >= this.recorded) return;
+    if (step <= 0) return this.reset();
+    const from = this.undoFrom[step];
+    for (let n = this.nUndo - 1; n >= from; n--) {
+      const slot = this.undoSlot[n];
+      const i = slot % TABLE;
+      const which = (slot - i) / TABLE;
+      const table = which === WRITES ? this.objWrite : which === READS ? this.objReads : this.objShared;
+      table[i] = this.undoVal[n];
+    }
+    this.nUndo = from;
+    for (let j = this.recorded - 1; j >= step; j--) this.lastStep[this.stepThread[j]] = this.prevLast[j];
+    this.recorded = step;
+  }
+
+  /** Steps recorded so far. */
+  get steps(): number {
+    return this.recorded;
   }
 
   /**
@@ -255,6 +311,22 @@ export class HappensBefore {
     const st = new Int32Array(cap);
     st.set(this.stepThread);
     this.stepThread = st;
+    const pl = new Int32Array(cap);
+    pl.set(this.prevLast);
+    this.prevLast = pl;
+    const uf = new Int32Array(cap);
+    uf.set(this.undoFrom);
+    this.undoFrom = uf;
+  }
+
+  private growUndo(): void {
+    const cap = this.undoSlot.length * 2;
+    const slot = new Int32Array(cap);
+    slot.set(this.undoSlot);
+    this.undoSlot = slot;
+    const val = new Int32Array(cap);
+    val.set(this.undoVal);
+    this.undoVal = val;
   }
 
   private growObjects(n: number): void {
