@@ -48,7 +48,7 @@ export class Execution {
   /** Mask of those threads. */
   stuckMask = 0;
   /** Mask of the runnable threads, kept up to date step by step (afterStep, woke, know). */
-  runnable = 0;
+  private runnable = 0;
   /** Mask of the threads whose announced op is SPIN. */
   private spinning = 0;
   /** Mask of the threads whose announced op is LOCAL or SPIN: steps taken at once. */
