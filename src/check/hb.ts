@@ -1,6 +1,7 @@
 import { KIND_MASK, opKind2, opObject, opObject2, opTouches, READ, SHARED, WRITE } from '../runtime/op.js';
 import { MAX_THREADS } from './execution.js';
 import { bit, lowest } from './thread-mask.js';
+import { doubledTo, grown } from '../runtime/grow-array.js';
 
 /** Stride of the per-step vector clocks. */
 const S = MAX_THREADS;
@@ -303,44 +304,24 @@ export class HappensBefore {
   }
 
   private growSteps(n: number): void {
-    let cap = this.stepThread.length;
-    while (cap < n) cap *= 2;
-    const vc = new Int32Array(cap * S);
-    vc.set(this.stepVC);
-    this.stepVC = vc;
-    const st = new Int32Array(cap);
-    st.set(this.stepThread);
-    this.stepThread = st;
-    const pl = new Int32Array(cap);
-    pl.set(this.prevLast);
-    this.prevLast = pl;
-    const uf = new Int32Array(cap);
-    uf.set(this.undoFrom);
-    this.undoFrom = uf;
+    const cap = doubledTo(this.stepThread.length, n);
+    this.stepVC = grown(this.stepVC, cap * S);
+    this.stepThread = grown(this.stepThread, cap);
+    this.prevLast = grown(this.prevLast, cap);
+    this.undoFrom = grown(this.undoFrom, cap);
   }
 
   private growUndo(): void {
     const cap = this.undoSlot.length * 2;
-    const slot = new Int32Array(cap);
-    slot.set(this.undoSlot);
-    this.undoSlot = slot;
-    const val = new Int32Array(cap);
-    val.set(this.undoVal);
-    this.undoVal = val;
+    this.undoSlot = grown(this.undoSlot, cap);
+    this.undoVal = grown(this.undoVal, cap);
   }
 
   private growObjects(n: number): void {
-    let cap = this.objWrite.length;
-    while (cap < n) cap *= 2;
-    const w = new Int32Array(cap).fill(-1);
-    w.set(this.objWrite);
-    this.objWrite = w;
-    const r = new Int32Array(cap * S).fill(-1);
-    r.set(this.objReads);
-    this.objReads = r;
-    const sh = new Int32Array(cap * S).fill(-1);
-    sh.set(this.objShared);
-    this.objShared = sh;
+    const cap = doubledTo(this.objWrite.length, n);
+    this.objWrite = grown(this.objWrite, cap, -1);
+    this.objReads = grown(this.objReads, cap * S, -1);
+    this.objShared = grown(this.objShared, cap * S, -1);
   }
 }
 

@@ -1,4 +1,5 @@
 import { CHUNK_ENTRIES, giveChunks, takeChunk } from '../runtime/chunk-pool.js';
+import { doubledTo, grown } from '../runtime/grow-array.js';
 
 /** The first pfn the allocator hands out. */
 const FIRST_PFN = 0x1000;
@@ -51,17 +52,10 @@ export class FreedPfns {
   }
 
   private grow(min: number): void {
-    let n = this.kind.length;
-    while (n < min) n *= 2;
-    const hva = new Float64Array(n);
-    hva.set(this.hva);
-    this.hva = hva;
-    const time = new Float64Array(n);
-    time.set(this.time);
-    this.time = time;
-    const kind = new Uint8Array(n);
-    kind.set(this.kind);
-    this.kind = kind;
+    const n = doubledTo(this.kind.length, min);
+    this.hva = grown(this.hva, n);
+    this.time = grown(this.time, n);
+    this.kind = grown(this.kind, n);
   }
 }
 
