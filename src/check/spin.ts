@@ -11,6 +11,8 @@ export type SpinProgress =
 
 /** Objects remembered per iteration; a longer iteration is never considered stuck. */
 const MAX_FOOTPRINT = 64;
+/** seenTo's mark for a footprint another thread has changed since the spin. */
+const CHANGED = -1;
 
 /**
  * Tells whether a thread about to spin would go round its retry loop for
@@ -39,7 +41,10 @@ export class SpinWatch {
    * as object*2 + 1 when it only updated the object SHARED, object*2 otherwise.
    */
   private readonly foot = new Int32Array(32 * MAX_FOOTPRINT);
-  /** Per thread id: other threads' steps before this one changed nothing in its footprint. */
+  /**
+   * Per thread id: other threads' steps before this one changed nothing in its
+   * footprint; CHANGED once one did (the thread is not stuck until it spins again).
+   */
   private readonly seenTo = new Int32Array(32);
 
   constructor(private readonly mode: SpinProgress) {}
@@ -69,7 +74,7 @@ export class SpinWatch {
     if (since < 0) return false;
     if (this.footAt[id] !== since) this.gatherFootprint(id, since, who, ops, now);
     const n = this.footN[id];
-    if (n < 0) return false;
+    if (n < 0 || this.seenTo[id] === CHANGED) return false;
     const base = id * MAX_FOOTPRINT;
     for (let k = this.seenTo[id]; k < now; k++) {
       const op = ops[k];
@@ -82,8 +87,10 @@ export class SpinWatch {
         const e = this.foot[base + i];
         const o = e >> 1;
         // A SHARED-only entry sees writes; any other entry sees SHARED updates too.
-        if (o === o1 && (k1 === WRITE || (k1 === SHARED && (e & 1) === 0))) return false;
-        if (o === o2 && (k2 === WRITE || (k2 === SHARED && (e & 1) === 0))) return false;
+        if ((o === o1 && (k1 === WRITE || (k1 === SHARED && (e & 1) === 0))) || (o === o2 && (k2 === WRITE || (k2 === SHARED && (e & 1) === 0)))) {
+          this.seenTo[id] = CHANGED;
+          return false;
+        }
       }
     }
     this.seenTo[id] = now;
