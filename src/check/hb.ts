@@ -36,7 +36,10 @@ export interface RaceSink {
  *
  * Clocks hold, per thread, 1 + the index of that thread's latest step in the
  * causal past (0: none). Everything lives in typed arrays reused across
- * executions.
+ * executions. A DFS's next execution replays the previous one's steps up to
+ * the node it backtracks to: rollBack forgets only the steps after that
+ * point (an undo log of the per-object tables), so the replayed steps are not
+ * recorded, nor their races reported, a second time.
  */
 export class HappensBefore {
   /** Vector clock of each step (row j at j*S), the step itself included. */
