@@ -5,11 +5,10 @@ import { doubledTo, grown } from '../runtime/grow-array.js';
 
 /** Stride of the per-step vector clocks. */
 const S = MAX_THREADS;
-/** The per-object tables, as the undo log names them (slot = table * TABLE + index). */
+/** The per-object tables, as the undo log names them (slot = index << 2 | table). */
 const WRITES = 0;
 const READS = 1;
 const SHAREDS = 2;
-const TABLE = 2 ** 28;
 
 /** Told about each race the happens-before tracker finds. */
 export interface RaceSink {
@@ -54,7 +53,7 @@ export class HappensBefore {
   private prevLast = new Int32Array(256);
   /** Per step: where its entries in the undo log start. */
   private undoFrom = new Int32Array(256);
-  /** Undo log of the per-object tables: slot (table*2^28 + index), old value. */
+  /** Undo log of the per-object tables: slot (index << 2 | table), old value. */
   private undoSlot = new Int32Array(1024);
   private undoVal = new Int32Array(1024);
   /** Entries in the undo log. */
@@ -248,7 +247,7 @@ export class HappensBefore {
   private set(which: number, table: Int32Array, i: number, v: number): void {
     const n = this.nUndo;
     if (n === this.undoSlot.length) this.growUndo();
-    this.undoSlot[n] = which * TABLE + i;
+    this.undoSlot[n] = (i << 2) | which;
     this.undoVal[n] = table[i];
     this.nUndo = n + 1;
     table[i] = v;
@@ -265,10 +264,9 @@ export class HappensBefore {
     const from = this.undoFrom[step];
     for (let n = this.nUndo - 1; n >= from; n--) {
       const slot = this.undoSlot[n];
-      const i = slot % TABLE;
-      const which = (slot - i) / TABLE;
+      const which = slot & 3;
       const table = which === WRITES ? this.objWrite : which === READS ? this.objReads : this.objShared;
-      table[i] = this.undoVal[n];
+      table[slot >> 2] = this.undoVal[n];
     }
     this.nUndo = from;
     for (let j = this.recorded - 1; j >= step; j--) this.lastStep[this.stepThread[j]] = this.prevLast[j];
