@@ -5,6 +5,8 @@ import { NondeterministicModel } from './errors.js';
 import type { Execution, Outcome } from './execution.js';
 import { HappensBefore, type RaceSink } from './hb.js';
 import { DRAW_NODE, Path, THREAD_NODE } from './path.js';
+import { fmix, PrefixTrace } from './prefix-trace.js';
+import { StateCache } from './state-cache.js';
 import { bit, lowest, popcount } from './thread-mask.js';
 import { claimedOwnership, type UnitClaims } from './claims.js';
 import { owns, type Shard } from './shard.js';
@@ -17,7 +19,12 @@ export type PorMode =
   /** sleep sets keyed on announced ops: a thread whose step commutes with what ran since it was explored is not re-run */
   | 'sleep'
   /** source-set DPOR with sleep sets: alternatives are added only where a race between two steps was seen */
-  | 'dpor';
+  | 'dpor'
+  /**
+   * every eligible thread at every step (within the preemption bound), but a
+   * state explored before is not explored again: see DfsStrategy, "states"
+   */
+  | 'states';
 
 /** How the DFS treats the model's random draws. */
 export type DrawMode =
@@ -30,8 +37,10 @@ export type DrawMode =
 export interface DfsOptions {
   /** Most preemptions per execution (Infinity: unbounded). */
   preemptionBound?: number;
-  /** Partial-order reduction; 'dpor' by default. */
+  /** Partial-order reduction: 'states' with a preemption bound, 'dpor' without, by default. */
   por?: PorMode;
+  /** With por 'states': most states remembered (8 bytes each; default 2^22). */
+  maxStates?: number;
   /** Draws: 'seeded' by default. */
   draws?: DrawMode;
   /** With draws 'explore': draws over more values than this come from the seeded PRNG. */
@@ -117,6 +126,8 @@ export interface DfsStats {
   maxPath: number;
   /** Nodes at which the preemption bound kept an eligible thread from being chosen (0: the bound cut nothing). */
   boundCuts: number;
+  /** Executions cut at a state explored before (por 'states'). */
+  cached: number;
 }
 
 /**
@@ -161,7 +172,7 @@ export interface DfsStats {
 export class DfsStrategy implements Strategy, RaceSink {
   readonly name = 'dfs';
   /** See DfsStats. */
-  readonly stats: DfsStats = { blocked: 0, maxPath: 0, boundCuts: 0 };
+  readonly stats: DfsStats = { blocked: 0, maxPath: 0, boundCuts: 0, cached: 0 };
   private readonly path = new Path();
   /** Next node of the path to visit in this execution. */
   private pos = 0;
@@ -215,11 +226,17 @@ export class DfsStrategy implements Strategy, RaceSink {
   private topDepth: number;
   /** The branch has told what its top reached. */
   private reachedTop = false;
+  /** With por 'states': the trace of the current execution's steps so far (spins ordered against writes). */
+  private readonly trace: PrefixTrace | null;
+  /** With por 'states': the states explored, in this unit or branch. */
+  private readonly states: StateCache | null;
 
   constructor(options: DfsOptions = {}) {
     this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
-    this.por = options.por ?? 'dpor';
-    this.sleepSets = this.por !== 'none' && this.bound === Number.POSITIVE_INFINITY;
+    this.por = options.por ?? (this.bound === Number.POSITIVE_INFINITY ? 'dpor' : 'states');
+    this.trace = this.por === 'states' ? new PrefixTrace(true) : null;
+    this.states = this.por === 'states' ? new StateCache(options.maxStates) : null;
+    this.sleepSets = (this.por === 'sleep' || this.por === 'dpor') && this.bound === Number.POSITIVE_INFINITY;
     this.explore = (options.draws ?? 'seeded') === 'explore';
     this.maxDrawBranch = options.maxDrawBranch ?? 8;
     this.seeded = new SeededDraws(options.seed ?? 0);
@@ -253,6 +270,8 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.stats.blocked = 0;
     this.stats.maxPath = 0;
     this.stats.boundCuts = 0;
+    this.stats.cached = 0;
+    this.states?.clear();
   }
 
   /** Unit of the current execution (SelfSharding, for explore). */
@@ -280,6 +299,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.pos = 0;
     this.curSleep = 0;
     this.seeded.reset(0);
+    this.trace?.reset();
     return true;
   }
 
@@ -298,6 +318,8 @@ export class DfsStrategy implements Strategy, RaceSink {
       if (k >= d) return true;
       this.unit++;
       this.probe = !this.owns(this.unit);
+      // Nothing carries from one subtree to the next.
+      this.states?.clear();
       // Another part's subtree whose split nodes are all known is passed over
       // without running it; otherwise one execution learns them.
       if (!this.probe || k < d - 1) return true;
@@ -371,6 +393,10 @@ export class DfsStrategy implements Strategy, RaceSink {
     } else {
       const prev = x.prev === null ? -1 : x.prev.id;
       const preemptive = x.prevPreemptible;
+      if (this.states !== null && this.seen(x, k, prev, preemptive)) {
+        this.stats.cached++;
+        return null;
+      }
       const allowed = preemptive && x.preemptions >= this.bound ? bit(prev) : -1;
       if ((em & ~allowed) !== 0) this.stats.boundCuts++;
       const avail = em & ~this.curSleep & allowed;
@@ -393,6 +419,10 @@ export class DfsStrategy implements Strategy, RaceSink {
       // A node of the split tries every thread allowed; below it, DPOR adds what races ask for.
       path.push(THREAD_NODE, c, (this.por === 'dpor' && k >= this.splitDepth) || k < this.topDepth ? bit(c) : em & allowed);
       if (k < this.topDepth) path.done[k] |= this.branch!.tried?.[k] ?? 0;
+      // Without races to go by, a node of the top asks for every other thread allowed there.
+      if (this.por !== 'dpor' && k < this.topDepth && k >= this.branch!.prefix.length) {
+        for (let r = em & allowed & ~bit(c); r !== 0; r &= r - 1) this.requestAt(k, bit(lowest(r)), lowest(r));
+      }
       path.eligible[k] = em;
       path.sleep[k] = this.curSleep;
       path.prev[k] = prev;
@@ -415,6 +445,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       }
       this.curSleep = child;
     }
+    this.trace?.step(c, op);
     this.stepNode[x.step] = k;
     this.nodeStep[k] = x.step;
     this.pos = k + 1;
@@ -430,12 +461,34 @@ export class DfsStrategy implements Strategy, RaceSink {
   forcedStep(x: Execution, t: Thread): void {
     // A LOCAL step or a spin races with nothing. A spin starts an empty sleep set (see spinCalm).
     this.stepNode[x.step] = -1;
+    this.trace?.step(t.id, t.op);
     if ((t.op & KIND_MASK) === SPIN && x.fairSpin) this.curSleep = 0;
     if (this.observer !== null) this.observe(x.step, t.id, t.op);
     if (this.por === 'dpor' && x.step >= this.hb.steps) {
       const w = x.wokenAt[t.id];
       this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id] ? w : -1, x.rt.threads.length, this);
     }
+  }
+
+  /**
+   * With por 'states': true when the state at new node k was explored before
+   * (its whole subtree then has been, or is being, explored: DFS order),
+   * otherwise remembers it. The state is named by the trace of the steps so
+   * far, which gives the model's state, and what the scheduler knows beyond
+   * the model: the step count, the preemptions spent, the last thread and
+   * whether leaving it is a preemption, the threads that just spun and the
+   * probation book-keeping (the trace orders spins against writes, for the
+   * stuck rule). Not while a thread yields (the order of its spin against
+   * every step of the threads it yields to would matter), nor at the nodes
+   * of a split or of a branch's top, whose alternatives other subtrees take.
+   */
+  private seen(x: Execution, k: number, prev: number, preemptive: boolean): boolean {
+    if (k < this.topDepth || k < this.splitDepth || x.yielding !== 0 || x.stuckMask !== 0) return false;
+    const t = this.trace!;
+    const a = fmix(fmix(t.lane1 ^ fmix(x.step + 0x632be5ab)) ^ x.spun);
+    let b = fmix(t.lane2 ^ fmix(x.preemptions * 67 + prev + 2 + (preemptive ? 0x40000000 : 0)));
+    b = fmix(b ^ Math.imul(x.probation, 0x27d4eb2d) ^ fmix(x.lastWasProbation + 0x165667b1));
+    return this.states!.visit(a, b);
   }
 
   /**
@@ -629,6 +682,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     }
     this.nodeStep[k] = x.step;
     this.pos = k + 1;
+    this.trace?.amend(x.rt.current?.id ?? -1, v);
     return v;
   }
 

@@ -1,0 +1,192 @@
+import { doubledTo, grown } from '../runtime/grow-array.js';
+import { KIND_MASK, opKind2, opObject, opObject2, opTouches, opWrites, READ, SHARED, SPIN, WRITE } from '../runtime/op.js';
+
+/** murmur3's finaliser: a 32-bit mix. */
+export function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Slots of the object tables before the objects' own: the spin-order slots, one per thread. */
+const OBJECTS = 32;
+
+/** What a step contributes, per lane, to the identity of a step that depends on it. */
+function dep1(id: number): number {
+  return fmix(id ^ 0x9e3779b9);
+}
+function dep2(id: number): number {
+  return fmix(id + 0x7f4a7c15);
+}
+
+/**
+ * The Mazurkiewicz trace of an execution's steps so far, as a 64-bit hash in
+ * two 32-bit lanes, kept up to date step by step: two schedules get the same
+ * hash when one is the other with adjacent commuting steps (their announced
+ * ops do not conflict) swapped.
+ *
+ * Each step gets an identity from its thread, its op and the identities of the
+ * steps it directly depends on: its thread's previous step and, per object it
+ * touches, the last write and the reads or SHARED updates since that its
+ * access conflicts with. Those are taken as a multiset (a commutative sum of
+ * their mixes), so per object only the last write and the sums over the reads
+ * and over the SHARED updates since are kept. The identity does not depend on
+ * where in the schedule the step fell; the trace is the sum of its steps'
+ * identities.
+ *
+ * With `spinOrder`, a spin (which touches nothing) is also ordered against
+ * every step that writes: two schedules that differ in whether a write came
+ * before or after a thread's spin get different hashes. The fair-spin rules
+ * tell those apart (a thread is stuck when nothing it read was written since
+ * its spin), so a hash that names the checker's state, not only the model's,
+ * needs it.
+ */
+export class PrefixTrace {
+  /** The two lanes of the sum of the steps' identities. */
+  lane1 = 0;
+  lane2 = 0;
+  /** Per thread: identity of its last step (two lanes); valid where `threadGen` is the current generation. */
+  private readonly t1 = new Int32Array(32);
+  private readonly t2 = new Int32Array(32);
+  private readonly threadGen = new Int32Array(32);
+  /**
+   * Per object: the last write's identity, and the sums of the dependency
+   * mixes of the reads and of the SHARED updates since it (two lanes each);
+   * valid where `objGen` is the current generation (hasWrite: 1 once written).
+   */
+  private w1 = new Int32Array(128);
+  private w2 = new Int32Array(128);
+  private hasWrite = new Uint8Array(128);
+  private r1 = new Int32Array(128);
+  private r2 = new Int32Array(128);
+  private s1 = new Int32Array(128);
+  private s2 = new Int32Array(128);
+  private objGen = new Int32Array(128);
+  /** Bumped by reset(): entries of another generation are empty. */
+  private gen = 1;
+  /**
+   * Order spins against writes (see the class comment): thread t's spins are
+   * writes of slot t of the object tables, and another thread's writing step
+   * reads it; object o is slot o + 32.
+   */
+  private readonly spinOrder: boolean;
+  /** With spinOrder: the threads that have spun in this execution. */
+  private spun = 0;
+  /** Scratch: the dependency sums of the step being added. */
+  private d1 = 0;
+  private d2 = 0;
+
+  constructor(spinOrder = false) {
+    this.spinOrder = spinOrder;
+  }
+
+  /** Forgets every step: the next is the first of a new execution. */
+  reset(): void {
+    this.gen++;
+    this.lane1 = 0;
+    this.lane2 = 0;
+    this.spun = 0;
+  }
+
+  /** Adds the next step: `thread` ran a step that announced `op`. */
+  step(thread: number, op: number): void {
+    const gen = this.gen;
+    this.d1 = 0;
+    this.d2 = 0;
+    if (this.threadGen[thread] === gen) {
+      this.d1 = (this.d1 + dep1(this.t1[thread])) >>> 0;
+      this.d2 = (this.d2 + dep2(this.t2[thread])) >>> 0;
+    }
+    const touches = opTouches(op);
+    const o1 = touches ? opObject(op) + OBJECTS : -1;
+    const o2 = touches ? opObject2(op) + OBJECTS : -1;
+    const k1 = op & KIND_MASK;
+    const k2 = o2 >= OBJECTS ? opKind2(op) : 0;
+    // The spin-order slots: a spin writes its thread's, a step that writes reads the others'.
+    const spins = !this.spinOrder ? 0 : k1 === SPIN ? 1 << thread : opWrites(op) ? this.spun & ~(1 << thread) : 0;
+    const spinKind = k1 === SPIN ? WRITE : READ;
+    if (o1 >= 0) this.dependOn(o1, k1);
+    if (o2 >= OBJECTS) this.dependOn(o2, k2);
+    for (let m = spins; m !== 0; m &= m - 1) this.dependOn(31 - Math.clz32(m & -m), spinKind);
+    const id1 = fmix(fmix(thread + 1) ^ Math.imul(op % 0x7fffffff, 0x27d4eb2d) ^ this.d1);
+    const id2 = fmix(fmix(Math.floor(op / 0x7fffffff) + thread * 0x165667b1) ^ this.d2 ^ 0x5bd1e995);
+    this.t1[thread] = id1;
+    this.t2[thread] = id2;
+    this.threadGen[thread] = gen;
+    if (o1 >= 0) this.record(o1, k1, id1, id2);
+    if (o2 >= OBJECTS) this.record(o2, k2, id1, id2);
+    for (let m = spins; m !== 0; m &= m - 1) this.record(31 - Math.clz32(m & -m), spinKind, id1, id2);
+    if (k1 === SPIN) this.spun |= 1 << thread;
+    this.lane1 = (this.lane1 + id1) >>> 0;
+    this.lane2 = (this.lane2 + id2) >>> 0;
+  }
+
+  /**
+   * Folds `value` into the identity of `thread`'s last step: a value the
+   * model drew in it that is not the same in every execution (an explored
+   * draw). Its later steps, which depend on that one, carry it on.
+   */
+  amend(thread: number, value: number): void {
+    if (thread < 0 || this.threadGen[thread] !== this.gen) {
+      this.lane1 = fmix(this.lane1 ^ (value + 0x3c6ef372));
+      return;
+    }
+    const id1 = fmix(this.t1[thread] ^ fmix(value + 0x3c6ef372));
+    this.lane1 = (this.lane1 - (this.t1[thread] >>> 0) + id1) >>> 0;
+    this.t1[thread] = id1;
+  }
+
+  /** Adds to d1/d2 the steps an access of kind `kind` to slot `o` depends on. */
+  private dependOn(o: number, kind: number): void {
+    this.ensure(o);
+    if (this.objGen[o] !== this.gen) return;
+    if (this.hasWrite[o] === 1) {
+      this.d1 = (this.d1 + dep1(this.w1[o])) >>> 0;
+      this.d2 = (this.d2 + dep2(this.w2[o])) >>> 0;
+    }
+    if (kind !== READ) {
+      this.d1 = (this.d1 + this.r1[o]) >>> 0;
+      this.d2 = (this.d2 + this.r2[o]) >>> 0;
+    }
+    if (kind !== SHARED) {
+      this.d1 = (this.d1 + this.s1[o]) >>> 0;
+      this.d2 = (this.d2 + this.s2[o]) >>> 0;
+    }
+  }
+
+  private record(o: number, kind: number, id1: number, id2: number): void {
+    if (this.objGen[o] !== this.gen) {
+      this.objGen[o] = this.gen;
+      this.hasWrite[o] = 0;
+      this.r1[o] = this.r2[o] = this.s1[o] = this.s2[o] = 0;
+    }
+    if (kind === WRITE) {
+      this.w1[o] = id1;
+      this.w2[o] = id2;
+      this.hasWrite[o] = 1;
+      this.r1[o] = this.r2[o] = this.s1[o] = this.s2[o] = 0;
+    } else if (kind === READ) {
+      this.r1[o] = (this.r1[o] >>> 0) + dep1(id1);
+      this.r2[o] = (this.r2[o] >>> 0) + dep2(id2);
+    } else {
+      this.s1[o] = (this.s1[o] >>> 0) + dep1(id1);
+      this.s2[o] = (this.s2[o] >>> 0) + dep2(id2);
+    }
+  }
+
+  /** Makes room for slot `o`. */
+  private ensure(o: number): void {
+    if (o < this.objGen.length) return;
+    const cap = doubledTo(this.objGen.length, o + 1);
+    this.w1 = grown(this.w1, cap);
+    this.w2 = grown(this.w2, cap);
+    this.hasWrite = grown(this.hasWrite, cap);
+    this.r1 = grown(this.r1, cap);
+    this.r2 = grown(this.r2, cap);
+    this.s1 = grown(this.s1, cap);
+    this.s2 = grown(this.s2, cap);
+    this.objGen = grown(this.objGen, cap);
+  }
+}
