@@ -59,11 +59,12 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
   for (const size of [[2, 2, 2], [3, 2, 2], [3, 3, 2], [3, 3, 3]] as const) {
     const s = sized('fault-vs-invalidation-mini', ...size);
     // Unbounded DPOR, then with a preemption bound of 1 (CHESS-style bounded
-    // exhaustion), which gets the 45 s the target allows.
-    for (const preemptionBound of [Number.POSITIVE_INFINITY, 1]) {
+    // exhaustion), which gets the 45 s the target allows: DPOR, and the
+    // explored-states DFS (--por states) that covers every trace within the bound.
+    for (const [preemptionBound, por] of [[Number.POSITIVE_INFINITY, 'dpor'], [1, 'dpor'], [1, 'states']] as const) {
       const timeLimitMs = Number.isFinite(preemptionBound) ? Math.max(budget.dfsMs, 45_000) : budget.dfsMs;
-      const r = api.explore(factory(s, null), api.makeStrategy({ kind: 'dfs', preemptionBound }, 1), { timeLimitMs });
-      dfs.push({ size: size.join('x'), preemptionBound: Number.isFinite(preemptionBound) ? preemptionBound : 'none', timeLimitMs, ...summary(r) });
+      const r = api.explore(factory(s, null), api.makeStrategy({ kind: 'dfs', preemptionBound, por }, 1), { timeLimitMs });
+      dfs.push({ size: size.join('x'), preemptionBound: Number.isFinite(preemptionBound) ? preemptionBound : 'none', por, timeLimitMs, ...summary(r) });
     }
   }
 

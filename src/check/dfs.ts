@@ -37,7 +37,7 @@ export type DrawMode =
 export interface DfsOptions {
   /** Most preemptions per execution (Infinity: unbounded). */
   preemptionBound?: number;
-  /** Partial-order reduction: 'states' with a preemption bound, 'dpor' without, by default. */
+  /** Partial-order reduction; 'dpor' by default. */
   por?: PorMode;
   /** With por 'states': most states remembered (8 bytes each; default 2^22). */
   maxStates?: number;
@@ -233,7 +233,7 @@ export class DfsStrategy implements Strategy, RaceSink {
 
   constructor(options: DfsOptions = {}) {
     this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
-    this.por = options.por ?? (this.bound === Number.POSITIVE_INFINITY ? 'dpor' : 'states');
+    this.por = options.por ?? 'dpor';
     this.trace = this.por === 'states' ? new PrefixTrace(true) : null;
     this.states = this.por === 'states' ? new StateCache(options.maxStates) : null;
     this.sleepSets = (this.por === 'sleep' || this.por === 'dpor') && this.bound === Number.POSITIVE_INFINITY;

@@ -59,6 +59,8 @@ export function profileRaces(
   let total = 0;
   const traces = new TraceSet();
   const dfs = new DfsStrategy({
+    // The profile is of DPOR's races, with or without a bound.
+    por: 'dpor',
     preemptionBound: options.preemptionBound,
     seed: options.seed,
     observer: {

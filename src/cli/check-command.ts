@@ -48,6 +48,7 @@ interface CheckFlags {
   report?: string;
   shard?: string;
   workers: string;
+  por?: string;
 }
 
 /** Most worker threads a check may ask for. */
@@ -61,9 +62,12 @@ function setsOf(cex: Counterexample): string[] {
 function strategySpec(o: CheckFlags): StrategySpec {
   const bound = o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined;
   if (o.iterativeBound && o.strategy !== 'dfs') throw new InputError(`--iterative-bound: expected --strategy dfs, not ${o.strategy}`);
+  if (o.por !== undefined && o.strategy !== 'dfs') throw new InputError(`--por: expected --strategy dfs, not ${o.strategy}`);
   switch (o.strategy) {
-    case 'dfs':
-      return o.iterativeBound ? { kind: 'dfs', iterative: true, preemptionBound: bound } : { kind: 'dfs', preemptionBound: bound };
+    case 'dfs': {
+      const por = porMode(o, bound);
+      return o.iterativeBound ? { kind: 'dfs', iterative: true, preemptionBound: bound } : { kind: 'dfs', preemptionBound: bound, ...(por === 'dpor' ? {} : { por }) };
+    }
     case 'auto':
       return { kind: 'auto', preemptionBound: bound };
     case 'pct':
@@ -73,6 +77,14 @@ function strategySpec(o: CheckFlags): StrategySpec {
     default:
       throw new InputError(`--strategy ${o.strategy}: expected one of dfs, pct, random, auto`);
   }
+}
+
+/** The dfs reduction --por asks for ('dpor' when not given). */
+function porMode(o: CheckFlags, bound: number | undefined): 'dpor' | 'states' {
+  if (o.por === undefined || o.por === 'dpor') return 'dpor';
+  if (o.por !== 'states') throw new InputError(`--por ${o.por}: expected dpor or states`);
+  if (bound === undefined || o.iterativeBound) throw new InputError('--por states: expected a fixed --preemption-bound (it explores every interleaving within it)');
+  return 'states';
 }
 
 /** What the levels of an iterative preemption bound covered, in one line. */
@@ -114,6 +126,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--strategy <name>', 'dfs | pct | random | auto', 'dfs')
     .option('--preemption-bound <n>', 'dfs: most preemptions per execution')
     .option('--iterative-bound', 'dfs: preemption bound 0, then 1, 2, … each exhausted in turn (up to --preemption-bound)')
+    .option('--por <mode>', 'dfs: dpor (default: races decide what to reorder), or states with --preemption-bound (every interleaving within the bound, explored states skipped)')
     .option('--pct-depth <n>', 'pct: bug depth d (default 3)')
     .option('--max-executions <n>', 'stop after this many executions')
     .option('--max-steps <n>', 'steps after which an execution is cut (a livelock if work is pending)')

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { DfsStrategy, type PorMode } from '../../src/check/dfs.js';
+import { explore } from '../../src/check/explore.js';
+import type { InstanceFactory } from '../../src/check/factory.js';
+import { PrefixTrace } from '../../src/check/prefix-trace.js';
+import { ReplayStrategy } from '../../src/check/replay.js';
+import { StateCache } from '../../src/check/state-cache.js';
+import { TraceSet } from '../../src/check/trace-set.js';
+import { factoryFor } from '../../src/cli/check-factory.js';
+import { opsConflict, OP_SPIN, opRead, opShared, opWrite } from '../../src/runtime/op.js';
+import { counter, seqProtocol } from './toys.js';
+
+const mini = (n: number, i: number, f: number, mutant: string | null = null) =>
+  factoryFor('fault-vs-invalidation-mini', [`vcpus=${n}`, `invalidations=${i}`, `faultsPerVcpu=${f}`], mutant);
+
+/** dfs with a TraceSet watching: executions, whether exhausted, the traces. */
+function run(f: InstanceFactory, por: PorMode, preemptionBound: number) {
+  const traces = new TraceSet();
+  const r = explore(f, new DfsStrategy({ por, preemptionBound, observer: traces }));
+  return { executions: r.summary.executions, exhausted: r.summary.exhausted, traces, violation: r.violation?.kind ?? null };
+}
+
+/** The hash of a schedule of (thread, op) steps. */
+function hashOf(steps: readonly [number, number][], spinOrder: boolean): [number, number] {
+  const t = new PrefixTrace(spinOrder);
+  for (const [th, op] of steps) t.step(th, op);
+  return [t.lane1, t.lane2];
+}
+
+const anOp = fc.oneof(
+  fc.integer({ min: 0, max: 3 }).map(opRead),
+  fc.integer({ min: 0, max: 3 }).map(opWrite),
+  fc.integer({ min: 0, max: 3 }).map(opShared),
+  fc.constant(OP_SPIN),
+);
+const aSchedule = fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), anOp), { minLength: 2, maxLength: 24 });
+
+test('prefix trace: swapping two adjacent steps of different threads keeps the hash exactly when they commute', () => {
+  fc.assert(
+    fc.property(aSchedule, fc.nat(), (steps, at) => {
+      const i = at % (steps.length - 1);
+      const [a, b] = [steps[i]!, steps[i + 1]!];
+      fc.pre(a[0] !== b[0]);
+      const swapped = [...steps];
+      swapped[i] = b;
+      swapped[i + 1] = a;
+      const same = hashOf(steps, false).join() === hashOf(swapped, false).join();
+      assert.equal(same, !opsConflict(a[1], b[1]), `${JSON.stringify(steps)} at ${i}`);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('prefix trace: with spins ordered, a spin swapped with another thread\'s write changes the hash, with a read it does not', () => {
+  const spinThenWrite: [number, number][] = [[0, opRead(1)], [0, OP_SPIN], [1, opWrite(2)]];
+  const writeThenSpin: [number, number][] = [[0, opRead(1)], [1, opWrite(2)], [0, OP_SPIN]];
+  assert.deepEqual(hashOf(spinThenWrite, false), hashOf(writeThenSpin, false));
+  assert.notDeepEqual(hashOf(spinThenWrite, true), hashOf(writeThenSpin, true));
+  const spinThenRead: [number, number][] = [[0, OP_SPIN], [1, opRead(2)]];
+  const readThenSpin: [number, number][] = [[1, opRead(2)], [0, OP_SPIN]];
+  assert.deepEqual(hashOf(spinThenRead, true), hashOf(readThenSpin, true));
+});
+
+test('prefix trace: reset starts a new execution with the hash of an empty one', () => {
+  const t = new PrefixTrace(true);
+  t.step(0, opWrite(5));
+  t.step(1, OP_SPIN);
+  t.reset();
+  t.step(0, opWrite(5));
+  assert.deepEqual([t.lane1, t.lane2], hashOf([[0, opWrite(5)]], true));
+});
+
+test('state cache: a state is new once, then seen; a full table forgets, never makes one up', () => {
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.tuple(fc.integer(), fc.integer()), { minLength: 1, maxLength: 300, selector: ([a, b]) => `${a | 0},${b | 0}` }), (keys) => {
+      const big = new StateCache(1 << 12);
+      for (const [a, b] of keys) assert.equal(big.visit(a, b), false);
+      for (const [a, b] of keys) assert.equal(big.visit(a, b), true);
+      const small = new StateCache(16);
+      for (const [a, b] of keys) small.visit(a, b);
+      assert.equal(small.visit(0x7fffffff, -0x7fffffff), keys.some(([a, b]) => (a | 0) === 0x7fffffff && (b | 0) === -0x7fffffff));
+      small.clear();
+      assert.equal(small.size, 0);
+      for (const [a, b] of keys.slice(0, 4)) assert.equal(small.visit(a, b), false);
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test("dfs por 'states': every trace plain DFS reaches within the bound, in fewer executions (where bounded DPOR misses some)", () => {
+  for (const [f, bound] of [
+    [counter(3, 1, true), 1],
+    [seqProtocol(1, 2, 1), 2],
+    [mini(2, 1, 1), 1],
+    [mini(2, 1, 1), 2],
+    [mini(2, 2, 2), 1],
+    [mini(3, 1, 1), 1],
+  ] as const) {
+    const plain = run(f, 'none', bound);
+    const states = run(f, 'states', bound);
+    assert.equal(states.exhausted, true);
+    assert.equal(states.traces.size, plain.traces.size);
+    assert.ok(states.executions < plain.executions, `states ${states.executions} vs plain ${plain.executions}`);
+  }
+  // Where bounded DPOR misses traces (README, coverage of a preemption bound), 'states' does not.
+  assert.equal(run(mini(2, 2, 2), 'dpor', 1).traces.size, 197);
+  assert.equal(run(mini(2, 2, 2), 'states', 1).traces.size, 200);
+  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 1083);
+  assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 1254);
+});
+
+test("dfs por 'states': finds the fault-vs-invalidation mutants with one preemption, and its violations replay", () => {
+  for (const m of ['fault-skip-seq-check', 'fault-skip-range-check', 'invalidate-skip-tlb-flush', 'precheck-plain-read']) {
+    const r = explore(mini(2, 2, 2, m), new DfsStrategy({ por: 'states', preemptionBound: 1 }));
+    assert.notEqual(r.violation, null, m);
+    assert.equal(r.violation!.kind, m === 'precheck-plain-read' ? 'livelock' : 'stale-translation', m);
+    const again = explore(mini(2, 2, 2, m), new ReplayStrategy(r.schedule!), { maxExecutions: 1 });
+    assert.equal(again.violation?.kind, r.violation!.kind, m);
+  }
+});
