@@ -114,9 +114,11 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
 /**
  * Executions per second with 1 and 2 worker threads (check --workers), random
  * and pct on fault-vs-invalidation-mini 3x3x2 for `throughputMs` each, and the
- * time dfs (preemption bound 1) takes to exhaust 3x2x1 and 3x3x2 with 1
- * worker (one DFS) and with 2 (which share out the top of the tree branch by
- * branch, branch-rounds.ts). Both worker counts run on worker threads, as the
+ * time dfs takes to exhaust: DPOR with preemption bound 1 at 3x2x1 and 3x3x2
+ * with 1 worker (one DFS) and with 2 (which share out the top of the tree
+ * branch by branch, branch-rounds.ts); explored states (the default with a
+ * bound) with preemption bound 2 at 3x1x2 (2 workers take the subtrees of a
+ * split). Both worker counts run on worker threads, as the
  * CLI runs them, alternating; every figure is the median of `repeats` runs.
  */
 export async function measureCheckerWorkers(budget: { throughputMs: number; dfsMs: number; repeats: number }) {
@@ -151,9 +153,8 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
       runsExecutionsPerSec: { one: ones.map((r) => r.executionsPerSec), two: twos.map((r) => r.executionsPerSec) },
     });
   }
-  const dfsSpec: StrategySpec = { kind: 'dfs', preemptionBound: 1 };
   /** dfs at N×I×F exhausted by 1 worker and by 2, alternating; the median run of each by wall time. */
-  const speedupAt = async (size: string[]) => {
+  const speedupAt = async (size: string[], dfsSpec: StrategySpec & { kind: 'dfs' }) => {
     const ones: Awaited<ReturnType<typeof run>>[] = [];
     const twos: Awaited<ReturnType<typeof run>>[] = [];
     for (let i = 0; i < budget.repeats; i++) {
@@ -162,9 +163,12 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
     }
     const one = { ...medianBy(ones, (r) => r.wallMs), runsWallMs: ones.map((r) => r.wallMs) };
     const two = { ...medianBy(twos, (r) => r.wallMs), runsWallMs: twos.map((r) => r.wallMs) };
-    return { size: size.map((s) => s.split('=')[1]).join('x'), preemptionBound: 1, one, two, speedup: Number((one.wallMs / Math.max(two.wallMs, 1)).toFixed(2)) };
+    return { size: size.map((s) => s.split('=')[1]).join('x'), preemptionBound: dfsSpec.preemptionBound, por: dfsSpec.por, one, two, speedup: Number((one.wallMs / Math.max(two.wallMs, 1)).toFixed(2)) };
   };
-  const dfs = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1']);
-  const large = await speedupAt(size332);
-  return { throughput, dfs, dfsLarge: large };
+  const dpor: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', preemptionBound: 1, por: 'dpor' };
+  const dfs = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'], dpor);
+  const large = await speedupAt(size332, dpor);
+  // The default with a bound: explored states, the workers taking the subtrees of a split.
+  const states = await speedupAt(['vcpus=3', 'invalidations=1', 'faultsPerVcpu=2'], { kind: 'dfs', preemptionBound: 2, por: 'states' });
+  return { throughput, dfs, dfsLarge: large, dfsStates: states };
 }

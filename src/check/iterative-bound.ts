@@ -61,7 +61,8 @@ export class IterativeBoundStrategy extends DelegatingStrategy {
   private wholeSpace(budget: number): DfsStrategy {
     this.budget = budget;
     this.levels.push({ preemptionBound: null, executions: 0, exhausted: false });
-    return new DfsStrategy(this.options);
+    // Without a bound, states are too many to go through one by one: DPOR.
+    return new DfsStrategy({ ...this.options, por: this.options.por === 'states' ? 'dpor' : this.options.por });
   }
 
   beginExecution(x: Execution): boolean {

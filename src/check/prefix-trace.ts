@@ -1,5 +1,5 @@
 import { doubledTo, grown } from '../runtime/grow-array.js';
-import { KIND_MASK, opKind2, opObject, opObject2, opTouches, opWrites, READ, SHARED, SPIN, WRITE } from '../runtime/op.js';
+import { KIND_MASK, opKind2, opObject, opObject2, opTouches, READ, SHARED, WRITE } from '../runtime/op.js';
 
 /** murmur3's finaliser: a 32-bit mix. */
 export function fmix(h: number): number {
@@ -9,9 +9,6 @@ export function fmix(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
-
-/** Slots of the object tables before the objects' own: the spin-order slots, one per thread. */
-const OBJECTS = 32;
 
 /** What a step contributes, per lane, to the identity of a step that depends on it. */
 function dep1(id: number): number {
@@ -35,13 +32,7 @@ function dep2(id: number): number {
  * and over the SHARED updates since are kept. The identity does not depend on
  * where in the schedule the step fell; the trace is the sum of its steps'
  * identities.
- *
- * With `spinOrder`, a spin (which touches nothing) is also ordered against
- * every step that writes: two schedules that differ in whether a write came
- * before or after a thread's spin get different hashes. The fair-spin rules
- * tell those apart (a thread is stuck when nothing it read was written since
- * its spin), so a hash that names the checker's state, not only the model's,
- * needs it.
+
  */
 export class PrefixTrace {
   /** The two lanes of the sum of the steps' identities. */
@@ -56,38 +47,25 @@ export class PrefixTrace {
    * mixes of the reads and of the SHARED updates since it (two lanes each);
    * valid where `objGen` is the current generation (hasWrite: 1 once written).
    */
-  private w1 = new Int32Array(128);
-  private w2 = new Int32Array(128);
-  private hasWrite = new Uint8Array(128);
-  private r1 = new Int32Array(128);
-  private r2 = new Int32Array(128);
-  private s1 = new Int32Array(128);
-  private s2 = new Int32Array(128);
-  private objGen = new Int32Array(128);
+  private w1 = new Int32Array(64);
+  private w2 = new Int32Array(64);
+  private hasWrite = new Uint8Array(64);
+  private r1 = new Int32Array(64);
+  private r2 = new Int32Array(64);
+  private s1 = new Int32Array(64);
+  private s2 = new Int32Array(64);
+  private objGen = new Int32Array(64);
   /** Bumped by reset(): entries of another generation are empty. */
   private gen = 1;
-  /**
-   * Order spins against writes (see the class comment): thread t's spins are
-   * writes of slot t of the object tables, and another thread's writing step
-   * reads it; object o is slot o + 32.
-   */
-  private readonly spinOrder: boolean;
-  /** With spinOrder: the threads that have spun in this execution. */
-  private spun = 0;
   /** Scratch: the dependency sums of the step being added. */
   private d1 = 0;
   private d2 = 0;
-
-  constructor(spinOrder = false) {
-    this.spinOrder = spinOrder;
-  }
 
   /** Forgets every step: the next is the first of a new execution. */
   reset(): void {
     this.gen++;
     this.lane1 = 0;
     this.lane2 = 0;
-    this.spun = 0;
   }
 
   /** Adds the next step: `thread` ran a step that announced `op`. */
@@ -100,25 +78,19 @@ export class PrefixTrace {
       this.d2 = (this.d2 + dep2(this.t2[thread])) >>> 0;
     }
     const touches = opTouches(op);
-    const o1 = touches ? opObject(op) + OBJECTS : -1;
-    const o2 = touches ? opObject2(op) + OBJECTS : -1;
+    const o1 = touches ? opObject(op) : -1;
+    const o2 = touches ? opObject2(op) : -1;
     const k1 = op & KIND_MASK;
-    const k2 = o2 >= OBJECTS ? opKind2(op) : 0;
-    // The spin-order slots: a spin writes its thread's, a step that writes reads the others'.
-    const spins = !this.spinOrder ? 0 : k1 === SPIN ? 1 << thread : opWrites(op) ? this.spun & ~(1 << thread) : 0;
-    const spinKind = k1 === SPIN ? WRITE : READ;
+    const k2 = o2 >= 0 ? opKind2(op) : 0;
     if (o1 >= 0) this.dependOn(o1, k1);
-    if (o2 >= OBJECTS) this.dependOn(o2, k2);
-    for (let m = spins; m !== 0; m &= m - 1) this.dependOn(31 - Math.clz32(m & -m), spinKind);
+    if (o2 >= 0) this.dependOn(o2, k2);
     const id1 = fmix(fmix(thread + 1) ^ Math.imul(op % 0x7fffffff, 0x27d4eb2d) ^ this.d1);
     const id2 = fmix(fmix(Math.floor(op / 0x7fffffff) + thread * 0x165667b1) ^ this.d2 ^ 0x5bd1e995);
     this.t1[thread] = id1;
     this.t2[thread] = id2;
     this.threadGen[thread] = gen;
     if (o1 >= 0) this.record(o1, k1, id1, id2);
-    if (o2 >= OBJECTS) this.record(o2, k2, id1, id2);
-    for (let m = spins; m !== 0; m &= m - 1) this.record(31 - Math.clz32(m & -m), spinKind, id1, id2);
-    if (k1 === SPIN) this.spun |= 1 << thread;
+    if (o2 >= 0) this.record(o2, k2, id1, id2);
     this.lane1 = (this.lane1 + id1) >>> 0;
     this.lane2 = (this.lane2 + id2) >>> 0;
   }
@@ -138,7 +110,7 @@ export class PrefixTrace {
     this.t1[thread] = id1;
   }
 
-  /** Adds to d1/d2 the steps an access of kind `kind` to slot `o` depends on. */
+  /** Adds to d1/d2 the steps an access of kind `kind` to object `o` depends on. */
   private dependOn(o: number, kind: number): void {
     this.ensure(o);
     if (this.objGen[o] !== this.gen) return;
@@ -176,7 +148,7 @@ export class PrefixTrace {
     }
   }
 
-  /** Makes room for slot `o`. */
+  /** Makes room for object `o`. */
   private ensure(o: number): void {
     if (o < this.objGen.length) return;
     const cap = doubledTo(this.objGen.length, o + 1);

@@ -66,7 +66,8 @@ function strategySpec(o: CheckFlags): StrategySpec {
   switch (o.strategy) {
     case 'dfs': {
       const por = porMode(o, bound);
-      return o.iterativeBound ? { kind: 'dfs', iterative: true, preemptionBound: bound } : { kind: 'dfs', preemptionBound: bound, ...(por === 'dpor' ? {} : { por }) };
+      const spec: StrategySpec = o.iterativeBound ? { kind: 'dfs', iterative: true, preemptionBound: bound } : { kind: 'dfs', preemptionBound: bound };
+      return por === undefined ? spec : { ...spec, por };
     }
     case 'auto':
       return { kind: 'auto', preemptionBound: bound };
@@ -79,12 +80,14 @@ function strategySpec(o: CheckFlags): StrategySpec {
   }
 }
 
-/** The dfs reduction --por asks for ('dpor' when not given). */
-function porMode(o: CheckFlags, bound: number | undefined): 'dpor' | 'states' {
-  if (o.por === undefined || o.por === 'dpor') return 'dpor';
-  if (o.por !== 'states') throw new InputError(`--por ${o.por}: expected dpor or states`);
-  if (bound === undefined || o.iterativeBound) throw new InputError('--por states: expected a fixed --preemption-bound (it explores every interleaving within it)');
-  return 'states';
+/** The dfs reduction --por asks for (undefined: defaultPor's choice). */
+function porMode(o: CheckFlags, bound: number | undefined): 'dpor' | 'states' | undefined {
+  if (o.por === undefined) return undefined;
+  if (o.por !== 'dpor' && o.por !== 'states') throw new InputError(`--por ${o.por}: expected dpor or states`);
+  if (o.por === 'states' && bound === undefined && !o.iterativeBound) {
+    throw new InputError('--por states: expected --preemption-bound or --iterative-bound (without a bound, states are too many: dpor)');
+  }
+  return o.por;
 }
 
 /** What the levels of an iterative preemption bound covered, in one line. */
@@ -126,7 +129,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--strategy <name>', 'dfs | pct | random | auto', 'dfs')
     .option('--preemption-bound <n>', 'dfs: most preemptions per execution')
     .option('--iterative-bound', 'dfs: preemption bound 0, then 1, 2, … each exhausted in turn (up to --preemption-bound)')
-    .option('--por <mode>', 'dfs: dpor (default: races decide what to reorder), or states with --preemption-bound (every interleaving within the bound, explored states skipped)')
+    .option('--por <mode>', 'dfs reduction: states (the default with a preemption bound: every interleaving within it, a state explored once) or dpor (the default without one: only races are reordered)')
     .option('--pct-depth <n>', 'pct: bug depth d (default 3)')
     .option('--max-executions <n>', 'stop after this many executions')
     .option('--max-steps <n>', 'steps after which an execution is cut (a livelock if work is pending)')

@@ -7,6 +7,7 @@ import {
   subShard,
 } from '../check/index.js';
 import { UnitClaims } from '../check/claims.js';
+import { defaultPor } from '../check/dfs.js';
 import { mergeClaimed } from '../check/merge.js';
 import { SharedBound } from '../check/stop-bound.js';
 import { checkBranchesInWorkers } from './branch-workers.js';
@@ -106,11 +107,13 @@ export async function checkInWorkers(
  * Whether workers share out the top of the DFS branch by branch (branch-rounds.ts)
  * rather than take the subtrees of a fixed split: dfs with DPOR on the whole
  * tree, with no execution budget (a budget is spent in the order of one DFS,
- * which branches do not keep).
+ * which branches do not keep). dfs with por 'states' (a preemption bound)
+ * takes the subtrees of a split: its states are remembered per subtree, and a
+ * branch of the top is too small a subtree to remember much.
  */
 export function sharesBranches(job: CheckJob, shard: Shard | null, workers: number): boolean {
   const s = job.options.strategy;
-  return workers > 1 && shard === null && s.kind === 'dfs' && s.iterative !== true && (s.por ?? 'dpor') === 'dpor' && job.options.maxExecutions === undefined;
+  return workers > 1 && shard === null && s.kind === 'dfs' && s.iterative !== true && defaultPor(s) === 'dpor' && job.options.maxExecutions === undefined;
 }
 
 /** One progress line for parts running side by side. */

@@ -32,7 +32,7 @@ test('branches: with a preemption bound, the branches of the top reach the trace
     [seqProtocol(2, 1, 1), 1],
     [counter(3, 2, true), 2],
   ] as const) {
-    const { whole, branches, result } = both(f, { preemptionBound: bound });
+    const { whole, branches, result } = both(f, { preemptionBound: bound, por: 'dpor' });
     assert.equal(result.summary.exhausted, true);
     assert.ok(result.top.branches > 1, 'the top is shared out');
     assert.ok(branches.traces >= whole.traces, `traces ${branches.traces} < ${whole.traces}`);
@@ -53,14 +53,14 @@ test('branches: unbounded, the branches carry what was tried before them at the 
 
 test('branches: draws in the top are branches too', () => {
   const f = drawing(2);
-  const dfs: DfsOptions = { preemptionBound: 2, draws: 'explore' };
+  const dfs: DfsOptions = { preemptionBound: 2, draws: 'explore', por: 'dpor' };
   const { whole, branches } = both(f, dfs);
   assert.equal(branches.traces, whole.traces);
 });
 
 test('branches: every fault-vs-invalidation mutant is found, and its schedule replays to the same violation', () => {
   for (const m of ['fault-skip-seq-check', 'fault-skip-range-check', 'invalidate-skip-tlb-flush', 'precheck-plain-read']) {
-    const r = exploreBranches(mini(2, 2, 2, m), { preemptionBound: 1 });
+    const r = exploreBranches(mini(2, 2, 2, m), { preemptionBound: 1, por: 'dpor' });
     assert.equal(r.summary.stoppedBy, 'violation', m);
     assert.ok(r.violation !== null && r.schedule !== null);
     assert.equal(r.summary.violationExecution, r.summary.executions - 1);
@@ -71,13 +71,13 @@ test('branches: every fault-vs-invalidation mutant is found, and its schedule re
 
 test('branches: a branch re-explored alone gives the same outcome (its strategy is reused, not its state)', () => {
   const f = mini(2, 1, 1);
-  const depth = topDepthFor(f, { preemptionBound: 1 }, {});
-  const root = exploreBranch(f, { preemptionBound: 1 }, [], depth, {});
+  const depth = topDepthFor(f, { preemptionBound: 1, por: 'dpor' }, {});
+  const root = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, [], depth, {});
   const alt = root.requests[0]!;
   const prefix = [...alt.at, alt.preferred];
-  const a = exploreBranch(f, { preemptionBound: 1 }, prefix, depth, {});
-  exploreBranch(f, { preemptionBound: 1 }, [], depth, {});
-  const b = exploreBranch(f, { preemptionBound: 1 }, prefix, depth, {});
+  const a = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, prefix, depth, {});
+  exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, [], depth, {});
+  const b = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, prefix, depth, {});
   assert.deepEqual(b, a);
   assert.deepEqual(a.top.slice(0, prefix.length), prefix);
 });
@@ -111,20 +111,20 @@ test('branches: run as a flow, in any order of finishing, they give the result o
     [mini(2, 2, 2, 'fault-skip-range-check'), 1],
     [mini(2, 2, 2, 'precheck-plain-read'), 1],
   ] as const) {
-    const rounds = figures(exploreBranches(f, { preemptionBound: bound }));
+    const rounds = figures(exploreBranches(f, { preemptionBound: bound, por: 'dpor' }));
     for (const [inFlight, seed] of [
       [1, 1],
       [3, 2],
       [8, 3],
     ] as const) {
-      assert.deepEqual(figures(flowInAnyOrder(f, { preemptionBound: bound }, inFlight, seed)), rounds, `${inFlight} in flight`);
+      assert.deepEqual(figures(flowInAnyOrder(f, { preemptionBound: bound, por: 'dpor' }, inFlight, seed)), rounds, `${inFlight} in flight`);
     }
   }
 });
 
 test('branches: a flow cut short is not exhausted, and counts every execution that ran', () => {
   const f = mini(2, 2, 2);
-  const dfs: DfsOptions = { preemptionBound: 1 };
+  const dfs: DfsOptions = { preemptionBound: 1, por: 'dpor' };
   const depth = topDepthFor(f, dfs, {});
   const flow = new BranchFlow();
   let ran = 0;

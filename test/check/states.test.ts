@@ -6,6 +6,7 @@ import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
 import { PrefixTrace } from '../../src/check/prefix-trace.js';
 import { ReplayStrategy } from '../../src/check/replay.js';
+import { SpinDirt } from '../../src/check/spin-dirt.js';
 import { StateCache } from '../../src/check/state-cache.js';
 import { TraceSet } from '../../src/check/trace-set.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
@@ -23,10 +24,17 @@ function run(f: InstanceFactory, por: PorMode, preemptionBound: number) {
 }
 
 /** The hash of a schedule of (thread, op) steps. */
-function hashOf(steps: readonly [number, number][], spinOrder: boolean): [number, number] {
-  const t = new PrefixTrace(spinOrder);
+function hashOf(steps: readonly [number, number][]): [number, number] {
+  const t = new PrefixTrace();
   for (const [th, op] of steps) t.step(th, op);
   return [t.lane1, t.lane2];
+}
+
+/** The SpinDirt key after a schedule of (thread, op) steps. */
+function dirtOf(steps: readonly [number, number][]): [number, number] {
+  const d = new SpinDirt();
+  for (const [th, op] of steps) d.step(th, op);
+  return [d.key1(), d.key2()];
 }
 
 const anOp = fc.oneof(
@@ -46,30 +54,42 @@ test('prefix trace: swapping two adjacent steps of different threads keeps the h
       const swapped = [...steps];
       swapped[i] = b;
       swapped[i + 1] = a;
-      const same = hashOf(steps, false).join() === hashOf(swapped, false).join();
+      const same = hashOf(steps).join() === hashOf(swapped).join();
       assert.equal(same, !opsConflict(a[1], b[1]), `${JSON.stringify(steps)} at ${i}`);
     }),
     { numRuns: 500 },
   );
 });
 
-test('prefix trace: with spins ordered, a spin swapped with another thread\'s write changes the hash, with a read it does not', () => {
+test('spin dirt: what others wrote since a thread\'s last spin, as a set: a write swapped across the spin counts, a read does not, and a new spin forgets', () => {
+  // One trace (a spin commutes with everything), two states for the stuck rule.
   const spinThenWrite: [number, number][] = [[0, opRead(1)], [0, OP_SPIN], [1, opWrite(2)]];
   const writeThenSpin: [number, number][] = [[0, opRead(1)], [1, opWrite(2)], [0, OP_SPIN]];
-  assert.deepEqual(hashOf(spinThenWrite, false), hashOf(writeThenSpin, false));
-  assert.notDeepEqual(hashOf(spinThenWrite, true), hashOf(writeThenSpin, true));
-  const spinThenRead: [number, number][] = [[0, OP_SPIN], [1, opRead(2)]];
-  const readThenSpin: [number, number][] = [[1, opRead(2)], [0, OP_SPIN]];
-  assert.deepEqual(hashOf(spinThenRead, true), hashOf(readThenSpin, true));
+  assert.deepEqual(hashOf(spinThenWrite), hashOf(writeThenSpin));
+  assert.notDeepEqual(dirtOf(spinThenWrite), dirtOf(writeThenSpin));
+  assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opRead(2)]]), dirtOf([[1, opRead(2)], [0, OP_SPIN]]));
+  // A set: the same object written twice, or two objects in either order, is one state.
+  assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)], [1, opWrite(2)]]), dirtOf([[0, OP_SPIN], [1, opWrite(2)]]));
+  assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)], [2, opWrite(3)]]), dirtOf([[0, OP_SPIN], [2, opWrite(3)], [1, opWrite(2)]]));
+  // A WRITE and a SHARED update of the object are told apart (the stuck rule does); the thread's own writes do not count.
+  assert.notDeepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)]]), dirtOf([[0, OP_SPIN], [1, opShared(2)]]));
+  assert.deepEqual(dirtOf([[0, OP_SPIN], [0, opWrite(2)]]), dirtOf([[0, OP_SPIN]]));
+  // Spinning again empties the thread's set.
+  assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)], [0, OP_SPIN]]), dirtOf([[1, opWrite(2)], [0, OP_SPIN]]));
 });
 
-test('prefix trace: reset starts a new execution with the hash of an empty one', () => {
-  const t = new PrefixTrace(true);
+test('prefix trace and spin dirt: reset starts a new execution', () => {
+  const t = new PrefixTrace();
   t.step(0, opWrite(5));
   t.step(1, OP_SPIN);
   t.reset();
   t.step(0, opWrite(5));
-  assert.deepEqual([t.lane1, t.lane2], hashOf([[0, opWrite(5)]], true));
+  assert.deepEqual([t.lane1, t.lane2], hashOf([[0, opWrite(5)]]));
+  const d = new SpinDirt();
+  d.step(0, OP_SPIN);
+  d.step(1, opWrite(5));
+  d.reset();
+  assert.deepEqual([d.key1(), d.key2()], [0, 0]);
 });
 
 test('state cache: a state is new once, then seen; a full table forgets, never makes one up', () => {

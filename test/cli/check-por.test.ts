@@ -14,12 +14,15 @@ async function check(name: string, ...args: string[]) {
   return { code: r.code, stdout: r.stdout, stderr: r.stderr, ...(load(json) as { summary: { exhausted: boolean; executions: number }; violation: { kind: string } | null }) };
 }
 
-test('check --por states: the bounded space exhausted, and with --workers 2 the JSON of --shard 0/1 on one worker', async () => {
-  const one = await check('one', ...size, '--por', 'states');
+test('check with a preemption bound explores states (--por states) by default: exhausted; with --workers 2, the JSON of --shard 0/1 on one worker', async () => {
+  const one = await check('one', ...size);
   assert.equal(one.code, 0, one.stderr);
   assert.equal(one.summary.exhausted, true);
-  const dpor = await check('dpor', ...size);
-  assert.notEqual(one.summary.executions, dpor.summary.executions, 'another reduction than the default');
+  const states = await check('states', ...size, '--por', 'states');
+  assert.deepEqual({ ...states.summary, wallMs: 0, executionsPerSec: 0 }, { ...one.summary, wallMs: 0, executionsPerSec: 0 });
+  const dpor = await check('dpor', ...size, '--por', 'dpor');
+  assert.equal(dpor.summary.exhausted, true);
+  assert.notEqual(one.summary.executions, dpor.summary.executions, 'another reduction');
   const split = await check('split', ...size, '--por', 'states', '--shard', '0/1');
   const two = await check('two', ...size, '--por', 'states', '--workers', '2');
   const { summary: s2, ...rest2 } = two;
@@ -28,8 +31,8 @@ test('check --por states: the bounded space exhausted, and with --workers 2 the 
   assert.equal(rest2.violation, rest1.violation);
 });
 
-test('check --por states finds a mutant (exit 1) that replays', async () => {
-  const r = await check('mutant', ...size, '--por', 'states', '--mutate', 'fault-skip-range-check');
+test('check with a preemption bound (states) finds a mutant (exit 1) that replays', async () => {
+  const r = await check('mutant', ...size, '--mutate', 'fault-skip-range-check');
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.violation?.kind, 'stale-translation');
   const replay = await cli('replay', join(dir, 'mutant-cex.json'));
@@ -39,8 +42,7 @@ test('check --por states finds a mutant (exit 1) that replays', async () => {
 test('check --por: bad values and combinations are refused in one line, exit 2', async () => {
   for (const [args, msg] of [
     [['--por', 'optimal', '--preemption-bound', '1'], /^mmulab: --por optimal: expected dpor or states$/],
-    [['--por', 'states'], /^mmulab: --por states: expected a fixed --preemption-bound/],
-    [['--por', 'states', '--preemption-bound', '1', '--iterative-bound'], /^mmulab: --por states: expected a fixed --preemption-bound/],
+    [['--por', 'states'], /^mmulab: --por states: expected --preemption-bound or --iterative-bound/],
     [['--por', 'states', '--strategy', 'pct'], /^mmulab: --por: expected --strategy dfs, not pct$/],
   ] as const) {
     const r = await cli('check', 'fault-vs-invalidation-mini', ...args);
