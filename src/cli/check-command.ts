@@ -13,6 +13,7 @@ import {
   type StrategySpec,
   ttyProgress,
 } from '../check/index.js';
+import { defaultPor, type PorMode } from '../check/dfs.js';
 import { ReportRecorder } from '../report/index.js';
 import { InputError } from '../scenario/input-error.js';
 import { parseShard } from '../sweep/grid.js';
@@ -90,16 +91,29 @@ function porMode(o: CheckFlags, bound: number | undefined): 'dpor' | 'states' | 
   return o.por;
 }
 
+/** What a dfs with at most `n` preemptions and reduction `por` covers once exhausted. */
+function boundedCoverage(n: number, por: PorMode): string {
+  const within = `at most ${n} preemption${n === 1 ? '' : 's'}`;
+  if (por !== 'dpor') return `every interleaving with ${within} was run`;
+  // Bounded DPOR is not complete for its bound: README, "Coverage of a preemption bound".
+  return `dfs (DPOR) with ${within} was exhausted (most, not all, interleavings within that bound: see the README's coverage note; --por states runs them all)`;
+}
+
+/** The line that says what an exhausted exploration covered, without iterative levels. */
+function exhaustedLine(strategy: StrategySpec): string {
+  if (strategy.kind !== 'dfs' || strategy.preemptionBound === undefined) return 'no violation: the space was exhausted';
+  return `no violation: ${boundedCoverage(strategy.preemptionBound, defaultPor(strategy))}`;
+}
+
 /** What the levels of an iterative preemption bound covered, in one line. */
-function coverage(levels: readonly BoundLevel[], exhausted: boolean, maxBound: number | undefined): string {
+function coverage(levels: readonly BoundLevel[], exhausted: boolean, maxBound: number | undefined, por: PorMode | undefined): string {
   const last = levels[levels.length - 1]!;
   if (exhausted && last.preemptionBound === null) return 'every interleaving was run (the whole space, exhausted without a bound)';
   if (exhausted && last.preemptionBound !== maxBound) return 'every interleaving was run (the last bound cut none: that is the whole space)';
   const covered = levels.filter((l) => l.exhausted && l.preemptionBound !== null).pop();
   if (covered === undefined) return 'no preemption bound was exhausted';
   const n = covered.preemptionBound!;
-  // Bounded DPOR is not complete for its bound: README, "Coverage of a preemption bound".
-  return `dfs with at most ${n} preemption${n === 1 ? '' : 's'} was exhausted (most, not all, interleavings within that bound: see the README's coverage note)`;
+  return boundedCoverage(n, defaultPor({ por, preemptionBound: n }));
 }
 
 /** Replays a counterexample once more with report sinks attached, and writes the files asked for. */
@@ -208,10 +222,11 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       if (r.counterexample === null) {
         if (levels !== undefined) {
-          const covered = coverage(levels, r.summary.exhausted, strategy.kind === 'dfs' || strategy.kind === 'auto' ? strategy.preemptionBound : undefined);
+          const dfsLike = strategy.kind === 'dfs' || strategy.kind === 'auto';
+          const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered}\n`);
         } else {
-          process.stdout.write(r.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n');
+          process.stdout.write(r.summary.exhausted ? `${exhaustedLine(strategy)}\n` : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n');
         }
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {
           // Retry loops make the unbounded space of all but the smallest worlds too big to finish.
