@@ -410,11 +410,12 @@ export class DfsStrategy implements Strategy, RaceSink {
     } else {
       const prev = x.prev === null ? -1 : x.prev.id;
       const preemptive = x.prevPreemptible;
-      if (this.states !== null && this.seen(x, k, prev, preemptive)) {
+      const allowed = preemptive && x.preemptions >= this.bound ? bit(prev) : -1;
+      // A node with one thread to run has one way on: its state is looked up at the next branch point.
+      if (this.states !== null && (em & allowed & (em & allowed) - 1) !== 0 && this.seen(x, k, prev, preemptive)) {
         this.stats.cached++;
         return null;
       }
-      const allowed = preemptive && x.preemptions >= this.bound ? bit(prev) : -1;
       if ((em & ~allowed) !== 0) this.stats.boundCuts++;
       const avail = em & ~this.curSleep & allowed;
       if (avail === 0) {
@@ -495,19 +496,23 @@ export class DfsStrategy implements Strategy, RaceSink {
    * otherwise remembers it. The state is named by the trace of the steps so
    * far, which gives the model's state, and what the scheduler knows beyond
    * the model: the step count, the preemptions spent, the last thread and
-   * whether leaving it is a preemption, the threads that just spun, the
-   * probation book-keeping, and what each thread's stuck test will count of
-   * the writes since its last spin (SpinDirt). Not while a thread yields (the order of its spin against
-   * every step of the threads it yields to would matter), nor at the nodes
-   * of a split or of a branch's top, whose alternatives other subtrees take.
+   * whether leaving it is a preemption, and the fair-spin rules' book-keeping
+   * (the threads that just spun, whom each yielding thread still yields to,
+   * probation, and what each thread's stuck test will count of the writes
+   * since its last spin: SpinDirt). Not at the nodes of a split or of a
+   * branch's top, whose alternatives other subtrees take.
    */
   private seen(x: Execution, k: number, prev: number, preemptive: boolean): boolean {
-    if (k < this.topDepth || k < this.splitDepth || x.yielding !== 0 || x.stuckMask !== 0) return false;
+    if (k < this.topDepth || k < this.splitDepth) return false;
     const t = this.trace!;
     const dirt = this.dirt!;
-    const a = fmix(fmix(t.lane1 ^ fmix(x.step + 0x632be5ab)) ^ x.spun ^ dirt.key1());
+    let a = fmix(fmix(t.lane1 ^ fmix(x.step + 0x632be5ab)) ^ x.spun ^ dirt.key1());
     let b = fmix(t.lane2 ^ fmix(x.preemptions * 67 + prev + 2 + (preemptive ? 0x40000000 : 0)));
     b = fmix(b ^ Math.imul(x.probation, 0x27d4eb2d) ^ fmix(x.lastWasProbation + 0x165667b1) ^ dirt.key2());
+    for (let m = x.yielding; m !== 0; m &= m - 1) {
+      const i = lowest(m);
+      a = fmix(a ^ Math.imul(i + 1, 0x9e3779b1) ^ x.yieldTo[i]);
+    }
     return this.states!.visit(a, b);
   }
 
