@@ -30,7 +30,7 @@ export type PorMode =
 /**
  * The reduction a DFS uses when not told: with a preemption bound, 'states'
  * (it covers every trace within the bound, and at fault-vs-invalidation-mini
- * 3x3x2 with bound 1 in 29,254 executions, where bounded DPOR needs 129,751
+ * 3x3x2 with bound 1 in 27,139 executions, where bounded DPOR needs 129,751
  * and misses some); without one, 'dpor' (plain DFS would enumerate every
  * edge of a state space that only a bound keeps small).
  */
@@ -166,14 +166,22 @@ export interface DfsStats {
  * misses some traces that schedules within the bound have when two threads
  * retry (README, coverage of a preemption bound).
  *
+ * Hence "states" (the default with a bound): every thread allowed at every
+ * node, as plain DFS, but a node whose state was reached before ends the
+ * execution (see `seen`): two schedules that reach one state have the same
+ * subtree, which DFS order has explored (or is exploring) below the first. It
+ * reaches every trace plain DFS reaches within the bound (tests), at a cost
+ * that grows with the states rather than with the schedules. Without a bound
+ * it is no help: every iteration of a retry loop is a new state.
+ *
  * With a split, the first d nodes of the path (d fixed after the first
  * execution: the smallest whose alternatives along it multiply to at least
  * `split.prefixes`) try every thread allowed there instead of DPOR's choice;
  * that only explores more, and makes a race found below them a no-op there
  * (they already try everything). Sleep sets still apply at them. Each choice
  * of those d nodes, in DFS order, is a unit (a subtree, numbered from 0),
- * explored with DPOR below as if alone: nothing below the split carries from
- * one subtree to the next. A part explores the units it owns and walks past
+ * explored with DPOR (or explored states) below as if alone: nothing below
+ * the split carries from one subtree to the next, remembered states included. A part explores the units it owns and walks past
  * the others, running one uncounted execution (a probe) only when it needs to
  * learn the nodes of the split below a new choice. So every part, and the
  * unsharded run with the same split (shard 0/1), explore each unit alike.
