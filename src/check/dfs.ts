@@ -181,9 +181,10 @@ export interface DfsStats {
  * (they already try everything). Sleep sets still apply at them. Each choice
  * of those d nodes, in DFS order, is a unit (a subtree, numbered from 0),
  * explored with DPOR (or explored states) below as if alone: nothing below
- * the split carries from one subtree to the next, remembered states included. A part explores the units it owns and walks past
- * the others, running one uncounted execution (a probe) only when it needs to
- * learn the nodes of the split below a new choice. So every part, and the
+ * the split carries from one subtree to the next, remembered states
+ * included. A part explores the units it owns and walks past the others,
+ * running one uncounted execution (a probe) only when it needs to learn the
+ * nodes of the split below a new choice. So every part, and the
  * unsharded run with the same split (shard 0/1), explore each unit alike.
  *
  * With a branch (DfsBranch), the first nodes are fixed instead, and what races
