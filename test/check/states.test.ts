@@ -11,7 +11,7 @@ import { StateCache } from '../../src/check/state-cache.js';
 import { TraceSet } from '../../src/check/trace-set.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
 import { opsConflict, OP_SPIN, opRead, opShared, opWrite } from '../../src/runtime/op.js';
-import { counter, seqProtocol } from './toys.js';
+import { counter, raiseAndWait, seqProtocol } from './toys.js';
 
 const mini = (n: number, i: number, f: number, mutant: string | null = null) =>
   factoryFor('fault-vs-invalidation-mini', [`vcpus=${n}`, `invalidations=${i}`, `faultsPerVcpu=${f}`], mutant);
@@ -113,6 +113,8 @@ test("dfs por 'states': every trace plain DFS reaches within the bound, in fewer
   for (const [f, bound] of [
     [counter(3, 1, true), 1],
     [seqProtocol(1, 2, 1), 2],
+    [raiseAndWait(2, 3), 2],
+    [raiseAndWait(2, 3), 3],
     [mini(2, 1, 1), 1],
     [mini(2, 1, 1), 2],
     [mini(2, 2, 2), 1],
@@ -129,6 +131,17 @@ test("dfs por 'states': every trace plain DFS reaches within the bound, in fewer
   assert.equal(run(mini(2, 2, 2), 'states', 1).traces.size, 200);
   assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 1083);
   assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 1254);
+});
+
+test("dfs por 'states': on the other check scenarios, with one preemption, every trace plain DFS reaches", () => {
+  for (const ref of ['apic-reload-mini', 'root-zap-mini', 'memslot-delete-mini']) {
+    const f = factoryFor(ref, [], null);
+    const plain = run(f, 'none', 1);
+    const states = run(f, 'states', 1);
+    assert.equal(states.exhausted, true, ref);
+    assert.equal(states.traces.size, plain.traces.size, ref);
+    assert.ok(states.executions <= plain.executions, `${ref}: states ${states.executions} vs plain ${plain.executions}`);
+  }
 });
 
 test("dfs por 'states': finds the fault-vs-invalidation mutants with one preemption, and its violations replay", () => {

@@ -392,3 +392,47 @@ export function ownObjects(n: number): InstanceFactory {
 function* writeOwn(obj: number): Task {
   yield opWrite(obj);
 }
+
+/**
+ * `waiters` threads each retry until a shared value reaches `target`: an
+ * iteration reads it, then reads an unrelated object (so that a write of the
+ * value can fall on either side of the spin that follows), and spins. Another
+ * thread raises the value one step at a time, writing an object of its own
+ * between raises. For the fair-spin rules' stuck test, whose verdict depends
+ * on whether a write came before or after a spin.
+ */
+export function raiseAndWait(waiters: number, target: number): InstanceFactory {
+  return (options) => {
+    const inst = new ToyInstance(options);
+    const rt = inst.rt;
+    const s: RaiseState = { value: 0, obj: rt.objects.id('value'), other: rt.objects.id('other'), own: rt.objects.id('raiser') };
+    for (let a = 0; a < waiters; a++) rt.spawn(`waiter${a}`, () => waitFor(s, target));
+    rt.spawn('raiser', () => raise(s, target));
+    return inst;
+  };
+}
+
+interface RaiseState {
+  value: number;
+  obj: number;
+  other: number;
+  own: number;
+}
+
+function* waitFor(s: RaiseState, target: number): Task {
+  for (;;) {
+    yield opRead(s.obj);
+    const v = s.value;
+    yield opRead(s.other);
+    if (v === target) return;
+    yield OP_SPIN;
+  }
+}
+
+function* raise(s: RaiseState, target: number): Task {
+  while (s.value < target) {
+    yield opWrite(s.obj);
+    s.value++;
+    yield opWrite(s.own);
+  }
+}
