@@ -515,9 +515,14 @@ export class DfsStrategy implements Strategy, RaceSink {
     if (k < this.topDepth || k < this.splitDepth) return false;
     const t = this.trace!;
     const dirt = this.dirt!;
-    let a = fmix(fmix(t.lane1 ^ fmix(x.step + 0x632be5ab)) ^ x.spun ^ dirt.key1());
+    // Each lane folds in one value at a time, so that no two of them can cancel out.
+    let a = fmix(t.lane1 ^ fmix(x.step + 0x632be5ab));
+    a = fmix(a ^ x.spun);
+    a = fmix(a ^ dirt.key1());
     let b = fmix(t.lane2 ^ fmix(x.preemptions * 67 + prev + 2 + (preemptive ? 0x40000000 : 0)));
-    b = fmix(b ^ Math.imul(x.probation, 0x27d4eb2d) ^ fmix(x.lastWasProbation + 0x165667b1) ^ dirt.key2());
+    b = fmix(b ^ x.probation);
+    b = fmix(b ^ fmix(x.lastWasProbation + 0x165667b1));
+    b = fmix(b ^ dirt.key2());
     for (let m = x.yielding; m !== 0; m &= m - 1) {
       const i = lowest(m);
       a = fmix(a ^ Math.imul(i + 1, 0x9e3779b1) ^ x.yieldTo[i]);

@@ -32,7 +32,6 @@ function dep2(id: number): number {
  * and over the SHARED updates since are kept. The identity does not depend on
  * where in the schedule the step fell; the trace is the sum of its steps'
  * identities.
-
  */
 export class PrefixTrace {
   /** The two lanes of the sum of the steps' identities. */

@@ -1,3 +1,6 @@
+/** Slots a lookup tries in a table that can no longer grow. */
+const MAX_PROBE = 16;
+
 /**
  * The states a search has explored, as 64-bit hashes (two 32-bit lanes) in an
  * open-addressing table of bounded size. It is lossy: once full, a new state
@@ -43,16 +46,19 @@ export class StateCache {
     b |= 0;
     if (a === 0 && b === 0) b = 1;
     const t = this.table;
+    const full = this.mask + 1 >= this.maxSlots;
     let i = a & this.mask;
-    // A short probe: past it, the state takes the first slot's place.
-    for (let n = 0; n < 8; n++) {
+    // The table doubles before it is half full, so a probe ends at an empty
+    // slot; once it cannot grow, a probe is kept short and a state past it
+    // takes the first slot's place.
+    for (let n = 0; !full || n < MAX_PROBE; n++) {
       const ta = t[2 * i];
       const tb = t[2 * i + 1];
       if (ta === a && tb === b) return true;
       if (ta === 0 && tb === 0) {
         t[2 * i] = a;
         t[2 * i + 1] = b;
-        if (++this.used * 2 > this.mask + 1 && this.mask + 1 < this.maxSlots) this.grow();
+        if (++this.used * 2 > this.mask + 1 && !full) this.grow();
         return false;
       }
       i = (i + 1) & this.mask;

@@ -4,17 +4,12 @@ import { PrefixTrace } from './prefix-trace.js';
 /**
  * Counts the distinct Mazurkiewicz traces among the executions a DFS runs:
  * two executions are the same trace when one is the other with adjacent
- * steps that commute (their announced ops do not conflict) swapped. Each step
- * gets an identity from its thread, its op and the identities of the steps it
- * directly depends on (its thread's previous step; per object it touches, the
- * last write, and the reads or SHARED updates since that its access conflicts
- * with), so it does not depend on where in the schedule the step fell; a
- * trace is the sum of its steps' identities (a multiset). 64 bits in two
- * 32-bit lanes, kept as a 53-bit number: a collision between two of a million
- * traces is about one chance in 10^4.
+ * steps that commute (their announced ops do not conflict) swapped. A trace
+ * is named by PrefixTrace's hash of its steps, kept as a 53-bit number: a
+ * collision between two of a million traces is about one chance in 10^4.
  *
  * Optimal DPOR runs each trace once: executions over distinct traces is how
- * many times over a bounded DFS (which cannot use sleep sets) runs them.
+ * many times over a bounded DFS runs them.
  */
 export class TraceSet {
   private readonly seen = new Set<number>();
