@@ -30,7 +30,7 @@ export type PorMode =
 /**
  * The reduction a DFS uses when not told: with a preemption bound, 'states'
  * (it covers every trace within the bound, and at fault-vs-invalidation-mini
- * 3x3x2 with bound 1 in 27,139 executions, where bounded DPOR needs 129,751
+ * 3x3x2 with bound 1 in 27,133 executions, where bounded DPOR needs 129,751
  * and misses some); without one, 'dpor' (plain DFS would enumerate every
  * edge of a state space that only a bound keeps small).
  */
