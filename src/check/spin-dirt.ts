@@ -1,5 +1,7 @@
 import { KIND_MASK, opKind2, opObject, opObject2, opWrites, SHARED, SPIN, WRITE } from '../runtime/op.js';
+import { doubledTo, grown } from '../runtime/grow-array.js';
 import { fmix } from './prefix-trace.js';
+import { lowest } from './thread-mask.js';
 
 /**
  * What the fair-spin rules have seen since each thread's last spin, as a
@@ -28,7 +30,7 @@ export class SpinDirt {
 
   /** Forgets every step: the next is the first of a new execution. */
   reset(): void {
-    for (let m = this.spun; m !== 0; m &= m - 1) this.clear(31 - Math.clz32(m & -m));
+    for (let m = this.spun; m !== 0; m &= m - 1) this.clear(lowest(m));
     this.spun = 0;
   }
 
@@ -44,7 +46,7 @@ export class SpinDirt {
     if (others === 0 || !opWrites(op)) return;
     const o2 = opObject2(op);
     for (let m = others; m !== 0; m &= m - 1) {
-      const t = 31 - Math.clz32(m & -m);
+      const t = lowest(m);
       this.mark(t, opObject(op), k1);
       if (o2 >= 0) this.mark(t, o2, opKind2(op));
     }
@@ -54,7 +56,7 @@ export class SpinDirt {
   key1(): number {
     let h = 0;
     for (let m = this.spun; m !== 0; m &= m - 1) {
-      const t = 31 - Math.clz32(m & -m);
+      const t = lowest(m);
       h = (h + fmix(this.sum1[t] ^ fmix(t + 0x2545f491))) >>> 0;
     }
     return h;
@@ -62,7 +64,7 @@ export class SpinDirt {
   key2(): number {
     let h = 0;
     for (let m = this.spun; m !== 0; m &= m - 1) {
-      const t = 31 - Math.clz32(m & -m);
+      const t = lowest(m);
       h = (h + fmix(this.sum2[t] + Math.imul(t + 1, 0x9e3779b1))) >>> 0;
     }
     return h;
@@ -72,12 +74,11 @@ export class SpinDirt {
     const bit = kind === WRITE ? 1 : kind === SHARED ? 2 : 0;
     if (bit === 0) return;
     let marks = this.marks[t];
-    if (marks === undefined || o >= marks.length) {
-      const bigger = new Uint8Array(Math.max(64, 2 * (o + 1)));
-      if (marks !== undefined) bigger.set(marks);
-      this.marks[t] = marks = bigger;
-      this.marked[t] ??= [];
+    if (marks === undefined) {
+      this.marks[t] = marks = new Uint8Array(64);
+      this.marked[t] = [];
     }
+    if (o >= marks.length) this.marks[t] = marks = grown(marks, doubledTo(marks.length, o + 1));
     const had = marks[o];
     if ((had & bit) !== 0) return;
     if (had === 0) this.marked[t].push(o);
