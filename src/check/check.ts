@@ -88,9 +88,9 @@ export function counterexampleOf(
   let schedule = found;
   let minimisation: CheckResult['minimisation'] = null;
   if (options.minimise ?? true) {
-    const m = minimise(factory, schedule, violation.kind, limits, { clock: options.clock, ...options.minimiseOptions });
+    const m = minimise(factory, schedule, violation.kind, limits, { clock: options.clock, seed: options.seed, ...options.minimiseOptions });
     schedule = m.schedule;
-    minimisation = { size: m.size, original: m.original, attempts: m.attempts };
+    minimisation = { size: m.size, original: m.original, attempts: m.attempts, search: m.search };
   }
   const counterexample = buildCounterexample(factory, { ...options.origin, seed: options.seed, strategy: strategyName }, schedule, limits);
   return { counterexample, minimisation };

@@ -4,6 +4,7 @@ import type { InstanceFactory } from './factory.js';
 import { GuidedStrategy } from './guided.js';
 import { ReplayStrategy } from './replay.js';
 import { type RunLimits, runOnce } from './run.js';
+import { searchShortest } from './shortest.js';
 
 /** Budget of a minimisation. */
 export interface MinimiseOptions {
@@ -13,6 +14,14 @@ export interface MinimiseOptions {
   timeLimitMs?: number;
   /** The wall clock, ms (default performance.now). */
   clock?: () => number;
+  /**
+   * Most executions of the search for a shortest schedule that follows the
+   * trials (default 20,000; 0: no search). Like maxAttempts, it alone decides
+   * the result, on any machine.
+   */
+  searchExecutions?: number;
+  /** Seed of the model's draws in the search's executions (default 0). */
+  seed?: number;
 }
 
 /** Size of a counterexample: minimisation only ever lowers it. */
@@ -37,6 +46,12 @@ export interface MinimiseResult {
   original: CexSize;
   /** Trial executions run. */
   attempts: number;
+  /**
+   * The search for a shortest schedule: executions run, and whether it got to
+   * the end (then no schedule with fewer preemptions, nor a shorter one with
+   * as many, violates the property). Null when there was none.
+   */
+  search: { executions: number; complete: boolean } | null;
 }
 
 /**
@@ -51,6 +66,9 @@ export interface MinimiseResult {
  * - the schedule without a chunk of segments (delta debugging, halving chunks);
  * - one segment cut short: to 1 step, 2 steps, ... (shortest first);
  * - two neighbouring segments swapped.
+ * Trials only ever shorten the schedule at hand. Then a search (shortest.ts)
+ * looks through every schedule within the result's preemptions and steps for
+ * one with fewer preemptions, else fewer steps: what it finds is smallest.
  */
 export function minimise(
   factory: InstanceFactory,
@@ -107,7 +125,19 @@ export function minimise(
     // Two neighbouring segments swapped (a preemption moved later, or dropped).
     improved = swapSegments(() => best.choices, trial, budgetLeft);
   }
-  return { schedule: best, violation: bestViolation, size, original, attempts };
+  let search: MinimiseResult['search'] = null;
+  const searchExecutions = options.searchExecutions ?? 20_000;
+  if (searchExecutions > 0 && clock() < deadline) {
+    const r = searchShortest(factory, kind, size, limits, { budget: searchExecutions, seed: options.seed ?? 0, deadline, clock });
+    search = { executions: r.executions, complete: r.complete };
+    if (r.found !== null) {
+      const f = r.found;
+      best = f.schedule;
+      bestViolation = f.violation;
+      size = { steps: f.schedule.choices.length, preemptions: f.preemptions, switches: f.switches };
+    }
+  }
+  return { schedule: best, violation: bestViolation, size, original, attempts, search };
 }
 
 /** s is no larger than t in steps and preemptions, and smaller in steps, preemptions or switches. */

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import {
   type BoundLevel,
   type Counterexample,
+  type CheckResult,
   formatBoundLevels,
   formatInterleaving,
   formatSummary,
@@ -239,9 +240,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         return;
       }
       const cex = r.counterexample;
-      if (r.minimisation) {
-        process.stdout.write(`minimised: ${r.minimisation.original.steps} → ${r.minimisation.size.steps} steps, ${r.minimisation.original.preemptions} → ${r.minimisation.size.preemptions} preemptions\n`);
-      }
+      if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation)}\n`);
       process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${o.out}; replay it with:\n  mmulab replay ${o.out}\n`);
       writeCexOutputs(ref, cex, o);
       process.exitCode = ctx.exit.violation;
@@ -271,4 +270,17 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       process.exitCode = ctx.exit.violation;
     });
+}
+
+/** What minimisation did, on one line: the sizes before and after, and how far the search for a shortest one got. */
+export function minimisedLine(m: NonNullable<CheckResult['minimisation']>): string {
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  let line = `minimised: ${m.original.steps} → ${m.size.steps} steps, ${m.original.preemptions} → ${plural(m.size.preemptions, 'preemption')}`;
+  if (m.search !== null) {
+    const ran = `${m.search.executions.toLocaleString('en-US')} executions searched`;
+    line += m.search.complete
+      ? `; shortest: none as short with fewer preemptions, none shorter with ${m.size.preemptions} (${ran})`
+      : `; maybe not the shortest (${ran}, the search's budget)`;
+  }
+  return line;
 }
