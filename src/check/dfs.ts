@@ -7,6 +7,7 @@ import { HappensBefore, type RaceSink } from './hb.js';
 import { DRAW_NODE, Path, THREAD_NODE } from './path.js';
 import { fmix, PrefixTrace } from './prefix-trace.js';
 import { SpinDirt } from './spin-dirt.js';
+import { SharedStateCache } from './shared-state-cache.js';
 import { StateCache } from './state-cache.js';
 import { bit, lowest, popcount } from './thread-mask.js';
 import { claimedOwnership, type UnitClaims } from './claims.js';
@@ -129,6 +130,12 @@ export interface DfsSplit {
    * takes.
    */
   claims?: UnitClaims;
+  /**
+   * With por 'states': one table of the states explored for every unit
+   * (SharedStateCache.buffer), shared by the parts running side by side.
+   * Without it each unit starts with a table of its own, empty.
+   */
+  states?: SharedArrayBuffer;
 }
 
 /** Counters of the DFS, for reports and tests. */
@@ -186,6 +193,12 @@ export interface DfsStats {
  * running one uncounted execution (a probe) only when it needs to learn the
  * nodes of the split below a new choice. So every part, and the
  * unsharded run with the same split (shard 0/1), explore each unit alike.
+ * Explored states can instead live in one table for every unit, shared by
+ * parts running side by side (`split.states`): each state below the split is
+ * then explored once, by whichever part adds it first, and the executions
+ * that takes do not depend on which part ran what (each explored state
+ * contributes its branches, one execution less than its choices), only the
+ * figures of each unit do.
  *
  * With a branch (DfsBranch), the first nodes are fixed instead, and what races
  * ask for there goes out as requests for other branches (branch-rounds.ts
@@ -252,15 +265,19 @@ export class DfsStrategy implements Strategy, RaceSink {
   private readonly trace: PrefixTrace | null;
   /** With por 'states': what each thread's stuck test will see of the steps since its last spin. */
   private readonly dirt: SpinDirt | null;
-  /** With por 'states': the states explored, in this unit or branch. */
-  private readonly states: StateCache | null;
+  /** With por 'states': the states explored, in this unit or branch (or in every unit: see DfsSplit.states). */
+  private readonly states: StateCache | SharedStateCache | null;
+  /** The table of `states` when it is this unit's or branch's own, to empty at the next. */
+  private readonly ownStates: StateCache | null;
 
   constructor(options: DfsOptions = {}) {
     this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
     this.por = defaultPor(options);
     this.trace = this.por === 'states' ? new PrefixTrace() : null;
     this.dirt = this.por === 'states' ? new SpinDirt() : null;
-    this.states = this.por === 'states' ? new StateCache(options.maxStates) : null;
+    const shared = this.por === 'states' && options.split?.states !== undefined ? new SharedStateCache(options.split.states) : null;
+    this.ownStates = this.por === 'states' && shared === null ? new StateCache(options.maxStates) : null;
+    this.states = shared ?? this.ownStates;
     this.sleepSets = (this.por === 'sleep' || this.por === 'dpor') && this.bound === Number.POSITIVE_INFINITY;
     this.explore = (options.draws ?? 'seeded') === 'explore';
     this.maxDrawBranch = options.maxDrawBranch ?? 8;
@@ -296,7 +313,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.stats.maxPath = 0;
     this.stats.boundCuts = 0;
     this.stats.cached = 0;
-    this.states?.clear();
+    this.ownStates?.clear();
   }
 
   /** Unit of the current execution (SelfSharding, for explore). */
@@ -344,8 +361,8 @@ export class DfsStrategy implements Strategy, RaceSink {
       if (k >= d) return true;
       this.unit++;
       this.probe = !this.owns(this.unit);
-      // Nothing carries from one subtree to the next.
-      this.states?.clear();
+      // Nothing carries from one subtree to the next, but a shared table of states.
+      this.ownStates?.clear();
       // Another part's subtree whose split nodes are all known is passed over
       // without running it; otherwise one execution learns them.
       if (!this.probe || k < d - 1) return true;
@@ -513,6 +530,10 @@ export class DfsStrategy implements Strategy, RaceSink {
    */
   private seen(x: Execution, k: number, prev: number, preemptive: boolean): boolean {
     if (k < this.topDepth || k < this.splitDepth) return false;
+    // A probe must not add states it will not explore. Once the split is
+    // known, it has learnt the split's nodes and ends; before (its first
+    // execution, which shows where the split goes), it runs to the end.
+    if (this.probe) return this.splitDepth >= 0;
     const t = this.trace!;
     const dirt = this.dirt!;
     // Each lane folds in one value at a time, so that no two of them can cancel out.

@@ -133,3 +133,16 @@ export function figuresUpTo(p: PartRecord, upTo: number): Figures {
   }
   return { executions, maxDepth, truncated, redundant };
 }
+
+/**
+ * `p` with all its figures in one entry, at its last unit: the same figures
+ * in all, and up to its stop unit (its last), but none kept by unit before
+ * that. For parts whose split of the executions between units depends on
+ * timing while their sum does not (dfs parts sharing explored states).
+ */
+export function oneEntry(p: PartRecord): PartRecord {
+  if (p.lastUnit < 0) return p;
+  const f = figuresUpTo(p, Number.POSITIVE_INFINITY);
+  const units = ownedBelow(p.shard, p.lastUnit + 1);
+  return { ...p, entries: [[p.lastUnit, f.executions - units + 1, f.maxDepth, f.truncated, f.redundant]] };
+}

@@ -9,7 +9,9 @@ import {
 import { UnitClaims } from '../check/claims.js';
 import { defaultPor } from '../check/dfs.js';
 import { mergeClaimed } from '../check/merge.js';
+import { DEFAULT_MAX_STATES, SharedStateCache } from '../check/shared-state-cache.js';
 import { SharedBound } from '../check/stop-bound.js';
+import { oneEntry } from '../check/ledger.js';
 import { checkBranchesInWorkers } from './branch-workers.js';
 import { type Job, runOffloaded } from './offload.js';
 
@@ -44,6 +46,18 @@ export async function checkInWorkers(
   interrupted: () => boolean,
   onProgress?: (p: Progress) => void,
 ): Promise<PartsRun> {
+  if (sharesStates(job, shard)) {
+    // A budget is spent in the order of one DFS, which parts side by side do not keep.
+    if (job.options.maxExecutions !== undefined) workers = 1;
+    const started = Date.now();
+    const run = await runParts({ ...job, states: SharedStateCache.buffer(DEFAULT_MAX_STATES) }, null, workers, interrupted, onProgress);
+    if (workers === 1 || run.result.violation === null) return collapsed(run);
+    // Which violation parts side by side come to first depends on timing: the
+    // one a single part finds, as --workers 1 reports it, in the time left.
+    const limit = job.options.timeLimitMs;
+    if (limit !== undefined) job = { ...job, options: { ...job.options, timeLimitMs: Math.max(1, limit - (Date.now() - started)) } };
+    return collapsed(await runParts({ ...job, states: SharedStateCache.buffer(DEFAULT_MAX_STATES) }, null, 1, interrupted, onProgress));
+  }
   if (sharesBranches(job, shard, workers)) {
     const started = Date.now();
     const shared = await checkBranchesInWorkers(job, workers, interrupted, onProgress);
@@ -58,6 +72,21 @@ export async function checkInWorkers(
     const { part, ...result } = r;
     return { result, parts: [{ summary: r.summary, part }] };
   }
+  return runParts(job, shard, workers, interrupted, onProgress);
+}
+
+/**
+ * `shard` (the whole with null) as `workers` parts on as many worker threads,
+ * merged here: dfs parts take the subtrees of a split on demand (and share
+ * job.states when given), random and pct parts are striped.
+ */
+async function runParts(
+  job: CheckJob,
+  shard: Shard | null,
+  workers: number,
+  interrupted: () => boolean,
+  onProgress?: (p: Progress) => void,
+): Promise<PartsRun> {
   const bound = new SharedBound();
   const whole = shard ?? { index: 0, count: 1 };
   const claims = job.options.strategy.kind === 'dfs' ? new UnitClaims() : null;
@@ -101,6 +130,28 @@ export async function checkInWorkers(
     },
     parts,
   };
+}
+
+/**
+ * Whether dfs with explored states (por 'states': a preemption bound) runs
+ * as parts that take the subtrees of a split on demand and share one table of
+ * explored states, each state explored once by whichever part comes to it
+ * first: with any number of workers, one included, the same executions and
+ * so the same JSON (the table's capacity allowing). A --shard part cannot
+ * share with the other parts; its subtrees each remember their own states.
+ */
+export function sharesStates(job: CheckJob, shard: Shard | null): boolean {
+  const s = job.options.strategy;
+  return shard === null && s.kind === 'dfs' && s.iterative !== true && defaultPor(s) === 'states';
+}
+
+/**
+ * The run with its figures in one entry of the ledger: parts sharing states
+ * split the executions between the units in an order that depends on timing
+ * (which part came to a state first), while their sum does not.
+ */
+function collapsed(run: PartsRun): PartsRun {
+  return { ...run, parts: run.parts.map((p) => ({ ...p, part: oneEntry(p.part) })) };
 }
 
 /**

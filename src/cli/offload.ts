@@ -41,6 +41,8 @@ export type Job =
       bound?: SharedArrayBuffer;
       /** dfs: UnitClaims' memory, when those parts take the units of options.shard on demand. */
       claims?: SharedArrayBuffer;
+      /** dfs with explored states: the table of every unit's states (SharedStateCache), shared by those parts. */
+      states?: SharedArrayBuffer;
     }
   | { kind: 'audit'; ref: string; sets: string[]; mutant: string | null; options: AuditJobOptions };
 
@@ -51,6 +53,13 @@ export type JobResult<J extends Job> = J extends { kind: 'run' }
     : J extends { kind: 'audit' }
       ? AuditResult
       : CompareResult;
+
+/**
+ * Subtrees of a dfs split whose units share one table of explored states:
+ * many, since a unit costs no execution more than the whole would, and small
+ * units keep the parts busy to the end.
+ */
+export const SHARED_STATES_PREFIXES = 512;
 
 /** Wall-clock time, ms since the epoch: deadlines cross threads. */
 const now = () => Date.now();
@@ -68,9 +77,11 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
     const onStop = bound ? (u: number) => bound.lower(u) : undefined;
     let options: CheckOptions = { ...job.options, interrupted: stop, progress, stopAfter: bound ? () => bound.get() : undefined, onStop };
     if (job.claims !== undefined && options.strategy.kind === 'dfs' && options.shard != null) {
-      // The split the shard alone would make, its units taken on demand.
+      // The split the shard alone would make (a finer one for a table of states
+      // shared by every unit, which then costs nothing), its units taken on demand.
       const claims = new UnitClaims(job.claims);
-      const split = { shard: options.shard, prefixes: splitPrefixes(options.shard.count), claims };
+      const prefixes = job.states !== undefined ? SHARED_STATES_PREFIXES : splitPrefixes(options.shard.count);
+      const split = { shard: options.shard, prefixes, claims, states: job.states };
       options = { ...options, strategy: { ...options.strategy, split }, claims };
     }
     return check(factoryFor(job.ref, job.sets, job.mutant), options);

@@ -7,6 +7,7 @@ import type { InstanceFactory } from '../../src/check/factory.js';
 import { PrefixTrace } from '../../src/check/prefix-trace.js';
 import { ReplayStrategy } from '../../src/check/replay.js';
 import { SpinDirt } from '../../src/check/spin-dirt.js';
+import { SharedStateCache } from '../../src/check/shared-state-cache.js';
 import { StateCache } from '../../src/check/state-cache.js';
 import { TraceSet } from '../../src/check/trace-set.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
@@ -151,5 +152,54 @@ test("dfs por 'states': finds the fault-vs-invalidation mutants with one preempt
     assert.equal(r.violation!.kind, m === 'precheck-plain-read' ? 'livelock' : 'stale-translation', m);
     const again = explore(mini(2, 2, 2, m), new ReplayStrategy(r.schedule!), { maxExecutions: 1 });
     assert.equal(again.violation?.kind, r.violation!.kind, m);
+  }
+});
+
+test('shared state table: a state is new once for all views of the memory, then seen by each; never made up', () => {
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.tuple(fc.integer(), fc.integer()), { minLength: 1, maxLength: 300, selector: ([a, b]) => `${a | 0},${b | 0}` }), (keys) => {
+      const buffer = SharedStateCache.buffer(1 << 10);
+      const one = new SharedStateCache(buffer);
+      const other = new SharedStateCache(buffer);
+      keys.forEach(([a, b], i) => assert.equal((i % 2 === 0 ? one : other).visit(a, b), false));
+      for (const [a, b] of keys) assert.equal(one.visit(a, b), true);
+      for (const [a, b] of keys) assert.equal(other.visit(a, b), true);
+      const absent = [0x7fffffff, -0x7fffffff] as const;
+      const had = keys.some(([a, b]) => (a | 0) === absent[0] && (b | 0) === absent[1]);
+      assert.equal(new SharedStateCache(buffer).visit(...absent), had);
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test("dfs por 'states' in parts sharing one table of states: whatever order the parts run in, the executions of one DFS", () => {
+  for (const [f, bound] of [
+    [raiseAndWait(2, 3), 3],
+    [mini(2, 1, 1), 2],
+    [mini(2, 2, 2), 1],
+    [mini(3, 1, 1), 1],
+  ] as const) {
+    const whole = explore(f, new DfsStrategy({ por: 'states', preemptionBound: bound }));
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 2, 0],
+    ]) {
+      // Three parts, run one after the other in this order, each taking every third subtree.
+      const states = SharedStateCache.buffer(1 << 16);
+      let executions = 0;
+      let redundant = 0;
+      let maxDepth = 0;
+      for (const index of order) {
+        const split = { shard: { index, count: 3 }, prefixes: 16, states };
+        const r = explore(f, new DfsStrategy({ por: 'states', preemptionBound: bound, split }));
+        assert.equal(r.summary.exhausted, true);
+        executions += r.summary.executions;
+        redundant += r.summary.redundant;
+        maxDepth = Math.max(maxDepth, r.summary.maxDepth);
+      }
+      const got = { executions, redundant, maxDepth };
+      assert.deepEqual(got, { executions: whole.summary.executions, redundant: whole.summary.redundant, maxDepth: whole.summary.maxDepth }, `order ${order}`);
+    }
   }
 });

@@ -3,10 +3,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DfsStrategy } from '../../src/check/dfs.js';
+import { explore } from '../../src/check/explore.js';
+import { factoryFor } from '../../src/cli/check-factory.js';
 import { cli, load } from './in-process-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-por-'));
 const size = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2', '--preemption-bound', '1'];
+
+/** A check's JSON without its wall times (nor the name of its counterexample file). */
+function untimed(r: Record<string, unknown>) {
+  const { code, stdout, stderr, counterexample, ...json } = r as Record<string, unknown> & { summary: Record<string, unknown>; parts: { summary: Record<string, unknown> }[] };
+  const zero = (s: Record<string, unknown>) => ({ ...s, wallMs: 0, executionsPerSec: 0, firstCounterexampleMs: s.firstCounterexampleMs === null ? null : 0 });
+  return { ...json, summary: zero(json.summary), parts: json.parts.map((p) => ({ ...p, summary: zero(p.summary) })) };
+}
 
 async function check(name: string, ...args: string[]) {
   const json = join(dir, `${name}.json`);
@@ -14,7 +24,7 @@ async function check(name: string, ...args: string[]) {
   return { code: r.code, stdout: r.stdout, stderr: r.stderr, ...(load(json) as { summary: { exhausted: boolean; executions: number }; violation: { kind: string } | null }) };
 }
 
-test('check with a preemption bound explores states (--por states) by default: exhausted; with --workers 2, the JSON of --shard 0/1 on one worker', async () => {
+test('check with a preemption bound explores states (--por states) by default: exhausted; --workers 2 gives the JSON of one worker, the executions of one DFS', async () => {
   const one = await check('one', ...size);
   assert.equal(one.code, 0, one.stderr);
   assert.equal(one.summary.exhausted, true);
@@ -23,12 +33,25 @@ test('check with a preemption bound explores states (--por states) by default: e
   const dpor = await check('dpor', ...size, '--por', 'dpor');
   assert.equal(dpor.summary.exhausted, true);
   assert.notEqual(one.summary.executions, dpor.summary.executions, 'another reduction');
-  const split = await check('split', ...size, '--por', 'states', '--shard', '0/1');
-  const two = await check('two', ...size, '--por', 'states', '--workers', '2');
-  const { summary: s2, ...rest2 } = two;
-  const { summary: s1, ...rest1 } = split;
-  assert.deepEqual({ ...s2, wallMs: 0, executionsPerSec: 0 }, { ...s1, wallMs: 0, executionsPerSec: 0 });
-  assert.equal(rest2.violation, rest1.violation);
+  // The parts share one table of states: the executions of the whole DFS, in one process.
+  const whole = explore(factoryFor('fault-vs-invalidation-mini', ['vcpus=2', 'invalidations=2', 'faultsPerVcpu=2'], null), new DfsStrategy({ preemptionBound: 1 }));
+  assert.equal(one.summary.executions, whole.summary.executions);
+  const two = await check('two', ...size, '--workers', '2');
+  assert.deepEqual(untimed(two), untimed(one));
+  // A --shard part cannot share its table: each subtree remembers its own states.
+  const split = await check('split', ...size, '--shard', '0/1');
+  assert.equal(split.summary.exhausted, true);
+  assert.ok(split.summary.executions > one.summary.executions, `${split.summary.executions} vs ${one.summary.executions}`);
+});
+
+test('check with a preemption bound and --workers 2 on a mutant: the violation, counterexample and JSON of one worker', async () => {
+  const args = ['--set', 'vcpus=3', '--set', 'invalidations=2', '--preemption-bound', '2', '--mutate', 'fault-skip-seq-check'];
+  const one = await check('mut-one', ...args);
+  const two = await check('mut-two', ...args, '--workers', '2');
+  assert.equal(one.code, 1, one.stderr);
+  assert.equal(two.code, 1, two.stderr);
+  assert.deepEqual(untimed(two), untimed(one));
+  assert.deepEqual(load(join(dir, 'mut-two-cex.json')), load(join(dir, 'mut-one-cex.json')));
 });
 
 test('check with a preemption bound (states) finds a mutant (exit 1) that replays', async () => {
