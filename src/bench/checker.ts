@@ -117,8 +117,8 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
  * time dfs takes to exhaust: DPOR with preemption bound 1 at 3x2x1 and 3x3x2
  * with 1 worker (one DFS) and with 2 (which share out the top of the tree
  * branch by branch, branch-rounds.ts); explored states (the default with a
- * bound) with preemption bound 2 at 3x1x2 (2 workers take the subtrees of a
- * split). Both worker counts run on worker threads, as the
+ * bound) with preemption bound 2 at 3x1x2 and, once, at 3x2x2 (2 workers take
+ * the subtrees of a split and share one table of states). Both worker counts run on worker threads, as the
  * CLI runs them, alternating; every figure is the median of `repeats` runs.
  */
 export async function measureCheckerWorkers(budget: { throughputMs: number; dfsMs: number; repeats: number }) {
@@ -154,12 +154,12 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
     });
   }
   /** dfs at N×I×F exhausted by 1 worker and by 2, alternating; the median run of each by wall time. */
-  const speedupAt = async (size: string[], dfsSpec: StrategySpec & { kind: 'dfs' }) => {
+  const speedupAt = async (size: string[], dfsSpec: StrategySpec & { kind: 'dfs' }, repeats = budget.repeats, timeLimitMs = budget.dfsMs) => {
     const ones: Awaited<ReturnType<typeof run>>[] = [];
     const twos: Awaited<ReturnType<typeof run>>[] = [];
-    for (let i = 0; i < budget.repeats; i++) {
-      ones.push(await run(size, dfsSpec, 1, budget.dfsMs));
-      twos.push(await run(size, dfsSpec, 2, budget.dfsMs));
+    for (let i = 0; i < repeats; i++) {
+      ones.push(await run(size, dfsSpec, 1, timeLimitMs));
+      twos.push(await run(size, dfsSpec, 2, timeLimitMs));
     }
     const one = { ...medianBy(ones, (r) => r.wallMs), runsWallMs: ones.map((r) => r.wallMs) };
     const two = { ...medianBy(twos, (r) => r.wallMs), runsWallMs: twos.map((r) => r.wallMs) };
@@ -168,7 +168,11 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
   const dpor: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', preemptionBound: 1, por: 'dpor' };
   const dfs = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'], dpor);
   const large = await speedupAt(size332, dpor);
-  // The default with a bound: explored states, the workers taking the subtrees of a split.
-  const states = await speedupAt(['vcpus=3', 'invalidations=1', 'faultsPerVcpu=2'], { kind: 'dfs', preemptionBound: 2, por: 'states' });
-  return { throughput, dfs, dfsLarge: large, dfsStates: states };
+  // The default with a bound: explored states, the workers taking the subtrees
+  // of a split and sharing one table of states. The large size (a minute on
+  // one worker) runs once each.
+  const statesSpec: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', preemptionBound: 2, por: 'states' };
+  const states = await speedupAt(['vcpus=3', 'invalidations=1', 'faultsPerVcpu=2'], statesSpec);
+  const statesLarge = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=2'], statesSpec, 1, 4 * budget.dfsMs);
+  return { throughput, dfs, dfsLarge: large, dfsStates: states, dfsStatesLarge: statesLarge };
 }

@@ -263,6 +263,8 @@ export class DfsStrategy implements Strategy, RaceSink {
   private reachedTop = false;
   /** With por 'states': the trace of the current execution's steps so far. */
   private readonly trace: PrefixTrace | null;
+  /** Steps of the current execution that re-run the previous one's, whose trace is kept. */
+  private replayed = 0;
   /** With por 'states': what each thread's stuck test will see of the steps since its last spin. */
   private readonly dirt: SpinDirt | null;
   /** With por 'states': the states explored, in this unit or branch (or in every unit: see DfsSplit.states). */
@@ -335,13 +337,16 @@ export class DfsStrategy implements Strategy, RaceSink {
     // The path up to its last node is the previous execution's: so are the
     // steps before that node's, their clocks and their races (reported then).
     const last = this.path.length - 1;
-    if (this.started && last >= 0 && this.nodeStep[last] !== undefined) this.hb.rollBack(this.nodeStep[last]);
+    const kept = this.started && last >= 0 && this.nodeStep[last] !== undefined ? this.nodeStep[last] : 0;
+    if (kept > 0) this.hb.rollBack(kept);
     else this.hb.reset();
     this.started = true;
     this.pos = 0;
     this.curSleep = 0;
     this.seeded.reset(0);
-    this.trace?.reset();
+    // Steps re-run are not added to the trace again (see `traced`).
+    this.trace?.rollBack(kept);
+    this.replayed = kept;
     this.dirt?.reset();
     return true;
   }
@@ -489,7 +494,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       }
       this.curSleep = child;
     }
-    this.trace?.step(c, op);
+    if (this.traced(x)) this.trace!.step(c, op);
     this.dirt?.step(c, op);
     this.stepNode[x.step] = k;
     this.nodeStep[k] = x.step;
@@ -506,7 +511,7 @@ export class DfsStrategy implements Strategy, RaceSink {
   forcedStep(x: Execution, t: Thread): void {
     // A LOCAL step or a spin races with nothing. A spin starts an empty sleep set (see spinCalm).
     this.stepNode[x.step] = -1;
-    this.trace?.step(t.id, t.op);
+    if (this.traced(x)) this.trace!.step(t.id, t.op);
     this.dirt?.step(t.id, t.op);
     if ((t.op & KIND_MASK) === SPIN && x.fairSpin) this.curSleep = 0;
     if (this.observer !== null) this.observe(x.step, t.id, t.op);
@@ -514,6 +519,15 @@ export class DfsStrategy implements Strategy, RaceSink {
       const w = x.wokenAt[t.id];
       this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id] ? w : -1, x.rt.threads.length, this);
     }
+  }
+
+  /**
+   * With por 'states': the current step goes into the trace. The trace keeps
+   * the steps this execution shares with the previous one (`replayed`), and
+   * re-running them changes nothing there.
+   */
+  private traced(x: Execution): boolean {
+    return this.trace !== null && x.step >= this.replayed;
   }
 
   /**
@@ -742,7 +756,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     }
     this.nodeStep[k] = x.step;
     this.pos = k + 1;
-    this.trace?.amend(x.rt.current?.id ?? -1, v);
+    if (this.traced(x)) this.trace!.amend(x.rt.current?.id ?? -1, v);
     return v;
   }
 

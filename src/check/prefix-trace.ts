@@ -10,6 +10,9 @@ export function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Undo slots per step (see PrefixTrace.undo). */
+const UNDO = 24;
+
 /** What a step contributes, per lane, to the identity of a step that depends on it. */
 function dep1(id: number): number {
   return fmix(id ^ 0x9e3779b9);
@@ -37,6 +40,14 @@ export class PrefixTrace {
   /** The two lanes of the sum of the steps' identities. */
   lane1 = 0;
   lane2 = 0;
+  /** Steps added since the last reset. */
+  steps = 0;
+  /**
+   * Per step, what it changed as it was before (UNDO slots: the thread, its
+   * three entries, each object touched with its eight, the two lanes), so
+   * that rollBack can take steps off the end.
+   */
+  private undo = new Int32Array(UNDO * 256);
   /** Per thread: identity of its last step (two lanes); valid where `threadGen` is the current generation. */
   private readonly t1 = new Int32Array(32);
   private readonly t2 = new Int32Array(32);
@@ -65,6 +76,31 @@ export class PrefixTrace {
     this.gen++;
     this.lane1 = 0;
     this.lane2 = 0;
+    this.steps = 0;
+  }
+
+  /**
+   * Keeps only the first `steps` steps: a DFS re-running a prefix of the
+   * previous execution need not add its steps again.
+   */
+  rollBack(steps: number): void {
+    if (steps <= 0) {
+      this.reset();
+      return;
+    }
+    const u = this.undo;
+    for (let j = this.steps - 1; j >= steps; j--) {
+      const b = UNDO * j;
+      const th = u[b];
+      this.t1[th] = u[b + 1];
+      this.t2[th] = u[b + 2];
+      this.threadGen[th] = u[b + 3];
+      this.restore(u[b + 13], b + 14);
+      this.restore(u[b + 4], b + 5);
+      this.lane1 = u[b + 22] >>> 0;
+      this.lane2 = u[b + 23] >>> 0;
+    }
+    this.steps = Math.min(this.steps, steps);
   }
 
   /** Adds the next step: `thread` ran a step that announced `op`. */
@@ -81,6 +117,7 @@ export class PrefixTrace {
     const o2 = touches ? opObject2(op) : -1;
     const k1 = op & KIND_MASK;
     const k2 = o2 >= 0 ? opKind2(op) : 0;
+    this.save(thread, o1, o2);
     if (o1 >= 0) this.dependOn(o1, k1);
     if (o2 >= 0) this.dependOn(o2, k2);
     const id1 = fmix(fmix(thread + 1) ^ Math.imul(op % 0x7fffffff, 0x27d4eb2d) ^ this.d1);
@@ -92,6 +129,52 @@ export class PrefixTrace {
     if (o2 >= 0) this.record(o2, k2, id1, id2);
     this.lane1 = (this.lane1 + id1) >>> 0;
     this.lane2 = (this.lane2 + id2) >>> 0;
+    this.steps++;
+  }
+
+  /** Keeps what the next step will change (see `undo`). */
+  private save(thread: number, o1: number, o2: number): void {
+    if (UNDO * (this.steps + 1) > this.undo.length) this.undo = grown(this.undo, doubledTo(this.undo.length, UNDO * (this.steps + 1)));
+    const u = this.undo;
+    const b = UNDO * this.steps;
+    u[b] = thread;
+    u[b + 1] = this.t1[thread];
+    u[b + 2] = this.t2[thread];
+    u[b + 3] = this.threadGen[thread];
+    this.keep(o1, b + 4);
+    this.keep(o2, b + 13);
+    u[b + 22] = this.lane1;
+    u[b + 23] = this.lane2;
+  }
+
+  /** Keeps object o's entries (o < 0: none) at undo[b], undo[b+1..b+8]. */
+  private keep(o: number, b: number): void {
+    const u = this.undo;
+    u[b] = o;
+    if (o < 0) return;
+    this.ensure(o);
+    u[b + 1] = this.objGen[o];
+    u[b + 2] = this.hasWrite[o];
+    u[b + 3] = this.w1[o];
+    u[b + 4] = this.w2[o];
+    u[b + 5] = this.r1[o];
+    u[b + 6] = this.r2[o];
+    u[b + 7] = this.s1[o];
+    u[b + 8] = this.s2[o];
+  }
+
+  /** Puts back object o's entries (o < 0: none) from undo[b..b+7]. */
+  private restore(o: number, b: number): void {
+    if (o < 0) return;
+    const u = this.undo;
+    this.objGen[o] = u[b];
+    this.hasWrite[o] = u[b + 1];
+    this.w1[o] = u[b + 2];
+    this.w2[o] = u[b + 3];
+    this.r1[o] = u[b + 4];
+    this.r2[o] = u[b + 5];
+    this.s1[o] = u[b + 6];
+    this.s2[o] = u[b + 7];
   }
 
   /**

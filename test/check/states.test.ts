@@ -79,6 +79,38 @@ test('spin dirt: what others wrote since a thread\'s last spin, as a set: a writ
   assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)], [0, OP_SPIN]]), dirtOf([[1, opWrite(2)], [0, OP_SPIN]]));
 });
 
+test('prefix trace: rolled back to a prefix and run on, the hash of the prefix and the new steps, as from scratch', () => {
+  // A step is [thread, op, value drawn in it or null].
+  const aStep = fc.tuple(fc.integer({ min: 0, max: 2 }), anOp, fc.option(fc.nat({ max: 5 })));
+  const play = (t: PrefixTrace, steps: readonly (readonly [number, number, number | null])[]) => {
+    for (const [th, op, drawn] of steps) {
+      t.step(th, op);
+      if (drawn !== null) t.amend(th, drawn);
+    }
+  };
+  fc.assert(
+    fc.property(fc.array(aStep, { maxLength: 20 }), fc.array(aStep, { maxLength: 20 }), fc.array(aStep, { maxLength: 20 }), (prefix, first, second) => {
+      const t = new PrefixTrace();
+      play(t, prefix);
+      play(t, first);
+      t.rollBack(prefix.length);
+      assert.equal(t.steps, prefix.length);
+      play(t, second);
+      const fresh = new PrefixTrace();
+      play(fresh, prefix);
+      play(fresh, second);
+      assert.deepEqual([t.lane1, t.lane2, t.steps], [fresh.lane1, fresh.lane2, fresh.steps]);
+      // And on from there, step by step, the two stay equal.
+      for (const st of first) {
+        play(t, [st]);
+        play(fresh, [st]);
+        assert.deepEqual([t.lane1, t.lane2], [fresh.lane1, fresh.lane2]);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('prefix trace and spin dirt: reset starts a new execution', () => {
   const t = new PrefixTrace();
   t.step(0, opWrite(5));
