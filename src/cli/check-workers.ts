@@ -17,6 +17,9 @@ import { type Job, runOffloaded } from './offload.js';
 
 type CheckJob = Extract<Job, { kind: 'check' }>;
 
+/** How the CLI watches a run: whether it was interrupted, and its progress. */
+type Watch = [interrupted: () => boolean, onProgress?: (p: Progress) => void];
+
 /** A check run as parts: the merged result, and each part's figures by unit (for the JSON, and a later merge). */
 export interface PartsRun {
   result: Omit<CheckResult, 'part'>;
@@ -54,17 +57,15 @@ export async function checkInWorkers(
     if (workers === 1 || run.result.violation === null) return collapsed(run);
     // Which violation parts side by side come to first depends on timing: the
     // one a single part finds, as --workers 1 reports it, in the time left.
-    const limit = job.options.timeLimitMs;
-    if (limit !== undefined) job = { ...job, options: { ...job.options, timeLimitMs: Math.max(1, limit - (Date.now() - started)) } };
-    return collapsed(await runParts({ ...job, states: SharedStateCache.buffer(DEFAULT_MAX_STATES) }, null, 1, interrupted, onProgress));
+    const again = { ...timeLeft(job, started), states: SharedStateCache.buffer(DEFAULT_MAX_STATES) };
+    return collapsed(await runParts(again, null, 1, interrupted, onProgress));
   }
   if (sharesBranches(job, shard, workers)) {
     const started = Date.now();
     const shared = await checkBranchesInWorkers(job, workers, interrupted, onProgress);
     if (shared !== null) return shared;
     // A violation: the first one DFS finds, as --workers 1 reports it, in the time left.
-    const limit = job.options.timeLimitMs;
-    if (limit !== undefined) job = { ...job, options: { ...job.options, timeLimitMs: Math.max(1, limit - (Date.now() - started)) } };
+    job = timeLeft(job, started);
     workers = 1;
   }
   if (workers <= 1) {
@@ -75,18 +76,18 @@ export async function checkInWorkers(
   return runParts(job, shard, workers, interrupted, onProgress);
 }
 
+/** `job` with the time its limit leaves after `started` (ms since the epoch). */
+function timeLeft(job: CheckJob, started: number): CheckJob {
+  const limit = job.options.timeLimitMs;
+  return limit === undefined ? job : { ...job, options: { ...job.options, timeLimitMs: Math.max(1, limit - (Date.now() - started)) } };
+}
+
 /**
  * `shard` (the whole with null) as `workers` parts on as many worker threads,
  * merged here: dfs parts take the subtrees of a split on demand (and share
  * job.states when given), random and pct parts are striped.
  */
-async function runParts(
-  job: CheckJob,
-  shard: Shard | null,
-  workers: number,
-  interrupted: () => boolean,
-  onProgress?: (p: Progress) => void,
-): Promise<PartsRun> {
+async function runParts(job: CheckJob, shard: Shard | null, workers: number, ...[interrupted, onProgress]: Watch): Promise<PartsRun> {
   const bound = new SharedBound();
   const whole = shard ?? { index: 0, count: 1 };
   const claims = job.options.strategy.kind === 'dfs' ? new UnitClaims() : null;
