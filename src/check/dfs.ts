@@ -53,7 +53,7 @@ export interface DfsOptions {
   preemptionBound?: number;
   /** Partial-order reduction; by default (defaultPor) 'states' with a preemption bound, 'dpor' without. */
   por?: PorMode;
-  /** With por 'states': most states remembered (8 bytes each; default 2^22). */
+  /** With por 'states': most slots of the table of states (8 bytes each; default 2^23, room for 4 Mi states, as the shared table). */
   maxStates?: number;
   /** Draws: 'seeded' by default. */
   draws?: DrawMode;

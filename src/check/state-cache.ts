@@ -19,7 +19,7 @@ export class StateCache {
   private readonly maxSlots: number;
 
   /** A table of at most `maxSlots` states (rounded up to a power of two), 8 bytes each. */
-  constructor(maxSlots = 1 << 22) {
+  constructor(maxSlots = 1 << 23) {
     this.maxSlots = 2 ** Math.ceil(Math.log2(Math.max(maxSlots, 16)));
     const slots = Math.min(1 << 12, this.maxSlots);
     this.table = new Int32Array(2 * slots);
