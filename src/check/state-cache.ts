@@ -1,5 +1,5 @@
 /** Slots a lookup tries in a table that can no longer grow. */
-const MAX_PROBE = 16;
+const MAX_PROBE = 64;
 
 /**
  * The states a search has explored, as 64-bit hashes (two 32-bit lanes) in an

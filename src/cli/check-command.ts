@@ -157,7 +157,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--ftrace <file>', 'ftrace-style log of the counterexample')
     .option('--report <file>', 'HTML page with the counterexample as swimlanes')
     .option('--shard <i/n>', 'explore only part i of n (0 <= i < n); mmulab merge puts the parts together')
-    .option('--workers <k>', 'explore on k worker threads (dfs: the branches of the tree\'s top, or with --shard its subtrees; random, pct: every k-th execution), merged here', '1')
+    .option('--workers <k>', 'explore on k worker threads (dfs with a preemption bound: the subtrees of the tree\'s top, sharing one table of explored states, the same result as 1 worker; dfs without: the branches of the top; with --shard: its subtrees; random, pct: every k-th execution), merged here', '1')
     .action(async (ref: string, o: CheckFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
       factoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
