@@ -18,6 +18,16 @@ function factory(scenario: Scenario, mutant: string | null) {
   return (o: { log: boolean }) => createInstance(scenario, { settings, mutant, log: o.log, metrics: false });
 }
 
+/**
+ * The median of the speedups of runs taken in pairs (1 worker, then 2, one
+ * after the other): the machine's speed drifts over minutes (one worker has
+ * been seen at 31k, 30k and 20k executions/s in one bench), and a pair sees
+ * the same machine, where the ratio of two medians taken minutes apart need not.
+ */
+function pairedSpeedup(ratios: readonly number[]): number {
+  return Number(medianBy(ratios, (r) => r).toFixed(2));
+}
+
 /** Runs `f` n times. */
 function repeat<T>(n: number, f: () => T): T[] {
   return Array.from({ length: n }, f);
@@ -119,9 +129,11 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
  * branch by branch, branch-rounds.ts); explored states (the default with a
  * bound) with preemption bound 2 at 3x1x2 and, once, at 3x2x2 (2 workers take
  * the subtrees of a split and share one table of states). Both worker counts run on worker threads, as the
- * CLI runs them, alternating; every figure is the median of `repeats` runs.
+ * CLI runs them, alternating; every figure is the median of `repeats` runs
+ * (`throughputRepeats` for random and pct), and each speedup the median of
+ * the pairs' (see pairedSpeedup).
  */
-export async function measureCheckerWorkers(budget: { throughputMs: number; dfsMs: number; repeats: number }) {
+export async function measureCheckerWorkers(budget: { throughputMs: number; throughputRepeats: number; dfsMs: number; repeats: number }) {
   const run = async (size: string[], strategy: StrategySpec, workers: number, timeLimitMs: number) => {
     const { result } = await checkInWorkers(
       { kind: 'check', ref: 'fault-vs-invalidation-mini', sets: size, mutant: null, options: { strategy, seed: 1, origin: { scenario: 'fault-vs-invalidation-mini', settings: {}, mutant: null }, timeLimitMs } },
@@ -135,10 +147,10 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
   const size332 = ['vcpus=3', 'invalidations=3', 'faultsPerVcpu=2'];
   const throughput: Record<string, unknown>[] = [];
   for (const kind of ['random', 'pct'] as const) {
-    // 1 and 2 workers alternate, `repeats` times; each figure is the median run.
+    // 1 and 2 workers alternate, `throughputRepeats` times; each figure is the median run.
     const ones: Awaited<ReturnType<typeof run>>[] = [];
     const twos: Awaited<ReturnType<typeof run>>[] = [];
-    for (let i = 0; i < budget.repeats; i++) {
+    for (let i = 0; i < budget.throughputRepeats; i++) {
       ones.push(await run(size332, { kind }, 1, budget.throughputMs));
       twos.push(await run(size332, { kind }, 2, budget.throughputMs));
     }
@@ -149,7 +161,7 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
       strategy: kind,
       one,
       two,
-      speedup: Number((two.executionsPerSec / Math.max(one.executionsPerSec, 1)).toFixed(2)),
+      speedup: pairedSpeedup(ones.map((r, i) => twos[i]!.executionsPerSec / Math.max(r.executionsPerSec, 1))),
       runsExecutionsPerSec: { one: ones.map((r) => r.executionsPerSec), two: twos.map((r) => r.executionsPerSec) },
     });
   }
@@ -163,7 +175,8 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; dfsM
     }
     const one = { ...medianBy(ones, (r) => r.wallMs), runsWallMs: ones.map((r) => r.wallMs) };
     const two = { ...medianBy(twos, (r) => r.wallMs), runsWallMs: twos.map((r) => r.wallMs) };
-    return { size: size.map((s) => s.split('=')[1]).join('x'), preemptionBound: dfsSpec.preemptionBound, por: dfsSpec.por, one, two, speedup: Number((one.wallMs / Math.max(two.wallMs, 1)).toFixed(2)) };
+    const speedup = pairedSpeedup(ones.map((r, i) => r.wallMs / Math.max(twos[i]!.wallMs, 1)));
+    return { size: size.map((s) => s.split('=')[1]).join('x'), preemptionBound: dfsSpec.preemptionBound, por: dfsSpec.por, one, two, speedup };
   };
   const dpor: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', preemptionBound: 1, por: 'dpor' };
   const dfs = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'], dpor);
