@@ -128,7 +128,7 @@ export function minimise(
   let search: MinimiseResult['search'] = null;
   const searchExecutions = options.searchExecutions ?? 20_000;
   if (searchExecutions > 0 && clock() < deadline) {
-    const r = searchShortest(factory, kind, size, limits, { budget: searchExecutions, seed: options.seed ?? 0, deadline, clock });
+    const r = searchShortest(factory, kind, best, size, limits, { budget: searchExecutions, seed: options.seed ?? 0, deadline, clock });
     search = { executions: r.executions, complete: r.complete };
     if (r.found !== null) {
       const f = r.found;

@@ -6,7 +6,8 @@ import { DfsStrategy } from './dfs.js';
 import { executionDriver } from './driver.js';
 import { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
-import { type RunLimits, runExecution } from './run.js';
+import { ReplayStrategy } from './replay.js';
+import { type RunLimits, runExecution, runOnce } from './run.js';
 import type { Strategy } from './strategy.js';
 
 /** A counterexample's size, as the search compares them. */
@@ -37,12 +38,23 @@ export interface ShortestResult {
   complete: boolean;
 }
 
-/** Ends an execution as redundant once it has run `limit` steps: the search wants shorter ones. */
-class StepLimit extends DelegatingStrategy {
+/**
+ * The search's scheduler: `inner`'s choices, an execution ended as redundant
+ * once it has run `limit` steps (the search wants shorter ones), and the
+ * model's draws those of the counterexample given, thread by thread: each
+ * thread's i-th draw is the value that thread drew i-th there (then the
+ * inner strategy's, per thread too). So the search looks in the world the
+ * counterexample was found in, and a thread's draws still do not depend on
+ * the order the threads ran in (which explored states assume).
+ */
+class SearchScheduler extends DelegatingStrategy {
   readonly name = 'dfs';
+  /** Per thread id + 1: draws taken this execution. */
+  private readonly taken: number[] = [];
   constructor(
     private readonly inner: Strategy,
     private readonly limit: number,
+    private readonly draws: readonly (readonly number[])[],
   ) {
     super();
   }
@@ -50,6 +62,7 @@ class StepLimit extends DelegatingStrategy {
     return this.inner;
   }
   beginExecution(x: Execution): boolean {
+    this.taken.length = 0;
     return this.inner.beginExecution(x);
   }
   exhausted(): boolean {
@@ -58,11 +71,51 @@ class StepLimit extends DelegatingStrategy {
   override nextThread(x: Execution): Thread | null {
     return x.step >= this.limit ? null : this.inner.nextThread(x);
   }
+  override nextDraw(x: Execution, n: number): number {
+    const k = (x.rt.current?.id ?? -1) + 1;
+    const i = this.taken[k] ?? 0;
+    this.taken[k] = i + 1;
+    const v = this.draws[k]?.[i];
+    return v !== undefined && v < n ? v : this.inner.nextDraw(x, n);
+  }
+}
+
+/** Records, thread by thread, the draws of the schedule it replays. */
+class DrawRecorder extends DelegatingStrategy {
+  readonly name = 'replay';
+  /** Per thread id + 1 (0: outside any thread): the values drawn, in order. */
+  readonly draws: number[][] = [];
+  constructor(private readonly replay: ReplayStrategy) {
+    super();
+  }
+  protected get current(): Strategy {
+    return this.replay;
+  }
+  beginExecution(x: Execution): boolean {
+    return this.replay.beginExecution(x);
+  }
+  exhausted(): boolean {
+    return this.replay.exhausted();
+  }
+  override nextDraw(x: Execution, n: number): number {
+    const v = this.replay.nextDraw(x, n);
+    const k = (x.rt.current?.id ?? -1) + 1;
+    (this.draws[k] ??= []).push(v);
+    return v;
+  }
+}
+
+/** What each thread drew when `schedule` ran, in order, by thread id + 1 (0: outside any thread). */
+export function drawsByThread(factory: InstanceFactory, schedule: Schedule, limits: RunLimits): number[][] {
+  const recorder = new DrawRecorder(new ReplayStrategy(schedule));
+  runOnce(factory, recorder, limits, false);
+  return recorder.draws;
 }
 
 /**
  * Searches for the smallest schedule that violates property `kind` with no
- * more steps and preemptions than `size`: the fewest preemptions first, then
+ * more steps and preemptions than `size` (those of `given`, or less), with
+ * the model drawing what it drew in `given`: the fewest preemptions first, then
  * the fewest steps with those. Each question ("is there one with at most p
  * preemptions and at most L steps?") is a bounded DFS with explored states
  * (every interleaving within the bounds, each state once), cut at L steps;
@@ -74,10 +127,12 @@ class StepLimit extends DelegatingStrategy {
 export function searchShortest(
   factory: InstanceFactory,
   kind: string,
+  given: Schedule,
   size: SearchedSize,
   limits: RunLimits,
   options: { budget: number; seed: number; deadline: number; clock: () => number },
 ): ShortestResult {
+  const draws = drawsByThread(factory, given, limits);
   let spent = 0;
   let found: Found | null = null;
   let best = size;
@@ -86,7 +141,7 @@ export function searchShortest(
   /** A violation of `kind` within p preemptions and `maxSteps` steps; undefined when the budget ran out first. */
   const search = (p: number, maxSteps: number): Found | null | undefined => {
     const dfs = new DfsStrategy({ preemptionBound: p, por: 'states', seed: options.seed });
-    const strategy = new StepLimit(dfs, maxSteps);
+    const strategy = new SearchScheduler(dfs, maxSteps, draws);
     let index = 0;
     for (;;) {
       if (spent >= options.budget || options.clock() >= options.deadline) return undefined;

@@ -9,7 +9,7 @@ import { minimise } from '../../src/check/minimise.js';
 import { PctStrategy } from '../../src/check/pct.js';
 import { ReplayStrategy } from '../../src/check/replay.js';
 import { runExecution, runOnce } from '../../src/check/run.js';
-import { searchShortest } from '../../src/check/shortest.js';
+import { drawsByThread, searchShortest } from '../../src/check/shortest.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
 import { counter, precheck, seqProtocol } from './toys.js';
 
@@ -55,7 +55,7 @@ for (const [name, f, bound] of toys) {
     const given = runOnce(f, new ReplayStrategy(found.schedule), limits, false);
     // Within the bound: a given schedule with more preemptions is cut down to it.
     const size = { steps: found.schedule.choices.length, preemptions: Math.min(given.preemptions, bound) };
-    const r = searchShortest(f, kind, size, limits, { budget: 1_000_000, ...endless });
+    const r = searchShortest(f, kind, found.schedule, size, limits, { budget: 1_000_000, ...endless });
     assert.equal(r.complete, true);
     const truth = smallestByBruteForce(f, kind, size.preemptions, size.steps);
     if (r.found === null) {
@@ -78,7 +78,7 @@ test('a search out of budget says so and never returns a larger schedule', () =>
   assert.ok(found.violation !== null && found.schedule !== null);
   const given = runOnce(f, new ReplayStrategy(found.schedule), limits, false);
   const size = { steps: given.schedule.choices.length, preemptions: given.preemptions };
-  const r = searchShortest(f, found.violation.kind, size, limits, { budget: 3, ...endless });
+  const r = searchShortest(f, found.violation.kind, found.schedule, size, limits, { budget: 3, ...endless });
   assert.equal(r.complete, false);
   assert.ok(r.executions <= 3);
   if (r.found !== null) assert.ok(r.found.schedule.choices.length <= size.steps && r.found.preemptions <= size.preemptions);
@@ -98,4 +98,18 @@ test('fault-skip-range-check: minimisation ends at the textbook race, 32 steps w
   const trialsOnly = minimise(f, found.schedule, found.violation.kind, limits, { searchExecutions: 0 });
   assert.equal(trialsOnly.search, null);
   assert.ok(trialsOnly.size.steps > m.size.steps, `trials alone: ${trialsOnly.size.steps} steps`);
+});
+
+test('the search looks in the world of the counterexample given: each thread draws what it drew there (memslot-delete-mini, pct seed 4)', () => {
+  const f = factoryFor('memslot-delete-mini', [], 'zap-fast-no-generation-bump');
+  const found = explore(f, new PctStrategy(4, 3), { maxExecutions: 100_000 });
+  assert.ok(found.violation !== null && found.schedule !== null);
+  const given = drawsByThread(f, found.schedule, limits);
+  assert.ok(given.some((d) => d.length > 0), 'the scenario draws');
+  const m = minimise(f, found.schedule, found.violation.kind, limits);
+  assert.equal(m.search?.complete, true);
+  assert.ok(m.size.steps < m.original.steps);
+  const got = drawsByThread(f, m.schedule, limits);
+  // Each thread's draws are the given ones, as far as both go.
+  got.forEach((d, k) => d.forEach((v, i) => (i < (given[k]?.length ?? 0) ? assert.equal(v, given[k]![i], `thread ${k - 1}, draw ${i}`) : undefined)));
 });
