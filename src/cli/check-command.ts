@@ -205,6 +205,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           summary: roundedSummary(r.summary),
           violation: r.violation,
           counterexample: r.counterexample ? o.out : null,
+          minimisation: r.minimisation,
           partial: interrupted,
           shard,
           exploration: { strategy, maxExecutions: maxExecutions ?? null, maxSteps: maxSteps ?? null },

@@ -1,4 +1,4 @@
-import { type ExplorePart, mergeParts, type Shard, type StrategySpec, type Summary } from '../check/index.js';
+import { type CheckResult, type ExplorePart, mergeParts, type Shard, type StrategySpec, type Summary } from '../check/index.js';
 import type { Violation } from '../runtime/instance.js';
 import { InputError } from '../scenario/input-error.js';
 
@@ -27,6 +27,8 @@ export interface CheckJson {
   violation: Violation | null;
   /** File the counterexample was written to, or null. */
   counterexample: string | null;
+  /** How the counterexample was minimised (sizes before and after, the search for the smallest), or null. */
+  minimisation: CheckResult['minimisation'];
   partial: boolean;
   /** The part of the exploration this file holds, or null for all of it. */
   shard: Shard | null;
@@ -74,6 +76,7 @@ export function mergeChecks(files: readonly { name: string; json: CheckJson }[])
     summary: roundedSummary(m.summary),
     violation: lead?.violation ?? null,
     counterexample: lead?.counterexample ?? null,
+    minimisation: lead?.minimisation ?? null,
     partial: m.incomplete || files.some((f) => f.json.partial),
     shard: null,
     exploration: first.exploration,

@@ -52,6 +52,10 @@ test('check with a preemption bound and --workers 2 on a mutant: the violation, 
   assert.equal(two.code, 1, two.stderr);
   assert.deepEqual(untimed(two), untimed(one));
   assert.deepEqual(load(join(dir, 'mut-two-cex.json')), load(join(dir, 'mut-one-cex.json')));
+  // The JSON says how far minimisation got (at this size the search stops at its budget).
+  const m = (one as unknown as { minimisation: { size: { steps: number }; original: { steps: number }; search: { complete: boolean; executions: number } } }).minimisation;
+  assert.ok(m.size.steps <= m.original.steps);
+  assert.deepEqual(m.search, { executions: 20_000, complete: false });
 });
 
 test('check with a preemption bound (states) finds a mutant (exit 1) that replays', async () => {
