@@ -5,15 +5,22 @@ import type { Strategy } from './strategy.js';
 
 /**
  * A strategy made of others run in turn (the phases of a portfolio, the levels
- * of an iterative preemption bound): the choices of an execution are those of
- * the one running now; subclasses say which, and when to move on.
+ * of an iterative preemption bound), or one wrapped to change a part of it:
+ * the choices of an execution are those of the one running now; subclasses
+ * say which, and when to move on.
  */
 export abstract class DelegatingStrategy implements Strategy {
   abstract readonly name: string;
   /** The strategy running the current execution. */
   protected abstract get current(): Strategy;
-  abstract beginExecution(x: Execution): boolean;
-  abstract exhausted(): boolean;
+
+  beginExecution(x: Execution): boolean {
+    return this.current.beginExecution(x);
+  }
+
+  exhausted(): boolean {
+    return this.current.exhausted();
+  }
 
   nextThread(x: Execution): Thread | null {
     return this.current.nextThread(x);

@@ -34,6 +34,6 @@ export { ReplayStrategy } from './replay.js';
 export { type RunLimits, runOnce, type SingleRun } from './run.js';
 export type { SpinProgress } from './spin.js';
 export { decodeSchedule, encodeSchedule } from './schedule-codec.js';
-export { makeStrategy, splitPrefixes, STRATEGY_NAMES, type StrategySpec } from './strategies.js';
+export { makeStrategy, SHARED_STATES_PREFIXES, splitPrefixes, STRATEGY_NAMES, type StrategySpec } from './strategies.js';
 export type { Strategy } from './strategy.js';
 export { formatBoundLevels, formatSummary, type StopReason, type Summary } from './summary.js';

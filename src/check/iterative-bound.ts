@@ -65,7 +65,7 @@ export class IterativeBoundStrategy extends DelegatingStrategy {
     return new DfsStrategy({ ...this.options, por: this.options.por === 'states' ? 'dpor' : this.options.por });
   }
 
-  beginExecution(x: Execution): boolean {
+  override beginExecution(x: Execution): boolean {
     while (!this.done) {
       const cur = this.levels[this.levels.length - 1]!;
       const trying = cur.preemptionBound === null;
@@ -92,7 +92,7 @@ export class IterativeBoundStrategy extends DelegatingStrategy {
   }
 
   /** True once the last level is exhausted: the whole space (or every execution within maxBound) was run. */
-  exhausted(): boolean {
+  override exhausted(): boolean {
     return this.done && this.levels[this.levels.length - 1]!.exhausted;
   }
 

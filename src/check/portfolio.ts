@@ -36,7 +36,7 @@ export class PortfolioStrategy extends DelegatingStrategy {
     return this.phases[this.phase].strategy;
   }
 
-  beginExecution(x: Execution): boolean {
+  override beginExecution(x: Execution): boolean {
     for (;;) {
       const last = this.phase === this.phases.length - 1;
       if (last || this.inPhase < this.phases[this.phase].executions) {
@@ -56,7 +56,7 @@ export class PortfolioStrategy extends DelegatingStrategy {
     }
   }
 
-  exhausted(): boolean {
+  override exhausted(): boolean {
     return this.phase === this.phases.length - 1 && this.current.exhausted();
   }
 }

@@ -61,12 +61,9 @@ class SearchScheduler extends DelegatingStrategy {
   protected get current(): Strategy {
     return this.inner;
   }
-  beginExecution(x: Execution): boolean {
+  override beginExecution(x: Execution): boolean {
     this.taken.length = 0;
     return this.inner.beginExecution(x);
-  }
-  exhausted(): boolean {
-    return this.inner.exhausted();
   }
   override nextThread(x: Execution): Thread | null {
     return x.step >= this.limit ? null : this.inner.nextThread(x);
@@ -90,12 +87,6 @@ class DrawRecorder extends DelegatingStrategy {
   }
   protected get current(): Strategy {
     return this.replay;
-  }
-  beginExecution(x: Execution): boolean {
-    return this.replay.beginExecution(x);
-  }
-  exhausted(): boolean {
-    return this.replay.exhausted();
   }
   override nextDraw(x: Execution, n: number): number {
     const v = this.replay.nextDraw(x, n);

@@ -6,7 +6,7 @@ import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
 import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
-import { type CheckOptions, type CheckResult, check, type Progress, splitPrefixes } from '../check/index.js';
+import { type CheckOptions, type CheckResult, check, type Progress, SHARED_STATES_PREFIXES, splitPrefixes } from '../check/index.js';
 import { UnitClaims } from '../check/claims.js';
 import { SharedBound } from '../check/stop-bound.js';
 import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
@@ -53,13 +53,6 @@ export type JobResult<J extends Job> = J extends { kind: 'run' }
     : J extends { kind: 'audit' }
       ? AuditResult
       : CompareResult;
-
-/**
- * Subtrees of a dfs split whose units share one table of explored states:
- * many, since a unit costs no execution more than the whole would, and small
- * units keep the parts busy to the end.
- */
-export const SHARED_STATES_PREFIXES = 512;
 
 /** Wall-clock time, ms since the epoch: deadlines cross threads. */
 const now = () => Date.now();
