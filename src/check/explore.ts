@@ -4,7 +4,7 @@ import { executionDriver } from './driver.js';
 import type { UnitClaims } from './claims.js';
 import { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
-import type { BoundLevel } from './iterative-bound.js';
+import type { BoundLevel } from './bound-levels.js';
 import { Ledger, type PartRecord } from './ledger.js';
 import type { ProgressSink } from './progress.js';
 import { owns, ownedBelow, type Shard } from './shard.js';

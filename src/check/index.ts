@@ -23,7 +23,8 @@ export { figuresUpTo, type Figures, Ledger, type LedgerEntry, type PartRecord } 
 export { type ExplorePart, type MergedParts, mergeParts } from './merge.js';
 export { owns, ownedBelow, type Shard, subShard } from './shard.js';
 export type { InstanceFactory, InstanceOptions } from './factory.js';
-export { type BoundLevel, IterativeBoundStrategy } from './iterative-bound.js';
+export { type BoundLevel, BoundLevels, type LevelPhase } from './bound-levels.js';
+export { IterativeBoundStrategy, levelOptions } from './iterative-bound.js';
 export { type CexSize, type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
 export { PctStrategy } from './pct.js';
 export { type Phase, PortfolioStrategy } from './portfolio.js';

@@ -1,17 +1,8 @@
+import { type BoundLevel, BoundLevels, type LevelPhase } from './bound-levels.js';
 import { DelegatingStrategy } from './delegating.js';
 import { type DfsOptions, DfsStrategy } from './dfs.js';
 import type { Execution } from './execution.js';
 import type { Strategy } from './strategy.js';
-
-/** One level of an iterative preemption bound: what ran with at most `preemptionBound` preemptions. */
-export interface BoundLevel {
-  /** Most preemptions per execution at this level; null for a try of the whole space, with DPOR and sleep sets. */
-  preemptionBound: number | null;
-  /** Executions run at this level (those of the levels below run again). */
-  executions: number;
-  /** The DFS within the bound (without one, for a try) finished (bounded DPOR's coverage: README). */
-  exhausted: boolean;
-}
 
 /**
  * Iterative preemption bounding, as CHESS's iterative context bounding does
@@ -30,61 +21,38 @@ export interface BoundLevel {
  * nothing, 320 unbounded). So after each level, the whole space is tried,
  * with DPOR and sleep sets, for as many executions as that level took: if it
  * is done within them, so is the exploration. That at most doubles the cost
- * of a world too big to finish.
+ * of a world too big to finish. (The order of the levels: BoundLevels.)
  */
 export class IterativeBoundStrategy extends DelegatingStrategy {
   readonly name = 'dfs';
-  /** What ran at each level so far, the current one last. */
-  readonly levels: BoundLevel[] = [];
+  private readonly plan: BoundLevels;
   private dfs: DfsStrategy;
-  private done = false;
-  /** The bound of the last bounded level. */
-  private bound = 0;
-  /** Executions the current try of the whole space may take. */
-  private budget = 0;
 
   /** `maxBound`: the last level (Infinity: until a level is the whole space). */
   constructor(
     private readonly options: Omit<DfsOptions, 'preemptionBound' | 'split'>,
-    private readonly maxBound = Number.POSITIVE_INFINITY,
+    maxBound = Number.POSITIVE_INFINITY,
   ) {
     super();
-    this.dfs = this.level(0);
+    this.plan = new BoundLevels(maxBound);
+    this.dfs = levelStrategy(this.options, { preemptionBound: 0 });
   }
 
-  private level(bound: number): DfsStrategy {
-    this.bound = bound;
-    this.levels.push({ preemptionBound: bound, executions: 0, exhausted: false });
-    return new DfsStrategy({ ...this.options, preemptionBound: bound });
-  }
-
-  private wholeSpace(budget: number): DfsStrategy {
-    this.budget = budget;
-    this.levels.push({ preemptionBound: null, executions: 0, exhausted: false });
-    // Without a bound, states are too many to go through one by one: DPOR.
-    return new DfsStrategy({ ...this.options, por: this.options.por === 'states' ? 'dpor' : this.options.por });
+  /** What ran at each level so far, the current one last. */
+  get levels(): readonly BoundLevel[] {
+    return this.plan.levels;
   }
 
   override beginExecution(x: Execution): boolean {
-    while (!this.done) {
-      const cur = this.levels[this.levels.length - 1]!;
-      const trying = cur.preemptionBound === null;
-      if (!(trying && cur.executions >= this.budget) && this.dfs.beginExecution(x)) {
-        cur.executions++;
+    for (;;) {
+      if (this.plan.mayRun() && this.dfs.beginExecution(x)) {
+        this.plan.count();
         return true;
       }
-      cur.exhausted = this.dfs.exhausted();
-      if (trying) {
-        // Done within the budget: the whole space was run. Otherwise, the next bound.
-        if (cur.exhausted) this.done = true;
-        else this.dfs = this.level(this.bound + 1);
-      } else if (!cur.exhausted || this.dfs.stats.boundCuts === 0 || this.bound >= this.maxBound) {
-        this.done = true;
-      } else {
-        this.dfs = this.wholeSpace(cur.executions);
-      }
+      const next = this.plan.phase() === null ? null : this.plan.end(this.dfs.exhausted(), this.dfs.stats.boundCuts > 0);
+      if (next === null) return false;
+      this.dfs = levelStrategy(this.options, next);
     }
-    return false;
   }
 
   protected get current(): Strategy {
@@ -93,11 +61,24 @@ export class IterativeBoundStrategy extends DelegatingStrategy {
 
   /** True once the last level is exhausted: the whole space (or every execution within maxBound) was run. */
   override exhausted(): boolean {
-    return this.done && this.levels[this.levels.length - 1]!.exhausted;
+    return this.plan.exhausted();
   }
 
   /** The levels, for the summary. */
   override boundLevels(): BoundLevel[] {
-    return this.levels.map((l) => ({ ...l }));
+    return this.plan.levels.map((l) => ({ ...l }));
   }
+}
+
+/**
+ * The DFS options of a level: its bound; or, for a try of the whole space, no
+ * bound, with DPOR (without a bound, states are too many to go through one by one).
+ */
+export function levelOptions<O extends Omit<DfsOptions, 'preemptionBound' | 'split'>>(options: O, phase: LevelPhase): O & Pick<DfsOptions, 'preemptionBound'> {
+  if (phase.preemptionBound !== null) return { ...options, preemptionBound: phase.preemptionBound };
+  return { ...options, por: options.por === 'states' ? 'dpor' : options.por };
+}
+
+function levelStrategy(options: Omit<DfsOptions, 'preemptionBound' | 'split'>, phase: LevelPhase): DfsStrategy {
+  return new DfsStrategy(levelOptions(options, phase));
 }

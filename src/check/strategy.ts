@@ -1,5 +1,5 @@
 import type { Execution, Outcome } from './execution.js';
-import type { BoundLevel } from './iterative-bound.js';
+import type { BoundLevel } from './bound-levels.js';
 import type { Thread } from '../runtime/thread.js';
 
 /**

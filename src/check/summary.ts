@@ -1,4 +1,4 @@
-import type { BoundLevel } from './iterative-bound.js';
+import type { BoundLevel } from './bound-levels.js';
 
 /** Why an exploration stopped. */
 export type StopReason =
