@@ -2,6 +2,7 @@ import type { Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { type CexOrigin, type Counterexample, buildCounterexample } from './counterexample.js';
 import { type ExploreOptions, explore, type ModelBugReport, runLimits } from './explore.js';
+import { DfsStrategy } from './dfs.js';
 import type { InstanceFactory } from './factory.js';
 import type { PartRecord } from './ledger.js';
 import { type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
@@ -40,6 +41,12 @@ export interface CheckResult {
   schedule: Schedule | null;
   /** The figures by unit, for merging shards. */
   part: PartRecord;
+  /**
+   * dfs with a preemption bound: the bound kept a thread from running in some
+   * execution, so a bigger one would run more (the iterative bound's levels
+   * go on; not in the JSON).
+   */
+  boundCut?: boolean;
 }
 
 /** A counterexample and how its minimisation went. */
@@ -60,7 +67,7 @@ export function check(factory: InstanceFactory, options: CheckOptions): CheckRes
     found.violation !== null && found.schedule !== null && (options.counterexample ?? true)
       ? counterexampleOf(factory, found.violation, found.schedule, strategy.name, options)
       : null;
-  return checkResult(found, cex);
+  return { ...checkResult(found, cex), boundCut: strategy instanceof DfsStrategy && strategy.stats.boundCuts > 0 };
 }
 
 /** What an exploration found, with the counterexample built from its violation (if any). */

@@ -146,3 +146,15 @@ export function oneEntry(p: PartRecord): PartRecord {
   const units = ownedBelow(p.shard, p.lastUnit + 1);
   return { ...p, entries: [[p.lastUnit, f.executions - units + 1, f.maxDepth, f.truncated, f.redundant]] };
 }
+
+/**
+ * The record of an unsharded exploration as one unit holding all its figures:
+ * for one that runs in phases, each of which numbers its units from 0 (the
+ * levels of an iterative preemption bound, which cannot be split into parts).
+ * `stopped`: it ended at a violation or a model bug.
+ */
+export function oneUnit(f: Figures, stopped: boolean): PartRecord {
+  const shard = { index: 0, count: 1 };
+  if (f.executions === 0) return { shard, lastUnit: -1, stopUnit: null, entries: [] };
+  return { shard, lastUnit: 0, stopUnit: stopped ? 0 : null, entries: [[0, f.executions, f.maxDepth, f.truncated, f.redundant]] };
+}

@@ -143,7 +143,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--strategy <name>', 'dfs | pct | random | auto', 'dfs')
     .option('--preemption-bound <n>', 'dfs: most preemptions per execution')
-    .option('--iterative-bound', 'dfs: preemption bound 0, then 1, 2, … each exhausted in turn (up to --preemption-bound)')
+    .option('--iterative-bound', 'dfs: preemption bound 0, then 1, 2, … each exhausted in turn (up to --preemption-bound); with --workers, each level on the workers')
     .option('--por <mode>', 'dfs reduction: states (the default with a preemption bound: every interleaving within it, a state explored once) or dpor (the default without one: only races are reordered)')
     .option('--pct-depth <n>', 'pct: bug depth d (default 3)')
     .option('--max-executions <n>', 'stop after this many executions')
@@ -169,9 +169,18 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const workers = parseCount('--workers', o.workers, MAX_WORKERS);
       if (workers === 0) throw new InputError('--workers 0: expected at least 1');
       const strategy = strategySpec(o);
-      // auto and the iterative bound run phases or levels in turn: one part only.
-      const whole = strategy.kind === 'auto' ? ['--strategy auto', '--strategy dfs, pct or random'] : o.iterativeBound ? ['--iterative-bound', 'a fixed --preemption-bound'] : null;
-      if (whole !== null && (shard !== null || workers > 1)) {
+      // auto and the iterative bound run phases or levels in turn: one part only;
+      // but each level with explored states (the default) runs on the workers (check-levels.ts).
+      const whole =
+        strategy.kind === 'auto'
+          ? ['--strategy auto', '--strategy dfs, pct or random']
+          : !o.iterativeBound
+            ? null
+            : shard === null && o.por === 'dpor'
+              ? ['--iterative-bound with --por dpor', '--por states (the default) or a fixed --preemption-bound']
+              : ['--iterative-bound', 'a fixed --preemption-bound'];
+      const levelsOnWorkers = o.iterativeBound && o.por !== 'dpor';
+      if (whole !== null && (shard !== null || (workers > 1 && !levelsOnWorkers))) {
         throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: ${whole[0]} cannot be split into parts; expected ${whole[1]}`);
       }
       const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;

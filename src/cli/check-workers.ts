@@ -11,8 +11,9 @@ import { defaultPor } from '../check/dfs.js';
 import { mergeClaimed } from '../check/merge.js';
 import { DEFAULT_MAX_STATES, SharedStateCache } from '../check/shared-state-cache.js';
 import { SharedBound } from '../check/stop-bound.js';
-import { oneEntry } from '../check/ledger.js';
+import { oneEntry, oneUnit } from '../check/ledger.js';
 import { checkBranchesInWorkers } from './branch-workers.js';
+import { checkLevels } from './check-levels.js';
 import { type Job, runOffloaded } from './offload.js';
 
 type CheckJob = Extract<Job, { kind: 'check' }>;
@@ -49,6 +50,7 @@ export async function checkInWorkers(
   interrupted: () => boolean,
   onProgress?: (p: Progress) => void,
 ): Promise<PartsRun> {
+  if (runsLevels(job, shard, workers)) return checkLevels(job, workers, (level, w, p) => checkInWorkers(level, null, w, interrupted, p), interrupted, onProgress);
   if (sharesStates(job, shard)) {
     // A budget is spent in the order of one DFS, which parts side by side do not keep.
     if (job.options.maxExecutions !== undefined) workers = 1;
@@ -71,7 +73,9 @@ export async function checkInWorkers(
   if (workers <= 1) {
     const r = await runOffloaded({ ...job, options: { ...job.options, shard } }, interrupted, onProgress);
     const { part, ...result } = r;
-    return { result, parts: [{ summary: r.summary, part }] };
+    // The iterative bound's levels as one unit, as they are when each level runs on the workers.
+    const levels = job.options.strategy.kind === 'dfs' && job.options.strategy.iterative === true;
+    return { result, parts: [{ summary: r.summary, part: levels ? oneUnit(r.summary, r.summary.stoppedBy === 'violation' || r.summary.stoppedBy === 'model-bug') : part }] };
   }
   return runParts(job, shard, workers, interrupted, onProgress);
 }
@@ -128,6 +132,8 @@ async function runParts(job: CheckJob, shard: Shard | null, workers: number, ...
       minimisation: lead?.minimisation ?? null,
       modelBug: lead?.modelBug ?? null,
       schedule: lead?.schedule ?? null,
+      // One DFS's bound cut something when one of its parts' did.
+      boundCut: results.some((r) => r.boundCut === true),
     },
     parts,
   };
@@ -144,6 +150,19 @@ async function runParts(job: CheckJob, shard: Shard | null, workers: number, ...
 export function sharesStates(job: CheckJob, shard: Shard | null): boolean {
   const s = job.options.strategy;
   return shard === null && s.kind === 'dfs' && s.iterative !== true && defaultPor(s) === 'states';
+}
+
+/**
+ * Whether dfs with an iterative preemption bound runs level by level on
+ * several workers, each level a check of its own (check-levels.ts): with
+ * explored states, the default, whose bounded levels are one DFS on any
+ * number of workers. (One worker runs the levels in one exploration, without
+ * a worker's start per level: the same figures.) Not with --shard: the levels
+ * cannot be split into parts.
+ */
+export function runsLevels(job: CheckJob, shard: Shard | null, workers: number): boolean {
+  const s = job.options.strategy;
+  return workers > 1 && shard === null && s.kind === 'dfs' && s.iterative === true && s.por !== 'dpor';
 }
 
 /**

@@ -138,6 +138,22 @@ export function startWorker(module: string, workerData: unknown): Worker {
 }
 
 /**
+ * Workers whose job is done, kept for the next (unref'd, so that they do not
+ * keep the process alive): a worker's start costs about 0.3 s, and the levels
+ * of an iterative bound run a job each.
+ */
+const idle: Worker[] = [];
+
+/** A worker running `data`'s job: an idle one told it, or a new one. */
+function workerFor(data: { job: Job; flag: SharedArrayBuffer }): Worker {
+  const kept = idle.pop();
+  if (kept === undefined) return startWorker('sim-worker', data);
+  kept.ref();
+  kept.postMessage(data);
+  return kept;
+}
+
+/**
  * Runs a job on a worker thread while this thread keeps its event loop free for
  * signals: `interrupted` (the CLI's SIGINT flag) is polled every 50 ms and passed
  * on through shared memory. Falls back to running in-process if no worker starts.
@@ -148,7 +164,7 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, 
   return new Promise((resolve, reject) => {
     let worker: Worker;
     try {
-      worker = startWorker('sim-worker', { job, flag });
+      worker = workerFor({ job, flag });
     } catch {
       resolve(runJob(job, interrupted, onProgress) as JobResult<J>);
       return;
@@ -157,13 +173,18 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, 
     const poll = setInterval(() => {
       if (interrupted()) Atomics.store(shared, 0, 1);
     }, 50);
-    const done = (f: () => void) => {
+    const done = (f: () => void, reuse: boolean) => {
       if (settled) return;
       settled = true;
       clearInterval(poll);
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      if (reuse) {
+        worker.unref();
+        idle.push(worker);
+      } else void worker.terminate();
       f();
     };
-    worker.on('message', (m: { ok: true; result: JobResult<J> } | { ok: false; name: string; message: string } | { progress: Progress }) => {
+    const onMessage = (m: { ok: true; result: JobResult<J> } | { ok: false; name: string; message: string } | { progress: Progress }) => {
       if ('progress' in m) {
         onProgress?.(m.progress);
         return;
@@ -171,10 +192,10 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, 
       done(() => {
         if (m.ok) resolve(m.result);
         else reject(m.name === 'ModelBug' ? new ModelBug(m.message) : m.name === 'InputError' ? new InputError(m.message) : new Error(m.message));
-      });
-      void worker.terminate();
-    });
-    worker.on('error', (e) => done(() => reject(e)));
-    worker.on('exit', (code) => done(() => reject(new Error(`simulation worker exited with code ${code} before reporting`))));
+      }, m.ok);
+    };
+    const onError = (e: Error) => done(() => reject(e), false);
+    const onExit = (code: number) => done(() => reject(new Error(`simulation worker exited with code ${code} before reporting`)), false);
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
   });
 }

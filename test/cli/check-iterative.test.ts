@@ -65,10 +65,47 @@ test('check --iterative-bound: a mutant is found at a low bound; exit 1', async 
   assert.ok(levels[levels.length - 1]!.preemptionBound <= 2, JSON.stringify(levels));
 });
 
+/** A check's JSON without its wall times (nor the name of its counterexample file). */
+function untimed(j: Record<string, unknown>) {
+  return JSON.parse(JSON.stringify(j, (k, v) => (k === 'wallMs' || k === 'executionsPerSec' || k === 'firstCounterexampleMs' || k === 'counterexample' || k === 'stderr' ? undefined : v)));
+}
+
+test('check --iterative-bound --workers 2: each level on the workers, the JSON of one worker (levels, figures, counterexample)', async () => {
+  const size = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2'];
+  const one = await check('w1', ...size, '--preemption-bound', '2');
+  const two = await check('w2', ...size, '--preemption-bound', '2', '--workers', '2');
+  assert.equal(two.code, 0, two.stderr);
+  assert.deepEqual(
+    two.summary.preemptionBounds.map((l) => [l.preemptionBound, l.executions, l.exhausted]),
+    [
+      [0, 6, true],
+      [null, 6, false],
+      [1, 481, true],
+      [null, 481, false],
+      [2, 19_774, true],
+    ],
+  );
+  assert.deepEqual(untimed(two), untimed(one));
+  // Cut by --max-executions inside a level, at the end of a try, inside a try.
+  for (const budget of ['300', '12', '970']) {
+    const a = await check(`w1-${budget}`, ...size, '--preemption-bound', '2', '--max-executions', budget);
+    const b = await check(`w2-${budget}`, ...size, '--preemption-bound', '2', '--max-executions', budget, '--workers', '2');
+    assert.equal(b.summary.executions, Number(budget));
+    assert.deepEqual(untimed(b), untimed(a), budget);
+  }
+  // A mutant: the same violation at the same level, and the same counterexample file.
+  const mutant = ['--set', 'vcpus=3', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2', '--mutate', 'fault-skip-seq-check'];
+  const m1 = await check('m1', ...mutant);
+  const m2 = await check('m2', ...mutant, '--workers', '2');
+  assert.equal(m2.code, 1, m2.stderr);
+  assert.deepEqual(untimed(m2), untimed(m1));
+  assert.deepEqual(load(join(dir, 'm2-cex.json')), load(join(dir, 'm1-cex.json')));
+});
+
 test('check --iterative-bound: refused with another strategy or split into parts, in one line, exit 2', async () => {
   for (const [args, pattern] of [
     [['--strategy', 'pct', '--iterative-bound'], /^mmulab: --iterative-bound: expected --strategy dfs, not pct$/],
-    [['--iterative-bound', '--workers', '2'], /^mmulab: --workers 2: --iterative-bound cannot be split into parts/],
+    [['--iterative-bound', '--por', 'dpor', '--workers', '2'], /^mmulab: --workers 2: --iterative-bound with --por dpor cannot be split into parts; expected --por states/],
     [['--iterative-bound', '--shard', '0/2'], /^mmulab: --shard 0\/2: --iterative-bound cannot be split into parts/],
   ] as const) {
     const r = await cli('check', 'fault-vs-invalidation-mini', ...args);
