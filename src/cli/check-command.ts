@@ -157,7 +157,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--ftrace <file>', 'ftrace-style log of the counterexample')
     .option('--report <file>', 'HTML page with the counterexample as swimlanes')
     .option('--shard <i/n>', 'explore only part i of n (0 <= i < n); mmulab merge puts the parts together')
-    .option('--workers <k>', 'explore on k worker threads (dfs with a preemption bound: the subtrees of the tree\'s top, sharing one table of explored states, the same result as 1 worker; dfs without: the branches of the top; with --shard: its subtrees; random, pct: every k-th execution), merged here', '1')
+    .option('--workers <k>', 'explore on k worker threads (dfs with a preemption bound: the subtrees of the tree\'s top, sharing one table of explored states, the same result as 1 worker; dfs without: the branches of the top; with --shard: its subtrees; random, pct: every k-th execution; --iterative-bound, auto: each level, each phase, on the workers), merged here', '1')
     .action(async (ref: string, o: CheckFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
       factoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
@@ -169,8 +169,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const workers = parseCount('--workers', o.workers, MAX_WORKERS);
       if (workers === 0) throw new InputError('--workers 0: expected at least 1');
       const strategy = strategySpec(o);
-      // auto and the iterative bound run phases or levels in turn: one part only;
-      // but each level with explored states (the default) runs on the workers (check-levels.ts).
+      // auto and the iterative bound run phases or levels in turn: not as parts;
+      // but each phase runs on the workers (check-phases.ts) unless its levels use DPOR.
       const whole =
         strategy.kind === 'auto'
           ? ['--strategy auto', '--strategy dfs, pct or random']
@@ -179,8 +179,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
             : shard === null && o.por === 'dpor'
               ? ['--iterative-bound with --por dpor', '--por states (the default) or a fixed --preemption-bound']
               : ['--iterative-bound', 'a fixed --preemption-bound'];
-      const levelsOnWorkers = o.iterativeBound && o.por !== 'dpor';
-      if (whole !== null && (shard !== null || (workers > 1 && !levelsOnWorkers))) {
+      const phasesOnWorkers = strategy.kind === 'auto' || (o.iterativeBound && o.por !== 'dpor');
+      if (whole !== null && (shard !== null || (workers > 1 && !phasesOnWorkers))) {
         throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: ${whole[0]} cannot be split into parts; expected ${whole[1]}`);
       }
       const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;

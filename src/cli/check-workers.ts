@@ -13,7 +13,7 @@ import { DEFAULT_MAX_STATES, SharedStateCache } from '../check/shared-state-cach
 import { SharedBound } from '../check/stop-bound.js';
 import { oneEntry, oneUnit } from '../check/ledger.js';
 import { checkBranchesInWorkers } from './branch-workers.js';
-import { checkLevels } from './check-levels.js';
+import { checkInPhases } from './check-phases.js';
 import { type Job, runOffloaded } from './offload.js';
 
 type CheckJob = Extract<Job, { kind: 'check' }>;
@@ -50,7 +50,7 @@ export async function checkInWorkers(
   interrupted: () => boolean,
   onProgress?: (p: Progress) => void,
 ): Promise<PartsRun> {
-  if (runsLevels(job, shard, workers)) return checkLevels(job, workers, (level, w, p) => checkInWorkers(level, null, w, interrupted, p), interrupted, onProgress);
+  if (runsInPhases(job, shard, workers)) return checkInPhases(job, workers, (phase, w, p) => checkInWorkers(phase, null, w, interrupted, p), interrupted, onProgress);
   if (sharesStates(job, shard)) {
     // A budget is spent in the order of one DFS, which parts side by side do not keep.
     if (job.options.maxExecutions !== undefined) workers = 1;
@@ -73,9 +73,9 @@ export async function checkInWorkers(
   if (workers <= 1) {
     const r = await runOffloaded({ ...job, options: { ...job.options, shard } }, interrupted, onProgress);
     const { part, ...result } = r;
-    // The iterative bound's levels as one unit, as they are when each level runs on the workers.
-    const levels = job.options.strategy.kind === 'dfs' && job.options.strategy.iterative === true;
-    return { result, parts: [{ summary: r.summary, part: levels ? oneUnit(r.summary, r.summary.stoppedBy === 'violation' || r.summary.stoppedBy === 'model-bug') : part }] };
+    // Phases as one unit, as they are when each phase runs on the workers.
+    const one = inPhases(job) ? oneUnit(r.summary, r.summary.stoppedBy === 'violation' || r.summary.stoppedBy === 'model-bug') : part;
+    return { result, parts: [{ summary: r.summary, part: one }] };
   }
   return runParts(job, shard, workers, interrupted, onProgress);
 }
@@ -153,16 +153,23 @@ export function sharesStates(job: CheckJob, shard: Shard | null): boolean {
 }
 
 /**
- * Whether dfs with an iterative preemption bound runs level by level on
- * several workers, each level a check of its own (check-levels.ts): with
- * explored states, the default, whose bounded levels are one DFS on any
- * number of workers. (One worker runs the levels in one exploration, without
- * a worker's start per level: the same figures.) Not with --shard: the levels
- * cannot be split into parts.
+ * Whether a check that runs strategies in turn runs phase by phase on several
+ * workers, each phase a check of its own (check-phases.ts): dfs with an
+ * iterative preemption bound whose levels explore states (the default: a
+ * bounded level is one DFS on any number of workers), and auto (PCT, then
+ * those levels). One worker runs the phases in one exploration, without a
+ * job per phase: the same figures. Not with --shard: the phases cannot be
+ * split into parts.
  */
-export function runsLevels(job: CheckJob, shard: Shard | null, workers: number): boolean {
+export function runsInPhases(job: CheckJob, shard: Shard | null, workers: number): boolean {
   const s = job.options.strategy;
-  return workers > 1 && shard === null && s.kind === 'dfs' && s.iterative === true && s.por !== 'dpor';
+  return workers > 1 && shard === null && (s.kind === 'auto' || (s.kind === 'dfs' && s.iterative === true)) && s.por !== 'dpor';
+}
+
+/** Whether the check runs strategies in turn: the iterative bound's levels, or auto's PCT then levels. */
+function inPhases(job: CheckJob): boolean {
+  const s = job.options.strategy;
+  return s.kind === 'auto' || (s.kind === 'dfs' && s.iterative === true);
 }
 
 /**

@@ -102,6 +102,33 @@ test('check --iterative-bound --workers 2: each level on the workers, the JSON o
   assert.deepEqual(load(join(dir, 'm2-cex.json')), load(join(dir, 'm1-cex.json')));
 });
 
+test('check --strategy auto --workers 2: PCT striped over the workers, then the levels on them, the JSON of one worker', async () => {
+  const auto = async (name: string, ...args: string[]) => {
+    const json = join(dir, `${name}.json`);
+    const r = await cli('check', 'fault-vs-invalidation-mini', '--strategy', 'auto', '--json', json, '--out', join(dir, `${name}-cex.json`), '--no-minimise', ...args);
+    return { code: r.code, stderr: r.stderr, ...(load(json) as { summary: { strategy: string; executions: number; preemptionBounds?: Level[] } }) };
+  };
+  // PCT's 20,000 executions, then bound 0, a try and bound 1.
+  const one = await auto('a1', '--preemption-bound', '1');
+  const two = await auto('a2', '--preemption-bound', '1', '--workers', '2');
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(two.summary.executions, 20_000 + 6 + 6 + 481);
+  assert.deepEqual(untimed(two), untimed(one));
+  // Cut inside PCT: no levels.
+  const p1 = await auto('p1', '--max-executions', '500');
+  const p2 = await auto('p2', '--max-executions', '500', '--workers', '2');
+  assert.equal(p2.summary.strategy, 'pct');
+  assert.equal(p2.summary.preemptionBounds, undefined);
+  assert.deepEqual(untimed(p2), untimed(p1));
+  // A bug PCT finds: the same violation, execution and counterexample.
+  const mutant = ['--set', 'vcpus=3', '--mutate', 'fault-skip-range-check'];
+  const m1 = await auto('am1', ...mutant);
+  const m2 = await auto('am2', ...mutant, '--workers', '2');
+  assert.equal(m2.code, 1, m2.stderr);
+  assert.deepEqual(untimed(m2), untimed(m1));
+  assert.deepEqual(load(join(dir, 'am2-cex.json')), load(join(dir, 'am1-cex.json')));
+});
+
 test('check --iterative-bound: refused with another strategy or split into parts, in one line, exit 2', async () => {
   for (const [args, pattern] of [
     [['--strategy', 'pct', '--iterative-bound'], /^mmulab: --iterative-bound: expected --strategy dfs, not pct$/],
