@@ -13,12 +13,15 @@ interface Level {
   exhausted: boolean;
 }
 
-async function check(name: string, ...args: string[]) {
+/** check with `strategy` (the JSON `name`.json, the counterexample `name`-cex.json, not minimised). */
+async function checkWith(strategy: string[], name: string, ...args: string[]) {
   const json = join(dir, `${name}.json`);
-  const r = await cli('check', 'fault-vs-invalidation-mini', '--strategy', 'dfs', '--iterative-bound', '--json', json, '--out', join(dir, `${name}-cex.json`), '--no-minimise', ...args);
-  const j = load(json) as { summary: { exhausted: boolean; executions: number; preemptionBounds: Level[] }; violation: { kind: string } | null };
+  const r = await cli('check', 'fault-vs-invalidation-mini', ...strategy, '--json', json, '--out', join(dir, `${name}-cex.json`), '--no-minimise', ...args);
+  const j = load(json) as { summary: { strategy: string; exhausted: boolean; executions: number; preemptionBounds: Level[] }; violation: { kind: string } | null };
   return { code: r.code, stderr: r.stderr, ...j };
 }
+
+const check = (name: string, ...args: string[]) => checkWith(['--strategy', 'dfs', '--iterative-bound'], name, ...args);
 
 test('check --iterative-bound: bound 0, 1, … up to --preemption-bound, each exhausted, in the JSON summary', async () => {
   const r = await check('ok', '--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2', '--preemption-bound', '1');
@@ -70,6 +73,15 @@ function untimed(j: Record<string, unknown>) {
   return JSON.parse(JSON.stringify(j, (k, v) => (k === 'wallMs' || k === 'executionsPerSec' || k === 'firstCounterexampleMs' || k === 'counterexample' || k === 'stderr' ? undefined : v)));
 }
 
+/** `run` on 1 and on 2 workers finds a violation (exit 1): the same JSON, and the same counterexample file. */
+async function sameViolation(run: (name: string, ...args: string[]) => ReturnType<typeof check>, name: string, args: string[]) {
+  const one = await run(`${name}1`, ...args);
+  const two = await run(`${name}2`, ...args, '--workers', '2');
+  assert.equal(two.code, 1, two.stderr);
+  assert.deepEqual(untimed(two), untimed(one));
+  assert.deepEqual(load(join(dir, `${name}2-cex.json`)), load(join(dir, `${name}1-cex.json`)));
+}
+
 test('check --iterative-bound --workers 2: each level on the workers, the JSON of one worker (levels, figures, counterexample)', async () => {
   const size = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2'];
   const one = await check('w1', ...size, '--preemption-bound', '2');
@@ -95,19 +107,11 @@ test('check --iterative-bound --workers 2: each level on the workers, the JSON o
   }
   // A mutant: the same violation at the same level, and the same counterexample file.
   const mutant = ['--set', 'vcpus=3', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2', '--mutate', 'fault-skip-seq-check'];
-  const m1 = await check('m1', ...mutant);
-  const m2 = await check('m2', ...mutant, '--workers', '2');
-  assert.equal(m2.code, 1, m2.stderr);
-  assert.deepEqual(untimed(m2), untimed(m1));
-  assert.deepEqual(load(join(dir, 'm2-cex.json')), load(join(dir, 'm1-cex.json')));
+  await sameViolation(check, 'm', mutant);
 });
 
 test('check --strategy auto --workers 2: PCT striped over the workers, then the levels on them, the JSON of one worker', async () => {
-  const auto = async (name: string, ...args: string[]) => {
-    const json = join(dir, `${name}.json`);
-    const r = await cli('check', 'fault-vs-invalidation-mini', '--strategy', 'auto', '--json', json, '--out', join(dir, `${name}-cex.json`), '--no-minimise', ...args);
-    return { code: r.code, stderr: r.stderr, ...(load(json) as { summary: { strategy: string; executions: number; preemptionBounds?: Level[] } }) };
-  };
+  const auto = (name: string, ...args: string[]) => checkWith(['--strategy', 'auto'], name, ...args);
   // PCT's 20,000 executions, then bound 0, a try and bound 1.
   const one = await auto('a1', '--preemption-bound', '1');
   const two = await auto('a2', '--preemption-bound', '1', '--workers', '2');
@@ -122,11 +126,7 @@ test('check --strategy auto --workers 2: PCT striped over the workers, then the 
   assert.deepEqual(untimed(p2), untimed(p1));
   // A bug PCT finds: the same violation, execution and counterexample.
   const mutant = ['--set', 'vcpus=3', '--mutate', 'fault-skip-range-check'];
-  const m1 = await auto('am1', ...mutant);
-  const m2 = await auto('am2', ...mutant, '--workers', '2');
-  assert.equal(m2.code, 1, m2.stderr);
-  assert.deepEqual(untimed(m2), untimed(m1));
-  assert.deepEqual(load(join(dir, 'am2-cex.json')), load(join(dir, 'am1-cex.json')));
+  await sameViolation(auto, 'am', mutant);
 });
 
 test('check --iterative-bound: refused with another strategy or split into parts, in one line, exit 2', async () => {
