@@ -170,6 +170,20 @@ test('interrupt: SIGINT during check writes the summary so far, partial, exit 13
   assert.equal(j.summary.stoppedBy, 'interrupted');
 });
 
+test('interrupt: SIGINT during check --iterative-bound --workers 2 (a level on the workers) writes the levels so far, partial, exit 130', async () => {
+  const out = join(dir, 'int-levels.json');
+  const size = ['--set', 'vcpus=3', '--set', 'invalidations=3', '--set', 'faultsPerVcpu=2'];
+  const r = await interruptRetrying(['check', 'fault-vs-invalidation-mini', ...size, '--iterative-bound', '--workers', '2', '--json', out, '--out', join(dir, 'int-levels-cex.json')], 3000);
+  assert.equal(r.code, 130, r.stderr);
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(j.partial, true);
+  assert.equal(j.summary.stoppedBy, 'interrupted');
+  assert.equal(j.summary.exhausted, false);
+  const levels = j.summary.preemptionBounds as { preemptionBound: number | null; executions: number }[];
+  assert.equal(j.summary.executions, levels.reduce((a, l) => a + l.executions, 0));
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
 test('interrupt: SIGINT during sweep writes the finished cells, partial, exit 130', async () => {
   const out = join(dir, 'int-sweep.json');
   const r = await interruptRetrying(
