@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     benchmarks.push({
       name: 'checker-workers',
       description:
-        'check --workers 1 vs 2: random and pct executions/s on fault-vs-invalidation-mini 3x3x2; dfs time to exhaust, DPOR with preemption bound 1 at 3x2x1 and 3x3x2 (1 worker: one DFS; 2 workers: the branches of its top shared out), explored states with preemption bound 2 at 3x1x2 and 3x2x2 (2 workers: the subtrees of a split, one table of states shared); --iterative-bound up to 2 at 3x2x2 (each level on the workers; one pair); 1 and 2 workers alternating in pairs, median of 5 runs each for random and pct and of 3 for dfs (3x2x2 states: one pair); each speedup is the median of the pairs\' ratios',
+        'check --workers 1 vs 2: random and pct executions/s on fault-vs-invalidation-mini 3x3x2; dfs time to exhaust, DPOR with preemption bound 1 at 3x2x1 and 3x3x2 (1 worker: one DFS; 2 workers: the branches of its top shared out), explored states with preemption bound 2 at 3x1x2 and 3x2x2 (2 workers: the subtrees of a split, one table of states shared); --iterative-bound up to 2 at 3x2x2 (each level on the workers; 3 pairs); 1 and 2 workers alternating in pairs, median of 5 runs each for random and pct and of 3 for dfs (3x2x2 states: one pair); each speedup is the median of the pairs\' ratios',
       figures: cw,
       target: { speedup: 1.7 },
       met: cw.dfs.two.exhausted && cw.dfsLarge.two.exhausted && cw.dfsStates.two.exhausted && cw.dfsStatesLarge.two.exhausted && cw.dfsIterative.two.exhausted && speedups.every((x) => x >= 1.7),
