@@ -70,6 +70,20 @@ export function check(factory: InstanceFactory, options: CheckOptions): CheckRes
   return { ...checkResult(found, cex), boundCut: strategy instanceof DfsStrategy && strategy.stats.boundCuts > 0 };
 }
 
+/** What a check found, apart from its figures. */
+export type Findings = Pick<CheckResult, 'violation' | 'counterexample' | 'minimisation' | 'modelBug' | 'schedule'>;
+
+/** What `lead` found (the part or phase whose stop is the run's), or nothing when it is null. */
+export function findingsOf(lead: Findings | null): Findings {
+  return {
+    violation: lead?.violation ?? null,
+    counterexample: lead?.counterexample ?? null,
+    minimisation: lead?.minimisation ?? null,
+    modelBug: lead?.modelBug ?? null,
+    schedule: lead?.schedule ?? null,
+  };
+}
+
 /** What an exploration found, with the counterexample built from its violation (if any). */
 export function checkResult(found: Pick<CheckResult, 'summary' | 'violation' | 'modelBug' | 'schedule' | 'part'>, cex: CounterexampleResult | null): CheckResult {
   return {

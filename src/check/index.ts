@@ -4,7 +4,7 @@
  * replays it. It knows nothing of KVM: it drives any Instance from a factory.
  */
 export { type AuditFinding, type AuditOptions, auditFootprints } from './audit.js';
-export { type CheckOptions, type CheckResult, type CounterexampleResult, check, checkResult, counterexampleOf } from './check.js';
+export { type CheckOptions, type CheckResult, type CounterexampleResult, check, checkResult, counterexampleOf, type Findings, findingsOf } from './check.js';
 export {
   buildCounterexample,
   CEX_FORMAT,

@@ -1,4 +1,5 @@
 import { ownedBelow, type Shard } from './shard.js';
+import type { Summary } from './summary.js';
 
 /**
  * A unit's figures, kept only when they are not the common case (one
@@ -151,10 +152,11 @@ export function oneEntry(p: PartRecord): PartRecord {
  * The record of an unsharded exploration as one unit holding all its figures:
  * for one that runs in phases, each of which numbers its units from 0 (the
  * levels of an iterative preemption bound, which cannot be split into parts).
- * `stopped`: it ended at a violation or a model bug.
+ * Its unit is the stop unit when it ended at a violation or a model bug.
  */
-export function oneUnit(f: Figures, stopped: boolean): PartRecord {
+export function oneUnit(s: Figures & Pick<Summary, 'stoppedBy'>): PartRecord {
   const shard = { index: 0, count: 1 };
-  if (f.executions === 0) return { shard, lastUnit: -1, stopUnit: null, entries: [] };
-  return { shard, lastUnit: 0, stopUnit: stopped ? 0 : null, entries: [[0, f.executions, f.maxDepth, f.truncated, f.redundant]] };
+  if (s.executions === 0) return { shard, lastUnit: -1, stopUnit: null, entries: [] };
+  const stopped = s.stoppedBy === 'violation' || s.stoppedBy === 'model-bug';
+  return { shard, lastUnit: 0, stopUnit: stopped ? 0 : null, entries: [[0, s.executions, s.maxDepth, s.truncated, s.redundant]] };
 }

@@ -169,19 +169,13 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const workers = parseCount('--workers', o.workers, MAX_WORKERS);
       if (workers === 0) throw new InputError('--workers 0: expected at least 1');
       const strategy = strategySpec(o);
-      // auto and the iterative bound run phases or levels in turn: not as parts;
-      // but each phase runs on the workers (check-phases.ts) unless its levels use DPOR.
-      const whole =
-        strategy.kind === 'auto'
-          ? ['--strategy auto', '--strategy dfs, pct or random']
-          : !o.iterativeBound
-            ? null
-            : shard === null && o.por === 'dpor'
-              ? ['--iterative-bound with --por dpor', '--por states (the default) or a fixed --preemption-bound']
-              : ['--iterative-bound', 'a fixed --preemption-bound'];
-      const phasesOnWorkers = strategy.kind === 'auto' || (o.iterativeBound && o.por !== 'dpor');
-      if (whole !== null && (shard !== null || (workers > 1 && !phasesOnWorkers))) {
-        throw new InputError(`${shard !== null ? `--shard ${o.shard}` : `--workers ${o.workers}`}: ${whole[0]} cannot be split into parts; expected ${whole[1]}`);
+      // auto and the iterative bound run phases in turn: never as --shard parts.
+      // On --workers each phase runs on them (check-phases.ts), unless the levels use DPOR.
+      const unsplit = (flag: string, what: string, expected: string) => new InputError(`${flag}: ${what} cannot be split into parts; expected ${expected}`);
+      if (shard !== null && strategy.kind === 'auto') throw unsplit(`--shard ${o.shard}`, '--strategy auto', '--strategy dfs, pct or random');
+      if (shard !== null && o.iterativeBound) throw unsplit(`--shard ${o.shard}`, '--iterative-bound', 'a fixed --preemption-bound');
+      if (workers > 1 && o.iterativeBound && o.por === 'dpor') {
+        throw unsplit(`--workers ${o.workers}`, '--iterative-bound with --por dpor', '--por states (the default) or a fixed --preemption-bound');
       }
       const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;
       const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;

@@ -1,4 +1,4 @@
-import { BoundLevels, type BoundLevel, levelOptions, type Progress, type StrategySpec, type Summary } from '../check/index.js';
+import { BoundLevels, type BoundLevel, findingsOf, levelOptions, type Progress, type StrategySpec, type Summary } from '../check/index.js';
 import { oneUnit } from '../check/ledger.js';
 import type { StopReason } from '../check/summary.js';
 import type { PartsRun } from './check-workers.js';
@@ -68,8 +68,6 @@ class Phases {
   private last: PartsRun['result'] | null = null;
   private firstCounterexampleMs: number | null = null;
   private violationExecution: number | null = null;
-  /** The last phase was dfs whose preemption bound kept a thread from running. */
-  boundCut = false;
 
   constructor(
     private readonly job: CheckJob,
@@ -96,6 +94,11 @@ class Phases {
     return t !== undefined && t <= 0 ? 'time-limit' : null;
   }
 
+  /** The last phase was dfs whose preemption bound kept a thread from running. */
+  get boundCut(): boolean {
+    return this.last?.boundCut === true;
+  }
+
   /** Runs `strategy` for at most `budget` executions on `workers`, in the time left, and adds up its figures. */
   async add(strategy: StrategySpec, budget: number, workers: number): Promise<Summary> {
     const before = { executions: this.total.executions, ms: this.wallMs };
@@ -104,7 +107,6 @@ class Phases {
     const r = (await this.run({ ...this.job, options }, workers, shifted(this.onProgress, before))).result;
     const s = r.summary;
     this.last = r;
-    this.boundCut = r.boundCut === true;
     this.total.executions += s.executions;
     this.total.maxDepth = Math.max(this.total.maxDepth, s.maxDepth);
     this.total.truncated += s.truncated;
@@ -133,17 +135,9 @@ class Phases {
       ...(levels !== undefined ? { preemptionBounds: levels.map((l) => ({ ...l })) } : {}),
     };
     const stopped = stoppedBy === 'violation' || stoppedBy === 'model-bug';
-    const lead = stopped ? this.last : null;
     return {
-      result: {
-        summary,
-        violation: lead?.violation ?? null,
-        counterexample: lead?.counterexample ?? null,
-        minimisation: lead?.minimisation ?? null,
-        modelBug: lead?.modelBug ?? null,
-        schedule: lead?.schedule ?? null,
-      },
-      parts: [{ summary, part: oneUnit(this.total, stopped) }],
+      result: { summary, ...findingsOf(stopped ? this.last : null) },
+      parts: [{ summary, part: oneUnit(summary) }],
     };
   }
 }

@@ -4,6 +4,8 @@ import {
   mergeParts,
   type Progress,
   type Shard,
+  type StrategySpec,
+  findingsOf,
   subShard,
 } from '../check/index.js';
 import { UnitClaims } from '../check/claims.js';
@@ -74,8 +76,7 @@ export async function checkInWorkers(
     const r = await runOffloaded({ ...job, options: { ...job.options, shard } }, interrupted, onProgress);
     const { part, ...result } = r;
     // Phases as one unit, as they are when each phase runs on the workers.
-    const one = inPhases(job) ? oneUnit(r.summary, r.summary.stoppedBy === 'violation' || r.summary.stoppedBy === 'model-bug') : part;
-    return { result, parts: [{ summary: r.summary, part: one }] };
+    return { result, parts: [{ summary: r.summary, part: phased(job) !== null ? oneUnit(r.summary) : part }] };
   }
   return runParts(job, shard, workers, interrupted, onProgress);
 }
@@ -127,11 +128,7 @@ async function runParts(job: CheckJob, shard: Shard | null, workers: number, ...
   return {
     result: {
       summary: m.summary,
-      violation: lead?.violation ?? null,
-      counterexample: lead?.counterexample ?? null,
-      minimisation: lead?.minimisation ?? null,
-      modelBug: lead?.modelBug ?? null,
-      schedule: lead?.schedule ?? null,
+      ...findingsOf(lead),
       // One DFS's bound cut something when one of its parts' did.
       boundCut: results.some((r) => r.boundCut === true),
     },
@@ -162,14 +159,14 @@ export function sharesStates(job: CheckJob, shard: Shard | null): boolean {
  * split into parts.
  */
 export function runsInPhases(job: CheckJob, shard: Shard | null, workers: number): boolean {
-  const s = job.options.strategy;
-  return workers > 1 && shard === null && (s.kind === 'auto' || (s.kind === 'dfs' && s.iterative === true)) && s.por !== 'dpor';
+  const s = phased(job);
+  return workers > 1 && shard === null && s !== null && s.por !== 'dpor';
 }
 
-/** Whether the check runs strategies in turn: the iterative bound's levels, or auto's PCT then levels. */
-function inPhases(job: CheckJob): boolean {
+/** The strategy when the check runs strategies in turn (the iterative bound's levels, or auto's PCT then levels), else null. */
+function phased(job: CheckJob): Extract<StrategySpec, { kind: 'auto' | 'dfs' }> | null {
   const s = job.options.strategy;
-  return s.kind === 'auto' || (s.kind === 'dfs' && s.iterative === true);
+  return s.kind === 'auto' || (s.kind === 'dfs' && s.iterative === true) ? s : null;
 }
 
 /**
