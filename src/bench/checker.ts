@@ -1,7 +1,7 @@
 /** Checker figures: executions/s, DFS exhaustion by size, time to each mutant's first counterexample, and the speed-up of worker threads. */
 import { type ExploreResult, explore, makeStrategy, type StrategySpec } from '../check/index.js';
-import { checkInWorkers } from '../cli/check-workers.js';
 import { profileRaces } from '../check/race-profile.js';
+import { checkInWorkers } from '../cli/check-workers.js';
 import { MUTANTS } from '../kvm/mutants.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { loadScenario } from '../scenario/load.js';
@@ -56,7 +56,10 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
   // Each throughput figure is the median of `repeats` runs: on a shared machine
   // one run can come out 40% slow (runs of one build have been seen at 14k and 23k/s).
   const throughput: Record<string, unknown>[] = [];
-  for (const size of [[3, 2, 2], [3, 3, 2]] as const) {
+  for (const size of [
+    [3, 2, 2],
+    [3, 3, 2],
+  ] as const) {
     for (const kind of ['random', 'pct'] as const) {
       const s = sized('fault-vs-invalidation-mini', ...size);
       const runs = repeat(budget.repeats, () => summary(api.explore(factory(s, null), api.makeStrategy({ kind }, 1), { timeLimitMs: budget.throughputMs })));
@@ -66,12 +69,21 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
   }
 
   const dfs: Record<string, unknown>[] = [];
-  for (const size of [[2, 2, 2], [3, 2, 2], [3, 3, 2], [3, 3, 3]] as const) {
+  for (const size of [
+    [2, 2, 2],
+    [3, 2, 2],
+    [3, 3, 2],
+    [3, 3, 3],
+  ] as const) {
     const s = sized('fault-vs-invalidation-mini', ...size);
     // Unbounded DPOR, then with a preemption bound of 1 (CHESS-style bounded
     // exhaustion), which gets the 45 s the target allows: DPOR, and the
     // explored-states DFS (--por states) that covers every trace within the bound.
-    for (const [preemptionBound, por] of [[Number.POSITIVE_INFINITY, 'dpor'], [1, 'dpor'], [1, 'states']] as const) {
+    for (const [preemptionBound, por] of [
+      [Number.POSITIVE_INFINITY, 'dpor'],
+      [1, 'dpor'],
+      [1, 'states'],
+    ] as const) {
       const timeLimitMs = Number.isFinite(preemptionBound) ? Math.max(budget.dfsMs, 45_000) : budget.dfsMs;
       const r = api.explore(factory(s, null), api.makeStrategy({ kind: 'dfs', preemptionBound, por }, 1), { timeLimitMs });
       dfs.push({ size: size.join('x'), preemptionBound: Number.isFinite(preemptionBound) ? preemptionBound : 'none', por, timeLimitMs, ...summary(r) });
@@ -83,7 +95,11 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
   // machine); and, exhausting 3x3x2 with preemption bound 1, how many distinct
   // traces its executions are (a bound turns sleep sets off).
   const races: Record<string, unknown>[] = [];
-  for (const [size, preemptionBound] of [[[2, 1, 1], undefined], [[3, 3, 2], undefined], [[3, 3, 2], 1]] as const) {
+  for (const [size, preemptionBound] of [
+    [[2, 1, 1], undefined],
+    [[3, 3, 2], undefined],
+    [[3, 3, 2], 1],
+  ] as const) {
     const p = profileRaces(factory(sized('fault-vs-invalidation-mini', ...size), null), {
       maxExecutions: preemptionBound === undefined ? 20_000 : undefined,
       preemptionBound,
@@ -113,7 +129,16 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
         entry = { ...entry, error: (e as Error).message };
         break;
       }
-      entry = { mutant: m.name, scenario: m.scenario, strategy: kind, found: r.violation !== null, violation: r.violation?.kind ?? null, timeToFirstCounterexampleMs: r.summary.firstCounterexampleMs, executions: r.summary.executions, timeLimitMs: budget.mutantMs };
+      entry = {
+        mutant: m.name,
+        scenario: m.scenario,
+        strategy: kind,
+        found: r.violation !== null,
+        violation: r.violation?.kind ?? null,
+        timeToFirstCounterexampleMs: r.summary.firstCounterexampleMs,
+        executions: r.summary.executions,
+        timeLimitMs: budget.mutantMs,
+      };
       if (r.violation !== null) break;
     }
     mutants.push(entry);
@@ -137,14 +162,28 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; thro
   const run = async (size: string[], strategy: StrategySpec, workers: number, timeLimitMs: number) => {
     const t0 = Date.now();
     const { result } = await checkInWorkers(
-      { kind: 'check', ref: 'fault-vs-invalidation-mini', sets: size, mutant: null, options: { strategy, seed: 1, origin: { scenario: 'fault-vs-invalidation-mini', settings: {}, mutant: null }, timeLimitMs } },
+      {
+        kind: 'check',
+        ref: 'fault-vs-invalidation-mini',
+        sets: size,
+        mutant: null,
+        options: { strategy, seed: 1, origin: { scenario: 'fault-vs-invalidation-mini', settings: {}, mutant: null }, timeLimitMs },
+      },
       null,
       workers,
       () => false,
     );
     const s = result.summary;
     // wallMs: the exploration's (as the CLI prints it); elapsedMs: the call's, workers' starts included.
-    return { workers, executions: s.executions, exhausted: s.exhausted, stoppedBy: s.stoppedBy, wallMs: Math.round(s.wallMs), elapsedMs: Date.now() - t0, executionsPerSec: Math.round(s.executionsPerSec) };
+    return {
+      workers,
+      executions: s.executions,
+      exhausted: s.exhausted,
+      stoppedBy: s.stoppedBy,
+      wallMs: Math.round(s.wallMs),
+      elapsedMs: Date.now() - t0,
+      executionsPerSec: Math.round(s.executionsPerSec),
+    };
   };
   const size332 = ['vcpus=3', 'invalidations=3', 'faultsPerVcpu=2'];
   const throughput: Record<string, unknown>[] = [];

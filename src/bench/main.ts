@@ -25,7 +25,11 @@ function log(msg: string): void {
 
 /** The scale run, in a fresh process so its peak RSS is its own. */
 function runScaleChild(timeoutMs: number): Record<string, unknown> {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=4096', join(here, 'scale.js')], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=4096', join(here, 'scale.js')], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 1 << 20,
+  });
   if (r.error || r.status !== 0) {
     return { error: r.error?.message ?? `exit ${r.status ?? r.signal}: ${r.stderr.slice(-2000)}`, timedOutAfterMs: r.signal === 'SIGTERM' ? timeoutMs : null };
   }
@@ -66,7 +70,8 @@ async function main(): Promise<void> {
   const peak = typeof sc.peakRssBytes === 'number' ? sc.peakRssBytes : null;
   benchmarks.push({
     name: 'scale-1tib',
-    description: 'one memslot of 2^28 gfns, 256 vCPUs each touching its own 16 Ki pages sequentially (4 Mi pages), then KVM_SET_USER_MEMORY_REGION delete with memslotFlush=zap-all-fast',
+    description:
+      'one memslot of 2^28 gfns, 256 vCPUs each touching its own 16 Ki pages sequentially (4 Mi pages), then KVM_SET_USER_MEMORY_REGION delete with memslotFlush=zap-all-fast',
     params: SCALE_TARGET,
     figures: sc,
     target: { wallMs: 60_000, peakRssBytes: 2 * GiB, pagesTouched: SCALE_TARGET.pagesTouched },
@@ -75,7 +80,9 @@ async function main(): Promise<void> {
   });
 
   log('checker');
-  const ck = await measureChecker(quick ? { throughputMs: 2000, dfsMs: 10_000, mutantMs: 5000, repeats: 1 } : { throughputMs: 5000, dfsMs: 25_000, mutantMs: 10_000, repeats: 3 });
+  const ck = await measureChecker(
+    quick ? { throughputMs: 2000, dfsMs: 10_000, mutantMs: 5000, repeats: 1 } : { throughputMs: 5000, dfsMs: 25_000, mutantMs: 10_000, repeats: 3 },
+  );
   {
     const at332 = ck.throughput.filter((t) => t.size === '3x3x2');
     const dfs332 = ck.dfs.find((d) => d.size === '3x3x2' && d.preemptionBound === 'none');
@@ -115,14 +122,27 @@ async function main(): Promise<void> {
     const cw = await measureCheckerWorkers(
       quick ? { throughputMs: 2000, throughputRepeats: 1, dfsMs: 30_000, repeats: 1 } : { throughputMs: 5000, throughputRepeats: 5, dfsMs: 60_000, repeats: 3 },
     );
-    const speedups = [...cw.throughput.map((t) => t.speedup as number), cw.dfs.speedup, cw.dfsLarge.speedup, cw.dfsStates.speedup, cw.dfsStatesLarge.speedup, cw.dfsIterative.speedup];
+    const speedups = [
+      ...cw.throughput.map((t) => t.speedup as number),
+      cw.dfs.speedup,
+      cw.dfsLarge.speedup,
+      cw.dfsStates.speedup,
+      cw.dfsStatesLarge.speedup,
+      cw.dfsIterative.speedup,
+    ];
     benchmarks.push({
       name: 'checker-workers',
       description:
-        'check --workers 1 vs 2: random and pct executions/s on fault-vs-invalidation-mini 3x3x2; dfs time to exhaust, DPOR with preemption bound 1 at 3x2x1 and 3x3x2 (1 worker: one DFS; 2 workers: the branches of its top shared out), explored states with preemption bound 2 at 3x1x2 and 3x2x2 (2 workers: the subtrees of a split, one table of states shared); --iterative-bound up to 2 at 3x2x2 (each level on the workers; 3 pairs); 1 and 2 workers alternating in pairs, median of 5 runs each for random and pct and of 3 for dfs (3x2x2 states: one pair); each speedup is the median of the pairs\' ratios',
+        "check --workers 1 vs 2: random and pct executions/s on fault-vs-invalidation-mini 3x3x2; dfs time to exhaust, DPOR with preemption bound 1 at 3x2x1 and 3x3x2 (1 worker: one DFS; 2 workers: the branches of its top shared out), explored states with preemption bound 2 at 3x1x2 and 3x2x2 (2 workers: the subtrees of a split, one table of states shared); --iterative-bound up to 2 at 3x2x2 (each level on the workers; 3 pairs); 1 and 2 workers alternating in pairs, median of 5 runs each for random and pct and of 3 for dfs (3x2x2 states: one pair); each speedup is the median of the pairs' ratios",
       figures: cw,
       target: { speedup: 1.7 },
-      met: cw.dfs.two.exhausted && cw.dfsLarge.two.exhausted && cw.dfsStates.two.exhausted && cw.dfsStatesLarge.two.exhausted && cw.dfsIterative.two.exhausted && speedups.every((x) => x >= 1.7),
+      met:
+        cw.dfs.two.exhausted &&
+        cw.dfsLarge.two.exhausted &&
+        cw.dfsStates.two.exhausted &&
+        cw.dfsStatesLarge.two.exhausted &&
+        cw.dfsIterative.two.exhausted &&
+        speedups.every((x) => x >= 1.7),
     });
   }
 

@@ -32,7 +32,14 @@ export function scaleScenario(p: ScaleParams): Scenario {
   return scenarioSchema.parse({
     name: 'scale-1tib',
     vm: { vcpus: p.vcpus, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: p.guestPages }] },
-    workload: { pattern: 'sequential', gfnStart: 0, gfnCount: p.pagesTouched, writeRatio: 0, accessIntervalNs: p.accessIntervalNs, accesses: Math.ceil(p.pagesTouched / p.vcpus) },
+    workload: {
+      pattern: 'sequential',
+      gfnStart: 0,
+      gfnCount: p.pagesTouched,
+      writeRatio: 0,
+      accessIntervalNs: p.accessIntervalNs,
+      accesses: Math.ceil(p.pagesTouched / p.vcpus),
+    },
     host: { invalidations: [], memslotChanges: [{ atNs: p.deleteAtNs, op: 'delete', slot: 0 }] },
     settings: { mmu: 'tdp', memslotFlush: 'zap-all-fast' },
     stop: { timeNs: p.deleteAtNs * 2, livelockNs: p.deleteAtNs * 4 },

@@ -44,5 +44,14 @@ export function measureThroughput(opts: { scenario?: string; vcpus?: number; min
     runs++;
     best = Math.max(best, r.steps / (r.ms / 1000));
   }
-  return { scenario: name, vcpus, runs, steps, wallMs: Math.round(ms), stepsPerSec: Math.round(steps / (ms / 1000)), bestStepsPerSec: Math.round(best), stepsPerCpuSec: Math.round(steps / (cpuMs / 1000)) };
+  return {
+    scenario: name,
+    vcpus,
+    runs,
+    steps,
+    wallMs: Math.round(ms),
+    stepsPerSec: Math.round(steps / (ms / 1000)),
+    bestStepsPerSec: Math.round(best),
+    stepsPerCpuSec: Math.round(steps / (cpuMs / 1000)),
+  };
 }

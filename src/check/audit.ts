@@ -1,10 +1,10 @@
 import { opsConflict, opTouches } from '../runtime/op.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
-import { SeededDraws } from './draws.js';
-import type { Execution } from './execution.js';
 import { describeOp, describeStepKind } from './counterexample.js';
+import { SeededDraws } from './draws.js';
 import { CheckerError } from './errors.js';
+import type { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
 import { RandomStrategy } from './random.js';
 import { ReplayStrategy } from './replay.js';
@@ -53,13 +53,18 @@ export function auditFootprints(factory: InstanceFactory, options: AuditOptions 
   const maxFindings = options.maxFindings ?? 10;
   const findings: AuditFinding[] = [];
   const seen = new Set<string>();
-  sampleSwaps(factory, options, (a, b) => !opsConflict(a, b), (trial) => {
-    if (seen.has(trial.key)) return 'skip';
-    const difference = trial.run();
-    seen.add(trial.key);
-    if (difference !== null) findings.push({ first: trial.first, second: trial.second, difference, schedule: trial.schedule, at: trial.at });
-    return findings.length < maxFindings ? 'go-on' : 'stop';
-  });
+  sampleSwaps(
+    factory,
+    options,
+    (a, b) => !opsConflict(a, b),
+    (trial) => {
+      if (seen.has(trial.key)) return 'skip';
+      const difference = trial.run();
+      seen.add(trial.key);
+      if (difference !== null) findings.push({ first: trial.first, second: trial.second, difference, schedule: trial.schedule, at: trial.at });
+      return findings.length < maxFindings ? 'go-on' : 'stop';
+    },
+  );
   return findings;
 }
 
@@ -89,17 +94,25 @@ export interface ConflictTally {
 export function auditConflicts(factory: InstanceFactory, options: AuditOptions & { triesPerKind?: number } = {}): ConflictTally[] {
   const triesPerKind = options.triesPerKind ?? 12;
   const tallies = new Map<string, ConflictTally>();
-  sampleSwaps(factory, options, (a, b) => opsConflict(a, b), (trial) => {
-    const first = trial.kinds[0];
-    const second = trial.kinds[1];
-    const key = `${first}\n${second}`;
-    let t = tallies.get(key);
-    if (t === undefined) tallies.set(key, (t = { first, second, tries: 0, commuted: 0 }));
-    if (t.tries >= triesPerKind) return 'skip';
-    t.tries++;
-    if (trial.run() === null) t.commuted++;
-    return 'go-on';
-  });
+  sampleSwaps(
+    factory,
+    options,
+    (a, b) => opsConflict(a, b),
+    (trial) => {
+      const first = trial.kinds[0];
+      const second = trial.kinds[1];
+      const key = `${first}\n${second}`;
+      let t = tallies.get(key);
+      if (t === undefined) {
+        t = { first, second, tries: 0, commuted: 0 };
+        tallies.set(key, t);
+      }
+      if (t.tries >= triesPerKind) return 'skip';
+      t.tries++;
+      if (trial.run() === null) t.commuted++;
+      return 'go-on';
+    },
+  );
   return [...tallies.values()].sort(
     (x, y) => y.commuted / y.tries - x.commuted / x.tries || y.tries - x.tries || (x.first + x.second < y.first + y.second ? -1 : 1),
   );

@@ -1,5 +1,5 @@
 import type { Branch, BranchOutcome } from './branch.js';
-import { type Asked, BranchRounds, type BranchesResult, branchesResult, meetRequests } from './branch-rounds.js';
+import { type Asked, type BranchesResult, BranchRounds, branchesResult, meetRequests } from './branch-rounds.js';
 import { bit } from './thread-mask.js';
 
 /** A branch to explore: its prefix, and the round of BranchRounds it belongs to. */

@@ -5,8 +5,8 @@ import type { DfsOptions } from './dfs.js';
 import type { ExploreOptions, ModelBugReport } from './explore.js';
 import type { InstanceFactory } from './factory.js';
 import { Ledger, type PartRecord } from './ledger.js';
-import { bit, popcount } from './thread-mask.js';
 import type { StopReason, Summary } from './summary.js';
+import { bit, popcount } from './thread-mask.js';
 
 /**
  * A DFS whose top is shared out branch by branch, in rounds, so that workers
@@ -145,7 +145,11 @@ export interface Asked {
 export function meetRequests(tried: Map<string, number>, requests: readonly Asked[]): Branch[] {
   const keyed = requests.map(({ request: r, from }) => ({ r, from, key: r.at.join(',') }));
   keyed.sort((a, b) =>
-    a.key < b.key ? -1 : a.key > b.key ? 1 : popcount(a.r.candidates) - popcount(b.r.candidates) || a.r.candidates - b.r.candidates || a.r.preferred - b.r.preferred,
+    a.key < b.key
+      ? -1
+      : a.key > b.key
+        ? 1
+        : popcount(a.r.candidates) - popcount(b.r.candidates) || a.r.candidates - b.r.candidates || a.r.preferred - b.r.preferred,
   );
   const next: Branch[] = [];
   for (const { r, from, key } of keyed) {

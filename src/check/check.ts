@@ -1,8 +1,8 @@
 import type { Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
-import { type CexOrigin, type Counterexample, buildCounterexample } from './counterexample.js';
-import { type ExploreOptions, explore, type ModelBugReport, runLimits } from './explore.js';
+import { buildCounterexample, type CexOrigin, type Counterexample } from './counterexample.js';
 import { DfsStrategy } from './dfs.js';
+import { type ExploreOptions, explore, type ModelBugReport, runLimits } from './explore.js';
 import type { InstanceFactory } from './factory.js';
 import type { PartRecord } from './ledger.js';
 import { type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
@@ -85,7 +85,10 @@ export function findingsOf(lead: Findings | null): Findings {
 }
 
 /** What an exploration found, with the counterexample built from its violation (if any). */
-export function checkResult(found: Pick<CheckResult, 'summary' | 'violation' | 'modelBug' | 'schedule' | 'part'>, cex: CounterexampleResult | null): CheckResult {
+export function checkResult(
+  found: Pick<CheckResult, 'summary' | 'violation' | 'modelBug' | 'schedule' | 'part'>,
+  cex: CounterexampleResult | null,
+): CheckResult {
   return {
     summary: found.summary,
     violation: found.violation,

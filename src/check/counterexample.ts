@@ -53,12 +53,7 @@ export interface Counterexample extends CexOrigin {
  * a ReplayDivergence if the schedule does not fit the model, and an Error if
  * the replay throws or ends without a violation.
  */
-export function buildCounterexample(
-  factory: InstanceFactory,
-  origin: CexOrigin,
-  schedule: Schedule,
-  limits: RunLimits,
-): Counterexample {
+export function buildCounterexample(factory: InstanceFactory, origin: CexOrigin, schedule: Schedule, limits: RunLimits): Counterexample {
   const r = runOnce(factory, new ReplayStrategy(schedule), limits, true);
   if (r.outcome === 'model-bug') throw r.error;
   if (r.violation === null) throw new Error(`counterexample: the replay ended (${r.outcome}) without a violation`);
@@ -137,7 +132,9 @@ export function parseCounterexample(json: unknown): Counterexample {
   need(typeof o === 'object' && o !== null, '(root)');
   if (o.format !== CEX_FORMAT) {
     // Schedules name every choice; another format's choices are not this checker's.
-    throw new TypeError(`counterexample: field 'format' is ${JSON.stringify(o.format)}, expected "${CEX_FORMAT}" (written by another version of mmulab, whose schedules this one cannot replay)`);
+    throw new TypeError(
+      `counterexample: field 'format' is ${JSON.stringify(o.format)}, expected "${CEX_FORMAT}" (written by another version of mmulab, whose schedules this one cannot replay)`,
+    );
   }
   need(typeof o.scenario === 'string', 'scenario');
   need(typeof o.settings === 'object' && o.settings !== null, 'settings');
@@ -146,7 +143,10 @@ export function parseCounterexample(json: unknown): Counterexample {
   need(typeof o.property === 'string', 'property');
   const s = o.schedule as Schedule;
   need(typeof s === 'object' && s !== null && Array.isArray(s.choices) && Array.isArray(s.draws), 'schedule');
-  need([...s.choices, ...s.draws].every((v) => Number.isSafeInteger(v) && v >= 0), 'schedule');
+  need(
+    [...s.choices, ...s.draws].every((v) => Number.isSafeInteger(v) && v >= 0),
+    'schedule',
+  );
   const l = o.limits as RunLimits;
   need(typeof l === 'object' && l !== null && typeof l.maxSteps === 'number' && typeof l.fairSpin === 'boolean', 'limits');
   need(l.spinProgress === undefined || l.spinProgress === 'footprint' || l.spinProgress === 'any-write', 'limits.spinProgress');

@@ -1,6 +1,6 @@
 import type { Thread } from '../runtime/thread.js';
-import type { Execution, Outcome } from './execution.js';
 import type { BoundLevel } from './bound-levels.js';
+import type { Execution, Outcome } from './execution.js';
 import type { Strategy } from './strategy.js';
 
 /**

@@ -1,18 +1,18 @@
 import { KIND_MASK, opsConflict, SPIN } from '../runtime/op.js';
 import type { Thread } from '../runtime/thread.js';
+import { claimedOwnership, type UnitClaims } from './claims.js';
 import { SeededDraws } from './draws.js';
 import { NondeterministicModel } from './errors.js';
 import type { Execution, Outcome } from './execution.js';
 import { HappensBefore, type RaceSink } from './hb.js';
 import { DRAW_NODE, Path, THREAD_NODE } from './path.js';
 import { fmix, PrefixTrace } from './prefix-trace.js';
-import { SpinDirt } from './spin-dirt.js';
-import { SharedStateCache } from './shared-state-cache.js';
-import { StateCache } from './state-cache.js';
-import { bit, lowest, popcount } from './thread-mask.js';
-import { claimedOwnership, type UnitClaims } from './claims.js';
 import { owns, type Shard } from './shard.js';
+import { SharedStateCache } from './shared-state-cache.js';
+import { SpinDirt } from './spin-dirt.js';
+import { StateCache } from './state-cache.js';
 import type { Strategy } from './strategy.js';
+import { bit, lowest, popcount } from './thread-mask.js';
 
 /** The partial-order reduction the DFS applies. */
 export type PorMode =
@@ -443,7 +443,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       const preemptive = x.prevPreemptible;
       const allowed = preemptive && x.preemptions >= this.bound ? bit(prev) : -1;
       // A node with one thread to run has one way on: its state is looked up at the next branch point.
-      if (this.states !== null && (em & allowed & (em & allowed) - 1) !== 0 && this.seen(x, k, prev, preemptive)) {
+      if (this.states !== null && (em & allowed & ((em & allowed) - 1)) !== 0 && this.seen(x, k, prev, preemptive)) {
         this.stats.cached++;
         return null;
       }
@@ -485,7 +485,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       // Sleep set of the next node: threads asleep here or explored here before c,
       // whose announced step commutes with c's. Not while the fair-spin rules are
       // at work (see spinCalm): none.
-      let s = this.spinCalm(x, op) ? (path.sleep[k] | path.done[k]) & ~bit(c) : 0;
+      let s = this.spinCalm(x) ? (path.sleep[k] | path.done[k]) & ~bit(c) : 0;
       let child = 0;
       while (s !== 0) {
         const q = lowest(s);
@@ -578,7 +578,7 @@ export class DfsStrategy implements Strategy, RaceSink {
    * and every step taken while a thread yields or is stuck, starts an empty
    * sleep set.
    */
-  private spinCalm(x: Execution, op: number): boolean {
+  private spinCalm(x: Execution): boolean {
     if (!x.fairSpin) return true;
     // A chosen step is never a spin (spins are taken at once; forcedStep empties the sleep set).
     return x.yielding === 0 && x.stuckMask === 0;

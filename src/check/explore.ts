@@ -1,15 +1,15 @@
 import type { Instance, Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
-import { executionDriver } from './driver.js';
+import type { BoundLevel } from './bound-levels.js';
 import type { UnitClaims } from './claims.js';
+import { executionDriver } from './driver.js';
 import { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
-import type { BoundLevel } from './bound-levels.js';
 import { Ledger, type PartRecord } from './ledger.js';
 import type { ProgressSink } from './progress.js';
-import { owns, ownedBelow, type Shard } from './shard.js';
-import type { SpinProgress } from './spin.js';
 import { type RunLimits, runExecution } from './run.js';
+import { ownedBelow, owns, type Shard } from './shard.js';
+import type { SpinProgress } from './spin.js';
 import type { Strategy } from './strategy.js';
 import type { StopReason, Summary } from './summary.js';
 

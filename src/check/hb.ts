@@ -1,7 +1,7 @@
+import { doubledTo, grown } from '../runtime/grow-array.js';
 import { KIND_MASK, opKind2, opObject, opObject2, opTouches, READ, SHARED, WRITE } from '../runtime/op.js';
 import { MAX_THREADS } from './execution.js';
 import { bit, lowest } from './thread-mask.js';
-import { doubledTo, grown } from '../runtime/grow-array.js';
 
 /** Stride of the per-step vector clocks. */
 const S = MAX_THREADS;
@@ -260,7 +260,10 @@ export class HappensBefore {
    */
   rollBack(step: number): void {
     if (step >= this.recorded) return;
-    if (step <= 0) return this.reset();
+    if (step <= 0) {
+      this.reset();
+      return;
+    }
     const from = this.undoFrom[step];
     for (let n = this.nUndo - 1; n >= from; n--) {
       const slot = this.undoSlot[n];

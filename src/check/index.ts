@@ -4,6 +4,7 @@
  * replays it. It knows nothing of KVM: it drives any Instance from a factory.
  */
 export { type AuditFinding, type AuditOptions, auditFootprints } from './audit.js';
+export { type BoundLevel, BoundLevels, type LevelPhase } from './bound-levels.js';
 export { type CheckOptions, type CheckResult, type CounterexampleResult, check, checkResult, counterexampleOf, type Findings, findingsOf } from './check.js';
 export {
   buildCounterexample,
@@ -17,24 +18,32 @@ export {
   replayCounterexample,
 } from './counterexample.js';
 export { type DfsOptions, type DfsSplit, type DfsStats, DfsStrategy, type DrawMode, type PorMode } from './dfs.js';
+export { CheckerError, NondeterministicModel, ReplayDivergence } from './errors.js';
 export { Execution, type Outcome } from './execution.js';
-export { type Calibrated, DEFAULT_MAX_STEPS, type ExploreOptions, type ExploreResult, explore, type ModelBugReport, runLimits, type SelfSharding } from './explore.js';
-export { figuresUpTo, type Figures, Ledger, type LedgerEntry, type PartRecord } from './ledger.js';
-export { type ExplorePart, type MergedParts, mergeParts } from './merge.js';
-export { owns, ownedBelow, type Shard, subShard } from './shard.js';
+export {
+  type Calibrated,
+  DEFAULT_MAX_STEPS,
+  type ExploreOptions,
+  type ExploreResult,
+  explore,
+  type ModelBugReport,
+  runLimits,
+  type SelfSharding,
+} from './explore.js';
 export type { InstanceFactory, InstanceOptions } from './factory.js';
-export { type BoundLevel, BoundLevels, type LevelPhase } from './bound-levels.js';
 export { IterativeBoundStrategy, levelOptions } from './iterative-bound.js';
+export { type Figures, figuresUpTo, Ledger, type LedgerEntry, type PartRecord } from './ledger.js';
+export { type ExplorePart, type MergedParts, mergeParts } from './merge.js';
 export { type CexSize, type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
 export { PctStrategy } from './pct.js';
 export { type Phase, PortfolioStrategy } from './portfolio.js';
 export { type Progress, type ProgressSink, type ProgressStream, ttyProgress } from './progress.js';
 export { RandomStrategy } from './random.js';
-export { CheckerError, NondeterministicModel, ReplayDivergence } from './errors.js';
 export { ReplayStrategy } from './replay.js';
 export { type RunLimits, runOnce, type SingleRun } from './run.js';
-export type { SpinProgress } from './spin.js';
 export { decodeSchedule, encodeSchedule } from './schedule-codec.js';
-export { makeStrategy, SHARED_STATES_PREFIXES, splitPrefixes, STRATEGY_NAMES, type StrategySpec } from './strategies.js';
+export { ownedBelow, owns, type Shard, subShard } from './shard.js';
+export type { SpinProgress } from './spin.js';
+export { makeStrategy, SHARED_STATES_PREFIXES, STRATEGY_NAMES, type StrategySpec, splitPrefixes } from './strategies.js';
 export type { Strategy } from './strategy.js';
 export { formatBoundLevels, formatSummary, type StopReason, type Summary } from './summary.js';

@@ -70,13 +70,7 @@ export interface MinimiseResult {
  * looks through every schedule within the result's preemptions and steps for
  * one with fewer preemptions, else fewer steps: what it finds is smallest.
  */
-export function minimise(
-  factory: InstanceFactory,
-  schedule: Schedule,
-  kind: string,
-  limits: RunLimits,
-  options: MinimiseOptions = {},
-): MinimiseResult {
+export function minimise(factory: InstanceFactory, schedule: Schedule, kind: string, limits: RunLimits, options: MinimiseOptions = {}): MinimiseResult {
   const clock = options.clock ?? (() => performance.now());
   const maxAttempts = options.maxAttempts ?? 2000;
   const deadline = clock() + (options.timeLimitMs ?? Number.POSITIVE_INFINITY);
@@ -117,7 +111,12 @@ export function minimise(
     }
     if (improved) continue;
     // Delta debugging over segments.
-    improved = ddmin(() => segmentStarts(best.choices), () => best.choices, trial, budgetLeft);
+    improved = ddmin(
+      () => segmentStarts(best.choices),
+      () => best.choices,
+      trial,
+      budgetLeft,
+    );
     if (improved) continue;
     // One segment shortened, as far as it goes (its thread's other steps run later).
     improved = shortenSegments(() => best.choices, trial, budgetLeft);
@@ -186,12 +185,7 @@ function segmentStarts(choices: number[]): number[] {
  * [starts[u], starts[u+1])), halving the chunk size down to one unit, and
  * returns true at the first removal `trial` keeps.
  */
-function ddmin(
-  units: () => number[],
-  choices: () => number[],
-  trial: (c: number[]) => boolean,
-  budgetLeft: () => boolean,
-): boolean {
+function ddmin(units: () => number[], choices: () => number[], trial: (c: number[]) => boolean, budgetLeft: () => boolean): boolean {
   const starts = units();
   const ch = choices();
   const n = starts.length;

@@ -1,8 +1,8 @@
 import { describeStepKind } from './counterexample.js';
 import { DfsStrategy } from './dfs.js';
 import { type ExploreOptions, explore } from './explore.js';
-import { TraceSet } from './trace-set.js';
 import type { InstanceFactory } from './factory.js';
+import { TraceSet } from './trace-set.js';
 
 /** A kind of race: two kinds of step (describeStepKind). */
 export interface RaceClass {

@@ -4,8 +4,8 @@ import { ReplayDivergence } from './errors.js';
 import type { Execution, Outcome } from './execution.js';
 
 export { ReplayDivergence };
-import type { Strategy } from './strategy.js';
 
+import type { Strategy } from './strategy.js';
 
 /**
  * Follows a recorded schedule exactly, choices and draws, and throws a
@@ -28,7 +28,11 @@ export class ReplayStrategy implements Strategy {
   nextThread(x: Execution): Thread {
     const i = x.step;
     const ch = this.schedule.choices;
-    const names = () => x.eligible.slice(0, x.nEligible).map((t) => t.name).join(', ');
+    const names = () =>
+      x.eligible
+        .slice(0, x.nEligible)
+        .map((t) => t.name)
+        .join(', ');
     if (i >= ch.length) {
       throw new ReplayDivergence(`replay: the schedule ends after ${ch.length} steps, but ${names()} can still run`);
     }
@@ -61,9 +65,7 @@ export class ReplayStrategy implements Strategy {
   endExecution(x: Execution, outcome: Outcome): void {
     if (outcome === 'model-bug') return;
     if (x.step !== this.schedule.choices.length) {
-      throw new ReplayDivergence(
-        `replay: the execution ended (${outcome}) after ${x.step} steps, but the schedule has ${this.schedule.choices.length}`,
-      );
+      throw new ReplayDivergence(`replay: the execution ended (${outcome}) after ${x.step} steps, but the schedule has ${this.schedule.choices.length}`);
     }
     if (x.nDraws !== this.schedule.draws.length) {
       throw new ReplayDivergence(`replay: the model made ${x.nDraws} draws, but the schedule has ${this.schedule.draws.length}`);

@@ -1,9 +1,9 @@
 import type { Instance, Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
-import { Execution, type Outcome } from './execution.js';
 import { executionDriver } from './driver.js';
 import { CheckerError } from './errors.js';
+import { Execution, type Outcome } from './execution.js';
 import type { InstanceFactory } from './factory.js';
 import type { SpinProgress } from './spin.js';
 import type { Strategy } from './strategy.js';
@@ -105,17 +105,14 @@ function reportDeadlock(x: Execution): void {
   x.addViolation(
     'deadlock',
     waiting[0] ?? null,
-    `deadlock: no thread can run; ${waiting.map(describeWait).join('; ')} ` +
-      '(often a lock taken in opposite orders, or a wake-up that never comes)',
+    `deadlock: no thread can run; ${waiting.map(describeWait).join('; ')} (often a lock taken in opposite orders, or a wake-up that never comes)`,
   );
 }
 
 function reportSpinLivelock(x: Execution): void {
   const rt = x.rt;
   const spinning = rt.threads.filter((t) => t.state === 'runnable');
-  const others = rt.threads
-    .filter((t) => t.state !== 'runnable')
-    .map((t) => (t.state === 'done' ? `${t.name} is done` : describeWait(t)));
+  const others = rt.threads.filter((t) => t.state !== 'runnable').map((t) => (t.state === 'done' ? `${t.name} is done` : describeWait(t)));
   const pending = x.inst.pending();
   x.addViolation(
     'livelock',

@@ -91,7 +91,9 @@ class DrawRecorder extends DelegatingStrategy {
   override nextDraw(x: Execution, n: number): number {
     const v = this.replay.nextDraw(x, n);
     const k = (x.rt.current?.id ?? -1) + 1;
-    (this.draws[k] ??= []).push(v);
+    const mine = this.draws[k] ?? [];
+    mine.push(v);
+    this.draws[k] = mine;
     return v;
   }
 }

@@ -1,5 +1,5 @@
-import { KIND_MASK, opKind2, opObject, opObject2, opWrites, SHARED, SPIN, WRITE } from '../runtime/op.js';
 import { doubledTo, grown } from '../runtime/grow-array.js';
+import { KIND_MASK, opKind2, opObject, opObject2, opWrites, SHARED, SPIN, WRITE } from '../runtime/op.js';
 import { fmix } from './prefix-trace.js';
 import { lowest } from './thread-mask.js';
 

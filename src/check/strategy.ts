@@ -1,6 +1,6 @@
-import type { Execution, Outcome } from './execution.js';
-import type { BoundLevel } from './bound-levels.js';
 import type { Thread } from '../runtime/thread.js';
+import type { BoundLevel } from './bound-levels.js';
+import type { Execution, Outcome } from './execution.js';
 
 /**
  * A scheduler, as an oracle behind a small interface (after shuttle's

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import type { AuditResult } from './audit-job.js';
-import { factoryFor } from './check-factory.js';
 import type { CheckCommandContext } from './check-command.js';
+import { factoryFor } from './check-factory.js';
 import { runOffloaded } from './offload.js';
 import { parseCount } from './overrides.js';
 
@@ -55,10 +55,10 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
     .option('--set <key=value>', 'override a setting or size knob (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--executions <n>', 'random executions whose adjacent steps are swapped', '200')
-    .option('--seed <n>', 'seed of those executions and of the model\'s draws', '1')
-    .option('--preemption-bound <n>', 'the profile\'s dfs: most preemptions per execution')
-    .option('--profile-executions <n>', 'the profile\'s dfs: stop after this many executions (deterministic)')
-    .option('--profile-time <s>', 'the profile\'s dfs: wall-clock budget in seconds', '10')
+    .option('--seed <n>', "seed of those executions and of the model's draws", '1')
+    .option('--preemption-bound <n>', "the profile's dfs: most preemptions per execution")
+    .option('--profile-executions <n>', "the profile's dfs: stop after this many executions (deterministic)")
+    .option('--profile-time <s>', "the profile's dfs: wall-clock budget in seconds", '10')
     .option('--json <file>', 'write the audit as JSON')
     .action(async (ref: string, o: AuditFlags) => {
       const mutant = ctx.checkMutant(o.mutate);

@@ -4,8 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { exploreBranch } from '../check/branch.js';
-import { factoryFor } from './check-factory.js';
 import type { BranchJob, BranchReply, BranchTask } from './branch-workers.js';
+import { factoryFor } from './check-factory.js';
 
 const { job, shared } = workerData as { job: BranchJob; shared: SharedArrayBuffer };
 const flags = new Int32Array(shared);
@@ -20,7 +20,11 @@ parentPort!.on('message', (task: BranchTask) => {
   let reply: BranchReply;
   try {
     const startedAt = Date.now();
-    reply = { kind: 'branch', startedAt, outcome: exploreBranch(factory, dfs, task.branch.prefix, task.depth, { ...options, interrupted, timeLimitMs: remaining() }, task.branch.tried) };
+    reply = {
+      kind: 'branch',
+      startedAt,
+      outcome: exploreBranch(factory, dfs, task.branch.prefix, task.depth, { ...options, interrupted, timeLimitMs: remaining() }, task.branch.tried),
+    };
   } catch (e) {
     reply = { kind: 'error', name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) };
   }

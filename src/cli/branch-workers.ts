@@ -1,12 +1,12 @@
 import type { Worker } from 'node:worker_threads';
 import type { Branch, BranchOutcome } from '../check/branch.js';
+import { topDepthFor } from '../check/branch.js';
 import { BranchFlow, flowResult } from '../check/branch-flow.js';
 import { checkResult, type Progress, type StrategySpec } from '../check/index.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import { InputError } from '../scenario/input-error.js';
-import type { PartsRun } from './check-workers.js';
-import { topDepthFor } from '../check/branch.js';
 import { factoryFor } from './check-factory.js';
+import type { PartsRun } from './check-workers.js';
 import { type Job, startWorker } from './offload.js';
 
 type CheckJob = Extract<Job, { kind: 'check' }>;
@@ -21,15 +21,12 @@ export interface BranchJob {
 }
 
 /** What a branch worker is asked. */
-export type BranchTask =
-  { kind: 'branch'; branch: Branch; depth: number };
+export type BranchTask = { kind: 'branch'; branch: Branch; depth: number };
 
 /** What it answers. */
 export type BranchReply =
   /** startedAt: when the worker began the branch, ms since the epoch. */
-  | { kind: 'branch'; startedAt: number; outcome: BranchOutcome }
-  | { kind: 'error'; name: string; message: string };
-
+  { kind: 'branch'; startedAt: number; outcome: BranchOutcome } | { kind: 'error'; name: string; message: string };
 
 /**
  * dfs with a preemption bound on `workers` worker threads, its top shared out
@@ -86,7 +83,10 @@ export async function checkBranchesInWorkers(
           await new Promise<void>((resolve) => wake.push(resolve));
           continue;
         }
-        const { startedAt, outcome: o } = (await w.ask({ kind: 'branch', branch: { prefix: b.prefix, tried: b.tried }, depth })) as Extract<BranchReply, { kind: 'branch' }>;
+        const { startedAt, outcome: o } = (await w.ask({ kind: 'branch', branch: { prefix: b.prefix, tried: b.tried }, depth })) as Extract<
+          BranchReply,
+          { kind: 'branch' }
+        >;
         if (startedAt < t0) t0 = startedAt;
         executions += o.executions;
         if (o.maxDepth > maxDepth) maxDepth = o.maxDepth;

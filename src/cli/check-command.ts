@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { defaultPor, type PorMode } from '../check/dfs.js';
 import {
   type BoundLevel,
-  type Counterexample,
   type CheckResult,
+  type Counterexample,
   formatBoundLevels,
   formatInterleaving,
   formatSummary,
@@ -14,13 +15,12 @@ import {
   type StrategySpec,
   ttyProgress,
 } from '../check/index.js';
-import { defaultPor, type PorMode } from '../check/dfs.js';
 import { ReportRecorder } from '../report/index.js';
 import { InputError } from '../scenario/input-error.js';
 import { parseShard } from '../sweep/grid.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
-import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { factoryFor } from './check-factory.js';
+import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseCount } from './overrides.js';
 
@@ -143,13 +143,19 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--strategy <name>', 'dfs | pct | random | auto', 'dfs')
     .option('--preemption-bound <n>', 'dfs: most preemptions per execution')
-    .option('--iterative-bound', 'dfs: preemption bound 0, then 1, 2, … each exhausted in turn (up to --preemption-bound); with --workers, each level on the workers')
-    .option('--por <mode>', 'dfs reduction: states (the default with a preemption bound: every interleaving within it, a state explored once) or dpor (the default without one: only races are reordered)')
+    .option(
+      '--iterative-bound',
+      'dfs: preemption bound 0, then 1, 2, … each exhausted in turn (up to --preemption-bound); with --workers, each level on the workers',
+    )
+    .option(
+      '--por <mode>',
+      'dfs reduction: states (the default with a preemption bound: every interleaving within it, a state explored once) or dpor (the default without one: only races are reordered)',
+    )
     .option('--pct-depth <n>', 'pct: bug depth d (default 3)')
     .option('--max-executions <n>', 'stop after this many executions')
     .option('--max-steps <n>', 'steps after which an execution is cut (a livelock if work is pending)')
     .option('--time-limit <s>', 'wall-clock budget in seconds')
-    .option('--seed <n>', 'seed of the random strategies and the model\'s draws', '1')
+    .option('--seed <n>', "seed of the random strategies and the model's draws", '1')
     .option('--out <file>', 'where to write the counterexample', 'cex.json')
     .option('--json <file>', 'write the exploration summary as JSON (partial when interrupted)')
     .option('--no-minimise', 'report the counterexample as found')
@@ -157,7 +163,11 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--ftrace <file>', 'ftrace-style log of the counterexample')
     .option('--report <file>', 'HTML page with the counterexample as swimlanes')
     .option('--shard <i/n>', 'explore only part i of n (0 <= i < n); mmulab merge puts the parts together')
-    .option('--workers <k>', 'explore on k worker threads (dfs with a preemption bound: the subtrees of the tree\'s top, sharing one table of explored states, the same result as 1 worker; dfs without: the branches of the top; with --shard: its subtrees; random, pct: every k-th execution; --iterative-bound, auto: each level, each phase, on the workers), merged here', '1')
+    .option(
+      '--workers <k>',
+      "explore on k worker threads (dfs with a preemption bound: the subtrees of the tree's top, sharing one table of explored states, the same result as 1 worker; dfs without: the branches of the top; with --shard: its subtrees; random, pct: every k-th execution; --iterative-bound, auto: each level, each phase, on the workers), merged here",
+      '1',
+    )
     .action(async (ref: string, o: CheckFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
       factoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
@@ -231,7 +241,9 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered}\n`);
         } else {
-          process.stdout.write(r.summary.exhausted ? `${exhaustedLine(strategy)}\n` : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n');
+          process.stdout.write(
+            r.summary.exhausted ? `${exhaustedLine(strategy)}\n` : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n',
+          );
         }
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {
           // Retry loops make the unbounded space of all but the smallest worlds too big to finish.

@@ -54,7 +54,13 @@ export function mergeChecks(files: readonly { name: string; json: CheckJson }[])
   const first = files[0]!.json;
   for (const { name, json: p } of files) {
     if (p.format !== CHECK_FORMAT) throw new InputError(`merge: ${name}: expected format ${CHECK_FORMAT}, got ${JSON.stringify(p.format)}`);
-    if (p.scenario !== first.scenario || p.mutant !== first.mutant || p.seed !== first.seed || !same(p.settings, first.settings) || !same(p.exploration, first.exploration)) {
+    if (
+      p.scenario !== first.scenario ||
+      p.mutant !== first.mutant ||
+      p.seed !== first.seed ||
+      !same(p.settings, first.settings) ||
+      !same(p.exploration, first.exploration)
+    ) {
       throw new InputError(`merge: ${name}: the parts come from different checks (scenario, --set, --mutate, --seed, strategy or bounds differ)`);
     }
     if (!Array.isArray(p.parts) || p.parts.length === 0) throw new InputError(`merge: ${name}: no parts (written by an older mmulab?)`);

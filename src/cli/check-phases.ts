@@ -1,4 +1,4 @@
-import { BoundLevels, type BoundLevel, findingsOf, levelOptions, type Progress, type StrategySpec, type Summary } from '../check/index.js';
+import { type BoundLevel, BoundLevels, findingsOf, levelOptions, type Progress, type StrategySpec, type Summary } from '../check/index.js';
 import { oneUnit } from '../check/ledger.js';
 import type { StopReason } from '../check/summary.js';
 import type { PartsRun } from './check-workers.js';
@@ -24,7 +24,13 @@ export type RunPhase = (job: CheckJob, workers: number, onProgress?: (p: Progres
  *
  * The figures by unit are one unit: each phase numbers its units from 0.
  */
-export async function checkInPhases(job: CheckJob, workers: number, run: RunPhase, interrupted: () => boolean, onProgress?: (p: Progress) => void): Promise<PartsRun> {
+export async function checkInPhases(
+  job: CheckJob,
+  workers: number,
+  run: RunPhase,
+  interrupted: () => boolean,
+  onProgress?: (p: Progress) => void,
+): Promise<PartsRun> {
   const phases = new Phases(job, run, interrupted, onProgress);
   const s = job.options.strategy;
   if (s.kind === 'auto') {
@@ -103,7 +109,12 @@ class Phases {
   async add(strategy: StrategySpec, budget: number, workers: number): Promise<Summary> {
     const before = { executions: this.total.executions, ms: this.wallMs };
     const t = this.timeLeft();
-    const options = { ...this.job.options, strategy, maxExecutions: Number.isFinite(budget) ? budget : undefined, timeLimitMs: t === undefined ? undefined : Math.max(1, t) };
+    const options = {
+      ...this.job.options,
+      strategy,
+      maxExecutions: Number.isFinite(budget) ? budget : undefined,
+      timeLimitMs: t === undefined ? undefined : Math.max(1, t),
+    };
     const r = (await this.run({ ...this.job, options }, workers, shifted(this.onProgress, before))).result;
     const s = r.summary;
     this.last = r;

@@ -1,19 +1,10 @@
-import {
-  type CheckResult,
-  type ExplorePart,
-  mergeParts,
-  type Progress,
-  type Shard,
-  type StrategySpec,
-  findingsOf,
-  subShard,
-} from '../check/index.js';
 import { UnitClaims } from '../check/claims.js';
 import { defaultPor } from '../check/dfs.js';
+import { type CheckResult, type ExplorePart, findingsOf, mergeParts, type Progress, type Shard, type StrategySpec, subShard } from '../check/index.js';
+import { oneEntry, oneUnit } from '../check/ledger.js';
 import { mergeClaimed } from '../check/merge.js';
 import { DEFAULT_MAX_STATES, SharedStateCache } from '../check/shared-state-cache.js';
 import { SharedBound } from '../check/stop-bound.js';
-import { oneEntry, oneUnit } from '../check/ledger.js';
 import { checkBranchesInWorkers } from './branch-workers.js';
 import { checkInPhases } from './check-phases.js';
 import { type Job, runOffloaded } from './offload.js';
@@ -52,7 +43,8 @@ export async function checkInWorkers(
   interrupted: () => boolean,
   onProgress?: (p: Progress) => void,
 ): Promise<PartsRun> {
-  if (runsInPhases(job, shard, workers)) return checkInPhases(job, workers, (phase, w, p) => checkInWorkers(phase, null, w, interrupted, p), interrupted, onProgress);
+  if (runsInPhases(job, shard, workers))
+    return checkInPhases(job, workers, (phase, w, p) => checkInWorkers(phase, null, w, interrupted, p), interrupted, onProgress);
   if (sharesStates(job, shard)) {
     // A budget is spent in the order of one DFS, which parts side by side do not keep.
     if (job.options.maxExecutions !== undefined) workers = 1;
@@ -104,10 +96,8 @@ async function runParts(job: CheckJob, shard: Shard | null, workers: number, ...
   };
   const settled = await Promise.allSettled(
     Array.from({ length: workers }, (_, w) =>
-      runOffloaded(
-        { ...job, bound: bound.buffer, claims: claims?.buffer, options: { ...job.options, shard: partOf(w) } },
-        interrupted,
-        (p) => report(w, p),
+      runOffloaded({ ...job, bound: bound.buffer, claims: claims?.buffer, options: { ...job.options, shard: partOf(w) } }, interrupted, (p) =>
+        report(w, p),
       ).catch((e: unknown) => {
         bound.lower(-1); // the others stop at once: the run failed
         throw e;

@@ -49,7 +49,10 @@ export function runCompare(
   let partial = false;
   for (const v of variants(vary)) {
     const settings = effectiveSettings(scenario, { ...base, ...v });
-    const label = Object.entries(v).map(([k, val]) => `${k}=${val}`).join(' ') || 'default';
+    const label =
+      Object.entries(v)
+        .map(([k, val]) => `${k}=${val}`)
+        .join(' ') || 'default';
     const results: RunResult[] = [];
     for (const seed of seeds) {
       if (opts.interrupted?.()) {

@@ -3,19 +3,19 @@ import { Command, CommanderError } from 'commander';
 import { MUTANTS } from '../kvm/mutants.js';
 import { SETTINGS } from '../kvm/settings.js';
 import { ModelBug } from '../runtime/model-bug.js';
-import { effectiveSettings } from '../scenario/instantiate.js';
 import { InputError } from '../scenario/input-error.js';
-import { builtinIndex, loadScenario } from '../scenario/load.js';
+import { effectiveSettings } from '../scenario/instantiate.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
+import { builtinIndex, loadScenario } from '../scenario/load.js';
+import { registerSweepCommands } from '../sweep/cli.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
+import { registerAuditCommand } from './audit-command.js';
+import { registerCheckCommands } from './check-command.js';
 import { renderCompare } from './compare.js';
-import { pastDeadline, parseTimeLimit } from './limits.js';
+import { parseTimeLimit, pastDeadline } from './limits.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
-import { registerSweepCommands } from '../sweep/cli.js';
-import { registerCheckCommands } from './check-command.js';
-import { registerAuditCommand } from './audit-command.js';
 
 /** Exit codes: 0 no violation, 1 a property violated, 2 bad input, 3 model bug, 130 interrupted. */
 export const EXIT = { ok: 0, violation: 1, input: 2, modelBug: 3, interrupted: 130 } as const;
@@ -67,7 +67,7 @@ function program(): Command {
     .description('simulate a scenario (built-in name or YAML/JSON file) and print a summary')
     .argument('<scenario>', 'built-in scenario name or file')
     .option('--set <key=value>', 'override a setting (repeatable)', collect, [])
-    .option('--seed <n>', 'seed (default: the scenario\'s)')
+    .option('--seed <n>', "seed (default: the scenario's)")
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--max-steps <n>', 'stop after this many steps (result marked partial)')
     .option('--time-limit <s>', 'stop after this many wall-clock seconds (result marked partial)')
@@ -90,8 +90,7 @@ function program(): Command {
       if (r.modelBug) {
         process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug}\n`);
         process.exitCode = EXIT.modelBug;
-      }
-      else if (interrupted) process.exitCode = EXIT.interrupted;
+      } else if (interrupted) process.exitCode = EXIT.interrupted;
       else process.exitCode = r.violations.length > 0 || r.progress.livelock ? EXIT.violation : EXIT.ok;
     });
 
@@ -100,7 +99,7 @@ function program(): Command {
     .argument('<scenario>', 'built-in scenario name or file')
     .option('--vary <key=a,b>', 'setting and its values to compare (repeatable)', collect, [])
     .option('--set <key=value>', 'override a setting for every variant (repeatable)', collect, [])
-    .option('--seeds <n>', 'number of seeds, starting at the scenario\'s', '1')
+    .option('--seeds <n>', "number of seeds, starting at the scenario's", '1')
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--time-limit <s>', 'stop after this many wall-clock seconds (result marked partial)')
     .option('--json <file>', 'write every result as JSON')
@@ -114,7 +113,10 @@ function program(): Command {
       const n = parseCount('--seeds', o.seeds, 10000);
       if (n === 0) throw new InputError('--seeds 0: expected at least 1');
       const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
-      const c = await runOffloaded({ kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o) }, isInterrupted);
+      const c = await runOffloaded(
+        { kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o) },
+        isInterrupted,
+      );
       if (o.json) writeFileAtomic(o.json, toJson(c));
       process.stdout.write(`${renderCompare(c)}\n`);
       const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
@@ -175,4 +177,3 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.modelBug;
   }
 }
-

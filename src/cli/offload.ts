@@ -1,14 +1,14 @@
 import { Worker } from 'node:worker_threads';
+import { UnitClaims } from '../check/claims.js';
+import { type CheckOptions, type CheckResult, check, type Progress, SHARED_STATES_PREFIXES, splitPrefixes } from '../check/index.js';
+import { SharedBound } from '../check/stop-bound.js';
 import type { Settings } from '../kvm/settings.js';
+import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
-import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
-import { type CheckOptions, type CheckResult, check, type Progress, SHARED_STATES_PREFIXES, splitPrefixes } from '../check/index.js';
-import { UnitClaims } from '../check/claims.js';
-import { SharedBound } from '../check/stop-bound.js';
 import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, runCompare } from './compare.js';
@@ -30,7 +30,16 @@ export interface JobOutputs {
 /** A simulation the CLI runs; plain data, so it can cross to a worker thread. */
 export type Job =
   | { kind: 'run'; scenario: Scenario; settings: Settings; mutant: string | null; seed: number; maxSteps?: number; deadlineMs?: number; outputs?: JobOutputs }
-  | { kind: 'compare'; scenario: Scenario; base: Partial<Settings>; vary: Vary; seeds: number[]; mutant: string | null; deadlineMs?: number; outputs?: JobOutputs }
+  | {
+      kind: 'compare';
+      scenario: Scenario;
+      base: Partial<Settings>;
+      vary: Vary;
+      seeds: number[];
+      mutant: string | null;
+      deadlineMs?: number;
+      outputs?: JobOutputs;
+    }
   | {
       kind: 'check';
       ref: string;
@@ -86,7 +95,12 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
   if (job.kind === 'run') {
     const wanted = out.trace !== undefined || out.ftrace !== undefined || out.report !== undefined;
     const rec = wanted
-      ? new ReportRecorder({ trace: out.trace !== undefined, ftrace: out.ftrace !== undefined, series: out.report !== undefined, title: `${job.scenario.name} seed ${job.seed}` })
+      ? new ReportRecorder({
+          trace: out.trace !== undefined,
+          ftrace: out.ftrace !== undefined,
+          series: out.report !== undefined,
+          title: `${job.scenario.name} seed ${job.seed}`,
+        })
       : null;
     const r = simulate(job.scenario, {
       settings: job.settings,

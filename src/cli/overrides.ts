@@ -11,7 +11,9 @@ export function parseSetting(text: string, where = '--set'): [keyof Settings, st
   const raw = text.slice(eq + 1);
   const spec = SETTINGS.find((s) => s.key === key);
   if (spec === undefined) {
-    throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), 'vcpus', 'invalidations', 'faultsPerVcpu'].join(', ')}`);
+    throw new InputError(
+      `${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), 'vcpus', 'invalidations', 'faultsPerVcpu'].join(', ')}`,
+    );
   }
   const value = typeof spec.default === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;
   if (!spec.values.includes(value as never)) {

@@ -6,12 +6,16 @@
  * runOffloaded) as messages.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runJob, type Job } from './offload.js';
+import { type Job, runJob } from './offload.js';
 
 function run({ job, flag }: { job: Job; flag: SharedArrayBuffer }): void {
   const stop = new Int32Array(flag);
   try {
-    const result = runJob(job, () => Atomics.load(stop, 0) !== 0, (progress) => parentPort!.postMessage({ progress }));
+    const result = runJob(
+      job,
+      () => Atomics.load(stop, 0) !== 0,
+      (progress) => parentPort!.postMessage({ progress }),
+    );
     parentPort!.postMessage({ ok: true, result });
   } catch (e) {
     parentPort!.postMessage({ ok: false, name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) });

@@ -8,7 +8,10 @@ export function summarizeRun(r: RunResult): string {
     ['simulated time', fmtNs(r.simTimeNs)],
     ['steps', String(r.steps)],
     ['guest accesses', String(m.guest.accesses)],
-    ['faults (retry: pre-lock/locked/slot)', `${m.faults.total} (${m.faults.retriesBeforeLock} / ${m.faults.retriesUnderLock} / ${m.faults.retriesInvalidSlot})`],
+    [
+      'faults (retry: pre-lock/locked/slot)',
+      `${m.faults.total} (${m.faults.retriesBeforeLock} / ${m.faults.retriesUnderLock} / ${m.faults.retriesInvalidSlot})`,
+    ],
     ['fault latency p50 / p99 / max', `${fmtNs(m.faults.latencyNs.p50)} / ${fmtNs(m.faults.latencyNs.p99)} / ${fmtNs(m.faults.latencyNs.max)}`],
     ['mmu_lock read/write acq (contended)', `${m.mmuLock.readAcquires} / ${m.mmuLock.writeAcquires} (${m.mmuLock.contended})`],
     ['mmu_lock wait p99/max, write hold', `${fmtNs(m.mmuLock.waitNs.p99)} / ${fmtNs(m.mmuLock.waitNs.max)}, ${fmtNs(m.mmuLock.writeHoldNs.max)}`],

@@ -3,8 +3,8 @@ import type { Task } from '../runtime/thread.js';
 import { mmuInvalidateRetryGfn } from './invalidate.js';
 import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, KVM_MEMSLOT_INVALID } from './memslots.js';
 import { KVM_REQ_APIC_PAGE_RELOAD } from './requests.js';
-import { kvmMakeRequest } from './vcpu-requests.js';
 import type { Vcpu } from './vcpu.js';
+import { kvmMakeRequest } from './vcpu-requests.js';
 
 /**
  * @kernel x86.c kvm_vcpu_reload_apic_access_page → vmx.c vmx_set_apic_access_page_addr

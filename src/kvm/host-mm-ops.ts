@@ -1,11 +1,7 @@
 import { op2, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { Kvm } from './kvm.js';
-import {
-  kvmArchMmuNotifierInvalidateRange,
-  kvmMmuNotifierInvalidateRangeEnd,
-  kvmMmuNotifierInvalidateRangeStart,
-} from './mmu-notifier.js';
+import { kvmArchMmuNotifierInvalidateRange, kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from './mmu-notifier.js';
 
 /** What the host does to the pages of an invalidated range. */
 export type InvalidationKind = 'reclaim' | 'migrate' | 'numa' | 'ksm';

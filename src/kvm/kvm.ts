@@ -1,12 +1,12 @@
 import { OP_LOCAL, opWrite } from '../runtime/op.js';
-import { RwLock } from '../runtime/rwlock.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { RwLock } from '../runtime/rwlock.js';
 import { Srcu } from '../runtime/srcu.js';
 import type { Task } from '../runtime/thread.js';
 import { WaitQueue } from '../runtime/wait-queue.js';
 import type { Costs } from './costs.js';
-import type { EventStamp, KvmEvent, Sink } from './events.js';
 import { type Routes, route, routesFor } from './event-routes.js';
+import type { EventStamp, KvmEvent, Sink } from './events.js';
 import { HostMm } from './host-mm.js';
 import type { Memslots } from './memslots.js';
 import type { MmuBackend } from './mmu-backend.js';

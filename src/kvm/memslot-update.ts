@@ -42,7 +42,10 @@ export function* kvmSetMemoryRegion(kvm: Kvm, change: MemslotOp): Task {
     }
   } else if (old !== undefined) {
     const invalid: Memslot = { ...old, flags: old.flags | KVM_MEMSLOT_INVALID };
-    yield* kvmSwapActiveMemslots(kvm, cur.map((s) => (s === old ? invalid : s)));
+    yield* kvmSwapActiveMemslots(
+      kvm,
+      cur.map((s) => (s === old ? invalid : s)),
+    );
     kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'invalid' });
     yield* kvm.mmu.flushShadowMemslot(old);
     kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'flushed' });

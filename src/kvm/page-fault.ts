@@ -1,7 +1,6 @@
 import { op2, opRead, READ, WRITE } from '../runtime/op.js';
 import type { RetPf } from './events.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './invalidate.js';
-import type { Kvm } from './kvm.js';
 import { gfnToHva, KVM_MEMSLOT_INVALID } from './memslots.js';
 import type { PageFault } from './mmu-backend.js';
 import type { Vcpu } from './vcpu.js';
@@ -99,4 +98,3 @@ export function isPageFaultStale(vcpu: Vcpu, fault: PageFault): boolean {
   if (kvm.mmu.currentRootObsolete(vcpu)) return true;
   return fault.slot !== undefined && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn);
 }
-

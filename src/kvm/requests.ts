@@ -8,11 +8,7 @@ export const KVM_REQ_LOAD_MMU_PGD = 4;
 export const KVM_REQ_MMU_SYNC = 5;
 
 /** Requests whose maker waits for every kicked vCPU to acknowledge (KVM_REQUEST_WAIT). */
-export const WAIT_REQUESTS =
-  (1 << KVM_REQ_TLB_FLUSH) |
-  (1 << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS) |
-  (1 << KVM_REQ_APIC_PAGE_RELOAD) |
-  (1 << KVM_REQ_MMU_RELOAD);
+export const WAIT_REQUESTS = (1 << KVM_REQ_TLB_FLUSH) | (1 << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS) | (1 << KVM_REQ_APIC_PAGE_RELOAD) | (1 << KVM_REQ_MMU_RELOAD);
 
 export function isWaitRequest(req: number): boolean {
   return (WAIT_REQUESTS & (1 << req)) !== 0;

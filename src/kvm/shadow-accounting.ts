@@ -50,7 +50,10 @@ export function unaccountShadowed(mmu: ShadowMmu, sp: ShadowPage): void {
   const arch = mmu.slotArchByKey(sp.accountedSlot);
   modelAssert(arch !== undefined, `unaccount_shadowed: sp ${sp.id} was never accounted`);
   if (!mmu.isLiveSlotKey(arch.key)) {
-    kvm.emit({ e: 'note', text: `unaccount_shadowed: sp ${sp.id} gfn ${hex(sp.gfn)} is accounted in memslot ${arch.slotId}, which was deleted (use of freed slot metadata)` });
+    kvm.emit({
+      e: 'note',
+      text: `unaccount_shadowed: sp ${sp.id} gfn ${hex(sp.gfn)} is accounted in memslot ${arch.slotId}, which was deleted (use of freed slot metadata)`,
+    });
   }
   arch.updateWriteTrack(sp.gfn, -1);
   arch.updateDisallowLpage(sp.gfn, -1);
@@ -82,10 +85,18 @@ export function checkShadowAccounting(mmu: ShadowMmu): string[] {
   let n2 = 0;
   for (const v of kvm.vcpus) {
     const r = v.root.root + 1;
-    if (r > 0) (n0++, (n1 += r), (n2 += r * r));
+    if (r > 0) {
+      n0++;
+      n1 += r;
+      n2 += r * r;
+    }
     for (const info of v.prevRoots) {
       const p = info.root + 1;
-      if (p > 0) (n0++, (n1 += p), (n2 += p * p));
+      if (p > 0) {
+        n0++;
+        n1 += p;
+        n2 += p * p;
+      }
     }
   }
   let invalidRoots = 0;
@@ -139,14 +150,22 @@ function recountShadowed(mmu: ShadowMmu): string[] {
     indirect++;
     if (!live.has(sp.accountedSlot)) {
       const arch = mmu.slotArchByKey(sp.accountedSlot);
-      dangling.push(`sp ${sp.id} (level ${sp.level}, gfn ${hex(sp.gfn)}) is still accounted in memslot ${arch?.slotId ?? '?'}'s lpage_info and write-track counts, but that memslot was deleted`);
+      dangling.push(
+        `sp ${sp.id} (level ${sp.level}, gfn ${hex(sp.gfn)}) is still accounted in memslot ${arch?.slotId ?? '?'}'s lpage_info and write-track counts, but that memslot was deleted`,
+      );
       continue;
     }
     let t = track.get(sp.accountedSlot);
-    if (t === undefined) track.set(sp.accountedSlot, (t = new Map()));
+    if (t === undefined) {
+      t = new Map();
+      track.set(sp.accountedSlot, t);
+    }
     t.set(sp.gfn, (t.get(sp.gfn) ?? 0) + 1);
     let d = disallow.get(sp.accountedSlot);
-    if (d === undefined) disallow.set(sp.accountedSlot, (d = [new Map(), new Map()]));
+    if (d === undefined) {
+      d = [new Map(), new Map()];
+      disallow.set(sp.accountedSlot, d);
+    }
     for (const [k, level] of HUGE_LEVELS.entries()) {
       const frame = Math.floor(sp.gfn / pagesPerEntry(level));
       d[k]!.set(frame, (d[k]!.get(frame) ?? 0) + 1);
@@ -171,7 +190,10 @@ function recountShadowed(mmu: ShadowMmu): string[] {
       for (const f of new Set([...want.keys(), ...got.keys()])) {
         const w = want.get(f) ?? 0;
         const g = got.get(f) ?? 0;
-        if (w !== g) bad.push(`memslot ${s.id}: lpage_info[${level === 2 ? '2M' : '1G'}] of gfn ${hex(f * pagesPerEntry(level))} disallow_lpage ${g}, but a recount gives ${w}`);
+        if (w !== g)
+          bad.push(
+            `memslot ${s.id}: lpage_info[${level === 2 ? '2M' : '1G'}] of gfn ${hex(f * pagesPerEntry(level))} disallow_lpage ${g}, but a recount gives ${w}`,
+          );
       }
     }
     out.push(...listed(bad, `more mismatches in memslot ${s.id}`));

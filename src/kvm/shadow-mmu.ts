@@ -100,7 +100,10 @@ export class ShadowMmu implements MmuBackend {
   slotArch(slot: Memslot): SlotArch {
     const key = slotArchKey(slot);
     let a = this.arch.get(key);
-    if (a === undefined) this.arch.set(key, (a = new SlotArch(slot)));
+    if (a === undefined) {
+      a = new SlotArch(slot);
+      this.arch.set(key, a);
+    }
     return a;
   }
   slotArchByKey(key: number): SlotArch | undefined {
@@ -305,7 +308,8 @@ export class ShadowMmu implements MmuBackend {
     // Marked a moment ago and the request has not reached this vCPU yet: its IPI will.
     if (this.rootDropInFlight > 0 && (vcpu.requests & (1 << rootZapRequest(this.kvm))) === 0) return null;
     if (sp.invalid) return `root sp ${r} (gfn ${hex(sp.gfn)}) is invalid: it was zapped while in use`;
-    if (sp.mmuValidGen !== this.kvm.mmuValidGen) return `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
+    if (sp.mmuValidGen !== this.kvm.mmuValidGen)
+      return `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
     if (sp.gfn !== vcpu.cr3) return `root sp ${r} shadows gfn ${hex(sp.gfn)}, but CR3 is ${hex(vcpu.cr3)}`;
     return null;
   }

@@ -5,8 +5,8 @@ import { KVM_REQ_LOAD_MMU_PGD } from './requests.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, ROOT_LEVEL, type ShadowPage } from './shadow-page.js';
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage } from './shadow-zap.js';
-import { kvmMakeRequest } from './vcpu-requests.js';
 import type { RootInfo, Vcpu } from './vcpu.js';
+import { kvmMakeRequest } from './vcpu-requests.js';
 
 /**
  * Shadow-MMU roots of a vCPU: the current root and the cache of previous roots

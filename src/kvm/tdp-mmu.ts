@@ -7,9 +7,9 @@ import type { Memslot } from './memslots.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { TablePool } from './page-table.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from './requests.js';
-import { kvmMmuZapAllFast } from './zap-all-fast.js';
-import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
 import type { Vcpu } from './vcpu.js';
+import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
+import { kvmMmuZapAllFast } from './zap-all-fast.js';
 
 /** A TDP MMU root (the kvm_mmu_page at its top). */
 export interface TdpRoot {
@@ -274,7 +274,9 @@ export class TdpMmu implements MmuBackend {
       for (const v of this.kvm.vcpus) if (v.root.root === root.id) users++;
       const expect = users + (root.ownRef ? 1 : 0);
       if (root.refcount !== expect)
-        out.push(`root ${root.id}: tdp_mmu_root_count ${root.refcount}, but ${users} vCPU(s) use it${root.ownRef ? ' plus the TDP MMU reference' : ''} (${expect})`);
+        out.push(
+          `root ${root.id}: tdp_mmu_root_count ${root.refcount}, but ${users} vCPU(s) use it${root.ownRef ? ' plus the TDP MMU reference' : ''} (${expect})`,
+        );
     }
     return out;
   }

@@ -1,10 +1,10 @@
-import type { Violation } from '../runtime/instance.js';
 import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
 import { KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
-import { CleanRanges } from './clean-ranges.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
+import type { Violation } from '../runtime/instance.js';
+import { CleanRanges } from './clean-ranges.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -14,8 +14,18 @@ function describeAccess(ev: KvmEvent & { e: 'guestAccess' }): string {
 
 /** The event kinds Oracle reads (one array for all instances: see event-routes.ts). */
 const ORACLE_KINDS: readonly KvmEvent['e'][] = [
-  'guestAccess', 'invalidateRangeStartDone', 'invalidateRangeEnd', 'pfnFree', 'vmEntry',
-  'rootAlloc', 'rootPut', 'rootFree', 'spZap', 'spFree', 'zapAllEnd', 'memslotChange',
+  'guestAccess',
+  'invalidateRangeStartDone',
+  'invalidateRangeEnd',
+  'pfnFree',
+  'vmEntry',
+  'rootAlloc',
+  'rootPut',
+  'rootFree',
+  'spZap',
+  'spFree',
+  'zapAllEnd',
+  'memslotChange',
 ];
 
 /**
@@ -54,18 +64,22 @@ export class Oracle implements Sink {
     this.at = at;
     switch (ev.e) {
       case 'guestAccess':
-        return this.checkAccess(ev);
+        this.checkAccess(ev);
+        return;
       case 'invalidateRangeStartDone':
         if (this.checkRangeUnmapped(ev.hvaStart, ev.hvaEnd, `${ev.kind}'s invalidate_range_start returned`)) {
           this.clean.opened(at.tid, ev.hvaStart, ev.hvaEnd);
         }
         return;
       case 'invalidateRangeEnd':
-        return this.clean.closed(at.tid, ev.hvaStart, ev.hvaEnd);
+        this.clean.closed(at.tid, ev.hvaStart, ev.hvaEnd);
+        return;
       case 'pfnFree':
-        return this.checkFreedPfn(ev);
+        this.checkFreedPfn(ev);
+        return;
       case 'vmEntry':
-        return this.checkEntry(ev);
+        this.checkEntry(ev);
+        return;
       case 'rootAlloc':
       case 'rootPut':
       case 'rootFree':
@@ -73,7 +87,8 @@ export class Oracle implements Sink {
       case 'spFree':
       case 'zapAllEnd':
       case 'memslotChange':
-        return this.checkAccounting();
+        this.checkAccounting();
+        return;
       default:
         return;
     }
@@ -93,13 +108,8 @@ export class Oracle implements Sink {
     const now = kvm.host.lookup(hva);
     if (now === ev.pfn) return;
     const freed = kvm.host.freed.get(ev.pfn);
-    const after = freed
-      ? `, which ${freed.kind} freed at ${freed.timeNs} ns (use after free)`
-      : '';
-    this.report(
-      'stale-translation',
-      `${what(ev)}${after}; the host maps hva ${hex(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`,
-    );
+    const after = freed ? `, which ${freed.kind} freed at ${freed.timeNs} ns (use after free)` : '';
+    this.report('stale-translation', `${what(ev)}${after}; the host maps hva ${hex(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`);
   }
 
   /** A vCPU would use the entry without flushing first. */

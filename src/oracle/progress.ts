@@ -20,7 +20,14 @@ const INV = 4 << 20;
 
 /** The event kinds ProgressMonitor reads (one array for all instances: see event-routes.ts). */
 const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
-  'faultBegin', 'faultEnd', 'memslotChange', 'zapAllBegin', 'zapAllEnd', 'apicReload', 'invalidateRangeStart', 'invalidateRangeEnd',
+  'faultBegin',
+  'faultEnd',
+  'memslotChange',
+  'zapAllBegin',
+  'zapAllEnd',
+  'apicReload',
+  'invalidateRangeStart',
+  'invalidateRangeEnd',
 ];
 
 /**

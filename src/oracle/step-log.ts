@@ -1,5 +1,5 @@
-import type { LogLine } from '../runtime/instance.js';
 import { describeEvent, type EventStamp, type KvmEvent, type Sink } from '../kvm/events.js';
+import type { LogLine } from '../runtime/instance.js';
 
 /** Keeps every event as a line in kernel terms, for counterexamples and replays. */
 export class StepLog implements Sink {

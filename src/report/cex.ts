@@ -29,7 +29,8 @@ export interface CounterexampleView {
 export function asCounterexample(data: unknown): CounterexampleView {
   const d = data as Partial<CounterexampleView> | null;
   if (d === null || typeof d !== 'object') throw new Error('counterexample: expected a JSON object');
-  if (typeof d.format !== 'string' || !d.format.startsWith('mmulab-cex/')) throw new Error(`counterexample: format is ${JSON.stringify(d.format)}, expected "mmulab-cex/2"`);
+  if (typeof d.format !== 'string' || !d.format.startsWith('mmulab-cex/'))
+    throw new Error(`counterexample: format is ${JSON.stringify(d.format)}, expected "mmulab-cex/2"`);
   if (!Array.isArray(d.steps)) throw new Error('counterexample: no steps');
   if (d.violation === undefined || d.violation === null) throw new Error('counterexample: no violation');
   return d as CounterexampleView;

@@ -1,4 +1,4 @@
-import { type EventStamp, type KvmEvent, requestList, type RetPf } from '../kvm/events.js';
+import { type EventStamp, type KvmEvent, type RetPf, requestList } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
@@ -61,7 +61,11 @@ export class FtraceSink implements InstanceSink {
         return;
       }
       case 'faultEnd':
-        this.add(at, 'mmulab_page_fault_done', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} ret ${RET_NAMES[ev.ret]} retries ${ev.retries}${ev.ret === 'fixed' || ev.ret === 'spurious' ? ` latency_ns ${Math.round(ev.latencyNs)}` : ''}`);
+        this.add(
+          at,
+          'mmulab_page_fault_done',
+          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} ret ${RET_NAMES[ev.ret]} retries ${ev.retries}${ev.ret === 'fixed' || ev.ret === 'spurious' ? ` latency_ns ${Math.round(ev.latencyNs)}` : ''}`,
+        );
         return;
       case 'vmEntry':
         this.add(at, 'kvm_entry', `vcpu ${ev.vcpu}, rip 0x0`);

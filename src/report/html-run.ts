@@ -104,7 +104,9 @@ function summaryTable(r: RunResult): string {
     groups.set(row.group, g);
     const v = row.get(r);
     const bad = row.bad?.(r) ?? false;
-    g.push(`<tr><td>${esc(row.label)}</td><td class="num${bad ? ' bad' : ''}" data-metric="${esc(row.key)}" data-value="${v}">${esc(fmtMetric(row, v))}</td></tr>`);
+    g.push(
+      `<tr><td>${esc(row.label)}</td><td class="num${bad ? ' bad' : ''}" data-metric="${esc(row.key)}" data-value="${v}">${esc(fmtMetric(row, v))}</td></tr>`,
+    );
   }
   const tables = [...groups].map(([name, rows]) => `<table class="summary"><tr class="group"><th colspan="2">${esc(name)}</th></tr>${rows.join('')}</table>`);
   return `<div class="summary-grid" id="summary">${tables.join('')}</div>`;

@@ -14,8 +14,9 @@
  *   e.g. runOnce(factory, new ReplayStrategy(cex.schedule), cex.limits, true); then
  *   rec.writeCounterexample({ trace: o.trace, ftrace: o.ftrace, report: o.report }, cex, { replayCommand }).
  */
-export { type InstanceSink, recordLockIntervals } from './attach.js';
+
 export { writeFileAtomic } from './atomic-file.js';
+export { type InstanceSink, recordLockIntervals } from './attach.js';
 export { DEFAULT_MAX_EVENTS } from './budget.js';
 export { asCounterexample, type CounterexampleView } from './cex.js';
 export { FtraceSink } from './ftrace.js';

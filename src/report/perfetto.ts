@@ -140,11 +140,18 @@ export class PerfettoSink implements InstanceSink {
     }
     if (cut !== null) {
       const args = JSON.stringify({ keptEvents: this.budget.taken, droppedEvents: this.budget.dropped });
-      recs.push({ ts: r(cut), rank: 2, tid: -1, seq: -1, out: () => `{"ph":"i","s":"g","name":"trace truncated here (event budget)","cat":"mmulab","ts":${us(cut)},"pid":${PID},"tid":0,"args":${args}}` });
+      recs.push({
+        ts: r(cut),
+        rank: 2,
+        tid: -1,
+        seq: -1,
+        out: () => `{"ph":"i","s":"g","name":"trace truncated here (event budget)","cat":"mmulab","ts":${us(cut)},"pid":${PID},"tid":0,"args":${args}}`,
+      });
     }
     for (const [i, v] of violations.entries()) {
       const args = JSON.stringify({ thread: v.thread, step: v.step, message: v.message });
-      const out = () => `{"ph":"i","s":"g","name":${JSON.stringify(`VIOLATION ${v.kind}`)},"cat":"oracle","ts":${us(v.timeNs)},"pid":${PID},"tid":0,"args":${args}}`;
+      const out = () =>
+        `{"ph":"i","s":"g","name":${JSON.stringify(`VIOLATION ${v.kind}`)},"cat":"oracle","ts":${us(v.timeNs)},"pid":${PID},"tid":0,"args":${args}}`;
       recs.push({ ts: r(v.timeNs), rank: 2, tid: -1, seq: i, out });
     }
     for (const inv of this.causes.invalidations) {
@@ -159,8 +166,20 @@ export class PerfettoSink implements InstanceSink {
         ...(inv.end < 0 || inv.end > upTo ? { unfinished: true } : {}),
       });
       const name = JSON.stringify(`invalidation (${inv.kind})`);
-      recs.push({ ts: r(inv.start), rank: 0, tid: inv.tid, seq: inv.id, out: () => `{"ph":"b","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(inv.start)},"pid":${PID},"tid":${T(inv.tid)},"args":${args}}` });
-      recs.push({ ts: r(close), rank: 5, tid: inv.tid, seq: inv.id, out: () => `{"ph":"e","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(close)},"pid":${PID},"tid":${T(inv.tid)}}` });
+      recs.push({
+        ts: r(inv.start),
+        rank: 0,
+        tid: inv.tid,
+        seq: inv.id,
+        out: () => `{"ph":"b","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(inv.start)},"pid":${PID},"tid":${T(inv.tid)},"args":${args}}`,
+      });
+      recs.push({
+        ts: r(close),
+        rank: 5,
+        tid: inv.tid,
+        seq: inv.id,
+        out: () => `{"ph":"e","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(close)},"pid":${PID},"tid":${T(inv.tid)}}`,
+      });
     }
     let flowId = 0;
     for (const f of this.causes.retried) {
@@ -171,14 +190,32 @@ export class PerfettoSink implements InstanceSink {
       let fts = Math.min(Math.max(f.start, c.at), f.end);
       if (fts === f.end && f.end > f.start) fts = f.end - Math.min(1, (f.end - f.start) / 2);
       const name = JSON.stringify(c.why === 'in-progress' ? 'retry: invalidation in progress' : 'retry: mmu_invalidate_seq changed');
-      recs.push({ ts: r(c.at), rank: 3, tid: c.inv.tid, seq: id, out: () => `{"ph":"s","cat":"retry","id":${id},"name":${name},"ts":${us(c.at)},"pid":${PID},"tid":${T(c.inv.tid)}}` });
-      recs.push({ ts: r(fts), rank: 3, tid: f.tid, seq: id, out: () => `{"ph":"f","bp":"e","cat":"retry","id":${id},"name":${name},"ts":${us(fts)},"pid":${PID},"tid":${T(f.tid)}}` });
+      recs.push({
+        ts: r(c.at),
+        rank: 3,
+        tid: c.inv.tid,
+        seq: id,
+        out: () => `{"ph":"s","cat":"retry","id":${id},"name":${name},"ts":${us(c.at)},"pid":${PID},"tid":${T(c.inv.tid)}}`,
+      });
+      recs.push({
+        ts: r(fts),
+        rank: 3,
+        tid: f.tid,
+        seq: id,
+        out: () => `{"ph":"f","bp":"e","cat":"retry","id":${id},"name":${name},"ts":${us(fts)},"pid":${PID},"tid":${T(f.tid)}}`,
+      });
     }
     const c = this.counters;
     for (let i = 0; i < c.length; i += 3) {
       const [ts, k, v] = [c[i]!, c[i + 1]!, c[i + 2]!];
       if (ts > upTo) continue;
-      recs.push({ ts: r(ts), rank: 4, tid: -2 - k, seq: i, out: () => `{"ph":"C","name":${JSON.stringify(COUNTERS[k])},"ts":${us(ts)},"pid":${PID},"tid":0,"args":{"value":${v}}}` });
+      recs.push({
+        ts: r(ts),
+        rank: 4,
+        tid: -2 - k,
+        seq: i,
+        out: () => `{"ph":"C","name":${JSON.stringify(COUNTERS[k])},"ts":${us(ts)},"pid":${PID},"tid":0,"args":{"value":${v}}}`,
+      });
     }
     recs.sort((a, b) => a.ts - b.ts || a.rank - b.rank || a.tid - b.tid || a.seq - b.seq);
     for (const rec of recs) yield line(rec.out());

@@ -1,12 +1,12 @@
 import type { Sink } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import type { RunResult } from '../simulate/result.js';
+import type { CounterexampleView } from './cex.js';
 import { FtraceSink } from './ftrace.js';
+import type { CexReportOptions } from './html-cex.js';
 import type { RunReportExtras } from './html-run.js';
 import { PerfettoSink } from './perfetto.js';
 import { type RunSeries, SeriesSink } from './series.js';
-import type { CounterexampleView } from './cex.js';
-import type { CexReportOptions } from './html-cex.js';
 import { writeCexReport, writeFtrace, writePerfettoTrace, writeRunReport } from './write.js';
 
 /** Which outputs a run should record for. */

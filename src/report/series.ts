@@ -146,7 +146,8 @@ export class SeriesSink implements InstanceSink {
       lock: lockSeries(lock, bins, binNs),
       activity: { accesses: count(this.accessTs), faults: count(this.faultTs), retries: count(this.retryTs) },
       latency: histogram(sorted),
-      quantiles: sorted.length === 0 ? [] : QUANTILE_POINTS.map((p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!),
+      quantiles:
+        sorted.length === 0 ? [] : QUANTILE_POINTS.map((p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!),
       lanes: lanes(spans, names, bins, binNs),
       tail: ordered.map(({ ev, ts, step, tid }) => ({
         step,

@@ -1,6 +1,6 @@
 import type { RecordableHistogram } from 'node:perf_hooks';
 import { ModelBug } from './model-bug.js';
-import { type Op, OP_LOCAL, opShared, opWrite } from './op.js';
+import { OP_LOCAL, type Op, opShared, opWrite } from './op.js';
 import type { Runtime } from './runtime.js';
 import type { Task, Thread } from './thread.js';
 

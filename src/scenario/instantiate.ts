@@ -1,4 +1,4 @@
-import { DEFAULT_COSTS, type Costs } from '../kvm/costs.js';
+import { type Costs, DEFAULT_COSTS } from '../kvm/costs.js';
 import { hostInvalidate, type InvalidationKind } from '../kvm/host-mm-ops.js';
 import { Kvm } from '../kvm/kvm.js';
 import { kvmSetMemoryRegion } from '../kvm/memslot-update.js';

@@ -109,8 +109,7 @@ export const memslotChangeSchema = z.strictObject({
 
 const settingsShape: Record<string, z.ZodTypeAny> = {};
 for (const s of SETTINGS) {
-  settingsShape[s.key] =
-    typeof s.default === 'boolean' ? z.boolean().optional() : z.enum(s.values as [string, ...string[]]).optional();
+  settingsShape[s.key] = typeof s.default === 'boolean' ? z.boolean().optional() : z.enum(s.values as [string, ...string[]]).optional();
 }
 
 const costsShape: Record<string, z.ZodTypeAny> = {};
@@ -154,7 +153,12 @@ export const scenarioSchema = z.strictObject({
       livelockNs: ns.optional(),
     })
     .default({}),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(1),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -39,14 +39,18 @@ export function withPageTableMemslot(scenario: Scenario, slots: readonly Memslot
 export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]): GuestCpuSpec[] {
   const n = scenario.vm.vcpus;
   if (!inOneSlot(slots, PT_BASE, PT_BASE + KERNEL_PT_GFNS)) {
-    throw new InputError(`vm.memslots: shadow paging needs a memslot holding the guest kernel's page tables at gfns [${hex(PT_BASE)}, ${hex(PT_BASE + KERNEL_PT_GFNS)})`);
+    throw new InputError(
+      `vm.memslots: shadow paging needs a memslot holding the guest kernel's page tables at gfns [${hex(PT_BASE)}, ${hex(PT_BASE + KERNEL_PT_GFNS)})`,
+    );
   }
   const specs: GuestCpuSpec[] = [];
   for (let i = 0; i < n; i++) {
     const w = { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) };
     const where = scenario.vcpuWorkloads[i] !== undefined ? `vcpuWorkloads[${i}]` : 'workload';
     if (w.gfnStart + w.gfnCount > USER_TOP) {
-      throw new InputError(`${where}: gfnStart + gfnCount ${w.gfnStart + w.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`);
+      throw new InputError(
+        `${where}: gfnStart + gfnCount ${w.gfnStart + w.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`,
+      );
     }
     const start = w.pageTableGfnStart ?? PT_BASE + KERNEL_PT_GFNS + i * w.pageTableGfns;
     if (start < PT_BASE || !inOneSlot(slots, start, start + w.pageTableGfns)) {

@@ -4,8 +4,8 @@ import { kvmMmuPageFault } from '../kvm/page-fault.js';
 import { ShadowMmu } from '../kvm/shadow-mmu.js';
 import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
 import type { Vcpu } from '../kvm/vcpu.js';
-import type { Op } from '../runtime/op.js';
 import { ModelBug } from '../runtime/model-bug.js';
+import type { Op } from '../runtime/op.js';
 import type { Scenario } from './schema.js';
 
 /**

@@ -8,9 +8,26 @@ function loadKey(vcpu: number, pgd: number | undefined): number {
 
 /** The event kinds Metrics reads (one array for all instances: see event-routes.ts). */
 const METRICS_KINDS: readonly KvmEvent['e'][] = [
-  'faultBegin', 'faultEnd', 'remoteFlushBegin', 'tlbFlush', 'invalidateRangeStart', 'invalidateRangeEnd', 'spteSet',
-  'apicReload', 'guestAccess', 'vmEntry', 'entryCancelled', 'lockBreak', 'rootAlloc', 'rootFree', 'spCreate', 'spZap',
-  'spFree', 'zapAllBegin', 'zapAllEnd', 'memslotChange',
+  'faultBegin',
+  'faultEnd',
+  'remoteFlushBegin',
+  'tlbFlush',
+  'invalidateRangeStart',
+  'invalidateRangeEnd',
+  'spteSet',
+  'apicReload',
+  'guestAccess',
+  'vmEntry',
+  'entryCancelled',
+  'lockBreak',
+  'rootAlloc',
+  'rootFree',
+  'spCreate',
+  'spZap',
+  'spFree',
+  'zapAllBegin',
+  'zapAllEnd',
+  'memslotChange',
 ];
 
 /** Counts what a kernel developer asks about a run, from the model's events. */

@@ -1,5 +1,5 @@
-import type { Violation } from '../runtime/instance.js';
 import type { Settings } from '../kvm/settings.js';
+import type { Violation } from '../runtime/instance.js';
 
 /** Percentiles of a latency distribution, ns. */
 export interface Percentiles {

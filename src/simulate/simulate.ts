@@ -1,8 +1,8 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { ModelBug } from '../runtime/model-bug.js';
-import { Prng } from '../runtime/prng.js';
 import type { Sink } from '../kvm/events.js';
 import type { Settings } from '../kvm/settings.js';
+import { ModelBug } from '../runtime/model-bug.js';
+import { Prng } from '../runtime/prng.js';
 import { createInstance, type KvmInstance } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Percentiles, RunResult } from './result.js';

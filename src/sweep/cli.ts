@@ -41,7 +41,9 @@ function reportCheck(c: CheckJson, json: string | undefined, ctx: SweepCliContex
     process.stderr.write('mmulab: model bug (not a protocol violation) in one of the parts\n');
     process.exitCode = ctx.exit.modelBug;
   } else if (c.violation !== null) {
-    process.stdout.write(`${c.violation.kind}: ${c.violation.message}\n${c.counterexample !== null ? `counterexample: ${c.counterexample}; replay it with:\n  mmulab replay ${c.counterexample}\n` : ''}`);
+    process.stdout.write(
+      `${c.violation.kind}: ${c.violation.message}\n${c.counterexample !== null ? `counterexample: ${c.counterexample}; replay it with:\n  mmulab replay ${c.counterexample}\n` : ''}`,
+    );
     process.exitCode = ctx.exit.violation;
   } else {
     process.stdout.write(c.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : 'no violation found\n');
@@ -56,29 +58,34 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
     .argument('<scenario>', 'built-in scenario name or file')
     .option('--vary <key=a,b>', 'setting and its values (repeatable)', collect, [])
     .option('--set <key=value>', 'override a setting for every variant (repeatable)', collect, [])
-    .option('--seeds <n>', 'number of seeds, starting at the scenario\'s', '1')
+    .option('--seeds <n>', "number of seeds, starting at the scenario's", '1')
     .option('--workers <k>', 'worker threads (0: run in the main thread)', String(availableParallelism()))
     .option('--shard <i/n>', 'run only cells i, i+n, i+2n, … of the grid (0 <= i < n)')
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--max-steps <n>', 'bound every run (results marked partial)')
     .option('--json <file>', 'write the result as JSON (input to merge)')
-    .action(async (ref: string, o: { vary: string[]; set: string[]; seeds: string; workers: string; shard?: string; mutate?: string; maxSteps?: string; json?: string }) => {
-      const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
-      checkScenarioLimits(scenario, ref);
-      const vary = o.vary.map(parseVary);
-      const n = parseCount('--seeds', o.seeds, 1_000_000);
-      if (n === 0) throw new InputError('--seeds 0: expected at least 1');
-      const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
-      const s = await runSweep(scenario, base, vary, seeds, {
-        workers: parseCount('--workers', o.workers, 1024),
-        shard: o.shard !== undefined ? parseShard(o.shard) : null,
-        mutant: ctx.checkMutant(o.mutate),
-        maxSteps: o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined,
-        interrupted: ctx.isInterrupted,
-        wallClock: ctx.wallClock,
-      });
-      report(s, o.json, ctx);
-    });
+    .action(
+      async (
+        ref: string,
+        o: { vary: string[]; set: string[]; seeds: string; workers: string; shard?: string; mutate?: string; maxSteps?: string; json?: string },
+      ) => {
+        const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
+        checkScenarioLimits(scenario, ref);
+        const vary = o.vary.map(parseVary);
+        const n = parseCount('--seeds', o.seeds, 1_000_000);
+        if (n === 0) throw new InputError('--seeds 0: expected at least 1');
+        const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
+        const s = await runSweep(scenario, base, vary, seeds, {
+          workers: parseCount('--workers', o.workers, 1024),
+          shard: o.shard !== undefined ? parseShard(o.shard) : null,
+          mutant: ctx.checkMutant(o.mutate),
+          maxSteps: o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined,
+          interrupted: ctx.isInterrupted,
+          wallClock: ctx.wallClock,
+        });
+        report(s, o.json, ctx);
+      },
+    );
 
   p.command('merge')
     .description('merge sweep or check shard results into the unsharded result')

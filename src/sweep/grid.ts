@@ -1,8 +1,8 @@
+import { variants } from '../cli/compare.js';
 import type { Settings } from '../kvm/settings.js';
+import { InputError } from '../scenario/input-error.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
-import { InputError } from '../scenario/input-error.js';
-import { variants } from '../cli/compare.js';
 
 /** A varied setting and its values, as --vary gives them. */
 export type Vary = { key: keyof Settings; values: (string | boolean)[] }[];
@@ -24,7 +24,10 @@ export interface Shard {
 /** The rows (variants) of a sweep, labelled as compare labels them. */
 export function gridRows(scenario: Scenario, base: Partial<Settings>, vary: Vary): { label: string; settings: Settings }[] {
   return variants(vary).map((v) => ({
-    label: Object.entries(v).map(([k, val]) => `${k}=${val}`).join(' ') || 'default',
+    label:
+      Object.entries(v)
+        .map(([k, val]) => `${k}=${val}`)
+        .join(' ') || 'default',
     settings: effectiveSettings(scenario, { ...base, ...v }),
   }));
 }

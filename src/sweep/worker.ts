@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Scenario } from '../scenario/schema.js';
-import type { CellRequest, CellReply } from './pool.js';
+import type { CellReply, CellRequest } from './pool.js';
 import { runCell } from './run-cell.js';
 
 const data = workerData as { scenario: Scenario; mutant: string | null; maxSteps?: number };

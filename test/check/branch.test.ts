@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { exploreBranch, topDepthFor } from '../../src/check/branch.js';
 import { BranchFlow, type FlowBranch, flowResult } from '../../src/check/branch-flow.js';
 import { type BranchesResult, exploreBranches } from '../../src/check/branch-rounds.js';
-import { DfsStrategy, type DfsOptions } from '../../src/check/dfs.js';
+import { type DfsOptions, DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
 import { ReplayStrategy } from '../../src/check/replay.js';
@@ -21,7 +21,11 @@ function both(f: InstanceFactory, dfs: DfsOptions) {
   const whole = explore(f, new DfsStrategy({ ...dfs, observer: one }));
   const many = new TraceSet();
   const branches = exploreBranches(f, { ...dfs, observer: many });
-  return { whole: { executions: whole.summary.executions, traces: one.size }, branches: { executions: branches.summary.executions, traces: many.size }, result: branches };
+  return {
+    whole: { executions: whole.summary.executions, traces: one.size },
+    branches: { executions: branches.summary.executions, traces: many.size },
+    result: branches,
+  };
 }
 
 test('branches: with a preemption bound, the branches of the top reach the traces one DFS reaches, in about as many executions', () => {
@@ -102,7 +106,16 @@ function flowInAnyOrder(f: InstanceFactory, dfs: DfsOptions, inFlight: number, s
   return flowResult(flow, depth, 0, false);
 }
 
-const figures = (r: BranchesResult) => ({ ...r.summary, wallMs: 0, executionsPerSec: 0, firstCounterexampleMs: null, violation: r.violation, schedule: r.schedule, part: r.part, top: r.top });
+const figures = (r: BranchesResult) => ({
+  ...r.summary,
+  wallMs: 0,
+  executionsPerSec: 0,
+  firstCounterexampleMs: null,
+  violation: r.violation,
+  schedule: r.schedule,
+  part: r.part,
+  top: r.top,
+});
 
 test('branches: run as a flow, in any order of finishing, they give the result of the rounds run in turn', () => {
   for (const [f, bound] of [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { claimedOwnership, UnitClaims } from '../../src/check/claims.js';
 import { DfsStrategy } from '../../src/check/dfs.js';
-import { explore, type ExploreResult } from '../../src/check/explore.js';
+import { type ExploreResult, explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
 import { mergeClaimed } from '../../src/check/merge.js';
 import type { Shard } from '../../src/check/shard.js';
@@ -50,7 +50,10 @@ test('claims: parts taking dfs subtrees on demand combine into the single part, 
     const { one, runs } = compare(seqProtocol(2, 1, 1), whole, 3, assign);
     assert.equal(one.summary.exhausted, true);
     assert.ok(one.part.lastUnit > 4);
-    assert.equal(runs.reduce((a, r) => a + r.summary.executions, 0), one.summary.executions);
+    assert.equal(
+      runs.reduce((a, r) => a + r.summary.executions, 0),
+      one.summary.executions,
+    );
     const v = compare(seqProtocol(2, 1, 1, 'skip-seq-check'), whole, 3, assign).one;
     assert.equal(v.violation?.kind, 'stale-translation');
     assert.ok(v.part.stopUnit! > 0, 'the violation is in a later subtree');

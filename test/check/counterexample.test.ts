@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { check } from '../../src/check/check.js';
-import {
-  buildCounterexample,
-  CEX_FORMAT,
-  formatInterleaving,
-  parseCounterexample,
-  replayCounterexample,
-} from '../../src/check/counterexample.js';
+import { buildCounterexample, CEX_FORMAT, formatInterleaving, parseCounterexample, replayCounterexample } from '../../src/check/counterexample.js';
 import { runLimits } from '../../src/check/explore.js';
 import { decodeSchedule, encodeSchedule } from '../../src/check/schedule-codec.js';
 import { abba, counter, seqProtocol } from './toys.js';
@@ -54,7 +48,10 @@ test('without a log, steps are the announced ops', () => {
   const cex = found.counterexample!;
   assert.equal(cex.property, 'deadlock');
   assert.ok(cex.steps.length === cex.schedule.choices.length);
-  assert.ok(cex.steps.some((s) => /^T[01]: write [AB]$/.test(s.text)), cex.steps.map((s) => s.text).join('\n'));
+  assert.ok(
+    cex.steps.some((s) => /^T[01]: write [AB]$/.test(s.text)),
+    cex.steps.map((s) => s.text).join('\n'),
+  );
 });
 
 test('a counterexample is rebuilt identically from its pasteable schedule string', () => {

@@ -40,25 +40,20 @@ function recordAll(hb: HappensBefore, steps: Step[], from: number): string[] {
 
 test('happens-before: rolled back to a step and recorded on, it reports what a fresh tracker reports (fast-check seed 77)', () => {
   fc.assert(
-    fc.property(
-      fc.array(step, { maxLength: 60 }),
-      fc.array(step, { maxLength: 60 }),
-      fc.array(step, { maxLength: 60 }),
-      (prefix, first, second) => {
-        const rolled = new HappensBefore();
-        recordAll(rolled, [...prefix, ...first], 0);
-        rolled.rollBack(prefix.length);
-        assert.equal(rolled.steps, prefix.length);
-        const after = recordAll(rolled, [...prefix, ...second], prefix.length);
+    fc.property(fc.array(step, { maxLength: 60 }), fc.array(step, { maxLength: 60 }), fc.array(step, { maxLength: 60 }), (prefix, first, second) => {
+      const rolled = new HappensBefore();
+      recordAll(rolled, [...prefix, ...first], 0);
+      rolled.rollBack(prefix.length);
+      assert.equal(rolled.steps, prefix.length);
+      const after = recordAll(rolled, [...prefix, ...second], prefix.length);
 
-        const fresh = new HappensBefore();
-        const all = recordAll(fresh, [...prefix, ...second], 0);
-        // The fresh tracker's races of the steps after the prefix are the rolled-back one's.
-        const tail = all.filter((r) => Number(r.split('<')[1].split(' ')[0]) >= prefix.length);
-        assert.deepEqual(after, tail);
-        assert.deepEqual([...rolled.lastStep], [...fresh.lastStep]);
-      },
-    ),
+      const fresh = new HappensBefore();
+      const all = recordAll(fresh, [...prefix, ...second], 0);
+      // The fresh tracker's races of the steps after the prefix are the rolled-back one's.
+      const tail = all.filter((r) => Number(r.split('<')[1].split(' ')[0]) >= prefix.length);
+      assert.deepEqual(after, tail);
+      assert.deepEqual([...rolled.lastStep], [...fresh.lastStep]);
+    }),
     { seed: 77, numRuns: 1500 },
   );
 });

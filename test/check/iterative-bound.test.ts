@@ -47,7 +47,10 @@ test('iterative bound: each level runs what dfs with that bound runs; between le
     explore(factory, probe, LIMIT);
     assert.equal(probe.stats.boundCuts, 0);
   }
-  assert.equal(r.summary.executions, levels.reduce((a, l) => a + l.executions, 0));
+  assert.equal(
+    r.summary.executions,
+    levels.reduce((a, l) => a + l.executions, 0),
+  );
 });
 
 test('iterative bound: a level in which the bound cut nothing is the last (no try after it)', () => {
@@ -93,7 +96,10 @@ test('iterative bound: a time limit leaves the current level not exhausted, and 
   assert.equal(r.summary.executions, 50);
   assert.equal(r.summary.exhausted, false);
   const levels = r.summary.preemptionBounds!;
-  assert.equal(levels.reduce((a, l) => a + l.executions, 0), 50);
+  assert.equal(
+    levels.reduce((a, l) => a + l.executions, 0),
+    50,
+  );
   assert.equal(levels[levels.length - 1]!.exhausted, false);
 });
 

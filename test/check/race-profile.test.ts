@@ -59,7 +59,7 @@ test('race profile: it stops where the DFS stops, at the first violation', () =>
   assert.equal(p.exhausted, false);
 });
 
-test('race profile: a preemption bound and an execution budget are the DFS\'s', () => {
+test("race profile: a preemption bound and an execution budget are the DFS's", () => {
   const p = profileRaces(seqProtocol(2, 2, 2), { preemptionBound: 1, maxExecutions: 50 });
   assert.equal(p.preemptionBound, 1);
   assert.equal(p.executions, 50);

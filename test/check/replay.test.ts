@@ -50,10 +50,7 @@ test('replay fails loudly on divergence', () => {
   // A thread that does not exist.
   assert.throws(() => runOnce(factory, new ReplayStrategy({ choices: [7, ...s.choices], draws: [] }), limits, false), ReplayDivergence);
   // The schedule runs out before the end.
-  assert.throws(
-    () => runOnce(factory, new ReplayStrategy({ choices: s.choices.slice(0, 3), draws: [] }), limits, false),
-    /schedule ends after 3 steps/,
-  );
+  assert.throws(() => runOnce(factory, new ReplayStrategy({ choices: s.choices.slice(0, 3), draws: [] }), limits, false), /schedule ends after 3 steps/);
   // Left-over choices.
   assert.throws(() => runOnce(factory, new ReplayStrategy({ choices: [...s.choices, 0], draws: [] }), limits, false), /ended/);
   // A draw the schedule does not have, or out of range.

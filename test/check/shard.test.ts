@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { explore, type ExploreResult } from '../../src/check/explore.js';
+import { type ExploreResult, explore } from '../../src/check/explore.js';
 import { mergeParts } from '../../src/check/merge.js';
 import { ownedBelow, subShard } from '../../src/check/shard.js';
 import { makeStrategy, type StrategySpec } from '../../src/check/strategies.js';

@@ -6,12 +6,12 @@ import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
 import { PrefixTrace } from '../../src/check/prefix-trace.js';
 import { ReplayStrategy } from '../../src/check/replay.js';
-import { SpinDirt } from '../../src/check/spin-dirt.js';
 import { SharedStateCache } from '../../src/check/shared-state-cache.js';
+import { SpinDirt } from '../../src/check/spin-dirt.js';
 import { StateCache } from '../../src/check/state-cache.js';
 import { TraceSet } from '../../src/check/trace-set.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
-import { opsConflict, OP_SPIN, opRead, opShared, opWrite } from '../../src/runtime/op.js';
+import { OP_SPIN, opRead, opShared, opsConflict, opWrite } from '../../src/runtime/op.js';
 import { counter, raiseAndWait, seqProtocol } from './toys.js';
 
 const mini = (n: number, i: number, f: number, mutant: string | null = null) =>
@@ -62,21 +62,84 @@ test('prefix trace: swapping two adjacent steps of different threads keeps the h
   );
 });
 
-test('spin dirt: what others wrote since a thread\'s last spin, as a set: a write swapped across the spin counts, a read does not, and a new spin forgets', () => {
+test("spin dirt: what others wrote since a thread's last spin, as a set: a write swapped across the spin counts, a read does not, and a new spin forgets", () => {
   // One trace (a spin commutes with everything), two states for the stuck rule.
-  const spinThenWrite: [number, number][] = [[0, opRead(1)], [0, OP_SPIN], [1, opWrite(2)]];
-  const writeThenSpin: [number, number][] = [[0, opRead(1)], [1, opWrite(2)], [0, OP_SPIN]];
+  const spinThenWrite: [number, number][] = [
+    [0, opRead(1)],
+    [0, OP_SPIN],
+    [1, opWrite(2)],
+  ];
+  const writeThenSpin: [number, number][] = [
+    [0, opRead(1)],
+    [1, opWrite(2)],
+    [0, OP_SPIN],
+  ];
   assert.deepEqual(hashOf(spinThenWrite), hashOf(writeThenSpin));
   assert.notDeepEqual(dirtOf(spinThenWrite), dirtOf(writeThenSpin));
-  assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opRead(2)]]), dirtOf([[1, opRead(2)], [0, OP_SPIN]]));
+  assert.deepEqual(
+    dirtOf([
+      [0, OP_SPIN],
+      [1, opRead(2)],
+    ]),
+    dirtOf([
+      [1, opRead(2)],
+      [0, OP_SPIN],
+    ]),
+  );
   // A set: the same object written twice, or two objects in either order, is one state.
-  assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)], [1, opWrite(2)]]), dirtOf([[0, OP_SPIN], [1, opWrite(2)]]));
-  assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)], [2, opWrite(3)]]), dirtOf([[0, OP_SPIN], [2, opWrite(3)], [1, opWrite(2)]]));
+  assert.deepEqual(
+    dirtOf([
+      [0, OP_SPIN],
+      [1, opWrite(2)],
+      [1, opWrite(2)],
+    ]),
+    dirtOf([
+      [0, OP_SPIN],
+      [1, opWrite(2)],
+    ]),
+  );
+  assert.deepEqual(
+    dirtOf([
+      [0, OP_SPIN],
+      [1, opWrite(2)],
+      [2, opWrite(3)],
+    ]),
+    dirtOf([
+      [0, OP_SPIN],
+      [2, opWrite(3)],
+      [1, opWrite(2)],
+    ]),
+  );
   // A WRITE and a SHARED update of the object are told apart (the stuck rule does); the thread's own writes do not count.
-  assert.notDeepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)]]), dirtOf([[0, OP_SPIN], [1, opShared(2)]]));
-  assert.deepEqual(dirtOf([[0, OP_SPIN], [0, opWrite(2)]]), dirtOf([[0, OP_SPIN]]));
+  assert.notDeepEqual(
+    dirtOf([
+      [0, OP_SPIN],
+      [1, opWrite(2)],
+    ]),
+    dirtOf([
+      [0, OP_SPIN],
+      [1, opShared(2)],
+    ]),
+  );
+  assert.deepEqual(
+    dirtOf([
+      [0, OP_SPIN],
+      [0, opWrite(2)],
+    ]),
+    dirtOf([[0, OP_SPIN]]),
+  );
   // Spinning again empties the thread's set.
-  assert.deepEqual(dirtOf([[0, OP_SPIN], [1, opWrite(2)], [0, OP_SPIN]]), dirtOf([[1, opWrite(2)], [0, OP_SPIN]]));
+  assert.deepEqual(
+    dirtOf([
+      [0, OP_SPIN],
+      [1, opWrite(2)],
+      [0, OP_SPIN],
+    ]),
+    dirtOf([
+      [1, opWrite(2)],
+      [0, OP_SPIN],
+    ]),
+  );
 });
 
 test('prefix trace: rolled back to a prefix and run on, the hash of the prefix and the new steps, as from scratch', () => {
@@ -133,7 +196,10 @@ test('state cache: a state is new once, then seen; a full table forgets, never m
       for (const [a, b] of keys) assert.equal(big.visit(a, b), true);
       const small = new StateCache(16);
       for (const [a, b] of keys) small.visit(a, b);
-      assert.equal(small.visit(0x7fffffff, -0x7fffffff), keys.some(([a, b]) => (a | 0) === 0x7fffffff && (b | 0) === -0x7fffffff));
+      assert.equal(
+        small.visit(0x7fffffff, -0x7fffffff),
+        keys.some(([a, b]) => (a | 0) === 0x7fffffff && (b | 0) === -0x7fffffff),
+      );
       small.clear();
       assert.equal(small.size, 0);
       for (const [a, b] of keys.slice(0, 4)) assert.equal(small.visit(a, b), false);
@@ -193,7 +259,7 @@ test('shared state table: a state is new once for all views of the memory, then 
       const buffer = SharedStateCache.buffer(1 << 10);
       const one = new SharedStateCache(buffer);
       const other = new SharedStateCache(buffer);
-      keys.forEach(([a, b], i) => assert.equal((i % 2 === 0 ? one : other).visit(a, b), false));
+      for (const [i, [a, b]] of keys.entries()) assert.equal((i % 2 === 0 ? one : other).visit(a, b), false);
       for (const [a, b] of keys) assert.equal(one.visit(a, b), true);
       for (const [a, b] of keys) assert.equal(other.visit(a, b), true);
       const absent = [0x7fffffff, -0x7fffffff] as const;

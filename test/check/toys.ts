@@ -3,13 +3,14 @@
  * runtime's vocabulary only (as the KVM model is): threads yield the op their
  * next step performs; violations go into the instance.
  */
+
+import type { InstanceFactory, InstanceOptions } from '../../src/check/factory.js';
 import type { Instance, LogLine, Violation } from '../../src/runtime/instance.js';
 import { OP_LOCAL, OP_SPIN, op2, opRead, opWrite, READ } from '../../src/runtime/op.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { newLockStats, RwLock } from '../../src/runtime/rwlock.js';
 import type { Task } from '../../src/runtime/thread.js';
 import { WaitQueue } from '../../src/runtime/wait-queue.js';
-import type { InstanceFactory, InstanceOptions } from '../../src/check/factory.js';
 
 /** A minimal Instance: a runtime, a violation list, an optional log. */
 /**

@@ -4,7 +4,7 @@ import { DfsStrategy, type PorMode } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
 import { TraceSet } from '../../src/check/trace-set.js';
-import { READ, WRITE, opPair, opRead, opWrite } from '../../src/runtime/op.js';
+import { opPair, opRead, opWrite, READ, WRITE } from '../../src/runtime/op.js';
 import { counter, ownObjects, perThreadSlots, seqProtocol } from './toys.js';
 
 /** Runs dfs with a TraceSet watching; returns executions, redundant ones and distinct traces. */
@@ -53,7 +53,7 @@ test('trace set: DPOR without sleep sets finds every trace plain DFS finds, in f
   }
 });
 
-test('trace set: a step\'s identity does not depend on where it fell; a read between two writes is not the read before both', () => {
+test("trace set: a step's identity does not depend on where it fell; a read between two writes is not the read before both", () => {
   const t = new TraceSet();
   const [a, b] = [1, 2];
   // T0 writes a, T1 reads a: in the order write, read, the read depends on the write.

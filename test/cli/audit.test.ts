@@ -21,7 +21,7 @@ async function audit(name: string, ...args: string[]) {
   return { ...r, text: readFileSync(json, 'utf8') };
 }
 
-test('audit: the KVM model\'s footprints are sound, and the profile names the races the DFS reverses', async () => {
+test("audit: the KVM model's footprints are sound, and the profile names the races the DFS reverses", async () => {
   const r = await audit('a');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.text) as AuditJson;
@@ -44,8 +44,19 @@ test('audit: same scenario, settings and seed, with an execution budget: byte-id
   assert.equal(a.text, b.text);
 });
 
-test('audit: a mutant\'s profile stops at its violation', async () => {
-  const r = await cli('audit', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-seq-check', '--executions', '10', '--profile-executions', '100000', '--json', join(dir, 'm.json'));
+test("audit: a mutant's profile stops at its violation", async () => {
+  const r = await cli(
+    'audit',
+    'fault-vs-invalidation-mini',
+    '--mutate',
+    'fault-skip-seq-check',
+    '--executions',
+    '10',
+    '--profile-executions',
+    '100000',
+    '--json',
+    join(dir, 'm.json'),
+  );
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8')) as AuditJson;
   assert.equal(j.races.violation, 'stale-translation');

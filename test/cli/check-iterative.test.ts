@@ -17,7 +17,10 @@ interface Level {
 async function checkWith(strategy: string[], name: string, ...args: string[]) {
   const json = join(dir, `${name}.json`);
   const r = await cli('check', 'fault-vs-invalidation-mini', ...strategy, '--json', json, '--out', join(dir, `${name}-cex.json`), '--no-minimise', ...args);
-  const j = load(json) as { summary: { strategy: string; exhausted: boolean; executions: number; preemptionBounds: Level[] }; violation: { kind: string } | null };
+  const j = load(json) as {
+    summary: { strategy: string; exhausted: boolean; executions: number; preemptionBounds: Level[] };
+    violation: { kind: string } | null;
+  };
   return { code: r.code, stderr: r.stderr, ...j };
 }
 
@@ -36,9 +39,15 @@ test('check --iterative-bound: bound 0, 1, … up to --preemption-bound, each ex
     ],
   );
   assert.equal(r.summary.exhausted, true);
-  assert.equal(r.summary.executions, levels.reduce((a, l) => a + l.executions, 0));
+  assert.equal(
+    r.summary.executions,
+    levels.reduce((a, l) => a + l.executions, 0),
+  );
   // The level of bound 1 is what --preemption-bound 1 alone runs.
-  assert.equal((await plain('fixed', '--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2', '--preemption-bound', '1')).executions, levels[2]!.executions);
+  assert.equal(
+    (await plain('fixed', '--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2', '--preemption-bound', '1')).executions,
+    levels[2]!.executions,
+  );
 });
 
 test('check --iterative-bound: a world small enough is exhausted whole by a try between bounds, as dfs without a bound does', async () => {
@@ -70,7 +79,11 @@ test('check --iterative-bound: a mutant is found at a low bound; exit 1', async 
 
 /** A check's JSON without its wall times (nor the name of its counterexample file). */
 function untimed(j: Record<string, unknown>) {
-  return JSON.parse(JSON.stringify(j, (k, v) => (k === 'wallMs' || k === 'executionsPerSec' || k === 'firstCounterexampleMs' || k === 'counterexample' || k === 'stderr' ? undefined : v)));
+  return JSON.parse(
+    JSON.stringify(j, (k, v) =>
+      k === 'wallMs' || k === 'executionsPerSec' || k === 'firstCounterexampleMs' || k === 'counterexample' || k === 'stderr' ? undefined : v,
+    ),
+  );
 }
 
 /** `run` on 1 and on 2 workers finds a violation (exit 1): the same JSON, and the same counterexample file. */
@@ -132,7 +145,10 @@ test('check --strategy auto --workers 2: PCT striped over the workers, then the 
 test('check --iterative-bound: refused with another strategy or split into parts, in one line, exit 2', async () => {
   for (const [args, pattern] of [
     [['--strategy', 'pct', '--iterative-bound'], /^mmulab: --iterative-bound: expected --strategy dfs, not pct$/],
-    [['--iterative-bound', '--por', 'dpor', '--workers', '2'], /^mmulab: --workers 2: --iterative-bound with --por dpor cannot be split into parts; expected --por states/],
+    [
+      ['--iterative-bound', '--por', 'dpor', '--workers', '2'],
+      /^mmulab: --workers 2: --iterative-bound with --por dpor cannot be split into parts; expected --por states/,
+    ],
     [['--iterative-bound', '--shard', '0/2'], /^mmulab: --shard 0\/2: --iterative-bound cannot be split into parts/],
   ] as const) {
     const r = await cli('check', 'fault-vs-invalidation-mini', ...args);

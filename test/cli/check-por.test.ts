@@ -13,7 +13,10 @@ const size = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPe
 
 /** A check's JSON without its wall times (nor the name of its counterexample file). */
 function untimed(r: Record<string, unknown>) {
-  const { code, stdout, stderr, counterexample, ...json } = r as Record<string, unknown> & { summary: Record<string, unknown>; parts: { summary: Record<string, unknown> }[] };
+  const { code, stdout, stderr, counterexample, ...json } = r as Record<string, unknown> & {
+    summary: Record<string, unknown>;
+    parts: { summary: Record<string, unknown> }[];
+  };
   const zero = (s: Record<string, unknown>) => ({ ...s, wallMs: 0, executionsPerSec: 0, firstCounterexampleMs: s.firstCounterexampleMs === null ? null : 0 });
   return { ...json, summary: zero(json.summary), parts: json.parts.map((p) => ({ ...p, summary: zero(p.summary) })) };
 }
@@ -21,7 +24,12 @@ function untimed(r: Record<string, unknown>) {
 async function check(name: string, ...args: string[]) {
   const json = join(dir, `${name}.json`);
   const r = await cli('check', 'fault-vs-invalidation-mini', '--json', json, '--out', join(dir, `${name}-cex.json`), ...args);
-  return { code: r.code, stdout: r.stdout, stderr: r.stderr, ...(load(json) as { summary: { exhausted: boolean; executions: number }; violation: { kind: string } | null }) };
+  return {
+    code: r.code,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    ...(load(json) as { summary: { exhausted: boolean; executions: number }; violation: { kind: string } | null }),
+  };
 }
 
 test('check with a preemption bound explores states (--por states) by default: exhausted; --workers 2 gives the JSON of one worker, the executions of one DFS', async () => {
@@ -34,7 +42,10 @@ test('check with a preemption bound explores states (--por states) by default: e
   assert.equal(dpor.summary.exhausted, true);
   assert.notEqual(one.summary.executions, dpor.summary.executions, 'another reduction');
   // The parts share one table of states: the executions of the whole DFS, in one process.
-  const whole = explore(factoryFor('fault-vs-invalidation-mini', ['vcpus=2', 'invalidations=2', 'faultsPerVcpu=2'], null), new DfsStrategy({ preemptionBound: 1 }));
+  const whole = explore(
+    factoryFor('fault-vs-invalidation-mini', ['vcpus=2', 'invalidations=2', 'faultsPerVcpu=2'], null),
+    new DfsStrategy({ preemptionBound: 1 }),
+  );
   assert.equal(one.summary.executions, whole.summary.executions);
   const two = await check('two', ...size, '--workers', '2');
   assert.deepEqual(untimed(two), untimed(one));
@@ -53,7 +64,8 @@ test('check with a preemption bound and --workers 2 on a mutant: the violation, 
   assert.deepEqual(untimed(two), untimed(one));
   assert.deepEqual(load(join(dir, 'mut-two-cex.json')), load(join(dir, 'mut-one-cex.json')));
   // The JSON says how far minimisation got (at this size the search stops at its budget).
-  const m = (one as unknown as { minimisation: { size: { steps: number }; original: { steps: number }; search: { complete: boolean; executions: number } } }).minimisation;
+  const m = (one as unknown as { minimisation: { size: { steps: number }; original: { steps: number }; search: { complete: boolean; executions: number } } })
+    .minimisation;
   assert.ok(m.size.steps <= m.original.steps);
   assert.deepEqual(m.search, { executions: 20_000, complete: false });
 });

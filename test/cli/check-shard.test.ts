@@ -65,7 +65,10 @@ test('check --workers 2 and 3 with bounded dfs share out the branches of the top
 test('check --workers 2 and 3 with bounded dfs, on a violation: the JSON and counterexample of --workers 1 (one DFS)', async () => {
   const r = await branchesAgree('b-mutant', '--mutate', 'fault-skip-range-check');
   const one = await check('b-mutant-w1', '--strategy', 'dfs', '--preemption-bound', '1', '--mutate', 'fault-skip-range-check');
-  assert.deepEqual({ ...r, counterexample: readFileSync(r.counterexample as string, 'utf8') }, { ...one, counterexample: readFileSync(one.counterexample as string, 'utf8') });
+  assert.deepEqual(
+    { ...r, counterexample: readFileSync(r.counterexample as string, 'utf8') },
+    { ...one, counterexample: readFileSync(one.counterexample as string, 'utf8') },
+  );
   assert.equal(r.violation?.kind, 'stale-translation');
   assert.equal(r.summary.violationExecution, (r.summary.executions as number) - 1);
   const replay = await cli('replay', r.counterexample as string);
@@ -84,7 +87,24 @@ test('check --workers 2 and 3 with unbounded dfs share out the branches too: the
 
 test('check --workers 2 with bounded dfs stops at --time-limit: partial, not exhausted, said so', async () => {
   const json = join(dir, 'b-time.json');
-  const r = await cli('check', 'fault-vs-invalidation-mini', '--set', 'vcpus=3', '--set', 'invalidations=3', '--set', 'faultsPerVcpu=2', '--preemption-bound', '2', '--workers', '2', '--time-limit', '1', '--json', json);
+  const r = await cli(
+    'check',
+    'fault-vs-invalidation-mini',
+    '--set',
+    'vcpus=3',
+    '--set',
+    'invalidations=3',
+    '--set',
+    'faultsPerVcpu=2',
+    '--preemption-bound',
+    '2',
+    '--workers',
+    '2',
+    '--time-limit',
+    '1',
+    '--json',
+    json,
+  );
   assert.equal(r.code, 0, r.stderr);
   const j = load(json) as CheckJson;
   assert.equal(j.summary.stoppedBy, 'time-limit');
@@ -104,7 +124,8 @@ test('mmulab merge puts check --shard parts back together: the unsharded verdict
     const merged = load(out) as CheckJson;
     assert.equal(merged.format, 'mmulab-check/1');
     assert.equal(merged.partial, false);
-    for (const k of ['executions', 'exhausted', 'stoppedBy', 'maxDepth', 'violationExecution']) assert.equal(merged.summary[k], whole.summary[k], `${name} ${k}`);
+    for (const k of ['executions', 'exhausted', 'stoppedBy', 'maxDepth', 'violationExecution'])
+      assert.equal(merged.summary[k], whole.summary[k], `${name} ${k}`);
     assert.equal(merged.violation?.kind ?? null, whole.violation?.kind ?? null);
     // A missing part leaves the result partial.
     await cli('merge', parts[0]!, parts[1]!, '--json', out);

@@ -9,7 +9,10 @@ import { main } from '../../src/cli/main.js';
 export async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
   let stderr = '';
   const write = process.stderr.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => {
+    stderr += s;
+    return true;
+  }) as typeof process.stderr.write;
   try {
     process.exitCode = undefined;
     const code = await main(args);

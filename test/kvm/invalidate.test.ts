@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_COSTS } from '../../src/kvm/costs.js';
-import {
-  mmuInvalidateBegin,
-  mmuInvalidateEnd,
-  mmuInvalidateRangeAdd,
-  mmuInvalidateRetryGfn,
-  mmuInvalidateRetryGfnUnsafe,
-} from '../../src/kvm/invalidate.js';
+import { mmuInvalidateBegin, mmuInvalidateEnd, mmuInvalidateRangeAdd, mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from '../../src/kvm/invalidate.js';
 import { INVALID_GPA, Kvm } from '../../src/kvm/kvm.js';
 import { Memslots } from '../../src/kvm/memslots.js';
 import { Mutation } from '../../src/kvm/mutants.js';

@@ -11,13 +11,11 @@ import { parseScenario } from '../../src/scenario/load.js';
  * page tables in memslot 1, `vcpus` vCPUs with `processes` processes each and
  * `warm` pages touched before the start. Nothing runs until a test does.
  */
-export function shadowVm(opts: {
-  vcpus?: number;
-  processes?: number;
-  warm?: number;
-  settings?: Partial<Settings>;
-  mutant?: string | null;
-} = {}): { inst: KvmInstance; kvm: Kvm; mmu: ShadowMmu } {
+export function shadowVm(opts: { vcpus?: number; processes?: number; warm?: number; settings?: Partial<Settings>; mutant?: string | null } = {}): {
+  inst: KvmInstance;
+  kvm: Kvm;
+  mmu: ShadowMmu;
+} {
   const text = `
 vm:
   vcpus: ${opts.vcpus ?? 2}

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import type { KvmEvent, Sink } from '../../src/kvm/events.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD } from '../../src/kvm/requests.js';
 import type { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
-import { KVM_MMU_ROOT_CURRENT, kvmMmuFreeRoots, kvmMmuNewPgd } from '../../src/kvm/shadow-roots.js';
-import { kvmMmuPrepareZapPage, kvmMmuCommitZapPage } from '../../src/kvm/shadow-zap.js';
 import type { ShadowPage } from '../../src/kvm/shadow-page.js';
+import { KVM_MMU_ROOT_CURRENT, kvmMmuFreeRoots, kvmMmuNewPgd } from '../../src/kvm/shadow-roots.js';
+import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage } from '../../src/kvm/shadow-zap.js';
 import type { Vcpu } from '../../src/kvm/vcpu.js';
 import type { KvmInstance } from '../../src/scenario/instantiate.js';
 import { runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
@@ -51,7 +51,7 @@ test('root refcount: two vCPUs on one root; a zap marks it invalid; it is freed 
   for (const v of [v0, v1]) assert.ok(v.requests & bit(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS), 'every vCPU is asked to drop it');
   runAlone(inst, () => mmu.freeObsoleteRoots(v0));
   assert.equal(sp.rootCount, 1);
-  assert.equal(sp.freed, false, 'still vCPU1\'s root');
+  assert.equal(sp.freed, false, "still vCPU1's root");
   assert.deepEqual(mmu.checkAccounting(), []);
   runAlone(inst, () => mmu.freeObsoleteRoots(v1));
   assert.equal(sp.rootCount, 0);
@@ -145,7 +145,7 @@ test('root zap request: made after role.invalid is set; not made for an already 
   const b = shadowVm({ warm: 1 });
   b.kvm.mmuValidGen ^= 1;
   zap(b.inst, b.mmu, b.mmu.sps[b.kvm.vcpus[0]!.root.root]!);
-  assert.equal(b.kvm.vcpus[0]!.requests, 0, 'an obsolete root was already covered by the fast zap\'s request');
+  assert.equal(b.kvm.vcpus[0]!.requests, 0, "an obsolete root was already covered by the fast zap's request");
 
   const c = shadowVm({ warm: 1, mutant: 'zap-root-no-request' });
   zap(c.inst, c.mmu, c.mmu.sps[c.kvm.vcpus[0]!.root.root]!);

@@ -4,8 +4,8 @@ import type { KvmEvent, Sink } from '../../src/kvm/events.js';
 import { slotArchKey } from '../../src/kvm/lpage-info.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
 import { kvmMmuTrackWrite, WRITE_FLOODING_THRESHOLD } from '../../src/kvm/shadow-write-track.js';
-import { loadScenario } from '../../src/scenario/load.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
 import { runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
 

@@ -96,9 +96,13 @@ async function chartsOf(page: Page) {
 }
 
 async function metricCells(page: Page, variant?: string) {
-  return page.$$eval(
-    variant === undefined ? 'td[data-metric]' : `td[data-metric][data-variant="${variant}"]`,
-    (tds) => tds.map((td) => ({ key: td.getAttribute('data-metric')!, value: td.getAttribute('data-value'), text: td.textContent ?? '', bad: td.classList.contains('bad') })),
+  return page.$$eval(variant === undefined ? 'td[data-metric]' : `td[data-metric][data-variant="${variant}"]`, (tds) =>
+    tds.map((td) => ({
+      key: td.getAttribute('data-metric')!,
+      value: td.getAttribute('data-value'),
+      text: td.textContent ?? '',
+      bad: td.classList.contains('bad'),
+    })),
   );
 }
 
@@ -131,10 +135,14 @@ test('browser: run report (apic-page-reload seed 1) opens offline, draws its cha
   await page.close();
 });
 
-test(`browser: compare ${LIVELOCK_SCENARIO.replace(/^.*\//, '')} zap-all-lockbreak vs zap-all-fast, seeds 1-2: the livelock is plain at a glance`, { skip: SKIP }, async () => {
+test(`browser: compare ${LIVELOCK_SCENARIO.replace(/^.*\//, '')} zap-all-lockbreak vs zap-all-fast, seeds 1-2: the livelock is plain at a glance`, {
+  skip: SKIP,
+}, async () => {
   const rows = livelockCompareRows();
   const file = join(dir, 'compare.html');
-  writeCompareReport(file, rows, { command: `mmulab compare ${LIVELOCK_SCENARIO} --vary memslotFlush=zap-all-lockbreak,zap-all-fast --seeds 2 --report compare.html` });
+  writeCompareReport(file, rows, {
+    command: `mmulab compare ${LIVELOCK_SCENARIO} --vary memslotFlush=zap-all-lockbreak,zap-all-fast --seeds 2 --report compare.html`,
+  });
   const { page, requests, url } = await open(file, true);
   assert.deepEqual(requests, [url], 'no request but the page itself');
   const labels = rows.map((r) => r.label);
@@ -164,15 +172,25 @@ test(`browser: compare ${LIVELOCK_SCENARIO.replace(/^.*\//, '')} zap-all-lockbre
   for (const row of rows) {
     const cells = new Map((await metricCells(page, row.label)).map((c) => [c.key, c]));
     const mean = (f: (x: (typeof row.results)[number]) => number) => row.results.reduce((a, x) => a + f(x), 0) / row.results.length;
-    assert.equal(Number(cells.get('faults.total')!.value), mean((x) => x.metrics.faults.total), `${row.label} faults`);
-    assert.equal(Number(cells.get('zapAll.completed')!.value), mean((x) => x.metrics.zapAll.completed), `${row.label} zap-all completed`);
+    assert.equal(
+      Number(cells.get('faults.total')!.value),
+      mean((x) => x.metrics.faults.total),
+      `${row.label} faults`,
+    );
+    assert.equal(
+      Number(cells.get('zapAll.completed')!.value),
+      mean((x) => x.metrics.zapAll.completed),
+      `${row.label} zap-all completed`,
+    );
     assert.equal(cells.get('zapAll.completed')!.bad, row === stuck, `${row.label}: zap-all cell red iff stuck`);
   }
   await page.screenshot({ path: join(OUT, 'report-compare.png'), fullPage: true });
   await page.close();
 });
 
-test('browser: counterexample report (checker, apic-reload-mini, apic-reload-no-retry, seed 1) shows the interleaving as swimlanes', { skip: SKIP }, async () => {
+test('browser: counterexample report (checker, apic-reload-mini, apic-reload-no-retry, seed 1) shows the interleaving as swimlanes', {
+  skip: SKIP,
+}, async () => {
   const cex = realCounterexample();
   const file = join(dir, 'cex.html');
   writeCexReport(file, cex, { replayCommand: 'mmulab replay cex.json' });
@@ -192,7 +210,13 @@ test('browser: counterexample report (checker, apic-reload-mini, apic-reload-no-
   assert.equal(await bad.count(), 1);
   assert.equal(await bad.getAttribute('data-step'), String(cex.violation.step));
   assert.match((await bad.textContent()) ?? '', new RegExp(`✖ ${cex.violation.kind}`));
-  assert.equal(await bad.locator('td').first().evaluate((el) => getComputedStyle(el).color), 'rgb(198, 40, 40)');
+  assert.equal(
+    await bad
+      .locator('td')
+      .first()
+      .evaluate((el) => getComputedStyle(el).color),
+    'rgb(198, 40, 40)',
+  );
   assert.match((await page.textContent('#violation')) ?? '', new RegExp(cex.violation.message.replace(/[()[\]]/g, '\\$&')));
   await page.screenshot({ path: join(OUT, 'report-cex.png'), fullPage: true });
   await page.close();

@@ -39,7 +39,10 @@ for (const [name, timeNs, seed, settings] of [
     assert.ok(m.faults.total > 0);
     if (name === ZAP_FIXTURE) assert.ok(m.shadowPages.created > 0 && m.zapAll.started === 1, 'the memslot delete started a zap of shadow pages');
     assert.equal(count('kvm_page_fault'), m.faults.total, 'one kvm_page_fault per fault');
-    assert.equal(count('mmulab_page_fault_done', (l) => l.includes('RET_PF_RETRY')), m.faults.retries);
+    assert.equal(
+      count('mmulab_page_fault_done', (l) => l.includes('RET_PF_RETRY')),
+      m.faults.retries,
+    );
     const zapped = count('kvm_tdp_mmu_spte_changed', (l) => l.endsWith('new_spte 0')) + count('mmulab_drop_spte');
     assert.equal(zapped, m.invalidations.sptesZapped, 'one spte_changed to 0 (TDP) or drop_spte (shadow) per zapped SPTE');
     assert.equal(count('kvm_mmu_prepare_zap_page'), m.shadowPages.zapped);

@@ -16,7 +16,11 @@ import { livelockCompareRows } from './livelock.js';
 /** Anything that would make the page fetch at view time. */
 export function externalRefs(html: string): string[] {
   const out: string[] = [];
-  for (const re of [/\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/gi, /url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/gi, /@import/gi]) {
+  for (const re of [
+    /\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/gi,
+    /url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/gi,
+    /@import/gi,
+  ]) {
     for (const m of html.matchAll(re)) if (!/^(?:src|href)\s*=\s*["']?\s*(?:data|#)/i.test(m[0])) out.push(m[0]);
   }
   return out;
@@ -65,8 +69,14 @@ test('html compare zap-all-lockbreak vs zap-all-fast, seeds 1-2: the livelocked 
   const html = renderCompareReport(rows, { command: 'mmulab compare …' });
   const stuck = rows.find((r) => r.results.some((x) => x.progress.livelock))!;
   assert.equal(stuck.label, 'memslotFlush=zap-all-lockbreak');
-  assert.ok(stuck.results.every((x) => x.progress.livelock && x.metrics.zapAll.completed === 0), 'the lock-break zap never completes');
-  assert.ok(rows[1]!.results.every((x) => !x.progress.livelock && x.metrics.zapAll.completed === 1), 'the fast zap completes');
+  assert.ok(
+    stuck.results.every((x) => x.progress.livelock && x.metrics.zapAll.completed === 0),
+    'the lock-break zap never completes',
+  );
+  assert.ok(
+    rows[1]!.results.every((x) => !x.progress.livelock && x.metrics.zapAll.completed === 1),
+    'the fast zap completes',
+  );
   assert.match(html, new RegExp(`<div class="banner bad" data-variant="${stuck.label.replace(/[()]/g, '\\$&')}" data-status="livelock">LIVELOCK in`));
   assert.match(html, new RegExp(`<div class="card bad" data-variant="${stuck.label.replace(/[()]/g, '\\$&')}" data-status="livelock">`));
   assert.match(html, /<td class="num bad" data-variant="[^"]*" data-metric="zapAll.completed" data-value="0">0<\/td>/);
@@ -108,7 +118,9 @@ test('recorder: a replayed counterexample gives its trace, log and page (check/r
   try {
     const rec = new ReportRecorder({ trace: true, ftrace: true });
     const cex = realCounterexample(rec.perfetto && rec.ftrace ? [rec.perfetto, rec.ftrace] : []);
-    rec.writeCounterexample({ trace: join(dir, 't.json'), ftrace: join(dir, 'f.txt'), report: join(dir, 'c.html') }, cex, { replayCommand: 'mmulab replay c.json' });
+    rec.writeCounterexample({ trace: join(dir, 't.json'), ftrace: join(dir, 'f.txt'), report: join(dir, 'c.html') }, cex, {
+      replayCommand: 'mmulab replay c.json',
+    });
     const trace = JSON.parse(readFileSync(join(dir, 't.json'), 'utf8')) as { otherData: { property: string }; traceEvents: { ph: string; name?: string }[] };
     assert.equal(trace.otherData.property, cex.property);
     assert.ok(trace.traceEvents.some((e) => e.name === `VIOLATION ${cex.property}`));

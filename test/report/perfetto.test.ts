@@ -88,7 +88,10 @@ test('perfetto with an event budget (apic-page-reload seed 1, 300 µs, 2000 even
   const s = shortScenario('apic-page-reload', 300_000);
   const sink = new PerfettoSink(s.name, { maxEvents: 2000 });
   const result = runWith(s, [sink]);
-  const trace = JSON.parse([...sink.render({ endNs: result.simTimeNs })].join('')) as { otherData: { truncated?: { atNs: number } }; traceEvents: TraceEvent[] };
+  const trace = JSON.parse([...sink.render({ endNs: result.simTimeNs })].join('')) as {
+    otherData: { truncated?: { atNs: number } };
+    traceEvents: TraceEvent[];
+  };
   const cut = trace.otherData.truncated?.atNs;
   assert.ok(cut !== undefined && cut < result.simTimeNs, 'the trace says where it stops');
   assert.deepEqual(traceProblems(trace.traceEvents), []);

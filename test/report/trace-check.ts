@@ -37,7 +37,13 @@ export function traceProblems(events: TraceEvent[]): string[] {
     }
     // Track identity: thread tracks by tid, counters by name, async by id.
     const track =
-      e.ph === 'C' ? `counter:${e.name}` : e.ph === 'b' || e.ph === 'e' ? `async:${e.cat}:${e.id}` : e.ph === 's' || e.ph === 'f' ? `flow:${e.id}` : `thread:${e.tid}`;
+      e.ph === 'C'
+        ? `counter:${e.name}`
+        : e.ph === 'b' || e.ph === 'e'
+          ? `async:${e.cat}:${e.id}`
+          : e.ph === 's' || e.ph === 'f'
+            ? `flow:${e.id}`
+            : `thread:${e.tid}`;
     const prev = lastTs.get(track);
     if (prev !== undefined && e.ts < prev) out.push(`event ${i} (${e.ph} ${e.name}) on ${track}: ts ${e.ts} goes back from ${prev}`);
     lastTs.set(track, e.ts);

@@ -32,7 +32,9 @@ function cli(args: string[]): Promise<{ code: number | string; stderr: string }>
 
 /** Documents for the CLI: built-ins with one value changed or a key dropped. */
 function documents(n: number): string[] {
-  const bases = readdirSync(BUILTIN_DIR).filter((f) => f.endsWith('.yaml')).map((f) => parseYaml(readFileSync(join(BUILTIN_DIR, f), 'utf8')) as Record<string, unknown>);
+  const bases = readdirSync(BUILTIN_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => parseYaml(readFileSync(join(BUILTIN_DIR, f), 'utf8')) as Record<string, unknown>);
   const values: unknown[] = [undefined, 0, -1, 1, 2 ** 53, 'x', null, [], {}, 1e9, 0.5];
   const sections = ['vm', 'workload', 'host', 'settings', 'stop', 'seed'];
   return fc.sample(

@@ -90,7 +90,11 @@ const scenarioObj = fc.record(
     name: maybe(fc.string({ maxLength: 10 })),
     vm: maybe(
       fc.record(
-        { vcpus: maybe(fc.integer({ min: 1, max: 64 })), memslots: maybe(fc.array(memslot, { minLength: 1, maxLength: 3 })), apicAccessPage: maybe(fc.boolean()) },
+        {
+          vcpus: maybe(fc.integer({ min: 1, max: 64 })),
+          memslots: maybe(fc.array(memslot, { minLength: 1, maxLength: 3 })),
+          apicAccessPage: maybe(fc.boolean()),
+        },
         { requiredKeys: ['vcpus', 'memslots'] },
       ),
     ),
@@ -98,7 +102,13 @@ const scenarioObj = fc.record(
     vcpuWorkloads: maybe(fc.array(workload, { maxLength: 3 })),
     host: maybe(
       fc.record(
-        { invalidations: maybe(fc.array(invalidation, { maxLength: 3 })), apicPageMigrationNs: smallInt(100000), memslotChanges: maybe(fc.array(fc.record({ atNs: smallInt(1000), op: maybe(fc.constantFrom('delete', 'move', 'create')), slot: smallInt(3) }), { maxLength: 2 })) },
+        {
+          invalidations: maybe(fc.array(invalidation, { maxLength: 3 })),
+          apicPageMigrationNs: smallInt(100000),
+          memslotChanges: maybe(
+            fc.array(fc.record({ atNs: smallInt(1000), op: maybe(fc.constantFrom('delete', 'move', 'create')), slot: smallInt(3) }), { maxLength: 2 }),
+          ),
+        },
         { requiredKeys: [] },
       ),
     ),
@@ -109,11 +119,13 @@ const scenarioObj = fc.record(
   { requiredKeys: ['vm'] },
 );
 /** An unknown key now and then (misspellings, prototype names). */
-const withStray = fc.tuple(scenarioObj, fc.option(fc.constantFrom('vcpu', 'stopp', '__proto__', 'constructor', 'toString', ''), { nil: undefined }), nasty).map(([o, k, v]) => {
-  const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
-  if (k !== undefined) Object.defineProperty(out, k, { value: v, enumerable: true, configurable: true, writable: true });
-  return out;
-});
+const withStray = fc
+  .tuple(scenarioObj, fc.option(fc.constantFrom('vcpu', 'stopp', '__proto__', 'constructor', 'toString', ''), { nil: undefined }), nasty)
+  .map(([o, k, v]) => {
+    const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
+    if (k !== undefined) Object.defineProperty(out, k, { value: v, enumerable: true, configurable: true, writable: true });
+    return out;
+  });
 
 /** How a generated object becomes text: JSON, YAML (flow or block), or raw garbage. */
 function serialize(o: unknown, how: number): string {
@@ -161,7 +173,7 @@ const NASTY_VALUES: unknown[] = [undefined, 0, -1, 2 ** 53, 2 ** 60, Number.NaN,
 /** Every path to a value in a JSON-ish tree. */
 function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [at];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
+  if (Array.isArray(v)) for (const [i, x] of v.entries()) out.push(...paths(x, [...at, i]));
   else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
   return out;
 }

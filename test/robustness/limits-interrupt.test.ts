@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Sink } from '../../src/kvm/events.js';
 import { ModelBug } from '../../src/runtime/model-bug.js';
-import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { InputError } from '../../src/scenario/input-error.js';
+import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { checkScenarioLimits, unboundedReason } from '../../src/scenario/limits.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
@@ -36,31 +36,70 @@ function assertRefused(r: { code: number; stderr: string }, pattern: RegExp): vo
 
 test('limits: 10^9 vCPUs and 2^60 pages are refused by the schema, located', () => {
   assertRefused(cli('run', file('cpus.yaml', `vm: { vcpus: 1000000000, ${SLOT} }\nstop: { timeNs: 1000 }\n`)), /cpus\.yaml:1:14 vm\.vcpus: expected <= 1024/);
-  assertRefused(cli('run', file('pages.yaml', `vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 60} }] }\nstop: { timeNs: 1000 }\n`)), /pages\.yaml:1:\d+ vm\.memslots\[0\]\.pages: expected <= \d+/);
+  assertRefused(
+    cli('run', file('pages.yaml', `vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 60} }] }\nstop: { timeNs: 1000 }\n`)),
+    /pages\.yaml:1:\d+ vm\.memslots\[0\]\.pages: expected <= \d+/,
+  );
 });
 
 test('limits: memslot pages beyond the total limit are refused', () => {
   const slots = Array.from({ length: 3 }, (_, i) => `{ id: ${i}, baseGfn: 0, pages: ${2 ** 31} }`).join(', ');
-  assertRefused(cli('run', file('total.yaml', `vm: { vcpus: 1, memslots: [${slots}] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n`)), /total\.yaml: vm\.memslots: 6442450944 pages in all, more than the limit/);
+  assertRefused(
+    cli('run', file('total.yaml', `vm: { vcpus: 1, memslots: [${slots}] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n`)),
+    /total\.yaml: vm\.memslots: 6442450944 pages in all, more than the limit/,
+  );
 });
 
 test('limits: a stop condition that never comes is refused', () => {
-  assertRefused(cli('run', file('forever.yaml', `vm: { vcpus: 2, ${SLOT} }\n`)), /forever\.yaml: stop: no stop\.timeNs, no stop\.accesses, and 2 vCPUs with workload\.accesses 0 \(no limit\): the run would never end/);
   assertRefused(
-    cli('run', file('host.yaml', `vm: { vcpus: 1, ${SLOT} }\nworkload: { accesses: 5, gfnCount: 64 }\nhost: { invalidations: [{ kind: numa, gfnCount: 64, rangePages: 8 }] }\n`)),
+    cli('run', file('forever.yaml', `vm: { vcpus: 2, ${SLOT} }\n`)),
+    /forever\.yaml: stop: no stop\.timeNs, no stop\.accesses, and 2 vCPUs with workload\.accesses 0 \(no limit\): the run would never end/,
+  );
+  assertRefused(
+    cli(
+      'run',
+      file(
+        'host.yaml',
+        `vm: { vcpus: 1, ${SLOT} }\nworkload: { accesses: 5, gfnCount: 64 }\nhost: { invalidations: [{ kind: numa, gfnCount: 64, rangePages: 8 }] }\n`,
+      ),
+    ),
     /host\.invalidations\[0\] with count 0/,
   );
   // Finite workloads and a finite host end on their own.
-  const s = parseScenario(`vm: { vcpus: 1, ${SLOT} }\nworkload: { accesses: 5, gfnCount: 64 }\nhost: { invalidations: [{ gfnCount: 64, rangePages: 8, count: 2 }] }\n`, 'f.yaml');
+  const s = parseScenario(
+    `vm: { vcpus: 1, ${SLOT} }\nworkload: { accesses: 5, gfnCount: 64 }\nhost: { invalidations: [{ gfnCount: 64, rangePages: 8, count: 2 }] }\n`,
+    'f.yaml',
+  );
   assert.equal(unboundedReason(s), null);
-  const r = cli('run', file('finite.yaml', `vm: { vcpus: 1, ${SLOT} }\nworkload: { accesses: 5, gfnCount: 64 }\nhost: { invalidations: [{ gfnCount: 64, rangePages: 8, count: 2 }] }\n`));
+  const r = cli(
+    'run',
+    file(
+      'finite.yaml',
+      `vm: { vcpus: 1, ${SLOT} }\nworkload: { accesses: 5, gfnCount: 64 }\nhost: { invalidations: [{ gfnCount: 64, rangePages: 8, count: 2 }] }\n`,
+    ),
+  );
   assert.equal(r.code, 0, r.stderr);
 });
 
 test('limits: a memory estimate beyond the machine is refused with the figures', () => {
-  const s = parseScenario(`vm: { vcpus: 1024, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`, 'big.yaml');
-  assert.throws(() => checkScenarioLimits(s, 'big.yaml', 2 ** 30), (e: unknown) => e instanceof InputError && /^big\.yaml: too big: needs about [\d.]+ GiB of memory \(1024 vCPUs/.test(e.message));
-  assertRefused(cli('run', file('big.yaml', `vm: { vcpus: 1024, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`)), /big\.yaml: too big: needs about/);
+  const s = parseScenario(
+    `vm: { vcpus: 1024, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`,
+    'big.yaml',
+  );
+  assert.throws(
+    () => checkScenarioLimits(s, 'big.yaml', 2 ** 30),
+    (e: unknown) => e instanceof InputError && /^big\.yaml: too big: needs about [\d.]+ GiB of memory \(1024 vCPUs/.test(e.message),
+  );
+  assertRefused(
+    cli(
+      'run',
+      file(
+        'big.yaml',
+        `vm: { vcpus: 1024, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`,
+      ),
+    ),
+    /big\.yaml: too big: needs about/,
+  );
 });
 
 /**
@@ -173,14 +212,20 @@ test('interrupt: SIGINT during check writes the summary so far, partial, exit 13
 test('interrupt: SIGINT during check --iterative-bound --workers 2 (a level on the workers) writes the levels so far, partial, exit 130', async () => {
   const out = join(dir, 'int-levels.json');
   const size = ['--set', 'vcpus=3', '--set', 'invalidations=3', '--set', 'faultsPerVcpu=2'];
-  const r = await interruptRetrying(['check', 'fault-vs-invalidation-mini', ...size, '--iterative-bound', '--workers', '2', '--json', out, '--out', join(dir, 'int-levels-cex.json')], 3000);
+  const r = await interruptRetrying(
+    ['check', 'fault-vs-invalidation-mini', ...size, '--iterative-bound', '--workers', '2', '--json', out, '--out', join(dir, 'int-levels-cex.json')],
+    3000,
+  );
   assert.equal(r.code, 130, r.stderr);
   const j = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(j.partial, true);
   assert.equal(j.summary.stoppedBy, 'interrupted');
   assert.equal(j.summary.exhausted, false);
   const levels = j.summary.preemptionBounds as { preemptionBound: number | null; executions: number }[];
-  assert.equal(j.summary.executions, levels.reduce((a, l) => a + l.executions, 0));
+  assert.equal(
+    j.summary.executions,
+    levels.reduce((a, l) => a + l.executions, 0),
+  );
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
@@ -210,7 +255,21 @@ test('model bug: simulate reports a ModelBug apart from violations', () => {
 
 test('a reader that goes away early (mmulab … | head -1): no stack trace, the command finishes and writes its files', async () => {
   const json = join(dir, 'closed-pipe.json');
-  const args = ['check', 'fault-vs-invalidation-mini', '--set', 'vcpus=1', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1', '--strategy', 'dfs', '--iterative-bound', '--json', json];
+  const args = [
+    'check',
+    'fault-vs-invalidation-mini',
+    '--set',
+    'vcpus=1',
+    '--set',
+    'invalidations=1',
+    '--set',
+    'faultsPerVcpu=1',
+    '--strategy',
+    'dfs',
+    '--iterative-bound',
+    '--json',
+    json,
+  ];
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

@@ -81,7 +81,6 @@ test('check scenario memslot-delete-mini, seeds 1-6: safe with the fast zap; wit
 });
 
 for (const seed of [1, 2, 3]) {
-
   test(`check scenario root-zap-mini, seed ${seed}: safe; mutant zap-root-no-request enters on the zapped root`, () => {
     const good = run('root-zap-mini', {}, seed);
     assert.deepEqual(good.violations, []);

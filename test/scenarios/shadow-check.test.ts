@@ -31,6 +31,8 @@ for (const kind of ['random', 'pct', 'dfs'] as const) {
 test('regression (root-drop request window): with mmu=tdp, a vCPU passing its entry check between the fast zap invalidating its root and the request reaching it is not an obsolete-root violation (random, seed 3)', () => {
   const s = loadScenario('memslot-delete-mini');
   const settings = effectiveSettings(s, { mmu: 'tdp' });
-  const r = explore((o) => createInstance(s, { settings, mutant: null, log: o.log, metrics: false }), makeStrategy({ kind: 'random' }, 3), { maxExecutions: 200 });
+  const r = explore((o) => createInstance(s, { settings, mutant: null, log: o.log, metrics: false }), makeStrategy({ kind: 'random' }, 3), {
+    maxExecutions: 200,
+  });
   assert.equal(r.violation, null, r.violation?.message);
 });

@@ -31,7 +31,10 @@ for (const seed of [1, 2]) {
     assert.ok(on.metrics.faults.retriesBeforeLock > 0);
     assert.ok(on.metrics.faults.retriesUnderLock * 5 < off.metrics.faults.retriesUnderLock, 'retried faults take mmu_lock far less');
     assert.ok(on.metrics.mmuLock.readAcquires < off.metrics.mmuLock.readAcquires);
-    assert.ok(on.metrics.faults.latencyNs.p99 < off.metrics.faults.latencyNs.p99, `p99 ${on.metrics.faults.latencyNs.p99} < ${off.metrics.faults.latencyNs.p99}`);
+    assert.ok(
+      on.metrics.faults.latencyNs.p99 < off.metrics.faults.latencyNs.p99,
+      `p99 ${on.metrics.faults.latencyNs.p99} < ${off.metrics.faults.latencyNs.p99}`,
+    );
   });
 }
 

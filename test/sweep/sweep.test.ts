@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadScenario } from '../../src/scenario/load.js';
+import type { Vary } from '../../src/sweep/grid.js';
 import { gridCells, gridRows, parseShard, shardCells } from '../../src/sweep/grid.js';
 import { runCells } from '../../src/sweep/pool.js';
 import { mergeSweeps, runSweep } from '../../src/sweep/sweep.js';
-import type { Vary } from '../../src/sweep/grid.js';
 
 /** JSON with every wallMs zeroed: the only field allowed to differ between identical runs. */
 const norm = (v: unknown) => JSON.stringify(v, (k, x) => (k === 'wallMs' ? 0 : x));
@@ -20,7 +20,11 @@ test('sweep: shards merged equal the unsharded run (any part order, ignoring wal
   const whole = await runSweep(scenario, {}, vary, seeds, { workers: 2, mutant: null });
   assert.equal(whole.partial, false);
   assert.equal(whole.rows.length, 4);
-  for (const r of whole.rows) assert.deepEqual(r.results.map((x) => x.seed), seeds);
+  for (const r of whole.rows)
+    assert.deepEqual(
+      r.results.map((x) => x.seed),
+      seeds,
+    );
   const parts = [];
   for (let i = 0; i < 5; i++) parts.push(await runSweep(scenario, {}, vary, seeds, { workers: i % 2, mutant: null, shard: { index: i, count: 5 } }));
   assert.ok(parts.every((p) => p.shard !== null));
@@ -50,8 +54,14 @@ test('sweep: --shard i/n takes every n-th cell starting at i, and the shards par
   const cells = gridCells(gridRows(scenario, {}, vary), seeds);
   assert.equal(cells.length, 12);
   const taken = [0, 1, 2].flatMap((i) => shardCells(cells, { index: i, count: 3 }).map((c) => c.index));
-  assert.deepEqual([...taken].sort((x, y) => x - y), cells.map((c) => c.index));
-  assert.deepEqual(shardCells(cells, { index: 1, count: 3 }).map((c) => c.index), [1, 4, 7, 10]);
+  assert.deepEqual(
+    [...taken].sort((x, y) => x - y),
+    cells.map((c) => c.index),
+  );
+  assert.deepEqual(
+    shardCells(cells, { index: 1, count: 3 }).map((c) => c.index),
+    [1, 4, 7, 10],
+  );
   assert.deepEqual(parseShard('2/4'), { index: 2, count: 4 });
   assert.throws(() => parseShard('4/4'));
   assert.throws(() => parseShard('x'));
