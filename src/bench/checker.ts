@@ -2,6 +2,7 @@
 import { type ExploreResult, explore, makeStrategy, type StrategySpec } from '../check/index.js';
 import { profileRaces } from '../check/race-profile.js';
 import { checkInWorkers } from '../cli/check-workers.js';
+import { closeIdleWorkers } from '../cli/offload.js';
 import { MUTANTS } from '../kvm/mutants.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { loadScenario } from '../scenario/load.js';
@@ -153,13 +154,17 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
  * with 1 worker (one DFS) and with 2 (which share out the top of the tree
  * branch by branch, branch-rounds.ts); explored states (the default with a
  * bound) with preemption bound 2 at 3x1x2 and, once, at 3x2x2 (2 workers take
- * the subtrees of a split and share one table of states). Both worker counts run on worker threads, as the
+ * the subtrees of a split and share one table of states). Both worker counts run on fresh worker threads, as the
  * CLI runs them, alternating; every figure is the median of `repeats` runs
  * (`throughputRepeats` for random and pct), and each speedup the median of
  * the pairs' (see pairedSpeedup).
  */
 export async function measureCheckerWorkers(budget: { throughputMs: number; throughputRepeats: number; dfsMs: number; repeats: number }) {
   const run = async (size: string[], strategy: StrategySpec, workers: number, timeLimitMs: number) => {
+    // Every run starts on fresh threads, as `mmulab check --workers K` does:
+    // branch workers always are, and a kept worker would give one worker
+    // compiled, optimised code that the other count has to warm up.
+    await closeIdleWorkers();
     const t0 = Date.now();
     const { result } = await checkInWorkers(
       {

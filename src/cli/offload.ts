@@ -158,6 +158,15 @@ export function startWorker(module: string, workerData: unknown): Worker {
  */
 const idle: Worker[] = [];
 
+/**
+ * Ends the kept workers, so that the next job starts on a fresh thread, as a
+ * new `mmulab` process does (the bench compares worker counts that way: a kept
+ * worker has its code compiled and optimised already).
+ */
+export async function closeIdleWorkers(): Promise<void> {
+  await Promise.all(idle.splice(0).map((w) => w.terminate()));
+}
+
 /** A worker running `data`'s job: an idle one told it, or a new one. */
 function workerFor(data: { job: Job; flag: SharedArrayBuffer }): Worker {
   const kept = idle.pop();
