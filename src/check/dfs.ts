@@ -162,7 +162,9 @@ export interface DfsStats {
  * and given that the announced ops are honest footprints; sleep sets pause
  * where the fair-spin rules make eligibility depend on more than the ops, see
  * spinCalm): it finds every trace plain DFS finds wherever plain DFS finishes
- * (trace-set.ts, tests). A preemption bound and a partial-order reduction do
+ * (trace-set.ts, tests), on toys with one retrying vCPU. With two it can miss
+ * traces that only the fair-spin yield orders, since no op announces it
+ * (README, sleep sets and the fair-spin rules; scripts/missed-traces.ts). A preemption bound and a partial-order reduction do
  * not mix well: the one explored member of an equivalence class may need more
  * preemptions than another. So, with a bound, sleep sets are off ('sleep' is
  * then plain DFS), and when DPOR reverses a race at a point where that costs a
