@@ -2,10 +2,12 @@
  * A worker thread that explores branches of a DFS's top on demand (see
  * branch-workers.ts): told a branch, it explores it and posts the outcome.
  */
+
 import { parentPort, workerData } from 'node:worker_threads';
 import { exploreBranch } from '../check/branch.js';
 import type { BranchJob, BranchReply, BranchTask } from './branch-workers.js';
 import { factoryFor } from './check-factory.js';
+import { errorData } from './worker-error.js';
 
 const { job, shared } = workerData as { job: BranchJob; shared: SharedArrayBuffer };
 const flags = new Int32Array(shared);
@@ -26,7 +28,7 @@ parentPort!.on('message', (task: BranchTask) => {
       outcome: exploreBranch(factory, dfs, task.branch.prefix, task.depth, { ...options, interrupted, timeLimitMs: remaining() }, task.branch.tried),
     };
   } catch (e) {
-    reply = { kind: 'error', name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) };
+    reply = { kind: 'error', ...errorData(e) };
   }
   parentPort!.postMessage(reply);
 });

@@ -3,11 +3,10 @@ import type { Branch, BranchOutcome } from '../check/branch.js';
 import { topDepthFor } from '../check/branch.js';
 import { BranchFlow, flowResult } from '../check/branch-flow.js';
 import { checkResult, type Progress, type StrategySpec } from '../check/index.js';
-import { ModelBug } from '../runtime/model-bug.js';
-import { InputError } from '../scenario/input-error.js';
 import { factoryFor } from './check-factory.js';
 import type { PartsRun } from './check-workers.js';
 import { type Job, startWorker } from './offload.js';
+import { errorFromData } from './worker-error.js';
 
 type CheckJob = Extract<Job, { kind: 'check' }>;
 
@@ -128,7 +127,7 @@ class Asker {
     worker.on('message', (m: BranchReply) => {
       const p = this.take();
       if (m.kind !== 'error') p?.resolve(m);
-      else p?.reject(m.name === 'ModelBug' ? new ModelBug(m.message) : m.name === 'InputError' ? new InputError(m.message) : new Error(m.message));
+      else p?.reject(errorFromData(m));
     });
     worker.on('error', (e) => this.failAll(e));
     worker.on('exit', (code) => this.failAll(new Error(`branch worker exited with code ${code} before answering`)));

@@ -4,14 +4,13 @@ import { type CheckOptions, type CheckResult, check, type Progress, SHARED_STATE
 import { SharedBound } from '../check/stop-bound.js';
 import type { Settings } from '../kvm/settings.js';
 import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
-import { ModelBug } from '../runtime/model-bug.js';
-import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
 import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, runCompare } from './compare.js';
+import { errorFromData } from './worker-error.js';
 
 type Vary = { key: keyof Settings; values: (string | boolean)[] }[];
 
@@ -214,7 +213,7 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, 
       }
       done(() => {
         if (m.ok) resolve(m.result);
-        else reject(m.name === 'ModelBug' ? new ModelBug(m.message) : m.name === 'InputError' ? new InputError(m.message) : new Error(m.message));
+        else reject(errorFromData(m));
       }, m.ok);
     };
     const onError = (e: Error) => done(() => reject(e), false);

@@ -5,8 +5,10 @@
  * comes as workerData, the next ones (a worker is kept for the next job: see
  * runOffloaded) as messages.
  */
+
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Job, runJob } from './offload.js';
+import { errorData } from './worker-error.js';
 
 function run({ job, flag }: { job: Job; flag: SharedArrayBuffer }): void {
   const stop = new Int32Array(flag);
@@ -18,7 +20,7 @@ function run({ job, flag }: { job: Job; flag: SharedArrayBuffer }): void {
     );
     parentPort!.postMessage({ ok: true, result });
   } catch (e) {
-    parentPort!.postMessage({ ok: false, name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) });
+    parentPort!.postMessage({ ok: false, ...errorData(e) });
   }
 }
 
