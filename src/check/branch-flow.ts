@@ -1,6 +1,6 @@
 import type { Branch, BranchOutcome } from './branch.js';
 import { type Asked, type BranchesResult, BranchRounds, branchesResult, meetRequests } from './branch-rounds.js';
-import { bit } from './thread-mask.js';
+import { TopTried } from './top-tried.js';
 
 /** A branch to explore: its prefix, and the round of BranchRounds it belongs to. */
 export interface FlowBranch extends Branch {
@@ -30,8 +30,8 @@ interface Batch {
  * outcomes, then gives the result.
  */
 export class BranchFlow {
-  /** Per node of the top (key: the choices before it), the threads (or values) tried there. */
-  private readonly tried = new Map<string, number>();
+  /** What was tried at the nodes of the top. */
+  private readonly tried = new TopTried();
   /** Requests not met yet, by `${round}|${node}`. */
   private readonly waiting = new Map<string, Batch>();
   /** Branches asked for and not finished, by key. */
@@ -60,7 +60,7 @@ export class BranchFlow {
     const key = b.prefix.join(',');
     this.running.delete(key);
     this.outcomes.set(key, o);
-    for (let k = 0; k < o.top.length; k++) this.mark(o.top.slice(0, k).join(','), bit(o.top[k]));
+    this.tried.add(o);
     for (const request of o.requests) {
       const node = request.at.join(',');
       const id = `${b.round}|${node}`;
@@ -69,7 +69,7 @@ export class BranchFlow {
         batch = { round: b.round, node, path: nodePath(node), requests: [] };
         this.waiting.set(id, batch);
       }
-      batch.requests.push({ request, from: b.tried });
+      batch.requests.push({ request, from: b.tried, fromSpun: b.spun ?? b.tried });
     }
     // Only batches at nodes on b's way (ancestors of its prefix, or below it) can have been waiting for b.
     const path = nodePath(key);
@@ -113,10 +113,6 @@ export class BranchFlow {
       if (node.startsWith(b.path) || b.path.startsWith(node)) return true;
     }
     return false;
-  }
-
-  private mark(key: string, mask: number): void {
-    this.tried.set(key, (this.tried.get(key) ?? 0) | mask);
   }
 }
 

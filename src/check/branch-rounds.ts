@@ -7,6 +7,7 @@ import type { InstanceFactory } from './factory.js';
 import { Ledger, type PartRecord } from './ledger.js';
 import type { StopReason, Summary } from './summary.js';
 import { bit, popcount } from './thread-mask.js';
+import { TopTried } from './top-tried.js';
 
 /**
  * A DFS whose top is shared out branch by branch, in rounds, so that workers
@@ -31,8 +32,8 @@ import { bit, popcount } from './thread-mask.js';
  * workers stop at a violation and run one DFS instead: see branch-workers.ts.)
  */
 export class BranchRounds {
-  /** Per node of the top, by the choices before it: the mask of threads (or values) tried there. */
-  private readonly tried = new Map<string, number>();
+  /** What was tried at the nodes of the top. */
+  private readonly tried = new TopTried();
   /** The branches of the current round, in order. */
   private round: Branch[] = [{ prefix: [], tried: [] }];
   private readonly ledger = new Ledger();
@@ -72,8 +73,9 @@ export class BranchRounds {
       this.ledger.addUnit([this.branches, o.executions, o.maxDepth, o.truncated, o.redundant]);
       this.executions += o.executions;
       this.branches++;
-      for (let k = 0; k < o.top.length; k++) this.mark(o.top.slice(0, k).join(','), bit(o.top[k]));
-      for (const request of o.requests) requests.push({ request, from: round[i]!.tried });
+      this.tried.add(o);
+      const b = round[i]!;
+      for (const request of o.requests) requests.push({ request, from: b.tried, fromSpun: b.spun ?? b.tried });
       if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') {
         this.stop = o;
         this.stopUnit = this.branches - 1;
@@ -85,10 +87,6 @@ export class BranchRounds {
       }
     }
     this.round = this.stop !== null || this.cut !== null ? [] : meetRequests(this.tried, requests);
-  }
-
-  private mark(key: string, mask: number): void {
-    this.tried.set(key, (this.tried.get(key) ?? 0) | mask);
   }
 
   /** The figures so far as one exploration's summary (wall time given). */
@@ -128,10 +126,11 @@ export class BranchRounds {
   }
 }
 
-/** A request, and the tried masks of the branch that asked (DfsBranch.tried). */
+/** A request, and the tried and spun masks of the branch that asked (DfsBranch.tried, DfsBranch.spun). */
 export interface Asked {
   request: BranchRequest;
   from: readonly number[];
+  fromSpun: readonly number[];
 }
 
 /**
@@ -142,8 +141,8 @@ export interface Asked {
  * tried there before: the asking branch's masks up to the node (none past its
  * own prefix, where it took the first choice), then what the node had.
  */
-export function meetRequests(tried: Map<string, number>, requests: readonly Asked[]): Branch[] {
-  const keyed = requests.map(({ request: r, from }) => ({ r, from, key: r.at.join(',') }));
+export function meetRequests(tried: TopTried, requests: readonly Asked[]): Branch[] {
+  const keyed = requests.map(({ request: r, from, fromSpun }) => ({ r, from, fromSpun, key: r.at.join(',') }));
   keyed.sort((a, b) =>
     a.key < b.key
       ? -1
@@ -152,14 +151,15 @@ export function meetRequests(tried: Map<string, number>, requests: readonly Aske
         : popcount(a.r.candidates) - popcount(b.r.candidates) || a.r.candidates - b.r.candidates || a.r.preferred - b.r.preferred,
   );
   const next: Branch[] = [];
-  for (const { r, from, key } of keyed) {
-    const have = tried.get(key) ?? 0;
+  for (const { r, from, fromSpun, key } of keyed) {
+    const have = tried.at(key);
     if ((have & r.candidates) !== 0) continue;
-    tried.set(key, have | bit(r.preferred));
+    tried.addTried(key, bit(r.preferred));
     // One DFS would add it and never try it (asleep there: covered elsewhere).
     if ((r.asleep & bit(r.preferred)) !== 0) continue;
     const before = Array.from({ length: r.at.length }, (_, k) => from[k] ?? 0);
-    next.push({ prefix: [...r.at, r.preferred], tried: [...before, have] });
+    const spunBefore = Array.from({ length: r.at.length }, (_, k) => fromSpun[k] ?? 0);
+    next.push({ prefix: [...r.at, r.preferred], tried: [...before, have], spun: [...spunBefore, tried.spunAt(key, have)] });
   }
   return next;
 }
@@ -205,7 +205,7 @@ export function exploreBranches(factory: InstanceFactory, dfs: DfsOptions, optio
   for (let round = rounds.next(); round.length > 0; round = rounds.next()) {
     const outcomes: BranchOutcome[] = [];
     for (const b of round) {
-      const o = exploreBranch(factory, dfs, b.prefix, depth, { ...options, progress: null, timeLimitMs: deadline - clock() }, b.tried);
+      const o = exploreBranch(factory, dfs, b, depth, { ...options, progress: null, timeLimitMs: deadline - clock() });
       outcomes.push(o);
       if (o.stoppedBy !== 'exhausted') {
         if (o.violation !== null) firstCex = clock() - t0;

@@ -18,10 +18,14 @@ export interface BranchRequest {
   preferred: number;
 }
 
-/** A branch of the top: its choices, and per node the threads tried there before (DfsBranch). */
+/**
+ * A branch of the top: its choices, per node the threads tried there before,
+ * and those of them that a spin followed there or that have not told (DfsBranch).
+ */
 export interface Branch {
   prefix: number[];
   tried: number[];
+  spun?: number[];
 }
 
 /** What exploring one branch of a DFS's top found: plain data, so it can cross threads. */
@@ -30,6 +34,8 @@ export interface BranchOutcome {
   prefix: number[];
   /** The choices its first execution made at the nodes of the top. */
   top: number[];
+  /** Per node of `top`: 1 when a spin followed the step chosen there at once (DfsBranch.reached). */
+  topSpins: number[];
   /** The alternatives it asked for, each once, in the order first asked. */
   requests: BranchRequest[];
   executions: number;
@@ -45,20 +51,14 @@ export interface BranchOutcome {
 }
 
 /**
- * Explores, with DPOR, the executions that follow `prefix` through the first
- * `depth` nodes of the tree (default choices past the prefix), stopping at a
- * violation or a model bug; `tried` says what was tried before at the nodes
- * of the prefix (see DfsBranch.tried). What races ask for in the top is returned as
- * requests, not explored.
+ * Explores, with DPOR, the executions that follow the branch's prefix through
+ * the first `depth` nodes of the tree (default choices past the prefix),
+ * stopping at a violation or a model bug; its `tried` and `spun` say what was
+ * tried before at the nodes of the prefix (see DfsBranch). What races ask for
+ * in the top is returned as requests, not explored.
  */
-export function exploreBranch(
-  factory: InstanceFactory,
-  dfs: DfsOptions,
-  prefix: number[],
-  depth: number,
-  options: ExploreOptions,
-  tried: number[] = [],
-): BranchOutcome {
+export function exploreBranch(factory: InstanceFactory, dfs: DfsOptions, b: Branch, depth: number, options: ExploreOptions): BranchOutcome {
+  const { prefix, tried = [], spun } = b;
   // Every execution of the branch goes through the same top and meets the same
   // races there again: each request is kept once, as [node, candidates, preferred].
   const asked = new Set<number>();
@@ -70,13 +70,19 @@ export function exploreBranch(
     raw.push([node, candidates, preferred, asleep]);
   };
   let top: number[] = [];
-  const branch = { prefix, tried, depth, request, reached: (t: number[]) => (top = t) };
+  let topSpins: number[] = [];
+  const reached = (t: number[], spins: number[]) => {
+    top = t;
+    topSpins = spins;
+  };
+  const branch = { prefix, tried, spun, depth, request, reached };
   const { strategy, execution } = reusable(dfs, branch);
   const r = explore(factory, strategy, { ...options, shard: null, claims: null, maxExecutions: undefined, execution });
   const s = r.summary;
   return {
     prefix,
     top,
+    topSpins,
     requests: raw.map(([node, candidates, preferred, asleep]) => ({ at: top.slice(0, node), asleep, candidates, preferred })),
     executions: s.executions,
     maxDepth: s.maxDepth,

@@ -1,4 +1,4 @@
-import { KIND_MASK, opsConflict, SPIN } from '../runtime/op.js';
+import { KIND_MASK, opsConflict, SHARED, SPIN, WRITE } from '../runtime/op.js';
 import type { Thread } from '../runtime/thread.js';
 import { claimedOwnership, type UnitClaims } from './claims.js';
 import { SeededDraws } from './draws.js';
@@ -89,6 +89,12 @@ export interface DfsBranch {
    * in one DFS that tried them first.
    */
   tried?: readonly number[];
+  /**
+   * Per node of the prefix, those of `tried` whose step there was followed at
+   * once by a spin, or whose branch has not told (Path.spinAfter): they do
+   * not sleep below it. Absent: all of `tried`.
+   */
+  spun?: readonly number[];
   /** Nodes in the top. */
   depth: number;
   /**
@@ -100,8 +106,11 @@ export interface DfsBranch {
    * is covered elsewhere and not tried).
    */
   request(node: number, candidates: number, preferred: number, asleep: number): void;
-  /** Told once, after the first execution, the choices it made at the nodes of the top. */
-  reached(choices: number[]): void;
+  /**
+   * Told once, after the first execution, the choices it made at the nodes of
+   * the top, and per node 1 when a spin followed the step chosen there at once.
+   */
+  reached(choices: number[], spins: number[]): void;
 }
 
 /** What a DFS tells an observer; every method is optional. */
@@ -217,6 +226,10 @@ export class DfsStrategy implements Strategy, RaceSink {
   private curSleep = 0;
   /** Node index of each step of this execution. */
   private readonly stepNode: number[] = [];
+  /** Per thread: the node of its last chosen step in this execution, or -1. */
+  private readonly lastNode = new Int32Array(32);
+  /** Per forced step of this execution: the node of the last choice before it (-1: none). */
+  private readonly forcedAfter: number[] = [];
   /** Step index of each node of this execution. */
   private readonly nodeStep: number[] = [];
   /** Per node, per thread: the wakeup sequence to follow after trying that thread there, if any. */
@@ -345,6 +358,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.started = true;
     this.pos = 0;
     this.curSleep = 0;
+    this.lastNode.fill(-1);
     this.seeded.reset(0);
     // Steps re-run are not added to the trace again (see `traced`).
     this.trace?.rollBack(kept);
@@ -469,7 +483,12 @@ export class DfsStrategy implements Strategy, RaceSink {
       this.guides[k] = null;
       // A node of the split tries every thread allowed; below it, DPOR adds what races ask for.
       path.push(THREAD_NODE, c, (this.por === 'dpor' && k >= this.splitDepth) || k < this.topDepth ? bit(c) : em & allowed);
-      if (k < this.topDepth) path.done[k] |= this.branch!.tried?.[k] ?? 0;
+      if (k < this.topDepth) {
+        // Threads another branch tried here: whether a spin followed their step is not known here.
+        const tried = this.branch!.tried?.[k] ?? 0;
+        path.done[k] |= tried;
+        path.spinAfter[k] |= this.branch!.spun?.[k] ?? tried;
+      }
       // Without races to go by, a node of the top asks for every other thread allowed there.
       if (this.por !== 'dpor' && k < this.topDepth && k >= this.branch!.prefix.length) {
         for (let r = em & allowed & ~bit(c); r !== 0; r &= r - 1) this.requestAt(k, bit(lowest(r)), lowest(r));
@@ -487,7 +506,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       // Sleep set of the next node: threads asleep here or explored here before c,
       // whose announced step commutes with c's. Not while the fair-spin rules are
       // at work (see spinCalm): none.
-      let s = this.spinCalm(x) ? (path.sleep[k] | path.done[k]) & ~bit(c) : 0;
+      let s = this.spinCalm(x) ? (path.sleep[k] | (path.done[k] & ~path.spinAfter[k])) & ~bit(c) : 0;
       let child = 0;
       while (s !== 0) {
         const q = lowest(s);
@@ -500,27 +519,45 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.dirt?.step(c, op);
     this.stepNode[x.step] = k;
     this.nodeStep[k] = x.step;
+    this.lastNode[c] = k;
     this.pos = k + 1;
     if (this.observer !== null) this.observe(x.step, c, op);
     if (this.por === 'dpor' && x.step >= this.hb.steps) {
-      const w = x.wokenAt[c];
-      const enabler = w > this.hb.lastStep[c] ? w : -1;
-      this.hb.record(x.step, c, op, enabler, threads.length, this);
+      this.recordStep(x, c, op, x.fairSpin ? SHARED : -1);
     }
     return t;
   }
 
   forcedStep(x: Execution, t: Thread): void {
-    // A LOCAL step or a spin races with nothing. A spin starts an empty sleep set (see spinCalm).
+    // A LOCAL step races with nothing; a spin, only through the yields it
+    // makes (HappensBefore's YIELDS), reversed at the last choice before it.
+    // A spin starts an empty sleep set (see spinCalm).
     this.stepNode[x.step] = -1;
+    const after = this.pos - 1;
+    this.forcedAfter[x.step] = after;
+    const spin = (t.op & KIND_MASK) === SPIN;
+    if (spin && after >= 0 && this.path.kind[after] === THREAD_NODE) {
+      // The spin is one with the step just chosen, and with its own thread's last.
+      const path = this.path;
+      path.spinAfter[after] |= bit(path.chosen[after]);
+      const own = this.lastNode[t.id];
+      if (own >= 0) path.spinAfter[own] |= bit(t.id);
+    }
     if (this.traced(x)) this.trace!.step(t.id, t.op);
     this.dirt?.step(t.id, t.op);
-    if ((t.op & KIND_MASK) === SPIN && x.fairSpin) this.curSleep = 0;
+    if (spin && x.fairSpin) this.curSleep = 0;
     if (this.observer !== null) this.observe(x.step, t.id, t.op);
     if (this.por === 'dpor' && x.step >= this.hb.steps) {
-      const w = x.wokenAt[t.id];
-      this.hb.record(x.step, t.id, t.op, w > this.hb.lastStep[t.id] ? w : -1, x.rt.threads.length, this);
+      this.recordStep(x, t.id, t.op, spin && x.fairSpin ? WRITE : -1);
     }
+  }
+
+  /** DPOR: records the next step (thread p, op) in the happens-before, with what enabled p since its last step. */
+  private recordStep(x: Execution, p: number, op: number, yieldAccess: number): void {
+    const last = this.hb.lastStep[p];
+    const w = x.wokenAt[p];
+    const r = x.releasedAt[p];
+    this.hb.record(x.step, p, op, w > last ? w : -1, x.rt.threads.length, this, yieldAccess, r > last ? r : -1);
   }
 
   /**
@@ -594,7 +631,9 @@ export class DfsStrategy implements Strategy, RaceSink {
 
   race(e: number, initials: number, p: number, j: number): void {
     const path = this.path;
-    const k = this.stepNode[e];
+    // A spin is taken at once after the last choice: the reversal goes before that choice.
+    const k = this.stepNode[e] >= 0 ? this.stepNode[e] : this.forcedAfter[e];
+    if (k < 0) return;
     if (k < this.topDepth) {
       const q = this.requestReversal(k, initials, p);
       if (this.addFreeSwitch(k, q, initials, e, p) || q >= 0) this.observer?.backtrack?.(this.hb.threadOf(e), this.stepOp[e], p, this.stepOp[j]);
@@ -766,7 +805,10 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.observer?.end?.(outcome);
     if (this.branch !== null && !this.reachedTop) {
       this.reachedTop = true;
-      this.branch.reached(this.path.chosen.slice(0, Math.min(this.topDepth, this.path.length)));
+      const n = Math.min(this.topDepth, this.path.length);
+      const path = this.path;
+      const spins = Array.from({ length: n }, (_, k) => (path.kind[k] === THREAD_NODE && (path.spinAfter[k] & bit(path.chosen[k])) !== 0 ? 1 : 0));
+      this.branch.reached(path.chosen.slice(0, n), spins);
     }
     if (outcome !== 'model-bug' && this.pos < this.path.length) this.nondeterministic(x, this.pos);
   }

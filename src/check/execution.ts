@@ -80,6 +80,12 @@ export class Execution {
   /** Per thread id: the step during which it was last woken (or spawned), or -1. */
   readonly wokenAt: number[] = [];
   /**
+   * Per thread id: the step that last released it from its yields (the last
+   * of the threads it yielded to ran), or -1: with the fair-spin rules, that
+   * step enables its next one, as a wake-up does.
+   */
+  readonly releasedAt: number[] = [];
+  /**
    * Per thread id: the threads it yielded to at its last spin (a mask) that have
    * not run a step since; while one of them can run, it may not (fair scheduling).
    */
@@ -209,6 +215,7 @@ export class Execution {
     for (let i = this.nKnown; i < n; i++) {
       // A thread spawned during the previous step counts as woken by it.
       this.wokenAt[i] = this.step - 1;
+      this.releasedAt[i] = -1;
       this.yieldTo[i] = 0;
       this.spin.addThread(i);
       this.afterStep(this.rt.threads[i]);
@@ -275,7 +282,10 @@ export class Execution {
         m &= m - 1;
         const v = y[i] & ~me;
         y[i] = v;
-        if (v === 0) this.yielding &= ~(1 << i);
+        if (v === 0) {
+          this.yielding &= ~(1 << i);
+          this.releasedAt[i] = this.step;
+        }
       }
     }
     const kind = t.op & KIND_MASK;

@@ -9,6 +9,19 @@ const S = MAX_THREADS;
 const WRITES = 0;
 const READS = 1;
 const SHAREDS = 2;
+/**
+ * Index, in the per-object tables, of the fair-spin rules' yields: a spin
+ * makes its thread yield to the threads eligible then, and every chosen step
+ * releases its thread from the yields of others (Execution.beforeStep). So a
+ * spin and another thread's step do not commute (in one order that thread is
+ * yielded to, in the other not), though neither touches a shared object of
+ * the model; two spins do not either, and two chosen steps do (each clears
+ * its own thread). Hence a spin writes this object and a chosen step updates
+ * it SHARED: DPOR then also reverses a spin with the steps of other threads
+ * around it, which reach different traces once the yield orders what follows.
+ * The model's objects come after it (index = id + 1).
+ */
+const YIELDS = 0;
 
 /** Told about each race the happens-before tracker finds. */
 export interface RaceSink {
@@ -58,7 +71,7 @@ export class HappensBefore {
   private undoVal = new Int32Array(1024);
   /** Entries in the undo log. */
   private nUndo = 0;
-  /** Per object: step of its last write, or -1. */
+  /** Per object (YIELDS, then each model object at its id + 1): step of its last write, or -1. */
   private objWrite = new Int32Array(64).fill(-1);
   /** Per object and thread (row o*S): that thread's last read since the last write, or -1. */
   private objReads = new Int32Array(64 * S).fill(-1);
@@ -89,11 +102,14 @@ export class HappensBefore {
   }
 
   /**
-   * Records step `j`, run by thread `p` with footprint `op`, `enabler` being the
-   * step that woke p since its previous step (or -1); `nThreads` threads exist.
+   * Records step `j`, run by thread `p` with footprint `op`, `enabler` and
+   * `enabler2` being steps that enabled p since its previous step (a wake-up,
+   * a release from the fair-spin rules' yields), or -1; `nThreads` threads exist.
+   * `yieldAccess` is how the step touches the fair-spin rules' yields (see
+   * YIELDS): WRITE for a spin, SHARED for a chosen step, or -1 for none.
    * Reports the races of step j with earlier steps to `sink`.
    */
-  record(j: number, p: number, op: number, enabler: number, nThreads: number, sink: RaceSink): void {
+  record(j: number, p: number, op: number, enabler: number, nThreads: number, sink: RaceSink, yieldAccess = -1, enabler2 = -1): void {
     if (j >= this.stepThread.length) this.growSteps(j + 1);
     const T = nThreads;
     const vc = this.stepVC;
@@ -103,22 +119,28 @@ export class HappensBefore {
     if (last >= 0) for (let r = 0, lb = last * S; r < T; r++) cur[r] = vc[lb + r];
     else cur.fill(0, 0, T);
     if (enabler >= 0) joinRow(cur, vc, enabler * S, T);
+    if (enabler2 >= 0) joinRow(cur, vc, enabler2 * S, T);
     const kind = op & KIND_MASK;
+    // Objects by their index in the tables: the model's id + 1 (0 is YIELDS).
     let o1 = -1;
     let o2 = -1;
     let kind2 = kind;
     if (opTouches(op)) {
-      o1 = opObject(op);
-      o2 = opObject2(op);
-      if (o2 === o1) o2 = -1;
+      o1 = opObject(op) + 1;
+      o2 = opObject2(op) + 1;
+      if (o2 === o1 || o2 === 0) o2 = -1;
       if (o2 >= 0) kind2 = opKind2(op);
       const top = Math.max(o1, o2) + 1;
       if (top > this.nObj) {
         if (top > this.objWrite.length) this.growObjects(top);
         this.nObj = top;
       }
-      let nc = this.collect(o1, kind, T, 0);
+    }
+    if (yieldAccess >= 0 && this.nObj === 0) this.nObj = 1;
+    if (o1 >= 0 || yieldAccess >= 0) {
+      let nc = o1 >= 0 ? this.collect(o1, kind, T, 0) : 0;
       if (o2 >= 0) nc = this.collect(o2, kind2, T, nc);
+      if (yieldAccess >= 0) nc = this.collect(YIELDS, yieldAccess, T, nc);
       // A dependency e is a race unless p's past or another dependency already orders it.
       const cands = this.cands;
       let nr = 0;
@@ -153,6 +175,7 @@ export class HappensBefore {
     this.undoFrom[j] = this.nUndo;
     if (o1 >= 0) this.touch(o1, kind, j, p, T);
     if (o2 >= 0) this.touch(o2, kind2, j, p, T);
+    if (yieldAccess >= 0) this.touch(YIELDS, yieldAccess, j, p, T);
   }
 
   /**

@@ -32,6 +32,13 @@ export class Path {
   readonly preemptive: number[] = [];
   /** Thread node: preemptions spent before this node. */
   readonly preemptions: number[] = [];
+  /**
+   * Thread node: threads tried here whose step here was followed at once by
+   * a spin (their own, or one it let go): with the fair-spin rules, that step
+   * and the spin are one, and the spin's yields do not commute with any other
+   * thread's step.
+   */
+  readonly spinAfter: number[] = [];
 
   /** Appends a node and returns its index. */
   push(kind: number, chosen: number, backtrack: number): number {
@@ -45,6 +52,7 @@ export class Path {
     this.prev[k] = -1;
     this.preemptive[k] = 0;
     this.preemptions[k] = 0;
+    this.spinAfter[k] = 0;
     return k;
   }
 }

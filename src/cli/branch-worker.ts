@@ -25,7 +25,7 @@ parentPort!.on('message', (task: BranchTask) => {
     reply = {
       kind: 'branch',
       startedAt,
-      outcome: exploreBranch(factory, dfs, task.branch.prefix, task.depth, { ...options, interrupted, timeLimitMs: remaining() }, task.branch.tried),
+      outcome: exploreBranch(factory, dfs, task.branch, task.depth, { ...options, interrupted, timeLimitMs: remaining() }),
     };
   } catch (e) {
     reply = { kind: 'error', ...errorData(e) };

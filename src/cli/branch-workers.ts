@@ -82,7 +82,7 @@ export async function checkBranchesInWorkers(
           await new Promise<void>((resolve) => wake.push(resolve));
           continue;
         }
-        const { startedAt, outcome: o } = (await w.ask({ kind: 'branch', branch: { prefix: b.prefix, tried: b.tried }, depth })) as Extract<
+        const { startedAt, outcome: o } = (await w.ask({ kind: 'branch', branch: { prefix: b.prefix, tried: b.tried, spun: b.spun }, depth })) as Extract<
           BranchReply,
           { kind: 'branch' }
         >;

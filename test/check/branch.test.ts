@@ -46,8 +46,10 @@ test('branches: with a preemption bound, the branches of the top reach the trace
 
 test('branches: unbounded, the branches carry what was tried before them at the top (their sleep sets), and run what one DFS runs', () => {
   // Without it, 1x2x1 ran 611,154 executions without finishing, against one DFS's
-  // 31,621 (both while spins were choices; one DFS is 40,157 now).
-  for (const f of [mini(1, 1, 1), mini(1, 2, 1), seqProtocol(1, 1, 2), counter(3, 1, true)]) {
+  // 31,621 (both while spins were choices). Threads tried at a node of the top by
+  // other branches carry whether a spin followed them there (Branch.spun): one
+  // DFS's sleep sets need it, and without it 1x1x1 ran 86,164 against 2,180.
+  for (const f of [mini(1, 1, 1), mini(1, 1, 2), seqProtocol(1, 1, 2), counter(3, 1, true)]) {
     const { whole, branches, result } = both(f, {});
     assert.equal(result.summary.exhausted, true);
     assert.ok(result.top.branches > 1, 'the top is shared out');
@@ -76,12 +78,12 @@ test('branches: every fault-vs-invalidation mutant is found, and its schedule re
 test('branches: a branch re-explored alone gives the same outcome (its strategy is reused, not its state)', () => {
   const f = mini(2, 1, 1);
   const depth = topDepthFor(f, { preemptionBound: 1, por: 'dpor' }, {});
-  const root = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, [], depth, {});
+  const root = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, { prefix: [], tried: [] }, depth, {});
   const alt = root.requests[0]!;
   const prefix = [...alt.at, alt.preferred];
-  const a = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, prefix, depth, {});
-  exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, [], depth, {});
-  const b = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, prefix, depth, {});
+  const a = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, { prefix, tried: [] }, depth, {});
+  exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, { prefix: [], tried: [] }, depth, {});
+  const b = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, { prefix, tried: [] }, depth, {});
   assert.deepEqual(b, a);
   assert.deepEqual(a.top.slice(0, prefix.length), prefix);
 });
@@ -100,7 +102,7 @@ function flowInAnyOrder(f: InstanceFactory, dfs: DfsOptions, inFlight: number, s
     for (let b = flow.take(); b !== undefined && running.length < inFlight; b = running.length + 1 < inFlight ? flow.take() : undefined) running.push(b);
     if (running.length === 0) break;
     const [b] = running.splice(rng.below(running.length), 1);
-    flow.finish(b!, exploreBranch(f, dfs, b!.prefix, depth, {}, b!.tried));
+    flow.finish(b!, exploreBranch(f, dfs, b!, depth, {}));
   }
   assert.equal(flow.done(), true);
   return flowResult(flow, depth, 0, false);
@@ -146,7 +148,7 @@ test('branches: a flow cut short is not exhausted, and counts every execution th
   for (let finished = 0; finished < 5; finished++) {
     for (let b = flow.take(); b !== undefined; b = running.length < 2 ? flow.take() : undefined) running.push(b);
     const b = running.pop()!;
-    const o = exploreBranch(f, dfs, b.prefix, depth, {}, b.tried);
+    const o = exploreBranch(f, dfs, b, depth, {});
     ran += o.executions;
     flow.finish(b, o);
   }

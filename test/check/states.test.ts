@@ -226,9 +226,9 @@ test("dfs por 'states': every trace plain DFS reaches within the bound, in fewer
     assert.ok(states.executions < plain.executions, `states ${states.executions} vs plain ${plain.executions}`);
   }
   // Where bounded DPOR misses traces (README, coverage of a preemption bound), 'states' does not.
-  assert.equal(run(mini(2, 2, 2), 'dpor', 1).traces.size, 197);
-  assert.equal(run(mini(2, 2, 2), 'states', 1).traces.size, 200);
-  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 1083);
+  // (Before the fair-spin yields were dependencies of the happens-before, DPOR
+  // also missed 3 of the 200 of 2x2x2 with bound 1, and reached 1083 here.)
+  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 1150);
   assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 1254);
 });
 
