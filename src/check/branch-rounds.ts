@@ -22,9 +22,9 @@ import { TopTried } from './top-tried.js';
  *
  * Every request is met, as DPOR's backtrack update requires, so the branches
  * cover what one DFS covers (tests, with trace-set.ts). Unbounded, they run
- * exactly one DFS's executions (fault-vs-invalidation-mini 1x2x1: 40,157);
- * with preemption bound 1, a few fewer (3x2x1: 49,464 against 50,581; 3x3x2:
- * 129,019 against 129,751).
+ * exactly one DFS's executions (fault-vs-invalidation-mini 1x1x1: 2,180);
+ * with preemption bound 1, a few fewer (3x2x1: 84,317 against 84,470; 3x3x2:
+ * 238,106 against 238,682).
  *
  * The result is the first violation (or model bug) in the order of rounds,
  * then of branches within a round, with the figures of every branch up to it:

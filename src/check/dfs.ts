@@ -31,8 +31,8 @@ export type PorMode =
 /**
  * The reduction a DFS uses when not told: with a preemption bound, 'states'
  * (it covers every trace within the bound, and at fault-vs-invalidation-mini
- * 3x3x2 with bound 1 in 27,133 executions, where bounded DPOR needs 129,751
- * and misses some); without one, 'dpor' (plain DFS would enumerate every
+ * 3x3x2 with bound 1 in 27,133 executions, where bounded DPOR needs 238,682,
+ * and elsewhere misses some); without one, 'dpor' (plain DFS would enumerate every
  * edge of a state space that only a bound keeps small).
  */
 export function defaultPor(options: Pick<DfsOptions, 'por' | 'preemptionBound'>): PorMode {
@@ -168,12 +168,17 @@ export interface DfsStats {
  * a thread that could have gone on (and is not spinning).
  *
  * Unbounded, the exploration covers every Mazurkiewicz trace (up to maxSteps,
- * and given that the announced ops are honest footprints; sleep sets pause
- * where the fair-spin rules make eligibility depend on more than the ops, see
- * spinCalm): it finds every trace plain DFS finds wherever plain DFS finishes
- * (trace-set.ts, tests), on toys with one retrying vCPU. With two it can miss
- * traces that only the fair-spin yield orders, since no op announces it
- * (README, sleep sets and the fair-spin rules; scripts/missed-traces.ts). A preemption bound and a partial-order reduction do
+ * and given that the announced ops are honest footprints). The fair-spin
+ * rules order more than the ops say: a spin yields to the threads eligible
+ * then, so it and the steps of other threads around it do not commute; the
+ * happens-before counts those yields as dependencies (HappensBefore's
+ * YIELDS), a spin's races are reversed at the choice before it (the spin is
+ * one with that step), a step a spin followed at once never sleeps past
+ * another thread's step (Path.spinAfter), and sleep sets pause while a thread
+ * yields or is stuck (spinCalm). It finds every trace plain DFS finds where
+ * plain DFS finishes, and every trace random walks reach on
+ * fault-vs-invalidation-mini 1x1x1 and the toy seq 2x1x1, where two vCPUs
+ * retry (trace-set.ts, tests; scripts/missed-traces.ts). A preemption bound and a partial-order reduction do
  * not mix well: the one explored member of an equivalence class may need more
  * preemptions than another. So, with a bound, sleep sets are off ('sleep' is
  * then plain DFS), and when DPOR reverses a race at a point where that costs a

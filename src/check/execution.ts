@@ -250,10 +250,11 @@ export class Execution {
    * that moment: taken as soon as the retry loop comes round, it yields to
    * those eligible when the attempt failed. Left as a choice, a spin could be
    * put off until other threads had run, which only changes whom it yields
-   * to; and since a spin commutes with every step in the happens-before, the
-   * partial-order reduction never moved it (with a preemption bound, DPOR
-   * reached none of the traces that schedules with a put-off spin add: 10 of
-   * 126 at fault-vs-invalidation-mini 2x1x1 with bound 1).
+   * to (those schedules added 10 traces to the 116 of
+   * fault-vs-invalidation-mini 2x1x1 with bound 1). Taken at once, a spin is
+   * one with the step before it; the steps of other threads around it are
+   * still ordered by its yields, which the happens-before counts as
+   * dependencies (HappensBefore's YIELDS).
    */
   localStep(): Thread | null {
     const q = this.eligibleMask & this.quiet;

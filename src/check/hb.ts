@@ -40,8 +40,10 @@ export interface RaceSink {
  * 2014). A step's footprint is the op its thread announced before it: one or
  * two objects, each read, written or updated SHARED (an update that commutes
  * with the other SHARED ones: the read side of a lock); SPIN and LOCAL steps
- * touch nothing. A step happens after: the previous step of its thread; the
- * step that woke its thread (an enabler, never a race); the last write to each
+ * touch no object of the model, but, with the fair-spin rules, a spin and
+ * every chosen step touch their yields (see YIELDS). A step happens after:
+ * the previous step of its thread; the steps that enabled it (a wake-up, a
+ * release from its yields: enablers, never races); the last write to each
  * object it touches; if it reads, every SHARED update of that object since;
  * if it updates SHARED, every read since; if it writes, every read and update
  * since.
