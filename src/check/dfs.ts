@@ -178,11 +178,11 @@ export interface DfsStats {
  * (Before the yields were dependencies, sleep sets had to pause while a
  * thread yielded or was stuck; now they need not, and seq 2x1x1 takes
  * 1,420,666 executions instead of 3,179,678, for the same 144,128 traces.)
- * It finds every trace plain DFS finds where
- * plain DFS finishes, and every trace random walks reach on
- * fault-vs-invalidation-mini 1x1x1 and the toy seq 2x1x1, where two vCPUs
- * retry (trace-set.ts, tests; scripts/missed-traces.ts). A preemption bound and a partial-order reduction do
- * not mix well: the one explored member of an equivalence class may need more
+ * It finds every trace plain DFS finds where plain DFS finishes, and every
+ * trace random walks reach on fault-vs-invalidation-mini 1x1x1 and the toy
+ * seq 2x1x1, where two vCPUs retry (trace-set.ts, tests;
+ * scripts/missed-traces.ts). A preemption bound and a partial-order
+ * reduction do not mix well: the one explored member of an equivalence class may need more
  * preemptions than another. So, with a bound, sleep sets are off ('sleep' is
  * then plain DFS), and when DPOR reverses a race at a point where that costs a
  * preemption, it also tries the thread from the latest earlier point where
@@ -492,7 +492,7 @@ export class DfsStrategy implements Strategy, RaceSink {
       // A node of the split tries every thread allowed; below it, DPOR adds what races ask for.
       path.push(THREAD_NODE, c, (this.por === 'dpor' && k >= this.splitDepth) || k < this.topDepth ? bit(c) : em & allowed);
       if (k < this.topDepth) {
-        // Threads another branch tried here: whether a spin followed their step is not known here.
+        // Threads other branches tried here, and those a spin followed there (Branch.spun; not told: all).
         const tried = this.branch!.tried?.[k] ?? 0;
         path.done[k] |= tried;
         path.spinAfter[k] |= this.branch!.spun?.[k] ?? tried;
@@ -544,7 +544,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     const after = this.pos - 1;
     this.forcedAfter[x.step] = after;
     const spin = (t.op & KIND_MASK) === SPIN;
-    if (spin && after >= 0 && this.path.kind[after] === THREAD_NODE) {
+    if (spin && x.fairSpin && after >= 0 && this.path.kind[after] === THREAD_NODE) {
       // The spin is one with the step just chosen, and with its own thread's last.
       const path = this.path;
       path.spinAfter[after] |= bit(path.chosen[after]);
