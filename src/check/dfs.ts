@@ -3,7 +3,7 @@ import type { Thread } from '../runtime/thread.js';
 import { claimedOwnership, type UnitClaims } from './claims.js';
 import { SeededDraws } from './draws.js';
 import { NondeterministicModel } from './errors.js';
-import type { Execution, Outcome } from './execution.js';
+import { type Execution, MAX_THREADS, type Outcome } from './execution.js';
 import { HappensBefore, type RaceSink } from './hb.js';
 import { DRAW_NODE, Path, THREAD_NODE } from './path.js';
 import { fmix, PrefixTrace } from './prefix-trace.js';
@@ -235,7 +235,7 @@ export class DfsStrategy implements Strategy, RaceSink {
   /** Node index of each step of this execution. */
   private readonly stepNode: number[] = [];
   /** Per thread: the node of its last chosen step in this execution, or -1. */
-  private readonly lastNode = new Int32Array(32);
+  private readonly lastNode = new Int32Array(MAX_THREADS);
   /** Per forced step of this execution: the node of the last choice before it (-1: none). */
   private readonly forcedAfter: number[] = [];
   /** Step index of each node of this execution. */
@@ -542,7 +542,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     // A spin starts an empty sleep set: it writes the yields, which every chosen step touches.
     this.stepNode[x.step] = -1;
     const after = this.pos - 1;
-    this.forcedAfter[x.step] = after;
+    if (this.por === 'dpor') this.forcedAfter[x.step] = after;
     const spin = (t.op & KIND_MASK) === SPIN;
     if (spin && x.fairSpin && after >= 0 && this.path.kind[after] === THREAD_NODE) {
       // The spin is one with the step just chosen, and with its own thread's last.
