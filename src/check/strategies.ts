@@ -60,6 +60,9 @@ export type StrategySpec =
       schedule: Schedule;
     };
 
+/** auto's first phase: PCT of this depth, for this many executions (unless the spec says). */
+export const AUTO_PCT = { depth: 3, executions: 20_000 } as const;
+
 /** Names of the strategies `makeStrategy` knows. */
 export const STRATEGY_NAMES = ['auto', 'dfs', 'pct', 'random', 'replay'] as const;
 
@@ -91,7 +94,7 @@ export function makeStrategy(spec: StrategySpec, seed: number, shard?: Shard | n
       return new ReplayStrategy(spec.schedule);
     case 'auto':
       return new PortfolioStrategy([
-        { strategy: new PctStrategy(seed, 3), executions: spec.pctExecutions ?? 20_000 },
+        { strategy: new PctStrategy(seed, AUTO_PCT.depth), executions: spec.pctExecutions ?? AUTO_PCT.executions },
         { strategy: iterativeDfs(spec, seed), executions: Number.POSITIVE_INFINITY },
       ]);
   }

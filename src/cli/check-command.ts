@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultPor, type PorMode } from '../check/dfs.js';
 import {
+  AUTO_PCT,
   type BoundLevel,
   type CheckResult,
   type Counterexample,
@@ -34,7 +35,7 @@ export interface CheckCommandContext {
 interface CheckFlags {
   set: string[];
   mutate?: string;
-  strategy: string;
+  strategy?: string;
   preemptionBound?: string;
   iterativeBound?: boolean;
   pctDepth?: string;
@@ -56,6 +57,30 @@ interface CheckFlags {
 /** Most worker threads a check may ask for. */
 const MAX_WORKERS = 256;
 
+/**
+ * The preemption bound of a check given no strategy nor bound: CHESS's
+ * default, deep enough for every mutant (each is found with at most 2), and a
+ * verdict in seconds on the small check scenarios at their sizes (minutes for
+ * memslot-delete-mini).
+ */
+export const DEFAULT_CHECK_BOUND = 2;
+
+/**
+ * The strategy a check runs when --strategy is not given. An option that only
+ * one strategy reads picks it (--preemption-bound, --iterative-bound, --por,
+ * --shard: dfs, as before auto was the default; --pct-depth: pct). Otherwise
+ * auto: PCT finds shallow bugs in milliseconds, then every interleaving with at
+ * most DEFAULT_CHECK_BOUND preemptions is run, bound by bound, so that a bare
+ * `mmulab check <scenario>` ends with a verdict (unbounded dfs finishes only the
+ * smallest worlds).
+ */
+function strategyName(o: CheckFlags): string {
+  if (o.strategy !== undefined) return o.strategy;
+  if (o.preemptionBound !== undefined || o.iterativeBound || o.por !== undefined || o.shard !== undefined) return 'dfs';
+  if (o.pctDepth !== undefined) return 'pct';
+  return 'auto';
+}
+
 /** The --set list a counterexample records, back as k=v strings. */
 function setsOf(cex: Counterexample): string[] {
   return Object.entries(cex.settings).map(([k, v]) => `${k}=${String(v)}`);
@@ -63,22 +88,24 @@ function setsOf(cex: Counterexample): string[] {
 
 function strategySpec(o: CheckFlags): StrategySpec {
   const bound = o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined;
-  if (o.iterativeBound && o.strategy !== 'dfs') throw new InputError(`--iterative-bound: expected --strategy dfs, not ${o.strategy}`);
-  if (o.por !== undefined && o.strategy !== 'dfs') throw new InputError(`--por: expected --strategy dfs, not ${o.strategy}`);
-  switch (o.strategy) {
+  const name = strategyName(o);
+  if (o.iterativeBound && name !== 'dfs') throw new InputError(`--iterative-bound: expected --strategy dfs, not ${name}`);
+  if (o.por !== undefined && name !== 'dfs') throw new InputError(`--por: expected --strategy dfs, not ${name}`);
+  if (o.pctDepth !== undefined && name !== 'pct') throw new InputError(`--pct-depth: expected --strategy pct, not ${name}`);
+  switch (name) {
     case 'dfs': {
       const por = porMode(o, bound);
       const spec: StrategySpec = o.iterativeBound ? { kind: 'dfs', iterative: true, preemptionBound: bound } : { kind: 'dfs', preemptionBound: bound };
       return por === undefined ? spec : { ...spec, por };
     }
     case 'auto':
-      return { kind: 'auto', preemptionBound: bound };
+      return { kind: 'auto', preemptionBound: bound ?? (o.strategy === undefined ? DEFAULT_CHECK_BOUND : undefined) };
     case 'pct':
       return { kind: 'pct', depth: o.pctDepth !== undefined ? parseCount('--pct-depth', o.pctDepth, 100) : undefined };
     case 'random':
       return { kind: 'random' };
     default:
-      throw new InputError(`--strategy ${o.strategy}: expected one of dfs, pct, random, auto`);
+      throw new InputError(`--strategy ${name}: expected one of auto, dfs, pct, random`);
   }
 }
 
@@ -106,15 +133,16 @@ function exhaustedLine(strategy: StrategySpec): string {
   return `no violation: ${boundedCoverage(strategy.preemptionBound, defaultPor(strategy))}`;
 }
 
-/** What the levels of an iterative preemption bound covered, in one line. */
-function coverage(levels: readonly BoundLevel[], exhausted: boolean, maxBound: number | undefined, por: PorMode | undefined): string {
+/** What the levels of an iterative preemption bound covered, in one line, and whether that is the whole space. */
+function coverage(levels: readonly BoundLevel[], exhausted: boolean, maxBound: number | undefined, por: PorMode | undefined): { line: string; whole: boolean } {
   const last = levels[levels.length - 1]!;
-  if (exhausted && last.preemptionBound === null) return 'every interleaving was run (the whole space, exhausted without a bound)';
-  if (exhausted && last.preemptionBound !== maxBound) return 'every interleaving was run (the last bound cut none: that is the whole space)';
+  if (exhausted && last.preemptionBound === null) return { line: 'every interleaving was run (the whole space, exhausted without a bound)', whole: true };
+  if (exhausted && last.preemptionBound !== maxBound)
+    return { line: 'every interleaving was run (the last bound cut none: that is the whole space)', whole: true };
   const covered = levels.filter((l) => l.exhausted && l.preemptionBound !== null).pop();
-  if (covered === undefined) return 'no preemption bound was exhausted';
+  if (covered === undefined) return { line: 'no preemption bound was exhausted', whole: false };
   const n = covered.preemptionBound!;
-  return boundedCoverage(n, defaultPor({ por, preemptionBound: n }));
+  return { line: boundedCoverage(n, defaultPor({ por, preemptionBound: n })), whole: false };
 }
 
 /** Replays a counterexample once more with report sinks attached, and writes the files asked for. */
@@ -141,7 +169,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .argument('<scenario>', 'built-in scenario name or file')
     .option('--set <key=value>', 'override a setting or size knob (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('--mutate <name>', 'apply a named protocol deviation')
-    .option('--strategy <name>', 'dfs | pct | random | auto', 'dfs')
+    .option(
+      '--strategy <name>',
+      `auto | dfs | pct | random (default: auto, PCT then every interleaving with at most ${DEFAULT_CHECK_BOUND} preemptions, bound by bound; dfs when --preemption-bound, --iterative-bound, --por or --shard is given, pct with --pct-depth)`,
+    )
     .option('--preemption-bound <n>', 'dfs: most preemptions per execution')
     .option(
       '--iterative-bound',
@@ -229,7 +260,12 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const where = shard !== null ? ` (shard ${shard.index}/${shard.count})` : '';
       process.stdout.write(`${formatSummary(r.summary)}${where}\n`);
       const levels = r.summary.preemptionBounds;
-      if (levels !== undefined) process.stdout.write(`${formatBoundLevels(levels)}\n`);
+      if (levels !== undefined) {
+        // auto's first phase, PCT, ran the executions the levels did not.
+        const pct = strategy.kind === 'auto' ? r.summary.executions - levels.reduce((n, l) => n + l.executions, 0) : 0;
+        if (pct > 0) process.stdout.write(`pct (depth ${AUTO_PCT.depth}): ${pct} executions, no violation\n`);
+        process.stdout.write(`${formatBoundLevels(levels)}\n`);
+      }
       if (r.modelBug) {
         process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug.message}\n`);
         process.exitCode = ctx.exit.modelBug;
@@ -239,7 +275,13 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         if (levels !== undefined) {
           const dfsLike = strategy.kind === 'dfs' || strategy.kind === 'auto';
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
-          process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered}\n`);
+          process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
+          if (o.strategy === undefined && !covered.whole && !interrupted) {
+            process.stdout.write(
+              `(the default bound, ${DEFAULT_CHECK_BOUND}: --preemption-bound N runs every interleaving with at most N; ` +
+                '--strategy dfs, the whole space, which only the smallest worlds finish)\n',
+            );
+          }
         } else {
           process.stdout.write(
             r.summary.exhausted ? `${exhaustedLine(strategy)}\n` : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n',

@@ -1,4 +1,4 @@
-import { type BoundLevel, BoundLevels, findingsOf, levelOptions, type Progress, type StrategySpec, type Summary } from '../check/index.js';
+import { AUTO_PCT, type BoundLevel, BoundLevels, findingsOf, levelOptions, type Progress, type StrategySpec, type Summary } from '../check/index.js';
 import { oneUnit } from '../check/ledger.js';
 import type { StopReason } from '../check/summary.js';
 import type { PartsRun } from './check-workers.js';
@@ -37,8 +37,8 @@ export async function checkInPhases(
     const { kind: _kind, pctExecutions, ...dfs } = s;
     const stop = phases.stopBefore();
     if (stop !== null) return phases.result('pct', false, stop);
-    // PortfolioStrategy's first phase: PCT of depth 3.
-    const pct = await phases.add({ kind: 'pct', depth: 3 }, Math.min(pctExecutions ?? 20_000, phases.left()), workers);
+    // PortfolioStrategy's first phase.
+    const pct = await phases.add({ kind: 'pct', depth: AUTO_PCT.depth }, Math.min(pctExecutions ?? AUTO_PCT.executions, phases.left()), workers);
     if (pct.stoppedBy !== 'max-executions' || phases.left() <= 0) return phases.result('pct', false, pct.stoppedBy);
     return levels(phases, dfs, workers);
   }

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cli, load } from './in-process-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-default-'));
+
+/** The CLI in a process of its own, for what it prints on stdout. */
+function spawned(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Levels {
+  exploration: { strategy: Record<string, unknown> };
+  summary: { exhausted: boolean; executions: number; preemptionBounds?: { preemptionBound: number | null; executions: number; exhausted: boolean }[] };
+  violation: { kind: string } | null;
+}
+
+test('check with no strategy nor bound: PCT, then every interleaving with at most 2 preemptions, bound by bound; a verdict, exit 0', () => {
+  const json = join(dir, 'default.json');
+  const r = spawned('check', 'fault-vs-invalidation-mini', '--json', json, '--out', join(dir, 'default-cex.json'));
+  assert.equal(r.code, 0, r.stderr);
+  const j = load(json) as unknown as Levels;
+  assert.deepEqual(j.exploration.strategy, { kind: 'auto', preemptionBound: 2 });
+  const levels = j.summary.preemptionBounds!;
+  assert.deepEqual(
+    levels.filter((l) => l.preemptionBound !== null).map((l) => [l.preemptionBound, l.exhausted]),
+    [
+      [0, true],
+      [1, true],
+      [2, true],
+    ],
+  );
+  // auto's PCT ran the executions the levels did not.
+  const pct = j.summary.executions - levels.reduce((n, l) => n + l.executions, 0);
+  assert.equal(pct, 20_000);
+  assert.match(r.stdout, /^pct \(depth 3\): 20000 executions, no violation$/m);
+  assert.match(r.stdout, /^no violation: every interleaving with at most 2 preemptions was run$/m);
+  assert.match(r.stdout, /^\(the default bound, 2: --preemption-bound N runs every interleaving with at most N;/m);
+});
+
+test('check --mutate with no strategy: PCT finds it at once; the counterexample replays to the same violation', async () => {
+  const json = join(dir, 'mutant.json');
+  const cex = join(dir, 'mutant-cex.json');
+  const r = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--json', json, '--out', cex);
+  assert.equal(r.code, 1, r.stderr);
+  const j = load(json) as unknown as Levels & { summary: { strategy: string } };
+  assert.equal(j.violation?.kind, 'stale-translation');
+  assert.equal(j.summary.strategy, 'pct');
+  assert.ok(j.summary.executions <= 20_000, String(j.summary.executions));
+  const replay = await cli('replay', cex, '--json', join(dir, 'mutant-replayed.json'));
+  assert.equal(replay.code, 1, replay.stderr);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'mutant-replayed.json'), 'utf8')) as { property: string }).property, 'stale-translation');
+});
+
+test("check with no strategy: an option only one strategy reads picks it (dfs: --preemption-bound, --iterative-bound, --por, --shard; pct: --pct-depth), and another strategy's option is refused in one line, exit 2", async () => {
+  const small = ['--set', 'vcpus=1', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
+  const kinds: [string[], Record<string, unknown>][] = [
+    [['--preemption-bound', '1'], { kind: 'dfs', preemptionBound: 1 }],
+    [['--iterative-bound', '--preemption-bound', '1'], { kind: 'dfs', iterative: true, preemptionBound: 1 }],
+    [['--por', 'dpor', '--max-executions', '50'], { kind: 'dfs' }],
+    [['--shard', '0/2', '--max-executions', '50'], { kind: 'dfs' }],
+    [['--pct-depth', '2', '--max-executions', '50'], { kind: 'pct', depth: 2 }],
+  ];
+  for (const [args, strategy] of kinds) {
+    const json = join(dir, `kind-${args[0]!.slice(2)}.json`);
+    const r = await cli('check', 'fault-vs-invalidation-mini', ...small, ...args, '--json', json, '--out', join(dir, 'kind-cex.json'));
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    const got = (load(json) as unknown as Levels).exploration.strategy;
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(got).filter(([, v]) => v !== undefined)),
+      { ...strategy, ...(strategy.kind === 'dfs' && args[0] === '--por' ? { por: 'dpor' } : {}) },
+      args.join(' '),
+    );
+  }
+  const bad = await cli('check', 'fault-vs-invalidation-mini', '--strategy', 'dfs', '--pct-depth', '2');
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim(), 'mmulab: --pct-depth: expected --strategy pct, not dfs');
+});
