@@ -223,6 +223,22 @@ export class Execution {
     this.nKnown = n;
   }
 
+  /**
+   * True when a thread that may be chosen now ran no step in the last `window`
+   * steps, though it was not woken (nor spawned) in them: the schedule so far
+   * starved it. Called once, when an execution is cut at maxSteps.
+   */
+  starved(window: number): boolean {
+    const from = this.step - window;
+    if (from < 0) return false;
+    let ran = 0;
+    for (let j = from; j < this.step; j++) ran |= 1 << this.choices[j]!;
+    for (let m = this.eligibleMask & ~ran; m !== 0; m &= m - 1) {
+      if (this.wokenAt[lowest(m)]! < from) return true;
+    }
+    return false;
+  }
+
   /** True when `t` is among the eligible threads. */
   isEligible(t: Thread): boolean {
     return (this.eligibleMask & (1 << t.id)) !== 0;

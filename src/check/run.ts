@@ -58,13 +58,18 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
       } catch (e) {
         return modelBug(x, e);
       }
-      if (pending === null) return 'truncated';
+      // Under the fair-spin rules a retrying thread yields to every thread
+      // that can run, so a livelock starves nobody. A thread that could run
+      // and was left out for the last quarter of the steps (PCT's lowest
+      // priority, DFS running one thread on while it makes progress) makes
+      // the cut unfair: the work pending may be that thread's.
+      if (pending === null || (x.fairSpin && x.starved(maxSteps >> 2))) return 'truncated';
       x.addViolation(
         'livelock',
         x.prev,
         `livelock: ${maxSteps} steps run and still awaiting ${pending} ` +
           '(a thread retries forever, often because the state it waits on is read once and kept, ' +
-          'or because others keep undoing its work)',
+          'or because others keep undoing its work; or the scenario needs more steps than --max-steps)',
       );
       return 'violation';
     }

@@ -1,12 +1,27 @@
 import type { InstanceFactory } from '../check/factory.js';
 import type { Sink } from '../kvm/events.js';
+import { InputError } from '../scenario/input-error.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
+import { endlessThreads } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
 import { applySets } from './overrides.js';
 
-/** Builds the model factory for a scenario reference and its --set list (as counterexamples record them). */
+/**
+ * Builds the model factory for a scenario reference and its --set list (as
+ * counterexamples record them). The checker runs every thread to its end (a
+ * scenario's stop condition is the simulator's): a thread with no count would
+ * cut every execution at maxSteps, each one a false livelock, so such a
+ * scenario is refused as bad input.
+ */
 export function factoryFor(ref: string, sets: readonly string[], mutant: string | null, sinks?: () => Sink[]): InstanceFactory {
   const { scenario, settings } = applySets(loadScenario(ref), sets);
+  const endless = endlessThreads(scenario);
+  if (endless.length > 0) {
+    throw new InputError(
+      `${ref}: ${endless.join(', ')}: the checker runs every thread to its end (stop is the simulator's); ` +
+        'expected counts (--set faultsPerVcpu=F, --set invalidations=I) or a *-mini check scenario',
+    );
+  }
   const eff = effectiveSettings(scenario, settings);
   return (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
 }

@@ -46,16 +46,10 @@ export function estimateResources(s: Scenario): ResourceEstimate {
   return { totalSlotPages, pagesTouched, bytes };
 }
 
-/** Why the run of `s` might never end on its own, or null when something bounds it. */
-export function unboundedReason(s: Scenario): string | null {
-  if (s.stop.timeNs !== undefined) return null;
-  const perVcpu = vcpuAccessLimits(s);
-  const total = perVcpu.reduce((a, b) => a + b, 0);
-  const stopAccesses = s.stop.accesses !== undefined && s.stop.accesses > 0 ? s.stop.accesses : undefined;
-  // Reaching stop.accesses ends the run whatever the host threads do.
-  if (stopAccesses !== undefined && total >= stopAccesses) return null;
+/** The threads of `s` that never end on their own (no count), described. */
+export function endlessThreads(s: Scenario): string[] {
   const endless: string[] = [];
-  const unlimitedVcpus = perVcpu.filter((a) => a === Number.POSITIVE_INFINITY).length;
+  const unlimitedVcpus = vcpuAccessLimits(s).filter((a) => a === Number.POSITIVE_INFINITY).length;
   if (unlimitedVcpus > 0) endless.push(`${unlimitedVcpus} vCPU${unlimitedVcpus > 1 ? 's' : ''} with workload.accesses 0 (no limit)`);
   s.host.invalidations.forEach((inv, k) => {
     if (inv.count === 0) endless.push(`host.invalidations[${k}] with count 0 (no limit)`);
@@ -63,6 +57,17 @@ export function unboundedReason(s: Scenario): string | null {
   if (s.vm.apicAccessPage && s.host.apicPageMigrationNs > 0 && s.host.apicPageMigrations === 0) {
     endless.push('host.apicPageMigrations 0 (no limit)');
   }
+  return endless;
+}
+
+/** Why the run of `s` might never end on its own, or null when something bounds it. */
+export function unboundedReason(s: Scenario): string | null {
+  if (s.stop.timeNs !== undefined) return null;
+  const total = vcpuAccessLimits(s).reduce((a, b) => a + b, 0);
+  const stopAccesses = s.stop.accesses !== undefined && s.stop.accesses > 0 ? s.stop.accesses : undefined;
+  // Reaching stop.accesses ends the run whatever the host threads do.
+  if (stopAccesses !== undefined && total >= stopAccesses) return null;
+  const endless = endlessThreads(s);
   if (endless.length === 0) return null;
   const acc = stopAccesses !== undefined ? `stop.accesses ${stopAccesses} is more than the vCPUs will make` : 'no stop.accesses';
   return `no stop.timeNs, ${acc}, and ${endless.join(', ')}: the run would never end`;

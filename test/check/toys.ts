@@ -437,3 +437,27 @@ function* raise(s: RaiseState, target: number): Task {
     yield opWrite(s.own);
   }
 }
+
+/**
+ * A busy thread makes `steps` steps of real work (writes, no retry) while the
+ * host has a little awaited work of its own: a schedule that runs the busy
+ * thread on and on starves the host, which is unfair, not a livelock.
+ */
+export function busyAndHost(steps: number): InstanceFactory {
+  return (options) => {
+    const inst = new ToyInstance(options);
+    const rt = inst.rt;
+    const work = rt.objects.id('work');
+    const done = rt.objects.id('host_done');
+    let hostDone = false;
+    inst.awaiting = () => (hostDone ? null : 'host work');
+    rt.spawn('busy', function* (): Task {
+      for (let i = 0; i < steps; i++) yield opWrite(work);
+    });
+    rt.spawn('host', function* (): Task {
+      yield opWrite(done);
+      hostDone = true;
+    });
+    return inst;
+  };
+}

@@ -69,6 +69,17 @@ test('bad input: an unknown setting and an unknown mutant on the command line', 
   assertBad(cli('run', f, '--mutate', 'nope'), /--mutate nope: unknown mutant/);
 });
 
+test('bad input: check of a scenario whose threads have no count (every execution would be cut at --max-steps, a false livelock)', () => {
+  assertBad(
+    cli('check', 'fault-during-invalidation'),
+    /^mmulab: fault-during-invalidation: 16 vCPUs with workload\.accesses 0 \(no limit\), host\.invalidations\[0\] with count 0 \(no limit\): the checker runs every thread to its end .*expected counts \(--set faultsPerVcpu=F, --set invalidations=I\) or a \*-mini check scenario$/,
+  );
+  assertBad(
+    cli('audit', 'memslot-zap-livelock'),
+    /^mmulab: memslot-zap-livelock: 16 vCPUs with workload\.accesses 0 \(no limit\): the checker runs every thread/,
+  );
+});
+
 test('a good scenario runs and exits 0; list --json has scenarios, settings and mutants', () => {
   const f = scenarioFile('ok2.yaml', GOOD);
   const r = cli('run', f, '--json', join(dir, 'out.json'));
