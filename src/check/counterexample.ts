@@ -66,7 +66,7 @@ export function buildCounterexample(factory: InstanceFactory, origin: CexOrigin,
     strategy: origin.strategy,
     property: r.violation.kind,
     violation: r.violation,
-    limits: { maxSteps: limits.maxSteps, fairSpin: limits.fairSpin, spinProgress: limits.spinProgress ?? 'footprint' },
+    limits: { maxSteps: limits.maxSteps, fairSpin: limits.fairSpin, spinProgress: limits.spinProgress ?? 'footprint', retries: limits.retries ?? 'deferred' },
     schedule: { choices: r.schedule.choices, draws: r.schedule.draws },
     steps: stepsOf(r),
   };
@@ -150,6 +150,9 @@ export function parseCounterexample(json: unknown): Counterexample {
   const l = o.limits as RunLimits;
   need(typeof l === 'object' && l !== null && typeof l.maxSteps === 'number' && typeof l.fairSpin === 'boolean', 'limits');
   need(l.spinProgress === undefined || l.spinProgress === 'footprint' || l.spinProgress === 'any-write', 'limits.spinProgress');
+  need(l.retries === undefined || l.retries === 'deferred' || l.retries === 'interleaved', 'limits.retries');
+  // Counterexamples written before the rule existed retried at any point.
+  if (l.retries === undefined) l.retries = 'interleaved';
   need(Array.isArray(o.steps), 'steps');
   return o as unknown as Counterexample;
 }

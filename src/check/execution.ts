@@ -3,7 +3,7 @@ import { KIND_MASK, LOCAL, SPIN } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
-import { type SpinProgress, SpinWatch } from './spin.js';
+import { type RetryRule, type SpinProgress, SpinWatch } from './spin.js';
 import { lowest } from './thread-mask.js';
 
 /** Most threads a model may have: thread sets are 32-bit masks. */
@@ -96,6 +96,8 @@ export class Execution {
   fairSpin = true;
   /** What counts as progress for a spinning thread; set by the runner. */
   spinProgress: SpinProgress = 'footprint';
+  /** When a thread that spun goes round again; set by the runner. */
+  retries: RetryRule = 'deferred';
   /** Tells spinning threads that would see nothing new. */
   private spin = new SpinWatch('footprint');
   /** The model's exception, when the outcome is 'model-bug'. */
@@ -130,8 +132,9 @@ export class Execution {
   }
 
   /** Sets the fair-spin rules of the executions to come. */
-  configure(fairSpin: boolean, spinProgress: SpinProgress): void {
+  configure(fairSpin: boolean, spinProgress: SpinProgress, retries: RetryRule): void {
     this.fairSpin = fairSpin;
+    this.retries = retries;
     if (spinProgress !== this.spinProgress) {
       this.spinProgress = spinProgress;
       this.spin = new SpinWatch(spinProgress);
@@ -148,6 +151,9 @@ export class Execution {
    *   iteration would see the same state. It is left out, counted in `stuck`.
    * - a thread that spun yields to the threads eligible at that moment: it is
    *   left out while one of them has not run since and could run now.
+   * With retries 'deferred', a third: a thread about to spin is left out while
+   * a thread that is not about to spin can run (see RetryRule). Its retry
+   * then comes when the others are done or wait, on it or on each other.
    */
   computeEligible(): void {
     const rt = this.rt;
@@ -168,6 +174,7 @@ export class Execution {
         }
       }
       live &= ~stuckMask;
+      if (this.retries === 'deferred' && (live & ~this.spinning) !== 0) live &= ~this.spinning;
     }
     let mask = live;
     let m = this.yielding & live;

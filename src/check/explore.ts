@@ -9,7 +9,7 @@ import { Ledger, type PartRecord } from './ledger.js';
 import type { ProgressSink } from './progress.js';
 import { type RunLimits, runExecution } from './run.js';
 import { ownedBelow, owns, type Shard } from './shard.js';
-import type { SpinProgress } from './spin.js';
+import type { RetryRule, SpinProgress } from './spin.js';
 import type { Strategy } from './strategy.js';
 import type { StopReason, Summary } from './summary.js';
 
@@ -27,6 +27,8 @@ export interface ExploreOptions {
   fairSpin?: boolean;
   /** What a spinning thread needs to see to be scheduled again (default 'footprint'). */
   spinProgress?: SpinProgress;
+  /** When a thread that spun goes round again (default 'deferred', see RetryRule). */
+  retries?: RetryRule;
   /** Where progress goes (default: nowhere). */
   progress?: ProgressSink | null;
   /** Time between progress updates, ms (default 250). */
@@ -130,6 +132,7 @@ export function runLimits(options: ExploreOptions): RunLimits {
     maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
     fairSpin: options.fairSpin ?? true,
     spinProgress: options.spinProgress ?? 'footprint',
+    retries: options.retries ?? 'deferred',
   };
 }
 

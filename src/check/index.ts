@@ -43,7 +43,7 @@ export { ReplayStrategy } from './replay.js';
 export { type RunLimits, runOnce, type SingleRun } from './run.js';
 export { decodeSchedule, encodeSchedule } from './schedule-codec.js';
 export { ownedBelow, owns, type Shard, subShard } from './shard.js';
-export type { SpinProgress } from './spin.js';
+export type { RetryRule, SpinProgress } from './spin.js';
 export { AUTO_PCT, makeStrategy, SHARED_STATES_PREFIXES, STRATEGY_NAMES, type StrategySpec, splitPrefixes } from './strategies.js';
 export type { Strategy } from './strategy.js';
 export { formatBoundLevels, formatSummary, type StopReason, type Summary } from './summary.js';

@@ -47,7 +47,10 @@ export interface RaceProfile {
  */
 export function profileRaces(
   factory: InstanceFactory,
-  options: Pick<ExploreOptions, 'maxExecutions' | 'maxSteps' | 'timeLimitMs' | 'interrupted' | 'clock'> & { preemptionBound?: number; seed?: number },
+  options: Pick<ExploreOptions, 'maxExecutions' | 'maxSteps' | 'timeLimitMs' | 'interrupted' | 'clock' | 'retries'> & {
+    preemptionBound?: number;
+    seed?: number;
+  },
 ): RaceProfile {
   const probe = factory({ log: false });
   const objects = probe.rt.objects.names.slice();

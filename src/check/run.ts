@@ -5,7 +5,7 @@ import { executionDriver } from './driver.js';
 import { CheckerError } from './errors.js';
 import { Execution, type Outcome } from './execution.js';
 import type { InstanceFactory } from './factory.js';
-import type { SpinProgress } from './spin.js';
+import type { RetryRule, SpinProgress } from './spin.js';
 import type { Strategy } from './strategy.js';
 
 /** Bounds and switches of one execution. */
@@ -16,6 +16,8 @@ export interface RunLimits {
   fairSpin: boolean;
   /** What counts as progress for a spinning thread (default 'footprint'). */
   spinProgress?: SpinProgress;
+  /** When a thread that spun goes round again (default 'deferred'). */
+  retries?: RetryRule;
 }
 
 /**
@@ -30,7 +32,7 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
   const inst = x.inst;
   const rt = x.rt;
   const maxSteps = limits.maxSteps;
-  x.configure(limits.fairSpin, limits.spinProgress ?? 'footprint');
+  x.configure(limits.fairSpin, limits.spinProgress ?? 'footprint', limits.retries ?? 'deferred');
   // Only the model's own code is guarded: an exception there is a model bug;
   // one from the strategy (or the checker) goes through to the caller.
   for (;;) {

@@ -9,6 +9,21 @@ export type SpinProgress =
   /** another thread announced any write at all (coarser: two spinners keep each other going) */
   | 'any-write';
 
+/**
+ * When a thread goes round its retry loop after a failed attempt (the model
+ * announces SPIN: RET_PF_RETRY, a cancelled VM-entry).
+ */
+export type RetryRule =
+  /**
+   * only when no thread that is not retrying can run (default): a failed
+   * attempt leaves nothing another thread sees, so the schedules that retry
+   * while others still run repeat the ones whose first attempt starts at that
+   * point; the retries that remain are those that wait on something
+   */
+  | 'deferred'
+  /** at any point the fair-spin rules allow */
+  | 'interleaved';
+
 /** Objects remembered per iteration; a longer iteration is never considered stuck. */
 const MAX_FOOTPRINT = 64;
 /** seenTo's mark for a footprint another thread has changed since the spin. */

@@ -26,6 +26,11 @@ export class TraceSet {
     this.trace.step(thread, op);
   }
 
+  /** The keys of the traces seen. */
+  keys(): IterableIterator<number> {
+    return this.seen.keys();
+  }
+
   /** True when the trace `key` (as `end` returned it) was seen. */
   has(key: number): boolean {
     return this.seen.has(key);

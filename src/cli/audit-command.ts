@@ -5,6 +5,7 @@ import type { CheckCommandContext } from './check-command.js';
 import { factoryFor } from './check-factory.js';
 import { runOffloaded } from './offload.js';
 import { parseCount } from './overrides.js';
+import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
 /** Format of `audit --json`. */
 export const AUDIT_FORMAT = 'mmulab-audit/1';
@@ -20,6 +21,7 @@ interface AuditFlags {
   preemptionBound?: string;
   profileExecutions?: string;
   profileTime: string;
+  retries: string;
   json?: string;
 }
 
@@ -59,6 +61,7 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
     .option('--preemption-bound <n>', "the profile's dfs: most preemptions per execution")
     .option('--profile-executions <n>', "the profile's dfs: stop after this many executions (deterministic)")
     .option('--profile-time <s>', "the profile's dfs: wall-clock budget in seconds", '10')
+    .option('--retries <rule>', `the profile's dfs: ${RETRIES_HELP}`, 'deferred')
     .option('--json <file>', 'write the audit as JSON')
     .action(async (ref: string, o: AuditFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
@@ -71,6 +74,7 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
         preemptionBound: o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined,
         profileExecutions: o.profileExecutions !== undefined ? parseCount('--profile-executions', o.profileExecutions) : undefined,
         profileTimeLimitMs: parseCount('--profile-time', o.profileTime, 1e7) * 1000,
+        retries: parseRetries(o.retries),
       };
       const r = await runOffloaded({ kind: 'audit', ref, sets: o.set, mutant, options }, ctx.isInterrupted);
       if (o.json) {

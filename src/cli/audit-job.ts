@@ -1,6 +1,7 @@
 import { type AuditFinding, auditConflicts, auditFootprints, type ConflictTally } from '../check/audit.js';
 import type { InstanceFactory } from '../check/factory.js';
 import { profileRaces, type RaceProfile } from '../check/race-profile.js';
+import type { RetryRule } from '../check/spin.js';
 
 /** What `mmulab audit` runs; plain data, so that it crosses to a worker thread. */
 export interface AuditJobOptions {
@@ -12,6 +13,8 @@ export interface AuditJobOptions {
   preemptionBound?: number;
   profileExecutions?: number;
   profileTimeLimitMs?: number;
+  /** The profile's DFS: when a thread that failed an attempt retries (default 'deferred'). */
+  retries?: RetryRule;
 }
 
 /** What `mmulab audit` found. */
@@ -41,6 +44,7 @@ export function runAudit(factory: InstanceFactory, o: AuditJobOptions, stop: () 
     timeLimitMs: o.profileTimeLimitMs,
     interrupted: stop,
     seed: o.seed,
+    retries: o.retries,
   });
   return { unsound, conflicts, races, interrupted: stop() };
 }

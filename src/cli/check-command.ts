@@ -24,6 +24,7 @@ import { factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseCount } from './overrides.js';
+import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
 /** What the CLI shares with its subcommands. */
 export interface CheckCommandContext {
@@ -52,6 +53,7 @@ interface CheckFlags {
   shard?: string;
   workers: string;
   por?: string;
+  retries: string;
 }
 
 /** Most worker threads a check may ask for. */
@@ -185,6 +187,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--pct-depth <n>', 'pct: bug depth d (default 3)')
     .option('--max-executions <n>', 'stop after this many executions')
     .option('--max-steps <n>', 'steps after which an execution is cut (a livelock if work is pending)')
+    .option('--retries <rule>', RETRIES_HELP, 'deferred')
     .option('--time-limit <s>', 'wall-clock budget in seconds')
     .option('--seed <n>', "seed of the random strategies and the model's draws", '1')
     .option('--out <file>', 'where to write the counterexample', 'cex.json')
@@ -220,6 +223,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;
       const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
+      const retries = parseRetries(o.retries);
       const tty = ttyProgress(process.stderr);
       // The exploration runs on worker threads so that SIGINT is seen while it runs.
       const { result: r, parts } = await checkInWorkers(
@@ -228,7 +232,16 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           ref,
           sets: o.set,
           mutant,
-          options: { strategy, seed, origin: { scenario: ref, settings, mutant }, minimise: o.minimise, maxExecutions, maxSteps, timeLimitMs: timeLimit },
+          options: {
+            strategy,
+            seed,
+            origin: { scenario: ref, settings, mutant },
+            minimise: o.minimise,
+            maxExecutions,
+            maxSteps,
+            retries,
+            timeLimitMs: timeLimit,
+          },
         },
         shard,
         workers,
@@ -252,7 +265,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           minimisation: r.minimisation,
           partial: interrupted,
           shard,
-          exploration: { strategy, maxExecutions: maxExecutions ?? null, maxSteps: maxSteps ?? null },
+          exploration: { strategy, maxExecutions: maxExecutions ?? null, maxSteps: maxSteps ?? null, retries },
           parts: parts.map((p) => ({ ...p, summary: roundedSummary(p.summary) })),
         };
         writeFileAtomic(o.json, toJson(out));

@@ -1,4 +1,4 @@
-import { type CheckResult, type ExplorePart, mergeParts, type Shard, type StrategySpec, type Summary } from '../check/index.js';
+import { type CheckResult, type ExplorePart, mergeParts, type RetryRule, type Shard, type StrategySpec, type Summary } from '../check/index.js';
 import type { Violation } from '../runtime/instance.js';
 import { InputError } from '../scenario/input-error.js';
 
@@ -10,6 +10,8 @@ export interface Exploration {
   strategy: StrategySpec;
   maxExecutions: number | null;
   maxSteps: number | null;
+  /** When a thread that failed an attempt retries (see RetryRule); files from before it retried at any point. */
+  retries?: RetryRule;
 }
 
 /**

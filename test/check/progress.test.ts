@@ -24,7 +24,7 @@ test('explore reports progress at the interval it is given, then ends it (fake c
   const r = explore(seqProtocol(1, 2, 2), new DfsStrategy(), {
     clock: () => (now += 1),
     progress: { update: (p) => seen.push(p), end: () => ended++ },
-    progressIntervalMs: 100,
+    progressIntervalMs: 10,
   });
   assert.equal(r.summary.exhausted, true);
   assert.ok(seen.length > 0);

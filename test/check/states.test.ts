@@ -7,6 +7,7 @@ import type { InstanceFactory } from '../../src/check/factory.js';
 import { PrefixTrace } from '../../src/check/prefix-trace.js';
 import { ReplayStrategy } from '../../src/check/replay.js';
 import { SharedStateCache } from '../../src/check/shared-state-cache.js';
+import type { RetryRule } from '../../src/check/spin.js';
 import { SpinDirt } from '../../src/check/spin-dirt.js';
 import { StateCache } from '../../src/check/state-cache.js';
 import { TraceSet } from '../../src/check/trace-set.js';
@@ -18,9 +19,9 @@ const mini = (n: number, i: number, f: number, mutant: string | null = null) =>
   factoryFor('fault-vs-invalidation-mini', [`vcpus=${n}`, `invalidations=${i}`, `faultsPerVcpu=${f}`], mutant);
 
 /** dfs with a TraceSet watching: executions, whether exhausted, the traces. */
-function run(f: InstanceFactory, por: PorMode, preemptionBound: number) {
+function run(f: InstanceFactory, por: PorMode, preemptionBound: number, retries: RetryRule = 'deferred') {
   const traces = new TraceSet();
-  const r = explore(f, new DfsStrategy({ por, preemptionBound, observer: traces }));
+  const r = explore(f, new DfsStrategy({ por, preemptionBound, observer: traces }), { retries });
   return { executions: r.summary.executions, exhausted: r.summary.exhausted, traces, violation: r.violation?.kind ?? null };
 }
 
@@ -228,8 +229,10 @@ test("dfs por 'states': every trace plain DFS reaches within the bound, in fewer
   // Where bounded DPOR misses traces (README, coverage of a preemption bound), 'states' does not.
   // (Before the fair-spin yields were dependencies of the happens-before, DPOR
   // also missed 3 of the 200 of 2x2x2 with bound 1, and reached 1083 here.)
-  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 1150);
-  assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 1254);
+  assert.equal(run(mini(2, 1, 1), 'dpor', 2, 'interleaved').traces.size, 1150);
+  assert.equal(run(mini(2, 1, 1), 'states', 2, 'interleaved').traces.size, 1254);
+  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 613);
+  assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 727);
 });
 
 test("dfs por 'states': on the other check scenarios, with one preemption, every trace plain DFS reaches", () => {

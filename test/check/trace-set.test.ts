@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DfsStrategy, type PorMode } from '../../src/check/dfs.js';
+import type { Outcome } from '../../src/check/execution.js';
 import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
+import type { RetryRule } from '../../src/check/spin.js';
 import { TraceSet } from '../../src/check/trace-set.js';
 import { WatchedRandom } from '../../src/check/watched-random.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
@@ -10,9 +12,9 @@ import { opPair, opRead, opWrite, READ, WRITE } from '../../src/runtime/op.js';
 import { counter, ownObjects, perThreadSlots, seqProtocol } from './toys.js';
 
 /** Runs dfs with a TraceSet watching; returns executions, redundant ones and distinct traces. */
-function count(f: InstanceFactory, por: PorMode, preemptionBound?: number) {
+function count(f: InstanceFactory, por: PorMode, preemptionBound?: number, retries: RetryRule = 'deferred') {
   const traces = new TraceSet();
-  const r = explore(f, new DfsStrategy({ por, preemptionBound, observer: traces }));
+  const r = explore(f, new DfsStrategy({ por, preemptionBound, observer: traces }), { retries });
   return { executions: r.summary.executions, redundant: r.summary.redundant, traces: traces.size, exhausted: r.summary.exhausted };
 }
 
@@ -32,12 +34,15 @@ test('trace set: with no thread retrying, unbounded DPOR with sleep sets runs ea
 
 test('trace set: unbounded DPOR finds every trace plain DFS finds, retry iterations included (sleep sets and the fair-spin yields)', () => {
   // Sleep sets that ignored the yields ran 48 of seq 1x1x1's 56 traces and 236 of seq 1x1x2's 300.
-  for (const [f, traces] of [
-    [seqProtocol(1, 1, 1), 56],
-    [seqProtocol(1, 1, 2), 300],
+  // Retries deferred until the others are done or wait leave 19 and 86 of them.
+  for (const [f, retries, traces] of [
+    [seqProtocol(1, 1, 1), 'interleaved', 56],
+    [seqProtocol(1, 1, 2), 'interleaved', 300],
+    [seqProtocol(1, 1, 1), 'deferred', 19],
+    [seqProtocol(1, 1, 2), 'deferred', 86],
   ] as const) {
-    const plain = count(f, 'none');
-    const dpor = count(f, 'dpor');
+    const plain = count(f, 'none', undefined, retries);
+    const dpor = count(f, 'dpor', undefined, retries);
     assert.equal(plain.traces, traces);
     assert.equal(dpor.traces, traces);
     assert.ok(dpor.executions < plain.executions / 10, `${dpor.executions} vs ${plain.executions}`);
@@ -59,19 +64,26 @@ test('trace set: unbounded DPOR reaches every trace random walks reach, the fair
   // One vCPU retrying against migrate. While a spin's yields were not in the
   // happens-before, DPOR reached 259 traces of 1x1x1 and random walks found
   // 39 of their 199 outside them (with two vCPUs of seq: 408 of 17,535).
-  for (const [f, walks] of [
-    [seqProtocol(1, 1, 2), 5000],
-    [factoryFor('fault-vs-invalidation-mini', ['vcpus=1', 'invalidations=1', 'faultsPerVcpu=1'], null), 20000],
+  // Retries deferred, 1x2x1 and seq 2x1x1 are exhausted too (7,849 and 811 executions).
+  const mini = (v: number, i: number, f: number) => factoryFor('fault-vs-invalidation-mini', [`vcpus=${v}`, `invalidations=${i}`, `faultsPerVcpu=${f}`], null);
+  for (const [f, walks, retries, least] of [
+    [seqProtocol(1, 1, 2), 5000, 'interleaved', 100],
+    [mini(1, 1, 1), 20000, 'interleaved', 100],
+    [seqProtocol(1, 1, 2), 5000, 'deferred', 50],
+    [seqProtocol(2, 1, 1), 5000, 'deferred', 300],
+    [mini(1, 1, 1), 20000, 'deferred', 50],
+    [mini(1, 2, 1), 5000, 'deferred', 400],
   ] as const) {
     const dpor = new TraceSet();
-    assert.equal(explore(f, new DfsStrategy({ por: 'dpor', observer: dpor })).summary.exhausted, true);
+    assert.equal(explore(f, new DfsStrategy({ por: 'dpor', observer: dpor }), { retries }).summary.exhausted, true);
     const walked = new TraceSet();
     const missed = new Set<number>();
-    explore(f, new WatchedRandom(1, { step: (t, op) => walked.step(t, op), end: (o) => void addMissed(walked.end(o)) }), { maxExecutions: walks });
+    const watch = { step: (t: number, op: number) => walked.step(t, op), end: (o: Outcome) => void addMissed(walked.end(o)) };
+    explore(f, new WatchedRandom(1, watch), { maxExecutions: walks, retries });
     function addMissed(key: number | null): void {
       if (key !== null && !dpor.has(key)) missed.add(key);
     }
-    assert.ok(walked.size > 100, `${walked.size} traces walked`);
+    assert.ok(walked.size > least, `${walked.size} traces walked`);
     assert.equal(missed.size, 0, `${missed.size} of ${walked.size} traces walked are not among DPOR's ${dpor.size}`);
   }
 });
@@ -114,20 +126,24 @@ test('trace set: bounded DPOR finds every trace plain bounded DFS finds where on
       assert.equal(count(f, 'dpor', bound).traces, count(f, 'none', bound).traces);
     }
   }
-  // Two retrying vCPUs: 116 traces within one preemption. While a spin was a
+  // Two retrying vCPUs: 116 traces within one preemption (100 with retries
+  // deferred; with three vCPUs, 831 and 605). While a spin was a
   // choice that could be put off, schedules had 126, and bounded DPOR reached
   // none of the 10 that putting a spin off added (Execution.localStep); before
   // that, trying the thread of a reversal at the latest node the bound still
   // allows took it from 100 to 114, and counting as tried there only initials
   // that depend on nothing in between to 116 (README, coverage of a
   // preemption bound).
-  const plain = count(kvm(2), 'none', 1);
-  const dpor = count(kvm(2), 'dpor', 1);
-  assert.equal(plain.traces, 116);
-  assert.equal(dpor.traces, plain.traces);
   // Three vCPUs: a reversal moved to an earlier free node must try the racing
   // thread itself there (808 of 831 when another initial already tried counted).
-  const plain3 = count(kvm(3), 'none', 1);
-  assert.equal(plain3.traces, 831);
-  assert.equal(count(kvm(3), 'dpor', 1).traces, plain3.traces);
+  for (const [vcpus, retries, traces] of [
+    [2, 'interleaved', 116],
+    [3, 'interleaved', 831],
+    [2, 'deferred', 100],
+    [3, 'deferred', 605],
+  ] as const) {
+    const plain = count(kvm(vcpus), 'none', 1, retries);
+    assert.equal(plain.traces, traces);
+    assert.equal(count(kvm(vcpus), 'dpor', 1, retries).traces, plain.traces);
+  }
 });

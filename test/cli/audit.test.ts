@@ -22,25 +22,36 @@ async function audit(name: string, ...args: string[]) {
 }
 
 test("audit: the KVM model's footprints are sound, and the profile names the races the DFS reverses", async () => {
-  const r = await audit('a');
-  assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.text) as AuditJson;
-  assert.equal(j.format, 'mmulab-audit/1');
-  assert.deepEqual(j.unsound, []);
-  assert.ok(j.conflicts.length > 0);
-  for (const c of j.conflicts) assert.ok(c.commuted <= c.tries && c.tries > 0);
-  assert.equal(j.races.executions, 3000);
-  assert.equal(j.races.violation, null);
-  assert.ok(j.races.backtracks >= 2999);
-  // The first executions reverse the orders of migrate and the vCPUs on the
-  // host page and its notifier sequence, and those of a vCPU's retry and the
-  // steps around it (a spin yields to whoever can run then: the fair-spin
-  // rules' dependency); the vCPUs' own races on the SPTE come later in DFS order.
-  const share = (re: RegExp) => j.races.classes.filter((c) => re.test(`${c.first} -> ${c.second}`)).reduce((a, c) => a + c.share, 0);
-  const top = JSON.stringify(j.races.classes.slice(0, 4));
-  assert.ok(share(/^migrate: write host page locks -> vCPU#: read host_pte/) > 0.1, top);
-  assert.ok(share(/spin \(retry\)/) > 0.1, top);
-  assert.ok(Math.abs(j.races.classes.reduce((a, c) => a + c.share, 0) - 1) < 1e-9);
+  const shares = new Map<string, number>();
+  for (const retries of ['interleaved', 'deferred']) {
+    const r = await audit(`a-${retries}`, '--retries', retries);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.text) as AuditJson;
+    assert.equal(j.format, 'mmulab-audit/1');
+    assert.deepEqual(j.unsound, []);
+    assert.ok(j.conflicts.length > 0);
+    for (const c of j.conflicts) assert.ok(c.commuted <= c.tries && c.tries > 0);
+    assert.equal(j.races.executions, 3000);
+    assert.equal(j.races.violation, null);
+    assert.ok(j.races.backtracks >= 2999);
+    assert.ok(Math.abs(j.races.classes.reduce((a, c) => a + c.share, 0) - 1) < 1e-9);
+    // The first executions reverse the orders of migrate and the vCPUs on the
+    // host page and its notifier sequence.
+    const share = (re: RegExp) => j.races.classes.filter((c) => re.test(`${c.first} -> ${c.second}`)).reduce((a, c) => a + c.share, 0);
+    const top = JSON.stringify(j.races.classes.slice(0, 4));
+    assert.ok(share(/^migrate: write host page locks -> vCPU#: read host_pte/) > 0.1, top);
+    assert.ok(share(/^vCPU#: read mmu_invalidate -> migrate: write mmu_invalidate/) > 0.1, top);
+    shares.set(`${retries} spin`, share(/spin \(retry\)/));
+    shares.set(`${retries} spte`, share(/^vCPU#: .*spte\[#\] -> vCPU#: .*spte\[#\]/));
+  }
+  // Retries at any point race with every step around them (a spin yields to
+  // whoever can run then: the fair-spin rules' dependency), and fill the first
+  // executions; deferred to when the others are done or wait, they race less,
+  // and the vCPUs' own races on the SPTE come sooner in DFS order.
+  const at = (k: string) => shares.get(k) ?? Number.NaN;
+  assert.ok(at('interleaved spin') > 0.2, `${at('interleaved spin')}`);
+  assert.ok(at('deferred spin') < at('interleaved spin') / 2, `${at('deferred spin')}`);
+  assert.ok(at('deferred spte') > 0.2 && at('interleaved spte') < 0.05, `${at('deferred spte')} ${at('interleaved spte')}`);
 });
 
 test('audit: same scenario, settings and seed, with an execution budget: byte-identical JSON', async () => {

@@ -105,14 +105,14 @@ test('check --iterative-bound --workers 2: each level on the workers, the JSON o
     [
       [0, 6, true],
       [null, 6, false],
-      [1, 481, true],
-      [null, 481, false],
-      [2, 19_774, true],
+      [1, 401, true],
+      [null, 401, false],
+      [2, 11_101, true],
     ],
   );
   assert.deepEqual(untimed(two), untimed(one));
   // Cut by --max-executions inside a level, at the end of a try, inside a try.
-  for (const budget of ['300', '12', '970']) {
+  for (const budget of ['300', '12', '800']) {
     const a = await check(`w1-${budget}`, ...size, '--preemption-bound', '2', '--max-executions', budget);
     const b = await check(`w2-${budget}`, ...size, '--preemption-bound', '2', '--max-executions', budget, '--workers', '2');
     assert.equal(b.summary.executions, Number(budget));
@@ -129,7 +129,7 @@ test('check --strategy auto --workers 2: PCT striped over the workers, then the 
   const one = await auto('a1', '--preemption-bound', '1');
   const two = await auto('a2', '--preemption-bound', '1', '--workers', '2');
   assert.equal(two.code, 0, two.stderr);
-  assert.equal(two.summary.executions, 20_000 + 6 + 6 + 481);
+  assert.equal(two.summary.executions, 20_000 + 6 + 6 + 401);
   assert.deepEqual(untimed(two), untimed(one));
   // Cut inside PCT: no levels.
   const p1 = await auto('p1', '--max-executions', '500');
