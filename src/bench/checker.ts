@@ -1,5 +1,5 @@
 /** Checker figures: executions/s, DFS exhaustion by size, time to each mutant's first counterexample, and the speed-up of worker threads. */
-import { type ExploreResult, explore, makeStrategy, type StrategySpec } from '../check/index.js';
+import { type ExploreResult, explore, makeStrategy, type RetryRule, type StrategySpec } from '../check/index.js';
 import { profileRaces } from '../check/race-profile.js';
 import { checkInWorkers } from '../cli/check-workers.js';
 import { closeIdleWorkers } from '../cli/offload.js';
@@ -57,15 +57,19 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
   // Each throughput figure is the median of `repeats` runs: on a shared machine
   // one run can come out 40% slow (runs of one build have been seen at 14k and 23k/s).
   const throughput: Record<string, unknown>[] = [];
-  for (const size of [
-    [3, 2, 2],
-    [3, 3, 2],
+  // Retries deferred (the default); at 3x3x2 also interleaved, the rule before it.
+  for (const [size, retries] of [
+    [[3, 2, 2], 'deferred'],
+    [[3, 3, 2], 'deferred'],
+    [[3, 3, 2], 'interleaved'],
   ] as const) {
     for (const kind of ['random', 'pct'] as const) {
       const s = sized('fault-vs-invalidation-mini', ...size);
-      const runs = repeat(budget.repeats, () => summary(api.explore(factory(s, null), api.makeStrategy({ kind }, 1), { timeLimitMs: budget.throughputMs })));
+      const runs = repeat(budget.repeats, () =>
+        summary(api.explore(factory(s, null), api.makeStrategy({ kind }, 1), { timeLimitMs: budget.throughputMs, retries })),
+      );
       const mid = medianBy(runs, (r) => r.executionsPerSec);
-      throughput.push({ size: size.join('x'), strategy: kind, ...mid, runsExecutionsPerSec: runs.map((r) => r.executionsPerSec) });
+      throughput.push({ size: size.join('x'), strategy: kind, retries, ...mid, runsExecutionsPerSec: runs.map((r) => r.executionsPerSec) });
     }
   }
 
@@ -77,17 +81,29 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
     [3, 3, 3],
   ] as const) {
     const s = sized('fault-vs-invalidation-mini', ...size);
-    // Unbounded DPOR, then with a preemption bound of 1 (CHESS-style bounded
-    // exhaustion), which gets the 45 s the target allows: DPOR, and the
-    // explored-states DFS (--por states) that covers every trace within the bound.
-    for (const [preemptionBound, por] of [
-      [Number.POSITIVE_INFINITY, 'dpor'],
-      [1, 'dpor'],
-      [1, 'states'],
-    ] as const) {
+    // Unbounded DPOR, then with a preemption bound of 1 and of 2 (CHESS-style
+    // bounded exhaustion), which get the 45 s the target allows: DPOR, and the
+    // explored-states DFS (--por states) that covers every trace within the
+    // bound. Retries deferred (the default); at 3x3x2 also interleaved, the
+    // rule before it, with bound 1.
+    const rows: [number, 'dpor' | 'states', RetryRule][] = [
+      [Number.POSITIVE_INFINITY, 'dpor', 'deferred'],
+      [1, 'dpor', 'deferred'],
+      [1, 'states', 'deferred'],
+      [2, 'states', 'deferred'],
+    ];
+    if (size.join('x') === '3x3x2') rows.push([1, 'dpor', 'interleaved'], [1, 'states', 'interleaved']);
+    for (const [preemptionBound, por, retries] of rows) {
       const timeLimitMs = Number.isFinite(preemptionBound) ? Math.max(budget.dfsMs, 45_000) : budget.dfsMs;
-      const r = api.explore(factory(s, null), api.makeStrategy({ kind: 'dfs', preemptionBound, por }, 1), { timeLimitMs });
-      dfs.push({ size: size.join('x'), preemptionBound: Number.isFinite(preemptionBound) ? preemptionBound : 'none', por, timeLimitMs, ...summary(r) });
+      const r = api.explore(factory(s, null), api.makeStrategy({ kind: 'dfs', preemptionBound, por }, 1), { timeLimitMs, retries });
+      dfs.push({
+        size: size.join('x'),
+        preemptionBound: Number.isFinite(preemptionBound) ? preemptionBound : 'none',
+        por,
+        retries,
+        timeLimitMs,
+        ...summary(r),
+      });
     }
   }
 
@@ -150,14 +166,15 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
 /**
  * Executions per second with 1 and 2 worker threads (check --workers), random
  * and pct on fault-vs-invalidation-mini 3x3x2 for `throughputMs` each, and the
- * time dfs takes to exhaust: DPOR with preemption bound 1 at 3x2x1 and 3x3x2
+ * time dfs takes to exhaust: DPOR with preemption bound 2 at 3x2x1 and 3x3x2
  * with 1 worker (one DFS) and with 2 (which share out the top of the tree
  * branch by branch, branch-rounds.ts); explored states (the default with a
- * bound) with preemption bound 2 at 3x1x2 and, once, at 3x2x2 (2 workers take
- * the subtrees of a split and share one table of states). Both worker counts run on fresh worker threads, as the
- * CLI runs them, alternating; every figure is the median of `repeats` runs
- * (`throughputRepeats` for random and pct), and each speedup the median of
- * the pairs' (see pairedSpeedup).
+ * bound) with preemption bound 2 at 3x3x2 and, once, bound 3 at 3x1x2 (2
+ * workers take the subtrees of a split and share one table of states); the
+ * iterative bound up to 3 at 3x1x2. Both worker counts run on fresh worker
+ * threads, as the CLI runs them, alternating; every figure is the median of
+ * `repeats` runs (`throughputRepeats` for random and pct), and each speedup
+ * the median of the pairs' (see pairedSpeedup).
  */
 export async function measureCheckerWorkers(budget: { throughputMs: number; throughputRepeats: number; dfsMs: number; repeats: number }) {
   const run = async (size: string[], strategy: StrategySpec, workers: number, timeLimitMs: number) => {
@@ -224,18 +241,23 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; thro
     const speedup = pairedSpeedup(ones.map((r, i) => r.wallMs / Math.max(twos[i]!.wallMs, 1)));
     return { size: size.map((s) => s.split('=')[1]).join('x'), preemptionBound: dfsSpec.preemptionBound, por: dfsSpec.por, one, two, speedup };
   };
-  const dpor: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', preemptionBound: 1, por: 'dpor' };
+  // Sizes and bounds chosen for searches of seconds on one worker with
+  // retries deferred (DPOR 5 and 11 s, states 7 and 30 s, the iterative bound
+  // about 31 s): each worker's warm-up weighs on shorter ones.
+  const dpor: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', preemptionBound: 2, por: 'dpor' };
   const dfs = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'], dpor);
   const large = await speedupAt(size332, dpor);
   // The default with a bound: explored states, the workers taking the subtrees
-  // of a split and sharing one table of states. The large size (a minute on
-  // one worker) runs once each.
-  const statesSpec: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', preemptionBound: 2, por: 'states' };
-  const states = await speedupAt(['vcpus=3', 'invalidations=1', 'faultsPerVcpu=2'], statesSpec);
-  const statesLarge = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=2'], statesSpec, 1, 4 * budget.dfsMs);
-  // The iterative bound up to 2, each level on the workers (check-phases.ts): `repeats` pairs
-  // (one pair has given 1.45x where a run alone on two workers took 32 s, not 35).
-  const iterativeSpec: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', iterative: true, preemptionBound: 2 };
-  const iterative = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=2'], iterativeSpec, budget.repeats, 4 * budget.dfsMs);
+  // of a split and sharing one table of states. The large search runs once each.
+  const states = await speedupAt(size332, { kind: 'dfs', preemptionBound: 2, por: 'states' });
+  const statesLarge = await speedupAt(
+    ['vcpus=3', 'invalidations=1', 'faultsPerVcpu=2'],
+    { kind: 'dfs', preemptionBound: 3, por: 'states' },
+    1,
+    4 * budget.dfsMs,
+  );
+  // The iterative bound up to 3, each level on the workers (check-phases.ts): `repeats` pairs.
+  const iterativeSpec: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', iterative: true, preemptionBound: 3 };
+  const iterative = await speedupAt(['vcpus=3', 'invalidations=1', 'faultsPerVcpu=2'], iterativeSpec, budget.repeats, 4 * budget.dfsMs);
   return { throughput, dfs, dfsLarge: large, dfsStates: states, dfsStatesLarge: statesLarge, dfsIterative: { ...iterative, iterative: true } };
 }

@@ -11,6 +11,7 @@ import {
   formatSummary,
   parseCounterexample,
   ReplayStrategy,
+  type RetryRule,
   replayCounterexample,
   runOnce,
   type StrategySpec,
@@ -135,16 +136,27 @@ function exhaustedLine(strategy: StrategySpec): string {
   return `no violation: ${boundedCoverage(strategy.preemptionBound, defaultPor(strategy))}`;
 }
 
-/** What the levels of an iterative preemption bound covered, in one line, and whether that is the whole space. */
-function coverage(levels: readonly BoundLevel[], exhausted: boolean, maxBound: number | undefined, por: PorMode | undefined): { line: string; whole: boolean } {
+/** What the levels of an iterative preemption bound covered, in one line; whether that is the whole space, and whether it is anything. */
+function coverage(
+  levels: readonly BoundLevel[],
+  exhausted: boolean,
+  maxBound: number | undefined,
+  por: PorMode | undefined,
+): { line: string; whole: boolean; none?: true } {
   const last = levels[levels.length - 1]!;
   if (exhausted && last.preemptionBound === null) return { line: 'every interleaving was run (the whole space, exhausted without a bound)', whole: true };
   if (exhausted && last.preemptionBound !== maxBound)
     return { line: 'every interleaving was run (the last bound cut none: that is the whole space)', whole: true };
   const covered = levels.filter((l) => l.exhausted && l.preemptionBound !== null).pop();
-  if (covered === undefined) return { line: 'no preemption bound was exhausted', whole: false };
+  if (covered === undefined) return { line: 'no preemption bound was exhausted', whole: false, none: true };
   const n = covered.preemptionBound!;
   return { line: boundedCoverage(n, defaultPor({ por, preemptionBound: n })), whole: false };
+}
+
+/** What an exhausted search's interleavings are, as to retries (see RetryRule). */
+function retriesNote(retries: RetryRule): string {
+  if (retries === 'interleaved') return '';
+  return '(a retry after a failed attempt ran once the other threads were done or waiting: --retries interleaved also runs it at any point)\n';
 }
 
 /** Replays a counterexample once more with report sinks attached, and writes the files asked for. */
@@ -289,6 +301,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           const dfsLike = strategy.kind === 'dfs' || strategy.kind === 'auto';
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
+          if (!covered.none) process.stdout.write(retriesNote(retries));
           if (o.strategy === undefined && !covered.whole && !interrupted) {
             process.stdout.write(
               `(the default bound, ${DEFAULT_CHECK_BOUND}: --preemption-bound N runs every interleaving with at most N; ` +
@@ -299,6 +312,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           process.stdout.write(
             r.summary.exhausted ? `${exhaustedLine(strategy)}\n` : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n',
           );
+          if (r.summary.exhausted) process.stdout.write(retriesNote(retries));
         }
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {
           // Retry loops make the unbounded space of all but the smallest worlds too big to finish.
