@@ -108,21 +108,23 @@ function reusable(dfs: DfsOptions, branch: DfsBranch): { strategy: DfsStrategy; 
 }
 
 /**
- * Nodes of the top to share out: half the first execution's path with a
- * preemption bound, three quarters without. Simulated on one thread with two
- * workers' schedule (the flow, each branch costing what it took):
- * fault-vs-invalidation-mini 3x3x2 with preemption bound 1 (a 78-node path)
- * gives 1,667 branches of at most 2,313 executions at 39 nodes and 4,392 of
- * at most 780 at 59, both keeping two workers busy, and on two workers 39
- * nodes ran 7% faster (9.5 s against 10.2 s): each branch costs about 0.1
- * ms. Unbounded, most of the tree lies deeper: on 1x2x1 (a 46-node path) 23
- * nodes give 71 branches, one of 7,576 executions of 31,621, which leaves a
- * worker idle an eighth of the time; 35 give 665 of at most 794. (Measured
- * while spins were still choices; 3x3x2 now gives 1,737 branches at 39 nodes.)
+ * Nodes of the top to share out: a quarter of the first execution's path with
+ * a preemption bound, three quarters without. Each branch costs about 0.4 ms
+ * beyond its executions, so the top must not cut the tree too fine. With
+ * retries deferred (RetryRule), fault-vs-invalidation-mini 3x2x1 with bound 2
+ * (121,546 executions, 4.9 s on one worker) gave 13,844 branches at half its
+ * 62-node path, 6.3 s on two workers, and 1,241 at a quarter, 3.8 s; 3x3x2
+ * with bound 2, 30,942 branches and 17.9 s at a half, 2,651 and 6.8 s at a
+ * quarter (10.3 s on one). With retries interleaved, 3x3x2 with bound 1 ran
+ * as fast at a quarter (325 branches) as at a half (1,969). Unbounded, most
+ * of the tree lies deeper: 1x3x1 (deferred) ran as fast with 2,089 branches
+ * at three quarters as with 57 at a third; on 1x2x1 (interleaved) 23 nodes
+ * gave 71 branches, one of 7,576 executions of 31,621, which left a worker
+ * idle an eighth of the time.
  */
 export function topDepthFor(factory: InstanceFactory, dfs: DfsOptions, options: ExploreOptions): number {
   const probe = new DfsStrategy({ ...dfs, split: undefined, branch: undefined, observer: undefined });
   explore(factory, probe, { ...options, shard: null, claims: null, maxExecutions: 1, progress: null });
-  const share = Number.isFinite(dfs.preemptionBound ?? Number.POSITIVE_INFINITY) ? 1 / 2 : 3 / 4;
+  const share = Number.isFinite(dfs.preemptionBound ?? Number.POSITIVE_INFINITY) ? 1 / 4 : 3 / 4;
   return Math.max(1, Math.ceil(probe.stats.maxPath * share));
 }

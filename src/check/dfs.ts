@@ -168,7 +168,10 @@ export interface DfsStats {
  * a thread that could have gone on (and is not spinning).
  *
  * Unbounded, the exploration covers every Mazurkiewicz trace (up to maxSteps,
- * and given that the announced ops are honest footprints). The fair-spin
+ * and given that the announced ops are honest footprints) of the schedules the
+ * retry rule allows (RetryRule: deferred, a retry waits until no thread that is not
+ * retrying can run, which the happens-before sees as a spin that conflicts with every
+ * chosen step, as the yields make it). The fair-spin
  * rules order more than the ops say: a spin yields to the threads eligible
  * then, so it and the steps of other threads around it do not commute; the
  * happens-before counts those yields as dependencies (HappensBefore's

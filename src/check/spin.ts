@@ -15,10 +15,12 @@ export type SpinProgress =
  */
 export type RetryRule =
   /**
-   * only when no thread that is not retrying can run (default): a failed
-   * attempt leaves nothing another thread sees, so the schedules that retry
-   * while others still run repeat the ones whose first attempt starts at that
-   * point; the retries that remain are those that wait on something
+   * only when no thread that is not retrying can run (default). The argument
+   * (the model's, not a theorem): a failed attempt changes nothing another
+   * thread acts on, so a schedule whose retry starts while others still run
+   * repeats one whose first attempt starts there, which stays a choice. Given
+   * up: a second or later attempt seeing a state only a running invalidation
+   * shows (README, "Retries").
    */
   | 'deferred'
   /** at any point the fair-spin rules allow */
