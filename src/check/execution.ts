@@ -96,8 +96,8 @@ export class Execution {
   fairSpin = true;
   /** What counts as progress for a spinning thread; set by the runner. */
   spinProgress: SpinProgress = 'footprint';
-  /** When a thread that spun goes round again; set by the runner. */
-  retries: RetryRule = 'deferred';
+  /** Retries deferred (RetryRule): a thread about to spin waits while another can run; set by the runner. */
+  private deferRetries = true;
   /** Tells spinning threads that would see nothing new. */
   private spin = new SpinWatch('footprint');
   /** The model's exception, when the outcome is 'model-bug'. */
@@ -134,7 +134,7 @@ export class Execution {
   /** Sets the fair-spin rules of the executions to come. */
   configure(fairSpin: boolean, spinProgress: SpinProgress, retries: RetryRule): void {
     this.fairSpin = fairSpin;
-    this.retries = retries;
+    this.deferRetries = retries === 'deferred';
     if (spinProgress !== this.spinProgress) {
       this.spinProgress = spinProgress;
       this.spin = new SpinWatch(spinProgress);
@@ -174,7 +174,7 @@ export class Execution {
         }
       }
       live &= ~stuckMask;
-      if (this.retries === 'deferred' && (live & ~this.spinning) !== 0) live &= ~this.spinning;
+      if (this.deferRetries && (live & ~this.spinning) !== 0) live &= ~this.spinning;
     }
     let mask = live;
     let m = this.yielding & live;

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, load } from './in-process-cli.js';
+import { cli, load, spawned } from './in-process-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-default-'));
-
-/** The CLI in a process of its own, for what it prints on stdout. */
-function spawned(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 interface Levels {
   exploration: { strategy: Record<string, unknown> };

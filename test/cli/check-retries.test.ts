@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, load } from './in-process-cli.js';
+import { cli, load, spawned } from './in-process-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-retries-'));
 const small = ['--set', 'vcpus=1', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=1'];
-
-/** The CLI in a process of its own, for what it prints on stdout. */
-function spawned(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 interface Summary {
   exploration: { retries?: string };

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { main } from '../../src/cli/main.js';
 
@@ -27,4 +28,10 @@ export async function cli(...args: string[]): Promise<{ code: number; stderr: st
 /** A check --json file without what may differ between identical runs (wall times). */
 export function load(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(file, 'utf8'), (k, v) => (k === 'wallMs' || k === 'executionsPerSec' || k === 'firstCounterexampleMs' ? 0 : v));
+}
+
+/** The CLI in a process of its own, for what it prints on stdout. */
+export function spawned(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
