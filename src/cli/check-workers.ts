@@ -49,7 +49,9 @@ export async function checkInWorkers(
     // A budget is spent in the order of one DFS, which parts side by side do not keep.
     if (job.options.maxExecutions !== undefined) workers = 1;
     const started = Date.now();
-    const run = await runParts({ ...job, states: SharedStateCache.buffer(DEFAULT_MAX_STATES) }, null, workers, interrupted, onProgress);
+    // Parts side by side take the biggest units first; one part takes them as one DFS would.
+    const first = { ...job, states: SharedStateCache.buffer(DEFAULT_MAX_STATES), fewestPreemptionsFirst: workers > 1 };
+    const run = await runParts(first, null, workers, interrupted, onProgress);
     if (workers === 1 || run.result.violation === null) return collapsed(run);
     // Which violation parts side by side come to first depends on timing: the
     // one a single part finds, as --workers 1 reports it, in the time left.

@@ -51,6 +51,8 @@ export type Job =
       claims?: SharedArrayBuffer;
       /** dfs with explored states: the table of every unit's states (SharedStateCache), shared by those parts. */
       states?: SharedArrayBuffer;
+      /** With `states`: the units come fewest preemptions on their top first (DfsSplit.fewestPreemptionsFirst). */
+      fewestPreemptionsFirst?: boolean;
     }
   | { kind: 'audit'; ref: string; sets: string[]; mutant: string | null; options: AuditJobOptions };
 
@@ -82,7 +84,7 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
       // shared by every unit, which then costs nothing), its units taken on demand.
       const claims = new UnitClaims(job.claims);
       const prefixes = job.states !== undefined ? SHARED_STATES_PREFIXES : splitPrefixes(options.shard.count);
-      const split = { shard: options.shard, prefixes, claims, states: job.states };
+      const split = { shard: options.shard, prefixes, claims, states: job.states, fewestPreemptionsFirst: job.fewestPreemptionsFirst };
       options = { ...options, strategy: { ...options.strategy, split }, claims };
     }
     return check(factoryFor(job.ref, job.sets, job.mutant), options);
