@@ -47,6 +47,12 @@ export interface CheckResult {
    * go on; not in the JSON).
    */
   boundCut?: boolean;
+  /**
+   * dfs with explored states: states its table forgot or could not add (it
+   * was full), so explored again. Sound, but the figures then depend on the
+   * order the parts ran in. Absent when none.
+   */
+  statesLost?: number;
 }
 
 /** A counterexample and how its minimisation went. */
@@ -67,7 +73,8 @@ export function check(factory: InstanceFactory, options: CheckOptions): CheckRes
     found.violation !== null && found.schedule !== null && (options.counterexample ?? true)
       ? counterexampleOf(factory, found.violation, found.schedule, strategy.name, options)
       : null;
-  return { ...checkResult(found, cex), boundCut: strategy instanceof DfsStrategy && strategy.stats.boundCuts > 0 };
+  const lost = strategy.statesLost?.() ?? 0;
+  return { ...checkResult(found, cex), boundCut: strategy instanceof DfsStrategy && strategy.stats.boundCuts > 0, ...(lost > 0 ? { statesLost: lost } : {}) };
 }
 
 /** What a check found, apart from its figures. */

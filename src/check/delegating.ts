@@ -41,4 +41,8 @@ export abstract class DelegatingStrategy implements Strategy {
   boundLevels(): BoundLevel[] | undefined {
     return this.current.boundLevels?.();
   }
+
+  statesLost(): number {
+    return this.current.statesLost?.() ?? 0;
+  }
 }

@@ -8,7 +8,7 @@ import { HappensBefore, type RaceSink } from './hb.js';
 import { DRAW_NODE, Path, THREAD_NODE } from './path.js';
 import { fmix, PrefixTrace } from './prefix-trace.js';
 import { owns, type Shard } from './shard.js';
-import { SharedStateCache } from './shared-state-cache.js';
+import { DEFAULT_MAX_STATES, SharedStateCache } from './shared-state-cache.js';
 import { SpinDirt } from './spin-dirt.js';
 import { StateCache } from './state-cache.js';
 import type { Strategy } from './strategy.js';
@@ -53,7 +53,7 @@ export interface DfsOptions {
   preemptionBound?: number;
   /** Partial-order reduction; by default (defaultPor) 'states' with a preemption bound, 'dpor' without. */
   por?: PorMode;
-  /** With por 'states': most slots of the table of states (8 bytes each; default 2^23, room for 4 Mi states, as the shared table). */
+  /** With por 'states': room for this many states in the table (two slots a state, 8 bytes a slot; default DEFAULT_MAX_STATES, 4 Mi, as the shared table). */
   maxStates?: number;
   /** Draws: 'seeded' by default. */
   draws?: DrawMode;
@@ -318,7 +318,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.trace = this.por === 'states' ? new PrefixTrace() : null;
     this.dirt = this.por === 'states' ? new SpinDirt() : null;
     const shared = this.por === 'states' && options.split?.states !== undefined ? new SharedStateCache(options.split.states) : null;
-    this.ownStates = this.por === 'states' && shared === null ? new StateCache(options.maxStates) : null;
+    this.ownStates = this.por === 'states' && shared === null ? new StateCache(2 * (options.maxStates ?? DEFAULT_MAX_STATES)) : null;
     this.states = shared ?? this.ownStates;
     this.sleepSets = (this.por === 'sleep' || this.por === 'dpor') && this.bound === Number.POSITIVE_INFINITY;
     this.explore = (options.draws ?? 'seeded') === 'explore';
@@ -357,6 +357,10 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.stats.boundCuts = 0;
     this.stats.cached = 0;
     this.ownStates?.clear();
+  }
+
+  statesLost(): number {
+    return this.states?.lost ?? 0;
   }
 
   /** Unit of the current execution (SelfSharding, for explore). */

@@ -27,6 +27,8 @@ export class IterativeBoundStrategy extends DelegatingStrategy {
   readonly name = 'dfs';
   private readonly plan: BoundLevels;
   private dfs: DfsStrategy;
+  /** States lost by the levels before the current one (see Strategy.statesLost). */
+  private lostBefore = 0;
 
   /** `maxBound`: the last level (Infinity: until a level is the whole space). */
   constructor(
@@ -51,6 +53,7 @@ export class IterativeBoundStrategy extends DelegatingStrategy {
       }
       const next = this.plan.phase() === null ? null : this.plan.end(this.dfs.exhausted(), this.dfs.stats.boundCuts > 0);
       if (next === null) return false;
+      this.lostBefore += this.dfs.statesLost();
       this.dfs = levelStrategy(this.options, next);
     }
   }
@@ -62,6 +65,10 @@ export class IterativeBoundStrategy extends DelegatingStrategy {
   /** True once the last level is exhausted: the whole space (or every execution within maxBound) was run. */
   override exhausted(): boolean {
     return this.plan.exhausted();
+  }
+
+  override statesLost(): number {
+    return this.lostBefore + this.dfs.statesLost();
   }
 
   /** The levels, for the summary. */

@@ -26,6 +26,8 @@ function slotsFor(maxStates: number): number {
 export class SharedStateCache {
   private readonly table: Int32Array;
   private readonly mask: number;
+  /** Lookups of this view that gave up, the table too full there: states explored again. */
+  lost = 0;
 
   /** A view of `buffer` (from `SharedStateCache.buffer(maxStates)`). */
   constructor(buffer: SharedArrayBuffer) {
@@ -64,6 +66,7 @@ export class SharedStateCache {
       }
       i = (i + 1) & this.mask;
     }
+    this.lost++;
     return false;
   }
 }

@@ -17,6 +17,8 @@ export class StateCache {
   private used = 0;
   /** Most slots the table grows to. */
   private readonly maxSlots: number;
+  /** States forgotten (overwritten) once the table was full, across clears: they may be explored again. */
+  lost = 0;
 
   /** A table of at most `maxSlots` states (rounded up to a power of two), 8 bytes each. */
   constructor(maxSlots = 1 << 23) {
@@ -66,6 +68,7 @@ export class StateCache {
     i = a & this.mask;
     t[2 * i] = a;
     t[2 * i + 1] = b;
+    this.lost++;
     return false;
   }
 

@@ -33,4 +33,6 @@ export interface Strategy {
   exhausted(): boolean;
   /** A strategy that bounds preemptions level by level: what ran at each level (the summary's preemptionBounds). */
   boundLevels?(): BoundLevel[] | undefined;
+  /** A strategy that remembers explored states: states its full table forgot or could not add, so explored again (0: none). */
+  statesLost?(): number;
 }

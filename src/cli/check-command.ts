@@ -17,6 +17,7 @@ import {
   type StrategySpec,
   ttyProgress,
 } from '../check/index.js';
+import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
 import { ReportRecorder } from '../report/index.js';
 import { InputError } from '../scenario/input-error.js';
 import { parseShard } from '../sweep/grid.js';
@@ -55,10 +56,14 @@ interface CheckFlags {
   workers: string;
   por?: string;
   retries: string;
+  maxStates?: string;
 }
 
 /** Most worker threads a check may ask for. */
 const MAX_WORKERS = 256;
+
+/** Most states --max-states may ask room for: 2^26, a table of 1 GiB. */
+const MAX_STATES = 2 ** 26;
 
 /**
  * The preemption bound of a check given no strategy nor bound: CHESS's
@@ -95,14 +100,19 @@ function strategySpec(o: CheckFlags): StrategySpec {
   if (o.iterativeBound && name !== 'dfs') throw new InputError(`--iterative-bound: expected --strategy dfs, not ${name}`);
   if (o.por !== undefined && name !== 'dfs') throw new InputError(`--por: expected --strategy dfs, not ${name}`);
   if (o.pctDepth !== undefined && name !== 'pct') throw new InputError(`--pct-depth: expected --strategy pct, not ${name}`);
+  if (o.maxStates !== undefined && name !== 'dfs' && name !== 'auto') throw new InputError(`--max-states: expected --strategy dfs or auto, not ${name}`);
+  const room = o.maxStates !== undefined ? { maxStates: parseCount('--max-states', o.maxStates, MAX_STATES) } : {};
+  if (room.maxStates === 0) throw new InputError('--max-states 0: expected at least 1');
   switch (name) {
     case 'dfs': {
       const por = porMode(o, bound);
-      const spec: StrategySpec = o.iterativeBound ? { kind: 'dfs', iterative: true, preemptionBound: bound } : { kind: 'dfs', preemptionBound: bound };
+      const spec: StrategySpec = o.iterativeBound
+        ? { kind: 'dfs', iterative: true, preemptionBound: bound, ...room }
+        : { kind: 'dfs', preemptionBound: bound, ...room };
       return por === undefined ? spec : { ...spec, por };
     }
     case 'auto':
-      return { kind: 'auto', preemptionBound: bound ?? (o.strategy === undefined ? DEFAULT_CHECK_BOUND : undefined) };
+      return { kind: 'auto', preemptionBound: bound ?? (o.strategy === undefined ? DEFAULT_CHECK_BOUND : undefined), ...room };
     case 'pct':
       return { kind: 'pct', depth: o.pctDepth !== undefined ? parseCount('--pct-depth', o.pctDepth, 100) : undefined };
     case 'random':
@@ -120,6 +130,15 @@ function porMode(o: CheckFlags, bound: number | undefined): 'dpor' | 'states' | 
     throw new InputError('--por states: expected --preemption-bound or --iterative-bound (without a bound, states are too many: dpor)');
   }
   return o.por;
+}
+
+/** What a full table of explored states did to the search, and what makes room. */
+function fullTableLine(lost: number, strategy: StrategySpec): string {
+  const room = (strategy.kind === 'dfs' || strategy.kind === 'auto' ? strategy.maxStates : undefined) ?? DEFAULT_MAX_STATES;
+  return (
+    `the table of explored states was full: ${lost} states were explored again (sound, but the figures may then differ ` +
+    `with the number of workers); --max-states ${2 * room} makes room for twice as many`
+  );
 }
 
 /** What a dfs with at most `n` preemptions and reduction `por` covers once exhausted. */
@@ -200,6 +219,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--max-executions <n>', 'stop after this many executions')
     .option('--max-steps <n>', 'steps after which an execution is cut (a livelock if work is pending)')
     .option('--retries <rule>', RETRIES_HELP, 'deferred')
+    .option(
+      '--max-states <n>',
+      `dfs with explored states: room for this many in the table (16 bytes each; default ${DEFAULT_MAX_STATES}, 64 MiB); a full table explores states again, and says so`,
+    )
     .option('--time-limit <s>', 'wall-clock budget in seconds')
     .option('--seed <n>', "seed of the random strategies and the model's draws", '1')
     .option('--out <file>', 'where to write the counterexample', 'cex.json')
@@ -279,11 +302,13 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           shard,
           exploration: { strategy, maxExecutions: maxExecutions ?? null, maxSteps: maxSteps ?? null, retries },
           parts: parts.map((p) => ({ ...p, summary: roundedSummary(p.summary) })),
+          ...(r.statesLost !== undefined ? { statesLost: r.statesLost } : {}),
         };
         writeFileAtomic(o.json, toJson(out));
       }
       const where = shard !== null ? ` (shard ${shard.index}/${shard.count})` : '';
       process.stdout.write(`${formatSummary(r.summary)}${where}\n`);
+      if (r.statesLost !== undefined) process.stderr.write(`mmulab: warning: ${fullTableLine(r.statesLost, strategy)}\n`);
       const levels = r.summary.preemptionBounds;
       if (levels !== undefined) {
         // auto's first phase, PCT, ran the executions the levels did not.

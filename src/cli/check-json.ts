@@ -36,6 +36,8 @@ export interface CheckJson {
   shard: Shard | null;
   exploration: Exploration;
   parts: ExplorePart[];
+  /** dfs with explored states: states the full table made it explore again (CheckResult.statesLost); absent when none. */
+  statesLost?: number;
 }
 
 /** Wall times to whole milliseconds, as every result file has them. */
@@ -75,6 +77,7 @@ export function mergeChecks(files: readonly { name: string; json: CheckJson }[])
     throw new InputError((e as Error).message);
   }
   const lead = m.first === null ? null : all[m.first]!.file;
+  const lost = files.reduce((n, f) => n + (f.json.statesLost ?? 0), 0);
   return {
     format: CHECK_FORMAT,
     scenario: first.scenario,
@@ -89,5 +92,6 @@ export function mergeChecks(files: readonly { name: string; json: CheckJson }[])
     shard: null,
     exploration: first.exploration,
     parts: all.map((a) => a.part),
+    ...(lost > 0 ? { statesLost: lost } : {}),
   };
 }

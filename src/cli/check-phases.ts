@@ -74,6 +74,8 @@ class Phases {
   private last: PartsRun['result'] | null = null;
   private firstCounterexampleMs: number | null = null;
   private violationExecution: number | null = null;
+  /** What the phases' tables of states lost (see CheckResult.statesLost). */
+  private statesLost = 0;
 
   constructor(
     private readonly job: CheckJob,
@@ -118,6 +120,7 @@ class Phases {
     const r = (await this.run({ ...this.job, options }, workers, shifted(this.onProgress, before))).result;
     const s = r.summary;
     this.last = r;
+    this.statesLost += r.statesLost ?? 0;
     this.total.executions += s.executions;
     this.total.maxDepth = Math.max(this.total.maxDepth, s.maxDepth);
     this.total.truncated += s.truncated;
@@ -147,7 +150,7 @@ class Phases {
     };
     const stopped = stoppedBy === 'violation' || stoppedBy === 'model-bug';
     return {
-      result: { summary, ...findingsOf(stopped ? this.last : null) },
+      result: { summary, ...findingsOf(stopped ? this.last : null), ...(this.statesLost > 0 ? { statesLost: this.statesLost } : {}) },
       parts: [{ summary, part: oneUnit(summary) }],
     };
   }

@@ -50,12 +50,12 @@ export async function checkInWorkers(
     if (job.options.maxExecutions !== undefined) workers = 1;
     const started = Date.now();
     // Parts side by side take the biggest units first; one part takes them as one DFS would.
-    const first = { ...job, states: SharedStateCache.buffer(DEFAULT_MAX_STATES), fewestPreemptionsFirst: workers > 1 };
+    const first = { ...job, states: statesTable(job), fewestPreemptionsFirst: workers > 1 };
     const run = await runParts(first, null, workers, interrupted, onProgress);
     if (workers === 1 || run.result.violation === null) return collapsed(run);
     // Which violation parts side by side come to first depends on timing: the
     // one a single part finds, as --workers 1 reports it, in the time left.
-    const again = { ...timeLeft(job, started), states: SharedStateCache.buffer(DEFAULT_MAX_STATES) };
+    const again = { ...timeLeft(job, started), states: statesTable(job) };
     return collapsed(await runParts(again, null, 1, interrupted, onProgress));
   }
   if (sharesBranches(job, shard, workers)) {
@@ -73,6 +73,12 @@ export async function checkInWorkers(
     return { result, parts: [{ summary: r.summary, part: phased(job) !== null ? oneUnit(r.summary) : part }] };
   }
   return runParts(job, shard, workers, interrupted, onProgress);
+}
+
+/** A table of explored states for the parts of `job` (the room --max-states asks for). */
+function statesTable(job: CheckJob): SharedArrayBuffer {
+  const s = job.options.strategy;
+  return SharedStateCache.buffer((s.kind === 'dfs' ? s.maxStates : undefined) ?? DEFAULT_MAX_STATES);
 }
 
 /** `job` with the time its limit leaves after `started` (ms since the epoch). */
@@ -123,6 +129,7 @@ async function runParts(job: CheckJob, shard: Shard | null, workers: number, ...
       ...findingsOf(lead),
       // One DFS's bound cut something when one of its parts' did.
       boundCut: results.some((r) => r.boundCut === true),
+      ...lostOf(results),
     },
     parts,
   };
@@ -166,6 +173,12 @@ function phased(job: CheckJob): Extract<StrategySpec, { kind: 'auto' | 'dfs' }> 
  * split the executions between the units in an order that depends on timing
  * (which part came to a state first), while their sum does not.
  */
+/** The states the parts' tables lost, added up (absent when none: see CheckResult.statesLost). */
+export function lostOf(results: readonly Pick<CheckResult, 'statesLost'>[]): Pick<CheckResult, 'statesLost'> {
+  const lost = results.reduce((a, r) => a + (r.statesLost ?? 0), 0);
+  return lost > 0 ? { statesLost: lost } : {};
+}
+
 function collapsed(run: PartsRun): PartsRun {
   return { ...run, parts: run.parts.map((p) => ({ ...p, part: oneEntry(p.part) })) };
 }

@@ -195,6 +195,7 @@ test('state cache: a state is new once, then seen; a full table forgets, never m
       const big = new StateCache(1 << 12);
       for (const [a, b] of keys) assert.equal(big.visit(a, b), false);
       for (const [a, b] of keys) assert.equal(big.visit(a, b), true);
+      assert.equal(big.lost, 0);
       const small = new StateCache(16);
       for (const [a, b] of keys) small.visit(a, b);
       assert.equal(
@@ -256,6 +257,22 @@ test("dfs por 'states': finds the fault-vs-invalidation mutants with one preempt
   }
 });
 
+test('state tables count what they lose once full: each new state past 16 slots', () => {
+  const keys = Array.from({ length: 40 }, (_, i) => [i + 1, 7 * i + 3] as const);
+  const own = new StateCache(16);
+  for (const [a, b] of keys) assert.equal(own.visit(a, b), false);
+  // Each takes an old one's place.
+  assert.equal(own.lost, 24);
+  own.clear();
+  assert.equal(own.lost, 24);
+  // A shared table of 16 slots takes 16 states; the lookup of each one past them gives up.
+  const shared = new SharedStateCache(SharedStateCache.buffer(8));
+  for (const [a, b] of keys) assert.equal(shared.visit(a, b), false);
+  assert.equal(shared.lost, 24);
+  for (const [a, b] of keys.slice(0, 16)) assert.equal(shared.visit(a, b), true);
+  assert.equal(shared.lost, 24);
+});
+
 test('shared state table: a state is new once for all views of the memory, then seen by each; never made up', () => {
   fc.assert(
     fc.property(fc.uniqueArray(fc.tuple(fc.integer(), fc.integer()), { minLength: 1, maxLength: 300, selector: ([a, b]) => `${a | 0},${b | 0}` }), (keys) => {
@@ -268,6 +285,7 @@ test('shared state table: a state is new once for all views of the memory, then 
       const absent = [0x7fffffff, -0x7fffffff] as const;
       const had = keys.some(([a, b]) => (a | 0) === absent[0] && (b | 0) === absent[1]);
       assert.equal(new SharedStateCache(buffer).visit(...absent), had);
+      assert.equal(one.lost + other.lost, 0);
     }),
     { numRuns: 100 },
   );

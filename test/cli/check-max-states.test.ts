@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cli, load } from './in-process-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-max-states-'));
+const size = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2'];
+
+interface Json {
+  statesLost?: number;
+  exploration: { strategy: { maxStates?: number } };
+  summary: { exhausted: boolean; executions: number };
+}
+
+test('check --max-states: a full table of explored states explores states again, still to exhaustion, and says so', async () => {
+  const roomy = await cli('check', 'fault-vs-invalidation-mini', ...size, '--preemption-bound', '2', '--json', join(dir, 'roomy.json'));
+  assert.equal(roomy.code, 0, roomy.stderr);
+  assert.doesNotMatch(roomy.stderr, /table of explored states was full/);
+  const r = load(join(dir, 'roomy.json')) as unknown as Json;
+  assert.equal(r.statesLost, undefined);
+  assert.equal(r.summary.executions, 11_101);
+
+  for (const workers of ['1', '2']) {
+    const file = join(dir, `small-${workers}.json`);
+    const small = await cli(
+      'check',
+      'fault-vs-invalidation-mini',
+      ...size,
+      '--preemption-bound',
+      '2',
+      '--max-states',
+      '64',
+      '--workers',
+      workers,
+      '--json',
+      file,
+    );
+    assert.equal(small.code, 0, small.stderr);
+    assert.match(small.stderr, /warning: the table of explored states was full: \d+ states were explored again .*--max-states 128 makes room/);
+    const s = load(file) as unknown as Json;
+    assert.equal(s.exploration.strategy.maxStates, 64);
+    assert.equal(s.summary.exhausted, true);
+    assert.ok(s.statesLost !== undefined && s.statesLost > 0, `${workers} workers: ${s.statesLost}`);
+    // Every state forgotten is explored again: more executions than with room for all.
+    assert.ok(s.summary.executions > r.summary.executions, `${workers} workers: ${s.summary.executions}`);
+  }
+});
+
+test('check --max-states: bad values and strategies without a table are bad input', async () => {
+  for (const args of [
+    ['--max-states', '0'],
+    ['--max-states', 'lots'],
+    ['--max-states', String(2 ** 27)],
+    ['--strategy', 'pct', '--max-states', '100'],
+  ]) {
+    const r = await cli('check', 'fault-vs-invalidation-mini', ...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, /--max-states/, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
