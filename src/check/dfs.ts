@@ -402,8 +402,11 @@ export class DfsStrategy implements Strategy, RaceSink {
    * left, past the subtrees of other parts; false when there is none.
    *
    * With split.fewestPreemptionsFirst (and a preemption bound), the top is
-   * walked once per number of preemptions its nodes spend, fewest first: units whose top spends none,
-   * then one, and so on. A unit with more preemptions left below its top
+   * walked once per number of preemptions its nodes spend, fewest first:
+   * units whose top spends none, then one, and so on. A unit is taken in the
+   * walk of what its top spends down to the node where it branches off (the
+   * nodes below, as first run, take the thread that ran last or one that may
+   * be switched to for free), so each is taken in exactly one walk. A unit with more preemptions left below its top
    * holds more of the tree (with bound 2 at 3x3x2, the four units whose top
    * spends none held 87% of the executions), and a part that takes one of
    * those last runs on alone after the others are done: in DFS order the
@@ -429,8 +432,7 @@ export class DfsStrategy implements Strategy, RaceSink {
         return true;
       }
       if (k >= d) return true;
-      // What the unit below the alternative taken at k spends on its top (the nodes below k, as
-      // first run, take the thread that ran last or one that may be switched to for free).
+      // What the unit below the alternative taken at k spends on its top.
       const spent = walks > 0 ? this.topPreemptions(k) : 0;
       if (spent > this.pass) continue;
       if (spent < this.pass) {
