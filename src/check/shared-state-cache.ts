@@ -1,6 +1,13 @@
 /** States a shared table holds by default (64 MiB of shared memory, taken by the pages touched). */
 export const DEFAULT_MAX_STATES = 1 << 22;
 
+/**
+ * Subtrees of a dfs split whose units share one table of explored states
+ * (DfsSplit.states): many, since a unit then costs no execution more than the
+ * whole would, and small units keep the parts busy to the end.
+ */
+export const SHARED_STATES_PREFIXES = 512;
+
 /** Slots a lookup tries before it gives up (the table is then too full there). */
 const MAX_PROBE = 64;
 

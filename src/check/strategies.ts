@@ -17,12 +17,7 @@ export function splitPrefixes(parts: number): number {
   return Math.max(64, 4 * parts);
 }
 
-/**
- * Subtrees of a dfs split whose units share one table of explored states
- * (DfsSplit.states): many, since a unit then costs no execution more than the
- * whole would, and small units keep the parts busy to the end.
- */
-export const SHARED_STATES_PREFIXES = 512;
+export { SHARED_STATES_PREFIXES } from './shared-state-cache.js';
 
 /** A strategy by name and settings, as a command line gives it. */
 export type StrategySpec =

@@ -4,13 +4,16 @@ import { DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
 import { IterativeBoundStrategy } from '../../src/check/iterative-bound.js';
+import { SHARED_STATES_PREFIXES, SharedStateCache } from '../../src/check/shared-state-cache.js';
 import { makeStrategy } from '../../src/check/strategies.js';
 import { counter, seqProtocol } from './toys.js';
 
 const LIMIT = { timeLimitMs: 60_000 };
 
+/** What `check --preemption-bound N` runs: explored states, the tree split as workers split it (one part, one table). */
 function bounded(factory: InstanceFactory, preemptionBound: number) {
-  return explore(factory, new DfsStrategy({ preemptionBound }), LIMIT);
+  const split = { shard: { index: 0, count: 1 }, prefixes: SHARED_STATES_PREFIXES, states: SharedStateCache.buffer(1 << 16) };
+  return explore(factory, new DfsStrategy({ preemptionBound, split }), { ...LIMIT, shard: split.shard });
 }
 
 test('iterative bound: each level runs what dfs with that bound runs; between levels the whole space is tried as long as the level took', () => {

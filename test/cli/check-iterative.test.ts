@@ -157,3 +157,20 @@ test('check --iterative-bound: refused with another strategy or split into parts
     assert.match(r.stderr.trim(), pattern);
   }
 });
+
+test('check --iterative-bound: one worker splits a level as the workers do, so the figures agree where a split explores a state of its top twice', async () => {
+  // 1x2x1 with bound 3: the split's nodes, not looked up in the table of
+  // states, reach one state twice; one DFS of the whole tree runs 2,885
+  // executions at that level, the split 2,945, on one worker or two.
+  const size = ['--set', 'vcpus=1', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=1', '--preemption-bound', '3'];
+  const one = await check('split1', ...size);
+  const two = await check('split2', ...size, '--workers', '2');
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(two.code, 0, two.stderr);
+  assert.deepEqual(
+    one.summary.preemptionBounds.filter((l) => l.preemptionBound !== null).map((l) => [l.preemptionBound, l.executions]),
+    two.summary.preemptionBounds.filter((l) => l.preemptionBound !== null).map((l) => [l.preemptionBound, l.executions]),
+  );
+  assert.deepEqual(untimed(two), untimed(one));
+  assert.equal(one.summary.preemptionBounds.find((l) => l.preemptionBound === 3)?.executions, 2_945);
+});
