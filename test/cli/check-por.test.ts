@@ -90,3 +90,24 @@ test('check --por: bad values and combinations are refused in one line, exit 2',
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
 });
+
+test('check --por dpor with a preemption bound explores the branches of the top on one worker too: the JSON of --workers 2 (exhausted, and a violation)', async () => {
+  const small = ['--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1', '--por', 'dpor', '--preemption-bound', '2'];
+  const one = await check('branches-one', ...small);
+  const two = await check('branches-two', ...small, '--workers', '2');
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(one.summary.exhausted, true);
+  assert.deepEqual(untimed(two), untimed(one));
+  // Bounded, the branches reach what one DFS reaches in a few executions fewer.
+  const f = factoryFor('fault-vs-invalidation-mini', ['vcpus=2', 'invalidations=1', 'faultsPerVcpu=1'], null);
+  assert.equal(explore(f, new DfsStrategy({ preemptionBound: 2, por: 'dpor' })).summary.executions, 2_146);
+  assert.equal(one.summary.executions, 2_122);
+  // A violation: both report the first one DFS finds.
+  const bug = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--por', 'dpor', '--preemption-bound', '2', '--mutate', 'fault-skip-seq-check'];
+  const bugOne = await check('branches-bug-one', ...bug);
+  const bugTwo = await check('branches-bug-two', ...bug, '--workers', '2');
+  assert.equal(bugOne.code, 1, bugOne.stderr);
+  assert.equal(bugOne.violation?.kind, 'stale-translation');
+  assert.deepEqual(untimed(bugTwo), untimed(bugOne));
+  assert.deepEqual(load(join(dir, 'branches-bug-two-cex.json')), load(join(dir, 'branches-bug-one-cex.json')));
+});
