@@ -75,14 +75,20 @@ test('check --workers 2 and 3 with bounded dfs, on a violation: the JSON and cou
   assert.equal(replay.code, 1, replay.stderr);
 });
 
-test('check --workers 2 and 3 with unbounded dfs share out the branches too: the same JSON, and the executions of one worker', async () => {
+test('check --workers 1, 2 and 3 with unbounded dfs explore the branches of the top: the same JSON', async () => {
   const size = ['--set', 'vcpus=1'];
   const one = await check('u1', '--strategy', 'dfs', ...size);
   const two = await check('u2', '--strategy', 'dfs', ...size, '--workers', '2');
   const three = await check('u3', '--strategy', 'dfs', ...size, '--workers', '3');
   assert.deepEqual(three, two);
+  assert.deepEqual(one, two);
   assert.equal(two.summary.exhausted, true);
-  assert.equal(two.summary.executions, one.summary.executions);
+  // Two vCPUs: the branches run a few more executions than one DFS (113,536), on any number of workers.
+  const pair = ['--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
+  const pairOne = await check('p1', '--strategy', 'dfs', ...pair);
+  const pairTwo = await check('p2', '--strategy', 'dfs', ...pair, '--workers', '2');
+  assert.deepEqual(pairOne, pairTwo);
+  assert.equal(pairOne.summary.executions, 117_718);
 });
 
 test('check --workers 2 with bounded dfs stops at --time-limit: partial, not exhausted, said so', async () => {
