@@ -46,11 +46,12 @@ export function parseVary(text: string): { key: keyof Settings; values: (string 
   return { key: key as keyof Settings, values };
 }
 
-/** Parses a non-negative integer option. */
+/** Parses a non-negative integer option; `name` is what the message puts before the text (`--set vcpus=` joins it). */
 export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^\d+$/.test(text)) throw new InputError(`${name} ${text}: expected a non-negative integer`);
+  const given = name.endsWith('=') ? `${name}${text}` : `${name} ${text}`;
+  if (!/^\d+$/.test(text)) throw new InputError(`${given}: expected a non-negative integer`);
   const n = Number(text);
-  if (n > max) throw new InputError(`${name} ${text}: expected at most ${max}`);
+  if (n > max) throw new InputError(`${given}: expected at most ${max}`);
   return n;
 }
 

@@ -144,6 +144,8 @@ test('check: bad --shard and --workers are refused in one line, exit 2', async (
     [['--shard', '3/2'], /^mmulab: --shard 3\/2: expected 0 <= i < n$/],
     [['--workers', '0'], /^mmulab: --workers 0: expected at least 1$/],
     [['--workers', 'two'], /^mmulab: --workers two: expected a non-negative integer$/],
+    [['--set', 'vcpus=x'], /^mmulab: --set vcpus=x: expected a non-negative integer$/],
+    [['--set', 'vcpus=2000'], /^mmulab: --set vcpus=2000: expected at most 1024$/],
     [['--strategy', 'auto', '--shard', '0/2'], /^mmulab: --shard 0\/2: --strategy auto cannot be split into parts/],
   ] as const) {
     const r = await cli('check', 'fault-vs-invalidation-mini', ...args);
