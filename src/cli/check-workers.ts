@@ -168,17 +168,17 @@ function phased(job: CheckJob): Extract<StrategySpec, { kind: 'auto' | 'dfs' }> 
   return s.kind === 'auto' || (s.kind === 'dfs' && s.iterative === true) ? s : null;
 }
 
-/**
- * The run with its figures in one entry of the ledger: parts sharing states
- * split the executions between the units in an order that depends on timing
- * (which part came to a state first), while their sum does not.
- */
 /** The states the parts' tables lost, added up (absent when none: see CheckResult.statesLost). */
 export function lostOf(results: readonly Pick<CheckResult, 'statesLost'>[]): Pick<CheckResult, 'statesLost'> {
   const lost = results.reduce((a, r) => a + (r.statesLost ?? 0), 0);
   return lost > 0 ? { statesLost: lost } : {};
 }
 
+/**
+ * The run with its figures in one entry of the ledger: parts sharing states
+ * split the executions between the units in an order that depends on timing
+ * (which part came to a state first), while their sum does not.
+ */
 function collapsed(run: PartsRun): PartsRun {
   return { ...run, parts: run.parts.map((p) => ({ ...p, part: oneEntry(p.part) })) };
 }
