@@ -167,8 +167,8 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
  * Executions per second with 1 and 2 worker threads (check --workers), random
  * and pct on fault-vs-invalidation-mini 3x3x2 for `throughputMs` each, and the
  * time dfs takes to exhaust: DPOR with preemption bound 2 at 3x2x1 and 3x3x2
- * with 1 worker (one DFS) and with 2 (which share out the top of the tree
- * branch by branch, branch-rounds.ts); explored states (the default with a
+ * with 1 worker and with 2 (the branches of the top of the tree, one after
+ * another on one, shared out on two: branch-rounds.ts); explored states (the default with a
  * bound) with preemption bound 2 at 3x3x2 and, once, bound 3 at 3x1x2 (2
  * workers take the subtrees of a split and share one table of states); the
  * iterative bound up to 3 at 3x1x2. Both worker counts run on fresh worker
