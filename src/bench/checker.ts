@@ -259,5 +259,19 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; thro
   // The iterative bound up to 3, each level on the workers (check-phases.ts): `repeats` pairs.
   const iterativeSpec: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', iterative: true, preemptionBound: 3 };
   const iterative = await speedupAt(['vcpus=3', 'invalidations=1', 'faultsPerVcpu=2'], iterativeSpec, budget.repeats, 4 * budget.dfsMs);
-  return { throughput, dfs, dfsLarge: large, dfsStates: states, dfsStatesLarge: statesLarge, dfsIterative: { ...iterative, iterative: true } };
+  // What the cores allow: the DPOR check of `dfs` on one worker alone, then
+  // two of them at once (each on a worker of its own, nothing shared), in
+  // `repeats` pairs. Two workers of one search can at best do what two
+  // independent searches do: 2 * alone / sideBySide is the speedup they cap at.
+  const alone: number[] = [];
+  const sideBySide: number[] = [];
+  const size321 = ['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'];
+  for (let i = 0; i < budget.repeats; i++) {
+    alone.push((await run(size321, dpor, 1, budget.dfsMs)).wallMs);
+    const both = await Promise.all([0, 1].map(() => run(size321, dpor, 1, budget.dfsMs)));
+    sideBySide.push(Math.max(...both.map((r) => r.wallMs)));
+  }
+  const ceiling = pairedSpeedup(alone.map((a, i) => (2 * a) / Math.max(sideBySide[i]!, 1)));
+  const cores = { size: '3x2x1', preemptionBound: 2, por: 'dpor', aloneWallMs: alone, sideBySideWallMs: sideBySide, ceiling };
+  return { throughput, dfs, dfsLarge: large, dfsStates: states, dfsStatesLarge: statesLarge, dfsIterative: { ...iterative, iterative: true }, cores };
 }
