@@ -245,7 +245,8 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; thro
   // retries deferred (DPOR 5 and 11 s, states 7 and 30 s, the iterative bound
   // about 31 s): each worker's warm-up weighs on shorter ones.
   const dpor: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', preemptionBound: 2, por: 'dpor' };
-  const dfs = await speedupAt(['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'], dpor);
+  const size321 = ['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'];
+  const dfs = await speedupAt(size321, dpor);
   const large = await speedupAt(size332, dpor);
   // The default with a bound: explored states, the workers taking the subtrees
   // of a split and sharing one table of states. The large search runs once each.
@@ -259,13 +260,12 @@ export async function measureCheckerWorkers(budget: { throughputMs: number; thro
   // The iterative bound up to 3, each level on the workers (check-phases.ts): `repeats` pairs.
   const iterativeSpec: StrategySpec & { kind: 'dfs' } = { kind: 'dfs', iterative: true, preemptionBound: 3 };
   const iterative = await speedupAt(['vcpus=3', 'invalidations=1', 'faultsPerVcpu=2'], iterativeSpec, budget.repeats, 4 * budget.dfsMs);
-  // What the cores allow: the DPOR check of `dfs` on one worker alone, then
+  // What the cores allow: the DPOR check of `dfs` (3x2x1) on one worker alone, then
   // two of them at once (each on a worker of its own, nothing shared), in
   // `repeats` pairs. Two workers of one search can at best do what two
   // independent searches do: 2 * alone / sideBySide is the speedup they cap at.
   const alone: number[] = [];
   const sideBySide: number[] = [];
-  const size321 = ['vcpus=3', 'invalidations=2', 'faultsPerVcpu=1'];
   for (let i = 0; i < budget.repeats; i++) {
     alone.push((await run(size321, dpor, 1, budget.dfsMs)).wallMs);
     const both = await Promise.all([0, 1].map(() => run(size321, dpor, 1, budget.dfsMs)));

@@ -46,9 +46,8 @@ export function parseVary(text: string): { key: keyof Settings; values: (string 
   return { key: key as keyof Settings, values };
 }
 
-/** Parses a non-negative integer option; `name` is what the message puts before the text (`--set vcpus=` joins it). */
-export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
-  const given = name.endsWith('=') ? `${name}${text}` : `${name} ${text}`;
+/** Parses a non-negative integer option; `given` is how a bad value is quoted (the option and its text). */
+export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INTEGER, given = `${name} ${text}`): number {
   if (!/^\d+$/.test(text)) throw new InputError(`${given}: expected a non-negative integer`);
   const n = Number(text);
   if (n > max) throw new InputError(`${given}: expected at most ${max}`);
@@ -72,7 +71,7 @@ export function applySets(scenario: Scenario, list: readonly string[]): { scenar
       rest.push(item);
       continue;
     }
-    const n = parseCount(`--set ${key}=`, item.slice(key.length + 1), key === 'vcpus' ? 1024 : 1e9);
+    const n = parseCount('--set', item.slice(key.length + 1), key === 'vcpus' ? 1024 : 1e9, `--set ${item}`);
     if (key === 'vcpus' && n < 1) throw new InputError(`--set ${item}: expected at least 1 vCPU`);
     size[key as keyof ScenarioSize] = n;
   }
