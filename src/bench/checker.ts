@@ -4,20 +4,8 @@ import { profileRaces } from '../check/race-profile.js';
 import { checkInWorkers } from '../cli/check-workers.js';
 import { closeIdleWorkers } from '../cli/offload.js';
 import { MUTANTS } from '../kvm/mutants.js';
-import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
-import { loadScenario } from '../scenario/load.js';
-import type { Scenario } from '../scenario/schema.js';
-import { resize } from '../scenario/size.js';
-
-/** fault-vs-invalidation-mini (or another scenario) at N×I×F. */
-function sized(name: string, vcpus?: number, invalidations?: number, faultsPerVcpu?: number): Scenario {
-  return resize(loadScenario(name), { vcpus, invalidations, faultsPerVcpu });
-}
-
-function factory(scenario: Scenario, mutant: string | null) {
-  const settings = effectiveSettings(scenario);
-  return (o: { log: boolean }) => createInstance(scenario, { settings, mutant, log: o.log, metrics: false });
-}
+import { medianBy } from './median.js';
+import { factory, sized } from './mini.js';
 
 /**
  * The median of the speedups of runs taken in pairs (1 worker, then 2, one
@@ -32,12 +20,6 @@ function pairedSpeedup(ratios: readonly number[]): number {
 /** Runs `f` n times. */
 function repeat<T>(n: number, f: () => T): T[] {
   return Array.from({ length: n }, f);
-}
-
-/** The run whose `key` is the median (the lower middle one for an even count). */
-function medianBy<T>(runs: readonly T[], key: (r: T) => number): T {
-  const sorted = [...runs].sort((a, b) => key(a) - key(b));
-  return sorted[(sorted.length - 1) >> 1]!;
 }
 
 export async function measureChecker(budget: { throughputMs: number; dfsMs: number; mutantMs: number; repeats: number }) {

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
 import { measureChecker, measureCheckerWorkers } from './checker.js';
+import { measurePctCost } from './pct-cost.js';
 import { SCALE_TARGET } from './scale.js';
 import { measureThroughput } from './throughput.js';
 
@@ -83,6 +84,8 @@ async function main(): Promise<void> {
   const ck = await measureChecker(
     quick ? { throughputMs: 2000, dfsMs: 10_000, mutantMs: 5000, repeats: 1 } : { throughputMs: 5000, dfsMs: 25_000, mutantMs: 10_000, repeats: 3 },
   );
+  log('pct cost breakdown (3x3x2)');
+  const cost = measurePctCost({ size: [3, 3, 2], executions: quick ? 10_000 : 30_000, repeats: quick ? 1 : 3 });
   {
     const at332 = ck.throughput.filter((t) => t.size === '3x3x2' && t.retries === 'deferred');
     const dfs332 = ck.dfs.find((d) => d.size === '3x3x2' && d.preemptionBound === 'none');
@@ -93,6 +96,12 @@ async function main(): Promise<void> {
       description:
         'random and pct on fault-vs-invalidation-mini, executions per second (N×I×F), one core: the median of 3 runs; retries deferred (the default), at 3x3x2 also interleaved',
       figures: ck.throughput,
+      /**
+       * Where a pct execution's time goes at 3x3x2: building the instance, the
+       * model's steps, the checker; and the rate of replaying pct's executions
+       * with no checker at all, which no checker can beat.
+       */
+      costBreakdown: cost,
       target: { executionsPerSec: 50_000, size: '3x3x2' },
       met: at332.length > 0 && at332.every((t) => (t.executionsPerSec as number) >= 50_000),
     });
