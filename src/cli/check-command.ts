@@ -25,6 +25,7 @@ import { toJson, writeFileAtomic } from './atomic-write.js';
 import { factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
+import { writeDefaultOutput } from './output-path.js';
 import { parseCount } from './overrides.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
@@ -237,7 +238,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       "explore on k worker threads (dfs with a preemption bound: the subtrees of the tree's top, sharing one table of explored states, the same result as 1 worker; dfs without: the branches of the top; with --shard: its subtrees; random, pct: every k-th execution; --iterative-bound, auto: each level, each phase, on the workers), merged here",
       '1',
     )
-    .action(async (ref: string, o: CheckFlags) => {
+    .action(async (ref: string, o: CheckFlags, command: Command) => {
       const mutant = ctx.checkMutant(o.mutate);
       factoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
       const settings: Record<string, unknown> = {};
@@ -286,7 +287,14 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       tty?.end();
       const interrupted = r.summary.stoppedBy === 'interrupted';
       // A counterexample, once found, is written before anything else.
-      if (r.counterexample !== null) writeFileAtomic(o.out, toJson(r.counterexample));
+      // (--out given was checked before the search; the default is written where it can be.)
+      const outDefault = command.getOptionValueSource('out') === 'default';
+      let cexFile = o.out;
+      if (r.counterexample !== null) {
+        const text = toJson(r.counterexample);
+        if (outDefault) cexFile = writeDefaultOutput(o.out, text);
+        else writeFileAtomic(o.out, text);
+      }
       if (o.json) {
         const out: CheckJson = {
           format: CHECK_FORMAT,
@@ -296,7 +304,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           seed,
           summary: roundedSummary(r.summary),
           violation: r.violation,
-          counterexample: r.counterexample ? o.out : null,
+          counterexample: r.counterexample ? cexFile : null,
           minimisation: r.minimisation,
           partial: interrupted,
           shard,
@@ -351,7 +359,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       const cex = r.counterexample;
       if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation)}\n`);
-      process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${o.out}; replay it with:\n  mmulab replay ${o.out}\n`);
+      process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${cexFile}; replay it with:\n  mmulab replay ${cexFile}\n`);
       writeCexOutputs(ref, cex, o);
       process.exitCode = ctx.exit.violation;
     });

@@ -14,6 +14,7 @@ import { registerCheckCommands } from './check-command.js';
 import { renderCompare } from './compare.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
+import { checkOutputOptions } from './output-path.js';
 import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
 
@@ -61,7 +62,8 @@ function program(): Command {
   const p = new Command('mmulab')
     .description('Executable, checkable model of the KVM x86 MMU invalidation machinery')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook('preAction', (_program, command) => checkOutputOptions(command));
 
   p.command('run')
     .description('simulate a scenario (built-in name or YAML/JSON file) and print a summary')
@@ -172,6 +174,12 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ModelBug) {
       process.stderr.write(`mmulab: model bug (not a protocol violation): ${e.message}\n`);
       return EXIT.modelBug;
+    }
+    // A file the system refused after the up-front checks (a full disk, a folder gone meanwhile).
+    const io = e as NodeJS.ErrnoException;
+    if (typeof io?.code === 'string' && typeof io.syscall === 'string') {
+      process.stderr.write(`mmulab: ${io.message}\n`);
+      return EXIT.input;
     }
     process.stderr.write(`mmulab: internal error: ${(e as Error)?.message ?? String(e)}\n`);
     return EXIT.modelBug;

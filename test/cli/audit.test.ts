@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
 import { cli } from './in-process-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-audit-'));
+const dir = tempDir('mmulab-audit-');
 const size = ['--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
 
 interface AuditJson {

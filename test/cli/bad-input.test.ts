@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-bad-'));
+const dir = tempDir('mmulab-bad-');
 
 /** Runs the CLI from source; returns exit code and output. */
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
 import { cli, load, spawned } from './in-process-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-default-'));
+const dir = tempDir('mmulab-check-default-');
 
 interface Levels {
   exploration: { strategy: Record<string, unknown> };

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
 import { cli, load } from './in-process-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-iterative-'));
+const dir = tempDir('mmulab-check-iterative-');
 
 interface Level {
   preemptionBound: number | null;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
 import { cli, load } from './in-process-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-max-states-'));
+const dir = tempDir('mmulab-check-max-states-');
 const size = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2'];
 
 interface Json {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
+import { tempDir } from '../temp-dir.js';
 import { cli, load } from './in-process-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-por-'));
+const dir = tempDir('mmulab-check-por-');
 const size = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2', '--preemption-bound', '1'];
 
 /** A check's JSON without its wall times (nor the name of its counterexample file). */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
 import { cli, load, spawned } from './in-process-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-retries-'));
+const dir = tempDir('mmulab-check-retries-');
 const small = ['--set', 'vcpus=1', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=1'];
 
 interface Summary {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
 import { cli, load } from './in-process-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-check-shard-'));
+const dir = tempDir('mmulab-check-shard-');
 const SIZE = ['--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
 
 type CheckJson = Record<string, unknown> & { summary: Record<string, unknown>; violation: { kind: string } | null };

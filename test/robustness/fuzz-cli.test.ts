@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { BUILTIN_DIR } from '../../src/scenario/load.js';
+import { tempDir } from '../temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mmulab-fuzzcli-'));
+const dir = tempDir('mmulab-fuzzcli-');
 const CASES = Number(process.env.FUZZ_CLI_CASES ?? 12);
 const WATCHDOG_MS = 60_000;
 
