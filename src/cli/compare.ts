@@ -1,39 +1,35 @@
 import type { Settings } from '../kvm/settings.js';
-import { effectiveSettings } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
 import { type SimulateOptions, simulate } from '../simulate/simulate.js';
 import { fmtNs, renderTable } from './table.js';
+import { type Vary, variantScenario, variants, varyRecord } from './variants.js';
 
-/** One variant of a comparison: its settings and one result per seed. */
+/** One variant of a comparison: its settings (and size, when varied) and one result per seed. */
 export interface CompareRow {
   label: string;
   settings: Settings;
+  /** The size knobs the variant sets (--vary vcpus=...), when it sets any. */
+  size?: ScenarioSize;
   results: RunResult[];
 }
 
 export interface CompareResult {
   format: 'mmulab-compare/1';
   scenario: string;
-  vary: Record<string, (string | boolean)[]>;
+  vary: Record<string, (string | boolean | number)[]>;
   seeds: number[];
   rows: CompareRow[];
   partial: boolean;
   wallMs: number;
 }
 
-/** Every combination of the varied settings, in the order given. */
-export function variants(vary: { key: keyof Settings; values: (string | boolean)[] }[]): Partial<Settings>[] {
-  let out: Partial<Settings>[] = [{}];
-  for (const v of vary) out = out.flatMap((o) => v.values.map((val) => ({ ...o, [v.key]: val })));
-  return out;
-}
-
 /** Runs each variant on the same workload and seeds. */
 export function runCompare(
   scenario: Scenario,
   base: Partial<Settings>,
-  vary: { key: keyof Settings; values: (string | boolean)[] }[],
+  vary: Vary,
   seeds: number[],
   opts: {
     mutant: string | null;
@@ -47,28 +43,23 @@ export function runCompare(
   const t0 = wall();
   const rows: CompareRow[] = [];
   let partial = false;
-  for (const v of variants(vary)) {
-    const settings = effectiveSettings(scenario, { ...base, ...v });
-    const label =
-      Object.entries(v)
-        .map(([k, val]) => `${k}=${val}`)
-        .join(' ') || 'default';
+  for (const v of variants(scenario, base, vary)) {
+    const { label, settings, size } = v;
+    const s = variantScenario(scenario, v);
     const results: RunResult[] = [];
     for (const seed of seeds) {
       if (opts.interrupted?.()) {
         partial = true;
         break;
       }
-      const r = simulate(scenario, { settings, mutant: opts.mutant, seed, interrupted: opts.interrupted, wallClock: opts.wallClock, ...opts.sinksFor?.() });
+      const r = simulate(s, { settings, mutant: opts.mutant, seed, interrupted: opts.interrupted, wallClock: opts.wallClock, ...opts.sinksFor?.() });
       results.push(r);
       if (r.partial) partial = true;
     }
-    rows.push({ label, settings, results });
+    rows.push({ label, settings, ...(size !== undefined ? { size } : {}), results });
     if (partial) break;
   }
-  const varyOut: Record<string, (string | boolean)[]> = {};
-  for (const v of vary) varyOut[v.key] = v.values;
-  return { format: 'mmulab-compare/1', scenario: scenario.name ?? 'unnamed', vary: varyOut, seeds, rows, partial, wallMs: Math.round(wall() - t0) };
+  return { format: 'mmulab-compare/1', scenario: scenario.name ?? 'unnamed', vary: varyRecord(vary), seeds, rows, partial, wallMs: Math.round(wall() - t0) };
 }
 
 /** Mean, with the spread (min–max) when there are several seeds. */

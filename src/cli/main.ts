@@ -17,6 +17,7 @@ import { type JobOutputs, runOffloaded } from './offload.js';
 import { checkOutputOptions } from './output-path.js';
 import { applySets, parseCount, parseVary } from './overrides.js';
 import { summarizeRun } from './summary.js';
+import { checkVariantLimits, variants } from './variants.js';
 
 /** Exit codes: 0 no violation, 1 a property violated, 2 bad input, 3 model bug, 130 interrupted. */
 export const EXIT = { ok: 0, violation: 1, input: 2, modelBug: 3, interrupted: 130 } as const;
@@ -112,6 +113,7 @@ function program(): Command {
       const deadlineMs = parseTimeLimit(o.timeLimit);
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
       const vary = o.vary.map(parseVary);
+      checkVariantLimits(scenario, variants(scenario, base, vary), ref);
       const n = parseCount('--seeds', o.seeds, 10000);
       if (n === 0) throw new InputError('--seeds 0: expected at least 1');
       const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);

@@ -10,9 +10,8 @@ import { simulate } from '../simulate/simulate.js';
 import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, runCompare } from './compare.js';
+import type { Vary } from './variants.js';
 import { errorFromData } from './worker-error.js';
-
-type Vary = { key: keyof Settings; values: (string | boolean)[] }[];
 
 /** Report files a job writes where it runs (the recorders live beside the model). */
 export interface JobOutputs {

@@ -2,6 +2,7 @@ import { SETTINGS, type Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resize, type ScenarioSize } from '../scenario/size.js';
+import { SIZE_KEYS, type Vary } from './variants.js';
 
 /** Parses one `key=value` setting from the command line against the settings table. */
 export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean] {
@@ -11,9 +12,7 @@ export function parseSetting(text: string, where = '--set'): [keyof Settings, st
   const raw = text.slice(eq + 1);
   const spec = SETTINGS.find((s) => s.key === key);
   if (spec === undefined) {
-    throw new InputError(
-      `${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), 'vcpus', 'invalidations', 'faultsPerVcpu'].join(', ')}`,
-    );
+    throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), ...SIZE_KEYS].join(', ')}`);
   }
   const value = typeof spec.default === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;
   if (!spec.values.includes(value as never)) {
@@ -32,18 +31,29 @@ export function parseSettings(list: readonly string[]): Partial<Settings> {
   return out as Partial<Settings>;
 }
 
-/** Parses a --vary key=a,b[,c] into the key and its values. */
-export function parseVary(text: string): { key: keyof Settings; values: (string | boolean)[] } {
+/** Parses a --vary key=a,b[,c] into the key and its values: a setting, or a size knob (vcpus=1,8,64). */
+export function parseVary(text: string): Vary[number] {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new InputError(`--vary ${text}: expected key=a,b[,c]`);
   const key = text.slice(0, eq);
-  const values = text
+  const raw = text
     .slice(eq + 1)
     .split(',')
-    .filter((v) => v !== '')
-    .map((v) => parseSetting(`${key}=${v}`, '--vary')[1]);
-  if (values.length === 0) throw new InputError(`--vary ${text}: expected at least one value`);
-  return { key: key as keyof Settings, values };
+    .filter((v) => v !== '');
+  if (raw.length === 0) throw new InputError(`--vary ${text}: expected at least one value`);
+  if (isSizeKey(key)) return { key, values: raw.map((v) => parseSize(key, v, `--vary ${text}`)) };
+  return { key: key as keyof Settings, values: raw.map((v) => parseSetting(`${key}=${v}`, '--vary')[1]) };
+}
+
+function isSizeKey(key: string): key is (typeof SIZE_KEYS)[number] {
+  return (SIZE_KEYS as readonly string[]).includes(key);
+}
+
+/** A size knob's value: a count; vCPUs from 1 to 1024. */
+function parseSize(key: (typeof SIZE_KEYS)[number], text: string, given: string): number {
+  const n = parseCount(key, text, key === 'vcpus' ? 1024 : 1e9, given);
+  if (key === 'vcpus' && n < 1) throw new InputError(`${given}: expected at least 1 vCPU`);
+  return n;
 }
 
 /** Parses a non-negative integer option; `given` is how a bad value is quoted (the option and its text). */
@@ -53,9 +63,6 @@ export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INT
   if (n > max) throw new InputError(`${given}: expected at most ${max}`);
   return n;
 }
-
-/** Size knobs any scenario accepts on the command line, beside the model settings. */
-export const SIZE_KEYS = ['vcpus', 'invalidations', 'faultsPerVcpu'] as const;
 
 /**
  * Splits --set entries into model settings and scenario size knobs: vcpus (N),
@@ -67,13 +74,11 @@ export function applySets(scenario: Scenario, list: readonly string[]): { scenar
   const size: ScenarioSize = {};
   for (const item of list) {
     const key = item.slice(0, Math.max(0, item.indexOf('=')));
-    if (!(SIZE_KEYS as readonly string[]).includes(key)) {
+    if (!isSizeKey(key)) {
       rest.push(item);
       continue;
     }
-    const n = parseCount('--set', item.slice(key.length + 1), key === 'vcpus' ? 1024 : 1e9, `--set ${item}`);
-    if (key === 'vcpus' && n < 1) throw new InputError(`--set ${item}: expected at least 1 vCPU`);
-    size[key as keyof ScenarioSize] = n;
+    size[key] = parseSize(key, item.slice(key.length + 1), `--set ${item}`);
   }
   return { scenario: resize(scenario, size), settings: parseSettings(rest) };
 }

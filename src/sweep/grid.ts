@@ -1,11 +1,10 @@
-import { variants } from '../cli/compare.js';
+import { type Variant, type Vary, variants } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
-import { effectiveSettings } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { ScenarioSize } from '../scenario/size.js';
 
-/** A varied setting and its values, as --vary gives them. */
-export type Vary = { key: keyof Settings; values: (string | boolean)[] }[];
+export type { Vary };
 
 /** One run of a sweep: a variant (row) and a seed. Cells are numbered variant-major. */
 export interface Cell {
@@ -13,6 +12,8 @@ export interface Cell {
   row: number;
   seed: number;
   settings: Settings;
+  /** The row's size knobs, when it varies any: the cell runs the scenario resized. */
+  size?: ScenarioSize;
 }
 
 /** Part `index` of `count`: the cells whose number is index mod count. */
@@ -21,22 +22,16 @@ export interface Shard {
   count: number;
 }
 
-/** The rows (variants) of a sweep, labelled as compare labels them. */
-export function gridRows(scenario: Scenario, base: Partial<Settings>, vary: Vary): { label: string; settings: Settings }[] {
-  return variants(vary).map((v) => ({
-    label:
-      Object.entries(v)
-        .map(([k, val]) => `${k}=${val}`)
-        .join(' ') || 'default',
-    settings: effectiveSettings(scenario, { ...base, ...v }),
-  }));
+/** The rows (variants) of a sweep, as compare has them. */
+export function gridRows(scenario: Scenario, base: Partial<Settings>, vary: Vary): Variant[] {
+  return variants(scenario, base, vary);
 }
 
 /** Every cell of the grid, variants × seeds, in a fixed order. */
-export function gridCells(rows: { settings: Settings }[], seeds: readonly number[]): Cell[] {
+export function gridCells(rows: readonly Variant[], seeds: readonly number[]): Cell[] {
   const out: Cell[] = [];
   rows.forEach((r, row) => {
-    for (const seed of seeds) out.push({ index: out.length, row, seed, settings: r.settings });
+    for (const seed of seeds) out.push({ index: out.length, row, seed, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}) });
   });
   return out;
 }

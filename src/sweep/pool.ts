@@ -1,12 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import type { Settings } from '../kvm/settings.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
 import { runCell } from './run-cell.js';
 
 export interface CellRequest {
   index: number;
   settings: Settings;
+  /** The row's size knobs, when it varies any. */
+  size?: ScenarioSize;
   seed: number;
 }
 export type CellReply = { index: number; result: RunResult } | { index: number; error: string };
@@ -66,7 +69,7 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
         }
         const c = cells[next++]!;
         busy++;
-        w.postMessage({ index: c.index, settings: c.settings, seed: c.seed } satisfies CellRequest);
+        w.postMessage({ index: c.index, settings: c.settings, ...(c.size !== undefined ? { size: c.size } : {}), seed: c.seed } satisfies CellRequest);
       };
       const fail = (e: unknown) => {
         if (failed) return;

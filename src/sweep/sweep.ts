@@ -1,4 +1,5 @@
 import type { CompareResult, CompareRow } from '../cli/compare.js';
+import { varyRecord } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -41,7 +42,7 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
     interrupted: opts.interrupted,
     onResult: opts.onResult,
   });
-  const rows: CompareRow[] = rowsIn.map((r) => ({ label: r.label, settings: r.settings, results: [] }));
+  const rows: CompareRow[] = rowsIn.map((r) => ({ label: r.label, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}), results: [] }));
   let partial = results.size < mine.length;
   for (const c of mine) {
     const r = results.get(c.index);
@@ -49,13 +50,11 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
     rows[c.row]!.results.push(r);
     if (r.partial) partial = true;
   }
-  const varyOut: Record<string, (string | boolean)[]> = {};
-  for (const v of vary) varyOut[v.key] = v.values;
   return {
     format: 'mmulab-sweep/1',
     scenario: scenario.name ?? 'unnamed',
     mutant: opts.mutant,
-    vary: varyOut,
+    vary: varyRecord(vary),
     seeds,
     shard,
     rows,
@@ -79,7 +78,10 @@ export function mergeSweeps(parts: readonly SweepResult[]): SweepResult {
     if (p.scenario !== first.scenario || p.mutant !== first.mutant || !same(p.vary, first.vary) || !same(p.seeds, first.seeds)) {
       throw new InputError('merge: the parts come from different sweeps (scenario, mutant, --vary or seeds differ)');
     }
-    if (p.rows.length !== first.rows.length || p.rows.some((r, i) => r.label !== first.rows[i]!.label || !same(r.settings, first.rows[i]!.settings))) {
+    if (
+      p.rows.length !== first.rows.length ||
+      p.rows.some((r, i) => r.label !== first.rows[i]!.label || !same(r.settings, first.rows[i]!.settings) || !same(r.size, first.rows[i]!.size))
+    ) {
       throw new InputError('merge: the parts have different variants or settings');
     }
   }
@@ -93,7 +95,7 @@ export function mergeSweeps(parts: readonly SweepResult[]): SweepResult {
       }
     }
     const results = [...bySeed.values()].sort((a, b) => seedPos.get(a.seed)! - seedPos.get(b.seed)!);
-    return { label: r.label, settings: r.settings, results };
+    return { label: r.label, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}), results };
   });
   const complete = rows.every((r) => r.results.length === first.seeds.length);
   return {

@@ -69,6 +69,12 @@ test('bad input: an unknown setting and an unknown mutant on the command line', 
   assertBad(cli('run', f, '--mutate', 'nope'), /--mutate nope: unknown mutant/);
 });
 
+test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', () => {
+  assertBad(cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2,0', '--workers', '0'), /^mmulab: --vary vcpus=2,0: expected at least 1 vCPU$/);
+  assertBad(cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=x'), /^mmulab: --vary vcpus=x: expected a non-negative integer$/);
+  assertBad(cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2000'), /^mmulab: --vary vcpus=2000: expected at most 1024$/);
+});
+
 test('bad input: check of a scenario whose threads have no count (every execution would be cut at --max-steps, a false livelock)', () => {
   assertBad(
     cli('check', 'fault-during-invalidation'),

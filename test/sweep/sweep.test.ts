@@ -66,3 +66,29 @@ test('sweep: --shard i/n takes every n-th cell starting at i, and the shards par
   assert.throws(() => parseShard('4/4'));
   assert.throws(() => parseShard('x'));
 });
+
+test('sweep: --vary vcpus runs each row at its size, in a worker as in the main thread, and its shards merge to the unsharded run', async () => {
+  const sized: Vary = [
+    { key: 'vcpus', values: [1, 3] },
+    { key: 'faultPrecheck', values: ['off', 'lockless'] },
+  ];
+  const whole = await runSweep(scenario, {}, sized, [1, 2], { workers: 2, mutant: null });
+  assert.deepEqual(
+    whole.rows.map((r) => [r.label, r.size]),
+    [
+      ['vcpus=1 faultPrecheck=off', { vcpus: 1 }],
+      ['vcpus=1 faultPrecheck=lockless', { vcpus: 1 }],
+      ['vcpus=3 faultPrecheck=off', { vcpus: 3 }],
+      ['vcpus=3 faultPrecheck=lockless', { vcpus: 3 }],
+    ],
+  );
+  // Each vCPU makes the scenario's accesses: three vCPUs make three times one's.
+  const accesses = (row: number) => whole.rows[row]!.results[0]!.metrics.guest.accesses;
+  assert.ok(accesses(0) > 0);
+  assert.equal(accesses(2), 3 * accesses(0));
+  const inMain = await runSweep(scenario, {}, sized, [1, 2], { workers: 0, mutant: null });
+  assert.equal(norm(inMain), norm(whole));
+  const parts = [];
+  for (let i = 0; i < 3; i++) parts.push(await runSweep(scenario, {}, sized, [1, 2], { workers: i % 2, mutant: null, shard: { index: i, count: 3 } }));
+  assert.equal(norm(mergeSweeps(parts)), norm(whole));
+});

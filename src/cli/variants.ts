@@ -1,0 +1,64 @@
+import type { Settings } from '../kvm/settings.js';
+import { effectiveSettings } from '../scenario/instantiate.js';
+import { checkScenarioLimits } from '../scenario/limits.js';
+import type { Scenario } from '../scenario/schema.js';
+import { resize, type ScenarioSize } from '../scenario/size.js';
+
+/** What --vary may vary: a model setting, or a size knob any scenario accepts. */
+export type VaryKey = keyof Settings | keyof ScenarioSize;
+
+/** The varied keys and their values, in the order given (--vary, repeated). */
+export type Vary = { key: VaryKey; values: (string | boolean | number)[] }[];
+
+/** The size knobs, as --set and --vary name them. */
+export const SIZE_KEYS = ['vcpus', 'invalidations', 'faultsPerVcpu'] as const satisfies readonly (keyof ScenarioSize)[];
+
+function isSizeKey(key: string): key is keyof ScenarioSize {
+  return (SIZE_KEYS as readonly string[]).includes(key);
+}
+
+/** One combination of the varied values: what compare and sweep run as a row. */
+export interface Variant {
+  /** "key=value key2=value2", or "default" when nothing is varied. */
+  label: string;
+  /** The settings in effect: defaults, the scenario's, --set, then the varied ones. */
+  settings: Settings;
+  /** The varied size knobs, when any are (the row's scenario is resized by them). */
+  size?: ScenarioSize;
+}
+
+/** Every combination of the varied values, in the order given, first key slowest. */
+export function variants(scenario: Scenario, base: Partial<Settings>, vary: Vary): Variant[] {
+  let combos: [VaryKey, string | boolean | number][][] = [[]];
+  for (const v of vary) combos = combos.flatMap((c) => v.values.map((val) => [...c, [v.key, val] as [VaryKey, string | boolean | number]]));
+  return combos.map((c) => {
+    const over: Record<string, unknown> = {};
+    const size: Record<string, number> = {};
+    for (const [k, val] of c) {
+      if (isSizeKey(k)) size[k] = val as number;
+      else over[k] = val;
+    }
+    return {
+      label: c.map(([k, val]) => `${k}=${val}`).join(' ') || 'default',
+      settings: effectiveSettings(scenario, { ...base, ...(over as Partial<Settings>) }),
+      ...(Object.keys(size).length > 0 ? { size: size as ScenarioSize } : {}),
+    };
+  });
+}
+
+/** The scenario a variant runs: resized when it varies a size knob. */
+export function variantScenario(scenario: Scenario, v: { size?: ScenarioSize }): Scenario {
+  return v.size === undefined ? scenario : resize(scenario, v.size);
+}
+
+/** Refuses (exit 2), before anything runs, a variant whose size the limits refuse. */
+export function checkVariantLimits(scenario: Scenario, rows: readonly Variant[], where: string): void {
+  for (const v of rows) if (v.size !== undefined) checkScenarioLimits(variantScenario(scenario, v), `${where} (${v.label})`);
+}
+
+/** The --vary values by key, as results record them. */
+export function varyRecord(vary: Vary): Record<string, (string | boolean | number)[]> {
+  const out: Record<string, (string | boolean | number)[]> = {};
+  for (const v of vary) out[v.key] = v.values;
+  return out;
+}
