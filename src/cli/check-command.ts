@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultPor, type PorMode } from '../check/dfs.js';
 import {
@@ -9,7 +8,7 @@ import {
   formatBoundLevels,
   formatInterleaving,
   formatSummary,
-  parseCounterexample,
+  ReplayDivergence,
   ReplayStrategy,
   type RetryRule,
   replayCounterexample,
@@ -22,6 +21,7 @@ import { ReportRecorder } from '../report/index.js';
 import { InputError } from '../scenario/input-error.js';
 import { parseShard } from '../sweep/grid.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
+import { readCounterexample, setsOf } from './cex-input.js';
 import { factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
@@ -91,9 +91,6 @@ function strategyName(o: CheckFlags): string {
 }
 
 /** The --set list a counterexample records, back as k=v strings. */
-function setsOf(cex: Counterexample): string[] {
-  return Object.entries(cex.settings).map(([k, v]) => `${k}=${String(v)}`);
-}
 
 function strategySpec(o: CheckFlags): StrategySpec {
   const bound = o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined;
@@ -372,14 +369,18 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--ftrace <file>', 'ftrace-style log of the replay')
     .option('--report <file>', 'HTML page with the interleaving as swimlanes')
     .action((file: string, o: { json?: string; trace?: string; ftrace?: string; report?: string }) => {
-      let cex: Counterexample;
+      const cex = readCounterexample(file);
+      let r: ReturnType<typeof replayCounterexample>;
       try {
-        cex = parseCounterexample(JSON.parse(readFileSync(file, 'utf8')));
+        r = replayCounterexample(factoryFor(cex.scenario, setsOf(cex), cex.mutant), cex);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new InputError(`${file}: ${code === 'ENOENT' ? 'no such file' : code ? `cannot read (${code})` : (e as Error).message}`);
+        // The file is well formed but its schedule does not fit the model it names.
+        if (e instanceof ReplayDivergence) {
+          throw new InputError(`${file}: schedule: ${e.message} (written by another version of the model, or edited)`);
+        }
+        throw e;
       }
-      const { same, replayed } = replayCounterexample(factoryFor(cex.scenario, setsOf(cex), cex.mutant), cex);
+      const { same, replayed } = r;
       process.stdout.write(`${formatInterleaving(replayed)}\n`);
       if (o.json) writeFileAtomic(o.json, toJson(replayed));
       writeCexOutputs(cex.scenario, replayed, o);

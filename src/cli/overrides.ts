@@ -21,11 +21,11 @@ export function parseSetting(text: string, where = '--set'): [keyof Settings, st
   return [spec.key, value];
 }
 
-/** Parses repeated --set options into a partial settings object. */
-export function parseSettings(list: readonly string[]): Partial<Settings> {
+/** Parses repeated --set options (or what `where` names) into a partial settings object. */
+export function parseSettings(list: readonly string[], where = '--set'): Partial<Settings> {
   const out: Record<string, unknown> = {};
   for (const s of list) {
-    const [k, v] = parseSetting(s);
+    const [k, v] = parseSetting(s, where);
     out[k] = v;
   }
   return out as Partial<Settings>;
@@ -69,7 +69,7 @@ export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INT
  * invalidations (I: count of every host invalidation thread), faultsPerVcpu (F:
  * guest accesses per vCPU). Returns the resized scenario and the settings.
  */
-export function applySets(scenario: Scenario, list: readonly string[]): { scenario: Scenario; settings: Partial<Settings> } {
+export function applySets(scenario: Scenario, list: readonly string[], where = '--set'): { scenario: Scenario; settings: Partial<Settings> } {
   const rest: string[] = [];
   const size: ScenarioSize = {};
   for (const item of list) {
@@ -78,7 +78,7 @@ export function applySets(scenario: Scenario, list: readonly string[]): { scenar
       rest.push(item);
       continue;
     }
-    size[key] = parseSize(key, item.slice(key.length + 1), `--set ${item}`);
+    size[key] = parseSize(key, item.slice(key.length + 1), `${where} ${item}`);
   }
-  return { scenario: resize(scenario, size), settings: parseSettings(rest) };
+  return { scenario: resize(scenario, size), settings: parseSettings(rest, where) };
 }
