@@ -5,6 +5,7 @@ import {
   type BoundLevel,
   type CheckResult,
   type Counterexample,
+  DEFAULT_MAX_STEPS,
   formatBoundLevels,
   formatInterleaving,
   formatSummary,
@@ -112,7 +113,9 @@ function strategySpec(o: CheckFlags): StrategySpec {
     case 'auto':
       return { kind: 'auto', preemptionBound: bound ?? (o.strategy === undefined ? DEFAULT_CHECK_BOUND : undefined), ...room };
     case 'pct':
-      return { kind: 'pct', depth: o.pctDepth !== undefined ? parseCount('--pct-depth', o.pctDepth, 100) : undefined };
+      const depth = o.pctDepth !== undefined ? parseCount('--pct-depth', o.pctDepth, 100) : undefined;
+      if (depth === 0) throw new InputError('--pct-depth 0: expected at least 1 (d-1 priority change points)');
+      return { kind: 'pct', depth };
     case 'random':
       return { kind: 'random' };
     default:
@@ -168,6 +171,15 @@ function coverage(
   if (covered === undefined) return { line: 'no preemption bound was exhausted', whole: false, none: true };
   const n = covered.preemptionBound!;
   return { line: boundedCoverage(n, defaultPor({ por, preemptionBound: n })), whole: false };
+}
+
+/**
+ * The caveat of a verdict when executions were cut at --max-steps with nothing
+ * awaited (truncated, not a livelock): what lies past the cut was not run.
+ */
+function truncatedNote(truncated: number, maxSteps: number): string {
+  const n = `${truncated.toLocaleString('en-US')} execution${truncated === 1 ? ' was' : 's were'}`;
+  return `(but ${n} cut at --max-steps ${maxSteps} with nothing awaited: the verdict covers their first ${maxSteps} steps only; a larger --max-steps runs the rest)\n`;
 }
 
 /** What an exhausted search's interleavings are, as to retries (see RetryRule). */
@@ -344,6 +356,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           );
           if (r.summary.exhausted) process.stdout.write(retriesNote(retries));
         }
+        if (r.summary.truncated > 0) process.stdout.write(truncatedNote(r.summary.truncated, maxSteps ?? DEFAULT_MAX_STEPS));
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {
           // Retry loops make the unbounded space of all but the smallest worlds too big to finish.
           process.stdout.write(

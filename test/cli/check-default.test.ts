@@ -34,6 +34,17 @@ test('check with no strategy nor bound: PCT, then every interleaving with at mos
   assert.match(r.stdout, /^pct \(depth 3\): 20000 executions, no violation$/m);
   assert.match(r.stdout, /^no violation: every interleaving with at most 2 preemptions was run$/m);
   assert.match(r.stdout, /^\(the default bound, 2: --preemption-bound N runs every interleaving with at most N;/m);
+  // Nothing was cut at --max-steps: no caveat.
+  assert.doesNotMatch(r.stdout, /cut at --max-steps/);
+});
+
+test('check: executions cut at --max-steps with nothing awaited qualify the verdict, which covers only the steps before the cut', () => {
+  const r = spawned('check', 'fault-vs-invalidation-mini', '--max-steps', '0', '--out', join(dir, 'cut-cex.json'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^\(but [\d,]+ executions were cut at --max-steps 0 with nothing awaited: the verdict covers their first 0 steps only; a larger --max-steps runs the rest\)$/m,
+  );
 });
 
 test('check --mutate with no strategy: PCT finds it at once; the counterexample replays to the same violation', async () => {
@@ -73,4 +84,7 @@ test("check with no strategy: an option only one strategy reads picks it (dfs: -
   const bad = await cli('check', 'fault-vs-invalidation-mini', '--strategy', 'dfs', '--pct-depth', '2');
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr.trim(), 'mmulab: --pct-depth: expected --strategy pct, not dfs');
+  const zero = await cli('check', 'fault-vs-invalidation-mini', '--pct-depth', '0');
+  assert.equal(zero.code, 2);
+  assert.equal(zero.stderr.trim(), 'mmulab: --pct-depth 0: expected at least 1 (d-1 priority change points)');
 });
