@@ -112,10 +112,11 @@ function strategySpec(o: CheckFlags): StrategySpec {
     }
     case 'auto':
       return { kind: 'auto', preemptionBound: bound ?? (o.strategy === undefined ? DEFAULT_CHECK_BOUND : undefined), ...room };
-    case 'pct':
+    case 'pct': {
       const depth = o.pctDepth !== undefined ? parseCount('--pct-depth', o.pctDepth, 100) : undefined;
       if (depth === 0) throw new InputError('--pct-depth 0: expected at least 1 (d-1 priority change points)');
       return { kind: 'pct', depth };
+    }
     case 'random':
       return { kind: 'random' };
     default:
