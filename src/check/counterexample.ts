@@ -22,6 +22,12 @@ export interface CexStep {
 export interface CexOrigin {
   /** Scenario name or file. */
   scenario: string;
+  /**
+   * The scenario file's text, when the scenario is a file rather than a
+   * built-in: the counterexample then replays anywhere, whatever became of
+   * the file (a bug report's reader does not have it).
+   */
+  scenarioText?: string;
   /** Scenario settings given on the command line (k=v), as parsed. */
   settings: Record<string, unknown>;
   /** The mutant applied, or null. */
@@ -60,6 +66,7 @@ export function buildCounterexample(factory: InstanceFactory, origin: CexOrigin,
   return {
     format: CEX_FORMAT,
     scenario: origin.scenario,
+    ...(origin.scenarioText !== undefined ? { scenarioText: origin.scenarioText } : {}),
     settings: origin.settings,
     mutant: origin.mutant,
     seed: origin.seed,
@@ -137,6 +144,7 @@ export function parseCounterexample(json: unknown): Counterexample {
     );
   }
   need(typeof o.scenario === 'string', 'scenario');
+  need(o.scenarioText === undefined || typeof o.scenarioText === 'string', 'scenarioText');
   need(typeof o.settings === 'object' && o.settings !== null, 'settings');
   need(o.mutant === null || typeof o.mutant === 'string', 'mutant');
   need(typeof o.seed === 'number', 'seed');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultPor, type PorMode } from '../check/dfs.js';
 import {
@@ -9,6 +10,7 @@ import {
   formatBoundLevels,
   formatInterleaving,
   formatSummary,
+  type InstanceFactory,
   ReplayDivergence,
   ReplayStrategy,
   type RetryRule,
@@ -18,8 +20,10 @@ import {
   ttyProgress,
 } from '../check/index.js';
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
+import type { Sink } from '../kvm/events.js';
 import { ReportRecorder } from '../report/index.js';
 import { InputError } from '../scenario/input-error.js';
+import { isScenarioFile } from '../scenario/load.js';
 import { parseShard } from '../sweep/grid.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import { readCounterexample, setsOf } from './cex-input.js';
@@ -189,11 +193,15 @@ function retriesNote(retries: RetryRule): string {
   return '(a retry after a failed attempt ran once the other threads were done or waiting: --retries interleaved also runs it at any point)\n';
 }
 
-/** Replays a counterexample once more with report sinks attached, and writes the files asked for. */
-function writeCexOutputs(ref: string, cex: Counterexample, files: { trace?: string; ftrace?: string; report?: string }): void {
+/** Replays a counterexample once more with report sinks attached (on the model `model` builds), and writes the files asked for. */
+function writeCexOutputs(
+  model: (sinks: () => Sink[]) => InstanceFactory,
+  cex: Counterexample,
+  files: { trace?: string; ftrace?: string; report?: string },
+): void {
   if (!files.trace && !files.ftrace && !files.report) return;
   const rec = new ReportRecorder({ trace: !!files.trace, ftrace: !!files.ftrace, series: false, title: `${cex.scenario} counterexample` });
-  const factory = factoryFor(ref, setsOf(cex), cex.mutant, () => rec.sinks);
+  const factory = model(() => rec.sinks);
   runOnce(
     (o) => {
       const inst = factory(o);
@@ -281,7 +289,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           options: {
             strategy,
             seed,
-            origin: { scenario: ref, settings, mutant },
+            origin: { scenario: ref, ...(isScenarioFile(ref) ? { scenarioText: readFileSync(ref, 'utf8') } : {}), settings, mutant },
             minimise: o.minimise,
             maxExecutions,
             maxSteps,
@@ -371,7 +379,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const cex = r.counterexample;
       if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation)}\n`);
       process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${cexFile}; replay it with:\n  mmulab replay ${cexFile}\n`);
-      writeCexOutputs(ref, cex, o);
+      writeCexOutputs((sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks), cex, o);
       process.exitCode = ctx.exit.violation;
     });
 
@@ -383,10 +391,11 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--ftrace <file>', 'ftrace-style log of the replay')
     .option('--report <file>', 'HTML page with the interleaving as swimlanes')
     .action((file: string, o: { json?: string; trace?: string; ftrace?: string; report?: string }) => {
-      const cex = readCounterexample(file);
+      const input = readCounterexample(file);
+      const cex = input.cex;
       let r: ReturnType<typeof replayCounterexample>;
       try {
-        r = replayCounterexample(factoryFor(cex.scenario, setsOf(cex), cex.mutant), cex);
+        r = replayCounterexample(input.factory(), cex);
       } catch (e) {
         // The file is well formed but its schedule does not fit the model it names.
         if (e instanceof ReplayDivergence) {
@@ -397,7 +406,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const { same, replayed } = r;
       process.stdout.write(`${formatInterleaving(replayed)}\n`);
       if (o.json) writeFileAtomic(o.json, toJson(replayed));
-      writeCexOutputs(cex.scenario, replayed, o);
+      writeCexOutputs(input.factory, replayed, o);
       if (!same) {
         process.stderr.write(`mmulab: replay violated ${replayed.property}, not ${cex.property}\n`);
       }

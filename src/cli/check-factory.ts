@@ -4,6 +4,7 @@ import { InputError } from '../scenario/input-error.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { endlessThreads } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/schema.js';
 import { applySets } from './overrides.js';
 
 /**
@@ -14,7 +15,12 @@ import { applySets } from './overrides.js';
  * scenario is refused as bad input.
  */
 export function factoryFor(ref: string, sets: readonly string[], mutant: string | null, sinks?: () => Sink[]): InstanceFactory {
-  const { scenario, settings } = applySets(loadScenario(ref), sets);
+  return factoryForScenario(loadScenario(ref), ref, sets, mutant, sinks);
+}
+
+/** factoryFor with the scenario already read (a counterexample's own copy); `ref` names it in errors. */
+export function factoryForScenario(base: Scenario, ref: string, sets: readonly string[], mutant: string | null, sinks?: () => Sink[]): InstanceFactory {
+  const { scenario, settings } = applySets(base, sets);
   const endless = endlessThreads(scenario);
   if (endless.length > 0) {
     throw new InputError(

@@ -122,9 +122,20 @@ export function builtinIndex(): { name: string; description: string }[] {
  * Loads a scenario by built-in name or file path. A name without a path separator
  * or extension is a built-in; anything else is read from disk.
  */
+/** True when `ref` names a scenario file rather than a built-in (a path, or a .yaml/.json name). */
+export function isScenarioFile(ref: string): boolean {
+  return /[/\\]|\.(ya?ml|json)$/i.test(ref);
+}
+
+/** A scenario file's parsed text, named after the file unless it names itself; errors are located in `where`. */
+export function scenarioFromText(text: string, ref: string, where = ref): Scenario {
+  const s = parseScenario(text, where);
+  const base = ref.replace(/^.*[/\\]/, '').replace(/\.(ya?ml|json)$/i, '');
+  return { ...s, name: s.name ?? base };
+}
+
 export function loadScenario(ref: string): Scenario {
-  const looksLikeFile = /[/\\]|\.(ya?ml|json)$/i.test(ref);
-  if (!looksLikeFile) {
+  if (!isScenarioFile(ref)) {
     const names = builtinNames();
     if (!names.includes(ref)) {
       throw new InputError(`${ref}: unknown built-in scenario; expected one of ${names.join(', ')} (or a .yaml/.json file)`);
@@ -139,7 +150,5 @@ export function loadScenario(ref: string): Scenario {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new InputError(`${ref}: cannot read scenario file (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`);
   }
-  const s = parseScenario(text, ref);
-  const base = ref.replace(/^.*[/\\]/, '').replace(/\.(ya?ml|json)$/i, '');
-  return { ...s, name: s.name ?? base };
+  return scenarioFromText(text, ref);
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { BUILTIN_DIR } from '../../src/scenario/load.js';
 import { tempDir } from '../temp-dir.js';
 import { cli } from './in-process-cli.js';
 
@@ -35,4 +36,27 @@ test('replay: a counterexample whose world or schedule this mmulab cannot build 
     assert.ok(lines[0]!.startsWith(`mmulab: ${f}: `), lines[0]);
     assert.match(lines[0]!, pattern);
   }
+});
+
+test('replay: the counterexample of a scenario file carries the file, and replays once the file is gone', async () => {
+  const yaml = join(dir, 'my-mini.yaml');
+  writeFileSync(yaml, readFileSync(join(BUILTIN_DIR, 'fault-vs-invalidation-mini.yaml'), 'utf8'));
+  const cexFile = join(dir, 'file-cex.json');
+  const found = await cli('check', yaml, '--mutate', 'fault-skip-range-check', '--out', cexFile);
+  assert.equal(found.code, 1, found.stderr);
+  const cex = JSON.parse(readFileSync(cexFile, 'utf8'));
+  assert.equal(cex.scenario, yaml);
+  assert.equal(cex.scenarioText, readFileSync(yaml, 'utf8'));
+  rmSync(yaml);
+  const replayedFile = join(dir, 'file-replayed.json');
+  const r = await cli('replay', cexFile, '--json', replayedFile);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.deepEqual(JSON.parse(readFileSync(replayedFile, 'utf8')).steps, cex.steps);
+  // A copy that does not parse is located in the counterexample file.
+  const broken = join(dir, 'broken-text.json');
+  writeFileSync(broken, JSON.stringify({ ...cex, scenarioText: 'vm: [' }));
+  const bad = await cli('replay', broken);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr.trim(), new RegExp(`^mmulab: ${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: scenarioText:\\d+:\\d+`));
 });
