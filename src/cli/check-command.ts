@@ -95,8 +95,6 @@ function strategyName(o: CheckFlags): string {
   return 'auto';
 }
 
-/** The --set list a counterexample records, back as k=v strings. */
-
 function strategySpec(o: CheckFlags): StrategySpec {
   const bound = o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined;
   const name = strategyName(o);
