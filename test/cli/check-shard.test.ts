@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
@@ -153,4 +154,30 @@ test('check: bad --shard and --workers are refused in one line, exit 2', async (
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr.trim(), pattern);
   }
+});
+
+test('check --workers K warns, on one line, when K is more than the cores, and not otherwise', { skip: availableParallelism() >= 256 }, async () => {
+  const run = (k: number) =>
+    cli(
+      'check',
+      'fault-vs-invalidation-mini',
+      ...SIZE,
+      '--strategy',
+      'pct',
+      '--max-executions',
+      '20',
+      '--workers',
+      String(k),
+      '--out',
+      join(dir, `warn-${k}-cex.json`),
+    );
+  const over = availableParallelism() + 1;
+  const many = await run(over);
+  assert.equal(many.code, 0, many.stderr);
+  assert.equal(
+    many.stderr,
+    `mmulab: warning: --workers ${over} is more than the ${availableParallelism()} cores here: the workers take turns on them, each starting and warming up on its own, which costs more than it gains\n`,
+  );
+  const one = await run(1);
+  assert.equal(one.stderr, '');
 });
