@@ -265,13 +265,6 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const shard = o.shard !== undefined ? parseShard(o.shard) : null;
       const workers = parseCount('--workers', o.workers, MAX_WORKERS);
       if (workers === 0) throw new InputError('--workers 0: expected at least 1');
-      const cores = availableParallelism();
-      if (workers > cores) {
-        // 16 workers on 2 cores took 6.9 s and 690 MB for the 1.5 s and 160 MB of one (fault-vs-invalidation-mini).
-        process.stderr.write(
-          `mmulab: warning: --workers ${workers} is more than the ${cores} cores here: the workers take turns on them, each starting and warming up on its own, which costs more than it gains\n`,
-        );
-      }
       const strategy = strategySpec(o);
       // auto and the iterative bound run phases in turn: never as --shard parts.
       // On --workers each phase runs on them (check-phases.ts), unless the levels use DPOR.
@@ -284,6 +277,14 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;
       const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
       const retries = parseRetries(o.retries);
+      // (Once the input is known good: a refusal stays one line.)
+      const cores = availableParallelism();
+      if (workers > cores) {
+        // 16 workers on 2 cores took 6.9 s and 690 MB for the 1.5 s and 160 MB of one (fault-vs-invalidation-mini).
+        process.stderr.write(
+          `mmulab: warning: --workers ${workers} is more than the ${cores} cores here: the workers take turns on them, each starting and warming up on its own, which costs more than it gains\n`,
+        );
+      }
       const tty = ttyProgress(process.stderr);
       // The exploration runs on worker threads so that SIGINT is seen while it runs.
       const { result: r, parts } = await checkInWorkers(
