@@ -31,6 +31,7 @@ import { readCounterexample, setsOf } from './cex-input.js';
 import { factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
+import { parseTimeLimitSeconds } from './limits.js';
 import { writeDefaultOutput } from './output-path.js';
 import { parseCount } from './overrides.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
@@ -261,7 +262,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const settings: Record<string, unknown> = {};
       for (const s of o.set) settings[s.slice(0, s.indexOf('='))] = s.slice(s.indexOf('=') + 1);
       const seed = parseCount('--seed', o.seed ?? '1', 2 ** 31 - 1);
-      const timeLimit = o.timeLimit !== undefined ? parseCount('--time-limit', o.timeLimit, 1e7) * 1000 : undefined;
+      // As run and compare take it: seconds, fractions allowed.
+      const timeLimit = o.timeLimit !== undefined ? parseTimeLimitSeconds(o.timeLimit) * 1000 : undefined;
       const shard = o.shard !== undefined ? parseShard(o.shard) : null;
       const workers = parseCount('--workers', o.workers, MAX_WORKERS);
       if (workers === 0) throw new InputError('--workers 0: expected at least 1');

@@ -3,14 +3,19 @@ import { InputError } from '../scenario/input-error.js';
 /** Largest --time-limit accepted, seconds (a week). */
 const MAX_TIME_LIMIT_S = 7 * 24 * 3600;
 
-/** Parses --time-limit S (wall seconds, fractions allowed) into an absolute deadline (ms since the epoch). */
-export function parseTimeLimit(text: string | undefined, now = Date.now()): number | undefined {
-  if (text === undefined) return undefined;
+/** Parses --time-limit S: wall seconds, fractions allowed, more than 0 and at most a week. */
+export function parseTimeLimitSeconds(text: string): number {
   const s = Number(text);
   if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !Number.isFinite(s) || s <= 0 || s > MAX_TIME_LIMIT_S) {
     throw new InputError(`--time-limit ${text}: expected seconds, a number > 0 and <= ${MAX_TIME_LIMIT_S}`);
   }
-  return now + s * 1000;
+  return s;
+}
+
+/** Parses --time-limit S into an absolute deadline (ms since the epoch). */
+export function parseTimeLimit(text: string | undefined, now = Date.now()): number | undefined {
+  if (text === undefined) return undefined;
+  return now + parseTimeLimitSeconds(text) * 1000;
 }
 
 /** True when a wall-clock deadline has passed. */

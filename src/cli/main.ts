@@ -15,7 +15,7 @@ import { renderCompare } from './compare.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { checkOutputOptions } from './output-path.js';
-import { applySets, parseCount, parseVary } from './overrides.js';
+import { applySets, parseCount, parseVaries } from './overrides.js';
 import { summarizeRun } from './summary.js';
 import { checkVariantLimits, variants } from './variants.js';
 
@@ -112,7 +112,7 @@ function program(): Command {
       checkScenarioLimits(scenario, ref);
       const deadlineMs = parseTimeLimit(o.timeLimit);
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
-      const vary = o.vary.map(parseVary);
+      const vary = parseVaries(o.vary);
       checkVariantLimits(scenario, variants(scenario, base, vary), ref);
       const n = parseCount('--seeds', o.seeds, 10000);
       if (n === 0) throw new InputError('--seeds 0: expected at least 1');

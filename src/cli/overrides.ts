@@ -45,6 +45,18 @@ export function parseVary(text: string): Vary[number] {
   return { key: key as keyof Settings, values: raw.map((v) => parseSetting(`${key}=${v}`, '--vary')[1]) };
 }
 
+/** Parses repeated --vary options; a key given twice is refused (the later would silently win, the rows' labels would lie). */
+export function parseVaries(list: readonly string[]): Vary {
+  const out: Vary = [];
+  for (const text of list) {
+    const v = parseVary(text);
+    if (out.some((o) => o.key === v.key))
+      throw new InputError(`--vary ${text}: ${v.key} is varied twice; expected each key once, its values together (--vary ${v.key}=a,b)`);
+    out.push(v);
+  }
+  return out;
+}
+
 function isSizeKey(key: string): key is (typeof SIZE_KEYS)[number] {
   return (SIZE_KEYS as readonly string[]).includes(key);
 }

@@ -73,6 +73,18 @@ test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', () =
   assertBad(cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2,0', '--workers', '0'), /^mmulab: --vary vcpus=2,0: expected at least 1 vCPU$/);
   assertBad(cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=x'), /^mmulab: --vary vcpus=x: expected a non-negative integer$/);
   assertBad(cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2000'), /^mmulab: --vary vcpus=2000: expected at most 1024$/);
+  // A key varied twice: the later would win and the rows' labels would lie.
+  assertBad(
+    cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'mmu=tdp', '--vary', 'mmu=shadow', '--workers', '0'),
+    /^mmulab: --vary mmu=shadow: mmu is varied twice; expected each key once, its values together \(--vary mmu=a,b\)$/,
+  );
+});
+
+test('bad input: check --time-limit takes seconds as run does (fractions allowed, more than 0)', () => {
+  assertBad(cli('check', 'fault-vs-invalidation-mini', '--time-limit', '0'), /^mmulab: --time-limit 0: expected seconds, a number > 0 and <= 604800$/);
+  const r = cli('check', 'fault-vs-invalidation-mini', '--strategy', 'pct', '--time-limit', '0.2');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^pct: \d+ executions \((time-limit|max-executions)\)/m);
 });
 
 test('bad input: check of a scenario whose threads have no count (every execution would be cut at --max-steps, a false livelock)', () => {
