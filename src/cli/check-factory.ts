@@ -5,6 +5,7 @@ import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { endlessThreads } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
+import { pageTablesTakenAway } from '../scenario/shadow-guest.js';
 import { applySets } from './overrides.js';
 
 /**
@@ -29,5 +30,12 @@ export function factoryForScenario(base: Scenario, ref: string, sets: readonly s
     );
   }
   const eff = effectiveSettings(scenario, settings);
+  const taken = eff.mmu === 'shadow' ? pageTablesTakenAway(scenario) : [];
+  if (taken.length > 0) {
+    throw new InputError(
+      `${ref}: ${taken.join('; ')}, which may still walk them: the checker ignores time (atNs), and the model does not cover ` +
+        'a guest running on page tables in no memslot; expected page tables in a memslot no change takes away (pageTableGfnStart), or --set mmu=tdp',
+    );
+  }
   return (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
 }

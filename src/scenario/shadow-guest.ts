@@ -69,3 +69,31 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
   }
   return specs;
 }
+
+/**
+ * The memslot changes of a shadow-paged scenario that take away page tables a
+ * vCPU may still walk: a delete or move of the memslot holding the guest
+ * kernel's tables or a vCPU's. The simulator orders such a change after the
+ * vCPU is done by time (atNs); the checker ignores time, so it would also run
+ * the change first, and the model does not cover a guest running on page
+ * tables in no memslot (KVM would give it a dummy root). Described, for the
+ * checker to refuse the scenario.
+ */
+export function pageTablesTakenAway(scenario: Scenario): string[] {
+  const out: string[] = [];
+  const ranges: [string, number, number][] = [['the guest kernel', PT_BASE, PT_BASE + KERNEL_PT_GFNS]];
+  for (let i = 0; i < scenario.vm.vcpus; i++) {
+    const w = { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) };
+    const start = w.pageTableGfnStart ?? PT_BASE + KERNEL_PT_GFNS + i * w.pageTableGfns;
+    ranges.push([`vCPU${i}`, start, start + w.pageTableGfns]);
+  }
+  scenario.host.memslotChanges.forEach((c, k) => {
+    if (c.op === 'create') return;
+    const slot = scenario.vm.memslots.find((m) => m.id === c.slot);
+    if (slot === undefined) return;
+    const end = slot.baseGfn + slot.pages;
+    const hit = ranges.filter(([, s, e]) => s < end && e > slot.baseGfn).map(([who]) => who);
+    if (hit.length > 0) out.push(`host.memslotChanges[${k}] (${c.op} of memslot ${c.slot}) takes away the page tables of ${hit.join(', ')}`);
+  });
+  return out;
+}

@@ -87,6 +87,16 @@ test('bad input: check --time-limit takes seconds as run does (fractions allowed
   assert.match(r.stdout, /^pct: \d+ executions \((time-limit|max-executions)\)/m);
 });
 
+test('bad input: check of a shadow-paged scenario whose memslot delete takes away page tables a vCPU may still walk (time orders them only in the simulator)', () => {
+  assertBad(
+    cli('check', 'slot-zap-accounting', '--set', 'faultsPerVcpu=2'),
+    /^mmulab: slot-zap-accounting: host\.memslotChanges\[0\] \(delete of memslot 2\) takes away the page tables of vCPU1, which may still walk them: the checker ignores time \(atNs\).*or --set mmu=tdp$/,
+  );
+  // The same scenario under TDP has no guest page tables for KVM to walk.
+  const r = cli('check', 'slot-zap-accounting', '--set', 'faultsPerVcpu=1', '--set', 'mmu=tdp', '--strategy', 'pct', '--max-executions', '20');
+  assert.equal(r.code, 0, r.stderr);
+});
+
 test('bad input: check of a scenario whose threads have no count (every execution would be cut at --max-steps, a false livelock)', () => {
   assertBad(
     cli('check', 'fault-during-invalidation'),
