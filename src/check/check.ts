@@ -67,11 +67,19 @@ export interface CounterexampleResult {
  * the counterexample by replaying it with the log on.
  */
 export function check(factory: InstanceFactory, options: CheckOptions): CheckResult {
+  const clock = options.clock ?? (() => performance.now());
+  const t0 = clock();
   const strategy = makeStrategy(options.strategy, options.seed, options.shard);
   const found = explore(factory, strategy, options);
+  // A time limit bounds the whole check: minimisation gets what the search left
+  // (its result may then depend on the machine's speed, as the search's does).
+  const minimiseOptions =
+    options.timeLimitMs !== undefined && options.minimiseOptions?.timeLimitMs === undefined
+      ? { ...options.minimiseOptions, timeLimitMs: Math.max(0, options.timeLimitMs - (clock() - t0)) }
+      : options.minimiseOptions;
   const cex =
     found.violation !== null && found.schedule !== null && (options.counterexample ?? true)
-      ? counterexampleOf(factory, found.violation, found.schedule, strategy.name, options)
+      ? counterexampleOf(factory, found.violation, found.schedule, strategy.name, { ...options, minimiseOptions })
       : null;
   const lost = strategy.statesLost?.() ?? 0;
   return { ...checkResult(found, cex), boundCut: strategy instanceof DfsStrategy && strategy.stats.boundCuts > 0, ...(lost > 0 ? { statesLost: lost } : {}) };
@@ -121,7 +129,7 @@ export function counterexampleOf(
   if (options.minimise ?? true) {
     const m = minimise(factory, schedule, violation.kind, limits, { clock: options.clock, seed: options.seed, ...options.minimiseOptions });
     schedule = m.schedule;
-    minimisation = { size: m.size, original: m.original, attempts: m.attempts, search: m.search };
+    minimisation = { size: m.size, original: m.original, attempts: m.attempts, search: m.search, ...(m.cutByTimeLimit ? { cutByTimeLimit: true } : {}) };
   }
   const counterexample = buildCounterexample(factory, { ...options.origin, seed: options.seed, strategy: strategyName }, schedule, limits);
   return { counterexample, minimisation };

@@ -52,6 +52,8 @@ export interface MinimiseResult {
    * as many, violates the property). Null when there was none.
    */
   search: { executions: number; complete: boolean } | null;
+  /** Set when its wall-time budget (timeLimitMs) ran out first: a smaller schedule may exist. */
+  cutByTimeLimit?: true;
 }
 
 /**
@@ -136,7 +138,8 @@ export function minimise(factory: InstanceFactory, schedule: Schedule, kind: str
       size = { steps: f.schedule.choices.length, preemptions: f.preemptions, switches: f.switches };
     }
   }
-  return { schedule: best, violation: bestViolation, size, original, attempts, search };
+  const cut = clock() >= deadline;
+  return { schedule: best, violation: bestViolation, size, original, attempts, search, ...(cut ? { cutByTimeLimit: true as const } : {}) };
 }
 
 /** s is no larger than t in steps and preemptions, and smaller in steps, preemptions or switches. */

@@ -65,3 +65,20 @@ test('smaller: never more steps nor preemptions, and less of something', () => {
   assert.ok(!smaller(s(9, 2, 1), s(10, 1, 3)));
   assert.ok(!smaller(s(11, 0, 0), s(10, 1, 3)));
 });
+
+test('minimisation stops at its wall-time budget and says so (a clock that has run out), and says nothing without one', () => {
+  const factory = seqProtocol(2, 2, 2, 'skip-seq-check');
+  const found = explore(factory, new RandomStrategy(3), { maxExecutions: 100_000 });
+  assert.ok(found.violation !== null && found.schedule !== null);
+  // A clock that jumps a second on every reading: the budget of 10 ms is gone at the first look.
+  let now = 0;
+  const clock = () => (now += 1000);
+  const cut = minimise(factory, found.schedule, found.violation.kind, limits, { timeLimitMs: 10, clock });
+  assert.equal(cut.cutByTimeLimit, true);
+  assert.equal(cut.attempts, 0);
+  assert.equal(cut.search, null);
+  assert.deepEqual(cut.size, cut.original);
+  const whole = minimise(factory, found.schedule, found.violation.kind, limits, { maxAttempts: 400 });
+  assert.equal('cutByTimeLimit' in whole, false);
+  assert.ok(smaller(whole.size, whole.original) || whole.search?.complete === true);
+});
