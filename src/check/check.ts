@@ -73,10 +73,14 @@ export function check(factory: InstanceFactory, options: CheckOptions): CheckRes
   const found = explore(factory, strategy, options);
   // A time limit bounds the whole check: minimisation gets what the search left
   // (its result may then depend on the machine's speed, as the search's does).
-  const minimiseOptions =
-    options.timeLimitMs !== undefined && options.minimiseOptions?.timeLimitMs === undefined
-      ? { ...options.minimiseOptions, timeLimitMs: Math.max(0, options.timeLimitMs - (clock() - t0)) }
-      : options.minimiseOptions;
+  // SIGINT stops it where it is, as it stops the search.
+  const minimiseOptions = {
+    interrupted: options.interrupted,
+    ...options.minimiseOptions,
+    ...(options.timeLimitMs !== undefined && options.minimiseOptions?.timeLimitMs === undefined
+      ? { timeLimitMs: Math.max(0, options.timeLimitMs - (clock() - t0)) }
+      : {}),
+  };
   const cex =
     found.violation !== null && found.schedule !== null && (options.counterexample ?? true)
       ? counterexampleOf(factory, found.violation, found.schedule, strategy.name, { ...options, minimiseOptions })
@@ -129,7 +133,13 @@ export function counterexampleOf(
   if (options.minimise ?? true) {
     const m = minimise(factory, schedule, violation.kind, limits, { clock: options.clock, seed: options.seed, ...options.minimiseOptions });
     schedule = m.schedule;
-    minimisation = { size: m.size, original: m.original, attempts: m.attempts, search: m.search, ...(m.cutByTimeLimit ? { cutByTimeLimit: true } : {}) };
+    minimisation = {
+      size: m.size,
+      original: m.original,
+      attempts: m.attempts,
+      search: m.search,
+      ...(m.cutShort !== undefined ? { cutShort: m.cutShort } : {}),
+    };
   }
   const counterexample = buildCounterexample(factory, { ...options.origin, seed: options.seed, strategy: strategyName }, schedule, limits);
   return { counterexample, minimisation };

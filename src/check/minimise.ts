@@ -14,6 +14,8 @@ export interface MinimiseOptions {
   timeLimitMs?: number;
   /** The wall clock, ms (default performance.now). */
   clock?: () => number;
+  /** Polled between trials and executions: true stops the minimisation where it is (SIGINT). */
+  interrupted?: () => boolean;
   /**
    * Most executions of the search for a shortest schedule that follows the
    * trials (default 20,000; 0: no search). Like maxAttempts, it alone decides
@@ -52,8 +54,8 @@ export interface MinimiseResult {
    * as many, violates the property). Null when there was none.
    */
   search: { executions: number; complete: boolean } | null;
-  /** Set when its wall-time budget (timeLimitMs) ran out first: a smaller schedule may exist. */
-  cutByTimeLimit?: true;
+  /** Set when its wall-time budget (timeLimitMs) ran out, or it was interrupted, first: a smaller schedule may exist. */
+  cutShort?: 'time-limit' | 'interrupted';
 }
 
 /**
@@ -86,7 +88,8 @@ export function minimise(factory: InstanceFactory, schedule: Schedule, kind: str
   const original = size;
   let attempts = 0;
 
-  const budgetLeft = () => attempts < maxAttempts && clock() < deadline;
+  const interrupted = options.interrupted ?? (() => false);
+  const budgetLeft = () => attempts < maxAttempts && clock() < deadline && !interrupted();
   /** Runs a candidate; keeps it when smaller. */
   const trial = (choices: number[]): boolean => {
     attempts++;
@@ -128,8 +131,8 @@ export function minimise(factory: InstanceFactory, schedule: Schedule, kind: str
   }
   let search: MinimiseResult['search'] = null;
   const searchExecutions = options.searchExecutions ?? 20_000;
-  if (searchExecutions > 0 && clock() < deadline) {
-    const r = searchShortest(factory, kind, best, size, limits, { budget: searchExecutions, seed: options.seed ?? 0, deadline, clock });
+  if (searchExecutions > 0 && clock() < deadline && !interrupted()) {
+    const r = searchShortest(factory, kind, best, size, limits, { budget: searchExecutions, seed: options.seed ?? 0, deadline, clock, interrupted });
     search = { executions: r.executions, complete: r.complete };
     if (r.found !== null) {
       const f = r.found;
@@ -138,8 +141,8 @@ export function minimise(factory: InstanceFactory, schedule: Schedule, kind: str
       size = { steps: f.schedule.choices.length, preemptions: f.preemptions, switches: f.switches };
     }
   }
-  const cut = clock() >= deadline;
-  return { schedule: best, violation: bestViolation, size, original, attempts, search, ...(cut ? { cutByTimeLimit: true as const } : {}) };
+  const cut = interrupted() ? 'interrupted' : clock() >= deadline ? 'time-limit' : undefined;
+  return { schedule: best, violation: bestViolation, size, original, attempts, search, ...(cut !== undefined ? { cutShort: cut } : {}) };
 }
 
 /** s is no larger than t in steps and preemptions, and smaller in steps, preemptions or switches. */

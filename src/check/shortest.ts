@@ -123,7 +123,7 @@ export function searchShortest(
   given: Schedule,
   size: SearchedSize,
   limits: RunLimits,
-  options: { budget: number; seed: number; deadline: number; clock: () => number },
+  options: { budget: number; seed: number; deadline: number; clock: () => number; interrupted?: () => boolean },
 ): ShortestResult {
   const draws = drawsByThread(factory, given, limits);
   let spent = 0;
@@ -137,7 +137,7 @@ export function searchShortest(
     const strategy = new SearchScheduler(dfs, maxSteps, draws);
     let index = 0;
     for (;;) {
-      if (spent >= options.budget || options.clock() >= options.deadline) return undefined;
+      if (spent >= options.budget || options.clock() >= options.deadline || options.interrupted?.()) return undefined;
       if (!strategy.beginExecution(x)) return null;
       spent++;
       const inst = factory({ log: false });

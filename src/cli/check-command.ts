@@ -433,6 +433,7 @@ export function minimisedLine(m: NonNullable<CheckResult['minimisation']>): stri
       ? `; shortest: none as short with fewer preemptions, none shorter with ${m.size.preemptions} (${ran})`
       : `; maybe not the shortest (${ran}, the search's budget)`;
   }
-  if (m.cutByTimeLimit) line += '; cut short at --time-limit';
+  if (m.cutShort === 'time-limit') line += '; cut short at --time-limit';
+  if (m.cutShort === 'interrupted') line += '; cut short by SIGINT';
   return line;
 }

@@ -74,11 +74,16 @@ test('minimisation stops at its wall-time budget and says so (a clock that has r
   let now = 0;
   const clock = () => (now += 1000);
   const cut = minimise(factory, found.schedule, found.violation.kind, limits, { timeLimitMs: 10, clock });
-  assert.equal(cut.cutByTimeLimit, true);
+  assert.equal(cut.cutShort, 'time-limit');
   assert.equal(cut.attempts, 0);
   assert.equal(cut.search, null);
   assert.deepEqual(cut.size, cut.original);
   const whole = minimise(factory, found.schedule, found.violation.kind, limits, { maxAttempts: 400 });
-  assert.equal('cutByTimeLimit' in whole, false);
+  assert.equal('cutShort' in whole, false);
+  // Interrupted (SIGINT) before the first trial: the schedule as found, and said so.
+  const stopped = minimise(factory, found.schedule, found.violation.kind, limits, { interrupted: () => true });
+  assert.equal(stopped.cutShort, 'interrupted');
+  assert.equal(stopped.attempts, 0);
+  assert.deepEqual(stopped.size, stopped.original);
   assert.ok(smaller(whole.size, whole.original) || whole.search?.complete === true);
 });
