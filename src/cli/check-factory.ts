@@ -1,3 +1,4 @@
+import { MAX_THREADS } from '../check/execution.js';
 import type { InstanceFactory } from '../check/factory.js';
 import type { Sink } from '../kvm/events.js';
 import { InputError } from '../scenario/input-error.js';
@@ -37,5 +38,18 @@ export function factoryForScenario(base: Scenario, ref: string, sets: readonly s
         'a guest running on page tables in no memslot; expected page tables in a memslot no change takes away (pageTableGfnStart), or --set mmu=tdp',
     );
   }
-  return (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
+  const factory: InstanceFactory = (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
+  // The checker's thread sets are 32-bit masks: count the threads of one instance.
+  const probe = factory({ log: false });
+  const threads = probe.rt.threads.length;
+  probe.dispose?.();
+  if (threads > MAX_THREADS) {
+    const vcpus = scenario.vm.vcpus;
+    const host = threads - vcpus;
+    throw new InputError(
+      `${ref}: ${threads} threads (${vcpus} vCPUs and ${host} host thread${host === 1 ? '' : 's'}): the checker handles at most ${MAX_THREADS}; ` +
+        `expected --set vcpus=${Math.max(1, MAX_THREADS - (threads - vcpus))} or fewer`,
+    );
+  }
+  return factory;
 }

@@ -97,6 +97,13 @@ test('bad input: check of a shadow-paged scenario whose memslot delete takes awa
   assert.equal(r.code, 0, r.stderr);
 });
 
+test('bad input: check of more threads than the checker handles (32) names the count and the vCPUs to ask for', () => {
+  assertBad(
+    cli('check', 'fault-vs-invalidation-mini', '--set', 'vcpus=40'),
+    /^mmulab: fault-vs-invalidation-mini: 41 threads \(40 vCPUs and 1 host thread\): the checker handles at most 32; expected --set vcpus=31 or fewer$/,
+  );
+});
+
 test('bad input: check of a scenario whose threads have no count (every execution would be cut at --max-steps, a false livelock)', () => {
   assertBad(
     cli('check', 'fault-during-invalidation'),
