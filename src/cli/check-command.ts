@@ -6,34 +6,28 @@ import {
   AUTO_PCT,
   type BoundLevel,
   type CheckResult,
-  type Counterexample,
   DEFAULT_MAX_STEPS,
   formatBoundLevels,
   formatInterleaving,
   formatSummary,
-  type InstanceFactory,
-  ReplayDivergence,
-  ReplayStrategy,
   type RetryRule,
-  replayCounterexample,
-  runOnce,
   type StrategySpec,
   ttyProgress,
 } from '../check/index.js';
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
-import type { Sink } from '../kvm/events.js';
-import { ReportRecorder } from '../report/index.js';
 import { InputError } from '../scenario/input-error.js';
 import { isScenarioFile } from '../scenario/load.js';
 import { parseShard } from '../sweep/grid.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
-import { readCounterexample, setsOf } from './cex-input.js';
+import { setsOf, settingsOf } from './cex-input.js';
+import { writeCexOutputs } from './cex-outputs.js';
 import { factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { writeDefaultOutput } from './output-path.js';
 import { parseCount } from './overrides.js';
+import { replayLine } from './replay-line.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
 /** What the CLI shares with its subcommands. */
@@ -193,28 +187,6 @@ function retriesNote(retries: RetryRule): string {
   return '(a retry after a failed attempt ran once the other threads were done or waiting: --retries interleaved also runs it at any point)\n';
 }
 
-/** Replays a counterexample once more with report sinks attached (on the model `model` builds), and writes the files asked for. */
-function writeCexOutputs(
-  model: (sinks: () => Sink[]) => InstanceFactory,
-  cex: Counterexample,
-  files: { trace?: string; ftrace?: string; report?: string },
-): void {
-  if (!files.trace && !files.ftrace && !files.report) return;
-  const rec = new ReportRecorder({ trace: !!files.trace, ftrace: !!files.ftrace, series: false, title: `${cex.scenario} counterexample` });
-  const factory = model(() => rec.sinks);
-  runOnce(
-    (o) => {
-      const inst = factory(o);
-      rec.attach(inst as Parameters<ReportRecorder['attach']>[0]);
-      return inst;
-    },
-    new ReplayStrategy(cex.schedule),
-    cex.limits,
-    true,
-  );
-  rec.writeCounterexample(files, cex, { replayCommand: files.report ? 'mmulab replay cex.json' : undefined });
-}
-
 export function registerCheckCommands(p: Command, ctx: CheckCommandContext): void {
   p.command('check')
     .description('explore interleavings of a (small) scenario; on a violation write a minimal, replayable counterexample')
@@ -259,8 +231,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .action(async (ref: string, o: CheckFlags, command: Command) => {
       const mutant = ctx.checkMutant(o.mutate);
       factoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
-      const settings: Record<string, unknown> = {};
-      for (const s of o.set) settings[s.slice(0, s.indexOf('='))] = s.slice(s.indexOf('=') + 1);
+      const settings = settingsOf(o.set);
       const seed = parseCount('--seed', o.seed ?? '1', 2 ** 31 - 1);
       // As run and compare take it: seconds, fractions allowed.
       const timeLimit = o.timeLimit !== undefined ? parseTimeLimitSeconds(o.timeLimit) * 1000 : undefined;
@@ -388,37 +359,9 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const cex = r.counterexample;
       if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation)}\n`);
       process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${cexFile}; replay it with:\n  mmulab replay ${cexFile}\n`);
+      const line = replayLine(cex);
+      if (line !== null) process.stdout.write(`or, without the file (for a commit message or a mail):\n  ${line}\n`);
       writeCexOutputs((sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks), cex, o);
-      process.exitCode = ctx.exit.violation;
-    });
-
-  p.command('replay')
-    .description('re-run a counterexample deterministically and print its interleaving')
-    .argument('<cex>', 'counterexample JSON written by check')
-    .option('--json <file>', 'write the replayed counterexample as JSON')
-    .option('--trace <file>', 'Perfetto trace of the replay')
-    .option('--ftrace <file>', 'ftrace-style log of the replay')
-    .option('--report <file>', 'HTML page with the interleaving as swimlanes')
-    .action((file: string, o: { json?: string; trace?: string; ftrace?: string; report?: string }) => {
-      const input = readCounterexample(file);
-      const cex = input.cex;
-      let r: ReturnType<typeof replayCounterexample>;
-      try {
-        r = replayCounterexample(input.factory(), cex);
-      } catch (e) {
-        // The file is well formed but its schedule does not fit the model it names.
-        if (e instanceof ReplayDivergence) {
-          throw new InputError(`${file}: schedule: ${e.message} (written by another version of the model, or edited)`);
-        }
-        throw e;
-      }
-      const { same, replayed } = r;
-      process.stdout.write(`${formatInterleaving(replayed)}\n`);
-      if (o.json) writeFileAtomic(o.json, toJson(replayed));
-      writeCexOutputs(input.factory, replayed, o);
-      if (!same) {
-        process.stderr.write(`mmulab: replay violated ${replayed.property}, not ${cex.property}\n`);
-      }
       process.exitCode = ctx.exit.violation;
     });
 }

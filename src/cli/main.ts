@@ -16,6 +16,7 @@ import { parseTimeLimit, pastDeadline } from './limits.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { checkOutputOptions } from './output-path.js';
 import { applySets, parseCount, parseVaries } from './overrides.js';
+import { registerReplayCommand } from './replay-command.js';
 import { summarizeRun } from './summary.js';
 import { checkVariantLimits, variants } from './variants.js';
 
@@ -150,6 +151,7 @@ function program(): Command {
     });
 
   registerCheckCommands(p, { isInterrupted, checkMutant, exit: EXIT });
+  registerReplayCommand(p, { isInterrupted, checkMutant, exit: EXIT });
   registerAuditCommand(p, { isInterrupted, checkMutant, exit: EXIT });
   registerSweepCommands(p, { isInterrupted, wallClock, checkMutant, exit: EXIT });
 

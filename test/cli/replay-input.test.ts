@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BUILTIN_DIR } from '../../src/scenario/load.js';
 import { tempDir } from '../temp-dir.js';
-import { cli } from './in-process-cli.js';
+import { cli, spawned } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-replay-input-');
 
@@ -59,4 +59,33 @@ test('replay: the counterexample of a scenario file carries the file, and replay
   const bad = await cli('replay', broken);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr.trim(), new RegExp(`^mmulab: ${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: scenarioText:\\d+:\\d+`));
+});
+
+test('check prints the replay as one line without the file; pasted, it replays the same steps; the file form takes none of its options', async () => {
+  const cexFile = join(dir, 'line-cex.json');
+  const found = spawned('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', cexFile);
+  assert.equal(found.code, 1, found.stderr);
+  const m =
+    /^or, without the file \(for a commit message or a mail\):\n {2}mmulab (replay fault-vs-invalidation-mini --mutate fault-skip-range-check --schedule [A-Za-z0-9_-]+)$/m.exec(
+      found.stdout,
+    );
+  assert.ok(m, found.stdout);
+  const pasted = join(dir, 'line-replayed.json');
+  const r = await cli(...m[1]!.split(' '), '--json', pasted);
+  assert.equal(r.code, 1, r.stderr);
+  const cex = JSON.parse(readFileSync(cexFile, 'utf8'));
+  const replayed = JSON.parse(readFileSync(pasted, 'utf8'));
+  assert.deepEqual(replayed.steps, cex.steps);
+  assert.deepEqual(replayed.schedule, cex.schedule);
+  assert.equal(replayed.property, cex.property);
+  // Without the mutant it was found with, the schedule does not fit: refused on one line.
+  const bare = await cli(...m[1]!.replace(' --mutate fault-skip-range-check', '').split(' '));
+  assert.equal(bare.code, 2);
+  assert.match(bare.stderr.trim(), /^mmulab: --schedule: schedule: replay: step \d+ .*\(found with other settings or another mutant, /);
+  const garbled = await cli('replay', 'fault-vs-invalidation-mini', '--schedule', 'not!base64');
+  assert.equal(garbled.code, 2);
+  assert.match(garbled.stderr.trim(), /^mmulab: --schedule: schedule string: only base64url characters/);
+  const mixed = await cli('replay', cexFile, '--mutate', 'fault-skip-range-check');
+  assert.equal(mixed.code, 2);
+  assert.equal(mixed.stderr.trim(), 'mmulab: --mutate: only with --schedule (a counterexample file records it)');
 });

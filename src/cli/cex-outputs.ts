@@ -1,0 +1,25 @@
+import { type Counterexample, type InstanceFactory, ReplayStrategy, runOnce } from '../check/index.js';
+import type { Sink } from '../kvm/events.js';
+import { ReportRecorder } from '../report/index.js';
+
+/** Replays a counterexample once more with report sinks attached (on the model `model` builds), and writes the files asked for. */
+export function writeCexOutputs(
+  model: (sinks: () => Sink[]) => InstanceFactory,
+  cex: Counterexample,
+  files: { trace?: string; ftrace?: string; report?: string },
+): void {
+  if (!files.trace && !files.ftrace && !files.report) return;
+  const rec = new ReportRecorder({ trace: !!files.trace, ftrace: !!files.ftrace, series: false, title: `${cex.scenario} counterexample` });
+  const factory = model(() => rec.sinks);
+  runOnce(
+    (o) => {
+      const inst = factory(o);
+      rec.attach(inst as Parameters<ReportRecorder['attach']>[0]);
+      return inst;
+    },
+    new ReplayStrategy(cex.schedule),
+    cex.limits,
+    true,
+  );
+  rec.writeCounterexample(files, cex, { replayCommand: files.report ? 'mmulab replay cex.json' : undefined });
+}

@@ -1,0 +1,128 @@
+import type { Command } from 'commander';
+import {
+  buildCounterexample,
+  type Counterexample,
+  DEFAULT_MAX_STEPS,
+  decodeSchedule,
+  formatInterleaving,
+  type InstanceFactory,
+  ReplayDivergence,
+  ReplayStrategy,
+  replayCounterexample,
+  runLimits,
+  runOnce,
+} from '../check/index.js';
+import type { Sink } from '../kvm/events.js';
+import type { Schedule } from '../runtime/schedule.js';
+import { InputError } from '../scenario/input-error.js';
+import { toJson, writeFileAtomic } from './atomic-write.js';
+import { readCounterexample, settingsOf } from './cex-input.js';
+import { writeCexOutputs } from './cex-outputs.js';
+import type { CheckCommandContext } from './check-command.js';
+import { factoryFor } from './check-factory.js';
+import { parseCount } from './overrides.js';
+import { parseRetries } from './retries-option.js';
+
+interface ReplayFlags {
+  schedule?: string;
+  set: string[];
+  mutate?: string;
+  maxSteps?: string;
+  retries?: string;
+  json?: string;
+  trace?: string;
+  ftrace?: string;
+  report?: string;
+}
+
+/** What a replay runs: the schedule, on what model, and the counterexample it was (when read from a file). */
+interface ReplayInput {
+  /** How the schedule was given, for errors: the file, or --schedule. */
+  source: string;
+  factory(sinks?: () => Sink[]): InstanceFactory;
+  origin: Pick<Counterexample, 'scenario' | 'scenarioText' | 'settings' | 'mutant' | 'seed' | 'strategy' | 'limits'>;
+  schedule: Schedule;
+  /** The counterexample read, or null for --schedule (nothing to compare with). */
+  cex: Counterexample | null;
+}
+
+/** The replay the line check prints asks for: the scenario, its options and the encoded schedule. */
+function fromLine(ref: string, o: ReplayFlags, ctx: Pick<CheckCommandContext, 'checkMutant'>): ReplayInput {
+  const mutant = ctx.checkMutant(o.mutate);
+  const factory = (sinks?: () => Sink[]) => factoryFor(ref, o.set, mutant, sinks);
+  factory();
+  let schedule: Schedule;
+  try {
+    schedule = decodeSchedule(o.schedule!);
+  } catch (e) {
+    throw new InputError(`--schedule: ${(e as Error).message}`);
+  }
+  const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : DEFAULT_MAX_STEPS;
+  const limits = runLimits({ maxSteps, retries: parseRetries(o.retries ?? 'deferred') });
+  const origin = { scenario: ref, settings: settingsOf(o.set), mutant, seed: 0, strategy: 'replay', limits };
+  return { source: '--schedule', factory, origin, schedule, cex: null };
+}
+
+/** Refuses the options that only the --schedule form reads. */
+function fileForm(file: string, o: ReplayFlags): ReplayInput {
+  for (const [flag, given] of [
+    ['--set', o.set.length > 0],
+    ['--mutate', o.mutate !== undefined],
+    ['--max-steps', o.maxSteps !== undefined],
+    ['--retries', o.retries !== undefined],
+  ] as const) {
+    if (given) throw new InputError(`${flag}: only with --schedule (a counterexample file records it)`);
+  }
+  const input = readCounterexample(file);
+  const cex = input.cex;
+  return { source: file, factory: input.factory, origin: cex, schedule: cex.schedule, cex };
+}
+
+export function registerReplayCommand(p: Command, ctx: CheckCommandContext): void {
+  p.command('replay')
+    .description('re-run a counterexample deterministically and print its interleaving: from its file, or from the line check prints (--schedule)')
+    .argument('<cex>', 'counterexample JSON written by check; with --schedule, the scenario')
+    .option('--schedule <string>', 'the encoded schedule of the line check prints: the argument is then the scenario')
+    .option('--set <key=value>', 'with --schedule: a setting or size knob (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--mutate <name>', 'with --schedule: the mutant')
+    .option('--max-steps <n>', `with --schedule: the check's --max-steps (default ${DEFAULT_MAX_STEPS})`)
+    .option('--retries <rule>', "with --schedule: the check's --retries (default deferred)")
+    .option('--json <file>', 'write the replayed counterexample as JSON')
+    .option('--trace <file>', 'Perfetto trace of the replay')
+    .option('--ftrace <file>', 'ftrace-style log of the replay')
+    .option('--report <file>', 'HTML page with the interleaving as swimlanes')
+    .action((arg: string, o: ReplayFlags) => {
+      const input = o.schedule !== undefined ? fromLine(arg, o, ctx) : fileForm(arg, o);
+      const factory = input.factory();
+      let replayed: Counterexample;
+      try {
+        if (input.cex !== null) replayed = replayCounterexample(factory, input.cex).replayed;
+        else {
+          const run = runOnce(factory, new ReplayStrategy(input.schedule), input.origin.limits, false);
+          if (run.violation === null) {
+            process.stdout.write(`no violation: the schedule runs to its end (${run.outcome}, ${run.schedule.choices.length} steps)\n`);
+            process.exitCode = ctx.exit.ok;
+            return;
+          }
+          replayed = buildCounterexample(factory, input.origin, input.schedule, input.origin.limits);
+        }
+      } catch (e) {
+        // Well formed, but the schedule does not fit the model it names.
+        if (e instanceof ReplayDivergence) {
+          const why =
+            input.cex !== null
+              ? 'written by another version of the model, or edited'
+              : 'found with other settings or another mutant, by another version of the model, or edited';
+          throw new InputError(`${input.source}: schedule: ${e.message} (${why})`);
+        }
+        throw e;
+      }
+      process.stdout.write(`${formatInterleaving(replayed)}\n`);
+      if (o.json) writeFileAtomic(o.json, toJson(replayed));
+      writeCexOutputs(input.factory, replayed, o);
+      if (input.cex !== null && replayed.property !== input.cex.property) {
+        process.stderr.write(`mmulab: replay violated ${replayed.property}, not ${input.cex.property}\n`);
+      }
+      process.exitCode = ctx.exit.violation;
+    });
+}
