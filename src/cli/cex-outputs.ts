@@ -2,11 +2,16 @@ import { type Counterexample, type InstanceFactory, ReplayStrategy, runOnce } fr
 import type { Sink } from '../kvm/events.js';
 import { ReportRecorder } from '../report/index.js';
 
-/** Replays a counterexample once more with report sinks attached (on the model `model` builds), and writes the files asked for. */
+/**
+ * Replays a counterexample once more with report sinks attached (on the model
+ * `model` builds), and writes the files asked for; the HTML page shows
+ * `replayCommand`.
+ */
 export function writeCexOutputs(
   model: (sinks: () => Sink[]) => InstanceFactory,
   cex: Counterexample,
   files: { trace?: string; ftrace?: string; report?: string },
+  replayCommand: string,
 ): void {
   if (!files.trace && !files.ftrace && !files.report) return;
   const rec = new ReportRecorder({ trace: !!files.trace, ftrace: !!files.ftrace, series: false, title: `${cex.scenario} counterexample` });
@@ -21,5 +26,5 @@ export function writeCexOutputs(
     cex.limits,
     true,
   );
-  rec.writeCounterexample(files, cex, { replayCommand: files.report ? 'mmulab replay cex.json' : undefined });
+  rec.writeCounterexample(files, cex, { replayCommand });
 }

@@ -361,7 +361,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${cexFile}; replay it with:\n  mmulab replay ${cexFile}\n`);
       const line = replayLine(cex);
       if (line !== null) process.stdout.write(`or, without the file (for a commit message or a mail):\n  ${line}\n`);
-      writeCexOutputs((sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks), cex, o);
+      writeCexOutputs((sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks), cex, o, line ?? `mmulab replay ${cexFile}`);
       process.exitCode = ctx.exit.violation;
     });
 }

@@ -21,6 +21,7 @@ import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
 import { factoryFor } from './check-factory.js';
 import { parseCount } from './overrides.js';
+import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries } from './retries-option.js';
 
 interface ReplayFlags {
@@ -119,7 +120,9 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
       }
       process.stdout.write(`${formatInterleaving(replayed)}\n`);
       if (o.json) writeFileAtomic(o.json, toJson(replayed));
-      writeCexOutputs(input.factory, replayed, o);
+      // The page's replay command: the line without a file, else the file given (or the --schedule line as given).
+      const command = input.cex !== null ? (replayLine(replayed) ?? `mmulab replay ${input.source}`) : (replayCommandOf(replayed) ?? `mmulab replay ${arg}`);
+      writeCexOutputs(input.factory, replayed, o, command);
       if (input.cex !== null && replayed.property !== input.cex.property) {
         process.stderr.write(`mmulab: replay violated ${replayed.property}, not ${input.cex.property}\n`);
       }

@@ -10,7 +10,11 @@ import { setsOf } from './cex-input.js';
  * (the file would be needed), or limits the command line does not set.
  */
 export function replayLine(cex: Counterexample): string | null {
-  if (isScenarioFile(cex.scenario)) return null;
+  return isScenarioFile(cex.scenario) ? null : replayCommandOf(cex);
+}
+
+/** replayLine, for a scenario file too (the line then needs the file); null for limits the command line does not set. */
+export function replayCommandOf(cex: Counterexample): string | null {
   const l = cex.limits;
   if (!l.fairSpin || (l.spinProgress ?? 'footprint') !== 'footprint') return null;
   const args = ['mmulab', 'replay', cex.scenario];
