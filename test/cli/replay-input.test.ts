@@ -63,13 +63,16 @@ test('replay: the counterexample of a scenario file carries the file, and replay
 
 test('check prints the replay as one line without the file; pasted, it replays the same steps; the file form takes none of its options', async () => {
   const cexFile = join(dir, 'line-cex.json');
-  const found = spawned('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', cexFile);
+  const page = join(dir, 'line.html');
+  const found = spawned('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', cexFile, '--report', page);
   assert.equal(found.code, 1, found.stderr);
   const m =
     /^or, without the file \(for a commit message or a mail\):\n {2}mmulab (replay fault-vs-invalidation-mini --mutate fault-skip-range-check --schedule [A-Za-z0-9_-]+)$/m.exec(
       found.stdout,
     );
   assert.ok(m, found.stdout);
+  // The HTML page shows the same line (it used to show 'mmulab replay cex.json' whatever --out was).
+  assert.ok(readFileSync(page, 'utf8').includes(`<code>mmulab ${m[1]!}</code>`));
   const pasted = join(dir, 'line-replayed.json');
   const r = await cli(...m[1]!.split(' '), '--json', pasted);
   assert.equal(r.code, 1, r.stderr);
