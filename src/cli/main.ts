@@ -18,7 +18,7 @@ import { checkOutputOptions } from './output-path.js';
 import { applySets, parseCount, parseVaries } from './overrides.js';
 import { registerReplayCommand } from './replay-command.js';
 import { summarizeRun } from './summary.js';
-import { checkVariantLimits, variants } from './variants.js';
+import { checkVariants, variants } from './variants.js';
 
 /** Exit codes: 0 no violation, 1 a property violated, 2 bad input, 3 model bug, 130 interrupted. */
 export const EXIT = { ok: 0, violation: 1, input: 2, modelBug: 3, interrupted: 130 } as const;
@@ -114,7 +114,7 @@ function program(): Command {
       const deadlineMs = parseTimeLimit(o.timeLimit);
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
       const vary = parseVaries(o.vary);
-      checkVariantLimits(scenario, variants(scenario, base, vary), ref);
+      checkVariants(scenario, variants(scenario, base, vary), ref);
       const n = parseCount('--seeds', o.seeds, 10000);
       if (n === 0) throw new InputError('--seeds 0: expected at least 1');
       const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);

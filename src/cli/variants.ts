@@ -1,5 +1,6 @@
 import type { Settings } from '../kvm/settings.js';
-import { effectiveSettings } from '../scenario/instantiate.js';
+import { InputError } from '../scenario/input-error.js';
+import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resize, type ScenarioSize } from '../scenario/size.js';
@@ -51,9 +52,23 @@ export function variantScenario(scenario: Scenario, v: { size?: ScenarioSize }):
   return v.size === undefined ? scenario : resize(scenario, v.size);
 }
 
-/** Refuses (exit 2), before anything runs, a variant whose size the limits refuse. */
-export function checkVariantLimits(scenario: Scenario, rows: readonly Variant[], where: string): void {
-  for (const v of rows) if (v.size !== undefined) checkScenarioLimits(variantScenario(scenario, v), `${where} (${v.label})`);
+/**
+ * Refuses (exit 2), before anything runs, a variant the limits or the model
+ * refuse (a size past the limits, vCPUs whose page tables no longer fit the
+ * memslots): each is built once, and an error names it.
+ */
+export function checkVariants(scenario: Scenario, rows: readonly Variant[], where: string): void {
+  for (const v of rows) {
+    const s = variantScenario(scenario, v);
+    try {
+      if (v.size !== undefined) checkScenarioLimits(s, where);
+      createInstance(s, { settings: v.settings, mutant: null, log: false, metrics: false }).dispose?.();
+    } catch (e) {
+      if (e instanceof InputError)
+        throw new InputError(`${where} (${v.label}): ${e.message.startsWith(`${where}: `) ? e.message.slice(where.length + 2) : e.message}`);
+      throw e;
+    }
+  }
 }
 
 /** The --vary values by key, as results record them. */

@@ -6,7 +6,7 @@ import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
 import { CHECK_FORMAT, type CheckJson, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { applySets, parseCount, parseVaries } from '../cli/overrides.js';
-import { checkVariantLimits } from '../cli/variants.js';
+import { checkVariants } from '../cli/variants.js';
 import { InputError } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
@@ -73,7 +73,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
         checkScenarioLimits(scenario, ref);
         const vary = parseVaries(o.vary);
-        checkVariantLimits(scenario, gridRows(scenario, base, vary), ref);
+        checkVariants(scenario, gridRows(scenario, base, vary), ref);
         const n = parseCount('--seeds', o.seeds, 1_000_000);
         if (n === 0) throw new InputError('--seeds 0: expected at least 1');
         const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { type ErrorData, errorFromData } from '../cli/worker-error.js';
 import type { Settings } from '../kvm/settings.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { ScenarioSize } from '../scenario/size.js';
@@ -12,7 +13,7 @@ export interface CellRequest {
   size?: ScenarioSize;
   seed: number;
 }
-export type CellReply = { index: number; result: RunResult } | { index: number; error: string };
+export type CellReply = { index: number; result: RunResult } | { index: number; error: ErrorData };
 
 /**
  * Starts a worker on the worker module next to this one: worker.js from dist
@@ -81,7 +82,11 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
         workers.push(w);
         w.on('message', (m: CellReply) => {
           busy--;
-          if ('error' in m) return fail(new Error(`sweep cell ${m.index}: ${m.error}`));
+          // Bad input and model bugs keep their class (exit codes); anything else names the cell.
+          if ('error' in m) {
+            const known = m.error.name === 'InputError' || m.error.name === 'ModelBug';
+            return fail(known ? errorFromData(m.error) : new Error(`sweep cell ${m.index}: ${m.error.message}`));
+          }
           out.set(m.index, m.result);
           opts.onResult?.(m.index, m.result);
           feed(w);

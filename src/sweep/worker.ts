@@ -3,6 +3,7 @@
  * one cell per message, runs simulate() and posts the RunResult back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { errorData } from '../cli/worker-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { CellReply, CellRequest } from './pool.js';
 import { runCell } from './run-cell.js';
@@ -15,7 +16,7 @@ port.on('message', (req: CellRequest) => {
   try {
     reply = { index: req.index, result: runCell(data.scenario, req, data.mutant, data.maxSteps) };
   } catch (e) {
-    reply = { index: req.index, error: (e as Error)?.stack ?? String(e) };
+    reply = { index: req.index, error: errorData(e) };
   }
   port.postMessage(reply);
 });

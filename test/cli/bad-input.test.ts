@@ -73,6 +73,11 @@ test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', () =
   assertBad(cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2,0', '--workers', '0'), /^mmulab: --vary vcpus=2,0: expected at least 1 vCPU$/);
   assertBad(cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=x'), /^mmulab: --vary vcpus=x: expected a non-negative integer$/);
   assertBad(cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2000'), /^mmulab: --vary vcpus=2000: expected at most 1024$/);
+  // A size the model refuses (vCPU2's page tables past the memslots) names its row, before anything runs, from workers too.
+  assertBad(
+    cli('sweep', 'slot-zap-accounting', '--vary', 'vcpus=1,3', '--workers', '2'),
+    /^mmulab: slot-zap-accounting \(vcpus=3\): workload\.pageTableGfnStart: vCPU2's page tables at .* must lie in one memslot at or above 0x8000000$/,
+  );
   // A key varied twice: the later would win and the rows' labels would lie.
   assertBad(
     cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'mmu=tdp', '--vary', 'mmu=shadow', '--workers', '0'),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { InputError } from '../../src/scenario/input-error.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { Vary } from '../../src/sweep/grid.js';
 import { gridCells, gridRows, parseShard, shardCells } from '../../src/sweep/grid.js';
@@ -91,4 +92,15 @@ test('sweep: --vary vcpus runs each row at its size, in a worker as in the main 
   const parts = [];
   for (let i = 0; i < 3; i++) parts.push(await runSweep(scenario, {}, sized, [1, 2], { workers: i % 2, mutant: null, shard: { index: i, count: 3 } }));
   assert.equal(norm(mergeSweeps(parts)), norm(whole));
+});
+
+test('sweep: bad input met in a worker comes back as bad input (exit 2), not as an internal error with a stack', async () => {
+  const s = loadScenario('slot-zap-accounting');
+  const [row] = gridRows(s, {}, [{ key: 'vcpus', values: [3] }]);
+  const cells = gridCells([row!], [1]);
+  await assert.rejects(runCells(s, cells, { workers: 1, mutant: null }), (e: Error) => {
+    assert.ok(e instanceof InputError, `${e.name}: ${e.message}`);
+    assert.match(e.message, /^workload\.pageTableGfnStart: vCPU2's page tables/);
+    return true;
+  });
 });
