@@ -31,15 +31,9 @@ export function factoryForScenario(base: Scenario, ref: string, sets: readonly s
     );
   }
   const eff = effectiveSettings(scenario, settings);
-  const taken = eff.mmu === 'shadow' ? pageTablesTakenAway(scenario) : [];
-  if (taken.length > 0) {
-    throw new InputError(
-      `${ref}: ${taken.join('; ')}, which may still walk them: the checker ignores time (atNs), and the model does not cover ` +
-        'a guest running on page tables in no memslot; expected page tables in a memslot no change takes away (pageTableGfnStart), or --set mmu=tdp',
-    );
-  }
   const factory: InstanceFactory = (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
-  // The checker's thread sets are 32-bit masks: count the threads of one instance.
+  // One instance, built first: the model's own refusals (a layout it cannot have)
+  // come before the checker's. Its thread sets are 32-bit masks: count the threads.
   const probe = factory({ log: false });
   const threads = probe.rt.threads.length;
   probe.dispose?.();
@@ -49,6 +43,13 @@ export function factoryForScenario(base: Scenario, ref: string, sets: readonly s
     throw new InputError(
       `${ref}: ${threads} threads (${vcpus} vCPUs and ${host} host thread${host === 1 ? '' : 's'}): the checker handles at most ${MAX_THREADS}; ` +
         `expected --set vcpus=${Math.max(1, MAX_THREADS - (threads - vcpus))} or fewer`,
+    );
+  }
+  const taken = eff.mmu === 'shadow' ? pageTablesTakenAway(scenario) : [];
+  if (taken.length > 0) {
+    throw new InputError(
+      `${ref}: ${taken.join('; ')}, which may still walk them: the checker ignores time (atNs), and the model does not cover ` +
+        'a guest running on page tables in no memslot; expected page tables in a memslot no change takes away (pageTableGfnStart), or --set mmu=tdp',
     );
   }
   return factory;
