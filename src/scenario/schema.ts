@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_COSTS } from '../kvm/costs.js';
 import { SETTINGS } from '../kvm/settings.js';
+import { memslotIssues } from './memslot-rules.js';
 
 /** Upper bounds that keep a scenario within what one machine can model. */
 export const LIMITS = {
@@ -115,51 +116,56 @@ for (const s of SETTINGS) {
 const costsShape: Record<string, z.ZodTypeAny> = {};
 for (const k of Object.keys(DEFAULT_COSTS)) costsShape[k] = ns.optional();
 
-export const scenarioSchema = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-  description: z.string().max(10000).default(''),
-  vm: z.strictObject({
-    vcpus: positive(LIMITS.vcpus),
-    memslots: z.array(memslotSchema).min(1).max(LIMITS.memslots),
-    /** The APIC-access page: its private memslot exists and vCPUs use it. */
-    apicAccessPage: z.boolean().default(true),
-  }),
-  workload: workloadSchema.default(() => workloadSchema.parse({})),
-  /** Per-vCPU overrides of `workload`, by index: only the keys given override. */
-  vcpuWorkloads: z.array(workloadOverrideSchema).max(LIMITS.vcpus).default([]),
-  host: z
-    .strictObject({
-      invalidations: z.array(invalidationSchema).max(16).default([]),
-      /** The APIC-access page is migrated every this many ns (0: never). */
-      apicPageMigrationNs: ns.default(0),
-      /** APIC-access page migrations (0: no limit). */
-      apicPageMigrations: count(1e9).default(0),
-      memslotChanges: z.array(memslotChangeSchema).max(1000).default([]),
-      /**
-       * The host maps the first this many pages of every user memslot before the
-       * run, as MAP_POPULATE would, with no SPTE yet: invalidations have pages to
-       * change from the start (check scenarios).
-       */
-      populatePages: count(65536).default(0),
-    })
-    .default({ invalidations: [], apicPageMigrationNs: 0, apicPageMigrations: 0, memslotChanges: [], populatePages: 0 }),
-  settings: z.strictObject(settingsShape).default({}),
-  costs: z.strictObject(costsShape).default({}),
-  stop: z
-    .strictObject({
-      timeNs: ns.optional(),
-      accesses: count(LIMITS.stopAccesses).optional(),
-      /** No progress on an awaited event for this long is a livelock, ns. */
-      livelockNs: ns.optional(),
-    })
-    .default({}),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(1),
-});
+export const scenarioSchema = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    description: z.string().max(10000).default(''),
+    vm: z.strictObject({
+      vcpus: positive(LIMITS.vcpus),
+      memslots: z.array(memslotSchema).min(1).max(LIMITS.memslots),
+      /** The APIC-access page: its private memslot exists and vCPUs use it. */
+      apicAccessPage: z.boolean().default(true),
+    }),
+    workload: workloadSchema.default(() => workloadSchema.parse({})),
+    /** Per-vCPU overrides of `workload`, by index: only the keys given override. */
+    vcpuWorkloads: z.array(workloadOverrideSchema).max(LIMITS.vcpus).default([]),
+    host: z
+      .strictObject({
+        invalidations: z.array(invalidationSchema).max(16).default([]),
+        /** The APIC-access page is migrated every this many ns (0: never). */
+        apicPageMigrationNs: ns.default(0),
+        /** APIC-access page migrations (0: no limit). */
+        apicPageMigrations: count(1e9).default(0),
+        memslotChanges: z.array(memslotChangeSchema).max(1000).default([]),
+        /**
+         * The host maps the first this many pages of every user memslot before the
+         * run, as MAP_POPULATE would, with no SPTE yet: invalidations have pages to
+         * change from the start (check scenarios).
+         */
+        populatePages: count(65536).default(0),
+      })
+      .default({ invalidations: [], apicPageMigrationNs: 0, apicPageMigrations: 0, memslotChanges: [], populatePages: 0 }),
+    settings: z.strictObject(settingsShape).default({}),
+    costs: z.strictObject(costsShape).default({}),
+    stop: z
+      .strictObject({
+        timeNs: ns.optional(),
+        accesses: count(LIMITS.stopAccesses).optional(),
+        /** No progress on an awaited event for this long is a livelock, ns. */
+        livelockNs: ns.optional(),
+      })
+      .default({}),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
+  })
+  .superRefine((s, ctx) => {
+    // What KVM_SET_USER_MEMORY_REGION would refuse, located at the field.
+    for (const issue of memslotIssues(s.vm.memslots, s.host.memslotChanges)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
 
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type Workload = z.infer<typeof workloadSchema>;

@@ -63,6 +63,33 @@ test('bad input: malformed YAML is located', () => {
   assertBad(cli('run', f), /broken\.yaml:\d+:\d+: malformed YAML\/JSON: /);
 });
 
+test('bad input: memslots and changes KVM_SET_USER_MEMORY_REGION would refuse are located and named (the model does not run those failures)', () => {
+  const slots = GOOD.replace('    - { id: 0, baseGfn: 0, pages: 64 }', '    - { id: 0, baseGfn: 0, pages: 64 }\n    - { id: 1, baseGfn: 4096, pages: 64 }');
+  const withChange = (change: string) => `${slots}host:\n  memslotChanges:\n    - ${change}\n`;
+  const cases: [string, string, RegExp][] = [
+    ['dup.yaml', slots.replace('id: 1,', 'id: 0,'), /:5:13 vm\.memslots\[1\]\.id: memslot id 0 is used twice$/],
+    ['overlap.yaml', slots.replace('baseGfn: 4096', 'baseGfn: 32'), /vm\.memslots\[1\]\.baseGfn: gfns \[0x20, 0x60\) overlap memslot 0's \[0x0, 0x40\)$/],
+    [
+      'del.yaml',
+      withChange('{ atNs: 1000, op: delete, slot: 9 }'),
+      /host\.memslotChanges\[0\]\.slot: delete of memslot 9, which does not exist then \(memslots: 0, 1\); KVM would refuse it \(EINVAL\)$/,
+    ],
+    [
+      'create.yaml',
+      withChange('{ atNs: 1000, op: create, slot: 5, baseGfn: 10, pages: 4 }'),
+      /\.baseGfn: create of memslot 5 at \[0xa, 0xe\) overlaps memslot 0's \[0x0, 0x40\); KVM would refuse it \(EEXIST\)$/,
+    ],
+    ['move.yaml', withChange('{ atNs: 1000, op: move, slot: 1, baseGfn: 0 }'), /\.baseGfn: move of memslot 1 to \[0x0, 0x40\) overlaps memslot 0's/],
+  ];
+  for (const [name, text, pattern] of cases) assertBad(cli('run', scenarioFile(name, text)), pattern);
+  // In time order: a delete, then a create of the same id, is fine.
+  const r = cli(
+    'run',
+    scenarioFile('seq.yaml', `${withChange('{ atNs: 2000, op: create, slot: 1, baseGfn: 8192, pages: 8 }')}    - { atNs: 1000, op: delete, slot: 1 }\n`),
+  );
+  assert.equal(r.code, 0, r.stderr);
+});
+
 test('bad input: an unknown setting and an unknown mutant on the command line', () => {
   const f = scenarioFile('ok.yaml', GOOD);
   assertBad(cli('run', f, '--set', 'faultPrecheck=maybe'), /--set faultPrecheck=maybe: faultPrecheck expects one of off, lockless/);

@@ -43,7 +43,8 @@ test('limits: 10^9 vCPUs and 2^60 pages are refused by the schema, located', () 
 });
 
 test('limits: memslot pages beyond the total limit are refused', () => {
-  const slots = Array.from({ length: 3 }, (_, i) => `{ id: ${i}, baseGfn: 0, pages: ${2 ** 31} }`).join(', ');
+  // Side by side (memslots may not overlap), 2^31 pages each.
+  const slots = Array.from({ length: 3 }, (_, i) => `{ id: ${i}, baseGfn: ${i * 2 ** 31}, pages: ${2 ** 31} }`).join(', ');
   assertRefused(
     cli('run', file('total.yaml', `vm: { vcpus: 1, memslots: [${slots}] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n`)),
     /total\.yaml: vm\.memslots: 6442450944 pages in all, more than the limit/,

@@ -1,0 +1,103 @@
+/**
+ * What KVM_SET_USER_MEMORY_REGION would refuse in a scenario's memslots and
+ * their changes: the model does not simulate those failures, so a scenario
+ * that relies on one is refused instead (a silent no-op, or two memslots over
+ * the same gfns, would run a world the kernel never has).
+ */
+
+/** A problem with the field at `path`. */
+export interface MemslotIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+interface SlotRange {
+  id: number;
+  baseGfn: number;
+  pages: number;
+}
+
+interface Change {
+  atNs: number;
+  op: 'delete' | 'move' | 'create';
+  slot: number;
+  baseGfn?: number;
+  pages?: number;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+const range = (s: SlotRange) => `[${hex(s.baseGfn)}, ${hex(s.baseGfn + s.pages)})`;
+
+/** The slot of `slots` other than `id` whose gfns meet [baseGfn, baseGfn + pages), if any. */
+function overlapping(slots: readonly SlotRange[], id: number, baseGfn: number, pages: number): SlotRange | undefined {
+  return slots.find((s) => s.id !== id && s.baseGfn < baseGfn + pages && baseGfn < s.baseGfn + s.pages);
+}
+
+/**
+ * The memslots at the start must have distinct ids and disjoint gfns; each
+ * change, taken in time order as the VMM makes them, must find its slot (move,
+ * delete) or not (create), and must not land on another slot's gfns (EEXIST).
+ */
+export function memslotIssues(memslots: readonly SlotRange[], changes: readonly Change[]): MemslotIssue[] {
+  const issues: MemslotIssue[] = [];
+  const slots: SlotRange[] = [];
+  memslots.forEach((m, k) => {
+    if (slots.some((s) => s.id === m.id)) {
+      issues.push({ path: ['vm', 'memslots', k, 'id'], message: `memslot id ${m.id} is used twice` });
+      return;
+    }
+    const other = overlapping(slots, m.id, m.baseGfn, m.pages);
+    if (other !== undefined) {
+      issues.push({ path: ['vm', 'memslots', k, 'baseGfn'], message: `gfns ${range(m)} overlap memslot ${other.id}'s ${range(other)}` });
+      return;
+    }
+    slots.push({ id: m.id, baseGfn: m.baseGfn, pages: m.pages });
+  });
+  // The VMM makes the changes in time order, ties in the order written (a stable sort).
+  const order = changes.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
+  for (const { c, k } of order) {
+    const at = ['host', 'memslotChanges', k];
+    const i = slots.findIndex((s) => s.id === c.slot);
+    const ids = slots.map((s) => s.id).join(', ') || 'none';
+    if (c.op === 'create') {
+      const pages = c.pages ?? 1;
+      const baseGfn = c.baseGfn ?? 0;
+      if (i >= 0) {
+        issues.push({ path: [...at, 'slot'], message: `create of memslot ${c.slot}, which exists then (memslots: ${ids}); KVM would refuse it (EINVAL)` });
+        continue;
+      }
+      const other = overlapping(slots, c.slot, baseGfn, pages);
+      if (other !== undefined) {
+        issues.push({
+          path: [...at, 'baseGfn'],
+          message: `create of memslot ${c.slot} at ${range({ id: c.slot, baseGfn, pages })} overlaps memslot ${other.id}'s ${range(other)}; KVM would refuse it (EEXIST)`,
+        });
+        continue;
+      }
+      slots.push({ id: c.slot, baseGfn, pages });
+      continue;
+    }
+    if (i < 0) {
+      issues.push({
+        path: [...at, 'slot'],
+        message: `${c.op} of memslot ${c.slot}, which does not exist then (memslots: ${ids}); KVM would refuse it (EINVAL)`,
+      });
+      continue;
+    }
+    if (c.op === 'delete') {
+      slots.splice(i, 1);
+      continue;
+    }
+    const moved = { id: c.slot, baseGfn: c.baseGfn ?? 0, pages: slots[i]!.pages };
+    const other = overlapping(slots, c.slot, moved.baseGfn, moved.pages);
+    if (other !== undefined) {
+      issues.push({
+        path: [...at, 'baseGfn'],
+        message: `move of memslot ${c.slot} to ${range(moved)} overlaps memslot ${other.id}'s ${range(other)}; KVM would refuse it (EEXIST)`,
+      });
+      continue;
+    }
+    slots[i] = moved;
+  }
+  return issues;
+}
