@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { InputError } from '../scenario/input-error.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import type { AuditResult } from './audit-job.js';
 import type { CheckCommandContext } from './check-command.js';
 import { factoryFor } from './check-factory.js';
+import { parseTimeLimitSeconds } from './limits.js';
 import { runOffloaded } from './offload.js';
-import { parseCount } from './overrides.js';
+import { parseCount, settingsOf } from './overrides.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
 /** Format of `audit --json`. */
@@ -67,19 +69,20 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
       const mutant = ctx.checkMutant(o.mutate);
       factoryFor(ref, o.set, mutant); // bad input fails here, before the worker starts
       const executions = parseCount('--executions', o.executions, 1e6);
+      // No execution would audit nothing, and the verdict would still read 'sound'.
+      if (executions === 0) throw new InputError('--executions 0: expected at least 1');
       const seed = parseCount('--seed', o.seed, 2 ** 31 - 1);
       const options = {
         executions,
         seed,
         preemptionBound: o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined,
         profileExecutions: o.profileExecutions !== undefined ? parseCount('--profile-executions', o.profileExecutions) : undefined,
-        profileTimeLimitMs: parseCount('--profile-time', o.profileTime, 1e7) * 1000,
+        profileTimeLimitMs: parseTimeLimitSeconds(o.profileTime, '--profile-time') * 1000,
         retries: parseRetries(o.retries),
       };
       const r = await runOffloaded({ kind: 'audit', ref, sets: o.set, mutant, options }, ctx.isInterrupted);
       if (o.json) {
-        const settings = Object.fromEntries(o.set.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]));
-        writeFileAtomic(o.json, toJson({ format: AUDIT_FORMAT, scenario: ref, settings, mutant, ...options, ...r, partial: r.interrupted }));
+        writeFileAtomic(o.json, toJson({ format: AUDIT_FORMAT, scenario: ref, settings: settingsOf(o.set), mutant, ...options, ...r, partial: r.interrupted }));
       }
       process.stdout.write(`${formatAudit(r, executions)}\n`);
       process.exitCode = r.unsound.length > 0 ? ctx.exit.modelBug : r.interrupted ? ctx.exit.interrupted : ctx.exit.ok;

@@ -8,13 +8,6 @@ import type { Scenario } from '../scenario/schema.js';
 import { factoryForScenario } from './check-factory.js';
 import { applySets } from './overrides.js';
 
-/** A --set list as a counterexample records it: key → the value as given. */
-export function settingsOf(sets: readonly string[]): Record<string, unknown> {
-  const settings: Record<string, unknown> = {};
-  for (const s of sets) settings[s.slice(0, s.indexOf('='))] = s.slice(s.indexOf('=') + 1);
-  return settings;
-}
-
 /** The --set list a counterexample's settings stand for (size knobs included). */
 export function setsOf(cex: Counterexample): string[] {
   return Object.entries(cex.settings).map(([k, v]) => `${k}=${String(v)}`);

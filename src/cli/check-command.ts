@@ -19,14 +19,14 @@ import { InputError } from '../scenario/input-error.js';
 import { isScenarioFile } from '../scenario/load.js';
 import { parseShard } from '../sweep/grid.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
-import { setsOf, settingsOf } from './cex-input.js';
+import { setsOf } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import { factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { writeDefaultOutput } from './output-path.js';
-import { parseCount } from './overrides.js';
+import { parseCount, settingsOf } from './overrides.js';
 import { replayLine } from './replay-line.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 

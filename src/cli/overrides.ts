@@ -21,6 +21,13 @@ export function parseSetting(text: string, where = '--set'): [keyof Settings, st
   return [spec.key, value];
 }
 
+/** A --set list as results and counterexamples record it: key → the value as given. */
+export function settingsOf(sets: readonly string[]): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const s of sets) settings[s.slice(0, s.indexOf('='))] = s.slice(s.indexOf('=') + 1);
+  return settings;
+}
+
 /** Parses repeated --set options (or what `where` names) into a partial settings object. */
 export function parseSettings(list: readonly string[], where = '--set'): Partial<Settings> {
   const out: Record<string, unknown> = {};

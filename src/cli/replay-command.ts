@@ -16,11 +16,11 @@ import type { Sink } from '../kvm/events.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { InputError } from '../scenario/input-error.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
-import { readCounterexample, settingsOf } from './cex-input.js';
+import { readCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
 import { factoryFor } from './check-factory.js';
-import { parseCount } from './overrides.js';
+import { parseCount, settingsOf } from './overrides.js';
 import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries } from './retries-option.js';
 

@@ -91,3 +91,14 @@ test('audit: bad input is one line and exit 2', async () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
 });
+
+test('audit: --executions 0 is refused (no execution audits nothing, yet the verdict would read sound); --profile-time takes seconds as --time-limit does', async () => {
+  const none = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--executions', '0');
+  assert.equal(none.code, 2);
+  assert.equal(none.stderr.trim(), 'mmulab: --executions 0: expected at least 1');
+  const zero = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--profile-time', '0');
+  assert.equal(zero.code, 2);
+  assert.equal(zero.stderr.trim(), 'mmulab: --profile-time 0: expected seconds, a number > 0 and <= 604800');
+  const half = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--executions', '5', '--profile-time', '0.5');
+  assert.equal(half.code, 0, half.stderr);
+});
