@@ -26,7 +26,7 @@ import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { writeDefaultOutput } from './output-path.js';
-import { parseCount, settingsOf } from './overrides.js';
+import { parseCount, parsePositive, settingsOf } from './overrides.js';
 import { replayLine } from './replay-line.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
@@ -98,8 +98,7 @@ function strategySpec(o: CheckFlags): StrategySpec {
   if (o.por !== undefined && name !== 'dfs') throw new InputError(`--por: expected --strategy dfs, not ${name}`);
   if (o.pctDepth !== undefined && name !== 'pct') throw new InputError(`--pct-depth: expected --strategy pct, not ${name}`);
   if (o.maxStates !== undefined && name !== 'dfs' && name !== 'auto') throw new InputError(`--max-states: expected --strategy dfs or auto, not ${name}`);
-  const room = o.maxStates !== undefined ? { maxStates: parseCount('--max-states', o.maxStates, MAX_STATES) } : {};
-  if (room.maxStates === 0) throw new InputError('--max-states 0: expected at least 1');
+  const room = o.maxStates !== undefined ? { maxStates: parsePositive('--max-states', o.maxStates, MAX_STATES) } : {};
   switch (name) {
     case 'dfs': {
       const por = porMode(o, bound);
@@ -236,8 +235,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       // As run and compare take it: seconds, fractions allowed.
       const timeLimit = o.timeLimit !== undefined ? parseTimeLimitSeconds(o.timeLimit) * 1000 : undefined;
       const shard = o.shard !== undefined ? parseShard(o.shard) : null;
-      const workers = parseCount('--workers', o.workers, MAX_WORKERS);
-      if (workers === 0) throw new InputError('--workers 0: expected at least 1');
+      const workers = parsePositive('--workers', o.workers, MAX_WORKERS);
       const strategy = strategySpec(o);
       // auto and the iterative bound run phases in turn: never as --shard parts.
       // On --workers each phase runs on them (check-phases.ts), unless the levels use DPOR.
@@ -247,8 +245,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       if (workers > 1 && o.iterativeBound && o.por === 'dpor') {
         throw unsplit(`--workers ${o.workers}`, '--iterative-bound with --por dpor', '--por states (the default) or a fixed --preemption-bound');
       }
-      const maxExecutions = o.maxExecutions !== undefined ? parseCount('--max-executions', o.maxExecutions) : undefined;
-      const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
+      const maxExecutions = o.maxExecutions !== undefined ? parsePositive('--max-executions', o.maxExecutions) : undefined;
+      const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
       const retries = parseRetries(o.retries);
       // (Once the input is known good: a refusal stays one line.)
       const cores = availableParallelism();

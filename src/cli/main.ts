@@ -15,7 +15,7 @@ import { renderCompare } from './compare.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { checkOutputOptions } from './output-path.js';
-import { applySets, parseCount, parseVaries } from './overrides.js';
+import { applySets, parseCount, parsePositive, parseVaries } from './overrides.js';
 import { registerReplayCommand } from './replay-command.js';
 import { summarizeRun } from './summary.js';
 import { checkVariants, variants } from './variants.js';
@@ -86,7 +86,7 @@ function program(): Command {
       const settings = effectiveSettings(scenario, sets);
       const seed = o.seed !== undefined ? parseCount('--seed', o.seed, 2 ** 31 - 1) : scenario.seed;
       const mutant = checkMutant(o.mutate);
-      const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined;
+      const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
       const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted);
       if (o.json) writeFileAtomic(o.json, toJson(r));
       process.stdout.write(`${summarizeRun(r)}\n`);
@@ -115,8 +115,7 @@ function program(): Command {
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
       const vary = parseVaries(o.vary);
       checkVariants(scenario, variants(scenario, base, vary), ref);
-      const n = parseCount('--seeds', o.seeds, 10000);
-      if (n === 0) throw new InputError('--seeds 0: expected at least 1');
+      const n = parsePositive('--seeds', o.seeds, 10000);
       const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
       const c = await runOffloaded(
         { kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o) },

@@ -83,6 +83,13 @@ export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INT
   return n;
 }
 
+/** Parses a count option that must be at least 1 (0 would run nothing, and a verdict would still be printed). */
+export function parsePositive(name: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = parseCount(name, text, max);
+  if (n === 0) throw new InputError(`${name} ${text}: expected at least 1`);
+  return n;
+}
+
 /**
  * Splits --set entries into model settings and scenario size knobs: vcpus (N),
  * invalidations (I: count of every host invalidation thread), faultsPerVcpu (F:

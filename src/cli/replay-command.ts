@@ -20,7 +20,7 @@ import { readCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
 import { factoryFor } from './check-factory.js';
-import { parseCount, settingsOf } from './overrides.js';
+import { parsePositive, settingsOf } from './overrides.js';
 import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries } from './retries-option.js';
 
@@ -58,7 +58,7 @@ function fromLine(ref: string, o: ReplayFlags, ctx: Pick<CheckCommandContext, 'c
   } catch (e) {
     throw new InputError(`--schedule: ${(e as Error).message}`);
   }
-  const maxSteps = o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : DEFAULT_MAX_STEPS;
+  const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : DEFAULT_MAX_STEPS;
   const limits = runLimits({ maxSteps, retries: parseRetries(o.retries ?? 'deferred') });
   const origin = { scenario: ref, settings: settingsOf(o.set), mutant, seed: 0, strategy: 'replay', limits };
   return { source: '--schedule', factory, origin, schedule, cex: null };

@@ -5,7 +5,7 @@ import { formatSummary } from '../check/index.js';
 import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
 import { CHECK_FORMAT, type CheckJson, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
-import { applySets, parseCount, parseVaries } from '../cli/overrides.js';
+import { applySets, parseCount, parsePositive, parseVaries } from '../cli/overrides.js';
 import { checkVariants } from '../cli/variants.js';
 import { InputError } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
@@ -74,14 +74,13 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         checkScenarioLimits(scenario, ref);
         const vary = parseVaries(o.vary);
         checkVariants(scenario, gridRows(scenario, base, vary), ref);
-        const n = parseCount('--seeds', o.seeds, 1_000_000);
-        if (n === 0) throw new InputError('--seeds 0: expected at least 1');
+        const n = parsePositive('--seeds', o.seeds, 1_000_000);
         const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
         const s = await runSweep(scenario, base, vary, seeds, {
           workers: parseCount('--workers', o.workers, 1024),
           shard: o.shard !== undefined ? parseShard(o.shard) : null,
           mutant: ctx.checkMutant(o.mutate),
-          maxSteps: o.maxSteps !== undefined ? parseCount('--max-steps', o.maxSteps) : undefined,
+          maxSteps: o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined,
           interrupted: ctx.isInterrupted,
           wallClock: ctx.wallClock,
         });

@@ -38,13 +38,30 @@ test('check with no strategy nor bound: PCT, then every interleaving with at mos
   assert.doesNotMatch(r.stdout, /cut at --max-steps/);
 });
 
-test('check: executions cut at --max-steps with nothing awaited qualify the verdict, which covers only the steps before the cut', () => {
-  const r = spawned('check', 'fault-vs-invalidation-mini', '--max-steps', '0', '--out', join(dir, 'cut-cex.json'));
+test('check: executions cut at --max-steps with nothing awaited qualify the verdict, which covers only the steps before the cut', async () => {
+  const r = spawned(
+    'check',
+    'fault-vs-invalidation-mini',
+    '--strategy',
+    'pct',
+    '--max-executions',
+    '50',
+    '--max-steps',
+    '5',
+    '--out',
+    join(dir, 'cut-cex.json'),
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /^\(but [\d,]+ executions were cut at --max-steps 0 with nothing awaited: the verdict covers their first 0 steps only; a larger --max-steps runs the rest\)$/m,
+    /^\(but 50 executions were cut at --max-steps 5 with nothing awaited: the verdict covers their first 5 steps only; a larger --max-steps runs the rest\)$/m,
   );
+  // No step at all, or no execution, would be a verdict on nothing: refused.
+  for (const flag of ['--max-steps', '--max-executions']) {
+    const zero = await cli('check', 'fault-vs-invalidation-mini', flag, '0');
+    assert.equal(zero.code, 2);
+    assert.equal(zero.stderr.trim(), `mmulab: ${flag} 0: expected at least 1`);
+  }
 });
 
 test('check --mutate with no strategy: PCT finds it at once; the counterexample replays to the same violation', async () => {
