@@ -40,30 +40,36 @@ function overlapping(slots: readonly SlotRange[], id: number, baseGfn: number, p
  */
 export function memslotIssues(memslots: readonly SlotRange[], changes: readonly Change[]): MemslotIssue[] {
   const issues: MemslotIssue[] = [];
-  const slots: SlotRange[] = [];
+  const ids = new Set<number>();
   memslots.forEach((m, k) => {
-    if (slots.some((s) => s.id === m.id)) {
-      issues.push({ path: ['vm', 'memslots', k, 'id'], message: `memslot id ${m.id} is used twice` });
-      return;
-    }
-    const other = overlapping(slots, m.id, m.baseGfn, m.pages);
-    if (other !== undefined) {
-      issues.push({ path: ['vm', 'memslots', k, 'baseGfn'], message: `gfns ${range(m)} overlap memslot ${other.id}'s ${range(other)}` });
-      return;
-    }
-    slots.push({ id: m.id, baseGfn: m.baseGfn, pages: m.pages });
+    if (ids.has(m.id)) issues.push({ path: ['vm', 'memslots', k, 'id'], message: `memslot id ${m.id} is used twice` });
+    ids.add(m.id);
   });
+  if (issues.length > 0) return issues;
+  // Overlaps, in gfn order (thousands of memslots: no pairwise test); the later-written one is named.
+  const byGfn = memslots.map((m, k) => ({ m, k })).sort((a, b) => a.m.baseGfn - b.m.baseGfn);
+  for (let i = 1; i < byGfn.length; i++) {
+    const prev = byGfn[i - 1]!;
+    const cur = byGfn[i]!;
+    if (cur.m.baseGfn < prev.m.baseGfn + prev.m.pages) {
+      const [first, second] = prev.k < cur.k ? [prev, cur] : [cur, prev];
+      issues.push({ path: ['vm', 'memslots', second.k, 'baseGfn'], message: `gfns ${range(second.m)} overlap memslot ${first.m.id}'s ${range(first.m)}` });
+      return issues;
+    }
+  }
+  const slots: SlotRange[] = memslots.map((m) => ({ id: m.id, baseGfn: m.baseGfn, pages: m.pages }));
   // The VMM makes the changes in time order, ties in the order written (a stable sort).
   const order = changes.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
   for (const { c, k } of order) {
     const at = ['host', 'memslotChanges', k];
     const i = slots.findIndex((s) => s.id === c.slot);
-    const ids = slots.map((s) => s.id).join(', ') || 'none';
+    // Named only in a message: built when one is written.
+    const ids = () => (slots.length > 8 ? `${slots.length} memslots` : `memslots: ${slots.map((s) => s.id).join(', ') || 'none'}`);
     if (c.op === 'create') {
       const pages = c.pages ?? 1;
       const baseGfn = c.baseGfn ?? 0;
       if (i >= 0) {
-        issues.push({ path: [...at, 'slot'], message: `create of memslot ${c.slot}, which exists then (memslots: ${ids}); KVM would refuse it (EINVAL)` });
+        issues.push({ path: [...at, 'slot'], message: `create of memslot ${c.slot}, which exists then (${ids()}); KVM would refuse it (EINVAL)` });
         continue;
       }
       const other = overlapping(slots, c.slot, baseGfn, pages);
@@ -80,7 +86,7 @@ export function memslotIssues(memslots: readonly SlotRange[], changes: readonly 
     if (i < 0) {
       issues.push({
         path: [...at, 'slot'],
-        message: `${c.op} of memslot ${c.slot}, which does not exist then (memslots: ${ids}); KVM would refuse it (EINVAL)`,
+        message: `${c.op} of memslot ${c.slot}, which does not exist then (${ids()}); KVM would refuse it (EINVAL)`,
       });
       continue;
     }

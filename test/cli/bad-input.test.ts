@@ -25,6 +25,8 @@ const GOOD = `vm:
     - { id: 0, baseGfn: 0, pages: 64 }
 stop:
   timeNs: 100000
+workload:
+  gfnCount: 64
 `;
 
 function assertBad(r: { code: number; stderr: string }, pattern: RegExp): void {
@@ -87,6 +89,27 @@ test('bad input: memslots and changes KVM_SET_USER_MEMORY_REGION would refuse ar
     'run',
     scenarioFile('seq.yaml', `${withChange('{ atNs: 2000, op: create, slot: 1, baseGfn: 8192, pages: 8 }')}    - { atNs: 1000, op: delete, slot: 1 }\n`),
   );
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('bad input: threads that would reach no memory are located and named (a run that measures nothing of what it was written for)', () => {
+  const cases: [string, string, RegExp][] = [
+    [
+      'wide.yaml',
+      GOOD.replace('gfnCount: 64', 'gfnCount: 1000'),
+      /:8:13 workload\.gfnCount: vCPU0's gfns \[0x0, 0x3e8\) reach gfn 0x40, which no memslot holds: its accesses there would be MMIO exits, not memory$/,
+    ],
+    ['extra.yaml', `${GOOD}vcpuWorkloads:\n  - {}\n  - {}\n  - { accesses: 5 }\n`, /vcpuWorkloads\[2\]: 3 entries for 2 vCPUs: entry 2 has no vCPU$/],
+    [
+      'nowhere.yaml',
+      `${GOOD}host:\n  invalidations:\n    - { kind: reclaim, gfnStart: 1000, gfnCount: 10, count: 2 }\n`,
+      /host\.invalidations\[0\]\.gfnStart: gfns \[0x3e8, 0x3f2\) lie in no memslot: the host would invalidate nothing KVM maps$/,
+    ],
+  ];
+  for (const [name, text, pattern] of cases) assertBad(cli('run', scenarioFile(name, text)), pattern);
+  // A memslot created later holds them: fine.
+  const later = `${GOOD}host:\n  invalidations:\n    - { kind: reclaim, gfnStart: 1000, gfnCount: 10, count: 2 }\n  memslotChanges:\n    - { atNs: 10, op: create, slot: 3, baseGfn: 1000, pages: 16 }\n`;
+  const r = cli('run', scenarioFile('later.yaml', later));
   assert.equal(r.code, 0, r.stderr);
 });
 

@@ -53,7 +53,7 @@ test('limits: memslot pages beyond the total limit are refused', () => {
 
 test('limits: a stop condition that never comes is refused', () => {
   assertRefused(
-    cli('run', file('forever.yaml', `vm: { vcpus: 2, ${SLOT} }\n`)),
+    cli('run', file('forever.yaml', `vm: { vcpus: 2, ${SLOT} }\nworkload: { gfnCount: 64 }\n`)),
     /forever\.yaml: stop: no stop\.timeNs, no stop\.accesses, and 2 vCPUs with workload\.accesses 0 \(no limit\): the run would never end/,
   );
   assertRefused(

@@ -1,0 +1,72 @@
+/**
+ * Where a scenario's threads reach in guest memory: a vCPU whose accesses fall
+ * outside every memslot would only make MMIO exits, and an invalidation of
+ * gfns no memslot ever holds changes nothing; both would run a scenario that
+ * measures nothing of what it was written for, so they are refused instead.
+ */
+import type { MemslotIssue } from './memslot-rules.js';
+
+interface GfnRange {
+  gfnStart: number;
+  gfnCount: number;
+}
+
+interface Slot {
+  baseGfn: number;
+  pages: number;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** The first gfn of [start, end) that no slot of `sorted` (by baseGfn) holds, or -1. */
+function firstUncovered(sorted: readonly Slot[], start: number, end: number): number {
+  let at = start;
+  for (const s of sorted) {
+    if (at >= end) break;
+    if (s.baseGfn > at) return at;
+    at = Math.max(at, s.baseGfn + s.pages);
+  }
+  return at < end ? at : -1;
+}
+
+export function workloadIssues(s: {
+  vm: { vcpus: number; memslots: readonly Slot[] };
+  workload: GfnRange;
+  vcpuWorkloads: readonly Partial<GfnRange>[];
+  host: { invalidations: readonly GfnRange[]; memslotChanges: readonly { op: string; baseGfn?: number; pages?: number }[] };
+}): MemslotIssue[] {
+  const issues: MemslotIssue[] = [];
+  if (s.vcpuWorkloads.length > s.vm.vcpus) {
+    issues.push({
+      path: ['vcpuWorkloads', s.vm.vcpus],
+      message: `${s.vcpuWorkloads.length} entries for ${s.vm.vcpus} vCPU${s.vm.vcpus === 1 ? '' : 's'}: entry ${s.vm.vcpus} has no vCPU`,
+    });
+  }
+  const sorted = [...s.vm.memslots].sort((a, b) => a.baseGfn - b.baseGfn);
+  // vCPUs past the per-vCPU entries share the workload: the last entry's index + 1 covers them all.
+  for (let i = 0; i < Math.min(s.vm.vcpus, s.vcpuWorkloads.length + 1); i++) {
+    const own = s.vcpuWorkloads[i] ?? {};
+    const w = { ...s.workload, ...own };
+    const gap = firstUncovered(sorted, w.gfnStart, w.gfnStart + w.gfnCount);
+    if (gap < 0) continue;
+    const where = own.gfnStart !== undefined || own.gfnCount !== undefined ? ['vcpuWorkloads', i] : ['workload'];
+    issues.push({
+      path: [...where, 'gfnCount'],
+      message: `vCPU${i}'s gfns [${hex(w.gfnStart)}, ${hex(w.gfnStart + w.gfnCount)}) reach gfn ${hex(gap)}, which no memslot holds: its accesses there would be MMIO exits, not memory`,
+    });
+    // One vCPU named is enough when they share the workload.
+    if (where[0] === 'workload') break;
+  }
+  // Memslots created later count: an invalidation may be meant for them.
+  const ever: Slot[] = [...s.vm.memslots];
+  for (const c of s.host.memslotChanges) if (c.op !== 'delete') ever.push({ baseGfn: c.baseGfn ?? 0, pages: c.pages ?? 1 << 30 });
+  s.host.invalidations.forEach((inv, k) => {
+    const end = inv.gfnStart + inv.gfnCount;
+    if (ever.some((m) => m.baseGfn < end && inv.gfnStart < m.baseGfn + m.pages)) return;
+    issues.push({
+      path: ['host', 'invalidations', k, 'gfnStart'],
+      message: `gfns [${hex(inv.gfnStart)}, ${hex(end)}) lie in no memslot: the host would invalidate nothing KVM maps`,
+    });
+  });
+  return issues;
+}
