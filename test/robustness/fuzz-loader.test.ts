@@ -164,8 +164,7 @@ test('fuzz: generated scenario documents parse or fail with a located InputError
   const ms = performance.now() - t0;
   console.log(`fuzz-loader: ${stats.cases} documents in ${Math.round(ms)} ms (parsed ${stats.parsed}, refused ${stats.refused}, over limits ${stats.limited})`);
   assert.ok(stats.cases >= GENERATED);
-  // < 30 s on an idle machine; the bound leaves room for a loaded CI runner.
-  assert.ok(ms < 90_000, `fuzz took ${ms} ms`);
+  // (Its time is logged, not asserted: speed is the bench's; about 7 s here.)
 });
 
 const NASTY_VALUES: unknown[] = [undefined, 0, -1, 2 ** 53, 2 ** 60, Number.NaN, Number.POSITIVE_INFINITY, 0.5, null, true, 'x', HUGE, [], {}, deep(60)];
