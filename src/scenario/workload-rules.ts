@@ -57,7 +57,8 @@ export function workloadIssues(s: {
     // One vCPU named is enough when they share the workload.
     if (where[0] === 'workload') break;
   }
-  // Memslots created later count: an invalidation may be meant for them.
+  // Memslots created (or moved) later count: an invalidation may be meant for
+  // them. A move keeps its slot's size, not known here: taken as unbounded.
   const ever: Slot[] = [...s.vm.memslots];
   for (const c of s.host.memslotChanges) if (c.op !== 'delete') ever.push({ baseGfn: c.baseGfn ?? 0, pages: c.pages ?? 1 << 30 });
   s.host.invalidations.forEach((inv, k) => {
