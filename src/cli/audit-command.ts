@@ -3,7 +3,7 @@ import { InputError } from '../scenario/input-error.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import type { AuditResult } from './audit-job.js';
 import type { CheckCommandContext } from './check-command.js';
-import { factoryFor } from './check-factory.js';
+import { checkedFactoryFor } from './check-factory.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { runOffloaded } from './offload.js';
 import { parseCount, settingsOf } from './overrides.js';
@@ -67,7 +67,7 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
     .option('--json <file>', 'write the audit as JSON')
     .action(async (ref: string, o: AuditFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
-      factoryFor(ref, o.set, mutant); // bad input fails here, before the worker starts
+      checkedFactoryFor(ref, o.set, mutant); // bad input fails here, before the worker starts
       const executions = parseCount('--executions', o.executions, 1e6);
       // No execution would audit nothing, and the verdict would still read 'sound'.
       if (executions === 0) throw new InputError('--executions 0: expected at least 1');

@@ -5,7 +5,7 @@ import { MUTANTS } from '../kvm/mutants.js';
 import { InputError } from '../scenario/input-error.js';
 import { loadScenario, scenarioFromText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
-import { factoryForScenario } from './check-factory.js';
+import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
 import { applySets } from './overrides.js';
 
 /** The --set list a counterexample's settings stand for (size knobs included). */
@@ -50,5 +50,6 @@ export function readCounterexample(file: string): CexInput {
   if (cex.mutant !== null && !MUTANTS.some((m) => m.name === cex.mutant)) {
     throw new InputError(`${file}: mutant: unknown mutant '${cex.mutant}'; expected null or one of ${MUTANTS.map((m) => m.name).join(', ')}`);
   }
+  checkedFactoryFor(cex.scenario, setsOf(cex), cex.mutant, scenario);
   return { cex, scenario, factory: (sinks) => factoryForScenario(scenario, cex.scenario, setsOf(cex), cex.mutant, sinks) };
 }

@@ -21,7 +21,7 @@ import { parseShard } from '../sweep/grid.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import { setsOf } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
-import { factoryFor } from './check-factory.js';
+import { checkedFactoryFor, factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds } from './limits.js';
@@ -229,7 +229,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     )
     .action(async (ref: string, o: CheckFlags, command: Command) => {
       const mutant = ctx.checkMutant(o.mutate);
-      factoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
+      checkedFactoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
       const settings = settingsOf(o.set);
       const seed = parseCount('--seed', o.seed ?? '1', 2 ** 31 - 1);
       // As run and compare take it: seconds, fractions allowed.

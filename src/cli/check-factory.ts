@@ -22,6 +22,42 @@ export function factoryFor(ref: string, sets: readonly string[], mutant: string 
 
 /** factoryFor with the scenario already read (a counterexample's own copy); `ref` names it in errors. */
 export function factoryForScenario(base: Scenario, ref: string, sets: readonly string[], mutant: string | null, sinks?: () => Sink[]): InstanceFactory {
+  return prepared(base, ref, sets, mutant, sinks).factory;
+}
+
+/**
+ * factoryFor, refusing first what the checker cannot run: the CLI's entry
+ * points call it once, before any worker starts (which then use factoryFor).
+ * One instance is built: the model's own refusals (a layout it cannot have)
+ * come before the checker's, whose thread sets are 32-bit masks; and under
+ * shadow paging, no memslot change may take away page tables a vCPU may still
+ * walk (pageTablesTakenAway).
+ */
+export function checkedFactoryFor(ref: string, sets: readonly string[], mutant: string | null, base = loadScenario(ref)): InstanceFactory {
+  const { factory, scenario, mmu } = prepared(base, ref, sets, mutant);
+  const probe = factory({ log: false });
+  const threads = probe.rt.threads.length;
+  probe.dispose?.();
+  if (threads > MAX_THREADS) {
+    const vcpus = scenario.vm.vcpus;
+    const host = threads - vcpus;
+    throw new InputError(
+      `${ref}: ${threads} threads (${vcpus} vCPUs and ${host} host thread${host === 1 ? '' : 's'}): the checker handles at most ${MAX_THREADS}; ` +
+        `expected --set vcpus=${Math.max(1, MAX_THREADS - host)} or fewer`,
+    );
+  }
+  const taken = mmu === 'shadow' ? pageTablesTakenAway(scenario) : [];
+  if (taken.length > 0) {
+    throw new InputError(
+      `${ref}: ${taken.join('; ')}, which may still walk them: the checker ignores time (atNs), and the model does not cover ` +
+        'a guest running on page tables in no memslot; expected page tables in a memslot no change takes away (pageTableGfnStart), or --set mmu=tdp',
+    );
+  }
+  return factory;
+}
+
+/** The scenario resized and set as `sets` asks, its MMU, and its factory; endless threads refused. */
+function prepared(base: Scenario, ref: string, sets: readonly string[], mutant: string | null, sinks?: () => Sink[]) {
   const { scenario, settings } = applySets(base, sets);
   const endless = endlessThreads(scenario);
   if (endless.length > 0) {
@@ -32,25 +68,5 @@ export function factoryForScenario(base: Scenario, ref: string, sets: readonly s
   }
   const eff = effectiveSettings(scenario, settings);
   const factory: InstanceFactory = (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
-  // One instance, built first: the model's own refusals (a layout it cannot have)
-  // come before the checker's. Its thread sets are 32-bit masks: count the threads.
-  const probe = factory({ log: false });
-  const threads = probe.rt.threads.length;
-  probe.dispose?.();
-  if (threads > MAX_THREADS) {
-    const vcpus = scenario.vm.vcpus;
-    const host = threads - vcpus;
-    throw new InputError(
-      `${ref}: ${threads} threads (${vcpus} vCPUs and ${host} host thread${host === 1 ? '' : 's'}): the checker handles at most ${MAX_THREADS}; ` +
-        `expected --set vcpus=${Math.max(1, MAX_THREADS - (threads - vcpus))} or fewer`,
-    );
-  }
-  const taken = eff.mmu === 'shadow' ? pageTablesTakenAway(scenario) : [];
-  if (taken.length > 0) {
-    throw new InputError(
-      `${ref}: ${taken.join('; ')}, which may still walk them: the checker ignores time (atNs), and the model does not cover ` +
-        'a guest running on page tables in no memslot; expected page tables in a memslot no change takes away (pageTableGfnStart), or --set mmu=tdp',
-    );
-  }
-  return factory;
+  return { factory, scenario, mmu: eff.mmu };
 }

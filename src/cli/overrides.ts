@@ -2,7 +2,7 @@ import { SETTINGS, type Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resize, type ScenarioSize } from '../scenario/size.js';
-import { SIZE_KEYS, type Vary } from './variants.js';
+import { isSizeKey, SIZE_KEYS, type Vary } from './variants.js';
 
 /** Parses one `key=value` setting from the command line against the settings table. */
 export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean] {
@@ -62,10 +62,6 @@ export function parseVaries(list: readonly string[]): Vary {
     out.push(v);
   }
   return out;
-}
-
-function isSizeKey(key: string): key is (typeof SIZE_KEYS)[number] {
-  return (SIZE_KEYS as readonly string[]).includes(key);
 }
 
 /** A size knob's value: a count; vCPUs from 1 to 1024. */

@@ -19,7 +19,7 @@ import { toJson, writeFileAtomic } from './atomic-write.js';
 import { readCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
-import { factoryFor } from './check-factory.js';
+import { checkedFactoryFor, factoryFor } from './check-factory.js';
 import { parsePositive, settingsOf } from './overrides.js';
 import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries } from './retries-option.js';
@@ -50,8 +50,8 @@ interface ReplayInput {
 /** The replay the line check prints asks for: the scenario, its options and the encoded schedule. */
 function fromLine(ref: string, o: ReplayFlags, ctx: Pick<CheckCommandContext, 'checkMutant'>): ReplayInput {
   const mutant = ctx.checkMutant(o.mutate);
+  checkedFactoryFor(ref, o.set, mutant);
   const factory = (sinks?: () => Sink[]) => factoryFor(ref, o.set, mutant, sinks);
-  factory();
   let schedule: Schedule;
   try {
     schedule = decodeSchedule(o.schedule!);

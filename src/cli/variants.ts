@@ -14,7 +14,8 @@ export type Vary = { key: VaryKey; values: (string | boolean | number)[] }[];
 /** The size knobs, as --set and --vary name them. */
 export const SIZE_KEYS = ['vcpus', 'invalidations', 'faultsPerVcpu'] as const satisfies readonly (keyof ScenarioSize)[];
 
-function isSizeKey(key: string): key is keyof ScenarioSize {
+/** True for a size knob's name (vcpus, invalidations, faultsPerVcpu). */
+export function isSizeKey(key: string): key is (typeof SIZE_KEYS)[number] {
   return (SIZE_KEYS as readonly string[]).includes(key);
 }
 

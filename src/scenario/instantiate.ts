@@ -19,6 +19,7 @@ import type { Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
 import type { Scenario } from './schema.js';
 import { shadowGuestSpecs, withPageTableMemslot } from './shadow-guest.js';
+import { vcpuWorkload } from './vcpu-workload.js';
 import { warmStart } from './warm-start.js';
 
 /** How to build one execution of a scenario. */
@@ -86,7 +87,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   kvm.subscribe(progress);
 
   for (let i = 0; i < scenario.vm.vcpus; i++) {
-    const w = { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) };
+    const w = vcpuWorkload(scenario, i);
     const vcpu = new Vcpu(kvm, i, new AccessPattern(rt, w, (i * w.gfnCount) / scenario.vm.vcpus));
     vcpu.interval = w.accessIntervalNs;
     vcpu.accessLimit = w.accesses;

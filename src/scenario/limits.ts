@@ -1,6 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { InputError } from './input-error.js';
 import { LIMITS, type Scenario } from './schema.js';
+import { vcpuWorkload } from './vcpu-workload.js';
 
 /** Rough bytes the model keeps per vCPU besides its TLB (thread, generator, requests, metrics). */
 const BYTES_PER_VCPU = 32 * 1024;
@@ -33,7 +34,7 @@ export function estimateResources(s: Scenario): ResourceEstimate {
   // Workload ranges (per-vCPU overrides included), capped by the memslots.
   const ranges = new Set<string>();
   for (let i = 0; i < s.vm.vcpus; i++) {
-    const w = { ...s.workload, ...(s.vcpuWorkloads[i] ?? {}) };
+    const w = vcpuWorkload(s, i);
     ranges.add(`${w.gfnStart}:${w.gfnCount}`);
   }
   let span = 0;

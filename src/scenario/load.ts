@@ -118,10 +118,6 @@ export function builtinIndex(): { name: string; description: string }[] {
     });
 }
 
-/**
- * Loads a scenario by built-in name or file path. A name without a path separator
- * or extension is a built-in; anything else is read from disk.
- */
 /** True when `ref` names a scenario file rather than a built-in (a path, or a .yaml/.json name). */
 export function isScenarioFile(ref: string): boolean {
   return /[/\\]|\.(ya?ml|json)$/i.test(ref);
@@ -134,6 +130,10 @@ export function scenarioFromText(text: string, ref: string, where = ref): Scenar
   return { ...s, name: s.name ?? base };
 }
 
+/**
+ * Loads a scenario by built-in name or file path. A name without a path separator
+ * or extension is a built-in; anything else is read from disk.
+ */
 export function loadScenario(ref: string): Scenario {
   if (!isScenarioFile(ref)) {
     const names = builtinNames();

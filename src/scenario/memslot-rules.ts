@@ -5,8 +5,8 @@
  * the same gfns, would run a world the kernel never has).
  */
 
-/** A problem with the field at `path`. */
-export interface MemslotIssue {
+/** A problem with the scenario's field at `path`. */
+export interface FieldIssue {
   path: (string | number)[];
   message: string;
 }
@@ -26,7 +26,13 @@ interface Change {
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-const range = (s: SlotRange) => `[${hex(s.baseGfn)}, ${hex(s.baseGfn + s.pages)})`;
+
+/** The gfns [start, end) as messages print them. */
+export function gfnRange(start: number, end: number): string {
+  return `[${hex(start)}, ${hex(end)})`;
+}
+
+const range = (s: SlotRange) => gfnRange(s.baseGfn, s.baseGfn + s.pages);
 
 /** The slot of `slots` other than `id` whose gfns meet [baseGfn, baseGfn + pages), if any. */
 function overlapping(slots: readonly SlotRange[], id: number, baseGfn: number, pages: number): SlotRange | undefined {
@@ -38,8 +44,8 @@ function overlapping(slots: readonly SlotRange[], id: number, baseGfn: number, p
  * change, taken in time order as the VMM makes them, must find its slot (move,
  * delete) or not (create), and must not land on another slot's gfns (EEXIST).
  */
-export function memslotIssues(memslots: readonly SlotRange[], changes: readonly Change[]): MemslotIssue[] {
-  const issues: MemslotIssue[] = [];
+export function memslotIssues(memslots: readonly SlotRange[], changes: readonly Change[]): FieldIssue[] {
+  const issues: FieldIssue[] = [];
   const ids = new Set<number>();
   memslots.forEach((m, k) => {
     if (ids.has(m.id)) issues.push({ path: ['vm', 'memslots', k, 'id'], message: `memslot id ${m.id} is used twice` });

@@ -1,7 +1,8 @@
 import { type GuestCpuSpec, KERNEL_PT_GFNS, PT_BASE, USER_TOP } from '../kvm/guest-paging.js';
 import type { Memslot } from '../kvm/memslots.js';
 import { InputError } from './input-error.js';
-import type { Scenario } from './schema.js';
+import type { Scenario, Workload } from './schema.js';
+import { vcpuWorkload } from './vcpu-workload.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -23,11 +24,16 @@ export function withPageTableMemslot(scenario: Scenario, slots: readonly Memslot
   const out = [...slots];
   if (slots.some((s) => PT_BASE >= s.baseGfn && PT_BASE < s.baseGfn + s.npages)) return out;
   let pages = KERNEL_PT_GFNS;
-  for (let i = 0; i < scenario.vm.vcpus; i++) pages += { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) }.pageTableGfns;
+  for (let i = 0; i < scenario.vm.vcpus; i++) pages += vcpuWorkload(scenario, i).pageTableGfns;
   let hva = 0;
   for (const s of slots) hva = Math.max(hva, s.hvaPage + s.npages + 512);
   out.push({ id: PAGE_TABLE_MEMSLOT, baseGfn: PT_BASE, npages: pages, hvaPage: hva, flags: 0 });
   return out;
+}
+
+/** Where vCPU i's page tables start: its workload's pageTableGfnStart, or its share after the guest kernel's. */
+function pageTableStart(w: Workload, i: number): number {
+  return w.pageTableGfnStart ?? PT_BASE + KERNEL_PT_GFNS + i * w.pageTableGfns;
 }
 
 /**
@@ -45,14 +51,14 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
   }
   const specs: GuestCpuSpec[] = [];
   for (let i = 0; i < n; i++) {
-    const w = { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) };
+    const w = vcpuWorkload(scenario, i);
     const where = scenario.vcpuWorkloads[i] !== undefined ? `vcpuWorkloads[${i}]` : 'workload';
     if (w.gfnStart + w.gfnCount > USER_TOP) {
       throw new InputError(
         `${where}: gfnStart + gfnCount ${w.gfnStart + w.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`,
       );
     }
-    const start = w.pageTableGfnStart ?? PT_BASE + KERNEL_PT_GFNS + i * w.pageTableGfns;
+    const start = pageTableStart(w, i);
     if (start < PT_BASE || !inOneSlot(slots, start, start + w.pageTableGfns)) {
       throw new InputError(
         `${where}.pageTableGfnStart: vCPU${i}'s page tables at [${hex(start)}, ${hex(start + w.pageTableGfns)}) must lie in one memslot at or above ${hex(PT_BASE)}`,
@@ -83,8 +89,8 @@ export function pageTablesTakenAway(scenario: Scenario): string[] {
   const out: string[] = [];
   const ranges: [string, number, number][] = [['the guest kernel', PT_BASE, PT_BASE + KERNEL_PT_GFNS]];
   for (let i = 0; i < scenario.vm.vcpus; i++) {
-    const w = { ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) };
-    const start = w.pageTableGfnStart ?? PT_BASE + KERNEL_PT_GFNS + i * w.pageTableGfns;
+    const w = vcpuWorkload(scenario, i);
+    const start = pageTableStart(w, i);
     ranges.push([`vCPU${i}`, start, start + w.pageTableGfns]);
   }
   scenario.host.memslotChanges.forEach((c, k) => {

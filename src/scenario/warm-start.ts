@@ -7,6 +7,7 @@ import type { Vcpu } from '../kvm/vcpu.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import type { Op } from '../runtime/op.js';
 import type { Scenario } from './schema.js';
+import { vcpuWorkload } from './vcpu-workload.js';
 
 /**
  * The k-th page vCPU `i` touched before the run: one page in each 2 MiB region
@@ -34,7 +35,7 @@ function drive<T>(v: Vcpu, g: Generator<Op, T, void>): T {
  * Returns the faults replayed.
  */
 export function warmStart(kvm: Kvm, scenario: Scenario, costs: Costs): number {
-  const warm = kvm.vcpus.map((_, i) => ({ ...scenario.workload, ...(scenario.vcpuWorkloads[i] ?? {}) }));
+  const warm = kvm.vcpus.map((_, i) => vcpuWorkload(scenario, i));
   if (warm.every((w) => w.warmPages === 0)) return 0;
   const rt = kvm.rt;
   const saved = { ...costs };

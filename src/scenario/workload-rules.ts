@@ -4,7 +4,7 @@
  * gfns no memslot ever holds changes nothing; both would run a scenario that
  * measures nothing of what it was written for, so they are refused instead.
  */
-import type { MemslotIssue } from './memslot-rules.js';
+import { type FieldIssue, gfnRange } from './memslot-rules.js';
 
 interface GfnRange {
   gfnStart: number;
@@ -15,8 +15,6 @@ interface Slot {
   baseGfn: number;
   pages: number;
 }
-
-const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** The first gfn of [start, end) that no slot of `sorted` (by baseGfn) holds, or -1. */
 function firstUncovered(sorted: readonly Slot[], start: number, end: number): number {
@@ -34,8 +32,8 @@ export function workloadIssues(s: {
   workload: GfnRange;
   vcpuWorkloads: readonly Partial<GfnRange>[];
   host: { invalidations: readonly GfnRange[]; memslotChanges: readonly { op: string; baseGfn?: number; pages?: number }[] };
-}): MemslotIssue[] {
-  const issues: MemslotIssue[] = [];
+}): FieldIssue[] {
+  const issues: FieldIssue[] = [];
   if (s.vcpuWorkloads.length > s.vm.vcpus) {
     issues.push({
       path: ['vcpuWorkloads', s.vm.vcpus],
@@ -52,7 +50,7 @@ export function workloadIssues(s: {
     const where = own.gfnStart !== undefined || own.gfnCount !== undefined ? ['vcpuWorkloads', i] : ['workload'];
     issues.push({
       path: [...where, 'gfnCount'],
-      message: `vCPU${i}'s gfns [${hex(w.gfnStart)}, ${hex(w.gfnStart + w.gfnCount)}) reach gfn ${hex(gap)}, which no memslot holds: its accesses there would be MMIO exits, not memory`,
+      message: `vCPU${i}'s gfns ${gfnRange(w.gfnStart, w.gfnStart + w.gfnCount)} reach gfn 0x${gap.toString(16)}, which no memslot holds: its accesses there would be MMIO exits, not memory`,
     });
     // One vCPU named is enough when they share the workload.
     if (where[0] === 'workload') break;
@@ -66,7 +64,7 @@ export function workloadIssues(s: {
     if (ever.some((m) => m.baseGfn < end && inv.gfnStart < m.baseGfn + m.pages)) return;
     issues.push({
       path: ['host', 'invalidations', k, 'gfnStart'],
-      message: `gfns [${hex(inv.gfnStart)}, ${hex(end)}) lie in no memslot: the host would invalidate nothing KVM maps`,
+      message: `gfns ${gfnRange(inv.gfnStart, end)} lie in no memslot: the host would invalidate nothing KVM maps`,
     });
   });
   return issues;
