@@ -15,11 +15,12 @@ import {
 import type { Sink } from '../kvm/events.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { InputError } from '../scenario/input-error.js';
+import { loadScenario } from '../scenario/load.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import { readCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
-import { checkedFactoryFor, factoryFor } from './check-factory.js';
+import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
 import { parsePositive, settingsOf } from './overrides.js';
 import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries } from './retries-option.js';
@@ -50,8 +51,9 @@ interface ReplayInput {
 /** The replay the line check prints asks for: the scenario, its options and the encoded schedule. */
 function fromLine(ref: string, o: ReplayFlags, ctx: Pick<CheckCommandContext, 'checkMutant'>): ReplayInput {
   const mutant = ctx.checkMutant(o.mutate);
-  checkedFactoryFor(ref, o.set, mutant);
-  const factory = (sinks?: () => Sink[]) => factoryFor(ref, o.set, mutant, sinks);
+  const base = loadScenario(ref);
+  checkedFactoryFor(ref, o.set, mutant, base);
+  const factory = (sinks?: () => Sink[]) => factoryForScenario(base, ref, o.set, mutant, sinks);
   let schedule: Schedule;
   try {
     schedule = decodeSchedule(o.schedule!);
