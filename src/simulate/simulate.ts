@@ -3,6 +3,7 @@ import type { Sink } from '../kvm/events.js';
 import type { Settings } from '../kvm/settings.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import { Prng } from '../runtime/prng.js';
+import { InputError } from '../scenario/input-error.js';
 import { createInstance, type KvmInstance } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Percentiles, RunResult } from './result.js';
@@ -28,6 +29,8 @@ export interface SimulateOptions {
 /** Default bound on no-progress time before a livelock is declared, ns. */
 const DEFAULT_LIVELOCK_NS = 50_000_000;
 const CHECK_EVERY = 1024;
+/** Steps with the virtual clock standing still after which a run is refused (a zero-cost loop). */
+const STILL_STEPS = 1 << 20;
 
 function pct(h: RecordableHistogram): Percentiles {
   if (h.count === 0) return { p50: 0, p90: 0, p99: 0, max: 0 };
@@ -53,13 +56,17 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   for (const t of rt.threads) heap.push(t);
 
   const stopNs = scenario.stop.timeNs ?? Number.POSITIVE_INFINITY;
-  const stopAccesses = scenario.stop.accesses ?? Number.POSITIVE_INFINITY;
+  // stop.accesses 0 (as the workload's accesses 0) means no such stop.
+  const stopAccesses = scenario.stop.accesses !== undefined && scenario.stop.accesses > 0 ? scenario.stop.accesses : Number.POSITIVE_INFINITY;
   const livelockNs = scenario.stop.livelockNs ?? DEFAULT_LIVELOCK_NS;
   const maxSteps = opts.maxSteps ?? Number.POSITIVE_INFINITY;
   let livelock = false;
   let stalled: string | null = null;
   let partial = false;
   let modelBug: string | null = null;
+  // A loop that costs no virtual time would never reach stop.timeNs.
+  let clockAtCheck = rt.clock;
+  let stillSince = 0;
 
   try {
     let next = heap.pop();
@@ -74,19 +81,32 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         rt.clock = stopNs;
         break;
       }
+      // Exact bounds: a step is cheap next to these two comparisons.
+      if (rt.steps >= maxSteps) {
+        partial = true;
+        break;
+      }
       rt.runStep(t);
       // Threads woken by the step are queued already; t runs on if it is still first.
       next = t.state === 'runnable' ? heap.pushPop(t) : heap.pop();
       if (inst.violations.length > 0) break;
+      if (metrics.guestAccesses >= stopAccesses) break;
       if (rt.steps % CHECK_EVERY === 0) {
-        if (metrics.guestAccesses >= stopAccesses) break;
+        if (rt.clock !== clockAtCheck) {
+          clockAtCheck = rt.clock;
+          stillSince = rt.steps;
+        } else if (rt.steps - stillSince >= STILL_STEPS) {
+          throw new InputError(
+            `${scenario.name ?? 'scenario'}: virtual time stood still at ${rt.clock} ns for ${rt.steps - stillSince} steps: a thread loops at no cost (a cost of 0 in costs, or workload.accessIntervalNs 0 with costs.guestAccessNs 0); expected every loop to take time`,
+          );
+        }
         const old = inst.progress.oldest(rt.clock);
         if (old !== null && old.ageNs > livelockNs) {
           livelock = true;
           stalled = `${old.what}: no completion for ${old.ageNs} ns`;
           break;
         }
-        if (rt.steps >= maxSteps || opts.interrupted?.()) {
+        if (opts.interrupted?.()) {
           partial = true;
           break;
         }

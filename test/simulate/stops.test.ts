@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InputError } from '../../src/scenario/input-error.js';
+import { effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario, parseScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/simulate/simulate.js';
+
+const SLOT = 'memslots: [{ id: 0, baseGfn: 0, pages: 16 }]';
+
+function run(text: string, maxSteps?: number) {
+  const s = parseScenario(text, 'stops.yaml');
+  return simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1, maxSteps });
+}
+
+test('stop: --max-steps stops at exactly that many steps, partial', () => {
+  for (const n of [1, 50, 1500, 2049]) {
+    const s = loadScenario('fault-during-invalidation');
+    const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1, maxSteps: n });
+    assert.equal(r.steps, n);
+    assert.equal(r.partial, true);
+  }
+});
+
+test('stop: a run that ends on its own within --max-steps is not partial', () => {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  const whole = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1, maxSteps: whole.steps });
+  assert.equal(r.partial, false);
+  assert.equal(r.steps, whole.steps);
+  const cut = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1, maxSteps: 5 });
+  assert.equal(cut.steps, 5);
+  assert.equal(cut.partial, true);
+});
+
+test('stop: stop.accesses N stops at exactly N guest accesses', () => {
+  const r = run(`vm: { vcpus: 2, ${SLOT} }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 100000000, accesses: 10 }\n`);
+  assert.equal(r.metrics.guest.accesses, 10);
+});
+
+test('stop: stop.accesses 0 is no stop (as the README shows it), the run goes to stop.timeNs', () => {
+  const r = run(`vm: { vcpus: 2, ${SLOT} }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 200000, accesses: 0 }\n`);
+  assert.equal(r.simTimeNs, 200000);
+  assert.ok(r.metrics.guest.accesses > 100, `${r.metrics.guest.accesses}`);
+});
+
+test('stop: a loop that costs no virtual time is refused, not run forever', () => {
+  const text = `vm: { vcpus: 1, apicAccessPage: false, ${SLOT} }\nworkload: { gfnCount: 16, accessIntervalNs: 0 }\ncosts: { guestAccessNs: 0 }\nstop: { timeNs: 1000000 }\n`;
+  assert.throws(
+    () => run(text),
+    (e: unknown) => e instanceof InputError && /virtual time stood still at \d+ ns for \d+ steps/.test(e.message),
+  );
+});
