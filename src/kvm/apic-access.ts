@@ -1,5 +1,6 @@
 import { opRead } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
+import { hvaToPfn } from './gup.js';
 import { mmuInvalidateRetryGfn } from './invalidate.js';
 import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, KVM_MEMSLOT_INVALID } from './memslots.js';
 import { KVM_REQ_APIC_PAGE_RELOAD } from './requests.js';
@@ -30,10 +31,8 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
   // pairs with the smp_wmb in kvm_mmu_invalidate_end).
   yield opRead(kvm.objInvalidate);
   const mmuSeq = kvm.mmuInvalidateSeq;
-  // Race: the host migrating the page while we look its pfn up.
-  yield opRead(kvm.objHostPte(hva));
-  const { pfn } = kvm.host.faultIn(hva);
-  kvm.rt.charge(kvm.costs.gupNs);
+  const { pfn, major } = yield* hvaToPfn(kvm, hva);
+  kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
 
   if (kvm.settings.apicAccessPage === 'retry') {
     yield* kvm.mmuLock.readLock();

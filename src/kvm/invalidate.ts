@@ -57,20 +57,29 @@ export function mmuInvalidateRetry(kvm: Kvm, mmuSeq: number): boolean {
   return kvm.mmuInvalidateSeq !== mmuSeq;
 }
 
+/** Parts of the check a mutant of the fault path leaves out (Mutation.faultRetrySkips). */
+export interface RetrySkips {
+  readonly range: boolean;
+  readonly seq: boolean;
+}
+
+const NO_SKIPS: RetrySkips = { range: false, seq: false };
+
 /**
  * @kernel mmu_invalidate_retry_gfn — the authoritative check, under mmu_lock: retry
  * when an in-progress invalidation covers gfn, or one completed since the snapshot.
+ * `skip`: what the fault path's mutants leave out (the APIC-access reload's
+ * check is the kernel's whatever the mutant).
  */
-export function mmuInvalidateRetryGfn(kvm: Kvm, mmuSeq: number, gfn: number): boolean {
+export function mmuInvalidateRetryGfn(kvm: Kvm, mmuSeq: number, gfn: number, skip: RetrySkips = NO_SKIPS): boolean {
   kvm.mmuLock.assertHeld('mmu_invalidate_retry_gfn');
-  const m = kvm.mutation;
-  if (kvm.mmuInvalidateInProgress > 0 && !m.has('fault-skip-range-check')) {
+  if (kvm.mmuInvalidateInProgress > 0 && !skip.range) {
     // begin and the first range_add share one write-locked section: a lock holder
     // can never see a count without a range.
     if (kvm.mmuInvalidateRangeStart === INVALID_GPA) throw new ModelBug('invalidation in progress without a range under mmu_lock');
     if (inRange(kvm, gfn)) return true;
   }
-  if (m.has('fault-skip-seq-check')) return false;
+  if (skip.seq) return false;
   return kvm.mmuInvalidateSeq !== mmuSeq;
 }
 

@@ -1,4 +1,4 @@
-import { op2, opWrite, WRITE } from '../runtime/op.js';
+import { op2, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { Kvm } from './kvm.js';
 import { KVM_MEMSLOT_INVALID, type Memslot } from './memslots.js';
@@ -15,10 +15,12 @@ export type MemslotOp =
  * then wait out the SRCU readers of the old set.
  */
 function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[]): Task {
-  yield* kvm.mnMemslotsUpdateWait.waitUntil(() => kvm.mnActiveInvalidateCount === 0, opWrite(kvm.objMnActive));
-  // Race: faults and notifiers reading the memslots pointer, and SRCU readers
-  // entering around synchronize_srcu, which starts (and first tests) in this step.
-  yield op2(WRITE, kvm.objMemslots, kvm.srcu.obj);
+  // Race: notifiers counting themselves in and out of mn_active_invalidate_count,
+  // and faults and notifiers reading the memslots pointer. The test that finds no
+  // invalidation between start and end and the publish are one step, as both are
+  // under mn_invalidate_lock: a start counted in between would read the old set
+  // and its end the new one.
+  yield* kvm.mnMemslotsUpdateWait.stepUntil(() => kvm.mnActiveInvalidateCount === 0, op2(WRITE, kvm.objMnActive, kvm.objMemslots));
   kvm.memslots = kvm.memslots.with(slots);
   kvm.rt.charge(kvm.costs.srcuSyncNs);
   yield* kvm.srcu.synchronize();

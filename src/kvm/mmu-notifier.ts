@@ -54,15 +54,17 @@ function* handleHvaRange(kvm: Kvm, hvaStart: number, hvaEnd: number, start: bool
   yield* kvm.mmuLock.writeLock();
   // Race: the lockless pre-check reading mmu_invalidate_in_progress and the range
   // (faults under mmu_lock cannot see these writes half-done, pre-checks can).
+  // begin's count and range reset are one step here (two adjacent stores; a
+  // pre-check between them would see the previous range and retry for nothing).
   yield kvm.opInvalidateWrite;
   if (start) {
     mmuInvalidateBegin(kvm);
     let flush = false;
-    let first = true;
     for (const r of ranges) {
-      // Race: the same pre-check, seeing the hull grow slot by slot.
-      if (!first) yield kvm.opInvalidateWrite;
-      first = false;
+      // Race: the same pre-check, seeing the count with no range yet (the sentinel,
+      // which the locked check WARNs on and the unsafe one must take as no match),
+      // then the hull growing slot by slot.
+      yield kvm.opInvalidateWrite;
       mmuInvalidateRangeAdd(kvm, r.gfnStart, r.gfnEnd);
       if (yield* kvmUnmapGfnRange(kvm, r.slot.id, r.gfnStart, r.gfnEnd)) flush = true;
     }

@@ -17,7 +17,7 @@ export const MUTANTS: readonly MutantSpec[] = [
   },
   {
     name: 'fault-skip-range-check',
-    description: 'mmu_invalidate_retry_gfn ignores an in-progress invalidation covering the gfn',
+    description: "is_page_fault_stale's mmu_invalidate_retry_gfn ignores an in-progress invalidation covering the gfn",
     scenario: 'fault-vs-invalidation-mini',
   },
   {
@@ -56,7 +56,11 @@ export type MutantName = (typeof MUTANTS)[number]['name'];
 
 /** The active mutant as flags the model tests, all false for the kernel's protocol. */
 export class Mutation {
-  constructor(readonly name: string | null) {}
+  /** What the fault path's mutants leave out of its mmu_invalidate_retry_gfn. */
+  readonly faultRetrySkips: { readonly range: boolean; readonly seq: boolean };
+  constructor(readonly name: string | null) {
+    this.faultRetrySkips = { range: name === 'fault-skip-range-check', seq: name === 'fault-skip-seq-check' };
+  }
   has(name: string): boolean {
     return this.name === name;
   }

@@ -1,5 +1,6 @@
-import { op2, opRead, READ, WRITE } from '../runtime/op.js';
+import { opRead } from '../runtime/op.js';
 import type { RetPf } from './events.js';
+import { hvaToPfn } from './gup.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './invalidate.js';
 import { gfnToHva, KVM_MEMSLOT_INVALID } from './memslots.js';
 import type { PageFault } from './mmu-backend.js';
@@ -67,22 +68,7 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   }
 
   fault.hva = gfnToHva(slot, fault.gfn);
-  // Race: the host changing this PTE (reclaim, migration) while we look it up; the
-  // seq snapshot taken above is what makes a stale pfn harmless.
-  const gupOp = op2(READ, kvm.objHostPte(fault.hva), kvm.objHostPageLocks);
-  yield gupOp;
-  // A page the host is migrating or reclaiming: wait for it, as the host fault
-  // behind get_user_pages would (migration_entry_wait, the page lock).
-  yield* kvm.hostPageWait.waitUntil(() => !kvm.host.isBusy(fault.hva), gupOp);
-  let pfn = kvm.host.lookup(fault.hva);
-  let major = false;
-  if (pfn < 0) {
-    // No page there: the host's fault handler allocates one. Race: another fault on
-    // the same page (whoever comes first allocates), and any other allocation (the
-    // order of allocations names the pfns).
-    yield op2(WRITE, kvm.objHostPte(fault.hva), kvm.objHostAlloc);
-    ({ pfn, major } = kvm.host.faultIn(fault.hva));
-  }
+  const { pfn, major } = yield* hvaToPfn(kvm, fault.hva);
   fault.pfn = pfn;
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
   kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn: fault.gfn, hva: fault.hva, pfn });
@@ -96,5 +82,5 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
 export function isPageFaultStale(vcpu: Vcpu, fault: PageFault): boolean {
   const kvm = vcpu.kvm;
   if (kvm.mmu.currentRootObsolete(vcpu)) return true;
-  return fault.slot !== undefined && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn);
+  return fault.slot !== undefined && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn, kvm.mutation.faultRetrySkips);
 }

@@ -112,9 +112,18 @@ export class Oracle implements Sink {
     this.report('stale-translation', `${what(ev)}${after}; the host maps hva ${hex(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`);
   }
 
-  /** A vCPU would use the entry without flushing first. */
+  /**
+   * A vCPU would use the entry without flushing first: it is in the guest, or
+   * it will enter with this TLB. Not a vCPU that has finished, nor one outside
+   * the guest that flushes before it enters: a TLB flush is pending, or its
+   * root is invalid or obsolete, so that it loads a new root, which flushes (the
+   * kernel zaps an invalid root's SPTEs with no flush for this reason). A vCPU
+   * that would enter on that root instead is reported at its VM-entry.
+   */
   private tlbUsable(v: Vcpu): boolean {
-    return (v.requests & (1 << KVM_REQ_TLB_FLUSH)) === 0 || v.mode === IN_GUEST_MODE;
+    if (v.mode === IN_GUEST_MODE) return true;
+    if (v.thread.state === 'done') return false;
+    return (v.requests & (1 << KVM_REQ_TLB_FLUSH)) === 0 && !this.kvm.mmu.currentRootObsolete(v);
   }
 
   /** Reports a mapping left for the range; true when there is none. */

@@ -52,6 +52,8 @@ export class Srcu {
 
   /** synchronize_srcu: waits out every reader that entered before the call. */
   *synchronize(): Task {
+    // Race: readers entering and leaving their sections as the grace period starts.
+    yield this.op;
     const e = this.epoch++;
     yield* this.waiters.waitUntil(() => {
       for (const v of this.readers) if (v >= 0 && v <= e) return false;

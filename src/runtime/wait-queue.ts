@@ -23,6 +23,20 @@ export class WaitQueue {
     }
   }
 
+  /**
+   * Like waitUntil, but the first test is made in a step announcing `op` too, so
+   * that the test that passes and what the caller does next are one step (a
+   * test and an update under one lock).
+   */
+  *stepUntil(cond: () => boolean, op: Op): Task {
+    for (;;) {
+      yield op;
+      if (cond()) return;
+      this.waiters.push(this.rt.self());
+      this.rt.block(this.name);
+    }
+  }
+
   /** Wakes every waiter so that it re-tests its condition. */
   wakeAll(): void {
     if (this.waiters.length === 0) return;
