@@ -224,7 +224,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--shard <i/n>', 'explore only part i of n (0 <= i < n); mmulab merge puts the parts together')
     .option(
       '--workers <k>',
-      "explore on k worker threads (dfs with a preemption bound: the subtrees of the tree's top, sharing one table of explored states, the same result as 1 worker; dfs without: the branches of the top; with --shard: its subtrees; random, pct: every k-th execution; --iterative-bound, auto: each level, each phase, on the workers), merged here",
+      "explore on k worker threads (dfs with a preemption bound: the subtrees of the tree's top, sharing one table of explored states, the same result as 1 worker; dfs without: the branches of the top; with --shard: its subtrees; random, pct: every k-th execution; --iterative-bound, auto: each level, each phase, on the workers; dfs with --max-executions: one worker, as the budget is spent in one DFS's order), merged here",
       '1',
     )
     .action(async (ref: string, o: CheckFlags, command: Command) => {

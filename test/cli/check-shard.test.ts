@@ -181,3 +181,14 @@ test('check --workers K warns, on one line, when K is more than the cores, and n
   const one = await run(1);
   assert.equal(one.stderr, '');
 });
+
+test('check --strategy dfs --max-executions with --workers 2: the JSON of --workers 1 (the budget is spent in one DFS order, not in whichever order parts finish)', async () => {
+  const args = ['--strategy', 'dfs', '--max-executions', '1500'];
+  const one = await check('budget-w1', ...args);
+  const two = await check('budget-w2', ...args, '--workers', '2');
+  const again = await check('budget-w2b', ...args, '--workers', '2');
+  const fixed = (j: CheckJson) => ({ ...j, summary: { ...j.summary, wallMs: 0, executionsPerSec: 0 }, parts: null, counterexample: null });
+  assert.equal(one.summary.executions, 1500);
+  assert.deepEqual(fixed(two), fixed(one));
+  assert.deepEqual(fixed(again), fixed(one));
+});
