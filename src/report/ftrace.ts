@@ -17,8 +17,8 @@ export class FtraceSink implements InstanceSink {
   private shadow = false;
   /** Shadow page generation and kind, from kvm_mmu_get_page, for the zap line. */
   private readonly spInfo = new Map<number, { gen: number; direct: boolean }>();
-  /** The kvm_exit of an EPT violation, completed by the fault that follows (exit qualification). */
-  private readonly pendingExit = new Map<number, Rec>();
+  /** The kvm_exit of a fault (EPT violation or #PF), completed by the fault that follows (exit qualification, error code). */
+  private readonly pendingExit = new Map<number, { rec: Rec; reason: string }>();
   /** A fast zap's line, completed with the generation it switches to. */
   private readonly pendingZapAll = new Map<number, Rec & { pages: number }>();
   private gen = 0;
@@ -47,16 +47,20 @@ export class FtraceSink implements InstanceSink {
     switch (ev.e) {
       case 'faultBegin': {
         const exit = this.pendingExit.get(at.tid);
+        this.pendingExit.delete(at.tid);
+        // Under shadow paging the fault is a #PF intercept: its error code is the
+        // guest's #PF error code, as the exit's interruption error code carries it
+        // (P when a present SPTE refused the access, W for a write). An EPT
+        // violation's adds PFERR_GUEST_FINAL_MASK (the final GPA, not a page walk).
+        const pfErr = (exit?.reason === 'write-protect' ? PFERR_PRESENT : 0) + (ev.write ? PFERR_WRITE : 0);
+        const err = this.shadow ? pfErr : PFERR_GUEST_FINAL + pfErr;
         if (exit !== undefined) {
-          this.pendingExit.delete(at.tid);
           // EPT violation: the exit qualification (read/write, GPA valid); a #PF
-          // intercept under shadow paging: the faulting address and the vector.
-          exit.text = this.shadow
-            ? kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, ev.write ? 0x2 : 0)
+          // intercept: the faulting address, the vector and the error code.
+          exit.rec.text = this.shadow
+            ? kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, pfErr)
             : kvmExit(ev.vcpu, 'EPT_VIOLATION', ev.write ? 0x182 : 0x181);
         }
-        // error_code: PFERR_GUEST_FINAL_MASK | PFERR_WRITE_MASK for a write.
-        const err = 0x1_0000_0000 + (ev.write ? 0x2 : 0);
         this.add(at, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
         return;
       }
@@ -74,7 +78,7 @@ export class FtraceSink implements InstanceSink {
         const pf = ev.reason === 'ept-violation' || ev.reason === 'write-protect';
         const reason = pf && this.shadow ? 'EXCEPTION_NMI' : EXIT_REASONS[ev.reason]!;
         const rec = this.add(at, 'kvm_exit', kvmExit(ev.vcpu, reason, 0, pf && this.shadow ? PF_INTR_INFO : 0));
-        if (pf) this.pendingExit.set(at.tid, rec);
+        if (pf) this.pendingExit.set(at.tid, { rec, reason: ev.reason });
         return;
       }
       case 'entryCancelled':
@@ -237,6 +241,12 @@ function hexPad(n: number): string {
 function spte(pfn: number): string {
   return pfn < 0 ? '0' : (pfn * 4096 + 0x7).toString(16);
 }
+
+/** x86 #PF error code bits (PFERR_*_MASK) the model can set. */
+const PFERR_PRESENT = 0x1;
+const PFERR_WRITE = 0x2;
+/** PFERR_GUEST_FINAL_MASK: KVM sets it for EPT/NPT violations only (bit 32). */
+const PFERR_GUEST_FINAL = 0x1_0000_0000;
 
 /** VM-exit interruption info of a #PF: valid, hardware exception, error code delivered, vector 14. */
 const PF_INTR_INFO = 0x80000b0e;

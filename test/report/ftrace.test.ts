@@ -101,3 +101,25 @@ test('ftrace with an event budget (apic-page-reload seed 1, 300 µs, 2000 events
     if (t) assert.ok(Number(t[1]) * 1e9 <= cut + 1, l);
   }
 });
+
+test('ftrace under shadow paging (zap-all-livelock fixture, seed 1): a fault is a #PF intercept, kvm_page_fault carries the error code of its kvm_exit, without the EPT-only PFERR_GUEST_FINAL bit', () => {
+  const { lines } = ftrace(ZAP_FIXTURE, 300_000, 1, { memslotFlush: 'zap-slot' });
+  const lastExit = new Map<string, string>();
+  let faults = 0;
+  let writes = 0;
+  for (const l of lines) {
+    const comm = l.trim().split(' ')[0]!;
+    if (l.includes(' kvm_exit: ')) lastExit.set(comm, l);
+    if (!l.includes(' kvm_page_fault: ')) continue;
+    faults++;
+    const exit = lastExit.get(comm);
+    assert.ok(exit, `no kvm_exit before ${l}`);
+    assert.match(exit, /reason EXCEPTION_NMI .* intr_info 0x80000b0e error_code 0x0000000[0-3]$/, exit);
+    const exitErr = Number.parseInt(/error_code 0x([0-9a-f]+)$/.exec(exit)![1]!, 16);
+    const err = Number.parseInt(/error_code 0x([0-9a-f]+)$/.exec(l)![1]!, 16);
+    assert.equal(err, exitErr, `kvm_page_fault and its kvm_exit disagree:\n${exit}\n${l}`);
+    assert.equal(Math.floor(err / 2 ** 32), 0, `PFERR_GUEST_FINAL set under shadow paging: ${l}`);
+    if (err & 2) writes++;
+  }
+  assert.ok(faults > 0 && writes > 0, `faults ${faults}, of them writes ${writes}`);
+});
