@@ -4,7 +4,7 @@ import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, EventBudget } from './budget.js';
 import { RetryCauses } from './retry-cause.js';
-import { type Span, type SpanArgs, SpanRecorder } from './spans.js';
+import { gfnRange, hvaRangeArgs, type Span, type SpanArgs, SpanRecorder } from './spans.js';
 
 /**
  * Chrome Trace Event JSON (opens in ui.perfetto.dev and chrome://tracing) of
@@ -160,8 +160,8 @@ export class PerfettoSink implements InstanceSink {
       const id = JSON.stringify(`inv${inv.id}`);
       const args = JSON.stringify({
         kind: inv.kind,
-        hva: `0x${inv.hvaStart.toString(16)}-0x${inv.hvaEnd.toString(16)}`,
-        gfns: inv.gfnStart >= 0 ? `0x${inv.gfnStart.toString(16)}-0x${inv.gfnEnd.toString(16)}` : 'no memslot',
+        ...hvaRangeArgs(inv.hvaStart, inv.hvaEnd),
+        gfns: inv.gfnStart >= 0 ? gfnRange(inv.gfnStart, inv.gfnEnd) : 'no memslot',
         seqAfter: inv.seq,
         ...(inv.end < 0 || inv.end > upTo ? { unfinished: true } : {}),
       });

@@ -66,6 +66,24 @@ export const FAULT_NAMES: Record<RetPf, string> = {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+/** Bytes per page (the model's hvas and gfns are page numbers). */
+const PAGE_SIZE = 4096;
+
+/**
+ * A host range of pages [startPage, endPage) as trace args, with its unit in
+ * the name: `hva` in bytes, as the kernel's kvm_unmap_hva_range (and the
+ * ftrace log) prints it, and `hvaPages` in page numbers, as the printed
+ * interleaving gives it.
+ */
+export function hvaRangeArgs(startPage: number, endPage: number): { hva: string; hvaPages: string } {
+  return { hva: `[${hex(startPage * PAGE_SIZE)},${hex(endPage * PAGE_SIZE)})`, hvaPages: `[${hex(startPage)},${hex(endPage)})` };
+}
+
+/** A gfn range [start, end) as a trace arg, written as the printed interleaving writes it. */
+export function gfnRange(start: number, end: number): string {
+  return `[${hex(start)},${hex(end)})`;
+}
+
 interface Open {
   start: number;
   name: string;
@@ -109,7 +127,7 @@ export class SpanRecorder implements Sink {
         return;
       }
       case 'invalidateRangeStart':
-        this.begin('notifier', at.tid, at.ts, `invalidate_range_start (${ev.kind})`, { hva: `${hex(ev.hvaStart)}-${hex(ev.hvaEnd)}` });
+        this.begin('notifier', at.tid, at.ts, `invalidate_range_start (${ev.kind})`, hvaRangeArgs(ev.hvaStart, ev.hvaEnd));
         return;
       case 'invalidateRangeStartDone':
         this.end('notifier', at.tid, at.ts, {});

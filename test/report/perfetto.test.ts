@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { FtraceSink } from '../../src/report/ftrace.js';
 import { PerfettoSink } from '../../src/report/perfetto.js';
 import { realCounterexample, runWith, shortScenario } from './fixtures.js';
 import { flowBindingProblems, type TraceEvent, traceProblems } from './trace-check.js';
@@ -97,4 +98,39 @@ test('perfetto with an event budget (apic-page-reload seed 1, 300 µs, 2000 even
   assert.deepEqual(traceProblems(trace.traceEvents), []);
   for (const e of trace.traceEvents) if (e.ph !== 'M') assert.ok(e.ts! + (e.dur ?? 0) <= cut / 1000 + 1e-9, `${e.ph} ${e.name} at ${e.ts} after the cut`);
   assert.ok(trace.traceEvents.some((e) => e.name === 'trace truncated here (event budget)'));
+});
+
+test('perfetto apic-page-reload seed 1: host addresses say their unit; hva is in bytes and equals the ftrace kvm_unmap_hva_range range, hvaPages the page numbers', () => {
+  const s = shortScenario('apic-page-reload', 300_000);
+  const sink = new PerfettoSink(s.name);
+  const ft = new FtraceSink();
+  runWith(s, [sink, ft]);
+  const events = (JSON.parse([...sink.render()].join('')) as { traceEvents: TraceEvent[] }).traceEvents;
+  const range = (v: unknown) => {
+    const m = /^\[0x([0-9a-f]+),0x([0-9a-f]+)\)$/.exec(String(v));
+    assert.ok(m, `not a half-open hex range: ${v}`);
+    return [Number.parseInt(m[1]!, 16), Number.parseInt(m[2]!, 16)];
+  };
+  const unmaps = [...ft.render()]
+    .join('')
+    .split('\n')
+    .flatMap((l) => {
+      const m = / kvm_unmap_hva_range: +mmu notifier unmap range: 0x([0-9a-f]+) -- 0x([0-9a-f]+)$/.exec(l);
+      return m ? [[Number.parseInt(m[1]!, 16), Number.parseInt(m[2]!, 16)]] : [];
+    });
+  for (const which of ['notifier slices', 'invalidation windows']) {
+    const withHva = events.filter((e) => (which === 'notifier slices' ? e.ph === 'X' && e.cat === 'notifier' : e.ph === 'b'));
+    assert.ok(withHva.length > 0, which);
+    assert.deepEqual(
+      withHva.map((e) => range(e.args!.hva)),
+      unmaps.slice(0, withHva.length),
+      `${which}: hva as ftrace prints it`,
+    );
+    for (const e of withHva)
+      assert.deepEqual(
+        range(e.args!.hva),
+        range(e.args!.hvaPages).map((p) => p * 4096),
+        `${which}: hvaPages are pages of hva`,
+      );
+  }
 });
