@@ -208,7 +208,8 @@ test('browser: counterexample report (checker, apic-reload-mini, apic-reload-no-
   );
   const bad = page.locator('#swimlanes tr.violating');
   assert.equal(await bad.count(), 1);
-  assert.equal(await bad.getAttribute('data-step'), String(cex.violation.step));
+  // Numbered like the printed interleaving: the violation shows at its last step.
+  assert.equal(await bad.getAttribute('data-step'), String(cex.steps.length));
   assert.match((await bad.textContent()) ?? '', new RegExp(`✖ ${cex.violation.kind}`));
   assert.equal(
     await bad

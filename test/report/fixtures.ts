@@ -47,18 +47,26 @@ export function runWith(
  * with `sinks` attached, as `mmulab replay --trace` does.
  */
 export function realCounterexample(sinks: Attachable[] = []): Counterexample {
-  const s = loadScenario('apic-reload-mini');
+  return counterexampleOf('apic-reload-mini', 'apic-reload-no-retry', sinks);
+}
+
+/**
+ * A counterexample the checker finds by random walks on scenario `name` under
+ * `mutant` (seed 1), replayed once more with `sinks` attached, as
+ * `mmulab check|replay --trace --ftrace` do.
+ */
+export function counterexampleOf(name: string, mutant: string, sinks: Attachable[] = []): Counterexample {
+  const s = loadScenario(name);
   const settings = effectiveSettings(s);
-  const mutant = 'apic-reload-no-retry';
   const factory = (o: { log: boolean }) => createInstance(s, { settings, mutant, log: o.log, metrics: false });
   const found = check(factory, {
     strategy: { kind: 'random' },
     seed: 1,
     maxExecutions: 5000,
-    origin: { scenario: s.name ?? 'apic-reload-mini', settings: {}, mutant },
+    origin: { scenario: s.name ?? name, settings: {}, mutant },
   });
   const cex = found.counterexample;
-  if (cex === null) throw new Error('the checker found no counterexample for apic-reload-no-retry');
+  if (cex === null) throw new Error(`the checker found no counterexample for ${mutant}`);
   const replay = runOnce(
     (o) => {
       const inst = createInstance(s, { settings, mutant, log: o.log, metrics: false, sinks });

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { formatInterleaving } from '../../src/check/counterexample.js';
 import { renderCexReport } from '../../src/report/html-cex.js';
 import { renderCompareReport } from '../../src/report/html-compare.js';
 import { fmtMetric, renderRunReport } from '../../src/report/html-run.js';
@@ -10,7 +11,7 @@ import { METRIC_ROWS } from '../../src/report/metric-rows.js';
 import { ReportRecorder } from '../../src/report/recorder.js';
 import { SeriesSink } from '../../src/report/series.js';
 import { writeCexReport, writeRunReport } from '../../src/report/write.js';
-import { realCounterexample, runWith, shortScenario } from './fixtures.js';
+import { counterexampleOf, realCounterexample, runWith, shortScenario } from './fixtures.js';
 import { livelockCompareRows } from './livelock.js';
 
 /** Anything that would make the page fetch at view time. */
@@ -93,10 +94,45 @@ test('html counterexample report (checker, apic-reload-mini, apic-reload-no-retr
   const html = renderCexReport(cex, { replayCommand: 'mmulab replay cex.json' });
   const threads = [...new Set(cex.steps.map((s) => s.thread))];
   for (const t of threads) assert.match(html, new RegExp(`<th class="lane" data-thread="${t}"`));
-  assert.match(html, new RegExp(`<tr class="violating" data-step="${cex.violation.step}">`));
+  assert.match(html, new RegExp(`<tr class="violating" data-step="${cex.steps.length}">`));
   assert.match(html, new RegExp(`✖ ${cex.violation.kind}`));
   for (const s of cex.steps) assert.ok(html.includes(s.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')), s.text);
   assert.deepEqual(externalRefs(html), []);
+});
+
+test('html counterexample report (checker, fault-vs-invalidation-mini, fault-skip-range-check): rows are numbered like the printed interleaving, and the violation is at its last step', () => {
+  const cex = counterexampleOf('fault-vs-invalidation-mini', 'fault-skip-range-check');
+  const html = renderCexReport(cex);
+  // "12. migrate: host PTE hva ... " → [12, thread, text]
+  const printed = formatInterleaving(cex)
+    .split('\n')
+    .filter((l) => !l.startsWith('=>'))
+    .map((l) => /^ *(\d+)\. ([^:]+): (.*)$/.exec(l)!.slice(1));
+  assert.ok(
+    cex.steps.some((s, i) => i > 0 && s.step === cex.steps[i - 1]!.step),
+    'two printed lines share a runtime step (their numbers differ from runtime steps)',
+  );
+  const unHtml = (t: string) =>
+    t
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&');
+  const rows = [
+    ...html.matchAll(/<tr class="[^"]*" data-step="(\d+)"><td class="stepcol num">(?:▶ )?(\d+)<\/td>.*?data-thread="([^"]+)" style[^>]*><div>([^<]*)<\/div>/g),
+  ].map((m) => {
+    assert.equal(m[1], m[2], 'data-step is the number shown');
+    const text = unHtml(m[4]!);
+    return [m[2]!, unHtml(m[3]!), text.startsWith(`${unHtml(m[3]!)}: `) ? text.slice(m[3]!.length + 2) : text];
+  });
+  assert.deepEqual(rows, printed);
+  const last = printed.length;
+  assert.match(html, new RegExp(`<tr class="violating" data-step="${last}"><td class="stepcol num">▶ ${last}</td>`));
+  assert.match(
+    html,
+    new RegExp(`id="violation" data-kind="${cex.property}" data-step="${last}">✖ ${cex.property} at step ${last} \\(${cex.violation.thread}\\)`),
+  );
 });
 
 test('writers are atomic: the file appears whole and no temporary file is left', () => {
