@@ -6,7 +6,7 @@ import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor } from './check-factory.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { runOffloaded } from './offload.js';
-import { parseCount, settingsOf } from './overrides.js';
+import { parseCount, parseSeed, settingsOf } from './overrides.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
 /** Format of `audit --json`. */
@@ -71,7 +71,7 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
       const executions = parseCount('--executions', o.executions, 1e6);
       // No execution would audit nothing, and the verdict would still read 'sound'.
       if (executions === 0) throw new InputError('--executions 0: expected at least 1');
-      const seed = parseCount('--seed', o.seed, 2 ** 31 - 1);
+      const seed = parseSeed(o.seed);
       const options = {
         executions,
         seed,

@@ -15,7 +15,7 @@ import { renderCompare } from './compare.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { checkOutputOptions } from './output-path.js';
-import { applySets, parseCount, parsePositive, parseVaries } from './overrides.js';
+import { applySets, parsePositive, parseSeed, parseVaries, seedRange } from './overrides.js';
 import { registerReplayCommand } from './replay-command.js';
 import { summarizeRun } from './summary.js';
 import { checkVariants, variants } from './variants.js';
@@ -84,7 +84,7 @@ function program(): Command {
       checkScenarioLimits(scenario, ref);
       const deadlineMs = parseTimeLimit(o.timeLimit);
       const settings = effectiveSettings(scenario, sets);
-      const seed = o.seed !== undefined ? parseCount('--seed', o.seed, 2 ** 31 - 1) : scenario.seed;
+      const seed = o.seed !== undefined ? parseSeed(o.seed) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
       const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted);
@@ -116,7 +116,7 @@ function program(): Command {
       const vary = parseVaries(o.vary);
       checkVariants(scenario, variants(scenario, base, vary), ref);
       const n = parsePositive('--seeds', o.seeds, 10000);
-      const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
+      const seeds = seedRange(scenario.seed, n);
       const c = await runOffloaded(
         { kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o) },
         isInterrupted,

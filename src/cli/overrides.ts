@@ -79,6 +79,21 @@ export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INT
   return n;
 }
 
+/** Largest seed a scenario or --seed takes. */
+const MAX_SEED = 2 ** 31 - 1;
+
+/** Parses --seed: what a scenario's seed field takes. */
+export function parseSeed(text: string): number {
+  return parseCount('--seed', text, MAX_SEED);
+}
+
+/** The seeds of --seeds n from the scenario's seed on, each one `run --seed` takes. */
+export function seedRange(first: number, n: number): number[] {
+  if (first + n - 1 > MAX_SEED)
+    throw new InputError(`--seeds ${n}: seeds ${first} to ${first + n - 1}, past ${MAX_SEED}; expected at most ${MAX_SEED - first + 1} from seed ${first}`);
+  return Array.from({ length: n }, (_, i) => first + i);
+}
+
 /** Parses a count option that must be at least 1 (0 would run nothing, and a verdict would still be printed). */
 export function parsePositive(name: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = parseCount(name, text, max);
@@ -102,5 +117,12 @@ export function applySets(scenario: Scenario, list: readonly string[], where = '
     }
     size[key] = parseSize(key, item.slice(key.length + 1), `${where} ${item}`);
   }
-  return { scenario: resize(scenario, size), settings: parseSettings(rest, where) };
+  let resized: Scenario;
+  try {
+    resized = resize(scenario, size);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${where} ${e.message}`);
+    throw e;
+  }
+  return { scenario: resized, settings: parseSettings(rest, where) };
 }

@@ -60,8 +60,8 @@ export function variantScenario(scenario: Scenario, v: { size?: ScenarioSize }):
  */
 export function checkVariants(scenario: Scenario, rows: readonly Variant[], where: string): void {
   for (const v of rows) {
-    const s = variantScenario(scenario, v);
     try {
+      const s = variantScenario(scenario, v);
       if (v.size !== undefined) checkScenarioLimits(s, where);
       createInstance(s, { settings: v.settings, mutant: null, log: false, metrics: false }).dispose?.();
     } catch (e) {

@@ -1,4 +1,5 @@
-import { ModelBug, modelAssert } from '../runtime/model-bug.js';
+import { modelAssert } from '../runtime/model-bug.js';
+import { InputError } from '../scenario/input-error.js';
 import { pagesPerEntry } from './shadow-page.js';
 import type { Vcpu } from './vcpu.js';
 
@@ -78,7 +79,11 @@ export class PageTableAllocator {
   alloc(): { gfn: number; recycled: boolean } {
     const r = this.free.pop();
     if (r !== undefined) return { gfn: r, recycled: true };
-    if (this.next >= this.end) throw new ModelBug(`${this.what}: out of page-table pages at gfn 0x${this.end.toString(16)} (raise workload.pageTableGfns)`);
+    // Too few pages for what the workload maps: the scenario's sizing, not a bug of the model.
+    if (this.next >= this.end)
+      throw new InputError(
+        `workload.pageTableGfns: ${this.what} ran out at gfn 0x${this.end.toString(16)}: expected more page-table pages for the processes and gfns the vCPU maps`,
+      );
     return { gfn: this.next++, recycled: false };
   }
 

@@ -91,8 +91,12 @@ export const invalidationSchema = z.strictObject({
   startNs: ns.default(0),
 });
 
+/** KVM_USER_MEM_SLOTS on x86: the ids above are KVM's own (private) memslots. */
+const USER_MEMSLOT_ID_MAX = 32763;
+const memslotId = count(USER_MEMSLOT_ID_MAX);
+
 export const memslotSchema = z.strictObject({
-  id: count(32767),
+  id: memslotId,
   baseGfn: count(LIMITS.pages),
   pages: positive(LIMITS.pages),
   /** Host virtual address of the slot's first page, in pages (hva >> 12). Default: after the previous slot. */
@@ -102,7 +106,7 @@ export const memslotSchema = z.strictObject({
 export const memslotChangeSchema = z.strictObject({
   atNs: ns,
   op: z.enum(['delete', 'move', 'create']),
-  slot: count(32767),
+  slot: memslotId,
   /** move/create: the new base gfn. */
   baseGfn: count(LIMITS.pages).optional(),
   /** create: pages. */

@@ -25,6 +25,12 @@ export function withPageTableMemslot(scenario: Scenario, slots: readonly Memslot
   if (slots.some((s) => PT_BASE >= s.baseGfn && PT_BASE < s.baseGfn + s.npages)) return out;
   let pages = KERNEL_PT_GFNS;
   for (let i = 0; i < scenario.vm.vcpus; i++) pages += vcpuWorkload(scenario, i).pageTableGfns;
+  const clash = slots.find((s) => s.baseGfn < PT_BASE + pages && PT_BASE < s.baseGfn + s.npages);
+  if (clash !== undefined) {
+    throw new InputError(
+      `vm.memslots: memslot ${clash.id}'s gfns [${hex(clash.baseGfn)}, ${hex(clash.baseGfn + clash.npages)}) overlap the page-table memslot shadow paging adds at [${hex(PT_BASE)}, ${hex(PT_BASE + pages)}) when no memslot holds gfn ${hex(PT_BASE)}: expected a memslot that holds gfn ${hex(PT_BASE)}, or none in that range`,
+    );
+  }
   let hva = 0;
   for (const s of slots) hva = Math.max(hva, s.hvaPage + s.npages + 512);
   out.push({ id: PAGE_TABLE_MEMSLOT, baseGfn: PT_BASE, npages: pages, hvaPage: hva, flags: 0 });
@@ -34,6 +40,16 @@ export function withPageTableMemslot(scenario: Scenario, slots: readonly Memslot
 /** Where vCPU i's page tables start: its workload's pageTableGfnStart, or its share after the guest kernel's. */
 function pageTableStart(w: Workload, i: number): number {
   return w.pageTableGfnStart ?? PT_BASE + KERNEL_PT_GFNS + i * w.pageTableGfns;
+}
+
+/**
+ * The fewest page-table pages a vCPU's processes hold at once: each a PGD and
+ * one table per lower level (a process that maps one page), one process more
+ * while an exiting one is replaced. More are needed as they map more pages,
+ * which only the run shows (a workload may never touch most of its gfns).
+ */
+function pageTablePagesNeeded(w: Workload): number {
+  return (Math.max(1, w.processes) + (w.processExitNs > 0 ? 1 : 0)) * 4;
 }
 
 /**
@@ -62,6 +78,12 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
     if (start < PT_BASE || !inOneSlot(slots, start, start + w.pageTableGfns)) {
       throw new InputError(
         `${where}.pageTableGfnStart: vCPU${i}'s page tables at [${hex(start)}, ${hex(start + w.pageTableGfns)}) must lie in one memslot at or above ${hex(PT_BASE)}`,
+      );
+    }
+    const need = pageTablePagesNeeded(w);
+    if (need > w.pageTableGfns) {
+      throw new InputError(
+        `${where}.pageTableGfns: ${w.pageTableGfns} pages cannot hold the page tables of vCPU${i}'s processes: at least ${need} are needed (${Math.max(1, w.processes)} process(es) at once${w.processExitNs > 0 ? ', and one more while an exiting one is replaced' : ''}, each a PGD and 3 lower tables); expected at least ${need}`,
       );
     }
     specs.push({

@@ -1,3 +1,4 @@
+import { InputError } from './input-error.js';
 import type { Scenario } from './schema.js';
 
 /** The size knobs every scenario accepts (issue 4's N × I × F). */
@@ -10,15 +11,32 @@ export interface ScenarioSize {
   faultsPerVcpu?: number;
 }
 
-/** A copy of `scenario` resized; knobs left undefined keep the scenario's value. */
+/**
+ * A copy of `scenario` resized; knobs left undefined keep the scenario's value.
+ * A knob the scenario has nothing to resize with is refused (InputError
+ * "<knob>=<n>: …"), not ignored.
+ */
 export function resize(scenario: Scenario, size: ScenarioSize): Scenario {
   const s = structuredClone(scenario);
-  if (size.vcpus !== undefined) s.vm.vcpus = size.vcpus;
+  if (size.vcpus !== undefined) {
+    const own = s.vcpuWorkloads.length;
+    if (size.vcpus < own)
+      throw new InputError(`vcpus=${size.vcpus}: the scenario gives ${own} vCPUs workloads of their own (vcpuWorkloads); expected vcpus >= ${own}`);
+    s.vm.vcpus = size.vcpus;
+  }
   if (size.invalidations !== undefined) {
+    if (size.invalidations > 0 && s.host.invalidations.length === 0)
+      throw new InputError(
+        `invalidations=${size.invalidations}: the scenario has no host invalidation thread to resize (host.invalidations is empty); expected a scenario with one`,
+      );
     // A count of 0 means "no limit" to an invalidation thread: I = 0 means none at all.
     if (size.invalidations === 0) s.host.invalidations = [];
     else for (const inv of s.host.invalidations) inv.count = size.invalidations;
   }
-  if (size.faultsPerVcpu !== undefined) s.workload.accesses = size.faultsPerVcpu;
+  if (size.faultsPerVcpu !== undefined) {
+    s.workload.accesses = size.faultsPerVcpu;
+    // F for every vCPU: also for those whose own workload sets its accesses.
+    for (const w of s.vcpuWorkloads) if (w.accesses !== undefined) w.accesses = size.faultsPerVcpu;
+  }
   return s;
 }

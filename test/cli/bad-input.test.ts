@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
@@ -125,9 +125,27 @@ test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', () =
   assertBad(cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2000'), /^mmulab: --vary vcpus=2000: expected at most 1024$/);
   // A size the model refuses (vCPU2's page tables past the memslots) names its row, before anything runs, from workers too.
   assertBad(
-    cli('sweep', 'slot-zap-accounting', '--vary', 'vcpus=1,3', '--workers', '2'),
+    cli('sweep', 'slot-zap-accounting', '--vary', 'vcpus=2,3', '--workers', '2'),
     /^mmulab: slot-zap-accounting \(vcpus=3\): workload\.pageTableGfnStart: vCPU2's page tables at .* must lie in one memslot at or above 0x8000000$/,
   );
+  // Fewer vCPUs than the scenario gives workloads of their own: refused, not run with the extra entries ignored.
+  assertBad(
+    cli('sweep', 'slot-zap-accounting', '--vary', 'vcpus=1,2', '--workers', '2'),
+    /^mmulab: slot-zap-accounting \(vcpus=1\): vcpus=1: the scenario gives 2 vCPUs workloads of their own \(vcpuWorkloads\); expected vcpus >= 2$/,
+  );
+  assertBad(cli('run', 'slot-zap-accounting', '--set', 'vcpus=1'), /^mmulab: --set vcpus=1: the scenario gives 2 vCPUs workloads of their own \(vcpuWorkloads\); expected vcpus >= 2$/);
+  // A knob the scenario has nothing to resize with: refused, not ignored.
+  assertBad(
+    cli('run', 'apic-reload-mini', '--set', 'invalidations=5'),
+    /^mmulab: --set invalidations=5: the scenario has no host invalidation thread to resize \(host\.invalidations is empty\); expected a scenario with one$/,
+  );
+  // Seeds past what --seed takes: a cell run could not reproduce.
+  const bigSeed = scenarioFile('big-seed.yaml', readFileSync('scenarios/fault-vs-invalidation-mini.yaml', 'utf8').replace(/^seed: .*$/m, '') + 'seed: 2147483647\n');
+  for (const extra of [['compare'], ['sweep', '--workers', '0']])
+    assertBad(
+      cli(extra[0]!, bigSeed, '--vary', 'faultPrecheck=off,lockless', '--seeds', '2', ...extra.slice(1)),
+      /^mmulab: --seeds 2: seeds 2147483647 to 2147483648, past 2147483647; expected at most 1 from seed 2147483647$/,
+    );
   // A key varied twice: the later would win and the rows' labels would lie.
   assertBad(
     cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'mmu=tdp', '--vary', 'mmu=shadow', '--workers', '0'),
@@ -179,4 +197,36 @@ test('a good scenario runs and exits 0; list --json has scenarios, settings and 
   assert.ok(j.scenarios.some((s: { name: string }) => s.name === 'fault-during-invalidation'));
   assert.ok(j.settings.some((s: { key: string }) => s.key === 'faultPrecheck'));
   assert.ok(j.mutants.every((m: { scenario: string }) => typeof m.scenario === 'string'));
+});
+
+test('bad input: shadow page tables a scenario cannot hold, and memslots that clash with the ones KVM and the model add, are refused at the field (exit 2), not model bugs', () => {
+  const shadow = (name: string, body: string) => scenarioFile(name, `${body}\nsettings: { mmu: shadow }\nstop: { timeNs: 10000000 }\n`);
+  // Too few page-table pages for the processes, known up front.
+  assertBad(
+    cli('run', shadow('procs.yaml', 'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }] }\nworkload: { gfnCount: 1024, processes: 5000, processSwitchNs: 1000, pageTableGfns: 4096 }')),
+    /^mmulab: workload\.pageTableGfns: 4096 pages cannot hold the page tables of vCPU0's processes: at least 20000 are needed .*; expected at least 20000$/,
+  );
+  // … and known only once the process maps more than they hold (it was "MODEL BUG", exit 3).
+  assertBad(
+    cli('run', shadow('pt-small.yaml', 'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 65536 }] }\nworkload: { gfnCount: 65536, accesses: 1000, pageTableGfns: 4 }')),
+    /^mmulab: workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x8000404: expected more page-table pages/,
+  );
+  // Ids above KVM_USER_MEM_SLOTS are KVM's own (the model's page-table memslot took 32766 too).
+  assertBad(cli('run', scenarioFile('id.yaml', 'vm: { vcpus: 1, memslots: [{ id: 32766, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n')), /id\.yaml:1:\d+ vm\.memslots\[0\]\.id: expected <= 32763$/);
+  // A memslot over the page-table memslot shadow paging adds.
+  assertBad(
+    cli('run', shadow('pt-overlap.yaml', 'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }, { id: 1, baseGfn: 134217738, pages: 8192 }] }\nworkload: { gfnCount: 16, pageTableGfnStart: 134217738 }')),
+    /^mmulab: vm\.memslots: memslot 1's gfns \[0x800000a, 0x800200a\) overlap the page-table memslot shadow paging adds at \[0x8000000, .*\) when no memslot holds gfn 0x8000000/,
+  );
+});
+
+test('size knobs: the shadow-paged check scenarios take more vCPUs (their page tables get room), and F applies to vCPUs with workloads of their own', () => {
+  for (const ref of ['memslot-delete-mini', 'root-zap-mini']) {
+    const r = cli('check', ref, '--set', 'vcpus=3', '--strategy', 'pct', '--max-executions', '200', '--out', join(dir, `${ref}-3.json`));
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const json = join(dir, 'slot-f.json');
+  const r = cli('run', 'slot-zap-accounting', '--set', 'faultsPerVcpu=3', '--json', json);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(readFileSync(json, 'utf8')).metrics.guest.accesses, 6);
 });
