@@ -133,14 +133,20 @@ test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', () =
     cli('sweep', 'slot-zap-accounting', '--vary', 'vcpus=1,2', '--workers', '2'),
     /^mmulab: slot-zap-accounting \(vcpus=1\): vcpus=1: the scenario gives 2 vCPUs workloads of their own \(vcpuWorkloads\); expected vcpus >= 2$/,
   );
-  assertBad(cli('run', 'slot-zap-accounting', '--set', 'vcpus=1'), /^mmulab: --set vcpus=1: the scenario gives 2 vCPUs workloads of their own \(vcpuWorkloads\); expected vcpus >= 2$/);
+  assertBad(
+    cli('run', 'slot-zap-accounting', '--set', 'vcpus=1'),
+    /^mmulab: --set vcpus=1: the scenario gives 2 vCPUs workloads of their own \(vcpuWorkloads\); expected vcpus >= 2$/,
+  );
   // A knob the scenario has nothing to resize with: refused, not ignored.
   assertBad(
     cli('run', 'apic-reload-mini', '--set', 'invalidations=5'),
     /^mmulab: --set invalidations=5: the scenario has no host invalidation thread to resize \(host\.invalidations is empty\); expected a scenario with one$/,
   );
   // Seeds past what --seed takes: a cell run could not reproduce.
-  const bigSeed = scenarioFile('big-seed.yaml', readFileSync('scenarios/fault-vs-invalidation-mini.yaml', 'utf8').replace(/^seed: .*$/m, '') + 'seed: 2147483647\n');
+  const bigSeed = scenarioFile(
+    'big-seed.yaml',
+    readFileSync('scenarios/fault-vs-invalidation-mini.yaml', 'utf8').replace(/^seed: .*$/m, '') + 'seed: 2147483647\n',
+  );
   for (const extra of [['compare'], ['sweep', '--workers', '0']])
     assertBad(
       cli(extra[0]!, bigSeed, '--vary', 'faultPrecheck=off,lockless', '--seeds', '2', ...extra.slice(1)),
@@ -203,19 +209,43 @@ test('bad input: shadow page tables a scenario cannot hold, and memslots that cl
   const shadow = (name: string, body: string) => scenarioFile(name, `${body}\nsettings: { mmu: shadow }\nstop: { timeNs: 10000000 }\n`);
   // Too few page-table pages for the processes, known up front.
   assertBad(
-    cli('run', shadow('procs.yaml', 'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }] }\nworkload: { gfnCount: 1024, processes: 5000, processSwitchNs: 1000, pageTableGfns: 4096 }')),
+    cli(
+      'run',
+      shadow(
+        'procs.yaml',
+        'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }] }\nworkload: { gfnCount: 1024, processes: 5000, processSwitchNs: 1000, pageTableGfns: 4096 }',
+      ),
+    ),
     /^mmulab: workload\.pageTableGfns: 4096 pages cannot hold the page tables of vCPU0's processes: at least 20000 are needed .*; expected at least 20000$/,
   );
   // … and known only once the process maps more than they hold (it was "MODEL BUG", exit 3).
   assertBad(
-    cli('run', shadow('pt-small.yaml', 'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 65536 }] }\nworkload: { gfnCount: 65536, accesses: 1000, pageTableGfns: 4 }')),
+    cli(
+      'run',
+      shadow(
+        'pt-small.yaml',
+        'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 65536 }] }\nworkload: { gfnCount: 65536, accesses: 1000, pageTableGfns: 4 }',
+      ),
+    ),
     /^mmulab: workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x8000404: expected more page-table pages/,
   );
   // Ids above KVM_USER_MEM_SLOTS are KVM's own (the model's page-table memslot took 32766 too).
-  assertBad(cli('run', scenarioFile('id.yaml', 'vm: { vcpus: 1, memslots: [{ id: 32766, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n')), /id\.yaml:1:\d+ vm\.memslots\[0\]\.id: expected <= 32763$/);
+  assertBad(
+    cli(
+      'run',
+      scenarioFile('id.yaml', 'vm: { vcpus: 1, memslots: [{ id: 32766, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n'),
+    ),
+    /id\.yaml:1:\d+ vm\.memslots\[0\]\.id: expected <= 32763$/,
+  );
   // A memslot over the page-table memslot shadow paging adds.
   assertBad(
-    cli('run', shadow('pt-overlap.yaml', 'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }, { id: 1, baseGfn: 134217738, pages: 8192 }] }\nworkload: { gfnCount: 16, pageTableGfnStart: 134217738 }')),
+    cli(
+      'run',
+      shadow(
+        'pt-overlap.yaml',
+        'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }, { id: 1, baseGfn: 134217738, pages: 8192 }] }\nworkload: { gfnCount: 16, pageTableGfnStart: 134217738 }',
+      ),
+    ),
     /^mmulab: vm\.memslots: memslot 1's gfns \[0x800000a, 0x800200a\) overlap the page-table memslot shadow paging adds at \[0x8000000, .*\) when no memslot holds gfn 0x8000000/,
   );
 });
