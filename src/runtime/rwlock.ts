@@ -73,6 +73,11 @@ export class RwLock {
     this.stats = stats ?? newLockStats();
   }
 
+  /** Counts from now on: what came before (a warm start) is left out. */
+  resetStats(): void {
+    Object.assign(this.stats, newLockStats());
+  }
+
   /** The op to announce before a write-side operation on this lock. */
   get op(): Op {
     return opWrite(this.obj);

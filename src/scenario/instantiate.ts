@@ -104,6 +104,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   // Metrics, the step log and trace sinks start with the run, after the warm start.
   const metrics = opts.metrics ? new Metrics() : null;
   if (metrics) {
+    kvm.mmuLock.resetStats();
     kvm.subscribe(metrics);
     metrics.shadowPagesLive = metrics.shadowPagesPeak = kvm.mmu.gauges().shadowPages;
     for (const v of kvm.vcpus) if (v.root.root >= 0) metrics.rootLoadedBefore(v.id, shadow ? v.root.pgd : undefined);
