@@ -156,7 +156,8 @@ export function parseCounterexample(json: unknown): Counterexample {
     'schedule',
   );
   const l = o.limits as RunLimits;
-  need(typeof l === 'object' && l !== null && typeof l.maxSteps === 'number' && typeof l.fairSpin === 'boolean', 'limits');
+  need(typeof l === 'object' && l !== null && typeof l.fairSpin === 'boolean', 'limits');
+  need(Number.isSafeInteger(l.maxSteps) && l.maxSteps >= 1, 'limits.maxSteps');
   need(l.spinProgress === undefined || l.spinProgress === 'footprint' || l.spinProgress === 'any-write', 'limits.spinProgress');
   need(l.retries === undefined || l.retries === 'deferred' || l.retries === 'interleaved', 'limits.retries');
   // Counterexamples written before the rule existed retried at any point.

@@ -6,7 +6,7 @@ import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor } from './check-factory.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { runOffloaded } from './offload.js';
-import { parseCount, parseSeed, settingsOf } from './overrides.js';
+import { parseCount, parsePositive, parseSeed, settingsOf } from './overrides.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
 /** Format of `audit --json`. */
@@ -68,15 +68,14 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
     .action(async (ref: string, o: AuditFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
       checkedFactoryFor(ref, o.set, mutant); // bad input fails here, before the worker starts
-      const executions = parseCount('--executions', o.executions, 1e6);
       // No execution would audit nothing, and the verdict would still read 'sound'.
-      if (executions === 0) throw new InputError('--executions 0: expected at least 1');
+      const executions = parsePositive('--executions', o.executions, 1e6);
       const seed = parseSeed(o.seed);
       const options = {
         executions,
         seed,
         preemptionBound: o.preemptionBound !== undefined ? parseCount('--preemption-bound', o.preemptionBound, 1000) : undefined,
-        profileExecutions: o.profileExecutions !== undefined ? parseCount('--profile-executions', o.profileExecutions) : undefined,
+        profileExecutions: o.profileExecutions !== undefined ? parsePositive('--profile-executions', o.profileExecutions) : undefined,
         profileTimeLimitMs: parseTimeLimitSeconds(o.profileTime, '--profile-time') * 1000,
         retries: parseRetries(o.retries),
       };

@@ -96,6 +96,10 @@ test('audit: --executions 0 is refused (no execution audits nothing, yet the ver
   const none = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--executions', '0');
   assert.equal(none.code, 2);
   assert.equal(none.stderr.trim(), 'mmulab: --executions 0: expected at least 1');
+  // The profile of no execution read "none: a single execution covers the space".
+  const noProfile = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--profile-executions', '0');
+  assert.equal(noProfile.code, 2);
+  assert.equal(noProfile.stderr.trim(), 'mmulab: --profile-executions 0: expected at least 1');
   const zero = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--profile-time', '0');
   assert.equal(zero.code, 2);
   assert.equal(zero.stderr.trim(), 'mmulab: --profile-time 0: expected seconds, a number > 0 and <= 604800');

@@ -23,6 +23,8 @@ test('replay: a counterexample whose world or schedule this mmulab cannot build 
       (c) => ((c.schedule as { choices: number[] }).choices = [9, 9, 9]),
       /: schedule: replay: step 0 .* \(written by another version of the model, or edited\)$/,
     ],
+    // Before: blamed on the schedule ("the execution ended (truncated) after 0 steps").
+    ['limits', (c) => ((c.limits as { maxSteps: number }).maxSteps = -5), /limits\.maxSteps/],
   ];
   for (const [name, alter, pattern] of cases) {
     const c = structuredClone(cex);
