@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { InputError } from '../scenario/input-error.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import type { AuditResult } from './audit-job.js';
 import type { CheckCommandContext } from './check-command.js';
