@@ -104,6 +104,26 @@ export function renderCompare(c: CompareResult): string {
     ['livelock', ...c.rows.map((row) => `${row.results.filter((r) => r.progress.livelock).length}/${row.results.length}`)],
     ['violations', ...c.rows.map((row) => String(row.results.reduce((a, r) => a + r.violations.length, 0)))],
   ];
-  const header = ['metric', ...c.rows.map((r) => r.label)];
-  return `${c.scenario}, seeds ${c.seeds.join(',')}\n${renderTable(header, rows)}`;
+  const header = ['metric', ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
+  const note = c.partial ? `\n${partialNote(c)}` : '';
+  return `${c.scenario}, seeds ${c.seeds.join(',')}\n${renderTable(header, rows)}${note}`;
+}
+
+/**
+ * What a partial comparison leaves out, so that its figures are not read as
+ * those of every run: the runs cut short (their columns are starred), and the
+ * seeds and variants never run.
+ */
+function partialNote(c: CompareResult): string {
+  const cut: string[] = [];
+  const notRun: string[] = [];
+  for (const row of c.rows) {
+    for (const r of row.results) if (r.partial) cut.push(`${row.label} seed ${r.seed} at ${fmtNs(r.simTimeNs)}`);
+    const missing = c.seeds.slice(row.results.length);
+    if (missing.length > 0) notRun.push(`${row.label} seed${missing.length > 1 ? 's' : ''} ${missing.join(',')}`);
+  }
+  const variants = Object.values(c.vary).reduce((n, values) => n * values.length, 1);
+  if (variants > c.rows.length) notRun.push(`${variants - c.rows.length} variant${variants - c.rows.length > 1 ? 's' : ''} of ${variants}`);
+  const parts = [cut.length > 0 ? `* cut short: ${cut.join('; ')}` : '', notRun.length > 0 ? `not run: ${notRun.join('; ')}` : ''].filter((x) => x !== '');
+  return `(partial: stopped early${parts.length > 0 ? `; ${parts.join('; ')}` : ''})`;
 }

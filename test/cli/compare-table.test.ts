@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type CompareResult, renderCompare } from '../../src/cli/compare.js';
+import { effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/simulate/simulate.js';
+
+test('compare table: a partial comparison says which runs were cut short (their column starred) and which never ran', () => {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  const off = effectiveSettings(s, { faultPrecheck: 'off' });
+  const lockless = effectiveSettings(s, { faultPrecheck: 'lockless' });
+  const whole = (seed: number, settings = off) => simulate(s, { settings, mutant: null, seed });
+  const cut = simulate(s, { settings: lockless, mutant: null, seed: 1, maxSteps: 10 });
+  assert.equal(cut.partial, true);
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'fault-vs-invalidation-mini',
+    vary: { faultPrecheck: ['off', 'lockless'], preemptible: [false, true] },
+    seeds: [1, 2],
+    rows: [
+      { label: 'faultPrecheck=off', settings: off, results: [whole(1), whole(2)] },
+      { label: 'faultPrecheck=lockless', settings: lockless, results: [cut] },
+    ],
+    partial: true,
+    wallMs: 0,
+  };
+  const text = renderCompare(c);
+  assert.match(text, /faultPrecheck=lockless \*/);
+  assert.doesNotMatch(text, /faultPrecheck=off \*/);
+  const note = text.trim().split('\n').at(-1)!;
+  assert.match(
+    note,
+    /^\(partial: stopped early; \* cut short: faultPrecheck=lockless seed 1 at .*; not run: faultPrecheck=lockless seed 2; 2 variants of 4\)$/,
+  );
+  // Complete: no note, no star.
+  const done = renderCompare({ ...c, rows: [c.rows[0]!], vary: { faultPrecheck: ['off'] }, partial: false });
+  assert.doesNotMatch(done, /partial|\*/);
+});
