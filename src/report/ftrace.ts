@@ -2,13 +2,16 @@ import { type EventStamp, type KvmEvent, type RetPf, requestList } from '../kvm/
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
+import { NS_PER_STEP, StepClock } from './step-clock.js';
 
 /**
  * A log shaped like `trace-cmd report -t` output: one line per tracepoint hit,
  * `comm-pid [cpu] secs.nsecs: name: fields`, with the fields printed as the
  * kernel's TP_printk formats print them, for the tracepoints the model has a
  * counterpart of. Events the kernel has no tracepoint for are named mmulab_*.
- * Lines are sorted by time (ties keep the order of the events).
+ * Lines are sorted by time (ties keep the order of the events). In a
+ * checker's replay (check, replay) the time is the step of the interleaving as
+ * printed, not the threads' own virtual clocks (StepClock).
  */
 export class FtraceSink implements InstanceSink {
   private readonly recs: Rec[] = [];
@@ -23,6 +26,7 @@ export class FtraceSink implements InstanceSink {
   private readonly pendingZapAll = new Map<number, Rec & { pages: number }>();
   private gen = 0;
   private readonly budget: EventBudget;
+  private readonly clock = new StepClock();
 
   /** `maxEvents` bounds the events turned into lines (DEFAULT_MAX_EVENTS). */
   constructor(opts: { maxEvents?: number } = {}) {
@@ -31,11 +35,13 @@ export class FtraceSink implements InstanceSink {
 
   attach(inst: KvmInstance): void {
     this.inst = inst;
+    this.clock.attach(inst);
     this.shadow = inst.kvm.settings.mmu === 'shadow';
     this.gen = inst.kvm.mmuValidGen;
   }
 
-  on(ev: KvmEvent, at: EventStamp): void {
+  on(ev: KvmEvent, stamp: EventStamp): void {
+    const at = this.clock.stamp(stamp);
     if (!this.budget.take(at)) return;
     const z = this.pendingZapAll.get(at.tid);
     if (z !== undefined) {
@@ -155,14 +161,26 @@ export class FtraceSink implements InstanceSink {
     }
   }
 
-  /** The log, in chunks; `title` goes in the header (scenario, seed). */
-  *render(opts: { title?: string } = {}): Generator<string> {
+  /**
+   * The log, in chunks; `title` goes in the header (scenario, seed). For a
+   * counterexample, `steps` is the number of lines of its printed interleaving,
+   * which the replay's events should match one for one (said when not).
+   */
+  *render(opts: { title?: string; steps?: number } = {}): Generator<string> {
     this.names = this.inst ? threadNames(this.inst) : this.names;
     for (const z of this.pendingZapAll.values()) z.text = `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(z.pages)}`;
     let cpus = Math.max(1, this.names.length);
     for (const r of this.recs) if (r.tid + 1 > cpus) cpus = r.tid + 1;
     yield `# mmulab ftrace-style log (trace-cmd report -t layout)${opts.title ? `: ${opts.title}` : ''}\n`;
-    yield '# virtual time; comm-pid is the model thread, [cpu] its index; rip is not modelled (0)\n';
+    if (this.clock.active) {
+      yield `# time is the step of the interleaving as mmulab check/replay print it: step n at n µs (step 12 at ${secs(12 * NS_PER_STEP).trim()}); virtual time is per thread in a checker run and does not order threads\n`;
+      if (opts.steps !== undefined && opts.steps !== this.clock.events) {
+        yield `# note: the replay had ${this.clock.events} events, the printed interleaving ${opts.steps} steps: the numbers may not match\n`;
+      }
+      yield '# comm-pid is the model thread, [cpu] its index; rip is not modelled (0)\n';
+    } else {
+      yield '# virtual time; comm-pid is the model thread, [cpu] its index; rip is not modelled (0)\n';
+    }
     yield '# mmulab_* events have no kernel tracepoint; the others print as the kernel prints them\n';
     if (this.budget.truncatedAt !== null) {
       yield `# truncated: the log stops at ${secs(this.budget.truncatedAt).trim()} s after ${this.budget.taken} events; ${this.budget.dropped} later events are not in it\n`;

@@ -5,6 +5,7 @@ import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } fr
 import { clipLockIntervals, EventBudget } from './budget.js';
 import { RetryCauses } from './retry-cause.js';
 import { gfnRange, hvaRangeArgs, type Span, type SpanArgs, SpanRecorder } from './spans.js';
+import { NS_PER_STEP, StepClock } from './step-clock.js';
 
 /**
  * Chrome Trace Event JSON (opens in ui.perfetto.dev and chrome://tracing) of
@@ -14,7 +15,9 @@ import { gfnRange, hvaRangeArgs, type Span, type SpanArgs, SpanRecorder } from '
  * (mmu_invalidate_seq, mmu_invalidate_in_progress, shadow pages, roots), an
  * async slice per invalidation window and a flow arrow from an invalidation to
  * each fault it made retry. Times are µs (virtual ns / 1000); the output is
- * byte-stable for a given run.
+ * byte-stable for a given run. In a checker's replay (check, replay) the time
+ * is the step of the interleaving as printed, step n at n µs, not the threads'
+ * own virtual clocks (StepClock).
  */
 export class PerfettoSink implements InstanceSink {
   private readonly spans = new SpanRecorder();
@@ -29,6 +32,7 @@ export class PerfettoSink implements InstanceSink {
   private liveSp = 0;
 
   private readonly budget: EventBudget;
+  private readonly clock = new StepClock();
 
   /** `title` names the process track (e.g. the scenario); `maxEvents` bounds what is kept (DEFAULT_MAX_EVENTS). */
   constructor(
@@ -42,12 +46,14 @@ export class PerfettoSink implements InstanceSink {
   attach(inst: KvmInstance): void {
     this.inst = inst;
     recordLockIntervals(inst);
+    this.clock.attach(inst, { watchLock: true });
     this.setCounter(0, C_SEQ, inst.kvm.mmuInvalidateSeq);
     this.setCounter(0, C_IN_PROGRESS, inst.kvm.mmuInvalidateInProgress);
     this.sampleGauges(0);
   }
 
-  on(ev: KvmEvent, at: EventStamp): void {
+  on(ev: KvmEvent, stamp: EventStamp): void {
+    const at = this.clock.stamp(stamp);
     if (!this.budget.take(at)) return;
     this.spans.on(ev, at);
     this.causes.on(ev, at);
@@ -99,14 +105,16 @@ export class PerfettoSink implements InstanceSink {
 
   /**
    * The trace as JSON text, in chunks (one event per line). `endNs` closes what
-   * is still open (default: the instance's clock or the last event);
-   * `otherData` is copied into the trace's metadata (scenario, seed, settings).
+   * is still open (default: the instance's clock or the last event; in a
+   * checker's replay, the last step); `otherData` is copied into the trace's
+   * metadata (scenario, seed, settings).
    */
   *render(opts: { endNs?: number; otherData?: Record<string, unknown> } = {}): Generator<string> {
     const cut = this.budget.truncatedAt;
-    const endNs = cut ?? Math.max(opts.endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs);
-    const lock = this.inst ? lockIntervals(this.inst) : null;
-    const spans = this.spans.finish(endNs, lock !== null && cut !== null ? clipLockIntervals(lock, cut) : lock, cut);
+    const steps = this.clock.active === true;
+    const endNs = cut ?? (steps ? Math.max(this.clock.endNs, this.spans.lastTs) : Math.max(opts.endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs));
+    const lock = steps ? this.clock.lockIntervals() : this.inst ? lockIntervals(this.inst) : null;
+    const spans = this.spans.finish(endNs, lock !== null && cut !== null ? clipLockIntervals(lock, cut) : lock, cut, { widenOverHolds: steps });
     // Threads run ahead of each other within a step: what was kept past the cut goes too.
     const upTo = cut ?? Number.POSITIVE_INFINITY;
     const truncated = cut === null ? {} : { truncated: { atNs: cut, keptEvents: this.budget.taken, droppedEvents: this.budget.dropped } };
@@ -114,8 +122,12 @@ export class PerfettoSink implements InstanceSink {
     const tids = new Set<number>(names.map((_, i) => i));
     for (const s of spans) tids.add(s.tid);
     const violations: Violation[] = this.inst?.violations ?? [];
+    // In steps, a violation stands at the last step of the runtime step that found it.
+    const violationStep = (v: Violation) => (steps ? this.clock.stepOfRuntimeStep(v.step) : v.step);
+    const violationNs = (v: Violation) => (steps ? violationStep(v) * NS_PER_STEP : v.timeNs);
+    const time = steps ? { time: 'interleaving steps as mmulab check/replay print them: step n at n µs (per-thread virtual time does not order threads)' } : {};
 
-    yield `{"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'mmulab', ...(opts.otherData ?? {}), ...truncated })},"traceEvents":[\n`;
+    yield `{"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'mmulab', ...(opts.otherData ?? {}), ...time, ...truncated })},"traceEvents":[\n`;
     let first = true;
     const line = (s: string) => {
       const out = first ? s : `,\n${s}`;
@@ -149,10 +161,10 @@ export class PerfettoSink implements InstanceSink {
       });
     }
     for (const [i, v] of violations.entries()) {
-      const args = JSON.stringify({ thread: v.thread, step: v.step, message: v.message });
-      const out = () =>
-        `{"ph":"i","s":"g","name":${JSON.stringify(`VIOLATION ${v.kind}`)},"cat":"oracle","ts":${us(v.timeNs)},"pid":${PID},"tid":0,"args":${args}}`;
-      recs.push({ ts: r(v.timeNs), rank: 2, tid: -1, seq: i, out });
+      const args = JSON.stringify({ thread: v.thread, step: violationStep(v), message: v.message });
+      const ts = violationNs(v);
+      const out = () => `{"ph":"i","s":"g","name":${JSON.stringify(`VIOLATION ${v.kind}`)},"cat":"oracle","ts":${us(ts)},"pid":${PID},"tid":0,"args":${args}}`;
+      recs.push({ ts: r(ts), rank: 2, tid: -1, seq: i, out });
     }
     for (const inv of this.causes.invalidations) {
       if (inv.start > upTo) continue;

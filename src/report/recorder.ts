@@ -76,12 +76,15 @@ export class ReportRecorder {
   /**
    * Writes the outputs asked for, for a counterexample whose schedule was just
    * replayed with these sinks attached (check, replay): the trace and log of the
-   * replay, and the counterexample page.
+   * replay, and the counterexample page. The replay ran on the checker's
+   * per-thread clocks, so the trace and the log are in steps of the interleaving,
+   * numbered as printed (StepClock), like the page.
    */
   writeCounterexample(files: RecorderFiles, cex: CounterexampleView, opts: CexReportOptions = {}): void {
     const otherData = { scenario: cex.scenario, seed: cex.seed, mutant: cex.mutant, property: cex.property, strategy: cex.strategy };
     if (files.trace && this.perfetto) writePerfettoTrace(files.trace, this.perfetto, { otherData });
-    if (files.ftrace && this.ftrace) writeFtrace(files.ftrace, this.ftrace, { title: this.opts.title ?? `${cex.scenario} counterexample (${cex.property})` });
+    if (files.ftrace && this.ftrace)
+      writeFtrace(files.ftrace, this.ftrace, { title: this.opts.title ?? `${cex.scenario} counterexample (${cex.property})`, steps: cex.steps.length });
     if (files.report) writeCexReport(files.report, cex, opts);
   }
 }

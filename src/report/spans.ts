@@ -166,8 +166,14 @@ export class SpanRecorder implements Sink {
    * still open closed at `endNs` and marked unfinished, and the lock's
    * intervals added when given. With `cut`, nothing goes past it (a recording
    * that stopped there): later spans are dropped, longer ones cut short.
+   * With `widenOverHolds` (times in steps of an interleaving, where no two
+   * points tie), a span that begins under an mmu_lock hold of its thread and
+   * ends after it, or the reverse, is widened to cover the hold, so that spans
+   * still nest: its tracepoints sit inside the operation, which took the lock
+   * (kvm_mmu_zap_all_fast traces its begin under the lock and its end after
+   * dropping it). In virtual time the two meet at the same instant.
    */
-  finish(endNs: number, lock: LockIntervals | null, cut: number | null = null): Span[] {
+  finish(endNs: number, lock: LockIntervals | null, cut: number | null = null, opts: { widenOverHolds?: boolean } = {}): Span[] {
     const end = cut ?? Math.max(endNs, this.lastTs);
     for (const [kind, byTid] of [...this.open.entries()].sort((a, b) => RANK[a[0]] - RANK[b[0]])) {
       for (const [tid, o] of [...byTid.entries()].sort((a, b) => a[0] - b[0])) {
@@ -200,9 +206,29 @@ export class SpanRecorder implements Sink {
         if (next === undefined) this.push(tid, Math.max(s, e), Math.max(end, e), 'lock-hold', `mmu_lock (${m})`, { mode: m, unfinished: true });
       }
     }
+    if (opts.widenOverHolds) this.widenOverHolds(holdsByTid);
     this.addBatches(holdsByTid);
     if (cut !== null) this.clip(cut);
     return this.done.sort(compareSpans);
+  }
+
+  /** See finish: widens the spans that cross an end of a hold of their thread until none does. */
+  private widenOverHolds(holdsByTid: Map<number, number[]>): void {
+    const own = this.done.filter((s) => s.kind !== 'lock-hold' && s.kind !== 'lock-wait' && s.kind !== 'zap-batch');
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const s of own) {
+        const holds = holdsByTid.get(s.tid);
+        if (holds === undefined) continue;
+        for (let i = 0; i < holds.length; i += 2) {
+          const [hs, he] = [holds[i]!, holds[i + 1]!];
+          if (s.start < hs && hs < s.end && s.end < he) s.end = he;
+          else if (hs < s.start && s.start < he && he < s.end) s.start = hs;
+          else continue;
+          changed = true;
+        }
+      }
+    }
   }
 
   /** Keeps what started by `cut`, ended there at the latest (a truncated recording). */

@@ -32,7 +32,7 @@ export function writePerfettoTrace(file: string, sink: PerfettoSink, opts: { end
   writeFileAtomic(file, sink.render(opts));
 }
 
-/** `--ftrace FILE`: the trace-cmd-report-shaped log, streamed. */
-export function writeFtrace(file: string, sink: FtraceSink, opts: { title?: string } = {}): void {
+/** `--ftrace FILE`: the trace-cmd-report-shaped log, streamed (`steps`: a counterexample's printed steps, see FtraceSink.render). */
+export function writeFtrace(file: string, sink: FtraceSink, opts: { title?: string; steps?: number } = {}): void {
   writeFileAtomic(file, sink.render(opts));
 }

@@ -1,7 +1,7 @@
 /**
  * Small, fast runs and a real counterexample for the report tests.
  */
-import { type Counterexample, check, ReplayStrategy, runOnce } from '../../src/check/index.js';
+import { type Counterexample, check, formatInterleaving, ReplayStrategy, runOnce } from '../../src/check/index.js';
 import type { Sink } from '../../src/kvm/events.js';
 import type { Settings } from '../../src/kvm/settings.js';
 import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
@@ -51,12 +51,13 @@ export function realCounterexample(sinks: Attachable[] = []): Counterexample {
 }
 
 /**
- * A counterexample the checker finds by random walks on scenario `name` under
+ * A counterexample the checker finds by random walks on `scenario` (a built-in name, or loaded) under
  * `mutant` (seed 1), replayed once more with `sinks` attached, as
  * `mmulab check|replay --trace --ftrace` do.
  */
-export function counterexampleOf(name: string, mutant: string, sinks: Attachable[] = []): Counterexample {
-  const s = loadScenario(name);
+export function counterexampleOf(scenario: string | Scenario, mutant: string, sinks: Attachable[] = []): Counterexample {
+  const s = typeof scenario === 'string' ? loadScenario(scenario) : scenario;
+  const name = typeof scenario === 'string' ? scenario : (scenario.name ?? 'scenario');
   const settings = effectiveSettings(s);
   const factory = (o: { log: boolean }) => createInstance(s, { settings, mutant, log: o.log, metrics: false });
   const found = check(factory, {
@@ -79,4 +80,16 @@ export function counterexampleOf(name: string, mutant: string, sinks: Attachable
   );
   if (replay.violation?.kind !== cex.property) throw new Error('the replay did not reproduce the violation');
   return cex;
+}
+
+/** The interleaving of `cex` as `mmulab check` and `mmulab replay` print it, as [number, thread, text] per line. */
+export function printedSteps(cex: Counterexample): [number, string, string][] {
+  return formatInterleaving(cex)
+    .split('\n')
+    .filter((l) => !l.startsWith('=>'))
+    .map((l) => {
+      const m = /^ *(\d+)\. ([^:]+): (.*)$/.exec(l);
+      if (m === null) throw new Error(`not a printed step: ${l}`);
+      return [Number(m[1]), m[2]!, m[3]!];
+    });
 }

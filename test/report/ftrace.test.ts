@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FtraceSink } from '../../src/report/ftrace.js';
-import { runWith, shortScenario } from './fixtures.js';
+import { counterexampleOf, printedSteps, runWith, shortScenario } from './fixtures.js';
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 /** Shadow paging, a memslot delete and a zap racing 8 vCPUs. */
@@ -122,4 +122,55 @@ test('ftrace under shadow paging (zap-all-livelock fixture, seed 1): a fault is 
     if (err & 2) writes++;
   }
   assert.ok(faults > 0 && writes > 0, `faults ${faults}, of them writes ${writes}`);
+});
+
+test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-skip-range-check): lines are in the order of the printed interleaving, each at its printed step (step n at n µs), not by per-thread virtual time', () => {
+  const sink = new FtraceSink();
+  const cex = counterexampleOf('fault-vs-invalidation-mini', 'fault-skip-range-check', [sink]);
+  const printed = printedSteps(cex);
+  const text = [...sink.render({ steps: cex.steps.length })].join('');
+  assert.match(text, /\n# time is the step of the interleaving as mmulab check\/replay print it: step n at n µs/);
+  assert.doesNotMatch(text, /# note:/, 'one event per printed step');
+  /** What the printed step of each tracepoint says. */
+  const SAYS: Record<string, RegExp> = {
+    kvm_unmap_hva_range: /^invalidate_range_start \[/,
+    kvm_entry: /^VM-entry on root/,
+    kvm_exit: /^VM-exit \(/,
+    kvm_page_fault: /^EPT violation on gfn/,
+    mmulab_page_fault_done: /^page fault gfn 0x[0-9a-f]+: RET_PF_/,
+    mmulab_mmu_invalidate_begin: /^kvm_mmu_invalidate_begin: /,
+    mmulab_mmu_invalidate_range_add: /^kvm_mmu_invalidate_range_add: /,
+    mmulab_mmu_invalidate_end: /^kvm_mmu_invalidate_end: /,
+    kvm_tdp_mmu_spte_changed: /^(install|zap) SPTE gfn/,
+  };
+  const at = new Map<string, number[]>();
+  let prev = 0;
+  for (const l of text.split('\n')) {
+    if (l === '' || l.startsWith('#') || l.startsWith('cpus=')) continue;
+    const m = LINE.exec(l);
+    assert.ok(m, `not a trace-cmd line: ${l}`);
+    const ns = Number(m[4]) * 1e9 + Number(m[5]);
+    assert.equal(ns % 1000, 0, `not on a step: ${l}`);
+    const n = ns / 1000;
+    assert.ok(n > prev, `out of the printed order: ${l}`);
+    prev = n;
+    const [, thread, says] = printed[n - 1] ?? [];
+    assert.equal(thread, m[1], `step ${n} is ${thread}'s in the printed interleaving: ${l}`);
+    const want = SAYS[m[6]!];
+    assert.ok(want, `a tracepoint the test knows: ${m[6]}`);
+    assert.match(says!, want, `step ${n} printed "${says}", the log says ${m[6]}`);
+    at.set(m[6]!, [...(at.get(m[6]!) ?? []), n]);
+  }
+  // The race as printed: the fault starts, then the invalidation begins, then the fault installs its SPTE.
+  const first = (tp: string) => at.get(tp)?.[0] ?? Number.NaN;
+  const step = (re: RegExp) => printed.find(([, , t]) => re.test(t))![0];
+  assert.equal(first('kvm_page_fault'), step(/^EPT violation on gfn/));
+  assert.equal(first('mmulab_mmu_invalidate_begin'), step(/^kvm_mmu_invalidate_begin/));
+  assert.ok(first('kvm_page_fault') < first('mmulab_mmu_invalidate_begin'), 'the fault began before the invalidation, as printed');
+});
+
+test('ftrace of a simulated run keeps virtual time (the counterexample clock is off outside the checker)', () => {
+  const { text } = ftrace('fault-vs-invalidation-mini', 100_000, 1, {});
+  assert.match(text, /\n# virtual time; /);
+  assert.doesNotMatch(text, /# time is the step/);
 });

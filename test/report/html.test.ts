@@ -3,7 +3,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { formatInterleaving } from '../../src/check/counterexample.js';
 import { renderCexReport } from '../../src/report/html-cex.js';
 import { renderCompareReport } from '../../src/report/html-compare.js';
 import { fmtMetric, renderRunReport } from '../../src/report/html-run.js';
@@ -11,7 +10,7 @@ import { METRIC_ROWS } from '../../src/report/metric-rows.js';
 import { ReportRecorder } from '../../src/report/recorder.js';
 import { SeriesSink } from '../../src/report/series.js';
 import { writeCexReport, writeRunReport } from '../../src/report/write.js';
-import { counterexampleOf, realCounterexample, runWith, shortScenario } from './fixtures.js';
+import { counterexampleOf, printedSteps, realCounterexample, runWith, shortScenario } from './fixtures.js';
 import { livelockCompareRows } from './livelock.js';
 
 /** Anything that would make the page fetch at view time. */
@@ -103,11 +102,7 @@ test('html counterexample report (checker, apic-reload-mini, apic-reload-no-retr
 test('html counterexample report (checker, fault-vs-invalidation-mini, fault-skip-range-check): rows are numbered like the printed interleaving, and the violation is at its last step', () => {
   const cex = counterexampleOf('fault-vs-invalidation-mini', 'fault-skip-range-check');
   const html = renderCexReport(cex);
-  // "12. migrate: host PTE hva ... " → [12, thread, text]
-  const printed = formatInterleaving(cex)
-    .split('\n')
-    .filter((l) => !l.startsWith('=>'))
-    .map((l) => /^ *(\d+)\. ([^:]+): (.*)$/.exec(l)!.slice(1));
+  const printed = printedSteps(cex).map(([n, thread, text]) => [String(n), thread, text]);
   assert.ok(
     cex.steps.some((s, i) => i > 0 && s.step === cex.steps[i - 1]!.step),
     'two printed lines share a runtime step (their numbers differ from runtime steps)',

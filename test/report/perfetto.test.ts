@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FtraceSink } from '../../src/report/ftrace.js';
 import { PerfettoSink } from '../../src/report/perfetto.js';
-import { realCounterexample, runWith, shortScenario } from './fixtures.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { counterexampleOf, printedSteps, realCounterexample, runWith, shortScenario } from './fixtures.js';
 import { flowBindingProblems, type TraceEvent, traceProblems } from './trace-check.js';
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
@@ -134,3 +135,99 @@ test('perfetto apic-page-reload seed 1: host addresses say their unit; hva is in
       );
   }
 });
+
+test('perfetto of a counterexample (checker, fault-vs-invalidation-mini, fault-skip-range-check): times are the printed steps (step n at n µs), so the race reads as printed; mmu_lock holds sit between the steps they cover', () => {
+  const sink = new PerfettoSink('fault-vs-invalidation-mini');
+  const cex = counterexampleOf('fault-vs-invalidation-mini', 'fault-skip-range-check', [sink]);
+  const printed = printedSteps(cex);
+  const trace = JSON.parse([...sink.render()].join('')) as { otherData: { time?: string }; traceEvents: TraceEvent[] };
+  const events = trace.traceEvents;
+  assert.match(trace.otherData.time ?? '', /^interleaving steps/);
+  assert.deepEqual(traceProblems(events), []);
+  const names = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.tid!, String(e.args!.name)]));
+  /** The printed steps of `thread` whose text matches `re`. */
+  const stepsOf = (thread: string, re: RegExp) => printed.filter(([, t, text]) => t === thread && re.test(text)).map(([n]) => n);
+  const slices = (cat: string) => events.filter((e) => e.ph === 'X' && e.cat === cat);
+
+  const faults = slices('fault');
+  assert.ok(faults.length > 0);
+  for (const f of faults) {
+    const vcpu = names.get(f.tid!)!;
+    assert.ok(stepsOf(vcpu, /^EPT violation on gfn/).includes(f.ts!), `${vcpu}'s fault starts at its EPT violation step: ${f.ts}`);
+    if (f.args!.unfinished) assert.equal(f.ts! + f.dur!, printed.length, 'a fault the violation cut short ends with the trace');
+    else assert.ok(stepsOf(vcpu, /^page fault gfn .*RET_PF_/).includes(f.ts! + f.dur!), `${vcpu}'s fault ends at its RET_PF step: ${f.ts! + f.dur!}`);
+  }
+  for (const g of slices('guest')) assert.ok(stepsOf(names.get(g.tid!)!, /^VM-entry/).includes(g.ts!), `guest mode starts at a VM-entry step: ${g.ts}`);
+  const begin = stepsOf('migrate', /^kvm_mmu_invalidate_begin/)[0]!;
+  const rise = events.find((e) => e.ph === 'C' && e.name === 'mmu_invalidate_in_progress' && e.args!.value === 1)!;
+  assert.equal(rise.ts, begin, 'mmu_invalidate_in_progress goes to 1 at the kvm_mmu_invalidate_begin step');
+  assert.ok(faults[0]!.ts! < rise.ts!, 'the fault began before the invalidation, as printed');
+  const inv = events.find((e) => e.ph === 'b')!;
+  assert.equal(inv.ts, stepsOf('migrate', /^invalidate_range_start \[/)[0]);
+  const v = events.find((e) => e.name === `VIOLATION ${cex.property}`)!;
+  assert.equal(v.ts, printed.length, 'the violation at the last printed step');
+  assert.equal(v.args!.step, printed.length);
+
+  // mmu_lock: taken and released between steps; a write hold overlaps no other hold.
+  const holds = slices('lock-hold');
+  assert.ok(holds.some((h) => h.args!.mode === 'write'));
+  for (const h of holds) {
+    assert.ok(!Number.isInteger(h.ts!) && !Number.isInteger(h.ts! + h.dur!), `a hold starts and ends between steps: ${h.ts}+${h.dur}`);
+    if (h.args!.mode !== 'write') continue;
+    for (const o of holds) {
+      if (o === h) continue;
+      assert.ok(
+        o.ts! + o.dur! <= h.ts! || o.ts! >= h.ts! + h.dur!,
+        `write hold [${h.ts}, ${h.ts! + h.dur!}] of ${names.get(h.tid!)} overlaps [${o.ts}, ${o.ts! + o.dur!}] of ${names.get(o.tid!)}`,
+      );
+    }
+  }
+  const migrateWrite = holds.find((h) => names.get(h.tid!) === 'migrate' && h.args!.mode === 'write')!;
+  assert.ok(migrateWrite.ts! < begin && begin < migrateWrite.ts! + migrateWrite.dur!, 'kvm_mmu_invalidate_begin runs under mmu_lock (write)');
+});
+
+/** fault-vs-invalidation-mini with 3 vCPUs, 2 invalidations, 2 accesses each: its counterexample has mmu_lock waits. */
+function contendedMini() {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  s.vm.vcpus = 3;
+  s.host.invalidations[0]!.count = 2;
+  s.workload.accesses = 2;
+  return s;
+}
+
+for (const [label, scenario, mutant] of [
+  ['fault-vs-invalidation-mini (3 vCPUs, 2 invalidations)', contendedMini, 'fault-skip-range-check'],
+  ['memslot-delete-mini', () => loadScenario('memslot-delete-mini'), 'zap-fast-no-generation-bump'],
+  ['root-zap-mini', () => loadScenario('root-zap-mini'), 'zap-root-no-request'],
+] as const) {
+  test(`perfetto of a counterexample (checker, ${label}, ${mutant}): in steps, slices still nest, waits end where the waiter's hold starts, a write hold overlaps no hold`, () => {
+    const sink = new PerfettoSink(label);
+    const cex = counterexampleOf(scenario(), mutant, [sink]);
+    const events = (JSON.parse([...sink.render()].join('')) as { traceEvents: TraceEvent[] }).traceEvents;
+    assert.deepEqual(traceProblems(events), []);
+    assert.deepEqual(flowBindingProblems(events), []);
+    const v = events.find((e) => e.name === `VIOLATION ${cex.property}`)!;
+    assert.equal(v.ts, cex.steps.length);
+    const holds = events.filter((e) => e.ph === 'X' && e.cat === 'lock-hold');
+    const waits = events.filter((e) => e.ph === 'X' && e.cat === 'lock-wait');
+    if (scenario === contendedMini) assert.ok(waits.length > 0, 'the vCPUs and the invalidation wait for mmu_lock');
+    for (const w of waits) {
+      assert.ok(
+        holds.some((h) => h.tid === w.tid && Math.abs(h.ts! - (w.ts! + w.dur!)) < 1e-9),
+        `the wait [${w.ts}, ${w.ts! + w.dur!}] on tid ${w.tid} ends in a hold`,
+      );
+    }
+    for (const h of holds.filter((x) => x.args!.mode === 'write')) {
+      for (const o of holds) {
+        if (o !== h) assert.ok(o.ts! + o.dur! <= h.ts! + 1e-9 || o.ts! >= h.ts! + h.dur! - 1e-9, `write hold at ${h.ts} overlaps the hold at ${o.ts}`);
+      }
+    }
+    if (mutant === 'zap-fast-no-generation-bump') {
+      const zap = events.find((e) => e.ph === 'X' && e.name === 'kvm_mmu_zap_all_fast')!;
+      assert.ok(
+        holds.some((h) => h.tid === zap.tid && h.ts === zap.ts && h.dur! < zap.dur!),
+        'the zap, begun under mmu_lock and ended after it, covers the hold',
+      );
+    }
+  });
+}

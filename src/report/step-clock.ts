@@ -1,0 +1,198 @@
+import type { EventStamp } from '../kvm/events.js';
+import type { LockStats } from '../runtime/rwlock.js';
+import type { KvmInstance } from '../scenario/instantiate.js';
+import type { LockIntervals } from './attach.js';
+
+/** Trace time of one step of an interleaving: step n stands at n µs. */
+export const NS_PER_STEP = 1000;
+
+/**
+ * The time the exports of a checker's replay (check and replay --trace,
+ * --ftrace) are written in. The checker gives each thread its own virtual
+ * clock (Runtime.localTime), so that two threads' times do not tell which ran
+ * first; ordered by them, a trace shows the race in another order than the
+ * interleaving found (a fault before the invalidation it raced with, or after).
+ * There the exports place events by the interleaving instead: the step log
+ * keeps one line per event, so the n-th event of the replay is line n of the
+ * interleaving as `mmulab check` and `mmulab replay` print it, and it stands at
+ * step n (n µs). What happens between two events and has no event of its own
+ * (mmu_lock taken, waited for, released) is placed between them, in the order
+ * it happened. The count needs every event: a sink using this clock reads
+ * every kind (declares no `kinds`), as the step log does.
+ *
+ * A simulated run (one clock for every thread) keeps virtual time: the clock
+ * turns itself on at the first event only when the instance's time is per
+ * thread, and else lets go of the lock it watched.
+ */
+export class StepClock {
+  /** Whether the exports are in steps: null until the first event says. */
+  active: boolean | null = null;
+  /** Events seen so far: the interleaving step of the latest. */
+  events = 0;
+  /** Runtime step of each event, by interleaving step - 1 (to place what the oracle reports by runtime step). */
+  private readonly runtimeSteps: number[] = [];
+  /** Per point between events: the events seen before it. */
+  private readonly marks: number[] = [];
+  private readonly stamped: EventStamp = { ts: 0, step: 0, tid: -1 };
+  private inst: KvmInstance | null = null;
+  private lock: LockWatch | null = null;
+
+  /**
+   * Binds to the instance before its first step; with `watchLock`, watches
+   * mmu_lock in case the run turns out to be a checker's (for lockIntervals).
+   */
+  attach(inst: KvmInstance, opts: { watchLock?: boolean } = {}): void {
+    this.inst = inst;
+    this.lock = opts.watchLock ? new LockWatch(inst, () => this.mark()) : null;
+  }
+
+  /**
+   * Call with every event, before recording it: the stamp to record it by
+   * (the same one in virtual time; a scratch stamp in steps, to copy from).
+   */
+  stamp(at: EventStamp): EventStamp {
+    if (this.active === null) {
+      // The checker turns per-thread time on after building the instance, before its first step.
+      this.active = this.inst?.rt.localTime === true;
+      if (!this.active) {
+        this.lock?.release();
+        this.lock = null;
+      }
+    }
+    if (!this.active) return at;
+    this.events++;
+    this.runtimeSteps.push(at.step);
+    const s = this.stamped;
+    s.ts = this.events * NS_PER_STEP;
+    s.step = this.events;
+    s.tid = at.tid;
+    return s;
+  }
+
+  /** Interleaving step of the last event at or before runtime step `step` (0 if none). */
+  stepOfRuntimeStep(step: number): number {
+    let lo = 0;
+    let hi = this.runtimeSteps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.runtimeSteps[mid]! <= step) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** mmu_lock's holds and contended waits, in steps (null when not watched). */
+  lockIntervals(): LockIntervals | null {
+    if (this.lock === null) return null;
+    const pos = this.positions();
+    const map = (a: readonly number[]) => {
+      const out: number[] = [];
+      for (let i = 0; i < a.length; i += 4) out.push(pos[a[i]!]!, pos[a[i + 1]!]!, a[i + 2]!, a[i + 3]!);
+      return out;
+    };
+    return { holds: map(this.lock.holds), waits: map(this.lock.waits) };
+  }
+
+  /** The end of the recording: the last event, or a point after it. */
+  get endNs(): number {
+    const last = this.marks.length > 0 ? this.positions()[this.marks.length - 1]! : 0;
+    return Math.max(this.events * NS_PER_STEP, last);
+  }
+
+  /** A point between the last event and the next; returns its id. */
+  private mark(): number {
+    this.marks.push(this.events);
+    return this.marks.length - 1;
+  }
+
+  /** Time of each mark: the k-th of K points after event n stands at n + k / (K + 1) steps. */
+  private positions(): number[] {
+    const m = this.marks;
+    const out = new Array<number>(m.length);
+    let i = 0;
+    while (i < m.length) {
+      let j = i;
+      while (j < m.length && m[j] === m[i]) j++;
+      for (let k = i; k < j; k++) out[k] = Math.round((m[i]! + (k - i + 1) / (j - i + 1)) * NS_PER_STEP);
+      i = j;
+    }
+    return out;
+  }
+}
+
+/**
+ * Where, among the events, mmu_lock was taken, waited for and released: the
+ * lock keeps its intervals in virtual time, which a checker's replay keeps per
+ * thread; this notes a point at each of them instead. It listens where the
+ * lock counts them: acquisitions (readAcquires, writeAcquires), contended
+ * acquisitions (contended), and the holds and waits it appends at release and
+ * at the waiter's wake-up (recordLockIntervals). A hold handed over to a
+ * waiter starts when the waiter resumes (as the virtual-time trace draws it).
+ */
+class LockWatch {
+  /** [start mark, end mark, mode, tid] per hold, in the order the lock appends them. */
+  readonly holds: number[] = [];
+  /** The same for contended waits. */
+  readonly waits: number[] = [];
+  private readonly holdStart = new Map<number, number>();
+  private readonly waitStart = new Map<number, number>();
+  private readonly stats: LockStats;
+  private readonly counters = ['readAcquires', 'writeAcquires', 'contended'] as const;
+
+  constructor(
+    private readonly inst: KvmInstance,
+    mark: () => number,
+  ) {
+    const stats = inst.kvm.mmuLock.stats;
+    this.stats = stats;
+    if (stats.holds === null) stats.holds = [];
+    if (stats.waitIntervals === undefined || stats.waitIntervals === null) stats.waitIntervals = [];
+    const tid = () => this.inst.rt.current?.id ?? -1;
+    for (const key of this.counters) {
+      let value = stats[key];
+      Object.defineProperty(stats, key, {
+        configurable: true,
+        enumerable: true,
+        get: () => value,
+        set: (v: number) => {
+          value = v;
+          // A hand-over grants in the releaser's step, noted here under the releaser: its
+          // own next acquisition overwrites it; the waiter's hold starts at its resume.
+          (key === 'contended' ? this.waitStart : this.holdStart).set(tid(), mark());
+        },
+      });
+    }
+    const holds = this.holds;
+    const waits = this.waits;
+    const holdStart = this.holdStart;
+    const waitStart = this.waitStart;
+    // The lock appends [start, end, mode, tid]: a hold at its release, a wait when the waiter resumes with the lock.
+    stats.holds.push = function (this: number[], ...items: number[]): number {
+      for (let i = 0; i + 3 < items.length; i += 4) {
+        const end = mark();
+        const t = items[i + 3]!;
+        holds.push(Math.min(holdStart.get(t) ?? end, end), end, items[i + 2]!, t);
+        holdStart.delete(t);
+      }
+      return Array.prototype.push.apply(this, items);
+    };
+    stats.waitIntervals.push = function (this: number[], ...items: number[]): number {
+      for (let i = 0; i + 3 < items.length; i += 4) {
+        const resumed = mark();
+        const t = items[i + 3]!;
+        waits.push(Math.min(waitStart.get(t) ?? resumed, resumed), resumed, items[i + 2]!, t);
+        waitStart.delete(t);
+        holdStart.set(t, resumed);
+      }
+      return Array.prototype.push.apply(this, items);
+    };
+  }
+
+  /** Gives the lock back its plain counters and arrays (a simulated run, which needs none of this). */
+  release(): void {
+    const stats = this.stats;
+    for (const key of this.counters) Object.defineProperty(stats, key, { value: stats[key], writable: true, configurable: true, enumerable: true });
+    if (stats.holds !== null) delete (stats.holds as { push?: unknown }).push;
+    if (stats.waitIntervals) delete (stats.waitIntervals as { push?: unknown }).push;
+  }
+}
