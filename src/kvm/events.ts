@@ -85,6 +85,11 @@ export interface Sink {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+/** A host address given as a page number (hva >> 12), printed in bytes as the kernel prints an hva. */
+export function hvaText(page: number): string {
+  return hex(page * 4096);
+}
+
 /** Names of request bits, for logs. */
 export const REQUEST_NAMES = [
   'KVM_REQ_TLB_FLUSH',
@@ -111,7 +116,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'seqSnapshot':
       return `snapshot mmu_invalidate_seq=${ev.seq}`;
     case 'gup':
-      return `gfn ${hex(ev.gfn)}: hva ${hex(ev.hva)} → pfn ${hex(ev.pfn)} (get_user_pages)`;
+      return `gfn ${hex(ev.gfn)}: hva ${hvaText(ev.hva)} → pfn ${hex(ev.pfn)} (get_user_pages)`;
     case 'faultEnd':
       return `page fault gfn ${hex(ev.gfn)}: RET_PF_${ev.ret.toUpperCase().replace(/-/g, '_')}`;
     case 'spteSet':
@@ -119,11 +124,11 @@ export function describeEvent(ev: KvmEventBody): string {
         ? `zap SPTE gfn ${hex(ev.gfn)} (was pfn ${hex(ev.oldPfn)}) in root ${ev.root}`
         : `install SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.newPfn)} in root ${ev.root}`;
     case 'invalidateRangeStart':
-      return `${ev.kind}: invalidate_range_start [${hex(ev.hvaStart)},${hex(ev.hvaEnd)})`;
+      return `${ev.kind}: invalidate_range_start [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)})`;
     case 'invalidateRangeStartDone':
       return `${ev.kind}: invalidate_range_start returns`;
     case 'invalidateRangeEnd':
-      return `${ev.kind}: invalidate_range_end [${hex(ev.hvaStart)},${hex(ev.hvaEnd)})`;
+      return `${ev.kind}: invalidate_range_end [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)})`;
     case 'invalidateBegin':
       return `kvm_mmu_invalidate_begin: mmu_invalidate_in_progress=${ev.inProgress}`;
     case 'invalidateRangeAdd':
@@ -132,8 +137,8 @@ export function describeEvent(ev: KvmEventBody): string {
       return `kvm_mmu_invalidate_end: mmu_invalidate_seq=${ev.seq}, in_progress=${ev.inProgress}`;
     case 'hostPteChange':
       return ev.newPfn < 0
-        ? `${ev.kind}: host PTE hva ${hex(ev.hva)} unmapped (was pfn ${hex(ev.oldPfn)})`
-        : `${ev.kind}: host PTE hva ${hex(ev.hva)} pfn ${hex(ev.oldPfn)} → ${hex(ev.newPfn)}`;
+        ? `${ev.kind}: host PTE hva ${hvaText(ev.hva)} unmapped (was pfn ${hex(ev.oldPfn)})`
+        : `${ev.kind}: host PTE hva ${hvaText(ev.hva)} pfn ${hex(ev.oldPfn)} → ${hex(ev.newPfn)}`;
     case 'pfnFree':
       return `${ev.kind}: free pfn ${hex(ev.pfn)}`;
     case 'remoteFlushBegin':

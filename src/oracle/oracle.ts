@@ -1,4 +1,4 @@
-import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
+import { type EventStamp, hvaText, type KvmEvent, type Sink } from '../kvm/events.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
 import { KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
@@ -109,7 +109,7 @@ export class Oracle implements Sink {
     if (now === ev.pfn) return;
     const freed = kvm.host.freed.get(ev.pfn);
     const after = freed ? `, which ${freed.kind} freed at ${freed.timeNs} ns (use after free)` : '';
-    this.report('stale-translation', `${what(ev)}${after}; the host maps hva ${hex(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`);
+    this.report('stale-translation', `${what(ev)}${after}; the host maps hva ${hvaText(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`);
   }
 
   /**
