@@ -8,37 +8,156 @@ export interface ExplorePart {
   part: PartRecord;
 }
 
+/**
+ * Why a merged result is partial: units no part holds, or a part cut short
+ * (time limit, SIGINT, a dfs budget) before units the result needs.
+ */
+export type MergeGap =
+  /** Units belong to no part: `units` the lowest few of them (empty when none lies among the first MISSING_SCAN units). */
+  | { kind: 'missing'; units: number[] }
+  /** Part `part` (its index in the input) stopped by `stoppedBy` with units it owns not run, the first of them `from`. */
+  | { kind: 'cut'; part: number; stoppedBy: StopReason; from: number };
+
 /** Parts merged. */
 export interface MergedParts {
-  /** The summary the unsharded exploration gives (but wall times), when no part is missing. */
+  /** The summary the unsharded exploration gives (but wall times), when not partial. */
   summary: Summary;
   /** Index (in the input) of the part whose violation or model bug comes first in unit order, or null. */
   first: number | null;
-  /** True when some units belong to no part (the result is partial). */
+  /** True when some units belong to no part (the result is partial when one of them comes before the first stop). */
   incomplete: boolean;
+  /**
+   * True when the summary is not the unsharded one: with a violation (or
+   * model bug), units before its unit that no part ran; without, units no part
+   * ran at all, or a part stopped by a time limit or SIGINT. The violation is
+   * then one the unsharded run may not come to first (violationExecution null).
+   */
+  partial: boolean;
+  /** Why partial, each gap once (empty when not partial). */
+  gaps: MergeGap[];
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** How many units from 0 a merge looks through for ones no part holds. */
+const MISSING_SCAN = 1 << 20;
+
+/**
+ * Which units the parts hold, by count: part i/n holds the units ≡ i (mod n).
+ * Two parts overlap when their indices agree modulo the gcd of their counts
+ * (Chinese remainder theorem); parts that do not overlap hold every unit when
+ * their shares (1/n each) add up to 1.
+ */
+class Holdings {
+  /** count → index → the part (its position in the input) with that shard. */
+  private readonly byCount = new Map<number, Map<number, number>>();
+  /** True when every unit is held. */
+  readonly complete: boolean;
+
+  /** Throws a PartsOverlap when two parts hold a unit in common. */
+  constructor(shards: readonly Shard[]) {
+    shards.forEach((s, i) => {
+      const parts = this.byCount.get(s.count) ?? new Map<number, number>();
+      const other = parts.get(s.index);
+      if (other !== undefined) throw new PartsOverlap(other, i, shards);
+      parts.set(s.index, i);
+      this.byCount.set(s.count, parts);
+    });
+    const groups = [...this.byCount];
+    groups.forEach(([a, as], k) => {
+      for (const [b, bs] of groups.slice(k + 1)) {
+        const g = gcd(a, b);
+        const seen = new Map<number, number>();
+        for (const [x, i] of as) seen.set(x % g, i);
+        for (const [y, j] of bs) {
+          const i = seen.get(y % g);
+          if (i !== undefined) throw new PartsOverlap(i, j, shards);
+        }
+      }
+    });
+    // Σ 1/n over the parts, exactly: Σ L/n against L, L the lcm of the counts.
+    const L = groups.reduce((l, [n]) => (l / gcdBig(l, BigInt(n))) * BigInt(n), 1n);
+    this.complete = groups.reduce((sum, [n, parts]) => sum + (L / BigInt(n)) * BigInt(parts.size), 0n) === L;
+  }
+
+  /** True when some part holds unit `u`. */
+  holds(u: number): boolean {
+    for (const [n, parts] of this.byCount) if (parts.has(u % n)) return true;
+    return false;
+  }
+
+  /** Up to `most` units below `below` that no part holds, lowest first (none when complete; looks through at most MISSING_SCAN units). */
+  missing(below: number, most: number): number[] {
+    const out: number[] = [];
+    if (this.complete) return out;
+    const end = Math.min(below, MISSING_SCAN);
+    for (let u = 0; u < end && out.length < most; u++) if (!this.holds(u)) out.push(u);
+    return out;
+  }
+}
+
+const gcdBig = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcdBig(b, a % b));
+
+/** Two parts (positions `a` < `b` in the input) hold units in common: the same part given twice, or parts of different splits. */
+export class PartsOverlap extends RangeError {
+  constructor(
+    readonly a: number,
+    readonly b: number,
+    shards: readonly Shard[],
+  ) {
+    const [s, t] = [shards[a]!, shards[b]!];
+    super(`merge: parts ${s.index}/${s.count} and ${t.index}/${t.count} hold units in common (units appear in more than one part)`);
+  }
+}
+
+/** The lowest unit above `after` that `shard` owns. */
+function nextOwned(shard: Shard, after: number): number {
+  if (after === Number.POSITIVE_INFINITY) return after;
+  const v = after + 1;
+  return v + ((((shard.index - v) % shard.count) + shard.count) % shard.count);
+}
+
+/**
+ * The highest unit through which a part is known to have run every unit it
+ * owns (Infinity: all it had to). A part that ended on its own (exhausted,
+ * a violation or model bug, another part's earlier stop, or for random and
+ * pct the executions below --max-executions, which bound the whole) ran them
+ * all. One cut short (time limit, SIGINT, a dfs budget) ran random and pct
+ * executions through its last (the clock is read between executions), but
+ * may have left any dfs subtree it began unfinished (its workers take them on
+ * demand), so none of those counts as run.
+ */
+function ranThrough(p: ExplorePart, unitsAreExecutions: boolean): number {
+  switch (p.summary.stoppedBy) {
+    case 'exhausted':
+    case 'violation':
+    case 'model-bug':
+    case 'elsewhere':
+      return Number.POSITIVE_INFINITY;
+    case 'max-executions':
+      return unitsAreExecutions ? Number.POSITIVE_INFINITY : -1;
+    case 'time-limit':
+    case 'interrupted':
+    case 'parts-missing':
+      return unitsAreExecutions ? p.part.lastUnit : -1;
+  }
+}
 
 /**
  * Merges parts (any order) into the unsharded exploration's summary. The
  * exploration would have stopped at the first violation (or model bug) in unit
  * order, so the figures are those of every part up to that unit: what a part
- * ran past it is left out, and each part's ledger says what that was. Throws
- * a RangeError when two parts own the same units.
+ * ran past it is left out, and each part's ledger says what that was. That
+ * violation is the unsharded run's first only when every unit before it was
+ * run: otherwise the result is partial and violationExecution null. Throws a
+ * RangeError when two parts own the same units.
+ * `unitsAreExecutions`: units are single executions (random, pct), not dfs
+ * subtrees; by default, as the first part's strategy says.
  */
-export function mergeParts(parts: readonly ExplorePart[]): MergedParts {
+export function mergeParts(parts: readonly ExplorePart[], unitsAreExecutions = ['random', 'pct'].includes(parts[0]?.summary.strategy ?? '')): MergedParts {
   if (parts.length === 0) throw new RangeError('merge: expected at least one part');
-  // Parts own residues of their count; over the lcm of the counts, every residue must be owned once.
-  const L = parts.reduce((l, p) => (l / gcd(l, p.part.shard.count)) * p.part.shard.count, 1);
-  let incomplete = false;
-  if (L <= 1 << 20) {
-    for (let r = 0; r < L; r++) {
-      const owners = parts.filter((p) => r % p.part.shard.count === p.part.shard.index).length;
-      if (owners > 1) throw new RangeError(`merge: units ≡ ${r} (mod ${L}) appear in more than one part`);
-      if (owners === 0) incomplete = true;
-    }
-  }
+  const held = new Holdings(parts.map((p) => p.part.shard));
+  const incomplete = !held.complete;
   let first: number | null = null;
   parts.forEach((p, i) => {
     const u = p.part.stopUnit;
@@ -56,23 +175,37 @@ export function mergeParts(parts: readonly ExplorePart[]): MergedParts {
     truncated += f.truncated;
     redundant += f.redundant;
   }
+  // What the result does not know: units below upTo no part holds, or that a part did not run.
+  const gaps: MergeGap[] = [];
+  if (incomplete) {
+    // Below the first stop, a unit no part holds leaves the result unknown; the scan's end counts as one.
+    const units = held.missing(upTo, 4);
+    if (units.length > 0 || upTo > MISSING_SCAN) gaps.push({ kind: 'missing', units });
+  }
+  parts.forEach((p, i) => {
+    const from = nextOwned(p.part.shard, ranThrough(p, unitsAreExecutions));
+    const cut = first === null ? p.summary.stoppedBy === 'time-limit' || p.summary.stoppedBy === 'interrupted' : from < upTo;
+    if (cut) gaps.push({ kind: 'cut', part: i, stoppedBy: p.summary.stoppedBy, from });
+  });
+  const partial = gaps.length > 0;
   const lead = first === null ? null : parts[first]!.summary;
   const exhausted = lead === null && !incomplete && parts.every((p) => p.summary.exhausted);
+  const reasons = parts.map((p) => p.summary.stoppedBy);
   const wallMs = Math.max(...parts.map((p) => p.summary.wallMs));
   const summary: Summary = {
     strategy: parts[0]!.summary.strategy,
     executions,
     exhausted,
-    stoppedBy: lead !== null ? lead.stoppedBy : exhausted ? 'exhausted' : stopReason(parts.map((p) => p.summary.stoppedBy)),
+    stoppedBy: lead?.stoppedBy ?? (exhausted ? 'exhausted' : stopReason(reasons, incomplete)),
     maxDepth,
     truncated,
     redundant,
     wallMs,
     executionsPerSec: (executions * 1000) / Math.max(wallMs, 1e-3),
     firstCounterexampleMs: lead?.firstCounterexampleMs ?? null,
-    violationExecution: lead?.stoppedBy !== 'violation' ? null : (lead.violationExecution ?? (incomplete ? null : executions - 1)),
+    violationExecution: lead?.stoppedBy !== 'violation' || partial ? null : (lead.violationExecution ?? executions - 1),
   };
-  return { summary, first, incomplete };
+  return { summary, first, incomplete, partial, gaps };
 }
 
 /**
@@ -109,8 +242,8 @@ export function mergeClaimed(parts: readonly ExplorePart[], shard: Shard): { par
   return { part: { summary, part }, first };
 }
 
-/** Why parts with no violation stopped, the one that matters most first. */
-function stopReason(reasons: readonly StopReason[]): StopReason {
+/** Why parts with no violation stopped, the one that matters most first; parts missing (`incomplete`) are never 'exhausted'. */
+function stopReason(reasons: readonly StopReason[], incomplete = false): StopReason {
   for (const r of ['interrupted', 'time-limit', 'max-executions'] as const) if (reasons.includes(r)) return r;
-  return 'exhausted';
+  return incomplete ? 'parts-missing' : 'exhausted';
 }

@@ -15,7 +15,9 @@ export type StopReason =
   /** the user interrupted it (SIGINT) */
   | 'interrupted'
   /** a part of a sharded exploration: another part found a violation at an earlier unit (never in a merged result) */
-  | 'elsewhere';
+  | 'elsewhere'
+  /** a merge of parts (mmulab merge) some of which are missing, the others having run all they had to (never in one part's result) */
+  | 'parts-missing';
 
 /** Figures of one exploration. Wall times are not part of deterministic output. */
 export interface Summary {

@@ -16,8 +16,9 @@ import {
 } from '../check/index.js';
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
 import { InputError } from '../scenario/input-error.js';
-import { isScenarioFile } from '../scenario/load.js';
+import { isScenarioFile, loadScenario } from '../scenario/load.js';
 import { parseShard } from '../sweep/grid.js';
+import { scenarioDigest } from '../sweep/merge-identity.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import { setsOf } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
@@ -26,7 +27,7 @@ import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { writeDefaultOutput } from './output-path.js';
-import { parseCount, parsePositive, settingsOf } from './overrides.js';
+import { applySets, parseCount, parsePositive, settingsOf } from './overrides.js';
 import { replayLine } from './replay-line.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
@@ -148,8 +149,8 @@ function boundedCoverage(n: number, por: PorMode): string {
   return `dfs (DPOR) with ${within} was exhausted (most, not all, interleavings within that bound: see the README's coverage note; --por states runs them all)`;
 }
 
-/** The line that says what an exhausted exploration covered, without iterative levels. */
-function exhaustedLine(strategy: StrategySpec): string {
+/** The line that says what an exhausted exploration covered, without iterative levels (mmulab merge says it too). */
+export function exhaustedLine(strategy: StrategySpec): string {
   if (strategy.kind !== 'dfs' || strategy.preemptionBound === undefined) return 'no violation: the space was exhausted';
   return `no violation: ${boundedCoverage(strategy.preemptionBound, defaultPor(strategy))}`;
 }
@@ -180,8 +181,8 @@ function truncatedNote(truncated: number, maxSteps: number): string {
   return `(but ${n} cut at --max-steps ${maxSteps} with nothing awaited: the verdict covers their first ${maxSteps} steps only; a larger --max-steps runs the rest)\n`;
 }
 
-/** What an exhausted search's interleavings are, as to retries (see RetryRule). */
-function retriesNote(retries: RetryRule): string {
+/** What an exhausted search's interleavings are, as to retries (see RetryRule); mmulab merge says it too. */
+export function retriesNote(retries: RetryRule): string {
   if (retries === 'interleaved') return '';
   return '(a retry after a failed attempt ran once the other threads were done or waiting: --retries interleaved also runs it at any point)\n';
 }
@@ -216,7 +217,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--time-limit <s>', 'wall-clock budget in seconds')
     .option('--seed <n>', "seed of the random strategies and the model's draws", '1')
     .option('--out <file>', 'where to write the counterexample', 'cex.json')
-    .option('--json <file>', 'write the exploration summary as JSON (partial when interrupted)')
+    .option('--json <file>', 'write the exploration summary as JSON (partial when interrupted or stopped at --time-limit)')
     .option('--no-minimise', 'report the counterexample as found')
     .option('--trace <file>', 'Perfetto trace of the counterexample')
     .option('--ftrace <file>', 'ftrace-style log of the counterexample')
@@ -229,7 +230,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     )
     .action(async (ref: string, o: CheckFlags, command: Command) => {
       const mutant = ctx.checkMutant(o.mutate);
-      checkedFactoryFor(ref, o.set, mutant); // bad input fails here, before any worker starts
+      const base = loadScenario(ref);
+      checkedFactoryFor(ref, o.set, mutant, base); // bad input fails here, before any worker starts
       const settings = settingsOf(o.set);
       const seed = parseCount('--seed', o.seed ?? '1', 2 ** 31 - 1);
       // As run and compare take it: seconds, fractions allowed.
@@ -282,6 +284,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       );
       tty?.end();
       const interrupted = r.summary.stoppedBy === 'interrupted';
+      // Stopped by the clock, not by what was asked (the space, --max-executions): not all of it was explored.
+      const partial = interrupted || r.summary.stoppedBy === 'time-limit';
       // A counterexample, once found, is written before anything else.
       // (--out given was checked before the search; the default is written where it can be.)
       const outDefault = command.getOptionValueSource('out') === 'default';
@@ -295,6 +299,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         const out: CheckJson = {
           format: CHECK_FORMAT,
           scenario: ref,
+          scenarioDigest: scenarioDigest(applySets(base, o.set).scenario),
           settings,
           mutant,
           seed,
@@ -302,7 +307,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           violation: r.violation,
           counterexample: r.counterexample ? cexFile : null,
           minimisation: r.minimisation,
-          partial: interrupted,
+          partial,
           shard,
           exploration: { strategy, maxExecutions: maxExecutions ?? null, maxSteps: maxSteps ?? null, retries },
           parts: parts.map((p) => ({ ...p, summary: roundedSummary(p.summary) })),

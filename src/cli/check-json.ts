@@ -1,6 +1,17 @@
-import { type CheckResult, type ExplorePart, mergeParts, type RetryRule, type Shard, type StrategySpec, type Summary } from '../check/index.js';
+import {
+  type CheckResult,
+  type ExplorePart,
+  type MergeGap,
+  mergeParts,
+  PartsOverlap,
+  type RetryRule,
+  type Shard,
+  type StrategySpec,
+  type Summary,
+} from '../check/index.js';
 import type { Violation } from '../runtime/instance.js';
 import { InputError } from '../scenario/input-error.js';
+import { differs, shortDigest } from '../sweep/merge-identity.js';
 
 /** Format of `check --json`. */
 export const CHECK_FORMAT = 'mmulab-check/1';
@@ -22,6 +33,8 @@ export interface Exploration {
 export interface CheckJson {
   format: typeof CHECK_FORMAT;
   scenario: string;
+  /** The scenario as run (its content, resized by the size --sets): scenarioDigest. */
+  scenarioDigest: string;
   settings: Record<string, unknown>;
   mutant: string | null;
   seed: number;
@@ -31,6 +44,7 @@ export interface CheckJson {
   counterexample: string | null;
   /** How the counterexample was minimised (sizes before and after, the search for the smallest), or null. */
   minimisation: CheckResult['minimisation'];
+  /** Not all of what was asked was explored: stopped by --time-limit or SIGINT; merged, parts missing or cut short (see mergeChecks). */
   partial: boolean;
   /** The part of the exploration this file holds, or null for all of it. */
   shard: Shard | null;
@@ -47,51 +61,113 @@ export function roundedSummary(s: Summary): Summary {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** A check file named by where it was read from (its path as given to merge). */
+export interface NamedCheck {
+  name: string;
+  json: CheckJson;
+}
+
+/** Check parts merged: the file the unsharded check gives, and why it is partial, one line each (empty when it is not). */
+export interface MergedChecks {
+  json: CheckJson;
+  gaps: string[];
+}
+
 /**
  * Merges check parts (any order) into the file the unsharded check gives: the
  * same summary but wall times (see mergeParts), the violation that comes first
  * in the exploration's order and the counterexample file of the part that
- * found it. Parts must come from the same check; a missing part makes the
- * result partial.
+ * found it. Parts must come from the same check (an InputError names the file
+ * and what differs). A missing part, or one cut short before units the result
+ * needs, makes the result partial; a violation is then not known to be the
+ * unsharded check's first, and its execution number is null.
  */
-export function mergeChecks(files: readonly { name: string; json: CheckJson }[]): CheckJson {
-  const first = files[0]!.json;
+export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
+  if (files.length === 0) throw new InputError('merge: expected at least one result file');
+  const { name: firstName, json: first } = files[0]!;
   for (const { name, json: p } of files) {
-    if (p.format !== CHECK_FORMAT) throw new InputError(`merge: ${name}: expected format ${CHECK_FORMAT}, got ${JSON.stringify(p.format)}`);
-    if (
-      p.scenario !== first.scenario ||
-      p.mutant !== first.mutant ||
-      p.seed !== first.seed ||
-      !same(p.settings, first.settings) ||
-      !same(p.exploration, first.exploration)
-    ) {
-      throw new InputError(`merge: ${name}: the parts come from different checks (scenario, --set, --mutate, --seed, strategy or bounds differ)`);
-    }
-    if (!Array.isArray(p.parts) || p.parts.length === 0) throw new InputError(`merge: ${name}: no parts (written by an older mmulab?)`);
+    if (p.format !== CHECK_FORMAT) throw new InputError(`${name}: format: expected "${CHECK_FORMAT}" (as ${firstName} has), got ${JSON.stringify(p.format)}`);
+    const unlike = differs(name, firstName);
+    if (p.scenario !== first.scenario) throw unlike('scenario', p.scenario, first.scenario);
+    if (!same(sorted(p.settings), sorted(first.settings))) throw unlike('--set', setList(p.settings), setList(first.settings));
+    if (p.mutant !== first.mutant) throw unlike('--mutate', p.mutant, first.mutant);
+    if (p.seed !== first.seed) throw unlike('--seed', p.seed, first.seed);
+    const e = p.exploration;
+    const f = first.exploration;
+    if (!same(e.strategy, f.strategy)) throw unlike('the strategy (exploration.strategy)', JSON.stringify(e.strategy), JSON.stringify(f.strategy));
+    if (e.maxExecutions !== f.maxExecutions) throw unlike('--max-executions', e.maxExecutions, f.maxExecutions);
+    if (e.maxSteps !== f.maxSteps) throw unlike('--max-steps', e.maxSteps, f.maxSteps);
+    if (e.retries !== f.retries) throw unlike('--retries', e.retries, f.retries);
+    if (!same(p.exploration, first.exploration)) throw unlike('exploration', JSON.stringify(p.exploration), JSON.stringify(first.exploration));
+    if (p.scenarioDigest !== first.scenarioDigest)
+      throw unlike("the scenario's content (scenarioDigest)", shortDigest(p.scenarioDigest), shortDigest(first.scenarioDigest));
+    if (p.parts.length === 0) throw new InputError(`${name}: parts: expected at least one part (written by an older mmulab?)`);
   }
-  const all = files.flatMap((f) => f.json.parts.map((part) => ({ part, file: f.json })));
+  const all = files.flatMap((f) => f.json.parts.map((part) => ({ part, file: f })));
+  const strategy = first.exploration.strategy;
   let m: ReturnType<typeof mergeParts>;
   try {
-    m = mergeParts(all.map((a) => a.part));
+    m = mergeParts(
+      all.map((a) => a.part),
+      strategy.kind === 'random' || strategy.kind === 'pct',
+    );
   } catch (e) {
-    throw new InputError((e as Error).message);
+    if (!(e instanceof PartsOverlap)) throw e;
+    const [a, b] = [all[e.a]!, all[e.b]!];
+    const shardOf = (x: (typeof all)[number]) => `${x.part.part.shard.index}/${x.part.part.shard.count}`;
+    if (a.file === b.file) throw new InputError(`${a.file.name}: parts ${shardOf(a)} and ${shardOf(b)} hold the same ${unitsOf(strategy)}`);
+    throw new InputError(
+      `${b.file.name}: part ${shardOf(b)} holds ${unitsOf(strategy)} that ${a.file.name}'s part ${shardOf(a)} holds too (a part given twice?)`,
+    );
   }
   const lead = m.first === null ? null : all[m.first]!.file;
+  if (lead !== null && m.summary.stoppedBy === 'violation' && lead.json.violation === null) {
+    throw new InputError(`${lead.name}: violation: expected the violation its parts stopped at, got null`);
+  }
   const lost = files.reduce((n, f) => n + (f.json.statesLost ?? 0), 0);
-  return {
+  const json: CheckJson = {
     format: CHECK_FORMAT,
     scenario: first.scenario,
+    scenarioDigest: first.scenarioDigest,
     settings: first.settings,
     mutant: first.mutant,
     seed: first.seed,
     summary: roundedSummary(m.summary),
-    violation: lead?.violation ?? null,
-    counterexample: lead?.counterexample ?? null,
-    minimisation: lead?.minimisation ?? null,
-    partial: m.incomplete || files.some((f) => f.json.partial),
+    violation: lead?.json.violation ?? null,
+    counterexample: lead?.json.counterexample ?? null,
+    minimisation: lead?.json.minimisation ?? null,
+    partial: m.partial,
     shard: null,
     exploration: first.exploration,
     parts: all.map((a) => a.part),
     ...(lost > 0 ? { statesLost: lost } : {}),
   };
+  return { json, gaps: m.gaps.map((g) => gapLine(g, unitsOf(strategy), (i) => all[i]!)) };
+}
+
+/** What a strategy's units are (shard.ts): executions (random, pct), subtrees (dfs); phases run as one unit (auto, an iterative bound). */
+function unitsOf(s: StrategySpec): string {
+  if (s.kind === 'random' || s.kind === 'pct') return 'executions';
+  return s.kind === 'dfs' && s.iterative !== true ? 'subtrees' : 'units';
+}
+
+/** A record with its keys in order, for comparing two in any order. */
+const sorted = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/** A --set record as the command line had it. */
+function setList(settings: Record<string, unknown>): string {
+  return Object.entries(settings)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+}
+
+/** One reason a merge is partial, naming the file of a part cut short. */
+function gapLine(g: MergeGap, unit: string, partOf: (i: number) => { part: ExplorePart; file: NamedCheck }): string {
+  if (g.kind === 'missing') {
+    if (g.units.length === 0) return `parts missing: the parts' shares of the ${unit} do not add up to the whole`;
+    return `parts missing: no part holds ${unit} ${g.units.join(', ')}, …`;
+  }
+  const { part, file } = partOf(g.part);
+  const s = part.part.shard;
+  return `${file.name} (${unit} ≡ ${s.index} mod ${s.count}) stopped at ${g.stoppedBy}: its ${unit} from number ${g.from} on did not run`;
 }

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatSummary } from '../check/index.js';
 import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
-import { CHECK_FORMAT, type CheckJson, mergeChecks } from '../cli/check-json.js';
+import { exhaustedLine, retriesNote } from '../cli/check-command.js';
+import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { applySets, parseCount, parsePositive, parseVaries } from '../cli/overrides.js';
 import { checkVariants } from '../cli/variants.js';
@@ -11,6 +13,7 @@ import { InputError } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
 import { gridRows, parseShard } from './grid.js';
+import { type MergePart, parseMergePart } from './merge-input.js';
 import { asCompare, mergeSweeps, runSweep, type SweepResult } from './sweep.js';
 
 export interface SweepCliContext {
@@ -24,10 +27,11 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext): void {
+function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, merged = false): void {
   if (json) writeFileAtomic(json, toJson(s));
   const where = s.shard ? ` (shard ${s.shard.index}/${s.shard.count})` : '';
-  process.stdout.write(`${renderCompare(asCompare(s))}${where}\n`);
+  const partial = merged && s.partial ? ' (partial: cells missing or cut short)' : '';
+  process.stdout.write(`${renderCompare(asCompare(s))}${where}${partial}\n`);
   const bad = s.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);
   if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
@@ -35,21 +39,65 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext):
 }
 
 /** Prints and writes merged check parts; the exit code is the one check gives. */
-function reportCheck(c: CheckJson, json: string | undefined, ctx: SweepCliContext): void {
+function reportCheck(m: MergedChecks, json: string | undefined, ctx: SweepCliContext): void {
+  const c = m.json;
   if (json) writeFileAtomic(json, toJson(c));
-  process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ' (partial: parts missing or interrupted)' : ''}\n`);
+  process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ` (partial: ${m.gaps.join('; ')})` : ''}\n`);
   if (c.summary.stoppedBy === 'model-bug') {
     process.stderr.write('mmulab: model bug (not a protocol violation) in one of the parts\n');
     process.exitCode = ctx.exit.modelBug;
   } else if (c.violation !== null) {
-    process.stdout.write(
-      `${c.violation.kind}: ${c.violation.message}\n${c.counterexample !== null ? `counterexample: ${c.counterexample}; replay it with:\n  mmulab replay ${c.counterexample}\n` : ''}`,
-    );
+    process.stdout.write(`${c.violation.kind}: ${c.violation.message}\n`);
+    if (c.partial) process.stdout.write('(maybe not the first violation of the unsharded check: what the parts did not run may hold an earlier one)\n');
+    if (c.counterexample !== null) {
+      const found = existsSync(c.counterexample) ? '' : ' (not found from here: it was written where its part ran)';
+      process.stdout.write(`counterexample: ${c.counterexample}${found}; replay it with:\n  mmulab replay ${shellWord(c.counterexample)}\n`);
+    }
     process.exitCode = ctx.exit.violation;
   } else {
-    process.stdout.write(c.summary.exhausted ? 'no violation: the bounded space was exhausted\n' : 'no violation found\n');
+    process.stdout.write(
+      c.summary.exhausted ? `${exhaustedLine(c.exploration.strategy)}\n${retriesNote(c.exploration.retries ?? 'deferred')}` : 'no violation found\n',
+    );
     process.exitCode = ctx.exit.ok;
   }
+}
+
+/**
+ * A part's counterexample file as seen from here: check records its --out as
+ * given, relative to the folder it ran in, which is the part file's folder
+ * when both were written side by side. A relative path that names a file
+ * there is given from the current folder (absolute when it lies outside);
+ * otherwise it is kept as recorded.
+ */
+function cexFromHere(partFile: string, cex: string | null): string | null {
+  if (cex === null || isAbsolute(cex)) return cex;
+  const beside = resolve(dirname(partFile), cex);
+  if (!existsSync(beside)) return cex;
+  const here = relative(process.cwd(), beside);
+  return here === '' || here.startsWith('..') || isAbsolute(here) ? beside : here;
+}
+
+/** `s` as one word of a shell command line, quoted when it needs to be. */
+function shellWord(s: string): string {
+  return /^[\w./+@:=-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** Reads and validates the part files; all must be of the first's kind (sweep or check). */
+function readParts(files: readonly string[]): MergePart[] {
+  const parts = files.map((f) => {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new InputError(`${f}: cannot read: ${(e as Error).message}`);
+    }
+    return parseMergePart(f, text);
+  });
+  const first = parts[0]!;
+  for (const p of parts) {
+    if (p.kind !== first.kind) throw new InputError(`${p.name}: format: expected "${first.json.format}" (as ${first.name} has), got "${p.json.format}"`);
+  }
+  return parts;
 }
 
 /** `mmulab sweep` and `mmulab merge`. */
@@ -80,6 +128,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
           workers: parseCount('--workers', o.workers, 1024),
           shard: o.shard !== undefined ? parseShard(o.shard) : null,
           mutant: ctx.checkMutant(o.mutate),
+          sets: o.set,
           maxSteps: o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined,
           interrupted: ctx.isInterrupted,
           wallClock: ctx.wallClock,
@@ -93,24 +142,22 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
     .argument('<files...>', 'sweep --json or check --json outputs')
     .option('--json <file>', 'write the merged result as JSON')
     .action((files: string[], o: { json?: string }) => {
-      const parts = files.map((f) => {
-        let text: string;
-        try {
-          text = readFileSync(f, 'utf8');
-        } catch (e) {
-          throw new InputError(`${f}: cannot read: ${(e as Error).message}`);
-        }
-        try {
-          return JSON.parse(text) as SweepResult | CheckJson;
-        } catch (e) {
-          throw new InputError(`${f}: not JSON: ${(e as Error).message}`);
-        }
-      });
-      // The first file's format says what is merged; mergeChecks and mergeSweeps refuse any other.
-      if ((parts[0] as { format?: unknown } | null)?.format === CHECK_FORMAT) {
-        reportCheck(mergeChecks(parts.map((json, i) => ({ name: files[i]!, json: json as CheckJson }))), o.json, ctx);
+      const parts = readParts(files);
+      const checks = parts.flatMap((p) => (p.kind === 'check' ? [p] : []));
+      if (checks.length > 0) {
+        const named = checks.map((p) => ({ name: p.name, json: { ...p.json, counterexample: cexFromHere(p.name, p.json.counterexample) } }));
+        reportCheck(mergeChecks(named), o.json, ctx);
         return;
       }
-      report(mergeSweeps(parts as SweepResult[]), o.json, ctx);
+      const sweeps = parts.flatMap((p) => (p.kind === 'sweep' ? [p] : []));
+      report(
+        mergeSweeps(
+          sweeps.map((p) => p.json),
+          sweeps.map((p) => p.name),
+        ),
+        o.json,
+        ctx,
+        true,
+      );
     });
 }

@@ -4,6 +4,7 @@ import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
+import { differs, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
 import { runCells } from './pool.js';
 
 /**
@@ -13,13 +14,21 @@ import { runCells } from './pool.js';
  */
 export interface SweepResult extends Omit<CompareResult, 'format'> {
   format: 'mmulab-sweep/1';
+  /** The scenario as run (its content, resized by the size --sets): scenarioDigest. */
+  scenarioDigest: string;
   mutant: string | null;
+  /** The --set list as given: settings and size knobs. */
+  sets: string[];
+  /** --max-steps, or null. */
+  maxSteps: number | null;
   shard: Shard | null;
 }
 
 export interface SweepOptions {
   workers: number;
   mutant: string | null;
+  /** The --set list as given, recorded in the result (the scenario and settings passed in already apply it). */
+  sets?: readonly string[];
   shard?: Shard | null;
   maxSteps?: number;
   interrupted?: () => boolean;
@@ -53,7 +62,10 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
   return {
     format: 'mmulab-sweep/1',
     scenario: scenario.name ?? 'unnamed',
+    scenarioDigest: scenarioDigest(scenario),
     mutant: opts.mutant,
+    sets: [...(opts.sets ?? [])],
+    maxSteps: opts.maxSteps ?? null,
     vary: varyRecord(vary),
     seeds,
     shard,
@@ -68,32 +80,51 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 /**
  * Merges shard results (any order) into the result the unsharded sweep gives:
  * the same grid, every cell exactly once, results in seed order. wallMs is the
- * longest part's (the parts ran side by side).
+ * longest part's (the parts ran side by side). Parts must come from the same
+ * sweep (scenario and its content, mutant, --set, --max-steps, --vary, seeds)
+ * and hold only cells of their shard; otherwise an InputError names the part's
+ * file (`names`, in the order of `parts`) and what differs.
  */
-export function mergeSweeps(parts: readonly SweepResult[]): SweepResult {
+export function mergeSweeps(parts: readonly SweepResult[], names: readonly string[] = parts.map((_, i) => `part ${i}`)): SweepResult {
   if (parts.length === 0) throw new InputError('merge: expected at least one result file');
   const first = parts[0]!;
-  for (const p of parts) {
-    if (p.format !== 'mmulab-sweep/1') throw new InputError(`merge: expected format mmulab-sweep/1, got ${JSON.stringify(p.format)}`);
-    if (p.scenario !== first.scenario || p.mutant !== first.mutant || !same(p.vary, first.vary) || !same(p.seeds, first.seeds)) {
-      throw new InputError('merge: the parts come from different sweeps (scenario, mutant, --vary or seeds differ)');
-    }
-    if (
-      p.rows.length !== first.rows.length ||
-      p.rows.some((r, i) => r.label !== first.rows[i]!.label || !same(r.settings, first.rows[i]!.settings) || !same(r.size, first.rows[i]!.size))
-    ) {
-      throw new InputError('merge: the parts have different variants or settings');
-    }
-  }
+  parts.forEach((p, k) => {
+    const name = names[k]!;
+    const unlike = differs(name, names[0]!);
+    if (p.format !== 'mmulab-sweep/1') throw new InputError(`${name}: format: expected "mmulab-sweep/1" (as ${names[0]} has), got ${JSON.stringify(p.format)}`);
+    if (p.scenario !== first.scenario) throw unlike('scenario', p.scenario, first.scenario);
+    if (p.mutant !== first.mutant) throw unlike('--mutate', p.mutant, first.mutant);
+    if (!same(setsRecord(p.sets), setsRecord(first.sets))) throw unlike('--set', p.sets.join(' '), first.sets.join(' '));
+    if (p.maxSteps !== first.maxSteps) throw unlike('--max-steps', p.maxSteps, first.maxSteps);
+    if (!same(p.vary, first.vary)) throw unlike('--vary', JSON.stringify(p.vary), JSON.stringify(first.vary));
+    if (!same(p.seeds, first.seeds)) throw unlike('seeds', p.seeds.join(','), first.seeds.join(','));
+    if (p.scenarioDigest !== first.scenarioDigest)
+      throw unlike("the scenario's content (scenarioDigest)", shortDigest(p.scenarioDigest), shortDigest(first.scenarioDigest));
+    if (p.rows.length !== first.rows.length) throw unlike('the number of rows', p.rows.length, first.rows.length);
+    p.rows.forEach((r, i) => {
+      const f = first.rows[i]!;
+      if (r.label !== f.label) throw unlike(`rows[${i}].label`, r.label, f.label);
+      if (!same(r.settings, f.settings)) throw unlike(`rows[${i}].settings`, JSON.stringify(r.settings), JSON.stringify(f.settings));
+      if (!same(r.size, f.size)) throw unlike(`rows[${i}].size`, JSON.stringify(r.size), JSON.stringify(f.size));
+    });
+  });
   const seedPos = new Map(first.seeds.map((s, i) => [s, i]));
   const rows: CompareRow[] = first.rows.map((r, i) => {
     const bySeed = new Map<number, CompareRow['results'][number]>();
-    for (const p of parts) {
-      for (const res of p.rows[i]!.results) {
-        if (bySeed.has(res.seed)) throw new InputError(`merge: cell ${r.label} seed ${res.seed} appears in more than one part`);
+    parts.forEach((p, k) => {
+      p.rows[i]!.results.forEach((res, j) => {
+        const where = `${names[k]}: rows[${i}].results[${j}].seed`;
+        const pos = seedPos.get(res.seed);
+        if (pos === undefined) throw new InputError(`${where}: expected one of the seeds ${first.seeds.join(',')}, got ${res.seed}`);
+        // Cells are numbered variant-major, seed-minor (grid.ts); a shard holds those ≡ its index.
+        const cell = i * first.seeds.length + pos;
+        if (p.shard !== null && cell % p.shard.count !== p.shard.index) {
+          throw new InputError(`${where}: cell ${cell} (${r.label}, seed ${res.seed}) is not one of shard ${p.shard.index}/${p.shard.count}'s`);
+        }
+        if (bySeed.has(res.seed)) throw new InputError(`${names[k]}: cell ${r.label} seed ${res.seed} appears in more than one part`);
         bySeed.set(res.seed, res);
-      }
-    }
+      });
+    });
     const results = [...bySeed.values()].sort((a, b) => seedPos.get(a.seed)! - seedPos.get(b.seed)!);
     return { label: r.label, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}), results };
   });
@@ -101,7 +132,10 @@ export function mergeSweeps(parts: readonly SweepResult[]): SweepResult {
   return {
     format: 'mmulab-sweep/1',
     scenario: first.scenario,
+    scenarioDigest: first.scenarioDigest,
     mutant: first.mutant,
+    sets: first.sets,
+    maxSteps: first.maxSteps,
     vary: first.vary,
     seeds: first.seeds,
     shard: null,

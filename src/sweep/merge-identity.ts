@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { InputError } from '../scenario/input-error.js';
+import type { Scenario } from '../scenario/schema.js';
+
+/**
+ * What a result records of the scenario it ran, so that `mmulab merge` can
+ * tell two scenarios of the same name apart (x.yaml in two folders, a built-in
+ * changed between versions): a SHA-256 of its content as loaded (defaults
+ * filled in, keys sorted), resized by the size --sets. Comments and layout of
+ * the file do not count.
+ */
+export function scenarioDigest(scenario: Scenario): string {
+  return `sha256:${createHash('sha256').update(canonical(scenario)).digest('hex')}`;
+}
+
+/** A digest cut to what a message needs to tell two apart. */
+export function shortDigest(d: string): string {
+  return d.length > 19 ? `${d.slice(0, 19)}…` : d;
+}
+
+/** JSON with every object's keys sorted, so that equal values give equal text. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** A --set list as a record (key → value as given; a key given twice keeps the last), for comparing two parts' lists in any order. */
+export function setsRecord(sets: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    out[eq < 0 ? s : s.slice(0, eq)] = eq < 0 ? '' : s.slice(eq + 1);
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The refusal of a part that does not come from the same run as the first:
+ * `<file>: <what> differs from <first file>'s: <value> against <value>`.
+ */
+export function differs(name: string, firstName: string): (what: string, got: unknown, expected: unknown) => InputError {
+  const show = (v: unknown) => (typeof v === 'string' ? (v === '' ? '(none)' : v) : v === null || v === undefined ? '(none)' : String(v));
+  return (what, got, expected) => new InputError(`${name}: ${what} differs from ${firstName}'s: ${show(got)} against ${show(expected)}`);
+}

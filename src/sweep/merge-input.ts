@@ -1,0 +1,279 @@
+import { z } from 'zod';
+import type { CheckJson } from '../cli/check-json.js';
+import { InputError } from '../scenario/input-error.js';
+import type { SweepResult } from './sweep.js';
+
+/**
+ * The part files `mmulab merge` reads, validated before anything is merged: a
+ * file that is not one (null, a field missing, a shard 5/3, a ledger entry
+ * that is not five counts) is refused as bad input, in one line naming the
+ * file, the field and what was expected, rather than merged into NaN or a
+ * crash. Only what merge and its report read is checked; a valid file is
+ * used as it was read (fields added by a later mmulab go through).
+ */
+
+const SWEEP_FORMAT = 'mmulab-sweep/1';
+const CHECK_FORMAT = 'mmulab-check/1';
+
+/** A part file, read and validated. */
+export type MergePart = { name: string; kind: 'sweep'; json: SweepResult } | { name: string; kind: 'check'; json: CheckJson };
+
+const int = z.number().int();
+const count = int.min(0);
+const ms = z.number().min(0);
+const text = z.string();
+
+const shard = z.object({ index: count, count: int.min(1) }).check((c) => {
+  if (c.value.index >= c.value.count)
+    c.issues.push({ code: 'custom', input: c.value, path: ['index'], message: `expected 0 <= index < count (${c.value.count})` });
+});
+
+const violation = z.object({ kind: text, thread: text, timeNs: z.number(), step: z.number(), message: text });
+
+// --- check parts (check --json) ---
+
+const stopReason = z.enum(['violation', 'model-bug', 'exhausted', 'max-executions', 'time-limit', 'interrupted', 'elsewhere', 'parts-missing']);
+
+const summary = z.object({
+  strategy: text,
+  executions: count,
+  exhausted: z.boolean(),
+  stoppedBy: stopReason,
+  maxDepth: count,
+  truncated: count,
+  redundant: count,
+  wallMs: ms,
+  executionsPerSec: ms,
+  firstCounterexampleMs: ms.nullable(),
+  violationExecution: count.nullable(),
+  preemptionBounds: z.array(z.object({ preemptionBound: count.nullable(), executions: count, exhausted: z.boolean() })).optional(),
+});
+
+/** A part's figures by unit (ledger.ts PartRecord): units owned by its shard, in increasing order, none past the last begun. */
+const partRecord = z
+  .object({
+    shard,
+    lastUnit: int.min(-1),
+    stopUnit: count.nullable(),
+    entries: z.array(z.tuple([count, count, count, count, count])),
+  })
+  .check((c) => {
+    const { shard: s, lastUnit, stopUnit, entries } = c.value;
+    const owned = (u: number) => u % s.count === s.index;
+    const issue = (path: PropertyKey[], message: string) => c.issues.push({ code: 'custom', input: c.value, path, message });
+    if (stopUnit !== null && !owned(stopUnit))
+      issue(['stopUnit'], `expected a unit of shard ${s.index}/${s.count} (≡ ${s.index} mod ${s.count}), got ${stopUnit}`);
+    let before = -1;
+    entries.forEach(([u], i) => {
+      if (!owned(u)) issue(['entries', i, 0], `expected a unit of shard ${s.index}/${s.count} (≡ ${s.index} mod ${s.count}), got ${u}`);
+      else if (u <= before) issue(['entries', i, 0], `expected units in increasing order, got ${u} after ${before}`);
+      else if (u > lastUnit) issue(['entries', i, 0], `expected a unit no later than lastUnit (${lastUnit}), got ${u}`);
+      before = u;
+    });
+  });
+
+const explorePart = z.object({ summary, part: partRecord }).check((c) => {
+  const stopped = c.value.summary.stoppedBy === 'violation' || c.value.summary.stoppedBy === 'model-bug';
+  if (stopped !== (c.value.part.stopUnit !== null)) {
+    c.issues.push({
+      code: 'custom',
+      input: c.value,
+      path: ['part', 'stopUnit'],
+      message: stopped
+        ? `expected the unit of the ${c.value.summary.stoppedBy} summary.stoppedBy reports, got null`
+        : `expected null (summary.stoppedBy is ${c.value.summary.stoppedBy}), got ${c.value.part.stopUnit}`,
+    });
+  }
+});
+
+const cexSize = z.object({ steps: count, preemptions: count, switches: count });
+
+const checkFile = z
+  .object({
+    format: z.literal(CHECK_FORMAT),
+    scenario: text,
+    scenarioDigest: text,
+    settings: z.record(text, z.union([text, z.number(), z.boolean()])),
+    mutant: text.nullable(),
+    seed: count,
+    summary,
+    violation: violation.nullable(),
+    counterexample: text.nullable(),
+    minimisation: z
+      .object({
+        original: cexSize,
+        size: cexSize,
+        attempts: count,
+        search: z.object({ executions: count, complete: z.boolean() }).nullable(),
+      })
+      .nullable(),
+    partial: z.boolean(),
+    shard: shard.nullable(),
+    exploration: z.object({
+      strategy: z.object({ kind: z.enum(['dfs', 'pct', 'random', 'auto']) }),
+      maxExecutions: int.min(1).nullable(),
+      maxSteps: int.min(1).nullable(),
+      retries: text.optional(),
+    }),
+    parts: z.array(explorePart).min(1),
+    statesLost: count.optional(),
+  })
+  .check((c) => {
+    // A file's parts are its workers' shares of its shard: part w of shard i/n is i + n·w of n·k (shard.ts subShard).
+    const s = c.value.shard;
+    if (s === null) return;
+    c.value.parts.forEach((p, i) => {
+      const ps = p.part.shard;
+      if (ps.count % s.count !== 0 || ps.index % s.count !== s.index) {
+        c.issues.push({
+          code: 'custom',
+          input: c.value,
+          path: ['parts', i, 'part', 'shard'],
+          message: `expected a share of the file's shard ${s.index}/${s.count} (index ≡ ${s.index} mod ${s.count}, count a multiple of ${s.count}), got ${ps.index}/${ps.count}`,
+        });
+      }
+    });
+  });
+
+// --- sweep parts (sweep --json): compare's rows, each result a run's (simulate/result.ts) ---
+
+const percentiles = z.object({ p50: z.number(), p90: z.number(), p99: z.number(), max: z.number() });
+const num = z.number();
+
+const runResult = z.object({
+  format: z.literal('mmulab-run/1'),
+  scenario: text,
+  seed: int,
+  settings: z.record(text, z.unknown()),
+  mutant: text.nullable(),
+  simTimeNs: num,
+  steps: num,
+  metrics: z.object({
+    faults: z.object({
+      total: num,
+      retries: num,
+      retriesBeforeLock: num,
+      retriesUnderLock: num,
+      retriesInvalidSlot: num,
+      spurious: num,
+      emulated: num,
+      latencyNs: percentiles,
+    }),
+    mmuLock: z.object({
+      readAcquires: num,
+      writeAcquires: num,
+      contended: num,
+      waitNs: z.object({ p50: num, p99: num, max: num }),
+      writeHoldNs: z.object({ max: num }),
+      lockBreaks: num,
+    }),
+    tlb: z.object({ remoteFlushes: num, vcpuFlushes: num }),
+    invalidations: z.object({ started: num, completed: num, sptesZapped: num, durationNs: percentiles }),
+    apic: z.object({ reloads: num, reRequests: num, stalledNs: num }),
+    guest: z.object({ accesses: num, entries: num, entriesCancelled: num }),
+    shadowPages: z.object({ created: num, zapped: num, peak: num }),
+    roots: z.object({ allocated: num, freed: num, reloads: num, reloadsAfterZap: num, zappedInUse: num }),
+    zapAll: z.object({ started: num, completed: num, maxDurationNs: num }),
+    memslots: z.object({ changes: num }),
+  }),
+  violations: z.array(violation),
+  progress: z.object({ livelock: z.boolean(), stalled: text.nullable() }),
+  partial: z.boolean(),
+  modelBug: text.nullable(),
+  wallMs: ms,
+});
+
+const sweepFile = z.object({
+  format: z.literal(SWEEP_FORMAT),
+  scenario: text,
+  scenarioDigest: text,
+  mutant: text.nullable(),
+  sets: z.array(text),
+  maxSteps: int.min(1).nullable(),
+  vary: z.record(text, z.array(z.union([text, z.number(), z.boolean()]))),
+  seeds: z.array(int).min(1),
+  shard: shard.nullable(),
+  rows: z.array(
+    z.object({
+      label: text,
+      settings: z.record(text, z.union([text, z.number(), z.boolean()])),
+      size: z.object({ vcpus: count.optional(), invalidations: count.optional(), faultsPerVcpu: count.optional() }).optional(),
+      results: z.array(runResult),
+    }),
+  ),
+  partial: z.boolean(),
+  wallMs: ms,
+});
+
+/** Fields a part written before mmulab recorded them lacks. */
+const RECORDED_LATER = new Set(['scenarioDigest', 'sets', 'maxSteps']);
+
+/** Parses and validates one part file's text; `name` (its path as given) prefixes every refusal. */
+export function parseMergePart(name: string, fileText: string): MergePart {
+  let data: unknown;
+  try {
+    data = JSON.parse(fileText);
+  } catch (e) {
+    throw new InputError(`${name}: not JSON: ${(e as Error).message}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InputError(`${name}: expected a JSON object (the --json of mmulab sweep or check), got ${shown(data)}`);
+  }
+  const format = (data as { format?: unknown }).format;
+  if (format !== SWEEP_FORMAT && format !== CHECK_FORMAT) {
+    throw new InputError(`${name}: format: expected "${SWEEP_FORMAT}" or "${CHECK_FORMAT}", got ${shown(format)}`);
+  }
+  const r = (format === CHECK_FORMAT ? checkFile : sweepFile).safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = fieldPath(issue.path);
+    const missing = valueAt(data, issue.path) === undefined && issue.code === 'invalid_type';
+    const hint = missing && issue.path.length === 1 && RECORDED_LATER.has(String(issue.path[0])) ? ' (a part written by an older mmulab: run it again)' : '';
+    throw new InputError(`${name}: ${path}: ${describeIssue(issue, data)}${hint}`);
+  }
+  return format === CHECK_FORMAT ? { name, kind: 'check', json: data as CheckJson } : { name, kind: 'sweep', json: data as SweepResult };
+}
+
+/** `parts[0].part.entries[0][1]`. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** A value as a refusal quotes it, cut to a few dozen characters. */
+function shown(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+const items = (n: number | bigint) => `${String(n)} item${n === 1 ? '' : 's'}`;
+
+function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
+  const got = shown(valueAt(data, issue.path));
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${got}`;
+    case 'too_small':
+      return issue.origin === 'array' ? `expected at least ${items(issue.minimum)}, got ${got}` : `expected at least ${String(issue.minimum)}, got ${got}`;
+    case 'too_big':
+      return issue.origin === 'array' ? `expected at most ${items(issue.maximum)}, got ${got}` : `expected at most ${String(issue.maximum)}, got ${got}`;
+    case 'invalid_value':
+      return `expected ${issue.values.length > 1 ? 'one of ' : ''}${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${got}`;
+    case 'invalid_union':
+      return `expected a string, number or boolean, got ${got}`;
+    case 'unrecognized_keys':
+      return `unexpected key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+    default:
+      return issue.message;
+  }
+}

@@ -1,0 +1,346 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { ExplorePart } from '../../src/check/merge.js';
+import { mergeParts } from '../../src/check/merge.js';
+import { tempDir } from '../temp-dir.js';
+import { cli, load, spawned } from './in-process-cli.js';
+
+const dir = tempDir('mmulab-merge-');
+const MINI = 'fault-vs-invalidation-mini';
+
+/**
+ * The CLI in this process (exit code and stderr). What it prints on stdout is
+ * the test runner's channel: `spawned` runs it in a process of its own for that.
+ */
+const run = cli;
+
+/** `dir`/name */
+const at = (name: string) => join(dir, name);
+
+/** A refusal: exit 2, one line, no stack, matching `pattern`. */
+function assertRefused(r: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+}
+
+/** A copy of JSON file `from` edited by `edit`, written as `to`; returns `to`. */
+// biome-ignore lint/suspicious/noExplicitAny: the edits reach into any field of a part file, as a person editing it would
+type Json = any;
+
+function edited(from: string, to: string, edit: (j: Json) => void): string {
+  const j = JSON.parse(readFileSync(from, 'utf8'));
+  edit(j);
+  writeFileSync(to, JSON.stringify(j));
+  return to;
+}
+
+const sweepPart = async (file: string, ...args: string[]) => {
+  const r = await run('sweep', MINI, '--vary', 'faultPrecheck=off,lockless', '--workers', '0', '--json', file, ...args);
+  assert.equal(r.code, 0, r.stderr);
+  return file;
+};
+
+test('merge (regression): sweep parts of different --set sizes, --max-steps or scenario contents are refused, naming the file and what differs', async () => {
+  const v1 = await sweepPart(at('v1.json'), '--set', 'vcpus=1', '--shard', '0/2');
+  const v4 = await sweepPart(at('v4.json'), '--set', 'vcpus=4', '--shard', '1/2');
+  assert.deepEqual(load(v1).sets, ['vcpus=1']);
+  assertRefused(await run('merge', v1, v4), /^mmulab: .*v4\.json: --set differs from .*v1\.json's: vcpus=4 against vcpus=1$/);
+  const m5 = await sweepPart(at('m5.json'), '--set', 'vcpus=1', '--max-steps', '5', '--shard', '1/2');
+  assertRefused(await run('merge', v1, m5), /^mmulab: .*m5\.json: --max-steps differs from .*v1\.json's: 5 against \(none\)$/);
+  // Two files called x.yaml in different folders: 2 and 8 vCPUs.
+  const text = readFileSync(join('scenarios', `${MINI}.yaml`), 'utf8');
+  assert.match(text, /^ {2}vcpus: 2$/m);
+  for (const [sub, n] of [
+    ['a', 2],
+    ['b', 8],
+  ] as const) {
+    mkdirSync(at(sub));
+    writeFileSync(join(at(sub), 'x.yaml'), text.replace(/^ {2}vcpus: 2$/m, `  vcpus: ${n}`));
+  }
+  const x0 = await sweepPart(at('x0.json'), '--shard', '0/2');
+  const cwd = process.cwd();
+  const x = async (sub: string, ...args: string[]) => {
+    process.chdir(at(sub));
+    try {
+      return await run(...args);
+    } finally {
+      process.chdir(cwd);
+    }
+  };
+  const ok = (r: { code: number; stderr: string }, code = 0) => assert.equal(r.code, code, r.stderr);
+  ok(await x('a', 'sweep', 'x.yaml', '--vary', 'faultPrecheck=off,lockless', '--workers', '0', '--shard', '0/2', '--json', at('xa.json')));
+  ok(await x('b', 'sweep', 'x.yaml', '--vary', 'faultPrecheck=off,lockless', '--workers', '0', '--shard', '1/2', '--json', at('xb.json')));
+  assertRefused(
+    await run('merge', at('xa.json'), at('xb.json')),
+    /^mmulab: .*xb\.json: the scenario's content \(scenarioDigest\) differs from .*xa\.json's: sha256:/,
+  );
+  // The same for check parts: the same file edited between the parts, --max-steps.
+  const c = join(at('c'), 'x.yaml');
+  mkdirSync(at('c'));
+  const check = (...args: string[]) => run('check', c, '--strategy', 'random', '--max-executions', '20', '--out', at('x-cex.json'), ...args);
+  writeFileSync(c, readFileSync(join(at('a'), 'x.yaml')));
+  ok(await check('--shard', '0/2', '--json', at('ca.json')));
+  writeFileSync(c, readFileSync(join(at('b'), 'x.yaml')));
+  ok(await check('--shard', '1/2', '--json', at('cb.json')));
+  assertRefused(await run('merge', at('ca.json'), at('cb.json')), /^mmulab: .*cb\.json: the scenario's content \(scenarioDigest\) differs from .*ca\.json's: /);
+  writeFileSync(c, readFileSync(join(at('a'), 'x.yaml')));
+  ok(await check('--shard', '1/2', '--max-steps', '500', '--json', at('ca-steps.json')));
+  assertRefused(
+    await run('merge', at('ca.json'), at('ca-steps.json')),
+    /^mmulab: .*ca-steps\.json: --max-steps differs from .*ca\.json's: 500 against \(none\)$/,
+  );
+  ok(await check('--shard', '1/2', '--json', at('ca1.json')));
+  ok(await run('merge', at('ca.json'), at('ca1.json')));
+  // Parts of one sweep still merge.
+  const y = await sweepPart(at('y.json'), '--shard', '1/2');
+  const merged = await run('merge', x0, y, '--json', at('xy.json'));
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.equal(load(at('xy.json')).partial, false);
+});
+
+test('merge (regression): malformed parts are refused in one line naming the file and the field, not an internal error', async () => {
+  const p0 = at('p0.json');
+  const base = [
+    'check',
+    MINI,
+    '--preemption-bound',
+    '1',
+    '--set',
+    'vcpus=2',
+    '--set',
+    'invalidations=1',
+    '--set',
+    'faultsPerVcpu=1',
+    '--out',
+    at('p-cex.json'),
+  ];
+  assert.equal((await run(...base, '--shard', '0/3', '--json', p0)).code, 0);
+  assert.equal((await run(...base, '--shard', '1/3', '--json', at('p1.json'))).code, 0);
+  const sweep = await sweepPart(at('s0.json'), '--shard', '0/2');
+  writeFileSync(at('null.json'), 'null\n');
+  writeFileSync(at('bare.json'), '{"format":"mmulab-sweep/1"}');
+  const cases: [string, RegExp][] = [
+    [at('null.json'), /null\.json: expected a JSON object \(the --json of mmulab sweep or check\), got null$/],
+    [at('bare.json'), /bare\.json: scenario: expected string, got nothing$/],
+    [edited(p0, at('e1.json'), (j) => (j.parts[0].part.entries = [[0, 'x']])), /e1\.json: parts\[0\]\.part\.entries\[0\]: expected /],
+    [
+      edited(p0, at('e2.json'), (j) => (j.parts[0].part.shard = { index: 0, count: 0 })),
+      /e2\.json: parts\[0\]\.part\.shard\.count: expected at least 1, got 0$/,
+    ],
+    [
+      edited(p0, at('e3.json'), (j) => (j.parts[0].part.shard = { index: 5, count: 3 })),
+      /e3\.json: parts\[0\]\.part\.shard\.index: expected 0 <= index < count \(3\)$/,
+    ],
+    [edited(p0, at('e4.json'), (j) => (j.parts[0].part.entries = null)), /e4\.json: parts\[0\]\.part\.entries: expected array, got null$/],
+    [edited(p0, at('e5.json'), (j) => (j.parts[0].summary = null)), /e5\.json: parts\[0\]\.summary: expected object, got null$/],
+    [
+      edited(p0, at('e6.json'), (j) => (j.parts[0].part.entries = [[1, 2, 3, 4, 5]])),
+      /e6\.json: parts\[0\]\.part\.entries\[0\]\[0\]: expected a unit of shard 0\/3/,
+    ],
+    [
+      edited(p0, at('e7.json'), (j) => (j.parts[0].part.stopUnit = 3)),
+      /e7\.json: parts\[0\]\.part\.stopUnit: expected null \(summary\.stoppedBy is exhausted\), got 3$/,
+    ],
+    [
+      edited(p0, at('e8.json'), (j) => delete j.scenarioDigest),
+      /e8\.json: scenarioDigest: expected string, got nothing \(a part written by an older mmulab: run it again\)$/,
+    ],
+    [edited(p0, at('e9.json'), (j) => (j.shard = { index: 1, count: 3 })), /e9\.json: parts\[0\]\.part\.shard: expected a share of the file's shard 1\/3/],
+  ];
+  for (const [file, pattern] of cases) assertRefused(await run('merge', file, at('p1.json')), new RegExp(`^mmulab: .*${pattern.source}`));
+  // Formats mixed: the file that does not match is named, either way round.
+  assertRefused(await run('merge', p0, sweep), /^mmulab: .*s0\.json: format: expected "mmulab-check\/1" \(as .*p0\.json has\), got "mmulab-sweep\/1"$/);
+  assertRefused(await run('merge', sweep, p0), /^mmulab: .*p0\.json: format: expected "mmulab-sweep\/1" \(as .*s0\.json has\), got "mmulab-check\/1"$/);
+  // The same part twice.
+  assertRefused(await run('merge', p0, p0), /^mmulab: .*p0\.json: part 0\/3 holds subtrees that .*p0\.json's part 0\/3 holds too/);
+});
+
+test('merge (regression): with a part missing, neither the header nor stoppedBy says exhausted', async () => {
+  const base = [
+    'check',
+    MINI,
+    '--preemption-bound',
+    '1',
+    '--set',
+    'vcpus=2',
+    '--set',
+    'invalidations=1',
+    '--set',
+    'faultsPerVcpu=1',
+    '--out',
+    at('q-cex.json'),
+  ];
+  for (let i = 0; i < 3; i++) assert.equal((await run(...base, '--shard', `${i}/3`, '--json', at(`q${i}.json`))).code, 0);
+  const r = spawned('merge', at('q0.json'), at('q1.json'), '--json', at('q01.json'));
+  assert.equal(r.code, 0, r.stderr);
+  const header = r.stdout.split('\n')[0]!;
+  assert.doesNotMatch(header, /exhausted/);
+  assert.match(header, /^dfs: \d+ executions \(parts-missing\), .*\(partial: parts missing: no part holds subtrees 2, 5, 8, 11, …\)$/);
+  assert.doesNotMatch(r.stdout, /exhausted/);
+  const j = load(at('q01.json')) as { summary: Record<string, unknown>; partial: boolean };
+  assert.equal(j.summary.exhausted, false);
+  assert.equal(j.summary.stoppedBy, 'parts-missing');
+  assert.equal(j.partial, true);
+  // All three: exhausted, not partial.
+  const all = spawned('merge', at('q2.json'), at('q0.json'), at('q1.json'), '--json', at('q012.json'));
+  assert.match(all.stdout, /^dfs: \d+ executions \(exhausted\)/);
+  assert.equal(load(at('q012.json')).partial, false);
+});
+
+test('merge (regression): a part cut by its time limit before the violation leaves the merge partial, the violation not claimed first (pct, seed 1)', async () => {
+  const base = ['check', MINI, '--mutate', 'fault-skip-range-check', '--strategy', 'pct', '--no-minimise'];
+  assert.equal((await run(...base, '--shard', '0/2', '--json', at('v0.json'), '--out', at('vc0.json'))).code, 1);
+  // Part 1's own first violation is execution 625, past part 0's.
+  assert.equal((await run(...base, '--shard', '1/2', '--json', at('v1.json'), '--out', at('vc1.json'))).code, 1);
+  const whole = await run('merge', at('v0.json'), at('v1.json'), '--json', at('v01.json'));
+  assert.equal(whole.code, 1, whole.stderr);
+  const full = load(at('v01.json')) as { summary: Record<string, unknown>; partial: boolean };
+  assert.equal(full.partial, false);
+  assert.equal(full.summary.violationExecution, 358);
+  assert.equal(full.summary.executions, 359);
+  // Part 1 as a time limit leaves it: stopped after its execution 33, long before 358.
+  assert.equal((await run(...base, '--shard', '1/2', '--max-executions', '34', '--json', at('v1-34.json'), '--out', at('vc1.json'))).code, 0);
+  const cut = edited(at('v1-34.json'), at('v1-cut.json'), (j) => {
+    j.summary.stoppedBy = 'time-limit';
+    j.parts[0].summary.stoppedBy = 'time-limit';
+    j.partial = true;
+    j.exploration.maxExecutions = null;
+  });
+  assert.equal((load(cut) as Json).parts[0].part.lastUnit, 33);
+  const r = spawned('merge', at('v0.json'), cut, '--json', at('v0cut.json'));
+  assert.equal(r.code, 1, r.stderr);
+  const m = load(at('v0cut.json')) as { summary: Record<string, unknown>; partial: boolean; violation: { kind: string } };
+  assert.equal(m.partial, true);
+  assert.equal(m.summary.violationExecution, null);
+  assert.equal(m.summary.stoppedBy, 'violation');
+  assert.equal(m.violation.kind, 'stale-translation');
+  assert.match(
+    r.stdout.split('\n')[0]!,
+    /\(partial: .*v1-cut\.json \(executions ≡ 1 mod 2\) stopped at time-limit: its executions from number 35 on did not run\)$/,
+  );
+  assert.match(r.stdout, /maybe not the first violation of the unsharded check/);
+  // Cut after the violation's execution (at 399): nothing before it is missing, the merge is the unsharded result.
+  assert.equal((await run(...base, '--shard', '1/2', '--max-executions', '400', '--json', at('v1-400.json'), '--out', at('vc1.json'))).code, 0);
+  const late = edited(at('v1-400.json'), at('v1-late.json'), (j) => {
+    j.summary.stoppedBy = 'time-limit';
+    j.parts[0].summary.stoppedBy = 'time-limit';
+    j.partial = true;
+    j.exploration.maxExecutions = null;
+  });
+  assert.equal((await run('merge', at('v0.json'), late, '--json', at('v0late.json'))).code, 1);
+  const l = load(at('v0late.json')) as { summary: Record<string, unknown>; partial: boolean };
+  assert.deepEqual({ ...l, parts: null }, { ...full, parts: null });
+});
+
+test('check --time-limit: the JSON says partial (stoppedBy time-limit), so a time-limited part is known as one', async () => {
+  const json = at('tl.json');
+  const r = await run('check', MINI, '--strategy', 'pct', '--time-limit', '0.001', '--shard', '1/2', '--json', json, '--out', at('tl-cex.json'));
+  assert.equal(r.code, 0, r.stderr);
+  const j = load(json) as { summary: Record<string, unknown>; partial: boolean };
+  assert.equal(j.summary.stoppedBy, 'time-limit');
+  assert.equal(j.partial, true);
+});
+
+test('merge (regression): a dfs part cut short leaves every subtree it owns before the violation unknown; counts past 2^20 are checked too', () => {
+  const summary = (stoppedBy: ExplorePart['summary']['stoppedBy']): ExplorePart['summary'] => ({
+    strategy: 'dfs',
+    executions: 10,
+    exhausted: stoppedBy === 'exhausted',
+    stoppedBy,
+    maxDepth: 5,
+    truncated: 0,
+    redundant: 0,
+    wallMs: 1,
+    executionsPerSec: 1,
+    firstCounterexampleMs: null,
+    violationExecution: null,
+  });
+  const part = (index: number, count: number, lastUnit: number, stopUnit: number | null, stoppedBy: ExplorePart['summary']['stoppedBy']): ExplorePart => ({
+    summary: summary(stoppedBy),
+    part: { shard: { index, count }, lastUnit, stopUnit, entries: [] },
+  });
+  // Part 0 found a violation in subtree 6; part 1 stopped at its time limit in subtree 9 (subtrees 1..7 of it may be unfinished).
+  const m = mergeParts([part(0, 2, 6, 6, 'violation'), part(1, 2, 9, null, 'time-limit')]);
+  assert.equal(m.partial, true);
+  assert.equal(m.summary.violationExecution, null);
+  assert.deepEqual(m.gaps, [{ kind: 'cut', part: 1, stoppedBy: 'time-limit', from: 1 }]);
+  // Exhausted instead: the merge knows every subtree before 6.
+  const done = mergeParts([part(0, 2, 6, 6, 'violation'), part(1, 2, 9, null, 'exhausted')]);
+  assert.equal(done.partial, false);
+  assert.equal(done.summary.violationExecution, done.summary.executions - 1);
+  // A violation in unit 0 is the first whatever is missing after it.
+  const early = mergeParts([part(0, 3, 0, 0, 'violation')]);
+  assert.equal(early.incomplete, true);
+  assert.equal(early.partial, false);
+  // Counts whose lcm (6,000,000) is past 2^20, which were not checked at all: missing units and overlaps are found.
+  const big = mergeParts([part(0, 2_000_000, 0, null, 'exhausted'), part(1, 3_000_000, 1, null, 'exhausted')]);
+  assert.equal(big.incomplete, true);
+  assert.deepEqual(big.gaps, [{ kind: 'missing', units: [2, 3, 4, 5] }]);
+  // 0 (mod 2,000,000) and 1,000,000 (mod 3,000,000) share unit 4,000,000.
+  assert.throws(() => mergeParts([part(0, 2_000_000, 0, null, 'exhausted'), part(1_000_000, 3_000_000, 1_000_000, null, 'exhausted')]), /more than one part/);
+  // Parts of different splits that add up to the whole: 0/2, 1/4, 3/4.
+  assert.equal(mergeParts([part(0, 2, 0, null, 'exhausted'), part(1, 4, 1, null, 'exhausted'), part(3, 4, 3, null, 'exhausted')]).incomplete, false);
+});
+
+test('merge (regression): the replay command it prints works from the current folder (parts run in another)', async () => {
+  // Parts run in folder `elsewhere` with --out cex<i>.json record that path as given, relative to it.
+  const sub = at('elsewhere');
+  mkdirSync(sub);
+  for (let i = 0; i < 2; i++) {
+    const json = join(sub, `part${i}.json`);
+    const r = await run(
+      'check',
+      MINI,
+      '--mutate',
+      'fault-skip-range-check',
+      '--strategy',
+      'random',
+      '--no-minimise',
+      '--shard',
+      `${i}/2`,
+      '--json',
+      json,
+      '--out',
+      join(sub, `cex${i}.json`),
+    );
+    assert.equal(r.code, 1, r.stderr);
+    edited(json, json, (j) => (j.counterexample = `cex${i}.json`));
+  }
+  const r = spawned('merge', join(sub, 'part0.json'), join(sub, 'part1.json'), '--json', at('elsewhere.json'));
+  assert.equal(r.code, 1, r.stderr);
+  const cex = load(at('elsewhere.json')).counterexample as string;
+  // The temporary folder lies outside this one: the path is absolute.
+  assert.ok([join(sub, 'cex0.json'), join(sub, 'cex1.json')].includes(cex), cex);
+  assert.ok(r.stdout.includes(`replay it with:\n  mmulab replay ${cex}\n`), r.stdout);
+  assert.equal((await run('replay', cex)).code, 1);
+  // Beside this folder, a relative path from here.
+  const near = join('test-output', 'merge-cex-here');
+  mkdirSync(near, { recursive: true });
+  try {
+    for (let i = 0; i < 2; i++) writeFileSync(join(near, `part${i}.json`), readFileSync(join(sub, `part${i}.json`)));
+    for (let i = 0; i < 2; i++) writeFileSync(join(near, `cex${i}.json`), readFileSync(join(sub, `cex${i}.json`)));
+    const h = spawned('merge', join(near, 'part0.json'), join(near, 'part1.json'));
+    assert.match(h.stdout, new RegExp(`replay it with:\\n {2}mmulab replay ${near}/cex[01]\\.json\\n`));
+  } finally {
+    rmSync(near, { recursive: true, force: true });
+  }
+});
+
+test('merge (regression): unbounded dfs parts exhausted say the space was exhausted, not a bounded one', async () => {
+  const size = ['--set', 'vcpus=1', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
+  for (let i = 0; i < 2; i++) assert.equal((await run('check', MINI, '--strategy', 'dfs', ...size, '--shard', `${i}/2`, '--json', at(`u${i}.json`))).code, 0);
+  const r = spawned('merge', at('u0.json'), at('u1.json'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^no violation: the space was exhausted$/m);
+  assert.doesNotMatch(r.stdout, /bounded/);
+  // With a bound, the bound is named, as check names it.
+  const bounded = ['check', MINI, '--preemption-bound', '1', ...size];
+  for (let i = 0; i < 2; i++) assert.equal((await run(...bounded, '--shard', `${i}/2`, '--json', at(`b${i}.json`))).code, 0);
+  const b = spawned('merge', at('b0.json'), at('b1.json'));
+  assert.match(b.stdout, /^no violation: every interleaving with at most 1 preemption was run$/m);
+});

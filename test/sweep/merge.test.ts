@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { applySets } from '../../src/cli/overrides.js';
+import { InputError } from '../../src/scenario/input-error.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import type { Vary } from '../../src/sweep/grid.js';
+import { scenarioDigest } from '../../src/sweep/merge-identity.js';
+import { mergeSweeps, runSweep } from '../../src/sweep/sweep.js';
+
+const mini = loadScenario('fault-vs-invalidation-mini');
+const vary: Vary = [{ key: 'faultPrecheck', values: ['off', 'lockless'] }];
+
+/** One shard of the sweep of `mini` resized by `sets`. */
+function part(sets: string[], index: number, count: number, maxSteps?: number) {
+  const { scenario, settings } = applySets(mini, sets);
+  return runSweep(scenario, settings, vary, [1, 2], { workers: 0, mutant: null, sets, maxSteps, shard: { index, count } });
+}
+
+const refused = (pattern: RegExp) => (e: Error) => {
+  assert.ok(e instanceof InputError, `${e.name}: ${e.message}`);
+  assert.match(e.message, pattern);
+  return true;
+};
+
+test('sweep (regression): the result records --set, --max-steps and a digest of the scenario as run; merge compares them', async () => {
+  const a = await part(['vcpus=1'], 0, 2);
+  assert.deepEqual(a.sets, ['vcpus=1']);
+  assert.equal(a.maxSteps, null);
+  assert.equal(a.scenarioDigest, scenarioDigest(applySets(mini, ['vcpus=1']).scenario));
+  assert.notEqual(a.scenarioDigest, scenarioDigest(mini));
+  const four = await part(['vcpus=4'], 1, 2);
+  assert.throws(() => mergeSweeps([a, four], ['a.json', 'b.json']), refused(/^b\.json: --set differs from a\.json's: vcpus=4 against vcpus=1$/));
+  const cut = await part(['vcpus=1'], 1, 2, 5);
+  assert.throws(() => mergeSweeps([a, cut], ['a.json', 'b.json']), refused(/^b\.json: --max-steps differs from a\.json's: 5 against \(none\)$/));
+  // The same --sets in another order are the same sweep.
+  const two = await part(['vcpus=1', 'invalidations=1'], 0, 2);
+  const owt = await part(['invalidations=1', 'vcpus=1'], 1, 2);
+  assert.equal(mergeSweeps([two, owt]).partial, false);
+  // A scenario changed under the same name (a file edited, another folder's x.yaml).
+  const b = await part(['vcpus=1'], 1, 2);
+  assert.throws(
+    () => mergeSweeps([a, { ...b, scenarioDigest: 'sha256:0123' }], ['a.json', 'b.json']),
+    refused(/^b\.json: the scenario's content \(scenarioDigest\) differs/),
+  );
+  assert.equal(mergeSweeps([a, b]).partial, false);
+});
+
+test('sweep (regression): merge refuses a part that holds cells of another shard, or seeds of no cell, naming the file', async () => {
+  const a = await part([], 0, 2);
+  const b = await part([], 1, 2);
+  // Cell 1 (row 0, seed 2) is shard 1's: in shard 0's file it is another sweep's (or an edit).
+  const moved = structuredClone(a);
+  moved.rows[0]!.results.push(b.rows[0]!.results[0]!);
+  assert.throws(
+    () => mergeSweeps([moved, b], ['a.json', 'b.json']),
+    refused(/^a\.json: rows\[0\]\.results\[1\]\.seed: cell 1 \(faultPrecheck=off, seed 2\) is not one of shard 0\/2's$/),
+  );
+  const stray = structuredClone(a);
+  stray.rows[0]!.results[0]!.seed = 7;
+  assert.throws(() => mergeSweeps([stray, b], ['a.json', 'b.json']), refused(/^a\.json: rows\[0\]\.results\[0\]\.seed: expected one of the seeds 1,2, got 7$/));
+});
