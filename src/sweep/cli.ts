@@ -7,7 +7,7 @@ import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
 import { exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
-import { applySets, parseCount, parsePositive, parseVaries } from '../cli/overrides.js';
+import { applySets, parseCount, parsePositive, parseVaries, seedRange } from '../cli/overrides.js';
 import { checkVariants } from '../cli/variants.js';
 import { InputError } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
@@ -123,7 +123,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         const vary = parseVaries(o.vary);
         checkVariants(scenario, gridRows(scenario, base, vary), ref);
         const n = parsePositive('--seeds', o.seeds, 1_000_000);
-        const seeds = Array.from({ length: n }, (_, i) => scenario.seed + i);
+        const seeds = seedRange(scenario.seed, n);
         const s = await runSweep(scenario, base, vary, seeds, {
           workers: parseCount('--workers', o.workers, 1024),
           shard: o.shard !== undefined ? parseShard(o.shard) : null,
