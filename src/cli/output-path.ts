@@ -1,8 +1,8 @@
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../report/atomic-file.js';
+import { type OutputTarget, outputTarget, writeFileAtomic } from '../report/atomic-file.js';
 import { InputError } from '../scenario/input-error.js';
 
 /** What is at `path`: 'file', 'folder', 'none', or the error code that stopped the look (ENOTDIR, EACCES). */
@@ -15,29 +15,57 @@ function kindOf(path: string): string {
   }
 }
 
+/** A refused output: `${option} ${file}: ${what}`, one line. */
+function refuse(option: string, file: string, what: string): InputError {
+  return new InputError(`${option} ${file}: ${what}`);
+}
+
 /**
  * Refuses, before any work is done, an output file that could not be written
- * when the work is over: the path a folder, its folder missing or not one, or
- * no file can be made there (a read-only mount, /proc, permissions: found by
- * making and removing an empty file, as the atomic write will make its
- * temporary one). A check of minutes must not end on an ENOENT.
+ * when the work is over: the path a folder, a block device or a socket, its
+ * folder missing or not one, or no file can be made there (a read-only mount,
+ * /proc, permissions: found by making and removing an empty file, as the
+ * atomic write will make its temporary one). A symbolic link is looked at
+ * where it leads, as it will be written (outputTarget); a character device or
+ * a FIFO is written to as it is, so only needs to be writable. A check of
+ * minutes must not end on an ENOENT. Returns where the file will be written.
  */
-export function checkOutputPath(option: string, file: string): void {
-  const given = `${option} ${file}`;
-  if (file === '') throw new InputError(`${given}: expected a file name`);
-  const path = resolve(file);
-  if (kindOf(path) === 'folder') throw new InputError(`${given}: is a folder; expected a file`);
-  const dir = dirname(path);
+export function checkOutputPath(option: string, file: string): OutputTarget {
+  if (file === '') throw refuse(option, file, 'expected a file name');
+  let target: OutputTarget;
+  try {
+    target = outputTarget(file);
+  } catch (e) {
+    // A folder on the way that is none, or cannot be looked into.
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    const dir = dirname(resolve(file));
+    const kind = kindOf(dir);
+    if (kind === 'none') throw refuse(option, file, `folder ${dir} does not exist`);
+    if (kind !== 'folder') throw refuse(option, file, `${dir} is not a folder`);
+    throw refuse(option, file, `cannot look at it (${code})`);
+  }
+  if (target.kind === 'refused') throw refuse(option, file, target.what);
+  if (target.kind === 'fd') return target;
+  if (target.kind === 'direct') {
+    try {
+      accessSync(target.path, constants.W_OK);
+    } catch (e) {
+      throw refuse(option, file, `cannot write to it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    return target;
+  }
+  const dir = dirname(target.path);
   const kind = kindOf(dir);
-  if (kind === 'none') throw new InputError(`${given}: folder ${dir} does not exist`);
-  if (kind !== 'folder') throw new InputError(`${given}: ${dir} is not a folder`);
-  const probe = resolve(dir, `.${basename(path)}.${process.pid}.probe`);
+  if (kind === 'none') throw refuse(option, file, `folder ${dir} does not exist`);
+  if (kind !== 'folder') throw refuse(option, file, `${dir} is not a folder`);
+  const probe = resolve(dir, `.${basename(target.path)}.${process.pid}.probe`);
   try {
     closeSync(openSync(probe, 'wx'));
   } catch (e) {
-    throw new InputError(`${given}: cannot create a file in ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw refuse(option, file, `cannot create a file in ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   rmSync(probe, { force: true });
+  return target;
 }
 
 /**

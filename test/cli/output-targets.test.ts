@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, lstatSync, openSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { writeFileAtomic } from '../../src/report/atomic-file.js';
+import { tempDir } from '../temp-dir.js';
+import { cli } from './in-process-cli.js';
+
+// Only ever files made here: a bug in these writes replaces what it is pointed at (as root, /dev/null).
+const dir = tempDir('mmulab-output-targets-');
+const isRoot = process.getuid?.() === 0;
+
+/** A character device like /dev/null (1, 3), made here: mknod needs root. */
+function nullDevice(name: string): string {
+  const path = join(dir, name);
+  const r = spawnSync('mknod', [path, 'c', '1', '3'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return path;
+}
+
+function fifo(name: string): string {
+  const path = join(dir, name);
+  const r = spawnSync('mkfifo', [path], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return path;
+}
+
+/** A process reading `path` to its end; resolves to what it read. */
+function reader(path: string): Promise<string> {
+  const cat = spawn('cat', [path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  cat.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const timer = setTimeout(() => cat.kill(), 60_000);
+  return new Promise((done) =>
+    cat.on('close', () => {
+      clearTimeout(timer);
+      done(out);
+    }),
+  );
+}
+
+test('writeFileAtomic follows a symbolic link: the target is replaced, the link stays a link (also a dangling one)', () => {
+  const real = join(dir, 'real.txt');
+  writeFileSync(real, 'old');
+  const link = join(dir, 'link.txt');
+  symlinkSync('real.txt', link);
+  writeFileAtomic(link, ['new ', 'text']);
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.equal(readlinkSync(link), 'real.txt');
+  assert.equal(readFileSync(real, 'utf8'), 'new text');
+  const dangling = join(dir, 'dangling.txt');
+  symlinkSync('made.txt', dangling);
+  writeFileAtomic(dangling, 'made');
+  assert.ok(lstatSync(dangling).isSymbolicLink());
+  assert.equal(readFileSync(join(dir, 'made.txt'), 'utf8'), 'made');
+});
+
+test('run --json on a FIFO writes into it (a reader gets the JSON), the FIFO stays a FIFO', async () => {
+  const path = fifo('out.fifo');
+  const read = reader(path);
+  const r = await cli('run', 'fault-vs-invalidation-mini', '--json', path);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(await read).format, 'mmulab-run/1');
+  assert.ok(lstatSync(path).isFIFO());
+});
+
+test('run --json, --trace on a symbolic link: written through it, the link stays', async () => {
+  const link = join(dir, 'run-link.json');
+  writeFileSync(join(dir, 'run-real.json'), 'old');
+  symlinkSync('run-real.json', link);
+  const traceLink = join(dir, 'trace-link.json');
+  symlinkSync('trace-real.json', traceLink);
+  const r = await cli('run', 'fault-vs-invalidation-mini', '--json', link, '--trace', traceLink);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.ok(lstatSync(traceLink).isSymbolicLink());
+  assert.equal(JSON.parse(readFileSync(join(dir, 'run-real.json'), 'utf8')).format, 'mmulab-run/1');
+  assert.ok(Array.isArray(JSON.parse(readFileSync(join(dir, 'trace-real.json'), 'utf8')).traceEvents));
+});
+
+test('check --json, --trace, --report on a character device (/dev/null made here): written to, not replaced', {
+  skip: !isRoot && 'mknod needs root',
+}, async () => {
+  const devnull = nullDevice('null');
+  for (const option of ['--json', '--trace', '--report']) {
+    const r = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', join(dir, 'dev-cex.json'), option, devnull);
+    assert.equal(r.code, 1, `${option}: ${r.stderr}`);
+    assert.ok(lstatSync(devnull).isCharacterDevice(), `${option}: ${devnull} is no longer a character device`);
+  }
+});
+
+test('an output on a block device (made here) is refused before the work: one line, exit 2, the node left as it is', {
+  skip: !isRoot && 'mknod needs root',
+}, async () => {
+  const block = join(dir, 'block');
+  const made = spawnSync('mknod', [block, 'b', '7', '200'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const r = await cli('run', 'fault-vs-invalidation-mini', '--json', block);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^mmulab: --json \S+\/block: is a block device; expected a file\n$/);
+  assert.ok(lstatSync(block).isBlockDevice());
+});
+
+/** The CLI in a process of its own with `stdout` as its standard output, `args` given. */
+function spawnedTo(stdout: 'pipe' | number, ...args: string[]): ReturnType<typeof spawnSync> {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], {
+    stdio: ['ignore', stdout, 'pipe'],
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+const JSON_THEN_SUMMARY = /^\{\n {2}"format": "mmulab-run\/1",[\s\S]*\n\}\nfault-vs-invalidation-mini {2}seed 1\n/;
+
+// What /dev/stdout and /dev/fd are, made here (the system's own must never be the test's target:
+// the bug replaced /dev/stdout with a regular file).
+test('--json on /dev/stdout or /dev/fd/1 (their links, made here): into the socket, pipe or file that stdout is, before the summary', () => {
+  const stdoutLink = join(dir, 'stdout');
+  symlinkSync('/proc/self/fd/1', stdoutLink);
+  const fdLink = join(dir, 'fd');
+  symlinkSync('/proc/self/fd', fdLink);
+  // A socket (what spawnSync gives as stdout).
+  const socket = spawnedTo('pipe', 'run', 'fault-vs-invalidation-mini', '--json', stdoutLink);
+  assert.equal(socket.status, 0, String(socket.stderr));
+  assert.match(String(socket.stdout), JSON_THEN_SUMMARY);
+  // A pipe.
+  const script = `${JSON.stringify(process.execPath)} --import tsx src/cli/entry.ts run fault-vs-invalidation-mini --json ${JSON.stringify(join(fdLink, '1'))} | cat`;
+  const piped = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.match(piped.stdout, JSON_THEN_SUMMARY);
+  // A file: written at stdout's offset, not from the file's start again over what is there.
+  const file = join(dir, 'stdout.txt');
+  const fd = openSync(file, 'w');
+  let r: ReturnType<typeof spawnSync>;
+  try {
+    r = spawnedTo(fd, 'run', 'fault-vs-invalidation-mini', '--json', stdoutLink);
+  } finally {
+    closeSync(fd);
+  }
+  assert.equal(r.status, 0, String(r.stderr));
+  assert.match(readFileSync(file, 'utf8'), JSON_THEN_SUMMARY);
+  assert.equal(readlinkSync(stdoutLink), '/proc/self/fd/1');
+});
