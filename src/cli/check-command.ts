@@ -17,7 +17,7 @@ import {
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
 import { InputError } from '../scenario/input-error.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
-import { parseShard } from '../sweep/grid.js';
+import { parseShard, type Shard } from '../sweep/grid.js';
 import { scenarioDigest } from '../sweep/merge-identity.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import { setsOf } from './cex-input.js';
@@ -99,10 +99,16 @@ function strategySpec(o: CheckFlags): StrategySpec {
   if (o.por !== undefined && name !== 'dfs') throw new InputError(`--por: expected --strategy dfs, not ${name}`);
   if (o.pctDepth !== undefined && name !== 'pct') throw new InputError(`--pct-depth: expected --strategy pct, not ${name}`);
   if (o.maxStates !== undefined && name !== 'dfs' && name !== 'auto') throw new InputError(`--max-states: expected --strategy dfs or auto, not ${name}`);
+  // pct and random take no bound: it would be ignored (pct's depth is its own).
+  if (bound !== undefined && (name === 'pct' || name === 'random')) throw new InputError(`--preemption-bound: expected --strategy dfs or auto, not ${name}`);
   const room = o.maxStates !== undefined ? { maxStates: parsePositive('--max-states', o.maxStates, MAX_STATES) } : {};
   switch (name) {
     case 'dfs': {
       const por = porMode(o, bound);
+      // Only explored states use the table: DPOR (the default without a bound) has none.
+      if (o.maxStates !== undefined && (por ?? defaultPor({ preemptionBound: o.iterativeBound ? 0 : bound })) !== 'states') {
+        throw new InputError(`--max-states: expected --por states (a preemption bound, or --iterative-bound), not dpor, which keeps no table of states`);
+      }
       const spec: StrategySpec = o.iterativeBound
         ? { kind: 'dfs', iterative: true, preemptionBound: bound, ...room }
         : { kind: 'dfs', preemptionBound: bound, ...room };
@@ -336,7 +342,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
           if (!covered.none) process.stdout.write(retriesNote(retries));
-          if (o.strategy === undefined && !covered.whole && !interrupted) {
+          if (o.strategy === undefined && o.preemptionBound === undefined && !covered.whole && !interrupted) {
             process.stdout.write(
               `(the default bound, ${DEFAULT_CHECK_BOUND}: --preemption-bound N runs every interleaving with at most N; ` +
                 '--strategy dfs, the whole space, which only the smallest worlds finish)\n',
@@ -344,7 +350,11 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           }
         } else {
           process.stdout.write(
-            r.summary.exhausted ? `${exhaustedLine(strategy)}\n` : interrupted ? 'interrupted: no violation found so far\n' : 'no violation found\n',
+            r.summary.exhausted
+              ? `${inPart(exhaustedLine(strategy), shard)}\n`
+              : interrupted
+                ? 'interrupted: no violation found so far\n'
+                : 'no violation found\n',
           );
           if (r.summary.exhausted) process.stdout.write(retriesNote(retries));
         }
@@ -356,6 +366,9 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
               `mmulab audit ${ref} shows which races the space grows with\n`,
           );
         }
+        // They show a counterexample: with none there is nothing to write (a file of an earlier run is left as it was).
+        const unwritten = (['trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
+        if (unwritten.length > 0) process.stderr.write(`mmulab: no counterexample, so ${unwritten.join(', ')} not written\n`);
         process.exitCode = interrupted ? ctx.exit.interrupted : ctx.exit.ok;
         return;
       }
@@ -367,6 +380,12 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       writeCexOutputs((sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks), cex, o, line ?? `mmulab replay ${cexFile}`);
       process.exitCode = ctx.exit.violation;
     });
+}
+
+/** An exhausted verdict of one --shard part: what it covers is its own subtrees, not the whole space. */
+function inPart(line: string, shard: Shard | null): string {
+  if (shard === null || shard.count === 1) return line;
+  return line.replace(/^no violation: /, `no violation in shard ${shard.index}/${shard.count} (its part only; mmulab merge of every part gives the whole): `);
 }
 
 /** What minimisation did, on one line: the sizes before and after, and how far the search for a shortest one got. */
