@@ -27,7 +27,7 @@ import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { writeDefaultOutput } from './output-path.js';
-import { applySets, parseCount, parsePositive, settingsOf } from './overrides.js';
+import { applySets, parseCount, parsePositive, parseSeed, settingsOf } from './overrides.js';
 import { replayLine } from './replay-line.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
@@ -239,7 +239,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const base = loadScenario(ref);
       checkedFactoryFor(ref, o.set, mutant, base); // bad input fails here, before any worker starts
       const settings = settingsOf(o.set);
-      const seed = parseCount('--seed', o.seed ?? '1', 2 ** 31 - 1);
+      const seed = parseSeed(o.seed ?? '1');
       // As run and compare take it: seconds, fractions allowed.
       const timeLimit = o.timeLimit !== undefined ? parseTimeLimitSeconds(o.timeLimit) * 1000 : undefined;
       const shard = o.shard !== undefined ? parseShard(o.shard) : null;

@@ -108,7 +108,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
     .option('--vary <key=a,b>', 'setting and its values (repeatable)', collect, [])
     .option('--set <key=value>', 'override a setting for every variant (repeatable)', collect, [])
     .option('--seeds <n>', "number of seeds, starting at the scenario's", '1')
-    .option('--workers <k>', 'worker threads (0: run in the main thread)', String(availableParallelism()))
+    .option('--workers <k>', 'worker threads (0: run in the main thread, where SIGINT stops it between cells)', String(availableParallelism()))
     .option('--shard <i/n>', 'run only cells i, i+n, i+2n, … of the grid (0 <= i < n)')
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--max-steps <n>', 'bound every run (results marked partial)')

@@ -48,6 +48,8 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
   const out = new Map<number, RunResult>();
   if (opts.workers <= 0) {
     for (const c of cells) {
+      // Back to the event loop between cells, where a SIGINT is seen (a cell itself runs to its end).
+      await new Promise((resolve) => setImmediate(resolve));
       if (opts.interrupted?.()) break;
       const r = runCell(scenario, c, opts.mutant, opts.maxSteps, opts.interrupted);
       out.set(c.index, r);

@@ -241,6 +241,19 @@ test('interrupt: SIGINT during sweep writes the finished cells, partial, exit 13
   assert.equal(j.partial, true);
 });
 
+test('interrupt: SIGINT during sweep --workers 0 (the main thread) stops between cells, partial, exit 130', async () => {
+  // Before: the cells ran on without ever seeing the signal, and the result was whole.
+  const out = join(dir, 'int-sweep0.json');
+  const r = await interruptRetrying(
+    ['sweep', 'fault-during-invalidation', '--vary', 'faultPrecheck=off,lockless', '--seeds', '6', '--workers', '0', '--json', out],
+    3000,
+  );
+  assert.equal(r.code, 130, r.stderr);
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(j.partial, true);
+  assert.ok(j.rows.flatMap((row: { results: unknown[] }) => row.results).length < 12);
+});
+
 test('model bug: simulate reports a ModelBug apart from violations', () => {
   const s = parseScenario(`vm: { vcpus: 2, ${SLOT} }\nworkload: { gfnCount: 64 }\nstop: { timeNs: 100000 }\n`, 'f.yaml');
   let n = 0;
