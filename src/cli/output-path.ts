@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, openSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, realpathSync, rmSync, type Stats, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -68,19 +68,77 @@ export function checkOutputPath(option: string, file: string): OutputTarget {
   return target;
 }
 
+/** An output file option given to (or defaulted by) a command. */
+type FileOption = { option: string; file: string; byDefault: boolean };
+
 /**
- * Checks every output file given to `command`: by this CLI's convention, the
- * options declared with a `<file>` value are the files it writes. A default
- * (check's cex.json) is checked when it is written, not here: a check that
- * finds nothing writes nothing there.
+ * The files `command` writes: by this CLI's convention, and only here, the
+ * options declared with a `<file>` value. With their defaults (check's
+ * cex.json), marked as such.
  */
-export function checkOutputOptions(command: Command): void {
+function outputFileOptions(command: Command): FileOption[] {
+  const files: FileOption[] = [];
   for (const o of command.options) {
     if (!o.flags.includes('<file>')) continue;
     const key = o.attributeName();
     const value = command.getOptionValue(key) as unknown;
-    if (typeof value !== 'string' || command.getOptionValueSource(key) === 'default') continue;
-    checkOutputPath(o.long ?? o.flags, value);
+    if (typeof value !== 'string') continue;
+    files.push({ option: o.long ?? o.flags, file: value, byDefault: command.getOptionValueSource(key) === 'default' });
+  }
+  return files;
+}
+
+function fileIdentity(s: Stats): string {
+  return `file ${s.dev}:${s.ino}`;
+}
+
+/**
+ * What two paths must share to be the same file: the file there (device and
+ * inode, whatever the links and hard links on the way), else the real folder
+ * and the name the file will have.
+ */
+function identityOf(target: OutputTarget): string | undefined {
+  if (target.kind === 'refused') return undefined;
+  if (target.kind !== 'atomic') return fileIdentity(target.stats);
+  if (target.stats !== undefined) return fileIdentity(target.stats);
+  try {
+    return `path ${join(realpathSync(dirname(target.path)), basename(target.path))}`;
+  } catch {
+    return `path ${target.path}`;
+  }
+}
+
+function named(f: FileOption): string {
+  return `${f.option} ${f.file}${f.byDefault ? ' (its default)' : ''}`;
+}
+
+/**
+ * Checks every output file given to `command` (outputFileOptions) before any
+ * work: each can be written (checkOutputPath; a default, such as check's
+ * cex.json, is checked when it is written, not here: a check that finds
+ * nothing writes nothing there); no two are the same file (but a character
+ * device such as /dev/null, which keeps nothing).
+ */
+export function checkOutputOptions(command: Command): void {
+  const outputs: { f: FileOption; id: string | undefined; shared: boolean }[] = [];
+  for (const f of outputFileOptions(command)) {
+    let target: OutputTarget | undefined;
+    if (!f.byDefault) target = checkOutputPath(f.option, f.file);
+    else {
+      try {
+        target = outputTarget(f.file);
+      } catch {
+        target = undefined; // written elsewhere if need be (writeDefaultOutput)
+      }
+    }
+    const id = target === undefined ? undefined : identityOf(target);
+    outputs.push({ f, id, shared: target?.kind === 'direct' && target.stats.isCharacterDevice() });
+  }
+  for (const [j, b] of outputs.entries()) {
+    const a = outputs.slice(0, j).find((a) => a.id !== undefined && a.id === b.id && !(a.shared && b.shared));
+    if (a === undefined) continue;
+    const [first, second] = b.f.byDefault && !a.f.byDefault ? [b, a] : [a, b];
+    throw new InputError(`${named(second.f)}: the same file as ${named(first.f)}; only one of them would be kept, expected another file`);
   }
 }
 

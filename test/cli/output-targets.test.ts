@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, lstatSync, openSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeFileAtomic } from '../../src/report/atomic-file.js';
@@ -141,4 +141,61 @@ test('--json on /dev/stdout or /dev/fd/1 (their links, made here): into the sock
   assert.equal(r.status, 0, String(r.stderr));
   assert.match(readFileSync(file, 'utf8'), JSON_THEN_SUMMARY);
   assert.equal(readlinkSync(stdoutLink), '/proc/self/fd/1');
+});
+
+/** A refusal: exit 2, one line matching `pattern`. */
+function assertRefused(r: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+  assert.match(lines[0]!, pattern);
+}
+
+test('two outputs on one file (however spelt, through a link, or a default) are refused before the work: one line naming both, exit 2', async () => {
+  const same = join(dir, 'same.json');
+  assertRefused(
+    await cli('run', 'fault-vs-invalidation-mini', '--json', same, '--trace', same, '--ftrace', same),
+    /^mmulab: --trace \S+\/same\.json: the same file as --json \S+\/same\.json; only one of them would be kept, expected another file$/,
+  );
+  const cex = join(dir, 'same-cex.json');
+  assertRefused(
+    await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', cex, '--json', cex),
+    /^mmulab: --json \S+same-cex\.json: the same file as --out \S+same-cex\.json; /,
+  );
+  assert.ok(!existsSync(same) && !existsSync(cex), 'nothing written');
+  // Another spelling of the path; a link to a file there.
+  mkdirSync(join(dir, 'sub'));
+  assertRefused(
+    await cli('check', 'fault-vs-invalidation-mini', '--out', join(dir, 'spelt.json'), '--report', `${dir}/sub/../spelt.json`),
+    /^mmulab: --report \S+\/sub\/\.\.\/spelt\.json: the same file as --out \S+\/spelt\.json; /,
+  );
+  writeFileSync(join(dir, 'target.json'), '');
+  symlinkSync('target.json', join(dir, 'to-target.json'));
+  assertRefused(
+    await cli('run', 'fault-vs-invalidation-mini', '--json', join(dir, 'target.json'), '--report', join(dir, 'to-target.json')),
+    /^mmulab: --report \S+\/to-target\.json: the same file as --json \S+\/target\.json; /,
+  );
+  // check's default --out, cex.json in the current folder.
+  const cwd = process.cwd();
+  process.chdir(dir);
+  let r: { code: number; stderr: string };
+  try {
+    r = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--json', 'cex.json');
+  } finally {
+    process.chdir(cwd);
+  }
+  assertRefused(r, /^mmulab: --json cex\.json: the same file as --out cex\.json \(its default\); /);
+  assert.ok(!existsSync(join(dir, 'cex.json')));
+  // replay's outputs too.
+  const found = join(dir, 'found.json');
+  assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', found)).code, 1);
+  const page = join(dir, 'page.html');
+  assertRefused(await cli('replay', found, '--ftrace', page, '--report', page), /^mmulab: --report \S+page\.html: the same file as --ftrace \S+page\.html; /);
+});
+
+test('a character device (/dev/null made here) may take several outputs', { skip: !isRoot && 'mknod needs root' }, async () => {
+  const devnull = nullDevice('shared-null');
+  const r = await cli('run', 'fault-vs-invalidation-mini', '--json', devnull, '--trace', devnull, '--ftrace', devnull, '--report', devnull);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(lstatSync(devnull).isCharacterDevice());
 });
