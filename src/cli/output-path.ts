@@ -117,7 +117,8 @@ function named(f: FileOption): string {
  * work: each can be written (checkOutputPath; a default, such as check's
  * cex.json, is checked when it is written, not here: a check that finds
  * nothing writes nothing there); no two are the same file (but a character
- * device such as /dev/null, which keeps nothing).
+ * device such as /dev/null, which keeps nothing); none is a file the command
+ * reads, one of its arguments (a scenario, a counterexample, a part to merge).
  */
 export function checkOutputOptions(command: Command): void {
   const outputs: { f: FileOption; id: string | undefined; shared: boolean }[] = [];
@@ -139,6 +140,17 @@ export function checkOutputOptions(command: Command): void {
     if (a === undefined) continue;
     const [first, second] = b.f.byDefault && !a.f.byDefault ? [b, a] : [a, b];
     throw new InputError(`${named(second.f)}: the same file as ${named(first.f)}; only one of them would be kept, expected another file`);
+  }
+  for (const arg of command.args) {
+    let s: Stats | undefined;
+    try {
+      s = statSync(arg, { throwIfNoEntry: false });
+    } catch {
+      continue; // not a file this command can read: it says so itself
+    }
+    if (s === undefined || !s.isFile()) continue;
+    const out = outputs.find((o) => o.id === fileIdentity(s));
+    if (out !== undefined) throw new InputError(`${named(out.f)}: is the file ${arg} read as input; it would be overwritten, expected another file`);
   }
 }
 

@@ -199,3 +199,48 @@ test('a character device (/dev/null made here) may take several outputs', { skip
   assert.equal(r.code, 0, r.stderr);
   assert.ok(lstatSync(devnull).isCharacterDevice());
 });
+
+test('an output on a file the command reads (scenario, counterexample, part to merge) is refused before the work, the file left as it was', async () => {
+  const victim = join(dir, 'victim.yaml');
+  const text = readFileSync('scenarios/fault-vs-invalidation-mini.yaml', 'utf8');
+  writeFileSync(victim, text);
+  assertRefused(
+    await cli('run', victim, '--report', victim),
+    /^mmulab: --report \S+\/victim\.yaml: is the file \S+\/victim\.yaml read as input; it would be overwritten, expected another file$/,
+  );
+  // Spelt otherwise, or through a link.
+  symlinkSync('victim.yaml', join(dir, 'victim-link.yaml'));
+  mkdirSync(join(dir, 'sub2'));
+  assertRefused(
+    await cli('run', join(dir, 'victim-link.yaml'), '--json', `${dir}/sub2/../victim.yaml`),
+    /^mmulab: --json \S+: is the file \S+victim-link\.yaml read as input; /,
+  );
+  assertRefused(await cli('check', victim, '--mutate', 'fault-skip-range-check', '--out', victim), /^mmulab: --out \S+victim\.yaml: is the file /);
+  assertRefused(await cli('replay', victim, '--schedule', 'AQYAAQEBAgEADAIIAAYBAA', '--trace', victim), /^mmulab: --trace \S+victim\.yaml: is the file /);
+  assert.equal(readFileSync(victim, 'utf8'), text);
+  // check's default --out, cex.json, on a scenario of that name.
+  writeFileSync(join(dir, 'cex.json'), '{}');
+  const cwd = process.cwd();
+  process.chdir(dir);
+  let r: { code: number; stderr: string };
+  try {
+    r = await cli('check', 'cex.json');
+  } finally {
+    process.chdir(cwd);
+  }
+  assertRefused(r, /^mmulab: --out cex\.json \(its default\): is the file cex\.json read as input; /);
+  // replay's counterexample; merge's parts.
+  const found = join(dir, 'read-cex.json');
+  assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', found)).code, 1);
+  const cex = readFileSync(found, 'utf8');
+  assertRefused(await cli('replay', found, '--json', found), /^mmulab: --json \S+read-cex\.json: is the file \S+read-cex\.json read as input; /);
+  assert.equal(readFileSync(found, 'utf8'), cex);
+  const parts = [0, 1].map((i) => join(dir, `part${i}.json`));
+  for (const [i, part] of parts.entries()) {
+    const s = await cli('check', 'fault-vs-invalidation-mini', '--strategy', 'random', '--max-executions', '4', '--shard', `${i}/2`, '--json', part);
+    assert.equal(s.code, 0, s.stderr);
+  }
+  const second = readFileSync(parts[1]!, 'utf8');
+  assertRefused(await cli('merge', ...parts, '--json', parts[1]!), /^mmulab: --json \S+part1\.json: is the file \S+part1\.json read as input; /);
+  assert.equal(readFileSync(parts[1]!, 'utf8'), second);
+});
