@@ -87,7 +87,9 @@ function program(): Command {
       const seed = o.seed !== undefined ? parseSeed(o.seed) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
-      const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted);
+      const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted).catch((e) => {
+        throw named(ref, e);
+      });
       if (o.json) writeFileAtomic(o.json, toJson(r));
       process.stdout.write(`${summarizeRun(r)}\n`);
       if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);
@@ -155,6 +157,11 @@ function program(): Command {
   registerSweepCommands(p, { isInterrupted, wallClock, checkMutant, exit: EXIT });
 
   return p;
+}
+
+/** Bad input found once the model is built or run (not by the schema, which locates it) names the scenario it is in. */
+function named(ref: string, e: unknown): unknown {
+  return e instanceof InputError && !e.message.startsWith(ref) ? new InputError(`${ref}: ${e.message}`) : e;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -75,6 +75,12 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
       );
     }
     const start = pageTableStart(w, i);
+    if (w.pageTableGfnStart === undefined && !inOneSlot(slots, start, start + w.pageTableGfns)) {
+      // Placed by default, after the guest kernel's and the vCPUs' before: the memslot is too small.
+      throw new InputError(
+        `vm.memslots: vCPU${i}'s page tables, its ${w.pageTableGfns} gfns after the guest kernel's and the vCPUs' before at [${hex(start)}, ${hex(start + w.pageTableGfns)}), lie outside the memslot holding page tables; expected one holding [${hex(PT_BASE)}, ${hex(start + w.pageTableGfns)}), or fewer vCPUs`,
+      );
+    }
     if (start < PT_BASE || !inOneSlot(slots, start, start + w.pageTableGfns)) {
       throw new InputError(
         `${where}.pageTableGfnStart: vCPU${i}'s page tables at [${hex(start)}, ${hex(start + w.pageTableGfns)}) must lie in one memslot at or above ${hex(PT_BASE)}`,

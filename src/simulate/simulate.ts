@@ -97,7 +97,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
           stillSince = rt.steps;
         } else if (rt.steps - stillSince >= STILL_STEPS) {
           throw new InputError(
-            `${scenario.name ?? 'scenario'}: virtual time stood still at ${rt.clock} ns for ${rt.steps - stillSince} steps: a thread loops at no cost (a cost of 0 in costs, or workload.accessIntervalNs 0 with costs.guestAccessNs 0); expected every loop to take time`,
+            `virtual time stood still at ${rt.clock} ns for ${rt.steps - stillSince} steps: a thread loops at no cost (a cost of 0 in costs, or workload.accessIntervalNs 0 with costs.guestAccessNs 0); expected every loop to take time`,
           );
         }
         const old = inst.progress.oldest(rt.clock);

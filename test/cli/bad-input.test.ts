@@ -126,7 +126,7 @@ test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', () =
   // A size the model refuses (vCPU2's page tables past the memslots) names its row, before anything runs, from workers too.
   assertBad(
     cli('sweep', 'slot-zap-accounting', '--vary', 'vcpus=2,3', '--workers', '2'),
-    /^mmulab: slot-zap-accounting \(vcpus=3\): workload\.pageTableGfnStart: vCPU2's page tables at .* must lie in one memslot at or above 0x8000000$/,
+    /^mmulab: slot-zap-accounting \(vcpus=3\): vm\.memslots: vCPU2's page tables, its \d+ gfns after the guest kernel's and the vCPUs' before at .*, lie outside the memslot holding page tables; expected one holding .*, or fewer vCPUs$/,
   );
   // Fewer vCPUs than the scenario gives workloads of their own: refused, not run with the extra entries ignored.
   assertBad(
@@ -216,7 +216,7 @@ test('bad input: shadow page tables a scenario cannot hold, and memslots that cl
         'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }] }\nworkload: { gfnCount: 1024, processes: 5000, processSwitchNs: 1000, pageTableGfns: 4096 }',
       ),
     ),
-    /^mmulab: workload\.pageTableGfns: 4096 pages cannot hold the page tables of vCPU0's processes: at least 20000 are needed .*; expected at least 20000$/,
+    /^mmulab: \S*procs\.yaml: workload\.pageTableGfns: 4096 pages cannot hold the page tables of vCPU0's processes: at least 20000 are needed .*; expected at least 20000$/,
   );
   // … and known only once the process maps more than they hold (it was "MODEL BUG", exit 3).
   assertBad(
@@ -227,7 +227,7 @@ test('bad input: shadow page tables a scenario cannot hold, and memslots that cl
         'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 65536 }] }\nworkload: { gfnCount: 65536, accesses: 1000, pageTableGfns: 4 }',
       ),
     ),
-    /^mmulab: workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x8000404: expected more page-table pages/,
+    /^mmulab: \S*pt-small\.yaml: workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x8000404: expected more page-table pages/,
   );
   // Ids above KVM_USER_MEM_SLOTS are KVM's own (the model's page-table memslot took 32766 too).
   assertBad(
@@ -246,7 +246,7 @@ test('bad input: shadow page tables a scenario cannot hold, and memslots that cl
         'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }, { id: 1, baseGfn: 134217738, pages: 8192 }] }\nworkload: { gfnCount: 16, pageTableGfnStart: 134217738 }',
       ),
     ),
-    /^mmulab: vm\.memslots: memslot 1's gfns \[0x800000a, 0x800200a\) overlap the page-table memslot shadow paging adds at \[0x8000000, .*\) when no memslot holds gfn 0x8000000/,
+    /^mmulab: \S*pt-overlap\.yaml: vm\.memslots: memslot 1's gfns \[0x800000a, 0x800200a\) overlap the page-table memslot shadow paging adds at \[0x8000000, .*\) when no memslot holds gfn 0x8000000/,
   );
 });
 
@@ -259,4 +259,12 @@ test('size knobs: the shadow-paged check scenarios take more vCPUs (their page t
   const r = cli('run', 'slot-zap-accounting', '--set', 'faultsPerVcpu=3', '--json', json);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(readFileSync(json, 'utf8')).metrics.guest.accesses, 6);
+});
+
+test('bad input found once the model is built or run names the scenario file (it named only a field)', () => {
+  const f = scenarioFile(
+    'zero-cost.yaml',
+    'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 16, accessIntervalNs: 0 }\ncosts: { guestAccessNs: 0 }\nstop: { timeNs: 1000000 }\n',
+  );
+  assertBad(cli('run', f), new RegExp(`^mmulab: ${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: virtual time stood still at \\d+ ns for \\d+ steps`));
 });
