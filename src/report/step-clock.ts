@@ -1,5 +1,5 @@
 import type { EventStamp } from '../kvm/events.js';
-import type { LockStats } from '../runtime/rwlock.js';
+import type { LockObserver } from '../runtime/rwlock.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import type { LockIntervals } from './attach.js';
 
@@ -123,76 +123,48 @@ export class StepClock {
 /**
  * Where, among the events, mmu_lock was taken, waited for and released: the
  * lock keeps its intervals in virtual time, which a checker's replay keeps per
- * thread; this notes a point at each of them instead. It listens where the
- * lock counts them: acquisitions (readAcquires, writeAcquires), contended
- * acquisitions (contended), and the holds and waits it appends at release and
- * at the waiter's wake-up (recordLockIntervals). A hold handed over to a
- * waiter starts when the waiter resumes (as the virtual-time trace draws it).
+ * thread; as the lock's observer, this notes a point at each of them instead.
+ * A hold handed over to a waiter starts when the waiter resumes (as the
+ * virtual-time trace draws it).
  */
-class LockWatch {
-  /** [start mark, end mark, mode, tid] per hold, in the order the lock appends them. */
+class LockWatch implements LockObserver {
+  /** [start mark, end mark, mode, tid] per hold, in the order they end. */
   readonly holds: number[] = [];
   /** The same for contended waits. */
   readonly waits: number[] = [];
   private readonly holdStart = new Map<number, number>();
   private readonly waitStart = new Map<number, number>();
-  private readonly stats: LockStats;
-  private readonly counters = ['readAcquires', 'writeAcquires', 'contended'] as const;
 
   constructor(
     private readonly inst: KvmInstance,
-    mark: () => number,
+    private readonly mark: () => number,
   ) {
-    const stats = inst.kvm.mmuLock.stats;
-    this.stats = stats;
-    if (stats.holds === null) stats.holds = [];
-    if (stats.waitIntervals === undefined || stats.waitIntervals === null) stats.waitIntervals = [];
-    const tid = () => this.inst.rt.current?.id ?? -1;
-    for (const key of this.counters) {
-      let value = stats[key];
-      Object.defineProperty(stats, key, {
-        configurable: true,
-        enumerable: true,
-        get: () => value,
-        set: (v: number) => {
-          value = v;
-          // A hand-over grants in the releaser's step, noted here under the releaser: its
-          // own next acquisition overwrites it; the waiter's hold starts at its resume.
-          (key === 'contended' ? this.waitStart : this.holdStart).set(tid(), mark());
-        },
-      });
-    }
-    const holds = this.holds;
-    const waits = this.waits;
-    const holdStart = this.holdStart;
-    const waitStart = this.waitStart;
-    // The lock appends [start, end, mode, tid]: a hold at its release, a wait when the waiter resumes with the lock.
-    stats.holds.push = function (this: number[], ...items: number[]): number {
-      for (let i = 0; i + 3 < items.length; i += 4) {
-        const end = mark();
-        const t = items[i + 3]!;
-        holds.push(Math.min(holdStart.get(t) ?? end, end), end, items[i + 2]!, t);
-        holdStart.delete(t);
-      }
-      return Array.prototype.push.apply(this, items);
-    };
-    stats.waitIntervals.push = function (this: number[], ...items: number[]): number {
-      for (let i = 0; i + 3 < items.length; i += 4) {
-        const resumed = mark();
-        const t = items[i + 3]!;
-        waits.push(Math.min(waitStart.get(t) ?? resumed, resumed), resumed, items[i + 2]!, t);
-        waitStart.delete(t);
-        holdStart.set(t, resumed);
-      }
-      return Array.prototype.push.apply(this, items);
-    };
+    inst.kvm.mmuLock.observer = this;
   }
 
-  /** Gives the lock back its plain counters and arrays (a simulated run, which needs none of this). */
+  taken(t: number): void {
+    this.holdStart.set(t, this.mark());
+  }
+
+  queued(t: number): void {
+    this.waitStart.set(t, this.mark());
+  }
+
+  resumed(t: number, write: boolean): void {
+    const at = this.mark();
+    this.waits.push(this.waitStart.get(t) ?? at, at, write ? 1 : 0, t);
+    this.waitStart.delete(t);
+    this.holdStart.set(t, at);
+  }
+
+  released(t: number, write: boolean): void {
+    const at = this.mark();
+    this.holds.push(this.holdStart.get(t) ?? at, at, write ? 1 : 0, t);
+    this.holdStart.delete(t);
+  }
+
+  /** Stops watching (a simulated run, which needs none of this). */
   release(): void {
-    const stats = this.stats;
-    for (const key of this.counters) Object.defineProperty(stats, key, { value: stats[key], writable: true, configurable: true, enumerable: true });
-    if (stats.holds !== null) delete (stats.holds as { push?: unknown }).push;
-    if (stats.waitIntervals) delete (stats.waitIntervals as { push?: unknown }).push;
+    if (this.inst.kvm.mmuLock.observer === this) this.inst.kvm.mmuLock.observer = null;
   }
 }

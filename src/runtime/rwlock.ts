@@ -31,6 +31,22 @@ export function newLockStats(recordHolds = false): LockStats {
   };
 }
 
+/**
+ * Told, in the order they happen, when threads take, queue for, resume with
+ * and release a lock: for exporters that place lock intervals among a run's
+ * steps rather than in its virtual time.
+ */
+export interface LockObserver {
+  /** Thread `t` took the free lock at once. */
+  taken(t: number): void;
+  /** Thread `t` queued behind the holders. */
+  queued(t: number): void;
+  /** Thread `t`, which queued, resumed holding the lock (write: for write). */
+  resumed(t: number, write: boolean): void;
+  /** Thread `t` released its hold. */
+  released(t: number, write: boolean): void;
+}
+
 interface Waiter {
   thread: Thread;
   write: boolean;
@@ -55,6 +71,8 @@ export class RwLock {
   private writeSince = 0;
   private readonly readSince = new Map<Thread, number>();
   readonly stats: LockStats;
+  /** Told of every acquisition, wait and release, when set (trace exporters). */
+  observer: LockObserver | null = null;
   /** Cost, in ns, of handing the lock to a waiter (cache-line transfer, wake-up). */
   handoverNs = 0;
   /** Cost, in ns, of an uncontended acquisition. */
@@ -117,6 +135,7 @@ export class RwLock {
     if (this.writer === null && this.queue.length === 0) {
       this.grantRead(t, false);
       this.rt.charge(this.acquireNs);
+      this.observer?.taken(t.id);
       return;
     }
     yield* this.wait(t, false);
@@ -130,6 +149,7 @@ export class RwLock {
     if (this.writer === null && this.readers.size === 0 && this.queue.length === 0) {
       this.grantWrite(t, false);
       this.rt.charge(this.acquireNs);
+      this.observer?.taken(t.id);
       return;
     }
     yield* this.wait(t, true);
@@ -139,6 +159,7 @@ export class RwLock {
   private *wait(t: Thread, write: boolean): Task {
     this.queue.push({ thread: t, write });
     this.stats.contended++;
+    this.observer?.queued(t.id);
     const since = this.rt.now();
     this.rt.block(`${this.name} (${write ? 'write' : 'read'})`);
     // Blocked until a release hands the lock over; the runtime will not resume us before.
@@ -146,6 +167,7 @@ export class RwLock {
     if (!this.isHeldBy(t)) throw new ModelBug(`${t.name} woke without ${this.name}`);
     this.stats.waits?.record(Math.max(1, Math.round(this.rt.now() - since)));
     this.stats.waitIntervals?.push(since, this.rt.now(), write ? 1 : 0, t.id);
+    this.observer?.resumed(t.id, write);
   }
 
   /** read_unlock, with the yield point before it (a waiter may be handed the lock). */
@@ -166,6 +188,7 @@ export class RwLock {
     const since = this.readSince.get(t) ?? 0;
     this.readSince.delete(t);
     if (this.stats.holds) this.stats.holds.push(since, this.rt.now(), 0, t.id);
+    this.observer?.released(t.id, false);
     if (this.readers.size === 0) this.handOver();
   }
 
@@ -175,6 +198,7 @@ export class RwLock {
     const held = this.rt.now() - this.writeSince;
     if (held > this.stats.writeHoldMaxNs) this.stats.writeHoldMaxNs = held;
     if (this.stats.holds) this.stats.holds.push(this.writeSince, this.rt.now(), 1, t.id);
+    this.observer?.released(t.id, true);
     this.writer = null;
     this.handOver();
   }

@@ -103,22 +103,14 @@ test('merge (regression): sweep parts of different --set sizes, --max-steps or s
   assert.equal(load(at('xy.json')).partial, false);
 });
 
+/** A check of 2x1x1 with bound 1, its counterexample to `cex`: add --shard and --json. */
+function checkPart(cex: string): string[] {
+  return ['check', MINI, '--preemption-bound', '1', '--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1', '--out', cex];
+}
+
 test('merge (regression): malformed parts are refused in one line naming the file and the field, not an internal error', async () => {
   const p0 = at('p0.json');
-  const base = [
-    'check',
-    MINI,
-    '--preemption-bound',
-    '1',
-    '--set',
-    'vcpus=2',
-    '--set',
-    'invalidations=1',
-    '--set',
-    'faultsPerVcpu=1',
-    '--out',
-    at('p-cex.json'),
-  ];
+  const base = checkPart(at('p-cex.json'));
   assert.equal((await run(...base, '--shard', '0/3', '--json', p0)).code, 0);
   assert.equal((await run(...base, '--shard', '1/3', '--json', at('p1.json'))).code, 0);
   const sweep = await sweepPart(at('s0.json'), '--shard', '0/2');
@@ -161,20 +153,7 @@ test('merge (regression): malformed parts are refused in one line naming the fil
 });
 
 test('merge (regression): with a part missing, neither the header nor stoppedBy says exhausted', async () => {
-  const base = [
-    'check',
-    MINI,
-    '--preemption-bound',
-    '1',
-    '--set',
-    'vcpus=2',
-    '--set',
-    'invalidations=1',
-    '--set',
-    'faultsPerVcpu=1',
-    '--out',
-    at('q-cex.json'),
-  ];
+  const base = checkPart(at('q-cex.json'));
   for (let i = 0; i < 3; i++) assert.equal((await run(...base, '--shard', `${i}/3`, '--json', at(`q${i}.json`))).code, 0);
   const r = spawned('merge', at('q0.json'), at('q1.json'), '--json', at('q01.json'));
   assert.equal(r.code, 0, r.stderr);

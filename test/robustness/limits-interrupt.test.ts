@@ -230,28 +230,26 @@ test('interrupt: SIGINT during check --iterative-bound --workers 2 (a level on t
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
-test('interrupt: SIGINT during sweep writes the finished cells, partial, exit 130', async () => {
-  const out = join(dir, 'int-sweep.json');
+/** A sweep of 12 cells interrupted after 3 s: what its JSON holds. */
+async function interruptedSweep(workers: string): Promise<{ partial: boolean; rows: { results: unknown[] }[] }> {
+  const out = join(dir, `int-sweep${workers}.json`);
   const r = await interruptRetrying(
-    ['sweep', 'fault-during-invalidation', '--vary', 'faultPrecheck=off,lockless', '--seeds', '6', '--workers', '2', '--json', out],
+    ['sweep', 'fault-during-invalidation', '--vary', 'faultPrecheck=off,lockless', '--seeds', '6', '--workers', workers, '--json', out],
     3000,
   );
   assert.equal(r.code, 130, r.stderr);
-  const j = JSON.parse(readFileSync(out, 'utf8'));
-  assert.equal(j.partial, true);
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
+test('interrupt: SIGINT during sweep writes the finished cells, partial, exit 130', async () => {
+  assert.equal((await interruptedSweep('2')).partial, true);
 });
 
 test('interrupt: SIGINT during sweep --workers 0 (the main thread) stops between cells, partial, exit 130', async () => {
   // Before: the cells ran on without ever seeing the signal, and the result was whole.
-  const out = join(dir, 'int-sweep0.json');
-  const r = await interruptRetrying(
-    ['sweep', 'fault-during-invalidation', '--vary', 'faultPrecheck=off,lockless', '--seeds', '6', '--workers', '0', '--json', out],
-    3000,
-  );
-  assert.equal(r.code, 130, r.stderr);
-  const j = JSON.parse(readFileSync(out, 'utf8'));
+  const j = await interruptedSweep('0');
   assert.equal(j.partial, true);
-  assert.ok(j.rows.flatMap((row: { results: unknown[] }) => row.results).length < 12);
+  assert.ok(j.rows.flatMap((row) => row.results).length < 12);
 });
 
 test('model bug: simulate reports a ModelBug apart from violations', () => {
