@@ -22,9 +22,10 @@ import { TopTried } from './top-tried.js';
  *
  * Every request is met, as DPOR's backtrack update requires, so the branches
  * cover what one DFS covers (tests, with trace-set.ts). Unbounded, they run
- * exactly one DFS's executions (fault-vs-invalidation-mini 1x1x1: 2,180);
- * with preemption bound 1, a few fewer (3x2x1: 84,317 against 84,470; 3x3x2:
- * 238,106 against 238,682).
+ * one DFS's executions or a few more (fault-vs-invalidation-mini 1x1x1 with
+ * retries interleaved: 2,780, as one DFS; 2x1x1 deferred: 148,752 against
+ * 139,899); with preemption bound 1 and retries interleaved, as many as one
+ * DFS (3x2x1: 84,470; 3x3x2: 238,682).
  *
  * The result is the first violation (or model bug) in the order of rounds,
  * then of branches within a round, with the figures of every branch up to it:
