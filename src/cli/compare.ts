@@ -75,7 +75,7 @@ function agg(values: number[], fmt: (n: number) => string): string {
 const int = (n: number) => String(Math.round(n));
 
 /** Side-by-side table: one column per variant, main metrics as rows. */
-export function renderCompare(c: CompareResult): string {
+export function renderCompare(c: CompareResult, owns?: CellOwner): string {
   const metric = (name: string, f: (r: RunResult) => number, fmt: (n: number) => string = int): string[] => [
     name,
     ...c.rows.map((row) => agg(row.results.map(f), fmt)),
@@ -105,25 +105,29 @@ export function renderCompare(c: CompareResult): string {
     ['violations', ...c.rows.map((row) => String(row.results.reduce((a, r) => a + r.violations.length, 0)))],
   ];
   const header = ['metric', ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
-  const note = c.partial ? `\n${partialNote(c)}` : '';
+  const note = c.partial ? `\n${partialNote(c, owns)}` : '';
   return `${c.scenario}, seeds ${c.seeds.join(',')}\n${renderTable(header, rows)}${note}`;
 }
+
+/** Whether the result is to hold the run of variant `row` with its `k`-th seed (a sweep shard holds some). */
+export type CellOwner = (row: number, k: number) => boolean;
 
 /**
  * What a partial comparison leaves out, so that its figures are not read as
  * those of every run: the runs cut short (their columns are starred), and the
- * seeds and variants never run.
+ * runs never made (by seed: a merge of sweep parts may miss any of them).
  */
-function partialNote(c: CompareResult): string {
+export function partialNote(c: CompareResult, owns: CellOwner = () => true): string {
   const cut: string[] = [];
   const notRun: string[] = [];
-  for (const row of c.rows) {
+  for (const [i, row] of c.rows.entries()) {
     for (const r of row.results) if (r.partial) cut.push(`${row.label} seed ${r.seed} at ${fmtNs(r.simTimeNs)}`);
-    const missing = c.seeds.slice(row.results.length);
+    const ran = new Set(row.results.map((r) => r.seed));
+    const missing = c.seeds.filter((seed, k) => owns(i, k) && !ran.has(seed));
     if (missing.length > 0) notRun.push(`${row.label} seed${missing.length > 1 ? 's' : ''} ${missing.join(',')}`);
   }
   const variants = Object.values(c.vary).reduce((n, values) => n * values.length, 1);
   if (variants > c.rows.length) notRun.push(`${variants - c.rows.length} variant${variants - c.rows.length > 1 ? 's' : ''} of ${variants}`);
   const parts = [cut.length > 0 ? `* cut short: ${cut.join('; ')}` : '', notRun.length > 0 ? `not run: ${notRun.join('; ')}` : ''].filter((x) => x !== '');
-  return `(partial: stopped early${parts.length > 0 ? `; ${parts.join('; ')}` : ''})`;
+  return `(partial${parts.length > 0 ? `; ${parts.join('; ')}` : ''})`;
 }

@@ -9,7 +9,7 @@ import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
 import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
 import { factoryFor } from './check-factory.js';
-import { type CompareResult, runCompare } from './compare.js';
+import { type CompareResult, partialNote, runCompare } from './compare.js';
 import type { Vary } from './variants.js';
 import { errorFromData } from './worker-error.js';
 
@@ -134,7 +134,12 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
     results: row.results,
     series: row.results.map((r) => series[k++]!.finish(r.simTimeNs)),
   }));
-  writeCompareReport(out.report, rows, { scenario: c.scenario, description: job.scenario.description, command: out.command });
+  writeCompareReport(out.report, rows, {
+    scenario: c.scenario,
+    description: job.scenario.description,
+    command: out.command,
+    ...(c.partial ? { partial: partialNote(c).replace(/^\(|\)$/g, '') } : {}),
+  });
   return c;
 }
 

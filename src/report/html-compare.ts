@@ -22,6 +22,8 @@ export interface CompareReportOptions {
   scenario?: string;
   /** The scenario's description. */
   description?: string;
+  /** The comparison is partial: what it leaves out, as the text table's note says it. */
+  partial?: string;
   /** The command that produced it. */
   command?: string;
 }
@@ -176,7 +178,10 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
               `<div class="banner bad" data-variant="${esc(r.label)}" data-status="${s.kind}">${esc(s.label)} in ${esc(r.label)} (${s.count} of ${s.of} seed${s.of > 1 ? 's' : ''})<div class="detail">${esc(s.detail)}</div></div>`,
           )
           .join('')
-      : `<div class="banner ok" data-status="ok">Every variant completed: no violation, no livelock</div>`;
+      : opts.partial === undefined
+        ? `<div class="banner ok" data-status="ok">Every variant completed: no violation, no livelock</div>`
+        : '';
+  const partialBanner = opts.partial === undefined ? '' : `<div class="banner bad" data-status="partial">Not every run completed: ${esc(opts.partial)}</div>`;
 
   const cards = rows
     .map((r, i) => {
@@ -239,7 +244,7 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
   const body = `
 <h1>mmulab compare: ${esc(scenario)}</h1>
 <div class="sub">${rows.length} variants · seed${seeds.length > 1 ? 's' : ''} ${esc(seeds.join(', '))}${first?.mutant ? ` · mutant <span class="bad">${esc(first.mutant)}</span>` : ''}</div>
-${banner}
+${banner}${partialBanner}
 ${opts.description ? `<p>${esc(opts.description)}</p>` : ''}
 ${opts.command ? `<p class="note">Reproduce: <code>${esc(opts.command)}</code></p>` : ''}
 <div class="cards">${cards}</div>

@@ -30,8 +30,10 @@ function collect(v: string, prev: string[]): string[] {
 function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, merged = false): void {
   if (json) writeFileAtomic(json, toJson(s));
   const where = s.shard ? ` (shard ${s.shard.index}/${s.shard.count})` : '';
-  const partial = merged && s.partial ? ' (partial: cells missing or cut short)' : '';
-  process.stdout.write(`${renderCompare(asCompare(s))}${where}${partial}\n`);
+  // A shard's result holds its own cells only; merged parts are to hold them all.
+  const shard = merged ? null : s.shard;
+  const owns = shard ? (row: number, k: number) => (row * s.seeds.length + k) % shard.count === shard.index : undefined;
+  process.stdout.write(`${renderCompare(asCompare(s), owns)}${where}\n`);
   const bad = s.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);
   if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
