@@ -30,6 +30,7 @@ import { writeDefaultOutput } from './output-path.js';
 import { applySets, parseCount, parsePositive, parseSeed, settingsOf } from './overrides.js';
 import { replayLine } from './replay-line.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
+import { shellWord } from './shell-word.js';
 
 /** What the CLI shares with its subcommands. */
 export interface CheckCommandContext {
@@ -374,10 +375,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       const cex = r.counterexample;
       if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation)}\n`);
-      process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${cexFile}; replay it with:\n  mmulab replay ${cexFile}\n`);
+      process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${cexFile}; replay it with:\n  mmulab replay ${shellWord(cexFile)}\n`);
       const line = replayLine(cex);
       if (line !== null) process.stdout.write(`or, without the file (for a commit message or a mail):\n  ${line}\n`);
-      writeCexOutputs((sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks), cex, o, line ?? `mmulab replay ${cexFile}`);
+      writeCexOutputs((sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks), cex, o, line ?? `mmulab replay ${shellWord(cexFile)}`);
       process.exitCode = ctx.exit.violation;
     });
 }

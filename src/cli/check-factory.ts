@@ -1,7 +1,7 @@
 import { MAX_THREADS } from '../check/execution.js';
 import type { InstanceFactory } from '../check/factory.js';
 import type { Sink } from '../kvm/events.js';
-import { InputError } from '../scenario/input-error.js';
+import { InputError, inScenario } from '../scenario/input-error.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { endlessThreads } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
@@ -34,10 +34,16 @@ export function factoryForScenario(base: Scenario, ref: string, sets: readonly s
  * walk (pageTablesTakenAway).
  */
 export function checkedFactoryFor(ref: string, sets: readonly string[], mutant: string | null, base = loadScenario(ref)): InstanceFactory {
-  const { factory, scenario, mmu } = prepared(base, ref, sets, mutant);
-  const probe = factory({ log: false });
-  const threads = probe.rt.threads.length;
-  probe.dispose?.();
+  let checked: ReturnType<typeof prepared> & { threads: number };
+  try {
+    const p = prepared(base, ref, sets, mutant);
+    const probe = p.factory({ log: false });
+    checked = { ...p, threads: probe.rt.threads.length };
+    probe.dispose?.();
+  } catch (e) {
+    throw inScenario(ref, e);
+  }
+  const { factory, scenario, mmu, threads } = checked;
   if (threads > MAX_THREADS) {
     const vcpus = scenario.vm.vcpus;
     const host = threads - vcpus;

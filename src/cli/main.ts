@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { MUTANTS } from '../kvm/mutants.js';
 import { SETTINGS } from '../kvm/settings.js';
 import { ModelBug } from '../runtime/model-bug.js';
-import { InputError } from '../scenario/input-error.js';
+import { InputError, inScenario } from '../scenario/input-error.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { builtinIndex, loadScenario } from '../scenario/load.js';
@@ -88,7 +88,7 @@ function program(): Command {
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
       const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted).catch((e) => {
-        throw named(ref, e);
+        throw inScenario(ref, e);
       });
       if (o.json) writeFileAtomic(o.json, toJson(r));
       process.stdout.write(`${summarizeRun(r)}\n`);
@@ -157,11 +157,6 @@ function program(): Command {
   registerSweepCommands(p, { isInterrupted, wallClock, checkMutant, exit: EXIT });
 
   return p;
-}
-
-/** Bad input found once the model is built or run (not by the schema, which locates it) names the scenario it is in. */
-function named(ref: string, e: unknown): unknown {
-  return e instanceof InputError && !e.message.startsWith(ref) ? new InputError(`${ref}: ${e.message}`) : e;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -24,6 +24,7 @@ import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
 import { parsePositive, settingsOf } from './overrides.js';
 import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries } from './retries-option.js';
+import { shellWord } from './shell-word.js';
 
 interface ReplayFlags {
   schedule?: string;
@@ -123,7 +124,10 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
       process.stdout.write(`${formatInterleaving(replayed)}\n`);
       if (o.json) writeFileAtomic(o.json, toJson(replayed));
       // The page's replay command: the line without a file, else the file given (or the --schedule line as given).
-      const command = input.cex !== null ? (replayLine(replayed) ?? `mmulab replay ${input.source}`) : (replayCommandOf(replayed) ?? `mmulab replay ${arg}`);
+      const command =
+        input.cex !== null
+          ? (replayLine(replayed) ?? `mmulab replay ${shellWord(input.source)}`)
+          : (replayCommandOf(replayed) ?? `mmulab replay ${shellWord(arg)}`);
       writeCexOutputs(input.factory, replayed, o, command);
       if (input.cex !== null && replayed.property !== input.cex.property) {
         process.stderr.write(`mmulab: replay violated ${replayed.property}, not ${input.cex.property}\n`);

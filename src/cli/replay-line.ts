@@ -1,6 +1,7 @@
 import { type Counterexample, DEFAULT_MAX_STEPS, encodeSchedule } from '../check/index.js';
 import { isScenarioFile } from '../scenario/load.js';
 import { setsOf } from './cex-input.js';
+import { shellWord } from './shell-word.js';
 
 /**
  * The replay of a counterexample as one command line, the file not needed: the
@@ -17,7 +18,7 @@ export function replayLine(cex: Counterexample): string | null {
 export function replayCommandOf(cex: Counterexample): string | null {
   const l = cex.limits;
   if (!l.fairSpin || (l.spinProgress ?? 'footprint') !== 'footprint') return null;
-  const args = ['mmulab', 'replay', cex.scenario];
+  const args = ['mmulab', 'replay', shellWord(cex.scenario)];
   for (const s of setsOf(cex)) args.push('--set', s);
   if (cex.mutant !== null) args.push('--mutate', cex.mutant);
   if (l.maxSteps !== DEFAULT_MAX_STEPS) args.push('--max-steps', String(l.maxSteps));

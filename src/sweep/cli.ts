@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -8,6 +8,7 @@ import { exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { applySets, parseCount, parsePositive, parseVaries, seedRange } from '../cli/overrides.js';
+import { shellWord } from '../cli/shell-word.js';
 import { checkVariants } from '../cli/variants.js';
 import { InputError } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
@@ -79,9 +80,18 @@ function cexFromHere(partFile: string, cex: string | null): string | null {
   return here === '' || here.startsWith('..') || isAbsolute(here) ? beside : here;
 }
 
-/** `s` as one word of a shell command line, quoted when it needs to be. */
-function shellWord(s: string): string {
-  return /^[\w./+@:=-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+/** --json on a part's counterexample would leave the replay it prints nothing to replay: refused before anything is written. */
+function refuseOverCounterexample(json: string, parts: readonly { name: string; json: { counterexample: string | null } }[]): void {
+  const out = statSync(json, { throwIfNoEntry: false });
+  if (out === undefined) return;
+  for (const p of parts) {
+    const cex = p.json.counterexample === null ? undefined : statSync(p.json.counterexample, { throwIfNoEntry: false });
+    if (cex !== undefined && cex.dev === out.dev && cex.ino === out.ino) {
+      throw new InputError(
+        `--json ${json}: is the counterexample file of ${p.name} (${p.json.counterexample}); it would be overwritten, expected another file`,
+      );
+    }
+  }
 }
 
 /** Reads and validates the part files; all must be of the first's kind (sweep or check). */
@@ -148,6 +158,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
       const checks = parts.flatMap((p) => (p.kind === 'check' ? [p] : []));
       if (checks.length > 0) {
         const named = checks.map((p) => ({ name: p.name, json: { ...p.json, counterexample: cexFromHere(p.name, p.json.counterexample) } }));
+        if (o.json !== undefined) refuseOverCounterexample(o.json, named);
         reportCheck(mergeChecks(named), o.json, ctx);
         return;
       }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
@@ -61,4 +62,36 @@ test('check: --trace, --ftrace and --report with no counterexample say they were
   );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, `mmulab: no counterexample, so --trace ${join(dir, 't.json')}, --report ${join(dir, 'r.html')} not written\n`);
+});
+
+test('check, audit and replay --schedule name the scenario file of bad input found once the model is built; the printed replay command is quoted for the shell', async () => {
+  const pt3 = join(dir, 'pt3.yaml');
+  writeFileSync(pt3, readFileSync('scenarios/memslot-delete-mini.yaml', 'utf8').replace('pageTableGfns: 32', 'pageTableGfns: 3'));
+  for (const args of [
+    ['check', pt3],
+    ['audit', pt3],
+    ['replay', pt3, '--schedule', 'AA'],
+  ]) {
+    const r = await cli(...args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.startsWith(`mmulab: ${pt3}: workload.pageTableGfns: 3 pages cannot hold`), r.stderr);
+  }
+  const odd = join(dir, 'c x$1.json');
+  const found = spawned('check', S, '--mutate', 'fault-skip-seq-check', '--out', odd);
+  assert.equal(found.code, 1, found.stderr);
+  assert.match(found.stdout, new RegExp(`replay it with:\\n  mmulab replay '${odd.replace(/[$.]/g, '\\$&')}'\\n`));
+});
+
+test('merge --json on a part counterexample file is refused before anything is written (the replay it prints would find a summary)', async () => {
+  const parts = [0, 1].map((i) => join(dir, `mp${i}.json`));
+  const cexes = [0, 1].map((i) => join(dir, `mcex${i}.json`));
+  for (const i of [0, 1]) {
+    const r = await cli('check', S, '--mutate', 'fault-skip-seq-check', '--strategy', 'dfs', '--shard', `${i}/2`, '--json', parts[i]!, '--out', cexes[i]!);
+    assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  }
+  const before = readFileSync(cexes[0]!, 'utf8');
+  const r = await cli('merge', ...parts, '--json', cexes[0]!);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr.trim(), /^mmulab: --json .*mcex0\.json: is the counterexample file of .*mp0\.json .*; it would be overwritten, expected another file$/);
+  assert.equal(readFileSync(cexes[0]!, 'utf8'), before);
 });
