@@ -137,6 +137,11 @@ export function parseCounterexample(json: unknown): Counterexample {
     if (!cond) throw new TypeError(`counterexample: bad or missing field '${field}'`);
   };
   need(typeof o === 'object' && o !== null, '(root)');
+  if (o.format === 'mmulab-check/1') {
+    // A check's --json summary, given where its --out was meant.
+    const cex = typeof o.counterexample === 'string' ? `its counterexample is ${o.counterexample}` : 'it found no counterexample';
+    throw new TypeError(`counterexample: this is the summary mmulab check writes with --json (format "mmulab-check/1"), not a counterexample; ${cex}`);
+  }
   if (o.format !== CEX_FORMAT) {
     // Schedules name every choice; another format's choices are not this checker's.
     throw new TypeError(

@@ -25,6 +25,15 @@ test('replay: a counterexample whose world or schedule this mmulab cannot build 
     ],
     // Before: blamed on the schedule ("the execution ended (truncated) after 0 steps").
     ['limits', (c) => ((c.limits as { maxSteps: number }).maxSteps = -5), /limits\.maxSteps/],
+    // check's --json summary given instead: said so (it read "written by another version of mmulab").
+    [
+      'summary',
+      (c) => {
+        for (const k of Object.keys(c)) delete c[k];
+        Object.assign(c, { format: 'mmulab-check/1', counterexample: 'cex.json' });
+      },
+      /: counterexample: this is the summary mmulab check writes with --json \(format "mmulab-check\/1"\), not a counterexample; its counterexample is cex\.json$/,
+    ],
   ];
   for (const [name, alter, pattern] of cases) {
     const c = structuredClone(cex);
