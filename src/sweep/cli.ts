@@ -80,6 +80,20 @@ function cexFromHere(partFile: string, cex: string | null): string | null {
   return here === '' || here.startsWith('..') || isAbsolute(here) ? beside : here;
 }
 
+/**
+ * Parts that found a violation each wrote a counterexample; when several wrote
+ * it to one file (check's default cex.json, in one folder), it holds the last
+ * written, which may not be the one the merge reports: said on stderr.
+ */
+function warnSharedCounterexample(reported: string | null, parts: readonly { name: string; json: { counterexample: string | null } }[]): void {
+  if (reported === null) return;
+  const same = parts.filter((p) => p.json.counterexample !== null && resolve(p.json.counterexample) === resolve(reported));
+  if (same.length < 2) return;
+  process.stderr.write(
+    `mmulab: warning: ${same.map((p) => p.name).join(', ')} all wrote their counterexample to ${reported}: it holds the one written last, maybe not the one reported here; give each part its own --out\n`,
+  );
+}
+
 /** --json on a part's counterexample would leave the replay it prints nothing to replay: refused before anything is written. */
 function refuseOverCounterexample(json: string, parts: readonly { name: string; json: { counterexample: string | null } }[]): void {
   const out = statSync(json, { throwIfNoEntry: false });
@@ -159,7 +173,9 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
       if (checks.length > 0) {
         const named = checks.map((p) => ({ name: p.name, json: { ...p.json, counterexample: cexFromHere(p.name, p.json.counterexample) } }));
         if (o.json !== undefined) refuseOverCounterexample(o.json, named);
-        reportCheck(mergeChecks(named), o.json, ctx);
+        const merged = mergeChecks(named);
+        warnSharedCounterexample(merged.json.counterexample, named);
+        reportCheck(merged, o.json, ctx);
         return;
       }
       const sweeps = parts.flatMap((p) => (p.kind === 'sweep' ? [p] : []));

@@ -95,3 +95,18 @@ test('merge --json on a part counterexample file is refused before anything is w
   assert.match(r.stderr.trim(), /^mmulab: --json .*mcex0\.json: is the counterexample file of .*mp0\.json .*; it would be overwritten, expected another file$/);
   assert.equal(readFileSync(cexes[0]!, 'utf8'), before);
 });
+
+test('merge warns when parts wrote their counterexamples to one file (it holds the last written, maybe not the one reported)', async () => {
+  const shared = join(dir, 'shared-cex.json');
+  const parts = [0, 1].map((i) => join(dir, `sp${i}.json`));
+  for (const i of [0, 1])
+    await cli('check', S, '--mutate', 'fault-skip-seq-check', '--strategy', 'dfs', '--shard', `${i}/2`, '--json', parts[i]!, '--out', shared);
+  const r = await cli('merge', ...parts);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^mmulab: warning: .*sp0\.json, .*sp1\.json all wrote their counterexample to .*shared-cex\.json: it holds the one written last/);
+  // Each its own --out: no warning.
+  const own = [0, 1].map((i) => join(dir, `op${i}.json`));
+  for (const i of [0, 1])
+    await cli('check', S, '--mutate', 'fault-skip-seq-check', '--strategy', 'dfs', '--shard', `${i}/2`, '--json', own[i]!, '--out', join(dir, `ocex${i}.json`));
+  assert.doesNotMatch((await cli('merge', ...own)).stderr, /warning/);
+});
