@@ -44,7 +44,8 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
 /** Prints and writes merged check parts; the exit code is the one check gives. */
 function reportCheck(m: MergedChecks, json: string | undefined, ctx: SweepCliContext): void {
   const c = m.json;
-  if (json) writeFileAtomic(json, toJson(c));
+  // The file records its counterexample as seen from the file's own folder (a merge of it, run there, finds it).
+  if (json) writeFileAtomic(json, toJson(c.counterexample === null ? c : { ...c, counterexample: fromFolder(dirname(resolve(json)), c.counterexample) }));
   process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ` (partial: ${m.gaps.join('; ')})` : ''}\n`);
   if (c.summary.stoppedBy === 'model-bug') {
     process.stderr.write('mmulab: model bug (not a protocol violation) in one of the parts\n');
@@ -78,6 +79,12 @@ function cexFromHere(partFile: string, cex: string | null): string | null {
   if (!existsSync(beside)) return cex;
   const here = relative(process.cwd(), beside);
   return here === '' || here.startsWith('..') || isAbsolute(here) ? beside : here;
+}
+
+/** `file` (relative to the current folder, or absolute) as seen from `folder`. */
+function fromFolder(folder: string, file: string): string {
+  if (isAbsolute(file)) return file;
+  return relative(folder, resolve(file)) || file;
 }
 
 /**

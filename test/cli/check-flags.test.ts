@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
 import { cli, spawned } from './in-process-cli.js';
@@ -109,4 +109,29 @@ test('merge warns when parts wrote their counterexamples to one file (it holds t
   for (const i of [0, 1])
     await cli('check', S, '--mutate', 'fault-skip-seq-check', '--strategy', 'dfs', '--shard', `${i}/2`, '--json', own[i]!, '--out', join(dir, `ocex${i}.json`));
   assert.doesNotMatch((await cli('merge', ...own)).stderr, /warning/);
+});
+
+test("merge --json records the counterexample as seen from the merged file's folder", async () => {
+  const out = join(dir, 'merged-out');
+  mkdirSync(out, { recursive: true });
+  const parts = [0, 1].map((i) => join(dir, `rp${i}.json`));
+  for (const i of [0, 1])
+    await cli(
+      'check',
+      S,
+      '--mutate',
+      'fault-skip-seq-check',
+      '--strategy',
+      'dfs',
+      '--shard',
+      `${i}/2`,
+      '--json',
+      parts[i]!,
+      '--out',
+      join(dir, `rcex${i}.json`),
+    );
+  const merged = join(out, 'merged.json');
+  assert.equal((await cli('merge', ...parts, '--json', merged)).code, 1);
+  const cex = JSON.parse(readFileSync(merged, 'utf8')).counterexample as string;
+  assert.ok(existsSync(resolve(out, cex)), `${cex} from ${out}`);
 });
