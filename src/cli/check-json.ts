@@ -116,9 +116,11 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     const [a, b] = [all[e.a]!, all[e.b]!];
     const shardOf = (x: (typeof all)[number]) => `${x.part.part.shard.index}/${x.part.part.shard.count}`;
     if (a.file === b.file) throw new InputError(`${a.file.name}: parts ${shardOf(a)} and ${shardOf(b)} hold the same ${unitsOf(strategy)}`);
-    throw new InputError(
-      `${b.file.name}: part ${shardOf(b)} holds ${unitsOf(strategy)} that ${a.file.name}'s part ${shardOf(a)} holds too (a part given twice?)`,
-    );
+    const why =
+      a.part.part.shard.count !== b.part.part.shard.count
+        ? `parts of different splits (--shard i/${a.part.part.shard.count} and i/${b.part.part.shard.count}); expected the parts of one --shard i/n`
+        : 'a part given twice?';
+    throw new InputError(`${b.file.name}: part ${shardOf(b)} holds ${unitsOf(strategy)} that ${a.file.name}'s part ${shardOf(a)} holds too (${why})`);
   }
   const lead = m.first === null ? null : all[m.first]!.file;
   if (lead !== null && m.summary.stoppedBy === 'violation' && lead.json.violation === null) {
@@ -169,5 +171,7 @@ function gapLine(g: MergeGap, unit: string, partOf: (i: number) => { part: Explo
   }
   const { part, file } = partOf(g.part);
   const s = part.part.shard;
-  return `${file.name} (${unit} ≡ ${s.index} mod ${s.count}) stopped at ${g.stoppedBy}: its ${unit} from number ${g.from} on did not run`;
+  // Executions run in order; a dfs part's subtrees are taken on demand, so which of them finished is not recorded.
+  const ran = unit === 'executions' ? 'did not run' : 'may not all have run';
+  return `${file.name} (${unit} ≡ ${s.index} mod ${s.count}) was cut short (${g.stoppedBy}): its ${unit} from number ${g.from} on ${ran}`;
 }

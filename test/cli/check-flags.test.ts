@@ -135,3 +135,13 @@ test("merge --json records the counterexample as seen from the merged file's fol
   const cex = JSON.parse(readFileSync(merged, 'utf8')).counterexample as string;
   assert.ok(existsSync(resolve(out, cex)), `${cex} from ${out}`);
 });
+
+test('merge of parts of different splits says so (it asked "a part given twice?")', async () => {
+  const a = join(dir, 'split2.json');
+  const b = join(dir, 'split3.json');
+  await cli('check', S, '--preemption-bound', '1', '--shard', '0/2', '--json', a, '--out', join(dir, 'split-cex.json'));
+  await cli('check', S, '--preemption-bound', '1', '--shard', '1/3', '--json', b, '--out', join(dir, 'split-cex.json'));
+  const r = await cli('merge', a, b);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /parts of different splits \(--shard i\/2 and i\/3\); expected the parts of one --shard i\/n\)$/m);
+});

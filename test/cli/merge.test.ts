@@ -200,7 +200,7 @@ test('merge (regression): a part cut by its time limit before the violation leav
   assert.equal(m.violation.kind, 'stale-translation');
   assert.match(
     r.stdout.split('\n')[0]!,
-    /\(partial: .*v1-cut\.json \(executions ≡ 1 mod 2\) stopped at time-limit: its executions from number 35 on did not run\)$/,
+    /\(partial: .*v1-cut\.json \(executions ≡ 1 mod 2\) was cut short \(time-limit\): its executions from number 35 on did not run\)$/,
   );
   assert.match(r.stdout, /maybe not the first violation of the unsharded check/);
   // Cut after the violation's execution (at 399): nothing before it is missing, the merge is the unsharded result.
