@@ -34,16 +34,18 @@ export function factoryForScenario(base: Scenario, ref: string, sets: readonly s
  * walk (pageTablesTakenAway).
  */
 export function checkedFactoryFor(ref: string, sets: readonly string[], mutant: string | null, base = loadScenario(ref)): InstanceFactory {
-  let checked: ReturnType<typeof prepared> & { threads: number };
   try {
-    const p = prepared(base, ref, sets, mutant);
-    const probe = p.factory({ log: false });
-    checked = { ...p, threads: probe.rt.threads.length };
-    probe.dispose?.();
+    return checkedFactory(ref, sets, mutant, base);
   } catch (e) {
     throw inScenario(ref, e);
   }
-  const { factory, scenario, mmu, threads } = checked;
+}
+
+function checkedFactory(ref: string, sets: readonly string[], mutant: string | null, base: Scenario): InstanceFactory {
+  const { factory, scenario, mmu } = prepared(base, ref, sets, mutant);
+  const probe = factory({ log: false });
+  const threads = probe.rt.threads.length;
+  probe.dispose?.();
   if (threads > MAX_THREADS) {
     const vcpus = scenario.vm.vcpus;
     const host = threads - vcpus;

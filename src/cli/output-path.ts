@@ -92,6 +92,16 @@ function fileIdentity(s: Stats): string {
   return `file ${s.dev}:${s.ino}`;
 }
 
+/** Whether two paths name one file (as two outputs or an output and an input are compared). */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [outputTarget(a), outputTarget(b)].map(identityOf);
+    return x !== undefined && x === y;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * What two paths must share to be the same file: the file there (device and
  * inode, whatever the links and hard links on the way), else the real folder

@@ -1,4 +1,4 @@
-import type { EventStamp, KvmEvent, RetPf, Sink } from '../kvm/events.js';
+import { type EventStamp, hvaText, type KvmEvent, type RetPf, type Sink } from '../kvm/events.js';
 import type { LockIntervals } from './attach.js';
 
 /** What a span on a thread's track stands for; nesting goes from the first to the last. */
@@ -67,16 +67,15 @@ export const FAULT_NAMES: Record<RetPf, string> = {
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** Bytes per page (the model's hvas and gfns are page numbers). */
-const PAGE_SIZE = 4096;
 
 /**
  * A host range of pages [startPage, endPage) as trace args, with its unit in
- * the name: `hva` in bytes, as the kernel's kvm_unmap_hva_range (and the
- * ftrace log) prints it, and `hvaPages` in page numbers, as the printed
- * interleaving gives it.
+ * the name: `hva` in bytes, as the kernel's kvm_unmap_hva_range, the ftrace
+ * log and the printed interleaving print it, and `hvaPages` in page numbers,
+ * as the model keeps it.
  */
 export function hvaRangeArgs(startPage: number, endPage: number): { hva: string; hvaPages: string } {
-  return { hva: `[${hex(startPage * PAGE_SIZE)},${hex(endPage * PAGE_SIZE)})`, hvaPages: `[${hex(startPage)},${hex(endPage)})` };
+  return { hva: `[${hvaText(startPage)},${hvaText(endPage)})`, hvaPages: `[${hex(startPage)},${hex(endPage)})` };
 }
 
 /** A gfn range [start, end) as a trace arg, written as the printed interleaving writes it. */

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatSummary } from '../check/index.js';
 import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
@@ -13,8 +13,9 @@ import { checkVariants } from '../cli/variants.js';
 import { InputError } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
-import { gridRows, parseShard } from './grid.js';
+import { cellIndex, gridRows, parseShard, shardHolds } from './grid.js';
 import { type MergePart, parseMergePart } from './merge-input.js';
+import { cexFromHere, refuseOverCounterexample, warnSharedCounterexample } from './part-counterexamples.js';
 import { asCompare, mergeSweeps, runSweep, type SweepResult } from './sweep.js';
 
 export interface SweepCliContext {
@@ -33,7 +34,7 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
   const where = s.shard ? ` (shard ${s.shard.index}/${s.shard.count})` : '';
   // A shard's result holds its own cells only; merged parts are to hold them all.
   const shard = merged ? null : s.shard;
-  const owns = shard ? (row: number, k: number) => (row * s.seeds.length + k) % shard.count === shard.index : undefined;
+  const owns = (row: number, k: number) => shardHolds(shard, cellIndex(row, k, s.seeds.length));
   process.stdout.write(`${renderCompare(asCompare(s), owns)}${where}\n`);
   const bad = s.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);
@@ -44,8 +45,8 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
 /** Prints and writes merged check parts; the exit code is the one check gives. */
 function reportCheck(m: MergedChecks, json: string | undefined, ctx: SweepCliContext): void {
   const c = m.json;
-  // The file records its counterexample as seen from the file's own folder (a merge of it, run there, finds it).
-  if (json) writeFileAtomic(json, toJson(c.counterexample === null ? c : { ...c, counterexample: fromFolder(dirname(resolve(json)), c.counterexample) }));
+  // The file records its counterexample by an absolute path: what is printed is relative to the current folder; the file may be read from any.
+  if (json) writeFileAtomic(json, toJson(c.counterexample === null ? c : { ...c, counterexample: resolve(c.counterexample) }));
   process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ` (partial: ${m.gaps.join('; ')})` : ''}\n`);
   if (c.summary.stoppedBy === 'model-bug') {
     process.stderr.write('mmulab: model bug (not a protocol violation) in one of the parts\n');
@@ -63,55 +64,6 @@ function reportCheck(m: MergedChecks, json: string | undefined, ctx: SweepCliCon
       c.summary.exhausted ? `${exhaustedLine(c.exploration.strategy)}\n${retriesNote(c.exploration.retries ?? 'deferred')}` : 'no violation found\n',
     );
     process.exitCode = ctx.exit.ok;
-  }
-}
-
-/**
- * A part's counterexample file as seen from here: check records its --out as
- * given, relative to the folder it ran in, which is the part file's folder
- * when both were written side by side. A relative path that names a file
- * there is given from the current folder (absolute when it lies outside);
- * otherwise it is kept as recorded.
- */
-function cexFromHere(partFile: string, cex: string | null): string | null {
-  if (cex === null || isAbsolute(cex)) return cex;
-  const beside = resolve(dirname(partFile), cex);
-  if (!existsSync(beside)) return cex;
-  const here = relative(process.cwd(), beside);
-  return here === '' || here.startsWith('..') || isAbsolute(here) ? beside : here;
-}
-
-/** `file` (relative to the current folder, or absolute) as seen from `folder`. */
-function fromFolder(folder: string, file: string): string {
-  if (isAbsolute(file)) return file;
-  return relative(folder, resolve(file)) || file;
-}
-
-/**
- * Parts that found a violation each wrote a counterexample; when several wrote
- * it to one file (check's default cex.json, in one folder), it holds the last
- * written, which may not be the one the merge reports: said on stderr.
- */
-function warnSharedCounterexample(reported: string | null, parts: readonly { name: string; json: { counterexample: string | null } }[]): void {
-  if (reported === null) return;
-  const same = parts.filter((p) => p.json.counterexample !== null && resolve(p.json.counterexample) === resolve(reported));
-  if (same.length < 2) return;
-  process.stderr.write(
-    `mmulab: warning: ${same.map((p) => p.name).join(', ')} all wrote their counterexample to ${reported}: it holds the one written last, maybe not the one reported here; give each part its own --out\n`,
-  );
-}
-
-/** --json on a part's counterexample would leave the replay it prints nothing to replay: refused before anything is written. */
-function refuseOverCounterexample(json: string, parts: readonly { name: string; json: { counterexample: string | null } }[]): void {
-  const out = statSync(json, { throwIfNoEntry: false });
-  if (out === undefined) return;
-  for (const p of parts) {
-    const cex = p.json.counterexample === null ? undefined : statSync(p.json.counterexample, { throwIfNoEntry: false });
-    if (cex !== undefined && cex.dev === out.dev && cex.ino === out.ino) {
-      throw new InputError(
-        `--json ${json}: is the counterexample file of ${p.name} (${p.json.counterexample}); it would be overwritten, expected another file`,
-      );
-    }
   }
 }
 

@@ -31,15 +31,26 @@ export function gridRows(scenario: Scenario, base: Partial<Settings>, vary: Vary
 export function gridCells(rows: readonly Variant[], seeds: readonly number[]): Cell[] {
   const out: Cell[] = [];
   rows.forEach((r, row) => {
-    for (const seed of seeds) out.push({ index: out.length, row, seed, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}) });
+    for (const [k, seed] of seeds.entries()) {
+      out.push({ index: cellIndex(row, k, seeds.length), row, seed, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}) });
+    }
   });
   return out;
 }
 
-/** The cells of one shard: every count-th cell starting at index. */
+/** The index of the cell of variant `row` and its `k`-th seed: variants in turn, each with every seed. */
+export function cellIndex(row: number, k: number, seeds: number): number {
+  return row * seeds + k;
+}
+
+/** Whether cell `index` is one of `shard`'s: every count-th cell starting at its index (all, with no shard). */
+export function shardHolds(shard: Shard | null, index: number): boolean {
+  return shard === null || index % shard.count === shard.index;
+}
+
+/** The cells of one shard. */
 export function shardCells(cells: readonly Cell[], shard: Shard | null): Cell[] {
-  if (shard === null) return [...cells];
-  return cells.filter((c) => c.index % shard.count === shard.index);
+  return cells.filter((c) => shardHolds(shard, c.index));
 }
 
 /** Parses `--shard i/n` (0 ≤ i < n), as a Slurm array or Kubernetes indexed Job hands out i. */

@@ -111,7 +111,7 @@ test('merge warns when parts wrote their counterexamples to one file (it holds t
   assert.doesNotMatch((await cli('merge', ...own)).stderr, /warning/);
 });
 
-test("merge --json records the counterexample as seen from the merged file's folder", async () => {
+test("merge --json records the counterexample so that it is found from the merged file's folder (an absolute path)", async () => {
   const out = join(dir, 'merged-out');
   mkdirSync(out, { recursive: true });
   const parts = [0, 1].map((i) => join(dir, `rp${i}.json`));
