@@ -21,7 +21,7 @@ export type RetPf =
 export type KvmEventBody =
   | { e: 'guestAccess'; vcpu: number; gfn: number; pfn: number; write: boolean; via: 'tlb' | 'spte' }
   | { e: 'vmEntry'; vcpu: number; root: number; apicPfn: number }
-  | { e: 'vmExit'; vcpu: number; reason: 'ept-violation' | 'kick' | 'done' | 'write-protect' | 'cr3' }
+  | { e: 'vmExit'; vcpu: number; reason: VmExitReason }
   | { e: 'entryCancelled'; vcpu: number; requests: number }
   | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean }
   | { e: 'seqSnapshot'; vcpu: number; seq: number }
@@ -100,6 +100,22 @@ export const REQUEST_NAMES = [
   'KVM_REQ_MMU_SYNC',
 ] as const;
 
+/**
+ * Why a vCPU left the guest. A fault is an EPT violation under TDP; under
+ * shadow paging it is the guest's #PF, intercepted: `write-protect` when a
+ * present SPTE refused a write (error code P|W), `pf-intercept` otherwise.
+ */
+export type VmExitReason = 'ept-violation' | 'pf-intercept' | 'write-protect' | 'kick' | 'done' | 'cr3';
+
+const EXIT_TEXT: Record<VmExitReason, string> = {
+  'ept-violation': 'EPT violation',
+  'pf-intercept': '#PF intercepted',
+  'write-protect': '#PF intercepted: write to a write-protected SPTE',
+  kick: 'kick',
+  done: 'done',
+  cr3: 'CR3 write',
+};
+
 /** The event as one line in kernel terms, for counterexamples and step logs. */
 export function describeEvent(ev: KvmEventBody): string {
   switch (ev.e) {
@@ -108,11 +124,11 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'vmEntry':
       return `VM-entry on root ${ev.root}${ev.apicPfn >= 0 ? `, APIC_ACCESS_ADDR pfn ${hex(ev.apicPfn)}` : ''}`;
     case 'vmExit':
-      return `VM-exit (${ev.reason})`;
+      return `VM-exit (${EXIT_TEXT[ev.reason]})`;
     case 'entryCancelled':
       return `late check: requests pending (${requestList(ev.requests)}), VM-entry cancelled`;
     case 'faultBegin':
-      return `EPT violation on gfn ${hex(ev.gfn)} (${ev.write ? 'write' : 'read'})`;
+      return `page fault on gfn ${hex(ev.gfn)} (${ev.write ? 'write' : 'read'})`;
     case 'seqSnapshot':
       return `snapshot mmu_invalidate_seq=${ev.seq}`;
     case 'gup':

@@ -28,6 +28,8 @@ export interface PageFault {
 export interface MmuBackend {
   /** mmu_lock mode faults take: read for the TDP MMU, write for the shadow MMU. */
   readonly faultTakesWriteLock: boolean;
+  /** How a walk that finds no usable leaf exits: an EPT violation (TDP) or an intercepted #PF (shadow). */
+  readonly faultExit: 'ept-violation' | 'pf-intercept';
   /** The guest's hardware walk through the vCPU's current root: pfn or -1 (also for a write through a read-only leaf). */
   walk(vcpu: Vcpu, gfn: number, write?: boolean): number;
   /** Object ids the walk of gfn reads (for the checker's footprints). */

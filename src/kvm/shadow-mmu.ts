@@ -44,6 +44,7 @@ const hex = (n: number) => `0x${n.toString(16)}`;
  */
 export class ShadowMmu implements MmuBackend {
   readonly faultTakesWriteLock = true;
+  readonly faultExit = 'pf-intercept' as const;
   /** Every shadow page ever made, by id (freed ones stay, for use-after-free reports). */
   readonly sps: ShadowPage[] = [];
   /** kvm->arch.active_mmu_pages. */

@@ -36,6 +36,7 @@ export interface TdpRoot {
  */
 export class TdpMmu implements MmuBackend {
   readonly faultTakesWriteLock = false;
+  readonly faultExit = 'ept-violation' as const;
   readonly pool = new TablePool();
   /** kvm->arch.tdp_mmu_roots, every root not yet freed. */
   readonly roots: TdpRoot[] = [];

@@ -215,7 +215,9 @@ export class Vcpu {
         if (pfn < 0) {
           this.leaveGuest();
           kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
-          kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'ept-violation' });
+          // A write the leaf refused, read-only (shadow paging's write protection), is told apart for traces.
+          const reason = write && mmu.walk(this, gfn, false) >= 0 ? 'write-protect' : mmu.faultExit;
+          kvm.emit({ e: 'vmExit', vcpu: this.id, reason });
           return { kind: 'fault', gfn, write };
         }
         this.tlbFill(gfn, pfn);

@@ -1,4 +1,5 @@
 import { type EventStamp, hvaText, type KvmEvent, type Sink } from '../kvm/events.js';
+import type { FreedPfn } from '../kvm/host-mm.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
 import { KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
@@ -56,6 +57,15 @@ export class Oracle implements Sink {
     this.violations.push({ kind, thread: t?.name ?? 'host', timeNs: at.ts, step: at.step, message });
   }
 
+  /**
+   * When a pfn was freed, in the simulator's virtual time. Not in the checker's:
+   * each of its threads keeps its own clock, so a time would not place the free
+   * in the interleaving, which prints the free as a step of its own.
+   */
+  private when(freed: FreedPfn): string {
+    return this.kvm.rt.localTime ? '' : ` at ${freed.timeNs} ns`;
+  }
+
   private threadName(): string {
     return this.kvm.rt.threads[this.at.tid]?.name ?? '?';
   }
@@ -108,7 +118,7 @@ export class Oracle implements Sink {
     const now = kvm.host.lookup(hva);
     if (now === ev.pfn) return;
     const freed = kvm.host.freed.get(ev.pfn);
-    const after = freed ? `, which ${freed.kind} freed at ${freed.timeNs} ns (use after free)` : '';
+    const after = freed ? `, which ${freed.kind} freed${this.when(freed)} (use after free)` : '';
     this.report('stale-translation', `${what(ev)}${after}; the host maps hva ${hvaText(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`);
   }
 
@@ -201,7 +211,7 @@ export class Oracle implements Sink {
       if (freed) {
         this.report(
           'stale-apic-access',
-          `vCPU${v.id} entered the guest with APIC_ACCESS_ADDR pfn ${hex(v.apicAccessPfn)}, which ${freed.kind} freed at ${freed.timeNs} ns`,
+          `vCPU${v.id} entered the guest with APIC_ACCESS_ADDR pfn ${hex(v.apicAccessPfn)}, which ${freed.kind} freed${this.when(freed)}`,
         );
       }
     }

@@ -1,4 +1,4 @@
-import { type EventStamp, type KvmEvent, type RetPf, requestList } from '../kvm/events.js';
+import { type EventStamp, type KvmEvent, type RetPf, requestList, type VmExitReason } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
@@ -81,8 +81,8 @@ export class FtraceSink implements InstanceSink {
         this.add(at, 'kvm_entry', `vcpu ${ev.vcpu}, rip 0x0`);
         return;
       case 'vmExit': {
-        const pf = ev.reason === 'ept-violation' || ev.reason === 'write-protect';
-        const reason = pf && this.shadow ? 'EXCEPTION_NMI' : EXIT_REASONS[ev.reason]!;
+        const pf = ev.reason === 'ept-violation' || ev.reason === 'pf-intercept' || ev.reason === 'write-protect';
+        const reason = EXIT_REASONS[ev.reason];
         const rec = this.add(at, 'kvm_exit', kvmExit(ev.vcpu, reason, 0, pf && this.shadow ? PF_INTR_INFO : 0));
         if (pf) this.pendingExit.set(at.tid, { rec, reason: ev.reason });
         return;
@@ -234,12 +234,13 @@ const RET_NAMES: Record<RetPf, string> = {
   emulate: 'RET_PF_EMULATE',
 };
 
-/** VMX basic exit reasons for the model's exits (TDP; a shadow-paging fault is a #PF intercept). */
-const EXIT_REASONS: Record<string, string> = {
+/** VMX basic exit reasons for the model's exits (a shadow-paging fault is a #PF intercept, an exception exit). */
+const EXIT_REASONS: Record<VmExitReason, string> = {
   'ept-violation': 'EPT_VIOLATION',
   kick: 'EXTERNAL_INTERRUPT',
   done: 'HLT',
-  'write-protect': 'EPT_VIOLATION',
+  'pf-intercept': 'EXCEPTION_NMI',
+  'write-protect': 'EXCEPTION_NMI',
   cr3: 'CR_ACCESS',
 };
 

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseCounterexample } from '../../src/check/counterexample.js';
 import { describeEvent } from '../../src/kvm/events.js';
+import { cli } from '../cli/in-process-cli.js';
+import { counterexampleOf, printedSteps } from '../report/fixtures.js';
+import { tempDir } from '../temp-dir.js';
 
 test('events: host addresses print in bytes as the kernel prints an hva (the model keeps page numbers), gfns and pfns as page numbers', () => {
   assert.equal(describeEvent({ e: 'invalidateRangeStart', kind: 'reclaim', hvaStart: 1, hvaEnd: 3 }), 'reclaim: invalidate_range_start [0x1000,0x3000)');
@@ -8,5 +14,36 @@ test('events: host addresses print in bytes as the kernel prints an hva (the mod
   assert.equal(
     describeEvent({ e: 'hostPteChange', hva: 2, oldPfn: 0x11, newPfn: -1, kind: 'reclaim' }),
     'reclaim: host PTE hva 0x2000 unmapped (was pfn 0x11)',
+  );
+});
+
+test('events: a fault is named by how it left the guest (an EPT violation under TDP, an intercepted #PF under shadow paging), not always an EPT violation', () => {
+  assert.equal(describeEvent({ e: 'vmExit', vcpu: 0, reason: 'ept-violation' }), 'VM-exit (EPT violation)');
+  assert.equal(describeEvent({ e: 'vmExit', vcpu: 0, reason: 'pf-intercept' }), 'VM-exit (#PF intercepted)');
+  assert.equal(describeEvent({ e: 'vmExit', vcpu: 0, reason: 'write-protect' }), 'VM-exit (#PF intercepted: write to a write-protected SPTE)');
+  assert.equal(describeEvent({ e: 'faultBegin', vcpu: 0, gfn: 2, write: true }), 'page fault on gfn 0x2 (write)');
+});
+
+test('events: a counterexample under shadow paging (memslot-delete-mini) prints its faults as intercepted #PFs; one under TDP (fault-vs-invalidation-mini) as EPT violations', () => {
+  const exits = (scenario: string, mutant: string) => printedSteps(counterexampleOf(scenario, mutant)).filter(([, , text]) => text.startsWith('VM-exit ('));
+  const shadow = exits('memslot-delete-mini', 'zap-fast-no-generation-bump');
+  assert.ok(
+    shadow.some(([, , t]) => t === 'VM-exit (#PF intercepted)'),
+    JSON.stringify(shadow),
+  );
+  assert.ok(!shadow.some(([, , t]) => t.includes('EPT')), JSON.stringify(shadow));
+  const tdp = exits('fault-vs-invalidation-mini', 'fault-skip-range-check');
+  assert.ok(tdp.some(([, , t]) => t === 'VM-exit (EPT violation)') && !tdp.some(([, , t]) => t.includes('#PF')), JSON.stringify(tdp));
+});
+
+test('events: a use after free found by the checker is not dated by a thread-local clock (each thread keeps its own there); the free is its own printed step', async () => {
+  const out = join(tempDir('events-'), 'cex.json');
+  const { code } = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', out);
+  assert.equal(code, 1);
+  const cex = parseCounterexample(JSON.parse(readFileSync(out, 'utf8')));
+  assert.match(cex.violation.message, /, which migrate freed \(use after free\);/);
+  assert.ok(
+    printedSteps(cex).some(([, , t]) => /^free pfn /.test(t)),
+    'the free is printed',
   );
 });

@@ -124,6 +124,17 @@ test('ftrace under shadow paging (zap-all-livelock fixture, seed 1): a fault is 
   assert.ok(faults > 0 && writes > 0, `faults ${faults}, of them writes ${writes}`);
 });
 
+test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 8 ms): a write a present read-only SPTE refused (a write-protected guest table) exits with error code P|W; a fault on no SPTE without P', () => {
+  const { lines } = ftrace('root-zap-on-process-exit', 8_000_000, 1);
+  const codes = new Map<number, number>();
+  for (const l of lines) {
+    if (!l.includes(' kvm_exit: ') || !l.includes('reason EXCEPTION_NMI')) continue;
+    const err = Number.parseInt(/error_code 0x([0-9a-f]+)$/.exec(l)![1]!, 16);
+    codes.set(err, (codes.get(err) ?? 0) + 1);
+  }
+  assert.deepEqual([...codes.keys()].sort(), [0, 2, 3], `error codes seen: ${JSON.stringify([...codes])}`);
+});
+
 test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-skip-range-check): lines are in the order of the printed interleaving, each at its printed step (step n at n µs), not by per-thread virtual time', () => {
   const sink = new FtraceSink();
   const cex = counterexampleOf('fault-vs-invalidation-mini', 'fault-skip-range-check', [sink]);
@@ -136,7 +147,7 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
     kvm_unmap_hva_range: /^invalidate_range_start \[/,
     kvm_entry: /^VM-entry on root/,
     kvm_exit: /^VM-exit \(/,
-    kvm_page_fault: /^EPT violation on gfn/,
+    kvm_page_fault: /^page fault on gfn/,
     mmulab_page_fault_done: /^page fault gfn 0x[0-9a-f]+: RET_PF_/,
     mmulab_mmu_invalidate_begin: /^kvm_mmu_invalidate_begin: /,
     mmulab_mmu_invalidate_range_add: /^kvm_mmu_invalidate_range_add: /,
@@ -164,7 +175,7 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
   // The race as printed: the fault starts, then the invalidation begins, then the fault installs its SPTE.
   const first = (tp: string) => at.get(tp)?.[0] ?? Number.NaN;
   const step = (re: RegExp) => printed.find(([, , t]) => re.test(t))![0];
-  assert.equal(first('kvm_page_fault'), step(/^EPT violation on gfn/));
+  assert.equal(first('kvm_page_fault'), step(/^page fault on gfn/));
   assert.equal(first('mmulab_mmu_invalidate_begin'), step(/^kvm_mmu_invalidate_begin/));
   assert.ok(first('kvm_page_fault') < first('mmulab_mmu_invalidate_begin'), 'the fault began before the invalidation, as printed');
 });

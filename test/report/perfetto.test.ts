@@ -153,7 +153,7 @@ test('perfetto of a counterexample (checker, fault-vs-invalidation-mini, fault-s
   assert.ok(faults.length > 0);
   for (const f of faults) {
     const vcpu = names.get(f.tid!)!;
-    assert.ok(stepsOf(vcpu, /^EPT violation on gfn/).includes(f.ts!), `${vcpu}'s fault starts at its EPT violation step: ${f.ts}`);
+    assert.ok(stepsOf(vcpu, /^page fault on gfn/).includes(f.ts!), `${vcpu}'s fault starts at its EPT violation step: ${f.ts}`);
     if (f.args!.unfinished) assert.equal(f.ts! + f.dur!, printed.length, 'a fault the violation cut short ends with the trace');
     else assert.ok(stepsOf(vcpu, /^page fault gfn .*RET_PF_/).includes(f.ts! + f.dur!), `${vcpu}'s fault ends at its RET_PF step: ${f.ts! + f.dur!}`);
   }
