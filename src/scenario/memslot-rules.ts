@@ -5,6 +5,8 @@
  * the same gfns, would run a world the kernel never has).
  */
 
+import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT } from '../kvm/memslots.js';
+
 /** A problem with the scenario's field at `path`. */
 export interface FieldIssue {
   path: (string | number)[];
@@ -15,6 +17,8 @@ interface SlotRange {
   id: number;
   baseGfn: number;
   pages: number;
+  /** What it is and why it is there, for a memslot KVM adds itself (messages say "memslot <id>" otherwise). */
+  kvm?: { what: string; why: string };
 }
 
 interface Change {
@@ -33,6 +37,26 @@ export function gfnRange(start: number, end: number): string {
 }
 
 const range = (s: SlotRange) => gfnRange(s.baseGfn, s.baseGfn + s.pages);
+/** A slot another one overlaps, as messages name it: "memslot 0's [0x0, 0x40)". */
+const described = (s: SlotRange) => (s.kvm === undefined ? `memslot ${s.id}'s ${range(s)}` : `${s.kvm.what} ${range(s)} (${s.kvm.why})`);
+
+/**
+ * The memslots KVM adds itself before the VMM's changes: the APIC-access page's
+ * private memslot at APIC_DEFAULT_PHYS_BASE when the VM has one. A VMM's memslot
+ * over it is refused (EEXIST), which is why VMMs leave a hole at 0xfee00000.
+ */
+export function privateMemslots(apicAccessPage: boolean): SlotRange[] {
+  return apicAccessPage
+    ? [
+        {
+          id: APIC_ACCESS_PAGE_PRIVATE_MEMSLOT,
+          baseGfn: APIC_ACCESS_GFN,
+          pages: 1,
+          kvm: { what: "the APIC-access page's private memslot", why: 'vm.apicAccessPage is true' },
+        },
+      ]
+    : [];
+}
 
 /** The slot of `slots` other than `id` whose gfns meet [baseGfn, baseGfn + pages), if any. */
 function overlapping(slots: readonly SlotRange[], id: number, baseGfn: number, pages: number): SlotRange | undefined {
@@ -44,7 +68,7 @@ function overlapping(slots: readonly SlotRange[], id: number, baseGfn: number, p
  * change, taken in time order as the VMM makes them, must find its slot (move,
  * delete) or not (create), and must not land on another slot's gfns (EEXIST).
  */
-export function memslotIssues(memslots: readonly SlotRange[], changes: readonly Change[]): FieldIssue[] {
+export function memslotIssues(memslots: readonly SlotRange[], changes: readonly Change[], kvmSlots: readonly SlotRange[] = []): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const ids = new Set<number>();
   memslots.forEach((m, k) => {
@@ -59,18 +83,28 @@ export function memslotIssues(memslots: readonly SlotRange[], changes: readonly 
     const cur = byGfn[i]!;
     if (cur.m.baseGfn < prev.m.baseGfn + prev.m.pages) {
       const [first, second] = prev.k < cur.k ? [prev, cur] : [cur, prev];
-      issues.push({ path: ['vm', 'memslots', second.k, 'baseGfn'], message: `gfns ${range(second.m)} overlap memslot ${first.m.id}'s ${range(first.m)}` });
+      issues.push({ path: ['vm', 'memslots', second.k, 'baseGfn'], message: `gfns ${range(second.m)} overlap ${described(first.m)}` });
       return issues;
     }
   }
-  const slots: SlotRange[] = memslots.map((m) => ({ id: m.id, baseGfn: m.baseGfn, pages: m.pages }));
+  for (const [k, m] of memslots.entries()) {
+    const kvmSlot = overlapping(kvmSlots, m.id, m.baseGfn, m.pages);
+    if (kvmSlot !== undefined) {
+      issues.push({ path: ['vm', 'memslots', k, 'baseGfn'], message: `gfns ${range(m)} overlap ${described(kvmSlot)}; KVM would refuse it (EEXIST)` });
+      return issues;
+    }
+  }
+  const slots: SlotRange[] = [...kvmSlots, ...memslots.map((m) => ({ id: m.id, baseGfn: m.baseGfn, pages: m.pages }))];
   // The VMM makes the changes in time order, ties in the order written (a stable sort).
   const order = changes.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
   for (const { c, k } of order) {
     const at = ['host', 'memslotChanges', k];
     const i = slots.findIndex((s) => s.id === c.slot);
     // Named only in a message: built when one is written.
-    const ids = () => (slots.length > 8 ? `${slots.length} memslots` : `memslots: ${slots.map((s) => s.id).join(', ') || 'none'}`);
+    const ids = () => {
+      const user = slots.filter((s) => s.kvm === undefined);
+      return user.length > 8 ? `${user.length} memslots` : `memslots: ${user.map((s) => s.id).join(', ') || 'none'}`;
+    };
     if (c.op === 'create') {
       const pages = c.pages ?? 1;
       const baseGfn = c.baseGfn ?? 0;
@@ -78,11 +112,11 @@ export function memslotIssues(memslots: readonly SlotRange[], changes: readonly 
         issues.push({ path: [...at, 'slot'], message: `create of memslot ${c.slot}, which exists then (${ids()}); KVM would refuse it (EINVAL)` });
         continue;
       }
-      const other = overlapping(slots, c.slot, baseGfn, pages);
-      if (other !== undefined) {
+      const clash = overlapping(slots, c.slot, baseGfn, pages);
+      if (clash !== undefined) {
         issues.push({
           path: [...at, 'baseGfn'],
-          message: `create of memslot ${c.slot} at ${range({ id: c.slot, baseGfn, pages })} overlaps memslot ${other.id}'s ${range(other)}; KVM would refuse it (EEXIST)`,
+          message: `create of memslot ${c.slot} at ${range({ id: c.slot, baseGfn, pages })} overlaps ${described(clash)}; KVM would refuse it (EEXIST)`,
         });
         continue;
       }
@@ -101,11 +135,11 @@ export function memslotIssues(memslots: readonly SlotRange[], changes: readonly 
       continue;
     }
     const moved = { id: c.slot, baseGfn: c.baseGfn ?? 0, pages: slots[i]!.pages };
-    const other = overlapping(slots, c.slot, moved.baseGfn, moved.pages);
-    if (other !== undefined) {
+    const clash = overlapping(slots, c.slot, moved.baseGfn, moved.pages);
+    if (clash !== undefined) {
       issues.push({
         path: [...at, 'baseGfn'],
-        message: `move of memslot ${c.slot} to ${range(moved)} overlaps memslot ${other.id}'s ${range(other)}; KVM would refuse it (EEXIST)`,
+        message: `move of memslot ${c.slot} to ${range(moved)} overlaps ${described(clash)}; KVM would refuse it (EEXIST)`,
       });
       continue;
     }

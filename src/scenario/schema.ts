@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_COSTS } from '../kvm/costs.js';
 import { SETTINGS } from '../kvm/settings.js';
-import { memslotIssues } from './memslot-rules.js';
+import { memslotIssues, privateMemslots } from './memslot-rules.js';
 import { workloadIssues } from './workload-rules.js';
 
 /** Upper bounds that keep a scenario within what one machine can model. */
@@ -169,7 +169,8 @@ export const scenarioSchema = z
   })
   .superRefine((s, ctx) => {
     // What KVM_SET_USER_MEMORY_REGION would refuse, located at the field.
-    for (const issue of memslotIssues(s.vm.memslots, s.host.memslotChanges)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    for (const issue of memslotIssues(s.vm.memslots, s.host.memslotChanges, privateMemslots(s.vm.apicAccessPage)))
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     // Where the threads reach: memory the memslots hold.
     for (const issue of workloadIssues(s)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });

@@ -82,6 +82,22 @@ test('bad input: memslots and changes KVM_SET_USER_MEMORY_REGION would refuse ar
       /\.baseGfn: create of memslot 5 at \[0xa, 0xe\) overlaps memslot 0's \[0x0, 0x40\); KVM would refuse it \(EEXIST\)$/,
     ],
     ['move.yaml', withChange('{ atNs: 1000, op: move, slot: 1, baseGfn: 0 }'), /\.baseGfn: move of memslot 1 to \[0x0, 0x40\) overlaps memslot 0's/],
+    // The APIC-access page's private memslot (vm.apicAccessPage, on by default) is KVM's at gfn 0xfee00.
+    [
+      'apic.yaml',
+      slots.replace('baseGfn: 4096, pages: 64', 'baseGfn: 0xfe000, pages: 8192'),
+      /vm\.memslots\[1\]\.baseGfn: gfns \[0xfe000, 0x100000\) overlap the APIC-access page's private memslot \[0xfee00, 0xfee01\) \(vm\.apicAccessPage is true\); KVM would refuse it \(EEXIST\)$/,
+    ],
+    [
+      'apic-create.yaml',
+      withChange('{ atNs: 1000, op: create, slot: 5, baseGfn: 0xfee00, pages: 1 }'),
+      /\.baseGfn: create of memslot 5 at \[0xfee00, 0xfee01\) overlaps the APIC-access page's private memslot/,
+    ],
+    [
+      'apic-move.yaml',
+      withChange('{ atNs: 1000, op: move, slot: 1, baseGfn: 0xfede0 }'),
+      /\.baseGfn: move of memslot 1 to \[0xfede0, 0xfee20\) overlaps the APIC-access page's/,
+    ],
   ];
   for (const [name, text, pattern] of cases) assertBad(cli('run', scenarioFile(name, text)), pattern);
   // In time order: a delete, then a create of the same id, is fine.
@@ -90,6 +106,10 @@ test('bad input: memslots and changes KVM_SET_USER_MEMORY_REGION would refuse ar
     scenarioFile('seq.yaml', `${withChange('{ atNs: 2000, op: create, slot: 1, baseGfn: 8192, pages: 8 }')}    - { atNs: 1000, op: delete, slot: 1 }\n`),
   );
   assert.equal(r.code, 0, r.stderr);
+  // Without an APIC-access page, gfn 0xfee00 is the VMM's to map.
+  const noApic = slots.replace('vcpus: 2', 'vcpus: 2\n  apicAccessPage: false').replace('baseGfn: 4096, pages: 64', 'baseGfn: 0xfe000, pages: 8192');
+  const free = cli('run', scenarioFile('no-apic.yaml', noApic));
+  assert.equal(free.code, 0, free.stderr);
 });
 
 test('bad input: threads that would reach no memory are located and named (a run that measures nothing of what it was written for)', () => {
