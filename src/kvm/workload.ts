@@ -1,3 +1,4 @@
+import { ModelBug } from '../runtime/model-bug.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /** A vCPU's guest access pattern over [gfnStart, gfnStart + gfnCount). */
@@ -23,6 +24,7 @@ export class AccessPattern {
     /** Offset for sequential patterns, so vCPUs do not walk in lockstep. */
     start: number,
   ) {
+    if (!Number.isInteger(start)) throw new ModelBug(`sequential start ${start} is not a whole gfn offset`);
     this.seq = start;
     this.hotCount = Math.max(1, Math.floor(spec.gfnCount * spec.hotFraction));
   }

@@ -88,7 +88,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
 
   for (let i = 0; i < scenario.vm.vcpus; i++) {
     const w = vcpuWorkload(scenario, i);
-    const vcpu = new Vcpu(kvm, i, new AccessPattern(rt, w, (i * w.gfnCount) / scenario.vm.vcpus));
+    const vcpu = new Vcpu(kvm, i, new AccessPattern(rt, w, Math.floor((i * w.gfnCount) / scenario.vm.vcpus)));
     vcpu.interval = w.accessIntervalNs;
     vcpu.accessLimit = w.accesses;
     if (scenario.vm.apicAccessPage) vcpu.requests |= 1 << KVM_REQ_APIC_PAGE_RELOAD;
