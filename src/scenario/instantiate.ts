@@ -14,9 +14,11 @@ import { Oracle } from '../oracle/oracle.js';
 import { ProgressMonitor } from '../oracle/progress.js';
 import { StepLog } from '../oracle/step-log.js';
 import type { Instance, LogLine, Violation } from '../runtime/instance.js';
+import { ModelBug } from '../runtime/model-bug.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
+import { GuestRam, HVA_GAP_PAGES } from './guest-ram.js';
 import type { Scenario } from './schema.js';
 import { shadowGuestSpecs, withPageTableMemslot } from './shadow-guest.js';
 import { vcpuWorkload } from './vcpu-workload.js';
@@ -63,7 +65,7 @@ function layoutMemslots(scenario: Scenario): Memslot[] {
   for (const m of scenario.vm.memslots) {
     const hvaPage = m.hvaPage ?? next;
     out.push({ id: m.id, baseGfn: m.baseGfn, npages: m.pages, hvaPage, flags: 0 });
-    next = hvaPage + m.pages + 512;
+    next = hvaPage + m.pages + HVA_GAP_PAGES;
   }
   return out;
 }
@@ -113,16 +115,17 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   if (log) kvm.subscribe(log);
   for (const s of opts.sinks ?? []) kvm.subscribe(s);
 
+  const ram = new GuestRam(scenario, laidOut, apicHvaPage(userSlots) + 1024);
   scenario.host.invalidations.forEach((spec, k) => {
     for (let j = 0; j < spec.threads; j++) {
       const name = `${spec.kind}${scenario.host.invalidations.length > 1 || spec.threads > 1 ? `${k}.${j}` : ''}`;
-      rt.spawn(name, () => invalidator(kvm, spec, userSlots));
+      rt.spawn(name, () => invalidator(kvm, spec, ram));
     }
   });
   if (scenario.vm.apicAccessPage && scenario.host.apicPageMigrationNs > 0) {
     rt.spawn('apic-migrate', () => apicMigrator(kvm, scenario));
   }
-  if (scenario.host.memslotChanges.length > 0) rt.spawn('vmm', () => vmm(kvm, scenario, userSlots));
+  if (scenario.host.memslotChanges.length > 0) rt.spawn('vmm', () => vmm(kvm, scenario, ram));
 
   return {
     rt,
@@ -138,20 +141,18 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   };
 }
 
-/** A host thread doing invalidations of one kind at a rate. */
-function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number], slots: readonly Memslot[]): Task {
+/** A host thread doing invalidations of one kind at a rate, on the host range behind its gfns. */
+function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number], ram: GuestRam): Task {
+  // The scenario's rules put all of the spec's gfns in one memslot's range, and its ranges within them.
+  const where = ram.holding(spec.gfnStart, spec.gfnStart + spec.gfnCount);
+  if (where === undefined) throw new ModelBug(`invalidations of gfns from ${spec.gfnStart} (${spec.gfnCount}) lie in no one memslot`);
   if (spec.startNs > 0) yield* kvm.sleep(spec.startNs);
   for (let n = 0; spec.count === 0 || n < spec.count; n++) {
     if (n > 0 && spec.intervalNs > 0) yield* kvm.sleep(spec.intervalNs);
-    const span = Math.max(1, spec.gfnCount - spec.rangePages + 1);
-    const off = spec.overlapping ? kvm.rt.draw(span) : (kvm.rt.draw(Math.max(1, Math.floor(spec.gfnCount / spec.rangePages))) * spec.rangePages) % span;
-    const gfn = spec.gfnStart + off;
-    // Ranges are expressed in guest frames; the host works on the hva range behind them.
-    const slot = slots.find((s) => gfn >= s.baseGfn && gfn < s.baseGfn + s.npages);
-    if (slot === undefined) continue;
-    const hvaStart = slot.hvaPage + (gfn - slot.baseGfn);
-    const hvaEnd = Math.min(hvaStart + spec.rangePages, slot.hvaPage + slot.npages);
-    yield* hostInvalidate(kvm, hvaStart, hvaEnd, spec.kind as InvalidationKind, spec.holdNs);
+    const span = spec.gfnCount - spec.rangePages + 1;
+    const off = spec.overlapping ? kvm.rt.draw(span) : (kvm.rt.draw(Math.floor(spec.gfnCount / spec.rangePages)) * spec.rangePages) % span;
+    const hvaStart = where.hvaPage + (spec.gfnStart + off - where.baseGfn);
+    yield* hostInvalidate(kvm, hvaStart, hvaStart + spec.rangePages, spec.kind as InvalidationKind, spec.holdNs);
   }
 }
 
@@ -165,20 +166,16 @@ function* apicMigrator(kvm: Kvm, scenario: Scenario): Task {
   }
 }
 
-/** The VMM making memslot changes at their times. */
-function* vmm(kvm: Kvm, scenario: Scenario, slots: readonly Memslot[]): Task {
-  const changes = [...scenario.host.memslotChanges].sort((a, b) => a.atNs - b.atNs);
-  let hvaNext = apicHvaPage(slots) + 1024;
-  for (const c of changes) {
+/** The VMM making memslot changes at their times (a create maps its memory where `ram` says). */
+function* vmm(kvm: Kvm, scenario: Scenario, ram: GuestRam): Task {
+  // By time, ties as written (a stable sort), as the scenario's rules take them.
+  const changes = scenario.host.memslotChanges.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
+  for (const { c, k } of changes) {
     const wait = c.atNs - kvm.rt.now();
     if (wait > 0) yield* kvm.sleep(wait);
     if (c.op === 'delete') yield* kvmSetMemoryRegion(kvm, { op: 'delete', slot: c.slot });
     else if (c.op === 'move') yield* kvmSetMemoryRegion(kvm, { op: 'move', slot: c.slot, baseGfn: c.baseGfn ?? 0 });
-    else {
-      const pages = c.pages ?? 1;
-      yield* kvmSetMemoryRegion(kvm, { op: 'create', slot: c.slot, baseGfn: c.baseGfn ?? 0, pages, hvaPage: hvaNext });
-      hvaNext += pages + 512;
-    }
+    else yield* kvmSetMemoryRegion(kvm, { op: 'create', slot: c.slot, baseGfn: c.baseGfn ?? 0, pages: c.pages ?? 1, hvaPage: ram.hvaOfCreate(k) });
   }
 }
 

@@ -69,13 +69,42 @@ function overlapping(slots: readonly SlotRange[], id: number, baseGfn: number, p
  * delete) or not (create), and must not land on another slot's gfns (EEXIST).
  */
 export function memslotIssues(memslots: readonly SlotRange[], changes: readonly Change[], kvmSlots: readonly SlotRange[] = []): FieldIssue[] {
+  return replayMemslotChanges(memslots, changes, kvmSlots).issues;
+}
+
+/**
+ * Where the VMM's memslots ever are, in gfns: each memslot at the start, then
+ * each create and each move (its destination) in time order. A region is
+ * backed by one contiguous host range: the initial memslot's, the created
+ * one's, or, for a move, the moved memslot's. Assumes the changes are valid
+ * (`memslotIssues` is empty).
+ */
+export function memslotRegions(memslots: readonly SlotRange[], changes: readonly Change[]): MemslotRegion[] {
+  return replayMemslotChanges(memslots, changes, []).regions;
+}
+
+/** A gfn range a memslot holds at some time, and whose host range backs it. */
+export interface MemslotRegion {
+  baseGfn: number;
+  pages: number;
+  /** Backed by the host range of `vm.memslots[k]`, or of the memslot `host.memslotChanges[k]` created. */
+  backing: { initial: number } | { created: number };
+}
+
+function replayMemslotChanges(
+  memslots: readonly SlotRange[],
+  changes: readonly Change[],
+  kvmSlots: readonly SlotRange[],
+): { issues: FieldIssue[]; regions: MemslotRegion[] } {
   const issues: FieldIssue[] = [];
+  const regions: MemslotRegion[] = [];
+  const result = { issues, regions };
   const ids = new Set<number>();
   memslots.forEach((m, k) => {
     if (ids.has(m.id)) issues.push({ path: ['vm', 'memslots', k, 'id'], message: `memslot id ${m.id} is used twice` });
     ids.add(m.id);
   });
-  if (issues.length > 0) return issues;
+  if (issues.length > 0) return result;
   // Overlaps, in gfn order (thousands of memslots: no pairwise test); the later-written one is named.
   const byGfn = memslots.map((m, k) => ({ m, k })).sort((a, b) => a.m.baseGfn - b.m.baseGfn);
   for (let i = 1; i < byGfn.length; i++) {
@@ -84,17 +113,20 @@ export function memslotIssues(memslots: readonly SlotRange[], changes: readonly 
     if (cur.m.baseGfn < prev.m.baseGfn + prev.m.pages) {
       const [first, second] = prev.k < cur.k ? [prev, cur] : [cur, prev];
       issues.push({ path: ['vm', 'memslots', second.k, 'baseGfn'], message: `gfns ${range(second.m)} overlap ${described(first.m)}` });
-      return issues;
+      return result;
     }
   }
   for (const [k, m] of memslots.entries()) {
     const kvmSlot = overlapping(kvmSlots, m.id, m.baseGfn, m.pages);
     if (kvmSlot !== undefined) {
       issues.push({ path: ['vm', 'memslots', k, 'baseGfn'], message: `gfns ${range(m)} overlap ${described(kvmSlot)}; KVM would refuse it (EEXIST)` });
-      return issues;
+      return result;
     }
   }
-  const slots: SlotRange[] = [...kvmSlots, ...memslots.map((m) => ({ id: m.id, baseGfn: m.baseGfn, pages: m.pages }))];
+  // The VMM's memslots carry where their host range came from (for moves).
+  type Live = SlotRange & { backing?: MemslotRegion['backing'] };
+  const slots: Live[] = [...kvmSlots, ...memslots.map((m, k) => ({ id: m.id, baseGfn: m.baseGfn, pages: m.pages, backing: { initial: k } }))];
+  for (const [k, m] of memslots.entries()) regions.push({ baseGfn: m.baseGfn, pages: m.pages, backing: { initial: k } });
   // The VMM makes the changes in time order, ties in the order written (a stable sort).
   const order = changes.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
   for (const { c, k } of order) {
@@ -120,7 +152,8 @@ export function memslotIssues(memslots: readonly SlotRange[], changes: readonly 
         });
         continue;
       }
-      slots.push({ id: c.slot, baseGfn, pages });
+      slots.push({ id: c.slot, baseGfn, pages, backing: { created: k } });
+      regions.push({ baseGfn, pages, backing: { created: k } });
       continue;
     }
     if (i < 0) {
@@ -143,7 +176,9 @@ export function memslotIssues(memslots: readonly SlotRange[], changes: readonly 
       });
       continue;
     }
-    slots[i] = moved;
+    const backing = slots[i]!.backing!;
+    slots[i] = { ...moved, backing };
+    regions.push({ baseGfn: moved.baseGfn, pages: moved.pages, backing });
   }
-  return issues;
+  return result;
 }

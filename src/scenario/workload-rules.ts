@@ -4,11 +4,15 @@
  * gfns no memslot ever holds changes nothing; both would run a scenario that
  * measures nothing of what it was written for, so they are refused instead.
  */
-import { type FieldIssue, gfnRange } from './memslot-rules.js';
+import { type FieldIssue, gfnRange, memslotRegions } from './memslot-rules.js';
 
 interface GfnRange {
   gfnStart: number;
   gfnCount: number;
+}
+
+interface InvalidationRange extends GfnRange {
+  rangePages: number;
 }
 
 interface Slot {
@@ -28,10 +32,10 @@ function firstUncovered(sorted: readonly Slot[], start: number, end: number): nu
 }
 
 export function workloadIssues(s: {
-  vm: { vcpus: number; memslots: readonly Slot[] };
+  vm: { vcpus: number; memslots: Parameters<typeof memslotRegions>[0] };
   workload: GfnRange;
   vcpuWorkloads: readonly Partial<GfnRange>[];
-  host: { invalidations: readonly GfnRange[]; memslotChanges: readonly { op: string; baseGfn?: number; pages?: number }[] };
+  host: { invalidations: readonly InvalidationRange[]; memslotChanges: Parameters<typeof memslotRegions>[1] };
 }): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (s.vcpuWorkloads.length > s.vm.vcpus) {
@@ -55,16 +59,31 @@ export function workloadIssues(s: {
     // One vCPU named is enough when they share the workload.
     if (where[0] === 'workload') break;
   }
-  // Memslots created (or moved) later count: an invalidation may be meant for
-  // them. A move keeps its slot's size, not known here: taken as unbounded.
-  const ever: Slot[] = [...s.vm.memslots];
-  for (const c of s.host.memslotChanges) if (c.op !== 'delete') ever.push({ baseGfn: c.baseGfn ?? 0, pages: c.pages ?? 1 << 30 });
+  // Memslots created or moved later count: an invalidation may be meant for
+  // them. One invalidation is one host (hva) range, and memslots' host ranges
+  // are not contiguous: its gfns must lie in one memslot, as it is at some time.
+  const regions = memslotRegions(s.vm.memslots, s.host.memslotChanges);
   s.host.invalidations.forEach((inv, k) => {
+    const at = ['host', 'invalidations', k];
     const end = inv.gfnStart + inv.gfnCount;
-    if (ever.some((m) => m.baseGfn < end && inv.gfnStart < m.baseGfn + m.pages)) return;
+    if (regions.some((m) => m.baseGfn <= inv.gfnStart && end <= m.baseGfn + m.pages)) {
+      if (inv.rangePages > inv.gfnCount) {
+        issues.push({
+          path: [...at, 'rangePages'],
+          message: `ranges of ${inv.rangePages} pages do not fit in gfns ${gfnRange(inv.gfnStart, end)} (gfnCount ${inv.gfnCount}): expected rangePages <= gfnCount`,
+        });
+      }
+      return;
+    }
+    const met = regions.filter((m) => m.baseGfn < end && inv.gfnStart < m.baseGfn + m.pages);
     issues.push({
-      path: ['host', 'invalidations', k, 'gfnStart'],
-      message: `gfns ${gfnRange(inv.gfnStart, end)} lie in no memslot: the host would invalidate nothing KVM maps`,
+      path: [...at, 'gfnStart'],
+      message:
+        met.length === 0
+          ? `gfns ${gfnRange(inv.gfnStart, end)} lie in no memslot: the host would invalidate nothing KVM maps`
+          : met.length === 1
+            ? `gfns ${gfnRange(inv.gfnStart, end)} reach past the memslot at ${gfnRange(met[0]!.baseGfn, met[0]!.baseGfn + met[0]!.pages)} into gfns no memslot holds: expected gfns within it`
+            : `gfns ${gfnRange(inv.gfnStart, end)} are not within one memslot (they meet ${met.map((m) => gfnRange(m.baseGfn, m.baseGfn + m.pages)).join(', ')}): an invalidation is one host range, and memslots' host ranges are apart; expected one invalidation per memslot`,
     });
   });
   return issues;

@@ -114,6 +114,24 @@ test('bad input: memslots and changes KVM_SET_USER_MEMORY_REGION would refuse ar
 
 test('bad input: threads that would reach no memory are located and named (a run that measures nothing of what it was written for)', () => {
   const cases: [string, string, RegExp][] = [
+    // One invalidation is one host range: its gfns lie in one memslot, its ranges within its gfns.
+    [
+      'inv-two-slots.yaml',
+      GOOD.replace('pages: 64 }', 'pages: 64 }\n    - { id: 1, baseGfn: 64, pages: 64 }').concat(
+        'host:\n  invalidations:\n    - { kind: reclaim, gfnStart: 0, gfnCount: 128, rangePages: 128 }\n',
+      ),
+      /host\.invalidations\[0\]\.gfnStart: gfns \[0x0, 0x80\) are not within one memslot \(they meet \[0x0, 0x40\), \[0x40, 0x80\)\).*expected one invalidation per memslot$/,
+    ],
+    [
+      'inv-past-slot.yaml',
+      `${GOOD}host:\n  invalidations:\n    - { kind: reclaim, gfnStart: 32, gfnCount: 64, rangePages: 8 }\n`,
+      /host\.invalidations\[0\]\.gfnStart: gfns \[0x20, 0x60\) reach past the memslot at \[0x0, 0x40\) into gfns no memslot holds: expected gfns within it$/,
+    ],
+    [
+      'inv-wide-range.yaml',
+      `${GOOD}host:\n  invalidations:\n    - { kind: reclaim, gfnStart: 0, gfnCount: 16 }\n`,
+      /host\.invalidations\[0\]\.rangePages: ranges of 512 pages do not fit in gfns \[0x0, 0x10\) \(gfnCount 16\): expected rangePages <= gfnCount$/,
+    ],
     [
       'wide.yaml',
       GOOD.replace('gfnCount: 64', 'gfnCount: 1000'),
@@ -128,7 +146,7 @@ test('bad input: threads that would reach no memory are located and named (a run
   ];
   for (const [name, text, pattern] of cases) assertBad(cli('run', scenarioFile(name, text)), pattern);
   // A memslot created later holds them: fine.
-  const later = `${GOOD}host:\n  invalidations:\n    - { kind: reclaim, gfnStart: 1000, gfnCount: 10, count: 2 }\n  memslotChanges:\n    - { atNs: 10, op: create, slot: 3, baseGfn: 1000, pages: 16 }\n`;
+  const later = `${GOOD}host:\n  invalidations:\n    - { kind: reclaim, gfnStart: 1000, gfnCount: 10, rangePages: 4, count: 2 }\n  memslotChanges:\n    - { atNs: 10, op: create, slot: 3, baseGfn: 1000, pages: 16 }\n`;
   const r = cli('run', scenarioFile('later.yaml', later));
   assert.equal(r.code, 0, r.stderr);
 });

@@ -46,7 +46,7 @@ test('limits: memslot pages beyond the total limit are refused', () => {
   // Side by side (memslots may not overlap), 2^31 pages each.
   const slots = Array.from({ length: 3 }, (_, i) => `{ id: ${i}, baseGfn: ${i * 2 ** 31}, pages: ${2 ** 31} }`).join(', ');
   assertRefused(
-    cli('run', file('total.yaml', `vm: { vcpus: 1, memslots: [${slots}] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n`)),
+    cli('run', file('total.yaml', `vm: { vcpus: 1, apicAccessPage: false, memslots: [${slots}] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n`)),
     /total\.yaml: vm\.memslots: 6442450944 pages in all, more than the limit/,
   );
 });
@@ -84,7 +84,7 @@ test('limits: a stop condition that never comes is refused', () => {
 
 test('limits: a memory estimate beyond the machine is refused with the figures', () => {
   const s = parseScenario(
-    `vm: { vcpus: 1024, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`,
+    `vm: { vcpus: 1024, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`,
     'big.yaml',
   );
   assert.throws(
@@ -96,7 +96,7 @@ test('limits: a memory estimate beyond the machine is refused with the figures',
       'run',
       file(
         'big.yaml',
-        `vm: { vcpus: 1024, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`,
+        `vm: { vcpus: 1024, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`,
       ),
     ),
     /big\.yaml: too big: needs about/,
