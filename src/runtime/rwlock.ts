@@ -1,8 +1,12 @@
-import type { RecordableHistogram } from 'node:perf_hooks';
 import { ModelBug } from './model-bug.js';
 import { OP_LOCAL, type Op, opShared, opWrite } from './op.js';
 import type { Runtime } from './runtime.js';
 import type { Task, Thread } from './thread.js';
+
+/** Where a lock reports the wait of each contended acquisition, ns (a driver's distribution). */
+export interface WaitRecorder {
+  record(ns: number): void;
+}
 
 /** Contention figures a lock keeps about itself. */
 export interface LockStats {
@@ -10,8 +14,8 @@ export interface LockStats {
   writeAcquires: number;
   /** Acquisitions that had to wait. */
   contended: number;
-  /** Wait times of contended acquisitions, ns (HDR histogram), when a driver wants them (null: not kept). */
-  waits: RecordableHistogram | null;
+  /** Wait times of contended acquisitions, ns, when a driver wants them (null: not kept). */
+  waits: WaitRecorder | null;
   /** Longest write hold, ns. */
   writeHoldMaxNs: number;
   /** Hold intervals, for reports: [start, end, mode 0=read 1=write, thread id]. */
@@ -165,7 +169,7 @@ export class RwLock {
     // Blocked until a release hands the lock over; the runtime will not resume us before.
     yield write ? this.op : this.readOp;
     if (!this.isHeldBy(t)) throw new ModelBug(`${t.name} woke without ${this.name}`);
-    this.stats.waits?.record(Math.max(1, Math.round(this.rt.now() - since)));
+    this.stats.waits?.record(this.rt.now() - since);
     this.stats.waitIntervals?.push(since, this.rt.now(), write ? 1 : 0, t.id);
     this.observer?.resumed(t.id, write);
   }

@@ -1,5 +1,5 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
+import { Distribution } from './distribution.js';
 
 /** Key of a (vCPU, guest CR3) pair in Metrics.loadedOnce; TDP roots have no CR3. */
 function loadKey(vcpu: number, pgd: number | undefined): number {
@@ -39,13 +39,14 @@ export class Metrics implements Sink {
   retriesInvalidSlot = 0;
   spurious = 0;
   emulated = 0;
-  readonly faultLatency: RecordableHistogram = createHistogram();
+  /** First exit of an access to its resolution, per resolved fault (fixed or spurious). */
+  readonly faultLatency = new Distribution();
   remoteFlushes = 0;
   tlbFlushes = 0;
   invalidationsStarted = 0;
   invalidationsCompleted = 0;
   /** Time from invalidate_range_start to _end, per invalidation. */
-  readonly invalidationDuration: RecordableHistogram = createHistogram();
+  readonly invalidationDuration = new Distribution();
   private readonly invalidationSince = new Map<number, number>();
   sptesZapped = 0;
   sptesInstalled = 0;
@@ -99,13 +100,13 @@ export class Metrics implements Sink {
             return;
           case 'spurious':
             this.spurious++;
-            this.faultLatency.record(Math.max(1, Math.round(ev.latencyNs)));
+            this.faultLatency.record(ev.latencyNs);
             return;
           case 'emulate':
             this.emulated++;
             return;
           case 'fixed':
-            this.faultLatency.record(Math.max(1, Math.round(ev.latencyNs)));
+            this.faultLatency.record(ev.latencyNs);
             return;
         }
         return;
@@ -122,7 +123,7 @@ export class Metrics implements Sink {
       case 'invalidateRangeEnd': {
         this.invalidationsCompleted++;
         const since = this.invalidationSince.get(at.tid);
-        if (since !== undefined) this.invalidationDuration.record(Math.max(1, Math.round(at.ts - since)));
+        if (since !== undefined) this.invalidationDuration.record(at.ts - since);
         return;
       }
       case 'spteSet':

@@ -1,11 +1,16 @@
 import type { Settings } from '../kvm/settings.js';
 import type { Violation } from '../runtime/instance.js';
 
-/** Percentiles of a latency distribution, ns. */
+/**
+ * Percentiles of a latency distribution, ns (Distribution): nearest rank, exact
+ * while the values take at most 4,096 distinct values, else HDR estimates at
+ * most 0.1% high; all 0 when nothing was observed.
+ */
 export interface Percentiles {
   p50: number;
   p90: number;
   p99: number;
+  /** The largest value observed, exact. */
   max: number;
 }
 

@@ -1,4 +1,3 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { Sink } from '../kvm/events.js';
 import type { Settings } from '../kvm/settings.js';
 import { ModelBug } from '../runtime/model-bug.js';
@@ -6,7 +5,8 @@ import { Prng } from '../runtime/prng.js';
 import { InputError } from '../scenario/input-error.js';
 import { createInstance, type KvmInstance } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
-import type { Percentiles, RunResult } from './result.js';
+import { Distribution } from './distribution.js';
+import type { RunResult } from './result.js';
 import { ThreadHeap } from './thread-heap.js';
 
 export interface SimulateOptions {
@@ -32,11 +32,6 @@ const CHECK_EVERY = 1024;
 /** Steps with the virtual clock standing still after which a run is refused (a zero-cost loop). */
 const STILL_STEPS = 1 << 20;
 
-function pct(h: RecordableHistogram): Percentiles {
-  if (h.count === 0) return { p50: 0, p90: 0, p99: 0, max: 0 };
-  return { p50: h.percentile(50), p90: h.percentile(90), p99: h.percentile(99), max: h.max };
-}
-
 /**
  * Runs a scenario on the virtual clock: always steps the runnable thread that is
  * ready earliest (ties by id), so each thread's costs become elapsed time.
@@ -51,7 +46,8 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   const heap = new ThreadHeap();
   rt.driver = { draw: (n) => prng.below(n), woke: (t) => heap.push(t) };
   if (opts.recordHolds) kvm.mmuLock.stats.holds = [];
-  kvm.mmuLock.stats.waits = createHistogram();
+  const lockWaits = new Distribution();
+  kvm.mmuLock.stats.waits = lockWaits;
   opts.onInstance?.(inst);
   for (const t of rt.threads) heap.push(t);
 
@@ -137,13 +133,13 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         retriesInvalidSlot: m.retriesInvalidSlot,
         spurious: m.spurious,
         emulated: m.emulated,
-        latencyNs: pct(m.faultLatency),
+        latencyNs: m.faultLatency.summary(),
       },
       mmuLock: {
         readAcquires: lock.readAcquires,
         writeAcquires: lock.writeAcquires,
         contended: lock.contended,
-        waitNs: (({ p50, p99, max }) => ({ p50, p99, max }))(pct(lock.waits!)),
+        waitNs: (({ p50, p99, max }) => ({ p50, p99, max }))(lockWaits.summary()),
         writeHoldNs: { max: lock.writeHoldMaxNs },
         lockBreaks: m.lockBreaks,
       },
@@ -152,7 +148,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         started: m.invalidationsStarted,
         completed: m.invalidationsCompleted,
         sptesZapped: m.sptesZapped,
-        durationNs: pct(m.invalidationDuration),
+        durationNs: m.invalidationDuration.summary(),
       },
       apic: { reloads: m.apicReloads, reRequests: m.apicReRequests, stalledNs: m.apicStalledNs },
       guest: { accesses: m.guestAccesses, entries: m.entries, entriesCancelled: m.entriesCancelled },
