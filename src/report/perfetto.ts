@@ -114,7 +114,7 @@ export class PerfettoSink implements InstanceSink {
     const steps = this.clock.active === true;
     const endNs = cut ?? (steps ? Math.max(this.clock.endNs, this.spans.lastTs) : Math.max(opts.endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs));
     const lock = steps ? this.clock.lockIntervals() : this.inst ? lockIntervals(this.inst) : null;
-    const spans = this.spans.finish(endNs, lock !== null && cut !== null ? clipLockIntervals(lock, cut) : lock, cut, { widenOverHolds: steps });
+    const spans = this.spans.finish(endNs, lock !== null && cut !== null ? clipLockIntervals(lock, cut) : lock, cut, { inSteps: steps });
     // Threads run ahead of each other within a step: what was kept past the cut goes too.
     const upTo = cut ?? Number.POSITIVE_INFINITY;
     const truncated = cut === null ? {} : { truncated: { atNs: cut, keptEvents: this.budget.taken, droppedEvents: this.budget.dropped } };

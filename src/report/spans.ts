@@ -106,6 +106,12 @@ export class SpanRecorder implements Sink {
   private readonly batchMark = new Map<number, number>();
   /** Latest event time seen. */
   lastTs = 0;
+  /**
+   * Where a zap-all began by its own clock (its end less its durationNs), which
+   * may be before its begin tracepoint: kvm_mmu_zap_all_fast traces its begin
+   * once it holds mmu_lock, after the acquisition's cost.
+   */
+  private readonly opStarts = new Map<Span, number>();
 
   on(ev: KvmEvent, at: EventStamp): void {
     if (at.ts > this.lastTs) this.lastTs = at.ts;
@@ -135,9 +141,13 @@ export class SpanRecorder implements Sink {
         this.begin('zap-all', at.tid, at.ts, ev.how, { pages: ev.pages });
         this.batchMark.set(at.tid, at.ts);
         return;
-      case 'zapAllEnd':
-        this.end('zap-all', at.tid, at.ts, { durationNs: ev.durationNs });
+      case 'zapAllEnd': {
+        const o = this.take('zap-all', at.tid);
+        if (o === undefined) return;
+        const span = this.push(at.tid, o.start, at.ts, 'zap-all', o.name, { ...o.args, durationNs: ev.durationNs });
+        this.opStarts.set(span, at.ts - ev.durationNs);
         return;
+      }
       case 'zapBatch':
         this.batches.push(at.ts, at.tid, ev.pages, this.batchWhat.length);
         this.batchWhat.push(ev.what);
@@ -165,14 +175,17 @@ export class SpanRecorder implements Sink {
    * still open closed at `endNs` and marked unfinished, and the lock's
    * intervals added when given. With `cut`, nothing goes past it (a recording
    * that stopped there): later spans are dropped, longer ones cut short.
-   * With `widenOverHolds` (times in steps of an interleaving, where no two
-   * points tie), a span that begins under an mmu_lock hold of its thread and
-   * ends after it, or the reverse, is widened to cover the hold, so that spans
-   * still nest: its tracepoints sit inside the operation, which took the lock
-   * (kvm_mmu_zap_all_fast traces its begin under the lock and its end after
-   * dropping it). In virtual time the two meet at the same instant.
+   * Spans nest on each track. In virtual time a finished zap-all starts where
+   * its durationNs says, so that its slice is as long as its args say and holds
+   * the mmu_lock hold it took first. Then a span that begins under an mmu_lock
+   * hold of its thread and ends after it, or the reverse, is widened to cover
+   * the hold: its tracepoints sit inside the operation, which took the lock
+   * (kvm_mmu_zap_all_fast traces its begin under the lock, after the
+   * acquisition's cost, and its end after dropping it; one cut short by the
+   * end of the run has no duration to go by). `inSteps`: the times are steps
+   * of an interleaving, where a duration in virtual ns places nothing.
    */
-  finish(endNs: number, lock: LockIntervals | null, cut: number | null = null, opts: { widenOverHolds?: boolean } = {}): Span[] {
+  finish(endNs: number, lock: LockIntervals | null, cut: number | null = null, opts: { inSteps?: boolean } = {}): Span[] {
     const end = cut ?? Math.max(endNs, this.lastTs);
     for (const [kind, byTid] of [...this.open.entries()].sort((a, b) => RANK[a[0]] - RANK[b[0]])) {
       for (const [tid, o] of [...byTid.entries()].sort((a, b) => a[0] - b[0])) {
@@ -205,28 +218,27 @@ export class SpanRecorder implements Sink {
         if (next === undefined) this.push(tid, Math.max(s, e), Math.max(end, e), 'lock-hold', `mmu_lock (${m})`, { mode: m, unfinished: true });
       }
     }
-    if (opts.widenOverHolds) this.widenOverHolds(holdsByTid);
+    if (!opts.inSteps) for (const [span, start] of this.opStarts) span.start = Math.min(span.start, start);
+    this.widenOverHolds(holdsByTid);
     this.addBatches(holdsByTid);
     if (cut !== null) this.clip(cut);
     return this.done.sort(compareSpans);
   }
 
-  /** See finish: widens the spans that cross an end of a hold of their thread until none does. */
+  /**
+   * See finish: widens the spans that cross an end of a hold of their thread.
+   * A thread's holds do not overlap, so a hold end is inside no other hold and
+   * one pass does it; each span finds the holds at its ends by binary search.
+   */
   private widenOverHolds(holdsByTid: Map<number, number[]>): void {
-    const own = this.done.filter((s) => s.kind !== 'lock-hold' && s.kind !== 'lock-wait' && s.kind !== 'zap-batch');
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const s of own) {
-        const holds = holdsByTid.get(s.tid);
-        if (holds === undefined) continue;
-        for (let i = 0; i < holds.length; i += 2) {
-          const [hs, he] = [holds[i]!, holds[i + 1]!];
-          if (s.start < hs && hs < s.end && s.end < he) s.end = he;
-          else if (hs < s.start && s.start < he && he < s.end) s.start = hs;
-          else continue;
-          changed = true;
-        }
-      }
+    for (const s of this.done) {
+      if (s.kind === 'lock-hold' || s.kind === 'lock-wait' || s.kind === 'zap-batch') continue;
+      const holds = holdsByTid.get(s.tid);
+      if (holds === undefined) continue;
+      const a = strictlyInside(holds, s.start);
+      if (a >= 0 && s.end > holds[2 * a + 1]!) s.start = holds[2 * a]!;
+      const b = strictlyInside(holds, s.end);
+      if (b >= 0 && s.start < holds[2 * b]!) s.end = holds[2 * b + 1]!;
     }
   }
 
@@ -286,8 +298,10 @@ export class SpanRecorder implements Sink {
     if (o !== undefined) this.push(tid, o.start, ts, kind, o.name, { ...o.args, ...extra });
   }
 
-  private push(tid: number, start: number, end: number, kind: SpanKind, name: string, args: SpanArgs): void {
-    this.done.push({ tid, start, end, kind, name, args, seq: this.seq++ });
+  private push(tid: number, start: number, end: number, kind: SpanKind, name: string, args: SpanArgs): Span {
+    const span = { tid, start, end, kind, name, args, seq: this.seq++ };
+    this.done.push(span);
+    return span;
   }
 }
 
@@ -322,6 +336,12 @@ function firstStartAtOrAfter(list: number[] | undefined, t: number): number | un
   if (list === undefined) return undefined;
   const i = lowerBound(list, t);
   return i < list.length / 2 ? list[2 * i] : undefined;
+}
+
+/** Index of the pair with start < t < end, or -1 (sorted pairs that do not overlap). */
+function strictlyInside(list: number[], t: number): number {
+  const i = lowerBound(list, t) - 1;
+  return i >= 0 && list[2 * i + 1]! > t ? i : -1;
 }
 
 /** Start of the hold that contains t (start <= t <= end), if any. */

@@ -12,6 +12,7 @@ import { flowBindingProblems, type TraceEvent, traceProblems } from './trace-che
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 /** Shadow paging; the lock-break zap never finishes: its slice stays open to the end. */
 const ZAP_FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'zap-all-livelock.yaml');
+const TDP_DELETE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tdp-memslot-delete.yaml');
 
 function trace(name: string, timeNs: number, seed: number, settings = {}) {
   const s = shortScenario(name, timeNs);
@@ -31,6 +32,28 @@ for (const [name, timeNs, seed] of [
     const { events } = trace(name, timeNs, seed);
     assert.deepEqual(traceProblems(events), []);
     assert.deepEqual(flowBindingProblems(events), []);
+  });
+}
+
+// Regression (a probe): kvm_mmu_zap_all_fast traces its begin under mmu_lock, after the
+// acquisition's cost, so its slice started inside the write hold and ended after it, and
+// was shorter than its durationNs.
+for (const [name, timeNs, settings] of [
+  [TDP_DELETE, 200_000, {}],
+  // Stopped before the fast zap ends: the slice is unfinished and has no duration to go by.
+  [TDP_DELETE, 75_000, {}],
+  [ZAP_FIXTURE, 1_500_000, { memslotFlush: 'zap-all-fast' }],
+] as const) {
+  const label = `${name.replace(/^.*\//, '')} ${JSON.stringify(settings)} to ${timeNs / 1000} µs seed 1`;
+  test(`perfetto of a memslot delete with kvm_mmu_zap_all_fast (${label}): slices nest on every track; a finished zap's slice is as long as its durationNs`, () => {
+    const { events } = trace(name, timeNs, 1, settings);
+    assert.deepEqual(traceProblems(events), []);
+    const zaps = events.filter((e) => e.ph === 'X' && e.name === 'kvm_mmu_zap_all_fast');
+    assert.ok(zaps.length > 0, 'the run zaps');
+    for (const z of zaps) {
+      if (z.args?.unfinished === true) continue;
+      assert.equal(Math.round(z.dur! * 1000), z.args?.durationNs, JSON.stringify(z));
+    }
   });
 }
 
