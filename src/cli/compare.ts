@@ -96,7 +96,8 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
     metric('guest accesses', (r) => r.metrics.guest.accesses),
     metric('APIC re-requests', (r) => r.metrics.apic.reRequests),
     metric('APIC stalled', (r) => r.metrics.apic.stalledNs, fmtNs),
-    metric('shadow pages peak', (r) => r.metrics.shadowPages.peak),
+    // Under TDP there are no shadow pages (0 in the JSON): the row is for comparisons that shadow-page.
+    ...(c.rows.some((row) => row.settings.mmu === 'shadow') ? [metric('shadow pages peak', (r) => r.metrics.shadowPages.peak)] : []),
     metric('root reloads', (r) => r.metrics.roots.reloads),
     metric('reloads after root zap', (r) => r.metrics.roots.reloadsAfterZap),
     metric('zap-all completed', (r) => r.metrics.zapAll.completed),

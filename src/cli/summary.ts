@@ -20,8 +20,9 @@ export function summarizeRun(r: RunResult): string {
     ['invalidation time p50 / max', `${fmtNs(m.invalidations.durationNs.p50)} / ${fmtNs(m.invalidations.durationNs.max)}`],
     ['APIC reloads/re-requests/stalled', `${m.apic.reloads} / ${m.apic.reRequests} / ${fmtNs(m.apic.stalledNs)}`],
   ];
-  if (m.shadowPages.created > 0 || m.zapAll.started > 0) {
-    rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);
+  const shadow = r.settings.mmu === 'shadow';
+  if (shadow || m.zapAll.started > 0) {
+    if (shadow) rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);
     rows.push(['roots allocated/freed/reloads', `${m.roots.allocated} / ${m.roots.freed} / ${m.roots.reloads}`]);
     rows.push(['zap-all started/done, longest', `${m.zapAll.started} / ${m.zapAll.completed}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
   }

@@ -152,7 +152,12 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
       },
       apic: { reloads: m.apicReloads, reRequests: m.apicReRequests, stalledNs: m.apicStalledNs },
       guest: { accesses: m.guestAccesses, entries: m.entries, entriesCancelled: m.entriesCancelled },
-      shadowPages: { created: m.shadowPagesCreated, zapped: m.shadowPagesZapped, peak: m.shadowPagesPeak },
+      // Shadow pages are shadow paging's: under TDP none are made (the TDP MMU's page
+      // tables are no shadow pages), though the instance seeds the live count with them.
+      shadowPages:
+        opts.settings.mmu === 'shadow'
+          ? { created: m.shadowPagesCreated, zapped: m.shadowPagesZapped, peak: m.shadowPagesPeak }
+          : { created: 0, zapped: 0, peak: 0 },
       roots: {
         allocated: m.rootsAllocated,
         freed: m.rootsFreed,

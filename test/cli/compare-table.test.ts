@@ -47,3 +47,25 @@ test('compare table: a partial comparison says which runs were cut short (their 
   const done = renderCompare({ ...c, rows: [c.rows[0]!], vary: { faultPrecheck: ['off'] }, partial: false });
   assert.doesNotMatch(done, /partial|\*/);
 });
+
+test('compare table: shadow pages peak is a row only when a variant shadow-pages (under TDP there are none)', () => {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  const row = (label: string, mmu: 'tdp' | 'shadow') => {
+    const settings = effectiveSettings(s, { mmu });
+    return { label, settings, results: [simulate(s, { settings, mutant: null, seed: 1 })] };
+  };
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'fault-vs-invalidation-mini',
+    vary: { faultPrecheck: ['off', 'lockless'] },
+    seeds: [1],
+    rows: [row('a', 'tdp'), row('b', 'tdp')],
+    partial: false,
+    wallMs: 0,
+  };
+  assert.doesNotMatch(renderCompare(c), /shadow pages/);
+  assert.match(
+    renderCompare({ ...c, vary: { mmu: ['tdp', 'shadow'] }, rows: [row('mmu=tdp', 'tdp'), row('mmu=shadow', 'shadow')] }),
+    /shadow pages peak +0 +\d+/,
+  );
+});

@@ -23,3 +23,19 @@ test("metrics: the warm start's mmu_lock acquisitions are not counted (the metri
   );
   assert.ok(warm.metrics.mmuLock.writeAcquires > 0);
 });
+
+for (const warmPages of [0, 1, 64]) {
+  test(`metrics under TDP, warmPages ${warmPages}: no shadow pages (a probe found peak 4 and 67, the TDP page tables of the warm start)`, () => {
+    const s = parseScenario(
+      `vm: { vcpus: 2, memslots: [{ id: 0, baseGfn: 0, pages: 262144 }] }\nworkload: { gfnStart: 0, gfnCount: 262144, warmPages: ${warmPages} }\nstop: { timeNs: 200000 }\n`,
+      'tw.yaml',
+    );
+    const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
+    assert.equal(r.settings.mmu, 'tdp');
+    assert.deepEqual(r.metrics.shadowPages, { created: 0, zapped: 0, peak: 0 });
+  });
+}
+
+test('metrics under shadow paging: the warm start counts in the peak', () => {
+  assert.ok(run(500).metrics.shadowPages.peak > run(0).metrics.shadowPages.peak);
+});
