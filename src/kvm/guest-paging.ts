@@ -167,6 +167,14 @@ export class GuestCpu {
   /** Next process switch and process exit, virtual ns. */
   private nextSwitchAt: number;
   private nextExitAt: number;
+  /**
+   * A switch or an exit was made: the next slice (and the next process's life)
+   * is timed from the first user access after it, when the new process runs.
+   * Timed from the decision instead, a slice shorter than the switch itself
+   * (the CR3 exit's round trip) would leave no time to run: the vCPU would
+   * only ever switch.
+   */
+  private clocksFromNextAccess = false;
   /** Where this vCPU's page-table pages come from. */
   readonly alloc: PageTableAllocator;
   /** Work queued for the guest kernel, done in order before user accesses resume. */
@@ -238,18 +246,23 @@ export class GuestCpu {
         this.saved = null;
       }
       const s = this.spec;
-      if (s.processExitNs > 0 && now >= this.nextExitAt) {
-        this.nextExitAt = now + s.processExitNs;
+      if (!this.clocksFromNextAccess && s.processExitNs > 0 && now >= this.nextExitAt) {
+        this.clocksFromNextAccess = true;
         this.queueExit();
         continue;
       }
-      if (s.processSwitchNs > 0 && this.processes.length > 1 && now >= this.nextSwitchAt) {
-        this.nextSwitchAt = now + s.processSwitchNs;
+      if (!this.clocksFromNextAccess && s.processSwitchNs > 0 && this.processes.length > 1 && now >= this.nextSwitchAt) {
+        this.clocksFromNextAccess = true;
         const i = this.processes.indexOf(this.current);
         this.actions.push({ kind: 'cr3', slot: (i + 1) % this.processes.length });
         continue;
       }
       if (this.ensureUserTables(v.nextGfn)) continue;
+      if (this.clocksFromNextAccess) {
+        this.clocksFromNextAccess = false;
+        if (now >= this.nextExitAt) this.nextExitAt = now + s.processExitNs;
+        if (now >= this.nextSwitchAt) this.nextSwitchAt = now + s.processSwitchNs;
+      }
       return null;
     }
   }

@@ -84,9 +84,13 @@ export class ProgressMonitor implements Sink {
     return best === null ? null : { what: describeAwaited(best), ageNs: now - best.since };
   }
 
-  /** Everything outstanding, described. */
-  describe(now: number): string | null {
+  /**
+   * Everything outstanding, described, with its age at `now`; without ages when
+   * `now` is null (the checker: each thread keeps its own clock, so one thread's
+   * time less another's is no age).
+   */
+  describe(now: number | null): string | null {
     if (this.open.size === 0) return null;
-    return [...this.open.values()].map((a) => `${describeAwaited(a)} pending for ${now - a.since} ns`).join('; ');
+    return [...this.open.values()].map((a) => `${describeAwaited(a)} pending${now === null ? '' : ` for ${now - a.since} ns`}`).join('; ');
   }
 }

@@ -135,7 +135,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     progress,
     violations,
     log: log ? (log.lines as LogLine[]) : null,
-    pending: () => progress.describe(rt.now()) ?? pendingWork(kvm),
+    pending: () => progress.describe(rt.localTime ? null : rt.now()) ?? pendingWork(kvm),
     finish: () => metrics?.closeAt(rt.clock),
     dispose: () => kvm.dispose(),
   };

@@ -62,3 +62,21 @@ test('invalidation: a vCPU can run between begin and the first range_add (the pr
   assert.equal(r.violation, null);
   assert.ok(w.seen() > 0, 'no vCPU step between kvm_mmu_invalidate_begin and kvm_mmu_invalidate_range_add');
 });
+
+test('guest processes: a time slice shorter than the process switch itself still runs the process (the slice starts when it runs), so a vCPU with a count ends; no livelock is reported', () => {
+  // Timed from the switch decision, a 1.5 µs slice ended before the ~2 µs CR3
+  // round trip did: the vCPU only ever switched, made no access, never ended,
+  // and pct reported a livelock in 6 executions.
+  const f = factoryFor('test/fixtures/fast-process-switch.yaml', [], null);
+  const r = explore(f, new PctStrategy(1, 3), { maxExecutions: 300 });
+  assert.equal(r.violation, null, r.violation?.message);
+  assert.equal(r.summary.executions, 300);
+});
+
+test('a livelock found by the checker names what is pending without an age: its threads keep their own clocks, and one less another gave "pending for -2000 ns"', () => {
+  const f = factoryFor('fault-vs-invalidation-mini', [], 'precheck-plain-read');
+  const r = explore(f, new PctStrategy(1, 3), { maxExecutions: 1000 });
+  assert.equal(r.violation?.kind, 'livelock');
+  assert.match(r.violation!.message, /still awaiting vCPU\d's fault on gfn 0x0 pending/);
+  assert.doesNotMatch(r.violation!.message, /pending for/);
+});

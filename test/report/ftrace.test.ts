@@ -124,8 +124,8 @@ test('ftrace under shadow paging (zap-all-livelock fixture, seed 1): a fault is 
   assert.ok(faults > 0 && writes > 0, `faults ${faults}, of them writes ${writes}`);
 });
 
-test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 8 ms): a write a present read-only SPTE refused (a write-protected guest table) exits with error code P|W; a fault on no SPTE without P', () => {
-  const { lines } = ftrace('root-zap-on-process-exit', 8_000_000, 1);
+test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 15 ms): a write a present read-only SPTE refused (a write-protected guest table) exits with error code P|W; a fault on no SPTE without P', () => {
+  const { lines } = ftrace('root-zap-on-process-exit', 15_000_000, 1);
   const codes = new Map<number, number>();
   for (const l of lines) {
     if (!l.includes(' kvm_exit: ') || !l.includes('reason EXCEPTION_NMI')) continue;
