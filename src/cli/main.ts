@@ -80,16 +80,18 @@ function program(): Command {
     .option('--ftrace <file>', 'write a trace-cmd report style log')
     .option('--report <file>', 'write a self-contained HTML report')
     .action(async (ref: string, o: { set: string[]; seed?: string; mutate?: string; maxSteps?: string; timeLimit?: string; json?: string } & Outputs) => {
-      const { scenario, settings: sets } = applySets(loadScenario(ref), o.set);
+      const { scenario, settings: sets, size } = applySets(loadScenario(ref), o.set);
       checkScenarioLimits(scenario, ref);
       const deadlineMs = parseTimeLimit(o.timeLimit);
       const settings = effectiveSettings(scenario, sets);
       const seed = o.seed !== undefined ? parseSeed(o.seed) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
-      const r = await runOffloaded({ kind: 'run', scenario, settings, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted).catch((e) => {
-        throw inScenario(ref, e);
-      });
+      const r = await runOffloaded({ kind: 'run', scenario, settings, size, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted).catch(
+        (e) => {
+          throw inScenario(ref, e);
+        },
+      );
       if (o.json) writeFileAtomic(o.json, toJson(r));
       process.stdout.write(`${summarizeRun(r)}\n`);
       if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);

@@ -5,6 +5,7 @@ import { SharedBound } from '../check/stop-bound.js';
 import type { Settings } from '../kvm/settings.js';
 import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
 import { simulate } from '../simulate/simulate.js';
 import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
@@ -27,7 +28,18 @@ export interface JobOutputs {
 
 /** A simulation the CLI runs; plain data, so it can cross to a worker thread. */
 export type Job =
-  | { kind: 'run'; scenario: Scenario; settings: Settings; mutant: string | null; seed: number; maxSteps?: number; deadlineMs?: number; outputs?: JobOutputs }
+  | {
+      kind: 'run';
+      scenario: Scenario;
+      settings: Settings;
+      /** The size knobs `scenario` was resized by (--set vcpus=…), to record in the result. */
+      size?: ScenarioSize;
+      mutant: string | null;
+      seed: number;
+      maxSteps?: number;
+      deadlineMs?: number;
+      outputs?: JobOutputs;
+    }
   | {
       kind: 'compare';
       scenario: Scenario;
@@ -104,6 +116,7 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
       : null;
     const r = simulate(job.scenario, {
       settings: job.settings,
+      size: job.size,
       mutant: job.mutant,
       seed: job.seed,
       maxSteps: job.maxSteps,

@@ -104,9 +104,14 @@ export function parsePositive(name: string, text: string, max = Number.MAX_SAFE_
 /**
  * Splits --set entries into model settings and scenario size knobs: vcpus (N),
  * invalidations (I: count of every host invalidation thread), faultsPerVcpu (F:
- * guest accesses per vCPU). Returns the resized scenario and the settings.
+ * guest accesses per vCPU). Returns the resized scenario, the settings and the
+ * size knobs given (undefined when none was).
  */
-export function applySets(scenario: Scenario, list: readonly string[], where = '--set'): { scenario: Scenario; settings: Partial<Settings> } {
+export function applySets(
+  scenario: Scenario,
+  list: readonly string[],
+  where = '--set',
+): { scenario: Scenario; settings: Partial<Settings>; size: ScenarioSize | undefined } {
   const rest: string[] = [];
   const size: ScenarioSize = {};
   for (const item of list) {
@@ -124,5 +129,5 @@ export function applySets(scenario: Scenario, list: readonly string[], where = '
     if (e instanceof InputError) throw new InputError(`${where} ${e.message}`);
     throw e;
   }
-  return { scenario: resized, settings: parseSettings(rest, where) };
+  return { scenario: resized, settings: parseSettings(rest, where), size: Object.keys(size).length > 0 ? size : undefined };
 }

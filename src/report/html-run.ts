@@ -138,7 +138,15 @@ export function renderRunReport(r: RunResult, extras: RunReportExtras = {}): str
   const charts = s !== undefined ? runCharts(s) : [percentileChart(r)];
   const body = `
 <h1>mmulab run: ${esc(r.scenario)}</h1>
-<div class="sub">seed ${r.seed} · ${esc(fmtNs(r.simTimeNs))} of virtual time · ${fmtInt(r.steps)} steps${r.mutant ? ` · mutant <span class="bad">${esc(r.mutant)}</span>` : ''}</div>
+<div class="sub">seed ${r.seed}${
+    r.size
+      ? ` · ${esc(
+          Object.entries(r.size)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+        )}`
+      : ''
+  } · ${esc(fmtNs(r.simTimeNs))} of virtual time · ${fmtInt(r.steps)} steps${r.mutant ? ` · mutant <span class="bad">${esc(r.mutant)}</span>` : ''}</div>
 <div class="banner ${statusClass(st.kind)}" id="status" data-status="${st.kind}">${esc(st.label)}<div class="detail">${esc(st.detail)}</div></div>
 ${extras.description ? `<p>${esc(extras.description)}</p>` : ''}
 ${extras.command ? `<p class="note">Reproduce: <code>${esc(extras.command)}</code></p>` : ''}

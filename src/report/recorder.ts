@@ -67,7 +67,13 @@ export class ReportRecorder {
 
   /** Writes the outputs asked for, for a simulated run. */
   write(files: RecorderFiles, result: RunResult, extras: Omit<RunReportExtras, 'series'> = {}): void {
-    const otherData = { scenario: result.scenario, seed: result.seed, mutant: result.mutant, settings: result.settings };
+    const otherData = {
+      scenario: result.scenario,
+      seed: result.seed,
+      mutant: result.mutant,
+      settings: result.settings,
+      ...(result.size ? { size: result.size } : {}),
+    };
     if (files.trace && this.perfetto) writePerfettoTrace(files.trace, this.perfetto, { endNs: result.simTimeNs, otherData });
     if (files.ftrace && this.ftrace) writeFtrace(files.ftrace, this.ftrace, { title: this.opts.title ?? `${result.scenario} seed ${result.seed}` });
     if (files.report) writeRunReport(files.report, result, { ...extras, series: this.finishSeries(result.simTimeNs) ?? undefined });

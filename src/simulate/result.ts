@@ -1,5 +1,6 @@
 import type { Settings } from '../kvm/settings.js';
 import type { Violation } from '../runtime/instance.js';
+import type { ScenarioSize } from '../scenario/size.js';
 
 /**
  * Percentiles of a latency distribution, ns (Distribution): nearest rank, exact
@@ -20,6 +21,8 @@ export interface RunResult {
   scenario: string;
   seed: number;
   settings: Settings;
+  /** The size knobs the scenario was resized by (`run --set vcpus=2`), when any: the scenario named ran at this size. */
+  size?: ScenarioSize;
   mutant: string | null;
   /** Virtual time simulated, ns. */
   simTimeNs: number;

@@ -5,6 +5,7 @@ import { Prng } from '../runtime/prng.js';
 import { InputError } from '../scenario/input-error.js';
 import { createInstance, type KvmInstance } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { ScenarioSize } from '../scenario/size.js';
 import { Distribution } from './distribution.js';
 import type { RunResult } from './result.js';
 import { ThreadHeap } from './thread-heap.js';
@@ -13,6 +14,8 @@ export interface SimulateOptions {
   settings: Settings;
   mutant: string | null;
   seed: number;
+  /** The size knobs `scenario` was resized by, recorded in the result (it runs `scenario` as given). */
+  size?: ScenarioSize;
   /** Stop after this many steps (a bound, not the scenario's stop); result is partial. */
   maxSteps?: number;
   /** Polled every few thousand steps; returning true stops the run as partial (SIGINT). */
@@ -121,6 +124,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
     scenario: scenario.name ?? 'unnamed',
     seed: opts.seed,
     settings: opts.settings,
+    ...(opts.size !== undefined ? { size: opts.size } : {}),
     mutant: opts.mutant,
     simTimeNs: rt.clock,
     steps: rt.steps,
