@@ -1,7 +1,8 @@
-import { OP_SPIN, opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
+import { OP_SPIN, type Op, opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Task, Thread } from '../runtime/thread.js';
 import { kvmVcpuReloadApicAccessPage } from './apic-access.js';
 import type { Kvm } from './kvm.js';
+import { gfnToHva } from './memslots.js';
 import { kvmMmuPageFault } from './page-fault.js';
 import {
   KVM_REQ_APIC_PAGE_RELOAD,
@@ -195,8 +196,10 @@ export class Vcpu {
       // Race: a kick (mode) and a zap of this gfn's SPTE against the guest's access;
       // leaving guest mode on a kick writes the mode and acknowledges the IPI, which
       // the kicker waits for. An access that hits in the TLB does not walk the SPTEs,
-      // and only this vCPU fills or flushes its TLB, so it races with kicks alone.
-      yield this.tlb.has(this.nextGfn) ? opWrite(this.obj) : opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
+      // and only this vCPU fills or flushes its TLB; it reaches the host page behind
+      // the entry, though, so it races with the host changing that page's PTE (a
+      // use after free when no flush came between: what the oracle checks here).
+      yield this.tlb.has(this.nextGfn) ? this.tlbAccessOp(this.nextGfn) : opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
       if (this.mode === EXITING_GUEST_MODE) {
         this.leaveGuest();
         this.acks++;
@@ -231,6 +234,12 @@ export class Vcpu {
         return { kind: 'done' };
       }
     }
+  }
+
+  /** A guest access through the TLB: this vCPU's state, and the host PTE of the page it reaches. */
+  private tlbAccessOp(gfn: number): Op {
+    const slot = this.kvm.memslots.gfnToMemslot(gfn);
+    return slot === undefined ? opWrite(this.obj) : opPair(WRITE, this.obj, READ, this.kvm.objHostPte(gfnToHva(slot, gfn)));
   }
 
   /** VM-exit: back to OUTSIDE_GUEST_MODE (vcpu_run re-takes SRCU in its own step). */
