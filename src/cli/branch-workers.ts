@@ -2,7 +2,10 @@ import type { Worker } from 'node:worker_threads';
 import type { Branch, BranchOutcome } from '../check/branch.js';
 import { topDepthFor } from '../check/branch.js';
 import { BranchFlow, flowResult } from '../check/branch-flow.js';
+import type { ModelBugReport } from '../check/index.js';
 import { checkResult, type Progress, type StrategySpec } from '../check/index.js';
+import type { Violation } from '../runtime/instance.js';
+import type { Schedule } from '../runtime/schedule.js';
 import { factoryFor } from './check-factory.js';
 import type { PartsRun } from './check-workers.js';
 import { type Job, startWorker } from './offload.js';
@@ -27,23 +30,33 @@ export type BranchReply =
   /** startedAt: when the worker began the branch, ms since the epoch. */
   { kind: 'branch'; startedAt: number; outcome: BranchOutcome } | { kind: 'error'; name: string; message: string };
 
+/** A violation (or model bug) a branch ran into, with its schedule, and the executions run until then. */
+export interface BranchesFound {
+  violation: Violation | null;
+  modelBug: ModelBugReport | null;
+  schedule: Schedule;
+  executions: number;
+}
+
 /**
  * dfs with a preemption bound on `workers` worker threads, its top shared out
  * branch by branch (branch-rounds.ts): each worker takes the next branch as
  * it comes free, and the branches each outcome settles are asked for here
  * (branch-flow.ts). The result does not depend on how many workers ran it,
  * nor on who ran which branch. A violation (or a model bug) stops them all
- * and returns null: the first violation in the rounds' order may wait on
- * branches as big as the whole search (unbounded, minutes after the bug was
- * seen in 0.07 s), so the caller runs the check as one DFS instead, which
- * stops at its first violation, and reports that run (as --workers 1 would).
+ * and returns the first one seen (`sideBySide`): the first violation in the
+ * rounds' order may wait on branches as big as the whole search (unbounded,
+ * minutes after the bug was seen in 0.07 s), so the caller runs the check as
+ * one DFS instead, which stops at its first violation, and reports that run
+ * (as --workers 1 would); the one seen here is what it reports when that run
+ * is cut short first.
  */
 export async function checkBranchesInWorkers(
   job: CheckJob,
   workers: number,
   interrupted: () => boolean,
   onProgress?: (p: Progress) => void,
-): Promise<PartsRun | null> {
+): Promise<PartsRun | { sideBySide: BranchesFound }> {
   // [0] set on SIGINT, [1] when a branch found a violation: the workers stop the branch they are in.
   const shared = new SharedArrayBuffer(8);
   const flags = new Int32Array(shared);
@@ -65,6 +78,7 @@ export async function checkBranchesInWorkers(
     let abandoned = false;
     let lastProgress = Date.now();
     let maxDepth = 0;
+    let found: BranchesFound | undefined;
     let wake: (() => void)[] = [];
     const notify = () => {
       for (const f of wake.splice(0)) f();
@@ -89,7 +103,10 @@ export async function checkBranchesInWorkers(
         if (startedAt < t0) t0 = startedAt;
         executions += o.executions;
         if (o.maxDepth > maxDepth) maxDepth = o.maxDepth;
-        if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') Atomics.store(flags, 1, 1);
+        if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') {
+          Atomics.store(flags, 1, 1);
+          found ??= { violation: o.violation, modelBug: o.modelBug, schedule: o.schedule!, executions };
+        }
         if (o.stoppedBy !== 'exhausted') {
           abandoned = true;
           flow.abandon();
@@ -106,7 +123,10 @@ export async function checkBranchesInWorkers(
     // Two branches asked of each worker, so that it never waits for the next.
     await Promise.all([...pool, ...pool].map(drive));
     wake = [];
-    if (Atomics.load(flags, 1) !== 0 && Atomics.load(flags, 0) === 0) return null;
+    if (Atomics.load(flags, 1) !== 0 && Atomics.load(flags, 0) === 0) {
+      // Not necessarily the violation one DFS comes to first: the caller looks for that one.
+      return { sideBySide: found! };
+    }
     if (t0 === Number.POSITIVE_INFINITY) t0 = Date.now();
     const r = flowResult(flow, depth, Date.now() - t0, abandoned);
     // Cut short, the replay may stop at a branch that never ran rather than at the one that saw the limit.

@@ -1,11 +1,22 @@
 import { UnitClaims } from '../check/claims.js';
 import { defaultPor } from '../check/dfs.js';
-import { type CheckResult, type ExplorePart, findingsOf, mergeParts, type Progress, type Shard, type StrategySpec, subShard } from '../check/index.js';
+import {
+  type CheckResult,
+  counterexampleOf,
+  type ExplorePart,
+  findingsOf,
+  mergeParts,
+  type Progress,
+  type Shard,
+  type StrategySpec,
+  subShard,
+} from '../check/index.js';
 import { oneEntry, oneUnit } from '../check/ledger.js';
 import { mergeClaimed } from '../check/merge.js';
 import { DEFAULT_MAX_STATES, SharedStateCache } from '../check/shared-state-cache.js';
 import { SharedBound } from '../check/stop-bound.js';
-import { checkBranchesInWorkers } from './branch-workers.js';
+import { type BranchesFound, checkBranchesInWorkers } from './branch-workers.js';
+import { factoryFor } from './check-factory.js';
 import { checkInPhases } from './check-phases.js';
 import { type Job, runOffloaded } from './offload.js';
 
@@ -59,23 +70,61 @@ export async function checkInWorkers(
     // Which violation parts side by side come to first depends on timing: the
     // one a single part finds, as --workers 1 reports it, in the time left.
     const again = { ...timeLeft(job, started), states: statesTable(job) };
-    return collapsed(await runParts(again, null, 1, interrupted, onProgress));
+    const one = collapsed(await runParts(again, null, 1, interrupted, onProgress));
+    // Cut short before it: the violation found side by side stands (it is real, if maybe not the first).
+    return foundFirst(one) ? one : collapsed(run);
   }
   if (sharesBranches(job, shard)) {
     const started = Date.now();
     const shared = await checkBranchesInWorkers(job, workers, interrupted, onProgress);
-    if (shared !== null) return shared;
+    if (!('sideBySide' in shared)) return shared;
     // A violation: the first one DFS finds, as --workers 1 reports it, in the time left.
-    job = timeLeft(job, started);
-    workers = 1;
+    const one = await oneWorker(timeLeft(job, started), shard, interrupted, onProgress);
+    return foundFirst(one) ? one : seenInBranches(job, shared.sideBySide, one);
   }
-  if (workers <= 1) {
-    const r = await runOffloaded({ ...job, options: { ...job.options, shard } }, interrupted, onProgress);
-    const { part, ...result } = r;
-    // Phases as one unit, as they are when each phase runs on the workers.
-    return { result, parts: [{ summary: r.summary, part: phased(job) !== null ? oneUnit(r.summary) : part }] };
-  }
+  if (workers <= 1) return oneWorker(job, shard, interrupted, onProgress);
   return runParts(job, shard, workers, interrupted, onProgress);
+}
+
+/** `job` (its `shard`) as one DFS would run it, on one worker thread. */
+async function oneWorker(job: CheckJob, shard: Shard | null, ...[interrupted, onProgress]: Watch): Promise<PartsRun> {
+  const r = await runOffloaded({ ...job, options: { ...job.options, shard } }, interrupted, onProgress);
+  const { part, ...result } = r;
+  // Phases as one unit, as they are when each phase runs on the workers.
+  return { result, parts: [{ summary: r.summary, part: phased(job) !== null ? oneUnit(r.summary) : part }] };
+}
+
+/** The run came to a violation (or a model bug), not to a limit or SIGINT first. */
+function foundFirst(run: PartsRun): boolean {
+  return run.result.violation !== null || run.result.modelBug !== null;
+}
+
+/**
+ * What the branches ran into, when the run as one DFS that was to report the
+ * first violation was cut short (--time-limit, SIGINT) before it came to one:
+ * the violation seen is real, so it is reported, with the figures of the run
+ * cut short and its counterexample built here, unminimised (no time is left
+ * to minimise it). It may not be the violation one DFS comes to first.
+ */
+export function seenInBranches(job: CheckJob, found: BranchesFound, cut: PartsRun): PartsRun {
+  const { strategy, ...options } = job.options;
+  const summary = { ...cut.result.summary, stoppedBy: 'violation' as const };
+  const cex =
+    found.violation === null
+      ? null
+      : counterexampleOf(factoryFor(job.ref, job.sets, job.mutant), found.violation, found.schedule, strategy.kind, { ...options, minimise: false });
+  return {
+    result: {
+      ...cut.result,
+      summary,
+      violation: found.violation,
+      modelBug: found.modelBug,
+      schedule: found.schedule,
+      counterexample: cex?.counterexample ?? null,
+      minimisation: cex?.minimisation ?? null,
+    },
+    parts: cut.parts.map((p) => ({ ...p, summary })),
+  };
 }
 
 /** A table of explored states for the parts of `job` (the room --max-states asks for). */
