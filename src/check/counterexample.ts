@@ -5,6 +5,8 @@ import type { InstanceFactory } from './factory.js';
 import { ReplayStrategy } from './replay.js';
 import { type RunLimits, runOnce, type SingleRun } from './run.js';
 
+/** The properties a counterexample can show violated: the oracles' (oracle.ts), livelock (progress) and deadlock (the runtime). */
+export const PROPERTIES = ['stale-translation', 'obsolete-root', 'stale-apic-access', 'accounting', 'livelock', 'deadlock'] as const;
 /** Format tag of counterexample files. */
 export const CEX_FORMAT = 'mmulab-cex/2';
 
@@ -153,7 +155,7 @@ export function parseCounterexample(json: unknown): Counterexample {
   need(typeof o.settings === 'object' && o.settings !== null, 'settings');
   need(o.mutant === null || typeof o.mutant === 'string', 'mutant');
   need(typeof o.seed === 'number', 'seed');
-  need(typeof o.property === 'string', 'property');
+  need(typeof o.property === 'string' && (PROPERTIES as readonly string[]).includes(o.property), 'property');
   const s = o.schedule as Schedule;
   need(typeof s === 'object' && s !== null && Array.isArray(s.choices) && Array.isArray(s.draws), 'schedule');
   need(

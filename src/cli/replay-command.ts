@@ -100,16 +100,20 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
       const factory = input.factory();
       let replayed: Counterexample;
       try {
-        if (input.cex !== null) replayed = replayCounterexample(factory, input.cex).replayed;
-        else {
-          const run = runOnce(factory, new ReplayStrategy(input.schedule), input.origin.limits, false);
-          if (run.violation === null) {
-            process.stdout.write(`no violation: the schedule runs to its end (${run.outcome}, ${run.schedule.choices.length} steps)\n`);
-            process.exitCode = ctx.exit.ok;
-            return;
-          }
-          replayed = buildCounterexample(factory, input.origin, input.schedule, input.origin.limits);
+        // A counterexample whose file was edited (its mutant taken away: "does the fix hold?") may run to its end.
+        const run = runOnce(factory, new ReplayStrategy(input.schedule), input.origin.limits, false);
+        if (run.violation === null && run.outcome !== 'model-bug') {
+          const was = input.cex !== null ? ` (${input.source} recorded ${input.cex.property}, which this replay no longer violates)` : '';
+          process.stdout.write(`no violation: the schedule runs to its end (${run.outcome}, ${run.schedule.choices.length} steps)${was}\n`);
+          const unwritten = (['json', 'trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
+          if (unwritten.length > 0) process.stderr.write(`mmulab: no violation, so ${unwritten.join(', ')} not written\n`);
+          process.exitCode = ctx.exit.ok;
+          return;
         }
+        replayed =
+          input.cex !== null
+            ? replayCounterexample(factory, input.cex).replayed
+            : buildCounterexample(factory, input.origin, input.schedule, input.origin.limits);
       } catch (e) {
         // Well formed, but the schedule does not fit the model it names.
         if (e instanceof ReplayDivergence) {
@@ -130,7 +134,7 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
           : (replayCommandOf(replayed) ?? `mmulab replay ${shellWord(arg)}`);
       writeCexOutputs(input.factory, replayed, o, command);
       if (input.cex !== null && replayed.property !== input.cex.property) {
-        process.stderr.write(`mmulab: replay violated ${replayed.property}, not ${input.cex.property}\n`);
+        process.stderr.write(`mmulab: ${input.source}: property: the replay violated ${replayed.property}, not ${input.cex.property} as recorded\n`);
       }
       process.exitCode = ctx.exit.violation;
     });

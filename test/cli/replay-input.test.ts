@@ -23,6 +23,8 @@ test('replay: a counterexample whose world or schedule this mmulab cannot build 
       (c) => ((c.schedule as { choices: number[] }).choices = [9, 9, 9]),
       /: schedule: replay: step 0 .* \(written by another version of the model, or edited\)$/,
     ],
+    // An unknown property was taken as it was.
+    ['property', (c) => (c.property = 'foo'), /: counterexample: bad or missing field 'property'$/],
     // Before: blamed on the schedule ("the execution ended (truncated) after 0 steps").
     ['limits', (c) => ((c.limits as { maxSteps: number }).maxSteps = -5), /limits\.maxSteps/],
     // check's --json summary given instead: said so (it read "written by another version of mmulab").
@@ -47,6 +49,27 @@ test('replay: a counterexample whose world or schedule this mmulab cannot build 
     assert.ok(lines[0]!.startsWith(`mmulab: ${f}: `), lines[0]);
     assert.match(lines[0]!, pattern);
   }
+});
+
+test('replay: a counterexample edited to the fixed model (no mutant) runs to its end: "no violation", exit 0, outputs not written (it was "internal error", exit 3); another property than recorded is named at the field', async () => {
+  const cexFile = join(dir, 'pp.json');
+  assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'precheck-plain-read', '--out', cexFile)).code, 1);
+  const cex = JSON.parse(readFileSync(cexFile, 'utf8'));
+  const fixed = join(dir, 'pp-fixed.json');
+  writeFileSync(fixed, JSON.stringify({ ...cex, mutant: null }));
+  const out = join(dir, 'pp-fixed-replayed.json');
+  const r = spawned('replay', fixed, '--json', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^no violation: the schedule runs to its end \(complete, \d+ steps\) \(.*pp-fixed\.json recorded livelock, which this replay no longer violates\)$/m,
+  );
+  assert.match(r.stderr, /^mmulab: no violation, so --json .*pp-fixed-replayed\.json not written$/m);
+  const other = join(dir, 'pp-other.json');
+  writeFileSync(other, JSON.stringify({ ...cex, property: 'stale-translation' }));
+  const o = await cli('replay', other);
+  assert.equal(o.code, 1);
+  assert.match(o.stderr, /^mmulab: .*pp-other\.json: property: the replay violated livelock, not stale-translation as recorded$/m);
 });
 
 test('replay: the counterexample of a scenario file carries the file, and replays once the file is gone', async () => {
