@@ -13,6 +13,7 @@ import { registerAuditCommand } from './audit-command.js';
 import { registerCheckCommands } from './check-command.js';
 import { renderCompare } from './compare.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
+import { locateInScenarioFile } from './locate-error.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { checkOutputOptions } from './output-path.js';
 import { applySets, parsePositive, parseSeed, parseVaries, seedRange } from './overrides.js';
@@ -175,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.input;
     }
     if (e instanceof InputError) {
-      process.stderr.write(`mmulab: ${e.message}\n`);
+      process.stderr.write(`mmulab: ${locateInScenarioFile(e.message)}\n`);
       return EXIT.input;
     }
     if (e instanceof ModelBug) {

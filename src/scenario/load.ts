@@ -1,34 +1,26 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { nodeAt } from './field-location.js';
 import { InputError } from './input-error.js';
 import { type Scenario, scenarioSchema } from './schema.js';
 
 /** Folder of the built-in scenarios shipped with the package. */
 export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 
-/** Finds the YAML node at a zod issue path, for its line and column. */
-function nodeAt(root: Node | null | undefined, path: readonly PropertyKey[], atKey = false): Node | null {
-  let node: Node | null | undefined = root;
-  let last: Node | null = root ?? null;
-  for (let i = 0; i < path.length; i++) {
-    const key = path[i]!;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === key);
-      if (!pair) return last;
-      last = (pair.key as Node) ?? last;
-      if (atKey && i === path.length - 1) return last;
-      node = pair.value as Node;
-    } else if (isSeq(node) && typeof key === 'number') {
-      node = node.items[key] as Node;
-    } else {
-      return last;
-    }
-    if (node) last = node;
-  }
-  return last;
+/**
+ * A size or value bound as a message says it: a string's length in characters,
+ * an array's in items ('at least 1 item'), a number's with its comparison,
+ * exclusive ones too ('> 0', for hotFraction and zipfS).
+ */
+function bound(origin: string, words: string, op: string, limit: number | bigint): string {
+  const n = Number(limit);
+  const exact = op === '>=' || op === '<=' ? n : op === '>' ? n + 1 : n - 1;
+  if (origin === 'string') return `${words} ${exact} character${exact === 1 ? '' : 's'}`;
+  if (origin === 'array' || origin === 'set') return `${words} ${exact} item${exact === 1 ? '' : 's'}`;
+  return `${op} ${String(limit)}`;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -38,9 +30,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return `expected ${issue.expected}`;
     case 'too_small':
-      return `expected ${issue.origin === 'array' ? 'at least' : '>='} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`;
+      return `expected ${bound(issue.origin, 'at least', issue.inclusive === false ? '>' : '>=', issue.minimum)}`;
     case 'too_big':
-      return `expected ${issue.origin === 'array' ? 'at most' : '<='} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`;
+      return `expected ${bound(issue.origin, 'at most', issue.inclusive === false ? '<' : '<=', issue.maximum)}`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     default:
@@ -130,6 +122,14 @@ export function scenarioFromText(text: string, ref: string, where = ref): Scenar
   return { ...s, name: s.name ?? base };
 }
 
+/** The text of each scenario file loaded, by the reference it was loaded by: to locate a field in it later (fieldPosition). */
+const loadedTexts = new Map<string, string>();
+
+/** The scenario files loaded so far: the reference each was loaded by, and its text. */
+export function loadedScenarioFiles(): [ref: string, text: string][] {
+  return [...loadedTexts];
+}
+
 /**
  * Loads a scenario by built-in name or file path. A name without a path separator
  * or extension is a built-in; anything else is read from disk.
@@ -150,5 +150,7 @@ export function loadScenario(ref: string): Scenario {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new InputError(`${ref}: cannot read scenario file (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`);
   }
-  return scenarioFromText(text, ref);
+  const s = scenarioFromText(text, ref);
+  loadedTexts.set(ref, text);
+  return s;
 }

@@ -254,7 +254,7 @@ test('bad input: shadow page tables a scenario cannot hold, and memslots that cl
         'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }] }\nworkload: { gfnCount: 1024, processes: 5000, processSwitchNs: 1000, pageTableGfns: 4096 }',
       ),
     ),
-    /^mmulab: \S*procs\.yaml: workload\.pageTableGfns: 4096 pages cannot hold the page tables of vCPU0's processes: at least 20000 are needed .*; expected at least 20000$/,
+    /^mmulab: \S*procs\.yaml:2:84 workload\.pageTableGfns: 4096 pages cannot hold the page tables of vCPU0's processes: at least 20000 are needed .*; expected at least 20000$/,
   );
   // … and known only once the process maps more than they hold (it was "MODEL BUG", exit 3).
   assertBad(
@@ -265,7 +265,7 @@ test('bad input: shadow page tables a scenario cannot hold, and memslots that cl
         'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 65536 }] }\nworkload: { gfnCount: 65536, accesses: 1000, pageTableGfns: 4 }',
       ),
     ),
-    /^mmulab: \S*pt-small\.yaml: workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x8000404: expected more page-table pages/,
+    /^mmulab: \S*pt-small\.yaml:2:\d+ workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x8000404: expected more page-table pages/,
   );
   // Ids above KVM_USER_MEM_SLOTS are KVM's own (the model's page-table memslot took 32766 too).
   assertBad(
@@ -284,7 +284,7 @@ test('bad input: shadow page tables a scenario cannot hold, and memslots that cl
         'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }, { id: 1, baseGfn: 134217738, pages: 8192 }] }\nworkload: { gfnCount: 16, pageTableGfnStart: 134217738 }',
       ),
     ),
-    /^mmulab: \S*pt-overlap\.yaml: vm\.memslots: memslot 1's gfns \[0x800000a, 0x800200a\) overlap the page-table memslot shadow paging adds at \[0x8000000, .*\) when no memslot holds gfn 0x8000000/,
+    /^mmulab: \S*pt-overlap\.yaml:1:\d+ vm\.memslots: memslot 1's gfns \[0x800000a, 0x800200a\) overlap the page-table memslot shadow paging adds at \[0x8000000, .*\) when no memslot holds gfn 0x8000000/,
   );
 });
 
@@ -305,4 +305,35 @@ test('bad input found once the model is built or run names the scenario file (it
     'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 16, accessIntervalNs: 0 }\ncosts: { guestAccessNs: 0 }\nstop: { timeNs: 1000000 }\n',
   );
   assertBad(cli('run', f), new RegExp(`^mmulab: ${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: virtual time stood still at \\d+ ns for \\d+ steps`));
+});
+
+test('bad input: bounds say what they are: exclusive ones (> 0), a string in characters, a list in items (a probe: hotFraction 0 said "expected >= 0", name "" "expected >= 1", memslots [] "at least 1 items")', () => {
+  const slot = 'vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }] }';
+  const cases: [string, string, RegExp][] = [
+    ['hot0.yaml', `${slot}\nworkload: { gfnCount: 1024, hotFraction: 0 }\nstop: { timeNs: 1000 }\n`, /hot0\.yaml:2:42 workload\.hotFraction: expected > 0$/],
+    [
+      'zipf0.yaml',
+      `${slot}\nworkload: { gfnCount: 1024, pattern: zipf, zipfS: 0 }\nstop: { timeNs: 1000 }\n`,
+      /zipf0\.yaml:2:51 workload\.zipfS: expected > 0$/,
+    ],
+    ['name0.yaml', `name: ""\n${slot}\nstop: { timeNs: 1000 }\n`, /name0\.yaml:1:7 name: expected at least 1 character$/],
+    ['name201.yaml', `name: "${'x'.repeat(201)}"\n${slot}\nstop: { timeNs: 1000 }\n`, /name201\.yaml:1:7 name: expected at most 200 characters$/],
+    ['slots0.yaml', 'vm: { vcpus: 1, memslots: [] }\nstop: { timeNs: 1000 }\n', /slots0\.yaml:1:27 vm\.memslots: expected at least 1 item$/],
+  ];
+  for (const [name, text, pattern] of cases) assertBad(cli('run', scenarioFile(name, text)), pattern);
+});
+
+test('bad input found after the schema, at a field the file writes, is located there as the schema locates (a probe: "sh27.yaml: workload: …" had no line:col)', () => {
+  const f = scenarioFile(
+    'user-half.yaml',
+    'vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 134217728, pages: 100000 }] }\nworkload: { gfnStart: 134217728, gfnCount: 1024 }\nsettings: { mmu: shadow }\nstop: { timeNs: 100000 }\n',
+  );
+  assertBad(
+    cli('run', f),
+    /user-half\.yaml:2:11 workload: gfnStart \+ gfnCount 134218752 reaches past the guest's user half \(0x8000000\) under shadow paging$/,
+  );
+  assertBad(cli('compare', f, '--vary', 'vcpus=1,2'), /user-half\.yaml:2:11 \(vcpus=1\) workload: gfnStart \+ gfnCount 134218752 reaches past/);
+  // A field the file does not write (the default stop) is named without a place.
+  const forever = scenarioFile('forever.yaml', 'vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 16 }\n');
+  assertBad(cli('run', forever), /^mmulab: \S*forever\.yaml: stop: no stop\.timeNs/);
 });

@@ -47,7 +47,7 @@ test('limits: memslot pages beyond the total limit are refused', () => {
   const slots = Array.from({ length: 3 }, (_, i) => `{ id: ${i}, baseGfn: ${i * 2 ** 31}, pages: ${2 ** 31} }`).join(', ');
   assertRefused(
     cli('run', file('total.yaml', `vm: { vcpus: 1, apicAccessPage: false, memslots: [${slots}] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n`)),
-    /total\.yaml: vm\.memslots: 6442450944 pages in all, more than the limit/,
+    /total\.yaml:1:50 vm\.memslots: 6442450944 pages in all, more than the limit/,
   );
 });
 
