@@ -311,7 +311,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           mutant,
           seed,
           summary: roundedSummary(r.summary),
-          violation: r.violation,
+          // As printed and as the counterexample holds it: minimised (the one found is minimisation.original's).
+          violation: r.counterexample?.violation ?? r.violation,
           counterexample: r.counterexample ? cexFile : null,
           minimisation: r.minimisation,
           partial,

@@ -39,6 +39,7 @@ export interface CheckJson {
   mutant: string | null;
   seed: number;
   summary: Summary;
+  /** The violation as the counterexample shows it (minimised), as check prints it; the one the search found, when there is no counterexample. */
   violation: Violation | null;
   /** File the counterexample was written to, or null. */
   counterexample: string | null;

@@ -105,3 +105,14 @@ test("check with no strategy: an option only one strategy reads picks it (dfs: -
   assert.equal(zero.code, 2);
   assert.equal(zero.stderr.trim(), 'mmulab: --pct-depth 0: expected at least 1 (d-1 priority change points)');
 });
+
+test('check --json: the violation is the one printed and held by the counterexample (minimised), not the one the search first ran into', async () => {
+  const dir = tempDir('mmulab-check-json-violation-');
+  const [json, cex] = [join(dir, 'v.json'), join(dir, 'c.json')];
+  const r = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--json', json, '--out', cex);
+  assert.equal(r.code, 1, r.stderr);
+  const summary = JSON.parse(readFileSync(json, 'utf8'));
+  const written = JSON.parse(readFileSync(cex, 'utf8'));
+  assert.deepEqual(summary.violation, written.violation);
+  assert.ok(summary.minimisation.original.steps > written.schedule.choices.length, 'it was minimised');
+});
