@@ -18,6 +18,7 @@ import { type JobOutputs, runOffloaded } from './offload.js';
 import { checkOutputOptions } from './output-path.js';
 import { applySets, parsePositive, parseSeed, parseVaries, seedRange } from './overrides.js';
 import { registerReplayCommand } from './replay-command.js';
+import { shellCommand } from './shell-word.js';
 import { summarizeRun } from './summary.js';
 import { checkVariants, variants } from './variants.js';
 
@@ -45,8 +46,9 @@ function wrap(text: string, width: number): string[] {
 /** Report files asked for on the command line. */
 type Outputs = { trace?: string; ftrace?: string; report?: string };
 
-function outputs(o: Outputs): JobOutputs {
-  return { trace: o.trace, ftrace: o.ftrace, report: o.report, command: `mmulab ${process.argv.slice(2).join(' ')}` };
+/** The outputs, and the command line (`argv`, as main got it) quoted for the shell, for the report's Reproduce line. */
+function outputs(o: Outputs, argv: readonly string[]): JobOutputs {
+  return { trace: o.trace, ftrace: o.ftrace, report: o.report, command: shellCommand(['mmulab', ...argv]) };
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -61,7 +63,7 @@ function checkMutant(name: string | undefined): string | null {
   return name;
 }
 
-function program(): Command {
+function program(argv: readonly string[]): Command {
   const p = new Command('mmulab')
     .description('Executable, checkable model of the KVM x86 MMU invalidation machinery')
     .exitOverride()
@@ -88,11 +90,12 @@ function program(): Command {
       const seed = o.seed !== undefined ? parseSeed(o.seed) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
-      const r = await runOffloaded({ kind: 'run', scenario, settings, size, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o) }, isInterrupted).catch(
-        (e) => {
-          throw inScenario(ref, e);
-        },
-      );
+      const r = await runOffloaded(
+        { kind: 'run', scenario, settings, size, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o, argv) },
+        isInterrupted,
+      ).catch((e) => {
+        throw inScenario(ref, e);
+      });
       if (o.json) writeFileAtomic(o.json, toJson(r));
       process.stdout.write(`${summarizeRun(r)}\n`);
       if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);
@@ -123,7 +126,7 @@ function program(): Command {
       const n = parsePositive('--seeds', o.seeds, 10000);
       const seeds = seedRange(scenario.seed, n);
       const c = await runOffloaded(
-        { kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o) },
+        { kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o, argv) },
         isInterrupted,
       );
       if (o.json) writeFileAtomic(o.json, toJson(c));
@@ -168,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     interrupted = true;
   });
   try {
-    await program().parseAsync(argv, { from: 'user' });
+    await program(argv).parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
