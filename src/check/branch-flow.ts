@@ -45,6 +45,9 @@ export class BranchFlow {
     this.running.set('', this.queue[0]!);
   }
 
+  /** Set by abandon(): no branch is asked for any more. */
+  private abandoned = false;
+
   /** The next branch to explore, or undefined when none is ready. */
   take(): FlowBranch | undefined {
     return this.queue.shift();
@@ -60,6 +63,8 @@ export class BranchFlow {
     const key = b.prefix.join(',');
     this.running.delete(key);
     this.outcomes.set(key, o);
+    // Abandoned: the branches it would ask for will not run (they kept the workers busy past a time limit).
+    if (this.abandoned) return;
     this.tried.add(o);
     for (const request of o.requests) {
       const node = request.at.join(',');
@@ -78,6 +83,7 @@ export class BranchFlow {
 
   /** Stops handing out branches: those not started will not finish. */
   abandon(): void {
+    this.abandoned = true;
     for (const b of this.queue.splice(0)) this.running.delete(b.prefix.join(','));
   }
 

@@ -157,3 +157,18 @@ test('branches: a flow cut short is not exhausted, and counts every execution th
   assert.equal(r.summary.exhausted, false);
   assert.equal(r.summary.executions, ran);
 });
+
+test('branches: once a flow is abandoned (a time limit, SIGINT, a violation), a branch still running that finishes asks for no more: nothing is handed out and the flow is done (the workers ran branch after branch past --time-limit)', () => {
+  const f = mini(2, 2, 2);
+  const dfs: DfsOptions = { preemptionBound: 1, por: 'dpor' };
+  const depth = topDepthFor(f, dfs, {});
+  const flow = new BranchFlow();
+  const first = flow.take()!;
+  const o = exploreBranch(f, dfs, first, depth, {});
+  assert.ok(o.requests.length > 0, 'the first branch asks for others');
+  flow.abandon();
+  flow.finish(first, o);
+  assert.equal(flow.take(), undefined);
+  assert.equal(flow.done(), true);
+  assert.equal(flowResult(flow, depth, 1, true).summary.executions, o.executions);
+});
