@@ -1,4 +1,5 @@
 import type { Settings } from '../kvm/settings.js';
+import { printable } from '../report/printable.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
@@ -107,7 +108,7 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
   ];
   const header = ['metric', ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
   const note = c.partial ? `\n${partialNote(c, owns)}` : '';
-  return `${c.scenario}, seeds ${c.seeds.join(',')}\n${renderTable(header, rows)}${note}`;
+  return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}\n${renderTable(header, rows)}${note}`;
 }
 
 /** Whether the result is to hold the run of variant `row` with its `k`-th seed (a sweep shard holds some). */

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { MUTANTS } from '../kvm/mutants.js';
 import { SETTINGS } from '../kvm/settings.js';
+import { printable } from '../report/printable.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
@@ -149,7 +150,7 @@ function program(argv: readonly string[]): Command {
         return;
       }
       const out: string[] = ['Scenarios:'];
-      for (const s of scenarios) out.push(`  ${s.name}`, ...wrap(s.description, 74).map((l) => `      ${l}`));
+      for (const s of scenarios) out.push(`  ${printable(s.name)}`, ...wrap(printable(s.description), 74).map((l) => `      ${l}`));
       out.push('', 'Settings (--set key=value):');
       for (const s of settings) out.push(`  ${s.key.padEnd(15)} ${s.values.join(' | ')} (default ${s.default})`, `  ${''.padEnd(15)} ${s.description}`);
       out.push('', 'Mutants (--mutate name):');
@@ -179,20 +180,20 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.input;
     }
     if (e instanceof InputError) {
-      process.stderr.write(`mmulab: ${locateInScenarioFile(e.message)}\n`);
+      process.stderr.write(`mmulab: ${printable(locateInScenarioFile(e.message))}\n`);
       return EXIT.input;
     }
     if (e instanceof ModelBug) {
-      process.stderr.write(`mmulab: model bug (not a protocol violation): ${e.message}\n`);
+      process.stderr.write(`mmulab: model bug (not a protocol violation): ${printable(e.message)}\n`);
       return EXIT.modelBug;
     }
     // A file the system refused after the up-front checks (a full disk, a folder gone meanwhile).
     const io = e as NodeJS.ErrnoException;
     if (typeof io?.code === 'string' && typeof io.syscall === 'string') {
-      process.stderr.write(`mmulab: ${io.message}\n`);
+      process.stderr.write(`mmulab: ${printable(io.message)}\n`);
       return EXIT.input;
     }
-    process.stderr.write(`mmulab: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    process.stderr.write(`mmulab: internal error: ${printable((e as Error)?.message ?? String(e))}\n`);
     return EXIT.modelBug;
   }
 }

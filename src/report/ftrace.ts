@@ -2,6 +2,7 @@ import { type EventStamp, type KvmEvent, type RetPf, requestList, type VmExitRea
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
+import { printable } from './printable.js';
 import { NS_PER_STEP, StepClock } from './step-clock.js';
 
 /**
@@ -171,7 +172,8 @@ export class FtraceSink implements InstanceSink {
     for (const z of this.pendingZapAll.values()) z.text = `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(z.pages)}`;
     let cpus = Math.max(1, this.names.length);
     for (const r of this.recs) if (r.tid + 1 > cpus) cpus = r.tid + 1;
-    yield `# mmulab ftrace-style log (trace-cmd report -t layout)${opts.title ? `: ${opts.title}` : ''}\n`;
+    // The title holds the scenario's name: a newline in it would end the header line.
+    yield `# mmulab ftrace-style log (trace-cmd report -t layout)${opts.title ? `: ${printable(opts.title)}` : ''}\n`;
     if (this.clock.active) {
       yield `# time is the step of the interleaving as mmulab check/replay print it: step n at n µs (step 12 at ${secs(12 * NS_PER_STEP).trim()}); virtual time is per thread in a checker run and does not order threads\n`;
       if (opts.steps !== undefined && opts.steps !== this.clock.events) {

@@ -337,3 +337,7 @@ test('bad input found after the schema, at a field the file writes, is located t
   const forever = scenarioFile('forever.yaml', 'vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 16 }\n');
   assertBad(cli('run', forever), /^mmulab: \S*forever\.yaml: stop: no stop\.timeNs/);
 });
+
+test('bad input: an error naming a file with a newline and ESC in its name is one line, the controls written as escapes', () => {
+  assertBad(cli('run', join(dir, 'a\u001b[31mb\nc.yaml')), /a\\x1b\[31mb\\nc\.yaml: cannot read scenario file \(no such file\)$/);
+});
