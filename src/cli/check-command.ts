@@ -398,7 +398,7 @@ export function minimisedLine(m: NonNullable<CheckResult['minimisation']>): stri
     const ran = `${m.search.executions.toLocaleString('en-US')} executions searched`;
     line += m.search.complete
       ? `; shortest: none as short with fewer preemptions, none shorter with ${m.size.preemptions} (${ran})`
-      : `; maybe not the shortest (${ran}, the search's budget)`;
+      : `; maybe not the shortest (${ran}${m.cutShort === undefined ? ", the search's budget" : ''})`;
   }
   if (m.cutShort === 'time-limit') line += '; cut short at --time-limit';
   if (m.cutShort === 'interrupted') line += '; cut short by SIGINT';
