@@ -9,13 +9,14 @@ import { effectiveSettings } from '../scenario/instantiate.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { builtinIndex, loadScenario } from '../scenario/load.js';
 import { registerSweepCommands } from '../sweep/cli.js';
-import { toJson, writeFileAtomic } from './atomic-write.js';
+import { toJson } from './atomic-write.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerCheckCommands } from './check-command.js';
 import { renderCompare } from './compare.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
 import { locateInScenarioFile } from './locate-error.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
+import { reportUnwritten, writeOutput } from './output-failure.js';
 import { checkOutputOptions } from './output-path.js';
 import { applySets, parsePositive, parseSeed, parseVaries, seedRange } from './overrides.js';
 import { registerReplayCommand } from './replay-command.js';
@@ -91,19 +92,26 @@ function program(argv: readonly string[]): Command {
       const seed = o.seed !== undefined ? parseSeed(o.seed) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
+      // Outputs the system refuses at the end (a folder removed meanwhile) are said after the table, which is printed anyway.
+      const unwritten: string[] = [];
       const r = await runOffloaded(
         { kind: 'run', scenario, settings, size, mutant, seed, maxSteps, deadlineMs, outputs: outputs(o, argv) },
         isInterrupted,
+        undefined,
+        (line) => unwritten.push(line),
       ).catch((e) => {
         throw inScenario(ref, e);
       });
-      if (o.json) writeFileAtomic(o.json, toJson(r));
+      const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(r));
+      if (json !== null) unwritten.push(json);
       process.stdout.write(`${summarizeRun(r)}\n`);
       if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);
+      const failed = reportUnwritten(unwritten);
       if (r.modelBug) {
         process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug}\n`);
         process.exitCode = EXIT.modelBug;
       } else if (interrupted) process.exitCode = EXIT.interrupted;
+      else if (failed) process.exitCode = EXIT.input;
       else process.exitCode = r.violations.length > 0 || r.progress.livelock ? EXIT.violation : EXIT.ok;
     });
 
@@ -126,16 +134,21 @@ function program(argv: readonly string[]): Command {
       checkVariants(scenario, variants(scenario, base, vary), ref);
       const n = parsePositive('--seeds', o.seeds, 10000);
       const seeds = seedRange(scenario.seed, n);
+      const unwritten: string[] = [];
       const c = await runOffloaded(
         { kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o, argv) },
         isInterrupted,
+        undefined,
+        (line) => unwritten.push(line),
       );
-      if (o.json) writeFileAtomic(o.json, toJson(c));
+      const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(c));
+      if (json !== null) unwritten.push(json);
       process.stdout.write(`${renderCompare(c)}\n`);
       const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
       const bug = c.rows.flatMap((r) => r.results).find((x) => x.modelBug);
       if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
-      process.exitCode = bug ? EXIT.modelBug : interrupted ? EXIT.interrupted : bad ? EXIT.violation : EXIT.ok;
+      const failed = reportUnwritten(unwritten);
+      process.exitCode = bug ? EXIT.modelBug : interrupted ? EXIT.interrupted : failed ? EXIT.input : bad ? EXIT.violation : EXIT.ok;
     });
 
   p.command('list')

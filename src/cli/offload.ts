@@ -4,6 +4,7 @@ import { type CheckOptions, type CheckResult, check, type Progress, SHARED_STATE
 import { SharedBound } from '../check/stop-bound.js';
 import type { Settings } from '../kvm/settings.js';
 import { ReportRecorder, SeriesSink, writeCompareReport } from '../report/index.js';
+import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
@@ -11,6 +12,7 @@ import { simulate } from '../simulate/simulate.js';
 import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, partialNote, runCompare } from './compare.js';
+import { isSystemError, outputFailure } from './output-failure.js';
 import type { Vary } from './variants.js';
 import { errorFromData } from './worker-error.js';
 
@@ -80,9 +82,23 @@ const now = () => Date.now();
 
 /**
  * Runs a job on this thread. `stop` is polled by the simulator; the job also stops
- * (as partial) at its wall-clock deadline.
+ * (as partial) at its wall-clock deadline. A report file of run or compare
+ * that the system refuses is told to `onOutputError` (one line, outputFailure)
+ * and the result still returned; without it, the error is thrown.
  */
-export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress) => void): RunResult | CompareResult | CheckResult | AuditResult {
+export function runJob(
+  job: Job,
+  stop: () => boolean,
+  onProgress?: (p: Progress) => void,
+  onOutputError?: (line: string) => void,
+): RunResult | CompareResult | CheckResult | AuditResult {
+  const failed =
+    onOutputError === undefined
+      ? undefined
+      : (option: string, file: string, e: unknown) => {
+          if (!isSystemError(e)) throw e;
+          onOutputError(outputFailure(option, file, e));
+        };
   if (job.kind === 'audit') return runAudit(factoryFor(job.ref, job.sets, job.mutant), job.options, stop);
   if (job.kind === 'check') {
     const progress = onProgress ? { update: onProgress, end: () => {} } : null;
@@ -125,7 +141,7 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
       sinks: rec?.sinks,
       onInstance: rec ? (i) => rec.attach(i) : undefined,
     });
-    rec?.write(out, r, { description: job.scenario.description, command: out.command });
+    rec?.write(out, r, { description: job.scenario.description, command: out.command }, failed && ((output, file, e) => failed(`--${output}`, file, e)));
     return r;
   }
   if (out.report === undefined) return runCompare(job.scenario, job.base, job.vary, job.seeds, { mutant: job.mutant, interrupted, wallClock });
@@ -147,12 +163,18 @@ export function runJob(job: Job, stop: () => boolean, onProgress?: (p: Progress)
     results: row.results,
     series: row.results.map((r) => series[k++]!.finish(r.simTimeNs)),
   }));
-  writeCompareReport(out.report, rows, {
+  const opts = {
     scenario: c.scenario,
     description: job.scenario.description,
     command: out.command,
     ...(c.partial ? { partial: partialNote(c).replace(/^\(|\)$/g, '') } : {}),
-  });
+  };
+  try {
+    writeCompareReport(out.report, rows, opts);
+  } catch (e) {
+    if (failed === undefined) throw e;
+    failed('--report', out.report, e);
+  }
   return c;
 }
 
@@ -199,7 +221,12 @@ function workerFor(data: { job: Job; flag: SharedArrayBuffer }): Worker {
  * signals: `interrupted` (the CLI's SIGINT flag) is polled every 50 ms and passed
  * on through shared memory. Falls back to running in-process if no worker starts.
  */
-export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, onProgress?: (p: Progress) => void): Promise<JobResult<J>> {
+export function runOffloaded<J extends Job>(
+  job: J,
+  interrupted: () => boolean,
+  onProgress?: (p: Progress) => void,
+  onOutputError?: (line: string) => void,
+): Promise<JobResult<J>> {
   const flag = new SharedArrayBuffer(4);
   const shared = new Int32Array(flag);
   return new Promise((resolve, reject) => {
@@ -207,10 +234,12 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, 
     try {
       worker = workerFor({ job, flag });
     } catch {
-      resolve(runJob(job, interrupted, onProgress) as JobResult<J>);
+      resolve(runJob(job, interrupted, onProgress, onOutputError) as JobResult<J>);
       return;
     }
     let settled = false;
+    // Outputs the job could not write, when nobody takes them as they come: the job then fails with them.
+    const unwritten: string[] = [];
     const poll = setInterval(() => {
       if (interrupted()) Atomics.store(shared, 0, 1);
     }, 50);
@@ -225,13 +254,21 @@ export function runOffloaded<J extends Job>(job: J, interrupted: () => boolean, 
       } else void worker.terminate();
       f();
     };
-    const onMessage = (m: { ok: true; result: JobResult<J> } | { ok: false; name: string; message: string } | { progress: Progress }) => {
+    const onMessage = (
+      m: { ok: true; result: JobResult<J> } | { ok: false; name: string; message: string } | { progress: Progress } | { outputError: string },
+    ) => {
       if ('progress' in m) {
         onProgress?.(m.progress);
         return;
       }
+      if ('outputError' in m) {
+        if (onOutputError !== undefined) onOutputError(m.outputError);
+        else unwritten.push(m.outputError);
+        return;
+      }
       done(() => {
-        if (m.ok) resolve(m.result);
+        if (m.ok && unwritten.length > 0) reject(new InputError(unwritten.join('; ')));
+        else if (m.ok) resolve(m.result);
         else reject(errorFromData(m));
       }, m.ok);
     };

@@ -17,6 +17,7 @@ function run({ job, flag }: { job: Job; flag: SharedArrayBuffer }): void {
       job,
       () => Atomics.load(stop, 0) !== 0,
       (progress) => parentPort!.postMessage({ progress }),
+      (outputError) => parentPort!.postMessage({ outputError }),
     );
     parentPort!.postMessage({ ok: true, result });
   } catch (e) {

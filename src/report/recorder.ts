@@ -65,8 +65,27 @@ export class ReportRecorder {
     return this.series?.finish(endNs) ?? null;
   }
 
-  /** Writes the outputs asked for, for a simulated run. */
-  write(files: RecorderFiles, result: RunResult, extras: Omit<RunReportExtras, 'series'> = {}): void {
+  /**
+   * Writes the outputs asked for, for a simulated run. With `onError`, an
+   * output that cannot be written is handed to it and the others are still
+   * written; without, the error is thrown.
+   */
+  write(
+    files: RecorderFiles,
+    result: RunResult,
+    extras: Omit<RunReportExtras, 'series'> = {},
+    onError?: (output: keyof RecorderFiles, file: string, e: unknown) => void,
+  ): void {
+    const each = (output: keyof RecorderFiles, write: (file: string) => void) => {
+      const file = files[output];
+      if (file === undefined) return;
+      if (onError === undefined) return write(file);
+      try {
+        write(file);
+      } catch (e) {
+        onError(output, file, e);
+      }
+    };
     const otherData = {
       scenario: result.scenario,
       seed: result.seed,
@@ -74,9 +93,11 @@ export class ReportRecorder {
       settings: result.settings,
       ...(result.size ? { size: result.size } : {}),
     };
-    if (files.trace && this.perfetto) writePerfettoTrace(files.trace, this.perfetto, { endNs: result.simTimeNs, otherData });
-    if (files.ftrace && this.ftrace) writeFtrace(files.ftrace, this.ftrace, { title: this.opts.title ?? `${result.scenario} seed ${result.seed}` });
-    if (files.report) writeRunReport(files.report, result, { ...extras, series: this.finishSeries(result.simTimeNs) ?? undefined });
+    const perfetto = this.perfetto;
+    const ftrace = this.ftrace;
+    if (perfetto) each('trace', (f) => writePerfettoTrace(f, perfetto, { endNs: result.simTimeNs, otherData }));
+    if (ftrace) each('ftrace', (f) => writeFtrace(f, ftrace, { title: this.opts.title ?? `${result.scenario} seed ${result.seed}` }));
+    each('report', (f) => writeRunReport(f, result, { ...extras, series: this.finishSeries(result.simTimeNs) ?? undefined }));
   }
 
   /**

@@ -7,6 +7,7 @@ import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
 import { exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
+import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
 import { checkVariants } from '../cli/variants.js';
@@ -22,7 +23,7 @@ export interface SweepCliContext {
   isInterrupted: () => boolean;
   wallClock: () => number;
   checkMutant: (name: string | undefined) => string | null;
-  exit: { ok: number; violation: number; interrupted: number; modelBug: number };
+  exit: { ok: number; violation: number; input: number; interrupted: number; modelBug: number };
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -30,7 +31,8 @@ function collect(v: string, prev: string[]): string[] {
 }
 
 function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, merged = false): void {
-  if (json) writeFileAtomic(json, toJson(s));
+  // A --json the system refuses now (its folder removed during the sweep) is said after the table, which is printed anyway.
+  const unwritten = json === undefined ? null : writeOutput('--json', json, toJson(s));
   const where = s.shard ? ` (shard ${s.shard.index}/${s.shard.count})` : '';
   // A shard's result holds its own cells only; merged parts are to hold them all.
   const shard = merged ? null : s.shard;
@@ -39,7 +41,8 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
   const bad = s.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);
   if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
-  process.exitCode = bug ? ctx.exit.modelBug : ctx.isInterrupted() ? ctx.exit.interrupted : bad ? ctx.exit.violation : ctx.exit.ok;
+  const failed = reportUnwritten(unwritten === null ? [] : [unwritten]);
+  process.exitCode = bug ? ctx.exit.modelBug : ctx.isInterrupted() ? ctx.exit.interrupted : failed ? ctx.exit.input : bad ? ctx.exit.violation : ctx.exit.ok;
 }
 
 /** Prints and writes merged check parts; the exit code is the one check gives. */

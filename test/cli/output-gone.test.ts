@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
+import { cli } from './in-process-cli.js';
+
+const dir = tempDir('mmulab-output-gone-');
+const scenario = join(dir, 'small.yaml');
+writeFileSync(
+  scenario,
+  `vm: { vcpus: 4, memslots: [{ id: 0, baseGfn: 0, pages: 4096 }] }
+workload: { pattern: uniform, gfnStart: 0, gfnCount: 1024, writeRatio: 0.3, accessIntervalNs: 500 }
+host:
+  invalidations:
+    - { kind: numa, threads: 1, intervalNs: 50000, rangePages: 256, holdNs: 5000, gfnStart: 0, gfnCount: 1024 }
+stop: { timeNs: 2000000 }
+seed: 7
+`,
+);
+
+/**
+ * The CLI in this process with `args`, the folder `gone` removed once the
+ * command has checked its outputs and started the work (the checks and the
+ * start of the worker run before any timer); what it printed on stdout, too.
+ */
+async function withFolderRemoved(gone: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  const write = process.stdout.write;
+  // The CLI writes strings; the test runner's own messages (buffers) go through.
+  process.stdout.write = ((s: string | Uint8Array, ...rest: never[]) => {
+    if (typeof s !== 'string') return write.call(process.stdout, s, ...rest);
+    stdout += s;
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const running = cli(...args);
+    setTimeout(() => rmdirSync(gone), 0);
+    const r = await running;
+    return { ...r, stdout };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+for (const command of ['run', 'compare'] as const) {
+  test(`${command} seed 7 with its output folder removed during the work: the table is printed, each output not written is named with why (one line each), the others are written, exit 2 (a probe: an ENOENT on a temporary file, no table)`, async () => {
+    const gone = join(dir, `gone-${command}`);
+    mkdirSync(gone);
+    const kept = join(dir, `kept-${command}.html`);
+    const extra = command === 'compare' ? ['--vary', 'faultPrecheck=off,lockless'] : ['--trace', join(gone, 't.json')];
+    const r = await withFolderRemoved(gone, [command, scenario, ...extra, '--json', join(gone, 'a.json'), '--report', kept]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stdout, command === 'run' ? /^small {2}seed 7\n/ : /^small, seeds 7\n/);
+    assert.match(r.stdout, /faults/);
+    const lines = r.stderr.trim().split('\n');
+    const json = `mmulab: --json ${join(gone, 'a.json')}: not written: its folder ${gone} no longer exists (ENOENT)`;
+    assert.deepEqual(
+      lines,
+      command === 'run' ? [`mmulab: --trace ${join(gone, 't.json')}: not written: its folder ${gone} no longer exists (ENOENT)`, json] : [json],
+    );
+    assert.ok(existsSync(kept), 'the report in another folder is written');
+  });
+}
