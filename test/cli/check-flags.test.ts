@@ -74,7 +74,7 @@ test('check, audit and replay --schedule name the scenario file of bad input fou
   ]) {
     const r = await cli(...args);
     assert.equal(r.code, 2, r.stderr);
-    assert.ok(r.stderr.startsWith(`mmulab: ${pt3}: workload.pageTableGfns: 3 pages cannot hold`), r.stderr);
+    assert.ok(r.stderr.startsWith(`mmulab: ${pt3}:20:18 workload.pageTableGfns: 3 pages cannot hold`), r.stderr);
   }
   const odd = join(dir, 'c x$1.json');
   const found = spawned('check', S, '--mutate', 'fault-skip-seq-check', '--out', odd);
