@@ -21,6 +21,7 @@ import { checkOutputOptions } from './output-path.js';
 import { applySets, parsePositive, parseSeed, parseVaries, seedRange } from './overrides.js';
 import { registerReplayCommand } from './replay-command.js';
 import { shellCommand } from './shell-word.js';
+import { refuseRepeatedOptions } from './single-options.js';
 import { summarizeRun } from './summary.js';
 import { checkVariants, variants } from './variants.js';
 
@@ -175,6 +176,7 @@ function program(argv: readonly string[]): Command {
   registerReplayCommand(p, { isInterrupted, checkMutant, exit: EXIT });
   registerAuditCommand(p, { isInterrupted, checkMutant, exit: EXIT });
   registerSweepCommands(p, { isInterrupted, wallClock, checkMutant, exit: EXIT });
+  refuseRepeatedOptions(p);
 
   return p;
 }

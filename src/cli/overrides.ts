@@ -2,7 +2,7 @@ import { SETTINGS, type Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resize, type ScenarioSize } from '../scenario/size.js';
-import { isSizeKey, SIZE_KEYS, type Vary } from './variants.js';
+import { isSizeKey, SIZE_KEYS, type Vary, type VaryKey } from './variants.js';
 
 /** Parses one `key=value` setting from the command line against the settings table. */
 export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean] {
@@ -38,18 +38,28 @@ export function parseSettings(list: readonly string[], where = '--set'): Partial
   return out as Partial<Settings>;
 }
 
-/** Parses a --vary key=a,b[,c] into the key and its values: a setting, or a size knob (vcpus=1,8,64). */
+/**
+ * Parses a --vary key=a,b[,c] into the key and its values: a setting, or a size
+ * knob (vcpus=1,8,64). An empty value (mmu=tdp,,shadow) and a value given twice
+ * (vcpus=1,01: the same count) are refused: the one was dropped silently and
+ * the other made two columns of one variant.
+ */
 export function parseVary(text: string): Vary[number] {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new InputError(`--vary ${text}: expected key=a,b[,c]`);
   const key = text.slice(0, eq);
-  const raw = text
-    .slice(eq + 1)
-    .split(',')
-    .filter((v) => v !== '');
-  if (raw.length === 0) throw new InputError(`--vary ${text}: expected at least one value`);
-  if (isSizeKey(key)) return { key, values: raw.map((v) => parseSize(key, v, `--vary ${text}`)) };
-  return { key: key as keyof Settings, values: raw.map((v) => parseSetting(`${key}=${v}`, '--vary')[1]) };
+  const raw = text.slice(eq + 1).split(',');
+  if (raw.length === 1 && raw[0] === '') throw new InputError(`--vary ${text}: expected at least one value`);
+  const empty = raw.indexOf('');
+  if (empty >= 0) throw new InputError(`--vary ${text}: value ${empty + 1} of ${raw.length} is empty; expected key=a,b[,c] with no empty value`);
+  const values: (string | boolean | number)[] = isSizeKey(key)
+    ? raw.map((v) => parseSize(key, v, `--vary ${text}`))
+    : raw.map((v) => parseSetting(`${key}=${v}`, '--vary')[1]);
+  for (let i = 0; i < values.length; i++) {
+    const first = values.indexOf(values[i]!);
+    if (first < i) throw new InputError(`--vary ${text}: ${key}=${values[i]} given twice (${raw[first]}, ${raw[i]}); expected each value once`);
+  }
+  return { key: key as VaryKey, values };
 }
 
 /** Parses repeated --vary options; a key given twice is refused (the later would silently win, the rows' labels would lie). */
