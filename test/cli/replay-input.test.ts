@@ -66,7 +66,7 @@ test('replay: a counterexample edited to the fixed model (no mutant) runs to its
   );
   assert.match(r.stderr, /^mmulab: no violation, so --json .*pp-fixed-replayed\.json not written$/m);
   const other = join(dir, 'pp-other.json');
-  writeFileSync(other, JSON.stringify({ ...cex, property: 'stale-translation' }));
+  writeFileSync(other, JSON.stringify({ ...cex, property: 'stale-translation', violation: { ...cex.violation, kind: 'stale-translation' } }));
   const o = await cli('replay', other);
   assert.equal(o.code, 1);
   assert.match(o.stderr, /^mmulab: .*pp-other\.json: property: the replay violated livelock, not stale-translation as recorded$/m);
