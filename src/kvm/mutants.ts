@@ -50,6 +50,12 @@ export const MUTANTS: readonly MutantSpec[] = [
     description: 'zapping an in-use root does not ask the vCPUs to drop it (no KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)',
     scenario: 'root-zap-mini',
   },
+  {
+    name: 'free-obsolete-roots-tests-current',
+    description:
+      "kvm_mmu_free_obsolete_roots tests the current root for each previous root (seed 003's first posting): obsolete roots stay cached, and a CR3 switch can reuse one",
+    scenario: 'cached-roots-mini',
+  },
 ];
 
 export type MutantName = (typeof MUTANTS)[number]['name'];

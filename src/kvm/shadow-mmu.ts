@@ -24,7 +24,7 @@ import {
   spteIndex,
   spteRef,
 } from './shadow-page.js';
-import { kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
+import { isObsoleteRoot, kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
 import { kvmMmuTrackWrite } from './shadow-write-track.js';
 import { linkShadowPage, mmuPageZapPte, rootZapRequest } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
@@ -312,6 +312,13 @@ export class ShadowMmu implements MmuBackend {
     if (sp.mmuValidGen !== this.kvm.mmuValidGen)
       return `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
     if (sp.gfn !== vcpu.cr3) return `root sp ${r} shadows gfn ${hex(sp.gfn)}, but CR3 is ${hex(vcpu.cr3)}`;
+    // Seed 003 (P6): servicing KVM_REQ_MMU_FREE_OBSOLETE_ROOTS leaves no obsolete root cached
+    // either (a cached one is reused by a CR3 switch without a rebuild).
+    for (const prev of vcpu.prevRoots) {
+      if (!isObsoleteRoot(this, prev.root)) continue;
+      const p = this.sps[prev.root]!;
+      return `previous root sp ${prev.root} (CR3 ${hex(prev.pgd)}) is ${p.invalid ? 'invalid' : `obsolete (mmu_valid_gen ${p.mmuValidGen}, now ${this.kvm.mmuValidGen})`}, still cached with no request to free it pending`;
+    }
     return null;
   }
 

@@ -110,7 +110,11 @@ export function isObsoleteRoot(mmu: ShadowMmu, root: number): boolean {
 export function* kvmMmuFreeObsoleteRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
   let mask = 0;
   if (isObsoleteRoot(mmu, vcpu.root.root)) mask |= KVM_MMU_ROOT_CURRENT;
-  for (let i = 0; i < vcpu.prevRoots.length; i++) if (isObsoleteRoot(mmu, vcpu.prevRoots[i]!.root)) mask |= kvmMmuRootPrevious(i);
+  // The mutant is the loop as first posted in thread 003: it tested the current root each time.
+  const testsCurrent = mmu.kvm.mutation.has('free-obsolete-roots-tests-current');
+  for (let i = 0; i < vcpu.prevRoots.length; i++) {
+    if (isObsoleteRoot(mmu, testsCurrent ? vcpu.root.root : vcpu.prevRoots[i]!.root)) mask |= kvmMmuRootPrevious(i);
+  }
   if (mask !== 0) yield* kvmMmuFreeRoots(mmu, vcpu, mask, 'zap-request');
 }
 

@@ -27,6 +27,7 @@ test('footprint audit (seed 1): the KVM model commutes wherever it says it does,
     ['fault-vs-invalidation-mini', { vcpus: 3, invalidations: 2, faultsPerVcpu: 2 }],
     ['apic-reload-mini', {}],
     ['root-zap-mini', {}],
+    ['cached-roots-mini', {}],
     // Random draws (read or write per access): per-thread streams keep them order-independent.
     ['memslot-delete-mini', {}],
   ] as const) {

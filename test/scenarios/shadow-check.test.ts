@@ -26,6 +26,16 @@ for (const kind of ['random', 'pct', 'dfs'] as const) {
     const bad = explored('root-zap-mini', 'zap-root-no-request', kind, 1, 500);
     assert.equal(bad.violation?.kind, 'obsolete-root');
   });
+
+  test(`checker (${kind}, seed 1): cached-roots-mini (thread 003: free only obsolete roots, the cached ones included) is safe for 300 executions; mutant free-obsolete-roots-tests-current leaves an obsolete root cached`, () => {
+    const good = explored('cached-roots-mini', null, kind, 1, 300);
+    assert.equal(good.violation, null, good.violation?.message);
+    assert.equal(good.modelBug, null);
+    // Unbounded dfs goes deep into the first branches before it reverses the early step this needs (3,362 executions).
+    const bad = explored('cached-roots-mini', 'free-obsolete-roots-tests-current', kind, 1, 5000);
+    assert.equal(bad.violation?.kind, 'obsolete-root');
+    assert.match(bad.violation!.message, /previous root sp \d+ \(CR3 0x[0-9a-f]+\) is (invalid|obsolete)/);
+  });
 }
 
 test('regression (root-drop request window): with mmu=tdp, a vCPU passing its entry check between the fast zap invalidating its root and the request reaching it is not an obsolete-root violation (random, seed 3)', () => {
