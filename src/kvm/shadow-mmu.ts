@@ -26,8 +26,9 @@ import {
 } from './shadow-page.js';
 import { isObsoleteRoot, kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
 import { kvmMmuTrackWrite } from './shadow-write-track.js';
-import { linkShadowPage, mmuPageZapPte, rootZapRequest } from './shadow-zap.js';
+import { linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
+import { rootZapRequest } from './vcpu-requests.js';
 import { kvmMmuInvalidateMmioSptes, kvmMmuZapAllLockbreak, shadowZapAllFastLocked } from './zap-all.js';
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
 import { kvmMmuZapMemslot } from './zap-slot.js';

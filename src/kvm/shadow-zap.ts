@@ -1,12 +1,10 @@
 import { modelAssert } from '../runtime/model-bug.js';
 import type { Op } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
-import type { Kvm } from './kvm.js';
-import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD } from './requests.js';
 import { unaccountShadowed } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, leafPfn, ROOT_LEVEL, refIndex, refPage, type ShadowPage, spteRef } from './shadow-page.js';
-import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
+import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest, rootZapRequest } from './vcpu-requests.js';
 
 /**
  * Zapping shadow pages in two phases: prepare (unlink from everything, move to an
@@ -14,11 +12,6 @@ import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
  * then commit (one remote TLB flush, then free).
  * @kernel arch/x86/kvm/mmu/mmu.c __kvm_mmu_prepare_zap_page, kvm_mmu_commit_zap_page
  */
-
-/** The request that makes vCPUs let go of a zapped root (thread 003's setting). */
-export function rootZapRequest(kvm: Kvm): number {
-  return kvm.settings.rootZap === 'reload-all' ? KVM_REQ_MMU_RELOAD : KVM_REQ_MMU_FREE_OBSOLETE_ROOTS;
-}
 
 /**
  * Asks every vCPU to drop its obsolete or zapped roots (WAIT). While the request

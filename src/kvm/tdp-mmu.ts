@@ -6,9 +6,8 @@ import type { Kvm } from './kvm.js';
 import type { Memslot } from './memslots.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { TablePool } from './page-table.js';
-import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from './requests.js';
 import type { Vcpu } from './vcpu.js';
-import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
+import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest, rootZapRequest } from './vcpu-requests.js';
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
 
 /** A TDP MMU root (the kvm_mmu_page at its top). */
@@ -219,7 +218,7 @@ export class TdpMmu implements MmuBackend {
       }
     }
     this.rootDropInFlight++;
-    yield* kvmMakeAllCpusRequest(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+    yield* kvmMakeAllCpusRequest(kvm, rootZapRequest(kvm));
     this.rootDropInFlight--;
   }
 
@@ -255,7 +254,7 @@ export class TdpMmu implements MmuBackend {
     if (root.freed) return `root ${root.id} was freed`;
     // Invalidated a moment ago and the request has not reached this vCPU yet: its IPI
     // kicks the vCPU out before the zap goes on (KVM_REQUEST_WAIT).
-    if (root.invalid && this.rootDropInFlight > 0 && (vcpu.requests & (1 << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) === 0) return null;
+    if (root.invalid && this.rootDropInFlight > 0 && (vcpu.requests & (1 << rootZapRequest(this.kvm))) === 0) return null;
     if (root.invalid) return `root ${root.id} is invalid (obsolete)`;
     return null;
   }

@@ -1,8 +1,17 @@
 import { opRead, opWrite } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { Kvm } from './kvm.js';
-import { isWaitRequest, KVM_REQ_TLB_FLUSH } from './requests.js';
+import { isWaitRequest, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD, KVM_REQ_TLB_FLUSH } from './requests.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from './vcpu.js';
+
+/**
+ * The request that makes vCPUs let go of zapped or obsolete roots, under both
+ * MMUs: KVM_REQ_MMU_FREE_OBSOLETE_ROOTS since thread 003 (v5.18), before it
+ * KVM_REQ_MMU_RELOAD, which frees every root (the rootZap setting).
+ */
+export function rootZapRequest(kvm: Kvm): number {
+  return kvm.settings.rootZap === 'reload-all' ? KVM_REQ_MMU_RELOAD : KVM_REQ_MMU_FREE_OBSOLETE_ROOTS;
+}
 
 /** @kernel kvm_make_request — sets the bit on one vCPU; no kick (used on itself). */
 export function kvmMakeRequest(vcpu: Vcpu, req: number): void {

@@ -57,3 +57,31 @@ test('requests: without the late check (mutant vcpu-enter-ignores-requests) the 
   simulate(s, { settings: { ...defaultSettings(), apicAccessPage: 'retry' }, mutant: 'vcpu-enter-ignores-requests', seed: 1, sinks: [rec] });
   assert.ok(entriesDuringStall(rec.events) > 0);
 });
+
+test('rootZap under the TDP MMU: the fast zap asks vCPUs for KVM_REQ_MMU_RELOAD with reload-all (before thread 003) and KVM_REQ_MMU_FREE_OBSOLETE_ROOTS with free-obsolete (it always sent the latter: the setting did nothing under TDP)', async () => {
+  const { runWith } = await import('../report/fixtures.js');
+  const { loadScenario } = await import('../../src/scenario/load.js');
+  const { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD } = await import('../../src/kvm/requests.js');
+  for (const [rootZap, asked, notAsked] of [
+    ['reload-all', KVM_REQ_MMU_RELOAD, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS],
+    ['free-obsolete', KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD],
+  ] as const) {
+    const reqs = new Map<number, number>();
+    const r = runWith(
+      loadScenario('memslot-delete-mini'),
+      [
+        {
+          kinds: ['request'],
+          attach() {},
+          on(ev) {
+            if (ev.e === 'request') reqs.set(ev.req, (reqs.get(ev.req) ?? 0) + 1);
+          },
+        },
+      ],
+      { settings: { mmu: 'tdp', rootZap } },
+    );
+    assert.equal(r.violations.length, 0, JSON.stringify(r.violations));
+    assert.ok((reqs.get(asked) ?? 0) > 0, `${rootZap}: ${JSON.stringify([...reqs])}`);
+    assert.equal(reqs.get(notAsked) ?? 0, 0, `${rootZap}: ${JSON.stringify([...reqs])}`);
+  }
+});
