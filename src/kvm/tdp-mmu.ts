@@ -236,7 +236,9 @@ export class TdpMmu implements MmuBackend {
       root.scheduledToZap = false;
       yield* this.zapLeafs(root, 0, Number.MAX_SAFE_INTEGER, true, false, false);
       // Zap before putting the reference: once the last vCPU lets go the root is
-      // freed, and notifiers must not find SPTEs that nobody zapped.
+      // freed, and notifiers must not find SPTEs that nobody zapped. Race: a vCPU
+      // putting its own reference (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, under the read
+      // lock too): whichever put is last frees the root.
       yield opWrite(kvm.objRoots);
       root.ownRef = false;
       this.putRoot(root, -1);

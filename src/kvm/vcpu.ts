@@ -122,6 +122,8 @@ export class Vcpu {
         case 'cancelled':
           // A request is pending that servicing re-made (the APIC-access retry):
           // the vCPU goes round vcpu_run again, a busy loop until it clears.
+          // Race: the invalidation of the APIC-access page it waits for to end
+          // (a spin: switching away is no preemption; no write since is no progress).
           kvm.rt.charge(kvm.costs.retryPauseNs);
           yield OP_SPIN;
           break;
@@ -135,6 +137,7 @@ export class Vcpu {
             this.faultRetries++;
             // RET_PF_RETRY: re-enter the guest, which re-executes the access and faults
             // again; progress needs another thread to finish its invalidation or update.
+            // Race: that invalidation's end or that memslot update (a spin, as above).
             kvm.rt.charge(kvm.costs.retryPauseNs);
             yield OP_SPIN;
           } else {
