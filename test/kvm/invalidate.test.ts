@@ -91,3 +91,22 @@ test("invalidate: the fault path's mutants drop exactly one half of its check, a
 test('invalidate: end without begin is a ModelBug', () => {
   assert.throws(() => withWriteLock(null, (kvm) => mmuInvalidateEnd(kvm)), /went negative/);
 });
+
+test('host invalidation: pages not mapped take no step of their own (a 2^20-page range over unmapped memory took 2^20 steps at no virtual cost, and the run was refused as a zero-cost loop)', async () => {
+  const { parseScenario } = await import('../../src/scenario/load.js');
+  const { runWith } = await import('../report/fixtures.js');
+  const s = parseScenario(
+    `vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1048576 }] }
+workload: { gfnCount: 64, accesses: 50 }
+host:
+  populatePages: 64
+  invalidations:
+    - { kind: reclaim, gfnStart: 0, gfnCount: 1048576, rangePages: 1048576, count: 1 }
+stop: { timeNs: 10000000 }
+`,
+    'wide.yaml',
+  );
+  const r = runWith(s, []);
+  assert.equal(r.metrics.invalidations.completed, 1);
+  assert.ok(r.steps < 10_000, `${r.steps} steps`);
+});
