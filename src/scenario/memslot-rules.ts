@@ -168,6 +168,13 @@ function replayMemslotChanges(
       continue;
     }
     const moved = { id: c.slot, baseGfn: c.baseGfn ?? 0, pages: slots[i]!.pages };
+    if (moved.baseGfn === slots[i]!.baseGfn) {
+      issues.push({
+        path: [...at, 'baseGfn'],
+        message: `move of memslot ${c.slot} to gfn ${hex(moved.baseGfn)}, where it is then: KVM would change nothing (it returns 0 for the same base and flags); expected another baseGfn`,
+      });
+      continue;
+    }
     const clash = overlapping(slots, c.slot, moved.baseGfn, moved.pages);
     if (clash !== undefined) {
       issues.push({

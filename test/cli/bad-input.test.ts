@@ -82,6 +82,11 @@ test('bad input: memslots and changes KVM_SET_USER_MEMORY_REGION would refuse ar
       /\.baseGfn: create of memslot 5 at \[0xa, 0xe\) overlaps memslot 0's \[0x0, 0x40\); KVM would refuse it \(EEXIST\)$/,
     ],
     ['move.yaml', withChange('{ atNs: 1000, op: move, slot: 1, baseGfn: 0 }'), /\.baseGfn: move of memslot 1 to \[0x0, 0x40\) overlaps memslot 0's/],
+    [
+      'move-same.yaml',
+      withChange('{ atNs: 1000, op: move, slot: 1, baseGfn: 4096 }'),
+      /\.baseGfn: move of memslot 1 to gfn 0x1000, where it is then: KVM would change nothing/,
+    ],
     // The APIC-access page's private memslot (vm.apicAccessPage, on by default) is KVM's at gfn 0xfee00.
     [
       'apic.yaml',
