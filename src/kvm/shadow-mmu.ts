@@ -307,15 +307,17 @@ export class ShadowMmu implements MmuBackend {
     if (r < 0) return 'no root loaded';
     const sp = this.sps[r]!;
     if (sp.freed) return `root sp ${r} (gfn ${hex(sp.gfn)}) was freed`;
-    // Marked a moment ago and the request has not reached this vCPU yet: its IPI will.
-    if (this.rootDropInFlight > 0 && (vcpu.requests & (1 << rootZapRequest(this.kvm))) === 0) return null;
-    if (sp.invalid) return `root sp ${r} (gfn ${hex(sp.gfn)}) is invalid: it was zapped while in use`;
-    if (sp.mmuValidGen !== this.kvm.mmuValidGen)
-      return `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
+    // Marked a moment ago and the request has not reached this vCPU yet: its IPI
+    // will. That excuses a root the request is about (invalid or obsolete), only.
+    const requestComing = this.rootDropInFlight > 0 && (vcpu.requests & (1 << rootZapRequest(this.kvm))) === 0;
+    if (sp.invalid) return requestComing ? null : `root sp ${r} (gfn ${hex(sp.gfn)}) is invalid: it was zapped while in use`;
+    if (sp.mmuValidGen !== this.kvm.mmuValidGen) {
+      return requestComing ? null : `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
+    }
     if (sp.gfn !== vcpu.cr3) return `root sp ${r} shadows gfn ${hex(sp.gfn)}, but CR3 is ${hex(vcpu.cr3)}`;
     // Seed 003 (P6): servicing KVM_REQ_MMU_FREE_OBSOLETE_ROOTS leaves no obsolete root cached
     // either (a cached one is reused by a CR3 switch without a rebuild).
-    for (const prev of vcpu.prevRoots) {
+    for (const prev of requestComing ? [] : vcpu.prevRoots) {
       if (!isObsoleteRoot(this, prev.root)) continue;
       const p = this.sps[prev.root]!;
       return `previous root sp ${prev.root} (CR3 ${hex(prev.pgd)}) is ${p.invalid ? 'invalid' : `obsolete (mmu_valid_gen ${p.mmuValidGen}, now ${this.kvm.mmuValidGen})`}, still cached with no request to free it pending`;

@@ -151,3 +151,20 @@ test('root zap request: made after role.invalid is set; not made for an already 
   zap(c.inst, c.mmu, c.mmu.sps[c.kvm.vcpus[0]!.root.root]!);
   assert.equal(c.kvm.vcpus[0]!.requests, 0);
 });
+
+test('root check at entry: while a root-drop request goes round, only a root it is about (invalid or obsolete) is excused; a root for another CR3, or an obsolete cached root, is still reported', () => {
+  const { inst, kvm, mmu } = shadowVm({ warm: 1, processes: 2 });
+  const v = kvm.vcpus[0]!;
+  const [a, b] = pgds(mmu, v) as [number, number];
+  loadCr3(inst, mmu, v, a);
+  assert.equal(mmu.rootProblem(v), null);
+  // A request to drop roots is on its way to the vCPUs, not at this one yet.
+  mmu.rootDropInFlight++;
+  v.cr3 = b;
+  assert.match(mmu.rootProblem(v) ?? '', /but CR3 is/, 'a CR3 mismatch is not what the request is about');
+  v.cr3 = a;
+  mmu.sps[v.root.root]!.invalid = true;
+  assert.equal(mmu.rootProblem(v), null, 'the root the request is about is excused');
+  mmu.rootDropInFlight--;
+  assert.match(mmu.rootProblem(v) ?? '', /is invalid/);
+});
