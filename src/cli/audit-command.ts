@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { loadScenario } from '../scenario/load.js';
 import { toJson, writeFileAtomic } from './atomic-write.js';
 import type { AuditResult } from './audit-job.js';
 import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor } from './check-factory.js';
 import { parseTimeLimitSeconds } from './limits.js';
+import { warnMutantSets } from './mutant-note.js';
 import { runOffloaded } from './offload.js';
 import { parseCount, parsePositive, parseSeed, settingsOf } from './overrides.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
@@ -66,7 +68,9 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
     .option('--json <file>', 'write the audit as JSON')
     .action(async (ref: string, o: AuditFlags) => {
       const mutant = ctx.checkMutant(o.mutate);
-      checkedFactoryFor(ref, o.set, mutant); // bad input fails here, before the worker starts
+      const base = loadScenario(ref);
+      checkedFactoryFor(ref, o.set, mutant, base); // bad input fails here, before the worker starts
+      warnMutantSets(mutant, base, o.set);
       // No execution would audit nothing, and the verdict would still read 'sound'.
       const executions = parsePositive('--executions', o.executions, 1e6);
       const seed = parseSeed(o.seed);

@@ -26,6 +26,7 @@ import { checkedFactoryFor, factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds } from './limits.js';
+import { warnMutantSets } from './mutant-note.js';
 import { writeDefaultOutput } from './output-path.js';
 import { applySets, parseCount, parsePositive, parseSeed, settingsOf } from './overrides.js';
 import { replayLine } from './replay-line.js';
@@ -239,6 +240,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const mutant = ctx.checkMutant(o.mutate);
       const base = loadScenario(ref);
       checkedFactoryFor(ref, o.set, mutant, base); // bad input fails here, before any worker starts
+      warnMutantSets(mutant, base, o.set);
       const settings = settingsOf(o.set);
       const seed = parseSeed(o.seed ?? '1');
       // As run and compare take it: seconds, fractions allowed.

@@ -19,6 +19,8 @@ export interface CompareRow {
 export interface CompareResult {
   format: 'mmulab-compare/1';
   scenario: string;
+  /** The mutant every run had (--mutate), or null. */
+  mutant: string | null;
   vary: Record<string, (string | boolean | number)[]>;
   seeds: number[];
   rows: CompareRow[];
@@ -60,7 +62,16 @@ export function runCompare(
     rows.push({ label, settings, ...(size !== undefined ? { size } : {}), results });
     if (partial) break;
   }
-  return { format: 'mmulab-compare/1', scenario: scenario.name ?? 'unnamed', vary: varyRecord(vary), seeds, rows, partial, wallMs: Math.round(wall() - t0) };
+  return {
+    format: 'mmulab-compare/1',
+    scenario: scenario.name ?? 'unnamed',
+    mutant: opts.mutant,
+    vary: varyRecord(vary),
+    seeds,
+    rows,
+    partial,
+    wallMs: Math.round(wall() - t0),
+  };
 }
 
 /** Mean, with the spread (min–max) when there are several seeds. */
@@ -108,7 +119,8 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
   ];
   const header = ['metric', ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
   const note = c.partial ? `\n${partialNote(c, owns)}` : '';
-  return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}\n${renderTable(header, rows)}${note}`;
+  const mutant = c.mutant ? `, mutant ${printable(c.mutant)}` : '';
+  return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}${mutant}\n${renderTable(header, rows)}${note}`;
 }
 
 /** Whether the result is to hold the run of variant `row` with its `k`-th seed (a sweep shard holds some). */

@@ -15,6 +15,7 @@ import { registerCheckCommands } from './check-command.js';
 import { renderCompare } from './compare.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
 import { locateInScenarioFile } from './locate-error.js';
+import { warnMutant } from './mutant-note.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { reportUnwritten, writeOutput } from './output-failure.js';
 import { checkOutputOptions } from './output-path.js';
@@ -93,6 +94,7 @@ function program(argv: readonly string[]): Command {
       const seed = o.seed !== undefined ? parseSeed(o.seed) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
+      warnMutant(mutant, scenario.name ?? ref, [{ label: null, settings }]);
       // Outputs the system refuses at the end (a folder removed meanwhile) are said after the table, which is printed anyway.
       const unwritten: string[] = [];
       const r = await runOffloaded(
@@ -132,12 +134,15 @@ function program(argv: readonly string[]): Command {
       const deadlineMs = parseTimeLimit(o.timeLimit);
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
       const vary = parseVaries(o.vary);
-      checkVariants(scenario, variants(scenario, base, vary), ref);
+      const rows = variants(scenario, base, vary);
+      checkVariants(scenario, rows, ref);
       const n = parsePositive('--seeds', o.seeds, 10000);
       const seeds = seedRange(scenario.seed, n);
+      const mutant = checkMutant(o.mutate);
+      warnMutant(mutant, scenario.name ?? ref, rows);
       const unwritten: string[] = [];
       const c = await runOffloaded(
-        { kind: 'compare', scenario, base, vary, seeds, mutant: checkMutant(o.mutate), deadlineMs, outputs: outputs(o, argv) },
+        { kind: 'compare', scenario, base, vary, seeds, mutant, deadlineMs, outputs: outputs(o, argv) },
         isInterrupted,
         undefined,
         (line) => unwritten.push(line),

@@ -21,6 +21,7 @@ import { readCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
+import { warnMutantSets } from './mutant-note.js';
 import { parsePositive, settingsOf } from './overrides.js';
 import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries } from './retries-option.js';
@@ -54,6 +55,7 @@ function fromLine(ref: string, o: ReplayFlags, ctx: Pick<CheckCommandContext, 'c
   const mutant = ctx.checkMutant(o.mutate);
   const base = loadScenario(ref);
   checkedFactoryFor(ref, o.set, mutant, base);
+  warnMutantSets(mutant, base, o.set);
   const factory = (sinks?: () => Sink[]) => factoryForScenario(base, ref, o.set, mutant, sinks);
   let schedule: Schedule;
   try {

@@ -7,6 +7,7 @@ import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
 import { exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
+import { warnMutant } from '../cli/mutant-note.js';
 import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
@@ -109,13 +110,16 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
         checkScenarioLimits(scenario, ref);
         const vary = parseVaries(o.vary);
-        checkVariants(scenario, gridRows(scenario, base, vary), ref);
+        const rows = gridRows(scenario, base, vary);
+        checkVariants(scenario, rows, ref);
+        const mutant = ctx.checkMutant(o.mutate);
+        warnMutant(mutant, scenario.name ?? ref, rows);
         const n = parsePositive('--seeds', o.seeds, 1_000_000);
         const seeds = seedRange(scenario.seed, n);
         const s = await runSweep(scenario, base, vary, seeds, {
           workers: parseCount('--workers', o.workers, 1024),
           shard: o.shard !== undefined ? parseShard(o.shard) : null,
-          mutant: ctx.checkMutant(o.mutate),
+          mutant,
           sets: o.set,
           maxSteps: o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined,
           interrupted: ctx.isInterrupted,

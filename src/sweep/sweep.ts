@@ -147,5 +147,14 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
 
 /** The compare view of a sweep, for renderCompare. */
 export function asCompare(s: SweepResult): CompareResult {
-  return { format: 'mmulab-compare/1', scenario: s.scenario, vary: s.vary, seeds: s.seeds, rows: s.rows, partial: s.partial, wallMs: s.wallMs };
+  return {
+    format: 'mmulab-compare/1',
+    scenario: s.scenario,
+    mutant: s.mutant,
+    vary: s.vary,
+    seeds: s.seeds,
+    rows: s.rows,
+    partial: s.partial,
+    wallMs: s.wallMs,
+  };
 }

@@ -1,0 +1,57 @@
+import { MUTANTS } from '../kvm/mutants.js';
+import type { Settings } from '../kvm/settings.js';
+import { printable } from '../report/printable.js';
+import { effectiveSettings } from '../scenario/instantiate.js';
+import { loadScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/schema.js';
+import { applySets } from './overrides.js';
+
+/** One run (or variant) a mutant is applied to: its label in a comparison (null for a single run) and its settings. */
+export interface MutatedRun {
+  label: string | null;
+  settings: Settings;
+}
+
+/**
+ * What is known of where a mutant acts is its spec in src/kvm/mutants.ts: the
+ * small built-in scenario that exposes it, and with it the settings that
+ * scenario sets (root-zap-mini: mmu=shadow). Applied elsewhere, its code may
+ * never run, and the results are the unmutated protocol's with nothing to
+ * tell them apart (zap-root-no-request under TDP). Returns the line that says
+ * so, or null when the runs are that scenario with its settings. The specs say
+ * nothing finer (which setting a mutant needs), so this is a note, not a
+ * refusal: a mutant may well act on other scenarios.
+ */
+export function mutantNote(mutant: string | null, scenario: string, runs: readonly MutatedRun[]): string | null {
+  const spec = MUTANTS.find((m) => m.name === mutant);
+  if (mutant === null || spec === undefined) return null;
+  let intended: Scenario | null;
+  try {
+    intended = loadScenario(spec.scenario);
+  } catch {
+    intended = null;
+  }
+  const wanted = Object.entries(intended?.settings ?? {}).filter(([, v]) => v !== undefined) as [keyof Settings, string | boolean][];
+  const kv = (pairs: readonly [string, unknown][]) => pairs.map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  const off = runs.flatMap((r) => {
+    const differ = wanted.filter(([k, v]) => r.settings[k] !== v).map(([k]) => [k, r.settings[k]] as [string, unknown]);
+    return differ.length === 0 ? [] : [`${r.label === null ? 'this run has' : `variant ${r.label} has`} ${kv(differ)}`];
+  });
+  if (scenario === spec.scenario && off.length === 0) return null;
+  const meant = `--mutate ${mutant} is meant for ${spec.scenario}${wanted.length > 0 ? ` (${kv(wanted)})` : ''}`;
+  const here = off.length > 0 ? off.join(', ') : `this run is ${scenario}`;
+  return `${meant}; ${here}: the mutant may never act here, and then the results are the unmutated protocol's`;
+}
+
+/** Writes mutantNote's line as a warning on stderr, when there is one. */
+export function warnMutant(mutant: string | null, scenario: string, runs: readonly MutatedRun[]): void {
+  const note = mutantNote(mutant, scenario, runs);
+  if (note !== null) process.stderr.write(`mmulab: warning: ${printable(note)}\n`);
+}
+
+/** warnMutant for the checker's commands (check, audit, replay --schedule): the scenario as loaded and its --set list. */
+export function warnMutantSets(mutant: string | null, base: Scenario, sets: readonly string[]): void {
+  if (mutant === null) return;
+  const { scenario, settings } = applySets(base, sets);
+  warnMutant(mutant, base.name ?? 'unnamed', [{ label: null, settings: effectiveSettings(scenario, settings) }]);
+}
