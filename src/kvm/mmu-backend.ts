@@ -76,6 +76,12 @@ export interface MmuBackend {
    * returns 'cr3' when the guest loads CR3, which exits to KVM.
    */
   guestTick?(vcpu: Vcpu): 'cr3' | null;
+  /**
+   * page_fault_handle_page_track, shadow paging only: a write to a gfn that some
+   * shadow page write-protects is emulated (the write done by KVM, under
+   * mmu_lock), before any pfn lookup; true when it was.
+   */
+  pageTrackWrite?(vcpu: Vcpu, gfn: number): Generator<Op, boolean, void>;
   /** Handles the exit guestTick asked for (the CR3-load intercept: kvm_mmu_new_pgd). */
   handleGuestExit?(vcpu: Vcpu): Generator<Op, void, void>;
   /** kvm_arch_memslots_updated: each swap's new memslots generation (MMIO generation wrap). */

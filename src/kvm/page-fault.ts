@@ -16,7 +16,9 @@ export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Gener
   const kvm = vcpu.kvm;
   kvm.emit({ e: 'faultBegin', vcpu: vcpu.id, gfn, write });
   const fault: PageFault = { gfn, write, mmuSeq: 0, slot: undefined, hva: -1, pfn: -1 };
-  let ret = yield* kvmFaultinPfn(vcpu, fault);
+  // Shadow paging: a write to a write-protected guest table is emulated first thing.
+  const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, gfn));
+  let ret: RetPf = emulated ? 'emulate' : yield* kvmFaultinPfn(vcpu, fault);
   if (ret === 'fixed') {
     const lock = kvm.mmuLock;
     const writeLock = kvm.mmu.faultTakesWriteLock;

@@ -1,5 +1,5 @@
 import { assertNever, modelAssert } from '../runtime/model-bug.js';
-import { type Op, opWrite } from '../runtime/op.js';
+import { type Op, opPair, opWrite, READ } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { RetPf } from './events.js';
 import { GuestCpu, type GuestCpuSpec, GuestKernel } from './guest-paging.js';
@@ -170,6 +170,26 @@ export class ShadowMmu implements MmuBackend {
   }
 
   /**
+   * @kernel page_fault_handle_page_track, then the emulated write's
+   * kvm_mmu_track_write — tested without mmu_lock, first thing in the fault,
+   * so such a write is emulated whatever invalidation is in progress (it needs
+   * no pfn, and so no retry).
+   */
+  *pageTrackWrite(vcpu: Vcpu, gfn: number): Generator<Op, boolean, void> {
+    const kvm = this.kvm;
+    // Race: another fault making a shadow page of this gfn (write-protecting it) or a
+    // zap taking the last one away; a memslot update (the counts are per memslot).
+    yield opPair(READ, this.objSpt, READ, kvm.objMemslots);
+    if (!this.isWriteTracked(gfn)) return false;
+    yield* kvm.mmuLock.writeLock();
+    // Race: guests walking the shadow tables in hardware while we change them.
+    yield opWrite(this.objSpt);
+    yield* kvmMmuTrackWrite(this, gfn, this.guestCpu(vcpu).writeIndex);
+    yield* kvm.mmuLock.writeUnlockY();
+    return true;
+  }
+
+  /**
    * @kernel paging_tmpl.h FNAME(page_fault) under mmu_lock — a write to a
    * write-protected guest table is emulated (page_fault_handle_page_track, then
    * kvm_mmu_track_write); otherwise FNAME(fetch): follow the guest's tables down
@@ -183,6 +203,7 @@ export class ShadowMmu implements MmuBackend {
     modelAssert(root !== undefined && !root.freed, `${vcpu.name}: fault with no root`);
     // Race: guests walking the shadow tables in hardware while we change them.
     yield opWrite(this.objSpt);
+    // Write-protected since the fault's first test (pageTrackWrite): emulated all the same.
     if (fault.write && this.isWriteTracked(fault.gfn)) {
       yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex);
       return 'emulate';

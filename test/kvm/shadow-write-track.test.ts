@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KvmEvent, Sink } from '../../src/kvm/events.js';
+import { mmuInvalidateBegin, mmuInvalidateRangeAdd } from '../../src/kvm/invalidate.js';
 import { slotArchKey } from '../../src/kvm/lpage-info.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
 import { kvmMmuTrackWrite, WRITE_FLOODING_THRESHOLD } from '../../src/kvm/shadow-write-track.js';
@@ -57,6 +58,21 @@ test('kvm_mmu_track_write: a write zaps only the SPTE it covers; the third in a 
   assert.equal(l3.invalid, true, 'flooded');
   assert.equal(l3.freed, true, 'no root held it');
   assert.deepEqual(mmu.checkAccounting(), []);
+});
+
+test('write-protect: a write to a shadowed table is emulated even while an invalidation covering it is in progress (page_fault_handle_page_track comes before the pfn lookup and its retry checks; it was retried)', () => {
+  const { inst, kvm } = shadowVm({ vcpus: 1, warm: 1 });
+  const v = kvm.vcpus[0]!;
+  const pgd = v.cr3;
+  runAlone(inst, function* () {
+    yield* kvm.mmuLock.writeLock();
+    mmuInvalidateBegin(kvm);
+    mmuInvalidateRangeAdd(kvm, pgd, pgd + 1);
+    yield* kvm.mmuLock.writeUnlockY();
+  });
+  runAlone(inst, function* () {
+    assert.equal(yield* kvmMmuPageFault(v, pgd, true), 'emulate');
+  });
 });
 
 test('write-protect: a shadowed table is mapped read-only; a write to it exits and is emulated; reads go through', () => {
