@@ -108,7 +108,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   if (metrics) {
     kvm.mmuLock.resetStats();
     kvm.subscribe(metrics);
-    metrics.shadowPagesLive = metrics.shadowPagesPeak = kvm.mmu.gauges().shadowPages;
+    // Shadow pages only: under TDP the gauge counts TDP page-table pages.
+    if (shadow) metrics.shadowPagesLive = metrics.shadowPagesPeak = kvm.mmu.gauges().shadowPages;
     for (const v of kvm.vcpus) if (v.root.root >= 0) metrics.rootLoadedBefore(v.id, shadow ? v.root.pgd : undefined);
   }
   const log = opts.log ? new StepLog() : null;
