@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
 import { cli } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-output-gone-');
-const scenario = join(dir, 'small.yaml');
-writeFileSync(
-  scenario,
-  `vm: { vcpus: 4, memslots: [{ id: 0, baseGfn: 0, pages: 4096 }] }
-workload: { pattern: uniform, gfnStart: 0, gfnCount: 1024, writeRatio: 0.3, accessIntervalNs: 500 }
-host:
-  invalidations:
-    - { kind: numa, threads: 1, intervalNs: 50000, rangePages: 256, holdNs: 5000, gfnStart: 0, gfnCount: 1024 }
-stop: { timeNs: 2000000 }
-seed: 7
-`,
-);
+/** 4 vCPUs and a NUMA balancing thread for 2 ms. */
+const scenario = 'test/fixtures/small.yaml';
 
 /**
  * The CLI in this process with `args`, the folder `gone` removed once the

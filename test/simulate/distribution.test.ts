@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EventStamp, KvmEvent, Sink } from '../../src/kvm/events.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
-import { parseScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/scenario/load.js';
 import { Distribution, EXACT_DISTINCT } from '../../src/simulate/distribution.js';
 import { simulate } from '../../src/simulate/simulate.js';
 
@@ -60,17 +60,7 @@ class Observed implements Sink {
 }
 
 test('run metrics seed 7: fault latency and invalidation time p50/p90/p99/max are those of the faults and invalidations the run traced', () => {
-  const s = parseScenario(
-    `vm: { vcpus: 4, memslots: [{ id: 0, baseGfn: 0, pages: 4096 }] }
-workload: { pattern: uniform, gfnStart: 0, gfnCount: 1024, writeRatio: 0.3, accessIntervalNs: 500 }
-host:
-  invalidations:
-    - { kind: numa, threads: 1, intervalNs: 50000, rangePages: 256, holdNs: 5000, gfnStart: 0, gfnCount: 1024 }
-stop: { timeNs: 2000000 }
-seed: 7
-`,
-    'small.yaml',
-  );
+  const s = loadScenario('test/fixtures/small.yaml');
   const seen = new Observed();
   const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 7, sinks: [seen] });
   for (const [what, got, values] of [
