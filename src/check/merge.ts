@@ -1,4 +1,4 @@
-import { combineClaimed, figuresUpTo, type PartRecord } from './ledger.js';
+import { combineClaimed, figuresUpTo, type LedgerEntry, type PartRecord } from './ledger.js';
 import type { Shard } from './shard.js';
 import type { StopReason, Summary } from './summary.js';
 
@@ -35,6 +35,12 @@ export interface MergedParts {
   partial: boolean;
   /** Why partial, each gap once (empty when not partial). */
   gaps: MergeGap[];
+  /**
+   * The parts in the input's order, each as it would be had it known of the
+   * first stop from the start (see cutAtFirstStop): what the file records of
+   * them, the same however the parts' timing went.
+   */
+  parts: ExplorePart[];
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -117,6 +123,12 @@ function nextOwned(shard: Shard, after: number): number {
   return v + ((((shard.index - v) % shard.count) + shard.count) % shard.count);
 }
 
+/** The highest unit up to `u` that `shard` owns, or -1. */
+function lastOwned(shard: Shard, u: number): number {
+  const v = u - ((((u - shard.index) % shard.count) + shard.count) % shard.count);
+  return v < 0 ? -1 : v;
+}
+
 /**
  * The highest unit through which a part is known to have run every unit it
  * owns (Infinity: all it had to). A part that ended on its own (exhausted,
@@ -188,6 +200,7 @@ export function mergeParts(parts: readonly ExplorePart[], unitsAreExecutions = [
     if (cut) gaps.push({ kind: 'cut', part: i, stoppedBy: p.summary.stoppedBy, from });
   });
   const partial = gaps.length > 0;
+  const cutParts = parts.map((p, i) => (i === first ? p : cutAtFirstStop(p, upTo, unitsAreExecutions)));
   const lead = first === null ? null : parts[first]!.summary;
   const exhausted = lead === null && !incomplete && parts.every((p) => p.summary.exhausted);
   const reasons = parts.map((p) => p.summary.stoppedBy);
@@ -205,7 +218,49 @@ export function mergeParts(parts: readonly ExplorePart[], unitsAreExecutions = [
     firstCounterexampleMs: lead?.firstCounterexampleMs ?? null,
     violationExecution: lead?.stoppedBy !== 'violation' || partial ? null : (lead.violationExecution ?? executions - 1),
   };
-  return { summary, first, incomplete, partial, gaps };
+  return { summary, first, incomplete, partial, gaps, parts: cutParts };
+}
+
+/**
+ * Part `p` (not the one that stopped first) as it records itself when it
+ * knows from the start that the exploration ends at unit `upTo`: stopped at
+ * its first unit past it ('elsewhere'), its figures and ledger cut there.
+ * Parts side by side learn of another's violation only when it is found, so
+ * one may have run past it, or stopped at a violation of its own that comes
+ * later (random, --workers 2: part 0 ran 7 executions to its violation in
+ * unit 12 in some runs, and stopped after 5 at unit 8, elsewhere, in others,
+ * part 1's violation being in unit 9); a part run alone as a --shard runs to
+ * its own end. Cut, every run and the merge of the shards give one record.
+ * A part that did not come past `upTo`, or is not known to have run every
+ * unit it owns up to it (cut short first: see ranThrough, and the merge's
+ * gaps), is left as it is.
+ */
+function cutAtFirstStop(p: ExplorePart, upTo: number, unitsAreExecutions: boolean): ExplorePart {
+  if (upTo === Number.POSITIVE_INFINITY) return p;
+  const s = p.part.shard;
+  const past = p.summary.stoppedBy === 'elsewhere' || p.part.stopUnit !== null || p.part.lastUnit >= nextOwned(s, upTo);
+  if (!past || ranThrough(p, unitsAreExecutions) < upTo) return p;
+  const f = figuresUpTo(p.part, upTo);
+  return {
+    summary: {
+      ...p.summary,
+      executions: f.executions,
+      exhausted: false,
+      stoppedBy: 'elsewhere',
+      maxDepth: f.maxDepth,
+      truncated: f.truncated,
+      redundant: f.redundant,
+      executionsPerSec: f.executions === p.summary.executions ? p.summary.executionsPerSec : (f.executions * 1000) / Math.max(p.summary.wallMs, 1e-3),
+      firstCounterexampleMs: null,
+      violationExecution: null,
+    },
+    part: {
+      shard: s,
+      lastUnit: Math.min(p.part.lastUnit, lastOwned(s, upTo)),
+      stopUnit: null,
+      entries: p.part.entries.filter(([u]) => u <= upTo).map((e) => [...e] as LedgerEntry),
+    },
+  };
 }
 
 /**

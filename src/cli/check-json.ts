@@ -78,7 +78,8 @@ export interface MergedChecks {
  * Merges check parts (any order) into the file the unsharded check gives: the
  * same summary but wall times (see mergeParts), the violation that comes first
  * in the exploration's order and the counterexample file of the part that
- * found it. Parts must come from the same check (an InputError names the file
+ * found it, and the parts in shard order, each cut at that violation as the
+ * unsharded check's are (see mergeParts). Parts must come from the same check (an InputError names the file
  * and what differs). A missing part, or one cut short before units the result
  * needs, makes the result partial; a violation is then not known to be the
  * unsharded check's first, and its execution number is null.
@@ -142,7 +143,8 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     partial: m.partial,
     shard: null,
     exploration: first.exploration,
-    parts: all.map((a) => a.part),
+    // Each part cut at the first violation, in shard order, as the unsharded check records its workers' parts: the same file whatever the order of the files merged.
+    parts: [...m.parts].sort((a, b) => a.part.shard.count - b.part.shard.count || a.part.shard.index - b.part.shard.index),
     ...(lost > 0 ? { statesLost: lost } : {}),
   };
   return { json, gaps: m.gaps.map((g) => gapLine(g, unitsOf(strategy), (i) => all[i]!)) };

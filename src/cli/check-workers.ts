@@ -40,7 +40,9 @@ export interface PartsRun {
  * shard's single part: the same as one worker with the same split, whoever
  * ran which subtree. The first part to stop on a violation tells the others,
  * through shared memory, the unit past which they need not go; the merge then
- * keeps, from every part, only what the single-threaded run would have done.
+ * keeps, from every part, only what the single-threaded run would have done,
+ * in the summary and in each part's record (cut at that unit, as it would be
+ * had the part known of it from the start: see mergeParts).
  * A part that finds a violation builds (and minimises) its counterexample
  * where it runs, while the others finish the units before it: that of the
  * violation that comes first is kept. (Building only that one, once all parts
@@ -173,7 +175,12 @@ async function runParts(job: CheckJob, shard: Shard | null, workers: number, ...
     const c = mergeClaimed(parts, whole);
     parts = [c.part];
     m = { summary: c.part.summary, first: c.first };
-  } else m = mergeParts(parts);
+  } else {
+    const merged = mergeParts(parts);
+    m = merged;
+    // How far past the first violation a part ran depends on when it heard of it: each is recorded cut there.
+    parts = merged.parts;
+  }
   const lead = m.first === null ? null : results[m.first]!;
   return {
     result: {

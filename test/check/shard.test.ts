@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type ExploreResult, explore } from '../../src/check/explore.js';
-import { mergeParts } from '../../src/check/merge.js';
+import { type ExplorePart, mergeParts } from '../../src/check/merge.js';
 import { ownedBelow, subShard } from '../../src/check/shard.js';
 import { makeStrategy, type StrategySpec } from '../../src/check/strategies.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
@@ -64,4 +64,42 @@ test('shard: ownership arithmetic; part w of shard i/n is i + n·w of n·k', () 
   const a = explore(good, makeStrategy({ kind: 'random' }, 1), { shard: { index: 0, count: 2 }, maxExecutions: 10 });
   assert.throws(() => mergeParts([a, a]), /more than one part/);
   assert.equal(mergeParts([a]).incomplete, true);
+});
+
+test('shard (regression): a part that ran past the first violation before hearing of it is recorded cut there, whichever part stopped first (random, seed 1, the mini at its size)', () => {
+  const spec: StrategySpec = { kind: 'random' };
+  const mini = factoryFor('fault-vs-invalidation-mini', [], 'fault-skip-range-check');
+  const alone = (index: number, options: { stopAfter?: () => number; maxExecutions?: number } = {}) => {
+    const shard = { index, count: 2 };
+    return explore(mini, makeStrategy(spec, 1, shard), { shard, ...options });
+  };
+  // Each part on its own runs to its own first violation; the earlier of the two is the unsharded run's.
+  const own = [alone(0), alone(1)];
+  const stops = own.map((p) => p.part.stopUnit!);
+  const first = stops[0]! < stops[1]! ? 0 : 1;
+  const other = 1 - first;
+  const upTo = stops[first]!;
+  assert.ok(stops[other]! > upTo + 2, `the other part's own violation (unit ${stops[other]}) comes well after the first (${upTo})`);
+  // The other part as parts side by side may leave it: it knew of the first stop from the start (stopped at its next unit,
+  // 'elsewhere'), it ran to its own later violation before hearing of it, or it ran past the first stop and then came to the
+  // end of its executions.
+  const knew = alone(other, { stopAfter: () => upTo });
+  assert.equal(knew.summary.stoppedBy, 'elsewhere');
+  const ways = [knew, own[other]!, alone(other, { maxExecutions: stops[other]! })];
+  assert.deepEqual(
+    ways.map((p) => p.summary.stoppedBy),
+    ['elsewhere', 'violation', 'max-executions'],
+  );
+  const timeless = (p: ExplorePart) => ({ summary: figures(p.summary), part: p.part });
+  const recorded = ways.map((p) => {
+    const inOrder = mergeParts(first === 0 ? [own[0]!, p] : [p, own[1]!]);
+    const reversed = mergeParts(first === 0 ? [p, own[0]!] : [own[1]!, p]);
+    assert.deepEqual(figures(reversed.summary), figures(inOrder.summary));
+    assert.deepEqual(reversed.parts.map(timeless).reverse(), inOrder.parts.map(timeless));
+    return inOrder.parts.map(timeless);
+  });
+  // Every way gives the parts the one that knew from the start records: that one as it ran, the first as it ran.
+  const expected = [own[first]!, knew].map(timeless);
+  if (first === 1) expected.reverse();
+  for (const r of recorded) assert.deepEqual(r, expected);
 });

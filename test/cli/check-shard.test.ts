@@ -140,6 +140,41 @@ test('mmulab merge puts check --shard parts back together: the unsharded verdict
   }
 });
 
+test('check --workers 2 (regression): random with a violation records its parts cut at the first one, so the JSON is that of every run and of the merged --shard 0/2 and 1/2 (seed 1, the mini at its size)', async () => {
+  // Part 1's violation is execution 9, part 0's own 12: part 0 stopped at 8 ('elsewhere') or ran on to 12, as timing went.
+  const args = ['fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--strategy', 'random', '--max-executions', '3000', '--no-minimise'];
+  const run = async (name: string, ...more: string[]) => {
+    const json = join(dir, `${name}.json`);
+    const r = await cli('check', ...args, '--json', json, '--out', join(dir, `${name}-cex.json`), ...more);
+    assert.equal(r.code, 1, r.stderr);
+    const j = load(json) as CheckJson;
+    return { ...j, counterexample: readFileSync(j.counterexample as string, 'utf8') } as CheckJson;
+  };
+  const runs = [await run('cut-w2a', '--workers', '2'), await run('cut-w2b', '--workers', '2'), await run('cut-w2c', '--workers', '2')];
+  for (const r of runs.slice(1)) assert.deepEqual(r, runs[0]);
+  const parts = runs[0]!.parts as { summary: Record<string, unknown>; part: Record<string, unknown> }[];
+  assert.deepEqual(
+    parts.map((p) => [p.summary.executions, p.summary.stoppedBy, p.part.lastUnit, p.part.stopUnit]),
+    [
+      [5, 'elsewhere', 8, null],
+      [5, 'violation', 9, 9],
+    ],
+  );
+  // Each shard alone runs to its own violation; merged (in either order), they are cut as the workers' parts are.
+  await run('cut-s0', '--shard', '0/2');
+  await run('cut-s1', '--shard', '1/2');
+  for (const order of [
+    ['cut-s1', 'cut-s0'],
+    ['cut-s0', 'cut-s1'],
+  ]) {
+    const out = join(dir, `cut-merged-${order[0]}.json`);
+    const r = await cli('merge', ...order.map((n) => join(dir, `${n}.json`)), '--json', out);
+    assert.equal(r.code, 1, r.stderr);
+    const merged = load(out) as CheckJson;
+    assert.deepEqual({ ...merged, counterexample: readFileSync(merged.counterexample as string, 'utf8') }, runs[0]);
+  }
+});
+
 test('check: bad --shard and --workers are refused in one line, exit 2', async () => {
   for (const [args, pattern] of [
     [['--shard', '3/2'], /^mmulab: --shard 3\/2: expected 0 <= i < n$/],

@@ -214,6 +214,15 @@ test('merge (regression): a part cut by its time limit before the violation leav
   assert.equal((await run('merge', at('v0.json'), late, '--json', at('v0late.json'))).code, 1);
   const l = load(at('v0late.json')) as { summary: Record<string, unknown>; partial: boolean };
   assert.deepEqual({ ...l, parts: null }, { ...full, parts: null });
+  // Its parts too: part 1, whether it ran to its own violation at 625 or was cut at 399, is recorded stopped past 358 ('elsewhere').
+  assert.deepEqual((l as Json).parts, (full as Json).parts);
+  assert.deepEqual(
+    ((full as Json).parts as Json[]).map((p) => [p.part.shard.index, p.summary.stoppedBy, p.part.lastUnit, p.part.stopUnit]),
+    [
+      [0, 'violation', 358, 358],
+      [1, 'elsewhere', 357, null],
+    ],
+  );
 });
 
 test('check --time-limit: the JSON says partial (stoppedBy time-limit), so a time-limited part is known as one', async () => {
