@@ -130,13 +130,20 @@ export function formatInterleaving(cex: Counterexample): string {
   return lines.join('\n');
 }
 
-/** Checks the shape of a parsed counterexample file; throws a TypeError naming the first bad field. */
+/**
+ * Checks the shape of a parsed counterexample file; throws a TypeError naming
+ * the first bad field, its value and what was expected, on one line
+ * ("schedule.choices[0]: -1, expected a whole number >= 0").
+ */
 export function parseCounterexample(json: unknown): Counterexample {
   const o = json as Record<string, unknown>;
-  const need = (cond: boolean, field: string) => {
-    if (!cond) throw new TypeError(`counterexample: bad or missing field '${field}'`);
+  /** Refuses `field` unless `ok`, quoting its value (`value`, or the field's own). */
+  const need = (ok: boolean, field: string, expected: string, value: unknown = o?.[field]) => {
+    if (!ok) throw new TypeError(`${field}: ${shown(value)}, expected ${expected}`);
   };
-  need(typeof o === 'object' && o !== null, '(root)');
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw new TypeError(`(top level): ${shown(o)}, expected a JSON object (a counterexample mmulab check wrote)`);
+  }
   if (o.format === 'mmulab-check/1') {
     // A check's --json summary, given where its --out was meant.
     const cex = typeof o.counterexample === 'string' ? `its counterexample is ${o.counterexample}` : 'it found no counterexample';
@@ -148,30 +155,52 @@ export function parseCounterexample(json: unknown): Counterexample {
       `counterexample: field 'format' is ${JSON.stringify(o.format)}, expected "${CEX_FORMAT}" (written by another version of mmulab, whose schedules this one cannot replay)`,
     );
   }
-  need(typeof o.scenario === 'string', 'scenario');
-  need(o.scenarioText === undefined || typeof o.scenarioText === 'string', 'scenarioText');
-  need(typeof o.settings === 'object' && o.settings !== null, 'settings');
-  need(o.mutant === null || typeof o.mutant === 'string', 'mutant');
-  need(typeof o.seed === 'number', 'seed');
-  const v = o.violation as Violation;
-  need(typeof v === 'object' && v !== null && typeof v.kind === 'string' && typeof v.message === 'string', 'violation');
+  need(typeof o.scenario === 'string', 'scenario', "a scenario's name or file (a string)");
+  need(o.scenarioText === undefined || typeof o.scenarioText === 'string', 'scenarioText', "the scenario file's text (a string), or no field");
+  need(typeof o.settings === 'object' && o.settings !== null && !Array.isArray(o.settings), 'settings', 'an object of settings ({} for none)');
+  need(o.mutant === null || typeof o.mutant === 'string', 'mutant', "null or a mutant's name (a string)");
+  need(typeof o.seed === 'number', 'seed', 'a number');
+  const v = o.violation as Record<string, unknown>;
+  need(typeof v === 'object' && v !== null && !Array.isArray(v), 'violation', 'an object with kind and message (strings)');
+  need(typeof v.kind === 'string', 'violation.kind', 'a string (the property violated)', v.kind);
+  need(typeof v.message === 'string', 'violation.message', 'a string', v.message);
   // The property is the violation's kind (an edit of one alone is not a counterexample this checker wrote).
-  need(o.property === v.kind, 'property');
-  const s = o.schedule as Schedule;
-  need(typeof s === 'object' && s !== null && Array.isArray(s.choices) && Array.isArray(s.draws), 'schedule');
+  need(o.property === v.kind, 'property', `the violation's kind (${shown(v.kind)}, violation.kind)`);
+  const s = o.schedule as Record<string, unknown>;
+  need(typeof s === 'object' && s !== null && !Array.isArray(s), 'schedule', 'an object with choices and draws (arrays of whole numbers >= 0)');
+  for (const key of ['choices', 'draws'] as const) {
+    const list = s[key];
+    need(Array.isArray(list), `schedule.${key}`, 'an array of whole numbers >= 0', list);
+    const bad = (list as unknown[]).findIndex((x) => !(Number.isSafeInteger(x) && (x as number) >= 0));
+    need(bad < 0, `schedule.${key}[${bad}]`, 'a whole number >= 0', (list as unknown[])[bad]);
+  }
+  const l = o.limits as Record<string, unknown>;
+  need(typeof l === 'object' && l !== null && !Array.isArray(l), 'limits', 'an object with maxSteps, fairSpin, spinProgress and retries');
+  need(typeof l.fairSpin === 'boolean', 'limits.fairSpin', 'true or false', l.fairSpin);
+  need(Number.isSafeInteger(l.maxSteps) && (l.maxSteps as number) >= 1, 'limits.maxSteps', 'a whole number >= 1', l.maxSteps);
   need(
-    [...s.choices, ...s.draws].every((v) => Number.isSafeInteger(v) && v >= 0),
-    'schedule',
+    l.spinProgress === undefined || l.spinProgress === 'footprint' || l.spinProgress === 'any-write',
+    'limits.spinProgress',
+    '"footprint" or "any-write", or no field',
+    l.spinProgress,
   );
-  const l = o.limits as RunLimits;
-  need(typeof l === 'object' && l !== null && typeof l.fairSpin === 'boolean', 'limits');
-  need(Number.isSafeInteger(l.maxSteps) && l.maxSteps >= 1, 'limits.maxSteps');
-  need(l.spinProgress === undefined || l.spinProgress === 'footprint' || l.spinProgress === 'any-write', 'limits.spinProgress');
-  need(l.retries === undefined || l.retries === 'deferred' || l.retries === 'interleaved', 'limits.retries');
+  need(
+    l.retries === undefined || l.retries === 'deferred' || l.retries === 'interleaved',
+    'limits.retries',
+    '"deferred" or "interleaved", or no field',
+    l.retries,
+  );
   // Counterexamples written before the rule existed retried at any point.
   if (l.retries === undefined) l.retries = 'interleaved';
-  need(Array.isArray(o.steps), 'steps');
+  need(Array.isArray(o.steps), 'steps', 'an array of the steps');
   return o as unknown as Counterexample;
+}
+
+/** A value as a refusal quotes it: JSON, cut to a few dozen characters; 'missing' when absent. */
+function shown(v: unknown): string {
+  if (v === undefined) return 'missing';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 /** Replays a counterexample and tells whether it still violates the same property. */

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { type Counterexample, type InstanceFactory, parseCounterexample } from '../check/index.js';
+import { CEX_FORMAT, type Counterexample, type InstanceFactory, parseCounterexample } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
 import { MUTANTS } from '../kvm/mutants.js';
 import { InputError } from '../scenario/input-error.js';
 import { loadScenario, scenarioFromText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
-import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
+import { checkedFactoryFor, factoryForScenario, UncheckableScenario } from './check-factory.js';
+import { parseJsonText } from './json-input.js';
 import { applySets } from './overrides.js';
+import { shellWord } from './shell-word.js';
 
 /** The --set list a counterexample's settings stand for (size knobs included). */
 export function setsOf(cex: Counterexample): string[] {
@@ -26,15 +28,24 @@ export interface CexInput {
  * Reads a counterexample file for replay, and refuses, naming the file and the
  * field, one whose world this mmulab cannot build: a scenario it does not
  * know or cannot parse, a setting it does not have, a mutant it does not have
- * (replayed without it, the schedule would only diverge further on).
+ * (replayed without it, the schedule would only diverge further on), a
+ * scenario or settings the checker cannot run (said in the file's terms: replay
+ * takes no --set). Text that is not JSON is refused at its line and column.
  */
 export function readCounterexample(file: string): CexInput {
-  let cex: Counterexample;
+  let text: string;
   try {
-    cex = parseCounterexample(JSON.parse(readFileSync(file, 'utf8')));
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: ${code === 'ENOENT' ? 'no such file' : code ? `cannot read (${code})` : (e as Error).message}`);
+    throw new InputError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (e as Error).message})`}`);
+  }
+  let cex: Counterexample;
+  try {
+    cex = parseCounterexample(parseJsonText(file, text));
+  } catch (e) {
+    if (e instanceof TypeError) throw new InputError(`${file}: ${e.message}`);
+    throw e;
   }
   let scenario: Scenario;
   if (cex.scenarioText !== undefined) scenario = scenarioFromText(cex.scenarioText, cex.scenario, `${file}: scenarioText`);
@@ -50,6 +61,55 @@ export function readCounterexample(file: string): CexInput {
   if (cex.mutant !== null && !MUTANTS.some((m) => m.name === cex.mutant)) {
     throw new InputError(`${file}: mutant: unknown mutant '${cex.mutant}'; expected null or one of ${MUTANTS.map((m) => m.name).join(', ')}`);
   }
-  checkedFactoryFor(cex.scenario, setsOf(cex), cex.mutant, scenario);
+  try {
+    checkedFactoryFor(cex.scenario, setsOf(cex), cex.mutant, scenario);
+  } catch (e) {
+    throw uncheckable(file, cex, scenario, e);
+  }
   return { cex, scenario, factory: (sinks) => factoryForScenario(scenario, cex.scenario, setsOf(cex), cex.mutant, sinks) };
+}
+
+/**
+ * A refusal of the counterexample's world, at the file's field: its settings
+ * when the scenario alone would do, else its scenario. The checker's own
+ * message names the scenario and advises --set, which replay does not take
+ * for a file ('fault-vs-invalidation-mini: 2 vCPUs with workload.accesses 0
+ * …; expected counts (--set faultsPerVcpu=F, …)' for settings faultsPerVcpu: 0).
+ */
+function uncheckable(file: string, cex: Counterexample, scenario: Scenario, e: unknown): unknown {
+  if (!(e instanceof InputError)) return e;
+  if (!(e instanceof UncheckableScenario)) return new InputError(`${file}: ${e.message}`);
+  // The scenario without the settings: does it do on its own?
+  let alone = true;
+  try {
+    checkedFactoryFor(cex.scenario, [], cex.mutant, scenario);
+  } catch (other) {
+    alone = !(other instanceof UncheckableScenario);
+  }
+  const sets = setsOf(cex);
+  if (alone && sets.length > 0) {
+    return new InputError(`${file}: settings: ${sets.join(', ')} on ${e.ref}: ${e.problem}; expected ${e.expectedIn.settings}`);
+  }
+  return new InputError(`${file}: scenario: ${e.ref}: ${e.problem}; expected ${e.expectedIn.scenario}`);
+}
+
+/**
+ * What to say when `file`, given where a scenario was expected, is a
+ * counterexample (its format says so), or null when it is not one. The
+ * scenario's schema would refuse it key by key ('cex.json:2:3 format: unknown
+ * keys …'), which does not say that `replay cex.json --schedule S` takes a
+ * scenario with --schedule, and a counterexample file without.
+ */
+export function counterexampleGivenAsScenario(file: string): string | null {
+  let json: unknown;
+  try {
+    json = parseJsonText(file, readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof json !== 'object' || json === null || (json as { format?: unknown }).format !== CEX_FORMAT) return null;
+  return (
+    `${file}: a counterexample (format "${CEX_FORMAT}"), not a scenario; expected a scenario where one is named (replay --schedule takes one); ` +
+    `a counterexample file is replayed without --schedule: mmulab replay ${shellWord(file)}`
+  );
 }

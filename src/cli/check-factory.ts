@@ -10,6 +10,27 @@ import { pageTablesTakenAway } from '../scenario/shadow-guest.js';
 import { applySets } from './overrides.js';
 
 /**
+ * A scenario, as set, that the checker cannot run (a thread with no count, too
+ * many threads, page tables a memslot change takes away). The message says it
+ * in command-line terms (--set ...); a counterexample file, which takes no
+ * --set, says what its own fields would need to be instead (cex-input.ts).
+ */
+export class UncheckableScenario extends InputError {
+  constructor(
+    /** The scenario as named on the command line or in the file. */
+    readonly ref: string,
+    /** What the checker cannot run, naming neither the scenario nor a remedy. */
+    readonly problem: string,
+    /** What would do, in command-line terms. */
+    readonly expected: string,
+    /** What would do in a counterexample's fields: its settings when they made it so, its scenario when it is so without them. */
+    readonly expectedIn: Record<'settings' | 'scenario', string>,
+  ) {
+    super(`${ref}: ${problem}; expected ${expected}`);
+  }
+}
+
+/**
  * Builds the model factory for a scenario reference and its --set list (as
  * counterexamples record them). The checker runs every thread to its end (a
  * scenario's stop condition is the simulator's): a thread with no count would
@@ -49,16 +70,22 @@ function checkedFactory(ref: string, sets: readonly string[], mutant: string | n
   if (threads > MAX_THREADS) {
     const vcpus = scenario.vm.vcpus;
     const host = threads - vcpus;
-    throw new InputError(
-      `${ref}: ${threads} threads (${vcpus} vCPUs and ${host} host thread${host === 1 ? '' : 's'}): the checker handles at most ${MAX_THREADS}; ` +
-        `expected --set vcpus=${Math.max(1, MAX_THREADS - host)} or fewer`,
+    const most = Math.max(1, MAX_THREADS - host);
+    throw new UncheckableScenario(
+      ref,
+      `${threads} threads (${vcpus} vCPUs and ${host} host thread${host === 1 ? '' : 's'}): the checker handles at most ${MAX_THREADS}`,
+      `--set vcpus=${most} or fewer`,
+      { settings: `settings with vcpus=${most} or fewer`, scenario: `a scenario of at most ${MAX_THREADS} threads, or settings with vcpus=${most} or fewer` },
     );
   }
   const taken = mmu === 'shadow' ? pageTablesTakenAway(scenario) : [];
   if (taken.length > 0) {
-    throw new InputError(
-      `${ref}: ${taken.join('; ')}, which may still walk them: the checker ignores time (atNs), and the model does not cover ` +
-        'a guest running on page tables in no memslot; expected page tables in a memslot no change takes away (pageTableGfnStart), or --set mmu=tdp',
+    const where = 'page tables in a memslot no change takes away (pageTableGfnStart)';
+    throw new UncheckableScenario(
+      ref,
+      `${taken.join('; ')}, which may still walk them: the checker ignores time (atNs), and the model does not cover a guest running on page tables in no memslot`,
+      `${where}, or --set mmu=tdp`,
+      { settings: 'settings with mmu=tdp, or none that take page tables away', scenario: `a scenario with ${where}, or settings with mmu=tdp` },
     );
   }
   return factory;
@@ -69,9 +96,14 @@ function prepared(base: Scenario, ref: string, sets: readonly string[], mutant: 
   const { scenario, settings } = applySets(base, sets);
   const endless = endlessThreads(scenario);
   if (endless.length > 0) {
-    throw new InputError(
-      `${ref}: ${endless.join(', ')}: the checker runs every thread to its end (stop is the simulator's); ` +
-        'expected counts (--set faultsPerVcpu=F, --set invalidations=I) or a *-mini check scenario',
+    throw new UncheckableScenario(
+      ref,
+      `${endless.join(', ')}: the checker runs every thread to its end (stop is the simulator's)`,
+      'counts (--set faultsPerVcpu=F, --set invalidations=I) or a *-mini check scenario',
+      {
+        settings: 'settings that leave every thread a count (faultsPerVcpu and invalidations at least 1)',
+        scenario: 'a scenario whose threads all have counts (a *-mini check scenario), or settings giving them counts (faultsPerVcpu, invalidations)',
+      },
     );
   }
   const eff = effectiveSettings(scenario, settings);

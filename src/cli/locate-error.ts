@@ -1,5 +1,6 @@
 import { fieldPosition } from '../scenario/field-location.js';
 import { loadedScenarioFiles } from '../scenario/load.js';
+import { counterexampleGivenAsScenario } from './cex-input.js';
 
 /**
  * Bad input found once a scenario file was read and validated (by the limits,
@@ -12,6 +13,8 @@ import { loadedScenarioFiles } from '../scenario/load.js';
  * write among them, is left as it is.
  */
 export function locateInScenarioFile(message: string): string {
+  const cex = counterexampleAsScenario(message);
+  if (cex !== null) return cex;
   let best: { ref: string; text: string } | null = null;
   for (const [ref, text] of loadedScenarioFiles()) {
     if (message.startsWith(ref) && (best === null || ref.length > best.ref.length)) best = { ref, text };
@@ -22,4 +25,15 @@ export function locateInScenarioFile(message: string): string {
   const pos = fieldPosition(best.text, m[2]!);
   if (pos === null) return message;
   return `${best.ref}:${pos.line}:${pos.col}${m[1] ?? ''} ${message.slice(best.ref.length + m[0].length - m[2]!.length - 2)}`;
+}
+
+/**
+ * A scenario file refused by the schema ('cex.json:2:3 format: unknown keys
+ * 'format', 'scenario', …') that is a counterexample: said so, and how to
+ * replay it ('replay cex.json --schedule S' takes a scenario with --schedule,
+ * where the file form takes none). Null for any other message.
+ */
+function counterexampleAsScenario(message: string): string | null {
+  const m = /^(.+?):\d+:\d+ /.exec(message);
+  return m === null ? null : counterexampleGivenAsScenario(m[1]!);
 }

@@ -68,9 +68,14 @@ test('parseCounterexample names the first bad field', () => {
   const cex = check(factory, { strategy: { kind: 'dfs' }, seed: 1, origin: { scenario: 'c', settings: {}, mutant: null } }).counterexample!;
   const bad = (patch: Record<string, unknown>) => JSON.parse(JSON.stringify({ ...cex, ...patch }));
   assert.throws(() => parseCounterexample(bad({ format: 'other' })), /'format'/);
-  assert.throws(() => parseCounterexample(bad({ schedule: { choices: [-1], draws: [] } })), /'schedule'/);
-  assert.throws(() => parseCounterexample(bad({ limits: null })), /'limits'/);
-  assert.throws(() => parseCounterexample(bad({ mutant: 3 })), /'mutant'/);
+  // The field down to the element, its value and what was expected (it said "bad or missing field 'schedule'").
+  assert.throws(
+    () => parseCounterexample(bad({ schedule: { choices: [-1], draws: [] } })),
+    /^TypeError: schedule\.choices\[0\]: -1, expected a whole number >= 0$/,
+  );
+  assert.throws(() => parseCounterexample(bad({ limits: null })), /^TypeError: limits: null, expected an object with /);
+  assert.throws(() => parseCounterexample(bad({ mutant: 3 })), /^TypeError: mutant: 3, expected null or /);
+  assert.throws(() => parseCounterexample(bad({ limits: { ...cex.limits, maxSteps: 0 } })), /^TypeError: limits\.maxSteps: 0, expected a whole number >= 1$/);
 });
 
 test('check reports no counterexample for a correct model, and the summary figures', () => {

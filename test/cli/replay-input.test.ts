@@ -8,6 +8,9 @@ import { cli, spawned } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-replay-input-');
 
+// biome-ignore lint/suspicious/noExplicitAny: the edits reach into any field of a counterexample, as a person editing it would
+type Json = any;
+
 test('replay: a counterexample whose world or schedule this mmulab cannot build is refused on one line naming the file and field, exit 2', async () => {
   const cexFile = join(dir, 'cex.json');
   const found = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', cexFile);
@@ -24,7 +27,7 @@ test('replay: a counterexample whose world or schedule this mmulab cannot build 
       /: schedule: replay: step 0 .* \(written by another version of the model, or edited\)$/,
     ],
     // An unknown property was taken as it was.
-    ['property', (c) => (c.property = 'foo'), /: counterexample: bad or missing field 'property'$/],
+    ['property', (c) => (c.property = 'foo'), /: property: "foo", expected the violation's kind \("stale-translation", violation\.kind\)$/],
     // Before: blamed on the schedule ("the execution ended (truncated) after 0 steps").
     ['limits', (c) => ((c.limits as { maxSteps: number }).maxSteps = -5), /limits\.maxSteps/],
     // check's --json summary given instead: said so (it read "written by another version of mmulab").
@@ -125,4 +128,110 @@ test('check prints the replay as one line without the file; pasted, it replays t
   const mixed = await cli('replay', cexFile, '--mutate', 'fault-skip-range-check');
   assert.equal(mixed.code, 2);
   assert.equal(mixed.stderr.trim(), 'mmulab: --mutate: only with --schedule (a counterexample file records it)');
+});
+
+/** A refusal: exit 2, one line starting with `mmulab: ` and the file, matching `pattern`, no stack. */
+function refused(r: { code: number; stderr: string }, file: string, pattern: RegExp): string {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+  assert.ok(lines[0]!.startsWith(`mmulab: ${file}`), lines[0]);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  return lines[0]!;
+}
+
+/** A counterexample of fault-skip-range-check (random, unminimised: quick), as written and parsed. */
+async function cexOf(name: string): Promise<{ file: string; text: string; cex: Record<string, unknown> }> {
+  const file = join(dir, `${name}.json`);
+  const found = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--strategy', 'random', '--no-minimise', '--out', file);
+  assert.equal(found.code, 1, found.stderr);
+  const text = readFileSync(file, 'utf8');
+  return { file, text, cex: JSON.parse(text) };
+}
+
+test('replay (regression): a file that is not JSON is refused at its line and column, quoting none of it (it printed the file over three lines); a byte order mark is skipped', async () => {
+  const { text } = await cexOf('json-cex');
+  const garbage = join(dir, 'nl.json');
+  writeFileSync(garbage, `x\n${text}`);
+  const line = refused(
+    await cli('replay', garbage),
+    garbage,
+    /\/nl\.json:1:1: not JSON: expected a value \(an object, array, string, number, true, false or null\), got 'x'$/,
+  );
+  assert.doesNotMatch(line, /format|mmulab-cex/);
+  // Cut short: where the text ends.
+  const cut = join(dir, 'cut.json');
+  writeFileSync(cut, text.slice(0, text.indexOf('"violation"') + 12));
+  refused(await cli('replay', cut), cut, /\/cut\.json:\d+:\d+: not JSON: expected a value \(.*\), got the end of the file$/);
+  const comma = join(dir, 'comma.json');
+  writeFileSync(comma, text.replace('"scenario"', '"scenario" "x",'));
+  refused(await cli('replay', comma), comma, /\/comma\.json:3:14: not JSON: expected ':' after the property name, got '"'$/);
+  // A byte order mark (some editors write one): replayed as without it.
+  const bom = join(dir, 'bom.json');
+  writeFileSync(bom, `\uFEFF${text}`);
+  const r = await cli('replay', bom);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stderr, '');
+});
+
+test('replay (regression): a bad schedule or limit says the value and what was expected (it said "bad or missing field \'schedule\'")', async () => {
+  const { cex } = await cexOf('field-cex');
+  const cases: [string, (c: Json) => void, string][] = [
+    ['neg', (c) => (c.schedule.choices[0] = -1), 'schedule.choices[0]: -1, expected a whole number >= 0'],
+    ['frac', (c) => (c.schedule.choices[2] = 1.5), 'schedule.choices[2]: 1.5, expected a whole number >= 0'],
+    ['str', (c) => (c.schedule.choices[0] = '1'), 'schedule.choices[0]: "1", expected a whole number >= 0'],
+    ['draws', (c) => (c.schedule.draws = 'x'), 'schedule.draws: "x", expected an array of whole numbers >= 0'],
+    ['nosched', (c) => delete c.schedule, 'schedule: missing, expected an object with choices and draws (arrays of whole numbers >= 0)'],
+    ['steps', (c) => (c.limits.maxSteps = -5), 'limits.maxSteps: -5, expected a whole number >= 1'],
+    ['fair', (c) => (c.limits.fairSpin = 'yes'), 'limits.fairSpin: "yes", expected true or false'],
+    ['mut', (c) => (c.mutant = 3), "mutant: 3, expected null or a mutant's name (a string)"],
+  ];
+  for (const [name, alter, message] of cases) {
+    const c = structuredClone(cex) as Json;
+    alter(c);
+    const f = join(dir, `field-${name}.json`);
+    writeFileSync(f, JSON.stringify(c));
+    const line = refused(await cli('replay', f), f, /./);
+    assert.equal(line, `mmulab: ${f}: ${message}`, name);
+  }
+});
+
+test('replay (regression): a counterexample whose settings or scenario the checker cannot run names the file and the field, and advises no --set (replay takes none for a file)', async () => {
+  const { cex } = await cexOf('world-cex');
+  const zero = join(dir, 'zero.json');
+  writeFileSync(zero, JSON.stringify({ ...cex, settings: { faultsPerVcpu: 0 } }));
+  const z = refused(
+    await cli('replay', zero),
+    zero,
+    /\/zero\.json: settings: faultsPerVcpu=0 on fault-vs-invalidation-mini: 2 vCPUs with workload\.accesses 0 \(no limit\): the checker runs every thread to its end .*; expected settings that leave every thread a count \(faultsPerVcpu and invalidations at least 1\)$/,
+  );
+  assert.doesNotMatch(z, /--set/);
+  const endless = join(dir, 'endless.json');
+  writeFileSync(endless, JSON.stringify({ ...cex, scenario: 'fault-during-invalidation' }));
+  const e = refused(
+    await cli('replay', endless),
+    endless,
+    /\/endless\.json: scenario: fault-during-invalidation: \d+ vCPUs with workload\.accesses 0 \(no limit\).*; expected a scenario whose threads all have counts \(a \*-mini check scenario\), or settings giving them counts \(faultsPerVcpu, invalidations\)$/,
+  );
+  assert.doesNotMatch(e, /--set/);
+  // Too many threads, by the settings.
+  const many = join(dir, 'many.json');
+  writeFileSync(many, JSON.stringify({ ...cex, settings: { vcpus: 40 } }));
+  const m = refused(
+    await cli('replay', many),
+    many,
+    /\/many\.json: settings: vcpus=40 on fault-vs-invalidation-mini: 41 threads .*; expected settings with vcpus=31 or fewer$/,
+  );
+  assert.doesNotMatch(m, /--set/);
+});
+
+test("replay (regression): a counterexample file given with --schedule is said to be one: with --schedule the argument is a scenario (it listed the file's keys as unknown scenario keys)", async () => {
+  const { file } = await cexOf('sched-cex');
+  const line = refused(await cli('replay', file, '--schedule', 'AQYAAQEBAgEADAIIAAYBAA'), file, /./);
+  assert.equal(
+    line,
+    `mmulab: ${file}: a counterexample (format "mmulab-cex/2"), not a scenario; expected a scenario where one is named (replay --schedule takes one); a counterexample file is replayed without --schedule: mmulab replay ${file}`,
+  );
+  assert.doesNotMatch(line, /unknown keys/);
 });

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { jsonFault, parseJsonText } from '../../src/cli/json-input.js';
+import { InputError } from '../../src/scenario/input-error.js';
+
+/** The message parseJsonText refuses `text` with. */
+function refusal(text: string): string {
+  try {
+    parseJsonText('f.json', text);
+  } catch (e) {
+    assert.ok(e instanceof InputError, String(e));
+    return e.message;
+  }
+  assert.fail(`${JSON.stringify(text)} was parsed`);
+}
+
+test('json-input: the place and what was expected, on one line, quoting no more than the character found (seed 7)', () => {
+  assert.equal(refusal('x\n{"a": 1}'), "f.json:1:1: not JSON: expected a value (an object, array, string, number, true, false or null), got 'x'");
+  assert.equal(refusal('{\n  "a": 1,\n}'), "f.json:3:1: not JSON: expected a property name in double quotes, got '}'");
+  assert.equal(refusal('{"a": [1 2]}'), "f.json:1:10: not JSON: expected ',' or ']', got '2'");
+  assert.equal(refusal('{"a": "b\nc"}'), 'f.json:1:9: not JSON: expected a control character escaped in a string (\\n, \\t, \\u00XX), got U+000A');
+  assert.equal(refusal('{"a": nul}'), "f.json:1:10: not JSON: expected 'l' of null, got '}'");
+  assert.equal(refusal('{"a": 1'), "f.json:1:8: not JSON: expected ',' or '}', got the end of the file");
+  assert.equal(refusal('{} {}'), "f.json:1:4: not JSON: expected the end of the file after the JSON value, got '{'");
+  assert.equal(refusal(''), 'f.json:1:1: not JSON: expected a value (an object, array, string, number, true, false or null), got the end of the file');
+  // A byte order mark is skipped, and not counted in the columns.
+  assert.deepEqual(parseJsonText('f.json', '\uFEFF{"a": 1}'), { a: 1 });
+  assert.equal(refusal('\uFEFF{"a" 1}'), "f.json:1:6: not JSON: expected ':' after the property name, got '1'");
+  // Deep nesting does not overflow the scan.
+  assert.equal(jsonFault(`${'['.repeat(200_000)}${']'.repeat(200_000)}`), null);
+  assert.ok(jsonFault(`${'['.repeat(200_000)}${']'.repeat(199_999)}`) !== null);
+});
+
+test('json-input: the scan finds a fault exactly when JSON.parse refuses the text (seed 7)', () => {
+  const parses = (t: string) => {
+    try {
+      JSON.parse(t);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // JSON texts, then each with one character put in, taken out or changed.
+  const texts = fc
+    .tuple(fc.json(), fc.nat(), fc.constantFrom('insert', 'delete', 'replace', 'none'), fc.constantFrom(...'{}[],:"\\ \n0-.eE+tfnulx\u0001'))
+    .map(([t, at, how, c]) => {
+      const k = t.length === 0 ? 0 : at % t.length;
+      if (how === 'insert') return t.slice(0, k) + c + t.slice(k);
+      if (how === 'delete') return t.slice(0, k) + t.slice(k + 1);
+      if (how === 'replace') return t.slice(0, k) + c + t.slice(k + 1);
+      return t;
+    });
+  fc.assert(
+    fc.property(texts, (t) => {
+      assert.equal(jsonFault(t) === null, parses(t), JSON.stringify(t));
+    }),
+    { seed: 7, numRuns: 3000 },
+  );
+});
