@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CheckJson } from '../cli/check-json.js';
+import { parseJsonText } from '../cli/json-input.js';
 import { InputError } from '../scenario/input-error.js';
 import type { SweepResult } from './sweep.js';
 
@@ -210,12 +211,8 @@ const RECORDED_LATER = new Set(['scenarioDigest', 'sets', 'maxSteps']);
 
 /** Parses and validates one part file's text; `name` (its path as given) prefixes every refusal. */
 export function parseMergePart(name: string, fileText: string): MergePart {
-  let data: unknown;
-  try {
-    data = JSON.parse(fileText);
-  } catch (e) {
-    throw new InputError(`${name}: not JSON: ${(e as Error).message}`);
-  }
+  // One line with where the text stops being JSON (JSON.parse's message quotes the file).
+  const data = parseJsonText(name, fileText);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError(`${name}: expected a JSON object (the --json of mmulab sweep or check), got ${shown(data)}`);
   }
