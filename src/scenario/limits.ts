@@ -61,6 +61,21 @@ export function endlessThreads(s: Scenario): string[] {
   return endless;
 }
 
+/**
+ * What gives endlessThreads' threads a count, on the command line where a size
+ * knob can (faultsPerVcpu, invalidations), in the scenario where none can (the
+ * APIC-access page's migrations).
+ */
+export function countRemedies(s: Scenario): string[] {
+  const out: string[] = [];
+  if (vcpuAccessLimits(s).some((a) => a === Number.POSITIVE_INFINITY)) out.push('--set faultsPerVcpu=F with F at least 1');
+  if (s.host.invalidations.some((inv) => inv.count === 0)) out.push('--set invalidations=I with I at least 1');
+  if (s.vm.apicAccessPage && s.host.apicPageMigrationNs > 0 && s.host.apicPageMigrations === 0) {
+    out.push('host.apicPageMigrations at least 1 in the scenario (no --set sizes it)');
+  }
+  return out;
+}
+
 /** Why the run of `s` might never end on its own, or null when something bounds it. */
 export function unboundedReason(s: Scenario): string | null {
   if (s.stop.timeNs !== undefined) return null;

@@ -229,11 +229,20 @@ test('bad input: check of more threads than the checker handles (32) names the c
 test('bad input: check of a scenario whose threads have no count (every execution would be cut at --max-steps, a false livelock)', () => {
   assertBad(
     cli('check', 'fault-during-invalidation'),
-    /^mmulab: fault-during-invalidation: 16 vCPUs with workload\.accesses 0 \(no limit\), host\.invalidations\[0\] with count 0 \(no limit\): the checker runs every thread to its end .*expected counts \(--set faultsPerVcpu=F, --set invalidations=I\) or a \*-mini check scenario$/,
+    /^mmulab: fault-during-invalidation: 16 vCPUs with workload\.accesses 0 \(no limit\), host\.invalidations\[0\] with count 0 \(no limit\): the checker runs every thread to its end .*expected --set faultsPerVcpu=F with F at least 1, --set invalidations=I with I at least 1, or a \*-mini check scenario$/,
   );
   assertBad(
     cli('audit', 'memslot-zap-livelock'),
     /^mmulab: memslot-zap-livelock: 16 vCPUs with workload\.accesses 0 \(no limit\): the checker runs every thread/,
+  );
+  // The remedy names only what helps: no --set sizes the APIC-access page's migrations, and faultsPerVcpu=0 is no count.
+  assertBad(
+    cli('check', 'apic-page-reload', '--set', 'faultsPerVcpu=1', '--set', 'invalidations=1'),
+    /^mmulab: apic-page-reload: host\.apicPageMigrations 0 \(no limit\): .*expected host\.apicPageMigrations at least 1 in the scenario \(no --set sizes it\), or a \*-mini check scenario$/,
+  );
+  assertBad(
+    cli('check', 'fault-vs-invalidation-mini', '--set', 'faultsPerVcpu=0'),
+    /expected --set faultsPerVcpu=F with F at least 1, or a \*-mini check scenario$/,
   );
 });
 
