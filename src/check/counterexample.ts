@@ -60,7 +60,11 @@ export interface Counterexample extends CexOrigin {
  * the replay throws or ends without a violation.
  */
 export function buildCounterexample(factory: InstanceFactory, origin: CexOrigin, schedule: Schedule, limits: RunLimits): Counterexample {
-  const r = runOnce(factory, new ReplayStrategy(schedule), limits, true);
+  return counterexampleOfRun(origin, runOnce(factory, new ReplayStrategy(schedule), limits, true), limits);
+}
+
+/** The counterexample a run with the log on shows; throws its error if the model broke, an Error if it violated nothing. */
+export function counterexampleOfRun(origin: CexOrigin, r: SingleRun, limits: RunLimits): Counterexample {
   if (r.outcome === 'model-bug') throw r.error;
   if (r.violation === null) throw new Error(`counterexample: the replay ended (${r.outcome}) without a violation`);
   return {

@@ -12,6 +12,7 @@ export {
   type CexOrigin,
   type CexStep,
   type Counterexample,
+  counterexampleOfRun,
   describeOp,
   formatInterleaving,
   parseCounterexample,

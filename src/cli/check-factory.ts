@@ -3,7 +3,7 @@ import type { InstanceFactory } from '../check/factory.js';
 import type { Sink } from '../kvm/events.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
-import { countRemedies, endlessThreads } from '../scenario/limits.js';
+import { endlessThreads } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
 import { pageTablesTakenAway } from '../scenario/shadow-guest.js';
@@ -95,11 +95,11 @@ function checkedFactory(ref: string, sets: readonly string[], mutant: string | n
 function prepared(base: Scenario, ref: string, sets: readonly string[], mutant: string | null, sinks?: () => Sink[]) {
   const { scenario, settings } = applySets(base, sets);
   const endless = endlessThreads(scenario);
-  if (endless.length > 0) {
+  if (endless.threads.length > 0) {
     throw new UncheckableScenario(
       ref,
-      `${endless.join(', ')}: the checker runs every thread to its end (stop is the simulator's)`,
-      `${countRemedies(scenario).join(', ')}, or a *-mini check scenario`,
+      `${endless.threads.join(', ')}: the checker runs every thread to its end (stop is the simulator's)`,
+      `${endless.remedies.join(', ')}, or a *-mini check scenario`,
       {
         settings: 'settings that leave every thread a count (faultsPerVcpu and invalidations at least 1)',
         scenario: 'a scenario whose threads all have counts (a *-mini check scenario), or settings giving them counts (faultsPerVcpu, invalidations)',

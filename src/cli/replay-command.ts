@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import {
-  buildCounterexample,
   type Counterexample,
+  counterexampleOfRun,
   DEFAULT_MAX_STEPS,
   decodeSchedule,
   formatInterleaving,
   type InstanceFactory,
   ReplayDivergence,
   ReplayStrategy,
-  replayCounterexample,
   runLimits,
   runOnce,
 } from '../check/index.js';
@@ -103,7 +102,7 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
       let replayed: Counterexample;
       try {
         // A counterexample whose file was edited (its mutant taken away: "does the fix hold?") may run to its end.
-        const run = runOnce(factory, new ReplayStrategy(input.schedule), input.origin.limits, false);
+        const run = runOnce(factory, new ReplayStrategy(input.schedule), input.origin.limits, true);
         if (run.violation === null && run.outcome !== 'model-bug') {
           const was = input.cex !== null ? ` (${input.source} recorded ${input.cex.property}, which this replay no longer violates)` : '';
           process.stdout.write(`no violation: the schedule runs to its end (${run.outcome}, ${run.schedule.choices.length} steps)${was}\n`);
@@ -112,10 +111,8 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
           process.exitCode = ctx.exit.ok;
           return;
         }
-        replayed =
-          input.cex !== null
-            ? replayCounterexample(factory, input.cex).replayed
-            : buildCounterexample(factory, input.origin, input.schedule, input.origin.limits);
+        // One replay, its log on: the counterexample comes from it.
+        replayed = counterexampleOfRun(input.origin, run, input.origin.limits);
       } catch (e) {
         // Well formed, but the schedule does not fit the model it names.
         if (e instanceof ReplayDivergence) {

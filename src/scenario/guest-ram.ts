@@ -1,5 +1,5 @@
 import type { Memslot } from '../kvm/memslots.js';
-import { memslotRegions } from './memslot-rules.js';
+import { inVmmOrder, memslotRegions } from './memslot-rules.js';
 import type { Scenario } from './schema.js';
 
 /** Host pages left unmapped between two memslots' host ranges, as a VMM's mmaps leave them. */
@@ -27,9 +27,7 @@ export class GuestRam {
   /** `laidOut`: the scenario's memslots as laid out at the start; created ones go from `nextHva` on. */
   constructor(scenario: Scenario, laidOut: readonly Memslot[], nextHva: number) {
     const changes = scenario.host.memslotChanges;
-    // In the order the VMM makes them: by time, ties as written.
-    const order = changes.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
-    for (const { c, k } of order) {
+    for (const { c, k } of inVmmOrder(changes)) {
       if (c.op !== 'create') continue;
       this.createdHva.set(k, nextHva);
       nextHva += (c.pages ?? 1) + HVA_GAP_PAGES;

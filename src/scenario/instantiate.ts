@@ -19,6 +19,7 @@ import { Runtime } from '../runtime/runtime.js';
 import type { Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
 import { GuestRam, HVA_GAP_PAGES } from './guest-ram.js';
+import { inVmmOrder } from './memslot-rules.js';
 import type { Scenario } from './schema.js';
 import { shadowGuestSpecs, withPageTableMemslot } from './shadow-guest.js';
 import { vcpuWorkload } from './vcpu-workload.js';
@@ -169,9 +170,7 @@ function* apicMigrator(kvm: Kvm, scenario: Scenario): Task {
 
 /** The VMM making memslot changes at their times (a create maps its memory where `ram` says). */
 function* vmm(kvm: Kvm, scenario: Scenario, ram: GuestRam): Task {
-  // By time, ties as written (a stable sort), as the scenario's rules take them.
-  const changes = scenario.host.memslotChanges.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
-  for (const { c, k } of changes) {
+  for (const { c, k } of inVmmOrder(scenario.host.memslotChanges)) {
     const wait = c.atNs - kvm.rt.now();
     if (wait > 0) yield* kvm.sleep(wait);
     if (c.op === 'delete') yield* kvmSetMemoryRegion(kvm, { op: 'delete', slot: c.slot });

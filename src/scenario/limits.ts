@@ -47,33 +47,36 @@ export function estimateResources(s: Scenario): ResourceEstimate {
   return { totalSlotPages, pagesTouched, bytes };
 }
 
-/** The threads of `s` that never end on their own (no count), described. */
-export function endlessThreads(s: Scenario): string[] {
-  const endless: string[] = [];
-  const unlimitedVcpus = vcpuAccessLimits(s).filter((a) => a === Number.POSITIVE_INFINITY).length;
-  if (unlimitedVcpus > 0) endless.push(`${unlimitedVcpus} vCPU${unlimitedVcpus > 1 ? 's' : ''} with workload.accesses 0 (no limit)`);
-  s.host.invalidations.forEach((inv, k) => {
-    if (inv.count === 0) endless.push(`host.invalidations[${k}] with count 0 (no limit)`);
-  });
-  if (s.vm.apicAccessPage && s.host.apicPageMigrationNs > 0 && s.host.apicPageMigrations === 0) {
-    endless.push('host.apicPageMigrations 0 (no limit)');
-  }
-  return endless;
+/** Threads that never end on their own (no count): what they are, and what gives them a count. */
+export interface EndlessThreads {
+  /** Each kind of such thread, described. */
+  threads: string[];
+  /**
+   * One remedy per kind: on the command line where a size knob can give the
+   * count (faultsPerVcpu, invalidations), in the scenario where none can (the
+   * APIC-access page's migrations).
+   */
+  remedies: string[];
 }
 
-/**
- * What gives endlessThreads' threads a count, on the command line where a size
- * knob can (faultsPerVcpu, invalidations), in the scenario where none can (the
- * APIC-access page's migrations).
- */
-export function countRemedies(s: Scenario): string[] {
-  const out: string[] = [];
-  if (vcpuAccessLimits(s).some((a) => a === Number.POSITIVE_INFINITY)) out.push('--set faultsPerVcpu=F with F at least 1');
-  if (s.host.invalidations.some((inv) => inv.count === 0)) out.push('--set invalidations=I with I at least 1');
-  if (s.vm.apicAccessPage && s.host.apicPageMigrationNs > 0 && s.host.apicPageMigrations === 0) {
-    out.push('host.apicPageMigrations at least 1 in the scenario (no --set sizes it)');
+/** The threads of `s` that never end on their own, and their remedies (both empty when every thread has a count). */
+export function endlessThreads(s: Scenario): EndlessThreads {
+  const threads: string[] = [];
+  const remedies: string[] = [];
+  const unlimitedVcpus = vcpuAccessLimits(s).filter((a) => a === Number.POSITIVE_INFINITY).length;
+  if (unlimitedVcpus > 0) {
+    threads.push(`${unlimitedVcpus} vCPU${unlimitedVcpus > 1 ? 's' : ''} with workload.accesses 0 (no limit)`);
+    remedies.push('--set faultsPerVcpu=F with F at least 1');
   }
-  return out;
+  s.host.invalidations.forEach((inv, k) => {
+    if (inv.count === 0) threads.push(`host.invalidations[${k}] with count 0 (no limit)`);
+  });
+  if (s.host.invalidations.some((inv) => inv.count === 0)) remedies.push('--set invalidations=I with I at least 1');
+  if (s.vm.apicAccessPage && s.host.apicPageMigrationNs > 0 && s.host.apicPageMigrations === 0) {
+    threads.push('host.apicPageMigrations 0 (no limit)');
+    remedies.push('host.apicPageMigrations at least 1 in the scenario (no --set sizes it)');
+  }
+  return { threads, remedies };
 }
 
 /** Why the run of `s` might never end on its own, or null when something bounds it. */
@@ -83,7 +86,7 @@ export function unboundedReason(s: Scenario): string | null {
   const stopAccesses = s.stop.accesses !== undefined && s.stop.accesses > 0 ? s.stop.accesses : undefined;
   // Reaching stop.accesses ends the run whatever the host threads do.
   if (stopAccesses !== undefined && total >= stopAccesses) return null;
-  const endless = endlessThreads(s);
+  const endless = endlessThreads(s).threads;
   if (endless.length === 0) return null;
   const acc = stopAccesses !== undefined ? `stop.accesses ${stopAccesses} is more than the vCPUs will make` : 'no stop.accesses';
   return `no stop.timeNs, ${acc}, and ${endless.join(', ')}: the run would never end`;

@@ -58,6 +58,11 @@ export function privateMemslots(apicAccessPage: boolean): SlotRange[] {
     : [];
 }
 
+/** Memslot changes as the VMM makes them, with their index as written: in time order, ties as written (a stable sort). */
+export function inVmmOrder<C extends { atNs: number }>(changes: readonly C[]): { c: C; k: number }[] {
+  return changes.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
+}
+
 /** The slot of `slots` other than `id` whose gfns meet [baseGfn, baseGfn + pages), if any. */
 function overlapping(slots: readonly SlotRange[], id: number, baseGfn: number, pages: number): SlotRange | undefined {
   return slots.find((s) => s.id !== id && s.baseGfn < baseGfn + pages && baseGfn < s.baseGfn + s.pages);
@@ -127,8 +132,7 @@ function replayMemslotChanges(
   type Live = SlotRange & { backing?: MemslotRegion['backing'] };
   const slots: Live[] = [...kvmSlots, ...memslots.map((m, k) => ({ id: m.id, baseGfn: m.baseGfn, pages: m.pages, backing: { initial: k } }))];
   for (const [k, m] of memslots.entries()) regions.push({ baseGfn: m.baseGfn, pages: m.pages, backing: { initial: k } });
-  // The VMM makes the changes in time order, ties in the order written (a stable sort).
-  const order = changes.map((c, k) => ({ c, k })).sort((a, b) => a.c.atNs - b.c.atNs);
+  const order = inVmmOrder(changes);
   for (const { c, k } of order) {
     const at = ['host', 'memslotChanges', k];
     const i = slots.findIndex((s) => s.id === c.slot);
