@@ -2,7 +2,7 @@ import { type Costs, DEFAULT_COSTS } from '../kvm/costs.js';
 import { hostInvalidate, type InvalidationKind } from '../kvm/host-mm-ops.js';
 import { Kvm } from '../kvm/kvm.js';
 import { kvmSetMemoryRegion } from '../kvm/memslot-update.js';
-import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, type Memslot, Memslots } from '../kvm/memslots.js';
+import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, Memslots } from '../kvm/memslots.js';
 import { Mutation } from '../kvm/mutants.js';
 import { KVM_REQ_APIC_PAGE_RELOAD } from '../kvm/requests.js';
 import { defaultSettings, type Settings } from '../kvm/settings.js';
@@ -18,11 +18,9 @@ import { ModelBug } from '../runtime/model-bug.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
-import { GuestRam, HVA_GAP_PAGES } from './guest-ram.js';
-import { inVmmOrder } from './memslot-rules.js';
+import type { GuestRam } from './guest-ram.js';
+import { type ScenarioPlan, scenarioPlan } from './plan.js';
 import type { Scenario } from './schema.js';
-import { shadowGuestSpecs, withPageTableMemslot } from './shadow-guest.js';
-import { vcpuWorkload } from './vcpu-workload.js';
 import { warmStart } from './warm-start.js';
 
 /** How to build one execution of a scenario. */
@@ -52,35 +50,11 @@ export function effectiveSettings(scenario: Scenario, overrides: Partial<Setting
   return { ...defaultSettings(), ...(scenario.settings as Partial<Settings>), ...overrides };
 }
 
-/** Where the APIC-access page's host page lies: after every user slot. */
-function apicHvaPage(slots: readonly Memslot[]): number {
-  let top = 0x7f0000000;
-  for (const s of slots) top = Math.max(top, s.hvaPage + s.npages);
-  return top + 512;
-}
-
-/** Lays out memslots: each defaults to the host range right after the previous one. */
-function layoutMemslots(scenario: Scenario): Memslot[] {
-  let next = 0x7f0000000 / 2; // hva >> 12 of a typical mmap area
-  const out: Memslot[] = [];
-  for (const m of scenario.vm.memslots) {
-    const hvaPage = m.hvaPage ?? next;
-    out.push({ id: m.id, baseGfn: m.baseGfn, npages: m.pages, hvaPage, flags: 0 });
-    next = hvaPage + m.pages + HVA_GAP_PAGES;
-  }
-  return out;
-}
-
 export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmInstance {
+  const plan = scenarioPlan(scenario, opts.settings.mmu);
   const rt = new Runtime();
   const costs: Costs = { ...DEFAULT_COSTS, ...(scenario.costs as Partial<Costs>) };
-  const laidOut = layoutMemslots(scenario);
-  const userSlots = opts.settings.mmu === 'shadow' ? withPageTableMemslot(scenario, laidOut) : laidOut;
-  const slots = [...userSlots];
-  if (scenario.vm.apicAccessPage) {
-    slots.push({ id: APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, baseGfn: APIC_ACCESS_GFN, npages: 1, hvaPage: apicHvaPage(userSlots), flags: 0 });
-  }
-  const kvm = new Kvm(rt, opts.settings, costs, new Mutation(opts.mutant), new Memslots(slots, 0));
+  const kvm = new Kvm(rt, opts.settings, costs, new Mutation(opts.mutant), new Memslots(plan.slots, 0));
   const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;
   kvm.mmu = shadow ?? new TdpMmu(kvm);
 
@@ -90,19 +64,19 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   kvm.subscribe(progress);
 
   for (let i = 0; i < scenario.vm.vcpus; i++) {
-    const w = vcpuWorkload(scenario, i);
+    const w = plan.workloads[i]!;
     const vcpu = new Vcpu(kvm, i, new AccessPattern(rt, w, Math.floor((i * w.gfnCount) / scenario.vm.vcpus)));
     vcpu.interval = w.accessIntervalNs;
     vcpu.accessLimit = w.accesses;
     if (scenario.vm.apicAccessPage) vcpu.requests |= 1 << KVM_REQ_APIC_PAGE_RELOAD;
     kvm.vcpus.push(vcpu);
   }
-  if (shadow) shadow.setupGuest(shadowGuestSpecs(scenario, userSlots));
+  if (shadow) shadow.setupGuest(plan.guestSpecs!);
   for (const vcpu of kvm.vcpus) vcpu.thread = rt.spawn(vcpu.name, () => vcpu.vcpuRun(), vcpu);
-  for (const slot of userSlots) {
+  for (const slot of plan.userSlots) {
     for (let k = 0; k < Math.min(scenario.host.populatePages, slot.npages); k++) kvm.host.faultIn(slot.hvaPage + k);
   }
-  warmStart(kvm, scenario, costs);
+  warmStart(kvm, plan.workloads, costs);
 
   // Metrics, the step log and trace sinks start with the run, after the warm start.
   const metrics = opts.metrics ? new Metrics() : null;
@@ -117,17 +91,16 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   if (log) kvm.subscribe(log);
   for (const s of opts.sinks ?? []) kvm.subscribe(s);
 
-  const ram = new GuestRam(scenario, laidOut, apicHvaPage(userSlots) + 1024);
   scenario.host.invalidations.forEach((spec, k) => {
     for (let j = 0; j < spec.threads; j++) {
       const name = `${spec.kind}${scenario.host.invalidations.length > 1 || spec.threads > 1 ? `${k}.${j}` : ''}`;
-      rt.spawn(name, () => invalidator(kvm, spec, ram));
+      rt.spawn(name, () => invalidator(kvm, spec, plan.ram));
     }
   });
   if (scenario.vm.apicAccessPage && scenario.host.apicPageMigrationNs > 0) {
     rt.spawn('apic-migrate', () => apicMigrator(kvm, scenario));
   }
-  if (scenario.host.memslotChanges.length > 0) rt.spawn('vmm', () => vmm(kvm, scenario, ram));
+  if (scenario.host.memslotChanges.length > 0) rt.spawn('vmm', () => vmm(kvm, plan));
 
   return {
     rt,
@@ -168,14 +141,14 @@ function* apicMigrator(kvm: Kvm, scenario: Scenario): Task {
   }
 }
 
-/** The VMM making memslot changes at their times (a create maps its memory where `ram` says). */
-function* vmm(kvm: Kvm, scenario: Scenario, ram: GuestRam): Task {
-  for (const { c, k } of inVmmOrder(scenario.host.memslotChanges)) {
+/** The VMM making memslot changes at their times (a create maps its memory where the plan's RAM says). */
+function* vmm(kvm: Kvm, plan: ScenarioPlan): Task {
+  for (const { c, k } of plan.vmmChanges) {
     const wait = c.atNs - kvm.rt.now();
     if (wait > 0) yield* kvm.sleep(wait);
     if (c.op === 'delete') yield* kvmSetMemoryRegion(kvm, { op: 'delete', slot: c.slot });
     else if (c.op === 'move') yield* kvmSetMemoryRegion(kvm, { op: 'move', slot: c.slot, baseGfn: c.baseGfn ?? 0 });
-    else yield* kvmSetMemoryRegion(kvm, { op: 'create', slot: c.slot, baseGfn: c.baseGfn ?? 0, pages: c.pages ?? 1, hvaPage: ram.hvaOfCreate(k) });
+    else yield* kvmSetMemoryRegion(kvm, { op: 'create', slot: c.slot, baseGfn: c.baseGfn ?? 0, pages: c.pages ?? 1, hvaPage: plan.ram.hvaOfCreate(k) });
   }
 }
 

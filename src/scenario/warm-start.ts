@@ -6,8 +6,7 @@ import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
 import type { Vcpu } from '../kvm/vcpu.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import type { Op } from '../runtime/op.js';
-import type { Scenario } from './schema.js';
-import { vcpuWorkload } from './vcpu-workload.js';
+import type { Workload } from './schema.js';
 
 /**
  * The k-th page vCPU `i` touched before the run: one page in each 2 MiB region
@@ -34,8 +33,7 @@ function drive<T>(v: Vcpu, g: Generator<Op, T, void>): T {
  * no cost in virtual time. The oracle sees it; metrics start afterwards.
  * Returns the faults replayed.
  */
-export function warmStart(kvm: Kvm, scenario: Scenario, costs: Costs): number {
-  const warm = kvm.vcpus.map((_, i) => vcpuWorkload(scenario, i));
+export function warmStart(kvm: Kvm, warm: readonly Workload[], costs: Costs): number {
   if (warm.every((w) => w.warmPages === 0)) return 0;
   const rt = kvm.rt;
   const saved = { ...costs };
