@@ -15,7 +15,7 @@ import { registerCheckCommands } from './check-command.js';
 import { renderCompare } from './compare.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
 import { locateInScenarioFile } from './locate-error.js';
-import { warnMutant } from './mutant-note.js';
+import { warnIdleMutant } from './mutant-note.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { reportUnwritten, writeOutput } from './output-failure.js';
 import { checkOutputOptions } from './output-path.js';
@@ -94,7 +94,6 @@ function program(argv: readonly string[]): Command {
       const seed = o.seed !== undefined ? parseSeed(o.seed) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
-      warnMutant(mutant, scenario.name ?? ref, [{ label: null, settings }]);
       // Outputs the system refuses at the end (a folder removed meanwhile) are said after the table, which is printed anyway.
       const unwritten: string[] = [];
       const r = await runOffloaded(
@@ -108,6 +107,7 @@ function program(argv: readonly string[]): Command {
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(r));
       if (json !== null) unwritten.push(json);
       process.stdout.write(`${summarizeRun(r)}\n`);
+      warnIdleMutant(mutant, [{ label: null, results: [r] }]);
       if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);
       const failed = reportUnwritten(unwritten);
       if (r.modelBug) {
@@ -139,7 +139,6 @@ function program(argv: readonly string[]): Command {
       const n = parsePositive('--seeds', o.seeds, 10000);
       const seeds = seedRange(scenario.seed, n);
       const mutant = checkMutant(o.mutate);
-      warnMutant(mutant, scenario.name ?? ref, rows);
       const unwritten: string[] = [];
       const c = await runOffloaded(
         { kind: 'compare', scenario, base, vary, seeds, mutant, deadlineMs, outputs: outputs(o, argv) },
@@ -150,6 +149,7 @@ function program(argv: readonly string[]): Command {
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(c));
       if (json !== null) unwritten.push(json);
       process.stdout.write(`${renderCompare(c)}\n`);
+      warnIdleMutant(mutant, c.rows);
       const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
       const bug = c.rows.flatMap((r) => r.results).find((x) => x.modelBug);
       if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);

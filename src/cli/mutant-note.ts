@@ -4,6 +4,7 @@ import { printable } from '../report/printable.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { RunResult } from '../simulate/result.js';
 import { applySets } from './overrides.js';
 
 /** One run (or variant) a mutant is applied to: its label in a comparison (null for a single run) and its settings. */
@@ -54,4 +55,38 @@ export function warnMutantSets(mutant: string | null, base: Scenario, sets: read
   if (mutant === null) return;
   const { scenario, settings } = applySets(base, sets);
   warnMutant(mutant, base.name ?? 'unnamed', [{ label: null, settings: effectiveSettings(scenario, settings) }]);
+}
+
+/** Simulated runs with a mutant, by variant: its label (null for a single run) and the results of its seeds. */
+export interface MutatedResults {
+  label: string | null;
+  results: readonly Pick<RunResult, 'mutantActed'>[];
+}
+
+/**
+ * After simulated runs (run, compare, sweep), what is known for sure rather
+ * than guessed from the settings (mutantNote): the runs in which the mutant
+ * never acted (RunResult.mutantActed is 0), whose results are the kernel
+ * protocol's. Null when it acted in every variant, or there is no mutant.
+ * A variant some of whose seeds it acted in is not named.
+ */
+export function idleMutantNote(mutant: string | null, runs: readonly MutatedResults[]): string | null {
+  if (mutant === null) return null;
+  const idle = runs.filter((r) => r.results.length > 0 && r.results.every((x) => x.mutantActed === 0));
+  if (idle.length === 0) return null;
+  const spec = MUTANTS.find((m) => m.name === mutant);
+  const meant = spec !== undefined ? ` (it is meant for ${spec.scenario})` : '';
+  const where =
+    idle.length === runs.length && runs.length === 1 && runs[0]!.label === null
+      ? 'in this run'
+      : idle.length === runs.length
+        ? 'in any variant'
+        : `in ${idle.length === 1 ? 'variant' : 'variants'} ${idle.map((r) => r.label).join(', ')}`;
+  return `--mutate ${mutant} never acted ${where}: nothing reached the place where it departs from the kernel${meant}, so the results are the unmutated protocol's`;
+}
+
+/** Writes idleMutantNote's line as a warning on stderr, when there is one. */
+export function warnIdleMutant(mutant: string | null, runs: readonly MutatedResults[]): void {
+  const note = idleMutantNote(mutant, runs);
+  if (note !== null) process.stderr.write(`mmulab: warning: ${printable(note)}\n`);
 }

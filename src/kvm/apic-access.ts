@@ -25,7 +25,6 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
   }
   const gfn = APIC_ACCESS_GFN;
   const hva = gfnToHva(slot, gfn);
-  const retry = kvm.settings.apicAccessPage === 'retry' && !kvm.mutation.has('apic-reload-no-retry');
 
   // Race: an invalidation completing between the snapshot and the check (smp_rmb
   // pairs with the smp_wmb in kvm_mmu_invalidate_end).
@@ -36,7 +35,7 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
 
   if (kvm.settings.apicAccessPage === 'retry') {
     yield* kvm.mmuLock.readLock();
-    if (retry && mmuInvalidateRetryGfn(kvm, mmuSeq, gfn)) {
+    if (mmuInvalidateRetryGfn(kvm, mmuSeq, gfn) && !kvm.mutation.acts('apic-reload-no-retry')) {
       kvmMakeRequest(vcpu, KVM_REQ_APIC_PAGE_RELOAD);
       kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn, outcome: 'retry' });
     } else {

@@ -70,7 +70,7 @@ function* handleHvaRange(kvm: Kvm, hvaStart: number, hvaEnd: number, start: bool
     }
     // The flush happens before the lock is dropped and before start() returns: the
     // host may free the pages as soon as we return.
-    if (flush && !kvm.mutation.has('invalidate-skip-tlb-flush')) yield* kvmFlushRemoteTlbs(kvm, 'mmu_notifier');
+    if (flush && !kvm.mutation.acts('invalidate-skip-tlb-flush')) yield* kvmFlushRemoteTlbs(kvm, 'mmu_notifier');
   } else {
     mmuInvalidateEnd(kvm);
   }

@@ -64,10 +64,27 @@ export type MutantName = (typeof MUTANTS)[number]['name'];
 export class Mutation {
   /** What the fault path's mutants leave out of its mmu_invalidate_retry_gfn. */
   readonly faultRetrySkips: { readonly range: boolean; readonly seq: boolean };
+  /**
+   * Times the mutant made the model do what the kernel would not have done
+   * there: a flush skipped, a stale answer taken, a request ignored. Zero
+   * after a run means its results are the kernel protocol's.
+   */
+  acted = 0;
   constructor(readonly name: string | null) {
     this.faultRetrySkips = { range: name === 'fault-skip-range-check', seq: name === 'fault-skip-seq-check' };
   }
+  /** Whether `name` is the mutant; a place where it may or may not change the outcome (then tookEffect says when it does). */
   has(name: string): boolean {
     return this.name === name;
+  }
+  /** Whether `name` is the mutant, at a place where being it changes what the model does: counted as acting. */
+  acts(name: string): boolean {
+    if (this.name !== name) return false;
+    this.acted++;
+    return true;
+  }
+  /** The mutant, tested with has(), changed the outcome. */
+  tookEffect(): void {
+    this.acted++;
   }
 }

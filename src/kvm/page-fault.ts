@@ -64,6 +64,7 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
     if (kvm.mutation.has('precheck-plain-read')) {
       // Without READ_ONCE the compiler may keep the first value read in a register.
       if (vcpu.cachedInProgress === undefined) vcpu.cachedInProgress = inProgress;
+      if (vcpu.cachedInProgress !== inProgress) kvm.mutation.tookEffect();
       inProgress = vcpu.cachedInProgress;
     }
     if (mmuInvalidateRetryGfnUnsafe(kvm, fault.mmuSeq, fault.gfn, inProgress)) return 'retry-precheck';
@@ -84,5 +85,10 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
 export function isPageFaultStale(vcpu: Vcpu, fault: PageFault): boolean {
   const kvm = vcpu.kvm;
   if (kvm.mmu.currentRootObsolete(vcpu)) return true;
-  return fault.slot !== undefined && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn, kvm.mutation.faultRetrySkips);
+  if (fault.slot === undefined) return false;
+  const skips = kvm.mutation.faultRetrySkips;
+  const stale = mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn, skips);
+  // The fault path's mutants leave part of the check out: they act when that part would have said stale.
+  if ((skips.range || skips.seq) && !stale && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn)) kvm.mutation.tookEffect();
+  return stale;
 }

@@ -113,7 +113,10 @@ export function* kvmMmuFreeObsoleteRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
   // The mutant is the loop as first posted in thread 003: it tested the current root each time.
   const testsCurrent = mmu.kvm.mutation.has('free-obsolete-roots-tests-current');
   for (let i = 0; i < vcpu.prevRoots.length; i++) {
-    if (isObsoleteRoot(mmu, testsCurrent ? vcpu.root.root : vcpu.prevRoots[i]!.root)) mask |= kvmMmuRootPrevious(i);
+    const obsolete = isObsoleteRoot(mmu, vcpu.prevRoots[i]!.root);
+    const tested = testsCurrent ? isObsoleteRoot(mmu, vcpu.root.root) : obsolete;
+    if (tested !== obsolete) mmu.kvm.mutation.tookEffect();
+    if (tested) mask |= kvmMmuRootPrevious(i);
   }
   if (mask !== 0) yield* kvmMmuFreeRoots(mmu, vcpu, mask, 'zap-request');
 }

@@ -109,7 +109,7 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   }
   // Only now, with role.invalid set: a vCPU that services the request must see the
   // root as invalid, or it would keep it and enter the guest on it.
-  if (zappedRoot && !kvm.mutation.has('zap-root-no-request')) yield* requestRootDrop(mmu);
+  if (zappedRoot && !kvm.mutation.acts('zap-root-no-request')) yield* requestRootDrop(mmu);
   return zapped;
 }
 

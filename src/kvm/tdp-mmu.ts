@@ -121,7 +121,7 @@ export class TdpMmu implements MmuBackend {
       if (canYield && ((kvm.yieldOnContention && lock.contended()) || lock.shouldResched())) {
         // Flush before yielding: once the lock is dropped, another path may see the
         // zapped SPTE and conclude no flush is needed while a TLB still maps it.
-        if (pending && !kvm.mutation.has('invalidate-skip-tlb-flush')) {
+        if (pending && !kvm.mutation.acts('invalidate-skip-tlb-flush')) {
           yield* kvmFlushRemoteTlbs(kvm, 'zap yield');
           pending = false;
         }

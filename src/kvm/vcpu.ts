@@ -171,7 +171,7 @@ export class Vcpu {
     yield opPair(WRITE, this.obj, SHARED, kvm.srcu.obj);
     kvm.srcu.readUnlock();
     this.mode = IN_GUEST_MODE;
-    if (this.requests !== 0 && !kvm.mutation.has('vcpu-enter-ignores-requests')) {
+    if (this.requests !== 0 && !kvm.mutation.acts('vcpu-enter-ignores-requests')) {
       this.mode = OUTSIDE_GUEST_MODE;
       kvm.srcu.readLock();
       kvm.emit({ e: 'entryCancelled', vcpu: this.id, requests: this.requests });

@@ -24,7 +24,7 @@ export function* kvmMmuZapAllFast(kvm: Kvm): Task {
   yield opWrite(kvm.objRoots);
   // Traced under the lock, as the kernel does: the used-page count is stable here.
   kvm.emit({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: mmu.gauges().shadowPages });
-  const bump = !kvm.mutation.has('zap-fast-no-generation-bump');
+  const bump = !kvm.mutation.acts('zap-fast-no-generation-bump');
   if (bump) {
     kvm.mmuValidGen ^= 1;
     kvm.emit({ e: 'mmuValidGen', gen: kvm.mmuValidGen });

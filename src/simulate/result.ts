@@ -24,6 +24,11 @@ export interface RunResult {
   /** The size knobs the scenario was resized by (`run --set vcpus=2`), when any: the scenario named ran at this size. */
   size?: ScenarioSize;
   mutant: string | null;
+  /**
+   * With a mutant: the times it made the model do what the kernel would not
+   * have done (Mutation.acted). 0: the run is the kernel protocol's.
+   */
+  mutantActed?: number;
   /** Virtual time simulated, ns. */
   simTimeNs: number;
   /** Scheduler steps run. */

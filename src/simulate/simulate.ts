@@ -126,6 +126,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
     settings: opts.settings,
     ...(opts.size !== undefined ? { size: opts.size } : {}),
     mutant: opts.mutant,
+    ...(opts.mutant !== null ? { mutantActed: kvm.mutation.acted } : {}),
     simTimeNs: rt.clock,
     steps: rt.steps,
     metrics: {

@@ -147,6 +147,7 @@ const runResult = z.object({
   seed: int,
   settings: z.record(text, z.unknown()),
   mutant: text.nullable(),
+  mutantActed: int.optional(),
   simTimeNs: num,
   steps: num,
   metrics: z.object({

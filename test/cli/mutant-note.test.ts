@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderCompare, runCompare } from '../../src/cli/compare.js';
 import { mutantNote } from '../../src/cli/mutant-note.js';
+import { summarizeRun } from '../../src/cli/summary.js';
 import { MUTANTS } from '../../src/kvm/mutants.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
@@ -42,13 +43,21 @@ test('mutant note: none for each mutant on the scenario meant for it, as it stan
   }
 });
 
-test('run --mutate zap-root-no-request on a TDP scenario warns on one line of stderr (a probe: its JSON was the baseline with nothing said); check of the mini scenario does not', async () => {
-  const r = await cli('run', tdp, '--mutate', 'zap-root-no-request');
+test('run --mutate zap-root-no-request on a TDP scenario warns on one line of stderr that it never acted, and its JSON says so (a probe: its JSON was the baseline with nothing said); a mutant that acts gets no warning; check of the mini scenario does not warn', async () => {
+  const json = join(dir, 'run.json');
+  const r = await cli('run', tdp, '--mutate', 'zap-root-no-request', '--json', json);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     r.stderr,
-    "mmulab: warning: --mutate zap-root-no-request is meant for root-zap-mini (mmu=shadow); this run has mmu=tdp: the mutant may never act here, and then the results are the unmutated protocol's\n",
+    "mmulab: warning: --mutate zap-root-no-request never acted in this run: nothing reached the place where it departs from the kernel (it is meant for root-zap-mini), so the results are the unmutated protocol's\n",
   );
+  const result = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(result.mutantActed, 0);
+  assert.match(summarizeRun(result), /^tdp {2}seed 1 {2}mutant=zap-root-no-request \(acted 0 times\)\n/);
+  // Away from its scenario, on one where it acts: nothing to warn of.
+  const acts = await cli('run', 'fault-during-invalidation', '--mutate', 'invalidate-skip-tlb-flush', '--json', json);
+  assert.equal(acts.stderr, '');
+  assert.ok(JSON.parse(readFileSync(json, 'utf8')).mutantActed > 0);
   const c = await cli(
     'check',
     'root-zap-mini',
