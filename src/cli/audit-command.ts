@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { loadScenario } from '../scenario/load.js';
-import { toJson, writeFileAtomic } from './atomic-write.js';
+import { toJson } from './atomic-write.js';
 import type { AuditResult } from './audit-job.js';
 import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor } from './check-factory.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { warnMutantSets } from './mutant-note.js';
 import { runOffloaded } from './offload.js';
+import { reportUnwritten, writeOutput } from './output-failure.js';
 import { parseCount, parsePositive, parseSeed, settingsOf } from './overrides.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 
@@ -83,10 +84,17 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
         retries: parseRetries(o.retries),
       };
       const r = await runOffloaded({ kind: 'audit', ref, sets: o.set, mutant, options }, ctx.isInterrupted);
-      if (o.json) {
-        writeFileAtomic(o.json, toJson({ format: AUDIT_FORMAT, scenario: ref, settings: settingsOf(o.set), mutant, ...options, ...r, partial: r.interrupted }));
-      }
+      // A --json the system refuses now (its folder removed during the audit, a full disk) is said after the audit, which is printed anyway.
+      const json =
+        o.json === undefined
+          ? null
+          : writeOutput(
+              '--json',
+              o.json,
+              toJson({ format: AUDIT_FORMAT, scenario: ref, settings: settingsOf(o.set), mutant, ...options, ...r, partial: r.interrupted }),
+            );
       process.stdout.write(`${formatAudit(r, executions)}\n`);
-      process.exitCode = r.unsound.length > 0 ? ctx.exit.modelBug : r.interrupted ? ctx.exit.interrupted : ctx.exit.ok;
+      const failed = reportUnwritten(json === null ? [] : [json]);
+      process.exitCode = r.unsound.length > 0 ? ctx.exit.modelBug : r.interrupted ? ctx.exit.interrupted : failed ? ctx.exit.input : ctx.exit.ok;
     });
 }

@@ -1,17 +1,21 @@
 import { type Counterexample, type InstanceFactory, ReplayStrategy, runOnce } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
 import { ReportRecorder } from '../report/index.js';
+import { isSystemError, outputFailure } from './output-failure.js';
 
 /**
  * Replays a counterexample once more with report sinks attached (on the model
  * `model` builds), and writes the files asked for; the HTML page shows
- * `replayCommand`.
+ * `replayCommand` (none when null). A file the system refuses is told to
+ * `onUnwritten` (one line, outputFailure) and the others are still written;
+ * without it, the error is thrown.
  */
 export function writeCexOutputs(
   model: (sinks: () => Sink[]) => InstanceFactory,
   cex: Counterexample,
   files: { trace?: string; ftrace?: string; report?: string },
-  replayCommand: string,
+  replayCommand: string | null,
+  onUnwritten?: (line: string) => void,
 ): void {
   if (!files.trace && !files.ftrace && !files.report) return;
   const rec = new ReportRecorder({ trace: !!files.trace, ftrace: !!files.ftrace, series: false, title: `${cex.scenario} counterexample` });
@@ -26,5 +30,12 @@ export function writeCexOutputs(
     cex.limits,
     true,
   );
-  rec.writeCounterexample(files, cex, { replayCommand });
+  const failed =
+    onUnwritten === undefined
+      ? undefined
+      : (output: string, file: string, e: unknown) => {
+          if (!isSystemError(e)) throw e;
+          onUnwritten(outputFailure(`--${output}`, file, e));
+        };
+  rec.writeCounterexample(files, cex, replayCommand === null ? {} : { replayCommand }, failed);
 }

@@ -19,7 +19,7 @@ import { InputError } from '../scenario/input-error.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
 import { scenarioDigest } from '../sweep/merge-identity.js';
-import { toJson, writeFileAtomic } from './atomic-write.js';
+import { toJson } from './atomic-write.js';
 import { setsOf } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import { checkedFactoryFor, factoryFor } from './check-factory.js';
@@ -27,9 +27,10 @@ import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds } from './limits.js';
 import { warnMutantSets } from './mutant-note.js';
+import { isSystemError, outputFailure, reportUnwritten, writeOutput } from './output-failure.js';
 import { writeDefaultOutput } from './output-path.js';
 import { applySets, parseCount, parsePositive, parseSeed, settingsOf } from './overrides.js';
-import { replayLine } from './replay-line.js';
+import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 import { shellWord } from './shell-word.js';
 
@@ -295,14 +296,28 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const interrupted = r.summary.stoppedBy === 'interrupted';
       // Stopped by the clock, not by what was asked (the space, --max-executions): not all of it was explored.
       const partial = interrupted || r.summary.stoppedBy === 'time-limit';
+      // Outputs the system refuses now (a folder removed during the search, a full disk) are said
+      // after the results, which are printed anyway; the other outputs are still written.
+      const unwritten: string[] = [];
       // A counterexample, once found, is written before anything else.
       // (--out given was checked before the search; the default is written where it can be.)
-      const outDefault = command.getOptionValueSource('out') === 'default';
-      let cexFile = o.out;
+      // Where it was written: null when none was found, or it could not be written.
+      let cexFile: string | null = null;
       if (r.counterexample !== null) {
         const text = toJson(r.counterexample);
-        if (outDefault) cexFile = writeDefaultOutput(o.out, text);
-        else writeFileAtomic(o.out, text);
+        if (command.getOptionValueSource('out') === 'default') {
+          try {
+            cexFile = writeDefaultOutput(o.out, text);
+          } catch (e) {
+            // Neither here nor in the temporary folder.
+            if (!isSystemError(e)) throw e;
+            unwritten.push(outputFailure('--out', o.out, e));
+          }
+        } else {
+          const failed = writeOutput('--out', o.out, text);
+          if (failed === null) cexFile = o.out;
+          else unwritten.push(failed);
+        }
       }
       if (o.json) {
         const out: CheckJson = {
@@ -315,7 +330,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           summary: roundedSummary(r.summary),
           // As printed and as the counterexample holds it: minimised (the one found is minimisation.original's).
           violation: r.counterexample?.violation ?? r.violation,
-          counterexample: r.counterexample ? cexFile : null,
+          counterexample: cexFile,
           minimisation: r.minimisation,
           partial,
           shard,
@@ -323,7 +338,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           parts: parts.map((p) => ({ ...p, summary: roundedSummary(p.summary) })),
           ...(r.statesLost !== undefined ? { statesLost: r.statesLost } : {}),
         };
-        writeFileAtomic(o.json, toJson(out));
+        const failed = writeOutput('--json', o.json, toJson(out));
+        if (failed !== null) unwritten.push(failed);
       }
       const where = shard !== null ? ` (shard ${shard.index}/${shard.count})` : '';
       process.stdout.write(`${formatSummary(r.summary)}${where}\n`);
@@ -336,6 +352,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         process.stdout.write(`${formatBoundLevels(levels)}\n`);
       }
       if (r.modelBug) {
+        reportUnwritten(unwritten);
         process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug.message}\n`);
         process.exitCode = ctx.exit.modelBug;
         return;
@@ -371,18 +388,42 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           );
         }
         // They show a counterexample: with none there is nothing to write (a file of an earlier run is left as it was).
-        const unwritten = (['trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
-        if (unwritten.length > 0) process.stderr.write(`mmulab: no counterexample, so ${unwritten.join(', ')} not written\n`);
-        process.exitCode = interrupted ? ctx.exit.interrupted : ctx.exit.ok;
+        const asked = (['trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
+        if (asked.length > 0) process.stderr.write(`mmulab: no counterexample, so ${asked.join(', ')} not written\n`);
+        const failed = reportUnwritten(unwritten);
+        process.exitCode = interrupted ? ctx.exit.interrupted : failed ? ctx.exit.input : ctx.exit.ok;
         return;
       }
       const cex = r.counterexample;
       if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation)}\n`);
-      process.stdout.write(`${formatInterleaving(cex)}\n\ncounterexample written to ${cexFile}; replay it with:\n  mmulab replay ${shellWord(cexFile)}\n`);
+      process.stdout.write(`${formatInterleaving(cex)}\n\n`);
       const line = replayLine(cex);
-      if (line !== null) process.stdout.write(`or, without the file (for a commit message or a mail):\n  ${line}\n`);
-      writeCexOutputs((sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks), cex, o, line ?? `mmulab replay ${shellWord(cexFile)}`);
-      process.exitCode = ctx.exit.violation;
+      // The replay the page shows: the line without a file, else the file, else (not written) the line that names a scenario file.
+      let pageReplay: string | null;
+      if (cexFile !== null) {
+        process.stdout.write(`counterexample written to ${cexFile}; replay it with:\n  mmulab replay ${shellWord(cexFile)}\n`);
+        if (line !== null) process.stdout.write(`or, without the file (for a commit message or a mail):\n  ${line}\n`);
+        pageReplay = line ?? `mmulab replay ${shellWord(cexFile)}`;
+      } else {
+        // No file to point to (why is said below): only a line that needs none, or needs only the scenario file.
+        pageReplay = line ?? replayCommandOf(cex);
+        process.stdout.write(
+          pageReplay !== null
+            ? `counterexample not written; replay it with:\n  ${pageReplay}\n`
+            : 'counterexample not written; its limits are not ones a command line sets, so only its file would have replayed it\n',
+        );
+      }
+      writeCexOutputs(
+        (sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks),
+        cex,
+        o,
+        pageReplay,
+        (l) => unwritten.push(l),
+      );
+      // As run's: an output not written gives 2, the violation found notwithstanding (it is printed above), so that
+      // a script that takes 1 to mean "a violation, its files written" never reads a file that is not there.
+      // A model bug returned above; an interrupt once the violation was found leaves it found (1, as before).
+      process.exitCode = reportUnwritten(unwritten) ? ctx.exit.input : ctx.exit.violation;
     });
 }
 

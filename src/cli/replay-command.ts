@@ -15,12 +15,13 @@ import type { Sink } from '../kvm/events.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { InputError } from '../scenario/input-error.js';
 import { loadScenario } from '../scenario/load.js';
-import { toJson, writeFileAtomic } from './atomic-write.js';
+import { toJson } from './atomic-write.js';
 import { readCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
 import { warnMutantSets } from './mutant-note.js';
+import { reportUnwritten, writeOutput } from './output-failure.js';
 import { parsePositive, settingsOf } from './overrides.js';
 import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries } from './retries-option.js';
@@ -125,16 +126,20 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
         throw e;
       }
       process.stdout.write(`${formatInterleaving(replayed)}\n`);
-      if (o.json) writeFileAtomic(o.json, toJson(replayed));
+      // Outputs the system refuses (a full disk, a folder removed meanwhile) are said after the interleaving, and the others still written.
+      const unwritten: string[] = [];
+      const json = o.json ? writeOutput('--json', o.json, toJson(replayed)) : null;
+      if (json !== null) unwritten.push(json);
       // The page's replay command: the line without a file, else the file given (or the --schedule line as given).
       const command =
         input.cex !== null
           ? (replayLine(replayed) ?? `mmulab replay ${shellWord(input.source)}`)
           : (replayCommandOf(replayed) ?? `mmulab replay ${shellWord(arg)}`);
-      writeCexOutputs(input.factory, replayed, o, command);
+      writeCexOutputs(input.factory, replayed, o, command, (l) => unwritten.push(l));
       if (input.cex !== null && replayed.property !== input.cex.property) {
         process.stderr.write(`mmulab: ${input.source}: property: the replay violated ${replayed.property}, not ${input.cex.property} as recorded\n`);
       }
-      process.exitCode = ctx.exit.violation;
+      // As run's and check's: an output not written gives 2, the violation replayed notwithstanding.
+      process.exitCode = reportUnwritten(unwritten) ? ctx.exit.input : ctx.exit.violation;
     });
 }

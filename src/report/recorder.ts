@@ -28,6 +28,27 @@ export interface RecorderFiles {
   report?: string;
 }
 
+/** Told of an output that could not be written: which, its file, and the error. */
+export type OutputError = (output: keyof RecorderFiles, file: string, e: unknown) => void;
+
+/**
+ * Runs the write of each output asked for in `files` (an empty name, too, is
+ * none): without `onError` an error is thrown; with it, handed to it, and
+ * the outputs after it are still written.
+ */
+function eachOutput(files: RecorderFiles, onError: OutputError | undefined): (output: keyof RecorderFiles, write: (file: string) => void) => void {
+  return (output, write) => {
+    const file = files[output];
+    if (file === undefined || file === '') return;
+    if (onError === undefined) return write(file);
+    try {
+      write(file);
+    } catch (e) {
+      onError(output, file, e);
+    }
+  };
+}
+
 /**
  * The sinks of one run's reports, created together: pass `sinks` and
  * `attach` to simulate (`sinks`, `onInstance`), or attach to an instance the
@@ -70,22 +91,8 @@ export class ReportRecorder {
    * output that cannot be written is handed to it and the others are still
    * written; without, the error is thrown.
    */
-  write(
-    files: RecorderFiles,
-    result: RunResult,
-    extras: Omit<RunReportExtras, 'series'> = {},
-    onError?: (output: keyof RecorderFiles, file: string, e: unknown) => void,
-  ): void {
-    const each = (output: keyof RecorderFiles, write: (file: string) => void) => {
-      const file = files[output];
-      if (file === undefined) return;
-      if (onError === undefined) return write(file);
-      try {
-        write(file);
-      } catch (e) {
-        onError(output, file, e);
-      }
-    };
+  write(files: RecorderFiles, result: RunResult, extras: Omit<RunReportExtras, 'series'> = {}, onError?: OutputError): void {
+    const each = eachOutput(files, onError);
     const otherData = {
       scenario: result.scenario,
       seed: result.seed,
@@ -105,13 +112,16 @@ export class ReportRecorder {
    * replayed with these sinks attached (check, replay): the trace and log of the
    * replay, and the counterexample page. The replay ran on the checker's
    * per-thread clocks, so the trace and the log are in steps of the interleaving,
-   * numbered as printed (StepClock), like the page.
+   * numbered as printed (StepClock), like the page. `onError` as for `write`.
    */
-  writeCounterexample(files: RecorderFiles, cex: CounterexampleView, opts: CexReportOptions = {}): void {
+  writeCounterexample(files: RecorderFiles, cex: CounterexampleView, opts: CexReportOptions = {}, onError?: OutputError): void {
+    const each = eachOutput(files, onError);
     const otherData = { scenario: cex.scenario, seed: cex.seed, mutant: cex.mutant, property: cex.property, strategy: cex.strategy };
-    if (files.trace && this.perfetto) writePerfettoTrace(files.trace, this.perfetto, { otherData });
-    if (files.ftrace && this.ftrace)
-      writeFtrace(files.ftrace, this.ftrace, { title: this.opts.title ?? `${cex.scenario} counterexample (${cex.property})`, steps: cex.steps.length });
-    if (files.report) writeCexReport(files.report, cex, opts);
+    const perfetto = this.perfetto;
+    const ftrace = this.ftrace;
+    if (perfetto) each('trace', (f) => writePerfettoTrace(f, perfetto, { otherData }));
+    if (ftrace)
+      each('ftrace', (f) => writeFtrace(f, ftrace, { title: this.opts.title ?? `${cex.scenario} counterexample (${cex.property})`, steps: cex.steps.length }));
+    each('report', (f) => writeCexReport(f, cex, opts));
   }
 }

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatSummary } from '../check/index.js';
-import { toJson, writeFileAtomic } from '../cli/atomic-write.js';
+import { toJson } from '../cli/atomic-write.js';
 import { exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
@@ -50,25 +50,29 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
 function reportCheck(m: MergedChecks, json: string | undefined, ctx: SweepCliContext): void {
   const c = m.json;
   // The file records its counterexample by an absolute path: what is printed is relative to the current folder; the file may be read from any.
-  if (json) writeFileAtomic(json, toJson(c.counterexample === null ? c : { ...c, counterexample: resolve(c.counterexample) }));
+  // A --json the system refuses (a full disk) is said after the results, which are printed anyway; then exit 2, as check's.
+  const unwritten = json ? writeOutput('--json', json, toJson(c.counterexample === null ? c : { ...c, counterexample: resolve(c.counterexample) })) : null;
   process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ` (partial: ${m.gaps.join('; ')})` : ''}\n`);
   if (c.summary.stoppedBy === 'model-bug') {
+    reportUnwritten(unwritten === null ? [] : [unwritten]);
     process.stderr.write('mmulab: model bug (not a protocol violation) in one of the parts\n');
     process.exitCode = ctx.exit.modelBug;
-  } else if (c.violation !== null) {
+    return;
+  }
+  if (c.violation !== null) {
     process.stdout.write(`${c.violation.kind}: ${c.violation.message}\n`);
     if (c.partial) process.stdout.write('(maybe not the first violation of the unsharded check: what the parts did not run may hold an earlier one)\n');
     if (c.counterexample !== null) {
       const found = existsSync(c.counterexample) ? '' : ' (not found from here: it was written where its part ran)';
       process.stdout.write(`counterexample: ${c.counterexample}${found}; replay it with:\n  mmulab replay ${shellWord(c.counterexample)}\n`);
     }
-    process.exitCode = ctx.exit.violation;
   } else {
     process.stdout.write(
       c.summary.exhausted ? `${exhaustedLine(c.exploration.strategy)}\n${retriesNote(c.exploration.retries ?? 'deferred')}` : 'no violation found\n',
     );
-    process.exitCode = ctx.exit.ok;
   }
+  const failed = reportUnwritten(unwritten === null ? [] : [unwritten]);
+  process.exitCode = failed ? ctx.exit.input : c.violation !== null ? ctx.exit.violation : ctx.exit.ok;
 }
 
 /** Reads and validates the part files; all must be of the first's kind (sweep or check). */

@@ -1,0 +1,27 @@
+import { cli } from './in-process-cli.js';
+
+/**
+ * The CLI in this process with `args`, what it printed on stdout too (cli
+ * gives its exit code and stderr). `during`, when given, runs once the command
+ * has checked its outputs and started its work: the checks, and the start of
+ * a worker, run before any timer (for a command that works on this thread
+ * alone, replay and merge, it runs only once the command is done).
+ */
+export async function captured(args: string[], during?: () => void): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  const write = process.stdout.write;
+  // The CLI writes strings; the test runner's own messages (buffers) go through.
+  process.stdout.write = ((s: string | Uint8Array, ...rest: never[]) => {
+    if (typeof s !== 'string') return write.call(process.stdout, s, ...rest);
+    stdout += s;
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const running = cli(...args);
+    if (during) setTimeout(during, 0);
+    const r = await running;
+    return { ...r, stdout };
+  } finally {
+    process.stdout.write = write;
+  }
+}
