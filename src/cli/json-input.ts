@@ -1,3 +1,4 @@
+import { createScanner, type JSONScanner, ScanError, SyntaxKind } from 'jsonc-parser';
 import { InputError } from '../scenario/input-error.js';
 
 /**
@@ -18,7 +19,7 @@ export function parseJsonText(name: string, text: string): unknown {
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
     const fault = jsonFault(body);
-    // JSON.parse refused what the scan took: say so rather than a place that is wrong.
+    // JSON.parse refused what the scan took (the property tests of json-input.test.ts find no such text): say so rather than a place that is wrong.
     if (fault === null) throw new InputError(`${name}: not JSON`);
     const { line, col } = lineCol(body, fault.at);
     throw new InputError(`${name}:${line}:${col}: not JSON: expected ${fault.expected}, got ${charAt(body, fault.at)}`);
@@ -32,131 +33,131 @@ interface JsonFault {
 }
 
 const VALUE = 'a value (an object, array, string, number, true, false or null)';
-const WS = new Set([' ', '\t', '\n', '\r']);
+const LITERALS = ['true', 'false', 'null'] as const;
+/** What a string may hold, from its opening quote on: its fault is where this stops short of the closing quote. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a JSON string may not hold U+0000 to U+001F raw; this finds the first
+const STRING_BODY = /"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*/y;
 
 /**
  * The first place `text` is not JSON (RFC 8259), or null when it all is.
- * Iterative, so that deep nesting cannot overflow the stack.
+ *
+ * The tokens are jsonc-parser's (Microsoft's JSON scanner: its whitespace,
+ * numbers, strings and literals are JSON's, comments are tokens of their own
+ * and refused here), checked against JSON's grammar with a stack of the open
+ * containers. Not its parse() or visit(): they recurse once per nesting level,
+ * and 100,000 '[' overflow the stack; this loop does not. Its scanner says a
+ * token is wrong, not where in it: for strings, numbers and misspelt literals
+ * the place is found in the token (scalarFault).
  */
 export function jsonFault(text: string): JsonFault | null {
-  let i = 0;
-  const skip = () => {
-    while (i < text.length && WS.has(text[i]!)) i++;
+  const scanner = createScanner(text, false);
+  /** The next token that is not whitespace or a line break. */
+  const next = (): SyntaxKind => {
+    let t: SyntaxKind;
+    do t = scanner.scan();
+    while (t === SyntaxKind.Trivia || t === SyntaxKind.LineBreakTrivia);
+    return t;
   };
-  /** Open containers, innermost last: '{' or '['. */
-  const open: string[] = [];
-  const string = (): JsonFault | null => {
-    i++; // the opening quote
-    for (;;) {
-      if (i >= text.length) return { at: i, expected: "'\"' ending the string" };
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return null;
-      }
-      if (c < 0x20) return { at: i, expected: 'a control character escaped in a string (\\n, \\t, \\u00XX)' };
-      if (c === 0x5c) {
-        const next = text[i + 1];
-        if (next === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
-            const bad = [...text.slice(i + 2, i + 6)].findIndex((h) => !/[0-9a-fA-F]/.test(h));
-            return { at: i + 2 + (bad < 0 ? Math.min(4, text.length - i - 2) : bad), expected: 'four hex digits after \\u' };
-          }
-          i += 6;
-          continue;
-        }
-        if (next === undefined || !'"\\/bfnrt'.includes(next)) return { at: i + 1, expected: 'an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX)' };
-        i += 2;
-        continue;
-      }
-      i++;
-    }
-  };
-  const number = (): JsonFault | null => {
-    if (text[i] === '-') i++;
-    const digits = () => {
-      const from = i;
-      while (i < text.length && text[i]! >= '0' && text[i]! <= '9') i++;
-      return i - from;
-    };
-    if (text[i] === '0') i++;
-    else if (digits() === 0) return { at: i, expected: 'a digit' };
-    if (text[i] === '.') {
-      i++;
-      if (digits() === 0) return { at: i, expected: "a digit after '.'" };
-    }
-    if (text[i] === 'e' || text[i] === 'E') {
-      i++;
-      if (text[i] === '+' || text[i] === '-') i++;
-      if (digits() === 0) return { at: i, expected: 'a digit of the exponent' };
-    }
+  let k = next();
+  const here = (expected: string): JsonFault => ({ at: scanner.getTokenOffset(), expected });
+  /** Closing tokens of the open containers, innermost last. */
+  const open: SyntaxKind[] = [];
+  /** After '{' (`first`) or a ',' in an object: a property name and its ':', the value next. */
+  const key = (first: boolean): JsonFault | null => {
+    if (k !== SyntaxKind.StringLiteral) return here(first ? "a property name in double quotes, or '}'" : 'a property name in double quotes');
+    const bad = scalarFault(text, scanner);
+    if (bad !== null) return bad;
+    k = next();
+    if (k !== SyntaxKind.ColonToken) return here("':' after the property name");
+    k = next();
     return null;
   };
-  /** One value, or the opening of a container (pushed on `open`). */
-  const value = (): JsonFault | null => {
-    skip();
-    const c = text[i];
-    if (c === '{' || c === '[') {
-      open.push(c);
-      i++;
-      return null;
+  for (;;) {
+    // A value starts here.
+    if (k === SyntaxKind.OpenBraceToken || k === SyntaxKind.OpenBracketToken) {
+      const close = k === SyntaxKind.OpenBraceToken ? SyntaxKind.CloseBraceToken : SyntaxKind.CloseBracketToken;
+      k = next();
+      if (k !== close) {
+        open.push(close);
+        const bad = close === SyntaxKind.CloseBraceToken ? key(true) : null;
+        if (bad !== null) return bad;
+        continue;
+      }
+      k = next();
+    } else {
+      const bad = scalarFault(text, scanner);
+      if (bad !== null) return bad;
+      k = next();
     }
-    if (c === '"') return string();
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return number();
-    for (const word of ['true', 'false', 'null']) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
+    // After a value: the ends of the containers it closes, then a ',' and the next member or element, or the end.
+    for (;;) {
+      const close = open[open.length - 1];
+      if (close === undefined) return k === SyntaxKind.EOF ? null : here('the end of the file after the JSON value');
+      if (k === close) {
+        open.pop();
+        k = next();
+        continue;
+      }
+      if (k !== SyntaxKind.CommaToken) return here(`',' or '${close === SyntaxKind.CloseBraceToken ? '}' : ']'}'`);
+      k = next();
+      const bad = close === SyntaxKind.CloseBraceToken ? key(false) : null;
+      if (bad !== null) return bad;
+      break;
+    }
+  }
+}
+
+/**
+ * Where the scanner's current token, in the place of a value, stops being
+ * JSON; null when it is a whole string, number, true, false or null. The
+ * scanner says a token is wrong, not where in it: here, a string's first bad
+ * character or escape, the digit a number lacks, the letter where a literal's
+ * spelling goes wrong. A word that starts with a whole literal ('truex') is
+ * that literal, the scanner set after it, so that the rest is refused where a
+ * ',' or the end was due, as JSON.parse reads it.
+ */
+function scalarFault(text: string, scanner: JSONScanner): JsonFault | null {
+  const from = scanner.getTokenOffset();
+  const end = from + scanner.getTokenLength();
+  switch (scanner.getToken()) {
+    case SyntaxKind.StringLiteral: {
+      if (scanner.getTokenError() === ScanError.None) return null;
+      // The scanner goes on past a bad character or escape, and keeps the last fault: the first is found here.
+      STRING_BODY.lastIndex = from;
+      const at = from + (STRING_BODY.exec(text)?.[0].length ?? 1);
+      const c = text.charCodeAt(at);
+      if (Number.isNaN(c)) return { at, expected: "'\"' ending the string" };
+      if (c < 0x20) return { at, expected: 'a control character escaped in a string (\\n, \\t, \\u00XX)' };
+      if (text[at + 1] !== 'u') return { at: at + 1, expected: 'an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX)' };
+      let hex = at + 2;
+      while (hex < at + 6 && /[0-9a-fA-F]/.test(text[hex] ?? '')) hex++;
+      return { at: hex, expected: 'four hex digits after \\u' };
+    }
+    case SyntaxKind.NumericLiteral:
+      if (scanner.getTokenError() === ScanError.None) return null;
+      // Cut after its '.' or its exponent's 'e' (and sign).
+      return { at: end, expected: text[end - 1] === '.' ? "a digit after '.'" : 'a digit of the exponent' };
+    case SyntaxKind.Unknown: {
+      const word = text.slice(from, end);
+      if (word === '-') return { at: end, expected: 'a digit' };
+      for (const literal of LITERALS) {
+        if (word[0] !== literal[0]) continue;
+        let n = 1;
+        while (n < literal.length && word[n] === literal[n]) n++;
+        if (n < literal.length) return { at: from + n, expected: `'${literal[n]}' of ${literal}` };
+        scanner.setPosition(from + literal.length);
         return null;
       }
+      return { at: from, expected: VALUE };
     }
-    // Where a literal's spelling goes wrong ('nul!'), else here.
-    for (const word of ['true', 'false', 'null']) {
-      if (c === word[0]) {
-        let k = 1;
-        while (text[i + k] === word[k]) k++;
-        return { at: i + k, expected: `'${word[k]}' of ${word}` };
-      }
-    }
-    return { at: i, expected: VALUE };
-  };
-  /** After a value, or the opening of a container: the next member or element, or the container's end. */
-  const members = (justOpened: boolean): JsonFault | null => {
-    skip();
-    const inner = open[open.length - 1]!;
-    const close = inner === '{' ? '}' : ']';
-    if (text[i] === close) {
-      open.pop();
-      i++;
+    case SyntaxKind.TrueKeyword:
+    case SyntaxKind.FalseKeyword:
+    case SyntaxKind.NullKeyword:
       return null;
-    }
-    if (!justOpened) {
-      if (text[i] !== ',') return { at: i, expected: `',' or '${close}'` };
-      i++;
-      skip();
-    }
-    if (inner === '{') {
-      if (text[i] !== '"') return { at: i, expected: justOpened ? "a property name in double quotes, or '}'" : 'a property name in double quotes' };
-      const bad = string();
-      if (bad !== null) return bad;
-      skip();
-      if (text[i] !== ':') return { at: i, expected: "':' after the property name" };
-      i++;
-    }
-    return value();
-  };
-  let bad = value();
-  if (bad !== null) return bad;
-  // True when the last value read opened a container (its first member, or its end, comes next).
-  let opened = open.length > 0;
-  while (open.length > 0) {
-    const depth = open.length;
-    bad = members(opened);
-    if (bad !== null) return bad;
-    opened = open.length > depth;
+    default:
+      // Punctuation, a comment (JSON has none), the end of the file.
+      return { at: from, expected: VALUE };
   }
-  skip();
-  if (i < text.length) return { at: i, expected: 'the end of the file after the JSON value' };
-  return null;
 }
 
 /** 1-based line and column of offset `at` (columns in characters). */

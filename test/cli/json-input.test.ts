@@ -58,3 +58,55 @@ test('json-input: the scan finds a fault exactly when JSON.parse refuses the tex
     { seed: 7, numRuns: 3000 },
   );
 });
+
+test('json-input: unterminated strings, raw control characters, bad escapes and numbers, misspelt literals, comments and deep nesting, each at its place', () => {
+  assert.equal(refusal('{"a": "b'), `f.json:1:9: not JSON: expected '"' ending the string, got the end of the file`);
+  assert.equal(refusal('["a\u0001b"]'), 'f.json:1:4: not JSON: expected a control character escaped in a string (\\n, \\t, \\u00XX), got U+0001');
+  // The first fault of a string, not the last (the scanner keeps the last).
+  assert.equal(refusal('["\\x\u0001'), "f.json:1:4: not JSON: expected an escape (\\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX), got 'x'");
+  assert.equal(refusal('"\\u12"'), `f.json:1:6: not JSON: expected four hex digits after \\u, got '"'`);
+  assert.equal(refusal('"ab\\'), 'f.json:1:5: not JSON: expected an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX), got the end of the file');
+  assert.equal(refusal('[1.]'), "f.json:1:4: not JSON: expected a digit after '.', got ']'");
+  assert.equal(refusal('[1e+]'), "f.json:1:5: not JSON: expected a digit of the exponent, got ']'");
+  assert.equal(refusal('[-x]'), "f.json:1:3: not JSON: expected a digit, got 'x'");
+  assert.equal(refusal('[01]'), "f.json:1:3: not JSON: expected ',' or ']', got '1'");
+  assert.equal(refusal('[truex]'), "f.json:1:6: not JSON: expected ',' or ']', got 'x'");
+  assert.equal(refusal('{"a": 1}\nfalsy'), "f.json:2:1: not JSON: expected the end of the file after the JSON value, got 'f'");
+  assert.equal(refusal("{'a': 1}"), "f.json:1:2: not JSON: expected a property name in double quotes, or '}', got '''");
+  // JSON has no comments.
+  assert.equal(refusal('{"a": 1} // mmulab'), "f.json:1:10: not JSON: expected the end of the file after the JSON value, got '/'");
+  assert.equal(refusal('{"a": /* one */ 1}'), "f.json:1:7: not JSON: expected a value (an object, array, string, number, true, false or null), got '/'");
+  // 100,000 levels: JSON.parse refuses them unclosed, and the scan neither overflows nor gives up.
+  assert.equal(
+    refusal('['.repeat(100_000)),
+    'f.json:1:100001: not JSON: expected a value (an object, array, string, number, true, false or null), got the end of the file',
+  );
+  assert.equal(refusal(`${'{"a":['.repeat(100_000)}1${']}'.repeat(99_999)}]`), "f.json:1:800001: not JSON: expected ',' or '}', got the end of the file");
+});
+
+test('json-input: a JSON text with one character put in, taken out or changed that JSON.parse refuses is refused at a line and column within the text or at its end (seed 7)', () => {
+  const corrupted = fc
+    .tuple(fc.json(), fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), fc.constantFrom(...'{}[],:"\\ \n0-.eE+tfnulx/*\u0001\u00a0'))
+    .map(([t, at, how, c]) => {
+      const k = t.length === 0 ? 0 : at % t.length;
+      if (how === 'insert') return t.slice(0, k) + c + t.slice(k);
+      if (how === 'delete') return t.slice(0, k) + t.slice(k + 1);
+      return t.slice(0, k) + c + t.slice(k + 1);
+    })
+    .filter((t) => {
+      try {
+        JSON.parse(t);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  fc.assert(
+    fc.property(corrupted, (t) => {
+      const fault = jsonFault(t);
+      assert.ok(fault !== null && fault.at >= 0 && fault.at <= t.length, JSON.stringify(t));
+      assert.match(refusal(t), /^f\.json:\d+:\d+: not JSON: expected .+, got (?:'.+'|U\+[0-9A-F]{4}|the end of the file)$/);
+    }),
+    { seed: 7, numRuns: 2000 },
+  );
+});
