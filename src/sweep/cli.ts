@@ -7,7 +7,7 @@ import { toJson } from '../cli/atomic-write.js';
 import { exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
-import { warnMutant } from '../cli/mutant-note.js';
+import { warnIdleMutant } from '../cli/mutant-note.js';
 import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
@@ -39,6 +39,7 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
   const shard = merged ? null : s.shard;
   const owns = (row: number, k: number) => shardHolds(shard, cellIndex(row, k, s.seeds.length));
   process.stdout.write(`${renderCompare(asCompare(s), owns)}${where}\n`);
+  warnIdleMutant(s.mutant, s.rows);
   const bad = s.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);
   if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
@@ -117,7 +118,6 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         const rows = gridRows(scenario, base, vary);
         checkVariants(scenario, rows, ref);
         const mutant = ctx.checkMutant(o.mutate);
-        warnMutant(mutant, scenario.name ?? ref, rows);
         const n = parsePositive('--seeds', o.seeds, 1_000_000);
         const seeds = seedRange(scenario.seed, n);
         const s = await runSweep(scenario, base, vary, seeds, {

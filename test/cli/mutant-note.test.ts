@@ -58,6 +58,11 @@ test('run --mutate zap-root-no-request on a TDP scenario warns on one line of st
   const acts = await cli('run', 'fault-during-invalidation', '--mutate', 'invalidate-skip-tlb-flush', '--json', json);
   assert.equal(acts.stderr, '');
   assert.ok(JSON.parse(readFileSync(json, 'utf8')).mutantActed > 0);
+  // compare and sweep: after the runs, naming the variants.
+  for (const command of ['compare', 'sweep']) {
+    const v = await cli(command, tdp, '--vary', 'mmu=tdp,shadow', '--mutate', 'zap-root-no-request');
+    assert.match(v.stderr, /^mmulab: warning: --mutate zap-root-no-request never acted in any variant: /, command);
+  }
   const c = await cli(
     'check',
     'root-zap-mini',
