@@ -21,8 +21,8 @@ export function outputFailure(option: string, file: string, e: NodeJS.ErrnoExcep
   const why =
     e.code === 'ENOENT' && !existsSync(folder)
       ? `its folder ${folder} no longer exists`
-      : // "ENOSPC: no space left on device, open '…'": the description alone.
-        e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+      : // "ENOSPC: no space left on device, open '…'" (or ", write"): the description alone.
+        e.message.replace(/^[A-Z]+: /, '').replace(/, \w+(?: '.*')?$/, '');
   return `${option} ${file}: not written: ${why} (${e.code})`;
 }
 

@@ -27,7 +27,7 @@ function folder(name: string): { path: string; gone: (option: string, file: stri
 }
 
 /** The line that says an output to /dev/full was not written. */
-const full = (option: string) => `mmulab: ${option} /dev/full: not written: no space left on device, write (ENOSPC)`;
+const full = (option: string) => `mmulab: ${option} /dev/full: not written: no space left on device (ENOSPC)`;
 
 /** stderr's lines. */
 const lines = (stderr: string) => stderr.trim().split('\n');
