@@ -3,34 +3,15 @@ import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { cli } from './in-process-cli.js';
+import { captured } from './captured-cli.js';
 
 const dir = tempDir('mmulab-output-gone-');
 /** 4 vCPUs and a NUMA balancing thread for 2 ms. */
 const scenario = 'test/fixtures/small.yaml';
 
-/**
- * The CLI in this process with `args`, the folder `gone` removed once the
- * command has checked its outputs and started the work (the checks and the
- * start of the worker run before any timer); what it printed on stdout, too.
- */
-async function withFolderRemoved(gone: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  const write = process.stdout.write;
-  // The CLI writes strings; the test runner's own messages (buffers) go through.
-  process.stdout.write = ((s: string | Uint8Array, ...rest: never[]) => {
-    if (typeof s !== 'string') return write.call(process.stdout, s, ...rest);
-    stdout += s;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    const running = cli(...args);
-    setTimeout(() => rmdirSync(gone), 0);
-    const r = await running;
-    return { ...r, stdout };
-  } finally {
-    process.stdout.write = write;
-  }
+/** The CLI in this process with `args`, the folder `gone` removed once the command has started its work. */
+function withFolderRemoved(gone: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return captured(args, () => rmdirSync(gone));
 }
 
 for (const command of ['run', 'compare'] as const) {
