@@ -45,9 +45,17 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   { key: 'mmuLock.lockBreaks', group: 'mmu_lock', label: 'lock breaks (drop and re-take)', get: (r) => m(r).mmuLock.lockBreaks, unit: 'int' },
   { key: 'tlb.remoteFlushes', group: 'TLB', label: 'remote TLB flushes (kvm_flush_remote_tlbs)', get: (r) => m(r).tlb.remoteFlushes, unit: 'int' },
   { key: 'tlb.vcpuFlushes', group: 'TLB', label: 'vCPU TLB flushes', get: (r) => m(r).tlb.vcpuFlushes, unit: 'int' },
+  { key: 'sptes.installed', group: 'SPTEs', label: 'installed (faults)', get: (r) => m(r).sptes.installed, unit: 'int' },
+  { key: 'sptes.zapped', group: 'SPTEs', label: 'zapped (notifiers, memslot flushes, zap-all, root zaps)', get: (r) => m(r).sptes.zapped, unit: 'int' },
   { key: 'invalidations.started', group: 'mmu_notifier invalidations', label: 'started', get: (r) => m(r).invalidations.started, unit: 'int' },
   { key: 'invalidations.completed', group: 'mmu_notifier invalidations', label: 'completed', get: (r) => m(r).invalidations.completed, unit: 'int' },
-  { key: 'invalidations.sptesZapped', group: 'mmu_notifier invalidations', label: 'SPTEs zapped', get: (r) => m(r).invalidations.sptesZapped, unit: 'int' },
+  {
+    key: 'invalidations.sptesZapped',
+    group: 'mmu_notifier invalidations',
+    label: 'SPTEs zapped (by the notifiers)',
+    get: (r) => m(r).invalidations.sptesZapped,
+    unit: 'int',
+  },
   {
     key: 'invalidations.durationNs.p50',
     group: 'mmu_notifier invalidations',

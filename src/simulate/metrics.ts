@@ -13,6 +13,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'remoteFlushBegin',
   'tlbFlush',
   'invalidateRangeStart',
+  'invalidateRangeStartDone',
   'invalidateRangeEnd',
   'spteSet',
   'apicReload',
@@ -48,8 +49,13 @@ export class Metrics implements Sink {
   /** Time from invalidate_range_start to _end, per invalidation. */
   readonly invalidationDuration = new Distribution();
   private readonly invalidationSince = new Map<number, number>();
+  /** Threads inside an invalidate_range_start: the SPTEs they zap are the notifier's. */
+  private readonly inRangeStart = new Set<number>();
+  /** SPTEs zapped by mmu_notifier invalidations (not by memslot flushes, zap-all or root zaps). */
   sptesZapped = 0;
   sptesInstalled = 0;
+  /** SPTEs zapped by anyone: notifiers, memslot flushes, zap-all, root zaps. */
+  sptesZappedAll = 0;
   apicReloads = 0;
   apicReRequests = 0;
   apicStalledNs = 0;
@@ -119,6 +125,10 @@ export class Metrics implements Sink {
       case 'invalidateRangeStart':
         this.invalidationsStarted++;
         this.invalidationSince.set(at.tid, at.ts);
+        this.inRangeStart.add(at.tid);
+        return;
+      case 'invalidateRangeStartDone':
+        this.inRangeStart.delete(at.tid);
         return;
       case 'invalidateRangeEnd': {
         this.invalidationsCompleted++;
@@ -127,8 +137,11 @@ export class Metrics implements Sink {
         return;
       }
       case 'spteSet':
-        if (ev.newPfn < 0) this.sptesZapped++;
-        else this.sptesInstalled++;
+        if (ev.newPfn >= 0) this.sptesInstalled++;
+        else {
+          this.sptesZappedAll++;
+          if (this.inRangeStart.has(at.tid)) this.sptesZapped++;
+        }
         return;
       case 'apicReload':
         if (ev.outcome === 'retry') {

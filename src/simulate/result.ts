@@ -53,6 +53,8 @@ export interface RunResult {
       lockBreaks: number;
     };
     tlb: { remoteFlushes: number; vcpuFlushes: number };
+    /** Leaf SPTEs installed by faults, and zapped by anyone (invalidations.sptesZapped are the notifiers' among them). */
+    sptes: { installed: number; zapped: number };
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };
     apic: { reloads: number; reRequests: number; stalledNs: number };
     guest: { accesses: number; entries: number; entriesCancelled: number };

@@ -149,6 +149,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         lockBreaks: m.lockBreaks,
       },
       tlb: { remoteFlushes: m.remoteFlushes, vcpuFlushes: m.tlbFlushes },
+      sptes: { installed: m.sptesInstalled, zapped: m.sptesZappedAll },
       invalidations: {
         started: m.invalidationsStarted,
         completed: m.invalidationsCompleted,

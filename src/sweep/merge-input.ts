@@ -170,6 +170,7 @@ const runResult = z.object({
       lockBreaks: num,
     }),
     tlb: z.object({ remoteFlushes: num, vcpuFlushes: num }),
+    sptes: z.object({ installed: num, zapped: num }),
     invalidations: z.object({ started: num, completed: num, sptesZapped: num, durationNs: percentiles }),
     apic: z.object({ reloads: num, reRequests: num, stalledNs: num }),
     guest: z.object({ accesses: num, entries: num, entriesCancelled: num }),
