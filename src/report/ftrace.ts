@@ -58,15 +58,18 @@ export class FtraceSink implements InstanceSink {
         // Under shadow paging the fault is a #PF intercept: its error code is the
         // guest's #PF error code, as the exit's interruption error code carries it
         // (P when a present SPTE refused the access, W for a write). An EPT
-        // violation's adds PFERR_GUEST_FINAL_MASK (the final GPA, not a page walk).
+        // violation is traced by handle_ept_violation before KVM derives a #PF
+        // error code from it: the line carries the exit qualification, as the
+        // kvm_exit's info1 does (read or write, the GPA valid and final).
         const pfErr = (exit?.reason === 'write-protect' ? PFERR_PRESENT : 0) + (ev.write ? PFERR_WRITE : 0);
-        const err = this.shadow ? pfErr : PFERR_GUEST_FINAL + pfErr;
+        const qualification = ev.write ? EPT_QUAL_WRITE : EPT_QUAL_READ;
+        const err = this.shadow ? pfErr : qualification;
         if (exit !== undefined) {
-          // EPT violation: the exit qualification (read/write, GPA valid); a #PF
-          // intercept: the faulting address, the vector and the error code.
+          // EPT violation: the exit qualification; a #PF intercept: the faulting
+          // address, the vector and the error code.
           exit.rec.text = this.shadow
             ? kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, pfErr)
-            : kvmExit(ev.vcpu, 'EPT_VIOLATION', ev.write ? 0x182 : 0x181);
+            : kvmExit(ev.vcpu, 'EPT_VIOLATION', qualification);
         }
         this.add(at, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
         return;
@@ -266,8 +269,13 @@ function spte(pfn: number): string {
 /** x86 #PF error code bits (PFERR_*_MASK) the model can set. */
 const PFERR_PRESENT = 0x1;
 const PFERR_WRITE = 0x2;
-/** PFERR_GUEST_FINAL_MASK: KVM sets it for EPT/NPT violations only (bit 32). */
-const PFERR_GUEST_FINAL = 0x1_0000_0000;
+/**
+ * An EPT violation's exit qualification: the access (bit 0 read, bit 1 write),
+ * the guest-linear address valid (bit 7) and the access to the final GPA, not
+ * to a guest page-table entry (bit 8).
+ */
+const EPT_QUAL_READ = 0x181;
+const EPT_QUAL_WRITE = 0x182;
 
 /** VM-exit interruption info of a #PF: valid, hardware exception, error code delivered, vector 14. */
 const PF_INTR_INFO = 0x80000b0e;
