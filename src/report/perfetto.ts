@@ -127,7 +127,10 @@ export class PerfettoSink implements InstanceSink {
     const violationNs = (v: Violation) => (steps ? violationStep(v) * NS_PER_STEP : v.timeNs);
     const time = steps ? { time: 'interleaving steps as mmulab check/replay print them: step n at n µs (per-thread virtual time does not order threads)' } : {};
 
-    yield `{"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'mmulab', ...(opts.otherData ?? {}), ...time, ...truncated })},"traceEvents":[\n`;
+    // No displayTimeUnit: some versions of Perfetto's trace processor took it as
+    // the unit of every ts and dur (which the format has in µs), and read a trace
+    // with "ns" a thousand times too short; Perfetto now ignores it, as catapult does.
+    yield `{"otherData":${JSON.stringify({ generator: 'mmulab', ...(opts.otherData ?? {}), ...time, ...truncated })},"traceEvents":[\n`;
     let first = true;
     const line = (s: string) => {
       const out = first ? s : `,\n${s}`;
