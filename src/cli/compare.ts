@@ -21,6 +21,8 @@ export interface CompareResult {
   scenario: string;
   /** The mutant every run had (--mutate), or null. */
   mutant: string | null;
+  /** The --set list as given (settings and size knobs every variant has), in the order given. */
+  sets: string[];
   vary: Record<string, (string | boolean | number)[]>;
   seeds: number[];
   rows: CompareRow[];
@@ -36,6 +38,8 @@ export function runCompare(
   seeds: number[],
   opts: {
     mutant: string | null;
+    /** The --set list as given, recorded in the result (the scenario and `base` passed in already apply it). */
+    sets?: readonly string[];
     interrupted?: () => boolean;
     wallClock?: () => number;
     /** Extra sinks for each simulated run (report recorders), in run order. */
@@ -66,6 +70,7 @@ export function runCompare(
     format: 'mmulab-compare/1',
     scenario: scenario.name ?? 'unnamed',
     mutant: opts.mutant,
+    sets: [...(opts.sets ?? [])],
     vary: varyRecord(vary),
     seeds,
     rows,
@@ -120,7 +125,9 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
   const header = ['metric', ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
   const note = c.partial ? `\n${partialNote(c, owns)}` : '';
   const mutant = c.mutant ? `, mutant ${printable(c.mutant)}` : '';
-  return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}${mutant}\n${renderTable(header, rows)}${note}`;
+  // What every variant was set to: a size --set changes every figure. (A result built without `sets` has none.)
+  const sets = (c.sets ?? []).map((x) => ` --set ${printable(x)}`).join('');
+  return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}${sets ? `,${sets}` : ''}${mutant}\n${renderTable(header, rows)}${note}`;
 }
 
 /** Whether the result is to hold the run of variant `row` with its `k`-th seed (a sweep shard holds some). */

@@ -19,7 +19,7 @@ import { warnIdleMutant } from './mutant-note.js';
 import { type JobOutputs, runOffloaded } from './offload.js';
 import { reportUnwritten, writeOutput } from './output-failure.js';
 import { checkOutputOptions } from './output-path.js';
-import { applySets, parsePositive, parseSeed, parseVaries, seedRange } from './overrides.js';
+import { applySets, parsePositive, parseSeed, parseVaries, refuseSetAndVaried, seedRange } from './overrides.js';
 import { registerReplayCommand } from './replay-command.js';
 import { shellCommand } from './shell-word.js';
 import { refuseRepeatedOptions } from './single-options.js';
@@ -134,18 +134,21 @@ function program(argv: readonly string[]): Command {
       const deadlineMs = parseTimeLimit(o.timeLimit);
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
       const vary = parseVaries(o.vary);
+      refuseSetAndVaried(o.set, o.vary);
       const rows = variants(scenario, base, vary);
       checkVariants(scenario, rows, ref);
       const n = parsePositive('--seeds', o.seeds, 10000);
       const seeds = seedRange(scenario.seed, n);
       const mutant = checkMutant(o.mutate);
       const unwritten: string[] = [];
-      const c = await runOffloaded(
+      const ran = await runOffloaded(
         { kind: 'compare', scenario, base, vary, seeds, mutant, deadlineMs, outputs: outputs(o, argv) },
         isInterrupted,
         undefined,
         (line) => unwritten.push(line),
       );
+      // The --set list as given, in the place the result has for it (its key order stays runCompare's).
+      const c = { ...ran, sets: [...o.set] };
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(c));
       if (json !== null) unwritten.push(json);
       process.stdout.write(`${renderCompare(c)}\n`);

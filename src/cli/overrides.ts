@@ -28,14 +28,38 @@ export function settingsOf(sets: readonly string[]): Record<string, unknown> {
   return settings;
 }
 
-/** Parses repeated --set options (or what `where` names) into a partial settings object. */
+/**
+ * Parses repeated --set options (or what `where` names) into a partial settings
+ * object. A key given twice is refused: the later silently won.
+ */
 export function parseSettings(list: readonly string[], where = '--set'): Partial<Settings> {
   const out: Record<string, unknown> = {};
+  const given = new Map<string, string>();
   for (const s of list) {
     const [k, v] = parseSetting(s, where);
+    onceEach(given, k, s, where);
     out[k] = v;
   }
   return out as Partial<Settings>;
+}
+
+/** Records `item` (key=value) of a --set list in `given`, refusing a key already there. */
+function onceEach(given: Map<string, string>, key: string, item: string, where: string): void {
+  const before = given.get(key);
+  if (before !== undefined) throw new InputError(`${where} ${item}: ${key} is already set (${where} ${before}); expected each setting once`);
+  given.set(key, item);
+}
+
+/**
+ * Refuses a key both --set and --vary give (compare, sweep): the varied values
+ * ran, but results recorded the --set and its scenario digest.
+ */
+export function refuseSetAndVaried(sets: readonly string[], varies: readonly string[]): void {
+  for (const item of sets) {
+    const key = item.slice(0, Math.max(0, item.indexOf('=')));
+    const varied = varies.find((v) => v.slice(0, v.indexOf('=')) === key);
+    if (varied !== undefined) throw new InputError(`--set ${item}: ${key} is varied too (--vary ${varied}); expected it in --set or in --vary, not both`);
+  }
 }
 
 /**
@@ -124,6 +148,7 @@ export function applySets(
 ): { scenario: Scenario; settings: Partial<Settings>; size: ScenarioSize | undefined } {
   const rest: string[] = [];
   const size: ScenarioSize = {};
+  const given = new Map<string, string>();
   for (const item of list) {
     const key = item.slice(0, Math.max(0, item.indexOf('=')));
     if (!isSizeKey(key)) {
@@ -131,6 +156,7 @@ export function applySets(
       continue;
     }
     size[key] = parseSize(key, item.slice(key.length + 1), `${where} ${item}`);
+    onceEach(given, key, item, where);
   }
   let resized: Scenario;
   try {

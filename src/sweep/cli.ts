@@ -9,7 +9,7 @@ import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { warnIdleMutant } from '../cli/mutant-note.js';
 import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
-import { applySets, parseCount, parsePositive, parseVaries, seedRange } from '../cli/overrides.js';
+import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
 import { checkVariants } from '../cli/variants.js';
 import { InputError } from '../scenario/input-error.js';
@@ -115,6 +115,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
         checkScenarioLimits(scenario, ref);
         const vary = parseVaries(o.vary);
+        refuseSetAndVaried(o.set, o.vary);
         const rows = gridRows(scenario, base, vary);
         checkVariants(scenario, rows, ref);
         const mutant = ctx.checkMutant(o.mutate);

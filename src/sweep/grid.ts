@@ -53,10 +53,19 @@ export function shardCells(cells: readonly Cell[], shard: Shard | null): Cell[] 
   return cells.filter((c) => shardHolds(shard, c.index));
 }
 
-/** Parses `--shard i/n` (0 ≤ i < n), as a Slurm array or Kubernetes indexed Job hands out i. */
+/**
+ * The most parts a sweep or check is split into (--shard i/n takes n up to it,
+ * merge a part file's shard count): far more than any batch system hands out,
+ * and far below 2^53, past which n and i would be rounded.
+ */
+export const MAX_SHARDS = 1_000_000;
+
+/** Parses `--shard i/n` (0 ≤ i < n ≤ MAX_SHARDS), as a Slurm array or Kubernetes indexed Job hands out i. */
 export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text);
   if (m === null) throw new InputError(`--shard ${text}: expected i/n, e.g. 0/4`);
+  // Before anything uses it: past 2^53, Number() rounds n (and i < n would be checked against another n).
+  if (Number(m[2]) > MAX_SHARDS) throw new InputError(`--shard ${text}: expected n at most ${MAX_SHARDS}`);
   const index = Number(m[1]);
   const count = Number(m[2]);
   if (count < 1 || index >= count) throw new InputError(`--shard ${text}: expected 0 <= i < n`);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CheckJson } from '../cli/check-json.js';
 import { parseJsonText } from '../cli/json-input.js';
 import { InputError } from '../scenario/input-error.js';
+import { MAX_SHARDS } from './grid.js';
 import type { SweepResult } from './sweep.js';
 
 /**
@@ -24,10 +25,15 @@ const count = int.min(0);
 const ms = z.number().min(0);
 const text = z.string();
 
-const shard = z.object({ index: count, count: int.min(1) }).check((c) => {
-  if (c.value.index >= c.value.count)
-    c.issues.push({ code: 'custom', input: c.value, path: ['index'], message: `expected 0 <= index < count (${c.value.count})` });
-});
+/** A shard i/n; `max` bounds n (a file's shard is what --shard took; its workers' parts are shares of it). */
+const shardOf = (max: number) =>
+  z.object({ index: count, count: int.min(1).max(max) }).check((c) => {
+    if (c.value.index >= c.value.count)
+      c.issues.push({ code: 'custom', input: c.value, path: ['index'], message: `expected 0 <= index < count (${c.value.count})` });
+  });
+
+/** The shard a file holds: n as --shard takes it. */
+const shard = shardOf(MAX_SHARDS);
 
 const violation = z.object({ kind: text, thread: text, timeNs: z.number(), step: z.number(), message: text });
 
@@ -53,7 +59,8 @@ const summary = z.object({
 /** A part's figures by unit (ledger.ts PartRecord): units owned by its shard, in increasing order, none past the last begun. */
 const partRecord = z
   .object({
-    shard,
+    // A worker's share of its file's shard (shard.ts subShard): n times the workers.
+    shard: shardOf(Number.MAX_SAFE_INTEGER),
     lastUnit: int.min(-1),
     stopUnit: count.nullable(),
     entries: z.array(z.tuple([count, count, count, count, count])),

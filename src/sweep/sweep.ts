@@ -151,6 +151,7 @@ export function asCompare(s: SweepResult): CompareResult {
     format: 'mmulab-compare/1',
     scenario: s.scenario,
     mutant: s.mutant,
+    sets: s.sets,
     vary: s.vary,
     seeds: s.seeds,
     rows: s.rows,

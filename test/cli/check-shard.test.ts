@@ -11,9 +11,25 @@ const SIZE = ['--set', 'vcpus=2', '--set', 'invalidations=1', '--set', 'faultsPe
 
 type CheckJson = Record<string, unknown> & { summary: Record<string, unknown>; violation: { kind: string } | null };
 
+/** SIZE but the knobs `args` sets (`--set vcpus=1`): each --set key is given once. */
+function sizeBut(args: readonly string[]): string[] {
+  const keys = new Set(args.flatMap((a, i) => (args[i - 1] === '--set' ? [a.slice(0, a.indexOf('='))] : [])));
+  return SIZE.flatMap((a) => (a === '--set' || keys.has(a.slice(0, a.indexOf('='))) ? [] : ['--set', a]));
+}
+
 async function check(name: string, ...args: string[]): Promise<CheckJson> {
   const json = join(dir, `${name}.json`);
-  const r = await cli('check', 'fault-vs-invalidation-mini', ...SIZE, '--json', json, '--out', join(dir, `${name}-cex.json`), '--no-minimise', ...args);
+  const r = await cli(
+    'check',
+    'fault-vs-invalidation-mini',
+    ...sizeBut(args),
+    '--json',
+    json,
+    '--out',
+    join(dir, `${name}-cex.json`),
+    '--no-minimise',
+    ...args,
+  );
   assert.ok(r.code === 0 || r.code === 1, r.stderr);
   return load(json) as CheckJson;
 }
