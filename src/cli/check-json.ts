@@ -43,6 +43,13 @@ export interface CheckJson {
   violation: Violation | null;
   /** File the counterexample was written to, or null. */
   counterexample: string | null;
+  /**
+   * Merged files only, when the counterexample file of the part that found the
+   * violation was not found from where merge ran (`counterexample` is then
+   * null): that part's file (an absolute path) and the path it recorded, as
+   * check was given it (relative to the folder the check ran in, when relative).
+   */
+  counterexampleNotFound?: { part: string; path: string };
   /** How the counterexample was minimised (sizes before and after, the search for the smallest), or null. */
   minimisation: CheckResult['minimisation'];
   /** Not all of what was asked was explored: stopped by --time-limit or SIGINT; merged, parts missing or cut short (see mergeChecks). */
@@ -72,6 +79,8 @@ export interface NamedCheck {
 export interface MergedChecks {
   json: CheckJson;
   gaps: string[];
+  /** The file (its index among those merged) whose violation and counterexample the result has, or null when none has. */
+  lead: number | null;
 }
 
 /**
@@ -147,7 +156,7 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     parts: [...m.parts].sort((a, b) => a.part.shard.count - b.part.shard.count || a.part.shard.index - b.part.shard.index),
     ...(lost > 0 ? { statesLost: lost } : {}),
   };
-  return { json, gaps: m.gaps.map((g) => gapLine(g, unitsOf(strategy), (i) => all[i]!)) };
+  return { json, gaps: m.gaps.map((g) => gapLine(g, unitsOf(strategy), (i) => all[i]!)), lead: lead === null ? null : files.indexOf(lead) };
 }
 
 /** What a strategy's units are (shard.ts): executions (random, pct), subtrees (dfs); phases run as one unit (auto, an iterative bound). */

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatSummary } from '../check/index.js';
 import { toJson } from '../cli/atomic-write.js';
@@ -17,7 +16,7 @@ import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
 import { cellIndex, gridRows, parseShard, shardHolds } from './grid.js';
 import { type MergePart, parseMergePart } from './merge-input.js';
-import { cexFromHere, refuseOverCounterexample, warnSharedCounterexample } from './part-counterexamples.js';
+import { cexFromHere, type PartCounterexample, recordedCounterexample, refuseOverCounterexample, warnSharedCounterexample } from './part-counterexamples.js';
 import { asCompare, mergeSweeps, runSweep, type SweepResult } from './sweep.js';
 
 export interface SweepCliContext {
@@ -47,12 +46,12 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
   process.exitCode = bug ? ctx.exit.modelBug : ctx.isInterrupted() ? ctx.exit.interrupted : failed ? ctx.exit.input : bad ? ctx.exit.violation : ctx.exit.ok;
 }
 
-/** Prints and writes merged check parts; the exit code is the one check gives. */
-function reportCheck(m: MergedChecks, json: string | undefined, ctx: SweepCliContext): void {
+/** Prints and writes merged check parts (`lead`: the part their counterexample is of, as read); the exit code is the one check gives. */
+function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: string | undefined, ctx: SweepCliContext): void {
   const c = m.json;
-  // The file records its counterexample by an absolute path: what is printed is relative to the current folder; the file may be read from any.
+  // The file records its counterexample by an absolute path, or none when it is not found from here: what is printed is relative to the current folder; the file may be read from any.
   // A --json the system refuses (a full disk) is said after the results, which are printed anyway; then exit 2, as check's.
-  const unwritten = json ? writeOutput('--json', json, toJson(c.counterexample === null ? c : { ...c, counterexample: resolve(c.counterexample) })) : null;
+  const unwritten = json ? writeOutput('--json', json, toJson(recordedCounterexample(c, lead))) : null;
   process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ` (partial: ${m.gaps.join('; ')})` : ''}\n`);
   if (c.summary.stoppedBy === 'model-bug') {
     reportUnwritten(unwritten === null ? [] : [unwritten]);
@@ -146,7 +145,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         if (o.json !== undefined) refuseOverCounterexample(o.json, named);
         const merged = mergeChecks(named);
         warnSharedCounterexample(merged.json.counterexample, named);
-        reportCheck(merged, o.json, ctx);
+        reportCheck(merged, merged.lead === null ? null : checks[merged.lead]!, o.json, ctx);
         return;
       }
       const sweeps = parts.flatMap((p) => (p.kind === 'sweep' ? [p] : []));

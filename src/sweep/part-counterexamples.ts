@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import type { CheckJson } from '../cli/check-json.js';
 import { sameFile } from '../cli/output-path.js';
 import { InputError } from '../scenario/input-error.js';
 
@@ -30,6 +31,29 @@ export function cexFromHere(partFile: string, cex: string | null): string | null
   if (cex === null || isAbsolute(cex)) return cex;
   const beside = resolve(dirname(partFile), cex);
   return existsSync(beside) ? seenFrom(process.cwd(), beside) : cex;
+}
+
+/**
+ * The merged --json as it records the counterexample (`json.counterexample`,
+ * as seen from here, of the part `lead`, as read): by an absolute path when
+ * the file is found from here, so that the merged file works from any folder.
+ * When it is not (the part recorded a path relative to a folder it ran in, or
+ * on another machine), the file knows no counterexample file: null, and
+ * `counterexampleNotFound` says which part named which path, as recorded.
+ */
+export function recordedCounterexample(json: CheckJson, lead: PartCounterexample | null): CheckJson {
+  const here = json.counterexample;
+  // A counterexample is the lead part's: with none, there is nothing to record.
+  if (here === null || lead === null) return json;
+  if (existsSync(here)) return { ...json, counterexample: resolve(here) };
+  const out: Record<string, unknown> = {};
+  // Beside `counterexample`, where a reader looks for it.
+  for (const [k, v] of Object.entries(json)) {
+    if (k === 'counterexampleNotFound') continue;
+    out[k] = k === 'counterexample' ? null : v;
+    if (k === 'counterexample') out.counterexampleNotFound = { part: resolve(lead.name), path: lead.json.counterexample ?? here };
+  }
+  return out as unknown as CheckJson;
 }
 
 /**

@@ -82,7 +82,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  * the same grid, every cell exactly once, results in seed order. wallMs is the
  * longest part's (the parts ran side by side). Parts must come from the same
  * sweep (scenario and its content, mutant, --set, --max-steps, --vary, seeds)
- * and hold only cells of their shard; otherwise an InputError names the part's
+ * and split (one --shard n), hold only cells of their shard, each once, and
+ * results that are their rows' runs; otherwise an InputError names the part's
  * file (`names`, in the order of `parts`) and what differs.
  */
 export function mergeSweeps(parts: readonly SweepResult[], names: readonly string[] = parts.map((_, i) => `part ${i}`)): SweepResult {
@@ -100,17 +101,27 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     if (!same(p.seeds, first.seeds)) throw unlike('seeds', p.seeds.join(','), first.seeds.join(','));
     if (p.scenarioDigest !== first.scenarioDigest)
       throw unlike("the scenario's content (scenarioDigest)", shortDigest(p.scenarioDigest), shortDigest(first.scenarioDigest));
+    // Cells are dealt out by n: parts of two splits neither make up the grid nor tell which of its cells are missing.
+    if ((p.shard?.count ?? 1) !== (first.shard?.count ?? 1)) {
+      const split = (s: Shard | null) => (s === null ? 'no --shard' : `--shard i/${s.count}`);
+      throw new InputError(
+        `${name}: shard: parts of different splits (${split(p.shard)} and ${names[0]}'s ${split(first.shard)}); expected the parts of one --shard i/n`,
+      );
+    }
     if (p.rows.length !== first.rows.length) throw unlike('the number of rows', p.rows.length, first.rows.length);
     p.rows.forEach((r, i) => {
       const f = first.rows[i]!;
       if (r.label !== f.label) throw unlike(`rows[${i}].label`, r.label, f.label);
       if (!same(r.settings, f.settings)) throw unlike(`rows[${i}].settings`, JSON.stringify(r.settings), JSON.stringify(f.settings));
       if (!same(r.size, f.size)) throw unlike(`rows[${i}].size`, JSON.stringify(r.size), JSON.stringify(f.size));
+      for (const [j, res] of r.results.entries()) refuseForeignResult(name, p, i, j, res);
     });
   });
   const seedPos = new Map(first.seeds.map((s, i) => [s, i]));
   const rows: CompareRow[] = first.rows.map((r, i) => {
     const bySeed = new Map<number, CompareRow['results'][number]>();
+    // Where each cell was found: the part, and the result's place in it.
+    const foundAt = new Map<number, { k: number; j: number }>();
     parts.forEach((p, k) => {
       p.rows[i]!.results.forEach((res, j) => {
         const where = `${names[k]}: rows[${i}].results[${j}].seed`;
@@ -121,7 +132,12 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
         if (p.shard !== null && cell % p.shard.count !== p.shard.index) {
           throw new InputError(`${where}: cell ${cell} (${r.label}, seed ${res.seed}) is not one of shard ${p.shard.index}/${p.shard.count}'s`);
         }
-        if (bySeed.has(res.seed)) throw new InputError(`${names[k]}: cell ${r.label} seed ${res.seed} appears in more than one part`);
+        const before = foundAt.get(res.seed);
+        if (before?.k === k)
+          throw new InputError(`${where}: cell ${r.label} seed ${res.seed} is duplicated within this part (rows[${i}].results[${before.j}] holds it too)`);
+        if (before !== undefined)
+          throw new InputError(`${names[k]}: cell ${r.label} seed ${res.seed} appears in more than one part (${names[before.k]} holds it too)`);
+        foundAt.set(res.seed, { k, j });
         bySeed.set(res.seed, res);
       });
     });
@@ -143,6 +159,25 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     partial: !complete || parts.some((p) => p.partial),
     wallMs: Math.max(...parts.map((p) => p.wallMs)),
   };
+}
+
+/**
+ * Refuses a result that is not its part's run of row `i`: a scenario, mutant or
+ * settings other than the part's and the row's (a part edited, results pasted
+ * from another sweep), which the merged file would carry under the row's label.
+ */
+function refuseForeignResult(name: string, p: SweepResult, i: number, j: number, res: CompareRow['results'][number]): void {
+  const at = `${name}: rows[${i}].results[${j}]`;
+  const show = (v: string | null) => (v === null ? '(none)' : v);
+  if (res.scenario !== p.scenario) throw new InputError(`${at}.scenario: ${res.scenario}, expected the part's scenario ${p.scenario}`);
+  if (res.mutant !== p.mutant) throw new InputError(`${at}.mutant: ${show(res.mutant)}, expected the part's mutant ${show(p.mutant)}`);
+  const row: Record<string, unknown> = { ...p.rows[i]!.settings };
+  const got: Record<string, unknown> = { ...res.settings };
+  const keys = [...new Set([...Object.keys(row), ...Object.keys(got)])].filter((key) => !same(got[key], row[key]));
+  if (keys.length > 0) {
+    const list = (o: Record<string, unknown>) => keys.map((key) => `${key}=${o[key] === undefined ? '(none)' : String(o[key])}`).join(' ');
+    throw new InputError(`${at}.settings: ${list(got)}, expected its row's (rows[${i}].settings) ${list(row)}`);
+  }
 }
 
 /** The compare view of a sweep, for renderCompare. */

@@ -348,3 +348,50 @@ test('merge (regression): a part that is not JSON is refused at its line and col
   assert.equal((await run('merge', at('j0.json'), at('j1.json'), '--json', at('j-plain.json'))).code, 0);
   assert.deepEqual(load(at('j-bom.json')), load(at('j-plain.json')));
 });
+
+test('merge (regression): a counterexample not found from here is recorded as not found, with the path its part recorded, not resolved from here', async () => {
+  // A check run in folder `ran` with --out cexA.json --json sub/partA.json: the part records cexA.json, relative to `ran`, not to sub/.
+  const ran = at('ran');
+  mkdirSync(join(ran, 'sub'), { recursive: true });
+  const part = join(ran, 'sub', 'partA.json');
+  // Run here with absolute paths (the CLI's workers load from this folder), then recorded as the check in `ran` records its --out.
+  const c = await run(
+    'check',
+    MINI,
+    '--mutate',
+    'fault-skip-range-check',
+    '--strategy',
+    'random',
+    '--no-minimise',
+    '--out',
+    join(ran, 'cexA.json'),
+    '--json',
+    part,
+  );
+  assert.equal(c.code, 1, c.stderr);
+  edited(part, part, (x) => (x.counterexample = 'cexA.json'));
+  const cwd = process.cwd();
+  assert.equal(load(part).counterexample, 'cexA.json');
+  // From here (another folder): said not found, and the merged file claims no file here, naming the part and the path it recorded.
+  const r = spawned('merge', part, '--json', at('unfound.json'));
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /^counterexample: cexA\.json \(not found from here: it was written where its part ran\)/m);
+  const j = load(at('unfound.json'));
+  assert.equal(j.counterexample, null);
+  assert.deepEqual(j.counterexampleNotFound, { part, path: 'cexA.json' });
+  assert.deepEqual(Object.keys(j).slice(Object.keys(j).indexOf('counterexample'), Object.keys(j).indexOf('counterexample') + 2), [
+    'counterexample',
+    'counterexampleNotFound',
+  ]);
+  // From the folder the check ran in, the file is there: recorded by its absolute path, which works from anywhere.
+  process.chdir(ran);
+  try {
+    assert.equal((await run('merge', part, '--json', at('found.json'))).code, 1);
+  } finally {
+    process.chdir(cwd);
+  }
+  const f = load(at('found.json'));
+  assert.equal(f.counterexample, join(ran, 'cexA.json'));
+  assert.equal('counterexampleNotFound' in f, false);
+  assert.equal((await run('replay', f.counterexample as string)).code, 1);
+});

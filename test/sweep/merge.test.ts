@@ -59,3 +59,54 @@ test('sweep (regression): merge refuses a part that holds cells of another shard
   stray.rows[0]!.results[0]!.seed = 7;
   assert.throws(() => mergeSweeps([stray, b], ['a.json', 'b.json']), refused(/^a\.json: rows\[0\]\.results\[0\]\.seed: expected one of the seeds 1,2, got 7$/));
 });
+
+test("sweep (regression): merge refuses a result that contradicts its part's header or row: settings, scenario, mutant (a probe: hand-edited parts merged, exit 0)", async () => {
+  const a = await part([], 0, 2);
+  const b = await part([], 1, 2);
+  const edited = (edit: (p: typeof a) => void) => {
+    // As read from a file: a result's settings are not its row's object (structuredClone would keep them one).
+    const p = JSON.parse(JSON.stringify(a)) as typeof a;
+    edit(p);
+    return () => mergeSweeps([p, b], ['a.json', 'b.json']);
+  };
+  assert.throws(
+    edited((p) => (p.rows[0]!.results[0]!.settings.faultPrecheck = 'lockless')),
+    refused(/^a\.json: rows\[0\]\.results\[0\]\.settings: faultPrecheck=lockless, expected its row's \(rows\[0\]\.settings\) faultPrecheck=off$/),
+  );
+  assert.throws(
+    edited((p) => (p.rows[1]!.results[0]!.scenario = 'other')),
+    refused(/^a\.json: rows\[1\]\.results\[0\]\.scenario: other, expected the part's scenario fault-vs-invalidation-mini$/),
+  );
+  assert.throws(
+    edited((p) => (p.rows[0]!.results[0]!.mutant = 'fault-skip-seq-check')),
+    refused(/^a\.json: rows\[0\]\.results\[0\]\.mutant: fault-skip-seq-check, expected the part's mutant \(none\)$/),
+  );
+  assert.equal(mergeSweeps([a, b]).partial, false);
+});
+
+test('sweep (regression): merge refuses parts of different splits, as check does, and says a cell given twice in one part is duplicated there (a probe: 0/4 with 1/14 merged partial without comment)', async () => {
+  const four = await part([], 0, 4);
+  const fourteen = await part([], 1, 14);
+  assert.throws(
+    () => mergeSweeps([four, fourteen], ['a.json', 'b.json']),
+    refused(/^b\.json: shard: parts of different splits \(--shard i\/14 and a\.json's --shard i\/4\); expected the parts of one --shard i\/n$/),
+  );
+  const whole = await part([], 0, 1);
+  assert.throws(
+    () => mergeSweeps([{ ...whole, shard: null }, four], ['w.json', 'a.json']),
+    refused(/^a\.json: shard: parts of different splits \(--shard i\/4 and w\.json's no --shard\)/),
+  );
+  const a = await part([], 0, 2);
+  const b = await part([], 1, 2);
+  const twice = structuredClone(a);
+  twice.rows[0]!.results.push(structuredClone(a.rows[0]!.results[0]!));
+  assert.throws(
+    () => mergeSweeps([b, twice], ['b.json', 'a.json']),
+    refused(/^a\.json: rows\[0\]\.results\[1\]\.seed: cell faultPrecheck=off seed 1 is duplicated within this part \(rows\[0\]\.results\[0\] holds it too\)$/),
+  );
+  // In two parts: both named.
+  assert.throws(
+    () => mergeSweeps([a, a], ['a.json', 'a2.json']),
+    refused(/^a2\.json: cell faultPrecheck=off seed 1 appears in more than one part \(a\.json holds it too\)$/),
+  );
+});
