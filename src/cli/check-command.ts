@@ -16,7 +16,9 @@ import {
 } from '../check/index.js';
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
 import { InputError } from '../scenario/input-error.js';
+import { drawnChoices } from '../scenario/instantiate.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/schema.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
 import { scenarioDigest } from '../sweep/merge-identity.js';
 import { toJson } from './atomic-write.js';
@@ -196,6 +198,19 @@ export function retriesNote(retries: RetryRule): string {
   return '(a retry after a failed attempt ran once the other threads were done or waiting: --retries interleaved also runs it at any point)\n';
 }
 
+/**
+ * What an exhausted search's interleavings are, as to the model's own random
+ * choices (drawnChoices): a systematic search does not branch on them, each
+ * execution draws what the seed draws, so the verdict covers that draw only;
+ * mmulab merge says it too. Empty when the model draws nothing.
+ */
+export function drawsNote(scenario: Scenario, seed: number): string {
+  const choices = drawnChoices(scenario);
+  if (choices.length === 0) return '';
+  const other = seed === 1 ? 2 : 1;
+  return `(the model's own random choices, ${choices.join('; ')}, were those of --seed ${seed} in every execution: the verdict covers that draw of them; --seed ${other} draws others)\n`;
+}
+
 export function registerCheckCommands(p: Command, ctx: CheckCommandContext): void {
   p.command('check')
     .description('explore interleavings of a (small) scenario; on a violation write a minimal, replayable counterexample')
@@ -362,7 +377,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           const dfsLike = strategy.kind === 'dfs' || strategy.kind === 'auto';
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
-          if (!covered.none) process.stdout.write(retriesNote(retries));
+          if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(applySets(base, o.set).scenario, seed));
           if (o.strategy === undefined && o.preemptionBound === undefined && !covered.whole && !interrupted) {
             process.stdout.write(
               `(the default bound, ${DEFAULT_CHECK_BOUND}: --preemption-bound N runs every interleaving with at most N; ` +
@@ -377,7 +392,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
                 ? 'interrupted: no violation found so far\n'
                 : 'no violation found\n',
           );
-          if (r.summary.exhausted) process.stdout.write(retriesNote(retries));
+          if (r.summary.exhausted) process.stdout.write(retriesNote(retries) + drawsNote(applySets(base, o.set).scenario, seed));
         }
         if (r.summary.truncated > 0) process.stdout.write(truncatedNote(r.summary.truncated, maxSteps ?? DEFAULT_MAX_STEPS));
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {

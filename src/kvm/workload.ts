@@ -14,6 +14,18 @@ export interface PatternSpec {
 
 const UNIT = 1 << 30;
 
+/**
+ * What an access pattern draws from the run's random draws, in words ("the gfn
+ * each access touches", "whether it writes"); empty when every access is fixed by the spec.
+ * Kept beside nextGfn and nextWrite, which make those draws.
+ */
+export function patternDraws(s: PatternSpec): string[] {
+  const out: string[] = [];
+  if (s.gfnCount > 1 && s.pattern !== 'sequential') out.push('the gfn each access touches');
+  if (s.writeRatio > 0 && s.writeRatio < 1) out.push('whether it writes');
+  return out;
+}
+
 /** Draws the guest's next access from the run's random draws. */
 export class AccessPattern {
   private seq = 0;
