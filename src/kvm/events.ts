@@ -27,6 +27,8 @@ export type KvmEventBody =
   | { e: 'seqSnapshot'; vcpu: number; seq: number }
   | { e: 'gup'; vcpu: number; gfn: number; hva: number; pfn: number }
   | { e: 'faultEnd'; vcpu: number; gfn: number; ret: RetPf; pfn: number; latencyNs: number; retries: number }
+  /** A fault that ended in RET_PF_RETRY was resolved without another: the re-executed access went through (another vCPU mapped the page). */
+  | { e: 'faultResolved'; vcpu: number; gfn: number; latencyNs: number; retries: number }
   | { e: 'spteSet'; root: number; gfn: number; oldPfn: number; newPfn: number; level: number }
   | { e: 'invalidateRangeStart'; kind: string; hvaStart: number; hvaEnd: number }
   | { e: 'invalidateRangeStartDone'; kind: string; hvaStart: number; hvaEnd: number }
@@ -135,6 +137,8 @@ export function describeEvent(ev: KvmEventBody): string {
       return `gfn ${hex(ev.gfn)}: hva ${hvaText(ev.hva)} → pfn ${hex(ev.pfn)} (get_user_pages)`;
     case 'faultEnd':
       return `page fault gfn ${hex(ev.gfn)}: RET_PF_${ev.ret.toUpperCase().replace(/-/g, '_')}`;
+    case 'faultResolved':
+      return `gfn ${hex(ev.gfn)}: the retried access went through without another fault`;
     case 'spteSet':
       return ev.newPfn < 0
         ? `zap SPTE gfn ${hex(ev.gfn)} (was pfn ${hex(ev.oldPfn)}) in root ${ev.root}`

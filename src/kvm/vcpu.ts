@@ -229,6 +229,12 @@ export class Vcpu {
         this.tlbFill(gfn, pfn);
       }
       kvm.emit({ e: 'guestAccess', vcpu: this.id, gfn, pfn, write, via });
+      if (this.faultSince >= 0) {
+        // The access a fault retried went through without faulting again (another
+        // vCPU installed the SPTE meanwhile): its fault is resolved here.
+        kvm.emit({ e: 'faultResolved', vcpu: this.id, gfn, latencyNs: kvm.rt.now() - this.faultSince, retries: this.faultRetries });
+        this.faultSince = -1;
+      }
       kvm.rt.charge(kvm.costs.guestAccessNs);
       this.accessDone();
       if (this.accessLimit > 0 && this.accessesDone >= this.accessLimit) {

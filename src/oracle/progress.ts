@@ -22,6 +22,7 @@ const INV = 4 << 20;
 const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
   'faultBegin',
   'faultEnd',
+  'faultResolved',
   'memslotChange',
   'zapAllBegin',
   'zapAllEnd',
@@ -48,6 +49,9 @@ export class ProgressMonitor implements Sink {
       }
       case 'faultEnd':
         if (!ev.ret.startsWith('retry')) this.open.delete(FAULT + ev.vcpu);
+        return;
+      case 'faultResolved':
+        this.open.delete(FAULT + ev.vcpu);
         return;
       case 'memslotChange':
         if (ev.phase === 'begin') this.open.set(MEMSLOT + ev.slot, { what: `memslot ${ev.slot} ${ev.op}`, since: at.ts });

@@ -110,6 +110,9 @@ export class SeriesSink implements InstanceSink {
         if (ev.ret === 'fixed' || ev.ret === 'spurious') this.latencies.push(Math.max(1, ev.latencyNs));
         else if (ev.ret.startsWith('retry')) this.retryTs.push(at.ts);
         break;
+      case 'faultResolved':
+        this.latencies.push(Math.max(1, ev.latencyNs));
+        break;
       default:
         break;
     }

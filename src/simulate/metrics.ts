@@ -10,6 +10,7 @@ function loadKey(vcpu: number, pgd: number | undefined): number {
 const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'faultBegin',
   'faultEnd',
+  'faultResolved',
   'remoteFlushBegin',
   'tlbFlush',
   'invalidateRangeStart',
@@ -89,6 +90,9 @@ export class Metrics implements Sink {
     switch (ev.e) {
       case 'faultBegin':
         this.faults++;
+        return;
+      case 'faultResolved':
+        this.faultLatency.record(ev.latencyNs);
         return;
       case 'faultEnd':
         switch (ev.ret) {
