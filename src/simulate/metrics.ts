@@ -113,7 +113,10 @@ export class Metrics implements Sink {
             this.faultLatency.record(ev.latencyNs);
             return;
           case 'emulate':
+            // KVM emulated the access (a write to a write-protected guest table):
+            // done, as the vCPU's access count has it, and stop.accesses with it.
             this.emulated++;
+            this.guestAccesses++;
             return;
           case 'fixed':
             this.faultLatency.record(ev.latencyNs);

@@ -65,3 +65,10 @@ test('fault latency runs from the first EPT violation of the access it resolves 
   assert.ok(resolved > 0, 'some retried access went through without another fault');
   assert.equal(r.metrics.faults.latencyNs.max, Math.max(...ended.map((e) => e.latencyNs)));
 });
+
+test('guest.accesses counts the accesses KVM emulated, as the vCPUs count them against their budget (a probe: root-zap-mini said 1 of its 2 x 6)', () => {
+  const s = loadScenario('root-zap-mini');
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
+  assert.ok(r.metrics.faults.emulated > 0);
+  assert.equal(r.metrics.guest.accesses, s.vm.vcpus * s.workload.accesses);
+});
