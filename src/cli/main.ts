@@ -13,6 +13,7 @@ import { toJson } from './atomic-write.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerCheckCommands } from './check-command.js';
 import { renderCompare } from './compare.js';
+import { warnInertSettings } from './inert-settings.js';
 import { parseTimeLimit, pastDeadline } from './limits.js';
 import { locateInScenarioFile } from './locate-error.js';
 import { warnIdleMutant } from './mutant-note.js';
@@ -94,6 +95,7 @@ function program(argv: readonly string[]): Command {
       const seed = o.seed !== undefined ? parseSeed(o.seed) : scenario.seed;
       const mutant = checkMutant(o.mutate);
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
+      warnInertSettings(scenario, o.set, [{ label: null, settings }]);
       // Outputs the system refuses at the end (a folder removed meanwhile) are said after the table, which is printed anyway.
       const unwritten: string[] = [];
       const r = await runOffloaded(
@@ -137,6 +139,7 @@ function program(argv: readonly string[]): Command {
       refuseSetAndVaried(o.set, o.vary);
       const rows = variants(scenario, base, vary);
       checkVariants(scenario, rows, ref);
+      warnInertSettings(scenario, [...o.set, ...o.vary], rows);
       const n = parsePositive('--seeds', o.seeds, 10000);
       const seeds = seedRange(scenario.seed, n);
       const mutant = checkMutant(o.mutate);

@@ -6,6 +6,7 @@ import { toJson } from '../cli/atomic-write.js';
 import { exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
+import { warnInertSettings } from '../cli/inert-settings.js';
 import { warnIdleMutant } from '../cli/mutant-note.js';
 import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
@@ -117,6 +118,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         refuseSetAndVaried(o.set, o.vary);
         const rows = gridRows(scenario, base, vary);
         checkVariants(scenario, rows, ref);
+        warnInertSettings(scenario, [...o.set, ...o.vary], rows);
         const mutant = ctx.checkMutant(o.mutate);
         const n = parsePositive('--seeds', o.seeds, 1_000_000);
         const seeds = seedRange(scenario.seed, n);
