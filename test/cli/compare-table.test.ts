@@ -29,7 +29,7 @@ test('compare table: a partial comparison says which runs were cut short (their 
   assert.match(text, /faultPrecheck=lockless \*/);
   // Counts of a run cut short are of less time: the table says how much each covered (a probe), and that zap-all's longest is of the zaps completed.
   assert.match(text, /\nsimulated time +\S+/);
-  assert.doesNotMatch(text, /zap-all longest +/);
+  assert.doesNotMatch(text, /zap-all longest +[0-9]/);
   assert.match(text, /zap-all longest \(completed\)/);
   assert.doesNotMatch(text, /faultPrecheck=off \*/);
   const note = text.trim().split('\n').at(-1)!;
