@@ -56,7 +56,10 @@ test('replay fails loudly on divergence', () => {
   // A draw the schedule does not have, or out of range.
   const d = explore(drawing(2), new RandomStrategy(2)).schedule!;
   assert.equal(d.draws.length, 2);
-  assert.throws(() => runOnce(drawing(2), new ReplayStrategy({ choices: d.choices, draws: [] }), limits, false), /asks for its draw 1 \(a value in \[0, 2\)\), but the schedule has none/);
+  assert.throws(
+    () => runOnce(drawing(2), new ReplayStrategy({ choices: d.choices, draws: [] }), limits, false),
+    /asks for its draw 1 \(a value in \[0, 2\)\), but the schedule has none/,
+  );
   assert.throws(() => runOnce(drawing(2), new ReplayStrategy({ choices: d.choices, draws: [5, 0] }), limits, false), /out of \[0, 2\)/);
   assert.throws(() => runOnce(drawing(2), new ReplayStrategy({ choices: d.choices, draws: [...d.draws, 1] }), limits, false), /draws/);
 });
