@@ -357,7 +357,9 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         if (failed !== null) unwritten.push(failed);
       }
       const where = shard !== null ? ` (shard ${shard.index}/${shard.count})` : '';
-      process.stdout.write(`${formatSummary(r.summary)}${where}\n`);
+      // auto's figures are of both its phases (the lines below split them): its summary is named auto, not by its last phase.
+      const shown = strategy.kind === 'auto' ? { ...r.summary, strategy: 'auto' } : r.summary;
+      process.stdout.write(`${formatSummary(shown)}${where}\n`);
       if (r.statesLost !== undefined) process.stderr.write(`mmulab: warning: ${fullTableLine(r.statesLost, strategy)}\n`);
       const levels = r.summary.preemptionBounds;
       if (levels !== undefined) {
