@@ -4,22 +4,20 @@
  * ids, which only makes the partial-order reduction more conservative.
  */
 export class ObjectRegistry {
-  /** Names of single objects by id (a family's ids are holes). */
   private readonly singles: string[] = [];
+  private readonly byName = new Map<string, number>();
   /** Families: [first id, buckets, name]; members are named on demand. */
   private readonly families: [number, number, string][] = [];
   private next = 0;
 
-  /**
-   * The id of the object called `name`, allocated on first use. A model names
-   * a dozen or so objects, and an instance is built per checked execution: a
-   * look through them costs less than keeping a Map of them.
-   */
+  /** The id of the object called `name`, allocated on first use. */
   id(name: string): number {
-    const known = this.singles.indexOf(name);
-    if (known >= 0) return known;
-    const id = this.next++;
-    this.singles[id] = name;
+    let id = this.byName.get(name);
+    if (id === undefined) {
+      id = this.next++;
+      this.singles[id] = name;
+      this.byName.set(name, id);
+    }
     return id;
   }
 
