@@ -15,8 +15,8 @@ import {
   ttyProgress,
 } from '../check/index.js';
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
+import { drawnChoices } from '../scenario/drawn-choices.js';
 import { InputError } from '../scenario/input-error.js';
-import { drawnChoices } from '../scenario/instantiate.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
@@ -201,10 +201,11 @@ export function retriesNote(retries: RetryRule): string {
 /**
  * What an exhausted search's interleavings are, as to the model's own random
  * choices (drawnChoices): a systematic search does not branch on them, each
- * execution draws what the seed draws, so the verdict covers that draw only;
- * mmulab merge says it too. Empty when the model draws nothing.
+ * execution draws what the seed draws, so the verdict covers that draw only.
+ * Empty when the model draws nothing. (mmulab merge does not say it: a part
+ * records its --set list, not the sizes its scenario was run at.)
  */
-export function drawsNote(scenario: Scenario, seed: number): string {
+function drawsNote(scenario: Scenario, seed: number): string {
   const choices = drawnChoices(scenario);
   if (choices.length === 0) return '';
   const other = seed === 1 ? 2 : 1;
@@ -257,6 +258,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const base = loadScenario(ref);
       checkedFactoryFor(ref, o.set, mutant, base); // bad input fails here, before any worker starts
       warnMutantSets(mutant, base, o.set);
+      // The scenario as checked: resized by the size --sets.
+      const checked = applySets(base, o.set).scenario;
       const settings = settingsOf(o.set);
       const seed = parseSeed(o.seed ?? '1');
       // As run and compare take it: seconds, fractions allowed.
@@ -338,7 +341,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         const out: CheckJson = {
           format: CHECK_FORMAT,
           scenario: ref,
-          scenarioDigest: scenarioDigest(applySets(base, o.set).scenario),
+          scenarioDigest: scenarioDigest(checked),
           settings,
           mutant,
           seed,
@@ -379,7 +382,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           const dfsLike = strategy.kind === 'dfs' || strategy.kind === 'auto';
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
-          if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(applySets(base, o.set).scenario, seed));
+          if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(checked, seed));
           if (o.strategy === undefined && o.preemptionBound === undefined && !covered.whole && !interrupted) {
             process.stdout.write(
               `(the default bound, ${DEFAULT_CHECK_BOUND}: --preemption-bound N runs every interleaving with at most N; ` +
@@ -394,7 +397,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
                 ? 'interrupted: no violation found so far\n'
                 : 'no violation found\n',
           );
-          if (r.summary.exhausted) process.stdout.write(retriesNote(retries) + drawsNote(applySets(base, o.set).scenario, seed));
+          if (r.summary.exhausted) process.stdout.write(retriesNote(retries) + drawsNote(checked, seed));
         }
         if (r.summary.truncated > 0) process.stdout.write(truncatedNote(r.summary.truncated, maxSteps ?? DEFAULT_MAX_STEPS));
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {

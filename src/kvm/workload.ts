@@ -14,16 +14,14 @@ export interface PatternSpec {
 
 const UNIT = 1 << 30;
 
-/**
- * What an access pattern draws from the run's random draws, in words ("the gfn
- * each access touches", "whether it writes"); empty when every access is fixed by the spec.
- * Kept beside nextGfn and nextWrite, which make those draws.
- */
-export function patternDraws(s: PatternSpec): string[] {
-  const out: string[] = [];
-  if (s.gfnCount > 1 && s.pattern !== 'sequential') out.push('the gfn each access touches');
-  if (s.writeRatio > 0 && s.writeRatio < 1) out.push('whether it writes');
-  return out;
+/** Whether the pattern draws each access's gfn from the run's draws (nextGfn). */
+export function drawsGfn(s: PatternSpec): boolean {
+  return s.gfnCount > 1 && s.pattern !== 'sequential';
+}
+
+/** Whether the pattern draws whether each access writes (nextWrite). */
+export function drawsWrite(s: PatternSpec): boolean {
+  return s.writeRatio > 0 && s.writeRatio < 1;
 }
 
 /** Draws the guest's next access from the run's random draws. */
@@ -49,6 +47,7 @@ export class AccessPattern {
   nextGfn(): number {
     const s = this.spec;
     if (s.gfnCount <= 1) return s.gfnStart;
+    // (drawsGfn says which patterns draw: all but sequential.)
     switch (s.pattern) {
       case 'uniform':
         return s.gfnStart + this.rt.draw(s.gfnCount);
@@ -73,8 +72,7 @@ export class AccessPattern {
 
   nextWrite(): boolean {
     const r = this.spec.writeRatio;
-    if (r <= 0) return false;
-    if (r >= 1) return true;
+    if (!drawsWrite(this.spec)) return r >= 1;
     return this.unit() < r;
   }
 }

@@ -9,7 +9,7 @@ import { defaultSettings, type Settings } from '../kvm/settings.js';
 import { ShadowMmu } from '../kvm/shadow-mmu.js';
 import { TdpMmu } from '../kvm/tdp-mmu.js';
 import { Vcpu } from '../kvm/vcpu.js';
-import { AccessPattern, patternDraws } from '../kvm/workload.js';
+import { AccessPattern } from '../kvm/workload.js';
 import { Oracle } from '../oracle/oracle.js';
 import { ProgressMonitor } from '../oracle/progress.js';
 import { StepLog } from '../oracle/step-log.js';
@@ -21,7 +21,6 @@ import { Metrics } from '../simulate/metrics.js';
 import type { GuestRam } from './guest-ram.js';
 import { type ScenarioPlan, scenarioPlan } from './plan.js';
 import type { Scenario } from './schema.js';
-import { vcpuWorkload } from './vcpu-workload.js';
 import { warmStart } from './warm-start.js';
 
 /** How to build one execution of a scenario. */
@@ -117,29 +116,13 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   };
 }
 
-/** Whether an invalidation thread of `spec` draws where each of its ranges falls (invalidator's draw, over more than one place). */
-function drawsRange(spec: Scenario['host']['invalidations'][number]): boolean {
-  const span = spec.gfnCount - spec.rangePages + 1;
-  return spec.overlapping ? span > 1 : Math.floor(spec.gfnCount / spec.rangePages) > 1;
-}
-
 /**
- * What the model of `scenario` draws from the run's random draws, in words, one
- * entry a kind ("the gfn each access touches and whether it writes (vCPU0, vCPU1)"); empty when
- * nothing is drawn. A systematic search re-runs the same draws (those of its
- * seed) in every execution, so its verdict covers that draw of them only.
+ * Over how many places an invalidation thread of `spec` draws where each of its
+ * ranges falls: anywhere its range fits when ranges may overlap, else on a grid
+ * of whole ranges. One place: nothing is drawn.
  */
-export function drawnChoices(scenario: Scenario): string[] {
-  const byWhat = new Map<string, string[]>();
-  const add = (what: string, who: string) => byWhat.set(what, [...(byWhat.get(what) ?? []), who]);
-  for (let i = 0; i < scenario.vm.vcpus; i++) {
-    const draws = patternDraws(vcpuWorkload(scenario, i));
-    if (draws.length > 0) add(draws.join(' and '), `vCPU${i}`);
-  }
-  scenario.host.invalidations.forEach((spec, k) => {
-    if (drawsRange(spec)) add('where each invalidation falls', `host.invalidations[${k}]`);
-  });
-  return [...byWhat].map(([what, who]) => `${what} (${who.join(', ')})`);
+export function invalidationPlaces(spec: Scenario['host']['invalidations'][number]): number {
+  return spec.overlapping ? spec.gfnCount - spec.rangePages + 1 : Math.floor(spec.gfnCount / spec.rangePages);
 }
 
 /** A host thread doing invalidations of one kind at a rate, on the host range behind its gfns. */
@@ -151,7 +134,8 @@ function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number],
   for (let n = 0; spec.count === 0 || n < spec.count; n++) {
     if (n > 0 && spec.intervalNs > 0) yield* kvm.sleep(spec.intervalNs);
     const span = spec.gfnCount - spec.rangePages + 1;
-    const off = spec.overlapping ? kvm.rt.draw(span) : (kvm.rt.draw(Math.floor(spec.gfnCount / spec.rangePages)) * spec.rangePages) % span;
+    const place = kvm.rt.draw(invalidationPlaces(spec));
+    const off = spec.overlapping ? place : (place * spec.rangePages) % span;
     const hvaStart = where.hvaPage + (spec.gfnStart + off - where.baseGfn);
     yield* hostInvalidate(kvm, hvaStart, hvaStart + spec.rangePages, spec.kind as InvalidationKind, spec.holdNs);
   }

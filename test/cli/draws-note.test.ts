@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { drawnChoices } from '../../src/scenario/instantiate.js';
+import { drawnChoices } from '../../src/scenario/drawn-choices.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { tempDir } from '../temp-dir.js';
 import { captured } from './captured-cli.js';
