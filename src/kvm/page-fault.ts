@@ -29,7 +29,7 @@ export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Gener
     if (writeLock) yield* lock.writeUnlockY();
     else yield* lock.readUnlockY();
   }
-  const latency = ret.startsWith('retry') ? 0 : kvm.rt.now() - (vcpu.faultSince < 0 ? kvm.rt.now() : vcpu.faultSince);
+  const latency = ret.startsWith('retry') ? 0 : vcpu.faultLatency();
   kvm.emit({ e: 'faultEnd', vcpu: vcpu.id, gfn, ret, pfn: fault.pfn, latencyNs: latency, retries: vcpu.faultRetries });
   return ret;
 }

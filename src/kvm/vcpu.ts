@@ -232,7 +232,7 @@ export class Vcpu {
       if (this.faultSince >= 0) {
         // The access a fault retried went through without faulting again (another
         // vCPU installed the SPTE meanwhile): its fault is resolved here.
-        kvm.emit({ e: 'faultResolved', vcpu: this.id, gfn, latencyNs: kvm.rt.now() - this.faultSince, retries: this.faultRetries });
+        kvm.emit({ e: 'faultResolved', vcpu: this.id, gfn, latencyNs: this.faultLatency(), retries: this.faultRetries });
         this.faultSince = -1;
       }
       kvm.rt.charge(kvm.costs.guestAccessNs);
@@ -249,6 +249,11 @@ export class Vcpu {
   private tlbAccessOp(gfn: number): Op {
     const slot = this.kvm.memslots.gfnToMemslot(gfn);
     return slot === undefined ? opWrite(this.obj) : opPair(WRITE, this.obj, READ, this.kvm.objHostPte(gfnToHva(slot, gfn)));
+  }
+
+  /** Time since the first EPT violation of the access now faulting (0 when none is). */
+  faultLatency(): number {
+    return this.faultSince < 0 ? 0 : this.kvm.rt.now() - this.faultSince;
   }
 
   /** VM-exit: back to OUTSIDE_GUEST_MODE (vcpu_run re-takes SRCU in its own step). */
