@@ -1,7 +1,7 @@
 import { type Counterexample, type InstanceFactory, ReplayStrategy, runOnce } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
 import { ReportRecorder } from '../report/index.js';
-import { isSystemError, outputFailure } from './output-failure.js';
+import { recorderOnError } from './output-failure.js';
 
 /**
  * Replays a counterexample once more with report sinks attached (on the model
@@ -30,12 +30,5 @@ export function writeCexOutputs(
     cex.limits,
     true,
   );
-  const failed =
-    onUnwritten === undefined
-      ? undefined
-      : (output: string, file: string, e: unknown) => {
-          if (!isSystemError(e)) throw e;
-          onUnwritten(outputFailure(`--${output}`, file, e));
-        };
-  rec.writeCounterexample(files, cex, replayCommand === null ? {} : { replayCommand }, failed);
+  rec.writeCounterexample(files, cex, replayCommand === null ? {} : { replayCommand }, recorderOnError(onUnwritten));
 }

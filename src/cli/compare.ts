@@ -127,7 +127,8 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
   const header = ['metric', ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
   const note = c.partial ? `\n${partialNote(c, owns)}` : '';
   const mutant = c.mutant ? `, mutant ${printable(c.mutant)}` : '';
-  // What every variant was set to: a size --set changes every figure. (A result built without `sets` has none.)
+  // What every variant was set to: a size --set changes every figure. The type says `sets` is always
+  // there, but results built by hand (test fixtures) may lack it: none then.
   const sets = (c.sets ?? []).map((x) => ` --set ${printable(x)}`).join('');
   return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}${sets ? `,${sets}` : ''}${mutant}\n${renderTable(header, rows)}${note}`;
 }

@@ -144,14 +144,12 @@ function program(argv: readonly string[]): Command {
       const seeds = seedRange(scenario.seed, n);
       const mutant = checkMutant(o.mutate);
       const unwritten: string[] = [];
-      const ran = await runOffloaded(
-        { kind: 'compare', scenario, base, vary, seeds, mutant, deadlineMs, outputs: outputs(o, argv) },
+      const c = await runOffloaded(
+        { kind: 'compare', scenario, base, vary, seeds, mutant, sets: o.set, deadlineMs, outputs: outputs(o, argv) },
         isInterrupted,
         undefined,
         (line) => unwritten.push(line),
       );
-      // The --set list as given, in the place the result has for it (its key order stays runCompare's).
-      const c = { ...ran, sets: [...o.set] };
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(c));
       if (json !== null) unwritten.push(json);
       process.stdout.write(`${renderCompare(c)}\n`);

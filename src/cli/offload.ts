@@ -12,7 +12,7 @@ import { simulate } from '../simulate/simulate.js';
 import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js';
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, partialNote, runCompare } from './compare.js';
-import { isSystemError, outputFailure } from './output-failure.js';
+import { recorderOnError } from './output-failure.js';
 import type { Vary } from './variants.js';
 import { errorFromData } from './worker-error.js';
 
@@ -49,6 +49,8 @@ export type Job =
       vary: Vary;
       seeds: number[];
       mutant: string | null;
+      /** The --set list as given, recorded in the result (`scenario` and `base` already apply it). */
+      sets: string[];
       deadlineMs?: number;
       outputs?: JobOutputs;
     }
@@ -92,13 +94,7 @@ export function runJob(
   onProgress?: (p: Progress) => void,
   onOutputError?: (line: string) => void,
 ): RunResult | CompareResult | CheckResult | AuditResult {
-  const failed =
-    onOutputError === undefined
-      ? undefined
-      : (option: string, file: string, e: unknown) => {
-          if (!isSystemError(e)) throw e;
-          onOutputError(outputFailure(option, file, e));
-        };
+  const failed = recorderOnError(onOutputError);
   if (job.kind === 'audit') return runAudit(factoryFor(job.ref, job.sets, job.mutant), job.options, stop);
   if (job.kind === 'check') {
     const progress = onProgress ? { update: onProgress, end: () => {} } : null;
@@ -141,14 +137,15 @@ export function runJob(
       sinks: rec?.sinks,
       onInstance: rec ? (i) => rec.attach(i) : undefined,
     });
-    rec?.write(out, r, { description: job.scenario.description, command: out.command }, failed && ((output, file, e) => failed(`--${output}`, file, e)));
+    rec?.write(out, r, { description: job.scenario.description, command: out.command }, failed);
     return r;
   }
-  if (out.report === undefined) return runCompare(job.scenario, job.base, job.vary, job.seeds, { mutant: job.mutant, interrupted, wallClock });
+  if (out.report === undefined) return runCompare(job.scenario, job.base, job.vary, job.seeds, { mutant: job.mutant, sets: job.sets, interrupted, wallClock });
   // With a report: one series recorder per simulated run, kept beside its result.
   const series: SeriesSink[] = [];
   const c = runCompare(job.scenario, job.base, job.vary, job.seeds, {
     mutant: job.mutant,
+    sets: job.sets,
     interrupted,
     wallClock,
     sinksFor: () => {
@@ -173,7 +170,7 @@ export function runJob(
     writeCompareReport(out.report, rows, opts);
   } catch (e) {
     if (failed === undefined) throw e;
-    failed('--report', out.report, e);
+    failed('report', out.report, e);
   }
   return c;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable } from '../report/printable.js';
+import type { OutputError } from '../report/recorder.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 /** An error the system gave for a file (it has an errno code and names the call), not a bug of ours. */
@@ -24,6 +25,19 @@ export function outputFailure(option: string, file: string, e: NodeJS.ErrnoExcep
       : // "ENOSPC: no space left on device, open '…'" (or ", write"): the description alone.
         e.message.replace(/^[A-Z]+: /, '').replace(/, \w+(?: '.*')?$/, '');
   return `${option} ${file}: not written: ${why} (${e.code})`;
+}
+
+/**
+ * The ReportRecorder error handler that tells `onUnwritten` the line of an
+ * output the system refused (outputFailure, as `--<output>`); an error of
+ * ours is thrown. Undefined without `onUnwritten`: the recorder then throws.
+ */
+export function recorderOnError(onUnwritten: ((line: string) => void) | undefined): OutputError | undefined {
+  if (onUnwritten === undefined) return undefined;
+  return (output, file, e) => {
+    if (!isSystemError(e)) throw e;
+    onUnwritten(outputFailure(`--${output}`, file, e));
+  };
 }
 
 /**
