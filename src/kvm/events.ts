@@ -29,7 +29,8 @@ export type KvmEventBody =
   | { e: 'faultEnd'; vcpu: number; gfn: number; ret: RetPf; pfn: number; latencyNs: number; retries: number }
   /** A fault that ended in RET_PF_RETRY was resolved without another: the re-executed access went through (another vCPU mapped the page). */
   | { e: 'faultResolved'; vcpu: number; gfn: number; latencyNs: number; retries: number }
-  | { e: 'spteSet'; root: number; gfn: number; oldPfn: number; newPfn: number; level: number }
+  /** `root`: the TDP root whose table holds the SPTE; under shadow paging -1, and `sp` the shadow page that holds it. */
+  | { e: 'spteSet'; root: number; sp?: number; gfn: number; oldPfn: number; newPfn: number; level: number }
   | { e: 'invalidateRangeStart'; kind: string; hvaStart: number; hvaEnd: number }
   | { e: 'invalidateRangeStartDone'; kind: string; hvaStart: number; hvaEnd: number }
   | { e: 'invalidateRangeEnd'; kind: string; hvaStart: number; hvaEnd: number }
@@ -119,6 +120,24 @@ const EXIT_TEXT: Record<VmExitReason, string> = {
 };
 
 /** The event as one line in kernel terms, for counterexamples and step logs. */
+/**
+ * A fault's outcome as the kernel names it: every retry is RET_PF_RETRY, and
+ * the model says which check sent it back in parentheses.
+ */
+export const RET_PF_NAMES: Record<RetPf, string> = {
+  fixed: 'RET_PF_FIXED',
+  spurious: 'RET_PF_SPURIOUS',
+  'retry-precheck': 'RET_PF_RETRY(precheck)',
+  'retry-stale': 'RET_PF_RETRY(stale)',
+  'retry-invalid-slot': 'RET_PF_RETRY(invalid_slot)',
+  emulate: 'RET_PF_EMULATE',
+};
+
+/** Where an SPTE lies, as a counterexample names it: a TDP root, or a shadow page (not a root: a leaf table). */
+function spteHolder(ev: { root: number; sp?: number }): string {
+  return ev.sp !== undefined ? `sp ${ev.sp}` : `root ${ev.root}`;
+}
+
 export function describeEvent(ev: KvmEventBody): string {
   switch (ev.e) {
     case 'guestAccess':
@@ -136,13 +155,13 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'gup':
       return `gfn ${hex(ev.gfn)}: hva ${hvaText(ev.hva)} → pfn ${hex(ev.pfn)} (get_user_pages)`;
     case 'faultEnd':
-      return `page fault gfn ${hex(ev.gfn)}: RET_PF_${ev.ret.toUpperCase().replace(/-/g, '_')}`;
+      return `page fault gfn ${hex(ev.gfn)}: ${RET_PF_NAMES[ev.ret]}`;
     case 'faultResolved':
       return `gfn ${hex(ev.gfn)}: the retried access went through without another fault`;
     case 'spteSet':
       return ev.newPfn < 0
-        ? `zap SPTE gfn ${hex(ev.gfn)} (was pfn ${hex(ev.oldPfn)}) in root ${ev.root}`
-        : `install SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.newPfn)} in root ${ev.root}`;
+        ? `zap SPTE gfn ${hex(ev.gfn)} (was pfn ${hex(ev.oldPfn)}) in ${spteHolder(ev)}`
+        : `install SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.newPfn)} in ${spteHolder(ev)}`;
     case 'invalidateRangeStart':
       return `${ev.kind}: invalidate_range_start [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)})`;
     case 'invalidateRangeStartDone':

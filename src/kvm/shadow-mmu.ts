@@ -236,7 +236,7 @@ export class ShadowMmu implements MmuBackend {
     }
     sp.sptes.set(index, makeLeaf(fault.pfn, !this.isWriteTracked(fault.gfn)));
     kvm.rt.charge(kvm.costs.spteInstallNs);
-    kvm.emit({ e: 'spteSet', root: sp.id, gfn: fault.gfn, oldPfn: old === undefined ? -1 : leafPfn(old), newPfn: fault.pfn, level: 1 });
+    kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: old === undefined ? -1 : leafPfn(old), newPfn: fault.pfn, level: 1 });
     return 'fixed';
   }
 

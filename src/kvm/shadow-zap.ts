@@ -56,7 +56,7 @@ export function mmuPageZapPte(mmu: ShadowMmu, sp: ShadowPage, index: number): bo
     sp.translations!.delete(index);
     mmu.rmap.remove(gfn, ref);
     mmu.kvm.rt.charge(mmu.kvm.costs.zapSpteNs);
-    mmu.kvm.emit({ e: 'spteSet', root: sp.id, gfn, oldPfn: leafPfn(v), newPfn: -1, level: 1 });
+    mmu.kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn, oldPfn: leafPfn(v), newPfn: -1, level: 1 });
   }
   return true;
 }

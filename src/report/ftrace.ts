@@ -1,4 +1,4 @@
-import { type EventStamp, type KvmEvent, type RetPf, requestList, type VmExitReason } from '../kvm/events.js';
+import { type EventStamp, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
@@ -78,7 +78,7 @@ export class FtraceSink implements InstanceSink {
         this.add(
           at,
           'mmulab_page_fault_done',
-          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} ret ${RET_NAMES[ev.ret]} retries ${ev.retries}${ev.ret === 'fixed' || ev.ret === 'spurious' ? ` latency_ns ${Math.round(ev.latencyNs)}` : ''}`,
+          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} ret ${RET_PF_NAMES[ev.ret]} retries ${ev.retries}${ev.ret === 'fixed' || ev.ret === 'spurious' ? ` latency_ns ${Math.round(ev.latencyNs)}` : ''}`,
         );
         return;
       case 'vmEntry':
@@ -229,15 +229,6 @@ interface Rec {
   /** Its fields, printed. */
   text: string;
 }
-
-const RET_NAMES: Record<RetPf, string> = {
-  fixed: 'RET_PF_FIXED',
-  spurious: 'RET_PF_SPURIOUS',
-  'retry-precheck': 'RET_PF_RETRY(precheck)',
-  'retry-stale': 'RET_PF_RETRY(stale)',
-  'retry-invalid-slot': 'RET_PF_RETRY(invalid_slot)',
-  emulate: 'RET_PF_EMULATE',
-};
 
 /** VMX basic exit reasons for the model's exits (a shadow-paging fault is a #PF intercept, an exception exit). */
 const EXIT_REASONS: Record<VmExitReason, string> = {

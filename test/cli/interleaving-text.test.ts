@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
+import { captured } from './captured-cli.js';
+
+const dir = tempDir('mmulab-interleaving-text-');
+
+test('a counterexample under shadow paging says which shadow page an SPTE is in, not that a leaf page is a root (a probe: "install SPTE gfn 0x1 → pfn 0x1000 in root 3", sp 3 a level-1 page, then "VM-entry on root 0")', async () => {
+  const r = await captured(['check', 'root-zap-mini', '--mutate', 'zap-root-no-request', '--out', join(dir, 'a.json')]);
+  assert.equal(r.code, 1, r.stderr);
+  const installs = r.stdout.split('\n').filter((l) => l.includes('install SPTE'));
+  assert.ok(installs.length > 0);
+  for (const l of installs) assert.match(l, / in sp \d+$/, l);
+});
+
+test('a retried fault is RET_PF_RETRY, with the check that sent it back, as the kernel and the ftrace log name it (a probe: RET_PF_RETRY_PRECHECK, which no kernel has)', async () => {
+  const r = await captured(['check', 'fault-vs-invalidation-mini', '--mutate', 'precheck-plain-read', '--out', join(dir, 'b.json')]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /: page fault gfn 0x0: RET_PF_RETRY\(precheck\)\n/);
+  assert.doesNotMatch(r.stdout, /RET_PF_RETRY_/);
+});
