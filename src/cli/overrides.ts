@@ -6,10 +6,9 @@ import { isSizeKey, SIZE_KEYS, type Vary, type VaryKey } from './variants.js';
 
 /** Parses one `key=value` setting from the command line against the settings table. */
 export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean] {
-  const eq = text.indexOf('=');
-  if (eq <= 0) throw new InputError(`${where} ${text}: expected key=value`);
-  const key = text.slice(0, eq);
-  const raw = text.slice(eq + 1);
+  const key = setKey(text);
+  if (key === '') throw new InputError(`${where} ${text}: expected key=value`);
+  const raw = text.slice(key.length + 1);
   const spec = SETTINGS.find((s) => s.key === key);
   if (spec === undefined) {
     throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), ...SIZE_KEYS].join(', ')}`);
@@ -21,10 +20,18 @@ export function parseSetting(text: string, where = '--set'): [keyof Settings, st
   return [spec.key, value];
 }
 
+/** The key of a `key=value` item (--set, --vary): what comes before its first '=', or '' when it has none. */
+export function setKey(item: string): string {
+  return item.slice(0, Math.max(0, item.indexOf('=')));
+}
+
 /** A --set list as results and counterexamples record it: key → the value as given. */
 export function settingsOf(sets: readonly string[]): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
-  for (const s of sets) settings[s.slice(0, s.indexOf('='))] = s.slice(s.indexOf('=') + 1);
+  for (const s of sets) {
+    const key = setKey(s);
+    settings[key] = s.slice(key.length + 1);
+  }
   return settings;
 }
 
@@ -56,8 +63,8 @@ function onceEach(given: Map<string, string>, key: string, item: string, where: 
  */
 export function refuseSetAndVaried(sets: readonly string[], varies: readonly string[]): void {
   for (const item of sets) {
-    const key = item.slice(0, Math.max(0, item.indexOf('=')));
-    const varied = varies.find((v) => v.slice(0, v.indexOf('=')) === key);
+    const key = setKey(item);
+    const varied = varies.find((v) => setKey(v) === key);
     if (varied !== undefined) throw new InputError(`--set ${item}: ${key} is varied too (--vary ${varied}); expected it in --set or in --vary, not both`);
   }
 }
@@ -69,10 +76,9 @@ export function refuseSetAndVaried(sets: readonly string[], varies: readonly str
  * the other made two columns of one variant.
  */
 export function parseVary(text: string): Vary[number] {
-  const eq = text.indexOf('=');
-  if (eq <= 0) throw new InputError(`--vary ${text}: expected key=a,b[,c]`);
-  const key = text.slice(0, eq);
-  const raw = text.slice(eq + 1).split(',');
+  const key = setKey(text);
+  if (key === '') throw new InputError(`--vary ${text}: expected key=a,b[,c]`);
+  const raw = text.slice(key.length + 1).split(',');
   if (raw.length === 1 && raw[0] === '') throw new InputError(`--vary ${text}: expected at least one value`);
   const empty = raw.indexOf('');
   if (empty >= 0) throw new InputError(`--vary ${text}: value ${empty + 1} of ${raw.length} is empty; expected key=a,b[,c] with no empty value`);
@@ -150,7 +156,7 @@ export function applySets(
   const size: ScenarioSize = {};
   const given = new Map<string, string>();
   for (const item of list) {
-    const key = item.slice(0, Math.max(0, item.indexOf('=')));
+    const key = setKey(item);
     if (!isSizeKey(key)) {
       rest.push(item);
       continue;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setKey } from '../cli/overrides.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 
@@ -35,8 +36,9 @@ function canonical(v: unknown): string {
 export function setsRecord(sets: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of sets) {
-    const eq = s.indexOf('=');
-    out[eq < 0 ? s : s.slice(0, eq)] = eq < 0 ? '' : s.slice(eq + 1);
+    // An item without '=' (a part file edited by hand) is a key of its own, with no value.
+    const key = s.includes('=') ? setKey(s) : s;
+    out[key] = s.slice(key.length + 1);
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
