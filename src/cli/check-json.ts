@@ -11,6 +11,7 @@ import {
 } from '../check/index.js';
 import type { Violation } from '../runtime/instance.js';
 import { InputError } from '../scenario/input-error.js';
+import { differentSplits } from '../sweep/grid.js';
 import { differs, shortDigest } from '../sweep/merge-identity.js';
 
 /** Format of `check --json`. */
@@ -129,7 +130,7 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     if (a.file === b.file) throw new InputError(`${a.file.name}: parts ${shardOf(a)} and ${shardOf(b)} hold the same ${unitsOf(strategy)}`);
     const why =
       a.part.part.shard.count !== b.part.part.shard.count
-        ? `parts of different splits (--shard i/${a.part.part.shard.count} and i/${b.part.part.shard.count}); expected the parts of one --shard i/n`
+        ? differentSplits(`--shard i/${a.part.part.shard.count}`, `i/${b.part.part.shard.count}`)
         : 'a part given twice?';
     throw new InputError(`${b.file.name}: part ${shardOf(b)} holds ${unitsOf(strategy)} that ${a.file.name}'s part ${shardOf(a)} holds too (${why})`);
   }

@@ -22,6 +22,15 @@ export interface Shard {
   count: number;
 }
 
+/**
+ * Why merge refuses parts of two splits (sweep's and check's): `a` and `b`
+ * name each part's split as the message has it ("--shard i/4", "a.json's no
+ * --shard", "i/3").
+ */
+export function differentSplits(a: string, b: string): string {
+  return `parts of different splits (${a} and ${b}); expected the parts of one --shard i/n`;
+}
+
 /** The rows (variants) of a sweep, as compare has them. */
 export function gridRows(scenario: Scenario, base: Partial<Settings>, vary: Vary): Variant[] {
   return variants(scenario, base, vary);

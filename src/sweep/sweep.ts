@@ -3,7 +3,7 @@ import { varyRecord } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
-import { gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
+import { differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
 import { differs, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
 import { runCells } from './pool.js';
 
@@ -104,9 +104,7 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     // Cells are dealt out by n: parts of two splits neither make up the grid nor tell which of its cells are missing.
     if ((p.shard?.count ?? 1) !== (first.shard?.count ?? 1)) {
       const split = (s: Shard | null) => (s === null ? 'no --shard' : `--shard i/${s.count}`);
-      throw new InputError(
-        `${name}: shard: parts of different splits (${split(p.shard)} and ${names[0]}'s ${split(first.shard)}); expected the parts of one --shard i/n`,
-      );
+      throw new InputError(`${name}: shard: ${differentSplits(split(p.shard), `${names[0]}'s ${split(first.shard)}`)}`);
     }
     if (p.rows.length !== first.rows.length) throw unlike('the number of rows', p.rows.length, first.rows.length);
     p.rows.forEach((r, i) => {
