@@ -30,8 +30,10 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
   // pairs with the smp_wmb in kvm_mmu_invalidate_end).
   yield opRead(kvm.objInvalidate);
   const mmuSeq = kvm.mmuInvalidateSeq;
+  kvm.emit({ e: 'seqSnapshot', vcpu: vcpu.id, seq: mmuSeq });
   const { pfn, major } = yield* hvaToPfn(kvm, hva);
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
+  kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn, hva, pfn });
 
   if (kvm.settings.apicAccessPage === 'retry') {
     yield* kvm.mmuLock.readLock();

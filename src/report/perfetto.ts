@@ -123,7 +123,7 @@ export class PerfettoSink implements InstanceSink {
     for (const s of spans) tids.add(s.tid);
     const violations: Violation[] = this.inst?.violations ?? [];
     // In steps, a violation stands at the last step of the runtime step that found it.
-    const violationStep = (v: Violation) => (steps ? this.clock.stepOfRuntimeStep(v.step) : v.step);
+    const violationStep = (v: Violation) => (steps ? this.clock.violationStep(v.step) : v.step);
     const violationNs = (v: Violation) => (steps ? violationStep(v) * NS_PER_STEP : v.timeNs);
     const time = steps ? { time: 'interleaving steps as mmulab check/replay print them: step n at n µs (per-thread virtual time does not order threads)' } : {};
 

@@ -29,6 +29,11 @@ export class StepClock {
   active: boolean | null = null;
   /** Events seen so far: the interleaving step of the latest. */
   events = 0;
+  /**
+   * The interleaving step of the event the first violation was found on (the
+   * oracle reads each event before the exports do), where the step log ends.
+   */
+  private violationAt: number | null = null;
   /** Runtime step of each event, by interleaving step - 1 (to place what the oracle reports by runtime step). */
   private readonly runtimeSteps: number[] = [];
   /** Per point between events: the events seen before it. */
@@ -62,6 +67,7 @@ export class StepClock {
     if (!this.active) return at;
     this.events++;
     this.runtimeSteps.push(at.step);
+    if (this.violationAt === null && this.inst !== null && this.inst.violations.length > 0) this.violationAt = this.events;
     const s = this.stamped;
     s.ts = this.events * NS_PER_STEP;
     s.step = this.events;
@@ -69,8 +75,17 @@ export class StepClock {
     return s;
   }
 
+  /**
+   * Where a violation reported at runtime step `step` stands: on the event it
+   * was found on, as the printed interleaving ends there; one the checker found
+   * after the step (a deadlock, a livelock) on the step's last event.
+   */
+  violationStep(step: number): number {
+    return this.violationAt ?? this.stepOfRuntimeStep(step);
+  }
+
   /** Interleaving step of the last event at or before runtime step `step` (0 if none). */
-  stepOfRuntimeStep(step: number): number {
+  private stepOfRuntimeStep(step: number): number {
     let lo = 0;
     let hi = this.runtimeSteps.length;
     while (lo < hi) {

@@ -87,7 +87,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     if (shadow) metrics.shadowPagesLive = metrics.shadowPagesPeak = kvm.mmu.gauges().shadowPages;
     for (const v of kvm.vcpus) if (v.root.root >= 0) metrics.rootLoadedBefore(v.id, shadow ? v.root.pgd : undefined);
   }
-  const log = opts.log ? new StepLog() : null;
+  // After the oracle, which it needs to have read each event first.
+  const log = opts.log ? new StepLog(violations) : null;
   if (log) kvm.subscribe(log);
   for (const s of opts.sinks ?? []) kvm.subscribe(s);
 
