@@ -1,17 +1,11 @@
 import { MUTANTS } from '../kvm/mutants.js';
 import type { Settings } from '../kvm/settings.js';
-import { printable } from '../report/printable.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
 import { applySets } from './overrides.js';
-
-/** One run (or variant) a mutant is applied to: its label in a comparison (null for a single run) and its settings. */
-export interface MutatedRun {
-  label: string | null;
-  settings: Settings;
-}
+import { type LabelledRun, type SettingsRun, warnLine, whichRuns } from './which-runs.js';
 
 /**
  * What is known of where a mutant acts is its spec in src/kvm/mutants.ts: the
@@ -23,7 +17,7 @@ export interface MutatedRun {
  * nothing finer (which setting a mutant needs), so this is a note, not a
  * refusal: a mutant may well act on other scenarios.
  */
-export function mutantNote(mutant: string | null, scenario: string, runs: readonly MutatedRun[]): string | null {
+export function mutantNote(mutant: string | null, scenario: string, runs: readonly SettingsRun[]): string | null {
   const spec = MUTANTS.find((m) => m.name === mutant);
   if (mutant === null || spec === undefined) return null;
   let intended: Scenario | null;
@@ -44,22 +38,15 @@ export function mutantNote(mutant: string | null, scenario: string, runs: readon
   return `${meant}; ${here}: the mutant may never act here, and then the results are the unmutated protocol's`;
 }
 
-/** Writes mutantNote's line as a warning on stderr, when there is one. */
-export function warnMutant(mutant: string | null, scenario: string, runs: readonly MutatedRun[]): void {
-  const note = mutantNote(mutant, scenario, runs);
-  if (note !== null) process.stderr.write(`mmulab: warning: ${printable(note)}\n`);
-}
-
-/** warnMutant for the checker's commands (check, audit, replay --schedule): the scenario as loaded and its --set list. */
+/** mutantNote's warning for the checker's commands (check, audit, replay --schedule): the scenario as loaded and its --set list. */
 export function warnMutantSets(mutant: string | null, base: Scenario, sets: readonly string[]): void {
   if (mutant === null) return;
   const { scenario, settings } = applySets(base, sets);
-  warnMutant(mutant, base.name ?? 'unnamed', [{ label: null, settings: effectiveSettings(scenario, settings) }]);
+  warnLine(mutantNote(mutant, base.name ?? 'unnamed', [{ label: null, settings: effectiveSettings(scenario, settings) }]));
 }
 
 /** Simulated runs with a mutant, by variant: its label (null for a single run) and the results of its seeds. */
-export interface MutatedResults {
-  label: string | null;
+export interface MutatedResults extends LabelledRun {
   results: readonly Pick<RunResult, 'mutantActed'>[];
 }
 
@@ -76,17 +63,10 @@ export function idleMutantNote(mutant: string | null, runs: readonly MutatedResu
   if (idle.length === 0) return null;
   const spec = MUTANTS.find((m) => m.name === mutant);
   const meant = spec !== undefined ? ` (it is meant for ${spec.scenario})` : '';
-  const where =
-    idle.length === runs.length && runs.length === 1 && runs[0]!.label === null
-      ? 'in this run'
-      : idle.length === runs.length
-        ? 'in any variant'
-        : `in ${idle.length === 1 ? 'variant' : 'variants'} ${idle.map((r) => r.label).join(', ')}`;
-  return `--mutate ${mutant} never acted ${where}: nothing reached the place where it departs from the kernel${meant}, so the results are the unmutated protocol's`;
+  return `--mutate ${mutant} never acted in ${whichRuns(idle, runs)}: nothing reached the place where it departs from the kernel${meant}, so the results are the unmutated protocol's`;
 }
 
 /** Writes idleMutantNote's line as a warning on stderr, when there is one. */
 export function warnIdleMutant(mutant: string | null, runs: readonly MutatedResults[]): void {
-  const note = idleMutantNote(mutant, runs);
-  if (note !== null) process.stderr.write(`mmulab: warning: ${printable(note)}\n`);
+  warnLine(idleMutantNote(mutant, runs));
 }

@@ -7,6 +7,8 @@ export interface SettingSpec {
   values: readonly (string | boolean)[];
   default: string | boolean;
   description: string;
+  /** Read under this MMU only; under the other the model does `instead`, whatever the value. */
+  readUnder?: { mmu: Settings['mmu']; instead: string };
 }
 
 export interface Settings {
@@ -49,6 +51,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     values: ['zap-all-fast', 'zap-all-lockbreak', 'zap-slot', 'zap-slot-rmap-only'],
     default: 'zap-all-fast',
     description: 'memslot delete/move flush: fast zap by generation, lock-break zap-all, or slot-only zaps',
+    readUnder: { mmu: 'shadow', instead: 'the TDP MMU always zaps by generation, kvm_mmu_zap_all_fast' },
   },
   {
     key: 'rootZap',

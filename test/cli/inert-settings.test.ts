@@ -24,7 +24,7 @@ test('a setting one MMU alone reads, given for a run under the other, is said to
         { label: 'mmu=shadow', settings: shadow },
       ],
     )!,
-    /it does nothing in variants mmu=tdp, under mmu=tdp$/,
+    /it does nothing in variant mmu=tdp, under mmu=tdp$/,
   );
   // Neither the scenario nor the command line names it: nothing to say.
   const plain = loadScenario('fault-vs-invalidation-mini');

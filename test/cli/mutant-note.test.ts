@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderCompare, runCompare } from '../../src/cli/compare.js';
-import { mutantNote } from '../../src/cli/mutant-note.js';
+import { idleMutantNote, mutantNote } from '../../src/cli/mutant-note.js';
 import { summarizeRun } from '../../src/cli/summary.js';
 import { MUTANTS } from '../../src/kvm/mutants.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
@@ -84,4 +84,37 @@ test("compare's header names the mutant every run had (a probe: compare's termin
   assert.equal(c.mutant, 'fault-skip-range-check');
   assert.equal(renderCompare(c).split('\n')[0], 'tdp, seeds 1, mutant fault-skip-range-check');
   assert.equal(renderCompare(runCompare(s, {}, [{ key: 'faultPrecheck', values: ['off'] }], [1], { mutant: null })).split('\n')[0], 'tdp, seeds 1');
+});
+
+test('idle mutant note: names the runs in which the mutant never acted, and only those', () => {
+  const acted = (...n: number[]) => n.map((mutantActed) => ({ mutantActed }));
+  assert.equal(
+    idleMutantNote('zap-root-no-request', [{ label: null, results: acted(0) }]),
+    "--mutate zap-root-no-request never acted in this run: nothing reached the place where it departs from the kernel (it is meant for root-zap-mini), so the results are the unmutated protocol's",
+  );
+  assert.equal(idleMutantNote('zap-root-no-request', [{ label: null, results: acted(3) }]), null);
+  assert.equal(idleMutantNote(null, [{ label: null, results: acted(0) }]), null);
+  // A variant with one seed where it acted is not named; one where it never did is.
+  assert.match(
+    idleMutantNote('zap-root-no-request', [
+      { label: 'mmu=tdp', results: acted(0, 0) },
+      { label: 'mmu=shadow', results: acted(0, 2) },
+    ])!,
+    /never acted in variant mmu=tdp: /,
+  );
+  assert.match(
+    idleMutantNote('zap-root-no-request', [
+      { label: 'a', results: acted(0) },
+      { label: 'b', results: acted(0) },
+      { label: 'c', results: acted(1) },
+    ])!,
+    /never acted in variants a, b: /,
+  );
+  assert.match(
+    idleMutantNote('zap-root-no-request', [
+      { label: 'a', results: acted(0) },
+      { label: 'b', results: acted(0) },
+    ])!,
+    /never acted in any variant: /,
+  );
 });
