@@ -58,8 +58,10 @@ export class ReplayStrategy implements Strategy {
     const i = x.nDraws;
     const d = this.schedule.draws[i];
     if (d === undefined)
-      throw new ReplayDivergence(`replay: the model asks for its draw ${i + 1} (a value in [0, ${n})), but the schedule has ${i === 0 ? 'none' : `only ${i}`}`);
-    if (!(d >= 0 && d < n)) throw new ReplayDivergence(`replay: draw ${i} is ${d}, out of [0, ${n})`);
+      throw new ReplayDivergence(
+        `replay: the model asks for schedule.draws[${i}] (a value in [0, ${n})), but the schedule has ${i === 0 ? 'no draws' : `only ${i}`}`,
+      );
+    if (!(d >= 0 && d < n)) throw new ReplayDivergence(`replay: schedule.draws[${i}] is ${d}, out of [0, ${n}) where the model asks for it`);
     return d;
   }
 

@@ -30,7 +30,7 @@ export function summarizeRun(r: RunResult): string {
   rows.push(['livelock', r.progress.livelock ? `YES: ${r.progress.stalled}` : 'no']);
   rows.push(['violations', String(r.violations.length)]);
   const size = Object.entries(r.size ?? {}).map(([k, v]) => `${k}=${v}`);
-  const head = `${printable(r.scenario)}  seed ${r.seed}${size.length > 0 ? `  ${size.join(' ')}` : ''}${r.mutant ? `  mutant=${r.mutant} (acted ${r.mutantActed ?? 0} ${r.mutantActed === 1 ? 'time' : 'times'})` : ''}`;
+  const head = `${printable(r.scenario)}  seed ${r.seed}${size.length > 0 ? `  ${size.join(' ')}` : ''}${r.mutant ? `  mutant=${r.mutant}${r.mutantActed !== undefined ? ` (acted ${r.mutantActed} ${r.mutantActed === 1 ? 'time' : 'times'})` : ''}` : ''}`;
   const settings = Object.entries(r.settings).map(([k, v]) => `${k}=${v}`);
   const lines = [head, `  ${settings.slice(0, 3).join(' ')}`, `  ${settings.slice(3).join(' ')}`, renderTable(['metric', 'value'], rows)];
   for (const v of r.violations) lines.push(`VIOLATION ${v.kind} at ${fmtNs(v.timeNs)} (step ${v.step}, ${v.thread}): ${v.message}`);

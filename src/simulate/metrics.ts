@@ -53,10 +53,10 @@ export class Metrics implements Sink {
   /** Threads inside an invalidate_range_start: the SPTEs they zap are the notifier's. */
   private readonly inRangeStart = new Set<number>();
   /** SPTEs zapped by mmu_notifier invalidations (not by memslot flushes, zap-all or root zaps). */
-  sptesZapped = 0;
+  notifierSptesZapped = 0;
   sptesInstalled = 0;
   /** SPTEs zapped by anyone: notifiers, memslot flushes, zap-all, root zaps. */
-  sptesZappedAll = 0;
+  sptesZapped = 0;
   apicReloads = 0;
   apicReRequests = 0;
   apicStalledNs = 0;
@@ -146,8 +146,8 @@ export class Metrics implements Sink {
       case 'spteSet':
         if (ev.newPfn >= 0) this.sptesInstalled++;
         else {
-          this.sptesZappedAll++;
-          if (this.inRangeStart.has(at.tid)) this.sptesZapped++;
+          this.sptesZapped++;
+          if (this.inRangeStart.has(at.tid)) this.notifierSptesZapped++;
         }
         return;
       case 'apicReload':

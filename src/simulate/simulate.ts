@@ -149,11 +149,11 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         lockBreaks: m.lockBreaks,
       },
       tlb: { remoteFlushes: m.remoteFlushes, vcpuFlushes: m.tlbFlushes },
-      sptes: { installed: m.sptesInstalled, zapped: m.sptesZappedAll },
+      sptes: { installed: m.sptesInstalled, zapped: m.sptesZapped },
       invalidations: {
         started: m.invalidationsStarted,
         completed: m.invalidationsCompleted,
-        sptesZapped: m.sptesZapped,
+        sptesZapped: m.notifierSptesZapped,
         durationNs: m.invalidationDuration.summary(),
       },
       apic: { reloads: m.apicReloads, reRequests: m.apicReRequests, stalledNs: m.apicStalledNs },

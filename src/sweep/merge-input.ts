@@ -177,7 +177,8 @@ const runResult = z.object({
       lockBreaks: num,
     }),
     tlb: z.object({ remoteFlushes: num, vcpuFlushes: num }),
-    sptes: z.object({ installed: num, zapped: num }),
+    // Optional: sweep parts written before it was added hold none.
+    sptes: z.object({ installed: num, zapped: num }).optional(),
     invalidations: z.object({ started: num, completed: num, sptesZapped: num, durationNs: percentiles }),
     apic: z.object({ reloads: num, reRequests: num, stalledNs: num }),
     guest: z.object({ accesses: num, entries: num, entriesCancelled: num }),

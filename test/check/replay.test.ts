@@ -58,7 +58,7 @@ test('replay fails loudly on divergence', () => {
   assert.equal(d.draws.length, 2);
   assert.throws(
     () => runOnce(drawing(2), new ReplayStrategy({ choices: d.choices, draws: [] }), limits, false),
-    /asks for its draw 1 \(a value in \[0, 2\)\), but the schedule has none/,
+    /asks for schedule\.draws\[0\] \(a value in \[0, 2\)\), but the schedule has no draws/,
   );
   assert.throws(() => runOnce(drawing(2), new ReplayStrategy({ choices: d.choices, draws: [5, 0] }), limits, false), /out of \[0, 2\)/);
   assert.throws(() => runOnce(drawing(2), new ReplayStrategy({ choices: d.choices, draws: [...d.draws, 1] }), limits, false), /draws/);
