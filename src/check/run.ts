@@ -69,7 +69,7 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
       x.addViolation(
         'livelock',
         x.prev,
-        `livelock: ${maxSteps} steps run and still awaiting ${pending} ` +
+        `${maxSteps} steps run, still awaited: ${pending} ` +
           '(a thread retries forever, often because the state it waits on is read once and kept, ' +
           'or because others keep undoing its work; or the scenario needs more steps than --max-steps)',
       );
@@ -112,7 +112,7 @@ function reportDeadlock(x: Execution): void {
   x.addViolation(
     'deadlock',
     waiting[0] ?? null,
-    `deadlock: no thread can run; ${waiting.map(describeWait).join('; ')} (often a lock taken in opposite orders, or a wake-up that never comes)`,
+    `no thread can run; ${waiting.map(describeWait).join('; ')} (often a lock taken in opposite orders, or a wake-up that never comes)`,
   );
 }
 
@@ -124,10 +124,10 @@ function reportSpinLivelock(x: Execution): void {
   x.addViolation(
     'livelock',
     spinning[0] ?? null,
-    `livelock: ${spinning.map((t) => t.name).join(', ')} ${spinning.length > 1 ? 'retry' : 'retries'} ` +
+    `${spinning.map((t) => t.name).join(', ')} ${spinning.length > 1 ? 'retry' : 'retries'} ` +
       'with nothing new to see (no other thread wrote what the last attempt read), and no other thread can run' +
       (others.length > 0 ? ` (${others.join('; ')})` : '') +
-      (pending !== null ? `; still awaiting ${pending}` : '') +
+      (pending !== null ? `; still awaited: ${pending}` : '') +
       ' (often a value read once and kept instead of re-read on each retry)',
   );
 }

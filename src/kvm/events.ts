@@ -167,11 +167,12 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'invalidateRangeStartDone':
       return `${ev.kind}: invalidate_range_start returns`;
     case 'invalidateRangeEnd':
-      return `${ev.kind}: invalidate_range_end [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)})`;
+      // Emitted as it returns, after kvm_mmu_invalidate_end (the start is logged as it is called).
+      return `${ev.kind}: invalidate_range_end [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)}) returns`;
     case 'invalidateBegin':
       return `kvm_mmu_invalidate_begin: mmu_invalidate_in_progress=${ev.inProgress}`;
     case 'invalidateRangeAdd':
-      return `kvm_mmu_invalidate_range_add: range now [${hex(ev.start)},${hex(ev.end)})`;
+      return `kvm_mmu_invalidate_range_add: range now gfns [${hex(ev.start)},${hex(ev.end)})`;
     case 'invalidateEnd':
       return `kvm_mmu_invalidate_end: mmu_invalidate_seq=${ev.seq}, in_progress=${ev.inProgress}`;
     case 'hostPteChange':

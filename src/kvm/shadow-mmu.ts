@@ -331,7 +331,11 @@ export class ShadowMmu implements MmuBackend {
     // Marked a moment ago and the request has not reached this vCPU yet: its IPI
     // will. That excuses a root the request is about (invalid or obsolete), only.
     const requestComing = this.rootDropInFlight > 0 && (vcpu.requests & (1 << rootZapRequest(this.kvm))) === 0;
-    if (sp.invalid) return requestComing ? null : `root sp ${r} (gfn ${hex(sp.gfn)}) is invalid: it was zapped while in use`;
+    if (sp.invalid) {
+      if (requestComing) return null;
+      const asked = (vcpu.requests & (1 << rootZapRequest(this.kvm))) !== 0;
+      return `root sp ${r} (gfn ${hex(sp.gfn)}) is invalid: it was zapped while in use${asked ? '' : ', and no request to drop it reached this vCPU'}`;
+    }
     if (sp.mmuValidGen !== this.kvm.mmuValidGen) {
       return requestComing ? null : `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
     }

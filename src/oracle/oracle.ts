@@ -2,7 +2,7 @@ import { type EventStamp, hvaText, type KvmEvent, type Sink } from '../kvm/event
 import type { FreedPfn } from '../kvm/host-mm.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
-import { KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
+import { KVM_REQ_APIC_PAGE_RELOAD, KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 import type { Violation } from '../runtime/instance.js';
 import { CleanRanges } from './clean-ranges.js';
@@ -211,7 +211,10 @@ export class Oracle implements Sink {
       if (freed) {
         this.report(
           'stale-apic-access',
-          `vCPU${v.id} entered the guest with APIC_ACCESS_ADDR pfn ${hex(v.apicAccessPfn)}, which ${freed.kind} freed${this.when(freed)}`,
+          `vCPU${v.id} entered the guest with APIC_ACCESS_ADDR pfn ${hex(v.apicAccessPfn)}, which ${freed.kind} freed${this.when(freed)}` +
+            ((v.requests & (1 << KVM_REQ_APIC_PAGE_RELOAD)) !== 0
+              ? ', with KVM_REQ_APIC_PAGE_RELOAD pending (the late request check cancels such an entry)'
+              : ''),
         );
       }
     }

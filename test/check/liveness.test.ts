@@ -31,7 +31,7 @@ test('livelock: a retry loop on a value read once is caught by the no-progress r
     assert.equal(r.violation?.kind, 'livelock', s.name);
     assert.match(r.violation!.message, /vCPU0 retries with nothing new to see/);
     assert.match(r.violation!.message, /host is done/);
-    assert.match(r.violation!.message, /awaiting vCPU0 fault completion/);
+    assert.match(r.violation!.message, /still awaited: vCPU0 fault completion/);
     assert.ok(r.schedule!.choices.length < 20, `${r.schedule!.choices.length} steps`);
   }
 });
@@ -39,7 +39,7 @@ test('livelock: a retry loop on a value read once is caught by the no-progress r
 test('livelock: with fairSpin off, the same bug runs into maxSteps while awaited work is pending', () => {
   const r = explore(precheck(true), new DfsStrategy(), { fairSpin: false, maxSteps: 200 });
   assert.equal(r.violation?.kind, 'livelock');
-  assert.match(r.violation!.message, /200 steps run and still awaiting vCPU0 fault completion/);
+  assert.match(r.violation!.message, /200 steps run, still awaited: vCPU0 fault completion/);
   assert.equal(r.schedule!.choices.length, 200);
 });
 

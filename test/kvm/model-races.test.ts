@@ -77,6 +77,6 @@ test('a livelock found by the checker names what is pending without an age: its 
   const f = factoryFor('fault-vs-invalidation-mini', [], 'precheck-plain-read');
   const r = explore(f, new PctStrategy(1, 3), { maxExecutions: 1000 });
   assert.equal(r.violation?.kind, 'livelock');
-  assert.match(r.violation!.message, /still awaiting vCPU\d's fault on gfn 0x0 pending/);
+  assert.match(r.violation!.message, /still awaited: vCPU\d's fault on gfn 0x0 pending/);
   assert.doesNotMatch(r.violation!.message, /pending for/);
 });
