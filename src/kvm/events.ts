@@ -26,6 +26,21 @@ export type KvmEventBody =
   | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean }
   | { e: 'seqSnapshot'; vcpu: number; seq: number }
   | { e: 'gup'; vcpu: number; gfn: number; hva: number; pfn: number }
+  /** The lockless pre-check's read of mmu_invalidate_in_progress (`kept`: the value of an earlier read, no READ_ONCE) and its answer. */
+  | { e: 'precheck'; vcpu: number; gfn: number; inProgress: number; kept: boolean; seq: number; retry: boolean }
+  /** is_page_fault_stale's invalidation check under mmu_lock (`skipped`: a mutant left out the part that would have said stale). */
+  | {
+      e: 'staleCheck';
+      vcpu: number;
+      gfn: number;
+      stale: boolean;
+      skipped: boolean;
+      inProgress: number;
+      rangeStart: number;
+      rangeEnd: number;
+      seq: number;
+      snapshot: number;
+    }
   | { e: 'faultEnd'; vcpu: number; gfn: number; ret: RetPf; pfn: number; latencyNs: number; retries: number }
   /** A fault that ended in RET_PF_RETRY was resolved without another: the re-executed access went through (another vCPU mapped the page). */
   | { e: 'faultResolved'; vcpu: number; gfn: number; latencyNs: number; retries: number }
@@ -152,6 +167,13 @@ export function describeEvent(ev: KvmEventBody): string {
       return `page fault on gfn ${hex(ev.gfn)} (${ev.write ? 'write' : 'read'})`;
     case 'seqSnapshot':
       return `snapshot mmu_invalidate_seq=${ev.seq}`;
+    case 'precheck':
+      return `lockless pre-check gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? ' (kept from an earlier read: no READ_ONCE)' : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? 'retry' : 'go on'}`;
+    case 'staleCheck': {
+      const range = ev.inProgress > 0 ? ` range gfns [${hex(ev.rangeStart)},${hex(ev.rangeEnd)})` : '';
+      const verdict = ev.stale ? 'stale: retry' : ev.skipped ? 'not stale (the mutant skipped what says stale)' : 'not stale';
+      return `is_page_fault_stale gfn ${hex(ev.gfn)} (mmu_invalidate_in_progress=${ev.inProgress}${range}, mmu_invalidate_seq=${ev.seq}, snapshot ${ev.snapshot}): ${verdict}`;
+    }
     case 'gup':
       return `gfn ${hex(ev.gfn)}: hva ${hvaText(ev.hva)} → pfn ${hex(ev.pfn)} (get_user_pages)`;
     case 'faultEnd':

@@ -61,13 +61,17 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
     // under mmu_lock; a hit saves taking mmu_lock (and making the invalidator yield).
     yield opRead(kvm.objInvalidate);
     let inProgress = kvm.mmuInvalidateInProgress;
+    let kept = false;
     if (kvm.mutation.has('precheck-plain-read')) {
       // Without READ_ONCE the compiler may keep the first value read in a register.
       if (vcpu.cachedInProgress === undefined) vcpu.cachedInProgress = inProgress;
-      if (vcpu.cachedInProgress !== inProgress) kvm.mutation.tookEffect();
+      kept = vcpu.cachedInProgress !== inProgress;
+      if (kept) kvm.mutation.tookEffect();
       inProgress = vcpu.cachedInProgress;
     }
-    if (mmuInvalidateRetryGfnUnsafe(kvm, fault.mmuSeq, fault.gfn, inProgress)) return 'retry-precheck';
+    const retry = mmuInvalidateRetryGfnUnsafe(kvm, fault.mmuSeq, fault.gfn, inProgress);
+    kvm.emit({ e: 'precheck', vcpu: vcpu.id, gfn: fault.gfn, inProgress, kept, seq: kvm.mmuInvalidateSeq, retry });
+    if (retry) return 'retry-precheck';
   }
 
   fault.hva = gfnToHva(slot, fault.gfn);
@@ -89,6 +93,19 @@ export function isPageFaultStale(vcpu: Vcpu, fault: PageFault): boolean {
   const skips = kvm.mutation.faultRetrySkips;
   const stale = mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn, skips);
   // The fault path's mutants leave part of the check out: they act when that part would have said stale.
-  if ((skips.range || skips.seq) && !stale && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn)) kvm.mutation.tookEffect();
+  const skipped = (skips.range || skips.seq) && !stale && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn);
+  if (skipped) kvm.mutation.tookEffect();
+  kvm.emit({
+    e: 'staleCheck',
+    vcpu: vcpu.id,
+    gfn: fault.gfn,
+    stale,
+    skipped,
+    inProgress: kvm.mmuInvalidateInProgress,
+    rangeStart: kvm.mmuInvalidateRangeStart,
+    rangeEnd: kvm.mmuInvalidateRangeEnd,
+    seq: kvm.mmuInvalidateSeq,
+    snapshot: fault.mmuSeq,
+  });
   return stale;
 }

@@ -20,3 +20,18 @@ test('a retried fault is RET_PF_RETRY, with the check that sent it back, as the 
   assert.match(r.stdout, /: page fault gfn 0x0: RET_PF_RETRY\(precheck\)\n/);
   assert.doesNotMatch(r.stdout, /RET_PF_RETRY_/);
 });
+
+test("the fault path's checks are in the story, with the values they read: the locked is_page_fault_stale a range-check mutant gets wrong, and the lockless pre-check's kept read (a probe: the step each mutant changes was not printed)", async () => {
+  const range = await captured(['check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', join(dir, 'c.json')]);
+  assert.equal(range.code, 1, range.stderr);
+  assert.match(
+    range.stdout,
+    /vCPU0: is_page_fault_stale gfn 0x0 \(mmu_invalidate_in_progress=1 range gfns \[0x0,0x1\), mmu_invalidate_seq=0, snapshot 0\): not stale \(the mutant skipped what says stale\)\n/,
+  );
+  const kept = await captured(['check', 'fault-vs-invalidation-mini', '--mutate', 'precheck-plain-read', '--out', join(dir, 'd.json')]);
+  assert.equal(kept.code, 1, kept.stderr);
+  assert.match(
+    kept.stdout,
+    /lockless pre-check gfn 0x0: mmu_invalidate_in_progress=1 \(kept from an earlier read: no READ_ONCE\), mmu_invalidate_seq=\d+: retry\n/,
+  );
+});
