@@ -26,6 +26,12 @@ export type KvmEventBody =
   | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean }
   | { e: 'seqSnapshot'; vcpu: number; seq: number }
   | { e: 'gup'; vcpu: number; gfn: number; hva: number; pfn: number }
+  /** kvm_mmu_new_pgd: the root slot after the switch (-1: none fits, one is built before entry) and the cached roots (-1: empty). */
+  | { e: 'newPgd'; vcpu: number; pgd: number; root: number; prev: number[] }
+  /** kvm_mmu_free_obsolete_roots: the roots it looked at and those it frees. */
+  | { e: 'freeObsoleteRoots'; vcpu: number; current: number; prev: number[]; freed: number[] }
+  /** kvm_swap_active_memslots publishes a new memslot set. */
+  | { e: 'memslotsPublish'; generation: number; what: string }
   /** The lockless pre-check's read of mmu_invalidate_in_progress (`kept`: the value of an earlier read, no READ_ONCE) and its answer. */
   | { e: 'precheck'; vcpu: number; gfn: number; inProgress: number; kept: boolean; seq: number; retry: boolean }
   /** is_page_fault_stale's invalidation check under mmu_lock (`skipped`: a mutant left out the part that would have said stale). */
@@ -148,6 +154,12 @@ export const RET_PF_NAMES: Record<RetPf, string> = {
   emulate: 'RET_PF_EMULATE',
 };
 
+/** Roots by shadow page, "none" for an empty slot. */
+function rootList(roots: readonly number[]): string {
+  const held = roots.filter((r) => r >= 0);
+  return held.length > 0 ? held.map((r) => `sp ${r}`).join(', ') : 'none';
+}
+
 /** Where an SPTE lies, as a counterexample names it: a TDP root, or a shadow page (not a root: a leaf table). */
 function spteHolder(ev: { root: number; sp?: number }): string {
   return ev.sp !== undefined ? `sp ${ev.sp}` : `root ${ev.root}`;
@@ -167,6 +179,12 @@ export function describeEvent(ev: KvmEventBody): string {
       return `page fault on gfn ${hex(ev.gfn)} (${ev.write ? 'write' : 'read'})`;
     case 'seqSnapshot':
       return `snapshot mmu_invalidate_seq=${ev.seq}`;
+    case 'newPgd':
+      return `kvm_mmu_new_pgd CR3 ${hex(ev.pgd)}: ${ev.root >= 0 ? `root sp ${ev.root} (a cached one fits)` : 'no cached root fits, one is built before entry'}; prev_roots ${rootList(ev.prev)}`;
+    case 'freeObsoleteRoots':
+      return `kvm_mmu_free_obsolete_roots (current ${rootList([ev.current])}, prev_roots ${rootList(ev.prev)}): ${ev.freed.length > 0 ? `frees ${rootList(ev.freed)}` : 'finds none obsolete'}`;
+    case 'memslotsPublish':
+      return `publish memslots generation ${ev.generation}: ${ev.what}`;
     case 'precheck':
       return `lockless pre-check gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? ' (kept from an earlier read: no READ_ONCE)' : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? 'retry' : 'go on'}`;
     case 'staleCheck': {

@@ -14,7 +14,7 @@ export type MemslotOp =
  * between start and end (else begin and end could see different slots), publish,
  * then wait out the SRCU readers of the old set.
  */
-function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[]): Task {
+function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[], what: string): Task {
   // Race: notifiers counting themselves in and out of mn_active_invalidate_count,
   // and faults and notifiers reading the memslots pointer. The test that finds no
   // invalidation between start and end and the publish are one step, as both are
@@ -22,6 +22,7 @@ function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[]): Task {
   // and its end the new one.
   yield* kvm.mnMemslotsUpdateWait.stepUntil(() => kvm.mnActiveInvalidateCount === 0, op2(WRITE, kvm.objMnActive, kvm.objMemslots));
   kvm.memslots = kvm.memslots.with(slots);
+  kvm.emit({ e: 'memslotsPublish', generation: kvm.memslots.generation, what });
   kvm.rt.charge(kvm.costs.srcuSyncNs);
   yield* kvm.srcu.synchronize();
   if (kvm.mmu.memslotsUpdated !== undefined) yield* kvm.mmu.memslotsUpdated(kvm.memslots.generation);
@@ -40,20 +41,25 @@ export function* kvmSetMemoryRegion(kvm: Kvm, change: MemslotOp): Task {
   if (change.op === 'create') {
     if (old === undefined) {
       const slot: Memslot = { id: change.slot, baseGfn: change.baseGfn, npages: change.pages, hvaPage: change.hvaPage, flags: 0 };
-      yield* kvmSwapActiveMemslots(kvm, [...cur, slot]);
+      yield* kvmSwapActiveMemslots(kvm, [...cur, slot], `memslot ${change.slot} added`);
     }
   } else if (old !== undefined) {
     const invalid: Memslot = { ...old, flags: old.flags | KVM_MEMSLOT_INVALID };
     yield* kvmSwapActiveMemslots(
       kvm,
       cur.map((s) => (s === old ? invalid : s)),
+      `memslot ${change.slot} KVM_MEMSLOT_INVALID`,
     );
     kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'invalid' });
     yield* kvm.mmu.flushShadowMemslot(old);
     kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'flushed' });
     const rest = kvm.memslots.slots.filter((s) => s.id !== change.slot);
     const final = change.op === 'move' ? [...rest, { ...old, baseGfn: change.baseGfn }] : rest;
-    yield* kvmSwapActiveMemslots(kvm, final);
+    yield* kvmSwapActiveMemslots(
+      kvm,
+      final,
+      change.op === 'move' ? `memslot ${change.slot} at gfn 0x${change.baseGfn.toString(16)}` : `memslot ${change.slot} gone`,
+    );
   }
   kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'done' });
   yield* kvm.slotsLock.writeUnlockY();

@@ -109,15 +109,23 @@ export function isObsoleteRoot(mmu: ShadowMmu, root: number): boolean {
  */
 export function* kvmMmuFreeObsoleteRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
   let mask = 0;
-  if (isObsoleteRoot(mmu, vcpu.root.root)) mask |= KVM_MMU_ROOT_CURRENT;
+  const freed: number[] = [];
+  if (isObsoleteRoot(mmu, vcpu.root.root)) {
+    mask |= KVM_MMU_ROOT_CURRENT;
+    freed.push(vcpu.root.root);
+  }
   // The mutant is the loop as first posted in thread 003: it tested the current root each time.
   const testsCurrent = mmu.kvm.mutation.has('free-obsolete-roots-tests-current');
   for (let i = 0; i < vcpu.prevRoots.length; i++) {
     const obsolete = isObsoleteRoot(mmu, vcpu.prevRoots[i]!.root);
     const tested = testsCurrent ? isObsoleteRoot(mmu, vcpu.root.root) : obsolete;
     if (tested !== obsolete) mmu.kvm.mutation.tookEffect();
-    if (tested) mask |= kvmMmuRootPrevious(i);
+    if (tested) {
+      mask |= kvmMmuRootPrevious(i);
+      freed.push(vcpu.prevRoots[i]!.root);
+    }
   }
+  mmu.kvm.emit({ e: 'freeObsoleteRoots', vcpu: vcpu.id, current: vcpu.root.root, prev: vcpu.prevRoots.map((r) => r.root), freed });
   if (mask !== 0) yield* kvmMmuFreeRoots(mmu, vcpu, mask, 'zap-request');
 }
 
@@ -185,4 +193,5 @@ export function* kvmMmuNewPgd(mmu: ShadowMmu, vcpu: Vcpu, pgd: number): Task {
   yield op2(READ, mmu.kvm.objRoots, mmu.objSpt);
   const hit = vcpu.root.root >= 0 ? yield* cachedRootFindAndKeepCurrent(mmu, vcpu, pgd) : cachedRootFindWithoutCurrent(mmu, vcpu, pgd);
   if (hit) kvmMakeRequest(vcpu, KVM_REQ_LOAD_MMU_PGD);
+  mmu.kvm.emit({ e: 'newPgd', vcpu: vcpu.id, pgd, root: vcpu.root.root, prev: vcpu.prevRoots.map((r) => r.root) });
 }

@@ -35,3 +35,11 @@ test("the fault path's checks are in the story, with the values they read: the l
     /lockless pre-check gfn 0x0: mmu_invalidate_in_progress=1 \(kept from an earlier read: no READ_ONCE\), mmu_invalidate_seq=\d+: retry\n/,
   );
 });
+
+test('the root and memslot steps a story rests on are printed: kvm_mmu_new_pgd with the cached roots, what kvm_mmu_free_obsolete_roots frees, each memslot set published (a probe: the CR3 switch that cached the root, and the removal of the memslot the violation names, were missing)', async () => {
+  const cached = await captured(['check', 'cached-roots-mini', '--mutate', 'free-obsolete-roots-tests-current', '--out', join(dir, 'e.json')]);
+  assert.equal(cached.code, 1, cached.stderr);
+  assert.match(cached.stdout, /vCPU0: kvm_mmu_new_pgd CR3 0x[0-9a-f]+: no cached root fits, one is built before entry; prev_roots sp 0\n/);
+  assert.match(cached.stdout, /vCPU0: kvm_mmu_free_obsolete_roots \(current none, prev_roots sp 0\): finds none obsolete\n/);
+  assert.match(cached.stdout, /vmm: publish memslots generation 1: memslot 1 KVM_MEMSLOT_INVALID\n/);
+});
