@@ -45,6 +45,9 @@ const sweepPart = async (file: string, ...args: string[]) => {
   return file;
 };
 
+/** check of MINI with fault-skip-range-check, by random, unminimised, with `more` options. */
+const rangeCheckRandom = (...more: string[]) => run('check', MINI, '--mutate', 'fault-skip-range-check', '--strategy', 'random', '--no-minimise', ...more);
+
 test('merge (regression): sweep parts of different --set sizes, --max-steps or scenario contents are refused, naming the file and what differs', async () => {
   const v1 = await sweepPart(at('v1.json'), '--set', 'vcpus=1', '--shard', '0/2');
   const v4 = await sweepPart(at('v4.json'), '--set', 'vcpus=4', '--shard', '1/2');
@@ -281,21 +284,7 @@ test('merge (regression): the replay command it prints works from the current fo
   mkdirSync(sub);
   for (let i = 0; i < 2; i++) {
     const json = join(sub, `part${i}.json`);
-    const r = await run(
-      'check',
-      MINI,
-      '--mutate',
-      'fault-skip-range-check',
-      '--strategy',
-      'random',
-      '--no-minimise',
-      '--shard',
-      `${i}/2`,
-      '--json',
-      json,
-      '--out',
-      join(sub, `cex${i}.json`),
-    );
+    const r = await rangeCheckRandom('--shard', `${i}/2`, '--json', json, '--out', join(sub, `cex${i}.json`));
     assert.equal(r.code, 1, r.stderr);
     edited(json, json, (j) => (j.counterexample = `cex${i}.json`));
   }
@@ -355,19 +344,7 @@ test('merge (regression): a counterexample not found from here is recorded as no
   mkdirSync(join(ran, 'sub'), { recursive: true });
   const part = join(ran, 'sub', 'partA.json');
   // Run here with absolute paths (the CLI's workers load from this folder), then recorded as the check in `ran` records its --out.
-  const c = await run(
-    'check',
-    MINI,
-    '--mutate',
-    'fault-skip-range-check',
-    '--strategy',
-    'random',
-    '--no-minimise',
-    '--out',
-    join(ran, 'cexA.json'),
-    '--json',
-    part,
-  );
+  const c = await rangeCheckRandom('--out', join(ran, 'cexA.json'), '--json', part);
   assert.equal(c.code, 1, c.stderr);
   edited(part, part, (x) => (x.counterexample = 'cexA.json'));
   const cwd = process.cwd();
