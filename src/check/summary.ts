@@ -55,7 +55,7 @@ export interface Summary {
 /** One line for humans: "dfs: 1234 executions (exhausted), depth 40, 0.52 s, 2373 exec/s". */
 export function formatSummary(s: Summary): string {
   const parts = [
-    `${s.strategy}: ${s.executions} executions (${s.exhausted ? 'exhausted' : s.stoppedBy})`,
+    `${s.strategy}: ${s.executions} execution${s.executions === 1 ? '' : 's'} (${s.exhausted ? 'exhausted' : s.stoppedBy})`,
     `max depth ${s.maxDepth}`,
     `${(s.wallMs / 1000).toFixed(2)} s`,
     `${Math.round(s.executionsPerSec)} exec/s`,

@@ -40,3 +40,21 @@ test('the time limit stops an exploration (fake clock), and the summary says so'
   assert.equal(r.summary.exhausted, false);
   assert.match(formatSummary(r.summary), /^dfs: \d+ executions \(time-limit\), max depth \d+, /);
 });
+
+test('the summary line counts one execution in the singular (a probe: "auto: 1 executions (violation)")', () => {
+  const one = {
+    strategy: 'pct',
+    executions: 1,
+    exhausted: false,
+    stoppedBy: 'violation',
+    maxDepth: 46,
+    truncated: 0,
+    redundant: 0,
+    wallMs: 13,
+    executionsPerSec: 78,
+    firstCounterexampleMs: 13,
+    violationExecution: 0,
+  } as const;
+  assert.match(formatSummary(one), /^pct: 1 execution \(violation\), /);
+  assert.match(formatSummary({ ...one, executions: 2 }), /^pct: 2 executions \(violation\), /);
+});
