@@ -136,11 +136,11 @@ const EXIT_TEXT: Record<VmExitReason, string> = {
   'pf-intercept': '#PF intercepted',
   'write-protect': '#PF intercepted: write to a write-protected SPTE',
   kick: 'kick',
-  done: 'done',
+  // The vCPU ran its workload's accesses and stops: as a guest that idles, a HLT exit.
+  done: 'HLT: its accesses are done',
   cr3: 'CR3 write',
 };
 
-/** The event as one line in kernel terms, for counterexamples and step logs. */
 /**
  * A fault's outcome as the kernel names it: every retry is RET_PF_RETRY, and
  * the model says which check sent it back in parentheses.
@@ -165,6 +165,7 @@ function spteHolder(ev: { root: number; sp?: number }): string {
   return ev.sp !== undefined ? `sp ${ev.sp}` : `root ${ev.root}`;
 }
 
+/** The event as one line in kernel terms, for counterexamples and step logs. */
 export function describeEvent(ev: KvmEventBody): string {
   switch (ev.e) {
     case 'guestAccess':
