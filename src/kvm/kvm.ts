@@ -111,6 +111,16 @@ export class Kvm {
     this.routes = routesFor(this.sinks);
   }
 
+  /**
+   * Whether some sink reads events of kind `e`: an event that costs something
+   * to build (a copy of a vCPU's roots) is built only then. The checker's
+   * exploring instances (oracle and progress only) and the simulator read
+   * few kinds; the step log and the trace exporters read them all.
+   */
+  listens(e: KvmEvent['e']): boolean {
+    return (this.routes.get(e) ?? route(this.routes, this.sinks, e)).length > 0;
+  }
+
   /** Publishes an event to every sink that reads its kind, with the time, step and thread. */
   emit(ev: KvmEvent): void {
     const sinks = this.sinks;

@@ -102,6 +102,11 @@ export function isObsoleteRoot(mmu: ShadowMmu, root: number): boolean {
   return isObsoleteSp(mmu.kvm, mmu.sps[root]!);
 }
 
+/** The roots in a vCPU's prev_roots, as events name them (-1: an empty slot). */
+function cachedRoots(vcpu: Vcpu): number[] {
+  return vcpu.prevRoots.map((r) => r.root);
+}
+
 /**
  * @kernel kvm_mmu_free_obsolete_roots — the KVM_REQ_MMU_FREE_OBSOLETE_ROOTS handler
  * (thread 003): free only those of the current and previous roots that are
@@ -125,7 +130,9 @@ export function* kvmMmuFreeObsoleteRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
       freed.push(vcpu.prevRoots[i]!.root);
     }
   }
-  mmu.kvm.emit({ e: 'freeObsoleteRoots', vcpu: vcpu.id, current: vcpu.root.root, prev: vcpu.prevRoots.map((r) => r.root), freed });
+  if (mmu.kvm.listens('freeObsoleteRoots')) {
+    mmu.kvm.emit({ e: 'freeObsoleteRoots', vcpu: vcpu.id, current: vcpu.root.root, prev: cachedRoots(vcpu), freed });
+  }
   if (mask !== 0) yield* kvmMmuFreeRoots(mmu, vcpu, mask, 'zap-request');
 }
 
@@ -193,5 +200,5 @@ export function* kvmMmuNewPgd(mmu: ShadowMmu, vcpu: Vcpu, pgd: number): Task {
   yield op2(READ, mmu.kvm.objRoots, mmu.objSpt);
   const hit = vcpu.root.root >= 0 ? yield* cachedRootFindAndKeepCurrent(mmu, vcpu, pgd) : cachedRootFindWithoutCurrent(mmu, vcpu, pgd);
   if (hit) kvmMakeRequest(vcpu, KVM_REQ_LOAD_MMU_PGD);
-  mmu.kvm.emit({ e: 'newPgd', vcpu: vcpu.id, pgd, root: vcpu.root.root, prev: vcpu.prevRoots.map((r) => r.root) });
+  if (mmu.kvm.listens('newPgd')) mmu.kvm.emit({ e: 'newPgd', vcpu: vcpu.id, pgd, root: vcpu.root.root, prev: cachedRoots(vcpu) });
 }

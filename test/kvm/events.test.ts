@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCounterexample } from '../../src/check/counterexample.js';
 import { describeEvent } from '../../src/kvm/events.js';
+import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
 import { cli } from '../cli/in-process-cli.js';
 import { counterexampleOf, printedSteps } from '../report/fixtures.js';
 import { tempDir } from '../temp-dir.js';
@@ -46,4 +48,16 @@ test('events: a use after free found by the checker is not dated by a thread-loc
     printedSteps(cex).some(([, , t]) => /^free pfn /.test(t)),
     'the free is printed',
   );
+});
+
+test("listens: the checker's exploring instances read no root or memslot story events, so those are not built; an instance with its step log reads them all", () => {
+  const scenario = loadScenario('cached-roots-mini');
+  const settings = effectiveSettings(scenario);
+  const exploring = createInstance(scenario, { settings, mutant: null, log: false, metrics: false });
+  assert.equal(exploring.kvm.listens('newPgd'), false);
+  assert.equal(exploring.kvm.listens('freeObsoleteRoots'), false);
+  assert.equal(exploring.kvm.listens('guestAccess'), true, 'the oracle checks accesses');
+  const logged = createInstance(scenario, { settings, mutant: null, log: true, metrics: false });
+  assert.equal(logged.kvm.listens('newPgd'), true);
+  assert.equal(logged.kvm.listens('freeObsoleteRoots'), true);
 });
