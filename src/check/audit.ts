@@ -1,4 +1,5 @@
 import { opsConflict, opTouches } from '../runtime/op.js';
+import type { Weighted } from '../runtime/prng.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
 import { describeOp, describeStepKind } from './counterexample.js';
@@ -206,8 +207,8 @@ class LocalFirstReplay extends ReplayStrategy {
     this.draws.reset(0);
   }
 
-  override nextDraw(x: Execution, n: number): number {
-    return this.draws.below(n, x.rt.current?.id ?? -1);
+  override nextDraw(x: Execution, n: number, w?: Weighted): number {
+    return this.draws.below(n, x.rt.current?.id ?? -1, w);
   }
 
   override forcedStep(x: Execution, t: Thread): void {

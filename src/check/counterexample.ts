@@ -6,7 +6,7 @@ import { ReplayStrategy } from './replay.js';
 import { type RunLimits, runOnce, type SingleRun } from './run.js';
 
 /** Format tag of counterexample files. */
-export const CEX_FORMAT = 'mmulab-cex/2';
+export const CEX_FORMAT = 'mmulab-cex/3';
 
 /** One step of a counterexample, in kernel terms. */
 export interface CexStep {

@@ -1,3 +1,4 @@
+import type { Weighted } from '../runtime/prng.js';
 import type { Thread } from '../runtime/thread.js';
 import type { BoundLevel } from './bound-levels.js';
 import type { Execution, Outcome } from './execution.js';
@@ -30,8 +31,8 @@ export abstract class DelegatingStrategy implements Strategy {
     this.current.forcedStep(x, t);
   }
 
-  nextDraw(x: Execution, n: number): number {
-    return this.current.nextDraw(x, n);
+  nextDraw(x: Execution, n: number, w?: Weighted): number {
+    return this.current.nextDraw(x, n, w);
   }
 
   endExecution(x: Execution, outcome: Outcome): void {

@@ -1,4 +1,5 @@
 import { KIND_MASK, opsConflict, SHARED, SPIN, WRITE } from '../runtime/op.js';
+import type { Weighted } from '../runtime/prng.js';
 import type { Thread } from '../runtime/thread.js';
 import { claimedOwnership, type UnitClaims } from './claims.js';
 import { SeededDraws } from './draws.js';
@@ -40,6 +41,9 @@ export function defaultPor(options: Pick<DfsOptions, 'por' | 'preemptionBound'>)
   return options.por ?? (b === undefined || b === Number.POSITIVE_INFINITY ? 'dpor' : 'states');
 }
 
+/** With draws 'explore', the most values a draw may take and still be a branch point (DfsOptions.maxDrawBranch's default). */
+export const MAX_DRAW_BRANCH = 8;
+
 /** How the DFS treats the model's random draws. */
 export type DrawMode =
   /** from a PRNG seeded the same for every execution, so that re-execution is deterministic */
@@ -57,7 +61,7 @@ export interface DfsOptions {
   maxStates?: number;
   /** Draws: 'seeded' by default. */
   draws?: DrawMode;
-  /** With draws 'explore': draws over more values than this come from the seeded PRNG. */
+  /** With draws 'explore': draws over more values than this come from the seeded PRNG (default MAX_DRAW_BRANCH). */
   maxDrawBranch?: number;
   /** Seed of the draws that are not explored. */
   seed?: number;
@@ -322,7 +326,7 @@ export class DfsStrategy implements Strategy, RaceSink {
     this.states = shared ?? this.ownStates;
     this.sleepSets = (this.por === 'sleep' || this.por === 'dpor') && this.bound === Number.POSITIVE_INFINITY;
     this.explore = (options.draws ?? 'seeded') === 'explore';
-    this.maxDrawBranch = options.maxDrawBranch ?? 8;
+    this.maxDrawBranch = options.maxDrawBranch ?? MAX_DRAW_BRANCH;
     this.seeded = new SeededDraws(options.seed ?? 0);
     const split = options.split;
     this.owns = split?.claims !== undefined ? claimedOwnership(split.shard, split.claims) : (u) => owns(split?.shard, u);
@@ -830,8 +834,8 @@ export class DfsStrategy implements Strategy, RaceSink {
     return -1;
   }
 
-  nextDraw(x: Execution, n: number): number {
-    if (!this.explore || n <= 1 || n > this.maxDrawBranch) return this.seeded.below(n, x.rt.current?.id ?? -1);
+  nextDraw(x: Execution, n: number, w?: Weighted): number {
+    if (!this.explore || n <= 1 || n > this.maxDrawBranch) return this.seeded.below(n, x.rt.current?.id ?? -1, w);
     const path = this.path;
     const k = this.pos;
     let v = 0;

@@ -1,4 +1,4 @@
-import { Prng } from '../runtime/prng.js';
+import { Prng, type Weighted } from '../runtime/prng.js';
 import { mix32 } from './rng.js';
 
 /**
@@ -23,14 +23,14 @@ export class SeededDraws {
     this.stream = stream;
   }
 
-  /** A draw in [0, n) for thread `tid` (-1: drawn outside any thread). */
-  below(n: number, tid: number): number {
+  /** A draw in [0, n) for thread `tid` (-1: drawn outside any thread), with the weights of `w` when given. */
+  below(n: number, tid: number, w?: Weighted): number {
     const k = tid + 1;
     let p = this.prngs[k];
     if (p === undefined) {
       p = new Prng(mix32(mix32(this.seed, this.stream), k));
       this.prngs[k] = p;
     }
-    return p.below(n);
+    return w === undefined ? p.below(n) : p.weighted(w);
   }
 }

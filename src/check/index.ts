@@ -18,7 +18,7 @@ export {
   parseCounterexample,
   replayCounterexample,
 } from './counterexample.js';
-export { type DfsOptions, type DfsSplit, type DfsStats, DfsStrategy, type DrawMode, type PorMode } from './dfs.js';
+export { type DfsOptions, type DfsSplit, type DfsStats, DfsStrategy, type DrawMode, MAX_DRAW_BRANCH, type PorMode } from './dfs.js';
 export { CheckerError, NondeterministicModel, ReplayDivergence } from './errors.js';
 export { Execution, type Outcome } from './execution.js';
 export {

@@ -1,3 +1,4 @@
+import type { Weighted } from '../runtime/prng.js';
 import type { Thread } from '../runtime/thread.js';
 import { SeededDraws } from './draws.js';
 import type { Execution, Outcome } from './execution.js';
@@ -27,8 +28,8 @@ export class RandomStrategy implements Strategy {
 
   forcedStep(_x: Execution, _t: Thread): void {}
 
-  nextDraw(x: Execution, n: number): number {
-    return this.draws.below(n, x.rt.current?.id ?? -1);
+  nextDraw(x: Execution, n: number, w?: Weighted): number {
+    return this.draws.below(n, x.rt.current?.id ?? -1, w);
   }
 
   endExecution(_x: Execution, _outcome: Outcome): void {}

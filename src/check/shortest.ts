@@ -1,4 +1,5 @@
 import type { Violation } from '../runtime/instance.js';
+import type { Weighted } from '../runtime/prng.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
 import { DelegatingStrategy } from './delegating.js';
@@ -68,12 +69,12 @@ class SearchScheduler extends DelegatingStrategy {
   override nextThread(x: Execution): Thread | null {
     return x.step >= this.limit ? null : this.inner.nextThread(x);
   }
-  override nextDraw(x: Execution, n: number): number {
+  override nextDraw(x: Execution, n: number, w?: Weighted): number {
     const k = (x.rt.current?.id ?? -1) + 1;
     const i = this.taken[k] ?? 0;
     this.taken[k] = i + 1;
     const v = this.draws[k]?.[i];
-    return v !== undefined && v < n ? v : this.inner.nextDraw(x, n);
+    return v !== undefined && v < n ? v : this.inner.nextDraw(x, n, w);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Weighted } from '../runtime/prng.js';
 import type { Thread } from '../runtime/thread.js';
 import type { BoundLevel } from './bound-levels.js';
 import type { Execution, Outcome } from './execution.js';
@@ -25,8 +26,12 @@ export interface Strategy {
    * Execution.localStep).
    */
   forcedStep(x: Execution, t: Thread): void;
-  /** The model's draw in [0, n). */
-  nextDraw(x: Execution, n: number): number;
+  /**
+   * The model's draw in [0, n): uniform, or with the weights of `w` (n is then
+   * w.n). A search that branches on draws may take every value in turn,
+   * weighted or not; one that follows a schedule returns what it recorded.
+   */
+  nextDraw(x: Execution, n: number, w?: Weighted): number;
   /** Told how the execution ended. */
   endExecution(x: Execution, outcome: Outcome): void;
   /** True once a systematic strategy has run every execution of its bounded space. */

@@ -10,6 +10,7 @@ import {
   formatBoundLevels,
   formatInterleaving,
   formatSummary,
+  MAX_DRAW_BRANCH,
   type RetryRule,
   type StrategySpec,
   ttyProgress,
@@ -65,6 +66,7 @@ interface CheckFlags {
   por?: string;
   retries: string;
   maxStates?: string;
+  draws?: string;
 }
 
 /** Most worker threads a check may ask for. */
@@ -102,6 +104,7 @@ function strategySpec(o: CheckFlags): StrategySpec {
   const name = strategyName(o);
   if (o.iterativeBound && name !== 'dfs') throw new InputError(`--iterative-bound: expected --strategy dfs, not ${name}`);
   if (o.por !== undefined && name !== 'dfs') throw new InputError(`--por: expected --strategy dfs, not ${name}`);
+  const draws = drawMode(o, name);
   if (o.pctDepth !== undefined && name !== 'pct') throw new InputError(`--pct-depth: expected --strategy pct, not ${name}`);
   if (o.maxStates !== undefined && name !== 'dfs' && name !== 'auto') throw new InputError(`--max-states: expected --strategy dfs or auto, not ${name}`);
   // pct and random take no bound: it would be ignored (pct's depth is its own).
@@ -115,12 +118,12 @@ function strategySpec(o: CheckFlags): StrategySpec {
         throw new InputError(`--max-states: expected --por states (a preemption bound, or --iterative-bound), not dpor, which keeps no table of states`);
       }
       const spec: StrategySpec = o.iterativeBound
-        ? { kind: 'dfs', iterative: true, preemptionBound: bound, ...room }
-        : { kind: 'dfs', preemptionBound: bound, ...room };
+        ? { kind: 'dfs', iterative: true, preemptionBound: bound, ...room, ...draws }
+        : { kind: 'dfs', preemptionBound: bound, ...room, ...draws };
       return por === undefined ? spec : { ...spec, por };
     }
     case 'auto':
-      return { kind: 'auto', preemptionBound: bound ?? (o.strategy === undefined ? DEFAULT_CHECK_BOUND : undefined), ...room };
+      return { kind: 'auto', preemptionBound: bound ?? (o.strategy === undefined ? DEFAULT_CHECK_BOUND : undefined), ...room, ...draws };
     case 'pct': {
       const depth = o.pctDepth !== undefined ? parseCount('--pct-depth', o.pctDepth, 100) : undefined;
       if (depth === 0) throw new InputError('--pct-depth 0: expected at least 1 (d-1 priority change points)');
@@ -131,6 +134,14 @@ function strategySpec(o: CheckFlags): StrategySpec {
     default:
       throw new InputError(`--strategy ${name}: expected one of auto, dfs, pct, random`);
   }
+}
+
+/** What --draws asks of a search that branches (nothing: the default, seeded, which the spec leaves out). */
+function drawMode(o: CheckFlags, name: string): { draws?: 'explore' } {
+  if (o.draws === undefined || o.draws === 'seeded') return {};
+  if (o.draws !== 'explore') throw new InputError(`--draws ${o.draws}: expected seeded or explore`);
+  if (name !== 'dfs' && name !== 'auto') throw new InputError(`--draws explore: expected --strategy dfs or auto, not ${name} (which draws from --seed)`);
+  return { draws: 'explore' };
 }
 
 /** The dfs reduction --por asks for (undefined: defaultPor's choice). */
@@ -200,16 +211,23 @@ export function retriesNote(retries: RetryRule): string {
 
 /**
  * What an exhausted search's interleavings are, as to the model's own random
- * choices (drawnChoices): a systematic search does not branch on them, each
- * execution draws what the seed draws, so the verdict covers that draw only.
- * Empty when the model draws nothing. (mmulab merge does not say it: a part
- * records its --set list, not the sizes its scenario was run at.)
+ * choices (drawnChoices). By default a systematic search does not branch on
+ * them: each execution draws what the seed draws, so the verdict covers that
+ * draw only. With --draws explore it branches on every draw of at most
+ * MAX_DRAW_BRANCH values and takes only the larger ones from the seed. Empty
+ * when the model draws nothing. (mmulab merge does not say it: a part records
+ * its --set list, not the sizes its scenario was run at.)
  */
-function drawsNote(scenario: Scenario, seed: number): string {
-  const choices = drawnChoices(scenario);
-  if (choices.length === 0) return '';
+function drawsNote(scenario: Scenario, seed: number, strategy: StrategySpec): string {
+  const all = drawnChoices(scenario);
+  if (all.length === 0) return '';
+  const explored = (strategy.kind === 'dfs' || strategy.kind === 'auto') && strategy.draws === 'explore';
+  const seeded = explored ? drawnChoices(scenario, MAX_DRAW_BRANCH) : all;
+  if (seeded.length === 0) return `(the model's own random choices, ${all.join('; ')}, were branched on: every value of each was run)\n`;
   const other = seed === 1 ? 2 : 1;
-  return `(the model's own random choices, ${choices.join('; ')}, were those of --seed ${seed} in every execution: the verdict covers that draw of them; --seed ${other} draws others)\n`;
+  const which = explored ? `random choices over more than ${MAX_DRAW_BRANCH} values` : 'random choices';
+  const rest = explored ? '; the smaller ones were branched on' : '; --draws explore branches on them';
+  return `(the model's own ${which}, ${seeded.join('; ')}, were those of --seed ${seed} in every execution: the verdict covers that draw of them${rest}; --seed ${other} draws others)\n`;
 }
 
 export function registerCheckCommands(p: Command, ctx: CheckCommandContext): void {
@@ -230,6 +248,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option(
       '--por <mode>',
       'dfs reduction: states (the default with a preemption bound: every interleaving within it, a state explored once) or dpor (the default without one: only races are reordered)',
+    )
+    .option(
+      '--draws <mode>',
+      `dfs, auto: the model's own random choices (which gfn an access touches, whether it writes, where an invalidation falls): seeded (the default: those --seed draws, the same in every execution) or explore (every value of each draw of at most ${MAX_DRAW_BRANCH}, as a branch point)`,
     )
     .option('--pct-depth <n>', 'pct: bug depth d (default 3)')
     .option('--max-executions <n>', 'stop after this many executions')
@@ -382,7 +404,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           const dfsLike = strategy.kind === 'dfs' || strategy.kind === 'auto';
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
-          if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(checked, seed));
+          if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(checked, seed, strategy));
           if (o.strategy === undefined && o.preemptionBound === undefined && !covered.whole && !interrupted) {
             process.stdout.write(
               `(the default bound, ${DEFAULT_CHECK_BOUND}: --preemption-bound N runs every interleaving with at most N; ` +
@@ -397,7 +419,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
                 ? 'interrupted: no violation found so far\n'
                 : 'no violation found\n',
           );
-          if (r.summary.exhausted) process.stdout.write(retriesNote(retries) + drawsNote(checked, seed));
+          if (r.summary.exhausted) process.stdout.write(retriesNote(retries) + drawsNote(checked, seed, strategy));
         }
         if (r.summary.truncated > 0) process.stdout.write(truncatedNote(r.summary.truncated, maxSteps ?? DEFAULT_MAX_STEPS));
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {

@@ -1,4 +1,5 @@
 import { ModelBug } from '../runtime/model-bug.js';
+import type { Weighted } from '../runtime/prng.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /** A vCPU's guest access pattern over [gfnStart, gfnStart + gfnCount). */
@@ -12,22 +13,44 @@ export interface PatternSpec {
   writeRatio: number;
 }
 
-const UNIT = 1 << 30;
-
 /** Whether the pattern draws each access's gfn from the run's draws (nextGfn). */
 export function drawsGfn(s: PatternSpec): boolean {
   return s.gfnCount > 1 && s.pattern !== 'sequential';
 }
 
-/** Whether the pattern draws whether each access writes (nextWrite). */
+/** The gfns of the pattern's hot set. */
+function hotCountOf(s: PatternSpec): number {
+  return Math.max(1, Math.floor(s.gfnCount * s.hotFraction));
+}
+
+/** The most values one of the pattern's draws for an access's gfn takes (nextGfn; 0: it draws none). */
+export function largestGfnDraw(s: PatternSpec): number {
+  if (!drawsGfn(s)) return 0;
+  if (s.pattern !== 'hot-set') return s.gfnCount;
+  const hot = hotCountOf(s);
+  return Math.max(2, hot, s.gfnCount - hot);
+}
+
+/** Whether the pattern draws whether each access writes (nextWrite), a draw of 2 values. */
 export function drawsWrite(s: PatternSpec): boolean {
   return s.writeRatio > 0 && s.writeRatio < 1;
 }
 
-/** Draws the guest's next access from the run's random draws. */
+/**
+ * Draws the guest's next access from the run's random draws. A draw whose
+ * outcomes are not equally likely (a write, a zipf rank, the hot set or not)
+ * is a weighted draw over those outcomes, so that a search branching on
+ * draws takes each of them.
+ */
 export class AccessPattern {
   private seq = 0;
   private readonly hotCount: number;
+  /** 1 (write) with probability writeRatio, else 0. */
+  private readonly write: Weighted;
+  /** 1 (the hot set) with probability hotProbability, else 0. */
+  private readonly hot: Weighted;
+  /** A zipf rank in [0, gfnCount): rank 0 is hottest. */
+  private readonly zipfRank: Weighted;
   constructor(
     private readonly rt: Runtime,
     private readonly spec: PatternSpec,
@@ -36,12 +59,10 @@ export class AccessPattern {
   ) {
     if (!Number.isInteger(start)) throw new ModelBug(`sequential start ${start} is not a whole gfn offset`);
     this.seq = start;
-    this.hotCount = Math.max(1, Math.floor(spec.gfnCount * spec.hotFraction));
-  }
-
-  /** A uniform float in [0, 1) from one draw. */
-  private unit(): number {
-    return this.rt.draw(UNIT) / UNIT;
+    this.hotCount = hotCountOf(spec);
+    this.write = { n: 2, of: (u) => (u < spec.writeRatio ? 1 : 0) };
+    this.hot = { n: 2, of: (u) => (u < spec.hotProbability ? 1 : 0) };
+    this.zipfRank = { n: spec.gfnCount, of: (u) => zipfRank(u, spec.gfnCount, spec.zipfS) };
   }
 
   nextGfn(): number {
@@ -54,25 +75,26 @@ export class AccessPattern {
       case 'sequential':
         return s.gfnStart + (this.seq++ % s.gfnCount);
       case 'hot-set': {
-        const hot = this.unit() < s.hotProbability;
+        const hot = this.rt.drawWeighted(this.hot) === 1;
         if (hot || this.hotCount >= s.gfnCount) return s.gfnStart + this.rt.draw(this.hotCount);
         return s.gfnStart + this.hotCount + this.rt.draw(s.gfnCount - this.hotCount);
       }
-      case 'zipf': {
-        // Inverse CDF of the continuous power law on [1, n+1): rank 0 is hottest.
-        const n = s.gfnCount;
-        const u = this.unit();
-        const a = 1 - s.zipfS;
-        const x = Math.abs(a) < 1e-9 ? Math.exp(u * Math.log(n + 1)) : ((n + 1) ** a - 1) * u + 1;
-        const rank = Math.abs(a) < 1e-9 ? Math.floor(x) - 1 : Math.floor(x ** (1 / a)) - 1;
-        return s.gfnStart + Math.min(n - 1, Math.max(0, rank));
-      }
+      case 'zipf':
+        return s.gfnStart + this.rt.drawWeighted(this.zipfRank);
     }
   }
 
   nextWrite(): boolean {
     const r = this.spec.writeRatio;
     if (!drawsWrite(this.spec)) return r >= 1;
-    return this.unit() < r;
+    return this.rt.drawWeighted(this.write) === 1;
   }
+}
+
+/** The zipf rank of uniform u in [0, 1) over n gfns: the inverse CDF of the continuous power law on [1, n+1). */
+function zipfRank(u: number, n: number, s: number): number {
+  const a = 1 - s;
+  const x = Math.abs(a) < 1e-9 ? Math.exp(u * Math.log(n + 1)) : ((n + 1) ** a - 1) * u + 1;
+  const rank = Math.abs(a) < 1e-9 ? Math.floor(x) - 1 : Math.floor(x ** (1 / a)) - 1;
+  return Math.min(n - 1, Math.max(0, rank));
 }

@@ -1,5 +1,5 @@
 /**
- * A counterexample as the checker writes it (format 'mmulab-cex/2'), reduced
+ * A counterexample as the checker writes it (format 'mmulab-cex/N': the report reads only its steps, the same in every version), reduced
  * to what the reports read. Fields the checker adds later are ignored.
  */
 export interface CounterexampleView {
@@ -30,7 +30,7 @@ export function asCounterexample(data: unknown): CounterexampleView {
   const d = data as Partial<CounterexampleView> | null;
   if (d === null || typeof d !== 'object') throw new Error('counterexample: expected a JSON object');
   if (typeof d.format !== 'string' || !d.format.startsWith('mmulab-cex/'))
-    throw new Error(`counterexample: format is ${JSON.stringify(d.format)}, expected "mmulab-cex/2"`);
+    throw new Error(`counterexample: format is ${JSON.stringify(d.format)}, expected "mmulab-cex/" and a version`);
   if (!Array.isArray(d.steps)) throw new Error('counterexample: no steps');
   if (d.violation === undefined || d.violation === null) throw new Error('counterexample: no violation');
   return d as CounterexampleView;

@@ -1,6 +1,20 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
+/**
+ * A draw of one of `n` outcomes that are not equally likely: `of` maps a
+ * uniform u in [0, 1) to its outcome. A seeded source draws u; a systematic
+ * search takes each outcome in turn, the outcomes being few where the unit
+ * they are drawn from is not (see Runtime.drawWeighted).
+ */
+export interface Weighted {
+  readonly n: number;
+  of(u: number): number;
+}
+
+/** Resolution of the uniform u a weighted draw maps. */
+const UNIT = 1 << 30;
+
 /** The one seeded source of randomness of a run. */
 export class Prng {
   private readonly rng;
@@ -11,6 +25,10 @@ export class Prng {
   below(n: number): number {
     if (n <= 1) return 0;
     return uniformInt(this.rng, 0, n - 1);
+  }
+  /** One of `w.n` outcomes, with the weights `w.of` gives them (one draw below 2^30). */
+  weighted(w: Weighted): number {
+    return w.of(this.below(UNIT) / UNIT);
   }
   /** A uniform float in [0, 1). */
   float(): number {

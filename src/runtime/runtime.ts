@@ -1,6 +1,7 @@
 import { ModelBug } from './model-bug.js';
 import { ObjectRegistry } from './objects.js';
 import { opWrites } from './op.js';
+import type { Weighted } from './prng.js';
 import { type Task, Thread } from './thread.js';
 
 /**
@@ -8,8 +9,12 @@ import { type Task, Thread } from './thread.js';
  * random draws, and a hook told when a blocked thread becomes runnable.
  */
 export interface Driver {
-  /** A draw in [0, n) for the model (workload choices). Recorded by schedules. */
-  draw(n: number): number;
+  /**
+   * A draw in [0, n) for the model (workload choices), uniform, or with the
+   * weights of `w` when given (then n is w.n). Recorded by schedules as the
+   * value returned.
+   */
+  draw(n: number, w?: Weighted): number;
   /** `t` was blocked and is runnable again. */
   woke(t: Thread): void;
 }
@@ -69,6 +74,11 @@ export class Runtime {
   /** A random draw in [0, n) from the driver. */
   draw(n: number): number {
     return this.driver.draw(n);
+  }
+
+  /** One of w.n outcomes from the driver, with the weights of `w`. */
+  drawWeighted(w: Weighted): number {
+    return this.driver.draw(w.n, w);
   }
 
   /** The running thread; a ModelBug outside a step. */

@@ -8,7 +8,7 @@ import { abba, counter, seqProtocol } from './toys.js';
 
 const origin = { scenario: 'seq-toy', settings: { vcpus: 2 }, mutant: 'skip-seq-check' };
 
-test('check (pct seed 21) returns a minimised counterexample in the mmulab-cex/2 format', () => {
+test('check (pct seed 21) returns a minimised counterexample in the mmulab-cex/3 format', () => {
   const factory = seqProtocol(2, 2, 1, 'skip-seq-check');
   const r = check(factory, { strategy: { kind: 'pct', depth: 3 }, seed: 21, origin });
   const cex = r.counterexample!;

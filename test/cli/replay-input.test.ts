@@ -231,7 +231,7 @@ test("replay (regression): a counterexample file given with --schedule is said t
   const line = refused(await cli('replay', file, '--schedule', 'AQYAAQEBAgEADAIIAAYBAA'), file, /./);
   assert.equal(
     line,
-    `mmulab: ${file}: a counterexample (format "mmulab-cex/2"), not a scenario; expected a scenario where one is named (replay --schedule takes one); a counterexample file is replayed without --schedule: mmulab replay ${file}`,
+    `mmulab: ${file}: a counterexample (format "mmulab-cex/3"), not a scenario; expected a scenario where one is named (replay --schedule takes one); a counterexample file is replayed without --schedule: mmulab replay ${file}`,
   );
   assert.doesNotMatch(line, /unknown keys/);
 });
