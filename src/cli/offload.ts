@@ -164,6 +164,7 @@ export function runJob(
     scenario: c.scenario,
     description: job.scenario.description,
     command: out.command,
+    sets: c.sets,
     ...(c.partial ? { partial: partialNote(c).replace(/^\(|\)$/g, '') } : {}),
   };
   try {

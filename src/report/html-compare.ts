@@ -26,6 +26,8 @@ export interface CompareReportOptions {
   partial?: string;
   /** The command that produced it. */
   command?: string;
+  /** What every variant was set to (compare's --set list): a size changes every figure. */
+  sets?: readonly string[];
 }
 
 const mean = (a: number[]) => (a.length === 0 ? 0 : a.reduce((x, y) => x + y, 0) / a.length);
@@ -243,7 +245,7 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
 
   const body = `
 <h1>mmulab compare: ${esc(scenario)}</h1>
-<div class="sub">${rows.length} variants · seed${seeds.length > 1 ? 's' : ''} ${esc(seeds.join(', '))}${first?.mutant ? ` · mutant <span class="bad">${esc(first.mutant)}</span>` : ''}</div>
+<div class="sub">${rows.length} variants · seed${seeds.length > 1 ? 's' : ''} ${esc(seeds.join(', '))}${(opts.sets ?? []).map((x) => ` · --set ${esc(x)}`).join('')}${first?.mutant ? ` · mutant <span class="bad">${esc(first.mutant)}</span>` : ''}</div>
 ${banner}${partialBanner}
 ${opts.description ? `<p>${esc(opts.description)}</p>` : ''}
 ${opts.command ? `<p class="note">Reproduce: <code>${esc(opts.command)}</code></p>` : ''}

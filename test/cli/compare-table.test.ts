@@ -43,8 +43,10 @@ test('compare table: a partial comparison says which runs were cut short (their 
   // The HTML page says it too, instead of "Every variant completed".
   const html = renderCompareReport(
     c.rows.map((r) => ({ label: r.label, results: r.results, series: [] })),
-    { partial: partialNote(c) },
+    { partial: partialNote(c), sets: ['vcpus=3'] },
   );
+  // The --set list every variant ran with heads the page, as it heads the table.
+  assert.match(html, /seeds 1, 2 · --set vcpus=3<\/div>/);
   assert.match(html, /Not every run completed: \(partial; \* cut short: faultPrecheck=lockless seed 1/);
   assert.doesNotMatch(html, /Every variant completed/);
   // Complete: no note, no star.
