@@ -87,7 +87,8 @@ export class FtraceSink implements InstanceSink {
       case 'vmExit': {
         const pf = ev.reason === 'ept-violation' || ev.reason === 'pf-intercept' || ev.reason === 'write-protect';
         const reason = EXIT_REASONS[ev.reason];
-        const rec = this.add(at, 'kvm_exit', kvmExit(ev.vcpu, reason, 0, pf && this.shadow ? PF_INTR_INFO : 0));
+        const info1 = ev.reason === 'cr3' ? MOV_TO_CR3_QUALIFICATION : 0;
+        const rec = this.add(at, 'kvm_exit', kvmExit(ev.vcpu, reason, info1, pf && this.shadow ? PF_INTR_INFO : 0));
         if (pf) this.pendingExit.set(at.tid, { rec, reason: ev.reason });
         return;
       }
@@ -239,6 +240,14 @@ const EXIT_REASONS: Record<VmExitReason, string> = {
   'write-protect': 'EXCEPTION_NMI',
   cr3: 'CR_ACCESS',
 };
+
+/**
+ * A CR_ACCESS exit's qualification for the guest's CR3 write (SDM, "Exit
+ * Qualification for Control-Register Accesses"): bits 3:0 the control register
+ * (3), bits 5:4 the access type (0, MOV to CR), bits 11:8 the source register
+ * (0, RAX: the model has no registers).
+ */
+const MOV_TO_CR3_QUALIFICATION = 0x3;
 
 const hex = (n: number) => n.toString(16);
 

@@ -200,3 +200,10 @@ test('ftrace of a simulated run keeps virtual time (the counterexample clock is 
   assert.match(text, /\n# virtual time; /);
   assert.doesNotMatch(text, /# time is the step/);
 });
+
+test("ftrace: a CR3 write's kvm_exit carries its CR_ACCESS exit qualification (MOV to CR3: 0x3), as VMX reports it (a probe: it was 0)", () => {
+  const { lines } = ftrace('cached-roots-mini', 100_000, 1);
+  const exits = lines.filter((l) => l.includes('reason CR_ACCESS'));
+  assert.ok(exits.length > 0, 'no CR3 write in cached-roots-mini');
+  for (const l of exits) assert.match(l, /reason CR_ACCESS rip 0x0 info1 0x0{15}3 info2 0x0{16} intr_info 0x0{8} error_code 0x0{8}$/);
+});
