@@ -25,7 +25,7 @@ import {
   spteRef,
 } from './shadow-page.js';
 import { isObsoleteRoot, kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
-import { kvmMmuTrackWrite } from './shadow-write-track.js';
+import { kvmMmuTrackWrite, shadowPageTableClearFlood } from './shadow-write-track.js';
 import { linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
 import { rootZapRequest } from './vcpu-requests.js';
@@ -181,6 +181,10 @@ export class ShadowMmu implements MmuBackend {
     // zap taking the last one away; a memslot update (the counts are per memslot).
     yield opPair(READ, this.objSpt, READ, kvm.objMemslots);
     if (!this.isWriteTracked(gfn)) return false;
+    // Race: other vCPUs' emulated writes counting toward a flood (under mmu_lock)
+    // against this lockless reset of the counts on our walk.
+    yield opWrite(this.objSpt);
+    shadowPageTableClearFlood(this, vcpu, gfn);
     yield* kvm.mmuLock.writeLock();
     // Race: guests walking the shadow tables in hardware while we change them.
     yield opWrite(this.objSpt);
@@ -205,6 +209,7 @@ export class ShadowMmu implements MmuBackend {
     yield opWrite(this.objSpt);
     // Write-protected since the fault's first test (pageTrackWrite): emulated all the same.
     if (fault.write && this.isWriteTracked(fault.gfn)) {
+      shadowPageTableClearFlood(this, vcpu, fault.gfn);
       yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex);
       return 'emulate';
     }

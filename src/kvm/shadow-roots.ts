@@ -1,5 +1,5 @@
 import { modelAssert } from '../runtime/model-bug.js';
-import { op2, READ, WRITE } from '../runtime/op.js';
+import { op2, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { KVM_REQ_LOAD_MMU_PGD } from './requests.js';
 import type { ShadowMmu } from './shadow-mmu.js';
@@ -190,8 +190,9 @@ function cachedRootFindWithoutCurrent(mmu: ShadowMmu, vcpu: Vcpu, pgd: number): 
 /**
  * @kernel kvm_mmu_new_pgd → fast_pgd_switch — the guest loaded CR3 = pgd: switch
  * to a cached root if one fits (then the hardware root pointer is reloaded at
- * entry); otherwise the current slot is left empty and kvm_mmu_reload builds a
- * root before the next entry.
+ * entry, and the root, in use again as a table, starts counting writes toward a
+ * flood afresh); otherwise the current slot is left empty and kvm_mmu_reload
+ * builds a root before the next entry.
  */
 export function* kvmMmuNewPgd(mmu: ShadowMmu, vcpu: Vcpu, pgd: number): Task {
   // Race: a zap marking a cached root invalid (under mmu_lock) while we look
@@ -199,6 +200,13 @@ export function* kvmMmuNewPgd(mmu: ShadowMmu, vcpu: Vcpu, pgd: number): Task {
   // frees it before the next entry.
   yield op2(READ, mmu.kvm.objRoots, mmu.objSpt);
   const hit = vcpu.root.root >= 0 ? yield* cachedRootFindAndKeepCurrent(mmu, vcpu, pgd) : cachedRootFindWithoutCurrent(mmu, vcpu, pgd);
-  if (hit) kvmMakeRequest(vcpu, KVM_REQ_LOAD_MMU_PGD);
+  if (hit) {
+    kvmMakeRequest(vcpu, KVM_REQ_LOAD_MMU_PGD);
+    // Race: emulated writes to the root's table counting toward a flood (under
+    // mmu_lock) against this lockless reset.
+    yield opWrite(mmu.objSpt);
+    const root = mmu.sps[vcpu.root.root];
+    if (root !== undefined) root.writeFloodingCount = 0;
+  }
   if (mmu.kvm.listens('newPgd')) mmu.kvm.emit({ e: 'newPgd', vcpu: vcpu.id, pgd, root: vcpu.root.root, prev: cachedRoots(vcpu) });
 }

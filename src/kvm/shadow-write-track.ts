@@ -1,7 +1,8 @@
 import type { Task } from '../runtime/thread.js';
 import type { ShadowMmu } from './shadow-mmu.js';
-import { isObsoleteSp, type ShadowPage } from './shadow-page.js';
+import { isObsoleteSp, ROOT_LEVEL, type ShadowPage, spteIndex } from './shadow-page.js';
 import { kvmMmuPrepareZapPage, kvmMmuRemoteFlushOrZap, mmuPageZapPte } from './shadow-zap.js';
+import type { Vcpu } from './vcpu.js';
 
 /** Emulated writes without the page being used in between after which KVM stops shadowing it. */
 export const WRITE_FLOODING_THRESHOLD = 3;
@@ -16,11 +17,32 @@ function detectWriteFlooding(sp: ShadowPage): boolean {
 }
 
 /**
+ * @kernel mmu.c shadow_page_table_clear_flood — a write fault on a write-tracked
+ * gfn shows that the guest still uses the tables its own access goes through:
+ * the shadow pages on the vCPU's walk of that address, from the current root
+ * down as far as SPTEs are present, start counting writes afresh. So a table the
+ * guest writes while it is loaded (the running process's PGD, cleared by
+ * exit_mmap) never floods; one written from another address space (a cached
+ * root's, once its page is reused) does (thread 003).
+ */
+export function shadowPageTableClearFlood(mmu: ShadowMmu, vcpu: Vcpu, gva: number): void {
+  const r = vcpu.root.root;
+  if (r < 0) return;
+  let sp: ShadowPage | undefined = mmu.sps[r];
+  for (let level = ROOT_LEVEL; sp !== undefined && !sp.freed; level--) {
+    sp.writeFloodingCount = 0;
+    if (level === 1) return;
+    const child = sp.sptes.get(spteIndex(gva, level));
+    sp = child === undefined ? undefined : mmu.sps[child];
+  }
+}
+
+/**
  * @kernel mmu.c kvm_mmu_track_write — the guest wrote entry `index` of the
  * write-protected table at `gfn` (the emulator did it for the guest). Every valid
  * page shadowing the gfn either loses the SPTE the write covers, or, when the
  * writes flood, is zapped whole — a root too, which is how a process exit zaps
- * its root while it is in use (thread 003). Then one flush or commit.
+ * its root while a vCPU still caches it (thread 003). Then one flush or commit.
  */
 export function* kvmMmuTrackWrite(mmu: ShadowMmu, gfn: number, index: number): Task {
   const kvm = mmu.kvm;

@@ -168,3 +168,16 @@ test('root check at entry: while a root-drop request goes round, only a root it 
   mmu.rootDropInFlight--;
   assert.match(mmu.rootProblem(v) ?? '', /is invalid/);
 });
+
+test('kvm_mmu_new_pgd: a root taken back from the cache counts writes toward a flood afresh (the kernel clears its write_flooding_count after a fast switch; a probe: it kept the count)', () => {
+  const { inst, kvm, mmu } = shadowVm({ vcpus: 1, processes: 2 });
+  const v = kvm.vcpus[0]!;
+  const [a, b] = pgds(mmu, v) as [number, number];
+  loadCr3(inst, mmu, v, a);
+  const rootOfA = mmu.sps[v.root.root]!;
+  loadCr3(inst, mmu, v, b);
+  rootOfA.writeFloodingCount = 2;
+  loadCr3(inst, mmu, v, a);
+  assert.equal(v.root.root, rootOfA.id, 'a hit');
+  assert.equal(rootOfA.writeFloodingCount, 0);
+});

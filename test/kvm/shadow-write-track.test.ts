@@ -112,3 +112,23 @@ test('write-protect exits in a run: root-zap-mini (seed 1) emulates guest writes
   assert.ok(c.rootZaps >= 1);
   assert.equal(r.metrics.roots.zappedInUse, c.rootZaps);
 });
+
+test("shadow_page_table_clear_flood: writes to the loaded PGD never flood its root (each write fault first resets the counts on the vCPU's walk), as exit_mmap's do in the kernel; writes from elsewhere flood it on the third (a probe: the running process's exit zapped its current root)", () => {
+  const { inst, kvm, mmu } = shadowVm({ vcpus: 1, warm: 1 });
+  const v = kvm.vcpus[0]!;
+  const pgd = v.cr3;
+  const root = mmu.sps[v.root.root]!;
+  mmu.guestCpu(v).kernel.ensureKernelTables(pgd);
+  for (let i = 0; i < 2 * WRITE_FLOODING_THRESHOLD; i++) {
+    runAlone(inst, function* () {
+      assert.equal(yield* kvmMmuPageFault(v, pgd, true), 'emulate');
+    });
+    assert.equal(root.writeFloodingCount, 1, `write ${i + 1}`);
+  }
+  assert.equal(root.invalid, false, 'the loaded root survives');
+  // Written from elsewhere (kvm_mmu_track_write alone, no fault of this vCPU's walk), it floods on the third.
+  underMmuLock(inst, function* () {
+    for (let i = 1; i < WRITE_FLOODING_THRESHOLD; i++) yield* kvmMmuTrackWrite(mmu, pgd, i);
+  });
+  assert.equal(root.invalid, true);
+});
