@@ -73,7 +73,12 @@ export type KvmEventBody =
   | { e: 'zapBatch'; what: string; pages: number }
   | { e: 'zapAllBegin'; how: string; pages: number }
   | { e: 'zapAllEnd'; how: string; durationNs: number }
-  | { e: 'lockBreak'; holder: string }
+  /**
+   * `left`: where the holder knows it, the pages its work still has to zap (a
+   * zap-all's): one whose work left reaches a new low is making progress,
+   * however long it takes (ProgressMonitor).
+   */
+  | { e: 'lockBreak'; holder: string; left?: number }
   | { e: 'memslotChange'; op: string; slot: number; phase: 'begin' | 'invalid' | 'flushed' | 'done' }
   | { e: 'spCreate'; sp: number; gfn: number; level: number; direct: boolean; gen: number }
   | { e: 'spZap'; sp: number; gfn: number; level: number; root: boolean }
@@ -253,7 +258,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'zapAllEnd':
       return `${ev.how}: done in ${ev.durationNs} ns`;
     case 'lockBreak':
-      return `${ev.holder}: mmu_lock contended, drop and re-take`;
+      return `${ev.holder}: mmu_lock contended, drop and re-take${ev.left === undefined ? '' : ` (${ev.left} pages left to zap)`}`;
     case 'memslotChange':
       return `memslot ${ev.slot} ${ev.op}: ${ev.phase}`;
     case 'spCreate':

@@ -39,6 +39,10 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
   lock.assertWriteHeld('kvm_zap_obsolete_pages');
   const invalidList: ShadowPage[] = [];
   let batch = 0;
+  // Called right after the generation toggle: every page on the list is obsolete,
+  // and no new page is.
+  const obsolete = mmu.active.count;
+  let zapped = 0;
   for (let restart = true; restart; ) {
     restart = false;
     for (let sp = mmu.active.tail; sp !== null; ) {
@@ -46,7 +50,7 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
       // Invalid pages leave the active list when zapped; meeting one is a model bug.
       modelAssert(!sp.invalid, `kvm_zap_obsolete_pages: invalid sp ${sp.id} on active_mmu_pages`);
       if (batch >= BATCH_ZAP_PAGES && (yield* lock.condReschedWrite(kvm.yieldOnContention))) {
-        kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages' });
+        kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages', left: obsolete - zapped });
         batch = 0;
         restart = true;
         break;
@@ -54,7 +58,9 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
       // Race: guests walking this page in hardware while we unlink it.
       yield op2(WRITE, mmu.objSpt, lock.obj);
       const newer: ShadowPage | null = sp.newer;
-      batch += yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+      const n = yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+      batch += n;
+      zapped += n;
       sp = newer;
     }
   }
@@ -86,7 +92,8 @@ export function* kvmMmuZapAllLockbreak(mmu: ShadowMmu): Task {
       const older: ShadowPage | null = sp.older;
       yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
       if (yield* lock.condReschedWrite(kvm.yieldOnContention)) {
-        kvm.emit({ e: 'lockBreak', holder: 'kvm_mmu_zap_all' });
+        // Its work is every page on the list, the vCPUs' new ones included.
+        kvm.emit({ e: 'lockBreak', holder: 'kvm_mmu_zap_all', left: mmu.active.count });
         restart = true;
         break;
       }

@@ -5,6 +5,15 @@ interface Awaited {
   /** What, described; a fault's is built when asked (faults begin at every EPT violation). */
   what: string | { vcpu: number; gfn: number };
   since: number;
+  /** The thread whose work it awaits (the one that began it). */
+  tid: number;
+  /** When that thread's work toward it last made progress short of completing it (see lowLeft), or -1. */
+  progressAt: number;
+}
+
+/** When the awaited event last moved: its last progress, or its beginning. */
+function lastProgress(a: Awaited): number {
+  return a.progressAt >= 0 ? a.progressAt : a.since;
 }
 
 function describeAwaited(a: Awaited): string {
@@ -26,6 +35,7 @@ const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
   'memslotChange',
   'zapAllBegin',
   'zapAllEnd',
+  'lockBreak',
   'apicReload',
   'invalidateRangeStart',
   'invalidateRangeEnd',
@@ -35,16 +45,24 @@ const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
  * Tracks the events a run awaits — a fault being resolved, a memslot update or
  * zap completing, an APIC-access reload succeeding, an invalidation ending — so
  * drivers can tell work pending with no progress (a livelock) from idleness.
+ * Progress is an awaited event completing, or, for a zap-all that says how many
+ * pages it has left (lockBreak's `left`), that number reaching a new low: the
+ * fast zap's obsolete pages only go down, however long they take, while the
+ * lock-break zap-all's list grows with the vCPUs' new pages (thread 000). The
+ * work a thread makes progress on is everything that thread awaits (the
+ * memslot update whose flush the zap is).
  */
 export class ProgressMonitor implements Sink {
   private readonly open = new Map<number, Awaited>();
+  /** Per thread doing a zap-all: the fewest pages it has had left so far. */
+  private readonly lowLeft = new Map<number, number>();
   readonly kinds = PROGRESS_KINDS;
 
   on(ev: KvmEvent, at: EventStamp): void {
     switch (ev.e) {
       case 'faultBegin': {
         const k = FAULT + ev.vcpu;
-        if (!this.open.has(k)) this.open.set(k, { what: { vcpu: ev.vcpu, gfn: ev.gfn }, since: at.ts });
+        if (!this.open.has(k)) this.open.set(k, { what: { vcpu: ev.vcpu, gfn: ev.gfn }, since: at.ts, tid: at.tid, progressAt: -1 });
         return;
       }
       case 'faultEnd':
@@ -54,24 +72,32 @@ export class ProgressMonitor implements Sink {
         this.open.delete(FAULT + ev.vcpu);
         return;
       case 'memslotChange':
-        if (ev.phase === 'begin') this.open.set(MEMSLOT + ev.slot, { what: `memslot ${ev.slot} ${ev.op}`, since: at.ts });
+        if (ev.phase === 'begin') this.open.set(MEMSLOT + ev.slot, { what: `memslot ${ev.slot} ${ev.op}`, since: at.ts, tid: at.tid, progressAt: -1 });
         else if (ev.phase === 'done') this.open.delete(MEMSLOT + ev.slot);
         return;
       case 'zapAllBegin':
-        this.open.set(ZAP + at.tid, { what: ev.how, since: at.ts });
+        this.open.set(ZAP + at.tid, { what: ev.how, since: at.ts, tid: at.tid, progressAt: -1 });
+        this.lowLeft.set(at.tid, ev.pages);
         return;
       case 'zapAllEnd':
         this.open.delete(ZAP + at.tid);
+        this.lowLeft.delete(at.tid);
+        return;
+      case 'lockBreak':
+        if (ev.left !== undefined && ev.left < (this.lowLeft.get(at.tid) ?? Number.POSITIVE_INFINITY)) {
+          this.lowLeft.set(at.tid, ev.left);
+          for (const a of this.open.values()) if (a.tid === at.tid) a.progressAt = at.ts;
+        }
         return;
       case 'apicReload': {
         const k = APIC + ev.vcpu;
         if (ev.outcome === 'retry') {
-          if (!this.open.has(k)) this.open.set(k, { what: `vCPU${ev.vcpu}'s APIC-access page reload`, since: at.ts });
+          if (!this.open.has(k)) this.open.set(k, { what: `vCPU${ev.vcpu}'s APIC-access page reload`, since: at.ts, tid: at.tid, progressAt: -1 });
         } else this.open.delete(k);
         return;
       }
       case 'invalidateRangeStart':
-        this.open.set(INV + at.tid, { what: `${ev.kind} invalidation`, since: at.ts });
+        this.open.set(INV + at.tid, { what: `${ev.kind} invalidation`, since: at.ts, tid: at.tid, progressAt: -1 });
         return;
       case 'invalidateRangeEnd':
         this.open.delete(INV + at.tid);
@@ -81,11 +107,14 @@ export class ProgressMonitor implements Sink {
     }
   }
 
-  /** The longest-outstanding awaited event, with its age at `now`, or null. */
-  oldest(now: number): { what: string; ageNs: number } | null {
+  /**
+   * The awaited event that has gone longest without progress, with the time since
+   * its last progress (`ageNs`) and since it began (`pendingNs`) at `now`, or null.
+   */
+  oldest(now: number): { what: string; ageNs: number; pendingNs: number } | null {
     let best: Awaited | null = null;
-    for (const a of this.open.values()) if (best === null || a.since < best.since) best = a;
-    return best === null ? null : { what: describeAwaited(best), ageNs: now - best.since };
+    for (const a of this.open.values()) if (best === null || lastProgress(a) < lastProgress(best)) best = a;
+    return best === null ? null : { what: describeAwaited(best), ageNs: now - lastProgress(best), pendingNs: now - best.since };
   }
 
   /**

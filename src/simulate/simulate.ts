@@ -102,7 +102,10 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         const old = inst.progress.oldest(rt.clock);
         if (old !== null && old.ageNs > livelockNs) {
           livelock = true;
-          stalled = `${old.what}: no completion for ${old.ageNs} ns`;
+          stalled =
+            old.pendingNs === old.ageNs
+              ? `${old.what}: no completion for ${old.ageNs} ns`
+              : `${old.what}: no completion for ${old.pendingNs} ns, no progress for the last ${old.ageNs} ns`;
           break;
         }
         if (opts.interrupted?.()) {
