@@ -1,11 +1,12 @@
 import { assertNever, modelAssert } from '../runtime/model-bug.js';
-import { type Op, opPair, opWrite, READ } from '../runtime/op.js';
+import { type Op, opPair, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
+import { InputError } from '../scenario/input-error.js';
 import type { RetPf } from './events.js';
 import { GuestCpu, type GuestCpuSpec, GuestKernel } from './guest-paging.js';
 import type { Kvm } from './kvm.js';
 import { SlotArch, slotArchKey } from './lpage-info.js';
-import type { Memslot, Memslots } from './memslots.js';
+import { KVM_MEMSLOT_INVALID, type Memslot, type Memslots } from './memslots.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { Rmap } from './rmap.js';
 import { accountShadowed, checkShadowAccounting, recountDueFor } from './shadow-accounting.js';
@@ -170,6 +171,24 @@ export class ShadowMmu implements MmuBackend {
   }
 
   /**
+   * The guest's own page table at `gfn` is read through a memslot (FNAME(walk_addr)
+   * for a fault, mmu_alloc_shadow_roots for CR3). In a memslot being deleted or
+   * moved, or in none, the walk fails: the kernel injects a page fault the guest
+   * cannot fix for its own tables, or runs it on a dummy root, and the guest
+   * crashes. That is the scenario's doing (a VMM taking memory its guest still
+   * uses), not the protocol's: bad input, said as such.
+   */
+  assertGuestTableVisible(vcpu: Vcpu, gfn: number): void {
+    const slot = this.kvm.memslots.gfnToMemslot(gfn);
+    if (slot !== undefined && (slot.flags & KVM_MEMSLOT_INVALID) === 0) return;
+    const where = slot === undefined ? 'in no memslot' : `in memslot ${slot.id}, which is being deleted or moved`;
+    throw new InputError(
+      `host.memslotChanges: ${vcpu.name}'s page table at gfn ${hex(gfn)} is ${where} while ${vcpu.name} runs, so the guest would crash on its own page tables; ` +
+        `expected the memslots holding page tables (vcpuWorkloads[${vcpu.id}].pageTableGfnStart) left in place, or ${vcpu.name} done before (vcpuWorkloads[${vcpu.id}].accesses)`,
+    );
+  }
+
+  /**
    * @kernel page_fault_handle_page_track, then the emulated write's
    * kvm_mmu_track_write — tested without mmu_lock, first thing in the fault,
    * so such a write is emulated whatever invalidation is in progress (it needs
@@ -205,8 +224,9 @@ export class ShadowMmu implements MmuBackend {
     kvm.mmuLock.assertWriteHeld('FNAME(page_fault)');
     const root = this.sps[vcpu.root.root];
     modelAssert(root !== undefined && !root.freed, `${vcpu.name}: fault with no root`);
-    // Race: guests walking the shadow tables in hardware while we change them.
-    yield opWrite(this.objSpt);
+    // Race: guests walking the shadow tables in hardware while we change them; a
+    // memslot update swapping the memslots the guest's tables are read through.
+    yield opPair(WRITE, this.objSpt, READ, kvm.objMemslots);
     // Write-protected since the fault's first test (pageTrackWrite): emulated all the same.
     if (fault.write && this.isWriteTracked(fault.gfn)) {
       shadowPageTableClearFlood(this, vcpu, fault.gfn);
@@ -217,6 +237,7 @@ export class ShadowMmu implements MmuBackend {
     const tables = this.walkOut;
     modelAssert(this.guest.walk(vcpu.cr3, gva, tables), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
     modelAssert(root.gfn === tables[0], `${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${hex(tables[0]!)}`);
+    for (let i = 0; i < ROOT_LEVEL; i++) this.assertGuestTableVisible(vcpu, tables[i]!);
     let sp = root;
     for (let level = ROOT_LEVEL; level > 1; level--) {
       // A fault walking the page shows the guest still uses it as a table.

@@ -38,6 +38,7 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   yield* kvm.mmuLock.writeLock();
   // Race: guests walking the shadow tables (no lock) while a new root write-protects its gfn.
   yield op2(WRITE, mmu.objSpt, kvm.objRoots);
+  mmu.assertGuestTableVisible(vcpu, vcpu.cr3);
   const sp = yield* mmu.getShadowPage(vcpu.cr3, ROOT_LEVEL);
   if (sp.rootCount++ === 0) mmu.rootSps.add(sp);
   vcpu.root.pgd = vcpu.cr3;

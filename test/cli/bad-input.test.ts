@@ -355,3 +355,16 @@ test('bad input found after the schema, at a field the file writes, is located t
 test('bad input: an error naming a file with a newline and ESC in its name is one line, the controls written as escapes', () => {
   assertBad(cli('run', join(dir, 'a\u001b[31mb\nc.yaml')), /a\\x1b\[31mb\\nc\.yaml: cannot read scenario file \(no such file\)$/);
 });
+
+test("a memslot change that takes away the page tables of a vCPU still running is bad input, said in the scenario's terms (a probe: it was 'MODEL BUG: account_shadowed ... which no memslot holds')", () => {
+  // slot-zap-accounting with vCPU1 running on: its page tables are in the memslot the VMM deletes.
+  const running = scenarioFile(
+    'tables-deleted.yaml',
+    readFileSync('scenarios/slot-zap-accounting.yaml', 'utf8').replace('{ accesses: 600, processExitNs: 300000,', '{ processExitNs: 300000,'),
+  );
+  for (const flush of ['zap-all-fast', 'zap-slot'])
+    assertBad(
+      cli('run', running, '--set', `memslotFlush=${flush}`),
+      /^mmulab: .*tables-deleted\.yaml:\d+:\d+ host\.memslotChanges: vCPU1's page table at gfn 0x800200[0-9a-f] is in memslot 2, which is being deleted or moved while vCPU1 runs, so the guest would crash on its own page tables; expected the memslots holding page tables \(vcpuWorkloads\[1\]\.pageTableGfnStart\) left in place, or vCPU1 done before \(vcpuWorkloads\[1\]\.accesses\)$/,
+    );
+});
