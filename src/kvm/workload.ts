@@ -45,12 +45,12 @@ export function drawsWrite(s: PatternSpec): boolean {
 export class AccessPattern {
   private seq = 0;
   private readonly hotCount: number;
-  /** 1 (write) with probability writeRatio, else 0. */
-  private readonly write: Weighted;
+  /** 1 (write) with probability writeRatio, else 0 (made at the first draw: most patterns never draw it). */
+  private write: Weighted | null = null;
   /** 1 (the hot set) with probability hotProbability, else 0. */
-  private readonly hot: Weighted;
+  private hot: Weighted | null = null;
   /** A zipf rank in [0, gfnCount): rank 0 is hottest. */
-  private readonly zipfRank: Weighted;
+  private zipfRank: Weighted | null = null;
   constructor(
     private readonly rt: Runtime,
     private readonly spec: PatternSpec,
@@ -60,9 +60,6 @@ export class AccessPattern {
     if (!Number.isInteger(start)) throw new ModelBug(`sequential start ${start} is not a whole gfn offset`);
     this.seq = start;
     this.hotCount = hotCountOf(spec);
-    this.write = { n: 2, of: (u) => (u < spec.writeRatio ? 1 : 0) };
-    this.hot = { n: 2, of: (u) => (u < spec.hotProbability ? 1 : 0) };
-    this.zipfRank = { n: spec.gfnCount, of: (u) => zipfRank(u, spec.gfnCount, spec.zipfS) };
   }
 
   nextGfn(): number {
@@ -75,11 +72,13 @@ export class AccessPattern {
       case 'sequential':
         return s.gfnStart + (this.seq++ % s.gfnCount);
       case 'hot-set': {
+        this.hot ??= { n: 2, of: (u) => (u < s.hotProbability ? 1 : 0) };
         const hot = this.rt.drawWeighted(this.hot) === 1;
         if (hot || this.hotCount >= s.gfnCount) return s.gfnStart + this.rt.draw(this.hotCount);
         return s.gfnStart + this.hotCount + this.rt.draw(s.gfnCount - this.hotCount);
       }
       case 'zipf':
+        this.zipfRank ??= { n: s.gfnCount, of: (u) => zipfRank(u, s.gfnCount, s.zipfS) };
         return s.gfnStart + this.rt.drawWeighted(this.zipfRank);
     }
   }
@@ -87,6 +86,7 @@ export class AccessPattern {
   nextWrite(): boolean {
     const r = this.spec.writeRatio;
     if (!drawsWrite(this.spec)) return r >= 1;
+    this.write ??= { n: 2, of: (u) => (u < r ? 1 : 0) };
     return this.rt.drawWeighted(this.write) === 1;
   }
 }
