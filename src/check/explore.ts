@@ -180,7 +180,14 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
 
   for (;;) {
     if (self !== null) {
-      if ((shared !== null ? shared.spent() : executions) >= budget) break;
+      if ((shared !== null ? shared.spent() : executions) >= budget) {
+        // A dfs knows its walk is done only when asked for the next execution: a
+        // budget that ran out on the last one leaves it exhausted. (Asking may
+        // claim a unit of a shared split that nobody then runs: that part, and so
+        // the whole, is then not exhausted, as it is not.)
+        if (!strategy.beginExecution(x)) stoppedBy = 'exhausted';
+        break;
+      }
       index = executions;
     } else {
       index = nextIndex(shard, index + 1, calibrating);

@@ -117,3 +117,15 @@ test('dfs explores draws as branch points when asked', () => {
     assert.equal(r.schedule?.draws[0], r.schedule?.draws[1]);
   }
 });
+
+test('dfs: a --max-executions budget equal to the size of the space ends exhausted, one less does not (a probe: it said not exhausted)', () => {
+  for (const bound of [1, Number.POSITIVE_INFINITY]) {
+    const whole = explore(seqProtocol(2, 2, 1), new DfsStrategy({ preemptionBound: bound }));
+    assert.equal(whole.summary.exhausted, true);
+    const n = whole.summary.executions;
+    const exact = explore(seqProtocol(2, 2, 1), new DfsStrategy({ preemptionBound: bound }), { maxExecutions: n });
+    assert.deepEqual([exact.summary.exhausted, exact.summary.stoppedBy, exact.summary.executions], [true, 'exhausted', n]);
+    const short = explore(seqProtocol(2, 2, 1), new DfsStrategy({ preemptionBound: bound }), { maxExecutions: n - 1 });
+    assert.deepEqual([short.summary.exhausted, short.summary.stoppedBy], [false, 'max-executions']);
+  }
+});
