@@ -35,6 +35,8 @@ export interface InstanceOptions {
   metrics: boolean;
   /** Extra sinks (trace exporters). */
   sinks?: import('../kvm/events.js').Sink[];
+  /** Polled during the warm start, which may replay millions of faults: true cuts it short (the run then ends at once, partial). */
+  interrupted?: () => boolean;
 }
 
 /** An instance with the model parts drivers and reports look into. */
@@ -76,7 +78,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   for (const slot of plan.userSlots) {
     for (let k = 0; k < Math.min(scenario.host.populatePages, slot.npages); k++) kvm.host.faultIn(slot.hvaPage + k);
   }
-  warmStart(kvm, plan.workloads, costs);
+  warmStart(kvm, plan.workloads, costs, opts.interrupted);
 
   // Metrics, the step log and trace sinks start with the run, after the warm start.
   const metrics = opts.metrics ? new Metrics() : null;

@@ -17,6 +17,9 @@ export function warmGfn(w: { gfnStart: number; gfnCount: number }, i: number, k:
   return w.gfnStart + ((k * SPTES_PER_PAGE + within) % w.gfnCount);
 }
 
+/** Faults replayed between two polls of the interrupt (a power of two). */
+const WARM_POLL = 4096;
+
 /** Runs a model generator to its end outside the scheduler; it must never block. */
 function drive<T>(v: Vcpu, g: Generator<Op, T, void>): T {
   for (;;) {
@@ -31,9 +34,10 @@ function drive<T>(v: Vcpu, g: Generator<Op, T, void>): T {
  * first touches are replayed through the real fault path — root load, guest
  * tables, shadow pages, rmaps, accounting — with no other thread running and at
  * no cost in virtual time. The oracle sees it; metrics start afterwards.
- * Returns the faults replayed.
+ * Returns the faults replayed. `interrupted` is polled every WARM_POLL faults:
+ * true leaves the warm start where it is (SIGINT, --time-limit).
  */
-export function warmStart(kvm: Kvm, warm: readonly Workload[], costs: Costs): number {
+export function warmStart(kvm: Kvm, warm: readonly Workload[], costs: Costs, interrupted?: () => boolean): number {
   if (warm.every((w) => w.warmPages === 0)) return 0;
   const rt = kvm.rt;
   const saved = { ...costs };
@@ -42,13 +46,18 @@ export function warmStart(kvm: Kvm, warm: readonly Workload[], costs: Costs): nu
   kvm.mmuLock.acquireNs = 0;
   kvm.mmuLock.handoverNs = 0;
   let faults = 0;
+  let stopped = false;
   try {
     kvm.vcpus.forEach((v, i) => {
       const w = warm[i]!;
-      if (w.warmPages === 0) return;
+      if (w.warmPages === 0 || stopped) return;
       rt.current = v.thread;
       drive(v, kvm.mmu.reloadRoot(v));
       for (let k = 0; k < w.warmPages; k++) {
+        if ((faults & (WARM_POLL - 1)) === 0 && interrupted?.()) {
+          stopped = true;
+          break;
+        }
         const gfn = warmGfn(w, i, k);
         if (kvm.mmu instanceof ShadowMmu) kvm.mmu.guestCpu(v).prefault(gfn);
         drive(v, kvmMmuPageFault(v, gfn, false));

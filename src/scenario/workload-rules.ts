@@ -11,6 +11,10 @@ interface GfnRange {
   gfnCount: number;
 }
 
+interface VcpuWorkload extends GfnRange {
+  warmPages: number;
+}
+
 interface InvalidationRange extends GfnRange {
   rangePages: number;
 }
@@ -33,8 +37,8 @@ function firstUncovered(sorted: readonly Slot[], start: number, end: number): nu
 
 export function workloadIssues(s: {
   vm: { vcpus: number; memslots: Parameters<typeof memslotRegions>[0] };
-  workload: GfnRange;
-  vcpuWorkloads: readonly Partial<GfnRange>[];
+  workload: VcpuWorkload;
+  vcpuWorkloads: readonly Partial<VcpuWorkload>[];
   host: { invalidations: readonly InvalidationRange[]; memslotChanges: Parameters<typeof memslotRegions>[1] };
 }): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -49,6 +53,14 @@ export function workloadIssues(s: {
   for (let i = 0; i < Math.min(s.vm.vcpus, s.vcpuWorkloads.length + 1); i++) {
     const own = s.vcpuWorkloads[i] ?? {};
     const w = { ...s.workload, ...own };
+    if (w.warmPages > w.gfnCount) {
+      // Past gfnCount the warm-up would touch pages again (spurious faults), for as long as it was asked to.
+      const from = own.warmPages !== undefined ? ['vcpuWorkloads', i] : ['workload'];
+      issues.push({
+        path: [...from, 'warmPages'],
+        message: `${w.warmPages} pages touched before the run, but vCPU${i}'s range holds ${w.gfnCount} (gfnCount): expected warmPages <= gfnCount`,
+      });
+    }
     const gap = firstUncovered(sorted, w.gfnStart, w.gfnStart + w.gfnCount);
     if (gap < 0) continue;
     const where = own.gfnStart !== undefined || own.gfnCount !== undefined ? ['vcpuWorkloads', i] : ['workload'];

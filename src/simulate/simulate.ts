@@ -42,7 +42,14 @@ const STILL_STEPS = 1 << 20;
 export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   const wall = opts.wallClock ?? (() => 0);
   const t0 = wall();
-  const inst = createInstance(scenario, { settings: opts.settings, mutant: opts.mutant, log: false, metrics: true, sinks: opts.sinks });
+  const inst = createInstance(scenario, {
+    settings: opts.settings,
+    mutant: opts.mutant,
+    log: false,
+    metrics: true,
+    sinks: opts.sinks,
+    interrupted: opts.interrupted,
+  });
   const { rt, kvm } = inst;
   const metrics = inst.metrics!;
   const prng = new Prng(opts.seed);
@@ -61,14 +68,15 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   const maxSteps = opts.maxSteps ?? Number.POSITIVE_INFINITY;
   let livelock = false;
   let stalled: string | null = null;
-  let partial = false;
+  // Interrupted during the warm start (which polls for it): the run has not begun.
+  let partial = opts.interrupted?.() === true;
   let modelBug: string | null = null;
   // A loop that costs no virtual time would never reach stop.timeNs.
   let clockAtCheck = rt.clock;
   let stillSince = 0;
 
   try {
-    let next = heap.pop();
+    let next = partial ? undefined : heap.pop();
     for (;;) {
       const t = next;
       if (t === undefined) break;
