@@ -5,7 +5,7 @@ import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
 import { type SimulateOptions, simulate } from '../simulate/simulate.js';
 import { fmtNs, renderTable } from './table.js';
-import { type Vary, variantScenario, variants, varyRecord } from './variants.js';
+import { inVariant, type Vary, variantScenario, variants, varyRecord } from './variants.js';
 
 /** One variant of a comparison: its settings (and size, when varied) and one result per seed. */
 export interface CompareRow {
@@ -59,7 +59,12 @@ export function runCompare(
         partial = true;
         break;
       }
-      const r = simulate(s, { settings, mutant: opts.mutant, seed, interrupted: opts.interrupted, wallClock: opts.wallClock, ...opts.sinksFor?.() });
+      let r: RunResult;
+      try {
+        r = simulate(s, { settings, mutant: opts.mutant, seed, interrupted: opts.interrupted, wallClock: opts.wallClock, ...opts.sinksFor?.() });
+      } catch (e) {
+        throw inVariant(e, label, seed);
+      }
       results.push(r);
       if (r.partial) partial = true;
     }

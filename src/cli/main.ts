@@ -149,7 +149,9 @@ function program(argv: readonly string[]): Command {
         isInterrupted,
         undefined,
         (line) => unwritten.push(line),
-      );
+      ).catch((e) => {
+        throw inScenario(ref, e);
+      });
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(c));
       if (json !== null) unwritten.push(json);
       process.stdout.write(`${renderCompare(c)}\n`);

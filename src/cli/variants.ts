@@ -78,3 +78,13 @@ export function varyRecord(vary: Vary): Record<string, (string | boolean | numbe
   for (const v of vary) out[v.key] = v.values;
   return out;
 }
+
+/**
+ * Bad input one variant's run found as it ran (its scenario's sizing under that
+ * variant's settings, say), named by the variant and seed it came from; other
+ * errors go through unchanged.
+ */
+export function inVariant(e: unknown, label: string | null, seed: number): unknown {
+  if (!(e instanceof InputError)) return e;
+  return new InputError(`${e.message} (in the run of ${label ?? 'the scenario as it is'}, seed ${seed})`);
+}

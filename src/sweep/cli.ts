@@ -12,7 +12,7 @@ import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
 import { checkVariants } from '../cli/variants.js';
-import { InputError } from '../scenario/input-error.js';
+import { InputError, inScenario } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
 import { cellIndex, gridRows, parseShard, shardHolds } from './grid.js';
@@ -130,6 +130,8 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
           maxSteps: o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined,
           interrupted: ctx.isInterrupted,
           wallClock: ctx.wallClock,
+        }).catch((e) => {
+          throw inScenario(ref, e);
         });
         report(s, o.json, ctx);
       },

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { type ErrorData, errorFromData } from '../cli/worker-error.js';
 import type { Settings } from '../kvm/settings.js';
+import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
@@ -14,6 +15,16 @@ export interface CellRequest {
   seed: number;
 }
 export type CellReply = { index: number; result: RunResult } | { index: number; error: ErrorData };
+
+/** Bad input a cell's run found (InputError), and which cell. */
+export class CellInputError extends InputError {
+  constructor(
+    readonly cell: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Starts a worker on the worker module next to this one: worker.js from dist
@@ -51,7 +62,12 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
       // Back to the event loop between cells, where a SIGINT is seen (a cell itself runs to its end).
       await new Promise((resolve) => setImmediate(resolve));
       if (opts.interrupted?.()) break;
-      const r = runCell(scenario, c, opts.mutant, opts.maxSteps, opts.interrupted);
+      let r: RunResult;
+      try {
+        r = runCell(scenario, c, opts.mutant, opts.maxSteps, opts.interrupted);
+      } catch (e) {
+        throw e instanceof InputError ? new CellInputError(c.index, e.message) : e;
+      }
       out.set(c.index, r);
       opts.onResult?.(c.index, r);
     }
@@ -86,8 +102,8 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
           busy--;
           // Bad input and model bugs keep their class (exit codes); anything else names the cell.
           if ('error' in m) {
-            const known = m.error.name === 'InputError' || m.error.name === 'ModelBug';
-            return fail(known ? errorFromData(m.error) : new Error(`sweep cell ${m.index}: ${m.error.message}`));
+            if (m.error.name === 'InputError') return fail(new CellInputError(m.index, m.error.message));
+            return fail(m.error.name === 'ModelBug' ? errorFromData(m.error) : new Error(`sweep cell ${m.index}: ${m.error.message}`));
           }
           out.set(m.index, m.result);
           opts.onResult?.(m.index, m.result);

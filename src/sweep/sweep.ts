@@ -1,11 +1,11 @@
 import type { CompareResult, CompareRow } from '../cli/compare.js';
-import { varyRecord } from '../cli/variants.js';
+import { inVariant, varyRecord } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
 import { differs, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
-import { runCells } from './pool.js';
+import { CellInputError, runCells } from './pool.js';
 
 /**
  * A sweep's result: compare's rows (one per variant, one result per seed, in
@@ -50,6 +50,10 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
     maxSteps: opts.maxSteps,
     interrupted: opts.interrupted,
     onResult: opts.onResult,
+  }).catch((e) => {
+    if (!(e instanceof CellInputError)) throw e;
+    const cell = all.find((c) => c.index === e.cell)!;
+    throw inVariant(new InputError(e.message), rowsIn[cell.row]!.label, cell.seed);
   });
   const rows: CompareRow[] = rowsIn.map((r) => ({ label: r.label, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}), results: [] }));
   let partial = results.size < mine.length;

@@ -368,3 +368,18 @@ test("a memslot change that takes away the page tables of a vCPU still running i
       /^mmulab: .*tables-deleted\.yaml:\d+:\d+ host\.memslotChanges: vCPU1's page table at gfn 0x800200[0-9a-f] is in memslot 2, which is being deleted or moved while vCPU1 runs, so the guest would crash on its own page tables; expected the memslots holding page tables \(vcpuWorkloads\[1\]\.pageTableGfnStart\) left in place, or vCPU1 done before \(vcpuWorkloads\[1\]\.accesses\)$/,
     );
 });
+
+test('compare and sweep name the file and the variant when one variant runs into bad input (a probe: the message named neither)', () => {
+  // Shadow paging maps 4M gfns with 8 page-table pages: they run out mid-run; TDP needs none.
+  const ptx = scenarioFile(
+    'ptx.yaml',
+    `vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 4194304 }, { id: 1, baseGfn: 134217728, pages: 4096 }] }
+workload: { gfnStart: 0, gfnCount: 4194304, accesses: 2000, accessIntervalNs: 500, pageTableGfns: 8 }
+stop: { timeNs: 10000000 }
+`,
+  );
+  const named =
+    /^mmulab: .*ptx\.yaml:2:\d+ workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x[0-9a-f]+: expected more page-table pages for the processes and gfns the vCPU maps \(in the run of mmu=shadow, seed 1\)$/;
+  assertBad(cli('compare', ptx, '--vary', 'mmu=tdp,shadow'), named);
+  for (const workers of ['0', '2']) assertBad(cli('sweep', ptx, '--vary', 'mmu=tdp,shadow', '--workers', workers), named);
+});
