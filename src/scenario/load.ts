@@ -23,10 +23,20 @@ function bound(origin: string, words: string, op: string, limit: number | bigint
   return `${op} ${String(limit)}`;
 }
 
+/** Unknown keys a message lists before it says how many more there are. */
+const KEYS_LISTED = 5;
+
+/** A key as an unknown-key message quotes it, cut to a few dozen characters. */
+const quotedKey = (k: string) => `'${k.length > 40 ? `${k.slice(0, 40)}...` : k}'`;
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'unrecognized_keys': {
+      // A file of thousands of stray keys (not a scenario at all) is still one short line.
+      const listed = issue.keys.slice(0, KEYS_LISTED).map(quotedKey).join(', ');
+      const more = issue.keys.length - KEYS_LISTED;
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${listed}${more > 0 ? ` and ${more} more` : ''}`;
+    }
     case 'invalid_type':
       return `expected ${issue.expected}`;
     case 'too_small':
@@ -40,11 +50,23 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** A path segment as written in messages: `[3]`, `name`, or `["odd key"]`. */
+/**
+ * The issue to report in place of `issue`: for an integer past the safe range
+ * (zod's int check, bounded at +-2^53-1, fires before the field's own min or
+ * max), the field's own bound at the same place when it has one, so that
+ * 'vcpus: 99999999999999999999' says '<= 1024', the limit that is real.
+ */
+function withFieldBound(issue: z.core.$ZodIssue, issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
+  if ((issue.code !== 'too_big' && issue.code !== 'too_small') || issue.origin !== 'int') return issue;
+  const samePath = (i: z.core.$ZodIssue) => i.path.length === issue.path.length && i.path.every((p, k) => p === issue.path[k]);
+  return issues.find((i) => i !== issue && i.code === issue.code && i.origin !== 'int' && samePath(i)) ?? issue;
+}
+
+/** A path segment as written in messages: `[3]`, `name`, or `["odd key"]` (a long one cut: `["xxx..."]`). */
 function segment(p: PropertyKey): string {
   if (typeof p === 'number') return `[${p}]`;
   const s = String(p);
-  return /^[A-Za-z_$][\w$-]*$/.test(s) ? s : `[${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)}]`;
+  return s.length <= 40 && /^[A-Za-z_$][\w$-]*$/.test(s) ? s : `[${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)}]`;
 }
 
 /** Parses and validates scenario text; errors are InputErrors located in `file`. */
@@ -82,7 +104,7 @@ function parseScenarioText(text: string, file: string): Scenario {
   if (!parsed.success) {
     // A misspelt key also makes its correct spelling "missing": name the misspelling first.
     const issues = parsed.error.issues;
-    const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+    const issue = withFieldBound(issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!, issues);
     let path = issue.path;
     if (issue.code === 'unrecognized_keys') path = [...path, issue.keys[0]!];
     const node = nodeAt(doc.contents, path, issue.code === 'unrecognized_keys');
