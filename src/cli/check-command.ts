@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { defaultPor, type PorMode } from '../check/dfs.js';
 import {
@@ -28,7 +27,7 @@ import { writeCexOutputs } from './cex-outputs.js';
 import { checkedFactoryFor, factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
-import { parseTimeLimitSeconds } from './limits.js';
+import { parseTimeLimitSeconds, workerCount } from './limits.js';
 import { warnMutantSets } from './mutant-note.js';
 import { isSystemError, outputFailure, reportUnwritten, writeOutput } from './output-failure.js';
 import { writeDefaultOutput } from './output-path.js';
@@ -287,7 +286,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       // As run and compare take it: seconds, fractions allowed.
       const timeLimit = o.timeLimit !== undefined ? parseTimeLimitSeconds(o.timeLimit) * 1000 : undefined;
       const shard = o.shard !== undefined ? parseShard(o.shard) : null;
-      const workers = parsePositive('--workers', o.workers, MAX_WORKERS);
+      const { workers, warning: workersWarning } = workerCount(parsePositive('--workers', o.workers, MAX_WORKERS));
       const strategy = strategySpec(o);
       // auto and the iterative bound run phases in turn: never as --shard parts.
       // On --workers each phase runs on them (check-phases.ts), unless the levels use DPOR.
@@ -301,13 +300,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
       const retries = parseRetries(o.retries);
       // (Once the input is known good: a refusal stays one line.)
-      const cores = availableParallelism();
-      if (workers > cores) {
-        // 16 workers on 2 cores took 6.9 s and 690 MB for the 1.5 s and 160 MB of one (fault-vs-invalidation-mini).
-        process.stderr.write(
-          `mmulab: warning: --workers ${workers} is more than the ${cores} cores here: the workers take turns on them, each starting and warming up on its own, which costs more than it gains\n`,
-        );
-      }
+      if (workersWarning !== null) process.stderr.write(`mmulab: warning: ${workersWarning}\n`);
       const tty = ttyProgress(process.stderr);
       // The exploration runs on worker threads so that SIGINT is seen while it runs.
       const { result: r, parts } = await checkInWorkers(

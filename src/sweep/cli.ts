@@ -7,6 +7,7 @@ import { exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { warnInertSettings } from '../cli/inert-settings.js';
+import { workerCount } from '../cli/limits.js';
 import { warnIdleMutant } from '../cli/mutant-note.js';
 import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
@@ -122,8 +123,12 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         const mutant = ctx.checkMutant(o.mutate);
         const n = parsePositive('--seeds', o.seeds, 1_000_000);
         const seeds = seedRange(scenario.seed, n);
+        const asked = parseCount('--workers', o.workers, 1024);
+        const { workers, warning } = workerCount(asked);
+        // A sweep's cells are long enough for a few workers a core to cost little: only a cap is said.
+        if (workers < asked) process.stderr.write(`mmulab: warning: ${warning}\n`);
         const s = await runSweep(scenario, base, vary, seeds, {
-          workers: parseCount('--workers', o.workers, 1024),
+          workers,
           shard: o.shard !== undefined ? parseShard(o.shard) : null,
           mutant,
           sets: o.set,
