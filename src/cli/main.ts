@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { MUTANTS } from '../kvm/mutants.js';
 import { SETTINGS } from '../kvm/settings.js';
+import { removeTempFiles } from '../report/atomic-file.js';
 import { printable } from '../report/printable.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
@@ -194,7 +195,11 @@ function program(argv: readonly string[]): Command {
 
 export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', () => {
-    if (interrupted) process.exit(EXIT.interrupted);
+    if (interrupted) {
+      // A write under way (a big trace, on a worker thread) leaves no temporary file behind.
+      removeTempFiles();
+      process.exit(EXIT.interrupted);
+    }
     interrupted = true;
   });
   try {

@@ -2,7 +2,7 @@ import { accessSync, closeSync, constants, openSync, realpathSync, rmSync, type 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type OutputTarget, outputTarget, writeFileAtomic } from '../report/atomic-file.js';
+import { noteOutput, type OutputTarget, outputTarget, writeFileAtomic } from '../report/atomic-file.js';
 import { InputError } from '../scenario/input-error.js';
 
 /** What is at `path`: 'file', 'folder', 'none', or the error code that stopped the look (ENOTDIR, EACCES). */
@@ -142,6 +142,7 @@ export function checkOutputOptions(command: Command): void {
         target = undefined; // written elsewhere if need be (writeDefaultOutput)
       }
     }
+    if (target !== undefined) noteOutput(target);
     const id = target === undefined ? undefined : identityOf(target);
     outputs.push({ f, id, shared: target?.kind === 'direct' && target.stats.isCharacterDevice() });
   }

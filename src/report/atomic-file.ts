@@ -88,6 +88,27 @@ function writeBuffer(fd: number, buf: Buffer): void {
   }
 }
 
+/** The temporary file a write to `path` goes through: this process's (its pid in the name), beside it. */
+function tempFileOf(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+}
+
+/** Files this process may be writing through a temporary file (noteOutput), on any of its threads. */
+const outputs = new Set<string>();
+
+/** Notes an output target written through a temporary file, so that removeTempFiles can clean up after a kill mid-write. */
+export function noteOutput(target: OutputTarget): void {
+  if (target.kind === 'atomic') outputs.add(target.path);
+}
+
+/**
+ * Removes the temporary files of the outputs noted, for an exit in the middle
+ * of writing one (a second SIGINT): the old file, if any, is left as it was.
+ */
+export function removeTempFiles(): void {
+  for (const path of outputs) rmSync(tempFileOf(path), { force: true });
+}
+
 /** Writes `chunks` to `fd`, small chunks batched: one syscall per line would dominate for big traces. */
 function writeAll(fd: number, chunks: string | Iterable<string>): void {
   if (typeof chunks === 'string') {
@@ -132,7 +153,7 @@ export function writeFileAtomic(file: string, chunks: string | Iterable<string>)
     }
     return;
   }
-  const tmp = join(dirname(target.path), `.${basename(target.path)}.${process.pid}.tmp`);
+  const tmp = tempFileOf(target.path);
   let fd = openSync(tmp, 'w');
   try {
     writeAll(fd, chunks);
