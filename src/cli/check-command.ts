@@ -18,6 +18,7 @@ import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
 import { drawnChoices } from '../scenario/drawn-choices.js';
 import { InputError } from '../scenario/input-error.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
+import { scenarioWork } from '../scenario/scenario-work.js';
 import type { Scenario } from '../scenario/schema.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
 import { scenarioDigest } from '../sweep/merge-identity.js';
@@ -66,6 +67,20 @@ interface CheckFlags {
   retries: string;
   maxStates?: string;
   draws?: string;
+}
+
+/** Steps an execution may take per unit of its scenario's work (scenarioWork) before it is cut: ten times what they take. */
+const STEPS_PER_WORK = 100;
+
+/**
+ * The --max-steps of a check given none: DEFAULT_MAX_STEPS, or more for a
+ * scenario sized up (--set faultsPerVcpu=6000) whose executions need more, so
+ * that a long but live execution is not cut and called a livelock (a probe).
+ * Undefined when it is the default.
+ */
+function defaultMaxSteps(s: Scenario): number | undefined {
+  const steps = STEPS_PER_WORK * scenarioWork(s);
+  return steps > DEFAULT_MAX_STEPS ? steps : undefined;
 }
 
 /** Most worker threads a check may ask for. */
@@ -297,7 +312,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         throw unsplit(`--workers ${o.workers}`, '--iterative-bound with --por dpor', '--por states (the default) or a fixed --preemption-bound');
       }
       const maxExecutions = o.maxExecutions !== undefined ? parsePositive('--max-executions', o.maxExecutions) : undefined;
-      const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : undefined;
+      const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : defaultMaxSteps(checked);
       const retries = parseRetries(o.retries);
       // (Once the input is known good: a refusal stays one line.)
       if (workersWarning !== null) process.stderr.write(`mmulab: warning: ${workersWarning}\n`);
