@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -53,4 +54,42 @@ test('unknown keys by the thousand make one short line: the first few, then how 
   assertBad(one, /long-key\.yaml:9:1 \["x{40}\.\.\."\]: unknown key 'x{40}\.\.\.'$/);
   // Two keys: both listed, no "more".
   assertBad(await cli('run', scenarioFile('two.yaml', `${GOOD}a: 1\nb: 2\n`)), /two\.yaml:9:1 a: unknown keys 'a', 'b'$/);
+});
+
+/** The CLI in a process of its own, cut off after 30 s (a FIFO blocked it for good; a 10 MB file ran it out of memory after 46 s). */
+function spawnedCli(...args: string[]): { code: number; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status ?? -1, stderr: r.stderr };
+}
+
+test('a scenario path that is no regular file, or a file far larger than any scenario, is refused before it is read (a probe: a 10 MB file aborted with an out-of-memory native stack after 46 s, /dev/zero with std::bad_alloc, exit 134, and a FIFO blocked for good)', () => {
+  const big = join(dir, 'big.yaml');
+  writeFileSync(big, `a: [${Array.from({ length: 5_000_000 }, () => '1').join(',')}]\n`);
+  assertBad(spawnedCli('run', big), /big\.yaml: cannot read scenario file \(10000005 bytes, larger than any scenario\); expected at most 1048576 bytes \(1 MiB\)$/);
+  assertBad(spawnedCli('run', '/dev/zero'), /^mmulab: \/dev\/zero: cannot read scenario file \(a character device\); expected a regular file \(\.yaml or \.json\)$/);
+  const fifo = join(dir, 'fifo.yaml');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  assertBad(spawnedCli('run', fifo), /fifo\.yaml: cannot read scenario file \(a FIFO\); expected a regular file \(\.yaml or \.json\)$/);
+  // Those that were refused already say what they said.
+  assertBad(spawnedCli('run', dir), /: cannot read scenario file \(is a directory\)$/);
+});
+
+test("a counterexample's scenarioText is held to a scenario file's bound (it is parsed as one)", async () => {
+  const cex = {
+    format: 'mmulab-cex/3',
+    scenario: 'huge.yaml',
+    scenarioText: `a: [${Array.from({ length: 600_000 }, () => '1').join(',')}]\n`,
+    settings: {},
+    mutant: null,
+    seed: 1,
+    strategy: 'dfs',
+    property: 'stale-translation',
+    violation: { kind: 'stale-translation', thread: 'vCPU0', timeNs: 0, step: 0, message: 'm' },
+    limits: { maxSteps: 100, fairSpin: true, spinProgress: 'footprint', retries: 'deferred' },
+    schedule: { choices: [], draws: [] },
+    steps: [],
+  };
+  const f = join(dir, 'huge-text.json');
+  writeFileSync(f, JSON.stringify(cex));
+  assertBad(await cli('replay', f), /huge-text\.json: scenarioText: 1200005 characters, larger than any scenario; expected at most 1048576 \(1 MiB\)$/);
 });
