@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, type Stats, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
@@ -71,6 +71,10 @@ function segment(p: PropertyKey): string {
 
 /** Parses and validates scenario text; errors are InputErrors located in `file`. */
 export function parseScenario(text: string, file: string): Scenario {
+  // Text that is no file read here (a counterexample's scenarioText) is held to the files' bound.
+  if (text.length > MAX_SCENARIO_BYTES) {
+    throw new InputError(`${file}:1:1: ${text.length} characters, larger than any scenario; expected at most ${MAX_SCENARIO_BYTES} (1 MiB)`);
+  }
   try {
     return parseScenarioText(text, file);
   } catch (e) {
@@ -113,6 +117,67 @@ function parseScenarioText(text: string, file: string): Scenario {
     throw new InputError(`${file}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue)}`);
   }
   return parsed.data;
+}
+
+/**
+ * The largest scenario file read: far above any real scenario (the built-ins
+ * are a few KB), far below what the YAML parser can hold (a 10 MB file ran it
+ * out of memory after 46 s).
+ */
+export const MAX_SCENARIO_BYTES = 1 << 20;
+
+/** What a path that is not a regular file is, in words. */
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** Why a file system call failed, in words. */
+function errnoWords(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? 'error';
+  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code;
+}
+
+/**
+ * The text of a scenario file, refused as bad input before anything is read
+ * when it cannot be a scenario: a FIFO or a device (/dev/zero never ends, a
+ * FIFO blocks until a writer comes), a file larger than MAX_SCENARIO_BYTES.
+ * What is read is bounded too, for a file that grows meanwhile or says size
+ * 0 (/proc).
+ */
+function readScenarioFile(ref: string): string {
+  const refused = (why: string) => new InputError(`${ref}: cannot read scenario file (${why})`);
+  const tooLarge = (bytes: string) =>
+    new InputError(`${ref}: cannot read scenario file (${bytes} bytes, larger than any scenario); expected at most ${MAX_SCENARIO_BYTES} bytes (1 MiB)`);
+  let st: Stats;
+  try {
+    st = statSync(ref);
+  } catch (e) {
+    throw refused(errnoWords(e));
+  }
+  if (st.isDirectory()) throw refused('is a directory');
+  if (!st.isFile()) throw new InputError(`${ref}: cannot read scenario file (${fileKind(st)}); expected a regular file (.yaml or .json)`);
+  if (st.size > MAX_SCENARIO_BYTES) throw tooLarge(String(st.size));
+  let fd: number;
+  try {
+    fd = openSync(ref, 'r');
+  } catch (e) {
+    throw refused(errnoWords(e));
+  }
+  const buf = Buffer.allocUnsafe(MAX_SCENARIO_BYTES + 1);
+  let length = 0;
+  try {
+    for (let n = 1; n > 0 && length < buf.length; length += n) n = readSync(fd, buf, length, buf.length - length, null);
+  } catch (e) {
+    throw refused(errnoWords(e));
+  } finally {
+    closeSync(fd);
+  }
+  if (length > MAX_SCENARIO_BYTES) throw tooLarge(`more than ${MAX_SCENARIO_BYTES}`);
+  return buf.toString('utf8', 0, length);
 }
 
 /** Names of the built-in scenarios, sorted. */
@@ -165,13 +230,7 @@ export function loadScenario(ref: string): Scenario {
     const s = parseScenario(readFileSync(join(BUILTIN_DIR, `${ref}.yaml`), 'utf8'), `scenarios/${ref}.yaml`);
     return { ...s, name: s.name ?? ref };
   }
-  let text: string;
-  try {
-    text = readFileSync(ref, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new InputError(`${ref}: cannot read scenario file (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`);
-  }
+  const text = readScenarioFile(ref);
   const s = scenarioFromText(text, ref);
   loadedTexts.set(ref, text);
   return s;

@@ -65,8 +65,14 @@ function spawnedCli(...args: string[]): { code: number; stderr: string } {
 test('a scenario path that is no regular file, or a file far larger than any scenario, is refused before it is read (a probe: a 10 MB file aborted with an out-of-memory native stack after 46 s, /dev/zero with std::bad_alloc, exit 134, and a FIFO blocked for good)', () => {
   const big = join(dir, 'big.yaml');
   writeFileSync(big, `a: [${Array.from({ length: 5_000_000 }, () => '1').join(',')}]\n`);
-  assertBad(spawnedCli('run', big), /big\.yaml: cannot read scenario file \(10000005 bytes, larger than any scenario\); expected at most 1048576 bytes \(1 MiB\)$/);
-  assertBad(spawnedCli('run', '/dev/zero'), /^mmulab: \/dev\/zero: cannot read scenario file \(a character device\); expected a regular file \(\.yaml or \.json\)$/);
+  assertBad(
+    spawnedCli('run', big),
+    /big\.yaml: cannot read scenario file \(10000005 bytes, larger than any scenario\); expected at most 1048576 bytes \(1 MiB\)$/,
+  );
+  assertBad(
+    spawnedCli('run', '/dev/zero'),
+    /^mmulab: \/dev\/zero: cannot read scenario file \(a character device\); expected a regular file \(\.yaml or \.json\)$/,
+  );
   const fifo = join(dir, 'fifo.yaml');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
   assertBad(spawnedCli('run', fifo), /fifo\.yaml: cannot read scenario file \(a FIFO\); expected a regular file \(\.yaml or \.json\)$/);
@@ -91,5 +97,5 @@ test("a counterexample's scenarioText is held to a scenario file's bound (it is 
   };
   const f = join(dir, 'huge-text.json');
   writeFileSync(f, JSON.stringify(cex));
-  assertBad(await cli('replay', f), /huge-text\.json: scenarioText: 1200005 characters, larger than any scenario; expected at most 1048576 \(1 MiB\)$/);
+  assertBad(await cli('replay', f), /huge-text\.json: scenarioText:1:1: 1200005 characters, larger than any scenario; expected at most 1048576 \(1 MiB\)$/);
 });
