@@ -81,7 +81,7 @@ export type KvmEventBody =
   | { e: 'lockBreak'; holder: string; left?: number }
   | { e: 'memslotChange'; op: string; slot: number; phase: 'begin' | 'invalid' | 'flushed' | 'done' }
   | { e: 'spCreate'; sp: number; gfn: number; level: number; direct: boolean; gen: number }
-  | { e: 'spZap'; sp: number; gfn: number; level: number; root: boolean }
+  | { e: 'spZap'; sp: number; gfn: number; level: number; root: boolean; gen: number; direct: boolean }
   | { e: 'spFree'; sp: number }
   | { e: 'mmuValidGen'; gen: number }
   | { e: 'note'; text: string };

@@ -105,7 +105,7 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   sp.invalid = true;
   if (!wasInvalid) {
     kvm.rt.charge(kvm.costs.zapShadowPageNs);
-    kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0 });
+    kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0, gen: sp.mmuValidGen, direct: sp.direct });
   }
   // Only now, with role.invalid set: a vCPU that services the request must see the
   // root as invalid, or it would keep it and enter the guest on it.

@@ -19,12 +19,8 @@ export class FtraceSink implements InstanceSink {
   private names: string[] = [];
   private inst: KvmInstance | null = null;
   private shadow = false;
-  /** Shadow page generation and kind, from kvm_mmu_get_page, for the zap line. */
-  private readonly spInfo = new Map<number, { gen: number; direct: boolean }>();
   /** The kvm_exit of a fault (EPT violation or #PF), completed by the fault that follows (exit qualification, error code). */
   private readonly pendingExit = new Map<number, { rec: Rec; reason: string }>();
-  /** A fast zap's line, completed with the generation it switches to. */
-  private readonly pendingZapAll = new Map<number, Rec & { pages: number }>();
   private gen = 0;
   private readonly budget: EventBudget;
   private readonly clock = new StepClock();
@@ -44,13 +40,6 @@ export class FtraceSink implements InstanceSink {
   on(ev: KvmEvent, stamp: EventStamp): void {
     const at = this.clock.stamp(stamp);
     if (!this.budget.take(at)) return;
-    const z = this.pendingZapAll.get(at.tid);
-    if (z !== undefined) {
-      this.pendingZapAll.delete(at.tid);
-      // kvm_mmu_zap_all_fast traces after it toggled mmu_valid_gen.
-      if (ev.e === 'mmuValidGen') this.gen = ev.gen;
-      z.text = `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(z.pages)}`;
-    }
     switch (ev.e) {
       case 'faultBegin': {
         const exit = this.pendingExit.get(at.tid);
@@ -96,26 +85,19 @@ export class FtraceSink implements InstanceSink {
         this.add(at, 'mmulab_entry_cancelled', `vcpu ${ev.vcpu} requests ${requestList(ev.requests)}`);
         return;
       case 'spCreate':
-        this.spInfo.set(ev.sp, { gen: ev.gen, direct: ev.direct });
         this.add(at, 'kvm_mmu_get_page', `${mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, 0)} new`);
         return;
-      case 'spZap': {
-        const info = this.spInfo.get(ev.sp) ?? { gen: this.gen, direct: true };
-        this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(info.gen, ev.gfn, ev.level, info.direct, ev.root ? 1 : 0));
-        return;
-      }
-      case 'spFree':
-        this.spInfo.delete(ev.sp);
+      case 'spZap':
+        // The page's own generation and role: it may have been made before the log began (a warm start).
+        this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, ev.root ? 1 : 0));
         return;
       case 'mmuValidGen':
         this.gen = ev.gen;
         return;
       case 'zapAllBegin':
-        if (ev.how === 'kvm_mmu_zap_all_fast') {
-          const rec = this.add(at, 'kvm_mmu_zap_all_fast', '') as Rec & { pages: number };
-          rec.pages = ev.pages;
-          this.pendingZapAll.set(at.tid, rec);
-        } else {
+        // kvm_mmu_zap_all_fast traces as it takes mmu_lock, before it toggles mmu_valid_gen: the generation it retires.
+        if (ev.how === 'kvm_mmu_zap_all_fast') this.add(at, 'kvm_mmu_zap_all_fast', `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(ev.pages)}`);
+        else {
           this.add(at, 'mmulab_mmu_zap', `how ${ev.how} used_pages ${hex(ev.pages)}`);
         }
         return;
@@ -173,7 +155,6 @@ export class FtraceSink implements InstanceSink {
    */
   *render(opts: { title?: string; steps?: number } = {}): Generator<string> {
     this.names = this.inst ? threadNames(this.inst) : this.names;
-    for (const z of this.pendingZapAll.values()) z.text = `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(z.pages)}`;
     let cpus = Math.max(1, this.names.length);
     for (const r of this.recs) if (r.tid + 1 > cpus) cpus = r.tid + 1;
     // The title holds the scenario's name: a newline in it would end the header line.

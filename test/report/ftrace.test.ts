@@ -207,3 +207,17 @@ test("ftrace: a CR3 write's kvm_exit carries its CR_ACCESS exit qualification (M
   assert.ok(exits.length > 0, 'no CR3 write in cached-roots-mini');
   for (const l of exits) assert.match(l, /reason CR_ACCESS rip 0x0 info1 0x0{15}3 info2 0x0{16} intr_info 0x0{8} error_code 0x0{8}$/);
 });
+
+test("ftrace: kvm_mmu_zap_all_fast traces the generation it retires (it traces before the toggle), and a zapped page's line carries its own generation and role, even for a page made before the log began (a probe: gen 1 and 'direct' for the warm start's pages)", () => {
+  const { lines } = ftrace('memslot-delete-mini', 100_000, 1);
+  const zapAll = lines.find((l) => l.includes(' kvm_mmu_zap_all_fast: '))!;
+  assert.match(zapAll, /kvm_mmu_zap_all_fast: kvm-mmu-valid-gen 0 used_pages [0-9a-f]+$/);
+  const zaps = lines.filter((l) => l.includes(' kvm_mmu_prepare_zap_page: '));
+  assert.ok(zaps.length > 0);
+  for (const l of zaps) assert.match(l, /: sp gen 0 gfn [0-9a-f]+ l\d 8-byte q0 wux/, l);
+  // memslot-zap-livelock's warm-start pages (no kvm_mmu_get_page in the log) are shadow pages of guest tables, gen 0.
+  const warm = ftrace('memslot-zap-livelock', 3_000_000, 1, { memslotFlush: 'zap-all-fast' });
+  const warmZaps = warm.lines.filter((l) => l.includes(' kvm_mmu_prepare_zap_page: '));
+  assert.ok(warmZaps.length > 100, `${warmZaps.length} zaps`);
+  for (const l of warmZaps) assert.doesNotMatch(l, /sp gen 1|direct/, l);
+});
