@@ -24,7 +24,7 @@ export function summarizeRun(r: RunResult): string {
   const shadow = r.settings.mmu === 'shadow';
   if (shadow || m.zapAll.started > 0) {
     if (shadow) rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);
-    rows.push(['roots allocated/freed/reloads', `${m.roots.allocated} / ${m.roots.freed} / ${m.roots.reloads}`]);
+    rows.push(['roots loaded/freed/reloads', `${m.roots.allocated} / ${m.roots.freed} / ${m.roots.reloads}`]);
     rows.push(['zap-all started/done, longest', `${m.zapAll.started} / ${m.zapAll.completed}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
   }
   rows.push(['livelock', r.progress.livelock ? `YES: ${r.progress.stalled}` : 'no']);

@@ -18,6 +18,8 @@ const m = (r: RunResult) => r.metrics;
 
 /** The summary table's rows, in order. */
 export const METRIC_ROWS: readonly MetricRow[] = [
+  // A run stopped at a violation or a livelock counts over less time: its counts are of that time.
+  { key: 'simTimeNs', group: 'Run', label: 'simulated time', get: (r) => r.simTimeNs, unit: 'ns' },
   { key: 'faults.total', group: 'Page faults', label: 'faults', get: (r) => m(r).faults.total, unit: 'int' },
   { key: 'faults.retries', group: 'Page faults', label: 'retries', get: (r) => m(r).faults.retries, unit: 'int' },
   {
@@ -85,9 +87,11 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   { key: 'shadowPages.created', group: 'Shadow pages and roots', label: 'shadow pages created', get: (r) => m(r).shadowPages.created, unit: 'int' },
   { key: 'shadowPages.zapped', group: 'Shadow pages and roots', label: 'shadow pages zapped', get: (r) => m(r).shadowPages.zapped, unit: 'int' },
   { key: 'shadowPages.peak', group: 'Shadow pages and roots', label: 'shadow pages peak', get: (r) => m(r).shadowPages.peak, unit: 'int' },
-  { key: 'roots.allocated', group: 'Shadow pages and roots', label: 'roots allocated', get: (r) => m(r).roots.allocated, unit: 'int' },
+  { key: 'roots.allocated', group: 'Shadow pages and roots', label: 'roots loaded (found or made)', get: (r) => m(r).roots.allocated, unit: 'int' },
   { key: 'roots.freed', group: 'Shadow pages and roots', label: 'roots freed', get: (r) => m(r).roots.freed, unit: 'int' },
   { key: 'roots.reloads', group: 'Shadow pages and roots', label: 'root reloads', get: (r) => m(r).roots.reloads, unit: 'int' },
+  { key: 'roots.reloadsAfterZap', group: 'Shadow pages and roots', label: 'reloads after a root zap', get: (r) => m(r).roots.reloadsAfterZap, unit: 'int' },
+  { key: 'roots.zappedInUse', group: 'Shadow pages and roots', label: 'roots zapped in use (current or cached)', get: (r) => m(r).roots.zappedInUse, unit: 'int' },
   { key: 'zapAll.started', group: 'Zap all', label: 'started', get: (r) => m(r).zapAll.started, unit: 'int' },
   {
     key: 'zapAll.completed',

@@ -46,6 +46,8 @@ test('html run report apic-page-reload seed 1: the summary holds every figure of
     assert.equal(cell.value, row.get(r), row.key);
     assert.equal(cell.text, fmtMetric(row, row.get(r)).replace(/&/g, '&amp;'), row.key);
   }
+  // The figures thread 003's scenarios are read by, and the time the counts are of (a probe: the page had neither).
+  for (const key of ['simTimeNs', 'roots.reloadsAfterZap', 'roots.zappedInUse']) assert.ok(c.has(key), key);
   assert.match(html, /data-status="ok"/);
   assert.ok(html.includes('var uPlot=function'), 'uPlot is inlined');
   for (const id of ['run-latency', 'run-lock', 'run-activity']) assert.match(html, new RegExp(`id="${id}"`));
