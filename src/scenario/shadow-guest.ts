@@ -68,10 +68,12 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
   const specs: GuestCpuSpec[] = [];
   for (let i = 0; i < n; i++) {
     const w = vcpuWorkload(scenario, i);
-    const where = scenario.vcpuWorkloads[i] !== undefined ? `vcpuWorkloads[${i}]` : 'workload';
+    // Where a value of vCPU i's comes from: its vcpuWorkloads entry when that sets one of `keys`, else the workload.
+    const own: Partial<Workload> = scenario.vcpuWorkloads[i] ?? {};
+    const from = (...keys: (keyof Workload)[]) => (keys.some((k) => own[k] !== undefined) ? `vcpuWorkloads[${i}]` : 'workload');
     if (w.gfnStart + w.gfnCount > USER_TOP) {
       throw new InputError(
-        `${where}: gfnStart + gfnCount ${w.gfnStart + w.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`,
+        `${from('gfnStart', 'gfnCount')}: gfnStart + gfnCount ${w.gfnStart + w.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`,
       );
     }
     const start = pageTableStart(w, i);
@@ -83,13 +85,13 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
     }
     if (start < PT_BASE || !inOneSlot(slots, start, start + w.pageTableGfns)) {
       throw new InputError(
-        `${where}.pageTableGfnStart: vCPU${i}'s page tables at [${hex(start)}, ${hex(start + w.pageTableGfns)}) must lie in one memslot at or above ${hex(PT_BASE)}`,
+        `${from('pageTableGfnStart')}.pageTableGfnStart: vCPU${i}'s page tables at [${hex(start)}, ${hex(start + w.pageTableGfns)}) must lie in one memslot at or above ${hex(PT_BASE)}`,
       );
     }
     const need = pageTablePagesNeeded(w);
     if (need > w.pageTableGfns) {
       throw new InputError(
-        `${where}.pageTableGfns: ${w.pageTableGfns} pages cannot hold the page tables of vCPU${i}'s processes: at least ${need} are needed (${Math.max(1, w.processes)} process(es) at once${w.processExitNs > 0 ? ', and one more while an exiting one is replaced' : ''}, each a PGD and 3 lower tables); expected at least ${need}`,
+        `${from('pageTableGfns')}.pageTableGfns: ${w.pageTableGfns} pages cannot hold the page tables of vCPU${i}'s processes: at least ${need} are needed (${Math.max(1, w.processes)} process(es) at once${w.processExitNs > 0 ? ', and one more while an exiting one is replaced' : ''}, each a PGD and 3 lower tables); expected at least ${need}`,
       );
     }
     specs.push({

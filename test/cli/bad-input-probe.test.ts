@@ -99,3 +99,33 @@ test("a counterexample's scenarioText is held to a scenario file's bound (it is 
   writeFileSync(f, JSON.stringify(cex));
   assertBad(await cli('replay', f), /huge-text\.json: scenarioText:1:1: 1200005 characters, larger than any scenario; expected at most 1048576 \(1 MiB\)$/);
 });
+
+test("a shadow page-table layout refused is blamed on the field where the value comes from: the workload's, when the vCPU's vcpuWorkloads entry does not set it (a probe: 'vcpuWorkloads[0].pageTableGfns' for a pageTableGfns only the workload gives)", async () => {
+  const file = (name: string, workload: string, entry: string) =>
+    scenarioFile(
+      name,
+      `vm: { vcpus: 2, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 1024 }, { id: 1, baseGfn: 134217728, pages: 16384 }] }\nsettings: { mmu: shadow }\nstop: { timeNs: 100000 }\nworkload: { gfnCount: 1024, accesses: 10, ${workload} }\nvcpuWorkloads: [${entry}]\n`,
+    );
+  assertBad(
+    await cli('run', file('ptg.yaml', 'pageTableGfns: 2', '{ accesses: 20 }')),
+    /ptg\.yaml:4:\d+ workload\.pageTableGfns: 2 pages cannot hold the page tables of vCPU0's processes: at least 4 are needed .*; expected at least 4$/,
+  );
+  // Set by the entry: blamed there, as before.
+  assertBad(
+    await cli('run', file('ptg-own.yaml', 'pageTableGfns: 4096', '{ accesses: 20, pageTableGfns: 2 }')),
+    /ptg-own\.yaml:5:\d+ vcpuWorkloads\[0\]\.pageTableGfns: 2 pages cannot hold the page tables of vCPU0's processes/,
+  );
+  assertBad(
+    await cli('run', file('ptstart.yaml', 'pageTableGfnStart: 100', '{ accesses: 20 }')),
+    /ptstart\.yaml:4:\d+ workload\.pageTableGfnStart: vCPU0's page tables at \[0x64, 0x1064\) must lie in one memslot at or above 0x8000000$/,
+  );
+  // gfnStart + gfnCount past the user half: the workload gives both.
+  const top = scenarioFile(
+    'user-top.yaml',
+    'vm: { vcpus: 2, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 134217472, pages: 9472 }] }\nsettings: { mmu: shadow }\nstop: { timeNs: 100000 }\nworkload: { gfnStart: 134217472, gfnCount: 512, accesses: 10 }\nvcpuWorkloads: [{ accesses: 20 }]\n',
+  );
+  assertBad(
+    await cli('run', top),
+    /user-top\.yaml:4:\d+ workload: gfnStart \+ gfnCount 134217984 reaches past the guest's user half \(0x8000000\) under shadow paging$/,
+  );
+});
