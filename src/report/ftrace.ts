@@ -152,9 +152,20 @@ export class FtraceSink implements InstanceSink {
    * The log, in chunks; `title` goes in the header (scenario, seed). For a
    * counterexample, `steps` is the number of lines of its printed interleaving,
    * which the replay's events should match one for one (said when not).
+   * `outcome`: header lines on how the run ended (partial, a livelock, a model
+   * bug). Each violation the oracle found is a line of its own, where it was
+   * found.
    */
-  *render(opts: { title?: string; steps?: number } = {}): Generator<string> {
+  *render(opts: { title?: string; steps?: number; outcome?: readonly string[] } = {}): Generator<string> {
     this.names = this.inst ? threadNames(this.inst) : this.names;
+    const violations = (this.inst?.violations ?? []).map((v, i) => ({
+      // In steps, a violation stands at the last step of the runtime step that found it.
+      ts: this.clock.active ? this.clock.violationStep(v.step) * NS_PER_STEP : v.timeNs,
+      seq: this.recs.length + i,
+      tid: this.names.indexOf(v.thread),
+      name: 'mmulab_violation',
+      text: `${v.kind}: ${printable(v.message)}`,
+    }));
     let cpus = Math.max(1, this.names.length);
     for (const r of this.recs) if (r.tid + 1 > cpus) cpus = r.tid + 1;
     // The title holds the scenario's name: a newline in it would end the header line.
@@ -169,13 +180,14 @@ export class FtraceSink implements InstanceSink {
       yield '# virtual time; comm-pid is the model thread, [cpu] its index; rip is not modelled (0)\n';
     }
     yield '# mmulab_* events have no kernel tracepoint; the others print as the kernel prints them\n';
+    for (const line of opts.outcome ?? []) yield `# ${printable(line)}\n`;
     if (this.budget.truncatedAt !== null) {
       yield `# truncated: the log stops at ${secs(this.budget.truncatedAt).trim()} s after ${this.budget.taken} events; ${this.budget.dropped} later events are not in it\n`;
     }
     yield `cpus=${cpus}\n`;
     // Threads run ahead of each other within a step: lines kept past the cut go too.
     const upTo = this.budget.truncatedAt ?? Number.POSITIVE_INFINITY;
-    const sorted = this.recs.filter((r) => r.ts <= upTo).sort((a, b) => a.ts - b.ts || a.seq - b.seq);
+    const sorted = [...this.recs, ...violations].filter((r) => r.ts <= upTo).sort((a, b) => a.ts - b.ts || a.seq - b.seq);
     let chunk = '';
     for (const r of sorted) {
       chunk += this.format(r);

@@ -33,6 +33,6 @@ export function writePerfettoTrace(file: string, sink: PerfettoSink, opts: { end
 }
 
 /** `--ftrace FILE`: the trace-cmd-report-shaped log, streamed (`steps`: a counterexample's printed steps, see FtraceSink.render). */
-export function writeFtrace(file: string, sink: FtraceSink, opts: { title?: string; steps?: number } = {}): void {
+export function writeFtrace(file: string, sink: FtraceSink, opts: { title?: string; steps?: number; outcome?: readonly string[] } = {}): void {
   writeFileAtomic(file, sink.render(opts));
 }

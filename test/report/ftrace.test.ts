@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FtraceSink } from '../../src/report/ftrace.js';
+import { captured } from '../cli/captured-cli.js';
+import { tempDir } from '../temp-dir.js';
 import { counterexampleOf, printedSteps, runWith, shortScenario } from './fixtures.js';
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
@@ -171,6 +173,7 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
   };
   const at = new Map<string, number[]>();
   let prev = 0;
+  let violationAt = -1;
   for (const l of text.split('\n')) {
     if (l === '' || l.startsWith('#') || l.startsWith('cpus=')) continue;
     const m = LINE.exec(l);
@@ -178,6 +181,11 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
     const ns = Number(m[4]) * 1e9 + Number(m[5]);
     assert.equal(ns % 1000, 0, `not on a step: ${l}`);
     const n = ns / 1000;
+    // The violation is the interleaving's '=>' line: at the step it was found on, the last one printed.
+    if (m[6] === 'mmulab_violation') {
+      violationAt = n;
+      continue;
+    }
     assert.ok(n > prev, `out of the printed order: ${l}`);
     prev = n;
     const [, thread, says] = printed[n - 1] ?? [];
@@ -187,6 +195,7 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
     assert.match(says!, want, `step ${n} printed "${says}", the log says ${m[6]}`);
     at.set(m[6]!, [...(at.get(m[6]!) ?? []), n]);
   }
+  assert.equal(violationAt, printed.length, 'the violation at the last printed step');
   // The race as printed: the fault starts, then the invalidation begins, then the fault installs its SPTE.
   const first = (tp: string) => at.get(tp)?.[0] ?? Number.NaN;
   const step = (re: RegExp) => printed.find(([, , t]) => re.test(t))![0];
@@ -220,4 +229,30 @@ test("ftrace: kvm_mmu_zap_all_fast traces the generation it retires (it traces b
   const warmZaps = warm.lines.filter((l) => l.includes(' kvm_mmu_prepare_zap_page: '));
   assert.ok(warmZaps.length > 100, `${warmZaps.length} zaps`);
   for (const l of warmZaps) assert.doesNotMatch(l, /sp gen 1|direct/, l);
+});
+
+test('ftrace: a violation is a line of its own where the oracle found it, and a run that ended in a livelock says so in the header and in the Perfetto trace (a probe: neither log nor trace showed either)', async () => {
+  const dir = tempDir('mmulab-ftrace-end-');
+  const bad = await captured(['run', 'memslot-delete-mini', '--mutate', 'zap-fast-no-generation-bump', '--ftrace', join(dir, 'v.txt')]);
+  assert.equal(bad.code, 1, bad.stderr);
+  const v = readFileSync(join(dir, 'v.txt'), 'utf8').split('\n');
+  const line = v.find((l) => l.includes(' mmulab_violation: '));
+  assert.match(
+    line ?? '',
+    /^ +vCPU\d-100\d +\[00\d\] +\d+\.\d{9}: mmulab_violation: +stale-translation: vCPU\d (read|wrote) gfn 0x[0-9a-f]+ through its (TLB|SPTEs)/,
+  );
+  const stuck = await captured([
+    'run',
+    'memslot-zap-livelock',
+    '--set',
+    'memslotFlush=zap-all-lockbreak',
+    '--ftrace',
+    join(dir, 'l.txt'),
+    '--trace',
+    join(dir, 'l.json'),
+  ]);
+  assert.equal(stuck.code, 1, stuck.stderr);
+  const header = readFileSync(join(dir, 'l.txt'), 'utf8').split('\ncpus=')[0]!;
+  assert.match(header, /\n# livelock: memslot 1 delete: no completion for \d+ ns, no progress for the last \d+ ns$/);
+  assert.match(JSON.parse(readFileSync(join(dir, 'l.json'), 'utf8')).otherData.livelock, /^memslot 1 delete: no completion/);
 });
