@@ -1,5 +1,6 @@
 import type { Settings } from '../kvm/settings.js';
 import { printable } from '../report/printable.js';
+import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
@@ -27,6 +28,12 @@ export interface CompareResult {
   seeds: number[];
   rows: CompareRow[];
   partial: boolean;
+  /**
+   * Bad input a variant's run found as it ran (its message names the variant and
+   * seed): the comparison stopped there, partial, its finished runs kept. Absent
+   * when none.
+   */
+  failed?: string;
   wallMs: number;
 }
 
@@ -50,6 +57,7 @@ export function runCompare(
   const t0 = wall();
   const rows: CompareRow[] = [];
   let partial = false;
+  let failed: string | undefined;
   for (const v of variants(scenario, base, vary)) {
     const { label, settings, size } = v;
     const s = variantScenario(scenario, v);
@@ -63,7 +71,11 @@ export function runCompare(
       try {
         r = simulate(s, { settings, mutant: opts.mutant, seed, interrupted: opts.interrupted, wallClock: opts.wallClock, ...opts.sinksFor?.() });
       } catch (e) {
-        throw inVariant(e, label, seed);
+        const named = inVariant(e, label, seed);
+        if (!(named instanceof InputError)) throw named;
+        failed = named.message;
+        partial = true;
+        break;
       }
       results.push(r);
       if (r.partial) partial = true;
@@ -80,6 +92,7 @@ export function runCompare(
     seeds,
     rows,
     partial,
+    ...(failed !== undefined ? { failed } : {}),
     wallMs: Math.round(wall() - t0),
   };
 }

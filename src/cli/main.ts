@@ -153,6 +153,7 @@ function program(argv: readonly string[]): Command {
       ).catch((e) => {
         throw inScenario(ref, e);
       });
+      // A variant's bad input stopped the comparison: what ran is written and shown, then the error said.
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(c));
       if (json !== null) unwritten.push(json);
       process.stdout.write(`${renderCompare(c)}\n`);
@@ -161,6 +162,7 @@ function program(argv: readonly string[]): Command {
       const bug = c.rows.flatMap((r) => r.results).find((x) => x.modelBug);
       if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
       const failed = reportUnwritten(unwritten);
+      if (c.failed !== undefined) throw inScenario(ref, new InputError(c.failed));
       process.exitCode = bug ? EXIT.modelBug : interrupted ? EXIT.interrupted : failed ? EXIT.input : bad ? EXIT.violation : EXIT.ok;
     });
 

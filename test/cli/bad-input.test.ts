@@ -380,6 +380,13 @@ stop: { timeNs: 10000000 }
   );
   const named =
     /^mmulab: .*ptx\.yaml:2:\d+ workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x[0-9a-f]+: expected more page-table pages for the processes and gfns the vCPU maps \(in the run of mmu=shadow, seed 1\)$/;
-  assertBad(cli('compare', ptx, '--vary', 'mmu=tdp,shadow'), named);
+  // What ran before is kept: the table, and --json, partial, with the error (a probe: both were lost).
+  const json = join(dir, 'ptx-compare.json');
+  const c = cli('compare', ptx, '--vary', 'mmu=tdp,shadow', '--seeds', '2', '--json', json);
+  assertBad(c, named);
+  assert.match(c.stdout, /\(partial; not run: mmu=shadow seeds 1,2\)/);
+  const kept = JSON.parse(readFileSync(json, 'utf8'));
+  assert.deepEqual([kept.partial, kept.rows.map((r: { results: unknown[] }) => r.results.length)], [true, [2, 0]]);
+  assert.match(kept.failed, /^workload\.pageTableGfns: .* \(in the run of mmu=shadow, seed 1\)$/);
   for (const workers of ['0', '2']) assertBad(cli('sweep', ptx, '--vary', 'mmu=tdp,shadow', '--workers', workers), named);
 });
