@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
@@ -128,4 +128,48 @@ test("a shadow page-table layout refused is blamed on the field where the value 
     await cli('run', top),
     /user-top\.yaml:4:\d+ workload: gfnStart \+ gfnCount 134217984 reaches past the guest's user half \(0x8000000\) under shadow paging$/,
   );
+});
+
+/** JSON text of an array nested `depth` deep (built as text: JSON.stringify of it would overflow the stack). */
+const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+/** A counterexample's text with `field` set to `value` (JSON text), the rest of a well-formed one. */
+function cexText(field: string, value: string): string {
+  const cex: Record<string, unknown> = {
+    format: 'mmulab-cex/3',
+    scenario: 'fault-vs-invalidation-mini',
+    settings: {},
+    mutant: null,
+    seed: 1,
+    strategy: 'dfs',
+    property: 'stale-translation',
+    violation: { kind: 'stale-translation', thread: 'vCPU0', timeNs: 0, step: 0, message: 'm' },
+    limits: { maxSteps: 100, fairSpin: true, spinProgress: 'footprint', retries: 'deferred' },
+    schedule: { choices: [], draws: [] },
+    steps: [],
+  };
+  cex[field] = '@VALUE@';
+  return JSON.stringify(cex).replace('"@VALUE@"', value);
+}
+
+test('replay and merge of deeply nested JSON say what was expected, exit 2 (a probe: "internal error: Maximum call stack size exceeded", exit 3, from quoting the whole value to show 40 characters of it)', async () => {
+  const deep = scenarioFile('deep.json', deepArray(5000));
+  const quoted = /\[{40}…/;
+  const cut = (pattern: RegExp) => new RegExp(`${pattern.source}${quoted.source}`);
+  assertBad(await cli('replay', deep), cut(/deep\.json: \(top level\): /));
+  const seed = scenarioFile('deep-seed.json', cexText('seed', deepArray(10000)));
+  assertBad(await cli('replay', seed), cut(/deep-seed\.json: seed: /));
+  const property = scenarioFile('deep-property.json', cexText('property', deepArray(10000)));
+  assertBad(await cli('replay', property), cut(/deep-property\.json: property: /));
+  const format = scenarioFile('deep-format.json', cexText('format', deepArray(10000)));
+  assertBad(await cli('replay', format), cut(/deep-format\.json: counterexample: field 'format' is /));
+  assertBad(await cli('merge', deep, deep), cut(/deep\.json: expected a JSON object \(the --json of mmulab sweep or check\), got /));
+  // A sweep part whose maxSteps is nested 10,000 deep.
+  const part = join(dir, 'part.json');
+  const made = await cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'faultPrecheck=off,lockless', '--workers', '0', '--json', part);
+  assert.equal(made.code, 0, made.stderr);
+  const text = readFileSync(part, 'utf8');
+  assert.match(text, /"maxSteps": null/);
+  const bad = scenarioFile('deep-max-steps.json', text.replace('"maxSteps": null', `"maxSteps": ${deepArray(10000)}`));
+  assertBad(await cli('merge', bad, part), cut(/deep-max-steps\.json: maxSteps: expected number, got /));
 });
