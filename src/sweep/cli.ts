@@ -139,6 +139,8 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
           throw inScenario(ref, e);
         });
         report(s, o.json, ctx);
+        // A cell's bad input stopped the sweep: what ran is written and shown, then the error said.
+        if (s.failed !== undefined) throw inScenario(ref, new InputError(s.failed));
       },
     );
 

@@ -50,13 +50,22 @@ export interface PoolOptions {
   onResult?: (index: number, r: RunResult) => void;
 }
 
+/** What a pool ran: results by cell index, and the bad input a cell found, which stopped the handing out of cells. */
+export interface CellsRun {
+  results: Map<number, RunResult>;
+  failed: CellInputError | null;
+}
+
 /**
  * Runs cells on a pool of worker threads, each taking the next cell when it is
  * free. Results come back keyed by cell index, so their order never depends on
- * which worker ran what. Cells not run (interrupted) are missing from the map.
+ * which worker ran what. Cells not run (interrupted) are missing from the map;
+ * after a cell found bad input, no other starts, and only the cells before it
+ * are kept.
  */
-export async function runCells(scenario: Scenario, cells: readonly CellRequest[], opts: PoolOptions): Promise<Map<number, RunResult>> {
+export async function runCells(scenario: Scenario, cells: readonly CellRequest[], opts: PoolOptions): Promise<CellsRun> {
   const out = new Map<number, RunResult>();
+  let failedCell: CellInputError | null = null;
   if (opts.workers <= 0) {
     for (const c of cells) {
       // Back to the event loop between cells, where a SIGINT is seen (a cell itself runs to its end).
@@ -66,12 +75,14 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
       try {
         r = runCell(scenario, c, opts.mutant, opts.maxSteps, opts.interrupted);
       } catch (e) {
-        throw e instanceof InputError ? new CellInputError(c.index, e.message) : e;
+        if (!(e instanceof InputError)) throw e;
+        failedCell = new CellInputError(c.index, e.message);
+        break;
       }
       out.set(c.index, r);
       opts.onResult?.(c.index, r);
     }
-    return out;
+    return { results: out, failed: failedCell };
   }
   const n = Math.min(opts.workers, cells.length);
   let next = 0;
@@ -82,7 +93,7 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
       let failed = false;
       const feed = (w: Worker) => {
         if (failed) return;
-        if (next >= cells.length || opts.interrupted?.()) {
+        if (next >= cells.length || failedCell !== null || opts.interrupted?.()) {
           if (busy === 0) resolve();
           return;
         }
@@ -102,7 +113,11 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
           busy--;
           // Bad input and model bugs keep their class (exit codes); anything else names the cell.
           if ('error' in m) {
-            if (m.error.name === 'InputError') return fail(new CellInputError(m.index, m.error.message));
+            if (m.error.name === 'InputError') {
+              // The lowest cell that fails is the one reported, whichever worker finds it first.
+              if (failedCell === null || m.index < failedCell.cell) failedCell = new CellInputError(m.index, m.error.message);
+              return feed(w);
+            }
             return fail(m.error.name === 'ModelBug' ? errorFromData(m.error) : new Error(`sweep cell ${m.index}: ${m.error.message}`));
           }
           out.set(m.index, m.result);
@@ -120,5 +135,9 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return out;
+  // Cells are handed out in order: those below the failing one all ran; those past it, only if under way when it
+  // failed. Kept: those below, as the in-thread run keeps them, whoever ran what when.
+  const failed = failedCell as CellInputError | null;
+  if (failed !== null) for (const k of [...out.keys()]) if (k > failed.cell) out.delete(k);
+  return { results: out, failed };
 }

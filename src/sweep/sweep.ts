@@ -5,7 +5,7 @@ import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
 import { differs, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
-import { CellInputError, runCells } from './pool.js';
+import { runCells } from './pool.js';
 
 /**
  * A sweep's result: compare's rows (one per variant, one result per seed, in
@@ -44,17 +44,16 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
   const rowsIn = gridRows(scenario, base, vary);
   const all = gridCells(rowsIn, seeds);
   const mine = shardCells(all, shard);
-  const results = await runCells(scenario, mine, {
+  const { results, failed } = await runCells(scenario, mine, {
     workers: opts.workers,
     mutant: opts.mutant,
     maxSteps: opts.maxSteps,
     interrupted: opts.interrupted,
     onResult: opts.onResult,
-  }).catch((e) => {
-    if (!(e instanceof CellInputError)) throw e;
-    const cell = all.find((c) => c.index === e.cell)!;
-    throw inVariant(new InputError(e.message), rowsIn[cell.row]!.label, cell.seed);
   });
+  // A cell's bad input (its message naming the variant and seed), kept with the cells that ran.
+  const cell = failed === null ? undefined : all.find((c) => c.index === failed.cell)!;
+  const failure = cell === undefined ? undefined : (inVariant(new InputError(failed!.message), rowsIn[cell.row]!.label, cell.seed) as Error).message;
   const rows: CompareRow[] = rowsIn.map((r) => ({ label: r.label, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}), results: [] }));
   let partial = results.size < mine.length;
   for (const c of mine) {
@@ -75,6 +74,7 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
     shard,
     rows,
     partial,
+    ...(failure !== undefined ? { failed: failure } : {}),
     wallMs: Math.round(wall() - t0),
   };
 }

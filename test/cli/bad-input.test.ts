@@ -388,5 +388,10 @@ stop: { timeNs: 10000000 }
   const kept = JSON.parse(readFileSync(json, 'utf8'));
   assert.deepEqual([kept.partial, kept.rows.map((r: { results: unknown[] }) => r.results.length)], [true, [2, 0]]);
   assert.match(kept.failed, /^workload\.pageTableGfns: .* \(in the run of mmu=shadow, seed 1\)$/);
-  for (const workers of ['0', '2']) assertBad(cli('sweep', ptx, '--vary', 'mmu=tdp,shadow', '--workers', workers), named);
+  for (const workers of ['0', '2']) {
+    const out = join(dir, `ptx-sweep-${workers}.json`);
+    assertBad(cli('sweep', ptx, '--vary', 'mmu=tdp,shadow', '--seeds', '2', '--workers', workers, '--json', out), named);
+    const swept = JSON.parse(readFileSync(out, 'utf8'));
+    assert.deepEqual([swept.partial, swept.rows.map((r: { results: unknown[] }) => r.results.length)], [true, [2, 0]]);
+  }
 });
