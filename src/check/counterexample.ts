@@ -5,6 +5,9 @@ import type { InstanceFactory } from './factory.js';
 import { ReplayStrategy } from './replay.js';
 import { type RunLimits, runOnce, type SingleRun } from './run.js';
 
+/** Largest seed a counterexample holds: what --seed and a scenario's seed take (cli/overrides.ts parseSeed, the schema's seed). */
+const MAX_SEED = 2 ** 31 - 1;
+
 /** Format tag of counterexample files. */
 export const CEX_FORMAT = 'mmulab-cex/3';
 
@@ -163,7 +166,11 @@ export function parseCounterexample(json: unknown): Counterexample {
   need(o.scenarioText === undefined || typeof o.scenarioText === 'string', 'scenarioText', "the scenario file's text (a string), or no field");
   need(typeof o.settings === 'object' && o.settings !== null && !Array.isArray(o.settings), 'settings', 'an object of settings ({} for none)');
   need(o.mutant === null || typeof o.mutant === 'string', 'mutant', "null or a mutant's name (a string)");
-  need(typeof o.seed === 'number', 'seed', 'a number');
+  need(
+    Number.isInteger(o.seed) && (o.seed as number) >= 0 && (o.seed as number) <= MAX_SEED,
+    'seed',
+    `a whole number from 0 to ${MAX_SEED} (what --seed takes)`,
+  );
   const v = o.violation as Record<string, unknown>;
   need(typeof v === 'object' && v !== null && !Array.isArray(v), 'violation', 'an object with kind and message (strings)');
   need(typeof v.kind === 'string', 'violation.kind', 'a string (the property violated)', v.kind);

@@ -173,3 +173,28 @@ test('replay and merge of deeply nested JSON say what was expected, exit 2 (a pr
   const bad = scenarioFile('deep-max-steps.json', text.replace('"maxSteps": null', `"maxSteps": ${deepArray(10000)}`));
   assertBad(await cli('merge', bad, part), cut(/deep-max-steps\.json: maxSteps: expected number, got /));
 });
+
+test('replay refuses a counterexample whose seed is no seed --seed takes (a probe: -1, 1.5 and 9007199254740992 were taken, and copied into replay --json)', async () => {
+  const cexFile = join(dir, 'seed-cex.json');
+  const found = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', cexFile);
+  assert.equal(found.code, 1, found.stderr);
+  const text = readFileSync(cexFile, 'utf8');
+  assert.match(text, /"seed": \d+,/);
+  const withSeed = (name: string, seed: string) => scenarioFile(name, text.replace(/"seed": \d+,/, `"seed": ${seed},`));
+  for (const [name, seed] of [
+    ['neg', '-1'],
+    ['frac', '1.5'],
+    ['past-2-53', '9007199254740992'],
+    ['past-2-31', '2147483648'],
+    ['text', '"1"'],
+  ] as const) {
+    const quoted = seed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assertBad(
+      await cli('replay', withSeed(`seed-${name}.json`, seed)),
+      new RegExp(`seed-${name}\\.json: seed: ${quoted}, expected a whole number from 0 to 2147483647 \\(what --seed takes\\)$`),
+    );
+  }
+  // The largest seed --seed takes replays.
+  const r = await cli('replay', withSeed('seed-max.json', '2147483647'));
+  assert.equal(r.code, 1, r.stderr);
+});
