@@ -1,12 +1,16 @@
 import type { Violation } from '../runtime/instance.js';
 import { opKind, opKind2, opObject, opObject2, opTouches, READ, SPIN, WRITE } from '../runtime/op.js';
+import { MAX_SEED } from '../runtime/prng.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { InstanceFactory } from './factory.js';
+import { quotedValue } from './quoted-value.js';
 import { ReplayStrategy } from './replay.js';
 import { type RunLimits, runOnce, type SingleRun } from './run.js';
 
 /** Largest seed a counterexample holds: what --seed and a scenario's seed take (cli/overrides.ts parseSeed, the schema's seed). */
-const MAX_SEED = 2 ** 31 - 1;
+
+/** A field's value as a refusal quotes it. */
+const quoted = (v: unknown) => quotedValue(v, 'missing');
 
 /** Format tag of counterexample files. */
 export const CEX_FORMAT = 'mmulab-cex/3';
@@ -146,10 +150,10 @@ export function parseCounterexample(json: unknown): Counterexample {
   const o = json as Record<string, unknown>;
   /** Refuses `field` unless `ok`, quoting its value (`value`, or the field's own). */
   const need = (ok: boolean, field: string, expected: string, value: unknown = o?.[field]) => {
-    if (!ok) throw new TypeError(`${field}: ${shown(value)}, expected ${expected}`);
+    if (!ok) throw new TypeError(`${field}: ${quoted(value)}, expected ${expected}`);
   };
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    throw new TypeError(`(top level): ${shown(o)}, expected a JSON object (a counterexample mmulab check wrote)`);
+    throw new TypeError(`(top level): ${quoted(o)}, expected a JSON object (a counterexample mmulab check wrote)`);
   }
   if (o.format === 'mmulab-check/1') {
     // A check's --json summary, given where its --out was meant.
@@ -159,7 +163,7 @@ export function parseCounterexample(json: unknown): Counterexample {
   if (o.format !== CEX_FORMAT) {
     // Schedules name every choice; another format's choices are not this checker's.
     throw new TypeError(
-      `counterexample: field 'format' is ${shown(o.format)}, expected "${CEX_FORMAT}" (written by another version of mmulab, whose schedules this one cannot replay)`,
+      `counterexample: field 'format' is ${quoted(o.format)}, expected "${CEX_FORMAT}" (written by another version of mmulab, whose schedules this one cannot replay)`,
     );
   }
   need(typeof o.scenario === 'string', 'scenario', "a scenario's name or file (a string)");
@@ -176,7 +180,7 @@ export function parseCounterexample(json: unknown): Counterexample {
   need(typeof v.kind === 'string', 'violation.kind', 'a string (the property violated)', v.kind);
   need(typeof v.message === 'string', 'violation.message', 'a string', v.message);
   // The property is the violation's kind (an edit of one alone is not a counterexample this checker wrote).
-  need(o.property === v.kind, 'property', `the violation's kind (${shown(v.kind)}, violation.kind)`);
+  need(o.property === v.kind, 'property', `the violation's kind (${quoted(v.kind)}, violation.kind)`);
   const s = o.schedule as Record<string, unknown>;
   need(typeof s === 'object' && s !== null && !Array.isArray(s), 'schedule', 'an object with choices and draws (arrays of whole numbers >= 0)');
   for (const key of ['choices', 'draws'] as const) {
@@ -205,47 +209,6 @@ export function parseCounterexample(json: unknown): Counterexample {
   if (l.retries === undefined) l.retries = 'interleaved';
   need(Array.isArray(o.steps), 'steps', 'an array of the steps');
   return o as unknown as Counterexample;
-}
-
-/** A value as a refusal quotes it: JSON, cut to a few dozen characters (only those are written); 'missing' when absent. */
-function shown(v: unknown): string {
-  if (v === undefined) return 'missing';
-  const text = jsonPrefix(v, 41);
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-/**
- * JSON of `v` as far as its first `room` characters or a little past (what a
- * refusal cuts it to anyway): a value nested 10,000 deep or of a million
- * items costs what is shown, where JSON.stringify of it all overflowed the
- * stack. Each level walked writes a bracket, so the depth stays under `room`.
- * Cut short, the text is at least `room` long (a bracket is closed only when
- * all within was written).
- */
-function jsonPrefix(v: unknown, room: number): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > room ? v.slice(0, room) : v);
-  if (Array.isArray(v)) {
-    let s = '[';
-    for (let i = 0; i < v.length; i++) {
-      if (i > 0) s += ',';
-      if (s.length >= room) return s;
-      s += jsonPrefix(v[i], room - s.length);
-    }
-    return s.length < room ? `${s}]` : s;
-  }
-  if (typeof v === 'object' && v !== null) {
-    let s = '{';
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      if (s.length > 1) s += ',';
-      if (s.length >= room) return s;
-      s += `${jsonPrefix(k, room - s.length)}:`;
-      if (s.length >= room) return s;
-      s += jsonPrefix((v as Record<string, unknown>)[k], room - s.length);
-    }
-    return s.length < room ? `${s}}` : s;
-  }
-  return JSON.stringify(v) ?? String(v);
 }
 
 /** Replays a counterexample and tells whether it still violates the same property. */

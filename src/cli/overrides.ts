@@ -1,4 +1,5 @@
 import { SETTINGS, type Settings } from '../kvm/settings.js';
+import { MAX_SEED } from '../runtime/prng.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resize, type ScenarioSize } from '../scenario/size.js';
@@ -118,9 +119,6 @@ export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INT
   if (n > max) throw new InputError(`${given}: expected at most ${max}`);
   return n;
 }
-
-/** Largest seed a scenario or --seed takes. */
-const MAX_SEED = 2 ** 31 - 1;
 
 /** Parses --seed: what a scenario's seed field takes. */
 export function parseSeed(text: string): number {

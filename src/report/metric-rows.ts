@@ -91,7 +91,13 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   { key: 'roots.freed', group: 'Shadow pages and roots', label: 'roots freed', get: (r) => m(r).roots.freed, unit: 'int' },
   { key: 'roots.reloads', group: 'Shadow pages and roots', label: 'root reloads', get: (r) => m(r).roots.reloads, unit: 'int' },
   { key: 'roots.reloadsAfterZap', group: 'Shadow pages and roots', label: 'reloads after a root zap', get: (r) => m(r).roots.reloadsAfterZap, unit: 'int' },
-  { key: 'roots.zappedInUse', group: 'Shadow pages and roots', label: 'roots zapped in use (current or cached)', get: (r) => m(r).roots.zappedInUse, unit: 'int' },
+  {
+    key: 'roots.zappedInUse',
+    group: 'Shadow pages and roots',
+    label: 'roots zapped in use (current or cached)',
+    get: (r) => m(r).roots.zappedInUse,
+    unit: 'int',
+  },
   { key: 'zapAll.started', group: 'Zap all', label: 'started', get: (r) => m(r).zapAll.started, unit: 'int' },
   {
     key: 'zapAll.completed',

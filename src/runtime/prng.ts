@@ -12,6 +12,9 @@ export interface Weighted {
   of(u: number): number;
 }
 
+/** The largest seed: seeds are whole numbers from 0 to 2^31 - 1 (--seed, a scenario's seed, a counterexample's). */
+export const MAX_SEED = 2 ** 31 - 1;
+
 /** Resolution of the uniform u a weighted draw maps. */
 const UNIT = 1 << 30;
 

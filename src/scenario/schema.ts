@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_COSTS } from '../kvm/costs.js';
 import { SETTINGS } from '../kvm/settings.js';
+import { MAX_SEED } from '../runtime/prng.js';
 import { memslotIssues, privateMemslots } from './memslot-rules.js';
 import { workloadIssues } from './workload-rules.js';
 
@@ -160,12 +161,7 @@ export const scenarioSchema = z
         livelockNs: ns.optional(),
       })
       .default({}),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(1),
+    seed: z.number().int().min(0).max(MAX_SEED).default(1),
   })
   .superRefine((s, ctx) => {
     // What KVM_SET_USER_MEMORY_REGION would refuse, located at the field.

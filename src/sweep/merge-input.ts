@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { quotedValue } from '../check/quoted-value.js';
 import type { CheckJson } from '../cli/check-json.js';
 import { parseJsonText } from '../cli/json-input.js';
 import { InputError } from '../scenario/input-error.js';
@@ -224,11 +225,11 @@ export function parseMergePart(name: string, fileText: string): MergePart {
   // One line with where the text stops being JSON (JSON.parse's message quotes the file).
   const data = parseJsonText(name, fileText);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new InputError(`${name}: expected a JSON object (the --json of mmulab sweep or check), got ${shown(data)}`);
+    throw new InputError(`${name}: expected a JSON object (the --json of mmulab sweep or check), got ${quoted(data)}`);
   }
   const format = (data as { format?: unknown }).format;
   if (format !== SWEEP_FORMAT && format !== CHECK_FORMAT) {
-    throw new InputError(`${name}: format: expected "${SWEEP_FORMAT}" or "${CHECK_FORMAT}", got ${shown(format)}`);
+    throw new InputError(`${name}: format: expected "${SWEEP_FORMAT}" or "${CHECK_FORMAT}", got ${quoted(format)}`);
   }
   const r = (format === CHECK_FORMAT ? checkFile : sweepFile).safeParse(data);
   if (!r.success) {
@@ -256,51 +257,13 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** A value as a refusal quotes it, cut to a few dozen characters (only those are written). */
-function shown(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = jsonPrefix(v, 41);
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-}
-
-/**
- * JSON of `v` as far as its first `room` characters or a little past (what a
- * refusal cuts it to anyway): a value nested 10,000 deep or of a million
- * items costs what is shown, where JSON.stringify of it all overflowed the
- * stack. Each level walked writes a bracket, so the depth stays under `room`.
- * Cut short, the text is at least `room` long (a bracket is closed only when
- * all within was written).
- */
-function jsonPrefix(v: unknown, room: number): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > room ? v.slice(0, room) : v);
-  if (Array.isArray(v)) {
-    let s = '[';
-    for (let i = 0; i < v.length; i++) {
-      if (i > 0) s += ',';
-      if (s.length >= room) return s;
-      s += jsonPrefix(v[i], room - s.length);
-    }
-    return s.length < room ? `${s}]` : s;
-  }
-  if (typeof v === 'object' && v !== null) {
-    let s = '{';
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      if (s.length > 1) s += ',';
-      if (s.length >= room) return s;
-      s += `${jsonPrefix(k, room - s.length)}:`;
-      if (s.length >= room) return s;
-      s += jsonPrefix((v as Record<string, unknown>)[k], room - s.length);
-    }
-    return s.length < room ? `${s}}` : s;
-  }
-  return JSON.stringify(v) ?? String(v);
-}
+/** A value as a refusal quotes it. */
+const quoted = (v: unknown) => quotedValue(v, 'nothing');
 
 const items = (n: number | bigint) => `${String(n)} item${n === 1 ? '' : 's'}`;
 
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
-  const got = shown(valueAt(data, issue.path));
+  const got = quoted(valueAt(data, issue.path));
   switch (issue.code) {
     case 'invalid_type':
       return `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${got}`;
