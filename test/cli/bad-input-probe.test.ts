@@ -4,34 +4,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
+import { assertBad, fileIn, GOOD_SCENARIO } from './bad-input-asserts.js';
 import { cli } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-bad-probe-');
 
-function scenarioFile(name: string, text: string): string {
-  const f = join(dir, name);
-  writeFileSync(f, text);
-  return f;
-}
-
-const GOOD = `vm:
-  vcpus: 2
-  memslots:
-    - { id: 0, baseGfn: 0, pages: 64 }
-stop:
-  timeNs: 100000
-workload:
-  gfnCount: 64
-`;
-
-/** Exit 2, one line matching `pattern`, no stack trace. */
-function assertBad(r: { code: number; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr.slice(0, 2000));
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr.slice(0, 2000)}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
+const scenarioFile = (name: string, text: string) => fileIn(dir, name, text);
+const GOOD = GOOD_SCENARIO;
 
 test("an integer past 2^53 is refused with the field's own bound (a probe: 'vm.vcpus: expected <= 9007199254740991' for vcpus 99999999999999999999, whose limit is 1024; seed 9007199254740993 likewise, whose limit is 2^31-1)", async () => {
   const cases: [string, string, RegExp][] = [
@@ -81,20 +60,7 @@ test('a scenario path that is no regular file, or a file far larger than any sce
 });
 
 test("a counterexample's scenarioText is held to a scenario file's bound (it is parsed as one)", async () => {
-  const cex = {
-    format: 'mmulab-cex/3',
-    scenario: 'huge.yaml',
-    scenarioText: `a: [${Array.from({ length: 600_000 }, () => '1').join(',')}]\n`,
-    settings: {},
-    mutant: null,
-    seed: 1,
-    strategy: 'dfs',
-    property: 'stale-translation',
-    violation: { kind: 'stale-translation', thread: 'vCPU0', timeNs: 0, step: 0, message: 'm' },
-    limits: { maxSteps: 100, fairSpin: true, spinProgress: 'footprint', retries: 'deferred' },
-    schedule: { choices: [], draws: [] },
-    steps: [],
-  };
+  const cex = cexObject({ scenario: 'huge.yaml', scenarioText: `a: [${Array.from({ length: 600_000 }, () => '1').join(',')}]\n` });
   const f = join(dir, 'huge-text.json');
   writeFileSync(f, JSON.stringify(cex));
   assertBad(await cli('replay', f), /huge-text\.json: scenarioText:1:1: 1200005 characters, larger than any scenario; expected at most 1048576 \(1 MiB\)$/);
@@ -130,12 +96,9 @@ test("a shadow page-table layout refused is blamed on the field where the value 
   );
 });
 
-/** JSON text of an array nested `depth` deep (built as text: JSON.stringify of it would overflow the stack). */
-const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
-
-/** A counterexample's text with `field` set to `value` (JSON text), the rest of a well-formed one. */
-function cexText(field: string, value: string): string {
-  const cex: Record<string, unknown> = {
+/** A well-formed counterexample, as JSON would hold it, with `fields` changed. */
+function cexObject(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
     format: 'mmulab-cex/3',
     scenario: 'fault-vs-invalidation-mini',
     settings: {},
@@ -147,7 +110,16 @@ function cexText(field: string, value: string): string {
     limits: { maxSteps: 100, fairSpin: true, spinProgress: 'footprint', retries: 'deferred' },
     schedule: { choices: [], draws: [] },
     steps: [],
+    ...fields,
   };
+}
+
+/** JSON text of an array nested `depth` deep (built as text: JSON.stringify of it would overflow the stack). */
+const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+/** A counterexample's text with `field` set to `value` (JSON text), the rest of a well-formed one. */
+function cexText(field: string, value: string): string {
+  const cex = cexObject();
   cex[field] = '@VALUE@';
   return JSON.stringify(cex).replace('"@VALUE@"', value);
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
+import { assertBad, fileIn, GOOD_SCENARIO } from './bad-input-asserts.js';
 
 const dir = tempDir('mmulab-bad-');
 
@@ -13,29 +14,8 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-function scenarioFile(name: string, text: string): string {
-  const f = join(dir, name);
-  writeFileSync(f, text);
-  return f;
-}
-
-const GOOD = `vm:
-  vcpus: 2
-  memslots:
-    - { id: 0, baseGfn: 0, pages: 64 }
-stop:
-  timeNs: 100000
-workload:
-  gfnCount: 64
-`;
-
-function assertBad(r: { code: number; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
+const scenarioFile = (name: string, text: string) => fileIn(dir, name, text);
+const GOOD = GOOD_SCENARIO;
 
 test('bad input: a misspelt key is located and named', () => {
   const f = scenarioFile('misspelt.yaml', GOOD.replace('vcpus', 'vcpu'));
