@@ -37,6 +37,8 @@ export interface GuestCpuSpec {
   /** The vCPU's processes take their page-table pages from [pageTableGfnStart, + pageTableGfns). */
   pageTableGfnStart: number;
   pageTableGfns: number;
+  /** The scenario field pageTableGfns comes from (workload.pageTableGfns, or vcpuWorkloads[i]'s), for the message when they run out. */
+  pageTableGfnsField: string;
   /** Where in the switch and exit periods this vCPU starts, in [0, 1), so vCPUs do not act in lockstep. */
   phase: number;
 }
@@ -70,6 +72,8 @@ export class PageTableAllocator {
     start: number,
     count: number,
     private readonly what: string,
+    /** The scenario field that sized it, named when it runs out. */
+    private readonly field = 'workload.pageTableGfns',
   ) {
     this.next = start;
     this.end = start + count;
@@ -82,7 +86,7 @@ export class PageTableAllocator {
     // Too few pages for what the workload maps: the scenario's sizing, not a bug of the model.
     if (this.next >= this.end)
       throw new InputError(
-        `workload.pageTableGfns: ${this.what} ran out at gfn 0x${this.end.toString(16)}: expected more page-table pages for the processes and gfns the vCPU maps`,
+        `${this.field}: ${this.what} ran out at gfn 0x${this.end.toString(16)}: expected more page-table pages for the processes and gfns the vCPU maps`,
       );
     return { gfn: this.next++, recycled: false };
   }
@@ -197,7 +201,7 @@ export class GuestCpu {
     readonly spec: GuestCpuSpec,
     name: string,
   ) {
-    this.alloc = new PageTableAllocator(spec.pageTableGfnStart, spec.pageTableGfns, `${name}'s guest page tables`);
+    this.alloc = new PageTableAllocator(spec.pageTableGfnStart, spec.pageTableGfns, `${name}'s guest page tables`, spec.pageTableGfnsField);
     const n = Math.max(1, spec.processes);
     for (let i = 0; i < n; i++) this.processes.push(kernel.newProcess(this.alloc).proc);
     this.current = this.processes[0]!;

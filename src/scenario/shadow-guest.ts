@@ -100,6 +100,7 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
       processExitNs: w.processExitNs,
       pageTableGfnStart: start,
       pageTableGfns: w.pageTableGfns,
+      pageTableGfnsField: `${from('pageTableGfns')}.pageTableGfns`,
       phase: i / n,
     });
   }

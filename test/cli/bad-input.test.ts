@@ -375,3 +375,16 @@ stop: { timeNs: 10000000 }
     assert.deepEqual([swept.partial, swept.rows.map((r: { results: unknown[] }) => r.results.length)], [true, [2, 0]]);
   }
 });
+
+test("page tables that run out mid-run are blamed on the field that sized them: a vcpuWorkloads entry's pageTableGfns when it sets one (a probe: always workload.pageTableGfns)", () => {
+  const own = scenarioFile(
+    'pt-own.yaml',
+    `vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 4194304 }, { id: 1, baseGfn: 134217728, pages: 4096 }] }
+workload: { gfnStart: 0, gfnCount: 4194304, accesses: 2000, accessIntervalNs: 500 }
+vcpuWorkloads: [{ pageTableGfns: 8 }]
+settings: { mmu: shadow }
+stop: { timeNs: 10000000 }
+`,
+  );
+  assertBad(cli('run', own), /pt-own\.yaml:3:\d+ vcpuWorkloads\[0\]\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x[0-9a-f]+: /);
+});
