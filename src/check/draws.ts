@@ -31,6 +31,6 @@ export class SeededDraws {
       p = new Prng(mix32(mix32(this.seed, this.stream), k));
       this.prngs[k] = p;
     }
-    return w === undefined ? p.below(n) : p.weighted(w);
+    return p.draw(n, w);
   }
 }

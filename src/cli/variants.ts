@@ -86,5 +86,10 @@ export function varyRecord(vary: Vary): Record<string, (string | boolean | numbe
  */
 export function inVariant(e: unknown, label: string | null, seed: number): unknown {
   if (!(e instanceof InputError)) return e;
-  return new InputError(`${e.message} (in the run of ${label ?? 'the scenario as it is'}, seed ${seed})`);
+  return new InputError(failedIn(e.message, label, seed));
+}
+
+/** An error message of a variant's run, with the variant and seed it came from. */
+export function failedIn(message: string, label: string | null, seed: number): string {
+  return `${message} (in the run of ${label ?? 'the scenario as it is'}, seed ${seed})`;
 }

@@ -7,13 +7,13 @@ interface Awaited {
   since: number;
   /** The thread whose work it awaits (the one that began it). */
   tid: number;
-  /** When that thread's work toward it last made progress short of completing it (see lowLeft), or -1. */
-  progressAt: number;
+  /** When it began, or when that thread's work toward it last made progress short of completing it (see lowLeft). */
+  movedAt: number;
 }
 
-/** When the awaited event last moved: its last progress, or its beginning. */
-function lastProgress(a: Awaited): number {
-  return a.progressAt >= 0 ? a.progressAt : a.since;
+/** Awaits `what`, from `at` on, the work of `at`'s thread. */
+function awaited(what: Awaited['what'], at: EventStamp): Awaited {
+  return { what, since: at.ts, tid: at.tid, movedAt: at.ts };
 }
 
 function describeAwaited(a: Awaited): string {
@@ -62,7 +62,7 @@ export class ProgressMonitor implements Sink {
     switch (ev.e) {
       case 'faultBegin': {
         const k = FAULT + ev.vcpu;
-        if (!this.open.has(k)) this.open.set(k, { what: { vcpu: ev.vcpu, gfn: ev.gfn }, since: at.ts, tid: at.tid, progressAt: -1 });
+        if (!this.open.has(k)) this.open.set(k, awaited({ vcpu: ev.vcpu, gfn: ev.gfn }, at));
         return;
       }
       case 'faultEnd':
@@ -72,11 +72,11 @@ export class ProgressMonitor implements Sink {
         this.open.delete(FAULT + ev.vcpu);
         return;
       case 'memslotChange':
-        if (ev.phase === 'begin') this.open.set(MEMSLOT + ev.slot, { what: `memslot ${ev.slot} ${ev.op}`, since: at.ts, tid: at.tid, progressAt: -1 });
+        if (ev.phase === 'begin') this.open.set(MEMSLOT + ev.slot, awaited(`memslot ${ev.slot} ${ev.op}`, at));
         else if (ev.phase === 'done') this.open.delete(MEMSLOT + ev.slot);
         return;
       case 'zapAllBegin':
-        this.open.set(ZAP + at.tid, { what: ev.how, since: at.ts, tid: at.tid, progressAt: -1 });
+        this.open.set(ZAP + at.tid, awaited(ev.how, at));
         this.lowLeft.set(at.tid, ev.pages);
         return;
       case 'zapAllEnd':
@@ -86,18 +86,18 @@ export class ProgressMonitor implements Sink {
       case 'lockBreak':
         if (ev.left !== undefined && ev.left < (this.lowLeft.get(at.tid) ?? Number.POSITIVE_INFINITY)) {
           this.lowLeft.set(at.tid, ev.left);
-          for (const a of this.open.values()) if (a.tid === at.tid) a.progressAt = at.ts;
+          for (const a of this.open.values()) if (a.tid === at.tid) a.movedAt = at.ts;
         }
         return;
       case 'apicReload': {
         const k = APIC + ev.vcpu;
         if (ev.outcome === 'retry') {
-          if (!this.open.has(k)) this.open.set(k, { what: `vCPU${ev.vcpu}'s APIC-access page reload`, since: at.ts, tid: at.tid, progressAt: -1 });
+          if (!this.open.has(k)) this.open.set(k, awaited(`vCPU${ev.vcpu}'s APIC-access page reload`, at));
         } else this.open.delete(k);
         return;
       }
       case 'invalidateRangeStart':
-        this.open.set(INV + at.tid, { what: `${ev.kind} invalidation`, since: at.ts, tid: at.tid, progressAt: -1 });
+        this.open.set(INV + at.tid, awaited(`${ev.kind} invalidation`, at));
         return;
       case 'invalidateRangeEnd':
         this.open.delete(INV + at.tid);
@@ -113,8 +113,8 @@ export class ProgressMonitor implements Sink {
    */
   oldest(now: number): { what: string; ageNs: number; pendingNs: number } | null {
     let best: Awaited | null = null;
-    for (const a of this.open.values()) if (best === null || lastProgress(a) < lastProgress(best)) best = a;
-    return best === null ? null : { what: describeAwaited(best), ageNs: now - lastProgress(best), pendingNs: now - best.since };
+    for (const a of this.open.values()) if (best === null || a.movedAt < best.movedAt) best = a;
+    return best === null ? null : { what: describeAwaited(best), ageNs: now - best.movedAt, pendingNs: now - best.since };
   }
 
   /**

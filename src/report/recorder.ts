@@ -102,17 +102,13 @@ export class ReportRecorder {
     };
     const perfetto = this.perfetto;
     const ftrace = this.ftrace;
-    // How the run ended, for a reader of the trace or the log alone.
-    const ended = {
-      ...(result.partial ? { partial: true } : {}),
+    // How the run ended, for a reader of the trace (otherData) or the log (header lines) alone.
+    const ended: Record<string, unknown> = {
+      ...(result.partial ? { partial: 'the run stopped early (interrupt, --max-steps, --time-limit)' } : {}),
       ...(result.progress.livelock ? { livelock: result.progress.stalled } : {}),
       ...(result.modelBug ? { modelBug: result.modelBug } : {}),
     };
-    const outcome = [
-      ...(result.partial ? ['partial: the run stopped early (interrupt, --max-steps, --time-limit)'] : []),
-      ...(result.progress.livelock ? [`livelock: ${result.progress.stalled}`] : []),
-      ...(result.modelBug ? [`model bug: ${result.modelBug}`] : []),
-    ];
+    const outcome = Object.entries(ended).map(([k, v]) => `${k}: ${v}`);
     if (perfetto) each('trace', (f) => writePerfettoTrace(f, perfetto, { endNs: result.simTimeNs, otherData: { ...otherData, ...ended } }));
     if (ftrace) each('ftrace', (f) => writeFtrace(f, ftrace, { title: this.opts.title ?? `${result.scenario} seed ${result.seed}`, outcome }));
     each('report', (f) => writeRunReport(f, result, { ...extras, series: this.finishSeries(result.simTimeNs) ?? undefined }));

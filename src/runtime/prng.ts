@@ -29,6 +29,10 @@ export class Prng {
     if (n <= 1) return 0;
     return uniformInt(this.rng, 0, n - 1);
   }
+  /** A driver's draw (Driver.draw): uniform in [0, n), or with the weights of `w` when given. */
+  draw(n: number, w?: Weighted): number {
+    return w === undefined ? this.below(n) : this.weighted(w);
+  }
   /** One of `w.n` outcomes, with the weights `w.of` gives them (one draw below 2^30). */
   weighted(w: Weighted): number {
     return w.of(this.below(UNIT) / UNIT);

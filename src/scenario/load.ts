@@ -26,8 +26,11 @@ function bound(origin: string, words: string, op: string, limit: number | bigint
 /** Unknown keys a message lists before it says how many more there are. */
 const KEYS_LISTED = 5;
 
-/** A key as an unknown-key message quotes it, cut to a few dozen characters. */
-const quotedKey = (k: string) => `'${k.length > 40 ? `${k.slice(0, 40)}...` : k}'`;
+/** A key as a message writes it: cut to a few dozen characters. */
+const cutKey = (k: string) => (k.length > 40 ? `${k.slice(0, 40)}...` : k);
+
+/** A key as an unknown-key message quotes it. */
+const quotedKey = (k: string) => `'${cutKey(k)}'`;
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
@@ -66,7 +69,7 @@ function withFieldBound(issue: z.core.$ZodIssue, issues: readonly z.core.$ZodIss
 function segment(p: PropertyKey): string {
   if (typeof p === 'number') return `[${p}]`;
   const s = String(p);
-  return s.length <= 40 && /^[A-Za-z_$][\w$-]*$/.test(s) ? s : `[${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)}]`;
+  return s.length <= 40 && /^[A-Za-z_$][\w$-]*$/.test(s) ? s : `[${JSON.stringify(cutKey(s))}]`;
 }
 
 /** Parses and validates scenario text; errors are InputErrors located in `file`. */

@@ -54,7 +54,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   const metrics = inst.metrics!;
   const prng = new Prng(opts.seed);
   const heap = new ThreadHeap();
-  rt.driver = { draw: (n, w) => (w === undefined ? prng.below(n) : prng.weighted(w)), woke: (t) => heap.push(t) };
+  rt.driver = { draw: (n, w) => prng.draw(n, w), woke: (t) => heap.push(t) };
   if (opts.recordHolds) kvm.mmuLock.stats.holds = [];
   const lockWaits = new Distribution();
   kvm.mmuLock.stats.waits = lockWaits;

@@ -16,14 +16,10 @@ export interface CellRequest {
 }
 export type CellReply = { index: number; result: RunResult } | { index: number; error: ErrorData };
 
-/** Bad input a cell's run found (InputError), and which cell. */
-export class CellInputError extends InputError {
-  constructor(
-    readonly cell: number,
-    message: string,
-  ) {
-    super(message);
-  }
+/** Bad input a cell's run found (an InputError's message), and which cell. */
+export interface CellFailure {
+  cell: number;
+  message: string;
 }
 
 /**
@@ -53,7 +49,7 @@ export interface PoolOptions {
 /** What a pool ran: results by cell index, and the bad input a cell found, which stopped the handing out of cells. */
 export interface CellsRun {
   results: Map<number, RunResult>;
-  failed: CellInputError | null;
+  failed: CellFailure | null;
 }
 
 /**
@@ -65,7 +61,7 @@ export interface CellsRun {
  */
 export async function runCells(scenario: Scenario, cells: readonly CellRequest[], opts: PoolOptions): Promise<CellsRun> {
   const out = new Map<number, RunResult>();
-  let failedCell: CellInputError | null = null;
+  let failedCell: CellFailure | null = null;
   if (opts.workers <= 0) {
     for (const c of cells) {
       // Back to the event loop between cells, where a SIGINT is seen (a cell itself runs to its end).
@@ -76,7 +72,7 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
         r = runCell(scenario, c, opts.mutant, opts.maxSteps, opts.interrupted);
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
-        failedCell = new CellInputError(c.index, e.message);
+        failedCell = { cell: c.index, message: e.message };
         break;
       }
       out.set(c.index, r);
@@ -115,7 +111,7 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
           if ('error' in m) {
             if (m.error.name === 'InputError') {
               // The lowest cell that fails is the one reported, whichever worker finds it first.
-              if (failedCell === null || m.index < failedCell.cell) failedCell = new CellInputError(m.index, m.error.message);
+              if (failedCell === null || m.index < failedCell.cell) failedCell = { cell: m.index, message: m.error.message };
               return feed(w);
             }
             return fail(m.error.name === 'ModelBug' ? errorFromData(m.error) : new Error(`sweep cell ${m.index}: ${m.error.message}`));
@@ -137,7 +133,7 @@ export async function runCells(scenario: Scenario, cells: readonly CellRequest[]
   }
   // Cells are handed out in order: those below the failing one all ran; those past it, only if under way when it
   // failed. Kept: those below, as the in-thread run keeps them, whoever ran what when.
-  const failed = failedCell as CellInputError | null;
+  const failed = failedCell as CellFailure | null;
   if (failed !== null) for (const k of [...out.keys()]) if (k > failed.cell) out.delete(k);
   return { results: out, failed };
 }

@@ -1,5 +1,5 @@
 import type { CompareResult, CompareRow } from '../cli/compare.js';
-import { inVariant, varyRecord } from '../cli/variants.js';
+import { failedIn, varyRecord } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -53,7 +53,7 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
   });
   // A cell's bad input (its message naming the variant and seed), kept with the cells that ran.
   const cell = failed === null ? undefined : all.find((c) => c.index === failed.cell)!;
-  const failure = cell === undefined ? undefined : (inVariant(new InputError(failed!.message), rowsIn[cell.row]!.label, cell.seed) as Error).message;
+  const failure = cell === undefined ? undefined : failedIn(failed!.message, rowsIn[cell.row]!.label, cell.seed);
   const rows: CompareRow[] = rowsIn.map((r) => ({ label: r.label, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}), results: [] }));
   let partial = results.size < mine.length;
   for (const c of mine) {
