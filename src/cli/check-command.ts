@@ -26,7 +26,7 @@ import { toJson } from './atomic-write.js';
 import { setsOf } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import { checkedFactoryFor, factoryFor } from './check-factory.js';
-import { CHECK_FORMAT, type CheckJson, roundedSummary } from './check-json.js';
+import { CHECK_FORMAT, type CheckJson, type DrawnChoices, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds, workerCount } from './limits.js';
 import { warnMutantSets } from './mutant-note.js';
@@ -126,14 +126,16 @@ function strategySpec(o: CheckFlags): StrategySpec {
   const room = o.maxStates !== undefined ? { maxStates: parsePositive('--max-states', o.maxStates, MAX_STATES) } : {};
   switch (name) {
     case 'dfs': {
-      const por = porMode(o, bound);
+      // --shard alone picks dfs: with the bound a bare check ends with, so that the parts, merged, give its verdict.
+      const dfsBound = bound ?? (o.strategy === undefined && o.shard !== undefined && !o.iterativeBound ? DEFAULT_CHECK_BOUND : undefined);
+      const por = porMode(o, dfsBound);
       // Only explored states use the table: DPOR (the default without a bound) has none.
-      if (o.maxStates !== undefined && (por ?? defaultPor({ preemptionBound: o.iterativeBound ? 0 : bound })) !== 'states') {
+      if (o.maxStates !== undefined && (por ?? defaultPor({ preemptionBound: o.iterativeBound ? 0 : dfsBound })) !== 'states') {
         throw new InputError(`--max-states: expected --por states (a preemption bound, or --iterative-bound), not dpor, which keeps no table of states`);
       }
       const spec: StrategySpec = o.iterativeBound
-        ? { kind: 'dfs', iterative: true, preemptionBound: bound, ...room, ...draws }
-        : { kind: 'dfs', preemptionBound: bound, ...room, ...draws };
+        ? { kind: 'dfs', iterative: true, preemptionBound: dfsBound, ...room, ...draws }
+        : { kind: 'dfs', preemptionBound: dfsBound, ...room, ...draws };
       return por === undefined ? spec : { ...spec, por };
     }
     case 'auto':
@@ -232,16 +234,22 @@ export function retriesNote(retries: RetryRule): string {
  * when the model draws nothing. (mmulab merge does not say it: a part records
  * its --set list, not the sizes its scenario was run at.)
  */
-function drawsNote(scenario: Scenario, seed: number, strategy: StrategySpec): string {
+/** The model's own random choices of a check (CheckJson.drawnChoices): all of them, and those left to the seed. */
+function drawnChoicesOf(scenario: Scenario, strategy: StrategySpec): DrawnChoices {
   const all = drawnChoices(scenario);
-  if (all.length === 0) return '';
   const explored = (strategy.kind === 'dfs' || strategy.kind === 'auto') && strategy.draws === 'explore';
-  const seeded = explored ? drawnChoices(scenario, MAX_DRAW_BRANCH) : all;
-  if (seeded.length === 0) return `(the model's own random choices, ${all.join('; ')}, were branched on: every value of each was run)\n`;
+  return { all, seeded: explored ? drawnChoices(scenario, MAX_DRAW_BRANCH) : all };
+}
+
+/** What an exhausted verdict says of the model's own random choices: branched on, or those of the seed. */
+export function drawsNote(d: DrawnChoices, seed: number, strategy: StrategySpec): string {
+  if (d.all.length === 0) return '';
+  if (d.seeded.length === 0) return `(the model's own random choices, ${d.all.join('; ')}, were branched on: every value of each was run)\n`;
+  const explored = (strategy.kind === 'dfs' || strategy.kind === 'auto') && strategy.draws === 'explore';
   const other = seed === 1 ? 2 : 1;
   const which = explored ? `random choices over more than ${MAX_DRAW_BRANCH} values` : 'random choices';
   const rest = explored ? '; the smaller ones were branched on' : '; --draws explore branches on them';
-  return `(the model's own ${which}, ${seeded.join('; ')}, were those of --seed ${seed} in every execution: the verdict covers that draw of them${rest}; --seed ${other} draws others)\n`;
+  return `(the model's own ${which}, ${d.seeded.join('; ')}, were those of --seed ${seed} in every execution: the verdict covers that draw of them${rest}; --seed ${other} draws others)\n`;
 }
 
 export function registerCheckCommands(p: Command, ctx: CheckCommandContext): void {
@@ -252,7 +260,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option(
       '--strategy <name>',
-      `auto | dfs | pct | random (default: auto, PCT then every interleaving with at most ${DEFAULT_CHECK_BOUND} preemptions, bound by bound; dfs when --preemption-bound, --iterative-bound, --por or --shard is given, pct with --pct-depth)`,
+      `auto | dfs | pct | random (default: auto, PCT then every interleaving with at most ${DEFAULT_CHECK_BOUND} preemptions, bound by bound; dfs when --preemption-bound, --iterative-bound, --por or --shard is given, --shard alone with the bound ${DEFAULT_CHECK_BOUND}, pct with --pct-depth)`,
     )
     .option('--preemption-bound <n>', 'dfs: most preemptions per execution')
     .option(
@@ -303,6 +311,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const shard = o.shard !== undefined ? parseShard(o.shard) : null;
       const { workers, warning: workersWarning } = workerCount(parsePositive('--workers', o.workers, MAX_WORKERS));
       const strategy = strategySpec(o);
+      const drawn = drawnChoicesOf(checked, strategy);
       // auto and the iterative bound run phases in turn: never as --shard parts.
       // On --workers each phase runs on them (check-phases.ts), unless the levels use DPOR.
       const unsplit = (flag: string, what: string, expected: string) => new InputError(`${flag}: ${what} cannot be split into parts; expected ${expected}`);
@@ -383,6 +392,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           partial,
           shard,
           exploration: { strategy, maxExecutions: maxExecutions ?? null, maxSteps: maxSteps ?? null, retries },
+          ...(drawn.all.length > 0 ? { drawnChoices: drawn } : {}),
           parts: parts.map((p) => ({ ...p, summary: roundedSummary(p.summary) })),
           ...(r.statesLost !== undefined ? { statesLost: r.statesLost } : {}),
         };
@@ -412,7 +422,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           const dfsLike = strategy.kind === 'dfs' || strategy.kind === 'auto';
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
-          if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(checked, seed, strategy));
+          if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(drawn, seed, strategy));
           if (o.strategy === undefined && o.preemptionBound === undefined && !covered.whole && !interrupted) {
             process.stdout.write(
               `(the default bound, ${DEFAULT_CHECK_BOUND}: --preemption-bound N runs every interleaving with at most N; ` +
@@ -427,7 +437,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
                 ? 'interrupted: no violation found so far\n'
                 : 'no violation found\n',
           );
-          if (r.summary.exhausted) process.stdout.write(retriesNote(retries) + drawsNote(checked, seed, strategy));
+          if (r.summary.exhausted) process.stdout.write(retriesNote(retries) + drawsNote(drawn, seed, strategy));
         }
         if (r.summary.truncated > 0) process.stdout.write(truncatedNote(r.summary.truncated, maxSteps ?? DEFAULT_MAX_STEPS));
         if (levels === undefined && !r.summary.exhausted && strategy.kind === 'dfs' && strategy.preemptionBound === undefined) {

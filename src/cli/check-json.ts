@@ -17,6 +17,12 @@ import { differs, shortDigest } from '../sweep/merge-identity.js';
 /** Format of `check --json`. */
 export const CHECK_FORMAT = 'mmulab-check/1';
 
+/** The model's own random choices, in words (drawnChoices): all of them, and those a search took from --seed rather than branched on. */
+export interface DrawnChoices {
+  all: string[];
+  seeded: string[];
+}
+
 /** What was explored, which every part of a merge must share. */
 export interface Exploration {
   strategy: StrategySpec;
@@ -58,6 +64,8 @@ export interface CheckJson {
   /** The part of the exploration this file holds, or null for all of it. */
   shard: Shard | null;
   exploration: Exploration;
+  /** The model's own random choices, when it makes any: what an exhausted verdict covers of them (absent in files from before it). */
+  drawnChoices?: DrawnChoices;
   parts: ExplorePart[];
   /** dfs with explored states: states the full table made it explore again (CheckResult.statesLost); absent when none. */
   statesLost?: number;
@@ -80,6 +88,8 @@ export interface NamedCheck {
 export interface MergedChecks {
   json: CheckJson;
   gaps: string[];
+  /** Some units are in no part: a part was not given (or not run). */
+  missing: boolean;
   /** The file (its index among those merged) whose violation and counterexample the result has, or null when none has. */
   lead: number | null;
 }
@@ -113,6 +123,7 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     if (!same(p.exploration, first.exploration)) throw unlike('exploration', JSON.stringify(p.exploration), JSON.stringify(first.exploration));
     if (p.scenarioDigest !== first.scenarioDigest)
       throw unlike("the scenario's content (scenarioDigest)", shortDigest(p.scenarioDigest), shortDigest(first.scenarioDigest));
+    if (!same(p.drawnChoices, first.drawnChoices)) throw unlike('drawnChoices', JSON.stringify(p.drawnChoices), JSON.stringify(first.drawnChoices));
     if (p.parts.length === 0) throw new InputError(`${name}: parts: expected at least one part (written by an older mmulab?)`);
   }
   const all = files.flatMap((f) => f.json.parts.map((part) => ({ part, file: f })));
@@ -153,11 +164,17 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     partial: m.partial,
     shard: null,
     exploration: first.exploration,
+    ...(first.drawnChoices !== undefined ? { drawnChoices: first.drawnChoices } : {}),
     // Each part cut at the first violation, in shard order, as the unsharded check records its workers' parts: the same file whatever the order of the files merged.
     parts: [...m.parts].sort((a, b) => a.part.shard.count - b.part.shard.count || a.part.shard.index - b.part.shard.index),
     ...(lost > 0 ? { statesLost: lost } : {}),
   };
-  return { json, gaps: m.gaps.map((g) => gapLine(g, unitsOf(strategy), (i) => all[i]!)), lead: lead === null ? null : files.indexOf(lead) };
+  return {
+    json,
+    gaps: m.gaps.map((g) => gapLine(g, unitsOf(strategy), (i) => all[i]!)),
+    missing: m.gaps.some((g) => g.kind === 'missing'),
+    lead: lead === null ? null : files.indexOf(lead),
+  };
 }
 
 /** What a strategy's units are (shard.ts): executions (random, pct), subtrees (dfs); phases run as one unit (auto, an iterative bound). */

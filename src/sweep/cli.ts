@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { formatSummary } from '../check/index.js';
 import { toJson } from '../cli/atomic-write.js';
-import { exhaustedLine, retriesNote } from '../cli/check-command.js';
+import { drawsNote, exhaustedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { warnInertSettings } from '../cli/inert-settings.js';
@@ -19,7 +19,7 @@ import { loadScenario } from '../scenario/load.js';
 import { cellIndex, gridRows, parseShard, shardHolds } from './grid.js';
 import { type MergePart, parseMergePart } from './merge-input.js';
 import { cexFromHere, type PartCounterexample, recordedCounterexample, refuseOverCounterexample, warnSharedCounterexample } from './part-counterexamples.js';
-import { asCompare, mergeSweeps, runSweep, type SweepResult } from './sweep.js';
+import { asCompare, mergeSweeps, missingCells, runSweep, type SweepResult } from './sweep.js';
 
 export interface SweepCliContext {
   isInterrupted: () => boolean;
@@ -27,6 +27,9 @@ export interface SweepCliContext {
   checkMutant: (name: string | undefined) => string | null;
   exit: { ok: number; violation: number; input: number; interrupted: number; modelBug: number };
 }
+
+/** What merge says when parts are missing: the result is written, marked partial, and merge exits 2. */
+const MISSING_PARTS = 'a part was not given (or its run did not finish); the merged result, written and shown, is partial';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -70,11 +73,15 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
     }
   } else {
     process.stdout.write(
-      c.summary.exhausted ? `${exhaustedLine(c.exploration.strategy)}\n${retriesNote(c.exploration.retries ?? 'deferred')}` : 'no violation found\n',
+      c.summary.exhausted
+        ? `${exhaustedLine(c.exploration.strategy)}\n${retriesNote(c.exploration.retries ?? 'deferred')}${c.drawnChoices ? drawsNote(c.drawnChoices, c.seed, c.exploration.strategy) : ''}`
+        : 'no violation found\n',
     );
   }
   const failed = reportUnwritten(unwritten === null ? [] : [unwritten]);
-  process.exitCode = failed ? ctx.exit.input : c.violation !== null ? ctx.exit.violation : ctx.exit.ok;
+  // A part not given is an input missing: said, and exit 2 (a violation found in the parts given still says 1).
+  if (m.missing && c.violation === null) process.stderr.write(`mmulab: merge: ${MISSING_PARTS}\n`);
+  process.exitCode = failed || (m.missing && c.violation === null) ? ctx.exit.input : c.violation !== null ? ctx.exit.violation : ctx.exit.ok;
 }
 
 /** Reads and validates the part files; all must be of the first's kind (sweep or check). */
@@ -160,14 +167,18 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         return;
       }
       const sweeps = parts.flatMap((p) => (p.kind === 'sweep' ? [p] : []));
-      report(
-        mergeSweeps(
-          sweeps.map((p) => p.json),
-          sweeps.map((p) => p.name),
-        ),
-        o.json,
-        ctx,
-        true,
+      const merged = mergeSweeps(
+        sweeps.map((p) => p.json),
+        sweeps.map((p) => p.name),
       );
+      report(merged, o.json, ctx, true);
+      // As the sweep said it: what ran is written and shown, then the cell's bad input.
+      if (merged.failed !== undefined) throw inScenario(merged.scenario, new InputError(merged.failed));
+      const missing = missingCells(merged);
+      if (missing.length > 0 && process.exitCode === ctx.exit.ok) {
+        const shown = missing.length > 4 ? `${missing.slice(0, 4).join(', ')} and ${missing.length - 4} more` : missing.join(', ');
+        process.stderr.write(`mmulab: merge: ${missing.length} cells are in no part (${shown}): ${MISSING_PARTS}\n`);
+        process.exitCode = ctx.exit.input;
+      }
     });
 }

@@ -124,6 +124,7 @@ const checkFile = z
       maxSteps: int.min(1).nullable(),
       retries: text.optional(),
     }),
+    drawnChoices: z.object({ all: z.array(text), seeded: z.array(text) }).optional(),
     parts: z.array(explorePart).min(1),
     statesLost: count.optional(),
   })
@@ -214,6 +215,7 @@ const sweepFile = z.object({
     }),
   ),
   partial: z.boolean(),
+  failed: text.optional(),
   wallMs: ms,
 });
 

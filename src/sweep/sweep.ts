@@ -147,6 +147,11 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     return { label: r.label, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}), results };
   });
   const complete = rows.every((r) => r.results.length === first.seeds.length);
+  // A cell's bad input stopped a part: the merged result says so as that part did (the first part's, in shard order, when several did).
+  const failed = parts
+    .map((p, k) => ({ failed: p.failed, shard: p.shard?.index ?? 0, k }))
+    .filter((p) => p.failed !== undefined)
+    .sort((a, b) => a.shard - b.shard || a.k - b.k)[0]?.failed;
   return {
     format: 'mmulab-sweep/1',
     scenario: first.scenario,
@@ -159,6 +164,7 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     shard: null,
     rows,
     partial: !complete || parts.some((p) => p.partial),
+    ...(failed !== undefined ? { failed } : {}),
     wallMs: Math.max(...parts.map((p) => p.wallMs)),
   };
 }
@@ -180,6 +186,14 @@ function refuseForeignResult(name: string, p: SweepResult, i: number, j: number,
     const list = (o: Record<string, unknown>) => keys.map((key) => `${key}=${o[key] === undefined ? '(none)' : String(o[key])}`).join(' ');
     throw new InputError(`${at}.settings: ${list(got)}, expected its row's (rows[${i}].settings) ${list(row)}`);
   }
+}
+
+/** The cells of the grid a (merged) result has no run of, as "label seed N", in cell order. */
+export function missingCells(s: SweepResult): string[] {
+  return s.rows.flatMap((r) => {
+    const ran = new Set(r.results.map((x) => x.seed));
+    return s.seeds.filter((seed) => !ran.has(seed)).map((seed) => `${r.label} seed ${seed}`);
+  });
 }
 
 /** The compare view of a sweep, for renderCompare. */

@@ -145,3 +145,21 @@ test('merge of parts of different splits says so (it asked "a part given twice?"
   assert.equal(r.code, 2);
   assert.match(r.stderr, /parts of different splits \(--shard i\/2 and i\/3\); expected the parts of one --shard i\/n\)$/m);
 });
+
+test('check --shard alone (regression): the bound a bare check ends with, so the parts finish and merge to its verdict', async () => {
+  // It ran dfs unbounded: shard 0/2 of the mini at its size ran for minutes where a bare check takes a second.
+  const parts = [0, 1].map((i) => join(dir, `alone${i}.json`));
+  for (const [i, part] of parts.entries()) {
+    const r = spawned('check', S, '--shard', `${i}/2`, '--json', part, '--out', join(dir, 'alone-cex.json'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^no violation in shard ${i}/2 .*: every interleaving with at most 2 preemptions was run$`, 'm'));
+  }
+  const spec = JSON.parse(readFileSync(parts[0]!, 'utf8')).exploration.strategy;
+  assert.deepEqual(spec, { kind: 'dfs', preemptionBound: 2 });
+  const merged = spawned('merge', ...parts);
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.match(merged.stdout, /^no violation: every interleaving with at most 2 preemptions was run$/m);
+  // An explicit --strategy dfs still means the whole space.
+  const whole = await cli('check', S, '--strategy', 'dfs', '--shard', '0/2', '--max-executions', '50', '--json', join(dir, 'whole0.json'));
+  assert.equal(JSON.parse(readFileSync(join(dir, 'whole0.json'), 'utf8')).exploration.strategy.preemptionBound, undefined, whole.stderr);
+});

@@ -159,7 +159,9 @@ test('merge (regression): with a part missing, neither the header nor stoppedBy 
   const base = checkPart(at('q-cex.json'));
   for (let i = 0; i < 3; i++) assert.equal((await run(...base, '--shard', `${i}/3`, '--json', at(`q${i}.json`))).code, 0);
   const r = spawned('merge', at('q0.json'), at('q1.json'), '--json', at('q01.json'));
-  assert.equal(r.code, 0, r.stderr);
+  // A part not given is input missing: the partial result is written and shown, then exit 2, said on one line.
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^mmulab: merge: a part was not given \(or its run did not finish\); the merged result, written and shown, is partial\n$/);
   const header = r.stdout.split('\n')[0]!;
   assert.doesNotMatch(header, /exhausted/);
   assert.match(header, /^dfs: \d+ executions \(parts-missing\), .*\(partial: parts missing: no part holds subtrees 2, 5, 8, 11, …\)$/);
@@ -170,6 +172,7 @@ test('merge (regression): with a part missing, neither the header nor stoppedBy 
   assert.equal(j.partial, true);
   // All three: exhausted, not partial.
   const all = spawned('merge', at('q2.json'), at('q0.json'), at('q1.json'), '--json', at('q012.json'));
+  assert.equal(all.code, 0, all.stderr);
   assert.match(all.stdout, /^dfs: \d+ executions \(exhausted\)/);
   assert.equal(load(at('q012.json')).partial, false);
 });

@@ -4,7 +4,7 @@ import { loadScenario } from '../../src/scenario/load.js';
 import type { Vary } from '../../src/sweep/grid.js';
 import { gridCells, gridRows, parseShard, shardCells } from '../../src/sweep/grid.js';
 import { runCells } from '../../src/sweep/pool.js';
-import { mergeSweeps, runSweep } from '../../src/sweep/sweep.js';
+import { mergeSweeps, missingCells, runSweep } from '../../src/sweep/sweep.js';
 
 /** JSON with every wallMs zeroed: the only field allowed to differ between identical runs. */
 const norm = (v: unknown) => JSON.stringify(v, (k, x) => (k === 'wallMs' ? 0 : x));
@@ -35,7 +35,39 @@ test('sweep: shards merged equal the unsharded run (any part order, ignoring wal
 test('sweep: merge refuses overlapping parts and marks missing cells partial', async () => {
   const a = await runSweep(scenario, {}, vary, seeds, { workers: 0, mutant: null, shard: { index: 0, count: 2 } });
   assert.throws(() => mergeSweeps([a, a]), /more than one part/);
-  assert.equal(mergeSweeps([a]).partial, true);
+  const merged = mergeSweeps([a]);
+  assert.equal(merged.partial, true);
+  // Shard 1/2's cells (odd numbers: seed 2 of each row, and seeds 1 and 3 of the rows between) are named, in cell order.
+  assert.deepEqual(missingCells(merged).slice(0, 3), [
+    'faultPrecheck=off preemptible=true seed 2',
+    'faultPrecheck=off preemptible=false seed 1',
+    'faultPrecheck=off preemptible=false seed 3',
+  ]);
+  assert.equal(missingCells(merged).length, 6);
+});
+
+test("sweep: merge keeps a part's failed cell, and the cells that ran before it", () => {
+  const row = (results: unknown[]) => ({ label: 'mmu=tdp', settings: { mmu: 'tdp' }, results });
+  const part = (index: number, failed?: string) =>
+    ({
+      format: 'mmulab-sweep/1',
+      scenario: 's',
+      scenarioDigest: 'd',
+      mutant: null,
+      sets: [],
+      maxSteps: null,
+      vary: { mmu: ['tdp'] },
+      seeds: [1, 2],
+      shard: { index, count: 2 },
+      rows: [row([])],
+      partial: true,
+      ...(failed !== undefined ? { failed } : {}),
+      wallMs: 1,
+    }) as Parameters<typeof mergeSweeps>[0][number];
+  assert.equal(mergeSweeps([part(0), part(1, 'b: bad (in the run of mmu=tdp, seed 2)')]).failed, 'b: bad (in the run of mmu=tdp, seed 2)');
+  // Two failed parts: the first in shard order, whatever the order given.
+  assert.equal(mergeSweeps([part(1, 'second'), part(0, 'first')]).failed, 'first');
+  assert.equal(mergeSweeps([part(0), part(1)]).failed, undefined);
 });
 
 test('sweep: a run in a worker thread gives the same JSON as in the main thread', async () => {
