@@ -18,6 +18,9 @@ import { kvmMakeRequest } from './vcpu-requests.js';
  */
 export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
   const kvm = vcpu.kvm;
+  // Race: a memslot update swapping in a set where the internal APIC slot is gone or
+  // flagged INVALID (read under SRCU, as the fault path reads its slot).
+  yield opRead(kvm.objMemslots);
   const slot = kvm.memslots.byId(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT);
   if (slot === undefined || slot.flags & KVM_MEMSLOT_INVALID) {
     kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn: -1, outcome: 'no-slot' });

@@ -33,7 +33,7 @@ export type KvmEventBody =
   /** kvm_swap_active_memslots publishes a new memslot set. */
   | { e: 'memslotsPublish'; generation: number; what: string }
   /** The lockless pre-check's read of mmu_invalidate_in_progress (`kept`: the value of an earlier read, no READ_ONCE) and its answer. */
-  | { e: 'precheck'; vcpu: number; gfn: number; inProgress: number; kept: boolean; seq: number; retry: boolean }
+  | { e: 'precheck'; vcpu: number; gfn: number; afterGup: boolean; inProgress: number; kept: boolean; seq: number; retry: boolean }
   /** is_page_fault_stale's invalidation check under mmu_lock (`skipped`: a mutant left out the part that would have said stale). */
   | {
       e: 'staleCheck';
@@ -192,7 +192,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'memslotsPublish':
       return `publish memslots generation ${ev.generation}: ${ev.what}`;
     case 'precheck':
-      return `lockless pre-check gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? ' (kept from an earlier read: no READ_ONCE)' : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? 'retry' : 'go on'}`;
+      return `${ev.afterGup ? 'lockless check after get_user_pages' : 'lockless pre-check'} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? ' (kept from an earlier read: no READ_ONCE)' : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? (ev.afterGup ? 'retry, releasing the pfn' : 'retry') : 'go on'}`;
     case 'staleCheck': {
       const range = ev.inProgress > 0 ? ` range gfns [${hex(ev.rangeStart)},${hex(ev.rangeEnd)})` : '';
       const verdict = ev.stale ? 'stale: retry' : ev.skipped ? 'not stale (the mutant skipped what says stale)' : 'not stale';

@@ -27,6 +27,6 @@ export function* hvaToPfn(kvm: Kvm, hva: number): Generator<number, HostPfn, voi
   // No page there: the host's fault handler allocates one. Race: another fault on
   // the same page (whoever comes first allocates), and any other allocation (the
   // order of allocations names the pfns).
-  yield op2(WRITE, kvm.objHostPte(hva), kvm.objHostAlloc);
+  yield op2(WRITE, kvm.objHostPte(hva), kvm.objHostPages);
   return kvm.host.faultIn(hva);
 }

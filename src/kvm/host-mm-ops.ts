@@ -1,4 +1,4 @@
-import { op2, opWrite, WRITE } from '../runtime/op.js';
+import { op2, opPair, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { Kvm } from './kvm.js';
 import { kvmArchMmuNotifierInvalidateRange, kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from './mmu-notifier.js';
@@ -16,8 +16,9 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
   yield* kvmMmuNotifierInvalidateRangeStart(kvm, hvaStart, hvaEnd, kind);
   // From here until the end the pages are locked / under migration entries: a
   // get_user_pages on them waits (the locks seed 001 says GUP may need).
-  // Race: a fault's get_user_pages testing those locks.
-  yield opWrite(kvm.objHostPageLocks);
+  // Race: a fault's get_user_pages testing those locks, or faulting a page of the
+  // range in (this step looks for the range's mapped pages).
+  yield opPair(WRITE, kvm.objHostPageLocks, READ, kvm.objHostPages);
   kvm.host.lockRange(hvaStart, hvaEnd);
   const freed: { pfn: number; hva: number }[] = [];
   for (let hva = hvaStart; hva < hvaEnd; hva++) {
@@ -28,12 +29,13 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
     if (kvm.host.lookup(hva) < 0) continue;
     // Race: a fault's get_user_pages of this page (it read the old pfn or the new,
     // or it faulted the page in first), a guest access reaching it through a TLB;
-    // a migration target is allocated here (the allocation order names the pfns).
-    yield kind === 'reclaim' ? opWrite(kvm.objHostPte(hva)) : op2(WRITE, kvm.objHostPte(hva), kvm.objHostAlloc);
+    // a migration target is allocated here (the allocation order names the pfns),
+    // and the next pages of the range are looked over for mapped ones.
+    yield op2(WRITE, kvm.objHostPte(hva), kvm.objHostPages);
     const newPfn = kind === 'reclaim' ? -1 : kvm.host.allocPfn();
     const old = kvm.host.setPte(hva, newPfn);
-    kvm.rt.charge(kvm.costs.hostPteChangeNs);
     kvm.emit({ e: 'hostPteChange', hva, oldPfn: old, newPfn, kind });
+    kvm.rt.charge(kvm.costs.hostPteChangeNs);
     if (old >= 0) freed.push({ pfn: old, hva });
   }
   yield* kvmArchMmuNotifierInvalidateRange(kvm, hvaStart, hvaEnd);

@@ -51,12 +51,6 @@ function inRange(kvm: Kvm, gfn: number): boolean {
   return gfn >= kvm.mmuInvalidateRangeStart && gfn < kvm.mmuInvalidateRangeEnd;
 }
 
-/** @kernel mmu_invalidate_retry — any invalidation in progress or completed since the snapshot. */
-export function mmuInvalidateRetry(kvm: Kvm, mmuSeq: number): boolean {
-  if (kvm.mmuInvalidateInProgress > 0) return true;
-  return kvm.mmuInvalidateSeq !== mmuSeq;
-}
-
 /** Parts of the check a mutant of the fault path leaves out (Mutation.faultRetrySkips). */
 export interface RetrySkips {
   readonly range: boolean;

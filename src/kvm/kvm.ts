@@ -70,8 +70,12 @@ export class Kvm {
   readonly objHostPte: (hvaPage: number) => number;
   /** The host's page locks / migration entries on ranges it is changing. */
   readonly objHostPageLocks: number;
-  /** The host's page allocator: the order of allocations names the pfns. */
-  readonly objHostAlloc: number;
+  /**
+   * Which host pages are mapped, and the allocator: every step that maps, unmaps
+   * or replaces a host page touches it (the order of allocations names the pfns),
+   * and a step that looks over a range for its mapped pages reads it.
+   */
+  readonly objHostPages: number;
 
   private readonly sinks: Sink[] = [];
   /** The stamp of the event being published (see EventStamp). */
@@ -103,7 +107,7 @@ export class Kvm {
     this.objSpte = rt.objects.family('spte', FAMILY_BUCKETS);
     this.objHostPte = rt.objects.family('host_pte', FAMILY_BUCKETS);
     this.objHostPageLocks = rt.objects.id('host page locks');
-    this.objHostAlloc = rt.objects.id('host page allocator');
+    this.objHostPages = rt.objects.id('host pages');
   }
 
   subscribe(sink: Sink): void {

@@ -8,8 +8,8 @@ import type { Vcpu } from './vcpu.js';
 
 /**
  * The page-fault path as after thread 001 landed (v6.8+): snapshot the seq,
- * (pre-check), look the pfn up without mmu_lock, take mmu_lock, is_page_fault_stale,
- * install.
+ * (pre-check), look the pfn up without mmu_lock, (check again), take mmu_lock,
+ * is_page_fault_stale, install.
  * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_page_fault, kvm_tdp_mmu_page_fault, direct_page_fault
  */
 export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Generator<number, RetPf, void> {
@@ -56,30 +56,43 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   // SPTEs are all zapped before anything new is installed for the gfn.
   if (slot.flags & KVM_MEMSLOT_INVALID) return 'retry-invalid-slot';
 
-  if (kvm.settings.faultPrecheck === 'lockless') {
-    // Race: an invalidation beginning or ending while we look. A miss here is caught
-    // under mmu_lock; a hit saves taking mmu_lock (and making the invalidator yield).
-    yield opRead(kvm.objInvalidate);
-    let inProgress = kvm.mmuInvalidateInProgress;
-    let kept = false;
-    if (kvm.mutation.has('precheck-plain-read')) {
-      // Without READ_ONCE the compiler may keep the first value read in a register.
-      if (vcpu.cachedInProgress === undefined) vcpu.cachedInProgress = inProgress;
-      kept = vcpu.cachedInProgress !== inProgress;
-      if (kept) kvm.mutation.tookEffect();
-      inProgress = vcpu.cachedInProgress;
-    }
-    const retry = mmuInvalidateRetryGfnUnsafe(kvm, fault.mmuSeq, fault.gfn, inProgress);
-    kvm.emit({ e: 'precheck', vcpu: vcpu.id, gfn: fault.gfn, inProgress, kept, seq: kvm.mmuInvalidateSeq, retry });
-    if (retry) return 'retry-precheck';
-  }
+  // Thread 001's pre-check: an invalidation in progress on the gfn means retry before
+  // get_user_pages (which could take locks the invalidation needs) and mmu_lock.
+  if (kvm.settings.faultPrecheck === 'lockless' && (yield* locklessInvalidateCheck(vcpu, fault, false))) return 'retry-precheck';
 
   fault.hva = gfnToHva(slot, fault.gfn);
   const { pfn, major } = yield* hvaToPfn(kvm, fault.hva);
   fault.pfn = pfn;
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
   kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn: fault.gfn, hva: fault.hva, pfn });
+  // The same check again, for an invalidation that began while get_user_pages ran:
+  // only to spare mmu_lock (and the invalidator a lock break); the pfn is let go.
+  if (kvm.settings.faultPrecheck === 'lockless' && (yield* locklessInvalidateCheck(vcpu, fault, true))) return 'retry-precheck';
   return 'fixed';
+}
+
+/**
+ * @kernel mmu_invalidate_retry_gfn_unsafe as kvm_faultin_pfn uses it, before and
+ * after the pfn lookup: true when an invalidation covers the gfn or completed
+ * since the snapshot, read without mmu_lock (READ_ONCE).
+ */
+function* locklessInvalidateCheck(vcpu: Vcpu, fault: PageFault, afterGup: boolean): Generator<number, boolean, void> {
+  const kvm = vcpu.kvm;
+  // Race: an invalidation beginning or ending while we look. A miss here is caught
+  // under mmu_lock; a hit saves taking mmu_lock (and making the invalidator yield).
+  yield opRead(kvm.objInvalidate);
+  let inProgress = kvm.mmuInvalidateInProgress;
+  let kept = false;
+  if (kvm.mutation.has('precheck-plain-read')) {
+    // Without READ_ONCE the compiler may keep the first value read in a register.
+    if (vcpu.cachedInProgress === undefined) vcpu.cachedInProgress = inProgress;
+    kept = vcpu.cachedInProgress !== inProgress;
+    if (kept) kvm.mutation.tookEffect();
+    inProgress = vcpu.cachedInProgress;
+  }
+  const retry = mmuInvalidateRetryGfnUnsafe(kvm, fault.mmuSeq, fault.gfn, inProgress);
+  kvm.emit({ e: 'precheck', vcpu: vcpu.id, gfn: fault.gfn, afterGup, inProgress, kept, seq: kvm.mmuInvalidateSeq, retry });
+  return retry;
 }
 
 /**

@@ -142,8 +142,8 @@ export class ShadowMmu implements MmuBackend {
     this.hash.add(sp);
     this.nUsedMmuPages++;
     this.liveCount++;
-    kvm.rt.charge(kvm.costs.shadowPageCreateNs);
     kvm.emit({ e: 'spCreate', sp: sp.id, gfn, level, direct: false, gen: sp.mmuValidGen });
+    kvm.rt.charge(kvm.costs.shadowPageCreateNs);
     yield* accountShadowed(this, sp);
     return sp;
   }
@@ -261,8 +261,8 @@ export class ShadowMmu implements MmuBackend {
       sp.translations!.set(index, fault.gfn);
     }
     sp.sptes.set(index, makeLeaf(fault.pfn, !this.isWriteTracked(fault.gfn)));
-    kvm.rt.charge(kvm.costs.spteInstallNs);
     kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: old === undefined ? -1 : leafPfn(old), newPfn: fault.pfn, level: 1 });
+    kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
   }
 

@@ -44,8 +44,8 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   vcpu.root.pgd = vcpu.cr3;
   vcpu.root.root = sp.id;
   const afterZap = mmu.guestCpu(vcpu).droppedByZap.delete(vcpu.cr3);
-  kvm.rt.charge(kvm.costs.rootLoadNs);
   kvm.emit({ e: 'rootAlloc', vcpu: vcpu.id, root: sp.id, pgd: vcpu.cr3, afterZap });
+  kvm.rt.charge(kvm.costs.rootLoadNs);
   yield* kvm.mmuLock.writeUnlockY();
   vcpu.flushTlb();
 }

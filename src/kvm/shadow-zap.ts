@@ -55,8 +55,8 @@ export function mmuPageZapPte(mmu: ShadowMmu, sp: ShadowPage, index: number): bo
     const gfn = sp.translations!.get(index)!;
     sp.translations!.delete(index);
     mmu.rmap.remove(gfn, ref);
-    mmu.kvm.rt.charge(mmu.kvm.costs.zapSpteNs);
     mmu.kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn, oldPfn: leafPfn(v), newPfn: -1, level: 1 });
+    mmu.kvm.rt.charge(mmu.kvm.costs.zapSpteNs);
   }
   return true;
 }
@@ -104,8 +104,8 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   }
   sp.invalid = true;
   if (!wasInvalid) {
-    kvm.rt.charge(kvm.costs.zapShadowPageNs);
     kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0, gen: sp.mmuValidGen, direct: sp.direct });
+    kvm.rt.charge(kvm.costs.zapShadowPageNs);
   }
   // Only now, with role.invalid set: a vCPU that services the request must see the
   // root as invalid, or it would keep it and enter the guest on it.

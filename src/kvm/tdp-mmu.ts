@@ -71,8 +71,8 @@ export class TdpMmu implements MmuBackend {
     const old = this.pool.lookup(root.table, fault.gfn);
     if (old >= 0) return 'spurious';
     this.pool.set(root.table, fault.gfn, fault.pfn);
-    kvm.rt.charge(kvm.costs.spteInstallNs);
     kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 });
+    kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
   }
 
@@ -114,8 +114,8 @@ export class TdpMmu implements MmuBackend {
       const old = this.pool.set(root.table, g, -1);
       if (old >= 0) {
         if (!root.invalid) pending = true;
-        kvm.rt.charge(kvm.costs.zapSpteNs);
         kvm.emit({ e: 'spteSet', root: root.id, gfn: g, oldPfn: old, newPfn: -1, level: 1 });
+        kvm.rt.charge(kvm.costs.zapSpteNs);
       }
       g++;
       if (canYield && ((kvm.yieldOnContention && lock.contended()) || lock.shouldResched())) {
@@ -152,8 +152,8 @@ export class TdpMmu implements MmuBackend {
     }
     root.refcount++;
     vcpu.root.root = root.id;
-    kvm.rt.charge(kvm.costs.rootLoadNs);
     kvm.emit({ e: 'rootAlloc', vcpu: vcpu.id, root: root.id });
+    kvm.rt.charge(kvm.costs.rootLoadNs);
     yield* kvm.mmuLock.readUnlockY();
     vcpu.flushTlb();
   }

@@ -287,8 +287,8 @@ export class Vcpu {
   /** Flushes this vCPU's TLB (kvm_vcpu_flush_tlb_all / a new root's flush). */
   flushTlb(): void {
     this.tlb.clear();
-    this.kvm.rt.charge(this.kvm.costs.tlbFlushNs);
     this.kvm.emit({ e: 'tlbFlush', vcpu: this.id });
+    this.kvm.rt.charge(this.kvm.costs.tlbFlushNs);
   }
 
   /** The request loop at the top of vcpu_enter_guest, in the kernel's order. */

@@ -71,7 +71,7 @@ export class RwLock {
   private writer: Thread | null = null;
   /** FIFO of waiters. */
   private readonly queue: Waiter[] = [];
-  /** Start of the current write hold, or of each read hold. */
+  /** Start of the current write hold, or of each read hold (a reader's time slice starts there too: condReschedRead re-takes the lock). */
   private writeSince = 0;
   private readonly readSince = new Map<Thread, number>();
   readonly stats: LockStats;
@@ -126,9 +126,15 @@ export class RwLock {
   contended(): boolean {
     return this.queue.length > 0;
   }
-  /** The holder has used up its time slice (should_resched). */
+  /**
+   * The calling holder has used up its time slice (should_resched): counted from
+   * when it took the lock or last rescheduled, a reader's from its own hold (the
+   * reschedule that clears need_resched is that thread's, not the last writer's).
+   */
   shouldResched(): boolean {
-    return this.rt.now() - this.sliceStart >= this.timesliceNs;
+    const t = this.rt.self();
+    const start = this.writer === t ? this.sliceStart : (this.readSince.get(t) ?? this.rt.now());
+    return this.rt.now() - start >= this.timesliceNs;
   }
 
   /** read_lock, with the yield point before it (the race for the lock). */
@@ -180,7 +186,7 @@ export class RwLock {
     this.readUnlock();
   }
 
-  /** write_unlock, with the yield point before it. */
+  /** write_unlock, with the yield point before it (a waiter may be handed the lock). */
   *writeUnlockY(): Task {
     yield this.op;
     this.writeUnlock();

@@ -84,7 +84,8 @@ test("check with no strategy: an option only one strategy reads picks it (dfs: -
     [['--preemption-bound', '1'], { kind: 'dfs', preemptionBound: 1 }],
     [['--iterative-bound', '--preemption-bound', '1'], { kind: 'dfs', iterative: true, preemptionBound: 1 }],
     [['--por', 'dpor', '--max-executions', '50'], { kind: 'dfs' }],
-    [['--shard', '0/2', '--max-executions', '50'], { kind: 'dfs' }],
+    // Alone, with the bound a bare check ends with (its parts merge to that verdict).
+    [['--shard', '0/2', '--max-executions', '50'], { kind: 'dfs', preemptionBound: 2 }],
     [['--pct-depth', '2', '--max-executions', '50'], { kind: 'pct', depth: 2 }],
   ];
   for (const [args, strategy] of kinds) {

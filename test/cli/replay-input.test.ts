@@ -59,7 +59,9 @@ test('replay: a counterexample edited to the fixed model (no mutant) runs to its
   assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'precheck-plain-read', '--out', cexFile)).code, 1);
   const cex = JSON.parse(readFileSync(cexFile, 'utf8'));
   const fixed = join(dir, 'pp-fixed.json');
-  writeFileSync(fixed, JSON.stringify({ ...cex, mutant: null }));
+  // The fixed vCPU goes on where the mutant's spun: one step more than the livelock's schedule (its check after get_user_pages).
+  const schedule = { ...cex.schedule, choices: [...cex.schedule.choices, 1] };
+  writeFileSync(fixed, JSON.stringify({ ...cex, mutant: null, schedule }));
   const out = join(dir, 'pp-fixed-replayed.json');
   const r = spawned('replay', fixed, '--json', out);
   assert.equal(r.code, 0, r.stderr);

@@ -80,6 +80,8 @@ test('--shard i/n refuses n past the most parts merge takes, before Number() rou
   // The largest is taken, and merge takes its part.
   const part = join(dir, 'big.json');
   assert.equal((await cli(...sweep, '--shard', '999999/1000000', '--json', part)).code, 0);
+  // Its two cells are shard 0's and 1's: the merge of this part alone is read, then said to miss them (exit 2).
   const m = await cli('merge', part);
-  assert.equal(m.code, 0, m.stderr);
+  assert.equal(m.code, 2, m.stderr);
+  assert.match(m.stderr, /^mmulab: merge: 2 cells are in no part \(preemptible=true seed 1, preemptible=false seed 1\)/);
 });

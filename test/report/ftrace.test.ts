@@ -256,3 +256,13 @@ test('ftrace: a violation is a line of its own where the oracle found it, and a 
   assert.match(header, /\n# livelock: memslot 1 delete: no completion for \d+ ns, no progress for the last \d+ ns$/);
   assert.match(JSON.parse(readFileSync(join(dir, 'l.json'), 'utf8')).otherData.livelock, /^memslot 1 delete: no completion/);
 });
+
+test('ftrace (a probe: an effect logged after what it caused): an SPTE is logged when it becomes visible, not when its cost is paid, so the vCPU that finds it (RET_PF_SPURIOUS) comes after it', () => {
+  const { lines } = ftrace('fault-vs-invalidation-mini', 100_000_000, 1);
+  const at = (l: string) => Number(LINE.exec(l)![4]) * 1e9 + Number(LINE.exec(l)![5]);
+  const install = lines.findIndex((l) => / kvm_tdp_mmu_spte_changed: .* old_spte 0 new_spte /.test(l));
+  const spurious = lines.findIndex((l) => l.includes('RET_PF_SPURIOUS'));
+  assert.ok(install >= 0 && spurious >= 0, 'the seed-1 run has one install and a spurious fault on it');
+  assert.ok(install < spurious, `install at ${lines[install]}, spurious at ${lines[spurious]}`);
+  assert.ok(at(lines[install]!) <= at(lines[spurious]!));
+});

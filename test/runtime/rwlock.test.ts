@@ -136,3 +136,31 @@ test('rwlock: a hand-over charges its cost to the woken thread before the driver
   // queue keyed by readyAt must see 150 at once, not 100 then a later change.
   assert.deepEqual(seen, [['b', 150]]);
 });
+
+test('rwlock (regression): a reader that rescheduled starts a new time slice; before, it counted from the last writer and yielded at every test', () => {
+  const rt = new Runtime();
+  const lock = new RwLock(rt, 'mmu_lock');
+  lock.timesliceNs = 100;
+  const seen: boolean[] = [];
+  function* writer(): Task {
+    yield* lock.writeLock();
+    yield* lock.writeUnlockY();
+  }
+  function* reader(): Task {
+    yield OP_LOCAL;
+    yield* lock.readLock();
+    for (let i = 0; i < 6; i++) {
+      rt.charge(40);
+      yield OP_LOCAL;
+      seen.push(lock.shouldResched());
+      if (seen.at(-1)) yield* lock.condReschedRead(false);
+    }
+    yield* lock.readUnlockY();
+  }
+  rt.spawn('w', writer);
+  rt.spawn('r', reader);
+  runInOrder(rt, ['w', 'w', 'w']);
+  runInOrder(rt, []);
+  // 40 ns a test, a slice of 100: due at the third test of each slice, not at every test after the first.
+  assert.deepEqual(seen, [false, false, true, false, false, true]);
+});
