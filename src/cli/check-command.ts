@@ -20,6 +20,7 @@ import { InputError } from '../scenario/input-error.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
 import { scenarioWork } from '../scenario/scenario-work.js';
 import type { Scenario } from '../scenario/schema.js';
+import { buildDigest } from '../sweep/build-digest.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
 import { scenarioDigest } from '../sweep/merge-identity.js';
 import { toJson } from './atomic-write.js';
@@ -381,6 +382,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           format: CHECK_FORMAT,
           scenario: ref,
           scenarioDigest: scenarioDigest(checked),
+          build: buildDigest(),
           settings,
           mutant,
           seed,
@@ -423,7 +425,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
           process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
           if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(drawn, seed, strategy));
-          if (o.strategy === undefined && o.preemptionBound === undefined && !covered.whole && !interrupted) {
+          if (strategy.kind === 'auto' && o.strategy === undefined && o.preemptionBound === undefined && !covered.whole && !interrupted) {
             process.stdout.write(
               `(the default bound, ${DEFAULT_CHECK_BOUND}: --preemption-bound N runs every interleaving with at most N; ` +
                 '--strategy dfs, the whole space, which only the smallest worlds finish)\n',

@@ -42,6 +42,8 @@ export interface CheckJson {
   scenario: string;
   /** The scenario as run (its content, resized by the size --sets): scenarioDigest. */
   scenarioDigest: string;
+  /** The mmulab that ran it (buildDigest); absent in files from before it was recorded. */
+  build?: string;
   settings: Record<string, unknown>;
   mutant: string | null;
   seed: number;
@@ -123,8 +125,16 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     if (!same(p.exploration, first.exploration)) throw unlike('exploration', JSON.stringify(p.exploration), JSON.stringify(first.exploration));
     if (p.scenarioDigest !== first.scenarioDigest)
       throw unlike("the scenario's content (scenarioDigest)", shortDigest(p.scenarioDigest), shortDigest(first.scenarioDigest));
+    if (p.build !== first.build)
+      throw unlike('the mmulab that wrote it (build; run every part with one)', shortDigest(p.build ?? ''), shortDigest(first.build ?? ''));
     if (!same(p.drawnChoices, first.drawnChoices)) throw unlike('drawnChoices', JSON.stringify(p.drawnChoices), JSON.stringify(first.drawnChoices));
     if (p.parts.length === 0) throw new InputError(`${name}: parts: expected at least one part (written by an older mmulab?)`);
+    // auto and the iterative bound run phases (levels) in turn, never as parts: merged, their levels and bounded verdict would be lost.
+    const phased = e.strategy.kind === 'auto' ? '--strategy auto' : e.strategy.kind === 'dfs' && e.strategy.iterative ? '--iterative-bound' : null;
+    if (phased !== null)
+      throw new InputError(
+        `${name}: exploration.strategy: a check of ${phased} is not split into parts; expected check --shard i/n parts (dfs, pct or random)`,
+      );
   }
   const all = files.flatMap((f) => f.json.parts.map((part) => ({ part, file: f })));
   const strategy = first.exploration.strategy;
@@ -154,6 +164,7 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     format: CHECK_FORMAT,
     scenario: first.scenario,
     scenarioDigest: first.scenarioDigest,
+    ...(first.build !== undefined ? { build: first.build } : {}),
     settings: first.settings,
     mutant: first.mutant,
     seed: first.seed,

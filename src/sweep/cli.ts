@@ -8,6 +8,7 @@ import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { warnInertSettings } from '../cli/inert-settings.js';
 import { workerCount } from '../cli/limits.js';
+import { locateInScenarioFile } from '../cli/locate-error.js';
 import { warnIdleMutant } from '../cli/mutant-note.js';
 import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
@@ -145,9 +146,11 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         }).catch((e) => {
           throw inScenario(ref, e);
         });
+        // A cell's bad input stopped the sweep: recorded as said here, with the file and the field's line, so that a merge of the parts can say it too.
+        if (s.failed !== undefined) s.failed = locateInScenarioFile((inScenario(ref, new InputError(s.failed)) as InputError).message);
         report(s, o.json, ctx);
-        // A cell's bad input stopped the sweep: what ran is written and shown, then the error said.
-        if (s.failed !== undefined) throw inScenario(ref, new InputError(s.failed));
+        // What ran is written and shown, then the error said.
+        if (s.failed !== undefined) throw new InputError(s.failed);
       },
     );
 
@@ -173,7 +176,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
       );
       report(merged, o.json, ctx, true);
       // As the sweep said it: what ran is written and shown, then the cell's bad input.
-      if (merged.failed !== undefined) throw inScenario(merged.scenario, new InputError(merged.failed));
+      if (merged.failed !== undefined) throw new InputError(merged.failed);
       const missing = missingCells(merged);
       if (missing.length > 0 && process.exitCode === ctx.exit.ok) {
         const shown = missing.length > 4 ? `${missing.slice(0, 4).join(', ')} and ${missing.length - 4} more` : missing.join(', ');

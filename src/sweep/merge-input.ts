@@ -102,6 +102,7 @@ const checkFile = z
     format: z.literal(CHECK_FORMAT),
     scenario: text,
     scenarioDigest: text,
+    build: text.optional(),
     settings: z.record(text, z.union([text, z.number(), z.boolean()])),
     mutant: text.nullable(),
     seed: count,
@@ -200,6 +201,7 @@ const sweepFile = z.object({
   format: z.literal(SWEEP_FORMAT),
   scenario: text,
   scenarioDigest: text,
+  build: text.optional(),
   mutant: text.nullable(),
   sets: z.array(text),
   maxSteps: int.min(1).nullable(),
@@ -216,6 +218,7 @@ const sweepFile = z.object({
   ),
   partial: z.boolean(),
   failed: text.optional(),
+  failedCell: count.optional(),
   wallMs: ms,
 });
 

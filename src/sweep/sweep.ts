@@ -3,7 +3,8 @@ import { failedIn, varyRecord } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
-import { differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
+import { buildDigest } from './build-digest.js';
+import { cellIndex, differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
 import { differs, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
 import { runCells } from './pool.js';
 
@@ -16,12 +17,16 @@ export interface SweepResult extends Omit<CompareResult, 'format'> {
   format: 'mmulab-sweep/1';
   /** The scenario as run (its content, resized by the size --sets): scenarioDigest. */
   scenarioDigest: string;
+  /** The mmulab that ran it (buildDigest); absent in files from before it was recorded. */
+  build?: string;
   mutant: string | null;
   /** The --set list as given: settings and size knobs. */
   sets: string[];
   /** --max-steps, or null. */
   maxSteps: number | null;
   shard: Shard | null;
+  /** With `failed`: the number of the cell whose bad input stopped the sweep (cells after it are not kept). */
+  failedCell?: number;
 }
 
 export interface SweepOptions {
@@ -66,6 +71,7 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
     format: 'mmulab-sweep/1',
     scenario: scenario.name ?? 'unnamed',
     scenarioDigest: scenarioDigest(scenario),
+    build: buildDigest(),
     mutant: opts.mutant,
     sets: [...(opts.sets ?? [])],
     maxSteps: opts.maxSteps ?? null,
@@ -74,7 +80,7 @@ export async function runSweep(scenario: Scenario, base: Partial<Settings>, vary
     shard,
     rows,
     partial,
-    ...(failure !== undefined ? { failed: failure } : {}),
+    ...(failure !== undefined ? { failed: failure, failedCell: cell!.index } : {}),
     wallMs: Math.round(wall() - t0),
   };
 }
@@ -105,6 +111,8 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     if (!same(p.seeds, first.seeds)) throw unlike('seeds', p.seeds.join(','), first.seeds.join(','));
     if (p.scenarioDigest !== first.scenarioDigest)
       throw unlike("the scenario's content (scenarioDigest)", shortDigest(p.scenarioDigest), shortDigest(first.scenarioDigest));
+    if (p.build !== first.build)
+      throw unlike('the mmulab that wrote it (build; run every part with one)', shortDigest(p.build ?? ''), shortDigest(first.build ?? ''));
     // Cells are dealt out by n: parts of two splits neither make up the grid nor tell which of its cells are missing.
     if ((p.shard?.count ?? 1) !== (first.shard?.count ?? 1)) {
       const split = (s: Shard | null) => (s === null ? 'no --shard' : `--shard i/${s.count}`);
@@ -146,16 +154,23 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     const results = [...bySeed.values()].sort((a, b) => seedPos.get(a.seed)! - seedPos.get(b.seed)!);
     return { label: r.label, settings: r.settings, ...(r.size !== undefined ? { size: r.size } : {}), results };
   });
+  // A cell's bad input stopped a part: the unsharded sweep would have stopped at the lowest such cell, keeping only the cells before it.
+  const stop = parts.reduce<SweepResult | null>(
+    (low, p) => (p.failed !== undefined && (low === null || (p.failedCell ?? 0) < (low.failedCell ?? 0)) ? p : low),
+    null,
+  );
+  if (stop !== null) {
+    const seeds = first.seeds.length;
+    rows.forEach((r, i) => {
+      r.results = r.results.filter((res) => cellIndex(i, seedPos.get(res.seed)!, seeds) < (stop.failedCell ?? 0));
+    });
+  }
   const complete = rows.every((r) => r.results.length === first.seeds.length);
-  // A cell's bad input stopped a part: the merged result says so as that part did (the first part's, in shard order, when several did).
-  const failed = parts
-    .map((p, k) => ({ failed: p.failed, shard: p.shard?.index ?? 0, k }))
-    .filter((p) => p.failed !== undefined)
-    .sort((a, b) => a.shard - b.shard || a.k - b.k)[0]?.failed;
   return {
     format: 'mmulab-sweep/1',
     scenario: first.scenario,
     scenarioDigest: first.scenarioDigest,
+    ...(first.build !== undefined ? { build: first.build } : {}),
     mutant: first.mutant,
     sets: first.sets,
     maxSteps: first.maxSteps,
@@ -164,7 +179,7 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     shard: null,
     rows,
     partial: !complete || parts.some((p) => p.partial),
-    ...(failed !== undefined ? { failed } : {}),
+    ...(stop !== null ? { failed: stop.failed, failedCell: stop.failedCell } : {}),
     wallMs: Math.max(...parts.map((p) => p.wallMs)),
   };
 }

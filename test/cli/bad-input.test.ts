@@ -168,7 +168,7 @@ test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', () =
   // Seeds past what --seed takes: a cell run could not reproduce.
   const bigSeed = scenarioFile(
     'big-seed.yaml',
-    readFileSync('scenarios/fault-vs-invalidation-mini.yaml', 'utf8').replace(/^seed: .*$/m, '') + 'seed: 2147483647\n',
+    `${readFileSync('scenarios/fault-vs-invalidation-mini.yaml', 'utf8').replace(/^seed: .*$/m, '')}seed: 2147483647\n`,
   );
   for (const extra of [['compare'], ['sweep', '--workers', '0']])
     assertBad(
@@ -374,6 +374,14 @@ stop: { timeNs: 10000000 }
     const swept = JSON.parse(readFileSync(out, 'utf8'));
     assert.deepEqual([swept.partial, swept.rows.map((r: { results: unknown[] }) => r.results.length)], [true, [2, 0]]);
   }
+  // Its parts merged: the unsharded sweep's file and message (a probe: the cell after the failing one was kept, a later cell's
+  // error named, the file's line lost; before that, the error was dropped and merge exited 0).
+  const parts = [0, 1].map((i) => join(dir, `ptx-part${i}.json`));
+  for (const [i, part] of parts.entries()) cli('sweep', ptx, '--vary', 'mmu=tdp,shadow', '--seeds', '2', '--workers', '0', '--shard', `${i}/2`, '--json', part);
+  const mergedFile = join(dir, 'ptx-merged.json');
+  assertBad(cli('merge', parts[1]!, parts[0]!, '--json', mergedFile), named);
+  const timeless = (f: string) => JSON.stringify(JSON.parse(readFileSync(f, 'utf8')), (k, v) => (k === 'wallMs' ? 0 : v));
+  assert.equal(timeless(mergedFile), timeless(join(dir, 'ptx-sweep-0.json')));
 });
 
 test("page tables that run out mid-run are blamed on the field that sized them: a vcpuWorkloads entry's pageTableGfns when it sets one (a probe: always workload.pageTableGfns)", () => {

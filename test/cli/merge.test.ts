@@ -375,3 +375,38 @@ test('merge (regression): a counterexample not found from here is recorded as no
   assert.equal('counterexampleNotFound' in f, false);
   assert.equal((await run('replay', f.counterexample as string)).code, 1);
 });
+
+test("merge refuses parts written by two builds of mmulab, and a check of auto or --iterative-bound, which runs phases and is never a part (a probe: both merged, the first to figures of neither build, the second to 'the space was exhausted')", async () => {
+  const s0 = await sweepPart(at('b0.json'), '--set', 'vcpus=1', '--shard', '0/2');
+  const s1 = await sweepPart(at('b1.json'), '--set', 'vcpus=1', '--shard', '1/2');
+  assert.match(load(s0).build as string, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(load(s0).build, load(s1).build);
+  const older = edited(s1, at('b1-older.json'), (j) => {
+    j.build = 'sha256:0123456789abcdef';
+  });
+  assertRefused(await run('merge', s0, older), /^mmulab: .*b1-older\.json: the mmulab that wrote it \(build; run every part with one\) differs from .*b0\.json's: sha256:0123456789ab… against sha256:/);
+  const c0 = at('bc0.json');
+  const c1 = at('bc1.json');
+  for (const [i, f] of [c0, c1].entries()) assert.equal((await run('check', MINI, '--preemption-bound', '1', '--shard', `${i}/2`, '--json', f, '--out', at('bc-cex.json'))).code, 0);
+  const unbuilt = edited(c1, at('bc1-unbuilt.json'), (j) => {
+    delete j.build;
+  });
+  assertRefused(await run('merge', c0, unbuilt), /^mmulab: .*bc1-unbuilt\.json: the mmulab that wrote it \(build; run every part with one\) differs from .*bc0\.json's: \(none\) against sha256:/);
+  assert.equal((await run('merge', c0, c1)).code, 0);
+  for (const [name, args] of [
+    ['bare', []],
+    ['iterative', ['--iterative-bound', '--preemption-bound', '1']],
+  ] as const) {
+    const f = at(`phased-${name}.json`);
+    assert.equal((await run('check', MINI, '--set', 'vcpus=1', ...args, '--json', f, '--out', at('phased-cex.json'))).code, 0);
+    const what = name === 'bare' ? '--strategy auto' : '--iterative-bound';
+    assertRefused(await run('merge', f), new RegExp(`^mmulab: .*phased-${name}\\.json: exploration\\.strategy: a check of ${what} is not split into parts; expected check --shard i/n parts \\(dfs, pct or random\\)$`));
+  }
+});
+
+test('check --iterative-bound with no bound (a probe: it printed the default-bound note, of a bound it did not apply)', () => {
+  const r = spawned('check', MINI, '--set', 'vcpus=1', '--iterative-bound', '--max-executions', '2000', '--out', at('it-cex.json'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /every interleaving with at most \d+ preemptions? was run/);
+  assert.doesNotMatch(r.stdout, /the default bound/);
+});

@@ -46,9 +46,11 @@ test('sweep: merge refuses overlapping parts and marks missing cells partial', a
   assert.equal(missingCells(merged).length, 6);
 });
 
-test("sweep: merge keeps a part's failed cell, and the cells that ran before it", () => {
-  const row = (results: unknown[]) => ({ label: 'mmu=tdp', settings: { mmu: 'tdp' }, results });
-  const part = (index: number, failed?: string) =>
+test("sweep: merge keeps the lowest failing cell's bad input, and only the cells before it, as the unsharded sweep does", () => {
+  const result = (seed: number) =>
+    ({ seed, scenario: 's', mutant: null, settings: { mmu: 'tdp' } }) as unknown as Parameters<typeof mergeSweeps>[0][number]['rows'][number]['results'][number];
+  // One row, seeds 1 to 4: cells 0 to 3; shard i/2 holds cells i and i+2.
+  const part = (index: number, seeds: number[], failed?: { message: string; cell: number }) =>
     ({
       format: 'mmulab-sweep/1',
       scenario: 's',
@@ -57,17 +59,26 @@ test("sweep: merge keeps a part's failed cell, and the cells that ran before it"
       sets: [],
       maxSteps: null,
       vary: { mmu: ['tdp'] },
-      seeds: [1, 2],
+      seeds: [1, 2, 3, 4],
       shard: { index, count: 2 },
-      rows: [row([])],
-      partial: true,
-      ...(failed !== undefined ? { failed } : {}),
+      rows: [{ label: 'mmu=tdp', settings: { mmu: 'tdp' }, results: seeds.map(result) }],
+      partial: failed !== undefined,
+      ...(failed !== undefined ? { failed: failed.message, failedCell: failed.cell } : {}),
       wallMs: 1,
     }) as Parameters<typeof mergeSweeps>[0][number];
-  assert.equal(mergeSweeps([part(0), part(1, 'b: bad (in the run of mmu=tdp, seed 2)')]).failed, 'b: bad (in the run of mmu=tdp, seed 2)');
-  // Two failed parts: the first in shard order, whatever the order given.
-  assert.equal(mergeSweeps([part(1, 'second'), part(0, 'first')]).failed, 'first');
-  assert.equal(mergeSweeps([part(0), part(1)]).failed, undefined);
+  // Cell 1 failed in part 1; part 0 ran cells 0 and 2: cell 2 is cut, as the unsharded sweep stops at cell 1.
+  const m = mergeSweeps([part(0, [1, 3]), part(1, [], { message: 'at cell 1', cell: 1 })]);
+  assert.equal(m.failed, 'at cell 1');
+  assert.equal(m.failedCell, 1);
+  assert.deepEqual(
+    m.rows[0]!.results.map((r) => r.seed),
+    [1],
+  );
+  // Both parts failed: the lower cell's, whatever the order given.
+  const both = [part(0, [1], { message: 'at cell 2', cell: 2 }), part(1, [], { message: 'at cell 1', cell: 1 })];
+  assert.equal(mergeSweeps(both).failed, 'at cell 1');
+  assert.equal(mergeSweeps([...both].reverse()).failed, 'at cell 1');
+  assert.equal(mergeSweeps([part(0, [1, 3]), part(1, [2, 4])]).failed, undefined);
 });
 
 test('sweep: a run in a worker thread gives the same JSON as in the main thread', async () => {
