@@ -46,7 +46,7 @@ export function formatAudit(r: AuditResult, executions: number): string {
   const bound = p.preemptionBound === null ? 'no preemption bound' : `preemption bound ${p.preemptionBound}`;
   out.push(
     '',
-    `races DPOR reversed (dfs, ${bound}: ${p.executions} executions, ${p.distinctTraces} distinct traces, ${p.violation !== null ? `stopped at a violation of ${p.violation}` : p.exhausted ? 'exhausted' : 'not exhausted'}, ${p.backtracks} backtrack points), by kind:`,
+    `races DPOR reversed (dfs with DPOR as one search, ${bound}${p.preemptionBound === null ? '' : '; check with a bound runs --por states by default'}: ${p.executions} executions, ${p.distinctTraces} distinct traces, ${p.violation !== null ? `stopped at a violation of ${p.violation}` : p.exhausted ? 'exhausted' : 'not exhausted'}, ${p.backtracks} backtrack points), by kind:`,
   );
   if (p.classes.length === 0) out.push('  none: a single execution covers the space');
   for (const c of p.classes.slice(0, SHOWN)) out.push(`  ${(100 * c.share).toFixed(1).padStart(5)}%  ${c.first}  ->  ${c.second}`);

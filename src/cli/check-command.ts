@@ -172,7 +172,7 @@ function porMode(o: CheckFlags, bound: number | undefined): 'dpor' | 'states' | 
 }
 
 /** What a full table of explored states did to the search, and what makes room. */
-function fullTableLine(lost: number, strategy: StrategySpec): string {
+export function fullTableLine(lost: number, strategy: StrategySpec): string {
   const room = (strategy.kind === 'dfs' || strategy.kind === 'auto' ? strategy.maxStates : undefined) ?? DEFAULT_MAX_STATES;
   return (
     `the table of explored states was full: ${lost} states were explored again (sound, but the figures may then differ ` +

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { formatSummary } from '../check/index.js';
 import { toJson } from '../cli/atomic-write.js';
-import { drawsNote, exhaustedLine, retriesNote } from '../cli/check-command.js';
+import { drawsNote, exhaustedLine, fullTableLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { renderCompare } from '../cli/compare.js';
 import { warnInertSettings } from '../cli/inert-settings.js';
@@ -19,7 +19,14 @@ import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
 import { cellIndex, gridRows, parseShard, shardHolds } from './grid.js';
 import { type MergePart, parseMergePart } from './merge-input.js';
-import { cexFromHere, type PartCounterexample, recordedCounterexample, refuseOverCounterexample, warnSharedCounterexample } from './part-counterexamples.js';
+import {
+  cexFromHere,
+  type PartCounterexample,
+  recordedCounterexample,
+  refuseOverCounterexample,
+  warnForeignCounterexample,
+  warnSharedCounterexample,
+} from './part-counterexamples.js';
 import { asCompare, mergeSweeps, missingCells, runSweep, type SweepResult } from './sweep.js';
 
 export interface SweepCliContext {
@@ -59,6 +66,8 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
   // A --json the system refuses (a full disk) is said after the results, which are printed anyway; then exit 2, as check's.
   const unwritten = json ? writeOutput('--json', json, toJson(recordedCounterexample(c, lead))) : null;
   process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ` (partial: ${m.gaps.join('; ')})` : ''}\n`);
+  // As each part said it: states explored again once a table was full.
+  if (c.statesLost !== undefined) process.stderr.write(`mmulab: warning: ${fullTableLine(c.statesLost, c.exploration.strategy)}\n`);
   if (c.summary.stoppedBy === 'model-bug') {
     reportUnwritten(unwritten === null ? [] : [unwritten]);
     process.stderr.write('mmulab: model bug (not a protocol violation) in one of the parts\n');
@@ -166,6 +175,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         if (o.json !== undefined) refuseOverCounterexample(o.json, named);
         const merged = mergeChecks(named);
         warnSharedCounterexample(merged.json.counterexample, named);
+        warnForeignCounterexample(merged.json.counterexample, merged.json.violation);
         reportCheck(merged, merged.lead === null ? null : checks[merged.lead]!, o.json, ctx);
         return;
       }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { CheckJson } from '../cli/check-json.js';
 import { sameFile } from '../cli/output-path.js';
@@ -78,4 +78,24 @@ export function refuseOverCounterexample(json: string, parts: readonly PartCount
       throw new InputError(`--json ${json}: is the counterexample file of ${p.name} (${cex}); it would be overwritten, expected another file`);
     }
   }
+}
+
+/**
+ * A counterexample file the merge reports that holds another violation than
+ * its part recorded (a --out left from another run, a file written over since):
+ * said on stderr, since replaying it would show something else. A file that
+ * cannot be read as one is left to replay to refuse.
+ */
+export function warnForeignCounterexample(file: string | null, violation: { kind: string; message: string } | null): void {
+  if (file === null || violation === null || !existsSync(file)) return;
+  let held: { kind?: unknown; message?: unknown } | undefined;
+  try {
+    held = (JSON.parse(readFileSync(file, 'utf8')) as { violation?: { kind?: unknown; message?: unknown } }).violation;
+  } catch {
+    return;
+  }
+  if (held?.kind === violation.kind && held?.message === violation.message) return;
+  process.stderr.write(
+    `mmulab: warning: ${file} holds another violation (${String(held?.kind)}) than its part recorded (${violation.kind}): a file of another run, or written over since; replaying it shows that one\n`,
+  );
 }

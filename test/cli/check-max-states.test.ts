@@ -45,6 +45,10 @@ test('check --max-states: a full table of explored states explores states again,
     assert.ok(s.statesLost !== undefined && s.statesLost > 0, `${workers} workers: ${s.statesLost}`);
     // Every state forgotten is explored again: more executions than with room for all.
     assert.ok(s.summary.executions > r.summary.executions, `${workers} workers: ${s.summary.executions}`);
+    // Merged, it is said again (a probe: the merged JSON kept statesLost, the output did not say it).
+    const merged = await cli('merge', file);
+    assert.equal(merged.code, 0, merged.stderr);
+    assert.match(merged.stderr, /warning: the table of explored states was full: \d+ states were explored again .*--max-states 128 makes room/);
   }
 });
 

@@ -384,14 +384,21 @@ test("merge refuses parts written by two builds of mmulab, and a check of auto o
   const older = edited(s1, at('b1-older.json'), (j) => {
     j.build = 'sha256:0123456789abcdef';
   });
-  assertRefused(await run('merge', s0, older), /^mmulab: .*b1-older\.json: the mmulab that wrote it \(build; run every part with one\) differs from .*b0\.json's: sha256:0123456789ab… against sha256:/);
+  assertRefused(
+    await run('merge', s0, older),
+    /^mmulab: .*b1-older\.json: the mmulab that wrote it \(build; run every part with one\) differs from .*b0\.json's: sha256:0123456789ab… against sha256:/,
+  );
   const c0 = at('bc0.json');
   const c1 = at('bc1.json');
-  for (const [i, f] of [c0, c1].entries()) assert.equal((await run('check', MINI, '--preemption-bound', '1', '--shard', `${i}/2`, '--json', f, '--out', at('bc-cex.json'))).code, 0);
+  for (const [i, f] of [c0, c1].entries())
+    assert.equal((await run('check', MINI, '--preemption-bound', '1', '--shard', `${i}/2`, '--json', f, '--out', at('bc-cex.json'))).code, 0);
   const unbuilt = edited(c1, at('bc1-unbuilt.json'), (j) => {
     delete j.build;
   });
-  assertRefused(await run('merge', c0, unbuilt), /^mmulab: .*bc1-unbuilt\.json: the mmulab that wrote it \(build; run every part with one\) differs from .*bc0\.json's: \(none\) against sha256:/);
+  assertRefused(
+    await run('merge', c0, unbuilt),
+    /^mmulab: .*bc1-unbuilt\.json: the mmulab that wrote it \(build; run every part with one\) differs from .*bc0\.json's: \(none\) against sha256:/,
+  );
   assert.equal((await run('merge', c0, c1)).code, 0);
   for (const [name, args] of [
     ['bare', []],
@@ -400,7 +407,12 @@ test("merge refuses parts written by two builds of mmulab, and a check of auto o
     const f = at(`phased-${name}.json`);
     assert.equal((await run('check', MINI, '--set', 'vcpus=1', ...args, '--json', f, '--out', at('phased-cex.json'))).code, 0);
     const what = name === 'bare' ? '--strategy auto' : '--iterative-bound';
-    assertRefused(await run('merge', f), new RegExp(`^mmulab: .*phased-${name}\\.json: exploration\\.strategy: a check of ${what} is not split into parts; expected check --shard i/n parts \\(dfs, pct or random\\)$`));
+    assertRefused(
+      await run('merge', f),
+      new RegExp(
+        `^mmulab: .*phased-${name}\\.json: exploration\\.strategy: a check of ${what} is not split into parts; expected check --shard i/n parts \\(dfs, pct or random\\)$`,
+      ),
+    );
   }
 });
 
@@ -409,4 +421,22 @@ test('check --iterative-bound with no bound (a probe: it printed the default-bou
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /every interleaving with at most \d+ preemptions? was run/);
   assert.doesNotMatch(r.stdout, /the default bound/);
+});
+
+test("merge warns when the counterexample file a part names holds another violation (a probe: a stale --out was reported as the part's)", async () => {
+  const parts = [at('fc0.json'), at('fc1.json')];
+  const cexes = [at('fc0-cex.json'), at('fc1-cex.json')];
+  for (const i of [0, 1]) await rangeCheckRandom('--shard', `${i}/2`, '--json', parts[i]!, '--out', cexes[i]!);
+  const clean = spawned('merge', ...parts);
+  assert.equal(clean.code, 1, clean.stderr);
+  assert.doesNotMatch(clean.stderr, /holds another violation/);
+  // Both files written over by a livelock of another mutant.
+  assert.equal((await run('check', MINI, '--mutate', 'precheck-plain-read', '--out', at('fc-other.json'))).code, 1);
+  for (const f of cexes) writeFileSync(f, readFileSync(at('fc-other.json')));
+  const r = spawned('merge', ...parts);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^mmulab: warning: .*fc[01]-cex\.json holds another violation \(livelock\) than its part recorded \(stale-translation\): a file of another run, or written over since; replaying it shows that one$/m,
+  );
 });
