@@ -27,7 +27,7 @@ export const MUTANTS: readonly MutantSpec[] = [
   },
   {
     name: 'precheck-plain-read',
-    description: 'the lockless pre-check reads mmu_invalidate_in_progress once and keeps it (no READ_ONCE): the vCPU spins forever',
+    description: 'the lockless pre-check reads mmu_invalidate_in_progress once and keeps it (no READ_ONCE): the vCPU spins forever (the extreme case: one value kept across every retry, where a compiler could keep it only within one function)',
     scenario: 'fault-vs-invalidation-mini',
   },
   {
