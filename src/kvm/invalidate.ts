@@ -25,6 +25,8 @@ export function mmuInvalidateRangeAdd(kvm: Kvm, start: number, end: number): voi
   if (kvm.mmuInvalidateRangeStart === INVALID_GPA) {
     kvm.mmuInvalidateRangeStart = start;
     kvm.mmuInvalidateRangeEnd = end;
+  } else if ((start < kvm.mmuInvalidateRangeStart || end > kvm.mmuInvalidateRangeEnd) && kvm.mutation.acts('range-add-no-widen')) {
+    // The mutant keeps the first range: this one is left out of the hull.
   } else {
     kvm.mmuInvalidateRangeStart = Math.min(kvm.mmuInvalidateRangeStart, start);
     kvm.mmuInvalidateRangeEnd = Math.max(kvm.mmuInvalidateRangeEnd, end);

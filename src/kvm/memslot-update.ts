@@ -51,15 +51,20 @@ export function* kvmSetMemoryRegion(kvm: Kvm, change: MemslotOp): Task {
       `memslot ${change.slot} KVM_MEMSLOT_INVALID`,
     );
     kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'invalid' });
-    yield* kvm.mmu.flushShadowMemslot(old);
-    kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'flushed' });
     const rest = kvm.memslots.slots.filter((s) => s.id !== change.slot);
     const final = change.op === 'move' ? [...rest, { ...old, baseGfn: change.baseGfn }] : rest;
-    yield* kvmSwapActiveMemslots(
-      kvm,
-      final,
-      change.op === 'move' ? `memslot ${change.slot} at gfn 0x${change.baseGfn.toString(16)}` : `memslot ${change.slot} gone`,
-    );
+    const publish = () =>
+      kvmSwapActiveMemslots(
+        kvm,
+        final,
+        change.op === 'move' ? `memslot ${change.slot} at gfn 0x${change.baseGfn.toString(16)}` : `memslot ${change.slot} gone`,
+      );
+    // The mutant commits the final set first, while the old slot's SPTEs still map.
+    const early = kvm.mutation.acts('memslot-publish-before-zap');
+    if (early) yield* publish();
+    yield* kvm.mmu.flushShadowMemslot(old);
+    kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'flushed' });
+    if (!early) yield* publish();
   }
   kvm.emit({ e: 'memslotChange', op: change.op, slot: change.slot, phase: 'done' });
   yield* kvm.slotsLock.writeUnlockY();

@@ -27,7 +27,8 @@ export const MUTANTS: readonly MutantSpec[] = [
   },
   {
     name: 'precheck-plain-read',
-    description: 'the lockless pre-check reads mmu_invalidate_in_progress once and keeps it (no READ_ONCE): the vCPU spins forever (the extreme case: one value kept across every retry, where a compiler could keep it only within one function)',
+    description:
+      'the lockless pre-check reads mmu_invalidate_in_progress once and keeps it (no READ_ONCE): the vCPU spins forever (the extreme case: one value kept across every retry, where a compiler could keep it only within one function)',
     scenario: 'fault-vs-invalidation-mini',
   },
   {
@@ -55,6 +56,28 @@ export const MUTANTS: readonly MutantSpec[] = [
     description:
       "kvm_mmu_free_obsolete_roots tests the current root for each previous root (seed 003's first posting): obsolete roots stay cached, and a CR3 switch can reuse one",
     scenario: 'cached-roots-mini',
+  },
+  {
+    name: 'range-add-no-widen',
+    description:
+      'kvm_mmu_invalidate_range_add keeps the first range of overlapping invalidations instead of widening the hull: a gfn of the second is not seen as in progress',
+    scenario: 'concurrent-invalidations-mini',
+  },
+  {
+    name: 'tlb-flush-after-entry',
+    description: 'KVM_REQ_TLB_FLUSH is serviced after the guest ran, not before VM-entry (and does not cancel the entry): the guest runs on with the stale TLB',
+    scenario: 'concurrent-invalidations-mini',
+  },
+  {
+    name: 'request-mode-read-early',
+    description:
+      'kvm_make_all_cpus_request reads the vCPU mode before its request bit is visible (no smp_mb): a vCPU entering in between is neither kicked nor sees the request',
+    scenario: 'apic-reload-mini',
+  },
+  {
+    name: 'memslot-publish-before-zap',
+    description: "a memslot delete or move publishes the final memslots before zapping the old slot's SPTEs: a vCPU reaches a gfn of no memslot",
+    scenario: 'memslot-delete-mini',
   },
 ];
 

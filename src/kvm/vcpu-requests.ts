@@ -40,10 +40,19 @@ export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number,
     // Race: the vCPU's late pre-entry check. Setting the bit and reading the mode is
     // one step here, as storing the mode and reading the bits is one step there, so
     // either the vCPU sees the bit or we see it in guest mode.
+    let mode = vcpu.mode;
+    if (kvm.mutation.has('request-mode-read-early')) {
+      // Race (the mutant's): the vCPU's entry between our read of its mode and our
+      // setting of the bit, which the smp_mb between the two rules out.
+      yield opRead(vcpu.obj);
+      mode = vcpu.mode;
+    }
     yield opWrite(vcpu.obj);
     vcpu.requests |= 1 << req;
+    if (!kvm.mutation.has('request-mode-read-early')) mode = vcpu.mode;
+    else if (mode !== vcpu.mode) kvm.mutation.tookEffect();
     let kick = false;
-    if (vcpu.mode === IN_GUEST_MODE) {
+    if (mode === IN_GUEST_MODE && vcpu.mode === IN_GUEST_MODE) {
       vcpu.mode = EXITING_GUEST_MODE;
       vcpu.kicks++;
       kick = true;

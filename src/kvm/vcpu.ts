@@ -105,6 +105,8 @@ export class Vcpu {
     kvm.srcu.readLock();
     for (;;) {
       const exit = yield* this.vcpuEnterGuest();
+      // The mutant services the flush request once the guest has run on the old TLB.
+      if (kvm.mutation.has('tlb-flush-after-entry') && kvmCheckRequest(this, KVM_REQ_TLB_FLUSH)) this.flushTlb();
       if (exit.kind !== 'cancelled' && exit.kind !== 'done') {
         // Back in KVM after a VM-exit: re-enter the SRCU read side. Race: a memslot
         // update's synchronize_srcu, which waits only for readers that entered before it.
@@ -171,7 +173,7 @@ export class Vcpu {
     yield opPair(WRITE, this.obj, SHARED, kvm.srcu.obj);
     kvm.srcu.readUnlock();
     this.mode = IN_GUEST_MODE;
-    if (this.requests !== 0 && !kvm.mutation.acts('vcpu-enter-ignores-requests')) {
+    if (this.pendingAtEntry() !== 0 && !kvm.mutation.acts('vcpu-enter-ignores-requests')) {
       this.mode = OUTSIDE_GUEST_MODE;
       kvm.srcu.readLock();
       kvm.emit({ e: 'entryCancelled', vcpu: this.id, requests: this.requests });
@@ -291,6 +293,14 @@ export class Vcpu {
     this.kvm.rt.charge(this.kvm.costs.tlbFlushNs);
   }
 
+  /** The requests that cancel a VM-entry: all of them (tlb-flush-after-entry's mutant lets a TLB flush through). */
+  private pendingAtEntry(): number {
+    const flush = 1 << KVM_REQ_TLB_FLUSH;
+    if ((this.requests & flush) === 0 || !this.kvm.mutation.has('tlb-flush-after-entry')) return this.requests;
+    this.kvm.mutation.tookEffect();
+    return this.requests & ~flush;
+  }
+
   /** The request loop at the top of vcpu_enter_guest, in the kernel's order. */
   private *serviceRequests(): Task {
     const kvm = this.kvm;
@@ -298,7 +308,7 @@ export class Vcpu {
     if (kvmCheckRequest(this, KVM_REQ_MMU_RELOAD)) yield* kvm.mmu.unloadRoots(this);
     kvmCheckRequest(this, KVM_REQ_MMU_SYNC);
     kvmCheckRequest(this, KVM_REQ_LOAD_MMU_PGD);
-    if (kvmCheckRequest(this, KVM_REQ_TLB_FLUSH)) this.flushTlb();
+    if (!kvm.mutation.has('tlb-flush-after-entry') && kvmCheckRequest(this, KVM_REQ_TLB_FLUSH)) this.flushTlb();
     if (kvmCheckRequest(this, KVM_REQ_APIC_PAGE_RELOAD)) yield* kvmVcpuReloadApicAccessPage(this);
   }
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DfsStrategy } from '../../src/check/dfs.js';
+import { explore } from '../../src/check/explore.js';
+import { factoryFor } from '../../src/cli/check-factory.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { RunResult } from '../../src/simulate/result.js';
@@ -92,4 +95,12 @@ test('oracle: skipping the TLB flush in invalidate_range_start is caught when st
   const r = run('fault-during-invalidation', {}, 1, 2_000_000, 'invalidate-skip-tlb-flush');
   assert.equal(r.violations[0]?.kind, 'stale-translation');
   assert.match(r.violations[0]!.message, /TLB still maps/);
+});
+
+test('concurrent-invalidations-mini: the protocol holds in every interleaving with at most 2 preemptions, and the hull of two invalidations at once is what keeps it (range-add-no-widen breaks it)', () => {
+  const good = explore(factoryFor('concurrent-invalidations-mini', [], null), new DfsStrategy({ preemptionBound: 2 }));
+  assert.equal(good.violation, null);
+  assert.equal(good.summary.exhausted, true);
+  const bad = explore(factoryFor('concurrent-invalidations-mini', [], 'range-add-no-widen'), new DfsStrategy({ preemptionBound: 1 }));
+  assert.equal(bad.violation?.kind, 'stale-translation');
 });
