@@ -280,6 +280,10 @@ export class TdpMmu implements MmuBackend {
           `root ${root.id}: tdp_mmu_root_count ${root.refcount}, but ${users} vCPU(s) use it${root.ownRef ? ' plus the TDP MMU reference' : ''} (${expect})`,
         );
     }
+    // A root freed under a vCPU's feet: its references were miscounted, and the list above no longer holds it.
+    for (const v of this.kvm.vcpus) {
+      if (this.rootOf(v)?.freed) out.push(`vCPU${v.id} still uses root ${v.root.root}, which was freed`);
+    }
     return out;
   }
 
