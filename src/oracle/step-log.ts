@@ -1,5 +1,14 @@
 import { describeEvent, type EventStamp, type KvmEvent, type Sink } from '../kvm/events.js';
 import type { LogLine } from '../runtime/instance.js';
+import type { RwLock } from '../runtime/rwlock.js';
+import type { Thread } from '../runtime/thread.js';
+import { LOCK_NOTE_SEP, LockNotes } from './lock-notes.js';
+
+/** What the step log needs of the model to write mmu_lock's operations: the lock, and the threads that take it. */
+export interface LockedModel {
+  readonly mmuLock: RwLock;
+  readonly rt: { readonly threads: readonly Thread[] };
+}
 
 /**
  * Keeps every event as a line in kernel terms, for counterexamples and replays,
@@ -8,16 +17,63 @@ import type { LogLine } from '../runtime/instance.js';
  * broke the property, and it ends the log. What the same step did after it
  * (the vCPU leaving the guest it entered on a bad root) would read as if it
  * came before the violation, under the line that reports it.
+ *
+ * Given the model, the lines also say where threads took and released
+ * mmu_lock, which the protocol rests on (is_page_fault_stale runs under it,
+ * the notifier's kvm_mmu_invalidate_begin and zap under it for write), still
+ * with one line per event, by which the trace exporters number the steps
+ * (report/step-clock.ts). A lock operation goes at the end of the last line
+ * when that line is its thread's ("migrate: kvm_mmu_invalidate_range_add: ...;
+ * write_unlock(mmu_lock)"), else at the start of its thread's next line
+ * ("vCPU0: read_lock(mmu_lock); is_page_fault_stale ..."), after the thread's
+ * name when the event's text starts with it, as a printed line names its
+ * thread once. That is where it happened, unless other threads' lines came
+ * between it and its thread's next line (a critical section with no event of
+ * its own, as the emulated write's can be). So where an operation goes depends
+ * on the other threads' steps: whoever compares what a thread did across
+ * interleavings (the audit) compares the events alone (splitLockNotes).
  */
 export class StepLog implements Sink {
   readonly lines: LogLine[] = [];
   private ended = false;
+  /** Per thread id: lock operations made since the last line, which was another thread's, for the start of its next. */
+  private readonly pending = new Map<number, string[]>();
+  private readonly threads: readonly Thread[];
 
-  constructor(private readonly violations: readonly unknown[]) {}
+  constructor(
+    private readonly violations: readonly unknown[],
+    model?: LockedModel,
+  ) {
+    this.threads = model?.rt.threads ?? [];
+    if (model) new LockNotes(model.mmuLock, model.rt.threads, (tid, text) => this.lockOp(tid, text));
+  }
 
   on(ev: KvmEvent, at: EventStamp): void {
     if (this.ended) return;
-    this.lines.push({ step: at.step, thread: at.tid, timeNs: at.ts, text: describeEvent(ev) });
+    this.lines.push({ step: at.step, thread: at.tid, timeNs: at.ts, text: this.text(describeEvent(ev), at.tid) });
     if (this.violations.length > 0) this.ended = true;
+  }
+
+  /** The event's text after the lock operations `tid` made since its last line, after the thread's name if it starts with it. */
+  private text(said: string, tid: number): string {
+    const ops = this.pending.get(tid);
+    if (ops === undefined) return said;
+    this.pending.delete(tid);
+    const name = this.threads[tid]?.name;
+    const own = name !== undefined && said.startsWith(`${name}: `) ? `${name}: ` : '';
+    return own + ops.join(LOCK_NOTE_SEP) + LOCK_NOTE_SEP + said.slice(own.length);
+  }
+
+  /** Places a lock operation (see the class comment). */
+  private lockOp(tid: number, text: string): void {
+    if (this.ended) return;
+    const last = this.lines[this.lines.length - 1];
+    if (last !== undefined && last.thread === tid) {
+      last.text += LOCK_NOTE_SEP + text;
+      return;
+    }
+    const ops = this.pending.get(tid);
+    if (ops === undefined) this.pending.set(tid, [text]);
+    else ops.push(text);
   }
 }

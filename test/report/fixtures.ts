@@ -4,6 +4,9 @@
 import { type Counterexample, check, formatInterleaving, ReplayStrategy, runOnce } from '../../src/check/index.js';
 import type { Sink } from '../../src/kvm/events.js';
 import type { Settings } from '../../src/kvm/settings.js';
+import { splitLockNotes } from '../../src/oracle/lock-notes.js';
+import { StepLog } from '../../src/oracle/step-log.js';
+import type { LogLine } from '../../src/runtime/instance.js';
 import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { Scenario } from '../../src/scenario/schema.js';
@@ -82,7 +85,11 @@ export function counterexampleOf(scenario: string | Scenario, mutant: string, si
   return cex;
 }
 
-/** The interleaving of `cex` as `mmulab check` and `mmulab replay` print it, as [number, thread, text] per line. */
+/**
+ * The interleaving of `cex` as `mmulab check` and `mmulab replay` print it, as
+ * [number, thread, text] per line; the text is the event's, without the
+ * mmu_lock operations the line may carry (splitLockNotes).
+ */
 export function printedSteps(cex: Counterexample): [number, string, string][] {
   return formatInterleaving(cex)
     .split('\n')
@@ -90,6 +97,32 @@ export function printedSteps(cex: Counterexample): [number, string, string][] {
     .map((l) => {
       const m = /^ *(\d+)\. ([^:]+): (.*)$/.exec(l);
       if (m === null) throw new Error(`not a printed step: ${l}`);
-      return [Number(m[1]), m[2]!, m[3]!];
+      return [Number(m[1]), m[2]!, splitLockNotes(m[3]!).event];
     });
+}
+
+/**
+ * `cex` (of a built-in scenario) replayed once more with a step log that
+ * watches mmu_lock (a StepLog given the model), after `sinks` were attached:
+ * its lines, and the instance.
+ */
+export function notedReplay(cex: Counterexample, sinks: Attachable[] = []): { lines: LogLine[]; inst: KvmInstance } {
+  const s = loadScenario(cex.scenario);
+  const settings = effectiveSettings(s);
+  let log: StepLog | null = null;
+  let inst: KvmInstance | null = null;
+  const r = runOnce(
+    () => {
+      inst = createInstance(s, { settings, mutant: cex.mutant, log: false, metrics: false, sinks });
+      for (const k of sinks) k.attach(inst);
+      log = new StepLog(inst.violations, inst.kvm);
+      inst.kvm.subscribe(log);
+      return inst;
+    },
+    new ReplayStrategy(cex.schedule),
+    cex.limits,
+    false,
+  );
+  if (r.violation?.kind !== cex.property) throw new Error('the replay did not reproduce the violation');
+  return { lines: (log as StepLog | null)!.lines, inst: inst! };
 }

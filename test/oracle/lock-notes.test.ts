@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { splitLockNotes } from '../../src/oracle/lock-notes.js';
+import { PerfettoSink } from '../../src/report/perfetto.js';
+import type { LogLine } from '../../src/runtime/instance.js';
+import { counterexampleOf, notedReplay } from '../report/fixtures.js';
+
+test('splitLockNotes: the mmu_lock operations before and after an event come apart from it, the thread name a line starts with stays with the event, and an event\'s own "; " is not split', () => {
+  assert.deepEqual(splitLockNotes('read_lock(mmu_lock); is_page_fault_stale gfn 0x0: not stale'), {
+    own: '',
+    before: ['read_lock(mmu_lock)'],
+    event: 'is_page_fault_stale gfn 0x0: not stale',
+    after: [],
+  });
+  assert.deepEqual(splitLockNotes('install SPTE gfn 0x0 → pfn 0x1000 in root 0; read_unlock(mmu_lock) (migrate waiting)'), {
+    own: '',
+    before: [],
+    event: 'install SPTE gfn 0x0 → pfn 0x1000 in root 0',
+    after: ['read_unlock(mmu_lock) (migrate waiting)'],
+  });
+  assert.deepEqual(
+    splitLockNotes('migrate: write_lock(mmu_lock) (contended: held by vCPU0 for read); invalidate_range_start returns; write_unlock(mmu_lock)'),
+    {
+      own: 'migrate: ',
+      before: ['write_lock(mmu_lock) (contended: held by vCPU0 for read)'],
+      event: 'migrate: invalidate_range_start returns',
+      after: ['write_unlock(mmu_lock)'],
+    },
+  );
+  const pgd = 'kvm_mmu_new_pgd CR3 0x8000000: no cached root fits, one is built before entry; prev_roots sp 0';
+  assert.deepEqual(splitLockNotes(pgd), { own: '', before: [], event: pgd, after: [] });
+  // A line that is all lock operations cannot be: the event stays.
+  assert.equal(splitLockNotes('write_unlock(mmu_lock)').event, 'write_unlock(mmu_lock)');
+});
+
+/** Who holds mmu_lock at each line's event, as the lines tell it; throws where they contradict themselves. */
+function holdsAtEvents(lines: readonly LogLine[], name: (tid: number) => string): Map<string, 'read' | 'write'>[] {
+  const held = new Map<string, 'read' | 'write'>();
+  const apply = (who: string, op: string, where: string) => {
+    const m = /^(read|write)_(un)?lock\(mmu_lock\)/.exec(op)!;
+    const mode = m[1] as 'read' | 'write';
+    if (m[2] === undefined) {
+      assert.equal(held.get(who), undefined, `${where}: ${who} takes mmu_lock it holds`);
+      const others = [...held.entries()].filter(([t]) => t !== who);
+      assert.ok(
+        others.every(([, m2]) => mode === 'read' && m2 === 'read'),
+        `${where}: ${who} takes mmu_lock for ${mode} while ${JSON.stringify(others)} hold it`,
+      );
+      held.set(who, mode);
+    } else {
+      assert.equal(held.get(who), mode, `${where}: ${who} releases mmu_lock it does not hold for ${mode}`);
+      held.delete(who);
+    }
+  };
+  return lines.map((l, i) => {
+    const who = name(l.thread);
+    const { before, after } = splitLockNotes(l.text);
+    for (const op of before) apply(who, op, `line ${i + 1}`);
+    const at = new Map(held);
+    for (const op of after) apply(who, op, `line ${i + 1}`);
+    return at;
+  });
+}
+
+const MUTANTS = [
+  ['fault-vs-invalidation-mini', 'fault-skip-range-check'],
+  ['fault-vs-invalidation-mini', 'fault-skip-seq-check'],
+  ['fault-vs-invalidation-mini', 'invalidate-skip-tlb-flush'],
+  ['apic-reload-mini', 'apic-reload-no-retry'],
+  ['apic-reload-mini', 'vcpu-enter-ignores-requests'],
+  ['memslot-delete-mini', 'zap-fast-no-generation-bump'],
+  ['root-zap-mini', 'zap-root-no-request'],
+  ['cached-roots-mini', 'free-obsolete-roots-tests-current'],
+] as const;
+
+for (const [scenario, mutant] of MUTANTS) {
+  test(`step log with mmu_lock (${scenario}, ${mutant}, the checker's counterexample, seed 1): still one line per event, and the holds it shows never overlap where the lock excludes it`, () => {
+    const cex = counterexampleOf(scenario, mutant);
+    const { lines, inst } = notedReplay(cex);
+    // The same events, one line each: the trace exporters number the printed lines by them.
+    assert.deepEqual(
+      lines.map((l) => splitLockNotes(l.text).event),
+      cex.steps.map((s) => splitLockNotes(s.text).event),
+    );
+    assert.ok(
+      lines.some((l) => /(read|write)_lock\(mmu_lock\)/.test(l.text)),
+      'mmu_lock is taken somewhere in every counterexample',
+    );
+    holdsAtEvents(lines, (t) => inst.rt.threads[t]!.name);
+  });
+}
+
+test("step log with mmu_lock (fault-vs-invalidation-mini, fault-skip-range-check): is_page_fault_stale and the SPTE install run under read_lock, the notifier's kvm_mmu_invalidate_begin under write_lock", () => {
+  const cex = counterexampleOf('fault-vs-invalidation-mini', 'fault-skip-range-check');
+  const { lines, inst } = notedReplay(cex);
+  const name = (t: number) => inst.rt.threads[t]!.name;
+  const holds = holdsAtEvents(lines, name);
+  const at = (re: RegExp) => lines.map((l, i) => ({ l, i })).filter(({ l }) => re.test(splitLockNotes(l.text).event));
+  const stale = at(/^is_page_fault_stale/);
+  const installs = at(/^install SPTE/);
+  const begins = at(/^kvm_mmu_invalidate_begin/);
+  assert.ok(stale.length > 0 && installs.length > 0 && begins.length > 0);
+  for (const { l, i } of [...stale, ...installs]) assert.equal(holds[i]!.get(name(l.thread)), 'read', `line ${i + 1}: ${l.text}`);
+  for (const { l, i } of begins) assert.equal(holds[i]!.get(name(l.thread)), 'write', `line ${i + 1}: ${l.text}`);
+  // The vCPU's read_lock is printed on the line of is_page_fault_stale (other threads ran since its previous line).
+  assert.match(lines[stale[0]!.i]!.text, /^read_lock\(mmu_lock\)(?: \(contended: [^)]*\))?; is_page_fault_stale gfn 0x0 /);
+});
+
+test('step log with mmu_lock (apic-reload-mini, apic-reload-no-retry): a contended acquisition says who held the lock, a release who waits', () => {
+  const { lines } = notedReplay(counterexampleOf('apic-reload-mini', 'apic-reload-no-retry'));
+  const text = lines.map((l) => l.text).join('\n');
+  assert.match(text, /read_lock\(mmu_lock\) \(contended: held by apic-migrate for write\)/);
+  assert.match(text, /write_lock\(mmu_lock\) \(contended: held by vCPU\d for read\)/);
+  assert.match(text, /write_unlock\(mmu_lock\) \(vCPU\d waiting\)/);
+});
+
+for (const [scenario, mutant] of MUTANTS) {
+  test(`step log with mmu_lock (${scenario}, ${mutant}): each operation is on the line it happened next to, as the Perfetto trace places the holds; the trace, whose observer the step log shares the lock with, still gets them`, () => {
+    const perfetto = new PerfettoSink(scenario);
+    const cex = counterexampleOf(scenario, mutant);
+    const { lines, inst } = notedReplay(cex, [perfetto]);
+    type Ev = { ph: string; name?: string; cat?: string; ts?: number; dur?: number; tid?: number; args?: { name?: string } };
+    const events = (JSON.parse([...perfetto.render()].join('')) as { traceEvents: Ev[] }).traceEvents;
+    const track = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.tid!, e.args!.name!]));
+    const holds = events.filter((e) => e.ph === 'X' && e.cat === 'lock-hold');
+    assert.ok(holds.length > 0, 'the trace still has its holds');
+    // Per thread: after how many events each acquisition and release happened, as the trace has them (a hold sits between steps).
+    const traced = new Map<string, number[]>();
+    for (const h of [...holds].sort((a, b) => a.ts! - b.ts!)) {
+      const l = traced.get(track.get(h.tid!)!) ?? [];
+      l.push(Math.floor(h.ts!), Math.floor(h.ts! + h.dur!));
+      traced.set(track.get(h.tid!)!, l);
+    }
+    // The same from the lines: an operation before line n's event came after n - 1 events, one after it after n.
+    const noted = new Map<number, number[]>();
+    lines.forEach((l, i) => {
+      const { before, after } = splitLockNotes(l.text);
+      const list = noted.get(l.thread) ?? [];
+      for (const _ of before) list.push(i);
+      for (const _ of after) list.push(i + 1);
+      noted.set(l.thread, list);
+    });
+    // Holds still open when the log ended (at the violation) are in neither.
+    for (const [tid, list] of noted) {
+      const name = inst.rt.threads[tid]!.name;
+      assert.deepEqual(list, (traced.get(name) ?? []).slice(0, list.length), `${name}'s lock operations`);
+    }
+  });
+}
