@@ -97,14 +97,21 @@ export function runCompare(
   };
 }
 
-/** Mean, with the spread (min–max) when there are several seeds. */
+/** The mean over seeds, with the spread (min-max) when the seeds differ (as the HTML page shows it). */
 function agg(values: number[], fmt: (n: number) => string): string {
   if (values.length === 0) return '-';
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  if (values.length === 1) return fmt(mean);
   const lo = Math.min(...values);
   const hi = Math.max(...values);
-  return `${fmt(mean)} (${fmt(lo)}-${fmt(hi)})`;
+  return lo === hi ? fmt(mean) : `${fmt(mean)} (${fmt(lo)}-${fmt(hi)})`;
+}
+
+/**
+ * What a cell is, for the table's header: with several seeds, the mean of the
+ * runs' figures (a percentile is each run's own, then averaged).
+ */
+function cellsAre(seeds: number): string {
+  return seeds > 1 ? `cells: mean (min-max) over ${seeds} seeds` : 'metric';
 }
 
 const int = (n: number) => String(Math.round(n));
@@ -126,24 +133,29 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
     metric('fault max', (r) => r.metrics.faults.latencyNs.max, fmtNs),
     metric('mmu_lock read acq', (r) => r.metrics.mmuLock.readAcquires),
     metric('mmu_lock write acq', (r) => r.metrics.mmuLock.writeAcquires),
+    // Acquisitions, read or write, that had to queue (RwLock's contended count).
+    metric('mmu_lock contended acq', (r) => r.metrics.mmuLock.contended),
     metric('mmu_lock wait p99', (r) => r.metrics.mmuLock.waitNs.p99, fmtNs),
     metric('mmu_lock wait max', (r) => r.metrics.mmuLock.waitNs.max, fmtNs),
     metric('lock breaks', (r) => r.metrics.mmuLock.lockBreaks),
     metric('remote flushes', (r) => r.metrics.tlb.remoteFlushes),
     metric('guest accesses', (r) => r.metrics.guest.accesses),
     metric('APIC re-requests', (r) => r.metrics.apic.reRequests),
-    metric('APIC stalled', (r) => r.metrics.apic.stalledNs, fmtNs),
+    // Each vCPU's time from its first re-request to its reload, added up over the vCPUs.
+    metric('APIC stalled (sum over vCPUs)', (r) => r.metrics.apic.stalledNs, fmtNs),
     // Under TDP there are no shadow pages (0 in the JSON): the row is for comparisons that shadow-page.
     ...(c.rows.some((row) => row.settings.mmu === 'shadow') ? [metric('shadow pages peak', (r) => r.metrics.shadowPages.peak)] : []),
     metric('root reloads', (r) => r.metrics.roots.reloads),
     metric('reloads after root zap', (r) => r.metrics.roots.reloadsAfterZap),
     metric('zap-all completed', (r) => r.metrics.zapAll.completed),
     metric('zap-all longest (completed)', (r) => r.metrics.zapAll.maxDurationNs, fmtNs),
-    ['livelock', ...c.rows.map((row) => `${row.results.filter((r) => r.progress.livelock).length}/${row.results.length}`)],
-    ['violations', ...c.rows.map((row) => String(row.results.reduce((a, r) => a + r.violations.length, 0)))],
+    // Not means: runs counted.
+    ['livelock (runs)', ...c.rows.map((row) => `${row.results.filter((r) => r.progress.livelock).length}/${row.results.length}`)],
+    ['violations (all runs)', ...c.rows.map((row) => String(row.results.reduce((a, r) => a + r.violations.length, 0)))],
   ];
-  const header = ['metric', ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
-  const note = c.partial ? `\n${partialNote(c, owns)}` : '';
+  const header = [cellsAre(c.seeds.length), ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
+  const perRun = c.seeds.length > 1 ? "\n(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ)" : '';
+  const note = `${perRun}${c.partial ? `\n${partialNote(c, owns)}` : ''}`;
   const mutant = c.mutant ? `, mutant ${printable(c.mutant)}` : '';
   // What every variant was set to: a size --set changes every figure. The type says `sets` is always
   // there, but results built by hand (test fixtures) may lack it: none then.

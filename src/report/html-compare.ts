@@ -133,6 +133,7 @@ function barsSection(rows: CompareReportRow[]): string {
     'zapAll.maxDurationNs',
     'faults.latencyNs.p99',
     'mmuLock.waitNs.p99',
+    'mmuLock.contended',
     'mmuLock.writeHoldNs.max',
     'faults.retries',
     'tlb.remoteFlushes',
@@ -245,7 +246,7 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
 
   const body = `
 <h1>mmulab compare: ${esc(scenario)}</h1>
-<div class="sub">${rows.length} variants · seed${seeds.length > 1 ? 's' : ''} ${esc(seeds.join(', '))}${(opts.sets ?? []).map((x) => ` · --set ${esc(x)}`).join('')}${first?.mutant ? ` · mutant <span class="bad">${esc(first.mutant)}</span>` : ''}</div>
+<div class="sub">${rows.length} variants · seed${seeds.length > 1 ? 's' : ''} ${esc(seeds.join(', '))}${seeds.length > 1 ? ` · figures: mean (min–max) over ${seeds.length} seeds` : ''}${(opts.sets ?? []).map((x) => ` · --set ${esc(x)}`).join('')}${first?.mutant ? ` · mutant <span class="bad">${esc(first.mutant)}</span>` : ''}</div>
 ${banner}${partialBanner}
 ${opts.description ? `<p>${esc(opts.description)}</p>` : ''}
 ${opts.command ? `<p class="note">Reproduce: <code>${esc(opts.command)}</code></p>` : ''}
@@ -256,7 +257,7 @@ ${opts.command ? `<p class="note">Reproduce: <code>${esc(opts.command)}</code></
 <div class="charts">${charts.map(chartDiv).join('')}</div>
 ${timelines}
 <h2>All figures</h2>
-<p class="note">Mean over seeds; the range (min–max) follows when seeds differ. Red: a livelock, a violation, or a zap that never completed.</p>
+<p class="note">Mean over seeds; the range (min–max) follows when seeds differ. A percentile or maximum is each run's own, then averaged over the seeds. Red: a livelock, a violation, or a zap that never completed.</p>
 ${table}
 ${first ? `<h2>Settings of the first variant</h2>${settingsTable(first.settings, first.mutant)}` : ''}
 `;

@@ -1,4 +1,5 @@
 import type { RunResult } from '../simulate/result.js';
+import { fmtNs } from './html-page.js';
 
 /** One figure of a run as the report tables show it. */
 export interface MetricRow {
@@ -45,7 +46,7 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   { key: 'faults.latencyNs.max', group: 'Page faults', label: 'latency max', get: (r) => m(r).faults.latencyNs.max, unit: 'ns' },
   { key: 'mmuLock.readAcquires', group: 'mmu_lock', label: 'read acquisitions', get: (r) => m(r).mmuLock.readAcquires, unit: 'int' },
   { key: 'mmuLock.writeAcquires', group: 'mmu_lock', label: 'write acquisitions', get: (r) => m(r).mmuLock.writeAcquires, unit: 'int' },
-  { key: 'mmuLock.contended', group: 'mmu_lock', label: 'contended acquisitions', get: (r) => m(r).mmuLock.contended, unit: 'int' },
+  { key: 'mmuLock.contended', group: 'mmu_lock', label: 'contended acquisitions (had to queue)', get: (r) => m(r).mmuLock.contended, unit: 'int' },
   { key: 'mmuLock.waitNs.p50', group: 'mmu_lock', label: 'wait p50', get: (r) => m(r).mmuLock.waitNs.p50, unit: 'ns' },
   { key: 'mmuLock.waitNs.p99', group: 'mmu_lock', label: 'wait p99', get: (r) => m(r).mmuLock.waitNs.p99, unit: 'ns' },
   { key: 'mmuLock.waitNs.max', group: 'mmu_lock', label: 'wait max', get: (r) => m(r).mmuLock.waitNs.max, unit: 'ns' },
@@ -80,7 +81,8 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   },
   { key: 'apic.reloads', group: 'APIC-access page', label: 'reloads', get: (r) => m(r).apic.reloads, unit: 'int' },
   { key: 'apic.reRequests', group: 'APIC-access page', label: 're-requests (invalidation in progress)', get: (r) => m(r).apic.reRequests, unit: 'int' },
-  { key: 'apic.stalledNs', group: 'APIC-access page', label: 'vCPU time stalled', get: (r) => m(r).apic.stalledNs, unit: 'ns' },
+  // Each vCPU's time from its first re-request to its reload, added up over the vCPUs.
+  { key: 'apic.stalledNs', group: 'APIC-access page', label: 'vCPU time stalled (summed over vCPUs)', get: (r) => m(r).apic.stalledNs, unit: 'ns' },
   { key: 'guest.accesses', group: 'Guest', label: 'accesses', get: (r) => m(r).guest.accesses, unit: 'int' },
   { key: 'guest.entries', group: 'Guest', label: 'VM-entries', get: (r) => m(r).guest.entries, unit: 'int' },
   { key: 'guest.entriesCancelled', group: 'Guest', label: 'VM-entries cancelled (late request check)', get: (r) => m(r).guest.entriesCancelled, unit: 'int' },
@@ -132,7 +134,12 @@ export function runStatus(r: RunResult): RunStatus {
   if (r.modelBug !== null) return { kind: 'model-bug', label: 'MODEL BUG', detail: r.modelBug };
   if (r.violations.length > 0) {
     const v = r.violations[0]!;
-    return { kind: 'violation', label: `VIOLATION: ${v.kind}`, detail: `${v.thread} at step ${v.step}: ${v.message}` };
+    // A simulated run is read in virtual time (its charts, its timeline); its step is the runtime's count, from 0.
+    return {
+      kind: 'violation',
+      label: `VIOLATION: ${v.kind}`,
+      detail: `${v.thread} at ${fmtNs(v.timeNs)} of virtual time (runtime step ${v.step}): ${v.message}`,
+    };
   }
   if (r.progress.livelock) {
     const z = r.metrics.zapAll;

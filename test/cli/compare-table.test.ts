@@ -46,7 +46,7 @@ test('compare table: a partial comparison says which runs were cut short (their 
     { partial: partialNote(c), sets: ['vcpus=3'] },
   );
   // The --set list every variant ran with heads the page, as it heads the table.
-  assert.match(html, /seeds 1, 2 · --set vcpus=3<\/div>/);
+  assert.match(html, /seeds 1, 2 · figures: mean \(min–max\) over 2 seeds · --set vcpus=3<\/div>/);
   assert.match(html, /Not every run completed: \(partial; \* cut short: faultPrecheck=lockless seed 1/);
   assert.doesNotMatch(html, /Every variant completed/);
   // Complete: no note, no star.
@@ -74,4 +74,62 @@ test('compare table: shadow pages peak is a row only when a variant shadow-pages
     renderCompare({ ...c, vary: { mmu: ['tdp', 'shadow'] }, rows: [row('mmu=tdp', 'tdp'), row('mmu=shadow', 'shadow')] }),
     /shadow pages peak +0 +\d+/,
   );
+});
+
+test("compare table: the header says a cell is the mean (min-max) over the seeds, and a row of mmu_lock contended acquisitions and the APIC stall summed over vCPUs are there, each the mean of the runs' figures, in the text table and the HTML page (a probe: cells like 72429 (72409-72470) with nothing to say what they were)", () => {
+  const s = loadScenario('apic-page-reload');
+  s.stop.timeNs = 1_000_000;
+  const row = (label: string, apicAccessPage: 'retry' | 'invalidate-range') => {
+    const settings = effectiveSettings(s, { apicAccessPage });
+    return { label, settings, results: [1, 2].map((seed) => simulate(s, { settings, mutant: null, seed })) };
+  };
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'apic-page-reload',
+    mutant: null,
+    sets: [],
+    vary: { apicAccessPage: ['retry', 'invalidate-range'] },
+    seeds: [1, 2],
+    rows: [row('apicAccessPage=retry', 'retry'), row('apicAccessPage=invalidate-range', 'invalidate-range')],
+    partial: false,
+    wallMs: 0,
+  };
+  const text = renderCompare(c);
+  const lines = text.split('\n');
+  assert.match(lines[1]!, /^cells: mean \(min-max\) over 2 seeds +apicAccessPage=retry +apicAccessPage=invalidate-range$/);
+  assert.match(text, /\n\(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ\)$/);
+  const cellsOf = (label: string) => {
+    const l = lines.find((x) => x.startsWith(`${label} `));
+    assert.ok(l, `a row '${label}'`);
+    return l.slice(label.length).trim().split(/ {2,}/);
+  };
+  const [retry] = c.rows;
+  const contended = retry!.results.map((r) => r.metrics.mmuLock.contended);
+  assert.ok(
+    contended.every((n) => n > 0),
+    `contended acquisitions: ${contended}`,
+  );
+  const mean = (a: number[]) => Math.round(a.reduce((x, y) => x + y, 0) / a.length);
+  const spread = (a: number[]) => (Math.min(...a) === Math.max(...a) ? `${mean(a)}` : `${mean(a)} (${Math.min(...a)}-${Math.max(...a)})`);
+  assert.equal(cellsOf('mmu_lock contended acq')[0], spread(contended));
+  assert.equal(cellsOf('faults')[0], spread(retry!.results.map((r) => r.metrics.faults.total)));
+  const stalled = retry!.results.map((r) => r.metrics.apic.stalledNs);
+  assert.ok(stalled.every((n) => n > 0));
+  assert.equal(cellsOf('APIC stalled (sum over vCPUs)').length, 2);
+  assert.doesNotMatch(text, /\nAPIC stalled +[0-9]/);
+  // One seed: the cell is that run's figure, and the header says nothing of means.
+  const one = renderCompare({ ...c, seeds: [1], rows: c.rows.map((r) => ({ ...r, results: r.results.slice(0, 1) })) });
+  assert.match(one.split('\n')[1]!, /^metric +/);
+  assert.doesNotMatch(one, /averaged/);
+  // The page: the same rows, under the same words.
+  const html = renderCompareReport(c.rows.map((r) => ({ label: r.label, results: r.results })));
+  assert.match(html, /seeds 1, 2 · figures: mean \(min–max\) over 2 seeds/);
+  assert.match(
+    html,
+    /<td>contended acquisitions \(had to queue\)<\/td><td class="num" data-variant="apicAccessPage=retry" data-metric="mmuLock.contended" data-value="([0-9.]+)"/,
+  );
+  const value = Number(/data-variant="apicAccessPage=retry" data-metric="mmuLock.contended" data-value="([0-9.]+)"/.exec(html)![1]);
+  assert.equal(value, contended.reduce((x, y) => x + y, 0) / contended.length);
+  assert.match(html, /<td>vCPU time stalled \(summed over vCPUs\)<\/td>/);
+  assert.match(html, /A percentile or maximum is each run's own, then averaged over the seeds/);
 });
