@@ -3,14 +3,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { defaultSettings } from '../../src/kvm/settings.js';
+import { splitLockNotes } from '../../src/oracle/lock-notes.js';
 import { renderCexReport } from '../../src/report/html-cex.js';
 import { renderCompareReport } from '../../src/report/html-compare.js';
 import { fmtMetric, renderRunReport } from '../../src/report/html-run.js';
-import { METRIC_ROWS } from '../../src/report/metric-rows.js';
+import { METRIC_ROWS, runStatus } from '../../src/report/metric-rows.js';
 import { ReportRecorder } from '../../src/report/recorder.js';
 import { SeriesSink } from '../../src/report/series.js';
 import { writeCexReport, writeRunReport } from '../../src/report/write.js';
-import { counterexampleOf, printedSteps, realCounterexample, runWith, shortScenario } from './fixtures.js';
+import { effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { counterexampleOf, notedReplay, printedSteps, realCounterexample, runWith, shortScenario } from './fixtures.js';
 import { livelockCompareRows } from './livelock.js';
 
 /** Anything that would make the page fetch at view time. */
@@ -97,7 +101,9 @@ test('html counterexample report (checker, apic-reload-mini, apic-reload-no-retr
   for (const t of threads) assert.match(html, new RegExp(`<th class="lane" data-thread="${t}"`));
   assert.match(html, new RegExp(`<tr class="violating" data-step="${cex.steps.length}">`));
   assert.match(html, new RegExp(`✖ ${cex.violation.kind}`));
-  for (const s of cex.steps) assert.ok(html.includes(s.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')), s.text);
+  // Each line's text is there, read as text (its mmu_lock operations are in spans of their own).
+  const text = html.replace(/<span class="lock">([^<]*)<\/span>/g, '$1');
+  for (const s of cex.steps) assert.ok(text.includes(s.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')), s.text);
   assert.deepEqual(externalRefs(html), []);
 });
 
@@ -117,19 +123,92 @@ test('html counterexample report (checker, fault-vs-invalidation-mini, fault-ski
       .replace(/&#39;/g, "'")
       .replace(/&amp;/g, '&');
   const rows = [
-    ...html.matchAll(/<tr class="[^"]*" data-step="(\d+)"><td class="stepcol num">(?:▶ )?(\d+)<\/td>.*?data-thread="([^"]+)" style[^>]*><div>([^<]*)<\/div>/g),
-  ].map((m) => {
+    ...html.matchAll(
+      /<tr class="[^"]*" data-step="(\d+)"><td class="stepcol num">(?:▶ )?(\d+)<\/td><td class="stepcol num sched">(\d+)<\/td>.*?data-thread="([^"]+)" style[^>]*><div>(.*?)<\/div>/g,
+    ),
+  ].map((m, i) => {
     assert.equal(m[1], m[2], 'data-step is the number shown');
-    const text = unHtml(m[4]!);
-    return [m[2]!, unHtml(m[3]!), text.startsWith(`${unHtml(m[3]!)}: `) ? text.slice(m[3]!.length + 2) : text];
+    // Beside it, the scheduler step the event happened in, counted from 1 (the JSON's step counts from 0).
+    assert.equal(Number(m[3]), cex.steps[i]!.step + 1, `event ${m[2]}'s scheduler step`);
+    const thread = unHtml(m[4]!);
+    const text = splitLockNotes(unHtml(m[5]!.replace(/<[^>]*>/g, ''))).event;
+    return [m[2]!, thread, text.startsWith(`${thread}: `) ? text.slice(thread.length + 2) : text];
   });
   assert.deepEqual(rows, printed);
   const last = printed.length;
   assert.match(html, new RegExp(`<tr class="violating" data-step="${last}"><td class="stepcol num">▶ ${last}</td>`));
+  // Each number says what it counts: the event, as printed, and the scheduler step, of the schedule's choices.
+  const choices = cex.schedule.choices.length;
+  assert.equal(cex.violation.step + 1, choices, 'the oracle found it on the last scheduler step');
   assert.match(
     html,
-    new RegExp(`id="violation" data-kind="${cex.property}" data-step="${last}">✖ ${cex.property} at step ${last} \\(${cex.violation.thread}\\)`),
+    new RegExp(
+      `id="violation" data-kind="${cex.property}" data-step="${last}">✖ ${cex.property} at event ${last} \\(scheduler step ${choices} of ${choices}\\) \\(${cex.violation.thread}\\)`,
+    ),
   );
+  assert.match(html, new RegExp(` · ${last} events printed, in ${choices} scheduler steps \\(${cex.schedule.draws.length} draws?\\)`));
+  assert.match(html, /<th class="stepcol"[^>]*>event<\/th><th class="stepcol"[^>]*>sched\. step<\/th>/);
+  assert.doesNotMatch(html, /\d+ steps \(/, 'no bare "steps"');
+});
+
+test('html counterexample report (checker, apic-reload-mini, apic-reload-no-retry): the mmu_lock operations a line carries are set apart from its event, and the line reads the same', () => {
+  const cex = counterexampleOf('apic-reload-mini', 'apic-reload-no-retry');
+  const { lines, inst } = notedReplay(cex);
+  const noted = { ...cex, steps: lines.map((l) => ({ step: l.step, thread: inst.rt.threads[l.thread]!.name, text: l.text })) };
+  const html = renderCexReport(noted);
+  const divs = [...html.matchAll(/<td class="lane act"[^>]*><div>(.*?)<\/div>/g)].map((m) => m[1]!);
+  assert.equal(divs.length, lines.length);
+  let locks = 0;
+  divs.forEach((d, i) => {
+    // As text (what a reader copies), the line is the step log's.
+    assert.equal(
+      d
+        .replace(/<[^>]*>/g, '')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&'),
+      lines[i]!.text,
+    );
+    for (const m of d.matchAll(/<span class="lock">([^<]*)<\/span>/g)) {
+      assert.match(m[1]!, /^(read|write)_(un)?lock\(mmu_lock\)/);
+      locks++;
+    }
+  });
+  const ops = lines.reduce((n, l) => n + splitLockNotes(l.text).before.length + splitLockNotes(l.text).after.length, 0);
+  assert.ok(ops > 0);
+  assert.equal(locks, ops, 'every lock operation, and nothing else, set apart');
+  // A line whose event names its thread first keeps the name first.
+  const own = renderCexReport({
+    ...cex,
+    steps: [{ step: 3, thread: 'migrate', text: 'migrate: write_unlock(mmu_lock) (vCPU0 waiting); invalidate_range_end [0x0,0x1000) returns' }],
+  });
+  assert.match(own, /<div>migrate: <span class="lock">write_unlock\(mmu_lock\) \(vCPU0 waiting\)<\/span>; invalidate_range_end \[0x0,0x1000\) returns<\/div>/);
+});
+
+test('html counterexample report: the settings the run used, each marked set (on the command line, by the scenario) or default, and those its MMU does not read said so (a probe: only "mutant" under Settings)', () => {
+  const cex = counterexampleOf('memslot-delete-mini', 'zap-fast-no-generation-bump');
+  const given = { ...cex, settings: { preemptible: false } };
+  const ran = effectiveSettings(loadScenario('memslot-delete-mini'), { preemptible: false });
+  assert.equal(ran.mmu, 'shadow', 'the scenario sets mmu');
+  const html = renderCexReport(given, { settings: ran });
+  const row = (key: string) =>
+    new RegExp(
+      `<tr><th>${key}</th><td class="mono[^"]*" data-setting="${key}" data-from="([^"]+)">([^<]*)</td><td class="from">([^<]*(?:<b>[^<]*</b>)?[^<]*)</td></tr>`,
+    ).exec(html);
+  for (const key of Object.keys(defaultSettings())) assert.ok(row(key), `${key} is listed`);
+  assert.deepEqual(row('mmu')!.slice(1, 3), ['scenario', 'shadow']);
+  assert.deepEqual(row('preemptible')!.slice(1, 3), ['command line', 'false']);
+  assert.deepEqual(row('faultPrecheck')!.slice(1, 3), ['default', 'lockless']);
+  assert.match(html, /data-setting="mutant">zap-fast-no-generation-bump</);
+  // Under TDP, memslotFlush is not read: said beside it.
+  const tdp = renderCexReport(cex, { settings: effectiveSettings(loadScenario('fault-vs-invalidation-mini')) });
+  assert.match(
+    tdp,
+    /data-setting="memslotFlush" data-from="default">zap-all-fast<\/td><td class="from">default · not read under mmu=tdp: the TDP MMU always zaps by generation/,
+  );
+  // Without them, the page says what the counterexample alone records.
+  const bare = renderCexReport(cex);
+  assert.match(bare, /None given on the command line: the scenario's own, or the defaults/);
+  assert.doesNotMatch(bare, /data-from=/);
 });
 
 test('writers are atomic: the file appears whole and no temporary file is left', () => {
@@ -162,4 +241,11 @@ test('recorder: a replayed counterexample gives its trace, log and page (check/r
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('run status (memslot-delete-mini, zap-fast-no-generation-bump, seed 1): a simulated run\'s violation is placed in virtual time, its step said to be the runtime\'s (a probe: "vCPU0 at step 2201", a number a reader could take for a printed line)', () => {
+  const r = runWith(shortScenario('memslot-delete-mini', 100_000_000), [], { mutant: 'zap-fast-no-generation-bump' });
+  const v = r.violations[0];
+  assert.ok(v, 'the mutant breaks the scenario in a simulated run');
+  assert.match(runStatus(r).detail, new RegExp(`^${v.thread} at [0-9.]+ (ns|µs|ms|s) of virtual time \\(runtime step ${v.step}\\): `));
 });
