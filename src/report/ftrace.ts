@@ -1,4 +1,6 @@
 import { type EventStamp, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason } from '../kvm/events.js';
+import { USER_TOP } from '../kvm/guest-paging.js';
+import { ShadowMmu } from '../kvm/shadow-mmu.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
@@ -11,14 +13,21 @@ import { NS_PER_STEP, StepClock } from './step-clock.js';
  * kernel's TP_printk formats print them, for the tracepoints the model has a
  * counterpart of. Events the kernel has no tracepoint for are named mmulab_*.
  * Lines are sorted by time (ties keep the order of the events). In a
- * checker's replay (check, replay) the time is the step of the interleaving as
- * printed, not the threads' own virtual clocks (StepClock).
+ * checker's replay (check, replay) the time is the number of the event in the
+ * interleaving as printed, not the threads' own virtual clocks (StepClock).
  */
 export class FtraceSink implements InstanceSink {
   private readonly recs: Rec[] = [];
   private names: string[] = [];
   private inst: KvmInstance | null = null;
   private shadow = false;
+  /**
+   * Whether a gfn is write-tracked (some shadow page shadows the guest table
+   * there): its leaves are read-only then (the model makes them so when it
+   * installs them, and write-protects those there were when it starts to
+   * track the gfn). The spteSet event does not carry the leaf's W bit.
+   */
+  private writeTracked: (gfn: number) => boolean = () => false;
   /** The kvm_exit of a fault (EPT violation or #PF), completed by the fault that follows (exit qualification, error code). */
   private readonly pendingExit = new Map<number, { rec: Rec; reason: string }>();
   private gen = 0;
@@ -34,6 +43,8 @@ export class FtraceSink implements InstanceSink {
     this.inst = inst;
     this.clock.attach(inst);
     this.shadow = inst.kvm.settings.mmu === 'shadow';
+    const mmu = inst.kvm.mmu;
+    this.writeTracked = mmu instanceof ShadowMmu ? (gfn) => mmu.isWriteTracked(gfn) : () => false;
     this.gen = inst.kvm.mmuValidGen;
   }
 
@@ -46,11 +57,12 @@ export class FtraceSink implements InstanceSink {
         this.pendingExit.delete(at.tid);
         // Under shadow paging the fault is a #PF intercept: its error code is the
         // guest's #PF error code, as the exit's interruption error code carries it
-        // (P when a present SPTE refused the access, W for a write). An EPT
-        // violation is traced by handle_ept_violation before KVM derives a #PF
-        // error code from it: the line carries the exit qualification, as the
-        // kvm_exit's info1 does (read or write, the GPA valid and final).
-        const pfErr = (exit?.reason === 'write-protect' ? PFERR_PRESENT : 0) + (ev.write ? PFERR_WRITE : 0);
+        // (P when a present SPTE refused the access, W for a write, U for an
+        // access from user mode). An EPT violation is traced by
+        // handle_ept_violation before KVM derives a #PF error code from it: the
+        // line carries the exit qualification, as the kvm_exit's info1 does (read
+        // or write, the GPA valid and final).
+        const pfErr = (exit?.reason === 'write-protect' ? PFERR_PRESENT : 0) + (ev.write ? PFERR_WRITE : 0) + (userAddress(ev.gfn) ? PFERR_USER : 0);
         const qualification = ev.write ? EPT_QUAL_WRITE : EPT_QUAL_READ;
         const err = this.shadow ? pfErr : qualification;
         if (exit !== undefined) {
@@ -77,7 +89,8 @@ export class FtraceSink implements InstanceSink {
         const pf = ev.reason === 'ept-violation' || ev.reason === 'pf-intercept' || ev.reason === 'write-protect';
         const reason = EXIT_REASONS[ev.reason];
         const info1 = ev.reason === 'cr3' ? MOV_TO_CR3_QUALIFICATION : 0;
-        const rec = this.add(at, 'kvm_exit', kvmExit(ev.vcpu, reason, info1, pf && this.shadow ? PF_INTR_INFO : 0));
+        const intrInfo = pf && this.shadow ? PF_INTR_INFO : ev.reason === 'kick' ? KICK_INTR_INFO : 0;
+        const rec = this.add(at, 'kvm_exit', kvmExit(ev.vcpu, reason, info1, intrInfo));
         if (pf) this.pendingExit.set(at.tid, { rec, reason: ev.reason });
         return;
       }
@@ -111,14 +124,17 @@ export class FtraceSink implements InstanceSink {
         this.add(at, 'mmulab_lock_break', `${ev.holder} drops mmu_lock`);
         return;
       case 'spteSet': {
-        const oldSpte = spte(ev.oldPfn);
-        const newSpte = spte(ev.newPfn);
         if (!this.shadow) {
-          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${oldSpte} new_spte ${newSpte}`);
+          this.add(
+            at,
+            'kvm_tdp_mmu_spte_changed',
+            `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${eptSpte(ev.oldPfn)} new_spte ${eptSpte(ev.newPfn)}`,
+          );
         } else if (ev.newPfn >= 0) {
-          this.add(at, 'kvm_mmu_set_spte', `gfn ${hex(ev.gfn)} spte ${newSpte} (rwx) level ${ev.level} at 0`);
+          const bits = shadowSpte(ev.newPfn, ev.gfn, !this.writeTracked(ev.gfn));
+          this.add(at, 'kvm_mmu_set_spte', `gfn ${hex(ev.gfn)} spte ${hex(bits)} (${spteAccess(bits)}) level ${ev.level} at 0`);
         } else {
-          this.add(at, 'mmulab_drop_spte', `gfn ${hex(ev.gfn)} spte ${oldSpte} level ${ev.level}`);
+          this.add(at, 'mmulab_drop_spte', `gfn ${hex(ev.gfn)} spte ${hex(shadowSpte(ev.oldPfn, ev.gfn, !this.writeTracked(ev.gfn)))} level ${ev.level}`);
         }
         return;
       }
@@ -150,7 +166,7 @@ export class FtraceSink implements InstanceSink {
 
   /**
    * The log, in chunks; `title` goes in the header (scenario, seed). For a
-   * counterexample, `steps` is the number of lines of its printed interleaving,
+   * counterexample, `steps` is the number of lines (events) of its printed interleaving,
    * which the replay's events should match one for one (said when not).
    * `outcome`: header lines on how the run ended (partial, a livelock, a model
    * bug). Each violation the oracle found is a line of its own, where it was
@@ -159,7 +175,7 @@ export class FtraceSink implements InstanceSink {
   *render(opts: { title?: string; steps?: number; outcome?: readonly string[] } = {}): Generator<string> {
     this.names = this.inst ? threadNames(this.inst) : this.names;
     const violations = (this.inst?.violations ?? []).map((v, i) => ({
-      // In steps, a violation stands at the last step of the runtime step that found it.
+      // In events, a violation stands on the event it was found on (the last printed).
       ts: this.clock.active ? this.clock.violationStep(v.step) * NS_PER_STEP : v.timeNs,
       seq: this.recs.length + i,
       tid: this.names.indexOf(v.thread),
@@ -171,9 +187,9 @@ export class FtraceSink implements InstanceSink {
     // The title holds the scenario's name: a newline in it would end the header line.
     yield `# mmulab ftrace-style log (trace-cmd report -t layout)${opts.title ? `: ${printable(opts.title)}` : ''}\n`;
     if (this.clock.active) {
-      yield `# time is the step of the interleaving as mmulab check/replay print it: step n at n µs (step 12 at ${secs(12 * NS_PER_STEP).trim()}); virtual time is per thread in a checker run and does not order threads\n`;
+      yield `# time is the number of the event in the interleaving as mmulab check/replay print it (not a scheduler step): event n at n µs (event 12 at ${secs(12 * NS_PER_STEP).trim()}); virtual time is per thread in a checker run and does not order threads\n`;
       if (opts.steps !== undefined && opts.steps !== this.clock.events) {
-        yield `# note: the replay had ${this.clock.events} events, the printed interleaving ${opts.steps} steps: the numbers may not match\n`;
+        yield `# note: the replay had ${this.clock.events} events, the printed interleaving ${opts.steps}: the numbers may not match\n`;
       }
       yield '# comm-pid is the model thread, [cpu] its index; rip is not modelled (0)\n';
     } else {
@@ -254,14 +270,48 @@ function hexPad(n: number): string {
   return `0x${n.toString(16).padStart(14, '0')}`;
 }
 
-/** A leaf SPTE for a pfn as the model sees it: the pfn and RWX (0 when not present). */
-function spte(pfn: number): string {
+/** A leaf EPT entry for a pfn as the model sees it: the pfn and read, write, execute (0 when not present). */
+function eptSpte(pfn: number): string {
   return pfn < 0 ? '0' : (pfn * 4096 + 0x7).toString(16);
+}
+
+/** Paging-entry bits of a shadow SPTE, a guest-format PTE: PT_PRESENT_MASK, PT_WRITABLE_MASK, PT_USER_MASK. */
+const PT_PRESENT = 0x1;
+const PT_WRITABLE = 0x2;
+const PT_USER = 0x4;
+
+/**
+ * Whether a guest address is a user-space one: the model's guests map user
+ * data below USER_TOP (kvm/guest-paging.ts), with U/S set in their PTEs, and
+ * their page tables, which only the guest kernel writes, above.
+ */
+function userAddress(gfn: number): boolean {
+  return gfn < USER_TOP;
+}
+
+/**
+ * A shadow leaf SPTE for a pfn (0 when not present): present, writable unless
+ * it maps a write-protected guest table, U as the guest PTE it shadows has it,
+ * and executable (the model has no NX).
+ */
+function shadowSpte(pfn: number, gfn: number, writable: boolean): number {
+  return pfn < 0 ? 0 : pfn * 4096 + PT_PRESENT + (writable ? PT_WRITABLE : 0) + (userAddress(gfn) ? PT_USER : 0);
+}
+
+/**
+ * kvm_mmu_set_spte's access letters, as its TP_printk prints them (mmutrace.h):
+ * r (present), w (PT_WRITABLE_MASK), x (executable: the model sets no NX), u
+ * (shadow_user_mask), '-' for each one missing.
+ */
+function spteAccess(spte: number): string {
+  const has = (bit: number) => Math.floor(spte / bit) % 2 === 1;
+  return `${has(PT_PRESENT) ? 'r' : '-'}${has(PT_WRITABLE) ? 'w' : '-'}x${has(PT_USER) ? 'u' : '-'}`;
 }
 
 /** x86 #PF error code bits (PFERR_*_MASK) the model can set. */
 const PFERR_PRESENT = 0x1;
 const PFERR_WRITE = 0x2;
+const PFERR_USER = 0x4;
 /**
  * An EPT violation's exit qualification: the access (bit 0 read, bit 1 write),
  * the guest-linear address valid (bit 7) and the access to the final GPA, not
@@ -272,6 +322,16 @@ const EPT_QUAL_WRITE = 0x182;
 
 /** VM-exit interruption info of a #PF: valid, hardware exception, error code delivered, vector 14. */
 const PF_INTR_INFO = 0x80000b0e;
+
+/**
+ * VM-exit interruption info of a kick (KVM acknowledges interrupts on exit, so
+ * the exit carries the vector): valid (bit 31), type external interrupt (bits
+ * 10:8 = 0), and the vector of the IPI. The model's kicks come from
+ * kvm_make_all_cpus_request, which kicks through smp_call_function_many:
+ * CALL_FUNCTION_VECTOR (0xfc), or CALL_FUNCTION_SINGLE_VECTOR (0xfb) when it
+ * kicks a single CPU, which the exit event does not say: 0xfc, a plausible one.
+ */
+const KICK_INTR_INFO = 0x80000000 + 0xfc;
 
 /** kvm_exit's fields (VMX): exit qualification as info1, then interruption info and error code. */
 function kvmExit(vcpu: number, reason: string, info1: number, intrInfo = 0, errorCode = 0): string {

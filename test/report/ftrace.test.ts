@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { USER_TOP } from '../../src/kvm/guest-paging.js';
 import { FtraceSink } from '../../src/report/ftrace.js';
 import { captured } from '../cli/captured-cli.js';
 import { tempDir } from '../temp-dir.js';
@@ -131,17 +132,20 @@ test('ftrace under shadow paging (zap-all-livelock fixture, seed 1): a fault is 
     faults++;
     const exit = lastExit.get(comm);
     assert.ok(exit, `no kvm_exit before ${l}`);
-    assert.match(exit, /reason EXCEPTION_NMI .* intr_info 0x80000b0e error_code 0x0000000[0-3]$/, exit);
+    assert.match(exit, /reason EXCEPTION_NMI .* intr_info 0x80000b0e error_code 0x0000000[0-7]$/, exit);
     const exitErr = Number.parseInt(/error_code 0x([0-9a-f]+)$/.exec(exit)![1]!, 16);
     const err = Number.parseInt(/error_code 0x([0-9a-f]+)$/.exec(l)![1]!, 16);
     assert.equal(err, exitErr, `kvm_page_fault and its kvm_exit disagree:\n${exit}\n${l}`);
     assert.equal(Math.floor(err / 2 ** 32), 0, `PFERR_GUEST_FINAL set under shadow paging: ${l}`);
+    // PFERR_USER: the guest's user space (below USER_TOP) is accessed from user mode, its page tables by its kernel.
+    const address = Number.parseInt(/address 0x([0-9a-f]+)/.exec(l)![1]!, 16);
+    assert.equal((err & 4) !== 0, address / 4096 < USER_TOP, `PFERR_USER, for an access ${address / 4096 < USER_TOP ? 'from' : 'not from'} user mode: ${l}`);
     if (err & 2) writes++;
   }
   assert.ok(faults > 0 && writes > 0, `faults ${faults}, of them writes ${writes}`);
 });
 
-test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 15 ms): a write a present read-only SPTE refused (a write-protected guest table) exits with error code P|W; a fault on no SPTE without P', () => {
+test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 15 ms): a write a present read-only SPTE refused (a write-protected guest table, written by the guest kernel) exits with error code P|W; a fault on no SPTE without P; a user-mode access with U (a probe: PFERR_USER was never set)', () => {
   const { lines } = ftrace('root-zap-on-process-exit', 15_000_000, 1);
   const codes = new Map<number, number>();
   for (const l of lines) {
@@ -149,15 +153,49 @@ test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 15 ms): a wr
     const err = Number.parseInt(/error_code 0x([0-9a-f]+)$/.exec(l)![1]!, 16);
     codes.set(err, (codes.get(err) ?? 0) + 1);
   }
-  assert.deepEqual([...codes.keys()].sort(), [0, 2, 3], `error codes seen: ${JSON.stringify([...codes])}`);
+  // User reads and writes of unmapped pages (U, U|W); the kernel's writes to its page tables, unmapped (W) or write-protected (P|W).
+  assert.deepEqual(
+    [...codes.keys()].sort((a, b) => a - b),
+    [0x2, 0x3, 0x4, 0x6],
+    `error codes seen: ${JSON.stringify([...codes])}`,
+  );
 });
 
-test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-skip-range-check): lines are in the order of the printed interleaving, each at its printed step (step n at n µs), not by per-thread virtual time', () => {
+test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): kvm_mmu_set_spte prints the SPTE\'s four access letters as the kernel does, u where the SPTE has PT_USER_MASK, the user pages\' (a probe: "spte 1000007 (rwx)")', () => {
+  const { lines } = ftrace('root-zap-on-process-exit', 5_000_000, 1);
+  const sets = lines.filter((l) => l.includes(' kvm_mmu_set_spte: '));
+  const seen = new Set<string>();
+  for (const l of sets) {
+    const m = /kvm_mmu_set_spte: +gfn ([0-9a-f]+) spte ([0-9a-f]+) \(([r-][w-][x-][u-])\) level 1 at 0$/.exec(l);
+    assert.ok(m, l);
+    const gfn = Number.parseInt(m[1]!, 16);
+    const spte = Number.parseInt(m[2]!, 16);
+    const access = m[3]!;
+    seen.add(access);
+    assert.equal(spte & 1, 1, `present: ${l}`);
+    assert.equal(access[0], 'r', l);
+    assert.equal(access[1] === 'w', (spte & 2) !== 0, `w as PT_WRITABLE_MASK: ${l}`);
+    assert.equal(access[3] === 'u', (spte & 4) !== 0, `u as PT_USER_MASK: ${l}`);
+    assert.equal(access[3] === 'u', gfn < USER_TOP, `U on user pages only: ${l}`);
+  }
+  // Both the user pages and the guest kernel's (its page tables, written as it zeroes them) are mapped.
+  assert.deepEqual([...seen].sort(), ['rwx-', 'rwxu'], `access seen: ${[...seen]}`);
+});
+
+test("ftrace: a kick is an EXTERNAL_INTERRUPT exit whose interruption info is valid and carries the IPI's vector (CALL_FUNCTION_VECTOR), as with VM-exit interrupt acknowledgement (a probe: intr_info 0x00000000)", () => {
+  const { lines } = ftrace('root-zap-on-process-exit', 2_000_000, 1);
+  const kicks = lines.filter((l) => l.includes('reason EXTERNAL_INTERRUPT'));
+  assert.ok(kicks.length > 0, 'no kick in 2 ms of root-zap-on-process-exit');
+  for (const l of kicks) assert.match(l, /reason EXTERNAL_INTERRUPT rip 0x0 info1 0x0{16} info2 0x0{16} intr_info 0x800000fc error_code 0x0{8}$/);
+});
+
+test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-skip-range-check): lines are in the order of the printed interleaving, each at its printed number (event n at n µs), not by per-thread virtual time', () => {
   const sink = new FtraceSink();
   const cex = counterexampleOf('fault-vs-invalidation-mini', 'fault-skip-range-check', [sink]);
   const printed = printedSteps(cex);
   const text = [...sink.render({ steps: cex.steps.length })].join('');
-  assert.match(text, /\n# time is the step of the interleaving as mmulab check\/replay print it: step n at n µs/);
+  // The time counts what the printed lines are numbered by: events, not scheduler steps.
+  assert.match(text, /\n# time is the number of the event in the interleaving as mmulab check\/replay print it \(not a scheduler step\): event n at n µs/);
   assert.doesNotMatch(text, /# note:/, 'one event per printed step');
   /** What the printed step of each tracepoint says. */
   const SAYS: Record<string, RegExp> = {
@@ -207,7 +245,7 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
 test('ftrace of a simulated run keeps virtual time (the counterexample clock is off outside the checker)', () => {
   const { text } = ftrace('fault-vs-invalidation-mini', 100_000, 1, {});
   assert.match(text, /\n# virtual time; /);
-  assert.doesNotMatch(text, /# time is the step/);
+  assert.doesNotMatch(text, /# time is the number of the event/);
 });
 
 test("ftrace: a CR3 write's kvm_exit carries its CR_ACCESS exit qualification (MOV to CR3: 0x3), as VMX reports it (a probe: it was 0)", () => {
