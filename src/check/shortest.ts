@@ -40,6 +40,18 @@ export interface ShortestResult {
 }
 
 /**
+ * What a search that ran to the end shows of the counterexample it leaves,
+ * with `preemptions` preemptions, for the line that reports the minimisation
+ * ("shortest: ..."): none as short has fewer preemptions, none with as many is
+ * shorter. With none, the first part says nothing (there are no fewer than 0),
+ * and is left out.
+ */
+export function shortestClaim(preemptions: number): string {
+  if (preemptions === 0) return 'shortest: none shorter (and it has no preemptions)';
+  return `shortest: none as short with fewer preemptions, none shorter with ${preemptions}`;
+}
+
+/**
  * The search's scheduler: `inner`'s choices, an execution ended as redundant
  * once it has run `limit` steps (the search wants shorter ones), and the
  * model's draws those of the counterexample given, thread by thread: each
