@@ -43,11 +43,11 @@ export interface ShortestResult {
  * What a search that ran to the end shows of the counterexample it leaves,
  * with `preemptions` preemptions, for the line that reports the minimisation
  * ("shortest: ..."): none as short has fewer preemptions, none with as many is
- * shorter. With none, the first part says nothing (there are no fewer than 0),
- * and is left out.
+ * shorter (one with more may be). With none, the first part says nothing
+ * (there are no fewer than 0), and is left out.
  */
 export function shortestClaim(preemptions: number): string {
-  if (preemptions === 0) return 'shortest: none shorter (and it has no preemptions)';
+  if (preemptions === 0) return 'shortest: none shorter with no preemptions';
   return `shortest: none as short with fewer preemptions, none shorter with ${preemptions}`;
 }
 
