@@ -1,3 +1,4 @@
+import { splitLockNotes } from '../oracle/lock-notes.js';
 import { opsConflict, opTouches } from '../runtime/op.js';
 import type { Weighted } from '../runtime/prng.js';
 import type { Schedule } from '../runtime/schedule.js';
@@ -262,7 +263,8 @@ function perThreadLog(r: SingleRun): Map<number, string[]> {
   const m = new Map<number, string[]>();
   for (const line of r.instance.log ?? []) {
     const l = m.get(line.thread);
-    const text = untimed(line.text);
+    // Where a lock note lands depends on the interleaving: only the event is the thread's own.
+    const text = untimed(splitLockNotes(line.text).event);
     if (l === undefined) m.set(line.thread, [text]);
     else l.push(text);
   }

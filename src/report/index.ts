@@ -14,7 +14,7 @@
  *   e.g. runOnce(factory, new ReplayStrategy(cex.schedule), cex.limits, true); then
  *   rec.writeCounterexample({ trace: o.trace, ftrace: o.ftrace, report: o.report }, cex, { replayCommand }).
  *   The checker's per-thread clocks do not order threads: the trace and the log of such a replay
- *   are timed by the interleaving's steps, numbered as printed (step n at n µs), like the page
+ *   are timed by the interleaving's events, numbered as printed (event n at n µs), like the page
  *   (StepClock turns itself on when the instance's time is per thread); a run keeps virtual time.
  */
 

@@ -16,7 +16,7 @@ import { NS_PER_STEP, StepClock } from './step-clock.js';
  * async slice per invalidation window and a flow arrow from an invalidation to
  * each fault it made retry. Times are µs (virtual ns / 1000); the output is
  * byte-stable for a given run. In a checker's replay (check, replay) the time
- * is the step of the interleaving as printed, step n at n µs, not the threads'
+ * is the event of the interleaving as printed, event n at n µs, not the threads'
  * own virtual clocks (StepClock).
  */
 export class PerfettoSink implements InstanceSink {
@@ -125,7 +125,9 @@ export class PerfettoSink implements InstanceSink {
     // In steps, a violation stands at the last step of the runtime step that found it.
     const violationStep = (v: Violation) => (steps ? this.clock.violationStep(v.step) : v.step);
     const violationNs = (v: Violation) => (steps ? violationStep(v) * NS_PER_STEP : v.timeNs);
-    const time = steps ? { time: 'interleaving steps as mmulab check/replay print them: step n at n µs (per-thread virtual time does not order threads)' } : {};
+    const time = steps
+      ? { time: 'interleaving events as mmulab check/replay print them: event n at n µs (per-thread virtual time does not order threads)' }
+      : {};
 
     // No displayTimeUnit: some versions of Perfetto's trace processor took it as
     // the unit of every ts and dur (which the format has in µs), and read a trace

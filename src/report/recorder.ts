@@ -1,4 +1,5 @@
 import type { Sink } from '../kvm/events.js';
+import type { Settings } from '../kvm/settings.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import type { RunResult } from '../simulate/result.js';
 import type { CounterexampleView } from './cex.js';
@@ -59,6 +60,9 @@ export class ReportRecorder {
   readonly ftrace: FtraceSink | null;
   readonly series: SeriesSink | null;
 
+  /** The settings of the instance attached last: the counterexample page lists them all. */
+  private ranWith: Settings | undefined;
+
   constructor(private readonly opts: RecorderOptions) {
     this.perfetto = opts.trace ? new PerfettoSink(opts.title) : null;
     this.ftrace = opts.ftrace ? new FtraceSink() : null;
@@ -76,6 +80,7 @@ export class ReportRecorder {
 
   /** Binds the sinks to the instance (thread names, lock intervals); call before the first step. */
   attach(inst: KvmInstance): void {
+    this.ranWith = inst.kvm.settings;
     this.perfetto?.attach(inst);
     this.ftrace?.attach(inst);
     this.series?.attach(inst);
@@ -129,6 +134,6 @@ export class ReportRecorder {
     if (perfetto) each('trace', (f) => writePerfettoTrace(f, perfetto, { otherData }));
     if (ftrace)
       each('ftrace', (f) => writeFtrace(f, ftrace, { title: this.opts.title ?? `${cex.scenario} counterexample (${cex.property})`, steps: cex.steps.length }));
-    each('report', (f) => writeCexReport(f, cex, opts));
+    each('report', (f) => writeCexReport(f, cex, { settings: this.ranWith, ...opts }));
   }
 }

@@ -90,7 +90,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     for (const v of kvm.vcpus) if (v.root.root >= 0) metrics.rootLoadedBefore(v.id, shadow ? v.root.pgd : undefined);
   }
   // After the oracle, which it needs to have read each event first.
-  const log = opts.log ? new StepLog(violations) : null;
+  const log = opts.log ? new StepLog(violations, kvm) : null;
   if (log) kvm.subscribe(log);
   for (const s of opts.sinks ?? []) kvm.subscribe(s);
 

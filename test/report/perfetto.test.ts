@@ -167,7 +167,7 @@ test('perfetto of a counterexample (checker, fault-vs-invalidation-mini, fault-s
   const printed = printedSteps(cex);
   const trace = JSON.parse([...sink.render()].join('')) as { otherData: { time?: string }; traceEvents: TraceEvent[] };
   const events = trace.traceEvents;
-  assert.match(trace.otherData.time ?? '', /^interleaving steps/);
+  assert.match(trace.otherData.time ?? '', /^interleaving events/);
   assert.deepEqual(traceProblems(events), []);
   const names = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.tid!, String(e.args!.name)]));
   /** The printed steps of `thread` whose text matches `re`. */
