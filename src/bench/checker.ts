@@ -120,10 +120,12 @@ export async function measureChecker(budget: { throughputMs: number; dfsMs: numb
   const mutants: Record<string, unknown>[] = [];
   for (const m of MUTANTS) {
     let entry: Record<string, unknown> = { mutant: m.name, scenario: m.scenario, found: false };
-    for (const kind of ['pct', 'dfs'] as const) {
+    // As a bare `mmulab check --mutate` runs: auto (PCT, then bound 0, 1, 2), then unbounded DPOR.
+    for (const spec of [{ kind: 'auto', preemptionBound: 2 }, { kind: 'dfs' }] as const) {
+      const kind = spec.kind;
       let r: ExploreResult;
       try {
-        r = api.explore(factory(sized(m.scenario), m.name), api.makeStrategy({ kind }, 1), { timeLimitMs: budget.mutantMs });
+        r = api.explore(factory(sized(m.scenario), m.name), api.makeStrategy(spec, 1), { timeLimitMs: budget.mutantMs });
       } catch (e) {
         entry = { ...entry, error: (e as Error).message };
         break;
