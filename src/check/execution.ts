@@ -102,6 +102,12 @@ export class Execution {
   private spin = new SpinWatch('footprint');
   /** The model's exception, when the outcome is 'model-bug'. */
   error: unknown = null;
+  /**
+   * The model threw in the middle of step `step` (not in its end-of-run
+   * checks): that step was chosen but never counted, and a replay must run it
+   * to throw again (see schedule).
+   */
+  threwInStep = false;
 
   /** Prepares for a new execution of `inst`. */
   start(inst: Instance, index: number): void {
@@ -129,6 +135,7 @@ export class Execution {
     this.yielding = 0;
     this.spun = 0;
     this.error = null;
+    this.threwInStep = false;
   }
 
   /** Sets the fair-spin rules of the executions to come. */
@@ -340,9 +347,14 @@ export class Execution {
     this.draws[this.nDraws++] = v;
   }
 
-  /** The schedule run so far, copied. */
+  /**
+   * The schedule run so far, copied. When the model threw in a step, with that
+   * step: without it a replay would stop one step short of the throw (the
+   * schedule ends while threads can still run) instead of reproducing it.
+   */
   schedule(): Schedule {
-    return { choices: this.choices.slice(0, this.step), draws: this.draws.slice(0, this.nDraws) };
+    const steps = this.step + (this.threwInStep ? 1 : 0);
+    return { choices: this.choices.slice(0, steps), draws: this.draws.slice(0, this.nDraws) };
   }
 
   /** Records a violation found by the checker itself (deadlock, livelock). */

@@ -6,12 +6,15 @@ import { executionDriver } from './driver.js';
 import { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
 import { Ledger, type PartRecord } from './ledger.js';
+import { bugReport, type ModelBugReport } from './model-bug-report.js';
 import type { ProgressSink } from './progress.js';
 import { type RunLimits, runExecution } from './run.js';
 import { ownedBelow, owns, type Shard } from './shard.js';
 import type { RetryRule, SpinProgress } from './spin.js';
 import type { Strategy } from './strategy.js';
 import type { StopReason, Summary } from './summary.js';
+
+export type { ModelBugReport };
 
 /** Bounds and hooks of an exploration. */
 export interface ExploreOptions {
@@ -97,16 +100,6 @@ function boundLevelsOf(s: Strategy): { preemptionBounds?: BoundLevel[] } {
 
 function calibration(s: Strategy): number {
   return (s as Partial<Calibrated>).calibrationExecutions ?? 0;
-}
-
-/** The model threw while running: it is inconsistent, which is reported apart from violations. */
-export interface ModelBugReport {
-  /** The exception's message. */
-  message: string;
-  /** Its stack, when it has one. */
-  stack: string | null;
-  /** Replays the execution up to the throw. */
-  schedule: Schedule;
 }
 
 /** What an exploration found. */
@@ -297,13 +290,4 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
 function nextIndex(shard: Shard | null, from: number, calibrating: number): number {
   if (shard === null || from < calibrating) return from;
   return from + ((((shard.index - from) % shard.count) + shard.count) % shard.count);
-}
-
-function bugReport(e: unknown, schedule: Schedule): ModelBugReport {
-  const err = e instanceof Error ? e : null;
-  return {
-    message: err !== null ? `${err.name}: ${err.message}` : String(e),
-    stack: err?.stack ?? null,
-    schedule,
-  };
 }

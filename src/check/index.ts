@@ -17,6 +17,7 @@ export {
   formatInterleaving,
   parseCounterexample,
   replayCounterexample,
+  stepsOf,
 } from './counterexample.js';
 export { type DfsOptions, type DfsSplit, type DfsStats, DfsStrategy, type DrawMode, MAX_DRAW_BRANCH, type PorMode } from './dfs.js';
 export { CheckerError, NondeterministicModel, ReplayDivergence } from './errors.js';
@@ -27,7 +28,6 @@ export {
   type ExploreOptions,
   type ExploreResult,
   explore,
-  type ModelBugReport,
   runLimits,
   type SelfSharding,
 } from './explore.js';
@@ -36,6 +36,7 @@ export { IterativeBoundStrategy, levelOptions } from './iterative-bound.js';
 export { type Figures, figuresUpTo, Ledger, type LedgerEntry, type PartRecord } from './ledger.js';
 export { type ExplorePart, type MergedParts, type MergeGap, mergeParts, PartsOverlap } from './merge.js';
 export { type CexSize, type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
+export { type ModelBugReport, modelBugMessage } from './model-bug-report.js';
 export { PctStrategy } from './pct.js';
 export { type Phase, PortfolioStrategy } from './portfolio.js';
 export { type Progress, type ProgressSink, type ProgressStream, ttyProgress } from './progress.js';

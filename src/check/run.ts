@@ -89,6 +89,7 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
     try {
       rt.runStep(t);
     } catch (e) {
+      x.threwInStep = true;
       return modelBug(x, e);
     }
     x.afterStep(t);

@@ -11,6 +11,7 @@ import {
   formatSummary,
   MAX_DRAW_BRANCH,
   type RetryRule,
+  runLimits,
   type StrategySpec,
   ttyProgress,
 } from '../check/index.js';
@@ -30,6 +31,7 @@ import { checkedFactoryFor, factoryFor } from './check-factory.js';
 import { CHECK_FORMAT, type CheckJson, type DrawnChoices, roundedSummary } from './check-json.js';
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds, workerCount } from './limits.js';
+import { modelBugJson, modelBugText } from './model-bug-replay.js';
 import { warnMutantSets } from './mutant-note.js';
 import { isSystemError, outputFailure, reportUnwritten, writeOutput } from './output-failure.js';
 import { writeDefaultOutput } from './output-path.js';
@@ -377,6 +379,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           else unwritten.push(failed);
         }
       }
+      // A model bug has no counterexample file: its replay line (the check's world and limits) is how it is reproduced.
+      const bug = r.modelBug !== null ? modelBugJson(r.modelBug, { scenario: ref, settings, mutant, limits: runLimits({ maxSteps, retries }) }) : null;
       if (o.json) {
         const out: CheckJson = {
           format: CHECK_FORMAT,
@@ -397,6 +401,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           ...(drawn.all.length > 0 ? { drawnChoices: drawn } : {}),
           parts: parts.map((p) => ({ ...p, summary: roundedSummary(p.summary) })),
           ...(r.statesLost !== undefined ? { statesLost: r.statesLost } : {}),
+          ...(bug !== null ? { modelBug: bug } : {}),
         };
         const failed = writeOutput('--json', o.json, toJson(out));
         if (failed !== null) unwritten.push(failed);
@@ -413,9 +418,9 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         if (pct > 0) process.stdout.write(`pct (depth ${AUTO_PCT.depth}): ${pct} executions, no violation\n`);
         process.stdout.write(`${formatBoundLevels(levels)}\n`);
       }
-      if (r.modelBug) {
+      if (r.modelBug !== null && bug !== null) {
         reportUnwritten(unwritten);
-        process.stderr.write(`mmulab: model bug (not a protocol violation): ${r.modelBug.message}\n`);
+        process.stderr.write(modelBugText(bug, r.modelBug.schedule.choices.length));
         process.exitCode = ctx.exit.modelBug;
         return;
       }

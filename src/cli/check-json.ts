@@ -32,6 +32,16 @@ export interface Exploration {
   retries?: RetryRule;
 }
 
+/** The model threw (check exits 3): what it said, and the execution that makes it throw again. */
+export interface ModelBugJson {
+  /** The exception, its class first ("TypeError: …"), as check and replay print it (modelBugMessage). */
+  message: string;
+  /** The execution up to the throw, the step that threw included, encoded as replay --schedule takes it (schedule-codec.ts). Not minimised. */
+  schedule: string;
+  /** The command line that replays it (replayCommandOf), or null when a command line cannot set the check's limits. */
+  replay: string | null;
+}
+
 /**
  * The summary `check --json` writes. A part (--shard i/n) is one such file;
  * `parts` holds each worker's figures by unit, which `mmulab merge` needs to
@@ -71,6 +81,8 @@ export interface CheckJson {
   parts: ExplorePart[];
   /** dfs with explored states: states the full table made it explore again (CheckResult.statesLost); absent when none. */
   statesLost?: number;
+  /** Set when the exploration stopped because the model threw (summary.stoppedBy 'model-bug'); absent otherwise. */
+  modelBug?: ModelBugJson;
 }
 
 /** Wall times to whole milliseconds, as every result file has them. */
@@ -179,6 +191,8 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     // Each part cut at the first violation, in shard order, as the unsharded check records its workers' parts: the same file whatever the order of the files merged.
     parts: [...m.parts].sort((a, b) => a.part.shard.count - b.part.shard.count || a.part.shard.index - b.part.shard.index),
     ...(lost > 0 ? { statesLost: lost } : {}),
+    // The part that stopped first stopped on the model's throw: its replay is the merged run's.
+    ...(lead?.json.modelBug !== undefined && m.summary.stoppedBy === 'model-bug' ? { modelBug: lead.json.modelBug } : {}),
   };
   return {
     json,

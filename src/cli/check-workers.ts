@@ -68,9 +68,9 @@ export async function checkInWorkers(
     // Parts side by side take the biggest units first; one part takes them as one DFS would.
     const first = { ...job, states: statesTable(job), fewestPreemptionsFirst: workers > 1 };
     const run = await runParts(first, null, workers, interrupted, onProgress);
-    if (workers === 1 || run.result.violation === null) return collapsed(run);
-    // Which violation parts side by side come to first depends on timing: the
-    // one a single part finds, as --workers 1 reports it, in the time left.
+    if (workers === 1 || !foundFirst(run)) return collapsed(run);
+    // Which violation (or model bug) parts side by side come to first depends on
+    // timing: the one a single part finds, as --workers 1 reports it, in the time left.
     const again = { ...timeLeft(job, started), states: statesTable(job) };
     const one = collapsed(await runParts(again, null, 1, interrupted, onProgress));
     // Cut short before it: the violation found side by side stands (it is real, if maybe not the first).

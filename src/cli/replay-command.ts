@@ -20,6 +20,7 @@ import { readCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
+import { replayedModelBug } from './model-bug-replay.js';
 import { warnMutantSets } from './mutant-note.js';
 import { reportUnwritten, writeOutput } from './output-failure.js';
 import { parsePositive, settingsOf } from './overrides.js';
@@ -104,7 +105,17 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
       try {
         // A counterexample whose file was edited (its mutant taken away: "does the fix hold?") may run to its end.
         const run = runOnce(factory, new ReplayStrategy(input.schedule), input.origin.limits, true);
-        if (run.violation === null && run.outcome !== 'model-bug') {
+        if (run.outcome === 'model-bug') {
+          // The line check printed for a model bug (or a model changed under a counterexample): the throw again, exit 3.
+          const said = replayedModelBug(run);
+          process.stdout.write(said.stdout);
+          process.stderr.write(said.stderr);
+          const unwritten = (['json', 'trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
+          if (unwritten.length > 0) process.stderr.write(`mmulab: the model threw, so ${unwritten.join(', ')} not written\n`);
+          process.exitCode = ctx.exit.modelBug;
+          return;
+        }
+        if (run.violation === null) {
           const was = input.cex !== null ? ` (${input.source} recorded ${input.cex.property}, which this replay no longer violates)` : '';
           process.stdout.write(`no violation: the schedule runs to its end (${run.outcome}, ${run.schedule.choices.length} steps)${was}\n`);
           const unwritten = (['json', 'trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
