@@ -16,6 +16,7 @@ import {
   ttyProgress,
 } from '../check/index.js';
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
+import { shortestClaim } from '../check/shortest.js';
 import { drawnChoices } from '../scenario/drawn-choices.js';
 import { InputError } from '../scenario/input-error.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
@@ -462,7 +463,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         return;
       }
       const cex = r.counterexample;
-      if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation)}\n`);
+      if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation, r.counterexample.steps.length)}\n`);
       process.stdout.write(`${formatInterleaving(cex)}\n\n`);
       const line = replayLine(cex);
       // The replay the page shows: the line without a file, else the file, else (not written) the line that names a scenario file.
@@ -501,13 +502,15 @@ function inPart(line: string, shard: Shard | null): string {
 }
 
 /** What minimisation did, on one line: the sizes before and after, and how far the search for a shortest one got. */
-export function minimisedLine(m: NonNullable<CheckResult['minimisation']>): string {
+/** The minimisation in one line; `events`: the lines the interleaving prints, which are events, not scheduler steps. */
+export function minimisedLine(m: NonNullable<CheckResult['minimisation']>, events?: number): string {
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  let line = `minimised: ${m.original.steps} → ${m.size.steps} steps, ${m.original.preemptions} → ${plural(m.size.preemptions, 'preemption')}`;
+  const printed = events === undefined ? '' : ` (${plural(events, 'event')} printed)`;
+  let line = `minimised: ${m.original.steps} → ${m.size.steps} scheduler steps${printed}, ${m.original.preemptions} → ${plural(m.size.preemptions, 'preemption')}`;
   if (m.search !== null) {
     const ran = `${m.search.executions.toLocaleString('en-US')} executions searched`;
     line += m.search.complete
-      ? `; shortest: none as short with fewer preemptions, none shorter with ${m.size.preemptions} (${ran})`
+      ? `; ${shortestClaim(m.size.preemptions)} (${ran})`
       : `; maybe not the shortest (${ran}${m.cutShort === undefined ? ", the search's budget" : ''})`;
   }
   if (m.cutShort === 'time-limit') line += '; cut short at --time-limit';

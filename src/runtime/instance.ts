@@ -8,7 +8,7 @@ export interface Violation {
   thread: string;
   /** Virtual time, ns. */
   timeNs: number;
-  /** Runtime step index at which it was seen. */
+  /** The scheduler step at which it was seen, from 0 (an index into a schedule's choices; check prints "minimised: … N scheduler steps", and its interleaving numbers events, not steps). */
   step: number;
   /** What happened, in kernel terms, like a bug report. */
   message: string;

@@ -70,7 +70,9 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
   if (c.statesLost !== undefined) process.stderr.write(`mmulab: warning: ${fullTableLine(c.statesLost, c.exploration.strategy)}\n`);
   if (c.summary.stoppedBy === 'model-bug') {
     reportUnwritten(unwritten === null ? [] : [unwritten]);
-    process.stderr.write('mmulab: model bug (not a protocol violation) in one of the parts\n');
+    const bug = c.modelBug;
+    process.stderr.write(`mmulab: model bug (not a protocol violation) in one of the parts${bug ? `: ${bug.message}` : ''}\n`);
+    if (bug?.replay) process.stderr.write(`mmulab: reproduce it (as found: not minimised) with:\n  ${bug.replay}\n`);
     process.exitCode = ctx.exit.modelBug;
     return;
   }

@@ -126,6 +126,7 @@ const checkFile = z
       retries: text.optional(),
     }),
     drawnChoices: z.object({ all: z.array(text), seeded: z.array(text) }).optional(),
+    modelBug: z.object({ message: text, schedule: text, replay: text.nullable() }).optional(),
     parts: z.array(explorePart).min(1),
     statesLost: count.optional(),
   })

@@ -9,6 +9,7 @@ import { runJob } from '../../src/cli/offload.js';
 import { ModelBug } from '../../src/runtime/model-bug.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { Thread } from '../../src/runtime/thread.js';
+import { parseMergePart } from '../../src/sweep/merge-input.js';
 import { cli } from './in-process-cli.js';
 
 /**
@@ -118,4 +119,7 @@ test('model bug: merged --shard parts keep the replay of the part that stopped o
   const merged = mergeChecks([part(0, false), part(1, true)]);
   assert.equal(merged.json.summary.stoppedBy, 'model-bug');
   assert.deepEqual(merged.json.modelBug, bug);
+  // As merge reads part files: the field survives the parse.
+  const read = parseMergePart('p1.json', JSON.stringify(part(1, true).json));
+  assert.deepEqual((read.json as { modelBug?: unknown }).modelBug, bug);
 });
