@@ -48,7 +48,9 @@ test('sweep: merge refuses overlapping parts and marks missing cells partial', a
 
 test("sweep: merge keeps the lowest failing cell's bad input, and only the cells before it, as the unsharded sweep does", () => {
   const result = (seed: number) =>
-    ({ seed, scenario: 's', mutant: null, settings: { mmu: 'tdp' } }) as unknown as Parameters<typeof mergeSweeps>[0][number]['rows'][number]['results'][number];
+    ({ seed, scenario: 's', mutant: null, settings: { mmu: 'tdp' } }) as unknown as Parameters<
+      typeof mergeSweeps
+    >[0][number]['rows'][number]['results'][number];
   // One row, seeds 1 to 4: cells 0 to 3; shard i/2 holds cells i and i+2.
   const part = (index: number, seeds: number[], failed?: { message: string; cell: number }) =>
     ({
