@@ -12,7 +12,7 @@ import {
 import type { Violation } from '../runtime/instance.js';
 import { InputError } from '../scenario/input-error.js';
 import { differentSplits } from '../sweep/grid.js';
-import { differs, shortDigest } from '../sweep/merge-identity.js';
+import { differs, refuseOtherBuild, shortDigest } from '../sweep/merge-identity.js';
 
 /** Format of `check --json`. */
 export const CHECK_FORMAT = 'mmulab-check/1';
@@ -137,8 +137,7 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     if (!same(p.exploration, first.exploration)) throw unlike('exploration', JSON.stringify(p.exploration), JSON.stringify(first.exploration));
     if (p.scenarioDigest !== first.scenarioDigest)
       throw unlike("the scenario's content (scenarioDigest)", shortDigest(p.scenarioDigest), shortDigest(first.scenarioDigest));
-    if (p.build !== first.build)
-      throw unlike('the mmulab that wrote it (build; run every part with one)', shortDigest(p.build ?? ''), shortDigest(first.build ?? ''));
+    refuseOtherBuild(unlike, p.build, first.build);
     if (!same(p.drawnChoices, first.drawnChoices)) throw unlike('drawnChoices', JSON.stringify(p.drawnChoices), JSON.stringify(first.drawnChoices));
     if (p.parts.length === 0) throw new InputError(`${name}: parts: expected at least one part (written by an older mmulab?)`);
     // auto and the iterative bound run phases (levels) in turn, never as parts: merged, their levels and bounded verdict would be lost.

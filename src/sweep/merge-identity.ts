@@ -32,6 +32,15 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/**
+ * Refuses a part of another build of mmulab than the first's (`build`, see
+ * buildDigest; undefined in files from before it was recorded): the model and
+ * the checker count differently from one build to the next. Sweeps and checks alike.
+ */
+export function refuseOtherBuild(unlike: ReturnType<typeof differs>, got: string | undefined, expected: string | undefined): void {
+  if (got !== expected) throw unlike('the mmulab that wrote it (build; run every part with one)', shortDigest(got ?? ''), shortDigest(expected ?? ''));
+}
+
 /** A --set list as a record (key → value as given; a key given twice keeps the last), for comparing two parts' lists in any order. */
 export function setsRecord(sets: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

@@ -5,7 +5,7 @@ import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { buildDigest } from './build-digest.js';
 import { cellIndex, differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
-import { differs, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
+import { differs, refuseOtherBuild, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
 import { runCells } from './pool.js';
 
 /**
@@ -111,8 +111,7 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     if (!same(p.seeds, first.seeds)) throw unlike('seeds', p.seeds.join(','), first.seeds.join(','));
     if (p.scenarioDigest !== first.scenarioDigest)
       throw unlike("the scenario's content (scenarioDigest)", shortDigest(p.scenarioDigest), shortDigest(first.scenarioDigest));
-    if (p.build !== first.build)
-      throw unlike('the mmulab that wrote it (build; run every part with one)', shortDigest(p.build ?? ''), shortDigest(first.build ?? ''));
+    refuseOtherBuild(unlike, p.build, first.build);
     // Cells are dealt out by n: parts of two splits neither make up the grid nor tell which of its cells are missing.
     if ((p.shard?.count ?? 1) !== (first.shard?.count ?? 1)) {
       const split = (s: Shard | null) => (s === null ? 'no --shard' : `--shard i/${s.count}`);
