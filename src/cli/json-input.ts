@@ -14,8 +14,9 @@ import { InputError } from '../scenario/input-error.js';
  */
 export function parseJsonText(name: string, text: string): unknown {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let value: unknown;
   try {
-    return JSON.parse(body);
+    value = JSON.parse(body);
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
     const fault = jsonFault(body);
@@ -24,6 +25,70 @@ export function parseJsonText(name: string, text: string): unknown {
     const { line, col } = lineCol(body, fault.at);
     throw new InputError(`${name}:${line}:${col}: not JSON: expected ${fault.expected}, got ${charAt(body, fault.at)}`);
   }
+  // JSON.parse keeps the last of two equal property names without a word; an
+  // edited counterexample with two "schedule"s would replay one silently.
+  const twice = duplicateKey(body);
+  if (twice !== null) {
+    const { line, col } = lineCol(body, twice.at);
+    const first = lineCol(body, twice.first);
+    throw new InputError(`${name}:${line}:${col}: property ${JSON.stringify(twice.key)} given twice in one object (first at ${first.line}:${first.col}); expected each once`);
+  }
+  return value;
+}
+
+/** A property name given a second time in one object of JSON text: where, and where first. */
+interface DuplicateKey {
+  key: string;
+  at: number;
+  first: number;
+}
+
+/**
+ * The first property name that an object of `text` (JSON, which JSON.parse
+ * took) repeats, or null. Scanned with jsonc-parser's tokens and a stack of
+ * the open containers' names seen (null for an array), in a loop, as
+ * jsonFault is.
+ */
+export function duplicateKey(text: string): DuplicateKey | null {
+  const scanner = createScanner(text, true);
+  /** Per open container, innermost last: an object's names and where each was, or null for an array. */
+  const open: (Map<string, number> | null)[] = [];
+  /** Whether the next string in an object is a name (after '{' or ','). */
+  let name = false;
+  for (let k = scanner.scan(); k !== SyntaxKind.EOF; k = scanner.scan()) {
+    switch (k) {
+      case SyntaxKind.OpenBraceToken:
+        open.push(new Map());
+        name = true;
+        break;
+      case SyntaxKind.OpenBracketToken:
+        open.push(null);
+        name = false;
+        break;
+      case SyntaxKind.CloseBraceToken:
+      case SyntaxKind.CloseBracketToken:
+        open.pop();
+        name = false;
+        break;
+      case SyntaxKind.CommaToken:
+        name = open[open.length - 1] != null;
+        break;
+      case SyntaxKind.StringLiteral: {
+        const names = open[open.length - 1];
+        if (name && names != null) {
+          const key = scanner.getTokenValue();
+          const first = names.get(key);
+          if (first !== undefined) return { key, at: scanner.getTokenOffset(), first };
+          names.set(key, scanner.getTokenOffset());
+        }
+        name = false;
+        break;
+      }
+      default:
+        name = false;
+    }
+  }
+  return null;
 }
 
 /** Where JSON text first goes wrong: the offset, and what was expected there. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { jsonFault, parseJsonText } from '../../src/cli/json-input.js';
+import { duplicateKey, jsonFault, parseJsonText } from '../../src/cli/json-input.js';
 import { InputError } from '../../src/scenario/input-error.js';
 
 /** The message parseJsonText refuses `text` with. */
@@ -108,5 +108,29 @@ test('json-input: a JSON text with one character put in, taken out or changed th
       assert.match(refusal(t), /^f\.json:\d+:\d+: not JSON: expected .+, got (?:'.+'|U\+[0-9A-F]{4}|the end of the file)$/);
     }),
     { seed: 7, numRuns: 2000 },
+  );
+});
+
+test('json-input: a property name given twice in one object is refused at the second, naming the first (JSON.parse kept the last silently)', () => {
+  assert.equal(
+    refusal('{\n  "schedule": "a",\n  "x": 1,\n  "schedule": "b"\n}'),
+    'f.json:4:3: property "schedule" given twice in one object (first at 2:3); expected each once',
+  );
+  // Names are compared unescaped, per object: the same name in two objects, or as a value, is no repeat.
+  assert.equal(refusal('{"a": 1, "\\u0061": 2}'), 'f.json:1:10: property "a" given twice in one object (first at 1:2); expected each once');
+  assert.deepEqual(parseJsonText('f.json', '{"a": {"a": "a"}, "b": [{"a": 1}, {"a": 2}], "c": "a"}'), {
+    a: { a: 'a' },
+    b: [{ a: 1 }, { a: 2 }],
+    c: 'a',
+  });
+  // Deep nesting does not overflow the scan.
+  assert.equal(duplicateKey(`${'[{"a":'.repeat(100_000)}1${'}]'.repeat(100_000)}`), null);
+  // Any JSON of unique names passes; one name repeated in any object is found.
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => {
+      const text = JSON.stringify(v, null, 1);
+      assert.equal(duplicateKey(text), null);
+    }),
+    { seed: 7, numRuns: 300 },
   );
 });

@@ -175,6 +175,10 @@ test('replay (regression): a file that is not JSON is refused at its line and co
   const r = await cli('replay', bom);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stderr, '');
+  // A field given twice (an edit that added rather than changed it): refused, not the last taken.
+  const twice = join(dir, 'twice.json');
+  writeFileSync(twice, text.replace('"scenario"', '"mutant": null,\n  "scenario"'));
+  refused(await cli('replay', twice), twice, /\/twice\.json:\d+:\d+: property "mutant" given twice in one object \(first at \d+:\d+\); expected each once$/);
 });
 
 test('replay (regression): a bad schedule or limit says the value and what was expected (it said "bad or missing field \'schedule\'")', async () => {
