@@ -31,7 +31,9 @@ export function parseJsonText(name: string, text: string): unknown {
   if (twice !== null) {
     const { line, col } = lineCol(body, twice.at);
     const first = lineCol(body, twice.first);
-    throw new InputError(`${name}:${line}:${col}: property ${JSON.stringify(twice.key)} given twice in one object (first at ${first.line}:${first.col}); expected each once`);
+    throw new InputError(
+      `${name}:${line}:${col}: property ${JSON.stringify(twice.key)} given twice in one object (first at ${first.line}:${first.col}); expected each once`,
+    );
   }
   return value;
 }
