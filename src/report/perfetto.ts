@@ -112,7 +112,7 @@ export class PerfettoSink implements InstanceSink {
   *render(opts: { endNs?: number; otherData?: Record<string, unknown> } = {}): Generator<string> {
     const cut = this.budget.truncatedAt;
     const steps = this.clock.active === true;
-    const endNs = cut ?? (steps ? Math.max(this.clock.endNs, this.spans.lastTs) : Math.max(opts.endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs));
+    const endNs = cut ?? (steps ? Math.max(this.clock.endNs, this.spans.lastTs) : Math.max(opts.endNs ?? 0, this.inst?.rt.endNs ?? 0, this.spans.lastTs));
     const lock = steps ? this.clock.lockIntervals() : this.inst ? lockIntervals(this.inst) : null;
     const spans = this.spans.finish(endNs, lock !== null && cut !== null ? clipLockIntervals(lock, cut) : lock, cut, { inSteps: steps });
     // Threads run ahead of each other within a step: what was kept past the cut goes too.

@@ -128,7 +128,7 @@ export class SeriesSink implements InstanceSink {
   /** The series; `endNs` defaults to the instance's clock or the last event. */
   finish(endNs?: number): RunSeries {
     const cut = this.budget.truncatedAt;
-    const end = Math.max(1, cut ?? Math.max(endNs ?? 0, this.inst?.rt.clock ?? 0, this.spans.lastTs));
+    const end = Math.max(1, cut ?? Math.max(endNs ?? 0, this.inst?.rt.endNs ?? 0, this.spans.lastTs));
     const bins = this.bins;
     const binNs = end / bins;
     const all = this.inst ? lockIntervals(this.inst) : null;

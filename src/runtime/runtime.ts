@@ -34,6 +34,8 @@ export class Runtime {
   clock = 0;
   /** Cost charged so far in the current step. */
   private charged = 0;
+  /** Virtual time (ns) at which the step that ended last ended: the time simulated so far. */
+  endNs = 0;
   /** Steps run so far. */
   steps = 0;
   /** Announced writes to shared state so far, by all threads. */
@@ -125,7 +127,9 @@ export class Runtime {
     this.current = null;
     this.steps++;
     t.steps++;
-    t.readyAt = this.clock + this.charged;
+    const end = this.clock + this.charged;
+    t.readyAt = end;
+    if (end > this.endNs) this.endNs = end;
     if (r.done) {
       t.state = 'done';
     } else {

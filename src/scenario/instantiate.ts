@@ -114,7 +114,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     violations,
     log: log ? (log.lines as LogLine[]) : null,
     pending: () => progress.describe(rt.localTime ? null : rt.now()) ?? pendingWork(kvm),
-    finish: () => metrics?.closeAt(rt.clock),
+    finish: () => metrics?.closeAt(rt.endNs),
     dispose: () => kvm.dispose(),
   };
 }

@@ -86,6 +86,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
       }
       if (t.readyAt >= stopNs) {
         rt.clock = stopNs;
+        rt.endNs = stopNs;
         break;
       }
       // Exact bounds: a step is cheap next to these two comparisons.
@@ -138,7 +139,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
     ...(opts.size !== undefined ? { size: opts.size } : {}),
     mutant: opts.mutant,
     ...(opts.mutant !== null ? { mutantActed: kvm.mutation.acted } : {}),
-    simTimeNs: rt.clock,
+    simTimeNs: rt.endNs,
     steps: rt.steps,
     metrics: {
       faults: {

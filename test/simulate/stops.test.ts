@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { cli } from '../cli/in-process-cli.js';
 import { InputError } from '../../src/scenario/input-error.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { tempDir } from '../temp-dir.js';
 
 const SLOT = 'memslots: [{ id: 0, baseGfn: 0, pages: 16 }]';
 
@@ -30,6 +34,18 @@ test('stop: a run that ends on its own within --max-steps is not partial', () =>
   const cut = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1, maxSteps: 5 });
   assert.equal(cut.steps, 5);
   assert.equal(cut.partial, true);
+});
+
+test('stop: a run that ends on its own has simulated up to its last event, not to the start of its last step (simTimeNs was 5975 ns, the last kvm_exit at 6080 ns)', async () => {
+  const dir = tempDir('mmulab-stops-');
+  const json = join(dir, 'r.json');
+  const ftrace = join(dir, 'f.txt');
+  const r = await cli('run', 'fault-vs-invalidation-mini', '--json', json, '--ftrace', ftrace);
+  assert.equal(r.code, 0, r.stderr);
+  const stamps = [...readFileSync(ftrace, 'utf8').matchAll(/ (\d+\.\d{9}): /g)].map((m) => Math.round(Number(m[1]) * 1e9));
+  const result = JSON.parse(readFileSync(json, 'utf8')) as { simTimeNs: number; partial: boolean };
+  assert.equal(result.partial, false);
+  assert.equal(result.simTimeNs, Math.max(...stamps));
 });
 
 test('stop: stop.accesses N stops at exactly N guest accesses', () => {
