@@ -34,7 +34,7 @@ export {
 export type { InstanceFactory, InstanceOptions } from './factory.js';
 export { IterativeBoundStrategy, levelOptions } from './iterative-bound.js';
 export { type Figures, figuresUpTo, Ledger, type LedgerEntry, type PartRecord } from './ledger.js';
-export { type ExplorePart, type MergedParts, type MergeGap, mergeParts, PartsOverlap } from './merge.js';
+export { combineStriped, type ExplorePart, type MergedParts, type MergeGap, mergeParts, PartsOverlap } from './merge.js';
 export { type CexSize, type MinimiseOptions, type MinimiseResult, minimise } from './minimise.js';
 export { type ModelBugReport, modelBugMessage } from './model-bug-report.js';
 export { PctStrategy } from './pct.js';

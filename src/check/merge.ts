@@ -297,6 +297,35 @@ export function mergeClaimed(parts: readonly ExplorePart[], shard: Shard): { par
   return { part: { summary, part }, first };
 }
 
+/**
+ * Striped parts (random, pct: each owns every k-th execution, k workers or
+ * shards) merged by mergeParts into the one part a single worker running
+ * `shard`'s executions in order records: the same ledger, and so the same
+ * JSON, for any number of workers or shards. Null when the parts leave a hole
+ * below the last execution run (a part missing, or cut short by a time limit
+ * or SIGINT), which one part's record cannot say.
+ */
+export function combineStriped(merged: MergedParts, shard: Shard): ExplorePart | null {
+  if (merged.partial || merged.incomplete) return null;
+  const records = merged.parts.map((p) => p.part);
+  const last = Math.max(-1, ...records.map((r) => r.lastUnit));
+  // Each part ran every execution it owns up to its last; none owns one below `last` that it did not run.
+  if (records.some((r) => nextOwned(r.shard, r.lastUnit) <= last)) return null;
+  const stops = records.flatMap((r) => (r.stopUnit === null ? [] : [r.stopUnit]));
+  const entries = records.flatMap((r) => r.entries).sort((a, b) => a[0] - b[0]);
+  // What one Ledger keeps (see Ledger.close): an execution left out by its part was no deeper than one before it there, so none here either.
+  const kept: LedgerEntry[] = [];
+  let deepest = 0;
+  for (const e of entries) {
+    if (e[1] !== 1 || e[3] !== 0 || e[4] !== 0 || e[2] > deepest) kept.push([...e]);
+    if (e[2] > deepest) deepest = e[2];
+  }
+  return {
+    summary: merged.summary,
+    part: { shard, lastUnit: last, stopUnit: stops.length === 0 ? null : Math.min(...stops), entries: kept },
+  };
+}
+
 /** Why parts with no violation stopped, the one that matters most first; parts missing (`incomplete`) are never 'exhausted'. */
 function stopReason(reasons: readonly StopReason[], incomplete = false): StopReason {
   for (const r of ['interrupted', 'time-limit', 'max-executions'] as const) if (reasons.includes(r)) return r;

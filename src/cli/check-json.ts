@@ -1,6 +1,8 @@
 import {
   type CheckResult,
+  combineStriped,
   type ExplorePart,
+  type MergedParts,
   type MergeGap,
   mergeParts,
   PartsOverlap,
@@ -187,8 +189,7 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     shard: null,
     exploration: first.exploration,
     ...(first.drawnChoices !== undefined ? { drawnChoices: first.drawnChoices } : {}),
-    // Each part cut at the first violation, in shard order, as the unsharded check records its workers' parts: the same file whatever the order of the files merged.
-    parts: [...m.parts].sort((a, b) => a.part.shard.count - b.part.shard.count || a.part.shard.index - b.part.shard.index),
+    parts: mergedParts(m, strategy),
     ...(lost > 0 ? { statesLost: lost } : {}),
     // The part that stopped first stopped on the model's throw: its replay is the merged run's.
     ...(lead?.json.modelBug !== undefined && m.summary.stoppedBy === 'model-bug' ? { modelBug: lead.json.modelBug } : {}),
@@ -199,6 +200,19 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     missing: m.gaps.some((g) => g.kind === 'missing'),
     lead: lead === null ? null : files.indexOf(lead),
   };
+}
+
+/**
+ * The parts a merge records: random and pct parts that hold every execution
+ * up to the last as the one part of the unsharded check (combineStriped), the
+ * same for any number of shards and workers; otherwise each part cut at the
+ * first violation, in shard order, as the unsharded check records its
+ * workers' parts: the same file whatever the order of the files merged.
+ */
+function mergedParts(m: MergedParts, strategy: StrategySpec): ExplorePart[] {
+  const one = strategy.kind === 'random' || strategy.kind === 'pct' ? combineStriped(m, { index: 0, count: 1 }) : null;
+  if (one !== null) return [one];
+  return [...m.parts].sort((a, b) => a.part.shard.count - b.part.shard.count || a.part.shard.index - b.part.shard.index);
 }
 
 /** What a strategy's units are (shard.ts): executions (random, pct), subtrees (dfs); phases run as one unit (auto, an iterative bound). */

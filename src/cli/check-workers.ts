@@ -2,6 +2,7 @@ import { UnitClaims } from '../check/claims.js';
 import { defaultPor } from '../check/dfs.js';
 import {
   type CheckResult,
+  combineStriped,
   counterexampleOf,
   type ExplorePart,
   findingsOf,
@@ -178,8 +179,9 @@ async function runParts(job: CheckJob, shard: Shard | null, workers: number, ...
   } else {
     const merged = mergeParts(parts);
     m = merged;
-    // How far past the first violation a part ran depends on when it heard of it: each is recorded cut there.
-    parts = merged.parts;
+    // How far past the first violation a part ran depends on when it heard of it: each is recorded cut there,
+    // and the parts are then the one part of one worker, unless a time limit left a hole.
+    parts = [combineStriped(merged, whole) ?? merged.parts].flat();
   }
   const lead = m.first === null ? null : results[m.first]!;
   return {

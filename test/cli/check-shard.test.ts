@@ -34,11 +34,16 @@ async function check(name: string, ...args: string[]): Promise<CheckJson> {
   return load(json) as CheckJson;
 }
 
-test('check --workers 2 gives the JSON of --workers 1 (random, --max-executions), parts aside', async () => {
-  const one = await check('w1', '--strategy', 'random', '--max-executions', '400');
-  const two = await check('w2', '--strategy', 'random', '--max-executions', '400', '--workers', '2');
-  assert.equal(one.summary.executions, 400);
-  assert.deepEqual({ ...two, parts: null }, { ...one, parts: null });
+test("check --workers 2 and 3 give the JSON of --workers 1, parts included (random and pct, --max-executions; the parts were each worker's)", async () => {
+  for (const strategy of ['random', 'pct']) {
+    const one = await check(`${strategy}-w1`, '--strategy', strategy, '--max-executions', '401');
+    assert.equal(one.summary.executions, 401);
+    assert.equal((one.parts as unknown[]).length, 1);
+    for (const workers of ['2', '3']) {
+      const more = await check(`${strategy}-w${workers}`, '--strategy', strategy, '--max-executions', '401', '--workers', workers);
+      assert.deepEqual(more, one, `${strategy} --workers ${workers}`);
+    }
+  }
 });
 
 /** dfs of a shard with --workers 2 (subtrees taken on demand) and with --workers 1: the same JSON but the file names the command line gave. */
@@ -168,14 +173,13 @@ test('check --workers 2 (regression): random with a violation records its parts 
   };
   const runs = [await run('cut-w2a', '--workers', '2'), await run('cut-w2b', '--workers', '2'), await run('cut-w2c', '--workers', '2')];
   for (const r of runs.slice(1)) assert.deepEqual(r, runs[0]);
+  // The two workers' parts, cut there, are recorded as the one part of one worker: 14 executions, the last the violation.
   const parts = runs[0]!.parts as { summary: Record<string, unknown>; part: Record<string, unknown> }[];
   assert.deepEqual(
-    parts.map((p) => [p.summary.executions, p.summary.stoppedBy, p.part.lastUnit, p.part.stopUnit]),
-    [
-      [7, 'elsewhere', 12, null],
-      [7, 'violation', 13, 13],
-    ],
+    parts.map((p) => [p.summary.executions, p.summary.stoppedBy, p.part.shard, p.part.lastUnit, p.part.stopUnit]),
+    [[14, 'violation', { index: 0, count: 1 }, 13, 13]],
   );
+  assert.deepEqual(runs[0], await run('cut-w1'));
   // Each shard alone runs to its own violation; merged (in either order), they are cut as the workers' parts are.
   await run('cut-s0', '--shard', '0/2');
   await run('cut-s1', '--shard', '1/2');

@@ -220,15 +220,15 @@ test('merge (regression): a part cut by its time limit before the violation leav
   assert.equal((await run('merge', at('v0.json'), late, '--json', at('v0late.json'))).code, 1);
   const l = load(at('v0late.json')) as { summary: Record<string, unknown>; partial: boolean };
   assert.deepEqual({ ...l, parts: null }, { ...full, parts: null });
-  // Its parts too: part 1, whether it ran to its own violation at 731 or was cut at 399, is recorded stopped past 310 ('elsewhere').
+  // Its parts too: part 1, whether it ran to its own violation at 731 or was cut at 399, is cut at 310, and the two are the one part of the unsharded check.
   assert.deepEqual((l as Json).parts, (full as Json).parts);
   assert.deepEqual(
-    ((full as Json).parts as Json[]).map((p) => [p.part.shard.index, p.summary.stoppedBy, p.part.lastUnit, p.part.stopUnit]),
-    [
-      [0, 'violation', 310, 310],
-      [1, 'elsewhere', 309, null],
-    ],
+    ((full as Json).parts as Json[]).map((p) => [p.part.shard, p.summary.stoppedBy, p.part.lastUnit, p.part.stopUnit]),
+    [[{ index: 0, count: 1 }, 'violation', 310, 310]],
   );
+  assert.equal((await run(...base, '--json', at('vwhole.json'), '--out', at('vcwhole.json'))).code, 1);
+  const unsharded = load(at('vwhole.json')) as Json;
+  assert.deepEqual({ ...full, counterexample: null }, { ...unsharded, counterexample: null });
 });
 
 test('check --time-limit: the JSON says partial (stoppedBy time-limit), so a time-limited part is known as one', async () => {
