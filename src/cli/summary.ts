@@ -19,7 +19,8 @@ export function summarizeRun(r: RunResult): string {
     ['lock breaks, remote TLB flushes', `${m.mmuLock.lockBreaks}, ${m.tlb.remoteFlushes}`],
     ['invalidations started / completed', `${m.invalidations.started} / ${m.invalidations.completed}`],
     ['invalidation time p50 / max', `${fmtNs(m.invalidations.durationNs.p50)} / ${fmtNs(m.invalidations.durationNs.max)}`],
-    ['APIC reloads/re-requests/stalled', `${m.apic.reloads} / ${m.apic.reRequests} / ${fmtNs(m.apic.stalledNs)}`],
+    ['APIC reloads/re-requests', `${m.apic.reloads} / ${m.apic.reRequests}`],
+    ['APIC re-requesting/request to entry', `${fmtNs(m.apic.stalledNs)} / ${fmtNs(m.apic.requestToEntryNs)} (sums over vCPUs)`],
   ];
   const shadow = r.settings.mmu === 'shadow';
   if (shadow || m.zapAll.started > 0) {

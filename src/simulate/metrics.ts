@@ -1,4 +1,5 @@
 import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
+import { KVM_REQ_APIC_PAGE_RELOAD } from '../kvm/requests.js';
 import { Distribution } from './distribution.js';
 
 /** Key of a (vCPU, guest CR3) pair in Metrics.loadedOnce; TDP roots have no CR3. */
@@ -18,6 +19,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'invalidateRangeEnd',
   'spteSet',
   'apicReload',
+  'request',
   'guestAccess',
   'vmEntry',
   'entryCancelled',
@@ -59,8 +61,12 @@ export class Metrics implements Sink {
   sptesZapped = 0;
   apicReloads = 0;
   apicReRequests = 0;
+  /** Per vCPU, from its first re-request to the reload that set the page (the retry flow's loop), summed. */
   apicStalledNs = 0;
   private readonly apicStallSince = new Map<number, number>();
+  /** Per vCPU, from a KVM_REQ_APIC_PAGE_RELOAD made to it (the first while one is pending) to its next VM-entry, summed: either flow. */
+  apicRequestToEntryNs = 0;
+  private readonly apicRequestSince = new Map<number, number>();
   guestAccesses = 0;
   entries = 0;
   entriesCancelled = 0;
@@ -166,9 +172,18 @@ export class Metrics implements Sink {
       case 'guestAccess':
         this.guestAccesses++;
         return;
-      case 'vmEntry':
-        this.entries++;
+      case 'request':
+        if (ev.req === KVM_REQ_APIC_PAGE_RELOAD && !this.apicRequestSince.has(ev.vcpu)) this.apicRequestSince.set(ev.vcpu, at.ts);
         return;
+      case 'vmEntry': {
+        this.entries++;
+        const since = this.apicRequestSince.get(ev.vcpu);
+        if (since !== undefined) {
+          this.apicRequestToEntryNs += at.ts - since;
+          this.apicRequestSince.delete(ev.vcpu);
+        }
+        return;
+      }
       case 'entryCancelled':
         this.entriesCancelled++;
         return;
@@ -214,10 +229,12 @@ export class Metrics implements Sink {
     }
   }
 
-  /** Open APIC stalls count up to `now`. */
+  /** Open APIC stalls, and reload requests not yet followed by an entry, count up to `now`. */
   closeAt(now: number): void {
     for (const since of this.apicStallSince.values()) this.apicStalledNs += now - since;
     this.apicStallSince.clear();
+    for (const since of this.apicRequestSince.values()) this.apicRequestToEntryNs += now - since;
+    this.apicRequestSince.clear();
   }
 
   /** A root the vCPU loaded before metrics started (a warm start): loading it again is a reload. */

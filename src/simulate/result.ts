@@ -56,7 +56,7 @@ export interface RunResult {
     /** Leaf SPTEs installed by faults, and zapped by anyone (invalidations.sptesZapped are the notifiers' among them). */
     sptes: { installed: number; zapped: number };
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };
-    apic: { reloads: number; reRequests: number; stalledNs: number };
+    apic: { reloads: number; reRequests: number; stalledNs: number; requestToEntryNs: number };
     guest: { accesses: number; entries: number; entriesCancelled: number };
     shadowPages: { created: number; zapped: number; peak: number };
     roots: {

@@ -184,7 +184,7 @@ const runResult = z.object({
     // Optional: sweep parts written before it was added hold none.
     sptes: z.object({ installed: num, zapped: num }).optional(),
     invalidations: z.object({ started: num, completed: num, sptesZapped: num, durationNs: percentiles }),
-    apic: z.object({ reloads: num, reRequests: num, stalledNs: num }),
+    apic: z.object({ reloads: num, reRequests: num, stalledNs: num, requestToEntryNs: num }),
     guest: z.object({ accesses: num, entries: num, entriesCancelled: num }),
     shadowPages: z.object({ created: num, zapped: num, peak: num }),
     roots: z.object({ allocated: num, freed: num, reloads: num, reloadsAfterZap: num, zappedInUse: num }),

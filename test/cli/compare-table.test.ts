@@ -115,8 +115,11 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
   assert.equal(cellsOf('faults')[0], spread(retry!.results.map((r) => r.metrics.faults.total)));
   const stalled = retry!.results.map((r) => r.metrics.apic.stalledNs);
   assert.ok(stalled.every((n) => n > 0));
-  assert.equal(cellsOf('APIC stalled (sum over vCPUs)').length, 2);
-  assert.doesNotMatch(text, /\nAPIC stalled +[0-9]/);
+  assert.equal(cellsOf('APIC re-requesting (sum over vCPUs)').length, 2);
+  assert.doesNotMatch(text, /\nAPIC re-requesting +[0-9]/);
+  const held = cellsOf('APIC request to entry (sum)');
+  assert.equal(held.length, 2);
+  assert.ok(held.every((cell) => !cell.startsWith('0ns')), held.join(' | '));
   // One seed: the cell is that run's figure, and the header says nothing of means.
   const one = renderCompare({ ...c, seeds: [1], rows: c.rows.map((r) => ({ ...r, results: r.results.slice(0, 1) })) });
   assert.match(one.split('\n')[1]!, /^metric +/);
