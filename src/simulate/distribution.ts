@@ -6,12 +6,23 @@ export const EXACT_DISTINCT = 4096;
 
 /**
  * A distribution of durations, ns, in bounded memory. The count, min and max
- * are exact. Percentiles are exact (nearest rank) while the samples take at
+ * are exact. Percentiles are exact (percentileRank) while the samples take at
  * most EXACT_DISTINCT distinct values — the model's durations are sums of a
  * few costs, so they usually do — and past that they come from an HDR
  * histogram with 3 significant figures: the top of the sample's bucket, at
  * most 0.1% above it (never above max), exact below 2048 ns.
  */
+/**
+ * The 1-based rank of the p-th percentile (0 < p <= 100) of `count` sorted
+ * values: p% of count rounded half up, at least 1. The rank HDR Histogram
+ * uses, so that exact and histogram figures agree for the same samples (up to
+ * its buckets); charts of a distribution use it too, so that they show the
+ * figures the JSON has.
+ */
+export function percentileRank(p: number, count: number): number {
+  return Math.max(1, Math.floor((p / 100) * count + 0.5));
+}
+
 export class Distribution {
   /** Samples recorded. */
   count = 0;
@@ -44,12 +55,11 @@ export class Distribution {
     return this.exact !== null;
   }
 
-  /** The p-th percentile (0 < p <= 100) by nearest rank, 0 when empty; an estimate past EXACT_DISTINCT values (above). */
+  /** The p-th percentile (0 < p <= 100), the value at percentileRank, 0 when empty; an estimate past EXACT_DISTINCT values (above). */
   percentile(p: number): number {
     if (this.count === 0) return 0;
     if (this.exact === null) return Math.min(this.max, Math.max(this.min, this.hist!.percentile(p)));
-    // The rank HDR uses, so that both give the same figure for the same samples (up to its buckets).
-    const rank = Math.max(1, Math.floor((p / 100) * this.count + 0.5));
+    const rank = percentileRank(p, this.count);
     let seen = 0;
     for (const v of [...this.exact.keys()].sort((a, b) => a - b)) {
       seen += this.exact.get(v)!;
