@@ -119,7 +119,10 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
   assert.doesNotMatch(text, /\nAPIC re-requesting +[0-9]/);
   const held = cellsOf('APIC request to entry (sum)');
   assert.equal(held.length, 2);
-  assert.ok(held.every((cell) => !cell.startsWith('0ns')), held.join(' | '));
+  assert.ok(
+    held.every((cell) => !cell.startsWith('0ns')),
+    held.join(' | '),
+  );
   // One seed: the cell is that run's figure, and the header says nothing of means.
   const one = renderCompare({ ...c, seeds: [1], rows: c.rows.map((r) => ({ ...r, results: r.results.slice(0, 1) })) });
   assert.match(one.split('\n')[1]!, /^metric +/);

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli } from '../cli/in-process-cli.js';
 import { InputError } from '../../src/scenario/input-error.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { cli } from '../cli/in-process-cli.js';
 import { tempDir } from '../temp-dir.js';
 
 const SLOT = 'memslots: [{ id: 0, baseGfn: 0, pages: 16 }]';
