@@ -209,7 +209,7 @@ export class SpanRecorder implements Sink {
         const [s, e0, mode, tid] = [w[i]!, w[i + 1]!, w[i + 2]!, w[i + 3]!];
         // The waiter's hold starts once the hand-over is done, which is when it resumes;
         // clamp so that the wait never overlaps the hold it ends in.
-        const next = firstStartAtOrAfter(holdsByTid.get(tid), s);
+        const next = holdWaitedFor(holdsByTid.get(tid), s);
         const e = next === undefined ? e0 : Math.min(e0, next);
         const m = mode === 1 ? 'write' : 'read';
         this.push(tid, s, Math.max(s, e), 'lock-wait', `wait mmu_lock (${m})`, { mode: m });
@@ -332,9 +332,15 @@ function lowerBound(list: number[], t: number): number {
   return lo;
 }
 
-function firstStartAtOrAfter(list: number[] | undefined, t: number): number | undefined {
+/**
+ * Start of the hold a wait that began at `t` ended in: the first starting at or
+ * after `t`, past the holds that had ended by `t` (zero-long ones at `t`, which
+ * came before the wait: the hold it waited for ends after the wait does).
+ */
+function holdWaitedFor(list: number[] | undefined, t: number): number | undefined {
   if (list === undefined) return undefined;
-  const i = lowerBound(list, t);
+  let i = lowerBound(list, t);
+  while (i < list.length / 2 && list[2 * i + 1]! <= t) i++;
   return i < list.length / 2 ? list[2 * i] : undefined;
 }
 
