@@ -38,5 +38,10 @@ export function clipLockIntervals(lock: LockIntervals, t: number): LockIntervals
     for (let i = 0; i < a.length; i += 4) if (a[i]! <= t) out.push(a[i]!, Math.min(a[i + 1]!, t), a[i + 2]!, a[i + 3]!);
     return out;
   };
-  return { holds: clip(lock.holds), waits: clip(lock.waits) };
+  const started = (a: readonly number[]) => {
+    const out: number[] = [];
+    for (let i = 0; i < a.length; i += 3) if (a[i]! <= t) out.push(a[i]!, a[i + 1]!, a[i + 2]!);
+    return out;
+  };
+  return { holds: clip(lock.holds), waits: clip(lock.waits), open: started(lock.open), waiting: started(lock.waiting) };
 }

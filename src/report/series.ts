@@ -187,6 +187,11 @@ function lockSeries(lock: LockIntervals | null, bins: number, binNs: number): Ru
     for (let i = 0; i < h.length; i += 4) spread(h[i + 2] === 1 ? write : read, h[i]!, h[i + 1]!, binNs);
     const w = lock.waits;
     for (let i = 0; i < w.length; i += 4) spread(waiting, w[i]!, w[i + 1]!, binNs);
+    // Holds and waits still going at the end count to it.
+    const o = lock.open;
+    for (let i = 0; i < o.length; i += 3) spread(o[i + 1] === 1 ? write : read, o[i]!, bins * binNs, binNs);
+    const q = lock.waiting;
+    for (let i = 0; i < q.length; i += 3) spread(waiting, q[i]!, bins * binNs, binNs);
   }
   const round = (a: number[]) => a.map((v) => Math.round(v * 1000) / 1000);
   return { write: round(write), read: round(read), waiting: round(waiting) };

@@ -213,9 +213,22 @@ export class SpanRecorder implements Sink {
         const e = next === undefined ? e0 : Math.min(e0, next);
         const m = mode === 1 ? 'write' : 'read';
         this.push(tid, s, Math.max(s, e), 'lock-wait', `wait mmu_lock (${m})`, { mode: m });
-        // Holds are recorded at unlock: a wait with no hold after it ended in a hold
-        // that was still going when the run stopped (a livelocked zap's last one).
-        if (next === undefined) this.push(tid, Math.max(s, e), Math.max(end, e), 'lock-hold', `mmu_lock (${m})`, { mode: m, unfinished: true });
+      }
+      // Holds and waits are recorded once over: those still going when the run stopped
+      // (a livelocked zap's last hold, a lock taken at once and not yet dropped, the
+      // vCPUs queued behind it) end with it, as unfinished as the other open spans.
+      const o = lock.open;
+      for (let i = 0; i < o.length; i += 3) {
+        const [s, m, tid] = [o[i]!, o[i + 1] === 1 ? 'write' : 'read', o[i + 2]!];
+        this.push(tid, s, Math.max(end, s), 'lock-hold', `mmu_lock (${m})`, { mode: m, unfinished: true });
+        const list = holdsByTid.get(tid) ?? [];
+        holdsByTid.set(tid, list);
+        list.push(s, Math.max(end, s));
+      }
+      const q = lock.waiting;
+      for (let i = 0; i < q.length; i += 3) {
+        const m = q[i + 1] === 1 ? 'write' : 'read';
+        this.push(q[i + 2]!, q[i]!, Math.max(end, q[i]!), 'lock-wait', `wait mmu_lock (${m})`, { mode: m, unfinished: true });
       }
     }
     if (!opts.inSteps) for (const [span, start] of this.opStarts) span.start = Math.min(span.start, start);

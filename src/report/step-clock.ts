@@ -1,7 +1,7 @@
 import type { EventStamp } from '../kvm/events.js';
 import type { LockObserver } from '../runtime/rwlock.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
-import type { LockIntervals } from './attach.js';
+import { type LockIntervals, stillGoing } from './attach.js';
 
 /** Trace time of one step of an interleaving: step n stands at n µs. */
 export const NS_PER_STEP = 1000;
@@ -105,7 +105,15 @@ export class StepClock {
       for (let i = 0; i < a.length; i += 4) out.push(pos[a[i]!]!, pos[a[i + 1]!]!, a[i + 2]!, a[i + 3]!);
       return out;
     };
-    return { holds: map(this.lock.holds), waits: map(this.lock.waits) };
+    const going = (marks: Map<number, number>, holding: boolean): number[] => {
+      if (this.inst === null) return [];
+      return stillGoing(
+        this.inst,
+        [...marks].map(([t, at]): [number, number] => [t, pos[at]!]),
+        holding,
+      );
+    };
+    return { holds: map(this.lock.holds), waits: map(this.lock.waits), open: going(this.lock.holdStart, true), waiting: going(this.lock.waitStart, false) };
   }
 
   /** The end of the recording: the last event, or a point after it. */
@@ -140,46 +148,62 @@ export class StepClock {
  * lock keeps its intervals in virtual time, which a checker's replay keeps per
  * thread; as the lock's observer, this notes a point at each of them instead.
  * A hold handed over to a waiter starts when the waiter resumes (as the
- * virtual-time trace draws it).
+ * virtual-time trace draws it). Takes the lock's observer slot and forwards
+ * everything to the observer it found there.
  */
 class LockWatch implements LockObserver {
   /** [start mark, end mark, mode, tid] per hold, in the order they end. */
   readonly holds: number[] = [];
   /** The same for contended waits. */
   readonly waits: number[] = [];
-  private readonly holdStart = new Map<number, number>();
-  private readonly waitStart = new Map<number, number>();
+  /** Start mark of each hold and wait still going, by thread id. */
+  readonly holdStart = new Map<number, number>();
+  readonly waitStart = new Map<number, number>();
+  private readonly next: LockObserver | null;
+  /** Released while another observer had chained to it: it only forwards. */
+  private off = false;
 
   constructor(
     private readonly inst: KvmInstance,
     private readonly mark: () => number,
   ) {
+    this.next = inst.kvm.mmuLock.observer;
     inst.kvm.mmuLock.observer = this;
   }
 
   taken(t: number): void {
-    this.holdStart.set(t, this.mark());
+    if (!this.off) this.holdStart.set(t, this.mark());
+    this.next?.taken(t);
   }
 
   queued(t: number): void {
-    this.waitStart.set(t, this.mark());
+    if (!this.off) this.waitStart.set(t, this.mark());
+    this.next?.queued(t);
   }
 
   resumed(t: number, write: boolean): void {
-    const at = this.mark();
-    this.waits.push(this.waitStart.get(t) ?? at, at, write ? 1 : 0, t);
-    this.waitStart.delete(t);
-    this.holdStart.set(t, at);
+    if (!this.off) {
+      const at = this.mark();
+      this.waits.push(this.waitStart.get(t) ?? at, at, write ? 1 : 0, t);
+      this.waitStart.delete(t);
+      this.holdStart.set(t, at);
+    }
+    this.next?.resumed(t, write);
   }
 
   released(t: number, write: boolean): void {
-    const at = this.mark();
-    this.holds.push(this.holdStart.get(t) ?? at, at, write ? 1 : 0, t);
-    this.holdStart.delete(t);
+    if (!this.off) {
+      const at = this.mark();
+      this.holds.push(this.holdStart.get(t) ?? at, at, write ? 1 : 0, t);
+      this.holdStart.delete(t);
+    }
+    this.next?.released(t, write);
   }
 
-  /** Stops watching (a simulated run, which needs none of this). */
+  /** Stops watching (a simulated run, which needs none of this); forwards still if another observer chained to it. */
   release(): void {
-    if (this.inst.kvm.mmuLock.observer === this) this.inst.kvm.mmuLock.observer = null;
+    const lock = this.inst.kvm.mmuLock;
+    if (lock.observer === this) lock.observer = this.next;
+    else this.off = true;
   }
 }

@@ -237,6 +237,8 @@ for (const [label, scenario, mutant] of [
     const waits = events.filter((e) => e.ph === 'X' && e.cat === 'lock-wait');
     if (scenario === contendedMini) assert.ok(waits.length > 0, 'the vCPUs and the invalidation wait for mmu_lock');
     for (const w of waits) {
+      // A wait still going when the replay stopped is drawn to the end, unfinished.
+      if (w.args!.unfinished === true) continue;
       assert.ok(
         holds.some((h) => h.tid === w.tid && Math.abs(h.ts! - (w.ts! + w.dur!)) < 1e-9),
         `the wait [${w.ts}, ${w.ts! + w.dur!}] on tid ${w.tid} ends in a hold`,
