@@ -109,6 +109,8 @@ export class SeriesSink implements InstanceSink {
       case 'faultEnd':
         if (ev.ret === 'fixed' || ev.ret === 'spurious') this.latencies.push(Math.max(1, ev.latencyNs));
         else if (ev.ret.startsWith('retry')) this.retryTs.push(at.ts);
+        // An emulated access is done without a guestAccess: metrics.guest.accesses counts it here.
+        else if (ev.ret === 'emulate') this.accessTs.push(at.ts);
         break;
       case 'faultResolved':
         this.latencies.push(Math.max(1, ev.latencyNs));
