@@ -72,6 +72,7 @@ const TAIL = 60;
 export class SeriesSink implements InstanceSink {
   private readonly spans = new SpanRecorder();
   private inst: KvmInstance | null = null;
+  /** Resolved faults' latencies, ns, rounded as Distribution.record rounds them. */
   private readonly latencies: number[] = [];
   /** Event times (ns) of accesses, faults and retries, binned at the end. */
   private readonly accessTs: number[] = [];
@@ -107,13 +108,13 @@ export class SeriesSink implements InstanceSink {
         this.faultTs.push(at.ts);
         break;
       case 'faultEnd':
-        if (ev.ret === 'fixed' || ev.ret === 'spurious') this.latencies.push(Math.max(1, ev.latencyNs));
+        if (ev.ret === 'fixed' || ev.ret === 'spurious') this.latencies.push(Math.round(ev.latencyNs));
         else if (ev.ret.startsWith('retry')) this.retryTs.push(at.ts);
         // An emulated access is done without a guestAccess: metrics.guest.accesses counts it here.
         else if (ev.ret === 'emulate') this.accessTs.push(at.ts);
         break;
       case 'faultResolved':
-        this.latencies.push(Math.max(1, ev.latencyNs));
+        this.latencies.push(Math.round(ev.latencyNs));
         break;
       default:
         break;
@@ -151,8 +152,7 @@ export class SeriesSink implements InstanceSink {
       lock: lockSeries(lock, bins, binNs),
       activity: { accesses: count(this.accessTs), faults: count(this.faultTs), retries: count(this.retryTs) },
       latency: histogram(sorted),
-      quantiles:
-        sorted.length === 0 ? [] : QUANTILE_POINTS.map((p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!),
+      quantiles: sorted.length === 0 ? [] : QUANTILE_POINTS.map((p) => sorted[Math.min(sorted.length, percentileRank(p, sorted.length)) - 1]!),
       lanes: lanes(spans, names, bins, binNs),
       tail: ordered.map(({ ev, ts, step, tid }) => ({
         step,
@@ -163,6 +163,16 @@ export class SeriesSink implements InstanceSink {
       truncatedAtNs: cut,
     };
   }
+}
+
+/**
+ * The 1-based rank of the p-th percentile (0 < p <= 100) of n samples, as
+ * Distribution.percentile (src/simulate/distribution.ts) takes it, with HDR
+ * Histogram's rounding: floor(p·n + 0.5), at least 1. The same formula, so that
+ * the chart and the JSON's percentiles agree; distribution.ts exports none.
+ */
+export function percentileRank(p: number, n: number): number {
+  return Math.max(1, Math.floor((p / 100) * n + 0.5));
 }
 
 /** Adds the overlap of [s, e) with each bin to `into`, scaled by 1 / binNs. */
