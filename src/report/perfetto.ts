@@ -3,7 +3,7 @@ import type { Violation } from '../runtime/instance.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, EventBudget } from './budget.js';
-import { RetryCauses } from './retry-cause.js';
+import { type RetryCause, RetryCauses } from './retry-cause.js';
 import { gfnRange, hvaRangeArgs, type Span, type SpanArgs, SpanRecorder } from './spans.js';
 import { NS_PER_STEP, StepClock } from './step-clock.js';
 
@@ -206,7 +206,7 @@ export class PerfettoSink implements InstanceSink {
       // The arrow lands inside the fault slice, not before its cause.
       let fts = Math.min(Math.max(f.start, c.at), f.end);
       if (fts === f.end && f.end > f.start) fts = f.end - Math.min(1, (f.end - f.start) / 2);
-      const name = JSON.stringify(c.why === 'in-progress' ? 'retry: invalidation in progress' : 'retry: mmu_invalidate_seq changed');
+      const name = JSON.stringify(RETRY_FLOW_NAMES[c.why]);
       recs.push({
         ts: r(c.at),
         rank: 3,
@@ -279,6 +279,13 @@ interface Rec {
   seq: number;
   out: () => string;
 }
+
+/** Flow arrow names, by why the fault retried (RetryCause.why). */
+const RETRY_FLOW_NAMES: Record<RetryCause['why'], string> = {
+  'in-progress': 'retry: invalidation in progress',
+  range: 'retry: in the mmu_invalidate range it widened (another still in progress)',
+  seq: 'retry: mmu_invalidate_seq changed',
+};
 
 /** Trace thread id of a model thread id (0 is reserved for process-wide events; -1, "no thread", becomes 1). */
 function T(tid: number): number {

@@ -30,8 +30,12 @@ export interface Invalidation {
 export interface RetryCause {
   /** The invalidation. */
   inv: Invalidation;
-  /** 'in-progress': it covered the gfn when checked; 'seq': it ended after the fault's snapshot. */
-  why: 'in-progress' | 'seq';
+  /**
+   * 'in-progress': it covered the gfn when checked; 'range': it has ended, but
+   * widened mmu_invalidate_range_start/end over the gfn, which stays so while
+   * another invalidation is in progress; 'seq': it ended after the fault's snapshot.
+   */
+  why: 'in-progress' | 'range' | 'seq';
   /** The point on the invalidator's track the cause lies at: its begin or its seq bump, ns. */
   at: number;
 }
@@ -52,8 +56,11 @@ export interface RetriedFault {
 /**
  * Follows invalidations and the faults they made retry: a retried fault is
  * blamed on the latest in-progress invalidation whose range covers its gfn,
- * else on the invalidation that bumped mmu_invalidate_seq past its snapshot
- * (the two tests of mmu_invalidate_retry_gfn).
+ * else on the one that widened the in-progress range over it (the range is
+ * a hull, reset only by the kvm_mmu_invalidate_begin that finds none in
+ * progress: one that ended leaves its gfns in it while another is still in
+ * progress), else on the invalidation that bumped mmu_invalidate_seq past its
+ * snapshot (the two tests of mmu_invalidate_retry_gfn).
  */
 export class RetryCauses implements Sink {
   /** Every invalidation, by id. */
@@ -62,6 +69,8 @@ export class RetryCauses implements Sink {
   readonly retried: RetriedFault[] = [];
   private readonly current = new Map<number, Invalidation>();
   private readonly active: Invalidation[] = [];
+  /** Invalidations begun since the in-progress range was last reset, which it covers still. */
+  private readonly hull: Invalidation[] = [];
   private readonly bySeq = new Map<number, Invalidation>();
   private readonly faults = new Map<number, { start: number; seq: number }>();
 
@@ -91,6 +100,8 @@ export class RetryCauses implements Sink {
         if (inv === undefined) return;
         inv.begin = at.ts;
         this.active.push(inv);
+        if (ev.inProgress === 1) this.hull.length = 0;
+        this.hull.push(inv);
         return;
       }
       case 'invalidateRangeAdd': {
@@ -141,6 +152,10 @@ export class RetryCauses implements Sink {
     for (let i = this.active.length - 1; i >= 0; i--) {
       const inv = this.active[i]!;
       if (gfn >= inv.gfnStart && gfn < inv.gfnEnd) return { inv, why: 'in-progress', at: inv.begin };
+    }
+    if (this.active.length > 0) {
+      // Each one's range is the hull after its range_add: the first to cover the gfn brought it in.
+      for (const inv of this.hull) if (gfn >= inv.gfnStart && gfn < inv.gfnEnd) return { inv, why: 'range', at: inv.begin };
     }
     if (snapshot >= 0) {
       // The first invalidation to end after the snapshot is the one that changed the seq.
