@@ -28,6 +28,8 @@ export class FtraceSink implements InstanceSink {
    * track the gfn). The spteSet event does not carry the leaf's W bit.
    */
   private writeTracked: (gfn: number) => boolean = () => false;
+  /** root_count of a shadow page now (the vCPU root slots holding it), read from the model as its zap is traced. */
+  private rootCount: (sp: number) => number | undefined = () => undefined;
   /** The kvm_exit of a fault (EPT violation or #PF), completed by the fault that follows (exit qualification, error code). */
   private readonly pendingExit = new Map<number, { rec: Rec; reason: string }>();
   private gen = 0;
@@ -45,6 +47,7 @@ export class FtraceSink implements InstanceSink {
     this.shadow = inst.kvm.settings.mmu === 'shadow';
     const mmu = inst.kvm.mmu;
     this.writeTracked = mmu instanceof ShadowMmu ? (gfn) => mmu.isWriteTracked(gfn) : () => false;
+    this.rootCount = mmu instanceof ShadowMmu ? (sp) => mmu.sps[sp]?.rootCount : () => undefined;
     this.gen = inst.kvm.mmuValidGen;
   }
 
@@ -102,7 +105,7 @@ export class FtraceSink implements InstanceSink {
         return;
       case 'spZap':
         // The page's own generation and role: it may have been made before the log began (a warm start).
-        this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, ev.root ? 1 : 0));
+        this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, this.rootCount(ev.sp) ?? (ev.root ? 1 : 0)));
         return;
       case 'mmuValidGen':
         this.gen = ev.gen;
