@@ -1,4 +1,5 @@
 import { splitLockNotes } from '../oracle/lock-notes.js';
+import { ModelBug } from '../runtime/model-bug.js';
 import { opsConflict, opTouches } from '../runtime/op.js';
 import type { Weighted } from '../runtime/prng.js';
 import type { Schedule } from '../runtime/schedule.js';
@@ -8,9 +9,11 @@ import { SeededDraws } from './draws.js';
 import { CheckerError } from './errors.js';
 import type { Execution } from './execution.js';
 import type { InstanceFactory } from './factory.js';
+import { modelBugMessage } from './model-bug-report.js';
 import { RandomStrategy } from './random.js';
 import { ReplayStrategy } from './replay.js';
 import { type RunLimits, runOnce, type SingleRun } from './run.js';
+import { encodeSchedule } from './schedule-codec.js';
 
 /** Budget of a footprint audit. */
 export interface AuditOptions {
@@ -151,7 +154,10 @@ function sampleSwaps(
   const seed = options.seed ?? 1;
   for (let i = 0; i < executions; i++) {
     const base = runOnce(factory, new RandomStrategy(seed + i), limits, true);
-    if (base.outcome === 'model-bug') continue;
+    // A random execution that makes the model throw is a model bug, not a pair to swap: said, not skipped (an
+    // audit of executions that all threw said "sound").
+    if (base.outcome === 'model-bug')
+      throw new ModelBug(`${modelBugMessage(base.error)} (in the audit's random execution ${i + 1}; its schedule: ${encodeSchedule(base.schedule)})`);
     const ch = base.schedule.choices;
     const names = base.instance.rt.objects.names;
     const threadName = (id: number) => base.instance.rt.threads[id]?.name ?? `thread${id}`;

@@ -1,7 +1,9 @@
+import { ModelBug } from '../runtime/model-bug.js';
 import { describeStepKind } from './counterexample.js';
 import { DfsStrategy } from './dfs.js';
 import { type ExploreOptions, explore } from './explore.js';
 import type { InstanceFactory } from './factory.js';
+import { encodeSchedule } from './schedule-codec.js';
 import { TraceSet } from './trace-set.js';
 
 /** A kind of race: two kinds of step (describeStepKind). */
@@ -77,6 +79,8 @@ export function profileRaces(
     },
   });
   const r = explore(factory, dfs, options);
+  // Races of executions cut short by the model's throw are no profile of the space: the bug is said instead.
+  if (r.modelBug !== null) throw new ModelBug(`${r.modelBug.message} (in the profile's execution; its schedule: ${encodeSchedule(r.modelBug.schedule)})`);
   const byName = new Map<string, RaceClass>();
   for (const [key, n] of counts) {
     const [t1, op1, t2, op2] = key.split(' ').map(Number);

@@ -1,6 +1,7 @@
 import type { Instance, Violation } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
+import { InputError } from '../scenario/input-error.js';
 import { executionDriver } from './driver.js';
 import { CheckerError } from './errors.js';
 import { Execution, type Outcome } from './execution.js';
@@ -99,7 +100,10 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
 
 /** Records the model's exception; the checker's own (a replay that does not fit, raised in a draw) go through. */
 function modelBug(x: Execution, e: unknown): Outcome {
-  if (e instanceof CheckerError) throw e;
+  // The checker's own failures, and the scenario's bad input found as it runs
+  // (too few guest page-table pages for what it maps: `run` refuses it too), are
+  // no model bug: they go to the caller, the second to exit 2 as bad input.
+  if (e instanceof CheckerError || e instanceof InputError) throw e;
   x.error = e;
   return 'model-bug';
 }

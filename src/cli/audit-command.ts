@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { inScenario } from '../scenario/input-error.js';
 import { loadScenario } from '../scenario/load.js';
 import { toJson } from './atomic-write.js';
 import type { AuditResult } from './audit-job.js';
@@ -83,7 +84,9 @@ export function registerAuditCommand(p: Command, ctx: CheckCommandContext): void
         profileTimeLimitMs: parseTimeLimitSeconds(o.profileTime, '--profile-time') * 1000,
         retries: parseRetries(o.retries),
       };
-      const r = await runOffloaded({ kind: 'audit', ref, sets: o.set, mutant, options }, ctx.isInterrupted);
+      const r = await runOffloaded({ kind: 'audit', ref, sets: o.set, mutant, options }, ctx.isInterrupted).catch((e: unknown) => {
+        throw inScenario(ref, e);
+      });
       // A --json the system refuses now (its folder removed during the audit, a full disk) is said after the audit, which is printed anyway.
       const json =
         o.json === undefined

@@ -18,7 +18,7 @@ import {
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
 import { shortestClaim } from '../check/shortest.js';
 import { drawnChoices } from '../scenario/drawn-choices.js';
-import { InputError } from '../scenario/input-error.js';
+import { InputError, inScenario } from '../scenario/input-error.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
 import { scenarioWork } from '../scenario/scenario-work.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -352,7 +352,11 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         workers,
         ctx.isInterrupted,
         tty ? (p) => tty.update(p) : undefined,
-      );
+      ).catch((e: unknown) => {
+        tty?.end();
+        // Bad input an execution ran into (a scenario too small for what it maps): located in the file, as run does.
+        throw inScenario(ref, e);
+      });
       tty?.end();
       const interrupted = r.summary.stoppedBy === 'interrupted';
       // Stopped by the clock, not by what was asked (the space, --max-executions): not all of it was explored.

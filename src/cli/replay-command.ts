@@ -13,7 +13,7 @@ import {
 } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
 import type { Schedule } from '../runtime/schedule.js';
-import { InputError } from '../scenario/input-error.js';
+import { InputError, inScenario } from '../scenario/input-error.js';
 import { loadScenario } from '../scenario/load.js';
 import { toJson } from './atomic-write.js';
 import { readCounterexample } from './cex-input.js';
@@ -134,7 +134,8 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
               : 'found with other settings or another mutant, by another version of the model, or edited';
           throw new InputError(`${input.source}: schedule: ${e.message} (${why})`);
         }
-        throw e;
+        // Bad input the execution ran into (a scenario too small for what it maps): located in its file, as run does.
+        throw inScenario(input.origin.scenario, e);
       }
       process.stdout.write(`${formatInterleaving(replayed)}\n`);
       // Outputs the system refuses (a full disk, a folder removed meanwhile) are said after the interleaving, and the others still written.

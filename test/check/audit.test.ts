@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { auditFootprints } from '../../src/check/audit.js';
+import { profileRaces } from '../../src/check/race-profile.js';
+import { ModelBug } from '../../src/runtime/model-bug.js';
+import { assertingCounter, TOY_BUG } from './model-bug-toy.js';
 import { abba, counter, precheck, seqProtocol } from './toys.js';
 
 test('footprint audit (seed 1): honest toys commute wherever they say they do', () => {
@@ -42,4 +45,16 @@ test('footprint audit (seed 1): the KVM model commutes wherever it says it does,
       [],
     );
   }
+});
+
+test('footprint audit and race profile: an execution that makes the model throw is said as a model bug with its schedule, not skipped (a probe: an audit whose every execution threw said "sound", exit 0)', () => {
+  const factory = assertingCounter(2);
+  assert.throws(
+    () => auditFootprints(factory, { executions: 50, seed: 1 }),
+    (e: unknown) => e instanceof ModelBug && e.message.includes(TOY_BUG) && /its schedule: [A-Za-z0-9_-]+\)$/.test(e.message),
+  );
+  assert.throws(
+    () => profileRaces(factory, { maxExecutions: 100 }),
+    (e: unknown) => e instanceof ModelBug && e.message.includes(TOY_BUG),
+  );
 });
