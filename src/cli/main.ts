@@ -32,6 +32,8 @@ import { checkVariants, variants } from './variants.js';
 export const EXIT = { ok: 0, violation: 1, input: 2, modelBug: 3, interrupted: 130 } as const;
 
 let interrupted = false;
+/** The signals that stop a run where it is, as SIGINT does. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const isInterrupted = () => interrupted;
 const wallClock = () => performance.now();
 
@@ -196,14 +198,17 @@ function program(argv: readonly string[]): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  process.on('SIGINT', () => {
+  // SIGTERM and SIGHUP as SIGINT: a batch system's time limit (Slurm, Kubernetes) or a closed
+  // terminal stops the run where it is, and what ran is written, not lost.
+  const stop = () => {
     if (interrupted) {
       // A write under way (a big trace, on a worker thread) leaves no temporary file behind.
       removeTempFiles();
       process.exit(EXIT.interrupted);
     }
     interrupted = true;
-  });
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
   try {
     await program(argv).parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

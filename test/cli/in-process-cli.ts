@@ -21,7 +21,7 @@ export async function cli(...args: string[]): Promise<{ code: number; stderr: st
   } finally {
     process.stderr.write = write;
     process.exitCode = undefined;
-    process.removeAllListeners('SIGINT');
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
   }
 }
 

@@ -127,18 +127,21 @@ test('limits: --time-limit stops a long run with what was measured, partial', ()
   assertRefused(cli('run', 'fault-during-invalidation', '--time-limit', '-3'), /--time-limit -3: expected seconds/);
 });
 
-/** Whether a process has a SIGINT handler installed (Linux /proc; elsewhere: assume so). */
-function handlesSigint(pid: number): boolean {
+/** Signal numbers (Linux) of the signals sent here. */
+const SIGNO = { SIGINT: 2n, SIGTERM: 15n } as const;
+
+/** Whether a process has a handler for `signal` installed (Linux /proc; elsewhere: assume so). */
+function handlesSignal(pid: number, signal: keyof typeof SIGNO): boolean {
   try {
     const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null || (BigInt(`0x${m[1]}`) & 2n) !== 0n;
+    return m === null || (BigInt(`0x${m[1]}`) & (1n << (SIGNO[signal] - 1n))) !== 0n;
   } catch {
     return true;
   }
 }
 
-/** Spawns a long run, sends SIGINT after `afterMs`, and returns exit code and output. */
-function interruptAfter(args: string[], afterMs: number): Promise<{ code: number | null; stderr: string }> {
+/** Spawns a long run, sends `signal` (SIGINT) after `afterMs`, and returns exit code and output. */
+function interruptAfter(args: string[], afterMs: number, signal: keyof typeof SIGNO = 'SIGINT'): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -149,9 +152,9 @@ function interruptAfter(args: string[], afterMs: number): Promise<{ code: number
     let kill: NodeJS.Timeout | undefined;
     const t0 = Date.now();
     const poll = setInterval(() => {
-      if (!handlesSigint(child.pid!) && Date.now() - t0 < 30000) return;
+      if (!handlesSignal(child.pid!, signal) && Date.now() - t0 < 30000) return;
       clearInterval(poll);
-      kill = setTimeout(() => child.kill('SIGINT'), afterMs);
+      kill = setTimeout(() => child.kill(signal), afterMs);
     }, 50);
     const watchdog = setTimeout(() => child.kill('SIGKILL'), 60000);
     child.on('exit', (code) => {
@@ -168,11 +171,11 @@ function interruptAfter(args: string[], afterMs: number): Promise<{ code: number
  * handler) kills the child by the signal (code null): a slow start, not the behaviour
  * under test, so it is retried with a longer delay.
  */
-async function interruptRetrying(args: string[], afterMs: number): Promise<{ code: number | null; stderr: string }> {
-  let r = await interruptAfter(args, afterMs);
+async function interruptRetrying(args: string[], afterMs: number, signal: keyof typeof SIGNO = 'SIGINT'): Promise<{ code: number | null; stderr: string }> {
+  let r = await interruptAfter(args, afterMs, signal);
   for (const ms of [afterMs * 3, afterMs * 6]) {
     if (r.code !== null) break;
-    r = await interruptAfter(args, ms);
+    r = await interruptAfter(args, ms, signal);
   }
   return r;
 }
@@ -207,6 +210,34 @@ test('interrupt: SIGINT during check writes the summary so far, partial, exit 13
   const j = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(j.partial, true);
   assert.equal(j.format, 'mmulab-check/1');
+  assert.equal(j.summary.stoppedBy, 'interrupted');
+});
+
+test("interrupt: SIGTERM (a batch system's time limit) during check --shard stops it as SIGINT does: the summary so far, partial, exit 130 (a probe: killed, nothing written)", async () => {
+  const out = join(dir, 'term-check.json');
+  const r = await interruptRetrying(
+    [
+      'check',
+      'fault-vs-invalidation-mini',
+      '--set',
+      'vcpus=3',
+      '--strategy',
+      'dfs',
+      '--preemption-bound',
+      '3',
+      '--shard',
+      '0/2',
+      '--json',
+      out,
+      '--out',
+      join(dir, 'term-cex.json'),
+    ],
+    2500,
+    'SIGTERM',
+  );
+  assert.equal(r.code, 130, r.stderr);
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(j.partial, true);
   assert.equal(j.summary.stoppedBy, 'interrupted');
 });
 
