@@ -9,10 +9,11 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 /**
  * @kernel mmu.c account_shadowed — a page that shadows a guest table is counted in
- * its gfn's memslot: the table must stay write-protected (write-track count), and
- * no huge mapping may cover it (lpage_info). Existing writable leaves of the gfn
- * are made read-only, with a flush if any was writable. The model write-tracks
- * every level; the kernel leaves level-1 tables to go unsync, which it does not have.
+ * its gfn's memslot: no huge mapping may cover it (lpage_info), and existing
+ * writable leaves of the gfn are made read-only, with a flush if any was
+ * writable. A table above level 1 is also write-tracked: it stays
+ * write-protected while shadowed, and a guest write to it is emulated. A level-1
+ * table is not: a write to it unsyncs its page instead (shadow-unsync.ts).
  */
 export function* accountShadowed(mmu: ShadowMmu, sp: ShadowPage): Task {
   const kvm = mmu.kvm;
@@ -22,11 +23,20 @@ export function* accountShadowed(mmu: ShadowMmu, sp: ShadowPage): Task {
   modelAssert(slot !== undefined, `account_shadowed: sp ${sp.id} shadows gfn ${hex(sp.gfn)}, which no memslot holds`);
   const arch = mmu.slotArch(slot);
   sp.accountedSlot = arch.key;
-  arch.updateWriteTrack(sp.gfn, 1);
+  if (sp.level > 1) arch.updateWriteTrack(sp.gfn, 1);
   arch.updateDisallowLpage(sp.gfn, 1);
-  // kvm_mmu_slot_gfn_write_protect: from now on a guest write to the table traps.
+  // A TLB may still hold the writable translation: flush before anyone relies on the protection.
+  if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) yield* kvmFlushRemoteTlbs(kvm, 'write-protect a shadowed gfn');
+}
+
+/**
+ * @kernel mmu.c kvm_mmu_slot_gfn_write_protect — every writable leaf mapping gfn
+ * (found through the rmap) is made read-only, so that a guest write to the table
+ * traps from now on. Returns whether one was writable: the caller flushes.
+ */
+export function kvmMmuSlotGfnWriteProtect(mmu: ShadowMmu, gfn: number): boolean {
   let flush = false;
-  for (const ref of mmu.rmap.get(sp.gfn)) {
+  for (const ref of mmu.rmap.get(gfn)) {
     const holder = mmu.sps[refPage(ref)]!;
     const leaf = holder.sptes.get(refIndex(ref))!;
     if (leafWritable(leaf)) {
@@ -34,8 +44,7 @@ export function* accountShadowed(mmu: ShadowMmu, sp: ShadowPage): Task {
       flush = true;
     }
   }
-  // A TLB may still hold the writable translation: flush before anyone relies on the protection.
-  if (flush) yield* kvmFlushRemoteTlbs(kvm, 'write-protect a shadowed gfn');
+  return flush;
 }
 
 /**
@@ -55,7 +64,7 @@ export function unaccountShadowed(mmu: ShadowMmu, sp: ShadowPage): void {
       text: `unaccount_shadowed: sp ${sp.id} gfn ${hex(sp.gfn)} is accounted in memslot ${arch.slotId}, which was deleted (use of freed slot metadata)`,
     });
   }
-  arch.updateWriteTrack(sp.gfn, -1);
+  if (sp.level > 1) arch.updateWriteTrack(sp.gfn, -1);
   arch.updateDisallowLpage(sp.gfn, -1);
   sp.accountedSlot = -1;
 }
@@ -135,7 +144,7 @@ function recountRoots(mmu: ShadowMmu): string[] {
   return out;
 }
 
-/** indirect_shadow_pages, gfn_write_track and lpage_info recounted from the valid pages. */
+/** indirect_shadow_pages, gfn_write_track (pages above level 1) and lpage_info recounted from the valid pages. */
 function recountShadowed(mmu: ShadowMmu): string[] {
   const out: string[] = [];
   const kvm = mmu.kvm;
@@ -160,7 +169,8 @@ function recountShadowed(mmu: ShadowMmu): string[] {
       t = new Map();
       track.set(sp.accountedSlot, t);
     }
-    t.set(sp.gfn, (t.get(sp.gfn) ?? 0) + 1);
+    // Level-1 tables are not write-tracked (they go unsync instead).
+    if (sp.level > 1) t.set(sp.gfn, (t.get(sp.gfn) ?? 0) + 1);
     let d = disallow.get(sp.accountedSlot);
     if (d === undefined) {
       d = [new Map(), new Map()];
@@ -181,7 +191,7 @@ function recountShadowed(mmu: ShadowMmu): string[] {
     for (const g of new Set([...wantTrack.keys(), ...gotTrack.keys()])) {
       const want = wantTrack.get(g) ?? 0;
       const got = gotTrack.get(g) ?? 0;
-      if (want !== got) bad.push(`memslot ${s.id}: gfn ${hex(g)} write-track count ${got}, but ${want} valid page(s) shadow it`);
+      if (want !== got) bad.push(`memslot ${s.id}: gfn ${hex(g)} write-track count ${got}, but ${want} valid page(s) above level 1 shadow it`);
     }
     for (const [k, level] of HUGE_LEVELS.entries()) {
       const want = initialDisallow(s.baseGfn, s.npages, level);

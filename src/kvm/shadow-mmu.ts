@@ -26,10 +26,11 @@ import {
   spteRef,
 } from './shadow-page.js';
 import { isObsoleteRoot, kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
+import { kvmMmuSyncRoots, kvmSyncPage, mmuTryToUnsyncPages } from './shadow-unsync.js';
 import { kvmMmuTrackWrite, shadowPageTableClearFlood } from './shadow-write-track.js';
-import { linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
+import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
-import { rootZapRequest } from './vcpu-requests.js';
+import { kvmFlushRemoteTlbs, rootZapRequest } from './vcpu-requests.js';
 import { kvmMmuInvalidateMmioSptes, kvmMmuZapAllLockbreak, shadowZapAllFastLocked } from './zap-all.js';
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
 import { kvmMmuZapMemslot } from './zap-slot.js';
@@ -40,7 +41,8 @@ const hex = (n: number) => `0x${n.toString(16)}`;
  * The shadow MMU (EPT/NPT off): KVM shadows the guest's own 4-level page tables.
  * Every guest table in use has a shadow page (found by gfn and role in
  * mmu_page_hash, listed newest-first on active_mmu_pages) and is write-protected
- * so that a guest write to it traps; faults take mmu_lock for write; each vCPU
+ * so that a guest write to it traps (emulated above level 1; a level-1 table's
+ * page goes unsync instead, shadow-unsync.ts); faults take mmu_lock for write; each vCPU
  * has a root per CR3 plus three cached previous roots.
  * @kernel arch/x86/kvm/mmu/mmu.c, paging_tmpl.h
  */
@@ -63,6 +65,8 @@ export class ShadowMmu implements MmuBackend {
   liveCount = 0;
   /** Requests to drop obsolete roots still going round the vCPUs (see requestRootDrop). */
   rootDropInFlight = 0;
+  /** Unsync pages (level 1, their gfn mapped writable), in the order they went unsync. */
+  readonly unsyncPages = new Set<ShadowPage>();
   /** Pages with root_count > 0 (some vCPU's current or previous root). */
   readonly rootSps = new Set<ShadowPage>();
   /** The guest's processes and page tables (guest memory, as KVM's walks read it). */
@@ -133,9 +137,8 @@ export class ShadowMmu implements MmuBackend {
   *getShadowPage(gfn: number, level: number): Generator<Op, ShadowPage, void> {
     const kvm = this.kvm;
     kvm.mmuLock.assertWriteHeld('kvm_mmu_get_shadow_page');
-    for (const sp of this.hash.bucket(gfn)) {
-      if (sp.gfn === gfn && roleMatches(sp, level, false) && !isObsoleteSp(kvm, sp)) return sp;
-    }
+    const found = yield* this.findShadowPage(gfn, level);
+    if (found !== null) return found;
     const sp = new ShadowPage(this.sps.length, gfn, level, false, kvm.mmuValidGen);
     this.sps.push(sp);
     this.active.add(sp);
@@ -146,6 +149,31 @@ export class ShadowMmu implements MmuBackend {
     kvm.rt.charge(kvm.costs.shadowPageCreateNs);
     yield* accountShadowed(this, sp);
     return sp;
+  }
+
+  /**
+   * @kernel kvm_mmu_find_shadow_page — the valid page of that gfn and level. An
+   * unsync one is synced first (kvm_sync_page), and stays unsync: its gfn is
+   * write-protected again only at the next CR3 load's sync. Looking for a table
+   * above level 1 zaps an unsync page of the gfn: the guest has stopped using the
+   * page as a level-1 table, and the new page will write-protect the gfn.
+   */
+  private *findShadowPage(gfn: number, level: number): Generator<Op, ShadowPage | null, void> {
+    const kvm = this.kvm;
+    const invalidList: ShadowPage[] = [];
+    let found: ShadowPage | null = null;
+    for (const sp of this.hash.bucket(gfn)) {
+      if (sp.gfn !== gfn || isObsoleteSp(kvm, sp)) continue;
+      if (!roleMatches(sp, level, false)) {
+        if (level > 1 && sp.unsync) yield* kvmMmuPrepareZapPage(this, sp, invalidList);
+        continue;
+      }
+      if (sp.unsync && kvmSyncPage(this, sp)) yield* kvmFlushRemoteTlbs(kvm, 'kvm_sync_page');
+      found = sp;
+      break;
+    }
+    yield* kvmMmuCommitZapPage(this, invalidList);
+    return found;
   }
 
   // ---- MmuBackend ----
@@ -214,10 +242,11 @@ export class ShadowMmu implements MmuBackend {
 
   /**
    * @kernel paging_tmpl.h FNAME(page_fault) under mmu_lock — a write to a
-   * write-protected guest table is emulated (page_fault_handle_page_track, then
+   * write-tracked guest table is emulated (page_fault_handle_page_track, then
    * kvm_mmu_track_write); otherwise FNAME(fetch): follow the guest's tables down
    * from the root, making or finding the shadow page of each, and install the leaf
-   * (read-only if the gfn is itself a shadowed table).
+   * (read-only if the gfn is write-tracked; writable, its pages made unsync, if
+   * it is shadowed only at level 1).
    */
   *map(vcpu: Vcpu, fault: PageFault): Generator<Op, RetPf, void> {
     const kvm = this.kvm;
@@ -260,7 +289,10 @@ export class ShadowMmu implements MmuBackend {
       this.rmap.add(fault.gfn, spteRef(sp.id, index));
       sp.translations!.set(index, fault.gfn);
     }
-    sp.sptes.set(index, makeLeaf(fault.pfn, !this.isWriteTracked(fault.gfn)));
+    // make_spte: writable unless the gfn is write-tracked; a gfn shadowed only at
+    // level 1 has its pages made unsync. (The model's guest PTEs are all writable
+    // and dirty, as a kernel's direct map is.)
+    sp.sptes.set(index, makeLeaf(fault.pfn, !mmuTryToUnsyncPages(this, fault.gfn)));
     kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: old === undefined ? -1 : leafPfn(old), newPfn: fault.pfn, level: 1 });
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
@@ -342,6 +374,9 @@ export class ShadowMmu implements MmuBackend {
     const pgd = this.guestCpu(vcpu).takeCr3();
     vcpu.cr3 = pgd;
     yield* kvmMmuNewPgd(this, vcpu, pgd);
+    // KVM_REQ_MMU_SYNC, serviced here rather than at entry: a cached root's unsync
+    // pages are synced (a root built anew is synced by kvm_mmu_load).
+    yield* kvmMmuSyncRoots(this, vcpu);
     vcpu.flushTlb();
   }
 

@@ -67,6 +67,11 @@ export class ShadowPage {
   readonly translations: Map<number, number> | null;
   /** parent_ptes: every SPTE that points at this page, as spteRef(parent, index). */
   readonly parentPtes: number[] = [];
+  /**
+   * unsync: a level-1 page whose guest table the guest may write without a trap
+   * (its gfn mapped writable, shadow-unsync.ts); its SPTEs may be stale until it is synced.
+   */
+  unsync = false;
   /** write_flooding_count: emulated writes to the shadowed table since a fault last used this page. */
   writeFloodingCount = 0;
   /** Key (slotArchKey) of the memslot whose lpage_info and write-track counts include this page; -1: not accounted. */

@@ -4,6 +4,7 @@ import type { Task } from '../runtime/thread.js';
 import { KVM_REQ_LOAD_MMU_PGD } from './requests.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, ROOT_LEVEL, type ShadowPage } from './shadow-page.js';
+import { mmuSyncChildren } from './shadow-unsync.js';
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage } from './shadow-zap.js';
 import type { RootInfo, Vcpu } from './vcpu.js';
 import { kvmMakeRequest } from './vcpu-requests.js';
@@ -30,7 +31,8 @@ export type RootFreeCause = 'zap-request' | 'cr3';
 /**
  * @kernel kvm_mmu_load → mmu_alloc_shadow_roots → mmu_alloc_root — under the write
  * lock, find or make the root page shadowing the guest's CR3, take a root
- * reference, then flush the TLB for the new root.
+ * reference, sync the unsync pages below it (kvm_mmu_sync_roots), then flush the
+ * TLB for the new root.
  */
 export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   const kvm = mmu.kvm;
@@ -41,6 +43,9 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   mmu.assertGuestTableVisible(vcpu, vcpu.cr3);
   const sp = yield* mmu.getShadowPage(vcpu.cr3, ROOT_LEVEL);
   if (sp.rootCount++ === 0) mmu.rootSps.add(sp);
+  // kvm_mmu_sync_roots: a root found in the hash may have unsync pages below it
+  // (synced in this hold of mmu_lock; the kernel takes it again).
+  yield* mmuSyncChildren(mmu, sp);
   vcpu.root.pgd = vcpu.cr3;
   vcpu.root.root = sp.id;
   const afterZap = mmu.guestCpu(vcpu).droppedByZap.delete(vcpu.cr3);

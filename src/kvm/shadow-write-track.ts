@@ -9,10 +9,13 @@ export const WRITE_FLOODING_THRESHOLD = 3;
 
 /**
  * @kernel mmu.c detect_write_flooding — the guest keeps writing a table nothing
- * walks: it is probably not a page table any more. (The kernel exempts level-1
- * pages, which it lets go unsync instead; the model has no unsync pages.)
+ * walks: it is probably not a page table any more. Level-1 pages are exempt:
+ * their gfn is not write-tracked (a write to it unsyncs them, shadow-unsync.ts),
+ * so a level-1 page met here shares its gfn with a higher-level one and only
+ * loses the SPTE written.
  */
 function detectWriteFlooding(sp: ShadowPage): boolean {
+  if (sp.level === 1) return false;
   return ++sp.writeFloodingCount >= WRITE_FLOODING_THRESHOLD;
 }
 

@@ -79,8 +79,12 @@ function unlinkParents(mmu: ShadowMmu, sp: ShadowPage): void {
  * root references it), or take it off active_mmu_pages and leave it to the last
  * vCPU that lets go. Marks it invalid. Zapping a root that was not already
  * obsolete asks every vCPU to drop it. Returns the pages moved to the list (the
- * kernel's nr_zapped). The model has no unsync pages, so the list never becomes
- * "unstable" and callers need not restart for that.
+ * kernel's nr_zapped). The kernel first zaps the page's unsync children
+ * (mmu_zap_unsync_children), which can leave a caller's list walk "unstable";
+ * the model leaves them: cut off from this parent, such a page is reached again
+ * only through a lookup (kvm_mmu_get_shadow_page), which syncs it or, for a table
+ * of another level, zaps it, so no walk uses its stale SPTEs, and the callers'
+ * list walks need no restart. The cost: those pages live on until then.
  */
 export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidList: ShadowPage[]): Generator<Op, number, void> {
   const kvm = mmu.kvm;
@@ -90,6 +94,11 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   unlinkChildren(mmu, sp);
   unlinkParents(mmu, sp);
   if (!wasInvalid && sp.hasGptes) unaccountShadowed(mmu, sp);
+  // kvm_unlink_unsync_page.
+  if (sp.unsync) {
+    sp.unsync = false;
+    mmu.unsyncPages.delete(sp);
+  }
   let zapped = 0;
   let zappedRoot = false;
   if (sp.onActiveList) mmu.active.remove(sp);
