@@ -21,10 +21,11 @@ import { cellIndex, gridRows, parseShard, shardHolds } from './grid.js';
 import { type MergePart, parseMergePart } from './merge-input.js';
 import {
   cexFromHere,
+  foreignCounterexample,
   type PartCounterexample,
   recordedCounterexample,
   refuseOverCounterexample,
-  warnForeignCounterexample,
+  unfoundCounterexample,
   warnSharedCounterexample,
 } from './part-counterexamples.js';
 import { asCompare, mergeSweeps, missingCells, runSweep, type SweepResult } from './sweep.js';
@@ -177,7 +178,8 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         if (o.json !== undefined) refuseOverCounterexample(o.json, named);
         const merged = mergeChecks(named);
         warnSharedCounterexample(merged.json.counterexample, named);
-        warnForeignCounterexample(merged.json.counterexample, merged.json.violation);
+        // A file holding another violation is not the part's counterexample: recorded as not found, as one gone is.
+        if (foreignCounterexample(merged.json.counterexample, merged.json.violation)) merged.json = unfoundCounterexample(merged.json, checks[merged.lead!]!);
         reportCheck(merged, merged.lead === null ? null : checks[merged.lead]!, o.json, ctx);
         return;
       }

@@ -46,12 +46,21 @@ export function recordedCounterexample(json: CheckJson, lead: PartCounterexample
   // A counterexample is the lead part's: with none, there is nothing to record.
   if (here === null || lead === null) return json;
   if (existsSync(here)) return { ...json, counterexample: resolve(here) };
+  return unfoundCounterexample(json, lead);
+}
+
+/**
+ * `json` recording no counterexample file (null), and in `counterexampleNotFound`
+ * the part `lead` and the path it recorded: for a file not found from here, or
+ * found holding another violation (foreignCounterexample).
+ */
+export function unfoundCounterexample(json: CheckJson, lead: PartCounterexample): CheckJson {
   const out: Record<string, unknown> = {};
   // Beside `counterexample`, where a reader looks for it.
   for (const [k, v] of Object.entries(json)) {
     if (k === 'counterexampleNotFound') continue;
     out[k] = k === 'counterexample' ? null : v;
-    if (k === 'counterexample') out.counterexampleNotFound = { part: resolve(lead.name), path: lead.json.counterexample ?? here };
+    if (k === 'counterexample') out.counterexampleNotFound = { part: resolve(lead.name), path: lead.json.counterexample ?? json.counterexample };
   }
   return out as unknown as CheckJson;
 }
@@ -83,19 +92,24 @@ export function refuseOverCounterexample(json: string, parts: readonly PartCount
 /**
  * A counterexample file the merge reports that holds another violation than
  * its part recorded (a --out left from another run, a file written over since):
- * said on stderr, since replaying it would show something else. A file that
- * cannot be read as one is left to replay to refuse.
+ * said on stderr, and true, so that the merge records none (replaying it would
+ * show something else). A file that cannot be read as one is left to replay to
+ * refuse.
  */
-export function warnForeignCounterexample(file: string | null, violation: { kind: string; message: string } | null): void {
-  if (file === null || violation === null || !existsSync(file)) return;
+export function foreignCounterexample(file: string | null, violation: { kind: string; message: string } | null): boolean {
+  if (file === null || violation === null || !existsSync(file)) return false;
   let held: { kind?: unknown; message?: unknown } | undefined;
   try {
     held = (JSON.parse(readFileSync(file, 'utf8')) as { violation?: { kind?: unknown; message?: unknown } }).violation;
   } catch {
-    return;
+    return false;
   }
-  if (held?.kind === violation.kind && held?.message === violation.message) return;
+  if (held?.kind === violation.kind && held?.message === violation.message) return false;
+  // Two of one kind differ in their message (another vCPU, gfn or pfn): then the messages say which.
+  const said = (v: { kind?: unknown; message?: unknown } | undefined) =>
+    held?.kind === violation.kind ? `${String(v?.kind)}: ${String(v?.message)}` : String(v?.kind);
   process.stderr.write(
-    `mmulab: warning: ${file} holds another violation (${String(held?.kind)}) than its part recorded (${violation.kind}): a file of another run, or written over since; replaying it shows that one\n`,
+    `mmulab: warning: ${file} holds another violation (${said(held)}) than its part recorded (${said(violation)}): a file of another run, or written over since; the merge records no counterexample file\n`,
   );
+  return true;
 }

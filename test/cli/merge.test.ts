@@ -433,10 +433,23 @@ test("merge warns when the counterexample file a part names holds another violat
   // Both files written over by a livelock of another mutant.
   assert.equal((await run('check', MINI, '--mutate', 'precheck-plain-read', '--out', at('fc-other.json'))).code, 1);
   for (const f of cexes) writeFileSync(f, readFileSync(at('fc-other.json')));
-  const r = spawned('merge', ...parts);
+  const r = spawned('merge', ...parts, '--json', at('fc-merged.json'));
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
-    /^mmulab: warning: .*fc[01]-cex\.json holds another violation \(livelock\) than its part recorded \(stale-translation\): a file of another run, or written over since; replaying it shows that one$/m,
+    /^mmulab: warning: .*fc[01]-cex\.json holds another violation \(livelock\) than its part recorded \(stale-translation\): a file of another run, or written over since; the merge records no counterexample file$/m,
+  );
+  // Not recorded as the part's (a probe: it was, and the replay line printed named it): none, and which part named which file.
+  assert.doesNotMatch(r.stdout, /replay it with/);
+  const merged = load(at('fc-merged.json')) as { counterexample: string | null; counterexampleNotFound?: { part: string; path: string } };
+  assert.equal(merged.counterexample, null);
+  assert.match(merged.counterexampleNotFound?.path ?? '', /fc[01]-cex\.json$/);
+  // Of one kind, two violations differ in their messages, which are then said.
+  const same = JSON.parse(readFileSync(at('fc0-cex.json'), 'utf8'));
+  for (const f of cexes) writeFileSync(f, JSON.stringify({ ...same, violation: { ...same.violation, kind: 'stale-translation', message: 'another' } }));
+  const s = spawned('merge', ...parts);
+  assert.match(
+    s.stderr,
+    /holds another violation \(stale-translation: another\) than its part recorded \(stale-translation: migrate's invalidate_range_start returned/,
   );
 });
