@@ -1,5 +1,6 @@
 import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
+import { percentileRank } from '../simulate/distribution.js';
 import { type InstanceSink, type LockIntervals, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, DEFAULT_MAX_EVENTS, EventBudget } from './budget.js';
 import { type Span, type SpanKind, SpanRecorder } from './spans.js';
@@ -163,16 +164,6 @@ export class SeriesSink implements InstanceSink {
       truncatedAtNs: cut,
     };
   }
-}
-
-/**
- * The 1-based rank of the p-th percentile (0 < p <= 100) of n samples, as
- * Distribution.percentile (src/simulate/distribution.ts) takes it, with HDR
- * Histogram's rounding: floor(p·n + 0.5), at least 1. The same formula, so that
- * the chart and the JSON's percentiles agree; distribution.ts exports none.
- */
-export function percentileRank(p: number, n: number): number {
-  return Math.max(1, Math.floor((p / 100) * n + 0.5));
 }
 
 /** Adds the overlap of [s, e) with each bin to `into`, scaled by 1 / binNs. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { percentileRank, QUANTILE_POINTS, SeriesSink } from '../../src/report/series.js';
+import { QUANTILE_POINTS, SeriesSink } from '../../src/report/series.js';
+import { percentileRank } from '../../src/simulate/distribution.js';
 import { runWith, shortScenario } from './fixtures.js';
 
 /** A run of `name` to `timeNs` (seed 1) with the HTML report's series sink. */
