@@ -21,7 +21,8 @@ export type RetPf =
 export type KvmEventBody =
   | { e: 'guestAccess'; vcpu: number; gfn: number; pfn: number; write: boolean; via: 'tlb' | 'spte' }
   | { e: 'vmEntry'; vcpu: number; root: number; apicPfn: number }
-  | { e: 'vmExit'; vcpu: number; reason: VmExitReason }
+  /** `gfn` and `write`: the access that faulted, on a fault exit (an EPT violation, a #PF intercept, a write a read-only SPTE refused). */
+  | { e: 'vmExit'; vcpu: number; reason: VmExitReason; gfn?: number; write?: boolean }
   | { e: 'entryCancelled'; vcpu: number; requests: number }
   | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean }
   | { e: 'seqSnapshot'; vcpu: number; seq: number }

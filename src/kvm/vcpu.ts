@@ -225,7 +225,7 @@ export class Vcpu {
           kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
           // A write the leaf refused, read-only (shadow paging's write protection), is told apart for traces.
           const reason = write && mmu.walk(this, gfn, false) >= 0 ? 'write-protect' : mmu.faultExit;
-          kvm.emit({ e: 'vmExit', vcpu: this.id, reason });
+          kvm.emit({ e: 'vmExit', vcpu: this.id, reason, gfn, write });
           return { kind: 'fault', gfn, write };
         }
         this.tlbFill(gfn, pfn);

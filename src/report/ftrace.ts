@@ -31,7 +31,8 @@ export class FtraceSink implements InstanceSink {
   /** root_count of a shadow page now (the vCPU root slots holding it), read from the model as its zap is traced. */
   private rootCount: (sp: number) => number | undefined = () => undefined;
   /** The kvm_exit of a fault (EPT violation or #PF), completed by the fault that follows (exit qualification, error code). */
-  private readonly pendingExit = new Map<number, { rec: Rec; reason: string }>();
+  /** Per thread, the reason of its fault exit whose fault has not begun yet: the fault line's error code says whether a present SPTE refused it. */
+  private readonly pendingExit = new Map<number, string>();
   private gen = 0;
   private readonly budget: EventBudget;
   private readonly clock = new StepClock();
@@ -58,23 +59,8 @@ export class FtraceSink implements InstanceSink {
       case 'faultBegin': {
         const exit = this.pendingExit.get(at.tid);
         this.pendingExit.delete(at.tid);
-        // Under shadow paging the fault is a #PF intercept: its error code is the
-        // guest's #PF error code, as the exit's interruption error code carries it
-        // (P when a present SPTE refused the access, W for a write, U for an
-        // access from user mode). An EPT violation is traced by
-        // handle_ept_violation before KVM derives a #PF error code from it: the
-        // line carries the exit qualification, as the kvm_exit's info1 does (read
-        // or write, the GPA valid and final).
-        const pfErr = (exit?.reason === 'write-protect' ? PFERR_PRESENT : 0) + (ev.write ? PFERR_WRITE : 0) + (userAddress(ev.gfn) ? PFERR_USER : 0);
-        const qualification = ev.write ? EPT_QUAL_WRITE : EPT_QUAL_READ;
-        const err = this.shadow ? pfErr : qualification;
-        if (exit !== undefined) {
-          // EPT violation: the exit qualification; a #PF intercept: the faulting
-          // address, the vector and the error code.
-          exit.rec.text = this.shadow
-            ? kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, pfErr)
-            : kvmExit(ev.vcpu, 'EPT_VIOLATION', qualification);
-        }
+        // The #PF error code, or the EPT exit qualification, as the exit said it (pfErrorCode).
+        const err = this.shadow ? pfErrorCode(exit === 'write-protect', ev.write, ev.gfn) : ev.write ? EPT_QUAL_WRITE : EPT_QUAL_READ;
         this.add(at, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
         return;
       }
@@ -90,11 +76,24 @@ export class FtraceSink implements InstanceSink {
         return;
       case 'vmExit': {
         const pf = ev.reason === 'ept-violation' || ev.reason === 'pf-intercept' || ev.reason === 'write-protect';
-        const reason = EXIT_REASONS[ev.reason];
+        if (pf && ev.gfn !== undefined) {
+          // EPT violation: the exit qualification; a #PF intercept: the faulting
+          // address, the vector and the error code. Written at the exit, so that an
+          // exit whose fault the run's end cuts off says them too.
+          const write = ev.write === true;
+          this.add(
+            at,
+            'kvm_exit',
+            this.shadow
+              ? kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, pfErrorCode(ev.reason === 'write-protect', write, ev.gfn))
+              : kvmExit(ev.vcpu, 'EPT_VIOLATION', write ? EPT_QUAL_WRITE : EPT_QUAL_READ),
+          );
+          this.pendingExit.set(at.tid, ev.reason);
+          return;
+        }
         const info1 = ev.reason === 'cr3' ? MOV_TO_CR3_QUALIFICATION : 0;
         const intrInfo = pf && this.shadow ? PF_INTR_INFO : ev.reason === 'kick' ? KICK_INTR_INFO : 0;
-        const rec = this.add(at, 'kvm_exit', kvmExit(ev.vcpu, reason, info1, intrInfo));
-        if (pf) this.pendingExit.set(at.tid, { rec, reason: ev.reason });
+        this.add(at, 'kvm_exit', kvmExit(ev.vcpu, EXIT_REASONS[ev.reason], info1, intrInfo));
         return;
       }
       case 'entryCancelled':
@@ -309,6 +308,18 @@ function shadowSpte(pfn: number, gfn: number, writable: boolean): number {
 function spteAccess(spte: number): string {
   const has = (bit: number) => Math.floor(spte / bit) % 2 === 1;
   return `${has(PT_PRESENT) ? 'r' : '-'}${has(PT_WRITABLE) ? 'w' : '-'}x${has(PT_USER) ? 'u' : '-'}`;
+}
+
+/**
+ * Under shadow paging a fault is a #PF intercept: its error code is the
+ * guest's #PF error code, as the exit's interruption error code carries it (P
+ * when a present SPTE refused the access, W for a write, U for an access from
+ * user mode). An EPT violation is traced by handle_ept_violation before KVM
+ * derives a #PF error code from it: its lines carry the exit qualification, as
+ * the kvm_exit's info1 does (read or write, the GPA valid and final).
+ */
+function pfErrorCode(present: boolean, write: boolean, gfn: number): number {
+  return (present ? PFERR_PRESENT : 0) + (write ? PFERR_WRITE : 0) + (userAddress(gfn) ? PFERR_USER : 0);
 }
 
 /** x86 #PF error code bits (PFERR_*_MASK) the model can set. */
