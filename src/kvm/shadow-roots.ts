@@ -119,6 +119,10 @@ function cachedRoots(vcpu: Vcpu): number[] {
  * invalid or of an old generation; the rest stay.
  */
 export function* kvmMmuFreeObsoleteRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
+  // Race: a fast zap toggling mmu_valid_gen (roots) or a zap marking a root
+  // invalid (shadow page tables), which is_obsolete_root reads here without
+  // mmu_lock: which roots are freed depends on which came first.
+  yield op2(READ, mmu.kvm.objRoots, mmu.objSpt);
   let mask = 0;
   const freed: number[] = [];
   if (isObsoleteRoot(mmu, vcpu.root.root)) {

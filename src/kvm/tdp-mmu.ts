@@ -1,5 +1,5 @@
 import { ModelBug } from '../runtime/model-bug.js';
-import { op2, opShared, opWrite, WRITE } from '../runtime/op.js';
+import { op2, opRead, opShared, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { RetPf } from './events.js';
 import type { Kvm } from './kvm.js';
@@ -165,6 +165,9 @@ export class TdpMmu implements MmuBackend {
 
   /** @kernel kvm_mmu_free_obsolete_roots — for TDP, the current root if invalid. */
   *freeObsoleteRoots(vcpu: Vcpu): Task {
+    // Race: kvm_tdp_mmu_invalidate_all_roots marking roots invalid, which is
+    // read here without mmu_lock: the root is dropped now or at the next request.
+    yield opRead(this.kvm.objRoots);
     const root = this.rootOf(vcpu);
     if (root === undefined || !root.invalid) return;
     yield* this.unloadRoots(vcpu);

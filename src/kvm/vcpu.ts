@@ -304,7 +304,11 @@ export class Vcpu {
   /** The request loop at the top of vcpu_enter_guest, in the kernel's order. */
   private *serviceRequests(): Task {
     const kvm = this.kvm;
-    if (kvmCheckRequest(this, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) yield* kvm.mmu.freeObsoleteRoots(this);
+    if (kvmCheckRequest(this, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) {
+      yield* kvm.mmu.freeObsoleteRoots(this);
+      // Race: requests made to us while we looked at the roots (the look is a step of its own).
+      yield opWrite(this.obj);
+    }
     if (kvmCheckRequest(this, KVM_REQ_MMU_RELOAD)) yield* kvm.mmu.unloadRoots(this);
     kvmCheckRequest(this, KVM_REQ_MMU_SYNC);
     kvmCheckRequest(this, KVM_REQ_LOAD_MMU_PGD);
