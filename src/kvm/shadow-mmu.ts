@@ -406,7 +406,12 @@ export class ShadowMmu implements MmuBackend {
     for (const prev of requestComing ? [] : vcpu.prevRoots) {
       if (!isObsoleteRoot(this, prev.root)) continue;
       const p = this.sps[prev.root]!;
-      return `previous root sp ${prev.root} (CR3 ${hex(prev.pgd)}) is ${p.invalid ? 'invalid' : `obsolete (mmu_valid_gen ${p.mmuValidGen}, now ${this.kvm.mmuValidGen})`}, still cached with no request to free it pending`;
+      // Not a root it runs on: an invalid one is never reused (is_root_usable), but its reference keeps the zapped
+      // page from being freed; one only of an old generation is reused by the next CR3 switch to it.
+      const harm = p.invalid
+        ? 'its reference keeps the zapped page from being freed'
+        : 'a CR3 switch to it reuses it (fast_pgd_switch), and the vCPU faults on it with no end';
+      return `previous root sp ${prev.root} (CR3 ${hex(prev.pgd)}) is ${p.invalid ? 'invalid' : `obsolete (mmu_valid_gen ${p.mmuValidGen}, now ${this.kvm.mmuValidGen})`}, still cached with no request to free it pending: ${harm}`;
     }
     return null;
   }
