@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, type Stats, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, type Stats, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -157,13 +157,16 @@ export function writeFileAtomic(file: string, chunks: string | Iterable<string>)
   let fd = openSync(tmp, 'w');
   try {
     writeAll(fd, chunks);
+    // On the disk before it takes the old file's name: a crash just after the rename leaves the new file whole.
+    fsyncSync(fd);
     const f = fd;
     fd = -1;
     closeSync(f);
+    // A rename the system refuses (the old file immutable, the folder's permissions changed meanwhile) leaves no temporary file.
+    renameSync(tmp, target.path);
   } catch (e) {
     if (fd >= 0) closeSync(fd);
     rmSync(tmp, { force: true });
     throw e;
   }
-  renameSync(tmp, target.path);
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
 import { captured } from './captured-cli.js';
-import { load } from './in-process-cli.js';
+import { cli, load } from './in-process-cli.js';
 
 /**
  * check, replay, audit and merge with an output the system refuses once the
@@ -130,4 +131,25 @@ test('merge of sweep parts, --json on a full disk: the table is printed, the --j
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stdout, /faultPrecheck/);
   assert.deepEqual(lines(r.stderr), [full('--json')]);
+});
+
+test('an output whose old file the system will not let go (immutable, chattr +i) is not written: the old file stays, and no temporary file is left beside it (a probe: .x.json.PID.tmp stayed)', async (t) => {
+  const file = join(dir, 'immutable.json');
+  writeFileSync(file, '{}\n');
+  if (spawnSync('chattr', ['+i', file]).status !== 0) {
+    t.skip('chattr +i is not available here (not root, or a file system without it)');
+    return;
+  }
+  try {
+    const r = await cli('run', MINI, '--json', file);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--json .*immutable\.json: not written: operation not permitted \(EPERM\)/);
+    assert.equal(readFileSync(file, 'utf8'), '{}\n');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('.immutable.json')),
+      [],
+    );
+  } finally {
+    spawnSync('chattr', ['-i', file]);
+  }
 });
