@@ -26,8 +26,13 @@ export function encodeSchedule(s: Schedule): string {
   return Buffer.from(out).toString('base64url');
 }
 
-/** Decodes encodeSchedule's string; throws a RangeError saying what is wrong with a malformed one. */
-export function decodeSchedule(text: string): Schedule {
+/**
+ * Decodes encodeSchedule's string; throws a RangeError saying what is wrong
+ * with a malformed one, or one of more than `maxChoices` steps (the --max-steps
+ * a replay runs with: it could not run more), before making room for them (a
+ * run length of 10^8 in 11 characters took 2 GB).
+ */
+export function decodeSchedule(text: string, maxChoices = 1e8): Schedule {
   const str = text.trim();
   if (!/^[A-Za-z0-9_-]+$/.test(str)) throw new RangeError('schedule string: only base64url characters (A-Z a-z 0-9 - _) are allowed');
   const bytes = Buffer.from(str, 'base64url');
@@ -40,7 +45,7 @@ export function decodeSchedule(text: string): Schedule {
     const t = getVarint(r);
     const n = getVarint(r);
     if (n === 0) throw new RangeError('schedule string: empty run');
-    if (choices.length + n > 1e8) throw new RangeError('schedule string: implausibly long');
+    if (choices.length + n > maxChoices) throw new RangeError(`schedule string: more than ${maxChoices} steps, more than can run`);
     for (let k = 0; k < n; k++) choices.push(t);
   }
   const nd = getVarint(r);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   type Counterexample,
@@ -14,7 +15,7 @@ import {
 import type { Sink } from '../kvm/events.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
-import { loadScenario } from '../scenario/load.js';
+import { builtinNames, loadScenario } from '../scenario/load.js';
 import { toJson } from './atomic-write.js';
 import { readCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
@@ -58,13 +59,13 @@ function fromLine(ref: string, o: ReplayFlags, ctx: Pick<CheckCommandContext, 'c
   checkedFactoryFor(ref, o.set, mutant, base);
   warnMutantSets(mutant, base, o.set);
   const factory = (sinks?: () => Sink[]) => factoryForScenario(base, ref, o.set, mutant, sinks);
+  const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : DEFAULT_MAX_STEPS;
   let schedule: Schedule;
   try {
-    schedule = decodeSchedule(o.schedule!);
+    schedule = decodeSchedule(o.schedule!, maxSteps);
   } catch (e) {
-    throw new InputError(`--schedule: ${(e as Error).message}`);
+    throw new InputError(`--schedule: ${(e as Error).message}${o.maxSteps === undefined ? ` (--max-steps ${maxSteps})` : ''}`);
   }
-  const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : DEFAULT_MAX_STEPS;
   const limits = runLimits({ maxSteps, retries: parseRetries(o.retries ?? 'deferred') });
   const origin = { scenario: ref, settings: settingsOf(o.set), mutant, seed: 0, strategy: 'replay', limits };
   return { source: '--schedule', factory, origin, schedule, cex: null };
@@ -79,6 +80,12 @@ function fileForm(file: string, o: ReplayFlags): ReplayInput {
     ['--retries', o.retries !== undefined],
   ] as const) {
     if (given) throw new InputError(`${flag}: only with --schedule (a counterexample file records it)`);
+  }
+  // A built-in scenario's name with no file of that name: the line check prints was meant, which needs its schedule.
+  if (!existsSync(file) && builtinNames().includes(file)) {
+    throw new InputError(
+      `${file}: a built-in scenario, not a counterexample file: expected --schedule S with it (the replay line check prints), or a file check wrote (--out)`,
+    );
   }
   const input = readCounterexample(file);
   const cex = input.cex;

@@ -37,3 +37,12 @@ test('choices and draws must be non-negative integers', () => {
   assert.throws(() => encodeSchedule({ choices: [-1], draws: [] }), /choice/);
   assert.throws(() => encodeSchedule({ choices: [], draws: [1.5] }), /draw/);
 });
+
+test('a schedule of more steps than may run is refused before room is made for them (a probe: 11 characters, a run of 10^8 choices, took 2 GB)', () => {
+  const long = encodeSchedule({ choices: new Array(10_001).fill(0), draws: [] });
+  assert.throws(() => decodeSchedule(long, 10_000), /schedule string: more than 10000 steps, more than can run/);
+  assert.equal(decodeSchedule(long, 10_001).choices.length, 10_001);
+  const before = process.memoryUsage().heapUsed;
+  assert.throws(() => decodeSchedule('AQEA_8HXLwA', 10_000), /more than 10000 steps/);
+  assert.ok(process.memoryUsage().heapUsed - before < 50e6);
+});

@@ -241,3 +241,15 @@ test("replay (regression): a counterexample file given with --schedule is said t
   );
   assert.doesNotMatch(line, /unknown keys/);
 });
+
+test('replay (regression): a built-in scenario without --schedule says the schedule is wanted (it said "no such file"); a --schedule of more steps than --max-steps lets run is refused before it is expanded (11 characters took 2 GB)', async () => {
+  const r = await cli('replay', 'fault-vs-invalidation-mini');
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(
+    r.stderr,
+    'mmulab: fault-vs-invalidation-mini: a built-in scenario, not a counterexample file: expected --schedule S with it (the replay line check prints), or a file check wrote (--out)\n',
+  );
+  const big = await cli('replay', 'fault-vs-invalidation-mini', '--schedule', 'AQEA_8HXLwA');
+  assert.equal(big.code, 2, big.stderr);
+  assert.equal(big.stderr, 'mmulab: --schedule: schedule string: more than 10000 steps, more than can run (--max-steps 10000)\n');
+});
