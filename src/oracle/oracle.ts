@@ -203,7 +203,10 @@ export class Oracle implements Sink {
     if ((v.requests & (1 << KVM_REQ_TLB_FLUSH)) !== 0) this.clean.enteredUnflushed();
     const problem = kvm.mmu.rootProblem(v);
     if (problem !== null) {
-      this.report('obsolete-root', `vCPU${v.id} entered the guest ${problem.startsWith('previous root') ? 'with a bad root cached' : 'on a bad root'}: ${problem}`);
+      this.report(
+        'obsolete-root',
+        `vCPU${v.id} entered the guest ${problem.startsWith('previous root') ? 'with a bad root cached' : 'on a bad root'}: ${problem}`,
+      );
       return;
     }
     if (v.apicAccessPfn >= 0) {

@@ -137,6 +137,9 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
   const value = Number(/data-variant="apicAccessPage=retry" data-metric="mmuLock.contended" data-value="([0-9.]+)"/.exec(html)![1]);
   assert.equal(value, contended.reduce((x, y) => x + y, 0) / contended.length);
   assert.match(html, /<td>time re-requesting \(summed over vCPUs\)<\/td>/);
-  assert.match(html, /<td>request to next VM-entry \(summed over vCPUs\)<\/td><td class="num" data-variant="apicAccessPage=retry" data-metric="apic.requestToEntryNs"/);
+  assert.match(
+    html,
+    /<td>request to next VM-entry \(summed over vCPUs\)<\/td><td class="num" data-variant="apicAccessPage=retry" data-metric="apic.requestToEntryNs"/,
+  );
   assert.match(html, /A percentile or maximum is each run's own, then averaged over the seeds/);
 });

@@ -57,7 +57,10 @@ for (const seed of [1, 2]) {
     const s = loadScenario('root-zap-mini');
     const r = simulate(s, { settings: effectiveSettings(s), mutant: 'zap-root-no-request', seed });
     assert.equal(r.violations[0]?.kind, 'obsolete-root');
-    assert.match(r.violations[0]!.message, /entered the guest with a bad root cached: previous root sp \d+ \(CR3 0x[0-9a-f]+\) is invalid, still cached with no request to free it pending: its reference keeps the zapped page from being freed$/);
+    assert.match(
+      r.violations[0]!.message,
+      /entered the guest with a bad root cached: previous root sp \d+ \(CR3 0x[0-9a-f]+\) is invalid, still cached with no request to free it pending: its reference keeps the zapped page from being freed$/,
+    );
   });
 }
 
