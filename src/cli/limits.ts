@@ -7,8 +7,9 @@ const MAX_TIME_LIMIT_S = 7 * 24 * 3600;
 /** Parses --time-limit S (or another option of wall seconds): fractions allowed, more than 0 and at most a week. */
 export function parseTimeLimitSeconds(text: string, option = '--time-limit'): number {
   const s = Number(text);
-  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !Number.isFinite(s) || s <= 0 || s > MAX_TIME_LIMIT_S) {
-    throw new InputError(`${option} ${text}: expected seconds, a number > 0 and <= ${MAX_TIME_LIMIT_S}`);
+  // Decimal, as a user writes seconds: 2, 0.5, .5, 1e-3; not hex, Infinity or a blank.
+  if (!/^\s*(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(text) || !Number.isFinite(s) || s <= 0 || s > MAX_TIME_LIMIT_S) {
+    throw new InputError(`${option} ${text}: expected seconds, a decimal number (2, 0.5, 1e-3) > 0 and <= ${MAX_TIME_LIMIT_S}`);
   }
   return s;
 }

@@ -102,7 +102,7 @@ test('audit: --executions 0 is refused (no execution audits nothing, yet the ver
   assert.equal(noProfile.stderr.trim(), 'mmulab: --profile-executions 0: expected at least 1');
   const zero = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--profile-time', '0');
   assert.equal(zero.code, 2);
-  assert.equal(zero.stderr.trim(), 'mmulab: --profile-time 0: expected seconds, a number > 0 and <= 604800');
+  assert.equal(zero.stderr.trim(), 'mmulab: --profile-time 0: expected seconds, a decimal number (2, 0.5, 1e-3) > 0 and <= 604800');
   const half = await cli('audit', 'fault-vs-invalidation-mini', ...size, '--executions', '5', '--profile-time', '0.5');
   assert.equal(half.code, 0, half.stderr);
 });

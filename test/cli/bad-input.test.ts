@@ -183,10 +183,17 @@ test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', () =
 });
 
 test('bad input: check --time-limit takes seconds as run does (fractions allowed, more than 0)', () => {
-  assertBad(cli('check', 'fault-vs-invalidation-mini', '--time-limit', '0'), /^mmulab: --time-limit 0: expected seconds, a number > 0 and <= 604800$/);
+  assertBad(
+    cli('check', 'fault-vs-invalidation-mini', '--time-limit', '0'),
+    /^mmulab: --time-limit 0: expected seconds, a decimal number \(2, 0\.5, 1e-3\) > 0 and <= 604800$/,
+  );
   const r = cli('check', 'fault-vs-invalidation-mini', '--strategy', 'pct', '--time-limit', '0.2');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^pct: \d+ executions \((time-limit|max-executions)\)/m);
+  // Decimal forms a user writes (a probe: 1e-3 and .5 were refused, 0.001 taken); hex and words are not seconds.
+  for (const t of ['.2', '2e-1']) assert.equal(cli('check', 'fault-vs-invalidation-mini', '--strategy', 'pct', '--time-limit', t).code, 0, t);
+  for (const t of ['0x1', 'Infinity', '1e9', '.'])
+    assertBad(cli('check', 'fault-vs-invalidation-mini', '--time-limit', t), /expected seconds, a decimal number/);
 });
 
 test('bad input: check of a shadow-paged scenario whose memslot delete takes away page tables a vCPU may still walk (time orders them only in the simulator)', () => {
