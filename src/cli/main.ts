@@ -155,7 +155,9 @@ function program(argv: readonly string[]): Command {
       ).catch((e) => {
         throw inScenario(ref, e);
       });
-      // A variant's bad input stopped the comparison: what ran is written and shown, then the error said.
+      // A variant's bad input stopped the comparison: what ran is written and shown, then the error said;
+      // recorded as said, with the file and the field's line, as sweep records it.
+      if (c.failed !== undefined) c.failed = locateInScenarioFile((inScenario(ref, new InputError(c.failed)) as InputError).message);
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(c));
       if (json !== null) unwritten.push(json);
       process.stdout.write(`${renderCompare(c)}\n`);
@@ -164,7 +166,7 @@ function program(argv: readonly string[]): Command {
       const bug = c.rows.flatMap((r) => r.results).find((x) => x.modelBug);
       if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);
       const failed = reportUnwritten(unwritten);
-      if (c.failed !== undefined) throw inScenario(ref, new InputError(c.failed));
+      if (c.failed !== undefined) throw new InputError(c.failed);
       process.exitCode = bug ? EXIT.modelBug : interrupted ? EXIT.interrupted : failed ? EXIT.input : bad ? EXIT.violation : EXIT.ok;
     });
 
