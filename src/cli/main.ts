@@ -206,6 +206,7 @@ export async function main(argv: string[]): Promise<number> {
     if (interrupted) {
       // A write under way (a big trace, on a worker thread) leaves no temporary file behind.
       removeTempFiles();
+      process.stderr.write('mmulab: stopped again: exiting now; outputs not yet written are not written (files from before are kept)\n');
       process.exit(EXIT.interrupted);
     }
     interrupted = true;

@@ -166,6 +166,33 @@ function interruptAfter(args: string[], afterMs: number, signal: keyof typeof SI
   });
 }
 
+/** Spawns a long run and, once it handles SIGINT and `afterMs` later, sends SIGINT twice, 20 ms apart. */
+function interruptTwice(args: string[], afterMs: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    const timers: NodeJS.Timeout[] = [];
+    const t0 = Date.now();
+    const poll = setInterval(() => {
+      if (!handlesSignal(child.pid!, 'SIGINT') && Date.now() - t0 < 30000) return;
+      clearInterval(poll);
+      timers.push(
+        setTimeout(() => child.kill('SIGINT'), afterMs),
+        setTimeout(() => child.kill('SIGINT'), afterMs + 20),
+      );
+    }, 50);
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), 60000);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      for (const t of timers) clearTimeout(t);
+      clearTimeout(watchdog);
+      resolve({ code, stderr });
+    });
+  });
+}
+
 /**
  * A SIGINT that lands while tsx is still loading the CLI (before main() installs its
  * handler) kills the child by the signal (code null): a slow start, not the behaviour
@@ -271,6 +298,18 @@ async function interruptedSweep(workers: string): Promise<{ partial: boolean; ro
   assert.equal(r.code, 130, r.stderr);
   return JSON.parse(readFileSync(out, 'utf8'));
 }
+
+test('interrupt: a second SIGINT exits at once and says so, and the output not yet written is not written (a probe: it exited in silence)', async () => {
+  const out = join(dir, 'twice-sweep.json');
+  // --workers 0: the main thread sees both signals once the cell in hand is done, one right after the other.
+  const r = await interruptTwice(
+    ['sweep', 'fault-during-invalidation', '--vary', 'faultPrecheck=off,lockless', '--seeds', '6', '--workers', '0', '--json', out],
+    1500,
+  );
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /^mmulab: stopped again: exiting now; outputs not yet written are not written \(files from before are kept\)$/m);
+  assert.equal(existsSync(out), false);
+});
 
 test('interrupt: SIGINT during sweep writes the finished cells, partial, exit 130', async () => {
   assert.equal((await interruptedSweep('2')).partial, true);
