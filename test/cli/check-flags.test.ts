@@ -163,3 +163,14 @@ test('check --shard alone (regression): the bound a bare check ends with, so the
   const whole = await cli('check', S, '--strategy', 'dfs', '--shard', '0/2', '--max-executions', '50', '--json', join(dir, 'whole0.json'));
   assert.equal(JSON.parse(readFileSync(join(dir, 'whole0.json'), 'utf8')).exploration.strategy.preemptionBound, undefined, whole.stderr);
 });
+
+test('check: random or pct with neither --max-executions nor --time-limit says, where no progress bar shows, that it runs until a violation or SIGINT (a probe: a script waited in silence)', async () => {
+  const out = join(dir, 'endless-cex.json');
+  for (const strategy of ['pct', 'random']) {
+    const r = await cli('check', S, '--strategy', strategy, '--mutate', 'fault-skip-range-check', '--out', out);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^mmulab: note: ${strategy} runs until a violation or SIGINT: no --max-executions or --time-limit given$`, 'm'));
+    const bounded = await cli('check', S, '--strategy', strategy, '--mutate', 'fault-skip-range-check', '--max-executions', '100000', '--out', out);
+    assert.doesNotMatch(bounded.stderr, /runs until/);
+  }
+});
