@@ -177,9 +177,11 @@ function porMode(o: CheckFlags, bound: number | undefined): 'dpor' | 'states' | 
 /** What a full table of explored states did to the search, and what makes room. */
 export function fullTableLine(lost: number, strategy: StrategySpec): string {
   const room = (strategy.kind === 'dfs' || strategy.kind === 'auto' ? strategy.maxStates : undefined) ?? DEFAULT_MAX_STATES;
+  // Room for what it held and what it lost (a power of two, at least twice as much): twice a table of 1 is no help for 770 lost.
+  const suggested = Math.max(2 * room, 2 ** Math.ceil(Math.log2(room + lost)));
   return (
     `the table of explored states was full: ${lost} states were explored again (sound, but the figures may then differ ` +
-    `with the number of workers); --max-states ${2 * room} makes room for twice as many`
+    `with the number of workers); --max-states ${suggested} makes room for them`
   );
 }
 
