@@ -140,8 +140,8 @@ function handlesSignal(pid: number, signal: keyof typeof SIGNO): boolean {
   }
 }
 
-/** Spawns a long run, sends `signal` (SIGINT) after `afterMs`, and returns exit code and output. */
-function interruptAfter(args: string[], afterMs: number, signal: keyof typeof SIGNO = 'SIGINT'): Promise<{ code: number | null; stderr: string }> {
+/** Spawns a long run, sends `signal` (SIGINT) after `afterMs` (`times` times, 20 ms apart), and returns exit code and output. */
+function interruptAfter(args: string[], afterMs: number, signal: keyof typeof SIGNO = 'SIGINT', times = 1): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -149,44 +149,17 @@ function interruptAfter(args: string[], afterMs: number, signal: keyof typeof SI
     child.stdout.resume();
     // Signal only once the CLI has installed its SIGINT handler (startup under tsx
     // can take longer than afterMs on a loaded machine), then afterMs more.
-    let kill: NodeJS.Timeout | undefined;
+    const kills: NodeJS.Timeout[] = [];
     const t0 = Date.now();
     const poll = setInterval(() => {
       if (!handlesSignal(child.pid!, signal) && Date.now() - t0 < 30000) return;
       clearInterval(poll);
-      kill = setTimeout(() => child.kill(signal), afterMs);
+      for (let i = 0; i < times; i++) kills.push(setTimeout(() => child.kill(signal), afterMs + 20 * i));
     }, 50);
     const watchdog = setTimeout(() => child.kill('SIGKILL'), 60000);
     child.on('exit', (code) => {
       clearInterval(poll);
-      clearTimeout(kill);
-      clearTimeout(watchdog);
-      resolve({ code, stderr });
-    });
-  });
-}
-
-/** Spawns a long run and, once it handles SIGINT and `afterMs` later, sends SIGINT twice, 20 ms apart. */
-function interruptTwice(args: string[], afterMs: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.resume();
-    const timers: NodeJS.Timeout[] = [];
-    const t0 = Date.now();
-    const poll = setInterval(() => {
-      if (!handlesSignal(child.pid!, 'SIGINT') && Date.now() - t0 < 30000) return;
-      clearInterval(poll);
-      timers.push(
-        setTimeout(() => child.kill('SIGINT'), afterMs),
-        setTimeout(() => child.kill('SIGINT'), afterMs + 20),
-      );
-    }, 50);
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 60000);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      for (const t of timers) clearTimeout(t);
+      for (const k of kills) clearTimeout(k);
       clearTimeout(watchdog);
       resolve({ code, stderr });
     });
@@ -302,9 +275,11 @@ async function interruptedSweep(workers: string): Promise<{ partial: boolean; ro
 test('interrupt: a second SIGINT exits at once and says so, and the output not yet written is not written (a probe: it exited in silence)', async () => {
   const out = join(dir, 'twice-sweep.json');
   // --workers 0: the main thread sees both signals once the cell in hand is done, one right after the other.
-  const r = await interruptTwice(
+  const r = await interruptAfter(
     ['sweep', 'fault-during-invalidation', '--vary', 'faultPrecheck=off,lockless', '--seeds', '6', '--workers', '0', '--json', out],
     1500,
+    'SIGINT',
+    2,
   );
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /^mmulab: stopped again: exiting now; outputs not yet written are not written \(files from before are kept\)$/m);
