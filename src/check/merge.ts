@@ -1,4 +1,4 @@
-import { combineClaimed, figuresUpTo, type LedgerEntry, type PartRecord } from './ledger.js';
+import { combineClaimed, figuresUpTo, Ledger, type LedgerEntry, type PartRecord } from './ledger.js';
 import type { Shard } from './shard.js';
 import type { StopReason, Summary } from './summary.js';
 
@@ -312,18 +312,13 @@ export function combineStriped(merged: MergedParts, shard: Shard): ExplorePart |
   // Each part ran every execution it owns up to its last; none owns one below `last` that it did not run.
   if (records.some((r) => nextOwned(r.shard, r.lastUnit) <= last)) return null;
   const stops = records.flatMap((r) => (r.stopUnit === null ? [] : [r.stopUnit]));
+  // One Ledger, given the units the parts kept in order, keeps what one worker's keeps: an execution a part left
+  // out was no deeper than one before it there, so none here either. The last unit closes the record, common or not.
+  const ledger = new Ledger();
   const entries = records.flatMap((r) => r.entries).sort((a, b) => a[0] - b[0]);
-  // What one Ledger keeps (see Ledger.close): an execution left out by its part was no deeper than one before it there, so none here either.
-  const kept: LedgerEntry[] = [];
-  let deepest = 0;
-  for (const e of entries) {
-    if (e[1] !== 1 || e[3] !== 0 || e[4] !== 0 || e[2] > deepest) kept.push([...e]);
-    if (e[2] > deepest) deepest = e[2];
-  }
-  return {
-    summary: merged.summary,
-    part: { shard, lastUnit: last, stopUnit: stops.length === 0 ? null : Math.min(...stops), entries: kept },
-  };
+  for (const e of entries) ledger.addUnit(e);
+  if (last >= 0 && entries[entries.length - 1]?.[0] !== last) ledger.addUnit([last, 1, 0, 0, 0]);
+  return { summary: merged.summary, part: ledger.record(shard, stops.length === 0 ? null : Math.min(...stops)) };
 }
 
 /** Why parts with no violation stopped, the one that matters most first; parts missing (`incomplete`) are never 'exhausted'. */

@@ -7,6 +7,11 @@ import { kvmFlushRemoteTlbs } from './vcpu-requests.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+/** Whether `sp` counts in its gfn's write-track count: a table above level 1 (a level-1 one goes unsync instead). */
+function isWriteTracking(sp: ShadowPage): boolean {
+  return sp.level > 1;
+}
+
 /**
  * @kernel mmu.c account_shadowed — a page that shadows a guest table is counted in
  * its gfn's memslot: no huge mapping may cover it (lpage_info), and existing
@@ -23,7 +28,7 @@ export function* accountShadowed(mmu: ShadowMmu, sp: ShadowPage): Task {
   modelAssert(slot !== undefined, `account_shadowed: sp ${sp.id} shadows gfn ${hex(sp.gfn)}, which no memslot holds`);
   const arch = mmu.slotArch(slot);
   sp.accountedSlot = arch.key;
-  if (sp.level > 1) arch.updateWriteTrack(sp.gfn, 1);
+  if (isWriteTracking(sp)) arch.updateWriteTrack(sp.gfn, 1);
   arch.updateDisallowLpage(sp.gfn, 1);
   // A TLB may still hold the writable translation: flush before anyone relies on the protection.
   if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) yield* kvmFlushRemoteTlbs(kvm, 'write-protect a shadowed gfn');
@@ -64,7 +69,7 @@ export function unaccountShadowed(mmu: ShadowMmu, sp: ShadowPage): void {
       text: `unaccount_shadowed: sp ${sp.id} gfn ${hex(sp.gfn)} is accounted in memslot ${arch.slotId}, which was deleted (use of freed slot metadata)`,
     });
   }
-  if (sp.level > 1) arch.updateWriteTrack(sp.gfn, -1);
+  if (isWriteTracking(sp)) arch.updateWriteTrack(sp.gfn, -1);
   arch.updateDisallowLpage(sp.gfn, -1);
   sp.accountedSlot = -1;
 }
@@ -169,8 +174,7 @@ function recountShadowed(mmu: ShadowMmu): string[] {
       t = new Map();
       track.set(sp.accountedSlot, t);
     }
-    // Level-1 tables are not write-tracked (they go unsync instead).
-    if (sp.level > 1) t.set(sp.gfn, (t.get(sp.gfn) ?? 0) + 1);
+    if (isWriteTracking(sp)) t.set(sp.gfn, (t.get(sp.gfn) ?? 0) + 1);
     let d = disallow.get(sp.accountedSlot);
     if (d === undefined) {
       d = [new Map(), new Map()];
