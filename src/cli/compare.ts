@@ -6,7 +6,7 @@ import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
 import { type SimulateOptions, simulate } from '../simulate/simulate.js';
 import { fmtNs, renderTable } from './table.js';
-import { inVariant, type Vary, variantScenario, variants, varyRecord } from './variants.js';
+import { cellIndex, inVariant, type Vary, variantScenario, variants, varyRecord } from './variants.js';
 
 /** One variant of a comparison: its settings (and size, when varied) and one result per seed. */
 export interface CompareRow {
@@ -34,6 +34,8 @@ export interface CompareResult {
    * when none.
    */
   failed?: string;
+  /** With `failed`: the number of the run that found it, as a sweep numbers its cells (cellIndex). */
+  failedCell?: number;
   wallMs: number;
 }
 
@@ -58,11 +60,12 @@ export function runCompare(
   const rows: CompareRow[] = [];
   let partial = false;
   let failed: string | undefined;
+  let failedCell: number | undefined;
   for (const v of variants(scenario, base, vary)) {
     const { label, settings, size } = v;
     const s = variantScenario(scenario, v);
     const results: RunResult[] = [];
-    for (const seed of seeds) {
+    for (const [k, seed] of seeds.entries()) {
       if (opts.interrupted?.()) {
         partial = true;
         break;
@@ -74,6 +77,7 @@ export function runCompare(
         const named = inVariant(e, label, seed);
         if (!(named instanceof InputError)) throw named;
         failed = named.message;
+        failedCell = cellIndex(rows.length, k, seeds.length);
         partial = true;
         break;
       }
@@ -92,7 +96,7 @@ export function runCompare(
     seeds,
     rows,
     partial,
-    ...(failed !== undefined ? { failed } : {}),
+    ...(failed !== undefined ? { failed, failedCell } : {}),
     wallMs: Math.round(wall() - t0),
   };
 }
@@ -176,14 +180,20 @@ export type CellOwner = (row: number, k: number) => boolean;
 export function partialNote(c: CompareResult, owns: CellOwner = () => true): string {
   const cut: string[] = [];
   const notRun: string[] = [];
+  let failed = '';
   for (const [i, row] of c.rows.entries()) {
     for (const r of row.results) if (r.partial) cut.push(`${row.label} seed ${r.seed} at ${fmtNs(r.simTimeNs)}`);
     const ran = new Set(row.results.map((r) => r.seed));
-    const missing = c.seeds.filter((seed, k) => owns(i, k) && !ran.has(seed));
+    // The run that found bad input ran, and stopped everything after it.
+    const isFailed = (k: number) => c.failedCell === cellIndex(i, k, c.seeds.length);
+    for (const [k, seed] of c.seeds.entries()) if (isFailed(k) && owns(i, k)) failed = `${row.label} seed ${seed} stopped on bad input`;
+    const missing = c.seeds.filter((seed, k) => owns(i, k) && !ran.has(seed) && !isFailed(k));
     if (missing.length > 0) notRun.push(`${row.label} seed${missing.length > 1 ? 's' : ''} ${missing.join(',')}`);
   }
   const variants = Object.values(c.vary).reduce((n, values) => n * values.length, 1);
   if (variants > c.rows.length) notRun.push(`${variants - c.rows.length} variant${variants - c.rows.length > 1 ? 's' : ''} of ${variants}`);
-  const parts = [cut.length > 0 ? `* cut short: ${cut.join('; ')}` : '', notRun.length > 0 ? `not run: ${notRun.join('; ')}` : ''].filter((x) => x !== '');
+  const parts = [cut.length > 0 ? `* cut short: ${cut.join('; ')}` : '', failed, notRun.length > 0 ? `not run: ${notRun.join('; ')}` : ''].filter(
+    (x) => x !== '',
+  );
   return `(partial${parts.length > 0 ? `; ${parts.join('; ')}` : ''})`;
 }

@@ -93,3 +93,8 @@ export function inVariant(e: unknown, label: string | null, seed: number): unkno
 export function failedIn(message: string, label: string | null, seed: number): string {
   return `${message} (in the run of ${label ?? 'the scenario as it is'}, seed ${seed})`;
 }
+
+/** The number of the run of variant `row` with its `k`-th seed: variants in turn, each with every seed (a sweep's cells). */
+export function cellIndex(row: number, k: number, seeds: number): number {
+  return row * seeds + k;
+}

@@ -13,11 +13,11 @@ import { warnIdleMutant } from '../cli/mutant-note.js';
 import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
-import { checkVariants } from '../cli/variants.js';
+import { cellIndex, checkVariants } from '../cli/variants.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
-import { cellIndex, gridRows, parseShard, shardHolds } from './grid.js';
+import { gridRows, parseShard, shardHolds } from './grid.js';
 import { type MergePart, parseMergePart } from './merge-input.js';
 import {
   cexFromHere,

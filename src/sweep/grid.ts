@@ -1,4 +1,4 @@
-import { type Variant, type Vary, variants } from '../cli/variants.js';
+import { cellIndex, type Variant, type Vary, variants } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -45,11 +45,6 @@ export function gridCells(rows: readonly Variant[], seeds: readonly number[]): C
     }
   });
   return out;
-}
-
-/** The index of the cell of variant `row` and its `k`-th seed: variants in turn, each with every seed. */
-export function cellIndex(row: number, k: number, seeds: number): number {
-  return row * seeds + k;
 }
 
 /** Whether cell `index` is one of `shard`'s: every count-th cell starting at its index (all, with no shard). */

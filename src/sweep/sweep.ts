@@ -1,10 +1,10 @@
 import type { CompareResult, CompareRow } from '../cli/compare.js';
-import { failedIn, varyRecord } from '../cli/variants.js';
+import { cellIndex, failedIn, varyRecord } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { buildDigest } from './build-digest.js';
-import { cellIndex, differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
+import { differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
 import { differs, refuseOtherBuild, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
 import { runCells } from './pool.js';
 
@@ -221,6 +221,7 @@ export function asCompare(s: SweepResult): CompareResult {
     seeds: s.seeds,
     rows: s.rows,
     partial: s.partial,
+    ...(s.failed !== undefined ? { failed: s.failed, failedCell: s.failedCell } : {}),
     wallMs: s.wallMs,
   };
 }
