@@ -39,7 +39,10 @@ test('compare table: a partial comparison says which runs were cut short (their 
   assert.match(gap.trim().split('\n').at(-1)!, /not run: faultPrecheck=off seed 1; faultPrecheck=lockless seed 2;/);
   // A run that found bad input ran, and stopped the rest: said so, not counted among those never run.
   const failed = renderCompare({ ...c, rows: [c.rows[0]!, { ...c.rows[1]!, results: [] }], failed: 'x', failedCell: 2 });
-  assert.match(failed.trim().split('\n').at(-1)!, /^\(partial; faultPrecheck=lockless seed 1 stopped on bad input; not run: faultPrecheck=lockless seed 2; 2 variants of 4\)$/);
+  assert.match(
+    failed.trim().split('\n').at(-1)!,
+    /^\(partial; faultPrecheck=lockless seed 1 stopped on bad input; not run: faultPrecheck=lockless seed 2; 2 variants of 4\)$/,
+  );
   // A shard holds its own cells only: the others are not missing from it.
   const shard = renderCompare(c, (row, k) => (row * 2 + k) % 2 === 0);
   assert.doesNotMatch(shard, /not run: faultPrecheck=lockless seed 2/);
