@@ -17,6 +17,7 @@ import {
 } from '../check/index.js';
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
 import { shortestClaim } from '../check/shortest.js';
+import { plural } from '../report/plural.js';
 import { drawnChoices } from '../scenario/drawn-choices.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
@@ -187,7 +188,7 @@ export function fullTableLine(lost: number, strategy: StrategySpec): string {
 
 /** What a dfs with at most `n` preemptions and reduction `por` covers once exhausted. */
 function boundedCoverage(n: number, por: PorMode): string {
-  const within = `at most ${n} preemption${n === 1 ? '' : 's'}`;
+  const within = `at most ${plural(n, 'preemption')}`;
   if (por !== 'dpor') return `every interleaving with ${within} was run`;
   // Bounded DPOR is not complete for its bound: README, "Coverage of a preemption bound".
   return `dfs (DPOR) with ${within} was exhausted (most, not all, interleavings within that bound: see the README's coverage note; --por states runs them all)`;
@@ -514,7 +515,6 @@ function inPart(line: string, shard: Shard | null): string {
 /** What minimisation did, on one line: the sizes before and after, and how far the search for a shortest one got. */
 /** The minimisation in one line; `events`: the lines the interleaving prints, which are events, not scheduler steps. */
 export function minimisedLine(m: NonNullable<CheckResult['minimisation']>, events?: number): string {
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const printed = events === undefined ? '' : ` (${plural(events, 'event')} printed)`;
   let line = `minimised: ${m.original.steps} → ${m.size.steps} scheduler steps${printed}, ${m.original.preemptions} → ${plural(m.size.preemptions, 'preemption')}`;
   if (m.search !== null) {

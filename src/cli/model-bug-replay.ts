@@ -1,4 +1,5 @@
 import { encodeSchedule, type ModelBugReport, modelBugMessage, type SingleRun, stepsOf } from '../check/index.js';
+import { plural } from '../report/plural.js';
 import type { ModelBugJson } from './check-json.js';
 import { type Replayable, replayCommandOf } from './replay-line.js';
 
@@ -20,7 +21,7 @@ export function modelBugJson(bug: ModelBugReport, world: Omit<Replayable, 'sched
  */
 export function modelBugText(bug: ModelBugJson, steps: number): string {
   const head = `mmulab: model bug (not a protocol violation): ${bug.message}\n`;
-  const found = `${steps} step${steps === 1 ? '' : 's'}, as found: not minimised`;
+  const found = `${plural(steps, 'step')}, as found: not minimised`;
   if (bug.replay === null) return `${head}mmulab: its limits are not ones a command line sets; its schedule (${found}): ${bug.schedule}\n`;
   return `${head}mmulab: reproduce it (${found}) with:\n  ${bug.replay}\n`;
 }

@@ -4,6 +4,7 @@ import type { CounterexampleView } from './cex.js';
 import { settingRows } from './cex-settings.js';
 import { esc, fmtNs, PALETTE, page } from './html-page.js';
 import { settingsTable } from './html-run.js';
+import { plural } from './plural.js';
 
 /** What the counterexample page can show besides the counterexample. */
 export interface CexReportOptions {
@@ -120,8 +121,6 @@ draws: ${esc(cex.schedule.draws.join(' ') || '(none)')}</pre>
 `;
   return page(`mmulab counterexample: ${cex.property || v.kind}`, html);
 }
-
-const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 /** A line's text, its mmu_lock operations set apart from its event (the text reads the same). */
 function lineHtml(text: string): string {

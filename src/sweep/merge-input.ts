@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { quotedValue } from '../check/quoted-value.js';
 import type { CheckJson } from '../cli/check-json.js';
 import { parseJsonText } from '../cli/json-input.js';
+import { plural } from '../report/plural.js';
 import { InputError } from '../scenario/input-error.js';
 import { MAX_SHARDS } from './grid.js';
 import type { SweepResult } from './sweep.js';
@@ -266,7 +267,7 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 /** A value as a refusal quotes it. */
 const quoted = (v: unknown) => quotedValue(v, 'nothing');
 
-const items = (n: number | bigint) => `${String(n)} item${n === 1 ? '' : 's'}`;
+const items = (n: number | bigint) => plural(n, 'item');
 
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
   const got = quoted(valueAt(data, issue.path));
