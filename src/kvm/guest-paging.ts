@@ -1,5 +1,6 @@
 import { modelAssert } from '../runtime/model-bug.js';
 import { InputError } from '../scenario/input-error.js';
+import type { SharedProcesses } from './guest-shared.js';
 import { pagesPerEntry } from './shadow-page.js';
 import type { Vcpu } from './vcpu.js';
 
@@ -41,6 +42,8 @@ export interface GuestCpuSpec {
   pageTableGfnsField: string;
   /** Where in the switch and exit periods this vCPU starts, in [0, 1), so vCPUs do not act in lockstep. */
   phase: number;
+  /** The vCPUs run threads of the same processes (guest-shared.ts): one run list and allocator for the guest. */
+  sharedProcesses: boolean;
 }
 
 /** Which table (level 3, 2 or 1) translates gva, as a key: the tables of one level are one per prefix. */
@@ -54,6 +57,8 @@ export class GuestProcess {
   readonly tables = new Map<number, number>();
   /** exit_mmap ran and its tables were freed. */
   exited = false;
+  /** sharedProcesses: the vCPUs that run a thread of it (mm_users); the last to leave drops the mm. */
+  readonly threads = new Set<number>();
   constructor(
     /** Process id, for logs. */
     readonly pid: number,
@@ -160,12 +165,14 @@ type GuestAction =
   /** an exited process's page tables go back to the allocator */
   | { kind: 'free'; proc: GuestProcess }
   /** fork: a new process takes run-list slot `slot` */
-  | { kind: 'create'; slot: number };
+  | { kind: 'create'; slot: number }
+  /** sharedProcesses: the forked process, its PGD zeroed, goes into run-list slot `slot`, where other vCPUs see it */
+  | { kind: 'publish'; slot: number; proc: GuestProcess };
 
 /** A vCPU's guest-kernel state: its run list, its page-table allocator, what it is doing (vcpu.guest). */
 export class GuestCpu {
-  /** The processes this vCPU runs in turn. */
-  readonly processes: GuestProcess[] = [];
+  /** The processes this vCPU runs in turn (sharedProcesses: the guest's run list, skipping those it has no thread of). */
+  readonly processes: GuestProcess[];
   /** The process whose PGD is in CR3 (or init_mm). */
   current: GuestProcess;
   /** Next process switch and process exit, virtual ns. */
@@ -195,15 +202,26 @@ export class GuestCpu {
   readonly droppedByZap = new Set<number>();
   /** Processes that exited on this vCPU. */
   exits = 0;
+  /** sharedProcesses: the tables of each process this vCPU made sure exist, by tableKey (so that it needs not look at the shared ones again). */
+  private readonly knownTables = new Map<GuestProcess, Set<number>>();
 
   constructor(
     readonly kernel: GuestKernel,
     readonly spec: GuestCpuSpec,
     name: string,
+    /** sharedProcesses: the guest's one run list (then `processes` is its array) and allocator. */
+    private readonly shared: SharedProcesses | null = null,
   ) {
-    this.alloc = new PageTableAllocator(spec.pageTableGfnStart, spec.pageTableGfns, `${name}'s guest page tables`, spec.pageTableGfnsField);
-    const n = Math.max(1, spec.processes);
-    for (let i = 0; i < n; i++) this.processes.push(kernel.newProcess(this.alloc).proc);
+    if (shared !== null) {
+      this.alloc = shared.alloc;
+      this.processes = shared.processes;
+    } else {
+      this.alloc = new PageTableAllocator(spec.pageTableGfnStart, spec.pageTableGfns, `${name}'s guest page tables`, spec.pageTableGfnsField);
+      this.processes = [];
+      const n = Math.max(1, spec.processes);
+      for (let i = 0; i < n; i++) this.processes.push(kernel.newProcess(this.alloc).proc);
+    }
+    // Shared: every vCPU starts on a thread of the first process, so they start on one root.
     this.current = this.processes[0]!;
     this.nextSwitchAt = spec.processSwitchNs * (1 + spec.phase);
     this.nextExitAt = spec.processExitNs * (1 + spec.phase);
@@ -213,14 +231,20 @@ export class GuestCpu {
    * The guest kernel's work before the vCPU's next access, at virtual time `now`:
    * may make a page-table write the next access (putting the user access aside),
    * or ask for a CR3 load, which exits to KVM ('cr3'). Touches only this vCPU's
-   * guest state.
+   * guest state; with sharedProcesses, the guest's shared process state too,
+   * but only when `granted`: before its first touch of it, an ungranted tick
+   * returns 'mm' having changed nothing it would redo, and the caller yields
+   * (announcing SharedProcesses.obj) and ticks again, granted.
    */
-  tick(v: Vcpu, now: number): 'cr3' | null {
+  tick(v: Vcpu, now: number, granted = false): 'cr3' | 'mm' | null {
     // The page-table write made the next access has not completed (it faulted and is retried).
     if (this.writeMark >= 0 && v.accessesDone === this.writeMark) return null;
     this.writeMark = -1;
+    const shared = this.shared !== null;
     for (;;) {
       if (this.pendingCr3 >= 0) return 'cr3';
+      // Every action but a page-table write reads or writes the run list, the allocator or the process table.
+      if (shared && !granted && this.actions.length > 0 && this.actions[0]!.kind !== 'write') return 'mm';
       const a = this.actions.shift();
       if (a !== undefined) {
         switch (a.kind) {
@@ -242,6 +266,9 @@ export class GuestCpu {
           case 'create':
             this.createAt(a.slot);
             continue;
+          case 'publish':
+            this.processes[a.slot] = a.proc;
+            continue;
         }
       }
       if (this.saved !== null) {
@@ -251,16 +278,29 @@ export class GuestCpu {
       }
       const s = this.spec;
       if (!this.clocksFromNextAccess && s.processExitNs > 0 && now >= this.nextExitAt) {
+        if (shared && !granted) return 'mm';
+        if (shared ? !this.queueThreadExit(v.id) : !this.queueExit()) {
+          // The vCPU's only thread, its process living on elsewhere: it exits with the process, later.
+          this.nextExitAt = now + s.processExitNs;
+          continue;
+        }
         this.clocksFromNextAccess = true;
-        this.queueExit();
         continue;
       }
       if (!this.clocksFromNextAccess && s.processSwitchNs > 0 && this.processes.length > 1 && now >= this.nextSwitchAt) {
-        this.clocksFromNextAccess = true;
+        if (shared && !granted) return 'mm';
         const i = this.processes.indexOf(this.current);
-        this.actions.push({ kind: 'cr3', slot: (i + 1) % this.processes.length });
+        const next = shared ? this.shared!.nextSlotFor(v.id, i) : (i + 1) % this.processes.length;
+        if (next < 0) {
+          // No thread of another process on this vCPU (shared): nothing to switch to.
+          this.nextSwitchAt = now + s.processSwitchNs;
+          continue;
+        }
+        this.clocksFromNextAccess = true;
+        this.actions.push({ kind: 'cr3', slot: next });
         continue;
       }
+      if (shared && !granted && !this.tablesKnown(v.nextGfn)) return 'mm';
       if (this.ensureUserTables(v.nextGfn)) continue;
       if (this.clocksFromNextAccess) {
         this.clocksFromNextAccess = false;
@@ -285,19 +325,40 @@ export class GuestCpu {
   }
 
   /**
-   * The running process exits: exit_mmap clears its PGD's user entries while it
-   * is still loaded, the CPU switches to another process (or init_mm), the page
-   * tables are freed, and a new process is forked into its place.
+   * sharedProcesses: this vCPU's thread of the running process exits. While
+   * another vCPU runs a thread of it, this one switches to a process it runs a
+   * thread of (none: false, the exit waits); the last thread out drops the mm
+   * (queueExit).
    */
-  private queueExit(): void {
+  private queueThreadExit(id: number): boolean {
     const p = this.current;
     const slot = this.processes.indexOf(p);
-    if (slot < 0) return;
+    if (slot < 0) return false;
+    const next = this.shared!.nextSlotFor(id, slot);
+    const last = p.threads.size === 1 && p.threads.has(id);
+    if (!last && next < 0) return false;
+    p.threads.delete(id);
+    this.knownTables.delete(p);
+    if (last) return this.queueExit(next);
+    this.actions.push({ kind: 'cr3', slot: next });
+    return true;
+  }
+
+  /**
+   * The running process exits: exit_mmap clears its PGD's user entries while it
+   * is still loaded, the CPU switches to another process (`next`, a run-list
+   * slot; −1: init_mm), the page tables are freed, and a new process is forked
+   * into its place. False when there is no running process to exit.
+   */
+  private queueExit(next = this.processes.length > 1 ? (this.processes.indexOf(this.current) + 1) % this.processes.length : -1): boolean {
+    const p = this.current;
+    const slot = this.processes.indexOf(p);
+    if (slot < 0) return false;
     this.exits++;
     for (let i = 0; i < TABLE_REWRITE_WRITES; i++) this.actions.push({ kind: 'write', gfn: p.pgd, index: i });
-    const next = this.processes.length > 1 ? (slot + 1) % this.processes.length : -1;
     this.actions.push({ kind: 'cr3', slot: next }, { kind: 'free', proc: p }, { kind: 'create', slot });
     if (next < 0) this.actions.push({ kind: 'cr3', slot });
+    return true;
   }
 
   /** Frees an exited process's tables, the PGD last, so that the LIFO hands it out first. */
@@ -310,20 +371,43 @@ export class GuestCpu {
     if (this.kernel.byPgd.get(p.pgd) === p) this.kernel.byPgd.delete(p.pgd);
   }
 
-  /** Forks a process into run-list slot `slot`; a recycled PGD page is zeroed first. */
+  /**
+   * Forks a process into run-list slot `slot`; a recycled PGD page is zeroed
+   * first. Shared, the process has a thread on every vCPU, and goes into the
+   * slot (where the others can switch to it) only once it is zeroed.
+   */
   private createAt(slot: number): void {
+    if (this.shared !== null) {
+      const { proc, recycled } = this.shared.fork(this.kernel);
+      this.actions.unshift(...(recycled ? rewrite(proc.pgd) : []), { kind: 'publish', slot, proc });
+      return;
+    }
     const { proc, recycled } = this.kernel.newProcess(this.alloc);
     this.processes[slot] = proc;
     if (recycled) this.actions.unshift(...rewrite(proc.pgd));
+  }
+
+  /** sharedProcesses: this vCPU made sure before that the current process has the tables translating gva. */
+  private tablesKnown(gva: number): boolean {
+    const known = this.knownTables.get(this.current);
+    if (known === undefined) return false;
+    for (let level = 3; level >= 1; level--) if (!known.has(tableKey(level, gva))) return false;
+    return true;
   }
 
   /** The current process has the tables translating gva; recycled pages get zeroed first. True when writes were queued. */
   private ensureUserTables(gva: number): boolean {
     const p = this.current;
     modelAssert(p !== this.kernel.initMm, 'a user access under init_mm');
+    let known: Set<number> | undefined;
+    if (this.shared !== null) {
+      known = this.knownTables.get(p) ?? new Set<number>();
+      this.knownTables.set(p, known);
+    }
     let queued = false;
     for (let level = 3; level >= 1; level--) {
       const k = tableKey(level, gva);
+      known?.add(k);
       if (p.tables.has(k)) continue;
       const { gfn, recycled } = this.alloc.alloc();
       p.tables.set(k, gfn);

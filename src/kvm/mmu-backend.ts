@@ -73,9 +73,11 @@ export interface MmuBackend {
   /**
    * The guest kernel's own work before the vCPU's next access (process switch or
    * exit). It may replace the next access with a write to a page-table page; it
-   * returns 'cr3' when the guest loads CR3, which exits to KVM.
+   * returns 'cr3' when the guest loads CR3, which exits to KVM, or an op to yield
+   * before it touches guest state other vCPUs share, after which it is called
+   * again `granted`.
    */
-  guestTick?(vcpu: Vcpu): 'cr3' | null;
+  guestTick?(vcpu: Vcpu, granted?: boolean): 'cr3' | Op | null;
   /**
    * page_fault_handle_page_track, shadow paging only: a write to a gfn that some
    * shadow page write-protects is emulated (the write done by KVM, under

@@ -52,6 +52,12 @@ export const MUTANTS: readonly MutantSpec[] = [
     scenario: 'root-zap-mini',
   },
   {
+    name: 'zap-root-request-before-invalid',
+    description:
+      "__kvm_mmu_prepare_zap_page makes KVM_REQ_MMU_FREE_OBSOLETE_ROOTS before setting the root's role.invalid (the order thread 003 fixed): a vCPU that services the request in between sees the root valid and keeps it",
+    scenario: 'root-zap-shared-mini',
+  },
+  {
     name: 'free-obsolete-roots-tests-current',
     description:
       "kvm_mmu_free_obsolete_roots tests the current root for each previous root (seed 003's first posting): obsolete roots stay cached, and a CR3 switch can reuse one",

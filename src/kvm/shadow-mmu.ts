@@ -3,7 +3,8 @@ import { type Op, opPair, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { InputError } from '../scenario/input-error.js';
 import type { RetPf } from './events.js';
-import { GuestCpu, type GuestCpuSpec, GuestKernel } from './guest-paging.js';
+import { GuestCpu, type GuestCpuSpec, GuestKernel, PageTableAllocator } from './guest-paging.js';
+import { SharedProcesses } from './guest-shared.js';
 import type { Kvm } from './kvm.js';
 import { SlotArch, slotArchKey } from './lpage-info.js';
 import { KVM_MEMSLOT_INVALID, type Memslot, type Memslots } from './memslots.js';
@@ -86,10 +87,20 @@ export class ShadowMmu implements MmuBackend {
     this.objSpt = kvm.rt.objects.id('shadow page tables');
   }
 
+  /** The guest's one run list when its vCPUs run threads of the same processes (workload.sharedProcesses), else null. */
+  sharedProcesses: SharedProcesses | null = null;
+
   /** Gives each vCPU its guest-kernel state and loads its first process's CR3. */
   setupGuest(specs: readonly GuestCpuSpec[]): void {
+    const s0 = specs[0];
+    if (s0?.sharedProcesses) {
+      // One allocator for the guest: vCPU0's region (the scenario's workload sizes it).
+      const alloc = new PageTableAllocator(s0.pageTableGfnStart, s0.pageTableGfns, 'the guest page tables', s0.pageTableGfnsField);
+      const obj = this.kvm.rt.objects.id('guest processes');
+      this.sharedProcesses = new SharedProcesses(this.guest, Math.max(1, s0.processes), alloc, specs.length, obj);
+    }
     this.kvm.vcpus.forEach((v, i) => {
-      const g = new GuestCpu(this.guest, specs[i]!, v.name);
+      const g = new GuestCpu(this.guest, specs[i]!, v.name, this.sharedProcesses);
       v.guest = g;
       v.cr3 = g.current.pgd;
     });
@@ -361,9 +372,14 @@ export class ShadowMmu implements MmuBackend {
     yield* kvmMmuInvalidateMmioSptes(this, gen);
   }
 
-  /** The guest kernel's own work before the next access; 'cr3' exits to KVM. */
-  guestTick(vcpu: Vcpu): 'cr3' | null {
-    return this.guestCpu(vcpu).tick(vcpu, this.kvm.rt.now());
+  /**
+   * The guest kernel's own work before the next access; 'cr3' exits to KVM. An
+   * op: the guest kernel is about to touch the process state the vCPUs share;
+   * the caller yields it and calls again with `granted`.
+   */
+  guestTick(vcpu: Vcpu, granted = false): 'cr3' | Op | null {
+    const r = this.guestCpu(vcpu).tick(vcpu, this.kvm.rt.now(), granted);
+    return r === 'mm' ? opWrite(this.sharedProcesses!.obj) : r;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { modelAssert } from '../runtime/model-bug.js';
-import type { Op } from '../runtime/op.js';
+import { type Op, opWrite } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { unaccountShadowed } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
@@ -111,14 +111,25 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
     // page that was already obsolete needs no request: the fast zap sent one.
     zappedRoot = !isObsoleteSp(kvm, sp);
   }
+  // The mutant asks before the store below, as the code did before thread 003's
+  // fix: a vCPU that services the request in between finds the root valid.
+  const askedEarly = zappedRoot && kvm.mutation.acts('zap-root-request-before-invalid');
+  if (askedEarly) {
+    yield* requestRootDrop(mmu);
+    // Race (the mutant's): a vCPU servicing the request, whose is_obsolete_root
+    // reads role.invalid without mmu_lock, before the store below.
+    yield opWrite(mmu.objSpt);
+  }
   sp.invalid = true;
   if (!wasInvalid) {
     kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0, gen: sp.mmuValidGen, direct: sp.direct });
     kvm.rt.charge(kvm.costs.zapShadowPageNs);
   }
   // Only now, with role.invalid set: a vCPU that services the request must see the
-  // root as invalid, or it would keep it and enter the guest on it.
-  if (zappedRoot && !kvm.mutation.acts('zap-root-no-request')) yield* requestRootDrop(mmu);
+  // root as invalid, or it would keep it and enter the guest on it. (No step of
+  // its own: the store is in the step before the request's first, which is where
+  // a vCPU's bit is set; the kernel's request orders the two with a barrier.)
+  if (zappedRoot && !askedEarly && !kvm.mutation.acts('zap-root-no-request')) yield* requestRootDrop(mmu);
   return zapped;
 }
 

@@ -192,7 +192,14 @@ export class Vcpu {
     for (;;) {
       // Shadow paging: the guest kernel's own work comes first (it reads only this
       // vCPU's guest state, so it belongs to the previous step).
-      if (tick !== undefined && tick.call(mmu, this) === 'cr3') {
+      let g = tick === undefined ? null : tick.call(mmu, this);
+      if (typeof g === 'number') {
+        // Race: the other vCPUs' guest kernels exiting, forking and switching the
+        // processes whose threads they share with this one (workload.sharedProcesses).
+        yield g;
+        g = tick!.call(mmu, this, true);
+      }
+      if (g === 'cr3') {
         this.leaveGuest();
         kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
         kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'cr3' });

@@ -44,6 +44,14 @@ export const workloadSchema = z
     /** Shadow paging: a process exits (its page tables are freed) every this many ns (0: never). */
     processExitNs: ns.default(0),
     /**
+     * Shadow paging: the vCPUs run threads of the same processes (one run list
+     * for the guest, as a multithreaded workload has), so they load the same PGDs
+     * and share their shadow roots; a vCPU's exit timer ends its thread, and the
+     * last thread's exit drops the process. Off (absent: a scenario without it
+     * digests as before): each vCPU runs processes of its own.
+     */
+    sharedProcesses: z.boolean().optional(),
+    /**
      * Shadow paging: this vCPU's processes take their page-table pages from
      * [pageTableGfnStart, + pageTableGfns), which must lie in a memslot at or above
      * gfn 2^27 (the guest kernel's half). Default: one region per vCPU after the

@@ -65,6 +65,7 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
       `vm.memslots: shadow paging needs a memslot holding the guest kernel's page tables at gfns [${hex(PT_BASE)}, ${hex(PT_BASE + KERNEL_PT_GFNS)})`,
     );
   }
+  sharedProcessesIssue(scenario);
   const specs: GuestCpuSpec[] = [];
   for (let i = 0; i < n; i++) {
     const w = vcpuWorkload(scenario, i);
@@ -102,9 +103,40 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
       pageTableGfns: w.pageTableGfns,
       pageTableGfnsField: `${from('pageTableGfns')}.pageTableGfns`,
       phase: i / n,
+      sharedProcesses: scenario.workload.sharedProcesses === true,
     });
   }
   return specs;
+}
+
+/** What a vcpuWorkloads entry may not set under sharedProcesses: the guest's one run list and allocator are the workload's. */
+const GUEST_WIDE = ['processes', 'pageTableGfnStart', 'pageTableGfns'] as const;
+
+/**
+ * Refuses what sharedProcesses cannot mean: a per-vCPU choice of it or of the
+ * guest's processes and their page-table region (one for the whole guest), and
+ * exits with a single process on several vCPUs, where a thread that exits while
+ * others run on has no other process to switch to.
+ */
+function sharedProcessesIssue(scenario: Scenario): void {
+  scenario.vcpuWorkloads.forEach((own, i) => {
+    if (own.sharedProcesses !== undefined) {
+      throw new InputError(
+        `vcpuWorkloads[${i}].sharedProcesses: whether the vCPUs run threads of the same processes is the guest's, not one vCPU's; expected it set in workload only`,
+      );
+    }
+    const k = scenario.workload.sharedProcesses === true ? GUEST_WIDE.find((f) => own[f] !== undefined) : undefined;
+    if (k === undefined) return;
+    throw new InputError(
+      `vcpuWorkloads[${i}].${k}: with workload.sharedProcesses the processes and their page tables are the guest's, one set for every vCPU; expected ${k} set in workload only`,
+    );
+  });
+  const w = scenario.workload;
+  if (w.sharedProcesses === true && scenario.vm.vcpus > 1 && w.processExitNs > 0 && Math.max(1, w.processes) < 2) {
+    throw new InputError(
+      `workload.processes: ${w.processes} with sharedProcesses and processExitNs on ${scenario.vm.vcpus} vCPUs: a thread that exits while its process runs on elsewhere switches to another process; expected at least 2`,
+    );
+  }
 }
 
 /**
