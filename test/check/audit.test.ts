@@ -31,6 +31,8 @@ test('footprint audit (seed 1): the KVM model commutes wherever it says it does,
     ['apic-reload-mini', {}],
     ['root-zap-mini', {}],
     ['cached-roots-mini', {}],
+    // Two vCPUs' guest kernels exiting and switching threads of the same processes.
+    ['root-zap-shared-mini', {}],
     // Random draws (read or write per access): per-thread streams keep them order-independent.
     ['memslot-delete-mini', {}],
   ] as const) {

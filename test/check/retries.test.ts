@@ -24,8 +24,9 @@ const strategies: [string, () => Strategy][] = [
  * vCPU that exits for its second page with the first in its TLB; request-mode-
  * read-early: a vCPU's entry between the read of its mode and the request;
  * free-obsolete-roots-tests-current: unbounded DPOR, 30,682 executions since
- * servicing the root-drop request reads the roots in a step of its own),
- * and is found by at least one, and by the default check (auto: PCT, then
+ * servicing the root-drop request reads the roots in a step of its own;
+ * zap-root-request-before-invalid: two preemptions, and unbounded DPOR is not
+ * there in 20,000), and is found by at least one, and by the default check (auto: PCT, then
  * bound by bound: test/cli/check-default.test.ts and the bench).
  */
 const FOUND_BY_ALL = new Set([

@@ -8,10 +8,13 @@ import { parseScenario } from '../../src/scenario/load.js';
 
 /**
  * A small shadow-paged VM for unit tests: one data memslot (0), the guest's
- * page tables in memslot 1, `vcpus` vCPUs with `processes` processes each and
- * `warm` pages touched before the start. Nothing runs until a test does.
+ * page tables in memslot 1, `vcpus` vCPUs with `processes` processes each (or,
+ * `sharedProcesses`, threads of the same `processes`) and `warm` pages touched
+ * before the start. Nothing runs until a test does.
  */
-export function shadowVm(opts: { vcpus?: number; processes?: number; warm?: number; settings?: Partial<Settings>; mutant?: string | null } = {}): {
+export function shadowVm(
+  opts: { vcpus?: number; processes?: number; warm?: number; settings?: Partial<Settings>; mutant?: string | null; sharedProcesses?: boolean } = {},
+): {
   inst: KvmInstance;
   kvm: Kvm;
   mmu: ShadowMmu;
@@ -29,7 +32,7 @@ workload:
   processes: ${opts.processes ?? 1}
   pageTableGfns: 256
   warmPages: ${opts.warm ?? 0}
-  accesses: 1
+  accesses: 1${opts.sharedProcesses ? '\n  sharedProcesses: true' : ''}
 settings:
   mmu: shadow
 stop:

@@ -71,6 +71,7 @@ const MUTANTS = [
   ['memslot-delete-mini', 'zap-fast-no-generation-bump'],
   ['root-zap-mini', 'zap-root-no-request'],
   ['cached-roots-mini', 'free-obsolete-roots-tests-current'],
+  ['root-zap-shared-mini', 'zap-root-request-before-invalid'],
 ] as const;
 
 for (const [scenario, mutant] of MUTANTS) {

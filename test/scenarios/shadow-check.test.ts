@@ -39,6 +39,16 @@ for (const kind of ['random', 'pct', 'dfs'] as const) {
     assert.equal(bad.violation?.kind, 'obsolete-root');
     assert.match(bad.violation!.message, /previous root sp \d+ \(CR3 0x[0-9a-f]+\) is (invalid|obsolete)/);
   });
+
+  test(`checker (${kind}, seed 1): root-zap-shared-mini (two vCPUs share a root the last thread's exit zaps) is safe for 150 executions; mutant zap-root-request-before-invalid (the request before role.invalid) is caught`, () => {
+    const good = explored('root-zap-shared-mini', null, kind, 1, 150);
+    assert.equal(good.violation, null, good.violation?.message);
+    assert.equal(good.modelBug, null);
+    // It needs two preemptions (bound 1 is exhausted without it): dfs looks with the default check's bound, 2.
+    const bad = explored('root-zap-shared-mini', 'zap-root-request-before-invalid', kind, 1, 20_000, 2);
+    assert.equal(bad.violation?.kind, 'obsolete-root');
+    assert.match(bad.violation!.message, /previous root sp \d+ \(CR3 0x[0-9a-f]+\) is invalid, still cached with no request to free it pending/);
+  });
 }
 
 test('regression (root-drop request window): with mmu=tdp, a vCPU passing its entry check between the fast zap invalidating its root and the request reaching it is not an obsolete-root violation (random, seed 3)', () => {
