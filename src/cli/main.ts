@@ -175,7 +175,13 @@ function program(argv: readonly string[]): Command {
     .option('--json', 'print as JSON')
     .action((o: { json?: boolean }) => {
       const scenarios = builtinIndex();
-      const settings = SETTINGS.map((s) => ({ key: s.key, values: s.values, default: s.default, description: s.description }));
+      const settings = SETTINGS.map((s) => ({
+        key: s.key,
+        values: s.values,
+        ...(s.range ? { range: s.range } : {}),
+        default: s.default,
+        description: s.description,
+      }));
       const mutants = MUTANTS.map((m) => ({ name: m.name, description: m.description, scenario: m.scenario }));
       if (o.json) {
         process.stdout.write(toJson({ scenarios, settings, mutants }));
@@ -184,7 +190,10 @@ function program(argv: readonly string[]): Command {
       const out: string[] = ['Scenarios:'];
       for (const s of scenarios) out.push(`  ${printable(s.name)}`, ...wrap(printable(s.description), 74).map((l) => `      ${l}`));
       out.push('', 'Settings (--set key=value):');
-      for (const s of settings) out.push(`  ${s.key.padEnd(15)} ${s.values.join(' | ')} (default ${s.default})`, `  ${''.padEnd(15)} ${s.description}`);
+      for (const s of settings) {
+        const values = s.range !== undefined ? `${s.range.min}..${s.range.max}` : s.values.join(' | ');
+        out.push(`  ${s.key.padEnd(15)} ${values} (default ${s.default})`, `  ${''.padEnd(15)} ${s.description}`);
+      }
       out.push('', 'Mutants (--mutate name):');
       for (const m of mutants) out.push(`  ${m.name.padEnd(28)} [${m.scenario}]`, `  ${''.padEnd(28)} ${m.description}`);
       process.stdout.write(`${out.join('\n')}\n`);

@@ -26,7 +26,7 @@ export function mutantNote(mutant: string | null, scenario: string, runs: readon
   } catch {
     intended = null;
   }
-  const wanted = Object.entries(intended?.settings ?? {}).filter(([, v]) => v !== undefined) as [keyof Settings, string | boolean][];
+  const wanted = Object.entries(intended?.settings ?? {}).filter(([, v]) => v !== undefined) as [keyof Settings, string | boolean | number][];
   const kv = (pairs: readonly [string, unknown][]) => pairs.map(([k, v]) => `${k}=${String(v)}`).join(' ');
   const off = runs.flatMap((r) => {
     const differ = wanted.filter(([k, v]) => r.settings[k] !== v).map(([k]) => [k, r.settings[k]] as [string, unknown]);

@@ -1,4 +1,4 @@
-import { SETTINGS, type Settings } from '../kvm/settings.js';
+import { rangeText, SETTINGS, type Settings } from '../kvm/settings.js';
 import { MAX_SEED } from '../runtime/prng.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -6,13 +6,18 @@ import { resize, type ScenarioSize } from '../scenario/size.js';
 import { isSizeKey, SIZE_KEYS, type Vary, type VaryKey } from './variants.js';
 
 /** Parses one `key=value` setting from the command line against the settings table. */
-export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean] {
+export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean | number] {
   const key = setKey(text);
   if (key === '') throw new InputError(`${where} ${text}: expected key=value`);
   const raw = text.slice(key.length + 1);
   const spec = SETTINGS.find((s) => s.key === key);
   if (spec === undefined) {
     throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), ...SIZE_KEYS].join(', ')}`);
+  }
+  if (spec.range !== undefined) {
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(n >= spec.range.min && n <= spec.range.max)) throw new InputError(`${where} ${text}: ${key} expects ${rangeText(spec.range)}`);
+    return [spec.key, n];
   }
   const value = typeof spec.default === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;
   if (!spec.values.includes(value as never)) {

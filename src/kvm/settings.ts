@@ -1,11 +1,16 @@
+import { BATCH_ZAP_PAGES } from './shadow-page.js';
+
 /**
  * The protocol variants and kernel configuration a run can choose, each with its
  * values, default and meaning. `mmulab list` prints this table.
  */
 export interface SettingSpec {
   key: keyof Settings;
+  /** The values it takes (none listed for an integer setting: see `range`). */
   values: readonly (string | boolean)[];
-  default: string | boolean;
+  /** An integer setting: the least and the greatest value it takes. */
+  range?: { min: number; max: number };
+  default: string | boolean | number;
   description: string;
   /** Read under this MMU only; under the other the model does `instead`, whatever the value. */
   readUnder?: { mmu: Settings['mmu']; instead: string };
@@ -24,6 +29,20 @@ export interface Settings {
   memslotFlush: 'zap-all-fast' | 'zap-all-lockbreak' | 'zap-slot' | 'zap-slot-rmap-only';
   /** What vCPUs do when a root in use is zapped (thread 003). */
   rootZap: 'free-obsolete' | 'reload-all';
+  /**
+   * Pages kvm_zap_obsolete_pages zaps before it may drop mmu_lock: the kernel's
+   * BATCH_ZAP_PAGES. Check minis, which have fewer shadow pages than that, set it
+   * low to reach the fast zap's lock break.
+   */
+  zapBatchPages: number;
+}
+
+/** The greatest zapBatchPages: any count above a world's shadow pages means no lock break. */
+export const ZAP_BATCH_PAGES_MAX = 1_000_000;
+
+/** The values an integer setting takes, as `mmulab list` and errors write them. */
+export function rangeText(range: { min: number; max: number }): string {
+  return `an integer from ${range.min} to ${range.max}`;
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
@@ -58,6 +77,14 @@ export const SETTINGS: readonly SettingSpec[] = [
     values: ['free-obsolete', 'reload-all'],
     default: 'free-obsolete',
     description: 'on zapping an in-use root: free only obsolete roots (thread 003) or reload all roots',
+  },
+  {
+    key: 'zapBatchPages',
+    values: [],
+    range: { min: 1, max: ZAP_BATCH_PAGES_MAX },
+    default: BATCH_ZAP_PAGES,
+    description: 'pages the fast zap zaps before it may drop mmu_lock (kernel: BATCH_ZAP_PAGES, 10; lower reaches its lock break in small worlds)',
+    readUnder: { mmu: 'shadow', instead: 'the TDP MMU zaps invalidated roots after the fast zap, yielding by its own rule' },
   },
 ];
 

@@ -2,7 +2,7 @@ import { modelAssert } from '../runtime/model-bug.js';
 import { op2, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { ShadowMmu } from './shadow-mmu.js';
-import { BATCH_ZAP_PAGES, isObsoleteSp, type ShadowPage } from './shadow-page.js';
+import { isObsoleteSp, type ShadowPage } from './shadow-page.js';
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, requestRootDrop } from './shadow-zap.js';
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
 
@@ -29,15 +29,20 @@ export function* shadowZapAllFastLocked(mmu: ShadowMmu): Task {
 /**
  * @kernel kvm_zap_obsolete_pages — walk active_mmu_pages from the oldest end and
  * stop at the first page that is not obsolete: everything newer was made after
- * the toggle. Drop the lock only after at least BATCH_ZAP_PAGES zaps and restart
- * from the tail; the obsolete set only shrinks, so this ends however many pages
- * vCPUs add meanwhile. One commit (one flush) at the end.
+ * the toggle. Drop the lock only after at least BATCH_ZAP_PAGES zaps (the
+ * zapBatchPages setting, 10 as in the kernel) and restart from the tail; the
+ * obsolete set only shrinks, so this ends however many pages vCPUs add meanwhile.
+ * Zapped pages wait on the invalid list across lock breaks, unflushed: every vCPU
+ * was asked (and kicked, WAIT) to drop its obsolete roots before the first zap, so
+ * none runs on them in a break, and a new root flushes its TLB. One commit (one
+ * flush, which the kernel makes to fence lockless walkers) at the end.
  */
 export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
   const kvm = mmu.kvm;
   const lock = kvm.mmuLock;
   lock.assertWriteHeld('kvm_zap_obsolete_pages');
   const invalidList: ShadowPage[] = [];
+  const batchZapPages = kvm.settings.zapBatchPages;
   let batch = 0;
   // Called right after the generation toggle: every page on the list is obsolete,
   // and no new page is.
@@ -47,9 +52,11 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
     restart = false;
     for (let sp = mmu.active.tail; sp !== null; ) {
       if (!isObsoleteSp(kvm, sp)) break;
-      // Invalid pages leave the active list when zapped; meeting one is a model bug.
+      // Invalid pages leave the active list when zapped, roots still held included
+      // (the kernel since a June 2020 patch; before, they went back to its head and
+      // the walk skipped them): meeting one is a model bug; the kernel WARNs, skips.
       modelAssert(!sp.invalid, `kvm_zap_obsolete_pages: invalid sp ${sp.id} on active_mmu_pages`);
-      if (batch >= BATCH_ZAP_PAGES && (yield* lock.condReschedWrite(kvm.yieldOnContention))) {
+      if (batch >= batchZapPages && (yield* lock.condReschedWrite(kvm.yieldOnContention))) {
         kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages', left: obsolete - zapped });
         batch = 0;
         restart = true;

@@ -12,7 +12,7 @@ export type SettingSource =
 /** One setting of a run, as the counterexample page lists it. */
 export interface SettingRow {
   key: keyof Settings;
-  value: string | boolean;
+  value: string | boolean | number;
   from: SettingSource;
   /** What the model does instead, when the run's MMU does not read this setting (SettingSpec.readUnder). */
   unread?: string;

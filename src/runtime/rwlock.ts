@@ -227,6 +227,8 @@ export class RwLock {
     this.writeUnlock();
     // Lock dropped: the queued vCPUs are handed mmu_lock before we re-queue.
     yield OP_LOCAL;
+    // Race: the threads that run in the break (those handed the lock, and any that
+    // come to take it) against our re-taking it: writeLock's yield is the choice.
     yield* this.writeLock();
     this.sliceStart = this.rt.now();
     return true;

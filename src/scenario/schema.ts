@@ -124,7 +124,12 @@ export const memslotChangeSchema = z.strictObject({
 
 const settingsShape: Record<string, z.ZodTypeAny> = {};
 for (const s of SETTINGS) {
-  settingsShape[s.key] = typeof s.default === 'boolean' ? z.boolean().optional() : z.enum(s.values as [string, ...string[]]).optional();
+  settingsShape[s.key] =
+    s.range !== undefined
+      ? z.number().int().min(s.range.min).max(s.range.max).optional()
+      : typeof s.default === 'boolean'
+        ? z.boolean().optional()
+        : z.enum(s.values as [string, ...string[]]).optional();
 }
 
 const costsShape: Record<string, z.ZodTypeAny> = {};
