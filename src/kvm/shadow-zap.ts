@@ -91,6 +91,8 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   kvm.mmuLock.assertWriteHeld('__kvm_mmu_prepare_zap_page');
   modelAssert(!sp.freed, `prepare_zap of freed sp ${sp.id}`);
   const wasInvalid = sp.invalid;
+  // Traced first, before anything is unlinked, as the kernel traces.
+  if (!wasInvalid) kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0, gen: sp.mmuValidGen, direct: sp.direct });
   unlinkChildren(mmu, sp);
   unlinkParents(mmu, sp);
   if (!wasInvalid && sp.hasGptes) unaccountShadowed(mmu, sp);
@@ -121,10 +123,7 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
     yield opWrite(mmu.objSpt);
   }
   sp.invalid = true;
-  if (!wasInvalid) {
-    kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0, gen: sp.mmuValidGen, direct: sp.direct });
-    kvm.rt.charge(kvm.costs.zapShadowPageNs);
-  }
+  if (!wasInvalid) kvm.rt.charge(kvm.costs.zapShadowPageNs);
   // Only now, with role.invalid set: a vCPU that services the request must see the
   // root as invalid, or it would keep it and enter the guest on it. (No step of
   // its own: the store is in the step before the request's first, which is where
