@@ -121,6 +121,8 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
     // Race (the mutant's): a vCPU servicing the request, whose is_obsolete_root
     // reads role.invalid without mmu_lock, before the store below.
     yield opWrite(mmu.objSpt);
+    // The trace line of the zap came first, as the kernel traces: this says when the store is seen.
+    if (kvm.listens('note')) kvm.emit({ e: 'note', text: `sp ${sp.id} role.invalid = 1, after the request (the mutant's order)` });
   }
   sp.invalid = true;
   if (!wasInvalid) kvm.rt.charge(kvm.costs.zapShadowPageNs);

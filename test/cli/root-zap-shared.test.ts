@@ -28,12 +28,14 @@ test('check root-zap-shared-mini --mutate zap-root-request-before-invalid: the o
     verdict,
     /^=> obsolete-root \(vCPU\d\): vCPU\d entered the guest with a bad root cached: previous root sp \d+ \(CR3 0x[0-9a-f]+\) is invalid, still cached with no request to free it pending/,
   );
-  // The race: the request is made, the other vCPU finds no root obsolete, and only then is the root zapped (marked invalid).
+  // The race: the request is made, the other vCPU finds no root obsolete, and only then is the root marked invalid.
   const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
   const request = at(/: make request KVM_REQ_MMU_FREE_OBSOLETE_ROOTS to vCPU\d$/);
   const none = at(/: kvm_mmu_free_obsolete_roots \(.*\): finds none obsolete$/);
+  // The zap is traced first, as the kernel traces it; the store of role.invalid comes after the request is serviced.
   const zap = at(/: kvm_mmu_prepare_zap_page: sp \d+ gfn 0x[0-9a-f]+ level 4 \(root in use\)/);
-  assert.ok(request >= 0 && request < none && none < zap, lines.join('\n'));
+  const invalid = at(/: sp \d+ role\.invalid = 1, after the request \(the mutant's order\)/);
+  assert.ok(zap >= 0 && zap < request && request < none && none < invalid, lines.join('\n'));
   const replay = await captured(['replay', cex]);
   assert.equal(replay.code, 1, replay.stderr);
   assert.deepEqual(story(replay.stdout), lines);
