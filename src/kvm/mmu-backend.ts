@@ -64,6 +64,11 @@ export interface MmuBackend {
   findMapping(start: number, end: number): { root: number; gfn: number; pfn: number } | null;
   /** Recounts what the MMU counts (root counts, used pages, lpage_info); mismatches described. */
   checkAccounting(): string[];
+  /**
+   * Shadow paging: a page kvm_mmu_zap_all_fast left behind, obsolete by
+   * generation but neither zapped nor invalid, described; null when none.
+   */
+  obsoletePageLeft?(): string | null;
   /** Gauges for metrics: live shadow pages / roots. */
   gauges(): { shadowPages: number; roots: number };
   /** Returns pooled memory once the instance is no longer used (optional). */

@@ -47,6 +47,12 @@ export const MUTANTS: readonly MutantSpec[] = [
     scenario: 'memslot-delete-mini',
   },
   {
+    name: 'zap-obsolete-walk-from-head',
+    description:
+      'after a lock break kvm_zap_obsolete_pages restarts from the newest end of active_mmu_pages (as kvm_mmu_zap_all restarts), still stopping at the first page that is not obsolete: the pages vCPUs made in the break stop it, and obsolete pages survive the fast zap, to come back valid at the next toggle',
+    scenario: 'memslot-delete-lockbreak-mini',
+  },
+  {
     name: 'zap-root-no-request',
     description: 'zapping an in-use root does not ask the vCPUs to drop it (no KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)',
     scenario: 'root-zap-mini',

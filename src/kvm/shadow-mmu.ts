@@ -444,6 +444,27 @@ export class ShadowMmu implements MmuBackend {
     return checkShadowAccounting(this);
   }
 
+  /**
+   * After a fast zap every page of the old generation is freed or invalid, so the
+   * next toggle, which brings that generation back, brings no page back to life:
+   * why one bit of mmu_valid_gen is enough (kvm-semantics 2.2).
+   */
+  obsoletePageLeft(): string | null {
+    const gen = this.kvm.mmuValidGen;
+    let first: ShadowPage | null = null;
+    let n = 0;
+    for (let sp = this.active.tail; sp !== null; sp = sp.newer) {
+      if (sp.invalid || sp.mmuValidGen === gen) continue;
+      first ??= sp;
+      n++;
+    }
+    if (first === null) return null;
+    return (
+      `sp ${first.id} (gfn ${hex(first.gfn)}, level ${first.level}) of mmu_valid_gen ${first.mmuValidGen} is still on active_mmu_pages, not invalid` +
+      `${n > 1 ? `, and ${n - 1} more` : ''}: the next toggle makes it valid again`
+    );
+  }
+
   /** Whether this accounting check should recount everything (see checkShadowAccounting). */
   recountDue(): boolean {
     this.checkCalls++;

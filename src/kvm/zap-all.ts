@@ -48,9 +48,11 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
   // and no new page is.
   const obsolete = mmu.active.count;
   let zapped = 0;
+  // The mutant goes on from the newest end after a lock break, as kvm_mmu_zap_all restarts.
+  let fromHead = false;
   for (let restart = true; restart; ) {
     restart = false;
-    for (let sp = mmu.active.tail; sp !== null; ) {
+    for (let sp = fromHead ? mmu.active.head : mmu.active.tail; sp !== null; ) {
       if (!isObsoleteSp(kvm, sp)) break;
       // Invalid pages leave the active list when zapped, roots still held included
       // (the kernel since a June 2020 patch; before, they went back to its head and
@@ -60,15 +62,16 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
         kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages', left: obsolete - zapped });
         batch = 0;
         restart = true;
+        fromHead = kvm.mutation.acts('zap-obsolete-walk-from-head');
         break;
       }
       // Race: guests walking this page in hardware while we unlink it.
       yield op2(WRITE, mmu.objSpt, lock.obj);
-      const newer: ShadowPage | null = sp.newer;
+      const next: ShadowPage | null = fromHead ? sp.older : sp.newer;
       const n = yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
       batch += n;
       zapped += n;
-      sp = newer;
+      sp = next;
     }
   }
   if (invalidList.length > 0) kvm.emit({ e: 'zapBatch', what: 'kvm_zap_obsolete_pages', pages: invalidList.length });

@@ -36,7 +36,8 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
  *     returns, and when the host frees a page;
  *  2. no use of a freed or obsolete root — at VM-entry;
  *  3. no stale APIC-access address — at VM-entry and when the host frees a page;
- *  4. accounting — after root and shadow-page changes.
+ *  4. accounting — after root and shadow-page changes;
+ *  5. no obsolete shadow page outlives a fast zap unzapped — when it returns.
  */
 export class Oracle implements Sink {
   readonly kinds = ORACLE_KINDS;
@@ -90,12 +91,15 @@ export class Oracle implements Sink {
       case 'vmEntry':
         this.checkEntry(ev);
         return;
+      case 'zapAllEnd':
+        if (ev.how === 'kvm_mmu_zap_all_fast') this.checkObsoleteLeft();
+        this.checkAccounting();
+        return;
       case 'rootAlloc':
       case 'rootPut':
       case 'rootFree':
       case 'spZap':
       case 'spFree':
-      case 'zapAllEnd':
       case 'memslotChange':
         this.checkAccounting();
         return;
@@ -221,6 +225,11 @@ export class Oracle implements Sink {
         );
       }
     }
+  }
+
+  private checkObsoleteLeft(): void {
+    const left = this.kvm.mmu.obsoletePageLeft?.() ?? null;
+    if (left !== null) this.report('obsolete-page', `kvm_mmu_zap_all_fast returned with a page of the old generation left: ${left}`);
   }
 
   private checkAccounting(): void {

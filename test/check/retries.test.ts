@@ -39,6 +39,7 @@ const FOUND_BY_ALL = new Set([
   'zap-fast-no-generation-bump',
   'zap-root-no-request',
   'memslot-publish-before-zap',
+  'zap-obsolete-walk-from-head',
 ]);
 
 test('retries deferred or interleaved: every mutant is found on its scenario, most by dfs (with and without a bound), pct and random alike', () => {

@@ -72,6 +72,7 @@ const MUTANTS = [
   ['root-zap-mini', 'zap-root-no-request'],
   ['cached-roots-mini', 'free-obsolete-roots-tests-current'],
   ['root-zap-shared-mini', 'zap-root-request-before-invalid'],
+  ['memslot-delete-lockbreak-mini', 'zap-obsolete-walk-from-head'],
 ] as const;
 
 for (const [scenario, mutant] of MUTANTS) {

@@ -40,6 +40,18 @@ for (const kind of ['random', 'pct', 'dfs'] as const) {
     assert.match(bad.violation!.message, /previous root sp \d+ \(CR3 0x[0-9a-f]+\) is (invalid|obsolete)/);
   });
 
+  test(`checker (${kind}, seed 1): memslot-delete-lockbreak-mini (the fast zap breaks mmu_lock) is safe for 150 executions; mutant zap-obsolete-walk-from-head leaves obsolete pages behind`, () => {
+    const good = explored('memslot-delete-lockbreak-mini', null, kind, 1, 150);
+    assert.equal(good.violation, null, good.violation?.message);
+    assert.equal(good.modelBug, null);
+    const bad = explored('memslot-delete-lockbreak-mini', 'zap-obsolete-walk-from-head', kind, 1, 2_000);
+    assert.equal(bad.violation?.kind, 'obsolete-page');
+    assert.match(
+      bad.violation!.message,
+      /^kvm_mmu_zap_all_fast returned with a page of the old generation left: sp \d+ .* of mmu_valid_gen \d is still on active_mmu_pages, not invalid/,
+    );
+  });
+
   test(`checker (${kind}, seed 1): root-zap-shared-mini (two vCPUs share a root the last thread's exit zaps) is safe for 150 executions; mutant zap-root-request-before-invalid (the request before role.invalid) is caught`, () => {
     const good = explored('root-zap-shared-mini', null, kind, 1, 150);
     assert.equal(good.violation, null, good.violation?.message);

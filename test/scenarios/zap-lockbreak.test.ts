@@ -96,6 +96,13 @@ for (const kind of ['random', 'pct'] as const) {
   });
 }
 
+test(`${MINI}, mutant zap-obsolete-walk-from-head (pct, seed 1): restarted from the newest end after a break, the walk stops at a page a vCPU made in it, and the fast zap returns with obsolete pages left`, () => {
+  const { r, sinks } = exploreWithSinks(MINI, 'pct', 2_000, 'zap-obsolete-walk-from-head');
+  assert.equal(r.violation?.kind, 'obsolete-page', r.violation?.message);
+  const last = sinks.at(-1)!;
+  assert.ok(last.breaks > 0 && last.newPagesInBreak > 0, 'the execution that found it broke the lock with a new page made in the break');
+});
+
 test(`${MINI}: the simulator's run breaks the fast zap's lock too, and the zap still ends`, () => {
   const sink = new LockBreakSink();
   const result = runWith(loadScenario(MINI), [sink], { seed: 1 });
