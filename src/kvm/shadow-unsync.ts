@@ -1,11 +1,10 @@
-import { opRead, opWrite } from '../runtime/op.js';
+import { op2, opRead, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { kvmMmuSlotGfnWriteProtect } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, refPage, type ShadowPage, SPTES_PER_PAGE } from './shadow-page.js';
-import { mmuPageZapPte } from './shadow-zap.js';
+import { kvmMmuRemoteFlushOrZap, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
-import { kvmFlushRemoteTlbs } from './vcpu-requests.js';
 
 /**
  * Unsync shadow pages. A guest table at level 1 is write-protected while
@@ -93,46 +92,120 @@ function guestTableMaps(mmu: ShadowMmu, tableGfn: number, gfn: number): boolean 
 }
 
 /**
- * Whether `sp` lies below the page `rootId` (its SPTEs reach it). The kernel
- * keeps unsync_child_bitmap on every page above an unsync one
+ * The pages from the page `rootId` down to `sp`'s parent, along the first path
+ * found (`sp` lies below the root: its SPTEs reach it), or null. The kernel keeps
+ * unsync_child_bitmap on every page above an unsync one
  * (kvm_mmu_mark_parents_unsync) and walks down from the root; the model walks up
  * the parent_ptes of each unsync page instead, which finds the same pages.
  */
-function isBelow(mmu: ShadowMmu, sp: ShadowPage, rootId: number): boolean {
+function pathBelow(mmu: ShadowMmu, sp: ShadowPage, rootId: number): number[] | null {
   for (const ref of sp.parentPtes) {
     const parent = refPage(ref);
-    if (parent === rootId || isBelow(mmu, mmu.sps[parent]!, rootId)) return true;
+    if (parent === rootId) return [rootId];
+    const above = pathBelow(mmu, mmu.sps[parent]!, rootId);
+    if (above !== null) {
+      above.push(parent);
+      return above;
+    }
   }
-  return false;
+  return null;
 }
 
 /** @kernel root->unsync_children as kvm_mmu_sync_roots tests it: some unsync page lies below the root. */
 function hasUnsyncChildren(mmu: ShadowMmu, root: ShadowPage): boolean {
-  for (const sp of mmu.unsyncPages) if (isBelow(mmu, sp, root.id)) return true;
+  for (const sp of mmu.unsyncPages) if (pathBelow(mmu, sp, root.id) !== null) return true;
   return false;
 }
 
+/** KVM_PAGE_ARRAY_NR: entries of the page array one mmu_unsync_walk fills. */
+export const KVM_PAGE_ARRAY_NR = 16;
+
 /**
- * @kernel mmu.c mmu_sync_children — under the write lock, every unsync page
- * below `root` is write-protected again (kvm_vcpu_write_protect_gfn), marked
- * sync (kvm_unlink_unsync_page) and rebuilt (kvm_sync_page); one flush if any
- * SPTE was write-protected or dropped. (The kernel may break the lock between
- * pages; the model syncs them in one hold.)
+ * @kernel mmu.c mmu_unsync_walk — one batch of the unsync pages below `root`,
+ * found afresh from the root. The kernel's array holds the pages on the way
+ * down too (the root, then each page with unsync children), and the walk stops
+ * when it is full; the model counts each unsync page with the pages on one
+ * path to it that the batch does not hold yet, and stops before one that does
+ * not fit (the kernel's walk may stop between a parent and its children: a
+ * batch the model makes can be a page larger).
+ */
+export function mmuUnsyncWalk(mmu: ShadowMmu, root: ShadowPage): ShadowPage[] {
+  const batch: ShadowPage[] = [];
+  const held = new Set<number>();
+  for (const sp of mmu.unsyncPages) {
+    const path = pathBelow(mmu, sp, root.id);
+    if (path === null) continue;
+    const add = path.filter((id) => !held.has(id));
+    if (batch.length > 0 && held.size + add.length + 1 > KVM_PAGE_ARRAY_NR) break;
+    for (const id of add) held.add(id);
+    held.add(sp.id);
+    batch.push(sp);
+  }
+  return batch;
+}
+
+/**
+ * @kernel mmu.c mmu_sync_children (can_yield, as kvm_mmu_sync_roots calls it) —
+ * under the write lock, batch by batch, each found afresh from the root
+ * (mmu_unsync_walk): the batch's gfns are write-protected again
+ * (kvm_vcpu_write_protect_gfn), with a flush at once if one was writable, so
+ * that the guest cannot write a table while it is being read; then each page is
+ * marked sync (kvm_unlink_unsync_page) and rebuilt (kvm_sync_page), which may
+ * drop SPTEs. After each batch, when mmu_lock is contended (a preemptible
+ * kernel's rwlock_needbreak) or the time slice is used up (need_resched), what
+ * is pending is flushed (kvm_mmu_remote_flush_or_zap) and the lock dropped and
+ * re-taken (cond_resched_rwlock_write); the next walk starts from the root again,
+ * since the tree may have changed meanwhile. One flush at the end for what is
+ * still pending. (kvm_sync_page fails, and zaps the page, only in cases the
+ * model's guest never gives: the invalid list stays empty.)
+ *
+ * The caller's last step announced the shadow tables and mmu_lock: the first
+ * batch's walk, write-protect and sync are in it.
  */
 export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage): Task {
-  mmu.kvm.mmuLock.assertWriteHeld('mmu_sync_children');
-  if (mmu.unsyncPages.size === 0) return;
+  const kvm = mmu.kvm;
+  const lock = kvm.mmuLock;
+  lock.assertWriteHeld('mmu_sync_children');
+  const invalidList: ShadowPage[] = [];
   let flush = false;
-  for (const sp of [...mmu.unsyncPages]) {
-    if (!isBelow(mmu, sp, root.id)) continue;
-    if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) flush = true;
-    sp.unsync = false;
-    mmu.unsyncPages.delete(sp);
-    if (kvmSyncPage(mmu, sp)) flush = true;
-    if (mmu.kvm.listens('note'))
-      mmu.kvm.emit({ e: 'note', text: `mmu_sync_children: sp ${sp.id} gfn ${hex(sp.gfn)} level 1 synced below root ${root.id}, its gfn write-protected` });
+  for (;;) {
+    const batch = mmuUnsyncWalk(mmu, root);
+    if (batch.length === 0) break;
+    let writeProtected = false;
+    for (const sp of batch) if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) writeProtected = true;
+    if (writeProtected) {
+      yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, true);
+      flush = false;
+      // Race: guests walking the shadow tables in hardware (their TLBs flushed)
+      // while we drop SPTEs; vCPUs and notifiers queueing on mmu_lock (the
+      // needbreak test below).
+      yield op2(WRITE, mmu.objSpt, lock.obj);
+    }
+    for (const sp of batch) {
+      sp.unsync = false;
+      mmu.unsyncPages.delete(sp);
+      if (kvmSyncPage(mmu, sp)) flush = true;
+      if (kvm.listens('note'))
+        kvm.emit({ e: 'note', text: `mmu_sync_children: sp ${sp.id} gfn ${hex(sp.gfn)} level 1 synced below root ${root.id}, its gfn write-protected` });
+    }
+    if (!((kvm.yieldOnContention && lock.contended()) || lock.shouldResched())) continue;
+    // The flush comes before the lock is dropped: an SPTE the sync dropped is
+    // gone from the rmap, so a notifier that runs in the break (kvm_unmap_gfn_range)
+    // finds nothing to zap and returns without a flush while a TLB still maps the
+    // gfn. The mutant keeps the flush for the end.
+    if (!((flush || invalidList.length > 0) && kvm.mutation.acts('sync-children-yield-without-flush'))) {
+      yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, flush);
+      flush = false;
+    }
+    kvm.emit({ e: 'lockBreak', holder: 'mmu_sync_children' });
+    yield* lock.condReschedWrite(kvm.yieldOnContention);
+    // Race: guests walking the shadow tables in hardware while we write-protect
+    // and drop SPTEs again; vCPUs and notifiers queueing on mmu_lock, and the
+    // paths that changed the tree while we did not hold it (the walk starts
+    // again from the root).
+    yield op2(WRITE, mmu.objSpt, lock.obj);
   }
-  if (flush) yield* kvmFlushRemoteTlbs(mmu.kvm, 'mmu_sync_children');
+  yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, flush);
 }
 
 /**
@@ -150,8 +223,9 @@ export function* kvmMmuSyncRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
   if (!hasUnsyncChildren(mmu, mmu.sps[vcpu.root.root]!)) return;
   yield* kvm.mmuLock.writeLock();
   // Race: guests walking the shadow tables in hardware while we drop SPTEs and
-  // write-protect the synced tables again.
-  yield opWrite(mmu.objSpt);
+  // write-protect the synced tables again; vCPUs and notifiers queueing on
+  // mmu_lock (mmu_sync_children's needbreak test).
+  yield op2(WRITE, mmu.objSpt, kvm.mmuLock.obj);
   yield* mmuSyncChildren(mmu, mmu.sps[vcpu.root.root]!);
   yield* kvm.mmuLock.writeUnlockY();
 }
