@@ -16,7 +16,9 @@ export type RetPf =
   /** retried because the memslot is being deleted or moved */
   | 'retry-invalid-slot'
   /** no memslot: emulated as MMIO */
-  | 'emulate';
+  | 'emulate'
+  /** the guest's own PTE is clear (shadow paging: the process unmapped the page): a #PF injected into the guest, RET_PF_RETRY */
+  | 'inject-pf';
 
 export type KvmEventBody =
   | { e: 'guestAccess'; vcpu: number; gfn: number; pfn: number; write: boolean; via: 'tlb' | 'spte' }
@@ -158,6 +160,7 @@ export const RET_PF_NAMES: Record<RetPf, string> = {
   'retry-stale': 'RET_PF_RETRY(stale)',
   'retry-invalid-slot': 'RET_PF_RETRY(invalid_slot)',
   emulate: 'RET_PF_EMULATE',
+  'inject-pf': 'RET_PF_RETRY(#PF injected)',
 };
 
 /** Roots by shadow page, "none" for an empty slot. */

@@ -35,6 +35,8 @@ export interface GuestCpuSpec {
   processSwitchNs: number;
   /** The running process exits and a new one takes its place every this many ns (0: never). */
   processExitNs: number;
+  /** The running process unmaps the user page the vCPU touched last every this many ns (0: never). */
+  munmapNs: number;
   /** The vCPU's processes take their page-table pages from [pageTableGfnStart, + pageTableGfns). */
   pageTableGfnStart: number;
   pageTableGfns: number;
@@ -59,6 +61,8 @@ export class GuestProcess {
   exited = false;
   /** sharedProcesses: the vCPUs that run a thread of it (mm_users); the last to leave drops the mm. */
   readonly threads = new Set<number>();
+  /** User pages (gva = gfn) whose PTE the process cleared (munmap) and has not set again: a walk of them finds nothing. */
+  readonly unmapped = new Set<number>();
   constructor(
     /** Process id, for logs. */
     readonly pid: number,
@@ -152,7 +156,18 @@ export class GuestKernel {
       if (g === undefined) return false;
       out[4 - level] = g;
     }
-    return true;
+    return gva >= USER_TOP || !this.byPgd.get(pgd)!.unmapped.has(gva);
+  }
+
+  /** Whether the process at `pgd` has cleared the PTE of user page `gva` (munmap) and not set it again. */
+  isUnmapped(pgd: number, gva: number): boolean {
+    return gva < USER_TOP && this.byPgd.get(pgd)?.unmapped.has(gva) === true;
+  }
+
+  /** Whether some live process has a cleared PTE (then a level-1 table no longer maps all of its range). */
+  anyUnmapped(): boolean {
+    for (const p of this.byPgd.values()) if (p.unmapped.size > 0) return true;
+    return false;
   }
 }
 
@@ -167,7 +182,9 @@ type GuestAction =
   /** fork: a new process takes run-list slot `slot` */
   | { kind: 'create'; slot: number }
   /** sharedProcesses: the forked process, its PGD zeroed, goes into run-list slot `slot`, where other vCPUs see it */
-  | { kind: 'publish'; slot: number; proc: GuestProcess };
+  | { kind: 'publish'; slot: number; proc: GuestProcess }
+  /** the PTE of user page `gva` in `proc`'s level-1 table is now clear (munmap), or set again (the #PF handler) */
+  | { kind: 'unmap' | 'map'; proc: GuestProcess; gva: number };
 
 /** A vCPU's guest-kernel state: its run list, its page-table allocator, what it is doing (vcpu.guest). */
 export class GuestCpu {
@@ -178,6 +195,9 @@ export class GuestCpu {
   /** Next process switch and process exit, virtual ns. */
   private nextSwitchAt: number;
   private nextExitAt: number;
+  private nextMunmapAt: number;
+  /** The user page the vCPU touched last (−1: none yet): what a munmap takes away. */
+  private lastUserGfn = -1;
   /**
    * A switch or an exit was made: the next slice (and the next process's life)
    * is timed from the first user access after it, when the new process runs.
@@ -198,6 +218,8 @@ export class GuestCpu {
   pendingCr3 = -1;
   /** Entry index of the page-table write in flight: the offset KVM's emulator decodes from the instruction. */
   writeIndex = 0;
+  /** Where the guest's PTE changes are told (a note event), when someone listens. */
+  note: ((text: string) => void) | null = null;
   /** PGDs whose roots KVM dropped from this vCPU on a root-zap request, so a later load of one is a rebuild. */
   readonly droppedByZap = new Set<number>();
   /** Processes that exited on this vCPU. */
@@ -225,6 +247,7 @@ export class GuestCpu {
     this.current = this.processes[0]!;
     this.nextSwitchAt = spec.processSwitchNs * (1 + spec.phase);
     this.nextExitAt = spec.processExitNs * (1 + spec.phase);
+    this.nextMunmapAt = spec.munmapNs * (1 + spec.phase);
   }
 
   /**
@@ -243,8 +266,10 @@ export class GuestCpu {
     const shared = this.shared !== null;
     for (;;) {
       if (this.pendingCr3 >= 0) return 'cr3';
-      // Every action but a page-table write reads or writes the run list, the allocator or the process table.
-      if (shared && !granted && this.actions.length > 0 && this.actions[0]!.kind !== 'write') return 'mm';
+      // Every action but a page-table write reads or writes the run list, the allocator or the process table;
+      // a PTE cleared or set again is read by KVM's walks of the guest tables, even unshared.
+      const k = this.actions[0]?.kind;
+      if (!granted && k !== undefined && k !== 'write' && (shared || k === 'unmap' || k === 'map')) return 'mm';
       const a = this.actions.shift();
       if (a !== undefined) {
         switch (a.kind) {
@@ -268,6 +293,14 @@ export class GuestCpu {
             continue;
           case 'publish':
             this.processes[a.slot] = a.proc;
+            continue;
+          case 'unmap':
+            a.proc.unmapped.add(a.gva);
+            this.note?.(`guest: process ${a.proc.pid} cleared the PTE of gva 0x${a.gva.toString(16)} (munmap); the TLB flush is a CR3 reload`);
+            continue;
+          case 'map':
+            a.proc.unmapped.delete(a.gva);
+            this.note?.(`guest: process ${a.proc.pid} set the PTE of gva 0x${a.gva.toString(16)} again (its #PF handler)`);
             continue;
         }
       }
@@ -300,8 +333,15 @@ export class GuestCpu {
         this.actions.push({ kind: 'cr3', slot: next });
         continue;
       }
+      if (!this.clocksFromNextAccess && s.munmapNs > 0 && now >= this.nextMunmapAt) {
+        // Shared, the process's tables are every vCPU's.
+        if (shared && !granted) return 'mm';
+        this.nextMunmapAt = now + s.munmapNs;
+        if (this.queueMunmap()) continue;
+      }
       if (shared && !granted && !this.tablesKnown(v.nextGfn)) return 'mm';
       if (this.ensureUserTables(v.nextGfn)) continue;
+      this.lastUserGfn = v.nextGfn;
       if (this.clocksFromNextAccess) {
         this.clocksFromNextAccess = false;
         if (now >= this.nextExitAt) this.nextExitAt = now + s.processExitNs;
@@ -309,6 +349,38 @@ export class GuestCpu {
       }
       return null;
     }
+  }
+
+  /**
+   * munmap of the user page touched last: clear its PTE (a write to the level-1
+   * table, which KVM sees only when the table is write-protected), then flush
+   * the TLB by reloading CR3 (as Linux does for a range above
+   * tlb_single_page_flush_ceiling; a one-page INVLPG goes through
+   * kvm_mmu_invlpg instead, which the model leaves out). The other vCPUs running
+   * the process are not sent the guest's shootdown: their TLBs keep the entry
+   * until their own next flush. False when there is nothing to unmap.
+   */
+  private queueMunmap(): boolean {
+    const p = this.current;
+    const gva = this.lastUserGfn;
+    const slot = this.processes.indexOf(p);
+    if (gva < 0 || slot < 0 || p.unmapped.has(gva)) return false;
+    const table = p.tables.get(tableKey(1, gva));
+    if (table === undefined) return false;
+    this.actions.push({ kind: 'write', gfn: table, index: gva % 512 }, { kind: 'unmap', proc: p, gva }, { kind: 'cr3', slot });
+    return true;
+  }
+
+  /**
+   * KVM injected a #PF for user page gva, whose PTE the process cleared: the
+   * guest's fault handler sets the PTE again (a write to the level-1 table)
+   * before the access is retried.
+   */
+  injectPageFault(gva: number): void {
+    const p = this.current;
+    const table = p.tables.get(tableKey(1, gva));
+    modelAssert(table !== undefined && p.unmapped.has(gva), `#PF injected for gva 0x${gva.toString(16)}, which the process maps`);
+    this.actions.unshift({ kind: 'write', gfn: table, index: gva % 512 }, { kind: 'map', proc: p, gva });
   }
 
   /** Builds the current process's tables for gva before the run starts (warm start): fresh pages only. */
@@ -367,6 +439,7 @@ export class GuestCpu {
     for (const [, gfn] of lower) this.alloc.release(gfn);
     this.alloc.release(p.pgd);
     p.tables.clear();
+    p.unmapped.clear();
     p.exited = true;
     if (this.kernel.byPgd.get(p.pgd) === p) this.kernel.byPgd.delete(p.pgd);
   }

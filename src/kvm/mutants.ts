@@ -64,6 +64,12 @@ export const MUTANTS: readonly MutantSpec[] = [
     scenario: 'root-zap-shared-mini',
   },
   {
+    name: 'sync-children-yield-without-flush',
+    description:
+      "mmu_sync_children drops mmu_lock (cond_resched_rwlock_write) with the flush for the SPTEs kvm_sync_page dropped still pending, and flushes only at the end: a notifier's kvm_unmap_gfn_range in the lock break finds no SPTE, returns without a flush, and another vCPU's TLB still maps the page the host frees",
+    scenario: 'sync-children-mini',
+  },
+  {
     name: 'free-obsolete-roots-tests-current',
     description:
       "kvm_mmu_free_obsolete_roots tests the current root for each previous root (seed 003's first posting): obsolete roots stay cached, and a CR3 switch can reuse one",

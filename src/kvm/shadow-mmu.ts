@@ -1,5 +1,5 @@
 import { assertNever, modelAssert } from '../runtime/model-bug.js';
-import { type Op, opPair, opWrite, READ, WRITE } from '../runtime/op.js';
+import { type Op, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { InputError } from '../scenario/input-error.js';
 import type { RetPf } from './events.js';
@@ -101,6 +101,9 @@ export class ShadowMmu implements MmuBackend {
     }
     this.kvm.vcpus.forEach((v, i) => {
       const g = new GuestCpu(this.guest, specs[i]!, v.name, this.sharedProcesses);
+      g.note = (text) => {
+        if (this.kvm.listens('note')) this.kvm.emit({ e: 'note', text });
+      };
       v.guest = g;
       v.cr3 = g.current.pgd;
     });
@@ -275,7 +278,14 @@ export class ShadowMmu implements MmuBackend {
     }
     const gva = fault.gfn;
     const tables = this.walkOut;
-    modelAssert(this.guest.walk(vcpu.cr3, gva, tables), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
+    if (!this.guest.walk(vcpu.cr3, gva, tables)) {
+      // FNAME(walk_addr) finds the guest PTE clear (the process unmapped the
+      // page): kvm_inject_emulated_page_fault, RET_PF_RETRY; the guest's handler
+      // maps the page again and the access is retried.
+      modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
+      this.guestCpu(vcpu).injectPageFault(gva);
+      return 'inject-pf';
+    }
     modelAssert(root.gfn === tables[0], `${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${hex(tables[0]!)}`);
     for (let i = 0; i < ROOT_LEVEL; i++) this.assertGuestTableVisible(vcpu, tables[i]!);
     let sp = root;
@@ -378,8 +388,13 @@ export class ShadowMmu implements MmuBackend {
    * the caller yields it and calls again with `granted`.
    */
   guestTick(vcpu: Vcpu, granted = false): 'cr3' | Op | null {
-    const r = this.guestCpu(vcpu).tick(vcpu, this.kvm.rt.now(), granted);
-    return r === 'mm' ? opWrite(this.sharedProcesses!.obj) : r;
+    const g = this.guestCpu(vcpu);
+    const r = g.tick(vcpu, this.kvm.rt.now(), granted);
+    if (r !== 'mm') return r;
+    // A PTE cleared or set again (munmap) is read by KVM's walks of the guest
+    // tables, which announce the shadow tables: so does the step that stores it.
+    if (this.sharedProcesses === null) return opRead(this.objSpt);
+    return g.spec.munmapNs > 0 ? opPair(WRITE, this.sharedProcesses.obj, READ, this.objSpt) : opWrite(this.sharedProcesses.obj);
   }
 
   /**

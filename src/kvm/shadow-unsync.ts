@@ -65,9 +65,11 @@ function kvmUnsyncPage(mmu: ShadowMmu, sp: ShadowPage): void {
  */
 export function kvmSyncPage(mmu: ShadowMmu, sp: ShadowPage): boolean {
   const mapped = new Map<number, boolean>();
+  // A table maps its whole range unless a process cleared a PTE (munmap): then gfn by gfn.
+  const byGfn = mmu.guest.anyUnmapped();
   let flush = false;
   for (const [index, gfn] of sp.translations!) {
-    const range = Math.floor(gfn / SPTES_PER_PAGE);
+    const range = byGfn ? gfn : Math.floor(gfn / SPTES_PER_PAGE);
     let still = mapped.get(range);
     if (still === undefined) {
       still = guestTableMaps(mmu, sp.gfn, gfn);

@@ -193,6 +193,7 @@ export class Vcpu {
       // Shadow paging: the guest kernel's own work comes first (it reads only this
       // vCPU's guest state, so it belongs to the previous step).
       let g = tick === undefined ? null : tick.call(mmu, this);
+      const ownStep = typeof g === 'number';
       if (typeof g === 'number') {
         // Race: the other vCPUs' guest kernels exiting, forking and switching the
         // processes whose threads they share with this one (workload.sharedProcesses).
@@ -200,6 +201,13 @@ export class Vcpu {
         g = tick!.call(mmu, this, true);
       }
       if (g === 'cr3') {
+        // Race: a kick (mode) against this exit; without a step of its own the
+        // tick is in the step of the last access or of the entry, which announced
+        // this vCPU.
+        if (ownStep) yield opWrite(this.obj);
+        // A kick that came before the exit is acknowledged by it: the IPI reaches
+        // the host whatever the exit reason, and the kicker waits for it.
+        if (this.mode === EXITING_GUEST_MODE) this.ackKick();
         this.leaveGuest();
         kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
         kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'cr3' });
@@ -214,9 +222,7 @@ export class Vcpu {
       yield this.tlb.has(this.nextGfn) ? this.tlbAccessOp(this.nextGfn) : opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
       if (this.mode === EXITING_GUEST_MODE) {
         this.leaveGuest();
-        this.acks++;
-        kvm.rt.charge(kvm.costs.ipiAckNs);
-        kvm.ipiAckWait.wakeAll();
+        this.ackKick();
         kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'kick' });
         return { kind: 'kick' };
       }
@@ -263,6 +269,13 @@ export class Vcpu {
   /** Time since the first EPT violation of the access now faulting (0 when none is). */
   faultLatency(): number {
     return this.faultSince < 0 ? 0 : this.kvm.rt.now() - this.faultSince;
+  }
+
+  /** Acknowledges a kick's IPI (the kicker of a WAIT request waits for it). */
+  private ackKick(): void {
+    this.acks++;
+    this.kvm.rt.charge(this.kvm.costs.ipiAckNs);
+    this.kvm.ipiAckWait.wakeAll();
   }
 
   /** VM-exit: back to OUTSIDE_GUEST_MODE (vcpu_run re-takes SRCU in its own step). */

@@ -62,6 +62,7 @@ export const FAULT_NAMES: Record<RetPf, string> = {
   'retry-stale': 'fault RET_PF_RETRY (under mmu_lock)',
   'retry-invalid-slot': 'fault RET_PF_RETRY (invalid memslot)',
   emulate: 'fault RET_PF_EMULATE',
+  'inject-pf': 'fault RET_PF_RETRY (#PF injected into the guest)',
 };
 
 const hex = (n: number) => `0x${n.toString(16)}`;

@@ -52,6 +52,14 @@ export const workloadSchema = z
      */
     sharedProcesses: z.boolean().optional(),
     /**
+     * Shadow paging: every this many ns the running process unmaps the user page
+     * the vCPU touched last (a munmap or MADV_DONTNEED: the guest clears its PTE
+     * in the level-1 table) and flushes its TLB by reloading CR3; the next touch
+     * of the page faults into the guest, which maps it again. Absent or 0: never
+     * (a scenario without it digests as before).
+     */
+    munmapNs: ns.optional(),
+    /**
      * Shadow paging: this vCPU's processes take their page-table pages from
      * [pageTableGfnStart, + pageTableGfns), which must lie in a memslot at or above
      * gfn 2^27 (the guest kernel's half). Default: one region per vCPU after the

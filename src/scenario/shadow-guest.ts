@@ -99,6 +99,7 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
       processes: Math.max(1, w.processes),
       processSwitchNs: w.processSwitchNs,
       processExitNs: w.processExitNs,
+      munmapNs: w.munmapNs ?? 0,
       pageTableGfnStart: start,
       pageTableGfns: w.pageTableGfns,
       pageTableGfnsField: `${from('pageTableGfns')}.pageTableGfns`,

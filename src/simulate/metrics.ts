@@ -127,6 +127,9 @@ export class Metrics implements Sink {
           case 'fixed':
             this.faultLatency.record(ev.latencyNs);
             return;
+          case 'inject-pf':
+            // The guest's own fault (its PTE is clear): KVM resolves nothing.
+            return;
         }
         return;
       case 'remoteFlushBegin':
