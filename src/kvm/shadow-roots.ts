@@ -43,14 +43,16 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   mmu.assertGuestTableVisible(vcpu, vcpu.cr3);
   const sp = yield* mmu.getShadowPage(vcpu.cr3, ROOT_LEVEL);
   if (sp.rootCount++ === 0) mmu.rootSps.add(sp);
-  // kvm_mmu_sync_roots: a root found in the hash may have unsync pages below it
-  // (synced in this hold of mmu_lock; the kernel takes it again).
-  yield* mmuSyncChildren(mmu, sp);
   vcpu.root.pgd = vcpu.cr3;
   vcpu.root.root = sp.id;
   const afterZap = mmu.guestCpu(vcpu).droppedByZap.delete(vcpu.cr3);
   kvm.emit({ e: 'rootAlloc', vcpu: vcpu.id, root: sp.id, pgd: vcpu.cr3, afterZap });
   kvm.rt.charge(kvm.costs.rootLoadNs);
+  // kvm_mmu_sync_roots: a root found in the hash may have unsync pages below it
+  // (synced in this hold of mmu_lock; the kernel takes it again). The root is in
+  // the vCPU's slot first, as mmu_alloc_shadow_roots leaves it: the sync may
+  // break the lock, and a zap in the break must find the root held.
+  yield* mmuSyncChildren(mmu, sp);
   yield* kvm.mmuLock.writeUnlockY();
   vcpu.flushTlb();
 }

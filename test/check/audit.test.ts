@@ -33,6 +33,8 @@ test('footprint audit (seed 1): the KVM model commutes wherever it says it does,
     ['cached-roots-mini', {}],
     // Two vCPUs' guest kernels exiting and switching threads of the same processes.
     ['root-zap-shared-mini', {}],
+    // A munmap's cleared PTE read by mmu_sync_children, which breaks mmu_lock.
+    ['sync-children-mini', {}],
     // Random draws (read or write per access): per-thread streams keep them order-independent.
     ['memslot-delete-mini', {}],
     // The fast zap breaking mmu_lock while vCPUs fault in pages of the new generation.

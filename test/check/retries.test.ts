@@ -28,6 +28,9 @@ const strategies: [string, () => Strategy][] = [
  * zap-root-request-before-invalid: two preemptions, and unbounded DPOR is not
  * there in 20,000), and is found by at least one, and by the default check (auto: PCT, then
  * bound by bound: test/cli/check-default.test.ts and the bench).
+ * sync-children-yield-without-flush is tested apart: in 20,000 executions only
+ * bound-2 dfs with deferred retries finds it (29,396 when written), and
+ * unbounded DPOR reports a livelock instead (see LATE).
  */
 const FOUND_BY_ALL = new Set([
   'fault-skip-seq-check',
@@ -42,8 +45,21 @@ const FOUND_BY_ALL = new Set([
   'zap-obsolete-walk-from-head',
 ]);
 
+/**
+ * Mutants no strategy finds within 20,000 executions under both retry rules.
+ * sync-children-yield-without-flush needs two preemptions deep in the run (the
+ * sync's write-protect flush, the other vCPU's refill between it and the SPTE
+ * drop, the notifier queueing on mmu_lock): bound-2 dfs with deferred retries
+ * finds it at 29,396; with interleaved retries it is not found in 40,000; pct and
+ * random miss it; unbounded DPOR (deferred) runs into a livelock the unmutated
+ * model has too (mmu_sync_children's walk after each lock break finds the page
+ * unsynced again by the vCPU whose table write its flushes keep kicking).
+ */
+const LATE = new Set(['sync-children-yield-without-flush']);
+
 test('retries deferred or interleaved: every mutant is found on its scenario, most by dfs (with and without a bound), pct and random alike', () => {
   for (const m of MUTANTS) {
+    if (LATE.has(m.name)) continue;
     const f = factoryFor(m.scenario, [], m.name);
     for (const retries of ['deferred', 'interleaved'] as RetryRule[]) {
       const missed: string[] = [];
@@ -85,4 +101,10 @@ test('retries deferred: the unmutated check scenarios hold with one preemption, 
     // root-zap-mini's vCPUs never retry while another thread can run: the same executions.
     assert.ok(ref === 'root-zap-mini' ? d === i : d < i, `${ref}: ${d} vs ${i}`);
   }
+});
+
+test('retries deferred: bound-2 dfs finds sync-children-yield-without-flush as a stale translation (not the livelock unbounded DPOR runs into)', () => {
+  const f = factoryFor('sync-children-mini', [], 'sync-children-yield-without-flush');
+  const r = explore(f, new DfsStrategy({ preemptionBound: 2 }), { retries: 'deferred', maxExecutions: 40_000 });
+  assert.equal(r.violation?.kind, 'stale-translation', `${r.summary.executions} executions`);
 });

@@ -31,7 +31,15 @@ test('check without --max-steps bounds an execution by its scenario\'s work: a w
   // 2 vCPUs x 6000 accesses, 2 invalidations, no APIC migration (counted as 1): 12,003 units, 100 steps each.
   assert.equal(scenarioWork(applySets(loadScenario('fault-vs-invalidation-mini'), ['faultsPerVcpu=6000']).scenario), 12_003);
   // The built-in check scenarios keep the default 10,000 (JSON: null, as given none).
-  for (const name of ['fault-vs-invalidation-mini', 'apic-reload-mini', 'memslot-delete-mini', 'root-zap-mini', 'cached-roots-mini', 'root-zap-shared-mini']) {
+  for (const name of [
+    'fault-vs-invalidation-mini',
+    'apic-reload-mini',
+    'memslot-delete-mini',
+    'root-zap-mini',
+    'cached-roots-mini',
+    'root-zap-shared-mini',
+    'sync-children-mini',
+  ]) {
     assert.ok(100 * scenarioWork(loadScenario(name)) <= 10_000, name);
   }
 });

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
+import { assertBad, fileIn } from './bad-input-asserts.js';
+import { captured } from './captured-cli.js';
+import { cli } from './in-process-cli.js';
+
+const dir = tempDir('mmulab-sync-children-');
+
+/** The printed interleaving and verdict of a check or replay: its numbered event lines and the => line. */
+const story = (stdout: string) => stdout.split('\n').filter((l) => /^ *\d+\. |^=> /.test(l));
+
+test('check sync-children-mini (the default check): no violation, every interleaving with at most 2 preemptions run', async () => {
+  const r = await captured(['check', 'sync-children-mini']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^auto: \d+ executions \(exhausted\)/);
+  assert.match(r.stdout, /\nno violation: every interleaving with at most 2 preemptions was run\n/);
+});
+
+test('check sync-children-mini --mutate sync-children-yield-without-flush: the sync drops the SPTE, breaks the lock with its flush pending, the notifier finds nothing to zap and returns with the other vCPU still mapping the page in its TLB (exit 1); replay says the same, exit 1', async () => {
+  const cex = join(dir, 'cex.json');
+  const r = await captured(['check', 'sync-children-mini', '--mutate', 'sync-children-yield-without-flush', '--out', cex]);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = story(r.stdout);
+  assert.match(
+    lines.at(-1)!,
+    /^=> stale-translation \(migrate\): migrate's invalidate_range_start returned, but vCPU\d's TLB still maps gfn 0x0 → pfn 0x[0-9a-f]+ with no flush pending$/,
+  );
+  const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+  const munmap = at(/: guest: process \d+ cleared the PTE of gva 0x0 \(munmap\)/);
+  const drop = at(/: zap SPTE gfn 0x0 \(was pfn 0x[0-9a-f]+\) in sp \d+$/);
+  const brk = at(/: mmu_sync_children: mmu_lock contended, drop and re-take/);
+  const ret = at(/^ *\d+\. migrate: invalidate_range_start returns$/);
+  assert.ok(munmap >= 0 && munmap < drop && drop < brk && brk < ret, lines.join('\n'));
+  assert.ok(!lines.slice(drop, brk).some((l) => /kvm_flush_remote_tlbs/.test(l)), 'no flush between the drop and the break');
+  const replay = await captured(['replay', cex]);
+  assert.equal(replay.code, 1, replay.stderr);
+  assert.deepEqual(story(replay.stdout), lines);
+});
+
+test('bad input: workload.munmapNs that is not a duration is refused on one line naming the file and field (exit 2)', async () => {
+  const f = fileIn(
+    dir,
+    'munmap-negative.yaml',
+    'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 2, accesses: 2, munmapNs: -5 }\nsettings: { mmu: shadow }\n',
+  );
+  assertBad(await cli('run', f), /^mmulab: \S*munmap-negative\.yaml:2:\d+ workload\.munmapNs: /);
+  const g = fileIn(
+    dir,
+    'munmap-type.yaml',
+    'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 2 }\nvcpuWorkloads: [{ munmapNs: soon }]\nsettings: { mmu: shadow }\n',
+  );
+  assertBad(await cli('run', g), /^mmulab: \S*munmap-type\.yaml:3:\d+ vcpuWorkloads\[0\]\.munmapNs: expected number/);
+});
