@@ -190,8 +190,9 @@ export class Vcpu {
     const mmu = kvm.mmu;
     const tick = mmu.guestTick;
     for (;;) {
-      // Shadow paging: the guest kernel's own work comes first (it reads only this
-      // vCPU's guest state, so it belongs to the previous step).
+      // Shadow paging: the guest kernel's own work comes first. What reads only this
+      // vCPU's guest state belongs to the previous step; what touches state other
+      // vCPUs see (shared processes, a PTE KVM's walks read) asks for a step of its own.
       let g = tick === undefined ? null : tick.call(mmu, this);
       const ownStep = typeof g === 'number';
       if (typeof g === 'number') {
