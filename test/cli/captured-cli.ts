@@ -25,3 +25,8 @@ export async function captured(args: string[], during?: () => void): Promise<{ c
     process.stdout.write = write;
   }
 }
+
+/** The printed interleaving and verdict of a check or replay: its numbered event lines and the => line. */
+export function story(stdout: string): string[] {
+  return stdout.split('\n').filter((l) => /^ *\d+\. |^=> /.test(l));
+}

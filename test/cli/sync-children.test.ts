@@ -3,13 +3,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
 import { assertBad, fileIn } from './bad-input-asserts.js';
-import { captured } from './captured-cli.js';
+import { captured, story } from './captured-cli.js';
 import { cli } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-sync-children-');
-
-/** The printed interleaving and verdict of a check or replay: its numbered event lines and the => line. */
-const story = (stdout: string) => stdout.split('\n').filter((l) => /^ *\d+\. |^=> /.test(l));
 
 test('check sync-children-mini (the default check): no violation, every interleaving with at most 2 preemptions run', async () => {
   const r = await captured(['check', 'sync-children-mini']);

@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { captured } from './captured-cli.js';
+import { captured, story } from './captured-cli.js';
 
 const dir = tempDir('mmulab-zap-lockbreak-');
-
-/** The printed interleaving and verdict of a check or replay: its numbered event lines and the => line. */
-const story = (stdout: string) => stdout.split('\n').filter((l) => /^ *\d+\. |^=> /.test(l));
 
 test('check memslot-delete-lockbreak-mini --mutate zap-obsolete-walk-from-head: the fast zap breaks mmu_lock, a vCPU makes a page in the break, the walk restarted from the head stops at it (exit 1, obsolete-page); replay says the same', async () => {
   const cex = join(dir, 'cex.json');
