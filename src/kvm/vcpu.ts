@@ -122,8 +122,12 @@ export class Vcpu {
           if (kvm.mmu.handleGuestExit !== undefined) yield* kvm.mmu.handleGuestExit(this);
           break;
         case 'cancelled':
-          // A request is pending that servicing re-made (the APIC-access retry):
-          // the vCPU goes round vcpu_run again, a busy loop until it clears.
+          // A request came after servicing (another thread's, or this vCPU's own,
+          // as a flush its root load made to every vCPU): the next round services
+          // it, which is progress, and its first step is one of its own.
+          if ((this.requests & ~(1 << KVM_REQ_APIC_PAGE_RELOAD)) !== 0) break;
+          // Only the APIC-access reload is pending, which servicing re-made (the
+          // retry): the vCPU goes round vcpu_run again, a busy loop until it clears.
           // Race: the invalidation of the APIC-access page it waits for to end
           // (a spin: switching away is no preemption; no write since is no progress).
           kvm.rt.charge(kvm.costs.retryPauseNs);

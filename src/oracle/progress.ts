@@ -36,6 +36,7 @@ const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
   'zapAllBegin',
   'zapAllEnd',
   'lockBreak',
+  'spZap',
   'apicReload',
   'invalidateRangeStart',
   'invalidateRangeEnd',
@@ -48,7 +49,9 @@ const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
  * Progress is an awaited event completing, or, for a zap-all that says how many
  * pages it has left (lockBreak's `left`), that number reaching a new low: the
  * fast zap's obsolete pages only go down, however long they take, while the
- * lock-break zap-all's list grows with the vCPUs' new pages (thread 000). The
+ * lock-break zap-all's list grows with the vCPUs' new pages (thread 000). So a
+ * page the fast zap zaps is progress too, with or without a lock break (a batch
+ * larger than the world, zapBatchPages, never breaks). The
  * work a thread makes progress on is everything that thread awaits (the
  * memslot update whose flush the zap is).
  */
@@ -56,6 +59,8 @@ export class ProgressMonitor implements Sink {
   private readonly open = new Map<number, Awaited>();
   /** Per thread doing a zap-all: the fewest pages it has had left so far. */
   private readonly lowLeft = new Map<number, number>();
+  /** Threads doing a fast zap (kvm_mmu_zap_all_fast): each page they zap is progress. */
+  private readonly fastZapping = new Set<number>();
   readonly kinds = PROGRESS_KINDS;
 
   on(ev: KvmEvent, at: EventStamp): void {
@@ -78,15 +83,20 @@ export class ProgressMonitor implements Sink {
       case 'zapAllBegin':
         this.open.set(ZAP + at.tid, awaited(ev.how, at));
         this.lowLeft.set(at.tid, ev.pages);
+        if (ev.how === 'kvm_mmu_zap_all_fast') this.fastZapping.add(at.tid);
         return;
       case 'zapAllEnd':
         this.open.delete(ZAP + at.tid);
         this.lowLeft.delete(at.tid);
+        this.fastZapping.delete(at.tid);
+        return;
+      case 'spZap':
+        if (this.fastZapping.has(at.tid)) this.moved(at);
         return;
       case 'lockBreak':
         if (ev.left !== undefined && ev.left < (this.lowLeft.get(at.tid) ?? Number.POSITIVE_INFINITY)) {
           this.lowLeft.set(at.tid, ev.left);
-          for (const a of this.open.values()) if (a.tid === at.tid) a.movedAt = at.ts;
+          this.moved(at);
         }
         return;
       case 'apicReload': {
@@ -105,6 +115,11 @@ export class ProgressMonitor implements Sink {
       default:
         return;
     }
+  }
+
+  /** Everything the thread of `at` awaits made progress now. */
+  private moved(at: EventStamp): void {
+    for (const a of this.open.values()) if (a.tid === at.tid) a.movedAt = at.ts;
   }
 
   /**

@@ -24,3 +24,23 @@ test("progress: a zap-all's pages left reaching a new low is progress of what it
   feed({ e: 'memslotChange', slot: 1, op: 'delete', phase: 'done' }, 120);
   assert.equal(p.oldest(130), null);
 });
+
+test('progress: each page the fast zap zaps is progress, with or without a lock break (zapBatchPages above the world never breaks); the lock-break zap-all zapping pages is not', () => {
+  const p = new ProgressMonitor();
+  const feed = (ev: KvmEvent, ts: number, tid?: number) => p.on(ev, at(ts, tid));
+  const zap = { e: 'spZap', sp: 3, gfn: 0x10, level: 1, root: false, gen: 0, direct: false } as const;
+  feed({ e: 'memslotChange', slot: 1, op: 'delete', phase: 'begin' }, 0);
+  feed({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: 100 }, 10);
+  feed(zap, 70);
+  assert.equal(p.oldest(100)!.ageNs, 30);
+  // Another thread's zap (a vCPU's write flooding) is not the fast zap's progress.
+  feed(zap, 90, 8);
+  assert.equal(p.oldest(100)!.ageNs, 30);
+  feed({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: 100 }, 110);
+  feed({ e: 'memslotChange', slot: 1, op: 'delete', phase: 'done' }, 120);
+  // The lock-break zap-all (thread 000) zaps all along while vCPUs add pages: only a new low of pages left counts.
+  feed({ e: 'memslotChange', slot: 1, op: 'delete', phase: 'begin' }, 200);
+  feed({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all (lock-break)', pages: 100 }, 210);
+  feed(zap, 270);
+  assert.equal(p.oldest(300)!.ageNs, 100);
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { explore, makeStrategy } from '../../src/check/index.js';
+import { factoryFor } from '../../src/cli/check-factory.js';
 import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 
@@ -73,6 +74,12 @@ test('checker (dfs bound 2, seed 1): mutant sync-children-yield-without-flush on
   const bad = explored('sync-children-mini', 'sync-children-yield-without-flush', 'dfs', 1, 40_000, 2);
   assert.equal(bad.violation?.kind, 'stale-translation');
   assert.match(bad.violation!.message, /invalidate_range_start returned, but vCPU\d's TLB still maps gfn 0x0 → pfn 0x[0-9a-f]+ with no flush pending/);
+});
+
+test('regression (cancelled VM-entry): root-zap-shared-mini with 24 faults per vCPU, random seed 1, is no livelock in 3,000 executions (a vCPU whose own root load made a flush request to every vCPU had its entry cancelled, and the retry counted as a futile spin: livelock in 117)', () => {
+  const r = explore(factoryFor('root-zap-shared-mini', ['faultsPerVcpu=24'], null), makeStrategy({ kind: 'random' }, 1), { maxExecutions: 3_000 });
+  assert.equal(r.violation, null, r.violation?.message);
+  assert.equal(r.modelBug, null);
 });
 
 test('regression (root-drop request window): with mmu=tdp, a vCPU passing its entry check between the fast zap invalidating its root and the request reaching it is not an obsolete-root violation (random, seed 3)', () => {
