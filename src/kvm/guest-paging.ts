@@ -174,7 +174,8 @@ export class GuestKernel {
 /** One step of the guest kernel's work that KVM may see. */
 type GuestAction =
   /** write entry `index` of the page-table page at `gfn` (through the kernel's direct map) */
-  | { kind: 'write'; gfn: number; index: number }
+  /** entries [index, through) of the table at `gfn` (through: index + 1 when absent), one emulated write */
+  | { kind: 'write'; gfn: number; index: number; through?: number }
   /** MOV CR3 to the PGD of the process in run-list slot `slot` (−1: init_mm) */
   | { kind: 'cr3'; slot: number }
   /** an exited process's page tables go back to the allocator */
@@ -218,6 +219,8 @@ export class GuestCpu {
   pendingCr3 = -1;
   /** Entry index of the page-table write in flight: the offset KVM's emulator decodes from the instruction. */
   writeIndex = 0;
+  /** End (exclusive) of the entries that write covers: the last write of a page's zeroing stands for the rest of clear_page. */
+  writeThrough = 1;
   /** Where the guest's PTE changes are told (a note event), when someone listens. */
   note: ((text: string) => void) | null = null;
   /** PGDs whose roots KVM dropped from this vCPU on a root-zap request, so a later load of one is a rebuild. */
@@ -279,6 +282,7 @@ export class GuestCpu {
             v.nextGfn = a.gfn;
             v.nextWrite = true;
             this.writeIndex = a.index;
+            this.writeThrough = a.through ?? a.index + 1;
             this.writeMark = v.accessesDone;
             return null;
           case 'cr3':
@@ -496,6 +500,8 @@ export class GuestCpu {
 /** clear_page of a recycled page-table page, as the writes KVM can see. */
 function rewrite(gfn: number): GuestAction[] {
   const out: GuestAction[] = [];
-  for (let i = 0; i < TABLE_REWRITE_WRITES; i++) out.push({ kind: 'write', gfn, index: i });
+  // clear_page writes every entry; the last write here stands for the rest of them, so
+  // that a shadow page write flooding did not zap loses every SPTE, not the first few.
+  for (let i = 0; i < TABLE_REWRITE_WRITES; i++) out.push({ kind: 'write', gfn, index: i, ...(i === TABLE_REWRITE_WRITES - 1 ? { through: 512 } : {}) });
   return out;
 }

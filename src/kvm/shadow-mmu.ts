@@ -249,7 +249,7 @@ export class ShadowMmu implements MmuBackend {
     yield* kvm.mmuLock.writeLock();
     // Race: guests walking the shadow tables in hardware while we change them.
     yield opWrite(this.objSpt);
-    yield* kvmMmuTrackWrite(this, gfn, this.guestCpu(vcpu).writeIndex);
+    yield* kvmMmuTrackWrite(this, gfn, this.guestCpu(vcpu).writeIndex, this.guestCpu(vcpu).writeThrough);
     yield* kvm.mmuLock.writeUnlockY();
     return true;
   }
@@ -273,7 +273,7 @@ export class ShadowMmu implements MmuBackend {
     // Write-protected since the fault's first test (pageTrackWrite): emulated all the same.
     if (fault.write && this.isWriteTracked(fault.gfn)) {
       shadowPageTableClearFlood(this, vcpu, fault.gfn);
-      yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex);
+      yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex, this.guestCpu(vcpu).writeThrough);
       return 'emulate';
     }
     const gva = fault.gfn;

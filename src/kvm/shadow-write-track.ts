@@ -42,12 +42,13 @@ export function shadowPageTableClearFlood(mmu: ShadowMmu, vcpu: Vcpu, gva: numbe
 
 /**
  * @kernel mmu.c kvm_mmu_track_write — the guest wrote entry `index` of the
- * write-protected table at `gfn` (the emulator did it for the guest). Every valid
+ * write-protected table at `gfn` (the emulator did it for the guest; entries
+ * [index, through) when one write stands for the rest of a clear_page). Every valid
  * page shadowing the gfn either loses the SPTE the write covers, or, when the
  * writes flood, is zapped whole — a root too, which is how a process exit zaps
  * its root while a vCPU still caches it (thread 003). Then one flush or commit.
  */
-export function* kvmMmuTrackWrite(mmu: ShadowMmu, gfn: number, index: number): Task {
+export function* kvmMmuTrackWrite(mmu: ShadowMmu, gfn: number, index: number, through = index + 1): Task {
   const kvm = mmu.kvm;
   kvm.mmuLock.assertWriteHeld('kvm_mmu_track_write');
   if (mmu.indirectShadowPages === 0) return;
@@ -59,7 +60,11 @@ export function* kvmMmuTrackWrite(mmu: ShadowMmu, gfn: number, index: number): T
       yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
       continue;
     }
-    if (mmuPageZapPte(mmu, sp, index)) flush = true;
+    if (through === index + 1) {
+      if (mmuPageZapPte(mmu, sp, index)) flush = true;
+      continue;
+    }
+    for (const i of [...sp.sptes.keys()]) if (i >= index && i < through && mmuPageZapPte(mmu, sp, i)) flush = true;
   }
   yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, flush);
 }
