@@ -19,7 +19,36 @@ export function inertSettingsNote(scenario: Scenario, given: readonly string[], 
     if (off.length === 0) continue;
     lines.push(`${s.key} is read under mmu=${mmu} only (${instead}): it does nothing in ${whichRuns(off, runs)}, under mmu=${off[0]!.settings.mmu}`);
   }
+  // zapBatchPages is kvm_zap_obsolete_pages' batch: the other memslot flushes never read it.
+  if (named.has('zapBatchPages')) {
+    const off = runs.filter((r) => r.settings.mmu === 'shadow' && r.settings.memslotFlush !== 'zap-all-fast');
+    if (off.length > 0) {
+      lines.push(
+        `zapBatchPages is read by the fast zap only (memslotFlush=zap-all-fast): it does nothing in ${whichRuns(off, runs)}, under memslotFlush=${off[0]!.settings.memslotFlush}`,
+      );
+    }
+  }
+  // The guest's processes are what shadow paging shadows: the TDP MMU never sees them.
+  const guestFields = SHADOW_GUEST_FIELDS.filter((k) => givenInWorkload(scenario, k));
+  const tdp = runs.filter((r) => r.settings.mmu === 'tdp');
+  if (guestFields.length > 0 && tdp.length > 0) {
+    lines.push(
+      `${guestFields.map((k) => `workload.${k}`).join(', ')} ${guestFields.length > 1 ? 'are' : 'is'} read under mmu=shadow only (the TDP MMU does not shadow the guest's page tables): ${guestFields.length > 1 ? 'they do' : 'it does'} nothing in ${whichRuns(tdp, runs)}`,
+    );
+  }
   return lines.length > 0 ? lines.join('; ') : null;
+}
+
+/** Workload fields only the shadow MMU's guest model reads. */
+const SHADOW_GUEST_FIELDS = ['processes', 'processSwitchNs', 'processExitNs', 'sharedProcesses', 'munmapNs'] as const;
+
+/** Whether the scenario file gives `key` a value that does something (in workload or a vcpuWorkloads entry). */
+function givenInWorkload(scenario: Scenario, key: (typeof SHADOW_GUEST_FIELDS)[number]): boolean {
+  const set = (w: Partial<Record<string, unknown>>) => {
+    const v = w[key];
+    return v !== undefined && v !== 0 && v !== false && !(key === 'processes' && v === 1);
+  };
+  return set(scenario.workload) || scenario.vcpuWorkloads.some(set);
 }
 
 /** Writes inertSettingsNote's line as a warning on stderr, when there is one. */

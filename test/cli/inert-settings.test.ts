@@ -36,3 +36,26 @@ test('compare warns of it on one line of stderr', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^mmulab: warning: memslotFlush is read under mmu=shadow only .*: it does nothing in any variant, under mmu=tdp\n$/);
 });
+
+test("zapBatchPages under another memslot flush than the fast zap, and the shadow guest's workload fields under TDP, are said to do nothing (helper-39's probe: both were silent)", () => {
+  const s = loadScenario('slot-zap-accounting');
+  const fast = effectiveSettings(s, { memslotFlush: 'zap-all-fast', zapBatchPages: 3 });
+  const slot = effectiveSettings(s, { memslotFlush: 'zap-slot', zapBatchPages: 3 });
+  assert.equal(
+    inertSettingsNote(
+      s,
+      ['zapBatchPages=3'],
+      [
+        { label: 'memslotFlush=zap-all-fast', settings: fast },
+        { label: 'memslotFlush=zap-slot', settings: slot },
+      ],
+    ),
+    'zapBatchPages is read by the fast zap only (memslotFlush=zap-all-fast): it does nothing in variant memslotFlush=zap-slot, under memslotFlush=zap-slot',
+  );
+  const sync = loadScenario('sync-children-mini');
+  assert.match(
+    inertSettingsNote(sync, ['mmu=tdp'], [{ label: null, settings: effectiveSettings(sync, { mmu: 'tdp' }) }])!,
+    /workload\.sharedProcesses, workload\.munmapNs are read under mmu=shadow only \(the TDP MMU does not shadow the guest's page tables\): they do nothing in this run/,
+  );
+  assert.equal(inertSettingsNote(sync, [], [{ label: null, settings: effectiveSettings(sync) }]), null);
+});
