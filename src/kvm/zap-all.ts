@@ -47,7 +47,8 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
   // Called right after the generation toggle: every page on the list is obsolete,
   // and no new page is.
   const obsolete = mmu.active.count;
-  let zapped = 0;
+  // Obsolete pages taken off the list so far: those zapped, and roots still held (invalid, off the list).
+  let taken = 0;
   // The mutant goes on from the newest end after a lock break, as kvm_mmu_zap_all restarts.
   let fromHead = false;
   for (let restart = true; restart; ) {
@@ -59,7 +60,7 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
       // the walk skipped them): meeting one is a model bug; the kernel WARNs, skips.
       modelAssert(!sp.invalid, `kvm_zap_obsolete_pages: invalid sp ${sp.id} on active_mmu_pages`);
       if (batch >= batchZapPages && (yield* lock.condReschedWrite(kvm.yieldOnContention))) {
-        kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages', left: obsolete - zapped });
+        kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages', left: obsolete - taken });
         batch = 0;
         restart = true;
         fromHead = kvm.mutation.acts('zap-obsolete-walk-from-head');
@@ -68,9 +69,10 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
       // Race: guests walking this page in hardware while we unlink it.
       yield op2(WRITE, mmu.objSpt, lock.obj);
       const next: ShadowPage | null = fromHead ? sp.older : sp.newer;
+      const onList = mmu.active.count;
       const n = yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
       batch += n;
-      zapped += n;
+      taken += onList - mmu.active.count;
       sp = next;
     }
   }
