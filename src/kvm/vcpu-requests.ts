@@ -24,6 +24,7 @@ export function kvmCheckRequest(vcpu: Vcpu, req: number): boolean {
   const bit = 1 << req;
   if ((vcpu.requests & bit) === 0) return false;
   vcpu.requests &= ~bit;
+  vcpu.ownRequests &= ~bit;
   vcpu.kvm.emit({ e: 'requestServiced', vcpu: vcpu.id, req });
   return true;
 }
@@ -49,6 +50,9 @@ export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number,
     }
     yield opWrite(vcpu.obj);
     vcpu.requests |= 1 << req;
+    // A request a vCPU makes to every vCPU, itself included (the flush of its own root load).
+    if (kvm.rt.current === vcpu.thread) vcpu.ownRequests |= 1 << req;
+    else vcpu.ownRequests &= ~(1 << req);
     if (!kvm.mutation.has('request-mode-read-early')) mode = vcpu.mode;
     else if (mode !== vcpu.mode) kvm.mutation.tookEffect();
     let kick = false;

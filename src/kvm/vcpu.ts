@@ -53,6 +53,8 @@ export class Vcpu {
   mode = OUTSIDE_GUEST_MODE;
   /** vcpu->requests, a bit per KVM_REQ_*. */
   requests = 0;
+  /** Requests pending that this vCPU made to every vCPU itself (kvm_make_all_cpus_request from its own thread). */
+  ownRequests = 0;
   /** Kicks received (IN_GUEST → EXITING) and acknowledged (left guest mode). */
   kicks = 0;
   acks = 0;
@@ -122,12 +124,12 @@ export class Vcpu {
           if (kvm.mmu.handleGuestExit !== undefined) yield* kvm.mmu.handleGuestExit(this);
           break;
         case 'cancelled':
-          // A request came after servicing (another thread's, or this vCPU's own,
-          // as a flush its root load made to every vCPU): the next round services
-          // it, which is progress, and its first step is one of its own.
-          if ((this.requests & ~(1 << KVM_REQ_APIC_PAGE_RELOAD)) !== 0) break;
-          // Only the APIC-access reload is pending, which servicing re-made (the
-          // retry): the vCPU goes round vcpu_run again, a busy loop until it clears.
+          // A request this vCPU made to every vCPU after servicing (the flush of its
+          // own root load): the next round services it, which is progress, though no
+          // other thread wrote anything; its first step is one of its own.
+          if ((this.requests & this.ownRequests) !== 0) break;
+          // A request pending that servicing re-made (the APIC-access retry), or
+          // another thread's: the vCPU goes round vcpu_run again, a busy loop until it clears.
           // Race: the invalidation of the APIC-access page it waits for to end
           // (a spin: switching away is no preemption; no write since is no progress).
           kvm.rt.charge(kvm.costs.retryPauseNs);
