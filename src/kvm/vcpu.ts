@@ -203,7 +203,9 @@ export class Vcpu {
       const ownStep = typeof g === 'number';
       if (typeof g === 'number') {
         // Race: the other vCPUs' guest kernels exiting, forking and switching the
-        // processes whose threads they share with this one (workload.sharedProcesses).
+        // processes whose threads they share with this one (workload.sharedProcesses);
+        // KVM's walks of the guest tables reading a PTE this guest clears or sets
+        // again (workload.munmapNs).
         yield g;
         g = tick!.call(mmu, this, true);
       }
