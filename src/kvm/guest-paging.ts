@@ -15,7 +15,8 @@ import type { Vcpu } from './vcpu.js';
  * page-table pages — clearing a dying process's PGD entries (exit_mmap), and
  * zeroing a recycled page before using it as a table — which trap when KVM
  * write-protects them because some shadow page shadows them. Filling entries of
- * live tables is not modelled: tables appear populated when first used.
+ * live tables is not modelled: tables appear populated when first used (with
+ * shared processes, a recycled one only once zeroed: other vCPUs walk them).
  */
 
 /** Guest-virtual (= guest-physical) pages below this are user space: PGD entry 0, per process. */
@@ -185,7 +186,9 @@ type GuestAction =
   /** sharedProcesses: the forked process, its PGD zeroed, goes into run-list slot `slot`, where other vCPUs see it */
   | { kind: 'publish'; slot: number; proc: GuestProcess }
   /** the PTE of user page `gva` in `proc`'s level-1 table is now clear (munmap), or set again (the #PF handler) */
-  | { kind: 'unmap' | 'map'; proc: GuestProcess; gva: number };
+  | { kind: 'unmap' | 'map'; proc: GuestProcess; gva: number }
+  /** sharedProcesses: the zeroed page `gfn` becomes `proc`'s table `key` (pmd_populate and kin), unless another thread's came first */
+  | { kind: 'link'; proc: GuestProcess; key: number; gfn: number };
 
 /** A vCPU's guest-kernel state: its run list, its page-table allocator, what it is doing (vcpu.guest). */
 export class GuestCpu {
@@ -305,6 +308,9 @@ export class GuestCpu {
           case 'map':
             a.proc.unmapped.delete(a.gva);
             this.note?.(`guest: process ${a.proc.pid} set the PTE of gva 0x${a.gva.toString(16)} again (its #PF handler)`);
+            continue;
+          case 'link':
+            this.link(a.proc, a.key, a.gfn);
             continue;
         }
       }
@@ -484,16 +490,43 @@ export class GuestCpu {
     let queued = false;
     for (let level = 3; level >= 1; level--) {
       const k = tableKey(level, gva);
-      known?.add(k);
-      if (p.tables.has(k)) continue;
-      const { gfn, recycled } = this.alloc.alloc();
-      p.tables.set(k, gfn);
-      if (recycled) {
-        this.actions.push(...rewrite(gfn));
-        queued = true;
+      if (p.tables.has(k)) {
+        known?.add(k);
+        continue;
       }
+      const { gfn, recycled } = this.alloc.alloc();
+      if (!recycled) {
+        // A fresh page was never a table: no shadow page has ever looked at it.
+        known?.add(k);
+        p.tables.set(k, gfn);
+        continue;
+      }
+      this.actions.push(...rewrite(gfn));
+      // Shared, the other vCPUs' walks of the process's tables must not reach the
+      // page before it is zeroed: the entry pointing at it is written after (the
+      // ordering __pte_alloc's barrier gives). Unshared, no other walk can.
+      if (known !== undefined) this.actions.push({ kind: 'link', proc: p, key: k, gfn });
+      else p.tables.set(k, gfn);
+      queued = true;
     }
     return queued;
+  }
+
+  /**
+   * sharedProcesses: the zeroed page `gfn` becomes `p`'s table `key`. Another
+   * thread of `p`, faulting on the same range, may have populated the entry
+   * first; then the page goes back to the allocator, as __pte_alloc frees the
+   * page it lost with.
+   */
+  private link(p: GuestProcess, key: number, gfn: number): void {
+    modelAssert(!p.exited, `process ${p.pid} exited with a table of it being zeroed`);
+    if (p.tables.has(key)) {
+      this.alloc.release(gfn);
+      this.note?.(`guest: process ${p.pid}: another thread populated the level-${key % 4} table entry first; page 0x${gfn.toString(16)} goes back`);
+      return;
+    }
+    p.tables.set(key, gfn);
+    this.note?.(`guest: process ${p.pid}: level-${key % 4} table at gfn 0x${gfn.toString(16)}, zeroed, linked in`);
   }
 }
 
