@@ -323,7 +323,7 @@ export class GuestCpu {
       if (!this.clocksFromNextAccess && s.processExitNs > 0 && now >= this.nextExitAt) {
         if (shared && !granted) return 'mm';
         if (shared ? !this.queueThreadExit(v.id) : !this.queueExit()) {
-          // The vCPU's only thread, its process living on elsewhere: it exits with the process, later.
+          // No process to run after it (shared: no other live process to take a thread of): it exits later.
           this.nextExitAt = now + s.processExitNs;
           continue;
         }
@@ -409,16 +409,25 @@ export class GuestCpu {
   /**
    * sharedProcesses: this vCPU's thread of the running process exits. While
    * another vCPU runs a thread of it, this one switches to a process it runs a
-   * thread of (none: false, the exit waits); the last thread out drops the mm
-   * (queueExit).
+   * thread of; when it has none, the guest's load balancing gives it a thread of
+   * the biggest other live process (none: false, the exit waits). Without that,
+   * each vCPU could be left with one thread, of a process that lives on
+   * elsewhere, and no process would exit again. The last thread out drops the
+   * mm (queueExit).
    */
   private queueThreadExit(id: number): boolean {
     const p = this.current;
     const slot = this.processes.indexOf(p);
     if (slot < 0) return false;
-    const next = this.shared!.nextSlotFor(id, slot);
+    let next = this.shared!.nextSlotFor(id, slot);
     const last = p.threads.size === 1 && p.threads.has(id);
-    if (!last && next < 0) return false;
+    if (!last && next < 0) {
+      next = this.shared!.busiestOtherSlot(slot);
+      if (next < 0) return false;
+      const q = this.processes[next]!;
+      q.threads.add(id);
+      this.note?.(`guest: process ${p.pid}'s thread on this vCPU exits, its only one; a thread of process ${q.pid} (threads on ${q.threads.size} vCPUs) is migrated here`);
+    }
     p.threads.delete(id);
     this.knownTables.delete(p);
     if (last) return this.queueExit(next);

@@ -11,8 +11,9 @@ import type { GuestKernel, GuestProcess, PageTableAllocator } from './guest-pagi
  * A thread exits on its vCPU's exit timer; the vCPU then switches to another
  * process it runs a thread of. The last thread out drops the mm: exit_mmap, the
  * tables freed, a process forked into the slot with a thread on every vCPU,
- * which the other vCPUs see once its PGD is zeroed. A vCPU's only thread left
- * exits only with its process, so each vCPU always has one to run.
+ * which the other vCPUs see once its PGD is zeroed. A vCPU whose only thread
+ * exits gets a thread of the biggest other live process (load balancing), so
+ * each vCPU always has one to run and processes keep exiting.
  *
  * Every vCPU's guest kernel reads and writes this, so a vCPU touches it only in
  * a step that announces `obj` (GuestCpu.tick asks for one).
@@ -38,6 +39,24 @@ export class SharedProcesses {
     const r = kernel.newProcess(this.alloc);
     for (let id = 0; id < this.vcpus; id++) r.proc.threads.add(id);
     return r;
+  }
+
+  /**
+   * The slot of a live process other than the one in `slot` for a vCPU left with
+   * no thread to run: the one with the most threads (ties: the first after
+   * `slot`), or −1. Taking threads from the biggest process lets the small ones
+   * die out, so that processes keep exiting.
+   */
+  busiestOtherSlot(slot: number): number {
+    const n = this.processes.length;
+    let best = -1;
+    for (let k = 1; k < n; k++) {
+      const s = (slot + k) % n;
+      const p = this.processes[s]!;
+      if (p.exited || p.threads.size === 0) continue;
+      if (best < 0 || p.threads.size > this.processes[best]!.threads.size) best = s;
+    }
+    return best;
   }
 
   /** The first slot after `slot` (wrapping, `slot` excluded) whose process runs a thread on vCPU `vcpuId`, or −1. */

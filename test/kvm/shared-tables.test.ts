@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { KvmEvent, Sink } from '../../src/kvm/events.js';
+import type { EventStamp, KvmEvent, Sink } from '../../src/kvm/events.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
@@ -34,4 +34,32 @@ test('sharedProcesses: a recycled lower table is linked into the process only on
     assert.ok(notes.linked > 100, `seed ${seed}: ${notes.linked} tables linked`);
     assert.ok(notes.lost > 10, `seed ${seed}: ${notes.lost} races lost`);
   }
+});
+
+/** The guest's process life as KVM sees it: CR3 loads and root zaps, by virtual ms. */
+class ProcessLife implements Sink {
+  readonly cr3ByMs = new Map<number, number>();
+  migrated = 0;
+  on(ev: KvmEvent, at: EventStamp): void {
+    if (ev.e === 'newPgd') {
+      const ms = Math.floor(at.ts / 1e6);
+      this.cr3ByMs.set(ms, (this.cr3ByMs.get(ms) ?? 0) + 1);
+    } else if (ev.e === 'note' && ev.text.endsWith('is migrated here')) this.migrated++;
+  }
+}
+
+// Before, a vCPU whose only thread's exit timer fired waited for the process to
+// die elsewhere; at 8 vCPUs with 4 processes every vCPU ended up with one thread,
+// each of a process living on another vCPU, and from 6 ms on no process exited
+// and no vCPU switched (seed 3, rootZap=reload-all): half the run measured nothing.
+test('sharedProcesses: a vCPU whose only thread exits is given a thread of another process, so processes keep exiting and vCPUs keep switching to the end of the run (root-zap-on-process-exit, 8 vCPUs, seed 3)', () => {
+  const s = loadScenario('root-zap-on-process-exit');
+  s.workload.sharedProcesses = true;
+  s.settings = { ...s.settings, rootZap: 'reload-all' };
+  const life = new ProcessLife();
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 3, sinks: [life] });
+  assert.equal(s.vm.vcpus, 8);
+  assert.deepEqual(r.violations, []);
+  for (let ms = 6; ms < 20; ms++) assert.ok((life.cr3ByMs.get(ms) ?? 0) > 50, `CR3 loads in ms ${ms}: ${life.cr3ByMs.get(ms) ?? 0}`);
+  assert.ok(life.migrated > 0, 'a thread was migrated');
 });
