@@ -86,8 +86,23 @@ export type KvmEventBody =
   | { e: 'spCreate'; sp: number; gfn: number; level: number; direct: boolean; gen: number }
   | { e: 'spZap'; sp: number; gfn: number; level: number; root: boolean; gen: number; direct: boolean }
   | { e: 'spFree'; sp: number }
+  /** kvm_unsync_page (mmu_try_to_unsync_pages): a level-1 page goes unsync, so that the fault may map its gfn writable. */
+  | { e: 'spUnsync'; sp: number; gfn: number; level: number; gen: number }
+  /**
+   * kvm_unlink_unsync_page: an unsync page is marked sync, by mmu_sync_children
+   * below `root` (its gfn write-protected, kvm_sync_page rebuilds it next), or by
+   * __kvm_mmu_prepare_zap_page as it zaps the page (`root` -1).
+   */
+  | { e: 'spSync'; sp: number; gfn: number; level: number; gen: number; by: SpSyncBy; root: number }
   | { e: 'mmuValidGen'; gen: number }
   | { e: 'note'; text: string };
+
+/** Who marks an unsync page sync (kvm_unlink_unsync_page's callers in the model). */
+export type SpSyncBy =
+  /** the sync of a root's unsync pages (a CR3 load, kvm_mmu_load) */
+  | 'mmu_sync_children'
+  /** a zap of the page while it is unsync */
+  | '__kvm_mmu_prepare_zap_page';
 
 /** An event, as sinks get it (its time, step and thread come apart, in an EventStamp). */
 export type KvmEvent = KvmEventBody;
@@ -271,6 +286,12 @@ export function describeEvent(ev: KvmEventBody): string {
       return `kvm_mmu_prepare_zap_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.root ? ' (root in use)' : ''}`;
     case 'spFree':
       return `free sp ${ev.sp}`;
+    case 'spUnsync':
+      return `kvm_unsync_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} unsync, its gfn mapped writable`;
+    case 'spSync':
+      return ev.by === 'mmu_sync_children'
+        ? `mmu_sync_children: kvm_unlink_unsync_page sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} below root ${ev.root} (its gfn write-protected), then kvm_sync_page rebuilds it from the guest table`
+        : `__kvm_mmu_prepare_zap_page: kvm_unlink_unsync_page sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} (zapped while unsync)`;
     case 'mmuValidGen':
       return `mmu_valid_gen := ${ev.gen}`;
     case 'note':

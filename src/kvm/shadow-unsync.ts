@@ -1,5 +1,6 @@
 import { op2, opRead, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
+import type { SpSyncBy } from './events.js';
 import { kvmMmuSlotGfnWriteProtect } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, refPage, type ShadowPage, SPTES_PER_PAGE } from './shadow-page.js';
@@ -49,11 +50,27 @@ export function mmuTryToUnsyncPages(mmu: ShadowMmu, gfn: number): boolean {
   return false;
 }
 
-/** @kernel mmu.c kvm_unsync_page — the page goes unsync (kvm_mmu_mark_parents_unsync: see isBelow). */
+/**
+ * @kernel mmu.c kvm_unsync_page — the page goes unsync (kvm_mmu_mark_parents_unsync:
+ * see pathBelow). Traced first, as the kernel traces kvm_mmu_unsync_page: the line
+ * shows the page still sync.
+ */
 function kvmUnsyncPage(mmu: ShadowMmu, sp: ShadowPage): void {
+  if (mmu.kvm.listens('spUnsync')) mmu.kvm.emit({ e: 'spUnsync', sp: sp.id, gfn: sp.gfn, level: sp.level, gen: sp.mmuValidGen });
   sp.unsync = true;
   mmu.unsyncPages.add(sp);
-  if (mmu.kvm.listens('note')) mmu.kvm.emit({ e: 'note', text: `kvm_unsync_page: sp ${sp.id} gfn ${hex(sp.gfn)} level 1 unsync, its gfn mapped writable` });
+}
+
+/**
+ * @kernel mmu.c kvm_unlink_unsync_page — the page is marked sync. Traced first
+ * (kvm_mmu_sync_page, the page still unsync), before the caller rebuilds or zaps
+ * it: `root`, the root mmu_sync_children syncs below (-1 for a zap).
+ */
+export function kvmUnlinkUnsyncPage(mmu: ShadowMmu, sp: ShadowPage, by: SpSyncBy, root: number): void {
+  const kvm = mmu.kvm;
+  if (kvm.listens('spSync')) kvm.emit({ e: 'spSync', sp: sp.id, gfn: sp.gfn, level: sp.level, gen: sp.mmuValidGen, by, root });
+  sp.unsync = false;
+  mmu.unsyncPages.delete(sp);
 }
 
 /**
@@ -184,11 +201,8 @@ export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage): Task {
       yield op2(WRITE, mmu.objSpt, lock.obj);
     }
     for (const sp of batch) {
-      sp.unsync = false;
-      mmu.unsyncPages.delete(sp);
+      kvmUnlinkUnsyncPage(mmu, sp, 'mmu_sync_children', root.id);
       if (kvmSyncPage(mmu, sp)) flush = true;
-      if (kvm.listens('note'))
-        kvm.emit({ e: 'note', text: `mmu_sync_children: sp ${sp.id} gfn ${hex(sp.gfn)} level 1 synced below root ${root.id}, its gfn write-protected` });
     }
     if (!((kvm.yieldOnContention && lock.contended()) || lock.shouldResched())) continue;
     // The flush comes before the lock is dropped: an SPTE the sync dropped is

@@ -4,6 +4,7 @@ import type { Task } from '../runtime/thread.js';
 import { unaccountShadowed } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, leafPfn, ROOT_LEVEL, refIndex, refPage, type ShadowPage, spteRef } from './shadow-page.js';
+import { kvmUnlinkUnsyncPage } from './shadow-unsync.js';
 import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest, rootZapRequest } from './vcpu-requests.js';
 
 /**
@@ -96,11 +97,7 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   unlinkChildren(mmu, sp);
   unlinkParents(mmu, sp);
   if (!wasInvalid && sp.hasGptes) unaccountShadowed(mmu, sp);
-  // kvm_unlink_unsync_page.
-  if (sp.unsync) {
-    sp.unsync = false;
-    mmu.unsyncPages.delete(sp);
-  }
+  if (sp.unsync) kvmUnlinkUnsyncPage(mmu, sp, '__kvm_mmu_prepare_zap_page', -1);
   let zapped = 0;
   let zappedRoot = false;
   if (sp.onActiveList) mmu.active.remove(sp);

@@ -30,6 +30,8 @@ export class FtraceSink implements InstanceSink {
   private writeTracked: (gfn: number) => boolean = () => false;
   /** root_count of a shadow page now (the vCPU root slots holding it), read from the model as its zap is traced. */
   private rootCount: (sp: number) => number | undefined = () => undefined;
+  /** Whether a shadow page is unsync now, read from the model as its zap is traced (before the zap marks it sync). */
+  private unsync: (sp: number) => boolean = () => false;
   /** The kvm_exit of a fault (EPT violation or #PF), completed by the fault that follows (exit qualification, error code). */
   /** Per thread, the reason of its fault exit whose fault has not begun yet: the fault line's error code says whether a present SPTE refused it. */
   private readonly pendingExit = new Map<number, string>();
@@ -49,6 +51,7 @@ export class FtraceSink implements InstanceSink {
     const mmu = inst.kvm.mmu;
     this.writeTracked = mmu instanceof ShadowMmu ? (gfn) => mmu.isWriteTracked(gfn) : () => false;
     this.rootCount = mmu instanceof ShadowMmu ? (sp) => mmu.sps[sp]?.rootCount : () => undefined;
+    this.unsync = mmu instanceof ShadowMmu ? (sp) => mmu.sps[sp]?.unsync === true : () => false;
     this.gen = inst.kvm.mmuValidGen;
   }
 
@@ -100,11 +103,19 @@ export class FtraceSink implements InstanceSink {
         this.add(at, 'mmulab_entry_cancelled', `vcpu ${ev.vcpu} requests ${requestList(ev.requests)}`);
         return;
       case 'spCreate':
-        this.add(at, 'kvm_mmu_get_page', `${mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, 0)} new`);
+        this.add(at, 'kvm_mmu_get_page', `${mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, 0, false)} new`);
         return;
       case 'spZap':
         // The page's own generation and role: it may have been made before the log began (a warm start).
-        this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, this.rootCount(ev.sp) ?? (ev.root ? 1 : 0)));
+        this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, this.rootCount(ev.sp) ?? (ev.root ? 1 : 0), this.unsync(ev.sp)));
+        return;
+      case 'spUnsync':
+        // kvm_unsync_page traces before it sets sp->unsync: the page prints sync.
+        this.add(at, 'kvm_mmu_unsync_page', mmuPage(ev.gen, ev.gfn, ev.level, false, this.rootCount(ev.sp) ?? 0, false));
+        return;
+      case 'spSync':
+        // kvm_unlink_unsync_page traces before it clears sp->unsync: the page prints unsync.
+        this.add(at, 'kvm_mmu_sync_page', mmuPage(ev.gen, ev.gfn, ev.level, false, this.rootCount(ev.sp) ?? 0, true));
         return;
       case 'mmuValidGen':
         this.gen = ev.gen;
@@ -352,9 +363,14 @@ function kvmExit(vcpu: number, reason: string, info1: number, intrInfo = 0, erro
   return `vcpu ${vcpu} reason ${reason} rip 0x0 info1 0x${pad(info1, 16)} info2 0x${pad(0, 16)} intr_info 0x${pad(intrInfo, 8)} error_code 0x${pad(errorCode, 8)}`;
 }
 
-/** KVM_MMU_PAGE_PRINTK: generation, gfn, level, role bits, root count, sync state. */
-function mmuPage(gen: number, gfn: number, level: number, direct: boolean, rootCount: number): string {
-  return `sp gen ${gen} gfn ${hex(gfn)} l${level} 8-byte q0${direct ? ' direct' : ''} wux nxe ad root ${rootCount} sync`;
+/**
+ * KVM_MMU_PAGE_PRINTK, as kvm_mmu_get_page and the kvm_mmu_page_class events
+ * (kvm_mmu_prepare_zap_page, kvm_mmu_sync_page, kvm_mmu_unsync_page) print a
+ * page: generation, gfn, level, role bits, root count, and sp->unsync as it is
+ * when the tracepoint is hit.
+ */
+function mmuPage(gen: number, gfn: number, level: number, direct: boolean, rootCount: number, unsync: boolean): string {
+  return `sp gen ${gen} gfn ${hex(gfn)} l${level} 8-byte q0${direct ? ' direct' : ''} wux nxe ad root ${rootCount} ${unsync ? 'unsync' : 'sync'}`;
 }
 
 /** Seconds with ns digits, right-aligned like trace-cmd's timestamps. */

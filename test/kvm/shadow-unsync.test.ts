@@ -136,8 +136,8 @@ test('root-zap-on-process-exit (seed 1, 5 ms): recycled level-1 tables go unsync
     synced = 0;
     on(ev: KvmEvent): void {
       if (ev.e === 'spZap') this.zaps[ev.level]!++;
-      if (ev.e === 'note' && ev.text.startsWith('kvm_unsync_page')) this.unsync++;
-      if (ev.e === 'note' && ev.text.startsWith('mmu_sync_children')) this.synced++;
+      if (ev.e === 'spUnsync') this.unsync++;
+      if (ev.e === 'spSync' && ev.by === 'mmu_sync_children') this.synced++;
     }
   }
   const s = loadScenario('root-zap-on-process-exit');

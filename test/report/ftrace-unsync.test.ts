@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { EventStamp, KvmEvent } from '../../src/kvm/events.js';
+import { StepLog } from '../../src/oracle/step-log.js';
+import { FtraceSink } from '../../src/report/ftrace.js';
+import type { KvmInstance } from '../../src/scenario/instantiate.js';
+import { type Attachable, runWith, shortScenario } from './fixtures.js';
+
+/** The step log of a simulated run (no mmu_lock notes: the events' own lines). */
+class Logged implements Attachable {
+  log: StepLog | null = null;
+  attach(inst: KvmInstance): void {
+    this.log = new StepLog(inst.violations);
+  }
+  on(ev: KvmEvent, at: EventStamp): void {
+    this.log!.on(ev, at);
+  }
+  get texts(): string[] {
+    return this.log!.lines.map((l) => l.text);
+  }
+}
+
+/** A run's ftrace lines (no header) and step-log texts. */
+function traced(name: string, timeNs: number, seed = 1) {
+  const s = shortScenario(name, timeNs);
+  const ftrace = new FtraceSink();
+  const logged = new Logged();
+  const result = runWith(s, [ftrace, logged], { seed });
+  const lines = [...ftrace.render()]
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('cpus='));
+  return { result, lines, steps: logged.texts };
+}
+
+/** The tracepoint of an ftrace line and its fields. */
+function tp(line: string): [string, string] {
+  const m = /\] +\d+\.\d{9}: (\w+): +(.*)$/.exec(line);
+  assert.ok(m, `not a trace-cmd line: ${line}`);
+  return [m[1]!, m[2]!];
+}
+
+/** What the step log says of sp 3 (gfn 0x8000403, level 1) in sync-children-mini. */
+const UNSYNC_STEP = /^kvm_unsync_page: sp 3 gfn 0x8000403 level 1 unsync, its gfn mapped writable$/;
+const SYNC_STEP =
+  /^mmu_sync_children: kvm_unlink_unsync_page sp 3 gfn 0x8000403 level 1 below root 0 \(its gfn write-protected\), then kvm_sync_page rebuilds it from the guest table$/;
+
+test("ftrace under shadow paging (sync-children-mini, seed 1): kvm_mmu_unsync_page when the guest's write to its level-1 table makes the table's page unsync, kvm_mmu_sync_page when the CR3 reload's mmu_sync_children marks it sync, each with the page's sp gen/gfn/level as the kernel prints it, sync before and unsync after as sp->unsync is when traced (a probe: both were notes in the step log only)", () => {
+  const { lines, steps } = traced('sync-children-mini', 100_000_000);
+  const page = lines.map(tp).filter(([name]) => name === 'kvm_mmu_unsync_page' || name === 'kvm_mmu_sync_page');
+  // Unsync at the guest's first write to the table, synced at the munmap's CR3 reload,
+  // unsync again when the guest's #PF handler writes the PTE back.
+  assert.deepEqual(page, [
+    ['kvm_mmu_unsync_page', 'sp gen 0 gfn 8000403 l1 8-byte q0 wux nxe ad root 0 sync'],
+    ['kvm_mmu_sync_page', 'sp gen 0 gfn 8000403 l1 8-byte q0 wux nxe ad root 0 unsync'],
+    ['kvm_mmu_unsync_page', 'sp gen 0 gfn 8000403 l1 8-byte q0 wux nxe ad root 0 sync'],
+  ]);
+  // The step log says the same of the same page, in the same order.
+  assert.ok(steps.includes('kvm_mmu_get_page: sp 3 gfn 0x8000403 level 1 gen 0'), 'sp 3 shadows the level-1 table at gfn 0x8000403');
+  const said = steps.filter((t) => UNSYNC_STEP.test(t) || SYNC_STEP.test(t)).map((t) => (UNSYNC_STEP.test(t) ? 'unsync' : 'sync'));
+  assert.deepEqual(said, ['unsync', 'sync', 'unsync']);
+  assert.ok(!steps.some((t) => /^mmu_sync_children: sp \d+ .* synced below root/.test(t)), 'no note says it any more');
+
+  // The order around the sync, in both: the CR3 write's exit, kvm_unlink_unsync_page, then kvm_sync_page's drop of gfn 0's SPTE.
+  const at = (name: string, fields: RegExp = /./) => lines.findIndex((l) => tp(l)[0] === name && fields.test(tp(l)[1]));
+  const cr = at('kvm_exit', / reason CR_ACCESS /);
+  const sync = at('kvm_mmu_sync_page');
+  const drop = at('mmulab_drop_spte', /^gfn 0 /);
+  assert.ok(cr >= 0 && cr < sync && sync < drop, lines.join('\n'));
+  const step = (re: RegExp) => steps.findIndex((t) => re.test(t));
+  const cr3 = step(/^VM-exit \(CR3 write\)$/);
+  const unlink = step(SYNC_STEP);
+  const zap = step(/^zap SPTE gfn 0x0 \(was pfn 0x[0-9a-f]+\) in sp 3$/);
+  assert.ok(cr3 >= 0 && cr3 < unlink && unlink < zap, steps.join('\n'));
+  // kvm_unsync_page comes before the SPTE that maps the table writable (make_spte asks mmu_try_to_unsync_pages first).
+  const unsync = at('kvm_mmu_unsync_page');
+  assert.match(lines[unsync + 1]!, / kvm_mmu_set_spte: +gfn 8000403 spte [0-9a-f]+ \(rwx-\) level 1 at 0$/);
+});
+
+test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): each level-1 page goes sync → unsync → sync as the kvm_mmu_page lines print it; a page zapped while unsync prints unsync in kvm_mmu_prepare_zap_page, then kvm_mmu_sync_page (__kvm_mmu_prepare_zap_page marks it sync after it zaps it), as the kernel traces', () => {
+  const { lines, result } = traced('root-zap-on-process-exit', 5_000_000);
+  assert.deepEqual(result.violations, []);
+  /** Per generation and gfn of a level-1 page: whether it is unsync, as the lines so far say. */
+  const unsync = new Map<string, boolean>();
+  /** Per thread: the gfn of a page it zapped while unsync, whose kvm_mmu_sync_page is still to come. */
+  const zapping = new Map<string, string>();
+  const seen = { unsync: 0, sync: 0, zappedUnsync: 0 };
+  for (const l of lines) {
+    const [name, fields] = tp(l);
+    const m = /^sp gen (\d+) gfn ([0-9a-f]+) l(\d) 8-byte q0 wux nxe ad root (\d+) (sync|unsync)( new)?$/.exec(fields);
+    if (m === null) continue;
+    const [, gen, pageGfn, level, root, state] = m as unknown as [string, string, string, string, string, string];
+    const gfn = `${pageGfn} (gen ${gen})`;
+    const comm = l.trim().split(' ')[0]!;
+    if (level !== '1') {
+      assert.equal(state, 'sync', `only level-1 pages go unsync: ${l}`);
+      continue;
+    }
+    assert.equal(root, '0', `a level-1 page is no root: ${l}`);
+    const was = unsync.get(gfn) ?? false;
+    switch (name) {
+      case 'kvm_mmu_get_page':
+        assert.equal(state, 'sync', l);
+        assert.equal(was, false, `a new page of gfn ${gfn} while the last one is unsync: ${l}`);
+        break;
+      case 'kvm_mmu_unsync_page':
+        assert.equal(state, 'sync', l);
+        assert.equal(was, false, `unsync twice: ${l}`);
+        unsync.set(gfn, true);
+        seen.unsync++;
+        break;
+      case 'kvm_mmu_sync_page':
+        assert.equal(state, 'unsync', l);
+        assert.equal(was, true, `synced while sync: ${l}`);
+        unsync.set(gfn, false);
+        if (zapping.get(comm) === gfn) zapping.delete(comm);
+        seen.sync++;
+        break;
+      case 'kvm_mmu_prepare_zap_page':
+        assert.equal(state === 'unsync', was, `the zap prints the page's state: ${l}`);
+        assert.equal(zapping.has(comm), false, `${comm} zaps again before the last unsync page it zapped was marked sync: ${l}`);
+        if (was) {
+          zapping.set(comm, gfn);
+          seen.zappedUnsync++;
+        }
+        break;
+      default:
+        assert.fail(`a tracepoint that prints no kvm_mmu_page: ${l}`);
+    }
+  }
+  assert.equal(zapping.size, 0, `zapped unsync, never marked sync: ${[...zapping.values()]}`);
+  assert.ok(seen.unsync > 50 && seen.sync > 50 && seen.zappedUnsync > 0, JSON.stringify(seen));
+});
