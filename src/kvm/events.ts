@@ -29,7 +29,14 @@ export type KvmEventBody =
   | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean }
   | { e: 'seqSnapshot'; vcpu: number; seq: number }
   | { e: 'gup'; vcpu: number; gfn: number; hva: number; pfn: number }
-  /** kvm_mmu_new_pgd: the root slot after the switch (-1: none fits, one is built before entry) and the cached roots (-1: empty). */
+  /**
+   * handle_cr → kvm_set_cr3 (shadow paging): the guest's MOV to CR3 of `cr3` (the
+   * PGD's gfn) over `old`, the CR3 it had (kvm_read_cr3); `root`, the current root
+   * slot before the load (-1: none). A new value goes to kvm_mmu_new_pgd (a newPgd
+   * event follows); the same value does not, only to kvm_invalidate_pcid.
+   */
+  | { e: 'cr3Write'; vcpu: number; cr3: number; old: number; root: number }
+  /** kvm_mmu_new_pgd (a new CR3): the root slot after the switch (-1: none fits, one is built before entry) and the cached roots (-1: empty). */
   | { e: 'newPgd'; vcpu: number; pgd: number; root: number; prev: number[] }
   /** kvm_mmu_free_obsolete_roots: the roots it looked at and those it frees. */
   | { e: 'freeObsoleteRoots'; vcpu: number; current: number; prev: number[]; freed: number[] }
@@ -204,6 +211,12 @@ export function describeEvent(ev: KvmEventBody): string {
       return `page fault on gfn ${hex(ev.gfn)} (${ev.write ? 'write' : 'read'})`;
     case 'seqSnapshot':
       return `snapshot mmu_invalidate_seq=${ev.seq}`;
+    case 'cr3Write':
+      // kvm_set_cr3 calls kvm_mmu_new_pgd only for a value other than kvm_read_cr3's; either way it ends
+      // in kvm_invalidate_pcid, which (no PCID: PCID 0, the active one) asks for a sync and a flush.
+      return ev.cr3 !== ev.old
+        ? `kvm_set_cr3: CR3 ${hex(ev.old)} → ${hex(ev.cr3)}: kvm_mmu_new_pgd, then kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT)`
+        : `kvm_set_cr3: CR3 ${hex(ev.cr3)} again (the value loaded): no kvm_mmu_new_pgd${ev.root >= 0 ? `, root sp ${ev.root} stays` : ''}; kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT) (a KVM_REQ_LOAD_MMU_PGD next is the model's own: it runs fast_pgd_switch all the same)`;
     case 'newPgd':
       return `kvm_mmu_new_pgd CR3 ${hex(ev.pgd)}: ${ev.root >= 0 ? `root sp ${ev.root} (a cached one fits)` : 'no cached root fits, one is built before entry'}; prev_roots ${rootList(ev.prev)}`;
     case 'freeObsoleteRoots':

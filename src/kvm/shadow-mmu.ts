@@ -398,13 +398,20 @@ export class ShadowMmu implements MmuBackend {
   }
 
   /**
-   * The CR3-load intercept: kvm_set_cr3 → kvm_mmu_new_pgd. Without PCIDs the load
-   * also drops the guest's non-global translations.
+   * The CR3-load intercept: handle_cr → kvm_set_cr3. A CR3 other than the one
+   * loaded goes to kvm_mmu_new_pgd; the same one (a process flushing its TLB)
+   * does not, and the kernel keeps its roots as they are. Either way (no PCIDs:
+   * PCID 0, the active one) kvm_invalidate_pcid asks for KVM_REQ_MMU_SYNC and
+   * KVM_REQ_TLB_FLUSH_CURRENT: the guest's translations go.
    */
   *handleGuestExit(vcpu: Vcpu): Task {
+    const kvm = this.kvm;
     const pgd = this.guestCpu(vcpu).takeCr3();
+    const old = vcpu.cr3;
     vcpu.cr3 = pgd;
-    yield* kvmMmuNewPgd(this, vcpu, pgd);
+    if (kvm.listens('cr3Write')) kvm.emit({ e: 'cr3Write', vcpu: vcpu.id, cr3: pgd, old, root: vcpu.root.root });
+    // The model runs kvm_mmu_new_pgd for the same CR3 too (see kvmMmuNewPgd's `reload`).
+    yield* kvmMmuNewPgd(this, vcpu, pgd, pgd === old);
     // KVM_REQ_MMU_SYNC, serviced here rather than at entry: a cached root's unsync
     // pages are synced (a root built anew is synced by kvm_mmu_load).
     yield* kvmMmuSyncRoots(this, vcpu);

@@ -117,6 +117,12 @@ export class FtraceSink implements InstanceSink {
         // kvm_unlink_unsync_page traces before it clears sp->unsync: the page prints unsync.
         this.add(at, 'kvm_mmu_sync_page', mmuPage(ev.gen, ev.gfn, ev.level, false, this.rootCount(ev.sp) ?? 0, true));
         return;
+      case 'cr3Write':
+        // handle_cr traces the MOV to CR3 before kvm_set_cr3, whatever it does with
+        // the value: there is no tracepoint for kvm_mmu_new_pgd, nor for a reload of
+        // the same CR3 (kvm_invalidate_pcid).
+        this.add(at, 'kvm_cr', `cr_write 3 = 0x${(ev.cr3 * 4096).toString(16)}`);
+        return;
       case 'mmuValidGen':
         this.gen = ev.gen;
         return;

@@ -77,6 +77,41 @@ test("ftrace under shadow paging (sync-children-mini, seed 1): kvm_mmu_unsync_pa
   assert.match(lines[unsync + 1]!, / kvm_mmu_set_spte: +gfn 8000403 spte [0-9a-f]+ \(rwx-\) level 1 at 0$/);
 });
 
+test("ftrace: a reload of the CR3 a vCPU has (sync-children-mini's munmap flushes its TLB so) is handle_cr's kvm_cr line and no other: kvm_set_cr3 calls no kvm_mmu_new_pgd for it and kvm_invalidate_pcid has no tracepoint; the step log says so in the kernel's terms (a probe: it said kvm_mmu_new_pgd)", () => {
+  const { lines, steps } = traced('sync-children-mini', 100_000_000);
+  const exit = lines.findIndex((l) => l.includes(' reason CR_ACCESS '));
+  assert.ok(exit >= 0, 'a CR3 write');
+  assert.deepEqual(tp(lines[exit + 1]!), ['kvm_cr', 'cr_write 3 = 0x8000400000']);
+  assert.equal(lines.filter((l) => tp(l)[0] === 'kvm_cr').length, 1, 'one CR3 write in the run');
+  assert.ok(!lines.some((l) => /new_pgd|invalidate_pcid|set_cr3/.test(l)), 'no tracepoint the kernel lacks');
+  const reload = steps.filter((t) => t.startsWith('kvm_set_cr3: '));
+  assert.deepEqual(reload, [
+    "kvm_set_cr3: CR3 0x8000400 again (the value loaded): no kvm_mmu_new_pgd, root sp 0 stays; kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT) (a KVM_REQ_LOAD_MMU_PGD next is the model's own: it runs fast_pgd_switch all the same)",
+  ]);
+  assert.ok(!steps.some((t) => t.startsWith('kvm_mmu_new_pgd ')), steps.join('\n'));
+});
+
+test('ftrace: a switch to another CR3 (cached-roots-mini, seed 1) is a kvm_cr line with the new CR3 after each CR_ACCESS exit; the step log has kvm_set_cr3 with the old and new CR3, then kvm_mmu_new_pgd', () => {
+  const { lines, steps } = traced('cached-roots-mini', 100_000_000);
+  const exits = lines.flatMap((l, i) => (l.includes(' reason CR_ACCESS ') ? [i] : []));
+  assert.ok(exits.length > 2, `${exits.length} CR3 writes`);
+  const values = exits.map((i) => tp(lines[i + 1]!));
+  for (const [name, fields] of values) {
+    assert.equal(name, 'kvm_cr');
+    assert.match(fields, /^cr_write 3 = 0x800040[01]000$/);
+  }
+  const switches = steps.flatMap((t, i) => (t.startsWith('kvm_set_cr3: ') ? [i] : []));
+  assert.equal(switches.length, exits.length);
+  for (const [k, i] of switches.entries()) {
+    const m = /^kvm_set_cr3: CR3 0x([0-9a-f]+) → 0x([0-9a-f]+): kvm_mmu_new_pgd, then kvm_invalidate_pcid\(0\)/.exec(steps[i]!);
+    assert.ok(m, steps[i]);
+    assert.notEqual(m[1], m[2]);
+    assert.equal(`cr_write 3 = 0x${m[2]}000`, values[k]![1], 'the value kvm_cr printed');
+    const next = steps.slice(i + 1).find((t) => t.startsWith('kvm_mmu_new_pgd '));
+    assert.ok(next?.startsWith(`kvm_mmu_new_pgd CR3 0x${m[2]}: `), `${steps[i]}\nthen ${next}`);
+  }
+});
+
 test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): each level-1 page goes sync → unsync → sync as the kvm_mmu_page lines print it; a page zapped while unsync prints unsync in kvm_mmu_prepare_zap_page, then kvm_mmu_sync_page (__kvm_mmu_prepare_zap_page marks it sync after it zaps it), as the kernel traces', () => {
   const { lines, result } = traced('root-zap-on-process-exit', 5_000_000);
   assert.deepEqual(result.violations, []);
