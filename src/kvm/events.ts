@@ -216,7 +216,7 @@ export function describeEvent(ev: KvmEventBody): string {
       // in kvm_invalidate_pcid, which (no PCID: PCID 0, the active one) asks for a sync and a flush.
       return ev.cr3 !== ev.old
         ? `kvm_set_cr3: CR3 ${hex(ev.old)} → ${hex(ev.cr3)}: kvm_mmu_new_pgd, then kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT)`
-        : `kvm_set_cr3: CR3 ${hex(ev.cr3)} again (the value loaded): no kvm_mmu_new_pgd${ev.root >= 0 ? `, root sp ${ev.root} stays` : ''}; kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT) (a KVM_REQ_LOAD_MMU_PGD next is the model's own: it runs fast_pgd_switch all the same)`;
+        : `kvm_set_cr3: CR3 ${hex(ev.cr3)} again (the value loaded): no kvm_mmu_new_pgd${ev.root >= 0 ? `, root sp ${ev.root} stays` : ', kvm_mmu_load builds a root before entry'}; kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT)`;
     case 'newPgd':
       return `kvm_mmu_new_pgd CR3 ${hex(ev.pgd)}: ${ev.root >= 0 ? `root sp ${ev.root} (a cached one fits)` : 'no cached root fits, one is built before entry'}; prev_roots ${rootList(ev.prev)}`;
     case 'freeObsoleteRoots':

@@ -410,8 +410,9 @@ export class ShadowMmu implements MmuBackend {
     const old = vcpu.cr3;
     vcpu.cr3 = pgd;
     if (kvm.listens('cr3Write')) kvm.emit({ e: 'cr3Write', vcpu: vcpu.id, cr3: pgd, old, root: vcpu.root.root });
-    // The model runs kvm_mmu_new_pgd for the same CR3 too (see kvmMmuNewPgd's `reload`).
-    yield* kvmMmuNewPgd(this, vcpu, pgd, pgd === old);
+    // The same CR3 keeps the roots as they are: a zapped current root goes by the
+    // request that came with its zap, an empty slot is filled by kvm_mmu_load.
+    if (pgd !== old) yield* kvmMmuNewPgd(this, vcpu, pgd);
     // KVM_REQ_MMU_SYNC, serviced here rather than at entry: a cached root's unsync
     // pages are synced (a root built anew is synced by kvm_mmu_load).
     yield* kvmMmuSyncRoots(this, vcpu);

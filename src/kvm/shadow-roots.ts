@@ -205,15 +205,9 @@ function cachedRootFindWithoutCurrent(mmu: ShadowMmu, vcpu: Vcpu, pgd: number): 
  * entry, and the root, in use again as a table, starts counting writes toward a
  * flood afresh); otherwise the current slot is left empty and kvm_mmu_reload
  * builds a root before the next entry.
- *
- * `reload`: pgd is the CR3 the vCPU had. kvm_set_cr3 does not call
- * kvm_mmu_new_pgd then; the model does all the same, so that its schedules and
- * states stay as they were: the current root fits, and the model makes
- * KVM_REQ_LOAD_MMU_PGD and clears the root's write_flooding_count, which the
- * kernel does not. It traces no kvm_mmu_new_pgd for it (the cr3Write event says
- * what the kernel does).
+ * Only for a CR3 other than the one loaded: kvm_set_cr3 does not call it for the same.
  */
-export function* kvmMmuNewPgd(mmu: ShadowMmu, vcpu: Vcpu, pgd: number, reload = false): Task {
+export function* kvmMmuNewPgd(mmu: ShadowMmu, vcpu: Vcpu, pgd: number): Task {
   // Race: a zap marking a cached root invalid (under mmu_lock) while we look
   // without the lock. A root zapped after we pick it comes with a request that
   // frees it before the next entry.
@@ -227,5 +221,5 @@ export function* kvmMmuNewPgd(mmu: ShadowMmu, vcpu: Vcpu, pgd: number, reload = 
     const root = mmu.sps[vcpu.root.root];
     if (root !== undefined) root.writeFloodingCount = 0;
   }
-  if (!reload && mmu.kvm.listens('newPgd')) mmu.kvm.emit({ e: 'newPgd', vcpu: vcpu.id, pgd, root: vcpu.root.root, prev: cachedRoots(vcpu) });
+  if (mmu.kvm.listens('newPgd')) mmu.kvm.emit({ e: 'newPgd', vcpu: vcpu.id, pgd, root: vcpu.root.root, prev: cachedRoots(vcpu) });
 }

@@ -77,7 +77,7 @@ test("ftrace under shadow paging (sync-children-mini, seed 1): kvm_mmu_unsync_pa
   assert.match(lines[unsync + 1]!, / kvm_mmu_set_spte: +gfn 8000403 spte [0-9a-f]+ \(rwx-\) level 1 at 0$/);
 });
 
-test("ftrace: a reload of the CR3 a vCPU has (sync-children-mini's munmap flushes its TLB so) is handle_cr's kvm_cr line and no other: kvm_set_cr3 calls no kvm_mmu_new_pgd for it and kvm_invalidate_pcid has no tracepoint; the step log says so in the kernel's terms (a probe: it said kvm_mmu_new_pgd)", () => {
+test("ftrace: a reload of the CR3 a vCPU has (sync-children-mini's munmap flushes its TLB so) is handle_cr's kvm_cr line and no other: kvm_set_cr3 calls no kvm_mmu_new_pgd for it and kvm_invalidate_pcid has no tracepoint; the step log says so in the kernel's terms, and the model keeps its roots as they are (a probe: it said kvm_mmu_new_pgd, and ran it)", () => {
   const { lines, steps } = traced('sync-children-mini', 100_000_000);
   const exit = lines.findIndex((l) => l.includes(' reason CR_ACCESS '));
   assert.ok(exit >= 0, 'a CR3 write');
@@ -86,9 +86,11 @@ test("ftrace: a reload of the CR3 a vCPU has (sync-children-mini's munmap flushe
   assert.ok(!lines.some((l) => /new_pgd|invalidate_pcid|set_cr3/.test(l)), 'no tracepoint the kernel lacks');
   const reload = steps.filter((t) => t.startsWith('kvm_set_cr3: '));
   assert.deepEqual(reload, [
-    "kvm_set_cr3: CR3 0x8000400 again (the value loaded): no kvm_mmu_new_pgd, root sp 0 stays; kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT) (a KVM_REQ_LOAD_MMU_PGD next is the model's own: it runs fast_pgd_switch all the same)",
+    'kvm_set_cr3: CR3 0x8000400 again (the value loaded): no kvm_mmu_new_pgd, root sp 0 stays; kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT)',
   ]);
   assert.ok(!steps.some((t) => t.startsWith('kvm_mmu_new_pgd ')), steps.join('\n'));
+  // Nor does the model switch roots for it: no KVM_REQ_LOAD_MMU_PGD (the model made one until 2026-12-06).
+  assert.ok(!steps.some((t) => t.includes('KVM_REQ_LOAD_MMU_PGD')), steps.join('\n'));
 });
 
 test('ftrace: a switch to another CR3 (cached-roots-mini, seed 1) is a kvm_cr line with the new CR3 after each CR_ACCESS exit; the step log has kvm_set_cr3 with the old and new CR3, then kvm_mmu_new_pgd', () => {
