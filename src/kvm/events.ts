@@ -91,6 +91,8 @@ export type KvmEventBody =
   | { e: 'lockBreak'; holder: string; left?: number }
   | { e: 'memslotChange'; op: string; slot: number; phase: 'begin' | 'invalid' | 'flushed' | 'done' }
   | { e: 'spCreate'; sp: number; gfn: number; level: number; direct: boolean; gen: number }
+  /** kvm_mmu_get_shadow_page found a valid page of that gfn and role (`synced`: it was unsync, and kvm_sync_page rebuilt it first; it stays unsync). */
+  | { e: 'spFound'; sp: number; gfn: number; level: number; gen: number; unsync: boolean; synced: boolean }
   | { e: 'spZap'; sp: number; gfn: number; level: number; root: boolean; gen: number; direct: boolean }
   | { e: 'spFree'; sp: number }
   /** kvm_unsync_page (mmu_try_to_unsync_pages): a level-1 page goes unsync, so that the fault may map its gfn writable. */
@@ -295,6 +297,8 @@ export function describeEvent(ev: KvmEventBody): string {
       return `memslot ${ev.slot} ${ev.op}: ${ev.phase}`;
     case 'spCreate':
       return `kvm_mmu_get_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.direct ? ' direct' : ''} gen ${ev.gen}`;
+    case 'spFound':
+      return `kvm_mmu_get_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} gen ${ev.gen} existing${ev.synced ? ' (unsync: kvm_sync_page rebuilt it from the guest table first; it stays unsync)' : ''}`;
     case 'spZap':
       return `kvm_mmu_prepare_zap_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.root ? ' (root in use)' : ''}`;
     case 'spFree':

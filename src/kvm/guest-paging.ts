@@ -426,7 +426,9 @@ export class GuestCpu {
       if (next < 0) return false;
       const q = this.processes[next]!;
       q.threads.add(id);
-      this.note?.(`guest: process ${p.pid}'s thread on this vCPU exits, its only one; a thread of process ${q.pid} (threads on ${q.threads.size} vCPUs) is migrated here`);
+      this.note?.(
+        `guest: process ${p.pid}'s thread on this vCPU exits, its only one; a thread of process ${q.pid} (threads on ${q.threads.size} vCPUs) is migrated here`,
+      );
     }
     p.threads.delete(id);
     this.knownTables.delete(p);

@@ -182,7 +182,10 @@ export class ShadowMmu implements MmuBackend {
         if (level > 1 && sp.unsync) yield* kvmMmuPrepareZapPage(this, sp, invalidList);
         continue;
       }
-      if (sp.unsync && kvmSyncPage(this, sp)) yield* kvmFlushRemoteTlbs(kvm, 'kvm_sync_page');
+      const synced = sp.unsync;
+      if (synced && kvmSyncPage(this, sp)) yield* kvmFlushRemoteTlbs(kvm, 'kvm_sync_page');
+      // Traced after the lookup's sync, as __kvm_mmu_get_shadow_page traces a page it found.
+      if (kvm.listens('spFound')) kvm.emit({ e: 'spFound', sp: sp.id, gfn, level, gen: sp.mmuValidGen, unsync: sp.unsync, synced });
       found = sp;
       break;
     }

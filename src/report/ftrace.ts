@@ -105,6 +105,9 @@ export class FtraceSink implements InstanceSink {
       case 'spCreate':
         this.add(at, 'kvm_mmu_get_page', `${mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, 0, false)} new`);
         return;
+      case 'spFound':
+        this.add(at, 'kvm_mmu_get_page', `${mmuPage(ev.gen, ev.gfn, ev.level, false, this.rootCount(ev.sp) ?? 0, ev.unsync)} existing`);
+        return;
       case 'spZap':
         // The page's own generation and role: it may have been made before the log began (a warm start).
         this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, this.rootCount(ev.sp) ?? (ev.root ? 1 : 0), this.unsync(ev.sp)));

@@ -114,19 +114,19 @@ test('ftrace: a switch to another CR3 (cached-roots-mini, seed 1) is a kvm_cr li
   }
 });
 
-test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): each level-1 page goes sync → unsync → sync as the kvm_mmu_page lines print it; a page zapped while unsync prints unsync in kvm_mmu_prepare_zap_page, then kvm_mmu_sync_page (__kvm_mmu_prepare_zap_page marks it sync after it zaps it), as the kernel traces', () => {
+test("ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): each level-1 page goes sync → unsync → sync as the kvm_mmu_page lines print it; a page zapped while unsync prints unsync in kvm_mmu_prepare_zap_page, then kvm_mmu_sync_page (__kvm_mmu_prepare_zap_page marks it sync after it zaps it); a lookup's hit is kvm_mmu_get_page ... existing, an unsync page it syncs printing unsync (it stays so), as the kernel traces", () => {
   const { lines, result } = traced('root-zap-on-process-exit', 5_000_000);
   assert.deepEqual(result.violations, []);
   /** Per generation and gfn of a level-1 page: whether it is unsync, as the lines so far say. */
   const unsync = new Map<string, boolean>();
   /** Per thread: the gfn of a page it zapped while unsync, whose kvm_mmu_sync_page is still to come. */
   const zapping = new Map<string, string>();
-  const seen = { unsync: 0, sync: 0, zappedUnsync: 0 };
+  const seen = { unsync: 0, sync: 0, zappedUnsync: 0, foundUnsync: 0 };
   for (const l of lines) {
     const [name, fields] = tp(l);
-    const m = /^sp gen (\d+) gfn ([0-9a-f]+) l(\d) 8-byte q0 wux nxe ad root (\d+) (sync|unsync)( new)?$/.exec(fields);
+    const m = /^sp gen (\d+) gfn ([0-9a-f]+) l(\d) 8-byte q0 wux nxe ad root (\d+) (sync|unsync)( new| existing)?$/.exec(fields);
     if (m === null) continue;
-    const [, gen, pageGfn, level, root, state] = m as unknown as [string, string, string, string, string, string];
+    const [, gen, pageGfn, level, root, state, how] = m as unknown as [string, string, string, string, string, string, string | undefined];
     const gfn = `${pageGfn} (gen ${gen})`;
     const comm = l.trim().split(' ')[0]!;
     if (level !== '1') {
@@ -137,6 +137,12 @@ test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): each 
     const was = unsync.get(gfn) ?? false;
     switch (name) {
       case 'kvm_mmu_get_page':
+        if (how === ' existing') {
+          // A lookup's hit prints the page as it is: one the lookup synced stays unsync.
+          assert.equal(state === 'unsync', was, `a found page prints its state: ${l}`);
+          if (was) seen.foundUnsync++;
+          break;
+        }
         assert.equal(state, 'sync', l);
         assert.equal(was, false, `a new page of gfn ${gfn} while the last one is unsync: ${l}`);
         break;
@@ -166,5 +172,5 @@ test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): each 
     }
   }
   assert.equal(zapping.size, 0, `zapped unsync, never marked sync: ${[...zapping.values()]}`);
-  assert.ok(seen.unsync > 50 && seen.sync > 50 && seen.zappedUnsync > 0, JSON.stringify(seen));
+  assert.ok(seen.unsync > 50 && seen.sync > 50 && seen.zappedUnsync > 0 && seen.foundUnsync > 0, JSON.stringify(seen));
 });
