@@ -409,11 +409,11 @@ export class GuestCpu {
   /**
    * sharedProcesses: this vCPU's thread of the running process exits. While
    * another vCPU runs a thread of it, this one switches to a process it runs a
-   * thread of; when it has none, the guest's load balancing gives it a thread of
-   * the biggest other live process (none: false, the exit waits). Without that,
-   * each vCPU could be left with one thread, of a process that lives on
-   * elsewhere, and no process would exit again. The last thread out drops the
-   * mm (queueExit).
+   * thread of; when it has none, it gets a thread of the youngest process forked
+   * after its own (one the process spawns, placed there by load balancing; none:
+   * false, the exit waits). Without that, each vCPU could be left with one
+   * thread, of a process that lives on elsewhere, and no process would exit
+   * again. The last thread out drops the mm (queueExit).
    */
   private queueThreadExit(id: number): boolean {
     const p = this.current;
@@ -422,7 +422,7 @@ export class GuestCpu {
     let next = this.shared!.nextSlotFor(id, slot);
     const last = p.threads.size === 1 && p.threads.has(id);
     if (!last && next < 0) {
-      next = this.shared!.busiestOtherSlot(slot);
+      next = this.shared!.youngerSlot(p);
       if (next < 0) return false;
       const q = this.processes[next]!;
       q.threads.add(id);

@@ -12,8 +12,8 @@ import type { GuestKernel, GuestProcess, PageTableAllocator } from './guest-pagi
  * process it runs a thread of. The last thread out drops the mm: exit_mmap, the
  * tables freed, a process forked into the slot with a thread on every vCPU,
  * which the other vCPUs see once its PGD is zeroed. A vCPU whose only thread
- * exits gets a thread of the biggest other live process (load balancing), so
- * each vCPU always has one to run and processes keep exiting.
+ * exits gets a thread of a younger process (youngerSlot); with none, the exit
+ * waits, so each vCPU always has one to run and processes keep exiting.
  *
  * Every vCPU's guest kernel reads and writes this, so a vCPU touches it only in
  * a step that announces `obj` (GuestCpu.tick asks for one).
@@ -42,19 +42,18 @@ export class SharedProcesses {
   }
 
   /**
-   * The slot of a live process other than the one in `slot` for a vCPU left with
-   * no thread to run: the one with the most threads (ties: the first after
-   * `slot`), or −1. Taking threads from the biggest process lets the small ones
-   * die out, so that processes keep exiting.
+   * The slot of the youngest live process forked after `p`, for a vCPU whose only
+   * thread, of `p`, exits: or −1. Only a younger process takes a thread on, so
+   * the oldest only ever loses threads and dies out: processes keep exiting.
+   * (Taking a thread of any other, two processes can hand a thread back and
+   * forth between vCPUs for ever, neither dying.)
    */
-  busiestOtherSlot(slot: number): number {
-    const n = this.processes.length;
+  youngerSlot(p: GuestProcess): number {
     let best = -1;
-    for (let k = 1; k < n; k++) {
-      const s = (slot + k) % n;
-      const p = this.processes[s]!;
-      if (p.exited || p.threads.size === 0) continue;
-      if (best < 0 || p.threads.size > this.processes[best]!.threads.size) best = s;
+    for (let s = 0; s < this.processes.length; s++) {
+      const q = this.processes[s]!;
+      if (q.exited || q.threads.size === 0 || q.pid <= p.pid) continue;
+      if (best < 0 || q.pid > this.processes[best]!.pid) best = s;
     }
     return best;
   }
