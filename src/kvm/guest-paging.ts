@@ -218,6 +218,8 @@ export class GuestCpu {
   private saved: { gfn: number; write: boolean } | null = null;
   /** vcpu.accessesDone when a page-table write was made the next access (−1: none in flight). */
   private writeMark = -1;
+  /** vcpu.accessesDone when the #PF handler set a PTE again: the faulting access, re-executed, comes before any munmap (−1: none). */
+  private retryMark = -1;
   /** CR3 value the guest loads, waiting for KVM to handle the intercept (−1: none). */
   pendingCr3 = -1;
   /** Entry index of the page-table write in flight: the offset KVM's emulator decodes from the instruction. */
@@ -307,6 +309,7 @@ export class GuestCpu {
             continue;
           case 'map':
             a.proc.unmapped.delete(a.gva);
+            this.retryMark = v.accessesDone;
             this.note?.(`guest: process ${a.proc.pid} set the PTE of gva 0x${a.gva.toString(16)} again (its #PF handler)`);
             continue;
           case 'link':
@@ -343,7 +346,8 @@ export class GuestCpu {
         this.actions.push({ kind: 'cr3', slot: next });
         continue;
       }
-      if (!this.clocksFromNextAccess && s.munmapNs > 0 && now >= this.nextMunmapAt) {
+      // Not between the #PF handler and the access it returns to: that re-executes first.
+      if (!this.clocksFromNextAccess && s.munmapNs > 0 && now >= this.nextMunmapAt && v.accessesDone > this.retryMark) {
         // Shared, the process's tables are every vCPU's.
         if (shared && !granted) return 'mm';
         this.nextMunmapAt = now + s.munmapNs;
