@@ -26,7 +26,8 @@ export type KvmEventBody =
   /** `gfn` and `write`: the access that faulted, on a fault exit (an EPT violation, a #PF intercept, a write a read-only SPTE refused). */
   | { e: 'vmExit'; vcpu: number; reason: VmExitReason; gfn?: number; write?: boolean }
   | { e: 'entryCancelled'; vcpu: number; requests: number }
-  | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean }
+  /** `refault`: the vCPU's last fault, on this gfn, was fixed, and the access it re-executed faulted again before it retired. */
+  | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean; refault: boolean }
   | { e: 'seqSnapshot'; vcpu: number; seq: number }
   | { e: 'gup'; vcpu: number; gfn: number; hva: number; pfn: number }
   /**

@@ -14,7 +14,7 @@ import type { Vcpu } from './vcpu.js';
  */
 export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Generator<number, RetPf, void> {
   const kvm = vcpu.kvm;
-  kvm.emit({ e: 'faultBegin', vcpu: vcpu.id, gfn, write });
+  kvm.emit({ e: 'faultBegin', vcpu: vcpu.id, gfn, write, refault: vcpu.fixedGfn === gfn });
   const fault: PageFault = { gfn, write, mmuSeq: 0, slot: undefined, hva: -1, pfn: -1 };
   // Shadow paging: a write to a write-protected guest table is emulated first thing.
   const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, gfn));

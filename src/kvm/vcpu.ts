@@ -81,6 +81,8 @@ export class Vcpu {
   /** First exit and retries of the fault being resolved, for latency. */
   faultSince = -1;
   faultRetries = 0;
+  /** The gfn of the last fault that ended without RET_PF_RETRY, until an access retires (−1): a fault on it meanwhile is a refault. */
+  fixedGfn = -1;
   /** precheck-plain-read mutant: the in-progress count read once and kept. */
   cachedInProgress: number | undefined;
   /** Free slot for the MMU backend (shadow paging's guest process state). */
@@ -150,6 +152,8 @@ export class Vcpu {
             yield OP_SPIN;
           } else {
             this.faultSince = -1;
+            // The access re-executes; a fault on the gfn again before it retires is a refault.
+            this.fixedGfn = exit.gfn;
             if (ret === 'emulate') this.accessDone();
           }
           break;
@@ -295,6 +299,7 @@ export class Vcpu {
   /** Counts an access and draws the next one, charging the guest's think time. */
   private accessDone(): void {
     this.accessesDone++;
+    this.fixedGfn = -1;
     this.drawNextAccess();
   }
 

@@ -57,6 +57,13 @@ const PROGRESS_KINDS: readonly KvmEvent['e'][] = [
  */
 export class ProgressMonitor implements Sink {
   private readonly open = new Map<number, Awaited>();
+  /**
+   * Per vCPU: its last fault that ended without RET_PF_RETRY. The access it was
+   * for has not retired while the vCPU's faults say `refault`: a fault fixed over
+   * and over, its SPTE taken away again each time before the access re-executes
+   * (mmu_sync_children write-protecting a table other vCPUs write), is no progress.
+   */
+  private readonly fixed = new Map<number, Awaited>();
   /** Per thread doing a zap-all: the fewest pages it has had left so far. */
   private readonly lowLeft = new Map<number, number>();
   /** Threads doing a fast zap (kvm_mmu_zap_all_fast): each page they zap is progress. */
@@ -67,12 +74,20 @@ export class ProgressMonitor implements Sink {
     switch (ev.e) {
       case 'faultBegin': {
         const k = FAULT + ev.vcpu;
-        if (!this.open.has(k)) this.open.set(k, awaited({ vcpu: ev.vcpu, gfn: ev.gfn }, at));
+        if (this.open.has(k)) return;
+        // A refault goes on awaiting the access the fixed fault was for, from its start.
+        const fixed = ev.refault ? this.fixed.get(ev.vcpu) : undefined;
+        this.open.set(k, fixed ?? awaited({ vcpu: ev.vcpu, gfn: ev.gfn }, at));
         return;
       }
-      case 'faultEnd':
-        if (!ev.ret.startsWith('retry')) this.open.delete(FAULT + ev.vcpu);
+      case 'faultEnd': {
+        if (ev.ret.startsWith('retry')) return;
+        const k = FAULT + ev.vcpu;
+        const a = this.open.get(k);
+        if (a !== undefined) this.fixed.set(ev.vcpu, a);
+        this.open.delete(k);
         return;
+      }
       case 'faultResolved':
         this.open.delete(FAULT + ev.vcpu);
         return;

@@ -23,7 +23,7 @@ test('events: a fault is named by how it left the guest (an EPT violation under 
   assert.equal(describeEvent({ e: 'vmExit', vcpu: 0, reason: 'ept-violation' }), 'VM-exit (EPT violation)');
   assert.equal(describeEvent({ e: 'vmExit', vcpu: 0, reason: 'pf-intercept' }), 'VM-exit (#PF intercepted)');
   assert.equal(describeEvent({ e: 'vmExit', vcpu: 0, reason: 'write-protect' }), 'VM-exit (#PF intercepted: write to a write-protected SPTE)');
-  assert.equal(describeEvent({ e: 'faultBegin', vcpu: 0, gfn: 2, write: true }), 'page fault on gfn 0x2 (write)');
+  assert.equal(describeEvent({ e: 'faultBegin', vcpu: 0, gfn: 2, write: true, refault: false }), 'page fault on gfn 0x2 (write)');
 });
 
 test('events: a counterexample under shadow paging (memslot-delete-mini) prints its faults as intercepted #PFs; one under TDP (fault-vs-invalidation-mini) as EPT violations', () => {
