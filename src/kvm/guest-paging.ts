@@ -79,7 +79,7 @@ export class PageTableAllocator {
   /** Freed pages, reused last-in first-out. */
   readonly free: number[] = [];
   constructor(
-    start: number,
+    private readonly start: number,
     count: number,
     private readonly what: string,
     /** The scenario field that sized it, named when it runs out. */
@@ -96,7 +96,7 @@ export class PageTableAllocator {
     // Too few pages for what the workload maps: the scenario's sizing, not a bug of the model.
     if (this.next >= this.end)
       throw new InputError(
-        `${this.field}: ${this.what} ran out at gfn 0x${this.end.toString(16)}: expected more page-table pages for the processes and gfns the vCPU maps`,
+        `${this.field}: ${this.what}, ${this.end - this.start} pages, ran out at gfn 0x${this.end.toString(16)}: expected more page-table pages for the processes and the gfns they touch (each process holds a PGD and, per level below, a table for each range of gfns it touches: one level-1 table per 512 gfns)`,
       );
     return { gfn: this.next++, recycled: false };
   }

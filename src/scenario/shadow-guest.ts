@@ -24,7 +24,9 @@ export function withPageTableMemslot(scenario: Scenario, slots: readonly Memslot
   const out = [...slots];
   if (slots.some((s) => PT_BASE >= s.baseGfn && PT_BASE < s.baseGfn + s.npages)) return out;
   let pages = KERNEL_PT_GFNS;
-  for (let i = 0; i < scenario.vm.vcpus; i++) pages += vcpuWorkload(scenario, i).pageTableGfns;
+  // Shared processes take their tables from one region, vCPU0's.
+  const regions = scenario.workload.sharedProcesses === true ? 1 : scenario.vm.vcpus;
+  for (let i = 0; i < regions; i++) pages += vcpuWorkload(scenario, i).pageTableGfns;
   const clash = slots.find((s) => s.baseGfn < PT_BASE + pages && PT_BASE < s.baseGfn + s.npages);
   if (clash !== undefined) {
     throw new InputError(
@@ -66,6 +68,7 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
     );
   }
   sharedProcessesIssue(scenario);
+  const shared = scenario.workload.sharedProcesses === true;
   const specs: GuestCpuSpec[] = [];
   for (let i = 0; i < n; i++) {
     const w = vcpuWorkload(scenario, i);
@@ -77,7 +80,8 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
         `${from('gfnStart', 'gfnCount')}: gfnStart + gfnCount ${w.gfnStart + w.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`,
       );
     }
-    const start = pageTableStart(w, i);
+    // Shared, the guest's page tables are vCPU0's region alone: the others' are never used.
+    const start = pageTableStart(w, shared ? 0 : i);
     if (w.pageTableGfnStart === undefined && !inOneSlot(slots, start, start + w.pageTableGfns)) {
       // Placed by default, after the guest kernel's and the vCPUs' before: the memslot is too small.
       throw new InputError(

@@ -32,7 +32,7 @@ function badInput(r: { code: number; stderr: string }, what: string): void {
   assert.equal(r.code, 2, `${what}: ${r.stderr}`);
   assert.match(
     r.stderr,
-    /^mmulab: \S*ptfail\.yaml:11:18 workload\.pageTableGfns: vCPU\d's guest page tables ran out at gfn 0x[0-9a-f]+: expected more page-table pages/,
+    /^mmulab: \S*ptfail\.yaml:11:18 workload\.pageTableGfns: vCPU\d's guest page tables, \d+ pages, ran out at gfn 0x[0-9a-f]+: expected more page-table pages/,
     what,
   );
   assert.equal(r.stderr.trimEnd().split('\n').length, 1, `${what}: one line`);

@@ -266,7 +266,7 @@ test('bad input: shadow page tables a scenario cannot hold, and memslots that cl
         'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 65536 }] }\nworkload: { gfnCount: 65536, accesses: 1000, pageTableGfns: 4 }',
       ),
     ),
-    /^mmulab: \S*pt-small\.yaml:2:\d+ workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x8000404: expected more page-table pages/,
+    /^mmulab: \S*pt-small\.yaml:2:\d+ workload\.pageTableGfns: vCPU0's guest page tables, \d+ pages, ran out at gfn 0x8000404: expected more page-table pages/,
   );
   // Ids above KVM_USER_MEM_SLOTS are KVM's own (the model's page-table memslot took 32766 too).
   assertBad(
@@ -366,7 +366,7 @@ stop: { timeNs: 10000000 }
 `,
   );
   const named =
-    /^mmulab: .*ptx\.yaml:2:\d+ workload\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x[0-9a-f]+: expected more page-table pages for the processes and gfns the vCPU maps \(in the run of mmu=shadow, seed 1\)$/;
+    /^mmulab: .*ptx\.yaml:2:\d+ workload\.pageTableGfns: vCPU0's guest page tables, \d+ pages, ran out at gfn 0x[0-9a-f]+: expected more page-table pages for the processes and the gfns they touch \(each process holds a PGD and, per level below, a table for each range of gfns it touches: one level-1 table per 512 gfns\) \(in the run of mmu=shadow, seed 1\)$/;
   // What ran before is kept: the table, and --json, partial, with the error (a probe: both were lost).
   const json = join(dir, 'ptx-compare.json');
   const c = cli('compare', ptx, '--vary', 'mmu=tdp,shadow', '--seeds', '2', '--json', json);
@@ -403,5 +403,5 @@ settings: { mmu: shadow }
 stop: { timeNs: 10000000 }
 `,
   );
-  assertBad(cli('run', own), /pt-own\.yaml:3:\d+ vcpuWorkloads\[0\]\.pageTableGfns: vCPU0's guest page tables ran out at gfn 0x[0-9a-f]+: /);
+  assertBad(cli('run', own), /pt-own\.yaml:3:\d+ vcpuWorkloads\[0\]\.pageTableGfns: vCPU0's guest page tables, \d+ pages, ran out at gfn 0x[0-9a-f]+: /);
 });

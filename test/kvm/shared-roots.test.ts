@@ -115,3 +115,15 @@ test('sharedProcesses: what it cannot mean is refused on one line naming the fie
     /workload\.processes: 1 with sharedProcesses and processExitNs on 2 vCPUs: .*; expected at least 2/,
   );
 });
+
+test("sharedProcesses: the guest's page tables are vCPU0's region alone, so a page-table memslot too small for every vCPU's region is no refusal (a probe: 16 vCPUs were refused for vCPU15's unused region); unshared it still is", () => {
+  const slots = [
+    { id: 0, baseGfn: 0, npages: 16, hvaPage: 0, flags: 0 },
+    { id: 1, baseGfn: 2 ** 27, npages: 2048, hvaPage: 1024, flags: 0 },
+  ];
+  const many = SHARED('');
+  many.vm.vcpus = 64;
+  assert.equal(shadowGuestSpecs(many, slots).length, 64);
+  many.workload.sharedProcesses = false;
+  assert.throws(() => shadowGuestSpecs(many, slots), /vm\.memslots: vCPU\d+'s page tables, its 32 gfns .* lie outside the memslot holding page tables/);
+});
