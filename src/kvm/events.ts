@@ -95,6 +95,8 @@ export type KvmEventBody =
   /** kvm_mmu_get_shadow_page found a valid page of that gfn and role (`synced`: it was unsync, and kvm_sync_page rebuilt it first; it stays unsync). */
   | { e: 'spFound'; sp: number; gfn: number; level: number; gen: number; unsync: boolean; synced: boolean }
   | { e: 'spZap'; sp: number; gfn: number; level: number; root: boolean; gen: number; direct: boolean }
+  /** __kvm_mmu_prepare_zap_page of a page already invalid: a root zapped in use, as its last reference goes (mmu_free_root_page); it only moves to the free list. */
+  | { e: 'spZapInvalid'; sp: number; gfn: number; level: number; gen: number; direct: boolean }
   | { e: 'spFree'; sp: number }
   /** kvm_unsync_page (mmu_try_to_unsync_pages): a level-1 page goes unsync, so that the fault may map its gfn writable. */
   | { e: 'spUnsync'; sp: number; gfn: number; level: number; gen: number }
@@ -302,6 +304,8 @@ export function describeEvent(ev: KvmEventBody): string {
       return `kvm_mmu_get_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} gen ${ev.gen} existing${ev.synced ? ' (unsync: kvm_sync_page rebuilt it from the guest table first; it stays unsync)' : ''}`;
     case 'spZap':
       return `kvm_mmu_prepare_zap_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.root ? ' (root in use)' : ''}`;
+    case 'spZapInvalid':
+      return `kvm_mmu_prepare_zap_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} (invalid: zapped before, its last root reference gone)`;
     case 'spFree':
       return `free sp ${ev.sp}`;
     case 'spUnsync':

@@ -94,6 +94,8 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   const wasInvalid = sp.invalid;
   // Traced first, before anything is unlinked, as the kernel traces.
   if (!wasInvalid) kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0, gen: sp.mmuValidGen, direct: sp.direct });
+  // A root zapped while in use, zapped again as its last reference goes (mmu_free_root_page): traced again, role.invalid set.
+  else if (kvm.listens('spZapInvalid')) kvm.emit({ e: 'spZapInvalid', sp: sp.id, gfn: sp.gfn, level: sp.level, gen: sp.mmuValidGen, direct: sp.direct });
   unlinkChildren(mmu, sp);
   unlinkParents(mmu, sp);
   if (!wasInvalid && sp.hasGptes) unaccountShadowed(mmu, sp);

@@ -112,6 +112,9 @@ export class FtraceSink implements InstanceSink {
         // The page's own generation and role: it may have been made before the log began (a warm start).
         this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, this.rootCount(ev.sp) ?? (ev.root ? 1 : 0), this.unsync(ev.sp)));
         return;
+      case 'spZapInvalid':
+        this.add(at, 'kvm_mmu_prepare_zap_page', mmuPage(ev.gen, ev.gfn, ev.level, ev.direct, this.rootCount(ev.sp) ?? 0, this.unsync(ev.sp), true));
+        return;
       case 'spUnsync':
         // kvm_unsync_page traces before it sets sp->unsync: the page prints sync.
         this.add(at, 'kvm_mmu_unsync_page', mmuPage(ev.gen, ev.gfn, ev.level, false, this.rootCount(ev.sp) ?? 0, false));
@@ -378,8 +381,8 @@ function kvmExit(vcpu: number, reason: string, info1: number, intrInfo = 0, erro
  * page: generation, gfn, level, role bits, root count, and sp->unsync as it is
  * when the tracepoint is hit.
  */
-function mmuPage(gen: number, gfn: number, level: number, direct: boolean, rootCount: number, unsync: boolean): string {
-  return `sp gen ${gen} gfn ${hex(gfn)} l${level} 8-byte q0${direct ? ' direct' : ''} wux nxe ad root ${rootCount} ${unsync ? 'unsync' : 'sync'}`;
+function mmuPage(gen: number, gfn: number, level: number, direct: boolean, rootCount: number, unsync: boolean, invalid = false): string {
+  return `sp gen ${gen} gfn ${hex(gfn)} l${level} 8-byte q0${direct ? ' direct' : ''} wux${invalid ? ' invalid' : ''} nxe ad root ${rootCount} ${unsync ? 'unsync' : 'sync'}`;
 }
 
 /** Seconds with ns digits, right-aligned like trace-cmd's timestamps. */

@@ -16,7 +16,7 @@ test('ftrace kvm_mmu_prepare_zap_page prints the root count of the page: 2 for t
   const zaps = [...sink.render()]
     .join('')
     .split('\n')
-    .filter((l) => l.includes('kvm_mmu_prepare_zap_page') && l.includes(' l4 '))
+    .filter((l) => l.includes('kvm_mmu_prepare_zap_page') && l.includes(' l4 ') && !l.includes(' invalid '))
     .map((l) => /gfn (\w+) l4 .* root (\d+) /.exec(l)!.slice(1));
   // The processes' roots (each one vCPU's), then init_mm's.
   assert.deepEqual(zaps, [

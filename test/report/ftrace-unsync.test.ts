@@ -174,3 +174,25 @@ test("ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): each 
   assert.equal(zapping.size, 0, `zapped unsync, never marked sync: ${[...zapping.values()]}`);
   assert.ok(seen.unsync > 50 && seen.sync > 50 && seen.zappedUnsync > 0 && seen.foundUnsync > 0, JSON.stringify(seen));
 });
+
+test('ftrace: a root zapped in use is traced by kvm_mmu_prepare_zap_page a second time, role invalid, root 0, when its last reference goes, as mmu_free_root_page zaps it again (root-zap-on-process-exit, seed 1, 5 ms; a probe: the second was missing)', () => {
+  const { lines, result } = traced('root-zap-on-process-exit', 5_000_000);
+  const zapped = new Set<string>();
+  let again = 0;
+  for (const l of lines) {
+    const [name, fields] = tp(l);
+    if (name !== 'kvm_mmu_prepare_zap_page') continue;
+    const m = /^sp gen (\d+) gfn ([0-9a-f]+) l(\d) 8-byte q0 wux( invalid)? nxe ad root (\d+) (?:sync|unsync)$/.exec(fields);
+    assert.ok(m, l);
+    const key = `${m[1]} ${m[2]} ${m[3]}`;
+    if (m[4] === undefined) {
+      if (m[5] !== '0') zapped.add(key);
+      continue;
+    }
+    assert.equal(m[5], '0', `the last reference is gone: ${l}`);
+    assert.ok(zapped.delete(key), `zapped in use first: ${l}`);
+    again++;
+  }
+  assert.ok(again > 10, `${again} roots traced again`);
+  assert.ok(again <= result.metrics.roots.zappedInUse);
+});
