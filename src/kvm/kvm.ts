@@ -5,7 +5,7 @@ import { Srcu } from '../runtime/srcu.js';
 import type { Task } from '../runtime/thread.js';
 import { WaitQueue } from '../runtime/wait-queue.js';
 import type { Costs } from './costs.js';
-import { type Routes, route, routesFor } from './event-routes.js';
+import { type Routes, route, routesFor, routesWith } from './event-routes.js';
 import type { EventStamp, KvmEvent, Sink } from './events.js';
 import { HostMm } from './host-mm.js';
 import type { Memslots } from './memslots.js';
@@ -112,7 +112,7 @@ export class Kvm {
 
   subscribe(sink: Sink): void {
     this.sinks.push(sink);
-    this.routes = routesFor(this.sinks);
+    this.routes = routesWith(this.routes, sink);
   }
 
   /**

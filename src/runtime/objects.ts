@@ -1,3 +1,6 @@
+/** Single objects looked up along a list; a registry with more gets a Map. */
+const SCAN_LIMIT = 32;
+
 /**
  * Names the shared objects that threads announce at yield points. Ids are dense
  * small integers; a family of objects (one per gfn, say) may be folded onto a few
@@ -5,19 +8,34 @@
  */
 export class ObjectRegistry {
   private readonly singles: string[] = [];
-  private readonly byName = new Map<string, number>();
+  /**
+   * The single objects' names and ids, in the order they were named. A model
+   * names a dozen objects, once each, and the checker builds a registry per
+   * execution: a look-up along these lists costs less than filling a Map
+   * (hashing names made afresh, `vcpu0`...). Past SCAN_LIMIT names, a Map.
+   */
+  private readonly singleNames: string[] = [];
+  private readonly singleIds: number[] = [];
+  private byName: Map<string, number> | null = null;
   /** Families: [first id, buckets, name]; members are named on demand. */
   private readonly families: [number, number, string][] = [];
   private next = 0;
 
   /** The id of the object called `name`, allocated on first use. */
   id(name: string): number {
-    let id = this.byName.get(name);
-    if (id === undefined) {
-      id = this.next++;
-      this.singles[id] = name;
-      this.byName.set(name, id);
+    const names = this.singleNames;
+    if (this.byName === null) {
+      for (let i = 0; i < names.length; i++) if (names[i] === name) return this.singleIds[i]!;
+    } else {
+      const known = this.byName.get(name);
+      if (known !== undefined) return known;
     }
+    const id = this.next++;
+    this.singles[id] = name;
+    names.push(name);
+    this.singleIds.push(id);
+    if (this.byName !== null) this.byName.set(name, id);
+    else if (names.length > SCAN_LIMIT) this.byName = new Map(names.map((n, i) => [n, this.singleIds[i]!]));
     return id;
   }
 

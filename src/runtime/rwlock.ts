@@ -65,15 +65,21 @@ interface Waiter {
 export class RwLock {
   /** Object id announced at yield points. */
   readonly obj: number;
+  /**
+   * Per thread id: when it took the lock for read (its read hold, and its time
+   * slice, start there: condReschedRead re-takes the lock), or -1 when it does
+   * not hold it for read. An array by id rather than a Set and a Map keyed by
+   * thread: the checker takes and drops mmu_lock for read at most of its steps.
+   */
+  private readonly readSince: number[] = [];
   /** Threads holding it for read. */
-  private readonly readers = new Set<Thread>();
+  private readers = 0;
   /** Thread holding it for write, or null. */
   private writer: Thread | null = null;
   /** FIFO of waiters. */
   private readonly queue: Waiter[] = [];
-  /** Start of the current write hold, or of each read hold (a reader's time slice starts there too: condReschedRead re-takes the lock). */
+  /** Start of the current write hold. */
   private writeSince = 0;
-  private readonly readSince = new Map<Thread, number>();
   readonly stats: LockStats;
   /** Told of every acquisition, wait and release, when set (trace exporters). */
   observer: LockObserver | null = null;
@@ -117,10 +123,10 @@ export class RwLock {
     return this.writer === t;
   }
   isReadHeldBy(t: Thread): boolean {
-    return this.readers.has(t);
+    return (this.readSince[t.id] ?? -1) >= 0;
   }
   isHeldBy(t: Thread): boolean {
-    return this.writer === t || this.readers.has(t);
+    return this.writer === t || this.isReadHeldBy(t);
   }
   /** Someone waits for the lock (rwlock_needbreak's "contended"). */
   contended(): boolean {
@@ -133,7 +139,7 @@ export class RwLock {
    */
   shouldResched(): boolean {
     const t = this.rt.self();
-    const start = this.writer === t ? this.sliceStart : (this.readSince.get(t) ?? this.rt.now());
+    const start = this.writer === t ? this.sliceStart : this.isReadHeldBy(t) ? this.readSince[t.id]! : this.rt.now();
     return this.rt.now() - start >= this.timesliceNs;
   }
 
@@ -156,7 +162,7 @@ export class RwLock {
     yield this.op;
     const t = this.rt.self();
     if (this.isHeldBy(t)) throw new ModelBug(`${t.name}: recursive write_lock of ${this.name}`);
-    if (this.writer === null && this.readers.size === 0 && this.queue.length === 0) {
+    if (this.writer === null && this.readers === 0 && this.queue.length === 0) {
       this.grantWrite(t, false);
       this.rt.charge(this.acquireNs);
       this.observer?.taken(t.id);
@@ -194,12 +200,13 @@ export class RwLock {
 
   readUnlock(): void {
     const t = this.rt.self();
-    if (!this.readers.delete(t)) throw new ModelBug(`${t.name}: read_unlock of ${this.name} it does not hold for read`);
-    const since = this.readSince.get(t) ?? 0;
-    this.readSince.delete(t);
+    if (!this.isReadHeldBy(t)) throw new ModelBug(`${t.name}: read_unlock of ${this.name} it does not hold for read`);
+    const since = this.readSince[t.id]!;
+    this.readSince[t.id] = -1;
+    this.readers--;
     if (this.stats.holds) this.stats.holds.push(since, this.rt.now(), 0, t.id);
     this.observer?.released(t.id, false);
-    if (this.readers.size === 0) this.handOver();
+    if (this.readers === 0) this.handOver();
   }
 
   writeUnlock(): void {
@@ -240,7 +247,7 @@ export class RwLock {
     // queue only behind one), so this commutes with other readers' operations.
     yield this.readOp;
     const t = this.rt.self();
-    if (!this.readers.has(t)) throw new ModelBug(`${t.name}: cond_resched on ${this.name} not held for read`);
+    if (!this.isReadHeldBy(t)) throw new ModelBug(`${t.name}: cond_resched on ${this.name} not held for read`);
     if (!((yieldOnContention && this.contended()) || this.shouldResched())) return false;
     this.readUnlock();
     // Lock dropped: a queued writer gets it here.
@@ -261,8 +268,10 @@ export class RwLock {
   }
 
   private grantRead(t: Thread, handedOver: boolean): void {
-    this.readers.add(t);
-    this.readSince.set(t, handedOver ? this.rt.now() + this.handoverNs : this.rt.now());
+    const since = this.readSince;
+    while (since.length <= t.id) since.push(-1);
+    since[t.id] = handedOver ? this.rt.now() + this.handoverNs : this.rt.now();
+    this.readers++;
     this.stats.readAcquires++;
   }
   private grantWrite(t: Thread, handedOver: boolean): void {
@@ -274,7 +283,7 @@ export class RwLock {
 
   /** Gives the free lock to the head of the queue: one writer, or a run of readers. */
   private handOver(): void {
-    if (this.writer !== null || this.readers.size > 0) return;
+    if (this.writer !== null || this.readers > 0) return;
     const head = this.queue[0];
     if (head === undefined) return;
     const woken: Thread[] = [];
