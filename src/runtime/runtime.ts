@@ -1,8 +1,8 @@
 import { ModelBug } from './model-bug.js';
 import { ObjectRegistry } from './objects.js';
-import { opWrites } from './op.js';
+import { type Op, opWrites } from './op.js';
 import type { Weighted } from './prng.js';
-import { type Task, Thread } from './thread.js';
+import { type Frame, Thread } from './thread.js';
 
 /**
  * What a driver (simulator, checker, replay) supplies: the source of the model's
@@ -53,10 +53,10 @@ export class Runtime {
   localTime = false;
 
   /** Creates a thread that will run `body`; it starts runnable at the current time. */
-  spawn(name: string, body: (self: Thread) => Task, owner?: unknown): Thread {
+  spawn(name: string, body: (self: Thread) => Frame, owner?: unknown): Thread {
     // The generator is created lazily so that `self` exists before the body runs.
-    const t = new Thread(this.threads.length, name, null as unknown as Task);
-    (t as { task: Task }).task = body(t);
+    const t = new Thread(this.threads.length, name, null as unknown as Frame);
+    t.task = body(t);
     t.owner = owner;
     t.readyAt = this.now();
     this.threads.push(t);
@@ -123,7 +123,13 @@ export class Runtime {
       this.writes++;
       t.ownWrites++;
     }
-    const r = t.task.next();
+    let r: IteratorResult<Op | Frame, unknown>;
+    try {
+      r = t.task.next();
+    } catch (e) {
+      r = unwind(t, e);
+    }
+    if (r.done === true ? t.callers.length > 0 : typeof r.value !== 'number') r = calls(t, r);
     this.current = null;
     this.steps++;
     t.steps++;
@@ -133,7 +139,7 @@ export class Runtime {
     if (r.done) {
       t.state = 'done';
     } else {
-      t.op = r.value;
+      t.op = r.value as Op;
     }
   }
 
@@ -148,5 +154,51 @@ export class Runtime {
   allDone(): boolean {
     for (const t of this.threads) if (t.state !== 'done') return false;
     return true;
+  }
+}
+
+/**
+ * Goes on with thread `t`'s step after its generator yielded a Frame (`r`)
+ * or returned to a caller: runs the Frames called, and resumes their callers
+ * as they return, until one yields an Op or the body returns.
+ */
+function calls(t: Thread, r: IteratorResult<Op | Frame, unknown>): IteratorResult<Op | Frame, unknown> {
+  for (;;) {
+    if (r.done === true) {
+      const caller = t.callers.pop();
+      if (caller === undefined) return r;
+      t.task = caller;
+      try {
+        // The callee's return value, as the value of the caller's yield (typed void: a caller that wants it casts).
+        r = caller.next(r.value as undefined);
+      } catch (e) {
+        r = unwind(t, e);
+      }
+    } else if (typeof r.value === 'number') {
+      return r;
+    } else {
+      const callee = r.value;
+      t.callers.push(t.task);
+      t.task = callee;
+      try {
+        r = callee.next();
+      } catch (e) {
+        r = unwind(t, e);
+      }
+    }
+  }
+}
+
+/** Throws `e`, which `t`'s running Frame threw, into its caller, as `yield*` would; out of the step when the body threw it. */
+function unwind(t: Thread, e: unknown): IteratorResult<Op | Frame, unknown> {
+  for (;;) {
+    const caller = t.callers.pop();
+    if (caller === undefined) throw e;
+    t.task = caller;
+    try {
+      return caller.throw(e);
+    } catch (e2) {
+      e = e2;
+    }
   }
 }

@@ -15,8 +15,9 @@ import { ProgressMonitor } from '../oracle/progress.js';
 import { StepLog } from '../oracle/step-log.js';
 import type { Instance, LogLine, Violation } from '../runtime/instance.js';
 import { ModelBug } from '../runtime/model-bug.js';
+import type { Op } from '../runtime/op.js';
 import { Runtime } from '../runtime/runtime.js';
-import type { Task } from '../runtime/thread.js';
+import type { Frame, Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
 import type { GuestRam } from './guest-ram.js';
 import { type ScenarioPlan, scenarioPlan } from './plan.js';
@@ -128,8 +129,13 @@ export function invalidationPlaces(spec: Scenario['host']['invalidations'][numbe
   return spec.overlapping ? spec.gfnCount - spec.rangePages + 1 : Math.floor(spec.gfnCount / spec.rangePages);
 }
 
-/** A host thread doing invalidations of one kind at a rate, on the host range behind its gfns. */
-function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number], ram: GuestRam): Task {
+/**
+ * A host thread doing invalidations of one kind at a rate, on the host range
+ * behind its gfns. Each invalidation is called as a Frame (yielded), not
+ * delegated to with `yield*`: the same steps, without resuming this loop at
+ * each of them.
+ */
+function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number], ram: GuestRam): Generator<Op | Frame, void, void> {
   // The scenario's rules put all of the spec's gfns in one memslot's range, and its ranges within them.
   const where = ram.holding(spec.gfnStart, spec.gfnStart + spec.gfnCount);
   if (where === undefined) throw new ModelBug(`invalidations of gfns from ${spec.gfnStart} (${spec.gfnCount}) lie in no one memslot`);
@@ -140,7 +146,7 @@ function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number],
     const place = kvm.rt.draw(invalidationPlaces(spec));
     const off = spec.overlapping ? place : (place * spec.rangePages) % span;
     const hvaStart = where.hvaPage + (spec.gfnStart + off - where.baseGfn);
-    yield* hostInvalidate(kvm, hvaStart, hvaStart + spec.rangePages, spec.kind as InvalidationKind, spec.holdNs);
+    yield hostInvalidate(kvm, hvaStart, hvaStart + spec.rangePages, spec.kind as InvalidationKind, spec.holdNs);
   }
 }
 
