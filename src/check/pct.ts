@@ -40,6 +40,13 @@ export class PctStrategy implements Strategy {
   private nextChange = 0;
   /** Estimate of the number of steps of an execution. */
   private k: number;
+  /**
+   * The eligible threads (a mask) at the last choice, and the thread chosen:
+   * while the set is the same and no change point has lowered a priority
+   * since, the highest priority among them is the same thread (-1: none).
+   */
+  private lastMask = -1;
+  private lastBest: Thread | null = null;
 
   constructor(
     private readonly seed: number,
@@ -63,6 +70,8 @@ export class PctStrategy implements Strategy {
     if (this.k > 0) for (let i = 1; i < this.depth; i++) c.push(this.rng.below(this.k));
     c.sort((a, b) => a - b);
     this.nextChange = 0;
+    this.lastMask = -1;
+    this.lastBest = null;
     return true;
   }
 
@@ -73,7 +82,7 @@ export class PctStrategy implements Strategy {
     // Threads seen for the first time get a random priority above every change-point priority.
     while (prio.length < ts.length) prio.push(this.depth + this.rng.float());
     const n = x.nEligible;
-    let best = pick(el, n, prio);
+    let best = x.eligibleMask === this.lastMask ? this.lastBest! : pick(el, n, prio);
     const c = this.changes;
     while (this.nextChange < c.length && c[this.nextChange] <= x.step) {
       if (c[this.nextChange] === x.step) {
@@ -83,6 +92,8 @@ export class PctStrategy implements Strategy {
       }
       this.nextChange++;
     }
+    this.lastMask = x.eligibleMask;
+    this.lastBest = best;
     return best;
   }
 
