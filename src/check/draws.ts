@@ -10,8 +10,11 @@ import { mix32 } from './rng.js';
  * when that thread first draws (most check scenarios never do).
  */
 export class SeededDraws {
-  /** This execution's PRNG of each thread id, once it has drawn. */
+  /** The PRNG of each thread id (k = tid + 1), made at its first draw: this execution's when prngsOf[k] is `resets`. */
   private readonly prngs: (Prng | undefined)[] = [];
+  private readonly prngsOf: number[] = [];
+  /** Resets so far: which execution a PRNG in `prngs` belongs to (the array is not emptied at each). */
+  private resets = 0;
   /** This execution's stream number. */
   private stream = 0;
 
@@ -19,7 +22,7 @@ export class SeededDraws {
 
   /** Starts the draws of a new execution, on stream `stream`. */
   reset(stream: number): void {
-    this.prngs.length = 0;
+    this.resets++;
     this.stream = stream;
   }
 
@@ -27,9 +30,10 @@ export class SeededDraws {
   below(n: number, tid: number, w?: Weighted): number {
     const k = tid + 1;
     let p = this.prngs[k];
-    if (p === undefined) {
+    if (p === undefined || this.prngsOf[k] !== this.resets) {
       p = new Prng(mix32(mix32(this.seed, this.stream), k));
       this.prngs[k] = p;
+      this.prngsOf[k] = this.resets;
     }
     return p.draw(n, w);
   }

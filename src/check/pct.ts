@@ -32,10 +32,17 @@ export class PctStrategy implements Strategy {
   readonly name = 'pct';
   private readonly rng = new SchedRng();
   private readonly draws: SeededDraws;
-  /** Priority of each thread id this execution; NaN until the thread is first seen. */
-  private prio: number[] = [];
-  /** Change points (step indices), ascending. */
+  /**
+   * Priority of each thread id this execution: entries [0, nPrio), the threads
+   * seen so far. The arrays are reused from one execution to the next (a count
+   * says how much is in use): emptying an array by its length costs a call
+   * into the runtime at every execution.
+   */
+  private readonly prio: number[] = [];
+  private nPrio = 0;
+  /** Change points (step indices), ascending: entries [0, nChanges). */
   private readonly changes: number[] = [];
+  private nChanges = 0;
   /** Next change point to reach, index into `changes`. */
   private nextChange = 0;
   /** Estimate of the number of steps of an execution. */
@@ -64,11 +71,19 @@ export class PctStrategy implements Strategy {
   beginExecution(x: Execution): boolean {
     this.rng.reseed(this.seed, x.index);
     this.draws.reset(x.index);
-    this.prio.length = 0;
+    this.nPrio = 0;
     const c = this.changes;
-    c.length = 0;
-    if (this.k > 0) for (let i = 1; i < this.depth; i++) c.push(this.rng.below(this.k));
-    c.sort((a, b) => a - b);
+    let n = 0;
+    if (this.k > 0) {
+      for (let i = 1; i < this.depth; i++) {
+        // Each drawn in turn and put in ascending order.
+        const v = this.rng.below(this.k);
+        let j = n++;
+        for (; j > 0 && c[j - 1]! > v; j--) c[j] = c[j - 1]!;
+        c[j] = v;
+      }
+    }
+    this.nChanges = n;
     this.nextChange = 0;
     this.lastMask = -1;
     this.lastBest = null;
@@ -80,11 +95,11 @@ export class PctStrategy implements Strategy {
     const prio = this.prio;
     const ts = x.rt.threads;
     // Threads seen for the first time get a random priority above every change-point priority.
-    while (prio.length < ts.length) prio.push(this.depth + this.rng.float());
+    while (this.nPrio < ts.length) prio[this.nPrio++] = this.depth + this.rng.float();
     const n = x.nEligible;
     let best = x.eligibleMask === this.lastMask ? this.lastBest! : pick(el, n, prio);
     const c = this.changes;
-    while (this.nextChange < c.length && c[this.nextChange] <= x.step) {
+    while (this.nextChange < this.nChanges && c[this.nextChange]! <= x.step) {
       if (c[this.nextChange] === x.step) {
         // The i-th change point: the thread about to run drops below everyone else.
         prio[best.id] = this.depth - 1 - this.nextChange;

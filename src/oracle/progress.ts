@@ -2,8 +2,8 @@ import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
 
 /** Something the run waits for, and since when. */
 interface Awaited {
-  /** What, described; a fault's is built when asked (faults begin at every EPT violation). */
-  what: string | { vcpu: number; gfn: number };
+  /** What, described; a fault's and an invalidation's are built when asked (the checker makes a few in every execution). */
+  what: string | { vcpu: number; gfn: number } | { invalidation: string };
   since: number;
   /** The thread whose work it awaits (the one that began it). */
   tid: number;
@@ -17,7 +17,9 @@ function awaited(what: Awaited['what'], at: EventStamp): Awaited {
 }
 
 function describeAwaited(a: Awaited): string {
-  return typeof a.what === 'string' ? a.what : `vCPU${a.what.vcpu}'s fault on gfn 0x${a.what.gfn.toString(16)}`;
+  const w = a.what;
+  if (typeof w === 'string') return w;
+  return 'invalidation' in w ? `${w.invalidation} invalidation` : `vCPU${w.vcpu}'s fault on gfn 0x${w.gfn.toString(16)}`;
 }
 
 /** Keys of awaited events: a kind tag plus the vCPU, slot or thread id (numbers: no string per event). */
@@ -64,10 +66,10 @@ export class ProgressMonitor implements Sink {
    * (mmu_sync_children write-protecting a table other vCPUs write), is no progress.
    */
   private readonly fixed = new Map<number, Awaited>();
-  /** Per thread doing a zap-all: the fewest pages it has had left so far. */
-  private readonly lowLeft = new Map<number, number>();
-  /** Threads doing a fast zap (kvm_mmu_zap_all_fast): each page they zap is progress. */
-  private readonly fastZapping = new Set<number>();
+  /** Per thread doing a zap-all: the fewest pages it has had left so far (made at the first zap-all: most runs have none). */
+  private lowLeft: Map<number, number> | null = null;
+  /** Threads doing a fast zap (kvm_mmu_zap_all_fast): each page they zap is progress (made with lowLeft). */
+  private fastZapping: Set<number> | null = null;
   readonly kinds = PROGRESS_KINDS;
 
   on(ev: KvmEvent, at: EventStamp): void {
@@ -97,19 +99,22 @@ export class ProgressMonitor implements Sink {
         return;
       case 'zapAllBegin':
         this.open.set(ZAP + at.tid, awaited(ev.how, at));
+        this.lowLeft ??= new Map();
+        this.fastZapping ??= new Set();
         this.lowLeft.set(at.tid, ev.pages);
         if (ev.how === 'kvm_mmu_zap_all_fast') this.fastZapping.add(at.tid);
         return;
       case 'zapAllEnd':
         this.open.delete(ZAP + at.tid);
-        this.lowLeft.delete(at.tid);
-        this.fastZapping.delete(at.tid);
+        this.lowLeft?.delete(at.tid);
+        this.fastZapping?.delete(at.tid);
         return;
       case 'spZap':
-        if (this.fastZapping.has(at.tid)) this.moved(at);
+        if (this.fastZapping?.has(at.tid) === true) this.moved(at);
         return;
       case 'lockBreak':
-        if (ev.left !== undefined && ev.left < (this.lowLeft.get(at.tid) ?? Number.POSITIVE_INFINITY)) {
+        if (ev.left !== undefined && ev.left < (this.lowLeft?.get(at.tid) ?? Number.POSITIVE_INFINITY)) {
+          this.lowLeft ??= new Map();
           this.lowLeft.set(at.tid, ev.left);
           this.moved(at);
         }
@@ -122,7 +127,7 @@ export class ProgressMonitor implements Sink {
         return;
       }
       case 'invalidateRangeStart':
-        this.open.set(INV + at.tid, awaited(`${ev.kind} invalidation`, at));
+        this.open.set(INV + at.tid, awaited({ invalidation: ev.kind }, at));
         return;
       case 'invalidateRangeEnd':
         this.open.delete(INV + at.tid);
