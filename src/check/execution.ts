@@ -169,19 +169,28 @@ export class Execution {
     let live = this.runnable;
     let stuck = 0;
     let stuckMask = 0;
+    // With retries deferred, threads about to spin are left out while another
+    // can run, stuck or not: which of them are stuck is then worked out only if
+    // nothing can run after all (the yields below). SpinWatch's answer for a
+    // step does not depend on whether it was asked at the steps before.
+    let unasked = false;
     if (this.fairSpin) {
-      // Only a thread about to spin can be stuck.
-      let m = live & this.spinning & ~this.probation;
-      while (m !== 0) {
-        const i = lowest(m);
-        m &= m - 1;
-        if (this.spin.stuck(rt, ts[i], this.choices, this.ops, this.step)) {
-          stuck++;
-          stuckMask |= 1 << i;
+      if (this.deferRetries && (live & ~this.spinning) !== 0) {
+        live &= ~this.spinning;
+        unasked = true;
+      } else {
+        // Only a thread about to spin can be stuck.
+        let m = live & this.spinning & ~this.probation;
+        while (m !== 0) {
+          const i = lowest(m);
+          m &= m - 1;
+          if (this.spin.stuck(rt, i, this.choices, this.ops, this.step)) {
+            stuck++;
+            stuckMask |= 1 << i;
+          }
         }
+        live &= ~stuckMask;
       }
-      live &= ~stuckMask;
-      if (this.deferRetries && (live & ~this.spinning) !== 0) live &= ~this.spinning;
     }
     let mask = live;
     let m = this.yielding & live;
@@ -197,6 +206,15 @@ export class Execution {
       for (let r = mask; r !== 0; r &= r - 1) el[k++] = ts[lowest(r)];
       this.nEligible = k;
       this.eligibleMask = mask;
+    }
+    if (mask === 0 && unasked) {
+      for (let m = this.runnable & this.spinning & ~this.probation; m !== 0; m &= m - 1) {
+        const i = lowest(m);
+        if (this.spin.stuck(rt, i, this.choices, this.ops, this.step)) {
+          stuck++;
+          stuckMask |= 1 << i;
+        }
+      }
     }
     this.stuck = stuck;
     this.stuckMask = stuckMask;

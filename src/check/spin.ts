@@ -1,4 +1,4 @@
-import { KIND_MASK, opKind2, opObject, opObject2, opTouches, opWrites, SHARED, SPIN, WRITE } from '../runtime/op.js';
+import { KIND_MASK, opKind2, opObject, opObject2, opTouches, opWrites, SHARED, WRITE } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/thread.js';
 
@@ -79,14 +79,17 @@ export class SpinWatch {
   }
 
   /**
-   * True when `t` is about to spin and nothing it looked at changed since its
-   * previous spin. `who` and `ops` give, for each step before `now`, the thread
-   * that ran it and the op it announced.
+   * True when thread `id`, about to spin (its op is SPIN: the caller knows it
+   * from its masks), has seen nothing it looked at change since its previous
+   * spin. `who` and `ops` give, for each step before `now`, the thread that
+   * ran it and the op it announced. The thread object is not read (but in
+   * 'any-write' mode): the checker asks at every step while a thread spins.
    */
-  stuck(rt: Runtime, t: Thread, who: readonly number[], ops: readonly number[], now: number): boolean {
-    if ((t.op & KIND_MASK) !== SPIN) return false;
-    if (this.mode === 'any-write') return t.lastSpinOthersWrites === rt.writes - t.ownWrites;
-    const id = t.id;
+  stuck(rt: Runtime, id: number, who: readonly number[], ops: readonly number[], now: number): boolean {
+    if (this.mode === 'any-write') {
+      const t = rt.threads[id]!;
+      return t.lastSpinOthersWrites === rt.writes - t.ownWrites;
+    }
     const since = this.spinStep[id];
     if (since < 0) return false;
     if (this.footAt[id] !== since) this.gatherFootprint(id, since, who, ops, now);
