@@ -11,8 +11,8 @@ class UserPages implements Sink {
   readonly byThread = new Map<number, Set<number>>();
   on(ev: KvmEvent, at: EventStamp): void {
     if (ev.e !== 'guestAccess' || ev.gfn >= USER_TOP) return;
-    let pages = this.byThread.get(at.tid);
-    if (pages === undefined) this.byThread.set(at.tid, (pages = new Set()));
+    const pages = this.byThread.get(at.tid) ?? new Set<number>();
+    this.byThread.set(at.tid, pages);
     pages.add(ev.gfn);
   }
 }

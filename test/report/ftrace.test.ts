@@ -57,10 +57,16 @@ for (const [name, timeNs, seed, settings] of [
     }
     if (m.invalidations.started === 0) assert.equal(m.invalidations.sptesZapped, 0);
     if (m.memslots.changes === 0 && m.zapAll.started === 0 && m.roots.zappedInUse === 0) assert.equal(m.invalidations.sptesZapped, m.sptes.zapped);
-    assert.equal(count('kvm_mmu_prepare_zap_page', (l) => !l.includes(' invalid ')), m.shadowPages.zapped);
+    assert.equal(
+      count('kvm_mmu_prepare_zap_page', (l) => !l.includes(' invalid ')),
+      m.shadowPages.zapped,
+    );
     // A root zapped in use is traced again, invalid, as its last reference goes (mmu_free_root_page).
     assert.ok(count('kvm_mmu_prepare_zap_page', (l) => l.includes(' invalid ')) <= m.roots.zappedInUse);
-    assert.equal(count('kvm_mmu_get_page', (l) => l.endsWith(' new')), m.shadowPages.created);
+    assert.equal(
+      count('kvm_mmu_get_page', (l) => l.endsWith(' new')),
+      m.shadowPages.created,
+    );
     assert.equal(count('kvm_mmu_zap_all_fast') + count('mmulab_mmu_zap'), m.zapAll.started);
     assert.equal(count('mmulab_mmu_zap_done'), m.zapAll.completed);
     assert.equal(count('mmulab_flush_remote_tlbs'), m.tlb.remoteFlushes);
