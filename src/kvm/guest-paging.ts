@@ -531,7 +531,10 @@ export class GuestCpu {
    * sharedProcesses: the zeroed page `gfn` becomes `p`'s table `key`. Another
    * thread of `p`, faulting on the same range, may have populated the entry
    * first; then the page goes back to the allocator, as __pte_alloc frees the
-   * page it lost with.
+   * page it lost with. Its step announces the shared process state only: a vCPU's
+   * walk reads a table after its own tick, in such a step, found it linked, and a
+   * linked table stays until the process dies (`audit` of a 3-vCPU shared guest
+   * recycling tables: footprints sound in 200 executions).
    */
   private link(p: GuestProcess, key: number, gfn: number): void {
     modelAssert(!p.exited, `process ${p.pid} exited with a table of it being zeroed`);

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { cli } from './in-process-cli.js';
 
 /**
@@ -29,4 +30,12 @@ export async function captured(args: string[], during?: () => void): Promise<{ c
 /** The printed interleaving and verdict of a check or replay: its numbered event lines and the => line. */
 export function story(stdout: string): string[] {
   return stdout.split('\n').filter((l) => /^ *\d+\. |^=> /.test(l));
+}
+
+/** A bare `check <scenario>` (auto, up to bound 2) exits 0, its search exhausted, with the bounded verdict. */
+export async function assertDefaultCheckExhausts(scenario: string): Promise<void> {
+  const r = await captured(['check', scenario]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^auto: \d+ executions \(exhausted\)/);
+  assert.match(r.stdout, /\nno violation: every interleaving with at most 2 preemptions was run\n/);
 }
