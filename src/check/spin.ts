@@ -20,7 +20,7 @@ export type RetryRule =
    * thread acts on, so a schedule whose retry starts while others still run
    * repeats one whose first attempt starts there, which stays a choice. Given
    * up: a second or later attempt seeing a state only a running invalidation
-   * shows (README, "Retries").
+   * shows (docs/checker.md, "Retries"; in short: README, "Retries").
    */
   | 'deferred'
   /** at any point the fair-spin rules allow */

@@ -133,8 +133,8 @@ test('trace set: bounded DPOR finds every trace plain bounded DFS finds where on
   // none of the 10 that putting a spin off added (Execution.localStep); before
   // that, trying the thread of a reversal at the latest node the bound still
   // allows took it from 100 to 114, and counting as tried there only initials
-  // that depend on nothing in between to 116 (README, coverage of a
-  // preemption bound).
+  // that depend on nothing in between to 116 (docs/history.md, "Coverage of a
+  // preemption bound: how it got there").
   // Three vCPUs: a reversal moved to an earlier free node must try the racing
   // thread itself there (808 of 831 when another initial already tried counted).
   for (const [vcpus, retries, traces] of [
