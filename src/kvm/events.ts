@@ -61,8 +61,11 @@ export type KvmEventBody =
   | { e: 'faultEnd'; vcpu: number; gfn: number; ret: RetPf; pfn: number; latencyNs: number; retries: number }
   /** A fault that ended in RET_PF_RETRY was resolved without another: the re-executed access went through (another vCPU mapped the page). */
   | { e: 'faultResolved'; vcpu: number; gfn: number; latencyNs: number; retries: number }
-  /** `root`: the TDP root whose table holds the SPTE; under shadow paging -1, and `sp` the shadow page that holds it. */
-  | { e: 'spteSet'; root: number; sp?: number; gfn: number; oldPfn: number; newPfn: number; level: number }
+  /**
+   * `root`: the TDP root whose table holds the SPTE; under shadow paging -1, `sp` the shadow page that holds it
+   * and `writable` the leaf's W bit (as installed; for a zap, as it was when zapped).
+   */
+  | { e: 'spteSet'; root: number; sp?: number; gfn: number; oldPfn: number; newPfn: number; level: number; writable?: boolean }
   | { e: 'invalidateRangeStart'; kind: string; hvaStart: number; hvaEnd: number }
   | { e: 'invalidateRangeStartDone'; kind: string; hvaStart: number; hvaEnd: number }
   | { e: 'invalidateRangeEnd'; kind: string; hvaStart: number; hvaEnd: number }

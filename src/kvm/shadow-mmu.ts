@@ -316,8 +316,9 @@ export class ShadowMmu implements MmuBackend {
     // make_spte: writable unless the gfn is write-tracked; a gfn shadowed only at
     // level 1 has its pages made unsync. (The model's guest PTEs are all writable
     // and dirty, as a kernel's direct map is.)
-    sp.sptes.set(index, makeLeaf(fault.pfn, !mmuTryToUnsyncPages(this, fault.gfn)));
-    kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: old === undefined ? -1 : leafPfn(old), newPfn: fault.pfn, level: 1 });
+    const writable = !mmuTryToUnsyncPages(this, fault.gfn);
+    sp.sptes.set(index, makeLeaf(fault.pfn, writable));
+    kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: old === undefined ? -1 : leafPfn(old), newPfn: fault.pfn, level: 1, writable });
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
   }

@@ -3,7 +3,7 @@ import { type Op, opWrite } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { unaccountShadowed } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
-import { isObsoleteSp, leafPfn, ROOT_LEVEL, refIndex, refPage, type ShadowPage, spteRef } from './shadow-page.js';
+import { isObsoleteSp, leafPfn, leafWritable, ROOT_LEVEL, refIndex, refPage, type ShadowPage, spteRef } from './shadow-page.js';
 import { kvmUnlinkUnsyncPage } from './shadow-unsync.js';
 import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest, rootZapRequest } from './vcpu-requests.js';
 
@@ -56,7 +56,7 @@ export function mmuPageZapPte(mmu: ShadowMmu, sp: ShadowPage, index: number): bo
     const gfn = sp.translations!.get(index)!;
     sp.translations!.delete(index);
     mmu.rmap.remove(gfn, ref);
-    mmu.kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn, oldPfn: leafPfn(v), newPfn: -1, level: 1 });
+    mmu.kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn, oldPfn: leafPfn(v), newPfn: -1, level: 1, writable: leafWritable(v) });
     mmu.kvm.rt.charge(mmu.kvm.costs.zapSpteNs);
   }
   return true;

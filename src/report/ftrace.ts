@@ -1,6 +1,7 @@
 import { type EventStamp, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason } from '../kvm/events.js';
 import { USER_TOP } from '../kvm/guest-paging.js';
 import { ShadowMmu } from '../kvm/shadow-mmu.js';
+import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
@@ -21,13 +22,6 @@ export class FtraceSink implements InstanceSink {
   private names: string[] = [];
   private inst: KvmInstance | null = null;
   private shadow = false;
-  /**
-   * Whether a gfn is write-tracked (some shadow page shadows the guest table
-   * there): its leaves are read-only then (the model makes them so when it
-   * installs them, and write-protects those there were when it starts to
-   * track the gfn). The spteSet event does not carry the leaf's W bit.
-   */
-  private writeTracked: (gfn: number) => boolean = () => false;
   /** root_count of a shadow page now (the vCPU root slots holding it), read from the model as its zap is traced. */
   private rootCount: (sp: number) => number | undefined = () => undefined;
   /** Whether a shadow page is unsync now, read from the model as its zap is traced (before the zap marks it sync). */
@@ -49,7 +43,6 @@ export class FtraceSink implements InstanceSink {
     this.clock.attach(inst);
     this.shadow = inst.kvm.settings.mmu === 'shadow';
     const mmu = inst.kvm.mmu;
-    this.writeTracked = mmu instanceof ShadowMmu ? (gfn) => mmu.isWriteTracked(gfn) : () => false;
     this.rootCount = mmu instanceof ShadowMmu ? (sp) => mmu.sps[sp]?.rootCount : () => undefined;
     this.unsync = mmu instanceof ShadowMmu ? (sp) => mmu.sps[sp]?.unsync === true : () => false;
     this.gen = inst.kvm.mmuValidGen;
@@ -156,10 +149,16 @@ export class FtraceSink implements InstanceSink {
             `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${eptSpte(ev.oldPfn)} new_spte ${eptSpte(ev.newPfn)}`,
           );
         } else if (ev.newPfn >= 0) {
-          const bits = shadowSpte(ev.newPfn, ev.gfn, !this.writeTracked(ev.gfn));
-          this.add(at, 'kvm_mmu_set_spte', `gfn ${hex(ev.gfn)} spte ${hex(bits)} (${spteAccess(bits)}) level ${ev.level} at 0`);
+          // mmu_set_spte traces the SPTE as it stored it, and where (virt_to_phys(sptep)).
+          const bits = shadowSpte(ev.newPfn, ev.gfn, ev.writable === true);
+          this.add(
+            at,
+            'kvm_mmu_set_spte',
+            `gfn ${hex(ev.gfn)} spte ${hex(bits)} (${spteAccess(bits)}) level ${ev.level} at ${hex(sptePhys(ev.sp ?? 0, ev.gfn))}`,
+          );
         } else {
-          this.add(at, 'mmulab_drop_spte', `gfn ${hex(ev.gfn)} spte ${hex(shadowSpte(ev.oldPfn, ev.gfn, !this.writeTracked(ev.gfn)))} level ${ev.level}`);
+          const bits = shadowSpte(ev.oldPfn, ev.gfn, ev.writable === true);
+          this.add(at, 'mmulab_drop_spte', `gfn ${hex(ev.gfn)} spte ${hex(bits)} level ${ev.level} at ${hex(sptePhys(ev.sp ?? 0, ev.gfn))}`);
         }
         return;
       }
@@ -300,10 +299,20 @@ function eptSpte(pfn: number): string {
   return pfn < 0 ? '0' : (pfn * 4096 + 0x7).toString(16);
 }
 
-/** Paging-entry bits of a shadow SPTE, a guest-format PTE: PT_PRESENT_MASK, PT_WRITABLE_MASK, PT_USER_MASK. */
+/**
+ * Bits of a shadow SPTE, a guest-format (legacy paging) PTE, with the masks KVM
+ * uses when EPT/NPT is off (kvm_mmu_reset_all_pte_masks, spte.h): the
+ * hardware's P, R/W, U/S, A and D, and three bits the hardware ignores:
+ * host-writable (9), MMU-writable (10) and MMU-present (11, on every present SPTE).
+ */
 const PT_PRESENT = 0x1;
 const PT_WRITABLE = 0x2;
 const PT_USER = 0x4;
+const PT_ACCESSED = 0x20;
+const PT_DIRTY = 0x40;
+const SPTE_HOST_WRITABLE = 0x200;
+const SPTE_MMU_WRITABLE = 0x400;
+const SPTE_MMU_PRESENT = 0x800;
 
 /**
  * Whether a guest address is a user-space one: the model's guests map user
@@ -315,12 +324,36 @@ function userAddress(gfn: number): boolean {
 }
 
 /**
- * A shadow leaf SPTE for a pfn (0 when not present): present, writable unless
- * it maps a write-protected guest table, U as the guest PTE it shadows has it,
- * and executable (the model has no NX).
+ * A shadow leaf SPTE for a pfn as make_spte builds it for a guest fault (not a
+ * prefetch) on a page the host maps writable: MMU-present, present, accessed,
+ * host-writable; U as the guest PTE it shadows has it; executable (no NX: the
+ * model has none); and, when the leaf is writable (not a write-protected guest
+ * table), W, MMU-writable and dirty. The model's guest PTEs are all writable
+ * and dirty, so a read fault maps a writable leaf too. A leaf write-protected
+ * since (mmu_sync_children, account_shadowed) keeps its D bit in the kernel;
+ * the model does not keep it, and prints it as made read-only.
  */
 function shadowSpte(pfn: number, gfn: number, writable: boolean): number {
-  return pfn < 0 ? 0 : pfn * 4096 + PT_PRESENT + (writable ? PT_WRITABLE : 0) + (userAddress(gfn) ? PT_USER : 0);
+  if (pfn < 0) return 0;
+  const w = writable ? PT_WRITABLE + SPTE_MMU_WRITABLE + PT_DIRTY : 0;
+  return pfn * 4096 + SPTE_MMU_PRESENT + SPTE_HOST_WRITABLE + PT_ACCESSED + PT_PRESENT + w + (userAddress(gfn) ? PT_USER : 0);
+}
+
+/**
+ * Host-physical address of the shadow pages' tables in the log: the model
+ * allocates no host memory for them, so shadow page n stands at page n of a
+ * region above every pfn the host mm hands out (2^32 pages at most).
+ */
+const SPT_PHYS_BASE = 2 ** 45;
+
+/**
+ * Where the SPTE mapping `gfn` in shadow page `sp` lies, as kvm_mmu_set_spte
+ * prints it (virt_to_phys(sptep)): the page's table, plus 8 bytes per entry
+ * before it. A leaf's index is the guest-virtual page's low 9 bits, and the
+ * model's guests map each guest-virtual page to the gfn of the same number.
+ */
+function sptePhys(sp: number, gfn: number): number {
+  return SPT_PHYS_BASE + sp * 4096 + (gfn % SPTES_PER_PAGE) * 8;
 }
 
 /**

@@ -74,7 +74,7 @@ test("ftrace under shadow paging (sync-children-mini, seed 1): kvm_mmu_unsync_pa
   assert.ok(cr3 >= 0 && cr3 < unlink && unlink < zap, steps.join('\n'));
   // kvm_unsync_page comes before the SPTE that maps the table writable (make_spte asks mmu_try_to_unsync_pages first).
   const unsync = at('kvm_mmu_unsync_page');
-  assert.match(lines[unsync + 1]!, / kvm_mmu_set_spte: +gfn 8000403 spte [0-9a-f]+ \(rwx-\) level 1 at 0$/);
+  assert.match(lines[unsync + 1]!, / kvm_mmu_set_spte: +gfn 8000403 spte [0-9a-f]+e63 \(rwx-\) level 1 at [0-9a-f]+018$/);
 });
 
 test("ftrace: a reload of the CR3 a vCPU has (sync-children-mini's munmap flushes its TLB so) is handle_cr's kvm_cr line and no other: kvm_set_cr3 calls no kvm_mmu_new_pgd for it and kvm_invalidate_pcid has no tracepoint; the step log says so in the kernel's terms, and the model keeps its roots as they are (a probe: it said kvm_mmu_new_pgd, and ran it)", () => {

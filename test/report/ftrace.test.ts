@@ -174,7 +174,7 @@ test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): kvm_m
   const sets = lines.filter((l) => l.includes(' kvm_mmu_set_spte: '));
   const seen = new Set<string>();
   for (const l of sets) {
-    const m = /kvm_mmu_set_spte: +gfn ([0-9a-f]+) spte ([0-9a-f]+) \(([r-][w-][x-][u-])\) level 1 at 0$/.exec(l);
+    const m = /kvm_mmu_set_spte: +gfn ([0-9a-f]+) spte ([0-9a-f]+) \(([r-][w-][x-][u-])\) level 1 at [0-9a-f]+$/.exec(l);
     assert.ok(m, l);
     const gfn = Number.parseInt(m[1]!, 16);
     const spte = Number.parseInt(m[2]!, 16);
@@ -188,6 +188,46 @@ test('ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): kvm_m
   }
   // Both the user pages and the guest kernel's (its page tables, written as it zeroes them) are mapped.
   assert.deepEqual([...seen].sort(), ['rwx-', 'rwxu'], `access seen: ${[...seen]}`);
+});
+
+// Regression (a probe): every kvm_mmu_set_spte line ended "at 0", and its SPTE had only P, W and U
+// ("spte 1002007"): make_spte also sets MMU-present (bit 11), host-writable (9), accessed, and for a
+// writable leaf MMU-writable (10) and dirty; "at" is virt_to_phys(sptep), the entry's own address.
+test("ftrace under shadow paging (root-zap-on-process-exit, seed 1, 5 ms): kvm_mmu_set_spte prints the SPTE as make_spte builds it and the address of the entry (at), the same for an entry each time, 8 bytes per index in its shadow page's table; mmulab_drop_spte names the same entry", () => {
+  const { lines } = ftrace('root-zap-on-process-exit', 5_000_000, 1);
+  /** Per entry address, the gfn its present SPTE maps, as the lines so far say. */
+  const present = new Map<number, number>();
+  let sets = 0;
+  let drops = 0;
+  for (const l of lines) {
+    const m = /(kvm_mmu_set_spte|mmulab_drop_spte): +gfn ([0-9a-f]+) spte ([0-9a-f]+)(?: \([r-][w-][x-][u-]\))? level 1 at ([0-9a-f]+)$/.exec(l);
+    if (m === null) continue;
+    const gfn = Number.parseInt(m[2]!, 16);
+    const spte = Number.parseInt(m[3]!, 16);
+    const at = Number.parseInt(m[4]!, 16);
+    const low = spte % 4096;
+    assert.equal(low & 0xa21, 0xa21, `MMU-present, host-writable, accessed, present: ${l}`);
+    const w = (low & 2) !== 0;
+    assert.equal(low & 0x440, w ? 0x440 : 0, `MMU-writable and dirty with W only: ${l}`);
+    assert.equal(low & ~0xe67, 0, `no other low bit: ${l}`);
+    assert.notEqual(Math.floor(spte / 4096), 0, `a pfn: ${l}`);
+    assert.ok(at > 0, l);
+    assert.equal(at % 8, 0, `an 8-byte entry: ${l}`);
+    assert.equal((at % 4096) / 8, gfn % 512, `the entry of the page's index in its table: ${l}`);
+    const was = present.get(at);
+    if (m[1] === 'kvm_mmu_set_spte') {
+      sets++;
+      // A new SPTE, or the same gfn's made writable (a write fault on a read-only leaf).
+      assert.ok(was === undefined || was === gfn, `an entry that maps gfn ${was?.toString(16)}: ${l}`);
+      present.set(at, gfn);
+    } else {
+      drops++;
+      assert.equal(was, gfn, `the zap of an entry installed before, of its gfn: ${l}`);
+      present.delete(at);
+    }
+  }
+  assert.ok(sets > 100 && drops > 0, `${sets} installs, ${drops} zaps`);
+  assert.ok(!lines.some((l) => / at 0$/.test(l)), 'no SPTE at 0');
 });
 
 test("ftrace: a kick is an EXTERNAL_INTERRUPT exit whose interruption info is valid and carries the IPI's vector (CALL_FUNCTION_VECTOR), as with VM-exit interrupt acknowledgement (a probe: intr_info 0x00000000)", () => {
