@@ -109,6 +109,13 @@ export type KvmEventBody =
    * __kvm_mmu_prepare_zap_page as it zaps the page (`root` -1).
    */
   | { e: 'spSync'; sp: number; gfn: number; level: number; gen: number; by: SpSyncBy; root: number }
+  /**
+   * kvm_inject_exception, as vcpu_enter_guest injects a queued exception (after
+   * its requests, before kvm_mmu_reload): the #PF (vector 14) the shadow MMU's
+   * walk of the guest's tables queued, with its error code. `reinjected`: it
+   * was injected for an entry that was then cancelled, and goes in again.
+   */
+  | { e: 'injException'; vcpu: number; vector: number; errorCode: number; reinjected: boolean }
   | { e: 'mmuValidGen'; gen: number }
   | { e: 'note'; text: string };
 
@@ -151,6 +158,10 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 export function hvaText(page: number): string {
   return hex(page * 4096);
 }
+
+/** x86 exception vectors the model injects, named as the kernel's traces name them (kvm_trace_sym_exc). */
+export const PF_VECTOR = 14;
+export const EXCEPTION_NAMES: Readonly<Record<number, string>> = { [PF_VECTOR]: '#PF' };
 
 /** Names of request bits, for logs. */
 export const REQUEST_NAMES = [
@@ -317,6 +328,8 @@ export function describeEvent(ev: KvmEventBody): string {
       return ev.by === 'mmu_sync_children'
         ? `mmu_sync_children: kvm_unlink_unsync_page sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} below root ${ev.root} (its gfn write-protected), then kvm_sync_page rebuilds it from the guest table`
         : `__kvm_mmu_prepare_zap_page: kvm_unlink_unsync_page sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} (zapped while unsync)`;
+    case 'injException':
+      return `kvm_inject_exception: ${EXCEPTION_NAMES[ev.vector] ?? `vector ${ev.vector}`} (error code ${hex(ev.errorCode)}) into the guest${ev.reinjected ? ', again (the entry it was injected for was cancelled)' : ''}`;
     case 'mmuValidGen':
       return `mmu_valid_gen := ${ev.gen}`;
     case 'note':

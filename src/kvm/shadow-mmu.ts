@@ -3,7 +3,7 @@ import { type Op, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js'
 import type { Task } from '../runtime/thread.js';
 import { InputError } from '../scenario/input-error.js';
 import type { RetPf } from './events.js';
-import { GuestCpu, type GuestCpuSpec, GuestKernel, PageTableAllocator } from './guest-paging.js';
+import { GuestCpu, type GuestCpuSpec, GuestKernel, PageTableAllocator, USER_TOP } from './guest-paging.js';
 import { SharedProcesses } from './guest-shared.js';
 import type { Kvm } from './kvm.js';
 import { SlotArch, slotArchKey } from './lpage-info.js';
@@ -37,6 +37,10 @@ import { kvmMmuZapAllFast } from './zap-all-fast.js';
 import { kvmMmuZapMemslot } from './zap-slot.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** #PF error code bits (PFERR_*_MASK) of a guest walk that finds a PTE not present. */
+const PFERR_WRITE_MASK = 0x2;
+const PFERR_USER_MASK = 0x4;
 
 /**
  * The shadow MMU (EPT/NPT off): KVM shadows the guest's own 4-level page tables.
@@ -287,6 +291,8 @@ export class ShadowMmu implements MmuBackend {
       // maps the page again and the access is retried.
       modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
       this.guestCpu(vcpu).injectPageFault(gva);
+      // The walker's error code for a PTE not present: the access's W and U bits (the page is a user one).
+      vcpu.queuedPfErrorCode = (fault.write ? PFERR_WRITE_MASK : 0) + (gva < USER_TOP ? PFERR_USER_MASK : 0);
       return 'inject-pf';
     }
     modelAssert(root.gfn === tables[0], `${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${hex(tables[0]!)}`);

@@ -1,6 +1,7 @@
 import { OP_SPIN, type Op, opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Task, Thread } from '../runtime/thread.js';
 import { kvmVcpuReloadApicAccessPage } from './apic-access.js';
+import { PF_VECTOR } from './events.js';
 import type { Kvm } from './kvm.js';
 import { gfnToHva } from './memslots.js';
 import { kvmMmuPageFault } from './page-fault.js';
@@ -83,6 +84,14 @@ export class Vcpu {
   faultRetries = 0;
   /** The gfn of the last fault that ended without RET_PF_RETRY, until an access retires (−1): a fault on it meanwhile is a refault. */
   fixedGfn = -1;
+  /**
+   * A #PF queued for the guest (kvm_queue_exception_e, by the shadow MMU's walk
+   * of the guest's tables): its error code, -1 for none. vcpu_enter_guest
+   * injects it; it is gone once the guest is entered.
+   */
+  queuedPfErrorCode = -1;
+  /** The queued #PF was injected for an entry that was then cancelled (exception.injected): the next one reinjects it. */
+  pfInjected = false;
   /** precheck-plain-read mutant: the in-progress count read once and kept. */
   cachedInProgress: number | undefined;
   /** Free slot for the MMU backend (shadow paging's guest process state). */
@@ -175,6 +184,10 @@ export class Vcpu {
       kvm.srcu.readUnlock();
       return { kind: 'done' };
     }
+    // kvm_check_and_inject_events: the exception a fault queued goes in now,
+    // after the requests and before kvm_mmu_reload (no step of its own: it
+    // touches only this vCPU).
+    if (this.queuedPfErrorCode >= 0) this.injectException();
     yield* kvm.mmu.reloadRoot(this);
 
     // Race: a request made after servicing. Storing IN_GUEST_MODE and re-reading the
@@ -189,9 +202,25 @@ export class Vcpu {
       kvm.emit({ e: 'entryCancelled', vcpu: this.id, requests: this.requests });
       return { kind: 'cancelled' };
     }
+    // The guest takes the injected #PF at entry.
+    this.queuedPfErrorCode = -1;
+    this.pfInjected = false;
     kvm.emit({ e: 'vmEntry', vcpu: this.id, root: kvm.mmu.rootId(this), apicPfn: this.apicAccessPfn });
     kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
     return yield* this.runGuest();
+  }
+
+  /**
+   * @kernel kvm_inject_exception — the queued #PF goes into the VMCS for the
+   * coming entry; traced as such, reinjected when an entry it was injected for
+   * was cancelled (cancel_injection keeps it as injected).
+   */
+  private injectException(): void {
+    const kvm = this.kvm;
+    if (kvm.listens('injException')) {
+      kvm.emit({ e: 'injException', vcpu: this.id, vector: PF_VECTOR, errorCode: this.queuedPfErrorCode, reinjected: this.pfInjected });
+    }
+    this.pfInjected = true;
   }
 
   /** Guest mode: accesses through the TLB, then the SPTEs, until an exit. */

@@ -1,4 +1,4 @@
-import { type EventStamp, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason } from '../kvm/events.js';
+import { type EventStamp, EXCEPTION_NAMES, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason } from '../kvm/events.js';
 import { USER_TOP } from '../kvm/guest-paging.js';
 import { ShadowMmu } from '../kvm/shadow-mmu.js';
 import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
@@ -115,6 +115,10 @@ export class FtraceSink implements InstanceSink {
       case 'spSync':
         // kvm_unlink_unsync_page traces before it clears sp->unsync: the page prints unsync.
         this.add(at, 'kvm_mmu_sync_page', mmuPage(ev.gen, ev.gfn, ev.level, false, this.rootCount(ev.sp) ?? 0, true));
+        return;
+      case 'injException':
+        // TP_printk of kvm_inj_exception: the vector's name, the error code (%#x through __print_symbolic), [reinjected].
+        this.add(at, 'kvm_inj_exception', `${EXCEPTION_NAMES[ev.vector] ?? ev.vector} (0x${hex(ev.errorCode)})${ev.reinjected ? ' [reinjected]' : ''}`);
         return;
       case 'cr3Write':
         // handle_cr traces the MOV to CR3 before kvm_set_cr3, whatever it does with

@@ -56,10 +56,10 @@ test("listens: the checker's exploring instances read no root or memslot story e
   const exploring = createInstance(scenario, { settings, mutant: null, log: false, metrics: false });
   assert.equal(exploring.kvm.listens('newPgd'), false);
   assert.equal(exploring.kvm.listens('freeObsoleteRoots'), false);
-  for (const e of ['cr3Write', 'spUnsync', 'spSync', 'spFound', 'spZapInvalid'] as const) assert.equal(exploring.kvm.listens(e), false, e);
+  for (const e of ['cr3Write', 'spUnsync', 'spSync', 'spFound', 'spZapInvalid', 'injException'] as const) assert.equal(exploring.kvm.listens(e), false, e);
   assert.equal(exploring.kvm.listens('guestAccess'), true, 'the oracle checks accesses');
   const logged = createInstance(scenario, { settings, mutant: null, log: true, metrics: false });
   assert.equal(logged.kvm.listens('newPgd'), true);
   assert.equal(logged.kvm.listens('freeObsoleteRoots'), true);
-  for (const e of ['cr3Write', 'spUnsync', 'spSync', 'spFound', 'spZapInvalid'] as const) assert.equal(logged.kvm.listens(e), true, e);
+  for (const e of ['cr3Write', 'spUnsync', 'spSync', 'spFound', 'spZapInvalid', 'injException'] as const) assert.equal(logged.kvm.listens(e), true, e);
 });
