@@ -171,6 +171,7 @@ export const REQUEST_NAMES = [
   'KVM_REQ_MMU_RELOAD',
   'KVM_REQ_LOAD_MMU_PGD',
   'KVM_REQ_MMU_SYNC',
+  'KVM_REQ_TLB_FLUSH_CURRENT',
 ] as const;
 
 /**

@@ -89,8 +89,10 @@ export interface MmuBackend {
    * mmu_lock), before any pfn lookup; true when it was.
    */
   pageTrackWrite?(vcpu: Vcpu, gfn: number): Generator<Op, boolean, void>;
-  /** Handles the exit guestTick asked for (the CR3-load intercept: kvm_mmu_new_pgd). */
+  /** Handles the exit guestTick asked for (the CR3-load intercept: kvm_set_cr3). */
   handleGuestExit?(vcpu: Vcpu): Generator<Op, void, void>;
+  /** The KVM_REQ_MMU_SYNC handler (kvm_mmu_sync_roots), shadow paging only: sync the unsync pages below the current root. */
+  syncRoots?(vcpu: Vcpu): Generator<Op, void, void>;
   /** kvm_arch_memslots_updated: each swap's new memslots generation (MMIO generation wrap). */
   memslotsUpdated?(generation: number): Generator<Op, void, void>;
 }

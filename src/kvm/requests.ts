@@ -6,6 +6,10 @@ export const KVM_REQ_APIC_PAGE_RELOAD = 2;
 export const KVM_REQ_MMU_RELOAD = 3;
 export const KVM_REQ_LOAD_MMU_PGD = 4;
 export const KVM_REQ_MMU_SYNC = 5;
+/** Flush this vCPU's TLB for its current root only (kvm_invalidate_pcid); KVM_REQ_TLB_FLUSH covers it. */
+export const KVM_REQ_TLB_FLUSH_CURRENT = 6;
+/** The requests that flush the vCPU's TLB before it enters (the model's one TLB: current and all are the same). */
+export const TLB_FLUSH_REQUESTS = (1 << KVM_REQ_TLB_FLUSH) | (1 << KVM_REQ_TLB_FLUSH_CURRENT);
 
 /** Requests whose maker waits for every kicked vCPU to acknowledge (KVM_REQUEST_WAIT). */
 export const WAIT_REQUESTS = (1 << KVM_REQ_TLB_FLUSH) | (1 << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS) | (1 << KVM_REQ_APIC_PAGE_RELOAD) | (1 << KVM_REQ_MMU_RELOAD);

@@ -9,6 +9,7 @@ import type { Kvm } from './kvm.js';
 import { SlotArch, slotArchKey } from './lpage-info.js';
 import { KVM_MEMSLOT_INVALID, type Memslot, type Memslots } from './memslots.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
+import { KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT } from './requests.js';
 import { Rmap } from './rmap.js';
 import { accountShadowed, checkShadowAccounting, recountDueFor } from './shadow-accounting.js';
 import { ActiveMmuPages, MmuPageHash } from './shadow-lists.js';
@@ -31,7 +32,7 @@ import { kvmMmuSyncRoots, kvmSyncPage, mmuTryToUnsyncPages } from './shadow-unsy
 import { kvmMmuTrackWrite, shadowPageTableClearFlood } from './shadow-write-track.js';
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
-import { kvmFlushRemoteTlbs, rootZapRequest } from './vcpu-requests.js';
+import { kvmFlushRemoteTlbs, kvmMakeRequest, rootZapRequest } from './vcpu-requests.js';
 import { kvmMmuInvalidateMmioSptes, kvmMmuZapAllLockbreak, shadowZapAllFastLocked } from './zap-all.js';
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
 import { kvmMmuZapMemslot } from './zap-slot.js';
@@ -412,7 +413,10 @@ export class ShadowMmu implements MmuBackend {
    * loaded goes to kvm_mmu_new_pgd; the same one (a process flushing its TLB)
    * does not, and the kernel keeps its roots as they are. Either way (no PCIDs:
    * PCID 0, the active one) kvm_invalidate_pcid asks for KVM_REQ_MMU_SYNC and
-   * KVM_REQ_TLB_FLUSH_CURRENT: the guest's translations go.
+   * KVM_REQ_TLB_FLUSH_CURRENT: the guest's translations go. Both are serviced
+   * by vcpu_enter_guest, after KVM_REQ_MMU_FREE_OBSOLETE_ROOTS: a current root
+   * that is obsolete is freed first, and not synced (kvm_mmu_load builds and
+   * syncs its successor).
    */
   *handleGuestExit(vcpu: Vcpu): Task {
     const kvm = this.kvm;
@@ -423,10 +427,15 @@ export class ShadowMmu implements MmuBackend {
     // The same CR3 keeps the roots as they are: a zapped current root goes by the
     // request that came with its zap, an empty slot is filled by kvm_mmu_load.
     if (pgd !== old) yield* kvmMmuNewPgd(this, vcpu, pgd);
-    // KVM_REQ_MMU_SYNC, serviced here rather than at entry: a cached root's unsync
-    // pages are synced (a root built anew is synced by kvm_mmu_load).
+    // kvm_invalidate_pcid: requests to itself, no kick (no step of their own: the
+    // bits are this vCPU's, and setting two of them commutes with another thread's request).
+    kvmMakeRequest(vcpu, KVM_REQ_MMU_SYNC);
+    kvmMakeRequest(vcpu, KVM_REQ_TLB_FLUSH_CURRENT);
+  }
+
+  /** KVM_REQ_MMU_SYNC: kvm_mmu_sync_roots (shadow-unsync.ts). */
+  *syncRoots(vcpu: Vcpu): Task {
     yield* kvmMmuSyncRoots(this, vcpu);
-    vcpu.flushTlb();
   }
 
   rootId(vcpu: Vcpu): number {

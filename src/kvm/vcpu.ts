@@ -12,6 +12,7 @@ import {
   KVM_REQ_MMU_RELOAD,
   KVM_REQ_MMU_SYNC,
   KVM_REQ_TLB_FLUSH,
+  KVM_REQ_TLB_FLUSH_CURRENT,
 } from './requests.js';
 import { kvmCheckRequest } from './vcpu-requests.js';
 import type { AccessPattern } from './workload.js';
@@ -373,9 +374,16 @@ export class Vcpu {
       yield opWrite(this.obj);
     }
     if (kvmCheckRequest(this, KVM_REQ_MMU_RELOAD)) yield* kvm.mmu.unloadRoots(this);
-    kvmCheckRequest(this, KVM_REQ_MMU_SYNC);
+    // After the obsolete roots are freed: a freed current root is not synced.
+    if (kvmCheckRequest(this, KVM_REQ_MMU_SYNC) && kvm.mmu.syncRoots !== undefined) yield* kvm.mmu.syncRoots(this);
     kvmCheckRequest(this, KVM_REQ_LOAD_MMU_PGD);
-    if (!kvm.mutation.has('tlb-flush-after-entry') && kvmCheckRequest(this, KVM_REQ_TLB_FLUSH)) this.flushTlb();
+    if (!kvm.mutation.has('tlb-flush-after-entry') && kvmCheckRequest(this, KVM_REQ_TLB_FLUSH)) {
+      this.flushTlb();
+      // kvm_vcpu_flush_tlb_all: flushing all flushes the current root's too.
+      this.requests &= ~(1 << KVM_REQ_TLB_FLUSH_CURRENT);
+    }
+    // kvm_service_local_tlb_flush_requests.
+    if (kvmCheckRequest(this, KVM_REQ_TLB_FLUSH_CURRENT)) this.flushTlb();
     if (kvmCheckRequest(this, KVM_REQ_APIC_PAGE_RELOAD)) yield* kvmVcpuReloadApicAccessPage(this);
   }
 }

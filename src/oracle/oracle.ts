@@ -2,7 +2,7 @@ import { type EventStamp, hvaText, type KvmEvent, type Sink } from '../kvm/event
 import type { FreedPfn } from '../kvm/host-mm.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
-import { KVM_REQ_APIC_PAGE_RELOAD, KVM_REQ_TLB_FLUSH } from '../kvm/requests.js';
+import { KVM_REQ_APIC_PAGE_RELOAD, KVM_REQ_TLB_FLUSH, TLB_FLUSH_REQUESTS } from '../kvm/requests.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 import type { Violation } from '../runtime/instance.js';
 import { CleanRanges } from './clean-ranges.js';
@@ -137,7 +137,7 @@ export class Oracle implements Sink {
   private tlbUsable(v: Vcpu): boolean {
     if (v.mode === IN_GUEST_MODE) return true;
     if (v.thread.state === 'done') return false;
-    return (v.requests & (1 << KVM_REQ_TLB_FLUSH)) === 0 && !this.kvm.mmu.currentRootObsolete(v);
+    return (v.requests & TLB_FLUSH_REQUESTS) === 0 && !this.kvm.mmu.currentRootObsolete(v);
   }
 
   /** Reports a mapping left for the range; true when there is none. */

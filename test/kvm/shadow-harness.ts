@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Kvm } from '../../src/kvm/kvm.js';
+import { KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT } from '../../src/kvm/requests.js';
 import type { Settings } from '../../src/kvm/settings.js';
 import { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
+import type { Vcpu } from '../../src/kvm/vcpu.js';
+import { kvmCheckRequest } from '../../src/kvm/vcpu-requests.js';
 import type { Task } from '../../src/runtime/thread.js';
 import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
 import { parseScenario } from '../../src/scenario/load.js';
@@ -71,4 +74,18 @@ export function underSlotsLock(inst: KvmInstance, body: () => Task): void {
     yield* body();
     yield* inst.kvm.slotsLock.writeUnlockY();
   });
+}
+
+/**
+ * The guest's CR3 write as KVM handles it, for a test that runs no vcpu_run:
+ * the intercept (kvm_set_cr3: kvm_mmu_new_pgd for a new value, then
+ * kvm_invalidate_pcid's requests), the two requests serviced as the next
+ * vcpu_enter_guest does (KVM_REQ_MMU_SYNC, then KVM_REQ_TLB_FLUSH_CURRENT), and
+ * kvm_mmu_reload.
+ */
+export function* cr3Write(mmu: ShadowMmu, v: Vcpu): Task {
+  yield* mmu.handleGuestExit(v);
+  if (kvmCheckRequest(v, KVM_REQ_MMU_SYNC)) yield* mmu.syncRoots(v);
+  if (kvmCheckRequest(v, KVM_REQ_TLB_FLUSH_CURRENT)) v.flushTlb();
+  yield* mmu.reloadRoot(v);
 }

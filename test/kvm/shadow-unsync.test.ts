@@ -12,7 +12,7 @@ import type { KvmInstance } from '../../src/scenario/instantiate.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
-import { runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
+import { cr3Write, runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
 
 /** The shadow pages on vCPU `v`'s walk of gva 0, from the root (level 4) down to the level-1 page. */
 function pagesOnWalk(mmu: ShadowMmu, v: Vcpu): ShadowPage[] {
@@ -47,12 +47,11 @@ function guestWrite(inst: KvmInstance, v: Vcpu, gfn: number): string {
   return ret;
 }
 
-/** The guest loads CR3 = pgd: the intercept (kvm_mmu_new_pgd and KVM_REQ_MMU_SYNC), then kvm_mmu_reload. */
+/** The guest loads CR3 = pgd: the intercept (kvm_mmu_new_pgd, kvm_invalidate_pcid), its requests serviced, then kvm_mmu_reload. */
 function loadCr3(inst: KvmInstance, mmu: ShadowMmu, v: Vcpu, pgd: number): void {
   mmu.guestCpu(v).pendingCr3 = pgd;
   runAlone(inst, function* () {
-    yield* mmu.handleGuestExit(v);
-    yield* mmu.reloadRoot(v);
+    yield* cr3Write(mmu, v);
   });
 }
 

@@ -6,7 +6,7 @@ import type { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
 import { ROOT_LEVEL, type ShadowPage, spteIndex } from '../../src/kvm/shadow-page.js';
 import type { Vcpu } from '../../src/kvm/vcpu.js';
 import type { KvmInstance } from '../../src/scenario/instantiate.js';
-import { runAlone, shadowVm } from './shadow-harness.js';
+import { cr3Write, runAlone, shadowVm } from './shadow-harness.js';
 
 /** The level-1 shadow page on vCPU `v`'s walk of gva 0. */
 function l1OnWalk(mmu: ShadowMmu, v: Vcpu): ShadowPage {
@@ -46,8 +46,7 @@ function syncWithLockBreak(mutant: string | null): { log: string[]; inst: KvmIns
   const load = (pgd: number) => {
     g.pendingCr3 = pgd;
     runAlone(inst, function* () {
-      yield* mmu.handleGuestExit(v);
-      yield* mmu.reloadRoot(v);
+      yield* cr3Write(mmu, v);
     });
   };
   load(b);

@@ -5,20 +5,23 @@ import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
 
 // A probe's finding: root-zap-on-process-exit with shared processes and a munmap
-// every 50 us settles, on seed 6, into mmu_sync_children write-protecting the
+// every 50 us settled, on seed 6, into mmu_sync_children write-protecting the
 // process's level-1 table again after each lock break while the other vCPUs'
 // writes to it fault, get the page unsynced (RET_PF_FIXED) and are kicked out by
 // the sync's flush before they retire: 34 guest accesses in 20 ms. Each fixed
 // fault counted as progress, so no livelock was reported. A refault (the same
 // gfn, no access retired since) now goes on awaiting the first fault's access.
-test('a fault fixed over and over, its access never retiring, is no progress: the simulator reports the livelock (root-zap-on-process-exit, sharedProcesses, munmapNs 50 us, seed 6, livelockNs 10 ms)', () => {
+// Since a CR3 write's sync is serviced by vcpu_enter_guest (KVM_REQ_MMU_SYNC, after
+// the obsolete roots are freed) rather than by its exit handler, seed 6 of that
+// variant no longer settles there (seeds 1 to 12: none does); a munmap every 20 us
+// does, on seed 1: vCPU2's refaults on one gfn, 5 ms without its access retiring.
+test('a fault fixed over and over, its access never retiring, is no progress: the simulator reports the livelock (root-zap-on-process-exit, sharedProcesses, munmapNs 20 us, seed 1, livelockNs 5 ms)', () => {
   const s = loadScenario('root-zap-on-process-exit');
   s.workload.sharedProcesses = true;
-  s.workload.munmapNs = 50_000;
-  s.stop = { timeNs: 20_000_000, livelockNs: 10_000_000 };
-  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 6 });
+  s.workload.munmapNs = 20_000;
+  s.stop = { timeNs: 12_000_000, livelockNs: 5_000_000 };
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
   assert.deepEqual(r.violations, []);
-  assert.ok(r.metrics.guest.accesses < 100, `${r.metrics.guest.accesses} guest accesses`);
   assert.equal(r.progress.livelock, true, JSON.stringify(r.progress));
-  assert.match(r.progress.stalled ?? '', /^vCPU\d's fault on gfn 0x8000410: no completion for \d+ ns/);
+  assert.match(r.progress.stalled ?? '', /^vCPU\d's fault on gfn 0x800042c: no completion for \d+ ns/);
 });

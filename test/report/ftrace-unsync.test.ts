@@ -4,6 +4,7 @@ import type { EventStamp, KvmEvent } from '../../src/kvm/events.js';
 import { StepLog } from '../../src/oracle/step-log.js';
 import { FtraceSink } from '../../src/report/ftrace.js';
 import type { KvmInstance } from '../../src/scenario/instantiate.js';
+import type { Scenario } from '../../src/scenario/schema.js';
 import { type Attachable, runWith, shortScenario } from './fixtures.js';
 
 /** The step log of a simulated run (no mmu_lock notes: the events' own lines). */
@@ -195,4 +196,71 @@ test('ftrace: a root zapped in use is traced by kvm_mmu_prepare_zap_page a secon
   }
   assert.ok(again > 10, `${again} roots traced again`);
   assert.ok(again <= result.metrics.roots.zappedInUse);
+});
+
+// Regression (a probe): the CR3 exit handler synced the root and flushed the TLB itself, before the
+// next vcpu_enter_guest freed the obsolete roots; kvm_invalidate_pcid only makes KVM_REQ_MMU_SYNC and
+// KVM_REQ_TLB_FLUSH_CURRENT, which vcpu_enter_guest services after KVM_REQ_MMU_FREE_OBSOLETE_ROOTS.
+/**
+ * Checks, for each CR3 write of a run, what its vCPU says until its next VM-entry:
+ * kvm_invalidate_pcid's two requests, serviced at the entry after the obsolete
+ * roots are freed, the sync before the flush. Returns the writes, those of the
+ * same CR3, and those whose vCPU freed obsolete roots before the sync.
+ */
+function checkCr3Writes(s: Scenario, seed: number): { writes: number; same: number; freedFirst: number } {
+  const logged = new Logged();
+  const result = runWith(s, [new FtraceSink(), logged], { seed });
+  assert.deepEqual(result.violations, []);
+  /** Per thread: what it said since its last CR3 write, until its next VM-entry. */
+  const since = new Map<number, string[]>();
+  const n = { writes: 0, same: 0, freedFirst: 0 };
+  for (const { thread, text } of logged.log!.lines) {
+    if (text.startsWith('kvm_set_cr3: ')) {
+      n.writes++;
+      if (text.includes(' again ')) n.same++;
+      since.set(thread, [text]);
+      continue;
+    }
+    const said = since.get(thread);
+    if (said === undefined) continue;
+    if (!text.startsWith('VM-entry ')) {
+      said.push(text);
+      continue;
+    }
+    since.delete(thread);
+    const at = (re: RegExp) => said.findIndex((t) => re.test(t));
+    const ask = at(/^make request KVM_REQ_MMU_SYNC to vCPU\d$/);
+    const askFlush = at(/^make request KVM_REQ_TLB_FLUSH_CURRENT to vCPU\d$/);
+    const sync = at(/^service KVM_REQ_MMU_SYNC$/);
+    const flush = at(/^service KVM_REQ_TLB_FLUSH(_CURRENT)?$/);
+    const free = at(/^service KVM_REQ_MMU_FREE_OBSOLETE_ROOTS$/);
+    const story = said.join('\n');
+    assert.ok(ask > 0 && askFlush > ask, `kvm_invalidate_pcid's requests, in the exit handler:\n${story}`);
+    assert.ok(sync > askFlush && flush > sync, `serviced at the next entry, the sync first:\n${story}`);
+    if (free >= 0) {
+      assert.ok(free < sync, `the obsolete roots are freed before the sync:\n${story}`);
+      n.freedFirst++;
+    }
+    // mmu_sync_children runs as KVM_REQ_MMU_SYNC is serviced, or later, as kvm_mmu_load syncs a root it
+    // finds in the hash for a CR3 no cached root fitted.
+    const load = at(/^load root \d+$/);
+    for (const [i, t] of said.entries()) {
+      if (!t.startsWith('mmu_sync_children: ')) continue;
+      assert.ok((i > sync && i < flush) || (load > flush && i > load), `mmu_sync_children while KVM_REQ_MMU_SYNC is serviced:\n${story}`);
+    }
+  }
+  return n;
+}
+
+test('a CR3 write (root-zap-on-process-exit with shared processes and munmapNs 50 µs, seed 1, 2 ms) asks for KVM_REQ_MMU_SYNC and KVM_REQ_TLB_FLUSH_CURRENT (kvm_invalidate_pcid), which the next vcpu_enter_guest services, the sync before the flush, both before the entry; for the same CR3 too', () => {
+  const s = shortScenario('root-zap-on-process-exit', 2_000_000);
+  s.workload.sharedProcesses = true;
+  s.workload.munmapNs = 50_000;
+  const n = checkCr3Writes(s, 1);
+  assert.ok(n.writes > 50 && n.same > 10, `${n.writes} CR3 writes, ${n.same} of the same CR3`);
+});
+
+test("a CR3 write while a request to free obsolete roots is pending (cached-roots-mini, seed 10: the memslot delete's fast zap) frees them first, then syncs: vcpu_enter_guest services KVM_REQ_MMU_FREE_OBSOLETE_ROOTS before KVM_REQ_MMU_SYNC", () => {
+  const n = checkCr3Writes(shortScenario('cached-roots-mini', 100_000_000), 10);
+  assert.equal(n.freedFirst, 1, JSON.stringify(n));
 });
