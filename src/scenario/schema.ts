@@ -19,6 +19,8 @@ export const LIMITS = {
 const count = (max: number) => z.number().int().min(0).max(max);
 const positive = (max: number) => z.number().int().min(1).max(max);
 const ns = z.number().min(0).max(1e13);
+/** A duration that must pass: a stop after 0 ns ends the run before it starts, a livelock bound of 0 calls every wait one. */
+const positiveNs = z.number().gt(0).max(1e13);
 
 const pattern = z.enum(['uniform', 'sequential', 'hot-set', 'zipf']);
 
@@ -176,10 +178,11 @@ export const scenarioSchema = z
     costs: z.strictObject(costsShape).default({}),
     stop: z
       .strictObject({
-        timeNs: ns.optional(),
+        /** Simulated time to stop at, ns (none: the run ends when its threads do). */
+        timeNs: positiveNs.optional(),
         accesses: count(LIMITS.stopAccesses).optional(),
         /** No progress on an awaited event for this long is a livelock, ns. */
-        livelockNs: ns.optional(),
+        livelockNs: positiveNs.optional(),
       })
       .default({}),
     seed: z.number().int().min(0).max(MAX_SEED).default(1),

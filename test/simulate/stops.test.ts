@@ -66,3 +66,16 @@ test('stop: a loop that costs no virtual time is refused, not run forever', () =
     (e: unknown) => e instanceof InputError && /virtual time stood still at \d+ ns for \d+ steps/.test(e.message),
   );
 });
+
+test('stop: stop.timeNs 0 and stop.livelockNs 0 are refused, located (a probe: the first ran 0 steps as a whole run, the second called every wait a livelock)', () => {
+  for (const [stop, field] of [
+    ['{ timeNs: 0 }', 'stop.timeNs'],
+    ['{ timeNs: 1000000, livelockNs: 0 }', 'stop.livelockNs'],
+  ] as const) {
+    assert.throws(
+      () => run(`vm: { vcpus: 1, ${SLOT} }\nworkload: { gfnCount: 16 }\nstop: ${stop}\n`),
+      (e: unknown) => e instanceof InputError && e.message.includes(`${field}: expected > 0`),
+      stop,
+    );
+  }
+});
