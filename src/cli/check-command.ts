@@ -18,6 +18,7 @@ import {
 import { DEFAULT_MAX_STATES } from '../check/shared-state-cache.js';
 import { shortestClaim } from '../check/shortest.js';
 import { plural } from '../report/plural.js';
+import { scenarioDigest } from '../scenario/digest.js';
 import { drawnChoices } from '../scenario/drawn-choices.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
@@ -25,7 +26,6 @@ import { scenarioWork } from '../scenario/scenario-work.js';
 import type { Scenario } from '../scenario/schema.js';
 import { buildDigest } from '../sweep/build-digest.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
-import { scenarioDigest } from '../sweep/merge-identity.js';
 import { toJson } from './atomic-write.js';
 import { setsOf } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';

@@ -19,6 +19,12 @@ export interface Percentiles {
 export interface RunResult {
   format: 'mmulab-run/1';
   scenario: string;
+  /**
+   * The scenario's content as run (defaults filled in, resized by the size knobs):
+   * its SHA-256 (scenario/digest.ts), so that a run of an edited copy of a built-in,
+   * which keeps the built-in's name, is told apart from the built-in's.
+   */
+  scenarioDigest: string;
   seed: number;
   settings: Settings;
   /** The size knobs the scenario was resized by (`run --set vcpus=2`), when any: the scenario named ran at this size. */

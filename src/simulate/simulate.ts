@@ -2,6 +2,7 @@ import type { Sink } from '../kvm/events.js';
 import type { Settings } from '../kvm/settings.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import { Prng } from '../runtime/prng.js';
+import { scenarioDigest } from '../scenario/digest.js';
 import { InputError } from '../scenario/input-error.js';
 import { createInstance, type KvmInstance } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -134,6 +135,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   return {
     format: 'mmulab-run/1',
     scenario: scenario.name ?? 'unnamed',
+    scenarioDigest: scenarioDigest(scenario),
     seed: opts.seed,
     settings: opts.settings,
     ...(opts.size !== undefined ? { size: opts.size } : {}),

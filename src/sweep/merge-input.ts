@@ -156,6 +156,8 @@ const num = z.number();
 const runResult = z.object({
   format: z.literal('mmulab-run/1'),
   scenario: text,
+  // Optional: sweep parts written before it was added hold none.
+  scenarioDigest: text.optional(),
   seed: int,
   settings: z.record(text, z.unknown()),
   mutant: text.nullable(),

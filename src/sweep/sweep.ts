@@ -1,11 +1,12 @@
 import type { CompareResult, CompareRow } from '../cli/compare.js';
 import { cellIndex, failedIn, varyRecord } from '../cli/variants.js';
 import type { Settings } from '../kvm/settings.js';
+import { scenarioDigest } from '../scenario/digest.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { buildDigest } from './build-digest.js';
 import { differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
-import { differs, refuseOtherBuild, scenarioDigest, setsRecord, shortDigest } from './merge-identity.js';
+import { differs, refuseOtherBuild, setsRecord, shortDigest } from './merge-identity.js';
 import { runCells } from './pool.js';
 
 /**

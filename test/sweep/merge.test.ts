@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applySets } from '../../src/cli/overrides.js';
+import { scenarioDigest } from '../../src/scenario/digest.js';
 import { InputError } from '../../src/scenario/input-error.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { Vary } from '../../src/sweep/grid.js';
-import { scenarioDigest } from '../../src/sweep/merge-identity.js';
 import { mergeSweeps, runSweep } from '../../src/sweep/sweep.js';
 
 const mini = loadScenario('fault-vs-invalidation-mini');
