@@ -34,6 +34,7 @@ export function encodeSchedule(s: Schedule): string {
  */
 export function decodeSchedule(text: string, maxChoices = 1e8): Schedule {
   const str = text.trim();
+  if (str === '') throw new RangeError('schedule string: empty; expected the string check printed after --schedule');
   if (!/^[A-Za-z0-9_-]+$/.test(str)) throw new RangeError('schedule string: only base64url characters (A-Z a-z 0-9 - _) are allowed');
   const bytes = Buffer.from(str, 'base64url');
   const r = { bytes, pos: 0 };

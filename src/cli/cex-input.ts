@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CEX_FORMAT, type Counterexample, type InstanceFactory, parseCounterexample } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
 import { MUTANTS } from '../kvm/mutants.js';
+import { errnoWords } from '../scenario/errno-words.js';
 import { InputError } from '../scenario/input-error.js';
 import { loadScenario, scenarioFromText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -37,8 +38,8 @@ export function readCounterexample(file: string): CexInput {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (e as Error).message})`}`);
+    const why = errnoWords(e);
+    throw new InputError(`${file}: ${why === 'no such file' ? why : `cannot read counterexample file (${why})`}`);
   }
   let cex: Counterexample;
   try {

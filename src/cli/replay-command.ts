@@ -64,7 +64,10 @@ function fromLine(ref: string, o: ReplayFlags, ctx: Pick<CheckCommandContext, 'c
   try {
     schedule = decodeSchedule(o.schedule!, maxSteps);
   } catch (e) {
-    throw new InputError(`--schedule: ${(e as Error).message}${o.maxSteps === undefined ? ` (--max-steps ${maxSteps})` : ''}`);
+    // The default bound is named only when it is what refused the schedule.
+    const message = (e as Error).message;
+    const bound = o.maxSteps === undefined && message.includes('more than can run') ? ` (--max-steps ${maxSteps})` : '';
+    throw new InputError(`--schedule: ${message}${bound}`);
   }
   const limits = runLimits({ maxSteps, retries: parseRetries(o.retries ?? 'deferred') });
   const origin = { scenario: ref, settings: settingsOf(o.set), mutant, seed: 0, strategy: 'replay', limits };

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { errnoWords } from './errno-words.js';
 import { nodeAt } from './field-location.js';
 import { InputError } from './input-error.js';
 import { type Scenario, scenarioSchema } from './schema.js';
@@ -93,7 +94,11 @@ function parseScenarioText(text: string, file: string): Scenario {
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;
     const pos = lineCounter.linePos(err.pos[0]);
-    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    // The library's own words for a second document name a call of its API.
+    const msg =
+      err.code === 'MULTIPLE_DOCS'
+        ? 'expected one scenario, found a second YAML document (after a --- line)'
+        : err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new InputError(`${file}:${pos.line}:${pos.col}: malformed YAML/JSON: ${msg}`);
   }
   let data: unknown;
@@ -136,12 +141,6 @@ function fileKind(st: Stats): string {
   if (st.isBlockDevice()) return 'a block device';
   if (st.isSocket()) return 'a socket';
   return 'not a regular file';
-}
-
-/** Why a file system call failed, in words. */
-function errnoWords(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code ?? 'error';
-  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code;
 }
 
 /**

@@ -14,6 +14,7 @@ import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
 import { cellIndex, checkVariants } from '../cli/variants.js';
+import { errnoWords } from '../scenario/errno-words.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
@@ -104,7 +105,8 @@ function readParts(files: readonly string[]): MergePart[] {
     try {
       text = readFileSync(f, 'utf8');
     } catch (e) {
-      throw new InputError(`${f}: cannot read: ${(e as Error).message}`);
+      const why = errnoWords(e);
+      throw new InputError(`${f}: ${why === 'no such file' ? why : `cannot read part file (${why})`}`);
     }
     return parseMergePart(f, text);
   });
@@ -194,7 +196,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
       const missing = missingCells(merged);
       if (missing.length > 0 && process.exitCode === ctx.exit.ok) {
         const shown = missing.length > 4 ? `${missing.slice(0, 4).join(', ')} and ${missing.length - 4} more` : missing.join(', ');
-        process.stderr.write(`mmulab: merge: ${missing.length} cells are in no part (${shown}): ${MISSING_PARTS}\n`);
+        process.stderr.write(`mmulab: merge: ${missing.length} ${missing.length === 1 ? 'cell is' : 'cells are'} in no part (${shown}): ${MISSING_PARTS}\n`);
         process.exitCode = ctx.exit.input;
       }
     });

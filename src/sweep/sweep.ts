@@ -146,7 +146,11 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
         if (before?.k === k)
           throw new InputError(`${where}: cell ${r.label} seed ${res.seed} is duplicated within this part (rows[${i}].results[${before.j}] holds it too)`);
         if (before !== undefined)
-          throw new InputError(`${names[k]}: cell ${r.label} seed ${res.seed} appears in more than one part (${names[before.k]} holds it too)`);
+          throw new InputError(
+            names[k] === names[before.k]
+              ? `${names[k]}: given twice (each part once)`
+              : `${names[k]}: cell ${r.label} seed ${res.seed} appears in more than one part (${names[before.k]} holds it too)`,
+          );
         foundAt.set(res.seed, { k, j });
         bySeed.set(res.seed, res);
       });

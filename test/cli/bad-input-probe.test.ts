@@ -170,3 +170,17 @@ test('replay refuses a counterexample whose seed is no seed --seed takes (a prob
   const r = await cli('replay', withSeed('seed-max.json', '2147483647'));
   assert.equal(r.code, 1, r.stderr);
 });
+
+test('refusals in the words of the tool, not of its libraries, and alike across commands (a probe: a second YAML document named a yaml-library call, an empty --schedule spoke of base64url and --max-steps, and a folder read three ways)', async () => {
+  assertBad(
+    await cli('run', scenarioFile('two-docs.yaml', `${GOOD}---\n${GOOD}`)),
+    /two-docs\.yaml:9:1: malformed YAML\/JSON: expected one scenario, found a second YAML document \(after a --- line\)$/,
+  );
+  assertBad(
+    await cli('replay', 'fault-vs-invalidation-mini', '--schedule', ''),
+    /^mmulab: --schedule: schedule string: empty; expected the string check printed after --schedule$/,
+  );
+  assertBad(await cli('run', dir), /: cannot read scenario file \(is a directory\)$/);
+  assertBad(await cli('replay', dir), /: cannot read counterexample file \(is a directory\)$/);
+  assertBad(await cli('merge', dir, dir), /: cannot read part file \(is a directory\)$/);
+});

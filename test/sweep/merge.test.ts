@@ -109,4 +109,6 @@ test('sweep (regression): merge refuses parts of different splits, as check does
     () => mergeSweeps([a, a], ['a.json', 'a2.json']),
     refused(/^a2\.json: cell faultPrecheck=off seed 1 appears in more than one part \(a\.json holds it too\)$/),
   );
+  // One file given twice is said so (a probe: it read as two parts holding a cell).
+  assert.throws(() => mergeSweeps([a, a], ['a.json', 'a.json']), refused(/^a\.json: given twice \(each part once\)$/));
 });
