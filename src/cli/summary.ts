@@ -28,12 +28,14 @@ export function summarizeRun(r: RunResult): string {
     rows.push(['roots loaded/freed/reloads', `${m.roots.allocated} / ${m.roots.freed} / ${m.roots.reloads}`]);
     rows.push(['zap-all started/done, longest', `${m.zapAll.started} / ${m.zapAll.completed}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
   }
-  rows.push(['livelock', r.progress.livelock ? `YES: ${r.progress.stalled}` : 'no']);
+  // What stalled goes below the table, as a violation does: a line of its own does not widen every row.
+  rows.push(['livelock', r.progress.livelock ? 'YES (below)' : 'no']);
   rows.push(['violations', String(r.violations.length)]);
   const size = Object.entries(r.size ?? {}).map(([k, v]) => `${k}=${v}`);
   const head = `${printable(r.scenario)}  seed ${r.seed}${size.length > 0 ? `  ${size.join(' ')}` : ''}${r.mutant ? `  mutant=${r.mutant}${r.mutantActed !== undefined ? ` (acted ${r.mutantActed} ${r.mutantActed === 1 ? 'time' : 'times'})` : ''}` : ''}`;
   const settings = Object.entries(r.settings).map(([k, v]) => `${k}=${v}`);
   const lines = [head, `  ${settings.slice(0, 3).join(' ')}`, `  ${settings.slice(3).join(' ')}`, renderTable(['metric', 'value'], rows)];
+  if (r.progress.livelock) lines.push(`LIVELOCK: ${printable(r.progress.stalled ?? 'no progress')}`);
   for (const v of r.violations) lines.push(`VIOLATION ${v.kind} at ${fmtNs(v.timeNs)} (step ${v.step}, ${v.thread}): ${v.message}`);
   if (r.modelBug) lines.push(`MODEL BUG: ${r.modelBug}`);
   if (r.partial) lines.push('(partial: stopped early)');

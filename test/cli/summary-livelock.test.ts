@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { summarizeRun } from '../../src/cli/summary.js';
+import { effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/simulate/simulate.js';
+
+test("run's table keeps to 80 columns when the run livelocks: what stalled goes on a line below it (a probe: the stalled message widened every row to 128 columns)", () => {
+  const s = loadScenario('memslot-zap-livelock');
+  const settings = { ...effectiveSettings(s), memslotFlush: 'zap-all-lockbreak' as const };
+  const r = simulate(s, { settings, mutant: null, seed: 1 });
+  assert.equal(r.progress.livelock, true);
+  const lines = summarizeRun(r).split('\n');
+  // The table, from its heading (the settings above it are lines of their own) to the line after it.
+  const table = lines.slice(
+    lines.findIndex((l) => l.startsWith('metric ')),
+    lines.findIndex((l) => l.startsWith('LIVELOCK: ')),
+  );
+  assert.ok(table.length > 5);
+  for (const l of table) assert.ok(l.length <= 80, `${l.length} columns: ${l}`);
+  assert.match(lines.find((l) => l.startsWith('livelock'))!, /YES \(below\)$/);
+  assert.equal(lines.filter((l) => l.startsWith('LIVELOCK: ')).length, 1);
+  assert.match(lines.find((l) => l.startsWith('LIVELOCK: '))!, /^LIVELOCK: memslot 1 delete: no completion for \d+ ns/);
+});
