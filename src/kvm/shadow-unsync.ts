@@ -15,7 +15,8 @@ import type { Vcpu } from './vcpu.js';
  * page's SPTEs may then be stale; it is synced when the guest must see its
  * writes: at a CR3 load of a root above it (KVM_REQ_MMU_SYNC, kvm_mmu_load →
  * kvm_mmu_sync_roots, which also write-protects the gfn again), and when a lookup
- * reuses it (kvm_mmu_find_shadow_page, which leaves it unsync).
+ * reuses it (kvm_mmu_find_shadow_page, which leaves it unsync). A zap of a page
+ * above it zaps it too (mmu_zap_unsync_children, shadow-zap.ts).
  *
  * Syncing rebuilds the page's SPTEs from the guest's table (FNAME(sync_spte)):
  * an SPTE whose guest PTE no longer maps its gfn is dropped, the others stay.
@@ -111,17 +112,20 @@ function guestTableMaps(mmu: ShadowMmu, tableGfn: number, gfn: number): boolean 
 }
 
 /**
- * The pages from the page `rootId` down to `sp`'s parent, along the first path
- * found (`sp` lies below the root: its SPTEs reach it), or null. The kernel keeps
+ * The pages from `top` down to `sp`'s parent, along the first path found (`sp`
+ * lies below `top`: its SPTEs reach it), or null. The kernel keeps
  * unsync_child_bitmap on every page above an unsync one
- * (kvm_mmu_mark_parents_unsync) and walks down from the root; the model walks up
- * the parent_ptes of each unsync page instead, which finds the same pages.
+ * (kvm_mmu_mark_parents_unsync) and walks down from the top; the model walks up
+ * the parent_ptes of each unsync page instead, which finds the same pages. A
+ * page at `top`'s level or above that is not `top` cannot lead to it.
  */
-function pathBelow(mmu: ShadowMmu, sp: ShadowPage, rootId: number): number[] | null {
+function pathBelow(mmu: ShadowMmu, sp: ShadowPage, top: ShadowPage): number[] | null {
   for (const ref of sp.parentPtes) {
     const parent = refPage(ref);
-    if (parent === rootId) return [rootId];
-    const above = pathBelow(mmu, mmu.sps[parent]!, rootId);
+    if (parent === top.id) return [top.id];
+    const up = mmu.sps[parent]!;
+    if (up.level >= top.level) continue;
+    const above = pathBelow(mmu, up, top);
     if (above !== null) {
       above.push(parent);
       return above;
@@ -132,7 +136,7 @@ function pathBelow(mmu: ShadowMmu, sp: ShadowPage, rootId: number): number[] | n
 
 /** @kernel root->unsync_children as kvm_mmu_sync_roots tests it: some unsync page lies below the root. */
 function hasUnsyncChildren(mmu: ShadowMmu, root: ShadowPage): boolean {
-  for (const sp of mmu.unsyncPages) if (pathBelow(mmu, sp, root.id) !== null) return true;
+  for (const sp of mmu.unsyncPages) if (pathBelow(mmu, sp, root) !== null) return true;
   return false;
 }
 
@@ -140,19 +144,20 @@ function hasUnsyncChildren(mmu: ShadowMmu, root: ShadowPage): boolean {
 export const KVM_PAGE_ARRAY_NR = 16;
 
 /**
- * @kernel mmu.c mmu_unsync_walk — one batch of the unsync pages below `root`,
- * found afresh from the root. The kernel's array holds the pages on the way
- * down too (the root, then each page with unsync children), and the walk stops
+ * @kernel mmu.c mmu_unsync_walk — one batch of the unsync pages below `parent`
+ * (a root, for mmu_sync_children; any page above level 1 about to be zapped, for
+ * mmu_zap_unsync_children), found afresh from it. The kernel's array holds the
+ * pages on the way down too (`parent`, then each page with unsync children), and the walk stops
  * when it is full; the model counts each unsync page with the pages on one
  * path to it that the batch does not hold yet, and stops before one that does
  * not fit (the kernel's walk may stop between a parent and its children: a
  * batch the model makes can be a page larger).
  */
-export function mmuUnsyncWalk(mmu: ShadowMmu, root: ShadowPage): ShadowPage[] {
+export function mmuUnsyncWalk(mmu: ShadowMmu, parent: ShadowPage): ShadowPage[] {
   const batch: ShadowPage[] = [];
   const held = new Set<number>();
   for (const sp of mmu.unsyncPages) {
-    const path = pathBelow(mmu, sp, root.id);
+    const path = pathBelow(mmu, sp, parent);
     if (path === null) continue;
     const add = path.filter((id) => !held.has(id));
     if (batch.length > 0 && held.size + add.length + 1 > KVM_PAGE_ARRAY_NR) break;

@@ -4,7 +4,7 @@ import type { Task } from '../runtime/thread.js';
 import { unaccountShadowed } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, leafPfn, leafWritable, ROOT_LEVEL, refIndex, refPage, type ShadowPage, spteRef } from './shadow-page.js';
-import { kvmUnlinkUnsyncPage } from './shadow-unsync.js';
+import { kvmUnlinkUnsyncPage, mmuUnsyncWalk } from './shadow-unsync.js';
 import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest, rootZapRequest } from './vcpu-requests.js';
 
 /**
@@ -75,19 +75,50 @@ function unlinkParents(mmu: ShadowMmu, sp: ShadowPage): void {
 }
 
 /**
- * @kernel __kvm_mmu_prepare_zap_page — unlink the page; unaccount it unless it was
- * already invalid (so that runs once); then either move it to `invalidList` (no
- * root references it), or take it off active_mmu_pages and leave it to the last
- * vCPU that lets go. Marks it invalid. Zapping a root that was not already
- * obsolete asks every vCPU to drop it. Returns the pages moved to the list (the
- * kernel's nr_zapped). The kernel first zaps the page's unsync children
- * (mmu_zap_unsync_children), which can leave a caller's list walk "unstable";
- * the model leaves them: cut off from this parent, such a page is reached again
- * only through a lookup (kvm_mmu_get_shadow_page), which syncs it or, for a table
- * of another level, zaps it, so no walk uses its stale SPTEs, and the callers'
- * list walks need no restart. The cost: those pages live on until then.
+ * @kernel mmu_zap_unsync_children — before a page above level 1 is zapped, every
+ * unsync page below it is zapped onto the same list (kvm_mmu_prepare_zap_page,
+ * which marks it sync: kvm_unlink_unsync_page), batch by batch, each batch found
+ * afresh from the page (mmu_unsync_walk), until none is left. Cut off from the
+ * tree, an unsync page would keep stale SPTEs that nothing syncs before a lookup
+ * reuses it. Returns how many were zapped. The kernel clears each zapped page's
+ * unsync_child_bitmap bits on the way up (mmu_pages_clear_parents); the model
+ * keeps no bitmap and finds the unsync pages below a page through their
+ * parent_ptes, which the zap has cleared. No yield: all of it is under mmu_lock,
+ * in the step of the zap that finds them.
  */
-export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidList: ShadowPage[]): Generator<Op, number, void> {
+function* mmuZapUnsyncChildren(mmu: ShadowMmu, parent: ShadowPage, invalidList: ShadowPage[]): Generator<Op, number, void> {
+  if (parent.level === 1 || mmu.unsyncPages.size === 0) return 0;
+  let zapped = 0;
+  for (let pages = mmuUnsyncWalk(mmu, parent); pages.length > 0; pages = mmuUnsyncWalk(mmu, parent)) {
+    for (const sp of pages) {
+      yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+      zapped++;
+    }
+  }
+  return zapped;
+}
+
+/** What __kvm_mmu_prepare_zap_page reports. */
+export interface PrepareZap {
+  /** nr_zapped: pages moved to the invalid list: the unsync children zapped first, and the page itself unless it is still some vCPU's root. */
+  readonly nrZapped: number;
+  /**
+   * list_unstable: pages other than this one were zapped (its unsync children),
+   * so they may be gone from active_mmu_pages, the next one a caller's list walk
+   * remembered among them: the walk must restart.
+   */
+  readonly listUnstable: boolean;
+}
+
+/**
+ * @kernel __kvm_mmu_prepare_zap_page — zap the page's unsync children first
+ * (mmuZapUnsyncChildren); unlink the page; unaccount it unless it was already
+ * invalid (so that runs once); then either move it to `invalidList` (no root
+ * references it), or take it off active_mmu_pages and leave it to the last vCPU
+ * that lets go. Marks it invalid. Zapping a root that was not already obsolete
+ * asks every vCPU to drop it.
+ */
+export function* __kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidList: ShadowPage[]): Generator<Op, PrepareZap, void> {
   const kvm = mmu.kvm;
   kvm.mmuLock.assertWriteHeld('__kvm_mmu_prepare_zap_page');
   modelAssert(!sp.freed, `prepare_zap of freed sp ${sp.id}`);
@@ -96,15 +127,16 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   if (!wasInvalid) kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0, gen: sp.mmuValidGen, direct: sp.direct });
   // A root zapped while in use, zapped again as its last reference goes (mmu_free_root_page): traced again, role.invalid set.
   else if (kvm.listens('spZapInvalid')) kvm.emit({ e: 'spZapInvalid', sp: sp.id, gfn: sp.gfn, level: sp.level, gen: sp.mmuValidGen, direct: sp.direct });
+  const children = yield* mmuZapUnsyncChildren(mmu, sp, invalidList);
   unlinkChildren(mmu, sp);
   unlinkParents(mmu, sp);
   if (!wasInvalid && sp.hasGptes) unaccountShadowed(mmu, sp);
   if (sp.unsync) kvmUnlinkUnsyncPage(mmu, sp, '__kvm_mmu_prepare_zap_page', -1);
-  let zapped = 0;
+  let zapped = children;
   let zappedRoot = false;
   if (sp.onActiveList) mmu.active.remove(sp);
   if (sp.rootCount === 0) {
-    zapped = 1;
+    zapped++;
     invalidList.push(sp);
     mmu.nUsedMmuPages--;
   } else {
@@ -130,7 +162,12 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
   // its own: the store is in the step before the request's first, which is where
   // a vCPU's bit is set; the kernel's request orders the two with a barrier.)
   if (zappedRoot && !askedEarly && !kvm.mutation.acts('zap-root-no-request')) yield* requestRootDrop(mmu);
-  return zapped;
+  return { nrZapped: zapped, listUnstable: children > 0 };
+}
+
+/** @kernel kvm_mmu_prepare_zap_page — __kvm_mmu_prepare_zap_page for a caller that walks no list: returns nr_zapped (the kernel, whether it is nonzero). */
+export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidList: ShadowPage[]): Generator<Op, number, void> {
+  return (yield* __kvmMmuPrepareZapPage(mmu, sp, invalidList)).nrZapped;
 }
 
 /**

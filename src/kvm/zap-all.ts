@@ -3,7 +3,7 @@ import { op2, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, type ShadowPage } from './shadow-page.js';
-import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, requestRootDrop } from './shadow-zap.js';
+import { __kvmMmuPrepareZapPage, kvmMmuCommitZapPage, requestRootDrop } from './shadow-zap.js';
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
 
 /**
@@ -32,6 +32,9 @@ export function* shadowZapAllFastLocked(mmu: ShadowMmu): Task {
  * the toggle. Drop the lock only after at least BATCH_ZAP_PAGES zaps (the
  * zapBatchPages setting, 10 as in the kernel) and restart from the tail; the
  * obsolete set only shrinks, so this ends however many pages vCPUs add meanwhile.
+ * A zap that took other pages with it (a page's unsync children:
+ * __kvm_mmu_prepare_zap_page's list_unstable) restarts the walk from the
+ * oldest end too, without a lock break; their count goes into the batch.
  * Zapped pages wait on the invalid list across lock breaks, unflushed: every vCPU
  * was asked (and kicked, WAIT) to drop its obsolete roots before the first zap, so
  * none runs on them in a break, and a new root flushes its TLB. One commit (one
@@ -70,9 +73,16 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
       yield op2(WRITE, mmu.objSpt, lock.obj);
       const next: ShadowPage | null = fromHead ? sp.older : sp.newer;
       const onList = mmu.active.count;
-      const n = yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
-      batch += n;
+      const { nrZapped, listUnstable } = yield* __kvmMmuPrepareZapPage(mmu, sp, invalidList);
+      batch += nrZapped;
       taken += onList - mmu.active.count;
+      // Its unsync children went too, and `next` may be one of them (off the list
+      // now): walk again from the end, lock held (the obsolete pages left are
+      // where they were).
+      if (listUnstable) {
+        restart = true;
+        break;
+      }
       sp = next;
     }
   }
@@ -85,7 +95,8 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
 /**
  * @kernel kvm_mmu_zap_all as of v5.2/v5.3 (the regression thread 000 fixes) — zap
  * everything on active_mmu_pages from the head, and after each page, if mmu_lock
- * is contended or the slice is used up, drop it and restart from the head. With
+ * is contended or the slice is used up, drop it and restart from the head (and
+ * restart at once when a zap took other pages with it: list_unstable). With
  * vCPUs running, pages they add during each break are at the head again: with
  * enough vCPUs the walk never reaches the end.
  */
@@ -102,7 +113,12 @@ export function* kvmMmuZapAllLockbreak(mmu: ShadowMmu): Task {
       // Race: guests walking this page in hardware while we unlink it.
       yield op2(WRITE, mmu.objSpt, lock.obj);
       const older: ShadowPage | null = sp.older;
-      yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+      // Its unsync children went too, `older` may be one of them: walk again from
+      // the head, before any lock break, as the kernel does.
+      if ((yield* __kvmMmuPrepareZapPage(mmu, sp, invalidList)).listUnstable) {
+        restart = true;
+        break;
+      }
       if (yield* lock.condReschedWrite(kvm.yieldOnContention)) {
         // Its work is every page on the list, the vCPUs' new ones included.
         kvm.emit({ e: 'lockBreak', holder: 'kvm_mmu_zap_all', left: mmu.active.count });
