@@ -23,7 +23,7 @@ test('run --set vcpus=2 --set faultsPerVcpu=5 seed 7: the JSON records the size 
   assert.equal(r.stdout.split('\n')[0], 'small  seed 7  vcpus=2 faultsPerVcpu=5');
   const out = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
   assert.deepEqual(out.size, { vcpus: 2, faultsPerVcpu: 5 });
-  assert.deepEqual(Object.keys(out).slice(0, 6), ['format', 'scenario', 'seed', 'settings', 'size', 'mutant']);
+  assert.deepEqual(Object.keys(out).slice(0, 7), ['format', 'scenario', 'scenarioDigest', 'seed', 'settings', 'size', 'mutant']);
   assert.equal((out.settings as Record<string, unknown>).faultPrecheck, 'off');
 });
 
