@@ -3,6 +3,7 @@ import type { Kvm } from '../../src/kvm/kvm.js';
 import { KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT } from '../../src/kvm/requests.js';
 import type { Settings } from '../../src/kvm/settings.js';
 import { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
+import { ROOT_LEVEL, type ShadowPage, spteIndex } from '../../src/kvm/shadow-page.js';
 import type { Vcpu } from '../../src/kvm/vcpu.js';
 import { kvmCheckRequest } from '../../src/kvm/vcpu-requests.js';
 import type { Task } from '../../src/runtime/thread.js';
@@ -88,4 +89,15 @@ export function* cr3Write(mmu: ShadowMmu, v: Vcpu): Task {
   if (kvmCheckRequest(v, KVM_REQ_MMU_SYNC)) yield* mmu.syncRoots(v);
   if (kvmCheckRequest(v, KVM_REQ_TLB_FLUSH_CURRENT)) v.flushTlb();
   yield* mmu.reloadRoot(v);
+}
+
+/** The shadow pages on vCPU `v`'s walk of gva 0, from the root (level 4) down to the level-1 page. */
+export function pagesOnWalk(mmu: ShadowMmu, v: Vcpu): ShadowPage[] {
+  const out: ShadowPage[] = [];
+  let sp = mmu.sps[v.root.root]!;
+  for (let level = ROOT_LEVEL; ; level--) {
+    out.push(sp);
+    if (level === 1) return out;
+    sp = mmu.sps[sp.sptes.get(spteIndex(0, level))!]!;
+  }
 }

@@ -4,7 +4,7 @@ import type { KvmEvent, Sink } from '../../src/kvm/events.js';
 import type { Kvm } from '../../src/kvm/kvm.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
 import type { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
-import { ROOT_LEVEL, type ShadowPage, spteIndex } from '../../src/kvm/shadow-page.js';
+import { type ShadowPage, spteIndex } from '../../src/kvm/shadow-page.js';
 import { WRITE_FLOODING_THRESHOLD } from '../../src/kvm/shadow-write-track.js';
 import { mmuPageZapPte } from '../../src/kvm/shadow-zap.js';
 import type { Vcpu } from '../../src/kvm/vcpu.js';
@@ -12,18 +12,7 @@ import type { KvmInstance } from '../../src/scenario/instantiate.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
-import { cr3Write, runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
-
-/** The shadow pages on vCPU `v`'s walk of gva 0, from the root (level 4) down to the level-1 page. */
-function pagesOnWalk(mmu: ShadowMmu, v: Vcpu): ShadowPage[] {
-  const out: ShadowPage[] = [];
-  let sp = mmu.sps[v.root.root]!;
-  for (let level = ROOT_LEVEL; ; level--) {
-    out.push(sp);
-    if (level === 1) return out;
-    sp = mmu.sps[sp.sptes.get(spteIndex(0, level))!]!;
-  }
-}
+import { cr3Write, pagesOnWalk, runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
 
 /** A one-vCPU guest with two processes, the first's page at gva 0 mapped: its level-1 page and the pages above it. */
 function warmVm(): { inst: KvmInstance; kvm: Kvm; mmu: ShadowMmu; v: Vcpu; l1: ShadowPage; l2: ShadowPage } {

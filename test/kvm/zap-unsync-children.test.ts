@@ -4,29 +4,18 @@ import type { EventStamp, KvmEvent, Sink } from '../../src/kvm/events.js';
 import type { Kvm } from '../../src/kvm/kvm.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
 import type { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
-import { ROOT_LEVEL, type ShadowPage, spteIndex } from '../../src/kvm/shadow-page.js';
+import type { ShadowPage } from '../../src/kvm/shadow-page.js';
 import { __kvmMmuPrepareZapPage, kvmMmuCommitZapPage } from '../../src/kvm/shadow-zap.js';
 import type { Vcpu } from '../../src/kvm/vcpu.js';
 import { kvmMmuZapAllFast } from '../../src/kvm/zap-all-fast.js';
 import type { KvmInstance } from '../../src/scenario/instantiate.js';
 import { runWith, shortScenario } from '../report/fixtures.js';
-import { runAlone, shadowVm, underMmuLock, underSlotsLock } from './shadow-harness.js';
+import { pagesOnWalk, runAlone, shadowVm, underMmuLock, underSlotsLock } from './shadow-harness.js';
 
 // Regression (the model left it out): __kvm_mmu_prepare_zap_page first zaps the
 // unsync pages below the page (mmu_zap_unsync_children). Without it a zapped
 // root's unsync level-1 pages lived on, cut off, until a lookup found them
 // ("kvm_mmu_get_page ... unsync existing") where the kernel makes a new page.
-
-/** The shadow pages on vCPU `v`'s walk of gva 0, from the root (level 4) down to the level-1 page. */
-function pagesOnWalk(mmu: ShadowMmu, v: Vcpu): ShadowPage[] {
-  const out: ShadowPage[] = [];
-  let sp = mmu.sps[v.root.root]!;
-  for (let level = ROOT_LEVEL; ; level--) {
-    out.push(sp);
-    if (level === 1) return out;
-    sp = mmu.sps[sp.sptes.get(spteIndex(0, level))!]!;
-  }
-}
 
 /** Records the events of the kinds a test looks at. */
 class Recorder implements Sink {
