@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CEX_FORMAT, type Counterexample, type InstanceFactory, parseCounterexample } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
 import { MUTANTS } from '../kvm/mutants.js';
-import { errnoWords } from '../scenario/errno-words.js';
+import { cannotRead } from '../scenario/errno-words.js';
 import { InputError } from '../scenario/input-error.js';
 import { loadScenario, scenarioFromText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -38,8 +38,7 @@ export function readCounterexample(file: string): CexInput {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const why = errnoWords(e);
-    throw new InputError(`${file}: ${why === 'no such file' ? why : `cannot read counterexample file (${why})`}`);
+    throw cannotRead(file, 'counterexample', e);
   }
   let cex: Counterexample;
   try {

@@ -203,9 +203,11 @@ export class Vcpu {
       kvm.emit({ e: 'entryCancelled', vcpu: this.id, requests: this.requests });
       return { kind: 'cancelled' };
     }
-    // The guest takes the injected #PF at entry.
-    this.queuedPfErrorCode = -1;
-    this.pfInjected = false;
+    // The guest takes the injected #PF at entry (tested first: this is every entry's path).
+    if (this.queuedPfErrorCode >= 0) {
+      this.queuedPfErrorCode = -1;
+      this.pfInjected = false;
+    }
     kvm.emit({ e: 'vmEntry', vcpu: this.id, root: kvm.mmu.rootId(this), apicPfn: this.apicAccessPfn });
     kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
     return yield* this.runGuest();

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { errnoWords } from './errno-words.js';
+import { cannotRead } from './errno-words.js';
 import { nodeAt } from './field-location.js';
 import { InputError } from './input-error.js';
 import { type Scenario, scenarioSchema } from './schema.js';
@@ -158,7 +158,7 @@ function readScenarioFile(ref: string): string {
   try {
     st = statSync(ref);
   } catch (e) {
-    throw refused(errnoWords(e));
+    throw cannotRead(ref, 'scenario', e);
   }
   if (st.isDirectory()) throw refused('is a directory');
   if (!st.isFile()) throw new InputError(`${ref}: cannot read scenario file (${fileKind(st)}); expected a regular file (.yaml or .json)`);
@@ -167,14 +167,14 @@ function readScenarioFile(ref: string): string {
   try {
     fd = openSync(ref, 'r');
   } catch (e) {
-    throw refused(errnoWords(e));
+    throw cannotRead(ref, 'scenario', e);
   }
   const buf = Buffer.allocUnsafe(MAX_SCENARIO_BYTES + 1);
   let length = 0;
   try {
     for (let n = 1; n > 0 && length < buf.length; length += n) n = readSync(fd, buf, length, buf.length - length, null);
   } catch (e) {
-    throw refused(errnoWords(e));
+    throw cannotRead(ref, 'scenario', e);
   } finally {
     closeSync(fd);
   }

@@ -14,7 +14,7 @@ import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
 import { cellIndex, checkVariants } from '../cli/variants.js';
-import { errnoWords } from '../scenario/errno-words.js';
+import { cannotRead } from '../scenario/errno-words.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
@@ -105,8 +105,7 @@ function readParts(files: readonly string[]): MergePart[] {
     try {
       text = readFileSync(f, 'utf8');
     } catch (e) {
-      const why = errnoWords(e);
-      throw new InputError(`${f}: ${why === 'no such file' ? why : `cannot read part file (${why})`}`);
+      throw cannotRead(f, 'part', e);
     }
     return parseMergePart(f, text);
   });
