@@ -2,6 +2,7 @@ import type { Violation } from '../runtime/instance.js';
 import { opKind, opKind2, opObject, opObject2, opTouches, READ, SPIN, WRITE } from '../runtime/op.js';
 import { MAX_SEED } from '../runtime/prng.js';
 import type { Schedule } from '../runtime/schedule.js';
+import { segment, unknownKeysWords } from '../scenario/key-words.js';
 import type { InstanceFactory } from './factory.js';
 import { quotedValue } from './quoted-value.js';
 import { ReplayStrategy } from './replay.js';
@@ -14,6 +15,37 @@ const quoted = (v: unknown) => quotedValue(v, 'missing');
 
 /** Format tag of counterexample files. */
 export const CEX_FORMAT = 'mmulab-cex/3';
+
+/**
+ * The keys a counterexample file may have, at its top level and in the objects
+ * replay reads, each as the writer (counterexampleOfRun) writes them: every
+ * version that wrote this format wrote these, scenarioText only for a scenario
+ * file, and files of before limits.spinProgress and limits.retries lack those.
+ * Any other key is refused (a typo, 'sheduel' or limits.maxStep, was ignored,
+ * and the file replayed as if it said nothing). The keys written for people
+ * (strategy, seed, property, violation, steps) are among them; the steps'
+ * contents are not read, the replay prints its own.
+ */
+const CEX_KEYS = {
+  '': ['format', 'scenario', 'scenarioText', 'settings', 'mutant', 'seed', 'strategy', 'property', 'violation', 'limits', 'schedule', 'steps'],
+  violation: ['kind', 'thread', 'timeNs', 'step', 'message'],
+  limits: ['maxSteps', 'fairSpin', 'spinProgress', 'retries'],
+  schedule: ['choices', 'draws'],
+} as const;
+
+/**
+ * Refuses the keys of `o` (the object at `field`, '' for the top level) that
+ * a counterexample does not have there, naming the first and listing what is
+ * expected: "limits.maxStep: unknown key 'maxStep', expected one of maxSteps,
+ * fairSpin, spinProgress, retries", in the scenario reader's words.
+ */
+function refuseUnknownKeys(o: object, field: keyof typeof CEX_KEYS): void {
+  const known: readonly string[] = CEX_KEYS[field];
+  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+  if (unknown.length === 0) return;
+  const at = field === '' ? segment(unknown[0]!) : `${field}.${segment(unknown[0]!)}`.replace(/\.\[/g, '[');
+  throw new TypeError(`${at}: ${unknownKeysWords(unknown)}, expected one of ${known.join(', ')}`);
+}
 
 /** One step of a counterexample, in kernel terms. */
 export interface CexStep {
@@ -166,6 +198,7 @@ export function parseCounterexample(json: unknown): Counterexample {
       `counterexample: field 'format' is ${quoted(o.format)}, expected "${CEX_FORMAT}" (written by another version of mmulab, whose schedules this one cannot replay)`,
     );
   }
+  refuseUnknownKeys(o, '');
   need(typeof o.scenario === 'string', 'scenario', "a scenario's name or file (a string)");
   need(o.scenarioText === undefined || typeof o.scenarioText === 'string', 'scenarioText', "the scenario file's text (a string), or no field");
   need(typeof o.settings === 'object' && o.settings !== null && !Array.isArray(o.settings), 'settings', 'an object of settings ({} for none)');
@@ -177,12 +210,14 @@ export function parseCounterexample(json: unknown): Counterexample {
   );
   const v = o.violation as Record<string, unknown>;
   need(typeof v === 'object' && v !== null && !Array.isArray(v), 'violation', 'an object with kind and message (strings)');
+  refuseUnknownKeys(v, 'violation');
   need(typeof v.kind === 'string', 'violation.kind', 'a string (the property violated)', v.kind);
   need(typeof v.message === 'string', 'violation.message', 'a string', v.message);
   // The property is the violation's kind (an edit of one alone is not a counterexample this checker wrote).
   need(o.property === v.kind, 'property', `the violation's kind (${quoted(v.kind)}, violation.kind)`);
   const s = o.schedule as Record<string, unknown>;
   need(typeof s === 'object' && s !== null && !Array.isArray(s), 'schedule', 'an object with choices and draws (arrays of whole numbers >= 0)');
+  refuseUnknownKeys(s, 'schedule');
   for (const key of ['choices', 'draws'] as const) {
     const list = s[key];
     need(Array.isArray(list), `schedule.${key}`, 'an array of whole numbers >= 0', list);
@@ -191,8 +226,18 @@ export function parseCounterexample(json: unknown): Counterexample {
   }
   const l = o.limits as Record<string, unknown>;
   need(typeof l === 'object' && l !== null && !Array.isArray(l), 'limits', 'an object with maxSteps, fairSpin, spinProgress and retries');
+  refuseUnknownKeys(l, 'limits');
   need(typeof l.fairSpin === 'boolean', 'limits.fairSpin', 'true or false', l.fairSpin);
   need(Number.isSafeInteger(l.maxSteps) && (l.maxSteps as number) >= 1, 'limits.maxSteps', 'a whole number >= 1', l.maxSteps);
+  // The check ran every step of the schedule within its maxSteps: a smaller one (an edit) would cut the replay short of the
+  // recorded steps, which it refused at the schedule, the field not edited ('the execution ended (truncated) after 5 steps').
+  const length = (s.choices as unknown[]).length;
+  need(
+    (l.maxSteps as number) >= length,
+    'limits.maxSteps',
+    `a whole number >= ${length}, the schedule's length (the check ran all of its steps within limits.maxSteps)`,
+    l.maxSteps,
+  );
   need(
     l.spinProgress === undefined || l.spinProgress === 'footprint' || l.spinProgress === 'any-write',
     'limits.spinProgress',

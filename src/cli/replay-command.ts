@@ -138,9 +138,10 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
       } catch (e) {
         // Well formed, but the schedule does not fit the model it names.
         if (e instanceof ReplayDivergence) {
+          // A file's limits are the scheduler's rules: an edit of one replays the same steps, or is refused here where a step no longer fits.
           const why =
             input.cex !== null
-              ? 'written by another version of the model, or edited'
+              ? 'written by another version of the model, or edited: its schedule, or the limits, settings or mutant it runs under'
               : 'found with other settings or another mutant, by another version of the model, or edited';
           throw new InputError(`${input.source}: schedule: ${e.message} (${why})`);
         }

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { cannotRead } from './errno-words.js';
 import { nodeAt } from './field-location.js';
 import { InputError } from './input-error.js';
+import { segment, unknownKeysWords } from './key-words.js';
 import { type Scenario, scenarioSchema } from './schema.js';
 
 /** Folder of the built-in scenarios shipped with the package. */
@@ -24,23 +25,10 @@ function bound(origin: string, words: string, op: string, limit: number | bigint
   return `${op} ${String(limit)}`;
 }
 
-/** Unknown keys a message lists before it says how many more there are. */
-const KEYS_LISTED = 5;
-
-/** A key as a message writes it: cut to a few dozen characters. */
-const cutKey = (k: string) => (k.length > 40 ? `${k.slice(0, 40)}...` : k);
-
-/** A key as an unknown-key message quotes it. */
-const quotedKey = (k: string) => `'${cutKey(k)}'`;
-
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
-    case 'unrecognized_keys': {
-      // A file of thousands of stray keys (not a scenario at all) is still one short line.
-      const listed = issue.keys.slice(0, KEYS_LISTED).map(quotedKey).join(', ');
-      const more = issue.keys.length - KEYS_LISTED;
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${listed}${more > 0 ? ` and ${more} more` : ''}`;
-    }
+    case 'unrecognized_keys':
+      return unknownKeysWords(issue.keys);
     case 'invalid_type':
       return `expected ${issue.expected}`;
     case 'too_small':
@@ -64,13 +52,6 @@ function withFieldBound(issue: z.core.$ZodIssue, issues: readonly z.core.$ZodIss
   if ((issue.code !== 'too_big' && issue.code !== 'too_small') || issue.origin !== 'int') return issue;
   const samePath = (i: z.core.$ZodIssue) => i.path.length === issue.path.length && i.path.every((p, k) => p === issue.path[k]);
   return issues.find((i) => i !== issue && i.code === issue.code && i.origin !== 'int' && samePath(i)) ?? issue;
-}
-
-/** A path segment as written in messages: `[3]`, `name`, or `["odd key"]` (a long one cut: `["xxx..."]`). */
-function segment(p: PropertyKey): string {
-  if (typeof p === 'number') return `[${p}]`;
-  const s = String(p);
-  return s.length <= 40 && /^[A-Za-z_$][\w$-]*$/.test(s) ? s : `[${JSON.stringify(cutKey(s))}]`;
 }
 
 /** Parses and validates scenario text; errors are InputErrors located in `file`. */

@@ -24,7 +24,7 @@ test('replay: a counterexample whose world or schedule this mmulab cannot build 
     [
       'schedule',
       (c) => ((c.schedule as { choices: number[] }).choices = [9, 9, 9]),
-      /: schedule: replay: step 0 .* \(written by another version of the model, or edited\)$/,
+      /: schedule: replay: step 0 .* \(written by another version of the model, or edited: its schedule, or the limits, settings or mutant it runs under\)$/,
     ],
     // An unknown property was taken as it was.
     ['property', (c) => (c.property = 'foo'), /: property: "foo", expected the violation's kind \("stale-translation", violation\.kind\)$/],
@@ -252,4 +252,94 @@ test('replay (regression): a built-in scenario without --schedule says the sched
   const big = await cli('replay', 'fault-vs-invalidation-mini', '--schedule', 'AQEA_8HXLwA');
   assert.equal(big.code, 2, big.stderr);
   assert.equal(big.stderr, 'mmulab: --schedule: schedule string: more than 10000 steps, more than can run (--max-steps 10000)\n');
+});
+
+test("replay (regression): a counterexample's unknown keys are refused at the field, with the keys expected there (a probe: 'sheduel' and limits.maxStep were ignored and the file replayed as if they were not there)", async () => {
+  const { cex } = await cexOf('keys-cex');
+  const cases: [string, (c: Json) => void, string][] = [
+    [
+      'top',
+      (c) => (c.sheduel = c.schedule),
+      "sheduel: unknown key 'sheduel', expected one of format, scenario, scenarioText, settings, mutant, seed, strategy, property, violation, limits, schedule, steps",
+    ],
+    ['limits', (c) => (c.limits.maxStep = 5), "limits.maxStep: unknown key 'maxStep', expected one of maxSteps, fairSpin, spinProgress, retries"],
+    ['schedule', (c) => (c.schedule.drawz = []), "schedule.drawz: unknown key 'drawz', expected one of choices, draws"],
+    ['violation', (c) => (c.violation.note = 'x'), "violation.note: unknown key 'note', expected one of kind, thread, timeNs, step, message"],
+    // A key no identifier is quoted as a segment, and many are one short line (the scenario reader's words).
+    [
+      'many',
+      (c) => {
+        for (let i = 0; i < 7; i++) c.limits[`odd key ${i}`] = i;
+      },
+      `limits["odd key 0"]: unknown keys 'odd key 0', 'odd key 1', 'odd key 2', 'odd key 3', 'odd key 4' and 2 more, expected one of maxSteps, fairSpin, spinProgress, retries`,
+    ],
+    ['setting', (c) => (c.settings.vcpuz = 1), 'settings vcpuz=1: unknown setting'],
+  ];
+  for (const [name, alter, message] of cases) {
+    const c = structuredClone(cex) as Json;
+    alter(c);
+    const f = join(dir, `keys-${name}.json`);
+    writeFileSync(f, JSON.stringify(c));
+    const line = refused(await cli('replay', f), f, /./);
+    assert.ok(line.startsWith(`mmulab: ${f}: ${message}`), `${name}: ${line}`);
+  }
+});
+
+test('replay (regression): limits.maxSteps below the schedule\'s length is refused at limits.maxSteps (it was blamed on the schedule: "the execution ended (truncated) after 5 steps, but the schedule has N")', async () => {
+  const { cex } = await cexOf('short-cex');
+  const length = (cex.schedule as { choices: number[] }).choices.length;
+  for (const maxSteps of [5, length - 1]) {
+    const f = join(dir, `short-${maxSteps}.json`);
+    writeFileSync(f, JSON.stringify({ ...cex, limits: { ...(cex.limits as object), maxSteps } }));
+    const line = refused(await cli('replay', f), f, /./);
+    assert.equal(
+      line,
+      `mmulab: ${f}: limits.maxSteps: ${maxSteps}, expected a whole number >= ${length}, the schedule's length (the check ran all of its steps within limits.maxSteps)`,
+    );
+  }
+  // Exactly the schedule's length, or more: the same steps, the same violation.
+  for (const maxSteps of [length, 100_000]) {
+    const f = join(dir, `fits-${maxSteps}.json`);
+    writeFileSync(f, JSON.stringify({ ...cex, limits: { ...(cex.limits as object), maxSteps } }));
+    const out = join(dir, `fits-${maxSteps}-replayed.json`);
+    const r = await cli('replay', f, '--json', out);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')).steps, cex.steps);
+  }
+  // Another rule of the scheduler: the recorded steps no longer fit (the livelock of precheck-plain-read, found with retries
+  // deferred, has vCPU1 take a local step where migrate ran), and the limits are named among what may have been edited.
+  const ll = join(dir, 'rule-cex.json');
+  assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'precheck-plain-read', '--out', ll)).code, 1);
+  const llCex = JSON.parse(readFileSync(ll, 'utf8'));
+  const f = join(dir, 'rule.json');
+  writeFileSync(f, JSON.stringify({ ...llCex, limits: { ...llCex.limits, retries: 'interleaved' } }));
+  refused(
+    await cli('replay', f),
+    f,
+    /: schedule: replay: step \d+ .*\(written by another version of the model, or edited: its schedule, or the limits, settings or mutant it runs under\)$/,
+  );
+});
+
+test('replay: counterexamples as every version of the format wrote them still replay (without limits.spinProgress, and without limits.retries when found with retries at any point)', async () => {
+  const file = join(dir, 'old-cex.json');
+  const found = await cli(
+    'check',
+    'fault-vs-invalidation-mini',
+    '--mutate',
+    'fault-skip-range-check',
+    '--retries',
+    'interleaved',
+    '--no-minimise',
+    '--out',
+    file,
+  );
+  assert.equal(found.code, 1, found.stderr);
+  const cex = JSON.parse(readFileSync(file, 'utf8'));
+  assert.deepEqual(Object.keys(cex), ['format', 'scenario', 'settings', 'mutant', 'seed', 'strategy', 'property', 'violation', 'limits', 'schedule', 'steps']);
+  const old = { ...cex, limits: { maxSteps: cex.limits.maxSteps, fairSpin: cex.limits.fairSpin } };
+  const f = join(dir, 'old-cex-nolimits.json');
+  writeFileSync(f, JSON.stringify(old));
+  const r = await cli('replay', f);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stderr, '');
 });
