@@ -427,7 +427,11 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       if (levels !== undefined) {
         // auto's first phase, PCT, ran the executions the levels did not.
         const pct = strategy.kind === 'auto' ? r.summary.executions - levels.reduce((n, l) => n + l.executions, 0) : 0;
-        if (pct > 0) process.stdout.write(`pct (depth ${AUTO_PCT.depth}): ${pct} executions, no violation\n`);
+        // Fewer than its share, with the levels run after it: PCT stopped on its own, the world having one execution (pct.ts).
+        const only = strategy.kind === 'auto' && pct < (strategy.pctExecutions ?? AUTO_PCT.executions);
+        if (pct > 0 && only)
+          process.stdout.write(`pct (depth ${AUTO_PCT.depth}): ${pct} execution, no violation (the only one: no two threads to choose from, no draw)\n`);
+        else if (pct > 0) process.stdout.write(`pct (depth ${AUTO_PCT.depth}): ${pct} executions, no violation\n`);
         process.stdout.write(`${formatBoundLevels(levels)}\n`);
       }
       if (r.modelBug !== null && bug !== null) {

@@ -20,7 +20,8 @@ export type RunPhase = (job: CheckJob, workers: number, onProgress?: (p: Progres
  *   explored states is one DFS whoever runs its subtrees (check-workers.ts);
  *   a try of the whole space, whose budget is spent in one DFS's order, runs
  *   on one worker.
- * - auto: PCT's executions (striped over the workers, as pct is), then those levels.
+ * - auto: PCT's executions (striped over the workers, as pct is), then those levels;
+ *   PCT's are all of one when the world has only one (PctStrategy).
  *
  * The figures by unit are one unit: each phase numbers its units from 0.
  */
@@ -39,7 +40,9 @@ export async function checkInPhases(
     if (stop !== null) return phases.result('pct', false, stop);
     // PortfolioStrategy's first phase.
     const pct = await phases.add({ kind: 'pct', depth: AUTO_PCT.depth }, Math.min(pctExecutions ?? AUTO_PCT.executions, phases.left()), workers);
-    if (pct.stoppedBy !== 'max-executions' || phases.left() <= 0) return phases.result('pct', false, pct.stoppedBy);
+    // PCT ends on its own (exhausted) in a world of one execution (pct.ts): the levels then run it once more and say so, as in one exploration.
+    const pctDone = pct.stoppedBy === 'max-executions' || pct.stoppedBy === 'exhausted';
+    if (!pctDone || phases.left() <= 0) return phases.result('pct', false, pct.stoppedBy);
     return levels(phases, dfs, workers);
   }
   if (s.kind !== 'dfs') throw new RangeError(`check in phases: not for ${s.kind}`);

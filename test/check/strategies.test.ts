@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { check } from '../../src/check/check.js';
 import { DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
@@ -128,4 +129,26 @@ test('dfs: a --max-executions budget equal to the size of the space ends exhaust
     const short = explore(seqProtocol(2, 2, 1), new DfsStrategy({ preemptionBound: bound }), { maxExecutions: n - 1 });
     assert.deepEqual([short.summary.exhausted, short.summary.stoppedBy], [false, 'max-executions']);
   }
+});
+
+test("pct stops, exhausted, after the first execution of a world that has only one (no two threads to choose from, no draw), in every part of a striped run; auto's levels then run it once more (a probe: auto ran it 20,000 times, pct until SIGINT)", () => {
+  const one = counter(1, 2);
+  const whole = explore(one, new PctStrategy(1, 3), { maxExecutions: 1000 });
+  assert.deepEqual([whole.summary.executions, whole.summary.exhausted, whole.summary.stoppedBy], [1, true, 'exhausted']);
+  // Every part runs execution 0 (calibrating), so each knows: the parts' executions add up to the one.
+  const parts = [0, 1, 2].map((index) => explore(one, new PctStrategy(1, 3), { maxExecutions: 1000, shard: { index, count: 3 } }).summary);
+  assert.deepEqual(
+    parts.map((s) => [s.executions, s.exhausted, s.stoppedBy]),
+    [
+      [1, true, 'exhausted'],
+      [0, true, 'exhausted'],
+      [0, true, 'exhausted'],
+    ],
+  );
+  const auto = check(one, { strategy: { kind: 'auto', preemptionBound: 2 }, seed: 1, origin: { scenario: 'counter', settings: {}, mutant: null } });
+  assert.deepEqual([auto.summary.executions, auto.summary.exhausted, auto.summary.strategy], [2, true, 'dfs']);
+  assert.deepEqual(auto.summary.preemptionBounds, [{ preemptionBound: 0, executions: 1, exhausted: true }]);
+  // Two threads: a choice, and pct runs on as before.
+  const two = explore(counter(2, 1, true), new PctStrategy(1, 3), { maxExecutions: 300 });
+  assert.deepEqual([two.summary.executions, two.summary.exhausted], [300, false]);
 });

@@ -49,3 +49,8 @@ test('a schedule records a weighted draw as its outcome, and replays it', () => 
   assert.equal(again.violation?.kind, 'rare');
   assert.deepEqual(again.schedule.draws, [1]);
 });
+
+test('a draw is a choice: pct does not take a world of one thread that draws for a world of one execution (it stops after the first only when there is neither a choice of thread nor a draw)', () => {
+  const r = explore(rareDraw, new PctStrategy(1, 3), { maxExecutions: 500 });
+  assert.deepEqual([r.summary.executions, r.summary.exhausted, r.summary.stoppedBy], [500, false, 'max-executions']);
+});

@@ -117,3 +117,19 @@ test('check --json: the violation is the one printed and held by the counterexam
   assert.deepEqual(summary.violation, written.violation);
   assert.ok(summary.minimisation.original.steps > written.schedule.choices.length, 'it was minimised');
 });
+
+test('check with no strategy, on a world of one interleaving: PCT stops after its one execution, the levels run it once more and say the space was exhausted; the same JSON on one worker or two (a probe: 20,001 executions, 20,000 of them PCT running the same one)', () => {
+  const sized = ['fault-vs-invalidation-mini', '--set', 'vcpus=1', '--set', 'invalidations=0'];
+  const runs = [1, 2].map((w) => {
+    const json = join(dir, `one-${w}.json`);
+    const r = spawned('check', ...sized, '--workers', String(w), '--json', json, '--out', join(dir, `one-cex-${w}.json`));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^auto: 2 executions \(exhausted\), /);
+    assert.match(r.stdout, /^pct \(depth 3\): 1 execution, no violation \(the only one: no two threads to choose from, no draw\)$/m);
+    assert.match(r.stdout, /^at most 0 preemptions: 1 executions, exhausted$/m);
+    assert.match(r.stdout, /^no violation: every interleaving was run \(the last bound cut none: that is the whole space\)$/m);
+    return load(json);
+  });
+  assert.deepEqual(runs[0], runs[1]);
+  assert.equal((runs[0] as unknown as Levels).summary.executions, 2);
+});
