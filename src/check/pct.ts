@@ -2,6 +2,7 @@ import type { Weighted } from '../runtime/prng.js';
 import type { Thread } from '../runtime/thread.js';
 import { SeededDraws } from './draws.js';
 import type { Execution, Outcome } from './execution.js';
+import { OnlyExecution } from './only-execution.js';
 import { SchedRng } from './rng.js';
 import type { Strategy } from './strategy.js';
 
@@ -25,13 +26,7 @@ import type { Strategy } from './strategy.js';
  * Threads that spin without progress are not eligible (see Execution), which
  * stands in for PCT's rule that a yielding thread is deprioritised.
  *
- * A world of one execution: when the first execution (index 0, which every
- * part of a sharded run runs, calibrating) never had two threads to choose
- * from nor a draw of more than one value, every execution is that one (the
- * model is deterministic given its choices and draws, as replay relies on),
- * so PCT stops there, exhausted, rather than run it again and again (auto ran
- * it 20,000 times before its levels). Any choice, of a thread or of a draw,
- * however late, and PCT runs as before.
+ * A world of one execution: PCT stops after it (OnlyExecution).
  */
 /** k, once calibrated: this many times the longest calibrating execution. */
 const K_MARGIN = 1.4;
@@ -62,12 +57,7 @@ export class PctStrategy implements Strategy {
    */
   private lastMask = -1;
   private lastBest: Thread | null = null;
-  /** The index of the execution begun (as the strategy numbers them: a portfolio's phase numbers its own). */
-  private index = 0;
-  /** This execution had a choice: two threads or more eligible at a choice, or a draw of more than one value. */
-  private chose = false;
-  /** The first execution had no choice: it is the only one there is. */
-  private single = false;
+  private readonly only = new OnlyExecution();
 
   constructor(
     private readonly seed: number,
@@ -83,9 +73,7 @@ export class PctStrategy implements Strategy {
   }
 
   beginExecution(x: Execution): boolean {
-    if (this.single) return false;
-    this.index = x.index;
-    this.chose = false;
+    if (!this.only.begin(x.index)) return false;
     this.rng.reseed(this.seed, x.index);
     this.draws.reset(x.index);
     this.nPrio = 0;
@@ -114,7 +102,7 @@ export class PctStrategy implements Strategy {
     // Threads seen for the first time get a random priority above every change-point priority.
     while (this.nPrio < ts.length) prio[this.nPrio++] = this.depth + this.rng.float();
     const n = x.nEligible;
-    if (n > 1) this.chose = true;
+    this.only.among(n);
     let best = x.eligibleMask === this.lastMask ? this.lastBest! : pick(el, n, prio);
     const c = this.changes;
     while (this.nextChange < this.nChanges && c[this.nextChange]! <= x.step) {
@@ -133,12 +121,12 @@ export class PctStrategy implements Strategy {
   forcedStep(_x: Execution, _t: Thread): void {}
 
   nextDraw(x: Execution, n: number, w?: Weighted): number {
-    if (n > 1) this.chose = true;
+    this.only.among(n);
     return this.draws.below(n, x.rt.current?.id ?? -1, w);
   }
 
   endExecution(x: Execution, _outcome: Outcome): void {
-    if (this.index === 0 && !this.chose) this.single = true;
+    this.only.end();
     if (x.index >= this.calibrationExecutions) return;
     if (x.step > this.k) this.k = x.step;
     // Executions keep getting longer than the calibrating ones, slowly: leave room
@@ -147,7 +135,7 @@ export class PctStrategy implements Strategy {
   }
 
   exhausted(): boolean {
-    return this.single;
+    return this.only.found;
   }
 }
 

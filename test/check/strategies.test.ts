@@ -152,3 +152,10 @@ test("pct stops, exhausted, after the first execution of a world that has only o
   const two = explore(counter(2, 1, true), new PctStrategy(1, 3), { maxExecutions: 300 });
   assert.deepEqual([two.summary.executions, two.summary.exhausted], [300, false]);
 });
+
+test('random stops, exhausted, after the first execution of a world that has only one; with two threads it walks on (it ran until SIGINT)', () => {
+  const whole = explore(counter(1, 2), new RandomStrategy(1), { maxExecutions: 1000 });
+  assert.deepEqual([whole.summary.executions, whole.summary.exhausted, whole.summary.stoppedBy], [1, true, 'exhausted']);
+  const two = explore(counter(2, 1, true), new RandomStrategy(1), { maxExecutions: 300 });
+  assert.deepEqual([two.summary.executions, two.summary.exhausted], [300, false]);
+});
