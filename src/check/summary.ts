@@ -75,7 +75,7 @@ export function formatBoundLevels(levels: readonly BoundLevel[]): string {
   return levels
     .map((l) => {
       const what = l.preemptionBound === null ? 'no bound (a try)' : `at most ${l.preemptionBound} preemption${l.preemptionBound === 1 ? '' : 's'}`;
-      return `${what}: ${l.executions} executions, ${l.exhausted ? 'exhausted' : 'not exhausted'}`;
+      return `${what}: ${l.executions} execution${l.executions === 1 ? '' : 's'}, ${l.exhausted ? 'exhausted' : 'not exhausted'}`;
     })
     .join('\n');
 }

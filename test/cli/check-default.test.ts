@@ -126,7 +126,7 @@ test('check with no strategy, on a world of one interleaving: PCT stops after it
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^auto: 2 executions \(exhausted\), /);
     assert.match(r.stdout, /^pct \(depth 3\): 1 execution, no violation \(the only one: no two threads to choose from, no draw\)$/m);
-    assert.match(r.stdout, /^at most 0 preemptions: 1 executions, exhausted$/m);
+    assert.match(r.stdout, /^at most 0 preemptions: 1 execution, exhausted$/m);
     assert.match(r.stdout, /^no violation: every interleaving was run \(the last bound cut none: that is the whole space\)$/m);
     return load(json);
   });
