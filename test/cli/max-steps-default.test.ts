@@ -39,6 +39,7 @@ test('check without --max-steps bounds an execution by its scenario\'s work: a w
     'cached-roots-mini',
     'root-zap-shared-mini',
     'sync-children-mini',
+    'zap-unsync-children-mini',
   ]) {
     assert.ok(100 * scenarioWork(loadScenario(name)) <= 10_000, name);
   }
