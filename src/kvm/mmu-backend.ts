@@ -32,6 +32,8 @@ export interface MmuBackend {
   readonly faultExit: 'ept-violation' | 'pf-intercept';
   /** The guest's hardware walk through the vCPU's current root: pfn or -1 (also for a write through a read-only leaf). */
   walk(vcpu: Vcpu, gfn: number, write?: boolean): number;
+  /** After a walk that found a leaf: whether the leaf allows writes (a TLB entry filled from it does). */
+  readonly walkWritable: boolean;
   /** Object ids the walk of gfn reads (for the checker's footprints). */
   spteObject(gfn: number): number;
   /** Installs the mapping under mmu_lock (is_page_fault_stale already passed). */

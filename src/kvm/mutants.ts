@@ -53,6 +53,17 @@ export const MUTANTS: readonly MutantSpec[] = [
     scenario: 'memslot-delete-lockbreak-mini',
   },
   {
+    name: 'sync-children-wp-no-flush',
+    description:
+      "mmu_sync_children write-protects the unsync pages' gfns but leaves the flush for the end of the batch: a vCPU writes a guest table through its TLB after the sync has read it",
+    scenario: 'sync-children-mini',
+  },
+  {
+    name: 'account-shadowed-no-flush',
+    description: 'account_shadowed write-protects a gfn that a new shadow page shadows, with no flush: a TLB keeps a writable translation of the guest table',
+    scenario: 'root-zap-mini',
+  },
+  {
     name: 'zap-root-no-request',
     description: 'zapping an in-use root does not ask the vCPUs to drop it (no KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)',
     scenario: 'root-zap-mini',

@@ -204,6 +204,9 @@ export class ShadowMmu implements MmuBackend {
     return this.objSpt;
   }
 
+  /** Whether the leaf the last walk found allows writes (set by walk). */
+  walkWritable = false;
+
   /** The hardware walk of the shadow tables from the vCPU's current root; a write needs a writable leaf. */
   walk(vcpu: Vcpu, gfn: number, write = false): number {
     const r = vcpu.root.root;
@@ -216,7 +219,9 @@ export class ShadowMmu implements MmuBackend {
       sp = this.sps[e]!;
     }
     const leaf = sp.sptes.get(gfn % SPTES_PER_PAGE);
-    if (leaf === undefined || (write && !leafWritable(leaf))) return -1;
+    if (leaf === undefined) return -1;
+    this.walkWritable = leafWritable(leaf);
+    if (write && !this.walkWritable) return -1;
     return leafPfn(leaf);
   }
 

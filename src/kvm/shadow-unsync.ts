@@ -198,14 +198,21 @@ export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage): Task {
     let writeProtected = false;
     for (const sp of batch) if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) writeProtected = true;
     if (writeProtected) {
-      yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, true);
-      flush = false;
+      // The mutant leaves the flush for the batch's end: a vCPU may write a table
+      // through its TLB after the sync has read it.
+      if (kvm.mutation.acts('sync-children-wp-no-flush')) {
+        flush = true;
+      } else {
+        yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, true);
+        flush = false;
+      }
       // Race: guests walking the shadow tables in hardware (their TLBs flushed)
       // while we drop SPTEs; vCPUs and notifiers queueing on mmu_lock (the
       // needbreak test below).
       yield op2(WRITE, mmu.objSpt, lock.obj);
     }
     for (const sp of batch) {
+      if (kvm.listens('gfnWriteProtected')) kvm.emit({ e: 'gfnWriteProtected', gfn: sp.gfn, by: 'mmu_sync_children' });
       kvmUnlinkUnsyncPage(mmu, sp, 'mmu_sync_children', root.id);
       if (kvmSyncPage(mmu, sp)) flush = true;
     }

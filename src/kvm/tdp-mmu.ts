@@ -54,6 +54,9 @@ export class TdpMmu implements MmuBackend {
     return vcpu.root.root < 0 ? undefined : this.allRoots[vcpu.root.root];
   }
 
+  /** TDP leaves are always writable (no dirty logging in the model). */
+  readonly walkWritable = true;
+
   walk(vcpu: Vcpu, gfn: number): number {
     const root = this.rootOf(vcpu);
     if (root === undefined || root.freed) return -1;

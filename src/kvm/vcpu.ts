@@ -14,6 +14,7 @@ import {
   KVM_REQ_TLB_FLUSH,
   KVM_REQ_TLB_FLUSH_CURRENT,
 } from './requests.js';
+import { tlbEntry, tlbEntryPfn, tlbEntryWritable } from './tlb-entry.js';
 import { kvmCheckRequest } from './vcpu-requests.js';
 import type { AccessPattern } from './workload.js';
 
@@ -70,7 +71,7 @@ export class Vcpu {
   ];
   /** Guest CR3 the vCPU runs with (shadow paging). */
   cr3 = -1;
-  /** Cached gfn → pfn translations; they outlive SPTE zaps until flushed. */
+  /** Cached translations, gfn → tlbEntry (pfn and write permission); they outlive SPTE zaps and write protection until flushed. */
   readonly tlb = new Map<number, number>();
   /** The pfn written to APIC_ACCESS_ADDR, or -1. */
   apicAccessPfn = -1;
@@ -264,7 +265,11 @@ export class Vcpu {
       // and only this vCPU fills or flushes its TLB; it reaches the host page behind
       // the entry, though, so it races with the host changing that page's PTE (a
       // use after free when no flush came between: what the oracle checks here).
-      yield this.tlb.has(this.nextGfn) ? this.tlbAccessOp(this.nextGfn) : opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
+      // A TLB entry serves the access when it allows it: a write through a
+      // read-only entry walks the SPTEs again, as the hardware does.
+      const entry = this.tlb.get(this.nextGfn);
+      const hit = entry !== undefined && (!this.nextWrite || tlbEntryWritable(entry));
+      yield hit ? this.tlbAccessOp(this.nextGfn) : opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
       if (this.mode === EXITING_GUEST_MODE) {
         this.leaveGuest();
         this.ackKick();
@@ -273,9 +278,12 @@ export class Vcpu {
       }
       const gfn = this.nextGfn;
       const write = this.nextWrite;
-      let pfn = this.tlb.get(gfn);
+      // Only this vCPU fills or flushes its TLB: the entry is as it was before the yield.
+      let pfn: number;
       let via: 'tlb' | 'spte' = 'tlb';
-      if (pfn === undefined) {
+      if (hit) {
+        pfn = tlbEntryPfn(entry!);
+      } else {
         pfn = mmu.walk(this, gfn, write);
         via = 'spte';
         if (pfn < 0) {
@@ -286,7 +294,7 @@ export class Vcpu {
           kvm.emit({ e: 'vmExit', vcpu: this.id, reason, gfn, write });
           return { kind: 'fault', gfn, write };
         }
-        this.tlbFill(gfn, pfn);
+        this.tlbFill(gfn, tlbEntry(pfn, mmu.walkWritable));
       }
       kvm.emit({ e: 'guestAccess', vcpu: this.id, gfn, pfn, write, via });
       if (this.faultSince >= 0) {
@@ -344,12 +352,13 @@ export class Vcpu {
   /** Guest think time between accesses, ns. */
   interval = 0;
 
-  tlbFill(gfn: number, pfn: number): void {
+  /** Caches a translation (a tlbEntry: the pfn and whether it allows writes), evicting the oldest when full. */
+  tlbFill(gfn: number, entry: number): void {
     if (this.tlb.size >= TLB_CAPACITY) {
       const oldest = this.tlb.keys().next().value as number;
       this.tlb.delete(oldest);
     }
-    this.tlb.set(gfn, pfn);
+    this.tlb.set(gfn, entry);
   }
 
   /** Flushes this vCPU's TLB (kvm_vcpu_flush_tlb_all / a new root's flush). */

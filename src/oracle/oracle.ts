@@ -3,6 +3,7 @@ import type { FreedPfn } from '../kvm/host-mm.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
 import { KVM_REQ_APIC_PAGE_RELOAD, KVM_REQ_TLB_FLUSH, TLB_FLUSH_REQUESTS } from '../kvm/requests.js';
+import { tlbEntryPfn, tlbEntryWritable } from '../kvm/tlb-entry.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 import type { Violation } from '../runtime/instance.js';
 import { CleanRanges } from './clean-ranges.js';
@@ -27,6 +28,7 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
   'spFree',
   'zapAllEnd',
   'memslotChange',
+  'gfnWriteProtected',
 ];
 
 /**
@@ -87,6 +89,9 @@ export class Oracle implements Sink {
         return;
       case 'pfnFree':
         this.checkFreedPfn(ev);
+        return;
+      case 'gfnWriteProtected':
+        this.checkWriteProtected(ev);
         return;
       case 'vmEntry':
         this.checkEntry(ev);
@@ -154,15 +159,35 @@ export class Oracle implements Sink {
       }
       for (const v of kvm.vcpus) {
         if (!this.tlbUsable(v)) continue;
-        for (const [gfn, pfn] of v.tlb) {
+        for (const [gfn, entry] of v.tlb) {
           if (gfn >= r.gfnStart && gfn < r.gfnEnd) {
-            this.report('stale-translation', `${when}, but vCPU${v.id}'s TLB still maps gfn ${hex(gfn)} → pfn ${hex(pfn)} with no flush pending`);
+            this.report(
+              'stale-translation',
+              `${when}, but vCPU${v.id}'s TLB still maps gfn ${hex(gfn)} → pfn ${hex(tlbEntryPfn(entry))} with no flush pending`,
+            );
             return false;
           }
         }
       }
     }
     return true;
+  }
+
+  /**
+   * KVM relies on writes to a guest table trapping from here on: no vCPU that
+   * would use its TLB unflushed may still hold a writable translation of the
+   * table's gfn, or a write through it changes the table behind the shadow page.
+   */
+  private checkWriteProtected(ev: KvmEvent & { e: 'gfnWriteProtected' }): void {
+    for (const v of this.kvm.vcpus) {
+      const entry = v.tlb.get(ev.gfn);
+      if (entry === undefined || !tlbEntryWritable(entry) || !this.tlbUsable(v)) continue;
+      this.report(
+        'stale-translation',
+        `${ev.by} write-protected gfn ${hex(ev.gfn)}, a guest page table, but vCPU${v.id}'s TLB still maps it writable (pfn ${hex(tlbEntryPfn(entry))}) with no flush pending: a guest write to the table would not trap`,
+      );
+      return;
+    }
   }
 
   private checkApicFree(ev: KvmEvent & { e: 'pfnFree' }): void {
@@ -193,7 +218,8 @@ export class Oracle implements Sink {
       }
       if (this.clean.tlbsClean(ev.hva)) continue;
       for (const v of kvm.vcpus) {
-        if (this.tlbUsable(v) && v.tlb.get(r.gfnStart) === ev.pfn) {
+        const entry = v.tlb.get(r.gfnStart);
+        if (entry !== undefined && tlbEntryPfn(entry) === ev.pfn && this.tlbUsable(v)) {
           this.report('stale-translation', `${this.threadName()} freed pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it`);
           return;
         }
