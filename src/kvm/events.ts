@@ -110,13 +110,14 @@ export type KvmEventBody =
    */
   | { e: 'spSync'; sp: number; gfn: number; level: number; gen: number; by: SpSyncBy; root: number }
   /**
-   * A guest table's gfn is write-protected and the flush that takes writable
-   * translations of it out of the TLBs is done (or was not needed): from here
-   * on KVM relies on a guest write to it trapping (account_shadowed, as a page
-   * starts shadowing it; mmu_sync_children, before it reads the table to sync
-   * its page).
+   * A guest table's gfn is write-protected: from here on KVM relies on a guest
+   * write to it trapping (account_shadowed, as a page starts shadowing it;
+   * mmu_sync_children, before it reads the table to sync its page). `flush`:
+   * a leaf was writable and the TLBs were flushed ('done'), none was ('none
+   * needed'), or one was and a mutant left the flush out ('skipped'; for
+   * mmu_sync_children, per batch of pages).
    */
-  | { e: 'gfnWriteProtected'; gfn: number; by: 'account_shadowed' | 'mmu_sync_children' }
+  | { e: 'gfnWriteProtected'; gfn: number; by: 'account_shadowed' | 'mmu_sync_children'; flush: 'done' | 'none needed' | 'skipped' }
   /**
    * kvm_inject_exception, as vcpu_enter_guest injects a queued exception (after
    * its requests, before kvm_mmu_reload): the #PF (vector 14) the shadow MMU's
@@ -338,7 +339,9 @@ export function describeEvent(ev: KvmEventBody): string {
         ? `mmu_sync_children: kvm_unlink_unsync_page sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} below root ${ev.root} (its gfn write-protected), then kvm_sync_page rebuilds it from the guest table`
         : `__kvm_mmu_prepare_zap_page: kvm_unlink_unsync_page sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} (zapped while unsync)`;
     case 'gfnWriteProtected':
-      return `${ev.by}: gfn ${hex(ev.gfn)} write-protected, flushed: a guest write to it traps from here on`;
+      return ev.flush === 'skipped'
+        ? `${ev.by}: gfn ${hex(ev.gfn)} write-protected, not flushed (the mutant's): KVM relies on a guest write to it trapping from here on`
+        : `${ev.by}: gfn ${hex(ev.gfn)} write-protected, ${ev.flush === 'done' ? 'flushed' : 'no leaf was writable'}: a guest write to it traps from here on`;
     case 'injException':
       return `kvm_inject_exception: ${EXCEPTION_NAMES[ev.vector] ?? `vector ${ev.vector}`} (error code ${hex(ev.errorCode)}) into the guest${ev.reinjected ? ', again (the entry it was injected for was cancelled)' : ''}`;
     case 'mmuValidGen':

@@ -31,10 +31,16 @@ export function* accountShadowed(mmu: ShadowMmu, sp: ShadowPage): Task {
   if (isWriteTracking(sp)) arch.updateWriteTrack(sp.gfn, 1);
   arch.updateDisallowLpage(sp.gfn, 1);
   // A TLB may still hold the writable translation: flush before anyone relies on the protection.
-  if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn) && !kvm.mutation.acts('account-shadowed-no-flush')) {
-    yield* kvmFlushRemoteTlbs(kvm, 'write-protect a shadowed gfn');
+  let flush: 'done' | 'none needed' | 'skipped' = 'none needed';
+  if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) {
+    if (kvm.mutation.acts('account-shadowed-no-flush')) {
+      flush = 'skipped';
+    } else {
+      yield* kvmFlushRemoteTlbs(kvm, 'write-protect a shadowed gfn');
+      flush = 'done';
+    }
   }
-  if (kvm.listens('gfnWriteProtected')) kvm.emit({ e: 'gfnWriteProtected', gfn: sp.gfn, by: 'account_shadowed' });
+  if (kvm.listens('gfnWriteProtected')) kvm.emit({ e: 'gfnWriteProtected', gfn: sp.gfn, by: 'account_shadowed', flush });
 }
 
 /**

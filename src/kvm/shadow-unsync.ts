@@ -197,12 +197,15 @@ export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage): Task {
     if (batch.length === 0) break;
     let writeProtected = false;
     for (const sp of batch) if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) writeProtected = true;
+    let wpFlush: 'done' | 'none needed' | 'skipped' = 'none needed';
     if (writeProtected) {
       // The mutant leaves the flush for the batch's end: a vCPU may write a table
       // through its TLB after the sync has read it.
       if (kvm.mutation.acts('sync-children-wp-no-flush')) {
         flush = true;
+        wpFlush = 'skipped';
       } else {
+        wpFlush = 'done';
         yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, true);
         flush = false;
       }
@@ -212,7 +215,7 @@ export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage): Task {
       yield op2(WRITE, mmu.objSpt, lock.obj);
     }
     for (const sp of batch) {
-      if (kvm.listens('gfnWriteProtected')) kvm.emit({ e: 'gfnWriteProtected', gfn: sp.gfn, by: 'mmu_sync_children' });
+      if (kvm.listens('gfnWriteProtected')) kvm.emit({ e: 'gfnWriteProtected', gfn: sp.gfn, by: 'mmu_sync_children', flush: wpFlush });
       kvmUnlinkUnsyncPage(mmu, sp, 'mmu_sync_children', root.id);
       if (kvmSyncPage(mmu, sp)) flush = true;
     }
