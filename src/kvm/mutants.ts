@@ -61,7 +61,7 @@ export const MUTANTS: readonly MutantSpec[] = [
   {
     name: 'account-shadowed-no-flush',
     description: 'account_shadowed write-protects a gfn that a new shadow page shadows, with no flush: a TLB keeps a writable translation of the guest table',
-    scenario: 'root-zap-mini',
+    scenario: 'table-reuse-mini',
   },
   {
     name: 'zap-root-no-request',

@@ -35,6 +35,8 @@ test('footprint audit (seed 1): the KVM model commutes wherever it says it does,
     ['root-zap-shared-mini', {}],
     // A munmap's cleared PTE read by mmu_sync_children, which breaks mmu_lock.
     ['sync-children-mini', {}],
+    // Page-table pages reused after an exit, zeroed and shadowed again: two vCPUs (the mini has one thread).
+    ['table-reuse-mini', { vcpus: 2 }],
     // Random draws (read or write per access): per-thread streams keep them order-independent.
     ['memslot-delete-mini', {}],
     // The fast zap breaking mmu_lock while vCPUs fault in pages of the new generation.

@@ -26,7 +26,8 @@ const strategies: [string, () => Strategy][] = [
  * free-obsolete-roots-tests-current: unbounded DPOR, 30,682 executions since
  * servicing the root-drop request reads the roots in a step of its own;
  * zap-root-request-before-invalid: two preemptions, and unbounded DPOR is not
- * there in 20,000), and is found by at least one, and by the default check (auto: PCT, then
+ * there in 20,000; sync-children-wp-no-flush: random with deferred retries, not
+ * in 20,000, where pct takes 20 and bound-1 dfs 32), and is found by at least one, and by the default check (auto: PCT, then
  * bound by bound: test/cli/check-default.test.ts and the bench).
  * sync-children-yield-without-flush is tested apart: in 20,000 executions only
  * bound-2 dfs with deferred retries finds it (29,396 when written), and
@@ -43,6 +44,8 @@ const FOUND_BY_ALL = new Set([
   'zap-root-no-request',
   'memslot-publish-before-zap',
   'zap-obsolete-walk-from-head',
+  // One vCPU: one interleaving, the first execution of every strategy.
+  'account-shadowed-no-flush',
 ]);
 
 /**

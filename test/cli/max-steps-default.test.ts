@@ -40,6 +40,7 @@ test('check without --max-steps bounds an execution by its scenario\'s work: a w
     'root-zap-shared-mini',
     'sync-children-mini',
     'zap-unsync-children-mini',
+    'table-reuse-mini',
   ]) {
     assert.ok(100 * scenarioWork(loadScenario(name)) <= 10_000, name);
   }

@@ -33,6 +33,27 @@ test('check sync-children-mini --mutate sync-children-yield-without-flush: the s
   assert.deepEqual(story(replay.stdout), lines);
 });
 
+test("check sync-children-mini --mutate sync-children-wp-no-flush: a vCPU's munmap write puts its process's level-1 table in its TLB writable; the other vCPU's sync write-protects the table and reads it with the flush left for the batch's end, while the first vCPU's TLB still maps the table writable (exit 1); replay says the same, exit 1", async () => {
+  const cex = join(dir, 'wp-cex.json');
+  const r = await captured(['check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--out', cex]);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = story(r.stdout);
+  const last =
+    /^=> stale-translation \(vCPU(\d)\): mmu_sync_children write-protected gfn 0x8000403, a guest page table, but vCPU(\d)'s TLB still maps it writable \(pfn 0x[0-9a-f]+\) with no flush pending: a guest write to the table would not trap$/.exec(
+      lines.at(-1)!,
+    );
+  assert.ok(last !== null && last[1] !== last[2], lines.at(-1));
+  const writer = `vCPU${last[2]}`;
+  const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+  const write = at(new RegExp(`^ *\\d+\\. ${writer}: guest write gfn 0x8000403 → pfn 0x[0-9a-f]+ \\(via SPTE walk\\)$`));
+  const wp = at(/: mmu_sync_children: gfn 0x8000403 write-protected, not flushed \(the mutant's\): /);
+  assert.ok(write >= 0 && write < wp && wp === lines.length - 2, lines.join('\n'));
+  assert.ok(!lines.slice(write, wp).some((l) => /flush TLB|kvm_flush_remote_tlbs/.test(l)), 'no flush between the table write and the sync');
+  const replay = await captured(['replay', cex]);
+  assert.equal(replay.code, 1, replay.stderr);
+  assert.deepEqual(story(replay.stdout), lines);
+});
+
 test('bad input: workload.munmapNs that is not a duration is refused on one line naming the file and field (exit 2)', async () => {
   const f = fileIn(
     dir,

@@ -54,17 +54,17 @@ export function realCounterexample(sinks: Attachable[] = []): Counterexample {
 }
 
 /**
- * A counterexample the checker finds by random walks on `scenario` (a built-in name, or loaded) under
+ * A counterexample the checker finds by random walks (or PCT: `strategy`) on `scenario` (a built-in name, or loaded) under
  * `mutant` (seed 1), replayed once more with `sinks` attached, as
  * `mmulab check|replay --trace --ftrace` do.
  */
-export function counterexampleOf(scenario: string | Scenario, mutant: string, sinks: Attachable[] = []): Counterexample {
+export function counterexampleOf(scenario: string | Scenario, mutant: string, sinks: Attachable[] = [], strategy: 'random' | 'pct' = 'random'): Counterexample {
   const s = typeof scenario === 'string' ? loadScenario(scenario) : scenario;
   const name = typeof scenario === 'string' ? scenario : (scenario.name ?? 'scenario');
   const settings = effectiveSettings(s);
   const factory = (o: { log: boolean }) => createInstance(s, { settings, mutant, log: o.log, metrics: false });
   const found = check(factory, {
-    strategy: { kind: 'random' },
+    strategy: { kind: strategy },
     seed: 1,
     maxExecutions: 5000,
     origin: { scenario: s.name ?? name, settings: {}, mutant },

@@ -74,6 +74,19 @@ for (const kind of ['random', 'pct', 'dfs'] as const) {
     assert.equal(good.violation, null, good.violation?.message);
     assert.equal(good.modelBug, null);
   });
+
+  test(`checker (${kind}, seed 1): table-reuse-mini (a reused level-1 table zeroed through a writable SPTE, then shadowed again) is safe, in one execution; mutant account-shadowed-no-flush leaves the table writable in the vCPU's TLB`, () => {
+    const good = explored('table-reuse-mini', null, kind, 1, 150);
+    assert.equal(good.violation, null, good.violation?.message);
+    assert.equal(good.modelBug, null);
+    if (kind === 'dfs') assert.equal(good.summary.executions, 1);
+    const bad = explored('table-reuse-mini', 'account-shadowed-no-flush', kind, 1, 10);
+    assert.equal(bad.violation?.kind, 'stale-translation');
+    assert.match(
+      bad.violation!.message,
+      /^account_shadowed write-protected gfn 0x8000403, a guest page table, but vCPU0's TLB still maps it writable \(pfn 0x[0-9a-f]+\) with no flush pending/,
+    );
+  });
 }
 
 test('checker (dfs bound 2, seed 1): mutant sync-children-yield-without-flush on sync-children-mini is caught as a stale translation (29,396 executions when written; pct and random miss it in 20,000)', () => {
@@ -81,6 +94,17 @@ test('checker (dfs bound 2, seed 1): mutant sync-children-yield-without-flush on
   assert.equal(bad.violation?.kind, 'stale-translation');
   assert.match(bad.violation!.message, /invalidate_range_start returned, but vCPU\d's TLB still maps gfn 0x0 → pfn 0x[0-9a-f]+ with no flush pending/);
 });
+
+for (const kind of ['pct', 'dfs'] as const) {
+  test(`checker (${kind === 'dfs' ? 'dfs bound 2' : kind}, seed 1): mutant sync-children-wp-no-flush on sync-children-mini is caught: the sync reads a table another vCPU's TLB still maps writable (random with deferred retries misses it in 20,000)`, () => {
+    const bad = explored('sync-children-mini', 'sync-children-wp-no-flush', kind, 1, 2_000, kind === 'dfs' ? 2 : undefined);
+    assert.equal(bad.violation?.kind, 'stale-translation');
+    assert.match(
+      bad.violation!.message,
+      /^mmu_sync_children write-protected gfn 0x8000403, a guest page table, but vCPU\d's TLB still maps it writable \(pfn 0x[0-9a-f]+\) with no flush pending/,
+    );
+  });
+}
 
 test('regression (cancelled VM-entry): root-zap-shared-mini with 24 faults per vCPU, random seed 1, is no livelock in 3,000 executions (a vCPU whose own root load made a flush request to every vCPU had its entry cancelled, and the retry counted as a futile spin: livelock in 117)', () => {
   const r = explore(factoryFor('root-zap-shared-mini', ['faultsPerVcpu=24'], null), makeStrategy({ kind: 'random' }, 1), { maxExecutions: 3_000 });
