@@ -522,7 +522,7 @@ export function minimisedLine(m: NonNullable<CheckResult['minimisation']>, event
   const printed = events === undefined ? '' : ` (${plural(events, 'event')} printed)`;
   let line = `minimised: ${m.original.steps} → ${m.size.steps} scheduler steps${printed}, ${m.original.preemptions} → ${plural(m.size.preemptions, 'preemption')}`;
   if (m.search !== null) {
-    const ran = `${m.search.executions.toLocaleString('en-US')} executions searched`;
+    const ran = `${m.search.executions.toLocaleString('en-US')} execution${m.search.executions === 1 ? '' : 's'} searched`;
     line += m.search.complete
       ? `; ${shortestClaim(m.size.preemptions)} (${ran})`
       : `; maybe not the shortest (${ran}${m.cutShort === undefined ? ", the search's budget" : ''})`;
