@@ -18,7 +18,9 @@ export type RetPf =
   /** no memslot: emulated as MMIO */
   | 'emulate'
   /** the guest's own PTE is clear (shadow paging: the process unmapped the page): a #PF injected into the guest, RET_PF_RETRY */
-  | 'inject-pf';
+  | 'inject-pf'
+  /** shadow paging: a guest PTE the fault walked changed before mmu_lock (FNAME(gpte_changed)): RET_PF_RETRY, the access faults again */
+  | 'retry-gpte-changed';
 
 export type KvmEventBody =
   | { e: 'guestAccess'; vcpu: number; gfn: number; pfn: number; write: boolean; via: 'tlb' | 'spte' }
@@ -212,6 +214,7 @@ export const RET_PF_NAMES: Record<RetPf, string> = {
   'retry-invalid-slot': 'RET_PF_RETRY(invalid_slot)',
   emulate: 'RET_PF_EMULATE',
   'inject-pf': 'RET_PF_RETRY(#PF injected)',
+  'retry-gpte-changed': 'RET_PF_RETRY(gpte_changed)',
 };
 
 /** Roots by shadow page, "none" for an empty slot. */

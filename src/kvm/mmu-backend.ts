@@ -86,6 +86,13 @@ export interface MmuBackend {
    */
   guestTick?(vcpu: Vcpu, granted?: boolean): 'cr3' | Op | null;
   /**
+   * FNAME(walk_addr), shadow paging only: the walk of the guest's own page tables
+   * for the faulting address, first thing in the fault, without mmu_lock. A PTE
+   * not present is the guest's own fault: the #PF is injected ('inject-pf', for
+   * RET_PF_RETRY) before any memslot, page-track or pfn work; null: go on.
+   */
+  guestWalk?(vcpu: Vcpu, fault: PageFault): Generator<Op, 'inject-pf' | null, void>;
+  /**
    * page_fault_handle_page_track, shadow paging only: a write to a gfn that some
    * shadow page write-protects is emulated (the write done by KVM, under
    * mmu_lock), before any pfn lookup; true when it was.

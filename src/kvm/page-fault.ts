@@ -9,16 +9,23 @@ import type { Vcpu } from './vcpu.js';
 /**
  * The page-fault path as after thread 001 landed (v6.8+): snapshot the seq,
  * (pre-check), look the pfn up without mmu_lock, (check again), take mmu_lock,
- * is_page_fault_stale, install.
- * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_page_fault, kvm_tdp_mmu_page_fault, direct_page_fault
+ * is_page_fault_stale, install. Shadow paging puts the guest walk and page
+ * tracking in front (FNAME(page_fault): walk_addr, the #PF injected for a PTE
+ * not present; page_fault_handle_page_track; then kvm_faultin_pfn and the rest).
+ * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_page_fault, kvm_tdp_mmu_page_fault, direct_page_fault; paging_tmpl.h FNAME(page_fault)
  */
 export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Generator<number, RetPf, void> {
   const kvm = vcpu.kvm;
   kvm.emit({ e: 'faultBegin', vcpu: vcpu.id, gfn, write, refault: vcpu.fixedGfn === gfn });
   const fault: PageFault = { gfn, write, mmuSeq: 0, slot: undefined, hva: -1, pfn: -1 };
-  // Shadow paging: a write to a write-protected guest table is emulated first thing.
-  const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, gfn));
-  let ret: RetPf = emulated ? 'emulate' : yield* kvmFaultinPfn(vcpu, fault);
+  // Shadow paging (FNAME(page_fault)): the guest's tables are walked first; a PTE
+  // not present injects the guest's #PF, and nothing below runs.
+  let ret: RetPf | null = kvm.mmu.guestWalk === undefined ? null : yield* kvm.mmu.guestWalk(vcpu, fault);
+  if (ret === null) {
+    // Shadow paging: a write to a write-protected guest table is emulated before any pfn lookup.
+    const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, gfn));
+    ret = emulated ? 'emulate' : yield* kvmFaultinPfn(vcpu, fault);
+  }
   if (ret === 'fixed') {
     const lock = kvm.mmuLock;
     const writeLock = kvm.mmu.faultTakesWriteLock;

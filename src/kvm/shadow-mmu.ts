@@ -85,8 +85,10 @@ export class ShadowMmu implements MmuBackend {
   private checkCalls = 0;
   private lastMemslots: Memslots | null = null;
   private lastSlotKeys = '';
-  /** Scratch for guest walks (levels 4..1). */
+  /** Scratch for guest walks (levels 4..1) under mmu_lock (map: read again after its yields). */
   private readonly walkOut = [0, 0, 0, 0];
+  /** Scratch for the lockless guest walk (guestWalk), used within one step: not walkOut, which a fault holding mmu_lock reads across yields. */
+  private readonly guestWalkOut = [0, 0, 0, 0];
 
   constructor(readonly kvm: Kvm) {
     this.objSpt = kvm.rt.objects.id('shadow page tables');
@@ -244,10 +246,43 @@ export class ShadowMmu implements MmuBackend {
   }
 
   /**
+   * @kernel paging_tmpl.h FNAME(walk_addr) as FNAME(page_fault) calls it, first
+   * thing, without mmu_lock: the walk of the guest's tables for the faulting
+   * address (gva = gfn in this model). A PTE not present (the process unmapped
+   * the page) is the guest's own fault: kvm_inject_emulated_page_fault, and
+   * RET_PF_RETRY, before the memslot lookup, page tracking and kvm_faultin_pfn;
+   * the guest's handler maps the page again and the access is retried.
+   */
+  *guestWalk(vcpu: Vcpu, fault: PageFault): Generator<Op, 'inject-pf' | null, void> {
+    const kvm = this.kvm;
+    const shared = this.sharedProcesses;
+    // Race: a memslot update swapping the memslots the guest's tables are read
+    // through (a table in a slot being deleted is bad input, said as such below);
+    // with shared processes, another vCPU's guest kernel clearing this PTE (munmap)
+    // or setting it again (its #PF handler) while we read it: guestTick's step for
+    // that announces the shared process state, written. Unshared, only this vCPU's
+    // guest kernel changes its tables, in its own steps, before this fault.
+    yield shared === null ? opRead(kvm.objMemslots) : opPair(READ, shared.obj, READ, kvm.objMemslots);
+    const gva = fault.gfn;
+    const tables = this.guestWalkOut;
+    const present = this.guest.walk(vcpu.cr3, gva, tables);
+    if (!present) modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
+    // The walk read every level (a cleared leaf PTE is in a table it reached).
+    for (let i = 0; i < ROOT_LEVEL; i++) this.assertGuestTableVisible(vcpu, tables[i]!);
+    if (present) return null;
+    // The fault's own work (the exit's decode, the walk) without the memslot lookup, GUP or mmu_lock.
+    kvm.rt.charge(kvm.costs.faultNs);
+    this.guestCpu(vcpu).injectPageFault(gva);
+    // The walker's error code for a PTE not present: the access's W and U bits (the page is a user one).
+    vcpu.queuedPfErrorCode = (fault.write ? PFERR_WRITE_MASK : 0) + (gva < USER_TOP ? PFERR_USER_MASK : 0);
+    return 'inject-pf';
+  }
+
+  /**
    * @kernel page_fault_handle_page_track, then the emulated write's
-   * kvm_mmu_track_write — tested without mmu_lock, first thing in the fault,
-   * so such a write is emulated whatever invalidation is in progress (it needs
-   * no pfn, and so no retry).
+   * kvm_mmu_track_write — tested without mmu_lock, after the guest walk and
+   * before kvm_faultin_pfn, so such a write is emulated whatever invalidation
+   * is in progress (it needs no pfn, and so no retry).
    */
   *pageTrackWrite(vcpu: Vcpu, gfn: number): Generator<Op, boolean, void> {
     const kvm = this.kvm;
@@ -268,12 +303,13 @@ export class ShadowMmu implements MmuBackend {
   }
 
   /**
-   * @kernel paging_tmpl.h FNAME(page_fault) under mmu_lock — a write to a
-   * write-tracked guest table is emulated (page_fault_handle_page_track, then
-   * kvm_mmu_track_write); otherwise FNAME(fetch): follow the guest's tables down
-   * from the root, making or finding the shadow page of each, and install the leaf
-   * (read-only if the gfn is write-tracked; writable, its pages made unsync, if
-   * it is shadowed only at level 1).
+   * @kernel paging_tmpl.h FNAME(page_fault) under mmu_lock — FNAME(fetch)
+   * re-reads the guest PTEs the walk found (FNAME(gpte_changed)): one cleared
+   * since sends the fault back; a write to a write-tracked guest table is emulated
+   * (page_fault_handle_page_track, then kvm_mmu_track_write); otherwise follow the
+   * guest's tables down from the root, making or finding the shadow page of each,
+   * and install the leaf (read-only if the gfn is write-tracked; writable, its
+   * pages made unsync, if it is shadowed only at level 1).
    */
   *map(vcpu: Vcpu, fault: PageFault): Generator<Op, RetPf, void> {
     const kvm = this.kvm;
@@ -283,23 +319,20 @@ export class ShadowMmu implements MmuBackend {
     // Race: guests walking the shadow tables in hardware while we change them; a
     // memslot update swapping the memslots the guest's tables are read through.
     yield opPair(WRITE, this.objSpt, READ, kvm.objMemslots);
+    const gva = fault.gfn;
+    const tables = this.walkOut;
+    if (!this.guest.walk(vcpu.cr3, gva, tables)) {
+      // FNAME(gpte_changed): the PTE guestWalk found present is clear now (with
+      // shared processes, another vCPU's thread unmapped the page): RET_PF_RETRY,
+      // no #PF; the access faults again, and that fault's walk injects it.
+      modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
+      return 'retry-gpte-changed';
+    }
     // Write-protected since the fault's first test (pageTrackWrite): emulated all the same.
     if (fault.write && this.isWriteTracked(fault.gfn)) {
       shadowPageTableClearFlood(this, vcpu, fault.gfn);
       yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex, this.guestCpu(vcpu).writeThrough);
       return 'emulate';
-    }
-    const gva = fault.gfn;
-    const tables = this.walkOut;
-    if (!this.guest.walk(vcpu.cr3, gva, tables)) {
-      // FNAME(walk_addr) finds the guest PTE clear (the process unmapped the
-      // page): kvm_inject_emulated_page_fault, RET_PF_RETRY; the guest's handler
-      // maps the page again and the access is retried.
-      modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
-      this.guestCpu(vcpu).injectPageFault(gva);
-      // The walker's error code for a PTE not present: the access's W and U bits (the page is a user one).
-      vcpu.queuedPfErrorCode = (fault.write ? PFERR_WRITE_MASK : 0) + (gva < USER_TOP ? PFERR_USER_MASK : 0);
-      return 'inject-pf';
     }
     modelAssert(root.gfn === tables[0], `${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${hex(tables[0]!)}`);
     for (let i = 0; i < ROOT_LEVEL; i++) this.assertGuestTableVisible(vcpu, tables[i]!);

@@ -161,6 +161,10 @@ export class Vcpu {
             // Race: that invalidation's end or that memslot update (a spin, as above).
             kvm.rt.charge(kvm.costs.retryPauseNs);
             yield OP_SPIN;
+          } else if (ret === 'retry-gpte-changed') {
+            // RET_PF_RETRY for a guest PTE changed since the walk: no spin, nothing to
+            // wait for; the access faults again and the walk sees the change.
+            this.faultRetries++;
           } else {
             this.faultSince = -1;
             // The access re-executes; a fault on the gfn again before it retires is a refault.

@@ -63,6 +63,7 @@ export const FAULT_NAMES: Record<RetPf, string> = {
   'retry-invalid-slot': 'fault RET_PF_RETRY (invalid memslot)',
   emulate: 'fault RET_PF_EMULATE',
   'inject-pf': 'fault RET_PF_RETRY (#PF injected into the guest)',
+  'retry-gpte-changed': 'fault RET_PF_RETRY (guest PTE changed since the walk)',
 };
 
 const hex = (n: number) => `0x${n.toString(16)}`;

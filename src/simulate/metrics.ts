@@ -130,6 +130,11 @@ export class Metrics implements Sink {
           case 'inject-pf':
             // The guest's own fault (its PTE is clear): KVM resolves nothing.
             return;
+          case 'retry-gpte-changed':
+            // A guest PTE changed since the walk: counted in retries only (neither a
+            // pre-check nor a stale check; the next fault's walk sees the change).
+            this.retries++;
+            return;
         }
         return;
       case 'remoteFlushBegin':

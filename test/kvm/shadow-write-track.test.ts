@@ -61,9 +61,11 @@ test('kvm_mmu_track_write: a write zaps only the SPTE it covers; the third in a 
 });
 
 test('write-protect: a write to a shadowed table is emulated even while an invalidation covering it is in progress (page_fault_handle_page_track comes before the pfn lookup and its retry checks; it was retried)', () => {
-  const { inst, kvm } = shadowVm({ vcpus: 1, warm: 1 });
+  const { inst, kvm, mmu } = shadowVm({ vcpus: 1, warm: 1 });
   const v = kvm.vcpus[0]!;
   const pgd = v.cr3;
+  // The guest kernel's tables for its write through the direct map (FNAME(page_fault) walks them first).
+  mmu.guestCpu(v).kernel.ensureKernelTables(pgd);
   runAlone(inst, function* () {
     yield* kvm.mmuLock.writeLock();
     mmuInvalidateBegin(kvm);
