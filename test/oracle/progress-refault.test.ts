@@ -14,16 +14,18 @@ import { simulate } from '../../src/simulate/simulate.js';
 // Since a CR3 write's sync is serviced by vcpu_enter_guest (KVM_REQ_MMU_SYNC, after
 // the obsolete roots are freed) rather than by its exit handler, seed 6 of that
 // variant no longer settles there (seeds 1 to 12: none does); a munmap every 20 us
-// does, on seed 11 (seed 1 did until a zap took the unsync pages below the page
-// with it, mmu_zap_unsync_children, which moved its timing): vCPU3's refaults on
-// one gfn, 5 ms without its access retiring.
-test('a fault fixed over and over, its access never retiring, is no progress: the simulator reports the livelock (root-zap-on-process-exit, sharedProcesses, munmapNs 20 us, seed 11, livelockNs 5 ms)', () => {
+// does, on seed 1 (it did on seed 11 until FNAME(page_fault)'s guest walk came
+// first: the #PF it injects for a cleared PTE no longer pays for GUP and mmu_lock,
+// 400 ns instead of 720 and a wait, which moved the timing; on seed 1 also before a
+// zap took the unsync pages below the page with it, mmu_zap_unsync_children):
+// vCPU5's refaults on one gfn, fixed 469 times, 5 ms without its access retiring.
+test('a fault fixed over and over, its access never retiring, is no progress: the simulator reports the livelock (root-zap-on-process-exit, sharedProcesses, munmapNs 20 us, seed 1, livelockNs 5 ms)', () => {
   const s = loadScenario('root-zap-on-process-exit');
   s.workload.sharedProcesses = true;
   s.workload.munmapNs = 20_000;
   s.stop = { timeNs: 12_000_000, livelockNs: 5_000_000 };
-  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 11 });
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
   assert.deepEqual(r.violations, []);
   assert.equal(r.progress.livelock, true, JSON.stringify(r.progress));
-  assert.match(r.progress.stalled ?? '', /^vCPU\d's fault on gfn 0x8000415: no completion for \d+ ns/);
+  assert.match(r.progress.stalled ?? '', /^vCPU\d's fault on gfn 0x8000411: no completion for \d+ ns/);
 });
