@@ -35,7 +35,8 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
  * DESIGN.md's safety properties, checked as events happen rather than by
  * rescanning the world each step:
  *  1. no stale translation — at each guest access, when invalidate_range_start
- *     returns, and when the host frees a page;
+ *     returns, when the host frees a page, and when KVM starts relying on a
+ *     guest table's write protection (no writable TLB entry of it left);
  *  2. no use of a freed or obsolete root — at VM-entry;
  *  3. no stale APIC-access address — at VM-entry and when the host frees a page;
  *  4. accounting — after root and shadow-page changes;
