@@ -80,8 +80,9 @@ export interface SelfSharding {
 
 /**
  * A strategy whose first executions feed what later ones do (PCT learns the
- * length of an execution): every part runs these, in order, and counts only
- * its own, so that its other executions are the unsharded run's.
+ * length of an execution; pct and random learn from execution 0 whether the
+ * world has only one, OnlyExecution): every part runs these, in order, and
+ * counts only its own, so that its other executions are the unsharded run's.
  */
 export interface Calibrated {
   /** How many executions, from index 0, calibrate. */

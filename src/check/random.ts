@@ -12,6 +12,8 @@ export class RandomStrategy implements Strategy {
   private readonly rng = new SchedRng();
   private readonly draws: SeededDraws;
   private readonly only = new OnlyExecution();
+  /** Every part of a striped or sharded run runs execution 0 (Calibrated), which tells a world of one execution. */
+  readonly calibrationExecutions = 1;
 
   constructor(private readonly seed: number) {
     this.draws = new SeededDraws(seed);

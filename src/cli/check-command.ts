@@ -335,7 +335,9 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const tty = ttyProgress(process.stderr);
       // A sampling search has no end of its own: said, where no progress bar shows it running (a script, a batch job).
       if ((strategy.kind === 'random' || strategy.kind === 'pct') && maxExecutions === undefined && timeLimit === undefined && tty === null) {
-        process.stderr.write(`mmulab: note: ${strategy.kind} runs until a violation or SIGINT: no --max-executions or --time-limit given\n`);
+        process.stderr.write(
+          `mmulab: note: ${strategy.kind} runs until a violation or SIGINT (or, in a world of one interleaving, after it): no --max-executions or --time-limit given\n`,
+        );
       }
       // The exploration runs on worker threads so that SIGINT is seen while it runs.
       const { result: r, parts } = await checkInWorkers(

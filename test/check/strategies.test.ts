@@ -153,9 +153,19 @@ test("pct stops, exhausted, after the first execution of a world that has only o
   assert.deepEqual([two.summary.executions, two.summary.exhausted], [300, false]);
 });
 
-test('random stops, exhausted, after the first execution of a world that has only one; with two threads it walks on (it ran until SIGINT)', () => {
+test('random stops, exhausted, after the first execution of a world that has only one, in every part of a striped run (part 1 walked on until SIGINT with --workers 2); with two threads it walks on', () => {
   const whole = explore(counter(1, 2), new RandomStrategy(1), { maxExecutions: 1000 });
   assert.deepEqual([whole.summary.executions, whole.summary.exhausted, whole.summary.stoppedBy], [1, true, 'exhausted']);
+  // Every part runs execution 0 (as a probe where another part owns it): the parts' executions add up to the one.
+  const parts = [0, 1, 2].map((index) => explore(counter(1, 2), new RandomStrategy(1), { maxExecutions: 1000, shard: { index, count: 3 } }).summary);
+  assert.deepEqual(
+    parts.map((s) => [s.executions, s.exhausted, s.stoppedBy]),
+    [
+      [1, true, 'exhausted'],
+      [0, true, 'exhausted'],
+      [0, true, 'exhausted'],
+    ],
+  );
   const two = explore(counter(2, 1, true), new RandomStrategy(1), { maxExecutions: 300 });
   assert.deepEqual([two.summary.executions, two.summary.exhausted], [300, false]);
 });
