@@ -20,7 +20,7 @@ export {
   stepsOf,
 } from './counterexample.js';
 export { type DfsOptions, type DfsSplit, type DfsStats, DfsStrategy, type DrawMode, MAX_DRAW_BRANCH, type PorMode } from './dfs.js';
-export { CheckerError, NondeterministicModel, ReplayDivergence } from './errors.js';
+export { CheckerError, NondeterministicModel, ReplayDivergence, ScheduleRanOut } from './errors.js';
 export { Execution, type Outcome } from './execution.js';
 export {
   type Calibrated,

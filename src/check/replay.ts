@@ -1,9 +1,9 @@
 import type { Schedule } from '../runtime/schedule.js';
 import type { Thread } from '../runtime/thread.js';
-import { ReplayDivergence } from './errors.js';
+import { ReplayDivergence, ScheduleRanOut } from './errors.js';
 import type { Execution, Outcome } from './execution.js';
 
-export { ReplayDivergence };
+export { ReplayDivergence, ScheduleRanOut };
 
 import type { Strategy } from './strategy.js';
 
@@ -34,7 +34,7 @@ export class ReplayStrategy implements Strategy {
         .map((t) => t.name)
         .join(', ');
     if (i >= ch.length) {
-      throw new ReplayDivergence(`replay: the schedule ends after ${ch.length} steps, but ${names()} can still run`);
+      throw new ScheduleRanOut(`replay: the schedule ends after ${ch.length} steps, but ${names()} can still run`, ch.length);
     }
     const id = ch[i];
     const t = x.rt.threads[id];
@@ -48,8 +48,11 @@ export class ReplayStrategy implements Strategy {
 
   forcedStep(x: Execution, t: Thread): void {
     const want = this.schedule.choices[x.step];
+    if (want === undefined) {
+      throw new ScheduleRanOut(`replay: the schedule ends after ${x.step} steps, but ${t.name} can still run (a local step or a spin)`, x.step);
+    }
     if (want !== t.id) {
-      const who = want === undefined ? 'nothing (the schedule ends)' : (x.rt.threads[want]?.name ?? `thread ${want}`);
+      const who = x.rt.threads[want]?.name ?? `thread ${want}`;
       throw new ReplayDivergence(`replay: step ${x.step} is a local step or a spin of ${t.name}, but the schedule says ${who}`);
     }
   }

@@ -32,8 +32,9 @@ export interface CexInput {
  * (replayed without it, the schedule would only diverge further on), a
  * scenario or settings the checker cannot run (said in the file's terms: replay
  * takes no --set). Text that is not JSON is refused at its line and column.
+ * `withoutMutant`: the world without the file's mutant.
  */
-export function readCounterexample(file: string): CexInput {
+export function readCounterexample(file: string, withoutMutant = false): CexInput {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -47,6 +48,8 @@ export function readCounterexample(file: string): CexInput {
     if (e instanceof TypeError) throw new InputError(`${file}: ${e.message}`);
     throw e;
   }
+  // replay --without-mutant: the same world on the kernel's protocol ("does the fix hold?").
+  if (withoutMutant) cex = { ...cex, mutant: null };
   let scenario: Scenario;
   if (cex.scenarioText !== undefined) scenario = scenarioFromText(cex.scenarioText, cex.scenario, `${file}: scenarioText`);
   else {

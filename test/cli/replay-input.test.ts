@@ -343,3 +343,36 @@ test('replay: counterexamples as every version of the format wrote them still re
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stderr, '');
 });
+
+test('replay --without-mutant ("does the fix hold?"): the schedule runs on the kernel\'s protocol to its end, or to where that protocol leaves it, with no violation: exit 0; editing the mutant away instead is refused with the flag named (a probe: every such replay was refused as another version of the model)', async () => {
+  const wp = join(dir, 'wp.json');
+  assert.equal((await cli('check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--out', wp)).code, 1);
+  const ended = spawned('replay', wp, '--without-mutant');
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.match(
+    ended.stdout,
+    /^no violation in the schedule's \d+ steps: it ends where .*wp\.json recorded stale-translation, and threads could run on \(this interleaving holds as far as it goes; mmulab check explores the rest\)$/m,
+  );
+  // The line check prints, as printed, with the flag.
+  const cex = JSON.parse(readFileSync(wp, 'utf8'));
+  const line = spawned('check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush');
+  const schedule = /--schedule (\S+)/.exec(line.stdout)![1]!;
+  const fromLine = spawned('replay', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--schedule', schedule, '--without-mutant');
+  assert.equal(fromLine.code, 0, fromLine.stderr);
+  assert.match(fromLine.stdout, /^no violation in the schedule's \d+ steps: it ends, and threads could run on/m);
+  // The fixed fault retries where the mutant's went on: the protocol leaves the schedule there.
+  const fsr = join(dir, 'fsr.json');
+  assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', fsr)).code, 1);
+  const left = spawned('replay', fsr, '--without-mutant');
+  assert.equal(left.code, 0, left.stderr);
+  assert.match(left.stdout, /^no violation up to where the model without the mutant leaves the schedule: step \d+ runs vCPU\d, which is /m);
+  // The mutant edited away: refused as before, naming the flag.
+  const edited = join(dir, 'wp-edited.json');
+  writeFileSync(edited, JSON.stringify({ ...cex, mutant: null }));
+  const r = await cli('replay', edited);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /: schedule: replay: the schedule ends after \d+ steps, but .* can still run \(.*; to replay a mutant's counterexample without it, keep the mutant and add --without-mutant\)$/m,
+  );
+});
