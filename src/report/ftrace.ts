@@ -181,6 +181,10 @@ export class FtraceSink implements InstanceSink {
       case 'remoteFlushBegin':
         this.add(at, 'mmulab_flush_remote_tlbs', `reason ${ev.reason}`);
         return;
+      case 'gfnWriteProtected':
+        // No tracepoint: where KVM starts relying on a guest table's write protection (the oracle's check).
+        this.add(at, 'mmulab_write_protect_gfn', `gfn ${hex(ev.gfn)} by ${ev.by} flush ${ev.flush === 'none needed' ? 'none-needed' : ev.flush}`);
+        return;
       case 'apicReload':
         this.add(at, 'mmulab_apic_access_reload', `vcpu ${ev.vcpu} pfn ${ev.pfn >= 0 ? hex(ev.pfn) : '-'} ${ev.outcome}`);
         return;

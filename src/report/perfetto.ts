@@ -90,6 +90,7 @@ export class PerfettoSink implements InstanceSink {
       case 'lockBreak':
       case 'rootInvalidate':
       case 'mmuValidGen':
+      case 'gfnWriteProtected':
         this.instant(ev, at);
         return;
       case 'apicReload':

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
@@ -52,6 +53,13 @@ test("check sync-children-mini --mutate sync-children-wp-no-flush: a vCPU's munm
   const replay = await captured(['replay', cex]);
   assert.equal(replay.code, 1, replay.stderr);
   assert.deepEqual(story(replay.stdout), lines);
+  // The traces show the write protection too (it had neither an ftrace line nor a Perfetto instant: a probe).
+  const ftrace = join(dir, 'wp.ftrace');
+  const trace = join(dir, 'wp.trace.json');
+  assert.equal((await captured(['replay', cex, '--ftrace', ftrace, '--trace', trace])).code, 1);
+  assert.match(readFileSync(ftrace, 'utf8'), / mmulab_write_protect_gfn: gfn 8000403 by mmu_sync_children flush skipped\n/);
+  const instants = (JSON.parse(readFileSync(trace, 'utf8')).traceEvents as { ph: string; name: string }[]).filter((e) => e.ph === 'i');
+  assert.ok(instants.some((e) => /^mmu_sync_children: gfn 0x8000403 write-protected, not flushed/.test(e.name)));
 });
 
 test('bad input: workload.munmapNs that is not a duration is refused on one line naming the file and field (exit 2)', async () => {
