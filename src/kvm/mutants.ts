@@ -55,7 +55,7 @@ export const MUTANTS: readonly MutantSpec[] = [
   {
     name: 'sync-children-wp-no-flush',
     description:
-      "mmu_sync_children write-protects the unsync pages' gfns but leaves the flush for the end of the batch: a vCPU writes a guest table through its TLB after the sync has read it",
+      "mmu_sync_children write-protects the unsync pages' gfns but leaves the flush for the end of the batch: as the sync reads a table, a vCPU's TLB still maps it writable, so a guest write to it would not trap",
     scenario: 'sync-children-mini',
   },
   {

@@ -37,7 +37,7 @@ export function* accountShadowed(mmu: ShadowMmu, sp: ShadowPage): Task {
   if (!kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) return;
   let flush: 'done' | 'skipped' = 'skipped';
   if (!kvm.mutation.acts('account-shadowed-no-flush')) {
-    yield* kvmFlushRemoteTlbs(kvm, 'write-protect a shadowed gfn');
+    yield* kvmFlushRemoteTlbs(kvm, 'account_shadowed');
     flush = 'done';
   }
   if (kvm.listens('gfnWriteProtected')) kvm.emit({ e: 'gfnWriteProtected', gfn: sp.gfn, by: 'account_shadowed', flush });

@@ -125,7 +125,7 @@ export class TdpMmu implements MmuBackend {
         // Flush before yielding: once the lock is dropped, another path may see the
         // zapped SPTE and conclude no flush is needed while a TLB still maps it.
         if (pending && !kvm.mutation.acts('invalidate-skip-tlb-flush')) {
-          yield* kvmFlushRemoteTlbs(kvm, 'zap yield');
+          yield* kvmFlushRemoteTlbs(kvm, 'tdp_mmu_iter_cond_resched');
           pending = false;
         }
         kvm.emit({ e: 'lockBreak', holder: 'tdp_mmu_zap_leafs' });

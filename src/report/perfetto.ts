@@ -179,7 +179,8 @@ export class PerfettoSink implements InstanceSink {
       const args = JSON.stringify({
         kind: inv.kind,
         ...hvaRangeArgs(inv.hvaStart, inv.hvaEnd),
-        gfns: inv.gfnStart >= 0 ? gfnRange(inv.gfnStart, inv.gfnEnd) : 'no memslot',
+        // No gfns: it touched no memslot, or, unfinished, it has not reached kvm_mmu_invalidate_range_add yet.
+        gfns: inv.gfnStart >= 0 ? gfnRange(inv.gfnStart, inv.gfnEnd) : inv.end < 0 || inv.end > upTo ? 'none yet (before its range_add)' : 'no memslot',
         seqAfter: inv.seq,
         ...(inv.end < 0 || inv.end > upTo ? { unfinished: true } : {}),
       });
