@@ -116,26 +116,27 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
     .action((arg: string, o: ReplayFlags) => {
       const input = o.schedule !== undefined ? fromLine(arg, o, ctx) : fileForm(arg, o);
       const factory = input.factory();
+      // A replay with nothing to write (no violation, or the model threw): what it says, the outputs asked for and not written, the exit code.
+      const ended = (stdout: string, why: string, code: number): void => {
+        process.stdout.write(stdout);
+        const unwritten = (['json', 'trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
+        if (unwritten.length > 0) process.stderr.write(`mmulab: ${why}, so ${unwritten.join(', ')} not written\n`);
+        process.exitCode = code;
+      };
       let replayed: Counterexample;
       try {
-        // A counterexample whose file was edited (its mutant taken away: "does the fix hold?") may run to its end.
+        // A counterexample whose file was edited (a fixed vCPU's steps added, its mutant taken away) may run to its end.
         const run = runOnce(factory, new ReplayStrategy(input.schedule), input.origin.limits, true);
         if (run.outcome === 'model-bug') {
           // The line check printed for a model bug (or a model changed under a counterexample): the throw again, exit 3.
           const said = replayedModelBug(run);
-          process.stdout.write(said.stdout);
           process.stderr.write(said.stderr);
-          const unwritten = (['json', 'trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
-          if (unwritten.length > 0) process.stderr.write(`mmulab: the model threw, so ${unwritten.join(', ')} not written\n`);
-          process.exitCode = ctx.exit.modelBug;
+          ended(said.stdout, 'the model threw', ctx.exit.modelBug);
           return;
         }
         if (run.violation === null) {
           const was = input.cex !== null ? ` (${input.source} recorded ${input.cex.property}, which this replay no longer violates)` : '';
-          process.stdout.write(`no violation: the schedule runs to its end (${run.outcome}, ${run.schedule.choices.length} steps)${was}\n`);
-          const unwritten = (['json', 'trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
-          if (unwritten.length > 0) process.stderr.write(`mmulab: no violation, so ${unwritten.join(', ')} not written\n`);
-          process.exitCode = ctx.exit.ok;
+          ended(`no violation: the schedule runs to its end (${run.outcome}, ${run.schedule.choices.length} steps)${was}\n`, 'no violation', ctx.exit.ok);
           return;
         }
         // One replay, its log on: the counterexample comes from it.
@@ -151,10 +152,7 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
             e instanceof ScheduleRanOut
               ? `no violation in the schedule's ${e.steps} steps: it ends${was}, and threads could run on`
               : `no violation up to where the model without the mutant leaves the schedule: ${e.message.replace(/^replay: /, '')}`;
-          process.stdout.write(`${said} (this interleaving holds as far as it goes; mmulab check explores the rest)\n`);
-          const unwritten = (['json', 'trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
-          if (unwritten.length > 0) process.stderr.write(`mmulab: no violation, so ${unwritten.join(', ')} not written\n`);
-          process.exitCode = ctx.exit.ok;
+          ended(`${said} (this interleaving holds as far as it goes; mmulab check explores the rest)\n`, 'no violation', ctx.exit.ok);
           return;
         }
         // Well formed, but the schedule does not fit the model it names.

@@ -119,7 +119,7 @@ export type KvmEventBody =
    * needed'), or one was and a mutant left the flush out ('skipped'; for
    * mmu_sync_children, per batch of pages).
    */
-  | { e: 'gfnWriteProtected'; gfn: number; by: 'account_shadowed' | 'mmu_sync_children'; flush: 'done' | 'none needed' | 'skipped' }
+  | { e: 'gfnWriteProtected'; gfn: number; by: 'account_shadowed' | 'mmu_sync_children'; flush: WriteProtectFlush }
   /**
    * kvm_inject_exception, as vcpu_enter_guest injects a queued exception (after
    * its requests, before kvm_mmu_reload): the #PF (vector 14) the shadow MMU's
@@ -129,6 +129,9 @@ export type KvmEventBody =
   | { e: 'injException'; vcpu: number; vector: number; errorCode: number; reinjected: boolean }
   | { e: 'mmuValidGen'; gen: number }
   | { e: 'note'; text: string };
+
+/** The flush after a write protection (gfnWriteProtected): done, not needed (no leaf was writable), or left out by a mutant. */
+export type WriteProtectFlush = 'done' | 'none needed' | 'skipped';
 
 /** Who marks an unsync page sync (kvm_unlink_unsync_page's callers in the model). */
 export type SpSyncBy =

@@ -1,5 +1,6 @@
 import { modelAssert } from '../runtime/model-bug.js';
 import type { Task } from '../runtime/thread.js';
+import type { WriteProtectFlush } from './events.js';
 import { HUGE_LEVELS, initialDisallow, slotArchKey } from './lpage-info.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { leafWritable, pagesPerEntry, refIndex, refPage, type ShadowPage } from './shadow-page.js';
@@ -35,7 +36,7 @@ export function* accountShadowed(mmu: ShadowMmu, sp: ShadowPage): Task {
   // can hold a writable entry unless a zap went unflushed, which other checks catch): a
   // line for every new shadow page would crowd the counterexamples.
   if (!kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) return;
-  let flush: 'done' | 'skipped' = 'skipped';
+  let flush: WriteProtectFlush = 'skipped';
   if (!kvm.mutation.acts('account-shadowed-no-flush')) {
     yield* kvmFlushRemoteTlbs(kvm, 'account_shadowed');
     flush = 'done';

@@ -1,6 +1,6 @@
 import { op2, opRead, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
-import type { SpSyncBy } from './events.js';
+import type { SpSyncBy, WriteProtectFlush } from './events.js';
 import { kvmMmuSlotGfnWriteProtect } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, refPage, type ShadowPage, SPTES_PER_PAGE } from './shadow-page.js';
@@ -197,7 +197,7 @@ export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage): Task {
     if (batch.length === 0) break;
     let writeProtected = false;
     for (const sp of batch) if (kvmMmuSlotGfnWriteProtect(mmu, sp.gfn)) writeProtected = true;
-    let wpFlush: 'done' | 'none needed' | 'skipped' = 'none needed';
+    let wpFlush: WriteProtectFlush = 'none needed';
     if (writeProtected) {
       // The mutant leaves the flush for the batch's end: a vCPU may write a table
       // through its TLB after the sync has read it.
