@@ -44,7 +44,7 @@ export interface CheckResult {
   /**
    * dfs with a preemption bound: the bound kept a thread from running in some
    * execution, so a bigger one would run more (the iterative bound's levels
-   * go on; not in the JSON).
+   * go on; an exhausted check with none records boundCutNone in its JSON).
    */
   boundCut?: boolean;
   /**

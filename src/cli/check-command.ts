@@ -194,10 +194,31 @@ function boundedCoverage(n: number, por: PorMode): string {
   return `dfs (DPOR) with ${within} was exhausted (most, not all, interleavings within that bound: see the README's coverage note; --por states runs them all)`;
 }
 
-/** The line that says what an exhausted exploration covered, without iterative levels (mmulab merge says it too). */
-export function exhaustedLine(strategy: StrategySpec): string {
+/** What a search within preemption bounds covered when the last bound it ran kept no thread from running. */
+const WHOLE_SPACE = 'every interleaving was run (the last bound cut none: that is the whole space)';
+
+/**
+ * The line that says what an exhausted exploration covered, without iterative
+ * levels (mmulab merge says it too). `boundCutNone`: the bound of a dfs with
+ * explored states kept no thread from running (CheckJson.boundCutNone), so
+ * the space it ran is the whole space, as auto says of a level that cut none.
+ */
+export function exhaustedLine(strategy: StrategySpec, boundCutNone = false): string {
   if (strategy.kind !== 'dfs' || strategy.preemptionBound === undefined) return 'no violation: the space was exhausted';
+  if (boundCutNone) return `no violation: ${WHOLE_SPACE}`;
   return `no violation: ${boundedCoverage(strategy.preemptionBound, defaultPor(strategy))}`;
+}
+
+/**
+ * Whether `r`, a check with `strategy`, is a dfs with a preemption bound and
+ * explored states (the default with a bound, and --shard's) that ran its
+ * whole bounded space, the bound keeping no thread from running in any
+ * execution (CheckJson.boundCutNone). Not bounded DPOR (--por dpor), whose
+ * workers share out branches that do not count what their bound cut.
+ */
+function cutNone(strategy: StrategySpec, r: Pick<CheckResult, 'summary' | 'boundCut'>): boolean {
+  if (strategy.kind !== 'dfs' || strategy.preemptionBound === undefined || strategy.iterative === true) return false;
+  return defaultPor(strategy) === 'states' && r.summary.exhausted && r.boundCut === false;
 }
 
 /** What the levels of an iterative preemption bound covered, in one line; whether that is the whole space, and whether it is anything. */
@@ -209,8 +230,7 @@ function coverage(
 ): { line: string; whole: boolean; none?: true } {
   const last = levels[levels.length - 1]!;
   if (exhausted && last.preemptionBound === null) return { line: 'every interleaving was run (the whole space, exhausted without a bound)', whole: true };
-  if (exhausted && last.preemptionBound !== maxBound)
-    return { line: 'every interleaving was run (the last bound cut none: that is the whole space)', whole: true };
+  if (exhausted && last.preemptionBound !== maxBound) return { line: WHOLE_SPACE, whole: true };
   const covered = levels.filter((l) => l.exhausted && l.preemptionBound !== null).pop();
   if (covered === undefined) return { line: 'no preemption bound was exhausted', whole: false, none: true };
   const n = covered.preemptionBound!;
@@ -415,12 +435,15 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           ...(drawn.all.length > 0 ? { drawnChoices: drawn } : {}),
           parts: parts.map((p) => ({ ...p, summary: roundedSummary(p.summary) })),
           ...(r.statesLost !== undefined ? { statesLost: r.statesLost } : {}),
+          ...(cutNone(strategy, r) ? { boundCutNone: true as const } : {}),
           ...(bug !== null ? { modelBug: bug } : {}),
         };
         const failed = writeOutput('--json', o.json, toJson(out));
         if (failed !== null) unwritten.push(failed);
       }
       const where = shard !== null ? ` (shard ${shard.index}/${shard.count})` : '';
+      // A part's bound that cut none says nothing of the others' parts: its verdict stays within its bound (merge says the whole's).
+      const whole = shard === null || shard.count === 1;
       // auto's figures are of both its phases (the lines below split them): its summary is named auto, not by its last phase.
       const shown = strategy.kind === 'auto' ? { ...r.summary, strategy: 'auto' } : r.summary;
       process.stdout.write(`${formatSummary(shown)}${where}\n`);
@@ -457,7 +480,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         } else {
           process.stdout.write(
             r.summary.exhausted
-              ? `${inPart(exhaustedLine(strategy), shard)}\n`
+              ? `${inPart(exhaustedLine(strategy, whole && cutNone(strategy, r)), shard)}\n`
               : interrupted
                 ? 'interrupted: no violation found so far\n'
                 : 'no violation found\n',

@@ -83,6 +83,13 @@ export interface CheckJson {
   parts: ExplorePart[];
   /** dfs with explored states: states the full table made it explore again (CheckResult.statesLost); absent when none. */
   statesLost?: number;
+  /**
+   * dfs with a preemption bound and explored states, exhausted: the bound kept
+   * no thread from running in any execution (CheckResult.boundCut), so what ran
+   * is the whole space, and the verdict says so (a world of one interleaving);
+   * merged, when every part says it. Absent otherwise.
+   */
+  boundCutNone?: true;
   /** Set when the exploration stopped because the model threw (summary.stoppedBy 'model-bug'); absent otherwise. */
   modelBug?: ModelBugJson;
 }
@@ -191,6 +198,8 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     ...(first.drawnChoices !== undefined ? { drawnChoices: first.drawnChoices } : {}),
     parts: mergedParts(m, strategy),
     ...(lost > 0 ? { statesLost: lost } : {}),
+    // A bound that cut none in any part cut none in the whole (each part walks the top it shares with the others, and its own subtrees).
+    ...(m.summary.exhausted && files.every((f) => f.json.boundCutNone === true) ? { boundCutNone: true as const } : {}),
     // The part that stopped first stopped on the model's throw: its replay is the merged run's.
     ...(lead?.json.modelBug !== undefined && m.summary.stoppedBy === 'model-bug' ? { modelBug: lead.json.modelBug } : {}),
   };

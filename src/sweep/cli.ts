@@ -88,7 +88,7 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
   } else {
     process.stdout.write(
       c.summary.exhausted
-        ? `${exhaustedLine(c.exploration.strategy)}\n${retriesNote(c.exploration.retries ?? 'deferred')}${c.drawnChoices ? drawsNote(c.drawnChoices, c.seed, c.exploration.strategy) : ''}`
+        ? `${exhaustedLine(c.exploration.strategy, c.boundCutNone === true)}\n${retriesNote(c.exploration.retries ?? 'deferred')}${c.drawnChoices ? drawsNote(c.drawnChoices, c.seed, c.exploration.strategy) : ''}`
         : 'no violation found\n',
     );
   }

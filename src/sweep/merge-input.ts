@@ -130,6 +130,7 @@ const checkFile = z
     modelBug: z.object({ message: text, schedule: text, replay: text.nullable() }).optional(),
     parts: z.array(explorePart).min(1),
     statesLost: count.optional(),
+    boundCutNone: z.literal(true).optional(),
   })
   .check((c) => {
     // A file's parts are its workers' shares of its shard: part w of shard i/n is i + n·w of n·k (shard.ts subShard).

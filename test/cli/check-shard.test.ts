@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
+import { captured } from './captured-cli.js';
 import { cli, load } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-check-shard-');
@@ -141,7 +142,7 @@ test('check --workers 2 with bounded dfs stops at --time-limit: partial, not exh
 });
 
 // dfs parts merge the same way; test/check/shard.test.ts checks their figures.
-test('mmulab merge puts check --shard parts back together: the unsharded verdict (random with a violation)', async () => {
+test('mmulab merge puts check --shard parts back together: the unsharded verdict (random with a violation; a world of one interleaving, below)', async () => {
   for (const [name, args] of [['random', ['--strategy', 'random', '--mutate', 'fault-skip-range-check']]] as const) {
     const whole = await check(`${name}-whole`, ...args, '--shard', '0/1');
     const parts = [0, 1, 2].map((i) => join(dir, `${name}-p${i}.json`));
@@ -159,7 +160,45 @@ test('mmulab merge puts check --shard parts back together: the unsharded verdict
     await cli('merge', parts[0]!, parts[1]!, '--json', out);
     assert.equal(load(out).partial, true);
   }
+  await oneInterleavingMerges();
 });
+
+/**
+ * A world of one interleaving (one vCPU, no invalidation), checked whole and in
+ * 3 parts merged, with each strategy: the same verdict, and the same JSON but
+ * wall times and the parts a dfs records, one per shard (a probe: the default's
+ * parts, dfs with bound 2, merged to 'every interleaving with at most 2
+ * preemptions was run' where the bare check says it ran the whole space).
+ */
+async function oneInterleavingMerges(): Promise<void> {
+  const world = ['fault-vs-invalidation-mini', '--set', 'vcpus=1', '--set', 'invalidations=0', '--set', 'faultsPerVcpu=2'];
+  const verdict = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('no violation'));
+  const run = async (name: string, ...args: string[]) => {
+    const json = join(dir, `${name}.json`);
+    const r = await captured(args[0] === 'merge' ? [...args, '--json', json] : [...args, '--json', json, '--out', join(dir, `${name}-cex.json`)]);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return { verdict: verdict(r.stdout), json: load(json) as CheckJson };
+  };
+  // Without a strategy the parts are dfs with the default bound: the bare check (auto) is the verdict to give, --shard 0/1 the JSON.
+  for (const [name, args, reference] of [
+    ['one-default', [], ['--shard', '0/1']],
+    ['one-pct', ['--strategy', 'pct'], []],
+    ['one-random', ['--strategy', 'random'], []],
+    ['one-dfs', ['--strategy', 'dfs'], []],
+    ['one-bound', ['--preemption-bound', '2'], []],
+  ] as const) {
+    const whole = await run(`${name}-whole`, 'check', ...world, ...args);
+    const same = await run(`${name}-ref`, 'check', ...world, ...args, ...reference);
+    const parts = [0, 1, 2].map((i) => join(dir, `${name}-p${i}.json`));
+    for (let i = 0; i < 3; i++) await run(`${name}-p${i}`, 'check', ...world, ...args, '--shard', `${i}/3`);
+    const merged = await run(`${name}-merged`, 'merge', parts[1]!, parts[2]!, parts[0]!);
+    assert.equal(whole.verdict.length, 1, `${name}: ${whole.verdict}`);
+    assert.deepEqual(merged.verdict, whole.verdict, name);
+    const dfs = (same.json.exploration as { strategy: { kind: string } }).strategy.kind === 'dfs';
+    const comparable = (j: CheckJson) => ({ ...j, shard: null, parts: dfs ? null : j.parts });
+    assert.deepEqual(comparable(merged.json), comparable(same.json), name);
+  }
+}
 
 test('check --workers 2 (regression): random with a violation records its parts cut at the first one, so the JSON is that of every run and of the merged --shard 0/2 and 1/2 (seed 1, the mini at its size)', async () => {
   // Part 1's violation is execution 13, part 0's own 14: part 0 stopped at 12 ('elsewhere') or ran on to 14, as timing went.
