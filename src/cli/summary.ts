@@ -1,3 +1,4 @@
+import { actedWords } from '../report/mutant-acted.js';
 import { printable } from '../report/printable.js';
 import type { RunResult } from '../simulate/result.js';
 import { fmtNs, renderTable } from './table.js';
@@ -32,7 +33,7 @@ export function summarizeRun(r: RunResult): string {
   rows.push(['livelock', r.progress.livelock ? 'YES (below)' : 'no']);
   rows.push(['violations', String(r.violations.length)]);
   const size = Object.entries(r.size ?? {}).map(([k, v]) => `${k}=${v}`);
-  const head = `${printable(r.scenario)}  seed ${r.seed}${size.length > 0 ? `  ${size.join(' ')}` : ''}${r.mutant ? `  mutant=${r.mutant}${r.mutantActed !== undefined ? ` (acted ${r.mutantActed} ${r.mutantActed === 1 ? 'time' : 'times'})` : ''}` : ''}`;
+  const head = `${printable(r.scenario)}  seed ${r.seed}${size.length > 0 ? `  ${size.join(' ')}` : ''}${r.mutant ? `  mutant=${r.mutant}${r.mutantActed !== undefined ? ` (${actedWords(r.mutantActed)})` : ''}` : ''}`;
   const settings = Object.entries(r.settings).map(([k, v]) => `${k}=${v}`);
   const lines = [head, `  ${settings.slice(0, 3).join(' ')}`, `  ${settings.slice(3).join(' ')}`, renderTable(['metric', 'value'], rows)];
   if (r.progress.livelock) lines.push(`LIVELOCK: ${printable(r.progress.stalled ?? 'no progress')}`);

@@ -2,6 +2,7 @@ import type { RunResult } from '../simulate/result.js';
 import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './html-page.js';
 import { timelineLegend, timelineSvg } from './html-timeline.js';
 import { METRIC_ROWS, type MetricRow, runStatus, statusClass } from './metric-rows.js';
+import { actedWords } from './mutant-acted.js';
 import type { RunSeries } from './series.js';
 
 /** What a run report can show besides the RunResult. */
@@ -21,11 +22,18 @@ export function fmtMetric(row: MetricRow, v: number): string {
   return row.unit === 'ns' ? fmtNs(v) : fmtInt(v);
 }
 
-/** Settings as a two-column table. */
-export function settingsTable(settings: object, mutant: string | null): string {
+/** Settings as a two-column table; `acted`, a run's: how many times its mutant acted (RunResult.mutantActed). */
+export function settingsTable(settings: object, mutant: string | null, acted?: number): string {
   const rows = Object.entries(settings).map(([k, v]) => `<tr><th>${esc(k)}</th><td class="mono" data-setting="${esc(k)}">${esc(String(v))}</td></tr>`);
-  rows.push(`<tr><th>mutant</th><td class="mono${mutant ? ' bad' : ''}" data-setting="mutant">${esc(mutant ?? 'none (the kernel protocol)')}</td></tr>`);
+  rows.push(
+    `<tr><th>mutant</th><td class="mono${mutant ? ' bad' : ''}" data-setting="mutant">${esc(mutant ?? 'none (the kernel protocol)')}${mutant ? mutantActed(acted) : ''}</td></tr>`,
+  );
   return `<table class="settings">${rows.join('')}</table>`;
+}
+
+/** " (acted 35 times)" after a mutant's name, as run's header says it, or nothing when the count is not known. */
+function mutantActed(acted: number | undefined): string {
+  return acted === undefined ? '' : ` <span class="note" data-mutant-acted="${acted}">(${esc(actedWords(acted))})</span>`;
 }
 
 /** Time axis of a series, bin starts in ns. */
@@ -146,12 +154,12 @@ export function renderRunReport(r: RunResult, extras: RunReportExtras = {}): str
             .join(' '),
         )}`
       : ''
-  } · ${esc(fmtNs(r.simTimeNs))} of virtual time · ${fmtInt(r.steps)} steps${r.mutant ? ` · mutant <span class="bad">${esc(r.mutant)}</span>` : ''}</div>
+  } · ${esc(fmtNs(r.simTimeNs))} of virtual time · ${fmtInt(r.steps)} steps${r.mutant ? ` · mutant <span class="bad">${esc(r.mutant)}</span>${mutantActed(r.mutantActed)}` : ''}</div>
 <div class="banner ${statusClass(st.kind)}" id="status" data-status="${st.kind}">${esc(st.label)}<div class="detail">${esc(st.detail)}</div></div>
 ${extras.description ? `<p>${esc(extras.description)}</p>` : ''}
 ${extras.command ? `<p class="note">Reproduce: <code>${esc(extras.command)}</code></p>` : ''}
 <h2>Settings</h2>
-${settingsTable(r.settings, r.mutant)}
+${settingsTable(r.settings, r.mutant, r.mutantActed)}
 ${extras.scenarioText ? `<details><summary>Scenario</summary><pre class="mono">${esc(extras.scenarioText)}</pre></details>` : ''}
 <h2>Summary</h2>
 ${summaryTable(r)}

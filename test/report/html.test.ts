@@ -70,6 +70,19 @@ test('html run report with a violation (apic-page-reload, mutant apic-reload-no-
   assert.match(html, new RegExp(`<tr class="violating"><td class="num">${r.violations[0]!.step}</td>`));
 });
 
+test("html run report names how many times the mutant acted, where it names the mutant, as run's header and --json do (apic-page-reload, apic-reload-no-retry, seed 1; a probe: the page named the mutant only)", () => {
+  const s = shortScenario('apic-page-reload', 2_000_000);
+  const r = runWith(s, [], { mutant: 'apic-reload-no-retry' });
+  assert.equal(r.mutantActed, 1, 'the mutant acted once in this short run');
+  const note = (n: number, words: string) => `<span class="note" data-mutant-acted="${n}">(acted ${n} ${words})</span>`;
+  const html = renderRunReport(r);
+  assert.ok(html.includes(`mutant <span class="bad">apic-reload-no-retry</span> ${note(1, 'time')}</div>`), 'the line under the title');
+  assert.ok(html.includes(`data-setting="mutant">apic-reload-no-retry ${note(1, 'time')}</td>`), 'the settings table');
+  assert.ok(renderRunReport({ ...r, mutantActed: 35 }).includes(`data-setting="mutant">apic-reload-no-retry ${note(35, 'times')}</td>`));
+  // Without a mutant, nothing of the kind.
+  assert.doesNotMatch(renderRunReport(runWith(s, [])), /acted/);
+});
+
 test('html compare zap-all-lockbreak vs zap-all-fast, seeds 1-2: the livelocked variant gets a red banner, a red card and a red zap-all cell', () => {
   const rows = livelockCompareRows();
   const html = renderCompareReport(rows, { command: 'mmulab compare …' });
