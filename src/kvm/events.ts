@@ -43,8 +43,24 @@ export type KvmEventBody =
   | { e: 'newPgd'; vcpu: number; pgd: number; root: number; prev: number[] }
   /** kvm_mmu_free_obsolete_roots: the roots it looked at and those it frees. */
   | { e: 'freeObsoleteRoots'; vcpu: number; current: number; prev: number[]; freed: number[] }
-  /** kvm_swap_active_memslots publishes a new memslot set. */
-  | { e: 'memslotsPublish'; generation: number; what: string }
+  /** kvm_swap_active_memslots publishes a new memslot set, with the old generation and the update-in-progress bit (`inProgress`). */
+  | { e: 'memslotsPublish'; generation: number; inProgress: boolean; what: string }
+  /** kvm_swap_active_memslots stores the final generation in the set it published (after synchronize_srcu and kvm_arch_memslots_updated). */
+  | { e: 'memslotsGeneration'; generation: number }
+  /**
+   * make_mmio_spte / mark_mmio_spte: a fault on a gfn in no memslot installed an
+   * MMIO SPTE carrying `gen`, the memslots generation's low bits as read under
+   * mmu_lock (`inProgress`: the set read was still being published). `root`: the
+   * TDP root; under shadow paging -1, `sp` the shadow page.
+   */
+  | { e: 'mmioSpteSet'; vcpu: number; gfn: number; gen: number; inProgress: boolean; root: number; sp?: number }
+  /**
+   * check_mmio_spte in handle_mmio_page_fault: the MMIO SPTE's generation
+   * (`spteGen`) against the memslots' (`generation`; `gen`, its bits an MMIO SPTE
+   * keeps; `inProgress`, the update-in-progress bit); `match`: the access is
+   * emulated as MMIO, without a memslot lookup.
+   */
+  | { e: 'mmioCheck'; vcpu: number; gfn: number; spteGen: number; generation: number; gen: number; inProgress: boolean; match: boolean }
   /** The lockless pre-check's read of mmu_invalidate_in_progress (`kept`: the value of an earlier read, no READ_ONCE) and its answer. */
   | { e: 'precheck'; vcpu: number; gfn: number; afterGup: boolean; inProgress: number; kept: boolean; seq: number; retry: boolean }
   /** is_page_fault_stale's invalidation check under mmu_lock (`skipped`: a mutant left out the part that would have said stale). */
@@ -191,14 +207,18 @@ export const REQUEST_NAMES = [
 /**
  * Why a vCPU left the guest. A fault is an EPT violation under TDP; under
  * shadow paging it is the guest's #PF, intercepted: `write-protect` when a
- * present SPTE refused a write (error code P|W), `pf-intercept` otherwise.
+ * present SPTE refused a write (error code P|W), `pf-intercept` otherwise. An
+ * access that reaches an MMIO SPTE exits as an EPT misconfiguration (TDP) or a
+ * #PF with a reserved bit set (shadow: `pf-rsvd`).
  */
-export type VmExitReason = 'ept-violation' | 'pf-intercept' | 'write-protect' | 'kick' | 'done' | 'cr3';
+export type VmExitReason = 'ept-violation' | 'pf-intercept' | 'write-protect' | 'ept-misconfig' | 'pf-rsvd' | 'kick' | 'done' | 'cr3';
 
 const EXIT_TEXT: Record<VmExitReason, string> = {
   'ept-violation': 'EPT violation',
   'pf-intercept': '#PF intercepted',
   'write-protect': '#PF intercepted: write to a write-protected SPTE',
+  'ept-misconfig': 'EPT misconfiguration: MMIO SPTE',
+  'pf-rsvd': '#PF intercepted: reserved bit, MMIO SPTE',
   kick: 'kick',
   // The vCPU ran its workload's accesses and stops: as a guest that idles, a HLT exit.
   done: 'HLT: its accesses are done',
@@ -257,7 +277,13 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'freeObsoleteRoots':
       return `kvm_mmu_free_obsolete_roots (current ${rootList([ev.current])}, prev_roots ${rootList(ev.prev)}): ${ev.freed.length > 0 ? `frees ${rootList(ev.freed)}` : 'finds none obsolete'}`;
     case 'memslotsPublish':
-      return `publish memslots generation ${ev.generation}: ${ev.what}`;
+      return `publish memslots generation ${ev.generation}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.what}`;
+    case 'memslotsGeneration':
+      return `memslots generation := ${ev.generation} (update done)`;
+    case 'mmioSpteSet':
+      return `install MMIO SPTE gfn ${hex(ev.gfn)} generation ${ev.gen}${ev.inProgress ? ' (read while an update was in progress)' : ''} in ${spteHolder(ev)}`;
+    case 'mmioCheck':
+      return `handle_mmio_page_fault gfn ${hex(ev.gfn)}: MMIO SPTE generation ${ev.spteGen}, memslots ${ev.generation}${ev.gen !== ev.generation ? ` (${ev.gen} in the SPTE's bits)` : ''}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.match ? 'match, emulate as MMIO' : 'mismatch, RET_PF_INVALID: full fault'}`;
     case 'precheck':
       return `${ev.afterGup ? 'lockless check after get_user_pages' : 'lockless pre-check'} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? ' (kept from an earlier read: no READ_ONCE)' : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? (ev.afterGup ? 'retry, releasing the pfn' : 'retry') : 'go on'}`;
     case 'staleCheck': {

@@ -1,7 +1,8 @@
-import { op2, WRITE } from '../runtime/op.js';
+import { op2, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { Kvm } from './kvm.js';
 import { KVM_MEMSLOT_INVALID, type Memslot } from './memslots.js';
+import { kvmMmuInvalidateMmioSptes } from './mmio-spte.js';
 
 /** A memslot change the VMM makes (KVM_SET_USER_MEMORY_REGION). */
 export type MemslotOp =
@@ -11,8 +12,10 @@ export type MemslotOp =
 
 /**
  * @kernel kvm_swap_active_memslots — wait until no notifier invalidation is
- * between start and end (else begin and end could see different slots), publish,
- * then wait out the SRCU readers of the old set.
+ * between start and end (else begin and end could see different slots), publish
+ * the new set with the old generation and the update-in-progress bit, wait out
+ * the SRCU readers of the old set, then kvm_arch_memslots_updated with the final
+ * generation (the MMIO generation wrap), and store it.
  */
 function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[], what: string): Task {
   // Race: notifiers counting themselves in and out of mn_active_invalidate_count,
@@ -21,11 +24,25 @@ function* kvmSwapActiveMemslots(kvm: Kvm, slots: readonly Memslot[], what: strin
   // under mn_invalidate_lock: a start counted in between would read the old set
   // and its end the new one.
   yield* kvm.mnMemslotsUpdateWait.stepUntil(() => kvm.mnActiveInvalidateCount === 0, op2(WRITE, kvm.objMnActive, kvm.objMemslots));
+  const gen = kvm.memslots.generation + 1;
   kvm.memslots = kvm.memslots.with(slots);
-  kvm.emit({ e: 'memslotsPublish', generation: kvm.memslots.generation, what });
+  // The mutant publishes the final generation at once (before 2014's fix): a fault
+  // that found no memslot in the old set stamps its MMIO SPTE with it.
+  if (kvm.mutation.acts('memslot-gen-no-update-in-progress')) {
+    kvm.memslots.generation = gen;
+    kvm.memslots.updateInProgress = false;
+  }
+  kvm.emit({ e: 'memslotsPublish', generation: kvm.memslots.generation, inProgress: kvm.memslots.updateInProgress, what });
   kvm.rt.charge(kvm.costs.srcuSyncNs);
   yield* kvm.srcu.synchronize();
-  if (kvm.mmu.memslotsUpdated !== undefined) yield* kvm.mmu.memslotsUpdated(kvm.memslots.generation);
+  yield* kvmMmuInvalidateMmioSptes(kvm, gen);
+  // Race: vCPUs reading the generation without a lock (make_mmio_spte under
+  // mmu_lock, check_mmio_spte in the MMIO fast path): until this store they see
+  // the update in progress. Without MMIO caching nothing reads it but the swap.
+  if (kvm.settings.mmioCaching) yield opWrite(kvm.objMemslots);
+  kvm.memslots.generation = gen;
+  kvm.memslots.updateInProgress = false;
+  if (kvm.listens('memslotsGeneration')) kvm.emit({ e: 'memslotsGeneration', generation: gen });
 }
 
 /**

@@ -17,14 +17,22 @@ export interface Memslot {
 }
 
 /**
- * One published memslot set (struct kvm_memslots): immutable, replaced as a whole
- * on every update, read by vCPUs and notifiers under SRCU.
+ * One published memslot set (struct kvm_memslots): its slots immutable, replaced
+ * as a whole on every update, read by vCPUs and notifiers under SRCU. Only its
+ * generation changes once published: kvm_swap_active_memslots publishes the set
+ * with the old generation and the update-in-progress bit, and stores the final
+ * generation once the old set's readers are gone.
  */
 export class Memslots {
   constructor(
     readonly slots: readonly Memslot[],
-    /** The set's generation; bumped by every swap. */
-    readonly generation: number,
+    /**
+     * The set's generation without KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS (bit 63 in
+     * the kernel, `updateInProgress` here): +1 per swap (one address space).
+     */
+    public generation: number,
+    /** KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS: published, its final generation not yet stored. */
+    public updateInProgress = false,
   ) {}
 
   /** The slot containing `gfn`, or undefined (MMIO). */
@@ -50,8 +58,9 @@ export class Memslots {
     return out;
   }
 
+  /** The next set, as kvm_swap_active_memslots publishes it: this generation, with the update in progress. */
   with(slots: readonly Memslot[]): Memslots {
-    return new Memslots(slots, this.generation + 1);
+    return new Memslots(slots, this.generation, true);
   }
 }
 

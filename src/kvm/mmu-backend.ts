@@ -30,13 +30,15 @@ export interface MmuBackend {
   readonly faultTakesWriteLock: boolean;
   /** How a walk that finds no usable leaf exits: an EPT violation (TDP) or an intercepted #PF (shadow). */
   readonly faultExit: 'ept-violation' | 'pf-intercept';
-  /** The guest's hardware walk through the vCPU's current root: pfn or -1 (also for a write through a read-only leaf). */
+  /** How a walk that reaches an MMIO SPTE exits: an EPT misconfiguration (TDP) or a #PF with a reserved bit (shadow). */
+  readonly mmioExit: 'ept-misconfig' | 'pf-rsvd';
+  /** The guest's hardware walk through the vCPU's current root: pfn or -1 (also for a write through a read-only leaf), or an MMIO SPTE (mmio-spte.ts: <= -2). */
   walk(vcpu: Vcpu, gfn: number, write?: boolean): number;
   /** After a walk that found a leaf: whether the leaf allows writes (a TLB entry filled from it does). */
   readonly walkWritable: boolean;
   /** Object ids the walk of gfn reads (for the checker's footprints). */
   spteObject(gfn: number): number;
-  /** Installs the mapping under mmu_lock (is_page_fault_stale already passed). */
+  /** Installs the mapping under mmu_lock (is_page_fault_stale already passed); a fault with no memslot, an MMIO SPTE ('emulate'). */
   map(vcpu: Vcpu, fault: PageFault): Generator<Op, RetPf, void>;
   /** kvm_unmap_gfn_range's arch part under the write lock; returns "flush needed". */
   unmapGfnRange(start: number, end: number, canYield: boolean): Generator<Op, boolean, void>;
@@ -102,6 +104,4 @@ export interface MmuBackend {
   handleGuestExit?(vcpu: Vcpu): Generator<Op, void, void>;
   /** The KVM_REQ_MMU_SYNC handler (kvm_mmu_sync_roots), shadow paging only: sync the unsync pages below the current root. */
   syncRoots?(vcpu: Vcpu): Generator<Op, void, void>;
-  /** kvm_arch_memslots_updated: each swap's new memslots generation (MMIO generation wrap). */
-  memslotsUpdated?(generation: number): Generator<Op, void, void>;
 }

@@ -108,6 +108,24 @@ export const MUTANTS: readonly MutantSpec[] = [
     description: "a memslot delete or move publishes the final memslots before zapping the old slot's SPTEs: a vCPU reaches a gfn of no memslot",
     scenario: 'memslot-delete-mini',
   },
+  {
+    name: 'mmio-check-ignores-update-in-progress',
+    description:
+      'check_mmio_spte ignores KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS and compares the generations alone: while a swap publishes memslots that hold the gfn, an MMIO SPTE of the old generation still matches, and the access is emulated as MMIO',
+    scenario: 'mmio-gen-mini',
+  },
+  {
+    name: 'memslot-gen-no-update-in-progress',
+    description:
+      'kvm_swap_active_memslots publishes the new memslots with their final generation at once (before 2014\'s "fix potentially corrupt mmio cache"): a fault that found no memslot in the old set stamps its MMIO SPTE with the new generation, which stays current',
+    scenario: 'mmio-gen-mini',
+  },
+  {
+    name: 'mmio-gen-wrap-no-zap',
+    description:
+      'kvm_mmu_invalidate_mmio_sptes does not zap when the MMIO generation wraps to 0: an MMIO SPTE made that many swaps ago matches again, though its gfn has a memslot now',
+    scenario: 'mmio-gen-mini',
+  },
 ];
 
 export type MutantName = (typeof MUTANTS)[number]['name'];

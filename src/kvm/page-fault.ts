@@ -58,7 +58,9 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   yield opRead(kvm.objMemslots);
   const slot = kvm.memslots.gfnToMemslot(fault.gfn);
   fault.slot = slot;
-  if (slot === undefined) return 'emulate';
+  // kvm_handle_noslot_fault: with MMIO caching, go on to take mmu_lock and install
+  // an MMIO SPTE (KVM_PFN_NOSLOT); without, emulate at once.
+  if (slot === undefined) return kvm.settings.mmioCaching ? 'fixed' : 'emulate';
   // The slot is being deleted or moved: spin until the update is done, so that its
   // SPTEs are all zapped before anything new is installed for the gfn.
   if (slot.flags & KVM_MEMSLOT_INVALID) return 'retry-invalid-slot';

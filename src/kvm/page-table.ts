@@ -2,7 +2,9 @@
  * Four-level radix page tables of 512 entries, as the TDP MMU keeps them. Tables
  * live in a pool of Int32Arrays indexed by number (an arena), so a root is a table
  * index and a walk touches no objects. An entry holds 0 when not present; a
- * non-leaf entry holds child index + 1; a leaf holds pfn + 1.
+ * non-leaf entry holds child index + 1; a leaf holds pfn + 1, or, for an MMIO
+ * SPTE, -1 - its generation, so that `lookup` returns mmio-spte.ts's encoding
+ * (a pfn, NO_SPTE, or -2 - gen) with no test on its path.
  */
 import { CHUNK_ENTRIES, giveChunks, takeChunk } from '../runtime/chunk-pool.js';
 
@@ -22,7 +24,7 @@ const SPAN = [0, 1, 2 ** BITS, 2 ** (2 * BITS), 2 ** (3 * BITS)];
 
 export class TablePool {
   private readonly tables: Int32Array[] = [];
-  /** Present entries per table, to free empty tables cheaply. */
+  /** Entries in use per table (present leaves and MMIO SPTEs, or links). */
   private readonly used: number[] = [];
   private readonly freeList: number[] = [];
   /** Tables allocated now. */
@@ -59,7 +61,7 @@ export class TablePool {
     return this.tables[t]!;
   }
 
-  /** The leaf pfn mapping `gfn` under `root`, or -1. */
+  /** The leaf pfn mapping `gfn` under `root`, -1, or an MMIO SPTE (mmio-spte.ts: <= -2). */
   lookup(root: number, gfn: number): number {
     let t = root;
     for (let level = LEVELS; level > 1; level--) {
@@ -70,15 +72,25 @@ export class TablePool {
     return this.tables[t]![gfn & MASK]! - 1;
   }
 
-  /** Maps `gfn` to `pfn` (pfn < 0 clears); returns the old pfn or -1. */
+  /** Maps `gfn` to `pfn` (pfn < 0 clears); returns what `lookup` returned before. */
   set(root: number, gfn: number, pfn: number): number {
+    return this.setEntry(root, gfn, pfn < 0 ? 0 : pfn + 1);
+  }
+
+  /** Installs an MMIO SPTE (mmio-spte.ts's encoding, <= -2) for `gfn`; returns what `lookup` returned before. */
+  setMmio(root: number, gfn: number, spte: number): number {
+    return this.setEntry(root, gfn, spte + 1);
+  }
+
+  private setEntry(root: number, gfn: number, entry: number): number {
+    const clear = entry === 0;
     let t = root;
     for (let level = LEVELS; level > 1; level--) {
       const tab = this.tables[t]!;
       const i = indexAt(gfn, level);
       let e = tab[i]!;
       if (e === 0) {
-        if (pfn < 0) return -1;
+        if (clear) return -1;
         const child = this.alloc();
         e = child + 1;
         this.tables[t]![i] = e;
@@ -88,21 +100,28 @@ export class TablePool {
     }
     const leaf = this.tables[t]!;
     const i = gfn & MASK;
-    const old = leaf[i]! - 1;
-    if (old < 0 && pfn >= 0) this.used[t]!++;
-    else if (old >= 0 && pfn < 0) this.used[t]!--;
-    leaf[i] = pfn + 1;
-    return old;
+    const was = leaf[i]!;
+    if (was === 0 && !clear) this.used[t]!++;
+    else if (was !== 0 && clear) this.used[t]!--;
+    leaf[i] = entry;
+    return was - 1;
   }
 
-  /** The first gfn in [from, end) with a present leaf under `root`, or -1. */
-  nextPresent(root: number, from: number, end: number): number {
+  /**
+   * The first gfn in [from, end) with a present leaf under `root`, or -1; with
+   * `mmio`, an MMIO SPTE counts too (is_shadow_present_pte says no to one: leaf
+   * zaps pass over them, zapping the tables above takes them along).
+   */
+  nextPresent(root: number, from: number, end: number, mmio = false): number {
     // One gfn (the oracle's check of each freed page): a plain walk.
-    if (end - from === 1) return this.lookup(root, from) >= 0 ? from : -1;
-    return this.scan(root, LEVELS, 0, from, end);
+    if (end - from === 1) {
+      const e = this.lookup(root, from);
+      return e >= 0 || (mmio && e < -1) ? from : -1;
+    }
+    return this.scan(root, LEVELS, 0, from, end, mmio);
   }
 
-  private scan(t: number, level: number, base: number, from: number, end: number): number {
+  private scan(t: number, level: number, base: number, from: number, end: number, mmio: boolean): number {
     const span = 2 ** (BITS * (level - 1));
     const tab = this.tables[t]!;
     let i = from > base ? Math.floor((from - base) / span) : 0;
@@ -112,10 +131,10 @@ export class TablePool {
       const e = tab[i]!;
       if (e === 0) continue;
       if (level === 1) {
-        if (lo >= from) return lo;
+        if (lo >= from && (e > 0 || mmio)) return lo;
         continue;
       }
-      const g = this.scan(e - 1, level - 1, lo, from, end);
+      const g = this.scan(e - 1, level - 1, lo, from, end, mmio);
       if (g >= 0) return g;
     }
     return -1;
@@ -130,7 +149,7 @@ export class TablePool {
     this.release(root);
   }
 
-  /** Present leaves under `root` (for accounting checks and reports). */
+  /** Leaves in use under `root`, MMIO SPTEs included (for accounting checks and reports). */
   countPresent(root: number, level = LEVELS): number {
     const tab = this.tables[root]!;
     if (level === 1) return this.used[root]!;

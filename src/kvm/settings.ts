@@ -1,3 +1,4 @@
+import { MMIO_SPTE_GEN_BITS } from './mmio-spte.js';
 import { BATCH_ZAP_PAGES } from './shadow-page.js';
 
 /**
@@ -35,6 +36,17 @@ export interface Settings {
    * low to reach the fast zap's lock break.
    */
   zapBatchPages: number;
+  /**
+   * enable_mmio_caching: a fault on a gfn in no memslot installs an MMIO SPTE
+   * stamped with the memslots generation, and later accesses take the MMIO fast
+   * path (handle_mmio_page_fault); false: every such access is emulated at once.
+   */
+  mmioCaching: boolean;
+  /**
+   * Bits of the memslots generation an MMIO SPTE keeps (MMIO_SPTE_GEN_MASK's 19
+   * in the kernel). Check minis set it low, so that a few memslot swaps wrap it.
+   */
+  mmioGenBits: number;
 }
 
 /** The greatest zapBatchPages: any count above a world's shadow pages means no lock break. */
@@ -85,6 +97,19 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: BATCH_ZAP_PAGES,
     description: 'pages the fast zap zaps before it may drop mmu_lock (kernel: BATCH_ZAP_PAGES, 10; lower reaches its lock break in small worlds)',
     readUnder: { mmu: 'shadow', instead: 'the TDP MMU zaps invalidated roots after the fast zap, yielding by its own rule' },
+  },
+  {
+    key: 'mmioCaching',
+    values: [true, false],
+    default: true,
+    description: 'enable_mmio_caching: a fault on a gfn in no memslot installs an MMIO SPTE with the memslots generation (false: emulate at once)',
+  },
+  {
+    key: 'mmioGenBits',
+    values: [],
+    range: { min: 1, max: MMIO_SPTE_GEN_BITS },
+    default: MMIO_SPTE_GEN_BITS,
+    description: `memslots generation bits an MMIO SPTE keeps (kernel: ${MMIO_SPTE_GEN_BITS}, MMIO_SPTE_GEN_MASK; lower wraps it in a few memslot swaps)`,
   },
 ];
 

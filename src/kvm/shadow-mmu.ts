@@ -8,6 +8,7 @@ import { SharedProcesses } from './guest-shared.js';
 import type { Kvm } from './kvm.js';
 import { SlotArch, slotArchKey } from './lpage-info.js';
 import { KVM_MEMSLOT_INVALID, type Memslot, type Memslots } from './memslots.js';
+import { isMmioSpte, makeMmioSpte, mmioSpteGen } from './mmio-spte.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT } from './requests.js';
 import { Rmap } from './rmap.js';
@@ -33,7 +34,7 @@ import { kvmMmuTrackWrite, shadowPageTableClearFlood } from './shadow-write-trac
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
 import { kvmFlushRemoteTlbs, kvmMakeRequest, rootZapRequest } from './vcpu-requests.js';
-import { kvmMmuInvalidateMmioSptes, kvmMmuZapAllLockbreak, shadowZapAllFastLocked } from './zap-all.js';
+import { kvmMmuZapAllLockbreak, shadowZapAllFastLocked } from './zap-all.js';
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
 import { kvmMmuZapMemslot } from './zap-slot.js';
 
@@ -55,6 +56,7 @@ const PFERR_USER_MASK = 0x4;
 export class ShadowMmu implements MmuBackend {
   readonly faultTakesWriteLock = true;
   readonly faultExit = 'pf-intercept' as const;
+  readonly mmioExit = 'pf-rsvd' as const;
   /** Every shadow page ever made, by id (freed ones stay, for use-after-free reports). */
   readonly sps: ShadowPage[] = [];
   /** kvm->arch.active_mmu_pages. */
@@ -222,6 +224,8 @@ export class ShadowMmu implements MmuBackend {
     }
     const leaf = sp.sptes.get(gfn % SPTES_PER_PAGE);
     if (leaf === undefined) return -1;
+    // An MMIO SPTE (mmio-spte.ts's encoding, kept as it is): reserved bits set, an exit.
+    if (isMmioSpte(leaf)) return leaf;
     this.walkWritable = leafWritable(leaf);
     if (write && !this.walkWritable) return -1;
     return leafPfn(leaf);
@@ -353,8 +357,15 @@ export class ShadowMmu implements MmuBackend {
     sp.writeFloodingCount = 0;
     const index = gva % SPTES_PER_PAGE;
     const old = sp.sptes.get(index);
-    if (old !== undefined && (!fault.write || leafWritable(old))) return 'spurious';
-    if (old === undefined) {
+    if (fault.slot === undefined) return yield* this.markMmioSpte(vcpu, sp, index, fault.gfn, old);
+    if (old !== undefined && isMmioSpte(old)) {
+      // The gfn has a memslot now: the MMIO SPTE (in no rmap) gives way to the leaf.
+      sp.sptes.delete(index);
+      sp.translations!.delete(index);
+    }
+    const present = old !== undefined && !isMmioSpte(old);
+    if (present && (!fault.write || leafWritable(old))) return 'spurious';
+    if (!present) {
       this.rmap.add(fault.gfn, spteRef(sp.id, index));
       sp.translations!.set(index, fault.gfn);
     }
@@ -363,9 +374,28 @@ export class ShadowMmu implements MmuBackend {
     // and dirty, as a kernel's direct map is.)
     const writable = !mmuTryToUnsyncPages(this, fault.gfn);
     sp.sptes.set(index, makeLeaf(fault.pfn, writable));
-    kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: old === undefined ? -1 : leafPfn(old), newPfn: fault.pfn, level: 1, writable });
+    kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: present ? leafPfn(old) : -1, newPfn: fault.pfn, level: 1, writable });
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
+  }
+
+  /**
+   * @kernel mmu_set_spte → mark_mmio_spte — the fault found no memslot: the leaf
+   * becomes an MMIO SPTE, in no rmap (kvm_unmap_gfn_range and the slot zaps pass
+   * it by; zapping its page drops it), and the access is emulated. A present leaf
+   * there is dropped first, with a flush (the kernel's protocol leaves none: a
+   * memslot's SPTEs are zapped before it goes).
+   */
+  private *markMmioSpte(vcpu: Vcpu, sp: ShadowPage, index: number, gfn: number, old: number | undefined): Generator<Op, RetPf, void> {
+    const kvm = this.kvm;
+    const flush = old !== undefined && !isMmioSpte(old) && mmuPageZapPte(this, sp, index);
+    const spte = makeMmioSpte(kvm);
+    sp.sptes.set(index, spte);
+    sp.translations!.set(index, gfn);
+    kvm.emit({ e: 'mmioSpteSet', vcpu: vcpu.id, gfn, gen: mmioSpteGen(spte), inProgress: kvm.memslots.updateInProgress, root: -1, sp: sp.id });
+    kvm.rt.charge(kvm.costs.spteInstallNs);
+    if (flush) yield* kvmFlushRemoteTlbs(kvm, 'mmu_set_spte');
+    return 'emulate';
   }
 
   /** @kernel kvm_unmap_gfn_range (rmap part) — zap the leaves mapping [start, end); no lock break. */
@@ -424,11 +454,6 @@ export class ShadowMmu implements MmuBackend {
       default:
         return assertNever(how, 'memslotFlush');
     }
-  }
-
-  /** @kernel kvm_arch_memslots_updated → kvm_mmu_invalidate_mmio_sptes. */
-  *memslotsUpdated(gen: number): Task {
-    yield* kvmMmuInvalidateMmioSptes(this, gen);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { modelAssert } from '../runtime/model-bug.js';
 import { type Op, opWrite } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
+import { isMmioSpte } from './mmio-spte.js';
 import { unaccountShadowed } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, leafPfn, leafWritable, ROOT_LEVEL, refIndex, refPage, type ShadowPage, spteRef } from './shadow-page.js';
@@ -52,6 +53,10 @@ export function mmuPageZapPte(mmu: ShadowMmu, sp: ShadowPage, index: number): bo
   const ref = spteRef(sp.id, index);
   if (sp.level > 1) {
     removeParentPte(mmu.sps[v]!, ref);
+  } else if (isMmioSpte(v)) {
+    // mmu_spte_clear_no_track: in no rmap, never in a TLB: nothing to flush.
+    sp.translations!.delete(index);
+    return false;
   } else {
     const gfn = sp.translations!.get(index)!;
     sp.translations!.delete(index);

@@ -4,6 +4,7 @@ import type { Task } from '../runtime/thread.js';
 import type { RetPf } from './events.js';
 import type { Kvm } from './kvm.js';
 import type { Memslot } from './memslots.js';
+import { makeMmioSpte, mmioSpteGen } from './mmio-spte.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { TablePool } from './page-table.js';
 import type { Vcpu } from './vcpu.js';
@@ -36,6 +37,7 @@ export interface TdpRoot {
 export class TdpMmu implements MmuBackend {
   readonly faultTakesWriteLock = false;
   readonly faultExit = 'ept-violation' as const;
+  readonly mmioExit = 'ept-misconfig' as const;
   readonly pool = new TablePool();
   /** kvm->arch.tdp_mmu_roots, every root not yet freed. */
   readonly roots: TdpRoot[] = [];
@@ -63,7 +65,11 @@ export class TdpMmu implements MmuBackend {
     return this.pool.lookup(root.table, gfn);
   }
 
-  /** @kernel kvm_tdp_mmu_map — install the leaf with cmpxchg under the read lock. */
+  /**
+   * @kernel kvm_tdp_mmu_map, tdp_mmu_map_handle_target_level — install the leaf
+   * with cmpxchg under the read lock; a fault with no memslot installs an MMIO
+   * SPTE (over an older one) and is emulated.
+   */
   *map(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, void> {
     const kvm = this.kvm;
     const root = this.rootOf(vcpu);
@@ -72,14 +78,23 @@ export class TdpMmu implements MmuBackend {
     // (which runs under the read lock too): the install is a cmpxchg.
     yield opWrite(this.spteObject(fault.gfn));
     const old = this.pool.lookup(root.table, fault.gfn);
+    // A present leaf stays (RET_PF_SPURIOUS): under the kernel's protocol a gfn in
+    // no memslot has none, its slot's SPTEs zapped before the slot went.
     if (old >= 0) return 'spurious';
+    if (fault.slot === undefined) {
+      const spte = makeMmioSpte(kvm);
+      this.pool.setMmio(root.table, fault.gfn, spte);
+      kvm.emit({ e: 'mmioSpteSet', vcpu: vcpu.id, gfn: fault.gfn, gen: mmioSpteGen(spte), inProgress: kvm.memslots.updateInProgress, root: root.id });
+      kvm.rt.charge(kvm.costs.spteInstallNs);
+      return 'emulate';
+    }
     this.pool.set(root.table, fault.gfn, fault.pfn);
     kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 });
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
   }
 
-  /** @kernel kvm_tdp_mmu_unmap_gfn_range — zap leafs in every root, invalid ones included. */
+  /** @kernel kvm_tdp_mmu_unmap_gfn_range — zap leafs in every root, invalid ones included (MMIO SPTEs stay: not shadow-present). */
   *unmapGfnRange(start: number, end: number, canYield: boolean): Generator<number, boolean, void> {
     let flush = false;
     for (const root of [...this.roots]) {
@@ -94,6 +109,7 @@ export class TdpMmu implements MmuBackend {
    * mmu_lock is contended (preemptible kernel) or the slice is used up, flush what
    * was zapped so far, then drop and re-take the lock. Returns whether a flush is
    * still pending (zaps in invalid roots need none: no vCPU can enter on them).
+   * `mmio`: MMIO SPTEs go too (a root's zap, which takes the tables above them).
    */
   private *zapLeafs(
     root: TdpRoot,
@@ -102,13 +118,14 @@ export class TdpMmu implements MmuBackend {
     canYield: boolean,
     writeLocked: boolean,
     flushPending: boolean,
+    mmio = false,
   ): Generator<number, boolean, void> {
     const kvm = this.kvm;
     const lock = kvm.mmuLock;
     let pending = flushPending;
     let g = start;
     for (;;) {
-      g = this.pool.nextPresent(root.table, g, end);
+      g = this.pool.nextPresent(root.table, g, end, mmio);
       if (g < 0) break;
       // Race: a guest's hardware walk of this SPTE (no lock), and vCPUs queueing on
       // mmu_lock (read by the needbreak test below).
@@ -240,7 +257,8 @@ export class TdpMmu implements MmuBackend {
     for (const root of [...this.roots]) {
       if (!root.scheduledToZap) continue;
       root.scheduledToZap = false;
-      yield* this.zapLeafs(root, 0, Number.MAX_SAFE_INTEGER, true, false, false);
+      // tdp_mmu_zap_root: the tables go, and the MMIO SPTEs in them.
+      yield* this.zapLeafs(root, 0, Number.MAX_SAFE_INTEGER, true, false, false, true);
       // Zap before putting the reference: once the last vCPU lets go the root is
       // freed, and notifiers must not find SPTEs that nobody zapped. Race: a vCPU
       // putting its own reference (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, under the read

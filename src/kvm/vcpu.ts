@@ -4,6 +4,7 @@ import { kvmVcpuReloadApicAccessPage } from './apic-access.js';
 import { PF_VECTOR } from './events.js';
 import type { Kvm } from './kvm.js';
 import { gfnToHva } from './memslots.js';
+import { handleMmioPageFault, isMmioSpte } from './mmio-spte.js';
 import { kvmMmuPageFault } from './page-fault.js';
 import {
   KVM_REQ_APIC_PAGE_RELOAD,
@@ -29,6 +30,8 @@ const TLB_CAPACITY = 1536;
 type GuestExit =
   /** EPT violation / shadow page fault on `gfn` */
   | { kind: 'fault'; gfn: number; write: boolean }
+  /** the access reached an MMIO SPTE (EPT misconfiguration / #PF with a reserved bit) */
+  | { kind: 'mmio'; gfn: number; write: boolean }
   /** a request's IPI kicked the vCPU out */
   | { kind: 'kick' }
   /** the late pre-entry check found work to do */
@@ -148,32 +151,53 @@ export class Vcpu {
           kvm.rt.charge(kvm.costs.retryPauseNs);
           yield OP_SPIN;
           break;
-        case 'fault': {
-          if (this.faultSince < 0) {
-            this.faultSince = kvm.rt.now();
-            this.faultRetries = 0;
+        case 'fault':
+          yield* this.handleFault(exit.gfn, exit.write);
+          break;
+        case 'mmio': {
+          // kvm_mmu_page_fault with PFERR_RSVD_MASK: the MMIO fast path first.
+          const fast = yield* handleMmioPageFault(this, exit.gfn);
+          if (fast === 'emulate') {
+            // Emulated as MMIO: the access is done, as an emulated fault's is.
+            if (this.faultSince >= 0) {
+              kvm.emit({ e: 'faultResolved', vcpu: this.id, gfn: exit.gfn, latencyNs: this.faultLatency(), retries: this.faultRetries });
+              this.faultSince = -1;
+            }
+            this.accessDone();
+          } else if (fast === 'invalid') {
+            yield* this.handleFault(exit.gfn, exit.write);
           }
-          const ret = yield* kvmMmuPageFault(this, exit.gfn, exit.write);
-          if (ret === 'retry-precheck' || ret === 'retry-stale' || ret === 'retry-invalid-slot') {
-            this.faultRetries++;
-            // RET_PF_RETRY: re-enter the guest, which re-executes the access and faults
-            // again; progress needs another thread to finish its invalidation or update.
-            // Race: that invalidation's end or that memslot update (a spin, as above).
-            kvm.rt.charge(kvm.costs.retryPauseNs);
-            yield OP_SPIN;
-          } else if (ret === 'retry-gpte-changed') {
-            // RET_PF_RETRY for a guest PTE changed since the walk: no spin, nothing to
-            // wait for; the access faults again and the walk sees the change.
-            this.faultRetries++;
-          } else {
-            this.faultSince = -1;
-            // The access re-executes; a fault on the gfn again before it retires is a refault.
-            this.fixedGfn = exit.gfn;
-            if (ret === 'emulate') this.accessDone();
-          }
+          // 'retry': the SPTE changed under us; the guest re-executes the access.
           break;
         }
       }
+    }
+  }
+
+  /** kvm_mmu_page_fault's full path for the access on `gfn`, and what vcpu_run does after it. */
+  private *handleFault(gfn: number, write: boolean): Task {
+    const kvm = this.kvm;
+    if (this.faultSince < 0) {
+      this.faultSince = kvm.rt.now();
+      this.faultRetries = 0;
+    }
+    const ret = yield* kvmMmuPageFault(this, gfn, write);
+    if (ret === 'retry-precheck' || ret === 'retry-stale' || ret === 'retry-invalid-slot') {
+      this.faultRetries++;
+      // RET_PF_RETRY: re-enter the guest, which re-executes the access and faults
+      // again; progress needs another thread to finish its invalidation or update.
+      // Race: that invalidation's end or that memslot update (a spin, as above).
+      kvm.rt.charge(kvm.costs.retryPauseNs);
+      yield OP_SPIN;
+    } else if (ret === 'retry-gpte-changed') {
+      // RET_PF_RETRY for a guest PTE changed since the walk: no spin, nothing to
+      // wait for; the access faults again and the walk sees the change.
+      this.faultRetries++;
+    } else {
+      this.faultSince = -1;
+      // The access re-executes; a fault on the gfn again before it retires is a refault.
+      this.fixedGfn = gfn;
+      if (ret === 'emulate') this.accessDone();
     }
   }
 
@@ -293,6 +317,11 @@ export class Vcpu {
         if (pfn < 0) {
           this.leaveGuest();
           kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
+          // An MMIO SPTE: its reserved bits make the walk exit (it never enters the TLB).
+          if (isMmioSpte(pfn)) {
+            kvm.emit({ e: 'vmExit', vcpu: this.id, reason: mmu.mmioExit, gfn, write });
+            return { kind: 'mmio', gfn, write };
+          }
           // A write the leaf refused, read-only (shadow paging's write protection), is told apart for traces.
           const reason = write && mmu.walk(this, gfn, false) >= 0 ? 'write-protect' : mmu.faultExit;
           kvm.emit({ e: 'vmExit', vcpu: this.id, reason, gfn, write });

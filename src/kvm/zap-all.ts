@@ -4,7 +4,6 @@ import type { Task } from '../runtime/thread.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, type ShadowPage } from './shadow-page.js';
 import { __kvmMmuPrepareZapPage, kvmMmuCommitZapPage, requestRootDrop } from './shadow-zap.js';
-import { kvmMmuZapAllFast } from './zap-all-fast.js';
 
 /**
  * Zapping every shadow page: the shadow MMU's part of the fast invalidate flow by
@@ -131,19 +130,4 @@ export function* kvmMmuZapAllLockbreak(mmu: ShadowMmu): Task {
   yield* kvmMmuCommitZapPage(mmu, invalidList);
   yield* lock.writeUnlockY();
   kvm.emit({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all (lock-break)', durationNs: kvm.rt.now() - began });
-}
-
-/** The 19 memslot-generation bits an MMIO SPTE keeps. */
-export const MMIO_SPTE_GEN_MASK = 2 ** 19 - 1;
-
-/**
- * @kernel kvm_mmu_invalidate_mmio_sptes — called with each new memslots generation:
- * MMIO SPTEs keep only 19 bits of it, so when those wrap to 0 an ancient MMIO SPTE
- * could match the new generation; zap everything the fast way. (The model keeps
- * one address space, so no address-space bits are masked off.)
- */
-export function* kvmMmuInvalidateMmioSptes(mmu: ShadowMmu, gen: number): Task {
-  if (gen % (MMIO_SPTE_GEN_MASK + 1) !== 0) return;
-  mmu.kvm.emit({ e: 'note', text: `memslot generation ${gen} wrapped the MMIO SPTE generation: zapping all shadow pages` });
-  yield* kvmMmuZapAllFast(mmu.kvm);
 }

@@ -29,6 +29,7 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
   'zapAllEnd',
   'memslotChange',
   'gfnWriteProtected',
+  'mmioCheck',
 ];
 
 /**
@@ -40,7 +41,8 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
  *  2. no use of a freed or obsolete root — at VM-entry;
  *  3. no stale APIC-access address — at VM-entry and when the host frees a page;
  *  4. accounting — after root and shadow-page changes;
- *  5. no obsolete shadow page outlives a fast zap unzapped — when it returns.
+ *  5. no obsolete shadow page outlives a fast zap unzapped — when it returns;
+ *  6. no stale MMIO SPTE — when the MMIO fast path trusts one.
  */
 export class Oracle implements Sink {
   readonly kinds = ORACLE_KINDS;
@@ -93,6 +95,9 @@ export class Oracle implements Sink {
         return;
       case 'gfnWriteProtected':
         this.checkWriteProtected(ev);
+        return;
+      case 'mmioCheck':
+        if (ev.match) this.checkMmioEmulated(ev);
         return;
       case 'vmEntry':
         this.checkEntry(ev);
@@ -189,6 +194,32 @@ export class Oracle implements Sink {
       );
       return;
     }
+  }
+
+  /**
+   * The MMIO fast path emulated gfn G because its MMIO SPTE's generation matched
+   * that of the memslots the vCPU just read (kvm.memslots in this step): G must
+   * lie in no memslot of that set, or an access to memory is emulated as MMIO.
+   *
+   * Why the kernel's protocol never trips this: the SPTE's generation g was read
+   * under mmu_lock by a fault that had found no memslot for G in set S, inside
+   * one SRCU read section. A swap publishes its set with the update-in-progress
+   * bit and stores its final generation only after synchronize_srcu, so if g
+   * was read final no swap was published between the lookup and that read: g
+   * is S's own generation. A check matches only a final generation (the bit
+   * says mismatch), and a later set's final generation is larger than g, equal
+   * in its low bits only after a wrap, whose fast zap (before that generation is
+   * stored) took every MMIO SPTE older than it along. If g was read with the bit
+   * set, it is the generation of the set before, and every final generation
+   * stored after it is larger: no match until a wrap, as above.
+   */
+  private checkMmioEmulated(ev: KvmEvent & { e: 'mmioCheck' }): void {
+    const slot = this.kvm.memslots.gfnToMemslot(ev.gfn);
+    if (slot === undefined) return;
+    this.report(
+      'stale-mmio',
+      `vCPU${ev.vcpu}'s MMIO fast path emulated gfn ${hex(ev.gfn)} (MMIO SPTE generation ${ev.spteGen}, memslots generation ${ev.generation}${ev.inProgress ? ', update in progress' : ''}), but memslot ${slot.id} of those memslots holds it: an access to memory emulated as MMIO`,
+    );
   }
 
   private checkApicFree(ev: KvmEvent & { e: 'pfnFree' }): void {

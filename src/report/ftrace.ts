@@ -87,8 +87,14 @@ export class FtraceSink implements InstanceSink {
           this.pendingExit.set(at.tid, ev.reason);
           return;
         }
+        // A #PF with a reserved bit set (an MMIO SPTE under shadow paging): the address, and the
+        // error code P|RSVD plus W for a write; an EPT misconfiguration has no qualification.
+        if (ev.reason === 'pf-rsvd' && ev.gfn !== undefined) {
+          this.add(at, 'kvm_exit', kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, PFERR_PRESENT_RSVD | (ev.write ? PFERR_WRITE : 0)));
+          return;
+        }
         const info1 = ev.reason === 'cr3' ? MOV_TO_CR3_QUALIFICATION : 0;
-        const intrInfo = pf && this.shadow ? PF_INTR_INFO : ev.reason === 'kick' ? KICK_INTR_INFO : 0;
+        const intrInfo = (pf && this.shadow) || ev.reason === 'pf-rsvd' ? PF_INTR_INFO : ev.reason === 'kick' ? KICK_INTR_INFO : 0;
         this.add(at, 'kvm_exit', kvmExit(ev.vcpu, EXIT_REASONS[ev.reason], info1, intrInfo));
         return;
       }
@@ -185,6 +191,16 @@ export class FtraceSink implements InstanceSink {
         // No tracepoint: where KVM starts relying on a guest table's write protection (the oracle's check).
         this.add(at, 'mmulab_write_protect_gfn', `gfn ${hex(ev.gfn)} by ${ev.by} flush ${ev.flush === 'none needed' ? 'none-needed' : ev.flush}`);
         return;
+      case 'mmioSpteSet':
+        // mark_mmio_spte's fields (no sptep: the model has no addresses; access: none kept).
+        this.add(at, 'mark_mmio_spte', `gfn ${hex(ev.gfn)} access 0 gen ${hex(ev.gen)}`);
+        return;
+      case 'mmioCheck':
+        // check_mmio_spte traces only past the update-in-progress test; handle_mmio_page_fault on a match.
+        if (ev.inProgress) this.add(at, 'mmulab_check_mmio_spte', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} update_in_progress spte-gen ${hex(ev.spteGen)} valid 0`);
+        else this.add(at, 'check_mmio_spte', `kvm_gen ${hex(ev.gen)} spte-gen ${hex(ev.spteGen)} valid ${ev.match ? 1 : 0}`);
+        if (ev.match) this.add(at, 'handle_mmio_page_fault', `addr:${hex(ev.gfn * 4096)} gfn ${hex(ev.gfn)} access 0`);
+        return;
       case 'apicReload':
         this.add(at, 'mmulab_apic_access_reload', `vcpu ${ev.vcpu} pfn ${ev.pfn >= 0 ? hex(ev.pfn) : '-'} ${ev.outcome}`);
         return;
@@ -279,6 +295,8 @@ const EXIT_REASONS: Record<VmExitReason, string> = {
   done: 'HLT',
   'pf-intercept': 'EXCEPTION_NMI',
   'write-protect': 'EXCEPTION_NMI',
+  'ept-misconfig': 'EPT_MISCONFIG',
+  'pf-rsvd': 'EXCEPTION_NMI',
   cr3: 'CR_ACCESS',
 };
 
@@ -400,6 +418,8 @@ const EPT_QUAL_WRITE = 0x182;
 
 /** VM-exit interruption info of a #PF: valid, hardware exception, error code delivered, vector 14. */
 const PF_INTR_INFO = 0x80000b0e;
+/** #PF error code bits P and RSVD (0x8): what an access reaching an MMIO SPTE takes under shadow paging. */
+const PFERR_PRESENT_RSVD = 0x1 | 0x8;
 
 /**
  * VM-exit interruption info of a kick (KVM acknowledges interrupts on exit, so

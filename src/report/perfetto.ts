@@ -91,6 +91,8 @@ export class PerfettoSink implements InstanceSink {
       case 'rootInvalidate':
       case 'mmuValidGen':
       case 'gfnWriteProtected':
+      case 'mmioSpteSet':
+      case 'mmioCheck':
         this.instant(ev, at);
         return;
       case 'apicReload':

@@ -1,6 +1,7 @@
 /**
  * Where a scenario's threads reach in guest memory: a vCPU whose accesses fall
- * outside every memslot would only make MMIO exits, and an invalidation of
+ * where no memslot ever is would only make MMIO exits (a gfn a memslot created
+ * later holds is allowed: MMIO until then, mmio-gen-mini), and an invalidation of
  * gfns no memslot ever holds changes nothing; both would run a scenario that
  * measures nothing of what it was written for, so they are refused instead.
  */
@@ -48,7 +49,9 @@ export function workloadIssues(s: {
       message: `${s.vcpuWorkloads.length} entries for ${s.vm.vcpus} vCPU${s.vm.vcpus === 1 ? '' : 's'}: entry ${s.vm.vcpus} has no vCPU`,
     });
   }
-  const sorted = [...s.vm.memslots].sort((a, b) => a.baseGfn - b.baseGfn);
+  // Memslots created or moved later count: a vCPU may reach a gfn as MMIO first, as memory once a create maps it.
+  const regions = memslotRegions(s.vm.memslots, s.host.memslotChanges);
+  const sorted = [...regions].sort((a, b) => a.baseGfn - b.baseGfn);
   // vCPUs past the per-vCPU entries share the workload: the last entry's index + 1 covers them all.
   for (let i = 0; i < Math.min(s.vm.vcpus, s.vcpuWorkloads.length + 1); i++) {
     const own = s.vcpuWorkloads[i] ?? {};
@@ -66,7 +69,7 @@ export function workloadIssues(s: {
     const where = own.gfnStart !== undefined || own.gfnCount !== undefined ? ['vcpuWorkloads', i] : ['workload'];
     issues.push({
       path: [...where, 'gfnCount'],
-      message: `vCPU${i}'s gfns ${gfnRange(w.gfnStart, w.gfnStart + w.gfnCount)} reach gfn 0x${gap.toString(16)}, which no memslot holds: its accesses there would be MMIO exits, not memory`,
+      message: `vCPU${i}'s gfns ${gfnRange(w.gfnStart, w.gfnStart + w.gfnCount)} reach gfn 0x${gap.toString(16)}, which no memslot ever holds: its accesses there would be MMIO exits, not memory`,
     });
     // One vCPU named is enough when they share the workload.
     if (where[0] === 'workload') break;
@@ -74,7 +77,6 @@ export function workloadIssues(s: {
   // Memslots created or moved later count: an invalidation may be meant for
   // them. One invalidation is one host (hva) range, and memslots' host ranges
   // are not contiguous: its gfns must lie in one memslot, as it is at some time.
-  const regions = memslotRegions(s.vm.memslots, s.host.memslotChanges);
   s.host.invalidations.forEach((inv, k) => {
     const at = ['host', 'invalidations', k];
     const end = inv.gfnStart + inv.gfnCount;

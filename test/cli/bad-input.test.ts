@@ -120,7 +120,7 @@ test('bad input: threads that would reach no memory are located and named (a run
     [
       'wide.yaml',
       GOOD.replace('gfnCount: 64', 'gfnCount: 1000'),
-      /:8:13 workload\.gfnCount: vCPU0's gfns \[0x0, 0x3e8\) reach gfn 0x40, which no memslot holds: its accesses there would be MMIO exits, not memory$/,
+      /:8:13 workload\.gfnCount: vCPU0's gfns \[0x0, 0x3e8\) reach gfn 0x40, which no memslot ever holds: its accesses there would be MMIO exits, not memory$/,
     ],
     ['extra.yaml', `${GOOD}vcpuWorkloads:\n  - {}\n  - {}\n  - { accesses: 5 }\n`, /vcpuWorkloads\[2\]: 3 entries for 2 vCPUs: entry 2 has no vCPU$/],
     [
