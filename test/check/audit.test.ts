@@ -43,8 +43,14 @@ test('footprint audit (seed 1): the KVM model commutes wherever it says it does,
     ['memslot-delete-lockbreak-mini', {}],
     // The fast zap taking an unsync page along with the root above it while the vCPU unmaps, syncs and refaults.
     ['zap-unsync-children-mini', {}],
+    // MMIO SPTEs: faults and the MMIO fast path reading the generation a memslot swap publishes, stores, and wraps
+    // (two vCPUs, under both MMUs: the mini has one vCPU).
+    ['mmio-gen-mini', { vcpus: 2 }],
+    ['mmio-gen-mini-shadow', { vcpus: 2 }],
   ] as const) {
-    const s = resize(loadScenario(name), size);
+    const shadow = name === 'mmio-gen-mini-shadow';
+    const s = resize(loadScenario(shadow ? 'mmio-gen-mini' : name), size);
+    if (shadow) s.settings.mmu = 'shadow';
     const settings = effectiveSettings(s);
     const found = auditFootprints((o) => createInstance(s, { settings, mutant: null, log: o.log, metrics: false }), {
       executions: 100,

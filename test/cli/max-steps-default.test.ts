@@ -41,6 +41,7 @@ test('check without --max-steps bounds an execution by its scenario\'s work: a w
     'sync-children-mini',
     'zap-unsync-children-mini',
     'table-reuse-mini',
+    'mmio-gen-mini',
   ]) {
     assert.ok(100 * scenarioWork(loadScenario(name)) <= 10_000, name);
   }

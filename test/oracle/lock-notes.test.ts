@@ -75,6 +75,9 @@ const MUTANTS: readonly (readonly [string, string, ('random' | 'pct')?])[] = [
   ['root-zap-shared-mini', 'zap-root-request-before-invalid'],
   ['memslot-delete-lockbreak-mini', 'zap-obsolete-walk-from-head'],
   ['table-reuse-mini', 'account-shadowed-no-flush'],
+  ['mmio-gen-mini', 'mmio-check-ignores-update-in-progress'],
+  ['mmio-gen-mini', 'memslot-gen-no-update-in-progress'],
+  ['mmio-gen-mini', 'mmio-gen-wrap-no-zap'],
   // Random with deferred retries misses it in 20,000: pct finds it.
   ['sync-children-mini', 'sync-children-wp-no-flush', 'pct'],
 ];
