@@ -36,7 +36,7 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   {
     key: 'faults.emulated',
     group: 'Page faults',
-    label: 'emulated (writes to write-protected guest tables, MMIO)',
+    label: 'emulated (writes to write-protected guest tables, MMIO: faults and the MMIO fast path)',
     get: (r) => m(r).faults.emulated,
     unit: 'int',
   },

@@ -12,6 +12,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'faultBegin',
   'faultEnd',
   'faultResolved',
+  'mmioCheck',
   'remoteFlushBegin',
   'tlbFlush',
   'invalidateRangeStart',
@@ -99,6 +100,14 @@ export class Metrics implements Sink {
         return;
       case 'faultResolved':
         this.faultLatency.record(ev.latencyNs);
+        return;
+      case 'mmioCheck':
+        // The MMIO fast path emulated the access (no fault): done, as the vCPU's
+        // access count has it; a mismatch goes on to a fault, counted there.
+        if (ev.match) {
+          this.emulated++;
+          this.guestAccesses++;
+        }
         return;
       case 'faultEnd':
         switch (ev.ret) {

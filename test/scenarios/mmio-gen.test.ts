@@ -195,3 +195,18 @@ test(`run ${MINI} --ftrace: the MMIO SPTE (mark_mmio_spte), the exit (EPT_MISCON
   // Simulated, the read after the first create's publish meets the update in progress (the race the bit is for).
   assert.match(text, / mmulab_check_mmio_spte: +vcpu 0 gfn 1 update_in_progress spte-gen 0 valid 0\n/);
 });
+
+test("memslot-delete-mini (seed 1, simulated): the deleted memslot's gfns become MMIO SPTEs, and the fast path's emulations count as accesses done and as emulated, as the faults they replace did (32 accesses, 18 emulated, with MMIO caching and without)", () => {
+  const s = shortScenario('memslot-delete-mini', 100_000_000);
+  const on = new Events();
+  const withCache = runWith(s, [on]);
+  const without = runWith(s, [], { settings: { mmioCaching: false } });
+  const fast = on.of('mmioCheck').filter((e) => e.match).length;
+  assert.ok(on.of('mmioSpteSet').length > 0 && fast > 0, `${fast} fast-path emulations`);
+  for (const r of [withCache, without]) {
+    assert.equal(r.metrics.guest.accesses, 32);
+    assert.equal(r.metrics.faults.emulated, 18);
+  }
+  // The fast path's emulations are no faults.
+  assert.equal(withCache.metrics.faults.total, without.metrics.faults.total - fast);
+});
