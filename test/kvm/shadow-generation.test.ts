@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kvmSetMemoryRegion } from '../../src/kvm/memslot-update.js';
 import { Memslots } from '../../src/kvm/memslots.js';
+import { MMIO_SPTE_GEN_BITS } from '../../src/kvm/mmio-spte.js';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD } from '../../src/kvm/requests.js';
 import { isObsoleteSp, ROOT_LEVEL } from '../../src/kvm/shadow-page.js';
 import { isObsoleteRoot, isRootUsable } from '../../src/kvm/shadow-roots.js';
-import { kvmZapObsoletePages, MMIO_SPTE_GEN_MASK } from '../../src/kvm/zap-all.js';
+import { kvmZapObsoletePages } from '../../src/kvm/zap-all.js';
 import { kvmMmuZapAllFast } from '../../src/kvm/zap-all-fast.js';
 import { runAlone, shadowVm, underMmuLock, underSlotsLock } from './shadow-harness.js';
 
@@ -113,7 +114,7 @@ test('MMIO generation wraparound: a memslot update whose generation wraps the 19
   const { inst, kvm, mmu } = shadowVm({ warm: 2 });
   const zaps: string[] = [];
   kvm.subscribe({ on: (ev) => (ev.e === 'zapAllBegin' ? zaps.push(ev.how) : undefined) });
-  kvm.memslots = new Memslots(kvm.memslots.slots, MMIO_SPTE_GEN_MASK - 1);
+  kvm.memslots = new Memslots(kvm.memslots.slots, 2 ** MMIO_SPTE_GEN_BITS - 2);
   runAlone(inst, () => kvmSetMemoryRegion(kvm, { op: 'create', slot: 5, baseGfn: 0x100000, pages: 16, hvaPage: 0x9000000 }));
   assert.deepEqual(zaps, [], 'generation 0x7ffff: no wrap yet');
   runAlone(inst, () => kvmSetMemoryRegion(kvm, { op: 'create', slot: 6, baseGfn: 0x200000, pages: 16, hvaPage: 0x9100000 }));
