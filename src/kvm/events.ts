@@ -51,9 +51,11 @@ export type KvmEventBody =
    * make_mmio_spte / mark_mmio_spte: a fault on a gfn in no memslot installed an
    * MMIO SPTE carrying `gen`, the memslots generation's low bits as read under
    * mmu_lock (`inProgress`: the set read was still being published). `root`: the
-   * TDP root; under shadow paging -1, `sp` the shadow page.
+   * TDP root; under shadow paging -1, `sp` the shadow page. `by`: set when a
+   * shadow-page sync re-stamped an MMIO SPTE it kept (sync_mmio_spte), without a
+   * memslot lookup; absent for a fault's.
    */
-  | { e: 'mmioSpteSet'; vcpu: number; gfn: number; gen: number; inProgress: boolean; root: number; sp?: number }
+  | { e: 'mmioSpteSet'; vcpu: number; gfn: number; gen: number; inProgress: boolean; root: number; sp?: number; by?: 'sync_mmio_spte' }
   /**
    * check_mmio_spte in handle_mmio_page_fault: the MMIO SPTE's generation
    * (`spteGen`) against the memslots' (`generation`; `gen`, its bits an MMIO SPTE
@@ -281,7 +283,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'memslotsGeneration':
       return `memslots generation := ${ev.generation} (update done)`;
     case 'mmioSpteSet':
-      return `install MMIO SPTE gfn ${hex(ev.gfn)} generation ${ev.gen}${ev.inProgress ? ' (read while an update was in progress)' : ''} in ${spteHolder(ev)}`;
+      return `${ev.by === 'sync_mmio_spte' ? 'sync_mmio_spte: re-stamp' : 'install'} MMIO SPTE gfn ${hex(ev.gfn)} generation ${ev.gen}${ev.inProgress ? ' (read while an update was in progress)' : ''} in ${spteHolder(ev)}${ev.by === 'sync_mmio_spte' ? ' (its guest PTE still maps the gfn; no memslot lookup)' : ''}`;
     case 'mmioCheck':
       return `handle_mmio_page_fault gfn ${hex(ev.gfn)}: MMIO SPTE generation ${ev.spteGen}, memslots ${ev.generation}${ev.gen !== ev.generation ? ` (${ev.gen} in the SPTE's bits)` : ''}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.match ? 'match, emulate as MMIO' : 'mismatch, RET_PF_INVALID: full fault'}`;
     case 'precheck':

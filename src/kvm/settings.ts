@@ -47,6 +47,13 @@ export interface Settings {
    * in the kernel). Check minis set it low, so that a few memslot swaps wrap it.
    */
   mmioGenBits: number;
+  /**
+   * What a shadow-page sync does with an MMIO SPTE whose guest PTE still maps
+   * its gfn: `restamp` (the kernel's sync_mmio_spte → mark_mmio_spte) stamps it
+   * with the current memslots generation without a memslot lookup; `zap` (a
+   * candidate fix) drops it, so the next access takes the full fault.
+   */
+  syncMmioSpte: 'restamp' | 'zap';
 }
 
 /** The greatest zapBatchPages: any count above a world's shadow pages means no lock break. */
@@ -110,6 +117,14 @@ export const SETTINGS: readonly SettingSpec[] = [
     range: { min: 1, max: MMIO_SPTE_GEN_BITS },
     default: MMIO_SPTE_GEN_BITS,
     description: `memslots generation bits an MMIO SPTE keeps (kernel: ${MMIO_SPTE_GEN_BITS}, MMIO_SPTE_GEN_MASK; lower wraps it in a few memslot swaps)`,
+  },
+  {
+    key: 'syncMmioSpte',
+    values: ['restamp', 'zap'],
+    default: 'restamp',
+    description:
+      "a shadow-page sync meeting an MMIO SPTE whose guest PTE still maps its gfn: re-stamp it with the current memslots generation (the kernel's sync_mmio_spte) or drop it (a candidate fix: the next access takes the full fault)",
+    readUnder: { mmu: 'shadow', instead: 'the TDP MMU shadows no guest tables: nothing is synced' },
   },
 ];
 

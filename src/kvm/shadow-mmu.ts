@@ -29,6 +29,7 @@ import {
   spteRef,
 } from './shadow-page.js';
 import { isObsoleteRoot, kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
+import { syncReadsGeneration } from './shadow-sync-mmio.js';
 import { kvmMmuSyncRoots, kvmSyncPage, mmuTryToUnsyncPages } from './shadow-unsync.js';
 import { kvmMmuTrackWrite, shadowPageTableClearFlood } from './shadow-write-track.js';
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage, linkShadowPage, mmuPageZapPte } from './shadow-zap.js';
@@ -157,10 +158,10 @@ export class ShadowMmu implements MmuBackend {
    * new one: stamped with the current generation, at the head of
    * active_mmu_pages, in the hash, and accounted against its gfn's memslot.
    */
-  *getShadowPage(gfn: number, level: number): Generator<Op, ShadowPage, void> {
+  *getShadowPage(gfn: number, level: number, vcpu: Vcpu): Generator<Op, ShadowPage, void> {
     const kvm = this.kvm;
     kvm.mmuLock.assertWriteHeld('kvm_mmu_get_shadow_page');
-    const found = yield* this.findShadowPage(gfn, level);
+    const found = yield* this.findShadowPage(gfn, level, vcpu);
     if (found !== null) return found;
     const sp = new ShadowPage(this.sps.length, gfn, level, false, kvm.mmuValidGen);
     this.sps.push(sp);
@@ -181,7 +182,7 @@ export class ShadowMmu implements MmuBackend {
    * above level 1 zaps an unsync page of the gfn: the guest has stopped using the
    * page as a level-1 table, and the new page will write-protect the gfn.
    */
-  private *findShadowPage(gfn: number, level: number): Generator<Op, ShadowPage | null, void> {
+  private *findShadowPage(gfn: number, level: number, vcpu: Vcpu): Generator<Op, ShadowPage | null, void> {
     const kvm = this.kvm;
     const invalidList: ShadowPage[] = [];
     let found: ShadowPage | null = null;
@@ -192,7 +193,10 @@ export class ShadowMmu implements MmuBackend {
         continue;
       }
       const synced = sp.unsync;
-      if (synced && kvmSyncPage(this, sp)) yield* kvmFlushRemoteTlbs(kvm, 'kvm_sync_page');
+      // Race: a memslot swap storing its final generation against the one
+      // sync_mmio_spte reads under mmu_lock (the swap takes no mmu_lock).
+      if (synced && syncReadsGeneration(this, sp)) yield opPair(WRITE, this.objSpt, READ, kvm.objMemslots);
+      if (synced && kvmSyncPage(this, sp, vcpu)) yield* kvmFlushRemoteTlbs(kvm, 'kvm_sync_page');
       // Traced after the lookup's sync, as __kvm_mmu_get_shadow_page traces a page it found.
       if (kvm.listens('spFound')) kvm.emit({ e: 'spFound', sp: sp.id, gfn, level, gen: sp.mmuValidGen, unsync: sp.unsync, synced });
       found = sp;
@@ -350,7 +354,7 @@ export class ShadowMmu implements MmuBackend {
         sp = this.sps[child]!;
         continue;
       }
-      const next = yield* this.getShadowPage(tables[ROOT_LEVEL - level + 1]!, level - 1);
+      const next = yield* this.getShadowPage(tables[ROOT_LEVEL - level + 1]!, level - 1, vcpu);
       linkShadowPage(sp, index, next);
       sp = next;
     }

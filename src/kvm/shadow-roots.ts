@@ -41,7 +41,7 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   // Race: guests walking the shadow tables (no lock) while a new root write-protects its gfn.
   yield op2(WRITE, mmu.objSpt, kvm.objRoots);
   mmu.assertGuestTableVisible(vcpu, vcpu.cr3);
-  const sp = yield* mmu.getShadowPage(vcpu.cr3, ROOT_LEVEL);
+  const sp = yield* mmu.getShadowPage(vcpu.cr3, ROOT_LEVEL, vcpu);
   if (sp.rootCount++ === 0) mmu.rootSps.add(sp);
   vcpu.root.pgd = vcpu.cr3;
   vcpu.root.root = sp.id;
@@ -52,7 +52,7 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   // (synced in this hold of mmu_lock; the kernel takes it again). The root is in
   // the vCPU's slot first, as mmu_alloc_shadow_roots leaves it: the sync may
   // break the lock, and a zap in the break must find the root held.
-  yield* mmuSyncChildren(mmu, sp);
+  yield* mmuSyncChildren(mmu, sp, vcpu);
   yield* kvm.mmuLock.writeUnlockY();
   vcpu.flushTlb();
 }

@@ -1,9 +1,11 @@
-import { op2, opRead, WRITE } from '../runtime/op.js';
+import { op2, opPair, opRead, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { SpSyncBy, WriteProtectFlush } from './events.js';
+import { isMmioSpte } from './mmio-spte.js';
 import { kvmMmuSlotGfnWriteProtect } from './shadow-accounting.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, refPage, type ShadowPage, SPTES_PER_PAGE } from './shadow-page.js';
+import { syncMmioSpte, syncReadsGeneration } from './shadow-sync-mmio.js';
 import { kvmMmuRemoteFlushOrZap, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
 
@@ -78,10 +80,15 @@ export function kvmUnlinkUnsyncPage(mmu: ShadowMmu, sp: ShadowPage, by: SpSyncBy
  * @kernel mmu.c kvm_sync_page → FNAME(sync_spte) — rebuild the page's SPTEs from
  * the guest table it shadows: each one whose guest PTE no longer maps its gfn is
  * dropped. The model's guest PTEs map a page-table gfn's entries to consecutive
- * gfns (guest-virtual = guest-physical) and carry no permissions, so an SPTE that
- * still matches stays as it is. Returns whether one was dropped (flush).
+ * gfns (guest-virtual = guest-physical) and carry no permissions, so a present
+ * SPTE that still matches stays as it is; an MMIO SPTE that still matches goes
+ * to sync_mmio_spte (shadow-sync-mmio.ts), which re-stamps it with the memslots
+ * generation read now (the caller announced the memslots when
+ * syncReadsGeneration). Returns whether one was dropped (flush). An MMIO SPTE
+ * dropped is never a flush here; the kernel counts one whose guest PTE is not
+ * present as one (FNAME(prefetch_invalid_gpte)), which flushes nothing a TLB holds.
  */
-export function kvmSyncPage(mmu: ShadowMmu, sp: ShadowPage): boolean {
+export function kvmSyncPage(mmu: ShadowMmu, sp: ShadowPage, vcpu: Vcpu): boolean {
   const mapped = new Map<number, boolean>();
   // A table maps its whole range unless a process cleared a PTE (munmap): then gfn by gfn.
   const byGfn = mmu.guest.anyUnmapped();
@@ -94,7 +101,11 @@ export function kvmSyncPage(mmu: ShadowMmu, sp: ShadowPage): boolean {
       mapped.set(range, still);
     }
     // Deleting the entry just visited is safe while iterating a Map.
-    if (!still && mmuPageZapPte(mmu, sp, index)) flush = true;
+    if (!still) {
+      if (mmuPageZapPte(mmu, sp, index)) flush = true;
+    } else if (isMmioSpte(sp.sptes.get(index)!)) {
+      syncMmioSpte(mmu, sp, index, gfn, vcpu);
+    }
   }
   return flush;
 }
@@ -186,7 +197,7 @@ export function mmuUnsyncWalk(mmu: ShadowMmu, parent: ShadowPage): ShadowPage[] 
  * The caller's last step announced the shadow tables and mmu_lock: the first
  * batch's walk, write-protect and sync are in it.
  */
-export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage): Task {
+export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage, vcpu: Vcpu): Task {
   const kvm = mmu.kvm;
   const lock = kvm.mmuLock;
   lock.assertWriteHeld('mmu_sync_children');
@@ -214,11 +225,23 @@ export function* mmuSyncChildren(mmu: ShadowMmu, root: ShadowPage): Task {
       // needbreak test below).
       yield op2(WRITE, mmu.objSpt, lock.obj);
     }
+    let readGeneration = false;
     for (const sp of batch) {
       if (kvm.listens('gfnWriteProtected')) kvm.emit({ e: 'gfnWriteProtected', gfn: sp.gfn, by: 'mmu_sync_children', flush: wpFlush });
       kvmUnlinkUnsyncPage(mmu, sp, 'mmu_sync_children', root.id);
-      if (kvmSyncPage(mmu, sp)) flush = true;
+      if (syncReadsGeneration(mmu, sp)) {
+        // Race: a memslot swap publishing a set, or storing its final generation,
+        // against the generation sync_mmio_spte reads under mmu_lock (the swap
+        // takes no mmu_lock): read before the store, the update is in progress and
+        // the SPTE gets the old generation; after it, the new one.
+        yield opPair(WRITE, mmu.objSpt, READ, kvm.objMemslots);
+        readGeneration = true;
+      }
+      if (kvmSyncPage(mmu, sp, vcpu)) flush = true;
     }
+    // Race: vCPUs and notifiers queueing on mmu_lock, as the needbreak test below
+    // reads it (the step that announced it ended at the generation's read).
+    if (readGeneration) yield op2(WRITE, mmu.objSpt, lock.obj);
     if (!((kvm.yieldOnContention && lock.contended()) || lock.shouldResched())) continue;
     // The flush comes before the lock is dropped: an SPTE the sync dropped is
     // gone from the rmap, so a notifier that runs in the break (kvm_unmap_gfn_range)
@@ -257,6 +280,6 @@ export function* kvmMmuSyncRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
   // write-protect the synced tables again; vCPUs and notifiers queueing on
   // mmu_lock (mmu_sync_children's needbreak test).
   yield op2(WRITE, mmu.objSpt, kvm.mmuLock.obj);
-  yield* mmuSyncChildren(mmu, mmu.sps[vcpu.root.root]!);
+  yield* mmuSyncChildren(mmu, mmu.sps[vcpu.root.root]!, vcpu);
   yield* kvm.mmuLock.writeUnlockY();
 }

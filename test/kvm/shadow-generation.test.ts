@@ -21,7 +21,7 @@ test('generation: new pages carry mmu_valid_gen; toggling it makes every existin
   for (let sp = mmu.active.head; sp; sp = sp.older) assert.equal(isObsoleteSp(kvm, sp), true);
   let fresh = root;
   underMmuLock(inst, function* () {
-    fresh = yield* mmu.getShadowPage(root.gfn, ROOT_LEVEL);
+    fresh = yield* mmu.getShadowPage(root.gfn, ROOT_LEVEL, kvm.vcpus[0]!);
   });
   assert.notEqual(fresh, root, 'an obsolete page is never found again');
   assert.equal(fresh.mmuValidGen, kvm.mmuValidGen);
@@ -70,8 +70,8 @@ test('kvm_zap_obsolete_pages walks from the tail and stops at the first page of 
   kvm.mmuValidGen ^= 1;
   // A vCPU adds pages after the toggle (as during a lock break): they are at the head.
   underMmuLock(inst, function* () {
-    yield* mmu.getShadowPage(0x8000000 + 900, 1);
-    yield* mmu.getShadowPage(0x8000000 + 901, 1);
+    yield* mmu.getShadowPage(0x8000000 + 900, 1, kvm.vcpus[0]!);
+    yield* mmu.getShadowPage(0x8000000 + 901, 1, kvm.vcpus[0]!);
   });
   const fresh = [mmu.active.head!, mmu.active.head!.older!];
   underMmuLock(inst, () => kvmZapObsoletePages(mmu));

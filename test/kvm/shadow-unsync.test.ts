@@ -107,7 +107,7 @@ test('a lookup that reuses an unsync page syncs it and leaves it unsync; a looku
   assert.ok(mmu.walk(v, l1.gfn, true) >= 0);
   let upper: ShadowPage | undefined;
   underMmuLock(inst, function* () {
-    upper = yield* mmu.getShadowPage(l1.gfn, 2);
+    upper = yield* mmu.getShadowPage(l1.gfn, 2, v);
   });
   assert.equal(l1.invalid, true, 'zapped');
   assert.equal(mmu.unsyncPages.size, 0);
