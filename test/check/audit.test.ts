@@ -47,6 +47,8 @@ test('footprint audit (seed 1): the KVM model commutes wherever it says it does,
     // (two vCPUs, under both MMUs: the mini has one vCPU).
     ['mmio-gen-mini', { vcpus: 2 }],
     ['mmio-gen-mini-shadow', { vcpus: 2 }],
+    // A shadow-page sync reading the generation a memslot create publishes and stores (sync_mmio_spte's re-stamp).
+    ['mmio-sync-mini', {}],
   ] as const) {
     const shadow = name === 'mmio-gen-mini-shadow';
     const s = resize(loadScenario(shadow ? 'mmio-gen-mini' : name), size);

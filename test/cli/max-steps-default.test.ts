@@ -42,6 +42,7 @@ test('check without --max-steps bounds an execution by its scenario\'s work: a w
     'zap-unsync-children-mini',
     'table-reuse-mini',
     'mmio-gen-mini',
+    'mmio-sync-mini',
   ]) {
     assert.ok(100 * scenarioWork(loadScenario(name)) <= 10_000, name);
   }

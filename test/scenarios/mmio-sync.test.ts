@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DfsStrategy } from '../../src/check/dfs.js';
+import { explore } from '../../src/check/explore.js';
+import { factoryFor } from '../../src/cli/check-factory.js';
+import { parseSetting } from '../../src/cli/overrides.js';
+import type { EventStamp, KvmEvent } from '../../src/kvm/events.js';
+import { defaultSettings } from '../../src/kvm/settings.js';
+import { captured, story } from '../cli/captured-cli.js';
+import { type Attachable, runWith, shortScenario } from '../report/fixtures.js';
+import { tempDir } from '../temp-dir.js';
+
+const MINI = 'mmio-sync-mini';
+const dir = tempDir('mmulab-mmio-sync-');
+
+/** Keeps the events of one run. */
+class Events implements Attachable {
+  readonly seen: KvmEvent[] = [];
+  attach(): void {}
+  on(ev: KvmEvent, _at: EventStamp): void {
+    this.seen.push({ ...ev });
+  }
+  of<K extends KvmEvent['e']>(e: K): (KvmEvent & { e: K })[] {
+    return this.seen.filter((x): x is KvmEvent & { e: K } => x.e === e);
+  }
+}
+
+test("settings: syncMmioSpte defaults to restamp (the kernel's sync_mmio_spte), takes zap", () => {
+  assert.equal(defaultSettings().syncMmioSpte, 'restamp');
+  assert.deepEqual(parseSetting('syncMmioSpte=zap'), ['syncMmioSpte', 'zap']);
+  assert.throws(() => parseSetting('syncMmioSpte=drop'));
+});
+
+/** What the kernel protocol's counterexample must show, in order, before its => line. */
+const SHOWS = [
+  /vCPU0: install MMIO SPTE gfn 0x0 generation 0 in sp 3; write_unlock\(mmu_lock\)$/,
+  /vmm: memslots generation := 1 \(update done\)$/,
+  /vCPU0: kvm_unsync_page: sp 3 gfn 0x8000403 level 1 unsync, its gfn mapped writable$/,
+  /vCPU0: kvm_set_cr3: CR3 0x8000400 again/,
+  /vCPU0: sync_mmio_spte: re-stamp MMIO SPTE gfn 0x0 generation 1 in sp 3 \(its guest PTE still maps the gfn; no memslot lookup\)$/,
+  /vCPU0: VM-exit \(#PF intercepted: reserved bit, MMIO SPTE\)$/,
+  /vCPU0: handle_mmio_page_fault gfn 0x0: MMIO SPTE generation 1, memslots 1: match, emulate as MMIO$/,
+];
+
+test(`check ${MINI} (the default, auto) on the kernel's protocol: stale-mmio, exit 1, the counterexample in order (MMIO SPTE, create, unsync, CR3 load, re-stamp, fast path); replay says the same, exit 1`, async () => {
+  const cex = join(dir, 'restamp.json');
+  const r = await captured(['check', MINI, '--out', cex]);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = story(r.stdout);
+  assert.match(
+    lines.at(-1)!,
+    /^=> stale-mmio \(vCPU0\): vCPU0's MMIO fast path emulated gfn 0x0 \(MMIO SPTE generation 1, memslots generation 1\), but memslot 1 of those memslots holds it: /,
+  );
+  let from = 0;
+  for (const re of SHOWS) {
+    const i = lines.findIndex((l, k) => k >= from && re.test(l));
+    assert.ok(i >= 0, `${re} after line ${from + 1}:\n${lines.join('\n')}`);
+    from = i + 1;
+  }
+  assert.equal(from, lines.length - 1, 'the violation comes at the fast path that emulated');
+  const replay = await captured(['replay', cex]);
+  assert.equal(replay.code, 1, replay.stderr);
+  assert.deepEqual(story(replay.stdout), lines);
+});
+
+test(`check ${MINI} --set syncMmioSpte=zap: no violation, exhausted at the default bound 2 and the whole space (unbounded dfs)`, async () => {
+  const r = await captured(['check', MINI, '--set', 'syncMmioSpte=zap']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^auto: \d+ executions \(exhausted\)/);
+  assert.match(r.stdout, /\nno violation: every interleaving with at most 2 preemptions was run\n/);
+  const whole = explore(factoryFor(MINI, ['syncMmioSpte=zap'], null), new DfsStrategy({}), {});
+  assert.equal(whole.violation, null);
+  assert.equal(whole.summary.exhausted, true);
+  // The kernel's protocol: the same search finds it.
+  const kernel = explore(factoryFor(MINI, [], null), new DfsStrategy({}), {});
+  assert.equal(kernel.violation?.kind, 'stale-mmio');
+});
+
+test(`run ${MINI} (seed 1, simulated): the sync re-stamps the MMIO SPTE after the create's final generation and the next read is emulated (stale-mmio); with zap it is dropped and the read maps the memslot`, () => {
+  const s = shortScenario(MINI, 100_000_000);
+  const kernel = new Events();
+  const r = runWith(s, [kernel]);
+  assert.equal(r.violations.length, 1);
+  assert.equal(r.violations[0]!.kind, 'stale-mmio');
+  const restamps = kernel.of('mmioSpteSet').filter((e) => e.by === 'sync_mmio_spte');
+  assert.deepEqual(
+    restamps.map((e) => [e.gfn, e.gen, e.inProgress]),
+    [[0, 1, false]],
+  );
+  const zap = new Events();
+  const z = runWith(s, [zap], { settings: { syncMmioSpte: 'zap' } });
+  assert.equal(z.violations.length, 0);
+  assert.equal(zap.of('mmioSpteSet').filter((e) => e.by === 'sync_mmio_spte').length, 0);
+  assert.ok(
+    zap.of('spteSet').some((e) => e.gfn === 0 && e.newPfn >= 0),
+    'the read after the sync maps gfn 0',
+  );
+});
+
+test(`run ${MINI} --ftrace: the sync's re-stamp prints as mark_mmio_spte with the new generation, after kvm_mmu_sync_page`, async () => {
+  const out = join(dir, 'ftrace.txt');
+  const r = await captured(['run', MINI, '--ftrace', out]);
+  // A run that finds a violation exits 1.
+  assert.equal(r.code, 1, r.stderr);
+  const text = readFileSync(out, 'utf8');
+  const sync = text.indexOf(' kvm_mmu_sync_page: ');
+  const restamp = text.indexOf(' mark_mmio_spte: ', sync);
+  assert.ok(sync >= 0 && restamp > sync, text);
+  assert.match(text.slice(restamp), /^ mark_mmio_spte: +gfn 0 access 0 gen 1\n/);
+});
