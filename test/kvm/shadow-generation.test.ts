@@ -114,6 +114,7 @@ test('MMIO generation wraparound: a memslot update whose generation wraps the 19
   const { inst, kvm, mmu } = shadowVm({ warm: 2 });
   const zaps: string[] = [];
   kvm.subscribe({ on: (ev) => (ev.e === 'zapAllBegin' ? zaps.push(ev.how) : undefined) });
+  // MMIO_SPTE_GEN_MASK - 1: the first create's generation is the mask, the second's wraps to 0.
   kvm.memslots = new Memslots(kvm.memslots.slots, 2 ** MMIO_SPTE_GEN_BITS - 2);
   runAlone(inst, () => kvmSetMemoryRegion(kvm, { op: 'create', slot: 5, baseGfn: 0x100000, pages: 16, hvaPage: 0x9000000 }));
   assert.deepEqual(zaps, [], 'generation 0x7ffff: no wrap yet');
