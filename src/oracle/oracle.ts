@@ -212,6 +212,11 @@ export class Oracle implements Sink {
    * stored) took every MMIO SPTE older than it along. If g was read with the bit
    * set, it is the generation of the set before, and every final generation
    * stored after it is larger: no match until a wrap, as above.
+   *
+   * All this holds for a generation a fault read. Under shadow paging a sync
+   * (sync_mmio_spte, shadow-sync-mmio.ts) stamps an MMIO SPTE again with the
+   * generation current then, and looks no memslot up: after a create gave the
+   * gfn a memslot, that generation matches (mmio-sync-mini, a finding of the model).
    */
   private checkMmioEmulated(ev: KvmEvent & { e: 'mmioCheck' }): void {
     const slot = this.kvm.memslots.gfnToMemslot(ev.gfn);
