@@ -151,53 +151,50 @@ export class Vcpu {
           kvm.rt.charge(kvm.costs.retryPauseNs);
           yield OP_SPIN;
           break;
-        case 'fault':
-          yield* this.handleFault(exit.gfn, exit.write);
-          break;
-        case 'mmio': {
-          // kvm_mmu_page_fault with PFERR_RSVD_MASK: the MMIO fast path first.
-          const fast = yield* handleMmioPageFault(this, exit.gfn);
-          if (fast === 'emulate') {
-            // Emulated as MMIO: the access is done, as an emulated fault's is.
-            if (this.faultSince >= 0) {
-              kvm.emit({ e: 'faultResolved', vcpu: this.id, gfn: exit.gfn, latencyNs: this.faultLatency(), retries: this.faultRetries });
-              this.faultSince = -1;
+        case 'mmio':
+        case 'fault': {
+          if (exit.kind === 'mmio') {
+            // kvm_mmu_page_fault with PFERR_RSVD_MASK: the MMIO fast path first.
+            const fast = yield* handleMmioPageFault(this, exit.gfn);
+            if (fast === 'emulate') {
+              // Emulated as MMIO: the access is done, as an emulated fault's is.
+              if (this.faultSince >= 0) {
+                kvm.emit({ e: 'faultResolved', vcpu: this.id, gfn: exit.gfn, latencyNs: this.faultLatency(), retries: this.faultRetries });
+                this.faultSince = -1;
+              }
+              this.accessDone();
+              break;
             }
-            this.accessDone();
-          } else if (fast === 'invalid') {
-            yield* this.handleFault(exit.gfn, exit.write);
+            // 'retry': the SPTE changed under us; the guest re-executes the access.
+            if (fast === 'retry') break;
+            // 'invalid' (RET_PF_INVALID): the full fault path, below.
           }
-          // 'retry': the SPTE changed under us; the guest re-executes the access.
+          // kvm_mmu_page_fault's full path (in this frame, not a helper's: every fault's steps resume through it).
+          if (this.faultSince < 0) {
+            this.faultSince = kvm.rt.now();
+            this.faultRetries = 0;
+          }
+          const ret = yield* kvmMmuPageFault(this, exit.gfn, exit.write);
+          if (ret === 'retry-precheck' || ret === 'retry-stale' || ret === 'retry-invalid-slot') {
+            this.faultRetries++;
+            // RET_PF_RETRY: re-enter the guest, which re-executes the access and faults
+            // again; progress needs another thread to finish its invalidation or update.
+            // Race: that invalidation's end or that memslot update (a spin, as above).
+            kvm.rt.charge(kvm.costs.retryPauseNs);
+            yield OP_SPIN;
+          } else if (ret === 'retry-gpte-changed') {
+            // RET_PF_RETRY for a guest PTE changed since the walk: no spin, nothing to
+            // wait for; the access faults again and the walk sees the change.
+            this.faultRetries++;
+          } else {
+            this.faultSince = -1;
+            // The access re-executes; a fault on the gfn again before it retires is a refault.
+            this.fixedGfn = exit.gfn;
+            if (ret === 'emulate') this.accessDone();
+          }
           break;
         }
       }
-    }
-  }
-
-  /** kvm_mmu_page_fault's full path for the access on `gfn`, and what vcpu_run does after it. */
-  private *handleFault(gfn: number, write: boolean): Task {
-    const kvm = this.kvm;
-    if (this.faultSince < 0) {
-      this.faultSince = kvm.rt.now();
-      this.faultRetries = 0;
-    }
-    const ret = yield* kvmMmuPageFault(this, gfn, write);
-    if (ret === 'retry-precheck' || ret === 'retry-stale' || ret === 'retry-invalid-slot') {
-      this.faultRetries++;
-      // RET_PF_RETRY: re-enter the guest, which re-executes the access and faults
-      // again; progress needs another thread to finish its invalidation or update.
-      // Race: that invalidation's end or that memslot update (a spin, as above).
-      kvm.rt.charge(kvm.costs.retryPauseNs);
-      yield OP_SPIN;
-    } else if (ret === 'retry-gpte-changed') {
-      // RET_PF_RETRY for a guest PTE changed since the walk: no spin, nothing to
-      // wait for; the access faults again and the walk sees the change.
-      this.faultRetries++;
-    } else {
-      this.faultSince = -1;
-      // The access re-executes; a fault on the gfn again before it retires is a refault.
-      this.fixedGfn = gfn;
-      if (ret === 'emulate') this.accessDone();
     }
   }
 
