@@ -2,7 +2,7 @@
  * Small, fast runs and a real counterexample for the report tests.
  */
 import { type Counterexample, check, formatInterleaving, ReplayStrategy, runOnce } from '../../src/check/index.js';
-import type { Sink } from '../../src/kvm/events.js';
+import type { EventStamp, KvmEvent, Sink } from '../../src/kvm/events.js';
 import type { Settings } from '../../src/kvm/settings.js';
 import { splitLockNotes } from '../../src/oracle/lock-notes.js';
 import { StepLog } from '../../src/oracle/step-log.js';
@@ -24,6 +24,18 @@ export function shortScenario(name: string, timeNs: number, livelockNs?: number)
 /** Something that listens to a run and reads its instance. */
 export interface Attachable extends Sink {
   attach(inst: KvmInstance): void;
+}
+
+/** Keeps the events of one run, to pick by kind. */
+export class Events implements Attachable {
+  readonly seen: KvmEvent[] = [];
+  attach(): void {}
+  on(ev: KvmEvent, _at: EventStamp): void {
+    this.seen.push({ ...ev });
+  }
+  of<K extends KvmEvent['e']>(e: K): (KvmEvent & { e: K })[] {
+    return this.seen.filter((x): x is KvmEvent & { e: K } => x.e === e);
+  }
 }
 
 /** Simulates with the given report sinks attached. */

@@ -5,7 +5,7 @@ import { DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
 import { parseSetting } from '../../src/cli/overrides.js';
-import type { EventStamp, KvmEvent } from '../../src/kvm/events.js';
+import type { KvmEvent } from '../../src/kvm/events.js';
 import type { Kvm } from '../../src/kvm/kvm.js';
 import { Memslots } from '../../src/kvm/memslots.js';
 import { isMmioSpte, MMIO_SPTE_GEN_BITS, makeMmioSpte, mmioSpte, mmioSpteGen, NO_SPTE } from '../../src/kvm/mmio-spte.js';
@@ -13,23 +13,11 @@ import { MUTANTS } from '../../src/kvm/mutants.js';
 import { TablePool } from '../../src/kvm/page-table.js';
 import { defaultSettings } from '../../src/kvm/settings.js';
 import { captured, story } from '../cli/captured-cli.js';
-import { type Attachable, runWith, shortScenario } from '../report/fixtures.js';
+import { Events, runWith, shortScenario } from '../report/fixtures.js';
 import { tempDir } from '../temp-dir.js';
 
 const MINI = 'mmio-gen-mini';
 const dir = tempDir('mmulab-mmio-gen-');
-
-/** Keeps the events of one run. */
-class Events implements Attachable {
-  readonly seen: KvmEvent[] = [];
-  attach(): void {}
-  on(ev: KvmEvent, _at: EventStamp): void {
-    this.seen.push({ ...ev });
-  }
-  of<K extends KvmEvent['e']>(e: K): (KvmEvent & { e: K })[] {
-    return this.seen.filter((x): x is KvmEvent & { e: K } => x.e === e);
-  }
-}
 
 function simulated(settings: Record<string, unknown> = {}, mutant: string | null = null): Events {
   const sink = new Events();

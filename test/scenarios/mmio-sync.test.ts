@@ -6,26 +6,13 @@ import { DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
 import { parseSetting } from '../../src/cli/overrides.js';
-import type { EventStamp, KvmEvent } from '../../src/kvm/events.js';
 import { defaultSettings } from '../../src/kvm/settings.js';
 import { captured, story } from '../cli/captured-cli.js';
-import { type Attachable, runWith, shortScenario } from '../report/fixtures.js';
+import { Events, runWith, shortScenario } from '../report/fixtures.js';
 import { tempDir } from '../temp-dir.js';
 
 const MINI = 'mmio-sync-mini';
 const dir = tempDir('mmulab-mmio-sync-');
-
-/** Keeps the events of one run. */
-class Events implements Attachable {
-  readonly seen: KvmEvent[] = [];
-  attach(): void {}
-  on(ev: KvmEvent, _at: EventStamp): void {
-    this.seen.push({ ...ev });
-  }
-  of<K extends KvmEvent['e']>(e: K): (KvmEvent & { e: K })[] {
-    return this.seen.filter((x): x is KvmEvent & { e: K } => x.e === e);
-  }
-}
 
 test("settings: syncMmioSpte defaults to restamp (the kernel's sync_mmio_spte), takes zap", () => {
   assert.equal(defaultSettings().syncMmioSpte, 'restamp');
