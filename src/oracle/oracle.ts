@@ -1,7 +1,7 @@
 import { type EventStamp, hvaText, type KvmEvent, type Sink } from '../kvm/events.js';
 import type { FreedPfn } from '../kvm/host-mm.js';
 import type { Kvm } from '../kvm/kvm.js';
-import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva } from '../kvm/memslots.js';
+import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, KVM_MEMSLOT_INVALID } from '../kvm/memslots.js';
 import { KVM_REQ_APIC_PAGE_RELOAD, KVM_REQ_TLB_FLUSH, TLB_FLUSH_REQUESTS } from '../kvm/requests.js';
 import { tlbEntryPfn, tlbEntryWritable } from '../kvm/tlb-entry.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
@@ -223,7 +223,7 @@ export class Oracle implements Sink {
     if (slot === undefined) return;
     this.report(
       'stale-mmio',
-      `vCPU${ev.vcpu}'s MMIO fast path emulated gfn ${hex(ev.gfn)} (MMIO SPTE generation ${ev.spteGen}, memslots generation ${ev.generation}${ev.inProgress ? ', update in progress' : ''}), but memslot ${slot.id} of those memslots holds it: an access to memory emulated as MMIO`,
+      `vCPU${ev.vcpu}'s MMIO fast path emulated gfn ${hex(ev.gfn)} (MMIO SPTE generation ${ev.spteGen}, memslots generation ${ev.generation}${ev.inProgress ? ', update in progress' : ''}), but memslot ${slot.id} of those memslots holds it${slot.flags & KVM_MEMSLOT_INVALID ? ' (KVM_MEMSLOT_INVALID: being deleted or moved, where a fault would retry until the update is done)' : ''}: an access to memory emulated as MMIO`,
     );
   }
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
-import { factoryFor } from '../../src/cli/check-factory.js';
+import { PctStrategy } from '../../src/check/pct.js';
+import { factoryFor, factoryForScenario } from '../../src/cli/check-factory.js';
 import { parseSetting } from '../../src/cli/overrides.js';
 import { defaultSettings } from '../../src/kvm/settings.js';
 import { captured, story } from '../cli/captured-cli.js';
@@ -96,4 +97,19 @@ test(`run ${MINI} --ftrace: the sync's re-stamp prints as mark_mmio_spte with th
   const restamp = text.indexOf(' mark_mmio_spte: ', sync);
   assert.ok(sync >= 0 && restamp > sync, text);
   assert.match(text.slice(restamp), /^ mark_mmio_spte: +gfn 0 access 0 gen 1\n/);
+});
+
+test(`${MINI} with a memslot MOVE instead of the create: the same finding (a probe: an MMIO SPTE made in the move's KVM_MEMSLOT_INVALID window survives its flush, and the sync re-stamps it with the commit's generation); zap: none`, () => {
+  const move = shortScenario(MINI, 100_000_000);
+  move.vm.memslots = [
+    { id: 0, baseGfn: 1, pages: 1 },
+    { id: 1, baseGfn: 2, pages: 1 },
+  ];
+  move.host.memslotChanges = [{ atNs: 20_000, op: 'move', slot: 1, baseGfn: 0 }];
+  // PCT, as the default check starts (unbounded DPOR is not there in 50,000).
+  const kernel = explore(factoryForScenario(move, 'mmio-sync-mini (move)', [], null), new PctStrategy(1, 3), { maxExecutions: 20_000 });
+  assert.equal(kernel.violation?.kind, 'stale-mmio');
+  const zap = explore(factoryForScenario(move, 'mmio-sync-mini (move)', ['syncMmioSpte=zap'], null), new DfsStrategy({ preemptionBound: 2 }), {});
+  assert.equal(zap.violation, null);
+  assert.equal(zap.summary.exhausted, true);
 });
