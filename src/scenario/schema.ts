@@ -122,15 +122,30 @@ export const memslotSchema = z.strictObject({
   hvaPage: count(2 ** 40).optional(),
 });
 
-export const memslotChangeSchema = z.strictObject({
-  atNs: ns,
-  op: z.enum(['delete', 'move', 'create']),
-  slot: memslotId,
-  /** move/create: the new base gfn. */
-  baseGfn: count(LIMITS.pages).optional(),
-  /** create: pages. */
-  pages: positive(LIMITS.pages).optional(),
-});
+/** The keys each op of host.memslotChanges takes besides atNs, op and slot: all of them required. */
+export const MEMSLOT_CHANGE_KEYS = { create: ['baseGfn', 'pages'], move: ['baseGfn'], delete: [] } as const;
+
+export const memslotChangeSchema = z
+  .strictObject({
+    atNs: ns,
+    op: z.enum(['delete', 'move', 'create']),
+    slot: memslotId,
+    /** move/create: the new base gfn (required by both). */
+    baseGfn: count(LIMITS.pages).optional(),
+    /** create: pages (required). */
+    pages: positive(LIMITS.pages).optional(),
+  })
+  .superRefine((c, ctx) => {
+    // Per op: a key the op needs is required, one it does not take is refused (no silent gfn 0 or 1 page).
+    const takes: readonly string[] = MEMSLOT_CHANGE_KEYS[c.op];
+    const words = takes.length === 0 ? 'slot only' : `slot${takes.length > 1 ? ', ' : ' and '}${takes.join(' and ')}`;
+    for (const key of ['baseGfn', 'pages'] as const) {
+      if (takes.includes(key) && c[key] === undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `missing; expected a number (a ${c.op} takes ${words})` });
+      else if (!takes.includes(key) && c[key] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `not taken by a ${c.op}; expected no ${key} (a ${c.op} takes ${words})` });
+    }
+  });
 
 const settingsShape: Record<string, z.ZodTypeAny> = {};
 for (const s of SETTINGS) {

@@ -97,6 +97,49 @@ test('bad input: memslots and changes KVM_SET_USER_MEMORY_REGION would refuse ar
   assert.equal(free.code, 0, free.stderr);
 });
 
+test('bad input: each memslot change op takes its own fields, all required, and no other (no silent gfn 0, 1 page, or ignored pages)', () => {
+  const slots = GOOD.replace('    - { id: 0, baseGfn: 0, pages: 64 }', '    - { id: 0, baseGfn: 0, pages: 64 }\n    - { id: 1, baseGfn: 4096, pages: 64 }');
+  const withChange = (change: string) => `${slots}host:\n  memslotChanges:\n    - ${change}\n`;
+  const cases: [string, string, RegExp][] = [
+    [
+      'create-no-base.yaml',
+      withChange('{ atNs: 1000, op: create, slot: 5, pages: 4 }'),
+      /:\d+:7 host\.memslotChanges\[0\]\.baseGfn: missing; expected a number \(a create takes slot, baseGfn and pages\)$/,
+    ],
+    [
+      'create-no-pages.yaml',
+      withChange('{ atNs: 1000, op: create, slot: 5, baseGfn: 8192 }'),
+      /host\.memslotChanges\[0\]\.pages: missing; expected a number \(a create takes slot, baseGfn and pages\)$/,
+    ],
+    [
+      'move-no-base.yaml',
+      withChange('{ atNs: 1000, op: move, slot: 1 }'),
+      /host\.memslotChanges\[0\]\.baseGfn: missing; expected a number \(a move takes slot and baseGfn\)$/,
+    ],
+    [
+      'move-pages.yaml',
+      withChange('{ atNs: 1000, op: move, slot: 1, baseGfn: 8192, pages: 2 }'),
+      /host\.memslotChanges\[0\]\.pages: not taken by a move; expected no pages \(a move takes slot and baseGfn\)$/,
+    ],
+    [
+      'delete-pages.yaml',
+      withChange('{ atNs: 1000, op: delete, slot: 1, pages: 1 }'),
+      /:\d+:\d+ host\.memslotChanges\[0\]\.pages: not taken by a delete; expected no pages \(a delete takes slot only\)$/,
+    ],
+    [
+      'delete-base.yaml',
+      withChange('{ atNs: 1000, op: delete, slot: 1, baseGfn: 0 }'),
+      /\.baseGfn: not taken by a delete; expected no baseGfn \(a delete takes slot only\)$/,
+    ],
+    [
+      'hva.yaml',
+      withChange('{ atNs: 1000, op: create, slot: 5, baseGfn: 8192, pages: 4, hvaPage: 7 }'),
+      /host\.memslotChanges\[0\]\.hvaPage: unknown key 'hvaPage'$/,
+    ],
+  ];
+  for (const [name, text, pattern] of cases) assertBad(cli('run', scenarioFile(name, text)), pattern);
+});
+
 test('bad input: threads that would reach no memory are located and named (a run that measures nothing of what it was written for)', () => {
   const cases: [string, string, RegExp][] = [
     // One invalidation is one host range: its gfns lie in one memslot, its ranges within its gfns.
