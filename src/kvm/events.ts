@@ -57,6 +57,18 @@ export type KvmEventBody =
    */
   | { e: 'mmioSpteSet'; vcpu: number; gfn: number; gen: number; inProgress: boolean; root: number; sp?: number; by?: 'sync_mmio_spte' }
   /**
+   * sync_mmio_spte under syncMmioSpte=zap (a candidate fix): the shadow-page sync
+   * dropped the MMIO SPTE of `gfn` (generation `gen`) in shadow page `sp` instead
+   * of re-stamping it (mmu_spte_clear_no_track: no tracepoint in the kernel).
+   */
+  | { e: 'mmioSpteZap'; vcpu: number; gfn: number; gen: number; sp: number }
+  /**
+   * kvm_mmu_invalidate_mmio_sptes: the memslots generation `generation` wrapped the
+   * bits MMIO SPTEs keep, so every shadow page goes (kvm_mmu_zap_all_fast follows);
+   * the kernel says so in a debug message, "zapping shadow pages for mmio generation wraparound".
+   */
+  | { e: 'mmioGenWrap'; generation: number }
+  /**
    * check_mmio_spte in handle_mmio_page_fault: the MMIO SPTE's generation
    * (`spteGen`) against the memslots' (`generation`; `gen`, its bits an MMIO SPTE
    * keeps; `inProgress`, the update-in-progress bit); `match`: the access is
@@ -284,6 +296,10 @@ export function describeEvent(ev: KvmEventBody): string {
       return `memslots generation := ${ev.generation} (update done)`;
     case 'mmioSpteSet':
       return `${ev.by === 'sync_mmio_spte' ? 'sync_mmio_spte: re-stamp' : 'install'} MMIO SPTE gfn ${hex(ev.gfn)} generation ${ev.gen}${ev.inProgress ? ' (read while an update was in progress)' : ''} in ${spteHolder(ev)}${ev.by === 'sync_mmio_spte' ? ' (its guest PTE still maps the gfn; no memslot lookup)' : ''}`;
+    case 'mmioSpteZap':
+      return `sync_mmio_spte (syncMmioSpte=zap): drop the MMIO SPTE of gfn 0x${ev.gfn.toString(16)} in sp ${ev.sp}`;
+    case 'mmioGenWrap':
+      return `memslots generation ${ev.generation} wrapped the MMIO SPTE generation: kvm_mmu_zap_all_fast`;
     case 'mmioCheck':
       return `handle_mmio_page_fault gfn ${hex(ev.gfn)}: MMIO SPTE generation ${ev.spteGen}, memslots ${ev.generation}${ev.gen !== ev.generation ? ` (${ev.gen} in the SPTE's bits)` : ''}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.match ? 'match, emulate as MMIO' : 'mismatch, RET_PF_INVALID: full fault'}`;
     case 'precheck':

@@ -96,6 +96,6 @@ export function* handleMmioPageFault(vcpu: Vcpu, gfn: number): Generator<number,
 export function* kvmMmuInvalidateMmioSptes(kvm: Kvm, gen: number): Task {
   if (gen % (mmioGenMask(kvm) + 1) !== 0) return;
   if (kvm.mutation.acts('mmio-gen-wrap-no-zap')) return;
-  kvm.emit({ e: 'note', text: `memslots generation ${gen} wrapped the MMIO SPTE generation: kvm_mmu_zap_all_fast` });
+  kvm.emit({ e: 'mmioGenWrap', generation: gen });
   yield* kvmMmuZapAllFast(kvm);
 }

@@ -40,8 +40,10 @@ export function syncReadsGeneration(mmu: ShadowMmu, sp: ShadowPage): boolean {
 export function syncMmioSpte(mmu: ShadowMmu, sp: ShadowPage, index: number, gfn: number, vcpu: Vcpu): void {
   const kvm = mmu.kvm;
   if (kvm.settings.syncMmioSpte === 'zap') {
+    const old = sp.sptes.get(index);
     mmuPageZapPte(mmu, sp, index);
-    if (kvm.listens('note')) kvm.emit({ e: 'note', text: `sync_mmio_spte (syncMmioSpte=zap): drop the MMIO SPTE of gfn 0x${gfn.toString(16)} in sp ${sp.id}` });
+    if (kvm.listens('mmioSpteZap'))
+      kvm.emit({ e: 'mmioSpteZap', vcpu: vcpu.id, gfn, gen: old !== undefined && isMmioSpte(old) ? mmioSpteGen(old) : -1, sp: sp.id });
     return;
   }
   const spte = makeMmioSpte(kvm);

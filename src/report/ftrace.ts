@@ -29,6 +29,12 @@ export class FtraceSink implements InstanceSink {
   /** The kvm_exit of a fault (EPT violation or #PF), completed by the fault that follows (exit qualification, error code). */
   /** Per thread, the reason of its fault exit whose fault has not begun yet: the fault line's error code says whether a present SPTE refused it. */
   private readonly pendingExit = new Map<number, string>();
+  /**
+   * Threads whose last exit reached an MMIO SPTE: a full fault that follows the
+   * MMIO check's mismatch prints no kvm_page_fault (handle_ept_misconfig has no
+   * such tracepoint; a #PF intercept's was printed at its exit, before the check).
+   */
+  private readonly mmioExit = new Set<number>();
   private gen = 0;
   private readonly budget: EventBudget;
   private readonly clock = new StepClock();
@@ -55,6 +61,7 @@ export class FtraceSink implements InstanceSink {
       case 'faultBegin': {
         const exit = this.pendingExit.get(at.tid);
         this.pendingExit.delete(at.tid);
+        if (this.mmioExit.delete(at.tid)) return;
         // The #PF error code, or the EPT exit qualification, as the exit said it (pfErrorCode).
         const err = this.shadow ? pfErrorCode(exit === 'write-protect', ev.write, ev.gfn) : ev.write ? EPT_QUAL_WRITE : EPT_QUAL_READ;
         this.add(at, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
@@ -68,9 +75,12 @@ export class FtraceSink implements InstanceSink {
         );
         return;
       case 'vmEntry':
+        this.mmioExit.delete(at.tid);
         this.add(at, 'kvm_entry', `vcpu ${ev.vcpu}, rip 0x0`);
         return;
       case 'vmExit': {
+        this.mmioExit.delete(at.tid);
+        if (ev.reason === 'pf-rsvd' || ev.reason === 'ept-misconfig') this.mmioExit.add(at.tid);
         const pf = ev.reason === 'ept-violation' || ev.reason === 'pf-intercept' || ev.reason === 'write-protect';
         if (pf && ev.gfn !== undefined) {
           // EPT violation: the exit qualification; a #PF intercept: the faulting
@@ -88,9 +98,14 @@ export class FtraceSink implements InstanceSink {
           return;
         }
         // A #PF with a reserved bit set (an MMIO SPTE under shadow paging): the address, and the
-        // error code P|RSVD plus W for a write; an EPT misconfiguration has no qualification.
+        // error code P|RSVD plus W for a write and U for a user access; kvm_handle_page_fault
+        // traces it as kvm_page_fault before kvm_mmu_page_fault's MMIO check, whatever the check
+        // finds. An EPT misconfiguration has no qualification, and handle_ept_misconfig no
+        // kvm_page_fault: kvm_mmu_page_fault with PFERR_RSVD_MASK checks the MMIO SPTE first.
         if (ev.reason === 'pf-rsvd' && ev.gfn !== undefined) {
-          this.add(at, 'kvm_exit', kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, PFERR_PRESENT_RSVD | (ev.write ? PFERR_WRITE : 0)));
+          const err = PFERR_PRESENT_RSVD | (ev.write ? PFERR_WRITE : 0) | (userAddress(ev.gfn) ? PFERR_USER : 0);
+          this.add(at, 'kvm_exit', kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, err));
+          this.add(at, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
           return;
         }
         const info1 = ev.reason === 'cr3' ? MOV_TO_CR3_QUALIFICATION : 0;
@@ -199,7 +214,24 @@ export class FtraceSink implements InstanceSink {
         // check_mmio_spte traces only past the update-in-progress test; handle_mmio_page_fault on a match.
         if (ev.inProgress) this.add(at, 'mmulab_check_mmio_spte', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} update_in_progress spte-gen ${hex(ev.spteGen)} valid 0`);
         else this.add(at, 'check_mmio_spte', `kvm_gen ${hex(ev.gen)} spte-gen ${hex(ev.spteGen)} valid ${ev.match ? 1 : 0}`);
-        if (ev.match) this.add(at, 'handle_mmio_page_fault', `addr:${hex(ev.gfn * 4096)} gfn ${hex(ev.gfn)} access 0`);
+        // handle_mmio_page_fault traces addr 0 for a direct MMU (TDP), the faulting address under shadow paging.
+        if (ev.match) this.add(at, 'handle_mmio_page_fault', `addr:${this.shadow ? hex(ev.gfn * 4096) : '0'} gfn ${hex(ev.gfn)} access 0`);
+        return;
+      case 'mmioSpteZap':
+        // No tracepoint: sync_mmio_spte's drop under syncMmioSpte=zap (mmu_spte_clear_no_track).
+        this.add(at, 'mmulab_sync_mmio_spte_zap', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} spte-gen ${ev.gen >= 0 ? hex(ev.gen) : '-'} sp ${ev.sp}`);
+        return;
+      case 'mmioGenWrap':
+        // kvm_mmu_invalidate_mmio_sptes's debug message, before its kvm_mmu_zap_all_fast.
+        this.add(at, 'mmulab_mmio_gen_wrap', `generation ${ev.generation}: zapping shadow pages for mmio generation wraparound`);
+        return;
+      case 'memslotsPublish':
+        // No tracepoint: kvm_swap_active_memslots publishing a set, with the update-in-progress bit.
+        this.add(at, 'mmulab_memslots_publish', `generation ${ev.generation} update_in_progress ${ev.inProgress ? 1 : 0}`);
+        return;
+      case 'memslotsGeneration':
+        // No tracepoint: the final generation stored, the update done.
+        this.add(at, 'mmulab_memslots_generation', `generation ${ev.generation} update_in_progress 0`);
         return;
       case 'apicReload':
         this.add(at, 'mmulab_apic_access_reload', `vcpu ${ev.vcpu} pfn ${ev.pfn >= 0 ? hex(ev.pfn) : '-'} ${ev.outcome}`);

@@ -92,6 +92,8 @@ export class PerfettoSink implements InstanceSink {
       case 'mmuValidGen':
       case 'gfnWriteProtected':
       case 'mmioSpteSet':
+      case 'mmioSpteZap':
+      case 'mmioGenWrap':
       case 'mmioCheck':
         this.instant(ev, at);
         return;

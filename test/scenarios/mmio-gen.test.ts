@@ -184,6 +184,38 @@ test(`run ${MINI} --ftrace: the MMIO SPTE (mark_mmio_spte), the exit (EPT_MISCON
   assert.match(text, / mmulab_check_mmio_spte: +vcpu 0 gfn 1 update_in_progress spte-gen 0 valid 0\n/);
 });
 
+test(`run ${MINI} --ftrace: as the kernel traces the MMIO exits (no kvm_page_fault after EPT_MISCONFIG; a #PF's before the check, with U), the memslots generation, the wrap's reason`, async () => {
+  const { readFileSync } = await import('node:fs');
+  const trace = async (name: string, ...set: string[]) => {
+    const out = join(dir, name);
+    const r = await captured(['run', ...set, '--ftrace', out]);
+    assert.equal(r.code, 0, r.stderr);
+    return readFileSync(out, 'utf8');
+  };
+  const tdp = await trace('tdp.txt', MINI);
+  // handle_ept_misconfig calls kvm_mmu_page_fault with PFERR_RSVD_MASK: no kvm_page_fault, even when the check sends it down the full fault.
+  const exit = tdp.indexOf('reason EPT_MISCONFIG');
+  const done = tdp.indexOf(' mmulab_page_fault_done:', exit);
+  assert.ok(exit >= 0 && done > exit, tdp);
+  assert.doesNotMatch(tdp.slice(exit, done), / kvm_page_fault: /);
+  // The swap's publish with the update-in-progress bit and its final store; the wrap says why before its fast zap.
+  assert.match(tdp, / mmulab_memslots_publish: generation 0 update_in_progress 1\n/);
+  assert.match(tdp, / mmulab_memslots_generation: generation 1 update_in_progress 0\n/);
+  assert.match(tdp, / mmulab_mmio_gen_wrap: generation 2: zapping shadow pages for mmio generation wraparound\n.* kvm_mmu_zap_all_fast: /);
+  const shadow = await trace('shadow.txt', MINI, '--set', 'mmu=shadow');
+  // kvm_handle_page_fault: kvm_page_fault with the hardware error code (P|U|RSVD for a user read), right after the exit, before the check; none after it.
+  assert.match(
+    shadow,
+    / kvm_exit: +vcpu 0 reason EXCEPTION_NMI rip 0x0 info1 0x0000000000001000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x0000000d\n.* kvm_page_fault: +vcpu 0 rip 0x0 address 0x0000000000001000 error_code 0xd\n.* mmulab_check_mmio_spte: /,
+  );
+  const check = shadow.indexOf(' mmulab_check_mmio_spte: ');
+  assert.doesNotMatch(shadow.slice(check, shadow.indexOf(' mmulab_page_fault_done:', check)), / kvm_page_fault: /);
+  // handle_mmio_page_fault traces addr 0 for a direct MMU (TDP).
+  const direct = await trace('direct.txt', 'memslot-delete-mini', '--set', 'mmu=tdp');
+  assert.match(direct, / handle_mmio_page_fault: addr:0 gfn 6 access 0\n/);
+  assert.doesNotMatch(direct, /handle_mmio_page_fault: addr:[1-9a-f]/);
+});
+
 test("memslot-delete-mini (seed 1, simulated): the deleted memslot's gfns become MMIO SPTEs, and the fast path's emulations count as accesses done and as emulated, as the faults they replace did (32 accesses, 18 emulated, with MMIO caching and without)", () => {
   const s = shortScenario('memslot-delete-mini', 100_000_000);
   const on = new Events();

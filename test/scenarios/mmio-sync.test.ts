@@ -113,3 +113,25 @@ test(`${MINI} with a memslot MOVE instead of the create: the same finding (a pro
   assert.equal(zap.violation, null);
   assert.equal(zap.summary.exhausted, true);
 });
+
+test(`run ${MINI} --set syncMmioSpte=zap: the sync's drop of the MMIO SPTE is an ftrace line and a Perfetto instant`, async () => {
+  const out = join(dir, 'zap.txt');
+  const json = join(dir, 'zap.json');
+  const r = await captured(['run', MINI, '--set', 'syncMmioSpte=zap', '--ftrace', out, '--trace', json]);
+  assert.equal(r.code, 0, r.stderr);
+  const text = readFileSync(out, 'utf8');
+  const sync = text.indexOf(' kvm_mmu_sync_page: ');
+  const drop = text.indexOf(' mmulab_sync_mmio_spte_zap: ', sync);
+  assert.ok(sync >= 0 && drop > sync, text);
+  assert.match(text.slice(drop), /^ mmulab_sync_mmio_spte_zap: vcpu 0 gfn 0 spte-gen 0 sp \d+\n/);
+  const events = (JSON.parse(readFileSync(json, 'utf8')) as { traceEvents: { name: string; args?: { event?: string } }[] }).traceEvents;
+  const instant = events.find((e) => e.args?.event === 'mmioSpteZap');
+  assert.ok(
+    instant !== undefined && /^sync_mmio_spte \(syncMmioSpte=zap\): drop the MMIO SPTE of gfn 0x0 in sp \d+$/.test(instant.name),
+    JSON.stringify(instant),
+  );
+  // The kernel's protocol's run has the shadow paging #PF's kvm_page_fault with U (0xd), at its exit.
+  const kernel = join(dir, 'restamp.txt');
+  await captured(['run', MINI, '--ftrace', kernel]);
+  assert.match(readFileSync(kernel, 'utf8'), / error_code 0x0000000d\n.* kvm_page_fault: +vcpu 0 rip 0x0 address 0x0000000000000000 error_code 0xd\n/);
+});
