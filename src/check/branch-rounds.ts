@@ -41,6 +41,8 @@ export class BranchRounds {
   /** Branches settled. */
   private branches = 0;
   private executions = 0;
+  /** Executions the mutant acted in, over the branches settled; null while none counted any (no mutant). */
+  private mutantActed: number | null = null;
   /** Rounds settled. */
   rounds = 0;
   /** The branch whose violation or model bug ended the exploration, or null. */
@@ -73,6 +75,7 @@ export class BranchRounds {
       }
       this.ledger.addUnit([this.branches, o.executions, o.maxDepth, o.truncated, o.redundant]);
       this.executions += o.executions;
+      if (o.mutantActed !== undefined) this.mutantActed = (this.mutantActed ?? 0) + o.mutantActed;
       this.branches++;
       this.tried.add(o);
       const b = round[i]!;
@@ -113,6 +116,7 @@ export class BranchRounds {
       executionsPerSec: (this.executions * 1000) / Math.max(wallMs, 1e-3),
       firstCounterexampleMs,
       violationExecution: this.stop?.violation != null ? this.executions - 1 : null,
+      ...(this.mutantActed !== null && this.stop === null ? { mutantActedExecutions: this.mutantActed } : {}),
     };
   }
 

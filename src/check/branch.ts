@@ -42,6 +42,8 @@ export interface BranchOutcome {
   maxDepth: number;
   truncated: number;
   redundant: number;
+  /** Executions the mutant acted in (Summary.mutantActedExecutions), absent without one. */
+  mutantActed?: number;
   /** 'exhausted' when the branch was explored to the end. */
   stoppedBy: StopReason;
   violation: Violation | null;
@@ -88,6 +90,7 @@ export function exploreBranch(factory: InstanceFactory, dfs: DfsOptions, b: Bran
     maxDepth: s.maxDepth,
     truncated: s.truncated,
     redundant: s.redundant,
+    ...(s.mutantActedExecutions !== undefined ? { mutantActed: s.mutantActedExecutions } : {}),
     stoppedBy: s.stoppedBy,
     violation: r.violation,
     schedule: r.schedule ?? r.modelBug?.schedule ?? null,

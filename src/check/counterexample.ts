@@ -27,7 +27,7 @@ export const CEX_FORMAT = 'mmulab-cex/3';
  * contents are not read, the replay prints its own.
  */
 const CEX_KEYS = {
-  '': ['format', 'scenario', 'scenarioText', 'settings', 'mutant', 'seed', 'strategy', 'property', 'violation', 'limits', 'schedule', 'steps'],
+  '': ['format', 'scenario', 'scenarioText', 'settings', 'mutant', 'mutantActed', 'seed', 'strategy', 'property', 'violation', 'limits', 'schedule', 'steps'],
   violation: ['kind', 'thread', 'timeNs', 'step', 'message'],
   limits: ['maxSteps', 'fairSpin', 'spinProgress', 'retries'],
   schedule: ['choices', 'draws'],
@@ -81,6 +81,12 @@ export interface CexOrigin {
 export interface Counterexample extends CexOrigin {
   /** Always CEX_FORMAT. */
   format: typeof CEX_FORMAT;
+  /**
+   * With a mutant: how many times it made the model depart from the kernel's
+   * protocol in this execution (written since it was counted; not read by
+   * replay). 0: the violation is the protocol's own, the mutant did not act.
+   */
+  mutantActed?: number;
   /** The property violated (the violation's kind). */
   property: string;
   /** The violation, as the replay reports it. */
@@ -112,6 +118,7 @@ export function counterexampleOfRun(origin: CexOrigin, r: SingleRun, limits: Run
     ...(origin.scenarioText !== undefined ? { scenarioText: origin.scenarioText } : {}),
     settings: origin.settings,
     mutant: origin.mutant,
+    ...(origin.mutant !== null && r.instance.mutation !== undefined ? { mutantActed: r.instance.mutation.acted } : {}),
     seed: origin.seed,
     strategy: origin.strategy,
     property: r.violation.kind,

@@ -164,6 +164,8 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
   let maxDepth = 0;
   let truncated = 0;
   let redundant = 0;
+  // Executions (owned ones) in which the model's mutant acted; -1 while no instance has shown one (Instance.mutation).
+  let mutantActed = -1;
   let stoppedBy: StopReason = 'max-executions';
   let violation: Violation | null = null;
   let violationExecution: number | null = null;
@@ -216,6 +218,8 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
     // A probe only teaches the strategy; the part that owns its unit counts it.
     if (!probe) {
       executions++;
+      const mutation = inst.mutation;
+      if (mutation !== undefined) mutantActed = Math.max(mutantActed, 0) + (mutation.acted > 0 ? 1 : 0);
       ledger.add(unit, x.step, outcome);
       if (x.step > maxDepth) maxDepth = x.step;
       if (outcome === 'violation') {
@@ -278,6 +282,8 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       executionsPerSec: (executions * 1000) / Math.max(wallMs, 1e-3),
       firstCounterexampleMs: firstCex,
       violationExecution,
+      // Not at a stop: parts side by side may each run past the first one, and merged runs cut there (merge.ts).
+      ...(mutantActed >= 0 && stopUnit === null ? { mutantActedExecutions: mutantActed } : {}),
       ...boundLevelsOf(strategy),
     },
     violation,

@@ -217,6 +217,7 @@ export function mergeParts(parts: readonly ExplorePart[], unitsAreExecutions = [
     executionsPerSec: (executions * 1000) / Math.max(wallMs, 1e-3),
     firstCounterexampleMs: lead?.firstCounterexampleMs ?? null,
     violationExecution: lead?.stoppedBy !== 'violation' || partial ? null : (lead.violationExecution ?? executions - 1),
+    ...(lead === null ? actedSum(parts) : {}),
   };
   return { summary, first, incomplete, partial, gaps, parts: cutParts };
 }
@@ -241,9 +242,11 @@ function cutAtFirstStop(p: ExplorePart, upTo: number, unitsAreExecutions: boolea
   const past = p.summary.stoppedBy === 'elsewhere' || p.part.stopUnit !== null || p.part.lastUnit >= nextOwned(s, upTo);
   if (!past || ranThrough(p, unitsAreExecutions) < upTo) return p;
   const f = figuresUpTo(p.part, upTo);
+  // How many of the executions up to upTo the mutant acted in, the part does not know (its count is of all it ran).
+  const { mutantActedExecutions: _, ...kept } = p.summary;
   return {
     summary: {
-      ...p.summary,
+      ...kept,
       executions: f.executions,
       exhausted: false,
       stoppedBy: 'elsewhere',
@@ -293,6 +296,7 @@ export function mergeClaimed(parts: readonly ExplorePart[], shard: Shard): { par
     firstCounterexampleMs: lead?.firstCounterexampleMs ?? null,
     // Only the whole knows how many executions came before (as for a dfs part of a shard).
     violationExecution: lead?.stoppedBy === 'violation' && shard.count === 1 ? f.executions - 1 : null,
+    ...(lead === null ? actedSum(parts) : {}),
   };
   return { part: { summary, part }, first };
 }
@@ -319,6 +323,18 @@ export function combineStriped(merged: MergedParts, shard: Shard): ExplorePart |
   for (const e of entries) ledger.addUnit(e);
   if (last >= 0 && entries[entries.length - 1]?.[0] !== last) ledger.addUnit([last, 1, 0, 0, 0]);
   return { summary: merged.summary, part: ledger.record(shard, stops.length === 0 ? null : Math.min(...stops)) };
+}
+
+/**
+ * The summaries' counts of executions their mutant acted in, summed (the
+ * unsharded run's, when no part stopped at a violation or a model bug and so
+ * each ran all it had to); nothing when none has one (no mutant). With a stop,
+ * the merges leave it out: a part's count may hold executions past the first
+ * stop, which the merged figures do not.
+ */
+export function actedSum(parts: readonly { summary: Summary }[]): Pick<Summary, 'mutantActedExecutions'> {
+  if (parts.every((p) => p.summary.mutantActedExecutions === undefined)) return {};
+  return { mutantActedExecutions: parts.reduce((n, p) => n + (p.summary.mutantActedExecutions ?? 0), 0) };
 }
 
 /** Why parts with no violation stopped, the one that matters most first; parts missing (`incomplete`) are never 'exhausted'. */

@@ -48,6 +48,16 @@ export interface Summary {
    * subtrees), so there it is null until the parts are merged.
    */
   violationExecution: number | null;
+  /**
+   * With a mutant: the executions counted in `executions` in which it acted
+   * (made the model depart from the kernel's protocol at least once); 0 means
+   * every one ran the unmutated protocol. Absent without a mutant, when no
+   * execution ran, and when the exploration stopped at a violation or a model
+   * bug (parts side by side run past it by timing; the counterexample's
+   * mutantActed says whether the mutant acted in the one that matters).
+   * Merged parts and phases sum it.
+   */
+  mutantActedExecutions?: number;
   /** dfs with an iterative preemption bound: what ran at each bound (absent otherwise). */
   preemptionBounds?: BoundLevel[];
 }

@@ -21,6 +21,7 @@ import { plural } from '../report/plural.js';
 import { scenarioDigest } from '../scenario/digest.js';
 import { drawnChoices } from '../scenario/drawn-choices.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
+import { effectiveSettings } from '../scenario/instantiate.js';
 import { isScenarioFile, loadScenario } from '../scenario/load.js';
 import { scenarioWork } from '../scenario/scenario-work.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -34,13 +35,14 @@ import { CHECK_FORMAT, type CheckJson, type DrawnChoices, roundedSummary } from 
 import { checkInWorkers } from './check-workers.js';
 import { parseTimeLimitSeconds, workerCount } from './limits.js';
 import { modelBugJson, modelBugText } from './model-bug-replay.js';
-import { warnMutantSets } from './mutant-note.js';
+import { cexMutantNote, idleCheckNote, warnMutantSets } from './mutant-note.js';
 import { isSystemError, outputFailure, reportUnwritten, writeOutput } from './output-failure.js';
 import { writeDefaultOutput } from './output-path.js';
 import { applySets, parseCount, parsePositive, parseSeed, settingsOf } from './overrides.js';
 import { replayCommandOf, replayLine } from './replay-line.js';
 import { parseRetries, RETRIES_HELP } from './retries-option.js';
 import { shellWord } from './shell-word.js';
+import { warnLine } from './which-runs.js';
 
 /** What the CLI shares with its subcommands. */
 export interface CheckCommandContext {
@@ -330,7 +332,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       checkedFactoryFor(ref, o.set, mutant, base); // bad input fails here, before any worker starts
       warnMutantSets(mutant, base, o.set);
       // The scenario as checked: resized by the size --sets.
-      const checked = applySets(base, o.set).scenario;
+      const applied = applySets(base, o.set);
+      const checked = applied.scenario;
       const settings = settingsOf(o.set);
       const seed = parseSeed(o.seed ?? '1');
       // As run and compare take it: seconds, fractions allowed.
@@ -495,6 +498,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
               `mmulab audit ${ref} shows which races the space grows with\n`,
           );
         }
+        // Its mutant never acted: the verdict is the kernel protocol's, whatever the mutant would have done.
+        warnLine(idleCheckNote(mutant, r.summary, base.name ?? ref, effectiveSettings(checked, applied.settings)));
         // They show a counterexample: with none there is nothing to write (a file of an earlier run is left as it was).
         const asked = (['trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
         if (asked.length > 0) process.stderr.write(`mmulab: no counterexample, so ${asked.join(', ')} not written\n`);
@@ -521,6 +526,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
             : 'counterexample not written; its limits are not ones a command line sets, so only its file would have replayed it\n',
         );
       }
+      // Whether the mutant acted in the counterexample's execution: if not, the violation is the protocol's own.
+      const acted = cexMutantNote(cex, cexFile !== null ? `mmulab replay ${shellWord(cexFile)}` : null);
+      if (acted !== null && 'line' in acted) process.stdout.write(`${acted.line}\n`);
+      else if (acted !== null) warnLine(acted.warning);
       writeCexOutputs(
         (sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks),
         cex,

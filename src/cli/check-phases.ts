@@ -79,6 +79,8 @@ class Phases {
   private violationExecution: number | null = null;
   /** What the phases' tables of states lost (see CheckResult.statesLost). */
   private statesLost = 0;
+  /** Executions the mutant acted in, over the phases; null while no phase counted any (no mutant). */
+  private mutantActed: number | null = null;
 
   constructor(
     private readonly job: CheckJob,
@@ -128,6 +130,7 @@ class Phases {
     this.total.maxDepth = Math.max(this.total.maxDepth, s.maxDepth);
     this.total.truncated += s.truncated;
     this.total.redundant += s.redundant;
+    if (s.mutantActedExecutions !== undefined) this.mutantActed = (this.mutantActed ?? 0) + s.mutantActedExecutions;
     this.wallMs += s.wallMs;
     if (s.firstCounterexampleMs !== null) this.firstCounterexampleMs = before.ms + s.firstCounterexampleMs;
     if (s.violationExecution !== null) this.violationExecution = before.executions + s.violationExecution;
@@ -149,6 +152,7 @@ class Phases {
       executionsPerSec: (this.total.executions * 1000) / Math.max(wallMs, 1e-3),
       firstCounterexampleMs: this.firstCounterexampleMs,
       violationExecution: this.violationExecution,
+      ...(this.mutantActed !== null && stoppedBy !== 'violation' && stoppedBy !== 'model-bug' ? { mutantActedExecutions: this.mutantActed } : {}),
       ...(levels !== undefined ? { preemptionBounds: levels.map((l) => ({ ...l })) } : {}),
     };
     const stopped = stoppedBy === 'violation' || stoppedBy === 'model-bug';

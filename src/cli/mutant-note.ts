@@ -1,5 +1,8 @@
+import type { Counterexample } from '../check/counterexample.js';
+import type { Summary } from '../check/summary.js';
 import { MUTANTS } from '../kvm/mutants.js';
 import type { Settings } from '../kvm/settings.js';
+import { actedWords } from '../report/mutant-acted.js';
 import { effectiveSettings } from '../scenario/instantiate.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -18,6 +21,20 @@ import { type LabelledRun, type SettingsRun, warnLine, whichRuns } from './which
  * refusal: a mutant may well act on other scenarios.
  */
 export function mutantNote(mutant: string | null, scenario: string, runs: readonly SettingsRun[]): string | null {
+  const place = mutantPlace(mutant, runs);
+  if (place === null || (place.here === null && scenario === place.scenario)) return null;
+  return `${place.meant}; ${place.here ?? `this run is ${scenario}`}: the mutant may never act here, and then the results are the unmutated protocol's`;
+}
+
+/**
+ * Where `mutant` is meant to act and how `runs` differ: `meant`, "--mutate NAME
+ * is meant for SCENARIO (its settings that differ)", `here`, the runs' settings
+ * that differ from that scenario's ("this run has mmioCaching=false"), or null
+ * when none does. Settings are compared as in effect, defaults included, so a
+ * --set that changes a default (mmioCaching=false, mmu=shadow) counts. Null
+ * without a (known) mutant.
+ */
+function mutantPlace(mutant: string | null, runs: readonly SettingsRun[]): { scenario: string; meant: string; here: string | null } | null {
   const spec = MUTANTS.find((m) => m.name === mutant);
   if (mutant === null || spec === undefined) return null;
   let intended: Scenario | null;
@@ -26,16 +43,24 @@ export function mutantNote(mutant: string | null, scenario: string, runs: readon
   } catch {
     intended = null;
   }
-  const wanted = Object.entries(intended?.settings ?? {}).filter(([, v]) => v !== undefined) as [keyof Settings, string | boolean | number][];
+  // The settings in effect, defaults included: a --set that changes a default the mutant needs (mmioCaching=false) differs too.
+  const meantSettings = intended !== null ? effectiveSettings(intended) : null;
+  const keys = Object.keys(meantSettings ?? {}) as (keyof Settings)[];
   const kv = (pairs: readonly [string, unknown][]) => pairs.map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  const differing = new Set<keyof Settings>();
   const off = runs.flatMap((r) => {
-    const differ = wanted.filter(([k, v]) => r.settings[k] !== v).map(([k]) => [k, r.settings[k]] as [string, unknown]);
-    return differ.length === 0 ? [] : [`${r.label === null ? 'this run has' : `variant ${r.label} has`} ${kv(differ)}`];
+    const differ = keys.filter((k) => r.settings[k] !== meantSettings![k]);
+    for (const k of differ) differing.add(k);
+    return differ.length === 0 ? [] : [`${r.label === null ? 'this run has' : `variant ${r.label} has`} ${kv(differ.map((k) => [k, r.settings[k]]))}`];
   });
-  if (scenario === spec.scenario && off.length === 0) return null;
+  // What the scenario meant sets, then the defaults it keeps that a run changes.
+  const explicit = Object.entries(intended?.settings ?? {}).filter(([, v]) => v !== undefined) as [keyof Settings, unknown][];
+  const wanted: [string, unknown][] = [
+    ...explicit,
+    ...[...differing].filter((k) => !explicit.some(([e]) => e === k)).map((k) => [k, meantSettings![k]] as [string, unknown]),
+  ];
   const meant = `--mutate ${mutant} is meant for ${spec.scenario}${wanted.length > 0 ? ` (${kv(wanted)})` : ''}`;
-  const here = off.length > 0 ? off.join(', ') : `this run is ${scenario}`;
-  return `${meant}; ${here}: the mutant may never act here, and then the results are the unmutated protocol's`;
+  return { scenario: spec.scenario, meant, here: off.length > 0 ? off.join(', ') : null };
 }
 
 /** mutantNote's warning for the checker's commands (check, audit, replay --schedule): the scenario as loaded and its --set list. */
@@ -64,6 +89,49 @@ export function idleMutantNote(mutant: string | null, runs: readonly MutatedResu
   const spec = MUTANTS.find((m) => m.name === mutant);
   const meant = spec !== undefined ? ` (it is meant for ${spec.scenario})` : '';
   return `--mutate ${mutant} never acted in ${whichRuns(idle, runs)}: nothing reached the place where it departs from the kernel${meant}, so the results are the unmutated protocol's`;
+}
+
+/**
+ * After a check that found no violation: the line when its mutant acted in
+ * none of its executions (Summary.mutantActedExecutions 0), whose verdict is
+ * then the unmutated protocol's; with the settings of the check that differ
+ * from those of the scenario meant for the mutant, the likely reason. Null
+ * when it acted, no execution ran, or there is no mutant.
+ */
+export function idleCheckNote(
+  mutant: string | null,
+  summary: Pick<Summary, 'executions' | 'mutantActedExecutions'>,
+  scenario: string,
+  settings: Settings,
+): string | null {
+  if (mutant === null || summary.executions === 0 || summary.mutantActedExecutions !== 0) return null;
+  const place = mutantPlace(mutant, [{ label: null, settings }]);
+  const hint =
+    place === null
+      ? ''
+      : place.here !== null
+        ? ` (${place.meant.replace(/^--mutate \S+ is /, 'it is ')}; ${place.here.replace(/^this run has/, 'this check has')}: a setting may keep it from acting)`
+        : place.scenario !== scenario
+          ? ` (it is meant for ${place.scenario})`
+          : ' in the interleavings run (more of them may reach it)';
+  const n = summary.executions;
+  return `--mutate ${mutant} never acted in this check (${n === 1 ? 'its one execution' : `any of its ${n} executions`}): nothing reached the place where it departs from the kernel${hint}, so the verdict is the unmutated protocol's`;
+}
+
+/**
+ * A counterexample found with a mutant: whether the mutant acted in its
+ * execution (Counterexample.mutantActed). `replay`: the command that replays
+ * the counterexample's file (or null). Returns the warning when it did not
+ * (the violation is then the kernel protocol's own), else the line that says
+ * how many times it did; null without a mutant or a count.
+ */
+export function cexMutantNote(cex: Pick<Counterexample, 'mutant' | 'mutantActed'>, replay: string | null): { warning: string } | { line: string } | null {
+  if (cex.mutant === null || cex.mutantActed === undefined) return null;
+  if (cex.mutantActed > 0) return { line: `mutant ${cex.mutant} ${actedWords(cex.mutantActed)} in this execution` };
+  const without = replay !== null ? ` (replayed without the mutant: ${replay} --without-mutant)` : '';
+  return {
+    warning: `--mutate ${cex.mutant} never acted in the counterexample's execution: the violation is the kernel protocol's own, not the mutant's${without}`,
+  };
 }
 
 /** Writes idleMutantNote's line as a warning on stderr, when there is one. */

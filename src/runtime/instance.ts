@@ -38,6 +38,12 @@ export interface Instance {
   /** Called by a driver once the run ends (closes open measurements). */
   finish(): void;
   /**
+   * The model's mutant, when it has one: how many times it made the model
+   * depart from the kernel's protocol so far (0: this run is the protocol's).
+   * Absent without a mutant. The checker reads it once per execution.
+   */
+  readonly mutation?: { readonly acted: number };
+  /**
    * Called by a driver that will not look at the instance again: it may hand
    * pooled memory back for the next instance (optional).
    */

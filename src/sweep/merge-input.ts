@@ -55,6 +55,7 @@ const summary = z.object({
   executionsPerSec: ms,
   firstCounterexampleMs: ms.nullable(),
   violationExecution: count.nullable(),
+  mutantActedExecutions: count.optional(),
   preemptionBounds: z.array(z.object({ preemptionBound: count.nullable(), executions: count, exhausted: z.boolean() })).optional(),
 });
 
