@@ -286,3 +286,39 @@ test('check --strategy dfs --max-executions with --workers 2: the JSON of --work
   assert.deepEqual(fixed(two), fixed(one));
   assert.deepEqual(fixed(again), fixed(one));
 });
+
+test("check --mutate counts the executions the mutant acted in (summary.mutantActedExecutions): the same JSON on 1, 2 and 3 workers (bounded dfs, random, pct, auto), and mmulab merge of --shard parts sums the parts' counts to the whole's", async () => {
+  const mutant = ['--mutate', 'invalidate-skip-tlb-flush'];
+  const runs: [string, string[]][] = [
+    ['dfs', ['--strategy', 'dfs', '--preemption-bound', '1']],
+    ['random', ['--strategy', 'random', '--max-executions', '301']],
+    ['pct', ['--strategy', 'pct', '--max-executions', '301']],
+    ['auto', []],
+  ];
+  for (const [name, args] of runs) {
+    const one = await check(`acted-${name}-w1`, ...mutant, ...args);
+    assert.equal(one.violation, null, name);
+    const acted = one.summary.mutantActedExecutions as number;
+    assert.ok(acted > 0 && acted < (one.summary.executions as number), `${name}: ${acted}`);
+    for (const workers of ['2', '3']) {
+      const more = await check(`acted-${name}-w${workers}`, ...mutant, ...args, '--workers', workers);
+      assert.deepEqual(more.summary, one.summary, `${name} --workers ${workers}`);
+      assert.deepEqual(more, one, `${name} --workers ${workers}`);
+    }
+    if (name === 'auto') continue;
+    const parts = [0, 1, 2].map((i) => join(dir, `acted-${name}-p${i}.json`));
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++)
+      counts.push((await check(`acted-${name}-p${i}`, ...mutant, ...args, '--shard', `${i}/3`)).summary.mutantActedExecutions as number);
+    const out = join(dir, `acted-${name}-merged.json`);
+    const r = await cli('merge', parts[1]!, parts[2]!, parts[0]!, '--json', out);
+    assert.equal(r.code, 0, r.stderr);
+    const merged = load(out) as CheckJson;
+    assert.equal(merged.summary.mutantActedExecutions, acted, `${name}: parts ${counts.join(' + ')}`);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      acted,
+      name,
+    );
+  }
+});

@@ -3,12 +3,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderCompare, runCompare } from '../../src/cli/compare.js';
-import { idleMutantNote, mutantNote } from '../../src/cli/mutant-note.js';
+import { cexMutantNote, idleCheckNote, idleMutantNote, mutantNote } from '../../src/cli/mutant-note.js';
 import { summarizeRun } from '../../src/cli/summary.js';
 import { MUTANTS } from '../../src/kvm/mutants.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { tempDir } from '../temp-dir.js';
+import { captured } from './captured-cli.js';
 import { cli } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-mutant-note-');
@@ -117,4 +118,94 @@ test('idle mutant note: names the runs in which the mutant never acted, and only
     ])!,
     /never acted in any variant: /,
   );
+});
+
+test('mutant note: settings compared as in effect, defaults included: a --set that changes a default the mutant needs (mmioCaching=false, a probe: only the keys its scenario file sets were compared) is said', () => {
+  const s = loadScenario('mmio-gen-mini');
+  assert.equal(
+    mutantNote('mmio-check-ignores-update-in-progress', 'mmio-gen-mini', [{ label: null, settings: effectiveSettings(s, { mmioCaching: false }) }]),
+    "--mutate mmio-check-ignores-update-in-progress is meant for mmio-gen-mini (mmioGenBits=1 mmioCaching=true); this run has mmioCaching=false: the mutant may never act here, and then the results are the unmutated protocol's",
+  );
+  assert.match(
+    mutantNote('zap-root-no-request', 'root-zap-mini', [{ label: null, settings: effectiveSettings(loadScenario('root-zap-mini'), { mmu: 'tdp' }) }])!,
+    /; this run has mmu=tdp: /,
+  );
+});
+
+test("idle check note: said only when the mutant acted in none of the check's executions, with the setting that differs as the hint; the counterexample's note", () => {
+  const s = effectiveSettings(loadScenario('mmio-gen-mini'), { mmioCaching: false });
+  const m = 'mmio-check-ignores-update-in-progress';
+  assert.equal(
+    idleCheckNote(m, { executions: 3, mutantActedExecutions: 0 }, 'mmio-gen-mini', s),
+    `--mutate ${m} never acted in this check (any of its 3 executions): nothing reached the place where it departs from the kernel (it is meant for mmio-gen-mini (mmioGenBits=1 mmioCaching=true); this check has mmioCaching=false: a setting may keep it from acting), so the verdict is the unmutated protocol's`,
+  );
+  assert.equal(idleCheckNote(m, { executions: 3, mutantActedExecutions: 1 }, 'mmio-gen-mini', s), null);
+  // Left out (a stop at a violation) or no mutant: nothing said.
+  assert.equal(idleCheckNote(m, { executions: 3 }, 'mmio-gen-mini', s), null);
+  assert.equal(idleCheckNote(null, { executions: 3, mutantActedExecutions: 0 }, 'mmio-gen-mini', s), null);
+  assert.deepEqual(cexMutantNote({ mutant: m, mutantActed: 2 }, null), { line: `mutant ${m} acted 2 times in this execution` });
+  assert.equal(cexMutantNote({ mutant: null }, 'mmulab replay c.json'), null);
+});
+
+test('check --mutate that never acts (mmioCaching=false, a probe: it said "no violation", exit 0, and nothing else) warns on stderr and records summary.mutantActedExecutions 0; one that acts records how many executions it acted in and does not warn', async () => {
+  const json = join(dir, 'idle-check.json');
+  const m = 'mmio-check-ignores-update-in-progress';
+  const r = await cli('check', 'mmio-gen-mini', '--mutate', m, '--set', 'mmioCaching=false', '--json', json, '--out', join(dir, 'idle-cex.json'));
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 2, r.stderr);
+  // Before: the settings' note; after: what is known for sure.
+  assert.match(
+    lines[0]!,
+    /^mmulab: warning: --mutate mmio-check-ignores-update-in-progress is meant for mmio-gen-mini \(mmioGenBits=1 mmioCaching=true\); this run has mmioCaching=false: /,
+  );
+  assert.match(
+    lines[1]!,
+    /^mmulab: warning: --mutate mmio-check-ignores-update-in-progress never acted in this check \(any of its \d+ executions\): .*this check has mmioCaching=false: a setting may keep it from acting\), so the verdict is the unmutated protocol's$/,
+  );
+  const idle = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(idle.summary.mutantActedExecutions, 0);
+  assert.ok(idle.summary.executions > 0);
+  // A mutant that acts in some executions without a violation (bound 0 keeps the race out of reach of the oracle).
+  const acts = await cli(
+    'check',
+    'fault-vs-invalidation-mini',
+    '--mutate',
+    'invalidate-skip-tlb-flush',
+    '--strategy',
+    'dfs',
+    '--preemption-bound',
+    '0',
+    '--json',
+    json,
+    '--out',
+    join(dir, 'acts-cex.json'),
+  );
+  assert.equal(acts.code, 0, acts.stderr);
+  assert.equal(acts.stderr, '');
+  const a = JSON.parse(readFileSync(json, 'utf8'));
+  assert.ok(a.summary.mutantActedExecutions > 0 && a.summary.mutantActedExecutions <= a.summary.executions, JSON.stringify(a.summary));
+  // No mutant: no count.
+  await cli('check', 'fault-vs-invalidation-mini', '--strategy', 'dfs', '--preemption-bound', '0', '--json', json, '--out', join(dir, 'none-cex.json'));
+  assert.equal('mutantActedExecutions' in JSON.parse(readFileSync(json, 'utf8')).summary, false);
+});
+
+test("check --mutate whose counterexample's execution never saw it act (mmio-sync-mini, the protocol's own finding, under mmio-gen-wrap-no-zap: a probe, reported under the mutant's name with nothing said) says the violation is the protocol's own; one where it acted says how often", async () => {
+  const cex = join(dir, 'own-cex.json');
+  const r = await captured(['check', 'mmio-sync-mini', '--mutate', 'mmio-gen-wrap-no-zap', '--out', cex]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /mmulab: warning: --mutate mmio-gen-wrap-no-zap never acted in the counterexample's execution: the violation is the kernel protocol's own, not the mutant's \(replayed without the mutant: mmulab replay \S+own-cex\.json --without-mutant\)\n$/,
+  );
+  const file = JSON.parse(readFileSync(cex, 'utf8'));
+  assert.equal(file.mutantActed, 0);
+  // The file replays, its new key read.
+  assert.equal((await cli('replay', cex, '--without-mutant')).code, 1);
+  const acted = join(dir, 'acted-cex.json');
+  const a = await captured(['check', 'mmio-gen-mini', '--mutate', 'mmio-check-ignores-update-in-progress', '--out', acted]);
+  assert.equal(a.code, 1, a.stderr);
+  assert.equal(a.stderr, '');
+  assert.match(a.stdout, /\nmutant mmio-check-ignores-update-in-progress acted \d+ times? in this execution\n/);
+  assert.ok(JSON.parse(readFileSync(acted, 'utf8')).mutantActed > 0);
 });
