@@ -282,8 +282,8 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
       executionsPerSec: (executions * 1000) / Math.max(wallMs, 1e-3),
       firstCounterexampleMs: firstCex,
       violationExecution,
-      // Not at a stop: parts side by side may each run past the first one, and merged runs cut there (merge.ts).
-      ...(mutantActed >= 0 && stopUnit === null ? { mutantActedExecutions: mutantActed } : {}),
+      // Not at a stop, its own or another part's: parts side by side may each run past the first one, and merged runs cut there (merge.ts).
+      ...(mutantActed >= 0 && stopUnit === null && stoppedBy !== 'elsewhere' ? { mutantActedExecutions: mutantActed } : {}),
       ...boundLevelsOf(strategy),
     },
     violation,

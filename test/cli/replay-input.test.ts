@@ -260,7 +260,7 @@ test("replay (regression): a counterexample's unknown keys are refused at the fi
     [
       'top',
       (c) => (c.sheduel = c.schedule),
-      "sheduel: unknown key 'sheduel', expected one of format, scenario, scenarioText, settings, mutant, seed, strategy, property, violation, limits, schedule, steps",
+      "sheduel: unknown key 'sheduel', expected one of format, scenario, scenarioText, settings, mutant, mutantActed, seed, strategy, property, violation, limits, schedule, steps",
     ],
     ['limits', (c) => (c.limits.maxStep = 5), "limits.maxStep: unknown key 'maxStep', expected one of maxSteps, fairSpin, spinProgress, retries"],
     ['schedule', (c) => (c.schedule.drawz = []), "schedule.drawz: unknown key 'drawz', expected one of choices, draws"],
@@ -335,8 +335,23 @@ test('replay: counterexamples as every version of the format wrote them still re
   );
   assert.equal(found.code, 1, found.stderr);
   const cex = JSON.parse(readFileSync(file, 'utf8'));
-  assert.deepEqual(Object.keys(cex), ['format', 'scenario', 'settings', 'mutant', 'seed', 'strategy', 'property', 'violation', 'limits', 'schedule', 'steps']);
-  const old = { ...cex, limits: { maxSteps: cex.limits.maxSteps, fairSpin: cex.limits.fairSpin } };
+  assert.deepEqual(Object.keys(cex), [
+    'format',
+    'scenario',
+    'settings',
+    'mutant',
+    'mutantActed',
+    'seed',
+    'strategy',
+    'property',
+    'violation',
+    'limits',
+    'schedule',
+    'steps',
+  ]);
+  // Files from before the mutant's acts were counted have no mutantActed.
+  const { mutantActed: _, ...uncounted } = cex;
+  const old = { ...uncounted, limits: { maxSteps: cex.limits.maxSteps, fairSpin: cex.limits.fairSpin } };
   const f = join(dir, 'old-cex-nolimits.json');
   writeFileSync(f, JSON.stringify(old));
   const r = await cli('replay', f);
