@@ -95,17 +95,18 @@ export function idleMutantNote(mutant: string | null, runs: readonly MutatedResu
  * After a check that found no violation: the line when its mutant acted in
  * none of its executions (Summary.mutantActedExecutions 0), whose verdict is
  * then the unmutated protocol's; with the settings of the check that differ
- * from those of the scenario meant for the mutant, the likely reason. Null
+ * from those of the scenario meant for the mutant, the likely reason
+ * (`settings` null: not known, as in a merge of parts). Null
  * when it acted, no execution ran, or there is no mutant.
  */
 export function idleCheckNote(
   mutant: string | null,
   summary: Pick<Summary, 'executions' | 'mutantActedExecutions'>,
   scenario: string,
-  settings: Settings,
+  settings: Settings | null,
 ): string | null {
   if (mutant === null || summary.executions === 0 || summary.mutantActedExecutions !== 0) return null;
-  const place = mutantPlace(mutant, [{ label: null, settings }]);
+  const place = mutantPlace(mutant, settings === null ? [] : [{ label: null, settings }]);
   const hint =
     place === null
       ? ''
@@ -113,7 +114,9 @@ export function idleCheckNote(
         ? ` (${place.meant.replace(/^--mutate \S+ is /, 'it is ')}; ${place.here.replace(/^this run has/, 'this check has')}: a setting may keep it from acting)`
         : place.scenario !== scenario
           ? ` (it is meant for ${place.scenario})`
-          : ' in the interleavings run (more of them may reach it)';
+          : settings !== null
+            ? ' in the interleavings run (more of them may reach it)'
+            : '';
   const n = summary.executions;
   return `--mutate ${mutant} never acted in this check (${n === 1 ? 'its one execution' : `any of its ${n} executions`}): nothing reached the place where it departs from the kernel${hint}, so the verdict is the unmutated protocol's`;
 }

@@ -9,11 +9,12 @@ import { renderCompare } from '../cli/compare.js';
 import { warnInertSettings } from '../cli/inert-settings.js';
 import { workerCount } from '../cli/limits.js';
 import { locateInScenarioFile } from '../cli/locate-error.js';
-import { warnIdleMutant } from '../cli/mutant-note.js';
+import { idleCheckNote, warnIdleMutant } from '../cli/mutant-note.js';
 import { reportUnwritten, writeOutput } from '../cli/output-failure.js';
 import { applySets, parseCount, parsePositive, parseVaries, refuseSetAndVaried, seedRange } from '../cli/overrides.js';
 import { shellWord } from '../cli/shell-word.js';
 import { cellIndex, checkVariants } from '../cli/variants.js';
+import { warnLine } from '../cli/which-runs.js';
 import { cannotRead } from '../scenario/errno-words.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
@@ -182,6 +183,9 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         // A file holding another violation is not the part's counterexample: recorded as not found, as one gone is.
         if (foreignCounterexample(merged.json.counterexample, merged.json.violation)) merged.json = unfoundCounterexample(merged.json, checks[merged.lead!]!);
         reportCheck(merged, merged.lead === null ? null : checks[merged.lead]!, o.json, ctx);
+        // As check says it: the parts' mutant acted in none of their executions (the count is left out at a violation).
+        const m = merged.json;
+        warnLine(m.violation === null ? idleCheckNote(m.mutant, m.summary, m.scenario, null) : null);
         return;
       }
       const sweeps = parts.flatMap((p) => (p.kind === 'sweep' ? [p] : []));

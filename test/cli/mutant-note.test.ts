@@ -209,3 +209,27 @@ test("check --mutate whose counterexample's execution never saw it act (mmio-syn
   assert.match(a.stdout, /\nmutant mmio-check-ignores-update-in-progress acted \d+ times? in this execution\n/);
   assert.ok(JSON.parse(readFileSync(acted, 'utf8')).mutantActed > 0);
 });
+
+test('mmulab merge of check parts whose mutant never acted warns as check does, and records their summed count 0', async () => {
+  const args = [
+    'mmio-gen-mini',
+    '--mutate',
+    'mmio-check-ignores-update-in-progress',
+    '--set',
+    'mmioCaching=false',
+    '--strategy',
+    'random',
+    '--max-executions',
+    '20',
+  ];
+  const parts = [0, 1].map((i) => join(dir, `idle-part${i}.json`));
+  for (const [i, part] of parts.entries()) {
+    const r = await cli('check', ...args, '--shard', `${i}/2`, '--json', part, '--out', join(dir, `idle-part${i}-cex.json`));
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const out = join(dir, 'idle-merged.json');
+  const m = await cli('merge', parts[1]!, parts[0]!, '--json', out);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stderr, /^mmulab: warning: --mutate mmio-check-ignores-update-in-progress never acted in this check \(any of its 20 executions\): /);
+  assert.equal(JSON.parse(readFileSync(out, 'utf8')).summary.mutantActedExecutions, 0);
+});
