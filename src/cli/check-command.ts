@@ -510,6 +510,11 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const cex = r.counterexample;
       if (r.minimisation) process.stdout.write(`${minimisedLine(r.minimisation, r.counterexample.steps.length)}\n`);
       process.stdout.write(`${formatInterleaving(cex)}\n\n`);
+      // Whether the mutant acted in the counterexample's execution: if not, the violation is the protocol's own.
+      const acted = cexMutantNote(cex, cexFile !== null ? `mmulab replay ${shellWord(cexFile)}` : null);
+      if (acted !== null && 'line' in acted) process.stdout.write(`${acted.line}\n`);
+      else if (acted !== null) warnLine(acted.warning);
+
       const line = replayLine(cex);
       // The replay the page shows: the line without a file, else the file, else (not written) the line that names a scenario file.
       let pageReplay: string | null;
@@ -526,10 +531,6 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
             : 'counterexample not written; its limits are not ones a command line sets, so only its file would have replayed it\n',
         );
       }
-      // Whether the mutant acted in the counterexample's execution: if not, the violation is the protocol's own.
-      const acted = cexMutantNote(cex, cexFile !== null ? `mmulab replay ${shellWord(cexFile)}` : null);
-      if (acted !== null && 'line' in acted) process.stdout.write(`${acted.line}\n`);
-      else if (acted !== null) warnLine(acted.warning);
       writeCexOutputs(
         (sinks) => factoryFor(ref, setsOf(cex), cex.mutant, sinks),
         cex,
