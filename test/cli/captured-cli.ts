@@ -32,6 +32,20 @@ export function story(stdout: string): string[] {
   return stdout.split('\n').filter((l) => /^ *\d+\. |^=> /.test(l));
 }
 
+/**
+ * A counterexample's story shows `shows` in this order, each after the one
+ * before, and the last of them is the step right before the => line.
+ */
+export function assertStoryInOrder(lines: readonly string[], shows: readonly RegExp[]): void {
+  let from = 0;
+  for (const re of shows) {
+    const i = lines.findIndex((l, k) => k >= from && re.test(l));
+    assert.ok(i >= 0, `${re} after line ${from + 1}:\n${lines.join('\n')}`);
+    from = i + 1;
+  }
+  assert.equal(from, lines.length - 1, 'the violation comes right after the last step shown');
+}
+
 /** A bare `check <scenario>` (auto, up to bound 2) exits 0, its search exhausted, with the bounded verdict. */
 export async function assertDefaultCheckExhausts(scenario: string): Promise<void> {
   const r = await captured(['check', scenario]);
