@@ -107,13 +107,7 @@ function prepared(base: Scenario, ref: string, sets: readonly string[], mutant: 
     );
   }
   const eff = effectiveSettings(scenario, settings);
-  // With a mutant, the instance shows the checker its Mutation (Instance.mutation), whose count of acts it reads per execution.
-  const factory: InstanceFactory =
-    mutant === null
-      ? (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() })
-      : (o) => {
-          const inst = createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
-          return Object.assign(inst, { mutation: inst.kvm.mutation });
-        };
+  // With a mutant, the instance shows the checker its Mutation (Instance.mutation, set by createInstance).
+  const factory: InstanceFactory = (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
   return { factory, scenario, mmu: eff.mmu };
 }

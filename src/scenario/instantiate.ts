@@ -114,6 +114,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     progress,
     violations,
     log: log ? (log.lines as LogLine[]) : null,
+    // With a mutant, the checker reads how often it acted (Instance.mutation); one shape either way.
+    mutation: opts.mutant !== null ? kvm.mutation : undefined,
     pending: () => progress.describe(rt.localTime ? null : rt.now()) ?? pendingWork(kvm),
     finish: () => metrics?.closeAt(rt.endNs),
     dispose: () => kvm.dispose(),
