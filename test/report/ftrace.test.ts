@@ -7,7 +7,7 @@ import { USER_TOP } from '../../src/kvm/guest-paging.js';
 import { FtraceSink } from '../../src/report/ftrace.js';
 import { captured } from '../cli/captured-cli.js';
 import { tempDir } from '../temp-dir.js';
-import { counterexampleOf, printedSteps, runWith, shortScenario } from './fixtures.js';
+import { counterexampleOf, Events, printedSteps, runWith, shortScenario } from './fixtures.js';
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 /** Shadow paging, a memslot delete and a zap racing 8 vCPUs. */
@@ -311,6 +311,15 @@ test("ftrace: kvm_mmu_zap_all_fast traces the generation it retires (it traces b
   const { lines } = ftrace('memslot-delete-mini', 100_000, 1);
   const zapAll = lines.find((l) => l.includes(' kvm_mmu_zap_all_fast: '))!;
   assert.match(zapAll, /kvm_mmu_zap_all_fast: kvm-mmu-valid-gen 0 used_pages [0-9a-f]+$/);
+  // used_pages is n_used_mmu_pages: the shadow MMU's pages, none of the TDP MMU's (a probe: the TDP pages were counted).
+  assert.doesNotMatch(zapAll, /used_pages 0$/, 'shadow paging has pages in use when the slot is deleted');
+  const tdpSink = new FtraceSink();
+  const events = new Events();
+  runWith(shortScenario('memslot-delete-mini', 100_000), [tdpSink, events], { settings: { mmu: 'tdp' } });
+  const [begin] = events.of('zapAllBegin');
+  assert.ok(begin !== undefined && begin.pages > 0, 'the TDP MMU has pages when the slot is deleted');
+  const tdpZapAll = [...tdpSink.render({ title: 'tdp' })].join('').split('\n').find((l) => l.includes(' kvm_mmu_zap_all_fast: '));
+  assert.match(tdpZapAll ?? '', /used_pages 0$/);
   const zaps = lines.filter((l) => l.includes(' kvm_mmu_prepare_zap_page: '));
   assert.ok(zaps.length > 0);
   for (const l of zaps) assert.match(l, /: sp gen 0 gfn [0-9a-f]+ l\d 8-byte q0 wux/, l);
