@@ -153,7 +153,8 @@ export class FtraceSink implements InstanceSink {
       case 'zapAllBegin':
         // kvm_mmu_zap_all_fast traces as it takes mmu_lock, before it toggles mmu_valid_gen: the generation it retires.
         // used_pages is n_used_mmu_pages, which counts the shadow MMU's pages only: the TDP MMU's are not in it.
-        if (ev.how === 'kvm_mmu_zap_all_fast') this.add(at, 'kvm_mmu_zap_all_fast', `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(this.shadow ? ev.pages : 0)}`);
+        if (ev.how === 'kvm_mmu_zap_all_fast')
+          this.add(at, 'kvm_mmu_zap_all_fast', `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(this.shadow ? ev.pages : 0)}`);
         else {
           this.add(at, 'mmulab_mmu_zap', `how ${ev.how} used_pages ${hex(ev.pages)}`);
         }

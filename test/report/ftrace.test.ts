@@ -318,7 +318,10 @@ test("ftrace: kvm_mmu_zap_all_fast traces the generation it retires (it traces b
   runWith(shortScenario('memslot-delete-mini', 100_000), [tdpSink, events], { settings: { mmu: 'tdp' } });
   const [begin] = events.of('zapAllBegin');
   assert.ok(begin !== undefined && begin.pages > 0, 'the TDP MMU has pages when the slot is deleted');
-  const tdpZapAll = [...tdpSink.render({ title: 'tdp' })].join('').split('\n').find((l) => l.includes(' kvm_mmu_zap_all_fast: '));
+  const tdpZapAll = [...tdpSink.render({ title: 'tdp' })]
+    .join('')
+    .split('\n')
+    .find((l) => l.includes(' kvm_mmu_zap_all_fast: '));
   assert.match(tdpZapAll ?? '', /used_pages 0$/);
   const zaps = lines.filter((l) => l.includes(' kvm_mmu_prepare_zap_page: '));
   assert.ok(zaps.length > 0);
