@@ -99,7 +99,7 @@ export interface MmuBackend {
    * shadow page write-protects is emulated (the write done by KVM, under
    * mmu_lock), before any pfn lookup; true when it was.
    */
-  pageTrackWrite?(vcpu: Vcpu, gfn: number): Generator<Op, boolean, void>;
+  pageTrackWrite?(vcpu: Vcpu, fault: PageFault): Generator<Op, boolean, void>;
   /** Handles the exit guestTick asked for (the CR3-load intercept: kvm_set_cr3). */
   handleGuestExit?(vcpu: Vcpu): Generator<Op, void, void>;
   /** The KVM_REQ_MMU_SYNC handler (kvm_mmu_sync_roots), shadow paging only: sync the unsync pages below the current root. */

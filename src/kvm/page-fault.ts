@@ -7,12 +7,14 @@ import type { PageFault } from './mmu-backend.js';
 import type { Vcpu } from './vcpu.js';
 
 /**
- * The page-fault path as after thread 001 landed (v6.8+): snapshot the seq,
- * (pre-check), look the pfn up without mmu_lock, (check again), take mmu_lock,
- * is_page_fault_stale, install. Shadow paging puts the guest walk and page
- * tracking in front (FNAME(page_fault): walk_addr, the #PF injected for a PTE
- * not present; page_fault_handle_page_track; then kvm_faultin_pfn and the rest).
- * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_page_fault, kvm_tdp_mmu_page_fault, direct_page_fault; paging_tmpl.h FNAME(page_fault)
+ * The page-fault path as after thread 001 landed (v6.8+): look the memslot up,
+ * snapshot the seq, check the slot, (pre-check), look the pfn up without
+ * mmu_lock, (check again), take mmu_lock, is_page_fault_stale, install. Shadow
+ * paging puts the guest walk in front and page tracking after the lookup
+ * (FNAME(page_fault): walk_addr, the #PF injected for a PTE not present; the
+ * memslot of the gfn the walk found; page_fault_handle_page_track; then
+ * kvm_faultin_pfn and the rest).
+ * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_page_fault, kvm_tdp_mmu_page_fault, direct_page_fault; mmu_internal.h kvm_mmu_do_page_fault; paging_tmpl.h FNAME(page_fault)
  */
 export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Generator<number, RetPf, void> {
   const kvm = vcpu.kvm;
@@ -22,8 +24,15 @@ export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Gener
   // not present injects the guest's #PF, and nothing below runs.
   let ret: RetPf | null = kvm.mmu.guestWalk === undefined ? null : yield* kvm.mmu.guestWalk(vcpu, fault);
   if (ret === null) {
+    // Race: a memslot update swapping in an INVALID copy or a new set. The slot is
+    // looked up before the seq snapshot (kvm_mmu_do_page_fault for TDP, FNAME(page_fault)
+    // after the walk for shadow paging); kvm_faultin_pfn checks what was found after
+    // it. A swap between the two leaves the fault with the old slot: the swap's
+    // synchronize_srcu waits for the fault, whose SRCU read side covers it.
+    yield opRead(kvm.objMemslots);
+    fault.slot = kvm.memslots.gfnToMemslot(gfn);
     // Shadow paging: a write to a write-protected guest table is emulated before any pfn lookup.
-    const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, gfn));
+    const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, fault));
     ret = emulated ? 'emulate' : yield* kvmFaultinPfn(vcpu, fault);
   }
   if (ret === 'fixed') {
@@ -48,16 +57,13 @@ export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Gener
 function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, void> {
   const kvm = vcpu.kvm;
   // Race: an invalidation ending (seq bump) around the snapshot. Taking the snapshot
-  // first means any invalidation completing after it changes the seq (smp_rmb).
+  // before the pfn lookup means any invalidation completing after it changes the seq (smp_rmb).
   yield opRead(kvm.objInvalidate);
   fault.mmuSeq = kvm.mmuInvalidateSeq;
   kvm.emit({ e: 'seqSnapshot', vcpu: vcpu.id, seq: fault.mmuSeq });
   kvm.rt.charge(kvm.costs.faultNs);
 
-  // Race: a memslot update swapping in an INVALID copy or a new set.
-  yield opRead(kvm.objMemslots);
-  const slot = kvm.memslots.gfnToMemslot(fault.gfn);
-  fault.slot = slot;
+  const slot = fault.slot;
   // kvm_handle_noslot_fault: with MMIO caching, go on to take mmu_lock and install
   // an MMIO SPTE (KVM_PFN_NOSLOT); without, emulate at once.
   if (slot === undefined) return kvm.settings.mmioCaching ? 'fixed' : 'emulate';

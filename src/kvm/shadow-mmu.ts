@@ -144,9 +144,8 @@ export class ShadowMmu implements MmuBackend {
     return this.kvm.memslots.slots.some((s) => slotArchKey(s) === key);
   }
 
-  /** @kernel kvm_gfn_is_write_tracked — some shadow page write-protects gfn. */
-  isWriteTracked(gfn: number): boolean {
-    const slot = this.kvm.memslots.gfnToMemslot(gfn);
+  /** @kernel kvm_gfn_is_write_tracked — some shadow page write-protects gfn (in `slot`, the fault's when it has one). */
+  isWriteTracked(gfn: number, slot = this.kvm.memslots.gfnToMemslot(gfn)): boolean {
     if (slot === undefined) return false;
     return this.arch.get(slotArchKey(slot))?.isWriteTracked(gfn) ?? false;
   }
@@ -292,12 +291,13 @@ export class ShadowMmu implements MmuBackend {
    * before kvm_faultin_pfn, so such a write is emulated whatever invalidation
    * is in progress (it needs no pfn, and so no retry).
    */
-  *pageTrackWrite(vcpu: Vcpu, gfn: number): Generator<Op, boolean, void> {
+  *pageTrackWrite(vcpu: Vcpu, fault: PageFault): Generator<Op, boolean, void> {
     const kvm = this.kvm;
+    const gfn = fault.gfn;
     // Race: another fault making a shadow page of this gfn (write-protecting it) or a
     // zap taking the last one away; a memslot update (the counts are per memslot).
     yield opPair(READ, this.objSpt, READ, kvm.objMemslots);
-    if (!this.isWriteTracked(gfn)) return false;
+    if (!this.isWriteTracked(gfn, fault.slot)) return false;
     // Race: other vCPUs' emulated writes counting toward a flood (under mmu_lock)
     // against this lockless reset of the counts on our walk.
     yield opWrite(this.objSpt);
@@ -337,7 +337,7 @@ export class ShadowMmu implements MmuBackend {
       return 'retry-gpte-changed';
     }
     // Write-protected since the fault's first test (pageTrackWrite): emulated all the same.
-    if (fault.write && this.isWriteTracked(fault.gfn)) {
+    if (fault.write && this.isWriteTracked(fault.gfn, fault.slot)) {
       shadowPageTableClearFlood(this, vcpu, fault.gfn);
       yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex, this.guestCpu(vcpu).writeThrough);
       return 'emulate';

@@ -66,13 +66,13 @@ test('shard: ownership arithmetic; part w of shard i/n is i + n·w of n·k', () 
   assert.equal(mergeParts([a]).incomplete, true);
 });
 
-test('shard (regression): a part that ran past the first violation before hearing of it is recorded cut there, whichever part stopped first (random, seed 5, the mini at its size)', () => {
+test('shard (regression): a part that ran past the first violation before hearing of it is recorded cut there, whichever part stopped first (random, seed 1, the mini at its size)', () => {
   const spec: StrategySpec = { kind: 'random' };
   const mini = factoryFor('fault-vs-invalidation-mini', [], 'fault-skip-range-check');
   const alone = (index: number, options: { stopAfter?: () => number; maxExecutions?: number } = {}) => {
     const shard = { index, count: 2 };
-    // Seed 5: the parts' own violations are units 16 and 23, far enough apart to tell the three ways below from each other.
-    return explore(mini, makeStrategy(spec, 5, shard), { shard, ...options });
+    // Seed 1: the parts' own violations are units 4 and 13, far enough apart to tell the three ways below from each other.
+    return explore(mini, makeStrategy(spec, 1, shard), { shard, ...options });
   };
   // Each part on its own runs to its own first violation; the earlier of the two is the unsharded run's.
   const own = [alone(0), alone(1)];
