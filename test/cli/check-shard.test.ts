@@ -201,8 +201,19 @@ async function oneInterleavingMerges(): Promise<void> {
 }
 
 test('check --workers 2 (regression): random with a violation records its parts cut at the first one, so the JSON is that of every run and of the merged --shard 0/2 and 1/2 (seed 5, the mini at its size)', async () => {
-  // Part 0's violation is execution 9, part 1's own 10: part 1 stopped at 8 ('elsewhere') or ran on to 10, as timing went.
-  const args = ['fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--strategy', 'random', '--seed', '5', '--max-executions', '3000', '--no-minimise'];
+  // Part 0's violation is unit 8 (the 9th execution), part 1's own unit 9: part 1 stopped on hearing of it ('elsewhere') or ran on to 9, as timing went.
+  const args = [
+    'fault-vs-invalidation-mini',
+    '--mutate',
+    'fault-skip-range-check',
+    '--strategy',
+    'random',
+    '--seed',
+    '5',
+    '--max-executions',
+    '3000',
+    '--no-minimise',
+  ];
   const run = async (name: string, ...more: string[]) => {
     const json = join(dir, `${name}.json`);
     const r = await cli('check', ...args, '--json', json, '--out', join(dir, `${name}-cex.json`), ...more);
