@@ -191,7 +191,7 @@ function program(argv: readonly string[]): Command {
       for (const s of scenarios) out.push(`  ${printable(s.name)}`, ...wrap(printable(s.description), 74).map((l) => `      ${l}`));
       out.push('', 'Settings (--set key=value):');
       for (const s of settings) {
-        const values = s.range !== undefined ? `${s.range.min}..${s.range.max}` : s.values.join(' | ');
+        const values = s.range !== undefined ? [...s.values, `${s.range.min}..${s.range.max}`].join(' | ') : s.values.join(' | ');
         out.push(`  ${s.key.padEnd(15)} ${values} (default ${s.default})`, `  ${''.padEnd(15)} ${s.description}`);
       }
       out.push('', 'Mutants (--mutate name):');

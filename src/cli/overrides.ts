@@ -15,8 +15,10 @@ export function parseSetting(text: string, where = '--set'): [keyof Settings, st
     throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), ...SIZE_KEYS].join(', ')}`);
   }
   if (spec.range !== undefined) {
+    // An integer setting that takes a word too (maxMmuPages=auto).
+    if (spec.values.includes(raw)) return [spec.key, raw];
     const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!(n >= spec.range.min && n <= spec.range.max)) throw new InputError(`${where} ${text}: ${key} expects ${rangeText(spec.range)}`);
+    if (!(n >= spec.range.min && n <= spec.range.max)) throw new InputError(`${where} ${text}: ${key} expects ${rangeText(spec.range, spec.values)}`);
     return [spec.key, n];
   }
   const value = typeof spec.default === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;

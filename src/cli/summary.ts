@@ -26,6 +26,8 @@ export function summarizeRun(r: RunResult): string {
   const shadow = r.settings.mmu === 'shadow';
   if (shadow || m.zapAll.started > 0) {
     if (shadow) rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);
+    // Only when the reclaim ran: the default limit (64 pages or more) is above what most runs make.
+    if (shadow && m.shadowPages.recycled > 0) rows.push(['shadow pages recycled', String(m.shadowPages.recycled)]);
     rows.push(['roots loaded/freed/reloads', `${m.roots.allocated} / ${m.roots.freed} / ${m.roots.reloads}`]);
     rows.push(['zap-all started/done, longest', `${m.zapAll.started} / ${m.zapAll.completed}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
   }

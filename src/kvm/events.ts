@@ -120,6 +120,12 @@ export type KvmEventBody =
   | { e: 'zapAllBegin'; how: string; pages: number }
   | { e: 'zapAllEnd'; how: string; durationNs: number }
   /**
+   * kvm_mmu_zap_oldest_mmu_pages prepared its zaps (make_mmu_pages_available's reclaim):
+   * `wanted` pages asked for, `zapped` on the invalid list (mmu_recycled), n_used_mmu_pages
+   * after and n_max_mmu_pages; `flush`: whether the commit that follows flushes (false: the mutant's).
+   */
+  | { e: 'shadowReclaim'; wanted: number; zapped: number; used: number; max: number; flush: boolean }
+  /**
    * `left`: where the holder knows it, the pages its work still has to zap (a
    * zap-all's): one whose work left reaches a new low is making progress,
    * however long it takes (ProgressMonitor).
@@ -368,6 +374,8 @@ export function describeEvent(ev: KvmEventBody): string {
       return `${ev.how}: begin (${ev.pages} shadow pages)`;
     case 'zapAllEnd':
       return `${ev.how}: done in ${ev.durationNs} ns`;
+    case 'shadowReclaim':
+      return `kvm_mmu_zap_oldest_mmu_pages: ${ev.zapped} oldest page(s) zapped of ${ev.wanted} wanted (n_used_mmu_pages ${ev.used}, n_max_mmu_pages ${ev.max}); commit ${ev.flush ? 'flushes remote TLBs, then frees' : "frees without a remote TLB flush (the mutant's)"}`;
     case 'lockBreak':
       return `${ev.holder}: mmu_lock contended, drop and re-take${ev.left === undefined ? '' : ` (${ev.left} pages left to zap)`}`;
     case 'memslotChange':

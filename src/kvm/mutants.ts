@@ -126,6 +126,12 @@ export const MUTANTS: readonly MutantSpec[] = [
       'kvm_mmu_invalidate_mmio_sptes does not zap when the MMIO generation wraps to 0: an MMIO SPTE made that many swaps ago matches again, though its gfn has a memslot now',
     scenario: 'mmio-gen-mini',
   },
+  {
+    name: 'zap-oldest-no-flush',
+    description:
+      "kvm_mmu_zap_oldest_mmu_pages (make_mmu_pages_available's reclaim) commits its zaps without kvm_flush_remote_tlbs: a vCPU's TLB keeps a leaf of a page it freed, and a host invalidation of that gfn later finds no SPTE (no rmap), flushes nothing, and the host frees the page the TLB still maps",
+    scenario: 'mmu-pages-reclaim-mini',
+  },
 ];
 
 export type MutantName = (typeof MUTANTS)[number]['name'];

@@ -7,7 +7,7 @@ import { BATCH_ZAP_PAGES } from './shadow-page.js';
  */
 export interface SettingSpec {
   key: keyof Settings;
-  /** The values it takes (none listed for an integer setting: see `range`). */
+  /** The values it takes (none listed for an integer setting: see `range`; with a range, the words it takes besides integers). */
   values: readonly (string | boolean)[];
   /** An integer setting: the least and the greatest value it takes. */
   range?: { min: number; max: number };
@@ -54,14 +54,26 @@ export interface Settings {
    * candidate fix) drops it, so the next access takes the full fault.
    */
   syncMmioSpte: 'restamp' | 'zap';
+  /**
+   * n_max_mmu_pages, the shadow pages KVM keeps before it reclaims the oldest
+   * (make_mmu_pages_available): `auto` is the kernel's default when the VMM
+   * never calls KVM_SET_NR_MMU_PAGES (1/50 of the memslots' pages, at least
+   * 64); a number is what KVM_SET_NR_MMU_PAGES would set. Check minis set it
+   * low so that a fault reclaims.
+   */
+  maxMmuPages: 'auto' | number;
 }
 
 /** The greatest zapBatchPages: any count above a world's shadow pages means no lock break. */
 export const ZAP_BATCH_PAGES_MAX = 1_000_000;
 
-/** The values an integer setting takes, as `mmulab list` and errors write them. */
-export function rangeText(range: { min: number; max: number }): string {
-  return `an integer from ${range.min} to ${range.max}`;
+/** The greatest maxMmuPages: far above any world's shadow pages (the kernel takes an unsigned long). */
+export const MAX_MMU_PAGES_MAX = 1_000_000;
+
+/** The values an integer setting takes, as `mmulab list` and errors write them (`words`: what it takes besides integers). */
+export function rangeText(range: { min: number; max: number }, words: readonly (string | boolean)[] = []): string {
+  const ints = `an integer from ${range.min} to ${range.max}`;
+  return words.length === 0 ? ints : `${words.join(', ')} or ${ints}`;
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
@@ -125,6 +137,15 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       "a shadow-page sync meeting an MMIO SPTE whose guest PTE still maps its gfn: re-stamp it with the current memslots generation (the kernel's sync_mmio_spte) or drop it (a candidate fix: the next access takes the full fault)",
     readUnder: { mmu: 'shadow', instead: 'the TDP MMU shadows no guest tables: nothing is synced' },
+  },
+  {
+    key: 'maxMmuPages',
+    values: ['auto'],
+    range: { min: 1, max: MAX_MMU_PAGES_MAX },
+    default: 'auto',
+    description:
+      "n_max_mmu_pages: shadow pages in use before a fault or root load reclaims the oldest (kvm_mmu_zap_oldest_mmu_pages); auto is the kernel's default (1/50 of the memslots' pages, at least 64), a number what KVM_SET_NR_MMU_PAGES sets",
+    readUnder: { mmu: 'shadow', instead: 'the TDP MMU has no page limit (its pages are not counted in n_used_mmu_pages)' },
   },
 ];
 

@@ -28,6 +28,7 @@ import {
   spteIndex,
   spteRef,
 } from './shadow-page.js';
+import { makeMmuPagesAvailable } from './shadow-reclaim.js';
 import { isObsoleteRoot, kvmMmuFreeObsoleteRoots, kvmMmuLoad, kvmMmuNewPgd, kvmMmuUnload } from './shadow-roots.js';
 import { syncReadsGeneration } from './shadow-sync-mmio.js';
 import { kvmMmuSyncRoots, kvmSyncPage, mmuTryToUnsyncPages } from './shadow-unsync.js';
@@ -324,6 +325,9 @@ export class ShadowMmu implements MmuBackend {
     kvm.mmuLock.assertWriteHeld('FNAME(page_fault)');
     const root = this.sps[vcpu.root.root];
     modelAssert(root !== undefined && !root.freed, `${vcpu.name}: fault with no root`);
+    // FNAME(page_fault): after the stale check, before FNAME(fetch) makes any page
+    // (roots are not reclaimed: the fault's own root stays).
+    yield* makeMmuPagesAvailable(this, vcpu);
     // Race: guests walking the shadow tables in hardware while we change them; a
     // memslot update swapping the memslots the guest's tables are read through.
     yield opPair(WRITE, this.objSpt, READ, kvm.objMemslots);

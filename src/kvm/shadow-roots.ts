@@ -4,6 +4,7 @@ import type { Task } from '../runtime/thread.js';
 import { KVM_REQ_LOAD_MMU_PGD } from './requests.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, ROOT_LEVEL, type ShadowPage } from './shadow-page.js';
+import { makeMmuPagesAvailable } from './shadow-reclaim.js';
 import { mmuSyncChildren } from './shadow-unsync.js';
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage } from './shadow-zap.js';
 import type { RootInfo, Vcpu } from './vcpu.js';
@@ -38,6 +39,8 @@ export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   const kvm = mmu.kvm;
   modelAssert(vcpu.cr3 >= 0, `${vcpu.name}: kvm_mmu_load with no guest CR3`);
   yield* kvm.mmuLock.writeLock();
+  // mmu_alloc_shadow_roots: room first, under the write lock, before the root is found or made.
+  yield* makeMmuPagesAvailable(mmu, vcpu);
   // Race: guests walking the shadow tables (no lock) while a new root write-protects its gfn.
   yield op2(WRITE, mmu.objSpt, kvm.objRoots);
   mmu.assertGuestTableVisible(vcpu, vcpu.cr3);

@@ -177,13 +177,14 @@ export function* kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidLis
 
 /**
  * @kernel kvm_mmu_commit_zap_page — flush every vCPU's TLB (a WAIT request, which
- * also fences lockless walkers), then free the pages.
+ * also fences lockless walkers), then free the pages. `flush` false is a
+ * mutant's commit (zap-oldest-no-flush): the kernel always flushes.
  */
-export function* kvmMmuCommitZapPage(mmu: ShadowMmu, invalidList: ShadowPage[]): Task {
+export function* kvmMmuCommitZapPage(mmu: ShadowMmu, invalidList: ShadowPage[], flush = true): Task {
   if (invalidList.length === 0) return;
   const kvm = mmu.kvm;
   kvm.mmuLock.assertWriteHeld('kvm_mmu_commit_zap_page');
-  yield* kvmFlushRemoteTlbs(kvm, 'kvm_mmu_commit_zap_page');
+  if (flush) yield* kvmFlushRemoteTlbs(kvm, 'kvm_mmu_commit_zap_page');
   for (const sp of invalidList) {
     modelAssert(sp.invalid && sp.rootCount === 0 && !sp.freed, `commit_zap of sp ${sp.id}: invalid=${sp.invalid} root_count=${sp.rootCount}`);
     mmu.hash.remove(sp);

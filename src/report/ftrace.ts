@@ -162,6 +162,14 @@ export class FtraceSink implements InstanceSink {
       case 'zapAllEnd':
         this.add(at, 'mmulab_mmu_zap_done', `how ${ev.how} duration_ns ${ev.durationNs}`);
         return;
+      case 'shadowReclaim':
+        // The kernel has no tracepoint for the reclaim itself (each page it zaps is a kvm_mmu_prepare_zap_page line above).
+        this.add(
+          at,
+          'mmulab_zap_oldest_mmu_pages',
+          `nr_to_zap ${ev.wanted} zapped ${ev.zapped} used_pages ${hex(ev.used)} max_pages ${hex(ev.max)}${ev.flush ? '' : ' no_flush'}`,
+        );
+        return;
       case 'zapBatch':
         this.add(at, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages}`);
         return;

@@ -97,6 +97,13 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   { key: 'shadowPages.created', group: 'Shadow pages and roots', label: 'shadow pages created', get: (r) => m(r).shadowPages.created, unit: 'int' },
   { key: 'shadowPages.zapped', group: 'Shadow pages and roots', label: 'shadow pages zapped', get: (r) => m(r).shadowPages.zapped, unit: 'int' },
   { key: 'shadowPages.peak', group: 'Shadow pages and roots', label: 'shadow pages peak', get: (r) => m(r).shadowPages.peak, unit: 'int' },
+  {
+    key: 'shadowPages.recycled',
+    group: 'Shadow pages and roots',
+    label: 'shadow pages recycled (kvm_mmu_zap_oldest_mmu_pages)',
+    get: (r) => m(r).shadowPages.recycled ?? 0,
+    unit: 'int',
+  },
   { key: 'roots.allocated', group: 'Shadow pages and roots', label: 'roots loaded (found or made)', get: (r) => m(r).roots.allocated, unit: 'int' },
   { key: 'roots.freed', group: 'Shadow pages and roots', label: 'roots freed', get: (r) => m(r).roots.freed, unit: 'int' },
   { key: 'roots.reloads', group: 'Shadow pages and roots', label: 'root reloads', get: (r) => m(r).roots.reloads, unit: 'int' },

@@ -151,7 +151,9 @@ const settingsShape: Record<string, z.ZodTypeAny> = {};
 for (const s of SETTINGS) {
   settingsShape[s.key] =
     s.range !== undefined
-      ? z.number().int().min(s.range.min).max(s.range.max).optional()
+      ? s.values.length > 0
+        ? z.union([z.enum(s.values as [string, ...string[]]), z.number().int().min(s.range.min).max(s.range.max)]).optional()
+        : z.number().int().min(s.range.min).max(s.range.max).optional()
       : typeof s.default === 'boolean'
         ? z.boolean().optional()
         : z.enum(s.values as [string, ...string[]]).optional();

@@ -32,6 +32,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'spFree',
   'zapAllBegin',
   'zapAllEnd',
+  'shadowReclaim',
   'memslotChange',
 ];
 
@@ -85,6 +86,8 @@ export class Metrics implements Sink {
   shadowPagesZapped = 0;
   shadowPagesLive = 0;
   shadowPagesPeak = 0;
+  /** Shadow pages zapped to make room (kvm_mmu_zap_oldest_mmu_pages): the kernel's mmu_recycled stat. */
+  mmuRecycled = 0;
   zapAllStarted = 0;
   zapAllCompleted = 0;
   zapAllMaxDurationNs = 0;
@@ -237,6 +240,9 @@ export class Metrics implements Sink {
       case 'zapAllEnd':
         this.zapAllCompleted++;
         if (ev.durationNs > this.zapAllMaxDurationNs) this.zapAllMaxDurationNs = ev.durationNs;
+        return;
+      case 'shadowReclaim':
+        this.mmuRecycled += ev.zapped;
         return;
       case 'memslotChange':
         if (ev.phase === 'done') this.memslotChanges++;

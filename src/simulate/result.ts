@@ -64,7 +64,8 @@ export interface RunResult {
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };
     apic: { reloads: number; reRequests: number; stalledNs: number; requestToEntryNs: number };
     guest: { accesses: number; entries: number; entriesCancelled: number };
-    shadowPages: { created: number; zapped: number; peak: number };
+    /** `recycled`: pages the reclaim zapped to make room (kvm_mmu_zap_oldest_mmu_pages; the kernel's mmu_recycled), counted in `zapped` too. */
+    shadowPages: { created: number; zapped: number; peak: number; recycled: number };
     roots: {
       allocated: number;
       freed: number;

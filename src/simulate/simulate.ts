@@ -176,8 +176,8 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
       // tables are no shadow pages), though the instance seeds the live count with them.
       shadowPages:
         opts.settings.mmu === 'shadow'
-          ? { created: m.shadowPagesCreated, zapped: m.shadowPagesZapped, peak: m.shadowPagesPeak }
-          : { created: 0, zapped: 0, peak: 0 },
+          ? { created: m.shadowPagesCreated, zapped: m.shadowPagesZapped, peak: m.shadowPagesPeak, recycled: m.mmuRecycled }
+          : { created: 0, zapped: 0, peak: 0, recycled: 0 },
       roots: {
         allocated: m.rootsAllocated,
         freed: m.rootsFreed,

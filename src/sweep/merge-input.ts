@@ -191,7 +191,8 @@ const runResult = z.object({
     invalidations: z.object({ started: num, completed: num, sptesZapped: num, durationNs: percentiles }),
     apic: z.object({ reloads: num, reRequests: num, stalledNs: num, requestToEntryNs: num }),
     guest: z.object({ accesses: num, entries: num, entriesCancelled: num }),
-    shadowPages: z.object({ created: num, zapped: num, peak: num }),
+    // recycled optional: sweep parts written before the reclaim was modelled hold none.
+    shadowPages: z.object({ created: num, zapped: num, peak: num, recycled: num.optional() }),
     roots: z.object({ allocated: num, freed: num, reloads: num, reloadsAfterZap: num, zappedInUse: num }),
     zapAll: z.object({ started: num, completed: num, maxDurationNs: num }),
     memslots: z.object({ changes: num }),

@@ -34,7 +34,7 @@ for (const warmPages of [0, 1, 64]) {
     );
     const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
     assert.equal(r.settings.mmu, 'tdp');
-    assert.deepEqual(r.metrics.shadowPages, { created: 0, zapped: 0, peak: 0 });
+    assert.deepEqual(r.metrics.shadowPages, { created: 0, zapped: 0, peak: 0, recycled: 0 });
   });
 }
 
