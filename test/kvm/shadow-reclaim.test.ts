@@ -18,7 +18,7 @@ import { InputError } from '../../src/scenario/input-error.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { assertStoryInOrder, captured, story } from '../cli/captured-cli.js';
 import { tempDir } from '../temp-dir.js';
-import { runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
+import { pagesOnWalk, runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
 
 const MINI = 'mmu-pages-reclaim-mini';
 const dir = tempDir('mmulab-shadow-reclaim-');
@@ -177,4 +177,51 @@ test(`check ${MINI} --mutate zap-oldest-no-flush: stale-translation (vCPU0's TLB
   const replay = await captured(['replay', cex]);
   assert.equal(replay.code, 1, replay.stderr);
   assert.deepEqual(story(replay.stdout), lines);
+});
+
+test('kvm_mmu_zap_oldest_mmu_pages: a page zapped with its unsync level-1 child takes the child along (counted toward what was asked), and the walk starts again from the oldest end (list_unstable)', () => {
+  const { inst, kvm, mmu } = shadowVm({ vcpus: 1, processes: 2, warm: 1 });
+  const v = kvm.vcpus[0]!;
+  const walk = pagesOnWalk(mmu, v);
+  const [root, l3, l2, l1] = walk as [ShadowPage, ShadowPage, ShadowPage, ShadowPage];
+  // The guest kernel writes the level-1 table of the walk: its page goes unsync.
+  mmu.guestCpu(v).kernel.ensureKernelTables(l1.gfn);
+  runAlone(inst, function* () {
+    yield* kvmMmuPageFault(v, l1.gfn, true);
+  });
+  assert.equal(l1.unsync, true);
+  const before = oldestFirst(mmu);
+  assert.deepEqual(
+    before.slice(0, 4).map((sp) => sp.id),
+    [root.id, l3.id, l2.id, l1.id],
+  );
+  const rec = new Recorder();
+  kvm.subscribe(rec);
+  let zapped = -1;
+  underMmuLock(inst, function* () {
+    zapped = yield* kvmMmuZapOldestMmuPages(mmu, 3);
+  });
+  // The level-3 page first, its unsync child with it (2: not enough), then from the tail again: the level-2 page.
+  assert.deepEqual(
+    rec.of('spZap').map((e) => e.sp),
+    [l3.id, l1.id, l2.id],
+  );
+  assert.equal(zapped, 3);
+  assert.equal(root.invalid, false);
+  assert.equal(mmu.unsyncPages.size, 0);
+  assert.deepEqual(mmu.checkAccounting(), []);
+});
+
+test('mmulab list --json: the setting maxMmuPages (auto, or 1..1000000) and the mutant zap-oldest-no-flush with its scenario', async () => {
+  const r = await captured(['list', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as {
+    scenarios: { name: string }[];
+    settings: { key: string; values: string[]; range?: unknown; default: unknown }[];
+    mutants: { name: string; scenario: string }[];
+  };
+  const s = j.settings.find((x) => x.key === 'maxMmuPages');
+  assert.deepEqual([s?.values, s?.range, s?.default], [['auto'], { min: 1, max: 1_000_000 }, 'auto']);
+  assert.equal(j.mutants.find((m) => m.name === 'zap-oldest-no-flush')?.scenario, MINI);
+  assert.ok(j.scenarios.some((x) => x.name === MINI));
 });
