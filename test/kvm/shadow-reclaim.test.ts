@@ -14,9 +14,11 @@ import {
   kvmMmuZapOldestMmuPages,
   makeMmuPagesAvailable,
 } from '../../src/kvm/shadow-reclaim.js';
+import { FtraceSink } from '../../src/report/ftrace.js';
 import { InputError } from '../../src/scenario/input-error.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { assertStoryInOrder, captured, story } from '../cli/captured-cli.js';
+import { runWith, shortScenario } from '../report/fixtures.js';
 import { tempDir } from '../temp-dir.js';
 import { pagesOnWalk, runAlone, shadowVm, underMmuLock } from './shadow-harness.js';
 
@@ -224,4 +226,32 @@ test('mmulab list --json: the setting maxMmuPages (auto, or 1..1000000) and the 
   assert.deepEqual([s?.values, s?.range, s?.default], [['auto'], { min: 1, max: 1_000_000 }, 'auto']);
   assert.equal(j.mutants.find((m) => m.name === 'zap-oldest-no-flush')?.scenario, MINI);
   assert.ok(j.scenarios.some((x) => x.name === MINI));
+});
+
+test(`run ${MINI} (seed 1, simulated): each reclaim is a kvm_mmu_prepare_zap_page line per page, then mmulab_zap_oldest_mmu_pages, then the commit's flush, in ftrace; the run's shadowPages.recycled is the pages it zapped (mmu_recycled)`, () => {
+  const s = shortScenario(MINI, 100_000_000);
+  const ftrace = new FtraceSink();
+  const r = runWith(s, [ftrace], { seed: 1 });
+  assert.equal(r.violations.length, 0);
+  const lines = [...ftrace.render()]
+    .join('')
+    .split('\n')
+    .filter((l) => /: \w+: /.test(l) && !l.startsWith('#'));
+  const reclaims = lines.map((l, i) => [l, i] as const).filter(([l]) => l.includes('mmulab_zap_oldest_mmu_pages:'));
+  assert.ok(reclaims.length > 0);
+  let recycled = 0;
+  for (const [line, i] of reclaims) {
+    const m = /nr_to_zap (\d+) zapped (\d+) used_pages (\w+) max_pages 9$/.exec(line);
+    assert.ok(m, line);
+    recycled += Number(m[2]);
+    // Before it on its thread (other CPUs' lines interleave by time): its zaps, each page's line (and the leaves it dropped, mmulab_drop_spte).
+    const task = line.trim().split(/\s+/)[0]!;
+    const mine = lines.slice(0, i).filter((l) => l.trim().startsWith(`${task} `));
+    let zaps = 0;
+    for (let k = mine.length - 1; k >= 0 && /(kvm_mmu_prepare_zap_page|mmulab_drop_spte): /.test(mine[k]!); k--)
+      if (mine[k]!.includes('kvm_mmu_prepare_zap_page:')) zaps++;
+    assert.equal(zaps, Number(m[2]), line);
+    assert.match(lines.slice(i + 1).find((l) => l.trim().startsWith(`${task} `))!, /mmulab_flush_remote_tlbs: reason kvm_mmu_commit_zap_page$/);
+  }
+  assert.equal(r.metrics.shadowPages.recycled, recycled);
 });
