@@ -145,7 +145,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: 'auto',
     description:
       "n_max_mmu_pages: shadow pages in use before a fault or root load reclaims the oldest (kvm_mmu_zap_oldest_mmu_pages); auto is the kernel's default (1/50 of the memslots' pages, at least 64), a number what KVM_SET_NR_MMU_PAGES sets",
-    readUnder: { mmu: 'shadow', instead: 'the TDP MMU has no page limit (its pages are not counted in n_used_mmu_pages)' },
+    readUnder: { mmu: 'shadow', instead: 'the TDP MMU has no page limit: its pages are not counted in n_used_mmu_pages' },
   },
 ];
 
