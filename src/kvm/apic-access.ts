@@ -2,7 +2,7 @@ import { opRead } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { hvaToPfn } from './gup.js';
 import { mmuInvalidateRetryGfn } from './invalidate.js';
-import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, KVM_MEMSLOT_INVALID } from './memslots.js';
+import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, KVM_MEMSLOT_INVALID, slotFound } from './memslots.js';
 import { KVM_REQ_APIC_PAGE_RELOAD } from './requests.js';
 import type { Vcpu } from './vcpu.js';
 import { kvmMakeRequest } from './vcpu-requests.js';
@@ -22,6 +22,7 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
   // flagged INVALID (read under SRCU, as the fault path reads its slot).
   yield opRead(kvm.objMemslots);
   const slot = kvm.memslots.byId(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT);
+  if (kvm.memslotsChange && kvm.listens('memslotLookup')) kvm.emit({ e: 'memslotLookup', vcpu: vcpu.id, by: 'apic', gfn: APIC_ACCESS_GFN, ...slotFound(slot) });
   if (slot === undefined || slot.flags & KVM_MEMSLOT_INVALID) {
     kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn: -1, outcome: 'no-slot' });
     return;

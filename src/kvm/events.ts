@@ -48,6 +48,13 @@ export type KvmEventBody =
   /** kvm_swap_active_memslots stores the final generation in the set it published (after synchronize_srcu and kvm_arch_memslots_updated). */
   | { e: 'memslotsGeneration'; generation: number }
   /**
+   * A vCPU looked a memslot up (read under SRCU): `by` fault, kvm_vcpu_gfn_to_memslot
+   * for the gfn it faults on (before its seq snapshot), or apic, the APIC-access
+   * page's private memslot by id. `slot` -1: none. Only in worlds whose memslots
+   * change (Kvm.memslotsChange): elsewhere the lookup races with nothing.
+   */
+  | { e: 'memslotLookup'; vcpu: number; by: 'fault' | 'apic'; gfn: number; slot: number; invalid: boolean }
+  /**
    * make_mmio_spte / mark_mmio_spte: a fault on a gfn in no memslot installed an
    * MMIO SPTE carrying `gen`, the memslots generation's low bits as read under
    * mmu_lock (`inProgress`: the set read was still being published). `root`: the
@@ -300,6 +307,12 @@ export function describeEvent(ev: KvmEventBody): string {
       return `publish memslots generation ${ev.generation}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.what}`;
     case 'memslotsGeneration':
       return `memslots generation := ${ev.generation} (update done)`;
+    case 'memslotLookup': {
+      const found = ev.slot < 0 ? 'no memslot' : `memslot ${ev.slot}${ev.invalid ? ' (KVM_MEMSLOT_INVALID: being deleted or moved)' : ''}`;
+      return ev.by === 'fault'
+        ? `kvm_vcpu_gfn_to_memslot gfn ${hex(ev.gfn)}: ${found}`
+        : `APIC-access page: id_to_memslot(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT): ${found}`;
+    }
     case 'mmioSpteSet':
       return `${ev.by === 'sync_mmio_spte' ? 'sync_mmio_spte: re-stamp' : 'install'} MMIO SPTE gfn ${hex(ev.gfn)} generation ${ev.gen}${ev.inProgress ? ' (read while an update was in progress)' : ''} in ${spteHolder(ev)}${ev.by === 'sync_mmio_spte' ? ' (its guest PTE still maps the gfn; no memslot lookup)' : ''}`;
     case 'mmioSpteZap':

@@ -49,6 +49,12 @@ export class Kvm {
 
   /** The published memslots (kvm->memslots, RCU). */
   memslots: Memslots;
+  /**
+   * A VMM changes the memslots in this world: only then can a lookup race with
+   * a swap, and only then is each lookup an event (memslotLookup), so that a
+   * counterexample shows which slot a fault found before its seq snapshot.
+   */
+  memslotsChange = false;
   /** The shadow MMU's generation, 0 or 1 (kvm->arch.mmu_valid_gen). */
   mmuValidGen = 0;
   readonly host = new HostMm();

@@ -71,6 +71,11 @@ export interface SlotRange {
   gfnEnd: number;
 }
 
+/** What a lookup found, as the memslotLookup event says it: the slot's id (-1: none) and whether it is being deleted or moved. */
+export function slotFound(slot: Memslot | undefined): { slot: number; invalid: boolean } {
+  return { slot: slot?.id ?? -1, invalid: slot !== undefined && (slot.flags & KVM_MEMSLOT_INVALID) !== 0 };
+}
+
 export function gfnToHva(slot: Memslot, gfn: number): number {
   return slot.hvaPage + (gfn - slot.baseGfn);
 }

@@ -2,7 +2,7 @@ import { opRead } from '../runtime/op.js';
 import type { RetPf } from './events.js';
 import { hvaToPfn } from './gup.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './invalidate.js';
-import { gfnToHva, KVM_MEMSLOT_INVALID } from './memslots.js';
+import { gfnToHva, KVM_MEMSLOT_INVALID, slotFound } from './memslots.js';
 import type { PageFault } from './mmu-backend.js';
 import type { Vcpu } from './vcpu.js';
 
@@ -31,6 +31,7 @@ export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Gener
     // synchronize_srcu waits for the fault, whose SRCU read side covers it.
     yield opRead(kvm.objMemslots);
     fault.slot = kvm.memslots.gfnToMemslot(gfn);
+    if (kvm.memslotsChange && kvm.listens('memslotLookup')) kvm.emit({ e: 'memslotLookup', vcpu: vcpu.id, by: 'fault', gfn, ...slotFound(fault.slot) });
     // Shadow paging: a write to a write-protected guest table is emulated before any pfn lookup.
     const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, fault));
     ret = emulated ? 'emulate' : yield* kvmFaultinPfn(vcpu, fault);

@@ -104,7 +104,10 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   if (scenario.vm.apicAccessPage && scenario.host.apicPageMigrationNs > 0) {
     rt.spawn('apic-migrate', () => apicMigrator(kvm, scenario));
   }
-  if (scenario.host.memslotChanges.length > 0) rt.spawn('vmm', () => vmm(kvm, plan));
+  if (scenario.host.memslotChanges.length > 0) {
+    kvm.memslotsChange = true;
+    rt.spawn('vmm', () => vmm(kvm, plan));
+  }
 
   return {
     rt,
