@@ -270,6 +270,15 @@ function drawnChoicesOf(scenario: Scenario, strategy: StrategySpec): DrawnChoice
   return { all, seeded: explored ? drawnChoices(scenario, MAX_DRAW_BRANCH) : all };
 }
 
+/**
+ * The verdict line's own word on the draws when it covers the seed's only (the
+ * note below it says which): a probe read a bounded "no violation" past the
+ * note, where another strategy's draws had found the violation.
+ */
+function seededDraws(d: DrawnChoices, seed: number): string {
+  return d.seeded.length > 0 ? `, with the random choices of --seed ${seed} (below)` : '';
+}
+
 /** What an exhausted verdict says of the model's own random choices: branched on, or those of the seed. */
 export function drawsNote(d: DrawnChoices, seed: number, strategy: StrategySpec): string {
   if (d.all.length === 0) return '';
@@ -472,7 +481,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         if (levels !== undefined) {
           const dfsLike = strategy.kind === 'dfs' || strategy.kind === 'auto';
           const covered = coverage(levels, r.summary.exhausted, dfsLike ? strategy.preemptionBound : undefined, dfsLike ? strategy.por : undefined);
-          process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}\n`);
+          const seeded = covered.none ? '' : seededDraws(drawn, seed);
+          process.stdout.write(`${interrupted ? 'interrupted: no violation found so far' : 'no violation'}: ${covered.line}${seeded}\n`);
           if (!covered.none) process.stdout.write(retriesNote(retries) + drawsNote(drawn, seed, strategy));
           if (strategy.kind === 'auto' && o.strategy === undefined && o.preemptionBound === undefined && !covered.whole && !interrupted) {
             process.stdout.write(
@@ -483,7 +493,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         } else {
           process.stdout.write(
             r.summary.exhausted
-              ? `${inPart(exhaustedLine(strategy, whole && cutNone(strategy, r)), shard)}\n`
+              ? `${inPart(exhaustedLine(strategy, whole && cutNone(strategy, r)), shard)}${seededDraws(drawn, seed)}\n`
               : interrupted
                 ? 'interrupted: no violation found so far\n'
                 : 'no violation found\n',

@@ -13,7 +13,7 @@ test("an exhausted dfs verdict says which of the model's random choices it took 
   const args = ['memslot-delete-mini', '--set', 'vcpus=1', '--set', 'faultsPerVcpu=1', '--mutate', 'zap-fast-no-generation-bump'];
   const r = await captured(['check', ...args, '--preemption-bound', '2', '--out', join(dir, 'a.json')]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /no violation: every interleaving with at most 2 preemptions was run\n/);
+  assert.match(r.stdout, /no violation: every interleaving with at most 2 preemptions was run, with the random choices of --seed 1 \(below\)\n/);
   assert.match(
     r.stdout,
     /\(the model's own random choices, the gfn each access touches and whether it writes \(vCPU0\), were those of --seed 1 in every execution: the verdict covers that draw of them; --draws explore branches on them; --seed 2 draws others\)\n/,
