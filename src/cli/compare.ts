@@ -129,9 +129,20 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
   const rows = [
     // Runs stopped at a violation or a livelock cover less time: their counts are of that time.
     metric('simulated time', (r) => r.simTimeNs, fmtNs),
+    // Every way a fault ended (as run's summary and the HTML report have them): the rows below faults add up to it.
     metric('faults', (r) => r.metrics.faults.total),
-    metric('retries before lock', (r) => r.metrics.faults.retriesBeforeLock),
-    metric('retries under lock', (r) => r.metrics.faults.retriesUnderLock),
+    metric('  fixed', (r) => r.metrics.faults.fixed),
+    metric('  spurious', (r) => r.metrics.faults.spurious),
+    metric('  emulated (RET_PF_EMULATE)', (r) => r.metrics.faults.emulated),
+    metric('  retries before lock', (r) => r.metrics.faults.retriesBeforeLock),
+    metric('  retries under lock', (r) => r.metrics.faults.retriesUnderLock),
+    metric('  retries on invalid slot', (r) => r.metrics.faults.retriesInvalidSlot),
+    // Shadow paging's only (0 under TDP, which walks no guest table), as the #PF injected.
+    ...(c.rows.some((row) => row.settings.mmu === 'shadow')
+      ? [metric('  retries gpte changed', (r) => r.metrics.faults.retriesGpteChanged), metric('  #PF injected', (r) => r.metrics.faults.injectedPf)]
+      : []),
+    metric('  in flight at the stop', (r) => r.metrics.faults.inFlight),
+    metric('MMIO fast-path emulations', (r) => r.metrics.mmio.fastPath),
     metric('fault p50', (r) => r.metrics.faults.latencyNs.p50, fmtNs),
     metric('fault p99', (r) => r.metrics.faults.latencyNs.p99, fmtNs),
     metric('fault max', (r) => r.metrics.faults.latencyNs.max, fmtNs),
@@ -152,6 +163,7 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
     // Under TDP there are no shadow pages (0 in the JSON): the row is for comparisons that shadow-page.
     ...(c.rows.some((row) => row.settings.mmu === 'shadow') ? [metric('shadow pages peak', (r) => r.metrics.shadowPages.peak)] : []),
     metric('root reloads', (r) => r.metrics.roots.reloads),
+    metric('roots zapped in use', (r) => r.metrics.roots.zappedInUse),
     metric('reloads after root zap', (r) => r.metrics.roots.reloadsAfterZap),
     metric('zap-all completed', (r) => r.metrics.zapAll.completed),
     metric('zap-all longest (completed)', (r) => r.metrics.zapAll.maxDurationNs, fmtNs),

@@ -10,10 +10,14 @@ export function summarizeRun(r: RunResult): string {
     ['simulated time', fmtNs(r.simTimeNs)],
     ['steps', String(r.steps)],
     ['guest accesses', String(m.guest.accesses)],
+    // Every way a fault ended, as the report's and compare's rows say: the parts add up to the total.
+    ['faults (fixed/spurious/emulated)', `${m.faults.total} (${m.faults.fixed} / ${m.faults.spurious} / ${m.faults.emulated})`],
     [
-      'faults (retry: pre-lock/locked/slot)',
-      `${m.faults.total} (${m.faults.retriesBeforeLock} / ${m.faults.retriesUnderLock} / ${m.faults.retriesInvalidSlot})`,
+      '  retried (pre-lock/locked/slot/gpte)',
+      `${m.faults.retries} (${m.faults.retriesBeforeLock} / ${m.faults.retriesUnderLock} / ${m.faults.retriesInvalidSlot} / ${m.faults.retriesGpteChanged})`,
     ],
+    ['  #PF injected, in flight at the stop', `${m.faults.injectedPf}, ${m.faults.inFlight}`],
+    ['MMIO fast-path emulations (no fault)', String(m.mmio.fastPath)],
     ['fault latency p50 / p99 / max', `${fmtNs(m.faults.latencyNs.p50)} / ${fmtNs(m.faults.latencyNs.p99)} / ${fmtNs(m.faults.latencyNs.max)}`],
     ['mmu_lock read/write acq (contended)', `${m.mmuLock.readAcquires} / ${m.mmuLock.writeAcquires} (${m.mmuLock.contended})`],
     ['mmu_lock wait p99/max, write hold', `${fmtNs(m.mmuLock.waitNs.p99)} / ${fmtNs(m.mmuLock.waitNs.max)}, ${fmtNs(m.mmuLock.writeHoldNs.max)}`],
@@ -29,6 +33,7 @@ export function summarizeRun(r: RunResult): string {
     // Only when the reclaim ran: the default limit (64 pages or more) is above what most runs make.
     if (shadow && m.shadowPages.recycled > 0) rows.push(['shadow pages recycled', String(m.shadowPages.recycled)]);
     rows.push(['roots loaded/freed/reloads', `${m.roots.allocated} / ${m.roots.freed} / ${m.roots.reloads}`]);
+    rows.push(['roots zapped in use, reloads after', `${m.roots.zappedInUse}, ${m.roots.reloadsAfterZap}`]);
     rows.push(['zap-all started/done, longest', `${m.zapAll.started} / ${m.zapAll.completed}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
   }
   // What stalled goes below the table, as a violation does: a line of its own does not widen every row.

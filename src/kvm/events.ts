@@ -119,10 +119,12 @@ export type KvmEventBody =
   | { e: 'request'; vcpu: number; req: number; kicked: boolean }
   | { e: 'requestServiced'; vcpu: number; req: number }
   | { e: 'apicReload'; vcpu: number; pfn: number; outcome: 'set' | 'retry' | 'no-slot' }
+  /** `afterZap`: the vCPU had dropped its root on a root-zap request (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS / _RELOAD) and loads one again. */
   | { e: 'rootAlloc'; vcpu: number; root: number; pgd?: number; afterZap?: boolean }
   | { e: 'rootPut'; vcpu: number; root: number; count: number }
   | { e: 'rootFree'; root: number }
-  | { e: 'rootInvalidate'; root: number }
+  /** kvm_tdp_mmu_invalidate_all_roots marked the root invalid; `inUse`: some vCPU held a reference to it. */
+  | { e: 'rootInvalidate'; root: number; inUse: boolean }
   | { e: 'zapBatch'; what: string; pages: number }
   | { e: 'zapAllBegin'; how: string; pages: number }
   | { e: 'zapAllEnd'; how: string; durationNs: number }
@@ -380,7 +382,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'rootFree':
       return `free root ${ev.root}`;
     case 'rootInvalidate':
-      return `mark root ${ev.root} invalid`;
+      return `mark root ${ev.root} invalid${ev.inUse ? ' (in use by a vCPU)' : ''}`;
     case 'zapBatch':
       return `${ev.what}: zapped ${ev.pages} page(s)`;
     case 'zapAllBegin':

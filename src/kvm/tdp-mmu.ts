@@ -43,6 +43,8 @@ export class TdpMmu implements MmuBackend {
   readonly roots: TdpRoot[] = [];
   /** A request to drop invalid roots is still going round the vCPUs (zapAllFast). */
   private rootDropInFlight = 0;
+  /** vCPUs that dropped their root on a root-zap request and have not loaded one since. */
+  private readonly droppedByZap = new Set<number>();
   /** Every root ever made, by id (freed ones included, for use-after-free reports). */
   private readonly allRoots: TdpRoot[] = [];
 
@@ -172,7 +174,8 @@ export class TdpMmu implements MmuBackend {
     }
     root.refcount++;
     vcpu.root.root = root.id;
-    kvm.emit({ e: 'rootAlloc', vcpu: vcpu.id, root: root.id });
+    const afterZap = this.droppedByZap.delete(vcpu.id);
+    kvm.emit({ e: 'rootAlloc', vcpu: vcpu.id, root: root.id, afterZap });
     kvm.rt.charge(kvm.costs.rootLoadNs);
     yield* kvm.mmuLock.readUnlockY();
     vcpu.flushTlb();
@@ -203,6 +206,8 @@ export class TdpMmu implements MmuBackend {
     // too): whichever put is last frees the root.
     yield opWrite(kvm.objRoots);
     vcpu.root.root = -1;
+    // Both callers service a root-zap request: the root the vCPU loads next is a reload after it.
+    this.droppedByZap.add(vcpu.id);
     this.putRoot(root, vcpu.id);
     yield* kvm.mmuLock.readUnlockY();
   }
@@ -237,7 +242,8 @@ export class TdpMmu implements MmuBackend {
         if (root.invalid) continue;
         root.invalid = true;
         root.scheduledToZap = true;
-        kvm.emit({ e: 'rootInvalidate', root: root.id });
+        // In use: a reference besides the TDP MMU's own, a vCPU's (current root).
+        kvm.emit({ e: 'rootInvalidate', root: root.id, inUse: root.refcount > (root.ownRef ? 1 : 0) });
       }
     }
     this.rootDropInFlight++;

@@ -21,8 +21,18 @@ const m = (r: RunResult) => r.metrics;
 export const METRIC_ROWS: readonly MetricRow[] = [
   // A run stopped at a violation or a livelock counts over less time: its counts are of that time.
   { key: 'simTimeNs', group: 'Run', label: 'simulated time', get: (r) => r.simTimeNs, unit: 'ns' },
-  { key: 'faults.total', group: 'Page faults', label: 'faults', get: (r) => m(r).faults.total, unit: 'int' },
-  { key: 'faults.retries', group: 'Page faults', label: 'retries', get: (r) => m(r).faults.retries, unit: 'int' },
+  // Every way a fault ended: fixed + spurious + emulated + retries + #PF injected + in flight = faults.
+  { key: 'faults.total', group: 'Page faults', label: 'faults (pf_taken)', get: (r) => m(r).faults.total, unit: 'int' },
+  { key: 'faults.fixed', group: 'Page faults', label: 'fixed (pf_fixed)', get: (r) => m(r).faults.fixed, unit: 'int' },
+  { key: 'faults.spurious', group: 'Page faults', label: 'spurious (pf_spurious)', get: (r) => m(r).faults.spurious, unit: 'int' },
+  {
+    key: 'faults.emulated',
+    group: 'Page faults',
+    label: 'emulated (RET_PF_EMULATE, pf_emulate: writes to write-protected guest tables, MMIO)',
+    get: (r) => m(r).faults.emulated,
+    unit: 'int',
+  },
+  { key: 'faults.retries', group: 'Page faults', label: 'retries (all four kinds)', get: (r) => m(r).faults.retries, unit: 'int' },
   {
     key: 'faults.retriesBeforeLock',
     group: 'Page faults',
@@ -32,12 +42,20 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   },
   { key: 'faults.retriesUnderLock', group: 'Page faults', label: 'retried under mmu_lock (stale)', get: (r) => m(r).faults.retriesUnderLock, unit: 'int' },
   { key: 'faults.retriesInvalidSlot', group: 'Page faults', label: 'retried on an invalid memslot', get: (r) => m(r).faults.retriesInvalidSlot, unit: 'int' },
-  { key: 'faults.spurious', group: 'Page faults', label: 'spurious', get: (r) => m(r).faults.spurious, unit: 'int' },
   {
-    key: 'faults.emulated',
+    key: 'faults.retriesGpteChanged',
     group: 'Page faults',
-    label: 'emulated (writes to write-protected guest tables, MMIO: faults and the MMIO fast path)',
-    get: (r) => m(r).faults.emulated,
+    label: 'retried on a guest PTE changed (shadow paging)',
+    get: (r) => m(r).faults.retriesGpteChanged,
+    unit: 'int',
+  },
+  { key: 'faults.injectedPf', group: 'Page faults', label: "#PF injected (the guest's own fault)", get: (r) => m(r).faults.injectedPf, unit: 'int' },
+  { key: 'faults.inFlight', group: 'Page faults', label: 'in flight at the stop', get: (r) => m(r).faults.inFlight, unit: 'int' },
+  {
+    key: 'mmio.fastPath',
+    group: 'Page faults',
+    label: 'MMIO fast-path emulations (handle_mmio_page_fault; no fault taken)',
+    get: (r) => m(r).mmio.fastPath,
     unit: 'int',
   },
   { key: 'faults.latencyNs.p50', group: 'Page faults', label: 'latency p50', get: (r) => m(r).faults.latencyNs.p50, unit: 'ns' },
@@ -111,7 +129,7 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   {
     key: 'roots.zappedInUse',
     group: 'Shadow pages and roots',
-    label: 'roots zapped in use (current or cached)',
+    label: 'roots zapped in use (shadow: current or cached; TDP: invalidated while held)',
     get: (r) => m(r).roots.zappedInUse,
     unit: 'int',
   },

@@ -27,6 +27,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'lockBreak',
   'rootAlloc',
   'rootFree',
+  'rootInvalidate',
   'spCreate',
   'spZap',
   'spFree',
@@ -38,14 +39,37 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
 
 /** Counts what a kernel developer asks about a run, from the model's events. */
 export class Metrics implements Sink {
+  /** Faults taken (kvm_mmu_do_page_fault's pf_taken): every faultBegin, the MMIO fast path's hits not among them. */
   faults = 0;
+  /** Faults that ended (a faultEnd, any outcome): faults - faultsEnded are in flight. */
+  faultsEnded = 0;
+  /** RET_PF_FIXED: the kernel's pf_fixed. */
+  fixed = 0;
+  /** Every RET_PF_RETRY but the injected #PF's: the four kinds below. */
   retries = 0;
   retriesBeforeLock = 0;
   retriesUnderLock = 0;
   retriesInvalidSlot = 0;
+  retriesGpteChanged = 0;
+  /** RET_PF_SPURIOUS: the kernel's pf_spurious. */
   spurious = 0;
+  /** Faults that ended RET_PF_EMULATE (kvm_mmu_do_page_fault's pf_emulate): no MMIO fast-path hit. */
   emulated = 0;
-  /** First exit of an access to its resolution, per resolved fault (fixed or spurious). */
+  /** FNAME(walk_addr) found the guest's PTE not present: the #PF goes to the guest (RET_PF_RETRY in the kernel, counted in no stat of its own). */
+  injectedPf = 0;
+  /**
+   * handle_mmio_page_fault returned RET_PF_EMULATE (the MMIO SPTE's generation
+   * matched): emulated without a fault, before pf_taken. The kernel has no stat
+   * of these alone (its mmio_exits counts exits to userspace for MMIO, from
+   * either path).
+   */
+  mmioFastPath = 0;
+  /**
+   * First exit of an access to its resolution, per resolved fault: fixed,
+   * spurious, emulated (RET_PF_EMULATE), or after retries the access going
+   * through (faultResolved: another vCPU mapped the page, or the MMIO fast path
+   * emulated it). Not an injected #PF: KVM resolves nothing.
+   */
   readonly faultLatency = new Distribution();
   remoteFlushes = 0;
   tlbFlushes = 0;
@@ -76,9 +100,14 @@ export class Metrics implements Sink {
   rootsAllocated = 0;
   rootsFreed = 0;
   rootReloads = 0;
-  /** Reloads of a root the vCPU had dropped when servicing a root-zap request. */
+  /** Reloads of a root the vCPU had dropped when servicing a root-zap request (shadow paging and TDP). */
   rootReloadsAfterZap = 0;
-  /** Zaps of a page that was some vCPU's current or previous root. */
+  /**
+   * Roots zapped while some vCPU held them: under shadow paging a zap of a page
+   * that was a vCPU's current or previous root (kvm_mmu_prepare_zap_page with
+   * root_count > 0, which only marks it invalid); under TDP a root
+   * kvm_tdp_mmu_invalidate_all_roots marked invalid while a vCPU held a reference.
+   */
   rootsZappedInUse = 0;
   /** (vCPU, pgd) pairs that had a root loaded; TDP roots have no pgd and key by vCPU alone. */
   private readonly loadedOnce = new Set<number>();
@@ -99,20 +128,22 @@ export class Metrics implements Sink {
   on(ev: KvmEvent, at: EventStamp): void {
     switch (ev.e) {
       case 'faultBegin':
+        // pf_taken: kvm_mmu_do_page_fault, after the MMIO fast path (not counted).
         this.faults++;
         return;
       case 'faultResolved':
         this.faultLatency.record(ev.latencyNs);
         return;
       case 'mmioCheck':
-        // The MMIO fast path emulated the access (no fault): done, as the vCPU's
-        // access count has it; a mismatch goes on to a fault, counted there.
+        // The MMIO fast path emulated the access (no fault, no pf_taken): done, as
+        // the vCPU's access count has it; a mismatch goes on to a fault, counted there.
         if (ev.match) {
-          this.emulated++;
+          this.mmioFastPath++;
           this.guestAccesses++;
         }
         return;
       case 'faultEnd':
+        this.faultsEnded++;
         switch (ev.ret) {
           case 'retry-precheck':
             this.retries++;
@@ -127,25 +158,33 @@ export class Metrics implements Sink {
             this.retriesInvalidSlot++;
             return;
           case 'spurious':
+            // RET_PF_SPURIOUS (pf_spurious).
             this.spurious++;
             this.faultLatency.record(ev.latencyNs);
             return;
           case 'emulate':
-            // KVM emulated the access (a write to a write-protected guest table):
-            // done, as the vCPU's access count has it, and stop.accesses with it.
+            // RET_PF_EMULATE (pf_emulate): a write to a write-protected guest table, or
+            // MMIO (no memslot; an MMIO SPTE installed or not). The access is done, as
+            // the vCPU's access count has it, and stop.accesses with it; its fault is
+            // resolved, however many retries came before (a memslot delete's stall).
             this.emulated++;
             this.guestAccesses++;
+            this.faultLatency.record(ev.latencyNs);
             return;
           case 'fixed':
+            // RET_PF_FIXED (pf_fixed).
+            this.fixed++;
             this.faultLatency.record(ev.latencyNs);
             return;
           case 'inject-pf':
             // The guest's own fault (its PTE is clear): KVM resolves nothing.
+            this.injectedPf++;
             return;
           case 'retry-gpte-changed':
-            // A guest PTE changed since the walk: counted in retries only (neither a
-            // pre-check nor a stale check; the next fault's walk sees the change).
+            // A guest PTE changed since the walk (neither a pre-check nor a stale
+            // check; the next fault's walk sees the change).
             this.retries++;
+            this.retriesGpteChanged++;
             return;
         }
         return;
@@ -222,6 +261,10 @@ export class Metrics implements Sink {
       case 'rootFree':
         this.rootsFreed++;
         return;
+      case 'rootInvalidate':
+        // TDP: kvm_tdp_mmu_invalidate_all_roots marked a root some vCPU still held.
+        if (ev.inUse) this.rootsZappedInUse++;
+        return;
       case 'spCreate':
         this.shadowPagesCreated++;
         this.shadowPagesLive++;
@@ -263,6 +306,11 @@ export class Metrics implements Sink {
   /** A root the vCPU loaded before metrics started (a warm start): loading it again is a reload. */
   rootLoadedBefore(vcpu: number, pgd?: number): void {
     this.loadedOnce.add(loadKey(vcpu, pgd));
+  }
+
+  /** Faults begun and not ended: in the fault path when the run stopped. */
+  get faultsInFlight(): number {
+    return this.faults - this.faultsEnded;
   }
 
   bump(name: string, by = 1): void {

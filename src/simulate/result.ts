@@ -40,16 +40,34 @@ export interface RunResult {
   /** Scheduler steps run. */
   steps: number;
   metrics: {
+    /**
+     * Page faults taken (the kernel's pf_taken) and how each ended:
+     * total = fixed + spurious + emulated + retries + injectedPf + inFlight, and
+     * retries = retriesBeforeLock + retriesUnderLock + retriesInvalidSlot + retriesGpteChanged.
+     */
     faults: {
       total: number;
+      /** RET_PF_FIXED (pf_fixed). */
+      fixed: number;
       retries: number;
       retriesBeforeLock: number;
       retriesUnderLock: number;
       retriesInvalidSlot: number;
+      /** Shadow paging: RET_PF_RETRY for a guest PTE changed since the walk (FNAME(gpte_changed)). */
+      retriesGpteChanged: number;
+      /** RET_PF_SPURIOUS (pf_spurious). */
       spurious: number;
+      /** Faults that ended RET_PF_EMULATE (pf_emulate); the MMIO fast path's emulations are `mmio.fastPath`. */
       emulated: number;
+      /** Shadow paging: the guest's PTE was not present, its #PF injected. */
+      injectedPf: number;
+      /** Begun and not ended when the run stopped. */
+      inFlight: number;
+      /** Per resolved fault (fixed, spurious, emulated, or gone through after retries). */
       latencyNs: Percentiles;
     };
+    /** handle_mmio_page_fault's RET_PF_EMULATE: accesses emulated on an MMIO SPTE without a fault (no pf_taken). */
+    mmio: { fastPath: number };
     mmuLock: {
       readAcquires: number;
       writeAcquires: number;
@@ -72,7 +90,10 @@ export interface RunResult {
       reloads: number;
       /** Reloads of roots a vCPU had dropped on a root-zap request (KVM_REQ_MMU_RELOAD / _FREE_OBSOLETE_ROOTS). */
       reloadsAfterZap: number;
-      /** Shadow pages zapped while some vCPU held them as a current or previous root. */
+      /**
+       * Roots zapped while a vCPU held them: shadow paging, pages zapped while some vCPU held them as a
+       * current or previous root; TDP, roots kvm_tdp_mmu_invalidate_all_roots marked invalid while a vCPU held a reference.
+       */
       zappedInUse: number;
     };
     zapAll: { started: number; completed: number; maxDurationNs: number };

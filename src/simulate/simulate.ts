@@ -146,14 +146,19 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
     metrics: {
       faults: {
         total: m.faults,
+        fixed: m.fixed,
         retries: m.retries,
         retriesBeforeLock: m.retriesBeforeLock,
         retriesUnderLock: m.retriesUnderLock,
         retriesInvalidSlot: m.retriesInvalidSlot,
+        retriesGpteChanged: m.retriesGpteChanged,
         spurious: m.spurious,
         emulated: m.emulated,
+        injectedPf: m.injectedPf,
+        inFlight: m.faultsInFlight,
         latencyNs: m.faultLatency.summary(),
       },
+      mmio: { fastPath: m.mmioFastPath },
       mmuLock: {
         readAcquires: lock.readAcquires,
         writeAcquires: lock.writeAcquires,

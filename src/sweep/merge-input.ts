@@ -169,14 +169,19 @@ const runResult = z.object({
   metrics: z.object({
     faults: z.object({
       total: num,
+      fixed: num,
       retries: num,
       retriesBeforeLock: num,
       retriesUnderLock: num,
       retriesInvalidSlot: num,
+      retriesGpteChanged: num,
       spurious: num,
       emulated: num,
+      injectedPf: num,
+      inFlight: num,
       latencyNs: percentiles,
     }),
+    mmio: z.object({ fastPath: num }),
     mmuLock: z.object({
       readAcquires: num,
       writeAcquires: num,

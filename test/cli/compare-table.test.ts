@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type CompareResult, partialNote, renderCompare } from '../../src/cli/compare.js';
+import { summarizeRun } from '../../src/cli/summary.js';
 import { renderCompareReport } from '../../src/report/html-compare.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
-import { loadScenario } from '../../src/scenario/load.js';
+import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
 
 test('compare table: a partial comparison says which runs were cut short (their column starred) and which never ran', () => {
@@ -148,4 +149,79 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
     /<td>request to next VM-entry \(summed over vCPUs\)<\/td><td class="num" data-variant="apicAccessPage=retry" data-metric="apic.requestToEntryNs"/,
   );
   assert.match(html, /A percentile or maximum is each run's own, then averaged over the seeds/);
+});
+
+test("compare table: every way a fault ended is a row, and the rows add up to faults, as in the JSON, the HTML page and run's summary (a probe: faults 20 / 18 with retries 0 / 0 / 0 / 0, where the JSON had 14 retries on an invalid slot and 3 emulated)", () => {
+  const s = parseScenario(
+    `vm: { vcpus: 2, memslots: [{ id: 0, baseGfn: 0, pages: 4 }, { id: 1, baseGfn: 4, pages: 4 }] }
+workload: { pattern: uniform, gfnStart: 0, gfnCount: 8, writeRatio: 0.5, accessIntervalNs: 500, accesses: 3 }
+host:
+  invalidations:
+    - { kind: migrate, threads: 1, intervalNs: 2000, rangePages: 1, holdNs: 500, gfnStart: 0, gfnCount: 4, count: 1 }
+  memslotChanges: [{ atNs: 1500, op: delete, slot: 1 }]
+stop: { timeNs: 1000000 }
+seed: 1
+`,
+    'my.yaml',
+  );
+  const row = (mmu: 'tdp' | 'shadow') => {
+    const settings = effectiveSettings(s, { mmu });
+    return { label: `mmu=${mmu}`, settings, results: [simulate(s, { settings, mutant: null, seed: 1 })] };
+  };
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'my',
+    mutant: null,
+    sets: [],
+    vary: { mmu: ['tdp', 'shadow'] },
+    seeds: [1],
+    rows: [row('tdp'), row('shadow')],
+    partial: false,
+    wallMs: 0,
+  };
+  const lines = renderCompare(c).split('\n');
+  const cells = (label: string) => {
+    const l = lines.find((x) => x.startsWith(`${label}  `));
+    assert.ok(l, `a row '${label}'`);
+    return l.slice(label.length).trim().split(/ {2,}/).map(Number);
+  };
+  const parts: [string, string][] = [
+    ['  fixed', 'fixed'],
+    ['  spurious', 'spurious'],
+    ['  emulated (RET_PF_EMULATE)', 'emulated'],
+    ['  retries before lock', 'retriesBeforeLock'],
+    ['  retries under lock', 'retriesUnderLock'],
+    ['  retries on invalid slot', 'retriesInvalidSlot'],
+    ['  retries gpte changed', 'retriesGpteChanged'],
+    ['  #PF injected', 'injectedPf'],
+    ['  in flight at the stop', 'inFlight'],
+  ];
+  const html = renderCompareReport(c.rows.map((r) => ({ label: r.label, results: r.results })));
+  const page = (variant: string, key: string) =>
+    Number(new RegExp(`data-variant="${variant}" data-metric="${key.replace('.', '\\.')}" data-value="([0-9.]+)"`).exec(html)?.[1]);
+  for (const [i, r] of c.rows.entries()) {
+    const f = r.results[0]!.metrics.faults as unknown as Record<string, number>;
+    let sum = 0;
+    for (const [label, key] of parts) {
+      assert.equal(cells(label)[i], f[key], `${r.label} ${label}`);
+      assert.equal(page(r.label, `faults.${key}`), f[key], `${r.label} page faults.${key}`);
+      sum += cells(label)[i]!;
+    }
+    assert.equal(sum, cells('faults')[i], `${r.label}: the rows under faults add up to it`);
+    assert.equal(page(r.label, 'faults.total'), f.total);
+    assert.equal(cells('MMIO fast-path emulations')[i], r.results[0]!.metrics.mmio.fastPath);
+    // run's summary: the same figures, in the same split.
+    const text = summarizeRun(r.results[0]!);
+    assert.match(text, new RegExp(`faults \\(fixed/spurious/emulated\\) +${f.total} \\(${f.fixed} / ${f.spurious} / ${f.emulated}\\)`));
+    assert.match(
+      text,
+      new RegExp(
+        `retried \\(pre-lock/locked/slot/gpte\\) +${f.retries} \\(${f.retriesBeforeLock} / ${f.retriesUnderLock} / ${f.retriesInvalidSlot} / ${f.retriesGpteChanged}\\)`,
+      ),
+    );
+  }
+  // The probe's figures: TDP 20 = 3 fixed + 3 emulated + 14 retried on the invalid slot; shadow 18 = 3 + 3 + 12.
+  assert.deepEqual(cells('faults'), [20, 18]);
+  assert.deepEqual(cells('  retries on invalid slot'), [14, 12]);
+  assert.deepEqual(cells('  emulated (RET_PF_EMULATE)'), [3, 3]);
 });
