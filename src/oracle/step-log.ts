@@ -22,12 +22,14 @@ export interface LockedModel {
  * mmu_lock, which the protocol rests on (is_page_fault_stale runs under it,
  * the notifier's kvm_mmu_invalidate_begin and zap under it for write), still
  * with one line per event, by which the trace exporters number the steps
- * (report/step-clock.ts). A lock operation goes at the end of the last line
- * when that line is its thread's ("migrate: kvm_mmu_invalidate_range_add: ...;
- * write_unlock(mmu_lock)"), else at the start of its thread's next line
- * ("vCPU0: read_lock(mmu_lock); is_page_fault_stale ..."), after the thread's
- * name when the event's text starts with it, as a printed line names its
- * thread once. That is where it happened, unless other threads' lines came
+ * (report/step-clock.ts). An acquisition goes at the start of its thread's
+ * next line, the work it guards ("vCPU0: read_lock(mmu_lock);
+ * is_page_fault_stale ..."), after the thread's name when the event's text
+ * starts with it, as a printed line names its thread once. A release goes at
+ * the end of the last line when that line is its thread's ("migrate:
+ * kvm_mmu_invalidate_range_add: ...; write_unlock(mmu_lock)"), with an
+ * acquisition that found no line of its own before it, else at the start of
+ * its thread's next line. That is where it happened, unless other threads' lines came
  * between it and its thread's next line (a critical section with no event of
  * its own, as the emulated write's can be). So where an operation goes depends
  * on the other threads' steps: whoever compares what a thread did across
@@ -64,15 +66,30 @@ export class StepLog implements Sink {
     return own + ops.join(LOCK_NOTE_SEP) + LOCK_NOTE_SEP + said.slice(own.length);
   }
 
-  /** Places a lock operation (see the class comment). */
+  /**
+   * Places a lock operation (see the class comment). An acquisition waits for
+   * the thread's next line, whose work it guards (a probe read `...; read_unlock;
+   * read_lock` on one line, the read_lock belonging to the next); a release goes
+   * at the end of the thread's last line, with any acquisition still waiting
+   * (a critical section with no event of its own).
+   */
   private lockOp(tid: number, text: string): void {
     if (this.ended) return;
+    const ops = this.pending.get(tid);
+    if (/^(?:read|write)_lock\(/.test(text)) {
+      if (ops === undefined) this.pending.set(tid, [text]);
+      else ops.push(text);
+      return;
+    }
     const last = this.lines[this.lines.length - 1];
     if (last !== undefined && last.thread === tid) {
+      if (ops !== undefined) {
+        this.pending.delete(tid);
+        last.text += LOCK_NOTE_SEP + ops.join(LOCK_NOTE_SEP);
+      }
       last.text += LOCK_NOTE_SEP + text;
       return;
     }
-    const ops = this.pending.get(tid);
     if (ops === undefined) this.pending.set(tid, [text]);
     else ops.push(text);
   }

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { splitLockNotes } from '../../src/oracle/lock-notes.js';
 import { PerfettoSink } from '../../src/report/perfetto.js';
 import type { LogLine } from '../../src/runtime/instance.js';
+import { captured } from '../cli/captured-cli.js';
 import { counterexampleOf, notedReplay } from '../report/fixtures.js';
+import { tempDir } from '../temp-dir.js';
 
 test('splitLockNotes: the mmu_lock operations before and after an event come apart from it, the thread name a line starts with stays with the event, and an event\'s own "; " is not split', () => {
   assert.deepEqual(splitLockNotes('read_lock(mmu_lock); is_page_fault_stale gfn 0x0: not stale'), {
@@ -156,3 +158,10 @@ for (const [scenario, mutant, strategy] of MUTANTS) {
     }
   });
 }
+
+test("step log: an acquisition starts its thread's next line, not the end of the line before (a probe: 'APIC_ACCESS_ADDR := pfn 0x1000; read_unlock(mmu_lock); read_lock(mmu_lock)', the read_lock being load root's)", async () => {
+  const r = await captured(['check', 'apic-reload-mini', '--mutate', 'apic-reload-no-retry', '--out', `${tempDir('mmulab-lock-notes-')}/a.json`]);
+  const lines = r.stdout.split('\n').filter((l) => /^ *\d+\. /.test(l));
+  assert.ok(lines.length > 0, r.stderr);
+  for (const l of lines) assert.doesNotMatch(l, /(?:read|write)_lock\(mmu_lock\)(?: \([^)]*\))?$/, `an acquisition ends a line: ${l}`);
+});
