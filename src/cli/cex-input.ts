@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { CEX_FORMAT, type Counterexample, type InstanceFactory, parseCounterexample } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
 import { MUTANTS } from '../kvm/mutants.js';
@@ -114,5 +115,25 @@ export function counterexampleGivenAsScenario(file: string): string | null {
   return (
     `${file}: a counterexample (format "${CEX_FORMAT}"), not a scenario; expected a scenario where one is named (replay --schedule takes one); ` +
     `a counterexample file is replayed without --schedule: mmulab replay ${shellWord(file)}`
+  );
+}
+
+/**
+ * A file given to replay as a counterexample that is a scenario (a YAML or
+ * JSON mapping with a `vm` key and no `schedule`): said so, and what replay
+ * takes, in place of the JSON reader's 'not JSON: … got '#''. Null for any
+ * other file, and for one that cannot be read or parsed as YAML.
+ */
+export function scenarioGivenAsCounterexample(file: string): string | null {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'), { maxAliasCount: 100 });
+  } catch {
+    return null;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !('vm' in doc) || 'schedule' in doc) return null;
+  return (
+    `${file}: a scenario, not a counterexample; replay takes a counterexample JSON (check --out writes one), ` +
+    `or a scenario with --schedule S (the replay line check prints): mmulab replay ${shellWord(file)} --schedule S`
   );
 }

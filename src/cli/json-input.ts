@@ -23,7 +23,7 @@ export function parseJsonText(name: string, text: string): unknown {
     // JSON.parse refused what the scan took (the property tests of json-input.test.ts find no such text): say so rather than a place that is wrong.
     if (fault === null) throw new InputError(`${name}: not JSON`);
     const { line, col } = lineCol(body, fault.at);
-    throw new InputError(`${name}:${line}:${col}: not JSON: expected ${fault.expected}, got ${charAt(body, fault.at)}`);
+    throw new InputError(`${name}:${line}:${col} not JSON: expected ${fault.expected}, got ${charAt(body, fault.at)}`);
   }
   // JSON.parse keeps the last of two equal property names without a word; an
   // edited counterexample with two "schedule"s would replay one silently.
@@ -32,7 +32,7 @@ export function parseJsonText(name: string, text: string): unknown {
     const { line, col } = lineCol(body, twice.at);
     const first = lineCol(body, twice.first);
     throw new InputError(
-      `${name}:${line}:${col}: property ${JSON.stringify(twice.key)} given twice in one object (first at ${first.line}:${first.col}); expected each once`,
+      `${name}:${line}:${col} property ${JSON.stringify(twice.key)} given twice in one object (first at ${first.line}:${first.col}); expected each once`,
     );
   }
   return value;

@@ -71,11 +71,22 @@ function checkMutant(name: string | undefined): string | null {
   return name;
 }
 
+/** A commander error ('error: unknown option \'--bogus\'\n(Did you mean --seed?)\n') as mmulab says errors: 'mmulab: …', one line. */
+export function commanderErrorLine(text: string): string {
+  const words = text
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(' (Did you mean', ' (did you mean');
+  return `mmulab: ${words}\n`;
+}
+
 function program(argv: readonly string[]): Command {
   const p = new Command('mmulab')
     .description('Executable, checkable model of the KVM x86 MMU invalidation machinery')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // Commander's own errors (an unknown option, a missing argument) carry the prefix every other error has, in one line.
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(commanderErrorLine(s)) })
     .hook('preAction', (_program, command) => checkOutputOptions(command));
 
   p.command('run')

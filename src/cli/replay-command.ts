@@ -18,7 +18,7 @@ import type { Schedule } from '../runtime/schedule.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { builtinNames, loadScenario } from '../scenario/load.js';
 import { toJson } from './atomic-write.js';
-import { readCounterexample } from './cex-input.js';
+import { readCounterexample, scenarioGivenAsCounterexample } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
@@ -94,7 +94,14 @@ function fileForm(file: string, o: ReplayFlags): ReplayInput {
       `${file}: a built-in scenario, not a counterexample file: expected --schedule S with it (the replay line check prints), or a file check wrote (--out)`,
     );
   }
-  const input = readCounterexample(file, o.withoutMutant === true);
+  let input: ReturnType<typeof readCounterexample>;
+  try {
+    input = readCounterexample(file, o.withoutMutant === true);
+  } catch (e) {
+    // A scenario file where the counterexample goes: what replay takes, not the JSON reader's complaint.
+    const scenario = e instanceof InputError ? scenarioGivenAsCounterexample(file) : null;
+    throw scenario === null ? e : new InputError(scenario);
+  }
   const cex = input.cex;
   return { source: file, factory: input.factory, origin: cex, schedule: cex.schedule, cex };
 }

@@ -7,7 +7,7 @@ import { BATCH_ZAP_PAGES } from './shadow-page.js';
  */
 export interface SettingSpec {
   key: keyof Settings;
-  /** The values it takes (none listed for an integer setting: see `range`; with a range, the words it takes besides integers). */
+  /** The values it takes, the default first (none listed for an integer setting: see `range`; with a range, the words it takes besides integers). */
   values: readonly (string | boolean)[];
   /** An integer setting: the least and the greatest value it takes. */
   range?: { min: number; max: number };
@@ -80,7 +80,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'mmu', values: ['tdp', 'shadow'], default: 'tdp', description: 'MMU backing guest memory: TDP (EPT) or shadow paging' },
   {
     key: 'faultPrecheck',
-    values: ['off', 'lockless'],
+    values: ['lockless', 'off'],
     default: 'lockless',
     description: 'fault path pre-checks an in-progress invalidation without mmu_lock (thread 001)',
   },
@@ -92,7 +92,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   {
     key: 'apicAccessPage',
-    values: ['invalidate-range', 'retry'],
+    values: ['retry', 'invalidate-range'],
     default: 'retry',
     description: 'APIC-access page reload: retry while invalidation in progress (thread 004) or reload from invalidate_range',
   },

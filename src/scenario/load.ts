@@ -25,12 +25,35 @@ function bound(origin: string, words: string, op: string, limit: number | bigint
   return `${op} ${String(limit)}`;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** zod's type names as a message says them. */
+const TYPE_WORDS: Record<string, string> = {
+  number: 'a number',
+  int: 'an integer',
+  string: 'a string',
+  boolean: 'a boolean (true or false)',
+  array: 'an array',
+  object: 'an object',
+};
+
+/** True when the key `path` names is absent from `data`: a required key not given, not a value of the wrong type. */
+function isMissing(data: unknown, path: readonly PropertyKey[]): boolean {
+  let at: unknown = data;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object') return false;
+    if (!Object.hasOwn(at, key)) return true;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at === undefined;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return unknownKeysWords(issue.keys);
-    case 'invalid_type':
-      return `expected ${issue.expected}`;
+    case 'invalid_type': {
+      const words = TYPE_WORDS[issue.expected] ?? issue.expected;
+      return isMissing(data, issue.path) ? `missing; expected ${words}` : `expected ${words}`;
+    }
     case 'too_small':
       return `expected ${bound(issue.origin, 'at least', issue.inclusive === false ? '>' : '>=', issue.minimum)}`;
     case 'too_big':
@@ -58,13 +81,13 @@ function withFieldBound(issue: z.core.$ZodIssue, issues: readonly z.core.$ZodIss
 export function parseScenario(text: string, file: string): Scenario {
   // Text that is no file read here (a counterexample's scenarioText) is held to the files' bound.
   if (text.length > MAX_SCENARIO_BYTES) {
-    throw new InputError(`${file}:1:1: ${text.length} characters, larger than any scenario; expected at most ${MAX_SCENARIO_BYTES} (1 MiB)`);
+    throw new InputError(`${file}:1:1 ${text.length} characters, larger than any scenario; expected at most ${MAX_SCENARIO_BYTES} (1 MiB)`);
   }
   try {
     return parseScenarioText(text, file);
   } catch (e) {
     // Documents nested deeper than the parser's or validator's recursion can go.
-    if (e instanceof RangeError) throw new InputError(`${file}:1:1: document nested too deeply or too large (${e.message})`);
+    if (e instanceof RangeError) throw new InputError(`${file}:1:1 document nested too deeply or too large (${e.message})`);
     throw e;
   }
 }
@@ -80,7 +103,7 @@ function parseScenarioText(text: string, file: string): Scenario {
       err.code === 'MULTIPLE_DOCS'
         ? 'expected one scenario, found a second YAML document (after a --- line)'
         : err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new InputError(`${file}:${pos.line}:${pos.col}: malformed YAML/JSON: ${msg}`);
+    throw new InputError(`${file}:${pos.line}:${pos.col} malformed YAML/JSON: ${msg}`);
   }
   let data: unknown;
   try {
@@ -88,10 +111,10 @@ function parseScenarioText(text: string, file: string): Scenario {
   } catch (e) {
     // Unresolved aliases, alias bombs: the yaml library throws ReferenceErrors here.
     if (e instanceof RangeError) throw e;
-    throw new InputError(`${file}:1:1: malformed YAML/JSON: ${(e as Error)?.message ?? String(e)}`);
+    throw new InputError(`${file}:1:1 malformed YAML/JSON: ${(e as Error)?.message ?? String(e)}`);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new InputError(`${file}:1:1: expected a scenario mapping (vm, workload, host, settings, stop)`);
+    throw new InputError(`${file}:1:1 expected a scenario mapping (vm, workload, host, settings, stop)`);
   }
   const parsed = scenarioSchema.safeParse(data);
   if (!parsed.success) {
@@ -103,7 +126,7 @@ function parseScenarioText(text: string, file: string): Scenario {
     const node = nodeAt(doc.contents, path, issue.code === 'unrecognized_keys');
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
     const field = path.length > 0 ? path.map(segment).join('.').replace(/\.\[/g, '[') : '(top level)';
-    throw new InputError(`${file}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue)}`);
+    throw new InputError(`${file}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue, data)}`);
   }
   return parsed.data;
 }

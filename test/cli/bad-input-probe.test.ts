@@ -63,7 +63,7 @@ test("a counterexample's scenarioText is held to a scenario file's bound (it is 
   const cex = cexObject({ scenario: 'huge.yaml', scenarioText: `a: [${Array.from({ length: 600_000 }, () => '1').join(',')}]\n` });
   const f = join(dir, 'huge-text.json');
   writeFileSync(f, JSON.stringify(cex));
-  assertBad(await cli('replay', f), /huge-text\.json: scenarioText:1:1: 1200005 characters, larger than any scenario; expected at most 1048576 \(1 MiB\)$/);
+  assertBad(await cli('replay', f), /huge-text\.json: scenarioText:1:1 1200005 characters, larger than any scenario; expected at most 1048576 \(1 MiB\)$/);
 });
 
 test("a shadow page-table layout refused is blamed on the field where the value comes from: the workload's, when the vCPU's vcpuWorkloads entry does not set it (a probe: 'vcpuWorkloads[0].pageTableGfns' for a pageTableGfns only the workload gives)", async () => {
@@ -174,7 +174,7 @@ test('replay refuses a counterexample whose seed is no seed --seed takes (a prob
 test('refusals in the words of the tool, not of its libraries, and alike across commands (a probe: a second YAML document named a yaml-library call, an empty --schedule spoke of base64url and --max-steps, and a folder read three ways)', async () => {
   assertBad(
     await cli('run', scenarioFile('two-docs.yaml', `${GOOD}---\n${GOOD}`)),
-    /two-docs\.yaml:9:1: malformed YAML\/JSON: expected one scenario, found a second YAML document \(after a --- line\)$/,
+    /two-docs\.yaml:9:1 malformed YAML\/JSON: expected one scenario, found a second YAML document \(after a --- line\)$/,
   );
   assertBad(
     await cli('replay', 'fault-vs-invalidation-mini', '--schedule', ''),

@@ -24,7 +24,7 @@ test('bad input: a misspelt key is located and named', () => {
 
 test('bad input: a wrong type names the field and what was expected', () => {
   const f = scenarioFile('type.yaml', GOOD.replace('vcpus: 2', 'vcpus: two'));
-  assertBad(cli('run', f), /type\.yaml:2:10 vm\.vcpus: expected number/);
+  assertBad(cli('run', f), /type\.yaml:2:10 vm\.vcpus: expected a number/);
 });
 
 test('bad input: a negative count', () => {
@@ -42,7 +42,7 @@ test('bad input: an unreadable file', () => {
 
 test('bad input: malformed YAML is located', () => {
   const f = scenarioFile('broken.yaml', 'vm:\n  vcpus: [1, 2\n');
-  assertBad(cli('run', f), /broken\.yaml:\d+:\d+: malformed YAML\/JSON: /);
+  assertBad(cli('run', f), /broken\.yaml:\d+:\d+ malformed YAML\/JSON: /);
 });
 
 test('bad input: memslots and changes KVM_SET_USER_MEMORY_REGION would refuse are located and named (the model does not run those failures)', () => {
@@ -181,7 +181,7 @@ test('bad input: threads that would reach no memory are located and named (a run
 
 test('bad input: an unknown setting and an unknown mutant on the command line', () => {
   const f = scenarioFile('ok.yaml', GOOD);
-  assertBad(cli('run', f, '--set', 'faultPrecheck=maybe'), /--set faultPrecheck=maybe: faultPrecheck expects one of off, lockless/);
+  assertBad(cli('run', f, '--set', 'faultPrecheck=maybe'), /--set faultPrecheck=maybe: faultPrecheck expects one of lockless, off/);
   assertBad(cli('run', f, '--mutate', 'nope'), /--mutate nope: unknown mutant/);
 });
 
@@ -447,4 +447,47 @@ stop: { timeNs: 10000000 }
 `,
   );
   assertBad(cli('run', own), /pt-own\.yaml:3:\d+ vcpuWorkloads\[0\]\.pageTableGfns: vCPU0's guest page tables, \d+ pages, ran out at gfn 0x[0-9a-f]+: /);
+});
+
+test('bad input: a required key left out is said missing, not a wrong type (a probe: "vm.memslots[0].pages: expected number")', () => {
+  const noPages = scenarioFile('no-pages.yaml', GOOD.replace(', pages: 64', ''));
+  assertBad(cli('run', noPages), /no-pages\.yaml:4:7 vm\.memslots\[0\]\.pages: missing; expected a number$/);
+  const noSlots = scenarioFile('no-slots.yaml', 'vm: { vcpus: 1 }\n');
+  assertBad(cli('run', noSlots), /no-slots\.yaml:1:5 vm\.memslots: missing; expected an array$/);
+  // A value given, of the wrong type, is no missing key; zod's type words in plain English.
+  const half = scenarioFile('half.yaml', `${GOOD}  accesses: 3.5\n`);
+  assertBad(cli('run', half), /half\.yaml:9:13 workload\.accesses: expected an integer$/);
+  const nulled = scenarioFile('nulled.yaml', GOOD.replace('vcpus: 2', 'vcpus: null'));
+  assertBad(cli('run', nulled), /nulled\.yaml:2:10 vm\.vcpus: expected a number$/);
+});
+
+test("bad input: commander's own errors carry the prefix every other error has, in one line (a probe: \"error: unknown option '--bogus'\")", () => {
+  assertBad(cli('--bogus'), /^mmulab: unknown option '--bogus'$/);
+  assertBad(cli('run', '--sed', '3', 'x'), /^mmulab: unknown option '--sed' \(did you mean one of --seed, --set\?\)$/);
+  assertBad(cli('run'), /^mmulab: missing required argument 'scenario'$/);
+});
+
+test('bad input: a YAML syntax error is located as a field is, file:line:col and no colon after the column (a probe: "e1.yaml:2:1: malformed")', () => {
+  assertBad(cli('run', scenarioFile('e1.yaml', 'vm: {\n')), /e1\.yaml:2:1 malformed YAML\/JSON: /);
+});
+
+test('bad input: a setting\'s "expects one of" lists its default first, as the README and `mmulab list` do (a probe: "invalidate-range, retry")', async () => {
+  assertBad(
+    cli('run', 'fault-vs-invalidation-mini', '--set', 'apicAccessPage=false'),
+    /--set apicAccessPage=false: apicAccessPage expects one of retry, invalidate-range$/,
+  );
+  const { SETTINGS } = await import('../../src/kvm/settings.js');
+  for (const s of SETTINGS) if (s.values.length > 0) assert.equal(s.values[0], s.default, s.key);
+  const f = scenarioFile('apic-setting.yaml', `${GOOD}settings: { apicAccessPage: reload }\n`);
+  assertBad(cli('run', f), /settings\.apicAccessPage: expected one of "retry", "invalidate-range"$/);
+});
+
+test('bad input: a scenario given to replay as its counterexample is said to be one, with what replay takes (a probe: "not JSON: … got \'#\'")', () => {
+  const f = scenarioFile('as-cex.yaml', `# a scenario\n${GOOD}`);
+  assertBad(
+    cli('replay', f),
+    /as-cex\.yaml: a scenario, not a counterexample; replay takes a counterexample JSON \(check --out writes one\), or a scenario with --schedule S \(the replay line check prints\): mmulab replay \S*as-cex\.yaml --schedule S$/,
+  );
+  // Text that is neither stays the JSON reader's refusal.
+  assertBad(cli('replay', scenarioFile('junk.yaml', '# notes\n')), /junk\.yaml:1:1 not JSON: /);
 });

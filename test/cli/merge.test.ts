@@ -333,7 +333,7 @@ test('merge (regression): a part that is not JSON is refused at its line and col
   writeFileSync(at('j0-x.json'), `x\n${text}`);
   assertRefused(
     await run('merge', at('j0-x.json'), at('j1.json')),
-    /^mmulab: .*j0-x\.json:1:1: not JSON: expected a value \(an object, array, string, number, true, false or null\), got 'x'$/,
+    /^mmulab: .*j0-x\.json:1:1 not JSON: expected a value \(an object, array, string, number, true, false or null\), got 'x'$/,
   );
   writeFileSync(at('j0-bom.json'), `\uFEFF${text}`);
   assert.equal((await run('merge', at('j0-bom.json'), at('j1.json'), '--json', at('j-bom.json'))).code, 0);

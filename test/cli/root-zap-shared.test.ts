@@ -47,5 +47,5 @@ test('bad input: workload.sharedProcesses set per vCPU is refused on one line na
     'shared-type.yaml',
     'vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 2, sharedProcesses: yes }\n',
   );
-  assertBad(await cli('run', g), /^mmulab: \S*shared-type\.yaml:2:\d+ workload\.sharedProcesses: expected boolean/);
+  assertBad(await cli('run', g), /^mmulab: \S*shared-type\.yaml:2:\d+ workload\.sharedProcesses: expected a boolean/);
 });

@@ -74,5 +74,5 @@ test('bad input: workload.munmapNs that is not a duration is refused on one line
     'munmap-type.yaml',
     'vm: { vcpus: 1, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: 16 }] }\nworkload: { gfnCount: 2 }\nvcpuWorkloads: [{ munmapNs: soon }]\nsettings: { mmu: shadow }\n',
   );
-  assertBad(await cli('run', g), /^mmulab: \S*munmap-type\.yaml:3:\d+ vcpuWorkloads\[0\]\.munmapNs: expected number/);
+  assertBad(await cli('run', g), /^mmulab: \S*munmap-type\.yaml:3:\d+ vcpuWorkloads\[0\]\.munmapNs: expected a number/);
 });

@@ -9,8 +9,8 @@ import { checkScenarioLimits } from '../../src/scenario/limits.js';
 import { BUILTIN_DIR, parseScenario } from '../../src/scenario/load.js';
 
 const FILE = 'fuzz.yaml';
-/** `file:line:col field: message` or `file:line:col: message`, on one line. */
-const LOCATED = /^fuzz\.yaml:\d+:\d+(: | \S[^\n]*?: )\S[^\n]*$/;
+/** `file:line:col field: message` or, with no field (a YAML syntax error), `file:line:col message`, on one line: no colon after the column. */
+const LOCATED = /^fuzz\.yaml:\d+:\d+ \S[^\n]*$/;
 
 /** Stats across the whole file, printed at the end. */
 const stats = { cases: 0, parsed: 0, refused: 0, limited: 0 };

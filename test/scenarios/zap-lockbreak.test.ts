@@ -68,7 +68,7 @@ test('zapBatchPages defaults to the kernel BATCH_ZAP_PAGES (10); --set and scena
     `vm:\n  vcpus: 1\n  memslots:\n    - { id: 0, baseGfn: 0, pages: 4 }\nworkload:\n  gfnCount: 4\nsettings:\n  zapBatchPages: ${v}\n`;
   assert.equal(parseScenario(yaml('2'), 's.yaml').settings.zapBatchPages, 2);
   assert.throws(() => parseScenario(yaml('0'), 's.yaml'), /settings\.zapBatchPages: expected >= 1/);
-  assert.throws(() => parseScenario(yaml('"2"'), 's.yaml'), /settings\.zapBatchPages: expected number/);
+  assert.throws(() => parseScenario(yaml('"2"'), 's.yaml'), /settings\.zapBatchPages: expected a number/);
 });
 
 test("memslot-delete-mini never reaches the fast zap's lock break at the kernel's batch (8 pages, fewer than 10)", () => {
