@@ -208,11 +208,14 @@ export function isScenarioFile(ref: string): boolean {
   return /[/\\]|\.(ya?ml|json)$/i.test(ref);
 }
 
-/** A scenario file's parsed text, named after the file unless it names itself; errors are located in `where`. */
+/**
+ * A scenario file's parsed text, named by `ref`, the path as the user gave it
+ * (what check's results and counterexamples record, and what loads it again),
+ * unless it names itself; errors are located in `where`.
+ */
 export function scenarioFromText(text: string, ref: string, where = ref): Scenario {
   const s = parseScenario(text, where);
-  const base = ref.replace(/^.*[/\\]/, '').replace(/\.(ya?ml|json)$/i, '');
-  return { ...s, name: s.name ?? base };
+  return { ...s, name: s.name ?? ref };
 }
 
 /** The text of each scenario file loaded, by the reference it was loaded by: to locate a field in it later (fieldPosition). */

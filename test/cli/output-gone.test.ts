@@ -22,7 +22,7 @@ for (const command of ['run', 'compare'] as const) {
     const extra = command === 'compare' ? ['--vary', 'faultPrecheck=off,lockless'] : ['--trace', join(gone, 't.json')];
     const r = await withFolderRemoved(gone, [command, scenario, ...extra, '--json', join(gone, 'a.json'), '--report', kept]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stdout, command === 'run' ? /^small {2}seed 7\n/ : /^small, seeds 7\n/);
+    assert.match(r.stdout, command === 'run' ? /^test\/fixtures\/small\.yaml {2}seed 7\n/ : /^test\/fixtures\/small\.yaml, seeds 7\n/);
     assert.match(r.stdout, /faults/);
     const lines = r.stderr.trim().split('\n');
     const json = `mmulab: --json ${join(gone, 'a.json')}: not written: its folder ${gone} no longer exists (ENOENT)`;

@@ -20,7 +20,7 @@ test('run --set vcpus=2 --set faultsPerVcpu=5 seed 7: the JSON records the size 
   const json = join(dir, 'sz.json');
   const r = spawned('run', scenario, '--set', 'vcpus=2', '--set', 'faultsPerVcpu=5', '--set', 'faultPrecheck=off', '--json', json);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.split('\n')[0], 'small  seed 7  vcpus=2 faultsPerVcpu=5');
+  assert.equal(r.stdout.split('\n')[0], `${scenario}  seed 7  vcpus=2 faultsPerVcpu=5`);
   const out = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
   assert.deepEqual(out.size, { vcpus: 2, faultsPerVcpu: 5 });
   assert.deepEqual(Object.keys(out).slice(0, 7), ['format', 'scenario', 'scenarioDigest', 'seed', 'settings', 'size', 'mutant']);
@@ -31,6 +31,6 @@ test('run seed 7 without a size --set: no size field, the header is scenario and
   const json = join(dir, 'plain.json');
   const r = spawned('run', scenario, '--json', json);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.split('\n')[0], 'small  seed 7');
+  assert.equal(r.stdout.split('\n')[0], `${scenario}  seed 7`);
   assert.equal('size' in JSON.parse(readFileSync(json, 'utf8')), false);
 });

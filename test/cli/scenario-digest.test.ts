@@ -14,11 +14,11 @@ async function runOf(target: string, out: string): Promise<{ scenario: string; s
   return JSON.parse(readFileSync(join(dir, out), 'utf8'));
 }
 
-test('run --json records the scenario digest: a copy of a built-in runs as it, an edited copy keeps the name but not the digest (a probe: nothing told them apart)', async () => {
+test('run --json records the scenario digest: a copy of a built-in runs as it, an edited copy of the same file name does not (a probe: nothing told them apart)', async () => {
   const text = readFileSync('scenarios/fault-vs-invalidation-mini.yaml', 'utf8');
   const copy = join(dir, 'fault-vs-invalidation-mini.yaml');
   writeFileSync(copy, `# a copy\n${text}`);
-  // Named as the built-in, as a copy edited in another folder is.
+  // Of the built-in's file name, in another folder.
   mkdirSync(join(dir, 'edit'));
   const edited = join(dir, 'edit', 'fault-vs-invalidation-mini.yaml');
   assert.match(text, /vcpus: 2\b/);
@@ -29,7 +29,8 @@ test('run --json records the scenario digest: a copy of a built-in runs as it, a
   const other = await runOf(edited, 'e.json');
   assert.match(builtin.scenarioDigest, /^sha256:[0-9a-f]{64}$/);
   assert.equal(same.scenarioDigest, builtin.scenarioDigest, 'a comment does not count');
-  assert.equal(other.scenario, builtin.scenario);
+  // Named as loaded: the built-in by its name, a file by its path as given (as check's results and counterexamples name it).
+  assert.deepEqual([builtin.scenario, same.scenario, other.scenario], ['fault-vs-invalidation-mini', copy, edited]);
   assert.notEqual(other.scenarioDigest, builtin.scenarioDigest);
   // The size knob resizes what ran: --set vcpus=1 on the built-in is the edited file's run.
   const r = await cli('run', 'fault-vs-invalidation-mini', '--set', 'vcpus=1', '--json', join(dir, 's.json'));
