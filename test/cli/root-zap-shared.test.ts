@@ -27,7 +27,7 @@ test('check root-zap-shared-mini --mutate zap-root-request-before-invalid: the o
   const request = at(/: make request KVM_REQ_MMU_FREE_OBSOLETE_ROOTS to vCPU\d$/);
   const none = at(/: kvm_mmu_free_obsolete_roots \(.*\): finds none obsolete$/);
   // The zap is traced first, as the kernel traces it; the store of role.invalid comes after the request is serviced.
-  const zap = at(/: kvm_mmu_prepare_zap_page: sp \d+ gfn 0x[0-9a-f]+ level 4 \(root in use\)/);
+  const zap = at(/[:;] kvm_mmu_prepare_zap_page: sp \d+ gfn 0x[0-9a-f]+ level 4 \(root in use\)/);
   const invalid = at(/: sp \d+ role\.invalid = 1, after the request \(the mutant's order\)/);
   assert.ok(zap >= 0 && zap < request && request < none && none < invalid, lines.join('\n'));
   const replay = await captured(['replay', cex]);

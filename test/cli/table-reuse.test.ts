@@ -24,16 +24,16 @@ test('check table-reuse-mini --mutate account-shadowed-no-flush: the level-1 tab
     /^=> stale-translation \(vCPU0\): account_shadowed write-protected gfn 0x8000403, a guest page table, but vCPU0's TLB still maps it writable \(pfn 0x[0-9a-f]+\) with no flush pending: a guest write to the table would not trap$/,
   );
   const at = (re: RegExp, from = 0) => lines.findIndex((l, i) => i >= from && re.test(l));
-  const handler = at(/: guest: process \d+ set the PTE of gva 0x400 again \(its #PF handler\)$/);
+  const handler = at(/[:;] guest: process \d+ set the PTE of gva 0x400 again \(its #PF handler\)$/);
   // The handler's write to the level-1 table: the page goes unsync, its gfn mapped writable (the last such line before it).
   const unsync = lines.reduce(
     (last, l, i) => (i < handler && /: kvm_unsync_page: sp \d+ gfn 0x8000403 level 1 unsync, its gfn mapped writable$/.test(l) ? i : last),
     -1,
   );
-  const zapL2 = at(/: kvm_mmu_prepare_zap_page: sp \d+ gfn 0x8000402 level 2$/, handler);
-  const zapL1 = at(/: kvm_mmu_prepare_zap_page: sp \d+ gfn 0x8000403 level 1$/, handler);
+  const zapL2 = at(/[:;] kvm_mmu_prepare_zap_page: sp \d+ gfn 0x8000402 level 2$/, handler);
+  const zapL1 = at(/[:;] kvm_mmu_prepare_zap_page: sp \d+ gfn 0x8000403 level 1$/, handler);
   const zeroing = at(/: guest write gfn 0x8000403 → pfn 0x[0-9a-f]+ \(via (SPTE walk|TLB)\)$/, zapL1);
-  const account = at(/: account_shadowed: gfn 0x8000403 write-protected, not flushed \(the mutant's\): /, zeroing);
+  const account = at(/[:;] account_shadowed: gfn 0x8000403 write-protected, not flushed \(the mutant's\): /, zeroing);
   assert.ok(unsync >= 0 && unsync < handler && handler < zapL2 && zapL2 + 1 === zapL1 && zapL1 < zeroing && zeroing < account, lines.join('\n'));
   assert.equal(account, lines.length - 2, 'the violation comes at the account_shadowed that did not flush');
   // Nothing flushed the vCPU's TLB between the table's zeroing and its new shadow page.
