@@ -4,7 +4,7 @@ import { type CompareResult, partialNote, renderCompare } from '../../src/cli/co
 import { summarizeRun } from '../../src/cli/summary.js';
 import { renderCompareReport } from '../../src/report/html-compare.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
-import { loadScenario, parseScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
 
 test('compare table: a partial comparison says which runs were cut short (their column starred) and which never ran', () => {
@@ -152,25 +152,14 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
 });
 
 test("compare table: every way a fault ended is a row, and the rows add up to faults, as in the JSON, the HTML page and run's summary (a probe: faults 20 / 18 with retries 0 / 0 / 0 / 0, where the JSON had 14 retries on an invalid slot and 3 emulated)", () => {
-  const s = parseScenario(
-    `vm: { vcpus: 2, memslots: [{ id: 0, baseGfn: 0, pages: 4 }, { id: 1, baseGfn: 4, pages: 4 }] }
-workload: { pattern: uniform, gfnStart: 0, gfnCount: 8, writeRatio: 0.5, accessIntervalNs: 500, accesses: 3 }
-host:
-  invalidations:
-    - { kind: migrate, threads: 1, intervalNs: 2000, rangePages: 1, holdNs: 500, gfnStart: 0, gfnCount: 4, count: 1 }
-  memslotChanges: [{ atNs: 1500, op: delete, slot: 1 }]
-stop: { timeNs: 1000000 }
-seed: 1
-`,
-    'my.yaml',
-  );
+  const s = loadScenario('test/fixtures/memslot-delete-probe.yaml');
   const row = (mmu: 'tdp' | 'shadow') => {
     const settings = effectiveSettings(s, { mmu });
     return { label: `mmu=${mmu}`, settings, results: [simulate(s, { settings, mutant: null, seed: 1 })] };
   };
   const c: CompareResult = {
     format: 'mmulab-compare/1',
-    scenario: 'my',
+    scenario: 'test/fixtures/memslot-delete-probe.yaml',
     mutant: null,
     sets: [],
     vary: { mmu: ['tdp', 'shadow'] },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EventStamp, KvmEvent, RetPf, Sink } from '../../src/kvm/events.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
-import { loadScenario, parseScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/scenario/load.js';
 import type { Scenario } from '../../src/scenario/schema.js';
 import type { RunResult } from '../../src/simulate/result.js';
 import { simulate } from '../../src/simulate/simulate.js';
@@ -38,15 +38,7 @@ function run(s: Scenario, mmu: 'tdp' | 'shadow', maxSteps?: number): { r: RunRes
 }
 
 /** The user probe's scenario: memslot 1 deleted at 1.5 µs while both vCPUs touch it. */
-const PROBE = `vm: { vcpus: 2, memslots: [{ id: 0, baseGfn: 0, pages: 4 }, { id: 1, baseGfn: 4, pages: 4 }] }
-workload: { pattern: uniform, gfnStart: 0, gfnCount: 8, writeRatio: 0.5, accessIntervalNs: 500, accesses: 3 }
-host:
-  invalidations:
-    - { kind: migrate, threads: 1, intervalNs: 2000, rangePages: 1, holdNs: 500, gfnStart: 0, gfnCount: 4, count: 1 }
-  memslotChanges: [{ atNs: 1500, op: delete, slot: 1 }]
-stop: { timeNs: 1000000 }
-seed: 1
-`;
+const PROBE = 'test/fixtures/memslot-delete-probe.yaml';
 
 const BUILTINS: [string, number][] = [
   ['memslot-delete-mini', 1_000_000],
@@ -102,7 +94,7 @@ test('faults.inFlight: a run stopped with faults in the fault path says how many
 });
 
 test('a run cut mid-fault by --max-steps counts the fault begun as in flight', () => {
-  const s = parseScenario(PROBE, 'probe.yaml');
+  const s = loadScenario(PROBE);
   let seen = 0;
   for (let steps = 1; steps < 120; steps++) {
     const { r, ev } = run(s, 'tdp', steps);
@@ -116,7 +108,7 @@ test('a run cut mid-fault by --max-steps counts the fault begun as in flight', (
 
 for (const mmu of ['tdp', 'shadow'] as const) {
   test(`fault latency counts faults that ended RET_PF_EMULATE after retrying on a memslot being deleted (${mmu}; a probe: TDP said max 3.5 µs while vCPU0's gfn 6 took 22.6 µs and 8 retries)`, () => {
-    const { r, ev } = run(parseScenario(PROBE, 'probe.yaml'), mmu);
+    const { r, ev } = run(loadScenario(PROBE), mmu);
     const stalled = ev.emulates.filter((e) => e.retries > 0);
     assert.ok(stalled.length > 0, 'an emulated fault that retried first');
     const longest = Math.max(...ev.emulates.map((e) => e.latencyNs));
@@ -134,7 +126,7 @@ for (const mmu of ['tdp', 'shadow'] as const) {
 }
 
 test('TDP: roots.reloadsAfterZap and roots.zappedInUse count the fast zap of the root both vCPUs held, as under shadow paging (were 0 / 0; shadow 2 / 2)', () => {
-  const s = parseScenario(PROBE, 'probe.yaml');
+  const s = loadScenario(PROBE);
   const tdp = run(s, 'tdp');
   assert.equal(tdp.r.metrics.roots.reloadsAfterZap, 2);
   assert.equal(tdp.r.metrics.roots.reloadsAfterZap, tdp.ev.afterZap);
