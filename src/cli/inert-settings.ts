@@ -40,13 +40,13 @@ export function inertSettingsNote(scenario: Scenario, given: readonly string[], 
 }
 
 /** Workload fields only the shadow MMU's guest model reads. */
-const SHADOW_GUEST_FIELDS = ['processes', 'processSwitchNs', 'processExitNs', 'sharedProcesses', 'munmapNs'] as const;
+const SHADOW_GUEST_FIELDS = ['processes', 'processSwitchNs', 'processExitNs', 'sharedProcesses', 'munmapNs', 'munmapFlush'] as const;
 
 /** Whether the scenario file gives `key` a value that does something (in workload or a vcpuWorkloads entry). */
 function givenInWorkload(scenario: Scenario, key: (typeof SHADOW_GUEST_FIELDS)[number]): boolean {
   const set = (w: Partial<Record<string, unknown>>) => {
     const v = w[key];
-    return v !== undefined && v !== 0 && v !== false && !(key === 'processes' && v === 1);
+    return v !== undefined && v !== 0 && v !== false && !(key === 'processes' && v === 1) && !(key === 'munmapFlush' && v === 'cr3');
   };
   return set(scenario.workload) || scenario.vcpuWorkloads.some(set);
 }

@@ -1,3 +1,5 @@
+import type { SyncSpteResult } from './shadow-unsync.js';
+
 /**
  * Everything the model makes observable, as one tagged union. Sinks (the
  * oracle, the metrics, the step log, trace exporters) subscribe to it. Every
@@ -25,7 +27,7 @@ export type RetPf =
 export type KvmEventBody =
   | { e: 'guestAccess'; vcpu: number; gfn: number; pfn: number; write: boolean; via: 'tlb' | 'spte' }
   | { e: 'vmEntry'; vcpu: number; root: number; apicPfn: number }
-  /** `gfn` and `write`: the access that faulted, on a fault exit (an EPT violation, a #PF intercept, a write a read-only SPTE refused). */
+  /** `gfn` and `write`: the access that faulted, on a fault exit (an EPT violation, a #PF intercept, a write a read-only SPTE refused); on an INVLPG exit, `gfn` is the gva it flushes (the exit qualification). */
   | { e: 'vmExit'; vcpu: number; reason: VmExitReason; gfn?: number; write?: boolean }
   | { e: 'entryCancelled'; vcpu: number; requests: number }
   /** `refault`: the vCPU's last fault, on this gfn, was fixed, and the access it re-executed faulted again before it retired. */
@@ -172,6 +174,21 @@ export type KvmEventBody =
    * was injected for an entry that was then cancelled, and goes in again.
    */
   | { e: 'injException'; vcpu: number; vector: number; errorCode: number; reinjected: boolean }
+  /**
+   * kvm_mmu_invlpg → kvm_mmu_invalidate_addr: the guest's INVLPG of `gva`,
+   * intercepted (shadow paging); kvm_x86_flush_tlb_gva drops this vCPU's TLB
+   * entry of gva first (`tlbEntry`: it had one). Each root's walk follows
+   * (invlpgSyncSpte where it reaches an unsync SPTE). The kernel's invlpg stat.
+   */
+  | { e: 'invlpg'; vcpu: number; gva: number; tlbEntry: boolean }
+  /**
+   * __kvm_mmu_invalidate_addr: the walk for `gva` from `root` (`prev`: a cached
+   * previous root) reached the SPTE of unsync level-1 page `sp`, and
+   * FNAME(sync_spte) did `result` with it; `flush`: a dropped SPTE was flushed
+   * from every vCPU ('done', kvm_flush_remote_tlbs_gfn, emitted before it), none
+   * was dropped ('none needed'), or a mutant left it out ('skipped').
+   */
+  | { e: 'invlpgSyncSpte'; vcpu: number; gva: number; root: number; prev: boolean; sp: number; result: SyncSpteResult; flush: WriteProtectFlush }
   | { e: 'mmuValidGen'; gen: number }
   | { e: 'note'; text: string };
 
@@ -222,6 +239,14 @@ export function hvaText(page: number): string {
 export const PF_VECTOR = 14;
 export const EXCEPTION_NAMES: Readonly<Record<number, string>> = { [PF_VECTOR]: '#PF' };
 
+/** What FNAME(sync_spte) did with an SPTE, for logs. */
+const SYNC_SPTE_TEXT: Record<SyncSpteResult, string> = {
+  kept: 'its guest PTE still maps the gfn, kept',
+  mmio: 'an MMIO SPTE whose guest PTE still maps its gfn, to sync_mmio_spte',
+  dropped: 'its guest PTE no longer maps the gfn, dropped',
+  'dropped-mmio': 'an MMIO SPTE whose guest PTE no longer maps its gfn, dropped (in no TLB)',
+};
+
 /** Names of request bits, for logs. */
 export const REQUEST_NAMES = [
   'KVM_REQ_TLB_FLUSH',
@@ -240,7 +265,7 @@ export const REQUEST_NAMES = [
  * access that reaches an MMIO SPTE exits as an EPT misconfiguration (TDP) or a
  * #PF with a reserved bit set (shadow: `pf-rsvd`).
  */
-export type VmExitReason = 'ept-violation' | 'pf-intercept' | 'write-protect' | 'ept-misconfig' | 'pf-rsvd' | 'kick' | 'done' | 'cr3';
+export type VmExitReason = 'ept-violation' | 'pf-intercept' | 'write-protect' | 'ept-misconfig' | 'pf-rsvd' | 'kick' | 'done' | 'cr3' | 'invlpg';
 
 const EXIT_TEXT: Record<VmExitReason, string> = {
   'ept-violation': 'EPT violation',
@@ -252,6 +277,7 @@ const EXIT_TEXT: Record<VmExitReason, string> = {
   // The vCPU ran its workload's accesses and stops: as a guest that idles, a HLT exit.
   done: 'HLT: its accesses are done',
   cr3: 'CR3 write',
+  invlpg: 'INVLPG',
 };
 
 /**
@@ -288,7 +314,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'vmEntry':
       return `VM-entry on root ${ev.root}${ev.apicPfn >= 0 ? `, APIC_ACCESS_ADDR pfn ${hex(ev.apicPfn)}` : ''}`;
     case 'vmExit':
-      return `VM-exit (${EXIT_TEXT[ev.reason]})`;
+      return `VM-exit (${EXIT_TEXT[ev.reason]}${ev.reason === 'invlpg' && ev.gfn !== undefined ? ` gva ${hex(ev.gfn)}` : ''})`;
     case 'entryCancelled':
       return `late check: requests pending (${requestList(ev.requests)}), VM-entry cancelled`;
     case 'faultBegin':
@@ -417,6 +443,10 @@ export function describeEvent(ev: KvmEventBody): string {
         : `${ev.by}: gfn ${hex(ev.gfn)} write-protected, ${ev.flush === 'done' ? 'flushed' : 'no leaf was writable'}: a guest write to it traps from here on`;
     case 'injException':
       return `kvm_inject_exception: ${EXCEPTION_NAMES[ev.vector] ?? `vector ${ev.vector}`} (error code ${hex(ev.errorCode)}) into the guest${ev.reinjected ? ', again (the entry it was injected for was cancelled)' : ''}`;
+    case 'invlpg':
+      return `kvm_mmu_invlpg gva ${hex(ev.gva)}: kvm_x86_flush_tlb_gva (${ev.tlbEntry ? "this vCPU's TLB entry of it flushed" : 'no TLB entry of it'}), then the roots (KVM_MMU_ROOTS_ALL)`;
+    case 'invlpgSyncSpte':
+      return `__kvm_mmu_invalidate_addr gva ${hex(ev.gva)} in ${ev.prev ? 'previous ' : ''}root ${ev.root}: unsync sp ${ev.sp}, FNAME(sync_spte): ${SYNC_SPTE_TEXT[ev.result]}${ev.flush === 'done' ? ', kvm_flush_remote_tlbs_gfn' : ev.flush === 'skipped' ? ", no remote flush (the mutant's: this vCPU's entry only)" : ''}`;
     case 'mmuValidGen':
       return `mmu_valid_gen := ${ev.gen}`;
     case 'note':

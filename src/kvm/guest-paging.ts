@@ -38,6 +38,8 @@ export interface GuestCpuSpec {
   processExitNs: number;
   /** The running process unmaps the user page the vCPU touched last every this many ns (0: never). */
   munmapNs: number;
+  /** How the munmap flushes the TLB: a CR3 reload, or a one-page INVLPG of the gva (workload.munmapFlush). */
+  munmapFlush: MunmapFlush;
   /** The vCPU's processes take their page-table pages from [pageTableGfnStart, + pageTableGfns). */
   pageTableGfnStart: number;
   pageTableGfns: number;
@@ -48,6 +50,13 @@ export interface GuestCpuSpec {
   /** The vCPUs run threads of the same processes (guest-shared.ts): one run list and allocator for the guest. */
   sharedProcesses: boolean;
 }
+
+/** How a munmap flushes the page it unmapped from the TLB (workload.munmapFlush). */
+export type MunmapFlush =
+  /** reload CR3 (a flush of the whole address space, as Linux does for a range above tlb_single_page_flush_ceiling) */
+  | 'cr3'
+  /** INVLPG of the one gva (flush_tlb_one_user), intercepted under shadow paging */
+  | 'invlpg';
 
 /** Which table (level 3, 2 or 1) translates gva, as a key: the tables of one level are one per prefix. */
 function tableKey(level: number, gva: number): number {
@@ -172,6 +181,9 @@ export class GuestKernel {
   }
 }
 
+/** The guest kernel's work that exits to KVM under shadow paging: a CR3 load, an INVLPG. */
+export type GuestExitKind = 'cr3' | 'invlpg';
+
 /** One step of the guest kernel's work that KVM may see. */
 type GuestAction =
   /** write entry `index` of the page-table page at `gfn` (through the kernel's direct map) */
@@ -179,6 +191,8 @@ type GuestAction =
   | { kind: 'write'; gfn: number; index: number; through?: number }
   /** MOV CR3 to the PGD of the process in run-list slot `slot` (−1: init_mm) */
   | { kind: 'cr3'; slot: number }
+  /** INVLPG of user page `gva` (munmap with munmapFlush: invlpg) */
+  | { kind: 'invlpg'; gva: number }
   /** an exited process's page tables go back to the allocator */
   | { kind: 'free'; proc: GuestProcess }
   /** fork: a new process takes run-list slot `slot` */
@@ -222,6 +236,8 @@ export class GuestCpu {
   private retryMark = -1;
   /** CR3 value the guest loads, waiting for KVM to handle the intercept (−1: none). */
   pendingCr3 = -1;
+  /** The gva the guest's INVLPG flushes, waiting for KVM to handle the intercept (−1: none). */
+  pendingInvlpg = -1;
   /** Entry index of the page-table write in flight: the offset KVM's emulator decodes from the instruction. */
   writeIndex = 0;
   /** End (exclusive) of the entries that write covers: the last write of a page's zeroing stands for the rest of clear_page. */
@@ -261,19 +277,20 @@ export class GuestCpu {
   /**
    * The guest kernel's work before the vCPU's next access, at virtual time `now`:
    * may make a page-table write the next access (putting the user access aside),
-   * or ask for a CR3 load, which exits to KVM ('cr3'). Touches only this vCPU's
+   * or ask for a CR3 load or an INVLPG, which exit to KVM ('cr3', 'invlpg'). Touches only this vCPU's
    * guest state; with sharedProcesses, the guest's shared process state too,
    * but only when `granted`: before its first touch of it, an ungranted tick
    * returns 'mm' having changed nothing it would redo, and the caller yields
    * (announcing SharedProcesses.obj) and ticks again, granted.
    */
-  tick(v: Vcpu, now: number, granted = false): 'cr3' | 'mm' | null {
+  tick(v: Vcpu, now: number, granted = false): GuestExitKind | 'mm' | null {
     // The page-table write made the next access has not completed (it faulted and is retried).
     if (this.writeMark >= 0 && v.accessesDone === this.writeMark) return null;
     this.writeMark = -1;
     const shared = this.shared !== null;
     for (;;) {
       if (this.pendingCr3 >= 0) return 'cr3';
+      if (this.pendingInvlpg >= 0) return 'invlpg';
       // Every action but a page-table write reads or writes the run list, the allocator or the process table;
       // a PTE cleared or set again is read by KVM's walks of the guest tables, even unshared.
       const k = this.actions[0]?.kind;
@@ -294,6 +311,9 @@ export class GuestCpu {
             this.current = a.slot < 0 ? this.kernel.initMm : this.processes[a.slot]!;
             this.pendingCr3 = this.current.pgd;
             return 'cr3';
+          case 'invlpg':
+            this.pendingInvlpg = a.gva;
+            return 'invlpg';
           case 'free':
             this.freeTables(a.proc);
             continue;
@@ -305,7 +325,9 @@ export class GuestCpu {
             continue;
           case 'unmap':
             a.proc.unmapped.add(a.gva);
-            this.note?.(`guest: process ${a.proc.pid} cleared the PTE of gva 0x${a.gva.toString(16)} (munmap); the TLB flush is a CR3 reload`);
+            this.note?.(
+              `guest: process ${a.proc.pid} cleared the PTE of gva 0x${a.gva.toString(16)} (munmap); the TLB flush is ${this.spec.munmapFlush === 'invlpg' ? 'an INVLPG of it' : 'a CR3 reload'}`,
+            );
             continue;
           case 'map':
             a.proc.unmapped.delete(a.gva);
@@ -368,11 +390,12 @@ export class GuestCpu {
   /**
    * munmap of the user page touched last: clear its PTE (a write to the level-1
    * table, which KVM sees only when the table is write-protected), then flush
-   * the TLB by reloading CR3 (as Linux does for a range above
-   * tlb_single_page_flush_ceiling; a one-page INVLPG goes through
-   * kvm_mmu_invlpg instead, which the model leaves out). The other vCPUs running
-   * the process are not sent the guest's shootdown: their TLBs keep the entry
-   * until their own next flush. False when there is nothing to unmap.
+   * the TLB by reloading CR3 (munmapFlush cr3: as Linux does for a range above
+   * tlb_single_page_flush_ceiling) or by an INVLPG of the one page (invlpg:
+   * flush_tlb_one_user, which KVM intercepts under shadow paging: kvm_mmu_invlpg,
+   * shadow-invlpg.ts). The other vCPUs running the process are not sent the
+   * guest's shootdown: their TLBs keep the entry until their own next flush.
+   * False when there is nothing to unmap.
    */
   private queueMunmap(): boolean {
     const p = this.current;
@@ -381,7 +404,8 @@ export class GuestCpu {
     if (gva < 0 || slot < 0 || p.unmapped.has(gva)) return false;
     const table = p.tables.get(tableKey(1, gva));
     if (table === undefined) return false;
-    this.actions.push({ kind: 'write', gfn: table, index: gva % 512 }, { kind: 'unmap', proc: p, gva }, { kind: 'cr3', slot });
+    const flush: GuestAction = this.spec.munmapFlush === 'invlpg' ? { kind: 'invlpg', gva } : { kind: 'cr3', slot };
+    this.actions.push({ kind: 'write', gfn: table, index: gva % 512 }, { kind: 'unmap', proc: p, gva }, flush);
     return true;
   }
 
@@ -400,6 +424,14 @@ export class GuestCpu {
   /** Builds the current process's tables for gva before the run starts (warm start): fresh pages only. */
   prefault(gva: number): void {
     modelAssert(!this.ensureUserTables(gva), 'warm start: a recycled page-table page');
+  }
+
+  /** KVM took the INVLPG; returns the gva it flushes. */
+  takeInvlpg(): number {
+    const gva = this.pendingInvlpg;
+    modelAssert(gva >= 0, 'INVLPG intercept with no INVLPG pending');
+    this.pendingInvlpg = -1;
+    return gva;
   }
 
   /** KVM took the CR3 load; returns the value loaded. */

@@ -1,5 +1,6 @@
 import type { Op } from '../runtime/op.js';
 import type { RetPf } from './events.js';
+import type { GuestExitKind } from './guest-paging.js';
 import type { Memslot } from './memslots.js';
 import type { Vcpu } from './vcpu.js';
 
@@ -82,11 +83,12 @@ export interface MmuBackend {
   /**
    * The guest kernel's own work before the vCPU's next access (process switch or
    * exit). It may replace the next access with a write to a page-table page; it
-   * returns 'cr3' when the guest loads CR3, which exits to KVM, or an op to yield
+   * returns 'cr3' when the guest loads CR3 and 'invlpg' when it flushes one page,
+   * which exit to KVM, or an op to yield
    * before it touches guest state other vCPUs share, after which it is called
    * again `granted`.
    */
-  guestTick?(vcpu: Vcpu, granted?: boolean): 'cr3' | Op | null;
+  guestTick?(vcpu: Vcpu, granted?: boolean): GuestExitKind | Op | null;
   /**
    * FNAME(walk_addr), shadow paging only: the walk of the guest's own page tables
    * for the faulting address, first thing in the fault, without mmu_lock. A PTE
@@ -100,7 +102,9 @@ export interface MmuBackend {
    * mmu_lock), before any pfn lookup; true when it was.
    */
   pageTrackWrite?(vcpu: Vcpu, fault: PageFault): Generator<Op, boolean, void>;
-  /** Handles the exit guestTick asked for (the CR3-load intercept: kvm_set_cr3). */
+  /** The gva of the INVLPG guestTick asked for (the exit's qualification). */
+  pendingInvlpg?(vcpu: Vcpu): number;
+  /** Handles the exit guestTick asked for (the CR3-load intercept, kvm_set_cr3; the INVLPG intercept, kvm_mmu_invlpg). */
   handleGuestExit?(vcpu: Vcpu): Generator<Op, void, void>;
   /** The KVM_REQ_MMU_SYNC handler (kvm_mmu_sync_roots), shadow paging only: sync the unsync pages below the current root. */
   syncRoots?(vcpu: Vcpu): Generator<Op, void, void>;

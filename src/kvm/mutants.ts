@@ -132,6 +132,12 @@ export const MUTANTS: readonly MutantSpec[] = [
       "kvm_mmu_zap_oldest_mmu_pages (make_mmu_pages_available's reclaim) commits its zaps without kvm_flush_remote_tlbs: a vCPU's TLB keeps a leaf of a page it freed, and a host invalidation of that gfn later finds no SPTE (no rmap), flushes nothing, and the host frees the page the TLB still maps",
     scenario: 'mmu-pages-reclaim-mini',
   },
+  {
+    name: 'invlpg-no-remote-flush',
+    description:
+      "kvm_mmu_invalidate_addr drops the SPTE the guest's INVLPG syncs (its PTE cleared) and flushes only this vCPU's TLB entry (kvm_x86_flush_tlb_gva), not every vCPU's (no kvm_flush_remote_tlbs_gfn): another vCPU's TLB keeps the page, and a host invalidation of it later finds no SPTE (no rmap), flushes nothing, and the host frees the page that TLB still maps",
+    scenario: 'invlpg-mini',
+  },
 ];
 
 export type MutantName = (typeof MUTANTS)[number]['name'];

@@ -3,7 +3,7 @@ import { type Op, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js'
 import type { Task } from '../runtime/thread.js';
 import { InputError } from '../scenario/input-error.js';
 import type { RetPf } from './events.js';
-import { GuestCpu, type GuestCpuSpec, GuestKernel, PageTableAllocator, USER_TOP } from './guest-paging.js';
+import { GuestCpu, type GuestCpuSpec, type GuestExitKind, GuestKernel, PageTableAllocator, USER_TOP } from './guest-paging.js';
 import { SharedProcesses } from './guest-shared.js';
 import type { Kvm } from './kvm.js';
 import { SlotArch, slotArchKey } from './lpage-info.js';
@@ -13,6 +13,7 @@ import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT } from './requests.js';
 import { Rmap } from './rmap.js';
 import { accountShadowed, checkShadowAccounting, recountDueFor } from './shadow-accounting.js';
+import { kvmMmuInvlpg } from './shadow-invlpg.js';
 import { ActiveMmuPages, MmuPageHash } from './shadow-lists.js';
 import {
   isObsoleteSp,
@@ -465,11 +466,11 @@ export class ShadowMmu implements MmuBackend {
   }
 
   /**
-   * The guest kernel's own work before the next access; 'cr3' exits to KVM. An
+   * The guest kernel's own work before the next access; 'cr3' and 'invlpg' exit to KVM. An
    * op: the guest kernel is about to touch the process state the vCPUs share;
    * the caller yields it and calls again with `granted`.
    */
-  guestTick(vcpu: Vcpu, granted = false): 'cr3' | Op | null {
+  guestTick(vcpu: Vcpu, granted = false): GuestExitKind | Op | null {
     const g = this.guestCpu(vcpu);
     const r = g.tick(vcpu, this.kvm.rt.now(), granted);
     if (r !== 'mm') return r;
@@ -491,7 +492,10 @@ export class ShadowMmu implements MmuBackend {
    */
   *handleGuestExit(vcpu: Vcpu): Task {
     const kvm = this.kvm;
-    const pgd = this.guestCpu(vcpu).takeCr3();
+    const g = this.guestCpu(vcpu);
+    // handle_invlpg → kvm_mmu_invlpg (shadow-invlpg.ts).
+    if (g.pendingInvlpg >= 0) return yield* kvmMmuInvlpg(this, vcpu, g.takeInvlpg());
+    const pgd = g.takeCr3();
     const old = vcpu.cr3;
     vcpu.cr3 = pgd;
     if (kvm.listens('cr3Write')) kvm.emit({ e: 'cr3Write', vcpu: vcpu.id, cr3: pgd, old, root: vcpu.root.root });
@@ -502,6 +506,10 @@ export class ShadowMmu implements MmuBackend {
     // bits are this vCPU's, and setting two of them commutes with another thread's request).
     kvmMakeRequest(vcpu, KVM_REQ_MMU_SYNC);
     kvmMakeRequest(vcpu, KVM_REQ_TLB_FLUSH_CURRENT);
+  }
+
+  pendingInvlpg(vcpu: Vcpu): number {
+    return this.guestCpu(vcpu).pendingInvlpg;
   }
 
   /** KVM_REQ_MMU_SYNC: kvm_mmu_sync_roots (shadow-unsync.ts). */

@@ -76,17 +76,44 @@ export function kvmUnlinkUnsyncPage(mmu: ShadowMmu, sp: ShadowPage, by: SpSyncBy
   mmu.unsyncPages.delete(sp);
 }
 
+/** What FNAME(sync_spte) did with one SPTE of an unsync page (fnameSyncSpte). */
+export type SyncSpteResult =
+  /** its guest PTE still maps the gfn: the SPTE stays as it is */
+  | 'kept'
+  /** an MMIO SPTE whose guest PTE still maps its gfn: sync_mmio_spte re-stamped it (syncMmioSpte=restamp) or dropped it (zap) */
+  | 'mmio'
+  /** its guest PTE no longer maps the gfn: dropped, and a TLB may hold it: the caller flushes */
+  | 'dropped'
+  /** its guest PTE no longer maps the gfn, an MMIO SPTE: dropped, in no TLB, nothing to flush */
+  | 'dropped-mmio';
+
+/**
+ * @kernel paging_tmpl.h FNAME(sync_spte) — SPTE `index` of unsync page `sp`,
+ * given whether its guest PTE (read by the caller: guestTableMaps) still maps
+ * the SPTE's gfn: dropped when it does not; an MMIO SPTE that still matches goes
+ * to sync_mmio_spte (shadow-sync-mmio.ts), which re-stamps it with the memslots
+ * generation read now (the caller announced the memslots); a present SPTE that
+ * still matches stays as it is (the model's guest PTEs carry no permissions).
+ * The one place both callers share: kvm_sync_page (every SPTE of a page) and
+ * kvm_mmu_invalidate_addr (the one SPTE an INVLPG's walk reaches, shadow-invlpg.ts).
+ */
+export function fnameSyncSpte(mmu: ShadowMmu, sp: ShadowPage, index: number, stillMapped: boolean, vcpu: Vcpu): SyncSpteResult {
+  if (!stillMapped) return mmuPageZapPte(mmu, sp, index) ? 'dropped' : 'dropped-mmio';
+  if (!isMmioSpte(sp.sptes.get(index)!)) return 'kept';
+  syncMmioSpte(mmu, sp, index, sp.translations!.get(index)!, vcpu);
+  return 'mmio';
+}
+
 /**
  * @kernel mmu.c kvm_sync_page → FNAME(sync_spte) — rebuild the page's SPTEs from
- * the guest table it shadows: each one whose guest PTE no longer maps its gfn is
- * dropped. The model's guest PTEs map a page-table gfn's entries to consecutive
- * gfns (guest-virtual = guest-physical) and carry no permissions, so a present
- * SPTE that still matches stays as it is; an MMIO SPTE that still matches goes
- * to sync_mmio_spte (shadow-sync-mmio.ts), which re-stamps it with the memslots
- * generation read now (the caller announced the memslots when
- * syncReadsGeneration). Returns whether one was dropped (flush). An MMIO SPTE
- * dropped is never a flush here; the kernel counts one whose guest PTE is not
- * present as one (FNAME(prefetch_invalid_gpte)), which flushes nothing a TLB holds.
+ * the guest table it shadows, each through fnameSyncSpte: one whose guest PTE
+ * no longer maps its gfn is dropped. The model's guest PTEs map a page-table
+ * gfn's entries to consecutive gfns (guest-virtual = guest-physical), so one
+ * guest read answers for a whole table unless a process cleared a PTE. The
+ * caller announced the memslots when syncReadsGeneration. Returns whether one
+ * was dropped (flush). An MMIO SPTE dropped is never a flush here; the kernel
+ * counts one whose guest PTE is not present as one (FNAME(prefetch_invalid_gpte)),
+ * which flushes nothing a TLB holds.
  */
 export function kvmSyncPage(mmu: ShadowMmu, sp: ShadowPage, vcpu: Vcpu): boolean {
   const mapped = new Map<number, boolean>();
@@ -101,11 +128,7 @@ export function kvmSyncPage(mmu: ShadowMmu, sp: ShadowPage, vcpu: Vcpu): boolean
       mapped.set(range, still);
     }
     // Deleting the entry just visited is safe while iterating a Map.
-    if (!still) {
-      if (mmuPageZapPte(mmu, sp, index)) flush = true;
-    } else if (isMmioSpte(sp.sptes.get(index)!)) {
-      syncMmioSpte(mmu, sp, index, gfn, vcpu);
-    }
+    if (fnameSyncSpte(mmu, sp, index, still, vcpu) === 'dropped') flush = true;
   }
   return flush;
 }
@@ -117,7 +140,7 @@ const walkOut = [0, 0, 0, 0];
  * Whether the guest's page at `tableGfn`, read as a level-1 table, maps `gfn`:
  * some live address space translates gfn through it (a page holds one table at a time).
  */
-function guestTableMaps(mmu: ShadowMmu, tableGfn: number, gfn: number): boolean {
+export function guestTableMaps(mmu: ShadowMmu, tableGfn: number, gfn: number): boolean {
   for (const pgd of mmu.guest.byPgd.keys()) if (mmu.guest.walk(pgd, gfn, walkOut) && walkOut[3] === tableGfn) return true;
   return false;
 }
@@ -145,8 +168,8 @@ function pathBelow(mmu: ShadowMmu, sp: ShadowPage, top: ShadowPage): number[] | 
   return null;
 }
 
-/** @kernel root->unsync_children as kvm_mmu_sync_roots tests it: some unsync page lies below the root. */
-function hasUnsyncChildren(mmu: ShadowMmu, root: ShadowPage): boolean {
+/** @kernel sp->unsync_children as kvm_mmu_sync_roots (of a root) and __kvm_mmu_invalidate_addr's walk test it: some unsync page lies below `root`. */
+export function hasUnsyncChildren(mmu: ShadowMmu, root: ShadowPage): boolean {
   for (const sp of mmu.unsyncPages) if (pathBelow(mmu, sp, root) !== null) return true;
   return false;
 }

@@ -36,7 +36,7 @@ type GuestExit =
   | { kind: 'kick' }
   /** the late pre-entry check found work to do */
   | { kind: 'cancelled' }
-  /** the guest kernel's own work needs KVM (under shadow paging, a CR3 load) */
+  /** the guest kernel's own work needs KVM (under shadow paging, a CR3 load or an INVLPG) */
   | { kind: 'guest' }
   /** the workload is finished */
   | { kind: 'done' };
@@ -271,7 +271,7 @@ export class Vcpu {
         yield g;
         g = tick!.call(mmu, this, true);
       }
-      if (g === 'cr3') {
+      if (g === 'cr3' || g === 'invlpg') {
         // Race: a kick (mode) against this exit; without a step of its own the
         // tick is in the step of the last access or of the entry, which announced
         // this vCPU.
@@ -281,7 +281,9 @@ export class Vcpu {
         if (this.mode === EXITING_GUEST_MODE) this.ackKick();
         this.leaveGuest();
         kvm.rt.charge(kvm.costs.vmExitEntryNs / 2);
-        kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'cr3' });
+        // An INVLPG exit's qualification is the linear address it flushes (gva = gfn in this model).
+        if (g === 'invlpg') kvm.emit({ e: 'vmExit', vcpu: this.id, reason: g, gfn: mmu.pendingInvlpg!(this) });
+        else kvm.emit({ e: 'vmExit', vcpu: this.id, reason: g });
         return { kind: 'guest' };
       }
       // Race: a kick (mode) and a zap of this gfn's SPTE against the guest's access;

@@ -108,7 +108,8 @@ export class FtraceSink implements InstanceSink {
           this.add(at, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
           return;
         }
-        const info1 = ev.reason === 'cr3' ? MOV_TO_CR3_QUALIFICATION : 0;
+        // An INVLPG exit's qualification is the linear address (handle_invlpg passes it to kvm_mmu_invlpg).
+        const info1 = ev.reason === 'cr3' ? MOV_TO_CR3_QUALIFICATION : ev.reason === 'invlpg' && ev.gfn !== undefined ? ev.gfn * 4096 : 0;
         const intrInfo = (pf && this.shadow) || ev.reason === 'pf-rsvd' ? PF_INTR_INFO : ev.reason === 'kick' ? KICK_INTR_INFO : 0;
         this.add(at, 'kvm_exit', kvmExit(ev.vcpu, EXIT_REASONS[ev.reason], info1, intrInfo));
         return;
@@ -146,6 +147,18 @@ export class FtraceSink implements InstanceSink {
         // the value: there is no tracepoint for kvm_mmu_new_pgd, nor for a reload of
         // the same CR3 (kvm_invalidate_pcid).
         this.add(at, 'kvm_cr', `cr_write 3 = 0x${(ev.cr3 * 4096).toString(16)}`);
+        return;
+      case 'invlpg':
+        // kvm_mmu_invlpg and kvm_mmu_invalidate_addr have no tracepoint (the exit is the kvm_exit above).
+        this.add(at, 'mmulab_invlpg', `vcpu ${ev.vcpu} gva 0x${(ev.gva * 4096).toString(16)} tlb_entry ${ev.tlbEntry ? 1 : 0}`);
+        return;
+      case 'invlpgSyncSpte':
+        // FNAME(sync_spte) has none either; a drop is the mmulab_drop_spte line before, a re-stamp the mark_mmio_spte line.
+        this.add(
+          at,
+          'mmulab_invalidate_addr_sync_spte',
+          `vcpu ${ev.vcpu} gva 0x${(ev.gva * 4096).toString(16)} root ${ev.root}${ev.prev ? ' prev' : ''} sp ${ev.sp} ${ev.result}${ev.flush === 'done' ? ' flush' : ev.flush === 'skipped' ? ' no_flush' : ''}`,
+        );
         return;
       case 'mmuValidGen':
         this.gen = ev.gen;
@@ -340,6 +353,7 @@ const EXIT_REASONS: Record<VmExitReason, string> = {
   'ept-misconfig': 'EPT_MISCONFIG',
   'pf-rsvd': 'EXCEPTION_NMI',
   cr3: 'CR_ACCESS',
+  invlpg: 'INVLPG',
 };
 
 /**

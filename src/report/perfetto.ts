@@ -95,6 +95,7 @@ export class PerfettoSink implements InstanceSink {
       case 'mmioSpteZap':
       case 'mmioGenWrap':
       case 'mmioCheck':
+      case 'invlpgSyncSpte':
         this.instant(ev, at);
         return;
       case 'apicReload':

@@ -62,6 +62,13 @@ export const workloadSchema = z
      */
     munmapNs: ns.optional(),
     /**
+     * Shadow paging: how the munmap (munmapNs) flushes the page it unmapped:
+     * `cr3`, a CR3 reload (KVM_REQ_MMU_SYNC syncs every unsync page below the
+     * root); `invlpg`, an INVLPG of the one gva (kvm_mmu_invlpg syncs that one
+     * SPTE in each root). Absent: cr3 (a scenario without it digests as before).
+     */
+    munmapFlush: z.enum(['cr3', 'invlpg']).optional(),
+    /**
      * Shadow paging: this vCPU's processes take their page-table pages from
      * [pageTableGfnStart, + pageTableGfns), which must lie in a memslot at or above
      * gfn 2^27 (the guest kernel's half). Default: one region per vCPU after the

@@ -104,6 +104,7 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
       processSwitchNs: w.processSwitchNs,
       processExitNs: w.processExitNs,
       munmapNs: w.munmapNs ?? 0,
+      munmapFlush: w.munmapFlush ?? 'cr3',
       pageTableGfnStart: start,
       pageTableGfns: w.pageTableGfns,
       pageTableGfnsField: `${from('pageTableGfns')}.pageTableGfns`,
@@ -170,4 +171,18 @@ export function pageTablesTakenAway(scenario: Scenario): string[] {
     if (hit.length > 0) out.push(`host.memslotChanges[${k}] (${c.op} of memslot ${c.slot}) takes away the page tables of ${hit.join(', ')}`);
   });
   return out;
+}
+
+/**
+ * Whether a run of `scenario` under `mmu` can make INVLPG exits: shadow paging,
+ * and some vCPU's munmap (munmapNs) flushing with INVLPG (munmapFlush). Only
+ * then does a run's JSON carry the invlpg stat.
+ */
+export function flushesWithInvlpg(scenario: Scenario, mmu: string): boolean {
+  if (mmu !== 'shadow') return false;
+  for (let i = 0; i < scenario.vm.vcpus; i++) {
+    const w = vcpuWorkload(scenario, i);
+    if ((w.munmapNs ?? 0) > 0 && w.munmapFlush === 'invlpg') return true;
+  }
+  return false;
 }

@@ -35,6 +35,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'zapAllEnd',
   'shadowReclaim',
   'memslotChange',
+  'invlpg',
 ];
 
 /** Counts what a kernel developer asks about a run, from the model's events. */
@@ -73,6 +74,8 @@ export class Metrics implements Sink {
   readonly faultLatency = new Distribution();
   remoteFlushes = 0;
   tlbFlushes = 0;
+  /** INVLPG exits handled (kvm_mmu_invlpg): the kernel's invlpg stat. */
+  invlpg = 0;
   invalidationsStarted = 0;
   invalidationsCompleted = 0;
   /** Time from invalidate_range_start to _end, per invalidation. */
@@ -289,6 +292,9 @@ export class Metrics implements Sink {
         return;
       case 'memslotChange':
         if (ev.phase === 'done') this.memslotChanges++;
+        return;
+      case 'invlpg':
+        this.invlpg++;
         return;
       default:
         return;

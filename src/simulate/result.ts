@@ -76,7 +76,8 @@ export interface RunResult {
       writeHoldNs: { max: number };
       lockBreaks: number;
     };
-    tlb: { remoteFlushes: number; vcpuFlushes: number };
+    /** `invlpg`: the kernel's invlpg stat (kvm_mmu_invlpg), present only when some vCPU's munmap flushes with INVLPG under shadow paging (workload.munmapFlush). */
+    tlb: { remoteFlushes: number; vcpuFlushes: number; invlpg?: number };
     /** Leaf SPTEs installed by faults, and zapped by anyone (invalidations.sptesZapped are the notifiers' among them). */
     sptes: { installed: number; zapped: number };
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };

@@ -6,6 +6,7 @@ import { scenarioDigest } from '../scenario/digest.js';
 import { InputError } from '../scenario/input-error.js';
 import { createInstance, type KvmInstance } from '../scenario/instantiate.js';
 import type { Scenario } from '../scenario/schema.js';
+import { flushesWithInvlpg } from '../scenario/shadow-guest.js';
 import type { ScenarioSize } from '../scenario/size.js';
 import { Distribution } from './distribution.js';
 import type { RunResult } from './result.js';
@@ -167,7 +168,8 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         writeHoldNs: { max: lock.writeHoldMaxNs },
         lockBreaks: m.lockBreaks,
       },
-      tlb: { remoteFlushes: m.remoteFlushes, vcpuFlushes: m.tlbFlushes },
+      // The invlpg stat only where a munmap can make one: every other run's JSON stays as it was.
+      tlb: { remoteFlushes: m.remoteFlushes, vcpuFlushes: m.tlbFlushes, ...(flushesWithInvlpg(scenario, opts.settings.mmu) ? { invlpg: m.invlpg } : {}) },
       sptes: { installed: m.sptesInstalled, zapped: m.sptesZapped },
       invalidations: {
         started: m.invalidationsStarted,

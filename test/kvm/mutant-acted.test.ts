@@ -28,7 +28,7 @@ test('mutants: in the execution where each mutant breaks its scenario, it acted 
     // PCT finds most; each of the others some strategy does (test/check/retries.test.ts).
     let r = explore(k.make, new PctStrategy(1, 3), { maxExecutions: 20_000 });
     // Bound 2 is the default check's last phase: sync-children-yield-without-flush is found there only
-    // after 29,396 executions, and unbounded dfs would first find sync-children-mini's own livelock.
+    // after 29,396 executions (invlpg-no-remote-flush after 20,604), and unbounded dfs would first find sync-children-mini's own livelock.
     for (const [other, budget] of [
       [() => new DfsStrategy({ preemptionBound: 2 }), 40_000],
       [() => new DfsStrategy({}), 20_000],
