@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
@@ -42,4 +42,21 @@ test('run invlpg-mini --json (seed 1): one INVLPG exit counted (metrics.tlb.invl
   const r2 = await captured(['run', 'sync-children-mini', '--json', out2]);
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal('invlpg' in JSON.parse(readFileSync(out2, 'utf8')).metrics.tlb, false);
+});
+
+test("mmio-sync-mini with munmapFlush: invlpg: no re-stamp through the INVLPG (it syncs only the gva it flushes, whose PTE the munmap cleared), so the default check exhausts bound 2 with no violation where the CR3 reload's sync finds stale-mmio", async () => {
+  const text = readFileSync(new URL('../../scenarios/mmio-sync-mini.yaml', import.meta.url), 'utf8');
+  assert.match(text, /^ {2}munmapNs: 40000$/m);
+  const file = join(dir, 'mmio-sync-invlpg.yaml');
+  writeFileSync(file, text.replace(/^ {2}munmapNs: 40000$/m, '  munmapNs: 40000\n  munmapFlush: invlpg'));
+  const r = await captured(['check', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\nno violation: every interleaving with at most 2 preemptions was run/);
+  const ftrace = join(dir, 'mmio-sync-invlpg.ftrace');
+  const run = await captured(['run', file, '--ftrace', ftrace]);
+  assert.equal(run.code, 0, run.stderr);
+  const log = readFileSync(ftrace, 'utf8');
+  assert.match(log, /kvm_exit: +vcpu 0 reason INVLPG rip 0x0 info1 0x0000000000001000 /);
+  assert.match(log, /mmulab_invalidate_addr_sync_spte: vcpu 0 gva 0x1000 root \d+ sp \d+ dropped flush/);
+  assert.doesNotMatch(log, /mark_mmio_spte: .* gen 1/);
 });
