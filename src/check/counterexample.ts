@@ -1,4 +1,4 @@
-import type { Violation } from '../runtime/instance.js';
+import type { Instance, Violation } from '../runtime/instance.js';
 import { opKind, opKind2, opObject, opObject2, opTouches, READ, SPIN, WRITE } from '../runtime/op.js';
 import { MAX_SEED } from '../runtime/prng.js';
 import type { Schedule } from '../runtime/schedule.js';
@@ -132,14 +132,22 @@ export function counterexampleOfRun(origin: CexOrigin, r: SingleRun, limits: Run
 /** The steps of a run: its log lines, or, when the model logs nothing, each step's announced op. */
 export function stepsOf(r: SingleRun): CexStep[] {
   const rt = r.instance.rt;
-  const log = r.instance.log;
   const name = (id: number) => rt.threads[id]?.name ?? `thread${id}`;
-  if (log !== null && log.length > 0) return log.map((l) => ({ step: l.step, thread: name(l.thread), text: l.text }));
+  const logged = loggedSteps(r.instance);
+  if (logged.length > 0) return logged;
   return r.schedule.choices.map((id, i) => ({
     step: i,
     thread: name(id),
     text: `${name(id)}: ${describeOp(r.ops[i] ?? 3, rt.objects.names)}`,
   }));
+}
+
+/** The steps an instance's log holds so far (none when it logs nothing): an execution cut short keeps them. */
+export function loggedSteps(instance: Instance): CexStep[] {
+  const rt = instance.rt;
+  const log = instance.log;
+  if (log === null) return [];
+  return log.map((l) => ({ step: l.step, thread: rt.threads[l.thread]?.name ?? `thread${l.thread}`, text: l.text }));
 }
 
 /** An op in words: "write mmu_lock", "read a, b", "shared update of kvm->srcu", "spin", "local". */
@@ -171,13 +179,18 @@ export function describeStepKind(thread: string, op: number, names: readonly str
  *   => stale-translation (vCPU1): ...
  */
 export function formatInterleaving(cex: Counterexample): string {
-  const width = String(cex.steps.length).length;
-  const lines = cex.steps.map((s, i) => {
+  const lines = numberedSteps(cex.steps);
+  lines.push(`=> ${cex.property}${cex.violation.thread ? ` (${cex.violation.thread})` : ''}: ${cex.violation.message}`);
+  return lines.join('\n');
+}
+
+/** The steps as check prints them, numbered from 1 ("12. vCPU0: ..."): the numbers the interleaving's events go by. */
+export function numberedSteps(steps: readonly CexStep[]): string[] {
+  const width = String(steps.length).length;
+  return steps.map((s, i) => {
     const text = s.text.startsWith(`${s.thread}:`) ? s.text : `${s.thread}: ${s.text}`;
     return `${String(i + 1).padStart(width)}. ${text}`;
   });
-  lines.push(`=> ${cex.property}${cex.violation.thread ? ` (${cex.violation.thread})` : ''}: ${cex.violation.message}`);
-  return lines.join('\n');
 }
 
 /**

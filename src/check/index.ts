@@ -15,6 +15,8 @@ export {
   counterexampleOfRun,
   describeOp,
   formatInterleaving,
+  loggedSteps,
+  numberedSteps,
   parseCounterexample,
   replayCounterexample,
   stepsOf,

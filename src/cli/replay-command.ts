@@ -7,6 +7,8 @@ import {
   decodeSchedule,
   formatInterleaving,
   type InstanceFactory,
+  loggedSteps,
+  numberedSteps,
   ReplayDivergence,
   ReplayStrategy,
   runLimits,
@@ -14,6 +16,7 @@ import {
   ScheduleRanOut,
 } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
+import type { Instance } from '../runtime/instance.js';
 import type { Schedule } from '../runtime/schedule.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { builtinNames, loadScenario } from '../scenario/load.js';
@@ -106,6 +109,16 @@ function fileForm(file: string, o: ReplayFlags): ReplayInput {
   return { source: file, factory: input.factory, origin: cex, schedule: cex.schedule, cex };
 }
 
+/**
+ * Where a replay left its schedule, for the line after the interleaving: the
+ * scheduler's step named as such ("the schedule's next step (scheduler step 26)
+ * runs vCPU0, which is spinning without progress"), since the lines number events.
+ */
+function divergedAt(message: string): string {
+  const m = /^replay: step (\d+) (.*)$/s.exec(message);
+  return m === null ? message.replace(/^replay: /, '') : `the schedule's next step (scheduler step ${m[1]}) ${m[2]}`;
+}
+
 export function registerReplayCommand(p: Command, ctx: CheckCommandContext): void {
   p.command('replay')
     .description('re-run a counterexample deterministically and print its interleaving: from its file, or from the line check prints (--schedule)')
@@ -122,7 +135,13 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
     .option('--report <file>', 'HTML page with the interleaving as swimlanes')
     .action((arg: string, o: ReplayFlags) => {
       const input = o.schedule !== undefined ? fromLine(arg, o, ctx) : fileForm(arg, o);
-      const factory = input.factory();
+      const made = input.factory();
+      // The instance the replay runs, kept: a replay --without-mutant that leaves the schedule prints what it ran.
+      let instance: Instance | undefined;
+      const factory: InstanceFactory = (options) => {
+        instance = made(options);
+        return instance;
+      };
       // A replay with nothing to write (no violation, or the model threw): what it says, the outputs asked for and not written, the exit code.
       const ended = (stdout: string, why: string, code: number): void => {
         process.stdout.write(stdout);
@@ -153,13 +172,18 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
         // until it ran out (a counterexample's schedule ends at its violation, and threads could
         // go on) or the model left it (the protocol goes another way there: a fault retries
         // where the mutant's went on). Either way the fix holds as far as the interleaving goes.
+        // The interleaving it ran is printed as check numbers it, and the point named by the event it came after.
         if (e instanceof ReplayDivergence && o.withoutMutant) {
+          const steps = instance === undefined ? [] : loggedSteps(instance);
+          const events = `${steps.length} event${steps.length === 1 ? '' : 's'}`;
           const was = input.cex !== null ? ` where ${input.source} recorded ${input.cex.property}` : '';
           const said =
             e instanceof ScheduleRanOut
-              ? `no violation in the schedule's ${e.steps} steps: it ends${was}, and threads could run on`
-              : `no violation up to where the model without the mutant leaves the schedule: ${e.message.replace(/^replay: /, '')}`;
-          ended(`${said} (this interleaving holds as far as it goes; mmulab check explores the rest)\n`, 'no violation', ctx.exit.ok);
+              ? `no violation in the schedule's ${e.steps} scheduler steps (the ${events} above): it ends${was}, and threads could run on`
+              : `no violation up to where the model without the mutant leaves the schedule, ${steps.length === 0 ? 'before any event' : `after event ${steps.length}`}: ${divergedAt(e.message)}`;
+          const lines = numberedSteps(steps);
+          lines.push(`${said} (this interleaving holds as far as it goes; mmulab check explores the rest)`);
+          ended(`${lines.join('\n')}\n`, 'no violation', ctx.exit.ok);
           return;
         }
         // Well formed, but the schedule does not fit the model it names.

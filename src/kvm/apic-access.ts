@@ -41,7 +41,23 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
 
   if (kvm.settings.apicAccessPage === 'retry') {
     yield* kvm.mmuLock.readLock();
-    if (mmuInvalidateRetryGfn(kvm, mmuSeq, gfn) && !kvm.mutation.acts('apic-reload-no-retry')) {
+    const retry = mmuInvalidateRetryGfn(kvm, mmuSeq, gfn);
+    const ignored = retry && kvm.mutation.acts('apic-reload-no-retry');
+    if (kvm.listens('apicRetryCheck')) {
+      kvm.emit({
+        e: 'apicRetryCheck',
+        vcpu: vcpu.id,
+        gfn,
+        retry,
+        ignored,
+        inProgress: kvm.mmuInvalidateInProgress,
+        rangeStart: kvm.mmuInvalidateRangeStart,
+        rangeEnd: kvm.mmuInvalidateRangeEnd,
+        seq: kvm.mmuInvalidateSeq,
+        snapshot: mmuSeq,
+      });
+    }
+    if (retry && !ignored) {
       kvmMakeRequest(vcpu, KVM_REQ_APIC_PAGE_RELOAD);
       kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn, outcome: 'retry' });
     } else {

@@ -98,6 +98,48 @@ export type KvmEventBody =
       rangeEnd: number;
       seq: number;
       snapshot: number;
+      /** The vCPU's current root (-1: none), and whether it is obsolete (then stale, and nothing else is looked at). */
+      root: number;
+      rootObsolete: boolean;
+      /** The gfn is in no memslot (an MMIO SPTE to install): only the root is checked. */
+      noSlot: boolean;
+    }
+  /**
+   * vmx_set_apic_access_page_addr's mmu_invalidate_retry_gfn under read_lock(mmu_lock)
+   * (apicAccessPage=retry): `retry`, an invalidation covers the APIC-access gfn or
+   * completed since the snapshot; `ignored`, the mutant wrote the pfn all the same.
+   */
+  | {
+      e: 'apicRetryCheck';
+      vcpu: number;
+      gfn: number;
+      retry: boolean;
+      ignored: boolean;
+      inProgress: number;
+      rangeStart: number;
+      rangeEnd: number;
+      seq: number;
+      snapshot: number;
+    }
+  /**
+   * kvm_mmu_track_write under write_lock(mmu_lock): the emulated guest write to
+   * entries [`index`, `through`) of the write-tracked table at `gfn`. `updated`:
+   * the valid shadow pages of the gfn that lost the SPTEs written (`dropped`: how
+   * many were present), with each one's write-flooding count after this write
+   * (`floodingCounts`, -1 for a level-1 page, which does not count); `flooded`:
+   * those zapped whole, the writes having flooded (detect_write_flooding).
+   * `noShadowPages`: no indirect shadow page exists, it returns at once.
+   */
+  | {
+      e: 'trackWrite';
+      gfn: number;
+      index: number;
+      through: number;
+      noShadowPages: boolean;
+      updated: number[];
+      floodingCounts: number[];
+      flooded: number[];
+      dropped: number;
     }
   | { e: 'faultEnd'; vcpu: number; gfn: number; ret: RetPf; pfn: number; latencyNs: number; retries: number }
   /** A fault that ended in RET_PF_RETRY was resolved without another: the re-executed access went through (another vCPU mapped the page). */
@@ -142,6 +184,12 @@ export type KvmEventBody =
    * however long it takes (ProgressMonitor).
    */
   | { e: 'lockBreak'; holder: string; left?: number }
+  /**
+   * After a lock break, `holder`'s walk of `root` went on under the re-taken lock and
+   * found nothing more to zap up to `end` (`flushPending`: a flush for earlier zaps
+   * is still owed). Only where no zap followed the break: else the zaps say it.
+   */
+  | { e: 'zapResumed'; holder: string; root: number; start: number; end: number; flushPending: boolean }
   | { e: 'memslotChange'; op: string; slot: number; phase: 'begin' | 'invalid' | 'flushed' | 'done' }
   | { e: 'spCreate'; sp: number; gfn: number; level: number; direct: boolean; gen: number }
   /** kvm_mmu_get_shadow_page found a valid page of that gfn and role (`synced`: it was unsync, and kvm_sync_page rebuilt it first; it stays unsync). */
@@ -227,6 +275,9 @@ export interface Sink {
    */
   readonly kinds?: readonly KvmEvent['e'][];
 }
+
+/** Emulated writes without the page being used in between after which KVM stops shadowing it (detect_write_flooding). */
+export const WRITE_FLOODING_THRESHOLD = 3;
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -352,9 +403,32 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'precheck':
       return `${ev.afterGup ? 'lockless check after get_user_pages' : 'lockless pre-check'} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? ' (kept from an earlier read: no READ_ONCE)' : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? (ev.afterGup ? 'retry, releasing the pfn' : 'retry') : 'go on'}`;
     case 'staleCheck': {
+      const root = ev.root < 0 ? 'no root' : `root ${ev.root}`;
+      if (ev.rootObsolete) return `is_page_fault_stale gfn ${hex(ev.gfn)}: ${root} obsolete: stale: retry`;
+      if (ev.noSlot) return `is_page_fault_stale gfn ${hex(ev.gfn)} (no memslot: only the root is checked): ${root} not obsolete: not stale`;
       const range = ev.inProgress > 0 ? ` range gfns [${hex(ev.rangeStart)},${hex(ev.rangeEnd)})` : '';
       const verdict = ev.stale ? 'stale: retry' : ev.skipped ? 'not stale (the mutant skipped what says stale)' : 'not stale';
       return `is_page_fault_stale gfn ${hex(ev.gfn)} (mmu_invalidate_in_progress=${ev.inProgress}${range}, mmu_invalidate_seq=${ev.seq}, snapshot ${ev.snapshot}): ${verdict}`;
+    }
+    case 'apicRetryCheck': {
+      const range = ev.inProgress > 0 ? ` range gfns [${hex(ev.rangeStart)},${hex(ev.rangeEnd)})` : '';
+      const verdict = !ev.retry ? 'no retry' : ev.ignored ? 'retry, ignored (the mutant writes the pfn all the same)' : 'retry';
+      return `mmu_invalidate_retry_gfn APIC-access gfn ${hex(ev.gfn)} (mmu_invalidate_in_progress=${ev.inProgress}${range}, mmu_invalidate_seq=${ev.seq}, snapshot ${ev.snapshot}): ${verdict}`;
+    }
+    case 'trackWrite': {
+      const entries = ev.through === ev.index + 1 ? `entry ${ev.index}` : `entries ${ev.index}-${ev.through - 1}`;
+      if (ev.noShadowPages) return `kvm_mmu_track_write gfn ${hex(ev.gfn)} ${entries}: no indirect shadow pages, nothing to do`;
+      const updated = ev.updated.map((sp, i) => {
+        const n = ev.floodingCounts[i]!;
+        return `sp ${sp}${n < 0 ? '' : ` (write flooding ${n} of ${WRITE_FLOODING_THRESHOLD})`}`;
+      });
+      const what =
+        ev.updated.length === 0
+          ? '0 shadow pages updated'
+          : `${ev.updated.length} shadow page(s) updated: ${updated.join(', ')}, ${ev.dropped} present SPTE(s) zapped`;
+      const flooded =
+        ev.flooded.length === 0 ? '0 zapped (flooding)' : `${ev.flooded.length} zapped (flooding): ${ev.flooded.map((sp) => `sp ${sp}`).join(', ')}`;
+      return `kvm_mmu_track_write gfn ${hex(ev.gfn)} ${entries}: ${what}; ${flooded}`;
     }
     case 'gup':
       return `gfn ${hex(ev.gfn)}: hva ${hvaText(ev.hva)} → pfn ${hex(ev.pfn)} (get_user_pages)`;
@@ -419,6 +493,8 @@ export function describeEvent(ev: KvmEventBody): string {
       return `kvm_mmu_zap_oldest_mmu_pages: ${ev.zapped} oldest page(s) zapped of ${ev.wanted} wanted (n_used_mmu_pages ${ev.used}, n_max_mmu_pages ${ev.max}); commit ${ev.flush ? 'flushes remote TLBs, then frees' : "frees without a remote TLB flush (the mutant's)"}`;
     case 'lockBreak':
       return `${ev.holder}: mmu_lock contended, drop and re-take${ev.left === undefined ? '' : ` (${ev.left} pages left to zap)`}`;
+    case 'zapResumed':
+      return `${ev.holder}: lock re-taken, the walk of root ${ev.root} goes on: no SPTE left to zap${ev.end < Number.MAX_SAFE_INTEGER ? ` up to gfn ${hex(ev.end)}` : ''}${ev.flushPending ? ' (a flush still pending)' : ', no flush pending'}`;
     case 'memslotChange':
       return `memslot ${ev.slot} ${ev.op}: ${ev.phase}`;
     case 'spCreate':

@@ -117,13 +117,23 @@ function* locklessInvalidateCheck(vcpu: Vcpu, fault: PageFault, afterGup: boolea
  */
 export function isPageFaultStale(vcpu: Vcpu, fault: PageFault): boolean {
   const kvm = vcpu.kvm;
-  if (kvm.mmu.currentRootObsolete(vcpu)) return true;
-  if (fault.slot === undefined) return false;
+  const rootObsolete = kvm.mmu.currentRootObsolete(vcpu);
+  // No memslot (an MMIO SPTE to install): only the root is checked.
+  if (rootObsolete || fault.slot === undefined) {
+    if (kvm.listens('staleCheck')) staleCheckEvent(vcpu, fault, rootObsolete, false, rootObsolete);
+    return rootObsolete;
+  }
   const skips = kvm.mutation.faultRetrySkips;
   const stale = mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn, skips);
   // The fault path's mutants leave part of the check out: they act when that part would have said stale.
   const skipped = (skips.range || skips.seq) && !stale && mmuInvalidateRetryGfn(kvm, fault.mmuSeq, fault.gfn);
   if (skipped) kvm.mutation.tookEffect();
+  if (kvm.listens('staleCheck')) staleCheckEvent(vcpu, fault, stale, skipped, false);
+  return stale;
+}
+
+function staleCheckEvent(vcpu: Vcpu, fault: PageFault, stale: boolean, skipped: boolean, rootObsolete: boolean): void {
+  const kvm = vcpu.kvm;
   kvm.emit({
     e: 'staleCheck',
     vcpu: vcpu.id,
@@ -135,6 +145,8 @@ export function isPageFaultStale(vcpu: Vcpu, fault: PageFault): boolean {
     rangeEnd: kvm.mmuInvalidateRangeEnd,
     seq: kvm.mmuInvalidateSeq,
     snapshot: fault.mmuSeq,
+    root: vcpu.root.root,
+    rootObsolete,
+    noSlot: fault.slot === undefined,
   });
-  return stale;
 }

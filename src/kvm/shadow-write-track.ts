@@ -1,11 +1,11 @@
 import type { Task } from '../runtime/thread.js';
+import { WRITE_FLOODING_THRESHOLD } from './events.js';
 import type { ShadowMmu } from './shadow-mmu.js';
 import { isObsoleteSp, ROOT_LEVEL, type ShadowPage, spteIndex } from './shadow-page.js';
 import { kvmMmuPrepareZapPage, kvmMmuRemoteFlushOrZap, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
 
-/** Emulated writes without the page being used in between after which KVM stops shadowing it. */
-export const WRITE_FLOODING_THRESHOLD = 3;
+export { WRITE_FLOODING_THRESHOLD };
 
 /**
  * @kernel mmu.c detect_write_flooding — the guest keeps writing a table nothing
@@ -51,20 +51,60 @@ export function shadowPageTableClearFlood(mmu: ShadowMmu, vcpu: Vcpu, gva: numbe
 export function* kvmMmuTrackWrite(mmu: ShadowMmu, gfn: number, index: number, through = index + 1): Task {
   const kvm = mmu.kvm;
   kvm.mmuLock.assertWriteHeld('kvm_mmu_track_write');
-  if (mmu.indirectShadowPages === 0) return;
+  // What it did, for the step log and traces only: allocated when one listens.
+  const told = kvm.listens('trackWrite') ? { updated: [] as number[], counts: [] as number[], flooded: [] as number[], dropped: 0 } : null;
+  if (mmu.indirectShadowPages === 0) {
+    if (told !== null) emitTrackWrite(mmu, gfn, index, through, told, true);
+    return;
+  }
   const invalidList: ShadowPage[] = [];
   let flush = false;
   for (const sp of [...mmu.hash.bucket(gfn)]) {
     if (sp.gfn !== gfn || !sp.hasGptes || isObsoleteSp(kvm, sp)) continue;
     if (detectWriteFlooding(sp)) {
+      told?.flooded.push(sp.id);
       yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
       continue;
     }
+    if (told !== null) {
+      told.updated.push(sp.id);
+      told.counts.push(sp.level === 1 ? -1 : sp.writeFloodingCount);
+    }
     if (through === index + 1) {
-      if (mmuPageZapPte(mmu, sp, index)) flush = true;
+      if (mmuPageZapPte(mmu, sp, index)) {
+        flush = true;
+        if (told !== null) told.dropped++;
+      }
       continue;
     }
-    for (const i of [...sp.sptes.keys()]) if (i >= index && i < through && mmuPageZapPte(mmu, sp, i)) flush = true;
+    for (const i of [...sp.sptes.keys()]) {
+      if (i >= index && i < through && mmuPageZapPte(mmu, sp, i)) {
+        flush = true;
+        if (told !== null) told.dropped++;
+      }
+    }
   }
+  if (told !== null) emitTrackWrite(mmu, gfn, index, through, told, false);
   yield* kvmMmuRemoteFlushOrZap(mmu, invalidList, flush);
+}
+
+function emitTrackWrite(
+  mmu: ShadowMmu,
+  gfn: number,
+  index: number,
+  through: number,
+  told: { updated: number[]; counts: number[]; flooded: number[]; dropped: number },
+  none: boolean,
+): void {
+  mmu.kvm.emit({
+    e: 'trackWrite',
+    gfn,
+    index,
+    through,
+    noShadowPages: none,
+    updated: told.updated,
+    floodingCounts: told.counts,
+    flooded: told.flooded,
+    dropped: told.dropped,
+  });
 }

@@ -126,6 +126,9 @@ export class TdpMmu implements MmuBackend {
     const lock = kvm.mmuLock;
     let pending = flushPending;
     let g = start;
+    // A lock break with no zap since: the re-taken lock's section ends with nothing
+    // else to show for it, so the step log gets a line saying the walk went on.
+    let resumed = false;
     for (;;) {
       g = this.pool.nextPresent(root.table, g, end, mmio);
       if (g < 0) break;
@@ -135,6 +138,7 @@ export class TdpMmu implements MmuBackend {
       if (root.freed) break;
       const old = this.pool.set(root.table, g, -1);
       if (old >= 0) {
+        resumed = false;
         if (!root.invalid) pending = true;
         kvm.emit({ e: 'spteSet', root: root.id, gfn: g, oldPfn: old, newPfn: -1, level: 1 });
         kvm.rt.charge(kvm.costs.zapSpteNs);
@@ -150,7 +154,11 @@ export class TdpMmu implements MmuBackend {
         kvm.emit({ e: 'lockBreak', holder: 'tdp_mmu_zap_leafs' });
         if (writeLocked) yield* lock.condReschedWrite(kvm.yieldOnContention);
         else yield* lock.condReschedRead(kvm.yieldOnContention);
+        resumed = true;
       }
+    }
+    if (resumed && kvm.listens('zapResumed')) {
+      kvm.emit({ e: 'zapResumed', holder: 'tdp_mmu_zap_leafs', root: root.id, start: g < 0 ? start : g, end, flushPending: pending });
     }
     return pending;
   }

@@ -366,21 +366,39 @@ test('replay --without-mutant ("does the fix hold?"): the schedule runs on the k
   assert.equal(ended.code, 0, ended.stderr);
   assert.match(
     ended.stdout,
-    /^no violation in the schedule's \d+ steps: it ends where .*wp\.json recorded stale-translation, and threads could run on \(this interleaving holds as far as it goes; mmulab check explores the rest\)$/m,
+    /^no violation in the schedule's \d+ scheduler steps \(the \d+ events above\): it ends where .*wp\.json recorded stale-translation, and threads could run on \(this interleaving holds as far as it goes; mmulab check explores the rest\)$/m,
   );
+  // The interleaving it ran, numbered as check numbers it, the count said matching its lines.
+  const ran = ended.stdout.split('\n').filter((l) => /^ *\d+\. /.test(l));
+  assert.ok(ran.length > 0 && /^ *1\. /.test(ran[0]!), ended.stdout);
+  assert.match(ended.stdout, new RegExp(`\\(the ${ran.length} events above\\)`));
   // The line check prints, as printed, with the flag.
   const cex = JSON.parse(readFileSync(wp, 'utf8'));
   const line = spawned('check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush');
   const schedule = /--schedule (\S+)/.exec(line.stdout)![1]!;
   const fromLine = spawned('replay', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--schedule', schedule, '--without-mutant');
   assert.equal(fromLine.code, 0, fromLine.stderr);
-  assert.match(fromLine.stdout, /^no violation in the schedule's \d+ steps: it ends, and threads could run on/m);
+  assert.match(fromLine.stdout, /^no violation in the schedule's \d+ scheduler steps \(the \d+ events above\): it ends, and threads could run on/m);
   // The fixed fault retries where the mutant's went on: the protocol leaves the schedule there.
   const fsr = join(dir, 'fsr.json');
   assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', fsr)).code, 1);
   const left = spawned('replay', fsr, '--without-mutant');
   assert.equal(left.code, 0, left.stderr);
-  assert.match(left.stdout, /^no violation up to where the model without the mutant leaves the schedule: step \d+ runs vCPU\d, which is /m);
+  // The interleaving the model without the mutant ran, numbered as check numbers events (the fault retrying where
+  // the mutant's went on), and the point named by the event it came after, the scheduler's step in parentheses.
+  const leftLines = left.stdout.split('\n');
+  const events = leftLines.filter((l) => /^ *\d+\. /.test(l));
+  assert.match(events.at(-1)!, /^ *\d+\. vCPU0: page fault gfn 0x0: RET_PF_RETRY\(stale\)$/, left.stdout);
+  assert.ok(
+    events.some((l) => /[:;] is_page_fault_stale gfn 0x0 \(mmu_invalidate_in_progress=1 .*\): stale: retry/.test(l)),
+    left.stdout,
+  );
+  assert.match(
+    leftLines.at(-2)!,
+    new RegExp(
+      `^no violation up to where the model without the mutant leaves the schedule, after event ${events.length}: the schedule's next step \\(scheduler step \\d+\\) runs vCPU\\d, which is `,
+    ),
+  );
   // The mutant edited away: refused as before, naming the flag.
   const edited = join(dir, 'wp-edited.json');
   writeFileSync(edited, JSON.stringify({ ...cex, mutant: null }));
