@@ -404,7 +404,7 @@ export function describeEvent(ev: KvmEventBody): string {
       return `${ev.afterGup ? 'lockless check after get_user_pages' : 'lockless pre-check'} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? ' (kept from an earlier read: no READ_ONCE)' : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? (ev.afterGup ? 'retry, releasing the pfn' : 'retry') : 'go on'}`;
     case 'staleCheck': {
       const root = ev.root < 0 ? 'no root' : `root ${ev.root}`;
-      if (ev.rootObsolete) return `is_page_fault_stale gfn ${hex(ev.gfn)}: ${root} obsolete: stale: retry`;
+      if (ev.rootObsolete) return `is_page_fault_stale gfn ${hex(ev.gfn)}: ${ev.root < 0 ? 'no root' : `${root} obsolete`}: stale: retry`;
       if (ev.noSlot) return `is_page_fault_stale gfn ${hex(ev.gfn)} (no memslot: only the root is checked): ${root} not obsolete: not stale`;
       const range = ev.inProgress > 0 ? ` range gfns [${hex(ev.rangeStart)},${hex(ev.rangeEnd)})` : '';
       const verdict = ev.stale ? 'stale: retry' : ev.skipped ? 'not stale (the mutant skipped what says stale)' : 'not stale';

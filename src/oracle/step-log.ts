@@ -31,7 +31,8 @@ export interface LockedModel {
  * acquisition that found no line of its own before it, else at the start of
  * its thread's next line. That is where it happened, unless other threads' lines came
  * between it and its thread's next line (a critical section with no event of
- * its own, as the emulated write's can be). So where an operation goes depends
+ * its own: the model gives each section it prints an event, kvm_mmu_track_write's
+ * or a lock break's resumed walk, so this is rare). So where an operation goes depends
  * on the other threads' steps: whoever compares what a thread did across
  * interleavings (the audit) compares the events alone (splitLockNotes).
  */

@@ -63,3 +63,28 @@ test("listens: the checker's exploring instances read no root or memslot story e
   assert.equal(logged.kvm.listens('freeObsoleteRoots'), true);
   for (const e of ['cr3Write', 'spUnsync', 'spSync', 'spFound', 'spZapInvalid', 'injException'] as const) assert.equal(logged.kvm.listens(e), true, e);
 });
+
+test("listens: the new story events (the APIC-access reload's check, kvm_mmu_track_write, a resumed zap walk, is_page_fault_stale) are built only for a step log or trace, not for the exploring checker", () => {
+  const scenario = loadScenario('table-reuse-mini');
+  const settings = effectiveSettings(scenario);
+  const exploring = createInstance(scenario, { settings, mutant: null, log: false, metrics: false });
+  const logged = createInstance(scenario, { settings, mutant: null, log: true, metrics: false });
+  for (const e of ['apicRetryCheck', 'trackWrite', 'zapResumed', 'staleCheck'] as const) {
+    assert.equal(exploring.kvm.listens(e), false, e);
+    assert.equal(logged.kvm.listens(e), true, e);
+  }
+});
+
+test('events: is_page_fault_stale says what it looked at: the root alone for a fault on no memslot, the root first (an obsolete one ends it), else the invalidation state against the snapshot', () => {
+  const base = { e: 'staleCheck', vcpu: 0, gfn: 1, skipped: false, inProgress: 0, rangeStart: 0, rangeEnd: 0, seq: 2, snapshot: 2, root: 3 } as const;
+  assert.equal(
+    describeEvent({ ...base, stale: false, rootObsolete: false, noSlot: true }),
+    'is_page_fault_stale gfn 0x1 (no memslot: only the root is checked): root 3 not obsolete: not stale',
+  );
+  assert.equal(describeEvent({ ...base, stale: true, rootObsolete: true, noSlot: false }), 'is_page_fault_stale gfn 0x1: root 3 obsolete: stale: retry');
+  assert.equal(describeEvent({ ...base, root: -1, stale: true, rootObsolete: true, noSlot: true }), 'is_page_fault_stale gfn 0x1: no root: stale: retry');
+  assert.equal(
+    describeEvent({ ...base, stale: false, rootObsolete: false, noSlot: false }),
+    'is_page_fault_stale gfn 0x1 (mmu_invalidate_in_progress=0, mmu_invalidate_seq=2, snapshot 2): not stale',
+  );
+});
