@@ -1,3 +1,4 @@
+import { WRITE_FLOODING_THRESHOLD } from './shadow-page.js';
 import type { SyncSpteResult } from './shadow-unsync.js';
 
 /**
@@ -275,9 +276,6 @@ export interface Sink {
    */
   readonly kinds?: readonly KvmEvent['e'][];
 }
-
-/** Emulated writes without the page being used in between after which KVM stops shadowing it (detect_write_flooding). */
-export const WRITE_FLOODING_THRESHOLD = 3;
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 

@@ -1,5 +1,8 @@
 import type { Kvm } from './kvm.js';
 
+/** Emulated writes without the page being used in between after which KVM stops shadowing it (detect_write_flooding; ShadowPage.writeFloodingCount). */
+export const WRITE_FLOODING_THRESHOLD = 3;
+
 /** Entries per shadow page (4 KiB of 8-byte SPTEs). */
 export const SPTES_PER_PAGE = 512;
 /** role.level of a root when the guest uses 4-level paging. */

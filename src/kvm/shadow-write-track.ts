@@ -1,11 +1,8 @@
 import type { Task } from '../runtime/thread.js';
-import { WRITE_FLOODING_THRESHOLD } from './events.js';
 import type { ShadowMmu } from './shadow-mmu.js';
-import { isObsoleteSp, ROOT_LEVEL, type ShadowPage, spteIndex } from './shadow-page.js';
+import { isObsoleteSp, ROOT_LEVEL, type ShadowPage, spteIndex, WRITE_FLOODING_THRESHOLD } from './shadow-page.js';
 import { kvmMmuPrepareZapPage, kvmMmuRemoteFlushOrZap, mmuPageZapPte } from './shadow-zap.js';
 import type { Vcpu } from './vcpu.js';
-
-export { WRITE_FLOODING_THRESHOLD };
 
 /**
  * @kernel mmu.c detect_write_flooding — the guest keeps writing a table nothing
