@@ -5,10 +5,20 @@ import { captured, story } from './captured-cli.js';
 /** A line whose mmu_lock section has nothing in it: an acquisition followed at once by its release. */
 const EMPTY_SECTION = /_lock\(mmu_lock\)(?: \([^)]*\))?; (?:read|write)_unlock\(mmu_lock\)/;
 
-test("check apic-reload-mini --mutate apic-reload-no-retry: the reload's mmu_invalidate_retry_gfn under read_lock(mmu_lock) is printed with its inputs, and that the mutant ignored its retry, before the pfn is written", async () => {
-  const r = await captured(['check', 'apic-reload-mini', '--mutate', 'apic-reload-no-retry']);
+/** The story `check <scenario> --mutate <mutant>` prints (exit 1), every mmu_lock section in it with something inside. */
+async function mutantStory(scenario: string, mutant: string): Promise<string[]> {
+  const r = await captured(['check', scenario, '--mutate', mutant]);
   assert.equal(r.code, 1, r.stderr);
   const lines = story(r.stdout);
+  assert.deepEqual(
+    lines.filter((l) => EMPTY_SECTION.test(l)),
+    [],
+  );
+  return lines;
+}
+
+test("check apic-reload-mini --mutate apic-reload-no-retry: the reload's mmu_invalidate_retry_gfn under read_lock(mmu_lock) is printed with its inputs, and that the mutant ignored its retry, before the pfn is written", async () => {
+  const lines = await mutantStory('apic-reload-mini', 'apic-reload-no-retry');
   const check = lines.findIndex((l) =>
     /^\s*\d+\. vCPU0: read_lock\(mmu_lock\)[^;]*; mmu_invalidate_retry_gfn APIC-access gfn 0xfee00 \(mmu_invalidate_in_progress=1 range gfns \[0xfee00,0xfee01\), mmu_invalidate_seq=0, snapshot 0\): retry, ignored \(the mutant writes the pfn all the same\)$/.test(
       l,
@@ -20,9 +30,7 @@ test("check apic-reload-mini --mutate apic-reload-no-retry: the reload's mmu_inv
 
 test("check apic-reload-mini --mutate vcpu-enter-ignores-requests (the reload's check as the kernel's): every reload under apicAccessPage=retry prints its mmu_invalidate_retry_gfn check, each followed by what it did (a re-request for retry, the pfn written for no retry)", async () => {
   // vcpu-enter-ignores-requests leaves the reload's check as the kernel's: its counterexample shows the check honoured.
-  const r = await captured(['check', 'apic-reload-mini', '--mutate', 'vcpu-enter-ignores-requests']);
-  assert.equal(r.code, 1, r.stderr);
-  const lines = story(r.stdout);
+  const lines = await mutantStory('apic-reload-mini', 'vcpu-enter-ignores-requests');
   const checks = lines.map((l, i) => [l, i] as const).filter(([l]) => /[:;] mmu_invalidate_retry_gfn APIC-access gfn 0xfee00 \(/.test(l));
   assert.ok(checks.length > 0, lines.join('\n'));
   for (const [l, i] of checks) {
@@ -36,9 +44,7 @@ test("check apic-reload-mini --mutate vcpu-enter-ignores-requests (the reload's 
 });
 
 test("check mmio-gen-mini --mutate mmio-gen-wrap-no-zap: the MMIO fault's is_page_fault_stale (no memslot: the root alone) is printed under read_lock(mmu_lock), before its MMIO SPTE", async () => {
-  const r = await captured(['check', 'mmio-gen-mini', '--mutate', 'mmio-gen-wrap-no-zap']);
-  assert.equal(r.code, 1, r.stderr);
-  const lines = story(r.stdout);
+  const lines = await mutantStory('mmio-gen-mini', 'mmio-gen-wrap-no-zap');
   const stale = lines.findIndex((l) =>
     /^\s*\d+\. vCPU0: read_lock\(mmu_lock\); is_page_fault_stale gfn 0x1 \(no memslot: only the root is checked\): root 0 not obsolete: not stale$/.test(l),
   );
@@ -47,13 +53,7 @@ test("check mmio-gen-mini --mutate mmio-gen-wrap-no-zap: the MMIO fault's is_pag
 });
 
 test('check table-reuse-mini --mutate account-shadowed-no-flush: each emulated write to a write-tracked table prints kvm_mmu_track_write under write_lock(mmu_lock) (pages updated, their write-flooding counts, the pages zapped for flooding): no section is printed empty', async () => {
-  const r = await captured(['check', 'table-reuse-mini', '--mutate', 'account-shadowed-no-flush']);
-  assert.equal(r.code, 1, r.stderr);
-  const lines = story(r.stdout);
-  assert.deepEqual(
-    lines.filter((l) => EMPTY_SECTION.test(l)),
-    [],
-  );
+  const lines = await mutantStory('table-reuse-mini', 'account-shadowed-no-flush');
   assert.ok(
     lines.some((l) =>
       /: write_lock\(mmu_lock\); kvm_mmu_track_write gfn 0x8000400 entry 0: 1 shadow page\(s\) updated: sp 0 \(write flooding 1 of 3\), 1 present SPTE\(s\) zapped; 0 zapped \(flooding\)$/.test(
@@ -77,13 +77,7 @@ test('check table-reuse-mini --mutate account-shadowed-no-flush: each emulated w
 });
 
 test('check concurrent-invalidations-mini --mutate tlb-flush-after-entry: the notifier re-taking mmu_lock after its lock break prints what it did there (the walk goes on, nothing left to zap), not an empty section', async () => {
-  const r = await captured(['check', 'concurrent-invalidations-mini', '--mutate', 'tlb-flush-after-entry']);
-  assert.equal(r.code, 1, r.stderr);
-  const lines = story(r.stdout);
-  assert.deepEqual(
-    lines.filter((l) => EMPTY_SECTION.test(l)),
-    [],
-  );
+  const lines = await mutantStory('concurrent-invalidations-mini', 'tlb-flush-after-entry');
   assert.ok(
     lines.some((l) =>
       /: write_lock\(mmu_lock\)[^;]*; tdp_mmu_zap_leafs: lock re-taken, the walk of root 0 goes on: no SPTE left to zap up to gfn 0x1, no flush pending; write_unlock\(mmu_lock\)$/.test(
