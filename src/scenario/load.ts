@@ -6,52 +6,19 @@ import type { z } from 'zod';
 import { cannotRead } from './errno-words.js';
 import { nodeAt } from './field-location.js';
 import { InputError } from './input-error.js';
+import { bound, isMissing, typeWords } from './issue-words.js';
 import { segment, unknownKeysWords } from './key-words.js';
 import { type Scenario, scenarioSchema } from './schema.js';
 
 /** Folder of the built-in scenarios shipped with the package. */
 export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 
-/**
- * A size or value bound as a message says it: a string's length in characters,
- * an array's in items ('at least 1 item'), a number's with its comparison,
- * exclusive ones too ('> 0', for hotFraction and zipfS).
- */
-function bound(origin: string, words: string, op: string, limit: number | bigint): string {
-  const n = Number(limit);
-  const exact = op === '>=' || op === '<=' ? n : op === '>' ? n + 1 : n - 1;
-  if (origin === 'string') return `${words} ${exact} character${exact === 1 ? '' : 's'}`;
-  if (origin === 'array' || origin === 'set') return `${words} ${exact} item${exact === 1 ? '' : 's'}`;
-  return `${op} ${String(limit)}`;
-}
-
-/** zod's type names as a message says them. */
-const TYPE_WORDS: Record<string, string> = {
-  number: 'a number',
-  int: 'an integer',
-  string: 'a string',
-  boolean: 'a boolean (true or false)',
-  array: 'an array',
-  object: 'an object',
-};
-
-/** True when the key `path` names is absent from `data`: a required key not given, not a value of the wrong type. */
-function isMissing(data: unknown, path: readonly PropertyKey[]): boolean {
-  let at: unknown = data;
-  for (const key of path) {
-    if (at === null || typeof at !== 'object') return false;
-    if (!Object.hasOwn(at, key)) return true;
-    at = (at as Record<PropertyKey, unknown>)[key];
-  }
-  return at === undefined;
-}
-
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return unknownKeysWords(issue.keys);
     case 'invalid_type': {
-      const words = TYPE_WORDS[issue.expected] ?? issue.expected;
+      const words = typeWords(issue.expected);
       return isMissing(data, issue.path) ? `missing; expected ${words}` : `expected ${words}`;
     }
     case 'too_small':

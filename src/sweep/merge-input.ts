@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { quotedValue } from '../check/quoted-value.js';
 import type { CheckJson } from '../cli/check-json.js';
 import { parseJsonText } from '../cli/json-input.js';
-import { plural } from '../report/plural.js';
 import { InputError } from '../scenario/input-error.js';
+import { bound, isMissing, typeWords } from '../scenario/issue-words.js';
+import { unknownKeysWords } from '../scenario/key-words.js';
 import { MAX_SHARDS } from './grid.js';
 import type { SweepResult } from './sweep.js';
 
@@ -246,13 +247,14 @@ export function parseMergePart(name: string, fileText: string): MergePart {
   }
   const format = (data as { format?: unknown }).format;
   if (format !== SWEEP_FORMAT && format !== CHECK_FORMAT) {
-    throw new InputError(`${name}: format: expected "${SWEEP_FORMAT}" or "${CHECK_FORMAT}", got ${quoted(format)}`);
+    const expected = `expected "${SWEEP_FORMAT}" or "${CHECK_FORMAT}" (the --json of mmulab sweep or check)`;
+    throw new InputError(`${name}: format: ${isMissing(data, ['format']) ? `missing; ${expected}` : `${expected}, got ${quoted(format)}`}`);
   }
   const r = (format === CHECK_FORMAT ? checkFile : sweepFile).safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = fieldPath(issue.path);
-    const missing = valueAt(data, issue.path) === undefined && issue.code === 'invalid_type';
+    const missing = isMissing(data, issue.path);
     const hint = missing && issue.path.length === 1 && RECORDED_LATER.has(String(issue.path[0])) ? ' (a part written by an older mmulab: run it again)' : '';
     throw new InputError(`${name}: ${path}: ${describeIssue(issue, data)}${hint}`);
   }
@@ -274,26 +276,35 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** A value as a refusal quotes it. */
+/** A value as a refusal quotes it (never an absent one: a refusal says that a key is missing). */
 const quoted = (v: unknown) => quotedValue(v, 'nothing');
 
-const items = (n: number | bigint) => plural(n, 'item');
-
+/**
+ * An issue in the words of a scenario's refusal (load.ts, issue-words.ts):
+ * what was expected, in English, and the value found instead, or `missing;
+ * expected ...` when the key is absent. A check's own message (a custom
+ * issue, e.g. a shard's unit) already says both.
+ */
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
-  const got = quoted(valueAt(data, issue.path));
+  if (issue.code === 'custom') return issue.message;
+  if (issue.code === 'unrecognized_keys') return unknownKeysWords(issue.keys);
+  const words = expectedWords(issue);
+  return isMissing(data, issue.path) ? `missing; expected ${words}` : `expected ${words}, got ${quoted(valueAt(data, issue.path))}`;
+}
+
+/** What an issue expected, in words. */
+function expectedWords(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${got}`;
+      return typeWords(issue.expected);
     case 'too_small':
-      return issue.origin === 'array' ? `expected at least ${items(issue.minimum)}, got ${got}` : `expected at least ${String(issue.minimum)}, got ${got}`;
+      return bound(issue.origin, 'at least', issue.inclusive === false ? '>' : '>=', issue.minimum);
     case 'too_big':
-      return issue.origin === 'array' ? `expected at most ${items(issue.maximum)}, got ${got}` : `expected at most ${String(issue.maximum)}, got ${got}`;
+      return bound(issue.origin, 'at most', issue.inclusive === false ? '<' : '<=', issue.maximum);
     case 'invalid_value':
-      return `expected ${issue.values.length > 1 ? 'one of ' : ''}${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${got}`;
+      return `${issue.values.length > 1 ? 'one of ' : ''}${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_union':
-      return `expected a string, number or boolean, got ${got}`;
-    case 'unrecognized_keys':
-      return `unexpected key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+      return 'a string, a number or a boolean';
     default:
       return issue.message;
   }

@@ -196,14 +196,14 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
 function refuseForeignResult(name: string, p: SweepResult, i: number, j: number, res: CompareRow['results'][number]): void {
   const at = `${name}: rows[${i}].results[${j}]`;
   const show = (v: string | null) => (v === null ? '(none)' : v);
-  if (res.scenario !== p.scenario) throw new InputError(`${at}.scenario: ${res.scenario}, expected the part's scenario ${p.scenario}`);
-  if (res.mutant !== p.mutant) throw new InputError(`${at}.mutant: ${show(res.mutant)}, expected the part's mutant ${show(p.mutant)}`);
+  if (res.scenario !== p.scenario) throw new InputError(`${at}.scenario: expected the part's scenario ${p.scenario}, got ${res.scenario}`);
+  if (res.mutant !== p.mutant) throw new InputError(`${at}.mutant: expected the part's mutant ${show(p.mutant)}, got ${show(res.mutant)}`);
   const row: Record<string, unknown> = { ...p.rows[i]!.settings };
   const got: Record<string, unknown> = { ...res.settings };
   const keys = [...new Set([...Object.keys(row), ...Object.keys(got)])].filter((key) => !same(got[key], row[key]));
   if (keys.length > 0) {
     const list = (o: Record<string, unknown>) => keys.map((key) => `${key}=${o[key] === undefined ? '(none)' : String(o[key])}`).join(' ');
-    throw new InputError(`${at}.settings: ${list(got)}, expected its row's (rows[${i}].settings) ${list(row)}`);
+    throw new InputError(`${at}.settings: expected its row's (rows[${i}].settings) ${list(row)}, got ${list(got)}`);
   }
 }
 

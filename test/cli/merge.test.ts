@@ -121,18 +121,18 @@ test('merge (regression): malformed parts are refused in one line naming the fil
   writeFileSync(at('bare.json'), '{"format":"mmulab-sweep/1"}');
   const cases: [string, RegExp][] = [
     [at('null.json'), /null\.json: expected a JSON object \(the --json of mmulab sweep or check\), got null$/],
-    [at('bare.json'), /bare\.json: scenario: expected string, got nothing$/],
-    [edited(p0, at('e1.json'), (j) => (j.parts[0].part.entries = [[0, 'x']])), /e1\.json: parts\[0\]\.part\.entries\[0\]: expected /],
+    [at('bare.json'), /bare\.json: scenario: missing; expected a string$/],
     [
-      edited(p0, at('e2.json'), (j) => (j.parts[0].part.shard = { index: 0, count: 0 })),
-      /e2\.json: parts\[0\]\.part\.shard\.count: expected at least 1, got 0$/,
+      edited(p0, at('e1.json'), (j) => (j.parts[0].part.entries = [[0, 'x']])),
+      /e1\.json: parts\[0\]\.part\.entries\[0\]: expected at least 5 items, got \[0,"x"\]$/,
     ],
+    [edited(p0, at('e2.json'), (j) => (j.parts[0].part.shard = { index: 0, count: 0 })), /e2\.json: parts\[0\]\.part\.shard\.count: expected >= 1, got 0$/],
     [
       edited(p0, at('e3.json'), (j) => (j.parts[0].part.shard = { index: 5, count: 3 })),
       /e3\.json: parts\[0\]\.part\.shard\.index: expected 0 <= index < count \(3\)$/,
     ],
-    [edited(p0, at('e4.json'), (j) => (j.parts[0].part.entries = null)), /e4\.json: parts\[0\]\.part\.entries: expected array, got null$/],
-    [edited(p0, at('e5.json'), (j) => (j.parts[0].summary = null)), /e5\.json: parts\[0\]\.summary: expected object, got null$/],
+    [edited(p0, at('e4.json'), (j) => (j.parts[0].part.entries = null)), /e4\.json: parts\[0\]\.part\.entries: expected an array, got null$/],
+    [edited(p0, at('e5.json'), (j) => (j.parts[0].summary = null)), /e5\.json: parts\[0\]\.summary: expected an object, got null$/],
     [
       edited(p0, at('e6.json'), (j) => (j.parts[0].part.entries = [[1, 2, 3, 4, 5]])),
       /e6\.json: parts\[0\]\.part\.entries\[0\]\[0\]: expected a unit of shard 0\/3/,
@@ -143,7 +143,7 @@ test('merge (regression): malformed parts are refused in one line naming the fil
     ],
     [
       edited(p0, at('e8.json'), (j) => delete j.scenarioDigest),
-      /e8\.json: scenarioDigest: expected string, got nothing \(a part written by an older mmulab: run it again\)$/,
+      /e8\.json: scenarioDigest: missing; expected a string \(a part written by an older mmulab: run it again\)$/,
     ],
     [edited(p0, at('e9.json'), (j) => (j.shard = { index: 1, count: 3 })), /e9\.json: parts\[0\]\.part\.shard: expected a share of the file's shard 1\/3/],
   ];
@@ -153,6 +153,29 @@ test('merge (regression): malformed parts are refused in one line naming the fil
   assertRefused(await run('merge', sweep, p0), /^mmulab: .*p0\.json: format: expected "mmulab-sweep\/1" \(as .*s0\.json has\), got "mmulab-check\/1"$/);
   // The same part twice.
   assertRefused(await run('merge', p0, p0), /^mmulab: .*p0\.json: part 0\/3 holds subtrees that .*p0\.json's part 0\/3 holds too/);
+});
+
+test("merge: a part's refusals are worded as a scenario's (missing; expected a string / an integer / one of ...), never 'expected string, got nothing'", async () => {
+  const w0 = at('w0.json');
+  assert.equal((await run(...checkPart(at('w-cex.json')), '--shard', '0/3', '--json', w0)).code, 0);
+  const cases: [string, RegExp][] = [
+    [
+      edited(w0, at('w1.json'), (j) => delete j.format),
+      /w1\.json: format: missing; expected "mmulab-sweep\/1" or "mmulab-check\/1" \(the --json of mmulab sweep or check\)$/,
+    ],
+    [edited(w0, at('w2.json'), (j) => (j.seed = 1.5)), /w2\.json: seed: expected an integer, got 1\.5$/],
+    [
+      edited(w0, at('w3.json'), (j) => delete j.exploration.strategy.kind),
+      /w3\.json: exploration\.strategy\.kind: missing; expected one of "dfs", "pct", "random", "auto"$/,
+    ],
+    [edited(w0, at('w4.json'), (j) => (j.violation = { kind: 'x' })), /w4\.json: violation\.thread: missing; expected a string$/],
+    [edited(w0, at('w5.json'), (j) => (j.summary.executions = 'many')), /w5\.json: summary\.executions: expected a number, got "many"$/],
+  ];
+  for (const [file, pattern] of cases) {
+    const r = await run('merge', file, at('w0.json'));
+    assertRefused(r, new RegExp(`^mmulab: .*${pattern.source}`));
+    assert.doesNotMatch(r.stderr, /got nothing|expected (string|number|object|array|int)\b/);
+  }
 });
 
 test('merge (regression): with a part missing, neither the header nor stoppedBy says exhausted', async () => {

@@ -71,15 +71,15 @@ test("sweep (regression): merge refuses a result that contradicts its part's hea
   };
   assert.throws(
     edited((p) => (p.rows[0]!.results[0]!.settings.faultPrecheck = 'lockless')),
-    refused(/^a\.json: rows\[0\]\.results\[0\]\.settings: faultPrecheck=lockless, expected its row's \(rows\[0\]\.settings\) faultPrecheck=off$/),
+    refused(/^a\.json: rows\[0\]\.results\[0\]\.settings: expected its row's \(rows\[0\]\.settings\) faultPrecheck=off, got faultPrecheck=lockless$/),
   );
   assert.throws(
     edited((p) => (p.rows[1]!.results[0]!.scenario = 'other')),
-    refused(/^a\.json: rows\[1\]\.results\[0\]\.scenario: other, expected the part's scenario fault-vs-invalidation-mini$/),
+    refused(/^a\.json: rows\[1\]\.results\[0\]\.scenario: expected the part's scenario fault-vs-invalidation-mini, got other$/),
   );
   assert.throws(
     edited((p) => (p.rows[0]!.results[0]!.mutant = 'fault-skip-seq-check')),
-    refused(/^a\.json: rows\[0\]\.results\[0\]\.mutant: fault-skip-seq-check, expected the part's mutant \(none\)$/),
+    refused(/^a\.json: rows\[0\]\.results\[0\]\.mutant: expected the part's mutant \(none\), got fault-skip-seq-check$/),
   );
   assert.equal(mergeSweeps([a, b]).partial, false);
 });
