@@ -284,6 +284,16 @@ export function hvaText(page: number): string {
   return hex(page * 4096);
 }
 
+/**
+ * A CR3 value, given as the gfn of the PGD it points to (the model keeps
+ * page numbers), printed as the register holds it and as the kernel's kvm_cr
+ * tracepoint prints it (`cr_write 3 = 0x...`): the PGD's guest-physical
+ * address (no PCID, no flag bits).
+ */
+export function cr3Text(pgdGfn: number): string {
+  return hex(pgdGfn * 4096);
+}
+
 /** x86 exception vectors the model injects, named as the kernel's traces name them (kvm_trace_sym_exc). */
 export const PF_VECTOR = 14;
 export const EXCEPTION_NAMES: Readonly<Record<number, string>> = { [PF_VECTOR]: '#PF' };
@@ -374,10 +384,10 @@ export function describeEvent(ev: KvmEventBody): string {
       // kvm_set_cr3 calls kvm_mmu_new_pgd only for a value other than kvm_read_cr3's; either way it ends
       // in kvm_invalidate_pcid, which (no PCID: PCID 0, the active one) asks for a sync and a flush.
       return ev.cr3 !== ev.old
-        ? `kvm_set_cr3: CR3 ${hex(ev.old)} → ${hex(ev.cr3)}: kvm_mmu_new_pgd, then kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT)`
-        : `kvm_set_cr3: CR3 ${hex(ev.cr3)} again (the value loaded): no kvm_mmu_new_pgd${ev.root >= 0 ? `, root sp ${ev.root} stays` : ', kvm_mmu_load builds a root before entry'}; kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT)`;
+        ? `kvm_set_cr3: CR3 ${cr3Text(ev.old)} → ${cr3Text(ev.cr3)}: kvm_mmu_new_pgd, then kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT)`
+        : `kvm_set_cr3: CR3 ${cr3Text(ev.cr3)} again (the value loaded): no kvm_mmu_new_pgd${ev.root >= 0 ? `, root sp ${ev.root} stays` : ', kvm_mmu_load builds a root before entry'}; kvm_invalidate_pcid(0) (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT)`;
     case 'newPgd':
-      return `kvm_mmu_new_pgd CR3 ${hex(ev.pgd)}: ${ev.root >= 0 ? `root sp ${ev.root} (a cached one fits)` : 'no cached root fits, one is built before entry'}; prev_roots ${rootList(ev.prev)}`;
+      return `kvm_mmu_new_pgd CR3 ${cr3Text(ev.pgd)}: ${ev.root >= 0 ? `root sp ${ev.root} (a cached one fits)` : 'no cached root fits, one is built before entry'}; prev_roots ${rootList(ev.prev)}`;
     case 'freeObsoleteRoots':
       return `kvm_mmu_free_obsolete_roots (current ${rootList([ev.current])}, prev_roots ${rootList(ev.prev)}): ${ev.freed.length > 0 ? `frees ${rootList(ev.freed)}` : 'finds none obsolete'}`;
     case 'memslotsPublish':

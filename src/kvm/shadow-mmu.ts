@@ -2,7 +2,7 @@ import { assertNever, modelAssert } from '../runtime/model-bug.js';
 import { type Op, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { InputError } from '../scenario/input-error.js';
-import type { RetPf } from './events.js';
+import { cr3Text, type RetPf } from './events.js';
 import { GuestCpu, type GuestCpuSpec, type GuestExitKind, GuestKernel, PageTableAllocator, USER_TOP } from './guest-paging.js';
 import { SharedProcesses } from './guest-shared.js';
 import type { Kvm } from './kvm.js';
@@ -275,7 +275,7 @@ export class ShadowMmu implements MmuBackend {
     const gva = fault.gfn;
     const tables = this.guestWalkOut;
     const present = this.guest.walk(vcpu.cr3, gva, tables);
-    if (!present) modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
+    if (!present) modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${cr3Text(vcpu.cr3)}`);
     // The walk read every level (a cleared leaf PTE is in a table it reached).
     for (let i = 0; i < ROOT_LEVEL; i++) this.assertGuestTableVisible(vcpu, tables[i]!);
     if (present) return null;
@@ -338,7 +338,7 @@ export class ShadowMmu implements MmuBackend {
       // FNAME(gpte_changed): the PTE guestWalk found present is clear now (with
       // shared processes, another vCPU's thread unmapped the page): RET_PF_RETRY,
       // no #PF; the access faults again, and that fault's walk injects it.
-      modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${hex(vcpu.cr3)}`);
+      modelAssert(this.guest.isUnmapped(vcpu.cr3, gva), `${vcpu.name}: no guest translation of ${hex(gva)} under CR3 ${cr3Text(vcpu.cr3)}`);
       return 'retry-gpte-changed';
     }
     // Write-protected since the fault's first test (pageTrackWrite): emulated all the same.
@@ -347,7 +347,7 @@ export class ShadowMmu implements MmuBackend {
       yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex, this.guestCpu(vcpu).writeThrough);
       return 'emulate';
     }
-    modelAssert(root.gfn === tables[0], `${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${hex(tables[0]!)}`);
+    modelAssert(root.gfn === tables[0], `${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${cr3Text(tables[0]!)}`);
     for (let i = 0; i < ROOT_LEVEL; i++) this.assertGuestTableVisible(vcpu, tables[i]!);
     let sp = root;
     for (let level = ROOT_LEVEL; level > 1; level--) {
@@ -537,7 +537,7 @@ export class ShadowMmu implements MmuBackend {
     if (sp.mmuValidGen !== this.kvm.mmuValidGen) {
       return requestComing ? null : `root sp ${r} (gfn ${hex(sp.gfn)}) is obsolete: made in mmu_valid_gen ${sp.mmuValidGen}, now ${this.kvm.mmuValidGen}`;
     }
-    if (sp.gfn !== vcpu.cr3) return `root sp ${r} shadows gfn ${hex(sp.gfn)}, but CR3 is ${hex(vcpu.cr3)}`;
+    if (sp.gfn !== vcpu.cr3) return `root sp ${r} shadows gfn ${hex(sp.gfn)}, but CR3 is ${cr3Text(vcpu.cr3)}`;
     // Seed 003 (P6): servicing KVM_REQ_MMU_FREE_OBSOLETE_ROOTS leaves no obsolete root cached
     // either (a cached one is reused by a CR3 switch without a rebuild).
     for (const prev of requestComing ? [] : vcpu.prevRoots) {
@@ -548,7 +548,7 @@ export class ShadowMmu implements MmuBackend {
       const harm = p.invalid
         ? 'its reference keeps the zapped page from being freed'
         : 'a CR3 switch to it reuses it (fast_pgd_switch), and the vCPU faults on it with no end';
-      return `previous root sp ${prev.root} (CR3 ${hex(prev.pgd)}) is ${p.invalid ? 'invalid' : `obsolete (mmu_valid_gen ${p.mmuValidGen}, now ${this.kvm.mmuValidGen})`}, still cached with no request to free it pending: ${harm}`;
+      return `previous root sp ${prev.root} (CR3 ${cr3Text(prev.pgd)}) is ${p.invalid ? 'invalid' : `obsolete (mmu_valid_gen ${p.mmuValidGen}, now ${this.kvm.mmuValidGen})`}, still cached with no request to free it pending: ${harm}`;
     }
     return null;
   }

@@ -1,4 +1,4 @@
-import { type EventStamp, EXCEPTION_NAMES, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason } from '../kvm/events.js';
+import { cr3Text, type EventStamp, EXCEPTION_NAMES, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason } from '../kvm/events.js';
 import { USER_TOP } from '../kvm/guest-paging.js';
 import { ShadowMmu } from '../kvm/shadow-mmu.js';
 import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
@@ -146,7 +146,7 @@ export class FtraceSink implements InstanceSink {
         // handle_cr traces the MOV to CR3 before kvm_set_cr3, whatever it does with
         // the value: there is no tracepoint for kvm_mmu_new_pgd, nor for a reload of
         // the same CR3 (kvm_invalidate_pcid).
-        this.add(at, 'kvm_cr', `cr_write 3 = 0x${(ev.cr3 * 4096).toString(16)}`);
+        this.add(at, 'kvm_cr', `cr_write 3 = ${cr3Text(ev.cr3)}`);
         return;
       case 'invlpg':
         // kvm_mmu_invlpg and kvm_mmu_invalidate_addr have no tracepoint (the exit is the kvm_exit above).

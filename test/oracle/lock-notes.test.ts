@@ -29,7 +29,7 @@ test('splitLockNotes: the mmu_lock operations before and after an event come apa
       after: ['write_unlock(mmu_lock)'],
     },
   );
-  const pgd = 'kvm_mmu_new_pgd CR3 0x8000000: no cached root fits, one is built before entry; prev_roots sp 0';
+  const pgd = 'kvm_mmu_new_pgd CR3 0x8000000000: no cached root fits, one is built before entry; prev_roots sp 0';
   assert.deepEqual(splitLockNotes(pgd), { own: '', before: [], event: pgd, after: [] });
   // A line that is all lock operations cannot be: the event stays.
   assert.equal(splitLockNotes('write_unlock(mmu_lock)').event, 'write_unlock(mmu_lock)');

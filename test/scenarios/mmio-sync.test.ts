@@ -26,7 +26,7 @@ const SHOWS = [
   /vCPU0: install MMIO SPTE gfn 0x0 generation 0 in sp 3; write_unlock\(mmu_lock\)$/,
   /vmm: memslots generation := 1 \(update done\)$/,
   /vCPU0: kvm_unsync_page: sp 3 gfn 0x8000403 level 1 unsync, its gfn mapped writable$/,
-  /vCPU0: kvm_set_cr3: CR3 0x8000400 again/,
+  /vCPU0: kvm_set_cr3: CR3 0x8000400000 again/,
   /vCPU0: sync_mmio_spte: re-stamp MMIO SPTE gfn 0x0 generation 1 in sp 3 \(its guest PTE still maps the gfn; no memslot lookup\)$/,
   /vCPU0: VM-exit \(#PF intercepted: reserved bit, MMIO SPTE\)$/,
   /vCPU0: handle_mmio_page_fault gfn 0x0: MMIO SPTE generation 1, memslots 1: match, emulate as MMIO$/,
