@@ -262,6 +262,35 @@ export class FtraceSink implements InstanceSink {
       case 'memslotChange':
         this.add(at, 'mmulab_set_memory_region', `slot ${ev.slot} op ${ev.op} phase ${ev.phase}`);
         return;
+      case 'memslotLookup':
+        // No tracepoint: a fault's kvm_vcpu_gfn_to_memslot, or the APIC-access reload's id_to_memslot (only where memslots change).
+        this.add(
+          at,
+          'mmulab_memslot_lookup',
+          `vcpu ${ev.vcpu} by ${ev.by === 'fault' ? 'kvm_vcpu_gfn_to_memslot' : 'id_to_memslot'} gfn ${hex(ev.gfn)} slot ${ev.slot >= 0 ? ev.slot : 'none'} invalid ${ev.invalid ? 1 : 0}`,
+        );
+        return;
+      case 'apicRetryCheck':
+        // vmx_set_apic_access_page_addr's mmu_invalidate_retry_gfn under read_lock(mmu_lock): no tracepoint.
+        this.add(
+          at,
+          'mmulab_mmu_invalidate_retry_gfn',
+          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} in_progress ${ev.inProgress}${ev.inProgress > 0 ? ` range_start ${hex(ev.rangeStart)} range_end ${hex(ev.rangeEnd)}` : ''} seq ${ev.seq} snapshot ${ev.snapshot} retry ${ev.retry ? 1 : 0}${ev.ignored ? ' ignored' : ''}`,
+        );
+        return;
+      case 'trackWrite':
+        // kvm_mmu_track_write has no tracepoint (only the mmu_pte_write and mmu_flooded stats): each page
+        // flooding zaps is a kvm_mmu_prepare_zap_page line before, each SPTE dropped a mmulab_drop_spte line.
+        this.add(at, 'mmulab_mmu_track_write', trackWriteFields(ev));
+        return;
+      case 'zapResumed':
+        // tdp_mmu_iter_cond_resched has no tracepoint: the walk goes on after a mmulab_lock_break and finds nothing more to zap.
+        this.add(
+          at,
+          'mmulab_zap_resumed',
+          `${ev.holder} root ${ev.root} end ${ev.end < Number.MAX_SAFE_INTEGER ? hex(ev.end) : 'max'} zapped 0 flush_pending ${ev.flushPending ? 1 : 0}`,
+        );
+        return;
       default:
         return;
     }
@@ -365,6 +394,24 @@ const EXIT_REASONS: Record<VmExitReason, string> = {
 const MOV_TO_CR3_QUALIFICATION = 0x3;
 
 const hex = (n: number) => n.toString(16);
+
+/**
+ * kvm_mmu_track_write's line: the table's gfn and the entries written, then
+ * either `indirect_shadow_pages 0` (it returns at once) or the shadow pages
+ * updated (each level > 1 page with its write-flooding count), the present
+ * SPTEs zapped and the pages zapped whole for flooding (the kernel's
+ * mmu_flooded stat).
+ */
+function trackWriteFields(ev: Extract<KvmEvent, { e: 'trackWrite' }>): string {
+  const where = `gfn ${hex(ev.gfn)} index ${ev.index} entries ${ev.through - ev.index}`;
+  if (ev.noShadowPages) return `${where} indirect_shadow_pages 0`;
+  const updated = ev.updated.map((sp, i) => {
+    const n = ev.floodingCounts[i]!;
+    return n < 0 ? `sp${sp}` : `sp${sp}(flooding ${n})`;
+  });
+  const flooded = ev.flooded.map((sp) => `sp${sp}`);
+  return `${where} updated ${updated.length > 0 ? updated.join(',') : 'none'} sptes_zapped ${ev.dropped} flooded ${flooded.length > 0 ? flooded.join(',') : 'none'}`;
+}
 
 /** %016llx: zero-padded to 16 hex digits. */
 function pad(n: number, width: number): string {

@@ -3,6 +3,7 @@ import type { Violation } from '../runtime/instance.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, EventBudget } from './budget.js';
+import { instantArgs } from './instant-args.js';
 import { type RetryCause, RetryCauses } from './retry-cause.js';
 import { gfnRange, hvaRangeArgs, type Span, type SpanArgs, SpanRecorder } from './spans.js';
 import { NS_PER_STEP, StepClock } from './step-clock.js';
@@ -96,6 +97,10 @@ export class PerfettoSink implements InstanceSink {
       case 'mmioGenWrap':
       case 'mmioCheck':
       case 'invlpgSyncSpte':
+      case 'apicRetryCheck':
+      case 'trackWrite':
+      case 'zapResumed':
+      case 'memslotLookup':
         this.instant(ev, at);
         return;
       case 'apicReload':
@@ -247,7 +252,7 @@ export class PerfettoSink implements InstanceSink {
   }
 
   private instant(ev: KvmEvent, at: EventStamp): void {
-    this.instants.push({ ts: at.ts, tid: at.tid, name: describeEvent(ev), args: { event: ev.e, step: at.step } });
+    this.instants.push({ ts: at.ts, tid: at.tid, name: describeEvent(ev), args: { event: ev.e, step: at.step, ...instantArgs(ev) } });
   }
 
   private setCounter(ts: number, k: number, v: number): void {

@@ -1,0 +1,52 @@
+import type { KvmEvent } from '../kvm/events.js';
+import { gfnRange, type SpanArgs } from './spans.js';
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/**
+ * The fields an instant of the Perfetto trace carries besides its name (the
+ * event described) and `event` and `step`: for the events whose line is a
+ * summary of several values (a check's inputs and verdict, a write's pages,
+ * a lookup's memslot), those values one by one, so that a query or the
+ * details pane can read them. Gfns in hex, as the name prints them; lists
+ * joined, as args hold no arrays here. Empty for the other events.
+ */
+export function instantArgs(ev: KvmEvent): SpanArgs {
+  switch (ev.e) {
+    case 'apicRetryCheck':
+      return {
+        vcpu: ev.vcpu,
+        gfn: hex(ev.gfn),
+        mmuInvalidateInProgress: ev.inProgress,
+        ...(ev.inProgress > 0 ? { range: gfnRange(ev.rangeStart, ev.rangeEnd) } : {}),
+        mmuInvalidateSeq: ev.seq,
+        snapshot: ev.snapshot,
+        retry: ev.retry,
+        ...(ev.ignored ? { ignored: true } : {}),
+      };
+    case 'trackWrite':
+      return {
+        gfn: hex(ev.gfn),
+        entries: `[${ev.index},${ev.through})`,
+        ...(ev.noShadowPages
+          ? { noShadowPages: true }
+          : {
+              updated: ev.updated.map((sp) => `sp ${sp}`).join(', '),
+              writeFlooding: ev.floodingCounts.map((n) => (n < 0 ? '-' : String(n))).join(', '),
+              sptesZapped: ev.dropped,
+              flooded: ev.flooded.map((sp) => `sp ${sp}`).join(', '),
+            }),
+      };
+    case 'zapResumed':
+      return {
+        holder: ev.holder,
+        root: ev.root,
+        end: ev.end < Number.MAX_SAFE_INTEGER ? hex(ev.end) : 'max',
+        flushPending: ev.flushPending,
+      };
+    case 'memslotLookup':
+      return { vcpu: ev.vcpu, by: ev.by, gfn: hex(ev.gfn), slot: ev.slot >= 0 ? ev.slot : 'none', invalid: ev.invalid };
+    default:
+      return {};
+  }
+}
