@@ -143,7 +143,7 @@ test('replay and merge of deeply nested JSON say what was expected, exit 2 (a pr
   const text = readFileSync(part, 'utf8');
   assert.match(text, /"maxSteps": null/);
   const bad = scenarioFile('deep-max-steps.json', text.replace('"maxSteps": null', `"maxSteps": ${deepArray(10000)}`));
-  assertBad(await cli('merge', bad, part), cut(/deep-max-steps\.json: maxSteps: expected number, got /));
+  assertBad(await cli('merge', bad, part), cut(/deep-max-steps\.json: maxSteps: expected a number, got /));
 });
 
 test('replay refuses a counterexample whose seed is no seed --seed takes (a probe: -1, 1.5 and 9007199254740992 were taken, and copied into replay --json)', async () => {
