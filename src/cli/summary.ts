@@ -27,6 +27,11 @@ export function summarizeRun(r: RunResult): string {
     ['APIC reloads/re-requests', `${m.apic.reloads} / ${m.apic.reRequests}`],
     ['APIC re-requesting/request to entry', `${fmtNs(m.apic.stalledNs)} / ${fmtNs(m.apic.requestToEntryNs)} (sums over vCPUs)`],
   ];
+  const d = m.dirtyLog;
+  if (d !== undefined) {
+    rows.push(['dirty log: harvests, pages harvested', `${d.harvests}, ${d.pagesHarvested}`]);
+    rows.push(['  leaves write-protected, wp faults', `${d.leavesWriteProtected}, ${d.wpFaults}`]);
+  }
   const shadow = r.settings.mmu === 'shadow';
   if (shadow || m.zapAll.started > 0) {
     if (shadow) rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);

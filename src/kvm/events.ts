@@ -239,6 +239,28 @@ export type KvmEventBody =
    */
   | { e: 'invlpgSyncSpte'; vcpu: number; gva: number; root: number; prev: boolean; sp: number; result: SyncSpteResult; flush: WriteProtectFlush }
   | { e: 'mmuValidGen'; gen: number }
+  /**
+   * The VMM's KVM_SET_USER_MEMORY_REGION adding KVM_MEM_LOG_DIRTY_PAGES to `slot`:
+   * `begin`, the flag set; `returned`, after kvm_mmu_slot_apply_flags made
+   * `leaves` writable leaves read-only and flushed (`flush`).
+   */
+  | { e: 'dirtyLogEnable'; slot: number; phase: 'begin' | 'returned'; leaves: number; flush: WriteProtectFlush }
+  /**
+   * KVM_GET_DIRTY_LOG number `n`: `taken`, a word's dirty bits taken (xchg) under
+   * mmu_lock; `returned`, the bitmap copied to userspace (`gfns`: every gfn it
+   * reports) after the flush (`flush`).
+   */
+  | { e: 'dirtyLogHarvest'; slot: number; n: number; phase: 'taken' | 'returned'; gfns: number[]; flush: WriteProtectFlush }
+  /** A leaf of `gfn` made read-only for dirty logging (`wasWritable`: a leaf had the W bit). */
+  | { e: 'dirtyLogWrprot'; gfn: number; by: 'kvm_mmu_slot_apply_flags' | 'KVM_GET_DIRTY_LOG'; wasWritable: boolean; pfn?: number }
+  /** The VMM copied page `gfn` after ioctl `n` returned (0: the enabling one's full copy). */
+  | { e: 'dirtyLogCopy'; slot: number; n: number; gfn: number }
+  /**
+   * make_spte → mark_page_dirty_in_slot: a fault made a writable SPTE for `gfn` in
+   * the logged slot (`already`: its bit was set; `wpFault`: the fault was a write
+   * to a leaf dirty logging had write-protected, now writable again).
+   */
+  | { e: 'markPageDirty'; vcpu: number; gfn: number; slot: number; already: boolean; wpFault: boolean }
   | { e: 'note'; text: string };
 
 /** The flush after a write protection (gfnWriteProtected): done, not needed (no leaf was writable), or left out by a mutant. */
@@ -324,12 +346,23 @@ export const REQUEST_NAMES = [
  * access that reaches an MMIO SPTE exits as an EPT misconfiguration (TDP) or a
  * #PF with a reserved bit set (shadow: `pf-rsvd`).
  */
-export type VmExitReason = 'ept-violation' | 'pf-intercept' | 'write-protect' | 'ept-misconfig' | 'pf-rsvd' | 'kick' | 'done' | 'cr3' | 'invlpg';
+export type VmExitReason =
+  | 'ept-violation'
+  | 'pf-intercept'
+  | 'write-protect'
+  | 'ept-write-protect'
+  | 'ept-misconfig'
+  | 'pf-rsvd'
+  | 'kick'
+  | 'done'
+  | 'cr3'
+  | 'invlpg';
 
 const EXIT_TEXT: Record<VmExitReason, string> = {
   'ept-violation': 'EPT violation',
   'pf-intercept': '#PF intercepted',
   'write-protect': '#PF intercepted: write to a write-protected SPTE',
+  'ept-write-protect': 'EPT violation: write to a write-protected SPTE',
   'ept-misconfig': 'EPT misconfiguration: MMIO SPTE',
   'pf-rsvd': '#PF intercepted: reserved bit, MMIO SPTE',
   kick: 'kick',
@@ -533,9 +566,34 @@ export function describeEvent(ev: KvmEventBody): string {
       return `__kvm_mmu_invalidate_addr gva ${hex(ev.gva)} in ${ev.prev ? 'previous ' : ''}root ${ev.root}: unsync sp ${ev.sp}, FNAME(sync_spte): ${SYNC_SPTE_TEXT[ev.result]}${ev.flush === 'done' ? ', kvm_flush_remote_tlbs_gfn' : ev.flush === 'skipped' ? ", no remote flush (the mutant's: this vCPU's entry only)" : ''}`;
     case 'mmuValidGen':
       return `mmu_valid_gen := ${ev.gen}`;
+    case 'dirtyLogEnable':
+      return ev.phase === 'begin'
+        ? `KVM_SET_USER_MEMORY_REGION memslot ${ev.slot} flags KVM_MEM_LOG_DIRTY_PAGES: kvm_mmu_slot_apply_flags write-protects the slot`
+        : `KVM_SET_USER_MEMORY_REGION returns: ${ev.leaves} leaf/leaves write-protected, ${flushText(ev.flush, 'kvm_flush_remote_tlbs_memslot')}`;
+    case 'dirtyLogHarvest':
+      return ev.phase === 'taken'
+        ? ev.gfns.length === 0
+          ? `KVM_GET_DIRTY_LOG #${ev.n}: no dirty bit in the bitmap's word, nothing taken`
+          : `KVM_GET_DIRTY_LOG #${ev.n}: xchg takes dirty gfns ${gfnList(ev.gfns)}; kvm_arch_mmu_enable_log_dirty_pt_masked write-protects them`
+        : `KVM_GET_DIRTY_LOG #${ev.n} returns the bitmap (gfns ${gfnList(ev.gfns)}), ${flushText(ev.flush, 'kvm_flush_remote_tlbs_memslot')}`;
+    case 'dirtyLogWrprot':
+      return `${ev.by}: gfn ${hex(ev.gfn)} leaf write-protected${ev.wasWritable ? '' : ' (none was writable)'}`;
+    case 'dirtyLogCopy':
+      return `VMM copies gfn ${hex(ev.gfn)} (${ev.n === 0 ? 'the first full copy' : `reported by KVM_GET_DIRTY_LOG #${ev.n}`})`;
+    case 'markPageDirty':
+      return `${ev.wpFault ? 'write to a write-protected leaf: make_spte makes it writable, ' : ''}mark_page_dirty_in_slot: gfn ${hex(ev.gfn)} dirty in memslot ${ev.slot}${ev.already ? ' (already)' : ''}`;
     case 'note':
       return ev.text;
   }
+}
+
+/** The flush an ioctl of dirty logging makes before it returns, as the step log says it. */
+function flushText(flush: WriteProtectFlush, what: string): string {
+  return flush === 'done' ? `after ${what}` : flush === 'skipped' ? `with no ${what} (the mutant's)` : 'nothing to flush';
+}
+
+function gfnList(gfns: readonly number[]): string {
+  return gfns.length === 0 ? 'none' : gfns.map(hex).join(', ');
 }
 
 export function requestList(bits: number): string {

@@ -5,6 +5,7 @@ import { Srcu } from '../runtime/srcu.js';
 import type { Task } from '../runtime/thread.js';
 import { WaitQueue } from '../runtime/wait-queue.js';
 import type { Costs } from './costs.js';
+import type { DirtyLog } from './dirty-log.js';
 import { type Routes, route, routesFor, routesWith } from './event-routes.js';
 import type { EventStamp, KvmEvent, Sink } from './events.js';
 import { HostMm } from './host-mm.js';
@@ -55,6 +56,8 @@ export class Kvm {
    * counterexample shows which slot a fault found before its seq snapshot.
    */
   memslotsChange = false;
+  /** Dirty logging of the one memslot a scenario logs (host.dirtyLog), or null: then no path pays for it. */
+  dirtyLog: DirtyLog | null = null;
   /** The shadow MMU's generation, 0 or 1 (kvm->arch.mmu_valid_gen). */
   mmuValidGen = 0;
   readonly host = new HostMm();

@@ -31,6 +31,8 @@ export interface MmuBackend {
   readonly faultTakesWriteLock: boolean;
   /** How a walk that finds no usable leaf exits: an EPT violation (TDP) or an intercepted #PF (shadow). */
   readonly faultExit: 'ept-violation' | 'pf-intercept';
+  /** How a write that a present, read-only leaf refuses exits: a #PF with P|W (shadow) or an EPT violation on a read-only entry (TDP). */
+  readonly writeProtectExit: 'write-protect' | 'ept-write-protect';
   /** How a walk that reaches an MMIO SPTE exits: an EPT misconfiguration (TDP) or a #PF with a reserved bit (shadow). */
   readonly mmioExit: 'ept-misconfig' | 'pf-rsvd';
   /** The guest's hardware walk through the vCPU's current root: pfn or -1 (also for a write through a read-only leaf), or an MMIO SPTE (mmio-spte.ts: <= -2). */
@@ -61,6 +63,18 @@ export interface MmuBackend {
   zapAllFastUnlocked(): Generator<Op, void, void>;
   /** kvm_arch_flush_shadow_memslot for a slot being deleted or moved. */
   flushShadowMemslot(slot: Memslot): Generator<Op, void, void>;
+  /**
+   * Dirty logging being enabled (kvm_mmu_slot_remove_write_access): every leaf of
+   * the slot made read-only, taking mmu_lock as the MMU does; returns how many
+   * were writable. The caller flushes.
+   */
+  slotRemoveWriteAccess(slot: Memslot): Generator<Op, number, void>;
+  /**
+   * A harvest's write protection of one gfn it took from the bitmap
+   * (kvm_arch_mmu_enable_log_dirty_pt_masked), mmu_lock held for write; whether a
+   * leaf was writable.
+   */
+  writeProtectGfn(gfn: number): boolean;
   /** Describes the vCPU's current root for logs; -1 when none. */
   rootId(vcpu: Vcpu): number;
   /** Why entering the guest on this vCPU's root would break property 2, or null. */

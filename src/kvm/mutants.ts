@@ -138,6 +138,18 @@ export const MUTANTS: readonly MutantSpec[] = [
       "kvm_mmu_invalidate_addr drops the SPTE the guest's INVLPG syncs (its PTE cleared) and flushes only this vCPU's TLB entry (kvm_x86_flush_tlb_gva), not every vCPU's (no kvm_flush_remote_tlbs_gfn): another vCPU's TLB keeps the page, and a host invalidation of it later finds no SPTE (no rmap), flushes nothing, and the host frees the page that TLB still maps",
     scenario: 'invlpg-mini',
   },
+  {
+    name: 'dirty-log-no-flush',
+    description:
+      "KVM_GET_DIRTY_LOG write-protects the gfns it takes from the bitmap but returns it to userspace without kvm_flush_remote_tlbs_memslot: a vCPU's TLB still allows writes to a harvested page, and a write after the VMM's copy of it neither faults nor sets its dirty bit (a lost dirty page)",
+    scenario: 'dirty-log-mini',
+  },
+  {
+    name: 'dirty-log-enable-no-flush',
+    description:
+      "kvm_mmu_slot_apply_flags write-protects the slot's leaves as dirty logging is enabled but the ioctl returns without kvm_flush_remote_tlbs_memslot: a TLB entry filled before still allows writes, and a write after the VMM's first copy of the page is never logged",
+    scenario: 'dirty-log-mini',
+  },
 ];
 
 export type MutantName = (typeof MUTANTS)[number]['name'];

@@ -2,6 +2,7 @@ import { assertNever, modelAssert } from '../runtime/model-bug.js';
 import { type Op, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { InputError } from '../scenario/input-error.js';
+import { markPageDirtyInSlot } from './dirty-log.js';
 import { cr3Text, type RetPf } from './events.js';
 import { GuestCpu, type GuestCpuSpec, type GuestExitKind, GuestKernel, PageTableAllocator, USER_TOP } from './guest-paging.js';
 import { SharedProcesses } from './guest-shared.js';
@@ -12,7 +13,7 @@ import { isMmioSpte, makeMmioSpte, mmioSpteGen } from './mmio-spte.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT } from './requests.js';
 import { Rmap } from './rmap.js';
-import { accountShadowed, checkShadowAccounting, recountDueFor } from './shadow-accounting.js';
+import { accountShadowed, checkShadowAccounting, kvmMmuSlotGfnWriteProtect, recountDueFor } from './shadow-accounting.js';
 import { kvmMmuInvlpg } from './shadow-invlpg.js';
 import { ActiveMmuPages, MmuPageHash } from './shadow-lists.js';
 import {
@@ -60,6 +61,7 @@ export class ShadowMmu implements MmuBackend {
   readonly faultTakesWriteLock = true;
   readonly faultExit = 'pf-intercept' as const;
   readonly mmioExit = 'pf-rsvd' as const;
+  readonly writeProtectExit = 'write-protect' as const;
   /** Every shadow page ever made, by id (freed ones stay, for use-after-free reports). */
   readonly sps: ShadowPage[] = [];
   /** kvm->arch.active_mmu_pages. */
@@ -382,6 +384,8 @@ export class ShadowMmu implements MmuBackend {
     // level 1 has its pages made unsync. (The model's guest PTEs are all writable
     // and dirty, as a kernel's direct map is.)
     const writable = !mmuTryToUnsyncPages(this, fault.gfn);
+    // make_spte: a writable leaf in a logged slot marks its gfn dirty before it is stored.
+    if (writable) markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, present);
     sp.sptes.set(index, makeLeaf(fault.pfn, writable));
     kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: present ? leafPfn(old) : -1, newPfn: fault.pfn, level: 1, writable });
     kvm.rt.charge(kvm.costs.spteInstallNs);
@@ -417,6 +421,32 @@ export class ShadowMmu implements MmuBackend {
       for (const ref of [...this.rmap.get(gfn)]) if (mmuPageZapPte(this, this.sps[refPage(ref)]!, refIndex(ref))) flush = true;
     }
     return flush;
+  }
+
+  /**
+   * @kernel kvm_mmu_slot_remove_write_access (rmap part) — under the write lock,
+   * walk_slot_rmaps with slot_rmap_write_protect: every leaf of the slot's gfns
+   * made read-only. No lock break (the kernel's walk may cond_resched_rwlock_write).
+   */
+  *slotRemoveWriteAccess(slot: Memslot): Generator<Op, number, void> {
+    const kvm = this.kvm;
+    yield* kvm.mmuLock.writeLock();
+    let n = 0;
+    for (const gfn of this.rmap.gfnsIn(slot.baseGfn, slot.baseGfn + slot.npages)) {
+      // Race: guests reading these leaves in hardware while we clear their W bits.
+      yield opWrite(this.objSpt);
+      if (!kvmMmuSlotGfnWriteProtect(this, gfn)) continue;
+      n++;
+      kvm.emit({ e: 'dirtyLogWrprot', gfn, by: 'kvm_mmu_slot_apply_flags', wasWritable: true });
+    }
+    yield* kvm.mmuLock.writeUnlockY();
+    return n;
+  }
+
+  /** @kernel kvm_mmu_write_protect_pt_masked — rmap_write_protect of the gfn's leaves, mmu_lock held for write. */
+  writeProtectGfn(gfn: number): boolean {
+    this.kvm.mmuLock.assertWriteHeld('kvm_mmu_write_protect_pt_masked');
+    return kvmMmuSlotGfnWriteProtect(this, gfn);
   }
 
   /** kvm_mmu_reload: build a root for CR3 when the current slot is empty. */

@@ -1,6 +1,7 @@
 import { ModelBug } from '../runtime/model-bug.js';
 import { op2, opRead, opShared, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
+import { markPageDirtyInSlot } from './dirty-log.js';
 import type { RetPf } from './events.js';
 import type { Kvm } from './kvm.js';
 import type { Memslot } from './memslots.js';
@@ -38,6 +39,7 @@ export class TdpMmu implements MmuBackend {
   readonly faultTakesWriteLock = false;
   readonly faultExit = 'ept-violation' as const;
   readonly mmioExit = 'ept-misconfig' as const;
+  readonly writeProtectExit = 'ept-write-protect' as const;
   readonly pool = new TablePool();
   /** kvm->arch.tdp_mmu_roots, every root not yet freed. */
   readonly roots: TdpRoot[] = [];
@@ -58,13 +60,40 @@ export class TdpMmu implements MmuBackend {
     return vcpu.root.root < 0 ? undefined : this.allRoots[vcpu.root.root];
   }
 
-  /** TDP leaves are always writable (no dirty logging in the model). */
-  readonly walkWritable = true;
+  /**
+   * Leaves dirty logging made read-only (the W bit cleared), by root id: null
+   * until a slot's logging is enabled, so that no other world pays for it. Every
+   * other leaf is writable (the model's guest memory is, in host and guest).
+   */
+  private readOnly: Map<number, Set<number>> | null = null;
 
-  walk(vcpu: Vcpu, gfn: number): number {
+  /** Whether the leaf the last walk found allows writes (set by walk). */
+  walkWritable = true;
+
+  walk(vcpu: Vcpu, gfn: number, write = false): number {
     const root = this.rootOf(vcpu);
     if (root === undefined || root.freed) return -1;
-    return this.pool.lookup(root.table, gfn);
+    const pfn = this.pool.lookup(root.table, gfn);
+    if (this.readOnly === null) return pfn;
+    this.walkWritable = !(pfn >= 0 && this.isReadOnly(root, gfn));
+    return write && !this.walkWritable ? -1 : pfn;
+  }
+
+  private isReadOnly(root: TdpRoot, gfn: number): boolean {
+    return this.readOnly?.get(root.id)?.has(gfn) ?? false;
+  }
+
+  /** Clears the W bit of the present leaf of gfn in root; whether it was set. */
+  private clearWritable(root: TdpRoot, gfn: number): boolean {
+    this.readOnly ??= new Map();
+    let set = this.readOnly.get(root.id);
+    if (set === undefined) {
+      set = new Set();
+      this.readOnly.set(root.id, set);
+    }
+    if (set.has(gfn)) return false;
+    set.add(gfn);
+    return true;
   }
 
   /**
@@ -81,8 +110,18 @@ export class TdpMmu implements MmuBackend {
     yield opWrite(this.spteObject(fault.gfn));
     const old = this.pool.lookup(root.table, fault.gfn);
     // A present leaf stays (RET_PF_SPURIOUS): under the kernel's protocol a gfn in
-    // no memslot has none, its slot's SPTEs zapped before the slot went.
-    if (old >= 0) return 'spurious';
+    // no memslot has none, its slot's SPTEs zapped before the slot went. But a
+    // write to a leaf dirty logging write-protected makes it writable again, and
+    // make_spte marks the gfn dirty (the kernel's fast_page_fault would do this
+    // locklessly with a cmpxchg; the model takes this slow path).
+    if (old >= 0) {
+      if (!fault.write || !this.isReadOnly(root, fault.gfn)) return 'spurious';
+      markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true);
+      this.readOnly!.get(root.id)!.delete(fault.gfn);
+      kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true });
+      kvm.rt.charge(kvm.costs.spteInstallNs);
+      return 'fixed';
+    }
     if (fault.slot === undefined) {
       const spte = makeMmioSpte(kvm);
       this.pool.setMmio(root.table, fault.gfn, spte);
@@ -90,6 +129,8 @@ export class TdpMmu implements MmuBackend {
       kvm.rt.charge(kvm.costs.spteInstallNs);
       return 'emulate';
     }
+    // make_spte: the leaf is writable; in a logged slot its gfn is marked dirty first.
+    markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn);
     this.pool.set(root.table, fault.gfn, fault.pfn);
     kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 });
     kvm.rt.charge(kvm.costs.spteInstallNs);
@@ -137,6 +178,7 @@ export class TdpMmu implements MmuBackend {
       yield op2(WRITE, this.spteObject(g), lock.obj);
       if (root.freed) break;
       const old = this.pool.set(root.table, g, -1);
+      if (this.readOnly !== null) this.readOnly.get(root.id)?.delete(g);
       if (old >= 0) {
         resumed = false;
         if (!root.invalid) pending = true;
@@ -227,6 +269,7 @@ export class TdpMmu implements MmuBackend {
     if (root.refcount > 0) return;
     if (!root.invalid) throw new ModelBug(`root ${root.id} freed while valid`);
     root.freed = true;
+    this.readOnly?.delete(root.id);
     this.roots.splice(this.roots.indexOf(root), 1);
     this.pool.freeTree(root.table);
     this.kvm.emit({ e: 'rootFree', root: root.id });
@@ -282,6 +325,43 @@ export class TdpMmu implements MmuBackend {
       this.putRoot(root, -1);
     }
     yield* kvm.mmuLock.readUnlockY();
+  }
+
+  /**
+   * @kernel kvm_tdp_mmu_wrprot_slot — under the read lock, the W bit of each
+   * present leaf of the slot in every valid root cleared with cmpxchg (an invalid
+   * root runs no vCPU: the fast zap that made it so kicked them out under
+   * slots_lock, which the caller holds). No lock break (tdp_mmu_iter_cond_resched).
+   */
+  *slotRemoveWriteAccess(slot: Memslot): Generator<number, number, void> {
+    const kvm = this.kvm;
+    yield* kvm.mmuLock.readLock();
+    let n = 0;
+    const end = slot.baseGfn + slot.npages;
+    for (const root of [...this.roots]) {
+      if (root.invalid || root.freed) continue;
+      for (let g = this.pool.nextPresent(root.table, slot.baseGfn, end); g >= 0; g = this.pool.nextPresent(root.table, g + 1, end)) {
+        // Race: a guest's hardware walk of this SPTE, and faults installing SPTEs
+        // with cmpxchg under the read lock too (a new one marks its gfn dirty).
+        yield opWrite(this.spteObject(g));
+        if (this.pool.lookup(root.table, g) < 0 || !this.clearWritable(root, g)) continue;
+        n++;
+        kvm.emit({ e: 'dirtyLogWrprot', gfn: g, by: 'kvm_mmu_slot_apply_flags', wasWritable: true, pfn: this.pool.lookup(root.table, g) });
+      }
+    }
+    yield* kvm.mmuLock.readUnlockY();
+    return n;
+  }
+
+  /** @kernel kvm_tdp_mmu_clear_dirty_pt_masked with wrprot — the W bit of gfn's leaf in every valid root. */
+  writeProtectGfn(gfn: number): boolean {
+    this.kvm.mmuLock.assertWriteHeld('kvm_tdp_mmu_clear_dirty_pt_masked');
+    let was = false;
+    for (const root of this.roots) {
+      if (root.invalid || root.freed || this.pool.lookup(root.table, gfn) < 0) continue;
+      if (this.clearWritable(root, gfn)) was = true;
+    }
+    return was;
   }
 
   rootId(vcpu: Vcpu): number {

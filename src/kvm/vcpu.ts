@@ -321,8 +321,8 @@ export class Vcpu {
             kvm.emit({ e: 'vmExit', vcpu: this.id, reason: mmu.mmioExit, gfn, write });
             return { kind: 'mmio', gfn, write };
           }
-          // A write the leaf refused, read-only (shadow paging's write protection), is told apart for traces.
-          const reason = write && mmu.walk(this, gfn, false) >= 0 ? 'write-protect' : mmu.faultExit;
+          // A write the leaf refused, read-only (shadow paging's write protection, dirty logging's), is told apart for traces.
+          const reason = write && mmu.walk(this, gfn, false) >= 0 ? mmu.writeProtectExit : mmu.faultExit;
           kvm.emit({ e: 'vmExit', vcpu: this.id, reason, gfn, write });
           return { kind: 'fault', gfn, write };
         }
@@ -345,10 +345,16 @@ export class Vcpu {
     }
   }
 
-  /** A guest access through the TLB: this vCPU's state, and the host PTE of the page it reaches. */
+  /**
+   * A guest access through the TLB: this vCPU's state, and the host PTE of the
+   * page it reaches. Where a slot's writes are logged, a write changes the page
+   * that the VMM's copy reads (dirty-log-ioctl.ts): the page is written.
+   */
   private tlbAccessOp(gfn: number): Op {
     const slot = this.kvm.memslots.gfnToMemslot(gfn);
-    return slot === undefined ? opWrite(this.obj) : opPair(WRITE, this.obj, READ, this.kvm.objHostPte(gfnToHva(slot, gfn)));
+    if (slot === undefined) return opWrite(this.obj);
+    const page = this.nextWrite && this.kvm.dirtyLog !== null ? WRITE : READ;
+    return opPair(WRITE, this.obj, page, this.kvm.objHostPte(gfnToHva(slot, gfn)));
   }
 
   /** Time since the first EPT violation of the access now faulting (0 when none is). */

@@ -42,7 +42,8 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
  *  3. no stale APIC-access address — at VM-entry and when the host frees a page;
  *  4. accounting — after root and shadow-page changes;
  *  5. no obsolete shadow page outlives a fast zap unzapped — when it returns;
- *  6. no stale MMIO SPTE — when the MMIO fast path trusts one.
+ *  6. no stale MMIO SPTE — when the MMIO fast path trusts one;
+ *  7. no lost dirty write — at each guest write to a slot whose writes are logged.
  */
 export class Oracle implements Sink {
   readonly kinds = ORACLE_KINDS;
@@ -128,6 +129,7 @@ export class Oracle implements Sink {
       this.report('stale-translation', `${what(ev)}, but gfn ${hex(ev.gfn)} is in no memslot any more`);
       return;
     }
+    if (ev.write && kvm.dirtyLog !== null) this.checkDirtyLogged(ev);
     const hva = gfnToHva(slot, ev.gfn);
     if (ev.via === 'spte') this.clean.filled(hva);
     const now = kvm.host.lookup(hva);
@@ -194,6 +196,29 @@ export class Oracle implements Sink {
       );
       return;
     }
+  }
+
+  /**
+   * A guest write to gfn G of the logged slot changes the page without a fault. It
+   * is logged when G's dirty bit is set (a fault made the writable SPTE, and
+   * marked it, since the last harvest took the bit), or in a copy still to come
+   * (the first full copy after logging was enabled, or that of a harvest that
+   * took G, which the VMM makes once the ioctl returned). Otherwise no harvest
+   * will report it: the migrated copy of G lacks the write. Under the kernel's
+   * protocol a write with G's bit clear must fault, because each harvest
+   * write-protects G's leaves and flushes every TLB before it returns; a TLB
+   * entry that still allows writes gets past that.
+   */
+  private checkDirtyLogged(ev: KvmEvent & { e: 'guestAccess' }): void {
+    const log = this.kvm.dirtyLog!;
+    if (!log.enabled || !log.covers(this.kvm.memslots.gfnToMemslot(ev.gfn))) return;
+    if (log.bitmap.has(ev.gfn) || log.toCopy.has(ev.gfn)) return;
+    const n = log.lastCopy.get(ev.gfn) ?? 0;
+    const copied = n === 0 ? 'after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES' : `after KVM_GET_DIRTY_LOG #${n} reported it`;
+    this.report(
+      'lost-dirty-write',
+      `${describeAccess(ev)} without a fault, but gfn ${hex(ev.gfn)}'s dirty bit is clear and the VMM copied the page ${copied}: no harvest will report this write, and the migrated copy lacks it${ev.via === 'tlb' ? ` (vCPU${ev.vcpu}'s TLB entry still allowed writes)` : ''}`,
+    );
   }
 
   /**

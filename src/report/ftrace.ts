@@ -63,7 +63,7 @@ export class FtraceSink implements InstanceSink {
         this.pendingExit.delete(at.tid);
         if (this.mmioExit.delete(at.tid)) return;
         // The #PF error code, or the EPT exit qualification, as the exit said it (pfErrorCode).
-        const err = this.shadow ? pfErrorCode(exit === 'write-protect', ev.write, ev.gfn) : ev.write ? EPT_QUAL_WRITE : EPT_QUAL_READ;
+        const err = this.shadow ? pfErrorCode(exit === 'write-protect', ev.write, ev.gfn) : eptQualification(ev.write, exit === 'ept-write-protect');
         this.add(at, 'kvm_page_fault', `vcpu ${ev.vcpu} rip 0x0 address 0x${pad(ev.gfn * 4096, 16)} error_code 0x${err.toString(16)}`);
         return;
       }
@@ -81,7 +81,7 @@ export class FtraceSink implements InstanceSink {
       case 'vmExit': {
         this.mmioExit.delete(at.tid);
         if (ev.reason === 'pf-rsvd' || ev.reason === 'ept-misconfig') this.mmioExit.add(at.tid);
-        const pf = ev.reason === 'ept-violation' || ev.reason === 'pf-intercept' || ev.reason === 'write-protect';
+        const pf = ev.reason === 'ept-violation' || ev.reason === 'pf-intercept' || ev.reason === 'write-protect' || ev.reason === 'ept-write-protect';
         if (pf && ev.gfn !== undefined) {
           // EPT violation: the exit qualification; a #PF intercept: the faulting
           // address, the vector and the error code. Written at the exit, so that an
@@ -92,7 +92,7 @@ export class FtraceSink implements InstanceSink {
             'kvm_exit',
             this.shadow
               ? kvmExit(ev.vcpu, 'EXCEPTION_NMI', ev.gfn * 4096, PF_INTR_INFO, pfErrorCode(ev.reason === 'write-protect', write, ev.gfn))
-              : kvmExit(ev.vcpu, 'EPT_VIOLATION', write ? EPT_QUAL_WRITE : EPT_QUAL_READ),
+              : kvmExit(ev.vcpu, 'EPT_VIOLATION', eptQualification(write, ev.reason === 'ept-write-protect')),
           );
           this.pendingExit.set(at.tid, ev.reason);
           return;
@@ -194,7 +194,7 @@ export class FtraceSink implements InstanceSink {
           this.add(
             at,
             'kvm_tdp_mmu_spte_changed',
-            `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${eptSpte(ev.oldPfn)} new_spte ${eptSpte(ev.newPfn)}`,
+            `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${eptSpte(ev.oldPfn, ev.oldPfn < 0 || ev.newPfn < 0 || ev.writable !== true)} new_spte ${eptSpte(ev.newPfn)}`,
           );
         } else if (ev.newPfn >= 0) {
           // mmu_set_spte traces the SPTE as it stored it, and where (virt_to_phys(sptep)).
@@ -224,6 +224,38 @@ export class FtraceSink implements InstanceSink {
         return;
       case 'remoteFlushBegin':
         this.add(at, 'mmulab_flush_remote_tlbs', `reason ${ev.reason}`);
+        return;
+      case 'dirtyLogEnable':
+        // Dirty logging has no tracepoints of its own (kvm_set_user_memory_region traces the slot, not the flags).
+        this.add(
+          at,
+          'mmulab_dirty_log_enable',
+          `slot ${ev.slot} ${ev.phase}${ev.phase === 'returned' ? ` wrprot ${ev.leaves} flush ${flushWord(ev.flush)}` : ''}`,
+        );
+        return;
+      case 'dirtyLogHarvest':
+        this.add(
+          at,
+          'mmulab_get_dirty_log',
+          `slot ${ev.slot} nr ${ev.n} ${ev.phase} gfns ${ev.gfns.map(hex).join(',') || '-'}${ev.phase === 'returned' ? ` flush ${flushWord(ev.flush)}` : ''}`,
+        );
+        return;
+      case 'dirtyLogWrprot':
+        // The TDP MMU's W bit going is an SPTE change it traces (handle_changed_spte); the rmaps' is not traced.
+        if (!this.shadow && ev.wasWritable && ev.pfn !== undefined) {
+          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${eptSpte(ev.pfn)} new_spte ${eptSpte(ev.pfn, false)}`);
+        }
+        this.add(at, 'mmulab_dirty_log_wrprot', `gfn ${hex(ev.gfn)} by ${ev.by} was_writable ${ev.wasWritable ? 1 : 0}`);
+        return;
+      case 'dirtyLogCopy':
+        this.add(at, 'mmulab_dirty_log_copy', `slot ${ev.slot} nr ${ev.n} gfn ${hex(ev.gfn)}`);
+        return;
+      case 'markPageDirty':
+        this.add(
+          at,
+          'mmulab_mark_page_dirty',
+          `vcpu ${ev.vcpu} slot ${ev.slot} gfn ${hex(ev.gfn)}${ev.wpFault ? ' wp_fault' : ''}${ev.already ? ' already' : ''}`,
+        );
         return;
       case 'gfnWriteProtected':
         // No tracepoint: where KVM starts relying on a guest table's write protection (the oracle's check).
@@ -379,6 +411,7 @@ const EXIT_REASONS: Record<VmExitReason, string> = {
   done: 'HLT',
   'pf-intercept': 'EXCEPTION_NMI',
   'write-protect': 'EXCEPTION_NMI',
+  'ept-write-protect': 'EPT_VIOLATION',
   'ept-misconfig': 'EPT_MISCONFIG',
   'pf-rsvd': 'EXCEPTION_NMI',
   cr3: 'CR_ACCESS',
@@ -413,6 +446,11 @@ function trackWriteFields(ev: Extract<KvmEvent, { e: 'trackWrite' }>): string {
   return `${where} updated ${updated.length > 0 ? updated.join(',') : 'none'} sptes_zapped ${ev.dropped} flooded ${flooded.length > 0 ? flooded.join(',') : 'none'}`;
 }
 
+/** A flush's outcome as one word (WriteProtectFlush). */
+function flushWord(flush: 'done' | 'none needed' | 'skipped'): string {
+  return flush === 'none needed' ? 'none-needed' : flush;
+}
+
 /** %016llx: zero-padded to 16 hex digits. */
 function pad(n: number, width: number): string {
   return n.toString(16).padStart(width, '0');
@@ -424,8 +462,9 @@ function hexPad(n: number): string {
 }
 
 /** A leaf EPT entry for a pfn as the model sees it: the pfn and read, write, execute (0 when not present). */
-function eptSpte(pfn: number): string {
-  return pfn < 0 ? '0' : (pfn * 4096 + 0x7).toString(16);
+/** An EPT leaf: the pfn and R, W (unless write-protected for dirty logging) and X. */
+function eptSpte(pfn: number, writable = true): string {
+  return pfn < 0 ? '0' : (pfn * 4096 + (writable ? 0x7 : 0x5)).toString(16);
 }
 
 /**
@@ -518,6 +557,12 @@ const PFERR_USER = 0x4;
  */
 const EPT_QUAL_READ = 0x181;
 const EPT_QUAL_WRITE = 0x182;
+/** Bits 3 and 5 of the qualification: the EPT entry allowed reads and execution (present, not writable: dirty logging's write protection). */
+const EPT_QUAL_ENTRY_RX = 0x8 | 0x20;
+
+function eptQualification(write: boolean, readOnlyEntry: boolean): number {
+  return (write ? EPT_QUAL_WRITE : EPT_QUAL_READ) | (readOnlyEntry ? EPT_QUAL_ENTRY_RX : 0);
+}
 
 /** VM-exit interruption info of a #PF: valid, hardware exception, error code delivered, vector 14. */
 const PF_INTR_INFO = 0x80000b0e;

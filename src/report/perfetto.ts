@@ -101,6 +101,9 @@ export class PerfettoSink implements InstanceSink {
       case 'trackWrite':
       case 'zapResumed':
       case 'memslotLookup':
+      case 'dirtyLogEnable':
+      case 'dirtyLogHarvest':
+      case 'markPageDirty':
         this.instant(ev, at);
         return;
       case 'apicReload':

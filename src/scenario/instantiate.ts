@@ -1,4 +1,6 @@
 import { type Costs, DEFAULT_COSTS } from '../kvm/costs.js';
+import { DirtyLog } from '../kvm/dirty-log.js';
+import { dirtyLogMigration } from '../kvm/dirty-log-ioctl.js';
 import { hostInvalidate, type InvalidationKind } from '../kvm/host-mm-ops.js';
 import { Kvm } from '../kvm/kvm.js';
 import { kvmSetMemoryRegion } from '../kvm/memslot-update.js';
@@ -58,6 +60,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   const rt = new Runtime();
   const costs: Costs = { ...DEFAULT_COSTS, ...(scenario.costs as Partial<Costs>) };
   const kvm = new Kvm(rt, opts.settings, costs, new Mutation(opts.mutant), new Memslots(plan.slots, 0));
+  // Before any thread runs: a vCPU's write announces the page it writes where a slot is logged.
+  if (scenario.host.dirtyLog !== undefined) kvm.dirtyLog = new DirtyLog(kvm, scenario.host.dirtyLog.slot);
   const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;
   kvm.mmu = shadow ?? new TdpMmu(kvm);
 
@@ -108,6 +112,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     kvm.memslotsChange = true;
     rt.spawn('vmm', () => vmm(kvm, plan));
   }
+  const dirtyLog = scenario.host.dirtyLog;
+  if (dirtyLog !== undefined) rt.spawn('migration', () => dirtyLogMigration(kvm, dirtyLog));
 
   return {
     rt,

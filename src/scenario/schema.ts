@@ -154,6 +154,21 @@ export const memslotChangeSchema = z
     }
   });
 
+/**
+ * Live migration's dirty logging of one memslot: the VMM enables
+ * KVM_MEM_LOG_DIRTY_PAGES, copies every page, then harvests with KVM_GET_DIRTY_LOG.
+ */
+export const dirtyLogSchema = z.strictObject({
+  /** The memslot whose writes are logged (a slot of vm.memslots that no change deletes or moves). */
+  slot: memslotId,
+  /** When logging is enabled, ns. */
+  startNs: ns.default(0),
+  /** KVM_GET_DIRTY_LOG calls after it. */
+  harvests: count(1000).default(1),
+  /** Time between one ioctl's copies and the next harvest, ns. */
+  intervalNs: ns.default(100000),
+});
+
 const settingsShape: Record<string, z.ZodTypeAny> = {};
 for (const s of SETTINGS) {
   settingsShape[s.key] =
@@ -196,6 +211,8 @@ export const scenarioSchema = z
          * change from the start (check scenarios).
          */
         populatePages: count(65536).default(0),
+        /** Dirty logging of one memslot (absent: none; a scenario without it digests as before). */
+        dirtyLog: dirtyLogSchema.optional(),
       })
       .default({ invalidations: [], apicPageMigrationNs: 0, apicPageMigrations: 0, memslotChanges: [], populatePages: 0 }),
     settings: z.strictObject(settingsShape).default({}),
@@ -217,6 +234,23 @@ export const scenarioSchema = z
       ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     // Where the threads reach: memory the memslots hold.
     for (const issue of workloadIssues(s)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    const log = s.host.dirtyLog;
+    if (log !== undefined) {
+      const ids = s.vm.memslots.map((m) => m.id);
+      if (!ids.includes(log.slot))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host', 'dirtyLog', 'slot'],
+          message: `no memslot ${log.slot}; expected one of vm.memslots' ids (${ids.join(', ')})`,
+        });
+      const i = s.host.memslotChanges.findIndex((c) => c.slot === log.slot);
+      if (i >= 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host', 'memslotChanges', i, 'slot'],
+          message: `memslot ${log.slot} is the one host.dirtyLog logs; expected a slot that dirty logging leaves alone (the model does not delete, move or re-create a logged slot)`,
+        });
+    }
   });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -36,6 +36,9 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'shadowReclaim',
   'memslotChange',
   'invlpg',
+  'dirtyLogHarvest',
+  'dirtyLogWrprot',
+  'markPageDirty',
 ];
 
 /** Counts what a kernel developer asks about a run, from the model's events. */
@@ -76,6 +79,14 @@ export class Metrics implements Sink {
   tlbFlushes = 0;
   /** INVLPG exits handled (kvm_mmu_invlpg): the kernel's invlpg stat. */
   invlpg = 0;
+  /** Dirty logging: KVM_GET_DIRTY_LOG calls returned, and the dirty pages they reported in all. */
+  dirtyHarvests = 0;
+  dirtyPagesHarvested = 0;
+  /** Leaves dirty logging made read-only (the enable's and the harvests'). */
+  dirtyLeavesWriteProtected = 0;
+  /** Dirty bits faults set (mark_page_dirty_in_slot on a clear bit), and the write faults on a write-protected leaf among the faults that marked. */
+  dirtyPagesMarked = 0;
+  dirtyWpFaults = 0;
   invalidationsStarted = 0;
   invalidationsCompleted = 0;
   /** Time from invalidate_range_start to _end, per invalidation. */
@@ -295,6 +306,19 @@ export class Metrics implements Sink {
         return;
       case 'invlpg':
         this.invlpg++;
+        return;
+      case 'dirtyLogHarvest':
+        if (ev.phase === 'returned') {
+          this.dirtyHarvests++;
+          this.dirtyPagesHarvested += ev.gfns.length;
+        }
+        return;
+      case 'dirtyLogWrprot':
+        if (ev.wasWritable) this.dirtyLeavesWriteProtected++;
+        return;
+      case 'markPageDirty':
+        if (!ev.already) this.dirtyPagesMarked++;
+        if (ev.wpFault) this.dirtyWpFaults++;
         return;
       default:
         return;

@@ -78,6 +78,12 @@ export interface RunResult {
     };
     /** `invlpg`: the kernel's invlpg stat (kvm_mmu_invlpg), present only when some vCPU's munmap flushes with INVLPG under shadow paging (workload.munmapFlush). */
     tlb: { remoteFlushes: number; vcpuFlushes: number; invlpg?: number };
+    /**
+     * Dirty logging (host.dirtyLog), present only when the scenario logs a slot:
+     * KVM_GET_DIRTY_LOG calls returned and the pages they reported, leaves made
+     * read-only, dirty bits faults set, and write faults on write-protected leaves.
+     */
+    dirtyLog?: { harvests: number; pagesHarvested: number; leavesWriteProtected: number; pagesMarked: number; wpFaults: number };
     /** Leaf SPTEs installed by faults, and zapped by anyone (invalidations.sptesZapped are the notifiers' among them). */
     sptes: { installed: number; zapped: number };
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };

@@ -170,6 +170,17 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
       },
       // The invlpg stat only where a munmap can make one: every other run's JSON stays as it was.
       tlb: { remoteFlushes: m.remoteFlushes, vcpuFlushes: m.tlbFlushes, ...(flushesWithInvlpg(scenario, opts.settings.mmu) ? { invlpg: m.invlpg } : {}) },
+      ...(scenario.host.dirtyLog !== undefined
+        ? {
+            dirtyLog: {
+              harvests: m.dirtyHarvests,
+              pagesHarvested: m.dirtyPagesHarvested,
+              leavesWriteProtected: m.dirtyLeavesWriteProtected,
+              pagesMarked: m.dirtyPagesMarked,
+              wpFaults: m.dirtyWpFaults,
+            },
+          }
+        : {}),
       sptes: { installed: m.sptesInstalled, zapped: m.sptesZapped },
       invalidations: {
         started: m.invalidationsStarted,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { z } from 'zod';
-import { invalidationSchema, memslotChangeSchema, memslotSchema, scenarioSchema, workloadSchema } from '../../src/scenario/schema.js';
+import { dirtyLogSchema, invalidationSchema, memslotChangeSchema, memslotSchema, scenarioSchema, workloadSchema } from '../../src/scenario/schema.js';
 
 /**
  * The field names of the tables under each heading of a markdown text: the
@@ -45,6 +45,7 @@ const sections: [heading: string, schema: unknown][] = [
   ['`host`', top.host],
   ['`host.invalidations[]`', invalidationSchema],
   ['`host.memslotChanges[]`', memslotChangeSchema],
+  ['`host.dirtyLog`', dirtyLogSchema],
   ['`costs`', top.costs],
   ['`stop`', top.stop],
 ];

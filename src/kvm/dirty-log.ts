@@ -1,0 +1,72 @@
+import type { Kvm } from './kvm.js';
+import type { Memslot } from './memslots.js';
+
+/** Bits per word of the dirty bitmap (BITS_PER_LONG): KVM_GET_DIRTY_LOG takes one word at a time. */
+export const BITS_PER_LONG = 64;
+
+/**
+ * Dirty logging of one memslot (KVM_MEM_LOG_DIRTY_PAGES), write-protect flavour:
+ * no PML, no dirty ring, no KVM_CLEAR_DIRTY_LOG (manual protect off), bitmap
+ * initially clear. Exists only in a world whose scenario logs a slot
+ * (host.dirtyLog): everywhere else Kvm.dirtyLog is null and no path pays for it.
+ * @kernel virt/kvm/kvm_main.c struct kvm_memory_slot.dirty_bitmap
+ */
+export class DirtyLog {
+  /** The flag is set: faults that make a writable SPTE in the slot mark its gfn dirty (kvm_slot_dirty_track_enabled). */
+  enabled = false;
+  /**
+   * The enabling KVM_SET_USER_MEMORY_REGION returned to userspace: from then on
+   * the VMM's first full copy of guest memory is taken, and a write is logged or lost.
+   */
+  enableReturned = false;
+  /** memslot->dirty_bitmap: the gfns marked dirty since the last harvest took them. */
+  readonly bitmap = new Set<number>();
+  /**
+   * Pages the VMM is still to copy: every page of the slot from the enabling
+   * ioctl on (its first full copy), and what a harvest took from the bitmap (the
+   * second bitmap, kvm_second_dirty_bitmap, then the bitmap userspace got), until
+   * the VMM's copy of each after the ioctl returned. A write to one of them
+   * before its copy is in the copy: not lost.
+   */
+  readonly toCopy = new Set<number>();
+  /** By gfn, the ioctl after which the VMM last copied the page: 0 the enabling one, n KVM_GET_DIRTY_LOG #n. */
+  readonly lastCopy = new Map<number, number>();
+  /** KVM_GET_DIRTY_LOG calls that have returned. */
+  harvests = 0;
+  /** Object id of the bitmap: faults set bits without mmu_lock, the harvest clears them. */
+  readonly obj: number;
+
+  constructor(
+    kvm: Kvm,
+    /** The logged memslot's id. */
+    readonly slotId: number,
+  ) {
+    this.obj = kvm.rt.objects.id('dirty_bitmap');
+  }
+
+  /** Whether gfn lies in the logged slot (as the memslots hold it now). */
+  covers(slot: Memslot | undefined): boolean {
+    return slot !== undefined && slot.id === this.slotId;
+  }
+}
+
+/** @kernel kvm_slot_dirty_track_enabled — the slot's writes are being logged. */
+export function kvmSlotDirtyTrackEnabled(kvm: Kvm, slot: Memslot | undefined): boolean {
+  const log = kvm.dirtyLog;
+  return log?.enabled === true && log.covers(slot);
+}
+
+/**
+ * @kernel make_spte → mark_page_dirty_in_slot — a writable SPTE is being made for
+ * gfn in a logged slot: its bit is set (set_bit_le, atomic, under no lock of its
+ * own) before the SPTE is stored, in the same step (the caller holds mmu_lock:
+ * read for the TDP MMU's cmpxchg, write for the shadow MMU; the harvest holds it
+ * for write, so the two never interleave).
+ */
+export function markPageDirtyInSlot(kvm: Kvm, vcpu: number, slot: Memslot | undefined, gfn: number, wpFault = false): void {
+  if (!kvmSlotDirtyTrackEnabled(kvm, slot)) return;
+  const log = kvm.dirtyLog!;
+  const was = log.bitmap.has(gfn);
+  log.bitmap.add(gfn);
+  kvm.emit({ e: 'markPageDirty', vcpu, gfn, slot: log.slotId, already: was, wpFault });
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { kvmEnableDirtyLogging, kvmGetDirtyLogProtect } from '../../src/kvm/dirty-log-ioctl.js';
+import type { KvmEvent, Sink } from '../../src/kvm/events.js';
+import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
+import { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
+import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario, parseScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/simulate/simulate.js';
+import { runAlone } from './shadow-harness.js';
+
+/** dirty-log-mini's world under `mmu`, nothing run yet (its migration thread never steps here: the tests drive the ioctls). */
+function world(mmu: 'tdp' | 'shadow') {
+  const s = loadScenario('dirty-log-mini');
+  const inst = createInstance(s, { settings: effectiveSettings(s, { mmu }), mutant: null, log: false, metrics: false });
+  return { inst, kvm: inst.kvm, log: inst.kvm.dirtyLog! };
+}
+
+/** The dirty-logging events, as lines. */
+class Log implements Sink {
+  lines: string[] = [];
+  on(ev: KvmEvent): void {
+    if (ev.e === 'markPageDirty') this.lines.push(`mark gfn ${ev.gfn}${ev.wpFault ? ' wp-fault' : ''}`);
+    if (ev.e === 'dirtyLogWrprot') this.lines.push(`wrprot gfn ${ev.gfn} by ${ev.by}`);
+    if (ev.e === 'dirtyLogHarvest') this.lines.push(`harvest #${ev.n} ${ev.phase} [${ev.gfns.join(',')}] ${ev.flush}`);
+    if (ev.e === 'remoteFlushBegin') this.lines.push(`flush ${ev.reason}`);
+    if (ev.e === 'dirtyLogCopy') this.lines.push(`copy gfn ${ev.gfn}`);
+  }
+}
+
+/** A guest write of gfn 0 by vCPU0 as the oracle sees it. */
+function write(kvm: ReturnType<typeof world>['kvm'], via: 'tlb' | 'spte' = 'tlb', w = true): void {
+  kvm.emit({ e: 'guestAccess', vcpu: 0, gfn: 0, pfn: 0x1000, write: w, via });
+}
+
+test('lost-dirty-write: a write to a logged gfn with its dirty bit clear and its copy taken is lost; with the bit set, a copy to come, a read, or logging off, it is not', () => {
+  const { inst, kvm, log } = world('tdp');
+  write(kvm);
+  assert.deepEqual(inst.violations, [], 'logging not enabled yet');
+  log.enabled = true;
+  log.toCopy.add(0);
+  write(kvm);
+  assert.deepEqual(inst.violations, [], 'the first full copy is still to come: it has the write');
+  log.toCopy.delete(0);
+  log.lastCopy.set(0, 0);
+  log.bitmap.add(0);
+  write(kvm);
+  assert.deepEqual(inst.violations, [], 'the bit is set: the next harvest reports the page');
+  log.bitmap.delete(0);
+  write(kvm, 'tlb', false);
+  assert.deepEqual(inst.violations, [], 'a read changes nothing');
+  write(kvm);
+  assert.equal(inst.violations.length, 1);
+  assert.equal(inst.violations[0]!.kind, 'lost-dirty-write');
+  assert.match(
+    inst.violations[0]!.message,
+    /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault, but gfn 0x0's dirty bit is clear and the VMM copied the page after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES: no harvest will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
+  );
+  log.lastCopy.set(0, 2);
+  write(kvm, 'spte');
+  assert.match(
+    inst.violations[1]!.message,
+    /copied the page after KVM_GET_DIRTY_LOG #2 reported it: no harvest will report this write, and the migrated copy lacks it$/,
+  );
+});
+
+for (const mmu of ['tdp', 'shadow'] as const) {
+  test(`${mmu}: enabling logging write-protects the leaf; a write then faults, the fault makes it writable and marks the gfn dirty; the harvest takes the bit, write-protects and flushes before it returns, then the page is copied`, () => {
+    const { inst, kvm, log } = world(mmu);
+    const lines = new Log();
+    kvm.subscribe(lines);
+    const v = kvm.vcpus[0]!;
+    // Shadow paging: the guest's process maps the page first (its PTE, which KVM's walk reads).
+    if (kvm.mmu instanceof ShadowMmu) kvm.mmu.guestCpu(v).prefault(0);
+    runAlone(inst, function* () {
+      yield* kvm.mmu.reloadRoot(v);
+      assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
+    });
+    assert.deepEqual(lines.lines, [], 'no mark before logging is enabled');
+    assert.ok(kvm.mmu.walk(v, 0, true) >= 0, 'the leaf is writable');
+    runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
+    assert.equal(kvm.mmu.walk(v, 0, true), -1, 'a write to the write-protected leaf faults');
+    assert.ok(kvm.mmu.walk(v, 0, false) >= 0, 'a read goes through');
+    assert.equal(kvm.mmu.walkWritable, false);
+    runAlone(inst, function* () {
+      assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
+    });
+    assert.ok(kvm.mmu.walk(v, 0, true) >= 0, 'writable again');
+    assert.deepEqual([...log.bitmap], [0]);
+    runAlone(inst, () => kvmGetDirtyLogProtect(kvm, log, 1));
+    assert.deepEqual([...log.bitmap], []);
+    assert.equal(kvm.mmu.walk(v, 0, true), -1, 'write-protected by the harvest');
+    assert.deepEqual(lines.lines, [
+      'wrprot gfn 0 by kvm_mmu_slot_apply_flags',
+      'flush kvm_mmu_slot_apply_flags',
+      'copy gfn 0',
+      'mark gfn 0 wp-fault',
+      'harvest #1 taken [0] none needed',
+      'wrprot gfn 0 by KVM_GET_DIRTY_LOG',
+      'flush kvm_flush_remote_tlbs_memslot',
+      'harvest #1 returned [0] done',
+      'copy gfn 0',
+    ]);
+    assert.deepEqual(inst.violations, []);
+  });
+}
+
+test('run dirty-log-mini (seed 1): the harvest reports the page one write fault dirtied; metrics.dirtyLog counts it, no violation', () => {
+  const s = loadScenario('dirty-log-mini');
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
+  assert.deepEqual(r.violations, []);
+  assert.deepEqual(r.metrics.dirtyLog, { harvests: 1, pagesHarvested: 1, leavesWriteProtected: 2, pagesMarked: 1, wpFaults: 1 });
+  const other = loadScenario('fault-vs-invalidation-mini');
+  assert.equal('dirtyLog' in simulate(other, { settings: effectiveSettings(other), mutant: null, seed: 1 }).metrics, false);
+});
+
+test('host.dirtyLog is refused for a slot the VM lacks, and with a memslot change of the logged slot', () => {
+  const base = 'vm:\n  vcpus: 1\n  memslots:\n    - { id: 0, baseGfn: 0, pages: 4 }\n    - { id: 1, baseGfn: 16, pages: 4 }\nworkload: { gfnCount: 4 }\n';
+  assert.throws(
+    () => parseScenario(`${base}host:\n  dirtyLog: { slot: 3 }\n`, 't'),
+    /host\.dirtyLog\.slot: no memslot 3; expected one of vm\.memslots' ids \(0, 1\)/,
+  );
+  assert.throws(
+    () => parseScenario(`${base}host:\n  dirtyLog: { slot: 1 }\n  memslotChanges:\n    - { atNs: 10, op: delete, slot: 1 }\n`, 't'),
+    /host\.memslotChanges\[0\]\.slot: memslot 1 is the one host\.dirtyLog logs/,
+  );
+  assert.doesNotThrow(() => parseScenario(`${base}host:\n  dirtyLog: { slot: 0, harvests: 3 }\n`, 't'));
+});
