@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
@@ -78,4 +78,22 @@ test('run dirty-log-mini --json and --ftrace (seed 1): metrics.dirtyLog and the 
   );
   assert.match(log, /mmulab_get_dirty_log: slot 0 nr 1 returned gfns 0 flush done/);
   assert.match(log, /mmulab_dirty_log_copy: slot 0 nr 1 gfn 0/);
+});
+
+test('dirty-log-mini grown to 2 pages, 2 harvests and 3 writes per vCPU (sequential): the default check exhausts bound 2 with no violation; dirty-log-no-flush is found, its lost write after harvest #1', async () => {
+  const text = readFileSync(new URL('../../scenarios/dirty-log-mini.yaml', import.meta.url), 'utf8');
+  const grown = text
+    .replace('{ id: 0, baseGfn: 0, pages: 1 }', '{ id: 0, baseGfn: 0, pages: 2 }')
+    .replace('  gfnCount: 1\n', '  gfnCount: 2\n  pattern: sequential\n')
+    .replace('  accesses: 2\n', '  accesses: 3\n')
+    .replace('harvests: 1,', 'harvests: 2,');
+  assert.notEqual(grown, text);
+  const file = join(dir, 'dirty-log-2x2.yaml');
+  writeFileSync(file, grown);
+  const r = await captured(['check', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\nno violation: every interleaving with at most 2 preemptions was run\n/);
+  const m = await captured(['check', file, '--mutate', 'dirty-log-no-flush']);
+  assert.equal(m.code, 1, m.stderr);
+  assert.match(story(m.stdout).at(-1)!, /^=> lost-dirty-write .*the VMM copied the page after KVM_GET_DIRTY_LOG #1 reported it/);
 });
