@@ -194,7 +194,8 @@ export class PerfettoSink implements InstanceSink {
         ...hvaRangeArgs(inv.hvaStart, inv.hvaEnd),
         // No gfns: it touched no memslot, or, unfinished, it has not reached kvm_mmu_invalidate_range_add yet.
         gfns: inv.gfnStart >= 0 ? gfnRange(inv.gfnStart, inv.gfnEnd) : inv.end < 0 || inv.end > upTo ? 'none yet (before its range_add)' : 'no memslot',
-        seqAfter: inv.seq,
+        // mmu_invalidate_seq after its kvm_mmu_invalidate_end; none before that.
+        ...(inv.seq >= 0 && inv.endSeqTs <= upTo ? { seqAfter: inv.seq } : {}),
         ...(inv.end < 0 || inv.end > upTo ? { unfinished: true } : {}),
       });
       const name = JSON.stringify(`invalidation (${inv.kind})`);
@@ -213,24 +214,31 @@ export class PerfettoSink implements InstanceSink {
         out: () => `{"ph":"e","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(close)},"pid":${PID},"tid":${T(inv.tid)}}`,
       });
     }
+    // Flow ends go strictly inside a slice of their track, never at a slice's end:
+    // Perfetto binds an 's' (and an 'f' with bp "e") to the slice open on the track
+    // when it reads the event, and a slice ending at that very ts may be closed by then
+    // (by another event at that ts) or not, so the arrow could leave from a neighbour or
+    // from nothing. The cause's point is where its step ended, often the end of a hold.
+    const places = new FlowPlaces(spans);
     let flowId = 0;
     for (const f of this.causes.retried) {
       if (f.cause === null || f.end > upTo) continue;
       const id = ++flowId;
       const c = f.cause;
-      // The arrow lands inside the fault slice, not before its cause.
-      let fts = Math.min(Math.max(f.start, c.at), f.end);
-      if (fts === f.end && f.end > f.start) fts = f.end - Math.min(1, (f.end - f.start) / 2);
+      // The start: at the cause, or just before it, inside the slice it ended.
+      const sts = places.before(c.inv.tid, r(c.at));
+      // The arrow lands inside the fault slice, after its start, not before its cause.
+      const fts = places.within(f.tid, Math.min(Math.max(r(f.start), r(c.at)), r(f.end)), Math.max(r(f.start), sts) + 1, r(f.end) - 1);
       const name = JSON.stringify(RETRY_FLOW_NAMES[c.why]);
       recs.push({
-        ts: r(c.at),
+        ts: sts,
         rank: 3,
         tid: c.inv.tid,
         seq: id,
-        out: () => `{"ph":"s","cat":"retry","id":${id},"name":${name},"ts":${us(c.at)},"pid":${PID},"tid":${T(c.inv.tid)}}`,
+        out: () => `{"ph":"s","cat":"retry","id":${id},"name":${name},"ts":${us(sts)},"pid":${PID},"tid":${T(c.inv.tid)}}`,
       });
       recs.push({
-        ts: r(fts),
+        ts: fts,
         rank: 3,
         tid: f.tid,
         seq: id,
@@ -319,6 +327,59 @@ export function us(ns: number): string {
   const frac = n - whole * 1000;
   if (frac === 0) return String(whole);
   return `${whole}.${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
+}
+
+/** How far (ns) a flow end is moved to find a place inside a slice. */
+const FLOW_SEARCH_NS = 1000;
+
+/**
+ * Where flow events may go on each track: integer ns strictly inside some
+ * slice of the track and at the end of none.
+ */
+class FlowPlaces {
+  /** Per track: slice starts (sorted), the latest end among the slices up to each, and every end. */
+  private readonly tracks = new Map<number, { starts: number[]; maxEnd: number[]; ends: Set<number> }>();
+
+  constructor(spans: Span[]) {
+    // spans come sorted by start.
+    for (const s of spans) {
+      const t = this.tracks.get(s.tid) ?? { starts: [], maxEnd: [], ends: new Set<number>() };
+      this.tracks.set(s.tid, t);
+      const [a, b] = [r(s.start), r(s.end)];
+      t.starts.push(a);
+      t.maxEnd.push(Math.max(b, t.maxEnd[t.maxEnd.length - 1] ?? b));
+      t.ends.add(b);
+    }
+  }
+
+  /** Strictly inside a slice of the track, at the end of none. */
+  ok(tid: number, ts: number): boolean {
+    const t = this.tracks.get(tid);
+    if (t === undefined || t.ends.has(ts)) return false;
+    // The last slice starting before ts, and whether any up to it ends after ts.
+    let lo = 0;
+    let hi = t.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (t.starts[mid]! < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && t.maxEnd[lo - 1]! > ts;
+  }
+
+  /** `ts` if it is a place, else the nearest place before it (within FLOW_SEARCH_NS), else `ts`. */
+  before(tid: number, ts: number): number {
+    for (let t = ts; t >= Math.max(0, ts - FLOW_SEARCH_NS); t--) if (this.ok(tid, t)) return t;
+    return ts;
+  }
+
+  /** The nearest place to `ts` in [lo, hi], later ones first, else `ts` kept in [lo, hi] where it can be. */
+  within(tid: number, ts: number, lo: number, hi: number): number {
+    const from = Math.min(Math.max(ts, lo), hi);
+    for (let t = from; t <= Math.min(hi, from + FLOW_SEARCH_NS); t++) if (this.ok(tid, t)) return t;
+    for (let t = from - 1; t >= Math.max(lo, from - FLOW_SEARCH_NS); t--) if (this.ok(tid, t)) return t;
+    return lo <= hi ? from : ts;
+  }
 }
 
 function slice(s: Span): string {

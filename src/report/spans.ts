@@ -7,7 +7,11 @@ export type SpanKind =
   | 'memslot'
   /** a zap of every shadow page (fast or lock-break), begin to end */
   | 'zap-all'
-  /** kvm_mmu_notifier_invalidate_range_start, entry to return */
+  /**
+   * kvm_mmu_notifier_invalidate_range_start, entry to return; or the end of
+   * kvm_mmu_notifier_invalidate_range_end, from its mmu_lock hold (where
+   * kvm_mmu_invalidate_end bumps mmu_invalidate_seq) to its return
+   */
   | 'notifier'
   /** a page fault, EPT violation to RET_PF_* */
   | 'fault'
@@ -114,6 +118,10 @@ export class SpanRecorder implements Sink {
    * once it holds mmu_lock, after the acquisition's cost.
    */
   private readonly opStarts = new Map<Span, number>();
+  /** Per thread, the kind of the invalidation it is running (invalidate_range_start to _end). */
+  private readonly invKind = new Map<number, { kind: string; hvaStart: number; hvaEnd: number }>();
+  /** Seq bumps (kvm_mmu_invalidate_end) of invalidate_range_end, and where that returned (-1: not yet). */
+  private readonly seqBumps: { tid: number; ts: number; seq: number; end: number; kind: string; hvaStart: number; hvaEnd: number }[] = [];
 
   on(ev: KvmEvent, at: EventStamp): void {
     if (at.ts > this.lastTs) this.lastTs = at.ts;
@@ -134,11 +142,27 @@ export class SpanRecorder implements Sink {
         return;
       }
       case 'invalidateRangeStart':
+        this.invKind.set(at.tid, { kind: ev.kind, hvaStart: ev.hvaStart, hvaEnd: ev.hvaEnd });
         this.begin('notifier', at.tid, at.ts, `invalidate_range_start (${ev.kind})`, hvaRangeArgs(ev.hvaStart, ev.hvaEnd));
         return;
       case 'invalidateRangeStartDone':
         this.end('notifier', at.tid, at.ts, {});
         return;
+      case 'invalidateEnd': {
+        const inv = this.invKind.get(at.tid);
+        if (inv !== undefined) this.seqBumps.push({ tid: at.tid, ts: at.ts, seq: ev.seq, end: -1, ...inv });
+        return;
+      }
+      case 'invalidateRangeEnd': {
+        this.invKind.delete(at.tid);
+        for (let i = this.seqBumps.length - 1; i >= 0; i--) {
+          const b = this.seqBumps[i]!;
+          if (b.tid !== at.tid) continue;
+          if (b.end < 0) b.end = at.ts;
+          break;
+        }
+        return;
+      }
       case 'zapAllBegin':
         this.begin('zap-all', at.tid, at.ts, ev.how, { pages: ev.pages });
         this.batchMark.set(at.tid, at.ts);
@@ -196,6 +220,8 @@ export class SpanRecorder implements Sink {
       byTid.clear();
     }
     const holdsByTid = new Map<number, number[]>();
+    /** Per thread, the waits for mmu_lock: where each ended, and the earliest start among those ending there. */
+    const waitsByTid = new Map<number, Map<number, number>>();
     if (lock !== null) {
       const h = lock.holds;
       for (let i = 0; i < h.length; i += 4) {
@@ -215,6 +241,10 @@ export class SpanRecorder implements Sink {
         const e = next === undefined ? e0 : Math.min(e0, next);
         const m = mode === 1 ? 'write' : 'read';
         this.push(tid, s, Math.max(s, e), 'lock-wait', `wait mmu_lock (${m})`, { mode: m });
+        const ws = waitsByTid.get(tid) ?? new Map<number, number>();
+        waitsByTid.set(tid, ws);
+        const until = Math.max(s, e);
+        ws.set(until, Math.min(s, ws.get(until) ?? s));
       }
       // Holds and waits are recorded once over: those still going when the run stopped
       // (a livelocked zap's last hold, a lock taken at once and not yet dropped, the
@@ -234,6 +264,7 @@ export class SpanRecorder implements Sink {
       }
     }
     if (!opts.inSteps) for (const [span, start] of this.opStarts) span.start = Math.min(span.start, start);
+    this.addSeqBumps(holdsByTid, waitsByTid, end);
     this.widenOverHolds(holdsByTid);
     this.addBatches(holdsByTid);
     if (cut !== null) this.clip(cut);
@@ -254,6 +285,26 @@ export class SpanRecorder implements Sink {
       if (a >= 0 && s.end > holds[2 * a + 1]!) s.start = holds[2 * a]!;
       const b = strictlyInside(holds, s.end);
       if (b >= 0 && s.start < holds[2 * b]!) s.end = holds[2 * b + 1]!;
+    }
+  }
+
+  /**
+   * invalidate_range_end's seq bump as a named slice, not only an anonymous
+   * mmu_lock (write) hold: from the start of the hold it bumped the seq under,
+   * or of the wait for that hold (at the bump without a hold), to the
+   * callback's return, or to the end of the run, unfinished. Retry arrows for a
+   * changed mmu_invalidate_seq start here.
+   */
+  private addSeqBumps(holdsByTid: Map<number, number[]>, waitsByTid: Map<number, Map<number, number>>, end: number): void {
+    for (const b of this.seqBumps) {
+      const holds = holdsByTid.get(b.tid);
+      const i = holds === undefined ? -1 : holdIndex(holds, b.ts);
+      const holdStart = i < 0 ? b.ts : holds![2 * i]!;
+      const from = Math.min(holdStart, waitsByTid.get(b.tid)?.get(holdStart) ?? holdStart);
+      const holdEnd = i < 0 ? b.ts : holds![2 * i + 1]!;
+      const to = Math.max(holdEnd, b.end >= 0 ? b.end : end);
+      const args: SpanArgs = { ...hvaRangeArgs(b.hvaStart, b.hvaEnd), seq: b.seq, ...(b.end < 0 ? { unfinished: true } : {}) };
+      this.push(b.tid, from, to, 'notifier', `invalidate_range_end (${b.kind})`, args);
     }
   }
 
@@ -365,11 +416,15 @@ function strictlyInside(list: number[], t: number): number {
   return i >= 0 && list[2 * i + 1]! > t ? i : -1;
 }
 
+/** Index of the last hold that contains t (start <= t <= end), or -1. */
+function holdIndex(list: number[], t: number): number {
+  const i = lowerBound(list, t + 1e-9) - 1;
+  return i >= 0 && list[2 * i + 1]! >= t ? i : -1;
+}
+
 /** Start of the hold that contains t (start <= t <= end), if any. */
 function containing(list: number[] | undefined, t: number): number | undefined {
   if (list === undefined) return undefined;
-  // The last pair starting at or before t.
-  const i = lowerBound(list, t + 1e-9) - 1;
-  if (i < 0) return undefined;
-  return list[2 * i + 1]! >= t ? list[2 * i] : undefined;
+  const i = holdIndex(list, t);
+  return i < 0 ? undefined : list[2 * i];
 }

@@ -104,20 +104,37 @@ export function traceProblems(events: TraceEvent[]): string[] {
   return out;
 }
 
-/** A flow's finish lies inside a slice of its track, and its start too. */
+/**
+ * Where each flow event binds. Perfetto's JSON importer binds an 's' (and an
+ * 'f' with bp "e") to the slice open on its track when it reads the event, and
+ * one ending at that very ts may already be closed then (by another event at
+ * that ts) or not: so each flow start and finish must lie strictly inside a
+ * slice of its track and at the end of none, and a flow's start come before
+ * its finish (a finish read first finds no flow). Times in integer ns.
+ */
 export function flowBindingProblems(events: TraceEvent[]): string[] {
+  const ns = (us: number) => Math.round(us * 1000);
   const slices = new Map<number, [number, number][]>();
   for (const e of events) {
     if (e.ph !== 'X') continue;
     const l = slices.get(e.tid!) ?? [];
     slices.set(e.tid!, l);
-    l.push([e.ts!, e.ts! + e.dur!]);
+    l.push([ns(e.ts!), ns(e.ts!) + ns(e.dur!)]);
   }
   const out: string[] = [];
+  const starts = new Map<string, number>();
   for (const e of events) {
     if (e.ph !== 's' && e.ph !== 'f') continue;
     const l = slices.get(e.tid!) ?? [];
-    if (!l.some(([a, b]) => a - EPS <= e.ts! && e.ts! <= b + EPS)) out.push(`flow ${e.id} ${e.ph} at ${e.ts} on tid ${e.tid}: no enclosing slice`);
+    const t = ns(e.ts!);
+    const where = `flow ${e.id} ${e.ph} at ${e.ts} on tid ${e.tid}`;
+    if (!l.some(([a, b]) => a < t && t < b)) out.push(`${where}: strictly inside no slice`);
+    const ending = l.filter(([, b]) => b === t).length;
+    if (ending > 0) out.push(`${where}: at the end of ${ending} slice(s)`);
+    const key = `${e.cat}:${e.id}`;
+    if (e.ph === 's') starts.set(key, t);
+    else if (!starts.has(key)) out.push(`${where}: its finish comes before its start`);
+    else if (starts.get(key)! >= t) out.push(`${where}: finish not after its start at ${starts.get(key)! / 1000}`);
   }
   return out;
 }
