@@ -11,7 +11,8 @@ import { NS_PER_STEP, StepClock } from './step-clock.js';
 /**
  * Chrome Trace Event JSON (opens in ui.perfetto.dev and chrome://tracing) of
  * one run: a track per thread with complete slices (guest mode, faults and how
- * they ended, mmu_lock waits and holds, invalidate_range_start, zaps and their
+ * they ended, mmu_lock waits and holds, invalidate_range_start, the seq bump of
+ * invalidate_range_end, zaps and their
  * batches, remote TLB flushes, memslot changes), instants, counters
  * (mmu_invalidate_seq, mmu_invalidate_in_progress, shadow pages, roots), an
  * async slice per invalidation window and a flow arrow from an invalidation to
@@ -225,8 +226,8 @@ export class PerfettoSink implements InstanceSink {
       if (f.cause === null || f.end > upTo) continue;
       const id = ++flowId;
       const c = f.cause;
-      // The start: at the cause, or just before it, inside the slice it ended.
-      const sts = places.before(c.inv.tid, r(c.at));
+      // The start: at the cause, or just before it (not before the invalidation began), inside the slice it ended.
+      const sts = places.before(c.inv.tid, r(c.at), r(c.inv.start));
       // The arrow lands inside the fault slice, after its start, not before its cause.
       const fts = places.within(f.tid, Math.min(Math.max(r(f.start), r(c.at)), r(f.end)), Math.max(r(f.start), sts) + 1, r(f.end) - 1);
       const name = JSON.stringify(RETRY_FLOW_NAMES[c.why]);
@@ -367,9 +368,9 @@ class FlowPlaces {
     return lo > 0 && t.maxEnd[lo - 1]! > ts;
   }
 
-  /** `ts` if it is a place, else the nearest place before it (within FLOW_SEARCH_NS), else `ts`. */
-  before(tid: number, ts: number): number {
-    for (let t = ts; t >= Math.max(0, ts - FLOW_SEARCH_NS); t--) if (this.ok(tid, t)) return t;
+  /** `ts` if it is a place, else the nearest place before it, not before `lo` (nor FLOW_SEARCH_NS before `ts`), else `ts`. */
+  before(tid: number, ts: number, lo: number): number {
+    for (let t = ts; t >= Math.max(0, lo, ts - FLOW_SEARCH_NS); t--) if (this.ok(tid, t)) return t;
     return ts;
   }
 
