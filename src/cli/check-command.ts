@@ -453,6 +453,12 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         const failed = writeOutput('--json', o.json, toJson(out));
         if (failed !== null) unwritten.push(failed);
       }
+      // A part with nothing to explore (more parts than the tree's top has subtrees): one line, not a verdict of 0 executions; its JSON is written all the same, for merge.
+      if (shard !== null && shard.count > 1 && r.summary.executions === 0 && r.summary.exhausted && r.counterexample === null && r.modelBug === null) {
+        process.stdout.write(`shard ${shard.index}/${shard.count} holds no ${strategy.kind === 'dfs' ? 'subtree' : 'execution'} of this world\n`);
+        process.exitCode = reportUnwritten(unwritten) ? ctx.exit.input : ctx.exit.ok;
+        return;
+      }
       const where = shard !== null ? ` (shard ${shard.index}/${shard.count})` : '';
       // A part's bound that cut none says nothing of the others' parts: its verdict stays within its bound (merge says the whole's).
       const whole = shard === null || shard.count === 1;

@@ -5,6 +5,7 @@ import type { Scenario } from '../scenario/schema.js';
 import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
 import { type SimulateOptions, simulate } from '../simulate/simulate.js';
+import { shardSize } from '../sweep/grid.js';
 import { fmtNs, renderTable } from './table.js';
 import { cellIndex, inVariant, type Vary, variantScenario, variants, varyRecord } from './variants.js';
 
@@ -101,13 +102,17 @@ export function runCompare(
   };
 }
 
-/** The mean over seeds, with the spread (min-max) when the seeds differ (as the HTML page shows it). */
-function agg(values: number[], fmt: (n: number) => string): string {
+/**
+ * The mean over seeds, with the spread (min-max) when the seeds differ (as the HTML page shows it).
+ * `fmt` shows a figure; `fmtMean`, a mean of differing figures (a count's, to one decimal: rounded
+ * to a whole number, the rows under faults would not add up to it, 14 for 6 + 5.67 + 2.67).
+ */
+function agg(values: number[], fmt: (n: number) => string, fmtMean: (n: number) => string = fmt): string {
   if (values.length === 0) return '-';
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const lo = Math.min(...values);
   const hi = Math.max(...values);
-  return lo === hi ? fmt(mean) : `${fmt(mean)} (${fmt(lo)}-${fmt(hi)})`;
+  return lo === hi ? fmt(mean) : `${fmtMean(mean)} (${fmt(lo)}-${fmt(hi)})`;
 }
 
 /**
@@ -119,14 +124,26 @@ function cellsAre(seeds: number): string {
 }
 
 const int = (n: number) => String(Math.round(n));
+const oneDecimal = (n: number) => n.toFixed(1);
+
+/**
+ * A part of a sweep (`--shard i/n`): its table holds its own runs only, a seed or
+ * none per column, so its header says so and a row names each column's seeds,
+ * lest one column's seed 2 be read against another's seed 1 as means over the seeds.
+ */
+export interface TablePart {
+  index: number;
+  count: number;
+}
 
 /** Side-by-side table: one column per variant, main metrics as rows. */
-export function renderCompare(c: CompareResult, owns?: CellOwner): string {
+export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePart): string {
   const metric = (name: string, f: (r: RunResult) => number, fmt: (n: number) => string = int): string[] => [
     name,
-    ...c.rows.map((row) => agg(row.results.map(f), fmt)),
+    ...c.rows.map((row) => agg(row.results.map(f), fmt, fmt === int ? oneDecimal : fmt)),
   ];
   const rows = [
+    ...(part ? [['seeds (this part)', ...c.rows.map((row) => (row.results.length > 0 ? row.results.map((r) => r.seed).join(',') : '-'))]] : []),
     // Runs stopped at a violation or a livelock cover less time: their counts are of that time.
     metric('simulated time', (r) => r.simTimeNs, fmtNs),
     // Every way a fault ended (as run's summary and the HTML report have them): the rows below faults add up to it.
@@ -154,6 +171,11 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
     metric('mmu_lock wait max', (r) => r.metrics.mmuLock.waitNs.max, fmtNs),
     metric('lock breaks', (r) => r.metrics.mmuLock.lockBreaks),
     metric('remote flushes', (r) => r.metrics.tlb.remoteFlushes),
+    // What thread 001's lockless pre-check is about: the invalidations the faults retried against, and how long they held.
+    metric('invalidations completed', (r) => r.metrics.invalidations.completed),
+    metric('invalidation time p50', (r) => r.metrics.invalidations.durationNs.p50, fmtNs),
+    metric('invalidation time max', (r) => r.metrics.invalidations.durationNs.max, fmtNs),
+    metric('SPTEs zapped by notifiers', (r) => r.metrics.invalidations.sptesZapped),
     metric('guest accesses', (r) => r.metrics.guest.accesses),
     metric('APIC re-requests', (r) => r.metrics.apic.reRequests),
     // Each vCPU's time from its first re-request to its reload, added up over the vCPUs: the retry flow's loop only.
@@ -171,14 +193,29 @@ export function renderCompare(c: CompareResult, owns?: CellOwner): string {
     ['livelock (runs)', ...c.rows.map((row) => `${row.results.filter((r) => r.progress.livelock).length}/${row.results.length}`)],
     ['violations (all runs)', ...c.rows.map((row) => String(row.results.reduce((a, r) => a + r.violations.length, 0)))],
   ];
-  const header = [cellsAre(c.seeds.length), ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
-  const perRun = c.seeds.length > 1 ? "\n(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ)" : '';
+  const header = [part ? partCellsAre(c, part) : cellsAre(c.seeds.length), ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
+  const perRun = part
+    ? `\n(shard ${part.index}/${part.count}: a column's figures are of the seeds in its seeds row only; mmulab merge of every part gives the means over all seeds)`
+    : c.seeds.length > 1
+      ? "\n(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ, and a count's mean to one decimal)"
+      : '';
   const note = `${perRun}${c.partial ? `\n${partialNote(c, owns)}` : ''}`;
   const mutant = c.mutant ? `, mutant ${printable(c.mutant)}` : '';
   // What every variant was set to: a size --set changes every figure. The type says `sets` is always
   // there, but results built by hand (test fixtures) may lack it: none then.
   const sets = (c.sets ?? []).map((x) => ` --set ${printable(x)}`).join('');
   return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}${sets ? `,${sets}` : ''}${mutant}\n${renderTable(header, rows)}${note}`;
+}
+
+/** A part's header cell: how many of the grid's runs it holds, not "mean over N seeds". */
+function partCellsAre(c: CompareResult, part: TablePart): string {
+  const cells = gridSize(c);
+  return `cells: this part's ${shardSize(cells, part)} of ${cells} runs`;
+}
+
+/** The runs of the whole grid: every variant × every seed. */
+export function gridSize(c: Pick<CompareResult, 'vary' | 'seeds'>): number {
+  return Object.values(c.vary).reduce((n, values) => n * values.length, 1) * c.seeds.length;
 }
 
 /** Whether the result is to hold the run of variant `row` with its `k`-th seed (a sweep shard holds some). */

@@ -5,7 +5,7 @@ import { formatSummary } from '../check/index.js';
 import { toJson } from '../cli/atomic-write.js';
 import { drawsNote, exhaustedLine, fullTableLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
-import { renderCompare } from '../cli/compare.js';
+import { gridSize, renderCompare } from '../cli/compare.js';
 import { warnInertSettings } from '../cli/inert-settings.js';
 import { workerCount } from '../cli/limits.js';
 import { locateInScenarioFile } from '../cli/locate-error.js';
@@ -19,7 +19,7 @@ import { cannotRead } from '../scenario/errno-words.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
-import { gridRows, parseShard, shardHolds } from './grid.js';
+import { gridRows, parseShard, shardHolds, shardSize } from './grid.js';
 import { type MergePart, parseMergePart } from './merge-input.js';
 import {
   cexFromHere,
@@ -49,11 +49,14 @@ function collect(v: string, prev: string[]): string[] {
 function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, merged = false): void {
   // A --json the system refuses now (its folder removed during the sweep) is said after the table, which is printed anyway.
   const unwritten = json === undefined ? null : writeOutput('--json', json, toJson(s));
-  const where = s.shard ? ` (shard ${s.shard.index}/${s.shard.count})` : '';
   // A shard's result holds its own cells only; merged parts are to hold them all.
   const shard = merged ? null : s.shard;
   const owns = (row: number, k: number) => shardHolds(shard, cellIndex(row, k, s.seeds.length));
-  process.stdout.write(`${renderCompare(asCompare(s), owns)}${where}\n`);
+  const c = asCompare(s);
+  // A part that holds no cell (more parts than cells) says so in one line; its JSON is written all the same, for merge.
+  if (shard !== null && shardSize(gridSize(c), shard) === 0) {
+    process.stdout.write(`shard ${shard.index}/${shard.count} holds no cell (the grid has ${gridSize(c)})\n`);
+  } else process.stdout.write(`${renderCompare(c, owns, shard ?? undefined)}\n`);
   warnIdleMutant(s.mutant, s.rows);
   const bad = s.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);

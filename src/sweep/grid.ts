@@ -52,6 +52,11 @@ export function shardHolds(shard: Shard | null, index: number): boolean {
   return shard === null || index % shard.count === shard.index;
 }
 
+/** How many of `total` cells (numbered 0 … total-1) `shard` holds. */
+export function shardSize(total: number, shard: Shard): number {
+  return total > shard.index ? Math.ceil((total - shard.index) / shard.count) : 0;
+}
+
 /** The cells of one shard. */
 export function shardCells(cells: readonly Cell[], shard: Shard | null): Cell[] {
   return cells.filter((c) => shardHolds(shard, c.index));

@@ -104,7 +104,7 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
   const text = renderCompare(c);
   const lines = text.split('\n');
   assert.match(lines[1]!, /^cells: mean \(min-max\) over 2 seeds +apicAccessPage=retry +apicAccessPage=invalidate-range$/);
-  assert.match(text, /\n\(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ\)$/);
+  assert.match(text, /\n\(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ, and a count's mean to one decimal\)$/);
   const cellsOf = (label: string) => {
     const l = lines.find((x) => x.startsWith(`${label} `));
     assert.ok(l, `a row '${label}'`);
@@ -116,8 +116,9 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
     contended.every((n) => n > 0),
     `contended acquisitions: ${contended}`,
   );
-  const mean = (a: number[]) => Math.round(a.reduce((x, y) => x + y, 0) / a.length);
-  const spread = (a: number[]) => (Math.min(...a) === Math.max(...a) ? `${mean(a)}` : `${mean(a)} (${Math.min(...a)}-${Math.max(...a)})`);
+  // A count's mean to one decimal where the seeds differ, a whole number where they agree.
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  const spread = (a: number[]) => (Math.min(...a) === Math.max(...a) ? `${mean(a)}` : `${mean(a).toFixed(1)} (${Math.min(...a)}-${Math.max(...a)})`);
   assert.equal(cellsOf('mmu_lock contended acq')[0], spread(contended));
   assert.equal(cellsOf('faults')[0], spread(retry!.results.map((r) => r.metrics.faults.total)));
   const stalled = retry!.results.map((r) => r.metrics.apic.stalledNs);
