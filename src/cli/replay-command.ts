@@ -25,6 +25,7 @@ import { readCounterexample, scenarioGivenAsCounterexample } from './cex-input.j
 import { writeCexOutputs } from './cex-outputs.js';
 import type { CheckCommandContext } from './check-command.js';
 import { checkedFactoryFor, factoryForScenario } from './check-factory.js';
+import { writeHeldOutputs } from './held-outputs.js';
 import { replayedModelBug } from './model-bug-replay.js';
 import { warnMutantSets } from './mutant-note.js';
 import { reportUnwritten, writeOutput } from './output-failure.js';
@@ -134,6 +135,12 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
     .option('--ftrace <file>', 'ftrace-style log of the replay')
     .option('--report <file>', 'HTML page with the interleaving as swimlanes')
     .action((arg: string, o: ReplayFlags) => {
+      // The page shows a violation, which the model without the mutant need not reach: refused before anything runs.
+      if (o.withoutMutant && o.report !== undefined) {
+        throw new InputError(
+          `--report ${o.report}: not with --without-mutant (the page shows a violation, which the fixed model need not reach; --ftrace, --trace and --json write the run)`,
+        );
+      }
       const input = o.schedule !== undefined ? fromLine(arg, o, ctx) : fileForm(arg, o);
       const made = input.factory();
       // The instance the replay runs, kept: a replay --without-mutant that leaves the schedule prints what it ran.
@@ -183,7 +190,27 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
               : `no violation up to where the model without the mutant leaves the schedule, ${steps.length === 0 ? 'before any event' : `after event ${steps.length}`}: ${divergedAt(e.message)}`;
           const lines = numberedSteps(steps);
           lines.push(`${said} (this interleaving holds as far as it goes; mmulab check explores the rest)`);
-          ended(`${lines.join('\n')}\n`, 'no violation', ctx.exit.ok);
+          process.stdout.write(`${lines.join('\n')}\n`);
+          // The run that happened is written, to diff with the mutant's (its --json marked: no violation).
+          const unwritten: string[] = [];
+          const held = {
+            format: 'mmulab-replay-without-mutant/1',
+            scenario: input.origin.scenario,
+            ...(input.origin.scenarioText !== undefined ? { scenarioText: input.origin.scenarioText } : {}),
+            settings: input.origin.settings,
+            mutant: null,
+            replayedFrom: input.source,
+            recordedProperty: input.cex?.property ?? null,
+            violation: null,
+            outcome: said,
+            limits: input.origin.limits,
+            schedule: input.schedule,
+            steps,
+          };
+          const json = o.json ? writeOutput('--json', o.json, toJson(held)) : null;
+          if (json !== null) unwritten.push(json);
+          writeHeldOutputs(input.factory, { ...input.origin, mutant: null, schedule: input.schedule }, o, said, (l) => unwritten.push(l));
+          process.exitCode = reportUnwritten(unwritten) ? ctx.exit.input : ctx.exit.ok;
           return;
         }
         // Well formed, but the schedule does not fit the model it names.

@@ -120,6 +120,24 @@ export class ReportRecorder {
   }
 
   /**
+   * Writes the trace and the log of a replay that met no violation (replay
+   * --without-mutant: the fix held on the interleaving), `outcome` saying how it
+   * ended; the counterexample page, which shows a violation, is not among them.
+   */
+  writeHeld(
+    files: Omit<RecorderFiles, 'report'>,
+    run: { scenario: string; mutant: string | null; strategy: string },
+    outcome: string,
+    onError?: OutputError,
+  ): void {
+    const each = eachOutput(files, onError);
+    const perfetto = this.perfetto;
+    const ftrace = this.ftrace;
+    if (perfetto) each('trace', (f) => writePerfettoTrace(f, perfetto, { otherData: { ...run, violation: null, outcome } }));
+    if (ftrace) each('ftrace', (f) => writeFtrace(f, ftrace, { title: this.opts.title ?? `${run.scenario} replay (no violation)`, outcome: [outcome] }));
+  }
+
+  /**
    * Writes the outputs asked for, for a counterexample whose schedule was just
    * replayed with these sinks attached (check, replay): the trace and log of the
    * replay, and the counterexample page. The replay ran on the checker's

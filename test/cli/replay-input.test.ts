@@ -409,3 +409,27 @@ test('replay --without-mutant ("does the fix hold?"): the schedule runs on the k
     /: schedule: replay: the schedule ends after \d+ steps, but .* can still run \(.*; to replay a mutant's counterexample without it, keep the mutant and add --without-mutant\)$/m,
   );
 });
+
+test('replay --without-mutant with no violation writes the run that happened: --ftrace and --trace of it, --json marked violation null, exit 0 (a probe: nothing written, "no violation, so … not written"); --report, a page of a violation, is refused up front, exit 2', async () => {
+  const fsr = join(dir, 'fsr-out.json');
+  assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', fsr)).code, 1);
+  const [f, t, j] = ['fixed.txt', 'fixed-trace.json', 'fixed.json'].map((x) => join(dir, x));
+  const r = await cli('replay', fsr, '--without-mutant', '--ftrace', f!, '--trace', t!, '--json', j!);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const log = readFileSync(f!, 'utf8');
+  assert.match(log, /^# no violation up to where the model without the mutant leaves the schedule, after event \d+: /m);
+  // The fixed fault retries where the mutant's went on.
+  assert.match(log, /mmulab_page_fault_done: vcpu 0 gfn 0 ret RET_PF_RETRY\(stale\)/);
+  const json = JSON.parse(readFileSync(j!, 'utf8'));
+  assert.equal(json.violation, null);
+  assert.equal(json.mutant, null);
+  assert.equal(json.recordedProperty, 'stale-translation');
+  assert.ok(json.steps.length > 0);
+  assert.equal(JSON.parse(readFileSync(t!, 'utf8')).otherData.violation, null);
+  const page = join(dir, 'fixed.html');
+  const refused = await cli('replay', fsr, '--without-mutant', '--report', page);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--report .*fixed\.html: not with --without-mutant/);
+  assert.throws(() => readFileSync(page));
+});
