@@ -23,7 +23,7 @@ export function parseJsonText(name: string, text: string): unknown {
     // JSON.parse refused what the scan took (the property tests of json-input.test.ts find no such text): say so rather than a place that is wrong.
     if (fault === null) throw new InputError(`${name}: not JSON`);
     const { line, col } = lineCol(body, fault.at);
-    throw new InputError(`${name}:${line}:${col} not JSON: expected ${fault.expected}, got ${charAt(body, fault.at)}`);
+    throw new InputError(`${name}: not JSON (line ${line}, column ${col}: expected ${fault.expected}, got ${charAt(body, fault.at)})`);
   }
   // JSON.parse keeps the last of two equal property names without a word; an
   // edited counterexample with two "schedule"s would replay one silently.
@@ -211,7 +211,7 @@ function scalarFault(text: string, scanner: JSONScanner): JsonFault | null {
         if (word[0] !== literal[0]) continue;
         let n = 1;
         while (n < literal.length && word[n] === literal[n]) n++;
-        if (n < literal.length) return { at: from + n, expected: `'${literal[n]}' of ${literal}` };
+        if (n < literal.length) return { at: from + n, expected: `'${literal[n]}' of the word ${literal}` };
         scanner.setPosition(from + literal.length);
         return null;
       }

@@ -232,7 +232,7 @@ test('bad input: check --time-limit takes seconds as run does (fractions allowed
   );
   const r = cli('check', 'fault-vs-invalidation-mini', '--strategy', 'pct', '--time-limit', '0.2');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^pct: \d+ executions \((time-limit|max-executions)\)/m);
+  assert.match(r.stdout, /^pct: [\d,]+ executions \((time-limit|max-executions)\)/m);
   // Decimal forms a user writes (a probe: 1e-3 and .5 were refused, 0.001 taken); hex and words are not seconds.
   for (const t of ['.2', '2e-1']) assert.equal(cli('check', 'fault-vs-invalidation-mini', '--strategy', 'pct', '--time-limit', t).code, 0, t);
   for (const t of ['0x1', 'Infinity', '1e9', '.'])
@@ -489,5 +489,5 @@ test('bad input: a scenario given to replay as its counterexample is said to be 
     /as-cex\.yaml: a scenario, not a counterexample; replay takes a counterexample JSON \(check --out writes one\), or a scenario with --schedule S \(the replay line check prints\): mmulab replay \S*as-cex\.yaml --schedule S$/,
   );
   // Text that is neither stays the JSON reader's refusal.
-  assertBad(cli('replay', scenarioFile('junk.yaml', '# notes\n')), /junk\.yaml:1:1 not JSON: /);
+  assertBad(cli('replay', scenarioFile('junk.yaml', '# notes\n')), /junk\.yaml: not JSON \(line 1, column 1: /);
 });

@@ -159,16 +159,16 @@ test('replay (regression): a file that is not JSON is refused at its line and co
   const line = refused(
     await cli('replay', garbage),
     garbage,
-    /\/nl\.json:1:1 not JSON: expected a value \(an object, array, string, number, true, false or null\), got 'x'$/,
+    /\/nl\.json: not JSON \(line 1, column 1: expected a value \(an object, array, string, number, true, false or null\), got 'x'\)$/,
   );
   assert.doesNotMatch(line, /format|mmulab-cex/);
   // Cut short: where the text ends.
   const cut = join(dir, 'cut.json');
   writeFileSync(cut, text.slice(0, text.indexOf('"violation"') + 12));
-  refused(await cli('replay', cut), cut, /\/cut\.json:\d+:\d+ not JSON: expected a value \(.*\), got the end of the file$/);
+  refused(await cli('replay', cut), cut, /\/cut\.json: not JSON \(line \d+, column \d+: expected a value \(.*\), got the end of the file\)$/);
   const comma = join(dir, 'comma.json');
   writeFileSync(comma, text.replace('"scenario"', '"scenario" "x",'));
-  refused(await cli('replay', comma), comma, /\/comma\.json:3:14 not JSON: expected ':' after the property name, got '"'$/);
+  refused(await cli('replay', comma), comma, /\/comma\.json: not JSON \(line 3, column 14: expected ':' after the property name, got '"'\)$/);
   // A byte order mark (some editors write one): replayed as without it.
   const bom = join(dir, 'bom.json');
   writeFileSync(bom, `\uFEFF${text}`);
