@@ -169,10 +169,12 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     const [a, b] = [all[e.a]!, all[e.b]!];
     const shardOf = (x: (typeof all)[number]) => `${x.part.part.shard.index}/${x.part.part.shard.count}`;
     if (a.file === b.file) throw new InputError(`${a.file.name}: parts ${shardOf(a)} and ${shardOf(b)} hold the same ${unitsOf(strategy)}`);
+    // One file named twice on the command line: said as sweep's merge says it.
+    if (a.file.name === b.file.name) throw new InputError(`${a.file.name}: given twice (each part once)`);
     const why =
       a.part.part.shard.count !== b.part.part.shard.count
         ? differentSplits(`--shard i/${a.part.part.shard.count}`, `i/${b.part.part.shard.count}`)
-        : 'a part given twice?';
+        : 'one part in two files?';
     throw new InputError(`${b.file.name}: part ${shardOf(b)} holds ${unitsOf(strategy)} that ${a.file.name}'s part ${shardOf(a)} holds too (${why})`);
   }
   const lead = m.first === null ? null : all[m.first]!.file;

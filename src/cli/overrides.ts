@@ -5,25 +5,28 @@ import type { Scenario } from '../scenario/schema.js';
 import { resize, type ScenarioSize } from '../scenario/size.js';
 import { isSizeKey, SIZE_KEYS, type Vary, type VaryKey } from './variants.js';
 
-/** Parses one `key=value` setting from the command line against the settings table. */
-export function parseSetting(text: string, where = '--set'): [keyof Settings, string | boolean | number] {
+/**
+ * Parses one `key=value` setting from the command line against the settings
+ * table; `given` is how a refusal quotes it (--vary's whole list as typed).
+ */
+export function parseSetting(text: string, where = '--set', given = `${where} ${text}`): [keyof Settings, string | boolean | number] {
   const key = setKey(text);
-  if (key === '') throw new InputError(`${where} ${text}: expected key=value`);
+  if (key === '') throw new InputError(`${given}: expected key=value`);
   const raw = text.slice(key.length + 1);
   const spec = SETTINGS.find((s) => s.key === key);
   if (spec === undefined) {
-    throw new InputError(`${where} ${text}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), ...SIZE_KEYS].join(', ')}`);
+    throw new InputError(`${given}: unknown setting '${key}'; expected one of ${[...SETTINGS.map((s) => s.key), ...SIZE_KEYS].join(', ')}`);
   }
   if (spec.range !== undefined) {
     // An integer setting that takes a word too (maxMmuPages=auto).
     if (spec.values.includes(raw)) return [spec.key, raw];
     const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!(n >= spec.range.min && n <= spec.range.max)) throw new InputError(`${where} ${text}: ${key} expects ${rangeText(spec.range, spec.values)}`);
+    if (!(n >= spec.range.min && n <= spec.range.max)) throw new InputError(`${given}: ${key} expects ${rangeText(spec.range, spec.values)}`);
     return [spec.key, n];
   }
   const value = typeof spec.default === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;
   if (!spec.values.includes(value as never)) {
-    throw new InputError(`${where} ${text}: ${key} expects one of ${spec.values.join(', ')}`);
+    throw new InputError(`${given}: ${key} expects one of ${spec.values.join(', ')}`);
   }
   return [spec.key, value];
 }
@@ -92,7 +95,7 @@ export function parseVary(text: string): Vary[number] {
   if (empty >= 0) throw new InputError(`--vary ${text}: value ${empty + 1} of ${raw.length} is empty; expected key=a,b[,c] with no empty value`);
   const values: (string | boolean | number)[] = isSizeKey(key)
     ? raw.map((v) => parseSize(key, v, `--vary ${text}`))
-    : raw.map((v) => parseSetting(`${key}=${v}`, '--vary')[1]);
+    : raw.map((v) => parseSetting(`${key}=${v}`, '--vary', `--vary ${text}`)[1]);
   for (let i = 0; i < values.length; i++) {
     const first = values.indexOf(values[i]!);
     if (first < i) throw new InputError(`--vary ${text}: ${key}=${values[i]} given twice (${raw[first]}, ${raw[i]}); expected each value once`);

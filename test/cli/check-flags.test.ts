@@ -180,3 +180,16 @@ test('check: random or pct with neither --max-executions nor --time-limit says, 
     assert.doesNotMatch(bounded.stderr, /runs until/);
   }
 });
+
+test('merge of one check part given twice says so, naming the file once, as sweep merge does (a probe: "t7-1.json: part 1/7 holds subtrees that t7-1.json\'s part 1/7 holds too"); two files of one part are both named', async () => {
+  const a = join(dir, 'twice.json');
+  const b = join(dir, 'twice-copy.json');
+  assert.equal((await cli('check', S, '--preemption-bound', '1', '--shard', '1/7', '--json', a, '--out', join(dir, 'twice-cex.json'))).code, 0);
+  writeFileSync(b, readFileSync(a));
+  const same = await cli('merge', a, a);
+  assert.equal(same.code, 2);
+  assert.equal(same.stderr, `mmulab: ${a}: given twice (each part once)\n`);
+  const copies = await cli('merge', a, b);
+  assert.equal(copies.code, 2);
+  assert.equal(copies.stderr, `mmulab: ${b}: part 1/7 holds subtrees that ${a}'s part 1/7 holds too (one part in two files?)\n`);
+});

@@ -46,3 +46,11 @@ test('--vary refuses a value given twice (after reading it: 1 and 01 are one cou
     '--vary faultsPerVcpu=2,2: faultsPerVcpu=2 given twice (2, 2); expected each value once',
   );
 });
+
+test("--vary's refusals of a setting echo the whole --vary as typed (a probe: '--vary nosuch=1: unknown setting', for --vary nosuch=1,2)", async () => {
+  const sweep = ['sweep', S, '--workers', '0'];
+  const r = await cli(...sweep, '--vary', 'nosuch=1,2');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^mmulab: --vary nosuch=1,2: unknown setting 'nosuch'; expected one of /);
+  await refused(['compare', S, '--vary', 'faultPrecheck=off,bogus'], '--vary faultPrecheck=off,bogus: faultPrecheck expects one of lockless, off');
+});
