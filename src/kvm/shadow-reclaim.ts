@@ -107,7 +107,7 @@ export function* makeMmuPagesAvailable(mmu: ShadowMmu, vcpu: Vcpu): Task {
   yield* kvmMmuZapOldestMmuPages(mmu, KVM_REFILL_PAGES - avail);
   if (kvmMmuAvailablePages(mmu) > 0) return;
   throw new InputError(
-    `settings.maxMmuPages ${nMaxMmuPages(mmu)}: all ${mmu.nUsedMmuPages} shadow pages in use are roots, which the reclaim does not zap, so make_mmu_pages_available fails with -ENOSPC and ${vcpu.name}'s KVM_RUN fails; ` +
+    `settings.maxMmuPages ${nMaxMmuPages(mmu)}: ${mmu.nUsedMmuPages === 1 ? 'the 1 shadow page in use is a root' : `all ${mmu.nUsedMmuPages} shadow pages in use are roots`}, which the reclaim does not zap, so make_mmu_pages_available fails with -ENOSPC and ${vcpu.name}'s KVM_RUN fails; ` +
       `expected maxMmuPages above the roots the vCPUs hold (up to 4 each: the current one and 3 cached), or auto`,
   );
 }

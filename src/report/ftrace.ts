@@ -169,11 +169,11 @@ export class FtraceSink implements InstanceSink {
         if (ev.how === 'kvm_mmu_zap_all_fast')
           this.add(at, 'kvm_mmu_zap_all_fast', `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(this.shadow ? ev.pages : 0)}`);
         else {
-          this.add(at, 'mmulab_mmu_zap', `how ${ev.how} used_pages ${hex(ev.pages)}`);
+          this.add(at, 'mmulab_mmu_zap', `${zapFn(ev.how)} used_pages ${hex(ev.pages)}`);
         }
         return;
       case 'zapAllEnd':
-        this.add(at, 'mmulab_mmu_zap_done', `how ${ev.how} duration_ns ${ev.durationNs}`);
+        this.add(at, 'mmulab_mmu_zap_done', `${zapFn(ev.how)} duration_ns ${ev.durationNs}`);
         return;
       case 'shadowReclaim':
         // The kernel has no tracepoint for the reclaim itself (each page it zaps is a kvm_mmu_prepare_zap_page line above).
@@ -599,4 +599,17 @@ function secs(ns: number): string {
   const n = Math.round(ns);
   const s = Math.floor(n / 1e9);
   return `${String(s).padStart(5)}.${String(n - s * 1e9).padStart(9, '0')}`;
+}
+
+/**
+ * A zap's function as tracepoint fields (one word each): `fn kvm_mmu_zap_all lock_break 1`
+ * for 'kvm_mmu_zap_all (lock-break)', `fn kvm_mmu_zap_memslot walk rmaps,mmu_page_hash` for
+ * 'zap memslot (rmaps + mmu_page_hash)'.
+ */
+function zapFn(how: string): string {
+  const lockBreak = /^(\w+) \(lock-break\)$/.exec(how);
+  if (lockBreak !== null) return `fn ${lockBreak[1]} lock_break 1`;
+  const slot = /^zap memslot \((.*)\)$/.exec(how);
+  if (slot !== null) return `fn kvm_mmu_zap_memslot walk ${slot[1]!.replace(' only', '').replace(' + ', ',')}`;
+  return `fn ${how.replace(/\W+/g, '_')}`;
 }

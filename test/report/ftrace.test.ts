@@ -73,6 +73,15 @@ for (const [name, timeNs, seed, settings] of [
     );
     assert.equal(count('kvm_mmu_zap_all_fast') + count('mmulab_mmu_zap'), m.zapAll.started);
     assert.equal(count('mmulab_mmu_zap_done'), m.zapAll.completed);
+    // Its fields read as a tracepoint's, the zap's function as fn (a probe: a field named how).
+    assert.equal(
+      count('mmulab_mmu_zap_done', (l) => !/: +fn kvm_\w+( lock_break 1| walk [a-z_,]+)? duration_ns \d+$/.test(l)),
+      0,
+    );
+    assert.equal(
+      count('mmulab_mmu_zap', (l) => !/: +fn kvm_\w+( lock_break 1| walk [a-z_,]+)? used_pages [0-9a-f]+$/.test(l)),
+      0,
+    );
     assert.equal(count('mmulab_flush_remote_tlbs'), m.tlb.remoteFlushes);
     assert.equal(count('kvm_entry'), m.guest.entries);
     assert.equal(count('kvm_unmap_hva_range'), m.invalidations.started);
