@@ -1,3 +1,4 @@
+import { grouped } from './grouped.js';
 /** A snapshot of an exploration in progress. */
 export interface Progress {
   /** Strategy name. */
@@ -38,8 +39,8 @@ export function ttyProgress(stream: ProgressStream): ProgressSink | null {
   return {
     update(p) {
       const line =
-        `${p.strategy}: ${p.executions.toLocaleString('en-US')} executions, ` +
-        `${Math.round(p.executionsPerSec).toLocaleString('en-US')}/s, depth ${p.depth}, ${(p.elapsedMs / 1000).toFixed(1)} s`;
+        `${p.strategy}: ${grouped(p.executions)} executions, ` +
+        `${grouped(p.executionsPerSec)}/s, depth ${p.depth}, ${(p.elapsedMs / 1000).toFixed(1)} s`;
       stream.write(`\r\x1b[K${line}`);
       shown = true;
     },

@@ -1,4 +1,5 @@
 import type { BoundLevel } from './bound-levels.js';
+import { grouped } from './grouped.js';
 
 /** Why an exploration stopped. */
 export type StopReason =
@@ -65,13 +66,13 @@ export interface Summary {
 /** One line for humans: "dfs: 1234 executions (exhausted), depth 40, 0.52 s, 2373 exec/s". */
 export function formatSummary(s: Summary): string {
   const parts = [
-    `${s.strategy}: ${s.executions} execution${s.executions === 1 ? '' : 's'} (${s.exhausted ? 'exhausted' : s.stoppedBy})`,
+    `${s.strategy}: ${grouped(s.executions)} execution${s.executions === 1 ? '' : 's'} (${s.exhausted ? 'exhausted' : s.stoppedBy})`,
     `max depth ${s.maxDepth}`,
     `${(s.wallMs / 1000).toFixed(2)} s`,
-    `${Math.round(s.executionsPerSec)} exec/s`,
+    `${grouped(s.executionsPerSec)} exec/s`,
   ];
-  if (s.truncated > 0) parts.push(`${s.truncated} truncated at maxSteps`);
-  if (s.redundant > 0) parts.push(`${s.redundant} redundant`);
+  if (s.truncated > 0) parts.push(`${grouped(s.truncated)} truncated at maxSteps`);
+  if (s.redundant > 0) parts.push(`${grouped(s.redundant)} redundant`);
   if (s.firstCounterexampleMs !== null) parts.push(`first counterexample after ${(s.firstCounterexampleMs / 1000).toFixed(3)} s`);
   return parts.join(', ');
 }
@@ -85,7 +86,7 @@ export function formatBoundLevels(levels: readonly BoundLevel[]): string {
   return levels
     .map((l) => {
       const what = l.preemptionBound === null ? 'no bound (a try)' : `at most ${l.preemptionBound} preemption${l.preemptionBound === 1 ? '' : 's'}`;
-      return `${what}: ${l.executions} execution${l.executions === 1 ? '' : 's'}, ${l.exhausted ? 'exhausted' : 'not exhausted'}`;
+      return `${what}: ${grouped(l.executions)} execution${l.executions === 1 ? '' : 's'}, ${l.exhausted ? 'exhausted' : 'not exhausted'}`;
     })
     .join('\n');
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultPor, type PorMode } from '../check/dfs.js';
+import { grouped } from '../check/grouped.js';
 import {
   AUTO_PCT,
   type BoundLevel,
@@ -473,8 +474,10 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
         // Fewer than its share, with the levels run after it: PCT stopped on its own, the world having one execution (pct.ts).
         const only = strategy.kind === 'auto' && pct < (strategy.pctExecutions ?? AUTO_PCT.executions);
         if (pct > 0 && only)
-          process.stdout.write(`pct (depth ${AUTO_PCT.depth}): ${pct} execution, no violation (the only one: no two threads to choose from, no draw)\n`);
-        else if (pct > 0) process.stdout.write(`pct (depth ${AUTO_PCT.depth}): ${pct} executions, no violation\n`);
+          process.stdout.write(
+            `pct (depth ${AUTO_PCT.depth}): ${grouped(pct)} execution, no violation (the only one: no two threads to choose from, no draw)\n`,
+          );
+        else if (pct > 0) process.stdout.write(`pct (depth ${AUTO_PCT.depth}): ${grouped(pct)} executions, no violation\n`);
         process.stdout.write(`${formatBoundLevels(levels)}\n`);
       }
       if (r.modelBug !== null && bug !== null) {

@@ -86,8 +86,12 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
     process.stdout.write(`${c.violation.kind}: ${c.violation.message}\n`);
     if (c.partial) process.stdout.write('(maybe not the first violation of the unsharded check: what the parts did not run may hold an earlier one)\n');
     if (c.counterexample !== null) {
-      const found = existsSync(c.counterexample) ? '' : ' (not found from here: it was written where its part ran)';
-      process.stdout.write(`counterexample: ${c.counterexample}${found}; replay it with:\n  mmulab replay ${shellWord(c.counterexample)}\n`);
+      // Not found from here: the path is the part's, relative to the folder it ran in, so the replay is to be run there.
+      const beside = lead !== null ? ` nor beside ${lead.name}` : '';
+      const how = existsSync(c.counterexample)
+        ? '; replay it with'
+        : ` (not found from here${beside}: it was written where its part ran); replay it from the folder its part ran in, with`;
+      process.stdout.write(`counterexample: ${c.counterexample}${how}:\n  mmulab replay ${shellWord(c.counterexample)}\n`);
     }
   } else {
     process.stdout.write(

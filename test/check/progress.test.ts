@@ -38,10 +38,10 @@ test('the time limit stops an exploration (fake clock), and the summary says so'
   const r = explore(seqProtocol(2, 2, 2), new DfsStrategy(), { clock: () => (now += 10), timeLimitMs: 5000 });
   assert.equal(r.summary.stoppedBy, 'time-limit');
   assert.equal(r.summary.exhausted, false);
-  assert.match(formatSummary(r.summary), /^dfs: \d+ executions \(time-limit\), max depth \d+, /);
+  assert.match(formatSummary(r.summary), /^dfs: [\d,]+ executions \(time-limit\), max depth \d+, /);
 });
 
-test('the summary line counts one execution in the singular (a probe: "auto: 1 executions (violation)")', () => {
+test('the summary line counts one execution in the singular (a probe: "auto: 1 executions (violation)"), and groups thousands as the progress line does', () => {
   const one = {
     strategy: 'pct',
     executions: 1,
@@ -57,4 +57,9 @@ test('the summary line counts one execution in the singular (a probe: "auto: 1 e
   } as const;
   assert.match(formatSummary(one), /^pct: 1 execution \(violation\), /);
   assert.match(formatSummary({ ...one, executions: 2 }), /^pct: 2 executions \(violation\), /);
+  // Thousands grouped, as the progress line groups them (a probe: 'auto: 36984 executions' after a progress line of 36,984).
+  assert.match(
+    formatSummary({ ...one, executions: 36_984, executionsPerSec: 12_345.4, redundant: 3_323 }),
+    /^pct: 36,984 executions \(violation\), max depth 46, 0\.01 s, 12,345 exec\/s, 3,323 redundant, /,
+  );
 });

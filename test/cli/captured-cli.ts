@@ -50,7 +50,7 @@ export function assertStoryInOrder(lines: readonly string[], shows: readonly Reg
 export async function assertDefaultCheckExhausts(scenario: string): Promise<void> {
   const r = await captured(['check', scenario]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^auto: \d+ executions \(exhausted\)/);
+  assert.match(r.stdout, /^auto: [\d,]+ executions \(exhausted\)/);
   // A world that draws says its verdict covers the seed's draws (drawsNote).
   assert.match(r.stdout, /\nno violation: every interleaving with at most 2 preemptions was run(?:, with the random choices of --seed 1 \(below\))?\n/);
 }

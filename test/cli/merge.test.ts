@@ -151,8 +151,8 @@ test('merge (regression): malformed parts are refused in one line naming the fil
   // Formats mixed: the file that does not match is named, either way round.
   assertRefused(await run('merge', p0, sweep), /^mmulab: .*s0\.json: format: expected "mmulab-check\/1" \(as .*p0\.json has\), got "mmulab-sweep\/1"$/);
   assertRefused(await run('merge', sweep, p0), /^mmulab: .*p0\.json: format: expected "mmulab-sweep\/1" \(as .*s0\.json has\), got "mmulab-check\/1"$/);
-  // The same part twice.
-  assertRefused(await run('merge', p0, p0), /^mmulab: .*p0\.json: part 0\/3 holds subtrees that .*p0\.json's part 0\/3 holds too/);
+  // The same part twice: the file named once, as sweep merge says it.
+  assertRefused(await run('merge', p0, p0), /^mmulab: .*p0\.json: given twice \(each part once\)$/);
 });
 
 test("merge: a part's refusals are worded as a scenario's (missing; expected a string / an integer / one of ...), never 'expected string, got nothing'", async () => {
@@ -187,7 +187,7 @@ test('merge (regression): with a part missing, neither the header nor stoppedBy 
   assert.match(r.stderr, /^mmulab: merge: a part was not given \(or its run did not finish\); the merged result, written and shown, is partial\n$/);
   const header = r.stdout.split('\n')[0]!;
   assert.doesNotMatch(header, /exhausted/);
-  assert.match(header, /^dfs: \d+ executions \(parts-missing\), .*\(partial: parts missing: no part holds subtrees 2, 5, 8, 11, …\)$/);
+  assert.match(header, /^dfs: [\d,]+ executions \(parts-missing\), .*\(partial: parts missing: no part holds subtrees 2, 5, 8, 11, …\)$/);
   assert.doesNotMatch(r.stdout, /exhausted/);
   const j = load(at('q01.json')) as { summary: Record<string, unknown>; partial: boolean };
   assert.equal(j.summary.exhausted, false);
@@ -196,7 +196,7 @@ test('merge (regression): with a part missing, neither the header nor stoppedBy 
   // All three: exhausted, not partial.
   const all = spawned('merge', at('q2.json'), at('q0.json'), at('q1.json'), '--json', at('q012.json'));
   assert.equal(all.code, 0, all.stderr);
-  assert.match(all.stdout, /^dfs: \d+ executions \(exhausted\)/);
+  assert.match(all.stdout, /^dfs: [\d,]+ executions \(exhausted\)/);
   assert.equal(load(at('q012.json')).partial, false);
 });
 
@@ -356,7 +356,7 @@ test('merge (regression): a part that is not JSON is refused at its line and col
   writeFileSync(at('j0-x.json'), `x\n${text}`);
   assertRefused(
     await run('merge', at('j0-x.json'), at('j1.json')),
-    /^mmulab: .*j0-x\.json:1:1 not JSON: expected a value \(an object, array, string, number, true, false or null\), got 'x'$/,
+    /^mmulab: .*j0-x\.json: not JSON \(line 1, column 1: expected a value \(an object, array, string, number, true, false or null\), got 'x'\)$/,
   );
   writeFileSync(at('j0-bom.json'), `\uFEFF${text}`);
   assert.equal((await run('merge', at('j0-bom.json'), at('j1.json'), '--json', at('j-bom.json'))).code, 0);
@@ -378,7 +378,11 @@ test('merge (regression): a counterexample not found from here is recorded as no
   // From here (another folder): said not found, and the merged file claims no file here, naming the part and the path it recorded.
   const r = spawned('merge', part, '--json', at('unfound.json'));
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stdout, /^counterexample: cexA\.json \(not found from here: it was written where its part ran\)/m);
+  // Where to replay it: from the folder the part ran in (a probe: 'replay it with: mmulab replay cexA.json', which fails from here).
+  assert.match(
+    r.stdout,
+    /^counterexample: cexA\.json \(not found from here nor beside .*partA\.json: it was written where its part ran\); replay it from the folder its part ran in, with:\n {2}mmulab replay cexA\.json$/m,
+  );
   const j = load(at('unfound.json'));
   assert.equal(j.counterexample, null);
   assert.deepEqual(j.counterexampleNotFound, { part, path: 'cexA.json' });

@@ -51,7 +51,7 @@ test(`check ${MINI} (the default, auto) on the kernel's protocol: stale-mmio, ex
 test(`check ${MINI} --set syncMmioSpte=zap: no violation, exhausted at the default bound 2 and the whole space (unbounded dfs)`, async () => {
   const r = await captured(['check', MINI, '--set', 'syncMmioSpte=zap']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^auto: \d+ executions \(exhausted\)/);
+  assert.match(r.stdout, /^auto: [\d,]+ executions \(exhausted\)/);
   assert.match(r.stdout, /\nno violation: every interleaving with at most 2 preemptions was run\n/);
   const whole = explore(factoryFor(MINI, ['syncMmioSpte=zap'], null), new DfsStrategy({}), {});
   assert.equal(whole.violation, null);
