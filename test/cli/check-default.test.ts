@@ -31,7 +31,7 @@ test('check with no strategy nor bound: PCT, then every interleaving with at mos
   // auto's PCT ran the executions the levels did not.
   const pct = j.summary.executions - levels.reduce((n, l) => n + l.executions, 0);
   assert.equal(pct, 20_000);
-  assert.match(r.stdout, /^pct \(depth 3\): 20000 executions, no violation$/m);
+  assert.match(r.stdout, /^pct \(depth 3\): 20,000 executions, no violation$/m);
   assert.match(r.stdout, /^no violation: every interleaving with at most 2 preemptions was run$/m);
   assert.match(r.stdout, /^\(the default bound, 2: --preemption-bound N runs every interleaving with at most N;/m);
   // Nothing was cut at --max-steps: no caveat.
