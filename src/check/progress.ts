@@ -39,8 +39,7 @@ export function ttyProgress(stream: ProgressStream): ProgressSink | null {
   return {
     update(p) {
       const line =
-        `${p.strategy}: ${grouped(p.executions)} executions, ` +
-        `${grouped(p.executionsPerSec)}/s, depth ${p.depth}, ${(p.elapsedMs / 1000).toFixed(1)} s`;
+        `${p.strategy}: ${grouped(p.executions)} executions, ` + `${grouped(p.executionsPerSec)}/s, depth ${p.depth}, ${(p.elapsedMs / 1000).toFixed(1)} s`;
       stream.write(`\r\x1b[K${line}`);
       shown = true;
     },
