@@ -1,4 +1,4 @@
-import { WRITE_FLOODING_THRESHOLD } from './shadow-page.js';
+import { ROOT_LEVEL, WRITE_FLOODING_THRESHOLD } from './shadow-page.js';
 import type { SyncSpteResult } from './shadow-unsync.js';
 
 /**
@@ -35,6 +35,11 @@ export type KvmEventBody =
   | { e: 'faultBegin'; vcpu: number; gfn: number; write: boolean; refault: boolean }
   | { e: 'seqSnapshot'; vcpu: number; seq: number }
   | { e: 'gup'; vcpu: number; gfn: number; hva: number; pfn: number }
+  /**
+   * The mutant acted here, leaving out what the kernel does (`what`, its
+   * MutantSpec.shown): built only when a sink reads it, as the step log does.
+   */
+  | { e: 'mutantActed'; mutant: string; what: string }
   /**
    * handle_cr → kvm_set_cr3 (shadow paging): the guest's MOV to CR3 of `cr3` (the
    * PGD's gfn) over `old`, the CR3 it had (kvm_read_cr3); `root`, the current root
@@ -398,6 +403,18 @@ function spteHolder(ev: { root: number; sp?: number }): string {
   return ev.sp !== undefined ? `sp ${ev.sp}` : `root ${ev.root}`;
 }
 
+/**
+ * Who looked a shadow page up or made it, as the step log names it. Since v6.0
+ * the kernel has no kvm_mmu_get_page function (the tracepoint keeps the name,
+ * and so does --ftrace): a root comes from mmu_alloc_root, which calls
+ * kvm_mmu_get_shadow_page; a page below it from FNAME(fetch)'s
+ * kvm_mmu_get_child_sp. The model makes roots (shadow-roots.ts) and only roots
+ * at ROOT_LEVEL, every child below it (ShadowMmu.map).
+ */
+function getShadowPageCaller(level: number): string {
+  return level === ROOT_LEVEL ? 'kvm_mmu_get_shadow_page (from mmu_alloc_root)' : 'kvm_mmu_get_child_sp (from FNAME(fetch))';
+}
+
 /** The event as one line in kernel terms, for counterexamples and step logs. */
 export function describeEvent(ev: KvmEventBody): string {
   switch (ev.e) {
@@ -442,7 +459,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'mmioCheck':
       return `handle_mmio_page_fault gfn ${hex(ev.gfn)}: MMIO SPTE generation ${ev.spteGen}, memslots ${ev.generation}${ev.gen !== ev.generation ? ` (${ev.gen} in the SPTE's bits)` : ''}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.match ? 'match, emulate as MMIO' : 'mismatch, RET_PF_INVALID: full fault'}`;
     case 'precheck':
-      return `${ev.afterGup ? 'lockless check after get_user_pages' : 'lockless pre-check'} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? ' (kept from an earlier read: no READ_ONCE)' : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? (ev.afterGup ? 'retry, releasing the pfn' : 'retry') : 'go on'}`;
+      return `${ev.afterGup ? 'lockless check after get_user_pages' : 'lockless pre-check'} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? " (kept from an earlier read: no READ_ONCE, the mutant's)" : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? (ev.afterGup ? 'retry, releasing the pfn' : 'retry') : 'go on'}`;
     case 'staleCheck': {
       const root = ev.root < 0 ? 'no root' : `root ${ev.root}`;
       if (ev.rootObsolete) return `is_page_fault_stale gfn ${hex(ev.gfn)}: ${ev.root < 0 ? 'no root' : `${root} obsolete`}: stale: retry`;
@@ -471,6 +488,8 @@ export function describeEvent(ev: KvmEventBody): string {
         ev.flooded.length === 0 ? '0 zapped (flooding)' : `${ev.flooded.length} zapped (flooding): ${ev.flooded.map((sp) => `sp ${sp}`).join(', ')}`;
       return `kvm_mmu_track_write gfn ${hex(ev.gfn)} ${entries}: ${what}; ${flooded}`;
     }
+    case 'mutantActed':
+      return ev.what;
     case 'gup':
       return `gfn ${hex(ev.gfn)}: hva ${hvaText(ev.hva)} → pfn ${hex(ev.pfn)} (get_user_pages)`;
     case 'faultEnd':
@@ -539,9 +558,9 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'memslotChange':
       return `memslot ${ev.slot} ${ev.op}: ${ev.phase}`;
     case 'spCreate':
-      return `kvm_mmu_get_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.direct ? ' direct' : ''} gen ${ev.gen}`;
+      return `${getShadowPageCaller(ev.level)}: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.direct ? ' direct' : ''} gen ${ev.gen}`;
     case 'spFound':
-      return `kvm_mmu_get_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} gen ${ev.gen} existing${ev.synced ? ' (unsync: kvm_sync_page rebuilt it from the guest table first; it stays unsync)' : ''}`;
+      return `${getShadowPageCaller(ev.level)}: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level} gen ${ev.gen} existing${ev.synced ? ' (unsync: kvm_sync_page rebuilt it from the guest table first; it stays unsync)' : ''}`;
     case 'spZap':
       return `kvm_mmu_prepare_zap_page: sp ${ev.sp} gfn ${hex(ev.gfn)} level ${ev.level}${ev.root ? ' (root in use)' : ''}`;
     case 'spZapInvalid':

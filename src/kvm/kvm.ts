@@ -122,6 +122,13 @@ export class Kvm {
   subscribe(sink: Sink): void {
     this.sinks.push(sink);
     this.routes = routesWith(this.routes, sink);
+    // Where a mutant that leaves something out acted, a line of its own (MutantSpec.shown).
+    const m = this.mutation;
+    const what = m.shown;
+    if (what !== undefined && m.name !== null) {
+      const mutant = m.name;
+      m.onAct = this.listens('mutantActed') ? () => this.emit({ e: 'mutantActed', mutant, what }) : null;
+    }
   }
 
   /**

@@ -7,6 +7,13 @@ export interface MutantSpec {
   description: string;
   /** The small built-in check scenario that exposes it. */
   scenario: string;
+  /**
+   * What the step log prints where the mutant acts (a mutantActed event), for a
+   * mutant that acts by leaving something out and so leaves no line of its own.
+   * Absent for a mutant whose own event says it acted ("not stale (the mutant
+   * skipped what says stale)"). Either way a counterexample shows where it acted.
+   */
+  shown?: string;
 }
 
 export const MUTANTS: readonly MutantSpec[] = [
@@ -24,6 +31,7 @@ export const MUTANTS: readonly MutantSpec[] = [
     name: 'invalidate-skip-tlb-flush',
     description: 'invalidate_range_start zaps SPTEs but returns without kvm_flush_remote_tlbs',
     scenario: 'fault-vs-invalidation-mini',
+    shown: 'SPTEs zapped, no kvm_flush_remote_tlbs (the mutant skipped it)',
   },
   {
     name: 'precheck-plain-read',
@@ -40,17 +48,20 @@ export const MUTANTS: readonly MutantSpec[] = [
     name: 'vcpu-enter-ignores-requests',
     description: 'vcpu_enter_guest has no pending-request check just before VM-entry',
     scenario: 'apic-reload-mini',
+    shown: 'VM-entry with requests pending, not cancelled (the mutant has no late request check)',
   },
   {
     name: 'zap-fast-no-generation-bump',
     description: 'kvm_mmu_zap_all_fast does not toggle mmu_valid_gen, so nothing becomes obsolete',
     scenario: 'memslot-delete-mini',
+    shown: 'mmu_valid_gen not toggled, it stays as it was (the mutant skipped the toggle): no page becomes obsolete',
   },
   {
     name: 'zap-obsolete-walk-from-head',
     description:
       'after a lock break kvm_zap_obsolete_pages restarts from the newest end of active_mmu_pages (as kvm_mmu_zap_all restarts), still stopping at the first page that is not obsolete: the pages vCPUs made in the break stop it, and obsolete pages survive the fast zap, to come back valid at the next toggle',
     scenario: 'memslot-delete-lockbreak-mini',
+    shown: "kvm_zap_obsolete_pages goes on from the newest end of active_mmu_pages, not from where it stopped (the mutant's restart)",
   },
   {
     name: 'sync-children-wp-no-flush',
@@ -67,6 +78,7 @@ export const MUTANTS: readonly MutantSpec[] = [
     name: 'zap-root-no-request',
     description: 'zapping an in-use root does not ask the vCPUs to drop it (no KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)',
     scenario: 'root-zap-mini',
+    shown: 'no KVM_REQ_MMU_FREE_OBSOLETE_ROOTS for the zapped root in use (the mutant skipped the request)',
   },
   {
     name: 'zap-root-request-before-invalid',
@@ -79,52 +91,61 @@ export const MUTANTS: readonly MutantSpec[] = [
     description:
       "mmu_sync_children drops mmu_lock (cond_resched_rwlock_write) with the flush for the SPTEs kvm_sync_page dropped still pending, and flushes only at the end: a notifier's kvm_unmap_gfn_range in the lock break finds no SPTE, returns without a flush, and another vCPU's TLB still maps the page the host frees",
     scenario: 'sync-children-mini',
+    shown: 'no kvm_flush_remote_tlbs before the lock break for the SPTEs dropped (the mutant leaves the flush for the end)',
   },
   {
     name: 'free-obsolete-roots-tests-current',
     description:
       "kvm_mmu_free_obsolete_roots tests the current root for each previous root (seed 003's first posting): obsolete roots stay cached, and a CR3 switch can reuse one",
     scenario: 'cached-roots-mini',
+    shown: "kvm_mmu_free_obsolete_roots judged a previous root by the current root (the mutant's test): an obsolete root kept cached, or a valid one freed",
   },
   {
     name: 'range-add-no-widen',
     description:
       'kvm_mmu_invalidate_range_add keeps the first range of overlapping invalidations instead of widening the hull: a gfn of the second is not seen as in progress',
     scenario: 'concurrent-invalidations-mini',
+    shown: "the in-progress range not widened to this invalidation's gfns (the mutant keeps the first range)",
   },
   {
     name: 'tlb-flush-after-entry',
     description: 'KVM_REQ_TLB_FLUSH is serviced after the guest ran, not before VM-entry (and does not cancel the entry): the guest runs on with the stale TLB',
     scenario: 'concurrent-invalidations-mini',
+    shown: 'KVM_REQ_TLB_FLUSH pending, the VM-entry goes on (the mutant services it after the guest ran)',
   },
   {
     name: 'request-mode-read-early',
     description:
       'kvm_make_all_cpus_request reads the vCPU mode before its request bit is visible (no smp_mb): a vCPU entering in between is neither kicked nor sees the request',
     scenario: 'apic-reload-mini',
+    shown: "a vCPU's mode read before the request bit was set (the mutant has no smp_mb): it entered the guest in between, not kicked, the request unseen",
   },
   {
     name: 'memslot-publish-before-zap',
     description: "a memslot delete or move publishes the final memslots before zapping the old slot's SPTEs: a vCPU reaches a gfn of no memslot",
     scenario: 'memslot-delete-mini',
+    shown: "the final memslots published before the old slot's SPTEs are zapped (the mutant's order)",
   },
   {
     name: 'mmio-check-ignores-update-in-progress',
     description:
       'check_mmio_spte ignores KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS and compares the generations alone: while a swap publishes memslots that hold the gfn, an MMIO SPTE of the old generation still matches, and the access is emulated as MMIO',
     scenario: 'mmio-gen-mini',
+    shown: 'KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS ignored (the mutant compares the generations alone): they match',
   },
   {
     name: 'memslot-gen-no-update-in-progress',
     description:
       'kvm_swap_active_memslots publishes the new memslots with their final generation at once (before 2014\'s "fix potentially corrupt mmio cache"): a fault that found no memslot in the old set stamps its MMIO SPTE with the new generation, which stays current',
     scenario: 'mmio-gen-mini',
+    shown: "the memslots published with their final generation, no KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS (the mutant's)",
   },
   {
     name: 'mmio-gen-wrap-no-zap',
     description:
       'kvm_mmu_invalidate_mmio_sptes does not zap when the MMIO generation wraps to 0: an MMIO SPTE made that many swaps ago matches again, though its gfn has a memslot now',
     scenario: 'mmio-gen-mini',
+    shown: 'the MMIO generation wrapped to 0, no kvm_mmu_zap_all_fast (the mutant skipped the zap)',
   },
   {
     name: 'zap-oldest-no-flush',
@@ -164,8 +185,16 @@ export class Mutation {
    * after a run means its results are the kernel protocol's.
    */
   acted = 0;
+  /** MutantSpec.shown of the mutant, if it has one. */
+  readonly shown: string | undefined;
+  /**
+   * Called each time the mutant acts: set by the Kvm (to emit mutantActed) only
+   * when the mutant has `shown` and a sink reads that event, else null.
+   */
+  onAct: (() => void) | null = null;
   constructor(readonly name: string | null) {
     this.faultRetrySkips = { range: name === 'fault-skip-range-check', seq: name === 'fault-skip-seq-check' };
+    this.shown = MUTANTS.find((m) => m.name === name)?.shown;
   }
   /** Whether `name` is the mutant; a place where it may or may not change the outcome (then tookEffect says when it does). */
   has(name: string): boolean {
@@ -174,11 +203,12 @@ export class Mutation {
   /** Whether `name` is the mutant, at a place where being it changes what the model does: counted as acting. */
   acts(name: string): boolean {
     if (this.name !== name) return false;
-    this.acted++;
+    this.tookEffect();
     return true;
   }
   /** The mutant, tested with has(), changed the outcome. */
   tookEffect(): void {
     this.acted++;
+    this.onAct?.();
   }
 }

@@ -36,9 +36,12 @@ export function splitLockNotes(text: string): { own: string; before: string[]; e
 /**
  * Watches a lock and tells `say` of each acquisition and release, with the
  * thread that made it, in kernel terms: "read_lock(mmu_lock)",
- * "write_unlock(mmu_lock)". An acquisition that had to wait says who held the
- * lock, and who was queued first, when the thread queued ("write_lock(mmu_lock)
- * (contended: held by vCPU0 for read)"), and a release that leaves threads
+ * "write_unlock(mmu_lock)". An acquisition that had to wait says from which
+ * line it waited, who held the lock then and who was queued first
+ * ("write_lock(mmu_lock) (contended: waited from line 8 while vCPU0 held it
+ * for read)"): it is printed at the thread's next line, and the holder may
+ * have let go several lines before (a release hands the lock to the queue's
+ * head at once), so it says what was, not what is. A release that leaves threads
  * waiting names them ("read_unlock(mmu_lock) (migrate waiting)"): the wait has
  * no event of its own to be told by.
  *
@@ -58,6 +61,8 @@ export class LockNotes implements LockObserver {
     /** The runtime's threads, by id. */
     private readonly threads: readonly Thread[],
     private readonly say: (tid: number, text: string) => void,
+    /** The lines printed so far, for where a wait began (none: the note names no line). */
+    private readonly linesSoFar?: () => number,
   ) {
     this.next = lock.observer;
     lock.observer = this;
@@ -93,7 +98,14 @@ export class LockNotes implements LockObserver {
    */
   private found(): string {
     const holders = this.threads.filter((th) => this.lock.isHeldBy(th));
-    const held = holders.length > 0 ? `held by ${this.names(holders.map((th) => th.id))} for ${this.lock.isWriteHeldBy(holders[0]!) ? 'write' : 'read'}` : '';
+    const n = this.linesSoFar?.();
+    const from = n === undefined ? 'waited' : n === 0 ? 'waited from the start' : `waited from line ${n}`;
+    const held =
+      holders.length > 0
+        ? `${from} while ${this.names(holders.map((th) => th.id))} held it for ${this.lock.isWriteHeldBy(holders[0]!) ? 'write' : 'read'}`
+        : n === undefined
+          ? ''
+          : from;
     const ahead = this.queuedNotHolding();
     return [held, ahead.length > 0 ? `${this.names(ahead)} queued first` : ''].filter((x) => x !== '').join(', ');
   }

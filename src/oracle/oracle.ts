@@ -7,11 +7,26 @@ import { tlbEntryPfn, tlbEntryWritable } from '../kvm/tlb-entry.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 import type { Violation } from '../runtime/instance.js';
 import { CleanRanges } from './clean-ranges.js';
+import { GupRefs, vcpuNames } from './gup-refs.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 function describeAccess(ev: KvmEvent & { e: 'guestAccess' }): string {
   return `vCPU${ev.vcpu} ${ev.write ? 'wrote' : 'read'} gfn ${hex(ev.gfn)} through its ${ev.via === 'tlb' ? 'TLB' : 'SPTEs'} and reached pfn ${hex(ev.pfn)}`;
+}
+
+/** Where the model parts from the kernel when a page freed is still referenced. */
+const MODEL_FREES_AT_ONCE = 'the model freed it at once: docs/model-limits.md, "Page references"';
+
+/** How a report names a host free: `unmapped` when vCPUs still held a reference to the page (see heldSuffix). */
+function freedVerb(held: readonly number[]): string {
+  return held.length > 0 ? 'unmapped' : 'freed';
+}
+
+/** For a free of a page vCPUs still held a get_user_pages reference to: that the kernel frees it only when that goes. */
+function heldSuffix(held: readonly number[]): string {
+  if (held.length === 0) return '';
+  return ` (${vcpuNames(held)} still ${held.length === 1 ? 'holds' : 'hold'} the reference get_user_pages took: the page is freed once that goes; the model frees it here: docs/model-limits.md, "Page references")`;
 }
 
 /** The event kinds Oracle reads (one array for all instances: see event-routes.ts). */
@@ -30,6 +45,8 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
   'memslotChange',
   'gfnWriteProtected',
   'mmioCheck',
+  // Built whether read or not: followed to say when a page freed was still referenced.
+  ...GupRefs.KINDS,
 ];
 
 /**
@@ -49,6 +66,10 @@ export class Oracle implements Sink {
   readonly kinds = ORACLE_KINDS;
   /** Open invalidations whose pages no usable TLB can hold (see CleanRanges). */
   private readonly clean = new CleanRanges();
+  /** The get_user_pages references held (see GupRefs). */
+  private readonly refs = new GupRefs();
+  /** The vCPUs that held a reference to a pfn when the host freed it, by pfn (none: not there). */
+  private readonly heldAtFree = new Map<number, number[]>();
 
   constructor(
     private readonly kvm: Kvm,
@@ -77,8 +98,23 @@ export class Oracle implements Sink {
     return this.kvm.rt.threads[this.at.tid]?.name ?? '?';
   }
 
+  /**
+   * What a report says of a freed pfn: that `freed.kind` freed it, or, when a
+   * vCPU still held the reference get_user_pages took, that it unmapped it and
+   * the page goes when that reference does: the kernel frees a page only when
+   * its last reference goes (migration even backs off), the model at once
+   * (docs/model-limits.md, "Page references"), and what follows that is true
+   * in both.
+   */
+  private freedText(pfn: number, freed: FreedPfn): string {
+    const held = this.heldAtFree.get(pfn);
+    if (held === undefined) return `which ${freed.kind} freed${this.when(freed)}`;
+    return `which ${freed.kind} unmapped${this.when(freed)} while ${vcpuNames(held)} held the reference get_user_pages took, freed once that reference goes (${MODEL_FREES_AT_ONCE})`;
+  }
+
   on(ev: KvmEvent, at: EventStamp): void {
     this.at = at;
+    if (this.refs.on(ev)) return;
     switch (ev.e) {
       case 'guestAccess':
         this.checkAccess(ev);
@@ -91,9 +127,13 @@ export class Oracle implements Sink {
       case 'invalidateRangeEnd':
         this.clean.closed(at.tid, ev.hvaStart, ev.hvaEnd);
         return;
-      case 'pfnFree':
-        this.checkFreedPfn(ev);
+      case 'pfnFree': {
+        const held = this.refs.holders(ev.pfn);
+        if (held.length > 0) this.heldAtFree.set(ev.pfn, held);
+        else this.heldAtFree.delete(ev.pfn);
+        this.checkFreedPfn(ev, held);
         return;
+      }
       case 'gfnWriteProtected':
         this.checkWriteProtected(ev);
         return;
@@ -135,8 +175,17 @@ export class Oracle implements Sink {
     const now = kvm.host.lookup(hva);
     if (now === ev.pfn) return;
     const freed = kvm.host.freed.get(ev.pfn);
-    const after = freed ? `, which ${freed.kind} freed${this.when(freed)} (use after free)` : '';
-    this.report('stale-translation', `${what(ev)}${after}; the host maps hva ${hvaText(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`);
+    const host = `the host maps hva ${hvaText(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`;
+    const held = freed ? this.heldAtFree.get(ev.pfn) : undefined;
+    if (freed && held !== undefined) {
+      this.report(
+        'stale-translation',
+        `${what(ev)}; ${host}: ${freed.kind} unmapped pfn ${hex(ev.pfn)}${this.when(freed)} while ${vcpuNames(held)} held the reference get_user_pages took, and the page is freed once that reference goes (a use after free then; ${MODEL_FREES_AT_ONCE})`,
+      );
+      return;
+    }
+    const after = freed ? `, ${this.freedText(ev.pfn, freed)} (use after free)` : '';
+    this.report('stale-translation', `${what(ev)}${after}; ${host}`);
   }
 
   /**
@@ -252,37 +301,44 @@ export class Oracle implements Sink {
     );
   }
 
-  private checkApicFree(ev: KvmEvent & { e: 'pfnFree' }): void {
+  private checkApicFree(ev: KvmEvent & { e: 'pfnFree' }, held: readonly number[]): void {
     for (const v of this.kvm.vcpus) {
       if (v.apicAccessPfn === ev.pfn && (v.mode === IN_GUEST_MODE || v.mode === EXITING_GUEST_MODE)) {
         this.report(
           'stale-apic-access',
-          `${this.threadName()} freed pfn ${hex(ev.pfn)} while vCPU${v.id} runs in the guest with APIC_ACCESS_ADDR pointing at it`,
+          `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while vCPU${v.id} runs in the guest with APIC_ACCESS_ADDR pointing at it${heldSuffix(held)}`,
         );
         return;
       }
     }
   }
 
-  private checkFreedPfn(ev: KvmEvent & { e: 'pfnFree' }): void {
+  /** `held`: the vCPUs holding a reference to the pfn (GupRefs), for the report's words. */
+  private checkFreedPfn(ev: KvmEvent & { e: 'pfnFree' }, held: readonly number[]): void {
     const kvm = this.kvm;
     // APIC_ACCESS_ADDR only ever holds the pfn backing the APIC-access page's hva,
     // so only a page freed there can be one a vCPU points at (checked per freed
     // page: skip the vCPU loop for every other page).
     const apic = kvm.memslots.byId(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT);
-    if (apic !== undefined && ev.hva === apic.hvaPage) this.checkApicFree(ev);
+    if (apic !== undefined && ev.hva === apic.hvaPage) this.checkApicFree(ev, held);
     if (this.violations.length > 0) return;
     for (const r of kvm.memslots.overlapping(ev.hva, ev.hva + 1)) {
       const found = kvm.mmu.findMapping(r.gfnStart, r.gfnEnd);
       if (found !== null && found.pfn === ev.pfn) {
-        this.report('stale-translation', `${this.threadName()} freed pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it`);
+        this.report(
+          'stale-translation',
+          `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it${heldSuffix(held)}`,
+        );
         return;
       }
       if (this.clean.tlbsClean(ev.hva)) continue;
       for (const v of kvm.vcpus) {
         const entry = v.tlb.get(r.gfnStart);
         if (entry !== undefined && tlbEntryPfn(entry) === ev.pfn && this.tlbUsable(v)) {
-          this.report('stale-translation', `${this.threadName()} freed pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it`);
+          this.report(
+            'stale-translation',
+            `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it${heldSuffix(held)}`,
+          );
           return;
         }
       }
@@ -306,7 +362,7 @@ export class Oracle implements Sink {
       if (freed) {
         this.report(
           'stale-apic-access',
-          `vCPU${v.id} entered the guest with APIC_ACCESS_ADDR pfn ${hex(v.apicAccessPfn)}, which ${freed.kind} freed${this.when(freed)}` +
+          `vCPU${v.id} entered the guest with APIC_ACCESS_ADDR pfn ${hex(v.apicAccessPfn)}, ${this.freedText(v.apicAccessPfn, freed)}` +
             ((v.requests & (1 << KVM_REQ_APIC_PAGE_RELOAD)) !== 0
               ? ', with KVM_REQ_APIC_PAGE_RELOAD pending (the late request check cancels such an entry)'
               : ''),

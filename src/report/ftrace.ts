@@ -315,6 +315,10 @@ export class FtraceSink implements InstanceSink {
         // flooding zaps is a kvm_mmu_prepare_zap_page line before, each SPTE dropped a mmulab_drop_spte line.
         this.add(at, 'mmulab_mmu_track_write', trackWriteFields(ev));
         return;
+      case 'mutantActed':
+        // The kernel has nothing to trace here: the mutant left something out.
+        this.add(at, 'mmulab_mutant_acted', `${ev.mutant}: ${ev.what}`);
+        return;
       case 'zapResumed':
         // tdp_mmu_iter_cond_resched has no tracepoint: the walk goes on after a mmulab_lock_break and finds nothing more to zap.
         this.add(

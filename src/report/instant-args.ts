@@ -44,6 +44,8 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         end: ev.end < Number.MAX_SAFE_INTEGER ? hex(ev.end) : 'max',
         flushPending: ev.flushPending,
       };
+    case 'mutantActed':
+      return { mutant: ev.mutant };
     case 'memslotLookup':
       return { vcpu: ev.vcpu, by: ev.by, gfn: hex(ev.gfn), slot: ev.slot >= 0 ? ev.slot : 'none', invalid: ev.invalid };
     default:

@@ -105,6 +105,7 @@ export class PerfettoSink implements InstanceSink {
       case 'dirtyLogEnable':
       case 'dirtyLogHarvest':
       case 'markPageDirty':
+      case 'mutantActed':
         this.instant(ev, at);
         return;
       case 'apicReload':

@@ -50,7 +50,7 @@ test("the fault path's checks are in the story, with the values they read: the l
   assert.equal(kept.code, 1, kept.stderr);
   assert.match(
     kept.stdout,
-    /lockless pre-check gfn 0x0: mmu_invalidate_in_progress=1 \(kept from an earlier read: no READ_ONCE\), mmu_invalidate_seq=\d+: retry\n/,
+    /lockless pre-check gfn 0x0: mmu_invalidate_in_progress=1 \(kept from an earlier read: no READ_ONCE, the mutant's\), mmu_invalidate_seq=\d+: retry\n/,
   );
 });
 

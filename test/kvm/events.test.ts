@@ -43,7 +43,11 @@ test('events: a use after free found by the checker is not dated by a thread-loc
   const { code } = await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', out);
   assert.equal(code, 1);
   const cex = parseCounterexample(JSON.parse(readFileSync(out, 'utf8')));
-  assert.match(cex.violation.message, /, which migrate freed \(use after free\);/);
+  assert.match(
+    cex.violation.message,
+    /: migrate unmapped pfn 0x1000 while vCPU0 held the reference get_user_pages took, and the page is freed once that reference goes \(a use after free then; /,
+  );
+  assert.doesNotMatch(cex.violation.message, / at \d+ ns/);
   assert.ok(
     printedSteps(cex).some(([, , t]) => /^free pfn /.test(t)),
     'the free is printed',
@@ -87,4 +91,31 @@ test('events: is_page_fault_stale says what it looked at: the root alone for a f
     describeEvent({ ...base, stale: false, rootObsolete: false, noSlot: false }),
     'is_page_fault_stale gfn 0x1 (mmu_invalidate_in_progress=0, mmu_invalidate_seq=2, snapshot 2): not stale',
   );
+});
+
+test("events: a shadow page made or found is named by the function that asks for it since v6.0's split of kvm_mmu_get_page, a root by mmu_alloc_root's kvm_mmu_get_shadow_page, a page below it by FNAME(fetch)'s kvm_mmu_get_child_sp (the tracepoint keeps the old name, and so does --ftrace)", () => {
+  assert.equal(
+    describeEvent({ e: 'spCreate', sp: 0, gfn: 0x8000400, level: 4, direct: false, gen: 0 }),
+    'kvm_mmu_get_shadow_page (from mmu_alloc_root): sp 0 gfn 0x8000400 level 4 gen 0',
+  );
+  assert.equal(
+    describeEvent({ e: 'spCreate', sp: 3, gfn: 0x8000403, level: 1, direct: false, gen: 1 }),
+    'kvm_mmu_get_child_sp (from FNAME(fetch)): sp 3 gfn 0x8000403 level 1 gen 1',
+  );
+  assert.equal(
+    describeEvent({ e: 'spFound', sp: 0, gfn: 0x8000400, level: 4, gen: 0, unsync: false, synced: false }),
+    'kvm_mmu_get_shadow_page (from mmu_alloc_root): sp 0 gfn 0x8000400 level 4 gen 0 existing',
+  );
+  // In a counterexample: the root from the vCPU's kvm_mmu_load, the others from its fault's walk.
+  const steps = printedSteps(counterexampleOf('memslot-delete-mini', 'zap-fast-no-generation-bump'));
+  const made = steps.filter(([, , t]) => / sp \d+ gfn /.test(t) && !t.startsWith('kvm_mmu_prepare_zap_page'));
+  assert.ok(made.length > 0);
+  for (const [n, , t] of made) {
+    assert.doesNotMatch(t, /kvm_mmu_get_page/, `line ${n}`);
+    assert.match(
+      t,
+      / level 4 /.test(t) ? /^kvm_mmu_get_shadow_page \(from mmu_alloc_root\): / : /^kvm_mmu_get_child_sp \(from FNAME\(fetch\)\): /,
+      `line ${n}: ${t}`,
+    );
+  }
 });

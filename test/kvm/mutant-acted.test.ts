@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DfsStrategy } from '../../src/check/dfs.js';
-import { explore } from '../../src/check/explore.js';
+import { explore, runLimits } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
 import { PctStrategy } from '../../src/check/pct.js';
 import { RandomStrategy } from '../../src/check/random.js';
+import { ReplayStrategy } from '../../src/check/replay.js';
+import { runOnce } from '../../src/check/run.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
 import { MUTANTS } from '../../src/kvm/mutants.js';
 import type { Instance } from '../../src/runtime/instance.js';
@@ -22,7 +24,7 @@ function keepingLast(f: InstanceFactory): { make: InstanceFactory; last: () => K
   };
 }
 
-test('mutants: in the execution where each mutant breaks its scenario, it acted (Mutation.acted > 0)', () => {
+test("mutants: in the execution where each mutant breaks its scenario, it acted (Mutation.acted > 0), and that execution's step log, replayed, shows each time where: a line saying 'the mutant' per act, the act's own (is_page_fault_stale's 'not stale (the mutant skipped what says stale)') or, for a mutant that acts by leaving something out, a mutantActed line at that point (a probe: under zap-fast-no-generation-bump nothing was printed where the unmutated model prints 'mmu_valid_gen := 1')", () => {
   for (const m of MUTANTS) {
     const k = keepingLast(factoryFor(m.scenario, [], m.name));
     // PCT finds most; each of the others some strategy does (test/check/retries.test.ts).
@@ -37,7 +39,13 @@ test('mutants: in the execution where each mutant breaks its scenario, it acted 
       if (r.violation === null) r = explore(k.make, other(), { maxExecutions: budget });
     }
     assert.ok(r.violation !== null, `${m.name}: not found`);
-    assert.ok(k.last().kvm.mutation.acted > 0, `${m.name}: violated ${r.violation.kind} but never acted`);
+    const acted = k.last().kvm.mutation.acted;
+    assert.ok(acted > 0, `${m.name}: violated ${r.violation.kind} but never acted`);
+    const replay = runOnce(k.make, new ReplayStrategy(r.schedule!), runLimits({}), true);
+    assert.equal(replay.violation?.kind, r.violation.kind, `${m.name}: the replay reproduces the violation`);
+    const lines = (replay.instance as unknown as KvmInstance).log!.map((l) => l.text);
+    const shown = lines.filter((t) => /the mutant/.test(t));
+    assert.equal(shown.length, acted, `${m.name}: acted ${acted} times; the step log says so at:\n${shown.join('\n')}`);
   }
 });
 

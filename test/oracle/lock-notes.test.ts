@@ -21,10 +21,12 @@ test('splitLockNotes: the mmu_lock operations before and after an event come apa
     after: ['read_unlock(mmu_lock) (migrate waiting)'],
   });
   assert.deepEqual(
-    splitLockNotes('migrate: write_lock(mmu_lock) (contended: held by vCPU0 for read); invalidate_range_start returns; write_unlock(mmu_lock)'),
+    splitLockNotes(
+      'migrate: write_lock(mmu_lock) (contended: waited from line 3 while vCPU0 held it for read); invalidate_range_start returns; write_unlock(mmu_lock)',
+    ),
     {
       own: 'migrate: ',
-      before: ['write_lock(mmu_lock) (contended: held by vCPU0 for read)'],
+      before: ['write_lock(mmu_lock) (contended: waited from line 3 while vCPU0 held it for read)'],
       event: 'migrate: invalidate_range_start returns',
       after: ['write_unlock(mmu_lock)'],
     },
@@ -117,11 +119,23 @@ test("step log with mmu_lock (fault-vs-invalidation-mini, fault-skip-range-check
   assert.match(lines[stale[0]!.i]!.text, /^read_lock\(mmu_lock\)(?: \(contended: [^)]*\))?; is_page_fault_stale gfn 0x0 /);
 });
 
-test('step log with mmu_lock (apic-reload-mini, apic-reload-no-retry): a contended acquisition says who held the lock, a release who waits', () => {
+test("step log with mmu_lock (apic-reload-mini, apic-reload-no-retry): a contended acquisition says from which line it waited and who held the lock then, a release who waits (a probe: 'contended: held by apic-migrate for write' at a line where nobody held it, apic-migrate having let go three lines before)", () => {
   const { lines } = notedReplay(counterexampleOf('apic-reload-mini', 'apic-reload-no-retry'));
   const text = lines.map((l) => l.text).join('\n');
-  assert.match(text, /read_lock\(mmu_lock\) \(contended: held by apic-migrate for write\)/);
-  assert.match(text, /write_lock\(mmu_lock\) \(contended: held by vCPU\d for read\)/);
+  assert.match(text, /read_lock\(mmu_lock\) \(contended: waited from line \d+ while apic-migrate held it for write\)/);
+  assert.match(text, /write_lock\(mmu_lock\) \(contended: waited from line \d+ while vCPU\d held it for read\)/);
+  assert.doesNotMatch(text, /held by/);
+  // The wait began before the line the acquisition is printed on, and after the line of the thread's that asked.
+  for (const [i, l] of lines.entries()) {
+    const m = /\(contended: waited from line (\d+) /.exec(l.text);
+    if (m === null) continue;
+    const from = Number(m[1]);
+    assert.ok(from < i + 1, `line ${i + 1}: ${l.text}`);
+    assert.ok(
+      lines.slice(from, i).every((o) => o.thread !== l.thread),
+      `line ${i + 1}: the thread printed nothing while it waited`,
+    );
+  }
   assert.match(text, /write_unlock\(mmu_lock\) \(vCPU\d waiting\)/);
 });
 

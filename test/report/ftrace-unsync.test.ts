@@ -57,7 +57,7 @@ test("ftrace under shadow paging (sync-children-mini, seed 1): kvm_mmu_unsync_pa
     ['kvm_mmu_unsync_page', 'sp gen 0 gfn 8000403 l1 8-byte q0 wux nxe ad root 0 sync'],
   ]);
   // The step log says the same of the same page, in the same order.
-  assert.ok(steps.includes('kvm_mmu_get_page: sp 3 gfn 0x8000403 level 1 gen 0'), 'sp 3 shadows the level-1 table at gfn 0x8000403');
+  assert.ok(steps.includes('kvm_mmu_get_child_sp (from FNAME(fetch)): sp 3 gfn 0x8000403 level 1 gen 0'), 'sp 3 shadows the level-1 table at gfn 0x8000403');
   const said = steps.filter((t) => UNSYNC_STEP.test(t) || SYNC_STEP.test(t)).map((t) => (UNSYNC_STEP.test(t) ? 'unsync' : 'sync'));
   assert.deepEqual(said, ['unsync', 'sync', 'unsync']);
   assert.ok(!steps.some((t) => /^mmu_sync_children: sp \d+ .* synced below root/.test(t)), 'no note says it any more');

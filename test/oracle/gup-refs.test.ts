@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatInterleaving } from '../../src/check/counterexample.js';
+import { GupRefs } from '../../src/oracle/gup-refs.js';
+import { counterexampleOf } from '../report/fixtures.js';
+
+test('GupRefs: a fault holds the pfn get_user_pages gave it until the fault ends, an APIC-access reload until it sets APIC_ACCESS_ADDR or re-requests', () => {
+  const refs = new GupRefs();
+  refs.on({ e: 'gup', vcpu: 0, gfn: 0, hva: 0x1000, pfn: 0x1000 });
+  refs.on({ e: 'gup', vcpu: 1, gfn: 0, hva: 0x1000, pfn: 0x1000 });
+  assert.deepEqual(refs.holders(0x1000), [0, 1]);
+  refs.on({ e: 'faultEnd', vcpu: 0, gfn: 0, ret: 'fixed', pfn: 0x1000, latencyNs: 0, retries: 0 });
+  assert.deepEqual(refs.holders(0x1000), [1]);
+  refs.on({ e: 'apicReload', vcpu: 1, pfn: 0x1000, outcome: 'set' });
+  assert.deepEqual(refs.holders(0x1000), []);
+});
+
+test("a host free of a page a fault still holds the get_user_pages reference to says so, and the violation is put as it holds in the kernel too, where the page goes only with that reference (a probe: 'migrate: free pfn 0x1000' while vCPU0's fault held it, then '(use after free)' at once)", () => {
+  const text = formatInterleaving(counterexampleOf('fault-vs-invalidation-mini', 'fault-skip-range-check'));
+  assert.match(
+    text,
+    /\n *\d+\. migrate: free pfn 0x1000 \(vCPU0 still holds the reference get_user_pages took: the kernel frees it when that goes; the model frees it here, docs\/model-limits\.md\)\n/,
+  );
+  const violation = text.split('\n').at(-1)!;
+  assert.match(
+    violation,
+    /^=> stale-translation \(vCPU0\): vCPU0 (wrote|read) gfn 0x0 through its SPTEs and reached pfn 0x1000; the host maps hva 0x3f8000000000 to pfn 0x1001: migrate unmapped pfn 0x1000 while vCPU0 held the reference get_user_pages took, and the page is freed once that reference goes \(a use after free then; the model freed it at once: docs\/model-limits\.md, "Page references"\)$/,
+  );
+  assert.doesNotMatch(violation, /which migrate freed/);
+  // The APIC-access reload holds its reference from get_user_pages to APIC_ACCESS_ADDR's write.
+  const apic = formatInterleaving(counterexampleOf('apic-reload-mini', 'apic-reload-no-retry'));
+  assert.match(apic, /migrate: free pfn 0x1000 \(vCPU0 still holds the reference get_user_pages took: /);
+  assert.match(apic, /APIC_ACCESS_ADDR pfn 0x1000, which migrate unmapped while vCPU0 held the reference get_user_pages took, freed once that reference goes/);
+});
+
+test('a host free of a page no one holds a reference to any more is a free, as before: vcpu-enter-ignores-requests, whose APIC-access reload wrote APIC_ACCESS_ADDR (and put the page) before the migration freed it', () => {
+  const lines = formatInterleaving(counterexampleOf('apic-reload-mini', 'vcpu-enter-ignores-requests')).split('\n');
+  const free = lines.findIndex((l) => / free pfn 0x1000/.test(l));
+  const set = lines.findIndex((l) => /APIC_ACCESS_ADDR := pfn 0x1000/.test(l));
+  assert.ok(set >= 0 && free > set, lines.join('\n'));
+  assert.match(lines[free]!, / free pfn 0x1000$/);
+  assert.match(lines.at(-1)!, /APIC_ACCESS_ADDR pfn 0x1000, which migrate freed, /);
+});
