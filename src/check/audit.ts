@@ -1,3 +1,4 @@
+import { withoutHeldFreeNote } from '../oracle/gup-refs.js';
 import { splitLockNotes } from '../oracle/lock-notes.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import { opsConflict, opTouches } from '../runtime/op.js';
@@ -269,8 +270,9 @@ function perThreadLog(r: SingleRun): Map<number, string[]> {
   const m = new Map<number, string[]>();
   for (const line of r.instance.log ?? []) {
     const l = m.get(line.thread);
-    // Where a lock note lands depends on the interleaving: only the event is the thread's own.
-    const text = untimed(splitLockNotes(line.text).event);
+    // Where a lock note lands depends on the interleaving: only the event is the thread's own,
+    // without what it says of another thread's page reference.
+    const text = untimed(withoutHeldFreeNote(splitLockNotes(line.text).event));
     if (l === undefined) m.set(line.thread, [text]);
     else l.push(text);
   }

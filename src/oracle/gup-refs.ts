@@ -46,7 +46,22 @@ export function vcpuNames(ids: readonly number[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
+/** The end of every heldFreeNote. */
+const HELD_FREE_TAIL = 'the reference get_user_pages took: the kernel frees it when that goes; the model frees it here, docs/model-limits.md)';
+
 /** What the step log adds to a host free of a page `holders` still hold a reference to. */
 export function heldFreeNote(holders: readonly number[]): string {
-  return ` (${vcpuNames(holders)} still ${holders.length === 1 ? 'holds' : 'hold'} the reference get_user_pages took: the kernel frees it when that goes; the model frees it here, docs/model-limits.md)`;
+  return ` (${vcpuNames(holders)} still ${holders.length === 1 ? 'holds' : 'hold'} ${HELD_FREE_TAIL}`;
+}
+
+const HELD_FREE_NOTE = new RegExp(` \\([^()]* still holds? ${HELD_FREE_TAIL.replace(/[.()]/g, '\\$&')}$`);
+
+/**
+ * An event's text without the heldFreeNote it may end with: whether another
+ * thread still holds the page depends on the interleaving, as the lock notes
+ * do, so whoever compares what a thread did across interleavings (the audit)
+ * compares the text without it.
+ */
+export function withoutHeldFreeNote(event: string): string {
+  return event.replace(HELD_FREE_NOTE, '');
 }
