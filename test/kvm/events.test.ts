@@ -68,12 +68,12 @@ test("listens: the checker's exploring instances read no root or memslot story e
   for (const e of ['cr3Write', 'spUnsync', 'spSync', 'spFound', 'spZapInvalid', 'injException'] as const) assert.equal(logged.kvm.listens(e), true, e);
 });
 
-test("listens: the new story events (the APIC-access reload's check, kvm_mmu_track_write, a resumed zap walk, is_page_fault_stale) are built only for a step log or trace, not for the exploring checker", () => {
+test("listens: the new story events (the APIC-access reload's check, kvm_mmu_track_write, a resumed zap walk, is_page_fault_stale, a mutant's act) are built only for a step log or trace, not for the exploring checker", () => {
   const scenario = loadScenario('table-reuse-mini');
   const settings = effectiveSettings(scenario);
   const exploring = createInstance(scenario, { settings, mutant: null, log: false, metrics: false });
   const logged = createInstance(scenario, { settings, mutant: null, log: true, metrics: false });
-  for (const e of ['apicRetryCheck', 'trackWrite', 'zapResumed', 'staleCheck'] as const) {
+  for (const e of ['apicRetryCheck', 'trackWrite', 'zapResumed', 'staleCheck', 'mutantActed'] as const) {
     assert.equal(exploring.kvm.listens(e), false, e);
     assert.equal(logged.kvm.listens(e), true, e);
   }
@@ -118,4 +118,22 @@ test("events: a shadow page made or found is named by the function that asks for
       `line ${n}: ${t}`,
     );
   }
+});
+
+test("a mutant's act is an event only where a sink reads it: the exploring checker's instance of memslot-delete-mini under zap-fast-no-generation-bump has no onAct, the one with a step log has", () => {
+  const scenario = loadScenario('memslot-delete-mini');
+  const settings = effectiveSettings(scenario);
+  const mutant = 'zap-fast-no-generation-bump';
+  assert.equal(createInstance(scenario, { settings, mutant, log: false, metrics: false }).kvm.mutation.onAct, null);
+  assert.notEqual(createInstance(scenario, { settings, mutant, log: true, metrics: false }).kvm.mutation.onAct, null);
+  // A mutant whose own event says it acted has none either way.
+  assert.equal(
+    createInstance(loadScenario('fault-vs-invalidation-mini'), {
+      settings: effectiveSettings(loadScenario('fault-vs-invalidation-mini')),
+      mutant: 'fault-skip-range-check',
+      log: true,
+      metrics: false,
+    }).kvm.mutation.onAct,
+    null,
+  );
 });
