@@ -63,10 +63,10 @@ export function kvmSlotDirtyTrackEnabled(kvm: Kvm, slot: Memslot | undefined): b
  * read for the TDP MMU's cmpxchg, write for the shadow MMU; the harvest holds it
  * for write, so the two never interleave).
  */
-export function markPageDirtyInSlot(kvm: Kvm, vcpu: number, slot: Memslot | undefined, gfn: number, wpFault = false): void {
+export function markPageDirtyInSlot(kvm: Kvm, vcpu: number, slot: Memslot | undefined, gfn: number, wpFault = false, fast = false): void {
   if (!kvmSlotDirtyTrackEnabled(kvm, slot)) return;
   const log = kvm.dirtyLog!;
   const was = log.bitmap.has(gfn);
   log.bitmap.add(gfn);
-  kvm.emit({ e: 'markPageDirty', vcpu, gfn, slot: log.slotId, already: was, wpFault });
+  kvm.emit({ e: 'markPageDirty', vcpu, gfn, slot: log.slotId, already: was, wpFault, ...(fast ? { fast } : {}) });
 }

@@ -265,7 +265,22 @@ export type KvmEventBody =
    * the logged slot (`already`: its bit was set; `wpFault`: the fault was a write
    * to a leaf dirty logging had write-protected, now writable again).
    */
-  | { e: 'markPageDirty'; vcpu: number; gfn: number; slot: number; already: boolean; wpFault: boolean }
+  | { e: 'markPageDirty'; vcpu: number; gfn: number; slot: number; already: boolean; wpFault: boolean; fast?: boolean }
+  /** fast_page_fault's lockless read of the leaf of `gfn` (kvm_tdp_mmu_fast_pf_get_last_sptep): `pfn` -1 when none is present. */
+  | { e: 'fastPfGetSpte'; vcpu: number; gfn: number; pfn: number; writable: boolean }
+  /**
+   * fast_page_fault's fix of the leaf of `gfn` (fast_pf_fix_direct_spte): the
+   * cmpxchg from the value read (`oldPfn`, read-only) to the same pfn writable,
+   * against the leaf as it was (`curPfn`, -1 none; `curWritable`); `ok`: stored.
+   * `plain`: a plain store (the fast-pf-plain-write mutant), stored whatever it was.
+   */
+  | { e: 'fastPfCmpxchg'; vcpu: number; gfn: number; oldPfn: number; curPfn: number; curWritable: boolean; ok: boolean; plain: boolean }
+  /**
+   * fast_page_fault returned (its tracepoint): the leaf it last read (`oldPfn`,
+   * -1 not present; `oldWritable`), `ret` (RET_PF_INVALID: the slow path goes
+   * on), and the failed cmpxchgs before (`retries`).
+   */
+  | { e: 'fastPageFault'; vcpu: number; gfn: number; oldPfn: number; oldWritable: boolean; ret: 'fixed' | 'spurious' | 'invalid'; retries: number }
   | { e: 'note'; text: string };
 
 /** The flush after a write protection (gfnWriteProtected): done, not needed (no leaf was writable), or left out by a mutant. */
@@ -600,10 +615,31 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'dirtyLogCopy':
       return `VMM copies gfn ${hex(ev.gfn)} (${ev.n === 0 ? 'the first full copy' : `reported by KVM_GET_DIRTY_LOG #${ev.n}`})`;
     case 'markPageDirty':
-      return `${ev.wpFault ? 'write to a write-protected leaf: make_spte makes it writable, ' : ''}mark_page_dirty_in_slot: gfn ${hex(ev.gfn)} dirty in memslot ${ev.slot}${ev.already ? ' (already)' : ''}`;
+      return `${ev.fast ? 'fast_pf_fix_direct_spte: ' : ev.wpFault ? 'write to a write-protected leaf: make_spte makes it writable, ' : ''}mark_page_dirty_in_slot: gfn ${hex(ev.gfn)} dirty in memslot ${ev.slot}${ev.already ? ' (already)' : ''}`;
+    case 'fastPfGetSpte':
+      return `fast_page_fault gfn ${hex(ev.gfn)}: lockless read of the leaf: spte ${leafText(ev.pfn, ev.writable)}`;
+    case 'fastPfCmpxchg':
+      if (ev.plain) {
+        const over = ev.curPfn === ev.oldPfn && !ev.curWritable ? '' : ` over ${leafText(ev.curPfn, ev.curWritable)}`;
+        return `fast_page_fault gfn ${hex(ev.gfn)}: spte ${leafText(ev.oldPfn, false)} → ${leafText(ev.oldPfn, true)} (plain store${over}, no cmpxchg: the mutant's)`;
+      }
+      return ev.ok
+        ? `fast_page_fault gfn ${hex(ev.gfn)}: spte ${leafText(ev.oldPfn, false)} → ${leafText(ev.oldPfn, true)} (cmpxchg ok)`
+        : `fast_page_fault gfn ${hex(ev.gfn)}: cmpxchg failed (spte now ${leafText(ev.curPfn, ev.curWritable)}), retry`;
+    case 'fastPageFault':
+      return ev.ret === 'fixed'
+        ? `fast_page_fault gfn ${hex(ev.gfn)}: RET_PF_FIXED without mmu_lock`
+        : ev.ret === 'spurious'
+          ? `fast_page_fault gfn ${hex(ev.gfn)}: spte ${leafText(ev.oldPfn, true)} already allows the write: RET_PF_SPURIOUS`
+          : `fast_page_fault gfn ${hex(ev.gfn)}: ${ev.oldPfn < 0 ? 'spte not present' : `gave up after ${ev.retries} failed cmpxchgs`}: RET_PF_INVALID, the slow path`;
     case 'note':
       return ev.text;
   }
+}
+
+/** A leaf SPTE as the fast path's step log says it: its pfn and access, or not present. */
+function leafText(pfn: number, writable: boolean): string {
+  return pfn < 0 ? 'not present' : `pfn ${hex(pfn)} ${writable ? 'rwx' : 'r-x'}`;
 }
 
 /** The flush an ioctl of dirty logging makes before it returns, as the step log says it. */

@@ -1,5 +1,6 @@
 import type { Op } from '../runtime/op.js';
 import type { RetPf } from './events.js';
+import type { LeafSpte } from './fast-page-fault.js';
 import type { GuestExitKind } from './guest-paging.js';
 import type { Memslot } from './memslots.js';
 import type { Vcpu } from './vcpu.js';
@@ -10,6 +11,8 @@ export interface PageFault {
   /** Faulting guest frame. */
   readonly gfn: number;
   readonly write: boolean;
+  /** PFERR_PRESENT: a present SPTE refused the access (the EPT violation's readable bit; a write to a write-protected leaf). */
+  readonly present: boolean;
   // derived
   /** mmu_invalidate_seq snapshot taken before looking up the pfn. */
   mmuSeq: number;
@@ -103,6 +106,12 @@ export interface MmuBackend {
    * again `granted`.
    */
   guestTick?(vcpu: Vcpu, granted?: boolean): GuestExitKind | Op | null;
+  /**
+   * A direct MMU's lockless leaf access for fast_page_fault (the TDP MMU's;
+   * none for shadow paging, whose FNAME(page_fault) has no fast path).
+   */
+  fastPfGetLastSpte?(vcpu: Vcpu, gfn: number): LeafSpte | null;
+  fastPfCmpxchgSpte?(vcpu: Vcpu, gfn: number, old: LeafSpte, next: LeafSpte, plain: boolean): boolean;
   /**
    * FNAME(walk_addr), shadow paging only: the walk of the guest's own page tables
    * for the faulting address, first thing in the fault, without mmu_lock. A PTE

@@ -171,6 +171,18 @@ export const MUTANTS: readonly MutantSpec[] = [
       "kvm_mmu_slot_apply_flags write-protects the slot's leaves as dirty logging is enabled but the ioctl returns without kvm_flush_remote_tlbs_memslot: a TLB entry filled before still allows writes, and a write after the VMM's first copy of the page is never logged",
     scenario: 'dirty-log-mini',
   },
+  {
+    name: 'fast-pf-no-mark-dirty',
+    description:
+      "fast_pf_fix_direct_spte makes the write-protected leaf writable again without mark_page_dirty_in_slot: the guest's write after the VMM's copy of the page is never logged",
+    scenario: 'dirty-log-mini',
+  },
+  {
+    name: 'fast-pf-plain-write',
+    description:
+      'fast_pf_fix_direct_spte stores the writable SPTE with a plain write instead of a cmpxchg against the value it read: an mmu_notifier invalidation (the host migrating the page) that zapped the leaf in between is undone, and the leaf maps the old pfn the host has freed',
+    scenario: 'fast-pf-mini',
+  },
 ];
 
 export type MutantName = (typeof MUTANTS)[number]['name'];

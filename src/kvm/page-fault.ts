@@ -1,5 +1,6 @@
 import { opRead } from '../runtime/op.js';
 import type { RetPf } from './events.js';
+import { fastPageFault, pageFaultCanBeFast } from './fast-page-fault.js';
 import { hvaToPfn } from './gup.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './invalidate.js';
 import { gfnToHva, KVM_MEMSLOT_INVALID, slotFound } from './memslots.js';
@@ -16,10 +17,12 @@ import type { Vcpu } from './vcpu.js';
  * kvm_faultin_pfn and the rest).
  * @kernel arch/x86/kvm/mmu/mmu.c kvm_mmu_page_fault, kvm_tdp_mmu_page_fault, direct_page_fault; mmu_internal.h kvm_mmu_do_page_fault; paging_tmpl.h FNAME(page_fault)
  */
-export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Generator<number, RetPf, void> {
+export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean, present = false): Generator<number, RetPf, void> {
   const kvm = vcpu.kvm;
   kvm.emit({ e: 'faultBegin', vcpu: vcpu.id, gfn, write, refault: vcpu.fixedGfn === gfn });
-  const fault: PageFault = { gfn, write, mmuSeq: 0, slot: undefined, hva: -1, pfn: -1 };
+  const fault: PageFault = { gfn, write, present, mmuSeq: 0, slot: undefined, hva: -1, pfn: -1 };
+  /** fast_page_fault fixed the fault (or found it spurious) without mmu_lock: nothing below runs. */
+  let fast = false;
   // Shadow paging (FNAME(page_fault)): the guest's tables are walked first; a PTE
   // not present injects the guest's #PF, and nothing below runs.
   let ret: RetPf | null = kvm.mmu.guestWalk === undefined ? null : yield* kvm.mmu.guestWalk(vcpu, fault);
@@ -32,11 +35,19 @@ export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean): Gener
     yield opRead(kvm.objMemslots);
     fault.slot = kvm.memslots.gfnToMemslot(gfn);
     if (kvm.memslotsChange && kvm.listens('memslotLookup')) kvm.emit({ e: 'memslotLookup', vcpu: vcpu.id, by: 'fault', gfn, ...slotFound(fault.slot) });
-    // Shadow paging: a write to a write-protected guest table is emulated before any pfn lookup.
-    const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, fault));
-    ret = emulated ? 'emulate' : yield* kvmFaultinPfn(vcpu, fault);
+    // A direct MMU (kvm_tdp_mmu_page_fault, direct_page_fault): fast_page_fault
+    // first, for a write to a present leaf; RET_PF_INVALID goes on.
+    const fastRet = pageFaultCanBeFast(vcpu, fault) ? yield* fastPageFault(vcpu, fault) : 'invalid';
+    if (fastRet !== 'invalid') {
+      fast = true;
+      ret = fastRet;
+    } else {
+      // Shadow paging: a write to a write-protected guest table is emulated before any pfn lookup.
+      const emulated = write && kvm.mmu.pageTrackWrite !== undefined && (yield* kvm.mmu.pageTrackWrite(vcpu, fault));
+      ret = emulated ? 'emulate' : yield* kvmFaultinPfn(vcpu, fault);
+    }
   }
-  if (ret === 'fixed') {
+  if (ret === 'fixed' && !fast) {
     const lock = kvm.mmuLock;
     const writeLock = kvm.mmu.faultTakesWriteLock;
     if (writeLock) yield* lock.writeLock();

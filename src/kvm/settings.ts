@@ -62,6 +62,13 @@ export interface Settings {
    * low so that a fault reclaims.
    */
   maxMmuPages: 'auto' | number;
+  /**
+   * fast_page_fault: a write fault on a present leaf (here, one dirty logging
+   * write-protected) is fixed without mmu_lock by a cmpxchg of the SPTE (`on`,
+   * the kernel's); `off` sends it down the slow path (pfn lookup, mmu_lock,
+   * is_page_fault_stale, map).
+   */
+  fastPageFault: 'on' | 'off';
 }
 
 /** The greatest zapBatchPages: any count above a world's shadow pages means no lock break. */
@@ -146,6 +153,14 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       "n_max_mmu_pages: shadow pages in use before a fault or root load reclaims the oldest (kvm_mmu_zap_oldest_mmu_pages); auto is the kernel's default (1/50 of the memslots' pages, at least 64), a number what KVM_SET_NR_MMU_PAGES sets",
     readUnder: { mmu: 'shadow', instead: 'the TDP MMU has no page limit: its pages are not counted in n_used_mmu_pages' },
+  },
+  {
+    key: 'fastPageFault',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      'fast_page_fault: a write fault on a present leaf dirty logging write-protected is fixed without mmu_lock, by a cmpxchg of the SPTE then mark_page_dirty_in_slot (off: the slow path, under mmu_lock)',
+    readUnder: { mmu: 'tdp', instead: 'FNAME(page_fault) has no fast path: fast_page_fault serves direct MMUs only' },
   },
 ];
 

@@ -3,6 +3,7 @@ import { op2, opRead, opShared, opWrite, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { markPageDirtyInSlot } from './dirty-log.js';
 import type { RetPf } from './events.js';
+import type { LeafSpte } from './fast-page-fault.js';
 import type { Kvm } from './kvm.js';
 import type { Memslot } from './memslots.js';
 import { makeMmioSpte, mmioSpteGen } from './mmio-spte.js';
@@ -112,8 +113,8 @@ export class TdpMmu implements MmuBackend {
     // A present leaf stays (RET_PF_SPURIOUS): under the kernel's protocol a gfn in
     // no memslot has none, its slot's SPTEs zapped before the slot went. But a
     // write to a leaf dirty logging write-protected makes it writable again, and
-    // make_spte marks the gfn dirty (the kernel's fast_page_fault would do this
-    // locklessly with a cmpxchg; the model takes this slow path).
+    // make_spte marks the gfn dirty (fast_page_fault fixes it first, without
+    // mmu_lock; this is for fastPageFault=off, or a leaf it found not present).
     if (old >= 0) {
       if (!fault.write || !this.isReadOnly(root, fault.gfn)) return 'spurious';
       markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true);
@@ -135,6 +136,37 @@ export class TdpMmu implements MmuBackend {
     kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 });
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
+  }
+
+  /**
+   * @kernel kvm_tdp_mmu_fast_pf_get_last_sptep — the leaf of gfn in the vCPU's
+   * root as read without mmu_lock (under RCU: the vCPU's reference keeps the
+   * root's tables), or null when none is shadow-present (an MMIO SPTE is not).
+   */
+  fastPfGetLastSpte(vcpu: Vcpu, gfn: number): LeafSpte | null {
+    const root = this.rootOf(vcpu);
+    if (root === undefined || root.freed) return null;
+    const pfn = this.pool.lookup(root.table, gfn);
+    if (pfn < 0) return null;
+    return { pfn, writable: !this.isReadOnly(root, gfn) };
+  }
+
+  /**
+   * @kernel fast_pf_fix_direct_spte's try_cmpxchg64 — store `next` as gfn's leaf
+   * in the vCPU's root if the leaf still is `old`; whether it was stored.
+   * `plain`: a plain store, no compare (the fast-pf-plain-write mutant).
+   */
+  fastPfCmpxchgSpte(vcpu: Vcpu, gfn: number, old: LeafSpte, next: LeafSpte, plain: boolean): boolean {
+    const root = this.rootOf(vcpu);
+    if (root === undefined || root.freed) throw new ModelBug(`${vcpu.name}: fast_page_fault with no root`);
+    const cur = this.pool.lookup(root.table, gfn);
+    const same = cur === old.pfn && !this.isReadOnly(root, gfn) === old.writable;
+    if (!same && !plain) return false;
+    if (!same) this.kvm.mutation.tookEffect();
+    this.pool.set(root.table, gfn, next.pfn);
+    if (next.writable) this.readOnly?.get(root.id)?.delete(gfn);
+    else this.clearWritable(root, gfn);
+    return true;
   }
 
   /** @kernel kvm_tdp_mmu_unmap_gfn_range — zap leafs in every root, invalid ones included (MMIO SPTEs stay: not shadow-present). */

@@ -29,7 +29,7 @@ const TLB_CAPACITY = 1536;
 /** Why the guest stopped running. */
 type GuestExit =
   /** EPT violation / shadow page fault on `gfn` */
-  | { kind: 'fault'; gfn: number; write: boolean }
+  | { kind: 'fault'; gfn: number; write: boolean; present?: boolean }
   /** the access reached an MMIO SPTE (EPT misconfiguration / #PF with a reserved bit) */
   | { kind: 'mmio'; gfn: number; write: boolean }
   /** a request's IPI kicked the vCPU out */
@@ -174,7 +174,7 @@ export class Vcpu {
             this.faultSince = kvm.rt.now();
             this.faultRetries = 0;
           }
-          const ret = yield* kvmMmuPageFault(this, exit.gfn, exit.write);
+          const ret = yield* kvmMmuPageFault(this, exit.gfn, exit.write, exit.kind === 'fault' && exit.present === true);
           if (ret === 'retry-precheck' || ret === 'retry-stale' || ret === 'retry-invalid-slot') {
             this.faultRetries++;
             // RET_PF_RETRY: re-enter the guest, which re-executes the access and faults
@@ -324,7 +324,7 @@ export class Vcpu {
           // A write the leaf refused, read-only (shadow paging's write protection, dirty logging's), is told apart for traces.
           const reason = write && mmu.walk(this, gfn, false) >= 0 ? mmu.writeProtectExit : mmu.faultExit;
           kvm.emit({ e: 'vmExit', vcpu: this.id, reason, gfn, write });
-          return { kind: 'fault', gfn, write };
+          return { kind: 'fault', gfn, write, present: reason === mmu.writeProtectExit };
         }
         this.tlbFill(gfn, tlbEntry(pfn, mmu.walkWritable));
       }

@@ -254,9 +254,33 @@ export class FtraceSink implements InstanceSink {
         this.add(
           at,
           'mmulab_mark_page_dirty',
-          `vcpu ${ev.vcpu} slot ${ev.slot} gfn ${hex(ev.gfn)}${ev.wpFault ? ' wp_fault' : ''}${ev.already ? ' already' : ''}`,
+          `vcpu ${ev.vcpu} slot ${ev.slot} gfn ${hex(ev.gfn)}${ev.wpFault ? ' wp_fault' : ''}${ev.fast ? ' fast' : ''}${ev.already ? ' already' : ''}`,
         );
         return;
+      case 'fastPfGetSpte':
+        // No tracepoint: the lockless read fast_page_fault's own tracepoint reports only as its `old`.
+        this.add(at, 'mmulab_fast_pf_get_spte', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} spte ${eptSpte(ev.pfn, ev.writable)}`);
+        return;
+      case 'fastPfCmpxchg':
+        // No tracepoint of its own (fast_pf_fix_direct_spte's cmpxchg bypasses handle_changed_spte: no kvm_tdp_mmu_spte_changed).
+        this.add(
+          at,
+          'mmulab_fast_pf_cmpxchg',
+          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} old ${eptSpte(ev.oldPfn, false)} cur ${eptSpte(ev.curPfn, ev.curWritable)} new ${eptSpte(ev.oldPfn)} ${ev.plain ? 'plain_store' : ev.ok ? 'ok' : 'failed'}`,
+        );
+        return;
+      case 'fastPageFault': {
+        // mmutrace.h fast_page_fault: the error code KVM derived from the EPT violation
+        // (present, write), the leaf (the model has no addresses: sptePhys stands in),
+        // the value read and the value now.
+        const now = ev.ret === 'invalid' ? eptSpte(ev.oldPfn, ev.oldWritable) : eptSpte(ev.oldPfn);
+        this.add(
+          at,
+          'fast_page_fault',
+          `vcpu ${ev.vcpu} gva ${hex(ev.gfn * 4096)} error_code P|W sptep ${hex(sptePhys(0, ev.gfn))} old 0x${eptSpte(ev.oldPfn, ev.oldWritable)} new ${now} spurious ${ev.ret === 'spurious' ? 1 : 0} fixed ${ev.ret === 'fixed' ? 1 : 0}`,
+        );
+        return;
+      }
       case 'gfnWriteProtected':
         // No tracepoint: where KVM starts relying on a guest table's write protection (the oracle's check).
         this.add(at, 'mmulab_write_protect_gfn', `gfn ${hex(ev.gfn)} by ${ev.by} flush ${ev.flush === 'none needed' ? 'none-needed' : ev.flush}`);

@@ -24,6 +24,8 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         retry: ev.retry,
         ...(ev.ignored ? { ignored: true } : {}),
       };
+    case 'fastPageFault':
+      return { vcpu: ev.vcpu, gfn: hex(ev.gfn), ret: ev.ret, retries: ev.retries };
     case 'trackWrite':
       return {
         gfn: hex(ev.gfn),

@@ -106,6 +106,9 @@ export class PerfettoSink implements InstanceSink {
       case 'dirtyLogHarvest':
       case 'markPageDirty':
       case 'mutantActed':
+      case 'fastPageFault':
+      case 'fastPfGetSpte':
+      case 'fastPfCmpxchg':
         this.instant(ev, at);
         return;
       case 'apicReload':

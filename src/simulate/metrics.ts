@@ -39,6 +39,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'dirtyLogHarvest',
   'dirtyLogWrprot',
   'markPageDirty',
+  'fastPageFault',
 ];
 
 /** Counts what a kernel developer asks about a run, from the model's events. */
@@ -49,6 +50,8 @@ export class Metrics implements Sink {
   faultsEnded = 0;
   /** RET_PF_FIXED: the kernel's pf_fixed. */
   fixed = 0;
+  /** fast_page_fault returned other than RET_PF_INVALID (the kernel's pf_fast): fixed or spurious without mmu_lock, counted there too. */
+  fast = 0;
   /** Every RET_PF_RETRY but the injected #PF's: the four kinds below. */
   retries = 0;
   retriesBeforeLock = 0;
@@ -319,6 +322,9 @@ export class Metrics implements Sink {
       case 'markPageDirty':
         if (!ev.already) this.dirtyPagesMarked++;
         if (ev.wpFault) this.dirtyWpFaults++;
+        return;
+      case 'fastPageFault':
+        if (ev.ret !== 'invalid') this.fast++;
         return;
       default:
         return;

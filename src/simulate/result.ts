@@ -49,6 +49,8 @@ export interface RunResult {
       total: number;
       /** RET_PF_FIXED (pf_fixed). */
       fixed: number;
+      /** Of fixed and spurious, those fast_page_fault resolved without mmu_lock (pf_fast); present only when the scenario logs a slot. */
+      fast?: number;
       retries: number;
       retriesBeforeLock: number;
       retriesUnderLock: number;

@@ -148,6 +148,8 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
       faults: {
         total: m.faults,
         fixed: m.fixed,
+        // pf_fast only where fast_page_fault can run (a leaf write-protected by dirty logging): every other run's JSON stays as it was.
+        ...(scenario.host.dirtyLog !== undefined ? { fast: m.fast } : {}),
         retries: m.retries,
         retriesBeforeLock: m.retriesBeforeLock,
         retriesUnderLock: m.retriesUnderLock,

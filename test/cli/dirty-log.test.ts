@@ -58,10 +58,11 @@ for (const mmu of ['tdp', 'shadow'] as const) {
   }
 }
 
-test('run dirty-log-mini --json and --ftrace (seed 1): metrics.dirtyLog and the run table count the harvest and the write fault; the trace has the EPT violation on the read-only leaf and the mmulab_* dirty-log lines', async () => {
+test('run dirty-log-mini --set fastPageFault=off --json and --ftrace (seed 1): metrics.dirtyLog and the run table count the harvest and the write fault; the trace has the EPT violation on the read-only leaf, the slow path making it writable, and the mmulab_* dirty-log lines', async () => {
   const out = join(dir, 'run.json');
   const ftrace = join(dir, 'run.ftrace');
-  const r = await captured(['run', 'dirty-log-mini', '--json', out, '--ftrace', ftrace]);
+  // The slow path's fix of the write-protected leaf (fast_page_fault's: test/cli/fast-page-fault.test.ts).
+  const r = await captured(['run', 'dirty-log-mini', '--set', 'fastPageFault=off', '--json', out, '--ftrace', ftrace]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /dirty log: harvests, pages harvested +1, 1\n +leaves write-protected, wp faults +2, 1\n/);
   const j = JSON.parse(readFileSync(out, 'utf8'));

@@ -1,0 +1,116 @@
+import { op2, opRead, opWrite, WRITE } from '../runtime/op.js';
+import { kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-log.js';
+import type { PageFault } from './mmu-backend.js';
+import type { Vcpu } from './vcpu.js';
+
+/**
+ * A leaf SPTE as fast_page_fault reads and writes it: the pfn it maps and its W
+ * bit. The model's TDP leaves are always MMU-writable and host-writable
+ * (shadow_mmu_writable_mask, shadow_host_writable_mask): dirty logging's write
+ * protection (kvm_tdp_mmu_wrprot_slot, kvm_tdp_mmu_clear_dirty_pt_masked with
+ * wrprot) clears PT_WRITABLE_MASK alone, and nothing else write-protects a TDP
+ * leaf here, so every write-protected leaf is one the fast path may fix.
+ */
+export interface LeafSpte {
+  /** The host pfn the leaf maps. */
+  readonly pfn: number;
+  /** PT_WRITABLE_MASK. */
+  readonly writable: boolean;
+}
+
+/** What fast_page_fault returns: RET_PF_FIXED, RET_PF_SPURIOUS, or RET_PF_INVALID (the slow path goes on). */
+export type FastPfRet = 'fixed' | 'spurious' | 'invalid';
+
+/** fast_page_fault gives up after this many failed cmpxchgs (the kernel's retry_count > 4: "Fast #PF retrying more than 4 times"). */
+export const FAST_PF_MAX_RETRIES = 4;
+
+/**
+ * @kernel mmu.c page_fault_can_be_fast — with A/D bits on (the model's EPT: no
+ * access tracking), only a write fault on a present SPTE: a write protection
+ * the fast path may lift. Not an MMIO fault (those never come here: the MMIO
+ * fast path or the full fault handles them), and only for a direct MMU.
+ */
+export function pageFaultCanBeFast(vcpu: Vcpu, fault: PageFault): boolean {
+  const kvm = vcpu.kvm;
+  return kvm.settings.fastPageFault === 'on' && kvm.mmu.fastPfGetLastSpte !== undefined && fault.present && fault.write;
+}
+
+/**
+ * @kernel mmu.c fast_page_fault — without mmu_lock and without the
+ * mmu_invalidate_seq snapshot: read the leaf (walk_shadow_page_lockless_begin,
+ * kvm_tdp_mmu_fast_pf_get_last_sptep); a leaf gone sends the fault down the slow
+ * path; one that already allows the write makes it spurious; otherwise the W bit
+ * is set with a cmpxchg against the value read (fast_pf_fix_direct_spte), which
+ * is what makes it safe against a racing zap or write-protect: either changed
+ * the leaf, the cmpxchg fails, and the leaf is read again.
+ */
+export function* fastPageFault(vcpu: Vcpu, fault: PageFault): Generator<number, FastPfRet, void> {
+  const kvm = vcpu.kvm;
+  const mmu = kvm.mmu;
+  let retries = 0;
+  let ret: FastPfRet = 'invalid';
+  let spte: LeafSpte | null = null;
+  for (;;) {
+    // Race: a harvest's write-protect, a notifier's zap (host migration of the
+    // page), or another vCPU's fix of this leaf, any of which may land before or
+    // after this lockless read.
+    yield opRead(mmu.spteObject(fault.gfn));
+    spte = mmu.fastPfGetLastSpte!(vcpu, fault.gfn);
+    kvm.emit({ e: 'fastPfGetSpte', vcpu: vcpu.id, gfn: fault.gfn, pfn: spte?.pfn ?? -1, writable: spte?.writable ?? false });
+    // Not shadow-present (zapped): only the slow path can map the page again.
+    if (spte === null) break;
+    // is_access_allowed: another vCPU fixed it, or our TLB was stale: nothing to do.
+    if (spte.writable) {
+      ret = 'spurious';
+      break;
+    }
+    // is_mmu_writable_spte holds for every TDP leaf here (LeafSpte): the W bit may be set.
+    const next: LeafSpte = { pfn: spte.pfn, writable: true };
+    if (yield* fastPfFixDirectSpte(vcpu, fault, spte, next)) {
+      ret = 'fixed';
+      break;
+    }
+    if (++retries > FAST_PF_MAX_RETRIES) break;
+  }
+  kvm.emit({ e: 'fastPageFault', vcpu: vcpu.id, gfn: fault.gfn, oldPfn: spte?.pfn ?? -1, oldWritable: spte?.writable ?? false, ret, retries });
+  if (ret === 'fixed') {
+    fault.pfn = spte!.pfn;
+    kvm.rt.charge(kvm.costs.spteInstallNs);
+  }
+  return ret;
+}
+
+/**
+ * @kernel mmu.c fast_pf_fix_direct_spte — try_cmpxchg64 of the leaf from the
+ * value read to `next`; on success, as the W bit is newly set, the gfn is
+ * marked dirty (mark_page_dirty_in_slot). The model marks in the cmpxchg's step:
+ * in the kernel the mark follows it, and a harvest between the two reports the
+ * page one harvest later; the model's lost-dirty-write property would call a
+ * write in that window lost (docs/model-limits.md).
+ */
+function* fastPfFixDirectSpte(vcpu: Vcpu, fault: PageFault, old: LeafSpte, next: LeafSpte): Generator<number, boolean, void> {
+  const kvm = vcpu.kvm;
+  const log = kvm.dirtyLog;
+  // Race: whatever changed the leaf since the lockless read (a harvest's
+  // write-protect, a notifier's zap, another vCPU's fix): the cmpxchg fails
+  // then. The dirty bitmap, which the harvest takes, is written in the same step.
+  yield log === null ? opWrite(kvm.mmu.spteObject(fault.gfn)) : op2(WRITE, kvm.mmu.spteObject(fault.gfn), log.obj);
+  const plain = kvm.mutation.has('fast-pf-plain-write');
+  const before = kvm.mmu.fastPfGetLastSpte!(vcpu, fault.gfn);
+  const ok = kvm.mmu.fastPfCmpxchgSpte!(vcpu, fault.gfn, old, next, plain);
+  kvm.emit({
+    e: 'fastPfCmpxchg',
+    vcpu: vcpu.id,
+    gfn: fault.gfn,
+    oldPfn: old.pfn,
+    curPfn: before?.pfn ?? -1,
+    curWritable: before?.writable ?? false,
+    ok,
+    plain,
+  });
+  if (!ok) return false;
+  if (next.writable && !old.writable && kvmSlotDirtyTrackEnabled(kvm, fault.slot) && !kvm.mutation.acts('fast-pf-no-mark-dirty')) {
+    markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true, true);
+  }
+  return true;
+}

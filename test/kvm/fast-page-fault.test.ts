@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { kvmEnableDirtyLogging } from '../../src/kvm/dirty-log-ioctl.js';
+import type { KvmEvent, Sink } from '../../src/kvm/events.js';
+import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
+import type { Settings } from '../../src/kvm/settings.js';
+import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/simulate/simulate.js';
+import { runAlone } from './shadow-harness.js';
+
+/** dirty-log-mini's TDP world, its migration thread never stepping (the test drives the ioctl). */
+function world(over: Partial<Settings> = {}) {
+  const s = loadScenario('dirty-log-mini');
+  const inst = createInstance(s, { settings: effectiveSettings(s, over), mutant: null, log: false, metrics: false });
+  return { inst, kvm: inst.kvm, log: inst.kvm.dirtyLog! };
+}
+
+/** The fast path's events and the marks, as lines. */
+class Log implements Sink {
+  lines: string[] = [];
+  on(ev: KvmEvent): void {
+    if (ev.e === 'fastPfGetSpte') this.lines.push(`read pfn ${ev.pfn} ${ev.writable ? 'rw' : 'ro'}`);
+    if (ev.e === 'fastPfCmpxchg') this.lines.push(`cmpxchg ${ev.ok ? 'ok' : 'failed'}`);
+    if (ev.e === 'fastPageFault') this.lines.push(`fast_page_fault ${ev.ret}`);
+    if (ev.e === 'markPageDirty') this.lines.push(`mark gfn ${ev.gfn}${ev.fast ? ' fast' : ''}`);
+  }
+}
+
+/** Maps gfn 0 writable, enables logging (the leaf write-protected), then takes the write fault on the present leaf. */
+function writeFaultOnProtectedLeaf(over: Partial<Settings>) {
+  const { inst, kvm, log } = world(over);
+  const v = kvm.vcpus[0]!;
+  runAlone(inst, function* () {
+    yield* kvm.mmu.reloadRoot(v);
+    assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
+  });
+  runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
+  assert.equal(kvm.mmu.walk(v, 0, true), -1, 'write-protected');
+  const lines = new Log();
+  kvm.subscribe(lines);
+  const reads = kvm.mmuLock.stats.readAcquires;
+  let ret = '';
+  runAlone(inst, function* () {
+    ret = yield* kvmMmuPageFault(v, 0, true, true);
+  });
+  return { inst, kvm, log, v, ret, lines: lines.lines, readLocks: kvm.mmuLock.stats.readAcquires - reads };
+}
+
+test('fastPageFault=on: a write to a leaf dirty logging write-protected is fixed by fast_page_fault, without mmu_lock: the lockless read, the cmpxchg, then mark_page_dirty_in_slot', () => {
+  const { inst, kvm, log, v, ret, lines, readLocks } = writeFaultOnProtectedLeaf({});
+  assert.equal(ret, 'fixed');
+  assert.equal(readLocks, 0, 'no mmu_lock taken');
+  assert.deepEqual(lines, ['read pfn 4096 ro', 'cmpxchg ok', 'mark gfn 0 fast', 'fast_page_fault fixed']);
+  assert.ok(kvm.mmu.walk(v, 0, true) >= 0, 'writable again');
+  assert.deepEqual([...log.bitmap], [0]);
+  assert.deepEqual(inst.violations, []);
+});
+
+test('fastPageFault=on: the same fault again finds the leaf writable: RET_PF_SPURIOUS, no second cmpxchg', () => {
+  const { inst, kvm, v } = writeFaultOnProtectedLeaf({});
+  const lines = new Log();
+  kvm.subscribe(lines);
+  runAlone(inst, function* () {
+    assert.equal(yield* kvmMmuPageFault(v, 0, true, true), 'spurious');
+  });
+  assert.deepEqual(lines.lines, ['read pfn 4096 rw', 'fast_page_fault spurious']);
+});
+
+test('fastPageFault=off: the slow path (pfn lookup, mmu_lock for read, make_spte marks) and no fast_page_fault event', () => {
+  const { log, ret, lines, readLocks } = writeFaultOnProtectedLeaf({ fastPageFault: 'off' });
+  assert.equal(ret, 'fixed');
+  assert.equal(readLocks, 1);
+  assert.deepEqual(lines, ['mark gfn 0']);
+  assert.deepEqual([...log.bitmap], [0]);
+});
+
+test('a write fault on a leaf not present never takes the fast path (page_fault_can_be_fast: with A/D bits only a present SPTE)', () => {
+  const { inst, kvm } = world();
+  const v = kvm.vcpus[0]!;
+  const lines = new Log();
+  kvm.subscribe(lines);
+  runAlone(inst, function* () {
+    yield* kvm.mmu.reloadRoot(v);
+    assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
+  });
+  assert.deepEqual(lines.lines, []);
+});
+
+test('run dirty-log-mini (seed 1): faults.fast counts the fast path in fixed and spurious, the identity holds; fastPageFault=off gives the slow path (fast 0, two more read locks)', () => {
+  const s = loadScenario('dirty-log-mini');
+  const on = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
+  const off = simulate(s, { settings: effectiveSettings(s, { fastPageFault: 'off' }), mutant: null, seed: 1 });
+  for (const r of [on, off]) {
+    const f = r.metrics.faults;
+    assert.equal(f.total, f.fixed + f.spurious + f.emulated + f.retries + f.injectedPf + f.inFlight);
+    assert.ok(f.fast! <= f.fixed + f.spurious);
+    assert.deepEqual(r.violations, []);
+  }
+  assert.equal(on.metrics.faults.fast, 2);
+  assert.equal(off.metrics.faults.fast, 0);
+  // The slow path's counts, as before the fast path was modelled (base commit 1b4463a).
+  assert.deepEqual([off.metrics.faults.total, off.metrics.faults.fixed, off.metrics.faults.spurious, off.metrics.mmuLock.readAcquires], [4, 2, 2, 7]);
+  assert.equal(on.metrics.mmuLock.readAcquires, 5);
+  assert.deepEqual(on.metrics.dirtyLog, off.metrics.dirtyLog);
+  const other = loadScenario('fault-vs-invalidation-mini');
+  assert.equal('fast' in simulate(other, { settings: effectiveSettings(other), mutant: null, seed: 1 }).metrics.faults, false);
+});
