@@ -58,7 +58,7 @@ const MUTANTS: Record<string, { scenario: string; shows: RegExp[]; end: RegExp }
       /fast_page_fault gfn 0x0: spte pfn 0x1000 r-x → pfn 0x1000 rwx \(plain store over not present, no cmpxchg: the mutant's\)/,
       /guest write gfn 0x0 → pfn 0x1000 \(via SPTE walk\)/,
     ],
-    end: /^=> stale-translation \(vCPU0\): vCPU0 wrote gfn 0x0 through its SPTEs and reached pfn 0x1000, which migrate freed \(use after free\); the host maps hva 0x[0-9a-f]+ to pfn 0x1001$/,
+    end: /^=> stale-translation \(vCPU\d\): vCPU\d wrote gfn 0x0 through its SPTEs and reached pfn 0x1000, which migrate freed \(use after free\); the host maps hva 0x[0-9a-f]+ to pfn 0x1001$/,
   },
 };
 
