@@ -7,12 +7,12 @@ import type { Settings } from '../../src/kvm/settings.js';
 import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
-import { runAlone } from './shadow-harness.js';
+import { runAlone, underMmuLock } from './shadow-harness.js';
 
 /** dirty-log-mini's TDP world, its migration thread never stepping (the test drives the ioctl). */
-function world(over: Partial<Settings> = {}) {
+function world(over: Partial<Settings> = {}, mutant: string | null = null) {
   const s = loadScenario('dirty-log-mini');
-  const inst = createInstance(s, { settings: effectiveSettings(s, over), mutant: null, log: false, metrics: false });
+  const inst = createInstance(s, { settings: effectiveSettings(s, over), mutant, log: false, metrics: false });
   return { inst, kvm: inst.kvm, log: inst.kvm.dirtyLog! };
 }
 
@@ -105,4 +105,81 @@ test('run dirty-log-mini (seed 1): faults.fast counts the fast path in fixed and
   assert.deepEqual(on.metrics.dirtyLog, off.metrics.dirtyLog);
   const other = loadScenario('fault-vs-invalidation-mini');
   assert.equal('fast' in simulate(other, { settings: effectiveSettings(other), mutant: null, seed: 1 }).metrics.faults, false);
+});
+
+/**
+ * The races the cmpxchg exists for, driven by hand: the fast path reads the
+ * write-protected leaf, then a zap (an mmu_notifier invalidation's, under the
+ * write lock) clears it, or vCPU1's own fast path fixes it; then vCPU0 goes on.
+ */
+function betweenReadAndCmpxchg(mutant: string | null, between: 'zap' | 'fix' = 'zap') {
+  const { inst, kvm, log } = world({}, mutant);
+  const v = kvm.vcpus[0]!;
+  const other = kvm.vcpus[1]!;
+  runAlone(inst, function* () {
+    yield* kvm.mmu.reloadRoot(v);
+    yield* kvm.mmu.reloadRoot(other);
+    assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
+  });
+  runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
+  const lines = new Log();
+  kvm.subscribe(lines);
+  let ret = '';
+  const t = inst.rt.spawn('fault', function* () {
+    ret = yield* kvmMmuPageFault(v, 0, true, true);
+  });
+  for (let n = 0; !lines.lines.includes('read pfn 4096 ro'); n++) {
+    assert.ok(n < 1000 && t.state === 'runnable', 'the fast path never read the leaf');
+    inst.rt.runStep(t);
+  }
+  if (between === 'zap') {
+    underMmuLock(inst, function* () {
+      yield* kvm.mmu.unmapGfnRange(0, 1, false);
+    });
+    lines.lines.push('zap');
+  } else {
+    lines.lines.push('vCPU1:');
+    runAlone(inst, function* () {
+      assert.equal(yield* kvmMmuPageFault(other, 0, true, true), 'fixed');
+    });
+    lines.lines.push('vCPU0:');
+  }
+  for (let n = 0; t.state === 'runnable'; n++) {
+    assert.ok(n < 1000);
+    inst.rt.runStep(t);
+  }
+  return { inst, kvm, v, ret, lines: lines.lines };
+}
+
+test('a zap between the lockless read and the cmpxchg: the cmpxchg fails, the re-read finds no leaf, the fault takes the slow path (RET_PF_INVALID) and maps the page under mmu_lock', () => {
+  const { inst, ret, lines } = betweenReadAndCmpxchg(null);
+  assert.equal(ret, 'fixed');
+  assert.deepEqual(lines, ['read pfn 4096 ro', 'zap', 'cmpxchg failed', 'read pfn -1 ro', 'fast_page_fault invalid', 'mark gfn 0']);
+  assert.deepEqual(inst.violations, []);
+});
+
+test('regression, fast-pf-plain-write: the same zap is undone by the plain store, and the leaf is back (the mutant acted)', () => {
+  const { kvm, v, ret, lines } = betweenReadAndCmpxchg('fast-pf-plain-write');
+  assert.equal(ret, 'fixed');
+  assert.deepEqual(lines, ['read pfn 4096 ro', 'zap', 'cmpxchg ok', 'mark gfn 0 fast', 'fast_page_fault fixed']);
+  assert.equal(kvm.mmu.walk(v, 0, true), 4096, 'the zapped leaf is back, writable');
+  assert.equal(kvm.mutation.acted, 1);
+});
+
+test("another vCPU's fix between the read and the cmpxchg: the cmpxchg fails, the re-read finds the leaf writable: RET_PF_SPURIOUS, one mark in all", () => {
+  const { inst, ret, lines } = betweenReadAndCmpxchg(null, 'fix');
+  assert.equal(ret, 'spurious');
+  assert.deepEqual(lines, [
+    'read pfn 4096 ro',
+    'vCPU1:',
+    'read pfn 4096 ro',
+    'cmpxchg ok',
+    'mark gfn 0 fast',
+    'fast_page_fault fixed',
+    'vCPU0:',
+    'cmpxchg failed',
+    'read pfn 4096 rw',
+    'fast_page_fault spurious',
+  ]);
+  assert.deepEqual(inst.violations, []);
 });
