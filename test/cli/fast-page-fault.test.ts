@@ -11,12 +11,23 @@ test('check fast-pf-mini (the default check): no violation, every interleaving w
   await assertDefaultCheckExhausts('fast-pf-mini');
 });
 
-test('run dirty-log-mini --json and --ftrace (seed 1): the write to the write-protected leaf is fixed by fast_page_fault (faults.fast), its tracepoint as mmutrace.h prints it', async () => {
+test('run dirty-log-mini --json and --ftrace (seed 1): the write to the write-protected leaf is fixed by fast_page_fault (faults.fast), its tracepoint as mmutrace.h prints it, a Perfetto instant per fast fault', async () => {
   const out = join(dir, 'run.json');
   const ftrace = join(dir, 'run.ftrace');
-  const r = await captured(['run', 'dirty-log-mini', '--json', out, '--ftrace', ftrace]);
+  const trace = join(dir, 'run.trace.json');
+  const r = await captured(['run', 'dirty-log-mini', '--json', out, '--ftrace', ftrace, '--trace', trace]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\n +faults fixed by fast_page_fault +2\n/);
+  const instants = (
+    JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: { ph: string; name: string; args?: Record<string, unknown> }[] }
+  ).traceEvents.filter((t) => t.ph === 'i' && t.args?.event === 'fastPageFault');
+  assert.deepEqual(
+    instants.map((t) => [t.name, t.args?.ret]),
+    [
+      ['fast_page_fault gfn 0x0: RET_PF_FIXED without mmu_lock', 'fixed'],
+      ['fast_page_fault gfn 0x0: spte pfn 0x1000 rwx already allows the write: RET_PF_SPURIOUS', 'spurious'],
+    ],
+  );
   const j = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(j.settings.fastPageFault, 'on');
   assert.equal(j.metrics.faults.fast, 2);
