@@ -28,7 +28,7 @@ const TLB_CAPACITY = 1536;
 
 /** Why the guest stopped running. */
 type GuestExit =
-  /** EPT violation / shadow page fault on `gfn` */
+  /** EPT violation / shadow page fault on `gfn` (`present`: a present SPTE refused the write, PFERR_PRESENT) */
   | { kind: 'fault'; gfn: number; write: boolean; present?: boolean }
   /** the access reached an MMIO SPTE (EPT misconfiguration / #PF with a reserved bit) */
   | { kind: 'mmio'; gfn: number; write: boolean }
