@@ -176,6 +176,7 @@ export const MUTANTS: readonly MutantSpec[] = [
     description:
       "fast_pf_fix_direct_spte makes the write-protected leaf writable again without mark_page_dirty_in_slot: the guest's write after the VMM's copy of the page is never logged",
     scenario: 'dirty-log-mini',
+    shown: 'leaf writable again, no mark_page_dirty_in_slot (the mutant skipped it): the dirty bit stays clear',
   },
   {
     name: 'fast-pf-plain-write',
