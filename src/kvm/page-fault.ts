@@ -58,6 +58,8 @@ export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean, presen
     else yield* lock.readUnlockY();
   }
   const latency = ret.startsWith('retry') ? 0 : vcpu.faultLatency();
+  // The fault's page reference goes (kvm_release_faultin_page), whatever became of it.
+  vcpu.gupPfn = -1;
   kvm.emit({ e: 'faultEnd', vcpu: vcpu.id, gfn, ret, pfn: fault.pfn, latencyNs: latency, retries: vcpu.faultRetries });
   return ret;
 }
@@ -90,6 +92,7 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   fault.hva = gfnToHva(slot, fault.gfn);
   const { pfn, major } = yield* hvaToPfn(kvm, fault.hva);
   fault.pfn = pfn;
+  vcpu.gupPfn = pfn;
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
   kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn: fault.gfn, hva: fault.hva, pfn });
   // The same check again, for an invalidation that began while get_user_pages ran:

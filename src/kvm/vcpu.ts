@@ -78,6 +78,14 @@ export class Vcpu {
   readonly tlb = new Map<number, number>();
   /** The pfn written to APIC_ACCESS_ADDR, or -1. */
   apicAccessPfn = -1;
+  /**
+   * The pfn whose page reference get_user_pages took for this vCPU, or -1: a
+   * fault holds it until it ends (installed or not, the kernel releases it
+   * then), an APIC-access reload until APIC_ACCESS_ADDR is written or the reload
+   * re-requested. The model's host frees a page at once all the same
+   * (docs/model-limits.md, "Page references"); the reports say so.
+   */
+  gupPfn = -1;
   /** The guest's next access (kept across a fault, which re-executes it). */
   nextGfn = 0;
   nextWrite = false;

@@ -1,43 +1,16 @@
-import type { KvmEvent } from '../kvm/events.js';
-
 /**
- * The page references get_user_pages took and the model has not modelled the
- * release of: a vCPU's fault holds the pfn it looked up from its `gup` event
- * to its `faultEnd` (the kernel releases it at the end of the fault, installed
- * or not), an APIC-access reload from its `gup` to its `apicReload` (the
- * kernel puts the page once APIC_ACCESS_ADDR is written, or the reload
- * re-requested). The model's host frees a page as soon as its invalidation
- * has zapped it, held or not (docs/model-limits.md, "Page references"): with
- * this, the step log and the oracle say so where that matters.
+ * The vCPUs still holding the page reference get_user_pages took on `pfn`
+ * (Vcpu.gupPfn: a fault until it ends, an APIC-access reload until it writes
+ * APIC_ACCESS_ADDR or re-requests), in id order. The model's host frees a page
+ * as soon as its invalidation has zapped it, held or not (docs/model-limits.md,
+ * "Page references"): with this, the step log and the oracle say so where that
+ * matters. Read from the model at the free, so that no sink follows the gup
+ * events for it.
  */
-export class GupRefs {
-  /** The pfn each vCPU holds a reference to, by vCPU id. */
-  private readonly held = new Map<number, number>();
-
-  /** The event kinds that take or release a reference. */
-  static readonly KINDS: readonly KvmEvent['e'][] = ['gup', 'faultEnd', 'apicReload'];
-
-  /** Follows an event; false when it is none of KINDS. */
-  on(ev: KvmEvent): boolean {
-    switch (ev.e) {
-      case 'gup':
-        this.held.set(ev.vcpu, ev.pfn);
-        return true;
-      case 'faultEnd':
-      case 'apicReload':
-        this.held.delete(ev.vcpu);
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  /** The vCPUs holding a reference to `pfn`, in id order. */
-  holders(pfn: number): number[] {
-    const ids: number[] = [];
-    for (const [vcpu, p] of this.held) if (p === pfn) ids.push(vcpu);
-    return ids.sort((a, b) => a - b);
-  }
+export function gupHolders(vcpus: readonly { readonly id: number; readonly gupPfn: number }[], pfn: number): number[] {
+  const ids: number[] = [];
+  for (const v of vcpus) if (v.gupPfn === pfn) ids.push(v.id);
+  return ids;
 }
 
 /** vCPU ids as a counterexample names them: "vCPU0", "vCPU0 and vCPU1". */

@@ -7,7 +7,7 @@ import { tlbEntryPfn, tlbEntryWritable } from '../kvm/tlb-entry.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 import type { Violation } from '../runtime/instance.js';
 import { CleanRanges } from './clean-ranges.js';
-import { GupRefs, vcpuNames } from './gup-refs.js';
+import { gupHolders, vcpuNames } from './gup-refs.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -45,8 +45,6 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
   'memslotChange',
   'gfnWriteProtected',
   'mmioCheck',
-  // Built whether read or not: followed to say when a page freed was still referenced.
-  ...GupRefs.KINDS,
 ];
 
 /**
@@ -66,8 +64,6 @@ export class Oracle implements Sink {
   readonly kinds = ORACLE_KINDS;
   /** Open invalidations whose pages no usable TLB can hold (see CleanRanges). */
   private readonly clean = new CleanRanges();
-  /** The get_user_pages references held (see GupRefs). */
-  private readonly refs = new GupRefs();
   /** The vCPUs that held a reference to a pfn when the host freed it, by pfn (none: not there). */
   private readonly heldAtFree = new Map<number, number[]>();
 
@@ -114,7 +110,6 @@ export class Oracle implements Sink {
 
   on(ev: KvmEvent, at: EventStamp): void {
     this.at = at;
-    if (this.refs.on(ev)) return;
     switch (ev.e) {
       case 'guestAccess':
         this.checkAccess(ev);
@@ -128,7 +123,7 @@ export class Oracle implements Sink {
         this.clean.closed(at.tid, ev.hvaStart, ev.hvaEnd);
         return;
       case 'pfnFree': {
-        const held = this.refs.holders(ev.pfn);
+        const held = gupHolders(this.kvm.vcpus, ev.pfn);
         if (held.length > 0) this.heldAtFree.set(ev.pfn, held);
         else this.heldAtFree.delete(ev.pfn);
         this.checkFreedPfn(ev, held);
@@ -313,7 +308,7 @@ export class Oracle implements Sink {
     }
   }
 
-  /** `held`: the vCPUs holding a reference to the pfn (GupRefs), for the report's words. */
+  /** `held`: the vCPUs holding a reference to the pfn (gupHolders), for the report's words. */
   private checkFreedPfn(ev: KvmEvent & { e: 'pfnFree' }, held: readonly number[]): void {
     const kvm = this.kvm;
     // APIC_ACCESS_ADDR only ever holds the pfn backing the APIC-access page's hva,

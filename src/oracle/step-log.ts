@@ -2,13 +2,15 @@ import { describeEvent, type EventStamp, type KvmEvent, type Sink } from '../kvm
 import type { LogLine } from '../runtime/instance.js';
 import type { RwLock } from '../runtime/rwlock.js';
 import type { Thread } from '../runtime/thread.js';
-import { GupRefs, heldFreeNote } from './gup-refs.js';
+import { gupHolders, heldFreeNote } from './gup-refs.js';
 import { LOCK_NOTE_SEP, LockNotes } from './lock-notes.js';
 
 /** What the step log needs of the model to write mmu_lock's operations: the lock, and the threads that take it. */
 export interface LockedModel {
   readonly mmuLock: RwLock;
   readonly rt: { readonly threads: readonly Thread[] };
+  /** Who holds a page reference get_user_pages took (Vcpu.gupPfn), for a host free of it. */
+  readonly vcpus: readonly { readonly id: number; readonly gupPfn: number }[];
 }
 
 /**
@@ -43,14 +45,14 @@ export class StepLog implements Sink {
   /** Per thread id: lock operations made since the last line, which was another thread's, for the start of its next. */
   private readonly pending = new Map<number, string[]>();
   private readonly threads: readonly Thread[];
-  /** The get_user_pages references the faults and APIC-access reloads hold, for a host free of one. */
-  private readonly refs = new GupRefs();
+  private readonly vcpus: LockedModel['vcpus'];
 
   constructor(
     private readonly violations: readonly unknown[],
     model?: LockedModel,
   ) {
     this.threads = model?.rt.threads ?? [];
+    this.vcpus = model?.vcpus ?? [];
     if (model)
       new LockNotes(
         model.mmuLock,
@@ -62,11 +64,10 @@ export class StepLog implements Sink {
 
   on(ev: KvmEvent, at: EventStamp): void {
     if (this.ended) return;
-    this.refs.on(ev);
     let said = describeEvent(ev);
     // The model frees a page its invalidation zapped at once; the kernel, when the last reference goes.
     if (ev.e === 'pfnFree') {
-      const holders = this.refs.holders(ev.pfn);
+      const holders = gupHolders(this.vcpus, ev.pfn);
       if (holders.length > 0) said += heldFreeNote(holders);
     }
     this.lines.push({ step: at.step, thread: at.tid, timeNs: at.ts, text: this.text(said, at.tid) });

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatInterleaving } from '../../src/check/counterexample.js';
-import { GupRefs, heldFreeNote, withoutHeldFreeNote } from '../../src/oracle/gup-refs.js';
+import { gupHolders, heldFreeNote, withoutHeldFreeNote } from '../../src/oracle/gup-refs.js';
 import { counterexampleOf } from '../report/fixtures.js';
 
-test('GupRefs: a fault holds the pfn get_user_pages gave it until the fault ends, an APIC-access reload until it sets APIC_ACCESS_ADDR or re-requests', () => {
-  const refs = new GupRefs();
-  refs.on({ e: 'gup', vcpu: 0, gfn: 0, hva: 0x1000, pfn: 0x1000 });
-  refs.on({ e: 'gup', vcpu: 1, gfn: 0, hva: 0x1000, pfn: 0x1000 });
-  assert.deepEqual(refs.holders(0x1000), [0, 1]);
-  refs.on({ e: 'faultEnd', vcpu: 0, gfn: 0, ret: 'fixed', pfn: 0x1000, latencyNs: 0, retries: 0 });
-  assert.deepEqual(refs.holders(0x1000), [1]);
-  refs.on({ e: 'apicReload', vcpu: 1, pfn: 0x1000, outcome: 'set' });
-  assert.deepEqual(refs.holders(0x1000), []);
+test('gupHolders: the vCPUs whose Vcpu.gupPfn is the pfn, in id order (the model sets it at get_user_pages and clears it where the kernel puts the page: the two tests below show both ends)', () => {
+  const vcpus = [
+    { id: 0, gupPfn: 0x1000 },
+    { id: 1, gupPfn: -1 },
+    { id: 2, gupPfn: 0x1000 },
+  ];
+  assert.deepEqual(gupHolders(vcpus, 0x1000), [0, 2]);
+  assert.deepEqual(gupHolders(vcpus, 0x1001), []);
 });
 
 test("a host free of a page a fault still holds the get_user_pages reference to says so, and the violation is put as it holds in the kernel too, where the page goes only with that reference (a probe: 'migrate: free pfn 0x1000' while vCPU0's fault held it, then '(use after free)' at once)", () => {
