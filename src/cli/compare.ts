@@ -189,6 +189,8 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     metric('reloads after root zap', (r) => r.metrics.roots.reloadsAfterZap),
     metric('zap-all completed', (r) => r.metrics.zapAll.completed),
     metric('zap-all longest (completed)', (r) => r.metrics.zapAll.maxDurationNs, fmtNs),
+    // Present only where a run has them (a logged slot; INVLPG under shadow paging): 0 for a run without.
+    ...optionalRows(c, metric),
     // Not means: runs counted.
     ['livelock (runs)', ...c.rows.map((row) => `${row.results.filter((r) => r.progress.livelock).length}/${row.results.length}`)],
     ['violations (all runs)', ...c.rows.map((row) => String(row.results.reduce((a, r) => a + r.violations.length, 0)))],
@@ -205,6 +207,28 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
   // there, but results built by hand (test fixtures) may lack it: none then.
   const sets = (c.sets ?? []).map((x) => ` --set ${printable(x)}`).join('');
   return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}${sets ? `,${sets}` : ''}${mutant}\n${renderTable(header, rows)}${note}`;
+}
+
+/**
+ * Rows of the metrics a run has only where its scenario uses the feature: dirty
+ * logging's (host.dirtyLog, with fast_page_fault's fixes) and the guest's
+ * INVLPG exits (workload.munmapFlush: invlpg under shadow paging). Shown when
+ * some run of the comparison has them; a run without counts 0.
+ */
+function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult) => number) => string[]): string[][] {
+  const runs = c.rows.flatMap((row) => row.results);
+  const rows: string[][] = [];
+  if (runs.some((r) => r.metrics.dirtyLog !== undefined)) {
+    rows.push(
+      metric('dirty log harvests', (r) => r.metrics.dirtyLog?.harvests ?? 0),
+      metric('  pages harvested', (r) => r.metrics.dirtyLog?.pagesHarvested ?? 0),
+      metric('  leaves write-protected', (r) => r.metrics.dirtyLog?.leavesWriteProtected ?? 0),
+      metric('  write-protect faults', (r) => r.metrics.dirtyLog?.wpFaults ?? 0),
+      metric('  ended in fast_page_fault (pf_fast)', (r) => r.metrics.faults.fast ?? 0),
+    );
+  }
+  if (runs.some((r) => r.metrics.tlb.invlpg !== undefined)) rows.push(metric('INVLPG exits', (r) => r.metrics.tlb.invlpg ?? 0));
+  return rows;
 }
 
 /** A part's header cell: how many of the grid's runs it holds, not "mean over N seeds". */

@@ -31,7 +31,7 @@ export function summarizeRun(r: RunResult): string {
   if (d !== undefined) {
     rows.push(['dirty log: harvests, pages harvested', `${d.harvests}, ${d.pagesHarvested}`]);
     rows.push(['  leaves write-protected, wp faults', `${d.leavesWriteProtected}, ${d.wpFaults}`]);
-    if (m.faults.fast !== undefined) rows.push(['  faults fixed by fast_page_fault', `${m.faults.fast}`]);
+    if (m.faults.fast !== undefined) rows.push(['  faults ended in fast_page_fault', `${m.faults.fast}`]);
   }
   const shadow = r.settings.mmu === 'shadow';
   if (shadow || m.zapAll.started > 0) {

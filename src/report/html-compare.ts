@@ -3,7 +3,7 @@ import { type Bar, barChart } from './html-bars.js';
 import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './html-page.js';
 import { fmtMetric, settingsTable } from './html-run.js';
 import { timelineLegend, timelineSvg } from './html-timeline.js';
-import { METRIC_ROWS, type MetricRow, runStatus, statusClass } from './metric-rows.js';
+import { METRIC_ROWS, type MetricRow, metricRowsFor, runStatus, statusClass } from './metric-rows.js';
 import { QUANTILE_POINTS, type RunSeries } from './series.js';
 
 /** One variant of a comparison: its label and one result per seed. */
@@ -214,7 +214,7 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
   trs.push(
     `<tr><th>status</th>${rows.map((r, i) => `<td class="${statusClass(statuses[i]!.kind) === 'bad' ? 'bad' : ''}" data-variant="${esc(r.label)}" data-metric="status">${esc(statuses[i]!.kind === 'ok' ? 'OK' : `${statuses[i]!.label} (${statuses[i]!.count}/${statuses[i]!.of})`)}</td>`).join('')}</tr>`,
   );
-  for (const row of METRIC_ROWS) {
+  for (const row of metricRowsFor(rows.flatMap((r) => r.results))) {
     if (row.group !== group) {
       group = row.group;
       trs.push(`<tr class="group"><th colspan="${rows.length + 1}">${esc(group)}</th></tr>`);

@@ -1,7 +1,7 @@
 import type { RunResult } from '../simulate/result.js';
 import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './html-page.js';
 import { timelineLegend, timelineSvg } from './html-timeline.js';
-import { METRIC_ROWS, type MetricRow, runStatus, statusClass } from './metric-rows.js';
+import { type MetricRow, metricRowsFor, runStatus, statusClass } from './metric-rows.js';
 import { actedWords } from './mutant-acted.js';
 import type { RunSeries } from './series.js';
 
@@ -107,7 +107,7 @@ function percentileChart(r: RunResult): ChartSpec {
 /** The summary: one small table per group of figures. */
 function summaryTable(r: RunResult): string {
   const groups = new Map<string, string[]>();
-  for (const row of METRIC_ROWS) {
+  for (const row of metricRowsFor([r])) {
     const g = groups.get(row.group) ?? [];
     groups.set(row.group, g);
     const v = row.get(r);

@@ -153,6 +153,45 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   { key: 'memslots.changes', group: 'Memslots', label: 'memslot changes', get: (r) => m(r).memslots.changes, unit: 'int' },
 ];
 
+/**
+ * Rows of the metrics a run has only where its scenario uses the feature
+ * (dirty logging and its fast_page_fault fixes; the guest's INVLPG under
+ * shadow paging): each shown when some run of the report has it, 0 for a run
+ * without.
+ */
+const hasDirtyLog = (r: RunResult) => m(r).dirtyLog !== undefined;
+const dirtyLogRow = (key: string, label: string, get: (r: RunResult) => number) => ({
+  key,
+  group: 'Dirty logging',
+  label,
+  get,
+  unit: 'int' as const,
+  has: hasDirtyLog,
+});
+
+const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[] = [
+  dirtyLogRow('dirtyLog.harvests', 'KVM_GET_DIRTY_LOG harvests', (r) => m(r).dirtyLog?.harvests ?? 0),
+  dirtyLogRow('dirtyLog.pagesHarvested', 'pages harvested (dirty bits taken)', (r) => m(r).dirtyLog?.pagesHarvested ?? 0),
+  dirtyLogRow('dirtyLog.leavesWriteProtected', 'leaves write-protected', (r) => m(r).dirtyLog?.leavesWriteProtected ?? 0),
+  dirtyLogRow('dirtyLog.pagesMarked', 'pages marked dirty (mark_page_dirty_in_slot)', (r) => m(r).dirtyLog?.pagesMarked ?? 0),
+  dirtyLogRow('dirtyLog.wpFaults', 'write-protect faults', (r) => m(r).dirtyLog?.wpFaults ?? 0),
+  dirtyLogRow('faults.fast', 'ended in fast_page_fault, fixed or spurious (pf_fast)', (r) => m(r).faults.fast ?? 0),
+  {
+    key: 'tlb.invlpg',
+    group: 'Guest INVLPG (shadow paging)',
+    label: 'INVLPG exits (kvm_mmu_invlpg)',
+    get: (r) => m(r).tlb.invlpg ?? 0,
+    unit: 'int',
+    has: (r) => m(r).tlb.invlpg !== undefined,
+  },
+];
+
+/** The rows for a report of `runs`: METRIC_ROWS, and each optional row some run has. */
+export function metricRowsFor(runs: readonly RunResult[]): readonly MetricRow[] {
+  const optional = OPTIONAL_ROWS.filter((row) => runs.some(row.has));
+  return optional.length === 0 ? METRIC_ROWS : [...METRIC_ROWS, ...optional];
+}
+
 /** How a run ended, for badges and banners. */
 export interface RunStatus {
   /** 'ok', or the worst thing that happened. */

@@ -17,7 +17,7 @@ test('run dirty-log-mini --json and --ftrace (seed 1): the write to the write-pr
   const trace = join(dir, 'run.trace.json');
   const r = await captured(['run', 'dirty-log-mini', '--json', out, '--ftrace', ftrace, '--trace', trace]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /\n +faults fixed by fast_page_fault +2\n/);
+  assert.match(r.stdout, /\n +faults ended in fast_page_fault +2\n/);
   const instants = (
     JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: { ph: string; name: string; args?: Record<string, unknown> }[] }
   ).traceEvents.filter((t) => t.ph === 'i' && t.args?.event === 'fastPageFault');
@@ -97,4 +97,19 @@ test('mmulab list --json: both mutants registered with the mini that exposes eac
   assert.equal(byName.get('fast-pf-plain-write'), 'fast-pf-mini');
   assert.ok(j.scenarios.some((s: { name: string }) => s.name === 'fast-pf-mini'));
   assert.ok(j.settings.some((s: { key: string; default: string }) => s.key === 'fastPageFault' && s.default === 'on'));
+});
+
+test("compare and the HTML report show the metrics a run has only where its scenario uses the feature (a probe: dirty logging's and fast_page_fault's figures were in run's table and the JSON, not in compare's or the report's): rows when some run logs a slot, none otherwise", async () => {
+  const dl = await captured(['compare', 'dirty-log-mini', '--vary', 'fastPageFault=off,on']);
+  assert.equal(dl.code, 0, dl.stderr);
+  assert.match(dl.stdout, /\ndirty log harvests +1 +1\n/);
+  assert.match(dl.stdout, /\n {2}ended in fast_page_fault \(pf_fast\) +0 +2\n/);
+  const plain = await captured(['compare', 'fault-vs-invalidation-mini', '--vary', 'faultPrecheck=off,lockless']);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.doesNotMatch(plain.stdout, /dirty log|fast_page_fault|INVLPG/);
+  const html = join(dir, 'dl.html');
+  assert.equal((await captured(['run', 'dirty-log-mini', '--report', html])).code, 0);
+  const page = readFileSync(html, 'utf8');
+  for (const key of ['dirtyLog.harvests', 'dirtyLog.wpFaults', 'faults.fast'])
+    assert.match(page, new RegExp(`data-metric="${key.replace('.', '\\.')}" data-value="\\d+"`));
 });
