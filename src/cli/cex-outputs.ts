@@ -19,6 +19,20 @@ export function writeCexOutputs(
 ): void {
   if (!files.trace && !files.ftrace && !files.report) return;
   const rec = new ReportRecorder({ trace: !!files.trace, ftrace: !!files.ftrace, series: false, title: `${cex.scenario} counterexample` });
+  replayRecorded(model, cex, rec);
+  rec.writeCounterexample(files, cex, replayCommand === null ? {} : { replayCommand }, recorderOnError(onUnwritten));
+}
+
+/**
+ * Runs `origin`'s schedule once on the model `model` builds, with `rec`'s sinks
+ * attached to the instance, for the files it then writes. Throws what the
+ * replay throws (ReplayDivergence where the model leaves the schedule).
+ */
+export function replayRecorded(
+  model: (sinks: () => Sink[]) => InstanceFactory,
+  origin: Pick<Counterexample, 'limits' | 'schedule'>,
+  rec: ReportRecorder,
+): void {
   const factory = model(() => rec.sinks);
   runOnce(
     (o) => {
@@ -26,9 +40,8 @@ export function writeCexOutputs(
       rec.attach(inst as Parameters<ReportRecorder['attach']>[0]);
       return inst;
     },
-    new ReplayStrategy(cex.schedule),
-    cex.limits,
+    new ReplayStrategy(origin.schedule),
+    origin.limits,
     true,
   );
-  rec.writeCounterexample(files, cex, replayCommand === null ? {} : { replayCommand }, recorderOnError(onUnwritten));
 }

@@ -1,6 +1,7 @@
-import { type Counterexample, type InstanceFactory, ReplayDivergence, ReplayStrategy, runOnce } from '../check/index.js';
+import { type Counterexample, type InstanceFactory, ReplayDivergence } from '../check/index.js';
 import type { Sink } from '../kvm/events.js';
 import { ReportRecorder } from '../report/index.js';
+import { replayRecorded } from './cex-outputs.js';
 import { recorderOnError } from './output-failure.js';
 
 /**
@@ -19,18 +20,8 @@ export function writeHeldOutputs(
 ): void {
   if (!files.trace && !files.ftrace) return;
   const rec = new ReportRecorder({ trace: !!files.trace, ftrace: !!files.ftrace, series: false, title: `${origin.scenario} replay without the mutant` });
-  const factory = model(() => rec.sinks);
   try {
-    runOnce(
-      (o) => {
-        const inst = factory(o);
-        rec.attach(inst as Parameters<ReportRecorder['attach']>[0]);
-        return inst;
-      },
-      new ReplayStrategy(origin.schedule),
-      origin.limits,
-      true,
-    );
+    replayRecorded(model, origin, rec);
   } catch (e) {
     // Where the model without the mutant leaves the schedule, or the schedule runs out: what ran is the run.
     if (!(e instanceof ReplayDivergence)) throw e;
