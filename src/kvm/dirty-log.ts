@@ -31,6 +31,12 @@ export class DirtyLog {
   readonly toCopy = new Set<number>();
   /** By gfn, the ioctl after which the VMM last copied the page: 0 the enabling one, n KVM_GET_DIRTY_LOG #n. */
   readonly lastCopy = new Map<number, number>();
+  /**
+   * By gfn, the vCPUs between fast_page_fault's cmpxchg that made a leaf of it
+   * writable and their mark_page_dirty_in_slot (fast_pf_fix_direct_spte): marks
+   * still to come, which report the page to a later harvest.
+   */
+  readonly marking = new Map<number, number>();
   /** KVM_GET_DIRTY_LOG calls that have returned. */
   harvests = 0;
   /** Object id of the bitmap: faults set bits without mmu_lock, the harvest clears them. */

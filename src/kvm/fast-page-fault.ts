@@ -1,4 +1,4 @@
-import { op2, opRead, opWrite, WRITE } from '../runtime/op.js';
+import { opRead, opWrite } from '../runtime/op.js';
 import { kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-log.js';
 import type { PageFault } from './mmu-backend.js';
 import type { Vcpu } from './vcpu.js';
@@ -83,18 +83,17 @@ export function* fastPageFault(vcpu: Vcpu, fault: PageFault): Generator<number, 
 /**
  * @kernel mmu.c fast_pf_fix_direct_spte — try_cmpxchg64 of the leaf from the
  * value read to `next`; on success, as the W bit is newly set, the gfn is
- * marked dirty (mark_page_dirty_in_slot). The model marks in the cmpxchg's step:
- * in the kernel the mark follows it, and a harvest between the two reports the
- * page one harvest later; the model's lost-dirty-write property would call a
- * write in that window lost (docs/model-limits.md).
+ * marked dirty (mark_page_dirty_in_slot) in a step of its own after it, under no
+ * lock: another vCPU may write through the new writable SPTE, and a harvest may
+ * take the bitmap word, before the mark lands. Such a write is not lost: the
+ * mark reports the page to the next harvest (DirtyLog.marking keeps the marks
+ * still to come, which the oracle counts at the end of a run).
  */
 function* fastPfFixDirectSpte(vcpu: Vcpu, fault: PageFault, old: LeafSpte, next: LeafSpte): Generator<number, boolean, void> {
   const kvm = vcpu.kvm;
-  const log = kvm.dirtyLog;
   // Race: whatever changed the leaf since the lockless read (a harvest's
-  // write-protect, a notifier's zap, another vCPU's fix): the cmpxchg fails
-  // then. The dirty bitmap, which the harvest takes, is written in the same step.
-  yield log === null ? opWrite(kvm.mmu.spteObject(fault.gfn)) : op2(WRITE, kvm.mmu.spteObject(fault.gfn), log.obj);
+  // write-protect, a notifier's zap, another vCPU's fix): the cmpxchg fails then.
+  yield opWrite(kvm.mmu.spteObject(fault.gfn));
   const plain = kvm.mutation.has('fast-pf-plain-write');
   const before = kvm.mmu.fastPfGetLastSpte!(vcpu, fault.gfn);
   const ok = kvm.mmu.fastPfCmpxchgSpte!(vcpu, fault.gfn, old, next, plain);
@@ -110,6 +109,16 @@ function* fastPfFixDirectSpte(vcpu: Vcpu, fault: PageFault, old: LeafSpte, next:
   });
   if (!ok) return false;
   if (next.writable && !old.writable && kvmSlotDirtyTrackEnabled(kvm, fault.slot) && !kvm.mutation.acts('fast-pf-no-mark-dirty')) {
+    const log = kvm.dirtyLog!;
+    log.marking.set(fault.gfn, (log.marking.get(fault.gfn) ?? 0) + 1);
+    // Race: a harvest's xchg of the bitmap word, against this set_bit_le: before
+    // it, the harvest takes the word without the bit (and leaves the now writable
+    // leaf writable), and the next harvest reports the page; also another vCPU's
+    // write through the new writable SPTE, which may come before the mark.
+    yield opWrite(log.obj);
+    const left = log.marking.get(fault.gfn)! - 1;
+    if (left === 0) log.marking.delete(fault.gfn);
+    else log.marking.set(fault.gfn, left);
     markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true, true);
   }
   return true;

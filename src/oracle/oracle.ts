@@ -45,7 +45,17 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
   'memslotChange',
   'gfnWriteProtected',
   'mmioCheck',
+  'dirtyLogCopy',
 ];
+
+/** A guest write to a gfn of the logged slot that no copy of the page has come after yet (Oracle.uncovered). */
+interface UncoveredWrite {
+  vcpu: number;
+  via: 'tlb' | 'spte';
+  pfn: number;
+  /** Virtual time of the write, ns. */
+  ts: number;
+}
 
 /**
  * DESIGN.md's safety properties, checked as events happen rather than by
@@ -58,7 +68,8 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
  *  4. accounting — after root and shadow-page changes;
  *  5. no obsolete shadow page outlives a fast zap unzapped — when it returns;
  *  6. no stale MMIO SPTE — when the MMIO fast path trusts one;
- *  7. no lost dirty write — at each guest write to a slot whose writes are logged.
+ *  7. no lost dirty write — at the end of a run (finish), for the guest writes
+ *     to a slot whose writes are logged that no copy of the page came after.
  */
 export class Oracle implements Sink {
   readonly kinds = ORACLE_KINDS;
@@ -66,6 +77,12 @@ export class Oracle implements Sink {
   private readonly clean = new CleanRanges();
   /** The vCPUs that held a reference to a pfn when the host freed it, by pfn (none: not there). */
   private readonly heldAtFree = new Map<number, number[]>();
+  /**
+   * By gfn of the logged slot, the first guest write to it (since logging was
+   * enabled) that no copy of the page by the VMM has come after yet: a copy
+   * forgets it. Judged at the end of the run (checkDirtyLoggedAtEnd).
+   */
+  private readonly uncovered = new Map<number, UncoveredWrite>();
 
   constructor(
     private readonly kvm: Kvm,
@@ -135,6 +152,10 @@ export class Oracle implements Sink {
       case 'mmioCheck':
         if (ev.match) this.checkMmioEmulated(ev);
         return;
+      case 'dirtyLogCopy':
+        // The copy reads the page with every write before it: none of them is lost.
+        this.uncovered.delete(ev.gfn);
+        return;
       case 'vmEntry':
         this.checkEntry(ev);
         return;
@@ -164,7 +185,7 @@ export class Oracle implements Sink {
       this.report('stale-translation', `${what(ev)}, but gfn ${hex(ev.gfn)} is in no memslot any more`);
       return;
     }
-    if (ev.write && kvm.dirtyLog !== null) this.checkDirtyLogged(ev);
+    if (ev.write && kvm.dirtyLog !== null) this.noteDirtyWrite(ev);
     const hva = gfnToHva(slot, ev.gfn);
     if (ev.via === 'spte') this.clean.filled(hva);
     const now = kvm.host.lookup(hva);
@@ -243,26 +264,61 @@ export class Oracle implements Sink {
   }
 
   /**
-   * A guest write to gfn G of the logged slot changes the page without a fault. It
-   * is logged when G's dirty bit is set (a fault made the writable SPTE, and
-   * marked it, since the last harvest took the bit), or in a copy still to come
-   * (the first full copy after logging was enabled, or that of a harvest that
-   * took G, which the VMM makes once the ioctl returned). Otherwise no harvest
-   * will report it: the migrated copy of G lacks the write. Under the kernel's
-   * protocol a write with G's bit clear must fault, because each harvest
-   * write-protects G's leaves and flushes every TLB before it returns; a TLB
-   * entry that still allows writes gets past that.
+   * A guest write to gfn G of the logged slot after logging was enabled: the
+   * first since G's last copy is remembered, to be judged at the end of the run.
    */
-  private checkDirtyLogged(ev: KvmEvent & { e: 'guestAccess' }): void {
+  private noteDirtyWrite(ev: KvmEvent & { e: 'guestAccess' }): void {
     const log = this.kvm.dirtyLog!;
-    if (!log.enabled || !log.covers(this.kvm.memslots.gfnToMemslot(ev.gfn))) return;
-    if (log.bitmap.has(ev.gfn) || log.toCopy.has(ev.gfn)) return;
-    const n = log.lastCopy.get(ev.gfn) ?? 0;
-    const copied = n === 0 ? 'after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES' : `after KVM_GET_DIRTY_LOG #${n} reported it`;
-    this.report(
-      'lost-dirty-write',
-      `${describeAccess(ev)} without a fault, but gfn ${hex(ev.gfn)}'s dirty bit is clear and the VMM copied the page ${copied}: no harvest will report this write, and the migrated copy lacks it${ev.via === 'tlb' ? ` (vCPU${ev.vcpu}'s TLB entry still allowed writes)` : ''}`,
-    );
+    if (!log.enabled || this.uncovered.has(ev.gfn) || !log.covers(this.kvm.memslots.gfnToMemslot(ev.gfn))) return;
+    this.uncovered.set(ev.gfn, { vcpu: ev.vcpu, via: ev.via, pfn: ev.pfn, ts: this.at.ts });
+  }
+
+  /**
+   * Called once the run has ended (Instance.finish): every step it was to take
+   * taken, or, in the simulator, its stop reached or its steps cut.
+   */
+  finish(): void {
+    if (this.violations.length > 0 || this.kvm.dirtyLog === null) return;
+    this.checkDirtyLoggedAtEnd();
+  }
+
+  /**
+   * A guest write to gfn G of the logged slot changes the page without a fault.
+   * It is in the migrated copy when a copy of G by the VMM came after it (the
+   * first full copy after logging was enabled, or that of a harvest that
+   * reported G), or will be, when at the end G's copy is still to come, its dirty
+   * bit is set (the next harvest reports it), or a mark of it is still to come
+   * (fast_page_fault made a leaf of G writable and has not marked G yet:
+   * DirtyLog.marking). Otherwise no harvest will report it: the write is lost.
+   * Judged at the end, not at the write: a write with G's bit clear is not lost
+   * when a mark comes after it (a vCPU's write through the leaf another vCPU's
+   * fast_page_fault just made writable, before that vCPU's mark). Under the
+   * kernel's protocol each harvest write-protects the leaves of the gfns it
+   * takes and flushes every TLB before it returns; a TLB entry that still allows
+   * writes gets past that.
+   */
+  private checkDirtyLoggedAtEnd(): void {
+    const kvm = this.kvm;
+    const log = kvm.dirtyLog!;
+    for (const [gfn, w] of this.uncovered) {
+      if (log.bitmap.has(gfn) || log.toCopy.has(gfn) || log.marking.has(gfn)) continue;
+      const n = log.lastCopy.get(gfn) ?? 0;
+      const copied = n === 0 ? 'after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES' : `after KVM_GET_DIRTY_LOG #${n} reported it`;
+      const when = kvm.rt.localTime ? '' : ` at ${w.ts} ns`;
+      const name = kvm.vcpus[w.vcpu]?.name ?? `vCPU${w.vcpu}`;
+      this.violations.push({
+        kind: 'lost-dirty-write',
+        thread: name,
+        timeNs: kvm.rt.now(),
+        step: kvm.rt.steps,
+        message:
+          `vCPU${w.vcpu} wrote gfn ${hex(gfn)} through its ${w.via === 'tlb' ? 'TLB' : 'SPTEs'} and reached pfn ${hex(w.pfn)} without a fault${when}, ` +
+          `the VMM's last copy of the page coming before it (${copied}), and by the end gfn ${hex(gfn)}'s dirty bit is clear, ` +
+          `with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it` +
+          (w.via === 'tlb' ? ` (vCPU${w.vcpu}'s TLB entry still allowed writes)` : ''),
+      });
+      return;
+    }
   }
 
   /**

@@ -35,8 +35,15 @@ export interface Instance {
   pending(): string | null;
   /** The step log, when the instance was created with logging on; else null. */
   readonly log: LogLine[] | null;
-  /** Called by a driver once the run ends (closes open measurements). */
-  finish(): void;
+  /**
+   * Called by a driver once the run ends (closes open measurements, and judges
+   * the properties that only the end of a run decides: lost-dirty-write). A
+   * driver calls it when every thread is done, or (the simulator) at the
+   * scenario's stop or a cut; not for a run cut short by a model bug or a
+   * checker's truncation; `judge` false (the simulator after a model bug)
+   * only closes the measurements.
+   */
+  finish(judge?: boolean): void;
   /**
    * The model's mutant, when it has one: how many times it made the model
    * depart from the kernel's protocol so far (0: this run is the protocol's).

@@ -66,7 +66,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   kvm.mmu = shadow ?? new TdpMmu(kvm);
 
   const violations: Violation[] = [];
-  kvm.subscribe(new Oracle(kvm, violations));
+  const oracle = new Oracle(kvm, violations);
+  kvm.subscribe(oracle);
   const progress = new ProgressMonitor();
   kvm.subscribe(progress);
 
@@ -126,7 +127,10 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     // With a mutant, the checker reads how often it acted (Instance.mutation); one shape either way.
     mutation: opts.mutant !== null ? kvm.mutation : undefined,
     pending: () => progress.describe(rt.localTime ? null : rt.now()) ?? pendingWork(kvm),
-    finish: () => metrics?.closeAt(rt.endNs),
+    finish: (judge = true) => {
+      metrics?.closeAt(rt.endNs);
+      if (judge) oracle.finish();
+    },
     dispose: () => kvm.dispose(),
   };
 }

@@ -129,7 +129,9 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
     if (!(e instanceof ModelBug)) throw e;
     modelBug = e.message;
   }
-  inst.finish();
+  // The end of the run, whatever ended it (its stop, a cut, a livelock): the
+  // properties judged at the end are judged at this state; not after a model bug.
+  inst.finish(modelBug === null);
 
   const lock = kvm.mmuLock.stats;
   const m = metrics;

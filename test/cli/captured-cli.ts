@@ -34,16 +34,24 @@ export function story(stdout: string): string[] {
 
 /**
  * A counterexample's story shows `shows` in this order, each after the one
- * before, and the last of them is the step right before the => line.
+ * before, and the last of them is the step right before the => line. For a
+ * property judged at the end of the run (lost-dirty-write), `atEnd` instead:
+ * the rest of the run follows the last of them, no step of it matching
+ * `atEnd.none` (what would have undone the violation).
  */
-export function assertStoryInOrder(lines: readonly string[], shows: readonly RegExp[]): void {
+export function assertStoryInOrder(lines: readonly string[], shows: readonly RegExp[], atEnd?: { none: RegExp }): void {
   let from = 0;
   for (const re of shows) {
     const i = lines.findIndex((l, k) => k >= from && re.test(l));
     assert.ok(i >= 0, `${re} after line ${from + 1}:\n${lines.join('\n')}`);
     from = i + 1;
   }
-  assert.equal(from, lines.length - 1, 'the violation comes right after the last step shown');
+  if (atEnd === undefined) {
+    assert.equal(from, lines.length - 1, 'the violation comes right after the last step shown');
+    return;
+  }
+  const rest = lines.slice(from, -1);
+  assert.ok(!rest.some((l) => atEnd.none.test(l)), `after line ${from}, nothing matches ${atEnd.none}:\n${lines.join('\n')}`);
 }
 
 /** A bare `check <scenario>` (auto, up to bound 2) exits 0, its search exhausted, with the bounded verdict. */

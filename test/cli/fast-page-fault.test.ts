@@ -56,7 +56,7 @@ const MUTANTS: Record<string, { scenario: string; shows: RegExp[]; end: RegExp }
       /fast_page_fault gfn 0x0: RET_PF_FIXED without mmu_lock/,
       /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via SPTE walk\)/,
     ],
-    end: /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x0 through its SPTEs and reached pfn 0x[0-9a-f]+ without a fault, but gfn 0x0's dirty bit is clear and the VMM copied the page after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES/,
+    end: /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x0 through its SPTEs and reached pfn 0x[0-9a-f]+ without a fault, the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come/,
   },
   'fast-pf-plain-write': {
     scenario: 'fast-pf-mini',
@@ -80,7 +80,8 @@ for (const [mutant, { scenario, shows, end }] of Object.entries(MUTANTS)) {
     assert.equal(r.code, 1, r.stderr);
     const lines = story(r.stdout);
     assert.match(lines.at(-1)!, end);
-    assertStoryInOrder(lines, shows);
+    // lost-dirty-write is judged at the end of the run: no copy or mark of the page after the write.
+    assertStoryInOrder(lines, shows, end.source.includes('lost-dirty-write') ? { none: /VMM copies gfn 0x0|mark_page_dirty_in_slot: gfn 0x0/ } : undefined);
     assert.match(r.stdout, new RegExp(`mutant ${mutant} acted 1 time in this execution`));
     const replay = await captured(['replay', cex]);
     assert.equal(replay.code, 1, replay.stderr);

@@ -33,35 +33,64 @@ function write(kvm: ReturnType<typeof world>['kvm'], via: 'tlb' | 'spte' = 'tlb'
   kvm.emit({ e: 'guestAccess', vcpu: 0, gfn: 0, pfn: 0x1000, write: w, via });
 }
 
-test('lost-dirty-write: a write to a logged gfn with its dirty bit clear and its copy taken is lost; with the bit set, a copy to come, a read, or logging off, it is not', () => {
+test('lost-dirty-write, judged at the end of the run: a write to a logged gfn no copy came after, with its dirty bit clear and no copy or mark to come, is lost; a bit set, a copy or a mark to come, a copy after it, a read, or logging off, and it is not', () => {
+  /** One run: `before` sets the world up, then vCPU0's write (or read), then `after`; the violations finish() finds. */
+  const judge = (
+    before: (log: ReturnType<typeof world>['log']) => void,
+    after: (log: ReturnType<typeof world>['log']) => void,
+    via: 'tlb' | 'spte' = 'tlb',
+    w = true,
+  ) => {
+    const { inst, kvm, log } = world('tdp');
+    before(log);
+    write(kvm, via, w);
+    assert.deepEqual(inst.violations, [], 'nothing judged at the write');
+    after(log);
+    inst.finish();
+    return inst.violations;
+  };
+  const copied = (log: ReturnType<typeof world>['log'], n = 0) => {
+    log.enabled = true;
+    log.lastCopy.set(0, n);
+  };
+  const none = () => {};
+  assert.deepEqual(judge(none, none), [], 'logging not enabled yet');
+  assert.deepEqual(
+    judge((log) => {
+      log.enabled = true;
+      log.toCopy.add(0);
+    }, none),
+    [],
+    'the first full copy is still to come: it has the write',
+  );
+  assert.deepEqual(
+    judge(copied, (log) => log.bitmap.add(0)),
+    [],
+    'the bit is set at the end (even if set after the write): the next harvest reports the page',
+  );
+  assert.deepEqual(
+    judge(copied, (log) => log.marking.set(0, 1)),
+    [],
+    "a fast_page_fault's mark is still to come",
+  );
+  assert.deepEqual(judge(copied, none, 'tlb', false), [], 'a read changes nothing');
+  const lost = judge(copied, none);
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0]!.kind, 'lost-dirty-write');
+  assert.equal(lost[0]!.thread, 'vCPU0');
+  assert.match(
+    lost[0]!.message,
+    /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault at \d+ ns, the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
+  );
+  const lost2 = judge((log) => copied(log, 2), none, 'spte');
+  assert.match(lost2[0]!.message, /last copy of the page coming before it \(after KVM_GET_DIRTY_LOG #2 reported it\), .*the migrated copy lacks it$/);
+  // A copy after the write has it.
   const { inst, kvm, log } = world('tdp');
+  copied(log);
   write(kvm);
-  assert.deepEqual(inst.violations, [], 'logging not enabled yet');
-  log.enabled = true;
-  log.toCopy.add(0);
-  write(kvm);
-  assert.deepEqual(inst.violations, [], 'the first full copy is still to come: it has the write');
-  log.toCopy.delete(0);
-  log.lastCopy.set(0, 0);
-  log.bitmap.add(0);
-  write(kvm);
-  assert.deepEqual(inst.violations, [], 'the bit is set: the next harvest reports the page');
-  log.bitmap.delete(0);
-  write(kvm, 'tlb', false);
-  assert.deepEqual(inst.violations, [], 'a read changes nothing');
-  write(kvm);
-  assert.equal(inst.violations.length, 1);
-  assert.equal(inst.violations[0]!.kind, 'lost-dirty-write');
-  assert.match(
-    inst.violations[0]!.message,
-    /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault, but gfn 0x0's dirty bit is clear and the VMM copied the page after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES: no harvest will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
-  );
-  log.lastCopy.set(0, 2);
-  write(kvm, 'spte');
-  assert.match(
-    inst.violations[1]!.message,
-    /copied the page after KVM_GET_DIRTY_LOG #2 reported it: no harvest will report this write, and the migrated copy lacks it$/,
-  );
+  kvm.emit({ e: 'dirtyLogCopy', slot: 0, n: 1, gfn: 0 });
+  inst.finish();
+  assert.deepEqual(inst.violations, [], 'copied after the write');
 });
 
 for (const mmu of ['tdp', 'shadow'] as const) {
@@ -125,4 +154,29 @@ test('host.dirtyLog is refused for a slot the VM lacks, and with a memslot chang
     /host\.memslotChanges\[0\]\.slot: memslot 1 is the one host\.dirtyLog logs/,
   );
   assert.doesNotThrow(() => parseScenario(`${base}host:\n  dirtyLog: { slot: 0, harvests: 3 }\n`, 't'));
+});
+
+test('run, judged at the end: dirty-log-mini with fast-pf-no-mark-dirty ends in lost-dirty-write; unmutated (both MMUs, and fast-pf-mini), a run cut by maxSteps after any step reports none (the marks and copies still to come count)', () => {
+  const s = loadScenario('dirty-log-mini');
+  const m = simulate(s, { settings: effectiveSettings(s), mutant: 'fast-pf-no-mark-dirty', seed: 1 });
+  assert.deepEqual(
+    m.violations.map((v) => v.kind),
+    ['lost-dirty-write'],
+  );
+  assert.match(m.violations[0]!.message, /^vCPU\d wrote gfn 0x0 through its SPTEs .* without a fault at \d+ ns, .*by the end gfn 0x0's dirty bit is clear/);
+  for (const [name, mmu] of [
+    ['dirty-log-mini', 'tdp'],
+    ['dirty-log-mini', 'shadow'],
+    ['fast-pf-mini', 'tdp'],
+  ] as const) {
+    const sc = loadScenario(name);
+    const settings = effectiveSettings(sc, { mmu });
+    const all = simulate(sc, { settings, mutant: null, seed: 1 });
+    assert.deepEqual(all.violations, []);
+    for (let n = 1; n < all.steps; n++) {
+      const r = simulate(sc, { settings, mutant: null, seed: 1, maxSteps: n });
+      assert.equal(r.partial, true);
+      assert.deepEqual(r.violations, [], `${name} ${mmu} cut after ${n} steps`);
+    }
+  }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kvmEnableDirtyLogging } from '../../src/kvm/dirty-log-ioctl.js';
+import { kvmEnableDirtyLogging, kvmGetDirtyLogProtect } from '../../src/kvm/dirty-log-ioctl.js';
 import type { KvmEvent, Sink } from '../../src/kvm/events.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
 import type { Settings } from '../../src/kvm/settings.js';
@@ -182,4 +182,83 @@ test("another vCPU's fix between the read and the cmpxchg: the cmpxchg fails, th
     'fast_page_fault spurious',
   ]);
   assert.deepEqual(inst.violations, []);
+});
+
+/**
+ * The window mark_page_dirty_in_slot's own step opens, driven by hand: vCPU0's
+ * fast path makes the leaf writable (the cmpxchg), then vCPU1 writes through the
+ * writable SPTE, then a harvest takes the bitmap word (without the bit: nothing
+ * reported, nothing write-protected) and the VMM copies what it reported, then
+ * vCPU0 goes on (its mark, unless the mutant skipped it). The end of the run
+ * judges lost-dirty-write.
+ */
+function writeInMarkWindow(mutant: string | null) {
+  const { inst, kvm, log } = world({}, mutant);
+  const v = kvm.vcpus[0]!;
+  const other = kvm.vcpus[1]!;
+  runAlone(inst, function* () {
+    yield* kvm.mmu.reloadRoot(v);
+    yield* kvm.mmu.reloadRoot(other);
+    assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
+  });
+  runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
+  const lines = new Log();
+  kvm.subscribe(lines);
+  kvm.subscribe({
+    on(ev: KvmEvent) {
+      if (ev.e === 'dirtyLogHarvest' && ev.phase === 'returned') lines.lines.push(`harvest #${ev.n} [${ev.gfns.join(',')}]`);
+      if (ev.e === 'dirtyLogCopy') lines.lines.push(`copy gfn ${ev.gfn}`);
+    },
+  });
+  const t = inst.rt.spawn('fault', function* () {
+    assert.equal(yield* kvmMmuPageFault(v, 0, true, true), 'fixed');
+  });
+  for (let n = 0; !lines.lines.includes('cmpxchg ok'); n++) {
+    assert.ok(n < 1000 && t.state === 'runnable', 'the fast path never made the leaf writable');
+    inst.rt.runStep(t);
+  }
+  // vCPU1's write through the SPTE vCPU0's cmpxchg just made writable, as its guest access reports it.
+  const pfn = kvm.mmu.walk(other, 0, true);
+  assert.ok(pfn >= 0, 'the leaf allows the write');
+  lines.lines.push('vCPU1 writes');
+  kvm.emit({ e: 'guestAccess', vcpu: 1, gfn: 0, pfn, write: true, via: 'spte' });
+  runAlone(inst, () => kvmGetDirtyLogProtect(kvm, log, 1));
+  lines.lines.push('vCPU0:');
+  for (let n = 0; t.state === 'runnable'; n++) {
+    assert.ok(n < 1000);
+    inst.rt.runStep(t);
+  }
+  assert.equal(t.state, 'done');
+  return { inst, kvm, log, lines: lines.lines };
+}
+
+test("a write by vCPU1 between vCPU0's cmpxchg and its mark, a harvest between them too: the mark lands after, the next harvest reports the page, no write lost at the end", () => {
+  const { inst, kvm, log, lines } = writeInMarkWindow(null);
+  assert.deepEqual(lines, ['read pfn 4096 ro', 'cmpxchg ok', 'vCPU1 writes', 'harvest #1 []', 'vCPU0:', 'mark gfn 0 fast', 'fast_page_fault fixed']);
+  assert.deepEqual([...log.bitmap], [0], 'the bit the harvest missed is set: the next harvest reports it');
+  inst.finish();
+  assert.deepEqual(inst.violations, []);
+  // And the next harvest does report it, and the VMM copies it.
+  runAlone(inst, () => kvmGetDirtyLogProtect(kvm, log, 2));
+  assert.deepEqual(lines.slice(-2), ['harvest #2 [0]', 'copy gfn 0']);
+  inst.finish();
+  assert.deepEqual(inst.violations, []);
+});
+
+test("regression, fast-pf-no-mark-dirty: the same window without the mark: at the end, vCPU1's write is lost (lost-dirty-write names it)", () => {
+  const { inst, kvm, log, lines } = writeInMarkWindow('fast-pf-no-mark-dirty');
+  // Without the mark the fix ends in the cmpxchg's step.
+  assert.deepEqual(lines, ['read pfn 4096 ro', 'cmpxchg ok', 'fast_page_fault fixed', 'vCPU1 writes', 'harvest #1 []', 'vCPU0:']);
+  assert.equal(kvm.mutation.acted, 1);
+  assert.deepEqual([...log.bitmap], []);
+  assert.deepEqual(inst.violations, [], 'nothing judged before the end');
+  inst.finish();
+  assert.equal(inst.violations.length, 1);
+  const v = inst.violations[0]!;
+  assert.equal(v.kind, 'lost-dirty-write');
+  assert.equal(v.thread, 'vCPU1');
+  assert.match(
+    v.message,
+    /^vCPU1 wrote gfn 0x0 through its SPTEs and reached pfn 0x1000 without a fault at \d+ ns, the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it$/,
+  );
 });
