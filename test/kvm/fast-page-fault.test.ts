@@ -108,11 +108,11 @@ test('run dirty-log-mini (seed 1): faults.fast counts the fast path in fixed and
 });
 
 /**
- * The races the cmpxchg exists for, driven by hand: the fast path reads the
- * write-protected leaf, then a zap (an mmu_notifier invalidation's, under the
- * write lock) clears it, or vCPU1's own fast path fixes it; then vCPU0 goes on.
+ * The prologue of the races driven by hand: both vCPUs have a root, vCPU0's
+ * write fault mapped gfn 0, and logging was enabled (the leaf write-protected,
+ * every TLB flushed); then a step log is attached.
  */
-function betweenReadAndCmpxchg(mutant: string | null, between: 'zap' | 'fix' = 'zap') {
+function writeProtectedLeaf(mutant: string | null) {
   const { inst, kvm, log } = world({}, mutant);
   const v = kvm.vcpus[0]!;
   const other = kvm.vcpus[1]!;
@@ -124,6 +124,16 @@ function betweenReadAndCmpxchg(mutant: string | null, between: 'zap' | 'fix' = '
   runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
   const lines = new Log();
   kvm.subscribe(lines);
+  return { inst, kvm, log, v, other, lines };
+}
+
+/**
+ * The races the cmpxchg exists for, driven by hand: the fast path reads the
+ * write-protected leaf, then a zap (an mmu_notifier invalidation's, under the
+ * write lock) clears it, or vCPU1's own fast path fixes it; then vCPU0 goes on.
+ */
+function betweenReadAndCmpxchg(mutant: string | null, between: 'zap' | 'fix' = 'zap') {
+  const { inst, kvm, v, other, lines } = writeProtectedLeaf(mutant);
   let ret = '';
   const t = inst.rt.spawn('fault', function* () {
     ret = yield* kvmMmuPageFault(v, 0, true, true);
@@ -193,17 +203,7 @@ test("another vCPU's fix between the read and the cmpxchg: the cmpxchg fails, th
  * judges lost-dirty-write.
  */
 function writeInMarkWindow(mutant: string | null) {
-  const { inst, kvm, log } = world({}, mutant);
-  const v = kvm.vcpus[0]!;
-  const other = kvm.vcpus[1]!;
-  runAlone(inst, function* () {
-    yield* kvm.mmu.reloadRoot(v);
-    yield* kvm.mmu.reloadRoot(other);
-    assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
-  });
-  runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
-  const lines = new Log();
-  kvm.subscribe(lines);
+  const { inst, kvm, log, v, other, lines } = writeProtectedLeaf(mutant);
   kvm.subscribe({
     on(ev: KvmEvent) {
       if (ev.e === 'dirtyLogHarvest' && ev.phase === 'returned') lines.lines.push(`harvest #${ev.n} [${ev.gfns.join(',')}]`);
