@@ -176,8 +176,8 @@ export type KvmEventBody =
   /** kvm_tdp_mmu_invalidate_all_roots marked the root invalid; `inUse`: some vCPU held a reference to it. */
   | { e: 'rootInvalidate'; root: number; inUse: boolean }
   | { e: 'zapBatch'; what: string; pages: number }
-  | { e: 'zapAllBegin'; how: string; pages: number }
-  | { e: 'zapAllEnd'; how: string; durationNs: number }
+  | { e: 'zapAllBegin'; how: ZapAllHow; pages: number }
+  | { e: 'zapAllEnd'; how: ZapAllHow; durationNs: number }
   /**
    * kvm_mmu_zap_oldest_mmu_pages prepared its zaps (make_mmu_pages_available's reclaim):
    * `wanted` pages asked for, `zapped` on the invalid list (mmu_recycled), n_used_mmu_pages
@@ -325,6 +325,9 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 export function hvaText(page: number): string {
   return hex(page * 4096);
 }
+
+/** Which zap of every page a zapAllBegin/zapAllEnd is, as the step log names it. */
+export type ZapAllHow = 'kvm_mmu_zap_all_fast' | 'kvm_mmu_zap_all (lock-break)' | 'zap memslot (rmaps + mmu_page_hash)' | 'zap memslot (rmaps only)';
 
 /**
  * A CR3 value, given as the gfn of the PGD it points to (the model keeps

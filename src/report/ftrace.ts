@@ -1,4 +1,4 @@
-import { cr3Text, type EventStamp, EXCEPTION_NAMES, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason } from '../kvm/events.js';
+import { cr3Text, type EventStamp, EXCEPTION_NAMES, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason, type ZapAllHow } from '../kvm/events.js';
 import { USER_TOP } from '../kvm/guest-paging.js';
 import { ShadowMmu } from '../kvm/shadow-mmu.js';
 import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
@@ -169,11 +169,11 @@ export class FtraceSink implements InstanceSink {
         if (ev.how === 'kvm_mmu_zap_all_fast')
           this.add(at, 'kvm_mmu_zap_all_fast', `kvm-mmu-valid-gen ${this.gen} used_pages ${hex(this.shadow ? ev.pages : 0)}`);
         else {
-          this.add(at, 'mmulab_mmu_zap', `${zapFn(ev.how)} used_pages ${hex(ev.pages)}`);
+          this.add(at, 'mmulab_mmu_zap', `${ZAP_FN[ev.how]} used_pages ${hex(ev.pages)}`);
         }
         return;
       case 'zapAllEnd':
-        this.add(at, 'mmulab_mmu_zap_done', `${zapFn(ev.how)} duration_ns ${ev.durationNs}`);
+        this.add(at, 'mmulab_mmu_zap_done', `${ZAP_FN[ev.how]} duration_ns ${ev.durationNs}`);
         return;
       case 'shadowReclaim':
         // The kernel has no tracepoint for the reclaim itself (each page it zaps is a kvm_mmu_prepare_zap_page line above).
@@ -630,14 +630,12 @@ function secs(ns: number): string {
 }
 
 /**
- * A zap's function as tracepoint fields (one word each): `fn kvm_mmu_zap_all lock_break 1`
- * for 'kvm_mmu_zap_all (lock-break)', `fn kvm_mmu_zap_memslot walk rmaps,mmu_page_hash` for
- * 'zap memslot (rmaps + mmu_page_hash)'.
+ * A zap's function as tracepoint fields (one word each), for the zaps the
+ * kernel has no tracepoint of its own for.
  */
-function zapFn(how: string): string {
-  const lockBreak = /^(\w+) \(lock-break\)$/.exec(how);
-  if (lockBreak !== null) return `fn ${lockBreak[1]} lock_break 1`;
-  const slot = /^zap memslot \((.*)\)$/.exec(how);
-  if (slot !== null) return `fn kvm_mmu_zap_memslot walk ${slot[1]!.replace(' only', '').replace(' + ', ',')}`;
-  return `fn ${how.replace(/\W+/g, '_')}`;
-}
+const ZAP_FN: Record<ZapAllHow, string> = {
+  kvm_mmu_zap_all_fast: 'fn kvm_mmu_zap_all_fast',
+  'kvm_mmu_zap_all (lock-break)': 'fn kvm_mmu_zap_all lock_break 1',
+  'zap memslot (rmaps + mmu_page_hash)': 'fn kvm_mmu_zap_memslot walk rmaps,mmu_page_hash',
+  'zap memslot (rmaps only)': 'fn kvm_mmu_zap_memslot walk rmaps',
+};
