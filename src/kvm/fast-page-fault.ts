@@ -32,7 +32,8 @@ export const FAST_PF_MAX_RETRIES = 4;
  */
 export function pageFaultCanBeFast(vcpu: Vcpu, fault: PageFault): boolean {
   const kvm = vcpu.kvm;
-  return kvm.settings.fastPageFault === 'on' && kvm.mmu.fastPfGetLastSpte !== undefined && fault.present && fault.write;
+  // The fault's own flags first: on every fault, and false outside dirty-log worlds.
+  return fault.present && fault.write && kvm.settings.fastPageFault === 'on' && kvm.mmu.fastPfGetLastSpte !== undefined;
 }
 
 /**
