@@ -5,9 +5,24 @@ import type { Memslot } from './memslots.js';
 export const BITS_PER_LONG = 64;
 
 /**
+ * Who write-protects what the bitmap reported (host.dirtyLog.protect):
+ * - `get`: KVM_GET_DIRTY_LOG itself (manual protect off, the bitmap initially clear);
+ * - `manual`: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE:
+ *   KVM_GET_DIRTY_LOG only copies the bitmap out, and KVM_CLEAR_DIRTY_LOG clears and
+ *   write-protects what userspace hands back (kvm->manual_dirty_log_protect);
+ * - `manual-initially-set`: the same with KVM_DIRTY_LOG_INITIALLY_SET: the bitmap starts
+ *   all set and enabling logging write-protects nothing
+ *   (kvm_dirty_log_manual_protect_and_init_set).
+ */
+export type DirtyLogProtect = 'get' | 'manual' | 'manual-initially-set';
+
+/** Every value of DirtyLogProtect, the kernel's default (manual protect off) first. */
+export const DIRTY_LOG_PROTECTS = ['get', 'manual', 'manual-initially-set'] as const satisfies readonly DirtyLogProtect[];
+
+/**
  * Dirty logging of one memslot (KVM_MEM_LOG_DIRTY_PAGES), write-protect flavour:
- * no PML, no dirty ring, no KVM_CLEAR_DIRTY_LOG (manual protect off), bitmap
- * initially clear. Exists only in a world whose scenario logs a slot
+ * no PML, no dirty ring; KVM_CLEAR_DIRTY_LOG and KVM_DIRTY_LOG_INITIALLY_SET as
+ * `protect` says. Exists only in a world whose scenario logs a slot
  * (host.dirtyLog): everywhere else Kvm.dirtyLog is null and no path pays for it.
  * @kernel virt/kvm/kvm_main.c struct kvm_memory_slot.dirty_bitmap
  */
@@ -39,6 +54,8 @@ export class DirtyLog {
   readonly marking = new Map<number, number>();
   /** KVM_GET_DIRTY_LOG calls that have returned. */
   harvests = 0;
+  /** KVM_CLEAR_DIRTY_LOG calls that have returned (manual protect only). */
+  clears = 0;
   /** Object id of the bitmap: faults set bits without mmu_lock, the harvest clears them. */
   readonly obj: number;
 
@@ -46,8 +63,20 @@ export class DirtyLog {
     kvm: Kvm,
     /** The logged memslot's id. */
     readonly slotId: number,
+    /** Who write-protects what the bitmap reported. */
+    readonly protect: DirtyLogProtect = 'get',
   ) {
     this.obj = kvm.rt.objects.id('dirty_bitmap');
+  }
+
+  /** @kernel kvm_dirty_log_manual_protect_and_init_set — the bitmap starts all set, enabling logging write-protects nothing. */
+  get manualProtectAndInitSet(): boolean {
+    return this.protect === 'manual-initially-set';
+  }
+
+  /** kvm->manual_dirty_log_protect — KVM_GET_DIRTY_LOG leaves the clearing and write protection to KVM_CLEAR_DIRTY_LOG. */
+  get manualDirtyLogProtect(): boolean {
+    return this.protect !== 'get';
   }
 
   /** Whether gfn lies in the logged slot (as the memslots hold it now). */

@@ -247,17 +247,37 @@ export type KvmEventBody =
   /**
    * The VMM's KVM_SET_USER_MEMORY_REGION adding KVM_MEM_LOG_DIRTY_PAGES to `slot`:
    * `begin`, the flag set; `returned`, after kvm_mmu_slot_apply_flags made
-   * `leaves` writable leaves read-only and flushed (`flush`).
+   * `leaves` writable leaves read-only and flushed (`flush`). `initiallySet`:
+   * KVM_DIRTY_LOG_INITIALLY_SET, the bitmap set whole and nothing write-protected.
    */
-  | { e: 'dirtyLogEnable'; slot: number; phase: 'begin' | 'returned'; leaves: number; flush: WriteProtectFlush }
+  | { e: 'dirtyLogEnable'; slot: number; phase: 'begin' | 'returned'; leaves: number; flush: WriteProtectFlush; initiallySet?: true }
   /**
    * KVM_GET_DIRTY_LOG number `n`: `taken`, a word's dirty bits taken (xchg) under
-   * mmu_lock; `returned`, the bitmap copied to userspace (`gfns`: every gfn it
-   * reports) after the flush (`flush`).
+   * mmu_lock; `copied` (manual protect), a word of the live bitmap read for
+   * userspace, its bits left set; `returned`, the bitmap copied to userspace
+   * (`gfns`: every gfn it reports) after the flush (`flush`; none under manual
+   * protect, `manual`).
    */
-  | { e: 'dirtyLogHarvest'; slot: number; n: number; phase: 'taken' | 'returned'; gfns: number[]; flush: WriteProtectFlush }
+  | { e: 'dirtyLogHarvest'; slot: number; n: number; phase: 'taken' | 'copied' | 'returned'; gfns: number[]; flush: WriteProtectFlush; manual?: true }
+  /**
+   * KVM_CLEAR_DIRTY_LOG after KVM_GET_DIRTY_LOG number `n`, `mask` the gfns
+   * userspace hands back: `cleared`, one word's fetch_andnot under mmu_lock
+   * (`gfns`: the bits it cleared, old & mask, whose leaves it write-protects;
+   * `lost`: bits of other gfns a plain write back overwrote, the
+   * clear-dirty-log-plain-andnot mutant's); `returned`, after the flush (`flush`).
+   */
+  | {
+      e: 'dirtyLogClear';
+      slot: number;
+      n: number;
+      phase: 'cleared' | 'returned';
+      mask: number[];
+      gfns: number[];
+      flush: WriteProtectFlush;
+      lost?: number[];
+    }
   /** A leaf of `gfn` made read-only for dirty logging (`wasWritable`: a leaf had the W bit). */
-  | { e: 'dirtyLogWrprot'; gfn: number; by: 'kvm_mmu_slot_apply_flags' | 'KVM_GET_DIRTY_LOG'; wasWritable: boolean; pfn?: number }
+  | { e: 'dirtyLogWrprot'; gfn: number; by: DirtyLogWrprotBy; wasWritable: boolean; pfn?: number }
   /** The VMM copied page `gfn` after ioctl `n` returned (0: the enabling one's full copy). */
   | { e: 'dirtyLogCopy'; slot: number; n: number; gfn: number }
   /**
@@ -285,6 +305,9 @@ export type KvmEventBody =
 
 /** The flush after a write protection (gfnWriteProtected): done, not needed (no leaf was writable), or left out by a mutant. */
 export type WriteProtectFlush = 'done' | 'none needed' | 'skipped';
+
+/** What write-protected a leaf for dirty logging: enabling it, or the ioctl that took its dirty bit. */
+export type DirtyLogWrprotBy = 'kvm_mmu_slot_apply_flags' | 'KVM_GET_DIRTY_LOG' | 'KVM_CLEAR_DIRTY_LOG';
 
 /** Who marks an unsync page sync (kvm_unlink_unsync_page's callers in the model). */
 export type SpSyncBy =
@@ -604,15 +627,33 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'mmuValidGen':
       return `mmu_valid_gen := ${ev.gen}`;
     case 'dirtyLogEnable':
+      if (ev.initiallySet) {
+        return ev.phase === 'begin'
+          ? `KVM_SET_USER_MEMORY_REGION memslot ${ev.slot} flags KVM_MEM_LOG_DIRTY_PAGES: KVM_DIRTY_LOG_INITIALLY_SET, the dirty bitmap all set`
+          : 'KVM_SET_USER_MEMORY_REGION returns: kvm_mmu_slot_apply_flags write-protects nothing (initially all set: every page counts as dirty)';
+      }
       return ev.phase === 'begin'
         ? `KVM_SET_USER_MEMORY_REGION memslot ${ev.slot} flags KVM_MEM_LOG_DIRTY_PAGES: kvm_mmu_slot_apply_flags write-protects the slot`
         : `KVM_SET_USER_MEMORY_REGION returns: ${ev.leaves} leaf/leaves write-protected, ${flushText(ev.flush, 'kvm_flush_remote_tlbs_memslot')}`;
     case 'dirtyLogHarvest':
+      if (ev.manual) {
+        return ev.phase === 'copied'
+          ? `KVM_GET_DIRTY_LOG #${ev.n}: copy_to_user reads the bitmap's word: dirty gfns ${gfnList(ev.gfns)}, left set (manual protect)`
+          : `KVM_GET_DIRTY_LOG #${ev.n} returns the bitmap (gfns ${gfnList(ev.gfns)}): nothing cleared or write-protected, no flush (manual protect: KVM_CLEAR_DIRTY_LOG's)`;
+      }
       return ev.phase === 'taken'
         ? ev.gfns.length === 0
           ? `KVM_GET_DIRTY_LOG #${ev.n}: no dirty bit in the bitmap's word, nothing taken`
           : `KVM_GET_DIRTY_LOG #${ev.n}: xchg takes dirty gfns ${gfnList(ev.gfns)}; kvm_arch_mmu_enable_log_dirty_pt_masked write-protects them`
         : `KVM_GET_DIRTY_LOG #${ev.n} returns the bitmap (gfns ${gfnList(ev.gfns)}), ${flushText(ev.flush, 'kvm_flush_remote_tlbs_memslot')}`;
+    case 'dirtyLogClear':
+      if (ev.phase === 'returned')
+        return `KVM_CLEAR_DIRTY_LOG (after #${ev.n}) returns: gfns ${gfnList(ev.gfns)} cleared, ${flushText(ev.flush, 'kvm_flush_remote_tlbs_memslot')}`;
+      return (
+        `KVM_CLEAR_DIRTY_LOG (after #${ev.n}): ${ev.lost !== undefined ? "plain read and write back of the word (the mutant's)" : 'atomic_long_fetch_andnot'} of gfns ${gfnList(ev.mask)} clears ${gfnList(ev.gfns)}` +
+        (ev.gfns.length > 0 ? '; kvm_arch_mmu_enable_log_dirty_pt_masked write-protects them' : '') +
+        (ev.lost !== undefined ? `; the bit of gfn(s) ${gfnList(ev.lost)}, set between the read and the write, is lost` : '')
+      );
     case 'dirtyLogWrprot':
       return `${ev.by}: gfn ${hex(ev.gfn)} leaf write-protected${ev.wasWritable ? '' : ' (none was writable)'}`;
     case 'dirtyLogCopy':

@@ -179,6 +179,25 @@ export const MUTANTS: readonly MutantSpec[] = [
     shown: 'leaf writable again, no mark_page_dirty_in_slot (the mutant skipped it): the dirty bit stays clear',
   },
   {
+    name: 'clear-dirty-log-plain-andnot',
+    description:
+      "kvm_clear_dirty_log_protect clears the word's bits with a plain read and a plain write back instead of atomic_long_fetch_andnot: fast_page_fault's mark_page_dirty_in_slot, which takes no mmu_lock, landing between the two on another gfn of the word is overwritten, and that page's write after its last copy is never logged",
+    scenario: 'dirty-log-manual-mini',
+  },
+  {
+    name: 'clear-dirty-log-no-flush',
+    description:
+      "KVM_CLEAR_DIRTY_LOG write-protects the gfns whose bits it cleared but returns without kvm_flush_remote_tlbs_memslot: a vCPU's TLB still allows writes to a cleared page, and a write after the VMM's copy of it neither faults nor sets its dirty bit",
+    scenario: 'dirty-log-manual-mini',
+  },
+  {
+    name: 'dirty-log-copy-before-clear',
+    description:
+      'the VMM, under manual protect, copies the pages KVM_GET_DIRTY_LOG reported before it calls KVM_CLEAR_DIRTY_LOG for them: a guest write through the still writable leaf between the copy and the clear has its dirty bit cleared by the clear and is in no copy',
+    scenario: 'dirty-log-manual-mini',
+    shown: "the VMM copies the pages KVM_GET_DIRTY_LOG reported before KVM_CLEAR_DIRTY_LOG (the mutant's order)",
+  },
+  {
     name: 'fast-pf-plain-write',
     description:
       'fast_pf_fix_direct_spte stores the writable SPTE with a plain write instead of a cmpxchg against the value it read: an mmu_notifier invalidation (the host migrating the page) that zapped the leaf in between is undone, and the leaf maps the old pfn the host has freed',

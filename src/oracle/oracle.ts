@@ -302,8 +302,13 @@ export class Oracle implements Sink {
     const log = kvm.dirtyLog!;
     for (const [gfn, w] of this.uncovered) {
       if (log.bitmap.has(gfn) || log.toCopy.has(gfn) || log.marking.has(gfn)) continue;
-      const n = log.lastCopy.get(gfn) ?? 0;
-      const copied = n === 0 ? 'after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES' : `after KVM_GET_DIRTY_LOG #${n} reported it`;
+      const n = log.lastCopy.get(gfn);
+      const copied =
+        n === undefined
+          ? 'none yet'
+          : n === 0
+            ? 'after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES'
+            : `after KVM_GET_DIRTY_LOG #${n} reported it`;
       const when = kvm.rt.localTime ? '' : ` at ${w.ts} ns`;
       const name = kvm.vcpus[w.vcpu]?.name ?? `vCPU${w.vcpu}`;
       this.violations.push({

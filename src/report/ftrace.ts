@@ -230,14 +230,23 @@ export class FtraceSink implements InstanceSink {
         this.add(
           at,
           'mmulab_dirty_log_enable',
-          `slot ${ev.slot} ${ev.phase}${ev.phase === 'returned' ? ` wrprot ${ev.leaves} flush ${flushWord(ev.flush)}` : ''}`,
+          `slot ${ev.slot} ${ev.phase}${ev.phase === 'returned' ? ` wrprot ${ev.leaves} flush ${flushWord(ev.flush)}` : ''}${ev.initiallySet ? ' initially_set' : ''}`,
         );
         return;
       case 'dirtyLogHarvest':
         this.add(
           at,
           'mmulab_get_dirty_log',
-          `slot ${ev.slot} nr ${ev.n} ${ev.phase} gfns ${ev.gfns.map(hex).join(',') || '-'}${ev.phase === 'returned' ? ` flush ${flushWord(ev.flush)}` : ''}`,
+          `slot ${ev.slot} nr ${ev.n} ${ev.phase} gfns ${ev.gfns.map(hex).join(',') || '-'}${ev.phase === 'returned' ? ` flush ${flushWord(ev.flush)}` : ''}${ev.manual ? ' manual' : ''}`,
+        );
+        return;
+      case 'dirtyLogClear':
+        this.add(
+          at,
+          'mmulab_clear_dirty_log',
+          `slot ${ev.slot} nr ${ev.n} ${ev.phase} mask ${ev.mask.map(hex).join(',') || '-'} gfns ${ev.gfns.map(hex).join(',') || '-'}` +
+            (ev.phase === 'returned' ? ` flush ${flushWord(ev.flush)}` : '') +
+            (ev.lost !== undefined ? ` lost ${ev.lost.map(hex).join(',')}` : ''),
         );
         return;
       case 'dirtyLogWrprot':

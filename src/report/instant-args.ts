@@ -48,6 +48,15 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
       };
     case 'mutantActed':
       return { mutant: ev.mutant };
+    case 'dirtyLogClear':
+      return {
+        n: ev.n,
+        phase: ev.phase,
+        mask: ev.mask.map(hex).join(', '),
+        cleared: ev.gfns.map(hex).join(', '),
+        ...(ev.phase === 'returned' ? { flush: ev.flush } : {}),
+        ...(ev.lost !== undefined ? { lost: ev.lost.map(hex).join(', ') } : {}),
+      };
     case 'memslotLookup':
       return { vcpu: ev.vcpu, by: ev.by, gfn: hex(ev.gfn), slot: ev.slot >= 0 ? ev.slot : 'none', invalid: ev.invalid };
     default:

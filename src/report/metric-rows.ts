@@ -175,6 +175,15 @@ const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[]
   dirtyLogRow('dirtyLog.leavesWriteProtected', 'leaves write-protected', (r) => m(r).dirtyLog?.leavesWriteProtected ?? 0),
   dirtyLogRow('dirtyLog.pagesMarked', 'pages marked dirty (mark_page_dirty_in_slot)', (r) => m(r).dirtyLog?.pagesMarked ?? 0),
   dirtyLogRow('dirtyLog.wpFaults', 'write-protect faults', (r) => m(r).dirtyLog?.wpFaults ?? 0),
+  // Manual protect's, only where some run of the report clears.
+  {
+    ...dirtyLogRow('dirtyLog.clears', 'KVM_CLEAR_DIRTY_LOG clears (manual protect)', (r) => m(r).dirtyLog?.clears ?? 0),
+    has: (r: RunResult) => m(r).dirtyLog?.clears !== undefined,
+  },
+  {
+    ...dirtyLogRow('dirtyLog.pagesCleared', 'pages cleared (dirty bits cleared)', (r) => m(r).dirtyLog?.pagesCleared ?? 0),
+    has: (r: RunResult) => m(r).dirtyLog?.clears !== undefined,
+  },
   dirtyLogRow('faults.fast', 'ended in fast_page_fault, fixed or spurious (pf_fast)', (r) => m(r).faults.fast ?? 0),
   {
     key: 'tlb.invlpg',

@@ -104,6 +104,7 @@ export class PerfettoSink implements InstanceSink {
       case 'memslotLookup':
       case 'dirtyLogEnable':
       case 'dirtyLogHarvest':
+      case 'dirtyLogClear':
       case 'markPageDirty':
       case 'mutantActed':
       case 'fastPageFault':

@@ -1,6 +1,6 @@
 import { type Costs, DEFAULT_COSTS } from '../kvm/costs.js';
 import { DirtyLog } from '../kvm/dirty-log.js';
-import { dirtyLogMigration } from '../kvm/dirty-log-ioctl.js';
+import { dirtyLogMigration } from '../kvm/dirty-log-migration.js';
 import { hostInvalidate, type InvalidationKind } from '../kvm/host-mm-ops.js';
 import { Kvm } from '../kvm/kvm.js';
 import { kvmSetMemoryRegion } from '../kvm/memslot-update.js';
@@ -61,7 +61,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   const costs: Costs = { ...DEFAULT_COSTS, ...(scenario.costs as Partial<Costs>) };
   const kvm = new Kvm(rt, opts.settings, costs, new Mutation(opts.mutant), new Memslots(plan.slots, 0));
   // Before any thread runs: a vCPU's write announces the page it writes where a slot is logged.
-  if (scenario.host.dirtyLog !== undefined) kvm.dirtyLog = new DirtyLog(kvm, scenario.host.dirtyLog.slot);
+  if (scenario.host.dirtyLog !== undefined) kvm.dirtyLog = new DirtyLog(kvm, scenario.host.dirtyLog.slot, scenario.host.dirtyLog.protect);
   const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;
   kvm.mmu = shadow ?? new TdpMmu(kvm);
 

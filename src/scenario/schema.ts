@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_COSTS } from '../kvm/costs.js';
+import { DIRTY_LOG_PROTECTS } from '../kvm/dirty-log.js';
 import { SETTINGS } from '../kvm/settings.js';
 import { MAX_SEED } from '../runtime/prng.js';
 import { memslotIssues, privateMemslots } from './memslot-rules.js';
@@ -167,6 +168,13 @@ export const dirtyLogSchema = z.strictObject({
   harvests: count(1000).default(1),
   /** Time between one ioctl's copies and the next harvest, ns. */
   intervalNs: ns.default(100000),
+  /**
+   * Who write-protects what the bitmap reports (DirtyLogProtect): `get`
+   * KVM_GET_DIRTY_LOG (manual protect off), `manual` KVM_CLEAR_DIRTY_LOG after
+   * it (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2), `manual-initially-set` the same with
+   * the bitmap initially all set. Absent: `get` (a scenario without it digests as before).
+   */
+  protect: z.enum(DIRTY_LOG_PROTECTS).optional(),
 });
 
 const settingsShape: Record<string, z.ZodTypeAny> = {};

@@ -37,6 +37,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'memslotChange',
   'invlpg',
   'dirtyLogHarvest',
+  'dirtyLogClear',
   'dirtyLogWrprot',
   'markPageDirty',
   'fastPageFault',
@@ -85,6 +86,9 @@ export class Metrics implements Sink {
   /** Dirty logging: KVM_GET_DIRTY_LOG calls returned, and the dirty pages they reported in all. */
   dirtyHarvests = 0;
   dirtyPagesHarvested = 0;
+  /** Manual protect: KVM_CLEAR_DIRTY_LOG calls returned, and the dirty bits they cleared in all. */
+  dirtyClears = 0;
+  dirtyPagesCleared = 0;
   /** Leaves dirty logging made read-only (the enable's and the harvests'). */
   dirtyLeavesWriteProtected = 0;
   /** Dirty bits faults set (mark_page_dirty_in_slot on a clear bit), and the write faults on a write-protected leaf among the faults that marked. */
@@ -314,6 +318,12 @@ export class Metrics implements Sink {
         if (ev.phase === 'returned') {
           this.dirtyHarvests++;
           this.dirtyPagesHarvested += ev.gfns.length;
+        }
+        return;
+      case 'dirtyLogClear':
+        if (ev.phase === 'returned') {
+          this.dirtyClears++;
+          this.dirtyPagesCleared += ev.gfns.length;
         }
         return;
       case 'dirtyLogWrprot':

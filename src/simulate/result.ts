@@ -83,9 +83,19 @@ export interface RunResult {
     /**
      * Dirty logging (host.dirtyLog), present only when the scenario logs a slot:
      * KVM_GET_DIRTY_LOG calls returned and the pages they reported, leaves made
-     * read-only, dirty bits faults set, and write faults on write-protected leaves.
+     * read-only, dirty bits faults set, and write faults on write-protected leaves;
+     * under manual protect (host.dirtyLog.protect `manual*`) only, the
+     * KVM_CLEAR_DIRTY_LOG calls returned and the dirty bits they cleared.
      */
-    dirtyLog?: { harvests: number; pagesHarvested: number; leavesWriteProtected: number; pagesMarked: number; wpFaults: number };
+    dirtyLog?: {
+      harvests: number;
+      pagesHarvested: number;
+      leavesWriteProtected: number;
+      pagesMarked: number;
+      wpFaults: number;
+      clears?: number;
+      pagesCleared?: number;
+    };
     /** Leaf SPTEs installed by faults, and zapped by anyone (invalidations.sptesZapped are the notifiers' among them). */
     sptes: { installed: number; zapped: number };
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };

@@ -182,6 +182,8 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
               leavesWriteProtected: m.dirtyLeavesWriteProtected,
               pagesMarked: m.dirtyPagesMarked,
               wpFaults: m.dirtyWpFaults,
+              // Only under manual protect: every other run's JSON stays as it was.
+              ...((scenario.host.dirtyLog.protect ?? 'get') !== 'get' ? { clears: m.dirtyClears, pagesCleared: m.dirtyPagesCleared } : {}),
             },
           }
         : {}),

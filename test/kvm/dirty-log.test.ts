@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kvmEnableDirtyLogging, kvmGetDirtyLogProtect } from '../../src/kvm/dirty-log-ioctl.js';
+import { enableAndCopy, harvestAndCopy } from '../../src/kvm/dirty-log-migration.js';
 import type { KvmEvent, Sink } from '../../src/kvm/events.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
 import { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
@@ -107,7 +107,7 @@ for (const mmu of ['tdp', 'shadow'] as const) {
     });
     assert.deepEqual(lines.lines, [], 'no mark before logging is enabled');
     assert.ok(kvm.mmu.walk(v, 0, true) >= 0, 'the leaf is writable');
-    runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
+    runAlone(inst, () => enableAndCopy(kvm, log));
     assert.equal(kvm.mmu.walk(v, 0, true), -1, 'a write to the write-protected leaf faults');
     assert.ok(kvm.mmu.walk(v, 0, false) >= 0, 'a read goes through');
     assert.equal(kvm.mmu.walkWritable, false);
@@ -116,7 +116,7 @@ for (const mmu of ['tdp', 'shadow'] as const) {
     });
     assert.ok(kvm.mmu.walk(v, 0, true) >= 0, 'writable again');
     assert.deepEqual([...log.bitmap], [0]);
-    runAlone(inst, () => kvmGetDirtyLogProtect(kvm, log, 1));
+    runAlone(inst, () => harvestAndCopy(kvm, log, 1));
     assert.deepEqual([...log.bitmap], []);
     assert.equal(kvm.mmu.walk(v, 0, true), -1, 'write-protected by the harvest');
     assert.deepEqual(lines.lines, [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kvmEnableDirtyLogging, kvmGetDirtyLogProtect } from '../../src/kvm/dirty-log-ioctl.js';
+import { enableAndCopy, harvestAndCopy } from '../../src/kvm/dirty-log-migration.js';
 import type { KvmEvent, Sink } from '../../src/kvm/events.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
 import type { Settings } from '../../src/kvm/settings.js';
@@ -35,7 +35,7 @@ function writeFaultOnProtectedLeaf(over: Partial<Settings>) {
     yield* kvm.mmu.reloadRoot(v);
     assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
   });
-  runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
+  runAlone(inst, () => enableAndCopy(kvm, log));
   assert.equal(kvm.mmu.walk(v, 0, true), -1, 'write-protected');
   const lines = new Log();
   kvm.subscribe(lines);
@@ -121,7 +121,7 @@ function writeProtectedLeaf(mutant: string | null) {
     yield* kvm.mmu.reloadRoot(other);
     assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
   });
-  runAlone(inst, () => kvmEnableDirtyLogging(kvm, log));
+  runAlone(inst, () => enableAndCopy(kvm, log));
   const lines = new Log();
   kvm.subscribe(lines);
   return { inst, kvm, log, v, other, lines };
@@ -222,7 +222,7 @@ function writeInMarkWindow(mutant: string | null) {
   assert.ok(pfn >= 0, 'the leaf allows the write');
   lines.lines.push('vCPU1 writes');
   kvm.emit({ e: 'guestAccess', vcpu: 1, gfn: 0, pfn, write: true, via: 'spte' });
-  runAlone(inst, () => kvmGetDirtyLogProtect(kvm, log, 1));
+  runAlone(inst, () => harvestAndCopy(kvm, log, 1));
   lines.lines.push('vCPU0:');
   for (let n = 0; t.state === 'runnable'; n++) {
     assert.ok(n < 1000);
@@ -239,7 +239,7 @@ test("a write by vCPU1 between vCPU0's cmpxchg and its mark, a harvest between t
   inst.finish();
   assert.deepEqual(inst.violations, []);
   // And the next harvest does report it, and the VMM copies it.
-  runAlone(inst, () => kvmGetDirtyLogProtect(kvm, log, 2));
+  runAlone(inst, () => harvestAndCopy(kvm, log, 2));
   assert.deepEqual(lines.slice(-2), ['harvest #2 [0]', 'copy gfn 0']);
   inst.finish();
   assert.deepEqual(inst.violations, []);
