@@ -222,6 +222,10 @@ function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult)
     rows.push(
       metric('dirty log harvests', (r) => r.metrics.dirtyLog?.harvests ?? 0),
       metric('  pages harvested', (r) => r.metrics.dirtyLog?.pagesHarvested ?? 0),
+    );
+    // Manual protect's, only where some run clears.
+    if (runs.some((r) => r.metrics.dirtyLog?.clears !== undefined)) rows.push(metric('  KVM_CLEAR_DIRTY_LOG clears', (r) => r.metrics.dirtyLog?.clears ?? 0));
+    rows.push(
       metric('  leaves write-protected', (r) => r.metrics.dirtyLog?.leavesWriteProtected ?? 0),
       metric('  write-protect faults', (r) => r.metrics.dirtyLog?.wpFaults ?? 0),
       metric('  ended in fast_page_fault (pf_fast)', (r) => r.metrics.faults.fast ?? 0),

@@ -30,6 +30,8 @@ export function summarizeRun(r: RunResult): string {
   const d = m.dirtyLog;
   if (d !== undefined) {
     rows.push(['dirty log: harvests, pages harvested', `${d.harvests}, ${d.pagesHarvested}`]);
+    // Manual protect's, only where the run clears.
+    if (d.clears !== undefined) rows.push(['  KVM_CLEAR_DIRTY_LOG clears, pages cleared', `${d.clears}, ${d.pagesCleared ?? 0}`]);
     rows.push(['  leaves write-protected, wp faults', `${d.leavesWriteProtected}, ${d.wpFaults}`]);
     if (m.faults.fast !== undefined) rows.push(['  faults ended in fast_page_fault', `${m.faults.fast}`]);
   }

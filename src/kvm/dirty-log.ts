@@ -34,14 +34,16 @@ export class DirtyLog {
    * the VMM's first full copy of guest memory is taken, and a write is logged or lost.
    */
   enableReturned = false;
-  /** memslot->dirty_bitmap: the gfns marked dirty since the last harvest took them. */
+  /** memslot->dirty_bitmap: the gfns marked dirty since the last harvest (under manual protect, the last clear) took them. */
   readonly bitmap = new Set<number>();
   /**
    * Pages the VMM is still to copy: every page of the slot from the enabling
-   * ioctl on (its first full copy), and what a harvest took from the bitmap (the
-   * second bitmap, kvm_second_dirty_bitmap, then the bitmap userspace got), until
-   * the VMM's copy of each after the ioctl returned. A write to one of them
-   * before its copy is in the copy: not lost.
+   * ioctl on (its first full copy; none with KVM_DIRTY_LOG_INITIALLY_SET, whose
+   * set bits make the first harvest report each), and what a harvest took from
+   * the bitmap (the second bitmap, kvm_second_dirty_bitmap, then the bitmap
+   * userspace got; under manual protect, what the read of the live bitmap found,
+   * copied once KVM_CLEAR_DIRTY_LOG has returned), until the VMM's copy of each.
+   * A write to one of them before its copy is in the copy: not lost.
    */
   readonly toCopy = new Set<number>();
   /** By gfn, the ioctl after which the VMM last copied the page: 0 the enabling one, n KVM_GET_DIRTY_LOG #n. */

@@ -293,9 +293,10 @@ export class Oracle implements Sink {
    * Judged at the end, not at the write: a write with G's bit clear is not lost
    * when a mark comes after it (a vCPU's write through the leaf another vCPU's
    * fast_page_fault just made writable, before that vCPU's mark). Under the
-   * kernel's protocol each harvest write-protects the leaves of the gfns it
-   * takes and flushes every TLB before it returns; a TLB entry that still allows
-   * writes gets past that.
+   * kernel's protocol each ioctl that clears bits (KVM_GET_DIRTY_LOG, or
+   * KVM_CLEAR_DIRTY_LOG under manual protect, whose gfns the VMM copies only
+   * after it returns) write-protects the leaves of their gfns and flushes every
+   * TLB before it returns; a TLB entry that still allows writes gets past that.
    */
   private checkDirtyLoggedAtEnd(): void {
     const kvm = this.kvm;
