@@ -69,9 +69,11 @@ function* atomicLongFetchAndnot(
   yield opWrite(log.obj);
   const lost: number[] = [];
   for (let g = word; g < end; g++) {
-    const keep = old.has(g) && !mask.includes(g);
-    if (log.bitmap.has(g) && !keep && !mask.includes(g)) lost.push(g);
-    if (keep) log.bitmap.add(g);
+    // The bit as written back: as read, less the mask.
+    const bit = old.has(g) && !mask.includes(g);
+    // A bit outside the mask set since the read: overwritten.
+    if (!bit && log.bitmap.has(g) && !mask.includes(g)) lost.push(g);
+    if (bit) log.bitmap.add(g);
     else log.bitmap.delete(g);
   }
   if (lost.length > 0) kvm.mutation.tookEffect();

@@ -1,6 +1,5 @@
 import { modelAssert } from '../runtime/model-bug.js';
-import type { Op } from '../runtime/op.js';
-import { op2, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js';
+import { type Op, op2, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { BITS_PER_LONG, type DirtyLog } from './dirty-log.js';
 import type { DirtyLogWrprotBy, WriteProtectFlush } from './events.js';
