@@ -57,6 +57,9 @@ export interface CexStep {
   text: string;
 }
 
+/** What a counterexample's `strategy` names: check's strategies, and replay's for one written from a --schedule. */
+export const CEX_STRATEGIES = ['dfs', 'pct', 'random', 'replay'] as const;
+
 /** Where a counterexample comes from: enough to rebuild the model it ran on. */
 export interface CexOrigin {
   /** Scenario name or file. */
@@ -223,6 +226,18 @@ export function parseCounterexample(json: unknown): Counterexample {
   need(o.scenarioText === undefined || typeof o.scenarioText === 'string', 'scenarioText', "the scenario file's text (a string), or no field");
   need(typeof o.settings === 'object' && o.settings !== null && !Array.isArray(o.settings), 'settings', 'an object of settings ({} for none)');
   need(o.mutant === null || typeof o.mutant === 'string', 'mutant', "null or a mutant's name (a string)");
+  // Written with a mutant: how often it acted in the execution (0 when the violation is the protocol's own). A file
+  // edited to mutant null ("does the fix hold?") keeps it; replay does not read it.
+  need(
+    o.mutantActed === undefined || (Number.isSafeInteger(o.mutantActed) && (o.mutantActed as number) >= 0),
+    'mutantActed',
+    'a whole number >= 0, or no field',
+  );
+  need(
+    typeof o.strategy === 'string' && (CEX_STRATEGIES as readonly string[]).includes(o.strategy),
+    'strategy',
+    `the strategy that found it: ${CEX_STRATEGIES.map((x) => `"${x}"`).join(', ')}`,
+  );
   need(
     Number.isInteger(o.seed) && (o.seed as number) >= 0 && (o.seed as number) <= MAX_SEED,
     'seed',

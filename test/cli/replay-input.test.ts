@@ -192,6 +192,10 @@ test('replay (regression): a bad schedule or limit says the value and what was e
     ['steps', (c) => (c.limits.maxSteps = -5), 'limits.maxSteps: -5, expected a whole number >= 1'],
     ['fair', (c) => (c.limits.fairSpin = 'yes'), 'limits.fairSpin: "yes", expected true or false'],
     ['mut', (c) => (c.mutant = 3), "mutant: 3, expected null or a mutant's name (a string)"],
+    // A probe (2026-12-07): these two fields were read by no one, and an edit of them replayed.
+    ['acted', (c) => (c.mutantActed = -2), 'mutantActed: -2, expected a whole number >= 0, or no field'],
+    ['strategy', (c) => (c.strategy = 'zzz'), 'strategy: "zzz", expected the strategy that found it: "dfs", "pct", "random", "replay"'],
+    ['nostrategy', (c) => delete c.strategy, 'strategy: missing, expected the strategy that found it: "dfs", "pct", "random", "replay"'],
   ];
   for (const [name, alter, message] of cases) {
     const c = structuredClone(cex) as Json;
