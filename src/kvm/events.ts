@@ -301,6 +301,18 @@ export type KvmEventBody =
    * on), and the failed cmpxchgs before (`retries`).
    */
   | { e: 'fastPageFault'; vcpu: number; gfn: number; oldPfn: number; oldWritable: boolean; ret: 'fixed' | 'spurious' | 'invalid'; retries: number }
+  /** kvm_mmu_notifier_clear_flush_young called on [hvaStart, hvaEnd) (its kvm_age_hva tracepoint). */
+  | { e: 'ageHva'; hvaStart: number; hvaEnd: number }
+  /** kvm_age_gfn's read of the present leaf of `gfn` in `root` (iter.old_spte): whether its A bit was set. */
+  | { e: 'ageSpteRead'; root: number; gfn: number; pfn: number; young: boolean }
+  /**
+   * kvm_age_gfn cleared the A bit of the leaf of `gfn` it read mapping `pfn`;
+   * `curPfn` the leaf as it was at the clear (-1: zapped since the read).
+   * `plain`: the mutant's plain store of the value read, over a leaf that changed since.
+   */
+  | { e: 'ageSpte'; root: number; gfn: number; pfn: number; curPfn: number; plain: boolean }
+  /** Reclaim's folio_referenced on [hvaStart, hvaEnd) (clear_flush_young): a young page is kept, an old one reclaimed. */
+  | { e: 'folioReferenced'; hvaStart: number; hvaEnd: number; young: boolean }
   | { e: 'note'; text: string };
 
 /** The flush after a write protection (gfnWriteProtected): done, not needed (no leaf was writable), or left out by a mutant. */
@@ -676,6 +688,21 @@ export function describeEvent(ev: KvmEventBody): string {
         : ev.ret === 'spurious'
           ? `fast_page_fault gfn ${hex(ev.gfn)}: spte ${leafText(ev.oldPfn, true)} already allows the write: RET_PF_SPURIOUS`
           : `fast_page_fault gfn ${hex(ev.gfn)}: ${ev.oldPfn < 0 ? 'spte not present' : `gave up after ${ev.retries} failed cmpxchgs`}: RET_PF_INVALID, the slow path`;
+    case 'ageHva':
+      return `clear_flush_young [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)}): kvm_age_gfn (no TLB flush: KVM_ELIDE_TLB_FLUSH_IF_YOUNG)`;
+    case 'ageSpteRead':
+      return `kvm_age_gfn: read SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} in root ${ev.root}: ${ev.young ? 'Accessed' : 'not accessed'}`;
+    case 'ageSpte':
+      if (ev.plain) {
+        return `kvm_age_gfn: plain store of SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} without the Accessed bit over ${ev.curPfn < 0 ? 'not present' : `pfn ${hex(ev.curPfn)}`}, no atomic AND: the mutant's`;
+      }
+      return ev.curPfn < 0
+        ? `kvm_age_gfn: atomic AND of the Accessed bit of SPTE gfn ${hex(ev.gfn)}: zapped since the read, stays not present`
+        : `kvm_age_gfn: clear the Accessed bit of SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.curPfn)}`;
+    case 'folioReferenced':
+      return ev.young
+        ? `reclaim: folio_referenced [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)}): young, the page is kept`
+        : `reclaim: folio_referenced [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)}): old, the page is reclaimed`;
     case 'note':
       return ev.text;
   }

@@ -1,5 +1,6 @@
 import { op2, opPair, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
+import { kvmMmuNotifierClearFlushYoung } from './age-gfn.js';
 import type { Kvm } from './kvm.js';
 import { kvmArchMmuNotifierInvalidateRange, kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from './mmu-notifier.js';
 
@@ -49,4 +50,23 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
   yield opWrite(kvm.objHostPageLocks);
   kvm.host.unlockRange(hvaStart, hvaEnd);
   kvm.hostPageWait.wakeAll();
+}
+
+/**
+ * Reclaim that ages first (shrink_folio_list): folio_referenced asks the
+ * secondary MMUs through clear_flush_young whether the page was referenced,
+ * clearing their Accessed bits; a young page is kept (folio_check_references'
+ * activate or keep, simplified: the page stays mapped and nothing else
+ * happens), an old one is reclaimed as hostInvalidate does. The range is aged
+ * as one folio: one young page keeps it all. The host's own PTE young bits are
+ * not modelled (only the guest touches its memory, through KVM's SPTEs), and
+ * the folio lock the kernel holds across the aging is not taken: a migration
+ * of the same page may run meanwhile, as it may beside an aging that holds no
+ * folio lock (MGLRU's page-table walk, idle page tracking).
+ * @kernel mm/vmscan.c shrink_folio_list, mm/rmap.c folio_referenced
+ */
+export function* hostReclaimAged(kvm: Kvm, hvaStart: number, hvaEnd: number, holdNs: number): Task {
+  const young = yield* kvmMmuNotifierClearFlushYoung(kvm, hvaStart, hvaEnd);
+  kvm.emit({ e: 'folioReferenced', hvaStart, hvaEnd, young });
+  if (!young) yield* hostInvalidate(kvm, hvaStart, hvaEnd, 'reclaim', holdNs);
 }

@@ -1,4 +1,4 @@
-import { OP_LOCAL, opWrite } from '../runtime/op.js';
+import { OP_LOCAL, opWrite, READ, type WRITE } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RwLock } from '../runtime/rwlock.js';
 import { Srcu } from '../runtime/srcu.js';
@@ -58,6 +58,12 @@ export class Kvm {
   memslotsChange = false;
   /** Dirty logging of the one memslot a scenario logs (host.dirtyLog), or null: then no path pays for it. */
   dirtyLog: DirtyLog | null = null;
+  /**
+   * How a guest's walk of the SPTEs touches them, as its step announces it: a
+   * read, or where reclaim ages pages a write too (the walk sets the leaf's
+   * Accessed bit, which kvm_age_gfn reads and clears).
+   */
+  spteWalk: typeof READ | typeof WRITE = READ;
   /** The shadow MMU's generation, 0 or 1 (kvm->arch.mmu_valid_gen). */
   mmuValidGen = 0;
   readonly host = new HostMm();

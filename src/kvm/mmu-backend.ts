@@ -113,6 +113,14 @@ export interface MmuBackend {
   fastPfGetLastSpte?(vcpu: Vcpu, gfn: number): LeafSpte | null;
   fastPfCmpxchgSpte?(vcpu: Vcpu, gfn: number, old: LeafSpte, next: LeafSpte, plain: boolean): boolean;
   /**
+   * Page aging, the TDP MMU's only (the shadow MMU's kvm_age_rmap is not
+   * modelled): from now on leaves keep an Accessed bit (a world whose reclaim
+   * ages pages), and kvm_age_gfn's walk of [start, end) clears it, returning
+   * whether a leaf was young.
+   */
+  trackAccessed?(): void;
+  ageGfnRange?(start: number, end: number, lockless: boolean): Generator<Op, boolean, void>;
+  /**
    * FNAME(walk_addr), shadow paging only: the walk of the guest's own page tables
    * for the faulting address, first thing in the fault, without mmu_lock. A PTE
    * not present is the guest's own fault: the #PF is injected ('inject-pf', for

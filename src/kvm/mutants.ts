@@ -203,6 +203,12 @@ export const MUTANTS: readonly MutantSpec[] = [
       'fast_pf_fix_direct_spte stores the writable SPTE with a plain write instead of a cmpxchg against the value it read: an mmu_notifier invalidation (the host migrating the page) that zapped the leaf in between is undone, and the leaf maps the old pfn the host has freed',
     scenario: 'fast-pf-mini',
   },
+  {
+    name: 'age-plain-clear',
+    description:
+      "kvm_age_gfn's lockless walk (tdpMmuAging=lockless) clears the Accessed bit with a plain store of the value it read less the bit, not an atomic AND: a notifier's zap (the host migrating the page) between the read and the store is undone, and the leaf maps the pfn the host freed",
+    scenario: 'age-vs-migrate-mini',
+  },
 ];
 
 export type MutantName = (typeof MUTANTS)[number]['name'];

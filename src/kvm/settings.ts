@@ -69,6 +69,14 @@ export interface Settings {
    * is_page_fault_stale, map).
    */
   fastPageFault: 'on' | 'off';
+  /**
+   * How the TDP MMU ages its leaves for the aging notifiers (kvm_age_gfn):
+   * `lockless` (v6.15 on, CONFIG_KVM_MMU_LOCKLESS_AGING) walks the valid roots
+   * under RCU alone and clears the Accessed bit with an atomic AND
+   * (tdp_mmu_clear_spte_bits_atomic); `mmu-lock` (before v6.15)
+   * __kvm_handle_hva_range takes mmu_lock for write around the walk.
+   */
+  tdpMmuAging: 'lockless' | 'mmu-lock';
 }
 
 /** The greatest zapBatchPages: any count above a world's shadow pages means no lock break. */
@@ -161,6 +169,14 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       'fast_page_fault: a write fault on a present leaf dirty logging write-protected is fixed without mmu_lock, by a cmpxchg of the SPTE then mark_page_dirty_in_slot (off: the slow path, under mmu_lock)',
     readUnder: { mmu: 'tdp', instead: 'FNAME(page_fault) has no fast path: fast_page_fault serves direct MMUs only' },
+  },
+  {
+    key: 'tdpMmuAging',
+    values: ['lockless', 'mmu-lock'],
+    default: 'lockless',
+    description:
+      'kvm_age_gfn under the TDP MMU (reclaim with age: true): lockless (v6.15 on) walks the valid roots under RCU and clears the Accessed bit with an atomic AND; mmu-lock (before) holds mmu_lock for write around the walk',
+    readUnder: { mmu: 'tdp', instead: 'the shadow MMU ages its rmaps under mmu_lock for write (kvm_age_rmap) in either era' },
   },
 ];
 

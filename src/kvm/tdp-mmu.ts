@@ -68,6 +68,14 @@ export class TdpMmu implements MmuBackend {
    */
   private readOnly: Map<number, Set<number>> | null = null;
 
+  /**
+   * Leaves whose Accessed bit is set (EPT A/D bits: the A bit), by root id: null
+   * unless host reclaim ages pages in this world (trackAccessed), so that no
+   * other world's walk pays for it. Set by the guest's walk to the leaf (the
+   * TLB fill) and by make_spte; cleared by kvm_age_gfn and with the leaf.
+   */
+  private accessed: Map<number, Set<number>> | null = null;
+
   /** Whether the leaf the last walk found allows writes (set by walk). */
   walkWritable = true;
 
@@ -75,6 +83,8 @@ export class TdpMmu implements MmuBackend {
     const root = this.rootOf(vcpu);
     if (root === undefined || root.freed) return -1;
     const pfn = this.pool.lookup(root.table, gfn);
+    // The hardware's walk sets the A bit of the leaf it reaches (a TLB hit walks nothing).
+    if (this.accessed !== null && pfn >= 0) this.markAccessed(root, gfn);
     if (this.readOnly === null) return pfn;
     this.walkWritable = !(pfn >= 0 && this.isReadOnly(root, gfn));
     return write && !this.walkWritable ? -1 : pfn;
@@ -82,6 +92,21 @@ export class TdpMmu implements MmuBackend {
 
   private isReadOnly(root: TdpRoot, gfn: number): boolean {
     return this.readOnly?.get(root.id)?.has(gfn) ?? false;
+  }
+
+  /** From now on leaves keep an Accessed bit (a world whose host reclaim ages pages). */
+  trackAccessed(): void {
+    this.accessed ??= new Map();
+  }
+
+  private markAccessed(root: TdpRoot, gfn: number): void {
+    const accessed = this.accessed!;
+    let set = accessed.get(root.id);
+    if (set === undefined) {
+      set = new Set();
+      accessed.set(root.id, set);
+    }
+    set.add(gfn);
   }
 
   /** Clears the W bit of the present leaf of gfn in root; whether it was set. */
@@ -133,6 +158,8 @@ export class TdpMmu implements MmuBackend {
     // make_spte: the leaf is writable; in a logged slot its gfn is marked dirty first.
     markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn);
     this.pool.set(root.table, fault.gfn, fault.pfn);
+    // make_spte sets the A bit of a leaf a fault (not a prefetch) installs.
+    if (this.accessed !== null) this.markAccessed(root, fault.gfn);
     kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 });
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
@@ -167,6 +194,73 @@ export class TdpMmu implements MmuBackend {
     if (next.writable) this.readOnly?.get(root.id)?.delete(gfn);
     else this.clearWritable(root, gfn);
     return true;
+  }
+
+  /**
+   * @kernel tdp_mmu.c kvm_tdp_mmu_age_gfn_range — clear the A bit of every young
+   * leaf of [start, end); whether one was young. `lockless` (v6.15 on): the valid
+   * roots under RCU alone, no mmu_lock, so a zap (the notifier's under the write
+   * lock, a root's under the read lock) or a fault's install may change the leaf
+   * between the iterator's read and the clear: the clear is an atomic AND
+   * (tdp_mmu_clear_spte_bits_atomic), which leaves a zapped leaf zapped. Before:
+   * mmu_lock held for write across the walk (every root, invalid ones too), and
+   * only the hardware's A/D updates race with the clear, which the atomic
+   * tdp_mmu_clear_spte_bits covers too: read and clear are one step there.
+   */
+  *ageGfnRange(start: number, end: number, lockless: boolean): Generator<number, boolean, void> {
+    const kvm = this.kvm;
+    if (!lockless) kvm.mmuLock.assertWriteHeld('kvm_tdp_mmu_age_gfn_range');
+    let young = false;
+    for (const root of [...this.roots]) {
+      if (root.freed || (lockless && root.invalid)) continue;
+      for (let g = this.pool.nextPresent(root.table, start, end); g >= 0; g = this.pool.nextPresent(root.table, g + 1, end)) {
+        // Race (lockless): a zap of this leaf, a fault installing it again, the
+        // guest's walk setting its A bit, against the iterator's read (iter.old_spte).
+        // Under the write lock: the guest's walk alone, and the clear is in this step.
+        yield lockless ? opRead(this.spteObject(g)) : opWrite(this.spteObject(g));
+        // RCU keeps a freed root's tables for the walk; nothing in them is used.
+        if (root.freed) break;
+        const pfn = this.pool.lookup(root.table, g);
+        if (pfn < 0) continue;
+        const wasYoung = this.accessed?.get(root.id)?.has(g) ?? false;
+        kvm.emit({ e: 'ageSpteRead', root: root.id, gfn: g, pfn, young: wasYoung });
+        if (!wasYoung) continue;
+        young = true;
+        const old: LeafSpte = { pfn, writable: !this.isReadOnly(root, g) };
+        if (lockless) {
+          // Race: a zap or an install between the read above and this clear: the
+          // atomic AND clears the bit of whatever the leaf is now; a plain store of
+          // the value read less the bit (the age-plain-clear mutant) brings a zapped
+          // leaf back, mapping a pfn the host may free.
+          yield opWrite(this.spteObject(g));
+          if (root.freed) break;
+        }
+        this.clearAccessed(root, g, old, lockless && kvm.mutation.has('age-plain-clear'));
+      }
+    }
+    return young;
+  }
+
+  /**
+   * tdp_mmu_clear_spte_bits(_atomic) of the A bit of gfn's leaf in root: the
+   * leaf as it is now keeps all else. `plain`: the value read (`old`) less the
+   * bit stored whatever the leaf is now (the age-plain-clear mutant).
+   */
+  private clearAccessed(root: TdpRoot, gfn: number, old: LeafSpte, plain: boolean): void {
+    const kvm = this.kvm;
+    const cur = this.pool.lookup(root.table, gfn);
+    const curWritable = !this.isReadOnly(root, gfn);
+    const same = cur === old.pfn && curWritable === old.writable;
+    if (plain && !same) {
+      kvm.mutation.tookEffect();
+      this.pool.set(root.table, gfn, old.pfn);
+      if (old.writable) this.readOnly?.get(root.id)?.delete(gfn);
+      else this.clearWritable(root, gfn);
+    }
+    this.accessed?.get(root.id)?.delete(gfn);
+    kvm.emit({ e: 'ageSpte', root: root.id, gfn, pfn: old.pfn, curPfn: cur, plain: plain && !same });
+    // An atomic read-modify-write of one SPTE, as a zap's store.
+    kvm.rt.charge(kvm.costs.zapSpteNs);
   }
 
   /** @kernel kvm_tdp_mmu_unmap_gfn_range — zap leafs in every root, invalid ones included (MMIO SPTEs stay: not shadow-present). */
@@ -211,6 +305,7 @@ export class TdpMmu implements MmuBackend {
       if (root.freed) break;
       const old = this.pool.set(root.table, g, -1);
       if (this.readOnly !== null) this.readOnly.get(root.id)?.delete(g);
+      if (this.accessed !== null) this.accessed.get(root.id)?.delete(g);
       if (old >= 0) {
         resumed = false;
         if (!root.invalid) pending = true;
@@ -302,6 +397,7 @@ export class TdpMmu implements MmuBackend {
     if (!root.invalid) throw new ModelBug(`root ${root.id} freed while valid`);
     root.freed = true;
     this.readOnly?.delete(root.id);
+    this.accessed?.delete(root.id);
     this.roots.splice(this.roots.indexOf(root), 1);
     this.pool.freeTree(root.table);
     this.kvm.emit({ e: 'rootFree', root: root.id });

@@ -301,10 +301,12 @@ export class Vcpu {
       // the entry, though, so it races with the host changing that page's PTE (a
       // use after free when no flush came between: what the oracle checks here).
       // A TLB entry serves the access when it allows it: a write through a
-      // read-only entry walks the SPTEs again, as the hardware does.
+      // read-only entry walks the SPTEs again, as the hardware does. Where
+      // reclaim ages pages the walk writes the leaf (its Accessed bit), racing
+      // with kvm_age_gfn's read and clear of it (Kvm.spteWalk).
       const entry = this.tlb.get(this.nextGfn);
       const hit = entry !== undefined && (!this.nextWrite || tlbEntryWritable(entry));
-      yield hit ? this.tlbAccessOp(this.nextGfn) : opPair(WRITE, this.obj, READ, mmu.spteObject(this.nextGfn));
+      yield hit ? this.tlbAccessOp(this.nextGfn) : opPair(WRITE, this.obj, kvm.spteWalk, mmu.spteObject(this.nextGfn));
       if (this.mode === EXITING_GUEST_MODE) {
         this.leaveGuest();
         this.ackKick();

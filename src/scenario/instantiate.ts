@@ -1,7 +1,7 @@
 import { type Costs, DEFAULT_COSTS } from '../kvm/costs.js';
 import { DirtyLog } from '../kvm/dirty-log.js';
 import { dirtyLogMigration } from '../kvm/dirty-log-migration.js';
-import { hostInvalidate, type InvalidationKind } from '../kvm/host-mm-ops.js';
+import { hostInvalidate, hostReclaimAged, type InvalidationKind } from '../kvm/host-mm-ops.js';
 import { Kvm } from '../kvm/kvm.js';
 import { kvmSetMemoryRegion } from '../kvm/memslot-update.js';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, Memslots } from '../kvm/memslots.js';
@@ -17,7 +17,7 @@ import { ProgressMonitor } from '../oracle/progress.js';
 import { StepLog } from '../oracle/step-log.js';
 import type { Instance, LogLine, Violation } from '../runtime/instance.js';
 import { ModelBug } from '../runtime/model-bug.js';
-import type { Op } from '../runtime/op.js';
+import { type Op, WRITE } from '../runtime/op.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { Frame, Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
@@ -64,6 +64,11 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   if (scenario.host.dirtyLog !== undefined) kvm.dirtyLog = new DirtyLog(kvm, scenario.host.dirtyLog.slot, scenario.host.dirtyLog.protect);
   const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;
   kvm.mmu = shadow ?? new TdpMmu(kvm);
+  // Only where reclaim ages pages do leaves keep an A bit, and a guest's walk writes it.
+  if (scenario.host.invalidations.some((i) => i.age === true)) {
+    kvm.mmu.trackAccessed?.();
+    kvm.spteWalk = WRITE;
+  }
 
   const violations: Violation[] = [];
   const oracle = new Oracle(kvm, violations);
@@ -161,7 +166,10 @@ function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number],
     const place = kvm.rt.draw(invalidationPlaces(spec));
     const off = spec.overlapping ? place : (place * spec.rangePages) % span;
     const hvaStart = where.hvaPage + (spec.gfnStart + off - where.baseGfn);
-    yield hostInvalidate(kvm, hvaStart, hvaStart + spec.rangePages, spec.kind as InvalidationKind, spec.holdNs);
+    const hvaEnd = hvaStart + spec.rangePages;
+    yield spec.age === true
+      ? hostReclaimAged(kvm, hvaStart, hvaEnd, spec.holdNs)
+      : hostInvalidate(kvm, hvaStart, hvaEnd, spec.kind as InvalidationKind, spec.holdNs);
   }
 }
 

@@ -116,6 +116,12 @@ export const invalidationSchema = z.strictObject({
   overlapping: z.boolean().default(true),
   /** First invalidation at this time, ns. */
   startNs: ns.default(0),
+  /**
+   * kind reclaim only: ask first whether the range was referenced (folio_referenced
+   * → clear_flush_young → kvm_age_gfn), keep it when young, reclaim it when old.
+   * No default written out, so that a scenario without it reads as before.
+   */
+  age: z.boolean().optional(),
 });
 
 /** KVM_USER_MEM_SLOTS on x86: the ids above are KVM's own (private) memslots. */

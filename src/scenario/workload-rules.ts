@@ -18,6 +18,8 @@ interface VcpuWorkload extends GfnRange {
 
 interface InvalidationRange extends GfnRange {
   rangePages: number;
+  kind: string;
+  age?: boolean | undefined;
 }
 
 interface Slot {
@@ -79,6 +81,12 @@ export function workloadIssues(s: {
   // are not contiguous: its gfns must lie in one memslot, as it is at some time.
   s.host.invalidations.forEach((inv, k) => {
     const at = ['host', 'invalidations', k];
+    if (inv.age === true && inv.kind !== 'reclaim') {
+      issues.push({
+        path: [...at, 'age'],
+        message: `only a reclaim ages its pages first (folio_referenced); this is a ${inv.kind}: expected kind reclaim, or no age`,
+      });
+    }
     const end = inv.gfnStart + inv.gfnCount;
     if (regions.some((m) => m.baseGfn <= inv.gfnStart && end <= m.baseGfn + m.pages)) {
       if (inv.rangePages > inv.gfnCount) {
