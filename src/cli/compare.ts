@@ -211,8 +211,9 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
 
 /**
  * Rows of the metrics a run has only where its scenario uses the feature: dirty
- * logging's (host.dirtyLog, with fast_page_fault's fixes) and the guest's
- * INVLPG exits (workload.munmapFlush: invlpg under shadow paging). Shown when
+ * logging's (host.dirtyLog, with fast_page_fault's fixes), the guest's
+ * INVLPG exits (workload.munmapFlush: invlpg under shadow paging) and reclaim's
+ * aging (host.invalidations[].age). Shown when
  * some run of the comparison has them; a run without counts 0.
  */
 function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult) => number) => string[]): string[][] {
@@ -232,6 +233,13 @@ function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult)
     );
   }
   if (runs.some((r) => r.metrics.tlb.invlpg !== undefined)) rows.push(metric('INVLPG exits', (r) => r.metrics.tlb.invlpg ?? 0));
+  if (runs.some((r) => r.metrics.aging !== undefined)) {
+    rows.push(
+      metric('reclaim aging (folio_referenced)', (r) => r.metrics.aging?.aged ?? 0),
+      metric('  young: page kept', (r) => r.metrics.aging?.young ?? 0),
+      metric('  old: page reclaimed', (r) => r.metrics.aging?.old ?? 0),
+    );
+  }
   return rows;
 }
 

@@ -35,6 +35,8 @@ export function summarizeRun(r: RunResult): string {
     rows.push(['  leaves write-protected, wp faults', `${d.leavesWriteProtected}, ${d.wpFaults}`]);
     if (m.faults.fast !== undefined) rows.push(['  faults ended in fast_page_fault', `${m.faults.fast}`]);
   }
+  const a = m.aging;
+  if (a !== undefined) rows.push(['reclaim aging: folio_referenced young / old', `${a.young} / ${a.old} of ${a.aged}`]);
   const shadow = r.settings.mmu === 'shadow';
   if (shadow || m.zapAll.started > 0) {
     if (shadow) rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);

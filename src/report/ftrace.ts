@@ -210,6 +210,28 @@ export class FtraceSink implements InstanceSink {
         }
         return;
       }
+      case 'ageHva':
+        this.add(at, 'kvm_age_hva', `mmu notifier age hva: ${hexPad(ev.hvaStart * 4096)} -- ${hexPad(ev.hvaEnd * 4096)}`);
+        return;
+      case 'ageSpteRead':
+        // No tracepoint: kvm_age_gfn's read of the leaf (iter.old_spte), where its lockless race opens.
+        this.add(at, 'mmulab_age_spte_read', `root ${ev.root} gfn ${hex(ev.gfn)} spte ${eptSpte(ev.pfn, true, ev.young)} young ${ev.young ? 1 : 0}`);
+        return;
+      case 'ageSpte':
+        // kvm_tdp_mmu_age_spte traces the change: old_spte what the atomic AND found (0 for a leaf zapped since
+        // the read), or under the mutant the value read; new_spte that less the A bit.
+        if (ev.plain || ev.curPfn >= 0) {
+          const pfn = ev.plain ? ev.pfn : ev.curPfn;
+          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${eptSpte(pfn, true, true)} new_spte ${eptSpte(pfn)}`);
+        } else {
+          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte 0 new_spte 0`);
+        }
+        if (ev.plain) this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${eptSpte(ev.curPfn)}`);
+        return;
+      case 'folioReferenced':
+        // No tracepoint: shrink_folio_list's verdict on the folio (folio_check_references).
+        this.add(at, 'mmulab_folio_referenced', `hva ${hexPad(ev.hvaStart * 4096)} -- ${hexPad(ev.hvaEnd * 4096)} ${ev.young ? 'young keep' : 'old reclaim'}`);
+        return;
       case 'invalidateRangeStart':
         this.add(at, 'kvm_unmap_hva_range', `mmu notifier unmap range: ${hexPad(ev.hvaStart * 4096)} -- ${hexPad(ev.hvaEnd * 4096)}`);
         return;
@@ -498,11 +520,16 @@ function hexPad(n: number): string {
   return `0x${n.toString(16).padStart(14, '0')}`;
 }
 
-/** A leaf EPT entry for a pfn as the model sees it: the pfn and read, write, execute (0 when not present). */
-/** An EPT leaf: the pfn and R, W (unless write-protected for dirty logging) and X. */
-function eptSpte(pfn: number, writable = true): string {
-  return pfn < 0 ? '0' : (pfn * 4096 + (writable ? 0x7 : 0x5)).toString(16);
+/**
+ * An EPT leaf: the pfn and R, W (unless write-protected for dirty logging) and
+ * X, 0 when not present; `accessed`: the A bit (8), shown on aging's lines only.
+ */
+function eptSpte(pfn: number, writable = true, accessed = false): string {
+  return pfn < 0 ? '0' : (pfn * 4096 + (writable ? 0x7 : 0x5) + (accessed ? EPT_ACCESSED : 0)).toString(16);
 }
+
+/** VMX_EPT_ACCESS_BIT. */
+const EPT_ACCESSED = 0x100;
 
 /**
  * Bits of a shadow SPTE, a guest-format (legacy paging) PTE, with the masks KVM

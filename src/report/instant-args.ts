@@ -57,6 +57,18 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         ...(ev.phase === 'returned' ? { flush: ev.flush } : {}),
         ...(ev.lost !== undefined ? { lost: ev.lost.map(hex).join(', ') } : {}),
       };
+    case 'ageSpteRead':
+      return { root: ev.root, gfn: hex(ev.gfn), pfn: hex(ev.pfn), young: ev.young };
+    case 'ageSpte':
+      return {
+        root: ev.root,
+        gfn: hex(ev.gfn),
+        pfn: hex(ev.pfn),
+        now: ev.curPfn < 0 ? 'not present' : hex(ev.curPfn),
+        ...(ev.plain ? { plainStore: true } : {}),
+      };
+    case 'folioReferenced':
+      return { hvaStart: hex(ev.hvaStart * 4096), hvaEnd: hex(ev.hvaEnd * 4096), young: ev.young };
     case 'memslotLookup':
       return { vcpu: ev.vcpu, by: ev.by, gfn: hex(ev.gfn), slot: ev.slot >= 0 ? ev.slot : 'none', invalid: ev.invalid };
     default:

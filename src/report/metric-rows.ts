@@ -156,7 +156,7 @@ export const METRIC_ROWS: readonly MetricRow[] = [
 /**
  * Rows of the metrics a run has only where its scenario uses the feature
  * (dirty logging and its fast_page_fault fixes; the guest's INVLPG under
- * shadow paging): each shown when some run of the report has it, 0 for a run
+ * shadow paging; reclaim's aging): each shown when some run of the report has it, 0 for a run
  * without.
  */
 const hasDirtyLog = (r: RunResult) => m(r).dirtyLog !== undefined;
@@ -167,6 +167,15 @@ const dirtyLogRow = (key: string, label: string, get: (r: RunResult) => number) 
   get,
   unit: 'int' as const,
   has: hasDirtyLog,
+});
+
+const agingRow = (key: string, label: string, get: (r: RunResult) => number) => ({
+  key,
+  group: 'Reclaim aging',
+  label,
+  get,
+  unit: 'int' as const,
+  has: (r: RunResult) => m(r).aging !== undefined,
 });
 
 const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[] = [
@@ -193,6 +202,9 @@ const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[]
     unit: 'int',
     has: (r) => m(r).tlb.invlpg !== undefined,
   },
+  agingRow('aging.aged', 'folio_referenced calls (clear_flush_young)', (r) => m(r).aging?.aged ?? 0),
+  agingRow('aging.young', 'young: page kept', (r) => m(r).aging?.young ?? 0),
+  agingRow('aging.old', 'old: page reclaimed', (r) => m(r).aging?.old ?? 0),
 ];
 
 /** The rows for a report of `runs`: METRIC_ROWS, and each optional row some run has. */

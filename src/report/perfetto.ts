@@ -110,6 +110,10 @@ export class PerfettoSink implements InstanceSink {
       case 'fastPageFault':
       case 'fastPfGetSpte':
       case 'fastPfCmpxchg':
+      case 'ageHva':
+      case 'ageSpteRead':
+      case 'ageSpte':
+      case 'folioReferenced':
         this.instant(ev, at);
         return;
       case 'apicReload':

@@ -23,7 +23,7 @@ import type { Frame, Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
 import type { GuestRam } from './guest-ram.js';
 import { type ScenarioPlan, scenarioPlan } from './plan.js';
-import type { Scenario } from './schema.js';
+import { reclaimAges, type Scenario } from './schema.js';
 import { warmStart } from './warm-start.js';
 
 /** How to build one execution of a scenario. */
@@ -65,7 +65,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;
   kvm.mmu = shadow ?? new TdpMmu(kvm);
   // Only where reclaim ages pages do leaves keep an A bit, and a guest's walk writes it.
-  if (scenario.host.invalidations.some((i) => i.age === true)) {
+  if (reclaimAges(scenario)) {
     kvm.mmu.trackAccessed?.();
     kvm.spteWalk = WRITE;
   }

@@ -270,3 +270,8 @@ export const scenarioSchema = z
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type Workload = z.infer<typeof workloadSchema>;
 export type InvalidationSpec = z.infer<typeof invalidationSchema>;
+
+/** Whether some host reclaim ages its pages first (host.invalidations[].age): only such a world keeps Accessed bits and aging's metrics. */
+export function reclaimAges(scenario: Pick<Scenario, 'host'>): boolean {
+  return scenario.host.invalidations.some((i) => i.age === true);
+}

@@ -41,6 +41,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'dirtyLogWrprot',
   'markPageDirty',
   'fastPageFault',
+  'folioReferenced',
 ];
 
 /** Counts what a kernel developer asks about a run, from the model's events. */
@@ -94,6 +95,10 @@ export class Metrics implements Sink {
   /** Dirty bits faults set (mark_page_dirty_in_slot on a clear bit), and the write faults on a write-protected leaf among the faults that marked. */
   dirtyPagesMarked = 0;
   dirtyWpFaults = 0;
+  /** Reclaim's aging (host.invalidations[].age): folio_referenced calls, and those that found the page young (kept) or old (reclaimed). */
+  aged = 0;
+  agedYoung = 0;
+  agedOld = 0;
   invalidationsStarted = 0;
   invalidationsCompleted = 0;
   /** Time from invalidate_range_start to _end, per invalidation. */
@@ -335,6 +340,11 @@ export class Metrics implements Sink {
         return;
       case 'fastPageFault':
         if (ev.ret !== 'invalid') this.fast++;
+        return;
+      case 'folioReferenced':
+        this.aged++;
+        if (ev.young) this.agedYoung++;
+        else this.agedOld++;
         return;
       default:
         return;

@@ -96,6 +96,12 @@ export interface RunResult {
       clears?: number;
       pagesCleared?: number;
     };
+    /**
+     * Reclaim's aging (host.invalidations[].age), present only when some reclaim
+     * ages: folio_referenced (clear_flush_young) calls, and the pages it found
+     * young (an Accessed bit set: kept) or old (reclaimed).
+     */
+    aging?: { aged: number; young: number; old: number };
     /** Leaf SPTEs installed by faults, and zapped by anyone (invalidations.sptesZapped are the notifiers' among them). */
     sptes: { installed: number; zapped: number };
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };

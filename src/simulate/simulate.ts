@@ -5,7 +5,7 @@ import { Prng } from '../runtime/prng.js';
 import { scenarioDigest } from '../scenario/digest.js';
 import { InputError } from '../scenario/input-error.js';
 import { createInstance, type KvmInstance } from '../scenario/instantiate.js';
-import type { Scenario } from '../scenario/schema.js';
+import { reclaimAges, type Scenario } from '../scenario/schema.js';
 import { flushesWithInvlpg } from '../scenario/shadow-guest.js';
 import type { ScenarioSize } from '../scenario/size.js';
 import { Distribution } from './distribution.js';
@@ -187,6 +187,8 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
             },
           }
         : {}),
+      // Aging only where a reclaim ages: every other run's JSON stays as it was.
+      ...(reclaimAges(scenario) ? { aging: { aged: m.aged, young: m.agedYoung, old: m.agedOld } } : {}),
       sptes: { installed: m.sptesInstalled, zapped: m.sptesZapped },
       invalidations: {
         started: m.invalidationsStarted,
