@@ -1,4 +1,3 @@
-import { ModelBug } from '../runtime/model-bug.js';
 import { opPair, opShared, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Kvm } from './kvm.js';
 
@@ -17,6 +16,7 @@ import type { Kvm } from './kvm.js';
  * A TLB entry left in place serves the guest without a walk, so the A bit stays
  * clear while the page is in use through it and the page may look old; safety
  * does not rest on it (a reclaim of an old page invalidates: zap, then flush).
+ * Before the series that made x86 elide it, a young answer flushed.
  * clear_young is the same walk, never flushing on any arch; test_young
  * (kvm_test_age_gfn) the same without the clear: neither is driven here.
  */
@@ -48,13 +48,11 @@ export function* kvmMmuNotifierClearFlushYoung(kvm: Kvm, hvaStart: number, hvaEn
 }
 
 /**
- * @kernel mmu.c kvm_age_gfn — the TDP MMU's leaves of [start, end): under RCU
+ * @kernel mmu.c kvm_age_gfn — the shadow MMU's rmaps under mmu_lock for write
+ * (since v6.15 taken here, for them alone), then the TDP MMU's leaves: under RCU
  * alone when `lockless`, else with mmu_lock held for write by the caller. The
- * shadow MMU's rmaps (kvm_age_rmap, under the write lock in either era) are not
- * modelled: a scenario that ages pages under shadow paging is refused.
+ * model has one MMU per world: the backend does its part.
  */
 function* kvmAgeGfn(kvm: Kvm, start: number, end: number, lockless: boolean): Generator<number, boolean, void> {
-  const age = kvm.mmu.ageGfnRange;
-  if (age === undefined) throw new ModelBug('kvm_age_gfn: aging is modelled under the TDP MMU only');
-  return yield* age.call(kvm.mmu, start, end, lockless);
+  return yield* kvm.mmu.ageGfnRange(start, end, lockless);
 }

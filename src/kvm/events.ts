@@ -303,14 +303,14 @@ export type KvmEventBody =
   | { e: 'fastPageFault'; vcpu: number; gfn: number; oldPfn: number; oldWritable: boolean; ret: 'fixed' | 'spurious' | 'invalid'; retries: number }
   /** kvm_mmu_notifier_clear_flush_young called on [hvaStart, hvaEnd) (its kvm_age_hva tracepoint). */
   | { e: 'ageHva'; hvaStart: number; hvaEnd: number }
-  /** kvm_age_gfn's read of the present leaf of `gfn` in `root` (iter.old_spte): whether its A bit was set. */
-  | { e: 'ageSpteRead'; root: number; gfn: number; pfn: number; young: boolean }
+  /** kvm_age_gfn's read of the present leaf of `gfn` in `root` (iter.old_spte; under shadow paging root -1, `sp` the page holding it): whether its A bit was set. */
+  | { e: 'ageSpteRead'; root: number; sp?: number; gfn: number; pfn: number; young: boolean }
   /**
    * kvm_age_gfn cleared the A bit of the leaf of `gfn` it read mapping `pfn`;
    * `curPfn` the leaf as it was at the clear (-1: zapped since the read).
    * `plain`: the mutant's plain store of the value read, over a leaf that changed since.
    */
-  | { e: 'ageSpte'; root: number; gfn: number; pfn: number; curPfn: number; plain: boolean }
+  | { e: 'ageSpte'; root: number; sp?: number; gfn: number; pfn: number; curPfn: number; plain: boolean }
   /** Reclaim's folio_referenced on [hvaStart, hvaEnd) (clear_flush_young): a young page is kept, an old one reclaimed. */
   | { e: 'folioReferenced'; hvaStart: number; hvaEnd: number; young: boolean }
   | { e: 'note'; text: string };
@@ -691,14 +691,14 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'ageHva':
       return `clear_flush_young [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)}): kvm_age_gfn (no TLB flush: KVM_ELIDE_TLB_FLUSH_IF_YOUNG)`;
     case 'ageSpteRead':
-      return `kvm_age_gfn: read SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} in root ${ev.root}: ${ev.young ? 'Accessed' : 'not accessed'}`;
+      return `${ev.sp !== undefined ? 'kvm_age_rmap' : 'kvm_age_gfn'}: read SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} in ${spteHolder(ev)}: ${ev.young ? 'Accessed' : 'not accessed'}`;
     case 'ageSpte':
       if (ev.plain) {
         return `kvm_age_gfn: plain store of SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} without the Accessed bit over ${ev.curPfn < 0 ? 'not present' : `pfn ${hex(ev.curPfn)}`}, no atomic AND: the mutant's`;
       }
       return ev.curPfn < 0
         ? `kvm_age_gfn: atomic AND of the Accessed bit of SPTE gfn ${hex(ev.gfn)}: zapped since the read, stays not present`
-        : `kvm_age_gfn: clear the Accessed bit of SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.curPfn)}`;
+        : `${ev.sp !== undefined ? 'kvm_age_rmap' : 'kvm_age_gfn'}: clear the Accessed bit of SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.curPfn)} in ${spteHolder(ev)}`;
     case 'folioReferenced':
       return ev.young
         ? `reclaim: folio_referenced [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)}): young, the page is kept`

@@ -84,6 +84,14 @@ export interface MmuBackend {
   rootProblem(vcpu: Vcpu): string | null;
   /** A present leaf mapping some gfn of [start, end) in any root not yet freed, or null. */
   findMapping(start: number, end: number): { root: number; gfn: number; pfn: number } | null;
+  /**
+   * Page aging: from now on leaves keep an Accessed bit (a world whose reclaim
+   * ages pages), and kvm_age_gfn's part of [start, end) clears it, returning
+   * whether a leaf was young (`lockless`: tdpMmuAging=lockless, so mmu_lock is
+   * not held by the caller).
+   */
+  trackAccessed(): void;
+  ageGfnRange(start: number, end: number, lockless: boolean): Generator<Op, boolean, void>;
   /** Recounts what the MMU counts (root counts, used pages, lpage_info); mismatches described. */
   checkAccounting(): string[];
   /**
@@ -112,14 +120,6 @@ export interface MmuBackend {
    */
   fastPfGetLastSpte?(vcpu: Vcpu, gfn: number): LeafSpte | null;
   fastPfCmpxchgSpte?(vcpu: Vcpu, gfn: number, old: LeafSpte, next: LeafSpte, plain: boolean): boolean;
-  /**
-   * Page aging, the TDP MMU's only (the shadow MMU's kvm_age_rmap is not
-   * modelled): from now on leaves keep an Accessed bit (a world whose reclaim
-   * ages pages), and kvm_age_gfn's walk of [start, end) clears it, returning
-   * whether a leaf was young.
-   */
-  trackAccessed?(): void;
-  ageGfnRange?(start: number, end: number, lockless: boolean): Generator<Op, boolean, void>;
   /**
    * FNAME(walk_addr), shadow paging only: the walk of the guest's own page tables
    * for the faulting address, first thing in the fault, without mmu_lock. A PTE

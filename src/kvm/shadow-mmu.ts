@@ -14,6 +14,7 @@ import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT } from './requests.js';
 import { Rmap } from './rmap.js';
 import { accountShadowed, checkShadowAccounting, kvmMmuSlotGfnWriteProtect, recountDueFor } from './shadow-accounting.js';
+import { kvmAgeRmap } from './shadow-age.js';
 import { kvmMmuInvlpg } from './shadow-invlpg.js';
 import { ActiveMmuPages, MmuPageHash } from './shadow-lists.js';
 import {
@@ -218,6 +219,23 @@ export class ShadowMmu implements MmuBackend {
   /** Whether the leaf the last walk found allows writes (set by walk). */
   walkWritable = false;
 
+  /**
+   * Leaf SPTEs (spteRef) whose Accessed bit is set: null unless reclaim ages
+   * pages in this world (trackAccessed), so that no other world's walk pays.
+   * Set by the guest's walk to the leaf and by make_spte, cleared by
+   * kvm_age_rmap. A dropped leaf's ref may stay: no one reads it (the rmaps
+   * hold present leaves only, and an install at that ref sets the bit anyway).
+   */
+  accessed: Set<number> | null = null;
+
+  trackAccessed(): void {
+    this.accessed ??= new Set();
+  }
+
+  ageGfnRange(start: number, end: number, lockless: boolean): Generator<Op, boolean, void> {
+    return kvmAgeRmap(this, start, end, lockless);
+  }
+
   /** The hardware walk of the shadow tables from the vCPU's current root; a write needs a writable leaf. */
   walk(vcpu: Vcpu, gfn: number, write = false): number {
     const r = vcpu.root.root;
@@ -235,6 +253,8 @@ export class ShadowMmu implements MmuBackend {
     if (isMmioSpte(leaf)) return leaf;
     this.walkWritable = leafWritable(leaf);
     if (write && !this.walkWritable) return -1;
+    // The hardware's walk sets the A bit of the leaf it uses (a TLB hit walks nothing).
+    if (this.accessed !== null) this.accessed.add(spteRef(sp.id, gfn % SPTES_PER_PAGE));
     return leafPfn(leaf);
   }
 
@@ -387,6 +407,8 @@ export class ShadowMmu implements MmuBackend {
     // make_spte: a writable leaf in a logged slot marks its gfn dirty before it is stored.
     if (writable) markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, present);
     sp.sptes.set(index, makeLeaf(fault.pfn, writable));
+    // make_spte sets the A bit of a leaf a fault (not a prefetch) installs.
+    if (this.accessed !== null) this.accessed.add(spteRef(sp.id, index));
     kvm.emit({ e: 'spteSet', root: -1, sp: sp.id, gfn: fault.gfn, oldPfn: present ? leafPfn(old) : -1, newPfn: fault.pfn, level: 1, writable });
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';

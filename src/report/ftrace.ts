@@ -215,9 +215,18 @@ export class FtraceSink implements InstanceSink {
         return;
       case 'ageSpteRead':
         // No tracepoint: kvm_age_gfn's read of the leaf (iter.old_spte), where its lockless race opens.
-        this.add(at, 'mmulab_age_spte_read', `root ${ev.root} gfn ${hex(ev.gfn)} spte ${eptSpte(ev.pfn, true, ev.young)} young ${ev.young ? 1 : 0}`);
+        this.add(
+          at,
+          'mmulab_age_spte_read',
+          `${ev.sp !== undefined ? `sp ${ev.sp}` : `root ${ev.root}`} gfn ${hex(ev.gfn)} pfn ${hex(ev.pfn)} young ${ev.young ? 1 : 0}`,
+        );
         return;
       case 'ageSpte':
+        // kvm_age_rmap traces nothing (its kvm_age_page tracepoint is gone).
+        if (ev.sp !== undefined) {
+          this.add(at, 'mmulab_age_rmap', `sp ${ev.sp} gfn ${hex(ev.gfn)} pfn ${hex(ev.pfn)}`);
+          return;
+        }
         // kvm_tdp_mmu_age_spte traces the change: old_spte what the atomic AND found (0 for a leaf zapped since
         // the read), or under the mutant the value read; new_spte that less the A bit.
         if (ev.plain || ev.curPfn >= 0) {

@@ -58,7 +58,7 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         ...(ev.lost !== undefined ? { lost: ev.lost.map(hex).join(', ') } : {}),
       };
     case 'ageSpteRead':
-      return { root: ev.root, gfn: hex(ev.gfn), pfn: hex(ev.pfn), young: ev.young };
+      return { ...(ev.sp !== undefined ? { sp: ev.sp } : { root: ev.root }), gfn: hex(ev.gfn), pfn: hex(ev.pfn), young: ev.young };
     case 'ageSpte':
       return {
         root: ev.root,

@@ -66,7 +66,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   kvm.mmu = shadow ?? new TdpMmu(kvm);
   // Only where reclaim ages pages do leaves keep an A bit, and a guest's walk writes it.
   if (reclaimAges(scenario)) {
-    kvm.mmu.trackAccessed?.();
+    kvm.mmu.trackAccessed();
     kvm.spteWalk = WRITE;
   }
 

@@ -2,7 +2,6 @@ import type { GuestCpuSpec } from '../kvm/guest-paging.js';
 import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, type Memslot } from '../kvm/memslots.js';
 import type { Settings } from '../kvm/settings.js';
 import { GuestRam, HVA_GAP_PAGES } from './guest-ram.js';
-import { InputError } from './input-error.js';
 import { inVmmOrder } from './memslot-rules.js';
 import type { Scenario, Workload } from './schema.js';
 import { shadowGuestSpecs, withPageTableMemslot } from './shadow-guest.js';
@@ -53,7 +52,6 @@ function layoutMemslots(scenario: Scenario): Memslot[] {
 }
 
 function makePlan(scenario: Scenario, mmu: Settings['mmu']): ScenarioPlan {
-  if (mmu === 'shadow') agingUnderShadowIssue(scenario);
   const laidOut = layoutMemslots(scenario);
   const userSlots = mmu === 'shadow' ? withPageTableMemslot(scenario, laidOut) : laidOut;
   const slots = [...userSlots];
@@ -70,15 +68,6 @@ function makePlan(scenario: Scenario, mmu: Settings['mmu']): ScenarioPlan {
     ram: new GuestRam(scenario, laidOut, apicHva + 1024),
     vmmChanges: inVmmOrder(scenario.host.memslotChanges),
   };
-}
-
-/** Reclaim's aging is modelled under the TDP MMU only: the shadow MMU's kvm_age_rmap is not. */
-function agingUnderShadowIssue(scenario: Scenario): void {
-  const k = scenario.host.invalidations.findIndex((i) => i.age === true);
-  if (k < 0) return;
-  throw new InputError(
-    `host.invalidations[${k}].age: aging is modelled under the TDP MMU only (the shadow MMU's kvm_age_rmap is not); expected mmu=tdp, or no age`,
-  );
 }
 
 /** Plans by scenario, then by MMU (the only setting a plan depends on). */

@@ -70,7 +70,7 @@ test('compare page-aging --vary tdpMmuAging: the aging rows, and fewer mmu_lock 
   assert.doesNotMatch(plain.stdout, /aging/);
 });
 
-test('bad input: age on an invalidation that is no reclaim, age not a boolean, age under shadow paging: one line naming the file and the field, exit 2', async () => {
+test('bad input: age on an invalidation that is no reclaim, age not a boolean, a tdpMmuAging value it does not take: one line naming the file and the field, exit 2', async () => {
   const mini = readFileSync('scenarios/age-vs-migrate-mini.yaml', 'utf8');
   const onMigrate = fileIn(dir, 'age-migrate.yaml', mini.replace('{ kind: migrate, count: 1', '{ kind: migrate, age: true, count: 1'));
   assertBad(
@@ -79,12 +79,6 @@ test('bad input: age on an invalidation that is no reclaim, age not a boolean, a
   );
   const word = fileIn(dir, 'age-word.yaml', mini.replace('age: true', 'age: yes'));
   assertBad(await captured(['check', word]), /age-word\.yaml:\d+:\d+ host\.invalidations\[0\]\.age: expected a boolean/);
-  // Without tdpMmuAging in the file: under shadow paging a warning would say it does nothing.
-  const noSetting = fileIn(dir, 'age-shadow.yaml', mini.replace('  tdpMmuAging: lockless\n', ''));
-  assertBad(
-    await captured(['run', noSetting, '--set', 'mmu=shadow']),
-    /host\.invalidations\[0\]\.age: aging is modelled under the TDP MMU only \(the shadow MMU's kvm_age_rmap is not\); expected mmu=tdp, or no age$/,
-  );
   assertBad(await captured(['run', 'age-vs-migrate-mini', '--set', 'tdpMmuAging=atomic']), /tdpMmuAging/);
 });
 

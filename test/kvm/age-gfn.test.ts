@@ -43,7 +43,7 @@ function mappedLeaf(over: Partial<Settings> = {}, mutant: string | null = null) 
 }
 
 /** clear_flush_young on gfn 0's page, alone; whether it found the page young. */
-function age(w: ReturnType<typeof mappedLeaf>): boolean {
+function age(w: Pick<ReturnType<typeof mappedLeaf>, 'inst' | 'kvm' | 'hva'>): boolean {
   let young = false;
   runAlone(w.inst, function* () {
     young = yield* kvmMmuNotifierClearFlushYoung(w.kvm, w.hva, w.hva + 1);
@@ -125,6 +125,39 @@ test('age-plain-clear under tdpMmuAging=mmu-lock: the zap cannot come between (t
   const w = mappedLeaf({ tdpMmuAging: 'mmu-lock' }, 'age-plain-clear');
   assert.equal(age(w), true);
   assert.equal(w.kvm.mutation.acted, 0);
+});
+
+/** Under shadow paging: vCPU0's own thread steps alone until its first access through the SPTEs (its guest's tables built, gfn 0 faulted in). */
+function shadowMappedLeaf(mode: Settings['tdpMmuAging']) {
+  const w = world({ mmu: 'shadow', tdpMmuAging: mode });
+  const v = w.kvm.vcpus[0]!;
+  let through = false;
+  w.kvm.subscribe({
+    on(ev: KvmEvent) {
+      if (ev.e === 'guestAccess' && ev.vcpu === 0 && ev.gfn === 0 && ev.via === 'spte') through = true;
+    },
+  });
+  for (let n = 0; !through; n++) {
+    assert.ok(n < 10_000 && v.thread.state === 'runnable', 'vCPU0 never reached gfn 0');
+    w.inst.rt.runStep(v.thread);
+  }
+  const log = new Log();
+  w.kvm.subscribe(log);
+  return { ...w, v, log };
+}
+
+test('shadow paging: kvm_age_rmap under mmu_lock for write (taken by kvm_age_gfn itself with tdpMmuAging=lockless): the leaf the guest reached is young, then old, young again after a walk', () => {
+  for (const mode of ['lockless', 'mmu-lock'] as const) {
+    const w = shadowMappedLeaf(mode);
+    const before = w.kvm.mmuLock.stats.writeAcquires;
+    assert.equal(age(w), true, mode);
+    assert.equal(age(w), false, mode);
+    assert.equal(w.kvm.mmuLock.stats.writeAcquires - before, 2, mode);
+    assert.deepEqual(w.log.lines, ['read pfn 4096 young', 'clear pfn 4096', 'read pfn 4096 old'], mode);
+    assert.ok(w.kvm.mmu.walk(w.v, 0) >= 0);
+    assert.equal(age(w), true, mode);
+    assert.deepEqual(w.inst.violations, []);
+  }
 });
 
 test('pay for what you use: a world without aging keeps no A bit and its guest walk is a read (fault-vs-invalidation-mini); an aging world announces the walk as a write', () => {
