@@ -30,7 +30,10 @@ const strategies: [string, () => Strategy][] = [
  * in 20,000, where pct takes 20 and bound-1 dfs 32; zap-oldest-no-flush: random, not in
  * 20,000, where bound-1 dfs takes 42, bound-2 564, DPOR 927 (2,291 interleaved) and
  * pct 2,041 (95 interleaved): the host's invalidation must come after the reclaim
- * and before vCPU0 faults its page in again), and is found by at least one, and by the default check (auto: PCT, then
+ * and before vCPU0 faults its page in again; age-plain-clear: random, not in 20,000, where
+ * bound-2 dfs takes 26, bound-1 85, DPOR 325 (1,293 interleaved) and pct 588 (4,382
+ * interleaved): the migration's zap must land between the aging's read of the leaf a
+ * vCPU made young and its store), and is found by at least one, and by the default check (auto: PCT, then
  * bound by bound: test/cli/check-default.test.ts and the bench).
  * sync-children-yield-without-flush is tested apart: in 20,000 executions only
  * bound-2 dfs with deferred retries finds it (29,396 when written), and
