@@ -1,4 +1,4 @@
-import { op2, opPair, opWrite, READ, WRITE } from '../runtime/op.js';
+import { op2, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { kvmMmuNotifierClearFlushYoung } from './age-gfn.js';
 import type { Kvm } from './kvm.js';
@@ -57,7 +57,8 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
  * secondary MMUs through clear_flush_young whether the page was referenced,
  * clearing their Accessed bits; a young page is kept (folio_check_references'
  * activate or keep, simplified: the page stays mapped and nothing else
- * happens), an old one is reclaimed as hostInvalidate does. The range is aged
+ * happens), an old one is reclaimed as hostInvalidate does; a range with no
+ * page mapped is passed by. The range is aged
  * as one folio: one young page keeps it all. The host's own PTE young bits are
  * not modelled (only the guest touches its memory, through KVM's SPTEs), and
  * the folio lock the kernel holds across the aging is not taken: a migration
@@ -66,6 +67,14 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
  * @kernel mm/vmscan.c shrink_folio_list, mm/rmap.c folio_referenced
  */
 export function* hostReclaimAged(kvm: Kvm, hvaStart: number, hvaEnd: number, holdNs: number): Task {
+  // Race: a fault's get_user_pages faulting a page of the range back in, another
+  // reclaim or a migration of it. Reclaim scans the LRU, which holds only pages
+  // in use: a range the host maps no page of (reclaimed before, not faulted in
+  // since) has no folio to age or reclaim, and is passed by.
+  yield opRead(kvm.objHostPages);
+  let mapped = false;
+  for (let hva = hvaStart; hva < hvaEnd && !mapped; hva++) mapped = kvm.host.lookup(hva) >= 0;
+  if (!mapped) return;
   const young = yield* kvmMmuNotifierClearFlushYoung(kvm, hvaStart, hvaEnd);
   kvm.emit({ e: 'folioReferenced', hvaStart, hvaEnd, young });
   if (!young) yield* hostInvalidate(kvm, hvaStart, hvaEnd, 'reclaim', holdNs);

@@ -31,7 +31,7 @@ const strategies: [string, () => Strategy][] = [
  * 20,000, where bound-1 dfs takes 42, bound-2 564, DPOR 927 (2,291 interleaved) and
  * pct 2,041 (95 interleaved): the host's invalidation must come after the reclaim
  * and before vCPU0 faults its page in again; age-plain-clear: random, not in 20,000, where
- * bound-2 dfs takes 26, bound-1 85, DPOR 325 (1,293 interleaved) and pct 588 (4,382
+ * bound-2 dfs takes 26, bound-1 86, DPOR 368 (1,336 interleaved) and pct 4,463 (5,709
  * interleaved): the migration's zap must land between the aging's read of the leaf a
  * vCPU made young and its store), and is found by at least one, and by the default check (auto: PCT, then
  * bound by bound: test/cli/check-default.test.ts and the bench).
