@@ -44,11 +44,12 @@ test('check age-vs-migrate-mini --mutate age-plain-clear: found (exit 1), the mu
   assert.match(log, /kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 1 old_spte 1000107 new_spte 1000007\n.*mmulab_age_plain_store: gfn 0 over 0\n/);
 });
 
-test('run page-aging --json and --trace: metrics.aging in the JSON and the table, a Perfetto instant per folio_referenced', async () => {
+test('run page-aging --json, --trace and --report: metrics.aging in the JSON, the table and the HTML report, a Perfetto instant per folio_referenced', async () => {
   const out = join(dir, 'run.json');
   const trace = join(dir, 'run.trace.json');
+  const html = join(dir, 'run.html');
   const s = fileIn(dir, 'short-aging.yaml', readFileSync('scenarios/page-aging.yaml', 'utf8').replace('timeNs: 20000000', 'timeNs: 1000000'));
-  const r = await captured(['run', s, '--json', out, '--trace', trace]);
+  const r = await captured(['run', s, '--json', out, '--trace', trace, '--report', html]);
   assert.equal(r.code, 0, r.stderr);
   const a = JSON.parse(readFileSync(out, 'utf8')).metrics.aging as { aged: number; young: number; old: number };
   assert.ok(a.young > 0 && a.old > 0, JSON.stringify(a));
@@ -57,6 +58,8 @@ test('run page-aging --json and --trace: metrics.aging in the JSON and the table
     (t) => t.ph === 'i' && t.args?.event === 'folioReferenced',
   );
   assert.equal(instants.length, a.aged);
+  const page = readFileSync(html, 'utf8');
+  for (const [key, value] of Object.entries(a)) assert.match(page, new RegExp(`data-metric="aging\\.${key}" data-value="${value}"`));
 });
 
 test('compare page-aging --vary tdpMmuAging: the aging rows, and fewer mmu_lock write acquisitions lockless; no aging rows where no reclaim ages', async () => {
