@@ -132,8 +132,13 @@ export class TdpMmu implements MmuBackend {
     const root = this.rootOf(vcpu);
     if (root === undefined) throw new ModelBug(`${vcpu.name}: fault with no root`);
     // Race: another vCPU installing the same SPTE, or a zap of invalidated roots
-    // (which runs under the read lock too): the install is a cmpxchg.
-    yield opWrite(this.spteObject(fault.gfn));
+    // (which runs under the read lock too): the install is a cmpxchg. In a logged
+    // slot the step also reads the logging flag and sets the gfn's dirty bit
+    // (make_spte → mark_page_dirty_in_slot): it races with the enabling ioctl's
+    // flag (kvmEnableDirtyLogging) and with fast_page_fault's mark of the same bit
+    // from another vCPU (no lock between them), so the bitmap is written too.
+    const log = kvm.dirtyLog;
+    yield log?.covers(fault.slot) ? op2(WRITE, this.spteObject(fault.gfn), log.obj) : opWrite(this.spteObject(fault.gfn));
     const old = this.pool.lookup(root.table, fault.gfn);
     // A present leaf stays (RET_PF_SPURIOUS): under the kernel's protocol a gfn in
     // no memslot has none, its slot's SPTEs zapped before the slot went. But a
@@ -464,11 +469,18 @@ export class TdpMmu implements MmuBackend {
   *slotRemoveWriteAccess(slot: Memslot): Generator<number, number, void> {
     const kvm = this.kvm;
     yield* kvm.mmuLock.readLock();
+    // Race: a vCPU allocating a root under the read lock too (kvm_tdp_mmu_get_vcpu_root_hpa):
+    // the roots walked are those of this step. (Once taken with the lock, none of them
+    // goes invalid or is freed until it is dropped: invalidation takes the write lock.)
+    yield opRead(kvm.objRoots);
+    const roots = this.roots.filter((r) => !r.invalid && !r.freed);
     let n = 0;
-    const end = slot.baseGfn + slot.npages;
-    for (const root of [...this.roots]) {
-      if (root.invalid || root.freed) continue;
-      for (let g = this.pool.nextPresent(root.table, slot.baseGfn, end); g >= 0; g = this.pool.nextPresent(root.table, g + 1, end)) {
+    for (const root of roots) {
+      // Every gfn of the slot in a step of its own, its leaf looked at in that step:
+      // which leaves are present is what faults installing SPTEs under the read lock
+      // change (a leaf installed before this step is write-protected, one after it
+      // was marked dirty as it was made), so it is not read ahead (nextPresent).
+      for (let g = slot.baseGfn; g < slot.baseGfn + slot.npages; g++) {
         // Race: a guest's hardware walk of this SPTE, and faults installing SPTEs
         // with cmpxchg under the read lock too (a new one marks its gfn dirty).
         yield opWrite(this.spteObject(g));

@@ -9,6 +9,8 @@ import type { Task, Thread } from './thread.js';
  */
 export class WaitQueue {
   private readonly waiters: Thread[] = [];
+  /** By waiter (same index): the condition it waits for, when it came through waitUntil; else null. */
+  private readonly conds: ((() => boolean) | null)[] = [];
   constructor(
     private readonly rt: Runtime,
     readonly name: string,
@@ -18,6 +20,7 @@ export class WaitQueue {
   *waitUntil(cond: () => boolean, op: Op): Task {
     while (!cond()) {
       this.waiters.push(this.rt.self());
+      this.conds.push(cond);
       this.rt.block(this.name);
       yield op;
     }
@@ -33,6 +36,7 @@ export class WaitQueue {
       yield op;
       if (cond()) return;
       this.waiters.push(this.rt.self());
+      this.conds.push(cond);
       this.rt.block(this.name);
     }
   }
@@ -41,7 +45,31 @@ export class WaitQueue {
   wakeAll(): void {
     if (this.waiters.length === 0) return;
     const ws = this.waiters.splice(0);
+    this.conds.length = 0;
     for (const w of ws) if (w.state === 'blocked') this.rt.wake(w);
+  }
+
+  /**
+   * Wakes only the waiters whose condition holds now; the others stay blocked
+   * (no re-test that finds it false again). For a queue whose waiters wait for
+   * different things (the IPI acknowledgement of one vCPU each): a thread that
+   * changes what one waiter tests does not wake the others, so its step and
+   * theirs commute as their announced ops say (a wake-up that only leads to a
+   * re-test that blocks again would not: in one order the waiter blocks before
+   * the wake and re-tests, in the other it blocks after it and does not).
+   */
+  wakeReady(): void {
+    for (let i = 0; i < this.waiters.length; ) {
+      const w = this.waiters[i]!;
+      const cond = this.conds[i];
+      if (w.state === 'blocked' && cond !== null && cond !== undefined && !cond()) {
+        i++;
+        continue;
+      }
+      this.waiters.splice(i, 1);
+      this.conds.splice(i, 1);
+      if (w.state === 'blocked') this.rt.wake(w);
+    }
   }
 
   get length(): number {

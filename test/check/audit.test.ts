@@ -76,3 +76,27 @@ test('footprint audit and race profile: an execution that makes the model throw 
     (e: unknown) => e instanceof ModelBug && e.message.includes(TOY_BUG),
   );
 });
+
+test('footprint audit (seed 1): dirty logging and fast_page_fault commute wherever they say they do (dirty-log-mini under TDP, TDP without the fast path, shadow; fast-pf-mini)', async () => {
+  const { createInstance, effectiveSettings } = await import('../../src/scenario/instantiate.js');
+  const { loadScenario } = await import('../../src/scenario/load.js');
+  // Each found a pair before its fix (these budgets found them): the TDP install's mark
+  // of the bitmap announced no bitmap; the write-protect of the slot read which leaves
+  // were present in the step that took mmu_lock; an IPI acknowledgement woke a kicker
+  // waiting for another vCPU's (shadow, and fast-pf-mini once the others were fixed).
+  for (const [name, set, executions] of [
+    ['dirty-log-mini', {}, 1500],
+    ['dirty-log-mini', { fastPageFault: 'off' }, 1500],
+    ['dirty-log-mini', { mmu: 'shadow' }, 1500],
+    ['fast-pf-mini', {}, 3000],
+  ] as const) {
+    const s = loadScenario(name);
+    Object.assign(s.settings, set);
+    const settings = effectiveSettings(s);
+    const found = auditFootprints((o) => createInstance(s, { settings, mutant: null, log: o.log, metrics: false }), { executions });
+    assert.deepEqual(
+      found.map((f) => `${name} ${JSON.stringify(set)}: ${f.first} / ${f.second}: ${f.difference}`),
+      [],
+    );
+  }
+});
