@@ -337,6 +337,15 @@ export class Vcpu {
           return { kind: 'fault', gfn, write, present: reason === mmu.writeProtectExit };
         }
         this.tlbFill(gfn, tlbEntry(pfn, mmu.walkWritable));
+        // In a dirty-log world a write's store to the host page is a step of its own
+        // after the walk, announcing the page written (as a write through the TLB
+        // does). Race it exists for: the VMM's copy of the page (copyPages reads it):
+        // whether the store comes before or after the copy decides whether the copy
+        // has it (lost-dirty-write), and the walk's step, which reads the SPTE, cannot
+        // announce the page too. Kicked meanwhile, the store still lands (the
+        // instruction completes with the translation it got; the next access's step
+        // takes the kick), and no flush waited for can free the page before it.
+        if (write && kvm.dirtyLog !== null) yield this.tlbAccessOp(gfn);
       }
       kvm.emit({ e: 'guestAccess', vcpu: this.id, gfn, pfn, write, via });
       if (this.faultSince >= 0) {
@@ -348,6 +357,9 @@ export class Vcpu {
       kvm.rt.charge(kvm.costs.guestAccessNs);
       this.accessDone();
       if (this.accessLimit > 0 && this.accessesDone >= this.accessLimit) {
+        // A kick that came during a dirty-log world's store step (after the walk) is
+        // acknowledged by this exit, as any exit does; elsewhere none can come here.
+        if (this.mode === EXITING_GUEST_MODE) this.ackKick();
         this.leaveGuest();
         kvm.emit({ e: 'vmExit', vcpu: this.id, reason: 'done' });
         return { kind: 'done' };
