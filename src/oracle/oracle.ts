@@ -46,6 +46,7 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
   'gfnWriteProtected',
   'mmioCheck',
   'dirtyLogCopy',
+  'markPageDirty',
 ];
 
 /** A guest write to a gfn of the logged slot that no copy of the page has come after yet (Oracle.uncovered). */
@@ -53,6 +54,11 @@ interface UncoveredWrite {
   vcpu: number;
   via: 'tlb' | 'spte';
   pfn: number;
+  /**
+   * The access is one a fault let through (re-executed after it, or resolved
+   * meanwhile), and whether that fault marked the gfn dirty; null: no fault.
+   */
+  fault: { marked: boolean } | null;
   /** Virtual time of the write, ns. */
   ts: number;
 }
@@ -83,6 +89,8 @@ export class Oracle implements Sink {
    * forgets it. Judged at the end of the run (checkDirtyLoggedAtEnd).
    */
   private readonly uncovered = new Map<number, UncoveredWrite>();
+  /** By vCPU: the gfn it last marked dirty since its last guest access (its fault's mark, for the report). */
+  private readonly markedSinceAccess = new Map<number, number>();
 
   constructor(
     private readonly kvm: Kvm,
@@ -152,6 +160,9 @@ export class Oracle implements Sink {
       case 'mmioCheck':
         if (ev.match) this.checkMmioEmulated(ev);
         return;
+      case 'markPageDirty':
+        this.markedSinceAccess.set(ev.vcpu, ev.gfn);
+        return;
       case 'dirtyLogCopy':
         // The copy reads the page with every write before it: none of them is lost.
         this.uncovered.delete(ev.gfn);
@@ -186,6 +197,7 @@ export class Oracle implements Sink {
       return;
     }
     if (ev.write && kvm.dirtyLog !== null) this.noteDirtyWrite(ev);
+    if (this.markedSinceAccess.size > 0) this.markedSinceAccess.delete(ev.vcpu);
     const hva = gfnToHva(slot, ev.gfn);
     if (ev.via === 'spte') this.clean.filled(hva);
     const now = kvm.host.lookup(hva);
@@ -270,7 +282,10 @@ export class Oracle implements Sink {
   private noteDirtyWrite(ev: KvmEvent & { e: 'guestAccess' }): void {
     const log = this.kvm.dirtyLog!;
     if (!log.enabled || this.uncovered.has(ev.gfn) || !log.covers(this.kvm.memslots.gfnToMemslot(ev.gfn))) return;
-    this.uncovered.set(ev.gfn, { vcpu: ev.vcpu, via: ev.via, pfn: ev.pfn, ts: this.at.ts });
+    const v = this.kvm.vcpus[ev.vcpu];
+    const faulted = v !== undefined && (v.fixedGfn === ev.gfn || v.faultSince >= 0);
+    const fault = faulted ? { marked: this.markedSinceAccess.get(ev.vcpu) === ev.gfn } : null;
+    this.uncovered.set(ev.gfn, { vcpu: ev.vcpu, via: ev.via, pfn: ev.pfn, fault, ts: this.at.ts });
   }
 
   /**
@@ -318,7 +333,11 @@ export class Oracle implements Sink {
         timeNs: kvm.rt.now(),
         step: kvm.rt.steps,
         message:
-          `vCPU${w.vcpu} wrote gfn ${hex(gfn)} through its ${w.via === 'tlb' ? 'TLB' : 'SPTEs'} and reached pfn ${hex(w.pfn)} without a fault${when}, ` +
+          `vCPU${w.vcpu} wrote gfn ${hex(gfn)} through its ${w.via === 'tlb' ? 'TLB' : 'SPTEs'} and reached pfn ${hex(w.pfn)} ` +
+          // A write its fault let through: whether that fault marked the page (fast-pf-no-mark-dirty's did not).
+          (w.fault === null
+            ? `without a fault${when}, `
+            : `after a fault that ${w.fault.marked ? 'marked the page dirty' : 'did not mark the page dirty'}${when}, `) +
           `the VMM's last copy of the page coming before it (${copied}), and by the end gfn ${hex(gfn)}'s dirty bit is clear, ` +
           `with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it` +
           (w.via === 'tlb' ? ` (vCPU${w.vcpu}'s TLB entry still allowed writes)` : ''),

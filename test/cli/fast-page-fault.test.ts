@@ -56,7 +56,7 @@ const MUTANTS: Record<string, { scenario: string; shows: RegExp[]; end: RegExp }
       /fast_page_fault gfn 0x0: RET_PF_FIXED without mmu_lock/,
       /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via SPTE walk\)/,
     ],
-    end: /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x0 through its SPTEs and reached pfn 0x[0-9a-f]+ without a fault, the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come/,
+    end: /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x0 through its SPTEs and reached pfn 0x[0-9a-f]+ after a fault that did not mark the page dirty, the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come/,
   },
   'fast-pf-plain-write': {
     scenario: 'fast-pf-mini',
