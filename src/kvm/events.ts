@@ -26,7 +26,18 @@ export type RetPf =
   | 'retry-gpte-changed';
 
 export type KvmEventBody =
-  | { e: 'guestAccess'; vcpu: number; gfn: number; pfn: number; write: boolean; via: 'tlb' | 'spte' }
+  | {
+      e: 'guestAccess';
+      vcpu: number;
+      gfn: number;
+      pfn: number;
+      write: boolean;
+      via: 'tlb' | 'spte';
+      /** The store of a write whose SPTE walk (guestWalk) was a step of its own before it (dirty-log worlds). */
+      afterWalk?: true;
+    }
+  /** A guest write's SPTE walk in a dirty-log world, whose store (guestAccess via 'spte') is a step of its own after it. */
+  | { e: 'guestWalk'; vcpu: number; gfn: number; pfn: number }
   | { e: 'vmEntry'; vcpu: number; root: number; apicPfn: number }
   /** `gfn` and `write`: the access that faulted, on a fault exit (an EPT violation, a #PF intercept, a write a read-only SPTE refused); on an INVLPG exit, `gfn` is the gva it flushes (the exit qualification). */
   | { e: 'vmExit'; vcpu: number; reason: VmExitReason; gfn?: number; write?: boolean }
@@ -472,7 +483,9 @@ function getShadowPageCaller(level: number): string {
 export function describeEvent(ev: KvmEventBody): string {
   switch (ev.e) {
     case 'guestAccess':
-      return `guest ${ev.write ? 'write' : 'read'} gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} (via ${ev.via === 'tlb' ? 'TLB' : 'SPTE walk'})`;
+      return `guest ${ev.write ? 'write' : 'read'} gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} (via ${ev.via === 'tlb' ? 'TLB' : ev.afterWalk ? 'the SPTE walk it made above' : 'SPTE walk'})`;
+    case 'guestWalk':
+      return `guest write gfn ${hex(ev.gfn)}: SPTE walk finds pfn ${hex(ev.pfn)} writable (TLB filled); the store lands at vCPU${ev.vcpu}'s next line`;
     case 'vmEntry':
       return `VM-entry on root ${ev.root}${ev.apicPfn >= 0 ? `, APIC_ACCESS_ADDR pfn ${hex(ev.apicPfn)}` : ''}`;
     case 'vmExit':

@@ -345,9 +345,17 @@ export class Vcpu {
         // announce the page too. Kicked meanwhile, the store still lands (the
         // instruction completes with the translation it got; the next access's step
         // takes the kick), and no flush waited for can free the page before it.
-        if (write && kvm.dirtyLog !== null) yield this.tlbAccessOp(gfn);
+        if (write && kvm.dirtyLog !== null) {
+          // Said at the walk, so that a counterexample shows where the translation was read (before a write protection, say).
+          kvm.emit({ e: 'guestWalk', vcpu: this.id, gfn, pfn });
+          yield this.tlbAccessOp(gfn);
+        }
       }
-      kvm.emit({ e: 'guestAccess', vcpu: this.id, gfn, pfn, write, via });
+      kvm.emit(
+        via === 'spte' && write && kvm.dirtyLog !== null
+          ? { e: 'guestAccess', vcpu: this.id, gfn, pfn, write, via, afterWalk: true }
+          : { e: 'guestAccess', vcpu: this.id, gfn, pfn, write, via },
+      );
       if (this.faultSince >= 0) {
         // The access a fault retried went through without faulting again (another
         // vCPU installed the SPTE meanwhile): its fault is resolved here.

@@ -21,24 +21,24 @@ test('check dirty-log-mini --set mmu=shadow: no violation either (rmaps, the wri
 const STORIES: Record<string, RegExp[]> = {
   'dirty-log-no-flush': [
     /mark_page_dirty_in_slot: gfn 0x0 dirty in memslot 0/,
-    /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via SPTE walk\)/,
+    /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via (?:the SPTE walk it made above|SPTE walk)\)/,
     /KVM_GET_DIRTY_LOG #1: xchg takes dirty gfns 0x0; kvm_arch_mmu_enable_log_dirty_pt_masked write-protects them/,
     /KVM_GET_DIRTY_LOG: gfn 0x0 leaf write-protected/,
     /KVM_GET_DIRTY_LOG #1 returns the bitmap \(gfns 0x0\), with no kvm_flush_remote_tlbs_memslot \(the mutant's\)/,
     /VMM copies gfn 0x0 \(reported by KVM_GET_DIRTY_LOG #1\)/,
     // The lost write: through a TLB entry, or through the walk its access made before
     // the write protection (its store is a step of its own in a dirty-log world).
-    /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via (?:TLB|SPTE walk)\)/,
+    /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via (?:TLB|the SPTE walk it made above)\)/,
   ],
   'dirty-log-enable-no-flush': [
-    /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via SPTE walk\)/,
+    /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via (?:the SPTE walk it made above|SPTE walk)\)/,
     /KVM_SET_USER_MEMORY_REGION memslot 0 flags KVM_MEM_LOG_DIRTY_PAGES/,
     /kvm_mmu_slot_apply_flags: gfn 0x0 leaf write-protected/,
     /KVM_SET_USER_MEMORY_REGION returns: 1 leaf\/leaves write-protected, with no kvm_flush_remote_tlbs_memslot \(the mutant's\)/,
     /VMM copies gfn 0x0 \(the first full copy\)/,
     // The lost write: through a TLB entry, or through the walk its access made before
     // the write protection (its store is a step of its own in a dirty-log world).
-    /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via (?:TLB|SPTE walk)\)/,
+    /guest write gfn 0x0 → pfn 0x[0-9a-f]+ \(via (?:TLB|the SPTE walk it made above)\)/,
   ],
 };
 
