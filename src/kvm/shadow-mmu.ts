@@ -405,7 +405,14 @@ export class ShadowMmu implements MmuBackend {
     // and dirty, as a kernel's direct map is.)
     const writable = !mmuTryToUnsyncPages(this, fault.gfn);
     // make_spte: a writable leaf in a logged slot marks its gfn dirty before it is stored.
-    if (writable) markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, present);
+    if (writable) {
+      // In a logged slot the mark is a step of its own (this fault's step announces the
+      // shadow tables and the memslots already). Race: the enabling ioctl's flag, and
+      // under manual protect KVM_GET_DIRTY_LOG, which reads the bitmap under slots_lock
+      // alone (the harvest and the clear take mmu_lock for write, which this fault holds).
+      if (kvm.dirtyLog?.covers(fault.slot)) yield opWrite(kvm.dirtyLog.obj);
+      markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, present);
+    }
     sp.sptes.set(index, makeLeaf(fault.pfn, writable));
     // make_spte sets the A bit of a leaf a fault (not a prefetch) installs.
     if (this.accessed !== null) this.accessed.add(spteRef(sp.id, index));
