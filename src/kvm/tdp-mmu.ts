@@ -1,5 +1,5 @@
 import { ModelBug } from '../runtime/model-bug.js';
-import { op2, opRead, opShared, opWrite, WRITE } from '../runtime/op.js';
+import { op2, opPair, opRead, opShared, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { markPageDirtyInSlot } from './dirty-log.js';
 import type { RetPf } from './events.js';
@@ -136,9 +136,16 @@ export class TdpMmu implements MmuBackend {
     // slot the step also reads the logging flag and sets the gfn's dirty bit
     // (make_spte → mark_page_dirty_in_slot): it races with the enabling ioctl's
     // flag (kvmEnableDirtyLogging) and with fast_page_fault's mark of the same bit
-    // from another vCPU (no lock between them), so the bitmap is written too.
+    // from another vCPU (no lock between them), so the bitmap is written too. A
+    // fault on a gfn in no memslot stamps its MMIO SPTE with the memslots
+    // generation read here (make_mmio_spte): that races with a memslot update's
+    // stores of the generation, which take no mmu_lock, so the memslots are read too.
     const log = kvm.dirtyLog;
-    yield log?.covers(fault.slot) ? op2(WRITE, this.spteObject(fault.gfn), log.obj) : opWrite(this.spteObject(fault.gfn));
+    yield fault.slot === undefined
+      ? opPair(WRITE, this.spteObject(fault.gfn), READ, kvm.objMemslots)
+      : log?.covers(fault.slot)
+        ? op2(WRITE, this.spteObject(fault.gfn), log.obj)
+        : opWrite(this.spteObject(fault.gfn));
     const old = this.pool.lookup(root.table, fault.gfn);
     // A present leaf stays (RET_PF_SPURIOUS): under the kernel's protocol a gfn in
     // no memslot has none, its slot's SPTEs zapped before the slot went. But a
