@@ -396,19 +396,14 @@ export class Vcpu {
   private ackKick(): void {
     this.acks++;
     this.kvm.rt.charge(this.kvm.costs.ipiAckNs);
-    // In a dirty-log world, only the kicker waiting for this vCPU's acknowledgement
-    // is woken. Race it exists for: a kicker that waits for another vCPU's ack,
-    // woken by this one, re-tests and blocks again, so this exit and the kicker's
-    // blocking test (announced on different vCPUs) did not commute: blocked before
-    // the exit it gets a spurious re-test step, after it none (`audit dirty-log-mini`,
-    // fast-pf-mini found it). Elsewhere every waiter is woken as before, which keeps
-    // the other worlds' explored spaces (and their figures) as they were, though the
-    // same spurious wake-up can happen there (their audits, 3,000 executions of
-    // fault-vs-invalidation-, invlpg- and root-zap-mini, found none); wakeReady there
-    // too would cut a few executions (fault-vs-invalidation-mini at bound 2: 12,147 →
-    // 12,139; invlpg-mini 38,792 → 38,762).
-    if (this.kvm.dirtyLog !== null) this.kvm.ipiAckWait.wakeReady();
-    else this.kvm.ipiAckWait.wakeAll();
+    // Only the kicker waiting for this vCPU's acknowledgement is woken (the
+    // kernel's kvm_make_all_cpus_request waits once for all of them). Race it
+    // exists for: a kicker that waits for another vCPU's ack, woken by this one,
+    // would re-test and block again, so this exit and the kicker's blocking test
+    // (announced on different vCPUs) would not commute: blocked before the exit it
+    // gets a spurious re-test step, after it none (`audit` found the pair in
+    // dirty-log-mini, fast-pf-mini and memslot-delete-lockbreak-mini under TDP).
+    this.kvm.ipiAckWait.wakeReady();
   }
 
   /** VM-exit: back to OUTSIDE_GUEST_MODE (vcpu_run re-takes SRCU in its own step). */
