@@ -24,8 +24,18 @@ export function* kvmClearDirtyLogProtect(kvm: Kvm, log: DirtyLog, n: number, mas
     const end = Math.min(word + BITS_PER_LONG, slot.baseGfn + slot.npages);
     const wordMask = mask.filter((g) => g >= word && g < end);
     if (wordMask.length === 0) continue;
-    const { got, lost } = yield* atomicLongFetchAndnot(kvm, log, word, end, wordMask);
-    kvm.emit({ e: 'dirtyLogClear', slot: slot.id, n, phase: 'cleared', mask: wordMask, gfns: got, flush: 'none needed', ...(lost.length > 0 ? { lost } : {}) });
+    const { got, lost, plain } = yield* atomicLongFetchAndnot(kvm, log, slot.id, n, word, end, wordMask);
+    kvm.emit({
+      e: 'dirtyLogClear',
+      slot: slot.id,
+      n,
+      phase: 'cleared',
+      mask: wordMask,
+      gfns: got,
+      flush: 'none needed',
+      ...(plain ? { plain: true as const } : {}),
+      ...(lost.length > 0 ? { lost } : {}),
+    });
     if (got.length === 0) continue;
     yield* kvmArchMmuEnableLogDirtyPtMasked(kvm, got, 'KVM_CLEAR_DIRTY_LOG');
     cleared.push(...got);
@@ -46,26 +56,31 @@ export function* kvmClearDirtyLogProtect(kvm: Kvm, log: DirtyLog, n: number, mas
  * mark_page_dirty_in_slot comes after its cmpxchg under no lock at all
  * (DirtyLog.marking): only the atomicity keeps that mark, of a gfn of the same
  * word, from being overwritten. Mutant clear-dirty-log-plain-andnot reads the
- * word in one step and writes it back, less the mask, in another.
+ * word in one step and writes it back, less the mask, in another; the read is
+ * an event of its own (phase 'read'), so that a mark between the two prints
+ * between them, and the write back is the caller's 'cleared' event.
  */
 function* atomicLongFetchAndnot(
   kvm: Kvm,
   log: DirtyLog,
+  slot: number,
+  n: number,
   word: number,
   end: number,
   mask: readonly number[],
-): Generator<Op, { got: number[]; lost: number[] }, void> {
+): Generator<Op, { got: number[]; lost: number[]; plain: boolean }, void> {
   if (!kvm.mutation.has('clear-dirty-log-plain-andnot')) {
     // Race: fast_page_fault's lockless mark of a gfn of this word: before or
     // after the andnot, the atomic step keeps it.
     yield opWrite(log.obj);
-    return { got: mask.filter((g) => log.bitmap.delete(g)), lost: [] };
+    return { got: mask.filter((g) => log.bitmap.delete(g)), lost: [], plain: false };
   }
   // Race (the mutant's window): fast_page_fault's lockless mark landing between
   // the plain read of the word and its write back is overwritten.
   yield opRead(log.obj);
   const old = new Set<number>();
   for (let g = word; g < end; g++) if (log.bitmap.has(g)) old.add(g);
+  kvm.emit({ e: 'dirtyLogClear', slot, n, phase: 'read', mask: [...mask], gfns: [...old], flush: 'none needed', plain: true, word: [word, end] });
   yield opWrite(log.obj);
   const lost: number[] = [];
   for (let g = word; g < end; g++) {
@@ -77,5 +92,5 @@ function* atomicLongFetchAndnot(
     else log.bitmap.delete(g);
   }
   if (lost.length > 0) kvm.mutation.tookEffect();
-  return { got: mask.filter((g) => old.has(g)), lost };
+  return { got: mask.filter((g) => old.has(g)), lost, plain: true };
 }

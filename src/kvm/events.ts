@@ -276,16 +276,21 @@ export type KvmEventBody =
    * (`gfns`: the bits it cleared, old & mask, whose leaves it write-protects;
    * `lost`: bits of other gfns a plain write back overwrote, the
    * clear-dirty-log-plain-andnot mutant's); `returned`, after the flush (`flush`).
+   * Under that mutant (`plain`) the word is read in a step of its own before
+   * its write back (`cleared`): `read`, the word of gfns [word[0], word[1])
+   * read, `gfns` the bits set in it then.
    */
   | {
       e: 'dirtyLogClear';
       slot: number;
       n: number;
-      phase: 'cleared' | 'returned';
+      phase: 'read' | 'cleared' | 'returned';
       mask: number[];
       gfns: number[];
       flush: WriteProtectFlush;
       lost?: number[];
+      plain?: true;
+      word?: [number, number];
     }
   /** A leaf of `gfn` made read-only for dirty logging (`wasWritable`: a leaf had the W bit). */
   | { e: 'dirtyLogWrprot'; gfn: number; by: DirtyLogWrprotBy; wasWritable: boolean; pfn?: number }
@@ -674,10 +679,16 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'dirtyLogClear':
       if (ev.phase === 'returned')
         return `KVM_CLEAR_DIRTY_LOG (after #${ev.n}) returns: gfns ${gfnList(ev.gfns)} cleared, ${flushText(ev.flush, 'kvm_flush_remote_tlbs_memslot')}`;
+      if (ev.phase === 'read') {
+        const w = ev.word === undefined ? '' : ` of gfns ${hex(ev.word[0])}–${hex(ev.word[1] - 1)}`;
+        return `KVM_CLEAR_DIRTY_LOG (after #${ev.n}): plain read of the bitmap word${w} (the mutant's, not atomic_long_fetch_andnot): bits set for gfns ${gfnList(ev.gfns)}; to clear ${gfnList(ev.mask)}`;
+      }
       return (
-        `KVM_CLEAR_DIRTY_LOG (after #${ev.n}): ${ev.lost !== undefined ? "plain read and write back of the word (the mutant's)" : 'atomic_long_fetch_andnot'} of gfns ${gfnList(ev.mask)} clears ${gfnList(ev.gfns)}` +
+        (ev.plain
+          ? `KVM_CLEAR_DIRTY_LOG (after #${ev.n}): plain write back of the word (the mutant's): as read, less gfns ${gfnList(ev.mask)}, clears ${gfnList(ev.gfns)}`
+          : `KVM_CLEAR_DIRTY_LOG (after #${ev.n}): atomic_long_fetch_andnot of gfns ${gfnList(ev.mask)} clears ${gfnList(ev.gfns)}`) +
         (ev.gfns.length > 0 ? '; kvm_arch_mmu_enable_log_dirty_pt_masked write-protects them' : '') +
-        (ev.lost !== undefined ? `; the bit of gfn(s) ${gfnList(ev.lost)}, set between the read and the write, is lost` : '')
+        (ev.lost !== undefined ? `; the bit of gfn(s) ${gfnList(ev.lost)}, set since the read, is lost` : '')
       );
     case 'dirtyLogWrprot':
       return `${ev.by}: gfn ${hex(ev.gfn)} leaf write-protected${ev.wasWritable ? '' : ' (none was writable)'}`;

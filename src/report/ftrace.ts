@@ -277,7 +277,8 @@ export class FtraceSink implements InstanceSink {
           'mmulab_clear_dirty_log',
           `slot ${ev.slot} nr ${ev.n} ${ev.phase} mask ${ev.mask.map(hex).join(',') || '-'} gfns ${ev.gfns.map(hex).join(',') || '-'}` +
             (ev.phase === 'returned' ? ` flush ${flushWord(ev.flush)}` : '') +
-            (ev.lost !== undefined ? ` lost ${ev.lost.map(hex).join(',')}` : ''),
+            (ev.lost !== undefined ? ` lost ${ev.lost.map(hex).join(',')}` : '') +
+            (ev.plain ? ' plain' : ''),
         );
         return;
       case 'dirtyLogWrprot':

@@ -53,9 +53,10 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         n: ev.n,
         phase: ev.phase,
         mask: ev.mask.map(hex).join(', '),
-        cleared: ev.gfns.map(hex).join(', '),
+        ...(ev.phase === 'read' ? { read: ev.gfns.map(hex).join(', ') } : { cleared: ev.gfns.map(hex).join(', ') }),
         ...(ev.phase === 'returned' ? { flush: ev.flush } : {}),
         ...(ev.lost !== undefined ? { lost: ev.lost.map(hex).join(', ') } : {}),
+        ...(ev.plain ? { plain: true } : {}),
       };
     case 'ageSpteRead':
       return { ...(ev.sp !== undefined ? { sp: ev.sp } : { root: ev.root }), gfn: hex(ev.gfn), pfn: hex(ev.pfn), young: ev.young };

@@ -34,7 +34,9 @@ class Log implements Sink {
     if (ev.e === 'dirtyLogWrprot') this.lines.push(`wrprot gfn ${ev.gfn} by ${ev.by}`);
     if (ev.e === 'dirtyLogHarvest') this.lines.push(`get #${ev.n} ${ev.phase} [${ev.gfns.join(',')}] ${ev.flush}`);
     if (ev.e === 'dirtyLogClear')
-      this.lines.push(`clear #${ev.n} ${ev.phase} [${ev.mask.join(',')}] → [${ev.gfns.join(',')}] ${ev.flush}${ev.lost ? ` lost [${ev.lost.join(',')}]` : ''}`);
+      this.lines.push(
+        `clear #${ev.n} ${ev.phase} [${ev.mask.join(',')}] → [${ev.gfns.join(',')}] ${ev.flush}${ev.lost ? ` lost [${ev.lost.join(',')}]` : ''}${ev.plain ? ' plain' : ''}`,
+      );
     if (ev.e === 'remoteFlushBegin') this.lines.push(`flush ${ev.reason}`);
     if (ev.e === 'dirtyLogCopy') this.lines.push(`copy gfn ${ev.gfn}`);
     if (ev.e === 'fastPfCmpxchg') this.lines.push(`vCPU${ev.vcpu} cmpxchg ${ev.ok ? 'ok' : 'failed'}`);
@@ -199,10 +201,11 @@ test("regression, clear-dirty-log-plain-andnot: the same mark between the clear'
     'vCPU1 writes gfn 1',
     'get #1 copied [0] none needed',
     'get #1 returned [0] none needed',
+    'clear #1 read [0] → [0] none needed plain',
     'vCPU1:',
     'mark gfn 1 fast',
     'VMM:',
-    'clear #1 cleared [0] → [0] none needed lost [1]',
+    'clear #1 cleared [0] → [0] none needed lost [1] plain',
     'wrprot gfn 0 by KVM_CLEAR_DIRTY_LOG',
     'flush kvm_flush_remote_tlbs_memslot',
     'clear #1 returned [0] → [0] done',
