@@ -680,8 +680,9 @@ export function describeEvent(ev: KvmEventBody): string {
       if (ev.phase === 'returned')
         return `KVM_CLEAR_DIRTY_LOG (after #${ev.n}) returns: gfns ${gfnList(ev.gfns)} cleared, ${flushText(ev.flush, 'kvm_flush_remote_tlbs_memslot')}`;
       if (ev.phase === 'read') {
+        // Not "the mutant": a line says so once per act (test/kvm/mutant-acted.test.ts), and the write back is the act.
         const w = ev.word === undefined ? '' : ` of gfns ${hex(ev.word[0])}–${hex(ev.word[1] - 1)}`;
-        return `KVM_CLEAR_DIRTY_LOG (after #${ev.n}): plain read of the bitmap word${w} (the mutant's, not atomic_long_fetch_andnot): bits set for gfns ${gfnList(ev.gfns)}; to clear ${gfnList(ev.mask)}`;
+        return `KVM_CLEAR_DIRTY_LOG (after #${ev.n}): plain read of the bitmap word${w} (no atomic_long_fetch_andnot: clear-dirty-log-plain-andnot writes it back in a later step): bits set for gfns ${gfnList(ev.gfns)}; to clear ${gfnList(ev.mask)}`;
       }
       return (
         (ev.plain

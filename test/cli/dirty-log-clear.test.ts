@@ -25,7 +25,7 @@ const STORIES: Record<string, { mmus: readonly ('tdp' | 'shadow')[]; shows: RegE
     shows: [
       /KVM_GET_DIRTY_LOG #1 returns the bitmap \(gfns 0x0\): nothing cleared or write-protected, no flush/,
       // The read and the write back are lines of their own, the mark between them (a probe: one line after the mark said both).
-      /^ *\d+\. migration: write_lock\(mmu_lock\); KVM_CLEAR_DIRTY_LOG \(after #1\): plain read of the bitmap word of gfns 0x0–0x1 \(the mutant's, not atomic_long_fetch_andnot\): bits set for gfns 0x0; to clear 0x0$/,
+      /^ *\d+\. migration: write_lock\(mmu_lock\); KVM_CLEAR_DIRTY_LOG \(after #1\): plain read of the bitmap word of gfns 0x0–0x1 \(no atomic_long_fetch_andnot: clear-dirty-log-plain-andnot writes it back in a later step\): bits set for gfns 0x0; to clear 0x0$/,
       /fast_page_fault gfn 0x1: spte pfn 0x[0-9a-f]+ r-x → pfn 0x[0-9a-f]+ rwx \(cmpxchg ok\)/,
       /fast_pf_fix_direct_spte: mark_page_dirty_in_slot: gfn 0x1 dirty in memslot 0/,
       /^ *\d+\. migration: KVM_CLEAR_DIRTY_LOG \(after #1\): plain write back of the word \(the mutant's\): as read, less gfns 0x0, clears 0x0; .*the bit of gfn\(s\) 0x1, set since the read, is lost$/,
