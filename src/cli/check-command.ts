@@ -518,7 +518,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           );
         }
         // Its mutant never acted: the verdict is the kernel protocol's, whatever the mutant would have done.
-        warnLine(idleCheckNote(mutant, r.summary, base.name ?? ref, effectiveSettings(checked, applied.settings)));
+        warnLine(idleCheckNote(mutant, r.summary, base.name ?? ref, effectiveSettings(checked, applied.settings), checked));
         // They show a counterexample: with none there is nothing to write (a file of an earlier run is left as it was).
         const asked = (['trace', 'ftrace', 'report'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k} ${o[k]}`);
         if (asked.length > 0) process.stderr.write(`mmulab: no counterexample, so ${asked.join(', ')} not written\n`);

@@ -13,17 +13,21 @@ import { type LabelledRun, type SettingsRun, warnLine, whichRuns } from './which
 /**
  * What is known of where a mutant acts is its spec in src/kvm/mutants.ts: the
  * small built-in scenario that exposes it, and with it the settings that
- * scenario sets (root-zap-mini: mmu=shadow). Applied elsewhere, its code may
- * never run, and the results are the unmutated protocol's with nothing to
- * tell them apart (zap-root-no-request under TDP). Returns the line that says
- * so, or null when the runs are that scenario with its settings. The specs say
- * nothing finer (which setting a mutant needs), so this is a note, not a
- * refusal: a mutant may well act on other scenarios.
+ * scenario sets (root-zap-mini: mmu=shadow); for some (MutantSpec.needs), the
+ * settings it needs and the feature of a world it departs in. Applied
+ * elsewhere, its code may never run, and the results are the unmutated
+ * protocol's with nothing to tell them apart (zap-root-no-request under TDP).
+ * Returns the line that says so, or null when the runs are that scenario with
+ * its settings, or, for a mutant with `needs`, have the settings it needs and
+ * `world` (the scenario as run, when known) the feature (clear-dirty-log-no-flush
+ * under mmu=shadow, or on a copy of dirty-log-manual-mini with
+ * manual-initially-set). Where the specs say nothing finer this is a note, not
+ * a refusal: a mutant may well act on other scenarios.
  */
-export function mutantNote(mutant: string | null, scenario: string, runs: readonly SettingsRun[]): string | null {
-  const place = mutantPlace(mutant, runs);
-  if (place === null || (place.here === null && scenario === place.scenario)) return null;
-  return `${place.meant}; ${place.here ?? `this run is ${scenario}`}: the mutant may never act here, and then the results are the unmutated protocol's`;
+export function mutantNote(mutant: string | null, scenario: string, runs: readonly SettingsRun[], world?: Scenario): string | null {
+  const place = mutantPlace(mutant, runs, scenario, world);
+  if (place === null || (place.here === null && place.worldOk)) return null;
+  return `${place.meant}; ${place.here ?? place.elsewhere}: the mutant may never act here, and then the results are the unmutated protocol's`;
 }
 
 /**
@@ -31,12 +35,37 @@ export function mutantNote(mutant: string | null, scenario: string, runs: readon
  * is meant for SCENARIO (its settings that differ)", `here`, the runs' settings
  * that differ from that scenario's ("this run has mmioCaching=false"), or null
  * when none does. Settings are compared as in effect, defaults included, so a
- * --set that changes a default (mmioCaching=false, mmu=shadow) counts. Null
- * without a (known) mutant.
+ * --set that changes a default (mmioCaching=false, mmu=shadow) counts. A
+ * mutant with `needs`: only the settings it needs compared, and named in
+ * `meant` ("(it needs mmu=tdp)"). `worldOk`: the run's scenario is the one
+ * meant (by name, `scenario`), or has the feature the mutant needs (`world`
+ * given); else `elsewhere` says how it is not. Null without a (known) mutant.
  */
-function mutantPlace(mutant: string | null, runs: readonly SettingsRun[]): { scenario: string; meant: string; here: string | null } | null {
+function mutantPlace(
+  mutant: string | null,
+  runs: readonly SettingsRun[],
+  scenario: string,
+  world?: Scenario,
+): { scenario: string; meant: string; here: string | null; worldOk: boolean; elsewhere: string } | null {
   const spec = MUTANTS.find((m) => m.name === mutant);
   if (mutant === null || spec === undefined) return null;
+  const kv = (pairs: readonly [string, unknown][]) => pairs.map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  const needs = spec.needs;
+  if (needs !== undefined) {
+    const wanted = Object.entries(needs.settings) as [keyof Settings, unknown][];
+    const off = runs.flatMap((r) => {
+      const differ = wanted.filter(([k, v]) => r.settings[k] !== v);
+      return differ.length === 0 ? [] : [`${r.label === null ? 'this run has' : `variant ${r.label} has`} ${kv(differ.map(([k]) => [k, r.settings[k]]))}`];
+    });
+    const worldOk = world !== undefined ? needs.world.has(world) : scenario === spec.scenario;
+    return {
+      scenario: spec.scenario,
+      meant: `--mutate ${mutant} is meant for ${spec.scenario}${wanted.length > 0 ? ` (it needs ${kv(wanted)})` : ''}`,
+      here: off.length > 0 ? off.join(', ') : null,
+      worldOk,
+      elsewhere: world !== undefined ? `this run is ${scenario}, without ${needs.world.what}` : `this run is ${scenario}`,
+    };
+  }
   let intended: Scenario | null;
   try {
     intended = loadScenario(spec.scenario);
@@ -46,7 +75,6 @@ function mutantPlace(mutant: string | null, runs: readonly SettingsRun[]): { sce
   // The settings in effect, defaults included: a --set that changes a default the mutant needs (mmioCaching=false) differs too.
   const meantSettings = intended !== null ? effectiveSettings(intended) : null;
   const keys = Object.keys(meantSettings ?? {}) as (keyof Settings)[];
-  const kv = (pairs: readonly [string, unknown][]) => pairs.map(([k, v]) => `${k}=${String(v)}`).join(' ');
   const differing = new Set<keyof Settings>();
   const off = runs.flatMap((r) => {
     const differ = keys.filter((k) => r.settings[k] !== meantSettings![k]);
@@ -60,14 +88,20 @@ function mutantPlace(mutant: string | null, runs: readonly SettingsRun[]): { sce
     ...[...differing].filter((k) => !explicit.some(([e]) => e === k)).map((k) => [k, meantSettings![k]] as [string, unknown]),
   ];
   const meant = `--mutate ${mutant} is meant for ${spec.scenario}${wanted.length > 0 ? ` (${kv(wanted)})` : ''}`;
-  return { scenario: spec.scenario, meant, here: off.length > 0 ? off.join(', ') : null };
+  return {
+    scenario: spec.scenario,
+    meant,
+    here: off.length > 0 ? off.join(', ') : null,
+    worldOk: scenario === spec.scenario,
+    elsewhere: `this run is ${scenario}`,
+  };
 }
 
 /** mutantNote's warning for the checker's commands (check, audit, replay --schedule): the scenario as loaded and its --set list. */
 export function warnMutantSets(mutant: string | null, base: Scenario, sets: readonly string[]): void {
   if (mutant === null) return;
   const { scenario, settings } = applySets(base, sets);
-  warnLine(mutantNote(mutant, base.name ?? 'unnamed', [{ label: null, settings: effectiveSettings(scenario, settings) }]));
+  warnLine(mutantNote(mutant, base.name ?? 'unnamed', [{ label: null, settings: effectiveSettings(scenario, settings) }], scenario));
 }
 
 /** Simulated runs with a mutant, by variant: its label (null for a single run) and the results of its seeds. */
@@ -96,7 +130,8 @@ export function idleMutantNote(mutant: string | null, runs: readonly MutatedResu
  * none of its executions (Summary.mutantActedExecutions 0), whose verdict is
  * then the unmutated protocol's; with the settings of the check that differ
  * from those of the scenario meant for the mutant, the likely reason
- * (`settings` null: not known, as in a merge of parts). Null
+ * (`settings` null: not known, as in a merge of parts; `world`, the scenario
+ * checked, for a mutant that names the feature it needs). Null
  * when it acted, no execution ran, or there is no mutant.
  */
 export function idleCheckNote(
@@ -104,15 +139,16 @@ export function idleCheckNote(
   summary: Pick<Summary, 'executions' | 'mutantActedExecutions'>,
   scenario: string,
   settings: Settings | null,
+  world?: Scenario,
 ): string | null {
   if (mutant === null || summary.executions === 0 || summary.mutantActedExecutions !== 0) return null;
-  const place = mutantPlace(mutant, settings === null ? [] : [{ label: null, settings }]);
+  const place = mutantPlace(mutant, settings === null ? [] : [{ label: null, settings }], scenario, world);
   const hint =
     place === null
       ? ''
       : place.here !== null
         ? ` (${place.meant.replace(/^--mutate \S+ is /, 'it is ')}; ${place.here.replace(/^this run has/, 'this check has')}: a setting may keep it from acting)`
-        : place.scenario !== scenario
+        : !place.worldOk
           ? ` (it is meant for ${place.scenario})`
           : settings !== null
             ? ' in the interleavings run (more of them may reach it)'

@@ -1,7 +1,30 @@
+import type { Scenario } from '../scenario/schema.js';
+import type { Settings } from './settings.js';
+
 /**
  * Named deviations from the kernel's protocol. Each makes one check or step go
  * missing, so that the oracle and the checker can be shown to catch it.
  */
+
+/**
+ * What a mutant needs to act, where it is known (MutantSpec.needs): `settings`,
+ * those its code runs under (mmu=tdp: a path only the TDP MMU has; {} when
+ * none matters), compared in place of every setting of its scenario; `world`,
+ * the feature of a scenario's world it departs in, with which it may act on
+ * any scenario (a copy of its own with another `protect`, say): `has` tests a
+ * scenario, `what` names the feature.
+ */
+export interface MutantNeeds {
+  settings: Partial<Settings>;
+  world: { what: string; has: (s: Scenario) => boolean };
+}
+
+/** Dirty logging under manual protect (KVM_CLEAR_DIRTY_LOG), either flavour. */
+const MANUAL_PROTECT: MutantNeeds['world'] = {
+  what: 'a dirty log under manual protect (host.dirtyLog.protect manual or manual-initially-set)',
+  has: (s) => s.host.dirtyLog?.protect === 'manual' || s.host.dirtyLog?.protect === 'manual-initially-set',
+};
+
 export interface MutantSpec {
   name: string;
   description: string;
@@ -14,6 +37,12 @@ export interface MutantSpec {
    * skipped what says stale)"). Either way a counterexample shows where it acted.
    */
   shown?: string;
+  /**
+   * What it needs to act, when known: then the note of a run elsewhere
+   * (cli/mutant-note.ts) compares these settings alone and takes any world
+   * with the feature; absent, every setting of `scenario` and its name.
+   */
+  needs?: MutantNeeds;
 }
 
 export const MUTANTS: readonly MutantSpec[] = [
@@ -183,12 +212,22 @@ export const MUTANTS: readonly MutantSpec[] = [
     description:
       "kvm_clear_dirty_log_protect clears the word's bits with a plain read and a plain write back instead of atomic_long_fetch_andnot: fast_page_fault's mark_page_dirty_in_slot, which takes no mmu_lock, landing between the two on another gfn of the word is overwritten, and that page's write after its last copy is never logged",
     scenario: 'dirty-log-manual-mini',
+    // Only TDP's fast_page_fault marks a page dirty without mmu_lock; under manual-initially-set its first harvest leaves no leaf write-protected for it.
+    needs: {
+      settings: { mmu: 'tdp', fastPageFault: 'on' },
+      world: {
+        what: 'a manual-protect dirty log whose clear may race a lockless mark (host.dirtyLog.protect manual, or manual-initially-set with harvests 2 or more: its first harvest leaves no leaf write-protected)',
+        has: (s) => s.host.dirtyLog?.protect === 'manual' || (s.host.dirtyLog?.protect === 'manual-initially-set' && s.host.dirtyLog.harvests >= 2),
+      },
+    },
   },
   {
     name: 'clear-dirty-log-no-flush',
     description:
       "KVM_CLEAR_DIRTY_LOG write-protects the gfns whose bits it cleared but returns without kvm_flush_remote_tlbs_memslot: a vCPU's TLB still allows writes to a cleared page, and a write after the VMM's copy of it neither faults nor sets its dirty bit",
     scenario: 'dirty-log-manual-mini',
+    // Both MMUs (README); under manual-initially-set too.
+    needs: { settings: {}, world: MANUAL_PROTECT },
   },
   {
     name: 'dirty-log-copy-before-clear',
@@ -196,6 +235,7 @@ export const MUTANTS: readonly MutantSpec[] = [
       'the VMM, under manual protect, copies the pages KVM_GET_DIRTY_LOG reported before it calls KVM_CLEAR_DIRTY_LOG for them: a guest write through the still writable leaf between the copy and the clear has its dirty bit cleared by the clear and is in no copy',
     scenario: 'dirty-log-manual-mini',
     shown: "the VMM copies the pages KVM_GET_DIRTY_LOG reported before KVM_CLEAR_DIRTY_LOG (the mutant's order)",
+    needs: { settings: {}, world: MANUAL_PROTECT },
   },
   {
     name: 'fast-pf-plain-write',

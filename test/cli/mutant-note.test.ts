@@ -41,7 +41,81 @@ test('mutant note: none for each mutant on the scenario meant for it, as it stan
   for (const m of MUTANTS) {
     const s = loadScenario(m.scenario);
     assert.equal(mutantNote(m.name, m.scenario, [{ label: null, settings: effectiveSettings(s) }]), null, m.name);
+    assert.equal(mutantNote(m.name, m.scenario, [{ label: null, settings: effectiveSettings(s) }], s), null, `${m.name}, its world given`);
   }
+});
+
+/** dirty-log-manual-mini's world with host.dirtyLog changed as given, named `name`. */
+function manualCopy(name: string, dirtyLog: Record<string, unknown>) {
+  const s = loadScenario('dirty-log-manual-mini');
+  return { ...s, name, host: { ...s.host, dirtyLog: { ...s.host.dirtyLog!, ...dirtyLog } } };
+}
+
+test("mutant note, a mutant that declares what it needs (MutantSpec.needs): only those settings compared, and any world with the feature taken (a probe: clear-dirty-log-no-flush under mmu=shadow, and on a copy of its scenario with manual-initially-set, where it acts, were warned of as the scenario's name and mmu differed)", () => {
+  const s = loadScenario('dirty-log-manual-mini');
+  const shadow = effectiveSettings(s, { mmu: 'shadow' });
+  // Both MMUs: no note.
+  for (const m of ['clear-dirty-log-no-flush', 'dirty-log-copy-before-clear']) {
+    assert.equal(mutantNote(m, 'dirty-log-manual-mini', [{ label: null, settings: shadow }], { ...s, settings: { ...s.settings, mmu: 'shadow' } }), null, m);
+    // A setting the mutant does not need (the scenario's preemptible=true) changed: no note either.
+    assert.equal(mutantNote(m, 'dirty-log-manual-mini', [{ label: null, settings: effectiveSettings(s, { preemptible: false }) }], s), null, m);
+  }
+  // A copy of the scenario under another name, with manual-initially-set: the feature is there.
+  const initially = manualCopy('/tmp/initially-set.yaml', { protect: 'manual-initially-set' });
+  for (const m of ['clear-dirty-log-no-flush', 'dirty-log-copy-before-clear']) {
+    assert.equal(mutantNote(m, initially.name, [{ label: null, settings: effectiveSettings(initially) }], initially), null, m);
+  }
+  // plain-andnot: TDP's fast_page_fault alone marks without mmu_lock, and under manual-initially-set it needs a second harvest.
+  assert.equal(
+    mutantNote('clear-dirty-log-plain-andnot', 'dirty-log-manual-mini', [{ label: null, settings: shadow }], s),
+    "--mutate clear-dirty-log-plain-andnot is meant for dirty-log-manual-mini (it needs mmu=tdp fastPageFault=on); this run has mmu=shadow: the mutant may never act here, and then the results are the unmutated protocol's",
+  );
+  assert.match(
+    mutantNote('clear-dirty-log-plain-andnot', 'dirty-log-manual-mini', [{ label: null, settings: effectiveSettings(s, { fastPageFault: 'off' }) }], s)!,
+    /\(it needs mmu=tdp fastPageFault=on\); this run has fastPageFault=off: /,
+  );
+  assert.match(
+    mutantNote('clear-dirty-log-plain-andnot', initially.name, [{ label: null, settings: effectiveSettings(initially) }], initially)!,
+    /; this run is \/tmp\/initially-set\.yaml, without a manual-protect dirty log whose clear may race a lockless mark \(host\.dirtyLog\.protect manual, or manual-initially-set with harvests 2 or more: /,
+  );
+  const twice = manualCopy('/tmp/twice.yaml', { protect: 'manual-initially-set', harvests: 2 });
+  assert.equal(mutantNote('clear-dirty-log-plain-andnot', twice.name, [{ label: null, settings: effectiveSettings(twice) }], twice), null);
+  // A scenario without the feature (dirty-log-mini: protect get) is still said, naming what it lacks.
+  const get = loadScenario('dirty-log-mini');
+  assert.equal(
+    mutantNote('clear-dirty-log-no-flush', 'dirty-log-mini', [{ label: null, settings: effectiveSettings(get) }], get),
+    "--mutate clear-dirty-log-no-flush is meant for dirty-log-manual-mini; this run is dirty-log-mini, without a dirty log under manual protect (host.dirtyLog.protect manual or manual-initially-set): the mutant may never act here, and then the results are the unmutated protocol's",
+  );
+  // The world not known (as in a merge of parts): the name decides, as for other mutants.
+  assert.match(mutantNote('clear-dirty-log-no-flush', 'other', [{ label: null, settings: shadow }])!, /; this run is other: /);
+  // The idle check note: the setting that differs, or none for a world that has the feature.
+  assert.match(
+    idleCheckNote('clear-dirty-log-plain-andnot', { executions: 3, mutantActedExecutions: 0 }, 'dirty-log-manual-mini', shadow, s)!,
+    /\(it is meant for dirty-log-manual-mini \(it needs mmu=tdp fastPageFault=on\); this check has mmu=shadow: a setting may keep it from acting\)/,
+  );
+  assert.match(
+    idleCheckNote('clear-dirty-log-no-flush', { executions: 3, mutantActedExecutions: 0 }, initially.name, effectiveSettings(initially), initially)!,
+    /kernel in the interleavings run \(more of them may reach it\), so/,
+  );
+});
+
+test('check dirty-log-manual-mini --set mmu=shadow --mutate clear-dirty-log-no-flush (and dirty-log-copy-before-clear), and on a copy with protect: manual-initially-set: found, with no warning; --mutate clear-dirty-log-plain-andnot under mmu=shadow still warns', async () => {
+  for (const m of ['clear-dirty-log-no-flush', 'dirty-log-copy-before-clear']) {
+    const r = await cli('check', 'dirty-log-manual-mini', '--set', 'mmu=shadow', '--mutate', m, '--out', join(dir, `${m}.json`));
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, '', m);
+  }
+  const file = join(dir, 'initially-set.yaml');
+  const text = readFileSync(new URL('../../scenarios/dirty-log-manual-mini.yaml', import.meta.url), 'utf8');
+  writeFileSync(file, text.replace('protect: manual }', 'protect: manual-initially-set }'));
+  const i = await cli('check', file, '--mutate', 'clear-dirty-log-no-flush', '--out', join(dir, 'initially-set.json'));
+  assert.equal(i.code, 1, i.stderr);
+  assert.equal(i.stderr, '');
+  const p = await cli('check', 'dirty-log-manual-mini', '--set', 'mmu=shadow', '--mutate', 'clear-dirty-log-plain-andnot', '--max-executions', '3');
+  assert.match(
+    p.stderr,
+    /^mmulab: warning: --mutate clear-dirty-log-plain-andnot is meant for dirty-log-manual-mini \(it needs mmu=tdp fastPageFault=on\); this run has mmu=shadow: /,
+  );
 });
 
 test('run --mutate zap-root-no-request on a TDP scenario warns on one line of stderr that it never acted, and its JSON says so (a probe: its JSON was the baseline with nothing said); a mutant that acts gets no warning; check of the mini scenario does not warn', async () => {
