@@ -11,6 +11,7 @@ import { createInstance, effectiveSettings } from '../../src/scenario/instantiat
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import type { Scenario } from '../../src/scenario/schema.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { fastFixThenWrite } from './fast-fix-harness.js';
 import { runAlone } from './shadow-harness.js';
 
 /** dirty-log-manual-mini with host.dirtyLog.protect as given. */
@@ -140,17 +141,7 @@ function markDuringClear(mutant: string | null) {
   });
   const lines = new Log();
   kvm.subscribe(lines);
-  const fault = inst.rt.spawn('vCPU1 fault', function* () {
-    assert.equal(yield* kvmMmuPageFault(v1, 1, true, true), 'fixed');
-  });
-  for (let n = 0; !lines.lines.includes('vCPU1 cmpxchg ok'); n++) {
-    assert.ok(n < 1000 && fault.state === 'runnable', 'the fast path never made the leaf writable');
-    inst.rt.runStep(fault);
-  }
-  const pfn = kvm.mmu.walk(v1, 1, true);
-  assert.ok(pfn >= 0, 'the leaf allows the write');
-  lines.lines.push('vCPU1 writes gfn 1');
-  kvm.emit({ e: 'guestAccess', vcpu: 1, gfn: 1, pfn, write: true, via: 'spte' });
+  const fault = fastFixThenWrite(inst, lines.lines, { v: v1, gfn: 1, fixed: 'vCPU1 cmpxchg ok' }, v1, 'vCPU1 writes gfn 1');
   const vmm = inst.rt.spawn('migration', () => harvestAndCopy(kvm, log, 1));
   // Up to the clear's step on the bitmap word (past the plain read, under the mutant).
   const at = mutant === null ? opWrite(log.obj) : opRead(log.obj);

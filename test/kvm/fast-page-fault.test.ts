@@ -7,6 +7,7 @@ import type { Settings } from '../../src/kvm/settings.js';
 import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { fastFixThenWrite } from './fast-fix-harness.js';
 import { runAlone, underMmuLock } from './shadow-harness.js';
 
 /** dirty-log-mini's TDP world, its migration thread never stepping (the test drives the ioctl). */
@@ -210,18 +211,8 @@ function writeInMarkWindow(mutant: string | null) {
       if (ev.e === 'dirtyLogCopy') lines.lines.push(`copy gfn ${ev.gfn}`);
     },
   });
-  const t = inst.rt.spawn('fault', function* () {
-    assert.equal(yield* kvmMmuPageFault(v, 0, true, true), 'fixed');
-  });
-  for (let n = 0; !lines.lines.includes('cmpxchg ok'); n++) {
-    assert.ok(n < 1000 && t.state === 'runnable', 'the fast path never made the leaf writable');
-    inst.rt.runStep(t);
-  }
-  // vCPU1's write through the SPTE vCPU0's cmpxchg just made writable, as its guest access reports it.
-  const pfn = kvm.mmu.walk(other, 0, true);
-  assert.ok(pfn >= 0, 'the leaf allows the write');
-  lines.lines.push('vCPU1 writes');
-  kvm.emit({ e: 'guestAccess', vcpu: 1, gfn: 0, pfn, write: true, via: 'spte' });
+  // vCPU1's write through the SPTE vCPU0's cmpxchg just made writable.
+  const t = fastFixThenWrite(inst, lines.lines, { v, gfn: 0, fixed: 'cmpxchg ok' }, other, 'vCPU1 writes');
   runAlone(inst, () => harvestAndCopy(kvm, log, 1));
   lines.lines.push('vCPU0:');
   for (let n = 0; t.state === 'runnable'; n++) {
