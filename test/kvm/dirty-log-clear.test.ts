@@ -11,7 +11,7 @@ import { createInstance, effectiveSettings } from '../../src/scenario/instantiat
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import type { Scenario } from '../../src/scenario/schema.js';
 import { simulate } from '../../src/simulate/simulate.js';
-import { fastFixThenWrite } from './fast-fix-harness.js';
+import { fastFixThenWrite, runOn } from './fast-fix-harness.js';
 import { runAlone } from './shadow-harness.js';
 
 /** dirty-log-manual-mini with host.dirtyLog.protect as given. */
@@ -151,15 +151,9 @@ function markDuringClear(mutant: string | null) {
   }
   if (mutant !== null) inst.rt.runStep(vmm);
   lines.lines.push('vCPU1:');
-  for (let n = 0; fault.state === 'runnable'; n++) {
-    assert.ok(n < 1000);
-    inst.rt.runStep(fault);
-  }
+  runOn(inst, fault);
   lines.lines.push('VMM:');
-  for (let n = 0; vmm.state === 'runnable'; n++) {
-    assert.ok(n < 1000);
-    inst.rt.runStep(vmm);
-  }
+  runOn(inst, vmm);
   assert.equal(vmm.state, 'done');
   return { inst, kvm, log, lines: lines.lines };
 }

@@ -26,3 +26,11 @@ export function fastFixThenWrite(inst: KvmInstance, lines: string[], fault: { v:
   kvm.emit({ e: 'guestAccess', vcpu: writer.id, gfn: fault.gfn, pfn, write: true, via: 'spte' });
   return t;
 }
+
+/** Runs thread `t` alone while it can run (to its end, or until it blocks). */
+export function runOn(inst: KvmInstance, t: Thread): void {
+  for (let n = 0; t.state === 'runnable'; n++) {
+    assert.ok(n < 1000, `${t.name} runs on and on`);
+    inst.rt.runStep(t);
+  }
+}

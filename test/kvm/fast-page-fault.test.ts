@@ -7,7 +7,7 @@ import type { Settings } from '../../src/kvm/settings.js';
 import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
-import { fastFixThenWrite } from './fast-fix-harness.js';
+import { fastFixThenWrite, runOn } from './fast-fix-harness.js';
 import { runAlone, underMmuLock } from './shadow-harness.js';
 
 /** dirty-log-mini's TDP world, its migration thread never stepping (the test drives the ioctl). */
@@ -155,10 +155,7 @@ function betweenReadAndCmpxchg(mutant: string | null, between: 'zap' | 'fix' = '
     });
     lines.lines.push('vCPU0:');
   }
-  for (let n = 0; t.state === 'runnable'; n++) {
-    assert.ok(n < 1000);
-    inst.rt.runStep(t);
-  }
+  runOn(inst, t);
   return { inst, kvm, v, ret, lines: lines.lines };
 }
 
@@ -215,10 +212,7 @@ function writeInMarkWindow(mutant: string | null) {
   const t = fastFixThenWrite(inst, lines.lines, { v, gfn: 0, fixed: 'cmpxchg ok' }, other, 'vCPU1 writes');
   runAlone(inst, () => harvestAndCopy(kvm, log, 1));
   lines.lines.push('vCPU0:');
-  for (let n = 0; t.state === 'runnable'; n++) {
-    assert.ok(n < 1000);
-    inst.rt.runStep(t);
-  }
+  runOn(inst, t);
   assert.equal(t.state, 'done');
   return { inst, kvm, log, lines: lines.lines };
 }
