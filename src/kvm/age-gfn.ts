@@ -31,7 +31,7 @@ export function* kvmMmuNotifierClearFlushYoung(kvm: Kvm, hvaStart: number, hvaEn
     return false;
   }
   // __kvm_handle_hva_range: range->lockless (CONFIG_KVM_MMU_LOCKLESS_AGING) takes no mmu_lock at all.
-  const lockless = kvm.settings.tdpMmuAging === 'lockless';
+  const lockless = kvm.settings.mmuAging === 'lockless';
   if (!lockless) yield* kvm.mmuLock.writeLock();
   let young = false;
   for (const r of ranges) if (yield* kvmAgeGfn(kvm, r.gfnStart, r.gfnEnd, lockless)) young = true;
@@ -48,10 +48,12 @@ export function* kvmMmuNotifierClearFlushYoung(kvm: Kvm, hvaStart: number, hvaEn
 }
 
 /**
- * @kernel mmu.c kvm_age_gfn — the shadow MMU's rmaps under mmu_lock for write
- * (since v6.15 taken here, for them alone), then the TDP MMU's leaves: under RCU
- * alone when `lockless`, else with mmu_lock held for write by the caller. The
- * model has one MMU per world: the backend does its part.
+ * @kernel mmu.c kvm_age_gfn — the TDP MMU's leaves first (when the TDP MMU is
+ * enabled), then the shadow MMU's rmaps (when kvm_may_have_shadow_mmu_sptes).
+ * `lockless` (mmuAging=lockless, v6.15 on): neither takes mmu_lock, the TDP walk
+ * runs under RCU, the rmap walk under each rmap's own lock; else the caller holds
+ * mmu_lock for write around both. The model has one MMU per world: the backend
+ * does its part.
  */
 function* kvmAgeGfn(kvm: Kvm, start: number, end: number, lockless: boolean): Generator<number, boolean, void> {
   return yield* kvm.mmu.ageGfnRange(start, end, lockless);

@@ -131,6 +131,30 @@ export class HostMm {
     const i = this.busy.findIndex((r) => r.start === start && r.end === end);
     if (i >= 0) this.busy.splice(i, 1);
   }
+  /**
+   * Folios locked by a host operation (folio_lock), as hva ranges [start, end):
+   * only where reclaim ages pages (Kvm.folioLocking). The model takes a range as
+   * one folio.
+   */
+  private readonly folios: { start: number; end: number }[] = [];
+
+  /** Whether some page of [start, end) is in a locked folio. */
+  folioLocked(start: number, end: number): boolean {
+    for (const r of this.folios) if (start < r.end && r.start < end) return true;
+    return false;
+  }
+  /** folio_trylock of [start, end): false, and nothing locked, when some page of it is locked. */
+  folioTrylock(start: number, end: number): boolean {
+    if (this.folioLocked(start, end)) return false;
+    this.folios.push({ start, end });
+    return true;
+  }
+  /** folio_unlock of [start, end). */
+  folioUnlock(start: number, end: number): void {
+    const i = this.folios.findIndex((r) => r.start === start && r.end === end);
+    if (i >= 0) this.folios.splice(i, 1);
+  }
+
   /** Whether get_user_pages on `hva` must wait for the host. */
   isBusy(hva: number): boolean {
     for (const r of this.busy) if (hva >= r.start && hva < r.end) return true;

@@ -64,6 +64,15 @@ export class Kvm {
    * Accessed bit, which kvm_age_gfn reads and clears).
    */
   spteWalk: typeof READ | typeof WRITE = READ;
+  /**
+   * Whether host operations take the folio lock (HostMm.folioTrylock): only where
+   * reclaim ages pages, whose aging holds it across folio_referenced (the race it
+   * is there for: a migration's invalidation inside the aging). Elsewhere the steps
+   * taking it are left out, so that no world without aging pays for them: two host
+   * operations on one page there run side by side, as before (more interleavings
+   * than the kernel's folio lock allows, none fewer).
+   */
+  folioLocking = false;
   /** The shadow MMU's generation, 0 or 1 (kvm->arch.mmu_valid_gen). */
   mmuValidGen = 0;
   readonly host = new HostMm();

@@ -71,7 +71,8 @@ export function* handleMmioPageFault(vcpu: Vcpu, gfn: number): Generator<number,
   // that found no memslot in the old set and read the generation of the new one
   // would otherwise stamp its SPTE with a generation that stays current.
   yield opPair(READ, kvm.mmu.spteObject(gfn), READ, kvm.objMemslots);
-  const spte = kvm.mmu.walk(vcpu, gfn);
+  // A software read of the SPTE (get_mmio_spte's lockless walk): no A bit set.
+  const spte = kvm.mmu.walk(vcpu, gfn, false, false);
   if (!isMmioSpte(spte)) return 'retry';
   const spteGen = mmioSpteGen(spte);
   const slots = kvm.memslots;

@@ -38,8 +38,16 @@ export interface MmuBackend {
   readonly writeProtectExit: 'write-protect' | 'ept-write-protect';
   /** How a walk that reaches an MMIO SPTE exits: an EPT misconfiguration (TDP) or a #PF with a reserved bit (shadow). */
   readonly mmioExit: 'ept-misconfig' | 'pf-rsvd';
-  /** The guest's hardware walk through the vCPU's current root: pfn or -1 (also for a write through a read-only leaf), or an MMIO SPTE (mmio-spte.ts: <= -2). */
-  walk(vcpu: Vcpu, gfn: number, write?: boolean): number;
+  /**
+   * The guest's hardware walk through the vCPU's current root: pfn or -1 (also for
+   * a write through a read-only leaf), or an MMIO SPTE (mmio-spte.ts: <= -2). In a
+   * world that ages pages it sets the A bit of the present leaf it reaches, a write
+   * the leaf refuses included (the SDM: the processor sets the accessed flag of an
+   * entry it uses as part of a translation, and the walk used the leaf to find the
+   * write refused); `hardware` false is a software read of the same SPTEs
+   * (handle_mmio_page_fault's lockless walk, a trace's second look): no A bit.
+   */
+  walk(vcpu: Vcpu, gfn: number, write?: boolean, hardware?: boolean): number;
   /** After a walk that found a leaf: whether the leaf allows writes (a TLB entry filled from it does). */
   readonly walkWritable: boolean;
   /** Object ids the walk of gfn reads (for the checker's footprints). */
@@ -87,7 +95,7 @@ export interface MmuBackend {
   /**
    * Page aging: from now on leaves keep an Accessed bit (a world whose reclaim
    * ages pages), and kvm_age_gfn's part of [start, end) clears it, returning
-   * whether a leaf was young (`lockless`: tdpMmuAging=lockless, so mmu_lock is
+   * whether a leaf was young (`lockless`: mmuAging=lockless, so mmu_lock is
    * not held by the caller).
    */
   trackAccessed(): void;

@@ -246,8 +246,8 @@ export const MUTANTS: readonly MutantSpec[] = [
   {
     name: 'age-plain-clear',
     description:
-      "kvm_age_gfn's lockless walk (tdpMmuAging=lockless) clears the Accessed bit with a plain store of the value it read less the bit, not an atomic AND: a notifier's zap (the host migrating the page) between the read and the store is undone, and the leaf maps the pfn the host freed",
-    scenario: 'age-vs-migrate-mini',
+      "kvm_age_gfn's lockless walk (mmuAging=lockless) clears the Accessed bit with a plain store of the value it read less the bit, not an atomic AND: a notifier's zap (NUMA balancing's change_prot_numa, which takes no folio lock, so it may run inside reclaim's aging) between the read and the store is undone, and the leaf maps the page again after invalidate_range_start returned",
+    scenario: 'age-vs-numa-mini',
   },
 ];
 

@@ -70,13 +70,16 @@ export interface Settings {
    */
   fastPageFault: 'on' | 'off';
   /**
-   * How the TDP MMU ages its leaves for the aging notifiers (kvm_age_gfn):
-   * `lockless` (v6.15 on, CONFIG_KVM_MMU_LOCKLESS_AGING) walks the valid roots
-   * under RCU alone and clears the Accessed bit with an atomic AND
-   * (tdp_mmu_clear_spte_bits_atomic); `mmu-lock` (before v6.15)
-   * __kvm_handle_hva_range takes mmu_lock for write around the walk.
+   * How kvm_age_gfn ages the leaves for the aging notifiers, under either MMU
+   * (it governed the TDP MMU alone as `tdpMmuAging`): `lockless` (v6.15 on,
+   * CONFIG_KVM_MMU_LOCKLESS_AGING) takes no mmu_lock — the TDP MMU walks the valid
+   * roots under RCU and clears the Accessed bit with an atomic AND
+   * (tdp_mmu_clear_spte_bits_atomic), the shadow MMU walks each gfn's rmap under
+   * the rmap's own lock (kvm_rmap_lock_readonly) and clears it with clear_bit;
+   * `mmu-lock` (before v6.15) __kvm_handle_hva_range takes mmu_lock for write
+   * around the walk.
    */
-  tdpMmuAging: 'lockless' | 'mmu-lock';
+  mmuAging: 'lockless' | 'mmu-lock';
 }
 
 /** The greatest zapBatchPages: any count above a world's shadow pages means no lock break. */
@@ -171,12 +174,11 @@ export const SETTINGS: readonly SettingSpec[] = [
     readUnder: { mmu: 'tdp', instead: 'FNAME(page_fault) has no fast path: fast_page_fault serves direct MMUs only' },
   },
   {
-    key: 'tdpMmuAging',
+    key: 'mmuAging',
     values: ['lockless', 'mmu-lock'],
     default: 'lockless',
     description:
-      'kvm_age_gfn under the TDP MMU (reclaim with age: true): lockless (v6.15 on) walks the valid roots under RCU and clears the Accessed bit with an atomic AND; mmu-lock (before) holds mmu_lock for write around the walk',
-    readUnder: { mmu: 'tdp', instead: 'the shadow MMU ages its rmaps under mmu_lock for write (kvm_age_rmap) in either era' },
+      "kvm_age_gfn (reclaim with age: true), both MMUs: lockless (v6.15 on, CONFIG_KVM_MMU_LOCKLESS_AGING) takes no mmu_lock: the TDP MMU walks the valid roots under RCU and clears the Accessed bit with an atomic AND, the shadow MMU walks each gfn's rmap under that rmap's lock and clears it with clear_bit; mmu-lock (before) holds mmu_lock for write around the walk",
   },
 ];
 

@@ -237,7 +237,7 @@ export class ShadowMmu implements MmuBackend {
   }
 
   /** The hardware walk of the shadow tables from the vCPU's current root; a write needs a writable leaf. */
-  walk(vcpu: Vcpu, gfn: number, write = false): number {
+  walk(vcpu: Vcpu, gfn: number, write = false, hardware = true): number {
     const r = vcpu.root.root;
     if (r < 0) return -1;
     let sp = this.sps[r]!;
@@ -251,10 +251,12 @@ export class ShadowMmu implements MmuBackend {
     if (leaf === undefined) return -1;
     // An MMIO SPTE (mmio-spte.ts's encoding, kept as it is): reserved bits set, an exit.
     if (isMmioSpte(leaf)) return leaf;
+    // The hardware's walk sets the A bit of the present leaf it reaches, before the
+    // permission check, as the TDP walk does (a write the leaf refuses used it too);
+    // a TLB hit walks nothing, a software read (hardware false) sets nothing.
+    if (this.accessed !== null && hardware) this.accessed.add(spteRef(sp.id, gfn % SPTES_PER_PAGE));
     this.walkWritable = leafWritable(leaf);
     if (write && !this.walkWritable) return -1;
-    // The hardware's walk sets the A bit of the leaf it uses (a TLB hit walks nothing).
-    if (this.accessed !== null) this.accessed.add(spteRef(sp.id, gfn % SPTES_PER_PAGE));
     return leafPfn(leaf);
   }
 

@@ -79,12 +79,14 @@ export class TdpMmu implements MmuBackend {
   /** Whether the leaf the last walk found allows writes (set by walk). */
   walkWritable = true;
 
-  walk(vcpu: Vcpu, gfn: number, write = false): number {
+  walk(vcpu: Vcpu, gfn: number, write = false, hardware = true): number {
     const root = this.rootOf(vcpu);
     if (root === undefined || root.freed) return -1;
     const pfn = this.pool.lookup(root.table, gfn);
-    // The hardware's walk sets the A bit of the leaf it reaches (a TLB hit walks nothing).
-    if (this.accessed !== null && pfn >= 0) this.markAccessed(root, gfn);
+    // The hardware's walk sets the A bit of the present leaf it reaches, before the
+    // permission check (a write the leaf refuses used it too); a TLB hit walks
+    // nothing, a software read (hardware false) sets nothing.
+    if (this.accessed !== null && pfn >= 0 && hardware) this.markAccessed(root, gfn);
     if (this.readOnly === null) return pfn;
     this.walkWritable = !(pfn >= 0 && this.isReadOnly(root, gfn));
     return write && !this.walkWritable ? -1 : pfn;
@@ -156,6 +158,8 @@ export class TdpMmu implements MmuBackend {
       if (!fault.write || !this.isReadOnly(root, fault.gfn)) return 'spurious';
       markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true);
       this.readOnly!.get(root.id)!.delete(fault.gfn);
+      // make_spte (this is no prefetch) sets the A bit of the leaf it makes writable.
+      if (this.accessed !== null) this.markAccessed(root, fault.gfn);
       kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true });
       kvm.rt.charge(kvm.costs.spteInstallNs);
       return 'fixed';

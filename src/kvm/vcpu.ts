@@ -332,7 +332,8 @@ export class Vcpu {
             return { kind: 'mmio', gfn, write };
           }
           // A write the leaf refused, read-only (shadow paging's write protection, dirty logging's), is told apart for traces.
-          const reason = write && mmu.walk(this, gfn, false) >= 0 ? mmu.writeProtectExit : mmu.faultExit;
+          // A software look (hardware false): it sets no A bit.
+          const reason = write && mmu.walk(this, gfn, false, false) >= 0 ? mmu.writeProtectExit : mmu.faultExit;
           kvm.emit({ e: 'vmExit', vcpu: this.id, reason, gfn, write });
           return { kind: 'fault', gfn, write, present: reason === mmu.writeProtectExit };
         }

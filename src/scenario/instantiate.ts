@@ -68,6 +68,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   if (reclaimAges(scenario)) {
     kvm.mmu.trackAccessed();
     kvm.spteWalk = WRITE;
+    kvm.folioLocking = true;
   }
 
   const violations: Violation[] = [];

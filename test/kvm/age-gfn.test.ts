@@ -10,9 +10,9 @@ import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
 import { runAlone, underMmuLock } from './shadow-harness.js';
 
-/** age-vs-migrate-mini's world, its threads never stepping (the test drives aging and the zap). */
+/** age-vs-numa-mini's world, its threads never stepping (the test drives aging and the zap). */
 function world(over: Partial<Settings> = {}, mutant: string | null = null) {
-  const s = loadScenario('age-vs-migrate-mini');
+  const s = loadScenario('age-vs-numa-mini');
   const inst = createInstance(s, { settings: effectiveSettings(s, over), mutant, log: false, metrics: false });
   const kvm = inst.kvm;
   const hva = kvm.memslots.byId(0)!.hvaPage;
@@ -64,12 +64,12 @@ test('kvm_age_gfn: the leaf a fault installed is young, its A bit cleared; aged 
   assert.deepEqual(w.inst.violations, []);
 });
 
-test('tdpMmuAging: lockless takes no mmu_lock; mmu-lock takes it for write around the walk, read and clear in one step', () => {
+test('mmuAging: lockless takes no mmu_lock; mmu-lock takes it for write around the walk, read and clear in one step', () => {
   for (const [mode, writes] of [
     ['lockless', 0],
     ['mmu-lock', 1],
   ] as const) {
-    const w = mappedLeaf({ tdpMmuAging: mode });
+    const w = mappedLeaf({ mmuAging: mode });
     const before = w.kvm.mmuLock.stats.writeAcquires;
     const steps = w.inst.rt.steps;
     assert.equal(age(w), true);
@@ -121,15 +121,15 @@ test('regression, age-plain-clear: the same zap is undone by the plain store of 
   assert.equal(kvm.mutation.acted, 1);
 });
 
-test('age-plain-clear under tdpMmuAging=mmu-lock: the zap cannot come between (the write lock), the mutant never acts', () => {
-  const w = mappedLeaf({ tdpMmuAging: 'mmu-lock' }, 'age-plain-clear');
+test('age-plain-clear under mmuAging=mmu-lock: the zap cannot come between (the write lock), the mutant never acts', () => {
+  const w = mappedLeaf({ mmuAging: 'mmu-lock' }, 'age-plain-clear');
   assert.equal(age(w), true);
   assert.equal(w.kvm.mutation.acted, 0);
 });
 
 /** Under shadow paging: vCPU0's own thread steps alone until its first access through the SPTEs (its guest's tables built, gfn 0 faulted in). */
-function shadowMappedLeaf(mode: Settings['tdpMmuAging']) {
-  const w = world({ mmu: 'shadow', tdpMmuAging: mode });
+function shadowMappedLeaf(mode: Settings['mmuAging']) {
+  const w = world({ mmu: 'shadow', mmuAging: mode });
   const v = w.kvm.vcpus[0]!;
   let through = false;
   w.kvm.subscribe({
@@ -146,18 +146,42 @@ function shadowMappedLeaf(mode: Settings['tdpMmuAging']) {
   return { ...w, v, log };
 }
 
-test('shadow paging: kvm_age_rmap under mmu_lock for write (taken by kvm_age_gfn itself with tdpMmuAging=lockless): the leaf the guest reached is young, then old, young again after a walk', () => {
-  for (const mode of ['lockless', 'mmu-lock'] as const) {
+test('shadow paging: kvm_rmap_age_gfn_range takes no mmu_lock with mmuAging=lockless (the rmap lock, one step per gfn announcing the shadow tables written), and runs under the write lock with mmu-lock: the leaf the guest reached is young, then old, young again after a walk', () => {
+  for (const [mode, writes] of [
+    ['lockless', 0],
+    ['mmu-lock', 2],
+  ] as const) {
     const w = shadowMappedLeaf(mode);
     const before = w.kvm.mmuLock.stats.writeAcquires;
     assert.equal(age(w), true, mode);
     assert.equal(age(w), false, mode);
-    assert.equal(w.kvm.mmuLock.stats.writeAcquires - before, 2, mode);
+    assert.equal(w.kvm.mmuLock.stats.writeAcquires - before, writes, mode);
     assert.deepEqual(w.log.lines, ['read pfn 4096 young', 'clear pfn 4096', 'read pfn 4096 old'], mode);
     assert.ok(w.kvm.mmu.walk(w.v, 0) >= 0);
     assert.equal(age(w), true, mode);
     assert.deepEqual(w.inst.violations, []);
   }
+});
+
+test('software reads set no A bit: handle_mmio_page_fault-style and trace walks (hardware false); a hardware walk sets it before the write check, in both MMUs', () => {
+  for (const mmu of ['tdp', 'shadow'] as const) {
+    const w = mmu === 'tdp' ? mappedLeaf() : shadowMappedLeaf('lockless');
+    assert.equal(age(w), true, mmu);
+    assert.ok(w.kvm.mmu.walk(w.v, 0, false, false) >= 0, mmu);
+    assert.equal(age(w), false, `${mmu}: a software read leaves the A bit clear`);
+  }
+  // The TDP write-protect fix (fastPageFault=off): make_spte sets the A bit of the leaf it makes writable.
+  const w = mappedLeaf({ fastPageFault: 'off' });
+  assert.equal(age(w), true);
+  const tdp = w.kvm.mmu as unknown as { clearWritable(root: unknown, gfn: number): boolean; allRoots: unknown[] };
+  tdp.clearWritable(tdp.allRoots[0], 0);
+  assert.equal(w.kvm.mmu.walk(w.v, 0, true), -1, 'a write to the read-only leaf is refused');
+  assert.equal(age(w), true, 'the refused write used the leaf: A set (the SDM)');
+  assert.equal(age(w), false);
+  runAlone(w.inst, function* () {
+    assert.equal(yield* kvmMmuPageFault(w.v, 0, true), 'fixed');
+  });
+  assert.equal(age(w), true, 'make_spte set the A bit of the leaf it made writable');
 });
 
 test('pay for what you use: a world without aging keeps no A bit and its guest walk is a read (fault-vs-invalidation-mini); an aging world announces the walk as a write', () => {

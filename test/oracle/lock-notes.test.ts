@@ -85,7 +85,7 @@ const MUTANTS: readonly (readonly [string, string, ('random' | 'pct')?])[] = [
   // Random with deferred retries misses it in 20,000: pct finds it.
   ['sync-children-mini', 'sync-children-wp-no-flush', 'pct'],
   // The lockless aging holds no mmu_lock across the notifier's zap; random walks miss it in 20,000.
-  ['age-vs-migrate-mini', 'age-plain-clear', 'pct'],
+  ['age-vs-numa-mini', 'age-plain-clear', 'pct'],
 ];
 
 for (const [scenario, mutant, strategy] of MUTANTS) {
