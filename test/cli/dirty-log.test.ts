@@ -51,7 +51,7 @@ for (const mmu of ['tdp', 'shadow'] as const) {
       const lines = story(r.stdout);
       assert.match(
         lines.at(-1)!,
-        /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x0 through its (?:TLB|SPTEs) and reached pfn 0x[0-9a-f]+ (?:without a fault|after a fault that did not mark the page dirty), the VMM's last copy of the page coming before it \(after .*\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it(?: \(vCPU\d's TLB entry still allowed writes\))?$/,
+        /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x0 through its (?:TLB|SPTEs) and reached pfn 0x[0-9a-f]+ (?:without a fault|after a fault that (?:did not mark|marked) the page dirty), the VMM's last copy of the page coming before it \(after .*\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it(?: \(vCPU\d's TLB entry still allowed writes\))?$/,
       );
       // Judged at the end of the run: no copy of the page, and no mark of it, after the lost write.
       assertStoryInOrder(lines, shows, { none: /VMM copies gfn 0x0|mark_page_dirty_in_slot: gfn 0x0/ });

@@ -19,12 +19,14 @@ import { simulate } from '../../src/simulate/simulate.js';
 // 400 ns instead of 720 and a wait, which moved the timing; on seed 1 also before a
 // zap took the unsync pages below the page with it, mmu_zap_unsync_children):
 // vCPU5's refaults on one gfn, fixed 469 times, 5 ms without its access retiring.
-test('a fault fixed over and over, its access never retiring, is no progress: the simulator reports the livelock (root-zap-on-process-exit, sharedProcesses, munmapNs 20 us, seed 1, livelockNs 5 ms)', () => {
+// Since an IPI acknowledgement wakes only its kicker (2026-12-07), seed 1 no longer
+// settles there within 12 ms; seeds 5 and 10 of 1 to 12 do (seed 5: vCPU1, gfn 0x8000411).
+test('a fault fixed over and over, its access never retiring, is no progress: the simulator reports the livelock (root-zap-on-process-exit, sharedProcesses, munmapNs 20 us, seed 5, livelockNs 5 ms)', () => {
   const s = loadScenario('root-zap-on-process-exit');
   s.workload.sharedProcesses = true;
   s.workload.munmapNs = 20_000;
   s.stop = { timeNs: 12_000_000, livelockNs: 5_000_000 };
-  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 5 });
   assert.deepEqual(r.violations, []);
   assert.equal(r.progress.livelock, true, JSON.stringify(r.progress));
   assert.match(r.progress.stalled ?? '', /^vCPU\d's fault on gfn 0x8000411: no completion for \d+ ns/);
