@@ -5,6 +5,7 @@ import { markPageDirtyInSlot } from './dirty-log.js';
 import type { RetPf } from './events.js';
 import type { LeafSpte } from './fast-page-fault.js';
 import type { Kvm } from './kvm.js';
+import { LeafBits } from './leaf-bits.js';
 import type { Memslot } from './memslots.js';
 import { makeMmioSpte, mmioSpteGen } from './mmio-spte.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
@@ -66,7 +67,7 @@ export class TdpMmu implements MmuBackend {
    * until a slot's logging is enabled, so that no other world pays for it. Every
    * other leaf is writable (the model's guest memory is, in host and guest).
    */
-  private readOnly: Map<number, Set<number>> | null = null;
+  private readOnly: LeafBits | null = null;
 
   /**
    * Leaves whose Accessed bit is set (EPT A/D bits: the A bit), by root id: null
@@ -74,7 +75,7 @@ export class TdpMmu implements MmuBackend {
    * other world's walk pays for it. Set by the guest's walk to the leaf (the
    * TLB fill) and by make_spte; cleared by kvm_age_gfn and with the leaf.
    */
-  private accessed: Map<number, Set<number>> | null = null;
+  private accessed: LeafBits | null = null;
 
   /** Whether the leaf the last walk found allows writes (set by walk). */
   walkWritable = true;
@@ -86,42 +87,25 @@ export class TdpMmu implements MmuBackend {
     // The hardware's walk sets the A bit of the present leaf it reaches, before the
     // permission check (a write the leaf refuses used it too); a TLB hit walks
     // nothing, a software read (hardware false) sets nothing.
-    if (this.accessed !== null && pfn >= 0 && hardware) this.markAccessed(root, gfn);
+    if (this.accessed !== null && pfn >= 0 && hardware) this.accessed.add(root.id, gfn);
     if (this.readOnly === null) return pfn;
     this.walkWritable = !(pfn >= 0 && this.isReadOnly(root, gfn));
     return write && !this.walkWritable ? -1 : pfn;
   }
 
   private isReadOnly(root: TdpRoot, gfn: number): boolean {
-    return this.readOnly?.get(root.id)?.has(gfn) ?? false;
+    return this.readOnly?.has(root.id, gfn) ?? false;
   }
 
   /** From now on leaves keep an Accessed bit (a world whose host reclaim ages pages). */
   trackAccessed(): void {
-    this.accessed ??= new Map();
-  }
-
-  private markAccessed(root: TdpRoot, gfn: number): void {
-    const accessed = this.accessed!;
-    let set = accessed.get(root.id);
-    if (set === undefined) {
-      set = new Set();
-      accessed.set(root.id, set);
-    }
-    set.add(gfn);
+    this.accessed ??= new LeafBits();
   }
 
   /** Clears the W bit of the present leaf of gfn in root; whether it was set. */
   private clearWritable(root: TdpRoot, gfn: number): boolean {
-    this.readOnly ??= new Map();
-    let set = this.readOnly.get(root.id);
-    if (set === undefined) {
-      set = new Set();
-      this.readOnly.set(root.id, set);
-    }
-    if (set.has(gfn)) return false;
-    set.add(gfn);
-    return true;
+    this.readOnly ??= new LeafBits();
+    return this.readOnly.add(root.id, gfn);
   }
 
   /**
@@ -157,9 +141,9 @@ export class TdpMmu implements MmuBackend {
     if (old >= 0) {
       if (!fault.write || !this.isReadOnly(root, fault.gfn)) return 'spurious';
       markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true);
-      this.readOnly!.get(root.id)!.delete(fault.gfn);
+      this.readOnly!.delete(root.id, fault.gfn);
       // make_spte (this is no prefetch) sets the A bit of the leaf it makes writable.
-      if (this.accessed !== null) this.markAccessed(root, fault.gfn);
+      this.accessed?.add(root.id, fault.gfn);
       kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true });
       kvm.rt.charge(kvm.costs.spteInstallNs);
       return 'fixed';
@@ -175,7 +159,7 @@ export class TdpMmu implements MmuBackend {
     markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn);
     this.pool.set(root.table, fault.gfn, fault.pfn);
     // make_spte sets the A bit of a leaf a fault (not a prefetch) installs.
-    if (this.accessed !== null) this.markAccessed(root, fault.gfn);
+    this.accessed?.add(root.id, fault.gfn);
     kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 });
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
@@ -207,7 +191,7 @@ export class TdpMmu implements MmuBackend {
     if (!same && !plain) return false;
     if (!same) this.kvm.mutation.tookEffect();
     this.pool.set(root.table, gfn, next.pfn);
-    if (next.writable) this.readOnly?.get(root.id)?.delete(gfn);
+    if (next.writable) this.readOnly?.delete(root.id, gfn);
     else this.clearWritable(root, gfn);
     return true;
   }
@@ -238,7 +222,7 @@ export class TdpMmu implements MmuBackend {
         if (root.freed) break;
         const pfn = this.pool.lookup(root.table, g);
         if (pfn < 0) continue;
-        const wasYoung = this.accessed?.get(root.id)?.has(g) ?? false;
+        const wasYoung = this.accessed?.has(root.id, g) ?? false;
         kvm.emit({ e: 'ageSpteRead', root: root.id, gfn: g, pfn, young: wasYoung });
         if (!wasYoung) continue;
         young = true;
@@ -270,10 +254,10 @@ export class TdpMmu implements MmuBackend {
     if (plain && !same) {
       kvm.mutation.tookEffect();
       this.pool.set(root.table, gfn, old.pfn);
-      if (old.writable) this.readOnly?.get(root.id)?.delete(gfn);
+      if (old.writable) this.readOnly?.delete(root.id, gfn);
       else this.clearWritable(root, gfn);
     }
-    this.accessed?.get(root.id)?.delete(gfn);
+    this.accessed?.delete(root.id, gfn);
     kvm.emit({ e: 'ageSpte', root: root.id, gfn, pfn: old.pfn, curPfn: cur, plain: plain && !same });
     // An atomic read-modify-write of one SPTE, as a zap's store.
     kvm.rt.charge(kvm.costs.zapSpteNs);
@@ -320,8 +304,8 @@ export class TdpMmu implements MmuBackend {
       yield op2(WRITE, this.spteObject(g), lock.obj);
       if (root.freed) break;
       const old = this.pool.set(root.table, g, -1);
-      if (this.readOnly !== null) this.readOnly.get(root.id)?.delete(g);
-      if (this.accessed !== null) this.accessed.get(root.id)?.delete(g);
+      this.readOnly?.delete(root.id, g);
+      this.accessed?.delete(root.id, g);
       if (old >= 0) {
         resumed = false;
         if (!root.invalid) pending = true;
@@ -412,8 +396,8 @@ export class TdpMmu implements MmuBackend {
     if (root.refcount > 0) return;
     if (!root.invalid) throw new ModelBug(`root ${root.id} freed while valid`);
     root.freed = true;
-    this.readOnly?.delete(root.id);
-    this.accessed?.delete(root.id);
+    this.readOnly?.dropRoot(root.id);
+    this.accessed?.dropRoot(root.id);
     this.roots.splice(this.roots.indexOf(root), 1);
     this.pool.freeTree(root.table);
     this.kvm.emit({ e: 'rootFree', root: root.id });
