@@ -34,3 +34,13 @@ export function runOn(inst: KvmInstance, t: Thread): void {
     inst.rt.runStep(t);
   }
 }
+
+/** At the end of the run (Instance.finish), exactly one violation: `thread`'s lost-dirty-write, its message matching `message`. */
+export function assertLostAtEnd(inst: KvmInstance, thread: string, message: RegExp): void {
+  inst.finish();
+  assert.equal(inst.violations.length, 1);
+  const v = inst.violations[0]!;
+  assert.equal(v.kind, 'lost-dirty-write');
+  assert.equal(v.thread, thread);
+  assert.match(v.message, message);
+}
