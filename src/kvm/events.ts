@@ -303,24 +303,72 @@ export type KvmEventBody =
    */
   | { e: 'markPageDirty'; vcpu: number; gfn: number; slot: number; already: boolean; wpFault: boolean; fast?: boolean }
   /** fast_page_fault's lockless read of the leaf of `gfn` (kvm_tdp_mmu_fast_pf_get_last_sptep): `pfn` -1 when none is present. */
-  | { e: 'fastPfGetSpte'; vcpu: number; gfn: number; pfn: number; writable: boolean }
+  | { e: 'fastPfGetSpte'; vcpu: number; gfn: number; pfn: number; writable: boolean; accessTracked?: true }
   /**
    * fast_page_fault's fix of the leaf of `gfn` (fast_pf_fix_direct_spte): the
    * cmpxchg from the value read (`oldPfn`, read-only) to the same pfn writable,
    * against the leaf as it was (`curPfn`, -1 none; `curWritable`); `ok`: stored.
    * `plain`: a plain store (the fast-pf-plain-write mutant), stored whatever it was.
    */
-  | { e: 'fastPfCmpxchg'; vcpu: number; gfn: number; oldPfn: number; curPfn: number; curWritable: boolean; ok: boolean; plain: boolean }
+  | {
+      e: 'fastPfCmpxchg';
+      vcpu: number;
+      gfn: number;
+      oldPfn: number;
+      curPfn: number;
+      curWritable: boolean;
+      ok: boolean;
+      plain: boolean;
+      /** Present only where a leaf was access-tracked (eptAdBits=off): the value read was (restore_acc_track_spte's cmpxchg). */
+      restore?: boolean;
+      /** With `restore`: whether the new leaf is writable (a write fault on an MMU-writable leaf). */
+      newWritable?: boolean;
+      /** With `restore`: the leaf met at the cmpxchg was access-tracked. */
+      curAccessTracked?: boolean;
+    }
   /**
    * fast_page_fault returned (its tracepoint): the leaf it last read (`oldPfn`,
    * -1 not present; `oldWritable`), `ret` (RET_PF_INVALID: the slow path goes
    * on), and the failed cmpxchgs before (`retries`).
    */
-  | { e: 'fastPageFault'; vcpu: number; gfn: number; oldPfn: number; oldWritable: boolean; ret: 'fixed' | 'spurious' | 'invalid'; retries: number }
+  | {
+      e: 'fastPageFault';
+      vcpu: number;
+      gfn: number;
+      oldPfn: number;
+      oldWritable: boolean;
+      ret: 'fixed' | 'spurious' | 'invalid';
+      retries: number;
+      /** A fault on a leaf not present (only without EPT A/D bits does one come here): the access. */
+      notPresent?: 'read' | 'write';
+      /** With `notPresent`: the leaf last read was access-tracked (restore_acc_track_spte). */
+      accessTracked?: boolean;
+    }
   /** kvm_mmu_notifier_clear_flush_young called on [hvaStart, hvaEnd) (its kvm_age_hva tracepoint). */
   | { e: 'ageHva'; hvaStart: number; hvaEnd: number }
   /** kvm_age_gfn's read of the present leaf of `gfn` in `root` (iter.old_spte; under shadow paging root -1, `sp` the page holding it): whether its A bit was set. */
-  | { e: 'ageSpteRead'; root: number; sp?: number; gfn: number; pfn: number; young: boolean }
+  | { e: 'ageSpteRead'; root: number; sp?: number; gfn: number; pfn: number; young: boolean; noAd?: true }
+  /**
+   * kvm_age_gfn without A/D bits (eptAdBits=off): mark_spte_for_access_track's
+   * store to the leaf of `gfn` in `root` it read young mapping `pfn` (`curPfn`
+   * the leaf at the store, -1 zapped; `curTracked`: already access-tracked).
+   * `ok`: stored (lockless: the cmpxchg against the value read; under mmu_lock
+   * always). `plain`: the mutant's plain store of the marked value read.
+   */
+  | {
+      e: 'ageSpteMark';
+      root: number;
+      gfn: number;
+      pfn: number;
+      /** The W bit of the leaf as read (the mark clears it, not saving it). */
+      writable: boolean;
+      curPfn: number;
+      curWritable: boolean;
+      curTracked: boolean;
+      ok: boolean;
+      plain: boolean;
+      lockless: boolean;
+    }
   /**
    * kvm_age_gfn cleared the A bit of the leaf of `gfn` it read mapping `pfn`;
    * `curPfn` the leaf as it was at the clear (-1: zapped since the read).
@@ -698,8 +746,9 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'markPageDirty':
       return `${ev.fast ? 'fast_pf_fix_direct_spte: ' : ev.wpFault ? 'write to a write-protected leaf: make_spte makes it writable, ' : ''}mark_page_dirty_in_slot: gfn ${hex(ev.gfn)} dirty in memslot ${ev.slot}${ev.already ? ' (already)' : ''}`;
     case 'fastPfGetSpte':
-      return `fast_page_fault gfn ${hex(ev.gfn)}: lockless read of the leaf: spte ${leafText(ev.pfn, ev.writable)}`;
+      return `fast_page_fault gfn ${hex(ev.gfn)}: lockless read of the leaf: spte ${ev.accessTracked ? trackedText(ev.pfn) : leafText(ev.pfn, ev.writable)}`;
     case 'fastPfCmpxchg':
+      if (ev.restore !== undefined) return restoreText(ev);
       if (ev.plain) {
         const over = ev.curPfn === ev.oldPfn && !ev.curWritable ? '' : ` over ${leafText(ev.curPfn, ev.curWritable)}`;
         return `fast_page_fault gfn ${hex(ev.gfn)}: spte ${leafText(ev.oldPfn, false)} → ${leafText(ev.oldPfn, true)} (plain store${over}, no cmpxchg: the mutant's)`;
@@ -708,6 +757,7 @@ export function describeEvent(ev: KvmEventBody): string {
         ? `fast_page_fault gfn ${hex(ev.gfn)}: spte ${leafText(ev.oldPfn, false)} → ${leafText(ev.oldPfn, true)} (cmpxchg ok)`
         : `fast_page_fault gfn ${hex(ev.gfn)}: cmpxchg failed (spte now ${leafText(ev.curPfn, ev.curWritable)}), retry`;
     case 'fastPageFault':
+      if (ev.notPresent !== undefined) return fastPfNotPresentText(ev);
       return ev.ret === 'fixed'
         ? `fast_page_fault gfn ${hex(ev.gfn)}: RET_PF_FIXED without mmu_lock`
         : ev.ret === 'spurious'
@@ -716,7 +766,12 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'ageHva':
       return `clear_flush_young [${hvaText(ev.hvaStart)},${hvaText(ev.hvaEnd)}): kvm_age_gfn (no TLB flush: KVM_ELIDE_TLB_FLUSH_IF_YOUNG)`;
     case 'ageSpteRead':
+      if (ev.noAd) {
+        return `kvm_age_gfn: read SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} in ${spteHolder(ev)}: ${ev.young ? 'present (no A/D bits: accessed unless access-tracked)' : 'access-tracked (not accessed)'}`;
+      }
       return `${ev.sp !== undefined ? 'kvm_age_rmap' : 'kvm_age_gfn'}: read SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} in ${spteHolder(ev)}: ${ev.young ? 'Accessed' : 'not accessed'}`;
+    case 'ageSpteMark':
+      return ageMarkText(ev);
     case 'ageSpte':
       if (ev.plain) {
         return `kvm_age_gfn: plain store of SPTE gfn ${hex(ev.gfn)} → pfn ${hex(ev.pfn)} without the Accessed bit over ${ev.curPfn < 0 ? 'not present' : `pfn ${hex(ev.curPfn)}`}, no atomic AND: the mutant's`;
@@ -731,6 +786,56 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'note':
       return ev.text;
   }
+}
+
+/** An access-tracked leaf as the step log says it: the pfn it keeps, RWX cleared (R and X saved). */
+function trackedText(pfn: number): string {
+  return `pfn ${hex(pfn)} access-tracked (---, not present to the hardware)`;
+}
+
+/** A leaf as the step log says it, access-tracked or not. */
+function anyLeafText(pfn: number, writable: boolean, tracked: boolean): string {
+  return tracked && pfn >= 0 ? trackedText(pfn) : leafText(pfn, writable);
+}
+
+/** fast_page_fault's cmpxchg where a leaf was access-tracked (eptAdBits=off). */
+function restoreText(ev: KvmEvent & { e: 'fastPfCmpxchg' }): string {
+  const g = `fast_page_fault gfn ${hex(ev.gfn)}`;
+  const cur = anyLeafText(ev.curPfn, ev.curWritable, ev.curAccessTracked === true);
+  if (!ev.restore) {
+    return ev.ok
+      ? `${g}: spte ${leafText(ev.oldPfn, false)} → ${leafText(ev.oldPfn, true)} (cmpxchg ok)`
+      : `${g}: cmpxchg failed (spte now ${cur}), retry`;
+  }
+  const next = `${leafText(ev.oldPfn, ev.newWritable === true)} (restore_acc_track_spte${ev.newWritable ? ', W set for the write' : ''}`;
+  if (ev.plain) {
+    const over = ev.curPfn === ev.oldPfn && ev.curAccessTracked ? '' : ` over ${cur}`;
+    return `${g}: spte ${trackedText(ev.oldPfn)} → ${next}; plain store${over}, no cmpxchg: the mutant's)`;
+  }
+  return ev.ok ? `${g}: spte ${trackedText(ev.oldPfn)} → ${next}; cmpxchg ok)` : `${g}: restore_acc_track_spte's cmpxchg failed (spte now ${cur}), retry`;
+}
+
+/** fast_page_fault's end for a fault on a leaf not present (eptAdBits=off). */
+function fastPfNotPresentText(ev: KvmEvent & { e: 'fastPageFault' }): string {
+  const g = `fast_page_fault gfn ${hex(ev.gfn)} (${ev.notPresent} fault, leaf not present to the hardware)`;
+  if (ev.ret === 'fixed') return `${g}: RET_PF_FIXED without mmu_lock${ev.accessTracked ? ' (access tracking undone)' : ''}`;
+  if (ev.ret === 'spurious') return `${g}: spte ${leafText(ev.oldPfn, ev.oldWritable)} already allows the ${ev.notPresent}: RET_PF_SPURIOUS`;
+  return `${g}: ${ev.oldPfn < 0 ? 'spte not present' : `gave up after ${ev.retries} failed cmpxchgs`}: RET_PF_INVALID, the slow path`;
+}
+
+/** kvm_age_gfn's mark_spte_for_access_track store (eptAdBits=off). */
+function ageMarkText(ev: KvmEvent & { e: 'ageSpteMark' }): string {
+  const g = `kvm_age_gfn: mark_spte_for_access_track of SPTE gfn ${hex(ev.gfn)} in root ${ev.root}`;
+  const marked = trackedText(ev.pfn);
+  const cur = anyLeafText(ev.curPfn, ev.curWritable, ev.curTracked);
+  if (ev.plain) {
+    const over = ev.curPfn === ev.pfn && !ev.curTracked ? '' : ` over ${cur}`;
+    return `${g}: plain store of pfn ${hex(ev.pfn)} as read → ${marked}${over}, no cmpxchg: the mutant's`;
+  }
+  if (!ev.lockless) return `${g} (mmu_lock held for write): pfn ${hex(ev.pfn)} → ${marked}`;
+  return ev.ok
+    ? `${g}: cmpxchg pfn ${hex(ev.pfn)} → ${marked}`
+    : `${g}: cmpxchg failed (spte now ${cur}), not retried: left as it is`;
 }
 
 /** A leaf SPTE as the fast path's step log says it: its pfn and access, or not present. */

@@ -1,6 +1,7 @@
 import { opRead, opWrite } from '../runtime/op.js';
 import { kvmSlotDirtyTrackEnabled, markPageDirtyInSlot } from './dirty-log.js';
 import type { PageFault } from './mmu-backend.js';
+import { eptAccessTracking } from './settings.js';
 import type { Vcpu } from './vcpu.js';
 
 /**
@@ -16,6 +17,33 @@ export interface LeafSpte {
   readonly pfn: number;
   /** PT_WRITABLE_MASK. */
   readonly writable: boolean;
+  /**
+   * is_access_track_spte (EPT without A/D bits, eptAdBits=off): aging's
+   * mark_spte_for_access_track cleared its RWX bits (R and X saved high, W not
+   * saved), so the hardware sees it not present; still shadow-present, pfn kept.
+   * Absent: false (every leaf where A/D bits are on).
+   */
+  readonly accessTracked?: boolean;
+}
+
+/** Whether two reads of a leaf are the same SPTE value (what a cmpxchg compares). */
+export function sameLeaf(a: LeafSpte, b: LeafSpte): boolean {
+  return a.pfn === b.pfn && a.writable === b.writable && (a.accessTracked ?? false) === (b.accessTracked ?? false);
+}
+
+/** kvm_ad_enabled: EPT A/D bits in use (always, under shadow paging). */
+function kvmAdEnabled(vcpu: Vcpu): boolean {
+  return !eptAccessTracking(vcpu.kvm.settings);
+}
+
+/**
+ * @kernel mmu.c is_access_allowed — whether the fault's access would go through
+ * the leaf now: an access-tracked leaf allows none (it is not present to the
+ * hardware); else a read always, a write when the leaf is writable.
+ */
+function isAccessAllowed(fault: PageFault, spte: LeafSpte): boolean {
+  if (spte.accessTracked === true) return false;
+  return !fault.write || spte.writable;
 }
 
 /** What fast_page_fault returns: RET_PF_FIXED, RET_PF_SPURIOUS, or RET_PF_INVALID (the slow path goes on). */
@@ -25,25 +53,32 @@ export type FastPfRet = 'fixed' | 'spurious' | 'invalid';
 export const FAST_PF_MAX_RETRIES = 4;
 
 /**
- * @kernel mmu.c page_fault_can_be_fast — with A/D bits on (the model's EPT: no
- * access tracking), only a write fault on a present SPTE: a write protection
- * the fast path may lift. Not an MMIO fault (those never come here: the MMIO
- * fast path or the full fault handles them), and only for a direct MMU.
+ * @kernel mmu.c page_fault_can_be_fast — a write fault on a present SPTE (a
+ * write protection the fast path may lift), and, when kvm_ad_enabled is false
+ * (eptAdBits=off), any fault on an SPTE not present: it may be one aging marked
+ * for access tracking, which the fast path restores (a spurious fault, another
+ * vCPU's install, also ends there; a leaf really not present goes on to the
+ * slow path). Not an MMIO fault (those never come here: the MMIO fast path or
+ * the full fault handles them), and only for a direct MMU. (Later kernels send
+ * every fault on an SPTE not present through the fast path, A/D bits or not:
+ * not modelled, the model's default keeps the kvm_ad_enabled test.)
  */
 export function pageFaultCanBeFast(vcpu: Vcpu, fault: PageFault): boolean {
   const kvm = vcpu.kvm;
-  // The fault's own flags first: on every fault, and false outside dirty-log worlds.
-  return fault.present && fault.write && kvm.settings.fastPageFault === 'on' && kvm.mmu.fastPfGetLastSpte !== undefined;
+  if (kvm.settings.fastPageFault !== 'on' || kvm.mmu.fastPfGetLastSpte === undefined) return false;
+  return fault.present ? fault.write : !kvmAdEnabled(vcpu);
 }
 
 /**
  * @kernel mmu.c fast_page_fault — without mmu_lock and without the
  * mmu_invalidate_seq snapshot: read the leaf (walk_shadow_page_lockless_begin,
  * kvm_tdp_mmu_fast_pf_get_last_sptep); a leaf gone sends the fault down the slow
- * path; one that already allows the write makes it spurious; otherwise the W bit
- * is set with a cmpxchg against the value read (fast_pf_fix_direct_spte), which
- * is what makes it safe against a racing zap or write-protect: either changed
- * the leaf, the cmpxchg fails, and the leaf is read again.
+ * path; one that already allows the access makes it spurious; otherwise the new
+ * leaf (an access-tracked one restored, restore_acc_track_spte; the W bit set
+ * for a write) is stored with a cmpxchg against the value read
+ * (fast_pf_fix_direct_spte), which is what makes it safe against a racing zap,
+ * write-protect or mark for access tracking: any of them changed the leaf, the
+ * cmpxchg fails, and the leaf is read again.
  */
 export function* fastPageFault(vcpu: Vcpu, fault: PageFault): Generator<number, FastPfRet, void> {
   const kvm = vcpu.kvm;
@@ -53,27 +88,35 @@ export function* fastPageFault(vcpu: Vcpu, fault: PageFault): Generator<number, 
   let spte: LeafSpte | null = null;
   for (;;) {
     // Race: a harvest's write-protect, a notifier's zap (host migration of the
-    // page), or another vCPU's fix of this leaf, any of which may land before or
-    // after this lockless read.
+    // page), aging's mark for access tracking (no A/D bits), or another vCPU's fix
+    // of this leaf, any of which may land before or after this lockless read.
     yield opRead(mmu.spteObject(fault.gfn));
     spte = mmu.fastPfGetLastSpte!(vcpu, fault.gfn);
-    kvm.emit({ e: 'fastPfGetSpte', vcpu: vcpu.id, gfn: fault.gfn, pfn: spte?.pfn ?? -1, writable: spte?.writable ?? false });
-    // Not shadow-present (zapped): only the slow path can map the page again.
+    kvm.emit(
+      spte?.accessTracked === true
+        ? { e: 'fastPfGetSpte', vcpu: vcpu.id, gfn: fault.gfn, pfn: spte.pfn, writable: false, accessTracked: true }
+        : { e: 'fastPfGetSpte', vcpu: vcpu.id, gfn: fault.gfn, pfn: spte?.pfn ?? -1, writable: spte?.writable ?? false },
+    );
+    // Not shadow-present (zapped, or never made): only the slow path can map the page.
     if (spte === null) break;
     // is_access_allowed: another vCPU fixed it, or our TLB was stale: nothing to do.
-    if (spte.writable) {
+    if (isAccessAllowed(fault, spte)) {
       ret = 'spurious';
       break;
     }
-    // is_mmu_writable_spte holds for every TDP leaf here (LeafSpte): the W bit may be set.
-    const next: LeafSpte = { pfn: spte.pfn, writable: true };
+    // An access-tracked leaf: restore_acc_track_spte gives back R and X (W was not
+    // saved). Then, for a write, the W bit: is_mmu_writable_spte holds for every
+    // TDP leaf here (LeafSpte).
+    const next: LeafSpte = { pfn: spte.pfn, writable: spte.writable || fault.write };
     if (yield* fastPfFixDirectSpte(vcpu, fault, spte, next)) {
       ret = 'fixed';
       break;
     }
     if (++retries > FAST_PF_MAX_RETRIES) break;
   }
-  kvm.emit({ e: 'fastPageFault', vcpu: vcpu.id, gfn: fault.gfn, oldPfn: spte?.pfn ?? -1, oldWritable: spte?.writable ?? false, ret, retries });
+  const done = { e: 'fastPageFault' as const, vcpu: vcpu.id, gfn: fault.gfn, oldPfn: spte?.pfn ?? -1, oldWritable: spte?.writable ?? false, ret, retries };
+  // A fault on a leaf not present (only without A/D bits) says which access it was, and whether the leaf was access-tracked.
+  kvm.emit(fault.present ? done : { ...done, notPresent: fault.write ? 'write' : 'read', accessTracked: spte?.accessTracked === true });
   if (ret === 'fixed') {
     fault.pfn = spte!.pfn;
     kvm.rt.charge(kvm.costs.spteInstallNs);
@@ -93,13 +136,14 @@ export function* fastPageFault(vcpu: Vcpu, fault: PageFault): Generator<number, 
 function* fastPfFixDirectSpte(vcpu: Vcpu, fault: PageFault, old: LeafSpte, next: LeafSpte): Generator<number, boolean, void> {
   const kvm = vcpu.kvm;
   // Race: whatever changed the leaf since the lockless read (a harvest's
-  // write-protect, a notifier's zap, another vCPU's fix): the cmpxchg fails then.
+  // write-protect, a notifier's zap, aging's mark for access tracking, another
+  // vCPU's fix or restore): the cmpxchg fails then.
   yield opWrite(kvm.mmu.spteObject(fault.gfn));
   const plain = kvm.mutation.has('fast-pf-plain-write');
   const before = kvm.mmu.fastPfGetLastSpte!(vcpu, fault.gfn);
   const ok = kvm.mmu.fastPfCmpxchgSpte!(vcpu, fault.gfn, old, next, plain);
-  kvm.emit({
-    e: 'fastPfCmpxchg',
+  const cmpxchg = {
+    e: 'fastPfCmpxchg' as const,
     vcpu: vcpu.id,
     gfn: fault.gfn,
     oldPfn: old.pfn,
@@ -107,7 +151,13 @@ function* fastPfFixDirectSpte(vcpu: Vcpu, fault: PageFault, old: LeafSpte, next:
     curWritable: before?.writable ?? false,
     ok,
     plain,
-  });
+  };
+  // restore_acc_track_spte's cmpxchg says so, with the leaf it made and the one it met.
+  kvm.emit(
+    old.accessTracked === true || before?.accessTracked === true
+      ? { ...cmpxchg, restore: old.accessTracked === true, newWritable: next.writable, curAccessTracked: before?.accessTracked === true }
+      : cmpxchg,
+  );
   if (!ok) return false;
   if (next.writable && !old.writable && kvmSlotDirtyTrackEnabled(kvm, fault.slot) && !kvm.mutation.acts('fast-pf-no-mark-dirty')) {
     const log = kvm.dirtyLog!;

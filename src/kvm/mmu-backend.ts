@@ -90,15 +90,21 @@ export interface MmuBackend {
   rootId(vcpu: Vcpu): number;
   /** Why entering the guest on this vCPU's root would break property 2, or null. */
   rootProblem(vcpu: Vcpu): string | null;
-  /** A present leaf mapping some gfn of [start, end) in any root not yet freed, or null. */
-  findMapping(start: number, end: number): { root: number; gfn: number; pfn: number } | null;
+  /**
+   * A present leaf mapping some gfn of [start, end) in any root not yet freed, or
+   * null; `accessTracked`: shadow-present but marked for access tracking (TDP
+   * without A/D bits), not present to the hardware until fast_page_fault restores it.
+   */
+  findMapping(start: number, end: number): { root: number; gfn: number; pfn: number; accessTracked?: true } | null;
   /**
    * Page aging: from now on leaves keep an Accessed bit (a world whose reclaim
    * ages pages), and kvm_age_gfn's part of [start, end) clears it, returning
    * whether a leaf was young (`lockless`: mmuAging=lockless, so mmu_lock is
-   * not held by the caller).
+   * not held by the caller). trackAccessed returns whether the hardware's walk
+   * writes the leaf (its A bit; TDP without A/D bits marks leaves for access
+   * tracking instead, and the walk writes nothing).
    */
-  trackAccessed(): void;
+  trackAccessed(): boolean;
   ageGfnRange(start: number, end: number, lockless: boolean): Generator<Op, boolean, void>;
   /** Recounts what the MMU counts (root counts, used pages, lpage_info); mismatches described. */
   checkAccounting(): string[];

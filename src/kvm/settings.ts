@@ -80,6 +80,17 @@ export interface Settings {
    * around the walk.
    */
   mmuAging: 'lockless' | 'mmu-lock';
+  /**
+   * enable_ept_ad_bits (kvm_intel.eptad): whether EPT leaves have Accessed and
+   * Dirty bits (`on`, the kernel's default where the CPU has them). `off`:
+   * kvm_ad_enabled is false, and aging cannot clear an A bit: kvm_age_gfn marks
+   * a young leaf for access tracking instead (mark_spte_for_access_track: R and
+   * X saved in high bits, RWX cleared, the pfn kept), which the hardware sees as
+   * not present; every fault on a leaf not present goes to fast_page_fault
+   * first, which restores an access-tracked leaf with its cmpxchg
+   * (restore_acc_track_spte). TDP only: shadow paging always has A/D bits.
+   */
+  eptAdBits: 'on' | 'off';
 }
 
 /** The greatest zapBatchPages: any count above a world's shadow pages means no lock break. */
@@ -180,7 +191,23 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       "kvm_age_gfn (reclaim with age: true), both MMUs: lockless (v6.15 on, CONFIG_KVM_MMU_LOCKLESS_AGING) takes no mmu_lock: the TDP MMU walks the valid roots under RCU and clears the Accessed bit with an atomic AND, the shadow MMU walks each gfn's rmap under that rmap's lock and clears it with clear_bit; mmu-lock (before) holds mmu_lock for write around the walk",
   },
+  {
+    key: 'eptAdBits',
+    values: ['on', 'off'],
+    default: 'on',
+    description:
+      "enable_ept_ad_bits (kvm_intel.eptad): on, EPT leaves have an Accessed bit, which aging clears; off, aging marks a young leaf for access tracking instead (mark_spte_for_access_track: not present to the hardware, the pfn kept; lockless, a cmpxchg that is not retried), the guest's next access to it faults, and fast_page_fault, which then takes every fault on a leaf not present, restores it with its cmpxchg (restore_acc_track_spte; writable too for a write)",
+    readUnder: { mmu: 'tdp', instead: 'shadow paging (EPT off) always has A/D bits' },
+  },
 ];
+
+/**
+ * EPT without A/D bits (eptAdBits=off under TDP; shadow paging always has them):
+ * kvm_ad_enabled is false, and aging marks leaves for access tracking.
+ */
+export function eptAccessTracking(s: Pick<Settings, 'mmu' | 'eptAdBits'>): boolean {
+  return s.mmu === 'tdp' && s.eptAdBits === 'off';
+}
 
 export function defaultSettings(): Settings {
   const s: Record<string, unknown> = {};

@@ -228,8 +228,10 @@ export class ShadowMmu implements MmuBackend {
    */
   accessed: Set<number> | null = null;
 
-  trackAccessed(): void {
+  /** Shadow paging always has A/D bits: the walk sets the A bit. */
+  trackAccessed(): boolean {
     this.accessed ??= new Set();
+    return true;
   }
 
   ageGfnRange(start: number, end: number, lockless: boolean): Generator<Op, boolean, void> {

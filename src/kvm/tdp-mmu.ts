@@ -3,13 +3,14 @@ import { op2, opPair, opRead, opShared, opWrite, READ, WRITE } from '../runtime/
 import type { Task } from '../runtime/thread.js';
 import { markPageDirtyInSlot } from './dirty-log.js';
 import type { RetPf } from './events.js';
-import type { LeafSpte } from './fast-page-fault.js';
+import { type LeafSpte, sameLeaf } from './fast-page-fault.js';
 import type { Kvm } from './kvm.js';
 import { LeafBits } from './leaf-bits.js';
 import type { Memslot } from './memslots.js';
 import { makeMmioSpte, mmioSpteGen } from './mmio-spte.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
 import { TablePool } from './page-table.js';
+import { eptAccessTracking } from './settings.js';
 import type { Vcpu } from './vcpu.js';
 import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest, rootZapRequest } from './vcpu-requests.js';
 import { kvmMmuZapAllFast } from './zap-all-fast.js';
@@ -77,6 +78,17 @@ export class TdpMmu implements MmuBackend {
    */
   private accessed: LeafBits | null = null;
 
+  /**
+   * Leaves aging marked for access tracking (EPT without A/D bits,
+   * eptAdBits=off: mark_spte_for_access_track), by root id: null unless host
+   * reclaim ages pages in such a world. Such a leaf keeps its pfn in the pool
+   * and stays shadow-present (zaps, write protection and the oracle see it), but
+   * its RWX bits are clear: the hardware's walk faults on it (an EPT violation,
+   * not present), and its W bit is clear too (readOnly), not being saved.
+   * Cleared when fast_page_fault restores the leaf, or a fault or zap replaces it.
+   */
+  private accessTrack: LeafBits | null = null;
+
   /** Whether the leaf the last walk found allows writes (set by walk). */
   walkWritable = true;
 
@@ -84,6 +96,9 @@ export class TdpMmu implements MmuBackend {
     const root = this.rootOf(vcpu);
     if (root === undefined || root.freed) return -1;
     const pfn = this.pool.lookup(root.table, gfn);
+    // An access-tracked leaf (no A/D bits) has no RWX bits: not present to the
+    // hardware, whose walk exits with an EPT violation that is no write protection.
+    if (this.accessTrack !== null && pfn >= 0 && this.accessTrack.has(root.id, gfn)) return -1;
     // The hardware's walk sets the A bit of the present leaf it reaches, before the
     // permission check (a write the leaf refuses used it too); a TLB hit walks
     // nothing, a software read (hardware false) sets nothing.
@@ -97,9 +112,29 @@ export class TdpMmu implements MmuBackend {
     return this.readOnly?.has(root.id, gfn) ?? false;
   }
 
-  /** From now on leaves keep an Accessed bit (a world whose host reclaim ages pages). */
-  trackAccessed(): void {
+  /**
+   * From now on leaves keep an Accessed bit (a world whose host reclaim ages
+   * pages), or, without EPT A/D bits, may be marked for access tracking; whether
+   * the hardware's walk writes the leaf (its A bit: not without A/D bits).
+   */
+  trackAccessed(): boolean {
+    if (eptAccessTracking(this.kvm.settings)) {
+      this.accessTrack ??= new LeafBits();
+      return false;
+    }
     this.accessed ??= new LeafBits();
+    return true;
+  }
+
+  private isAccessTracked(root: TdpRoot, gfn: number): boolean {
+    return this.accessTrack?.has(root.id, gfn) ?? false;
+  }
+
+  /** The leaf of gfn in root as an SPTE value, or null when none is shadow-present. */
+  private leafSpte(root: TdpRoot, gfn: number): LeafSpte | null {
+    const pfn = this.pool.lookup(root.table, gfn);
+    if (pfn < 0) return null;
+    return this.isAccessTracked(root, gfn) ? { pfn, writable: false, accessTracked: true } : { pfn, writable: !this.isReadOnly(root, gfn) };
   }
 
   /** Clears the W bit of the present leaf of gfn in root; whether it was set. */
@@ -138,6 +173,18 @@ export class TdpMmu implements MmuBackend {
     // write to a leaf dirty logging write-protected makes it writable again, and
     // make_spte marks the gfn dirty (fast_page_fault fixes it first, without
     // mmu_lock; this is for fastPageFault=off, or a leaf it found not present).
+    // A leaf marked for access tracking (no A/D bits) is no access the fault may
+    // use: make_spte's new leaf replaces it (the fast path restores it first,
+    // without mmu_lock; this is for fastPageFault=off, or a leaf it read as not present).
+    if (old >= 0 && this.isAccessTracked(root, fault.gfn)) {
+      markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn);
+      this.accessTrack!.delete(root.id, fault.gfn);
+      this.readOnly?.delete(root.id, fault.gfn);
+      this.pool.set(root.table, fault.gfn, fault.pfn);
+      kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true });
+      kvm.rt.charge(kvm.costs.spteInstallNs);
+      return 'fixed';
+    }
     if (old >= 0) {
       if (!fault.write || !this.isReadOnly(root, fault.gfn)) return 'spurious';
       markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true);
@@ -173,9 +220,7 @@ export class TdpMmu implements MmuBackend {
   fastPfGetLastSpte(vcpu: Vcpu, gfn: number): LeafSpte | null {
     const root = this.rootOf(vcpu);
     if (root === undefined || root.freed) return null;
-    const pfn = this.pool.lookup(root.table, gfn);
-    if (pfn < 0) return null;
-    return { pfn, writable: !this.isReadOnly(root, gfn) };
+    return this.leafSpte(root, gfn);
   }
 
   /**
@@ -186,14 +231,23 @@ export class TdpMmu implements MmuBackend {
   fastPfCmpxchgSpte(vcpu: Vcpu, gfn: number, old: LeafSpte, next: LeafSpte, plain: boolean): boolean {
     const root = this.rootOf(vcpu);
     if (root === undefined || root.freed) throw new ModelBug(`${vcpu.name}: fast_page_fault with no root`);
-    const cur = this.pool.lookup(root.table, gfn);
-    const same = cur === old.pfn && !this.isReadOnly(root, gfn) === old.writable;
+    const cur = this.leafSpte(root, gfn);
+    const same = cur !== null && sameLeaf(cur, old);
     if (!same && !plain) return false;
     if (!same) this.kvm.mutation.tookEffect();
-    this.pool.set(root.table, gfn, next.pfn);
-    if (next.writable) this.readOnly?.delete(root.id, gfn);
-    else this.clearWritable(root, gfn);
+    this.setLeaf(root, gfn, next);
     return true;
+  }
+
+  /** Stores `spte` as gfn's leaf in root: its pfn, W bit and access tracking. */
+  private setLeaf(root: TdpRoot, gfn: number, spte: LeafSpte): void {
+    this.pool.set(root.table, gfn, spte.pfn);
+    if (spte.writable) this.readOnly?.delete(root.id, gfn);
+    else this.clearWritable(root, gfn);
+    if (spte.accessTracked === true) {
+      this.accessTrack ??= new LeafBits();
+      this.accessTrack.add(root.id, gfn);
+    } else this.accessTrack?.delete(root.id, gfn);
   }
 
   /**
@@ -210,6 +264,7 @@ export class TdpMmu implements MmuBackend {
   *ageGfnRange(start: number, end: number, lockless: boolean): Generator<number, boolean, void> {
     const kvm = this.kvm;
     if (!lockless) kvm.mmuLock.assertWriteHeld('kvm_tdp_mmu_age_gfn_range');
+    if (this.accessTrack !== null) return yield* this.ageGfnRangeNoAd(start, end, lockless);
     let young = false;
     for (const root of [...this.roots]) {
       if (root.freed || (lockless && root.invalid)) continue;
@@ -239,6 +294,79 @@ export class TdpMmu implements MmuBackend {
       }
     }
     return young;
+  }
+
+  /**
+   * @kernel tdp_mmu.c kvm_tdp_mmu_age_gfn_range, kvm_tdp_mmu_age_spte without
+   * A/D bits (spte_ad_enabled false: eptAdBits=off) — a leaf is young when it is
+   * not access-tracked (is_accessed_spte), and aging marks it
+   * (mark_spte_for_access_track: RWX cleared, R and X saved, the pfn kept), so
+   * that the guest's next access to it faults. `lockless` (v6.15 on): the store
+   * is __tdp_mmu_set_spte_atomic, a cmpxchg against the value the iterator read,
+   * not retried when it fails (the leaf changed: a zap, a restore, an install;
+   * it is left as it is, counted young). Before, under mmu_lock for write,
+   * kvm_tdp_mmu_write_spte stores it in the step of the read (an xchg where the
+   * fast path could change the leaf, a plain write elsewhere: nothing else
+   * writes the leaf then). No TLB flush either way (KVM_ELIDE_TLB_FLUSH_IF_YOUNG):
+   * a vCPU's TLB entry keeps serving the page, which does not fault until the
+   * entry goes.
+   */
+  private *ageGfnRangeNoAd(start: number, end: number, lockless: boolean): Generator<number, boolean, void> {
+    const kvm = this.kvm;
+    let young = false;
+    for (const root of [...this.roots]) {
+      if (root.freed || (lockless && root.invalid)) continue;
+      for (let g = this.pool.nextPresent(root.table, start, end); g >= 0; g = this.pool.nextPresent(root.table, g + 1, end)) {
+        // Race (lockless): a zap of this leaf, a fault installing it, fast_page_fault
+        // restoring it, against the iterator's read (iter.old_spte). Under the write
+        // lock: fast_page_fault's cmpxchg alone, and the mark is in this step.
+        yield lockless ? opRead(this.spteObject(g)) : opWrite(this.spteObject(g));
+        if (root.freed) break;
+        const old = this.leafSpte(root, g);
+        if (old === null) continue;
+        const wasYoung = old.accessTracked !== true;
+        kvm.emit({ e: 'ageSpteRead', root: root.id, gfn: g, pfn: old.pfn, young: wasYoung, noAd: true });
+        if (!wasYoung) continue;
+        young = true;
+        if (lockless) {
+          // Race: a zap, an install or a restore between the read above and this
+          // store: the cmpxchg fails and the leaf stays as it is; a plain store of
+          // the marked value read (the age-mark-plain-store mutant) brings a zapped
+          // leaf back, access-tracked, holding a pfn the host may free, which
+          // fast_page_fault restores at the next access.
+          yield opWrite(this.spteObject(g));
+          if (root.freed) break;
+        }
+        this.markSpteForAccessTrack(root, g, old, lockless);
+      }
+    }
+    return young;
+  }
+
+  /** The mark's store of gfn's leaf in root, read as `old`: a cmpxchg when lockless, else under mmu_lock. */
+  private markSpteForAccessTrack(root: TdpRoot, gfn: number, old: LeafSpte, lockless: boolean): void {
+    const kvm = this.kvm;
+    const cur = this.leafSpte(root, gfn);
+    const same = cur !== null && sameLeaf(cur, old);
+    const plain = lockless && kvm.mutation.has('age-mark-plain-store');
+    if (plain && !same) kvm.mutation.tookEffect();
+    const ok = same || plain;
+    if (ok) this.setLeaf(root, gfn, { pfn: old.pfn, writable: false, accessTracked: true });
+    kvm.emit({
+      e: 'ageSpteMark',
+      root: root.id,
+      gfn,
+      pfn: old.pfn,
+      writable: old.writable,
+      curPfn: cur?.pfn ?? -1,
+      curWritable: cur?.writable ?? false,
+      curTracked: cur?.accessTracked === true,
+      ok,
+      plain: plain && !same,
+      lockless,
+    });
+    // An atomic read-modify-write of one SPTE, as a zap's store.
+    kvm.rt.charge(kvm.costs.zapSpteNs);
   }
 
   /**
@@ -306,6 +434,7 @@ export class TdpMmu implements MmuBackend {
       const old = this.pool.set(root.table, g, -1);
       this.readOnly?.delete(root.id, g);
       this.accessed?.delete(root.id, g);
+      this.accessTrack?.delete(root.id, g);
       if (old >= 0) {
         resumed = false;
         if (!root.invalid) pending = true;
@@ -398,6 +527,7 @@ export class TdpMmu implements MmuBackend {
     root.freed = true;
     this.readOnly?.dropRoot(root.id);
     this.accessed?.dropRoot(root.id);
+    this.accessTrack?.dropRoot(root.id);
     this.roots.splice(this.roots.indexOf(root), 1);
     this.pool.freeTree(root.table);
     this.kvm.emit({ e: 'rootFree', root: root.id });
@@ -514,10 +644,13 @@ export class TdpMmu implements MmuBackend {
     return null;
   }
 
-  findMapping(start: number, end: number): { root: number; gfn: number; pfn: number } | null {
+  findMapping(start: number, end: number): { root: number; gfn: number; pfn: number; accessTracked?: true } | null {
     for (const root of this.roots) {
       const gfn = this.pool.nextPresent(root.table, start, end);
-      if (gfn >= 0) return { root: root.id, gfn, pfn: this.pool.lookup(root.table, gfn) };
+      if (gfn < 0) continue;
+      const pfn = this.pool.lookup(root.table, gfn);
+      // Shadow-present though not present to the hardware: fast_page_fault would restore it.
+      return this.isAccessTracked(root, gfn) ? { root: root.id, gfn, pfn, accessTracked: true } : { root: root.id, gfn, pfn };
     }
     return null;
   }

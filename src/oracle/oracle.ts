@@ -238,7 +238,7 @@ export class Oracle implements Sink {
       if (found !== null) {
         this.report(
           'stale-translation',
-          `${when}, but root ${found.root} still maps gfn ${hex(found.gfn)} → pfn ${hex(found.pfn)} (range [${hex(r.gfnStart)},${hex(r.gfnEnd)}))`,
+          `${when}, but root ${found.root} still maps gfn ${hex(found.gfn)} → pfn ${hex(found.pfn)}${trackedNote(found)} (range [${hex(r.gfnStart)},${hex(r.gfnEnd)}))`,
         );
         return false;
       }
@@ -403,7 +403,7 @@ export class Oracle implements Sink {
       if (found !== null && found.pfn === ev.pfn) {
         this.report(
           'stale-translation',
-          `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it${heldSuffix(held)}`,
+          `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it${trackedNote(found)}${heldSuffix(held)}`,
         );
         return;
       }
@@ -456,4 +456,13 @@ export class Oracle implements Sink {
     const problems = this.kvm.mmu.checkAccounting();
     if (problems.length > 0) this.report('accounting', problems.join('; '));
   }
+}
+
+/**
+ * What a report adds of a leaf marked for access tracking (TDP without A/D
+ * bits): not present to the hardware, it still maps the pfn, and the guest's
+ * next access to it has fast_page_fault restore it without mmu_lock.
+ */
+function trackedNote(found: { accessTracked?: true }): string {
+  return found.accessTracked ? " (access-tracked: not present to the hardware, but shadow-present, and fast_page_fault restores it at the guest's next access)" : '';
 }

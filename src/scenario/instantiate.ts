@@ -64,10 +64,10 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   if (scenario.host.dirtyLog !== undefined) kvm.dirtyLog = new DirtyLog(kvm, scenario.host.dirtyLog.slot, scenario.host.dirtyLog.protect);
   const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;
   kvm.mmu = shadow ?? new TdpMmu(kvm);
-  // Only where reclaim ages pages do leaves keep an A bit, and a guest's walk writes it.
+  // Only where reclaim ages pages do leaves keep an A bit, and a guest's walk writes it
+  // (without EPT A/D bits they may be marked for access tracking instead: the walk reads).
   if (reclaimAges(scenario)) {
-    kvm.mmu.trackAccessed();
-    kvm.spteWalk = WRITE;
+    if (kvm.mmu.trackAccessed()) kvm.spteWalk = WRITE;
     kvm.folioLocking = true;
   }
 
