@@ -249,6 +249,20 @@ export const MUTANTS: readonly MutantSpec[] = [
       "kvm_age_gfn's lockless walk (mmuAging=lockless) clears the Accessed bit with a plain store of the value it read less the bit, not an atomic AND: a notifier's zap (NUMA balancing's change_prot_numa, which takes no folio lock, so it may run inside reclaim's aging) between the read and the store is undone, and the leaf maps the page again after invalidate_range_start returned",
     scenario: 'age-vs-numa-mini',
   },
+  {
+    name: 'age-mark-plain-store',
+    description:
+      "kvm_age_gfn's lockless walk without EPT A/D bits (eptAdBits=off, mmuAging=lockless) stores mark_spte_for_access_track's value with a plain store of the leaf it read, not a cmpxchg: a notifier's zap (NUMA balancing's change_prot_numa) between the read and the store is undone by an access-tracked leaf still holding the old pfn, shadow-present though not present to the hardware, which fast_page_fault restores at the guest's next access",
+    scenario: 'age-access-track-mini',
+    // Only the lockless TDP walk without A/D bits marks leaves in a step after its read; any world whose reclaim ages.
+    needs: {
+      settings: { mmu: 'tdp', eptAdBits: 'off', mmuAging: 'lockless' },
+      world: {
+        what: 'reclaim that ages pages (host.invalidations[] with age: true)',
+        has: (s) => s.host.invalidations.some((i) => i.age === true),
+      },
+    },
+  },
 ];
 
 export type MutantName = (typeof MUTANTS)[number]['name'];
