@@ -239,6 +239,14 @@ function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult)
       metric('  young: page kept', (r) => r.metrics.aging?.young ?? 0),
       metric('  old: page reclaimed', (r) => r.metrics.aging?.old ?? 0),
     );
+    // Without EPT A/D bits, only where some run has them.
+    if (runs.some((r) => r.metrics.aging?.accessTrack !== undefined)) {
+      rows.push(
+        metric('  leaves marked for access tracking', (r) => r.metrics.aging?.accessTrack?.marked ?? 0),
+        metric('  marks whose cmpxchg failed', (r) => r.metrics.aging?.accessTrack?.markFailed ?? 0),
+        metric('  restored by fast_page_fault', (r) => r.metrics.aging?.accessTrack?.restored ?? 0),
+      );
+    }
   }
   return rows;
 }

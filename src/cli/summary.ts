@@ -37,6 +37,8 @@ export function summarizeRun(r: RunResult): string {
   }
   const a = m.aging;
   if (a !== undefined) rows.push(['reclaim aging: folio_referenced young / old', `${a.young} / ${a.old} of ${a.aged}`]);
+  const t = a?.accessTrack;
+  if (t !== undefined) rows.push(['access tracking: marked (failed) / restored', `${t.marked} (${t.markFailed}) / ${t.restored}`]);
   const shadow = r.settings.mmu === 'shadow';
   if (shadow || m.zapAll.started > 0) {
     if (shadow) rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);

@@ -237,6 +237,16 @@ export class FtraceSink implements InstanceSink {
         }
         if (ev.plain) this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${eptSpte(ev.curPfn)}`);
         return;
+      case 'ageSpteMark':
+        // kvm_tdp_mmu_age_spte traces the change it made (mark_spte_for_access_track); a failed
+        // cmpxchg returns before the tracepoint. Under the mutant: the value read, stored over whatever was there.
+        if (ev.ok) {
+          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${eptSpte(ev.pfn, ev.writable)} new_spte ${eptTrackedSpte(ev.pfn)}`);
+          if (ev.plain) this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${ev.curTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable)}`);
+        } else {
+          this.add(at, 'mmulab_age_mark_failed', `gfn ${hex(ev.gfn)} old ${eptSpte(ev.pfn, ev.writable)} cur ${ev.curTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable)}`);
+        }
+        return;
       case 'folioReferenced':
         // No tracepoint: shrink_folio_list's verdict on the folio (folio_check_references).
         this.add(at, 'mmulab_folio_referenced', `hva ${hexPad(ev.hvaStart * 4096)} -- ${hexPad(ev.hvaEnd * 4096)} ${ev.young ? 'young keep' : 'old reclaim'}`);
@@ -300,10 +310,17 @@ export class FtraceSink implements InstanceSink {
         return;
       case 'fastPfGetSpte':
         // No tracepoint: the lockless read fast_page_fault's own tracepoint reports only as its `old`.
-        this.add(at, 'mmulab_fast_pf_get_spte', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} spte ${eptSpte(ev.pfn, ev.writable)}`);
+        this.add(at, 'mmulab_fast_pf_get_spte', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} spte ${ev.accessTracked ? eptTrackedSpte(ev.pfn) : eptSpte(ev.pfn, ev.writable)}`);
         return;
       case 'fastPfCmpxchg':
         // No tracepoint of its own (fast_pf_fix_direct_spte's cmpxchg bypasses handle_changed_spte: no kvm_tdp_mmu_spte_changed).
+        if (ev.restore !== undefined) {
+          const old = ev.restore ? eptTrackedSpte(ev.oldPfn) : eptSpte(ev.oldPfn, false);
+          const cur = ev.curAccessTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable);
+          const how = ev.plain ? 'plain_store' : ev.ok ? 'ok' : 'failed';
+          this.add(at, 'mmulab_fast_pf_cmpxchg', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} old ${old} cur ${cur} new ${eptSpte(ev.oldPfn, ev.newWritable)} ${how}${ev.restore ? ' restore_acc_track' : ''}`);
+          return;
+        }
         this.add(
           at,
           'mmulab_fast_pf_cmpxchg',
@@ -314,6 +331,17 @@ export class FtraceSink implements InstanceSink {
         // mmutrace.h fast_page_fault: the error code KVM derived from the EPT violation
         // (present, write), the leaf (the model has no addresses: sptePhys stands in),
         // the value read and the value now.
+        if (ev.notPresent !== undefined) {
+          // A fault on a leaf not present (no EPT A/D bits): no PFERR_PRESENT; a restored leaf is writable for a write.
+          const old = ev.accessTracked ? eptTrackedSpte(ev.oldPfn) : eptSpte(ev.oldPfn, ev.oldWritable);
+          const fixed = ev.ret === 'fixed' ? eptSpte(ev.oldPfn, ev.oldWritable || ev.notPresent === 'write') : old;
+          this.add(
+            at,
+            'fast_page_fault',
+            `vcpu ${ev.vcpu} gva ${hex(ev.gfn * 4096)} error_code ${ev.notPresent === 'write' ? 'W' : '0'} sptep ${hex(sptePhys(0, ev.gfn))} old 0x${old} new ${fixed} spurious ${ev.ret === 'spurious' ? 1 : 0} fixed ${ev.ret === 'fixed' ? 1 : 0}`,
+          );
+          return;
+        }
         const now = ev.ret === 'invalid' ? eptSpte(ev.oldPfn, ev.oldWritable) : eptSpte(ev.oldPfn);
         this.add(
           at,
@@ -536,6 +564,14 @@ function hexPad(n: number): string {
  */
 function eptSpte(pfn: number, writable = true, accessed = false): string {
   return pfn < 0 ? '0' : (pfn * 4096 + (writable ? 0x7 : 0x5) + (accessed ? EPT_ACCESSED : 0)).toString(16);
+}
+
+/**
+ * An access-tracked EPT leaf (mark_spte_for_access_track): RWX clear, R and X
+ * saved at SHADOW_ACC_TRACK_SAVED_BITS_SHIFT (54), the pfn kept. Past 2^53: BigInt.
+ */
+function eptTrackedSpte(pfn: number): string {
+  return pfn < 0 ? '0' : (BigInt(pfn) * 4096n + (0x5n << 54n)).toString(16);
 }
 
 /** VMX_EPT_ACCESS_BIT. */

@@ -25,7 +25,13 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         ...(ev.ignored ? { ignored: true } : {}),
       };
     case 'fastPageFault':
-      return { vcpu: ev.vcpu, gfn: hex(ev.gfn), ret: ev.ret, retries: ev.retries };
+      return {
+        vcpu: ev.vcpu,
+        gfn: hex(ev.gfn),
+        ret: ev.ret,
+        retries: ev.retries,
+        ...(ev.notPresent !== undefined ? { notPresent: ev.notPresent, accessTracked: ev.accessTracked === true } : {}),
+      };
     case 'trackWrite':
       return {
         gfn: hex(ev.gfn),
@@ -59,7 +65,16 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         ...(ev.plain ? { plain: true } : {}),
       };
     case 'ageSpteRead':
-      return { ...(ev.sp !== undefined ? { sp: ev.sp } : { root: ev.root }), gfn: hex(ev.gfn), pfn: hex(ev.pfn), young: ev.young };
+      return { ...(ev.sp !== undefined ? { sp: ev.sp } : { root: ev.root }), gfn: hex(ev.gfn), pfn: hex(ev.pfn), young: ev.young, ...(ev.noAd ? { noAdBits: true } : {}) };
+    case 'ageSpteMark':
+      return {
+        root: ev.root,
+        gfn: hex(ev.gfn),
+        pfn: hex(ev.pfn),
+        now: ev.curPfn < 0 ? 'not present' : `${hex(ev.curPfn)}${ev.curTracked ? ' access-tracked' : ''}`,
+        stored: ev.ok,
+        ...(ev.plain ? { plainStore: true } : {}),
+      };
     case 'ageSpte':
       return {
         root: ev.root,

@@ -205,6 +205,19 @@ const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[]
   agingRow('aging.aged', 'folio_referenced calls (clear_flush_young)', (r) => m(r).aging?.aged ?? 0),
   agingRow('aging.young', 'young: page kept', (r) => m(r).aging?.young ?? 0),
   agingRow('aging.old', 'old: page reclaimed', (r) => m(r).aging?.old ?? 0),
+  // Without EPT A/D bits, only where some run of the report has them.
+  {
+    ...agingRow('aging.accessTrack.marked', 'leaves marked for access tracking (mark_spte_for_access_track)', (r) => m(r).aging?.accessTrack?.marked ?? 0),
+    has: (r: RunResult) => m(r).aging?.accessTrack !== undefined,
+  },
+  {
+    ...agingRow('aging.accessTrack.markFailed', 'marks whose cmpxchg failed (left as they were)', (r) => m(r).aging?.accessTrack?.markFailed ?? 0),
+    has: (r: RunResult) => m(r).aging?.accessTrack !== undefined,
+  },
+  {
+    ...agingRow('aging.accessTrack.restored', 'restored by fast_page_fault (restore_acc_track_spte)', (r) => m(r).aging?.accessTrack?.restored ?? 0),
+    has: (r: RunResult) => m(r).aging?.accessTrack !== undefined,
+  },
 ];
 
 /** The rows for a report of `runs`: METRIC_ROWS, and each optional row some run has. */

@@ -113,6 +113,7 @@ export class PerfettoSink implements InstanceSink {
       case 'ageHva':
       case 'ageSpteRead':
       case 'ageSpte':
+      case 'ageSpteMark':
       case 'folioReferenced':
         this.instant(ev, at);
         return;

@@ -42,6 +42,8 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'markPageDirty',
   'fastPageFault',
   'folioReferenced',
+  'ageSpteMark',
+  'fastPfCmpxchg',
 ];
 
 /** Counts what a kernel developer asks about a run, from the model's events. */
@@ -99,6 +101,10 @@ export class Metrics implements Sink {
   aged = 0;
   agedYoung = 0;
   agedOld = 0;
+  /** Without EPT A/D bits: leaves aging marked for access tracking, its marks whose cmpxchg failed (left as they were), and access-tracked leaves fast_page_fault restored. */
+  accessTrackMarked = 0;
+  accessTrackMarkFailed = 0;
+  accessTrackRestored = 0;
   invalidationsStarted = 0;
   invalidationsCompleted = 0;
   /** Time from invalidate_range_start to _end, per invalidation. */
@@ -340,6 +346,13 @@ export class Metrics implements Sink {
         return;
       case 'fastPageFault':
         if (ev.ret !== 'invalid') this.fast++;
+        return;
+      case 'ageSpteMark':
+        if (ev.ok) this.accessTrackMarked++;
+        else this.accessTrackMarkFailed++;
+        return;
+      case 'fastPfCmpxchg':
+        if (ev.restore === true && ev.ok) this.accessTrackRestored++;
         return;
       case 'folioReferenced':
         this.aged++;

@@ -101,7 +101,19 @@ export interface RunResult {
      * ages: folio_referenced (clear_flush_young) calls, and the pages it found
      * young (an Accessed bit set: kept) or old (reclaimed).
      */
-    aging?: { aged: number; young: number; old: number };
+    aging?: {
+      aged: number;
+      young: number;
+      old: number;
+      /**
+       * Without EPT A/D bits (TDP, eptAdBits=off), present only there: leaves
+       * kvm_age_gfn marked for access tracking (mark_spte_for_access_track), its
+       * marks whose cmpxchg failed (the leaf changed since the read: left as it
+       * is), and access-tracked leaves fast_page_fault restored
+       * (restore_acc_track_spte, without mmu_lock).
+       */
+      accessTrack?: { marked: number; markFailed: number; restored: number };
+    };
     /** Leaf SPTEs installed by faults, and zapped by anyone (invalidations.sptesZapped are the notifiers' among them). */
     sptes: { installed: number; zapped: number };
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };

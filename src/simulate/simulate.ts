@@ -1,5 +1,5 @@
 import type { Sink } from '../kvm/events.js';
-import type { Settings } from '../kvm/settings.js';
+import { eptAccessTracking, type Settings } from '../kvm/settings.js';
 import { ModelBug } from '../runtime/model-bug.js';
 import { Prng } from '../runtime/prng.js';
 import { scenarioDigest } from '../scenario/digest.js';
@@ -188,7 +188,19 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
           }
         : {}),
       // Aging only where a reclaim ages: every other run's JSON stays as it was.
-      ...(reclaimAges(scenario) ? { aging: { aged: m.aged, young: m.agedYoung, old: m.agedOld } } : {}),
+      ...(reclaimAges(scenario)
+        ? {
+            aging: {
+              aged: m.aged,
+              young: m.agedYoung,
+              old: m.agedOld,
+              // Access tracking only under TDP without EPT A/D bits: every other aging run's JSON stays as it was.
+              ...(eptAccessTracking(opts.settings)
+                ? { accessTrack: { marked: m.accessTrackMarked, markFailed: m.accessTrackMarkFailed, restored: m.accessTrackRestored } }
+                : {}),
+            },
+          }
+        : {}),
       sptes: { installed: m.sptesInstalled, zapped: m.sptesZapped },
       invalidations: {
         started: m.invalidationsStarted,
