@@ -803,9 +803,7 @@ function restoreText(ev: KvmEvent & { e: 'fastPfCmpxchg' }): string {
   const g = `fast_page_fault gfn ${hex(ev.gfn)}`;
   const cur = anyLeafText(ev.curPfn, ev.curWritable, ev.curAccessTracked === true);
   if (!ev.restore) {
-    return ev.ok
-      ? `${g}: spte ${leafText(ev.oldPfn, false)} → ${leafText(ev.oldPfn, true)} (cmpxchg ok)`
-      : `${g}: cmpxchg failed (spte now ${cur}), retry`;
+    return ev.ok ? `${g}: spte ${leafText(ev.oldPfn, false)} → ${leafText(ev.oldPfn, true)} (cmpxchg ok)` : `${g}: cmpxchg failed (spte now ${cur}), retry`;
   }
   const next = `${leafText(ev.oldPfn, ev.newWritable === true)} (restore_acc_track_spte${ev.newWritable ? ', W set for the write' : ''}`;
   if (ev.plain) {
@@ -833,9 +831,7 @@ function ageMarkText(ev: KvmEvent & { e: 'ageSpteMark' }): string {
     return `${g}: plain store of pfn ${hex(ev.pfn)} as read → ${marked}${over}, no cmpxchg: the mutant's`;
   }
   if (!ev.lockless) return `${g} (mmu_lock held for write): pfn ${hex(ev.pfn)} → ${marked}`;
-  return ev.ok
-    ? `${g}: cmpxchg pfn ${hex(ev.pfn)} → ${marked}`
-    : `${g}: cmpxchg failed (spte now ${cur}), not retried: left as it is`;
+  return ev.ok ? `${g}: cmpxchg pfn ${hex(ev.pfn)} → ${marked}` : `${g}: cmpxchg failed (spte now ${cur}), not retried: left as it is`;
 }
 
 /** A leaf SPTE as the fast path's step log says it: its pfn and access, or not present. */

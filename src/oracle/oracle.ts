@@ -464,5 +464,7 @@ export class Oracle implements Sink {
  * next access to it has fast_page_fault restore it without mmu_lock.
  */
 function trackedNote(found: { accessTracked?: true }): string {
-  return found.accessTracked ? " (access-tracked: not present to the hardware, but shadow-present, and fast_page_fault restores it at the guest's next access)" : '';
+  return found.accessTracked
+    ? " (access-tracked: not present to the hardware, but shadow-present, and fast_page_fault restores it at the guest's next access)"
+    : '';
 }

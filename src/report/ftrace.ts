@@ -241,10 +241,19 @@ export class FtraceSink implements InstanceSink {
         // kvm_tdp_mmu_age_spte traces the change it made (mark_spte_for_access_track); a failed
         // cmpxchg returns before the tracepoint. Under the mutant: the value read, stored over whatever was there.
         if (ev.ok) {
-          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${eptSpte(ev.pfn, ev.writable)} new_spte ${eptTrackedSpte(ev.pfn)}`);
-          if (ev.plain) this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${ev.curTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable)}`);
+          this.add(
+            at,
+            'kvm_tdp_mmu_spte_changed',
+            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${eptSpte(ev.pfn, ev.writable)} new_spte ${eptTrackedSpte(ev.pfn)}`,
+          );
+          if (ev.plain)
+            this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${ev.curTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable)}`);
         } else {
-          this.add(at, 'mmulab_age_mark_failed', `gfn ${hex(ev.gfn)} old ${eptSpte(ev.pfn, ev.writable)} cur ${ev.curTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable)}`);
+          this.add(
+            at,
+            'mmulab_age_mark_failed',
+            `gfn ${hex(ev.gfn)} old ${eptSpte(ev.pfn, ev.writable)} cur ${ev.curTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable)}`,
+          );
         }
         return;
       case 'folioReferenced':
@@ -310,7 +319,11 @@ export class FtraceSink implements InstanceSink {
         return;
       case 'fastPfGetSpte':
         // No tracepoint: the lockless read fast_page_fault's own tracepoint reports only as its `old`.
-        this.add(at, 'mmulab_fast_pf_get_spte', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} spte ${ev.accessTracked ? eptTrackedSpte(ev.pfn) : eptSpte(ev.pfn, ev.writable)}`);
+        this.add(
+          at,
+          'mmulab_fast_pf_get_spte',
+          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} spte ${ev.accessTracked ? eptTrackedSpte(ev.pfn) : eptSpte(ev.pfn, ev.writable)}`,
+        );
         return;
       case 'fastPfCmpxchg':
         // No tracepoint of its own (fast_pf_fix_direct_spte's cmpxchg bypasses handle_changed_spte: no kvm_tdp_mmu_spte_changed).
@@ -318,7 +331,11 @@ export class FtraceSink implements InstanceSink {
           const old = ev.restore ? eptTrackedSpte(ev.oldPfn) : eptSpte(ev.oldPfn, false);
           const cur = ev.curAccessTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable);
           const how = ev.plain ? 'plain_store' : ev.ok ? 'ok' : 'failed';
-          this.add(at, 'mmulab_fast_pf_cmpxchg', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} old ${old} cur ${cur} new ${eptSpte(ev.oldPfn, ev.newWritable)} ${how}${ev.restore ? ' restore_acc_track' : ''}`);
+          this.add(
+            at,
+            'mmulab_fast_pf_cmpxchg',
+            `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} old ${old} cur ${cur} new ${eptSpte(ev.oldPfn, ev.newWritable)} ${how}${ev.restore ? ' restore_acc_track' : ''}`,
+          );
           return;
         }
         this.add(

@@ -65,7 +65,13 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         ...(ev.plain ? { plain: true } : {}),
       };
     case 'ageSpteRead':
-      return { ...(ev.sp !== undefined ? { sp: ev.sp } : { root: ev.root }), gfn: hex(ev.gfn), pfn: hex(ev.pfn), young: ev.young, ...(ev.noAd ? { noAdBits: true } : {}) };
+      return {
+        ...(ev.sp !== undefined ? { sp: ev.sp } : { root: ev.root }),
+        gfn: hex(ev.gfn),
+        pfn: hex(ev.pfn),
+        young: ev.young,
+        ...(ev.noAd ? { noAdBits: true } : {}),
+      };
     case 'ageSpteMark':
       return {
         root: ev.root,

@@ -30,7 +30,10 @@ test('check age-access-track-mini --mutate age-mark-plain-store: found (exit 1),
   assert.equal(replay.code, 1, replay.stderr);
   assert.deepEqual(story(replay.stdout), lines);
   // The mark: the value read (rwx) to R and X saved at bit 54, RWX clear, stored over the zapped leaf.
-  assert.match(readFileSync(ftrace, 'utf8'), /kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 1 old_spte 1000007 new_spte 140000001000000\n.*mmulab_age_plain_store: gfn 0 over 0\n/);
+  assert.match(
+    readFileSync(ftrace, 'utf8'),
+    /kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 1 old_spte 1000007 new_spte 140000001000000\n.*mmulab_age_plain_store: gfn 0 over 0\n/,
+  );
 });
 
 test('age-mark-plain-store: age-vs-numa-mini with --set eptAdBits=off finds it with no warning; without, it warns it may never act', async () => {

@@ -109,14 +109,7 @@ test('eptAdBits=off: a read restores R and X only (the W bit is not saved); the 
   assert.equal(w.kvm.mmu.walk(w.v, 0, true), -1, 'read-only');
   assert.equal(fault(w, true, true).ret, 'fixed');
   assert.equal(w.kvm.mmu.walk(w.v, 0, true), PFN);
-  assert.deepEqual(w.log.lines, [
-    'fast read tracked',
-    'cmpxchg ok restore ro',
-    'fast_page_fault fixed',
-    'fast read ro',
-    'cmpxchg ok',
-    'fast_page_fault fixed',
-  ]);
+  assert.deepEqual(w.log.lines, ['fast read tracked', 'cmpxchg ok restore ro', 'fast_page_fault fixed', 'fast read ro', 'cmpxchg ok', 'fast_page_fault fixed']);
 });
 
 test('eptAdBits=off, fastPageFault=off: the slow path replaces the access-tracked leaf under mmu_lock (make_spte)', () => {
