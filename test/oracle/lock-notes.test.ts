@@ -86,6 +86,8 @@ const MUTANTS: readonly (readonly [string, string, ('random' | 'pct')?])[] = [
   ['sync-children-mini', 'sync-children-wp-no-flush', 'pct'],
   // The lockless aging holds no mmu_lock across the notifier's zap; random walks miss it in 20,000.
   ['age-vs-numa-mini', 'age-plain-clear', 'pct'],
+  // Its twin without EPT A/D bits: the mark for access tracking stored plainly.
+  ['age-access-track-mini', 'age-mark-plain-store', 'pct'],
 ];
 
 for (const [scenario, mutant, strategy] of MUTANTS) {
