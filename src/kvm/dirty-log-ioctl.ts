@@ -140,8 +140,8 @@ function* copyDirtyBitmapToUser(kvm: Kvm, log: DirtyLog, slot: Memslot, n: numbe
  * rmaps, kvm_tdp_mmu_clear_dirty_pt_masked with wrprot under TDP; the model has
  * no PML, so the write-protect flavour, not the D-bit one, and 4K leaves only,
  * so no huge page to write-protect first under KVM_DIRTY_LOG_INITIALLY_SET),
- * under mmu_lock held for write by the caller (KVM_GET_DIRTY_LOG or
- * KVM_CLEAR_DIRTY_LOG).
+ * under mmu_lock held for write by the caller (KVM_GET_DIRTY_LOG,
+ * KVM_CLEAR_DIRTY_LOG, or KVM_RESET_DIRTY_RINGS's kvm_reset_dirty_gfn).
  */
 export function* kvmArchMmuEnableLogDirtyPtMasked(kvm: Kvm, mask: readonly number[], by: DirtyLogWrprotBy): Task {
   kvm.mmuLock.assertWriteHeld('kvm_arch_mmu_enable_log_dirty_pt_masked');
@@ -158,11 +158,17 @@ export function* kvmArchMmuEnableLogDirtyPtMasked(kvm: Kvm, mask: readonly numbe
  * ioctl returns, when a word's mask write-protected anything (`needed`). It is
  * what makes the protection hold: a TLB entry that allows writes outlives the
  * SPTE's, and a write through it after the VMM's copy is never logged.
- * `mutant` leaves it out.
+ * `mutant` leaves it out. KVM_RESET_DIRTY_RINGS flushes the same way, with
+ * kvm_flush_remote_tlbs (`reason`).
  */
-export function* kvmFlushRemoteTlbsMemslot(kvm: Kvm, needed: boolean, mutant: MutantName): Generator<Op, WriteProtectFlush, void> {
+export function* kvmFlushRemoteTlbsMemslot(
+  kvm: Kvm,
+  needed: boolean,
+  mutant: MutantName,
+  reason = 'kvm_flush_remote_tlbs_memslot',
+): Generator<Op, WriteProtectFlush, void> {
   if (!needed) return 'none needed';
   if (kvm.mutation.acts(mutant)) return 'skipped';
-  yield* kvmFlushRemoteTlbs(kvm, 'kvm_flush_remote_tlbs_memslot');
+  yield* kvmFlushRemoteTlbs(kvm, reason);
   return 'done';
 }

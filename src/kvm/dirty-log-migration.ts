@@ -1,8 +1,9 @@
-import { opPair, READ, WRITE } from '../runtime/op.js';
+import { type Op, opPair, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { DirtyLog } from './dirty-log.js';
 import { kvmClearDirtyLogProtect } from './dirty-log-clear.js';
 import { kvmEnableDirtyLogging, kvmGetDirtyLogProtect, loggedSlot } from './dirty-log-ioctl.js';
+import { kvmDirtyRingReap, migrationBitmapSync } from './dirty-ring-vmm.js';
 import type { Kvm } from './kvm.js';
 import { gfnToHva } from './memslots.js';
 
@@ -12,7 +13,7 @@ export interface DirtyLogSpec {
   slot: number;
   /** When logging is enabled, ns. */
   startNs: number;
-  /** KVM_GET_DIRTY_LOG calls after it. */
+  /** KVM_GET_DIRTY_LOG calls after it (under `ring`: collection rounds at most). */
   harvests: number;
   /** Time from one ioctl's copies to the next harvest, ns. */
   intervalNs: number;
@@ -22,7 +23,10 @@ export interface DirtyLogSpec {
  * Live migration's use of dirty logging, as a VMM does it: enable
  * KVM_MEM_LOG_DIRTY_PAGES on the slot and copy every page, then harvest the
  * bitmap `harvests` times, copying the pages each harvest reports (under manual
- * protect, once KVM_CLEAR_DIRTY_LOG has returned).
+ * protect, once KVM_CLEAR_DIRTY_LOG has returned). With dirty rings, up to
+ * `harvests` rounds of collecting the rings, KVM_RESET_DIRTY_RINGS and copying
+ * what was collected (by the round, or by vCPUs back from
+ * KVM_EXIT_DIRTY_RING_FULL since), until a round finds nothing to copy.
  */
 export function* dirtyLogMigration(kvm: Kvm, spec: DirtyLogSpec): Task {
   const log = kvm.dirtyLog!;
@@ -30,8 +34,33 @@ export function* dirtyLogMigration(kvm: Kvm, spec: DirtyLogSpec): Task {
   yield* enableAndCopy(kvm, log);
   for (let n = 1; n <= spec.harvests; n++) {
     if (spec.intervalNs > 0) yield* kvm.sleep(spec.intervalNs);
-    yield* harvestAndCopy(kvm, log, n);
+    if (log.rings === null) yield* harvestAndCopy(kvm, log, n);
+    else if (!(yield* collectResetAndCopy(kvm, log, n))) return;
   }
+}
+
+/**
+ * The VMM's round `n` with dirty rings: collect every ring and reset them
+ * (kvmDirtyRingReap), then copy what is to be copied. False when there was
+ * nothing: the round is the last.
+ */
+function* collectResetAndCopy(kvm: Kvm, log: DirtyLog, n: number): Generator<Op, boolean, void> {
+  // The reset must return before the copies: its write protection (and flush)
+  // is what makes a guest write after a page's copy fault and push it again.
+  // Copied first, a write through the still-writable leaf between the copy and
+  // the reset is in no copy and in no ring.
+  const early = kvm.mutation.has('dirty-ring-copy-before-reset') ? () => copyBeforeReset(kvm, log, n) : undefined;
+  const got = yield* kvmDirtyRingReap(kvm, log, 'migration', early);
+  if (got.length === 0 && log.toCopy.size === 0) return false;
+  yield* copyPages(kvm, log, n);
+  return true;
+}
+
+/** The mutant dirty-ring-copy-before-reset's hand-over and copy, between the collection and KVM_RESET_DIRTY_RINGS. */
+function* copyBeforeReset(kvm: Kvm, log: DirtyLog, n: number): Task {
+  kvm.mutation.tookEffect();
+  yield* migrationBitmapSync(kvm, log, n);
+  yield* copyPages(kvm, log, n);
 }
 
 /** The VMM enables logging, then copies every page (none with KVM_DIRTY_LOG_INITIALLY_SET: the first harvest reports each). */
@@ -75,6 +104,6 @@ function* copyPages(kvm: Kvm, log: DirtyLog, n: number): Task {
     yield opPair(READ, kvm.objHostPte(gfnToHva(slot, g)), WRITE, log.obj);
     log.toCopy.delete(g);
     log.lastCopy.set(g, n);
-    kvm.emit({ e: 'dirtyLogCopy', slot: slot.id, n, gfn: g });
+    kvm.emit(log.rings === null ? { e: 'dirtyLogCopy', slot: slot.id, n, gfn: g } : { e: 'dirtyLogCopy', slot: slot.id, n, gfn: g, ring: true });
   }
 }

@@ -1,3 +1,6 @@
+import { modelAssert } from '../runtime/model-bug.js';
+import { RwLock } from '../runtime/rwlock.js';
+import { KvmDirtyRing, kvmDirtyRingPush } from './dirty-ring.js';
 import type { Kvm } from './kvm.js';
 import type { Memslot } from './memslots.js';
 
@@ -20,9 +23,21 @@ export type DirtyLogProtect = 'get' | 'manual' | 'manual-initially-set';
 export const DIRTY_LOG_PROTECTS = ['get', 'manual', 'manual-initially-set'] as const satisfies readonly DirtyLogProtect[];
 
 /**
+ * Where dirty gfns go (host.dirtyLog.mode): `bitmap`, memslot->dirty_bitmap,
+ * harvested with KVM_GET_DIRTY_LOG; `ring`, KVM_CAP_DIRTY_LOG_RING: each
+ * vCPU's ring, collected by userspace and recycled with KVM_RESET_DIRTY_RINGS
+ * (no bitmap: kvm_use_dirty_bitmap is false without
+ * KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP).
+ */
+export type DirtyLogMode = 'bitmap' | 'ring';
+
+/** Every value of DirtyLogMode, the default first. */
+export const DIRTY_LOG_MODES = ['bitmap', 'ring'] as const satisfies readonly DirtyLogMode[];
+
+/**
  * Dirty logging of one memslot (KVM_MEM_LOG_DIRTY_PAGES), write-protect flavour:
- * no PML, no dirty ring; KVM_CLEAR_DIRTY_LOG and KVM_DIRTY_LOG_INITIALLY_SET as
- * `protect` says. Exists only in a world whose scenario logs a slot
+ * no PML; KVM_CLEAR_DIRTY_LOG and KVM_DIRTY_LOG_INITIALLY_SET as `protect`
+ * says; a dirty ring per vCPU instead of the bitmap when `rings` is set. Exists only in a world whose scenario logs a slot
  * (host.dirtyLog): everywhere else Kvm.dirtyLog is null and no path pays for it.
  * @kernel virt/kvm/kvm_main.c struct kvm_memory_slot.dirty_bitmap
  */
@@ -58,8 +73,31 @@ export class DirtyLog {
   harvests = 0;
   /** KVM_CLEAR_DIRTY_LOG calls that have returned (manual protect only). */
   clears = 0;
-  /** Object id of the bitmap: faults set bits without mmu_lock, the harvest clears them. */
+  /**
+   * Object id of the bitmap: faults set bits without mmu_lock, the harvest
+   * clears them. Under `ring`, of the rings (and the VMM's record of what to
+   * copy): a vCPU's push, the VMM's collection and KVM_RESET_DIRTY_RINGS each
+   * announce it.
+   */
   readonly obj: number;
+  /** KVM_CAP_DIRTY_LOG_RING: each vCPU's dirty ring, by vCPU index; null under `bitmap`. */
+  readonly rings: KvmDirtyRing[] | null;
+  /**
+   * Under `ring`, the VMM's lock around a collection and its
+   * KVM_RESET_DIRTY_RINGS (QEMU's kvm_slots_lock, with the BQL): its
+   * migration thread and a vCPU thread back from KVM_EXIT_DIRTY_RING_FULL
+   * collect in turn. Null under `bitmap`.
+   */
+  readonly vmmLock: RwLock | null;
+  /**
+   * Under `ring`: gfns the VMM collected from the rings and has not yet handed
+   * to its migration's copy (QEMU's per-slot dirty_bmap, which the migration
+   * thread's bitmap sync moves to the pages to copy once the collection's
+   * KVM_RESET_DIRTY_RINGS has returned). A write to one of them is reported.
+   */
+  readonly collected = new Set<number>();
+  /** Dirty-ring collections by the VMM (its migration thread's, and vCPU threads' on KVM_EXIT_DIRTY_RING_FULL). */
+  collections = 0;
 
   constructor(
     kvm: Kvm,
@@ -67,8 +105,22 @@ export class DirtyLog {
     readonly slotId: number,
     /** Who write-protects what the bitmap reported. */
     readonly protect: DirtyLogProtect = 'get',
+    /** Under `ring`: the vCPUs and each ring's entries. */
+    ring?: { vcpus: number; size: number },
   ) {
-    this.obj = kvm.rt.objects.id('dirty_bitmap');
+    this.obj = kvm.rt.objects.id(ring === undefined ? 'dirty_bitmap' : 'dirty_rings');
+    this.rings = ring === undefined ? null : Array.from({ length: ring.vcpus }, () => new KvmDirtyRing(ring.size));
+    this.vmmLock = ring === undefined ? null : new RwLock(kvm.rt, 'QEMU kvm_slots_lock');
+  }
+
+  /** Where dirty gfns go. */
+  get mode(): DirtyLogMode {
+    return this.rings === null ? 'bitmap' : 'ring';
+  }
+
+  /** Whether a dirty ring holds gfn, pushed and not yet collected: a collection still to come reports it. */
+  ringHolds(gfn: number, slot: Memslot): boolean {
+    return this.rings?.some((r) => r.holdsDirty(slot.id, gfn - slot.baseGfn)) ?? false;
   }
 
   /** @kernel kvm_dirty_log_manual_protect_and_init_set — the bitmap starts all set, enabling logging write-protects nothing. */
@@ -98,11 +150,20 @@ export function kvmSlotDirtyTrackEnabled(kvm: Kvm, slot: Memslot | undefined): b
  * gfn in a logged slot: its bit is set (set_bit_le, atomic, under no lock of its
  * own) before the SPTE is stored, in the same step (the caller holds mmu_lock:
  * read for the TDP MMU's cmpxchg, write for the shadow MMU; the harvest holds it
- * for write, so the two never interleave).
+ * for write, so the two never interleave). With a dirty ring the gfn goes to
+ * the running vCPU's ring instead (kvm_dirty_ring_push; every mark in the
+ * model has a vCPU: the bitmap would take only those without one, under
+ * KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP, which the model leaves out).
  */
 export function markPageDirtyInSlot(kvm: Kvm, vcpu: number, slot: Memslot | undefined, gfn: number, wpFault = false, fast = false): void {
   if (!kvmSlotDirtyTrackEnabled(kvm, slot)) return;
   const log = kvm.dirtyLog!;
+  const v = kvm.vcpus[vcpu];
+  if (log.rings !== null) {
+    modelAssert(v !== undefined, `mark_page_dirty_in_slot: no running vCPU${vcpu} for the dirty ring (KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP is not modelled)`);
+    kvmDirtyRingPush(kvm, v, log.rings[vcpu]!, slot!.id, gfn - slot!.baseGfn, gfn);
+    return;
+  }
   const was = log.bitmap.has(gfn);
   log.bitmap.add(gfn);
   kvm.emit({ e: 'markPageDirty', vcpu, gfn, slot: log.slotId, already: was, wpFault, ...(fast ? { fast } : {}) });

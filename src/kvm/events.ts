@@ -294,14 +294,37 @@ export type KvmEventBody =
     }
   /** A leaf of `gfn` made read-only for dirty logging (`wasWritable`: a leaf had the W bit). */
   | { e: 'dirtyLogWrprot'; gfn: number; by: DirtyLogWrprotBy; wasWritable: boolean; pfn?: number }
-  /** The VMM copied page `gfn` after ioctl `n` returned (0: the enabling one's full copy). */
-  | { e: 'dirtyLogCopy'; slot: number; n: number; gfn: number }
+  /** The VMM copied page `gfn` after ioctl `n` returned (0: the enabling one's full copy; `ring`: in the migration's round `n` of collecting the dirty rings). */
+  | { e: 'dirtyLogCopy'; slot: number; n: number; gfn: number; ring?: true }
   /**
    * make_spte → mark_page_dirty_in_slot: a fault made a writable SPTE for `gfn` in
    * the logged slot (`already`: its bit was set; `wpFault`: the fault was a write
    * to a leaf dirty logging had write-protected, now writable again).
    */
   | { e: 'markPageDirty'; vcpu: number; gfn: number; slot: number; already: boolean; wpFault: boolean; fast?: boolean }
+  /**
+   * mark_page_dirty_in_slot → kvm_dirty_ring_push (dirty ring): `gfn` pushed
+   * to vCPU `vcpu`'s ring at free-running `index`; `softFull`: the ring is now
+   * soft full (KVM_REQ_DIRTY_RING_SOFT_FULL made); `overwrote`: the gfn of an
+   * uncollected entry the push overwrote (dirty-ring-no-soft-full-exit only).
+   */
+  | { e: 'dirtyRingPush'; vcpu: number; gfn: number; slot: number; index: number; softFull: boolean; overwrote?: number }
+  /** kvm_dirty_ring_check_request: vCPU `vcpu` leaves for userspace, KVM_EXIT_DIRTY_RING_FULL (`used` entries not reset). */
+  | { e: 'dirtyRingExit'; vcpu: number; used: number }
+  /**
+   * The VMM collected vCPU `vcpu`'s ring (collection `n`, by thread `by`): the
+   * DIRTY entries from its fetch index, their gfns (`gfns`) recorded for
+   * copying and their flags set RESET (harvested).
+   */
+  | { e: 'dirtyRingCollect'; vcpu: number; n: number; gfns: number[]; by: 'migration' | 'exit' }
+  /** The migration's bitmap sync in its round after collection `n`: `gfns`, collected and re-protected, become pages to copy. */
+  | { e: 'dirtyRingSync'; n: number; gfns: number[] }
+  /**
+   * KVM_RESET_DIRTY_RINGS after collection `n`: `mask`, kvm_reset_dirty_gfn
+   * write-protects `gfns` (harvested entries of vCPU `vcpu`'s ring) under
+   * mmu_lock; `returned`, after the flush (`flush`), `entries` reset in all.
+   */
+  | { e: 'dirtyRingReset'; vcpu: number; n: number; phase: 'mask' | 'returned'; gfns: number[]; entries: number; flush: WriteProtectFlush }
   /** fast_page_fault's lockless read of the leaf of `gfn` (kvm_tdp_mmu_fast_pf_get_last_sptep): `pfn` -1 when none is present. */
   | { e: 'fastPfGetSpte'; vcpu: number; gfn: number; pfn: number; writable: boolean; accessTracked?: true }
   /**
@@ -383,7 +406,7 @@ export type KvmEventBody =
 export type WriteProtectFlush = 'done' | 'none needed' | 'skipped';
 
 /** What write-protected a leaf for dirty logging: enabling it, or the ioctl that took its dirty bit. */
-export type DirtyLogWrprotBy = 'kvm_mmu_slot_apply_flags' | 'KVM_GET_DIRTY_LOG' | 'KVM_CLEAR_DIRTY_LOG';
+export type DirtyLogWrprotBy = 'kvm_mmu_slot_apply_flags' | 'KVM_GET_DIRTY_LOG' | 'KVM_CLEAR_DIRTY_LOG' | 'KVM_RESET_DIRTY_RINGS';
 
 /** Who marks an unsync page sync (kvm_unlink_unsync_page's callers in the model). */
 export type SpSyncBy =
@@ -459,6 +482,7 @@ export const REQUEST_NAMES = [
   'KVM_REQ_LOAD_MMU_PGD',
   'KVM_REQ_MMU_SYNC',
   'KVM_REQ_TLB_FLUSH_CURRENT',
+  'KVM_REQ_DIRTY_RING_SOFT_FULL',
 ] as const;
 
 /**
@@ -742,9 +766,25 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'dirtyLogWrprot':
       return `${ev.by}: gfn ${hex(ev.gfn)} leaf write-protected${ev.wasWritable ? '' : ' (none was writable)'}`;
     case 'dirtyLogCopy':
-      return `VMM copies gfn ${hex(ev.gfn)} (${ev.n === 0 ? 'the first full copy' : `reported by KVM_GET_DIRTY_LOG #${ev.n}`})`;
+      return `VMM copies gfn ${hex(ev.gfn)} (${ev.n === 0 ? 'the first full copy' : ev.ring ? `collected from the dirty rings, copy round #${ev.n}` : `reported by KVM_GET_DIRTY_LOG #${ev.n}`})`;
     case 'markPageDirty':
       return `${ev.fast ? 'fast_pf_fix_direct_spte: ' : ev.wpFault ? 'write to a write-protected leaf: make_spte makes it writable, ' : ''}mark_page_dirty_in_slot: gfn ${hex(ev.gfn)} dirty in memslot ${ev.slot}${ev.already ? ' (already)' : ''}`;
+    case 'dirtyRingPush':
+      return (
+        `mark_page_dirty_in_slot → kvm_dirty_ring_push: gfn ${hex(ev.gfn)} into vCPU${ev.vcpu}'s dirty ring, entry ${ev.index}, flags DIRTY` +
+        (ev.overwrote !== undefined ? ` (the ring was full: it overwrites the uncollected entry of gfn ${hex(ev.overwrote)})` : '') +
+        (ev.softFull ? '; the ring is soft full: KVM_REQ_DIRTY_RING_SOFT_FULL' : '')
+      );
+    case 'dirtyRingExit':
+      return `kvm_dirty_ring_check_request: the ring is soft full (${ev.used} entries not reset): KVM_EXIT_DIRTY_RING_FULL to userspace, no VM-entry`;
+    case 'dirtyRingCollect':
+      return `VMM collects vCPU${ev.vcpu}'s dirty ring (collection #${ev.n}${ev.by === 'exit' ? ", on the vCPU's KVM_EXIT_DIRTY_RING_FULL" : ''}): gfns ${gfnList(ev.gfns)} recorded, their entries' flags set RESET`;
+    case 'dirtyRingSync':
+      return `VMM's migration bitmap sync (after collection #${ev.n}): collected gfns ${gfnList(ev.gfns)} become pages to copy`;
+    case 'dirtyRingReset':
+      return ev.phase === 'mask'
+        ? `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}): vCPU${ev.vcpu}'s harvested entries reset; kvm_reset_dirty_gfn write-protects gfns ${gfnList(ev.gfns)}`
+        : `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}) returns: ${ev.entries} entries reset, ${flushText(ev.flush, 'kvm_flush_remote_tlbs')}`;
     case 'fastPfGetSpte':
       return `fast_page_fault gfn ${hex(ev.gfn)}: lockless read of the leaf: spte ${ev.accessTracked ? trackedText(ev.pfn) : leafText(ev.pfn, ev.writable)}`;
     case 'fastPfCmpxchg':

@@ -25,6 +25,12 @@ const MANUAL_PROTECT: MutantNeeds['world'] = {
   has: (s) => s.host.dirtyLog?.protect === 'manual' || s.host.dirtyLog?.protect === 'manual-initially-set',
 };
 
+/** Dirty logging to per-vCPU dirty rings (host.dirtyLog.mode ring). */
+const DIRTY_RING: MutantNeeds['world'] = {
+  what: 'a dirty log with dirty rings (host.dirtyLog.mode ring)',
+  has: (s) => s.host.dirtyLog?.mode === 'ring',
+};
+
 export interface MutantSpec {
   name: string;
   description: string;
@@ -228,6 +234,29 @@ export const MUTANTS: readonly MutantSpec[] = [
     scenario: 'dirty-log-manual-mini',
     // Both MMUs (README); under manual-initially-set too.
     needs: { settings: {}, world: MANUAL_PROTECT },
+  },
+  {
+    name: 'dirty-ring-reset-no-flush',
+    description:
+      "KVM_RESET_DIRTY_RINGS write-protects the gfns of the harvested entries (kvm_reset_dirty_gfn) but returns without kvm_flush_remote_tlbs: a vCPU's TLB still allows writes to a collected page, and a write after the VMM's copy of it neither faults nor is pushed to a dirty ring",
+    scenario: 'dirty-ring-mini',
+    needs: { settings: {}, world: DIRTY_RING },
+  },
+  {
+    name: 'dirty-ring-copy-before-reset',
+    description:
+      "the VMM copies the pages it collected from the dirty rings before it calls KVM_RESET_DIRTY_RINGS: a guest write through the still writable leaf between the copy and the reset's write protection is in no copy, and no ring holds it (the page was pushed once, and stays writable until the reset)",
+    scenario: 'dirty-ring-mini',
+    shown: "the VMM copies the pages it collected before KVM_RESET_DIRTY_RINGS (the mutant's order)",
+    needs: { settings: {}, world: DIRTY_RING },
+  },
+  {
+    name: 'dirty-ring-no-soft-full-exit',
+    description:
+      "kvm_dirty_ring_check_request clears KVM_REQ_DIRTY_RING_SOFT_FULL and lets the vCPU enter with its ring soft full: its pushes fill the reserve and then overwrite the oldest entry, one userspace has not collected, and that page's write after its last copy is reported by no ring",
+    scenario: 'dirty-ring-mini',
+    shown: "kvm_dirty_ring_check_request: the ring is soft full, but the vCPU enters the guest (the mutant's: no KVM_EXIT_DIRTY_RING_FULL)",
+    needs: { settings: {}, world: DIRTY_RING },
   },
   {
     name: 'dirty-log-copy-before-clear',

@@ -1,6 +1,8 @@
 import { OP_SPIN, type Op, opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Task, Thread } from '../runtime/thread.js';
 import { kvmVcpuReloadApicAccessPage } from './apic-access.js';
+import { kvmDirtyRingCheckRequest } from './dirty-ring.js';
+import { kvmDirtyRingReap } from './dirty-ring-vmm.js';
 import { PF_VECTOR } from './events.js';
 import type { Kvm } from './kvm.js';
 import { gfnToHva } from './memslots.js';
@@ -8,6 +10,7 @@ import { handleMmioPageFault, isMmioSpte } from './mmio-spte.js';
 import { kvmMmuPageFault } from './page-fault.js';
 import {
   KVM_REQ_APIC_PAGE_RELOAD,
+  KVM_REQ_DIRTY_RING_SOFT_FULL,
   KVM_REQ_LOAD_MMU_PGD,
   KVM_REQ_MMU_FREE_OBSOLETE_ROOTS,
   KVM_REQ_MMU_RELOAD,
@@ -36,6 +39,8 @@ type GuestExit =
   | { kind: 'kick' }
   /** the late pre-entry check found work to do */
   | { kind: 'cancelled' }
+  /** KVM_EXIT_DIRTY_RING_FULL: the vCPU's dirty ring is soft full; back to userspace, which collects and resets the rings */
+  | { kind: 'dirty-ring-full' }
   /** the guest kernel's own work needs KVM (under shadow paging, a CR3 load or an INVLPG) */
   | { kind: 'guest' }
   /** the workload is finished */
@@ -133,7 +138,7 @@ export class Vcpu {
       const exit = yield* this.vcpuEnterGuest();
       // The mutant services the flush request once the guest has run on the old TLB.
       if (kvm.mutation.has('tlb-flush-after-entry') && kvmCheckRequest(this, KVM_REQ_TLB_FLUSH)) this.flushTlb();
-      if (exit.kind !== 'cancelled' && exit.kind !== 'done') {
+      if (exit.kind !== 'cancelled' && exit.kind !== 'done' && exit.kind !== 'dirty-ring-full') {
         // Back in KVM after a VM-exit: re-enter the SRCU read side. Race: a memslot
         // update's synchronize_srcu, which waits only for readers that entered before it.
         yield kvm.srcu.readOp;
@@ -143,6 +148,14 @@ export class Vcpu {
         case 'done':
           return;
         case 'kick':
+          break;
+        case 'dirty-ring-full':
+          // The VMM's vCPU thread, back from KVM_RUN with KVM_EXIT_DIRTY_RING_FULL,
+          // reaps the rings itself (QEMU: kvm_dirty_ring_reap under the BQL), then
+          // calls KVM_RUN again. Race: a memslot update's synchronize_srcu, as above.
+          yield* kvmDirtyRingReap(kvm, kvm.dirtyLog!, 'exit');
+          yield kvm.srcu.readOp;
+          kvm.srcu.readLock();
           break;
         case 'guest':
           if (kvm.mmu.handleGuestExit !== undefined) yield* kvm.mmu.handleGuestExit(this);
@@ -209,10 +222,23 @@ export class Vcpu {
   /** @kernel vcpu_enter_guest — service requests, load the MMU, late check, run the guest. */
   *vcpuEnterGuest(): Generator<number, GuestExit, void> {
     const kvm = this.kvm;
-    // Race: requests made by other threads while we service ours.
-    yield opWrite(this.obj);
+    // Race: requests made by other threads while we service ours. With the
+    // dirty ring's soft-full request pending, also KVM_RESET_DIRTY_RINGS
+    // advancing reset_index, which decides whether the vCPU may enter.
+    yield (this.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL)) !== 0 ? opPair(WRITE, this.obj, READ, kvm.dirtyLog!.obj) : opWrite(this.obj);
     kvm.rt.charge(kvm.costs.enterGuestNs);
-    if (this.requests !== 0) yield* this.serviceRequests();
+    if (this.requests !== 0) {
+      // kvm_dirty_ring_check_request, first of the request checks: a soft-full
+      // ring sends the vCPU back to userspace (vcpu_run returns, dropping SRCU
+      // in a step of its own, as the 'done' exit does).
+      const rings = kvm.dirtyLog?.rings;
+      if (rings != null && kvmDirtyRingCheckRequest(this, rings[this.id]!)) {
+        yield kvm.srcu.readOp;
+        kvm.srcu.readUnlock();
+        return { kind: 'dirty-ring-full' };
+      }
+      yield* this.serviceRequests();
+    }
     if (this.accessLimit > 0 && this.accessesDone >= this.accessLimit) {
       // The workload is over: leave KVM. Race: a memslot update's synchronize_srcu.
       yield kvm.srcu.readOp;

@@ -47,6 +47,7 @@ const ORACLE_KINDS: readonly KvmEvent['e'][] = [
   'mmioCheck',
   'dirtyLogCopy',
   'markPageDirty',
+  'dirtyRingPush',
 ];
 
 /** A guest write to a gfn of the logged slot that no copy of the page has come after yet (Oracle.uncovered). */
@@ -161,6 +162,7 @@ export class Oracle implements Sink {
         if (ev.match) this.checkMmioEmulated(ev);
         return;
       case 'markPageDirty':
+      case 'dirtyRingPush':
         this.markedSinceAccess.set(ev.vcpu, ev.gfn);
         return;
       case 'dirtyLogCopy':
@@ -312,19 +314,31 @@ export class Oracle implements Sink {
    * KVM_CLEAR_DIRTY_LOG under manual protect, whose gfns the VMM copies only
    * after it returns) write-protects the leaves of their gfns and flushes every
    * TLB before it returns; a TLB entry that still allows writes gets past that.
+   * With dirty rings, a push of G to a vCPU's ring stands for the bit: G is
+   * reported while an entry holds it DIRTY (uncollected) or the VMM holds it
+   * collected (DirtyLog.collected, handed to a later copy round: toCopy), and
+   * KVM_RESET_DIRTY_RINGS, before that hand-over, write-protects it again.
    */
   private checkDirtyLoggedAtEnd(): void {
     const kvm = this.kvm;
     const log = kvm.dirtyLog!;
+    const ring = log.rings !== null;
     for (const [gfn, w] of this.uncovered) {
       if (log.bitmap.has(gfn) || log.toCopy.has(gfn) || log.marking.has(gfn)) continue;
+      const slot = kvm.memslots.gfnToMemslot(gfn);
+      if (ring && (log.collected.has(gfn) || (slot !== undefined && log.ringHolds(gfn, slot)))) continue;
       const n = log.lastCopy.get(gfn);
       const copied =
         n === undefined
           ? 'none yet'
           : n === 0
             ? 'after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES'
-            : `after KVM_GET_DIRTY_LOG #${n} reported it`;
+            : ring
+              ? `in copy round #${n}, after the dirty rings' collection reported it`
+              : `after KVM_GET_DIRTY_LOG #${n} reported it`;
+      const unlogged = ring
+        ? `and by the end no dirty ring holds gfn ${hex(gfn)} uncollected, with no copy or mark of it still to come: no collection will report this write`
+        : `and by the end gfn ${hex(gfn)}'s dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write`;
       const when = kvm.rt.localTime ? '' : ` at ${w.ts} ns`;
       const name = kvm.vcpus[w.vcpu]?.name ?? `vCPU${w.vcpu}`;
       this.violations.push({
@@ -337,9 +351,8 @@ export class Oracle implements Sink {
           // A write its fault let through: whether that fault marked the page (fast-pf-no-mark-dirty's did not).
           (w.fault === null
             ? `without a fault${when}, `
-            : `after a fault that ${w.fault.marked ? 'marked the page dirty' : 'did not mark the page dirty'}${when}, `) +
-          `the VMM's last copy of the page coming before it (${copied}), and by the end gfn ${hex(gfn)}'s dirty bit is clear, ` +
-          `with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it` +
+            : `after a fault that ${w.fault.marked ? (ring ? 'pushed the page to its dirty ring' : 'marked the page dirty') : ring ? 'did not push the page to a dirty ring' : 'did not mark the page dirty'}${when}, `) +
+          `the VMM's last copy of the page coming before it (${copied}), ${unlogged}, and the migrated copy lacks it` +
           (w.via === 'tlb' ? ` (vCPU${w.vcpu}'s TLB entry still allowed writes)` : ''),
       });
       return;

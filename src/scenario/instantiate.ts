@@ -23,7 +23,7 @@ import type { Frame, Task } from '../runtime/thread.js';
 import { Metrics } from '../simulate/metrics.js';
 import type { GuestRam } from './guest-ram.js';
 import { type ScenarioPlan, scenarioPlan } from './plan.js';
-import { reclaimAges, type Scenario } from './schema.js';
+import { DEFAULT_DIRTY_RING_SIZE, reclaimAges, type Scenario } from './schema.js';
 import { warmStart } from './warm-start.js';
 
 /** How to build one execution of a scenario. */
@@ -61,7 +61,11 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   const costs: Costs = { ...DEFAULT_COSTS, ...(scenario.costs as Partial<Costs>) };
   const kvm = new Kvm(rt, opts.settings, costs, new Mutation(opts.mutant), new Memslots(plan.slots, 0));
   // Before any thread runs: a vCPU's write announces the page it writes where a slot is logged.
-  if (scenario.host.dirtyLog !== undefined) kvm.dirtyLog = new DirtyLog(kvm, scenario.host.dirtyLog.slot, scenario.host.dirtyLog.protect);
+  const logSpec = scenario.host.dirtyLog;
+  if (logSpec !== undefined) {
+    const ring = logSpec.mode === 'ring' ? { vcpus: scenario.vm.vcpus, size: logSpec.ringSize ?? DEFAULT_DIRTY_RING_SIZE } : undefined;
+    kvm.dirtyLog = new DirtyLog(kvm, logSpec.slot, logSpec.protect, ring);
+  }
   const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;
   kvm.mmu = shadow ?? new TdpMmu(kvm);
   // Only where reclaim ages pages do leaves keep an A bit, and a guest's walk writes it

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_COSTS } from '../kvm/costs.js';
-import { DIRTY_LOG_PROTECTS } from '../kvm/dirty-log.js';
+import { DIRTY_LOG_MODES, DIRTY_LOG_PROTECTS } from '../kvm/dirty-log.js';
 import { SETTINGS } from '../kvm/settings.js';
 import { MAX_SEED } from '../runtime/prng.js';
 import { memslotIssues, privateMemslots } from './memslot-rules.js';
@@ -165,6 +165,9 @@ export const memslotChangeSchema = z
  * Live migration's dirty logging of one memslot: the VMM enables
  * KVM_MEM_LOG_DIRTY_PAGES, copies every page, then harvests with KVM_GET_DIRTY_LOG.
  */
+/** The largest dirty ring a scenario may ask for, in entries (the kernel's KVM_DIRTY_RING_MAX_ENTRIES is 65536; the model's rings are for small worlds). */
+const MAX_DIRTY_RING_SIZE = 1024;
+
 export const dirtyLogSchema = z.strictObject({
   /** The memslot whose writes are logged (a slot of vm.memslots that no change deletes or moves). */
   slot: memslotId,
@@ -181,7 +184,25 @@ export const dirtyLogSchema = z.strictObject({
    * the bitmap initially all set. Absent: `get` (a scenario without it digests as before).
    */
   protect: z.enum(DIRTY_LOG_PROTECTS).optional(),
+  /**
+   * Where dirty gfns go (DirtyLogMode): `bitmap` the memslot's dirty bitmap
+   * (KVM_GET_DIRTY_LOG), `ring` a dirty ring per vCPU (KVM_CAP_DIRTY_LOG_RING,
+   * collected and recycled with KVM_RESET_DIRTY_RINGS; `protect` does not
+   * apply). Absent: `bitmap` (a scenario without it digests as before).
+   */
+  mode: z.enum(DIRTY_LOG_MODES).optional(),
+  /** Under `ring`: entries of each vCPU's ring, a power of two (the soft limit, the model reserving none: KVM_DIRTY_RING_RSVD_ENTRIES). Absent: 4. */
+  ringSize: z
+    .number()
+    .int()
+    .min(2)
+    .max(MAX_DIRTY_RING_SIZE)
+    .refine((n) => (n & (n - 1)) === 0, { message: 'expected a power of two (KVM_CAP_DIRTY_LOG_RING takes one)' })
+    .optional(),
 });
+
+/** The ring size a scenario defaults to under `ring`: small, so that a check world reaches the soft-full exit. */
+export const DEFAULT_DIRTY_RING_SIZE = 4;
 
 const settingsShape: Record<string, z.ZodTypeAny> = {};
 for (const s of SETTINGS) {
@@ -257,6 +278,14 @@ export const scenarioSchema = z
           path: ['host', 'dirtyLog', 'slot'],
           message: `no memslot ${log.slot}; expected one of vm.memslots' ids (${ids.join(', ')})`,
         });
+      if (log.mode === 'ring' && log.protect !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host', 'dirtyLog', 'protect'],
+          message: 'not taken with mode ring; expected no protect (KVM_RESET_DIRTY_RINGS write-protects what the rings reported)',
+        });
+      if (log.mode !== 'ring' && log.ringSize !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['host', 'dirtyLog', 'ringSize'], message: 'taken only with mode ring; expected no ringSize (or mode: ring)' });
       const i = s.host.memslotChanges.findIndex((c) => c.slot === log.slot);
       if (i >= 0)
         ctx.addIssue({
