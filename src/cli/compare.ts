@@ -226,6 +226,16 @@ function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult)
     );
     // Manual protect's, only where some run clears.
     if (runs.some((r) => r.metrics.dirtyLog?.clears !== undefined)) rows.push(metric('  KVM_CLEAR_DIRTY_LOG clears', (r) => r.metrics.dirtyLog?.clears ?? 0));
+    // The dirty ring's, only where some run has rings.
+    if (runs.some((r) => r.metrics.dirtyLog?.ring !== undefined)) {
+      rows.push(
+        metric('  dirty ring pushes', (r) => r.metrics.dirtyLog?.ring?.pushes ?? 0),
+        metric('  KVM_EXIT_DIRTY_RING_FULL exits', (r) => r.metrics.dirtyLog?.ring?.fullExits ?? 0),
+        metric('  pages collected from the rings', (r) => r.metrics.dirtyLog?.ring?.pagesCollected ?? 0),
+        metric('  KVM_RESET_DIRTY_RINGS calls', (r) => r.metrics.dirtyLog?.ring?.resets ?? 0),
+        metric('  pages copied by the VMM', (r) => r.metrics.dirtyLog?.ring?.pagesCopied ?? 0),
+      );
+    }
     rows.push(
       metric('  leaves write-protected', (r) => r.metrics.dirtyLog?.leavesWriteProtected ?? 0),
       metric('  write-protect faults', (r) => r.metrics.dirtyLog?.wpFaults ?? 0),

@@ -32,6 +32,13 @@ export function summarizeRun(r: RunResult): string {
     rows.push(['dirty log: harvests, pages harvested', `${d.harvests}, ${d.pagesHarvested}`]);
     // Manual protect's, only where the run clears.
     if (d.clears !== undefined) rows.push(['  KVM_CLEAR_DIRTY_LOG clears, pages cleared', `${d.clears}, ${d.pagesCleared ?? 0}`]);
+    // The dirty ring's, only where the run has rings.
+    if (d.ring !== undefined) {
+      rows.push(['  ring pushes, KVM_EXIT_DIRTY_RING_FULL exits', `${d.ring.pushes}, ${d.ring.fullExits}`]);
+      rows.push(['  ring collections, pages collected', `${d.ring.collections}, ${d.ring.pagesCollected}`]);
+      rows.push(['  KVM_RESET_DIRTY_RINGS calls, entries reset', `${d.ring.resets}, ${d.ring.entriesReset}`]);
+      rows.push(['  pages copied by the VMM', `${d.ring.pagesCopied}`]);
+    }
     rows.push(['  leaves write-protected, wp faults', `${d.leavesWriteProtected}, ${d.wpFaults}`]);
     if (m.faults.fast !== undefined) rows.push(['  faults ended in fast_page_fault', `${m.faults.fast}`]);
   }

@@ -161,7 +161,7 @@ export function markPageDirtyInSlot(kvm: Kvm, vcpu: number, slot: Memslot | unde
   const v = kvm.vcpus[vcpu];
   if (log.rings !== null) {
     modelAssert(v !== undefined, `mark_page_dirty_in_slot: no running vCPU${vcpu} for the dirty ring (KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP is not modelled)`);
-    kvmDirtyRingPush(kvm, v, log.rings[vcpu]!, slot!.id, gfn - slot!.baseGfn, gfn);
+    kvmDirtyRingPush(kvm, v, log.rings[vcpu]!, slot!.id, gfn - slot!.baseGfn, gfn, wpFault);
     return;
   }
   const was = log.bitmap.has(gfn);

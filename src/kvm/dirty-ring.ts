@@ -100,7 +100,7 @@ export class KvmDirtyRing {
  * The caller's step announces DirtyLog.obj (the ring is shared with the VMM's
  * collection and KVM_RESET_DIRTY_RINGS); the request is the vCPU's own.
  */
-export function kvmDirtyRingPush(kvm: Kvm, vcpu: Vcpu, ring: KvmDirtyRing, slot: number, offset: number, gfn: number): void {
+export function kvmDirtyRingPush(kvm: Kvm, vcpu: Vcpu, ring: KvmDirtyRing, slot: number, offset: number, gfn: number, wpFault: boolean): void {
   const full = ring.full();
   modelAssert(
     !full || kvm.mutation.has('dirty-ring-no-soft-full-exit'),
@@ -115,7 +115,7 @@ export function kvmDirtyRingPush(kvm: Kvm, vcpu: Vcpu, ring: KvmDirtyRing, slot:
   e.flags = KVM_DIRTY_GFN_F_DIRTY;
   ring.dirtyIndex++;
   const softFull = ring.softFull();
-  kvm.emit({ e: 'dirtyRingPush', vcpu: vcpu.id, gfn, slot, index, softFull, ...(overwrote >= 0 ? { overwrote } : {}) });
+  kvm.emit({ e: 'dirtyRingPush', vcpu: vcpu.id, gfn, slot, index, softFull, wpFault, ...(overwrote >= 0 ? { overwrote } : {}) });
   if (softFull) kvmMakeRequest(vcpu, KVM_REQ_DIRTY_RING_SOFT_FULL);
 }
 

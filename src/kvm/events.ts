@@ -305,10 +305,11 @@ export type KvmEventBody =
   /**
    * mark_page_dirty_in_slot → kvm_dirty_ring_push (dirty ring): `gfn` pushed
    * to vCPU `vcpu`'s ring at free-running `index`; `softFull`: the ring is now
-   * soft full (KVM_REQ_DIRTY_RING_SOFT_FULL made); `overwrote`: the gfn of an
+   * soft full (KVM_REQ_DIRTY_RING_SOFT_FULL made); `wpFault`: the fault was a
+   * write to a leaf dirty logging had write-protected; `overwrote`: the gfn of an
    * uncollected entry the push overwrote (dirty-ring-no-soft-full-exit only).
    */
-  | { e: 'dirtyRingPush'; vcpu: number; gfn: number; slot: number; index: number; softFull: boolean; overwrote?: number }
+  | { e: 'dirtyRingPush'; vcpu: number; gfn: number; slot: number; index: number; softFull: boolean; wpFault: boolean; overwrote?: number }
   /** kvm_dirty_ring_check_request: vCPU `vcpu` leaves for userspace, KVM_EXIT_DIRTY_RING_FULL (`used` entries not reset). */
   | { e: 'dirtyRingExit'; vcpu: number; used: number }
   /**

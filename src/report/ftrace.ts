@@ -310,6 +310,27 @@ export class FtraceSink implements InstanceSink {
       case 'dirtyLogCopy':
         this.add(at, 'mmulab_dirty_log_copy', `slot ${ev.slot} nr ${ev.n} gfn ${hex(ev.gfn)}`);
         return;
+      case 'dirtyRingPush':
+        // The kernel's own tracepoints for the ring (push, exit, reset); the VMM's collection and hand-over are mmulab_*.
+        this.add(
+          at,
+          'kvm_dirty_ring_push',
+          `ring ${ev.vcpu} index ${ev.index} slot ${ev.slot} gfn ${hex(ev.gfn)}${ev.softFull ? ' soft_full' : ''}${ev.wpFault ? ' wp_fault' : ''}${ev.overwrote !== undefined ? ` overwrote ${hex(ev.overwrote)}` : ''}`,
+        );
+        return;
+      case 'dirtyRingExit':
+        this.add(at, 'kvm_dirty_ring_exit', `vcpu ${ev.vcpu} used ${ev.used}`);
+        return;
+      case 'dirtyRingCollect':
+        this.add(at, 'mmulab_dirty_ring_collect', `ring ${ev.vcpu} nr ${ev.n} by ${ev.by} gfns ${ev.gfns.map(hex).join(',')}`);
+        return;
+      case 'dirtyRingSync':
+        this.add(at, 'mmulab_dirty_ring_sync', `nr ${ev.n} gfns ${ev.gfns.map(hex).join(',') || '-'}`);
+        return;
+      case 'dirtyRingReset':
+        if (ev.phase === 'mask') this.add(at, 'kvm_dirty_ring_reset', `ring ${ev.vcpu} nr ${ev.n} gfns ${ev.gfns.map(hex).join(',')}`);
+        else this.add(at, 'mmulab_reset_dirty_rings', `nr ${ev.n} entries ${ev.entries} flush ${flushWord(ev.flush)}`);
+        return;
       case 'markPageDirty':
         this.add(
           at,

@@ -169,6 +169,12 @@ const dirtyLogRow = (key: string, label: string, get: (r: RunResult) => number) 
   has: hasDirtyLog,
 });
 
+/** A dirty ring's row: shown when some run of the report has rings. */
+const ringRow = (key: string, label: string, get: (r: RunResult) => number) => ({
+  ...dirtyLogRow(key, label, get),
+  has: (r: RunResult) => m(r).dirtyLog?.ring !== undefined,
+});
+
 const agingRow = (key: string, label: string, get: (r: RunResult) => number) => ({
   key,
   group: 'Reclaim aging',
@@ -193,6 +199,14 @@ const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[]
     ...dirtyLogRow('dirtyLog.pagesCleared', 'pages cleared (dirty bits cleared)', (r) => m(r).dirtyLog?.pagesCleared ?? 0),
     has: (r: RunResult) => m(r).dirtyLog?.clears !== undefined,
   },
+  // The dirty ring's, only where some run of the report has rings.
+  ringRow('dirtyLog.ring.pushes', 'dirty ring pushes (kvm_dirty_ring_push)', (r) => m(r).dirtyLog?.ring?.pushes ?? 0),
+  ringRow('dirtyLog.ring.fullExits', 'KVM_EXIT_DIRTY_RING_FULL exits', (r) => m(r).dirtyLog?.ring?.fullExits ?? 0),
+  ringRow('dirtyLog.ring.collections', 'ring collections (a ring with entries)', (r) => m(r).dirtyLog?.ring?.collections ?? 0),
+  ringRow('dirtyLog.ring.pagesCollected', 'pages collected from the rings', (r) => m(r).dirtyLog?.ring?.pagesCollected ?? 0),
+  ringRow('dirtyLog.ring.resets', 'KVM_RESET_DIRTY_RINGS calls', (r) => m(r).dirtyLog?.ring?.resets ?? 0),
+  ringRow('dirtyLog.ring.entriesReset', 'ring entries reset', (r) => m(r).dirtyLog?.ring?.entriesReset ?? 0),
+  ringRow('dirtyLog.ring.pagesCopied', 'pages copied by the VMM', (r) => m(r).dirtyLog?.ring?.pagesCopied ?? 0),
   dirtyLogRow('faults.fast', 'ended in fast_page_fault, fixed or spurious (pf_fast)', (r) => m(r).faults.fast ?? 0),
   {
     key: 'tlb.invlpg',

@@ -106,6 +106,11 @@ export class PerfettoSink implements InstanceSink {
       case 'dirtyLogHarvest':
       case 'dirtyLogClear':
       case 'markPageDirty':
+      case 'dirtyRingPush':
+      case 'dirtyRingExit':
+      case 'dirtyRingCollect':
+      case 'dirtyRingSync':
+      case 'dirtyRingReset':
       case 'mutantActed':
       case 'fastPageFault':
       case 'fastPfGetSpte':

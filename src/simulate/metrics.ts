@@ -40,6 +40,11 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'dirtyLogClear',
   'dirtyLogWrprot',
   'markPageDirty',
+  'dirtyRingPush',
+  'dirtyRingExit',
+  'dirtyRingCollect',
+  'dirtyRingReset',
+  'dirtyLogCopy',
   'fastPageFault',
   'folioReferenced',
   'ageSpteMark',
@@ -97,6 +102,19 @@ export class Metrics implements Sink {
   /** Dirty bits faults set (mark_page_dirty_in_slot on a clear bit), and the write faults on a write-protected leaf among the faults that marked. */
   dirtyPagesMarked = 0;
   dirtyWpFaults = 0;
+  /**
+   * The dirty ring: entries pushed; KVM_EXIT_DIRTY_RING_FULL exits; collections
+   * of a ring that found entries, and the gfns they collected;
+   * KVM_RESET_DIRTY_RINGS calls returned, and the entries they reset; the
+   * VMM's page copies (the first full copy's too).
+   */
+  ringPushes = 0;
+  ringFullExits = 0;
+  ringCollections = 0;
+  ringPagesCollected = 0;
+  ringResets = 0;
+  ringEntriesReset = 0;
+  dirtyPagesCopied = 0;
   /** Reclaim's aging (host.invalidations[].age): folio_referenced calls, and those that found the page young (kept) or old (reclaimed). */
   aged = 0;
   agedYoung = 0;
@@ -343,6 +361,26 @@ export class Metrics implements Sink {
       case 'markPageDirty':
         if (!ev.already) this.dirtyPagesMarked++;
         if (ev.wpFault) this.dirtyWpFaults++;
+        return;
+      case 'dirtyRingPush':
+        this.ringPushes++;
+        if (ev.wpFault) this.dirtyWpFaults++;
+        return;
+      case 'dirtyRingExit':
+        this.ringFullExits++;
+        return;
+      case 'dirtyRingCollect':
+        this.ringCollections++;
+        this.ringPagesCollected += ev.gfns.length;
+        return;
+      case 'dirtyRingReset':
+        if (ev.phase === 'returned') {
+          this.ringResets++;
+          this.ringEntriesReset += ev.entries;
+        }
+        return;
+      case 'dirtyLogCopy':
+        this.dirtyPagesCopied++;
         return;
       case 'fastPageFault':
         if (ev.ret !== 'invalid') this.fast++;

@@ -95,6 +95,22 @@ export interface RunResult {
       wpFaults: number;
       clears?: number;
       pagesCleared?: number;
+      /**
+       * With dirty rings (host.dirtyLog.mode `ring`) only: entries pushed,
+       * KVM_EXIT_DIRTY_RING_FULL exits, ring collections that found entries
+       * and the gfns they collected, KVM_RESET_DIRTY_RINGS calls and the
+       * entries they reset, and the VMM's page copies (the first full copy's
+       * too). pagesMarked stays 0 there (no bitmap): pushes count the marks.
+       */
+      ring?: {
+        pushes: number;
+        fullExits: number;
+        collections: number;
+        pagesCollected: number;
+        resets: number;
+        entriesReset: number;
+        pagesCopied: number;
+      };
     };
     /**
      * Reclaim's aging (host.invalidations[].age), present only when some reclaim

@@ -184,6 +184,20 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
               wpFaults: m.dirtyWpFaults,
               // Only under manual protect: every other run's JSON stays as it was.
               ...((scenario.host.dirtyLog.protect ?? 'get') !== 'get' ? { clears: m.dirtyClears, pagesCleared: m.dirtyPagesCleared } : {}),
+              // Only with dirty rings: every other run's JSON stays as it was.
+              ...(scenario.host.dirtyLog.mode === 'ring'
+                ? {
+                    ring: {
+                      pushes: m.ringPushes,
+                      fullExits: m.ringFullExits,
+                      collections: m.ringCollections,
+                      pagesCollected: m.ringPagesCollected,
+                      resets: m.ringResets,
+                      entriesReset: m.ringEntriesReset,
+                      pagesCopied: m.dirtyPagesCopied,
+                    },
+                  }
+                : {}),
             },
           }
         : {}),

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tempDir } from '../temp-dir.js';
+import { assertDefaultCheckExhausts, assertStoryInOrder, captured, story } from './captured-cli.js';
+
+const dir = tempDir('mmulab-dirty-ring-');
+
+test('check dirty-ring-mini (the default check): no violation, every interleaving with at most 2 preemptions run', async () => {
+  await assertDefaultCheckExhausts('dirty-ring-mini');
+});
+
+/** What each mutant's counterexample shows, in order, up to the lost write. */
+const STORIES: Record<string, RegExp[]> = {
+  'dirty-ring-reset-no-flush': [
+    /mark_page_dirty_in_slot → kvm_dirty_ring_push: gfn (0x[0-9a-f]+) into vCPU\d's dirty ring/,
+    /VMM collects vCPU\d's dirty ring \(collection #\d+[^)]*\): gfns [0-9a-fx, ]+ recorded, their entries' flags set RESET/,
+    /KVM_RESET_DIRTY_RINGS \(after collection #\d+\): vCPU\d's harvested entries reset; kvm_reset_dirty_gfn write-protects gfns/,
+    /KVM_RESET_DIRTY_RINGS \(after collection #\d+\) returns: \d+ entries reset, with no kvm_flush_remote_tlbs \(the mutant's\)/,
+    /VMM's migration bitmap sync \(after collection #\d+\): collected gfns [0-9a-fx, ]+ become pages to copy/,
+    /VMM copies gfn 0x[0-9a-f]+ \(collected from the dirty rings, copy round #\d+\)/,
+    // The lost write: through the TLB, or the walk its access made before the write protection.
+    /guest write gfn 0x[0-9a-f]+ → pfn 0x[0-9a-f]+ \(via (?:TLB|the SPTE walk it made above)\)/,
+  ],
+  'dirty-ring-copy-before-reset': [
+    /mark_page_dirty_in_slot → kvm_dirty_ring_push: gfn 0x[0-9a-f]+ into vCPU\d's dirty ring/,
+    /VMM collects vCPU\d's dirty ring \(collection #\d+\): gfns [0-9a-fx, ]+ recorded, their entries' flags set RESET/,
+    /the VMM copies the pages it collected before KVM_RESET_DIRTY_RINGS \(the mutant's order\)/,
+    /VMM copies gfn 0x[0-9a-f]+ \(collected from the dirty rings, copy round #\d+\)/,
+    /guest write gfn 0x[0-9a-f]+ → pfn 0x[0-9a-f]+ \(via (?:TLB|the SPTE walk it made above)\)/,
+    /KVM_RESET_DIRTY_RINGS: gfn 0x[0-9a-f]+ leaf write-protected/,
+  ],
+  'dirty-ring-no-soft-full-exit': [
+    /kvm_dirty_ring_push: gfn 0x[0-9a-f]+ into vCPU\d's dirty ring, entry 1, flags DIRTY; the ring is soft full: KVM_REQ_DIRTY_RING_SOFT_FULL/,
+    /kvm_dirty_ring_check_request: the ring is soft full, but the vCPU enters the guest \(the mutant's: no KVM_EXIT_DIRTY_RING_FULL\)/,
+    /kvm_dirty_ring_push: gfn 0x[0-9a-f]+ into vCPU\d's dirty ring, entry 2, flags DIRTY \(the ring was full: it overwrites the uncollected entry of gfn 0x[0-9a-f]+\)/,
+  ],
+};
+
+const LOST =
+  /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x[0-9a-f]+ through its (?:TLB|SPTEs) and reached pfn 0x[0-9a-f]+ (?:without a fault|after a fault that pushed the page to its dirty ring), the VMM's last copy of the page coming before it \(.*\), and by the end no dirty ring holds gfn 0x[0-9a-f]+ uncollected, with no copy or mark of it still to come: no collection will report this write, and the migrated copy lacks it(?: \(vCPU\d's TLB entry still allowed writes\))?$/;
+
+for (const [mutant, shows] of Object.entries(STORIES)) {
+  const mmus = mutant === 'dirty-ring-no-soft-full-exit' ? (['tdp', 'shadow'] as const) : (['tdp'] as const);
+  for (const mmu of mmus) {
+    test(`check dirty-ring-mini --set mmu=${mmu} --mutate ${mutant}: a guest write after the VMM's last copy of its page is reported by no ring (lost-dirty-write, exit 1); replay prints the same lines`, async () => {
+      const cex = join(dir, `${mmu}-${mutant}.json`);
+      const r = await captured(['check', 'dirty-ring-mini', '--set', `mmu=${mmu}`, '--mutate', mutant, '--out', cex]);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = story(r.stdout);
+      assert.match(lines.at(-1)!, LOST);
+      // Judged at the end of the run: no copy of the lost page, and no push of it, after the last step shown.
+      const gfn = / wrote gfn (0x[0-9a-f]+) /.exec(lines.at(-1)!)![1]!;
+      assertStoryInOrder(lines, shows, { none: new RegExp(`VMM copies gfn ${gfn} |kvm_dirty_ring_push: gfn ${gfn} `) });
+      assert.match(r.stdout, new RegExp(`mutant ${mutant} acted \\d+ times? in this execution`));
+      const replay = await captured(['replay', cex]);
+      assert.equal(replay.code, 1, replay.stderr);
+      assert.deepEqual(story(replay.stdout), lines);
+    });
+  }
+}
+
+test('run dirty-ring-mini --json --ftrace --trace (seed 1): metrics.dirtyLog.ring counts pushes, exits, collections, resets and copies; the run table has its rows; the trace has kvm_dirty_ring_push/exit/reset and mmulab_* collection lines, and a Perfetto instant per ring event', async () => {
+  const json = join(dir, 'run.json');
+  const ftrace = join(dir, 'run.ftrace');
+  const trace = join(dir, 'run.trace.json');
+  const r = await captured(['run', 'dirty-ring-mini', '--json', json, '--ftrace', ftrace, '--trace', trace]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(readFileSync(json, 'utf8'));
+  assert.deepEqual(j.metrics.dirtyLog.ring, { pushes: 8, fullExits: 2, collections: 4, pagesCollected: 6, resets: 2, entriesReset: 6, pagesCopied: 12 });
+  assert.match(r.stdout, /ring pushes, KVM_EXIT_DIRTY_RING_FULL exits +8, 2\n/);
+  assert.match(r.stdout, /KVM_RESET_DIRTY_RINGS calls, entries reset +2, 6\n/);
+  const text = readFileSync(ftrace, 'utf8');
+  for (const point of [
+    'kvm_dirty_ring_push',
+    'kvm_dirty_ring_exit',
+    'kvm_dirty_ring_reset',
+    'mmulab_dirty_ring_collect',
+    'mmulab_dirty_ring_sync',
+    'mmulab_reset_dirty_rings',
+  ])
+    assert.match(text, new RegExp(`: ${point}: `), point);
+  const instants = (JSON.parse(readFileSync(trace, 'utf8')).traceEvents as { name: string; ph: string }[]).filter((e) => e.ph === 'i').map((e) => e.name);
+  for (const what of [
+    'kvm_dirty_ring_push',
+    'KVM_EXIT_DIRTY_RING_FULL',
+    'VMM collects',
+    'migration bitmap sync',
+    'KVM_RESET_DIRTY_RINGS (after collection #1) returns',
+  ])
+    assert.ok(
+      instants.some((n) => n.includes(what)),
+      what,
+    );
+});
+
+test('run with host.dirtyLog.mode: rings: one line naming the file and the field, exit 2; protect with mode ring, likewise', async () => {
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(
+    file,
+    'vm:\n  vcpus: 1\n  memslots: [{ id: 0, baseGfn: 0, pages: 1 }]\nworkload: { gfnCount: 1 }\nhost:\n  dirtyLog: { slot: 0, mode: rings }\n',
+  );
+  const r = await captured(['run', file]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `mmulab: ${file}:6:30 host.dirtyLog.mode: expected one of "bitmap", "ring"\n`);
+  writeFileSync(
+    file,
+    'vm:\n  vcpus: 1\n  memslots: [{ id: 0, baseGfn: 0, pages: 1 }]\nworkload: { gfnCount: 1 }\nhost:\n  dirtyLog: { slot: 0, mode: ring, protect: get }\n',
+  );
+  const p = await captured(['run', file]);
+  assert.equal(p.code, 2);
+  assert.match(p.stderr, /^mmulab: .*:6:\d+ host\.dirtyLog\.protect: not taken with mode ring; expected no protect/);
+  assert.equal(p.stderr.split('\n').length, 2, 'one line');
+});

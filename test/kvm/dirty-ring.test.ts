@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { enableAndCopy } from '../../src/kvm/dirty-log-migration.js';
+import { KVM_DIRTY_GFN_F_DIRTY, KVM_DIRTY_GFN_F_RESET, kvmDirtyRingCheckRequest } from '../../src/kvm/dirty-ring.js';
+import { kvmVmIoctlResetDirtyPages } from '../../src/kvm/dirty-ring-reset.js';
+import { kvmDirtyRingReap } from '../../src/kvm/dirty-ring-vmm.js';
+import type { KvmEvent, Sink } from '../../src/kvm/events.js';
+import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
+import { KVM_REQ_DIRTY_RING_SOFT_FULL } from '../../src/kvm/requests.js';
+import { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
+import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
+import { loadScenario, parseScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/simulate/simulate.js';
+import { runAlone } from './shadow-harness.js';
+
+/** dirty-ring-mini's world under `mmu` (rings of 2 entries), nothing run yet: the tests drive the faults and ioctls. */
+function world(mmu: 'tdp' | 'shadow', mutant: string | null = null) {
+  const s = loadScenario('dirty-ring-mini');
+  const inst = createInstance(s, { settings: effectiveSettings(s, { mmu }), mutant, log: false, metrics: false });
+  return { inst, kvm: inst.kvm, log: inst.kvm.dirtyLog! };
+}
+
+/** The dirty-ring events, as lines. */
+class Log implements Sink {
+  lines: string[] = [];
+  on(ev: KvmEvent): void {
+    if (ev.e === 'markPageDirty') this.lines.push(`bitmap mark gfn ${ev.gfn}`);
+    if (ev.e === 'dirtyRingPush') this.lines.push(`push vCPU${ev.vcpu} gfn ${ev.gfn} #${ev.index}${ev.softFull ? ' soft-full' : ''}`);
+    if (ev.e === 'dirtyRingCollect') this.lines.push(`collect vCPU${ev.vcpu} [${ev.gfns.join(',')}]`);
+    if (ev.e === 'dirtyRingReset') this.lines.push(`reset ${ev.phase} [${ev.gfns.join(',')}] ${ev.flush}`);
+    if (ev.e === 'dirtyRingExit') this.lines.push(`exit vCPU${ev.vcpu}`);
+    if (ev.e === 'dirtyLogWrprot') this.lines.push(`wrprot gfn ${ev.gfn} by ${ev.by}`);
+    if (ev.e === 'remoteFlushBegin') this.lines.push(`flush ${ev.reason}`);
+  }
+}
+
+/** Logging enabled and the first copy made; vCPU0's root loaded. */
+function enabled(mmu: 'tdp' | 'shadow', mutant: string | null = null) {
+  const w = world(mmu, mutant);
+  const v = w.kvm.vcpus[0]!;
+  if (w.kvm.mmu instanceof ShadowMmu) for (const g of [0, 1, 2]) w.kvm.mmu.guestCpu(v).prefault(g);
+  runAlone(w.inst, () => w.kvm.mmu.reloadRoot(v));
+  runAlone(w.inst, () => enableAndCopy(w.kvm, w.log));
+  const lines = new Log();
+  w.kvm.subscribe(lines);
+  /** vCPU0's write fault on gfn. */
+  const fault = (gfn: number) =>
+    runAlone(w.inst, function* () {
+      assert.equal(yield* kvmMmuPageFault(v, gfn, true), 'fixed');
+    });
+  return { ...w, v, lines, fault };
+}
+
+for (const mmu of ['tdp', 'shadow'] as const) {
+  test(`${mmu}: a write fault pushes the gfn to the faulting vCPU's ring (slot, offset, flags DIRTY; no bitmap); the push that reaches the soft limit makes KVM_REQ_DIRTY_RING_SOFT_FULL, and the check sends the vCPU out until a reset makes room`, () => {
+    const { inst, kvm, log, v, lines, fault } = enabled(mmu);
+    const ring = log.rings![0]!;
+    fault(0);
+    assert.deepEqual(ring.dirtyGfns[0], { flags: KVM_DIRTY_GFN_F_DIRTY, slot: 0, offset: 0 });
+    assert.equal(ring.dirtyIndex, 1);
+    assert.equal(v.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL), 0, 'one entry of two: not soft full');
+    fault(1);
+    assert.deepEqual(lines.lines, ['push vCPU0 gfn 0 #0', 'push vCPU0 gfn 1 #1 soft-full']);
+    assert.deepEqual([...log.bitmap], [], 'no bitmap without KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP');
+    assert.deepEqual(log.rings![1]!.dirtyIndex, 0, "vCPU1's ring untouched");
+    assert.notEqual(v.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL), 0);
+    // The check: soft full, the request made again, KVM_EXIT_DIRTY_RING_FULL.
+    assert.equal(kvmDirtyRingCheckRequest(v, ring), true);
+    assert.notEqual(v.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL), 0, 'the request stays: the vCPU stays out');
+    assert.equal(kvmDirtyRingCheckRequest(v, ring), true, 'and stays out at every try');
+    // vcpu_enter_guest itself returns to userspace before any other request or the entry.
+    let exit: unknown;
+    runAlone(inst, function* () {
+      kvm.srcu.readLock();
+      exit = yield* v.vcpuEnterGuest();
+    });
+    assert.deepEqual(exit, { kind: 'dirty-ring-full' });
+    assert.equal(v.mode, 0, 'never in guest mode');
+    // The VMM reaps: collected, reset; the next check clears the request and lets the vCPU in.
+    runAlone(inst, () => kvmDirtyRingReap(kvm, log, 'exit'));
+    assert.equal(ring.used(), 0);
+    assert.equal(kvmDirtyRingCheckRequest(v, ring), false);
+    assert.equal(v.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL), 0, 'cleared at the check after the reset');
+  });
+
+  test(`${mmu}: KVM_RESET_DIRTY_RINGS write-protects and flushes only what userspace harvested (flags RESET): an entry still DIRTY stops the walk and keeps its gfn writable; with nothing harvested, nothing is write-protected or flushed`, () => {
+    const { inst, kvm, log, v, lines, fault } = enabled(mmu);
+    const ring = log.rings![0]!;
+    fault(0);
+    fault(1);
+    // Userspace harvests the first entry only.
+    ring.dirtyGfns[0]!.flags = KVM_DIRTY_GFN_F_RESET;
+    ring.fetchIndex = 1;
+    lines.lines = [];
+    runAlone(inst, () => kvmVmIoctlResetDirtyPages(kvm, log, 1));
+    assert.deepEqual(lines.lines, [
+      'reset mask [0] none needed',
+      'wrprot gfn 0 by KVM_RESET_DIRTY_RINGS',
+      'flush kvm_flush_remote_tlbs',
+      'reset returned [] done',
+    ]);
+    assert.equal(ring.resetIndex, 1);
+    assert.deepEqual(ring.dirtyGfns[0]!.flags, 0, 'the reset entry is free again');
+    assert.deepEqual(ring.dirtyGfns[1], { flags: KVM_DIRTY_GFN_F_DIRTY, slot: 0, offset: 1 }, 'the entry not harvested is left');
+    assert.equal(kvm.mmu.walk(v, 0, true), -1, 'gfn 0 write-protected');
+    assert.ok(kvm.mmu.walk(v, 1, true) >= 0, 'gfn 1 still writable');
+    lines.lines = [];
+    runAlone(inst, () => kvmVmIoctlResetDirtyPages(kvm, log, 2));
+    assert.deepEqual(lines.lines, ['reset returned [] none needed'], 'nothing harvested: no write protection, no flush');
+    assert.equal(ring.resetIndex, 1);
+  });
+}
+
+test('a reap collects every ring (DIRTY entries from the fetch index on, set RESET, their gfns recorded), then resets them, write-protecting the gfns of both vCPUs in masks and flushing once; mutant dirty-ring-reset-no-flush returns without the flush', () => {
+  for (const mutant of [null, 'dirty-ring-reset-no-flush']) {
+    const { inst, kvm, log, fault, lines } = enabled('tdp', mutant);
+    const v1 = kvm.vcpus[1]!;
+    runAlone(inst, () => kvm.mmu.reloadRoot(v1));
+    fault(0);
+    runAlone(inst, function* () {
+      assert.equal(yield* kvmMmuPageFault(v1, 3, true), 'fixed');
+    });
+    lines.lines = [];
+    let got: number[] = [];
+    runAlone(inst, function* () {
+      got = yield* kvmDirtyRingReap(kvm, log, 'migration');
+    });
+    assert.deepEqual(got, [0, 3]);
+    assert.deepEqual(lines.lines, [
+      'collect vCPU0 [0]',
+      'collect vCPU1 [3]',
+      'reset mask [0] none needed',
+      'wrprot gfn 0 by KVM_RESET_DIRTY_RINGS',
+      'reset mask [3] none needed',
+      'wrprot gfn 3 by KVM_RESET_DIRTY_RINGS',
+      ...(mutant === null ? ['flush kvm_flush_remote_tlbs', 'reset returned [] done'] : ['reset returned [] skipped']),
+    ]);
+    assert.deepEqual([...log.collected], [], "the migration's round hands what it collected to its copy");
+    assert.deepEqual([...log.toCopy].sort(), [0, 3]);
+    assert.equal(kvm.mutation.acted, mutant === null ? 0 : 1);
+  }
+});
+
+test('lost-dirty-write with rings, judged at the end: a write to a gfn a ring holds uncollected, or the VMM holds collected, is not lost; harvested (RESET) and copied before the write, with nothing collected or to copy, it is', () => {
+  const judge = (after: (w: ReturnType<typeof world>) => void) => {
+    const w = world('tdp');
+    w.log.enabled = true;
+    w.log.lastCopy.set(0, 1);
+    w.kvm.emit({ e: 'guestAccess', vcpu: 0, gfn: 0, pfn: 0x1000, write: true, via: 'tlb' });
+    after(w);
+    w.inst.finish();
+    return w.inst.violations;
+  };
+  assert.deepEqual(
+    judge((w) => Object.assign(w.log.rings![1]!.dirtyGfns[1]!, { flags: KVM_DIRTY_GFN_F_DIRTY, slot: 0, offset: 0 })),
+    [],
+    "an uncollected entry of gfn 0 (in any vCPU's ring): a collection reports it",
+  );
+  assert.deepEqual(
+    judge((w) => w.log.collected.add(0)),
+    [],
+    "collected, not yet handed to the copy: the migration's next round copies it",
+  );
+  const harvested = judge((w) => Object.assign(w.log.rings![0]!.dirtyGfns[0]!, { flags: KVM_DIRTY_GFN_F_RESET, slot: 0, offset: 0 }));
+  assert.equal(harvested.length, 1, 'an entry harvested (RESET) is no report: its collection came before');
+  assert.equal(harvested[0]!.kind, 'lost-dirty-write');
+  assert.match(
+    harvested[0]!.message,
+    /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault at 0 ns, the VMM's last copy of the page coming before it \(in copy round #1, after the dirty rings' collection reported it\), and by the end no dirty ring holds gfn 0x0 uncollected, with no copy or mark of it still to come: no collection will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
+  );
+});
+
+test('run dirty-ring-mini (seed 1, both MMUs): no violation, the vCPUs leave with KVM_EXIT_DIRTY_RING_FULL and reap; a run cut by maxSteps after any step reports none (entries uncollected, gfns collected, copies still to come count)', () => {
+  const s = loadScenario('dirty-ring-mini');
+  for (const mmu of ['tdp', 'shadow'] as const) {
+    const all = simulate(s, { settings: effectiveSettings(s, { mmu }), mutant: null, seed: 1 });
+    assert.deepEqual(all.violations, [], mmu);
+    assert.ok((all.metrics.dirtyLog?.ring?.fullExits ?? 0) > 0, `${mmu}: a soft-full exit`);
+    for (let n = 1; n < all.steps; n++) {
+      const r = simulate(s, { settings: effectiveSettings(s, { mmu }), mutant: null, seed: 1, maxSteps: n });
+      assert.deepEqual(r.violations, [], `${mmu} cut after ${n} steps`);
+    }
+  }
+});
+
+test('host.dirtyLog.mode and ringSize: a bad mode, protect with ring, ringSize without ring, or a ringSize not a power of two is refused at the field; absent, a scenario digests as before', () => {
+  const base = 'vm:\n  vcpus: 1\n  memslots: [{ id: 0, baseGfn: 0, pages: 1 }]\nworkload: { gfnCount: 1 }\nhost:\n  dirtyLog: ';
+  const refused = (log: string, field: string, message: RegExp) => {
+    assert.throws(
+      () => parseScenario(`${base}${log}\n`, 'x.yaml'),
+      (e: Error) => e.message.includes(`host.dirtyLog.${field}`) && message.test(e.message),
+      `${log}: ${field}`,
+    );
+  };
+  refused('{ slot: 0, mode: rings }', 'mode', /expected one of "bitmap", "ring"/);
+  refused('{ slot: 0, mode: ring, protect: manual }', 'protect', /not taken with mode ring/);
+  refused('{ slot: 0, ringSize: 4 }', 'ringSize', /taken only with mode ring/);
+  refused('{ slot: 0, mode: ring, ringSize: 3 }', 'ringSize', /power of two/);
+  refused('{ slot: 0, mode: ring, ringSize: 1 }', 'ringSize', /2/);
+  const plain = parseScenario(`${base}{ slot: 0 }\n`, 'x.yaml');
+  assert.equal(plain.host.dirtyLog!.mode, undefined);
+  assert.equal('ringSize' in plain.host.dirtyLog!, false);
+});
