@@ -39,6 +39,8 @@ export function* kvmVmIoctlResetDirtyPages(kvm: Kvm, log: DirtyLog, n: number): 
  * at its next entry. Returns the entries reset.
  */
 function* kvmDirtyRingReset(kvm: Kvm, log: DirtyLog, ring: KvmDirtyRing, vcpu: number, n: number): Generator<Op, number, void> {
+  // Resets are serialised, so that every entry one call processed is re-protected before it returns.
+  kvm.slotsLock.assertWriteHeld('kvm_dirty_ring_reset');
   let count = 0;
   let curSlot = -1;
   let curOffset = 0;

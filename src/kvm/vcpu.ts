@@ -230,7 +230,8 @@ export class Vcpu {
     if (this.requests !== 0) {
       // kvm_dirty_ring_check_request, first of the request checks: a soft-full
       // ring sends the vCPU back to userspace (vcpu_run returns, dropping SRCU
-      // in a step of its own, as the 'done' exit does).
+      // in a step of its own, as the 'done' exit does. Race: a memslot
+      // update's synchronize_srcu, which waits for this reader).
       const rings = kvm.dirtyLog?.rings;
       if (rings != null && kvmDirtyRingCheckRequest(this, rings[this.id]!)) {
         yield kvm.srcu.readOp;

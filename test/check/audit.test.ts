@@ -77,7 +77,7 @@ test('footprint audit and race profile: an execution that makes the model throw 
   );
 });
 
-test('footprint audit (seed 1): dirty logging, fast_page_fault and the TDP MMU in the shadow worlds commute wherever they say they do (dirty-log-mini under TDP, TDP without the fast path, shadow; fast-pf-mini; dirty-log-manual-mini; memslot-delete(-lockbreak)-mini under TDP)', async () => {
+test('footprint audit (seed 1): dirty logging, fast_page_fault and the TDP MMU in the shadow worlds commute wherever they say they do (dirty-log-mini under TDP, TDP without the fast path, shadow; fast-pf-mini; dirty-log-manual-mini; dirty-ring-mini under both MMUs; memslot-delete(-lockbreak)-mini under TDP)', async () => {
   const { createInstance, effectiveSettings } = await import('../../src/scenario/instantiate.js');
   const { loadScenario } = await import('../../src/scenario/load.js');
   // Each found a pair before its fix (these budgets found them): the TDP install's mark
@@ -93,6 +93,10 @@ test('footprint audit (seed 1): dirty logging, fast_page_fault and the TDP MMU i
     // fault's mark in the step that announced the shadow tables and the memslots).
     ['dirty-log-manual-mini', {}, 1500],
     ['dirty-log-manual-mini', { mmu: 'shadow' }, 1500],
+    // The dirty ring: a vCPU's push, the VMM's collection and KVM_RESET_DIRTY_RINGS all
+    // announce the rings; the entry step reads reset_index while the soft-full request is set.
+    ['dirty-ring-mini', {}, 1500],
+    ['dirty-ring-mini', { mmu: 'shadow' }, 1500],
     // Shadow worlds run under TDP: a fault's MMIO SPTE stamped with the memslots generation
     // in a step that announced the SPTE alone; an IPI acknowledgement woke every kicker.
     ['memslot-delete-lockbreak-mini', { mmu: 'tdp' }, 1000],
