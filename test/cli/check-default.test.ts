@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { cli, load, spawned } from './in-process-cli.js';
+import { captured } from './captured-cli.js';
+import { cli, load } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-check-default-');
 
@@ -13,9 +14,9 @@ interface Levels {
   violation: { kind: string } | null;
 }
 
-test('check with no strategy nor bound: PCT, then every interleaving with at most 2 preemptions, bound by bound; a verdict, exit 0', () => {
+test('check with no strategy nor bound: PCT, then every interleaving with at most 2 preemptions, bound by bound; a verdict, exit 0', async () => {
   const json = join(dir, 'default.json');
-  const r = spawned('check', 'fault-vs-invalidation-mini', '--json', json, '--out', join(dir, 'default-cex.json'));
+  const r = await captured(['check', 'fault-vs-invalidation-mini', '--json', json, '--out', join(dir, 'default-cex.json')]);
   assert.equal(r.code, 0, r.stderr);
   const j = load(json) as unknown as Levels;
   assert.deepEqual(j.exploration.strategy, { kind: 'auto', preemptionBound: 2 });
@@ -39,7 +40,7 @@ test('check with no strategy nor bound: PCT, then every interleaving with at mos
 });
 
 test('check: executions cut at --max-steps with nothing awaited qualify the verdict, which covers only the steps before the cut', async () => {
-  const r = spawned(
+  const r = await captured([
     'check',
     'fault-vs-invalidation-mini',
     '--strategy',
@@ -50,7 +51,7 @@ test('check: executions cut at --max-steps with nothing awaited qualify the verd
     '5',
     '--out',
     join(dir, 'cut-cex.json'),
-  );
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
@@ -118,18 +119,19 @@ test('check --json: the violation is the one printed and held by the counterexam
   assert.ok(summary.minimisation.original.steps > written.schedule.choices.length, 'it was minimised');
 });
 
-test('check with no strategy, on a world of one interleaving: PCT stops after its one execution, the levels run it once more and say the space was exhausted; the same JSON on one worker or two (a probe: 20,001 executions, 20,000 of them PCT running the same one)', () => {
+test('check with no strategy, on a world of one interleaving: PCT stops after its one execution, the levels run it once more and say the space was exhausted; the same JSON on one worker or two (a probe: 20,001 executions, 20,000 of them PCT running the same one)', async () => {
   const sized = ['fault-vs-invalidation-mini', '--set', 'vcpus=1', '--set', 'invalidations=0'];
-  const runs = [1, 2].map((w) => {
+  const runs: Record<string, unknown>[] = [];
+  for (const w of [1, 2]) {
     const json = join(dir, `one-${w}.json`);
-    const r = spawned('check', ...sized, '--workers', String(w), '--json', json, '--out', join(dir, `one-cex-${w}.json`));
+    const r = await captured(['check', ...sized, '--workers', String(w), '--json', json, '--out', join(dir, `one-cex-${w}.json`)]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^auto: 2 executions \(exhausted\), /);
     assert.match(r.stdout, /^pct \(depth 3\): 1 execution, no violation \(the only one: no two threads to choose from, no draw\)$/m);
     assert.match(r.stdout, /^at most 0 preemptions: 1 execution, exhausted$/m);
     assert.match(r.stdout, /^no violation: every interleaving was run \(the last bound cut none: that is the whole space\)$/m);
-    return load(json);
-  });
+    runs.push(load(json));
+  }
   assert.deepEqual(runs[0], runs[1]);
   assert.equal((runs[0] as unknown as Levels).summary.executions, 2);
 });

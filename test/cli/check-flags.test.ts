@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { cli, spawned } from './in-process-cli.js';
+import { captured } from './captured-cli.js';
+import { cli } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-check-flags-');
 const S = 'fault-vs-invalidation-mini';
@@ -30,18 +31,18 @@ test('check: flags a strategy would ignore are refused on one line (exit 2)', as
   }
 });
 
-test("check: a shard's verdict covers its part, not the whole space; the default-bound footer only when the bound was the default", () => {
+test("check: a shard's verdict covers its part, not the whole space; the default-bound footer only when the bound was the default", async () => {
   const size = ['--set', 'vcpus=3', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=2'];
-  const part = spawned('check', S, ...size, '--preemption-bound', '1', '--shard', '0/3', '--out', join(dir, 'p.json'));
+  const part = await captured(['check', S, ...size, '--preemption-bound', '1', '--shard', '0/3', '--out', join(dir, 'p.json')]);
   assert.equal(part.code, 0, part.stderr);
   assert.match(
     part.stdout,
     /^no violation in shard 0\/3 \(its part only; mmulab merge of every part gives the whole\): every interleaving with at most 1 preemption was run$/m,
   );
-  const explicit = spawned('check', S, '--iterative-bound', '--preemption-bound', '1', '--out', join(dir, 'i.json'));
+  const explicit = await captured(['check', S, '--iterative-bound', '--preemption-bound', '1', '--out', join(dir, 'i.json')]);
   assert.equal(explicit.code, 0, explicit.stderr);
   assert.doesNotMatch(explicit.stdout, /the default bound/);
-  const byDefault = spawned('check', S, '--out', join(dir, 'd.json'));
+  const byDefault = await captured(['check', S, '--out', join(dir, 'd.json')]);
   assert.match(byDefault.stdout, /\(the default bound, 2: /);
 });
 
@@ -77,7 +78,7 @@ test('check, audit and replay --schedule name the scenario file of bad input fou
     assert.ok(r.stderr.startsWith(`mmulab: ${pt3}:20:18 workload.pageTableGfns: 3 pages cannot hold`), r.stderr);
   }
   const odd = join(dir, 'c x$1.json');
-  const found = spawned('check', S, '--mutate', 'fault-skip-seq-check', '--out', odd);
+  const found = await captured(['check', S, '--mutate', 'fault-skip-seq-check', '--out', odd]);
   assert.equal(found.code, 1, found.stderr);
   assert.match(found.stdout, new RegExp(`replay it with:\\n  mmulab replay '${odd.replace(/[$.]/g, '\\$&')}'\\n`));
 });
@@ -150,13 +151,13 @@ test('check --shard alone (regression): the bound a bare check ends with, so the
   // It ran dfs unbounded: shard 0/2 of the mini at its size ran for minutes where a bare check takes a second.
   const parts = [0, 1].map((i) => join(dir, `alone${i}.json`));
   for (const [i, part] of parts.entries()) {
-    const r = spawned('check', S, '--shard', `${i}/2`, '--json', part, '--out', join(dir, 'alone-cex.json'));
+    const r = await captured(['check', S, '--shard', `${i}/2`, '--json', part, '--out', join(dir, 'alone-cex.json')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^no violation in shard ${i}/2 .*: every interleaving with at most 2 preemptions was run$`, 'm'));
   }
   const spec = JSON.parse(readFileSync(parts[0]!, 'utf8')).exploration.strategy;
   assert.deepEqual(spec, { kind: 'dfs', preemptionBound: 2 });
-  const merged = spawned('merge', ...parts);
+  const merged = await captured(['merge', ...parts]);
   assert.equal(merged.code, 0, merged.stderr);
   assert.match(merged.stdout, /^no violation: every interleaving with at most 2 preemptions was run$/m);
   // An explicit --strategy dfs still means the whole space.

@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { cli, load, spawned } from './in-process-cli.js';
+import { captured } from './captured-cli.js';
+import { cli, load } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-check-retries-');
 const small = ['--set', 'vcpus=1', '--set', 'invalidations=2', '--set', 'faultsPerVcpu=1'];
@@ -13,8 +14,8 @@ interface Summary {
   summary: { exhausted: boolean; executions: number };
 }
 
-test('check --retries: deferred (the default) exhausts unbounded dfs where interleaved does not, and the verdict says which retries ran', () => {
-  const deferred = spawned('check', 'fault-vs-invalidation-mini', ...small, '--strategy', 'dfs', '--json', join(dir, 'deferred.json'));
+test('check --retries: deferred (the default) exhausts unbounded dfs where interleaved does not, and the verdict says which retries ran', async () => {
+  const deferred = await captured(['check', 'fault-vs-invalidation-mini', ...small, '--strategy', 'dfs', '--json', join(dir, 'deferred.json')]);
   assert.equal(deferred.code, 0, deferred.stderr);
   const d = load(join(dir, 'deferred.json')) as unknown as Summary;
   assert.equal(d.exploration.retries, 'deferred');
@@ -26,7 +27,7 @@ test('check --retries: deferred (the default) exhausts unbounded dfs where inter
   // finish it deferred, many times over.
   const budget = String(d.summary.executions * 4);
   const args = ['check', 'fault-vs-invalidation-mini', ...small, '--strategy', 'dfs', '--retries', 'interleaved', '--max-executions', budget];
-  const interleaved = spawned(...args, '--json', join(dir, 'interleaved.json'));
+  const interleaved = await captured([...args, '--json', join(dir, 'interleaved.json')]);
   assert.equal(interleaved.code, 0, interleaved.stderr);
   const i = load(join(dir, 'interleaved.json')) as unknown as Summary;
   assert.equal(i.exploration.retries, 'interleaved');

@@ -5,14 +5,15 @@ import { test } from 'node:test';
 import type { ExplorePart } from '../../src/check/merge.js';
 import { mergeParts } from '../../src/check/merge.js';
 import { tempDir } from '../temp-dir.js';
-import { cli, load, spawned } from './in-process-cli.js';
+import { captured } from './captured-cli.js';
+import { cli, load } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-merge-');
 const MINI = 'fault-vs-invalidation-mini';
 
 /**
  * The CLI in this process (exit code and stderr). What it prints on stdout is
- * the test runner's channel: `spawned` runs it in a process of its own for that.
+ * the test runner's channel: `captured` takes it off that channel, for a test to read.
  */
 const run = cli;
 
@@ -181,7 +182,7 @@ test("merge: a part's refusals are worded as a scenario's (missing; expected a s
 test('merge (regression): with a part missing, neither the header nor stoppedBy says exhausted', async () => {
   const base = checkPart(at('q-cex.json'));
   for (let i = 0; i < 3; i++) assert.equal((await run(...base, '--shard', `${i}/3`, '--json', at(`q${i}.json`))).code, 0);
-  const r = spawned('merge', at('q0.json'), at('q1.json'), '--json', at('q01.json'));
+  const r = await captured(['merge', at('q0.json'), at('q1.json'), '--json', at('q01.json')]);
   // A part not given is input missing: the partial result is written and shown, then exit 2, said on one line.
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /^mmulab: merge: a part was not given \(or its run did not finish\); the merged result, written and shown, is partial\n$/);
@@ -194,7 +195,7 @@ test('merge (regression): with a part missing, neither the header nor stoppedBy 
   assert.equal(j.summary.stoppedBy, 'parts-missing');
   assert.equal(j.partial, true);
   // All three: exhausted, not partial.
-  const all = spawned('merge', at('q2.json'), at('q0.json'), at('q1.json'), '--json', at('q012.json'));
+  const all = await captured(['merge', at('q2.json'), at('q0.json'), at('q1.json'), '--json', at('q012.json')]);
   assert.equal(all.code, 0, all.stderr);
   assert.match(all.stdout, /^dfs: [\d,]+ executions \(exhausted\)/);
   assert.equal(load(at('q012.json')).partial, false);
@@ -220,7 +221,7 @@ test('merge (regression): a part cut by its time limit before the violation leav
     j.exploration.maxExecutions = null;
   });
   assert.equal((load(cut) as Json).parts[0].part.lastUnit, 33);
-  const r = spawned('merge', at('v0.json'), cut, '--json', at('v0cut.json'));
+  const r = await captured(['merge', at('v0.json'), cut, '--json', at('v0cut.json')]);
   assert.equal(r.code, 1, r.stderr);
   const m = load(at('v0cut.json')) as { summary: Record<string, unknown>; partial: boolean; violation: { kind: string } };
   assert.equal(m.partial, true);
@@ -314,7 +315,7 @@ test('merge (regression): the replay command it prints works from the current fo
     assert.equal(r.code, 1, r.stderr);
     edited(json, json, (j) => (j.counterexample = `cex${i}.json`));
   }
-  const r = spawned('merge', join(sub, 'part0.json'), join(sub, 'part1.json'), '--json', at('elsewhere.json'));
+  const r = await captured(['merge', join(sub, 'part0.json'), join(sub, 'part1.json'), '--json', at('elsewhere.json')]);
   assert.equal(r.code, 1, r.stderr);
   const cex = load(at('elsewhere.json')).counterexample as string;
   // The temporary folder lies outside this one: the path is absolute.
@@ -327,7 +328,7 @@ test('merge (regression): the replay command it prints works from the current fo
   try {
     for (let i = 0; i < 2; i++) writeFileSync(join(near, `part${i}.json`), readFileSync(join(sub, `part${i}.json`)));
     for (let i = 0; i < 2; i++) writeFileSync(join(near, `cex${i}.json`), readFileSync(join(sub, `cex${i}.json`)));
-    const h = spawned('merge', join(near, 'part0.json'), join(near, 'part1.json'));
+    const h = await captured(['merge', join(near, 'part0.json'), join(near, 'part1.json')]);
     assert.match(h.stdout, new RegExp(`replay it with:\\n {2}mmulab replay ${near}/cex[01]\\.json\\n`));
   } finally {
     rmSync(near, { recursive: true, force: true });
@@ -337,14 +338,14 @@ test('merge (regression): the replay command it prints works from the current fo
 test('merge (regression): unbounded dfs parts exhausted say the space was exhausted, not a bounded one', async () => {
   const size = ['--set', 'vcpus=1', '--set', 'invalidations=1', '--set', 'faultsPerVcpu=1'];
   for (let i = 0; i < 2; i++) assert.equal((await run('check', MINI, '--strategy', 'dfs', ...size, '--shard', `${i}/2`, '--json', at(`u${i}.json`))).code, 0);
-  const r = spawned('merge', at('u0.json'), at('u1.json'));
+  const r = await captured(['merge', at('u0.json'), at('u1.json')]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^no violation: the space was exhausted$/m);
   assert.doesNotMatch(r.stdout, /bounded/);
   // With a bound, the bound is named, as check names it.
   const bounded = ['check', MINI, '--preemption-bound', '1', ...size];
   for (let i = 0; i < 2; i++) assert.equal((await run(...bounded, '--shard', `${i}/2`, '--json', at(`b${i}.json`))).code, 0);
-  const b = spawned('merge', at('b0.json'), at('b1.json'));
+  const b = await captured(['merge', at('b0.json'), at('b1.json')]);
   assert.match(b.stdout, /^no violation: every interleaving with at most 1 preemption was run$/m);
 });
 
@@ -376,7 +377,7 @@ test('merge (regression): a counterexample not found from here is recorded as no
   const cwd = process.cwd();
   assert.equal(load(part).counterexample, 'cexA.json');
   // From here (another folder): said not found, and the merged file claims no file here, naming the part and the path it recorded.
-  const r = spawned('merge', part, '--json', at('unfound.json'));
+  const r = await captured(['merge', part, '--json', at('unfound.json')]);
   assert.equal(r.code, 1, r.stderr);
   // Where to replay it: from the folder the part ran in (a probe: 'replay it with: mmulab replay cexA.json', which fails from here).
   assert.match(
@@ -443,8 +444,8 @@ test("merge refuses parts written by two builds of mmulab, and a check of auto o
   }
 });
 
-test('check --iterative-bound with no bound (a probe: it printed the default-bound note, of a bound it did not apply)', () => {
-  const r = spawned('check', MINI, '--set', 'vcpus=1', '--iterative-bound', '--max-executions', '2000', '--out', at('it-cex.json'));
+test('check --iterative-bound with no bound (a probe: it printed the default-bound note, of a bound it did not apply)', async () => {
+  const r = await captured(['check', MINI, '--set', 'vcpus=1', '--iterative-bound', '--max-executions', '2000', '--out', at('it-cex.json')]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /every interleaving with at most \d+ preemptions? was run/);
   assert.doesNotMatch(r.stdout, /the default bound/);
@@ -454,13 +455,13 @@ test("merge warns when the counterexample file a part names holds another violat
   const parts = [at('fc0.json'), at('fc1.json')];
   const cexes = [at('fc0-cex.json'), at('fc1-cex.json')];
   for (const i of [0, 1]) await rangeCheckRandom('--shard', `${i}/2`, '--json', parts[i]!, '--out', cexes[i]!);
-  const clean = spawned('merge', ...parts);
+  const clean = await captured(['merge', ...parts]);
   assert.equal(clean.code, 1, clean.stderr);
   assert.doesNotMatch(clean.stderr, /holds another violation/);
   // Both files written over by a livelock of another mutant.
   assert.equal((await run('check', MINI, '--mutate', 'precheck-plain-read', '--out', at('fc-other.json'))).code, 1);
   for (const f of cexes) writeFileSync(f, readFileSync(at('fc-other.json')));
-  const r = spawned('merge', ...parts, '--json', at('fc-merged.json'));
+  const r = await captured(['merge', ...parts, '--json', at('fc-merged.json')]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
@@ -474,7 +475,7 @@ test("merge warns when the counterexample file a part names holds another violat
   // Of one kind, two violations differ in their messages, which are then said.
   const same = JSON.parse(readFileSync(at('fc0-cex.json'), 'utf8'));
   for (const f of cexes) writeFileSync(f, JSON.stringify({ ...same, violation: { ...same.violation, kind: 'stale-translation', message: 'another' } }));
-  const s = spawned('merge', ...parts);
+  const s = await captured(['merge', ...parts]);
   assert.match(
     s.stderr,
     // The recorded message may say in parentheses who still held the page's reference.

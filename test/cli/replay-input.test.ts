@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BUILTIN_DIR } from '../../src/scenario/load.js';
 import { tempDir } from '../temp-dir.js';
-import { cli, spawned } from './in-process-cli.js';
+import { captured } from './captured-cli.js';
+import { cli } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-replay-input-');
 
@@ -63,7 +64,7 @@ test('replay: a counterexample edited to the fixed model (no mutant) runs to its
   const schedule = { ...cex.schedule, choices: [...cex.schedule.choices, 1] };
   writeFileSync(fixed, JSON.stringify({ ...cex, mutant: null, schedule }));
   const out = join(dir, 'pp-fixed-replayed.json');
-  const r = spawned('replay', fixed, '--json', out);
+  const r = await captured(['replay', fixed, '--json', out]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
@@ -103,7 +104,7 @@ test('replay: the counterexample of a scenario file carries the file, and replay
 test('check prints the replay as one line without the file; pasted, it replays the same steps; the file form takes none of its options', async () => {
   const cexFile = join(dir, 'line-cex.json');
   const page = join(dir, 'line.html');
-  const found = spawned('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', cexFile, '--report', page);
+  const found = await captured(['check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', cexFile, '--report', page]);
   assert.equal(found.code, 1, found.stderr);
   const m =
     /^or, without the file \(for a commit message or a mail\):\n {2}mmulab (replay fault-vs-invalidation-mini --mutate fault-skip-range-check --schedule [A-Za-z0-9_-]+)$/m.exec(
@@ -366,7 +367,7 @@ test('replay: counterexamples as every version of the format wrote them still re
 test('replay --without-mutant ("does the fix hold?"): the schedule runs on the kernel\'s protocol to its end, or to where that protocol leaves it, with no violation: exit 0; editing the mutant away instead is refused with the flag named (a probe: every such replay was refused as another version of the model)', async () => {
   const wp = join(dir, 'wp.json');
   assert.equal((await cli('check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--out', wp)).code, 1);
-  const ended = spawned('replay', wp, '--without-mutant');
+  const ended = await captured(['replay', wp, '--without-mutant']);
   assert.equal(ended.code, 0, ended.stderr);
   assert.match(
     ended.stdout,
@@ -378,15 +379,15 @@ test('replay --without-mutant ("does the fix hold?"): the schedule runs on the k
   assert.match(ended.stdout, new RegExp(`\\(the ${ran.length} events above\\)`));
   // The line check prints, as printed, with the flag.
   const cex = JSON.parse(readFileSync(wp, 'utf8'));
-  const line = spawned('check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush');
+  const line = await captured(['check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush']);
   const schedule = /--schedule (\S+)/.exec(line.stdout)![1]!;
-  const fromLine = spawned('replay', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--schedule', schedule, '--without-mutant');
+  const fromLine = await captured(['replay', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--schedule', schedule, '--without-mutant']);
   assert.equal(fromLine.code, 0, fromLine.stderr);
   assert.match(fromLine.stdout, /^no violation in the schedule's \d+ scheduler steps \(the \d+ events above\): it ends, and threads could run on/m);
   // The fixed fault retries where the mutant's went on: the protocol leaves the schedule there.
   const fsr = join(dir, 'fsr.json');
   assert.equal((await cli('check', 'fault-vs-invalidation-mini', '--mutate', 'fault-skip-range-check', '--out', fsr)).code, 1);
-  const left = spawned('replay', fsr, '--without-mutant');
+  const left = await captured(['replay', fsr, '--without-mutant']);
   assert.equal(left.code, 0, left.stderr);
   // The interleaving the model without the mutant ran, numbered as check numbers events (the fault retrying where
   // the mutant's went on), and the point named by the event it came after, the scheduler's step in parentheses.
