@@ -366,7 +366,8 @@ test('replay: counterexamples as every version of the format wrote them still re
 
 test('replay --without-mutant ("does the fix hold?"): the schedule runs on the kernel\'s protocol to its end, or to where that protocol leaves it, with no violation: exit 0; editing the mutant away instead is refused with the flag named (a probe: every such replay was refused as another version of the model)', async () => {
   const wp = join(dir, 'wp.json');
-  assert.equal((await cli('check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--out', wp)).code, 1);
+  const found = await captured(['check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--out', wp]);
+  assert.equal(found.code, 1, found.stderr);
   const ended = await captured(['replay', wp, '--without-mutant']);
   assert.equal(ended.code, 0, ended.stderr);
   assert.match(
@@ -377,10 +378,10 @@ test('replay --without-mutant ("does the fix hold?"): the schedule runs on the k
   const ran = ended.stdout.split('\n').filter((l) => /^ *\d+\. /.test(l));
   assert.ok(ran.length > 0 && /^ *1\. /.test(ran[0]!), ended.stdout);
   assert.match(ended.stdout, new RegExp(`\\(the ${ran.length} events above\\)`));
-  // The line check prints, as printed, with the flag.
+  // The line check prints, as printed, with the flag (the check above printed it beside the file it wrote; it was run
+  // again without --out for it, the same search and the same counterexample).
   const cex = JSON.parse(readFileSync(wp, 'utf8'));
-  const line = await captured(['check', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush']);
-  const schedule = /--schedule (\S+)/.exec(line.stdout)![1]!;
+  const schedule = /^ {2}mmulab replay sync-children-mini --mutate sync-children-wp-no-flush --schedule (\S+)$/m.exec(found.stdout)![1]!;
   const fromLine = await captured(['replay', 'sync-children-mini', '--mutate', 'sync-children-wp-no-flush', '--schedule', schedule, '--without-mutant']);
   assert.equal(fromLine.code, 0, fromLine.stderr);
   assert.match(fromLine.stdout, /^no violation in the schedule's \d+ scheduler steps \(the \d+ events above\): it ends, and threads could run on/m);
