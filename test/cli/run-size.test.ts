@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { spawned } from './in-process-cli.js';
+import { captured } from './captured-cli.js';
 
 const dir = tempDir('mmulab-run-size-');
 const scenario = join(dir, 'small.yaml');
@@ -16,9 +16,9 @@ seed: 7
 `,
 );
 
-test('run --set vcpus=2 --set faultsPerVcpu=5 seed 7: the JSON records the size after settings, the header line says it (a probe found both the same as unresized)', () => {
+test('run --set vcpus=2 --set faultsPerVcpu=5 seed 7: the JSON records the size after settings, the header line says it (a probe found both the same as unresized)', async () => {
   const json = join(dir, 'sz.json');
-  const r = spawned('run', scenario, '--set', 'vcpus=2', '--set', 'faultsPerVcpu=5', '--set', 'faultPrecheck=off', '--json', json);
+  const r = await captured(['run', scenario, '--set', 'vcpus=2', '--set', 'faultsPerVcpu=5', '--set', 'faultPrecheck=off', '--json', json]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.split('\n')[0], `${scenario}  seed 7  vcpus=2 faultsPerVcpu=5`);
   const out = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
@@ -27,9 +27,9 @@ test('run --set vcpus=2 --set faultsPerVcpu=5 seed 7: the JSON records the size 
   assert.equal((out.settings as Record<string, unknown>).faultPrecheck, 'off');
 });
 
-test('run seed 7 without a size --set: no size field, the header is scenario and seed', () => {
+test('run seed 7 without a size --set: no size field, the header is scenario and seed', async () => {
   const json = join(dir, 'plain.json');
-  const r = spawned('run', scenario, '--json', json);
+  const r = await captured(['run', scenario, '--json', json]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.split('\n')[0], `${scenario}  seed 7`);
   assert.equal('size' in JSON.parse(readFileSync(json, 'utf8')), false);
