@@ -74,17 +74,42 @@ const FOUND_BY_ALL = new Set([
  */
 const LATE = new Set(['sync-children-yield-without-flush', 'invlpg-no-remote-flush']);
 
+/**
+ * The strategies of `strategies` that miss the mutant of `f` within 20,000
+ * executions. Where `all` is false (the claim is only that one finds it): []
+ * as soon as one does, the rest not run (random's 20,000 misses of sync-children-
+ * wp-no-flush, zap-oldest-no-flush, dirty-log-enable-no-flush and age-plain-clear,
+ * among others, ran only to be counted); and a first round of 2,000 executions
+ * each saves the 20,000 unbounded DPOR runs before a bounded dfs finds the mutant
+ * in a few hundred (free-obsolete-roots-tests-current, range-add-no-widen,
+ * zap-root-request-before-invalid, fast-pf-plain-write). Explorations are
+ * deterministic and maxExecutions only cuts them (explore's loop): a strategy
+ * finds the mutant within 2,000 exactly when it finds it, at the same execution,
+ * within 20,000. The claim is unchanged: found within 20,000 by every strategy,
+ * or by at least one.
+ */
+function missedBy(f: ReturnType<typeof factoryFor>, retries: RetryRule, all: boolean): string[] {
+  const budgets = all ? [20_000] : [2_000, 20_000];
+  let missed: string[] = [];
+  for (const maxExecutions of budgets) {
+    missed = [];
+    for (const [name, make] of strategies) {
+      const r = explore(f, make(), { retries, maxExecutions });
+      if (r.violation === null) missed.push(`${name} (${r.summary.executions} executions)`);
+      else if (!all) return [];
+    }
+  }
+  return missed;
+}
+
 test('retries deferred or interleaved: every mutant is found on its scenario, most by dfs (with and without a bound), pct and random alike', () => {
   for (const m of MUTANTS) {
     if (LATE.has(m.name)) continue;
     const f = factoryFor(m.scenario, [], m.name);
     for (const retries of ['deferred', 'interleaved'] as RetryRule[]) {
-      const missed: string[] = [];
-      for (const [name, make] of strategies) {
-        const r = explore(f, make(), { retries, maxExecutions: 20_000 });
-        if (r.violation === null) missed.push(`${name} (${r.summary.executions} executions)`);
-      }
-      if (FOUND_BY_ALL.has(m.name)) assert.deepEqual(missed, [], `${m.name}, retries ${retries}: not found by ${missed.join(', ')}`);
+      const all = FOUND_BY_ALL.has(m.name);
+      const missed = missedBy(f, retries, all);
+      if (all) assert.deepEqual(missed, [], `${m.name}, retries ${retries}: not found by ${missed.join(', ')}`);
       else assert.ok(missed.length < strategies.length, `${m.name}, retries ${retries}: found by none`);
     }
   }
