@@ -6,6 +6,7 @@ import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
 import { type SimulateOptions, simulate } from '../simulate/simulate.js';
 import { shardSize } from '../sweep/grid.js';
+import { dirtyLogRows } from './compare-dirty-log.js';
 import { fmtNs, renderTable } from './table.js';
 import { cellIndex, inVariant, type Vary, variantScenario, variants, varyRecord } from './variants.js';
 
@@ -138,9 +139,16 @@ export interface TablePart {
 
 /** Side-by-side table: one column per variant, main metrics as rows. */
 export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePart): string {
-  const metric = (name: string, f: (r: RunResult) => number, fmt: (n: number) => string = int): string[] => [
+  // A figure a run does not have (undefined: a ring's under a bitmap, say) is left out; a column with none shows '-'.
+  const metric = (name: string, f: (r: RunResult) => number | undefined, fmt: (n: number) => string = int): string[] => [
     name,
-    ...c.rows.map((row) => agg(row.results.map(f), fmt, fmt === int ? oneDecimal : fmt)),
+    ...c.rows.map((row) =>
+      agg(
+        row.results.map(f).filter((n): n is number => n !== undefined),
+        fmt,
+        fmt === int ? oneDecimal : fmt,
+      ),
+    ),
   ];
   const rows = [
     ...(part ? [['seeds (this part)', ...c.rows.map((row) => (row.results.length > 0 ? row.results.map((r) => r.seed).join(',') : '-'))]] : []),
@@ -216,32 +224,10 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
  * aging (host.invalidations[].age). Shown when
  * some run of the comparison has them; a run without counts 0.
  */
-function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult) => number) => string[]): string[][] {
+function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult) => number | undefined) => string[]): string[][] {
   const runs = c.rows.flatMap((row) => row.results);
   const rows: string[][] = [];
-  if (runs.some((r) => r.metrics.dirtyLog !== undefined)) {
-    rows.push(
-      metric('dirty log harvests', (r) => r.metrics.dirtyLog?.harvests ?? 0),
-      metric('  pages harvested', (r) => r.metrics.dirtyLog?.pagesHarvested ?? 0),
-    );
-    // Manual protect's, only where some run clears.
-    if (runs.some((r) => r.metrics.dirtyLog?.clears !== undefined)) rows.push(metric('  KVM_CLEAR_DIRTY_LOG clears', (r) => r.metrics.dirtyLog?.clears ?? 0));
-    // The dirty ring's, only where some run has rings.
-    if (runs.some((r) => r.metrics.dirtyLog?.ring !== undefined)) {
-      rows.push(
-        metric('  dirty ring pushes', (r) => r.metrics.dirtyLog?.ring?.pushes ?? 0),
-        metric('  KVM_EXIT_DIRTY_RING_FULL exits', (r) => r.metrics.dirtyLog?.ring?.fullExits ?? 0),
-        metric('  pages collected from the rings', (r) => r.metrics.dirtyLog?.ring?.pagesCollected ?? 0),
-        metric('  KVM_RESET_DIRTY_RINGS calls', (r) => r.metrics.dirtyLog?.ring?.resets ?? 0),
-        metric('  pages copied by the VMM', (r) => r.metrics.dirtyLog?.ring?.pagesCopied ?? 0),
-      );
-    }
-    rows.push(
-      metric('  leaves write-protected', (r) => r.metrics.dirtyLog?.leavesWriteProtected ?? 0),
-      metric('  write-protect faults', (r) => r.metrics.dirtyLog?.wpFaults ?? 0),
-      metric('  ended in fast_page_fault (pf_fast)', (r) => r.metrics.faults.fast ?? 0),
-    );
-  }
+  if (runs.some((r) => r.metrics.dirtyLog !== undefined)) rows.push(...dirtyLogRows(runs, metric));
   if (runs.some((r) => r.metrics.tlb.invlpg !== undefined)) rows.push(metric('INVLPG exits', (r) => r.metrics.tlb.invlpg ?? 0));
   if (runs.some((r) => r.metrics.aging !== undefined)) {
     rows.push(

@@ -1,5 +1,6 @@
 import { rangeText, SETTINGS, type Settings } from '../kvm/settings.js';
 import { MAX_SEED } from '../runtime/prng.js';
+import { parseFlavour, parseRingSize } from '../scenario/dirty-log-flavour.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resize, type ScenarioSize } from '../scenario/size.js';
@@ -115,8 +116,10 @@ export function parseVaries(list: readonly string[]): Vary {
   return out;
 }
 
-/** A size knob's value: a count; vCPUs from 1 to 1024. */
-function parseSize(key: (typeof SIZE_KEYS)[number], text: string, given: string): number {
+/** A scenario knob's value: a count (vCPUs from 1 to 1024), a dirty-log flavour, a ring size. */
+function parseSize(key: (typeof SIZE_KEYS)[number], text: string, given: string): number | string {
+  if (key === 'dirtyLog') return parseFlavour(text, given);
+  if (key === 'ringSize') return parseRingSize(text, given);
   const n = parseCount(key, text, key === 'vcpus' ? 1024 : 1e9, given);
   if (key === 'vcpus' && n < 1) throw new InputError(`${given}: expected at least 1 vCPU`);
   return n;
@@ -169,7 +172,7 @@ export function applySets(
       rest.push(item);
       continue;
     }
-    size[key] = parseSize(key, item.slice(key.length + 1), `${where} ${item}`);
+    (size as Record<string, number | string>)[key] = parseSize(key, item.slice(key.length + 1), `${where} ${item}`);
     onceEach(given, key, item, where);
   }
   let resized: Scenario;

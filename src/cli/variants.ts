@@ -11,10 +11,10 @@ export type VaryKey = keyof Settings | keyof ScenarioSize;
 /** The varied keys and their values, in the order given (--vary, repeated). */
 export type Vary = { key: VaryKey; values: (string | boolean | number)[] }[];
 
-/** The size knobs, as --set and --vary name them. */
-export const SIZE_KEYS = ['vcpus', 'invalidations', 'faultsPerVcpu'] as const satisfies readonly (keyof ScenarioSize)[];
+/** The scenario knobs (size, then dirty-log flavour), as --set and --vary name them. */
+export const SIZE_KEYS = ['vcpus', 'invalidations', 'faultsPerVcpu', 'dirtyLog', 'ringSize'] as const satisfies readonly (keyof ScenarioSize)[];
 
-/** True for a size knob's name (vcpus, invalidations, faultsPerVcpu). */
+/** True for a scenario knob's name (vcpus, invalidations, faultsPerVcpu, dirtyLog, ringSize). */
 export function isSizeKey(key: string): key is (typeof SIZE_KEYS)[number] {
   return (SIZE_KEYS as readonly string[]).includes(key);
 }
@@ -35,9 +35,9 @@ export function variants(scenario: Scenario, base: Partial<Settings>, vary: Vary
   for (const v of vary) combos = combos.flatMap((c) => v.values.map((val) => [...c, [v.key, val] as [VaryKey, string | boolean | number]]));
   return combos.map((c) => {
     const over: Record<string, unknown> = {};
-    const size: Record<string, number> = {};
+    const size: Record<string, number | string> = {};
     for (const [k, val] of c) {
-      if (isSizeKey(k)) size[k] = val as number;
+      if (isSizeKey(k)) size[k] = val as number | string;
       else over[k] = val;
     }
     return {

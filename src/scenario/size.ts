@@ -1,7 +1,12 @@
+import { type DirtyLogFlavour, setFlavour } from './dirty-log-flavour.js';
 import { InputError } from './input-error.js';
 import type { Scenario } from './schema.js';
 
-/** The size knobs every scenario accepts (issue 4's N × I × F). */
+/**
+ * The knobs --set and --vary change a scenario by: the size knobs every
+ * scenario accepts (issue 4's N × I × F), and the dirty-log flavour knobs a
+ * scenario with host.dirtyLog accepts.
+ */
 export interface ScenarioSize {
   /** N: vCPUs. */
   vcpus?: number;
@@ -9,6 +14,10 @@ export interface ScenarioSize {
   invalidations?: number;
   /** F: guest accesses per vCPU (each faults when the page is not mapped). */
   faultsPerVcpu?: number;
+  /** host.dirtyLog's flavour: get, manual, manual-initially-set, ring or ring:N (dirty-log-flavour.ts). */
+  dirtyLog?: DirtyLogFlavour;
+  /** host.dirtyLog.ringSize (mode ring only). */
+  ringSize?: number;
 }
 
 /**
@@ -38,5 +47,6 @@ export function resize(scenario: Scenario, size: ScenarioSize): Scenario {
     // F for every vCPU: also for those whose own workload sets its accesses.
     for (const w of s.vcpuWorkloads) if (w.accesses !== undefined) w.accesses = size.faultsPerVcpu;
   }
+  if (size.dirtyLog !== undefined || size.ringSize !== undefined) setFlavour(s, size.dirtyLog, size.ringSize);
   return s;
 }

@@ -225,7 +225,15 @@ const sweepFile = z.object({
     z.object({
       label: text,
       settings: z.record(text, z.union([text, z.number(), z.boolean()])),
-      size: z.object({ vcpus: count.optional(), invalidations: count.optional(), faultsPerVcpu: count.optional() }).optional(),
+      size: z
+        .object({
+          vcpus: count.optional(),
+          invalidations: count.optional(),
+          faultsPerVcpu: count.optional(),
+          dirtyLog: text.optional(),
+          ringSize: count.optional(),
+        })
+        .optional(),
       results: z.array(runResult),
     }),
   ),

@@ -1,0 +1,36 @@
+import type { RunResult } from '../simulate/result.js';
+
+/** A compare table row maker: a figure per run, undefined where the run has none (its column shows '-'). */
+type Metric = (name: string, f: (r: RunResult) => number | undefined) => string[];
+
+/**
+ * compare's dirty-logging rows (host.dirtyLog), for runs of which some log a
+ * slot. A figure of one flavour only is '-' in the other flavours' columns,
+ * not 0: the bitmap's harvests under a ring, KVM_CLEAR_DIRTY_LOG's clears
+ * without manual protect, the ring's figures under a bitmap. The rows shared
+ * by every flavour (leaves write-protected, write-protect faults) are 0 only
+ * in a run with no dirty log at all.
+ */
+export function dirtyLogRows(runs: readonly RunResult[], metric: Metric): string[][] {
+  const d = (r: RunResult) => r.metrics.dirtyLog;
+  const bitmap = (r: RunResult) => (d(r) !== undefined && d(r)?.ring === undefined ? d(r) : undefined);
+  const rows: string[][] = [metric('dirty log harvests', (r) => bitmap(r)?.harvests), metric('  pages harvested', (r) => bitmap(r)?.pagesHarvested)];
+  // Manual protect's, only where some run clears.
+  if (runs.some((r) => d(r)?.clears !== undefined)) rows.push(metric('  KVM_CLEAR_DIRTY_LOG clears', (r) => d(r)?.clears));
+  // The dirty ring's, only where some run has rings.
+  if (runs.some((r) => d(r)?.ring !== undefined)) {
+    rows.push(
+      metric('  dirty ring pushes', (r) => d(r)?.ring?.pushes),
+      metric('  KVM_EXIT_DIRTY_RING_FULL exits', (r) => d(r)?.ring?.fullExits),
+      metric('  pages collected from the rings', (r) => d(r)?.ring?.pagesCollected),
+      metric('  KVM_RESET_DIRTY_RINGS calls', (r) => d(r)?.ring?.resets),
+      metric('  pages copied by the VMM', (r) => d(r)?.ring?.pagesCopied),
+    );
+  }
+  rows.push(
+    metric('  leaves write-protected', (r) => d(r)?.leavesWriteProtected ?? 0),
+    metric('  write-protect faults', (r) => d(r)?.wpFaults ?? 0),
+    metric('  ended in fast_page_fault (pf_fast)', (r) => r.metrics.faults.fast ?? 0),
+  );
+  return rows;
+}
