@@ -92,7 +92,12 @@ function program(argv: readonly string[]): Command {
   p.command('run')
     .description('simulate a scenario (built-in name or YAML/JSON file) and print a summary')
     .argument('<scenario>', 'built-in scenario name or file')
-    .option('--set <key=value>', 'override a setting (repeatable)', collect, [])
+    .option(
+      '--set <key=value>',
+      'override a setting, a size knob (vcpus, invalidations, faultsPerVcpu) or a dirty-log knob (dirtyLog=get|manual|manual-initially-set|ring[:N], ringSize=N) (repeatable)',
+      collect,
+      [],
+    )
     .option('--seed <n>', "seed (default: the scenario's)")
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--max-steps <n>', 'stop after this many steps (result marked partial)')
@@ -137,8 +142,13 @@ function program(argv: readonly string[]): Command {
   p.command('compare')
     .description('run variants of a scenario on the same workload and seeds, side by side')
     .argument('<scenario>', 'built-in scenario name or file')
-    .option('--vary <key=a,b>', 'setting and its values to compare (repeatable)', collect, [])
-    .option('--set <key=value>', 'override a setting for every variant (repeatable)', collect, [])
+    .option(
+      '--vary <key=a,b>',
+      'setting or knob and its values to compare, e.g. mmu=tdp,shadow, vcpus=1,8 or dirtyLog=get,manual,ring:64 (repeatable)',
+      collect,
+      [],
+    )
+    .option('--set <key=value>', 'override a setting or knob for every variant (repeatable)', collect, [])
     .option('--seeds <n>', "number of seeds, starting at the scenario's", '1')
     .option('--mutate <name>', 'apply a named protocol deviation')
     .option('--time-limit <s>', 'stop after this many wall-clock seconds (result marked partial)')

@@ -186,6 +186,27 @@ test('bad input: an unknown setting and an unknown mutant on the command line', 
   assertBad(await cli('run', f, '--mutate', 'nope'), /--mutate nope: unknown mutant/);
 });
 
+test('bad input: the dirty-log knobs take a flavour and a ring size, and only where the scenario logs a slot', async () => {
+  assertBad(
+    await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=get,bogus'),
+    /^mmulab: --vary dirtyLog=get,bogus: dirtyLog expects one of get, manual, manual-initially-set, ring, ring:N \(N a power of two from 2 to 1024\)$/,
+  );
+  assertBad(await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring:3'), /^mmulab: --vary dirtyLog=ring:3: a ring's size is a power of two from 2 to 1024$/);
+  assertBad(await cli('run', 'dirty-ring-mini', '--set', 'ringSize=2048'), /^mmulab: --set ringSize=2048: ringSize expects a power of two from 2 to 1024$/);
+  assertBad(await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring:4,ring:04'), /^mmulab: --vary dirtyLog=ring:4,ring:04: dirtyLog=ring:4 given twice/);
+  // No dirty log to change: refused, not run as the scenario is.
+  assertBad(
+    await cli('compare', 'fault-vs-invalidation-mini', '--vary', 'dirtyLog=get,ring'),
+    /^mmulab: fault-vs-invalidation-mini \(dirtyLog=get\): dirtyLog=get: the scenario has no dirty logging \(host\.dirtyLog is absent\); expected a scenario with one/,
+  );
+  assertBad(await cli('run', 'fault-vs-invalidation-mini', '--set', 'ringSize=8'), /^mmulab: --set ringSize=8: the scenario has no dirty logging/);
+  // A ring size for a bitmap.
+  assertBad(
+    await cli('compare', 'dirty-log-mini', '--vary', 'ringSize=4,8'),
+    /^mmulab: dirty-log-mini \(ringSize=4\): ringSize=4: the scenario's dirty log is a bitmap \(protect get\); expected mode ring \(dirtyLog=ring, or dirtyLog=ring:4 alone\)$/,
+  );
+});
+
 test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', async () => {
   assertBad(await cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2,0', '--workers', '0'), /^mmulab: --vary vcpus=2,0: expected at least 1 vCPU$/);
   assertBad(await cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=x'), /^mmulab: --vary vcpus=x: expected a non-negative integer$/);
