@@ -24,6 +24,7 @@ export function dirtyLogRows(runs: readonly RunResult[], metric: Metric): string
       metric('  KVM_EXIT_DIRTY_RING_FULL exits', (r) => d(r)?.ring?.fullExits),
       metric('  pages collected from the rings', (r) => d(r)?.ring?.pagesCollected),
       metric('  KVM_RESET_DIRTY_RINGS calls', (r) => d(r)?.ring?.resets),
+      metric('  ring entries reset', (r) => d(r)?.ring?.entriesReset),
       metric('  pages copied by the VMM', (r) => d(r)?.ring?.pagesCopied),
     );
   }
