@@ -191,9 +191,15 @@ test('bad input: the dirty-log knobs take a flavour and a ring size, and only wh
     await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=get,bogus'),
     /^mmulab: --vary dirtyLog=get,bogus: dirtyLog expects one of get, manual, manual-initially-set, ring, ring:N \(N a power of two from 2 to 1024\)$/,
   );
-  assertBad(await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring:3'), /^mmulab: --vary dirtyLog=ring:3: a ring's size is a power of two from 2 to 1024$/);
+  assertBad(
+    await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring:3'),
+    /^mmulab: --vary dirtyLog=ring:3: a ring's size is a power of two from 2 to 1024$/,
+  );
   assertBad(await cli('run', 'dirty-ring-mini', '--set', 'ringSize=2048'), /^mmulab: --set ringSize=2048: ringSize expects a power of two from 2 to 1024$/);
-  assertBad(await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring:4,ring:04'), /^mmulab: --vary dirtyLog=ring:4,ring:04: dirtyLog=ring:4 given twice/);
+  assertBad(
+    await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring:4,ring:04'),
+    /^mmulab: --vary dirtyLog=ring:4,ring:04: dirtyLog=ring:4 given twice/,
+  );
   // No dirty log to change: refused, not run as the scenario is.
   assertBad(
     await cli('compare', 'fault-vs-invalidation-mini', '--vary', 'dirtyLog=get,ring'),
