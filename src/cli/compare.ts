@@ -150,8 +150,13 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
       ),
     ),
   ];
+  // A whole result with runs missing (a merge of some sweep parts; a sweep interrupted or stopped on
+  // bad input): its columns hold fewer seeds than the header's "over N seeds" would say.
+  const ran = c.rows.reduce((n, row) => n + row.results.length, 0);
+  const missing = !part && ran < gridSize(c);
+  const seedsRow = (label: string) => [label, ...c.rows.map((row) => (row.results.length > 0 ? row.results.map((r) => r.seed).join(',') : '-'))];
   const rows = [
-    ...(part ? [['seeds (this part)', ...c.rows.map((row) => (row.results.length > 0 ? row.results.map((r) => r.seed).join(',') : '-'))]] : []),
+    ...(part ? [seedsRow('seeds (this part)')] : missing ? [seedsRow('seeds')] : []),
     // Runs stopped at a violation or a livelock cover less time: their counts are of that time.
     metric('simulated time', (r) => r.simTimeNs, fmtNs),
     // Every way a fault ended (as run's summary and the HTML report have them): the rows below faults add up to it.
@@ -203,12 +208,17 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     ['livelock (runs)', ...c.rows.map((row) => `${row.results.filter((r) => r.progress.livelock).length}/${row.results.length}`)],
     ['violations (all runs)', ...c.rows.map((row) => String(row.results.reduce((a, r) => a + r.violations.length, 0)))],
   ];
-  const header = [part ? partCellsAre(c, part) : cellsAre(c.seeds.length), ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label))];
+  const header = [
+    part ? partCellsAre(c, part) : missing ? `cells: ${ran} of ${gridSize(c)} runs (partial)` : cellsAre(c.seeds.length),
+    ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label)),
+  ];
   const perRun = part
     ? `\n(shard ${part.index}/${part.count}: a column's figures are of the seeds in its seeds row only; mmulab merge of every part gives the means over all seeds)`
-    : c.seeds.length > 1
-      ? "\n(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ, and a count's mean to one decimal)"
-      : '';
+    : missing
+      ? "\n(a column's figures are of the seeds in its seeds row only: p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ, and a count's mean to one decimal)"
+      : c.seeds.length > 1
+        ? "\n(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ, and a count's mean to one decimal)"
+        : '';
   const note = `${perRun}${c.partial ? `\n${partialNote(c, owns)}` : ''}`;
   const mutant = c.mutant ? `, mutant ${printable(c.mutant)}` : '';
   // What every variant was set to: a size --set changes every figure. The type says `sets` is always

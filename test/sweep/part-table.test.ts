@@ -38,6 +38,19 @@ test("sweep --shard: a part's table says what it holds (its runs, each column's 
   assert.doesNotMatch(whole.stdout, /seeds \(this part\)/);
 });
 
+test("merge of some sweep parts: the table says how many of the grid's runs it holds (partial) and names each column's seeds, not 'mean (min-max) over 3 seeds' (a probe: that header over columns of seeds 1-2)", async () => {
+  const dir = tempDir('mmulab-part-table-');
+  const files = [0, 1].map((i) => join(dir, `m${i}.json`));
+  for (const [i, file] of files.entries()) assert.equal((await captured([...GRID, '--shard', `${i}/3`, '--json', file])).code, 0);
+  const r = await captured(['merge', ...files]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.doesNotMatch(r.stdout, /over 3 seeds/);
+  assert.match(r.stdout.split('\n')[1]!, /^cells: 12 of 18 runs \(partial\) /);
+  assert.deepEqual(cells(r.stdout, 'seeds'), ['1,2', '1,2', '1,2', '1,2', '1,2', '1,2']);
+  assert.match(r.stdout, /\n\(a column's figures are of the seeds in its seeds row only: /);
+  assert.match(r.stdout, /\(partial; not run: .*seed 3.*\)\n$/);
+});
+
 test('sweep --shard: a part that holds no cell says so in one line, writes its JSON for merge, exit 0 (a probe: a table of "-")', async () => {
   const dir = tempDir('mmulab-part-table-');
   const file = join(dir, 'p19.json');
