@@ -200,8 +200,9 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     metric('root reloads', (r) => r.metrics.roots.reloads),
     metric('roots zapped in use', (r) => r.metrics.roots.zappedInUse),
     metric('reloads after root zap', (r) => r.metrics.roots.reloadsAfterZap),
-    metric('zap-all completed', (r) => r.metrics.zapAll.completed),
-    metric('zap-all longest (completed)', (r) => r.metrics.zapAll.maxDurationNs, fmtNs),
+    // zapAll counts kvm_mmu_zap_memslot's slot-only flushes too (memslotFlush=zap-slot, zap-slot-rmap-only).
+    metric('zap-all/memslot zaps completed', (r) => r.metrics.zapAll.completed),
+    metric('zap-all/memslot longest (completed)', (r) => r.metrics.zapAll.maxDurationNs, fmtNs),
     // Present only where a run has them (a logged slot; INVLPG under shadow paging): 0 for a run without.
     ...optionalRows(c, metric),
     // Not means: runs counted.
