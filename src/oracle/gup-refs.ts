@@ -19,15 +19,40 @@ export function vcpuNames(ids: readonly number[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
-/** The end of every heldFreeNote. */
-const HELD_FREE_TAIL = 'the reference get_user_pages took: the kernel frees it when that goes; the model frees it here, docs/model-limits.md)';
-
-/** What the step log adds to a host free of a page `holders` still hold a reference to. */
-export function heldFreeNote(holders: readonly number[]): string {
-  return ` (${vcpuNames(holders)} still ${holders.length === 1 ? 'holds' : 'hold'} ${HELD_FREE_TAIL}`;
+/**
+ * What the kernel does with a page a vCPU still holds the get_user_pages
+ * reference to, by the host operation (`kind`, InvalidationKind) that unmapped
+ * it (docs/model-limits.md, "Page references"): migration (NUMA balancing's
+ * too) and KSM's merge count the page's references after unmapping it, find
+ * the extra one and back off, mapping the old page back; reclaim unmaps it and
+ * frees it only once that reference goes.
+ */
+export function backsOff(kind: string): boolean {
+  return kind === 'migrate' || kind === 'numa' || kind === 'ksm';
 }
 
-const HELD_FREE_NOTE = new RegExp(` \\([^()]* still holds? ${HELD_FREE_TAIL.replace(/[.()]/g, '\\$&')}$`);
+/** Who backs off (backsOff), as a counterexample names them. */
+function backer(kind: string): string {
+  return kind === 'ksm' ? 'KSM merge' : kind === 'numa' ? 'NUMA-balancing migration' : 'migration';
+}
+
+/**
+ * What the kernel would do with the page `kind` unmapped while a reference was held, and what
+ * the model did instead, as the step log's free line and the violation put it. `freed`: the
+ * model's free is past (a violation) or here (the free line).
+ */
+export function heldFate(kind: string, freed: 'here' | 'at once'): string {
+  const model = freed === 'here' ? 'the model frees it here' : 'the model freed it at once';
+  if (backsOff(kind)) return `the kernel's ${backer(kind)} would find that reference and back off, mapping the old page back; ${model} to expose the use`;
+  return `the kernel frees the page once that reference goes; ${model}`;
+}
+
+/** What the step log adds to a host free (by `kind`) of a page `holders` still hold a reference to. */
+export function heldFreeNote(holders: readonly number[], kind: string): string {
+  return ` (${vcpuNames(holders)} still ${holders.length === 1 ? 'holds' : 'hold'} the reference get_user_pages took: ${heldFate(kind, 'here')}, docs/model-limits.md)`;
+}
+
+const HELD_FREE_NOTE = / \([^()]* still holds? the reference get_user_pages took: [^()]*, docs\/model-limits\.md\)$/;
 
 /**
  * An event's text without the heldFreeNote it may end with: whether another

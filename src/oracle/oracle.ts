@@ -7,7 +7,7 @@ import { tlbEntryPfn, tlbEntryWritable } from '../kvm/tlb-entry.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 import type { Violation } from '../runtime/instance.js';
 import { CleanRanges } from './clean-ranges.js';
-import { gupHolders, vcpuNames } from './gup-refs.js';
+import { backsOff, gupHolders, heldFate, vcpuNames } from './gup-refs.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -16,17 +16,26 @@ function describeAccess(ev: KvmEvent & { e: 'guestAccess' }): string {
 }
 
 /** Where the model parts from the kernel when a page freed is still referenced. */
-const MODEL_FREES_AT_ONCE = 'the model freed it at once: docs/model-limits.md, "Page references"';
+const PAGE_REFERENCES = 'docs/model-limits.md, "Page references"';
 
 /** How a report names a host free: `unmapped` when vCPUs still held a reference to the page (see heldSuffix). */
 function freedVerb(held: readonly number[]): string {
   return held.length > 0 ? 'unmapped' : 'freed';
 }
 
-/** For a free of a page vCPUs still held a get_user_pages reference to: that the kernel frees it only when that goes. */
-function heldSuffix(held: readonly number[]): string {
+/**
+ * For a free (by `kind`) of a page vCPUs still held a get_user_pages reference to: what the
+ * kernel would do instead (reclaim frees it only when that goes; migration backs off).
+ */
+function heldSuffix(held: readonly number[], kind: string): string {
   if (held.length === 0) return '';
-  return ` (${vcpuNames(held)} still ${held.length === 1 ? 'holds' : 'hold'} the reference get_user_pages took: the page is freed once that goes; the model frees it here: docs/model-limits.md, "Page references")`;
+  return ` (${vcpuNames(held)} still ${held.length === 1 ? 'holds' : 'hold'} the reference get_user_pages took: ${heldFate(kind, 'here')}: docs/model-limits.md, "Page references")`;
+}
+
+/** A page the host freed while vCPUs held a get_user_pages reference to it: who held it, and the thread that unmapped it. */
+interface HeldFree {
+  held: number[];
+  by: string;
 }
 
 /** The event kinds Oracle reads (one array for all instances: see event-routes.ts). */
@@ -82,8 +91,8 @@ export class Oracle implements Sink {
   readonly kinds = ORACLE_KINDS;
   /** Open invalidations whose pages no usable TLB can hold (see CleanRanges). */
   private readonly clean = new CleanRanges();
-  /** The vCPUs that held a reference to a pfn when the host freed it, by pfn (none: not there). */
-  private readonly heldAtFree = new Map<number, number[]>();
+  /** The vCPUs that held a reference to a pfn when the host freed it, and who freed it, by pfn (none: not there). */
+  private readonly heldAtFree = new Map<number, HeldFree>();
   /**
    * By gfn of the logged slot, the first guest write to it (since logging was
    * enabled) that no copy of the page by the VMM has come after yet: a copy
@@ -122,16 +131,15 @@ export class Oracle implements Sink {
 
   /**
    * What a report says of a freed pfn: that `freed.kind` freed it, or, when a
-   * vCPU still held the reference get_user_pages took, that it unmapped it and
-   * the page goes when that reference does: the kernel frees a page only when
-   * its last reference goes (migration even backs off), the model at once
-   * (docs/model-limits.md, "Page references"), and what follows that is true
-   * in both.
+   * vCPU still held the reference get_user_pages took, that the thread named
+   * unmapped it, and what the kernel would do instead: reclaim frees the page
+   * only when that reference goes, migration backs off and maps the old page
+   * back; the model frees it at once (docs/model-limits.md, "Page references").
    */
   private freedText(pfn: number, freed: FreedPfn): string {
-    const held = this.heldAtFree.get(pfn);
-    if (held === undefined) return `which ${freed.kind} freed${this.when(freed)}`;
-    return `which ${freed.kind} unmapped${this.when(freed)} while ${vcpuNames(held)} held the reference get_user_pages took, freed once that reference goes (${MODEL_FREES_AT_ONCE})`;
+    const h = this.heldAtFree.get(pfn);
+    if (h === undefined) return `which ${freed.kind} freed${this.when(freed)}`;
+    return `which ${h.by} unmapped${this.when(freed)} while ${vcpuNames(h.held)} held the reference get_user_pages took (${heldFate(freed.kind, 'at once')}: ${PAGE_REFERENCES})`;
   }
 
   on(ev: KvmEvent, at: EventStamp): void {
@@ -150,7 +158,7 @@ export class Oracle implements Sink {
         return;
       case 'pfnFree': {
         const held = gupHolders(this.kvm.vcpus, ev.pfn);
-        if (held.length > 0) this.heldAtFree.set(ev.pfn, held);
+        if (held.length > 0) this.heldAtFree.set(ev.pfn, { held, by: this.threadName() });
         else this.heldAtFree.delete(ev.pfn);
         this.checkFreedPfn(ev, held);
         return;
@@ -206,11 +214,13 @@ export class Oracle implements Sink {
     if (now === ev.pfn) return;
     const freed = kvm.host.freed.get(ev.pfn);
     const host = `the host maps hva ${hvaText(hva)} to ${now < 0 ? 'nothing' : `pfn ${hex(now)}`}`;
-    const held = freed ? this.heldAtFree.get(ev.pfn) : undefined;
-    if (freed && held !== undefined) {
+    const h = freed ? this.heldAtFree.get(ev.pfn) : undefined;
+    if (freed && h !== undefined) {
+      // Reclaim frees the page once the fault's reference goes: a use after free then. Migration
+      // would have backed off instead: the model's free is what exposes the use.
       this.report(
         'stale-translation',
-        `${what(ev)}; ${host}: ${freed.kind} unmapped pfn ${hex(ev.pfn)}${this.when(freed)} while ${vcpuNames(held)} held the reference get_user_pages took, and the page is freed once that reference goes (a use after free then; ${MODEL_FREES_AT_ONCE})`,
+        `${what(ev)}; ${host}: ${h.by} unmapped pfn ${hex(ev.pfn)}${this.when(freed)} while ${vcpuNames(h.held)} held the reference get_user_pages took: ${heldFate(freed.kind, 'at once')}${backsOff(freed.kind) ? '' : ', a use after free then'} (${PAGE_REFERENCES})`,
       );
       return;
     }
@@ -395,7 +405,7 @@ export class Oracle implements Sink {
       if (v.apicAccessPfn === ev.pfn && (v.mode === IN_GUEST_MODE || v.mode === EXITING_GUEST_MODE)) {
         this.report(
           'stale-apic-access',
-          `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while vCPU${v.id} runs in the guest with APIC_ACCESS_ADDR pointing at it${heldSuffix(held)}`,
+          `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while vCPU${v.id} runs in the guest with APIC_ACCESS_ADDR pointing at it${heldSuffix(held, ev.kind)}`,
         );
         return;
       }
@@ -416,7 +426,7 @@ export class Oracle implements Sink {
       if (found !== null && found.pfn === ev.pfn) {
         this.report(
           'stale-translation',
-          `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it${trackedNote(found)}${heldSuffix(held)}`,
+          `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while root ${found.root} maps gfn ${hex(found.gfn)} to it${trackedNote(found)}${heldSuffix(held, ev.kind)}`,
         );
         return;
       }
@@ -426,7 +436,7 @@ export class Oracle implements Sink {
         if (entry !== undefined && tlbEntryPfn(entry) === ev.pfn && this.tlbUsable(v)) {
           this.report(
             'stale-translation',
-            `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it${heldSuffix(held)}`,
+            `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it${heldSuffix(held, ev.kind)}`,
           );
           return;
         }

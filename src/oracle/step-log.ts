@@ -65,10 +65,11 @@ export class StepLog implements Sink {
   on(ev: KvmEvent, at: EventStamp): void {
     if (this.ended) return;
     let said = describeEvent(ev);
-    // The model frees a page its invalidation zapped at once; the kernel, when the last reference goes.
+    // The model frees a page its invalidation zapped at once; the kernel's reclaim, when the last
+    // reference goes, and its migration backs off (heldFate).
     if (ev.e === 'pfnFree') {
       const holders = gupHolders(this.vcpus, ev.pfn);
-      if (holders.length > 0) said += heldFreeNote(holders);
+      if (holders.length > 0) said += heldFreeNote(holders, ev.kind);
     }
     this.lines.push({ step: at.step, thread: at.tid, timeNs: at.ts, text: this.text(said, at.tid) });
     if (this.violations.length > 0) this.ended = true;

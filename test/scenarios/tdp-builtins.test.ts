@@ -98,10 +98,10 @@ test('oracle: a fault path that skips the seq comparison installs a freed page: 
   const bad = simulate(s, { settings: effectiveSettings(s), mutant: 'fault-skip-seq-check', seed: 1 });
   assert.equal(bad.violations.length, 1);
   assert.equal(bad.violations[0]!.kind, 'stale-translation');
-  // The fault still held the page's get_user_pages reference when the host freed it: said so, the kernel freeing it only when that goes.
+  // The fault still held the page's get_user_pages reference when the host's migration freed it: said so, the kernel's migration backing off instead.
   assert.match(
     bad.violations[0]!.message,
-    /unmapped pfn .* while vCPU\d held the reference get_user_pages took, and the page is freed once that reference goes \(a use after free then; /,
+    /unmapped pfn .* while vCPU\d held the reference get_user_pages took: the kernel's migration would find that reference and back off, mapping the old page back; the model freed it at once to expose the use \(/,
   );
 });
 
