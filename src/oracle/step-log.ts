@@ -39,6 +39,20 @@ export interface LockedModel {
  * on the other threads' steps: whoever compares what a thread did across
  * interleavings (the audit) compares the events alone (splitLockNotes).
  */
+/**
+ * An event's text without the host operation's kind it starts with ("migrate: free pfn 0x1000")
+ * when the thread's name already says it (migrate, migrate0.0, apic-migrate): the story prints
+ * the name before every line, and "migrate0.0: migrate: ..." said it twice. A thread whose name
+ * does not say it (a vmm migrating) keeps it.
+ */
+export function withoutOwnKind(said: string, thread: string | undefined): string {
+  const kind = OWN_KIND.exec(said)?.[1];
+  return kind !== undefined && thread?.includes(kind) ? said.slice(kind.length + 2) : said;
+}
+
+/** The host operations (InvalidationKind) whose events' texts start with their kind. */
+const OWN_KIND = /^(reclaim|migrate|numa|ksm): /;
+
 export class StepLog implements Sink {
   readonly lines: LogLine[] = [];
   private ended = false;
@@ -64,7 +78,7 @@ export class StepLog implements Sink {
 
   on(ev: KvmEvent, at: EventStamp): void {
     if (this.ended) return;
-    let said = describeEvent(ev);
+    let said = withoutOwnKind(describeEvent(ev), this.threads[at.tid]?.name);
     // The model frees a page its invalidation zapped at once; the kernel's reclaim, when the last
     // reference goes, and its migration backs off (heldFate).
     if (ev.e === 'pfnFree') {

@@ -116,7 +116,8 @@ test('html counterexample report (checker, apic-reload-mini, apic-reload-no-retr
   assert.match(html, new RegExp(`✖ ${cex.violation.kind}`));
   // Each line's text is there, read as text (its mmu_lock operations are in spans of their own).
   const text = html.replace(/<span class="lock">([^<]*)<\/span>/g, '$1');
-  for (const s of cex.steps) assert.ok(text.includes(s.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')), s.text);
+  const escaped = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  for (const s of cex.steps) assert.ok(text.includes(escaped(s.text)), s.text);
   assert.deepEqual(externalRefs(html), []);
 });
 

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { captured, story } from './captured-cli.js';
+
+/** The story (numbered lines and the => line) of `check scenario --mutate mutant`, which must find it. */
+async function storyOf(scenario: string, mutant: string): Promise<string[]> {
+  const r = await captured(['check', scenario, '--mutate', mutant, '--json', '/dev/null']);
+  assert.equal(r.code, 1, r.stderr);
+  return story(r.stdout);
+}
+
+test("a story line does not say the host operation's kind twice when the thread's name says it, and the => line names the thread that unmapped the page (a probe: '1. migrate0.0: migrate: invalidate_range_start', 'apic-migrate: migrate: free pfn', '=> ... migrate unmapped' with two migrate threads)", async () => {
+  const twice = /^ *\d+\. [^:]+: (?:[^;]*; )*(migrate|reclaim|numa|ksm): /;
+  const widen = await storyOf('concurrent-invalidations-mini', 'range-add-no-widen');
+  assert.deepEqual(
+    widen.filter((l) => twice.test(l)),
+    [],
+  );
+  assert.ok(
+    widen.some((l) => /^ *\d+\. migrate0\.0: invalidate_range_start \[/.test(l)),
+    widen.join('\n'),
+  );
+  assert.match(widen.at(-1)!, /: migrate0\.0 unmapped pfn 0x1000 while vCPU0 held /);
+  const apic = await storyOf('apic-reload-mini', 'apic-reload-no-retry');
+  assert.deepEqual(
+    apic.filter((l) => twice.test(l)),
+    [],
+  );
+  assert.ok(
+    apic.some((l) => /^ *\d+\. apic-migrate: free pfn 0x1000 /.test(l)),
+    apic.join('\n'),
+  );
+  // A thread whose name is the kind prints as before, its name once.
+  const plain = await storyOf('fault-vs-invalidation-mini', 'fault-skip-range-check');
+  assert.ok(
+    plain.some((l) => /^ *\d+\. migrate: invalidate_range_start returns$/.test(l)),
+    plain.join('\n'),
+  );
+});
