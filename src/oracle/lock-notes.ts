@@ -50,9 +50,20 @@ export function splitLockNotes(text: string): { own: string; before: string[]; e
  * the replay the trace files are written from, cli/cex-outputs.ts, whose step
  * log is not printed).
  */
+/** What a thread found when it queued for the lock. */
+interface Found {
+  /** The lines printed by then (undefined: not counted). */
+  line: number | undefined;
+  /** The threads holding the lock, and whether for write. */
+  holders: number[];
+  write: boolean;
+  /** The threads queued before it, not yet handed the lock. */
+  ahead: number[];
+}
+
 export class LockNotes implements LockObserver {
-  /** Threads queued for the lock, in order, each with what it found when it queued, in words. */
-  private readonly waiting = new Map<number, string>();
+  /** Threads queued for the lock, in order, each with what it found when it queued (found()). */
+  private readonly waiting = new Map<number, Found>();
   /** The observer found in the lock's slot, told everything too. */
   private readonly next: LockObserver | null;
 
@@ -63,6 +74,11 @@ export class LockNotes implements LockObserver {
     private readonly say: (tid: number, text: string) => void,
     /** The lines printed so far, for where a wait began (none: the note names no line). */
     private readonly linesSoFar?: () => number,
+    /**
+     * The line a thread's latest acquisition of the lock is printed on, undefined while it waits
+     * for the thread's next line (none: the note names no holder's line).
+     */
+    private readonly acquiredOn?: (tid: number) => number | undefined,
   ) {
     this.next = lock.observer;
     lock.observer = this;
@@ -81,7 +97,8 @@ export class LockNotes implements LockObserver {
   resumed(t: number, write: boolean): void {
     const found = this.waiting.get(t);
     this.waiting.delete(t);
-    this.say(t, `${write ? 'write' : 'read'}_lock(${this.lock.name}) (contended${found ? `: ${found}` : ''})`);
+    const said = found ? this.foundText(found) : '';
+    this.say(t, `${write ? 'write' : 'read'}_lock(${this.lock.name}) (contended${said ? `: ${said}` : ''})`);
     this.next?.resumed(t, write);
   }
 
@@ -92,22 +109,43 @@ export class LockNotes implements LockObserver {
   }
 
   /**
-   * What a thread queuing finds: who holds the lock ("held by vCPU0 for read")
-   * and who queued first. Read from the lock: a release hands it to the
-   * queue's head at once, which holds it before it runs again to say so.
+   * What a thread queuing finds: who holds the lock and how, and who queued
+   * first. Read from the lock: a release hands it to the queue's head at once,
+   * which holds it before it runs again to say so.
    */
-  private found(): string {
+  private found(): Found {
     const holders = this.threads.filter((th) => this.lock.isHeldBy(th));
-    const n = this.linesSoFar?.();
+    return {
+      line: this.linesSoFar?.(),
+      holders: holders.map((th) => th.id),
+      write: holders.length > 0 && this.lock.isWriteHeldBy(holders[0]!),
+      ahead: this.queuedNotHolding(),
+    };
+  }
+
+  /**
+   * What a thread found when it queued, in words, once it has the lock
+   * ("waited from line 8 while vCPU0 held it for read, its read_lock on line 9"):
+   * a holder's acquisition is printed at its next line, which may come after
+   * the line the wait began at, so the note says where, lest the holder seem to
+   * hold the lock before its line says it took it.
+   */
+  private foundText(f: Found): string {
+    const n = f.line;
     const from = n === undefined ? 'waited' : n === 0 ? 'waited from the start' : `waited from line ${n}`;
-    const held =
-      holders.length > 0
-        ? `${from} while ${this.names(holders.map((th) => th.id))} held it for ${this.lock.isWriteHeldBy(holders[0]!) ? 'write' : 'read'}`
-        : n === undefined
-          ? ''
-          : from;
-    const ahead = this.queuedNotHolding();
-    return [held, ahead.length > 0 ? `${this.names(ahead)} queued first` : ''].filter((x) => x !== '').join(', ');
+    const op = `${f.write ? 'write' : 'read'}_lock`;
+    let held = n === undefined ? '' : from;
+    if (f.holders.length > 0) {
+      held = `${from} while ${this.names(f.holders)} held it for ${f.write ? 'write' : 'read'}`;
+      if (this.acquiredOn !== undefined) {
+        const lines = f.holders.map((h) => this.acquiredOn!(h));
+        const known = lines.filter((l) => l !== undefined);
+        const one = f.holders.length === 1;
+        if (known.length === lines.length) held += `, ${one ? `its ${op}` : `their ${op}s`} on line${known.length > 1 ? 's' : ''} ${known.join(', ')}`;
+        else if (one) held += `, its ${op} printed with its next line`;
+      }
+    }
+    return [held, f.ahead.length > 0 ? `${this.names(f.ahead)} queued first` : ''].filter((x) => x !== '').join(', ');
   }
 
   /** The queued threads not yet handed the lock, in order. */

@@ -14,6 +14,25 @@ export interface LockedModel {
 }
 
 /**
+ * An event's text without the host operation's kind it starts with ("migrate: free pfn 0x1000")
+ * when the thread's name already says it (migrate, migrate0.0, apic-migrate): the story prints
+ * the name before every line, and "migrate0.0: migrate: ..." said it twice. A thread whose name
+ * does not say it (a vmm migrating) keeps it.
+ */
+export function withoutOwnKind(said: string, thread: string | undefined): string {
+  const kind = OWN_KIND.exec(said)?.[1];
+  return kind !== undefined && thread?.includes(kind) ? said.slice(kind.length + 2) : said;
+}
+
+/** Whether a lock operation's text is an acquisition (read_lock, write_lock). */
+function isAcquire(text: string): boolean {
+  return /^(?:read|write)_lock\(/.test(text);
+}
+
+/** The host operations (InvalidationKind) whose events' texts start with their kind. */
+const OWN_KIND = /^(reclaim|migrate|numa|ksm): /;
+
+/**
  * Keeps every event as a line in kernel terms, for counterexamples and replays,
  * up to the one a violation was found on. The oracle reads each event before
  * this log does: the first event seen with a violation recorded is the one that
@@ -39,25 +58,13 @@ export interface LockedModel {
  * on the other threads' steps: whoever compares what a thread did across
  * interleavings (the audit) compares the events alone (splitLockNotes).
  */
-/**
- * An event's text without the host operation's kind it starts with ("migrate: free pfn 0x1000")
- * when the thread's name already says it (migrate, migrate0.0, apic-migrate): the story prints
- * the name before every line, and "migrate0.0: migrate: ..." said it twice. A thread whose name
- * does not say it (a vmm migrating) keeps it.
- */
-export function withoutOwnKind(said: string, thread: string | undefined): string {
-  const kind = OWN_KIND.exec(said)?.[1];
-  return kind !== undefined && thread?.includes(kind) ? said.slice(kind.length + 2) : said;
-}
-
-/** The host operations (InvalidationKind) whose events' texts start with their kind. */
-const OWN_KIND = /^(reclaim|migrate|numa|ksm): /;
-
 export class StepLog implements Sink {
   readonly lines: LogLine[] = [];
   private ended = false;
   /** Per thread id: lock operations made since the last line, which was another thread's, for the start of its next. */
   private readonly pending = new Map<number, string[]>();
+  /** Per thread id: the line its latest printed acquisition of mmu_lock is on (for LockNotes' wait notes). */
+  private readonly acquiredOn = new Map<number, number>();
   private readonly threads: readonly Thread[];
   private readonly vcpus: LockedModel['vcpus'];
 
@@ -73,6 +80,7 @@ export class StepLog implements Sink {
         model.rt.threads,
         (tid, text) => this.lockOp(tid, text),
         () => this.lines.length,
+        (tid) => (this.pending.get(tid)?.some(isAcquire) ? undefined : this.acquiredOn.get(tid)),
       );
   }
 
@@ -94,6 +102,7 @@ export class StepLog implements Sink {
     const ops = this.pending.get(tid);
     if (ops === undefined) return said;
     this.pending.delete(tid);
+    if (ops.some(isAcquire)) this.acquiredOn.set(tid, this.lines.length + 1);
     const name = this.threads[tid]?.name;
     const own = name !== undefined && said.startsWith(`${name}: `) ? `${name}: ` : '';
     return own + ops.join(LOCK_NOTE_SEP) + LOCK_NOTE_SEP + said.slice(own.length);
@@ -109,7 +118,7 @@ export class StepLog implements Sink {
   private lockOp(tid: number, text: string): void {
     if (this.ended) return;
     const ops = this.pending.get(tid);
-    if (/^(?:read|write)_lock\(/.test(text)) {
+    if (isAcquire(text)) {
       if (ops === undefined) this.pending.set(tid, [text]);
       else ops.push(text);
       return;
@@ -118,6 +127,7 @@ export class StepLog implements Sink {
     if (last !== undefined && last.thread === tid) {
       if (ops !== undefined) {
         this.pending.delete(tid);
+        if (ops.some(isAcquire)) this.acquiredOn.set(tid, this.lines.length);
         last.text += LOCK_NOTE_SEP + ops.join(LOCK_NOTE_SEP);
       }
       last.text += LOCK_NOTE_SEP + text;

@@ -37,3 +37,21 @@ test("a story line does not say the host operation's kind twice when the thread'
     plain.join('\n'),
   );
 });
+
+test("a lock-wait note names the line its holder's acquisition is printed on, that holder's line (a probe: 'waited from line 11 while migrate1.0 held it for write' where migrate1.0's write_lock is printed at line 12)", async () => {
+  let notes = 0;
+  for (const [scenario, mutant] of [
+    ['concurrent-invalidations-mini', 'range-add-no-widen'],
+    ['apic-reload-mini', 'apic-reload-no-retry'],
+  ] as const) {
+    const lines = await storyOf(scenario, mutant);
+    for (const l of lines) {
+      for (const m of l.matchAll(/while (\S+) held it for (read|write), its (?:read|write)_lock on line (\d+)/g)) {
+        notes++;
+        const on = lines[Number(m[3]) - 1]!;
+        assert.match(on, new RegExp(`^ *${m[3]}\\. ${m[1]!.replace(/\./g, '\\.')}: (?:.*; )?${m[2]}_lock\\(mmu_lock\\)`), l);
+      }
+    }
+  }
+  assert.ok(notes >= 3, `${notes} notes`);
+});

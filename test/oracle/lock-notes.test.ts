@@ -126,8 +126,8 @@ test("step log with mmu_lock (fault-vs-invalidation-mini, fault-skip-range-check
 test("step log with mmu_lock (apic-reload-mini, apic-reload-no-retry): a contended acquisition says from which line it waited and who held the lock then, a release who waits (a probe: 'contended: held by apic-migrate for write' at a line where nobody held it, apic-migrate having let go three lines before)", () => {
   const { lines } = notedReplay(counterexampleOf('apic-reload-mini', 'apic-reload-no-retry'));
   const text = lines.map((l) => l.text).join('\n');
-  assert.match(text, /read_lock\(mmu_lock\) \(contended: waited from line \d+ while apic-migrate held it for write\)/);
-  assert.match(text, /write_lock\(mmu_lock\) \(contended: waited from line \d+ while vCPU\d held it for read\)/);
+  assert.match(text, /read_lock\(mmu_lock\) \(contended: waited from line \d+ while apic-migrate held it for write, its write_lock on line \d+\)/);
+  assert.match(text, /write_lock\(mmu_lock\) \(contended: waited from line \d+ while vCPU\d held it for read, its read_lock on line \d+\)/);
   assert.doesNotMatch(text, /held by/);
   // The wait began before the line the acquisition is printed on, and after the line of the thread's that asked.
   for (const [i, l] of lines.entries()) {
@@ -141,6 +141,26 @@ test("step log with mmu_lock (apic-reload-mini, apic-reload-no-retry): a contend
     );
   }
   assert.match(text, /write_unlock\(mmu_lock\) \(vCPU\d waiting\)/);
+});
+
+test("step log with mmu_lock: a wait note names the line the holder's acquisition is printed on, which is that holder's and carries it (a probe: 'waited from line 11 while migrate1.0 held it for write' with migrate1.0's write_lock printed at line 12, after)", () => {
+  let notes = 0;
+  for (const [scenario, mutant] of [
+    ['apic-reload-mini', 'apic-reload-no-retry'],
+    ['concurrent-invalidations-mini', 'range-add-no-widen'],
+  ] as const) {
+    const { lines, inst } = notedReplay(counterexampleOf(scenario, mutant));
+    for (const [i, l] of lines.entries()) {
+      for (const m of l.text.matchAll(/while (\S+) held it for (read|write), its (?:read|write)_lock on line (\d+)/g)) {
+        notes++;
+        const on = lines[Number(m[3]) - 1];
+        assert.ok(on, `line ${i + 1}: ${l.text}`);
+        assert.equal(inst.rt.threads[on.thread]!.name, m[1], `line ${i + 1}: ${l.text}`);
+        assert.match(on.text, new RegExp(`(^|; )${m[2]}_lock\\(mmu_lock\\)`), `line ${m[3]}: ${on.text}`);
+      }
+    }
+  }
+  assert.ok(notes > 0, "some wait note names a holder's line");
 });
 
 for (const [scenario, mutant, strategy] of MUTANTS) {
