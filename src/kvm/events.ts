@@ -690,7 +690,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'zapBatch':
       return `${ev.what}: zapped ${ev.pages} page(s)`;
     case 'zapAllBegin':
-      return `${ev.how}: begin (${ev.pages} shadow pages)`;
+      return `${ev.how}: begin (${ev.pages} shadow page${ev.pages === 1 ? '' : 's'})`;
     case 'zapAllEnd':
       return `${ev.how}: done in ${ev.durationNs} ns`;
     case 'shadowReclaim':

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { describeEvent } from '../../src/kvm/events.js';
 import { captured, story } from './captured-cli.js';
 
 /** The story (numbered lines and the => line) of `check scenario --mutate mutant`, which must find it. */
@@ -54,4 +55,22 @@ test("a lock-wait note names the line its holder's acquisition is printed on, th
     }
   }
   assert.ok(notes >= 3, `${notes} notes`);
+});
+
+test("a checker story gives no wall or virtual duration (each thread keeps its own clock there), the simulator's event text keeps it, and one page is 'page' (a probe: 'kvm_mmu_zap_all_fast: done in 20 ns', 'begin (1 shadow pages)')", async () => {
+  const lines = await storyOf('cached-roots-mini', 'free-obsolete-roots-tests-current');
+  assert.deepEqual(
+    lines.filter((l) => /\d+ ns\b/.test(l)),
+    [],
+  );
+  assert.ok(
+    lines.some((l) => /vmm: kvm_mmu_zap_all_fast: done$/.test(l)),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((l) => /kvm_mmu_zap_all_fast: begin \(1 shadow page\)$/.test(l)),
+    lines.join('\n'),
+  );
+  assert.equal(describeEvent({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: 20 }), 'kvm_mmu_zap_all_fast: done in 20 ns');
+  assert.equal(describeEvent({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: 4 }), 'kvm_mmu_zap_all_fast: begin (4 shadow pages)');
 });
