@@ -142,7 +142,7 @@ export class Kvm {
     const what = m.shown;
     if (what !== undefined && m.name !== null) {
       const mutant = m.name;
-      m.onAct = this.listens('mutantActed') ? () => this.emit({ e: 'mutantActed', mutant, what }) : null;
+      m.onAct = this.listens('mutantActed') ? (said) => this.emit({ e: 'mutantActed', mutant, what: said?.() ?? what }) : null;
     }
   }
 

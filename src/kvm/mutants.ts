@@ -310,9 +310,11 @@ export class Mutation {
   readonly shown: string | undefined;
   /**
    * Called each time the mutant acts: set by the Kvm (to emit mutantActed) only
-   * when the mutant has `shown` and a sink reads that event, else null.
+   * when the mutant has `shown` and a sink reads that event, else null. `said`:
+   * what this act did, in place of `shown`, where the mutant can do either of
+   * two things (built only when called).
    */
-  onAct: (() => void) | null = null;
+  onAct: ((said?: () => string) => void) | null = null;
   constructor(readonly name: string | null) {
     this.faultRetrySkips = { range: name === 'fault-skip-range-check', seq: name === 'fault-skip-seq-check' };
     this.shown = MUTANTS.find((m) => m.name === name)?.shown;
@@ -327,9 +329,9 @@ export class Mutation {
     this.tookEffect();
     return true;
   }
-  /** The mutant, tested with has(), changed the outcome. */
-  tookEffect(): void {
+  /** The mutant, tested with has(), changed the outcome; `said`, what it did this time (onAct). */
+  tookEffect(said?: () => string): void {
     this.acted++;
-    this.onAct?.();
+    this.onAct?.(said);
   }
 }

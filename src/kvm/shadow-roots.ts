@@ -137,9 +137,16 @@ export function* kvmMmuFreeObsoleteRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
   // The mutant is the loop as first posted in thread 003: it tested the current root each time.
   const testsCurrent = mmu.kvm.mutation.has('free-obsolete-roots-tests-current');
   for (let i = 0; i < vcpu.prevRoots.length; i++) {
-    const obsolete = isObsoleteRoot(mmu, vcpu.prevRoots[i]!.root);
+    const prev = vcpu.prevRoots[i]!.root;
+    const obsolete = isObsoleteRoot(mmu, prev);
     const tested = testsCurrent ? isObsoleteRoot(mmu, vcpu.root.root) : obsolete;
-    if (tested !== obsolete) mmu.kvm.mutation.tookEffect();
+    // Which of the two it did, in this execution.
+    if (tested !== obsolete) {
+      mmu.kvm.mutation.tookEffect(
+        () =>
+          `kvm_mmu_free_obsolete_roots judged prev root sp ${prev} by the current root (the mutant's test): ${obsolete ? `sp ${prev} is obsolete, kept cached` : `sp ${prev} is valid, freed`}`,
+      );
+    }
     if (tested) {
       mask |= kvmMmuRootPrevious(i);
       freed.push(vcpu.prevRoots[i]!.root);

@@ -74,3 +74,11 @@ test("a checker story gives no wall or virtual duration (each thread keeps its o
   assert.equal(describeEvent({ e: 'zapAllEnd', how: 'kvm_mmu_zap_all_fast', durationNs: 20 }), 'kvm_mmu_zap_all_fast: done in 20 ns');
   assert.equal(describeEvent({ e: 'zapAllBegin', how: 'kvm_mmu_zap_all_fast', pages: 4 }), 'kvm_mmu_zap_all_fast: begin (4 shadow pages)');
 });
+
+test("free-obsolete-roots-tests-current's line says which of its two wrongs it did in this execution (a probe: 'an obsolete root kept cached, or a valid one freed')", async () => {
+  const lines = await storyOf('cached-roots-mini', 'free-obsolete-roots-tests-current');
+  const acted = lines.filter((l) => /the mutant's test/.test(l));
+  assert.equal(acted.length, 1, lines.join('\n'));
+  assert.match(acted[0]!, /vCPU0: kvm_mmu_free_obsolete_roots judged prev root sp 0 by the current root \(the mutant's test\): sp 0 is obsolete, kept cached$/);
+  assert.doesNotMatch(acted[0]!, / or /);
+});
