@@ -73,10 +73,13 @@ export const MAX_SHARDS = 1_000_000;
 export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text);
   if (m === null) throw new InputError(`--shard ${text}: expected i/n, e.g. 0/4`);
+  // One spelling per part, as --vary refuses 1 and 01 both: a part named 01/2 is not 1/2's twin.
+  if (/^0\d|\/0\d/.test(text)) throw new InputError(`--shard ${text}: expected i/n with no leading zeros, e.g. 1/2`);
   // Before anything uses it: past 2^53, Number() rounds n (and i < n would be checked against another n).
   if (Number(m[2]) > MAX_SHARDS) throw new InputError(`--shard ${text}: expected n at most ${MAX_SHARDS}`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1 || index >= count) throw new InputError(`--shard ${text}: expected 0 <= i < n`);
+  if (count < 1) throw new InputError(`--shard ${text}: expected n >= 1`);
+  if (index >= count) throw new InputError(`--shard ${text}: expected 0 <= i < n`);
   return { index, count };
 }

@@ -248,6 +248,11 @@ test('check --workers 2 (regression): random with a violation records its parts 
 test('check: bad --shard and --workers are refused in one line, exit 2', async () => {
   for (const [args, pattern] of [
     [['--shard', '3/2'], /^mmulab: --shard 3\/2: expected 0 <= i < n$/],
+    // A probe: 1/0 and 0/0 were told 0 <= i < n, and 01/2 was taken for 1/2.
+    [['--shard', '1/0'], /^mmulab: --shard 1\/0: expected n >= 1$/],
+    [['--shard', '0/0'], /^mmulab: --shard 0\/0: expected n >= 1$/],
+    [['--shard', '01/2'], /^mmulab: --shard 01\/2: expected i\/n with no leading zeros, e.g. 1\/2$/],
+    [['--shard', '1/02'], /^mmulab: --shard 1\/02: expected i\/n with no leading zeros, e.g. 1\/2$/],
     [['--workers', '0'], /^mmulab: --workers 0: expected at least 1$/],
     [['--workers', 'two'], /^mmulab: --workers two: expected a non-negative integer$/],
     [['--set', 'vcpus=x'], /^mmulab: --set vcpus=x: expected a non-negative integer$/],
