@@ -127,7 +127,15 @@ function program(argv: readonly string[]): Command {
       });
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(r));
       if (json !== null) unwritten.push(json);
-      process.stdout.write(`${summarizeRun(r)}\n`);
+      // Why a partial run stopped: SIGINT, or which bound.
+      const stopped = interrupted
+        ? 'interrupted'
+        : maxSteps !== undefined && r.steps >= maxSteps
+          ? `stopped at --max-steps ${maxSteps}`
+          : pastDeadline(deadlineMs)
+            ? `stopped at --time-limit ${o.timeLimit} s`
+            : undefined;
+      process.stdout.write(`${summarizeRun(r, stopped)}\n`);
       warnIdleMutant(mutant, [{ label: null, results: [r] }]);
       if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);
       const failed = reportUnwritten(unwritten);

@@ -1,60 +1,64 @@
+import { grouped } from '../check/grouped.js';
 import { actedWords } from '../report/mutant-acted.js';
 import { printable } from '../report/printable.js';
 import type { RunResult } from '../simulate/result.js';
 import { fmtNs, renderTable } from './table.js';
 
+/** A count in the table, thousands grouped as check's summary has them (the JSON keeps plain numbers). */
+const g = grouped;
+
 /** The run's main figures as a two-column table that fits 80 columns. */
-export function summarizeRun(r: RunResult): string {
+export function summarizeRun(r: RunResult, stopped?: string): string {
   const m = r.metrics;
   const rows: [string, string][] = [
     ['simulated time', fmtNs(r.simTimeNs)],
-    ['steps', String(r.steps)],
-    ['guest accesses', String(m.guest.accesses)],
-    // Every way a fault ended, as the report's and compare's rows say: the parts add up to the total.
-    ['faults (fixed/spurious/emulated)', `${m.faults.total} (${m.faults.fixed} / ${m.faults.spurious} / ${m.faults.emulated})`],
+    ['steps', g(r.steps)],
+    ['guest accesses', g(m.guest.accesses)],
+    // Three of the ways a fault ended: the retried (next row) and those in flight make up the rest of the total.
+    ['faults (of which fixed/spurious/emulated)', `${g(m.faults.total)} (${g(m.faults.fixed)} / ${g(m.faults.spurious)} / ${g(m.faults.emulated)})`],
     [
       '  retried (pre-lock/locked/slot/gpte)',
-      `${m.faults.retries} (${m.faults.retriesBeforeLock} / ${m.faults.retriesUnderLock} / ${m.faults.retriesInvalidSlot} / ${m.faults.retriesGpteChanged})`,
+      `${g(m.faults.retries)} (${g(m.faults.retriesBeforeLock)} / ${g(m.faults.retriesUnderLock)} / ${g(m.faults.retriesInvalidSlot)} / ${g(m.faults.retriesGpteChanged)})`,
     ],
-    ['  #PF injected, in flight at the stop', `${m.faults.injectedPf}, ${m.faults.inFlight}`],
-    ['MMIO fast-path emulations (no fault)', String(m.mmio.fastPath)],
+    ['  #PF injected, in flight at the stop', `${g(m.faults.injectedPf)}, ${g(m.faults.inFlight)}`],
+    ['MMIO fast-path emulations (no fault)', g(m.mmio.fastPath)],
     ['fault latency p50 / p99 / max', `${fmtNs(m.faults.latencyNs.p50)} / ${fmtNs(m.faults.latencyNs.p99)} / ${fmtNs(m.faults.latencyNs.max)}`],
-    ['mmu_lock read/write acq (contended)', `${m.mmuLock.readAcquires} / ${m.mmuLock.writeAcquires} (${m.mmuLock.contended})`],
+    ['mmu_lock read/write acq (contended)', `${g(m.mmuLock.readAcquires)} / ${g(m.mmuLock.writeAcquires)} (${g(m.mmuLock.contended)})`],
     ['mmu_lock wait p99/max, write hold', `${fmtNs(m.mmuLock.waitNs.p99)} / ${fmtNs(m.mmuLock.waitNs.max)}, ${fmtNs(m.mmuLock.writeHoldNs.max)}`],
-    ['lock breaks, remote TLB flushes', `${m.mmuLock.lockBreaks}, ${m.tlb.remoteFlushes}`],
-    ['invalidations started / completed', `${m.invalidations.started} / ${m.invalidations.completed}`],
+    ['lock breaks, remote TLB flushes', `${g(m.mmuLock.lockBreaks)}, ${g(m.tlb.remoteFlushes)}`],
+    ['invalidations started / completed', `${g(m.invalidations.started)} / ${g(m.invalidations.completed)}`],
     ['invalidation time p50 / max', `${fmtNs(m.invalidations.durationNs.p50)} / ${fmtNs(m.invalidations.durationNs.max)}`],
-    ['APIC reloads/re-requests', `${m.apic.reloads} / ${m.apic.reRequests}`],
+    ['APIC reloads/re-requests', `${g(m.apic.reloads)} / ${g(m.apic.reRequests)}`],
     ['APIC re-requesting/request to entry', `${fmtNs(m.apic.stalledNs)} / ${fmtNs(m.apic.requestToEntryNs)} (sums over vCPUs)`],
   ];
   const d = m.dirtyLog;
   if (d !== undefined) {
-    rows.push(['dirty log: harvests, pages harvested', `${d.harvests}, ${d.pagesHarvested}`]);
+    rows.push(['dirty log: harvests, pages harvested', `${g(d.harvests)}, ${g(d.pagesHarvested)}`]);
     // Manual protect's, only where the run clears.
-    if (d.clears !== undefined) rows.push(['  KVM_CLEAR_DIRTY_LOG clears, pages cleared', `${d.clears}, ${d.pagesCleared ?? 0}`]);
+    if (d.clears !== undefined) rows.push(['  KVM_CLEAR_DIRTY_LOG clears, pages cleared', `${g(d.clears)}, ${g(d.pagesCleared ?? 0)}`]);
     // The dirty ring's, only where the run has rings.
     if (d.ring !== undefined) {
-      rows.push(['  ring pushes, KVM_EXIT_DIRTY_RING_FULL exits', `${d.ring.pushes}, ${d.ring.fullExits}`]);
-      rows.push(['  ring collections, pages collected', `${d.ring.collections}, ${d.ring.pagesCollected}`]);
-      rows.push(['  KVM_RESET_DIRTY_RINGS calls, entries reset', `${d.ring.resets}, ${d.ring.entriesReset}`]);
-      rows.push(['  pages copied by the VMM', `${d.ring.pagesCopied}`]);
+      rows.push(['  ring pushes, KVM_EXIT_DIRTY_RING_FULL exits', `${g(d.ring.pushes)}, ${g(d.ring.fullExits)}`]);
+      rows.push(['  ring collections, pages collected', `${g(d.ring.collections)}, ${g(d.ring.pagesCollected)}`]);
+      rows.push(['  KVM_RESET_DIRTY_RINGS calls, entries reset', `${g(d.ring.resets)}, ${g(d.ring.entriesReset)}`]);
+      rows.push(['  pages copied by the VMM', g(d.ring.pagesCopied)]);
     }
-    rows.push(['  leaves write-protected, wp faults', `${d.leavesWriteProtected}, ${d.wpFaults}`]);
-    if (m.faults.fast !== undefined) rows.push(['  faults ended in fast_page_fault', `${m.faults.fast}`]);
+    rows.push(['  leaves write-protected, wp faults', `${g(d.leavesWriteProtected)}, ${g(d.wpFaults)}`]);
+    if (m.faults.fast !== undefined) rows.push(['  faults ended in fast_page_fault', g(m.faults.fast)]);
   }
   const a = m.aging;
-  if (a !== undefined) rows.push(['reclaim aging: folio_referenced young / old', `${a.young} / ${a.old} of ${a.aged}`]);
+  if (a !== undefined) rows.push(['reclaim aging: folio_referenced young / old', `${g(a.young)} / ${g(a.old)} of ${g(a.aged)}`]);
   const t = a?.accessTrack;
-  if (t !== undefined) rows.push(['access tracking: marked (failed) / restored', `${t.marked} (${t.markFailed}) / ${t.restored}`]);
+  if (t !== undefined) rows.push(['access tracking: marked (failed) / restored', `${g(t.marked)} (${g(t.markFailed)}) / ${g(t.restored)}`]);
   const shadow = r.settings.mmu === 'shadow';
   if (shadow || m.zapAll.started > 0) {
-    if (shadow) rows.push(['shadow pages made/zapped/peak', `${m.shadowPages.created} / ${m.shadowPages.zapped} / ${m.shadowPages.peak}`]);
+    if (shadow) rows.push(['shadow pages made/zapped/peak', `${g(m.shadowPages.created)} / ${g(m.shadowPages.zapped)} / ${g(m.shadowPages.peak)}`]);
     // Only when the reclaim ran: the default limit (64 pages or more) is above what most runs make.
-    if (shadow && m.shadowPages.recycled > 0) rows.push(['shadow pages recycled', String(m.shadowPages.recycled)]);
-    rows.push(['roots loaded/freed/reloads', `${m.roots.allocated} / ${m.roots.freed} / ${m.roots.reloads}`]);
-    rows.push(['roots zapped in use, reloads after', `${m.roots.zappedInUse}, ${m.roots.reloadsAfterZap}`]);
+    if (shadow && m.shadowPages.recycled > 0) rows.push(['shadow pages recycled', g(m.shadowPages.recycled)]);
+    rows.push(['roots loaded/freed/reloads', `${g(m.roots.allocated)} / ${g(m.roots.freed)} / ${g(m.roots.reloads)}`]);
+    rows.push(['roots zapped in use, reloads after', `${g(m.roots.zappedInUse)}, ${g(m.roots.reloadsAfterZap)}`]);
     // zapAll counts kvm_mmu_zap_memslot's slot-only flushes too (memslotFlush=zap-slot, zap-slot-rmap-only): the label says both.
-    rows.push(['zap-all/memslot zaps started/done, longest', `${m.zapAll.started} / ${m.zapAll.completed}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
+    rows.push(['zap-all/memslot zaps started/done, longest', `${g(m.zapAll.started)} / ${g(m.zapAll.completed)}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
   }
   // What stalled goes below the table, as a violation does: a line of its own does not widen every row.
   rows.push(['livelock', r.progress.livelock ? 'YES (below)' : 'no']);
@@ -66,6 +70,7 @@ export function summarizeRun(r: RunResult): string {
   if (r.progress.livelock) lines.push(`LIVELOCK: ${printable(r.progress.stalled ?? 'no progress')}`);
   for (const v of r.violations) lines.push(`VIOLATION ${v.kind} at ${fmtNs(v.timeNs)} (step ${v.step}, ${v.thread}): ${v.message}`);
   if (r.modelBug) lines.push(`MODEL BUG: ${r.modelBug}`);
-  if (r.partial) lines.push('(partial: stopped early)');
+  // `stopped`: why (interrupted, a --max-steps or --time-limit bound), as the caller knows it.
+  if (r.partial) lines.push(`(partial: ${stopped ?? 'stopped early'})`);
   return lines.join('\n');
 }

@@ -202,7 +202,7 @@ test("compare table: every way a fault ended is a row, and the rows add up to fa
     assert.equal(cells('MMIO fast-path emulations')[i], r.results[0]!.metrics.mmio.fastPath);
     // run's summary: the same figures, in the same split.
     const text = summarizeRun(r.results[0]!);
-    assert.match(text, new RegExp(`faults \\(fixed/spurious/emulated\\) +${f.total} \\(${f.fixed} / ${f.spurious} / ${f.emulated}\\)`));
+    assert.match(text, new RegExp(`faults \\(of which fixed/spurious/emulated\\) +${f.total} \\(${f.fixed} / ${f.spurious} / ${f.emulated}\\)`));
     assert.match(
       text,
       new RegExp(

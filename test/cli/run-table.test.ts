@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { grouped } from '../../src/check/grouped.js';
+import { tempDir } from '../temp-dir.js';
 import { captured } from './captured-cli.js';
 
 /** The run table's value of a row, by its label. */
@@ -13,4 +17,29 @@ test("run table: the zap row counts kvm_mmu_zap_memslot's flushes too, so it doe
   const r = await captured(['run', 'slot-zap-accounting', '--set', 'memslotFlush=zap-slot-rmap-only']);
   assert.doesNotMatch(r.stdout, /^zap-all started/m);
   assert.match(value(r.stdout, 'zap-all/memslot zaps started/done, longest'), /^1 \/ 1, \d/);
+});
+
+test("run table: counts have their thousands grouped as check's do (the JSON keeps numbers), and the faults row says its three parts are some of the total (a probe: 'steps 1760966'; '116941 (59637 / 123 / 0)', which do not add up)", async () => {
+  const dir = tempDir('mmulab-run-table-');
+  const json = join(dir, 'r.json');
+  const r = await captured(['run', 'fault-during-invalidation', '--set', 'vcpus=2', '--json', json]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(readFileSync(json, 'utf8')) as { steps: number; metrics: { faults: Record<string, number> } };
+  assert.ok(j.steps >= 1000, `${j.steps} steps`);
+  assert.equal(value(r.stdout, 'steps'), grouped(j.steps));
+  assert.match(value(r.stdout, 'steps'), /^\d{1,3}(,\d{3})+$/);
+  const f = j.metrics.faults;
+  assert.equal(
+    value(r.stdout, 'faults (of which fixed/spurious/emulated)'),
+    `${grouped(f.total!)} (${grouped(f.fixed!)} / ${grouped(f.spurious!)} / ${grouped(f.emulated!)})`,
+  );
+  assert.doesNotMatch(r.stdout, /^faults \(fixed/m);
+});
+
+test('run table: a partial run says why it stopped: interrupted, or the bound it reached (a probe: "(partial: stopped early)" after a SIGINT)', async () => {
+  const bounded = await captured(['run', 'fault-during-invalidation', '--max-steps', '1000']);
+  assert.match(bounded.stdout, /\n\(partial: stopped at --max-steps 1000\)\n$/);
+  const stopped = await captured(['run', 'fault-during-invalidation', '--set', 'vcpus=64'], () => process.emit('SIGINT'));
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stdout, /\n\(partial: interrupted\)\n$/);
 });
