@@ -64,12 +64,13 @@ export interface Summary {
 }
 
 /** One line for humans: "dfs: 1234 executions (exhausted), depth 40, 0.52 s, 2373 exec/s". */
-export function formatSummary(s: Summary): string {
+export function formatSummary(s: Summary, merged = false): string {
   const parts = [
     `${s.strategy}: ${grouped(s.executions)} execution${s.executions === 1 ? '' : 's'} (${s.exhausted ? 'exhausted' : s.stoppedBy})`,
     `max depth ${s.maxDepth}`,
-    `${(s.wallMs / 1000).toFixed(2)} s`,
-    `${grouped(s.executionsPerSec)} exec/s`,
+    // Merged parts (mmulab merge): their wall is the slowest part's, which ran alongside the others
+    // or not; a rate of every part's executions over it would be no machine's, so none is printed.
+    ...(merged ? [`${(s.wallMs / 1000).toFixed(2)} s (the slowest part's)`] : [`${(s.wallMs / 1000).toFixed(2)} s`, `${grouped(s.executionsPerSec)} exec/s`]),
   ];
   if (s.truncated > 0) parts.push(`${grouped(s.truncated)} truncated at maxSteps`);
   if (s.redundant > 0) parts.push(`${grouped(s.redundant)} redundant`);

@@ -113,6 +113,8 @@ export interface MergedChecks {
   gaps: string[];
   /** Some units are in no part: a part was not given (or not run). */
   missing: boolean;
+  /** The --shard i/n of the parts not given ("2/3"), when every file is a part of one split; else empty. */
+  missingShards: string[];
   /** The file (its index among those merged) whose violation and counterexample the result has, or null when none has. */
   lead: number | null;
 }
@@ -209,8 +211,26 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     json,
     gaps: m.gaps.map((g) => gapLine(g, unitsOf(strategy), (i) => all[i]!)),
     missing: m.gaps.some((g) => g.kind === 'missing'),
+    missingShards: shardsNotGiven(files.map((f) => f.json.shard)),
     lead: lead === null ? null : files.indexOf(lead),
   };
+}
+
+/**
+ * The --shard i/n of a split none of `given` (each file's shard) is, when all are parts of one
+ * split (one n): the first 10, then "…" for any more.
+ */
+function shardsNotGiven(given: readonly (Shard | null)[]): string[] {
+  const n = given[0]?.count;
+  if (n === undefined || given.some((s) => s === null || s.count !== n)) return [];
+  const have = new Set(given.map((s) => s!.index));
+  const not: string[] = [];
+  for (let i = 0; i < n; i++) {
+    if (have.has(i)) continue;
+    if (not.length === 10) return [...not, '…'];
+    not.push(`${i}/${n}`);
+  }
+  return not;
 }
 
 /**

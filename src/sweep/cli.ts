@@ -71,7 +71,7 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
   // The file records its counterexample by an absolute path, or none when it is not found from here: what is printed is relative to the current folder; the file may be read from any.
   // A --json the system refuses (a full disk) is said after the results, which are printed anyway; then exit 2, as check's.
   const unwritten = json ? writeOutput('--json', json, toJson(recordedCounterexample(c, lead))) : null;
-  process.stdout.write(`${formatSummary(c.summary)}${c.partial ? ` (partial: ${m.gaps.join('; ')})` : ''}\n`);
+  process.stdout.write(`${formatSummary(c.summary, true)}${c.partial ? ` (partial: ${m.gaps.join('; ')})` : ''}\n`);
   // As each part said it: states explored again once a table was full.
   if (c.statesLost !== undefined) process.stderr.write(`mmulab: warning: ${fullTableLine(c.statesLost, c.exploration.strategy)}\n`);
   if (c.summary.stoppedBy === 'model-bug') {
@@ -102,7 +102,11 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
   }
   const failed = reportUnwritten(unwritten === null ? [] : [unwritten]);
   // A part not given is an input missing: said, and exit 2 (a violation found in the parts given still says 1).
-  if (m.missing && c.violation === null) process.stderr.write(`mmulab: merge: ${MISSING_PARTS}\n`);
+  if (m.missing && c.violation === null) {
+    const not = m.missingShards;
+    const named = not.length === 0 ? '' : `--shard ${not.join(', ')} not given: `;
+    process.stderr.write(`mmulab: merge: ${named}${MISSING_PARTS}\n`);
+  }
   process.exitCode = failed || (m.missing && c.violation === null) ? ctx.exit.input : c.violation !== null ? ctx.exit.violation : ctx.exit.ok;
 }
 

@@ -185,7 +185,14 @@ test('merge (regression): with a part missing, neither the header nor stoppedBy 
   const r = await captured(['merge', at('q0.json'), at('q1.json'), '--json', at('q01.json')]);
   // A part not given is input missing: the partial result is written and shown, then exit 2, said on one line.
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^mmulab: merge: a part was not given \(or its run did not finish\); the merged result, written and shown, is partial\n$/);
+  // The part missing is named (a probe: only 'a part was not given').
+  assert.match(
+    r.stderr,
+    /^mmulab: merge: --shard 2\/3 not given: a part was not given \(or its run did not finish\); the merged result, written and shown, is partial\n$/,
+  );
+  // Merged, the wall is the slowest part's, and no rate of every part's executions over it is printed (a probe: exec/s over the slowest part's wall).
+  assert.match(r.stdout.split('\n')[0]!, /, \d+\.\d\d s \(the slowest part's\)/);
+  assert.doesNotMatch(r.stdout, /exec\/s/);
   const header = r.stdout.split('\n')[0]!;
   assert.doesNotMatch(header, /exhausted/);
   assert.match(header, /^dfs: [\d,]+ executions \(parts-missing\), .*\(partial: parts missing: no part holds subtrees 2, 5, 8, 11, …\)$/);
