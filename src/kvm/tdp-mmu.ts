@@ -264,42 +264,51 @@ export class TdpMmu implements MmuBackend {
   *ageGfnRange(start: number, end: number, lockless: boolean): Generator<number, boolean, void> {
     const kvm = this.kvm;
     if (!lockless) kvm.mmuLock.assertWriteHeld('kvm_tdp_mmu_age_gfn_range');
-    if (this.accessTrack !== null) return yield* this.ageGfnRangeNoAd(start, end, lockless);
+    // spte_ad_enabled is false for every leaf of a world without EPT A/D bits (eptAdBits=off).
+    const noAd = this.accessTrack !== null;
     let young = false;
     for (const root of [...this.roots]) {
       if (root.freed || (lockless && root.invalid)) continue;
       for (let g = this.pool.nextPresent(root.table, start, end); g >= 0; g = this.pool.nextPresent(root.table, g + 1, end)) {
         // Race (lockless): a zap of this leaf, a fault installing it again, the
-        // guest's walk setting its A bit, against the iterator's read (iter.old_spte).
-        // Under the write lock: the guest's walk alone, and the clear is in this step.
+        // guest's walk setting its A bit, fast_page_fault restoring an
+        // access-tracked leaf, against the iterator's read (iter.old_spte). Under
+        // the write lock: the guest's walk and fast_page_fault's cmpxchg alone, and
+        // the clear or the mark is in this step.
         yield lockless ? opRead(this.spteObject(g)) : opWrite(this.spteObject(g));
         // RCU keeps a freed root's tables for the walk; nothing in them is used.
         if (root.freed) break;
-        const pfn = this.pool.lookup(root.table, g);
-        if (pfn < 0) continue;
-        const wasYoung = this.accessed?.has(root.id, g) ?? false;
-        kvm.emit({ e: 'ageSpteRead', root: root.id, gfn: g, pfn, young: wasYoung });
+        const old = this.leafSpte(root, g);
+        if (old === null) continue;
+        // is_accessed_spte: the A bit, or, without A/D bits, not access-tracked.
+        const wasYoung = noAd ? old.accessTracked !== true : (this.accessed?.has(root.id, g) ?? false);
+        kvm.emit(
+          noAd
+            ? { e: 'ageSpteRead', root: root.id, gfn: g, pfn: old.pfn, young: wasYoung, noAd: true }
+            : { e: 'ageSpteRead', root: root.id, gfn: g, pfn: old.pfn, young: wasYoung },
+        );
         if (!wasYoung) continue;
         young = true;
-        const old: LeafSpte = { pfn, writable: !this.isReadOnly(root, g) };
         if (lockless) {
-          // Race: a zap or an install between the read above and this clear: the
-          // atomic AND clears the bit of whatever the leaf is now; a plain store of
-          // the value read less the bit (the age-plain-clear mutant) brings a zapped
-          // leaf back, mapping a pfn the host may free.
+          // Race: a zap, an install or a restore between the read above and this
+          // store: the atomic AND clears the bit of whatever the leaf is now, the
+          // mark's cmpxchg fails and leaves it as it is; a plain store of the value
+          // read, less A (age-plain-clear) or marked (age-mark-plain-store), brings
+          // a zapped leaf back over a pfn the host may free (access-tracked, which
+          // fast_page_fault restores at the next access).
           yield opWrite(this.spteObject(g));
           if (root.freed) break;
         }
-        this.clearAccessed(root, g, old, lockless && kvm.mutation.has('age-plain-clear'));
+        this.kvmTdpMmuAgeSpte(root, g, old, lockless, noAd);
       }
     }
     return young;
   }
 
   /**
-   * @kernel tdp_mmu.c kvm_tdp_mmu_age_gfn_range, kvm_tdp_mmu_age_spte without
-   * A/D bits (spte_ad_enabled false: eptAdBits=off) — a leaf is young when it is
-   * not access-tracked (is_accessed_spte), and aging marks it
+   * @kernel tdp_mmu.c kvm_tdp_mmu_age_spte — with A/D bits the A bit cleared
+   * (clearAccessed); without them (spte_ad_enabled false: eptAdBits=off) a leaf
+   * is young when it is not access-tracked (is_accessed_spte), and aging marks it
    * (mark_spte_for_access_track: RWX cleared, R and X saved, the pfn kept), so
    * that the guest's next access to it faults. `lockless` (v6.15 on): the store
    * is __tdp_mmu_set_spte_atomic, a cmpxchg against the value the iterator read,
@@ -311,36 +320,9 @@ export class TdpMmu implements MmuBackend {
    * a vCPU's TLB entry keeps serving the page, which does not fault until the
    * entry goes.
    */
-  private *ageGfnRangeNoAd(start: number, end: number, lockless: boolean): Generator<number, boolean, void> {
-    const kvm = this.kvm;
-    let young = false;
-    for (const root of [...this.roots]) {
-      if (root.freed || (lockless && root.invalid)) continue;
-      for (let g = this.pool.nextPresent(root.table, start, end); g >= 0; g = this.pool.nextPresent(root.table, g + 1, end)) {
-        // Race (lockless): a zap of this leaf, a fault installing it, fast_page_fault
-        // restoring it, against the iterator's read (iter.old_spte). Under the write
-        // lock: fast_page_fault's cmpxchg alone, and the mark is in this step.
-        yield lockless ? opRead(this.spteObject(g)) : opWrite(this.spteObject(g));
-        if (root.freed) break;
-        const old = this.leafSpte(root, g);
-        if (old === null) continue;
-        const wasYoung = old.accessTracked !== true;
-        kvm.emit({ e: 'ageSpteRead', root: root.id, gfn: g, pfn: old.pfn, young: wasYoung, noAd: true });
-        if (!wasYoung) continue;
-        young = true;
-        if (lockless) {
-          // Race: a zap, an install or a restore between the read above and this
-          // store: the cmpxchg fails and the leaf stays as it is; a plain store of
-          // the marked value read (the age-mark-plain-store mutant) brings a zapped
-          // leaf back, access-tracked, holding a pfn the host may free, which
-          // fast_page_fault restores at the next access.
-          yield opWrite(this.spteObject(g));
-          if (root.freed) break;
-        }
-        this.markSpteForAccessTrack(root, g, old, lockless);
-      }
-    }
-    return young;
+  private kvmTdpMmuAgeSpte(root: TdpRoot, gfn: number, old: LeafSpte, lockless: boolean, noAd: boolean): void {
+    if (noAd) this.markSpteForAccessTrack(root, gfn, old, lockless);
+    else this.clearAccessed(root, gfn, old, lockless && this.kvm.mutation.has('age-plain-clear'));
   }
 
   /** The mark's store of gfn's leaf in root, read as `old`: a cmpxchg when lockless, else under mmu_lock. */
