@@ -1,6 +1,6 @@
 import { DIRTY_LOG_PROTECTS } from '../kvm/dirty-log.js';
 import { InputError } from './input-error.js';
-import type { Scenario } from './schema.js';
+import { MAX_DIRTY_RING_SIZE, type Scenario } from './schema.js';
 
 /**
  * The dirty-log flavour knob (--set/--vary dirtyLog=…): a bitmap protect
@@ -12,16 +12,13 @@ export type DirtyLogFlavour = string;
 /** The flavour words, as an error lists them. */
 export const FLAVOUR_WORDS = [...DIRTY_LOG_PROTECTS, 'ring', 'ring:N'] as const;
 
-/** The largest ring the schema takes (host.dirtyLog.ringSize). */
-const MAX_RING = 1024;
-
 /** Whether n is a ring size the schema takes: a power of two, 2–1024. */
 function ringSizeOk(n: number): boolean {
-  return Number.isInteger(n) && n >= 2 && n <= MAX_RING && (n & (n - 1)) === 0;
+  return Number.isInteger(n) && n >= 2 && n <= MAX_DIRTY_RING_SIZE && (n & (n - 1)) === 0;
 }
 
 /** The ring sizes, as an error says them. */
-export const RING_SIZE_WORDS = `a power of two from 2 to ${MAX_RING}`;
+export const RING_SIZE_WORDS = `a power of two from 2 to ${MAX_DIRTY_RING_SIZE}`;
 
 /** Parses a dirtyLog value; `given` is how a refusal quotes it (the flag and its text). */
 export function parseFlavour(text: string, given: string): DirtyLogFlavour {

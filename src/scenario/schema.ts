@@ -166,7 +166,7 @@ export const memslotChangeSchema = z
  * KVM_MEM_LOG_DIRTY_PAGES, copies every page, then harvests with KVM_GET_DIRTY_LOG.
  */
 /** The largest dirty ring a scenario may ask for, in entries (the kernel's KVM_DIRTY_RING_MAX_ENTRIES is 65536; the model's rings are for small worlds). */
-const MAX_DIRTY_RING_SIZE = 1024;
+export const MAX_DIRTY_RING_SIZE = 1024;
 
 export const dirtyLogSchema = z.strictObject({
   /** The memslot whose writes are logged (a slot of vm.memslots that no change deletes or moves). */
