@@ -22,7 +22,7 @@ export function* kvmVmIoctlResetDirtyPages(kvm: Kvm, log: DirtyLog, n: number): 
   let cleared = 0;
   for (let i = 0; i < rings.length; i++) cleared += yield* kvmDirtyRingReset(kvm, log, rings[i]!, i, n);
   yield* kvm.slotsLock.writeUnlockY();
-  const flush = yield* kvmFlushRemoteTlbsMemslot(kvm, cleared > 0, 'dirty-ring-reset-no-flush', 'kvm_flush_remote_tlbs');
+  const flush = yield* kvmFlushRemoteTlbsMemslot(kvm, cleared > 0, 'dirty-ring-reset-no-flush', 'KVM_RESET_DIRTY_RINGS');
   kvm.emit({ e: 'dirtyRingReset', vcpu: -1, n, phase: 'returned', gfns: [], entries: cleared, flush });
   return cleared;
 }
@@ -57,6 +57,10 @@ function* kvmDirtyRingReset(kvm: Kvm, log: DirtyLog, ring: KvmDirtyRing, vcpu: n
     e.flags = 0;
     ring.resetIndex++;
     count++;
+    // The vCPU's soft-full check counts the entry out from here, before its gfn's mask is write-protected.
+    const slot = loggedSlot(kvm, log);
+    if (nextSlot === slot.id)
+      kvm.emit({ e: 'dirtyRingReset', vcpu, n, phase: 'entry', gfns: [slot.baseGfn + nextOffset], entries: ring.resetIndex, flush: 'none needed' });
     if (mask.length > 0 && nextSlot === curSlot) {
       const delta = nextOffset - curOffset;
       if (delta >= 0 && delta < BITS_PER_LONG) {

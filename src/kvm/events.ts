@@ -321,11 +321,14 @@ export type KvmEventBody =
   /** The migration's bitmap sync in its round after collection `n`: `gfns`, collected and re-protected, become pages to copy. */
   | { e: 'dirtyRingSync'; n: number; gfns: number[] }
   /**
-   * KVM_RESET_DIRTY_RINGS after collection `n`: `mask`, kvm_reset_dirty_gfn
-   * write-protects `gfns` (harvested entries of vCPU `vcpu`'s ring) under
-   * mmu_lock; `returned`, after the flush (`flush`), `entries` reset in all.
+   * KVM_RESET_DIRTY_RINGS after collection `n`: `entry`, one harvested entry
+   * of vCPU `vcpu`'s ring (its gfn, `gfns[0]`) made free again and reset_index
+   * advanced to `entries` (from here the vCPU's soft-full check counts it out,
+   * though the gfn's write protection comes with its mask); `mask`,
+   * kvm_reset_dirty_gfn write-protects `gfns` under mmu_lock; `returned`,
+   * after the flush (`flush`), `entries` reset in all.
    */
-  | { e: 'dirtyRingReset'; vcpu: number; n: number; phase: 'mask' | 'returned'; gfns: number[]; entries: number; flush: WriteProtectFlush }
+  | { e: 'dirtyRingReset'; vcpu: number; n: number; phase: 'entry' | 'mask' | 'returned'; gfns: number[]; entries: number; flush: WriteProtectFlush }
   /** fast_page_fault's lockless read of the leaf of `gfn` (kvm_tdp_mmu_fast_pf_get_last_sptep): `pfn` -1 when none is present. */
   | { e: 'fastPfGetSpte'; vcpu: number; gfn: number; pfn: number; writable: boolean; accessTracked?: true }
   /**
@@ -783,8 +786,10 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'dirtyRingSync':
       return `VMM's migration bitmap sync (after collection #${ev.n}): collected gfns ${gfnList(ev.gfns)} become pages to copy`;
     case 'dirtyRingReset':
+      if (ev.phase === 'entry')
+        return `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}): vCPU${ev.vcpu}'s harvested entry of gfn ${hex(ev.gfns[0]!)} free again, reset_index ${ev.entries} (the gfn write-protected with its mask, below)`;
       return ev.phase === 'mask'
-        ? `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}): vCPU${ev.vcpu}'s harvested entries reset; kvm_reset_dirty_gfn write-protects gfns ${gfnList(ev.gfns)}`
+        ? `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}): kvm_reset_dirty_gfn write-protects vCPU${ev.vcpu}'s harvested gfns ${gfnList(ev.gfns)}`
         : `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}) returns: ${ev.entries} entries reset, ${flushText(ev.flush, 'kvm_flush_remote_tlbs')}`;
     case 'fastPfGetSpte':
       return `fast_page_fault gfn ${hex(ev.gfn)}: lockless read of the leaf: spte ${ev.accessTracked ? trackedText(ev.pfn) : leafText(ev.pfn, ev.writable)}`;

@@ -328,7 +328,8 @@ export class FtraceSink implements InstanceSink {
         this.add(at, 'mmulab_dirty_ring_sync', `nr ${ev.n} gfns ${ev.gfns.map(hex).join(',') || '-'}`);
         return;
       case 'dirtyRingReset':
-        if (ev.phase === 'mask') this.add(at, 'kvm_dirty_ring_reset', `ring ${ev.vcpu} nr ${ev.n} gfns ${ev.gfns.map(hex).join(',')}`);
+        if (ev.phase === 'entry') this.add(at, 'mmulab_dirty_ring_entry_reset', `ring ${ev.vcpu} nr ${ev.n} gfn ${hex(ev.gfns[0]!)} reset_index ${ev.entries}`);
+        else if (ev.phase === 'mask') this.add(at, 'kvm_dirty_ring_reset', `ring ${ev.vcpu} nr ${ev.n} gfns ${ev.gfns.map(hex).join(',')}`);
         else this.add(at, 'mmulab_reset_dirty_rings', `nr ${ev.n} entries ${ev.entries} flush ${flushWord(ev.flush)}`);
         return;
       case 'markPageDirty':

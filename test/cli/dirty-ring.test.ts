@@ -16,7 +16,7 @@ const STORIES: Record<string, RegExp[]> = {
   'dirty-ring-reset-no-flush': [
     /mark_page_dirty_in_slot → kvm_dirty_ring_push: gfn (0x[0-9a-f]+) into vCPU\d's dirty ring/,
     /VMM collects vCPU\d's dirty ring \(collection #\d+[^)]*\): gfns [0-9a-fx, ]+ recorded, their entries' flags set RESET/,
-    /KVM_RESET_DIRTY_RINGS \(after collection #\d+\): vCPU\d's harvested entries reset; kvm_reset_dirty_gfn write-protects gfns/,
+    /KVM_RESET_DIRTY_RINGS \(after collection #\d+\): kvm_reset_dirty_gfn write-protects vCPU\d's harvested gfns/,
     /KVM_RESET_DIRTY_RINGS \(after collection #\d+\) returns: \d+ entries reset, with no kvm_flush_remote_tlbs \(the mutant's\)/,
     /VMM's migration bitmap sync \(after collection #\d+\): collected gfns [0-9a-fx, ]+ become pages to copy/,
     /VMM copies gfn 0x[0-9a-f]+ \(collected from the dirty rings, copy round #\d+\)/,
