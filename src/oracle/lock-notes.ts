@@ -33,23 +33,6 @@ export function splitLockNotes(text: string): { own: string; before: string[]; e
   return { own, before: parts.slice(0, i), event: own + parts.slice(i, j).join(LOCK_NOTE_SEP), after: parts.slice(j) };
 }
 
-/**
- * Watches a lock and tells `say` of each acquisition and release, with the
- * thread that made it, in kernel terms: "read_lock(mmu_lock)",
- * "write_unlock(mmu_lock)". An acquisition that had to wait says from which
- * line it waited, who held the lock then and who was queued first
- * ("write_lock(mmu_lock) (contended: waited from line 8 while vCPU0 held it
- * for read)"): it is printed at the thread's next line, and the holder may
- * have let go several lines before (a release hands the lock to the queue's
- * head at once), so it says what was, not what is. A release that leaves threads
- * waiting names them ("read_unlock(mmu_lock) (migrate waiting)"): the wait has
- * no event of its own to be told by.
- *
- * The lock has one observer slot: this one takes it and forwards everything to
- * the observer it found there. One set after it replaces it (StepClock's, in
- * the replay the trace files are written from, cli/cex-outputs.ts, whose step
- * log is not printed).
- */
 /** What a thread found when it queued for the lock. */
 interface Found {
   /** The lines printed by then (undefined: not counted). */
@@ -61,6 +44,23 @@ interface Found {
   ahead: number[];
 }
 
+/**
+ * Watches a lock and tells `say` of each acquisition and release, with the
+ * thread that made it, in kernel terms: "read_lock(mmu_lock)",
+ * "write_unlock(mmu_lock)". An acquisition that had to wait says from which
+ * line it waited, who held the lock then and who was queued first
+ * ("write_lock(mmu_lock) (contended: waited from line 8 while vCPU0 held it
+ * for read, its read_lock on line 9)"): it is printed at the thread's next line, and the holder may
+ * have let go several lines before (a release hands the lock to the queue's
+ * head at once), so it says what was, not what is. A release that leaves threads
+ * waiting names them ("read_unlock(mmu_lock) (migrate waiting)"): the wait has
+ * no event of its own to be told by.
+ *
+ * The lock has one observer slot: this one takes it and forwards everything to
+ * the observer it found there. One set after it replaces it (StepClock's, in
+ * the replay the trace files are written from, cli/cex-outputs.ts, whose step
+ * log is not printed).
+ */
 export class LockNotes implements LockObserver {
   /** Threads queued for the lock, in order, each with what it found when it queued (found()). */
   private readonly waiting = new Map<number, Found>();
