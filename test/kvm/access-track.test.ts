@@ -8,6 +8,7 @@ import type { Thread } from '../../src/runtime/thread.js';
 import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { agingWorld, mappedLeafWorld } from './aging-harness.js';
 import { runAlone, underMmuLock } from './shadow-harness.js';
 
 // Access tracking without EPT A/D bits (eptAdBits=off), driven by hand on
@@ -16,10 +17,7 @@ import { runAlone, underMmuLock } from './shadow-harness.js';
 const PFN = 0x1000;
 
 function world(over: Partial<Settings> = {}, mutant: string | null = null) {
-  const s = loadScenario('age-access-track-mini');
-  const inst = createInstance(s, { settings: effectiveSettings(s, over), mutant, log: false, metrics: false });
-  const kvm = inst.kvm;
-  return { inst, kvm, hva: kvm.memslots.byId(0)!.hvaPage };
+  return agingWorld('age-access-track-mini', over, mutant);
 }
 
 /** Aging's and the fast path's events as lines. */
@@ -36,16 +34,7 @@ class Log implements Sink {
 
 /** Both vCPUs have a root and vCPU0's write fault mapped gfn 0; a log is attached. */
 function mappedLeaf(over: Partial<Settings> = {}, mutant: string | null = null) {
-  const w = world(over, mutant);
-  const v = w.kvm.vcpus[0]!;
-  runAlone(w.inst, function* () {
-    yield* w.kvm.mmu.reloadRoot(v);
-    yield* w.kvm.mmu.reloadRoot(w.kvm.vcpus[1]!);
-    assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
-  });
-  const log = new Log();
-  w.kvm.subscribe(log);
-  return { ...w, v, log };
+  return mappedLeafWorld('age-access-track-mini', new Log(), over, mutant);
 }
 
 function age(w: ReturnType<typeof mappedLeaf>): boolean {

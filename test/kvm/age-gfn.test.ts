@@ -8,15 +8,11 @@ import { READ, WRITE } from '../../src/runtime/op.js';
 import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { agingWorld, mappedLeafWorld } from './aging-harness.js';
 import { runAlone, underMmuLock } from './shadow-harness.js';
 
-/** age-vs-numa-mini's world, its threads never stepping (the test drives aging and the zap). */
 function world(over: Partial<Settings> = {}, mutant: string | null = null) {
-  const s = loadScenario('age-vs-numa-mini');
-  const inst = createInstance(s, { settings: effectiveSettings(s, over), mutant, log: false, metrics: false });
-  const kvm = inst.kvm;
-  const hva = kvm.memslots.byId(0)!.hvaPage;
-  return { inst, kvm, hva };
+  return agingWorld('age-vs-numa-mini', over, mutant);
 }
 
 /** Aging's events as lines. */
@@ -30,16 +26,7 @@ class Log implements Sink {
 
 /** Both vCPUs have a root and vCPU0's write fault mapped gfn 0 (make_spte sets the A bit); a log is attached. */
 function mappedLeaf(over: Partial<Settings> = {}, mutant: string | null = null) {
-  const w = world(over, mutant);
-  const v = w.kvm.vcpus[0]!;
-  runAlone(w.inst, function* () {
-    yield* w.kvm.mmu.reloadRoot(v);
-    yield* w.kvm.mmu.reloadRoot(w.kvm.vcpus[1]!);
-    assert.equal(yield* kvmMmuPageFault(v, 0, true), 'fixed');
-  });
-  const log = new Log();
-  w.kvm.subscribe(log);
-  return { ...w, v, log };
+  return mappedLeafWorld('age-vs-numa-mini', new Log(), over, mutant);
 }
 
 /** clear_flush_young on gfn 0's page, alone; whether it found the page young. */
