@@ -176,16 +176,12 @@ export class TdpMmu implements MmuBackend {
     // A leaf marked for access tracking (no A/D bits) is no access the fault may
     // use: make_spte's new leaf replaces it (the fast path restores it first,
     // without mmu_lock; this is for fastPageFault=off, or a leaf it read as not present).
-    if (old >= 0 && this.isAccessTracked(root, fault.gfn)) {
-      markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn);
+    const tracked = old >= 0 && this.isAccessTracked(root, fault.gfn);
+    if (tracked) {
       this.accessTrack!.delete(root.id, fault.gfn);
       this.readOnly?.delete(root.id, fault.gfn);
-      this.pool.set(root.table, fault.gfn, fault.pfn);
-      kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true });
-      kvm.rt.charge(kvm.costs.spteInstallNs);
-      return 'fixed';
     }
-    if (old >= 0) {
+    if (old >= 0 && !tracked) {
       if (!fault.write || !this.isReadOnly(root, fault.gfn)) return 'spurious';
       markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true);
       this.readOnly!.delete(root.id, fault.gfn);
@@ -203,11 +199,16 @@ export class TdpMmu implements MmuBackend {
       return 'emulate';
     }
     // make_spte: the leaf is writable; in a logged slot its gfn is marked dirty first.
+    // An access-tracked leaf is replaced by it (its tracking cleared above).
     markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn);
     this.pool.set(root.table, fault.gfn, fault.pfn);
     // make_spte sets the A bit of a leaf a fault (not a prefetch) installs.
     this.accessed?.add(root.id, fault.gfn);
-    kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 });
+    kvm.emit(
+      tracked
+        ? { e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true }
+        : { e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 },
+    );
     kvm.rt.charge(kvm.costs.spteInstallNs);
     return 'fixed';
   }
