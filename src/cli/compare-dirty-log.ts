@@ -8,8 +8,8 @@ type Metric = (name: string, f: (r: RunResult) => number | undefined) => string[
  * slot. A figure of one flavour only is '-' in the other flavours' columns,
  * not 0: the bitmap's harvests under a ring, KVM_CLEAR_DIRTY_LOG's clears
  * without manual protect, the ring's figures under a bitmap. The rows shared
- * by every flavour (leaves write-protected, write-protect faults) are 0 only
- * in a run with no dirty log at all.
+ * by every flavour (leaves write-protected, write-protect faults, pages
+ * copied) are 0 only in a run with no dirty log at all.
  */
 export function dirtyLogRows(runs: readonly RunResult[], metric: Metric): string[][] {
   const d = (r: RunResult) => r.metrics.dirtyLog;
@@ -25,12 +25,12 @@ export function dirtyLogRows(runs: readonly RunResult[], metric: Metric): string
       metric('  pages collected from the rings', (r) => d(r)?.ring?.pagesCollected),
       metric('  KVM_RESET_DIRTY_RINGS calls', (r) => d(r)?.ring?.resets),
       metric('  ring entries reset', (r) => d(r)?.ring?.entriesReset),
-      metric('  pages copied by the VMM', (r) => d(r)?.ring?.pagesCopied),
     );
   }
   rows.push(
     metric('  leaves write-protected', (r) => d(r)?.leavesWriteProtected ?? 0),
     metric('  write-protect faults', (r) => d(r)?.wpFaults ?? 0),
+    metric('  pages copied by the VMM', (r) => d(r)?.pagesCopied ?? 0),
     metric('  ended in fast_page_fault (pf_fast)', (r) => r.metrics.faults.fast ?? 0),
   );
   return rows;

@@ -41,9 +41,9 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
       rows.push(['  ring pushes, KVM_EXIT_DIRTY_RING_FULL exits', `${g(d.ring.pushes)}, ${g(d.ring.fullExits)}`]);
       rows.push(['  ring collections, pages collected', `${g(d.ring.collections)}, ${g(d.ring.pagesCollected)}`]);
       rows.push(['  KVM_RESET_DIRTY_RINGS calls, entries reset', `${g(d.ring.resets)}, ${g(d.ring.entriesReset)}`]);
-      rows.push(['  pages copied by the VMM', g(d.ring.pagesCopied)]);
     }
     rows.push(['  leaves write-protected, wp faults', `${g(d.leavesWriteProtected)}, ${g(d.wpFaults)}`]);
+    rows.push(['  pages copied by the VMM', g(d.pagesCopied)]);
     if (m.faults.fast !== undefined) rows.push(['  faults ended in fast_page_fault', g(m.faults.fast)]);
   }
   const a = m.aging;

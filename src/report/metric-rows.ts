@@ -190,6 +190,7 @@ const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[]
   dirtyLogRow('dirtyLog.leavesWriteProtected', 'leaves write-protected', (r) => m(r).dirtyLog?.leavesWriteProtected ?? 0),
   dirtyLogRow('dirtyLog.pagesMarked', 'pages marked dirty (mark_page_dirty_in_slot)', (r) => m(r).dirtyLog?.pagesMarked ?? 0),
   dirtyLogRow('dirtyLog.wpFaults', 'write-protect faults', (r) => m(r).dirtyLog?.wpFaults ?? 0),
+  dirtyLogRow('dirtyLog.pagesCopied', 'pages copied by the VMM', (r) => m(r).dirtyLog?.pagesCopied ?? 0),
   // Manual protect's, only where some run of the report clears.
   {
     ...dirtyLogRow('dirtyLog.clears', 'KVM_CLEAR_DIRTY_LOG clears (manual protect)', (r) => m(r).dirtyLog?.clears ?? 0),
@@ -206,7 +207,6 @@ const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[]
   ringRow('dirtyLog.ring.pagesCollected', 'pages collected from the rings', (r) => m(r).dirtyLog?.ring?.pagesCollected ?? 0),
   ringRow('dirtyLog.ring.resets', 'KVM_RESET_DIRTY_RINGS calls', (r) => m(r).dirtyLog?.ring?.resets ?? 0),
   ringRow('dirtyLog.ring.entriesReset', 'ring entries reset', (r) => m(r).dirtyLog?.ring?.entriesReset ?? 0),
-  ringRow('dirtyLog.ring.pagesCopied', 'pages copied by the VMM', (r) => m(r).dirtyLog?.ring?.pagesCopied ?? 0),
   dirtyLogRow('faults.fast', 'ended in fast_page_fault, fixed or spurious (pf_fast)', (r) => m(r).faults.fast ?? 0),
   {
     key: 'tlb.invlpg',

@@ -93,14 +93,16 @@ export interface RunResult {
       leavesWriteProtected: number;
       pagesMarked: number;
       wpFaults: number;
+      /** The VMM's page copies, its first full copy's included, under every flavour. */
+      pagesCopied: number;
       clears?: number;
       pagesCleared?: number;
       /**
        * With dirty rings (host.dirtyLog.mode `ring`) only: entries pushed,
        * KVM_EXIT_DIRTY_RING_FULL exits, ring collections that found entries
        * and the gfns they collected, KVM_RESET_DIRTY_RINGS calls and the
-       * entries they reset, and the VMM's page copies (the first full copy's
-       * too). pagesMarked stays 0 there (no bitmap): pushes count the marks.
+       * entries they reset. pagesMarked stays 0 there (no bitmap): pushes
+       * count the marks.
        */
       ring?: {
         pushes: number;
@@ -109,7 +111,6 @@ export interface RunResult {
         pagesCollected: number;
         resets: number;
         entriesReset: number;
-        pagesCopied: number;
       };
     };
     /**

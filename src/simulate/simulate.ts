@@ -182,6 +182,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
               leavesWriteProtected: m.dirtyLeavesWriteProtected,
               pagesMarked: m.dirtyPagesMarked,
               wpFaults: m.dirtyWpFaults,
+              pagesCopied: m.dirtyPagesCopied,
               // Only under manual protect: every other run's JSON stays as it was.
               ...((scenario.host.dirtyLog.protect ?? 'get') !== 'get' ? { clears: m.dirtyClears, pagesCleared: m.dirtyPagesCleared } : {}),
               // Only with dirty rings: every other run's JSON stays as it was.
@@ -194,7 +195,6 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
                       pagesCollected: m.ringPagesCollected,
                       resets: m.ringResets,
                       entriesReset: m.ringEntriesReset,
-                      pagesCopied: m.dirtyPagesCopied,
                     },
                   }
                 : {}),

@@ -65,7 +65,7 @@ test('compare --vary dirtyLog: one column per flavour, the ring rows only in rin
   cells('  KVM_EXIT_DIRTY_RING_FULL exits', ['-', '-', num, num]);
   cells('  KVM_RESET_DIRTY_RINGS calls', ['-', '-', num, num]);
   cells('  ring entries reset', ['-', '-', num, num]);
-  cells('  pages copied by the VMM', ['-', '-', num, num]);
+  cells('  pages copied by the VMM', [num, num, num, num]);
   cells('  KVM_CLEAR_DIRTY_LOG clears', ['-', num, '-', '-']);
   cells('dirty log harvests', [num, num, '-', '-']);
   cells('mmu_lock write acq', [num, num, num, num]);

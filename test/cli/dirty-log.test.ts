@@ -69,9 +69,9 @@ test('run dirty-log-mini --set fastPageFault=off --json and --ftrace (seed 1): m
   // The slow path's fix of the write-protected leaf (fast_page_fault's: test/cli/fast-page-fault.test.ts).
   const r = await captured(['run', 'dirty-log-mini', '--set', 'fastPageFault=off', '--json', out, '--ftrace', ftrace]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /dirty log: harvests, pages harvested +1, 1\n +leaves write-protected, wp faults +2, 1\n/);
+  assert.match(r.stdout, /dirty log: harvests, pages harvested +1, 1\n +leaves write-protected, wp faults +2, 1\n +pages copied by the VMM +2\n/);
   const j = JSON.parse(readFileSync(out, 'utf8'));
-  assert.deepEqual(j.metrics.dirtyLog, { harvests: 1, pagesHarvested: 1, leavesWriteProtected: 2, pagesMarked: 1, wpFaults: 1 });
+  assert.deepEqual(j.metrics.dirtyLog, { harvests: 1, pagesHarvested: 1, leavesWriteProtected: 2, pagesMarked: 1, wpFaults: 1, pagesCopied: 2 });
   const log = readFileSync(ftrace, 'utf8');
   assert.match(
     log,
