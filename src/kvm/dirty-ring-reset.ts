@@ -31,9 +31,13 @@ export function* kvmVmIoctlResetDirtyPages(kvm: Kvm, log: DirtyLog, n: number): 
  * @kernel kvm_dirty_ring_reset — from reset_index on, while the entry is
  * harvested (flags RESET, set by userspace's collection), its slot and offset
  * are read, its flags cleared (the entry free for a push again) and
- * reset_index advanced; runs of gfns of one slot within BITS_PER_LONG of the
- * first are gathered into one mask, and each mask's leaves write-protected
- * (kvm_reset_dirty_gfn). An entry still DIRTY, pushed after userspace's
+ * reset_index advanced; consecutive entries of one slot are gathered into one
+ * mask of BITS_PER_LONG gfns while they fit: one at or above the mask's base
+ * and less than BITS_PER_LONG past it is added; one below the base (by less
+ * than BITS_PER_LONG) moves the base down to it when the bits already held,
+ * shifted up, still fit in the word (a guest writing downwards batches as one
+ * writing upwards does); any other entry ends the mask, whose leaves are
+ * write-protected (kvm_reset_dirty_gfn), and starts the next. An entry still DIRTY, pushed after userspace's
  * collection, stops the walk: its gfn stays writable until a later reset.
  * The KVM_REQ_DIRTY_RING_SOFT_FULL left on the vCPU is cleared by the vCPU
  * at its next entry. Returns the entries reset.
@@ -65,6 +69,13 @@ function* kvmDirtyRingReset(kvm: Kvm, log: DirtyLog, ring: KvmDirtyRing, vcpu: n
       const delta = nextOffset - curOffset;
       if (delta >= 0 && delta < BITS_PER_LONG) {
         if (!mask.includes(delta)) mask.push(delta);
+        continue;
+      }
+      // Backwards: an entry below the mask's base moves the base down to it,
+      // if every bit the mask holds still fits in one word when shifted up.
+      if (delta < 0 && delta > -BITS_PER_LONG && Math.max(...mask) - delta < BITS_PER_LONG) {
+        mask = [0, ...mask.map((bit) => bit - delta)];
+        curOffset = nextOffset;
         continue;
       }
     }

@@ -145,6 +145,26 @@ test('a reap collects every ring (DIRTY entries from the fetch index on, set RES
   }
 });
 
+test('kvm_dirty_ring_reset gathers entries into masks of 64 gfns both ways: an entry below the base moves the base down while the mask, shifted up, fits; one past the word ends it (offsets 100, 90, 40, 39, 41 make one mask; 10 the next, 63 + 29 bits not fitting)', () => {
+  const s = parseScenario(
+    'vm:\n  vcpus: 1\n  apicAccessPage: false\n  memslots: [{ id: 0, baseGfn: 0, pages: 256 }]\nworkload: { gfnCount: 256, accesses: 1 }\nhost:\n  dirtyLog: { slot: 0, mode: ring, ringSize: 8 }\n',
+    'x.yaml',
+  );
+  const inst = createInstance(s, { settings: effectiveSettings(s, {}), mutant: null, log: false, metrics: false });
+  const { kvm } = inst;
+  const log = kvm.dirtyLog!;
+  const ring = log.rings![0]!;
+  const offsets = [100, 90, 40, 39, 41, 10];
+  for (const [i, offset] of offsets.entries()) Object.assign(ring.dirtyGfns[i]!, { flags: KVM_DIRTY_GFN_F_RESET, slot: 0, offset });
+  ring.dirtyIndex = ring.fetchIndex = offsets.length;
+  const masks: number[][] = [];
+  kvm.subscribe({ on: (ev: KvmEvent) => ev.e === 'dirtyRingReset' && ev.phase === 'mask' && masks.push(ev.gfns) });
+  runAlone(inst, () => kvmVmIoctlResetDirtyPages(kvm, log, 1));
+  assert.deepEqual(masks, [[39, 40, 41, 90, 100], [10]]);
+  assert.equal(kvm.mmuLock.stats.writeAcquires, 2, 'one mmu_lock acquisition a mask');
+  assert.equal(ring.resetIndex, offsets.length);
+});
+
 test('lost-dirty-write with rings, judged at the end: a write to a gfn a ring holds uncollected, or the VMM holds collected, is not lost; harvested (RESET) and copied before the write, with nothing collected or to copy, it is', () => {
   const judge = (after: (w: ReturnType<typeof world>) => void) => {
     const w = world('tdp');
