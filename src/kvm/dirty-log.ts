@@ -105,11 +105,11 @@ export class DirtyLog {
     readonly slotId: number,
     /** Who write-protects what the bitmap reported. */
     readonly protect: DirtyLogProtect = 'get',
-    /** Under `ring`: the vCPUs and each ring's entries. */
-    ring?: { vcpus: number; size: number },
+    /** Under `ring`: the vCPUs, each ring's entries and its reserve above the soft limit. */
+    ring?: { vcpus: number; size: number; reserve?: number },
   ) {
     this.obj = kvm.rt.objects.id(ring === undefined ? 'dirty_bitmap' : 'dirty_rings');
-    this.rings = ring === undefined ? null : Array.from({ length: ring.vcpus }, () => new KvmDirtyRing(ring.size));
+    this.rings = ring === undefined ? null : Array.from({ length: ring.vcpus }, () => new KvmDirtyRing(ring.size, ring.reserve));
     this.vmmLock = ring === undefined ? null : new RwLock(kvm.rt, 'QEMU kvm_slots_lock');
   }
 

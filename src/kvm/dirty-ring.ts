@@ -10,16 +10,33 @@ export const KVM_DIRTY_GFN_F_DIRTY = 1;
 export const KVM_DIRTY_GFN_F_RESET = 2;
 
 /**
- * Entries kept free above the soft limit. The kernel reserves
- * KVM_DIRTY_RING_RSVD_ENTRIES (64) plus the PML buffer's size for what a vCPU
+ * Entries kept free above the soft limit, the kernel's part: for what a vCPU
  * may push between the push that makes its ring soft full and the request
- * check that stops it (a PML buffer flushed at the exit, several marks in one
- * exit's handling). In the model a vCPU pushes at most one entry per trip into
- * the guest and back (a fault's make_spte, or fast_page_fault's mark), and
- * checks the request before it enters again, so the model reserves none: soft
- * full is full, and the ring of a vCPU that honours the request never overflows.
+ * check that stops it (several marks in one exit's handling).
+ * kvm_dirty_ring_get_rsvd_entries adds kvm_cpu_dirty_log_size(), the PML
+ * buffer's 512 entries on Intel with PML; the model has no PML, so nothing.
  */
-export const KVM_DIRTY_RING_RSVD_ENTRIES = 0;
+export const KVM_DIRTY_RING_RSVD_ENTRIES = 64;
+
+/** The smallest ring KVM_CAP_DIRTY_LOG_RING takes, in entries: a page (PAGE_SIZE) of 16-byte struct kvm_dirty_gfn. */
+export const KVM_DIRTY_RING_MIN_ENTRIES = 256;
+
+/** The largest ring KVM_CAP_DIRTY_LOG_RING takes, in entries. */
+export const KVM_DIRTY_RING_MAX_ENTRIES = 65536;
+
+/**
+ * The entries a ring of `size` reserves (soft limit = size less these) when
+ * the scenario gives none (`given`): the kernel's reserve without PML for a
+ * ring of a size the kernel takes; none for a ring below the kernel's floor,
+ * which only the model's small check worlds use, so that a 2-entry ring still
+ * reaches its soft-full exit. A model vCPU pushes at most one entry per trip
+ * into the guest and back and checks the request before it enters again, so
+ * even no reserve keeps the ring of a vCPU that honours the request from
+ * overflowing.
+ */
+export function dirtyRingReserve(size: number, given: number | undefined): number {
+  return given ?? (size >= KVM_DIRTY_RING_MIN_ENTRIES ? KVM_DIRTY_RING_RSVD_ENTRIES : 0);
+}
 
 /** One struct kvm_dirty_gfn of a ring, shared with userspace (mmap'd). */
 export interface KvmDirtyGfn {
@@ -54,10 +71,13 @@ export class KvmDirtyRing {
   constructor(
     /** size: entries, a power of two. */
     readonly size: number,
+    /** Entries kept back above the soft limit (kvm_dirty_ring_get_rsvd_entries). */
+    reserve = 0,
   ) {
     modelAssert(size >= 2 && (size & (size - 1)) === 0, `dirty ring size ${size}: expected a power of two, 2 or more`);
+    modelAssert(reserve >= 0 && reserve <= size - 2, `dirty ring reserve ${reserve} of ${size} entries: expected a soft limit of 2 or more`);
     this.dirtyGfns = Array.from({ length: size }, () => ({ flags: 0, slot: 0, offset: 0 }));
-    this.softLimit = size - KVM_DIRTY_RING_RSVD_ENTRIES;
+    this.softLimit = size - reserve;
   }
 
   /** The entry at a free-running index. */

@@ -1,6 +1,7 @@
 import { type Costs, DEFAULT_COSTS } from '../kvm/costs.js';
 import { DirtyLog } from '../kvm/dirty-log.js';
 import { dirtyLogMigration } from '../kvm/dirty-log-migration.js';
+import { dirtyRingReserve } from '../kvm/dirty-ring.js';
 import { hostInvalidate, hostReclaimAged, type InvalidationKind } from '../kvm/host-mm-ops.js';
 import { Kvm } from '../kvm/kvm.js';
 import { kvmSetMemoryRegion } from '../kvm/memslot-update.js';
@@ -63,7 +64,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   // Before any thread runs: a vCPU's write announces the page it writes where a slot is logged.
   const logSpec = scenario.host.dirtyLog;
   if (logSpec !== undefined) {
-    const ring = logSpec.mode === 'ring' ? { vcpus: scenario.vm.vcpus, size: logSpec.ringSize ?? DEFAULT_DIRTY_RING_SIZE } : undefined;
+    const size = logSpec.ringSize ?? DEFAULT_DIRTY_RING_SIZE;
+    const ring = logSpec.mode === 'ring' ? { vcpus: scenario.vm.vcpus, size, reserve: dirtyRingReserve(size, logSpec.ringReserve) } : undefined;
     kvm.dirtyLog = new DirtyLog(kvm, logSpec.slot, logSpec.protect, ring);
   }
   const shadow = opts.settings.mmu === 'shadow' ? new ShadowMmu(kvm) : null;

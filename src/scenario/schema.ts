@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_COSTS } from '../kvm/costs.js';
 import { DIRTY_LOG_MODES, DIRTY_LOG_PROTECTS } from '../kvm/dirty-log.js';
+import { KVM_DIRTY_RING_MAX_ENTRIES } from '../kvm/dirty-ring.js';
 import { SETTINGS } from '../kvm/settings.js';
 import { MAX_SEED } from '../runtime/prng.js';
 import { memslotIssues, privateMemslots } from './memslot-rules.js';
@@ -165,8 +166,8 @@ export const memslotChangeSchema = z
  * Live migration's dirty logging of one memslot: the VMM enables
  * KVM_MEM_LOG_DIRTY_PAGES, copies every page, then harvests with KVM_GET_DIRTY_LOG.
  */
-/** The largest dirty ring a scenario may ask for, in entries (the kernel's KVM_DIRTY_RING_MAX_ENTRIES is 65536; the model's rings are for small worlds). */
-export const MAX_DIRTY_RING_SIZE = 1024;
+/** The largest dirty ring a scenario may ask for, in entries: the kernel's KVM_DIRTY_RING_MAX_ENTRIES. */
+export const MAX_DIRTY_RING_SIZE = KVM_DIRTY_RING_MAX_ENTRIES;
 
 export const dirtyLogSchema = z.strictObject({
   /** The memslot whose writes are logged (a slot of vm.memslots that no change deletes or moves). */
@@ -191,7 +192,11 @@ export const dirtyLogSchema = z.strictObject({
    * apply). Absent: `bitmap` (a scenario without it digests as before).
    */
   mode: z.enum(DIRTY_LOG_MODES).optional(),
-  /** Under `ring`: entries of each vCPU's ring, a power of two (the soft limit, the model reserving none: KVM_DIRTY_RING_RSVD_ENTRIES). Absent: 4. */
+  /**
+   * Under `ring`: entries of each vCPU's ring, a power of two. The kernel takes
+   * 256 (a page) to 65536; below 256 only for the model's small check worlds.
+   * Absent: 4.
+   */
   ringSize: z
     .number()
     .int()
@@ -199,6 +204,13 @@ export const dirtyLogSchema = z.strictObject({
     .max(MAX_DIRTY_RING_SIZE)
     .refine((n) => (n & (n - 1)) === 0, { message: 'expected a power of two (KVM_CAP_DIRTY_LOG_RING takes one)' })
     .optional(),
+  /**
+   * Under `ring`: entries each ring keeps above its soft limit
+   * (kvm_dirty_ring_get_rsvd_entries), at most ringSize - 2. Absent: the
+   * kernel's without PML (KVM_DIRTY_RING_RSVD_ENTRIES, 64) for a ring of a
+   * size the kernel takes, none for a smaller one (dirtyRingReserve).
+   */
+  ringReserve: z.number().int().min(0).max(MAX_DIRTY_RING_SIZE).optional(),
 });
 
 /** The ring size a scenario defaults to under `ring`: small, so that a check world reaches the soft-full exit. */
@@ -286,6 +298,19 @@ export const scenarioSchema = z
         });
       if (log.mode !== 'ring' && log.ringSize !== undefined)
         ctx.addIssue({ code: 'custom', path: ['host', 'dirtyLog', 'ringSize'], message: 'taken only with mode ring; expected no ringSize (or mode: ring)' });
+      if (log.mode !== 'ring' && log.ringReserve !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host', 'dirtyLog', 'ringReserve'],
+          message: 'taken only with mode ring; expected no ringReserve (or mode: ring)',
+        });
+      const size = log.ringSize ?? DEFAULT_DIRTY_RING_SIZE;
+      if (log.mode === 'ring' && log.ringReserve !== undefined && log.ringReserve > size - 2)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host', 'dirtyLog', 'ringReserve'],
+          message: `${log.ringReserve} of a ${size}-entry ring; expected at most ${size - 2} (a soft limit of 2 or more: with one usable entry each exit's reset re-protects the page its own fault made writable)`,
+        });
       const i = s.host.memslotChanges.findIndex((c) => c.slot === log.slot);
       if (i >= 0)
         ctx.addIssue({

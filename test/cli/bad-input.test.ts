@@ -189,13 +189,16 @@ test('bad input: an unknown setting and an unknown mutant on the command line', 
 test('bad input: the dirty-log knobs take a flavour and a ring size, and only where the scenario logs a slot', async () => {
   assertBad(
     await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=get,bogus'),
-    /^mmulab: --vary dirtyLog=get,bogus: dirtyLog expects one of get, manual, manual-initially-set, ring, ring:N \(N a power of two from 2 to 1024\)$/,
+    /^mmulab: --vary dirtyLog=get,bogus: dirtyLog expects one of get, manual, manual-initially-set, ring, ring:N \(N a power of two from 2 to 65536\)$/,
   );
   assertBad(
     await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring:3'),
-    /^mmulab: --vary dirtyLog=ring:3: a ring's size is a power of two from 2 to 1024$/,
+    /^mmulab: --vary dirtyLog=ring:3: a ring's size is a power of two from 2 to 65536$/,
   );
-  assertBad(await cli('run', 'dirty-ring-mini', '--set', 'ringSize=2048'), /^mmulab: --set ringSize=2048: ringSize expects a power of two from 2 to 1024$/);
+  assertBad(
+    await cli('run', 'dirty-ring-mini', '--set', 'ringSize=131072'),
+    /^mmulab: --set ringSize=131072: ringSize expects a power of two from 2 to 65536$/,
+  );
   assertBad(
     await cli('compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring:4,ring:04'),
     /^mmulab: --vary dirtyLog=ring:4,ring:04: dirtyLog=ring:4 given twice/,

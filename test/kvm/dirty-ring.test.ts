@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { enableAndCopy } from '../../src/kvm/dirty-log-migration.js';
-import { KVM_DIRTY_GFN_F_DIRTY, KVM_DIRTY_GFN_F_RESET, kvmDirtyRingCheckRequest } from '../../src/kvm/dirty-ring.js';
+import { KVM_DIRTY_GFN_F_DIRTY, KVM_DIRTY_GFN_F_RESET, kvmDirtyRingCheckRequest, kvmDirtyRingPush } from '../../src/kvm/dirty-ring.js';
 import { kvmVmIoctlResetDirtyPages } from '../../src/kvm/dirty-ring-reset.js';
 import { kvmDirtyRingReap } from '../../src/kvm/dirty-ring-vmm.js';
 import type { KvmEvent, Sink } from '../../src/kvm/events.js';
@@ -163,6 +163,30 @@ test('kvm_dirty_ring_reset gathers entries into masks of 64 gfns both ways: an e
   assert.deepEqual(masks, [[39, 40, 41, 90, 100], [10]]);
   assert.equal(kvm.mmuLock.stats.writeAcquires, 2, 'one mmu_lock acquisition a mask');
   assert.equal(ring.resetIndex, offsets.length);
+});
+
+test('the ring keeps its reserve above the soft limit: 8 entries reserving 3 are soft full at the 5th push; absent, a ring of a size KVM takes reserves its 64 (1024 entries: soft full at 960), a smaller one none; a reserve leaving fewer than 2 entries, or given without mode ring, is refused', () => {
+  const text = (log: string) =>
+    `vm:\n  vcpus: 1\n  apicAccessPage: false\n  memslots: [{ id: 0, baseGfn: 0, pages: 16 }]\nworkload: { gfnCount: 16, accesses: 1 }\nhost:\n  dirtyLog: { slot: 0, ${log} }\n`;
+  const rings = (log: string) => {
+    const s = parseScenario(text(log), 'x.yaml');
+    const inst = createInstance(s, { settings: effectiveSettings(s, {}), mutant: null, log: false, metrics: false });
+    return { kvm: inst.kvm, ring: inst.kvm.dirtyLog!.rings![0]! };
+  };
+  const { kvm, ring } = rings('mode: ring, ringSize: 8, ringReserve: 3');
+  assert.equal(ring.softLimit, 5);
+  const v = kvm.vcpus[0]!;
+  for (let g = 0; g < 5; g++) {
+    assert.equal(v.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL), 0, `not soft full before push ${g + 1}`);
+    kvmDirtyRingPush(kvm, v, ring, 0, g, g, true);
+  }
+  assert.ok(ring.softFull() && !ring.full(), 'soft full with 3 entries still free');
+  assert.notEqual(v.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL), 0);
+  assert.equal(rings('mode: ring, ringSize: 1024').ring.softLimit, 960);
+  assert.equal(rings('mode: ring, ringSize: 128').ring.softLimit, 128);
+  assert.equal(rings('mode: ring').ring.softLimit, 4);
+  assert.throws(() => parseScenario(text('mode: ring, ringSize: 8, ringReserve: 7'), 'x.yaml'), /host\.dirtyLog\.ringReserve.*at most 6/);
+  assert.throws(() => parseScenario(text('ringReserve: 1'), 'x.yaml'), /host\.dirtyLog\.ringReserve.*taken only with mode ring/);
 });
 
 test('lost-dirty-write with rings, judged at the end: a write to a gfn a ring holds uncollected, or the VMM holds collected, is not lost; harvested (RESET) and copied before the write, with nothing collected or to copy, it is', () => {
