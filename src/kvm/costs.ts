@@ -43,6 +43,19 @@ export interface Costs {
   retryPauseNs: number;
   /** One SRCU grace period (synchronize_srcu_expedited). */
   srcuSyncNs: number;
+  /**
+   * Dirty logging: one gfn's leaf looked up and write-protected, under mmu_lock
+   * (kvm_arch_mmu_enable_log_dirty_pt_masked, per gfn of a mask; the enable's
+   * slot walk, per present leaf): a walk to the leaf and an atomic clear of its
+   * W bit, as a zap's SPTE change costs.
+   */
+  dirtyLogWrprotNs: number;
+  /** Dirty logging: one word (64 gfns) of the dirty bitmap read or exchanged by KVM_GET_DIRTY_LOG or KVM_CLEAR_DIRTY_LOG. */
+  dirtyBitmapWordNs: number;
+  /** Dirty ring: one entry walked and freed by KVM_RESET_DIRTY_RINGS (its flags read with acquire, cleared with release). */
+  dirtyRingEntryNs: number;
+  /** Dirty logging: the VMM's copy of one 4 KiB page of guest memory (a memcpy; sending it is not modelled). */
+  pageCopyNs: number;
 }
 
 export const DEFAULT_COSTS: Readonly<Costs> = {
@@ -66,4 +79,8 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   timesliceNs: 3_000_000,
   retryPauseNs: 50,
   srcuSyncNs: 20000,
+  dirtyLogWrprotNs: 30,
+  dirtyBitmapWordNs: 5,
+  dirtyRingEntryNs: 10,
+  pageCopyNs: 500,
 };

@@ -24,6 +24,7 @@ export function* kvmClearDirtyLogProtect(kvm: Kvm, log: DirtyLog, n: number, mas
     const end = Math.min(word + BITS_PER_LONG, slot.baseGfn + slot.npages);
     const wordMask = mask.filter((g) => g >= word && g < end);
     if (wordMask.length === 0) continue;
+    kvm.rt.charge(kvm.costs.dirtyBitmapWordNs);
     const { got, lost, plain } = yield* atomicLongFetchAndnot(kvm, log, slot.id, n, word, end, wordMask);
     kvm.emit({
       e: 'dirtyLogClear',

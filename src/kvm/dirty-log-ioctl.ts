@@ -91,6 +91,7 @@ export function* kvmGetDirtyLogProtect(kvm: Kvm, log: DirtyLog, n: number): Gene
     // Under the write lock no fault is making an SPTE, but the bit is set before
     // the SPTE in the kernel (make_spte), so the xchg is atomic all the same.
     yield opPair(WRITE, log.obj, READ, kvm.objMemslots);
+    kvm.rt.charge(kvm.costs.dirtyBitmapWordNs);
     const mask: number[] = [];
     for (let g = word; g < Math.min(word + BITS_PER_LONG, slot.baseGfn + slot.npages); g++) {
       if (!log.bitmap.delete(g)) continue;
@@ -122,6 +123,7 @@ function* copyDirtyBitmapToUser(kvm: Kvm, log: DirtyLog, slot: Memslot, n: numbe
     // fast_page_fault's under none) against the read: a bit set after it stays
     // set for the next KVM_GET_DIRTY_LOG.
     yield opRead(log.obj);
+    kvm.rt.charge(kvm.costs.dirtyBitmapWordNs);
     const found: number[] = [];
     for (let g = word; g < Math.min(word + BITS_PER_LONG, slot.baseGfn + slot.npages); g++) {
       if (!log.bitmap.has(g)) continue;
@@ -148,6 +150,7 @@ export function* kvmArchMmuEnableLogDirtyPtMasked(kvm: Kvm, mask: readonly numbe
   for (const g of mask) {
     // Race: guests walking this gfn's SPTEs in hardware (no lock) while the W bit goes.
     yield opWrite(kvm.mmu.spteObject(g));
+    kvm.rt.charge(kvm.costs.dirtyLogWrprotNs);
     const was = kvm.mmu.writeProtectGfn(g);
     kvm.emit({ e: 'dirtyLogWrprot', gfn: g, by, wasWritable: was });
   }

@@ -102,6 +102,7 @@ function* copyPages(kvm: Kvm, log: DirtyLog, n: number): Task {
     // Race: a guest write to the page (through its TLB, or its SPTE) against the
     // copy reading it: whichever comes first decides whether the copy has the write.
     yield opPair(READ, kvm.objHostPte(gfnToHva(slot, g)), WRITE, log.obj);
+    kvm.rt.charge(kvm.costs.pageCopyNs);
     log.toCopy.delete(g);
     log.lastCopy.set(g, n);
     kvm.emit(log.rings === null ? { e: 'dirtyLogCopy', slot: slot.id, n, gfn: g } : { e: 'dirtyLogCopy', slot: slot.id, n, gfn: g, ring: true });

@@ -61,6 +61,7 @@ function* kvmDirtyRingReset(kvm: Kvm, log: DirtyLog, ring: KvmDirtyRing, vcpu: n
     e.flags = 0;
     ring.resetIndex++;
     count++;
+    kvm.rt.charge(kvm.costs.dirtyRingEntryNs);
     // The vCPU's soft-full check counts the entry out from here, before its gfn's mask is write-protected.
     const slot = loggedSlot(kvm, log);
     if (nextSlot === slot.id)

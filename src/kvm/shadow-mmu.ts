@@ -468,6 +468,7 @@ export class ShadowMmu implements MmuBackend {
     for (const gfn of this.rmap.gfnsIn(slot.baseGfn, slot.baseGfn + slot.npages)) {
       // Race: guests reading these leaves in hardware while we clear their W bits.
       yield opWrite(this.objSpt);
+      kvm.rt.charge(kvm.costs.dirtyLogWrprotNs);
       if (!kvmMmuSlotGfnWriteProtect(this, gfn)) continue;
       n++;
       kvm.emit({ e: 'dirtyLogWrprot', gfn, by: 'kvm_mmu_slot_apply_flags', wasWritable: true });

@@ -592,7 +592,9 @@ export class TdpMmu implements MmuBackend {
         // Race: a guest's hardware walk of this SPTE, and faults installing SPTEs
         // with cmpxchg under the read lock too (a new one marks its gfn dirty).
         yield opWrite(this.spteObject(g));
-        if (this.pool.lookup(root.table, g) < 0 || !this.clearWritable(root, g)) continue;
+        if (this.pool.lookup(root.table, g) < 0) continue;
+        kvm.rt.charge(kvm.costs.dirtyLogWrprotNs);
+        if (!this.clearWritable(root, g)) continue;
         n++;
         kvm.emit({ e: 'dirtyLogWrprot', gfn: g, by: 'kvm_mmu_slot_apply_flags', wasWritable: true, pfn: this.pool.lookup(root.table, g) });
       }

@@ -68,10 +68,10 @@ test('run dirty-ring-mini --json --ftrace --trace (seed 1): metrics.dirtyLog.rin
   const r = await captured(['run', 'dirty-ring-mini', '--json', json, '--ftrace', ftrace, '--trace', trace]);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(readFileSync(json, 'utf8'));
-  assert.deepEqual(j.metrics.dirtyLog.ring, { pushes: 8, fullExits: 2, collections: 4, pagesCollected: 6, resets: 2, entriesReset: 6 });
-  assert.equal(j.metrics.dirtyLog.pagesCopied, 12);
-  assert.match(r.stdout, /ring pushes, KVM_EXIT_DIRTY_RING_FULL exits +8, 2\n/);
-  assert.match(r.stdout, /KVM_RESET_DIRTY_RINGS calls, entries reset +2, 6\n/);
+  assert.deepEqual(j.metrics.dirtyLog.ring, { pushes: 12, fullExits: 4, collections: 6, pagesCollected: 10, resets: 3, entriesReset: 10 });
+  assert.equal(j.metrics.dirtyLog.pagesCopied, 14);
+  assert.match(r.stdout, /ring pushes, KVM_EXIT_DIRTY_RING_FULL exits +12, 4\n/);
+  assert.match(r.stdout, /KVM_RESET_DIRTY_RINGS calls, entries reset +3, 10\n/);
   const text = readFileSync(ftrace, 'utf8');
   for (const point of [
     'kvm_dirty_ring_push',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { kvmGetDirtyLogProtect } from '../../src/kvm/dirty-log-ioctl.js';
 import { enableAndCopy, harvestAndCopy } from '../../src/kvm/dirty-log-migration.js';
 import type { KvmEvent, Sink } from '../../src/kvm/events.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
@@ -138,9 +139,31 @@ test('run dirty-log-mini (seed 1): the harvest reports the page one write fault 
   const s = loadScenario('dirty-log-mini');
   const r = simulate(s, { settings: effectiveSettings(s), mutant: null, seed: 1 });
   assert.deepEqual(r.violations, []);
-  assert.deepEqual(r.metrics.dirtyLog, { harvests: 1, pagesHarvested: 1, leavesWriteProtected: 2, pagesMarked: 1, wpFaults: 1 });
+  assert.deepEqual(r.metrics.dirtyLog, { harvests: 1, pagesHarvested: 1, leavesWriteProtected: 2, pagesMarked: 1, wpFaults: 1, pagesCopied: 2 });
   const other = loadScenario('fault-vs-invalidation-mini');
   assert.equal('dirtyLog' in simulate(other, { settings: effectiveSettings(other), mutant: null, seed: 1 }).metrics, false);
+});
+
+test('KVM_GET_DIRTY_LOG holds mmu_lock for write while it write-protects: each gfn of a mask costs costs.dirtyLogWrprotNs and each bitmap word dirtyBitmapWordNs inside the hold (128 dirty gfns, 2 words)', () => {
+  const hold = (costs: string) => {
+    const s = parseScenario(
+      `vm:\n  vcpus: 1\n  apicAccessPage: false\n  memslots: [{ id: 0, baseGfn: 0, pages: 128 }]\nworkload: { gfnCount: 128, accesses: 1 }\nhost:\n  dirtyLog: { slot: 0 }\ncosts: ${costs}\n`,
+      'x.yaml',
+    );
+    const inst = createInstance(s, { settings: effectiveSettings(s, {}), mutant: null, log: false, metrics: false });
+    const log = inst.kvm.dirtyLog!;
+    log.enabled = true;
+    for (let g = 0; g < 128; g++) log.bitmap.add(g);
+    let reported: number[] = [];
+    runAlone(inst, function* () {
+      reported = yield* kvmGetDirtyLogProtect(inst.kvm, log, 1);
+    });
+    assert.equal(reported.length, 128);
+    return inst.kvm.mmuLock.stats.writeHoldMaxNs;
+  };
+  const free = hold('{ dirtyLogWrprotNs: 0, dirtyBitmapWordNs: 0 }');
+  assert.equal(hold('{}') - free, 128 * 30 + 2 * 5, 'the defaults: 30 ns a gfn, 5 ns a word');
+  assert.equal(hold('{ dirtyLogWrprotNs: 100, dirtyBitmapWordNs: 0 }') - free, 128 * 100);
 });
 
 test('host.dirtyLog is refused for a slot the VM lacks, and with a memslot change of the logged slot', () => {
