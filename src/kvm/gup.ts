@@ -21,7 +21,7 @@ export function* hvaToPfn(kvm: Kvm, hva: number): Generator<number, HostPfn, voi
   yield gupOp;
   // A page the host is migrating or reclaiming: wait for it, as the host fault
   // behind get_user_pages would (migration_entry_wait, the page lock).
-  yield* kvm.hostPageWait.waitUntil(() => !kvm.host.isBusy(hva), gupOp);
+  if (kvm.host.isBusy(hva)) yield* kvm.hostPageWait.waitUntil(() => !kvm.host.isBusy(hva), gupOp);
   const pfn = kvm.host.lookup(hva);
   if (pfn >= 0) return { pfn, major: false };
   // No page there: the host's fault handler allocates one. Race: another fault on

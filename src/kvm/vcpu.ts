@@ -250,7 +250,8 @@ export class Vcpu {
     // after the requests and before kvm_mmu_reload (no step of its own: it
     // touches only this vCPU).
     if (this.queuedPfErrorCode >= 0) this.injectException();
-    yield* kvm.mmu.reloadRoot(this);
+    // kvm_mmu_reload: only a vCPU with no root (INVALID_PAGE) loads one; the test is inline, as the kernel's is.
+    if (this.root.root < 0) yield* kvm.mmu.reloadRoot(this);
 
     // Race: a request made after servicing. Storing IN_GUEST_MODE and re-reading the
     // request bits is one step, which is the smp_mb between them. Dropping the SRCU

@@ -7,11 +7,18 @@
  * matters. Read from the model at the free, so that no sink follows the gup
  * events for it.
  */
-export function gupHolders(vcpus: readonly { readonly id: number; readonly gupPfn: number }[], pfn: number): number[] {
-  const ids: number[] = [];
-  for (const v of vcpus) if (v.gupPfn === pfn) ids.push(v.id);
-  return ids;
+export function gupHolders(vcpus: readonly { readonly id: number; readonly gupPfn: number }[], pfn: number): readonly number[] {
+  let ids: number[] | null = null;
+  for (const v of vcpus) {
+    if (v.gupPfn !== pfn) continue;
+    ids ??= [];
+    ids.push(v.id);
+  }
+  // Most pages are freed with no holder (every free asks): no array made for them.
+  return ids ?? NO_HOLDERS;
 }
+
+const NO_HOLDERS: readonly number[] = Object.freeze([]);
 
 /** vCPU ids as a counterexample names them: "vCPU0", "vCPU0 and vCPU1". */
 export function vcpuNames(ids: readonly number[]): string {

@@ -34,7 +34,7 @@ function heldSuffix(held: readonly number[], kind: string): string {
 
 /** A page the host freed while vCPUs held a get_user_pages reference to it: who held it, and the thread that unmapped it. */
 interface HeldFree {
-  held: number[];
+  held: readonly number[];
   by: string;
 }
 
