@@ -14,7 +14,7 @@ import {
 import type { Violation } from '../runtime/instance.js';
 import { InputError } from '../scenario/input-error.js';
 import { differentSplits } from '../sweep/grid.js';
-import { differs, refuseOtherBuild, shortDigest } from '../sweep/merge-identity.js';
+import { differs, refuseOtherBuild, sameSets, shortDigest } from '../sweep/merge-identity.js';
 
 /** Format of `check --json`. */
 export const CHECK_FORMAT = 'mmulab-check/1';
@@ -136,7 +136,7 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     if (p.format !== CHECK_FORMAT) throw new InputError(`${name}: format: expected "${CHECK_FORMAT}" (as ${firstName} has), got ${JSON.stringify(p.format)}`);
     const unlike = differs(name, firstName);
     if (p.scenario !== first.scenario) throw unlike('scenario', p.scenario, first.scenario);
-    if (!same(sorted(p.settings), sorted(first.settings))) throw unlike('--set', setList(p.settings), setList(first.settings));
+    if (!sameSets(p.settings, first.settings, p.scenarioDigest === first.scenarioDigest)) throw unlike('--set', setList(p.settings), setList(first.settings));
     if (p.mutant !== first.mutant) throw unlike('--mutate', p.mutant, first.mutant);
     if (p.seed !== first.seed) throw unlike('--seed', p.seed, first.seed);
     const e = p.exploration;
@@ -253,7 +253,6 @@ function unitsOf(s: StrategySpec): string {
 }
 
 /** A record with its keys in order, for comparing two in any order. */
-const sorted = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 /** A --set record as the command line had it. */
 function setList(settings: Record<string, unknown>): string {

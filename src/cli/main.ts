@@ -163,14 +163,15 @@ function program(argv: readonly string[]): Command {
     .option('--json <file>', 'write every result as JSON')
     .option('--report <file>', 'write a self-contained HTML page with the variants side by side')
     .action(async (ref: string, o: { vary: string[]; set: string[]; seeds: string; mutate?: string; timeLimit?: string; json?: string } & Outputs) => {
-      const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
+      const loaded = loadScenario(ref);
+      const { scenario, settings: base, size } = applySets(loaded, o.set);
       checkScenarioLimits(scenario, ref);
       const deadlineMs = parseTimeLimit(o.timeLimit);
       if (o.vary.length === 0) throw new InputError('compare: expected at least one --vary key=a,b');
       const vary = parseVaries(o.vary);
       refuseSetAndVaried(o.set, o.vary);
       const rows = variants(scenario, base, vary);
-      checkVariants(scenario, rows, ref);
+      checkVariants(scenario, rows, ref, { loaded, size });
       warnInertSettings(scenario, [...o.set, ...o.vary], rows);
       const n = parsePositive('--seeds', o.seeds, 10000);
       const seeds = seedRange(scenario.seed, n);

@@ -1,4 +1,5 @@
 import type { Settings } from '../kvm/settings.js';
+import { scenarioDigest } from '../scenario/digest.js';
 import { InputError } from '../scenario/input-error.js';
 import { createInstance, effectiveSettings } from '../scenario/instantiate.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
@@ -56,12 +57,20 @@ export function variantScenario(scenario: Scenario, v: { size?: ScenarioSize }):
 /**
  * Refuses (exit 2), before anything runs, a variant the limits or the model
  * refuse (a size past the limits, vCPUs whose page tables no longer fit the
- * memslots): each is built once, and an error names it.
+ * memslots), a variant whose knobs clash with the --set ones (`set`: the
+ * scenario as loaded and the --set knobs; a ring size given twice, a ring size
+ * for a bitmap), and two variants that are one run (the same scenario and
+ * settings: dirtyLog=ring,ring:2 where the ring has 2 entries): each is built
+ * once, and an error names it.
  */
-export function checkVariants(scenario: Scenario, rows: readonly Variant[], where: string): void {
+export function checkVariants(scenario: Scenario, rows: readonly Variant[], where: string, set?: { loaded: Scenario; size: ScenarioSize | undefined }): void {
+  const runs = new Map<string, string>();
   for (const v of rows) {
+    let s: Scenario;
     try {
-      const s = variantScenario(scenario, v);
+      // The --set knobs and the row's together, as one run would take them: what the two steps of resizing cannot see.
+      if (set?.size !== undefined && v.size !== undefined) resize(set.loaded, { ...set.size, ...v.size });
+      s = variantScenario(scenario, v);
       if (v.size !== undefined) checkScenarioLimits(s, where);
       createInstance(s, { settings: v.settings, mutant: null, log: false, metrics: false }).dispose?.();
     } catch (e) {
@@ -69,6 +78,11 @@ export function checkVariants(scenario: Scenario, rows: readonly Variant[], wher
         throw new InputError(`${where} (${v.label}): ${e.message.startsWith(`${where}: `) ? e.message.slice(where.length + 2) : e.message}`);
       throw e;
     }
+    const run = `${scenarioDigest(s)} ${JSON.stringify(v.settings)}`;
+    const twin = runs.get(run);
+    if (twin !== undefined)
+      throw new InputError(`${where}: variants ${twin} and ${v.label} are one run (the same scenario and settings); expected each variant once`);
+    runs.set(run, v.label);
   }
 }
 

@@ -1,6 +1,6 @@
 import { DIRTY_LOG_PROTECTS } from '../kvm/dirty-log.js';
 import { InputError } from './input-error.js';
-import { MAX_DIRTY_RING_SIZE, type Scenario } from './schema.js';
+import { DEFAULT_DIRTY_RING_SIZE, MAX_DIRTY_RING_SIZE, type Scenario } from './schema.js';
 
 /**
  * The dirty-log flavour knob (--set/--vary dirtyLog=…): a bitmap protect
@@ -38,9 +38,11 @@ export function parseRingSize(text: string, given: string): number {
 
 /**
  * Sets `s`'s (a copy's) host.dirtyLog to the flavour and, when given, the ring
- * size: absent fields where the flavour is the schema's default, so a scenario
- * set to its own flavour digests as before. A scenario without dirty logging,
- * and a ring size for a bitmap, are refused (InputError "<knob>=<v>: …").
+ * size. A knob leaves the scenario's field as it was when it asks for what the
+ * scenario has, and a default absent (a ring's 4 entries), so that
+ * `ring:N` with the size the scenario's ring already has digests as `ring`.
+ * Refused (InputError "<knob>=<v>: …"): a scenario without dirty logging, a
+ * ring size for a bitmap, and a ring size given twice (`ring:N` and `ringSize`).
  */
 export function setFlavour(s: Scenario, flavour: DirtyLogFlavour | undefined, ringSize: number | undefined): void {
   const log = s.host.dirtyLog;
@@ -50,26 +52,35 @@ export function setFlavour(s: Scenario, flavour: DirtyLogFlavour | undefined, ri
       `${knob}: the scenario has no dirty logging (host.dirtyLog is absent); expected a scenario with one (live-migration, dirty-log-mini, …)`,
     );
   }
-  if (flavour !== undefined) {
-    const [word, size] = flavour.split(':');
-    if (word === 'ring') {
-      const wasRing = log.mode === 'ring';
-      delete log.protect;
-      log.mode = 'ring';
-      if (size !== undefined) log.ringSize = Number(size);
-      else if (!wasRing) delete log.ringSize;
-    } else {
-      delete log.mode;
-      delete log.ringSize;
-      if (word === 'get') delete log.protect;
-      else log.protect = word as (typeof DIRTY_LOG_PROTECTS)[number];
-    }
-  }
-  if (ringSize !== undefined) {
-    if (log.mode !== 'ring')
+  const [word, sized] = flavour?.split(':') ?? [];
+  if (sized !== undefined && ringSize !== undefined)
+    throw new InputError(
+      `ringSize=${ringSize}: the ring's size is given twice (dirtyLog=${flavour} and ringSize=${ringSize}); expected one of them (dirtyLog=ring:N, or dirtyLog=ring with ringSize=N)`,
+    );
+  if (word !== undefined && word !== 'ring') {
+    if (ringSize !== undefined)
       throw new InputError(
-        `ringSize=${ringSize}: the scenario's dirty log is a bitmap (protect ${log.protect ?? 'get'}); expected mode ring (dirtyLog=ring, or dirtyLog=ring:${ringSize} alone)`,
+        `ringSize=${ringSize}: dirtyLog=${flavour} makes the dirty log a bitmap, which has no ring to size; expected dirtyLog=ring (or dirtyLog=ring:${ringSize} alone)`,
       );
-    log.ringSize = ringSize;
+    delete log.mode;
+    delete log.ringSize;
+    if (word === 'get') delete log.protect;
+    else log.protect = word as (typeof DIRTY_LOG_PROTECTS)[number];
+    return;
   }
+  if (word === undefined && log.mode !== 'ring')
+    throw new InputError(
+      `ringSize=${ringSize}: the scenario's dirty log is a bitmap (protect ${log.protect ?? 'get'}); expected mode ring (dirtyLog=ring, or dirtyLog=ring:${ringSize} alone)`,
+    );
+  const size = sized !== undefined ? Number(sized) : ringSize;
+  const wasRing = log.mode === 'ring';
+  delete log.protect;
+  log.mode = 'ring';
+  // The size the scenario's ring already has: its field kept as it is (given or absent).
+  if (size === undefined || (wasRing && (log.ringSize ?? DEFAULT_DIRTY_RING_SIZE) === size)) {
+    if (!wasRing) delete log.ringSize;
+    return;
+  }
+  if (size === DEFAULT_DIRTY_RING_SIZE) delete log.ringSize;
+  else log.ringSize = size;
 }

@@ -146,12 +146,13 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         ref: string,
         o: { vary: string[]; set: string[]; seeds: string; workers: string; shard?: string; mutate?: string; maxSteps?: string; json?: string },
       ) => {
-        const { scenario, settings: base } = applySets(loadScenario(ref), o.set);
+        const loaded = loadScenario(ref);
+        const { scenario, settings: base, size } = applySets(loaded, o.set);
         checkScenarioLimits(scenario, ref);
         const vary = parseVaries(o.vary);
         refuseSetAndVaried(o.set, o.vary);
         const rows = gridRows(scenario, base, vary);
-        checkVariants(scenario, rows, ref);
+        checkVariants(scenario, rows, ref, { loaded, size });
         warnInertSettings(scenario, [...o.set, ...o.vary], rows);
         const mutant = ctx.checkMutant(o.mutate);
         const n = parsePositive('--seeds', o.seeds, 1_000_000);

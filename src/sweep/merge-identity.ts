@@ -1,4 +1,5 @@
 import { setKey } from '../cli/overrides.js';
+import { isSizeKey } from '../cli/variants.js';
 import { InputError } from '../scenario/input-error.js';
 
 /** A digest cut to what a message needs to tell two apart. */
@@ -24,6 +25,23 @@ export function setsRecord(sets: readonly string[]): Record<string, string> {
     out[key] = s.slice(key.length + 1);
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Whether two parts' --set lists (records: key → value as given) made one run:
+ * alike, or alike but for the scenario knobs (vcpus, dirtyLog, ringSize, …)
+ * where the scenarios they made digest alike (`sameScenario`): `ringSize=4`
+ * and `dirtyLog=ring:4` on a ring, `vcpus=1` and `vcpus=01`. The scenario as
+ * run, not the words that made it, is what a knob leaves of a run.
+ */
+export function sameSets(a: Record<string, unknown>, b: Record<string, unknown>, sameScenario: boolean): boolean {
+  const settings = (r: Record<string, unknown>) =>
+    JSON.stringify(
+      Object.entries(r)
+        .filter(([k]) => !(sameScenario && isSizeKey(k)))
+        .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+    );
+  return settings(a) === settings(b);
 }
 
 /**

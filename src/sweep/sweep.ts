@@ -6,7 +6,7 @@ import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import { buildDigest } from './build-digest.js';
 import { differentSplits, gridCells, gridRows, type Shard, shardCells, type Vary } from './grid.js';
-import { differs, refuseOtherBuild, setsRecord, shortDigest } from './merge-identity.js';
+import { differs, refuseOtherBuild, sameSets, setsRecord, shortDigest } from './merge-identity.js';
 import { runCells } from './pool.js';
 
 /**
@@ -106,7 +106,8 @@ export function mergeSweeps(parts: readonly SweepResult[], names: readonly strin
     if (p.format !== 'mmulab-sweep/1') throw new InputError(`${name}: format: expected "mmulab-sweep/1" (as ${names[0]} has), got ${JSON.stringify(p.format)}`);
     if (p.scenario !== first.scenario) throw unlike('scenario', p.scenario, first.scenario);
     if (p.mutant !== first.mutant) throw unlike('--mutate', p.mutant, first.mutant);
-    if (!same(setsRecord(p.sets), setsRecord(first.sets))) throw unlike('--set', p.sets.join(' '), first.sets.join(' '));
+    if (!sameSets(setsRecord(p.sets), setsRecord(first.sets), p.scenarioDigest === first.scenarioDigest))
+      throw unlike('--set', p.sets.join(' '), first.sets.join(' '));
     if (p.maxSteps !== first.maxSteps) throw unlike('--max-steps', p.maxSteps, first.maxSteps);
     if (!same(p.vary, first.vary)) throw unlike('--vary', JSON.stringify(p.vary), JSON.stringify(first.vary));
     if (!same(p.seeds, first.seeds)) throw unlike('seeds', p.seeds.join(','), first.seeds.join(','));

@@ -117,3 +117,68 @@ test('the live-migration scenario runs under each flavour: no violation, no live
   // A smaller ring fills sooner: more KVM_EXIT_DIRTY_RING_FULL exits.
   assert.ok(ring(3).metrics.dirtyLog!.ring!.fullExits > ring(4).metrics.dirtyLog!.ring!.fullExits);
 });
+
+test('dirty-log knobs: a ring size the ring already has leaves the scenario as dirtyLog=ring does (the same digest)', () => {
+  const digest = (name: string, sets: string[]) => scenarioDigest(applySets(loadScenario(name), sets).scenario);
+  // The ring's default (4 entries) stays absent; a ring scenario's own size stays as its file gives it.
+  assert.equal(digest('live-migration', ['dirtyLog=ring:4']), digest('live-migration', ['dirtyLog=ring']));
+  assert.equal(digest('dirty-log-mini', ['dirtyLog=ring', 'ringSize=4']), digest('dirty-log-mini', ['dirtyLog=ring']));
+  assert.equal(digest('dirty-ring-mini', ['dirtyLog=ring:2']), digest('dirty-ring-mini', []));
+  assert.equal(digest('dirty-ring-mini', ['ringSize=2']), digest('dirty-ring-mini', []));
+  assert.equal(digest('dirty-ring-mini', ['ringSize=4']), digest('dirty-ring-mini', ['dirtyLog=ring:4']));
+  assert.notEqual(digest('dirty-ring-mini', ['ringSize=4']), digest('dirty-ring-mini', []));
+  assert.equal(applySets(loadScenario('dirty-ring-mini'), ['dirtyLog=ring:4']).scenario.host.dirtyLog?.ringSize, undefined);
+});
+
+test('dirty-log knobs: a ring size given twice, or given for a bitmap column, is refused in one line (exit 2), in any mix of --set and --vary', async () => {
+  const twice = (flavour: string, size: number) =>
+    `ringSize=${size}: the ring's size is given twice \\(dirtyLog=${flavour} and ringSize=${size}\\); expected one of them`;
+  const bad = async (args: string[], pattern: string) => {
+    const r = await cli(...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, new RegExp(`^mmulab: ${pattern}.*\\n$`), args.join(' '));
+    assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+  };
+  await bad(['run', 'dirty-ring-mini', '--set', 'dirtyLog=ring:2', '--set', 'ringSize=1024'], `--set ${twice('ring:2', 1024)}`);
+  await bad(['run', 'dirty-ring-mini', '--set', 'ringSize=1024', '--set', 'dirtyLog=ring:2'], `--set ${twice('ring:2', 1024)}`);
+  await bad(
+    ['compare', 'dirty-ring-mini', '--vary', 'dirtyLog=ring:4', '--vary', 'ringSize=2,8'],
+    `dirty-ring-mini \\(dirtyLog=ring:4 ringSize=2\\): ${twice('ring:4', 2)}`,
+  );
+  await bad(['compare', 'dirty-ring-mini', '--set', 'dirtyLog=ring:4', '--vary', 'ringSize=2,8'], `dirty-ring-mini \\(ringSize=2\\): ${twice('ring:4', 2)}`);
+  await bad(
+    ['sweep', 'dirty-ring-mini', '--set', 'ringSize=8', '--vary', 'dirtyLog=ring,ring:4', '--workers', '0'],
+    `dirty-ring-mini \\(dirtyLog=ring:4\\): ${twice('ring:4', 8)}`,
+  );
+  const bitmap = 'ringSize=8: dirtyLog=get makes the dirty log a bitmap, which has no ring to size; expected dirtyLog=ring \\(or dirtyLog=ring:8 alone\\)';
+  await bad(['run', 'dirty-ring-mini', '--set', 'dirtyLog=get', '--set', 'ringSize=8'], `--set ${bitmap}`);
+  await bad(['compare', 'dirty-ring-mini', '--vary', 'dirtyLog=get,ring', '--set', 'ringSize=8'], `dirty-ring-mini \\(dirtyLog=get\\): ${bitmap}`);
+  await bad(
+    ['sweep', 'dirty-ring-mini', '--vary', 'dirtyLog=get,ring', '--set', 'ringSize=8', '--workers', '0'],
+    `dirty-ring-mini \\(dirtyLog=get\\): ${bitmap}`,
+  );
+  await bad(['compare', 'dirty-ring-mini', '--set', 'dirtyLog=get', '--vary', 'ringSize=8,16'], `dirty-ring-mini \\(ringSize=8\\): ${bitmap}`);
+  // Two columns of one run: refused as vcpus=1,01 is.
+  await bad(['compare', 'dirty-log-mini', '--vary', 'dirtyLog=ring,ring:4'], 'dirty-log-mini: variants dirtyLog=ring and dirtyLog=ring:4 are one run');
+  await bad(['compare', 'dirty-ring-mini', '--vary', 'dirtyLog=ring,ring:2'], 'dirty-ring-mini: variants dirtyLog=ring and dirtyLog=ring:2 are one run');
+  // The ring's size and the flavour, each given once: run.
+  assert.equal((await cli('compare', 'dirty-ring-mini', '--set', 'dirtyLog=ring', '--vary', 'ringSize=2,8')).code, 0);
+});
+
+test('merge takes check parts whose --set made one run (ringSize=4 and dirtyLog=ring:4), and refuses parts of two ring sizes', async () => {
+  const part = async (name: string, set: string, shard: string) => {
+    const file = at(`${name}.json`);
+    const r = await cli('check', 'dirty-ring-mini', '--set', set, '--shard', shard, '--max-executions', '30', '--json', file);
+    assert.equal(r.code, 0, r.stderr);
+    return file;
+  };
+  const a = await part('size4-0', 'ringSize=4', '0/2');
+  const b = await part('ring4-1', 'dirtyLog=ring:4', '1/2');
+  const c = await part('size8-1', 'ringSize=8', '1/2');
+  const merged = await cli('merge', a, b, '--json', at('merged.json'));
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.deepEqual(load(at('merged.json')).settings, { ringSize: '4' });
+  const other = await cli('merge', a, c);
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /: --set differs from .*'s: ringSize=8 against ringSize=4\n$/);
+});
