@@ -86,6 +86,8 @@ function* kvmDirtyRingReset(kvm: Kvm, log: DirtyLog, ring: KvmDirtyRing, vcpu: n
     mask = [0];
   }
   if (mask.length > 0) yield* kvmResetDirtyGfn(kvm, log, curSlot, curOffset, mask, vcpu, n);
+  // The kernel's tracepoint of the ring's reset: once per ring and call, after its last mask.
+  kvm.emit({ e: 'dirtyRingReset', vcpu, n, phase: 'ring', entries: count, dirtyIndex: ring.dirtyIndex, resetIndex: ring.resetIndex });
   return count;
 }
 

@@ -135,7 +135,19 @@ export function kvmDirtyRingPush(kvm: Kvm, vcpu: Vcpu, ring: KvmDirtyRing, slot:
   e.flags = KVM_DIRTY_GFN_F_DIRTY;
   ring.dirtyIndex++;
   const softFull = ring.softFull();
-  kvm.emit({ e: 'dirtyRingPush', vcpu: vcpu.id, gfn, slot, index, softFull, wpFault, ...(overwrote >= 0 ? { overwrote } : {}) });
+  kvm.emit({
+    e: 'dirtyRingPush',
+    vcpu: vcpu.id,
+    gfn,
+    slot,
+    offset,
+    index,
+    resetIndex: ring.resetIndex,
+    size: ring.size,
+    softFull,
+    wpFault,
+    ...(overwrote >= 0 ? { overwrote } : {}),
+  });
   if (softFull) kvmMakeRequest(vcpu, KVM_REQ_DIRTY_RING_SOFT_FULL);
 }
 

@@ -304,12 +304,26 @@ export type KvmEventBody =
   | { e: 'markPageDirty'; vcpu: number; gfn: number; slot: number; already: boolean; wpFault: boolean; fast?: boolean }
   /**
    * mark_page_dirty_in_slot → kvm_dirty_ring_push (dirty ring): `gfn` pushed
-   * to vCPU `vcpu`'s ring at free-running `index`; `softFull`: the ring is now
+   * (`offset` in memslot `slot`) to vCPU `vcpu`'s ring of `size` entries at
+   * free-running `index` (its slot index & (size - 1)), the ring's reset_index
+   * being `resetIndex`; `softFull`: the ring is now
    * soft full (KVM_REQ_DIRTY_RING_SOFT_FULL made); `wpFault`: the fault was a
    * write to a leaf dirty logging had write-protected; `overwrote`: the gfn of an
    * uncollected entry the push overwrote (dirty-ring-no-soft-full-exit only).
    */
-  | { e: 'dirtyRingPush'; vcpu: number; gfn: number; slot: number; index: number; softFull: boolean; wpFault: boolean; overwrote?: number }
+  | {
+      e: 'dirtyRingPush';
+      vcpu: number;
+      gfn: number;
+      slot: number;
+      offset: number;
+      index: number;
+      resetIndex: number;
+      size: number;
+      softFull: boolean;
+      wpFault: boolean;
+      overwrote?: number;
+    }
   /** kvm_dirty_ring_check_request: vCPU `vcpu` leaves for userspace, KVM_EXIT_DIRTY_RING_FULL (`used` entries not reset). */
   | { e: 'dirtyRingExit'; vcpu: number; used: number }
   /**
@@ -329,6 +343,12 @@ export type KvmEventBody =
    * after the flush (`flush`), `entries` reset in all.
    */
   | { e: 'dirtyRingReset'; vcpu: number; n: number; phase: 'entry' | 'mask' | 'returned'; gfns: number[]; entries: number; flush: WriteProtectFlush }
+  /**
+   * kvm_dirty_ring_reset done with vCPU `vcpu`'s ring (after its last mask; every
+   * ring, once per KVM_RESET_DIRTY_RINGS, whatever it reset): `entries` reset in
+   * it, its free-running `dirtyIndex` and `resetIndex` after (used: the difference).
+   */
+  | { e: 'dirtyRingReset'; vcpu: number; n: number; phase: 'ring'; entries: number; dirtyIndex: number; resetIndex: number }
   /** fast_page_fault's lockless read of the leaf of `gfn` (kvm_tdp_mmu_fast_pf_get_last_sptep): `pfn` -1 when none is present. */
   | { e: 'fastPfGetSpte'; vcpu: number; gfn: number; pfn: number; writable: boolean; accessTracked?: true }
   /**
@@ -560,6 +580,11 @@ function getShadowPageCaller(level: number): string {
   return level === ROOT_LEVEL ? 'kvm_mmu_get_shadow_page (from mmu_alloc_root)' : 'kvm_mmu_get_child_sp (from FNAME(fetch))';
 }
 
+/** "1 entry", "2 entries": a count of a dirty ring's entries. */
+function entriesText(n: number): string {
+  return `${n} ${n === 1 ? 'entry' : 'entries'}`;
+}
+
 /** The event as one line in kernel terms, for counterexamples and step logs. */
 export function describeEvent(ev: KvmEventBody): string {
   switch (ev.e) {
@@ -780,17 +805,21 @@ export function describeEvent(ev: KvmEventBody): string {
         (ev.softFull ? '; the ring is soft full: KVM_REQ_DIRTY_RING_SOFT_FULL' : '')
       );
     case 'dirtyRingExit':
-      return `kvm_dirty_ring_check_request: the ring is soft full (${ev.used} entries not reset): KVM_EXIT_DIRTY_RING_FULL to userspace, no VM-entry`;
+      return `kvm_dirty_ring_check_request: the ring is soft full (${entriesText(ev.used)} not reset): KVM_EXIT_DIRTY_RING_FULL to userspace, no VM-entry`;
     case 'dirtyRingCollect':
       return `VMM collects vCPU${ev.vcpu}'s dirty ring (collection #${ev.n}${ev.by === 'exit' ? ", on the vCPU's KVM_EXIT_DIRTY_RING_FULL" : ''}): gfns ${gfnList(ev.gfns)} recorded, their entries' flags set RESET`;
     case 'dirtyRingSync':
       return `VMM's migration bitmap sync (after collection #${ev.n}): collected gfns ${gfnList(ev.gfns)} become pages to copy`;
     case 'dirtyRingReset':
+      if (ev.phase === 'ring') {
+        const used = ev.dirtyIndex - ev.resetIndex;
+        return `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}): done with vCPU${ev.vcpu}'s ring, ${entriesText(ev.entries)} reset (reset_index ${ev.resetIndex}, dirty_index ${ev.dirtyIndex}: ${used} used)`;
+      }
       if (ev.phase === 'entry')
         return `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}): vCPU${ev.vcpu}'s harvested entry of gfn ${hex(ev.gfns[0]!)} free again, reset_index ${ev.entries} (the gfn write-protected with its mask, below)`;
       return ev.phase === 'mask'
         ? `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}): kvm_reset_dirty_gfn write-protects vCPU${ev.vcpu}'s harvested gfns ${gfnList(ev.gfns)}`
-        : `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}) returns: ${ev.entries} entries reset, ${flushText(ev.flush, 'kvm_flush_remote_tlbs')}`;
+        : `KVM_RESET_DIRTY_RINGS (after collection #${ev.n}) returns: ${entriesText(ev.entries)} reset, ${flushText(ev.flush, 'kvm_flush_remote_tlbs')}`;
     case 'fastPfGetSpte':
       return `fast_page_fault gfn ${hex(ev.gfn)}: lockless read of the leaf: spte ${ev.accessTracked ? trackedText(ev.pfn) : leafText(ev.pfn, ev.writable)}`;
     case 'fastPfCmpxchg':

@@ -310,16 +310,26 @@ export class FtraceSink implements InstanceSink {
       case 'dirtyLogCopy':
         this.add(at, 'mmulab_dirty_log_copy', `slot ${ev.slot} nr ${ev.n} gfn ${hex(ev.gfn)}`);
         return;
-      case 'dirtyRingPush':
-        // The kernel's own tracepoints for the ring (push, exit, reset); the VMM's collection and hand-over are mmulab_*.
+      case 'dirtyRingPush': {
+        // The kernel's own tracepoints for the ring (push, exit, reset), with its fields; the VMM's collection and hand-over,
+        // and the reset's steps, are mmulab_*.
+        const dirty = ev.index + 1;
+        if (ev.index - ev.resetIndex >= ev.size)
+          this.add(
+            at,
+            'mmulab_dirty_ring_full_push',
+            `ring ${ev.vcpu} index ${ev.index} slot ${ev.index & (ev.size - 1)} used ${ev.index - ev.resetIndex} size ${ev.size}: the kernel WARNs (kvm_dirty_ring_full)` +
+              (ev.overwrote !== undefined ? `; overwrites gfn ${hex(ev.overwrote)}, not collected` : ''),
+          );
         this.add(
           at,
           'kvm_dirty_ring_push',
-          `ring ${ev.vcpu} index ${ev.index} slot ${ev.slot} gfn ${hex(ev.gfn)}${ev.softFull ? ' soft_full' : ''}${ev.wpFault ? ' wp_fault' : ''}${ev.overwrote !== undefined ? ` overwrote ${hex(ev.overwrote)}` : ''}`,
+          `ring ${ev.vcpu}: dirty 0x${hex(dirty)} reset 0x${hex(ev.resetIndex)} slot ${ev.slot} offset 0x${hex(ev.offset)} (used ${dirty - ev.resetIndex} soft ${ev.softFull ? 1 : 0})`,
         );
         return;
+      }
       case 'dirtyRingExit':
-        this.add(at, 'kvm_dirty_ring_exit', `vcpu ${ev.vcpu} used ${ev.used}`);
+        this.add(at, 'kvm_dirty_ring_exit', `vcpu ${ev.vcpu}`);
         return;
       case 'dirtyRingCollect':
         this.add(at, 'mmulab_dirty_ring_collect', `ring ${ev.vcpu} nr ${ev.n} by ${ev.by} gfns ${ev.gfns.map(hex).join(',')}`);
@@ -328,8 +338,15 @@ export class FtraceSink implements InstanceSink {
         this.add(at, 'mmulab_dirty_ring_sync', `nr ${ev.n} gfns ${ev.gfns.map(hex).join(',') || '-'}`);
         return;
       case 'dirtyRingReset':
-        if (ev.phase === 'entry') this.add(at, 'mmulab_dirty_ring_entry_reset', `ring ${ev.vcpu} nr ${ev.n} gfn ${hex(ev.gfns[0]!)} reset_index ${ev.entries}`);
-        else if (ev.phase === 'mask') this.add(at, 'kvm_dirty_ring_reset', `ring ${ev.vcpu} nr ${ev.n} gfns ${ev.gfns.map(hex).join(',')}`);
+        if (ev.phase === 'ring')
+          this.add(
+            at,
+            'kvm_dirty_ring_reset',
+            `ring ${ev.vcpu}: dirty 0x${hex(ev.dirtyIndex)} reset 0x${hex(ev.resetIndex)} (used ${ev.dirtyIndex - ev.resetIndex})`,
+          );
+        else if (ev.phase === 'entry')
+          this.add(at, 'mmulab_dirty_ring_entry_reset', `ring ${ev.vcpu} nr ${ev.n} gfn ${hex(ev.gfns[0]!)} reset_index ${ev.entries}`);
+        else if (ev.phase === 'mask') this.add(at, 'mmulab_reset_dirty_gfn', `ring ${ev.vcpu} nr ${ev.n} gfns ${ev.gfns.map(hex).join(',')}`);
         else this.add(at, 'mmulab_reset_dirty_rings', `nr ${ev.n} entries ${ev.entries} flush ${flushWord(ev.flush)}`);
         return;
       case 'markPageDirty':

@@ -17,7 +17,7 @@ const STORIES: Record<string, RegExp[]> = {
     /mark_page_dirty_in_slot → kvm_dirty_ring_push: gfn (0x[0-9a-f]+) into vCPU\d's dirty ring/,
     /VMM collects vCPU\d's dirty ring \(collection #\d+[^)]*\): gfns [0-9a-fx, ]+ recorded, their entries' flags set RESET/,
     /KVM_RESET_DIRTY_RINGS \(after collection #\d+\): kvm_reset_dirty_gfn write-protects vCPU\d's harvested gfns/,
-    /KVM_RESET_DIRTY_RINGS \(after collection #\d+\) returns: \d+ entries reset, with no kvm_flush_remote_tlbs \(the mutant's\)/,
+    /KVM_RESET_DIRTY_RINGS \(after collection #\d+\) returns: \d+ entr(?:y|ies) reset, with no kvm_flush_remote_tlbs \(the mutant's\)/,
     /VMM's migration bitmap sync \(after collection #\d+\): collected gfns [0-9a-fx, ]+ become pages to copy/,
     /VMM copies gfn 0x[0-9a-f]+ \(collected from the dirty rings, copy round #\d+\)/,
     // The lost write: through the TLB, or the walk its access made before the write protection.
@@ -80,8 +80,20 @@ test('run dirty-ring-mini --json --ftrace --trace (seed 1): metrics.dirtyLog.rin
     'mmulab_dirty_ring_collect',
     'mmulab_dirty_ring_sync',
     'mmulab_reset_dirty_rings',
+    'mmulab_reset_dirty_gfn',
   ])
     assert.match(text, new RegExp(`: ${point}: `), point);
+  // The kernel's tracepoints in its formats: the reset's once per ring and KVM_RESET_DIRTY_RINGS (2 calls × 2 rings), after the ring's last mask.
+  const lines = (point: string) => text.split('\n').filter((l) => l.includes(`: ${point}: `));
+  for (const l of lines('kvm_dirty_ring_push'))
+    assert.match(l, /: kvm_dirty_ring_push: +ring \d: dirty 0x[0-9a-f]+ reset 0x[0-9a-f]+ slot 0 offset 0x[0-9a-f]+ \(used \d+ soft [01]\)$/);
+  for (const l of lines('kvm_dirty_ring_exit')) assert.match(l, /: kvm_dirty_ring_exit: +vcpu \d$/);
+  assert.equal(lines('kvm_dirty_ring_reset').length, 4);
+  for (const l of lines('kvm_dirty_ring_reset')) assert.match(l, /: kvm_dirty_ring_reset: +ring \d: dirty 0x[0-9a-f]+ reset 0x[0-9a-f]+ \(used \d+\)$/);
+  const order = text.split('\n').filter((l) => /: (kvm_dirty_ring_reset|mmulab_reset_dirty_gfn|mmulab_reset_dirty_rings): /.test(l));
+  for (const [i, l] of order.entries())
+    if (l.includes('mmulab_reset_dirty_rings')) assert.match(order[i - 1]!, /kvm_dirty_ring_reset: +ring 1:/, 'the last ring reset before the call returns');
+  assert.match(text, /: kvm_dirty_ring_push: +ring 0: dirty 0x3 reset 0x1 slot 0 offset 0x2 \(used 2 soft 1\)\n/);
   const instants = (JSON.parse(readFileSync(trace, 'utf8')).traceEvents as { name: string; ph: string }[]).filter((e) => e.ph === 'i').map((e) => e.name);
   for (const what of [
     'kvm_dirty_ring_push',
