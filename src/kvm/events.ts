@@ -178,7 +178,8 @@ export type KvmEventBody =
   | { e: 'remoteFlushEnd'; reason: string; vcpusKicked: number }
   | { e: 'tlbFlush'; vcpu: number }
   | { e: 'request'; vcpu: number; req: number; kicked: boolean }
-  | { e: 'requestServiced'; vcpu: number; req: number }
+  /** kvm_check_request found `req` made and cleared it; `roomIn`: the soft-full request of a ring a reset has made room in, its entries used. */
+  | { e: 'requestServiced'; vcpu: number; req: number; roomIn?: number }
   | { e: 'apicReload'; vcpu: number; pfn: number; outcome: 'set' | 'retry' | 'no-slot' }
   /** `afterZap`: the vCPU had dropped its root on a root-zap request (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS / _RELOAD) and loads one again. */
   | { e: 'rootAlloc'; vcpu: number; root: number; pgd?: number; afterZap?: boolean }
@@ -700,7 +701,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'request':
       return `make request ${REQUEST_NAMES[ev.req]} to vCPU${ev.vcpu}${ev.kicked ? ' (kick)' : ''}`;
     case 'requestServiced':
-      return `service ${REQUEST_NAMES[ev.req]}`;
+      return `service ${REQUEST_NAMES[ev.req]}${ev.roomIn !== undefined ? `: cleared, a reset made room (the ring no longer soft full, ${entriesText(ev.roomIn)} used)` : ''}`;
     case 'apicReload':
       return ev.outcome === 'set'
         ? `APIC_ACCESS_ADDR := pfn ${hex(ev.pfn)}`
@@ -800,8 +801,10 @@ export function describeEvent(ev: KvmEventBody): string {
       return `${ev.fast ? 'fast_pf_fix_direct_spte: ' : ev.wpFault ? 'write to a write-protected leaf: make_spte makes it writable, ' : ''}mark_page_dirty_in_slot: gfn ${hex(ev.gfn)} dirty in memslot ${ev.slot}${ev.already ? ' (already)' : ''}`;
     case 'dirtyRingPush':
       return (
-        `mark_page_dirty_in_slot → kvm_dirty_ring_push: gfn ${hex(ev.gfn)} into vCPU${ev.vcpu}'s dirty ring, entry ${ev.index}, flags DIRTY` +
-        (ev.overwrote !== undefined ? ` (the ring was full: it overwrites the uncollected entry of gfn ${hex(ev.overwrote)})` : '') +
+        `mark_page_dirty_in_slot → kvm_dirty_ring_push: gfn ${hex(ev.gfn)} into vCPU${ev.vcpu}'s dirty ring, index ${ev.index} (entry ${ev.index & (ev.size - 1)} of ${ev.size}), flags DIRTY` +
+        (ev.index - ev.resetIndex >= ev.size
+          ? ` (the ring was full: the kernel WARNs here, kvm_dirty_ring_full; ${ev.overwrote !== undefined ? `it overwrites the uncollected entry of gfn ${hex(ev.overwrote)}` : 'it overwrites a collected entry not yet reset'})`
+          : '') +
         (ev.softFull ? '; the ring is soft full: KVM_REQ_DIRTY_RING_SOFT_FULL' : '')
       );
     case 'dirtyRingExit':

@@ -101,6 +101,8 @@ export class Oracle implements Sink {
   private readonly uncovered = new Map<number, UncoveredWrite>();
   /** By vCPU: the gfn it last marked dirty since its last guest access (its fault's mark, for the report). */
   private readonly markedSinceAccess = new Map<number, number>();
+  /** By gfn: the push (its vCPU and gfn) that overwrote the gfn's uncollected ring entry, until the gfn is pushed again (dirty-ring-no-soft-full-exit). */
+  private readonly overwritten = new Map<number, { vcpu: number; by: number }>();
 
   constructor(
     private readonly kvm: Kvm,
@@ -169,8 +171,12 @@ export class Oracle implements Sink {
       case 'mmioCheck':
         if (ev.match) this.checkMmioEmulated(ev);
         return;
-      case 'markPageDirty':
       case 'dirtyRingPush':
+        this.overwritten.delete(ev.gfn);
+        if (ev.overwrote !== undefined) this.overwritten.set(ev.overwrote, { vcpu: ev.vcpu, by: ev.gfn });
+        this.markedSinceAccess.set(ev.vcpu, ev.gfn);
+        return;
+      case 'markPageDirty':
         this.markedSinceAccess.set(ev.vcpu, ev.gfn);
         return;
       case 'dirtyLogCopy':
@@ -346,8 +352,11 @@ export class Oracle implements Sink {
             : ring
               ? `in copy round #${n}, after the dirty rings' collection reported it`
               : `after KVM_GET_DIRTY_LOG #${n} reported it`;
+      const over = this.overwritten.get(gfn);
+      const overwrote =
+        over === undefined ? '' : ` (vCPU${over.vcpu}'s push of gfn ${hex(over.by)} onto its full ring overwrote gfn ${hex(gfn)}'s entry, not yet collected)`;
       const unlogged = ring
-        ? `and by the end no dirty ring holds gfn ${hex(gfn)} uncollected, with no copy or mark of it still to come: no collection will report this write`
+        ? `and by the end no dirty ring holds gfn ${hex(gfn)} uncollected${overwrote}, with no copy or mark of it still to come: no collection will report this write`
         : `and by the end gfn ${hex(gfn)}'s dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write`;
       const when = kvm.rt.localTime ? '' : ` at ${w.ts} ns`;
       const name = kvm.vcpus[w.vcpu]?.name ?? `vCPU${w.vcpu}`;

@@ -28,18 +28,21 @@ const STORIES: Record<string, RegExp[]> = {
     /VMM collects vCPU\d's dirty ring \(collection #\d+\): gfns [0-9a-fx, ]+ recorded, their entries' flags set RESET/,
     /the VMM copies the pages it collected before KVM_RESET_DIRTY_RINGS \(the mutant's order\)/,
     /VMM copies gfn 0x[0-9a-f]+ \(collected from the dirty rings, copy round #\d+\)/,
+    // A vCPU back from its ring-full exit, the reset having made room: the request is cleared, and the vCPU enters.
+    /service KVM_REQ_DIRTY_RING_SOFT_FULL: cleared, a reset made room \(the ring no longer soft full, \d+ entr(?:y|ies) used\)/,
     /guest write gfn 0x[0-9a-f]+ → pfn 0x[0-9a-f]+ \(via (?:TLB|the SPTE walk it made above)\)/,
     /KVM_RESET_DIRTY_RINGS: gfn 0x[0-9a-f]+ leaf write-protected/,
   ],
   'dirty-ring-no-soft-full-exit': [
-    /kvm_dirty_ring_push: gfn 0x[0-9a-f]+ into vCPU\d's dirty ring, entry 1, flags DIRTY; the ring is soft full: KVM_REQ_DIRTY_RING_SOFT_FULL/,
+    /kvm_dirty_ring_push: gfn 0x[0-9a-f]+ into vCPU\d's dirty ring, index 1 \(entry 1 of 2\), flags DIRTY; the ring is soft full: KVM_REQ_DIRTY_RING_SOFT_FULL/,
     /kvm_dirty_ring_check_request: the ring is soft full, but the vCPU enters the guest \(the mutant's: no KVM_EXIT_DIRTY_RING_FULL\)/,
-    /kvm_dirty_ring_push: gfn 0x[0-9a-f]+ into vCPU\d's dirty ring, entry 2, flags DIRTY \(the ring was full: it overwrites the uncollected entry of gfn 0x[0-9a-f]+\)/,
+    // The free-running index 2 is the 2-entry ring's entry 0; a push onto a full ring is where the kernel WARNs.
+    /kvm_dirty_ring_push: gfn 0x[0-9a-f]+ into vCPU\d's dirty ring, index 2 \(entry 0 of 2\), flags DIRTY \(the ring was full: the kernel WARNs here, kvm_dirty_ring_full; it overwrites the uncollected entry of gfn 0x[0-9a-f]+\)/,
   ],
 };
 
 const LOST =
-  /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x[0-9a-f]+ through its (?:TLB|SPTEs) and reached pfn 0x[0-9a-f]+ (?:without a fault|after a fault that pushed the page to its dirty ring), the VMM's last copy of the page coming before it \(.*\), and by the end no dirty ring holds gfn 0x[0-9a-f]+ uncollected, with no copy or mark of it still to come: no collection will report this write, and the migrated copy lacks it(?: \(vCPU\d's TLB entry still allowed writes\))?$/;
+  /^=> lost-dirty-write \(vCPU\d\): vCPU\d wrote gfn 0x[0-9a-f]+ through its (?:TLB|SPTEs) and reached pfn 0x[0-9a-f]+ (?:without a fault|after a fault that pushed the page to its dirty ring), the VMM's last copy of the page coming before it \(.*\), and by the end no dirty ring holds gfn 0x[0-9a-f]+ uncollected(?: \(vCPU\d's push of gfn 0x[0-9a-f]+ onto its full ring overwrote gfn 0x[0-9a-f]+'s entry, not yet collected\))?, with no copy or mark of it still to come: no collection will report this write, and the migrated copy lacks it(?: \(vCPU\d's TLB entry still allowed writes\))?$/;
 
 for (const [mutant, shows] of Object.entries(STORIES)) {
   const mmus = mutant === 'dirty-ring-no-soft-full-exit' ? (['tdp', 'shadow'] as const) : (['tdp'] as const);
@@ -50,6 +53,11 @@ for (const [mutant, shows] of Object.entries(STORIES)) {
       assert.equal(r.code, 1, r.stderr);
       const lines = story(r.stdout);
       assert.match(lines.at(-1)!, LOST);
+      // The violation names the overwritten entry where a full ring's push lost it, and only there.
+      assert.equal(
+        / overwrote gfn (0x[0-9a-f]+)'s entry/.exec(lines.at(-1)!)?.[1],
+        mutant === 'dirty-ring-no-soft-full-exit' ? / wrote gfn (0x[0-9a-f]+) /.exec(lines.at(-1)!)![1] : undefined,
+      );
       // Judged at the end of the run: no copy of the lost page, and no push of it, after the last step shown.
       const gfn = / wrote gfn (0x[0-9a-f]+) /.exec(lines.at(-1)!)![1]!;
       assertStoryInOrder(lines, shows, { none: new RegExp(`VMM copies gfn ${gfn} |kvm_dirty_ring_push: gfn ${gfn} `) });
@@ -126,4 +134,21 @@ test('run with host.dirtyLog.mode: rings: one line naming the file and the field
   assert.equal(p.code, 2);
   assert.match(p.stderr, /^mmulab: .*:6:\d+ host\.dirtyLog\.protect: not taken with mode ring; expected no protect/);
   assert.equal(p.stderr.split('\n').length, 2, 'one line');
+});
+
+test("dirty-ring-mini's description says the gfns in the order the vCPUs write them (vCPU1: 4, 5, 3), as the ftrace's pushes have them", async () => {
+  const ftrace = join(dir, 'order.ftrace');
+  const r = await captured(['run', 'dirty-ring-mini', '--ftrace', ftrace]);
+  assert.equal(r.code, 0, r.stderr);
+  const offsets = (ring: number) =>
+    [...readFileSync(ftrace, 'utf8').matchAll(new RegExp(`kvm_dirty_ring_push: +ring ${ring}: .* offset 0x([0-9a-f]+) `, 'g'))].map((m) =>
+      Number.parseInt(m[1]!, 16),
+    );
+  assert.deepEqual(offsets(0).slice(0, 3), [0, 1, 2]);
+  assert.deepEqual(offsets(1).slice(0, 3), [4, 5, 3]);
+  const list = await captured(['list', '--json']);
+  const d = (JSON.parse(list.stdout) as { scenarios: { name: string; description: string }[] }).scenarios.find(
+    (s) => s.name === 'dirty-ring-mini',
+  )!.description;
+  assert.match(d, /vCPU0 gfns 0, 1, 2, vCPU1 gfns 4, 5, 3/);
 });
