@@ -1,7 +1,5 @@
 import type { RunResult } from '../simulate/result.js';
-
-/** A compare table row maker: a figure per run, undefined where the run has none (its column shows '-'). */
-type Metric = (name: string, f: (r: RunResult) => number | undefined) => string[];
+import { blockRows, type Metric } from './compare-block.js';
 
 /**
  * compare's dirty-logging rows (host.dirtyLog), for runs of which some log a
@@ -18,15 +16,15 @@ export function dirtyLogRows(runs: readonly RunResult[], metric: Metric): string
   // Manual protect's, only where some run clears.
   if (runs.some((r) => d(r)?.clears !== undefined)) rows.push(metric('  KVM_CLEAR_DIRTY_LOG clears', (r) => d(r)?.clears));
   // The dirty ring's, only where some run has rings.
-  if (runs.some((r) => d(r)?.ring !== undefined)) {
-    rows.push(
-      metric('  dirty ring pushes', (r) => d(r)?.ring?.pushes),
-      metric('  KVM_EXIT_DIRTY_RING_FULL exits', (r) => d(r)?.ring?.fullExits),
-      metric('  pages collected from the rings', (r) => d(r)?.ring?.pagesCollected),
-      metric('  KVM_RESET_DIRTY_RINGS calls', (r) => d(r)?.ring?.resets),
-      metric('  ring entries reset', (r) => d(r)?.ring?.entriesReset),
-    );
-  }
+  rows.push(
+    ...blockRows(runs, metric, (r) => d(r)?.ring, [
+      ['  dirty ring pushes', (g) => g.pushes],
+      ['  KVM_EXIT_DIRTY_RING_FULL exits', (g) => g.fullExits],
+      ['  pages collected from the rings', (g) => g.pagesCollected],
+      ['  KVM_RESET_DIRTY_RINGS calls', (g) => g.resets],
+      ['  ring entries reset', (g) => g.entriesReset],
+    ]),
+  );
   rows.push(
     metric('  leaves write-protected', (r) => d(r)?.leavesWriteProtected ?? 0),
     metric('  write-protect faults', (r) => d(r)?.wpFaults ?? 0),

@@ -6,6 +6,7 @@ import type { ScenarioSize } from '../scenario/size.js';
 import type { RunResult } from '../simulate/result.js';
 import { type SimulateOptions, simulate } from '../simulate/simulate.js';
 import { shardSize } from '../sweep/grid.js';
+import { blockRows } from './compare-block.js';
 import { dirtyLogRows } from './compare-dirty-log.js';
 import { fmtNs, renderTable } from './table.js';
 import { cellIndex, inVariant, type Vary, variantScenario, variants, varyRecord } from './variants.js';
@@ -246,14 +247,14 @@ function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult)
       metric('  young: page kept', (r) => r.metrics.aging?.young ?? 0),
       metric('  old: page reclaimed', (r) => r.metrics.aging?.old ?? 0),
     );
-    // Without EPT A/D bits, only where some run has them.
-    if (runs.some((r) => r.metrics.aging?.accessTrack !== undefined)) {
-      rows.push(
-        metric('  leaves marked for access tracking', (r) => r.metrics.aging?.accessTrack?.marked ?? 0),
-        metric('  marks whose cmpxchg failed', (r) => r.metrics.aging?.accessTrack?.markFailed ?? 0),
-        metric('  restored by fast_page_fault', (r) => r.metrics.aging?.accessTrack?.restored ?? 0),
-      );
-    }
+    // Without EPT A/D bits (TDP), only where some run has them: '-' under EPT A/D bits or the shadow MMU.
+    rows.push(
+      ...blockRows(runs, metric, (r) => r.metrics.aging?.accessTrack, [
+        ['  leaves marked for access tracking', (t) => t.marked],
+        ['  marks whose cmpxchg failed', (t) => t.markFailed],
+        ['  restored by fast_page_fault', (t) => t.restored],
+      ]),
+    );
   }
   return rows;
 }

@@ -3,6 +3,11 @@ import type { Scenario } from '../scenario/schema.js';
 import { setKey } from './overrides.js';
 import { type SettingsRun, warnLine, whichRuns } from './which-runs.js';
 
+/** ", under mmu=shadow": what makes the runs `off` ignore a setting, unless each one's label says it already ("variant mmu=shadow"). */
+function under(off: readonly SettingsRun[], item: string): string {
+  return off.every((r) => r.label?.split(' ').includes(item)) ? '' : `, under ${item}`;
+}
+
 /**
  * The line that says which settings given (by the scenario, --set or --vary)
  * do nothing in which runs, or null when all of them act: a setting one MMU
@@ -17,14 +22,14 @@ export function inertSettingsNote(scenario: Scenario, given: readonly string[], 
     const { mmu, instead } = s.readUnder;
     const off = runs.filter((r) => r.settings.mmu !== mmu);
     if (off.length === 0) continue;
-    lines.push(`${s.key} is read under mmu=${mmu} only (${instead}): it does nothing in ${whichRuns(off, runs)}, under mmu=${off[0]!.settings.mmu}`);
+    lines.push(`${s.key} is read under mmu=${mmu} only (${instead}): it does nothing in ${whichRuns(off, runs)}${under(off, `mmu=${off[0]!.settings.mmu}`)}`);
   }
   // zapBatchPages is kvm_zap_obsolete_pages' batch: the other memslot flushes never read it.
   if (named.has('zapBatchPages')) {
     const off = runs.filter((r) => r.settings.mmu === 'shadow' && r.settings.memslotFlush !== 'zap-all-fast');
     if (off.length > 0) {
       lines.push(
-        `zapBatchPages is read by the fast zap only (memslotFlush=zap-all-fast): it does nothing in ${whichRuns(off, runs)}, under memslotFlush=${off[0]!.settings.memslotFlush}`,
+        `zapBatchPages is read by the fast zap only (memslotFlush=zap-all-fast): it does nothing in ${whichRuns(off, runs)}${under(off, `memslotFlush=${off[0]!.settings.memslotFlush}`)}`,
       );
     }
   }

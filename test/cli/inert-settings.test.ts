@@ -24,7 +24,7 @@ test('a setting one MMU alone reads, given for a run under the other, is said to
         { label: 'mmu=shadow', settings: shadow },
       ],
     )!,
-    /it does nothing in variant mmu=tdp, under mmu=tdp$/,
+    /it does nothing in variant mmu=tdp$/,
   );
   // Neither the scenario nor the command line names it: nothing to say.
   const plain = loadScenario('fault-vs-invalidation-mini');
@@ -50,7 +50,7 @@ test("zapBatchPages under another memslot flush than the fast zap, and the shado
         { label: 'memslotFlush=zap-slot', settings: slot },
       ],
     ),
-    'zapBatchPages is read by the fast zap only (memslotFlush=zap-all-fast): it does nothing in variant memslotFlush=zap-slot, under memslotFlush=zap-slot',
+    'zapBatchPages is read by the fast zap only (memslotFlush=zap-all-fast): it does nothing in variant memslotFlush=zap-slot',
   );
   const sync = loadScenario('sync-children-mini');
   assert.match(
