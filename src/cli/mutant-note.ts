@@ -7,7 +7,8 @@ import { effectiveSettings } from '../scenario/instantiate.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunResult } from '../simulate/result.js';
-import { applySets } from './overrides.js';
+import { applySets, setKey } from './overrides.js';
+import { isSizeKey } from './variants.js';
 import { type LabelledRun, type SettingsRun, warnLine, whichRuns } from './which-runs.js';
 
 /**
@@ -24,8 +25,8 @@ import { type LabelledRun, type SettingsRun, warnLine, whichRuns } from './which
  * manual-initially-set). Where the specs say nothing finer this is a note, not
  * a refusal: a mutant may well act on other scenarios.
  */
-export function mutantNote(mutant: string | null, scenario: string, runs: readonly SettingsRun[], world?: Scenario): string | null {
-  const place = mutantPlace(mutant, runs, scenario, world);
+export function mutantNote(mutant: string | null, scenario: string, runs: readonly SettingsRun[], world?: Scenario, knobs?: WorldKnobs): string | null {
+  const place = mutantPlace(mutant, runs, scenario, world, knobs);
   if (place === null || (place.here === null && place.worldOk)) return null;
   return `${place.meant}; ${place.here ?? place.elsewhere}: the mutant may never act here, and then the results are the unmutated protocol's`;
 }
@@ -46,6 +47,7 @@ function mutantPlace(
   runs: readonly SettingsRun[],
   scenario: string,
   world?: Scenario,
+  knobs?: WorldKnobs,
 ): { scenario: string; meant: string; here: string | null; worldOk: boolean; elsewhere: string } | null {
   const spec = MUTANTS.find((m) => m.name === mutant);
   if (mutant === null || spec === undefined) return null;
@@ -58,12 +60,14 @@ function mutantPlace(
       return differ.length === 0 ? [] : [`${r.label === null ? 'this run has' : `variant ${r.label} has`} ${kv(differ.map(([k]) => [k, r.settings[k]]))}`];
     });
     const worldOk = world !== undefined ? needs.world.has(world) : scenario === spec.scenario;
+    // The scenario had the feature and the --set knobs took it away (dirtyLog=get on a ring): said, lest the line read as a contradiction.
+    const madeBy = knobs !== undefined && knobs.sets.length > 0 && needs.world.has(knobs.loaded) ? ` with --set ${knobs.sets.join(' ')}` : '';
     return {
       scenario: spec.scenario,
       meant: `--mutate ${mutant} is meant for ${spec.scenario}${wanted.length > 0 ? ` (it needs ${kv(wanted)})` : ''}`,
       here: off.length > 0 ? off.join(', ') : null,
       worldOk,
-      elsewhere: world !== undefined ? `this run is ${scenario}, without ${needs.world.what}` : `this run is ${scenario}`,
+      elsewhere: world !== undefined ? `this run is ${scenario}${madeBy}, without ${needs.world.what}` : `this run is ${scenario}`,
     };
   }
   let intended: Scenario | null;
@@ -97,11 +101,18 @@ function mutantPlace(
   };
 }
 
+/** The scenario as loaded and the --set knobs (dirtyLog=get, vcpus=4) that changed it into the world run: for a note to say what made the world so. */
+export interface WorldKnobs {
+  loaded: Scenario;
+  sets: readonly string[];
+}
+
 /** mutantNote's warning for the checker's commands (check, audit, replay --schedule): the scenario as loaded and its --set list. */
 export function warnMutantSets(mutant: string | null, base: Scenario, sets: readonly string[]): void {
   if (mutant === null) return;
   const { scenario, settings } = applySets(base, sets);
-  warnLine(mutantNote(mutant, base.name ?? 'unnamed', [{ label: null, settings: effectiveSettings(scenario, settings) }], scenario));
+  const knobs = { loaded: base, sets: sets.filter((item) => isSizeKey(setKey(item))) };
+  warnLine(mutantNote(mutant, base.name ?? 'unnamed', [{ label: null, settings: effectiveSettings(scenario, settings) }], scenario, knobs));
 }
 
 /** Simulated runs with a mutant, by variant: its label (null for a single run) and the results of its seeds. */

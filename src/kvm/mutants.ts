@@ -25,6 +25,24 @@ const MANUAL_PROTECT: MutantNeeds['world'] = {
   has: (s) => s.host.dirtyLog?.protect === 'manual' || s.host.dirtyLog?.protect === 'manual-initially-set',
 };
 
+/** Any dirty logging (host.dirtyLog): the bitmap's or the rings'. */
+const DIRTY_LOG: MutantNeeds['world'] = {
+  what: 'a dirty log (host.dirtyLog)',
+  has: (s) => s.host.dirtyLog !== undefined,
+};
+
+/** A dirty log whose enabling write-protects the slot's leaves: any but manual-initially-set's (which sets every bit instead). */
+const ENABLE_PROTECTS: MutantNeeds['world'] = {
+  what: 'a dirty log whose enabling write-protects the slot (host.dirtyLog, not protect manual-initially-set)',
+  has: (s) => s.host.dirtyLog !== undefined && s.host.dirtyLog.protect !== 'manual-initially-set',
+};
+
+/** The bitmap harvested by KVM_GET_DIRTY_LOG, which write-protects what it takes (protect get, no ring). */
+const GET_PROTECTS: MutantNeeds['world'] = {
+  what: 'a dirty bitmap KVM_GET_DIRTY_LOG write-protects (host.dirtyLog, protect get, not mode ring)',
+  has: (s) => s.host.dirtyLog !== undefined && s.host.dirtyLog.mode !== 'ring' && (s.host.dirtyLog.protect ?? 'get') === 'get',
+};
+
 /** Dirty logging to per-vCPU dirty rings (host.dirtyLog.mode ring). */
 const DIRTY_RING: MutantNeeds['world'] = {
   what: 'a dirty log with dirty rings (host.dirtyLog.mode ring)',
@@ -199,12 +217,16 @@ export const MUTANTS: readonly MutantSpec[] = [
     description:
       "KVM_GET_DIRTY_LOG write-protects the gfns it takes from the bitmap but returns it to userspace without kvm_flush_remote_tlbs_memslot: a vCPU's TLB still allows writes to a harvested page, and a write after the VMM's copy of it neither faults nor sets its dirty bit (a lost dirty page)",
     scenario: 'dirty-log-mini',
+    // Both MMUs; the bitmap under protect get only: the ring and manual protect write-protect elsewhere.
+    needs: { settings: {}, world: GET_PROTECTS },
   },
   {
     name: 'dirty-log-enable-no-flush',
     description:
       "kvm_mmu_slot_apply_flags write-protects the slot's leaves as dirty logging is enabled but the ioctl returns without kvm_flush_remote_tlbs_memslot: a TLB entry filled before still allows writes, and a write after the VMM's first copy of the page is never logged",
     scenario: 'dirty-log-mini',
+    // Both MMUs, the bitmap's and the rings' enabling alike.
+    needs: { settings: {}, world: ENABLE_PROTECTS },
   },
   {
     name: 'fast-pf-no-mark-dirty',
@@ -212,6 +234,8 @@ export const MUTANTS: readonly MutantSpec[] = [
       "fast_pf_fix_direct_spte makes the write-protected leaf writable again without mark_page_dirty_in_slot: the guest's write after the VMM's copy of the page is never logged",
     scenario: 'dirty-log-mini',
     shown: 'leaf writable again, no mark_page_dirty_in_slot (the mutant skipped it): the dirty bit stays clear',
+    // Only TDP has fast_page_fault; any dirty log, the bitmap's or the rings'.
+    needs: { settings: { mmu: 'tdp', fastPageFault: 'on' }, world: DIRTY_LOG },
   },
   {
     name: 'clear-dirty-log-plain-andnot',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderCompare, runCompare } from '../../src/cli/compare.js';
 import { cexMutantNote, idleCheckNote, idleMutantNote, mutantNote } from '../../src/cli/mutant-note.js';
+import { applySets } from '../../src/cli/overrides.js';
 import { summarizeRun } from '../../src/cli/summary.js';
 import { MUTANTS } from '../../src/kvm/mutants.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
@@ -307,4 +308,32 @@ test('mmulab merge of check parts whose mutant never acted warns as check does, 
   assert.equal(m.code, 0, m.stderr);
   assert.match(m.stderr, /^mmulab: warning: --mutate mmio-check-ignores-update-in-progress never acted in this check \(any of its 20 executions\): /);
   assert.equal(JSON.parse(readFileSync(out, 'utf8')).summary.mutantActedExecutions, 0);
+});
+
+test('the dirty-log mutants are judged by the flavour the run has after --set, not by the scenario name; a --set that took the feature away is named', () => {
+  const note = (mutant: string, name: string, sets: string[]) => {
+    const loaded = loadScenario(name);
+    const { scenario, settings } = applySets(loaded, sets);
+    const knobs = { loaded, sets: sets.filter((s) => s.startsWith('dirtyLog=') || s.startsWith('ringSize=')) };
+    return mutantNote(mutant, name, [{ label: null, settings: effectiveSettings(scenario, settings) }], scenario, knobs);
+  };
+  // A ring world made a bitmap: KVM_GET_DIRTY_LOG's mutant acts there (no warning), the ring's says the --set.
+  assert.equal(note('dirty-log-no-flush', 'dirty-ring-mini', ['dirtyLog=get']), null);
+  assert.equal(note('fast-pf-no-mark-dirty', 'dirty-ring-mini', []), null);
+  assert.equal(note('dirty-log-enable-no-flush', 'dirty-ring-mini', []), null);
+  assert.match(
+    note('dirty-ring-reset-no-flush', 'dirty-ring-mini', ['dirtyLog=get'])!,
+    /; this run is dirty-ring-mini with --set dirtyLog=get, without a dirty log with dirty rings \(host\.dirtyLog\.mode ring\): /,
+  );
+  // dirty-log-mini made a ring: the bitmap harvest's mutant warns up front.
+  assert.match(
+    note('dirty-log-no-flush', 'dirty-log-mini', ['dirtyLog=ring'])!,
+    /^--mutate dirty-log-no-flush is meant for dirty-log-mini; this run is dirty-log-mini with --set dirtyLog=ring, without a dirty bitmap KVM_GET_DIRTY_LOG write-protects /,
+  );
+  assert.match(
+    note('dirty-log-enable-no-flush', 'dirty-log-mini', ['dirtyLog=manual-initially-set'])!,
+    /with --set dirtyLog=manual-initially-set, without a dirty log whose enabling write-protects/,
+  );
+  // A world that never had the feature: no --set to name.
+  assert.match(note('dirty-ring-no-soft-full-exit', 'dirty-log-mini', [])!, /; this run is dirty-log-mini, without a dirty log with dirty rings/);
 });
