@@ -31,7 +31,7 @@ test('run dirty-log-mini --json and --ftrace (seed 1): the write to the write-pr
   const j = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(j.settings.fastPageFault, 'on');
   assert.equal(j.metrics.faults.fast, 2);
-  assert.deepEqual(j.metrics.dirtyLog, { harvests: 1, pagesHarvested: 1, leavesWriteProtected: 2, pagesMarked: 1, wpFaults: 1 });
+  assert.deepEqual(j.metrics.dirtyLog, { harvests: 1, pagesHarvested: 1, leavesWriteProtected: 2, pagesMarked: 1, wpFaults: 1, pagesCopied: 2 });
   const log = readFileSync(ftrace, 'utf8');
   assert.match(log, /mmulab_fast_pf_get_spte: vcpu \d gfn 0 spte ([0-9a-f]+)5\n/);
   assert.match(
