@@ -27,7 +27,12 @@ class Log implements Sink {
     if (ev.e === 'markPageDirty') this.lines.push(`bitmap mark gfn ${ev.gfn}`);
     if (ev.e === 'dirtyRingPush') this.lines.push(`push vCPU${ev.vcpu} gfn ${ev.gfn} #${ev.index}${ev.softFull ? ' soft-full' : ''}`);
     if (ev.e === 'dirtyRingCollect') this.lines.push(`collect vCPU${ev.vcpu} [${ev.gfns.join(',')}]`);
-    if (ev.e === 'dirtyRingReset') this.lines.push(`reset ${ev.phase} [${ev.gfns.join(',')}] ${ev.flush}`);
+    if (ev.e === 'dirtyRingReset')
+      this.lines.push(
+        ev.phase === 'ring'
+          ? `reset ring vCPU${ev.vcpu}: ${ev.entries} reset, dirty ${ev.dirtyIndex} reset ${ev.resetIndex}`
+          : `reset ${ev.phase} [${ev.gfns.join(',')}] ${ev.flush}`,
+      );
     if (ev.e === 'dirtyRingExit') this.lines.push(`exit vCPU${ev.vcpu}`);
     if (ev.e === 'dirtyLogWrprot') this.lines.push(`wrprot gfn ${ev.gfn} by ${ev.by}`);
     if (ev.e === 'remoteFlushBegin') this.lines.push(`flush ${ev.reason}`);
@@ -98,6 +103,9 @@ for (const mmu of ['tdp', 'shadow'] as const) {
       'reset entry [0] none needed',
       'reset mask [0] none needed',
       'wrprot gfn 0 by KVM_RESET_DIRTY_RINGS',
+      // The kernel's kvm_dirty_ring_reset tracepoint: once per ring, after its last mask, whatever it reset.
+      'reset ring vCPU0: 1 reset, dirty 2 reset 1',
+      'reset ring vCPU1: 0 reset, dirty 0 reset 0',
       'flush KVM_RESET_DIRTY_RINGS',
       'reset returned [] done',
     ]);
@@ -108,7 +116,11 @@ for (const mmu of ['tdp', 'shadow'] as const) {
     assert.ok(kvm.mmu.walk(v, 1, true) >= 0, 'gfn 1 still writable');
     lines.lines = [];
     runAlone(inst, () => kvmVmIoctlResetDirtyPages(kvm, log, 2));
-    assert.deepEqual(lines.lines, ['reset returned [] none needed'], 'nothing harvested: no write protection, no flush');
+    assert.deepEqual(
+      lines.lines,
+      ['reset ring vCPU0: 0 reset, dirty 2 reset 1', 'reset ring vCPU1: 0 reset, dirty 0 reset 0', 'reset returned [] none needed'],
+      'nothing harvested: no write protection, no flush',
+    );
     assert.equal(ring.resetIndex, 1);
   });
 }
@@ -134,9 +146,11 @@ test('a reap collects every ring (DIRTY entries from the fetch index on, set RES
       'reset entry [0] none needed',
       'reset mask [0] none needed',
       'wrprot gfn 0 by KVM_RESET_DIRTY_RINGS',
+      'reset ring vCPU0: 1 reset, dirty 1 reset 1',
       'reset entry [3] none needed',
       'reset mask [3] none needed',
       'wrprot gfn 3 by KVM_RESET_DIRTY_RINGS',
+      'reset ring vCPU1: 1 reset, dirty 1 reset 1',
       ...(mutant === null ? ['flush KVM_RESET_DIRTY_RINGS', 'reset returned [] done'] : ['reset returned [] skipped']),
     ]);
     assert.deepEqual([...log.collected], [], "the migration's round hands what it collected to its copy");
