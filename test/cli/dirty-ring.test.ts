@@ -91,17 +91,19 @@ test('run dirty-ring-mini --json --ftrace --trace (seed 1): metrics.dirtyLog.rin
     'mmulab_reset_dirty_gfn',
   ])
     assert.match(text, new RegExp(`: ${point}: `), point);
-  // The kernel's tracepoints in its formats: the reset's once per ring and KVM_RESET_DIRTY_RINGS (2 calls × 2 rings), after the ring's last mask.
+  // The kernel's tracepoints in its formats: the reset's once per ring and KVM_RESET_DIRTY_RINGS (two rings: two lines a call), after the ring's last mask.
   const lines = (point: string) => text.split('\n').filter((l) => l.includes(`: ${point}: `));
   for (const l of lines('kvm_dirty_ring_push'))
     assert.match(l, /: kvm_dirty_ring_push: +ring \d: dirty 0x[0-9a-f]+ reset 0x[0-9a-f]+ slot 0 offset 0x[0-9a-f]+ \(used \d+ soft [01]\)$/);
   for (const l of lines('kvm_dirty_ring_exit')) assert.match(l, /: kvm_dirty_ring_exit: +vcpu \d$/);
-  assert.equal(lines('kvm_dirty_ring_reset').length, 4);
+  const calls = lines('mmulab_reset_dirty_rings').length;
+  assert.ok(calls >= 2, `${calls} KVM_RESET_DIRTY_RINGS calls`);
+  assert.equal(lines('kvm_dirty_ring_reset').length, 2 * calls, 'one line per ring and call');
   for (const l of lines('kvm_dirty_ring_reset')) assert.match(l, /: kvm_dirty_ring_reset: +ring \d: dirty 0x[0-9a-f]+ reset 0x[0-9a-f]+ \(used \d+\)$/);
   const order = text.split('\n').filter((l) => /: (kvm_dirty_ring_reset|mmulab_reset_dirty_gfn|mmulab_reset_dirty_rings): /.test(l));
   for (const [i, l] of order.entries())
     if (l.includes('mmulab_reset_dirty_rings')) assert.match(order[i - 1]!, /kvm_dirty_ring_reset: +ring 1:/, 'the last ring reset before the call returns');
-  assert.match(text, /: kvm_dirty_ring_push: +ring 0: dirty 0x3 reset 0x1 slot 0 offset 0x2 \(used 2 soft 1\)\n/);
+  assert.match(text, /: kvm_dirty_ring_push: +ring 0: dirty 0x5 reset 0x3 slot 0 offset 0x2 \(used 2 soft 1\)\n/);
   const instants = (JSON.parse(readFileSync(trace, 'utf8')).traceEvents as { name: string; ph: string }[]).filter((e) => e.ph === 'i').map((e) => e.name);
   for (const what of [
     'kvm_dirty_ring_push',
@@ -144,8 +146,10 @@ test("dirty-ring-mini's description says the gfns in the order the vCPUs write t
     [...readFileSync(ftrace, 'utf8').matchAll(new RegExp(`kvm_dirty_ring_push: +ring ${ring}: .* offset 0x([0-9a-f]+) `, 'g'))].map((m) =>
       Number.parseInt(m[1]!, 16),
     );
-  assert.deepEqual(offsets(0).slice(0, 3), [0, 1, 2]);
-  assert.deepEqual(offsets(1).slice(0, 3), [4, 5, 3]);
+  // In the order first written (a page written again after a reset is pushed again).
+  const firsts = (ring: number) => [...new Set(offsets(ring))];
+  assert.deepEqual(firsts(0), [0, 1, 2]);
+  assert.deepEqual(firsts(1), [4, 5, 3]);
   const list = await captured(['list', '--json']);
   const d = (JSON.parse(list.stdout) as { scenarios: { name: string; description: string }[] }).scenarios.find(
     (s) => s.name === 'dirty-ring-mini',
