@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,14 +10,10 @@ import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { checkScenarioLimits, unboundedReason } from '../../src/scenario/limits.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { cli } from '../cli/in-process-cli.js';
 import { tempDir } from '../temp-dir.js';
 
 const dir = tempDir('mmulab-limits-');
-
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { encoding: 'utf8', timeout: 60000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function file(name: string, text: string): string {
   const f = join(dir, name);
@@ -34,30 +30,33 @@ function assertRefused(r: { code: number; stderr: string }, pattern: RegExp): vo
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 }
 
-test('limits: 10^9 vCPUs and 2^60 pages are refused by the schema, located', () => {
-  assertRefused(cli('run', file('cpus.yaml', `vm: { vcpus: 1000000000, ${SLOT} }\nstop: { timeNs: 1000 }\n`)), /cpus\.yaml:1:14 vm\.vcpus: expected <= 1024/);
+test('limits: 10^9 vCPUs and 2^60 pages are refused by the schema, located', async () => {
   assertRefused(
-    cli('run', file('pages.yaml', `vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 60} }] }\nstop: { timeNs: 1000 }\n`)),
+    await cli('run', file('cpus.yaml', `vm: { vcpus: 1000000000, ${SLOT} }\nstop: { timeNs: 1000 }\n`)),
+    /cpus\.yaml:1:14 vm\.vcpus: expected <= 1024/,
+  );
+  assertRefused(
+    await cli('run', file('pages.yaml', `vm: { vcpus: 1, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 60} }] }\nstop: { timeNs: 1000 }\n`)),
     /pages\.yaml:1:\d+ vm\.memslots\[0\]\.pages: expected <= \d+/,
   );
 });
 
-test('limits: memslot pages beyond the total limit are refused', () => {
+test('limits: memslot pages beyond the total limit are refused', async () => {
   // Side by side (memslots may not overlap), 2^31 pages each.
   const slots = Array.from({ length: 3 }, (_, i) => `{ id: ${i}, baseGfn: ${i * 2 ** 31}, pages: ${2 ** 31} }`).join(', ');
   assertRefused(
-    cli('run', file('total.yaml', `vm: { vcpus: 1, apicAccessPage: false, memslots: [${slots}] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n`)),
+    await cli('run', file('total.yaml', `vm: { vcpus: 1, apicAccessPage: false, memslots: [${slots}] }\nworkload: { gfnCount: 16 }\nstop: { timeNs: 1000 }\n`)),
     /total\.yaml:1:50 vm\.memslots: 6442450944 pages in all, more than the limit/,
   );
 });
 
-test('limits: a stop condition that never comes is refused', () => {
+test('limits: a stop condition that never comes is refused', async () => {
   assertRefused(
-    cli('run', file('forever.yaml', `vm: { vcpus: 2, ${SLOT} }\nworkload: { gfnCount: 64 }\n`)),
+    await cli('run', file('forever.yaml', `vm: { vcpus: 2, ${SLOT} }\nworkload: { gfnCount: 64 }\n`)),
     /forever\.yaml: stop: no stop\.timeNs, no stop\.accesses, and 2 vCPUs with workload\.accesses 0 \(no limit\): the run would never end/,
   );
   assertRefused(
-    cli(
+    await cli(
       'run',
       file(
         'host.yaml',
@@ -72,7 +71,7 @@ test('limits: a stop condition that never comes is refused', () => {
     'f.yaml',
   );
   assert.equal(unboundedReason(s), null);
-  const r = cli(
+  const r = await cli(
     'run',
     file(
       'finite.yaml',
@@ -82,7 +81,7 @@ test('limits: a stop condition that never comes is refused', () => {
   assert.equal(r.code, 0, r.stderr);
 });
 
-test('limits: a memory estimate beyond the machine is refused with the figures', () => {
+test('limits: a memory estimate beyond the machine is refused with the figures', async () => {
   const s = parseScenario(
     `vm: { vcpus: 1024, apicAccessPage: false, memslots: [{ id: 0, baseGfn: 0, pages: ${2 ** 32} }] }\nworkload: { gfnCount: ${2 ** 32} }\nstop: { timeNs: 1000000 }\n`,
     'big.yaml',
@@ -92,7 +91,7 @@ test('limits: a memory estimate beyond the machine is refused with the figures',
     (e: unknown) => e instanceof InputError && /^big\.yaml: too big: needs about [\d.]+ GiB of memory \(1024 vCPUs/.test(e.message),
   );
   assertRefused(
-    cli(
+    await cli(
       'run',
       file(
         'big.yaml',
@@ -114,20 +113,20 @@ function longRun(): string {
   return file('long-run.yaml', builtin.replace(/timeNs: 20000000\n/, 'timeNs: 400000000\n'));
 }
 
-test('limits: --time-limit stops a long run with what was measured, partial', () => {
+test('limits: --time-limit stops a long run with what was measured, partial', async () => {
   const out = join(dir, 'tl.json');
   const t0 = Date.now();
   // The limit counts from the command's start, and the run's worker thread loads the
   // model under tsx first: on a loaded machine that took over 1 s, and a limit of 1 s
   // then stopped the run before its first step (steps 0).
-  const r = cli('run', longRun(), '--set', 'faultPrecheck=off', '--time-limit', '3', '--json', out);
+  const r = await cli('run', longRun(), '--set', 'faultPrecheck=off', '--time-limit', '3', '--json', out);
   assert.ok(Date.now() - t0 < 20000);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /stopped at --time-limit 3 s/);
   const j = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(j.partial, true);
   assert.ok(j.steps > 0);
-  assertRefused(cli('run', 'fault-during-invalidation', '--time-limit', '-3'), /--time-limit -3: expected seconds/);
+  assertRefused(await cli('run', 'fault-during-invalidation', '--time-limit', '-3'), /--time-limit -3: expected seconds/);
 });
 
 /** Signal numbers (Linux) of the signals sent here. */
