@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
 import { assertBad, fileIn, GOOD_SCENARIO } from './bad-input-asserts.js';
+import { CliProcess } from './cli-process.js';
 import { cli } from './in-process-cli.js';
 
 const dir = tempDir('mmulab-bad-probe-');
@@ -35,28 +36,36 @@ test('unknown keys by the thousand make one short line: the first few, then how 
   assertBad(await cli('run', scenarioFile('two.yaml', `${GOOD}a: 1\nb: 2\n`)), /two\.yaml:9:1 a: unknown keys 'a', 'b'$/);
 });
 
-/** The CLI in a process of its own, cut off after 30 s (a FIFO blocked it for good; a 10 MB file ran it out of memory after 46 s). */
-function spawnedCli(...args: string[]): { code: number; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status ?? -1, stderr: r.stderr };
+/**
+ * The CLI in a process of its own, a command cut off after 30 s (a FIFO blocked it for good; a 10 MB
+ * file ran it out of memory after 46 s): one process for the commands of the test below, one after the other.
+ */
+async function spawnedCli(child: CliProcess, ...args: string[]): Promise<{ code: number; stderr: string }> {
+  const r = await child.run(args);
+  return { code: typeof r.code === 'number' ? r.code : -1, stderr: `${r.code === 'hang' ? 'hang (cut off after 30 s)\n' : ''}${r.stderr}` };
 }
 
-test('a scenario path that is no regular file, or a file far larger than any scenario, is refused before it is read (a probe: a 10 MB file aborted with an out-of-memory native stack after 46 s, /dev/zero with std::bad_alloc, exit 134, and a FIFO blocked for good)', () => {
-  const big = join(dir, 'big.yaml');
-  writeFileSync(big, `a: [${Array.from({ length: 5_000_000 }, () => '1').join(',')}]\n`);
-  assertBad(
-    spawnedCli('run', big),
-    /big\.yaml: cannot read scenario file \(10000005 bytes, larger than any scenario\); expected at most 1048576 bytes \(1 MiB\)$/,
-  );
-  assertBad(
-    spawnedCli('run', '/dev/zero'),
-    /^mmulab: \/dev\/zero: cannot read scenario file \(a character device\); expected a regular file \(\.yaml or \.json\)$/,
-  );
-  const fifo = join(dir, 'fifo.yaml');
-  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-  assertBad(spawnedCli('run', fifo), /fifo\.yaml: cannot read scenario file \(a FIFO\); expected a regular file \(\.yaml or \.json\)$/);
-  // Those that were refused already say what they said.
-  assertBad(spawnedCli('run', dir), /: cannot read scenario file \(is a directory\)$/);
+test('a scenario path that is no regular file, or a file far larger than any scenario, is refused before it is read (a probe: a 10 MB file aborted with an out-of-memory native stack after 46 s, /dev/zero with std::bad_alloc, exit 134, and a FIFO blocked for good)', async () => {
+  const child = new CliProcess(30_000);
+  try {
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `a: [${Array.from({ length: 5_000_000 }, () => '1').join(',')}]\n`);
+    assertBad(
+      await spawnedCli(child, 'run', big),
+      /big\.yaml: cannot read scenario file \(10000005 bytes, larger than any scenario\); expected at most 1048576 bytes \(1 MiB\)$/,
+    );
+    assertBad(
+      await spawnedCli(child, 'run', '/dev/zero'),
+      /^mmulab: \/dev\/zero: cannot read scenario file \(a character device\); expected a regular file \(\.yaml or \.json\)$/,
+    );
+    const fifo = join(dir, 'fifo.yaml');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    assertBad(await spawnedCli(child, 'run', fifo), /fifo\.yaml: cannot read scenario file \(a FIFO\); expected a regular file \(\.yaml or \.json\)$/);
+    // Those that were refused already say what they said.
+    assertBad(await spawnedCli(child, 'run', dir), /: cannot read scenario file \(is a directory\)$/);
+  } finally {
+    child.close();
+  }
 });
 
 test("a counterexample's scenarioText is held to a scenario file's bound (it is parsed as one)", async () => {

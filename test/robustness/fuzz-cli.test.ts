@@ -1,70 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { BUILTIN_DIR } from '../../src/scenario/load.js';
+import { CliProcess } from '../cli/cli-process.js';
 import { tempDir } from '../temp-dir.js';
 
 const dir = tempDir('mmulab-fuzzcli-');
 const CASES = Number(process.env.FUZZ_CLI_CASES ?? 12);
-const WATCHDOG_MS = 60_000;
-
-/**
- * The CLI in a process of its own (test/robustness/cli-child.ts), which runs
- * the commands it is sent one after the other: its start (tsx's) is paid once,
- * not per case. A command that runs past the watchdog is a hang: the process
- * is killed and the next command gets a fresh one; one that ends the process
- * (a crash) is reported with the process's exit and what it wrote.
- */
-class CliProcess {
-  private child: ChildProcess | null = null;
-  private stderr = '';
-
-  private start(): ChildProcess {
-    const child = fork(join('test', 'robustness', 'cli-child.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    child.stderr!.on('data', (d) => (this.stderr += d));
-    this.stderr = '';
-    return child;
-  }
-
-  /** Runs `args` with a watchdog; a hang is reported as code 'hang'. */
-  run(args: string[]): Promise<{ code: number | string; stderr: string }> {
-    if (this.child === null) this.child = this.start();
-    const child = this.child;
-    const from = this.stderr.length;
-    const written = () => this.stderr.slice(from);
-    return new Promise((resolve) => {
-      const done = (r: { code: number | string; stderr: string }) => {
-        clearTimeout(dog);
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(r);
-      };
-      const onMessage = (r: { code: number | string; stderr: string }) => done({ code: r.code, stderr: written() + r.stderr });
-      const onExit = (code: number | null, sig: string | null) => {
-        this.child = null;
-        done({ code: `process exit ${code ?? `signal ${sig}`}`, stderr: written() });
-      };
-      const dog = setTimeout(() => {
-        child.off('exit', onExit);
-        child.kill('SIGKILL');
-        this.child = null;
-        done({ code: 'hang', stderr: written() });
-      }, WATCHDOG_MS);
-      child.on('message', onMessage);
-      child.on('exit', onExit);
-      child.send(args);
-    });
-  }
-
-  close(): void {
-    this.child?.kill();
-    this.child = null;
-  }
-}
 
 /** Documents for the CLI: built-ins with one value changed or a key dropped. */
 function documents(n: number): string[] {
@@ -94,7 +39,7 @@ test(`fuzz-cli: ${CASES} mutated scenarios through \`run\`: exit 0/1/2, no stack
   const docs = documents(CASES);
   const t0 = performance.now();
   const codes: Record<string, number> = {};
-  const cli = new CliProcess();
+  const cli = new CliProcess(60_000);
   try {
     for (const [i, d] of docs.entries()) {
       const f = join(dir, `case${i}.yaml`);
