@@ -66,23 +66,35 @@ export function realCounterexample(sinks: Attachable[] = []): Counterexample {
 }
 
 /**
+ * The counterexamples found for a built-in scenario (by name), mutant and strategy in this test file's
+ * process: the search is deterministic (seed 1), and several tests of a file look at the same one.
+ */
+const found = new Map<string, Counterexample>();
+
+/**
  * A counterexample the checker finds by random walks (or PCT: `strategy`) on `scenario` (a built-in name, or loaded) under
  * `mutant` (seed 1), replayed once more with `sinks` attached, as
- * `mmulab check|replay --trace --ftrace` do.
+ * `mmulab check|replay --trace --ftrace` do. The search runs once per built-in, mutant and strategy (`found`);
+ * the replay, each time.
  */
 export function counterexampleOf(scenario: string | Scenario, mutant: string, sinks: Attachable[] = [], strategy: 'random' | 'pct' = 'random'): Counterexample {
   const s = typeof scenario === 'string' ? loadScenario(scenario) : scenario;
   const name = typeof scenario === 'string' ? scenario : (scenario.name ?? 'scenario');
   const settings = effectiveSettings(s);
   const factory = (o: { log: boolean }) => createInstance(s, { settings, mutant, log: o.log, metrics: false });
-  const found = check(factory, {
-    strategy: { kind: strategy },
-    seed: 1,
-    maxExecutions: 5000,
-    origin: { scenario: s.name ?? name, settings: {}, mutant },
-  });
-  const cex = found.counterexample;
-  if (cex === null) throw new Error(`the checker found no counterexample for ${mutant}`);
+  const key = typeof scenario === 'string' ? `${scenario}\n${mutant}\n${strategy}` : null;
+  let cex = key === null ? undefined : found.get(key);
+  if (cex === undefined) {
+    const c = check(factory, {
+      strategy: { kind: strategy },
+      seed: 1,
+      maxExecutions: 5000,
+      origin: { scenario: s.name ?? name, settings: {}, mutant },
+    }).counterexample;
+    if (c === null) throw new Error(`the checker found no counterexample for ${mutant}`);
+    cex = c;
+    if (key !== null) found.set(key, cex);
+  }
   const replay = runOnce(
     (o) => {
       const inst = createInstance(s, { settings, mutant, log: o.log, metrics: false, sinks });
