@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import type { TraceEvent } from '../report/trace-check.js';
+import { tempDir } from '../temp-dir.js';
 import { captured, story } from './captured-cli.js';
+
+const dir = tempDir('mmulab-lock-section-');
 
 /** A line whose mmu_lock section has nothing in it: an acquisition followed at once by its release. */
 const EMPTY_SECTION = /_lock\(mmu_lock\)(?: \([^)]*\))?; (?:read|write)_unlock\(mmu_lock\)/;
 
 /** The story `check <scenario> --mutate <mutant>` prints (exit 1), every mmu_lock section in it with something inside. */
-async function mutantStory(scenario: string, mutant: string): Promise<string[]> {
-  const r = await captured(['check', scenario, '--mutate', mutant]);
+async function mutantStory(scenario: string, mutant: string, ...args: string[]): Promise<string[]> {
+  const r = await captured(['check', scenario, '--mutate', mutant, ...args]);
   assert.equal(r.code, 1, r.stderr);
   const lines = story(r.stdout);
   assert.deepEqual(
@@ -76,8 +82,10 @@ test('check table-reuse-mini --mutate account-shadowed-no-flush: each emulated w
   }
 });
 
-test('check concurrent-invalidations-mini --mutate tlb-flush-after-entry: the notifier re-taking mmu_lock after its lock break prints what it did there (the walk goes on, nothing left to zap), not an empty section', async () => {
-  const lines = await mutantStory('concurrent-invalidations-mini', 'tlb-flush-after-entry');
+test('check concurrent-invalidations-mini --mutate tlb-flush-after-entry: the notifier re-taking mmu_lock after its lock break prints what it did there (the walk goes on, nothing left to zap), not an empty section; in the exports, that resumed walk (its step of the story) is a mmulab_zap_resumed line after mmulab_lock_break and an instant at that event, not a gap', async () => {
+  const ftrace = join(dir, 'ci.ftrace');
+  const trace = join(dir, 'ci.trace.json');
+  const lines = await mutantStory('concurrent-invalidations-mini', 'tlb-flush-after-entry', '--ftrace', ftrace, '--trace', trace);
   assert.ok(
     lines.some((l) =>
       /: write_lock\(mmu_lock\)[^;]*; tdp_mmu_zap_leafs: lock re-taken, the walk of root 0 goes on: no SPTE left to zap up to gfn 0x1, no flush pending; write_unlock\(mmu_lock\)$/.test(
@@ -86,4 +94,21 @@ test('check concurrent-invalidations-mini --mutate tlb-flush-after-entry: the no
     ),
     lines.join('\n'),
   );
+  // The exports (this check's, so that it runs once: they were test/report/story-events-export.test.ts's).
+  const step = /^ *(\d+)\. migrate0\.0: .*tdp_mmu_zap_leafs: lock re-taken, the walk of root 0 goes on/m.exec(lines.join('\n'));
+  assert.ok(step, lines.join('\n'));
+  const logged = readFileSync(ftrace, 'utf8').split('\n');
+  const resumed = logged.findIndex((l) => / mmulab_zap_resumed: +tdp_mmu_zap_leafs root 0 end 1 zapped 0 flush_pending 0$/.test(l));
+  assert.ok(resumed >= 0, logged.join('\n'));
+  assert.ok(
+    logged.slice(0, resumed).some((l) => / mmulab_lock_break: +tdp_mmu_zap_leafs drops mmu_lock$/.test(l)),
+    'after the lock break',
+  );
+  // The log's time is the event's number in the printed story: event n at n µs.
+  assert.match(logged[resumed]!, new RegExp(` 0\\.0000${step[1]}000: `));
+  const events = (JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
+  const instants = events.filter((t) => t.ph === 'i' && t.args?.event === 'zapResumed');
+  assert.equal(instants.length, 1);
+  assert.equal(instants[0]!.ts, Number(step[1]));
+  assert.deepEqual(instants[0]!.args, { event: 'zapResumed', step: Number(step[1]), holder: 'tdp_mmu_zap_leafs', root: 0, end: '0x1', flushPending: false });
 });

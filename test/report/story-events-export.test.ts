@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { KvmEvent } from '../../src/kvm/events.js';
 import { FtraceSink } from '../../src/report/ftrace.js';
 import { PerfettoSink } from '../../src/report/perfetto.js';
-import { captured } from '../cli/captured-cli.js';
-import { tempDir } from '../temp-dir.js';
 import { Events, runWith, shortScenario } from './fixtures.js';
 import type { TraceEvent } from './trace-check.js';
 
@@ -19,7 +15,6 @@ import type { TraceEvent } from './trace-check.js';
  * fault's memslot lookup. The kernel has no tracepoint for any of them, so
  * the log names them mmulab_*.
  */
-const dir = tempDir('mmulab-story-export-');
 
 type Kind = 'apicRetryCheck' | 'trackWrite' | 'memslotLookup';
 
@@ -119,28 +114,9 @@ test('exports: kvm_mmu_track_write (table-reuse-mini seed 1) says the pages it u
   );
 });
 
-test('exports: check concurrent-invalidations-mini --mutate tlb-flush-after-entry: the notifier walk resumed after its lock break (step 35 of the story) is a mmulab_zap_resumed line after mmulab_lock_break and an instant at event 35, not a gap', async () => {
-  const ftrace = join(dir, 'ci.ftrace');
-  const trace = join(dir, 'ci.trace.json');
-  const r = await captured(['check', 'concurrent-invalidations-mini', '--mutate', 'tlb-flush-after-entry', '--ftrace', ftrace, '--trace', trace]);
-  assert.equal(r.code, 1, r.stderr);
-  const step = /^ *(\d+)\. migrate0\.0: .*tdp_mmu_zap_leafs: lock re-taken, the walk of root 0 goes on/m.exec(r.stdout);
-  assert.ok(step, r.stdout);
-  const lines = readFileSync(ftrace, 'utf8').split('\n');
-  const resumed = lines.findIndex((l) => / mmulab_zap_resumed: +tdp_mmu_zap_leafs root 0 end 1 zapped 0 flush_pending 0$/.test(l));
-  assert.ok(resumed >= 0, lines.join('\n'));
-  assert.ok(
-    lines.slice(0, resumed).some((l) => / mmulab_lock_break: +tdp_mmu_zap_leafs drops mmu_lock$/.test(l)),
-    'after the lock break',
-  );
-  // The log's time is the event's number in the printed story: event n at n µs.
-  assert.match(lines[resumed]!, new RegExp(` 0\\.0000${step[1]}000: `));
-  const events = (JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
-  const instants = instantsOf(events, 'zapResumed');
-  assert.equal(instants.length, 1);
-  assert.equal(instants[0]!.ts, Number(step[1]));
-  assert.deepEqual(instants[0]!.args, { event: 'zapResumed', step: Number(step[1]), holder: 'tdp_mmu_zap_leafs', root: 0, end: '0x1', flushPending: false });
-});
+// check concurrent-invalidations-mini --mutate tlb-flush-after-entry: the notifier walk resumed after its lock break is a
+// mmulab_zap_resumed line after mmulab_lock_break and an instant at its event: test/cli/lock-section-content.test.ts,
+// whose test of that check's story runs it with --ftrace and --trace.
 
 test('exports: the ftrace and Perfetto sinks read every event kind (no `kinds` list), so the story events, built only for a sink that reads them, are built for them', () => {
   assert.equal(new FtraceSink().kinds, undefined);
