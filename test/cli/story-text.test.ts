@@ -4,10 +4,19 @@ import { describeEvent } from '../../src/kvm/events.js';
 import { captured, story } from './captured-cli.js';
 
 /** The story (numbered lines and the => line) of `check scenario --mutate mutant`, which must find it. */
+/** The stories checked in this file: a check runs once for the tests that read its story (it is seeded: the same story). */
+const stories = new Map<string, string[]>();
+
 async function storyOf(scenario: string, mutant: string): Promise<string[]> {
-  const r = await captured(['check', scenario, '--mutate', mutant, '--json', '/dev/null']);
-  assert.equal(r.code, 1, r.stderr);
-  return story(r.stdout);
+  const key = `${scenario} ${mutant}`;
+  let lines = stories.get(key);
+  if (lines === undefined) {
+    const r = await captured(['check', scenario, '--mutate', mutant, '--json', '/dev/null']);
+    assert.equal(r.code, 1, r.stderr);
+    lines = story(r.stdout);
+    stories.set(key, lines);
+  }
+  return [...lines];
 }
 
 test("a story line does not say the host operation's kind twice when the thread's name says it, and the => line names the thread that unmapped the page (a probe: '1. migrate0.0: migrate: invalidate_range_start', 'apic-migrate: migrate: free pfn', '=> ... migrate unmapped' with two migrate threads)", async () => {
