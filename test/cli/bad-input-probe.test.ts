@@ -63,6 +63,8 @@ test('a scenario path that is no regular file, or a file far larger than any sce
     assertBad(await spawnedCli(child, 'run', fifo), /fifo\.yaml: cannot read scenario file \(a FIFO\); expected a regular file \(\.yaml or \.json\)$/);
     // Those that were refused already say what they said.
     assertBad(await spawnedCli(child, 'run', dir), /: cannot read scenario file \(is a directory\)$/);
+    // And the process exits once they are done, as each did on its own (nothing left running).
+    assert.equal(await child.end(), 'exited');
   } finally {
     child.close();
   }

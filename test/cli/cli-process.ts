@@ -56,4 +56,26 @@ export class CliProcess {
     this.child?.kill();
     this.child = null;
   }
+
+  /**
+   * Lets the process go (no more commands) and says whether it then exited on its own within the
+   * watchdog, as `mmulab` must once its command is done: a timer, worker or handle a command left
+   * running keeps it alive (a process per command showed that as a hang). Killed if it did not.
+   */
+  end(): Promise<'exited' | 'still running'> {
+    const child = this.child;
+    this.child = null;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve('exited');
+    return new Promise((resolve) => {
+      const dog = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('still running');
+      }, this.watchdogMs);
+      child.once('exit', () => {
+        clearTimeout(dog);
+        resolve('exited');
+      });
+      child.disconnect();
+    });
+  }
 }

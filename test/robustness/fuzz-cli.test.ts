@@ -49,6 +49,8 @@ test(`fuzz-cli: ${CASES} mutated scenarios through \`run\`: exit 0/1/2, no stack
       assert.ok([0, 1, 2].includes(r.code as number), `exit ${r.code}\n${r.stderr}\n--- scenario ---\n${d}`);
       assert.doesNotMatch(r.stderr, /\n\s+at |internal error/, `${r.stderr}\n--- scenario ---\n${d}`);
     }
+    // Done with every command, the process exits on its own (nothing left running by any of them).
+    assert.equal(await cli.end(), 'exited', 'the CLI process did not exit once its commands were done');
   } finally {
     cli.close();
   }
