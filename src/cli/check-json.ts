@@ -252,8 +252,6 @@ function unitsOf(s: StrategySpec): string {
   return s.kind === 'dfs' && s.iterative !== true ? 'subtrees' : 'units';
 }
 
-/** A record with its keys in order, for comparing two in any order. */
-
 /** A --set record as the command line had it. */
 function setList(settings: Record<string, unknown>): string {
   return Object.entries(settings)
