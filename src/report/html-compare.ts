@@ -222,6 +222,9 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
     trs.push(
       `<tr><td>${esc(row.label)}</td>${rows
         .map((r) => {
+          // A feature's figure no run of this variant has (the ring's under a bitmap): '-', not 0.
+          if (row.has !== undefined && !r.results.some(row.has))
+            return `<td class="num" data-variant="${esc(r.label)}" data-metric="${esc(row.key)}" data-value="">-</td>`;
           const a = agg(row, r.results);
           const bad = r.results.some((x) => row.bad?.(x) ?? false);
           return `<td class="num${bad ? ' bad' : ''}" data-variant="${esc(r.label)}" data-metric="${esc(row.key)}" data-value="${a.v}">${esc(a.text)}</td>`;

@@ -13,6 +13,8 @@ export interface MetricRow {
   unit: 'ns' | 'int';
   /** True when the value means trouble for this run (drawn red). */
   bad?: (r: RunResult) => boolean;
+  /** Whether a run has the figure at all (a feature's rows): a compare shows '-' for a variant none of whose runs has it. */
+  has?: (r: RunResult) => boolean;
 }
 
 const m = (r: RunResult) => r.metrics;
@@ -156,10 +158,12 @@ export const METRIC_ROWS: readonly MetricRow[] = [
 /**
  * Rows of the metrics a run has only where its scenario uses the feature
  * (dirty logging and its fast_page_fault fixes; the guest's INVLPG under
- * shadow paging; reclaim's aging): each shown when some run of the report has it, 0 for a run
- * without.
+ * shadow paging; reclaim's aging): each shown when some run of the report has it, '-' in a
+ * compare's column whose runs have not (as compare's text table shows them).
  */
 const hasDirtyLog = (r: RunResult) => m(r).dirtyLog !== undefined;
+/** The bitmap's own figures (KVM_GET_DIRTY_LOG's harvests, the marks of its bits): none under a ring. */
+const hasBitmap = (r: RunResult) => m(r).dirtyLog !== undefined && m(r).dirtyLog?.ring === undefined;
 const dirtyLogRow = (key: string, label: string, get: (r: RunResult) => number) => ({
   key,
   group: 'Dirty logging',
@@ -185,10 +189,10 @@ const agingRow = (key: string, label: string, get: (r: RunResult) => number) => 
 });
 
 const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[] = [
-  dirtyLogRow('dirtyLog.harvests', 'KVM_GET_DIRTY_LOG harvests', (r) => m(r).dirtyLog?.harvests ?? 0),
-  dirtyLogRow('dirtyLog.pagesHarvested', 'pages harvested (dirty bits taken)', (r) => m(r).dirtyLog?.pagesHarvested ?? 0),
+  { ...dirtyLogRow('dirtyLog.harvests', 'KVM_GET_DIRTY_LOG harvests', (r) => m(r).dirtyLog?.harvests ?? 0), has: hasBitmap },
+  { ...dirtyLogRow('dirtyLog.pagesHarvested', 'pages harvested (dirty bits taken)', (r) => m(r).dirtyLog?.pagesHarvested ?? 0), has: hasBitmap },
   dirtyLogRow('dirtyLog.leavesWriteProtected', 'leaves write-protected', (r) => m(r).dirtyLog?.leavesWriteProtected ?? 0),
-  dirtyLogRow('dirtyLog.pagesMarked', 'pages marked dirty (mark_page_dirty_in_slot)', (r) => m(r).dirtyLog?.pagesMarked ?? 0),
+  { ...dirtyLogRow('dirtyLog.pagesMarked', 'pages marked dirty (mark_page_dirty_in_slot)', (r) => m(r).dirtyLog?.pagesMarked ?? 0), has: hasBitmap },
   dirtyLogRow('dirtyLog.wpFaults', 'write-protect faults', (r) => m(r).dirtyLog?.wpFaults ?? 0),
   dirtyLogRow('dirtyLog.pagesCopied', 'pages copied by the VMM', (r) => m(r).dirtyLog?.pagesCopied ?? 0),
   // Manual protect's, only where some run of the report clears.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderCompare, runCompare } from '../../src/cli/compare.js';
 import { applySets, parseVaries } from '../../src/cli/overrides.js';
+import { renderCompareReport } from '../../src/report/html-compare.js';
 import { scenarioDigest } from '../../src/scenario/digest.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { tempDir } from '../temp-dir.js';
@@ -75,6 +76,20 @@ test('compare --vary dirtyLog: one column per flavour, the ring rows only in rin
   assert.equal(c.rows[0]!.results[0]!.metrics.dirtyLog!.ring, undefined);
   assert.ok(c.rows[2]!.results[0]!.metrics.dirtyLog!.ring!.pushes > 0);
   assert.equal(norm(runCompare(mini, {}, vary, [1], { mutant: null })), norm(c));
+});
+
+test("compare --report: the HTML table shows '-' where the text table does (the ring's figures in a bitmap's column, the bitmap's in a ring's, the clears without manual protect), and numbers elsewhere", () => {
+  const mini = loadScenario('dirty-log-mini');
+  const c = runCompare(mini, {}, parseVaries(['dirtyLog=get,manual,ring:2']), [1], { mutant: null });
+  const html = renderCompareReport(c.rows.map((r) => ({ label: r.label, results: r.results })));
+  const cells = (key: string) =>
+    [...html.matchAll(new RegExp(`data-metric="${key.replace(/\./g, '\\.')}" data-value="([^"]*)">([^<]*)<`, 'g'))].map((m) => (m[1] === '' ? m[2] : 'n'));
+  assert.deepEqual(cells('dirtyLog.ring.pushes'), ['-', '-', 'n']);
+  assert.deepEqual(cells('dirtyLog.harvests'), ['n', 'n', '-']);
+  assert.deepEqual(cells('dirtyLog.pagesMarked'), ['n', 'n', '-']);
+  assert.deepEqual(cells('dirtyLog.clears'), ['-', 'n', '-']);
+  assert.deepEqual(cells('dirtyLog.pagesCopied'), ['n', 'n', 'n']);
+  assert.deepEqual(cells('dirtyLog.wpFaults'), ['n', 'n', 'n']);
 });
 
 test('sweep --vary dirtyLog,ringSize: shards merged equal the unsharded sweep; the parts record the knobs', async () => {
