@@ -160,8 +160,11 @@ export function kvmDirtyRingPush(kvm: Kvm, vcpu: Vcpu, ring: KvmDirtyRing, slot:
  * Mutant dirty-ring-no-soft-full-exit clears the request and enters anyway.
  */
 export function kvmDirtyRingCheckRequest(vcpu: Vcpu, ring: KvmDirtyRing): boolean {
-  const softFull = ring.softFull();
-  if (!kvmCheckRequest(vcpu, KVM_REQ_DIRTY_RING_SOFT_FULL, softFull ? undefined : ring.used()) || !softFull) return false;
+  if (!kvmCheckRequest(vcpu, KVM_REQ_DIRTY_RING_SOFT_FULL)) return false;
+  if (!ring.softFull()) {
+    vcpu.kvm.emit({ e: 'dirtyRingRoom', vcpu: vcpu.id, used: ring.used() });
+    return false;
+  }
   if (vcpu.kvm.mutation.acts('dirty-ring-no-soft-full-exit')) return false;
   kvmMakeRequest(vcpu, KVM_REQ_DIRTY_RING_SOFT_FULL);
   vcpu.kvm.emit({ e: 'dirtyRingExit', vcpu: vcpu.id, used: ring.used() });

@@ -178,8 +178,7 @@ export type KvmEventBody =
   | { e: 'remoteFlushEnd'; reason: string; vcpusKicked: number }
   | { e: 'tlbFlush'; vcpu: number }
   | { e: 'request'; vcpu: number; req: number; kicked: boolean }
-  /** kvm_check_request found `req` made and cleared it; `roomIn`: the soft-full request of a ring a reset has made room in, its entries used. */
-  | { e: 'requestServiced'; vcpu: number; req: number; roomIn?: number }
+  | { e: 'requestServiced'; vcpu: number; req: number }
   | { e: 'apicReload'; vcpu: number; pfn: number; outcome: 'set' | 'retry' | 'no-slot' }
   /** `afterZap`: the vCPU had dropped its root on a root-zap request (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS / _RELOAD) and loads one again. */
   | { e: 'rootAlloc'; vcpu: number; root: number; pgd?: number; afterZap?: boolean }
@@ -327,6 +326,8 @@ export type KvmEventBody =
     }
   /** kvm_dirty_ring_check_request: vCPU `vcpu` leaves for userspace, KVM_EXIT_DIRTY_RING_FULL (`used` entries not reset). */
   | { e: 'dirtyRingExit'; vcpu: number; used: number }
+  /** kvm_dirty_ring_check_request: the soft-full request was pending but a reset has made room since (`used` entries not reset): it stays cleared, the vCPU goes on. */
+  | { e: 'dirtyRingRoom'; vcpu: number; used: number }
   /**
    * The VMM collected vCPU `vcpu`'s ring (collection `n`, by thread `by`): the
    * DIRTY entries from its fetch index, their gfns (`gfns`) recorded for
@@ -701,7 +702,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'request':
       return `make request ${REQUEST_NAMES[ev.req]} to vCPU${ev.vcpu}${ev.kicked ? ' (kick)' : ''}`;
     case 'requestServiced':
-      return `service ${REQUEST_NAMES[ev.req]}${ev.roomIn !== undefined ? `: cleared, a reset made room (the ring no longer soft full, ${entriesText(ev.roomIn)} used)` : ''}`;
+      return `service ${REQUEST_NAMES[ev.req]}`;
     case 'apicReload':
       return ev.outcome === 'set'
         ? `APIC_ACCESS_ADDR := pfn ${hex(ev.pfn)}`
@@ -807,6 +808,8 @@ export function describeEvent(ev: KvmEventBody): string {
           : '') +
         (ev.softFull ? '; the ring is soft full: KVM_REQ_DIRTY_RING_SOFT_FULL' : '')
       );
+    case 'dirtyRingRoom':
+      return `kvm_dirty_ring_check_request: KVM_REQ_DIRTY_RING_SOFT_FULL cleared, a reset made room (the ring no longer soft full, ${entriesText(ev.used)} used): no exit`;
     case 'dirtyRingExit':
       return `kvm_dirty_ring_check_request: the ring is soft full (${entriesText(ev.used)} not reset): KVM_EXIT_DIRTY_RING_FULL to userspace, no VM-entry`;
     case 'dirtyRingCollect':

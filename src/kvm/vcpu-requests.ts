@@ -19,17 +19,13 @@ export function kvmMakeRequest(vcpu: Vcpu, req: number): void {
   vcpu.kvm.emit({ e: 'request', vcpu: vcpu.id, req, kicked: false });
 }
 
-/**
- * @kernel kvm_check_request — tests and clears. `roomIn`: for the dirty ring's
- * soft-full request, the entries its ring has used when a reset has made room
- * (the request cleared for good), for the step log.
- */
-export function kvmCheckRequest(vcpu: Vcpu, req: number, roomIn?: number): boolean {
+/** @kernel kvm_check_request — tests and clears. */
+export function kvmCheckRequest(vcpu: Vcpu, req: number): boolean {
   const bit = 1 << req;
   if ((vcpu.requests & bit) === 0) return false;
   vcpu.requests &= ~bit;
   vcpu.ownRequests &= ~bit;
-  vcpu.kvm.emit({ e: 'requestServiced', vcpu: vcpu.id, req, ...(roomIn !== undefined ? { roomIn } : {}) });
+  vcpu.kvm.emit({ e: 'requestServiced', vcpu: vcpu.id, req });
   return true;
 }
 

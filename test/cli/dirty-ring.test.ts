@@ -29,7 +29,7 @@ const STORIES: Record<string, RegExp[]> = {
     /the VMM copies the pages it collected before KVM_RESET_DIRTY_RINGS \(the mutant's order\)/,
     /VMM copies gfn 0x[0-9a-f]+ \(collected from the dirty rings, copy round #\d+\)/,
     // A vCPU back from its ring-full exit, the reset having made room: the request is cleared, and the vCPU enters.
-    /service KVM_REQ_DIRTY_RING_SOFT_FULL: cleared, a reset made room \(the ring no longer soft full, \d+ entr(?:y|ies) used\)/,
+    /kvm_dirty_ring_check_request: KVM_REQ_DIRTY_RING_SOFT_FULL cleared, a reset made room \(the ring no longer soft full, \d+ entr(?:y|ies) used\): no exit/,
     /guest write gfn 0x[0-9a-f]+ → pfn 0x[0-9a-f]+ \(via (?:TLB|the SPTE walk it made above)\)/,
     /KVM_RESET_DIRTY_RINGS: gfn 0x[0-9a-f]+ leaf write-protected/,
   ],
