@@ -1,3 +1,4 @@
+import { hasBitmap } from '../report/metric-rows.js';
 import type { RunResult } from '../simulate/result.js';
 import { blockRows, type Metric } from './compare-block.js';
 
@@ -11,7 +12,7 @@ import { blockRows, type Metric } from './compare-block.js';
  */
 export function dirtyLogRows(runs: readonly RunResult[], metric: Metric): string[][] {
   const d = (r: RunResult) => r.metrics.dirtyLog;
-  const bitmap = (r: RunResult) => (d(r) !== undefined && d(r)?.ring === undefined ? d(r) : undefined);
+  const bitmap = (r: RunResult) => (hasBitmap(r) ? d(r) : undefined);
   const rows: string[][] = [metric('dirty log harvests', (r) => bitmap(r)?.harvests), metric('  pages harvested', (r) => bitmap(r)?.pagesHarvested)];
   // Manual protect's, only where some run clears.
   if (runs.some((r) => d(r)?.clears !== undefined)) rows.push(metric('  KVM_CLEAR_DIRTY_LOG clears', (r) => d(r)?.clears));

@@ -163,7 +163,7 @@ export const METRIC_ROWS: readonly MetricRow[] = [
  */
 const hasDirtyLog = (r: RunResult) => m(r).dirtyLog !== undefined;
 /** The bitmap's own figures (KVM_GET_DIRTY_LOG's harvests, the marks of its bits): none under a ring. */
-const hasBitmap = (r: RunResult) => m(r).dirtyLog !== undefined && m(r).dirtyLog?.ring === undefined;
+export const hasBitmap = (r: RunResult) => m(r).dirtyLog !== undefined && m(r).dirtyLog?.ring === undefined;
 const dirtyLogRow = (key: string, label: string, get: (r: RunResult) => number) => ({
   key,
   group: 'Dirty logging',
