@@ -13,5 +13,5 @@ export function sized(name: string, vcpus?: number, invalidations?: number, faul
 /** Fresh instances of `scenario` (with `mutant`), metrics off, as `mmulab check` builds them. */
 export function factory(scenario: Scenario, mutant: string | null): InstanceFactory {
   const settings = effectiveSettings(scenario);
-  return (o: { log: boolean }) => createInstance(scenario, { settings, mutant, log: o.log, metrics: false });
+  return (o) => createInstance(scenario, { settings, mutant, log: o.log, progress: o.progress, metrics: false });
 }

@@ -203,7 +203,8 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
     if (!probe && shared !== null && !shared.spend(budget)) break;
     let inst: Instance;
     try {
-      inst = factory({ log: false });
+      // Without tracking awaited events: a run cut is replayed to say what is pending (runExecution).
+      inst = factory({ log: false, progress: false });
     } catch (e) {
       modelBug = bugReport(e, { choices: [], draws: [] });
       stoppedBy = 'model-bug';
@@ -212,7 +213,7 @@ export function explore(factory: InstanceFactory, strategy: Strategy, options: E
     }
     inst.rt.driver = driver;
     x.start(inst, index);
-    const outcome = runExecution(x, strategy, limits);
+    const outcome = runExecution(x, strategy, limits, factory);
     strategy.endExecution(x, outcome);
     runs++;
     // A probe only teaches the strategy; the part that owns its unit counts it.

@@ -4,6 +4,12 @@ import type { Instance } from '../runtime/instance.js';
 export interface InstanceOptions {
   /** Record the step log (Instance.log) in kernel terms; off while exploring, on to print a counterexample. */
   log: boolean;
+  /**
+   * Track the awaited events that `pending()` describes (default true). The
+   * exploration builds its instances without (a factory may ignore it): only a
+   * run it cuts asks, and then it replays that run on an instance built with.
+   */
+  progress?: boolean;
 }
 
 /**

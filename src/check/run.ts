@@ -27,9 +27,11 @@ export interface RunLimits {
  * appears (checked after each step), nothing can run (deadlock or livelock),
  * maxSteps is reached, or the strategy cuts it. Steps whose announced op is
  * LOCAL or SPIN are not choices: the first eligible thread with one runs it at
- * once.
+ * once. `rebuild`: the factory of an instance built without tracking awaited
+ * events (InstanceOptions.progress), which a cut run then replays to say what
+ * is pending.
  */
-export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits): Outcome {
+export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits, rebuild: InstanceFactory | null = null): Outcome {
   const inst = x.inst;
   const rt = x.rt;
   const maxSteps = limits.maxSteps;
@@ -47,7 +49,7 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
         }
         if (x.stuck > 0) {
           if (x.grantProbation()) continue;
-          reportSpinLivelock(x);
+          reportSpinLivelock(x, rebuild);
         } else reportDeadlock(x);
       } catch (e) {
         return modelBug(x, e);
@@ -57,7 +59,7 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
     if (x.step >= maxSteps) {
       let pending: string | null;
       try {
-        pending = inst.pending();
+        pending = pendingOf(x, rebuild);
       } catch (e) {
         return modelBug(x, e);
       }
@@ -98,6 +100,25 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
   }
 }
 
+/**
+ * What the execution still awaits (Instance.pending). Without `rebuild`, its
+ * instance tracks it; with it, the steps run so far are replayed, each draw as
+ * made, on a fresh instance that does: the model is deterministic given its
+ * choices and draws, so it reaches the same state having seen the same events.
+ */
+function pendingOf(x: Execution, rebuild: InstanceFactory | null): string | null {
+  if (rebuild === null) return x.inst.pending();
+  const inst = rebuild({ log: false });
+  const rt = inst.rt;
+  rt.localTime = true;
+  let d = 0;
+  rt.driver = { draw: () => x.draws[d++]!, woke: () => {} };
+  for (let i = 0; i < x.step; i++) rt.runStep(rt.threads[x.choices[i]!]!);
+  const pending = inst.pending();
+  inst.dispose?.();
+  return pending;
+}
+
 /** Records the model's exception; the checker's own (a replay that does not fit, raised in a draw) go through. */
 function modelBug(x: Execution, e: unknown): Outcome {
   // The checker's own failures, and the scenario's bad input found as it runs
@@ -121,11 +142,11 @@ function reportDeadlock(x: Execution): void {
   );
 }
 
-function reportSpinLivelock(x: Execution): void {
+function reportSpinLivelock(x: Execution, rebuild: InstanceFactory | null): void {
   const rt = x.rt;
   const spinning = rt.threads.filter((t) => t.state === 'runnable');
   const others = rt.threads.filter((t) => t.state !== 'runnable').map((t) => (t.state === 'done' ? `${t.name} is done` : describeWait(t)));
-  const pending = x.inst.pending();
+  const pending = pendingOf(x, rebuild);
   x.addViolation(
     'livelock',
     spinning[0] ?? null,

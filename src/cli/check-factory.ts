@@ -108,6 +108,7 @@ function prepared(base: Scenario, ref: string, sets: readonly string[], mutant: 
   }
   const eff = effectiveSettings(scenario, settings);
   // With a mutant, the instance shows the checker its Mutation (Instance.mutation, set by createInstance).
-  const factory: InstanceFactory = (o) => createInstance(scenario, { settings: eff, mutant, log: o.log, metrics: false, sinks: sinks?.() });
+  const factory: InstanceFactory = (o) =>
+    createInstance(scenario, { settings: eff, mutant, log: o.log, progress: o.progress, metrics: false, sinks: sinks?.() });
   return { factory, scenario, mmu: eff.mmu };
 }

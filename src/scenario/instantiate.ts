@@ -35,6 +35,13 @@ export interface InstanceOptions {
   mutant: string | null;
   /** Keep the step log (counterexamples, replays). */
   log: boolean;
+  /**
+   * Track the awaited events (ProgressMonitor: `pending`, the simulator's
+   * livelock watch); default true. The checker's exploring instances leave it
+   * off: only a run it cuts asks what is pending, and it then rebuilds the
+   * answer by replaying that run on an instance that tracks them.
+   */
+  progress?: boolean;
   /** Collect metrics (the simulator); the checker leaves them off for speed. */
   metrics: boolean;
   /** Extra sinks (trace exporters). */
@@ -48,7 +55,8 @@ export interface KvmInstance extends Instance {
   readonly kvm: Kvm;
   readonly metrics: Metrics | null;
   readonly costs: Costs;
-  readonly progress: ProgressMonitor;
+  /** The awaited events, or null when built without them (InstanceOptions.progress). */
+  readonly progress: ProgressMonitor | null;
 }
 
 /** The settings a scenario runs with: defaults, the scenario's own, then overrides. */
@@ -80,8 +88,8 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
   const violations: Violation[] = [];
   const oracle = new Oracle(kvm, violations);
   kvm.subscribe(oracle);
-  const progress = new ProgressMonitor();
-  kvm.subscribe(progress);
+  const progress = opts.progress === false ? null : new ProgressMonitor();
+  if (progress !== null) kvm.subscribe(progress);
 
   for (let i = 0; i < scenario.vm.vcpus; i++) {
     const w = plan.workloads[i]!;
@@ -138,7 +146,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
     log: log ? (log.lines as LogLine[]) : null,
     // With a mutant, the checker reads how often it acted (Instance.mutation); one shape either way.
     mutation: opts.mutant !== null ? kvm.mutation : undefined,
-    pending: () => progress.describe(rt.localTime ? null : rt.now()) ?? pendingWork(kvm),
+    pending: () => progress?.describe(rt.localTime ? null : rt.now()) ?? pendingWork(kvm),
     finish: (judge = true) => {
       metrics?.closeAt(rt.endNs);
       if (judge) oracle.finish();

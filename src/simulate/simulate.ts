@@ -54,6 +54,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
   });
   const { rt, kvm } = inst;
   const metrics = inst.metrics!;
+  const progress = inst.progress!;
   const prng = new Prng(opts.seed);
   const heap = new ThreadHeap();
   rt.driver = { draw: (n, w) => prng.draw(n, w), woke: (t) => heap.push(t) };
@@ -110,7 +111,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
             `virtual time stood still at ${rt.clock} ns for ${rt.steps - stillSince} steps: a thread loops at no cost (a cost of 0 in costs, or workload.accessIntervalNs 0 with costs.guestAccessNs 0); expected every loop to take time`,
           );
         }
-        const old = inst.progress.oldest(rt.clock);
+        const old = progress.oldest(rt.clock);
         if (old !== null && old.ageNs > livelockNs) {
           livelock = true;
           stalled =
