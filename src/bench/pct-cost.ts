@@ -7,6 +7,7 @@
 import { DelegatingStrategy } from '../check/delegating.js';
 import type { Execution, InstanceFactory, Outcome, Strategy } from '../check/index.js';
 import { explore, makeStrategy } from '../check/index.js';
+import { runRecordedSteps } from '../check/recorded-steps.js';
 import { medianBy } from './median.js';
 import { factory, sized } from './mini.js';
 
@@ -45,12 +46,7 @@ class RecordingStrategy extends DelegatingStrategy {
 export function replayWithoutChecker(make: InstanceFactory, runs: readonly Recorded[]): void {
   for (const r of runs) {
     const inst = make({ log: false });
-    const rt = inst.rt;
-    // As the checker runs an execution (Execution.start): each thread on its own clock.
-    rt.localTime = true;
-    let d = 0;
-    rt.driver = { draw: () => r.draws[d++]!, woke: () => {} };
-    for (let i = 0; i < r.choices.length; i++) rt.runStep(rt.threads[r.choices[i]!]!);
+    const d = runRecordedSteps(inst, r.choices, r.choices.length, r.draws);
     if (d !== r.draws.length) throw new Error(`pct cost: a replay made ${d} draws where pct made ${r.draws.length}`);
     inst.finish();
     inst.dispose?.();

@@ -6,6 +6,7 @@ import { executionDriver } from './driver.js';
 import { CheckerError } from './errors.js';
 import { Execution, type Outcome } from './execution.js';
 import type { InstanceFactory } from './factory.js';
+import { runRecordedSteps } from './recorded-steps.js';
 import type { RetryRule, SpinProgress } from './spin.js';
 import type { Strategy } from './strategy.js';
 
@@ -109,11 +110,7 @@ export function runExecution(x: Execution, strategy: Strategy, limits: RunLimits
 function pendingOf(x: Execution, rebuild: InstanceFactory | null): string | null {
   if (rebuild === null) return x.inst.pending();
   const inst = rebuild({ log: false });
-  const rt = inst.rt;
-  rt.localTime = true;
-  let d = 0;
-  rt.driver = { draw: () => x.draws[d++]!, woke: () => {} };
-  for (let i = 0; i < x.step; i++) rt.runStep(rt.threads[x.choices[i]!]!);
+  runRecordedSteps(inst, x.choices, x.step, x.draws);
   const pending = inst.pending();
   inst.dispose?.();
   return pending;
