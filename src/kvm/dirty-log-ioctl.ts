@@ -41,14 +41,14 @@ export function* kvmEnableDirtyLogging(kvm: Kvm, log: DirtyLog): Task {
   if (log.manualProtectAndInitSet) {
     // Every bit set with the flag, in one step: a write from here on is logged
     // until the KVM_CLEAR_DIRTY_LOG that clears its bit write-protects its leaf.
-    for (let g = slot.baseGfn; g < slot.baseGfn + slot.npages; g++) log.bitmap.add(g);
+    log.bitmap.addRange(slot.baseGfn, slot.baseGfn + slot.npages);
     kvm.emit({ e: 'dirtyLogEnable', slot: slot.id, phase: 'begin', leaves: 0, flush: 'none needed', initiallySet: true });
     log.enableReturned = true;
     kvm.emit({ e: 'dirtyLogEnable', slot: slot.id, phase: 'returned', leaves: 0, flush: 'none needed', initiallySet: true });
     yield* kvm.slotsLock.writeUnlockY();
     return;
   }
-  for (let g = slot.baseGfn; g < slot.baseGfn + slot.npages; g++) log.toCopy.add(g);
+  log.toCopy.addRange(slot.baseGfn, slot.baseGfn + slot.npages);
   kvm.emit({ e: 'dirtyLogEnable', slot: slot.id, phase: 'begin', leaves: 0, flush: 'none needed' });
   const leaves = yield* kvm.mmu.slotRemoveWriteAccess(slot);
   // The flush is what makes the protection hold: a TLB entry that allows writes

@@ -98,7 +98,8 @@ export function* harvestAndCopy(kvm: Kvm, log: DirtyLog, n: number): Task {
  */
 function* copyPages(kvm: Kvm, log: DirtyLog, n: number): Task {
   const slot = loggedSlot(kvm, log);
-  for (const g of [...log.toCopy].sort((a, b) => a - b)) {
+  // What is to copy as the round starts, ascending: a page reported while it runs waits for the next.
+  for (const g of log.toCopy.snapshot()) {
     // Race: a guest write to the page (through its TLB, or its SPTE) against the
     // copy reading it: whichever comes first decides whether the copy has the write.
     yield opPair(READ, kvm.objHostPte(gfnToHva(slot, g)), WRITE, log.obj);

@@ -1,5 +1,7 @@
 import { modelAssert } from '../runtime/model-bug.js';
 import { RwLock } from '../runtime/rwlock.js';
+import { SparseBitmap } from '../runtime/sparse-bitmap.js';
+import { SparseIntArray } from '../runtime/sparse-int-array.js';
 import { KvmDirtyRing, kvmDirtyRingPush } from './dirty-ring.js';
 import type { Kvm } from './kvm.js';
 import type { Memslot } from './memslots.js';
@@ -50,7 +52,7 @@ export class DirtyLog {
    */
   enableReturned = false;
   /** memslot->dirty_bitmap: the gfns marked dirty since the last harvest (under manual protect, the last clear) took them. */
-  readonly bitmap = new Set<number>();
+  readonly bitmap = new SparseBitmap();
   /**
    * Pages the VMM is still to copy: every page of the slot from the enabling
    * ioctl on (its first full copy; none with KVM_DIRTY_LOG_INITIALLY_SET, whose
@@ -60,9 +62,9 @@ export class DirtyLog {
    * copied once KVM_CLEAR_DIRTY_LOG has returned), until the VMM's copy of each.
    * A write to one of them before its copy is in the copy: not lost.
    */
-  readonly toCopy = new Set<number>();
+  readonly toCopy = new SparseBitmap();
   /** By gfn, the ioctl after which the VMM last copied the page: 0 the enabling one, n KVM_GET_DIRTY_LOG #n. */
-  readonly lastCopy = new Map<number, number>();
+  readonly lastCopy = new SparseIntArray();
   /**
    * By gfn, the vCPUs between fast_page_fault's cmpxchg that made a leaf of it
    * writable and their mark_page_dirty_in_slot (fast_pf_fix_direct_spte): marks
