@@ -36,7 +36,7 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
   const mmuSeq = kvm.mmuInvalidateSeq;
   kvm.emit({ e: 'seqSnapshot', vcpu: vcpu.id, seq: mmuSeq });
   const { pfn, major } = yield* hvaToPfn(kvm, hva);
-  vcpu.gupPfn = pfn;
+  vcpu.holdPage(pfn);
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
   kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn, hva, pfn });
 
@@ -61,7 +61,7 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
     if (retry && !ignored) {
       kvmMakeRequest(vcpu, KVM_REQ_APIC_PAGE_RELOAD);
       // The page is put before the reload goes round again.
-      vcpu.gupPfn = -1;
+      vcpu.putPage();
       kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn, outcome: 'retry' });
     } else {
       setApicAccessAddr(vcpu, pfn);
@@ -75,6 +75,6 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
 function setApicAccessAddr(vcpu: Vcpu, pfn: number): void {
   vcpu.apicAccessPfn = pfn;
   // Written to the VMCS, the page is put: APIC_ACCESS_ADDR holds no reference.
-  vcpu.gupPfn = -1;
+  vcpu.putPage();
   vcpu.kvm.emit({ e: 'apicReload', vcpu: vcpu.id, pfn, outcome: 'set' });
 }

@@ -36,7 +36,9 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
   // range in (this step looks for the range's mapped pages).
   yield opPair(WRITE, kvm.objHostPageLocks, READ, kvm.objHostPages);
   kvm.host.lockRange(hvaStart, hvaEnd);
-  const freed: { pfn: number; hva: number }[] = [];
+  // The pages to free, as pfn and hva side by side (numbers, no object per page:
+  // the list lives as long as the range's thousands of steps).
+  const freed: number[] = [];
   for (let hva = hvaStart; hva < hvaEnd; hva++) {
     // A page not mapped stays so while the range is locked (get_user_pages waits
     // rather than fault it in), and nothing maps it: no step of its own, as the
@@ -52,12 +54,14 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
     const old = kvm.host.setPte(hva, newPfn);
     kvm.emit({ e: 'hostPteChange', hva, oldPfn: old, newPfn, kind });
     kvm.rt.charge(kvm.costs.hostPteChangeNs);
-    if (old >= 0) freed.push({ pfn: old, hva });
+    if (old >= 0) freed.push(old, hva);
   }
   yield* kvmArchMmuNotifierInvalidateRange(kvm, hvaStart, hvaEnd);
-  for (const f of freed) {
-    kvm.host.free(f.pfn, f.hva, kvm.rt.now(), kind);
-    kvm.emit({ e: 'pfnFree', pfn: f.pfn, hva: f.hva, kind });
+  for (let i = 0; i < freed.length; i += 2) {
+    const pfn = freed[i]!;
+    const hva = freed[i + 1]!;
+    kvm.host.free(pfn, hva, kvm.rt.now(), kind);
+    kvm.emit({ e: 'pfnFree', pfn, hva, kind });
   }
   if (holdNs > 0) yield* kvm.sleep(holdNs);
   yield* kvmMmuNotifierInvalidateRangeEnd(kvm, hvaStart, hvaEnd, kind);

@@ -1,5 +1,5 @@
 import { CHUNK_ENTRIES, giveChunks, takeChunk } from '../runtime/chunk-pool.js';
-import { doubledTo, grown } from '../runtime/grow-array.js';
+import { SectionArray } from '../runtime/section-array.js';
 
 /** The first pfn the allocator hands out. */
 const FIRST_PFN = 0x1000;
@@ -13,49 +13,41 @@ export interface FreedPfn {
 
 /**
  * The set of freed pfns, with the hva each backed, when and by whom. Pfns are
- * allocated densely from `base`, so the record is kept in growable typed arrays
- * indexed by pfn (a few bytes per freed page, no object per page); `get` builds
- * the record only when asked, which the oracle does on a violation.
+ * allocated densely from `base`, so the record is kept in typed arrays indexed
+ * by pfn (a few bytes per freed page, no object per page, SectionArray); `get`
+ * builds the record only when asked, which the oracle does on a violation.
  */
 export class FreedPfns {
-  // Eight entries keep the arrays on the JS heap (64 bytes), cheap to create per execution.
-  private hva = new Float64Array(8);
-  private time = new Float64Array(8);
+  private readonly hva: SectionArray<Float64Array>;
+  private readonly time: SectionArray<Float64Array>;
   /** 0 = not freed; otherwise 1 + index into `kinds`. */
-  private kind = new Uint8Array(8);
+  private readonly kind: SectionArray<Uint8Array>;
   private readonly kinds: string[] = [];
   size = 0;
 
-  constructor(private readonly base: number) {}
+  constructor(base: number) {
+    this.hva = new SectionArray(base, Float64Array);
+    this.time = new SectionArray(base, Float64Array);
+    this.kind = new SectionArray(base, Uint8Array);
+  }
 
   add(pfn: number, hva: number, timeNs: number, kind: string): void {
-    const i = pfn - this.base;
-    if (i < 0) throw new RangeError(`pfn ${pfn} below the allocator's base`);
-    if (i >= this.kind.length) this.grow(i + 1);
+    if (this.kind.get(pfn) === 0) this.size++;
     let k = this.kinds.indexOf(kind);
     if (k < 0) k = this.kinds.push(kind) - 1;
-    if (this.kind[i] === 0) this.size++;
-    this.hva[i] = hva;
-    this.time[i] = timeNs;
-    this.kind[i] = k + 1;
+    this.kind.set(pfn, k + 1);
+    this.hva.set(pfn, hva);
+    this.time.set(pfn, timeNs);
   }
 
   has(pfn: number): boolean {
-    const i = pfn - this.base;
-    return i >= 0 && i < this.kind.length && this.kind[i] !== 0;
+    return this.kind.get(pfn) !== 0;
   }
 
   get(pfn: number): FreedPfn | undefined {
-    if (!this.has(pfn)) return undefined;
-    const i = pfn - this.base;
-    return { hva: this.hva[i]!, timeNs: this.time[i]!, kind: this.kinds[this.kind[i]! - 1]! };
-  }
-
-  private grow(min: number): void {
-    const n = doubledTo(this.kind.length, min);
-    this.hva = grown(this.hva, n);
-    this.time = grown(this.time, n);
-    this.kind = grown(this.kind, n);
+    const k = this.kind.get(pfn);
+    if (k === 0) return undefined;
+    return { hva: this.hva.get(pfn), timeNs: this.time.get(pfn), kind: this.kinds[k - 1]! };
   }
 }
 
@@ -115,6 +107,13 @@ export class HostMm {
   /** Pfns freed so far, with the hva they backed and when. */
   readonly freed = new FreedPfns(FIRST_PFN);
   private nextPfn = FIRST_PFN;
+  /**
+   * By pfn, the page references get_user_pages took for the vCPUs (Vcpu.holdPage)
+   * and not put yet: the page's refcount, as far as the model keeps one. Who
+   * holds them is the vCPUs' (Vcpu.gupPfn); the count spares a look at every
+   * vCPU at every free of a page no one holds (pageHolders).
+   */
+  private readonly gupRefs = new SectionArray(FIRST_PFN, Int32Array);
   /**
    * hva ranges [start, end) the host is changing (pages locked, migration entries
    * or PROT_NONE PTEs installed): get_user_pages on them waits until the host
@@ -185,6 +184,21 @@ export class HostMm {
     if (newPfn < 0) this.pte.delete(hva);
     else this.pte.set(hva, newPfn);
     return old;
+  }
+
+  /** get_page for get_user_pages: one more reference to `pfn` held. */
+  getPage(pfn: number): void {
+    this.gupRefs.set(pfn, this.gupRefs.get(pfn) + 1);
+  }
+
+  /** put_page of a reference getPage took. */
+  putPage(pfn: number): void {
+    this.gupRefs.set(pfn, this.gupRefs.get(pfn) - 1);
+  }
+
+  /** The references to `pfn` that get_user_pages took and that are not put yet. */
+  pageRefs(pfn: number): number {
+    return this.gupRefs.get(pfn);
   }
 
   free(pfn: number, hva: number, timeNs: number, kind: string): void {

@@ -79,3 +79,8 @@ export function slotFound(slot: Memslot | undefined): { slot: number; invalid: b
 export function gfnToHva(slot: Memslot, gfn: number): number {
   return slot.hvaPage + (gfn - slot.baseGfn);
 }
+
+/** @kernel hva_to_gfn_memslot — the gfn `slot` maps host page `hva` at, or -1 when the slot does not back it. */
+export function hvaToGfn(slot: Memslot, hva: number): number {
+  return hva >= slot.hvaPage && hva < slot.hvaPage + slot.npages ? slot.baseGfn + (hva - slot.hvaPage) : -1;
+}

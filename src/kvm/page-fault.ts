@@ -59,7 +59,7 @@ export function* kvmMmuPageFault(vcpu: Vcpu, gfn: number, write: boolean, presen
   }
   const latency = ret.startsWith('retry') ? 0 : vcpu.faultLatency();
   // The fault's page reference goes (kvm_release_faultin_page), whatever became of it.
-  vcpu.gupPfn = -1;
+  vcpu.putPage();
   kvm.emit({ e: 'faultEnd', vcpu: vcpu.id, gfn, ret, pfn: fault.pfn, latencyNs: latency, retries: vcpu.faultRetries });
   return ret;
 }
@@ -87,30 +87,38 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
 
   // Thread 001's pre-check: an invalidation in progress on the gfn means retry before
   // get_user_pages (which could take locks the invalidation needs) and mmu_lock.
-  if (kvm.settings.faultPrecheck === 'lockless' && (yield* locklessInvalidateCheck(vcpu, fault, false))) return 'retry-precheck';
+  if (kvm.settings.faultPrecheck === 'lockless') {
+    // Race: an invalidation beginning or ending while we look (locklessInvalidateCheck).
+    yield opRead(kvm.objInvalidate);
+    if (locklessInvalidateCheck(vcpu, fault, false)) return 'retry-precheck';
+  }
 
   fault.hva = gfnToHva(slot, fault.gfn);
   const { pfn, major } = yield* hvaToPfn(kvm, fault.hva);
   fault.pfn = pfn;
-  vcpu.gupPfn = pfn;
+  vcpu.holdPage(pfn);
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
   kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn: fault.gfn, hva: fault.hva, pfn });
   // The same check again, for an invalidation that began while get_user_pages ran:
   // only to spare mmu_lock (and the invalidator a lock break); the pfn is let go.
-  if (kvm.settings.faultPrecheck === 'lockless' && (yield* locklessInvalidateCheck(vcpu, fault, true))) return 'retry-precheck';
+  if (kvm.settings.faultPrecheck === 'lockless') {
+    // Race: an invalidation beginning or ending while we look (locklessInvalidateCheck).
+    yield opRead(kvm.objInvalidate);
+    if (locklessInvalidateCheck(vcpu, fault, true)) return 'retry-precheck';
+  }
   return 'fixed';
 }
 
 /**
  * @kernel mmu_invalidate_retry_gfn_unsafe as kvm_faultin_pfn uses it, before and
  * after the pfn lookup: true when an invalidation covers the gfn or completed
- * since the snapshot, read without mmu_lock (READ_ONCE).
+ * since the snapshot, read without mmu_lock (READ_ONCE). The caller's step
+ * before it reads mmu_invalidate (opRead(kvm.objInvalidate)). Race: an
+ * invalidation beginning or ending while we look. A miss here is caught under
+ * mmu_lock; a hit saves taking mmu_lock (and making the invalidator yield).
  */
-function* locklessInvalidateCheck(vcpu: Vcpu, fault: PageFault, afterGup: boolean): Generator<number, boolean, void> {
+function locklessInvalidateCheck(vcpu: Vcpu, fault: PageFault, afterGup: boolean): boolean {
   const kvm = vcpu.kvm;
-  // Race: an invalidation beginning or ending while we look. A miss here is caught
-  // under mmu_lock; a hit saves taking mmu_lock (and making the invalidator yield).
-  yield opRead(kvm.objInvalidate);
   let inProgress = kvm.mmuInvalidateInProgress;
   let kept = false;
   if (kvm.mutation.has('precheck-plain-read')) {

@@ -90,7 +90,24 @@ export class Vcpu {
    * re-requested. The model's host frees a page at once all the same
    * (docs/model-limits.md, "Page references"); the reports say so.
    */
-  gupPfn = -1;
+  get gupPfn(): number {
+    return this.gupRef;
+  }
+  private gupRef = -1;
+
+  /** get_user_pages took a reference to `pfn` for this vCPU (the host counts it, HostMm.gupRefs); one it held before goes. */
+  holdPage(pfn: number): void {
+    this.putPage();
+    this.kvm.host.getPage(pfn);
+    this.gupRef = pfn;
+  }
+
+  /** The page reference get_user_pages took goes (put_page), if the vCPU holds one. */
+  putPage(): void {
+    if (this.gupRef < 0) return;
+    this.kvm.host.putPage(this.gupRef);
+    this.gupRef = -1;
+  }
   /** The guest's next access (kept across a fault, which re-executes it). */
   nextGfn = 0;
   nextWrite = false;

@@ -20,6 +20,14 @@ export function gupHolders(vcpus: readonly { readonly id: number; readonly gupPf
 
 const NO_HOLDERS: readonly number[] = Object.freeze([]);
 
+/** gupHolders of a model whose host counts the references per page (HostMm.pageRefs): a page no one holds, most pages, is answered without a look at the vCPUs. */
+export function pageHolders(
+  model: { readonly vcpus: readonly { readonly id: number; readonly gupPfn: number }[]; readonly host: { pageRefs(pfn: number): number } },
+  pfn: number,
+): readonly number[] {
+  return model.host.pageRefs(pfn) === 0 ? NO_HOLDERS : gupHolders(model.vcpus, pfn);
+}
+
 /** vCPU ids as a counterexample names them: "vCPU0", "vCPU0 and vCPU1". */
 export function vcpuNames(ids: readonly number[]): string {
   const names = ids.map((id) => `vCPU${id}`);

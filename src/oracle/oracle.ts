@@ -1,13 +1,13 @@
 import { type EventStamp, hvaText, type KvmEvent, type Sink } from '../kvm/events.js';
 import type { FreedPfn } from '../kvm/host-mm.js';
 import type { Kvm } from '../kvm/kvm.js';
-import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, KVM_MEMSLOT_INVALID } from '../kvm/memslots.js';
+import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, hvaToGfn, KVM_MEMSLOT_INVALID } from '../kvm/memslots.js';
 import { KVM_REQ_APIC_PAGE_RELOAD, KVM_REQ_TLB_FLUSH, TLB_FLUSH_REQUESTS } from '../kvm/requests.js';
 import { tlbEntryPfn, tlbEntryWritable } from '../kvm/tlb-entry.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
 import type { Violation } from '../runtime/instance.js';
 import { CleanRanges } from './clean-ranges.js';
-import { backsOff, gupHolders, heldFate, vcpuNames } from './gup-refs.js';
+import { backsOff, heldFate, pageHolders, vcpuNames } from './gup-refs.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -159,7 +159,7 @@ export class Oracle implements Sink {
         this.clean.closed(at.tid, ev.hvaStart, ev.hvaEnd);
         return;
       case 'pfnFree': {
-        const held = gupHolders(this.kvm.vcpus, ev.pfn);
+        const held = pageHolders(this.kvm, ev.pfn);
         if (held.length > 0) this.heldAtFree.set(ev.pfn, { held, by: this.threadName() });
         else this.heldAtFree.delete(ev.pfn);
         this.checkFreedPfn(ev, held);
@@ -430,8 +430,11 @@ export class Oracle implements Sink {
     const apic = kvm.memslots.byId(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT);
     if (apic !== undefined && ev.hva === apic.hvaPage) this.checkApicFree(ev, held);
     if (this.violations.length > 0) return;
-    for (const r of kvm.memslots.overlapping(ev.hva, ev.hva + 1)) {
-      const found = kvm.mmu.findMapping(r.gfnStart, r.gfnEnd);
+    // The gfns the page backs, slot by slot (as overlapping would find them, with no range made per page).
+    for (const slot of kvm.memslots.slots) {
+      const gfn = hvaToGfn(slot, ev.hva);
+      if (gfn < 0) continue;
+      const found = kvm.mmu.findMapping(gfn, gfn + 1);
       if (found !== null && found.pfn === ev.pfn) {
         this.report(
           'stale-translation',
@@ -441,11 +444,11 @@ export class Oracle implements Sink {
       }
       if (this.clean.tlbsClean(ev.hva)) continue;
       for (const v of kvm.vcpus) {
-        const entry = v.tlb.get(r.gfnStart);
+        const entry = v.tlb.get(gfn);
         if (entry !== undefined && tlbEntryPfn(entry) === ev.pfn && this.tlbUsable(v)) {
           this.report(
             'stale-translation',
-            `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(r.gfnStart)} to it${heldSuffix(held, ev.kind)}`,
+            `${this.threadName()} ${freedVerb(held)} pfn ${hex(ev.pfn)} while vCPU${v.id}'s TLB maps gfn ${hex(gfn)} to it${heldSuffix(held, ev.kind)}`,
           );
           return;
         }

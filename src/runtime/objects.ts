@@ -39,12 +39,17 @@ export class ObjectRegistry {
     return id;
   }
 
-  /** A family of `buckets` ids; member(k) folds key k onto one of them. */
+  /**
+   * A family of `buckets` ids, a power of two; member(k) folds key k (an
+   * integer, not negative: a gfn, an hva page) onto one of them, by its low bits.
+   */
   family(name: string, buckets: number): (key: number) => number {
+    if (!Number.isInteger(Math.log2(buckets))) throw new RangeError(`family ${name}: ${buckets} buckets, not a power of two`);
     const base = this.next;
+    const mask = buckets - 1;
     this.next += buckets;
     this.families.push([base, buckets, name]);
-    return (key: number) => base + (key % buckets);
+    return (key: number) => base + (key & mask);
   }
 
   /** The object's name, for traces and counterexamples ("mmu_lock", "spte[3]"). */

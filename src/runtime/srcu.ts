@@ -20,6 +20,7 @@ export class Srcu {
     readonly name: string,
   ) {
     this.obj = rt.objects.id(name);
+    this.readOp = opShared(this.obj);
     this.waiters = new WaitQueue(rt, `synchronize_srcu(${name})`);
   }
 
@@ -28,9 +29,7 @@ export class Srcu {
     return opWrite(this.obj);
   }
   /** The op of srcu_read_lock / srcu_read_unlock: readers commute with each other. */
-  get readOp(): Op {
-    return opShared(this.obj);
-  }
+  readonly readOp: Op;
 
   readLock(): void {
     const t = this.rt.self();
