@@ -212,7 +212,7 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
   ];
   const header = [
     part ? partCellsAre(c, part) : missing ? `cells: ${ran} of ${gridSize(c)} runs (partial)` : cellsAre(c.seeds.length),
-    ...c.rows.map((r) => (r.results.some((x) => x.partial) ? `${r.label} *` : r.label)),
+    ...c.rows.map((r) => `${r.label}${r.results.some((x) => x.partial) ? ' *' : ''}${r.results.some(stoppedEarly) ? ' †' : ''}`),
   ];
   const perRun = part
     ? `\n(shard ${part.index}/${part.count}: a column's figures are of the seeds in its seeds row only; mmulab merge of every part gives the means over all seeds)`
@@ -221,7 +221,8 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
       : c.seeds.length > 1
         ? "\n(p50, p99 and max are each run's, then averaged; min-max shown where the seeds differ, and a count's mean to one decimal)"
         : '';
-  const note = `${perRun}${c.partial ? `\n${partialNote(c, owns)}` : ''}`;
+  const stops = stoppedNote(c);
+  const note = `${perRun}${stops ? `\n${stops}` : ''}${c.partial ? `\n${partialNote(c, owns)}` : ''}`;
   const mutant = c.mutant ? `, mutant ${printable(c.mutant)}` : '';
   // What every variant was set to: a size --set changes every figure. The type says `sets` is always
   // there, but results built by hand (test fixtures) may lack it: none then.
@@ -257,6 +258,27 @@ function optionalRows(c: CompareResult, metric: (name: string, f: (r: RunResult)
     );
   }
   return rows;
+}
+
+/**
+ * A run stops at its first violation or at a livelock (README, Result JSON):
+ * its counts are of that shorter time, not a variant's doing fewer of them.
+ */
+const stoppedEarly = (r: RunResult) => r.violations.length > 0 || r.progress.livelock;
+
+/**
+ * The runs that stopped early, by column (their column marked †) and when, as
+ * the HTML page says "the run stopped at …" under each timeline; '' when none did.
+ */
+function stoppedNote(c: CompareResult): string {
+  const cols: string[] = [];
+  for (const row of c.rows) {
+    const early = row.results.filter(stoppedEarly);
+    if (early.length === 0) continue;
+    const at = early.map((r) => `seed ${r.seed} at ${r.violations.length > 0 ? 'its violation' : 'its livelock'} at ${fmtNs(r.simTimeNs)}`);
+    cols.push(`${row.label} ${at.join(', ')}`);
+  }
+  return cols.length === 0 ? '' : `(† stopped early, its counts of a shorter run: ${cols.join('; ')})`;
 }
 
 /** A part's header cell: how many of the grid's runs it holds, not "mean over N seeds". */

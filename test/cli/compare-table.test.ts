@@ -215,3 +215,30 @@ test("compare table: every way a fault ended is a row, and the rows add up to fa
   assert.deepEqual(cells('  retries on invalid slot'), [14, 12]);
   assert.deepEqual(cells('  emulated (RET_PF_EMULATE)'), [3, 3]);
 });
+
+test('compare table: a column whose runs stopped at a violation or a livelock is marked †, and a line says when each stopped (a probe: rmap-only 3.0 ms and fewer faults read as "fewer faults")', () => {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  const settings = effectiveSettings(s, {});
+  const run = (seed: number) => simulate(s, { settings, mutant: null, seed });
+  const violated = { ...run(2), simTimeNs: 3_040_000, violations: [{ kind: 'accounting', thread: 'vcpu0', timeNs: 3_040_000, step: 9, message: 'm' }] };
+  const livelocked = { ...run(3), simTimeNs: 22_100_000, progress: { ...run(3).progress, livelock: true } };
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'fault-vs-invalidation-mini',
+    vary: { faultPrecheck: ['off', 'lockless', 'x'] },
+    seeds: [1, 2],
+    rows: [
+      { label: 'a', settings, results: [run(1), violated] },
+      { label: 'b', settings, results: [livelocked] },
+      { label: 'c', settings, results: [run(1)] },
+    ],
+    partial: false,
+    wallMs: 0,
+  };
+  const text = renderCompare(c);
+  const header = text.split('\n')[1]!;
+  assert.match(header, / a † {2,}b † {2,}c$/);
+  assert.match(text, /\n\(† stopped early, its counts of a shorter run: a seed 2 at its violation at 3\.0ms; b seed 3 at its livelock at 22\.1ms\)/);
+  // None stopped: no mark, no line.
+  assert.doesNotMatch(renderCompare({ ...c, rows: [c.rows[2]!] }), /†/);
+});
