@@ -1,4 +1,5 @@
 import type { Settings } from '../kvm/settings.js';
+import { apicRequested, apicReRequested, faultsEnded, ifMeasured, invalidationsCompleted, lockTaken, zapsCompleted } from '../report/measured.js';
 import { printable } from '../report/printable.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -174,28 +175,28 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
       : []),
     metric('  in flight at the stop', (r) => r.metrics.faults.inFlight),
     metric('MMIO fast-path emulations', (r) => r.metrics.mmio.fastPath),
-    metric('fault p50', (r) => r.metrics.faults.latencyNs.p50, fmtNs),
-    metric('fault p99', (r) => r.metrics.faults.latencyNs.p99, fmtNs),
-    metric('fault max', (r) => r.metrics.faults.latencyNs.max, fmtNs),
+    metric('fault p50', (r) => ifMeasured(r, r.metrics.faults.latencyNs.p50, faultsEnded), fmtNs),
+    metric('fault p99', (r) => ifMeasured(r, r.metrics.faults.latencyNs.p99, faultsEnded), fmtNs),
+    metric('fault max', (r) => ifMeasured(r, r.metrics.faults.latencyNs.max, faultsEnded), fmtNs),
     metric('mmu_lock read acq', (r) => r.metrics.mmuLock.readAcquires),
     metric('mmu_lock write acq', (r) => r.metrics.mmuLock.writeAcquires),
     // Acquisitions, read or write, that had to queue (RwLock's contended count).
     metric('mmu_lock contended acq', (r) => r.metrics.mmuLock.contended),
-    metric('mmu_lock wait p99', (r) => r.metrics.mmuLock.waitNs.p99, fmtNs),
-    metric('mmu_lock wait max', (r) => r.metrics.mmuLock.waitNs.max, fmtNs),
+    metric('mmu_lock wait p99', (r) => ifMeasured(r, r.metrics.mmuLock.waitNs.p99, lockTaken), fmtNs),
+    metric('mmu_lock wait max', (r) => ifMeasured(r, r.metrics.mmuLock.waitNs.max, lockTaken), fmtNs),
     metric('lock breaks', (r) => r.metrics.mmuLock.lockBreaks),
     metric('remote flushes', (r) => r.metrics.tlb.remoteFlushes),
     // What thread 001's lockless pre-check is about: the invalidations the faults retried against, and how long they held.
     metric('invalidations completed', (r) => r.metrics.invalidations.completed),
-    metric('invalidation time p50', (r) => r.metrics.invalidations.durationNs.p50, fmtNs),
-    metric('invalidation time max', (r) => r.metrics.invalidations.durationNs.max, fmtNs),
+    metric('invalidation time p50', (r) => ifMeasured(r, r.metrics.invalidations.durationNs.p50, invalidationsCompleted), fmtNs),
+    metric('invalidation time max', (r) => ifMeasured(r, r.metrics.invalidations.durationNs.max, invalidationsCompleted), fmtNs),
     metric('SPTEs zapped by notifiers', (r) => r.metrics.invalidations.sptesZapped),
     metric('guest accesses', (r) => r.metrics.guest.accesses),
     metric('APIC re-requests', (r) => r.metrics.apic.reRequests),
     // Each vCPU's time from its first re-request to its reload, added up over the vCPUs: the retry flow's loop only.
-    metric('APIC re-requesting (sum over vCPUs)', (r) => r.metrics.apic.stalledNs, fmtNs),
+    metric('APIC re-requesting (sum over vCPUs)', (r) => ifMeasured(r, r.metrics.apic.stalledNs, apicReRequested), fmtNs),
     // Each vCPU's time from a reload request to its next VM-entry, added up: what the reload costs the guest, either flow.
-    metric('APIC request to entry (sum)', (r) => r.metrics.apic.requestToEntryNs, fmtNs),
+    metric('APIC request to entry (sum)', (r) => ifMeasured(r, r.metrics.apic.requestToEntryNs, apicRequested), fmtNs),
     // Under TDP there are no shadow pages (0 in the JSON): the row is for comparisons that shadow-page.
     ...(c.rows.some((row) => row.settings.mmu === 'shadow') ? [metric('shadow pages peak', (r) => r.metrics.shadowPages.peak)] : []),
     metric('root reloads', (r) => r.metrics.roots.reloads),
@@ -203,7 +204,7 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     metric('reloads after root zap', (r) => r.metrics.roots.reloadsAfterZap),
     // zapAll counts kvm_mmu_zap_memslot's slot-only flushes too (memslotFlush=zap-slot, zap-slot-rmap-only).
     metric('zap-all/memslot zaps completed', (r) => r.metrics.zapAll.completed),
-    metric('zap-all/memslot longest (completed)', (r) => r.metrics.zapAll.maxDurationNs, fmtNs),
+    metric('zap-all/memslot longest (completed)', (r) => ifMeasured(r, r.metrics.zapAll.maxDurationNs, zapsCompleted), fmtNs),
     // Present only where a run has them (a logged slot; INVLPG under shadow paging): 0 for a run without.
     ...optionalRows(c, metric),
     // Not means: runs counted.

@@ -1,4 +1,15 @@
 import { grouped } from '../check/grouped.js';
+import {
+  apicRequested,
+  apicReRequested,
+  faultsEnded,
+  ifMeasured,
+  invalidationsCompleted,
+  lockTaken,
+  lockWritten,
+  type Measured,
+  zapsCompleted,
+} from '../report/measured.js';
 import { actedWords } from '../report/mutant-acted.js';
 import { printable } from '../report/printable.js';
 import type { RunResult } from '../simulate/result.js';
@@ -10,6 +21,8 @@ const g = grouped;
 /** The run's main figures as a two-column table that fits 80 columns. */
 export function summarizeRun(r: RunResult, stopped?: string): string {
   const m = r.metrics;
+  // A duration the run did not measure (no invalidation completed): '-', not 0ns.
+  const ns = (v: number, measured: Measured) => (ifMeasured(r, v, measured) === undefined ? '-' : fmtNs(v));
   const rows: [string, string][] = [
     ['simulated time', fmtNs(r.simTimeNs)],
     ['steps', g(r.steps)],
@@ -22,14 +35,23 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
     ],
     ['  #PF injected, in flight at the stop', `${g(m.faults.injectedPf)}, ${g(m.faults.inFlight)}`],
     ['MMIO fast-path emulations (no fault)', g(m.mmio.fastPath)],
-    ['fault latency p50 / p99 / max', `${fmtNs(m.faults.latencyNs.p50)} / ${fmtNs(m.faults.latencyNs.p99)} / ${fmtNs(m.faults.latencyNs.max)}`],
+    [
+      'fault latency p50 / p99 / max',
+      `${ns(m.faults.latencyNs.p50, faultsEnded)} / ${ns(m.faults.latencyNs.p99, faultsEnded)} / ${ns(m.faults.latencyNs.max, faultsEnded)}`,
+    ],
     ['mmu_lock read/write acq (contended)', `${g(m.mmuLock.readAcquires)} / ${g(m.mmuLock.writeAcquires)} (${g(m.mmuLock.contended)})`],
-    ['mmu_lock wait p99/max, write hold', `${fmtNs(m.mmuLock.waitNs.p99)} / ${fmtNs(m.mmuLock.waitNs.max)}, ${fmtNs(m.mmuLock.writeHoldNs.max)}`],
+    [
+      'mmu_lock wait p99/max, write hold',
+      `${ns(m.mmuLock.waitNs.p99, lockTaken)} / ${ns(m.mmuLock.waitNs.max, lockTaken)}, ${ns(m.mmuLock.writeHoldNs.max, lockWritten)}`,
+    ],
     ['lock breaks, remote TLB flushes', `${g(m.mmuLock.lockBreaks)}, ${g(m.tlb.remoteFlushes)}`],
     ['invalidations started / completed', `${g(m.invalidations.started)} / ${g(m.invalidations.completed)}`],
-    ['invalidation time p50 / max', `${fmtNs(m.invalidations.durationNs.p50)} / ${fmtNs(m.invalidations.durationNs.max)}`],
+    [
+      'invalidation time p50 / max',
+      `${ns(m.invalidations.durationNs.p50, invalidationsCompleted)} / ${ns(m.invalidations.durationNs.max, invalidationsCompleted)}`,
+    ],
     ['APIC reloads/re-requests', `${g(m.apic.reloads)} / ${g(m.apic.reRequests)}`],
-    ['APIC re-requesting/request to entry', `${fmtNs(m.apic.stalledNs)} / ${fmtNs(m.apic.requestToEntryNs)} (sums over vCPUs)`],
+    ['APIC re-requesting/request to entry', `${ns(m.apic.stalledNs, apicReRequested)} / ${ns(m.apic.requestToEntryNs, apicRequested)} (sums over vCPUs)`],
   ];
   const d = m.dirtyLog;
   if (d !== undefined) {
@@ -58,7 +80,10 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
     rows.push(['roots loaded/freed/reloads', `${g(m.roots.allocated)} / ${g(m.roots.freed)} / ${g(m.roots.reloads)}`]);
     rows.push(['roots zapped in use, reloads after', `${g(m.roots.zappedInUse)}, ${g(m.roots.reloadsAfterZap)}`]);
     // zapAll counts kvm_mmu_zap_memslot's slot-only flushes too (memslotFlush=zap-slot, zap-slot-rmap-only): the label says both.
-    rows.push(['zap-all/memslot zaps started/done, longest', `${g(m.zapAll.started)} / ${g(m.zapAll.completed)}, ${fmtNs(m.zapAll.maxDurationNs)}`]);
+    rows.push([
+      'zap-all/memslot zaps started/done, longest',
+      `${g(m.zapAll.started)} / ${g(m.zapAll.completed)}, ${ns(m.zapAll.maxDurationNs, zapsCompleted)}`,
+    ]);
   }
   // What stalled goes below the table, as a violation does: a line of its own does not widen every row.
   rows.push(['livelock', r.progress.livelock ? 'YES (below)' : 'no']);

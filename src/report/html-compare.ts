@@ -34,7 +34,9 @@ const mean = (a: number[]) => (a.length === 0 ? 0 : a.reduce((x, y) => x + y, 0)
 
 /** Mean over seeds, with min–max when there are several. */
 function agg(row: MetricRow, results: RunResult[]): { v: number; text: string } {
-  const vals = results.map(row.get);
+  // A figure a run does not have (a duration it did not measure) is left out; none: '-', as the text table has it.
+  const vals = results.filter((r) => row.has?.(r) ?? true).map(row.get);
+  if (vals.length === 0) return { v: 0, text: '-' };
   const v = mean(vals);
   if (vals.length <= 1) return { v, text: fmtMetric(row, v) };
   const lo = Math.min(...vals);

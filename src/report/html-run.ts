@@ -112,8 +112,10 @@ function summaryTable(r: RunResult): string {
     groups.set(row.group, g);
     const v = row.get(r);
     const bad = row.bad?.(r) ?? false;
+    // A duration the run did not measure (no invalidation completed): '-', not 0 ns.
+    const has = row.has?.(r) ?? true;
     g.push(
-      `<tr><td>${esc(row.label)}</td><td class="num${bad ? ' bad' : ''}" data-metric="${esc(row.key)}" data-value="${v}">${esc(fmtMetric(row, v))}</td></tr>`,
+      `<tr><td>${esc(row.label)}</td><td class="num${bad ? ' bad' : ''}" data-metric="${esc(row.key)}" data-value="${has ? v : ''}">${has ? esc(fmtMetric(row, v)) : '-'}</td></tr>`,
     );
   }
   const tables = [...groups].map(([name, rows]) => `<table class="summary"><tr class="group"><th colspan="2">${esc(name)}</th></tr>${rows.join('')}</table>`);

@@ -1,5 +1,16 @@
 import type { RunResult } from '../simulate/result.js';
 import { fmtNs } from './html-page.js';
+import {
+  apicRequested,
+  apicReRequested,
+  faultsEnded,
+  ifMeasured,
+  invalidationsCompleted,
+  lockTaken,
+  lockWritten,
+  type Measured,
+  zapsCompleted,
+} from './measured.js';
 
 /** One figure of a run as the report tables show it. */
 export interface MetricRow {
@@ -13,9 +24,18 @@ export interface MetricRow {
   unit: 'ns' | 'int';
   /** True when the value means trouble for this run (drawn red). */
   bad?: (r: RunResult) => boolean;
-  /** Whether a run has the figure at all (a feature's rows): a compare shows '-' for a variant none of whose runs has it. */
+  /**
+   * Whether a run has the figure at all (a feature's rows; a duration it measured, measured.ts):
+   * '-' for a run without it, and a compare's mean is of the runs with it.
+   */
   has?: (r: RunResult) => boolean;
 }
+
+/** A duration's row: `has` it where the run measured it (measured.ts). */
+const timed = (row: MetricRow, measured: Measured): MetricRow => ({
+  ...row,
+  has: (r: RunResult) => ifMeasured(r, row.get(r), measured) !== undefined,
+});
 
 const m = (r: RunResult) => r.metrics;
 
@@ -60,17 +80,17 @@ export const METRIC_ROWS: readonly MetricRow[] = [
     get: (r) => m(r).mmio.fastPath,
     unit: 'int',
   },
-  { key: 'faults.latencyNs.p50', group: 'Page faults', label: 'latency p50', get: (r) => m(r).faults.latencyNs.p50, unit: 'ns' },
-  { key: 'faults.latencyNs.p90', group: 'Page faults', label: 'latency p90', get: (r) => m(r).faults.latencyNs.p90, unit: 'ns' },
-  { key: 'faults.latencyNs.p99', group: 'Page faults', label: 'latency p99', get: (r) => m(r).faults.latencyNs.p99, unit: 'ns' },
-  { key: 'faults.latencyNs.max', group: 'Page faults', label: 'latency max', get: (r) => m(r).faults.latencyNs.max, unit: 'ns' },
+  timed({ key: 'faults.latencyNs.p50', group: 'Page faults', label: 'latency p50', get: (r) => m(r).faults.latencyNs.p50, unit: 'ns' }, faultsEnded),
+  timed({ key: 'faults.latencyNs.p90', group: 'Page faults', label: 'latency p90', get: (r) => m(r).faults.latencyNs.p90, unit: 'ns' }, faultsEnded),
+  timed({ key: 'faults.latencyNs.p99', group: 'Page faults', label: 'latency p99', get: (r) => m(r).faults.latencyNs.p99, unit: 'ns' }, faultsEnded),
+  timed({ key: 'faults.latencyNs.max', group: 'Page faults', label: 'latency max', get: (r) => m(r).faults.latencyNs.max, unit: 'ns' }, faultsEnded),
   { key: 'mmuLock.readAcquires', group: 'mmu_lock', label: 'read acquisitions', get: (r) => m(r).mmuLock.readAcquires, unit: 'int' },
   { key: 'mmuLock.writeAcquires', group: 'mmu_lock', label: 'write acquisitions', get: (r) => m(r).mmuLock.writeAcquires, unit: 'int' },
   { key: 'mmuLock.contended', group: 'mmu_lock', label: 'contended acquisitions (had to queue)', get: (r) => m(r).mmuLock.contended, unit: 'int' },
-  { key: 'mmuLock.waitNs.p50', group: 'mmu_lock', label: 'wait p50', get: (r) => m(r).mmuLock.waitNs.p50, unit: 'ns' },
-  { key: 'mmuLock.waitNs.p99', group: 'mmu_lock', label: 'wait p99', get: (r) => m(r).mmuLock.waitNs.p99, unit: 'ns' },
-  { key: 'mmuLock.waitNs.max', group: 'mmu_lock', label: 'wait max', get: (r) => m(r).mmuLock.waitNs.max, unit: 'ns' },
-  { key: 'mmuLock.writeHoldNs.max', group: 'mmu_lock', label: 'longest write hold', get: (r) => m(r).mmuLock.writeHoldNs.max, unit: 'ns' },
+  timed({ key: 'mmuLock.waitNs.p50', group: 'mmu_lock', label: 'wait p50', get: (r) => m(r).mmuLock.waitNs.p50, unit: 'ns' }, lockTaken),
+  timed({ key: 'mmuLock.waitNs.p99', group: 'mmu_lock', label: 'wait p99', get: (r) => m(r).mmuLock.waitNs.p99, unit: 'ns' }, lockTaken),
+  timed({ key: 'mmuLock.waitNs.max', group: 'mmu_lock', label: 'wait max', get: (r) => m(r).mmuLock.waitNs.max, unit: 'ns' }, lockTaken),
+  timed({ key: 'mmuLock.writeHoldNs.max', group: 'mmu_lock', label: 'longest write hold', get: (r) => m(r).mmuLock.writeHoldNs.max, unit: 'ns' }, lockWritten),
   { key: 'mmuLock.lockBreaks', group: 'mmu_lock', label: 'lock breaks (drop and re-take)', get: (r) => m(r).mmuLock.lockBreaks, unit: 'int' },
   { key: 'tlb.remoteFlushes', group: 'TLB', label: 'remote TLB flushes (kvm_flush_remote_tlbs)', get: (r) => m(r).tlb.remoteFlushes, unit: 'int' },
   { key: 'tlb.vcpuFlushes', group: 'TLB', label: 'vCPU TLB flushes', get: (r) => m(r).tlb.vcpuFlushes, unit: 'int' },
@@ -85,32 +105,44 @@ export const METRIC_ROWS: readonly MetricRow[] = [
     get: (r) => m(r).invalidations.sptesZapped,
     unit: 'int',
   },
-  {
-    key: 'invalidations.durationNs.p50',
-    group: 'mmu_notifier invalidations',
-    label: 'duration p50',
-    get: (r) => m(r).invalidations.durationNs.p50,
-    unit: 'ns',
-  },
-  {
-    key: 'invalidations.durationNs.max',
-    group: 'mmu_notifier invalidations',
-    label: 'duration max',
-    get: (r) => m(r).invalidations.durationNs.max,
-    unit: 'ns',
-  },
+  timed(
+    {
+      key: 'invalidations.durationNs.p50',
+      group: 'mmu_notifier invalidations',
+      label: 'duration p50',
+      get: (r) => m(r).invalidations.durationNs.p50,
+      unit: 'ns',
+    },
+    invalidationsCompleted,
+  ),
+  timed(
+    {
+      key: 'invalidations.durationNs.max',
+      group: 'mmu_notifier invalidations',
+      label: 'duration max',
+      get: (r) => m(r).invalidations.durationNs.max,
+      unit: 'ns',
+    },
+    invalidationsCompleted,
+  ),
   { key: 'apic.reloads', group: 'APIC-access page', label: 'reloads', get: (r) => m(r).apic.reloads, unit: 'int' },
   { key: 'apic.reRequests', group: 'APIC-access page', label: 're-requests (invalidation in progress)', get: (r) => m(r).apic.reRequests, unit: 'int' },
   // Each vCPU's time from its first re-request to its reload, added up over the vCPUs: the retry flow's loop only.
-  { key: 'apic.stalledNs', group: 'APIC-access page', label: 'time re-requesting (summed over vCPUs)', get: (r) => m(r).apic.stalledNs, unit: 'ns' },
+  timed(
+    { key: 'apic.stalledNs', group: 'APIC-access page', label: 'time re-requesting (summed over vCPUs)', get: (r) => m(r).apic.stalledNs, unit: 'ns' },
+    apicReRequested,
+  ),
   // Each vCPU's time from a reload request to its next VM-entry, added up: what the reload costs the guest, either flow.
-  {
-    key: 'apic.requestToEntryNs',
-    group: 'APIC-access page',
-    label: 'request to next VM-entry (summed over vCPUs)',
-    get: (r) => m(r).apic.requestToEntryNs,
-    unit: 'ns',
-  },
+  timed(
+    {
+      key: 'apic.requestToEntryNs',
+      group: 'APIC-access page',
+      label: 'request to next VM-entry (summed over vCPUs)',
+      get: (r) => m(r).apic.requestToEntryNs,
+      unit: 'ns',
+    },
+    apicRequested,
+  ),
   { key: 'guest.accesses', group: 'Guest', label: 'accesses', get: (r) => m(r).guest.accesses, unit: 'int' },
   { key: 'guest.entries', group: 'Guest', label: 'VM-entries', get: (r) => m(r).guest.entries, unit: 'int' },
   { key: 'guest.entriesCancelled', group: 'Guest', label: 'VM-entries cancelled (late request check)', get: (r) => m(r).guest.entriesCancelled, unit: 'int' },
@@ -144,14 +176,17 @@ export const METRIC_ROWS: readonly MetricRow[] = [
     unit: 'int',
     bad: (r) => m(r).zapAll.completed < m(r).zapAll.started,
   },
-  {
-    key: 'zapAll.maxDurationNs',
-    group: 'Zap all',
-    label: 'longest (of those completed)',
-    get: (r) => m(r).zapAll.maxDurationNs,
-    unit: 'ns',
-    bad: (r) => m(r).zapAll.completed < m(r).zapAll.started,
-  },
+  timed(
+    {
+      key: 'zapAll.maxDurationNs',
+      group: 'Zap all',
+      label: 'longest (of those completed)',
+      get: (r) => m(r).zapAll.maxDurationNs,
+      unit: 'ns',
+      bad: (r) => m(r).zapAll.completed < m(r).zapAll.started,
+    },
+    zapsCompleted,
+  ),
   { key: 'memslots.changes', group: 'Memslots', label: 'memslot changes', get: (r) => m(r).memslots.changes, unit: 'int' },
 ];
 

@@ -242,3 +242,34 @@ test('compare table: a column whose runs stopped at a violation or a livelock is
   // None stopped: no mark, no line.
   assert.doesNotMatch(renderCompare({ ...c, rows: [c.rows[2]!] }), /†/);
 });
+
+test('compare table: a duration no run of a column measured is "-", not 0ns, and a mean is of the runs that did (a probe: "zap-all/memslot longest (completed) 0ns" for a zap that never finished)', () => {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  const settings = effectiveSettings(s, {});
+  const r = simulate(s, { settings, mutant: null, seed: 1 });
+  assert.equal(r.metrics.apic.reRequests, 0);
+  const unfinished = { ...r, metrics: { ...r.metrics, zapAll: { started: 1, completed: 0, maxDurationNs: 0 } } };
+  const finished = { ...r, metrics: { ...r.metrics, zapAll: { started: 1, completed: 1, maxDurationNs: 5000 } } };
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'fault-vs-invalidation-mini',
+    vary: { faultPrecheck: ['off', 'lockless'] },
+    seeds: [1, 2],
+    rows: [
+      { label: 'a', settings, results: [unfinished, unfinished] },
+      { label: 'b', settings, results: [unfinished, finished] },
+    ],
+    partial: false,
+    wallMs: 0,
+  };
+  const row = (label: string) =>
+    renderCompare(c)
+      .split('\n')
+      .find((l) => l.startsWith(`${label}  `))!;
+  assert.match(row('zap-all/memslot longest (completed)'), / - {2,}5\.0µs$/);
+  assert.match(row('APIC re-requesting (sum over vCPUs)'), / - {2,}-$/);
+  // The HTML page alike.
+  const html = renderCompareReport(c.rows.map((x) => ({ label: x.label, results: x.results })));
+  assert.match(html, /data-variant="a" data-metric="apic.stalledNs" data-value="">-</);
+  assert.match(html, /data-variant="b" data-metric="zapAll.maxDurationNs" data-value="5000">5.00 µs</);
+});

@@ -43,3 +43,12 @@ test('run table: a partial run says why it stopped: interrupted, or the bound it
   assert.equal(stopped.code, 130, stopped.stderr);
   assert.match(stopped.stdout, /\n\(partial: interrupted\)\n$/);
 });
+
+test('run table: a duration the run did not measure is "-", not 0ns (a probe: "invalidation time p50 / max  0ns / 0ns" with no invalidation completed, read as "took no time")', async () => {
+  const r = await captured(['run', 'slot-zap-accounting', '--set', 'memslotFlush=zap-slot']);
+  assert.equal(value(r.stdout, 'invalidations started / completed'), '0 / 0');
+  assert.equal(value(r.stdout, 'invalidation time p50 / max'), '- / -');
+  assert.equal(value(r.stdout, 'APIC re-requesting/request to entry'), '- / - (sums over vCPUs)');
+  // Measured ones keep their time.
+  assert.match(value(r.stdout, 'fault latency p50 / p99 / max'), /^[\d.]+µs \/ [\d.]+µs \/ [\d.]+µs$/);
+});

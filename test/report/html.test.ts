@@ -33,7 +33,7 @@ export function externalRefs(html: string): string[] {
 /** The data-metric cells of a page: key → {value, text}. */
 function cells(html: string, variant?: string): Map<string, { value: number; text: string }> {
   const out = new Map<string, { value: number; text: string }>();
-  const re = /<td class="num[^"]*"(?: data-variant="([^"]*)")? data-metric="([^"]+)" data-value="([^"]+)">([^<]*)<\/td>/g;
+  const re = /<td class="num[^"]*"(?: data-variant="([^"]*)")? data-metric="([^"]+)" data-value="([^"]*)">([^<]*)<\/td>/g;
   for (const m of html.matchAll(re)) if (variant === undefined || m[1] === variant) out.set(m[2]!, { value: Number(m[3]), text: m[4]! });
   return out;
 }
@@ -47,9 +47,15 @@ test('html run report apic-page-reload seed 1: the summary holds every figure of
   for (const row of METRIC_ROWS) {
     const cell = c.get(row.key);
     assert.ok(cell, `no cell for ${row.key}`);
+    // A duration the run did not measure (no zap-all ran): '-', not 0 ns (a probe: "0ns" read as "took no time").
+    if (row.has?.(r) === false) {
+      assert.deepEqual(cell, { value: 0, text: '-' }, row.key);
+      continue;
+    }
     assert.equal(cell.value, row.get(r), row.key);
     assert.equal(cell.text, fmtMetric(row, row.get(r)).replace(/&/g, '&amp;'), row.key);
   }
+  assert.equal(c.get('zapAll.maxDurationNs')?.text, '-');
   // The figures thread 003's scenarios are read by, and the time the counts are of (a probe: the page had neither).
   for (const key of ['simTimeNs', 'roots.reloadsAfterZap', 'roots.zappedInUse']) assert.ok(c.has(key), key);
   assert.match(html, /data-status="ok"/);
