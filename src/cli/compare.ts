@@ -1,6 +1,7 @@
 import type { Settings } from '../kvm/settings.js';
 import { apicRequested, apicReRequested, faultsEnded, ifMeasured, invalidationsCompleted, lockTaken, zapsCompleted } from '../report/measured.js';
 import { printable } from '../report/printable.js';
+import { seedSpread } from '../report/seed-spread.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { ScenarioSize } from '../scenario/size.js';
@@ -105,17 +106,9 @@ export function runCompare(
   };
 }
 
-/**
- * The mean over seeds, with the spread (min-max) when the seeds differ (as the HTML page shows it).
- * `fmt` shows a figure; `fmtMean`, a mean of differing figures (a count's, to one decimal: rounded
- * to a whole number, the rows under faults would not add up to it, 14 for 6 + 5.67 + 2.67).
- */
+/** The mean over seeds, with the spread (min-max) where the seeds differ (seedSpread, as the HTML page shows it); '-' for none. */
 function agg(values: number[], fmt: (n: number) => string, fmtMean: (n: number) => string = fmt): string {
-  if (values.length === 0) return '-';
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  return lo === hi ? fmt(mean) : `${fmtMean(mean)} (${fmt(lo)}-${fmt(hi)})`;
+  return values.length === 0 ? '-' : seedSpread(values, fmt, fmtMean, '-');
 }
 
 /**

@@ -4,6 +4,7 @@ import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './h
 import { fmtMetric, settingsTable } from './html-run.js';
 import { timelineLegend, timelineSvg } from './html-timeline.js';
 import { METRIC_ROWS, type MetricRow, metricRowsFor, runStatus, statusClass } from './metric-rows.js';
+import { seedSpread } from './seed-spread.js';
 import { QUANTILE_POINTS, type RunSeries } from './series.js';
 
 /** One variant of a comparison: its label and one result per seed. */
@@ -32,16 +33,13 @@ export interface CompareReportOptions {
 
 const mean = (a: number[]) => (a.length === 0 ? 0 : a.reduce((x, y) => x + y, 0) / a.length);
 
-/** Mean over seeds, with min–max when there are several. */
+/** Mean over seeds, with min–max where the seeds differ as printed (seedSpread, as the text table has it). */
 function agg(row: MetricRow, results: RunResult[]): { v: number; text: string } {
   // A figure a run does not have (a duration it did not measure) is left out; none: '-', as the text table has it.
   const vals = results.filter((r) => row.has?.(r) ?? true).map(row.get);
   if (vals.length === 0) return { v: 0, text: '-' };
-  const v = mean(vals);
-  if (vals.length <= 1) return { v, text: fmtMetric(row, v) };
-  const lo = Math.min(...vals);
-  const hi = Math.max(...vals);
-  return { v, text: lo === hi ? fmtMetric(row, v) : `${fmtMetric(row, v)} (${fmtMetric(row, lo)}–${fmtMetric(row, hi)})` };
+  const show = (n: number) => fmtMetric(row, n);
+  return { v: mean(vals), text: seedSpread(vals, show, show, '–') };
 }
 
 /** The worst status among a variant's seeds, and how many seeds had it. */

@@ -273,3 +273,29 @@ test('compare table: a duration no run of a column measured is "-", not 0ns, and
   assert.match(html, /data-variant="a" data-metric="apic.stalledNs" data-value="">-</);
   assert.match(html, /data-variant="b" data-metric="zapAll.maxDurationNs" data-value="5000">5.00 µs</);
 });
+
+test('compare table and page: no min-max range whose ends print alike (a probe: "simulated time 3.0ms (3.0ms-3.0ms)", "fault p99 7.8µs (7.8µs-7.8µs)")', () => {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  const settings = effectiveSettings(s, {});
+  const r = simulate(s, { settings, mutant: null, seed: 1 });
+  const at = (simTimeNs: number) => ({ ...r, simTimeNs });
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'fault-vs-invalidation-mini',
+    vary: { faultPrecheck: ['off', 'lockless'] },
+    seeds: [1, 2],
+    rows: [
+      { label: 'a', settings, results: [at(3_040_000), at(3_041_000)] },
+      { label: 'b', settings, results: [at(3_040_000), at(3_140_000)] },
+    ],
+    partial: false,
+    wallMs: 0,
+  };
+  const row = renderCompare(c)
+    .split('\n')
+    .find((l) => l.startsWith('simulated time  '))!;
+  assert.match(row, / 3\.0ms {2,}3\.1ms \(3\.0ms-3\.1ms\)$/);
+  const html = renderCompareReport(c.rows.map((x) => ({ label: x.label, results: x.results })));
+  assert.match(html, /data-variant="a" data-metric="simTimeNs" data-value="3040500">3\.04 ms</);
+  assert.match(html, /data-variant="b" data-metric="simTimeNs" data-value="3090000">3\.09 ms \(3\.04 ms–3\.14 ms\)</);
+});
