@@ -1,7 +1,7 @@
 import type { Settings } from '../kvm/settings.js';
 import { apicRequested, apicReRequested, faultsEnded, ifMeasured, invalidationsCompleted, lockTaken, zapsCompleted } from '../report/measured.js';
 import { printable } from '../report/printable.js';
-import { seedSpread } from '../report/seed-spread.js';
+import { countMean, seedSpread } from '../report/seed-spread.js';
 import { InputError } from '../scenario/input-error.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { ScenarioSize } from '../scenario/size.js';
@@ -120,7 +120,6 @@ function cellsAre(seeds: number): string {
 }
 
 const int = (n: number) => String(Math.round(n));
-const oneDecimal = (n: number) => n.toFixed(1);
 
 /**
  * A part of a sweep (`--shard i/n`): its table holds its own runs only, a seed or
@@ -141,7 +140,7 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
       agg(
         row.results.map(f).filter((n): n is number => n !== undefined),
         fmt,
-        fmt === int ? oneDecimal : fmt,
+        fmt === int ? countMean : fmt,
       ),
     ),
   ];

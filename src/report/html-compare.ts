@@ -4,7 +4,7 @@ import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './h
 import { fmtMetric, settingsTable } from './html-run.js';
 import { timelineLegend, timelineSvg } from './html-timeline.js';
 import { METRIC_ROWS, type MetricRow, metricRowsFor, runStatus, statusClass } from './metric-rows.js';
-import { seedSpread } from './seed-spread.js';
+import { countMean, seedSpread } from './seed-spread.js';
 import { QUANTILE_POINTS, type RunSeries } from './series.js';
 
 /** One variant of a comparison: its label and one result per seed. */
@@ -39,7 +39,15 @@ function agg(row: MetricRow, results: RunResult[]): { v: number; text: string } 
   const vals = results.filter((r) => row.has?.(r) ?? true).map(row.get);
   if (vals.length === 0) return { v: 0, text: '-' };
   const show = (n: number) => fmtMetric(row, n);
-  return { v: mean(vals), text: seedSpread(vals, show, show, '–') };
+  // A count's mean to one decimal, as the text table has it: rounded, the rows under faults would not add up to it.
+  const showMean = row.unit === 'int' ? (n: number) => groupedDecimal(countMean(n)) : show;
+  return { v: mean(vals), text: seedSpread(vals, show, showMean, '–') };
+}
+
+/** "1174.5" as the page shows counts: thousands grouped (1,174.5). */
+function groupedDecimal(text: string): string {
+  const [whole, frac] = text.split('.');
+  return `${Number(whole).toLocaleString('en-US')}${frac === undefined ? '' : `.${frac}`}`;
 }
 
 /** The worst status among a variant's seeds, and how many seeds had it. */
@@ -260,7 +268,7 @@ ${opts.command ? `<p class="note">Reproduce: <code>${esc(opts.command)}</code></
 <div class="charts">${charts.map(chartDiv).join('')}</div>
 ${timelines}
 <h2>All figures</h2>
-<p class="note">Mean over seeds; the range (min–max) follows when seeds differ. A percentile or maximum is each run's own, then averaged over the seeds. Red: a livelock, a violation, or a zap that never completed.</p>
+<p class="note">Mean over seeds (a count's to one decimal where the seeds differ, as the text table has it, so that the rows under faults add up); the range (min–max) follows when seeds differ. A percentile or maximum is each run's own, then averaged over the seeds. Red: a livelock, a violation, or a zap that never completed.</p>
 ${table}
 ${first ? `<h2>Settings of the first variant</h2>${settingsTable(first.settings, first.mutant)}` : ''}
 `;

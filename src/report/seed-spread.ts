@@ -13,3 +13,6 @@ export function seedSpread(values: readonly number[], fmt: (n: number) => string
   const hi = fmt(Math.max(...values));
   return lo === hi ? fmt(mean) : `${fmtMean(mean)} (${lo}${dash}${hi})`;
 }
+
+/** A count's mean where the seeds differ, to one decimal (seedSpread): compare's text table and its HTML page alike. */
+export const countMean = (n: number): string => n.toFixed(1);

@@ -299,3 +299,25 @@ test('compare table and page: no min-max range whose ends print alike (a probe: 
   assert.match(html, /data-variant="a" data-metric="simTimeNs" data-value="3040500">3\.04 ms</);
   assert.match(html, /data-variant="b" data-metric="simTimeNs" data-value="3090000">3\.09 ms \(3\.04 ms–3\.14 ms\)</);
 });
+
+test("compare page: a count's mean is to one decimal where the seeds differ, as the text table has it, so the rows under faults add up (a probe: 'faults 1,175' and 'emulated 83 (77–88)' on the page where the text had 1174.5 and 82.5)", () => {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  const settings = effectiveSettings(s, {});
+  const r = simulate(s, { settings, mutant: null, seed: 1 });
+  const faults = (total: number, emulated: number) => ({ ...r, metrics: { ...r.metrics, faults: { ...r.metrics.faults, total, emulated } } });
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'fault-vs-invalidation-mini',
+    vary: { faultPrecheck: ['off'] },
+    seeds: [1, 2],
+    rows: [{ label: 'a', settings, results: [faults(1174, 77), faults(1175, 88)] }],
+    partial: false,
+    wallMs: 0,
+  };
+  assert.match(renderCompare(c), /\nfaults +1174\.5 \(1174-1175\)\n/);
+  const html = renderCompareReport(c.rows.map((x) => ({ label: x.label, results: x.results })));
+  assert.match(html, /data-metric="faults.total" data-value="1174.5">1,174\.5 \(1,174–1,175\)</);
+  assert.match(html, /data-metric="faults.emulated" data-value="82.5">82\.5 \(77–88\)</);
+  // Where the seeds agree, a whole number.
+  assert.match(html, /data-metric="faults.spurious" data-value="\d+">\d+</);
+});
