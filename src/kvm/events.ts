@@ -613,7 +613,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'newPgd':
       return `kvm_mmu_new_pgd CR3 ${cr3Text(ev.pgd)}: ${ev.root >= 0 ? `root sp ${ev.root} (a cached one fits)` : 'no cached root fits, one is built before entry'}; prev_roots ${rootList(ev.prev)}`;
     case 'freeObsoleteRoots':
-      return `kvm_mmu_free_obsolete_roots (current ${rootList([ev.current])}, prev_roots ${rootList(ev.prev)}): ${ev.freed.length > 0 ? `frees ${rootList(ev.freed)}` : 'finds none obsolete'}`;
+      return `kvm_mmu_free_obsolete_roots (current ${rootList([ev.current])}, prev_roots ${rootList(ev.prev)}): ${ev.freed.length > 0 ? `decides to free ${rootList(ev.freed)} (kvm_mmu_free_roots frees, under mmu_lock)` : 'finds none obsolete'}`;
     case 'memslotsPublish':
       return `publish memslots generation ${ev.generation}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.what}`;
     case 'memslotsGeneration':
@@ -726,7 +726,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'shadowReclaim':
       return `kvm_mmu_zap_oldest_mmu_pages: ${ev.zapped} oldest page(s) zapped of ${ev.wanted} wanted (n_used_mmu_pages ${ev.used}, n_max_mmu_pages ${ev.max}); commit ${ev.flush ? 'flushes remote TLBs, then frees' : "frees without a remote TLB flush (the mutant's)"}`;
     case 'lockBreak':
-      return `${ev.holder}: mmu_lock contended, drop and re-take${ev.left === undefined ? '' : ` (${ev.left} pages left to zap)`}`;
+      return `${ev.holder}: mmu_lock contended, drop and re-take${ev.left === undefined ? '' : ` (${ev.left} page${ev.left === 1 ? '' : 's'} left to zap)`}`;
     case 'zapResumed':
       return `${ev.holder}: lock re-taken, the walk of root ${ev.root} goes on: no SPTE left to zap${ev.end < Number.MAX_SAFE_INTEGER ? ` up to gfn ${hex(ev.end)}` : ''}${ev.flushPending ? ' (a flush still pending)' : ', no flush pending'}`;
     case 'memslotChange':

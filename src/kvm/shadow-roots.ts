@@ -76,9 +76,13 @@ function* mmuFreeRootPage(mmu: ShadowMmu, vcpu: Vcpu, info: RootInfo, invalidLis
   if (cause === 'zap-request' && info.pgd >= 0 && (info === vcpu.root || !sp.invalid)) mmu.guestCpu(vcpu).droppedByZap.add(info.pgd);
   info.root = -1;
   info.pgd = -1;
-  if (--sp.rootCount === 0) mmu.rootSps.delete(sp);
-  if (sp.rootCount === 0 && sp.invalid) yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+  sp.rootCount--;
+  // Traced in the kernel's order: the put, then the zap the last put of an invalid root makes.
   kvm.emit({ e: 'rootPut', vcpu: vcpu.id, root: sp.id, count: sp.rootCount });
+  if (sp.rootCount === 0 && sp.invalid) yield* kvmMmuPrepareZapPage(mmu, sp, invalidList);
+  // Off the held roots once its zap (if any) has unaccounted it: n_used_mmu_pages
+  // counts an invalid root until then, and the accounting the put is checked by says so.
+  if (sp.rootCount === 0) mmu.rootSps.delete(sp);
 }
 
 /** @kernel kvm_mmu_free_roots — frees the selected previous roots, then the current one, under the write lock. */

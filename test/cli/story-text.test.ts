@@ -91,3 +91,17 @@ test("free-obsolete-roots-tests-current's line says which of its two wrongs it d
   assert.match(acted[0]!, /vCPU0: kvm_mmu_free_obsolete_roots judged prev root sp 0 by the current root \(the mutant's test\): sp 0 is obsolete, kept cached$/);
   assert.doesNotMatch(acted[0]!, / or /);
 });
+
+test("the story has a root's last put before the zap it makes, as mmu_free_root_page does it and ftrace has it; free_obsolete_roots says it decides, the free coming under mmu_lock; '1 page left' (a probe, chk000: 'kvm_mmu_prepare_zap_page: sp 0 ... (invalid: ... its last root reference gone)' a line before 'put root 0 (count now 0)', 'frees sp 0', '(1 pages left to zap)')", async () => {
+  const lines = await storyOf('memslot-delete-lockbreak-mini', 'zap-obsolete-walk-from-head');
+  const put = lines.findIndex((l) => /: (?:.*; )?put root 0 \(count now 0\)$/.test(l));
+  assert.ok(put >= 0, lines.join('\n'));
+  assert.match(lines[put + 1]!, /vCPU0: kvm_mmu_prepare_zap_page: sp 0 .*\(invalid: zapped before, its last root reference gone\)$/);
+  assert.ok(
+    lines.some((l) =>
+      /kvm_mmu_free_obsolete_roots \(current sp 0, prev_roots none\): decides to free sp 0 \(kvm_mmu_free_roots frees, under mmu_lock\)$/.test(l),
+    ),
+  );
+  assert.ok(lines.some((l) => /drop and re-take \(1 page left to zap\)$/.test(l)));
+  assert.ok(!lines.some((l) => /pages left to zap|: frees sp/.test(l)));
+});
