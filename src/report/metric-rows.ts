@@ -11,6 +11,7 @@ import {
   type Measured,
   zapsCompleted,
 } from './measured.js';
+import { stalledText } from './stalled-text.js';
 
 /** One figure of a run as the report tables show it. */
 export interface MetricRow {
@@ -303,7 +304,7 @@ export function runStatus(r: RunResult): RunStatus {
   if (r.progress.livelock) {
     const z = r.metrics.zapAll;
     const zap = z.started > z.completed ? ` — zap-all completed ${z.completed} of ${z.started}` : '';
-    return { kind: 'livelock', label: 'LIVELOCK', detail: `${r.progress.stalled ?? 'no progress'}${zap}` };
+    return { kind: 'livelock', label: 'LIVELOCK', detail: `${stalledText(r.progress.stalled ?? 'no progress', fmtNs)}${zap}` };
   }
   if (r.partial) return { kind: 'partial', label: 'PARTIAL', detail: 'the run was stopped early; figures cover what ran' };
   return { kind: 'ok', label: 'OK', detail: 'no violation, no livelock' };
