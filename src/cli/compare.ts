@@ -184,6 +184,8 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     metric('invalidation time max', (r) => ifMeasured(r, r.metrics.invalidations.durationNs.max, invalidationsCompleted), fmtNs),
     metric('SPTEs zapped by notifiers', (r) => r.metrics.invalidations.sptesZapped),
     metric('guest accesses', (r) => r.metrics.guest.accesses),
+    // Reloads made and re-requested, as run's 'APIC reloads/re-requests' row has them: thread 004 reads one against the other.
+    metric('APIC reloads', (r) => r.metrics.apic.reloads),
     metric('APIC re-requests', (r) => r.metrics.apic.reRequests),
     // Each vCPU's time from its first re-request to its reload, added up over the vCPUs: the retry flow's loop only.
     metric('APIC re-requesting (sum over vCPUs)', (r) => ifMeasured(r, r.metrics.apic.stalledNs, apicReRequested), fmtNs),

@@ -321,3 +321,23 @@ test("compare page: a count's mean is to one decimal where the seeds differ, as 
   // Where the seeds agree, a whole number.
   assert.match(html, /data-metric="faults.spurious" data-value="\d+">\d+</);
 });
+
+test("compare table: an APIC reloads row beside the re-requests, as run's 'APIC reloads/re-requests' has both (a probe: thread 004 reads one against the other; compare had the re-requests only)", () => {
+  const s = loadScenario('apic-reload-mini');
+  const settings = effectiveSettings(s, {});
+  const r = simulate(s, { settings, mutant: null, seed: 1 });
+  assert.ok(r.metrics.apic.reloads > 0);
+  const lines = renderCompare({
+    format: 'mmulab-compare/1',
+    scenario: 'apic-reload-mini',
+    vary: { apicAccessPage: ['retry'] },
+    seeds: [1],
+    rows: [{ label: 'a', settings, results: [r] }],
+    partial: false,
+    wallMs: 0,
+  }).split('\n');
+  const i = lines.findIndex((l) => l.startsWith('APIC reloads  '));
+  assert.ok(i > 0, lines.join('\n'));
+  assert.match(lines[i]!, new RegExp(` ${r.metrics.apic.reloads}$`));
+  assert.match(lines[i + 1]!, new RegExp(`^APIC re-requests +${r.metrics.apic.reRequests}$`));
+});
