@@ -4,11 +4,11 @@ import { gfnRange, type SpanArgs } from './spans.js';
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 /**
- * The fields an instant of the Perfetto trace carries besides its name (the
- * event described) and `event` and `step`: for the events whose line is a
+ * The fields an instant of the Perfetto trace carries besides its name (its
+ * kind: instant-names.ts), `event`, `step` and `text` (the event described): for the events whose line is a
  * summary of several values (a check's inputs and verdict, a write's pages,
  * a lookup's memslot), those values one by one, so that a query or the
- * details pane can read them. Gfns in hex, as the name prints them; lists
+ * details pane can read them. Gfns in hex, as the text prints them; lists
  * joined, as args hold no arrays here. Empty for the other events.
  */
 export function instantArgs(ev: KvmEvent): SpanArgs {

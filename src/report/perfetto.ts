@@ -4,6 +4,7 @@ import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, EventBudget } from './budget.js';
 import { instantArgs } from './instant-args.js';
+import { instantName } from './instant-names.js';
 import { type RetryCause, RetryCauses } from './retry-cause.js';
 import { gfnRange, hvaRangeArgs, type Span, type SpanArgs, SpanRecorder } from './spans.js';
 import { NS_PER_STEP, StepClock } from './step-clock.js';
@@ -279,7 +280,7 @@ export class PerfettoSink implements InstanceSink {
   }
 
   private instant(ev: KvmEvent, at: EventStamp): void {
-    this.instants.push({ ts: at.ts, tid: at.tid, name: describeEvent(ev), args: { event: ev.e, step: at.step, ...instantArgs(ev) } });
+    this.instants.push({ ts: at.ts, tid: at.tid, name: instantName(ev), args: { event: ev.e, step: at.step, text: describeEvent(ev), ...instantArgs(ev) } });
   }
 
   private setCounter(ts: number, k: number, v: number): void {

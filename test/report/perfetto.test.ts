@@ -305,3 +305,19 @@ for (const [label, scenario, mutant] of [
     }
   });
 }
+
+test("perfetto apic-page-reload seed 4: an instant's name is its kind's, one name a kind, its values in the args (text, the event described; a probe: hundreds of distinct names such as 'mmu_invalidate_retry_gfn APIC-access gfn 0xfee00 (..., mmu_invalidate_seq=206, ...): retry')", () => {
+  const { events } = trace('apic-page-reload', 2_000_000, 4);
+  const instants = events.filter((e) => e.ph === 'i' && e.cat === 'model');
+  const byKind = new Map<string, Set<string>>();
+  for (const e of instants) {
+    const kind = String(e.args!.event);
+    byKind.set(kind, (byKind.get(kind) ?? new Set()).add(e.name!));
+  }
+  assert.ok((byKind.get('apicRetryCheck')?.size ?? 0) > 0, [...byKind.keys()].join(', '));
+  for (const [kind, names] of byKind) assert.equal(names.size, 1, `${kind}: ${[...names].slice(0, 3).join(' | ')}`);
+  const check = instants.find((e) => e.args!.event === 'apicRetryCheck')!;
+  assert.equal(check.name, 'mmu_invalidate_retry_gfn (APIC-access page)');
+  assert.match(String(check.args!.text), /^mmu_invalidate_retry_gfn APIC-access gfn 0xfee00 \(mmu_invalidate_in_progress=\d+.*\): (no )?retry$/);
+  assert.equal(typeof check.args!.mmuInvalidateSeq, 'number');
+});
