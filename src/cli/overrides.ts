@@ -120,14 +120,19 @@ export function parseVaries(list: readonly string[]): Vary {
 function parseSize(key: (typeof SIZE_KEYS)[number], text: string, given: string): number | string {
   if (key === 'dirtyLog') return parseFlavour(text, given);
   if (key === 'ringSize') return parseRingSize(text, given);
-  const n = parseCount(key, text, key === 'vcpus' ? 1024 : 1e9, given);
-  if (key === 'vcpus' && n < 1) throw new InputError(`${given}: expected at least 1 vCPU`);
+  // A scenario needs a vCPU; 0 invalidations or accesses is a scenario still.
+  const vcpus = key === 'vcpus';
+  const n = parseCount(key, text, vcpus ? 1024 : 1e9, given, vcpus);
+  if (vcpus && n < 1) throw new InputError(`${given}: expected at least 1 vCPU`);
   return n;
 }
 
-/** Parses a non-negative integer option; `given` is how a bad value is quoted (the option and its text). */
-export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INTEGER, given = `${name} ${text}`): number {
-  if (!/^\d+$/.test(text)) throw new InputError(`${given}: expected a non-negative integer`);
+/**
+ * Parses an integer option, non-negative, or with `positive` at least 1 (the text refused says which, so that
+ * -1 and 0 are not refused for two different reasons); `given` is how a bad value is quoted (the option and its text).
+ */
+export function parseCount(name: string, text: string, max = Number.MAX_SAFE_INTEGER, given = `${name} ${text}`, positive = false): number {
+  if (!/^\d+$/.test(text)) throw new InputError(`${given}: expected a ${positive ? 'positive' : 'non-negative'} integer`);
   const n = Number(text);
   if (n > max) throw new InputError(`${given}: expected at most ${max}`);
   return n;
@@ -147,7 +152,7 @@ export function seedRange(first: number, n: number): number[] {
 
 /** Parses a count option that must be at least 1 (0 would run nothing, and a verdict would still be printed). */
 export function parsePositive(name: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
-  const n = parseCount(name, text, max);
+  const n = parseCount(name, text, max, undefined, true);
   if (n === 0) throw new InputError(`${name} ${text}: expected at least 1`);
   return n;
 }

@@ -218,7 +218,14 @@ test('bad input: the dirty-log knobs take a flavour and a ring size, and only wh
 
 test('bad input: --vary of a size knob takes counts, vCPUs from 1 to 1024', async () => {
   assertBad(await cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2,0', '--workers', '0'), /^mmulab: --vary vcpus=2,0: expected at least 1 vCPU$/);
-  assertBad(await cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=x'), /^mmulab: --vary vcpus=x: expected a non-negative integer$/);
+  assertBad(await cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=x'), /^mmulab: --vary vcpus=x: expected a positive integer$/);
+  // -1 and 0 refused alike, as a count of at least 1 (a probe: -1 said "a non-negative integer", then 0 "at least 1 vCPU"); a knob that may be 0 says non-negative.
+  assertBad(await cli('run', 'fault-vs-invalidation-mini', '--set', 'vcpus=-1'), /^mmulab: --set vcpus=-1: expected a positive integer$/);
+  assertBad(await cli('run', 'fault-vs-invalidation-mini', '--set', 'invalidations=-1'), /^mmulab: --set invalidations=-1: expected a non-negative integer$/);
+  assertBad(
+    await cli('sweep', 'fault-vs-invalidation-mini', '--vary', 'vcpus=1,2', '--seeds', '-1', '--workers', '0'),
+    /^mmulab: --seeds -1: expected a positive integer$/,
+  );
   assertBad(await cli('compare', 'fault-vs-invalidation-mini', '--vary', 'vcpus=2000'), /^mmulab: --vary vcpus=2000: expected at most 1024$/);
   // A size the model refuses (vCPU2's page tables past the memslots) names its row, before anything runs, from workers too.
   assertBad(

@@ -254,8 +254,8 @@ test('check: bad --shard and --workers are refused in one line, exit 2', async (
     [['--shard', '01/2'], /^mmulab: --shard 01\/2: expected i\/n with no leading zeros, e.g. 1\/2$/],
     [['--shard', '1/02'], /^mmulab: --shard 1\/02: expected i\/n with no leading zeros, e.g. 1\/2$/],
     [['--workers', '0'], /^mmulab: --workers 0: expected at least 1$/],
-    [['--workers', 'two'], /^mmulab: --workers two: expected a non-negative integer$/],
-    [['--set', 'vcpus=x'], /^mmulab: --set vcpus=x: expected a non-negative integer$/],
+    [['--workers', 'two'], /^mmulab: --workers two: expected a positive integer$/],
+    [['--set', 'vcpus=x'], /^mmulab: --set vcpus=x: expected a positive integer$/],
     [['--set', 'vcpus=2000'], /^mmulab: --set vcpus=2000: expected at most 1024$/],
     [['--strategy', 'auto', '--shard', '0/2'], /^mmulab: --shard 0\/2: --strategy auto cannot be split into parts/],
   ] as const) {
