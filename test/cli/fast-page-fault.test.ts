@@ -22,10 +22,11 @@ test('run dirty-log-mini --json and --ftrace (seed 1): the write to the write-pr
     JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: { ph: string; name: string; args?: Record<string, unknown> }[] }
   ).traceEvents.filter((t) => t.ph === 'i' && t.args?.event === 'fastPageFault');
   assert.deepEqual(
-    instants.map((t) => [t.name, t.args?.ret]),
+    // The instant's name is its kind's; what it says is its text arg.
+    instants.map((t) => [t.name, t.args?.text, t.args?.ret]),
     [
-      ['fast_page_fault gfn 0x0: RET_PF_FIXED without mmu_lock', 'fixed'],
-      ['fast_page_fault gfn 0x0: spte pfn 0x1000 rwx already allows the write: RET_PF_SPURIOUS', 'spurious'],
+      ['fast_page_fault', 'fast_page_fault gfn 0x0: RET_PF_FIXED without mmu_lock', 'fixed'],
+      ['fast_page_fault', 'fast_page_fault gfn 0x0: spte pfn 0x1000 rwx already allows the write: RET_PF_SPURIOUS', 'spurious'],
     ],
   );
   const j = JSON.parse(readFileSync(out, 'utf8'));

@@ -110,5 +110,14 @@ test('check concurrent-invalidations-mini --mutate tlb-flush-after-entry: the no
   const instants = events.filter((t) => t.ph === 'i' && t.args?.event === 'zapResumed');
   assert.equal(instants.length, 1);
   assert.equal(instants[0]!.ts, Number(step[1]));
-  assert.deepEqual(instants[0]!.args, { event: 'zapResumed', step: Number(step[1]), holder: 'tdp_mmu_zap_leafs', root: 0, end: '0x1', flushPending: false });
+  assert.equal(instants[0]!.name, 'zap walk resumed');
+  assert.deepEqual(instants[0]!.args, {
+    event: 'zapResumed',
+    step: Number(step[1]),
+    text: 'tdp_mmu_zap_leafs: lock re-taken, the walk of root 0 goes on: no SPTE left to zap up to gfn 0x1, no flush pending',
+    holder: 'tdp_mmu_zap_leafs',
+    root: 0,
+    end: '0x1',
+    flushPending: false,
+  });
 });
