@@ -250,6 +250,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     interrupted = true;
   };
+  // Each call starts uninterrupted and takes its handlers away at its end: a second
+  // call in one process (the in-process tests) is not stopped by the first's signal.
+  interrupted = false;
   for (const signal of STOP_SIGNALS) process.on(signal, stop);
   try {
     await program(argv).parseAsync(argv, { from: 'user' });
@@ -275,5 +278,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`mmulab: internal error: ${printable((e as Error)?.message ?? String(e))}\n`);
     return EXIT.modelBug;
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
   }
 }

@@ -19,7 +19,6 @@ test("run table: the zap row counts kvm_mmu_zap_memslot's flushes too, so it doe
   assert.match(value(r.stdout, 'zap-all/memslot zaps started/done, longest'), /^1 \/ 1, \d/);
 });
 
-// Before the SIGINT test below: an in-process run after it finds itself interrupted.
 test('run table: a duration the run did not measure is "-", not 0ns (a probe: "invalidation time p50 / max  0ns / 0ns" with no invalidation completed, read as "took no time")', async () => {
   const r = await captured(['run', 'slot-zap-accounting', '--set', 'memslotFlush=zap-slot']);
   assert.doesNotMatch(r.stdout, /partial/, r.stdout);
@@ -54,4 +53,13 @@ test('run table: a partial run says why it stopped: interrupted, or the bound it
   const stopped = await captured(['run', 'fault-during-invalidation', '--set', 'vcpus=64'], () => process.emit('SIGINT'));
   assert.equal(stopped.code, 130, stopped.stderr);
   assert.match(stopped.stdout, /\n\(partial: interrupted\)\n$/);
+});
+
+test('a CLI call after an interrupted one in the same process runs whole (helper-96: the stop flag stayed set, and the next in-process run came out "(partial: interrupted)")', async () => {
+  const stopped = await captured(['run', 'fault-during-invalidation', '--set', 'vcpus=64'], () => process.emit('SIGINT'));
+  assert.equal(stopped.code, 130, stopped.stderr);
+  const next = await captured(['run', 'slot-zap-accounting', '--set', 'memslotFlush=zap-slot']);
+  assert.equal(next.code, 0, next.stderr);
+  assert.doesNotMatch(next.stdout, /partial/, next.stdout);
+  assert.equal(process.listenerCount('SIGINT'), 0, 'the call took its SIGINT handler away');
 });
