@@ -5,9 +5,11 @@ import type { RunResult } from '../simulate/result.js';
 import type { CounterexampleView } from './cex.js';
 import { FtraceSink } from './ftrace.js';
 import type { CexReportOptions } from './html-cex.js';
+import { fmtNs } from './html-page.js';
 import type { RunReportExtras } from './html-run.js';
 import { PerfettoSink } from './perfetto.js';
 import { type RunSeries, SeriesSink } from './series.js';
+import { stalledText } from './stalled-text.js';
 import { writeCexReport, writeFtrace, writePerfettoTrace, writeRunReport } from './write.js';
 
 /** Which outputs a run should record for. */
@@ -110,7 +112,8 @@ export class ReportRecorder {
     // How the run ended, for a reader of the trace (otherData) or the log (header lines) alone.
     const ended: Record<string, unknown> = {
       ...(result.partial ? { partial: 'the run stopped early (interrupt, --max-steps, --time-limit)' } : {}),
-      ...(result.progress.livelock ? { livelock: result.progress.stalled } : {}),
+      // Its times as the run's table shows them (20.1ms); the JSON keeps the ns.
+      ...(result.progress.livelock ? { livelock: stalledText(result.progress.stalled ?? 'no progress', fmtNs) } : {}),
       ...(result.modelBug ? { modelBug: result.modelBug } : {}),
     };
     const outcome = Object.entries(ended).map(([k, v]) => `${k}: ${v}`);
