@@ -117,6 +117,8 @@ export interface MergedChecks {
   missingShards: string[];
   /** The file (its index among those merged) whose violation and counterexample the result has, or null when none has. */
   lead: number | null;
+  /** The parts cut short (SIGINT, --time-limit) before units the result needs: the file, its --shard i/n, and why. */
+  cut: { name: string; shard: string; stoppedBy: string }[];
 }
 
 /**
@@ -213,6 +215,11 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     missing: m.gaps.some((g) => g.kind === 'missing'),
     missingShards: shardsNotGiven(files.map((f) => f.json.shard)),
     lead: lead === null ? null : files.indexOf(lead),
+    cut: m.gaps.flatMap((g) => {
+      if (g.kind !== 'cut') return [];
+      const { part, file } = all[g.part]!;
+      return [{ name: file.name, shard: `${part.part.shard.index}/${part.part.shard.count}`, stoppedBy: g.stoppedBy }];
+    }),
   };
 }
 

@@ -42,6 +42,9 @@ export interface SweepCliContext {
 /** What merge says when parts are missing: the result is written, marked partial, and merge exits 2. */
 const MISSING_PARTS = 'a part was not given (or its run did not finish); the merged result, written and shown, is partial';
 
+/** What merge says when a part was interrupted: as for a part not given. */
+const INTERRUPTED_PARTS = 'its run did not finish (re-run it); the merged result, written and shown, is partial';
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -97,17 +100,35 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
     process.stdout.write(
       c.summary.exhausted
         ? `${exhaustedLine(c.exploration.strategy, c.boundCutNone === true)}\n${retriesNote(c.exploration.retries ?? 'deferred')}${c.drawnChoices ? drawsNote(c.drawnChoices, c.seed, c.exploration.strategy) : ''}`
-        : 'no violation found\n',
+        : `no violation found${incompleteWhy(m)}\n`,
     );
   }
   const failed = reportUnwritten(unwritten === null ? [] : [unwritten]);
-  // A part not given is an input missing: said, and exit 2 (a violation found in the parts given still says 1).
+  // A part not given, or one interrupted, is an input missing: said, and exit 2 (a violation found in the parts given still says 1).
+  // A part stopped at its --time-limit is not: without a violation, the unsharded check --time-limit exits 0, and so does merge.
+  const interrupted = m.cut.filter((p) => p.stoppedBy === 'interrupted');
   if (m.missing && c.violation === null) {
     const not = m.missingShards;
     const named = not.length === 0 ? '' : `--shard ${not.join(', ')} not given: `;
     process.stderr.write(`mmulab: merge: ${named}${MISSING_PARTS}\n`);
   }
-  process.exitCode = failed || (m.missing && c.violation === null) ? ctx.exit.input : c.violation !== null ? ctx.exit.violation : ctx.exit.ok;
+  if (interrupted.length > 0 && c.violation === null) {
+    const named = interrupted.map((p) => `--shard ${p.shard} (${p.name})`).join(', ');
+    process.stderr.write(`mmulab: merge: ${named} ${interrupted.length === 1 ? 'was' : 'were'} interrupted: ${INTERRUPTED_PARTS}\n`);
+  }
+  const incomplete = c.violation === null && (m.missing || interrupted.length > 0);
+  process.exitCode = failed || incomplete ? ctx.exit.input : c.violation !== null ? ctx.exit.violation : ctx.exit.ok;
+}
+
+/**
+ * Why a merge that found no violation is not the unsharded verdict, as the end of its line: the parts not
+ * given, and those cut short (SIGINT, --time-limit), each with its shard; empty when nothing is missing.
+ */
+function incompleteWhy(m: MergedChecks): string {
+  const why: string[] = [];
+  if (m.missing) why.push(m.missingShards.length > 0 ? `--shard ${m.missingShards.join(', ')} not given` : 'parts missing');
+  for (const p of m.cut) why.push(`${p.name} (shard ${p.shard}) ${p.stoppedBy === 'time-limit' ? 'stopped at --time-limit' : 'interrupted (SIGINT)'}`);
+  return why.length === 0 ? '' : ` in what the parts ran; the verification is incomplete: ${why.join('; ')}`;
 }
 
 /** Reads and validates the part files; all must be of the first's kind (sweep or check). */

@@ -489,3 +489,42 @@ test("merge warns when the counterexample file a part names holds another violat
     /holds another violation \(stale-translation: another\) than its part recorded \(stale-translation: migrate .+ gfn 0x0.*\): a file of another run/,
   );
 });
+
+test('merge (regression): a part cut short with no violation found does not say "no violation found" alone; an interrupted part exits 2 as a missing one, a time-limited part 0 as check --time-limit (a probe: both exited 0, "no violation found")', async () => {
+  const base = checkPart(at('c-cex.json'));
+  for (let i = 0; i < 3; i++) assert.equal((await run(...base, '--shard', `${i}/3`, '--json', at(`c${i}.json`))).code, 0);
+  // Part 0 as a time limit or SIGINT leaves it: stopped after its first few executions.
+  assert.equal((await run(...base, '--shard', '0/3', '--max-executions', '5', '--json', at('c0-5.json'))).code, 0);
+  const stopped = (why: string) =>
+    edited(at('c0-5.json'), at(`c0-${why}.json`), (j) => {
+      j.summary.stoppedBy = why;
+      j.parts[0].summary.stoppedBy = why;
+      j.partial = true;
+      j.exploration.maxExecutions = null;
+    });
+  const last = (out: string) => out.trimEnd().split('\n').at(-1)!;
+  const timed = await captured(['merge', stopped('time-limit'), at('c1.json'), at('c2.json')]);
+  assert.equal(timed.code, 0, timed.stderr);
+  assert.equal(timed.stderr, '');
+  assert.match(
+    last(timed.stdout),
+    /^no violation found in what the parts ran; the verification is incomplete: .*c0-time-limit\.json \(shard 0\/3\) stopped at --time-limit$/,
+  );
+  const stop = await captured(['merge', stopped('interrupted'), at('c1.json'), at('c2.json')]);
+  assert.equal(stop.code, 2, stop.stderr);
+  assert.match(
+    last(stop.stdout),
+    /^no violation found in what the parts ran; the verification is incomplete: .*c0-interrupted\.json \(shard 0\/3\) interrupted \(SIGINT\)$/,
+  );
+  assert.match(
+    stop.stderr,
+    /^mmulab: merge: --shard 0\/3 \(.*c0-interrupted\.json\) was interrupted: its run did not finish \(re-run it\); the merged result, written and shown, is partial\n$/,
+  );
+  // A part not given is named on the line too; whole, the verdict is as before.
+  const missing = await captured(['merge', at('c0.json'), at('c1.json')]);
+  assert.equal(missing.code, 2);
+  assert.match(last(missing.stdout), /^no violation found in what the parts ran; the verification is incomplete: --shard 2\/3 not given$/);
+  const whole = await captured(['merge', at('c0.json'), at('c1.json'), at('c2.json')]);
+  assert.equal(whole.code, 0, whole.stderr);
+  assert.doesNotMatch(whole.stdout, /incomplete/);
+});
