@@ -2,7 +2,7 @@ import { accessSync, closeSync, constants, openSync, realpathSync, rmSync, type 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { noteOutput, type OutputTarget, outputTarget, writeFileAtomic } from '../report/atomic-file.js';
+import { noteOutput, type OutputTarget, outputTarget, ownFileBeside, writeFileAtomic } from '../report/atomic-file.js';
 import { InputError } from '../scenario/input-error.js';
 
 /** What is at `path`: 'file', 'folder', 'none', or the error code that stopped the look (ENOTDIR, EACCES). */
@@ -54,11 +54,23 @@ export function checkOutputPath(option: string, file: string): OutputTarget {
     }
     return target;
   }
+  // A file there that is not to be written (its mode has no write bit, or this user may not write it) is
+  // refused, not replaced: the rename would go through whatever the file's mode says (root's too).
+  if (target.stats !== undefined) {
+    let why = (target.stats.mode & 0o222) === 0 ? `mode ${(target.stats.mode & 0o7777).toString(8).padStart(4, '0')}` : null;
+    try {
+      accessSync(target.path, constants.W_OK);
+    } catch (e) {
+      // Not this user's to write, or immutable (EPERM).
+      why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    }
+    if (why !== null) throw refuse(option, file, `not writable (${why}): expected a file it may replace, or none`);
+  }
   const dir = dirname(target.path);
   const kind = kindOf(dir);
   if (kind === 'none') throw refuse(option, file, `folder ${dir} does not exist`);
   if (kind !== 'folder') throw refuse(option, file, `${dir} is not a folder`);
-  const probe = resolve(dir, `.${basename(target.path)}.${process.pid}.probe`);
+  const probe = ownFileBeside(target.path, 'probe');
   try {
     closeSync(openSync(probe, 'wx'));
   } catch (e) {

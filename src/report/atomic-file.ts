@@ -1,4 +1,19 @@
-import { closeSync, constants, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, type Stats, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -88,9 +103,18 @@ function writeBuffer(fd: number, buf: Buffer): void {
   }
 }
 
-/** The temporary file a write to `path` goes through: this process's (its pid in the name), beside it. */
+/**
+ * A hidden file of this process's beside `path`, `.name.HOST.PID.kind`: the host's name and the pid, so that
+ * processes of several machines writing into one shared folder (parts of a sweep on NFS) never share one.
+ * The same on every thread of the process (removeTempFiles finds those of its workers).
+ */
+export function ownFileBeside(path: string, kind: string): string {
+  return join(dirname(path), `.${basename(path)}.${hostname().replaceAll('/', '_')}.${process.pid}.${kind}`);
+}
+
+/** The temporary file a write to `path` goes through: this process's, beside it. */
 function tempFileOf(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  return ownFileBeside(path, 'tmp');
 }
 
 /** Files this process may be writing through a temporary file (noteOutput), on any of its threads. */
@@ -156,6 +180,8 @@ export function writeFileAtomic(file: string, chunks: string | Iterable<string>)
   const tmp = tempFileOf(target.path);
   let fd = openSync(tmp, 'w');
   try {
+    // The new file keeps the old one's mode (one made 0600 stays private), as an in-place write would.
+    if (target.stats !== undefined) fchmodSync(fd, target.stats.mode & 0o7777);
     writeAll(fd, chunks);
     // On the disk before it takes the old file's name: a crash just after the rename leaves the new file whole.
     fsyncSync(fd);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ownFileBeside } from '../../src/report/atomic-file.js';
 import { tempDir } from '../temp-dir.js';
 import { cli } from './in-process-cli.js';
 
@@ -70,4 +72,31 @@ test('check: the default cex.json, when the current folder refuses it, goes to t
   } finally {
     rmSync(written, { force: true });
   }
+});
+
+test('--json onto a read-only file is refused before the work, naming it, the file left as it was; a file replaced keeps its mode (a probe: a 0444 file was replaced, silently, by one of 0644)', async () => {
+  const ro = join(dir, 'ro.json');
+  writeFileSync(ro, 'old\n');
+  chmodSync(ro, 0o444);
+  assertRefused(
+    await cli('run', 'fault-vs-invalidation-mini', '--json', ro),
+    /^mmulab: --json .*ro\.json: not writable \(mode 0444\): expected a file it may replace, or none$/,
+  );
+  assert.equal(readFileSync(ro, 'utf8'), 'old\n');
+  // Through a symbolic link, its target is what is looked at.
+  const link = join(dir, 'ro-link.json');
+  symlinkSync(ro, link);
+  assertRefused(await cli('run', 'fault-vs-invalidation-mini', '--json', link), /^mmulab: --json .*ro-link\.json: not writable \(mode 0444\)/);
+  const priv = join(dir, 'private.json');
+  writeFileSync(priv, 'old\n');
+  chmodSync(priv, 0o600);
+  assert.equal((await cli('run', 'fault-vs-invalidation-mini', '--json', priv)).code, 0);
+  assert.notEqual(readFileSync(priv, 'utf8'), 'old\n');
+  assert.equal(statSync(priv).mode & 0o777, 0o600);
+  // No temporary file nor probe left; their names hold the host's name, so that two machines writing into one shared folder never share one.
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.endsWith('.probe')),
+    [],
+  );
+  assert.match(ownFileBeside(priv, 'tmp'), new RegExp(`/\\.private\\.json\\.${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.${process.pid}\\.tmp$`));
 });

@@ -141,7 +141,13 @@ test('an output whose old file the system will not let go (immutable, chattr +i)
     return;
   }
   try {
-    const r = await cli('run', MINI, '--json', file);
+    // Immutable before the run: refused up front, as a read-only file is.
+    const before = await cli('run', MINI, '--json', file);
+    assert.equal(before.code, 2, before.stderr);
+    assert.match(before.stderr, /^mmulab: --json .*immutable\.json: not writable \(EPERM\): expected a file it may replace, or none\n$/);
+    spawnSync('chattr', ['-i', file]);
+    // Made immutable once the run has started: not written at the end.
+    const r = await captured(['run', MINI, '--json', file], () => spawnSync('chattr', ['+i', file]));
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--json .*immutable\.json: not written: operation not permitted \(EPERM\)/);
     assert.equal(readFileSync(file, 'utf8'), '{}\n');
