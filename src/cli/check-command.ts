@@ -364,7 +364,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       const maxSteps = o.maxSteps !== undefined ? parsePositive('--max-steps', o.maxSteps) : defaultMaxSteps(checked);
       const retries = parseRetries(o.retries);
       // (Once the input is known good: a refusal stays one line.)
-      if (workersWarning !== null) process.stderr.write(`mmulab: warning: ${workersWarning}\n`);
+      warnLine(workersWarning);
       const tty = ttyProgress(process.stderr);
       // A sampling search has no end of its own: said, where no progress bar shows it running (a script, a batch job).
       if ((strategy.kind === 'random' || strategy.kind === 'pct') && maxExecutions === undefined && timeLimit === undefined && tty === null) {

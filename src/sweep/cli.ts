@@ -180,8 +180,8 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         const seeds = seedRange(scenario.seed, n);
         const asked = parseCount('--workers', o.workers, 1024);
         const { workers, warning } = workerCount(asked);
-        // A sweep's cells are long enough for a few workers a core to cost little: only a cap is said.
-        if (workers < asked) process.stderr.write(`mmulab: warning: ${warning}\n`);
+        // As check says it: more than the cores, and the cap.
+        warnLine(warning);
         const s = await runSweep(scenario, base, vary, seeds, {
           workers,
           shard: o.shard !== undefined ? parseShard(o.shard) : null,

@@ -45,3 +45,14 @@ test('check and sweep run at most the cap of workers, and say so on one line; th
   assert.equal(check.stderr, `mmulab: warning: ${workerCount(200).warning}\n`);
   assert.match(check.stdout, /^pct: 50 executions/);
 });
+
+test('sweep warns of more workers than cores as check does (a probe: sweep said nothing of 3 workers on 2 cores, check warned)', async () => {
+  const cores = availableParallelism();
+  const over = String(cores + 1);
+  const sweep = await captured(['sweep', 'fault-vs-invalidation-mini', '--seeds', '2', '--workers', over, '--json', join(dir, 'over.json')]);
+  assert.equal(sweep.code, 0, sweep.stderr);
+  assert.equal(sweep.stderr, `mmulab: warning: ${workerCount(cores + 1).warning}\n`);
+  assert.match(sweep.stderr, new RegExp(`--workers ${over} is more than the ${cores} cores here`));
+  const fits = await captured(['sweep', 'fault-vs-invalidation-mini', '--seeds', '2', '--workers', String(cores), '--json', join(dir, 'fits.json')]);
+  assert.equal(fits.stderr, '');
+});
