@@ -107,7 +107,8 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
   // A part not given, or one interrupted, is an input missing: said, and exit 2 (a violation found in the parts given still says 1).
   // A part stopped at its --time-limit is not: without a violation, the unsharded check --time-limit exits 0, and so does merge.
   const interrupted = m.cut.filter((p) => p.stoppedBy === 'interrupted');
-  if (m.missing && c.violation === null) {
+  // Said with a violation too: the parts given hold it, but may not hold the unsharded check's first.
+  if (m.missing) {
     const not = m.missingShards;
     const named = not.length === 0 ? '' : `--shard ${not.join(', ')} not given: `;
     process.stderr.write(`mmulab: merge: ${named}${MISSING_PARTS}\n`);

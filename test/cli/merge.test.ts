@@ -528,3 +528,12 @@ test('merge (regression): a part cut short with no violation found does not say 
   assert.equal(whole.code, 0, whole.stderr);
   assert.doesNotMatch(whole.stdout, /incomplete/);
 });
+
+test('merge (regression): with parts missing and a violation, the shards not given are named on stderr too (a probe: only without a violation)', async () => {
+  const base = ['check', MINI, '--mutate', 'fault-skip-range-check', '--strategy', 'pct', '--no-minimise', '--seed', '7'];
+  assert.equal((await run(...base, '--shard', '0/3', '--json', at('m0.json'), '--out', at('mc0.json'))).code, 1);
+  const r = await captured(['merge', at('m0.json')]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /^stale-translation: /m);
+  assert.match(r.stderr, /^mmulab: merge: --shard 1\/3, 2\/3 not given: /m);
+});
