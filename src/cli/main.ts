@@ -136,7 +136,7 @@ function program(argv: readonly string[]): Command {
             ? `stopped at --time-limit ${o.timeLimit} s`
             : undefined;
       process.stdout.write(`${summarizeRun(r, stopped)}\n`);
-      warnIdleMutant(mutant, [{ label: null, results: [r] }]);
+      warnIdleMutant(mutant, [{ label: null, results: [r] }], scenario.name ?? ref, settings);
       if (r.partial && !interrupted && pastDeadline(deadlineMs)) process.stderr.write(`mmulab: stopped at --time-limit ${o.timeLimit} s (result partial)\n`);
       const failed = reportUnwritten(unwritten);
       if (r.modelBug) {
@@ -191,7 +191,7 @@ function program(argv: readonly string[]): Command {
       const json = o.json === undefined ? null : writeOutput('--json', o.json, toJson(c));
       if (json !== null) unwritten.push(json);
       process.stdout.write(`${renderCompare(c)}\n`);
-      warnIdleMutant(mutant, c.rows);
+      warnIdleMutant(mutant, c.rows, c.scenario);
       const bad = c.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
       const bug = c.rows.flatMap((r) => r.results).find((x) => x.modelBug);
       if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);

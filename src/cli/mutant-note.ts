@@ -125,14 +125,26 @@ export interface MutatedResults extends LabelledRun {
  * than guessed from the settings (mutantNote): the runs in which the mutant
  * never acted (RunResult.mutantActed is 0), whose results are the kernel
  * protocol's. Null when it acted in every variant, or there is no mutant.
- * A variant some of whose seeds it acted in is not named.
+ * A variant some of whose seeds it acted in is not named. `scenario`: the
+ * scenario run; when it is the one meant for the mutant, the note says the
+ * setting of a single run (`settings`, in effect) that differs from it, or
+ * that these runs did not reach the place, rather than where it is meant.
  */
-export function idleMutantNote(mutant: string | null, runs: readonly MutatedResults[]): string | null {
+export function idleMutantNote(mutant: string | null, runs: readonly MutatedResults[], scenario?: string, settings?: Settings): string | null {
   if (mutant === null) return null;
   const idle = runs.filter((r) => r.results.length > 0 && r.results.every((x) => x.mutantActed === 0));
   if (idle.length === 0) return null;
   const spec = MUTANTS.find((m) => m.name === mutant);
-  const meant = spec !== undefined ? ` (it is meant for ${spec.scenario})` : '';
+  // On the scenario meant for it (as idleCheckNote says it): the settings of a single run that differ, else that these runs did not reach it.
+  const place = spec !== undefined && scenario === spec.scenario && settings !== undefined ? mutantPlace(mutant, [{ label: null, settings }], scenario) : null;
+  const meant =
+    spec === undefined
+      ? ''
+      : scenario !== spec.scenario
+        ? ` (it is meant for ${spec.scenario})`
+        : place?.here != null
+          ? ` (${place.meant.replace(/^--mutate \S+ is /, 'it is ')}; ${place.here}: a setting may keep it from acting)`
+          : ` in the runs made (${spec.scenario}, the scenario meant for it: other seeds or longer runs may reach it)`;
   return `--mutate ${mutant} never acted in ${whichRuns(idle, runs)}: nothing reached the place where it departs from the kernel${meant}, so the results are the unmutated protocol's`;
 }
 
@@ -185,6 +197,6 @@ export function cexMutantNote(cex: Pick<Counterexample, 'mutant' | 'mutantActed'
 }
 
 /** Writes idleMutantNote's line as a warning on stderr, when there is one. */
-export function warnIdleMutant(mutant: string | null, runs: readonly MutatedResults[]): void {
-  warnLine(idleMutantNote(mutant, runs));
+export function warnIdleMutant(mutant: string | null, runs: readonly MutatedResults[], scenario: string, settings?: Settings): void {
+  warnLine(idleMutantNote(mutant, runs, scenario, settings));
 }

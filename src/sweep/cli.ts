@@ -60,7 +60,7 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
   if (shard !== null && shardSize(gridSize(c), shard) === 0) {
     process.stdout.write(`shard ${shard.index}/${shard.count} holds no cell (the grid has ${gridSize(c)})\n`);
   } else process.stdout.write(`${renderCompare(c, owns, shard ?? undefined)}\n`);
-  warnIdleMutant(s.mutant, s.rows);
+  warnIdleMutant(s.mutant, s.rows, s.scenario);
   const bad = s.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);
   if (bug) process.stderr.write(`mmulab: model bug (not a protocol violation): ${bug.modelBug}\n`);

@@ -329,3 +329,34 @@ test('the dirty-log mutants are judged by the flavour the run has after --set, n
   // A world that never had the feature: no --set to name.
   assert.match(note('dirty-ring-no-soft-full-exit', 'dirty-log-mini', [])!, /; this run is dirty-log-mini, without a dirty log with dirty rings/);
 });
+
+test("idle mutant note on the scenario meant for the mutant: says these runs did not reach it, or the setting that differs, not 'it is meant for' the scenario run (a probe: '(it is meant for fault-vs-invalidation-mini)' on fault-vs-invalidation-mini)", async () => {
+  const idle = [{ label: null, results: [{ mutantActed: 0 }] }];
+  const mini = loadScenario('fault-vs-invalidation-mini');
+  const note = idleMutantNote('fault-skip-range-check', idle, 'fault-vs-invalidation-mini', effectiveSettings(mini));
+  assert.equal(
+    note,
+    "--mutate fault-skip-range-check never acted in this run: nothing reached the place where it departs from the kernel in the runs made (fault-vs-invalidation-mini, the scenario meant for it: other seeds or longer runs may reach it), so the results are the unmutated protocol's",
+  );
+  const off = idleMutantNote('fault-skip-range-check', idle, 'fault-vs-invalidation-mini', { ...effectiveSettings(mini), faultPrecheck: 'off' });
+  assert.match(
+    off ?? '',
+    /departs from the kernel \(it is meant for fault-vs-invalidation-mini \(.*\); this run has faultPrecheck=off: a setting may keep it from acting\), so/,
+  );
+  // Elsewhere, as before.
+  assert.match(idleMutantNote('fault-skip-range-check', idle, 'fault-during-invalidation') ?? '', /\(it is meant for fault-vs-invalidation-mini\), so/);
+  // A sweep of it, as the probe ran it: said of the variants.
+  const r = await cli(
+    'sweep',
+    'fault-vs-invalidation-mini',
+    '--vary',
+    'faultPrecheck=off,lockless',
+    '--seeds',
+    '2',
+    '--workers',
+    '0',
+    '--mutate',
+    'fault-skip-range-check',
+  );
+  assert.doesNotMatch(r.stderr, /it is meant for fault-vs-invalidation-mini\)/);
+});
