@@ -428,6 +428,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       }
       // A model bug has no counterexample file: its replay line (the check's world and limits) is how it is reproduced.
       const bug = r.modelBug !== null ? modelBugJson(r.modelBug, { scenario: ref, settings, mutant, limits: runLimits({ maxSteps, retries }) }) : null;
+      // The counterexample's replay without its file, as printed below: for a merge of parts run elsewhere.
+      const cexReplay = r.counterexample !== null ? replayCommandOf(r.counterexample) : null;
       if (o.json) {
         const out: CheckJson = {
           format: CHECK_FORMAT,
@@ -442,6 +444,7 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
           violation: r.counterexample?.violation ?? r.violation,
           counterexample: cexFile,
           minimisation: r.minimisation,
+          ...(cexReplay !== null ? { replay: cexReplay } : {}),
           partial,
           shard,
           exploration: { strategy, maxExecutions: maxExecutions ?? null, maxSteps: maxSteps ?? null, retries },

@@ -73,6 +73,12 @@ export interface CheckJson {
   counterexampleNotFound?: { part: string; path: string };
   /** How the counterexample was minimised (sizes before and after, the search for the smallest), or null. */
   minimisation: CheckResult['minimisation'];
+  /**
+   * The command that replays the counterexample without its file (its schedule encoded), as check prints
+   * it: for merge to print it when the file was written on another machine. Absent with no counterexample,
+   * or limits no command line sets (and in files from before it was recorded).
+   */
+  replay?: string;
   /** Not all of what was asked was explored: stopped by --time-limit or SIGINT; merged, parts missing or cut short (see mergeChecks). */
   partial: boolean;
   /** The part of the exploration this file holds, or null for all of it. */
@@ -198,6 +204,7 @@ export function mergeChecks(files: readonly NamedCheck[]): MergedChecks {
     violation: lead?.json.violation ?? null,
     counterexample: lead?.json.counterexample ?? null,
     minimisation: lead?.json.minimisation ?? null,
+    ...(lead?.json.replay !== undefined ? { replay: lead.json.replay } : {}),
     partial: m.partial,
     shard: null,
     exploration: first.exploration,

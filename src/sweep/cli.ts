@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { formatSummary } from '../check/index.js';
 import { toJson } from '../cli/atomic-write.js';
-import { drawsNote, exhaustedLine, fullTableLine, retriesNote } from '../cli/check-command.js';
+import { drawsNote, exhaustedLine, fullTableLine, minimisedLine, retriesNote } from '../cli/check-command.js';
 import { type MergedChecks, mergeChecks } from '../cli/check-json.js';
 import { gridSize, renderCompare } from '../cli/compare.js';
 import { warnInertSettings } from '../cli/inert-settings.js';
@@ -88,14 +88,21 @@ function reportCheck(m: MergedChecks, lead: PartCounterexample | null, json: str
   if (c.violation !== null) {
     process.stdout.write(`${c.violation.kind}: ${c.violation.message}\n`);
     if (c.partial) process.stdout.write('(maybe not the first violation of the unsharded check: what the parts did not run may hold an earlier one)\n');
+    // As check prints them: how it was minimised, and the replay that needs no file (the part's record of it).
+    if (c.minimisation) process.stdout.write(`${minimisedLine(c.minimisation)}\n`);
+    const found = c.counterexample !== null && existsSync(c.counterexample);
     if (c.counterexample !== null) {
       // Not found from here: the path is the part's, relative to the folder it ran in, so the replay is to be run there.
       const beside = lead !== null ? ` nor beside ${lead.name}` : '';
-      const how = existsSync(c.counterexample)
+      const how = found
         ? '; replay it with'
         : ` (not found from here${beside}: it was written where its part ran); replay it from the folder its part ran in, with`;
       process.stdout.write(`counterexample: ${c.counterexample}${how}:\n  mmulab replay ${shellWord(c.counterexample)}\n`);
     }
+    if (c.replay !== undefined)
+      process.stdout.write(
+        `${found ? 'or, without the file (for a commit message or a mail)' : 'replay it from here, without the file, with'}:\n  ${c.replay}\n`,
+      );
   } else {
     process.stdout.write(
       c.summary.exhausted

@@ -112,6 +112,7 @@ const checkFile = z
     summary,
     violation: violation.nullable(),
     counterexample: text.nullable(),
+    replay: text.optional(),
     minimisation: z
       .object({
         original: cexSize,

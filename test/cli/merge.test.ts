@@ -537,3 +537,26 @@ test('merge (regression): with parts missing and a violation, the shards not giv
   assert.match(r.stdout, /^stale-translation: /m);
   assert.match(r.stderr, /^mmulab: merge: --shard 1\/3, 2\/3 not given: /m);
 });
+
+test('merge of a part that found a violation prints what check prints after it: the minimised line and the replay without the file, from the part JSON (a probe: neither, and no replay at all once the file was on another machine)', async () => {
+  const cex = at('far-cex.json');
+  const part = at('far0.json');
+  const c = await captured(['check', MINI, '--mutate', 'fault-skip-range-check', '--strategy', 'random', '--shard', '0/2', '--json', part, '--out', cex]);
+  assert.equal(c.code, 1, c.stderr);
+  const printed = /^minimised: .*$/m.exec(c.stdout)![0];
+  const line = /^or, without the file \(for a commit message or a mail\):\n {2}(mmulab replay .* --schedule \S+)$/m.exec(c.stdout)![1]!;
+  assert.equal((load(part) as Json).replay, line);
+  // The file left on the machine the part ran on.
+  rmSync(cex);
+  const m = await captured(['merge', part]);
+  assert.equal(m.code, 1, m.stderr);
+  // check's line less the count of events its interleaving printed, which merge does not print.
+  assert.match(m.stdout, new RegExp(`^${printed.replace(/ \(\d+ events printed\)/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  assert.ok(m.stdout.includes(`replay it from here, without the file, with:\n  ${line}\n`), m.stdout);
+  // The line replays it.
+  const args = line.split(' ').slice(1);
+  assert.equal((await run(...args)).code, 1);
+  // No counterexample, no field: the JSON of a check without one is as before.
+  assert.equal((await run('check', MINI, '--strategy', 'random', '--max-executions', '5', '--json', at('none.json'))).code, 0);
+  assert.equal('replay' in load(at('none.json')), false);
+});
