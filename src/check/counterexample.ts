@@ -27,7 +27,22 @@ export const CEX_FORMAT = 'mmulab-cex/3';
  * contents are not read, the replay prints its own.
  */
 const CEX_KEYS = {
-  '': ['format', 'scenario', 'scenarioText', 'settings', 'mutant', 'mutantActed', 'seed', 'strategy', 'property', 'violation', 'limits', 'schedule', 'steps'],
+  '': [
+    'format',
+    'scenario',
+    'scenarioText',
+    'settings',
+    'mutant',
+    'mutantActed',
+    'seed',
+    'strategy',
+    'found',
+    'property',
+    'violation',
+    'limits',
+    'schedule',
+    'steps',
+  ],
   violation: ['kind', 'thread', 'timeNs', 'step', 'message'],
   limits: ['maxSteps', 'fairSpin', 'spinProgress', 'retries'],
   schedule: ['choices', 'draws'],
@@ -90,6 +105,12 @@ export interface Counterexample extends CexOrigin {
    * replay). 0: the violation is the protocol's own, the mutant did not act.
    */
   mutantActed?: number;
+  /**
+   * Written by a check --shard part (i/n, n > 1): the part that found it and the execution it found
+   * it at (summary.violationExecution), for merge to tell whether a file shared by parts is the
+   * counterexample it reports. Not read by replay.
+   */
+  found?: { shard: string; execution: number | null };
   /** The property violated (the violation's kind). */
   property: string;
   /** The violation, as the replay reports it. */
@@ -232,6 +253,18 @@ export function parseCounterexample(json: unknown): Counterexample {
     o.mutantActed === undefined || (Number.isSafeInteger(o.mutantActed) && (o.mutantActed as number) >= 0),
     'mutantActed',
     'a whole number >= 0, or no field',
+  );
+  // Written by a check --shard part: which part found it, and at which execution (merge reads it; replay does not).
+  const found = o.found as { shard?: unknown; execution?: unknown } | undefined;
+  need(
+    found === undefined ||
+      (typeof found === 'object' &&
+        found !== null &&
+        typeof found.shard === 'string' &&
+        (found.execution === null || Number.isSafeInteger(found.execution)) &&
+        Object.keys(found).length === 2),
+    'found',
+    'the part that found it, {"shard": "i/n", "execution": a whole number or null}, or no field',
   );
   need(
     typeof o.strategy === 'string' && (CEX_STRATEGIES as readonly string[]).includes(o.strategy),

@@ -28,6 +28,7 @@ import { scenarioWork } from '../scenario/scenario-work.js';
 import type { Scenario } from '../scenario/schema.js';
 import { buildDigest } from '../sweep/build-digest.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
+import { partCounterexampleFile } from '../sweep/part-counterexamples.js';
 import { toJson } from './atomic-write.js';
 import { setsOf } from './cex-input.js';
 import { writeCexOutputs } from './cex-outputs.js';
@@ -411,7 +412,8 @@ export function registerCheckCommands(p: Command, ctx: CheckCommandContext): voi
       // Where it was written: null when none was found, or it could not be written.
       let cexFile: string | null = null;
       if (r.counterexample !== null) {
-        const text = toJson(r.counterexample);
+        // A part's records which part found it, and when, for merge (partCounterexampleFile).
+        const text = toJson(partCounterexampleFile(r.counterexample, shard, r.summary.violationExecution));
         if (command.getOptionValueSource('out') === 'default') {
           try {
             cexFile = writeDefaultOutput(o.out, text);

@@ -24,9 +24,11 @@ import { type MergePart, parseMergePart } from './merge-input.js';
 import {
   cexFromHere,
   foreignCounterexample,
+  otherPartsCounterexample,
   type PartCounterexample,
   recordedCounterexample,
   refuseOverCounterexample,
+  sharedCounterexample,
   unfoundCounterexample,
   warnSharedCounterexample,
 } from './part-counterexamples.js';
@@ -220,9 +222,13 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         const named = checks.map((p) => ({ name: p.name, json: { ...p.json, counterexample: cexFromHere(p.name, p.json.counterexample) } }));
         if (o.json !== undefined) refuseOverCounterexample(o.json, named);
         const merged = mergeChecks(named);
-        warnSharedCounterexample(merged.json.counterexample, named);
-        // A file holding another violation is not the part's counterexample: recorded as not found, as one gone is.
-        if (foreignCounterexample(merged.json.counterexample, merged.json.violation)) merged.json = unfoundCounterexample(merged.json, checks[merged.lead!]!);
+        const lead = merged.lead === null ? null : named[merged.lead]!;
+        warnSharedCounterexample(merged.json.counterexample, named, lead);
+        // A file holding another violation, or by its record another part's counterexample, is not the part's: recorded as not found, as one gone is.
+        // (Said once: warnSharedCounterexample has said whose it is when parts share it.)
+        const shared = sharedCounterexample(merged.json.counterexample, named);
+        if (foreignCounterexample(merged.json.counterexample, merged.json.violation) || otherPartsCounterexample(merged.json.counterexample, lead, !shared))
+          merged.json = unfoundCounterexample(merged.json, checks[merged.lead!]!);
         reportCheck(merged, merged.lead === null ? null : checks[merged.lead]!, o.json, ctx);
         // As check says it: the parts' mutant acted in none of their executions (the count is left out at a violation).
         const m = merged.json;

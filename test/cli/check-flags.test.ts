@@ -97,14 +97,32 @@ test('merge --json on a part counterexample file is refused before anything is w
   assert.equal(readFileSync(cexes[0]!, 'utf8'), before);
 });
 
-test('merge warns when parts wrote their counterexamples to one file (it holds the last written, maybe not the one reported)', async () => {
+test("merge warns when parts wrote their counterexamples to one file, saying from its record (found) whether it holds the one reported; when not, it records none (a probe: part 1's file recorded for part 0's violation)", async () => {
   const shared = join(dir, 'shared-cex.json');
   const parts = [0, 1].map((i) => join(dir, `sp${i}.json`));
   for (const i of [0, 1])
     await cli('check', S, '--mutate', 'fault-skip-seq-check', '--strategy', 'dfs', '--shard', `${i}/2`, '--json', parts[i]!, '--out', shared);
-  const r = await cli('merge', ...parts);
+  // The file records the part that wrote it (found): part 1's, written last, not part 0's, whose violation comes first.
+  assert.deepEqual(JSON.parse(readFileSync(shared, 'utf8')).found, { shard: '1/2', execution: null });
+  const r = await cli('merge', ...parts, '--json', join(dir, 'sp.json'));
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^mmulab: warning: .*sp0\.json, .*sp1\.json all wrote their counterexample to .*shared-cex\.json: it holds the one written last/);
+  assert.equal(
+    r.stderr,
+    `mmulab: warning: ${parts[0]} and ${parts[1]} both wrote their counterexample to ${shared}: it holds shard 1/2's, written last, not the one reported here; give each part its own --out\n`,
+  );
+  // So the merge records none (a probe: it recorded part 1's file for part 0's violation).
+  const j = JSON.parse(readFileSync(join(dir, 'sp.json'), 'utf8'));
+  assert.equal(j.counterexample, null);
+  assert.deepEqual(j.counterexampleNotFound, { part: parts[0], path: shared });
+  // Written the other way round, the file is the one reported, and said to be.
+  for (const i of [1, 0])
+    await cli('check', S, '--mutate', 'fault-skip-seq-check', '--strategy', 'dfs', '--shard', `${i}/2`, '--json', parts[i]!, '--out', shared);
+  const back = await cli('merge', ...parts, '--json', join(dir, 'sp.json'));
+  assert.match(
+    back.stderr,
+    /both wrote their counterexample to .*shared-cex\.json: it holds shard 0\/2's, the one reported here, written last; give each part its own --out\n$/,
+  );
+  assert.equal(JSON.parse(readFileSync(join(dir, 'sp.json'), 'utf8')).counterexample, shared);
   // Each its own --out: no warning.
   const own = [0, 1].map((i) => join(dir, `op${i}.json`));
   for (const i of [0, 1])

@@ -265,7 +265,7 @@ test("replay (regression): a counterexample's unknown keys are refused at the fi
     [
       'top',
       (c) => (c.sheduel = c.schedule),
-      "sheduel: unknown key 'sheduel', expected one of format, scenario, scenarioText, settings, mutant, mutantActed, seed, strategy, property, violation, limits, schedule, steps",
+      "sheduel: unknown key 'sheduel', expected one of format, scenario, scenarioText, settings, mutant, mutantActed, seed, strategy, found, property, violation, limits, schedule, steps",
     ],
     ['limits', (c) => (c.limits.maxStep = 5), "limits.maxStep: unknown key 'maxStep', expected one of maxSteps, fairSpin, spinProgress, retries"],
     ['schedule', (c) => (c.schedule.drawz = []), "schedule.drawz: unknown key 'drawz', expected one of choices, draws"],
