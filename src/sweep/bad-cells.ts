@@ -1,4 +1,3 @@
-import type { CompareResult } from '../cli/compare.js';
 import { shellWord } from '../cli/shell-word.js';
 import type { RunResult } from '../simulate/result.js';
 import type { SweepResult } from './sweep.js';
@@ -10,22 +9,6 @@ type Cell = Pick<RunResult, 'violations' | 'progress'>;
 
 /** A cell that violated a property or livelocked. */
 const isBad = (r: Cell) => r.violations.length > 0 || r.progress.livelock;
-
-/**
- * The table of a sweep with each column that holds a violating or livelocked run marked ` !`
- * (as a column with a run cut short is starred), so that a wide grid shows where to look
- * without reading its last rows.
- */
-export function markBadColumns(c: CompareResult): CompareResult {
-  return { ...c, rows: c.rows.map((row) => (row.results.some(isBad) ? { ...row, label: `${row.label} !` } : row)) };
-}
-
-/** The note under a table some of whose columns are marked, or '' when none is. */
-export function badColumnsNote(c: Pick<CompareResult, 'rows'>): string {
-  return c.rows.some((row) => row.results.some(isBad))
-    ? '(!: a run of the column violated a property or livelocked; each is said on stderr, with the run that replays it)'
-    : '';
-}
 
 /**
  * One line per cell that violated a property or livelocked (the first MAX_LINES, then a count):

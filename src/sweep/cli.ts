@@ -19,7 +19,7 @@ import { cannotRead } from '../scenario/errno-words.js';
 import { InputError, inScenario } from '../scenario/input-error.js';
 import { checkScenarioLimits } from '../scenario/limits.js';
 import { loadScenario } from '../scenario/load.js';
-import { badCellLines, badColumnsNote, markBadColumns } from './bad-cells.js';
+import { badCellLines } from './bad-cells.js';
 import { gridRows, parseShard, shardHolds, shardSize } from './grid.js';
 import { type MergePart, parseMergePart } from './merge-input.js';
 import {
@@ -58,14 +58,13 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
   // A shard's result holds its own cells only; merged parts are to hold them all.
   const shard = merged ? null : s.shard;
   const owns = (row: number, k: number) => shardHolds(shard, cellIndex(row, k, s.seeds.length));
-  // Columns with a violation or a livelock marked, each such cell said on stderr (below) with its replay.
-  const c = markBadColumns(asCompare(s));
+  // Columns with a violation or a livelock are marked † as compare marks them; each such cell is said on stderr (below) with its replay.
+  const c = asCompare(s);
   // A part that holds no cell (more parts than cells) says so in one line; its JSON is written all the same, for merge.
   if (shard !== null && shardSize(gridSize(c), shard) === 0) {
     process.stdout.write(`shard ${shard.index}/${shard.count} holds no cell (the grid has ${gridSize(c)})\n`);
   } else {
-    const note = badColumnsNote(c);
-    process.stdout.write(`${renderCompare(c, owns, shard ?? undefined)}\n${note === '' ? '' : `${note}\n`}`);
+    process.stdout.write(`${renderCompare(c, owns, shard ?? undefined)}\n`);
   }
   for (const line of badCellLines(s)) process.stderr.write(`mmulab: ${line}\n`);
   warnIdleMutant(s.mutant, s.rows, s.scenario);
