@@ -121,6 +121,14 @@ export class TablePool {
     return this.scan(root, LEVELS, 0, from, end, mmio);
   }
 
+  /** The leaf table the last `scan` found its gfn in (LeafIter keeps it). */
+  foundLeaf = -1;
+
+  /** nextPresent's walk from the root, always: `foundLeaf` is the found gfn's leaf table. */
+  walkFrom(root: number, from: number, end: number, mmio: boolean): number {
+    return this.scan(root, LEVELS, 0, from, end, mmio);
+  }
+
   private scan(t: number, level: number, base: number, from: number, end: number, mmio: boolean): number {
     const span = 2 ** (BITS * (level - 1));
     const tab = this.tables[t]!;
@@ -131,7 +139,10 @@ export class TablePool {
       const e = tab[i]!;
       if (e === 0) continue;
       if (level === 1) {
-        if (lo >= from && (e > 0 || mmio)) return lo;
+        if (lo >= from && (e > 0 || mmio)) {
+          this.foundLeaf = t;
+          return lo;
+        }
         continue;
       }
       const g = this.scan(e - 1, level - 1, lo, from, end, mmio);
@@ -156,5 +167,56 @@ export class TablePool {
     let n = 0;
     for (let i = 0; i < FANOUT; i++) if (tab[i] !== 0) n += this.countPresent(tab[i]! - 1, level - 1);
     return n;
+  }
+}
+
+/**
+ * A walk over the present leaves of [start, end) under a root that keeps its
+ * place, as the kernel's tdp_iter does: the next leaf is looked for in the leaf
+ * table of the last one before a walk down from the root. Tables are freed only
+ * with their root (TablePool.freeTree), so the kept table stays the root's while
+ * the walker holds mmu_lock and sees the root not freed; after dropping the lock
+ * it calls `restart` (tdp_iter_restart), and the next walk starts from the root.
+ */
+export class LeafIter {
+  private leaf = -1;
+  private leafBase = 0;
+
+  constructor(
+    private readonly pool: TablePool,
+    private readonly root: number,
+    private readonly end: number,
+    private readonly mmio: boolean,
+  ) {}
+
+  /** The first gfn at or after `from` (and before the end) with a present leaf (an MMIO SPTE too with `mmio`), or -1. */
+  next(from: number): number {
+    let g = from;
+    if (this.leaf >= 0) {
+      const off = g - this.leafBase;
+      if (off >= 0 && off < FANOUT) {
+        const tab = this.pool.table(this.leaf);
+        const stop = Math.min(FANOUT, this.end - this.leafBase);
+        for (let i = off; i < stop; i++) {
+          const e = tab[i]!;
+          if (e > 0 || (e < 0 && this.mmio)) return this.leafBase + i;
+        }
+        g = this.leafBase + FANOUT;
+        if (g >= this.end) return -1;
+      }
+    }
+    const found = this.pool.walkFrom(this.root, g, this.end, this.mmio);
+    if (found < 0) {
+      this.leaf = -1;
+      return -1;
+    }
+    this.leaf = this.pool.foundLeaf;
+    this.leafBase = found - (found & MASK);
+    return found;
+  }
+
+  /** The lock was dropped: the next walk starts from the root. */
+  restart(): void {
+    this.leaf = -1;
   }
 }

@@ -9,7 +9,7 @@ import { LeafBits } from './leaf-bits.js';
 import type { Memslot } from './memslots.js';
 import { makeMmioSpte, mmioSpteGen } from './mmio-spte.js';
 import type { MmuBackend, PageFault } from './mmu-backend.js';
-import { TablePool } from './page-table.js';
+import { LeafIter, TablePool } from './page-table.js';
 import { eptAccessTracking } from './settings.js';
 import type { Vcpu } from './vcpu.js';
 import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest, rootZapRequest } from './vcpu-requests.js';
@@ -407,8 +407,9 @@ export class TdpMmu implements MmuBackend {
     // A lock break with no zap since: the re-taken lock's section ends with nothing
     // else to show for it, so the step log gets a line saying the walk went on.
     let resumed = false;
+    const iter = new LeafIter(this.pool, root.table, end, mmio);
     for (;;) {
-      g = this.pool.nextPresent(root.table, g, end, mmio);
+      g = iter.next(g);
       if (g < 0) break;
       // Race: a guest's hardware walk of this SPTE (no lock), and vCPUs queueing on
       // mmu_lock (read by the needbreak test below).
@@ -435,6 +436,7 @@ export class TdpMmu implements MmuBackend {
         kvm.emit({ e: 'lockBreak', holder: 'tdp_mmu_zap_leafs' });
         if (writeLocked) yield* lock.condReschedWrite(kvm.yieldOnContention);
         else yield* lock.condReschedRead(kvm.yieldOnContention);
+        iter.restart();
         resumed = true;
       }
     }
