@@ -32,7 +32,7 @@ const WORKERS_PER_CORE = 4;
  * The worker threads to start when --workers asks for `asked`, and the warning
  * to print, if any. More than the cores only take turns on them, each starting
  * and warming up on its own with a heap of its own (8 workers on 2 cores took
- * 36-49 s and 590 MB for the 4.9-8.8 s and 176 MB of one, loaded; 600, 11.8 GB): past
+ * 8.3-8.5 s and 610 MB for the 2.5 s and 175 MB of one; 600, 11.8 GB): past
  * WORKERS_PER_CORE a core (at least 8 in all) they are capped. Results do not
  * depend on the number of workers.
  */
