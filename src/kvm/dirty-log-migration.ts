@@ -105,7 +105,7 @@ function* copyPages(kvm: Kvm, log: DirtyLog, n: number): Task {
     yield opPair(READ, kvm.objHostPte(gfnToHva(slot, g)), WRITE, log.obj);
     kvm.rt.charge(kvm.costs.pageCopyNs);
     log.toCopy.delete(g);
-    log.lastCopy.set(g, n);
+    log.copied(slot, g, n);
     kvm.emit(log.rings === null ? { e: 'dirtyLogCopy', slot: slot.id, n, gfn: g } : { e: 'dirtyLogCopy', slot: slot.id, n, gfn: g, ring: true });
   }
 }

@@ -1,7 +1,7 @@
 import { modelAssert } from '../runtime/model-bug.js';
 import { RwLock } from '../runtime/rwlock.js';
+import { SectionArray } from '../runtime/section-array.js';
 import { SparseBitmap } from '../runtime/sparse-bitmap.js';
-import { SparseIntArray } from '../runtime/sparse-int-array.js';
 import { KvmDirtyRing, kvmDirtyRingPush } from './dirty-ring.js';
 import type { Kvm } from './kvm.js';
 import type { Memslot } from './memslots.js';
@@ -63,8 +63,8 @@ export class DirtyLog {
    * A write to one of them before its copy is in the copy: not lost.
    */
   readonly toCopy = new SparseBitmap();
-  /** By gfn, the ioctl after which the VMM last copied the page: 0 the enabling one, n KVM_GET_DIRTY_LOG #n. */
-  readonly lastCopy = new SparseIntArray();
+  /** By offset in the logged slot, 1 + the ioctl after which the VMM last copied the page (see `copied`); 0 never. */
+  private readonly lastCopy = new SectionArray(0, Int32Array);
   /**
    * By gfn, the vCPUs between fast_page_fault's cmpxchg that made a leaf of it
    * writable and their mark_page_dirty_in_slot (fast_pf_fix_direct_spte): marks
@@ -133,6 +133,19 @@ export class DirtyLog {
   /** kvm->manual_dirty_log_protect — KVM_GET_DIRTY_LOG leaves the clearing and write protection to KVM_CLEAR_DIRTY_LOG. */
   get manualDirtyLogProtect(): boolean {
     return this.protect !== 'get';
+  }
+
+  /** The VMM copied gfn of the logged slot `slot` after ioctl `n` (0 the enabling one, n KVM_GET_DIRTY_LOG #n). */
+  copied(slot: Memslot, gfn: number, n: number): void {
+    // By the gfn's offset in the slot, as the kernel indexes its bitmap, and n + 1: 0 is never copied.
+    this.lastCopy.set(gfn - slot.baseGfn, n + 1);
+  }
+
+  /** The ioctl after which the VMM last copied gfn (as `copied` says), or undefined when it has not copied it or `slot` is not the logged one. */
+  lastCopyOf(slot: Memslot | undefined, gfn: number): number | undefined {
+    if (slot === undefined || !this.covers(slot)) return undefined;
+    const c = this.lastCopy.get(gfn - slot.baseGfn);
+    return c === 0 ? undefined : c - 1;
   }
 
   /** Whether gfn lies in the logged slot (as the memslots hold it now). */

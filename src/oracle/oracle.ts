@@ -343,7 +343,7 @@ export class Oracle implements Sink {
       if (log.bitmap.has(gfn) || log.toCopy.has(gfn) || log.marking.has(gfn)) continue;
       const slot = kvm.memslots.gfnToMemslot(gfn);
       if (ring && (log.collected.has(gfn) || (slot !== undefined && log.ringHolds(gfn, slot)))) continue;
-      const n = log.lastCopy.get(gfn);
+      const n = log.lastCopyOf(slot, gfn);
       const copied =
         n === undefined
           ? 'none yet'

@@ -37,22 +37,22 @@ function write(kvm: ReturnType<typeof world>['kvm'], via: 'tlb' | 'spte' = 'tlb'
 test('lost-dirty-write, judged at the end of the run: a write to a logged gfn no copy came after, with its dirty bit clear and no copy or mark to come, is lost; a bit set, a copy or a mark to come, a copy after it, a read, or logging off, and it is not', () => {
   /** One run: `before` sets the world up, then vCPU0's write (or read), then `after`; the violations finish() finds. */
   const judge = (
-    before: (log: ReturnType<typeof world>['log']) => void,
+    before: (log: ReturnType<typeof world>['log'], kvm: ReturnType<typeof world>['kvm']) => void,
     after: (log: ReturnType<typeof world>['log']) => void,
     via: 'tlb' | 'spte' = 'tlb',
     w = true,
   ) => {
     const { inst, kvm, log } = world('tdp');
-    before(log);
+    before(log, kvm);
     write(kvm, via, w);
     assert.deepEqual(inst.violations, [], 'nothing judged at the write');
     after(log);
     inst.finish();
     return inst.violations;
   };
-  const copied = (log: ReturnType<typeof world>['log'], n = 0) => {
+  const copied = (log: ReturnType<typeof world>['log'], kvm: ReturnType<typeof world>['kvm'], n = 0) => {
     log.enabled = true;
-    log.lastCopy.set(0, n);
+    log.copied(kvm.memslots.gfnToMemslot(0)!, 0, n);
   };
   const none = () => {};
   assert.deepEqual(judge(none, none), [], 'logging not enabled yet');
@@ -83,11 +83,11 @@ test('lost-dirty-write, judged at the end of the run: a write to a logged gfn no
     lost[0]!.message,
     /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault at \d+ ns, the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
   );
-  const lost2 = judge((log) => copied(log, 2), none, 'spte');
+  const lost2 = judge((log, kvm) => copied(log, kvm, 2), none, 'spte');
   assert.match(lost2[0]!.message, /last copy of the page coming before it \(after KVM_GET_DIRTY_LOG #2 reported it\), .*the migrated copy lacks it$/);
   // A copy after the write has it.
   const { inst, kvm, log } = world('tdp');
-  copied(log);
+  copied(log, kvm);
   write(kvm);
   kvm.emit({ e: 'dirtyLogCopy', slot: 0, n: 1, gfn: 0 });
   inst.finish();

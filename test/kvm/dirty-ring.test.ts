@@ -207,7 +207,7 @@ test('lost-dirty-write with rings, judged at the end: a write to a gfn a ring ho
   const judge = (after: (w: ReturnType<typeof world>) => void) => {
     const w = world('tdp');
     w.log.enabled = true;
-    w.log.lastCopy.set(0, 1);
+    w.log.copied(w.kvm.memslots.gfnToMemslot(0)!, 0, 1);
     w.kvm.emit({ e: 'guestAccess', vcpu: 0, gfn: 0, pfn: 0x1000, write: true, via: 'tlb' });
     after(w);
     w.inst.finish();

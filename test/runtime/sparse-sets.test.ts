@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { SparseBitmap } from '../../src/runtime/sparse-bitmap.js';
-import { SparseIntArray } from '../../src/runtime/sparse-int-array.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
@@ -46,20 +45,6 @@ test('SparseBitmap: the members, size and ascending order of a Set of the same a
     }),
     { numRuns: 150, seed: 42 },
   );
-});
-
-test('SparseIntArray: the values of a Map of the same writes, in its Map form and past it', () => {
-  const a = new SparseIntArray();
-  const model = new Map<number, number>();
-  for (let i = 0; i < 70_000; i++) {
-    const k = (i * 7919) % 1_000_003;
-    const v = (i % 5) - 1;
-    a.set(k, v);
-    model.set(k, v);
-  }
-  a.set(2 ** 40, 3);
-  model.set(2 ** 40, 3);
-  for (const k of [...model.keys(), 1, 2, 5, 2 ** 40 + 1]) assert.equal(a.get(k), model.get(k), `entry ${k}`);
 });
 
 test('dirty logging of a memslot of 2^25 pages runs (a probe: its every page went into a Set, which stops at 2^24: "Set maximum size exceeded", exit 3)', () => {
