@@ -320,6 +320,12 @@ export const MUTANTS: readonly MutantSpec[] = [
 
 export type MutantName = (typeof MUTANTS)[number]['name'];
 
+/**
+ * MutantSpec.shown by name, looked up once per instance: the checker builds one
+ * per execution, and a search along MUTANTS took 0.4 µs of the 3.3 building one took.
+ */
+const SHOWN: ReadonlyMap<string, string | undefined> = new Map(MUTANTS.map((m) => [m.name, m.shown]));
+
 /** The active mutant as flags the model tests, all false for the kernel's protocol. */
 export class Mutation {
   /** What the fault path's mutants leave out of its mmu_invalidate_retry_gfn. */
@@ -341,7 +347,7 @@ export class Mutation {
   onAct: ((said?: () => string) => void) | null = null;
   constructor(readonly name: string | null) {
     this.faultRetrySkips = { range: name === 'fault-skip-range-check', seq: name === 'fault-skip-seq-check' };
-    this.shown = MUTANTS.find((m) => m.name === name)?.shown;
+    this.shown = name === null ? undefined : SHOWN.get(name);
   }
   /** Whether `name` is the mutant; a place where it may or may not change the outcome (then tookEffect says when it does). */
   has(name: string): boolean {

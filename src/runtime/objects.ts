@@ -7,12 +7,13 @@ const SCAN_LIMIT = 32;
  * ids, which only makes the partial-order reduction more conservative.
  */
 export class ObjectRegistry {
-  private readonly singles: string[] = [];
   /**
    * The single objects' names and ids, in the order they were named. A model
    * names a dozen objects, once each, and the checker builds a registry per
    * execution: a look-up along these lists costs less than filling a Map
    * (hashing names made afresh, `vcpu0`...). Past SCAN_LIMIT names, a Map.
+   * No array by id: a family's ids lie between singles' (spte after
+   * mmu_invalidate), and one would be a sparse array of 2 KB per instance.
    */
   private readonly singleNames: string[] = [];
   private readonly singleIds: number[] = [];
@@ -31,7 +32,6 @@ export class ObjectRegistry {
       if (known !== undefined) return known;
     }
     const id = this.next++;
-    this.singles[id] = name;
     names.push(name);
     this.singleIds.push(id);
     if (this.byName !== null) this.byName.set(name, id);
@@ -54,8 +54,8 @@ export class ObjectRegistry {
 
   /** The object's name, for traces and counterexamples ("mmu_lock", "spte[3]"). */
   name(id: number): string {
-    const single = this.singles[id];
-    if (single !== undefined) return single;
+    const k = this.singleIds.indexOf(id);
+    if (k >= 0) return this.singleNames[k]!;
     for (const [base, n, name] of this.families) if (id >= base && id < base + n) return `${name}[${id - base}]`;
     return `object${id}`;
   }

@@ -41,3 +41,19 @@ test('an object family folds keys onto its buckets by their low bits, and has a 
   assert.equal(r.name(spte(70)), 'spte[6]');
   assert.throws(() => r.family('odd', 48), RangeError);
 });
+
+test('objects named after a family keep their ids and names, along the list and past it (a Map)', () => {
+  const r = new ObjectRegistry();
+  const lock = r.id('mmu_lock');
+  const spte = r.family('spte', 64);
+  const after = r.id('host pages');
+  assert.equal(after, 65);
+  const many = Array.from({ length: 40 }, (_, i) => r.id(`vcpu${i}`));
+  assert.deepEqual([r.id('mmu_lock'), r.id('host pages'), r.id('vcpu39')], [lock, after, many[39]]);
+  assert.deepEqual(
+    [r.name(lock), r.name(spte(3)), r.name(after), r.name(many[39]!), r.name(1000)],
+    ['mmu_lock', 'spte[3]', 'host pages', 'vcpu39', 'object1000'],
+  );
+  assert.equal(r.names.length, 106);
+  assert.equal(r.names[65], 'host pages');
+});
