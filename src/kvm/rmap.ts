@@ -1,4 +1,4 @@
-import { modelAssert } from '../runtime/model-bug.js';
+import { ModelBug } from '../runtime/model-bug.js';
 
 /**
  * Reverse maps: for each gfn, the leaf SPTEs that map it (as spteRef). The kernel
@@ -22,7 +22,7 @@ export class Rmap {
   remove(gfn: number, ref: number): void {
     const h = this.heads.get(gfn);
     const i = h === undefined ? -1 : h.indexOf(ref);
-    modelAssert(h !== undefined && i >= 0, `rmap of gfn 0x${gfn.toString(16)} lacks SPTE ${ref}`);
+    if (h === undefined || i < 0) throw new ModelBug(`rmap of gfn 0x${gfn.toString(16)} lacks SPTE ${ref}`);
     h[i] = h[h.length - 1]!;
     h.pop();
     if (h.length === 0) this.heads.delete(gfn);

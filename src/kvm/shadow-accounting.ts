@@ -1,4 +1,4 @@
-import { modelAssert } from '../runtime/model-bug.js';
+import { ModelBug } from '../runtime/model-bug.js';
 import type { Task } from '../runtime/thread.js';
 import type { WriteProtectFlush } from './events.js';
 import { HUGE_LEVELS, initialDisallow, slotArchKey } from './lpage-info.js';
@@ -26,7 +26,7 @@ export function* accountShadowed(mmu: ShadowMmu, sp: ShadowPage): Task {
   kvm.mmuLock.assertWriteHeld('account_shadowed');
   mmu.indirectShadowPages++;
   const slot = kvm.memslots.gfnToMemslot(sp.gfn);
-  modelAssert(slot !== undefined, `account_shadowed: sp ${sp.id} shadows gfn ${hex(sp.gfn)}, which no memslot holds`);
+  if (slot === undefined) throw new ModelBug(`account_shadowed: sp ${sp.id} shadows gfn ${hex(sp.gfn)}, which no memslot holds`);
   const arch = mmu.slotArch(slot);
   sp.accountedSlot = arch.key;
   if (isWriteTracking(sp)) arch.updateWriteTrack(sp.gfn, 1);
@@ -72,7 +72,7 @@ export function unaccountShadowed(mmu: ShadowMmu, sp: ShadowPage): void {
   const kvm = mmu.kvm;
   mmu.indirectShadowPages--;
   const arch = mmu.slotArchByKey(sp.accountedSlot);
-  modelAssert(arch !== undefined, `unaccount_shadowed: sp ${sp.id} was never accounted`);
+  if (arch === undefined) throw new ModelBug(`unaccount_shadowed: sp ${sp.id} was never accounted`);
   if (!mmu.isLiveSlotKey(arch.key)) {
     kvm.emit({
       e: 'note',

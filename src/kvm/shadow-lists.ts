@@ -1,4 +1,4 @@
-import { modelAssert } from '../runtime/model-bug.js';
+import { ModelBug } from '../runtime/model-bug.js';
 import type { ShadowPage } from './shadow-page.js';
 
 /**
@@ -16,7 +16,7 @@ export class ActiveMmuPages {
 
   /** list_add: at the head. */
   add(sp: ShadowPage): void {
-    modelAssert(!sp.onActiveList, `sp ${sp.id} added to active_mmu_pages twice`);
+    if (sp.onActiveList) throw new ModelBug(`sp ${sp.id} added to active_mmu_pages twice`);
     sp.older = this.head;
     sp.newer = null;
     if (this.head !== null) this.head.newer = sp;
@@ -28,7 +28,7 @@ export class ActiveMmuPages {
 
   /** list_del. */
   remove(sp: ShadowPage): void {
-    modelAssert(sp.onActiveList, `sp ${sp.id} removed from active_mmu_pages but not on it`);
+    if (!sp.onActiveList) throw new ModelBug(`sp ${sp.id} removed from active_mmu_pages but not on it`);
     if (sp.newer !== null) sp.newer.older = sp.older;
     else this.head = sp.older;
     if (sp.older !== null) sp.older.newer = sp.newer;
@@ -57,7 +57,7 @@ export class MmuPageHash {
   remove(sp: ShadowPage): void {
     const b = this.buckets.get(sp.gfn);
     const i = b === undefined ? -1 : b.indexOf(sp);
-    modelAssert(b !== undefined && i >= 0, `sp ${sp.id} not in mmu_page_hash`);
+    if (b === undefined || i < 0) throw new ModelBug(`sp ${sp.id} not in mmu_page_hash`);
     b[i] = b[b.length - 1]!;
     b.pop();
     if (b.length === 0) this.buckets.delete(sp.gfn);

@@ -1,4 +1,4 @@
-import { assertNever, modelAssert } from '../runtime/model-bug.js';
+import { assertNever, ModelBug, modelAssert } from '../runtime/model-bug.js';
 import { type Op, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { InputError } from '../scenario/input-error.js';
@@ -126,7 +126,7 @@ export class ShadowMmu implements MmuBackend {
 
   guestCpu(vcpu: Vcpu): GuestCpu {
     const g = vcpu.guest;
-    modelAssert(g instanceof GuestCpu, `${vcpu.name} has no guest paging state`);
+    if (!(g instanceof GuestCpu)) throw new ModelBug(`${vcpu.name} has no guest paging state`);
     return g;
   }
 
@@ -351,7 +351,7 @@ export class ShadowMmu implements MmuBackend {
     const kvm = this.kvm;
     kvm.mmuLock.assertWriteHeld('FNAME(page_fault)');
     const root = this.sps[vcpu.root.root];
-    modelAssert(root !== undefined && !root.freed, `${vcpu.name}: fault with no root`);
+    if (root === undefined || root.freed) throw new ModelBug(`${vcpu.name}: fault with no root`);
     // FNAME(page_fault): after the stale check, before FNAME(fetch) makes any page
     // (roots are not reclaimed: the fault's own root stays).
     yield* makeMmuPagesAvailable(this, vcpu);
@@ -373,7 +373,7 @@ export class ShadowMmu implements MmuBackend {
       yield* kvmMmuTrackWrite(this, fault.gfn, this.guestCpu(vcpu).writeIndex, this.guestCpu(vcpu).writeThrough);
       return 'emulate';
     }
-    modelAssert(root.gfn === tables[0], `${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${cr3Text(tables[0]!)}`);
+    if (root.gfn !== tables[0]) throw new ModelBug(`${vcpu.name}: root sp ${root.id} shadows ${hex(root.gfn)}, CR3 is ${cr3Text(tables[0]!)}`);
     for (let i = 0; i < ROOT_LEVEL; i++) this.assertGuestTableVisible(vcpu, tables[i]!);
     let sp = root;
     for (let level = ROOT_LEVEL; level > 1; level--) {

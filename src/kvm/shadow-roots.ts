@@ -1,4 +1,4 @@
-import { modelAssert } from '../runtime/model-bug.js';
+import { ModelBug, modelAssert } from '../runtime/model-bug.js';
 import { op2, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { KVM_REQ_LOAD_MMU_PGD } from './requests.js';
@@ -37,7 +37,7 @@ export type RootFreeCause = 'zap-request' | 'cr3';
  */
 export function* kvmMmuLoad(mmu: ShadowMmu, vcpu: Vcpu): Task {
   const kvm = mmu.kvm;
-  modelAssert(vcpu.cr3 >= 0, `${vcpu.name}: kvm_mmu_load with no guest CR3`);
+  if (vcpu.cr3 < 0) throw new ModelBug(`${vcpu.name}: kvm_mmu_load with no guest CR3`);
   yield* kvm.mmuLock.writeLock();
   // mmu_alloc_shadow_roots: room first, under the write lock, before the root is found or made.
   yield* makeMmuPagesAvailable(mmu, vcpu);
@@ -69,7 +69,7 @@ function* mmuFreeRootPage(mmu: ShadowMmu, vcpu: Vcpu, info: RootInfo, invalidLis
   const kvm = mmu.kvm;
   kvm.mmuLock.assertWriteHeld('mmu_free_root_page');
   const sp = mmu.sps[info.root]!;
-  modelAssert(!sp.freed && sp.rootCount > 0, `vCPU${vcpu.id} frees root sp ${sp.id} with root_count ${sp.rootCount}${sp.freed ? ' (freed)' : ''}`);
+  if (sp.freed || sp.rootCount <= 0) throw new ModelBug(`vCPU${vcpu.id} frees root sp ${sp.id} with root_count ${sp.rootCount}${sp.freed ? ' (freed)' : ''}`);
   // A root dropped on a root-zap request has to be rebuilt if the vCPU runs on it
   // (its current root) or if it was still valid; a cached root the zap itself
   // invalidated would never have been used again.

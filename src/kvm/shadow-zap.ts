@@ -1,4 +1,4 @@
-import { modelAssert } from '../runtime/model-bug.js';
+import { ModelBug } from '../runtime/model-bug.js';
 import { type Op, opWrite } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { isMmioSpte } from './mmio-spte.js';
@@ -30,7 +30,7 @@ export function* requestRootDrop(mmu: ShadowMmu): Task {
 /** Removes parent pte `ref` from `child`'s parent_ptes. */
 function removeParentPte(child: ShadowPage, ref: number): void {
   const i = child.parentPtes.indexOf(ref);
-  modelAssert(i >= 0, `sp ${child.id}: parent pte ${ref} missing`);
+  if (i < 0) throw new ModelBug(`sp ${child.id}: parent pte ${ref} missing`);
   child.parentPtes[i] = child.parentPtes[child.parentPtes.length - 1]!;
   child.parentPtes.pop();
 }
@@ -126,7 +126,7 @@ export interface PrepareZap {
 export function* __kvmMmuPrepareZapPage(mmu: ShadowMmu, sp: ShadowPage, invalidList: ShadowPage[]): Generator<Op, PrepareZap, void> {
   const kvm = mmu.kvm;
   kvm.mmuLock.assertWriteHeld('__kvm_mmu_prepare_zap_page');
-  modelAssert(!sp.freed, `prepare_zap of freed sp ${sp.id}`);
+  if (sp.freed) throw new ModelBug(`prepare_zap of freed sp ${sp.id}`);
   const wasInvalid = sp.invalid;
   // Traced first, before anything is unlinked, as the kernel traces.
   if (!wasInvalid) kvm.emit({ e: 'spZap', sp: sp.id, gfn: sp.gfn, level: sp.level, root: sp.rootCount > 0, gen: sp.mmuValidGen, direct: sp.direct });
@@ -186,7 +186,7 @@ export function* kvmMmuCommitZapPage(mmu: ShadowMmu, invalidList: ShadowPage[], 
   kvm.mmuLock.assertWriteHeld('kvm_mmu_commit_zap_page');
   if (flush) yield* kvmFlushRemoteTlbs(kvm, 'kvm_mmu_commit_zap_page');
   for (const sp of invalidList) {
-    modelAssert(sp.invalid && sp.rootCount === 0 && !sp.freed, `commit_zap of sp ${sp.id}: invalid=${sp.invalid} root_count=${sp.rootCount}`);
+    if (!(sp.invalid && sp.rootCount === 0 && !sp.freed)) throw new ModelBug(`commit_zap of sp ${sp.id}: invalid=${sp.invalid} root_count=${sp.rootCount}`);
     mmu.hash.remove(sp);
     sp.freed = true;
     mmu.liveCount--;
