@@ -108,9 +108,10 @@ export interface Counterexample extends CexOrigin {
   /**
    * Written by a check --shard part (i/n, n > 1): the part that found it and the execution it found
    * it at (summary.violationExecution), for merge to tell whether a file shared by parts is the
-   * counterexample it reports. Not read by replay.
+   * counterexample it reports. Not read by replay. No execution for a dfs part: it numbers only the
+   * executions of the subtrees it owns, a count no other run has (its violationExecution is null).
    */
-  found?: { shard: string; execution: number | null };
+  found?: { shard: string; execution?: number };
   /** The property violated (the violation's kind). */
   property: string;
   /** The violation, as the replay reports it. */
@@ -254,17 +255,17 @@ export function parseCounterexample(json: unknown): Counterexample {
     'mutantActed',
     'a whole number >= 0, or no field',
   );
-  // Written by a check --shard part: which part found it, and at which execution (merge reads it; replay does not).
+  // Written by a check --shard part: which part found it, and at which execution, none for a dfs part (merge reads it; replay does not).
+  // An execution null is an older mmulab's dfs part's.
   const found = o.found as { shard?: unknown; execution?: unknown } | undefined;
   need(
     found === undefined ||
       (typeof found === 'object' &&
         found !== null &&
         typeof found.shard === 'string' &&
-        (found.execution === null || Number.isSafeInteger(found.execution)) &&
-        Object.keys(found).length === 2),
+        (Object.keys(found).length === 1 || ((found.execution === null || Number.isSafeInteger(found.execution)) && Object.keys(found).length === 2))),
     'found',
-    'the part that found it, {"shard": "i/n", "execution": a whole number or null}, or no field',
+    'the part that found it, {"shard": "i/n"} and, but for a dfs part, "execution": a whole number, or no field',
   );
   need(
     typeof o.strategy === 'string' && (CEX_STRATEGIES as readonly string[]).includes(o.strategy),

@@ -20,13 +20,16 @@ export interface PartCounterexample {
 /** A part's --shard, as a counterexample's `found` records it. */
 const shardWords = (s: Shard) => `${s.index}/${s.count}`;
 
-/** The counterexample a check writes: a part's (--shard i/n, n > 1) records which part found it, and at which execution (Counterexample.found). */
+/**
+ * The counterexample a check writes: a part's (--shard i/n, n > 1) records which part found it, and at which
+ * execution (Counterexample.found): its summary's violationExecution, left out where that is null (a dfs part).
+ */
 export function partCounterexampleFile(cex: Counterexample, shard: Shard | null, execution: number | null | undefined): Counterexample {
   if (shard === null || shard.count === 1) return cex;
   const out: Record<string, unknown> = {};
   // Before `property`, as the type lists it.
   for (const [k, v] of Object.entries(cex)) {
-    if (k === 'property') out.found = { shard: shardWords(shard), execution: execution ?? null };
+    if (k === 'property') out.found = execution != null ? { shard: shardWords(shard), execution } : { shard: shardWords(shard) };
     out[k] = v;
   }
   return out as unknown as Counterexample;

@@ -103,7 +103,7 @@ test("merge warns when parts wrote their counterexamples to one file, saying fro
   for (const i of [0, 1])
     await cli('check', S, '--mutate', 'fault-skip-seq-check', '--strategy', 'dfs', '--shard', `${i}/2`, '--json', parts[i]!, '--out', shared);
   // The file records the part that wrote it (found): part 1's, written last, not part 0's, whose violation comes first.
-  assert.deepEqual(JSON.parse(readFileSync(shared, 'utf8')).found, { shard: '1/2', execution: null });
+  assert.deepEqual(JSON.parse(readFileSync(shared, 'utf8')).found, { shard: '1/2' });
   const r = await cli('merge', ...parts, '--json', join(dir, 'sp.json'));
   assert.equal(r.code, 1, r.stderr);
   assert.equal(

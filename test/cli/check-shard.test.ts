@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -247,6 +247,25 @@ test('check --workers 2 (regression): random with a violation records its parts 
     delete cex.found;
     assert.deepEqual({ ...merged, counterexample: `${JSON.stringify(cex, null, 2)}\n` }, runs[0]);
   }
+});
+
+test("check --shard i/n with dfs: the part's counterexample file records the part, and no execution (a dfs part numbers only its own subtrees' executions: its violationExecution is null), where it recorded execution null", async () => {
+  const j = await check('dfs-found', '--mutate', 'fault-skip-seq-check', '--strategy', 'dfs', '--shard', '0/2');
+  assert.equal(j.violation?.kind, 'stale-translation');
+  assert.equal(j.summary.violationExecution, null);
+  const cex = JSON.parse(readFileSync(join(dir, 'dfs-found-cex.json'), 'utf8'));
+  assert.deepEqual(cex.found, { shard: '0/2' });
+  // The pct part's, for contrast: the execution it found it at, as its summary has it.
+  const p = await check('pct-found', '--mutate', 'fault-skip-seq-check', '--strategy', 'pct', '--shard', '0/2');
+  const pcex = JSON.parse(readFileSync(join(dir, 'pct-found-cex.json'), 'utf8'));
+  assert.deepEqual(pcex.found, { shard: '0/2', execution: p.summary.violationExecution });
+  assert.equal(typeof p.summary.violationExecution, 'number');
+  // The file replays as written, and as an older mmulab's (execution null) still does.
+  assert.equal((await cli('replay', join(dir, 'dfs-found-cex.json'))).code, 1);
+  const older = join(dir, 'dfs-found-older-cex.json');
+  writeFileSync(older, JSON.stringify({ ...cex, found: { shard: '0/2', execution: null } }));
+  const r = await cli('replay', older);
+  assert.equal(r.code, 1, r.stderr);
 });
 
 test('check: bad --shard and --workers are refused in one line, exit 2', async () => {
