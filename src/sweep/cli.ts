@@ -52,7 +52,9 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, merged = false): void {
+/** `ref`: the scenario as the sweep was given it (a name or a file's path); null for a merge, which has its name only. */
+function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, ref: string | null): void {
+  const merged = ref === null;
   // A --json the system refuses now (its folder removed during the sweep) is said after the table, which is printed anyway.
   const unwritten = json === undefined ? null : writeOutput('--json', json, toJson(s));
   // A shard's result holds its own cells only; merged parts are to hold them all.
@@ -66,7 +68,7 @@ function report(s: SweepResult, json: string | undefined, ctx: SweepCliContext, 
   } else {
     process.stdout.write(`${renderCompare(c, owns, shard ?? undefined)}\n`);
   }
-  for (const line of badCellLines(s)) process.stderr.write(`mmulab: ${line}\n`);
+  for (const line of badCellLines(s, ref)) process.stderr.write(`mmulab: ${line}\n`);
   warnIdleMutant(s.mutant, s.rows, s.scenario);
   const bad = s.rows.some((r) => r.results.some((x) => x.violations.length > 0 || x.progress.livelock));
   const bug = s.rows.flatMap((r) => r.results).find((x) => x.modelBug);
@@ -210,7 +212,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         });
         // A cell's bad input stopped the sweep: recorded as said here, with the file and the field's line, so that a merge of the parts can say it too.
         if (s.failed !== undefined) s.failed = locateInScenarioFile((inScenario(ref, new InputError(s.failed)) as InputError).message);
-        report(s, o.json, ctx);
+        report(s, o.json, ctx, ref);
         // What ran is written and shown, then the error said.
         if (s.failed !== undefined) throw new InputError(s.failed);
       },
@@ -245,7 +247,7 @@ export function registerSweepCommands(p: Command, ctx: SweepCliContext): void {
         sweeps.map((p) => p.json),
         sweeps.map((p) => p.name),
       );
-      report(merged, o.json, ctx, true);
+      report(merged, o.json, ctx, null);
       // As the sweep said it: what ran is written and shown, then the cell's bad input.
       if (merged.failed !== undefined) throw new InputError(merged.failed);
       const missing = missingCells(merged);

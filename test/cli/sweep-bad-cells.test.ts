@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../temp-dir.js';
@@ -30,4 +31,29 @@ test("sweep and merge mark the columns with a violation or a livelock (compare's
   assert.equal(ok.code, 0);
   assert.doesNotMatch(ok.stdout, /†/);
   assert.equal(ok.stderr, '');
+});
+
+test("sweep of a scenario file names the file, as given, in a violating cell's replay line, not the name the file gives itself (a probe: 'mmulab run my-sync' ran nothing); merge, which has the name only, says FILE and what it is", async () => {
+  const file = join(dir, 'named sync.yaml');
+  writeFileSync(file, `name: my-sync\n${readFileSync('scenarios/mmio-sync-mini.yaml', 'utf8')}`);
+  const args = [file, '--vary', 'syncMmioSpte=restamp,zap', '--workers', '0'];
+  const r = await captured(['sweep', ...args]);
+  assert.equal(r.code, 1, r.stderr);
+  const quoted = `'${file}'`;
+  assert.equal(r.stderr, `mmulab: syncMmioSpte=restamp seed 1: stale-mmio; replay it with: mmulab run ${quoted} --set syncMmioSpte=restamp --seed 1\n`);
+  // The line replays it.
+  assert.equal((await cli('run', file, '--set', 'syncMmioSpte=restamp', '--seed', '1')).code, 1);
+  for (let i = 0; i < 2; i++) await cli('sweep', ...args, '--shard', `${i}/2`, '--json', join(dir, `f${i}.json`));
+  const m = await captured(['merge', join(dir, 'f0.json'), join(dir, 'f1.json')]);
+  assert.equal(m.code, 1, m.stderr);
+  assert.equal(
+    m.stderr,
+    'mmulab: syncMmioSpte=restamp seed 1: stale-mmio; replay it with: mmulab run FILE --set syncMmioSpte=restamp --seed 1 (FILE: the scenario file the parts ran, which names itself my-sync)\n',
+  );
+  // A file that names itself none is recorded by its path as given, which the merge's line names.
+  const unnamed = join(dir, 'unnamed.yaml');
+  writeFileSync(unnamed, readFileSync('scenarios/mmio-sync-mini.yaml', 'utf8'));
+  for (let i = 0; i < 2; i++) await cli('sweep', unnamed, ...args.slice(1), '--shard', `${i}/2`, '--json', join(dir, `u${i}.json`));
+  const u = await captured(['merge', join(dir, 'u0.json'), join(dir, 'u1.json')]);
+  assert.equal(u.stderr, `mmulab: syncMmioSpte=restamp seed 1: stale-mmio; replay it with: mmulab run ${unnamed} --set syncMmioSpte=restamp --seed 1\n`);
 });
