@@ -56,7 +56,7 @@ export class FtraceSink implements InstanceSink {
 
   on(ev: KvmEvent, stamp: EventStamp): void {
     const at = this.clock.stamp(stamp);
-    if (!this.budget.take(at)) return;
+    if (at === null || !this.budget.take(at)) return;
     switch (ev.e) {
       case 'faultBegin': {
         const exit = this.pendingExit.get(at.tid);

@@ -57,7 +57,7 @@ export class PerfettoSink implements InstanceSink {
 
   on(ev: KvmEvent, stamp: EventStamp): void {
     const at = this.clock.stamp(stamp);
-    if (!this.budget.take(at)) return;
+    if (at === null || !this.budget.take(at)) return;
     this.spans.on(ev, at);
     this.causes.on(ev, at);
     switch (ev.e) {

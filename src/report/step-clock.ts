@@ -54,8 +54,12 @@ export class StepClock {
   /**
    * Call with every event, before recording it: the stamp to record it by
    * (the same one in virtual time; a scratch stamp in steps, to copy from).
+   * Null in steps for an event after the one the first violation was found
+   * on: the rest of the step the run stops in, which the printed interleaving
+   * leaves out (oracle/step-log.ts), so that the exports end where it ends,
+   * event for event.
    */
-  stamp(at: EventStamp): EventStamp {
+  stamp(at: EventStamp): EventStamp | null {
     if (this.active === null) {
       // The checker turns per-thread time on after building the instance, before its first step.
       this.active = this.inst?.rt.localTime === true;
@@ -65,6 +69,7 @@ export class StepClock {
       }
     }
     if (!this.active) return at;
+    if (this.violationAt !== null) return null;
     this.events++;
     this.runtimeSteps.push(at.step);
     if (this.violationAt === null && this.inst !== null && this.inst.violations.length > 0) this.violationAt = this.events;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { USER_TOP } from '../../src/kvm/guest-paging.js';
 import { FtraceSink } from '../../src/report/ftrace.js';
+import { PerfettoSink } from '../../src/report/perfetto.js';
 import { captured } from '../cli/captured-cli.js';
 import { tempDir } from '../temp-dir.js';
 import { counterexampleOf, Events, printedSteps, runWith, shortScenario } from './fixtures.js';
@@ -377,4 +378,30 @@ test('ftrace (a probe: an effect logged after what it caused): an SPTE is logged
   assert.ok(install >= 0 && spurious >= 0, 'the seed-1 run has one install and a spurious fault on it');
   assert.ok(install < spurious, `install at ${lines[install]}, spurious at ${lines[spurious]}`);
   assert.ok(at(lines[install]!) <= at(lines[spurious]!));
+});
+
+test('ftrace and perfetto of a counterexample end with the violation, as the printed interleaving does: nothing of the step it stops in after the event the violation was found on (a probe: zap-obsolete-walk-from-head logged 59 events against 58 printed, the delete going on past the zap that left the page, and said "the numbers may not match")', () => {
+  for (const [scenario, mutant] of [
+    ['memslot-delete-lockbreak-mini', 'zap-obsolete-walk-from-head'],
+    ['sync-children-mini', 'sync-children-wp-no-flush'],
+  ] as const) {
+    const sink = new FtraceSink();
+    const perfetto = new PerfettoSink(scenario);
+    const cex = counterexampleOf(scenario, mutant, [sink, perfetto], 'pct');
+    const printed = printedSteps(cex);
+    const text = [...sink.render({ steps: cex.steps.length })].join('');
+    assert.doesNotMatch(text, /# note:/, `${mutant}: one event per printed step`);
+    const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('cpus='));
+    const last = LINE.exec(lines.at(-1)!)!;
+    assert.equal(last[6], 'mmulab_violation', `${mutant}: the violation is the last line`);
+    const at = (m: RegExpExecArray) => (Number(m[4]) * 1e9 + Number(m[5])) / 1000;
+    assert.equal(at(last), printed.length, `${mutant}: at the last printed step`);
+    assert.ok(
+      lines.every((l) => at(LINE.exec(l)!) <= printed.length),
+      `${mutant}: no line after it`,
+    );
+    const events = (JSON.parse([...perfetto.render()].join('')) as { traceEvents: { ph: string; ts?: number }[] }).traceEvents;
+    const latest = Math.max(...events.filter((e) => e.ph !== 'M' && e.ts !== undefined).map((e) => e.ts!));
+    assert.ok(latest < printed.length + 1, `${mutant}: perfetto's latest event at ${latest}, past the last printed step ${printed.length}`);
+  }
 });
