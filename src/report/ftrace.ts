@@ -6,6 +6,7 @@ import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
 import { printable } from './printable.js';
+import { EptSptes, shadowSpte, spteAccess } from './spte-value.js';
 import { NS_PER_STEP, StepClock } from './step-clock.js';
 
 /**
@@ -22,6 +23,8 @@ export class FtraceSink implements InstanceSink {
   private names: string[] = [];
   private inst: KvmInstance | null = null;
   private shadow = false;
+  /** The TDP MMU's SPTE values, with the world's EPT A/D bits (set at attach). */
+  private ept = new EptSptes(true);
   /** root_count of a shadow page now (the vCPU root slots holding it), read from the model as its zap is traced. */
   private rootCount: (sp: number) => number | undefined = () => undefined;
   /** Whether a shadow page is unsync now, read from the model as its zap is traced (before the zap marks it sync). */
@@ -48,6 +51,7 @@ export class FtraceSink implements InstanceSink {
     this.inst = inst;
     this.clock.attach(inst);
     this.shadow = inst.kvm.settings.mmu === 'shadow';
+    this.ept = new EptSptes(inst.kvm.settings.eptAdBits === 'on');
     const mmu = inst.kvm.mmu;
     this.rootCount = mmu instanceof ShadowMmu ? (sp) => mmu.sps[sp]?.rootCount : () => undefined;
     this.unsync = mmu instanceof ShadowMmu ? (sp) => mmu.sps[sp]?.unsync === true : () => false;
@@ -194,18 +198,18 @@ export class FtraceSink implements InstanceSink {
           this.add(
             at,
             'kvm_tdp_mmu_spte_changed',
-            `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${eptSpte(ev.oldPfn, ev.oldPfn < 0 || ev.newPfn < 0 || ev.writable !== true)} new_spte ${eptSpte(ev.newPfn)}`,
+            `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${this.ept.leaf(ev.oldPfn, ev.oldPfn < 0 || ev.newPfn < 0 || ev.writable !== true)} new_spte ${this.ept.leaf(ev.newPfn)}`,
           );
         } else if (ev.newPfn >= 0) {
           // mmu_set_spte traces the SPTE as it stored it, and where (virt_to_phys(sptep)).
-          const bits = shadowSpte(ev.newPfn, ev.gfn, ev.writable === true);
+          const bits = shadowSpte(ev.newPfn, userAddress(ev.gfn), ev.writable === true);
           this.add(
             at,
             'kvm_mmu_set_spte',
             `gfn ${hex(ev.gfn)} spte ${hex(bits)} (${spteAccess(bits)}) level ${ev.level} at ${hex(sptePhys(ev.sp ?? 0, ev.gfn))}`,
           );
         } else {
-          const bits = shadowSpte(ev.oldPfn, ev.gfn, ev.writable === true);
+          const bits = shadowSpte(ev.oldPfn, userAddress(ev.gfn), ev.writable === true);
           this.add(at, 'mmulab_drop_spte', `gfn ${hex(ev.gfn)} spte ${hex(bits)} level ${ev.level} at ${hex(sptePhys(ev.sp ?? 0, ev.gfn))}`);
         }
         return;
@@ -231,11 +235,15 @@ export class FtraceSink implements InstanceSink {
         // the read), or under the mutant the value read; new_spte that less the A bit.
         if (ev.plain || ev.curPfn >= 0) {
           const pfn = ev.plain ? ev.pfn : ev.curPfn;
-          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${eptSpte(pfn, true, true)} new_spte ${eptSpte(pfn)}`);
+          this.add(
+            at,
+            'kvm_tdp_mmu_spte_changed',
+            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.leaf(pfn)} new_spte ${this.ept.leaf(pfn, true, false)}`,
+          );
         } else {
-          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte 0 new_spte 0`);
+          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.none()} new_spte ${this.ept.none()}`);
         }
-        if (ev.plain) this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${eptSpte(ev.curPfn)}`);
+        if (ev.plain) this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${this.ept.leaf(ev.curPfn)}`);
         return;
       case 'ageSpteMark':
         // kvm_tdp_mmu_age_spte traces the change it made (mark_spte_for_access_track); a failed
@@ -244,15 +252,19 @@ export class FtraceSink implements InstanceSink {
           this.add(
             at,
             'kvm_tdp_mmu_spte_changed',
-            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${eptSpte(ev.pfn, ev.writable)} new_spte ${eptTrackedSpte(ev.pfn)}`,
+            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.leaf(ev.pfn, ev.writable)} new_spte ${this.ept.tracked(ev.pfn)}`,
           );
           if (ev.plain)
-            this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${ev.curTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable)}`);
+            this.add(
+              at,
+              'mmulab_age_plain_store',
+              `gfn ${hex(ev.gfn)} over ${ev.curTracked ? this.ept.tracked(ev.curPfn) : this.ept.leaf(ev.curPfn, ev.curWritable)}`,
+            );
         } else {
           this.add(
             at,
             'mmulab_age_mark_failed',
-            `gfn ${hex(ev.gfn)} old ${eptSpte(ev.pfn, ev.writable)} cur ${ev.curTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable)}`,
+            `gfn ${hex(ev.gfn)} old ${this.ept.leaf(ev.pfn, ev.writable)} cur ${ev.curTracked ? this.ept.tracked(ev.curPfn) : this.ept.leaf(ev.curPfn, ev.curWritable)}`,
           );
         }
         return;
@@ -303,7 +315,11 @@ export class FtraceSink implements InstanceSink {
       case 'dirtyLogWrprot':
         // The TDP MMU's W bit going is an SPTE change it traces (handle_changed_spte); the rmaps' is not traced.
         if (!this.shadow && ev.wasWritable && ev.pfn !== undefined) {
-          this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${eptSpte(ev.pfn)} new_spte ${eptSpte(ev.pfn, false)}`);
+          this.add(
+            at,
+            'kvm_tdp_mmu_spte_changed',
+            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.leaf(ev.pfn)} new_spte ${this.ept.leaf(ev.pfn, false)}`,
+          );
         }
         this.add(at, 'mmulab_dirty_log_wrprot', `gfn ${hex(ev.gfn)} by ${ev.by} was_writable ${ev.wasWritable ? 1 : 0}`);
         return;
@@ -361,26 +377,26 @@ export class FtraceSink implements InstanceSink {
         this.add(
           at,
           'mmulab_fast_pf_get_spte',
-          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} spte ${ev.accessTracked ? eptTrackedSpte(ev.pfn) : eptSpte(ev.pfn, ev.writable)}`,
+          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} spte ${ev.accessTracked ? this.ept.tracked(ev.pfn) : this.ept.leaf(ev.pfn, ev.writable)}`,
         );
         return;
       case 'fastPfCmpxchg':
         // No tracepoint of its own (fast_pf_fix_direct_spte's cmpxchg bypasses handle_changed_spte: no kvm_tdp_mmu_spte_changed).
         if (ev.restore !== undefined) {
-          const old = ev.restore ? eptTrackedSpte(ev.oldPfn) : eptSpte(ev.oldPfn, false);
-          const cur = ev.curAccessTracked ? eptTrackedSpte(ev.curPfn) : eptSpte(ev.curPfn, ev.curWritable);
+          const old = ev.restore ? this.ept.tracked(ev.oldPfn) : this.ept.leaf(ev.oldPfn, false);
+          const cur = ev.curAccessTracked ? this.ept.tracked(ev.curPfn) : this.ept.leaf(ev.curPfn, ev.curWritable);
           const how = ev.plain ? 'plain_store' : ev.ok ? 'ok' : 'failed';
           this.add(
             at,
             'mmulab_fast_pf_cmpxchg',
-            `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} old ${old} cur ${cur} new ${eptSpte(ev.oldPfn, ev.newWritable)} ${how}${ev.restore ? ' restore_acc_track' : ''}`,
+            `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} old ${old} cur ${cur} new ${this.ept.leaf(ev.oldPfn, ev.newWritable)} ${how}${ev.restore ? ' restore_acc_track' : ''}`,
           );
           return;
         }
         this.add(
           at,
           'mmulab_fast_pf_cmpxchg',
-          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} old ${eptSpte(ev.oldPfn, false)} cur ${eptSpte(ev.curPfn, ev.curWritable)} new ${eptSpte(ev.oldPfn)} ${ev.plain ? 'plain_store' : ev.ok ? 'ok' : 'failed'}`,
+          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} old ${this.ept.leaf(ev.oldPfn, false)} cur ${this.ept.leaf(ev.curPfn, ev.curWritable)} new ${this.ept.leaf(ev.oldPfn)} ${ev.plain ? 'plain_store' : ev.ok ? 'ok' : 'failed'}`,
         );
         return;
       case 'fastPageFault': {
@@ -389,8 +405,8 @@ export class FtraceSink implements InstanceSink {
         // the value read and the value now.
         if (ev.notPresent !== undefined) {
           // A fault on a leaf not present (no EPT A/D bits): no PFERR_PRESENT; a restored leaf is writable for a write.
-          const old = ev.accessTracked ? eptTrackedSpte(ev.oldPfn) : eptSpte(ev.oldPfn, ev.oldWritable);
-          const fixed = ev.ret === 'fixed' ? eptSpte(ev.oldPfn, ev.oldWritable || ev.notPresent === 'write') : old;
+          const old = ev.accessTracked ? this.ept.tracked(ev.oldPfn) : this.ept.leaf(ev.oldPfn, ev.oldWritable);
+          const fixed = ev.ret === 'fixed' ? this.ept.leaf(ev.oldPfn, ev.oldWritable || ev.notPresent === 'write') : old;
           this.add(
             at,
             'fast_page_fault',
@@ -398,11 +414,11 @@ export class FtraceSink implements InstanceSink {
           );
           return;
         }
-        const now = ev.ret === 'invalid' ? eptSpte(ev.oldPfn, ev.oldWritable) : eptSpte(ev.oldPfn);
+        const now = ev.ret === 'invalid' ? this.ept.leaf(ev.oldPfn, ev.oldWritable) : this.ept.leaf(ev.oldPfn);
         this.add(
           at,
           'fast_page_fault',
-          `vcpu ${ev.vcpu} gva ${hex(ev.gfn * 4096)} error_code P|W sptep ${hex(sptePhys(0, ev.gfn))} old 0x${eptSpte(ev.oldPfn, ev.oldWritable)} new ${now} spurious ${ev.ret === 'spurious' ? 1 : 0} fixed ${ev.ret === 'fixed' ? 1 : 0}`,
+          `vcpu ${ev.vcpu} gva ${hex(ev.gfn * 4096)} error_code P|W sptep ${hex(sptePhys(0, ev.gfn))} old 0x${this.ept.leaf(ev.oldPfn, ev.oldWritable)} new ${now} spurious ${ev.ret === 'spurious' ? 1 : 0} fixed ${ev.ret === 'fixed' ? 1 : 0}`,
         );
         return;
       }
@@ -615,62 +631,12 @@ function hexPad(n: number): string {
 }
 
 /**
- * An EPT leaf: the pfn and R, W (unless write-protected for dirty logging) and
- * X, 0 when not present; `accessed`: the A bit (8), shown on aging's lines only.
- */
-function eptSpte(pfn: number, writable = true, accessed = false): string {
-  return pfn < 0 ? '0' : (pfn * 4096 + (writable ? 0x7 : 0x5) + (accessed ? EPT_ACCESSED : 0)).toString(16);
-}
-
-/**
- * An access-tracked EPT leaf (mark_spte_for_access_track): RWX clear, R and X
- * saved at SHADOW_ACC_TRACK_SAVED_BITS_SHIFT (54), the pfn kept. Past 2^53: BigInt.
- */
-function eptTrackedSpte(pfn: number): string {
-  return pfn < 0 ? '0' : (BigInt(pfn) * 4096n + (0x5n << 54n)).toString(16);
-}
-
-/** VMX_EPT_ACCESS_BIT. */
-const EPT_ACCESSED = 0x100;
-
-/**
- * Bits of a shadow SPTE, a guest-format (legacy paging) PTE, with the masks KVM
- * uses when EPT/NPT is off (kvm_mmu_reset_all_pte_masks, spte.h): the
- * hardware's P, R/W, U/S, A and D, and three bits the hardware ignores:
- * host-writable (9), MMU-writable (10) and MMU-present (11, on every present SPTE).
- */
-const PT_PRESENT = 0x1;
-const PT_WRITABLE = 0x2;
-const PT_USER = 0x4;
-const PT_ACCESSED = 0x20;
-const PT_DIRTY = 0x40;
-const SPTE_HOST_WRITABLE = 0x200;
-const SPTE_MMU_WRITABLE = 0x400;
-const SPTE_MMU_PRESENT = 0x800;
-
-/**
  * Whether a guest address is a user-space one: the model's guests map user
  * data below USER_TOP (kvm/guest-paging.ts), with U/S set in their PTEs, and
  * their page tables, which only the guest kernel writes, above.
  */
 function userAddress(gfn: number): boolean {
   return gfn < USER_TOP;
-}
-
-/**
- * A shadow leaf SPTE for a pfn as make_spte builds it for a guest fault (not a
- * prefetch) on a page the host maps writable: MMU-present, present, accessed,
- * host-writable; U as the guest PTE it shadows has it; executable (no NX: the
- * model has none); and, when the leaf is writable (not a write-protected guest
- * table), W, MMU-writable and dirty. The model's guest PTEs are all writable
- * and dirty, so a read fault maps a writable leaf too. A leaf write-protected
- * since (mmu_sync_children, account_shadowed) keeps its D bit in the kernel;
- * the model does not keep it, and prints it as made read-only.
- */
-function shadowSpte(pfn: number, gfn: number, writable: boolean): number {
-  if (pfn < 0) return 0;
-  const w = writable ? PT_WRITABLE + SPTE_MMU_WRITABLE + PT_DIRTY : 0;
-  return pfn * 4096 + SPTE_MMU_PRESENT + SPTE_HOST_WRITABLE + PT_ACCESSED + PT_PRESENT + w + (userAddress(gfn) ? PT_USER : 0);
 }
 
 /**
@@ -688,16 +654,6 @@ const SPT_PHYS_BASE = 2 ** 45;
  */
 function sptePhys(sp: number, gfn: number): number {
   return SPT_PHYS_BASE + sp * 4096 + (gfn % SPTES_PER_PAGE) * 8;
-}
-
-/**
- * kvm_mmu_set_spte's access letters, as its TP_printk prints them (mmutrace.h):
- * r (present), w (PT_WRITABLE_MASK), x (executable: the model sets no NX), u
- * (shadow_user_mask), '-' for each one missing.
- */
-function spteAccess(spte: number): string {
-  const has = (bit: number) => Math.floor(spte / bit) % 2 === 1;
-  return `${has(PT_PRESENT) ? 'r' : '-'}${has(PT_WRITABLE) ? 'w' : '-'}x${has(PT_USER) ? 'u' : '-'}`;
 }
 
 /**

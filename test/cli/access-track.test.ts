@@ -32,7 +32,7 @@ test('check age-access-track-mini --mutate age-mark-plain-store: found (exit 1),
   // The mark: the value read (rwx) to R and X saved at bit 54, RWX clear, stored over the zapped leaf.
   assert.match(
     readFileSync(ftrace, 'utf8'),
-    /kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 1 old_spte 1000007 new_spte 140000001000000\n.*mmulab_age_plain_store: gfn 0 over 0\n/,
+    /kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 1 old_spte 610000001000877 new_spte 750000001000870\n.*mmulab_age_plain_store: gfn 0 over 8000000000000000\n/,
   );
 });
 

@@ -41,7 +41,10 @@ test('check age-vs-numa-mini --mutate age-plain-clear: found (exit 1), the mutan
   assert.match(log, /kvm_age_hva: +mmu notifier age hva: 0x[0-9a-f]{14} -- 0x[0-9a-f]{14}\n/);
   assert.match(log, /mmulab_age_spte_read: root 0 gfn 0 pfn 1000 young 1\n/);
   // The mutant's store: the value read less the A bit (0x100), over a leaf the zap cleared.
-  assert.match(log, /kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 1 old_spte 1000107 new_spte 1000007\n.*mmulab_age_plain_store: gfn 0 over 0\n/);
+  assert.match(
+    log,
+    /kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 1 old_spte 600000001000b77 new_spte 600000001000a77\n.*mmulab_age_plain_store: gfn 0 over 8000000000000000\n/,
+  );
 });
 
 test('run page-aging --json, --trace and --report: metrics.aging in the JSON, the table and the HTML report, a Perfetto instant per folio_referenced', async () => {

@@ -51,7 +51,7 @@ for (const [name, timeNs, seed, settings] of [
       count('mmulab_page_fault_done', (l) => l.includes('RET_PF_RETRY')),
       m.faults.retries,
     );
-    const zapped = count('kvm_tdp_mmu_spte_changed', (l) => l.endsWith('new_spte 0')) + count('mmulab_drop_spte');
+    const zapped = count('kvm_tdp_mmu_spte_changed', (l) => l.endsWith('new_spte 8000000000000000')) + count('mmulab_drop_spte');
     assert.equal(zapped, m.sptes.zapped, 'one spte_changed to 0 (TDP) or drop_spte (shadow) per zapped SPTE');
     // The notifiers' zaps are among them; with no memslot change or root zap they are all of them.
     assert.ok(m.invalidations.sptesZapped <= m.sptes.zapped);
@@ -373,7 +373,7 @@ test('ftrace: a violation is a line of its own where the oracle found it, and a 
 test('ftrace (a probe: an effect logged after what it caused): an SPTE is logged when it becomes visible, not when its cost is paid, so the vCPU that finds it (RET_PF_SPURIOUS) comes after it', () => {
   const { lines } = ftrace('fault-vs-invalidation-mini', 100_000_000, 1);
   const at = (l: string) => Number(LINE.exec(l)![4]) * 1e9 + Number(LINE.exec(l)![5]);
-  const install = lines.findIndex((l) => / kvm_tdp_mmu_spte_changed: .* old_spte 0 new_spte /.test(l));
+  const install = lines.findIndex((l) => / kvm_tdp_mmu_spte_changed: .* old_spte 8000000000000000 new_spte /.test(l));
   const spurious = lines.findIndex((l) => l.includes('RET_PF_SPURIOUS'));
   assert.ok(install >= 0 && spurious >= 0, 'the seed-1 run has one install and a spurious fault on it');
   assert.ok(install < spurious, `install at ${lines[install]}, spurious at ${lines[spurious]}`);
