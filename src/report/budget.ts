@@ -45,3 +45,16 @@ export function clipLockIntervals(lock: LockIntervals, t: number): LockIntervals
   };
   return { holds: clip(lock.holds), waits: clip(lock.waits), open: started(lock.open), waiting: started(lock.waiting) };
 }
+
+/**
+ * Where a recording of a simulated run stops: at the event budget's cut, else
+ * at the run's end when events were stamped after it, else nowhere (null).
+ * A run stopped by stop.timeNs ends at that time (its simTimeNs), but the
+ * steps begun before it stamp their events as far as their costs take them:
+ * what a trace or a timeline shows of them is cut at the run's end, so that
+ * nothing ends after the run (0: the run's end is not known).
+ */
+export function recordingCut(budgetCut: number | null, runEndNs: number, lastTs: number): number | null {
+  if (budgetCut !== null) return budgetCut;
+  return runEndNs > 0 && lastTs > runEndNs ? runEndNs : null;
+}

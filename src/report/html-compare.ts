@@ -249,7 +249,10 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
     ? `<h2>Timelines (first seed of each variant, same time axis)</h2>${timelineLegend()}${rows
         .map((r, i) => {
           const s = r.series![0]!;
-          const early = s.endNs < axisEnd ? ` <span class="note">— the run stopped at ${esc(fmtNs(s.endNs))}</span>` : '';
+          // From the run's own facts, as the table's status row has them: a run that ran its time
+          // (or its accesses, which may take less time than another variant's) did not stop early.
+          const st = runStatus(r.results[0]!);
+          const early = st.kind === 'ok' ? '' : ` <span class="note">— the run stopped at ${esc(fmtNs(r.results[0]!.simTimeNs))} (${esc(st.label)})</span>`;
           return `<h3>${esc(r.label)}${early}</h3><div class="timeline">${timelineSvg(s, { id: `timeline-${i}`, laneHeight: 11, endNs: axisEnd })}</div>`;
         })
         .join('')}`

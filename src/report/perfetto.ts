@@ -2,7 +2,7 @@ import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js'
 import type { Violation } from '../runtime/instance.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
-import { clipLockIntervals, EventBudget } from './budget.js';
+import { clipLockIntervals, EventBudget, recordingCut } from './budget.js';
 import { instantArgs } from './instant-args.js';
 import { instantName } from './instant-names.js';
 import { type RetryCause, RetryCauses } from './retry-cause.js';
@@ -143,11 +143,13 @@ export class PerfettoSink implements InstanceSink {
   *render(opts: { endNs?: number; otherData?: Record<string, unknown> } = {}): Generator<string> {
     const cut = this.budget.truncatedAt;
     const steps = this.clock.active === true;
-    const endNs = cut ?? (steps ? Math.max(this.clock.endNs, this.spans.lastTs) : Math.max(opts.endNs ?? 0, this.inst?.rt.endNs ?? 0, this.spans.lastTs));
+    // A simulated run's recording stops at the run's end too; a replay's steps end with its last event.
+    const stop = steps ? cut : recordingCut(cut, Math.max(opts.endNs ?? 0, this.inst?.rt.endNs ?? 0), this.spans.lastTs);
+    const endNs = stop ?? (steps ? Math.max(this.clock.endNs, this.spans.lastTs) : Math.max(opts.endNs ?? 0, this.inst?.rt.endNs ?? 0, this.spans.lastTs));
     const lock = steps ? this.clock.lockIntervals() : this.inst ? lockIntervals(this.inst) : null;
-    const spans = this.spans.finish(endNs, lock !== null && cut !== null ? clipLockIntervals(lock, cut) : lock, cut, { inSteps: steps });
+    const spans = this.spans.finish(endNs, lock !== null && stop !== null ? clipLockIntervals(lock, stop) : lock, stop, { inSteps: steps });
     // Threads run ahead of each other within a step: what was kept past the cut goes too.
-    const upTo = cut ?? Number.POSITIVE_INFINITY;
+    const upTo = stop ?? Number.POSITIVE_INFINITY;
     const truncated = cut === null ? {} : { truncated: { atNs: cut, keptEvents: this.budget.taken, droppedEvents: this.budget.dropped } };
     const names = this.inst ? threadNames(this.inst) : [];
     const tids = new Set<number>(names.map((_, i) => i));

@@ -2,7 +2,7 @@ import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js'
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { percentileRank } from '../simulate/distribution.js';
 import { type InstanceSink, type LockIntervals, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
-import { clipLockIntervals, DEFAULT_MAX_EVENTS, EventBudget } from './budget.js';
+import { clipLockIntervals, DEFAULT_MAX_EVENTS, EventBudget, recordingCut } from './budget.js';
 import { type Span, type SpanKind, SpanRecorder } from './spans.js';
 
 /** What a thread is doing in a bin of the timeline, one character each. */
@@ -132,19 +132,21 @@ export class SeriesSink implements InstanceSink {
   /** The series; `endNs` defaults to the instance's clock or the last event. */
   finish(endNs?: number): RunSeries {
     const cut = this.budget.truncatedAt;
-    const end = Math.max(1, cut ?? Math.max(endNs ?? 0, this.inst?.rt.endNs ?? 0, this.spans.lastTs));
+    const stop = recordingCut(cut, Math.max(endNs ?? 0, this.inst?.rt.endNs ?? 0), this.spans.lastTs);
+    const end = Math.max(1, stop ?? Math.max(endNs ?? 0, this.inst?.rt.endNs ?? 0, this.spans.lastTs));
     const bins = this.bins;
     const binNs = end / bins;
     const all = this.inst ? lockIntervals(this.inst) : null;
-    const lock = all !== null && cut !== null ? clipLockIntervals(all, cut) : all;
-    const spans = this.spans.finish(end, lock, cut);
+    const lock = all !== null && stop !== null ? clipLockIntervals(all, stop) : all;
+    const spans = this.spans.finish(end, lock, stop);
     const names = this.inst ? threadNames(this.inst) : [];
     const count = (ts: number[]) => {
       const out = new Array<number>(bins).fill(0);
       for (const t of ts) out[Math.min(bins - 1, Math.max(0, Math.floor(t / binNs)))]!++;
       return out;
     };
-    const ordered = this.tail.length < TAIL ? this.tail : [...this.tail.slice(this.tailNext), ...this.tail.slice(0, this.tailNext)];
+    const ring = this.tail.length < TAIL ? this.tail : [...this.tail.slice(this.tailNext), ...this.tail.slice(0, this.tailNext)];
+    const ordered = stop === null ? ring : ring.filter((x) => x.ts <= stop);
     const sorted = this.latencies.slice().sort((a, b) => a - b);
     return {
       endNs: end,

@@ -7,6 +7,7 @@ import { defaultSettings } from '../../src/kvm/settings.js';
 import { splitLockNotes } from '../../src/oracle/lock-notes.js';
 import { renderCexReport } from '../../src/report/html-cex.js';
 import { renderCompareReport } from '../../src/report/html-compare.js';
+import { fmtNs } from '../../src/report/html-page.js';
 import { fmtMetric, renderRunReport } from '../../src/report/html-run.js';
 import { METRIC_ROWS, runStatus } from '../../src/report/metric-rows.js';
 import { ReportRecorder } from '../../src/report/recorder.js';
@@ -268,4 +269,27 @@ test('run status (memslot-delete-mini, zap-fast-no-generation-bump, seed 1): a s
   const v = r.violations[0];
   assert.ok(v, 'the mutant breaks the scenario in a simulated run');
   assert.match(runStatus(r).detail, new RegExp(`^${v.thread} at [0-9.]+ (ns|µs|ms|s) of virtual time \\(runtime step ${v.step}\\): `));
+});
+
+// Regression (helper-103's probe): the Timelines heading said "the run stopped at 4.00 ms" of
+// every variant whose series ended before the longest one's, though every run ran its 4 ms:
+// it is said from the run's own facts (its violation, livelock, cut), as the status row has them.
+test('html compare timelines: a run that ran its course is not said to have stopped, however long the others ran; a livelocked one is, with why', () => {
+  const rows = livelockCompareRows([1]);
+  const short = shortScenario('fault-during-invalidation', 300_000);
+  const long = shortScenario('fault-during-invalidation', 400_000);
+  const ok = [short, long].map((s, i) => {
+    const sink = new SeriesSink();
+    const r = runWith(s, [sink], { seed: 1 });
+    return { label: `run ${i}`, results: [r], series: [sink.finish(r.simTimeNs)] };
+  });
+  const html = renderCompareReport([...ok, ...rows]);
+  const notes = [...html.matchAll(/<h3>([^<]*)(?: <span class="note">— ([^<]*)<\/span>)?<\/h3>/g)].map((m) => [m[1], m[2] ?? '']);
+  const stuck = rows[0]!.results[0]!;
+  assert.deepEqual(notes, [
+    ['run 0', ''],
+    ['run 1', ''],
+    ['memslotFlush=zap-all-lockbreak', `the run stopped at ${fmtNs(stuck.simTimeNs)} (LIVELOCK)`],
+    ['memslotFlush=zap-all-fast', ''],
+  ]);
 });

@@ -321,3 +321,33 @@ test("perfetto apic-page-reload seed 4: an instant's name is its kind's, one nam
   assert.match(String(check.args!.text), /^mmu_invalidate_retry_gfn APIC-access gfn 0xfee00 \(mmu_invalidate_in_progress=\d+.*\): (no )?retry$/);
   assert.equal(typeof check.args!.mmuInvalidateSeq, 'number');
 });
+
+// Regression (helper-103's probe): a run stopped by stop.timeNs ends there (its simTimeNs),
+// but the steps begun before it stamp events as far as their costs take them, and the
+// slices still open were drawn to the last of them: 4 faults of a 4.00 ms run ended at
+// 4,002.77 µs, and compare --report read the longer series as the others' "stopped at".
+for (const [name, timeNs] of [
+  ['apic-page-reload', 1_000_000],
+  ['fault-during-invalidation', 400_000],
+  ['slot-zap-accounting', 1_000_000],
+] as const) {
+  test(`perfetto ${name} seed 1 to ${timeNs / 1000} µs: nothing ends after the run, though its last steps stamp events past it; what the end cut short is unfinished`, () => {
+    const s = shortScenario(name, timeNs);
+    const sink = new PerfettoSink(s.name);
+    let lastTs = 0;
+    const stamps = {
+      attach() {},
+      on(_ev: unknown, at: { ts: number }) {
+        lastTs = Math.max(lastTs, at.ts);
+      },
+    };
+    const result = runWith(s, [sink, stamps], { seed: 1 });
+    assert.equal(result.simTimeNs, timeNs);
+    assert.ok(lastTs > timeNs, `the last steps run past the stop (${lastTs})`);
+    const events = (JSON.parse([...sink.render({ endNs: result.simTimeNs })].join('')) as { traceEvents: TraceEvent[] }).traceEvents;
+    const end = Math.max(...events.filter((e) => e.ts !== undefined).map((e) => Math.round((e.ts! + (e.dur ?? 0)) * 1000)));
+    assert.equal(end, timeNs);
+    for (const e of events) if (e.ph === 'X' && Math.round((e.ts! + e.dur!) * 1000) === timeNs) assert.equal(e.args?.unfinished, true, JSON.stringify(e));
+    assert.deepEqual(traceProblems(events), []);
+  });
+}

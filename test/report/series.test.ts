@@ -55,3 +55,13 @@ test('percentileRank: rounds p·n to the nearest rank as HDR Histogram does, fro
     [1, 1, 1, 2],
   );
 });
+
+// Regression (helper-103's probe): see the perfetto test of the same name; the timeline
+// drew to the last event a step stamped past the stop, and compare --report said of every
+// variant but the longest "the run stopped at 4.00 ms".
+test('series fault-during-invalidation seed 1 to 400 µs: the timeline ends at the run end (simTimeNs), not at the last event its last steps stamped past it', () => {
+  const { result, series: s } = series('fault-during-invalidation', 400_000);
+  assert.equal(result.simTimeNs, 400_000);
+  assert.equal(s.endNs, 400_000);
+  assert.ok(s.tail.every((x) => x.timeNs <= 400_000));
+});
