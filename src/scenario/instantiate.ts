@@ -171,9 +171,10 @@ export function invalidationPlaces(spec: Scenario['host']['invalidations'][numbe
  * each of them.
  */
 function* invalidator(kvm: Kvm, spec: Scenario['host']['invalidations'][number], ram: GuestRam): Generator<Op | Frame, void, void> {
-  // The scenario's rules put all of the spec's gfns in one memslot's range, and its ranges within them.
+  // The scenario's rules put all of the spec's gfns in one host range (one memslot's, or memslots'
+  // that follow on), and its ranges within them: the gfns translate to host pages from `where` on.
   const where = ram.holding(spec.gfnStart, spec.gfnStart + spec.gfnCount);
-  if (where === undefined) throw new ModelBug(`invalidations of gfns from ${spec.gfnStart} (${spec.gfnCount}) lie in no one memslot`);
+  if (where === undefined) throw new ModelBug(`invalidations of gfns from ${spec.gfnStart} (${spec.gfnCount}) lie in no one host range`);
   if (spec.startNs > 0) yield* kvm.sleep(spec.startNs);
   for (let n = 0; spec.count === 0 || n < spec.count; n++) {
     if (n > 0 && spec.intervalNs > 0) yield* kvm.sleep(spec.intervalNs);

@@ -1,7 +1,7 @@
 import type { GuestCpuSpec } from '../kvm/guest-paging.js';
 import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, type Memslot } from '../kvm/memslots.js';
 import type { Settings } from '../kvm/settings.js';
-import { GuestRam, HVA_GAP_PAGES } from './guest-ram.js';
+import { GuestRam, initialHvaPages } from './guest-ram.js';
 import { inVmmOrder } from './memslot-rules.js';
 import type { Scenario, Workload } from './schema.js';
 import { shadowGuestSpecs, withPageTableMemslot } from './shadow-guest.js';
@@ -41,14 +41,8 @@ function apicHvaPage(slots: readonly Memslot[]): number {
 
 /** Lays out memslots: each defaults to the host range right after the previous one. */
 function layoutMemslots(scenario: Scenario): Memslot[] {
-  let next = 0x7f0000000 / 2; // hva >> 12 of a typical mmap area
-  const out: Memslot[] = [];
-  for (const m of scenario.vm.memslots) {
-    const hvaPage = m.hvaPage ?? next;
-    out.push({ id: m.id, baseGfn: m.baseGfn, npages: m.pages, hvaPage, flags: 0 });
-    next = hvaPage + m.pages + HVA_GAP_PAGES;
-  }
-  return out;
+  const hva = initialHvaPages(scenario.vm.memslots);
+  return scenario.vm.memslots.map((m, k) => ({ id: m.id, baseGfn: m.baseGfn, npages: m.pages, hvaPage: hva[k]!, flags: 0 }));
 }
 
 function makePlan(scenario: Scenario, mmu: Settings['mmu']): ScenarioPlan {

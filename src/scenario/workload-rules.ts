@@ -5,6 +5,7 @@
  * gfns no memslot ever holds changes nothing; both would run a scenario that
  * measures nothing of what it was written for, so they are refused instead.
  */
+import { hostRangeOver, initialHvaPages } from './guest-ram.js';
 import { type FieldIssue, gfnRange, memslotRegions } from './memslot-rules.js';
 
 interface GfnRange {
@@ -39,7 +40,7 @@ function firstUncovered(sorted: readonly Slot[], start: number, end: number): nu
 }
 
 export function workloadIssues(s: {
-  vm: { vcpus: number; memslots: Parameters<typeof memslotRegions>[0] };
+  vm: { vcpus: number; memslots: readonly (Parameters<typeof memslotRegions>[0][number] & { hvaPage?: number | undefined })[] };
   workload: VcpuWorkload;
   vcpuWorkloads: readonly Partial<VcpuWorkload>[];
   host: { invalidations: readonly InvalidationRange[]; memslotChanges: Parameters<typeof memslotRegions>[1] };
@@ -77,8 +78,18 @@ export function workloadIssues(s: {
     if (where[0] === 'workload') break;
   }
   // Memslots created or moved later count: an invalidation may be meant for
-  // them. One invalidation is one host (hva) range, and memslots' host ranges
-  // are not contiguous: its gfns must lie in one memslot, as it is at some time.
+  // them. One invalidation is one host (hva) range: its gfns must lie in one
+  // memslot as it is at some time, or in memslots whose host ranges follow on
+  // as their gfns do (one VMA behind them); the kernel's notifier then handles
+  // each memslot the range meets. A created memslot's host range is one of its
+  // own, apart from the others' (GuestRam): not known here, it follows on from none.
+  const hvaOf = initialHvaPages(s.vm.memslots);
+  const ram = regions.map((r) => ({
+    baseGfn: r.baseGfn,
+    npages: r.pages,
+    hvaPage: 'initial' in r.backing ? hvaOf[r.backing.initial]! : Number.NaN,
+    id: 'initial' in r.backing ? s.vm.memslots[r.backing.initial]!.id : s.host.memslotChanges[r.backing.created]!.slot,
+  }));
   s.host.invalidations.forEach((inv, k) => {
     const at = ['host', 'invalidations', k];
     if (inv.age === true && inv.kind !== 'reclaim') {
@@ -88,7 +99,7 @@ export function workloadIssues(s: {
       });
     }
     const end = inv.gfnStart + inv.gfnCount;
-    if (regions.some((m) => m.baseGfn <= inv.gfnStart && end <= m.baseGfn + m.pages)) {
+    if (hostRangeOver(ram, inv.gfnStart, end) !== undefined) {
       if (inv.rangePages > inv.gfnCount) {
         issues.push({
           path: [...at, 'rangePages'],
@@ -97,16 +108,44 @@ export function workloadIssues(s: {
       }
       return;
     }
-    const met = regions.filter((m) => m.baseGfn < end && inv.gfnStart < m.baseGfn + m.pages);
-    issues.push({
-      path: [...at, 'gfnStart'],
-      message:
-        met.length === 0
-          ? `gfns ${gfnRange(inv.gfnStart, end)} lie in no memslot: the host would invalidate nothing KVM maps`
-          : met.length === 1
-            ? `gfns ${gfnRange(inv.gfnStart, end)} reach past the memslot at ${gfnRange(met[0]!.baseGfn, met[0]!.baseGfn + met[0]!.pages)} into gfns no memslot holds: expected gfns within it`
-            : `gfns ${gfnRange(inv.gfnStart, end)} are not within one memslot (they meet ${met.map((m) => gfnRange(m.baseGfn, m.baseGfn + m.pages)).join(', ')}): an invalidation is one host range, and memslots' host ranges are apart; expected one invalidation per memslot`,
-    });
+    issues.push({ path: [...at, 'gfnStart'], message: notOneHostRange(ram, inv.gfnStart, end) });
   });
   return issues;
+}
+
+/** A gfn range some memslot holds at some time, the memslot's id, and its first host page (NaN: a created one's, not known here). */
+interface HostRange {
+  baseGfn: number;
+  npages: number;
+  hvaPage: number;
+  id: number;
+}
+
+/** Why gfns [start, end) are no one host range: where they leave every memslot, or the first two memslots whose host ranges do not follow on. */
+function notOneHostRange(ram: readonly HostRange[], start: number, end: number): string {
+  const gfns = gfnRange(start, end);
+  const met = ram.filter((m) => m.baseGfn < end && start < m.baseGfn + m.npages).sort((a, b) => a.baseGfn - b.baseGfn);
+  if (met.length === 0) return `gfns ${gfns} lie in no memslot: the host would invalidate nothing KVM maps`;
+  const gap = firstUncovered(
+    met.map((m) => ({ baseGfn: m.baseGfn, pages: m.npages })),
+    start,
+    end,
+  );
+  if (gap >= 0) {
+    return met.length === 1
+      ? `gfns ${gfns} reach past the memslot at ${gfnRange(met[0]!.baseGfn, met[0]!.baseGfn + met[0]!.npages)} into gfns no memslot holds: expected gfns within it`
+      : `gfns ${gfns} reach gfn 0x${gap.toString(16)}, which no memslot holds: expected gfns within memslots`;
+  }
+  // Every gfn is in some memslot: two that meet in gfns have host ranges apart.
+  const slot = (m: HostRange) =>
+    `memslot ${m.id} ${gfnRange(m.baseGfn, m.baseGfn + m.npages)} (${Number.isNaN(m.hvaPage) ? 'created by host.memslotChanges, with a host range of its own' : `host pages [0x${m.hvaPage.toString(16)}, 0x${(m.hvaPage + m.npages).toString(16)})`})`;
+  let [a, b] = [met[0]!, met[1] ?? met[0]!];
+  for (const m of met) {
+    const n = met.find((x) => x.baseGfn === m.baseGfn + m.npages && x.hvaPage !== m.hvaPage + m.npages);
+    if (n !== undefined) {
+      [a, b] = [m, n];
+      break;
+    }
+  }
+  return `gfns ${gfns} cross ${slot(a)} and ${slot(b)}, whose host ranges do not follow on: one invalidation is one host range; expected one entry per memslot, or memslots whose hvaPage ranges follow on as their gfns do`;
 }
