@@ -1,5 +1,6 @@
 import type { Settings } from '../kvm/settings.js';
 import { apicRequested, apicReRequested, faultsEnded, ifMeasured, invalidationsCompleted, lockTaken, zapsCompleted } from '../report/measured.js';
+import { METRIC_ROWS, type MetricRow } from '../report/metric-rows.js';
 import { printable } from '../report/printable.js';
 import { countMean, seedSpread } from '../report/seed-spread.js';
 import { InputError } from '../scenario/input-error.js';
@@ -197,7 +198,9 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     metric('roots zapped in use', (r) => r.metrics.roots.zappedInUse),
     metric('reloads after root zap', (r) => r.metrics.roots.reloadsAfterZap),
     // zapAll counts kvm_mmu_zap_memslot's slot-only flushes too (memslotFlush=zap-slot, zap-slot-rmap-only).
-    metric('zap-all/memslot zaps completed', (r) => r.metrics.zapAll.completed),
+    // Started and completed, as the HTML page has them (its rows, its mark): completed 0 alone read as "no zap was needed".
+    metric('zap-all/memslot zaps started', metricRow('zapAll.started').get),
+    markedWhere(c, metric('zap-all/memslot zaps completed', metricRow('zapAll.completed').get), metricRow('zapAll.completed').bad!, NEVER_FINISHED),
     metric('zap-all/memslot longest (completed)', (r) => ifMeasured(r, r.metrics.zapAll.maxDurationNs, zapsCompleted), fmtNs),
     // Present only where a run has them (a logged slot; INVLPG under shadow paging): 0 for a run without.
     ...optionalRows(c, metric),
@@ -223,6 +226,21 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
   // there, but results built by hand (test fixtures) may lack it: none then.
   const sets = (c.sets ?? []).map((x) => ` --set ${printable(x)}`).join('');
   return `${printable(c.scenario)}, seeds ${c.seeds.join(',')}${sets ? `,${sets}` : ''}${mutant}\n${renderTable(header, rows)}${note}`;
+}
+
+/** The mark of a cell whose runs started a zap and never finished it (zapNeverFinished), as the HTML card says it. */
+const NEVER_FINISHED = '⚠ never finished';
+
+/** The HTML report's definition of the row of `key` (metric-rows.ts): one for both. */
+function metricRow(key: string): MetricRow {
+  const row = METRIC_ROWS.find((r) => r.key === key);
+  if (row === undefined) throw new RangeError(`no metric row ${key}`);
+  return row;
+}
+
+/** `cells` (a row: its label, then a cell per variant) with `mark` after each cell where a run of the variant is `bad`. */
+function markedWhere(c: CompareResult, cells: string[], bad: (r: RunResult) => boolean, mark: string): string[] {
+  return cells.map((cell, i) => (i > 0 && c.rows[i - 1]!.results.some(bad) ? `${cell} ${mark}` : cell));
 }
 
 /**

@@ -3,7 +3,7 @@ import { type Bar, barChart } from './html-bars.js';
 import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './html-page.js';
 import { fmtMetric, settingsTable } from './html-run.js';
 import { timelineLegend, timelineSvg } from './html-timeline.js';
-import { METRIC_ROWS, type MetricRow, metricRowsFor, runStatus, statusClass } from './metric-rows.js';
+import { METRIC_ROWS, type MetricRow, metricRowsFor, runStatus, statusClass, zapNeverFinished } from './metric-rows.js';
 import { countMean, seedSpread } from './seed-spread.js';
 import { QUANTILE_POINTS, type RunSeries } from './series.js';
 
@@ -203,7 +203,7 @@ export function renderCompareReport(rows: CompareReportRow[], opts: CompareRepor
         const row = METRIC_ROWS.find((m) => m.key === key)!;
         return esc(agg(row, r.results).text);
       };
-      const zapBad = z('started') > z('completed');
+      const zapBad = r.results.some(zapNeverFinished);
       return `<div class="card ${cls}" data-variant="${esc(r.label)}" data-status="${s.kind}">
 <h3><span class="badge ${cls}">${esc(s.kind === 'ok' ? 'OK' : s.label)}</span> ${esc(r.label)}</h3>
 <dl>

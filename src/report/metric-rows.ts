@@ -41,6 +41,15 @@ const timed = (row: MetricRow, measured: Measured): MetricRow => ({
 const m = (r: RunResult) => r.metrics;
 
 /** The summary table's rows, in order. */
+/**
+ * A zap-all (or kvm_mmu_zap_memslot) the run started and never finished: a
+ * lock-break zap that livelocked, say. Every output marks it where it shows
+ * zaps completed (the pages' red cells, the compare card, the text table).
+ */
+export function zapNeverFinished(r: RunResult): boolean {
+  return r.metrics.zapAll.completed < r.metrics.zapAll.started;
+}
+
 export const METRIC_ROWS: readonly MetricRow[] = [
   // A run stopped at a violation or a livelock counts over less time: its counts are of that time.
   { key: 'simTimeNs', group: 'Run', label: 'simulated time', get: (r) => r.simTimeNs, unit: 'ns' },
@@ -175,7 +184,7 @@ export const METRIC_ROWS: readonly MetricRow[] = [
     label: 'completed',
     get: (r) => m(r).zapAll.completed,
     unit: 'int',
-    bad: (r) => m(r).zapAll.completed < m(r).zapAll.started,
+    bad: zapNeverFinished,
   },
   timed(
     {
@@ -184,7 +193,7 @@ export const METRIC_ROWS: readonly MetricRow[] = [
       label: 'longest (of those completed)',
       get: (r) => m(r).zapAll.maxDurationNs,
       unit: 'ns',
-      bad: (r) => m(r).zapAll.completed < m(r).zapAll.started,
+      bad: zapNeverFinished,
     },
     zapsCompleted,
   ),
@@ -303,7 +312,7 @@ export function runStatus(r: RunResult): RunStatus {
   }
   if (r.progress.livelock) {
     const z = r.metrics.zapAll;
-    const zap = z.started > z.completed ? ` — zap-all completed ${z.completed} of ${z.started}` : '';
+    const zap = zapNeverFinished(r) ? ` — zap-all completed ${z.completed} of ${z.started}` : '';
     return { kind: 'livelock', label: 'LIVELOCK', detail: `${stalledText(r.progress.stalled ?? 'no progress', fmtNs)}${zap}` };
   }
   if (r.partial) return { kind: 'partial', label: 'PARTIAL', detail: 'the run was stopped early; figures cover what ran' };

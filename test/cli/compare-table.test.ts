@@ -6,6 +6,7 @@ import { renderCompareReport } from '../../src/report/html-compare.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { livelockCompareRows } from '../report/livelock.js';
 
 test('compare table: a partial comparison says which runs were cut short (their column starred) and which never ran', () => {
   const s = loadScenario('fault-vs-invalidation-mini');
@@ -340,4 +341,27 @@ test("compare table: an APIC reloads row beside the re-requests, as run's 'APIC 
   assert.ok(i > 0, lines.join('\n'));
   assert.match(lines[i]!, new RegExp(` ${r.metrics.apic.reloads}$`));
   assert.match(lines[i + 1]!, new RegExp(`^APIC re-requests +${r.metrics.apic.reRequests}$`));
+});
+
+// Regression (helper-103's probe): the text table had 'zap-all/memslot zaps completed 0' and
+// no started row for a lock-break zap-all that never finished, where run says started/done
+// 1 / 0 and the HTML page 'completed 0 of 1 ⚠ never finished': 0 read as "no zap was needed".
+test('compare table: zaps started and completed, as the HTML page has them, a column whose zap never finished marked so (the lock-break livelock fixture, seed 1)', () => {
+  const rows = livelockCompareRows([1]);
+  const c: CompareResult = {
+    format: 'mmulab-compare/1',
+    scenario: 'zap-all-livelock',
+    vary: { memslotFlush: ['zap-all-lockbreak', 'zap-all-fast'] },
+    seeds: [1],
+    rows: rows.map((r) => ({ label: r.label, settings: r.results[0]!.settings, results: r.results })),
+    partial: false,
+    wallMs: 0,
+  };
+  const text = renderCompare(c);
+  assert.match(text, /\nzap-all\/memslot zaps started {2,}1 {2,}1\n/);
+  assert.match(text, /\nzap-all\/memslot zaps completed {2,}0 ⚠ never finished {2,}1\n/);
+  // The page marks the same cells: one definition (metric-rows zapNeverFinished).
+  const html = renderCompareReport(rows);
+  assert.match(html, /data-card-metric="zapAll.completed">0 of 1 ⚠ never finished</);
+  assert.match(html, /<td class="num bad" data-variant="memslotFlush=zap-all-lockbreak" data-metric="zapAll.completed" data-value="0">0<\/td>/);
 });
