@@ -10,9 +10,9 @@ import {
   type Measured,
   zapsCompleted,
 } from '../report/measured.js';
+import { livelockText } from '../report/metric-rows.js';
 import { actedWords } from '../report/mutant-acted.js';
 import { printable } from '../report/printable.js';
-import { stalledText } from '../report/stalled-text.js';
 import type { RunResult } from '../simulate/result.js';
 import { fmtNs, renderTable } from './table.js';
 
@@ -93,7 +93,7 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
   const head = `${printable(r.scenario)}  seed ${r.seed}${size.length > 0 ? `  ${size.join(' ')}` : ''}${r.mutant ? `  mutant=${r.mutant}${r.mutantActed !== undefined ? ` (${actedWords(r.mutantActed)})` : ''}` : ''}`;
   const settings = Object.entries(r.settings).map(([k, v]) => `${k}=${v}`);
   const lines = [head, `  ${settings.slice(0, 3).join(' ')}`, `  ${settings.slice(3).join(' ')}`, renderTable(['metric', 'value'], rows)];
-  if (r.progress.livelock) lines.push(`LIVELOCK: ${printable(stalledText(r.progress.stalled ?? 'no progress', fmtNs))}`);
+  if (r.progress.livelock) lines.push(`LIVELOCK: ${printable(livelockText(r, fmtNs))}`);
   for (const v of r.violations) lines.push(`VIOLATION ${v.kind} at ${fmtNs(v.timeNs)} (step ${v.step}, ${v.thread}): ${v.message}`);
   if (r.modelBug) lines.push(`MODEL BUG: ${r.modelBug}`);
   // `stopped`: why (interrupted, a --max-steps or --time-limit bound), as the caller knows it.

@@ -50,6 +50,18 @@ export function zapNeverFinished(r: RunResult): boolean {
   return r.metrics.zapAll.completed < r.metrics.zapAll.started;
 }
 
+/**
+ * A livelock as the outputs say it: what stalled (stalledText, its times in
+ * `fmt`), and the zap the run started and never finished when there is one,
+ * which a fault retrying on an invalid memslot (RET_PF_RETRY until the
+ * memslot update the zap flushes for is done) waits on without naming it.
+ */
+export function livelockText(r: RunResult, fmt: (ns: number) => string): string {
+  const z = r.metrics.zapAll;
+  const zap = zapNeverFinished(r) ? `; a zap-all/memslot zap never finished (completed ${z.completed} of ${z.started} started)` : '';
+  return `${stalledText(r.progress.stalled ?? 'no progress', fmt)}${zap}`;
+}
+
 export const METRIC_ROWS: readonly MetricRow[] = [
   // A run stopped at a violation or a livelock counts over less time: its counts are of that time.
   { key: 'simTimeNs', group: 'Run', label: 'simulated time', get: (r) => r.simTimeNs, unit: 'ns' },
@@ -311,9 +323,7 @@ export function runStatus(r: RunResult): RunStatus {
     };
   }
   if (r.progress.livelock) {
-    const z = r.metrics.zapAll;
-    const zap = zapNeverFinished(r) ? ` — zap-all completed ${z.completed} of ${z.started}` : '';
-    return { kind: 'livelock', label: 'LIVELOCK', detail: `${stalledText(r.progress.stalled ?? 'no progress', fmtNs)}${zap}` };
+    return { kind: 'livelock', label: 'LIVELOCK', detail: livelockText(r, fmtNs) };
   }
   if (r.partial) return { kind: 'partial', label: 'PARTIAL', detail: 'the run was stopped early; figures cover what ran' };
   return { kind: 'ok', label: 'OK', detail: 'no violation, no livelock' };

@@ -7,9 +7,9 @@ import { FtraceSink } from './ftrace.js';
 import type { CexReportOptions } from './html-cex.js';
 import { fmtNs } from './html-page.js';
 import type { RunReportExtras } from './html-run.js';
+import { livelockText } from './metric-rows.js';
 import { PerfettoSink } from './perfetto.js';
 import { type RunSeries, SeriesSink } from './series.js';
-import { stalledText } from './stalled-text.js';
 import { writeCexReport, writeFtrace, writePerfettoTrace, writeRunReport } from './write.js';
 
 /** Which outputs a run should record for. */
@@ -113,7 +113,7 @@ export class ReportRecorder {
     const ended: Record<string, unknown> = {
       ...(result.partial ? { partial: 'the run stopped early (interrupt, --max-steps, --time-limit)' } : {}),
       // Its times as the run's table shows them (20.1ms); the JSON keeps the ns.
-      ...(result.progress.livelock ? { livelock: stalledText(result.progress.stalled ?? 'no progress', fmtNs) } : {}),
+      ...(result.progress.livelock ? { livelock: livelockText(result, fmtNs) } : {}),
       ...(result.modelBug ? { modelBug: result.modelBug } : {}),
     };
     const outcome = Object.entries(ended).map(([k, v]) => `${k}: ${v}`);
