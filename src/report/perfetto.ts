@@ -1,4 +1,5 @@
 import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js';
+import type { Settings } from '../kvm/settings.js';
 import type { Violation } from '../runtime/instance.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
@@ -265,6 +266,7 @@ export class PerfettoSink implements InstanceSink {
       });
     }
     const c = this.counters;
+    const mmu = this.inst?.kvm.settings.mmu;
     for (let i = 0; i < c.length; i += 3) {
       const [ts, k, v] = [c[i]!, c[i + 1]!, c[i + 2]!];
       if (ts > upTo) continue;
@@ -273,7 +275,7 @@ export class PerfettoSink implements InstanceSink {
         rank: 4,
         tid: -2 - k,
         seq: i,
-        out: () => `{"ph":"C","name":${JSON.stringify(COUNTERS[k])},"ts":${us(ts)},"pid":${PID},"tid":0,"args":{"value":${v}}}`,
+        out: () => `{"ph":"C","name":${JSON.stringify(counterName(k, mmu))},"ts":${us(ts)},"pid":${PID},"tid":0,"args":{"value":${v}}}`,
       });
     }
     recs.sort((a, b) => a.ts - b.ts || a.rank - b.rank || a.tid - b.tid || a.seq - b.seq);
@@ -305,8 +307,17 @@ export class PerfettoSink implements InstanceSink {
 
 /** The process every track belongs to. */
 const PID = 1;
-/** Counter tracks, by index. */
+/** Counter tracks, by index (counterName: the pages one is named for the MMU's). */
 const COUNTERS = ['mmu_invalidate_seq', 'mmu_invalidate_in_progress', 'shadow pages', 'roots'] as const;
+
+/**
+ * A counter track's name. The pages counter counts the MMU's page-table pages
+ * in use (MmuBackend.gauges): shadow pages, or under TDP its page tables, which
+ * are no shadow pages (the JSON's shadowPages is 0 there): named so.
+ */
+function counterName(k: number, mmu: Settings['mmu'] | undefined): string {
+  return k === C_SHADOW_PAGES && mmu === 'tdp' ? 'TDP page tables' : COUNTERS[k]!;
+}
 const C_SEQ = 0;
 const C_IN_PROGRESS = 1;
 const C_SHADOW_PAGES = 2;
