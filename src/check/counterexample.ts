@@ -59,7 +59,7 @@ function refuseUnknownKeys(o: object, field: keyof typeof CEX_KEYS): void {
   const unknown = Object.keys(o).filter((k) => !known.includes(k));
   if (unknown.length === 0) return;
   const at = field === '' ? segment(unknown[0]!) : `${field}.${segment(unknown[0]!)}`.replace(/\.\[/g, '[');
-  throw new TypeError(`${at}: ${unknownKeysWords(unknown)}, expected one of ${known.join(', ')}`);
+  throw new TypeError(`${at}: ${unknownKeysWords(unknown, { keys: known })}`);
 }
 
 /** One step of a counterexample, in kernel terms. */

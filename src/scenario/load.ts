@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { cannotRead } from './errno-words.js';
+import { keysAt, meantKey } from './expected-keys.js';
 import { nodeAt } from './field-location.js';
 import { InputError } from './input-error.js';
 import { bound, isMissing, typeWords } from './issue-words.js';
@@ -15,8 +16,13 @@ export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '
 
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return unknownKeysWords(issue.keys);
+    case 'unrecognized_keys': {
+      // What the schema has there, as counterexamples and --vary list theirs; the key most likely meant first.
+      const keys = keysAt(scenarioSchema, issue.path);
+      return keys === undefined
+        ? unknownKeysWords(issue.keys)
+        : unknownKeysWords(issue.keys, { keys, meant: meantKey(scenarioSchema, issue.path, issue.keys[0]!) });
+    }
     case 'invalid_type': {
       const words = typeWords(issue.expected);
       return isMissing(data, issue.path) ? `missing; expected ${words}` : `expected ${words}`;

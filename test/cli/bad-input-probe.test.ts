@@ -26,14 +26,23 @@ test("an integer past 2^53 is refused with the field's own bound (a probe: 'vm.v
 test('unknown keys by the thousand make one short line: the first few, then how many more (a probe: 20,000 unknown keys made a 189 KB line; a file not a scenario, such as /etc/shadow, was listed line by line)', async () => {
   const keys = Array.from({ length: 20000 }, (_, i) => `k${i}: 1`).join('\n');
   const r = await cli('run', scenarioFile('keys.yaml', `${GOOD}${keys}\n`));
-  assertBad(r, /keys\.yaml:9:1 k0: unknown keys 'k0', 'k1', 'k2', 'k3', 'k4' and 19995 more$/);
+  assertBad(
+    r,
+    /keys\.yaml:9:1 k0: unknown keys 'k0', 'k1', 'k2', 'k3', 'k4' and 19995 more, expected one of name, description, vm, workload, vcpuWorkloads, host, settings, costs, stop, seed$/,
+  );
   assert.ok(r.stderr.length < 300, `${r.stderr.length} characters`);
   // A key of its own too long is cut, as the field's name is.
   const long = 'x'.repeat(1000);
   const one = await cli('run', scenarioFile('long-key.yaml', `${GOOD}${long}: 1\n`));
-  assertBad(one, /long-key\.yaml:9:1 \["x{40}\.\.\."\]: unknown key 'x{40}\.\.\.'$/);
+  assertBad(
+    one,
+    /long-key\.yaml:9:1 \["x{40}\.\.\."\]: unknown key 'x{40}\.\.\.', expected one of name, description, vm, workload, vcpuWorkloads, host, settings, costs, stop, seed$/,
+  );
   // Two keys: both listed, no "more".
-  assertBad(await cli('run', scenarioFile('two.yaml', `${GOOD}a: 1\nb: 2\n`)), /two\.yaml:9:1 a: unknown keys 'a', 'b'$/);
+  assertBad(
+    await cli('run', scenarioFile('two.yaml', `${GOOD}a: 1\nb: 2\n`)),
+    /two\.yaml:9:1 a: unknown keys 'a', 'b', expected one of name, description, vm, workload, vcpuWorkloads, host, settings, costs, stop, seed$/,
+  );
 });
 
 /**
@@ -194,4 +203,28 @@ test('refusals in the words of the tool, not of its libraries, and alike across 
   assertBad(await cli('run', dir), /: cannot read scenario file \(is a directory\)$/);
   assertBad(await cli('replay', dir), /: cannot read counterexample file \(is a directory\)$/);
   assertBad(await cli('merge', dir, dir), /: cannot read part file \(is a directory\)$/);
+});
+
+// Regression (helper-103's probe): 'settings.memslotflush: unknown key' named the key but not what
+// was expected there, where --vary lists every setting and counterexamples their keys.
+test('an unknown key in a scenario says what is expected there, the key most likely meant first: a case off, a letter off, or one level down', async () => {
+  const cases: [string, string, RegExp][] = [
+    [
+      'case.yaml',
+      `${GOOD}settings: { memslotflush: zap-slot }\n`,
+      /settings\.memslotflush: unknown key 'memslotflush' \(did you mean 'memslotFlush'\?\), expected one of mmu, faultPrecheck, .*memslotFlush, .*eptAdBits$/,
+    ],
+    ['cost.yaml', `${GOOD}costs: { gupNS: 5 }\n`, /costs\.gupNS: unknown key 'gupNS' \(did you mean 'gupNs'\?\), expected one of guestAccessNs, .*pageCopyNs$/],
+    [
+      'top.yaml',
+      `${GOOD}vcpus: 2\n`,
+      /:9:1 vcpus: unknown key 'vcpus' \(did you mean 'vm\.vcpus'\?\), expected one of name, description, vm, workload, vcpuWorkloads, host, settings, costs, stop, seed$/,
+    ],
+    ['far.yaml', `${GOOD}settings: { colour: red }\n`, /settings\.colour: unknown key 'colour', expected one of mmu, /],
+  ];
+  for (const [name, text, pattern] of cases) {
+    const r = await cli('run', scenarioFile(name, text));
+    assertBad(r, pattern);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
 });

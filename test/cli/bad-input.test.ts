@@ -135,7 +135,7 @@ test('bad input: each memslot change op takes its own fields, all required, and 
     [
       'hva.yaml',
       withChange('{ atNs: 1000, op: create, slot: 5, baseGfn: 8192, pages: 4, hvaPage: 7 }'),
-      /host\.memslotChanges\[0\]\.hvaPage: unknown key 'hvaPage'$/,
+      /host\.memslotChanges\[0\]\.hvaPage: unknown key 'hvaPage', expected one of atNs, op, slot, baseGfn, pages$/,
     ],
   ];
   for (const [name, text, pattern] of cases) assertBad(await cli('run', scenarioFile(name, text)), pattern);
