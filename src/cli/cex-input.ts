@@ -5,10 +5,10 @@ import type { Sink } from '../kvm/events.js';
 import { MUTANTS } from '../kvm/mutants.js';
 import { cannotRead } from '../scenario/errno-words.js';
 import { InputError } from '../scenario/input-error.js';
+import { parseJsonText } from '../scenario/json-input.js';
 import { loadScenario, scenarioFromText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
 import { checkedFactoryFor, factoryForScenario, UncheckableScenario } from './check-factory.js';
-import { parseJsonText } from './json-input.js';
 import { applySets } from './overrides.js';
 import { shellWord } from './shell-word.js';
 

@@ -8,6 +8,7 @@ import { keysAt, meantKey } from './expected-keys.js';
 import { nodeAt } from './field-location.js';
 import { InputError } from './input-error.js';
 import { bound, isMissing, typeWords } from './issue-words.js';
+import { notJson } from './json-input.js';
 import { segment, unknownKeysWords } from './key-words.js';
 import { type Scenario, scenarioSchema } from './schema.js';
 
@@ -66,6 +67,15 @@ export function parseScenario(text: string, file: string): Scenario {
 }
 
 function parseScenarioText(text: string, file: string): Scenario {
+  // A .json file is JSON (RFC 8259: no trailing comma, no comment), as mmulab's other JSON
+  // inputs are; the YAML reader, which takes JSON as it is, then reads it for the fields' places.
+  if (/\.json$/i.test(file)) {
+    const fault = notJson(text.startsWith('\uFEFF') ? text.slice(1) : text);
+    if (fault !== null)
+      throw new InputError(
+        `${file}:${fault.line}:${fault.col} malformed JSON: ${fault.words} (a .json scenario is JSON; write YAML for comments and trailing commas)`,
+      );
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { quotedValue } from '../check/quoted-value.js';
 import type { CheckJson } from '../cli/check-json.js';
-import { parseJsonText } from '../cli/json-input.js';
 import { InputError } from '../scenario/input-error.js';
 import { bound, isMissing, typeWords } from '../scenario/issue-words.js';
+import { parseJsonText } from '../scenario/json-input.js';
 import { unknownKeysWords } from '../scenario/key-words.js';
 import { MAX_SHARDS } from './grid.js';
 import type { SweepResult } from './sweep.js';

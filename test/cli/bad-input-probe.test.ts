@@ -228,3 +228,21 @@ test('an unknown key in a scenario says what is expected there, the key most lik
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
+
+// Regression (helper-103's probe): a .json scenario with a trailing comma was taken without a word
+// (read as YAML's flow style); a .json file is JSON, refused at its place as mmulab's other JSON inputs are.
+test('a .json scenario is JSON: a trailing comma or a comment is refused at its line and column; the same text as .yaml is taken', async () => {
+  const text = '{"vm": {"vcpus": 1, "memslots": [{"id": 0, "baseGfn": 0, "pages": 64},]},\n "workload": {"gfnCount": 64}, "stop": {"timeNs": 10000}}\n';
+  assertBad(
+    await cli('run', scenarioFile('comma.json', text)),
+    /comma\.json:1:71 malformed JSON: expected a value \(an object, array, string, number, true, false or null\), got '\]' \(a \.json scenario is JSON; write YAML for comments and trailing commas\)$/,
+  );
+  assertBad(
+    await cli('run', scenarioFile('comment.json', `// mine\n${text.replace(',]', ']')}`)),
+    /comment\.json:1:1 malformed JSON: expected a value .*, got '\/'/,
+  );
+  const ok = await cli('run', scenarioFile('comma.yaml', text));
+  assert.equal(ok.code, 0, ok.stderr);
+  const json = await cli('run', scenarioFile('plain.json', text.replace(',]', ']')));
+  assert.equal(json.code, 0, json.stderr);
+});

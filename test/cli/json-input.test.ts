@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { duplicateKey, jsonFault, parseJsonText } from '../../src/cli/json-input.js';
 import { InputError } from '../../src/scenario/input-error.js';
+import { duplicateKey, jsonFault, parseJsonText } from '../../src/scenario/json-input.js';
 
 /** The message parseJsonText refuses `text` with. */
 function refusal(text: string): string {

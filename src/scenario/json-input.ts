@@ -1,5 +1,5 @@
 import { createScanner, type JSONScanner, ScanError, SyntaxKind } from 'jsonc-parser';
-import { InputError } from '../scenario/input-error.js';
+import { InputError } from './input-error.js';
 
 /**
  * The JSON files mmulab reads back (counterexamples, check and sweep parts),
@@ -19,11 +19,10 @@ export function parseJsonText(name: string, text: string): unknown {
     value = JSON.parse(body);
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
-    const fault = jsonFault(body);
+    const fault = notJson(body);
     // JSON.parse refused what the scan took (the property tests of json-input.test.ts find no such text): say so rather than a place that is wrong.
     if (fault === null) throw new InputError(`${name}: not JSON`);
-    const { line, col } = lineCol(body, fault.at);
-    throw new InputError(`${name}: not JSON (line ${line}, column ${col}: expected ${fault.expected}, got ${charAt(body, fault.at)})`);
+    throw new InputError(`${name}: not JSON (line ${fault.line}, column ${fault.col}: ${fault.words})`);
   }
   // JSON.parse keeps the last of two equal property names without a word; an
   // edited counterexample with two "schedule"s would replay one silently.
@@ -36,6 +35,16 @@ export function parseJsonText(name: string, text: string): unknown {
     );
   }
   return value;
+}
+
+/**
+ * Where `text` (no byte order mark) first stops being JSON, as an error
+ * says it: its line and column, and "expected X, got Y"; null when it is JSON.
+ */
+export function notJson(text: string): { line: number; col: number; words: string } | null {
+  const fault = jsonFault(text);
+  if (fault === null) return null;
+  return { ...lineCol(text, fault.at), words: `expected ${fault.expected}, got ${charAt(text, fault.at)}` };
 }
 
 /** A property name given a second time in one object of JSON text: where, and where first. */
