@@ -23,12 +23,12 @@ test("an integer past 2^53 is refused with the field's own bound (a probe: 'vm.v
   for (const [name, text, pattern] of cases) assertBad(await cli('run', scenarioFile(name, text)), pattern);
 });
 
-test('unknown keys by the thousand make one short line: the first few, then how many more (a probe: 20,000 unknown keys made a 189 KB line; a file not a scenario, such as /etc/shadow, was listed line by line)', async () => {
-  const keys = Array.from({ length: 20000 }, (_, i) => `k${i}: 1`).join('\n');
+test('unknown keys by the thousand make one short line: the first few, then how many more (a probe: 20,000 unknown keys made a 189 KB line, 2,000 here; a file not a scenario, such as /etc/shadow, was listed line by line)', async () => {
+  const keys = Array.from({ length: 2000 }, (_, i) => `k${i}: 1`).join('\n');
   const r = await cli('run', scenarioFile('keys.yaml', `${GOOD}${keys}\n`));
   assertBad(
     r,
-    /keys\.yaml:9:1 k0: unknown keys 'k0', 'k1', 'k2', 'k3', 'k4' and 19995 more, expected one of name, description, vm, workload, vcpuWorkloads, host, settings, costs, stop, seed$/,
+    /keys\.yaml:9:1 k0: unknown keys 'k0', 'k1', 'k2', 'k3', 'k4' and 1995 more, expected one of name, description, vm, workload, vcpuWorkloads, host, settings, costs, stop, seed$/,
   );
   assert.ok(r.stderr.length < 300, `${r.stderr.length} characters`);
   // A key of its own too long is cut, as the field's name is.
