@@ -4,9 +4,11 @@ import { summarizeRun } from '../../src/cli/summary.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
+import { LIVELOCK_SCENARIO } from '../report/livelock.js';
 
 test("run's table keeps to 80 columns when the run livelocks: what stalled goes on a line below it (a probe: the stalled message widened every row to 128 columns)", () => {
-  const s = loadScenario('memslot-zap-livelock');
+  // The report tests' small memslot-zap-livelock (8 vCPUs, livelock declared after 1 ms).
+  const s = loadScenario(LIVELOCK_SCENARIO);
   const settings = { ...effectiveSettings(s), memslotFlush: 'zap-all-lockbreak' as const };
   const r = simulate(s, { settings, mutant: null, seed: 1 });
   assert.equal(r.progress.livelock, true);
@@ -25,9 +27,9 @@ test("run's table keeps to 80 columns when the run livelocks: what stalled goes 
   // invalid memslot was named, not the lock-break zap-all it waited on); the JSON keeps what stalled.
   assert.match(
     lines.find((l) => l.startsWith('LIVELOCK: '))!,
-    /^LIVELOCK: memslot 1 delete: no completion for \d+\.\dms, no progress for the last \d+\.\dms; a zap-all\/memslot zap never finished \(completed 0 of 1 started\)$/,
+    /^LIVELOCK: memslot 2 delete: no completion for \d+\.\dms, no progress for the last \d+\.\dms; a zap-all\/memslot zap never finished \(completed 0 of 1 started\)$/,
   );
-  assert.match(r.progress.stalled ?? '', /^memslot 1 delete: no completion for \d+ ns, no progress for the last \d+ ns$/);
+  assert.match(r.progress.stalled ?? '', /^memslot 2 delete: no completion for \d+ ns, no progress for the last \d+ ns$/);
   // A simulated run's livelock is progress.livelock, not a violation (README, Result JSON).
   assert.deepEqual(r.violations, []);
 });
