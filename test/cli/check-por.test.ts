@@ -13,7 +13,7 @@ const size = ['--set', 'vcpus=2', '--set', 'invalidations=2', '--set', 'faultsPe
 
 /** A check's JSON without its wall times (nor the name of its counterexample file). */
 function untimed(r: Record<string, unknown>) {
-  const { code, stdout, stderr, counterexample, ...json } = r as Record<string, unknown> & {
+  const { code, stderr, counterexample, ...json } = r as Record<string, unknown> & {
     summary: Record<string, unknown>;
     parts: { summary: Record<string, unknown> }[];
   };
@@ -26,7 +26,6 @@ async function check(name: string, ...args: string[]) {
   const r = await cli('check', 'fault-vs-invalidation-mini', '--json', json, '--out', join(dir, `${name}-cex.json`), ...args);
   return {
     code: r.code,
-    stdout: r.stdout,
     stderr: r.stderr,
     ...(load(json) as { summary: { exhausted: boolean; executions: number }; violation: { kind: string } | null }),
   };

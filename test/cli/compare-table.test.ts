@@ -18,6 +18,8 @@ test('compare table: a partial comparison says which runs were cut short (their 
   const c: CompareResult = {
     format: 'mmulab-compare/1',
     scenario: 'fault-vs-invalidation-mini',
+    mutant: null,
+    sets: [],
     vary: { faultPrecheck: ['off', 'lockless'], preemptible: [false, true] },
     seeds: [1, 2],
     rows: [
@@ -71,6 +73,8 @@ test('compare table: shadow pages peak is a row only when a variant shadow-pages
   const c: CompareResult = {
     format: 'mmulab-compare/1',
     scenario: 'fault-vs-invalidation-mini',
+    mutant: null,
+    sets: [],
     vary: { faultPrecheck: ['off', 'lockless'] },
     seeds: [1],
     rows: [row('a', 'tdp'), row('b', 'tdp')],
@@ -226,6 +230,8 @@ test('compare table: a column whose runs stopped at a violation or a livelock is
   const c: CompareResult = {
     format: 'mmulab-compare/1',
     scenario: 'fault-vs-invalidation-mini',
+    mutant: null,
+    sets: [],
     vary: { faultPrecheck: ['off', 'lockless', 'x'] },
     seeds: [1, 2],
     rows: [
@@ -254,6 +260,8 @@ test('compare table: a duration no run of a column measured is "-", not 0ns, and
   const c: CompareResult = {
     format: 'mmulab-compare/1',
     scenario: 'fault-vs-invalidation-mini',
+    mutant: null,
+    sets: [],
     vary: { faultPrecheck: ['off', 'lockless'] },
     seeds: [1, 2],
     rows: [
@@ -283,6 +291,8 @@ test('compare table and page: no min-max range whose ends print alike (a probe: 
   const c: CompareResult = {
     format: 'mmulab-compare/1',
     scenario: 'fault-vs-invalidation-mini',
+    mutant: null,
+    sets: [],
     vary: { faultPrecheck: ['off', 'lockless'] },
     seeds: [1, 2],
     rows: [
@@ -309,6 +319,8 @@ test("compare page: a count's mean is to one decimal where the seeds differ, as 
   const c: CompareResult = {
     format: 'mmulab-compare/1',
     scenario: 'fault-vs-invalidation-mini',
+    mutant: null,
+    sets: [],
     vary: { faultPrecheck: ['off'] },
     seeds: [1, 2],
     rows: [{ label: 'a', settings, results: [faults(1174, 77), faults(1175, 88)] }],
@@ -331,6 +343,8 @@ test("compare table: an APIC reloads row beside the re-requests, as run's 'APIC 
   const lines = renderCompare({
     format: 'mmulab-compare/1',
     scenario: 'apic-reload-mini',
+    mutant: null,
+    sets: [],
     vary: { apicAccessPage: ['retry'] },
     seeds: [1],
     rows: [{ label: 'a', settings, results: [r] }],
@@ -351,6 +365,8 @@ test('compare table: zaps started and completed, as the HTML page has them, a co
   const c: CompareResult = {
     format: 'mmulab-compare/1',
     scenario: 'zap-all-livelock',
+    mutant: null,
+    sets: [],
     vary: { memslotFlush: ['zap-all-lockbreak', 'zap-all-fast'] },
     seeds: [1],
     rows: rows.map((r) => ({ label: r.label, settings: r.results[0]!.settings, results: r.results })),

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { parseSetting } from '../../src/cli/overrides.js';
 import type { EventStamp, KvmEvent, Sink } from '../../src/kvm/events.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
-import { defaultSettings } from '../../src/kvm/settings.js';
+import { defaultSettings, type Settings } from '../../src/kvm/settings.js';
 import type { ShadowPage } from '../../src/kvm/shadow-page.js';
 import {
   KVM_MIN_ALLOC_MMU_PAGES,
@@ -92,7 +92,7 @@ test('make_mmu_pages_available: nothing while KVM_MIN_FREE_MMU_PAGES are availab
   // 24 pages at most, 22 used: 2 available, so the fault asks for 25 - 2 = 23.
   // The limit comes after the warm start (which would have reclaimed under it): as a KVM_SET_NR_MMU_PAGES above n_used_mmu_pages sets it.
   const { inst, kvm, mmu } = shadowVm({ vcpus: 2, processes: 1, warm: 8 });
-  kvm.settings.maxMmuPages = 24;
+  (kvm.settings as Settings).maxMmuPages = 24;
   assert.equal(mmu.nUsedMmuPages, 22);
   const roots = oldestFirst(mmu).filter((sp) => sp.rootCount > 0);
   const rec = new Recorder();

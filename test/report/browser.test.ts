@@ -6,6 +6,8 @@
  * figures, and a screenshot goes to test-output/. Without /usr/bin/chromium
  * the tests skip, except under CI=true, where they fail.
  */
+// The functions given to evaluate and waitForFunction run in the page: they are typed against the DOM.
+/// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -41,6 +41,8 @@ test("a scenario named with a newline and ESC, seed 1: the ftrace header stays o
   const c: CompareResult = {
     format: 'mmulab-compare/1',
     scenario: r.scenario,
+    mutant: null,
+    sets: [],
     vary: {},
     seeds: [1],
     rows: [{ label: 'default', settings: effectiveSettings(s), results: [r] }],

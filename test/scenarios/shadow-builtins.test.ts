@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Settings } from '../../src/kvm/settings.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { RunResult } from '../../src/simulate/result.js';
@@ -30,7 +31,7 @@ test('thread 000: memslot-zap-livelock, seed 1: the lock-break zap-all never fin
   assert.ok(fast.metrics.shadowPages.zapped >= 100_000, `zapped ${fast.metrics.shadowPages.zapped}`);
   // Longer than the livelock bound, yet no livelock: its obsolete pages kept going down (a probe: a bound
   // tuned above the zap's duration was what kept it from being called a livelock).
-  assert.ok(fast.metrics.zapAll.maxDurationNs > loadScenario('memslot-zap-livelock').stop.livelockNs, `${fast.metrics.zapAll.maxDurationNs} ns`);
+  assert.ok(fast.metrics.zapAll.maxDurationNs > loadScenario('memslot-zap-livelock').stop.livelockNs!, `${fast.metrics.zapAll.maxDurationNs} ns`);
   assert.deepEqual(fast.violations, []);
 });
 
@@ -66,7 +67,7 @@ test('thread 003: root-zap-on-process-exit, seed 1: with free-obsolete the reloa
 });
 
 test('thread 003, with the vCPUs running threads of the same processes (sharedProcesses, 8 vCPUs), seed 1: the root a process exit zaps is cached by the other vCPUs; free-obsolete makes no reload after a zap and at least 40% fewer root reloads; no violation', () => {
-  const shared = (rootZap: string) => {
+  const shared = (rootZap: Settings['rootZap']) => {
     const s = loadScenario('root-zap-on-process-exit');
     s.workload.sharedProcesses = true;
     return simulate(s, { settings: effectiveSettings(s, { rootZap }), mutant: null, seed: 1 });

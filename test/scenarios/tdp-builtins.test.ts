@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import { factoryFor } from '../../src/cli/check-factory.js';
+import type { Settings } from '../../src/kvm/settings.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { RunResult } from '../../src/simulate/result.js';
@@ -42,7 +43,7 @@ for (const seed of [1, 2]) {
 }
 
 test("thread 001, non-preemptible kernels: the pre-check still spares mmu_lock (fewer acquisitions, far fewer contended); its p99 is no better, as the vCPUs it keeps re-entering the guest must be kicked by the zap's flush and acknowledge (with ipiAckNs 0, as good as off within 1%)", () => {
-  const at = (faultPrecheck: string, ipiAckNs?: number) => {
+  const at = (faultPrecheck: Settings['faultPrecheck'], ipiAckNs?: number) => {
     const s = loadScenario('fault-during-invalidation');
     s.stop.timeNs = 10_000_000;
     if (ipiAckNs !== undefined) s.costs = { ...s.costs, ipiAckNs };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Settings } from '../../src/kvm/settings.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { Vary } from '../../src/sweep/grid.js';
 import { gridCells, gridRows, parseShard, shardCells } from '../../src/sweep/grid.js';
@@ -63,7 +64,7 @@ test("sweep: merge keeps the lowest failing cell's bad input, and only the cells
       vary: { mmu: ['tdp'] },
       seeds: [1, 2, 3, 4],
       shard: { index, count: 2 },
-      rows: [{ label: 'mmu=tdp', settings: { mmu: 'tdp' }, results: seeds.map(result) }],
+      rows: [{ label: 'mmu=tdp', settings: { mmu: 'tdp' } as Settings, results: seeds.map(result) }],
       partial: failed !== undefined,
       ...(failed !== undefined ? { failed: failed.message, failedCell: failed.cell } : {}),
       wallMs: 1,
