@@ -82,7 +82,9 @@ for (const mmu of ['tdp', 'shadow'] as const) {
     assert.deepEqual(exit, { kind: 'dirty-ring-full' });
     assert.equal(v.mode, 0, 'never in guest mode');
     // The VMM reaps: collected, reset; the next check clears the request and lets the vCPU in.
-    runAlone(inst, () => kvmDirtyRingReap(kvm, log, 'exit'));
+    runAlone(inst, function* () {
+      yield* kvmDirtyRingReap(kvm, log, 'exit');
+    });
     assert.equal(ring.used(), 0);
     assert.equal(kvmDirtyRingCheckRequest(v, ring), false);
     assert.equal(v.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL), 0, 'cleared at the check after the reset');
@@ -97,7 +99,11 @@ for (const mmu of ['tdp', 'shadow'] as const) {
     ring.dirtyGfns[0]!.flags = KVM_DIRTY_GFN_F_RESET;
     ring.fetchIndex = 1;
     lines.lines = [];
-    runAlone(inst, () => kvmVmIoctlResetDirtyPages(kvm, log, 1));
+    let reset = -1;
+    runAlone(inst, function* () {
+      reset = yield* kvmVmIoctlResetDirtyPages(kvm, log, 1);
+    });
+    assert.equal(reset, 1, 'the entries reset');
     // The entry is free again (reset_index advanced) before its gfn's mask is write-protected.
     assert.deepEqual(lines.lines, [
       'reset entry [0] none needed',
@@ -115,7 +121,10 @@ for (const mmu of ['tdp', 'shadow'] as const) {
     assert.equal(kvm.mmu.walk(v, 0, true), -1, 'gfn 0 write-protected');
     assert.ok(kvm.mmu.walk(v, 1, true) >= 0, 'gfn 1 still writable');
     lines.lines = [];
-    runAlone(inst, () => kvmVmIoctlResetDirtyPages(kvm, log, 2));
+    runAlone(inst, function* () {
+      reset = yield* kvmVmIoctlResetDirtyPages(kvm, log, 2);
+    });
+    assert.equal(reset, 0, 'none reset');
     assert.deepEqual(
       lines.lines,
       ['reset ring vCPU0: 0 reset, dirty 2 reset 1', 'reset ring vCPU1: 0 reset, dirty 0 reset 0', 'reset returned [] none needed'],
@@ -173,7 +182,11 @@ test('kvm_dirty_ring_reset gathers entries into masks of 64 gfns both ways: an e
   ring.dirtyIndex = ring.fetchIndex = offsets.length;
   const masks: number[][] = [];
   kvm.subscribe({ on: (ev: KvmEvent) => ev.e === 'dirtyRingReset' && ev.phase === 'mask' && masks.push(ev.gfns) });
-  runAlone(inst, () => kvmVmIoctlResetDirtyPages(kvm, log, 1));
+  let reset = -1;
+  runAlone(inst, function* () {
+    reset = yield* kvmVmIoctlResetDirtyPages(kvm, log, 1);
+  });
+  assert.equal(reset, offsets.length, 'every entry reset');
   assert.deepEqual(masks, [[39, 40, 41, 90, 100], [10]]);
   assert.equal(kvm.mmuLock.stats.writeAcquires, 2, 'one mmu_lock acquisition a mask');
   assert.equal(ring.resetIndex, offsets.length);
