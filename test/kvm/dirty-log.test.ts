@@ -5,6 +5,7 @@ import { enableAndCopy, harvestAndCopy } from '../../src/kvm/dirty-log-migration
 import type { KvmEvent, Sink } from '../../src/kvm/events.js';
 import { kvmMmuPageFault } from '../../src/kvm/page-fault.js';
 import { ShadowMmu } from '../../src/kvm/shadow-mmu.js';
+import type { Violation } from '../../src/runtime/instance.js';
 import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
@@ -41,7 +42,7 @@ test('lost-dirty-write, judged at the end of the run: a write to a logged gfn no
     after: (log: ReturnType<typeof world>['log']) => void,
     via: 'tlb' | 'spte' = 'tlb',
     w = true,
-  ) => {
+  ): Violation[] => {
     const { inst, kvm, log } = world('tdp');
     before(log, kvm);
     write(kvm, via, w);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { Kvm } from '../../src/kvm/kvm.js';
 import type { ShadowPage } from '../../src/kvm/shadow-page.js';
 import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage } from '../../src/kvm/shadow-zap.js';
+import type { Violation } from '../../src/runtime/instance.js';
 import { effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
@@ -19,7 +20,7 @@ test('oracle: a vCPU entering on a root zapped while in use (invalid) is an obso
     yield* kvmMmuPrepareZapPage(mmu, mmu.sps[kvm.vcpus[0]!.root.root]!, []);
   });
   enter(kvm, 1);
-  assert.deepEqual(inst.violations, [], 'vCPU1 is on its own root');
+  assert.deepEqual(inst.violations, [] as Violation[], 'vCPU1 is on its own root');
   enter(kvm, 0);
   assert.equal(inst.violations.length, 1);
   assert.equal(inst.violations[0]!.kind, 'obsolete-root');
@@ -45,7 +46,7 @@ test('oracle: a vCPU entering on a freed root is an obsolete-root violation', ()
   });
   runAlone(inst, () => mmu.freeObsoleteRoots(v));
   assert.equal(mmu.sps[id]!.freed, true);
-  assert.deepEqual(inst.violations, []);
+  assert.deepEqual(inst.violations, [] as Violation[]);
   v.root.root = id; // a vCPU that kept a stale pointer to it
   enter(kvm, 0);
   assert.equal(inst.violations[0]?.kind, 'obsolete-root');
@@ -92,7 +93,7 @@ test('oracle: a wrong root_count or n_used_mmu_pages is an accounting violation'
   assert.match(mmu.checkAccounting().join('\n'), /root_count 2, but 1 vCPU root slot\(s\) hold it/);
   sp.rootCount--;
   kvm.emit({ e: 'rootPut', vcpu: 0, root: sp.id, count: 1 });
-  assert.deepEqual(inst.violations, []);
+  assert.deepEqual(inst.violations, [] as Violation[]);
   mmu.nUsedMmuPages++;
   kvm.emit({ e: 'rootPut', vcpu: 0, root: sp.id, count: 1 });
   assert.equal(inst.violations[0]?.kind, 'accounting');
