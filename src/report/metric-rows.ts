@@ -40,7 +40,6 @@ const timed = (row: MetricRow, measured: Measured): MetricRow => ({
 
 const m = (r: RunResult) => r.metrics;
 
-/** The summary table's rows, in order. */
 /**
  * A zap-all (or kvm_mmu_zap_memslot) the run started and never finished: a
  * lock-break zap that livelocked, say. Every output marks it where it shows
@@ -62,6 +61,7 @@ export function livelockText(r: RunResult, fmt: (ns: number) => string): string 
   return `${stalledText(r.progress.stalled ?? 'no progress', fmt)}${zap}`;
 }
 
+/** The summary table's rows, in order. */
 export const METRIC_ROWS: readonly MetricRow[] = [
   // A run stopped at a violation or a livelock counts over less time: its counts are of that time.
   { key: 'simTimeNs', group: 'Run', label: 'simulated time', get: (r) => r.simTimeNs, unit: 'ns' },
