@@ -270,7 +270,9 @@ export class TdpMmu implements MmuBackend {
     let young = false;
     for (const root of [...this.roots]) {
       if (root.freed || (lockless && root.invalid)) continue;
-      for (let g = this.pool.nextPresent(root.table, start, end); g >= 0; g = this.pool.nextPresent(root.table, g + 1, end)) {
+      // tdp_root_for_each_leaf_pte: the walk keeps its place (the root's tables go only with it, and a freed root ends the walk).
+      const iter = new LeafIter(this.pool, root.table, end, false);
+      for (let g = iter.next(start); g >= 0; g = iter.next(g + 1)) {
         // Race (lockless): a zap of this leaf, a fault installing it again, the
         // guest's walk setting its A bit, fast_page_fault restoring an
         // access-tracked leaf, against the iterator's read (iter.old_spte). Under
