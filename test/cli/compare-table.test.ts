@@ -8,6 +8,11 @@ import { loadScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/simulate/simulate.js';
 import { livelockCompareRows } from '../report/livelock.js';
 
+/** A compare result of `rows`, as `compare` writes one with no mutant, no --set, finished (`rest` overrides). */
+function compareOf(rest: Pick<CompareResult, 'scenario' | 'vary' | 'seeds' | 'rows'> & Partial<CompareResult>): CompareResult {
+  return { format: 'mmulab-compare/1', mutant: null, sets: [], partial: false, wallMs: 0, ...rest };
+}
+
 test('compare table: a partial comparison says which runs were cut short (their column starred) and which never ran', () => {
   const s = loadScenario('fault-vs-invalidation-mini');
   const off = effectiveSettings(s, { faultPrecheck: 'off' });
@@ -15,11 +20,8 @@ test('compare table: a partial comparison says which runs were cut short (their 
   const whole = (seed: number, settings = off) => simulate(s, { settings, mutant: null, seed });
   const cut = simulate(s, { settings: lockless, mutant: null, seed: 1, maxSteps: 10 });
   assert.equal(cut.partial, true);
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'fault-vs-invalidation-mini',
-    mutant: null,
-    sets: [],
     vary: { faultPrecheck: ['off', 'lockless'], preemptible: [false, true] },
     seeds: [1, 2],
     rows: [
@@ -27,8 +29,7 @@ test('compare table: a partial comparison says which runs were cut short (their 
       { label: 'faultPrecheck=lockless', settings: lockless, results: [cut] },
     ],
     partial: true,
-    wallMs: 0,
-  };
+  });
   const text = renderCompare(c);
   assert.match(text, /faultPrecheck=lockless \*/);
   // Counts of a run cut short are of less time: the table says how much each covered (a probe), and that zap-all's longest is of the zaps completed.
@@ -70,17 +71,12 @@ test('compare table: shadow pages peak is a row only when a variant shadow-pages
     const settings = effectiveSettings(s, { mmu });
     return { label, settings, results: [simulate(s, { settings, mutant: null, seed: 1 })] };
   };
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'fault-vs-invalidation-mini',
-    mutant: null,
-    sets: [],
     vary: { faultPrecheck: ['off', 'lockless'] },
     seeds: [1],
     rows: [row('a', 'tdp'), row('b', 'tdp')],
-    partial: false,
-    wallMs: 0,
-  };
+  });
   assert.doesNotMatch(renderCompare(c), /shadow pages/);
   assert.match(
     renderCompare({ ...c, vary: { mmu: ['tdp', 'shadow'] }, rows: [row('mmu=tdp', 'tdp'), row('mmu=shadow', 'shadow')] }),
@@ -95,17 +91,12 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
     const settings = effectiveSettings(s, { apicAccessPage });
     return { label, settings, results: [1, 2].map((seed) => simulate(s, { settings, mutant: null, seed })) };
   };
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'apic-page-reload',
-    mutant: null,
-    sets: [],
     vary: { apicAccessPage: ['retry', 'invalidate-range'] },
     seeds: [1, 2],
     rows: [row('apicAccessPage=retry', 'retry'), row('apicAccessPage=invalidate-range', 'invalidate-range')],
-    partial: false,
-    wallMs: 0,
-  };
+  });
   const text = renderCompare(c);
   const lines = text.split('\n');
   assert.match(lines[1]!, /^cells: mean \(min-max\) over 2 seeds +apicAccessPage=retry +apicAccessPage=invalidate-range$/);
@@ -163,17 +154,12 @@ test("compare table: every way a fault ended is a row, and the rows add up to fa
     const settings = effectiveSettings(s, { mmu });
     return { label: `mmu=${mmu}`, settings, results: [simulate(s, { settings, mutant: null, seed: 1 })] };
   };
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'test/fixtures/memslot-delete-probe.yaml',
-    mutant: null,
-    sets: [],
     vary: { mmu: ['tdp', 'shadow'] },
     seeds: [1],
     rows: [row('tdp'), row('shadow')],
-    partial: false,
-    wallMs: 0,
-  };
+  });
   const lines = renderCompare(c).split('\n');
   const cells = (label: string) => {
     const l = lines.find((x) => x.startsWith(`${label}  `));
@@ -227,11 +213,8 @@ test('compare table: a column whose runs stopped at a violation or a livelock is
   const run = (seed: number) => simulate(s, { settings, mutant: null, seed });
   const violated = { ...run(2), simTimeNs: 3_040_000, violations: [{ kind: 'accounting', thread: 'vcpu0', timeNs: 3_040_000, step: 9, message: 'm' }] };
   const livelocked = { ...run(3), simTimeNs: 22_100_000, progress: { ...run(3).progress, livelock: true } };
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'fault-vs-invalidation-mini',
-    mutant: null,
-    sets: [],
     vary: { faultPrecheck: ['off', 'lockless', 'x'] },
     seeds: [1, 2],
     rows: [
@@ -239,9 +222,7 @@ test('compare table: a column whose runs stopped at a violation or a livelock is
       { label: 'b', settings, results: [livelocked] },
       { label: 'c', settings, results: [run(1)] },
     ],
-    partial: false,
-    wallMs: 0,
-  };
+  });
   const text = renderCompare(c);
   const header = text.split('\n')[1]!;
   assert.match(header, / a † {2,}b † {2,}c$/);
@@ -257,20 +238,15 @@ test('compare table: a duration no run of a column measured is "-", not 0ns, and
   assert.equal(r.metrics.apic.reRequests, 0);
   const unfinished = { ...r, metrics: { ...r.metrics, zapAll: { started: 1, completed: 0, maxDurationNs: 0 } } };
   const finished = { ...r, metrics: { ...r.metrics, zapAll: { started: 1, completed: 1, maxDurationNs: 5000 } } };
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'fault-vs-invalidation-mini',
-    mutant: null,
-    sets: [],
     vary: { faultPrecheck: ['off', 'lockless'] },
     seeds: [1, 2],
     rows: [
       { label: 'a', settings, results: [unfinished, unfinished] },
       { label: 'b', settings, results: [unfinished, finished] },
     ],
-    partial: false,
-    wallMs: 0,
-  };
+  });
   const row = (label: string) =>
     renderCompare(c)
       .split('\n')
@@ -288,20 +264,15 @@ test('compare table and page: no min-max range whose ends print alike (a probe: 
   const settings = effectiveSettings(s, {});
   const r = simulate(s, { settings, mutant: null, seed: 1 });
   const at = (simTimeNs: number) => ({ ...r, simTimeNs });
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'fault-vs-invalidation-mini',
-    mutant: null,
-    sets: [],
     vary: { faultPrecheck: ['off', 'lockless'] },
     seeds: [1, 2],
     rows: [
       { label: 'a', settings, results: [at(3_040_000), at(3_041_000)] },
       { label: 'b', settings, results: [at(3_040_000), at(3_140_000)] },
     ],
-    partial: false,
-    wallMs: 0,
-  };
+  });
   const row = renderCompare(c)
     .split('\n')
     .find((l) => l.startsWith('simulated time  '))!;
@@ -316,17 +287,12 @@ test("compare page: a count's mean is to one decimal where the seeds differ, as 
   const settings = effectiveSettings(s, {});
   const r = simulate(s, { settings, mutant: null, seed: 1 });
   const faults = (total: number, emulated: number) => ({ ...r, metrics: { ...r.metrics, faults: { ...r.metrics.faults, total, emulated } } });
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'fault-vs-invalidation-mini',
-    mutant: null,
-    sets: [],
     vary: { faultPrecheck: ['off'] },
     seeds: [1, 2],
     rows: [{ label: 'a', settings, results: [faults(1174, 77), faults(1175, 88)] }],
-    partial: false,
-    wallMs: 0,
-  };
+  });
   assert.match(renderCompare(c), /\nfaults +1174\.5 \(1174-1175\)\n/);
   const html = renderCompareReport(c.rows.map((x) => ({ label: x.label, results: x.results })));
   assert.match(html, /data-metric="faults.total" data-value="1174.5">1,174\.5 \(1,174–1,175\)</);
@@ -340,17 +306,9 @@ test("compare table: an APIC reloads row beside the re-requests, as run's 'APIC 
   const settings = effectiveSettings(s, {});
   const r = simulate(s, { settings, mutant: null, seed: 1 });
   assert.ok(r.metrics.apic.reloads > 0);
-  const lines = renderCompare({
-    format: 'mmulab-compare/1',
-    scenario: 'apic-reload-mini',
-    mutant: null,
-    sets: [],
-    vary: { apicAccessPage: ['retry'] },
-    seeds: [1],
-    rows: [{ label: 'a', settings, results: [r] }],
-    partial: false,
-    wallMs: 0,
-  }).split('\n');
+  const lines = renderCompare(
+    compareOf({ scenario: 'apic-reload-mini', vary: { apicAccessPage: ['retry'] }, seeds: [1], rows: [{ label: 'a', settings, results: [r] }] }),
+  ).split('\n');
   const i = lines.findIndex((l) => l.startsWith('APIC reloads  '));
   assert.ok(i > 0, lines.join('\n'));
   assert.match(lines[i]!, new RegExp(` ${r.metrics.apic.reloads}$`));
@@ -362,17 +320,12 @@ test("compare table: an APIC reloads row beside the re-requests, as run's 'APIC 
 // 1 / 0 and the HTML page 'completed 0 of 1 ⚠ never finished': 0 read as "no zap was needed".
 test('compare table: zaps started and completed, as the HTML page has them, a column whose zap never finished marked so (the lock-break livelock fixture, seed 1)', () => {
   const rows = livelockCompareRows([1]);
-  const c: CompareResult = {
-    format: 'mmulab-compare/1',
+  const c = compareOf({
     scenario: 'zap-all-livelock',
-    mutant: null,
-    sets: [],
     vary: { memslotFlush: ['zap-all-lockbreak', 'zap-all-fast'] },
     seeds: [1],
     rows: rows.map((r) => ({ label: r.label, settings: r.results[0]!.settings, results: r.results })),
-    partial: false,
-    wallMs: 0,
-  };
+  });
   const text = renderCompare(c);
   assert.match(text, /\nzap-all\/memslot zaps started {2,}1 {2,}1\n/);
   assert.match(text, /\nzap-all\/memslot zaps completed {2,}0 ⚠ never finished {2,}1\n/);
