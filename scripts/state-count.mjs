@@ -1,5 +1,5 @@
 // How many distinct model states does DPOR's tree visit, against its nodes? An estimate of what a
-// state cache could merge (README, "Targets not met"). Slow: it hashes every object of the model at
+// state cache could merge (docs/performance.md). Slow: it hashes every object of the model at
 // every node. Usage, after a build: node scripts/state-count.mjs N I F maxExecutions (1 2 1 20000: 2 min)
 const [N, I, F, maxExec] = process.argv.slice(2).map(Number);
 const D = new URL('../dist', import.meta.url).href;
