@@ -91,6 +91,16 @@ function checkedFactory(ref: string, sets: readonly string[], mutant: string | n
   return factory;
 }
 
+/** The first field of `scenario` that starts a workload phase by time (fromNs), or null. */
+function phasesByTime(scenario: Scenario): string | null {
+  const lists: [string, Scenario['workload']['phases']][] = [
+    ['workload', scenario.workload.phases],
+    ...scenario.vcpuWorkloads.map((w, i): [string, Scenario['workload']['phases']] => [`vcpuWorkloads[${i}]`, w.phases]),
+  ];
+  for (const [where, phases] of lists) if (phases?.[0]?.fromNs !== undefined) return `${where}.phases[0].fromNs`;
+  return null;
+}
+
 /** The scenario resized and set as `sets` asks, its MMU, and its factory; endless threads refused. */
 function prepared(base: Scenario, ref: string, sets: readonly string[], mutant: string | null, sinks?: () => Sink[]) {
   const { scenario, settings } = applySets(base, sets);
@@ -104,6 +114,15 @@ function prepared(base: Scenario, ref: string, sets: readonly string[], mutant: 
         settings: 'settings that leave every thread a count (faultsPerVcpu and invalidations at least 1)',
         scenario: 'a scenario whose threads all have counts (a *-mini check scenario), or settings giving them counts (faultsPerVcpu, invalidations)',
       },
+    );
+  }
+  const timed = phasesByTime(scenario);
+  if (timed !== null) {
+    throw new UncheckableScenario(
+      ref,
+      `${timed}: the checker ignores time (each thread keeps a clock of its own, and the search, not the clocks, orders the steps), so a phase from a time says nothing of what the other threads have done by then`,
+      "phases that start by fromAccess (the vCPU's access count), which every order of steps reaches alike",
+      { settings: 'no settings make it checkable', scenario: 'a scenario whose phases start by fromAccess' },
     );
   }
   const eff = effectiveSettings(scenario, settings);

@@ -467,11 +467,8 @@ export class Vcpu {
   private drawNextAccess(): void {
     this.nextGfn = this.pattern.nextGfn();
     this.nextWrite = this.pattern.nextWrite();
-    this.kvm.rt.charge(this.interval);
+    this.kvm.rt.charge(this.pattern.interval);
   }
-
-  /** Guest think time between accesses, ns. */
-  interval = 0;
 
   /** Caches a translation (a tlbEntry: the pfn and whether it allows writes), evicting the oldest when full. */
   tlbFill(gfn: number, entry: number): void {

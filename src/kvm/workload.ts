@@ -13,6 +13,22 @@ export interface PatternSpec {
   writeRatio: number;
 }
 
+/** A pattern and the guest's think time after each access it draws. */
+export interface AccessSpec extends PatternSpec {
+  accessIntervalNs: number;
+}
+
+/**
+ * A vCPU's phases (workload.phases): from starts[k] on, the accesses it draws
+ * follow specs[k]. A start is a virtual time, or with byAccess a count of the
+ * accesses drawn before (the checker's threads keep clocks of their own).
+ */
+export interface PhasePlan {
+  byAccess: boolean;
+  starts: readonly number[];
+  specs: readonly AccessSpec[];
+}
+
 /** Whether the pattern draws each access's gfn from the run's draws (nextGfn). */
 export function drawsGfn(s: PatternSpec): boolean {
   return s.gfnCount > 1 && s.pattern !== 'sequential';
@@ -43,8 +59,19 @@ export function drawsWrite(s: PatternSpec): boolean {
  * draws takes each of them.
  */
 export class AccessPattern {
+  /** The offset of a sequential walk: kept across phases, so a walk over a range that moved goes on where it was. */
   private seq = 0;
-  private readonly hotCount: number;
+  private hotCount: number;
+  /** What the pattern draws now: the base workload's, then each phase's in turn. */
+  private spec: AccessSpec;
+  /** Guest think time charged when an access is drawn, before it is made (the phase's once the phase has begun), ns. */
+  interval: number;
+  /** The phases still to come (null: none, the common case, which costs one test a draw). */
+  private phases: PhasePlan | null;
+  /** The next phase of `phases` to start. */
+  private nextPhase = 0;
+  /** Accesses drawn, counted only while phases start by access count. */
+  private drawn = 0;
   /** 1 (write) with probability writeRatio, else 0 (made at the first draw: most patterns never draw it). */
   private write: Weighted | null = null;
   /** 1 (the hot set) with probability hotProbability, else 0. */
@@ -53,16 +80,22 @@ export class AccessPattern {
   private zipfRank: Weighted | null = null;
   constructor(
     private readonly rt: Runtime,
-    private readonly spec: PatternSpec,
+    spec: AccessSpec,
     /** Offset for sequential patterns, so vCPUs do not walk in lockstep. */
     start: number,
+    phases: PhasePlan | null = null,
   ) {
     if (!Number.isInteger(start)) throw new ModelBug(`sequential start ${start} is not a whole gfn offset`);
     this.seq = start;
+    this.spec = spec;
+    this.interval = spec.accessIntervalNs;
     this.hotCount = hotCountOf(spec);
+    this.phases = phases !== null && phases.starts.length > 0 ? phases : null;
   }
 
+  /** The guest's next access's gfn; drawn first of the access's draws (then nextWrite), it moves to a phase that has started. */
   nextGfn(): number {
+    if (this.phases !== null) this.followPhases(this.phases);
     const s = this.spec;
     if (s.gfnCount <= 1) return s.gfnStart;
     // (drawsGfn says which patterns draw: all but sequential.)
@@ -81,6 +114,22 @@ export class AccessPattern {
         this.zipfRank ??= { n: s.gfnCount, of: (u) => zipfRank(u, s.gfnCount, s.zipfS) };
         return s.gfnStart + this.rt.drawWeighted(this.zipfRank);
     }
+  }
+
+  /** Takes up the last phase of `p` that has started by now (a time, or the accesses drawn before this one). */
+  private followPhases(p: PhasePlan): void {
+    const at = p.byAccess ? this.drawn++ : this.rt.now();
+    let k = this.nextPhase;
+    while (k < p.starts.length && p.starts[k]! <= at) k++;
+    if (k === this.nextPhase) return;
+    this.nextPhase = k;
+    if (k === p.starts.length) this.phases = null;
+    const spec = p.specs[k - 1]!;
+    this.spec = spec;
+    this.interval = spec.accessIntervalNs;
+    this.hotCount = hotCountOf(spec);
+    // The weighted draws are the old spec's.
+    this.write = this.hot = this.zipfRank = null;
   }
 
   nextWrite(): boolean {

@@ -1,7 +1,7 @@
 import { drawsWrite, largestGfnDraw } from '../kvm/workload.js';
 import { invalidationPlaces } from './instantiate.js';
 import type { Scenario } from './schema.js';
-import { vcpuWorkload } from './vcpu-workload.js';
+import { phaseWorkloads, vcpuWorkload } from './vcpu-workload.js';
 
 /**
  * What the model of `scenario` draws from the run's random draws, in words, one
@@ -16,8 +16,13 @@ export function drawnChoices(scenario: Scenario, over = 1): string[] {
   const byWhat = new Map<string, string[]>();
   const add = (what: string, who: string) => byWhat.set(what, [...(byWhat.get(what) ?? []), who]);
   for (let i = 0; i < scenario.vm.vcpus; i++) {
-    const w = vcpuWorkload(scenario, i);
-    const what = [largestGfnDraw(w) > over ? 'the gfn each access touches' : '', drawsWrite(w) && 2 > over ? 'whether it writes' : ''].filter((x) => x !== '');
+    const base = vcpuWorkload(scenario, i);
+    // Each phase draws as its own keys say.
+    const ws = [base, ...phaseWorkloads(base)];
+    const what = [
+      ws.some((w) => largestGfnDraw(w) > over) ? 'the gfn each access touches' : '',
+      ws.some(drawsWrite) && 2 > over ? 'whether it writes' : '',
+    ].filter((x) => x !== '');
     if (what.length > 0) add(what.join(' and '), `vCPU${i}`);
   }
   scenario.host.invalidations.forEach((spec, k) => {

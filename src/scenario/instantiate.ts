@@ -93,8 +93,7 @@ export function createInstance(scenario: Scenario, opts: InstanceOptions): KvmIn
 
   for (let i = 0; i < scenario.vm.vcpus; i++) {
     const w = plan.workloads[i]!;
-    const vcpu = new Vcpu(kvm, i, new AccessPattern(rt, w, Math.floor((i * w.gfnCount) / scenario.vm.vcpus)));
-    vcpu.interval = w.accessIntervalNs;
+    const vcpu = new Vcpu(kvm, i, new AccessPattern(rt, w, Math.floor((i * w.gfnCount) / scenario.vm.vcpus), plan.phases[i]!));
     vcpu.accessLimit = w.accesses;
     if (scenario.vm.apicAccessPage) vcpu.requests |= 1 << KVM_REQ_APIC_PAGE_RELOAD;
     kvm.vcpus.push(vcpu);

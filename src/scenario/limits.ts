@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { InputError } from './input-error.js';
 import { LIMITS, type Scenario } from './schema.js';
-import { vcpuWorkload } from './vcpu-workload.js';
+import { phaseWorkloads, vcpuWorkload } from './vcpu-workload.js';
 
 /** Rough bytes the model keeps per vCPU besides its TLB (thread, generator, requests, metrics). */
 const BYTES_PER_VCPU = 32 * 1024;
@@ -35,7 +35,7 @@ export function estimateResources(s: Scenario): ResourceEstimate {
   const ranges = new Set<string>();
   for (let i = 0; i < s.vm.vcpus; i++) {
     const w = vcpuWorkload(s, i);
-    ranges.add(`${w.gfnStart}:${w.gfnCount}`);
+    for (const r of [w, ...phaseWorkloads(w)]) ranges.add(`${r.gfnStart}:${r.gfnCount}`);
   }
   let span = 0;
   for (const r of ranges) span += Number(r.split(':')[1]);

@@ -1,11 +1,12 @@
 import type { GuestCpuSpec } from '../kvm/guest-paging.js';
 import { APIC_ACCESS_GFN, APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, type Memslot } from '../kvm/memslots.js';
 import type { Settings } from '../kvm/settings.js';
+import type { PhasePlan } from '../kvm/workload.js';
 import { GuestRam, initialHvaPages } from './guest-ram.js';
 import { inVmmOrder } from './memslot-rules.js';
 import type { Scenario, Workload } from './schema.js';
 import { shadowGuestSpecs, withPageTableMemslot } from './shadow-guest.js';
-import { vcpuWorkload } from './vcpu-workload.js';
+import { phasePlan, vcpuWorkload } from './vcpu-workload.js';
 
 /**
  * What every instance of a scenario is built from and none of them changes:
@@ -24,6 +25,8 @@ export interface ScenarioPlan {
   readonly slots: readonly Memslot[];
   /** vCPU i's workload. */
   readonly workloads: readonly Workload[];
+  /** vCPU i's phases (workload.phases), or null for none. */
+  readonly phases: readonly (PhasePlan | null)[];
   /** Under shadow paging, each vCPU's guest paging layout; null under TDP. */
   readonly guestSpecs: readonly GuestCpuSpec[] | null;
   /** The VMM's guest RAM in host terms. */
@@ -50,6 +53,7 @@ function makePlan(scenario: Scenario, mmu: Settings['mmu']): ScenarioPlan {
   const userSlots = mmu === 'shadow' ? withPageTableMemslot(scenario, laidOut) : laidOut;
   const slots = [...userSlots];
   const apicHva = apicHvaPage(userSlots);
+  const workloads = Array.from({ length: scenario.vm.vcpus }, (_, i) => vcpuWorkload(scenario, i));
   if (scenario.vm.apicAccessPage) {
     slots.push({ id: APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, baseGfn: APIC_ACCESS_GFN, npages: 1, hvaPage: apicHva, flags: 0 });
   }
@@ -57,7 +61,8 @@ function makePlan(scenario: Scenario, mmu: Settings['mmu']): ScenarioPlan {
     laidOut,
     userSlots,
     slots,
-    workloads: Array.from({ length: scenario.vm.vcpus }, (_, i) => vcpuWorkload(scenario, i)),
+    workloads,
+    phases: workloads.map(phasePlan),
     guestSpecs: mmu === 'shadow' ? shadowGuestSpecs(scenario, userSlots) : null,
     ram: new GuestRam(scenario, laidOut, apicHva + 1024),
     vmmChanges: inVmmOrder(scenario.host.memslotChanges),

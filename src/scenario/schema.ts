@@ -26,20 +26,72 @@ const positiveNs = z.number().gt(0).max(1e13);
 
 const pattern = z.enum(['uniform', 'sequential', 'hot-set', 'zipf']);
 
+/** The keys of a vCPU's access pattern: the workload's first keys, and what a phase (workload.phases) may change. */
+const accessShape = {
+  /** Access pattern over [gfnStart, gfnStart + gfnCount). */
+  pattern: pattern.default('uniform'),
+  gfnStart: count(LIMITS.pages).default(0),
+  gfnCount: positive(LIMITS.pages).default(1024),
+  /** hot-set: fraction of the range that is hot, and probability an access goes there. */
+  hotFraction: z.number().gt(0).max(1).default(0.1),
+  hotProbability: z.number().min(0).max(1).default(0.9),
+  /** zipf exponent. */
+  zipfS: z.number().gt(0).max(10).default(1.1),
+  writeRatio: z.number().min(0).max(1).default(0.3),
+  /** Guest think time between two accesses, ns. */
+  accessIntervalNs: ns.default(200),
+};
+
+/** The keys a phase may change: the access pattern's, none of the vCPU's (accesses, warmPages) nor shadow paging's. */
+export const PHASE_KEYS = Object.keys(accessShape) as (keyof typeof accessShape)[];
+
+/** What a phase starts from: a virtual time, or an access count (check: the search orders the threads' steps, not their clocks). */
+const PHASE_STARTS = ['fromNs', 'fromAccess'] as const;
+
+const phaseShape: Record<string, z.ZodTypeAny> = {
+  /** The first access drawn at or after this virtual time uses the phase, ns. */
+  fromNs: positiveNs.optional(),
+  /** The vCPU's access numbered this (counting from 0: after this many are done) and those after use the phase. */
+  fromAccess: positive(LIMITS.stopAccesses).optional(),
+};
+for (const [k, v] of Object.entries(accessShape)) phaseShape[k] = (v as z.ZodDefault<z.ZodTypeAny>).unwrap().optional();
+
+/** One phase: a start (fromNs or fromAccess, exactly one) and the access keys it changes over the vCPU's base workload. */
+export const phaseSchema = z.strictObject(phaseShape).superRefine((p, ctx) => {
+  const given = PHASE_STARTS.filter((k) => p[k] !== undefined);
+  if (given.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'no start; expected fromNs (a virtual time) or fromAccess (an access count)' });
+  if (given.length > 1) ctx.addIssue({ code: 'custom', path: ['fromAccess'], message: 'a phase starts once; expected fromNs or fromAccess, not both' });
+}) as unknown as z.ZodType<Phase>;
+
+/** A phase of a vCPU's workload (workload.phases). */
+export type Phase = { fromNs?: number | undefined; fromAccess?: number | undefined } & Partial<{
+  [K in keyof typeof accessShape]: z.infer<(typeof accessShape)[K]>;
+}>;
+
+/** Phases start at strictly increasing times (or access counts), all by the same measure. */
+const phasesSchema = z
+  .array(phaseSchema)
+  .min(1)
+  .max(1000)
+  .superRefine((list, ctx) => {
+    const key = list[0]?.fromAccess !== undefined ? 'fromAccess' : 'fromNs';
+    list.forEach((p, k) => {
+      const at = p[key];
+      if (k === 0 || (p.fromNs === undefined && p.fromAccess === undefined)) return;
+      if (at === undefined) {
+        const other = key === 'fromNs' ? 'fromAccess' : 'fromNs';
+        ctx.addIssue({ code: 'custom', path: [k, other], message: `phases[0] starts by ${key}; expected every phase of the list to start by ${key}` });
+        return;
+      }
+      const before = list[k - 1]![key];
+      if (before !== undefined && at <= before)
+        ctx.addIssue({ code: 'custom', path: [k, key], message: `${at}, not after phases[${k - 1}]'s ${before}; expected ${key} strictly increasing` });
+    });
+  });
+
 export const workloadSchema = z
   .strictObject({
-    /** Access pattern over [gfnStart, gfnStart + gfnCount). */
-    pattern: pattern.default('uniform'),
-    gfnStart: count(LIMITS.pages).default(0),
-    gfnCount: positive(LIMITS.pages).default(1024),
-    /** hot-set: fraction of the range that is hot, and probability an access goes there. */
-    hotFraction: z.number().gt(0).max(1).default(0.1),
-    hotProbability: z.number().min(0).max(1).default(0.9),
-    /** zipf exponent. */
-    zipfS: z.number().gt(0).max(10).default(1.1),
-    writeRatio: z.number().min(0).max(1).default(0.3),
-    /** Guest think time between two accesses, ns. */
-    accessIntervalNs: ns.default(200),
+    ...accessShape,
     /** Accesses after which the vCPU stops (0: no limit). */
     accesses: count(LIMITS.stopAccesses).default(0),
     /** Shadow paging: guest processes this vCPU runs in turn, and how often it switches. */
@@ -84,6 +136,13 @@ export const workloadSchema = z
      * outside the metrics, so the run starts with their mappings (and shadow pages) built.
      */
     warmPages: count(LIMITS.pages).default(0),
+    /**
+     * Changes of the access pattern over the run (boot, then steady state; a
+     * memslot the VMM moved, followed): each phase's keys over the base workload
+     * (this one, with the vCPU's vcpuWorkloads entry) from its start on. Absent:
+     * the base workload throughout (a scenario without it digests as before).
+     */
+    phases: phasesSchema.optional(),
   })
   .describe('workload');
 

@@ -2,7 +2,7 @@ import { type GuestCpuSpec, KERNEL_PT_GFNS, PT_BASE, USER_TOP } from '../kvm/gue
 import type { Memslot } from '../kvm/memslots.js';
 import { InputError } from './input-error.js';
 import type { Scenario, Workload } from './schema.js';
-import { vcpuWorkload } from './vcpu-workload.js';
+import { phaseWorkloads, vcpuWorkload } from './vcpu-workload.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -80,6 +80,13 @@ export function shadowGuestSpecs(scenario: Scenario, slots: readonly Memslot[]):
         `${from('gfnStart', 'gfnCount')}: gfnStart + gfnCount ${w.gfnStart + w.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`,
       );
     }
+    phaseWorkloads(w).forEach((p, k) => {
+      if (p.gfnStart + p.gfnCount > USER_TOP) {
+        throw new InputError(
+          `${from('phases')}.phases[${k}]: gfnStart + gfnCount ${p.gfnStart + p.gfnCount} reaches past the guest's user half (${hex(USER_TOP)}) under shadow paging`,
+        );
+      }
+    });
     // Shared, the guest's page tables are vCPU0's region alone: the others' are never used.
     const start = pageTableStart(w, shared ? 0 : i);
     if (w.pageTableGfnStart === undefined && !inOneSlot(slots, start, start + w.pageTableGfns)) {

@@ -15,6 +15,8 @@ interface GfnRange {
 
 interface VcpuWorkload extends GfnRange {
   warmPages: number;
+  accesses: number;
+  phases?: readonly (Partial<GfnRange> & { fromAccess?: number | undefined })[] | undefined;
 }
 
 interface InvalidationRange extends GfnRange {
@@ -67,15 +69,17 @@ export function workloadIssues(s: {
         message: `${w.warmPages} pages touched before the run, but vCPU${i}'s range holds ${w.gfnCount} (gfnCount): expected warmPages <= gfnCount`,
       });
     }
+    phaseIssues(sorted, w, i, own.phases !== undefined ? ['vcpuWorkloads', i, 'phases'] : ['workload', 'phases'], issues);
     const gap = firstUncovered(sorted, w.gfnStart, w.gfnStart + w.gfnCount);
     if (gap < 0) continue;
     const where = own.gfnStart !== undefined || own.gfnCount !== undefined ? ['vcpuWorkloads', i] : ['workload'];
+    const path = [...where, 'gfnCount'];
+    // One vCPU named is enough when they share the workload.
+    if (issues.some((x) => x.path.join('.') === path.join('.'))) continue;
     issues.push({
-      path: [...where, 'gfnCount'],
+      path,
       message: `vCPU${i}'s gfns ${gfnRange(w.gfnStart, w.gfnStart + w.gfnCount)} reach gfn 0x${gap.toString(16)}, which no memslot ever holds: its accesses there would be MMIO exits, not memory`,
     });
-    // One vCPU named is enough when they share the workload.
-    if (where[0] === 'workload') break;
   }
   // Memslots created or moved later count: an invalidation may be meant for
   // them. One invalidation is one host (hva) range: its gfns must lie in one
@@ -111,6 +115,35 @@ export function workloadIssues(s: {
     issues.push({ path: [...at, 'gfnStart'], message: notOneHostRange(ram, inv.gfnStart, end) });
   });
   return issues;
+}
+
+/**
+ * vCPU i's phases (at `where`) over its base workload `w`: a phase's gfns must
+ * lie in memslots at some time, as the base's must, and a phase by access count
+ * must start before the vCPU's accesses end. Each issue once, however many
+ * vCPUs share the phases.
+ */
+function phaseIssues(sorted: readonly Slot[], w: VcpuWorkload, i: number, where: (string | number)[], issues: FieldIssue[]): void {
+  const once = (issue: FieldIssue) => {
+    if (!issues.some((x) => x.path.join('.') === issue.path.join('.'))) issues.push(issue);
+  };
+  (w.phases ?? []).forEach((p, k) => {
+    if (p.fromAccess !== undefined && w.accesses > 0 && p.fromAccess >= w.accesses) {
+      once({
+        path: [...where, k, 'fromAccess'],
+        message: `${p.fromAccess}, but vCPU${i} halts after ${w.accesses} accesses (accesses): the phase would never start; expected fromAccess below ${w.accesses}`,
+      });
+    }
+    if (p.gfnStart === undefined && p.gfnCount === undefined) return;
+    const start = p.gfnStart ?? w.gfnStart;
+    const end = start + (p.gfnCount ?? w.gfnCount);
+    const gap = firstUncovered(sorted, start, end);
+    if (gap < 0) return;
+    once({
+      path: [...where, k, p.gfnCount !== undefined ? 'gfnCount' : 'gfnStart'],
+      message: `vCPU${i}'s gfns in phase ${k} ${gfnRange(start, end)} reach gfn 0x${gap.toString(16)}, which no memslot ever holds: its accesses there would be MMIO exits, not memory`,
+    });
+  });
 }
 
 /** A gfn range some memslot holds at some time, the memslot's id, and its first host page (NaN: a created one's, not known here). */

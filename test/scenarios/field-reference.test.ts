@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { z } from 'zod';
-import { dirtyLogSchema, invalidationSchema, memslotChangeSchema, memslotSchema, scenarioSchema, workloadSchema } from '../../src/scenario/schema.js';
+import {
+  dirtyLogSchema,
+  invalidationSchema,
+  memslotChangeSchema,
+  memslotSchema,
+  phaseSchema,
+  scenarioSchema,
+  workloadSchema,
+} from '../../src/scenario/schema.js';
 
 /**
  * The field names of the tables under each heading of a markdown text: the
@@ -42,6 +50,7 @@ const sections: [heading: string, schema: unknown][] = [
   ['`vm`', top.vm],
   ['`vm.memslots[]`', memslotSchema],
   ['`workload` and `vcpuWorkloads[]`', workloadSchema],
+  ['`workload.phases[]`', phaseSchema],
   ['`host`', top.host],
   ['`host.invalidations[]`', invalidationSchema],
   ['`host.memslotChanges[]`', memslotChangeSchema],

@@ -49,6 +49,7 @@ const BUILTINS: [string, number][] = [
   ['root-zap-mini', 1_000_000],
   ['slot-zap-accounting', 300_000],
   ['root-zap-on-process-exit', 300_000],
+  ['memslot-move-follow', 2_400_000],
 ];
 
 for (const [name, timeNs] of BUILTINS) {
