@@ -130,6 +130,16 @@ test('phases: check refuses a phase by time (its threads keep clocks of their ow
   assert.match(r.stdout, /no violation/);
 });
 
+test('phases: check of a guest following a moved slot by access count (test/fixtures/memslot-move-follow-check.yaml): none at bound 1; mmio-check-ignores-update-in-progress gives stale-mmio on a new gfn at 19 generation bits', async () => {
+  const world = 'test/fixtures/memslot-move-follow-check.yaml';
+  const clean = await captured(['check', world, '--preemption-bound', '1']);
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.match(clean.stdout, /no violation: every interleaving with at most 1 preemption was run/);
+  const mutated = await captured(['check', world, '--mutate', 'mmio-check-ignores-update-in-progress', '--out', `${dir}/follow-cex.json`]);
+  assert.equal(mutated.code, 1, mutated.stderr);
+  assert.match(mutated.stdout, /=> stale-mmio \(vCPU\d\): vCPU\d's MMIO fast path emulated gfn 0x2[01] /);
+});
+
 test('phases: by access count, the access numbered fromAccess is the first of the phase; a sequential walk keeps its offset in the new range', () => {
   const s = parseScenario(
     `${BASE.replace('vcpus: 2', 'vcpus: 1').replace('accesses: 3', 'accesses: 9')}  pattern: sequential\n  phases:\n    - { fromAccess: 4, gfnStart: 256 }\n    - { fromAccess: 7, gfnStart: 0, gfnCount: 2 }\n`,
