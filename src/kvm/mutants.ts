@@ -93,6 +93,18 @@ export const MUTANTS: readonly MutantSpec[] = [
     scenario: 'fault-vs-invalidation-mini',
   },
   {
+    name: 'fault-seq-resnapshot-after-gup',
+    description:
+      'kvm_faultin_pfn takes mmu_invalidate_seq again after the pfn lookup (a patch to spare a retry when an invalidation ended during get_user_pages): an invalidation that began and ended while the fault held the old pfn leaves the new snapshot current, and is_page_fault_stale lets the fault install the pfn the host freed',
+    scenario: 'fault-vs-invalidation-mini',
+    shown: "snapshot mmu_invalidate_seq taken again after get_user_pages (the mutant's): newer than the pfn",
+    // Both MMUs, with or without the lockless pre-check: any world where the host invalidates guest memory.
+    needs: {
+      settings: {},
+      world: { what: 'a host invalidation of guest memory (host.invalidations)', has: (s) => s.host.invalidations.length > 0 },
+    },
+  },
+  {
     name: 'apic-reload-no-retry',
     description: 'the APIC-access page reload writes the pfn without checking for an in-progress invalidation',
     scenario: 'apic-reload-mini',

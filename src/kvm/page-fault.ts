@@ -99,6 +99,7 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   vcpu.holdPage(pfn);
   kvm.rt.charge(major ? kvm.costs.gupMajorNs : kvm.costs.gupNs);
   kvm.emit({ e: 'gup', vcpu: vcpu.id, gfn: fault.gfn, hva: fault.hva, pfn });
+  if (kvm.mutation.has('fault-seq-resnapshot-after-gup')) yield* resnapshotAfterGup(vcpu, fault);
   // The same check again, for an invalidation that began while get_user_pages ran:
   // only to spare mmu_lock (and the invalidator a lock break); the pfn is let go.
   if (kvm.settings.faultPrecheck === 'lockless') {
@@ -107,6 +108,26 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
     if (locklessInvalidateCheck(vcpu, fault, true)) return 'retry-precheck';
   }
   return 'fixed';
+}
+
+/**
+ * Mutant fault-seq-resnapshot-after-gup: a patch that takes mmu_invalidate_seq
+ * again once the pfn is in hand ("an invalidation that ended during
+ * get_user_pages need not cost a retry"). The fresh snapshot is newer than the
+ * pfn: an invalidation that began and ended while get_user_pages held the old
+ * page leaves no trace for is_page_fault_stale. Acts when the seq moved.
+ */
+function* resnapshotAfterGup(vcpu: Vcpu, fault: PageFault): Generator<number, void, void> {
+  const kvm = vcpu.kvm;
+  // Race: an invalidation ending (seq bump) between the pfn lookup and this read,
+  // the window the kernel's snapshot-before-lookup (smp_rmb) closes.
+  yield opRead(kvm.objInvalidate);
+  const seq = kvm.mmuInvalidateSeq;
+  if (seq === fault.mmuSeq) return;
+  kvm.mutation.tookEffect(
+    () => `snapshot mmu_invalidate_seq=${seq} again after get_user_pages, in place of ${fault.mmuSeq} (the mutant's): newer than the pfn`,
+  );
+  fault.mmuSeq = seq;
 }
 
 /**

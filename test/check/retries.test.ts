@@ -49,6 +49,7 @@ const strategies: [string, () => Strategy][] = [
 const FOUND_BY_ALL = new Set([
   'fault-skip-seq-check',
   'fault-skip-range-check',
+  'fault-seq-resnapshot-after-gup',
   'invalidate-skip-tlb-flush',
   'precheck-plain-read',
   'apic-reload-no-retry',
