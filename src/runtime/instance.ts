@@ -2,7 +2,7 @@ import type { Runtime } from './runtime.js';
 
 /** A broken property, as the oracle reports it. */
 export interface Violation {
-  /** Which property: 'stale-translation', 'obsolete-root', 'stale-apic-access', 'stale-mmio', 'obsolete-page', 'accounting', 'livelock', 'deadlock'. */
+  /** Which property: 'stale-translation', 'obsolete-root', 'stale-apic-access', 'stale-mmio', 'obsolete-page', 'lost-dirty-write', 'accounting', 'livelock', 'deadlock' (the README's Properties). */
   kind: string;
   /** Name of the thread whose step broke it. */
   thread: string;
