@@ -59,6 +59,9 @@ export interface MutantSpec {
    * mutant that acts by leaving something out and so leaves no line of its own.
    * Absent for a mutant whose own event says it acted ("not stale (the mutant
    * skipped what says stale)"). Either way a counterexample shows where it acted.
+   * A mutant whose act calls Mutation.tookEffect(said) needs it too: the
+   * mutantActed line, which prints `said` in its place, is emitted only for a
+   * mutant that has `shown` (Kvm.subscribe sets Mutation.onAct for no other).
    */
   shown?: string;
   /**
