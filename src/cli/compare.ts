@@ -1,4 +1,5 @@
 import type { Settings } from '../kvm/settings.js';
+import { fmtNs } from '../report/duration.js';
 import { apicRequested, apicReRequested, faultsEnded, ifMeasured, invalidationsCompleted, lockTaken, zapsCompleted } from '../report/measured.js';
 import { METRIC_ROWS, type MetricRow } from '../report/metric-rows.js';
 import { printable } from '../report/printable.js';
@@ -11,7 +12,7 @@ import { type SimulateOptions, simulate } from '../simulate/simulate.js';
 import { shardSize } from '../sweep/grid.js';
 import { blockRows } from './compare-block.js';
 import { dirtyLogRows } from './compare-dirty-log.js';
-import { fmtNs, renderTable } from './table.js';
+import { renderTable } from './table.js';
 import { cellIndex, inVariant, type Vary, variantScenario, variants, varyRecord } from './variants.js';
 
 /** One variant of a comparison: its settings (and size, when varied) and one result per seed. */

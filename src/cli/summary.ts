@@ -1,4 +1,5 @@
 import { grouped } from '../check/grouped.js';
+import { fmtNs } from '../report/duration.js';
 import {
   apicRequested,
   apicReRequested,
@@ -14,7 +15,7 @@ import { livelockText } from '../report/metric-rows.js';
 import { actedWords } from '../report/mutant-acted.js';
 import { printable } from '../report/printable.js';
 import type { RunResult } from '../simulate/result.js';
-import { fmtNs, renderTable } from './table.js';
+import { renderTable } from './table.js';
 
 /** A count in the table, thousands grouped as check's summary has them (the JSON keeps plain numbers). */
 const g = grouped;

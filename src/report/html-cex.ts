@@ -2,7 +2,8 @@ import type { Settings } from '../kvm/settings.js';
 import { LOCK_NOTE_SEP, splitLockNotes } from '../oracle/lock-notes.js';
 import type { CounterexampleView } from './cex.js';
 import { settingRows } from './cex-settings.js';
-import { esc, fmtNs, PALETTE, page } from './html-page.js';
+import { fmtNs } from './duration.js';
+import { esc, PALETTE, page } from './html-page.js';
 import { settingsTable } from './html-run.js';
 import { plural } from './plural.js';
 

@@ -1,6 +1,7 @@
 import type { RunResult } from '../simulate/result.js';
+import { fmtNs } from './duration.js';
 import { type Bar, barChart } from './html-bars.js';
-import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './html-page.js';
+import { type ChartSpec, chartDiv, esc, fmtInt, PALETTE, page } from './html-page.js';
 import { fmtMetric, settingsTable } from './html-run.js';
 import { timelineLegend, timelineSvg } from './html-timeline.js';
 import { METRIC_ROWS, type MetricRow, metricRowsFor, runStatus, statusClass, zapNeverFinished } from './metric-rows.js';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fmtNs } from './duration.js';
 
 /**
  * The shell every HTML report shares: one self-contained page, styles and
@@ -38,15 +39,6 @@ export function scriptJson(value: unknown): string {
     .replace(/</g, '\\u003c')
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
-}
-
-/** A duration in ns, in the unit that reads best. */
-export function fmtNs(ns: number): string {
-  const a = Math.abs(ns);
-  if (a < 1000) return `${Math.round(ns)} ns`;
-  if (a < 1e6) return `${(ns / 1e3).toFixed(a < 1e4 ? 2 : 1)} µs`;
-  if (a < 1e9) return `${(ns / 1e6).toFixed(a < 1e7 ? 2 : 1)} ms`;
-  return `${(ns / 1e9).toFixed(2)} s`;
 }
 
 /** An integer with thin grouping. */
@@ -108,15 +100,16 @@ td.bad, span.bad { background: var(--bad-bg); color: var(--bad); font-weight: 70
 .note { color: var(--muted); font-size: 13px; }
 `;
 
-/** Turns the chart specs in the page into uPlot charts; runs at view time. */
+/** Turns the chart specs in the page into uPlot charts; runs at view time. Durations print with fmtNs itself, its source inlined. */
 const BOOT = `
 (function () {
   var specs = JSON.parse(document.getElementById('mmulab-charts').textContent);
+  ${fmtNs.toString()}
   function fmt(kind, v) {
     if (v == null || !isFinite(v)) return '';
     if (kind === 'log2ns') return fmt('ns', Math.pow(2, v));
-    if (kind === 'ns') { var a = Math.abs(v); return a < 1e3 ? Math.round(v) + ' ns' : a < 1e6 ? +(v / 1e3).toPrecision(3) + ' µs' : a < 1e9 ? +(v / 1e6).toPrecision(3) + ' ms' : +(v / 1e9).toPrecision(3) + ' s'; }
-    if (kind === 'ms') return +(v / 1e6).toPrecision(4) + ' ms';
+    if (kind === 'ns') return fmtNs(v);
+    if (kind === 'ms') return +(v / 1e6).toPrecision(4) + 'ms';
     if (kind === 'pct') return +v.toPrecision(4) + '%';
     return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : +v.toPrecision(3) + '';
   }

@@ -1,5 +1,6 @@
 import type { RunResult } from '../simulate/result.js';
-import { type ChartSpec, chartDiv, esc, fmtInt, fmtNs, PALETTE, page } from './html-page.js';
+import { fmtNs } from './duration.js';
+import { type ChartSpec, chartDiv, esc, fmtInt, PALETTE, page } from './html-page.js';
 import { timelineLegend, timelineSvg } from './html-timeline.js';
 import { type MetricRow, metricRowsFor, runStatus, statusClass } from './metric-rows.js';
 import { actedWords } from './mutant-acted.js';

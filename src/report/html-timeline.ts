@@ -1,4 +1,5 @@
-import { esc, fmtNs } from './html-page.js';
+import { fmtNs } from './duration.js';
+import { esc } from './html-page.js';
 import { LANE_STATES, type LaneState, type RunSeries } from './series.js';
 
 /** Colour of each lane state. */

@@ -1,5 +1,5 @@
 import type { RunResult } from '../simulate/result.js';
-import { fmtNs } from './html-page.js';
+import { fmtNs } from './duration.js';
 import {
   apicRequested,
   apicReRequested,

@@ -27,7 +27,7 @@ test("run's table keeps to 80 columns when the run livelocks: what stalled goes 
   // invalid memslot was named, not the lock-break zap-all it waited on); the JSON keeps what stalled.
   assert.match(
     lines.find((l) => l.startsWith('LIVELOCK: '))!,
-    /^LIVELOCK: memslot 2 delete: no completion for \d+\.\dms, no progress for the last \d+\.\dms; a zap-all\/memslot zap never finished \(completed 0 of 1 started\)$/,
+    /^LIVELOCK: memslot 2 delete: no completion for \d\.\d\dms, no progress for the last \d\.\d\dms; a zap-all\/memslot zap never finished \(completed 0 of 1 started\)$/,
   );
   assert.match(r.progress.stalled ?? '', /^memslot 2 delete: no completion for \d+ ns, no progress for the last \d+ ns$/);
   // A simulated run's livelock is progress.livelock, not a violation (README, Result JSON).

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultSettings } from '../../src/kvm/settings.js';
 import { splitLockNotes } from '../../src/oracle/lock-notes.js';
+import { fmtNs } from '../../src/report/duration.js';
 import { renderCexReport } from '../../src/report/html-cex.js';
 import { renderCompareReport } from '../../src/report/html-compare.js';
-import { fmtNs } from '../../src/report/html-page.js';
 import { fmtMetric, renderRunReport } from '../../src/report/html-run.js';
 import { METRIC_ROWS, runStatus } from '../../src/report/metric-rows.js';
 import { ReportRecorder } from '../../src/report/recorder.js';
@@ -268,7 +268,7 @@ test('run status (memslot-delete-mini, zap-fast-no-generation-bump, seed 1): a s
   const r = runWith(shortScenario('memslot-delete-mini', 100_000_000), [], { mutant: 'zap-fast-no-generation-bump' });
   const v = r.violations[0];
   assert.ok(v, 'the mutant breaks the scenario in a simulated run');
-  assert.match(runStatus(r).detail, new RegExp(`^${v.thread} at [0-9.]+ (ns|µs|ms|s) of virtual time \\(runtime step ${v.step}\\): `));
+  assert.match(runStatus(r).detail, new RegExp(`^${v.thread} at [0-9.]+(ns|µs|ms|s) of virtual time \\(runtime step ${v.step}\\): `));
 });
 
 // Regression (helper-103's probe): the Timelines heading said "the run stopped at 4.00 ms" of
