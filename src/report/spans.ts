@@ -231,6 +231,13 @@ export class SpanRecorder implements Sink {
         holdsByTid.set(tid, list);
         list.push(s, e);
       }
+      // Holds still going count too: a wait handed a lock it still holds ends where that hold begins.
+      const o = lock.open;
+      for (let i = 0; i < o.length; i += 3) {
+        const list = holdsByTid.get(o[i + 2]!) ?? [];
+        holdsByTid.set(o[i + 2]!, list);
+        list.push(o[i]!, Math.max(end, o[i]!));
+      }
       for (const list of holdsByTid.values()) sortPairs(list);
       const w = lock.waits;
       for (let i = 0; i < w.length; i += 4) {
@@ -249,13 +256,9 @@ export class SpanRecorder implements Sink {
       // Holds and waits are recorded once over: those still going when the run stopped
       // (a livelocked zap's last hold, a lock taken at once and not yet dropped, the
       // vCPUs queued behind it) end with it, as unfinished as the other open spans.
-      const o = lock.open;
       for (let i = 0; i < o.length; i += 3) {
         const [s, m, tid] = [o[i]!, o[i + 1] === 1 ? 'write' : 'read', o[i + 2]!];
         this.push(tid, s, Math.max(end, s), 'lock-hold', `mmu_lock (${m})`, { mode: m, unfinished: true });
-        const list = holdsByTid.get(tid) ?? [];
-        holdsByTid.set(tid, list);
-        list.push(s, Math.max(end, s));
       }
       const q = lock.waiting;
       for (let i = 0; i < q.length; i += 3) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lockIntervals, recordLockIntervals } from '../../src/report/attach.js';
+import { clipLockIntervals } from '../../src/report/budget.js';
 import { PerfettoSink } from '../../src/report/perfetto.js';
 import { SpanRecorder } from '../../src/report/spans.js';
 import type { KvmInstance } from '../../src/scenario/instantiate.js';
@@ -107,4 +108,50 @@ test('lockIntervals (memslot-zap-livelock seed 1 to 2.1 ms): the open holds are 
     blocked.map((t) => `${t.id} ${mode(t.waitingFor)}`).sort(),
   );
   for (const i of triples(waiting)) assert.equal(waiting[i], inst!.rt.threads[waiting[i + 2]!]!.blockedAt);
+});
+
+// Regression (a probe): clipLockIntervals cut a hold or a wait that went on past a recording's
+// cut at the cut, as a completed one, and the spans' cut (which marks what it shortens) saw
+// nothing past it: memslot-zap-livelock seed 1 with 500 events cut at 34,610 ns the hold
+// [33,370, 34,670] of thread 2 to a slice ending there, not marked unfinished.
+test('perfetto with an event budget (memslot-zap-livelock seed 1, 500 and 3000 events): an mmu_lock hold or wait the cut shortens is marked unfinished, as the other spans it shortens', () => {
+  for (const [maxEvents, expected] of [
+    [500, ['lock-hold 33370']],
+    [3000, ['lock-hold 168520', 'lock-wait 168615']],
+  ] as const) {
+    const s = shortScenario('memslot-zap-livelock', 2_100_000);
+    const sink = new PerfettoSink(s.name, { maxEvents });
+    const result = runWith(s, [sink], { seed: 1 });
+    const events = (JSON.parse([...sink.render({ endNs: result.simTimeNs })].join('')) as { traceEvents: TraceEvent[] }).traceEvents;
+    const cut = Math.max(...events.filter((e) => e.ph === 'X').map((e) => ns(e.ts! + e.dur!)));
+    const atCut = events.filter((e) => e.ph === 'X' && (e.cat === 'lock-hold' || e.cat === 'lock-wait') && ns(e.ts! + e.dur!) === cut);
+    assert.deepEqual(
+      atCut.map((e) => `${e.cat} ${ns(e.ts!)}`),
+      expected,
+      `${maxEvents} events`,
+    );
+    for (const e of atCut) assert.equal(e.args!.unfinished, true, `${e.cat} at ${ns(e.ts!)}`);
+    assert.deepEqual(traceProblems(events), []);
+  }
+});
+
+test('clipLockIntervals: what goes on past the cut is still going at it (open, waiting); a wait whose hold the hand-over began by the cut stays a completed wait', () => {
+  const holds = [10, 20, WRITE, 1, 25, 40, WRITE, 1, 28, 50, 0, 2];
+  // Thread 2 waited from 22 and was handed the lock at 28, resuming at 31; thread 3 waits 26 to 45.
+  const waits = [22, 31, 0, 2, 26, 45, WRITE, 3];
+  const clipped = clipLockIntervals({ holds, waits, open: [5, 0, 4], waiting: [] }, 30);
+  assert.deepEqual(clipped, {
+    holds: [10, 20, WRITE, 1],
+    waits: [22, 30, 0, 2],
+    open: [5, 0, 4, 25, WRITE, 1, 28, 0, 2],
+    waiting: [26, WRITE, 3],
+  });
+  const spans = new SpanRecorder().finish(30, clipped, 30);
+  const open = spans.filter((x) => x.args.unfinished === true).map((x) => `${x.kind} ${x.tid} ${x.start}-${x.end}`);
+  assert.deepEqual(open.sort(), ['lock-hold 1 25-30', 'lock-hold 2 28-30', 'lock-hold 4 5-30', 'lock-wait 3 26-30']);
+  // Thread 2's wait ends where its hold begins.
+  assert.deepEqual(
+    spans.filter((x) => x.kind === 'lock-wait' && x.tid === 2).map((x) => [x.start, x.end]),
+    [[22, 28]],
+  );
 });
