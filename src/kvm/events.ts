@@ -163,9 +163,24 @@ export type KvmEventBody =
   | { e: 'faultResolved'; vcpu: number; gfn: number; latencyNs: number; retries: number }
   /**
    * `root`: the TDP root whose table holds the SPTE; under shadow paging -1, `sp` the shadow page that holds it
-   * and `writable` the leaf's W bit (as installed; for a zap, as it was when zapped).
+   * and `writable` the leaf's W bit (as installed; for a zap, as it was when zapped). Under TDP, the
+   * old leaf as it was when changed (a zap, or a fault's new leaf over it): `oldWritable` its W bit
+   * (dirty logging clears it), `oldAccessed` its A bit where the world keeps one (aging clears it),
+   * `oldAccessTracked` whether aging had marked it for access tracking; absent: W and A set, not marked.
    */
-  | { e: 'spteSet'; root: number; sp?: number; gfn: number; oldPfn: number; newPfn: number; level: number; writable?: boolean }
+  | {
+      e: 'spteSet';
+      root: number;
+      sp?: number;
+      gfn: number;
+      oldPfn: number;
+      newPfn: number;
+      level: number;
+      writable?: boolean;
+      oldWritable?: boolean;
+      oldAccessed?: boolean;
+      oldAccessTracked?: boolean;
+    }
   | { e: 'invalidateRangeStart'; kind: string; hvaStart: number; hvaEnd: number }
   | { e: 'invalidateRangeStartDone'; kind: string; hvaStart: number; hvaEnd: number }
   | { e: 'invalidateRangeEnd'; kind: string; hvaStart: number; hvaEnd: number }

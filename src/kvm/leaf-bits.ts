@@ -23,9 +23,9 @@ export class LeafBits {
     return true;
   }
 
-  /** Clears the bit of gfn's leaf in root (the leaf made writable again, or gone). */
-  delete(root: number, gfn: number): void {
-    this.byRoot.get(root)?.delete(gfn);
+  /** Clears the bit of gfn's leaf in root (the leaf made writable again, or gone); whether it was set. */
+  delete(root: number, gfn: number): boolean {
+    return this.byRoot.get(root)?.delete(gfn) ?? false;
   }
 
   /** Forgets a freed root's leaves. */

@@ -185,9 +185,10 @@ export class TdpMmu implements MmuBackend {
       if (!fault.write || !this.isReadOnly(root, fault.gfn)) return 'spurious';
       markPageDirtyInSlot(kvm, vcpu.id, fault.slot, fault.gfn, true);
       this.readOnly!.delete(root.id, fault.gfn);
+      const oldAccessed = this.accessed?.has(root.id, fault.gfn) ?? true;
       // make_spte (this is no prefetch) sets the A bit of the leaf it makes writable.
       this.accessed?.add(root.id, fault.gfn);
-      kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true });
+      kvm.emit({ e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true, oldWritable: false, oldAccessed });
       kvm.rt.charge(kvm.costs.spteInstallNs);
       return 'fixed';
     }
@@ -206,7 +207,7 @@ export class TdpMmu implements MmuBackend {
     this.accessed?.add(root.id, fault.gfn);
     kvm.emit(
       tracked
-        ? { e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true }
+        ? { e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: old, newPfn: fault.pfn, level: 1, writable: true, oldAccessTracked: true }
         : { e: 'spteSet', root: root.id, gfn: fault.gfn, oldPfn: -1, newPfn: fault.pfn, level: 1 },
     );
     kvm.rt.charge(kvm.costs.spteInstallNs);
@@ -417,14 +418,15 @@ export class TdpMmu implements MmuBackend {
       // mmu_lock (read by the needbreak test below).
       yield op2(WRITE, this.spteObject(g), lock.obj);
       if (root.freed) break;
+      // The leaf as it is, for the zap's trace: dirty logging may have cleared its W bit, aging its A bit or its RWX.
+      const oldWritable = this.readOnly?.delete(root.id, g) !== true;
+      const oldAccessed = this.accessed?.delete(root.id, g) ?? true;
+      const oldAccessTracked = this.accessTrack?.delete(root.id, g) ?? false;
       const old = this.pool.set(root.table, g, -1);
-      this.readOnly?.delete(root.id, g);
-      this.accessed?.delete(root.id, g);
-      this.accessTrack?.delete(root.id, g);
       if (old >= 0) {
         resumed = false;
         if (!root.invalid) pending = true;
-        kvm.emit({ e: 'spteSet', root: root.id, gfn: g, oldPfn: old, newPfn: -1, level: 1 });
+        kvm.emit({ e: 'spteSet', root: root.id, gfn: g, oldPfn: old, newPfn: -1, level: 1, oldWritable, oldAccessed, oldAccessTracked });
         kvm.rt.charge(kvm.costs.zapSpteNs);
       }
       g++;

@@ -198,7 +198,7 @@ export class FtraceSink implements InstanceSink {
           this.add(
             at,
             'kvm_tdp_mmu_spte_changed',
-            `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${this.ept.leaf(ev.oldPfn, ev.oldPfn < 0 || ev.newPfn < 0 || ev.writable !== true)} new_spte ${this.ept.leaf(ev.newPfn)}`,
+            `as id 0 gfn ${hex(ev.gfn)} level ${ev.level} old_spte ${this.oldLeaf(ev)} new_spte ${this.ept.leaf(ev.newPfn)}`,
           );
         } else if (ev.newPfn >= 0) {
           // mmu_set_spte traces the SPTE as it stored it, and where (virt_to_phys(sptep)).
@@ -546,6 +546,16 @@ export class FtraceSink implements InstanceSink {
       }
     }
     if (chunk.length > 0) yield chunk;
+  }
+
+  /**
+   * A TDP SPTE change's old_spte: the leaf as the model had it (its W bit, its A
+   * bit, marked for access tracking), not remade as a writable leaf; none for no leaf.
+   */
+  private oldLeaf(ev: KvmEvent & { e: 'spteSet' }): string {
+    if (ev.oldPfn < 0) return this.ept.none();
+    if (ev.oldAccessTracked === true) return this.ept.tracked(ev.oldPfn);
+    return this.ept.leaf(ev.oldPfn, ev.oldWritable ?? true, ev.oldAccessed ?? true);
   }
 
   private format(r: Rec): string {
