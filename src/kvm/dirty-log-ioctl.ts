@@ -151,8 +151,7 @@ export function* kvmArchMmuEnableLogDirtyPtMasked(kvm: Kvm, mask: readonly numbe
     // Race: guests walking this gfn's SPTEs in hardware (no lock) while the W bit goes.
     yield opWrite(kvm.mmu.spteObject(g));
     kvm.rt.charge(kvm.costs.dirtyLogWrprotNs);
-    const was = kvm.mmu.writeProtectGfn(g);
-    kvm.emit({ e: 'dirtyLogWrprot', gfn: g, by, wasWritable: was });
+    kvm.mmu.writeProtectGfn(g, by);
   }
 }
 

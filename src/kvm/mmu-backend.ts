@@ -1,5 +1,5 @@
 import type { Op } from '../runtime/op.js';
-import type { RetPf } from './events.js';
+import type { DirtyLogWrprotBy, RetPf } from './events.js';
 import type { LeafSpte } from './fast-page-fault.js';
 import type { GuestExitKind } from './guest-paging.js';
 import type { Memslot } from './memslots.js';
@@ -82,10 +82,11 @@ export interface MmuBackend {
   slotRemoveWriteAccess(slot: Memslot): Generator<Op, number, void>;
   /**
    * A harvest's write protection of one gfn it took from the bitmap
-   * (kvm_arch_mmu_enable_log_dirty_pt_masked), mmu_lock held for write; whether a
-   * leaf was writable.
+   * (kvm_arch_mmu_enable_log_dirty_pt_masked) for `by`, mmu_lock held for write;
+   * emits dirtyLogWrprot (with the pfn of the leaf whose W bit went, where the
+   * MMU traces that change), and returns whether a leaf was writable.
    */
-  writeProtectGfn(gfn: number): boolean;
+  writeProtectGfn(gfn: number, by: DirtyLogWrprotBy): boolean;
   /** Describes the vCPU's current root for logs; -1 when none. */
   rootId(vcpu: Vcpu): number;
   /** Why entering the guest on this vCPU's root would break property 2, or null. */

@@ -3,7 +3,7 @@ import { type Op, opPair, opRead, opWrite, READ, WRITE } from '../runtime/op.js'
 import type { Task } from '../runtime/thread.js';
 import { InputError } from '../scenario/input-error.js';
 import { markPageDirtyInSlot } from './dirty-log.js';
-import { cr3Text, type RetPf } from './events.js';
+import { cr3Text, type DirtyLogWrprotBy, type RetPf } from './events.js';
 import { GuestCpu, type GuestCpuSpec, type GuestExitKind, GuestKernel, PageTableAllocator, USER_TOP } from './guest-paging.js';
 import { SharedProcesses } from './guest-shared.js';
 import type { Kvm } from './kvm.js';
@@ -478,9 +478,11 @@ export class ShadowMmu implements MmuBackend {
   }
 
   /** @kernel kvm_mmu_write_protect_pt_masked — rmap_write_protect of the gfn's leaves, mmu_lock held for write. */
-  writeProtectGfn(gfn: number): boolean {
+  writeProtectGfn(gfn: number, by: DirtyLogWrprotBy): boolean {
     this.kvm.mmuLock.assertWriteHeld('kvm_mmu_write_protect_pt_masked');
-    return kvmMmuSlotGfnWriteProtect(this, gfn);
+    const was = kvmMmuSlotGfnWriteProtect(this, gfn);
+    this.kvm.emit({ e: 'dirtyLogWrprot', gfn, by, wasWritable: was });
+    return was;
   }
 
   /** kvm_mmu_reload: build a root for CR3 when the current slot is empty. */

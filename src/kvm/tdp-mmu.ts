@@ -2,7 +2,7 @@ import { ModelBug } from '../runtime/model-bug.js';
 import { op2, opPair, opRead, opShared, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { markPageDirtyInSlot } from './dirty-log.js';
-import type { RetPf } from './events.js';
+import type { DirtyLogWrprotBy, RetPf } from './events.js';
 import { type LeafSpte, sameLeaf } from './fast-page-fault.js';
 import type { Kvm } from './kvm.js';
 import { LeafBits } from './leaf-bits.js';
@@ -609,15 +609,20 @@ export class TdpMmu implements MmuBackend {
     return n;
   }
 
-  /** @kernel kvm_tdp_mmu_clear_dirty_pt_masked with wrprot — the W bit of gfn's leaf in every valid root. */
-  writeProtectGfn(gfn: number): boolean {
+  /**
+   * @kernel kvm_tdp_mmu_clear_dirty_pt_masked with wrprot — the W bit of gfn's
+   * leaf in every valid root; the change is an SPTE change the TDP MMU traces,
+   * so the event names the leaf's pfn.
+   */
+  writeProtectGfn(gfn: number, by: DirtyLogWrprotBy): boolean {
     this.kvm.mmuLock.assertWriteHeld('kvm_tdp_mmu_clear_dirty_pt_masked');
-    let was = false;
+    let pfn = -1;
     for (const root of this.roots) {
       if (root.invalid || root.freed || this.pool.lookup(root.table, gfn) < 0) continue;
-      if (this.clearWritable(root, gfn)) was = true;
+      if (this.clearWritable(root, gfn)) pfn = this.pool.lookup(root.table, gfn);
     }
-    return was;
+    this.kvm.emit(pfn >= 0 ? { e: 'dirtyLogWrprot', gfn, by, wasWritable: true, pfn } : { e: 'dirtyLogWrprot', gfn, by, wasWritable: false });
+    return pfn >= 0;
   }
 
   rootId(vcpu: Vcpu): number {

@@ -73,3 +73,16 @@ test('ftrace (page-aging, eptAdBits=off, seed 1, 3 ms): a zap of a leaf aging ma
   }
   assert.ok(trackedZaps >= 1, `${trackedZaps} zaps of access-tracked leaves`);
 });
+
+// A probe: a harvest's write protection under TDP (kvm_tdp_mmu_clear_dirty_pt_masked) printed
+// "mmulab_dirty_log_wrprot: gfn 10 by KVM_GET_DIRTY_LOG was_writable 1" and no SPTE change, so
+// the zap at 632,570 ns printed old_spte ...b75 with no line before it that cleared W.
+test('ftrace (the same run, to its end): a harvest write-protecting a writable leaf traces the change (kvm_tdp_mmu_spte_changed, W cleared), so every old_spte is the value the log last gave the leaf', () => {
+  const lines = ftraceLines(loadScenario(FIXTURE));
+  const { bad, readOnlyZaps } = chain(lines, Number.POSITIVE_INFINITY);
+  assert.deepEqual(bad, []);
+  assert.ok(readOnlyZaps >= 10, `${readOnlyZaps} zaps of write-protected leaves`);
+  const harvested = lines.findIndex((l) => / mmulab_dirty_log_wrprot: gfn \w+ by KVM_GET_DIRTY_LOG was_writable 1$/.test(l));
+  assert.ok(harvested > 0, 'a harvest write-protected a writable leaf');
+  assert.match(lines[harvested - 1]!, / kvm_tdp_mmu_spte_changed: +as id 0 gfn \w+ level 1 old_spte \w+7 new_spte \w+5$/);
+});
