@@ -307,8 +307,11 @@ export type KvmEventBody =
       plain?: true;
       word?: [number, number];
     }
-  /** A leaf of `gfn` made read-only for dirty logging (`wasWritable`: a leaf had the W bit). */
-  | { e: 'dirtyLogWrprot'; gfn: number; by: DirtyLogWrprotBy; wasWritable: boolean; pfn?: number }
+  /**
+   * A leaf of `gfn` made read-only for dirty logging (`wasWritable`: a leaf had the W bit).
+   * TDP: `pfn` the leaf's, `accessed` its A bit where the world keeps one (aging clears it; absent: set).
+   */
+  | { e: 'dirtyLogWrprot'; gfn: number; by: DirtyLogWrprotBy; wasWritable: boolean; pfn?: number; accessed?: boolean }
   /** The VMM copied page `gfn` after ioctl `n` returned (0: the enabling one's full copy; `ring`: in the migration's round `n` of collecting the dirty rings). */
   | { e: 'dirtyLogCopy'; slot: number; n: number; gfn: number; ring?: true }
   /**
@@ -437,8 +440,11 @@ export type KvmEventBody =
    * kvm_age_gfn cleared the A bit of the leaf of `gfn` it read mapping `pfn`;
    * `curPfn` the leaf as it was at the clear (-1: zapped since the read).
    * `plain`: the mutant's plain store of the value read, over a leaf that changed since.
+   * TDP: `writable` the W bit of the leaf the clear changed (under the mutant, of the value
+   * read, which it stores), `curWritable` the W bit of the leaf at the clear (dirty logging
+   * clears it); absent: set.
    */
-  | { e: 'ageSpte'; root: number; sp?: number; gfn: number; pfn: number; curPfn: number; plain: boolean }
+  | { e: 'ageSpte'; root: number; sp?: number; gfn: number; pfn: number; curPfn: number; plain: boolean; writable?: boolean; curWritable?: boolean }
   /** Reclaim's folio_referenced on [hvaStart, hvaEnd) (clear_flush_young): a young page is kept, an old one reclaimed. */
   | { e: 'folioReferenced'; hvaStart: number; hvaEnd: number; young: boolean }
   | { e: 'note'; text: string };

@@ -372,7 +372,8 @@ export class TdpMmu implements MmuBackend {
       else this.clearWritable(root, gfn);
     }
     this.accessed?.delete(root.id, gfn);
-    kvm.emit({ e: 'ageSpte', root: root.id, gfn, pfn: old.pfn, curPfn: cur, plain: plain && !same });
+    const stored = plain && !same;
+    kvm.emit({ e: 'ageSpte', root: root.id, gfn, pfn: old.pfn, curPfn: cur, plain: stored, writable: stored ? old.writable : curWritable, curWritable });
     // An atomic read-modify-write of one SPTE, as a zap's store.
     kvm.rt.charge(kvm.costs.zapSpteNs);
   }
@@ -602,7 +603,8 @@ export class TdpMmu implements MmuBackend {
         kvm.rt.charge(kvm.costs.dirtyLogWrprotNs);
         if (!this.clearWritable(root, g)) continue;
         n++;
-        kvm.emit({ e: 'dirtyLogWrprot', gfn: g, by: 'kvm_mmu_slot_apply_flags', wasWritable: true, pfn: this.pool.lookup(root.table, g) });
+        const accessed = this.accessed?.has(root.id, g) ?? true;
+        kvm.emit({ e: 'dirtyLogWrprot', gfn: g, by: 'kvm_mmu_slot_apply_flags', wasWritable: true, pfn: this.pool.lookup(root.table, g), accessed });
       }
     }
     yield* kvm.mmuLock.readUnlockY();
@@ -617,11 +619,14 @@ export class TdpMmu implements MmuBackend {
   writeProtectGfn(gfn: number, by: DirtyLogWrprotBy): boolean {
     this.kvm.mmuLock.assertWriteHeld('kvm_tdp_mmu_clear_dirty_pt_masked');
     let pfn = -1;
+    let accessed = true;
     for (const root of this.roots) {
       if (root.invalid || root.freed || this.pool.lookup(root.table, gfn) < 0) continue;
-      if (this.clearWritable(root, gfn)) pfn = this.pool.lookup(root.table, gfn);
+      if (!this.clearWritable(root, gfn)) continue;
+      pfn = this.pool.lookup(root.table, gfn);
+      accessed = this.accessed?.has(root.id, gfn) ?? true;
     }
-    this.kvm.emit(pfn >= 0 ? { e: 'dirtyLogWrprot', gfn, by, wasWritable: true, pfn } : { e: 'dirtyLogWrprot', gfn, by, wasWritable: false });
+    this.kvm.emit(pfn >= 0 ? { e: 'dirtyLogWrprot', gfn, by, wasWritable: true, pfn, accessed } : { e: 'dirtyLogWrprot', gfn, by, wasWritable: false });
     return pfn >= 0;
   }
 

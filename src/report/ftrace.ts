@@ -235,15 +235,16 @@ export class FtraceSink implements InstanceSink {
         // the read), or under the mutant the value read; new_spte that less the A bit.
         if (ev.plain || ev.curPfn >= 0) {
           const pfn = ev.plain ? ev.pfn : ev.curPfn;
+          const w = ev.writable ?? true;
           this.add(
             at,
             'kvm_tdp_mmu_spte_changed',
-            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.leaf(pfn)} new_spte ${this.ept.leaf(pfn, true, false)}`,
+            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.leaf(pfn, w)} new_spte ${this.ept.leaf(pfn, w, false)}`,
           );
         } else {
           this.add(at, 'kvm_tdp_mmu_spte_changed', `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.none()} new_spte ${this.ept.none()}`);
         }
-        if (ev.plain) this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${this.ept.leaf(ev.curPfn)}`);
+        if (ev.plain) this.add(at, 'mmulab_age_plain_store', `gfn ${hex(ev.gfn)} over ${this.ept.leaf(ev.curPfn, ev.curWritable ?? true)}`);
         return;
       case 'ageSpteMark':
         // kvm_tdp_mmu_age_spte traces the change it made (mark_spte_for_access_track); a failed
@@ -318,7 +319,7 @@ export class FtraceSink implements InstanceSink {
           this.add(
             at,
             'kvm_tdp_mmu_spte_changed',
-            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.leaf(ev.pfn)} new_spte ${this.ept.leaf(ev.pfn, false)}`,
+            `as id 0 gfn ${hex(ev.gfn)} level 1 old_spte ${this.ept.leaf(ev.pfn, true, ev.accessed ?? true)} new_spte ${this.ept.leaf(ev.pfn, false, ev.accessed ?? true)}`,
           );
         }
         this.add(at, 'mmulab_dirty_log_wrprot', `gfn ${hex(ev.gfn)} by ${ev.by} was_writable ${ev.wasWritable ? 1 : 0}`);
