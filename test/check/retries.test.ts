@@ -30,8 +30,9 @@ const strategies: [string, () => Strategy][] = [
  * unbounded DPOR goes deep down its first branches; tlb-flush-after-entry: a
  * vCPU that exits for its second page with the first in its TLB; request-mode-
  * read-early: a vCPU's entry between the read of its mode and the request;
- * free-obsolete-roots-tests-current: unbounded DPOR, 30,682 executions since
- * servicing the root-drop request reads the roots in a step of its own;
+ * free-obsolete-roots-tests-current: unbounded DPOR, not in 60,000 executions
+ * (2026-12-07; 30,682 when servicing the root-drop request first read the roots
+ * in a step of its own);
  * zap-root-request-before-invalid: two preemptions, and unbounded DPOR is not
  * there in 20,000; sync-children-wp-no-flush: random with deferred retries, not
  * in 20,000, where pct takes 20 and bound-1 dfs 32; zap-oldest-no-flush: random, not in
@@ -43,7 +44,7 @@ const strategies: [string, () => Strategy][] = [
  * vCPU made young and its store), and is found by at least one, and by the default check (auto: PCT, then
  * bound by bound: test/cli/check-default.test.ts and the bench).
  * sync-children-yield-without-flush is tested apart (test/kvm/mutant-acted.test.ts): in 20,000 executions only
- * bound-2 dfs with deferred retries finds it (29,396 when written), and
+ * bound-2 dfs with deferred retries finds it (38,224 on 2026-12-07; 29,396 when written), and
  * unbounded DPOR reports a livelock instead (see LATE).
  */
 const FOUND_BY_ALL = new Set([
@@ -71,7 +72,7 @@ const FOUND_BY_ALL = new Set([
  * sync-children-yield-without-flush needs two preemptions deep in the run (the
  * sync's write-protect flush, the other vCPU's refill between it and the SPTE
  * drop, the notifier queueing on mmu_lock): bound-2 dfs with deferred retries
- * finds it at 29,396; with interleaved retries it is not found in 40,000; pct and
+ * finds it at 38,224 (29,396 when written); with interleaved retries it is not found in 40,000; pct and
  * random miss it; unbounded DPOR (deferred) runs into a livelock the unmutated
  * model has too (mmu_sync_children's walk after each lock break finds the page
  * unsynced again by the vCPU whose table write its flushes keep kicking).

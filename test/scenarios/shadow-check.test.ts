@@ -33,9 +33,9 @@ for (const kind of ['random', 'pct', 'dfs'] as const) {
     const good = explored('cached-roots-mini', null, kind, 1, 300);
     assert.equal(good.violation, null, good.violation?.message);
     assert.equal(good.modelBug, null);
-    // Unbounded dfs goes deep into the first branches before it reverses the early step this needs (30,682
-    // executions since servicing the root-drop request reads the roots in a step of its own; 5,244 before):
-    // dfs looks with the default check's bound, 2.
+    // Unbounded dfs goes deep into the first branches before it reverses the early step this needs (not in
+    // 60,000 executions on 2026-12-07; 30,682 when servicing the root-drop request first read the roots in a
+    // step of its own, 5,244 before): dfs looks with the default check's bound, 2.
     const bad = explored('cached-roots-mini', 'free-obsolete-roots-tests-current', kind, 1, 10_000, 2);
     assert.equal(bad.violation?.kind, 'obsolete-root');
     assert.match(bad.violation!.message, /previous root sp \d+ \(CR3 0x[0-9a-f]+\) is (invalid|obsolete)/);
