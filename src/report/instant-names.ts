@@ -45,6 +45,23 @@ const NAMES: Partial<Record<KvmEvent['e'], string>> = {
   ageSpte: 'kvm_age_gfn: SPTE aged',
   ageSpteMark: 'mark_spte_for_access_track',
   folioReferenced: 'folio_referenced',
+  // Instants of a checker's replay only, where every event of the interleaving is one (perfetto.ts).
+  seqSnapshot: 'mmu_invalidate_seq snapshot',
+  gup: 'get_user_pages',
+  precheck: 'mmu_invalidate_retry_gfn_unsafe (lockless check)',
+  staleCheck: 'is_page_fault_stale',
+  spteSet: 'SPTE set',
+  invalidateBegin: 'kvm_mmu_invalidate_begin',
+  invalidateRangeAdd: 'kvm_mmu_invalidate_range_add',
+  invalidateEnd: 'kvm_mmu_invalidate_end',
+  hostPteChange: 'host PTE change',
+  pfnFree: 'host page freed',
+  request: 'make request',
+  requestServiced: 'service request (kvm_check_request)',
+  tlbFlush: 'TLB flush',
+  rootAlloc: 'load root',
+  rootPut: 'put root',
+  guestAccess: 'guest access',
 };
 
 /** The instant's name for an event of this kind; the kind itself for one not named here. */

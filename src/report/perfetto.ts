@@ -21,7 +21,8 @@ import { NS_PER_STEP, StepClock } from './step-clock.js';
  * each fault it made retry. Times are µs (virtual ns / 1000); the output is
  * byte-stable for a given run. In a checker's replay (check, replay) the time
  * is the event of the interleaving as printed, event n at n µs, not the threads'
- * own virtual clocks (StepClock).
+ * own virtual clocks (StepClock), and every event printed is on its thread's
+ * track at its number: a slice's start or end, or an instant.
  */
 export class PerfettoSink implements InstanceSink {
   private readonly spans = new SpanRecorder();
@@ -61,35 +62,17 @@ export class PerfettoSink implements InstanceSink {
     if (at === null || !this.budget.take(at)) return;
     this.spans.on(ev, at);
     this.causes.on(ev, at);
+    if (this.clock.active === true) {
+      // A checker's replay: every event of the printed interleaving stands on its thread's track at its
+      // number, so that the race reads there as printed (the request made and serviced, the seq snapshot,
+      // get_user_pages, the host PTE change had no record); a slice's start or end stands for its event.
+      if (!edgeOfSlice(ev)) this.instant(ev, at);
+      this.count(ev, at);
+      return;
+    }
+    if (this.count(ev, at)) return;
     switch (ev.e) {
-      case 'invalidateBegin':
-        this.setCounter(at.ts, C_IN_PROGRESS, ev.inProgress);
-        return;
-      case 'invalidateEnd':
-        this.setCounter(at.ts, C_SEQ, ev.seq);
-        this.setCounter(at.ts, C_IN_PROGRESS, ev.inProgress);
-        return;
-      case 'spCreate':
-        this.liveSp++;
-        this.sampleGauges(at.ts);
-        return;
-      case 'spFree':
-        this.liveSp--;
-        this.sampleGauges(at.ts);
-        return;
-      case 'rootAlloc':
-        this.liveRoots.add(ev.root);
-        this.sampleGauges(at.ts);
-        return;
       case 'rootFree':
-        this.liveRoots.delete(ev.root);
-        this.sampleGauges(at.ts);
-        this.instant(ev, at);
-        return;
-      case 'spteSet':
-        // Installs may allocate page-table pages; zaps free none until the root goes.
-        if (ev.newPfn >= 0) this.sampleGauges(at.ts);
-        return;
       case 'entryCancelled':
       case 'lockBreak':
       case 'rootInvalidate':
@@ -283,6 +266,41 @@ export class PerfettoSink implements InstanceSink {
     yield '\n]}\n';
   }
 
+  /** Samples the counters an event changes; whether it was one of theirs only (no instant of its own in a run). */
+  private count(ev: KvmEvent, at: EventStamp): boolean {
+    switch (ev.e) {
+      case 'invalidateBegin':
+        this.setCounter(at.ts, C_IN_PROGRESS, ev.inProgress);
+        return true;
+      case 'invalidateEnd':
+        this.setCounter(at.ts, C_SEQ, ev.seq);
+        this.setCounter(at.ts, C_IN_PROGRESS, ev.inProgress);
+        return true;
+      case 'spCreate':
+        this.liveSp++;
+        this.sampleGauges(at.ts);
+        return true;
+      case 'spFree':
+        this.liveSp--;
+        this.sampleGauges(at.ts);
+        return true;
+      case 'rootAlloc':
+        this.liveRoots.add(ev.root);
+        this.sampleGauges(at.ts);
+        return true;
+      case 'rootFree':
+        this.liveRoots.delete(ev.root);
+        this.sampleGauges(at.ts);
+        return false;
+      case 'spteSet':
+        // Installs may allocate page-table pages; zaps free none until the root goes.
+        if (ev.newPfn >= 0) this.sampleGauges(at.ts);
+        return true;
+      default:
+        return false;
+    }
+  }
+
   private instant(ev: KvmEvent, at: EventStamp): void {
     this.instants.push({ ts: at.ts, tid: at.tid, name: instantName(ev), args: { event: ev.e, step: at.step, text: describeEvent(ev), ...instantArgs(ev) } });
   }
@@ -302,6 +320,34 @@ export class PerfettoSink implements InstanceSink {
       this.setCounter(ts, C_SHADOW_PAGES, this.liveSp);
       this.setCounter(ts, C_ROOTS, this.liveRoots.size);
     }
+  }
+}
+
+/**
+ * Whether the event starts or ends a slice on its thread's track at its own
+ * time (SpanRecorder): guest mode, a fault, invalidate_range_start, the end of
+ * invalidate_range_end, a remote flush, a zap-all and its batches, a memslot
+ * change. In a checker's replay the other events are instants.
+ */
+function edgeOfSlice(ev: KvmEvent): boolean {
+  switch (ev.e) {
+    case 'vmEntry':
+    case 'vmExit':
+    case 'faultBegin':
+    case 'faultEnd':
+    case 'invalidateRangeStart':
+    case 'invalidateRangeStartDone':
+    case 'invalidateRangeEnd':
+    case 'remoteFlushBegin':
+    case 'remoteFlushEnd':
+    case 'zapAllBegin':
+    case 'zapAllEnd':
+    case 'zapBatch':
+      return true;
+    case 'memslotChange':
+      return ev.phase === 'begin' || ev.phase === 'done';
+    default:
+      return false;
   }
 }
 

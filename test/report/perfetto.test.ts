@@ -158,6 +158,36 @@ test('perfetto on a checker replay: the counterexample trace is well formed and 
   assert.equal(v.name, `VIOLATION ${cex.violation.kind}`);
 });
 
+for (const [scenario, mutant] of [
+  ['apic-reload-mini', 'apic-reload-no-retry'],
+  ['fault-vs-invalidation-mini', 'fault-skip-range-check'],
+] as const) {
+  test(`perfetto of a counterexample (checker, ${scenario}, ${mutant}): every printed event stands on its thread's track at its number, a slice's start or end or an instant (a probe: the request made and serviced, the seq snapshot, get_user_pages, the host PTE change and the free had none)`, () => {
+    const sink = new PerfettoSink(scenario);
+    const cex = counterexampleOf(scenario, mutant, [sink]);
+    const events = (JSON.parse([...sink.render()].join('')) as { traceEvents: TraceEvent[] }).traceEvents;
+    const tids = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [String(e.args!.name), e.tid!]));
+    const at = (tid: number, n: number) =>
+      events.some(
+        (e) =>
+          e.tid === tid &&
+          (((e.ph === 'i' || e.ph === 'b' || e.ph === 'e') && e.ts === n) ||
+            (e.ph === 'X' && e.cat !== 'lock-hold' && e.cat !== 'lock-wait' && (e.ts === n || e.ts! + e.dur! === n))),
+      );
+    const missing = printedSteps(cex).filter(([n, thread]) => !at(tids.get(thread)!, n));
+    assert.deepEqual(
+      missing.map(([n, thread, text]) => `${n}. ${thread}: ${text}`),
+      [],
+      'printed events with nothing on their track at their number',
+    );
+    if (mutant === 'apic-reload-no-retry') {
+      const gup = events.find((e) => e.ph === 'i' && e.name === 'get_user_pages');
+      assert.ok(gup, "the APIC-access page's get_user_pages is an instant");
+      assert.match(String(gup.args!.text), /gfn 0xfee00: hva 0x7f0000200000 → pfn 0x1000/);
+    }
+  });
+}
+
 test('perfetto with an event budget (apic-page-reload seed 1, 300 µs, 2000 events): the trace stops cleanly where the budget ran out', () => {
   const s = shortScenario('apic-page-reload', 300_000);
   const sink = new PerfettoSink(s.name, { maxEvents: 2000 });
