@@ -373,3 +373,24 @@ test('compare table and page print each duration of a run alike (fmtNs), mmu_loc
   // Figures with digits after the point, where the two formatters parted.
   assert.ok(compared >= 4, `${compared} figures with a fraction`);
 });
+
+test('compare page, apicAccessPage=retry against invalidate-range: the bars have the APIC cost both flows measure, request to next VM-entry, and the cards no "zap-all completed 0 of 0" where no run zapped (a probe: the bars had only "time re-requesting", 1.91 ms against "-")', () => {
+  const s = loadScenario('fault-vs-invalidation-mini');
+  const settings = effectiveSettings(s, {});
+  const r = simulate(s, { settings, mutant: null, seed: 1 });
+  assert.equal(r.metrics.zapAll.started, 0);
+  const apic = (reRequests: number, stalledNs: number, requestToEntryNs: number) => ({
+    ...r,
+    metrics: { ...r.metrics, apic: { reloads: 780, reRequests, stalledNs, requestToEntryNs } },
+  });
+  const rows = [
+    { label: 'apicAccessPage=retry', results: [apic(3159, 1_820_000, 4_150_000)] },
+    { label: 'apicAccessPage=invalidate-range', results: [apic(0, 0, 2_250_000)] },
+  ];
+  const html = renderCompareReport(rows);
+  const bars = /id="bars-apic-requestToEntryNs"[\s\S]*?<\/svg>/.exec(html)?.[0];
+  assert.ok(bars !== undefined, 'a bar chart of apic.requestToEntryNs');
+  assert.match(bars, /4\.15ms/);
+  assert.match(bars, /2\.25ms/);
+  assert.doesNotMatch(html, /zap-all completed/);
+});
