@@ -7,6 +7,7 @@ export const STATE_COLORS: Record<LaneState, string> = {
   '.': '#f2f2f2',
   g: '#7cc47f',
   f: '#f4b942',
+  a: '#00897b',
   w: '#e53935',
   r: '#64b5f6',
   W: '#6a1b9a',

@@ -2,6 +2,7 @@ import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js'
 import type { Settings } from '../kvm/settings.js';
 import type { Violation } from '../runtime/instance.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
+import { ApicStallRecorder } from './apic-stalls.js';
 import { type InstanceSink, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, EventBudget, recordingCut } from './budget.js';
 import { instantArgs } from './instant-args.js';
@@ -26,6 +27,7 @@ import { NS_PER_STEP, StepClock } from './step-clock.js';
  */
 export class PerfettoSink implements InstanceSink {
   private readonly spans = new SpanRecorder();
+  private readonly stalls = new ApicStallRecorder();
   private readonly causes = new RetryCauses();
   private inst: KvmInstance | null = null;
   /** Counter samples: ts, counter index, value. */
@@ -61,6 +63,7 @@ export class PerfettoSink implements InstanceSink {
     const at = this.clock.stamp(stamp);
     if (at === null || !this.budget.take(at)) return;
     this.spans.on(ev, at);
+    this.stalls.on(ev, at);
     this.causes.on(ev, at);
     if (this.clock.active === true) {
       // A checker's replay: every event of the printed interleaving stands on its thread's track at its
@@ -215,6 +218,33 @@ export class PerfettoSink implements InstanceSink {
         tid: inv.tid,
         seq: inv.id,
         out: () => `{"ph":"e","cat":"mmu_notifier","id":${id},"name":${name},"ts":${us(close)},"pid":${PID},"tid":${T(inv.tid)}}`,
+      });
+    }
+    // Each vCPU's APIC-access reload stalls, an async track of their own: the stall holds its mmu_lock
+    // holds but starts and ends inside them (at the checks' verdicts), so it cannot nest with them.
+    for (const [i, st] of this.stalls.finish(endNs, stop).entries()) {
+      const id = JSON.stringify(`apic${i}`);
+      const name = JSON.stringify(`APIC-access reload stall (${names[st.tid] ?? `vCPU${st.vcpu}`})`);
+      const args = JSON.stringify({
+        vcpu: st.vcpu,
+        reRequests: st.passes,
+        ...(steps ? {} : { durationNs: st.end - st.start }),
+        ...(st.pfn >= 0 ? { apicAccessAddrPfn: `0x${st.pfn.toString(16)}` } : {}),
+        ...(st.unfinished ? { unfinished: true } : {}),
+      });
+      recs.push({
+        ts: r(st.start),
+        rank: 0,
+        tid: st.tid,
+        seq: i,
+        out: () => `{"ph":"b","cat":"apic","id":${id},"name":${name},"ts":${us(st.start)},"pid":${PID},"tid":${T(st.tid)},"args":${args}}`,
+      });
+      recs.push({
+        ts: r(st.end),
+        rank: 5,
+        tid: st.tid,
+        seq: i,
+        out: () => `{"ph":"e","cat":"apic","id":${id},"name":${name},"ts":${us(st.end)},"pid":${PID},"tid":${T(st.tid)}}`,
       });
     }
     // Flow ends go strictly inside a slice of their track, never at a slice's end:

@@ -1,6 +1,7 @@
 import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { percentileRank } from '../simulate/distribution.js';
+import { type ApicStall, ApicStallRecorder } from './apic-stalls.js';
 import { type InstanceSink, type LockIntervals, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, DEFAULT_MAX_EVENTS, EventBudget, recordingCut } from './budget.js';
 import { type Span, type SpanKind, SpanRecorder } from './spans.js';
@@ -10,6 +11,7 @@ export const LANE_STATES = {
   '.': 'idle / other',
   g: 'guest mode',
   f: 'page fault',
+  a: 'APIC-access reload stall',
   w: 'waiting for mmu_lock',
   r: 'mmu_lock held (read)',
   W: 'mmu_lock held (write)',
@@ -72,6 +74,7 @@ const TAIL = 60;
 /** Records what the HTML report draws: lock use, activity, latencies, a timeline, the last events. */
 export class SeriesSink implements InstanceSink {
   private readonly spans = new SpanRecorder();
+  private readonly stalls = new ApicStallRecorder();
   private inst: KvmInstance | null = null;
   /** Resolved faults' latencies, ns, rounded as Distribution.record rounds them. */
   private readonly latencies: number[] = [];
@@ -101,6 +104,7 @@ export class SeriesSink implements InstanceSink {
   on(ev: KvmEvent, at: EventStamp): void {
     if (!this.budget.take(at)) return;
     this.spans.on(ev, at);
+    this.stalls.on(ev, at);
     switch (ev.e) {
       case 'guestAccess':
         this.accessTs.push(at.ts);
@@ -156,7 +160,7 @@ export class SeriesSink implements InstanceSink {
       activity: { accesses: count(this.accessTs), faults: count(this.faultTs), retries: count(this.retryTs) },
       latency: histogram(sorted),
       quantiles: sorted.length === 0 ? [] : QUANTILE_POINTS.map((p) => sorted[Math.min(sorted.length, percentileRank(p, sorted.length)) - 1]!),
-      lanes: lanes(spans, names, bins, binNs),
+      lanes: lanes(spans, this.stalls.finish(end, stop), names, bins, binNs),
       tail: ordered.map(({ ev, ts, step, tid }) => ({
         step,
         thread: names[tid] ?? (tid < 0 ? 'host' : `thread ${tid}`),
@@ -223,8 +227,10 @@ function histogram(sorted: number[]): RunSeries['latency'] {
 /**
  * Each thread's dominant state per bin: spans are flattened so that time in a
  * nested span (a lock wait inside a fault) counts for the innermost one only.
+ * An APIC-access reload stall counts whole, its checks' mmu_lock holds too:
+ * they are the stall's passes (it starts and ends inside them: no span nests it).
  */
-function lanes(spans: Span[], names: string[], bins: number, binNs: number): RunSeries['lanes'] {
+function lanes(spans: Span[], stalls: ApicStall[], names: string[], bins: number, binNs: number): RunSeries['lanes'] {
   const byTid = new Map<number, Span[]>();
   for (const s of spans) {
     const l = byTid.get(s.tid) ?? [];
@@ -265,6 +271,7 @@ function lanes(spans: Span[], names: string[], bins: number, binNs: number): Run
       add(cursor, top.end, top.st);
       cursor = Math.max(cursor, top.end);
     }
+    for (const st of stalls) if (st.tid === tid) add(st.start, st.end, 'a');
     let states = '';
     for (let b = 0; b < bins; b++) {
       let best = 0;

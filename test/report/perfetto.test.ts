@@ -75,7 +75,7 @@ test('perfetto apic-page-reload seed 1: tracks, slices, counters, windows and fl
   assert.equal(slices('lock-hold').filter((e) => e.args!.mode === 'write').length, m.mmuLock.writeAcquires);
   assert.equal(slices('lock-wait').length, m.mmuLock.contended);
   // One async window per invalidation.
-  assert.equal(events.filter((e) => e.ph === 'b').length, m.invalidations.started);
+  assert.equal(events.filter((e) => e.ph === 'b' && e.cat === 'mmu_notifier').length, m.invalidations.started);
   // Counters, with the seq ending where the invalidations leave it.
   const counter = (n: string) => events.filter((e) => e.ph === 'C' && e.name === n).map((e) => e.args!.value as number);
   assert.equal(counter('mmu_invalidate_seq').at(-1), m.invalidations.completed);
@@ -132,6 +132,34 @@ test('perfetto: an invalidation cut short before its seq bump has no seqAfter (n
     }
   }
   assert.ok(unfinished > 0, 'a run stops inside an invalidation');
+});
+
+test('perfetto apic-page-reload seed 1: each APIC-access reload stall is an async slice of its vCPU, first re-request to the reload that set the page; their durations add up to apic.stalledNs and their re-requests to apic.reRequests (a probe: the stall of seed 004 had no slice, only instants)', () => {
+  const { result, events } = trace('apic-page-reload', 1_000_000, 1);
+  assert.deepEqual(traceProblems(events), []);
+  const names = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.tid!, String(e.args!.name)]));
+  const begins = events.filter((e) => e.ph === 'b' && e.cat === 'apic');
+  const ends = new Map(events.filter((e) => e.ph === 'e' && e.cat === 'apic').map((e) => [e.id, e]));
+  assert.ok(begins.length > 0, 'stalls');
+  assert.ok(result.metrics.apic.reRequests > 0);
+  let ns = 0;
+  let passes = 0;
+  for (const b of begins) {
+    assert.equal(b.name, `APIC-access reload stall (${names.get(b.tid!)})`);
+    const e = ends.get(b.id)!;
+    ns += Math.round((e.ts! - b.ts!) * 1000);
+    assert.equal(Math.round((e.ts! - b.ts!) * 1000), b.args!.durationNs);
+    passes += Number(b.args!.reRequests);
+  }
+  assert.equal(passes, result.metrics.apic.reRequests);
+  assert.ok(Math.abs(ns - result.metrics.apic.stalledNs) <= begins.length, `${ns} ns against apic.stalledNs ${result.metrics.apic.stalledNs}`);
+  // The re-requests are instants on the vCPU's track, inside its stalls.
+  for (const i of events.filter((x) => x.ph === 'i' && x.name === 'APIC-access page reload' && /re-request/.test(String(x.args!.text)))) {
+    assert.ok(
+      begins.some((b) => b.tid === i.tid && b.ts! <= i.ts! && i.ts! <= ends.get(b.id)!.ts!),
+      `the re-request at ${i.ts} on ${names.get(i.tid!)} lies in a stall`,
+    );
+  }
 });
 
 test('perfetto apic-page-reload seed 1: output is byte-stable (same run twice)', () => {
@@ -224,7 +252,9 @@ test('perfetto apic-page-reload seed 1: host addresses say their unit; hva is in
   for (const which of ['notifier slices', 'invalidation windows']) {
     // invalidate_range_start's slices, one per unmap (invalidate_range_end's come after theirs).
     const withHva = events.filter((e) =>
-      which === 'notifier slices' ? e.ph === 'X' && e.cat === 'notifier' && e.name!.startsWith('invalidate_range_start') : e.ph === 'b',
+      which === 'notifier slices'
+        ? e.ph === 'X' && e.cat === 'notifier' && e.name!.startsWith('invalidate_range_start')
+        : e.ph === 'b' && e.cat === 'mmu_notifier',
     );
     assert.ok(withHva.length > 0, which);
     assert.deepEqual(

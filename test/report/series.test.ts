@@ -65,3 +65,21 @@ test('series fault-during-invalidation seed 1 to 400 µs: the timeline ends at t
   assert.equal(s.endNs, 400_000);
   assert.ok(s.tail.every((x) => x.timeNs <= 400_000));
 });
+
+// Regression (a probe, thread 004): 3,159 re-requests and 1.82 ms of stall summed over
+// the vCPUs, and the timeline's vCPU lanes were guest mode throughout, its legend with
+// no state for the stall.
+test('series apic-page-reload seed 1 to 2 ms: the vCPU lanes show the APIC-access reload stalls (state a) under apicAccessPage=retry, and none under invalidate-range, which has none', () => {
+  const { result, series: s } = series('apic-page-reload', 2_000_000);
+  assert.ok(result.metrics.apic.stalledNs > 0);
+  const vcpuLanes = s.lanes.filter((l) => l.name.startsWith('vCPU'));
+  assert.ok(
+    vcpuLanes.some((l) => l.states.includes('a')),
+    'some bin of a vCPU is mostly its APIC-access reload stall',
+  );
+  assert.ok(s.lanes.filter((l) => !l.name.startsWith('vCPU')).every((l) => !l.states.includes('a')));
+  const sink = new SeriesSink();
+  const old = runWith(shortScenario('apic-page-reload', 2_000_000), [sink], { seed: 1, settings: { apicAccessPage: 'invalidate-range' } });
+  assert.equal(old.metrics.apic.reRequests, 0);
+  assert.ok(sink.finish(old.simTimeNs).lanes.every((l) => !l.states.includes('a')));
+});
