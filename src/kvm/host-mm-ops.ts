@@ -60,7 +60,7 @@ export function* hostInvalidate(kvm: Kvm, hvaStart: number, hvaEnd: number, kind
   for (let i = 0; i < freed.length; i += 2) {
     const pfn = freed[i]!;
     const hva = freed[i + 1]!;
-    kvm.host.free(pfn, hva, kvm.rt.now(), kind);
+    kvm.host.free(pfn, hva, kvm.rt.now(), kind, kvm.rt.current?.name ?? kind);
     kvm.emit({ e: 'pfnFree', pfn, hva, kind });
   }
   if (holdNs > 0) yield* kvm.sleep(holdNs);

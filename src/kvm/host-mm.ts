@@ -9,6 +9,8 @@ export interface FreedPfn {
   hva: number;
   timeNs: number;
   kind: string;
+  /** The thread that freed it (apic-migrate, migrate0.1, ...), which the kind alone does not name; the kind past 255 threads. */
+  by: string;
 }
 
 /**
@@ -23,19 +25,26 @@ export class FreedPfns {
   /** 0 = not freed; otherwise 1 + index into `kinds`. */
   private readonly kind: SectionArray<Uint8Array>;
   private readonly kinds: string[] = [];
+  /** 0 = not known (past 255 threads); otherwise 1 + index into `bys`. */
+  private readonly by: SectionArray<Uint8Array>;
+  private readonly bys: string[] = [];
   size = 0;
 
   constructor(base: number) {
     this.hva = new SectionArray(base, Float64Array);
     this.time = new SectionArray(base, Float64Array);
     this.kind = new SectionArray(base, Uint8Array);
+    this.by = new SectionArray(base, Uint8Array);
   }
 
-  add(pfn: number, hva: number, timeNs: number, kind: string): void {
+  add(pfn: number, hva: number, timeNs: number, kind: string, by: string): void {
     if (this.kind.get(pfn) === 0) this.size++;
     let k = this.kinds.indexOf(kind);
     if (k < 0) k = this.kinds.push(kind) - 1;
     this.kind.set(pfn, k + 1);
+    let b = this.bys.indexOf(by);
+    if (b < 0 && this.bys.length < 255) b = this.bys.push(by) - 1;
+    this.by.set(pfn, b + 1);
     this.hva.set(pfn, hva);
     this.time.set(pfn, timeNs);
   }
@@ -47,7 +56,8 @@ export class FreedPfns {
   get(pfn: number): FreedPfn | undefined {
     const k = this.kind.get(pfn);
     if (k === 0) return undefined;
-    return { hva: this.hva.get(pfn), timeNs: this.time.get(pfn), kind: this.kinds[k - 1]! };
+    const kind = this.kinds[k - 1]!;
+    return { hva: this.hva.get(pfn), timeNs: this.time.get(pfn), kind, by: this.bys[this.by.get(pfn) - 1] ?? kind };
   }
 }
 
@@ -201,8 +211,8 @@ export class HostMm {
     return this.gupRefs.get(pfn);
   }
 
-  free(pfn: number, hva: number, timeNs: number, kind: string): void {
-    this.freed.add(pfn, hva, timeNs, kind);
+  free(pfn: number, hva: number, timeNs: number, kind: string, by: string): void {
+    this.freed.add(pfn, hva, timeNs, kind, by);
   }
 
   isFreed(pfn: number): boolean {

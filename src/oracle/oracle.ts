@@ -132,7 +132,7 @@ export class Oracle implements Sink {
   }
 
   /**
-   * What a report says of a freed pfn: that `freed.kind` freed it, or, when a
+   * What a report says of a freed pfn: that the thread `freed.by` freed it, or, when a
    * vCPU still held the reference get_user_pages took, that the thread named
    * unmapped it, and what the kernel would do instead: reclaim frees the page
    * only when that reference goes, migration backs off and maps the old page
@@ -140,7 +140,7 @@ export class Oracle implements Sink {
    */
   private freedText(pfn: number, freed: FreedPfn): string {
     const h = this.heldAtFree.get(pfn);
-    if (h === undefined) return `which ${freed.kind} freed${this.when(freed)}`;
+    if (h === undefined) return `which ${freed.by} freed${this.when(freed)}`;
     return `which ${h.by} unmapped${this.when(freed)} while ${vcpuNames(h.held)} held the reference get_user_pages took (${heldFate(freed.kind, 'at once')}: ${PAGE_REFERENCES})`;
   }
 

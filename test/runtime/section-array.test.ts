@@ -19,13 +19,14 @@ test('SectionArray: 0 where nothing was set, the value set elsewhere, across sec
   assert.throws(() => a.set(0xfff, 1), RangeError);
 });
 
-test('FreedPfns keeps each freed pfn with its hva, time and kind, over many sections, counting each pfn once', () => {
+test('FreedPfns keeps each freed pfn with its hva, time, kind and the thread that freed it, over many sections, counting each pfn once; past 255 threads the kind stands for the thread', () => {
   const f = new FreedPfns(0x1000);
-  for (let i = 0; i < 20_000; i++) f.add(0x1000 + 2 * i, i, 10 * i, i % 3 === 0 ? 'numa' : 'migrate');
-  f.add(0x1000, 0, 5, 'reclaim');
+  for (let i = 0; i < 20_000; i++) f.add(0x1000 + 2 * i, i, 10 * i, i % 3 === 0 ? 'numa' : 'migrate', `host${i % 300}`);
+  f.add(0x1000, 0, 5, 'reclaim', 'apic-migrate');
   assert.equal(f.size, 20_000);
-  assert.deepEqual(f.get(0x1000 + 2 * 9_999), { hva: 9_999, timeNs: 99_990, kind: 'numa' });
-  assert.deepEqual(f.get(0x1000), { hva: 0, timeNs: 5, kind: 'reclaim' });
+  assert.deepEqual(f.get(0x1000 + 2 * 9_999), { hva: 9_999, timeNs: 99_990, kind: 'numa', by: 'host99' });
+  assert.deepEqual(f.get(0x1000 + 2 * 299), { hva: 299, timeNs: 2_990, kind: 'migrate', by: 'migrate' });
+  assert.deepEqual(f.get(0x1000), { hva: 0, timeNs: 5, kind: 'reclaim', by: 'reclaim' });
   assert.equal(f.get(0x1001), undefined);
   assert.equal(f.has(0x1000 + 2 * 19_999), true);
   assert.equal(f.has(0x1000 + 2 * 20_000), false);
