@@ -1,4 +1,15 @@
-import { cr3Text, type EventStamp, EXCEPTION_NAMES, type KvmEvent, RET_PF_NAMES, requestList, type VmExitReason, type ZapAllHow } from '../kvm/events.js';
+import {
+  cr3Text,
+  describeEvent,
+  type EventStamp,
+  EXCEPTION_NAMES,
+  type KvmEvent,
+  REQUEST_NAMES,
+  RET_PF_NAMES,
+  requestList,
+  type VmExitReason,
+  type ZapAllHow,
+} from '../kvm/events.js';
 import { USER_TOP } from '../kvm/guest-paging.js';
 import { ShadowMmu } from '../kvm/shadow-mmu.js';
 import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
@@ -61,6 +72,16 @@ export class FtraceSink implements InstanceSink {
   on(ev: KvmEvent, stamp: EventStamp): void {
     const at = this.clock.stamp(stamp);
     if (at === null || !this.budget.take(at)) return;
+    const before = this.recs.length;
+    this.lines(ev, at);
+    // A checker's replay: every event of the printed interleaving is a line of its thread at its number,
+    // so that the race reads in the log as printed (the request made and serviced, the seq snapshot,
+    // get_user_pages and the host PTE change had none: the kernel has no tracepoint for them).
+    if (this.clock.active === true && this.recs.length === before) this.add(at, ...storyLine(ev));
+  }
+
+  /** The lines of the tracepoints (or mmulab_* stand-ins) the event hits, if any. */
+  private lines(ev: KvmEvent, at: EventStamp): void {
     switch (ev.e) {
       case 'faultBegin': {
         const exit = this.pendingExit.get(at.tid);
@@ -569,6 +590,28 @@ export class FtraceSink implements InstanceSink {
     const rec: Rec = { ts: at.ts, seq: this.recs.length, tid: at.tid, name, text };
     this.recs.push(rec);
     return rec;
+  }
+}
+
+/**
+ * The line of an event that has none in a simulated run's log, for a checker's
+ * replay: mmulab_* (no tracepoint), with fields for the steps of a race
+ * (request, seq snapshot, get_user_pages, host PTE), else the event described.
+ */
+function storyLine(ev: KvmEvent): [string, string] {
+  switch (ev.e) {
+    case 'request':
+      return ['mmulab_make_request', `vcpu ${ev.vcpu} req ${REQUEST_NAMES[ev.req]} kick ${ev.kicked ? 1 : 0}`];
+    case 'requestServiced':
+      return ['mmulab_check_request', `vcpu ${ev.vcpu} req ${REQUEST_NAMES[ev.req]}`];
+    case 'seqSnapshot':
+      return ['mmulab_mmu_invalidate_seq_snapshot', `vcpu ${ev.vcpu} seq ${ev.seq}`];
+    case 'gup':
+      return ['mmulab_get_user_pages', `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} hva ${hex(ev.hva * 4096)} pfn ${hex(ev.pfn)}`];
+    case 'hostPteChange':
+      return ['mmulab_host_pte_change', `${ev.kind} hva ${hex(ev.hva * 4096)} old_pfn ${hex(ev.oldPfn)} new_pfn ${ev.newPfn < 0 ? '-' : hex(ev.newPfn)}`];
+    default:
+      return [`mmulab_${ev.e.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, printable(describeEvent(ev))];
   }
 }
 

@@ -270,6 +270,17 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
     mmulab_mmu_invalidate_range_add: /^kvm_mmu_invalidate_range_add: /,
     mmulab_mmu_invalidate_end: /^kvm_mmu_invalidate_end: /,
     kvm_tdp_mmu_spte_changed: /^(install|zap) SPTE gfn/,
+    // The events with no tracepoint, each a line of its own in a counterexample's log.
+    mmulab_root_alloc: /^load root/,
+    mmulab_tlb_flush: /^flush TLB$/,
+    mmulab_mmu_invalidate_seq_snapshot: /^snapshot mmu_invalidate_seq=/,
+    mmulab_precheck: /^lockless (pre-check|check after get_user_pages) gfn/,
+    mmulab_get_user_pages: /\(get_user_pages\)$/,
+    mmulab_invalidate_range_start_done: /^invalidate_range_start returns$/,
+    mmulab_host_pte_change: /^host PTE hva/,
+    mmulab_pfn_free: /^free pfn/,
+    mmulab_stale_check: /^is_page_fault_stale gfn/,
+    mmulab_guest_access: /^guest (read|write) gfn/,
   };
   const at = new Map<string, number[]>();
   let prev = 0;
@@ -303,6 +314,34 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
   assert.equal(first('mmulab_mmu_invalidate_begin'), step(/^kvm_mmu_invalidate_begin/));
   assert.ok(first('kvm_page_fault') < first('mmulab_mmu_invalidate_begin'), 'the fault began before the invalidation, as printed');
 });
+
+for (const [scenario, mutant] of [
+  ['apic-reload-mini', 'apic-reload-no-retry'],
+  ['fault-vs-invalidation-mini', 'fault-skip-range-check'],
+] as const) {
+  test(`ftrace of a counterexample (checker, ${scenario}, ${mutant}): every printed event is a line of its thread at its number (a probe: 8 lines for 18 events, the request made and serviced, the seq snapshot, get_user_pages, the host PTE change and the free left out)`, () => {
+    const sink = new FtraceSink();
+    const cex = counterexampleOf(scenario, mutant, [sink]);
+    const lines = [...sink.render()]
+      .join('')
+      .split('\n')
+      .flatMap((l) => {
+        const m = LINE.exec(l);
+        return m === null ? [] : [{ comm: m[1]!, n: Number(m[5]!) / 1000, name: m[6]!, fields: m[7]! }];
+      });
+    const missing = printedSteps(cex).filter(([n, thread]) => !lines.some((l) => l.comm === thread && l.n === n));
+    assert.deepEqual(
+      missing.map(([n, thread, text]) => `${n}. ${thread}: ${text}`),
+      [],
+      'printed events with no line',
+    );
+    if (mutant === 'apic-reload-no-retry') {
+      const gup = lines.find((l) => l.name === 'mmulab_get_user_pages');
+      assert.ok(gup, "the reload's get_user_pages has its line");
+      assert.equal(gup.fields, 'vcpu 0 gfn fee00 hva 7f0000200000 pfn 1000');
+    }
+  });
+}
 
 test('ftrace of a simulated run keeps virtual time (the counterexample clock is off outside the checker)', () => {
   const { text } = ftrace('fault-vs-invalidation-mini', 100_000, 1, {});
