@@ -54,6 +54,7 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
     ],
     ['APIC reloads/re-requests', `${g(m.apic.reloads)} / ${g(m.apic.reRequests)}`],
     ['APIC re-requesting/request to entry', `${ns(m.apic.stalledNs, apicReRequested)} / ${ns(m.apic.requestToEntryNs, apicRequested)} (sums over vCPUs)`],
+    ['APIC stalls, longest', `${g(m.apic.stalls ?? 0)}, ${ns(m.apic.stallMaxNs ?? 0, apicReRequested)}`],
   ];
   const d = m.dirtyLog;
   if (d !== undefined) {

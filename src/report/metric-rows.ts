@@ -154,6 +154,15 @@ export const METRIC_ROWS: readonly MetricRow[] = [
     { key: 'apic.stalledNs', group: 'APIC-access page', label: 'time re-requesting (summed over vCPUs)', get: (r) => m(r).apic.stalledNs, unit: 'ns' },
     apicReRequested,
   ),
+  // The stalls summed above, and the longest: what bounds one vCPU's wait (the merged range of overlapping invalidations prolongs it).
+  {
+    key: 'apic.stalls',
+    group: 'APIC-access page',
+    label: 'stalls (a vCPU re-requesting until the reload set the page)',
+    get: (r) => m(r).apic.stalls ?? 0,
+    unit: 'int',
+  },
+  timed({ key: 'apic.stallMaxNs', group: 'APIC-access page', label: 'longest stall', get: (r) => m(r).apic.stallMaxNs ?? 0, unit: 'ns' }, apicReRequested),
   // Each vCPU's time from a reload request to its next VM-entry, added up: what the reload costs the guest, either flow.
   timed(
     {

@@ -139,6 +139,9 @@ export class Metrics implements Sink {
   apicReRequests = 0;
   /** Per vCPU, from its first re-request to the reload that set the page (the retry flow's loop), summed. */
   apicStalledNs = 0;
+  /** Those stalls (one a vCPU and loop), and the longest: what bounds a vCPU's wait (thread 004). */
+  apicStalls = 0;
+  apicStallMaxNs = 0;
   private readonly apicStallSince = new Map<number, number>();
   /** Per vCPU, from a KVM_REQ_APIC_PAGE_RELOAD made to it (the first while one is pending) to its next VM-entry, summed: either flow. */
   apicRequestToEntryNs = 0;
@@ -273,7 +276,7 @@ export class Metrics implements Sink {
           this.apicReloads++;
           const since = this.apicStallSince.get(ev.vcpu);
           if (since !== undefined) {
-            this.apicStalledNs += at.ts - since;
+            this.stalled(at.ts - since);
             this.apicStallSince.delete(ev.vcpu);
           }
         }
@@ -402,9 +405,16 @@ export class Metrics implements Sink {
     }
   }
 
+  /** One vCPU's APIC-access reload stall of `ns`, ended (or open at the end of the run). */
+  private stalled(ns: number): void {
+    this.apicStalledNs += ns;
+    this.apicStalls++;
+    if (ns > this.apicStallMaxNs) this.apicStallMaxNs = ns;
+  }
+
   /** Open APIC stalls, and reload requests not yet followed by an entry, count up to `now`. */
   closeAt(now: number): void {
-    for (const since of this.apicStallSince.values()) this.apicStalledNs += now - since;
+    for (const since of this.apicStallSince.values()) this.stalled(now - since);
     this.apicStallSince.clear();
     for (const since of this.apicRequestSince.values()) this.apicRequestToEntryNs += now - since;
     this.apicRequestSince.clear();

@@ -134,7 +134,8 @@ export interface RunResult {
     /** Leaf SPTEs installed by faults, and zapped by anyone (invalidations.sptesZapped are the notifiers' among them). */
     sptes: { installed: number; zapped: number };
     invalidations: { started: number; completed: number; sptesZapped: number; durationNs: Percentiles };
-    apic: { reloads: number; reRequests: number; stalledNs: number; requestToEntryNs: number };
+    /** `stalls`, `stallMaxNs`: the stalls stalledNs sums (each vCPU's, first re-request to the reload that set the page) and the longest. */
+    apic: { reloads: number; reRequests: number; stalledNs: number; stalls: number; stallMaxNs: number; requestToEntryNs: number };
     guest: { accesses: number; entries: number; entriesCancelled: number };
     /** `recycled`: pages the reclaim zapped to make room (kvm_mmu_zap_oldest_mmu_pages; the kernel's mmu_recycled), counted in `zapped` too. */
     shadowPages: { created: number; zapped: number; peak: number; recycled: number };

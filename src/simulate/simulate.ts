@@ -223,7 +223,14 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         sptesZapped: m.notifierSptesZapped,
         durationNs: m.invalidationDuration.summary(),
       },
-      apic: { reloads: m.apicReloads, reRequests: m.apicReRequests, stalledNs: m.apicStalledNs, requestToEntryNs: m.apicRequestToEntryNs },
+      apic: {
+        reloads: m.apicReloads,
+        reRequests: m.apicReRequests,
+        stalledNs: m.apicStalledNs,
+        stalls: m.apicStalls,
+        stallMaxNs: m.apicStallMaxNs,
+        requestToEntryNs: m.apicRequestToEntryNs,
+      },
       guest: { accesses: m.guestAccesses, entries: m.entries, entriesCancelled: m.entriesCancelled },
       // Shadow pages are shadow paging's: under TDP none are made (the TDP MMU's page
       // tables are no shadow pages), though the instance seeds the live count with them.

@@ -196,7 +196,8 @@ const runResult = z.object({
     // Optional: sweep parts written before it was added hold none.
     sptes: z.object({ installed: num, zapped: num }).optional(),
     invalidations: z.object({ started: num, completed: num, sptesZapped: num, durationNs: percentiles }),
-    apic: z.object({ reloads: num, reRequests: num, stalledNs: num, requestToEntryNs: num }),
+    // stalls, stallMaxNs optional: sweep parts written before they were added hold none.
+    apic: z.object({ reloads: num, reRequests: num, stalledNs: num, stalls: num.optional(), stallMaxNs: num.optional(), requestToEntryNs: num }),
     guest: z.object({ accesses: num, entries: num, entriesCancelled: num }),
     // recycled optional: sweep parts written before the reclaim was modelled hold none.
     shadowPages: z.object({ created: num, zapped: num, peak: num, recycled: num.optional() }),

@@ -381,7 +381,10 @@ test('compare page, apicAccessPage=retry against invalidate-range: the bars have
   assert.equal(r.metrics.zapAll.started, 0);
   const apic = (reRequests: number, stalledNs: number, requestToEntryNs: number) => ({
     ...r,
-    metrics: { ...r.metrics, apic: { reloads: 780, reRequests, stalledNs, requestToEntryNs } },
+    metrics: {
+      ...r.metrics,
+      apic: { reloads: 780, reRequests, stalledNs, stalls: reRequests > 0 ? 252 : 0, stallMaxNs: reRequests > 0 ? 27_460 : 0, requestToEntryNs },
+    },
   });
   const rows = [
     { label: 'apicAccessPage=retry', results: [apic(3159, 1_820_000, 4_150_000)] },

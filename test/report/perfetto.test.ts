@@ -152,6 +152,9 @@ test('perfetto apic-page-reload seed 1: each APIC-access reload stall is an asyn
     passes += Number(b.args!.reRequests);
   }
   assert.equal(passes, result.metrics.apic.reRequests);
+  // The JSON counts those stalls and their longest (a probe: only sums over vCPUs, nothing to bound one vCPU's wait by).
+  assert.equal(begins.length, result.metrics.apic.stalls);
+  assert.equal(Math.max(...begins.map((b) => Number(b.args!.durationNs))), result.metrics.apic.stallMaxNs);
   assert.ok(Math.abs(ns - result.metrics.apic.stalledNs) <= begins.length, `${ns} ns against apic.stalledNs ${result.metrics.apic.stalledNs}`);
   // The re-requests are instants on the vCPU's track, inside its stalls.
   for (const i of events.filter((x) => x.ph === 'i' && x.name === 'APIC-access page reload' && /re-request/.test(String(x.args!.text)))) {
