@@ -184,12 +184,15 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
           const steps = instance === undefined ? [] : loggedSteps(instance);
           const events = `${steps.length} event${steps.length === 1 ? '' : 's'}`;
           const was = input.cex !== null ? ` where ${input.source} recorded ${input.cex.property}` : '';
-          const said =
+          // `where` the events stand from the line: above it where it ends the printed interleaving; an
+          // output's header comes before its events (the ftrace log), the JSON keeps them apart.
+          const saying = (where: string) =>
             e instanceof ScheduleRanOut
-              ? `no violation in the schedule's ${e.steps} scheduler steps (the ${events} above): it ends${was}, and threads could run on`
+              ? `no violation in the schedule's ${e.steps} scheduler steps (the ${events}${where}): it ends${was}, and threads could run on`
               : `no violation up to where the model without the mutant leaves the schedule, ${steps.length === 0 ? 'before any event' : `after event ${steps.length}`}: ${divergedAt(e.message)}`;
+          const said = saying('');
           const lines = numberedSteps(steps);
-          lines.push(`${said} (this interleaving holds as far as it goes; mmulab check explores the rest)`);
+          lines.push(`${saying(' above')} (this interleaving holds as far as it goes; mmulab check explores the rest)`);
           process.stdout.write(`${lines.join('\n')}\n`);
           // The run that happened is written, to diff with the mutant's (its --json marked: no violation).
           const unwritten: string[] = [];

@@ -433,6 +433,16 @@ test('replay --without-mutant with no violation writes the run that happened: --
   assert.equal(json.recordedProperty, 'stale-translation');
   assert.ok(json.steps.length > 0);
   assert.equal(JSON.parse(readFileSync(t!, 'utf8')).otherData.violation, null);
+  // A schedule that runs out with no violation: the log's header says so before the events, not "the events above" (a probe).
+  const apic = join(dir, 'apic-out.json');
+  assert.equal((await cli('check', 'apic-reload-mini', '--mutate', 'apic-reload-no-retry', '--out', apic)).code, 1);
+  const apicLog = join(dir, 'apic-fixed.txt');
+  const ran = await captured(['replay', apic, '--without-mutant', '--ftrace', apicLog]);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.match(ran.stdout, /\(the \d+ events above\): it ends where /);
+  const header = readFileSync(apicLog, 'utf8');
+  assert.match(header, /^# no violation in the schedule's \d+ scheduler steps \(the \d+ events\): it ends where /m);
+  assert.doesNotMatch(header, /above/);
   const page = join(dir, 'fixed.html');
   const refused = await cli('replay', fsr, '--without-mutant', '--report', page);
   assert.equal(refused.code, 2);
