@@ -1,5 +1,6 @@
 import { opRead, opWrite } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
+import { REQUEST_NAMES } from './events.js';
 import type { Kvm } from './kvm.js';
 import { isWaitRequest, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, KVM_REQ_MMU_RELOAD, KVM_REQ_TLB_FLUSH } from './requests.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from './vcpu.js';
@@ -12,6 +13,9 @@ import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from './vcpu.js';
 export function rootZapRequest(kvm: Kvm): number {
   return kvm.settings.rootZap === 'reload-all' ? KVM_REQ_MMU_RELOAD : KVM_REQ_MMU_FREE_OBSOLETE_ROOTS;
 }
+
+/** vcpu->mode's values by number, as the kernel names them. */
+const MODE_NAMES = ['OUTSIDE_GUEST_MODE', 'IN_GUEST_MODE', 'EXITING_GUEST_MODE'];
 
 /** @kernel kvm_make_request — sets the bit on one vCPU; no kick (used on itself). */
 export function kvmMakeRequest(vcpu: Vcpu, req: number): void {
@@ -47,6 +51,13 @@ export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number,
       // setting of the bit, which the smp_mb between the two rules out.
       yield opRead(vcpu.obj);
       mode = vcpu.mode;
+      // A line where the read happens: the entry that races with it comes after it in the interleaving.
+      if (kvm.listens('note')) {
+        kvm.emit({
+          e: 'note',
+          text: `kvm_make_all_cpus_request ${REQUEST_NAMES[req]}: vCPU${vcpu.id}'s mode read, ${MODE_NAMES[mode]}, before its request bit is set, no smp_mb between`,
+        });
+      }
     }
     yield opWrite(vcpu.obj);
     vcpu.requests |= 1 << req;
@@ -54,7 +65,13 @@ export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number,
     if (kvm.rt.current === vcpu.thread) vcpu.ownRequests |= 1 << req;
     else vcpu.ownRequests &= ~(1 << req);
     if (!kvm.mutation.has('request-mode-read-early')) mode = vcpu.mode;
-    else if (mode !== vcpu.mode) kvm.mutation.tookEffect();
+    else if (mode !== vcpu.mode) {
+      const was = mode;
+      kvm.mutation.tookEffect(
+        () =>
+          `vCPU${vcpu.id}'s mode read ${MODE_NAMES[was]} before its request bit was set (the mutant has no smp_mb): it entered the guest in between, not kicked, the request unseen`,
+      );
+    }
     let kick = false;
     if (mode === IN_GUEST_MODE && vcpu.mode === IN_GUEST_MODE) {
       vcpu.mode = EXITING_GUEST_MODE;

@@ -105,3 +105,21 @@ test("the story has a root's last put before the zap it makes, as mmu_free_root_
   assert.ok(lines.some((l) => /drop and re-take \(1 page left to zap\)$/.test(l)));
   assert.ok(!lines.some((l) => /pages left to zap|: frees sp/.test(l)));
 });
+
+test("request-mode-read-early's story has a line where kvm_make_all_cpus_request reads the vCPU's mode, before the VM-entry that races with it, and its acted line names the vCPU (a probe: the read had no line, and 'a vCPU's mode read ...' came after the entry, naming none)", async () => {
+  // The counterexample check printed for it (auto: PCT's 20,000 executions, then dfs), by its schedule.
+  const r = await captured(['replay', 'apic-reload-mini', '--mutate', 'request-mode-read-early', '--schedule', 'AQgAAQEBAgIAGAIGAAIBBgIGAA']);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = story(r.stdout);
+  const read = lines.findIndex((l) =>
+    /^ *\d+\. apic-migrate: kvm_make_all_cpus_request KVM_REQ_APIC_PAGE_RELOAD: vCPU0's mode read, OUTSIDE_GUEST_MODE, before its request bit is set, no smp_mb between$/.test(
+      l,
+    ),
+  );
+  const entry = lines.findIndex((l, i) => i > read && /^ *\d+\. vCPU0: VM-entry on root/.test(l));
+  const acted = lines.findIndex((l) =>
+    /apic-migrate: vCPU0's mode read OUTSIDE_GUEST_MODE before its request bit was set \(the mutant has no smp_mb\)/.test(l),
+  );
+  assert.ok(read >= 0 && entry > read && acted > entry, lines.join('\n'));
+  assert.ok(!lines.some((l) => /a vCPU's mode read/.test(l)), 'the acted line names the vCPU');
+});
