@@ -133,6 +133,16 @@ test('browser: run report (apic-page-reload seed 1) opens offline, draws its cha
     assert.equal(Number(cells.get(row.key)?.value), has ? row.get(r) : 0, row.key);
     assert.equal(cells.get(row.key)?.text, has ? fmtMetric(row, row.get(r)) : '-', row.key);
   }
+  // A figure and its unit stay on one line (a probe: the summary's narrow columns wrapped "800 / ns", "3.50 / µs").
+  const wrapped = await page.$$eval('td.num[data-metric]', (tds) =>
+    tds.flatMap((td) => {
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      return lines.size > 1 ? [`${td.getAttribute('data-metric')}: ${td.textContent}`] : [];
+    }),
+  );
+  assert.deepEqual(wrapped, [], 'figures broken over two lines');
   assert.ok((await page.$$('#timeline rect.seg')).length > 10, 'the timeline has segments');
   assert.equal(await page.textContent('#status'), 'OKno violation, no livelock');
   await page.screenshot({ path: join(OUT, 'report-run.png'), fullPage: true });
