@@ -1,4 +1,5 @@
 import { describeEvent, type EventStamp, type KvmEvent } from '../kvm/events.js';
+import { withoutOwnKind } from '../oracle/step-log.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { percentileRank } from '../simulate/distribution.js';
 import { type ApicStall, ApicStallRecorder } from './apic-stalls.js';
@@ -161,12 +162,11 @@ export class SeriesSink implements InstanceSink {
       latency: histogram(sorted),
       quantiles: sorted.length === 0 ? [] : QUANTILE_POINTS.map((p) => sorted[Math.min(sorted.length, percentileRank(p, sorted.length)) - 1]!),
       lanes: lanes(spans, this.stalls.finish(end, stop), names, bins, binNs),
-      tail: ordered.map(({ ev, ts, step, tid }) => ({
-        step,
-        thread: names[tid] ?? (tid < 0 ? 'host' : `thread ${tid}`),
-        timeNs: ts,
-        text: describeEvent(ev),
-      })),
+      tail: ordered.map(({ ev, ts, step, tid }) => {
+        const thread = names[tid] ?? (tid < 0 ? 'host' : `thread ${tid}`);
+        // As the counterexample's story says it: not 'migrate: ...' again on a thread named apic-migrate.
+        return { step, thread, timeNs: ts, text: withoutOwnKind(describeEvent(ev), thread) };
+      }),
       truncatedAtNs: cut,
     };
   }

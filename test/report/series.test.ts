@@ -83,3 +83,22 @@ test('series apic-page-reload seed 1 to 2 ms: the vCPU lanes show the APIC-acces
   assert.equal(old.metrics.apic.reRequests, 0);
   assert.ok(sink.finish(old.simTimeNs).lanes.every((l) => !l.states.includes('a')));
 });
+
+// Regression (a probe): the run page's last steps printed 'apic-migrate | migrate:
+// invalidate_range_start [...]', the kind again after a thread named after it, which the
+// counterexample's story leaves out.
+test("series apic-page-reload seed 1 under apic-reload-no-retry: the last steps do not repeat the host operation's kind after a thread named after it", () => {
+  const sink = new SeriesSink();
+  const result = runWith(shortScenario('apic-page-reload', 1_000_000), [sink], { seed: 1, mutant: 'apic-reload-no-retry' });
+  assert.equal(result.violations[0]?.kind, 'stale-apic-access');
+  const tail = sink.finish(result.simTimeNs).tail;
+  const host = tail.filter((x) => x.thread === 'apic-migrate');
+  assert.ok(
+    host.some((x) => /^invalidate_range_start \[/.test(x.text)),
+    JSON.stringify(host),
+  );
+  assert.deepEqual(
+    host.filter((x) => /^migrate: /.test(x.text)),
+    [],
+  );
+});
