@@ -100,7 +100,12 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
       rt.runStep(t);
       // Threads woken by the step are queued already; t runs on if it is still first.
       next = t.state === 'runnable' ? heap.pushPop(t) : heap.pop();
-      if (inst.violations.length > 0) break;
+      if (inst.violations.length > 0) {
+        // The run stops at the violation: a step run before it may have charged past it (a host
+        // thread's sleep), a time the run never reached; what is still open closes here.
+        rt.endNs = inst.violations[0]!.timeNs;
+        break;
+      }
       if (metrics.guestAccesses >= stopAccesses) break;
       if (rt.steps % CHECK_EVERY === 0) {
         if (rt.clock !== clockAtCheck) {

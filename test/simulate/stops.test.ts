@@ -79,3 +79,17 @@ test('stop: stop.timeNs 0 and stop.livelockNs 0 are refused, located (a probe: t
     );
   }
 });
+
+// Regression (a probe): apic-page-reload under apic-reload-no-retry stops at its violation at
+// 153,895 ns, but simTimeNs said 240,380 (a host thread's sleep, charged in a step before, ended
+// there), compare said "seed 1 at its violation at 240.4µs", and apic.requestToEntryNs counted
+// the three vCPUs still waiting up to 240 µs: 293 µs, ~260 of them after the stop.
+test('stop: a run that stops at a violation has simulated up to the violation, and the figures closed at the end close there', () => {
+  const s = loadScenario('apic-page-reload');
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: 'apic-reload-no-retry', seed: 1 });
+  const v = r.violations[0]!;
+  assert.equal(v.kind, 'stale-apic-access');
+  assert.equal(r.simTimeNs, v.timeNs);
+  // The requests still waiting count to the violation: 33,890 ns, against 293,345 with three vCPUs counted on to 240 µs.
+  assert.ok(r.metrics.apic.requestToEntryNs < 100_000, `${r.metrics.apic.requestToEntryNs} ns`);
+});
