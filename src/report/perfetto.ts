@@ -278,6 +278,31 @@ export class PerfettoSink implements InstanceSink {
         out: () => `{"ph":"f","bp":"e","cat":"retry","id":${id},"name":${name},"ts":${us(fts)},"pid":${PID},"tid":${T(f.tid)}}`,
       });
     }
+    // An APIC-access reload the invalidation made retry: the arrow lands in the read_lock the vCPU took
+    // for its mmu_invalidate_retry_gfn (the check's event stands at the hold's end), where one is drawn.
+    for (const a of this.causes.apicRetried) {
+      if (a.cause === null || a.ts > upTo) continue;
+      const c = a.cause;
+      const sts = places.before(c.inv.tid, r(c.at), r(c.inv.start));
+      const fts = places.before(a.tid, r(a.ts), Math.max(sts + 1, r(a.ts) - FLOW_SEARCH_NS));
+      if (!places.ok(c.inv.tid, sts) || !places.ok(a.tid, fts)) continue;
+      const id = ++flowId;
+      const name = JSON.stringify(`APIC-access reload ${RETRY_FLOW_NAMES[c.why]}`);
+      recs.push({
+        ts: sts,
+        rank: 3,
+        tid: c.inv.tid,
+        seq: id,
+        out: () => `{"ph":"s","cat":"apic-retry","id":${id},"name":${name},"ts":${us(sts)},"pid":${PID},"tid":${T(c.inv.tid)}}`,
+      });
+      recs.push({
+        ts: fts,
+        rank: 3,
+        tid: a.tid,
+        seq: id,
+        out: () => `{"ph":"f","bp":"e","cat":"apic-retry","id":${id},"name":${name},"ts":${us(fts)},"pid":${PID},"tid":${T(a.tid)}}`,
+      });
+    }
     const c = this.counters;
     const mmu = this.inst?.kvm.settings.mmu;
     for (let i = 0; i < c.length; i += 3) {

@@ -67,6 +67,8 @@ export class RetryCauses implements Sink {
   readonly invalidations: Invalidation[] = [];
   /** Every fault that retried for an invalidation (pre-check or under mmu_lock). */
   readonly retried: RetriedFault[] = [];
+  /** Every APIC-access reload whose mmu_invalidate_retry_gfn said retry (thread 004): its vCPU, the check's time, its cause. */
+  readonly apicRetried: { tid: number; ts: number; cause: RetryCause | null }[] = [];
   private readonly current = new Map<number, Invalidation>();
   private readonly active: Invalidation[] = [];
   /** Invalidations begun since the in-progress range was last reset, which it covers still. */
@@ -130,6 +132,10 @@ export class RetryCauses implements Sink {
       }
       case 'faultBegin':
         this.faults.set(at.tid, { start: at.ts, seq: -1 });
+        return;
+      case 'apicRetryCheck':
+        // The same two tests as a fault's under mmu_lock, on the APIC-access page's gfn.
+        if (ev.retry) this.apicRetried.push({ tid: at.tid, ts: at.ts, cause: this.cause(ev.gfn, ev.snapshot) });
         return;
       case 'seqSnapshot': {
         const f = this.faults.get(at.tid);
