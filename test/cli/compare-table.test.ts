@@ -120,9 +120,9 @@ test("compare table: the header says a cell is the mean (min-max) over the seeds
   assert.equal(cellsOf('faults')[0], spread(retry!.results.map((r) => r.metrics.faults.total)));
   const stalled = retry!.results.map((r) => r.metrics.apic.stalledNs);
   assert.ok(stalled.every((n) => n > 0));
-  assert.equal(cellsOf('APIC re-requesting (sum over vCPUs)').length, 2);
+  assert.equal(cellsOf('APIC time re-requesting (sum)').length, 2);
   assert.doesNotMatch(text, /\nAPIC re-requesting +[0-9]/);
-  const held = cellsOf('APIC request to entry (sum)');
+  const held = cellsOf('APIC request to next VM-entry (sum)');
   assert.equal(held.length, 2);
   assert.ok(
     held.every((cell) => !cell.startsWith('0ns')),
@@ -253,7 +253,7 @@ test('compare table: a duration no run of a column measured is "-", not 0ns, and
       .split('\n')
       .find((l) => l.startsWith(`${label}  `))!;
   assert.match(row('zap-all/memslot longest (completed)'), / - {2,}5\.00µs$/);
-  assert.match(row('APIC re-requesting (sum over vCPUs)'), / - {2,}-$/);
+  assert.match(row('APIC time re-requesting (sum)'), / - {2,}-$/);
   // The HTML page alike.
   const html = renderCompareReport(c.rows.map((x) => ({ label: x.label, results: x.results })));
   assert.match(html, /data-variant="a" data-metric="apic.stalledNs" data-value="">-</);
