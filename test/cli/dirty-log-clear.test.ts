@@ -140,7 +140,11 @@ test('run dirty-log-manual-mini --json --ftrace --trace (seed 1): metrics.dirtyL
     log,
     /mmulab_get_dirty_log: slot 0 nr 1 copied gfns 0,1 manual\n.*mmulab_get_dirty_log: slot 0 nr 1 returned gfns 0,1 flush none-needed manual\n/,
   );
-  assert.match(log, /mmulab_clear_dirty_log: slot 0 nr 1 cleared mask 0,1 gfns 0,1\n.*mmulab_dirty_log_wrprot: gfn 0 by KVM_CLEAR_DIRTY_LOG was_writable 1\n/);
+  // The clear's write protection is an SPTE change the TDP MMU traces (W, bit 1, goes), then mmulab's line of it.
+  assert.match(
+    log,
+    /mmulab_clear_dirty_log: slot 0 nr 1 cleared mask 0,1 gfns 0,1\n.*kvm_tdp_mmu_spte_changed: as id 0 gfn 0 level 1 old_spte 600000001000b77 new_spte 600000001000b75\n.*mmulab_dirty_log_wrprot: gfn 0 by KVM_CLEAR_DIRTY_LOG was_writable 1\n/,
+  );
   assert.match(log, /mmulab_clear_dirty_log: slot 0 nr 1 returned mask 0,1 gfns 0,1 flush done\n.*mmulab_dirty_log_copy: slot 0 nr 1 gfn 0\n/);
   const events = JSON.parse(readFileSync(trace, 'utf8')).traceEvents as { ph: string; name: string; args?: Record<string, unknown> }[];
   const clears = events.filter((e) => e.ph === 'i' && /^KVM_CLEAR_DIRTY_LOG/.test(e.name));
