@@ -1,3 +1,4 @@
+import { INVALID_GPA } from './kvm.js';
 import { ROOT_LEVEL, WRITE_FLOODING_THRESHOLD } from './shadow-page.js';
 import type { SyncSpteResult } from './shadow-unsync.js';
 
@@ -101,8 +102,23 @@ export type KvmEventBody =
    * emulated as MMIO, without a memslot lookup.
    */
   | { e: 'mmioCheck'; vcpu: number; gfn: number; spteGen: number; generation: number; gen: number; inProgress: boolean; match: boolean }
-  /** The lockless pre-check's read of mmu_invalidate_in_progress (`kept`: the value of an earlier read, no READ_ONCE) and its answer. */
-  | { e: 'precheck'; vcpu: number; gfn: number; afterGup: boolean; inProgress: number; kept: boolean; seq: number; retry: boolean }
+  /**
+   * The lockless pre-check's read of mmu_invalidate_in_progress (`kept`: the value of an earlier read, no READ_ONCE),
+   * of the in-progress range (INVALID_GPA: none added yet) and of mmu_invalidate_seq, the fault's snapshot, and its answer.
+   */
+  | {
+      e: 'precheck';
+      vcpu: number;
+      gfn: number;
+      afterGup: boolean;
+      inProgress: number;
+      kept: boolean;
+      rangeStart: number;
+      rangeEnd: number;
+      seq: number;
+      snapshot: number;
+      retry: boolean;
+    }
   /** is_page_fault_stale's invalidation check under mmu_lock (`skipped`: a mutant left out the part that would have said stale). */
   | {
       e: 'staleCheck';
@@ -654,7 +670,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'mmioCheck':
       return `handle_mmio_page_fault gfn ${hex(ev.gfn)}: MMIO SPTE generation ${ev.spteGen}, memslots ${ev.generation}${ev.gen !== ev.generation ? ` (${ev.gen} in the SPTE's bits)` : ''}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.match ? 'match, emulate as MMIO' : 'mismatch, RET_PF_INVALID: full fault'}`;
     case 'precheck':
-      return `${ev.afterGup ? 'lockless check after get_user_pages' : 'lockless pre-check'} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${ev.kept ? " (kept from an earlier read: no READ_ONCE, the mutant's)" : ''}, mmu_invalidate_seq=${ev.seq}: ${ev.retry ? (ev.afterGup ? 'retry, releasing the pfn' : 'retry') : 'go on'}`;
+      return precheckText(ev);
     case 'staleCheck': {
       const root = ev.root < 0 ? 'no root' : `root ${ev.root}`;
       if (ev.rootObsolete) return `is_page_fault_stale gfn ${hex(ev.gfn)}: ${ev.root < 0 ? 'no root' : `${root} obsolete`}: stale: retry`;
@@ -891,6 +907,25 @@ export function describeEvent(ev: KvmEventBody): string {
 }
 
 /** An access-tracked leaf as the step log says it: the pfn it keeps, RWX cleared (R and X saved). */
+/**
+ * The lockless pre-check's line: the values it read, as is_page_fault_stale's
+ * line has them (the range only while the count it read is non-zero), and why
+ * it retries: the gfn in the in-progress range, or the seq moved past the snapshot.
+ */
+function precheckText(ev: KvmEvent & { e: 'precheck' }): string {
+  const name = ev.afterGup ? 'lockless check after get_user_pages' : 'lockless pre-check';
+  const kept = ev.kept ? " (kept from an earlier read: no READ_ONCE, the mutant's)" : '';
+  const noRange = ev.rangeStart === INVALID_GPA;
+  // A kept count may outlive its invalidation: the range it is compared with is then the last one's, which
+  // kvm_mmu_invalidate_end leaves in place (only the next kvm_mmu_invalidate_begin resets it).
+  const left = ev.kept ? ' (left by kvm_mmu_invalidate_end)' : '';
+  const range = ev.inProgress > 0 ? (noRange ? ' range none added yet' : ` range gfns [${hex(ev.rangeStart)},${hex(ev.rangeEnd)})${left}`) : '';
+  const inRange = ev.inProgress > 0 && !noRange && ev.gfn >= ev.rangeStart && ev.gfn < ev.rangeEnd;
+  const why = inRange ? 'gfn in the range' : 'mmu_invalidate_seq moved past the snapshot';
+  const verdict = ev.retry ? `retry${ev.afterGup ? ', releasing the pfn' : ''} (${why})` : 'go on';
+  return `${name} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${kept}${range}, mmu_invalidate_seq=${ev.seq}, snapshot ${ev.snapshot}: ${verdict}`;
+}
+
 function trackedText(pfn: number): string {
   return `pfn ${hex(pfn)} access-tracked (---, not present to the hardware)`;
 }

@@ -150,7 +150,19 @@ function locklessInvalidateCheck(vcpu: Vcpu, fault: PageFault, afterGup: boolean
     inProgress = vcpu.cachedInProgress;
   }
   const retry = mmuInvalidateRetryGfnUnsafe(kvm, fault.mmuSeq, fault.gfn, inProgress);
-  kvm.emit({ e: 'precheck', vcpu: vcpu.id, gfn: fault.gfn, afterGup, inProgress, kept, seq: kvm.mmuInvalidateSeq, retry });
+  kvm.emit({
+    e: 'precheck',
+    vcpu: vcpu.id,
+    gfn: fault.gfn,
+    afterGup,
+    inProgress,
+    kept,
+    rangeStart: kvm.mmuInvalidateRangeStart,
+    rangeEnd: kvm.mmuInvalidateRangeEnd,
+    seq: kvm.mmuInvalidateSeq,
+    snapshot: fault.mmuSeq,
+    retry,
+  });
   return retry;
 }
 

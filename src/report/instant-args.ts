@@ -1,4 +1,5 @@
 import type { KvmEvent } from '../kvm/events.js';
+import { INVALID_GPA } from '../kvm/kvm.js';
 import { gfnRange, type SpanArgs } from './spans.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -23,6 +24,18 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         snapshot: ev.snapshot,
         retry: ev.retry,
         ...(ev.ignored ? { ignored: true } : {}),
+      };
+    case 'precheck':
+      return {
+        vcpu: ev.vcpu,
+        gfn: hex(ev.gfn),
+        afterGup: ev.afterGup,
+        mmuInvalidateInProgress: ev.inProgress,
+        ...(ev.kept ? { kept: true } : {}),
+        ...(ev.inProgress > 0 && ev.rangeStart !== INVALID_GPA ? { range: gfnRange(ev.rangeStart, ev.rangeEnd) } : {}),
+        mmuInvalidateSeq: ev.seq,
+        snapshot: ev.snapshot,
+        retry: ev.retry,
       };
     case 'fastPageFault':
       return {

@@ -48,10 +48,17 @@ test("the fault path's checks are in the story, with the values they read: the l
   );
   const kept = await events(['check', 'fault-vs-invalidation-mini', '--mutate', 'precheck-plain-read', '--out', join(dir, 'd.json')]);
   assert.equal(kept.code, 1, kept.stderr);
+  // The pre-check is range-based (mmu_invalidate_retry_gfn_unsafe): its line says the range and the snapshot it
+  // compared with, and which said retry (a probe: in_progress and seq alone could not tell why the kept count spins).
   assert.match(
     kept.stdout,
-    /lockless pre-check gfn 0x0: mmu_invalidate_in_progress=1 \(kept from an earlier read: no READ_ONCE, the mutant's\), mmu_invalidate_seq=\d+: retry\n/,
+    /vCPU1: lockless pre-check gfn 0x0: mmu_invalidate_in_progress=1 range gfns \[0x0,0x1\), mmu_invalidate_seq=1, snapshot 1: retry \(gfn in the range\)\n/,
   );
+  assert.match(
+    kept.stdout,
+    /lockless pre-check gfn 0x0: mmu_invalidate_in_progress=1 \(kept from an earlier read: no READ_ONCE, the mutant's\) range gfns \[0x0,0x1\) \(left by kvm_mmu_invalidate_end\), mmu_invalidate_seq=2, snapshot 2: retry \(gfn in the range\)\n/,
+  );
+  assert.match(kept.stdout, /lockless pre-check gfn 0x0: mmu_invalidate_in_progress=0, mmu_invalidate_seq=0, snapshot 0: go on\n/);
 });
 
 test('the root and memslot steps a story rests on are printed: kvm_mmu_new_pgd with the cached roots, what kvm_mmu_free_obsolete_roots frees, each memslot set published (a probe: the CR3 switch that cached the root, and the removal of the memslot the violation names, were missing)', async () => {
