@@ -16,6 +16,7 @@ import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
+import { rootLine } from './ftrace-roots.js';
 import { printable } from './printable.js';
 import { EptSptes, shadowSpte, spteAccess } from './spte-value.js';
 import { NS_PER_STEP, StepClock } from './step-clock.js';
@@ -514,8 +515,12 @@ export class FtraceSink implements InstanceSink {
           `${ev.holder} root ${ev.root} end ${ev.end < Number.MAX_SAFE_INTEGER ? hex(ev.end) : 'max'} zapped 0 flush_pending ${ev.flushPending ? 1 : 0}`,
         );
         return;
-      default:
+      default: {
+        // Roots and the requests that drop them (thread 003): no tracepoints, mmulab_* lines in runs too.
+        const line = rootLine(ev);
+        if (line !== null) this.add(at, ...line);
         return;
+      }
     }
   }
 
