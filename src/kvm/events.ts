@@ -61,8 +61,8 @@ export type KvmEventBody =
   | { e: 'cr3Write'; vcpu: number; cr3: number; old: number; root: number }
   /** kvm_mmu_new_pgd (a new CR3): the root slot after the switch (-1: none fits, one is built before entry) and the cached roots (-1: empty). */
   | { e: 'newPgd'; vcpu: number; pgd: number; root: number; prev: number[] }
-  /** kvm_mmu_free_obsolete_roots: the roots it looked at and those it frees. */
-  | { e: 'freeObsoleteRoots'; vcpu: number; current: number; prev: number[]; freed: number[] }
+  /** kvm_mmu_free_obsolete_roots: the roots it looked at, those it frees, and the obsolete ones it keeps (a mutant's test). */
+  | { e: 'freeObsoleteRoots'; vcpu: number; current: number; prev: number[]; freed: number[]; kept: number[] }
   /** kvm_swap_active_memslots publishes a new memslot set, with the old generation and the update-in-progress bit (`inProgress`). */
   | { e: 'memslotsPublish'; generation: number; inProgress: boolean; what: string }
   /** kvm_swap_active_memslots stores the final generation in the set it published (after synchronize_srcu and kvm_arch_memslots_updated). */
@@ -650,7 +650,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'newPgd':
       return `kvm_mmu_new_pgd CR3 ${cr3Text(ev.pgd)}: ${ev.root >= 0 ? `root sp ${ev.root} (a cached one fits)` : 'no cached root fits, one is built before entry'}; prev_roots ${rootList(ev.prev)}`;
     case 'freeObsoleteRoots':
-      return `kvm_mmu_free_obsolete_roots (current ${rootList([ev.current])}, prev_roots ${rootList(ev.prev)}): ${ev.freed.length > 0 ? `decides to free ${rootList(ev.freed)} (kvm_mmu_free_roots frees, under mmu_lock)` : 'finds none obsolete'}`;
+      return `kvm_mmu_free_obsolete_roots (current ${rootList([ev.current])}, prev_roots ${rootList(ev.prev)}): ${freeObsoleteVerdict(ev)}`;
     case 'memslotsPublish':
       return `publish memslots generation ${ev.generation}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.what}`;
     case 'memslotsGeneration':
@@ -924,6 +924,13 @@ function precheckText(ev: KvmEvent & { e: 'precheck' }): string {
   const why = inRange ? 'gfn in the range' : 'mmu_invalidate_seq moved past the snapshot';
   const verdict = ev.retry ? `retry${ev.afterGup ? ', releasing the pfn' : ''} (${why})` : 'go on';
   return `${name} gfn ${hex(ev.gfn)}: mmu_invalidate_in_progress=${ev.inProgress}${kept}${range}, mmu_invalidate_seq=${ev.seq}, snapshot ${ev.snapshot}: ${verdict}`;
+}
+
+/** What kvm_mmu_free_obsolete_roots did: the roots it frees, and any obsolete one it kept (only a mutant's test keeps one). */
+function freeObsoleteVerdict(ev: KvmEvent & { e: 'freeObsoleteRoots' }): string {
+  const kept = ev.kept.length > 0 ? `keeps obsolete ${rootList(ev.kept)} cached (the mutant's test)` : '';
+  if (ev.freed.length > 0) return `decides to free ${rootList(ev.freed)} (kvm_mmu_free_roots frees, under mmu_lock)${kept ? `; ${kept}` : ''}`;
+  return kept ? `frees none: ${kept}` : 'finds none obsolete';
 }
 
 function trackedText(pfn: number): string {

@@ -134,6 +134,8 @@ export function* kvmMmuFreeObsoleteRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
   yield op2(READ, mmu.kvm.objRoots, mmu.objSpt);
   let mask = 0;
   const freed: number[] = [];
+  /** Obsolete roots the loop kept (only the mutant's test keeps one). */
+  const kept: number[] = [];
   if (isObsoleteRoot(mmu, vcpu.root.root)) {
     mask |= KVM_MMU_ROOT_CURRENT;
     freed.push(vcpu.root.root);
@@ -154,10 +156,10 @@ export function* kvmMmuFreeObsoleteRoots(mmu: ShadowMmu, vcpu: Vcpu): Task {
     if (tested) {
       mask |= kvmMmuRootPrevious(i);
       freed.push(vcpu.prevRoots[i]!.root);
-    }
+    } else if (obsolete) kept.push(prev);
   }
   if (mmu.kvm.listens('freeObsoleteRoots')) {
-    mmu.kvm.emit({ e: 'freeObsoleteRoots', vcpu: vcpu.id, current: vcpu.root.root, prev: cachedRoots(vcpu), freed });
+    mmu.kvm.emit({ e: 'freeObsoleteRoots', vcpu: vcpu.id, current: vcpu.root.root, prev: cachedRoots(vcpu), freed, kept });
   }
   if (mask !== 0) yield* kvmMmuFreeRoots(mmu, vcpu, mask, 'zap-request');
 }

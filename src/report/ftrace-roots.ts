@@ -19,7 +19,10 @@ export function rootLine(ev: KvmEvent): [string, string] | null {
     case 'newPgd':
       return ['mmulab_new_pgd', `vcpu ${ev.vcpu} pgd ${ev.pgd.toString(16)} root ${root(ev.root)} prev_roots ${roots(ev.prev)}`];
     case 'freeObsoleteRoots':
-      return ['mmulab_free_obsolete_roots', `vcpu ${ev.vcpu} root ${root(ev.current)} prev_roots ${roots(ev.prev)} freed ${roots(ev.freed)}`];
+      return [
+        'mmulab_free_obsolete_roots',
+        `vcpu ${ev.vcpu} root ${root(ev.current)} prev_roots ${roots(ev.prev)} freed ${roots(ev.freed)}${ev.kept.length > 0 ? ` kept_obsolete ${roots(ev.kept)}` : ''}`,
+      ];
     case 'rootAlloc':
       return [
         'mmulab_root_alloc',
