@@ -145,6 +145,10 @@ function barsSection(rows: CompareReportRow[]): string {
     'mmuLock.contended',
     'mmuLock.writeHoldNs.max',
     'faults.retries',
+    // Thread 001: a pre-check retry costs no mmu_lock and no get_user_pages, one under the lock costs both; the
+    // total alone reads as if the pre-check made things worse (it retries more, as each retry re-faults at once).
+    'faults.retriesBeforeLock',
+    'faults.retriesUnderLock',
     'tlb.remoteFlushes',
     'roots.reloads',
     'apic.stalledNs',
