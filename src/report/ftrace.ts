@@ -498,6 +498,16 @@ export class FtraceSink implements InstanceSink {
           `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)} in_progress ${ev.inProgress}${ev.inProgress > 0 ? ` range_start ${hex(ev.rangeStart)} range_end ${hex(ev.rangeEnd)}` : ''} seq ${ev.seq} snapshot ${ev.snapshot} retry ${ev.retry ? 1 : 0}${ev.ignored ? ' ignored' : ''}`,
         );
         return;
+      case 'precheck':
+        // kvm_faultin_pfn's mmu_invalidate_retry_gfn_unsafe, without mmu_lock: no tracepoint. A run logs the
+        // checks that retry (each explains the RET_PF_RETRY(precheck) after it), a checker's replay every one.
+        if (!ev.retry && this.clock.active !== true) return;
+        this.add(
+          at,
+          'mmulab_mmu_invalidate_retry_gfn_unsafe',
+          `vcpu ${ev.vcpu} gfn ${hex(ev.gfn)}${ev.afterGup ? ' after_gup' : ''} in_progress ${ev.inProgress}${ev.kept ? ' kept' : ''}${ev.inProgress > 0 ? ` range_start ${hex(ev.rangeStart)} range_end ${hex(ev.rangeEnd)}` : ''} seq ${ev.seq} snapshot ${ev.snapshot} retry ${ev.retry ? 1 : 0}`,
+        );
+        return;
       case 'trackWrite':
         // kvm_mmu_track_write has no tracepoint (only the mmu_pte_write and mmu_flooded stats): each page
         // flooding zaps is a kvm_mmu_prepare_zap_page line before, each SPTE dropped a mmulab_drop_spte line.

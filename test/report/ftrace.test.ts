@@ -274,7 +274,7 @@ test('ftrace of a counterexample (checker, fault-vs-invalidation-mini, fault-ski
     mmulab_root_alloc: /^load root/,
     mmulab_tlb_flush: /^flush TLB$/,
     mmulab_mmu_invalidate_seq_snapshot: /^snapshot mmu_invalidate_seq=/,
-    mmulab_precheck: /^lockless (pre-check|check after get_user_pages) gfn/,
+    mmulab_mmu_invalidate_retry_gfn_unsafe: /^lockless (pre-check|check after get_user_pages) gfn/,
     mmulab_get_user_pages: /\(get_user_pages\)$/,
     mmulab_invalidate_range_start_done: /^invalidate_range_start returns$/,
     mmulab_host_pte_change: /^host PTE hva/,
