@@ -24,6 +24,8 @@ export interface CexInput {
   scenario: Scenario;
   /** Its model, with report sinks when asked for. */
   factory(sinks?: () => Sink[]): InstanceFactory;
+  /** `withoutMutant`: the file's mutant, left out of `cex` and the model (null when it had none); else null. */
+  leftOut: string | null;
 }
 
 /**
@@ -50,6 +52,7 @@ export function readCounterexample(file: string, withoutMutant = false): CexInpu
     throw e;
   }
   // replay --without-mutant: the same world on the kernel's protocol ("does the fix hold?").
+  const leftOut = withoutMutant ? cex.mutant : null;
   if (withoutMutant) cex = { ...cex, mutant: null };
   let scenario: Scenario;
   if (cex.scenarioText !== undefined) scenario = scenarioFromText(cex.scenarioText, cex.scenario, `${file}: scenarioText`);
@@ -70,7 +73,7 @@ export function readCounterexample(file: string, withoutMutant = false): CexInpu
   } catch (e) {
     throw uncheckable(file, cex, scenario, e);
   }
-  return { cex, scenario, factory: (sinks) => factoryForScenario(scenario, cex.scenario, setsOf(cex), cex.mutant, sinks) };
+  return { cex, scenario, leftOut, factory: (sinks) => factoryForScenario(scenario, cex.scenario, setsOf(cex), cex.mutant, sinks) };
 }
 
 /**

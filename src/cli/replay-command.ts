@@ -56,6 +56,8 @@ interface ReplayInput {
   schedule: Schedule;
   /** The counterexample read, or null for --schedule (nothing to compare with). */
   cex: Counterexample | null;
+  /** --without-mutant: the mutant left out (the file's, or --mutate's); else null. */
+  leftOut: string | null;
 }
 
 /** The replay the line check prints asks for: the scenario, its options and the encoded schedule. */
@@ -79,7 +81,7 @@ function fromLine(ref: string, o: ReplayFlags, ctx: Pick<CheckCommandContext, 'c
   }
   const limits = runLimits({ maxSteps, retries: parseRetries(o.retries ?? 'deferred') });
   const origin = { scenario: ref, settings: settingsOf(o.set), mutant, seed: 0, strategy: 'replay', limits };
-  return { source: '--schedule', factory, origin, schedule, cex: null };
+  return { source: '--schedule', factory, origin, schedule, cex: null, leftOut: o.withoutMutant ? named : null };
 }
 
 /** Refuses the options that only the --schedule form reads. */
@@ -107,7 +109,7 @@ function fileForm(file: string, o: ReplayFlags): ReplayInput {
     throw scenario === null ? e : new InputError(scenario);
   }
   const cex = input.cex;
-  return { source: file, factory: input.factory, origin: cex, schedule: cex.schedule, cex };
+  return { source: file, factory: input.factory, origin: cex, schedule: cex.schedule, cex, leftOut: input.leftOut };
 }
 
 /**
@@ -135,12 +137,6 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
     .option('--ftrace <file>', 'ftrace-style log of the replay')
     .option('--report <file>', 'HTML page with the interleaving as swimlanes')
     .action((arg: string, o: ReplayFlags) => {
-      // The page shows a violation, which the model without the mutant need not reach: refused before anything runs.
-      if (o.withoutMutant && o.report !== undefined) {
-        throw new InputError(
-          `--report ${o.report}: not with --without-mutant (the page shows a violation, which the fixed model need not reach; --ftrace, --trace and --json write the run)`,
-        );
-      }
       const input = o.schedule !== undefined ? fromLine(arg, o, ctx) : fileForm(arg, o);
       const made = input.factory();
       // The instance the replay runs, kept: a replay --without-mutant that leaves the schedule prints what it ran.
@@ -212,7 +208,12 @@ export function registerReplayCommand(p: Command, ctx: CheckCommandContext): voi
           };
           const json = o.json ? writeOutput('--json', o.json, toJson(held)) : null;
           if (json !== null) unwritten.push(json);
-          writeHeldOutputs(input.factory, { ...input.origin, mutant: null, schedule: input.schedule }, o, said, (l) => unwritten.push(l));
+          // The page's replay command: this one, as the violation's page gives it (the line without a file when it can carry it all).
+          const replayable = { ...input.origin, mutant: input.leftOut, schedule: input.schedule };
+          const line = input.cex !== null ? replayLine(replayable) : replayCommandOf(replayable);
+          const command = `${line ?? `mmulab replay ${shellWord(input.cex !== null ? input.source : arg)}`} --without-mutant`;
+          const view = { ...held, leftOut: input.leftOut };
+          writeHeldOutputs(input.factory, input.origin, view, o, command, (l) => unwritten.push(l));
           process.exitCode = reportUnwritten(unwritten) ? ctx.exit.input : ctx.exit.ok;
           return;
         }

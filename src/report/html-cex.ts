@@ -18,6 +18,24 @@ export interface CexReportOptions {
   settings?: Settings;
 }
 
+/**
+ * A replay that met no violation, as its page shows it (replay --without-mutant's --json holds the same fields, and no leftOut).
+ */
+export interface HeldView {
+  scenario: string;
+  /** Settings given (the counterexample's). */
+  settings: Record<string, unknown>;
+  /** The mutant left out (the counterexample's), or null when unknown. */
+  leftOut: string | null;
+  /** The property the counterexample recorded, or null (a --schedule line records none). */
+  recordedProperty: string | null;
+  /** How the replay ended, as replay prints it ("no violation in the schedule's 35 scheduler steps ..."). */
+  outcome: string;
+  schedule: { choices: number[]; draws: number[] };
+  /** The interleaving it ran, as printed. */
+  steps: { step: number; thread: string; text: string; timeNs?: number }[];
+}
+
 /** One row of the swimlanes: one line of the printed interleaving. */
 interface Row {
   /** Its number in the printed interleaving (1-based): the event's number. */
@@ -48,9 +66,7 @@ function threadOrder(names: string[]): string[] {
  * them from 0).
  */
 export function renderCexReport(cex: CounterexampleView, opts: CexReportOptions = {}): string {
-  const nameOf = (t: string | number) => (typeof t === 'number' ? (cex.threads?.[t] ?? `thread ${t}`) : t);
-  // Numbered as `mmulab check` and `mmulab replay` print the interleaving: line i is event i + 1.
-  const rows: Row[] = cex.steps.map((s, i) => ({ n: i + 1, step: s.step, thread: nameOf(s.thread), text: s.text, timeNs: s.timeNs }));
+  const rows = rowsOf(cex);
   const v = cex.violation;
   // The violation shows after the last line of the runtime step that detected it,
   // or, when that step printed nothing, after the last line.
@@ -63,33 +79,63 @@ export function renderCexReport(cex: CounterexampleView, opts: CexReportOptions 
     bad !== undefined
       ? `at event ${vn} (scheduler step ${v.step + 1} of ${choices})`
       : `after event ${vn} (after scheduler step ${Math.min(v.step, choices)} of ${choices})`;
-  const threads = threadOrder([...rows.map((r) => r.thread), ...(v.thread ? [v.thread] : [])]);
-  const color = new Map(threads.map((t, i) => [t, PALETTE[i % PALETTE.length]!]));
-  const hasTime = rows.some((r) => r.timeNs !== undefined);
-  const perThread = new Map<string, number>();
-  for (const r of rows) perThread.set(r.thread, (perThread.get(r.thread) ?? 0) + 1);
-
-  const head = `<tr><th class="stepcol" title="the event's number, as mmulab check and mmulab replay print the interleaving">event</th><th class="stepcol" title="the scheduler step the event happened in, counted from 1 (the counterexample's step field + 1)">sched. step</th>${hasTime ? '<th>time</th>' : ''}${threads
-    .map((t) => `<th class="lane" data-thread="${esc(t)}" style="border-top: 4px solid ${color.get(t)}">${esc(t)}</th>`)
-    .join('')}</tr>`;
-  const body = rows.map((r) => {
-    const isBad = r === bad;
-    const cells = threads
-      .map((t) =>
-        t === r.thread
-          ? `<td class="lane act" data-thread="${esc(t)}" style="border-left: 4px solid ${color.get(t)}"><div>${lineHtml(r.text)}</div>${isBad && t === v.thread ? `<div class="why">✖ ${esc(v.kind)}</div>` : ''}</td>`
-          : `<td class="lane" data-thread="${esc(t)}"></td>`,
-      )
-      .join('');
-    return `<tr class="${isBad ? 'violating' : ''}" data-step="${r.n}"><td class="stepcol num">${isBad ? '▶ ' : ''}${r.n}</td><td class="stepcol num sched">${r.step + 1}</td>${hasTime ? `<td class="num">${r.timeNs !== undefined ? esc(fmtNs(r.timeNs)) : ''}</td>` : ''}${cells}</tr>`;
-  });
+  const lanes = lanesOf(rows, v.thread ? [v.thread] : []);
+  const { threads, hasTime } = lanes;
+  const body = rows.map((r) => laneRow(lanes, r, r === bad ? { why: v.thread, kind: v.kind } : null));
   if (bad === undefined) {
     body.push(
       `<tr class="violating" data-step="${vn}"><td class="stepcol num">▶</td><td class="stepcol num sched"></td>${hasTime ? '<td></td>' : ''}<td colspan="${threads.length}"><div class="why">✖ ${esc(v.kind)} detected ${esc(where)}${v.thread ? ` (${esc(v.thread)})` : ''}</div></td></tr>`,
     );
   }
 
-  const style = `<style>
+  const html = `${STYLE}
+<h1>Counterexample: ${esc(cex.property || v.kind)}</h1>
+<div class="sub">${esc(cex.scenario)} · found by ${esc(cex.strategy)} · seed ${cex.seed} · ${rows.length} events printed, in ${plural(choices, 'scheduler step')} (${plural(cex.schedule.draws.length, 'draw')})${cex.mutant ? ` · mutant <span class="bad">${esc(cex.mutant)}</span>` : ''}</div>
+<div class="banner bad" id="violation" data-kind="${esc(v.kind)}" data-step="${vn}">✖ ${esc(v.kind)} ${where}${v.thread ? ` (${esc(v.thread)})` : ''}<div class="detail">${esc(v.message)}</div></div>
+${opts.replayCommand ? `<p>Replay it: <code>${esc(opts.replayCommand)}</code></p>` : ''}
+${interleavingSection(lanes, body, 'The red row (▶) is the event on which the property no longer held.')}
+<h2>Settings</h2>
+${settingsSection(cex, opts.settings)}
+${scheduleSection(cex.schedule)}`;
+  return page(`mmulab counterexample: ${cex.property || v.kind}`, html);
+}
+
+/**
+ * A replay that met no violation (`mmulab replay --without-mutant`): the
+ * interleaving of a counterexample run on the kernel's protocol, its mutant
+ * left out, read as the counterexample page reads (swimlanes, settings,
+ * schedule); the banner says how it ended where the counterexample's page
+ * states its violation, and a last row marks where the events stop.
+ */
+export function renderHeldReport(held: HeldView, opts: CexReportOptions = {}): string {
+  const rows = rowsOf(held);
+  const lanes = lanesOf(rows, []);
+  const { threads, hasTime } = lanes;
+  const body = rows.map((r) => laneRow(lanes, r, null));
+  body.push(
+    `<tr class="ended" data-step="${rows.length}"><td class="stepcol num">■</td><td class="stepcol num sched"></td>${hasTime ? '<td></td>' : ''}<td colspan="${Math.max(threads.length, 1)}"><div class="end">${esc(held.outcome)}</div></td></tr>`,
+  );
+  const choices = held.schedule.choices.length;
+  const without = held.leftOut !== null ? `without the mutant ${held.leftOut}` : 'without the mutant';
+  const html = `${STYLE}
+<style>
+tr.ended td { background: #eaf6ec; border-top: 2px solid #2e7d32; }
+tr.ended td.stepcol { color: #2e7d32; font-weight: 700; }
+.end { color: #2e7d32; font-weight: 600; }
+</style>
+<h1>The kernel's protocol, ${esc(without)}: no violation</h1>
+<div class="sub">${esc(held.scenario)} · the schedule of a counterexample${held.recordedProperty !== null ? ` (${esc(held.recordedProperty)})` : ''} replayed on the kernel's protocol${held.leftOut !== null ? ` · mutant <span class="mono">${esc(held.leftOut)}</span> left out` : ''} · ${rows.length} events printed, in ${plural(choices, 'scheduler step')} (${plural(held.schedule.draws.length, 'draw')})</div>
+<div class="banner ok" id="outcome" data-events="${rows.length}">✔ no violation on this interleaving<div class="detail">${esc(held.outcome)}</div></div>
+${opts.replayCommand ? `<p>Replay it: <code>${esc(opts.replayCommand)}</code></p>` : ''}
+${interleavingSection(lanes, body, 'The last row (■) says where the events stop: the schedule ran out, or the model without the mutant went another way than the schedule.')}
+<h2>Settings</h2>
+${settingsSection({ settings: held.settings, mutant: null }, opts.settings)}
+${scheduleSection(held.schedule)}`;
+  return page(`mmulab replay without the mutant: ${held.scenario}`, html);
+}
+
+/** The page's style, both pages. */
+const STYLE = `<style>
 table.swim { width: 100%; table-layout: fixed; }
 table.swim thead th { position: sticky; top: 0; z-index: 1; }
 table.swim td.lane { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px; }
@@ -104,23 +150,59 @@ tr.violating td.stepcol { color: #c62828; font-weight: 700; }
 .why { color: #c62828; font-weight: 700; margin-top: 4px; }
 </style>`;
 
-  const html = `${style}
-<h1>Counterexample: ${esc(cex.property || v.kind)}</h1>
-<div class="sub">${esc(cex.scenario)} · found by ${esc(cex.strategy)} · seed ${cex.seed} · ${rows.length} events printed, in ${plural(choices, 'scheduler step')} (${plural(cex.schedule.draws.length, 'draw')})${cex.mutant ? ` · mutant <span class="bad">${esc(cex.mutant)}</span>` : ''}</div>
-<div class="banner bad" id="violation" data-kind="${esc(v.kind)}" data-step="${vn}">✖ ${esc(v.kind)} ${where}${v.thread ? ` (${esc(v.thread)})` : ''}<div class="detail">${esc(v.message)}</div></div>
-${opts.replayCommand ? `<p>Replay it: <code>${esc(opts.replayCommand)}</code></p>` : ''}
-<h2>The interleaving</h2>
-<p class="note">Read top to bottom. Each row is one event of the interleaving, numbered as <code>mmulab check</code> and <code>mmulab replay</code> print it: what one thread did, written in kernel terms, in that thread's column, with where it took or released mmu_lock (<span class="lock mono">read_lock(mmu_lock)</span>). <i>sched. step</i> is the scheduler step it happened in, the steps the <code>minimised:</code> line of <code>mmulab check</code> counts: one step may print several events, or none. The red row (▶) is the event on which the property no longer held.</p>
-<p class="note">Events per thread: ${threads.map((t) => `<span class="mono" style="border-bottom: 3px solid ${color.get(t)}">${esc(t)}</span> ${perThread.get(t) ?? 0}`).join(' · ')}</p>
-<table class="swim" id="swimlanes"><thead>${head}</thead><tbody>${body.join('\n')}</tbody></table>
-<h2>Settings</h2>
-${settingsSection(cex, opts.settings)}
-<h2>Schedule</h2>
-<p class="note">Thread id chosen at each scheduler step (${choices} of them; a step may print several events, or none), then the model's random draws; <code>mmulab replay</code> follows exactly this.</p>
-<pre class="mono" id="schedule">choices: ${esc(cex.schedule.choices.join(' '))}
-draws: ${esc(cex.schedule.draws.join(' ') || '(none)')}</pre>
+/** The rows of a printed interleaving, numbered as `mmulab check` and `mmulab replay` print it: line i is event i + 1. */
+function rowsOf(view: Pick<CounterexampleView, 'steps' | 'threads'>): Row[] {
+  const nameOf = (t: string | number) => (typeof t === 'number' ? (view.threads?.[t] ?? `thread ${t}`) : t);
+  return view.steps.map((s, i) => ({ n: i + 1, step: s.step, thread: nameOf(s.thread), text: s.text, timeNs: s.timeNs }));
+}
+
+/** The swimlanes' columns: a thread each (`more`: threads with no row, e.g. the violation's), its colour, and whether rows have a time. */
+interface Lanes {
+  threads: string[];
+  color: Map<string, string>;
+  hasTime: boolean;
+  perThread: Map<string, number>;
+}
+
+function lanesOf(rows: Row[], more: string[]): Lanes {
+  const threads = threadOrder([...rows.map((r) => r.thread), ...more]);
+  const color = new Map(threads.map((t, i) => [t, PALETTE[i % PALETTE.length]!]));
+  const hasTime = rows.some((r) => r.timeNs !== undefined);
+  const perThread = new Map<string, number>();
+  for (const r of rows) perThread.set(r.thread, (perThread.get(r.thread) ?? 0) + 1);
+  return { threads, color, hasTime, perThread };
+}
+
+/** One event's row; `bad`: it is the violating one (the violation's thread and kind, said in that thread's cell). */
+function laneRow(l: Lanes, r: Row, bad: { why: string; kind: string } | null): string {
+  const cells = l.threads
+    .map((t) =>
+      t === r.thread
+        ? `<td class="lane act" data-thread="${esc(t)}" style="border-left: 4px solid ${l.color.get(t)}"><div>${lineHtml(r.text)}</div>${bad !== null && t === bad.why ? `<div class="why">✖ ${esc(bad.kind)}</div>` : ''}</td>`
+        : `<td class="lane" data-thread="${esc(t)}"></td>`,
+    )
+    .join('');
+  return `<tr class="${bad !== null ? 'violating' : ''}" data-step="${r.n}"><td class="stepcol num">${bad !== null ? '▶ ' : ''}${r.n}</td><td class="stepcol num sched">${r.step + 1}</td>${l.hasTime ? `<td class="num">${r.timeNs !== undefined ? esc(fmtNs(r.timeNs)) : ''}</td>` : ''}${cells}</tr>`;
+}
+
+/** The interleaving's heading, how to read it (`marked`: what the marked row is), and the swimlanes of `body`. */
+function interleavingSection(l: Lanes, body: string[], marked: string): string {
+  const head = `<tr><th class="stepcol" title="the event's number, as mmulab check and mmulab replay print the interleaving">event</th><th class="stepcol" title="the scheduler step the event happened in, counted from 1 (the counterexample's step field + 1)">sched. step</th>${l.hasTime ? '<th>time</th>' : ''}${l.threads
+    .map((t) => `<th class="lane" data-thread="${esc(t)}" style="border-top: 4px solid ${l.color.get(t)}">${esc(t)}</th>`)
+    .join('')}</tr>`;
+  return `<h2>The interleaving</h2>
+<p class="note">Read top to bottom. Each row is one event of the interleaving, numbered as <code>mmulab check</code> and <code>mmulab replay</code> print it: what one thread did, written in kernel terms, in that thread's column, with where it took or released mmu_lock (<span class="lock mono">read_lock(mmu_lock)</span>). <i>sched. step</i> is the scheduler step it happened in, the steps the <code>minimised:</code> line of <code>mmulab check</code> counts: one step may print several events, or none. ${marked}</p>
+<p class="note">Events per thread: ${l.threads.map((t) => `<span class="mono" style="border-bottom: 3px solid ${l.color.get(t)}">${esc(t)}</span> ${l.perThread.get(t) ?? 0}`).join(' · ')}</p>
+<table class="swim" id="swimlanes"><thead>${head}</thead><tbody>${body.join('\n')}</tbody></table>`;
+}
+
+/** The schedule the page's replay follows. */
+function scheduleSection(schedule: { choices: number[]; draws: number[] }): string {
+  return `<h2>Schedule</h2>
+<p class="note">Thread id chosen at each scheduler step (${schedule.choices.length} of them; a step may print several events, or none), then the model's random draws; <code>mmulab replay</code> follows exactly this.</p>
+<pre class="mono" id="schedule">choices: ${esc(schedule.choices.join(' '))}
+draws: ${esc(schedule.draws.join(' ') || '(none)')}</pre>
 `;
-  return page(`mmulab counterexample: ${cex.property || v.kind}`, html);
 }
 
 /** A line's text, its mmu_lock operations set apart from its event (the text reads the same). */
@@ -135,7 +217,7 @@ function lineHtml(text: string): string {
  * caller knows the settings in effect; else only those the command line gave,
  * which is all the counterexample records.
  */
-function settingsSection(cex: CounterexampleView, effective: Settings | undefined): string {
+function settingsSection(cex: Pick<CounterexampleView, 'settings' | 'mutant'>, effective: Settings | undefined): string {
   const mutant = `<tr><th>mutant</th><td class="mono${cex.mutant ? ' bad' : ''}" data-setting="mutant">${esc(cex.mutant ?? 'none (the kernel protocol)')}</td><td class="from"></td></tr>`;
   if (effective === undefined) {
     const given = Object.keys(cex.settings).length > 0;

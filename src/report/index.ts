@@ -23,7 +23,7 @@ export { type InstanceSink, recordLockIntervals } from './attach.js';
 export { DEFAULT_MAX_EVENTS } from './budget.js';
 export { asCounterexample, type CounterexampleView } from './cex.js';
 export { FtraceSink } from './ftrace.js';
-export { type CexReportOptions, renderCexReport } from './html-cex.js';
+export { type CexReportOptions, type HeldView, renderCexReport, renderHeldReport } from './html-cex.js';
 export { type CompareReportOptions, type CompareReportRow, renderCompareReport } from './html-compare.js';
 export { type RunReportExtras, renderRunReport } from './html-run.js';
 export { PerfettoSink } from './perfetto.js';

@@ -5,12 +5,12 @@ import type { RunResult } from '../simulate/result.js';
 import type { CounterexampleView } from './cex.js';
 import { fmtNs } from './duration.js';
 import { FtraceSink } from './ftrace.js';
-import type { CexReportOptions } from './html-cex.js';
+import type { CexReportOptions, HeldView } from './html-cex.js';
 import type { RunReportExtras } from './html-run.js';
 import { livelockText } from './metric-rows.js';
 import { PerfettoSink } from './perfetto.js';
 import { type RunSeries, SeriesSink } from './series.js';
-import { writeCexReport, writeFtrace, writePerfettoTrace, writeRunReport } from './write.js';
+import { writeCexReport, writeFtrace, writeHeldReport, writePerfettoTrace, writeRunReport } from './write.js';
 
 /** Which outputs a run should record for. */
 export interface RecorderOptions {
@@ -123,21 +123,20 @@ export class ReportRecorder {
   }
 
   /**
-   * Writes the trace and the log of a replay that met no violation (replay
-   * --without-mutant: the fix held on the interleaving), `outcome` saying how it
-   * ended; the counterexample page, which shows a violation, is not among them.
+   * Writes the trace, the log and the page of a replay that met no violation
+   * (replay --without-mutant: the fix held on the interleaving), `held.outcome`
+   * saying how it ended; the page is the counterexample page's, its banner
+   * that outcome (renderHeldReport). `onError` as for `write`.
    */
-  writeHeld(
-    files: Omit<RecorderFiles, 'report'>,
-    run: { scenario: string; mutant: string | null; strategy: string },
-    outcome: string,
-    onError?: OutputError,
-  ): void {
+  writeHeld(files: RecorderFiles, held: HeldView & { strategy: string }, opts: CexReportOptions = {}, onError?: OutputError): void {
     const each = eachOutput(files, onError);
     const perfetto = this.perfetto;
     const ftrace = this.ftrace;
+    const { outcome } = held;
+    const run = { scenario: held.scenario, mutant: null, strategy: held.strategy };
     if (perfetto) each('trace', (f) => writePerfettoTrace(f, perfetto, { otherData: { ...run, violation: null, outcome } }));
     if (ftrace) each('ftrace', (f) => writeFtrace(f, ftrace, { title: this.opts.title ?? `${run.scenario} replay (no violation)`, outcome: [outcome] }));
+    each('report', (f) => writeHeldReport(f, held, { settings: this.ranWith, ...opts }));
   }
 
   /**

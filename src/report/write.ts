@@ -2,7 +2,7 @@ import type { RunResult } from '../simulate/result.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { CounterexampleView } from './cex.js';
 import type { FtraceSink } from './ftrace.js';
-import { type CexReportOptions, renderCexReport } from './html-cex.js';
+import { type CexReportOptions, type HeldView, renderCexReport, renderHeldReport } from './html-cex.js';
 import { type CompareReportOptions, type CompareReportRow, renderCompareReport } from './html-compare.js';
 import { type RunReportExtras, renderRunReport } from './html-run.js';
 import type { PerfettoSink } from './perfetto.js';
@@ -25,6 +25,11 @@ export function writeCompareReport(file: string, rows: CompareReportRow[], opts:
 /** `mmulab check|replay --report FILE.html`: a counterexample as swimlanes. */
 export function writeCexReport(file: string, cex: CounterexampleView, opts: CexReportOptions = {}): void {
   writeFileAtomic(file, renderCexReport(cex, opts));
+}
+
+/** `mmulab replay --without-mutant --report FILE.html`: the interleaving the kernel's protocol ran, no violation. */
+export function writeHeldReport(file: string, held: HeldView, opts: CexReportOptions = {}): void {
+  writeFileAtomic(file, renderHeldReport(held, opts));
 }
 
 /** `--trace FILE`: Chrome Trace Event JSON for ui.perfetto.dev, streamed. */
