@@ -3,6 +3,7 @@ import type { LogLine } from '../runtime/instance.js';
 import type { RwLock } from '../runtime/rwlock.js';
 import type { Thread } from '../runtime/thread.js';
 import { gupHolders, heldFreeNote } from './gup-refs.js';
+import { LineJoin, reRequestText } from './line-join.js';
 import { LOCK_NOTE_SEP, LockNotes } from './lock-notes.js';
 
 /** What the step log needs of the model to write mmu_lock's operations: the lock, and the threads that take it. */
@@ -44,7 +45,8 @@ const OWN_KIND = /^(reclaim|migrate|numa|ksm): /;
  * mmu_lock, which the protocol rests on (is_page_fault_stale runs under it,
  * the notifier's kvm_mmu_invalidate_begin and zap under it for write), still
  * with one line per event, by which the trace exporters number the steps
- * (report/step-clock.ts). An acquisition goes at the start of its thread's
+ * (report/step-clock.ts), but for an event it joins to the line before
+ * (line-join.ts: a re-request's kvm_make_request and why, one line). An acquisition goes at the start of its thread's
  * next line, the work it guards ("vCPU0: read_lock(mmu_lock);
  * is_page_fault_stale ..."), after the thread's name when the event's text
  * starts with it, as a printed line names its thread once. A release goes at
@@ -67,6 +69,10 @@ export class StepLog implements Sink {
   private readonly acquiredOn = new Map<number, number>();
   private readonly threads: readonly Thread[];
   private readonly vcpus: LockedModel['vcpus'];
+  /** Which events go on the line before theirs (line-join.ts). */
+  private readonly join = new LineJoin();
+  /** The last line's event text, as it ends that line (before any release appended). */
+  private lastSaid = '';
 
   constructor(
     private readonly violations: readonly unknown[],
@@ -95,7 +101,16 @@ export class StepLog implements Sink {
       const holders = gupHolders(this.vcpus, ev.pfn);
       if (holders.length > 0) said += heldFreeNote(holders, ev.kind);
     }
-    this.lines.push({ step: at.step, thread: at.tid, timeNs: at.ts, text: this.text(said, at.tid) });
+    const last = this.lines[this.lines.length - 1];
+    if (this.join.joins(ev, at) && last !== undefined && ev.e === 'apicReload') {
+      // One kvm_make_request, one line: the request's text, at the end of its line, said with why.
+      const joined = reRequestText(ev.vcpu);
+      last.text = last.text.endsWith(this.lastSaid) ? last.text.slice(0, last.text.length - this.lastSaid.length) + joined : last.text + LOCK_NOTE_SEP + said;
+      this.lastSaid = joined;
+    } else {
+      this.lines.push({ step: at.step, thread: at.tid, timeNs: at.ts, text: this.text(said, at.tid) });
+      this.lastSaid = said;
+    }
     if (this.violations.length > 0) this.ended = true;
   }
 

@@ -71,7 +71,7 @@ export class FtraceSink implements InstanceSink {
   }
 
   on(ev: KvmEvent, stamp: EventStamp): void {
-    const at = this.clock.stamp(stamp);
+    const at = this.clock.stamp(ev, stamp);
     if (at === null || !this.budget.take(at)) return;
     const before = this.recs.length;
     this.lines(ev, at);

@@ -60,7 +60,7 @@ export class PerfettoSink implements InstanceSink {
   }
 
   on(ev: KvmEvent, stamp: EventStamp): void {
-    const at = this.clock.stamp(stamp);
+    const at = this.clock.stamp(ev, stamp);
     if (at === null || !this.budget.take(at)) return;
     this.spans.on(ev, at);
     this.stalls.on(ev, at);

@@ -1,4 +1,5 @@
-import type { EventStamp } from '../kvm/events.js';
+import type { EventStamp, KvmEvent } from '../kvm/events.js';
+import { LineJoin } from '../oracle/line-join.js';
 import type { LockObserver } from '../runtime/rwlock.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type LockIntervals, stillGoing } from './attach.js';
@@ -15,7 +16,8 @@ export const NS_PER_STEP = 1000;
  * There the exports place events by the interleaving instead: the step log
  * keeps one line per event, so the n-th event of the replay is line n of the
  * interleaving as `mmulab check` and `mmulab replay` print it, and it stands at
- * step n (n µs). What happens between two events and has no event of its own
+ * step n (n µs); an event the log joins to the line before (oracle/line-join.ts)
+ * stands at that line's step, with it. What happens between two events and has no event of its own
  * (mmu_lock taken, waited for, released) is placed between them, in the order
  * it happened. The count needs every event: a sink using this clock reads
  * every kind (declares no `kinds`), as the step log does.
@@ -27,7 +29,7 @@ export const NS_PER_STEP = 1000;
 export class StepClock {
   /** Whether the exports are in steps: null until the first event says. */
   active: boolean | null = null;
-  /** Events seen so far: the interleaving step of the latest. */
+  /** Events seen so far, less those joined to the line before: the interleaving step of the latest (its line). */
   events = 0;
   /**
    * The interleaving step of the event the first violation was found on (the
@@ -39,6 +41,8 @@ export class StepClock {
   /** Per point between events: the events seen before it. */
   private readonly marks: number[] = [];
   private readonly stamped: EventStamp = { ts: 0, step: 0, tid: -1 };
+  /** The events the step log joins to the line before. */
+  private readonly join = new LineJoin();
   private inst: KvmInstance | null = null;
   private lock: LockWatch | null = null;
 
@@ -52,14 +56,14 @@ export class StepClock {
   }
 
   /**
-   * Call with every event, before recording it: the stamp to record it by
+   * Call with every event `ev`, before recording it: the stamp to record it by
    * (the same one in virtual time; a scratch stamp in steps, to copy from).
    * Null in steps for an event after the one the first violation was found
    * on: the rest of the step the run stops in, which the printed interleaving
    * leaves out (oracle/step-log.ts), so that the exports end where it ends,
    * event for event.
    */
-  stamp(at: EventStamp): EventStamp | null {
+  stamp(ev: KvmEvent, at: EventStamp): EventStamp | null {
     if (this.active === null) {
       // The checker turns per-thread time on after building the instance, before its first step.
       this.active = this.inst?.rt.localTime === true;
@@ -70,8 +74,10 @@ export class StepClock {
     }
     if (!this.active) return at;
     if (this.violationAt !== null) return null;
-    this.events++;
-    this.runtimeSteps.push(at.step);
+    if (!this.join.joins(ev, at) || this.events === 0) {
+      this.events++;
+      this.runtimeSteps.push(at.step);
+    }
     if (this.violationAt === null && this.inst !== null && this.inst.violations.length > 0) this.violationAt = this.events;
     const s = this.stamped;
     s.ts = this.events * NS_PER_STEP;

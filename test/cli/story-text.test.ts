@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { describeEvent } from '../../src/kvm/events.js';
+import { tempDir } from '../temp-dir.js';
 import { captured, story } from './captured-cli.js';
 
 /** The story (numbered lines and the => line) of `check scenario --mutate mutant`, which must find it. */
@@ -122,4 +125,41 @@ test("request-mode-read-early's story has a line where kvm_make_all_cpus_request
   );
   assert.ok(read >= 0 && entry > read && acted > entry, lines.join('\n'));
   assert.ok(!lines.some((l) => /a vCPU's mode read/.test(l)), 'the acted line names the vCPU');
+});
+
+test("the APIC-access reload's re-request is one line, its kvm_make_request and why (a probe: 'make request KVM_REQ_APIC_PAGE_RELOAD to vCPU0' then 'invalidation in progress: re-request ...', one request on two lines); the exports number the events by the lines still", async () => {
+  // check apic-reload-mini --mutate apic-reload-no-retry's counterexample, by its line, on the kernel's protocol: the reload re-requests.
+  const ftrace = join(tempDir('mmulab-story-text-'), 'held.txt');
+  const r = await captured([
+    'replay',
+    'apic-reload-mini',
+    '--mutate',
+    'apic-reload-no-retry',
+    '--schedule',
+    'AQgAAQEBAgkABwIFAAMCBQAEAA',
+    '--without-mutant',
+    '--ftrace',
+    ftrace,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = story(r.stdout);
+  const check = lines.findIndex((l) => /[:;] mmu_invalidate_retry_gfn APIC-access gfn 0xfee00 \(.*\): retry$/.test(l));
+  assert.ok(check >= 0, lines.join('\n'));
+  const n = check + 2;
+  assert.match(
+    lines[check + 1]!,
+    new RegExp(`^${n}\\. vCPU0: invalidation in progress: re-request KVM_REQ_APIC_PAGE_RELOAD \\(make request to vCPU0, itself\\); read_unlock\\(mmu_lock\\)`),
+  );
+  assert.ok(!lines.some((l) => /vCPU0: make request KVM_REQ_APIC_PAGE_RELOAD to vCPU0$/.test(l)), lines.join('\n'));
+  // The log keeps both records (the model's events are unchanged), at the line's number; the last event at the last line's.
+  const at = (name: string) => [...readFileSync(ftrace, 'utf8').matchAll(new RegExp(`^ *vCPU0-\\d+ +\\[000\\] +(\\d+\\.\\d+): ${name}: +vcpu 0 (.*)$`, 'gm'))];
+  const micro = (ts: string) => Math.round(Number(ts) * 1e6);
+  const self = at('mmulab_make_request');
+  assert.equal(self.length, 1);
+  assert.equal(micro(self[0]![1]!), n);
+  assert.deepEqual(
+    at('mmulab_apic_access_reload').map((m) => [micro(m[1]!), m[2]]),
+    [[n, 'pfn 1000 retry']],
+  );
+  assert.equal(micro(at('mmulab_entry_cancelled')[0]![1]!), lines.length);
 });
