@@ -5,6 +5,7 @@ import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, gfnToHva, hvaToGfn, KVM_MEMSLOT_INVAL
 import { KVM_REQ_APIC_PAGE_RELOAD, KVM_REQ_TLB_FLUSH, TLB_FLUSH_REQUESTS } from '../kvm/requests.js';
 import { tlbEntryPfn, tlbEntryWritable } from '../kvm/tlb-entry.js';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type Vcpu } from '../kvm/vcpu.js';
+import { fmtNs } from '../runtime/duration.js';
 import type { Violation } from '../runtime/instance.js';
 import { CleanRanges } from './clean-ranges.js';
 import { backsOff, heldFate, pageHolders, vcpuNames } from './gup-refs.js';
@@ -124,7 +125,7 @@ export class Oracle implements Sink {
    * in the interleaving, which prints the free as a step of its own.
    */
   private when(freed: FreedPfn): string {
-    return this.kvm.rt.localTime ? '' : ` at ${freed.timeNs} ns`;
+    return this.kvm.rt.localTime ? '' : ` at ${fmtNs(freed.timeNs)}`;
   }
 
   private threadName(): string {
@@ -358,7 +359,7 @@ export class Oracle implements Sink {
       const unlogged = ring
         ? `and by the end no dirty ring holds gfn ${hex(gfn)} uncollected${overwrote}, with no copy or mark of it still to come: no collection will report this write`
         : `and by the end gfn ${hex(gfn)}'s dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write`;
-      const when = kvm.rt.localTime ? '' : ` at ${w.ts} ns`;
+      const when = kvm.rt.localTime ? '' : ` at ${fmtNs(w.ts)}`;
       const name = kvm.vcpus[w.vcpu]?.name ?? `vCPU${w.vcpu}`;
       this.violations.push({
         kind: 'lost-dirty-write',

@@ -82,7 +82,7 @@ test('lost-dirty-write, judged at the end of the run: a write to a logged gfn no
   assert.equal(lost[0]!.thread, 'vCPU0');
   assert.match(
     lost[0]!.message,
-    /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault at \d+ ns, the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
+    /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault at [\d.]+(?:ns|µs|ms), the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
   );
   const lost2 = judge((log, kvm) => copied(log, kvm, 2), none, 'spte');
   assert.match(lost2[0]!.message, /last copy of the page coming before it \(after KVM_GET_DIRTY_LOG #2 reported it\), .*the migrated copy lacks it$/);
@@ -189,7 +189,7 @@ test('run, judged at the end: dirty-log-mini with fast-pf-no-mark-dirty ends in 
   );
   assert.match(
     m.violations[0]!.message,
-    /^vCPU\d wrote gfn 0x0 through its SPTEs .* after a fault that did not mark the page dirty at \d+ ns, .*by the end gfn 0x0's dirty bit is clear/,
+    /^vCPU\d wrote gfn 0x0 through its SPTEs .* after a fault that did not mark the page dirty at [\d.]+(?:ns|µs|ms), .*by the end gfn 0x0's dirty bit is clear/,
   );
   for (const [name, mmu] of [
     ['dirty-log-mini', 'tdp'],

@@ -241,7 +241,7 @@ test('lost-dirty-write with rings, judged at the end: a write to a gfn a ring ho
   assert.equal(harvested[0]!.kind, 'lost-dirty-write');
   assert.match(
     harvested[0]!.message,
-    /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault at 0 ns, the VMM's last copy of the page coming before it \(in copy round #1, after the dirty rings' collection reported it\), and by the end no dirty ring holds gfn 0x0 uncollected, with no copy or mark of it still to come: no collection will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
+    /^vCPU0 wrote gfn 0x0 through its TLB and reached pfn 0x1000 without a fault at 0ns, the VMM's last copy of the page coming before it \(in copy round #1, after the dirty rings' collection reported it\), and by the end no dirty ring holds gfn 0x0 uncollected, with no copy or mark of it still to come: no collection will report this write, and the migrated copy lacks it \(vCPU0's TLB entry still allowed writes\)$/,
   );
 });
 

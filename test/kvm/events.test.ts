@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCounterexample } from '../../src/check/counterexample.js';
 import { describeEvent } from '../../src/kvm/events.js';
+import { fmtNs } from '../../src/report/duration.js';
 import { createInstance, effectiveSettings } from '../../src/scenario/instantiate.js';
 import { loadScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/simulate/simulate.js';
 import { cli } from '../cli/in-process-cli.js';
 import { counterexampleOf, printedSteps } from '../report/fixtures.js';
 import { tempDir } from '../temp-dir.js';
@@ -47,11 +49,22 @@ test('events: a use after free found by the checker is not dated by a thread-loc
     cex.violation.message,
     /: migrate unmapped pfn 0x1000 while vCPU0 held the reference get_user_pages took: the kernel's migration would find that reference and back off, mapping the old page back; the model freed it at once to expose the use \(docs/,
   );
-  assert.doesNotMatch(cex.violation.message, / at \d+ ns/);
+  assert.doesNotMatch(cex.violation.message, / at \d+ ?(ns|µs|ms)/);
   assert.ok(
     printedSteps(cex).some(([, , t]) => /^free pfn /.test(t)),
     'the free is printed',
   );
+});
+
+test('events: a simulated run\'s violation dates the free in the format every output prints durations in (fmtNs), its JSON time numeric (a probe: "which apic-migrate unmapped at 153755 ns" where the run printed "at 154µs")', () => {
+  const s = loadScenario('apic-page-reload');
+  const r = simulate(s, { settings: effectiveSettings(s), mutant: 'apic-reload-no-retry', seed: 1 });
+  const v = r.violations[0]!;
+  assert.equal(typeof v.timeNs, 'number');
+  const at = / which apic-migrate unmapped at (\S+) while /.exec(v.message);
+  assert.ok(at, v.message);
+  assert.equal(at[1], fmtNs(153_755));
+  assert.doesNotMatch(v.message, /\d ns\b/);
 });
 
 test("listens: the checker's exploring instances read no root or memslot story events, so those are not built; an instance with its step log reads them all", () => {

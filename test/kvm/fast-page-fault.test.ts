@@ -240,6 +240,6 @@ test("regression, fast-pf-no-mark-dirty: the same window without the mark: at th
   assertLostAtEnd(
     inst,
     'vCPU1',
-    /^vCPU1 wrote gfn 0x0 through its SPTEs and reached pfn 0x1000 without a fault at \d+ ns, the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it$/,
+    /^vCPU1 wrote gfn 0x0 through its SPTEs and reached pfn 0x1000 without a fault at [\d.]+(?:ns|µs|ms), the VMM's last copy of the page coming before it \(after KVM_SET_USER_MEMORY_REGION enabled KVM_MEM_LOG_DIRTY_PAGES\), and by the end gfn 0x0's dirty bit is clear, with no copy or mark of it still to come: no harvest will report this write, and the migrated copy lacks it$/,
   );
 });
