@@ -1,7 +1,7 @@
 import type { Settings } from '../kvm/settings.js';
 import { fmtNs } from '../report/duration.js';
 import { apicRequested, apicReRequested, faultsEnded, ifMeasured, invalidationsCompleted, lockTaken, zapsCompleted } from '../report/measured.js';
-import { METRIC_ROWS, type MetricRow } from '../report/metric-rows.js';
+import { METRIC_ROWS, type MetricRow, textLabel } from '../report/metric-rows.js';
 import { printable } from '../report/printable.js';
 import { countMean, seedSpread } from '../report/seed-spread.js';
 import { InputError } from '../scenario/input-error.js';
@@ -190,12 +190,12 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     metric('APIC reloads', (r) => r.metrics.apic.reloads),
     metric('APIC re-requests', (r) => r.metrics.apic.reRequests),
     // Each vCPU's time from its first re-request to its reload, added up over the vCPUs: the retry flow's loop only.
-    metric('APIC time re-requesting (sum)', (r) => ifMeasured(r, r.metrics.apic.stalledNs, apicReRequested), fmtNs),
+    metric(textLabel('apic.stalledNs'), (r) => ifMeasured(r, r.metrics.apic.stalledNs, apicReRequested), fmtNs),
     // Those stalls, and the longest: a vCPU's wait is bounded by the invalidations it overlapped.
     metric('APIC stalls', (r) => r.metrics.apic.stalls ?? 0),
     metric('APIC longest stall', (r) => ifMeasured(r, r.metrics.apic.stallMaxNs ?? 0, apicReRequested), fmtNs),
     // Each vCPU's time from a reload request to its next VM-entry, added up: what the reload costs the guest, either flow.
-    metric('APIC request to next VM-entry (sum)', (r) => ifMeasured(r, r.metrics.apic.requestToEntryNs, apicRequested), fmtNs),
+    metric(textLabel('apic.requestToEntryNs'), (r) => ifMeasured(r, r.metrics.apic.requestToEntryNs, apicRequested), fmtNs),
     // Under TDP there are no shadow pages (0 in the JSON): the row is for comparisons that shadow-page.
     ...(c.rows.some((row) => row.settings.mmu === 'shadow') ? [metric('shadow pages peak', (r) => r.metrics.shadowPages.peak)] : []),
     metric('root reloads', (r) => r.metrics.roots.reloads),

@@ -11,7 +11,7 @@ import {
   type Measured,
   zapsCompleted,
 } from '../report/measured.js';
-import { livelockText } from '../report/metric-rows.js';
+import { livelockText, textLabel } from '../report/metric-rows.js';
 import { actedWords } from '../report/mutant-acted.js';
 import { printable } from '../report/printable.js';
 import type { RunResult } from '../simulate/result.js';
@@ -53,7 +53,9 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
       `${ns(m.invalidations.durationNs.p50, invalidationsCompleted)} / ${ns(m.invalidations.durationNs.max, invalidationsCompleted)}`,
     ],
     ['APIC reloads/re-requests', `${g(m.apic.reloads)} / ${g(m.apic.reRequests)}`],
-    ['APIC re-requesting/request to entry', `${ns(m.apic.stalledNs, apicReRequested)} / ${ns(m.apic.requestToEntryNs, apicRequested)} (sums over vCPUs)`],
+    // Sums over the vCPUs, in the words compare's text and the pages use (metric-rows.ts).
+    [textLabel('apic.stalledNs'), ns(m.apic.stalledNs, apicReRequested)],
+    [textLabel('apic.requestToEntryNs'), ns(m.apic.requestToEntryNs, apicRequested)],
     ['APIC stalls, longest', `${g(m.apic.stalls ?? 0)}, ${ns(m.apic.stallMaxNs ?? 0, apicReRequested)}`],
   ];
   const d = m.dirtyLog;

@@ -20,6 +20,8 @@ export interface MetricRow {
   /** Group heading it is listed under. */
   group: string;
   label: string;
+  /** The label in the text tables (compare's, run's), where the page's would not fit: the same words, its group named. */
+  text?: string;
   get: (r: RunResult) => number;
   /** 'ns': a duration; 'int': a count. */
   unit: 'ns' | 'int';
@@ -30,6 +32,13 @@ export interface MetricRow {
    * '-' for a run without it, and a compare's mean is of the runs with it.
    */
   has?: (r: RunResult) => boolean;
+}
+
+/** The label a text table gives the row `key`: its `text`, else its group and label. */
+export function textLabel(key: string): string {
+  const row = METRIC_ROWS.find((r) => r.key === key);
+  if (row === undefined) throw new Error(`no metric row '${key}'`);
+  return row.text ?? `${row.group} ${row.label}`;
 }
 
 /** A duration's row: `has` it where the run measured it (measured.ts). */
@@ -151,7 +160,14 @@ export const METRIC_ROWS: readonly MetricRow[] = [
   { key: 'apic.reRequests', group: 'APIC-access page', label: 're-requests (invalidation in progress)', get: (r) => m(r).apic.reRequests, unit: 'int' },
   // Each vCPU's time from its first re-request to its reload, added up over the vCPUs: the retry flow's loop only.
   timed(
-    { key: 'apic.stalledNs', group: 'APIC-access page', label: 'time re-requesting (summed over vCPUs)', get: (r) => m(r).apic.stalledNs, unit: 'ns' },
+    {
+      key: 'apic.stalledNs',
+      group: 'APIC-access page',
+      label: 'time re-requesting (summed over vCPUs)',
+      text: 'APIC time re-requesting (sum)',
+      get: (r) => m(r).apic.stalledNs,
+      unit: 'ns',
+    },
     apicReRequested,
   ),
   // The stalls summed above, and the longest: what bounds one vCPU's wait (the merged range of overlapping invalidations prolongs it).
@@ -169,6 +185,7 @@ export const METRIC_ROWS: readonly MetricRow[] = [
       key: 'apic.requestToEntryNs',
       group: 'APIC-access page',
       label: 'request to next VM-entry (summed over vCPUs)',
+      text: 'APIC request to next VM-entry (sum)',
       get: (r) => m(r).apic.requestToEntryNs,
       unit: 'ns',
     },

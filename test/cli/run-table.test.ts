@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { grouped } from '../../src/check/grouped.js';
+import { fmtNs } from '../../src/report/duration.js';
 import { tempDir } from '../temp-dir.js';
 import { captured } from './captured-cli.js';
 
@@ -24,7 +25,8 @@ test('run table: a duration the run did not measure is "-", not 0ns (a probe: "i
   assert.doesNotMatch(r.stdout, /partial/, r.stdout);
   assert.equal(value(r.stdout, 'invalidations started / completed'), '0 / 0');
   assert.equal(value(r.stdout, 'invalidation time p50 / max'), '- / -');
-  assert.equal(value(r.stdout, 'APIC re-requesting/request to entry'), '- / - (sums over vCPUs)');
+  assert.equal(value(r.stdout, 'APIC time re-requesting (sum)'), '-');
+  assert.equal(value(r.stdout, 'APIC request to next VM-entry (sum)'), '-');
   // Measured ones keep their time.
   assert.match(value(r.stdout, 'fault latency p50 / p99 / max'), /^[\d.]+µs \/ [\d.]+µs \/ [\d.]+µs$/);
   assert.match(value(r.stdout, 'zap-all/memslot zaps started/done, longest'), /^1 \/ 1, [\d.]+µs$/);
@@ -62,4 +64,21 @@ test('a CLI call after an interrupted one in the same process runs whole (helper
   assert.equal(next.code, 0, next.stderr);
   assert.doesNotMatch(next.stdout, /partial/, next.stdout);
   assert.equal(process.listenerCount('SIGINT'), 0, 'the call took its SIGINT handler away');
+});
+
+test("run table: the APIC-access page's sums say what compare's text and the pages say (a probe: 'APIC re-requesting/request to entry  1.82ms / 4.15ms (sums over vCPUs)' beside compare's 'APIC time re-requesting (sum)', the page's 'time re-requesting (summed over vCPUs)')", async () => {
+  const dir = tempDir('mmulab-run-table-apic-');
+  const json = join(dir, 'r.json');
+  const r = await captured(['run', 'apic-page-reload', '--json', json]);
+  assert.equal(r.code, 0, r.stderr);
+  const apic = (JSON.parse(readFileSync(json, 'utf8')) as { metrics: { apic: { stalledNs: number; requestToEntryNs: number } } }).metrics.apic;
+  assert.ok(apic.stalledNs > 0 && apic.requestToEntryNs > 0, JSON.stringify(apic));
+  assert.equal(value(r.stdout, 'APIC time re-requesting (sum)'), fmtNs(apic.stalledNs));
+  assert.equal(value(r.stdout, 'APIC request to next VM-entry (sum)'), fmtNs(apic.requestToEntryNs));
+  assert.doesNotMatch(r.stdout, /request to entry|sums over vCPUs/);
+  // compare's text rows, by the same words.
+  const c = await captured(['compare', 'apic-page-reload', '--vary', 'apicAccessPage=retry,invalidate-range']);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /^APIC time re-requesting \(sum\) {2,}\S+ +-$/m);
+  assert.match(c.stdout, /^APIC request to next VM-entry \(sum\) {2,}\S+ +\S+$/m);
 });
