@@ -1,3 +1,4 @@
+import { fmtNs } from '../runtime/duration.js';
 import { INVALID_GPA } from './kvm.js';
 import { ROOT_LEVEL, WRITE_FLOODING_THRESHOLD } from './shadow-page.js';
 import type { SyncSpteResult } from './shadow-unsync.js';
@@ -95,6 +96,14 @@ export type KvmEventBody =
    * the kernel says so in a debug message, "zapping shadow pages for mmio generation wraparound".
    */
   | { e: 'mmioGenWrap'; generation: number }
+  /**
+   * The guest's workload (workload.phases): vCPU `vcpu` draws its first access
+   * of phase `phase` (0-based), from which its accesses follow that phase's
+   * pattern over [gfnStart, gfnStart + gfnCount). `byAccess`: the phase starts
+   * at `start` accesses drawn; else at virtual time `start` ns (the vCPU enters
+   * it at its first access from then on). No kernel counterpart: the guest's.
+   */
+  | { e: 'workloadPhase'; vcpu: number; phase: number; pattern: string; gfnStart: number; gfnCount: number; byAccess: boolean; start: number }
   /**
    * check_mmio_spte in handle_mmio_page_fault: the MMIO SPTE's generation
    * (`spteGen`) against the memslots' (`generation`; `gen`, its bits an MMIO SPTE
@@ -667,6 +676,8 @@ export function describeEvent(ev: KvmEventBody): string {
       return `sync_mmio_spte (syncMmioSpte=zap): drop the MMIO SPTE of gfn 0x${ev.gfn.toString(16)} in sp ${ev.sp}`;
     case 'mmioGenWrap':
       return `memslots generation ${ev.generation} wrapped the MMIO SPTE generation: kvm_mmu_zap_all_fast`;
+    case 'workloadPhase':
+      return `guest workload phase ${ev.phase} (from ${ev.byAccess ? `access ${ev.start}` : fmtNs(ev.start)}): ${ev.pattern} over gfns [${hex(ev.gfnStart)},${hex(ev.gfnStart + ev.gfnCount)})`;
     case 'mmioCheck':
       return `handle_mmio_page_fault gfn ${hex(ev.gfn)}: MMIO SPTE generation ${ev.spteGen}, memslots ${ev.generation}${ev.gen !== ev.generation ? ` (${ev.gen} in the SPTE's bits)` : ''}${ev.inProgress ? ' (update in progress)' : ''}: ${ev.match ? 'match, emulate as MMIO' : 'mismatch, RET_PF_INVALID: full fault'}`;
     case 'precheck':

@@ -138,6 +138,13 @@ export class Vcpu {
     readonly pattern: AccessPattern,
   ) {
     this.obj = kvm.rt.objects.id(`vcpu${id}`);
+    // The phase it enters, for a sink that reads it (Perfetto, ftrace, the story): built only then; no hook without phases.
+    if (pattern.phased)
+      pattern.onPhase = (phase, spec, plan) => {
+        if (!kvm.listens('workloadPhase')) return;
+        const { pattern: p, gfnStart, gfnCount } = spec;
+        kvm.emit({ e: 'workloadPhase', vcpu: id, phase, pattern: p, gfnStart, gfnCount, byAccess: plan.byAccess, start: plan.starts[phase]! });
+      };
   }
 
   get name(): string {

@@ -72,6 +72,12 @@ export class AccessPattern {
   private nextPhase = 0;
   /** Accesses drawn, counted only while phases start by access count. */
   private drawn = 0;
+  /**
+   * Told the phase a vCPU enters (its index in the plan, and its spec), when it
+   * draws its first access of it: the vCPU emits it as an event (workloadPhase).
+   * Called only on a change of phase: nothing for a workload without phases.
+   */
+  onPhase: ((phase: number, spec: AccessSpec, plan: PhasePlan) => void) | null = null;
   /** 1 (write) with probability writeRatio, else 0 (made at the first draw: most patterns never draw it). */
   private write: Weighted | null = null;
   /** 1 (the hot set) with probability hotProbability, else 0. */
@@ -116,6 +122,11 @@ export class AccessPattern {
     }
   }
 
+  /** Whether the workload has phases to come (at the start: whether it has any). */
+  get phased(): boolean {
+    return this.phases !== null;
+  }
+
   /** Takes up the last phase of `p` that has started by now (a time, or the accesses drawn before this one). */
   private followPhases(p: PhasePlan): void {
     const at = p.byAccess ? this.drawn++ : this.rt.now();
@@ -130,6 +141,7 @@ export class AccessPattern {
     this.hotCount = hotCountOf(spec);
     // The weighted draws are the old spec's.
     this.write = this.hot = this.zipfRank = null;
+    this.onPhase?.(k - 1, spec, p);
   }
 
   nextWrite(): boolean {

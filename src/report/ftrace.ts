@@ -468,6 +468,14 @@ export class FtraceSink implements InstanceSink {
         // kvm_mmu_invalidate_mmio_sptes's debug message, before its kvm_mmu_zap_all_fast.
         this.add(at, 'mmulab_mmio_gen_wrap', `generation ${ev.generation}: zapping shadow pages for mmio generation wraparound`);
         return;
+      case 'workloadPhase':
+        // No tracepoint: the guest's access pattern changing (workload.phases), where the vCPU enters the phase.
+        this.add(
+          at,
+          'mmulab_workload_phase',
+          `vcpu ${ev.vcpu} phase ${ev.phase} ${ev.byAccess ? 'start_access' : 'start_ns'} ${ev.start} pattern ${ev.pattern} gfn_start ${hex(ev.gfnStart)} gfn_count ${ev.gfnCount}`,
+        );
+        return;
       case 'memslotsPublish':
         // No tracepoint: kvm_swap_active_memslots publishing a set, with the update-in-progress bit.
         this.add(at, 'mmulab_memslots_publish', `generation ${ev.generation} update_in_progress ${ev.inProgress ? 1 : 0}`);

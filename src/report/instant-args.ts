@@ -37,6 +37,14 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
         snapshot: ev.snapshot,
         retry: ev.retry,
       };
+    case 'workloadPhase':
+      return {
+        vcpu: ev.vcpu,
+        phase: ev.phase,
+        ...(ev.byAccess ? { startAccess: ev.start } : { startNs: ev.start }),
+        pattern: ev.pattern,
+        gfns: gfnRange(ev.gfnStart, ev.gfnStart + ev.gfnCount),
+      };
     case 'fastPageFault':
       return {
         vcpu: ev.vcpu,

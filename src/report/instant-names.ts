@@ -45,6 +45,7 @@ const NAMES: Partial<Record<KvmEvent['e'], string>> = {
   ageSpte: 'kvm_age_gfn: SPTE aged',
   ageSpteMark: 'mark_spte_for_access_track',
   folioReferenced: 'folio_referenced',
+  workloadPhase: 'guest workload phase',
   // Instants of a checker's replay only, where every event of the interleaving is one (perfetto.ts).
   seqSnapshot: 'mmu_invalidate_seq snapshot',
   gup: 'get_user_pages',

@@ -108,6 +108,7 @@ export class PerfettoSink implements InstanceSink {
       case 'ageSpte':
       case 'ageSpteMark':
       case 'folioReferenced':
+      case 'workloadPhase':
         this.instant(ev, at);
         return;
       case 'apicReload':

@@ -127,3 +127,37 @@ test('exports: the ftrace and Perfetto sinks read every event kind (no `kinds` l
     for (const kind of Object.keys(LINE) as KvmEvent['e'][]) assert.deepEqual(route(new Map(), [sink], kind), [0], `${sink.constructor.name} reads ${kind}`);
   }
 });
+
+test('exports: a vCPU entering a workload phase (memslot-move-follow seed 1, 3 ms: the guest follows the moved slot at 2.2 ms) is an instant on its track in --trace and an mmulab_workload_phase line in --ftrace, once per vCPU; a workload without phases has none (a probe: nothing showed where the access pattern changed)', () => {
+  const { events, lines, trace } = exported('memslot-move-follow', 3_000_000);
+  const seen = events.of('workloadPhase');
+  assert.deepEqual(seen.map((ev) => ev.vcpu).sort(), [0, 1, 2, 3]);
+  const fields = fieldsOf(lines, 'mmulab_workload_phase');
+  assert.deepEqual(
+    [...fields].sort(),
+    [0, 1, 2, 3].map((v) => `vcpu ${v} phase 0 start_ns 2200000 pattern uniform gfn_start 20000 gfn_count 4096`),
+  );
+  const names = new Map(trace.filter((t) => t.ph === 'M' && t.name === 'thread_name').map((t) => [t.tid, (t.args as { name: string }).name]));
+  const instants = instantsOf(trace, 'workloadPhase');
+  assert.equal(instants.length, 4);
+  for (const x of instants) {
+    assert.equal(x.s, 't', 'on its thread track');
+    assert.equal(x.name, 'guest workload phase');
+    assert.equal(names.get(x.tid), `vCPU${x.args!.vcpu}`, "on the vCPU's own track");
+    assert.ok((x.ts ?? 0) >= 2200, `entered at its first access from 2.2 ms: ${x.ts} µs`);
+    assert.equal(x.args!.gfns, '[0x20000,0x21000)');
+  }
+  // A vCPU's accesses after its mark are the phase's, and some were made.
+  for (const v of [0, 1, 2, 3]) {
+    const mark = events.seen.findIndex((ev) => ev.e === 'workloadPhase' && ev.vcpu === v);
+    const after = events.seen.slice(mark).filter((ev) => ev.e === 'guestAccess' && ev.vcpu === v) as { gfn: number }[];
+    assert.ok(after.length > 0, `vCPU${v} accessed after its mark`);
+    assert.deepEqual(
+      after.filter((a) => a.gfn < 0x20000 || a.gfn >= 0x21000),
+      [],
+    );
+  }
+  const none = exported('apic-page-reload', 200_000);
+  assert.equal(none.events.of('workloadPhase').length, 0);
+  assert.equal(fieldsOf(none.lines, 'mmulab_workload_phase').length, 0);
+});
