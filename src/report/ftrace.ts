@@ -187,7 +187,19 @@ export class FtraceSink implements InstanceSink {
         );
         return;
       case 'mmuValidGen':
+        // No tracepoint: kvm_mmu_zap_all_fast's fires before the toggle and says the generation it retires.
+        this.add(at, 'mmulab_mmu_valid_gen', `mmu_valid_gen ${this.gen} -> ${ev.gen}`);
         this.gen = ev.gen;
+        return;
+      case 'request':
+      case 'requestServiced':
+        // The fast zap's request to drop obsolete roots, and its servicing, in a run too (few: one per vCPU
+        // per zap); the other requests (a TLB flush's, per vCPU per flush) only in a checker's replay.
+        if (REQUEST_NAMES[ev.req] === 'KVM_REQ_MMU_FREE_OBSOLETE_ROOTS') this.add(at, ...storyLine(ev));
+        return;
+      case 'freeObsoleteRoots':
+      case 'rootFree':
+        this.add(at, ...storyLine(ev));
         return;
       case 'zapAllBegin':
         // kvm_mmu_zap_all_fast traces as it takes mmu_lock, before it toggles mmu_valid_gen: the generation it retires.
