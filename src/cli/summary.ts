@@ -90,6 +90,8 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
       `${g(m.zapAll.started)} / ${g(m.zapAll.completed)}, ${ns(m.zapAll.maxDurationNs, zapsCompleted)}`,
     ]);
   }
+  // A memslot update that began and hung in its flush (the lock-break zap-all's livelock) is started, not done.
+  if ((m.memslots.started ?? 0) > 0) rows.push(['memslot changes started/done', `${g(m.memslots.started)} / ${g(m.memslots.changes)}`]);
   // What stalled goes below the table, as a violation does: a line of its own does not widen every row.
   rows.push(['livelock', r.progress.livelock ? 'YES (below)' : 'no']);
   rows.push(['violations', String(r.violations.length)]);

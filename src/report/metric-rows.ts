@@ -235,7 +235,16 @@ export const METRIC_ROWS: readonly MetricRow[] = [
     },
     zapsCompleted,
   ),
-  { key: 'memslots.changes', group: 'Memslots', label: 'memslot changes', get: (r) => m(r).memslots.changes, unit: 'int' },
+  // A change that began and never completed (its flush hung: the lock-break zap-all's livelock) is started only.
+  { key: 'memslots.started', group: 'Memslots', label: 'memslot changes started', get: (r) => m(r).memslots.started ?? m(r).memslots.changes, unit: 'int' },
+  {
+    key: 'memslots.changes',
+    group: 'Memslots',
+    label: 'memslot changes completed',
+    get: (r) => m(r).memslots.changes,
+    unit: 'int',
+    bad: (r) => m(r).memslots.changes < (m(r).memslots.started ?? 0),
+  },
 ];
 
 /**

@@ -174,6 +174,7 @@ export class Metrics implements Sink {
   zapAllCompleted = 0;
   zapAllMaxDurationNs = 0;
   memslotChanges = 0;
+  memslotChangesStarted = 0;
   /** Extra counters a model part adds without a field here. */
   readonly extra = new Map<string, number>();
   readonly kinds = METRICS_KINDS;
@@ -341,6 +342,7 @@ export class Metrics implements Sink {
         this.mmuRecycled += ev.zapped;
         return;
       case 'memslotChange':
+        if (ev.phase === 'begin') this.memslotChangesStarted++;
         if (ev.phase === 'done') this.memslotChanges++;
         return;
       case 'invlpg':

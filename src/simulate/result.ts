@@ -152,7 +152,8 @@ export interface RunResult {
       zappedInUse: number;
     };
     zapAll: { started: number; completed: number; maxDurationNs: number };
-    memslots: { changes: number };
+    /** `started`: the memslot changes that began; `changes`: those that completed (one hung in its flush, a lock-break zap-all that livelocked, is started only). */
+    memslots: { started: number; changes: number };
   };
   violations: Violation[];
   progress: {

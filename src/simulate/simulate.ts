@@ -251,7 +251,7 @@ export function simulate(scenario: Scenario, opts: SimulateOptions): RunResult {
         zappedInUse: m.rootsZappedInUse,
       },
       zapAll: { started: m.zapAllStarted, completed: m.zapAllCompleted, maxDurationNs: m.zapAllMaxDurationNs },
-      memslots: { changes: m.memslotChanges },
+      memslots: { started: m.memslotChangesStarted, changes: m.memslotChanges },
     },
     violations: inst.violations,
     progress: { livelock, stalled },

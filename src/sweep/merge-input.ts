@@ -203,7 +203,8 @@ const runResult = z.object({
     shadowPages: z.object({ created: num, zapped: num, peak: num, recycled: num.optional() }),
     roots: z.object({ allocated: num, freed: num, reloads: num, reloadsAfterZap: num, zappedInUse: num }),
     zapAll: z.object({ started: num, completed: num, maxDurationNs: num }),
-    memslots: z.object({ changes: num }),
+    // started optional: sweep parts written before it was added hold none.
+    memslots: z.object({ started: num.optional(), changes: num }),
   }),
   violations: z.array(violation),
   progress: z.object({ livelock: z.boolean(), stalled: text.nullable() }),
