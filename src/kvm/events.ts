@@ -226,7 +226,8 @@ export type KvmEventBody =
   | { e: 'rootFree'; root: number }
   /** kvm_tdp_mmu_invalidate_all_roots marked the root invalid; `inUse`: some vCPU held a reference to it. */
   | { e: 'rootInvalidate'; root: number; inUse: boolean }
-  | { e: 'zapBatch'; what: string; pages: number }
+  /** One batch of a zap: the pages it zapped since the last lock break; `lockBreak`, it ends at one (the lock still held). */
+  | { e: 'zapBatch'; what: string; pages: number; lockBreak?: boolean }
   | { e: 'zapAllBegin'; how: ZapAllHow; pages: number }
   | { e: 'zapAllEnd'; how: ZapAllHow; durationNs: number }
   /**
@@ -766,7 +767,9 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'rootInvalidate':
       return `mark root ${ev.root} invalid${ev.inUse ? ' (in use by a vCPU)' : ''}`;
     case 'zapBatch':
-      return `${ev.what}: zapped ${ev.pages} page(s)`;
+      return ev.lockBreak
+        ? `${ev.what}: batch of ${ev.pages} page(s) zapped; cond_resched_rwlock_write drops mmu_lock`
+        : `${ev.what}: walk done, its last batch ${ev.pages} page(s)`;
     case 'zapAllBegin':
       return `${ev.how}: begin (${ev.pages} shadow page${ev.pages === 1 ? '' : 's'})`;
     case 'zapAllEnd':

@@ -53,6 +53,14 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
   let taken = 0;
   // The mutant goes on from the newest end after a lock break, as kvm_mmu_zap_all restarts.
   let fromHead = false;
+  // Pages on the invalid list when the current batch began: each batch (up to a lock break, or the
+  // walk's end) is its own zapBatch event, so that a batch's figures are its own, not the walk's sum.
+  let batchFrom = 0;
+  const batchDone = (lockBreak: boolean) => {
+    const pages = invalidList.length - batchFrom;
+    if (pages > 0) kvm.emit({ e: 'zapBatch', what: 'kvm_zap_obsolete_pages', pages, lockBreak });
+    batchFrom = invalidList.length;
+  };
   for (let restart = true; restart; ) {
     restart = false;
     for (let sp = fromHead ? mmu.active.head : mmu.active.tail; sp !== null; ) {
@@ -61,7 +69,7 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
       // (the kernel since a June 2020 patch; before, they went back to its head and
       // the walk skipped them): meeting one is a model bug; the kernel WARNs, skips.
       modelAssert(!sp.invalid, `kvm_zap_obsolete_pages: invalid sp ${sp.id} on active_mmu_pages`);
-      if (batch >= batchZapPages && (yield* lock.condReschedWrite(kvm.yieldOnContention))) {
+      if (batch >= batchZapPages && (yield* lock.condReschedWrite(kvm.yieldOnContention, () => batchDone(true)))) {
         kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages', left: obsolete - taken });
         batch = 0;
         restart = true;
@@ -85,7 +93,7 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
       sp = next;
     }
   }
-  if (invalidList.length > 0) kvm.emit({ e: 'zapBatch', what: 'kvm_zap_obsolete_pages', pages: invalidList.length });
+  batchDone(false);
   // No vCPU can run on an obsolete root (the request is pending everywhere) and a
   // new root flushes its TLB; the flush still fences lockless walkers before the free.
   yield* kvmMmuCommitZapPage(mmu, invalidList);

@@ -222,7 +222,7 @@ export class FtraceSink implements InstanceSink {
         );
         return;
       case 'zapBatch':
-        this.add(at, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages}`);
+        this.add(at, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages} lock_break ${ev.lockBreak ? 1 : 0}`);
         return;
       case 'lockBreak':
         this.add(at, 'mmulab_lock_break', `${ev.holder} drops mmu_lock`);

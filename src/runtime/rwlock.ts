@@ -223,14 +223,16 @@ export class RwLock {
   /**
    * cond_resched_rwlock_write: if `needbreak` (contention, when the kernel yields
    * on contention) or the slice is used up, drop the lock, let others run, re-take
-   * it. Yields true (as its return) when the lock was dropped.
+   * it. Yields true (as its return) when the lock was dropped. `beforeDrop` runs
+   * when it has decided to, the lock still held (what the holder did up to the drop).
    */
-  *condReschedWrite(yieldOnContention: boolean): Generator<Op, boolean, void> {
+  *condReschedWrite(yieldOnContention: boolean, beforeDrop?: () => void): Generator<Op, boolean, void> {
     // Contention is sampled here: a fault that queues just after is seen next time.
     yield this.op;
     const t = this.rt.self();
     if (this.writer !== t) throw new ModelBug(`${t.name}: cond_resched on ${this.name} not held for write`);
     if (!((yieldOnContention && this.contended()) || this.shouldResched())) return false;
+    beforeDrop?.();
     this.writeUnlock();
     // Lock dropped: the queued vCPUs are handed mmu_lock before we re-queue.
     yield OP_LOCAL;
