@@ -225,7 +225,8 @@ export class FtraceSink implements InstanceSink {
         this.add(at, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages} lock_break ${ev.lockBreak ? 1 : 0}`);
         return;
       case 'lockBreak':
-        this.add(at, 'mmulab_lock_break', `${ev.holder} drops mmu_lock`);
+        // The pages left to zap (a zap-all's): growing, the lock-break zap-all's livelock; shrinking, the fast zap's end.
+        this.add(at, 'mmulab_lock_break', `${ev.holder} drops mmu_lock${ev.left === undefined ? '' : ` pages_left ${ev.left}`}`);
         return;
       case 'spteSet': {
         if (!this.shadow) {
