@@ -348,6 +348,11 @@ export class PerfettoSink implements InstanceSink {
         this.liveRoots.delete(ev.root);
         this.sampleGauges(at.ts);
         return false;
+      case 'rootPut':
+        // A vCPU dropping a root (kvm_mmu_free_obsolete_roots, a reload): the roots counter is the roots
+        // held (root_count > 0), which falls here, before any free (a root zapped in use is freed later).
+        this.sampleGauges(at.ts);
+        return false;
       case 'spteSet':
         // Installs may allocate page-table pages; zaps free none until the root goes.
         if (ev.newPfn >= 0) this.sampleGauges(at.ts);
