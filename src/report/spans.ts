@@ -175,7 +175,8 @@ export class SpanRecorder implements Sink {
         return;
       }
       case 'zapBatch':
-        this.batches.push(at.ts, at.tid, ev.pages, this.batchWhat.length);
+        // Where the batch began, as it stands now: the zap's begin or the lock break before it.
+        this.batches.push(at.ts, at.tid, ev.pages, this.batchWhat.length, this.batchMark.get(at.tid) ?? at.ts);
         this.batchWhat.push(ev.what);
         return;
       case 'lockBreak':
@@ -329,10 +330,10 @@ export class SpanRecorder implements Sink {
   private addBatches(holdsByTid: Map<number, number[]>): void {
     const b = this.batches;
     const mark = new Map<number, number>();
-    for (let i = 0; i < b.length; i += 4) {
-      const [ts, tid, pages, what] = [b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!];
+    for (let i = 0; i < b.length; i += 5) {
+      const [ts, tid, pages, what, began] = [b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!];
       const hold = containing(holdsByTid.get(tid), ts);
-      const from = mark.get(tid) ?? this.batchMark.get(tid) ?? ts;
+      const from = Math.max(mark.get(tid) ?? began, began);
       // Outside any recorded hold, a batch cannot be placed without crossing a lock
       // span: it is drawn as a point.
       const start = hold === undefined ? ts : Math.min(ts, Math.max(from, hold));

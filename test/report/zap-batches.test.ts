@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KvmEvent } from '../../src/kvm/events.js';
+import { PerfettoSink } from '../../src/report/perfetto.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { Events, runWith } from './fixtures.js';
 import { LIVELOCK_SCENARIO } from './livelock.js';
+import type { TraceEvent } from './trace-check.js';
 
 // Regression (probe of threads 000/002): kvm_zap_obsolete_pages said its zapped pages once, at the
 // end, summed over every lock break: memslot-zap-livelock's Perfetto trace had one slice
@@ -28,4 +30,16 @@ test('the fast zap says each batch it zaps between lock breaks: at least BATCH_Z
   // The batches are the walk's pages: all the zapped ones but those a vCPU zapped (its obsolete root's last put).
   const sum = batches.reduce((n, b) => n + b.pages, 0);
   assert.ok(sum <= r.metrics.shadowPages.zapped && sum >= r.metrics.shadowPages.zapped - 20, `${sum} of ${r.metrics.shadowPages.zapped}`);
+});
+
+// The first batch was drawn as a point: its start was read at the end, from the last lock break's mark.
+test("each fast-zap batch is a Perfetto slice of its own time: from the zap's begin or the lock break before it, none empty", () => {
+  const s = loadScenario(LIVELOCK_SCENARIO);
+  const sink = new PerfettoSink(s.name);
+  const r = runWith(s, [sink], { seed: 1, settings: { memslotFlush: 'zap-all-fast' } });
+  const slices = (JSON.parse([...sink.render({ endNs: r.simTimeNs })].join('')) as { traceEvents: TraceEvent[] }).traceEvents.filter(
+    (e) => e.cat === 'zap-batch',
+  );
+  assert.ok(slices.length > 10);
+  for (const e of slices) assert.ok((e.dur ?? 0) > 0, `${e.name} at ${e.ts}: dur ${e.dur}`);
 });
