@@ -191,16 +191,6 @@ export class FtraceSink implements InstanceSink {
         this.add(at, 'mmulab_mmu_valid_gen', `mmu_valid_gen ${this.gen} -> ${ev.gen}`);
         this.gen = ev.gen;
         return;
-      case 'request':
-      case 'requestServiced':
-        // The fast zap's request to drop obsolete roots, and its servicing, in a run too (few: one per vCPU
-        // per zap); the other requests (a TLB flush's, per vCPU per flush) only in a checker's replay.
-        if (REQUEST_NAMES[ev.req] === 'KVM_REQ_MMU_FREE_OBSOLETE_ROOTS') this.add(at, ...storyLine(ev));
-        return;
-      case 'freeObsoleteRoots':
-      case 'rootFree':
-        this.add(at, ...storyLine(ev));
-        return;
       case 'zapAllBegin':
         // kvm_mmu_zap_all_fast traces as it takes mmu_lock, before it toggles mmu_valid_gen: the generation it retires.
         // used_pages is n_used_mmu_pages, which counts the shadow MMU's pages only: the TDP MMU's are not in it.
