@@ -942,7 +942,7 @@ function precheckText(ev: KvmEvent & { e: 'precheck' }): string {
 
 /** What kvm_mmu_free_obsolete_roots did: the roots it frees, and any obsolete one it kept (only a mutant's test keeps one). */
 function freeObsoleteVerdict(ev: KvmEvent & { e: 'freeObsoleteRoots' }): string {
-  const kept = ev.kept.length > 0 ? `keeps obsolete ${rootList(ev.kept)} cached (the mutant's test)` : '';
+  const kept = ev.kept.length > 0 ? `keeps obsolete ${rootList(ev.kept)} cached (judged by the current root)` : '';
   if (ev.freed.length > 0) return `decides to free ${rootList(ev.freed)} (kvm_mmu_free_roots frees, under mmu_lock)${kept ? `; ${kept}` : ''}`;
   return kept ? `frees none: ${kept}` : 'finds none obsolete';
 }

@@ -69,7 +69,7 @@ test('the root and memslot steps a story rests on are printed: kvm_mmu_new_pgd w
   // 'sp 0 is obsolete, kept cached' (a probe: the two lines contradicted each other).
   assert.match(
     cached.stdout,
-    /vCPU0: kvm_mmu_free_obsolete_roots \(current none, prev_roots sp 0\): frees none: keeps obsolete sp 0 cached \(the mutant's test\)\n/,
+    /vCPU0: kvm_mmu_free_obsolete_roots \(current none, prev_roots sp 0\): frees none: keeps obsolete sp 0 cached \(judged by the current root\)\n/,
   );
   // Published with the old generation and the update-in-progress bit (its final generation, 1, is stored after synchronize_srcu).
   assert.match(cached.stdout, /vmm: publish memslots generation 0 \(update in progress\): memslot 1 KVM_MEMSLOT_INVALID\n/);

@@ -49,7 +49,7 @@ test('reclaim, which does not back off, frees the page once the reference goes: 
   assert.equal(bad.violations[0]?.kind, 'stale-translation');
   assert.match(
     bad.violations[0]!.message,
-    /: reclaim unmapped pfn 0x1000 at \d+ ns while vCPU0 held the reference get_user_pages took: the kernel frees the page once that reference goes; the model freed it at once, a use after free then \(docs\/model-limits\.md, "Page references"\)$/,
+    /: reclaim unmapped pfn 0x1000 at [\d.]+(?:ns|µs|ms) while vCPU0 held the reference get_user_pages took: the kernel frees the page once that reference goes; the model freed it at once, a use after free then \(docs\/model-limits\.md, "Page references"\)$/,
   );
   assert.doesNotMatch(bad.violations[0]!.message, /back off/);
   assert.equal(
