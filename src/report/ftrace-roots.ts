@@ -33,10 +33,16 @@ export function rootLine(ev: KvmEvent): [string, string] | null {
     case 'rootFree':
       return ['mmulab_root_free', `root ${ev.root}`];
     case 'request':
-      return ROOT_REQUESTS.has(ev.req) ? ['mmulab_make_request', `vcpu ${ev.vcpu} req ${REQUEST_NAMES[ev.req]} kick ${ev.kicked ? 1 : 0}`] : null;
     case 'requestServiced':
-      return ROOT_REQUESTS.has(ev.req) ? ['mmulab_check_request', `vcpu ${ev.vcpu} req ${REQUEST_NAMES[ev.req]}`] : null;
+      return ROOT_REQUESTS.has(ev.req) ? requestLine(ev) : null;
     default:
       return null;
   }
+}
+
+/** A request's line, made (kvm_make_request, whether it kicked) or serviced (kvm_check_request): in a run's log for the root requests, in a replay's for all. */
+export function requestLine(ev: Extract<KvmEvent, { e: 'request' | 'requestServiced' }>): [string, string] {
+  return ev.e === 'request'
+    ? ['mmulab_make_request', `vcpu ${ev.vcpu} req ${REQUEST_NAMES[ev.req]} kick ${ev.kicked ? 1 : 0}`]
+    : ['mmulab_check_request', `vcpu ${ev.vcpu} req ${REQUEST_NAMES[ev.req]}`];
 }

@@ -4,7 +4,6 @@ import {
   type EventStamp,
   EXCEPTION_NAMES,
   type KvmEvent,
-  REQUEST_NAMES,
   RET_PF_NAMES,
   requestList,
   type VmExitReason,
@@ -16,7 +15,7 @@ import { SPTES_PER_PAGE } from '../kvm/shadow-page.js';
 import type { KvmInstance } from '../scenario/instantiate.js';
 import { type InstanceSink, threadNames } from './attach.js';
 import { EventBudget } from './budget.js';
-import { rootLine } from './ftrace-roots.js';
+import { requestLine, rootLine } from './ftrace-roots.js';
 import { printable } from './printable.js';
 import { EptSptes, shadowSpte, spteAccess } from './spte-value.js';
 import { NS_PER_STEP, StepClock } from './step-clock.js';
@@ -627,9 +626,8 @@ export class FtraceSink implements InstanceSink {
 function storyLine(ev: KvmEvent): [string, string] {
   switch (ev.e) {
     case 'request':
-      return ['mmulab_make_request', `vcpu ${ev.vcpu} req ${REQUEST_NAMES[ev.req]} kick ${ev.kicked ? 1 : 0}`];
     case 'requestServiced':
-      return ['mmulab_check_request', `vcpu ${ev.vcpu} req ${REQUEST_NAMES[ev.req]}`];
+      return requestLine(ev);
     case 'seqSnapshot':
       return ['mmulab_mmu_invalidate_seq_snapshot', `vcpu ${ev.vcpu} seq ${ev.seq}`];
     case 'gup':
