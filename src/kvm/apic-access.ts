@@ -32,7 +32,7 @@ export function* kvmVcpuReloadApicAccessPage(vcpu: Vcpu): Task {
 
   // Race: an invalidation completing between the snapshot and the check (smp_rmb
   // pairs with the smp_wmb in kvm_mmu_invalidate_end).
-  yield opRead(kvm.objInvalidate);
+  yield opRead(kvm.objInvalidateSeq);
   const mmuSeq = kvm.mmuInvalidateSeq;
   kvm.emit({ e: 'seqSnapshot', vcpu: vcpu.id, seq: mmuSeq });
   const { pfn, major } = yield* hvaToPfn(kvm, hva);

@@ -1,4 +1,4 @@
-import { OP_LOCAL, opWrite, READ, type WRITE } from '../runtime/op.js';
+import { OP_LOCAL, op2, opWrite, READ, WRITE } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RwLock } from '../runtime/rwlock.js';
 import { Srcu } from '../runtime/srcu.js';
@@ -80,8 +80,10 @@ export class Kvm {
   mmu!: MmuBackend;
 
   // object ids announced at yield points
-  /** mmu_invalidate_seq, _in_progress and the range, read locklessly by faults. */
+  /** mmu_invalidate_in_progress and the range, read locklessly by the pre-check. */
   readonly objInvalidate: number;
+  /** mmu_invalidate_seq, read locklessly by the faults' snapshots and the pre-check. */
+  readonly objInvalidateSeq: number;
   /** The memslots pointer. */
   readonly objMemslots: number;
   /** mn_active_invalidate_count. */
@@ -132,6 +134,7 @@ export class Kvm {
     this.objHostPte = rt.objects.family('host_pte', FAMILY_BUCKETS);
     this.objHostPageLocks = rt.objects.id('host page locks');
     this.objHostPages = rt.objects.id('host pages');
+    this.objInvalidateSeq = rt.objects.id('mmu_invalidate_seq');
   }
 
   subscribe(sink: Sink): void {
@@ -185,8 +188,18 @@ export class Kvm {
     yield OP_LOCAL;
   }
 
-  /** The op of a write to the invalidation fields. */
+  /** The op of kvm_mmu_invalidate_begin and _range_add: the count and the range, not the seq. */
   get opInvalidateWrite(): number {
     return opWrite(this.objInvalidate);
+  }
+
+  /** The op of kvm_mmu_invalidate_end: the seq and the count. */
+  get opInvalidateEnd(): number {
+    return op2(WRITE, this.objInvalidate, this.objInvalidateSeq);
+  }
+
+  /** The op of a lockless read of the count, the range and the seq (the pre-check). */
+  get opInvalidateRead(): number {
+    return op2(READ, this.objInvalidate, this.objInvalidateSeq);
   }
 }

@@ -56,7 +56,7 @@ function* handleHvaRange(kvm: Kvm, hvaStart: number, hvaEnd: number, start: bool
   // (faults under mmu_lock cannot see these writes half-done, pre-checks can).
   // begin's count and range reset are one step here (two adjacent stores; a
   // pre-check between them would see the previous range and retry for nothing).
-  yield kvm.opInvalidateWrite;
+  yield start ? kvm.opInvalidateWrite : kvm.opInvalidateEnd;
   if (start) {
     mmuInvalidateBegin(kvm);
     let flush = false;

@@ -72,7 +72,7 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   const kvm = vcpu.kvm;
   // Race: an invalidation ending (seq bump) around the snapshot. Taking the snapshot
   // before the pfn lookup means any invalidation completing after it changes the seq (smp_rmb).
-  yield opRead(kvm.objInvalidate);
+  yield opRead(kvm.objInvalidateSeq);
   fault.mmuSeq = kvm.mmuInvalidateSeq;
   kvm.emit({ e: 'seqSnapshot', vcpu: vcpu.id, seq: fault.mmuSeq });
   kvm.rt.charge(kvm.costs.faultNs);
@@ -89,7 +89,7 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   // get_user_pages (which could take locks the invalidation needs) and mmu_lock.
   if (kvm.settings.faultPrecheck === 'lockless') {
     // Race: an invalidation beginning or ending while we look (locklessInvalidateCheck).
-    yield opRead(kvm.objInvalidate);
+    yield kvm.opInvalidateRead;
     if (locklessInvalidateCheck(vcpu, fault, false)) return 'retry-precheck';
   }
 
@@ -104,7 +104,7 @@ function* kvmFaultinPfn(vcpu: Vcpu, fault: PageFault): Generator<number, RetPf, 
   // only to spare mmu_lock (and the invalidator a lock break); the pfn is let go.
   if (kvm.settings.faultPrecheck === 'lockless') {
     // Race: an invalidation beginning or ending while we look (locklessInvalidateCheck).
-    yield opRead(kvm.objInvalidate);
+    yield kvm.opInvalidateRead;
     if (locklessInvalidateCheck(vcpu, fault, true)) return 'retry-precheck';
   }
   return 'fixed';
@@ -121,7 +121,7 @@ function* resnapshotAfterGup(vcpu: Vcpu, fault: PageFault): Generator<number, vo
   const kvm = vcpu.kvm;
   // Race: an invalidation ending (seq bump) between the pfn lookup and this read,
   // the window the kernel's snapshot-before-lookup (smp_rmb) closes.
-  yield opRead(kvm.objInvalidate);
+  yield opRead(kvm.objInvalidateSeq);
   const seq = kvm.mmuInvalidateSeq;
   if (seq === fault.mmuSeq) return;
   kvm.mutation.tookEffect(
@@ -134,7 +134,7 @@ function* resnapshotAfterGup(vcpu: Vcpu, fault: PageFault): Generator<number, vo
  * @kernel mmu_invalidate_retry_gfn_unsafe as kvm_faultin_pfn uses it, before and
  * after the pfn lookup: true when an invalidation covers the gfn or completed
  * since the snapshot, read without mmu_lock (READ_ONCE). The caller's step
- * before it reads mmu_invalidate (opRead(kvm.objInvalidate)). Race: an
+ * before it reads mmu_invalidate (kvm.opInvalidateRead). Race: an
  * invalidation beginning or ending while we look. A miss here is caught under
  * mmu_lock; a hit saves taking mmu_lock (and making the invalidator yield).
  */
