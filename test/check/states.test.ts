@@ -230,10 +230,10 @@ test("dfs por 'states': every trace plain DFS reaches within the bound, in fewer
   // Where bounded DPOR misses traces (README, coverage of a preemption bound), 'states' does not.
   // (Before the fair-spin yields were dependencies of the happens-before, DPOR
   // also missed 3 of the 200 of 2x2x2 with bound 1, and reached 1083 here.)
-  assert.equal(run(mini(2, 1, 1), 'dpor', 2, 'interleaved').traces.size, 1208);
-  assert.equal(run(mini(2, 1, 1), 'states', 2, 'interleaved').traces.size, 1388);
-  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 659);
-  assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 800);
+  assert.equal(run(mini(2, 1, 1), 'dpor', 2, 'interleaved').traces.size, 1172);
+  assert.equal(run(mini(2, 1, 1), 'states', 2, 'interleaved').traces.size, 1336);
+  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 643);
+  assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 776);
 });
 
 test("dfs por 'states': on the other check scenarios, with one preemption, every trace plain DFS reaches", () => {
