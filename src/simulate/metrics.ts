@@ -1,5 +1,6 @@
 import type { EventStamp, KvmEvent, Sink } from '../kvm/events.js';
 import { KVM_REQ_APIC_PAGE_RELOAD } from '../kvm/requests.js';
+import { ApicStallTracker } from './apic-stall-tracker.js';
 import { Distribution } from './distribution.js';
 
 /** Key of a (vCPU, guest CR3) pair in Metrics.loadedOnce; TDP roots have no CR3. */
@@ -137,12 +138,12 @@ export class Metrics implements Sink {
   sptesZapped = 0;
   apicReloads = 0;
   apicReRequests = 0;
-  /** Per vCPU, from its first re-request to the reload that set the page (the retry flow's loop), summed. */
+  /** Per vCPU, from its first re-request to the reload that set the page or found no slot (the retry flow's loop), summed. */
   apicStalledNs = 0;
   /** Those stalls (one a vCPU and loop), and the longest: what bounds a vCPU's wait (thread 004). */
   apicStalls = 0;
   apicStallMaxNs = 0;
-  private readonly apicStallSince = new Map<number, number>();
+  private readonly apicStallTracker = new ApicStallTracker((s) => this.stalled(s.end - s.start));
   /** Per vCPU, from a KVM_REQ_APIC_PAGE_RELOAD made to it (the first while one is pending) to its next VM-entry, summed: either flow. */
   apicRequestToEntryNs = 0;
   private readonly apicRequestSince = new Map<number, number>();
@@ -270,17 +271,9 @@ export class Metrics implements Sink {
         }
         return;
       case 'apicReload':
-        if (ev.outcome === 'retry') {
-          this.apicReRequests++;
-          if (!this.apicStallSince.has(ev.vcpu)) this.apicStallSince.set(ev.vcpu, at.ts);
-        } else if (ev.outcome === 'set') {
-          this.apicReloads++;
-          const since = this.apicStallSince.get(ev.vcpu);
-          if (since !== undefined) {
-            this.stalled(at.ts - since);
-            this.apicStallSince.delete(ev.vcpu);
-          }
-        }
+        if (ev.outcome === 'retry') this.apicReRequests++;
+        else if (ev.outcome === 'set') this.apicReloads++;
+        this.apicStallTracker.on(ev, at);
         return;
       case 'guestAccess':
         this.guestAccesses++;
@@ -416,8 +409,7 @@ export class Metrics implements Sink {
 
   /** Open APIC stalls, and reload requests not yet followed by an entry, count up to `now`. */
   closeAt(now: number): void {
-    for (const since of this.apicStallSince.values()) this.stalled(now - since);
-    this.apicStallSince.clear();
+    for (const s of this.apicStallTracker.close(now)) this.stalled(s.end - s.start);
     for (const since of this.apicRequestSince.values()) this.apicRequestToEntryNs += now - since;
     this.apicRequestSince.clear();
   }

@@ -72,3 +72,41 @@ test('guest.accesses counts the accesses KVM emulated, as the vCPUs count them a
   assert.ok(r.metrics.faults.emulated > 0);
   assert.equal(r.metrics.guest.accesses, s.vm.vcpus * s.workload.accesses);
 });
+
+test("APIC stalls: the figures and the drawn slices read the same bounds; a stall the slot's going ends is over there, not at the vCPU's next reload (metrics kept it open, so stalledNs counted on past the slices)", async () => {
+  const { Metrics } = await import('../../src/simulate/metrics.js');
+  const { ApicStallRecorder } = await import('../../src/report/apic-stalls.js');
+  const m = new Metrics();
+  const rec = new ApicStallRecorder();
+  const feed = (ts: number, outcome: 'retry' | 'set' | 'no-slot', pfn = -1) => {
+    const ev: KvmEvent = { e: 'apicReload', vcpu: 0, pfn, outcome };
+    const at: EventStamp = { ts, step: ts, tid: 1 };
+    m.on(ev, at);
+    rec.on(ev, at);
+  };
+  feed(100, 'retry');
+  feed(150, 'retry');
+  feed(400, 'no-slot');
+  feed(1_000, 'set', 7);
+  feed(2_000, 'retry');
+  feed(2_500, 'set', 8);
+  feed(3_000, 'retry');
+  m.closeAt(3_200);
+  const slices = rec.finish(3_200);
+  assert.deepEqual(
+    slices.map((s) => [s.start, s.end, s.unfinished]),
+    [
+      [100, 400, false],
+      [2_000, 2_500, false],
+      [3_000, 3_200, true],
+    ],
+  );
+  assert.equal(m.apicStalls, 3);
+  assert.equal(
+    m.apicStalledNs,
+    slices.reduce((a, s) => a + s.end - s.start, 0),
+  );
+  assert.equal(m.apicStallMaxNs, 500);
+  assert.equal(m.apicReloads, 2);
+  assert.equal(m.apicReRequests, 4);
+});
