@@ -114,6 +114,11 @@ export class PerfettoSink implements InstanceSink {
       case 'apicReload':
         if (ev.outcome !== 'no-slot') this.instant(ev, at);
         return;
+      case 'precheck':
+        // Thread 001's pre-check: those that retry, each a mmu_lock acquisition (and an invalidator's
+        // lock break) spared, as the ftrace log has them; those that go on leave no mark.
+        if (ev.retry) this.instant(ev, at);
+        return;
       case 'memslotChange':
         if (ev.phase === 'invalid' || ev.phase === 'flushed') this.instant(ev, at);
         return;

@@ -436,3 +436,14 @@ test('perfetto under shadow paging (zap-all-livelock fixture seed 1 to 300 µs):
   assert.ok(counter('shadow pages').length > 1);
   assert.deepEqual(counter('TDP page tables'), []);
 });
+
+test("perfetto fault-during-invalidation seed 3: each lockless pre-check that retried (thread 001: a mmu_lock acquisition spared) is an instant on its vCPU's track, as many as faults.retriesBeforeLock; those that went on are not (a probe: a run's trace had none, only a checker's replay did)", () => {
+  const { result, events } = trace('fault-during-invalidation', 400_000, 3);
+  const prechecks = events.filter((e) => e.ph === 'i' && e.args?.event === 'precheck');
+  assert.ok(result.metrics.faults.retriesBeforeLock > 0);
+  assert.equal(prechecks.length, result.metrics.faults.retriesBeforeLock);
+  for (const p of prechecks) {
+    assert.equal(p.name, 'mmu_invalidate_retry_gfn_unsafe (lockless check)');
+    assert.equal(p.args?.retry, true);
+  }
+});
