@@ -6,9 +6,11 @@ import {
   faultsEnded,
   ifMeasured,
   invalidationsCompleted,
+  lockBroken,
   lockTaken,
   lockWritten,
   type Measured,
+  validGenShown,
   zapsCompleted,
 } from '../report/measured.js';
 import { livelockText, textLabel } from '../report/metric-rows.js';
@@ -47,6 +49,15 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
       `${ns(m.mmuLock.waitNs.p99, lockTaken)} / ${ns(m.mmuLock.waitNs.max, lockTaken)}, ${ns(m.mmuLock.writeHoldNs.max, lockWritten)}`,
     ],
     ['lock breaks, remote TLB flushes', `${g(m.mmuLock.lockBreaks)}, ${g(m.tlb.remoteFlushes)}`],
+    // Who had mmu_lock in the breaks (threads 000, 002): the breaks another thread took it in, its acquisitions there, the longest break.
+    ...(lockBroken(r)
+      ? [
+          [
+            '  others took the lock in (acq), longest',
+            `${g(m.mmuLock.breaksYielded ?? 0)} (${g(m.mmuLock.breakAcquires ?? 0)}), ${fmtNs(m.mmuLock.breakOffMaxNs ?? 0)}`,
+          ] as [string, string],
+        ]
+      : []),
     ['invalidations started / completed', `${g(m.invalidations.started)} / ${g(m.invalidations.completed)}`],
     [
       'invalidation time p50 / max',
@@ -89,6 +100,8 @@ export function summarizeRun(r: RunResult, stopped?: string): string {
       'zap-all/memslot zaps started/done, longest',
       `${g(m.zapAll.started)} / ${g(m.zapAll.completed)}, ${ns(m.zapAll.maxDurationNs, zapsCompleted)}`,
     ]);
+    // The fast zap's generation (threads 000, 002): 0 toggles after a fast zap is the zap-fast-no-generation-bump mutant's.
+    if (validGenShown(r)) rows.push(['mmu_valid_gen at the end, toggles', `${m.zapAll.validGen ?? 0}, ${g(m.zapAll.validGenToggles ?? 0)}`]);
   }
   // A memslot update that began and hung in its flush (the lock-break zap-all's livelock) is started, not done.
   if ((m.memslots.started ?? 0) > 0) rows.push(['memslot changes started/done', `${g(m.memslots.started)} / ${g(m.memslots.changes)}`]);

@@ -226,8 +226,12 @@ export type KvmEventBody =
   | { e: 'rootFree'; root: number }
   /** kvm_tdp_mmu_invalidate_all_roots marked the root invalid; `inUse`: some vCPU held a reference to it. */
   | { e: 'rootInvalidate'; root: number; inUse: boolean }
-  /** One batch of a zap: the pages it zapped since the last lock break; `lockBreak`, it ends at one (the lock still held). */
-  | { e: 'zapBatch'; what: string; pages: number; lockBreak?: boolean }
+  /**
+   * One batch of a zap: the pages it zapped since the last lock break; `lockBreak`, it ends at one (the lock still held).
+   * `left`, where the walk ends (no lock break): the pages of its work it leaves unzapped (kvm_zap_obsolete_pages:
+   * obsolete pages still on active_mmu_pages, 0 unless its walk stopped early).
+   */
+  | { e: 'zapBatch'; what: string; pages: number; lockBreak?: boolean; left?: number }
   | { e: 'zapAllBegin'; how: ZapAllHow; pages: number }
   | { e: 'zapAllEnd'; how: ZapAllHow; durationNs: number }
   /**
@@ -239,9 +243,11 @@ export type KvmEventBody =
   /**
    * `left`: where the holder knows it, the pages its work still has to zap (a
    * zap-all's): one whose work left reaches a new low is making progress,
-   * however long it takes (ProgressMonitor).
+   * however long it takes (ProgressMonitor). Where the event comes once the holder
+   * has the lock back (the zap-alls'), `others`: mmu_lock acquisitions by other
+   * threads in the break, `offNs`: from the drop to the re-take.
    */
-  | { e: 'lockBreak'; holder: string; left?: number }
+  | { e: 'lockBreak'; holder: string; left?: number; others?: number; offNs?: number }
   /**
    * After a lock break, `holder`'s walk of `root` went on under the re-taken lock and
    * found nothing more to zap up to `end` (`flushPending`: a flush for earlier zaps
@@ -769,7 +775,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'zapBatch':
       return ev.lockBreak
         ? `${ev.what}: batch of ${ev.pages} page(s) zapped; cond_resched_rwlock_write drops mmu_lock`
-        : `${ev.what}: walk done, its last batch ${ev.pages} page(s)`;
+        : `${ev.what}: walk done, its last batch ${ev.pages} page(s)${ev.left ? `, ${ev.left} page(s) left unzapped` : ''}`;
     case 'zapAllBegin':
       return `${ev.how}: begin (${ev.pages} shadow page${ev.pages === 1 ? '' : 's'})`;
     case 'zapAllEnd':
@@ -777,7 +783,7 @@ export function describeEvent(ev: KvmEventBody): string {
     case 'shadowReclaim':
       return `kvm_mmu_zap_oldest_mmu_pages: ${ev.zapped} oldest page(s) zapped of ${ev.wanted} wanted (n_used_mmu_pages ${ev.used}, n_max_mmu_pages ${ev.max}); commit ${ev.flush ? 'flushes remote TLBs, then frees' : "frees without a remote TLB flush (the mutant's)"}`;
     case 'lockBreak':
-      return `${ev.holder}: mmu_lock contended, drop and re-take${ev.left === undefined ? '' : ` (${ev.left} page${ev.left === 1 ? '' : 's'} left to zap)`}`;
+      return `${ev.holder}: mmu_lock contended, drop and re-take${ev.left === undefined ? '' : ` (${ev.left} page${ev.left === 1 ? '' : 's'} left to zap)`}${ev.offNs === undefined ? '' : `; ${ev.others} acquisition${ev.others === 1 ? '' : 's'} by others in the break, lock back after ${ev.offNs} ns`}`;
     case 'zapResumed':
       return `${ev.holder}: lock re-taken, the walk of root ${ev.root} goes on: no SPTE left to zap${ev.end < Number.MAX_SAFE_INTEGER ? ` up to gfn ${hex(ev.end)}` : ''}${ev.flushPending ? ' (a flush still pending)' : ', no flush pending'}`;
     case 'memslotChange':

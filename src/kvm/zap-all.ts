@@ -58,7 +58,13 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
   let batchFrom = 0;
   const batchDone = (lockBreak: boolean) => {
     const pages = invalidList.length - batchFrom;
-    if (pages > 0) kvm.emit({ e: 'zapBatch', what: 'kvm_zap_obsolete_pages', pages, lockBreak });
+    if (lockBreak) {
+      if (pages > 0) kvm.emit({ e: 'zapBatch', what: 'kvm_zap_obsolete_pages', pages, lockBreak });
+    } else if (pages > 0 || obsolete > taken) {
+      // The walk's end, with what it left (none, unless it stopped early): a walk
+      // that stopped at a new page with no zap since its last break says so too.
+      kvm.emit({ e: 'zapBatch', what: 'kvm_zap_obsolete_pages', pages, lockBreak, left: obsolete - taken });
+    }
     batchFrom = invalidList.length;
   };
   for (let restart = true; restart; ) {
@@ -70,7 +76,8 @@ export function* kvmZapObsoletePages(mmu: ShadowMmu): Task {
       // the walk skipped them): meeting one is a model bug; the kernel WARNs, skips.
       modelAssert(!sp.invalid, `kvm_zap_obsolete_pages: invalid sp ${sp.id} on active_mmu_pages`);
       if (batch >= batchZapPages && (yield* lock.condReschedWrite(kvm.yieldOnContention, () => batchDone(true)))) {
-        kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages', left: obsolete - taken });
+        const { others, offNs } = lock.lastBreak;
+        kvm.emit({ e: 'lockBreak', holder: 'kvm_zap_obsolete_pages', left: obsolete - taken, others, offNs });
         batch = 0;
         restart = true;
         fromHead = kvm.mutation.acts('zap-obsolete-walk-from-head');
@@ -128,7 +135,8 @@ export function* kvmMmuZapAllLockbreak(mmu: ShadowMmu): Task {
       }
       if (yield* lock.condReschedWrite(kvm.yieldOnContention)) {
         // Its work is every page on the list, the vCPUs' new ones included.
-        kvm.emit({ e: 'lockBreak', holder: 'kvm_mmu_zap_all', left: mmu.active.count });
+        const { others, offNs } = lock.lastBreak;
+        kvm.emit({ e: 'lockBreak', holder: 'kvm_mmu_zap_all', left: mmu.active.count, others, offNs });
         restart = true;
         break;
       }

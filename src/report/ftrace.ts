@@ -211,11 +211,20 @@ export class FtraceSink implements InstanceSink {
         );
         return;
       case 'zapBatch':
-        this.add(at, 'mmulab_zap_batch', `${ev.what} pages ${ev.pages} lock_break ${ev.lockBreak ? 1 : 0}`);
+        this.add(
+          at,
+          'mmulab_zap_batch',
+          `${ev.what} pages ${ev.pages} lock_break ${ev.lockBreak ? 1 : 0}${ev.left === undefined ? '' : ` pages_left ${ev.left}`}`,
+        );
         return;
       case 'lockBreak':
         // The pages left to zap (a zap-all's): growing, the lock-break zap-all's livelock; shrinking, the fast zap's end.
-        this.add(at, 'mmulab_lock_break', `${ev.holder} drops mmu_lock${ev.left === undefined ? '' : ` pages_left ${ev.left}`}`);
+        // Once the holder has the lock back (the zap-alls'): the acquisitions by others in the break, and how long it was without the lock.
+        this.add(
+          at,
+          'mmulab_lock_break',
+          `${ev.holder} drops mmu_lock${ev.left === undefined ? '' : ` pages_left ${ev.left}`}${ev.offNs === undefined ? '' : ` others_took ${ev.others} retaken_after_ns ${ev.offNs}`}`,
+        );
         return;
       case 'spteSet': {
         if (!this.shadow) {

@@ -85,7 +85,36 @@ export function runCharts(s: RunSeries, prefix = 'run'): ChartSpec[] {
       { label: 'fault retries', color: '#d62728' },
     ],
   });
+  const left = s.lockBreaks.left;
+  if (left !== null) {
+    // Thread 000's livelock at a glance: the fast zap's walk falls at every break; the lock-break zap-all's
+    // restarts from the head stay flat or grow (the vCPUs' new pages), and a walk that stops early ends above 0.
+    const obsolete = left.holder === 'kvm_zap_obsolete_pages';
+    charts.push({
+      id: `${prefix}-zap-left`,
+      title: `${left.holder}: ${obsolete ? 'obsolete pages' : 'pages'} left to zap at each mmu_lock break`,
+      kind: 'line',
+      x: { label: 'virtual time', fmt: 'ms' },
+      y: { label: 'pages left', fmt: 'num' },
+      data: [left.timesNs, left.pages],
+      series: [{ label: obsolete ? 'obsolete pages left' : 'pages left (active_mmu_pages)', color: PALETTE[3]! }],
+    });
+  }
   return charts;
+}
+
+/** Who took mmu_lock in the zap-alls' lock breaks (threads 000, 002): a table, or nothing without breaks. */
+function breakTakersSection(s: RunSeries): string {
+  const b = s.lockBreaks;
+  if (b.breaks === 0) return '';
+  const rows = b.takers.map(
+    (t) => `<tr><td class="mono">${esc(t.name)}</td><td class="num">${fmtInt(t.breaks)}</td><td class="num">${fmtInt(t.holds)}</td></tr>`,
+  );
+  return `<h3>Who took mmu_lock in the zap's lock breaks</h3><p class="note" id="break-takers-note">${fmtInt(b.breaksYielded)} of ${fmtInt(b.breaks)} lock break${b.breaks === 1 ? '' : 's'} of ${esc(b.left?.holder ?? 'the zap')} let another thread take mmu_lock before the zapper had it back.</p>${
+    rows.length > 0
+      ? `<table class="summary" id="break-takers"><tr><th>thread</th><th>breaks it took mmu_lock in</th><th>holds begun in breaks</th></tr>${rows.join('')}</table>`
+      : ''
+  }`;
 }
 
 /** A latency chart from the result's percentiles alone (no series recorded). */
@@ -169,6 +198,7 @@ ${summaryTable(r)}
 <h2>Charts</h2>
 ${s?.truncatedAtNs != null ? `<div class="banner warn">Charts and timeline cover the first ${esc(fmtNs(s.truncatedAtNs))} only<div class="detail">The run produced more events than the recording budget; the summary table covers the whole run.</div></div>` : ''}
 <div class="charts">${charts.map(chartDiv).join('')}</div>
+${s !== undefined ? breakTakersSection(s) : ''}
 ${
   s !== undefined
     ? `<h2>Timeline</h2><p class="note">What each thread mostly did in each slice of ${esc(fmtNs(s.binNs))}; hover a bar for its span.</p>${timelineLegend()}<div class="timeline">${timelineSvg(s, { id: 'timeline' })}</div>`

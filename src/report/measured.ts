@@ -26,6 +26,15 @@ export const apicRequested: Measured = (r) => m(r).apic.reloads + m(r).apic.reRe
 /** Zap-all's (or a memslot flush's) longest is of those completed. */
 export const zapsCompleted: Measured = (r) => m(r).zapAll.completed > 0;
 
+/** Some lock break, with the figures of who took mmu_lock in the breaks (runs written before them have none). */
+export const lockBroken: Measured = (r) => m(r).mmuLock.lockBreaks > 0 && m(r).mmuLock.breaksYielded !== undefined;
+/**
+ * mmu_valid_gen's figures matter: a toggle, or a fast zap that started (the
+ * zap-fast-no-generation-bump mutant's, which toggles nothing).
+ */
+export const validGenShown: Measured = (r) =>
+  m(r).zapAll.validGenToggles !== undefined && (m(r).zapAll.validGenToggles! > 0 || (r.settings.memslotFlush === 'zap-all-fast' && m(r).zapAll.started > 0));
+
 /** The figure, or undefined when the run measured none (a 0 it did not measure). */
 export function ifMeasured(r: RunResult, value: number, measured: Measured): number | undefined {
   return value === 0 && !measured(r) ? undefined : value;

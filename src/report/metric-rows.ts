@@ -6,9 +6,11 @@ import {
   faultsEnded,
   ifMeasured,
   invalidationsCompleted,
+  lockBroken,
   lockTaken,
   lockWritten,
   type Measured,
+  validGenShown,
   zapsCompleted,
 } from './measured.js';
 import { stalledText } from './stalled-text.js';
@@ -281,6 +283,41 @@ const agingRow = (key: string, label: string, get: (r: RunResult) => number) => 
 });
 
 const OPTIONAL_ROWS: readonly (MetricRow & { has: (r: RunResult) => boolean })[] = [
+  // Who had mmu_lock in the lock breaks (threads 000, 002), only where some run broke it.
+  {
+    key: 'mmuLock.breaksYielded',
+    group: 'mmu_lock',
+    label: 'lock breaks in which another thread took mmu_lock',
+    get: (r) => m(r).mmuLock.breaksYielded ?? 0,
+    unit: 'int',
+    has: lockBroken,
+  },
+  {
+    key: 'mmuLock.breakAcquires',
+    group: 'mmu_lock',
+    label: 'acquisitions by other threads in lock breaks',
+    get: (r) => m(r).mmuLock.breakAcquires ?? 0,
+    unit: 'int',
+    has: lockBroken,
+  },
+  {
+    key: 'mmuLock.breakOffMaxNs',
+    group: 'mmu_lock',
+    label: 'longest lock break (drop to re-take)',
+    get: (r) => m(r).mmuLock.breakOffMaxNs ?? 0,
+    unit: 'ns',
+    has: lockBroken,
+  },
+  // The fast zap's generation (threads 000, 002), only where some run toggled it or began a fast zap.
+  { key: 'zapAll.validGen', group: 'Zap all', label: 'mmu_valid_gen at the end', get: (r) => m(r).zapAll.validGen ?? 0, unit: 'int', has: validGenShown },
+  {
+    key: 'zapAll.validGenToggles',
+    group: 'Zap all',
+    label: 'mmu_valid_gen toggles (kvm_mmu_zap_all_fast)',
+    get: (r) => m(r).zapAll.validGenToggles ?? 0,
+    unit: 'int',
+    has: validGenShown,
+  },
   { ...dirtyLogRow('dirtyLog.harvests', 'KVM_GET_DIRTY_LOG harvests', (r) => m(r).dirtyLog?.harvests ?? 0), has: hasBitmap },
   { ...dirtyLogRow('dirtyLog.pagesHarvested', 'pages harvested (dirty bits taken)', (r) => m(r).dirtyLog?.pagesHarvested ?? 0), has: hasBitmap },
   dirtyLogRow('dirtyLog.leavesWriteProtected', 'leaves write-protected', (r) => m(r).dirtyLog?.leavesWriteProtected ?? 0),

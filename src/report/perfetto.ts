@@ -37,6 +37,9 @@ export class PerfettoSink implements InstanceSink {
   /** Roots and shadow pages counted from events, when no instance gives gauges. */
   private readonly liveRoots = new Set<number>();
   private liveSp = 0;
+  /** The current zap-all's begin, ns, until its first lock break (-1: none pending), and its pages then. */
+  private zapBegin = -1;
+  private zapBeginPages = 0;
 
   private readonly budget: EventBudget;
   private readonly clock = new StepClock();
@@ -362,6 +365,26 @@ export class PerfettoSink implements InstanceSink {
         // Installs may allocate page-table pages; zaps free none until the root goes.
         if (ev.newPfn >= 0) this.sampleGauges(at.ts);
         return true;
+      case 'mmuValidGen':
+        this.setCounter(at.ts, C_VALID_GEN, ev.gen);
+        return false;
+      case 'zapAllBegin':
+        // Where a lock break follows, the track starts at the zap's pages (kvm_zap_obsolete_pages: all obsolete).
+        this.zapBegin = at.ts;
+        this.zapBeginPages = ev.pages;
+        return false;
+      case 'lockBreak':
+        // Falling, the fast zap's walk; flat or growing, the lock-break zap-all's restarts (thread 000).
+        if (ev.left !== undefined) {
+          if (this.zapBegin >= 0) this.setCounter(this.zapBegin, C_ZAP_LEFT, this.zapBeginPages);
+          this.zapBegin = -1;
+          this.setCounter(at.ts, C_ZAP_LEFT, ev.left);
+        }
+        return false;
+      case 'zapBatch':
+        // The walk's end, where its zap broke the lock (the track runs): 0, or what it left behind.
+        if (ev.left !== undefined && this.zapBegin < 0 && !Number.isNaN(this.lastCounter[C_ZAP_LEFT]!)) this.setCounter(at.ts, C_ZAP_LEFT, ev.left);
+        return false;
       default:
         return false;
     }
@@ -420,7 +443,7 @@ function edgeOfSlice(ev: KvmEvent): boolean {
 /** The process every track belongs to. */
 const PID = 1;
 /** Counter tracks, by index (counterName: the pages one is named for the MMU's). */
-const COUNTERS = ['mmu_invalidate_seq', 'mmu_invalidate_in_progress', 'shadow pages', 'roots'] as const;
+const COUNTERS = ['mmu_invalidate_seq', 'mmu_invalidate_in_progress', 'shadow pages', 'roots', 'mmu_valid_gen', 'zap-all: pages left to zap'] as const;
 
 /**
  * A counter track's name. The pages counter counts the MMU's page-table pages
@@ -434,6 +457,10 @@ const C_SEQ = 0;
 const C_IN_PROGRESS = 1;
 const C_SHADOW_PAGES = 2;
 const C_ROOTS = 3;
+/** Sampled from the first toggle on: a run that never toggles has no such track. */
+const C_VALID_GEN = 4;
+/** A zap-all's work left (its begin, each lock break, its walk's end): only where a zap-all breaks or ends with a count. */
+const C_ZAP_LEFT = 5;
 
 interface Rec {
   /** Time, integer ns. */

@@ -5,6 +5,7 @@ import { percentileRank } from '../simulate/distribution.js';
 import { type ApicStall, ApicStallRecorder } from './apic-stalls.js';
 import { type InstanceSink, type LockIntervals, lockIntervals, recordLockIntervals, threadNames } from './attach.js';
 import { clipLockIntervals, DEFAULT_MAX_EVENTS, EventBudget, recordingCut } from './budget.js';
+import { LockBreakRecorder, type LockBreakSeries } from './lock-breaks.js';
 import { type Span, type SpanKind, SpanRecorder } from './spans.js';
 
 /** What a thread is doing in a bin of the timeline, one character each. */
@@ -48,6 +49,8 @@ export interface RunSeries {
   tail: { step: number; thread: string; timeNs: number; text: string }[];
   /** Where recording stopped because the run exceeded the event budget, ns; null when it covers the run. */
   truncatedAtNs: number | null;
+  /** The zap-alls' lock breaks: their work left over time, who took mmu_lock in them (threads 000, 002). */
+  lockBreaks: LockBreakSeries;
 }
 
 /** Classes of time on a lane, innermost span wins. */
@@ -76,6 +79,7 @@ const TAIL = 60;
 export class SeriesSink implements InstanceSink {
   private readonly spans = new SpanRecorder();
   private readonly stalls = new ApicStallRecorder();
+  private readonly breaks = new LockBreakRecorder();
   private inst: KvmInstance | null = null;
   /** Resolved faults' latencies, ns, rounded as Distribution.record rounds them. */
   private readonly latencies: number[] = [];
@@ -106,6 +110,7 @@ export class SeriesSink implements InstanceSink {
     if (!this.budget.take(at)) return;
     this.spans.on(ev, at);
     this.stalls.on(ev, at);
+    this.breaks.on(ev, at);
     switch (ev.e) {
       case 'guestAccess':
         this.accessTs.push(at.ts);
@@ -168,6 +173,7 @@ export class SeriesSink implements InstanceSink {
         return { step, thread, timeNs: ts, text: withoutOwnKind(describeEvent(ev), thread) };
       }),
       truncatedAtNs: cut,
+      lockBreaks: this.breaks.finish(lock, names),
     };
   }
 }

@@ -22,6 +22,23 @@ export interface LockStats {
   holds: number[] | null;
   /** Wait intervals of contended acquisitions, for reports, laid out like `holds`; null: not kept. */
   waitIntervals?: number[] | null;
+  /**
+   * Lock breaks (a cond_resched that dropped the lock): those in which another
+   * thread took the lock before the holder had it back, the acquisitions by
+   * other threads in all breaks, and the longest time a holder was without it
+   * (drop to re-take), ns.
+   */
+  breaksYielded: number;
+  breakAcquires: number;
+  breakOffMaxNs: number;
+}
+
+/** One lock break as its holder saw it once it had the lock back (RwLock.lastBreak). */
+export interface LockBreakFigures {
+  /** Acquisitions by other threads between the drop and the re-take. */
+  others: number;
+  /** From the drop to the re-take, ns: what the holder waited to get the lock back. */
+  offNs: number;
 }
 
 export function newLockStats(recordHolds = false): LockStats {
@@ -32,6 +49,9 @@ export function newLockStats(recordHolds = false): LockStats {
     waits: null,
     writeHoldMaxNs: 0,
     holds: recordHolds ? [] : null,
+    breaksYielded: 0,
+    breakAcquires: 0,
+    breakOffMaxNs: 0,
   };
 }
 
@@ -91,6 +111,8 @@ export class RwLock {
   timesliceNs = Number.POSITIVE_INFINITY;
   /** Last time the current writer (re)took the lock or rescheduled. */
   private sliceStart = 0;
+  /** The last lock break's figures, set when its holder has the lock back (read them before the next break). */
+  readonly lastBreak: LockBreakFigures = { others: 0, offNs: 0 };
 
   constructor(
     private readonly rt: Runtime,
@@ -233,6 +255,7 @@ export class RwLock {
     if (this.writer !== t) throw new ModelBug(`${t.name}: cond_resched on ${this.name} not held for write`);
     if (!((yieldOnContention && this.contended()) || this.shouldResched())) return false;
     beforeDrop?.();
+    const from = this.breakBegins();
     this.writeUnlock();
     // Lock dropped: the queued vCPUs are handed mmu_lock before we re-queue.
     yield OP_LOCAL;
@@ -240,6 +263,7 @@ export class RwLock {
     // come to take it) against our re-taking it: writeLock's yield is the choice.
     yield* this.writeLock();
     this.sliceStart = this.rt.now();
+    this.breakEnds(from);
     return true;
   }
 
@@ -251,11 +275,30 @@ export class RwLock {
     const t = this.rt.self();
     if (!this.isReadHeldBy(t)) throw new ModelBug(`${t.name}: cond_resched on ${this.name} not held for read`);
     if (!((yieldOnContention && this.contended()) || this.shouldResched())) return false;
+    const from = this.breakBegins();
     this.readUnlock();
     // Lock dropped: a queued writer gets it here.
     yield OP_LOCAL;
     yield* this.readLock();
+    this.breakEnds(from);
     return true;
+  }
+
+  /** Where a lock break begins: [acquisitions so far, time]; counted only on breaks, not on every acquisition. */
+  private breakBegins(): [number, number] {
+    return [this.stats.readAcquires + this.stats.writeAcquires, this.rt.now()];
+  }
+
+  /** The break that began at `from` ended with the holder's re-take (its own acquisition, not counted). */
+  private breakEnds(from: [number, number]): void {
+    const stats = this.stats;
+    const others = Math.max(0, stats.readAcquires + stats.writeAcquires - from[0] - 1);
+    const offNs = this.rt.now() - from[1];
+    this.lastBreak.others = others;
+    this.lastBreak.offNs = offNs;
+    if (others > 0) stats.breaksYielded++;
+    stats.breakAcquires += others;
+    if (offNs > stats.breakOffMaxNs) stats.breakOffMaxNs = offNs;
   }
 
   /** lockdep_assert_held_write. */

@@ -34,6 +34,7 @@ const METRICS_KINDS: readonly KvmEvent['e'][] = [
   'spFree',
   'zapAllBegin',
   'zapAllEnd',
+  'mmuValidGen',
   'shadowReclaim',
   'memslotChange',
   'invlpg',
@@ -174,6 +175,8 @@ export class Metrics implements Sink {
   zapAllStarted = 0;
   zapAllCompleted = 0;
   zapAllMaxDurationNs = 0;
+  /** kvm_mmu_zap_all_fast's toggles of mmu_valid_gen (threads 000, 002). */
+  validGenToggles = 0;
   memslotChanges = 0;
   memslotChangesStarted = 0;
   /** Extra counters a model part adds without a field here. */
@@ -330,6 +333,9 @@ export class Metrics implements Sink {
       case 'zapAllEnd':
         this.zapAllCompleted++;
         if (ev.durationNs > this.zapAllMaxDurationNs) this.zapAllMaxDurationNs = ev.durationNs;
+        return;
+      case 'mmuValidGen':
+        this.validGenToggles++;
         return;
       case 'shadowReclaim':
         this.mmuRecycled += ev.zapped;

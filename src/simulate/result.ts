@@ -77,6 +77,16 @@ export interface RunResult {
       waitNs: { p50: number; p99: number; max: number };
       writeHoldNs: { max: number };
       lockBreaks: number;
+      /**
+       * Lock breaks (a cond_resched that dropped mmu_lock, any holder's) in which
+       * another thread took mmu_lock before the holder had it back; the mmu_lock
+       * acquisitions by other threads in all breaks; the longest a holder was
+       * without the lock, drop to re-take, ns (optional: sweep parts written
+       * before they were added hold none).
+       */
+      breaksYielded?: number;
+      breakAcquires?: number;
+      breakOffMaxNs?: number;
     };
     /** `invlpg`: the kernel's invlpg stat (kvm_mmu_invlpg), present only when some vCPU's munmap flushes with INVLPG under shadow paging (workload.munmapFlush). */
     tlb: { remoteFlushes: number; vcpuFlushes: number; invlpg?: number };
@@ -151,7 +161,12 @@ export interface RunResult {
        */
       zappedInUse: number;
     };
-    zapAll: { started: number; completed: number; maxDurationNs: number };
+    /**
+     * `validGen`: mmu_valid_gen when the run ended; `validGenToggles`: the times
+     * kvm_mmu_zap_all_fast toggled it (threads 000, 002; optional: sweep parts
+     * written before they were added hold none).
+     */
+    zapAll: { started: number; completed: number; maxDurationNs: number; validGen?: number; validGenToggles?: number };
     /** `started`: the memslot changes that began; `changes`: those that completed (one hung in its flush, a lock-break zap-all that livelocked, is started only). */
     memslots: { started: number; changes: number };
   };

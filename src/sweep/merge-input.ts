@@ -191,6 +191,10 @@ const runResult = z.object({
       waitNs: z.object({ p50: num, p99: num, max: num }),
       writeHoldNs: z.object({ max: num }),
       lockBreaks: num,
+      // Optional: sweep parts written before they were added hold none.
+      breaksYielded: num.optional(),
+      breakAcquires: num.optional(),
+      breakOffMaxNs: num.optional(),
     }),
     tlb: z.object({ remoteFlushes: num, vcpuFlushes: num }),
     // Optional: sweep parts written before it was added hold none.
@@ -202,7 +206,8 @@ const runResult = z.object({
     // recycled optional: sweep parts written before the reclaim was modelled hold none.
     shadowPages: z.object({ created: num, zapped: num, peak: num, recycled: num.optional() }),
     roots: z.object({ allocated: num, freed: num, reloads: num, reloadsAfterZap: num, zappedInUse: num }),
-    zapAll: z.object({ started: num, completed: num, maxDurationNs: num }),
+    // validGen, validGenToggles optional: sweep parts written before they were added hold none.
+    zapAll: z.object({ started: num, completed: num, maxDurationNs: num, validGen: num.optional(), validGenToggles: num.optional() }),
     // started optional: sweep parts written before it was added hold none.
     memslots: z.object({ started: num.optional(), changes: num }),
   }),
