@@ -1,6 +1,16 @@
 import type { Settings } from '../kvm/settings.js';
 import { fmtNs } from '../report/duration.js';
-import { apicRequested, apicReRequested, faultsEnded, ifMeasured, invalidationsCompleted, lockTaken, zapsCompleted } from '../report/measured.js';
+import {
+  apicRequested,
+  apicReRequested,
+  faultsEnded,
+  ifMeasured,
+  invalidationsCompleted,
+  lockBroken,
+  lockTaken,
+  validGenShown,
+  zapsCompleted,
+} from '../report/measured.js';
 import { METRIC_ROWS, type MetricRow, textLabel } from '../report/metric-rows.js';
 import { printable } from '../report/printable.js';
 import { countMean, seedSpread } from '../report/seed-spread.js';
@@ -179,6 +189,14 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     metric('mmu_lock wait p99', (r) => ifMeasured(r, r.metrics.mmuLock.waitNs.p99, lockTaken), fmtNs),
     metric('mmu_lock wait max', (r) => ifMeasured(r, r.metrics.mmuLock.waitNs.max, lockTaken), fmtNs),
     metric('lock breaks', (r) => r.metrics.mmuLock.lockBreaks),
+    // Who had mmu_lock in the breaks (threads 000, 002), as run's summary has it: only where some run broke it, '-' for a run that did not.
+    ...(c.rows.some((row) => row.results.some(lockBroken))
+      ? [
+          metric('  others took the lock in', (r) => (lockBroken(r) ? r.metrics.mmuLock.breaksYielded : undefined)),
+          metric('  acq by others in breaks', (r) => (lockBroken(r) ? r.metrics.mmuLock.breakAcquires : undefined)),
+          metric('  longest lock break', (r) => (lockBroken(r) ? r.metrics.mmuLock.breakOffMaxNs : undefined), fmtNs),
+        ]
+      : []),
     metric('remote flushes', (r) => r.metrics.tlb.remoteFlushes),
     // What thread 001's lockless pre-check is about: the invalidations the faults retried against, and how long they held.
     metric('invalidations completed', (r) => r.metrics.invalidations.completed),
@@ -206,6 +224,10 @@ export function renderCompare(c: CompareResult, owns?: CellOwner, part?: TablePa
     metric('zap-all/memslot zaps started', metricRow('zapAll.started').get),
     markedWhere(c, metric('zap-all/memslot zaps completed', metricRow('zapAll.completed').get), metricRow('zapAll.completed').bad!, NEVER_FINISHED),
     metric('zap-all/memslot longest (completed)', (r) => ifMeasured(r, r.metrics.zapAll.maxDurationNs, zapsCompleted), fmtNs),
+    // The fast zap's generation (threads 000, 002), where some run toggled it or began a fast zap.
+    ...(c.rows.some((row) => row.results.some(validGenShown))
+      ? [metric('mmu_valid_gen toggles', (r) => (validGenShown(r) ? r.metrics.zapAll.validGenToggles : undefined))]
+      : []),
     // Present only where a run has them (a logged slot; INVLPG under shadow paging): 0 for a run without.
     ...optionalRows(c, metric),
     // Not means: runs counted.

@@ -89,6 +89,19 @@ function meanAligned(arrays: (number | null)[][]): (number | null)[] {
   return out;
 }
 
+/** A run's zap-all pages left at each of `t`: its last point at or before; null before its first and past the run's end. */
+function zapLeftAt(s: RunSeries, t: readonly number[]): (number | null)[] {
+  const left = s.lockBreaks.left;
+  if (left === null) return t.map(() => null);
+  const { timesNs, pages } = left;
+  const last = timesNs.length - 1;
+  let i = -1;
+  return t.map((x) => {
+    while (i < last && timesNs[i + 1]! <= x) i++;
+    return i < 0 || x > s.endNs ? null : pages[i]!;
+  });
+}
+
 function compareCharts(rows: CompareReportRow[]): ChartSpec[] {
   const charts: ChartSpec[] = [];
   const color = (i: number) => PALETTE[i % PALETTE.length]!;
@@ -131,6 +144,18 @@ function compareCharts(rows: CompareReportRow[]): ChartSpec[] {
     charts.push(over('cmp-lock-write', 'mmu_lock held for write (fraction of time)', 'held', (s) => s.lock.write, false));
     charts.push(over('cmp-accesses', 'Guest accesses per µs (throughput)', 'accesses/µs', (s) => s.activity.accesses, true));
     charts.push(over('cmp-retries', 'Fault retries per µs', 'retries/µs', (s) => s.activity.retries, true));
+    // Threads 000/002 at a glance: the fast zap's obsolete pages fall to 0, the lock-break zap-all's pages never fall.
+    if (rows.some((r) => r.series!.some((s) => s.lockBreaks.left !== null))) {
+      charts.push({
+        id: 'cmp-zap-left',
+        title: "Zap-all: pages left to zap (its begin, each mmu_lock break, its walk's end)",
+        kind: 'step',
+        x: { label: 'virtual time', fmt: 'ms' },
+        y: { label: 'pages left', fmt: 'num' },
+        data: [t, ...rows.map((r) => meanAligned(r.series!.map((s) => zapLeftAt(s, t))))],
+        series: rows.map((r, i) => ({ label: r.label, color: color(i) })),
+      });
+    }
   }
   return charts;
 }

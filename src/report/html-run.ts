@@ -92,7 +92,7 @@ export function runCharts(s: RunSeries, prefix = 'run'): ChartSpec[] {
     const obsolete = left.holder === 'kvm_zap_obsolete_pages';
     charts.push({
       id: `${prefix}-zap-left`,
-      title: `${left.holder}: ${obsolete ? 'obsolete pages' : 'pages'} left to zap at each mmu_lock break`,
+      title: `${left.holder}: ${obsolete ? 'obsolete pages' : 'pages'} left to zap (its begin, each mmu_lock break, its walk's end)`,
       kind: 'line',
       x: { label: 'virtual time', fmt: 'ms' },
       y: { label: 'pages left', fmt: 'num' },

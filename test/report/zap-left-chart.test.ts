@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { renderCompareReport } from '../../src/report/html-compare.js';
 import { renderRunReport } from '../../src/report/html-run.js';
 import { SeriesSink } from '../../src/report/series.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { runWith } from './fixtures.js';
-import { LIVELOCK_SCENARIO } from './livelock.js';
+import { LIVELOCK_SCENARIO, livelockCompareRows } from './livelock.js';
 
 // Probe of threads 000/002 (helper-115, finding a): the run report had no figure of a zap-all's work left at its
 // lock breaks, the livelock's cause: the fast zap's walk falls at every break, the lock-break zap-all's restarts
@@ -37,4 +38,20 @@ test('under zap-obsolete-walk-from-head the chart ends above 0 (the obsolete pag
   assert.deepEqual(kernel.pages, [8, 4, 2, 0]);
   const mutant = left(loadScenario(mini), { seed: 1, mutant: 'zap-obsolete-walk-from-head' }).s.lockBreaks.left!;
   assert.deepEqual(mutant.pages, [8, 4, 2, 2]);
+});
+
+test("compare's report overlays the variants' pages left: the lock-break zap-all's never falls and stops at its run's end, the fast zap's falls to 0", () => {
+  const rows = livelockCompareRows([1]);
+  const html = renderCompareReport(rows);
+  const specs = JSON.parse(/id="mmulab-charts">(.*?)<\/script>/s.exec(html)![1]!) as { id: string; data: (number | null)[][] }[];
+  const chart = specs.find((c) => c.id === 'cmp-zap-left')!;
+  const [t, lockbreak, fast] = chart.data as [number[], (number | null)[], (number | null)[]];
+  const drawn = (ys: (number | null)[]) => ys.filter((y): y is number => y !== null);
+  const all = drawn(lockbreak);
+  assert.ok(all.length > 10 && all.at(-1)! >= all[0]!, `${all[0]} then ${all.at(-1)}`);
+  const end = rows[0]!.results[0]!.simTimeNs;
+  assert.ok(t.every((x, i) => x <= end || lockbreak[i] === null));
+  const f = drawn(fast);
+  assert.equal(f.at(-1), 0);
+  assert.ok(f[0]! > 0);
 });
