@@ -169,6 +169,7 @@ test(`browser: compare ${LIVELOCK_SCENARIO.replace(/^.*\//, '')} zap-all-lockbre
       ['cmp-lock-write', 'uplot', ['virtual time', ...labels]],
       ['cmp-accesses', 'uplot', ['virtual time', ...labels]],
       ['cmp-retries', 'uplot', ['virtual time', ...labels]],
+      ['cmp-zap-left', 'uplot', ['virtual time', ...labels]],
     ],
   );
   for (const c of charts) assert.ok(c.inked > 1000, `${c.id} has something drawn (${c.inked} pixels)`);
