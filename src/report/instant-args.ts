@@ -112,6 +112,11 @@ export function instantArgs(ev: KvmEvent): SpanArgs {
       };
     case 'folioReferenced':
       return { hvaStart: hex(ev.hvaStart * 4096), hvaEnd: hex(ev.hvaEnd * 4096), young: ev.young };
+    case 'lockBreak':
+      // A zap-all's (threads 000, 002): its work left, the acquisitions by others in the break, the time to the re-take.
+      return ev.offNs === undefined
+        ? {}
+        : { holder: ev.holder, ...(ev.left !== undefined ? { pagesLeft: ev.left } : {}), othersTook: ev.others ?? 0, retakenAfterNs: ev.offNs };
     case 'memslotLookup':
       return { vcpu: ev.vcpu, by: ev.by, gfn: hex(ev.gfn), slot: ev.slot >= 0 ? ev.slot : 'none', invalid: ev.invalid };
     default:
