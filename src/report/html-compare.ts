@@ -151,7 +151,7 @@ function compareCharts(rows: CompareReportRow[]): ChartSpec[] {
         title: "Zap-all: pages left to zap (its begin, each mmu_lock break, its walk's end)",
         kind: 'step',
         x: { label: 'virtual time', fmt: 'ms' },
-        y: { label: 'pages left', fmt: 'num' },
+        y: { label: 'pages left', fmt: 'num', zero: true },
         data: [t, ...rows.map((r) => meanAligned(r.series!.map((s) => zapLeftAt(s, t))))],
         series: rows.map((r, i) => ({ label: r.label, color: color(i) })),
       });

@@ -20,8 +20,8 @@ export interface ChartSpec {
   kind: 'line' | 'bars' | 'step';
   /** x axis: label, log scale, how values print ('ns' durations, 'ms' virtual time, 'pct', 'num'). */
   x: { label: string; log?: boolean; fmt: AxisFormat };
-  /** y axis, likewise. */
-  y: { label: string; log?: boolean; fmt: AxisFormat };
+  /** y axis, likewise; `zero`: from 0 up, not fitted to the data (a fall from 103,603 to 103,582 is no fall to 0). */
+  y: { label: string; log?: boolean; fmt: AxisFormat; zero?: boolean };
   /** uPlot's aligned data: [xs, ys of series 1, ...]; null leaves a gap. */
   data: (number | null)[][];
   /** One per y array. */
@@ -122,7 +122,7 @@ const BOOT = `
       title: s.title,
       width: Math.max(300, el.clientWidth - 16),
       height: 260,
-      scales: { x: { time: false, distr: s.x.log ? 3 : 1 }, y: { distr: s.y.log ? 3 : 1 } },
+      scales: { x: { time: false, distr: s.x.log ? 3 : 1 }, y: s.y.zero ? { range: function (u, lo, hi) { return [0, hi > 0 ? hi * 1.05 : 1]; } } : { distr: s.y.log ? 3 : 1 } },
       axes: [
         { label: s.x.label, values: function (u, vals) { return vals.map(function (v) { return fmt(s.x.fmt, v); }); } },
         { label: s.y.label, size: 70, values: function (u, vals) { return vals.map(function (v) { return fmt(s.y.fmt, v); }); } }

@@ -95,7 +95,7 @@ export function runCharts(s: RunSeries, prefix = 'run'): ChartSpec[] {
       title: `${left.holder}: ${obsolete ? 'obsolete pages' : 'pages'} left to zap (its begin, each mmu_lock break, its walk's end)`,
       kind: 'line',
       x: { label: 'virtual time', fmt: 'ms' },
-      y: { label: 'pages left', fmt: 'num' },
+      y: { label: 'pages left', fmt: 'num', zero: true },
       data: [left.timesNs, left.pages],
       series: [{ label: obsolete ? 'obsolete pages left' : 'pages left (active_mmu_pages)', color: PALETTE[3]! }],
     });

@@ -25,6 +25,8 @@ test("the run report charts a zap-all's pages left at each lock break: falling t
   for (let i = 1; i < f.pages.length; i++) assert.ok(f.pages[i]! <= f.pages[i - 1]!, `${f.pages[i - 1]} then ${f.pages[i]}`);
   assert.equal(f.pages.at(-1), 0);
   assert.match(fast.html, /id="run-zap-left" data-series="obsolete pages left"/);
+  // From 0 up: the mutant's 103,603 -> 103,582 must not read as a fall to nothing.
+  assert.match(fast.html, /"id":"run-zap-left"[^\]]*?"y":\{"label":"pages left","fmt":"num","zero":true\}/);
   const all = left(loadScenario(LIVELOCK_SCENARIO), { seed: 1, settings: { memslotFlush: 'zap-all-lockbreak' } });
   const a = all.s.lockBreaks.left!;
   assert.equal(a.holder, 'kvm_mmu_zap_all');
