@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { renderCompare, runCompare } from '../../src/cli/compare.js';
 import { summarizeRun } from '../../src/cli/summary.js';
 import { renderRunReport } from '../../src/report/html-run.js';
 import { PerfettoSink } from '../../src/report/perfetto.js';
@@ -41,4 +42,21 @@ test("who took mmu_lock in the lock breaks: the JSON's figures, the summary's ro
   // A run with no lock break has no such row.
   const none = runWith(loadScenario('memslot-delete-mini'), [], { seed: 1 });
   assert.ok(!summarizeRun(none).includes('others took the lock in'));
+});
+
+test("compare's table has the lock-break takers and mmu_valid_gen toggles, '-' for a variant without them", () => {
+  const c = runCompare(loadScenario('memslot-delete-lockbreak-mini'), {}, [{ key: 'memslotFlush', values: ['zap-all-fast', 'zap-slot'] }], [1], {
+    mutant: null,
+  });
+  const lines = renderCompare(c).split('\n');
+  const row = (name: string) =>
+    lines
+      .find((l) => l.startsWith(name))
+      ?.trim()
+      .split(/\s{2,}/)
+      .slice(1);
+  assert.deepEqual(row('  others took the lock in'), ['2', '-']);
+  assert.deepEqual(row('  acq by others in breaks'), ['4', '-']);
+  assert.deepEqual(row('  longest lock break'), ['5.65µs', '-']);
+  assert.deepEqual(row('mmu_valid_gen toggles'), ['1', '-']);
 });
