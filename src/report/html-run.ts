@@ -99,6 +99,16 @@ export function runCharts(s: RunSeries, prefix = 'run'): ChartSpec[] {
       data: [left.timesNs, left.pages],
       series: [{ label: obsolete ? 'obsolete pages left' : 'pages left (active_mmu_pages)', color: PALETTE[3]! }],
     });
+    // Who waited at each break: the zapper, for the threads that took mmu_lock in it (the table below names them).
+    charts.push({
+      id: `${prefix}-zap-retake`,
+      title: `${left.holder}: time without mmu_lock at each lock break (drop to re-take)`,
+      kind: 'line',
+      x: { label: 'virtual time', fmt: 'ms' },
+      y: { label: 'drop to re-take', fmt: 'ns', zero: true },
+      data: [s.lockBreaks.retake.timesNs, s.lockBreaks.retake.offNs],
+      series: [{ label: 'time without mmu_lock', color: PALETTE[5]! }],
+    });
   }
   return charts;
 }

@@ -15,6 +15,8 @@ export interface LockBreakSeries {
    * zap-all broke mmu_lock.
    */
   left: { holder: string; timesNs: number[]; pages: number[] } | null;
+  /** At each of those lock breaks (its re-take's time), how long the zapper was without mmu_lock, ns; thinned likewise. */
+  retake: { timesNs: number[]; offNs: number[] };
   /** The zap-alls' lock breaks, and those in which another thread took mmu_lock (from the events). */
   breaks: number;
   breaksYielded: number;
@@ -28,6 +30,12 @@ export interface LockBreakSeries {
 /** Points the chart keeps: uPlot draws thousands at ease, but the page carries them. */
 const MAX_POINTS = 2000;
 
+/** Which of `n` points a chart keeps: every k-th, k the least that keeps at most MAX_POINTS, and the last. */
+function thinned(n: number): (_: unknown, i: number) => boolean {
+  const stride = Math.max(1, Math.ceil(n / MAX_POINTS));
+  return (_, i) => i % stride === 0 || i === n - 1;
+}
+
 /** Records the zap-alls' lock breaks from the events (SeriesSink's). */
 export class LockBreakRecorder {
   private readonly times: number[] = [];
@@ -37,6 +45,8 @@ export class LockBreakRecorder {
   private begin: [number, number] | null = null;
   /** Whether the current zap-all broke the lock (its walk's end is drawn). */
   private broke = false;
+  /** Each break's time without the lock, ns, parallel to `windows`. */
+  private readonly offs: number[] = [];
   /** Each break's [drop, re-take] (ns) and the zapper's thread id, flat triples. */
   private readonly windows: number[] = [];
   private yielded = 0;
@@ -56,6 +66,7 @@ export class LockBreakRecorder {
         this.broke = true;
         this.point(at.ts, ev.left);
         this.windows.push(at.ts - ev.offNs, at.ts, at.tid);
+        this.offs.push(ev.offNs);
         if ((ev.others ?? 0) > 0) this.yielded++;
         return;
       case 'zapBatch':
@@ -73,11 +84,15 @@ export class LockBreakRecorder {
 
   /** The series, with the takers found among `lock`'s holds (none without them); `names` by thread id. */
   finish(lock: LockIntervals | null, names: readonly string[]): LockBreakSeries {
-    const n = this.times.length;
-    const stride = Math.ceil(n / MAX_POINTS);
-    const keep = (_: number, i: number) => i % stride === 0 || i === n - 1;
+    const keep = thinned(this.times.length);
+    const breaks = this.offs.length;
+    const keepBreak = thinned(breaks);
     return {
       left: this.holder === null ? null : { holder: this.holder, timesNs: this.times.filter(keep), pages: this.pages.filter(keep) },
+      retake: {
+        timesNs: Array.from({ length: breaks }, (_, i) => this.windows[i * 3 + 1]!).filter(keepBreak),
+        offNs: this.offs.filter(keepBreak),
+      },
       breaks: this.windows.length / 3,
       breaksYielded: this.yielded,
       takers: lock === null ? [] : this.takers(lock, names),

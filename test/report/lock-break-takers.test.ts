@@ -27,9 +27,12 @@ test("who took mmu_lock in the lock breaks: the JSON's figures, the summary's ro
     { name: 'vCPU1', breaks: 2, holds: 2 },
   ]);
   assert.equal(s.lockBreaks.breaksYielded, l.breaksYielded);
+  // The zapper's wait at each break, charted: its longest is the JSON's.
+  assert.deepEqual(s.lockBreaks.retake.offNs, [450, 5650]);
   const html = renderRunReport(r, { series: s });
   assert.match(html, /id="break-takers-note">2 of 2 lock breaks of kvm_zap_obsolete_pages/);
   assert.match(html, /data-metric="mmuLock.breakAcquires" data-value="4"/);
+  assert.match(html, /id="run-zap-retake" data-series="time without mmu_lock"/);
   // Perfetto's lock-break instants carry them as args: 2 + 2 acquisitions, the longest break 5,650 ns.
   const trace = JSON.parse([...perfetto.render({ endNs: r.simTimeNs })].join('')) as { traceEvents: { name: string; args?: Record<string, unknown> }[] };
   const breaks = trace.traceEvents.filter((e) => e.args?.event === 'lockBreak').map((e) => [e.args!.othersTook, e.args!.retakenAfterNs]);
