@@ -15,7 +15,7 @@ export interface LockBreakSeries {
    * zap-all broke mmu_lock.
    */
   left: { holder: string; timesNs: number[]; pages: number[] } | null;
-  /** At each of those lock breaks (its re-take's time), how long the zapper was without mmu_lock, ns; thinned likewise. */
+  /** At each of those lock breaks (its re-take's time), how long the zapper was without mmu_lock, ns; past MAX_POINTS, the longest of each run of breaks. */
   retake: { timesNs: number[]; offNs: number[] };
   /** The zap-alls' lock breaks, and those in which another thread took mmu_lock (from the events). */
   breaks: number;
@@ -85,18 +85,28 @@ export class LockBreakRecorder {
   /** The series, with the takers found among `lock`'s holds (none without them); `names` by thread id. */
   finish(lock: LockIntervals | null, names: readonly string[]): LockBreakSeries {
     const keep = thinned(this.times.length);
-    const breaks = this.offs.length;
-    const keepBreak = thinned(breaks);
     return {
       left: this.holder === null ? null : { holder: this.holder, timesNs: this.times.filter(keep), pages: this.pages.filter(keep) },
-      retake: {
-        timesNs: Array.from({ length: breaks }, (_, i) => this.windows[i * 3 + 1]!).filter(keepBreak),
-        offNs: this.offs.filter(keepBreak),
-      },
+      retake: this.retakes(),
       breaks: this.windows.length / 3,
       breaksYielded: this.yielded,
       takers: lock === null ? [] : this.takers(lock, names),
     };
+  }
+
+  /** Each break's time without the lock; past MAX_POINTS, the longest of each run of consecutive breaks, so that the chart's peak is the JSON's breakOffMaxNs. */
+  private retakes(): LockBreakSeries['retake'] {
+    const n = this.offs.length;
+    const stride = Math.max(1, Math.ceil(n / MAX_POINTS));
+    const timesNs: number[] = [];
+    const offNs: number[] = [];
+    for (let i = 0; i < n; i += stride) {
+      let best = i;
+      for (let j = i + 1; j < Math.min(n, i + stride); j++) if (this.offs[j]! > this.offs[best]!) best = j;
+      timesNs.push(this.windows[best * 3 + 1]!);
+      offNs.push(this.offs[best]!);
+    }
+    return { timesNs, offNs };
   }
 
   /** Holds by other threads that began inside a break: the windows are in time order, so a binary search finds each hold's. */

@@ -24,6 +24,8 @@ test("the run report charts a zap-all's pages left at each lock break: falling t
   assert.ok(f.pages.length > 10, String(f.pages.length));
   for (let i = 1; i < f.pages.length; i++) assert.ok(f.pages[i]! <= f.pages[i - 1]!, `${f.pages[i - 1]} then ${f.pages[i]}`);
   assert.equal(f.pages.at(-1), 0);
+  // The chart of the zapper's waits keeps the longest (thinned past 2,000 breaks): the JSON's breakOffMaxNs.
+  assert.equal(Math.max(...fast.s.lockBreaks.retake.offNs), fast.r.metrics.mmuLock.breakOffMaxNs);
   assert.match(fast.html, /id="run-zap-left" data-series="obsolete pages left"/);
   // From 0 up: the mutant's 103,603 -> 103,582 must not read as a fall to nothing.
   assert.match(fast.html, /"id":"run-zap-left"[^\]]*?"y":\{"label":"pages left","fmt":"num","zero":true\}/);
