@@ -53,6 +53,11 @@ export class BranchFlow {
     return this.queue.shift();
   }
 
+  /** The branch asked for under `key` (its prefix, comma-separated) and not finished, or undefined. */
+  asked(key: string): FlowBranch | undefined {
+    return this.running.get(key);
+  }
+
   /** True when every branch asked for has finished. */
   done(): boolean {
     return this.running.size === 0;

@@ -169,6 +169,30 @@ export function meetRequests(tried: TopTried, requests: readonly Asked[]): Branc
   return next;
 }
 
+/**
+ * The branches round 1 asks for if the root branch's later executions ask
+ * for nothing at the top beyond what its first one did (`first`, from
+ * firstExecution): a guess, for workers that would otherwise wait while the
+ * root branch runs alone. A guessed branch is of use only where one asked
+ * for has its prefix, tried and spun (sameBranch): its outcome is then the
+ * same, whoever explored it and when.
+ */
+export function guessRoundOne(first: Pick<BranchOutcome, 'top' | 'topSpins' | 'requests'>): Branch[] {
+  const tried = new TopTried();
+  tried.add(first);
+  return meetRequests(
+    tried,
+    first.requests.map((request) => ({ request, from: [], fromSpun: [] })),
+  );
+}
+
+/** True when `a` and `b` are the same branch: the same prefix, and the same tried and spun at its nodes. */
+export function sameBranch(a: Branch, b: Branch): boolean {
+  const same = (x: readonly number[] | undefined, y: readonly number[] | undefined) =>
+    x === y || (x !== undefined && y !== undefined && x.length === y.length && x.every((v, i) => v === y[i]));
+  return same(a.prefix, b.prefix) && same(a.tried, b.tried) && same(a.spun ?? a.tried, b.spun ?? b.tried);
+}
+
 /** What exploring the branches of a DFS's top found. */
 export interface BranchesResult {
   summary: Summary;

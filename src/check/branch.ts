@@ -60,6 +60,28 @@ export interface BranchOutcome {
  * in the top is returned as requests, not explored.
  */
 export function exploreBranch(factory: InstanceFactory, dfs: DfsOptions, b: Branch, depth: number, options: ExploreOptions): BranchOutcome {
+  return runBranch(factory, dfs, b, depth, { ...options, maxExecutions: undefined }, reusable);
+}
+
+/**
+ * The first execution of the root branch (default choices everywhere) with a
+ * top of `depth` nodes: what it chose and asked for there, as the root
+ * branch's outcome says after all its executions. The requests of later
+ * executions may add to them (see guessRoundOne).
+ */
+export function firstExecution(factory: InstanceFactory, dfs: DfsOptions, depth: number, options: ExploreOptions): BranchOutcome {
+  const fresh = (d: DfsOptions, branch: DfsBranch) => ({ strategy: new DfsStrategy({ ...d, split: undefined, branch }), execution: new Execution() });
+  return runBranch(factory, dfs, { prefix: [], tried: [] }, depth, { ...options, progress: null, maxExecutions: 1 }, fresh);
+}
+
+function runBranch(
+  factory: InstanceFactory,
+  dfs: DfsOptions,
+  b: Branch,
+  depth: number,
+  options: ExploreOptions,
+  strategyFor: (dfs: DfsOptions, branch: DfsBranch) => { strategy: DfsStrategy; execution: Execution },
+): BranchOutcome {
   const { prefix, tried = [], spun } = b;
   // Every execution of the branch goes through the same top and meets the same
   // races there again: each request is kept once, as [node, candidates, preferred].
@@ -78,8 +100,8 @@ export function exploreBranch(factory: InstanceFactory, dfs: DfsOptions, b: Bran
     topSpins = spins;
   };
   const branch = { prefix, tried, spun, depth, request, reached };
-  const { strategy, execution } = reusable(dfs, branch);
-  const r = explore(factory, strategy, { ...options, shard: null, claims: null, maxExecutions: undefined, execution });
+  const { strategy, execution } = strategyFor(dfs, branch);
+  const r = explore(factory, strategy, { ...options, shard: null, claims: null, execution });
   const s = r.summary;
   return {
     prefix,

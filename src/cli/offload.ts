@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import { UnitClaims } from '../check/claims.js';
 import { type CheckOptions, type CheckResult, check, type Progress, SHARED_STATES_PREFIXES, splitPrefixes } from '../check/index.js';
 import { SharedBound } from '../check/stop-bound.js';
 import type { Settings } from '../kvm/settings.js';
@@ -13,6 +12,7 @@ import { type AuditJobOptions, type AuditResult, runAudit } from './audit-job.js
 import { factoryFor } from './check-factory.js';
 import { type CompareResult, partialNote, runCompare } from './compare.js';
 import { recorderOnError } from './output-failure.js';
+import { claimsOn, mark } from './timeline.js';
 import type { Vary } from './variants.js';
 import { errorFromData } from './worker-error.js';
 
@@ -105,12 +105,15 @@ export function runJob(
     if (job.claims !== undefined && options.strategy.kind === 'dfs' && options.shard != null) {
       // The split the shard alone would make (a finer one for a table of states
       // shared by every unit, which then costs nothing), its units taken on demand.
-      const claims = new UnitClaims(job.claims);
+      const claims = claimsOn(job.claims);
       const prefixes = job.states !== undefined ? SHARED_STATES_PREFIXES : splitPrefixes(options.shard.count);
       const split = { shard: options.shard, prefixes, claims, states: job.states, fewestPreemptionsFirst: job.fewestPreemptionsFirst };
       options = { ...options, strategy: { ...options.strategy, split }, claims };
     }
-    return check(factoryFor(job.ref, job.sets, job.mutant), options);
+    mark('job-start');
+    const r = check(factoryFor(job.ref, job.sets, job.mutant), options);
+    mark('job-end', { executions: r.summary.executions, wallMs: r.summary.wallMs });
+    return r;
   }
   const deadline = job.deadlineMs;
   const interrupted = deadline === undefined ? stop : () => stop() || now() >= deadline;
@@ -208,7 +211,10 @@ export async function closeIdleWorkers(): Promise<void> {
 /** A worker running `data`'s job: an idle one told it, or a new one. */
 function workerFor(data: { job: Job; flag: SharedArrayBuffer }): Worker {
   const kept = idle.pop();
-  if (kept === undefined) return startWorker('sim-worker', data);
+  if (kept === undefined) {
+    mark('spawn');
+    return startWorker('sim-worker', data);
+  }
   kept.ref();
   kept.postMessage(data);
   return kept;

@@ -8,6 +8,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Job, runJob } from './offload.js';
+import { mark } from './timeline.js';
 import { errorData } from './worker-error.js';
 
 function run({ job, flag }: { job: Job; flag: SharedArrayBuffer }): void {
@@ -25,5 +26,6 @@ function run({ job, flag }: { job: Job; flag: SharedArrayBuffer }): void {
   }
 }
 
+mark('ready');
 run(workerData as { job: Job; flag: SharedArrayBuffer });
 parentPort!.on('message', run);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { exploreBranch, topDepthFor } from '../../src/check/branch.js';
+import { exploreBranch, firstExecution, topDepthFor } from '../../src/check/branch.js';
 import { BranchFlow, type FlowBranch, flowResult } from '../../src/check/branch-flow.js';
-import { type BranchesResult, exploreBranches } from '../../src/check/branch-rounds.js';
+import { type BranchesResult, exploreBranches, guessRoundOne, sameBranch } from '../../src/check/branch-rounds.js';
 import { type DfsOptions, DfsStrategy } from '../../src/check/dfs.js';
 import { explore } from '../../src/check/explore.js';
 import type { InstanceFactory } from '../../src/check/factory.js';
@@ -86,6 +86,32 @@ test('branches: a branch re-explored alone gives the same outcome (its strategy 
   const b = exploreBranch(f, { preemptionBound: 1, por: 'dpor' }, { prefix, tried: [] }, depth, {});
   assert.deepEqual(b, a);
   assert.deepEqual(a.top.slice(0, prefix.length), prefix);
+});
+
+test("branches: round 1 guessed from the root branch's first execution (what spare workers explore while the root runs alone): the first child of the root is guessed as round 1 asks for it, and a guess asked for gives the same outcome", () => {
+  for (const [f, bound] of [
+    [mini(3, 2, 1), 1],
+    [mini(2, 1, 1), 2],
+  ] as const) {
+    const dfs: DfsOptions = { preemptionBound: bound, por: 'dpor' };
+    const depth = topDepthFor(f, dfs, {});
+    const guesses = guessRoundOne(firstExecution(f, dfs, depth, {}));
+    const flow = new BranchFlow();
+    const root = flow.take()!;
+    flow.finish(root, exploreBranch(f, dfs, root, depth, {}));
+    const asked: FlowBranch[] = [];
+    for (let b = flow.take(); b !== undefined; b = flow.take()) asked.push(b);
+    // The root's first child, the biggest branch of round 1 (3x2x1 with bound 2: 5,109 executions, the root 4,762).
+    const child = asked.find((b) => b.prefix.length === 1)!;
+    assert.ok(
+      guesses.some((g) => sameBranch(g, child)),
+      `bound ${bound}: [${child.prefix}] guessed`,
+    );
+    for (const g of guesses) {
+      const b = asked.find((a) => sameBranch(g, a));
+      if (b !== undefined) assert.deepEqual(exploreBranch(f, dfs, g, depth, {}), exploreBranch(f, dfs, b, depth, {}));
+    }
+  }
 });
 
 /**
