@@ -15,8 +15,10 @@ export class TopTried {
 
   /** Notes what a finished branch's first execution chose at the nodes of the top. */
   add(o: Pick<BranchOutcome, 'top' | 'topSpins'>): void {
+    // The key of node k, the choices before it (as top.slice(0, k).join(',')), grown node by node.
+    let key = '';
     for (let k = 0; k < o.top.length; k++) {
-      const key = o.top.slice(0, k).join(',');
+      if (k > 0) key = k === 1 ? `${o.top[0]}` : `${key},${o.top[k - 1]}`;
       const b = bit(o.top[k]!);
       or(this.tried, key, b);
       or(this.told, key, b);

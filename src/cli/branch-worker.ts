@@ -25,7 +25,7 @@ parentPort!.on('message', (task: BranchTask) => {
   let reply: BranchReply;
   try {
     const startedAt = Date.now();
-    mark('unit-start', { prefix: task.branch.prefix.length });
+    mark('unit-start', { depth: task.branch.prefix.length, guess: task.cancel !== undefined });
     // A guess is also stopped when called off.
     const cancel = task.cancel;
     const interrupted = cancel === undefined ? stopped : () => stopped() || Atomics.load(flags, cancel) !== 0;

@@ -11,7 +11,7 @@ import { GuessedBranches, MAX_GUESSES } from './branch-guesses.js';
 import { factoryFor } from './check-factory.js';
 import type { PartsRun } from './check-workers.js';
 import { type Job, startWorker } from './offload.js';
-import { mark, timelineOn } from './timeline.js';
+import { mark } from './timeline.js';
 import { errorFromData } from './worker-error.js';
 
 type CheckJob = Extract<Job, { kind: 'check' }>;
@@ -110,20 +110,10 @@ export async function checkBranchesInWorkers(
       failed = reject;
     });
     failure.catch(() => {});
-    const settle = async (b: FlowBranch, reply: Promise<BranchReply>) => {
+    const settle = async (b: FlowBranch, reply: Promise<BranchReply>, guessed = false) => {
       const { startedAt, outcome: o } = (await reply) as Extract<BranchReply, { kind: 'branch' }>;
       if (startedAt < t0) t0 = startedAt;
-      if (timelineOn)
-        mark('branch', {
-          round: b.round,
-          prefix: b.prefix,
-          tried: b.tried,
-          spun: b.spun,
-          executions: o.executions,
-          top: o.top,
-          topSpins: o.topSpins,
-          requests: o.requests,
-        });
+      mark('branch', { round: b.round, depth: b.prefix.length, executions: o.executions, guessed });
       executions += o.executions;
       if (o.maxDepth > maxDepth) maxDepth = o.maxDepth;
       if (o.stoppedBy === 'violation' || o.stoppedBy === 'model-bug') {
@@ -158,7 +148,7 @@ export async function checkBranchesInWorkers(
         }
         const guessed = guesses?.take(b);
         if (guessed !== undefined) {
-          beside.push(settle(b, guessed).catch(failed));
+          beside.push(settle(b, guessed, true).catch(failed));
           continue;
         }
         await settle(b, w.ask({ kind: 'branch', branch: { prefix: b.prefix, tried: b.tried, spun: b.spun }, depth }));
