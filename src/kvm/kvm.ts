@@ -86,7 +86,7 @@ export class Kvm {
   readonly objInvalidateSeq: number;
   /** The memslots pointer. */
   readonly objMemslots: number;
-  /** mn_active_invalidate_count. */
+  /** mn_active_invalidate_count: a start's increment is a SHARED update, an end's decrement and test and the memslot updater's test write it. */
   readonly objMnActive: number;
   /** Roots, their invalid bits and mmu_valid_gen. */
   readonly objRoots: number;

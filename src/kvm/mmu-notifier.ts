@@ -1,4 +1,4 @@
-import { opPair, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
+import { opPair, opShared, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { mmuInvalidateBegin, mmuInvalidateEnd, mmuInvalidateRangeAdd } from './invalidate.js';
 import type { Kvm } from './kvm.js';
@@ -19,8 +19,11 @@ import { kvmFlushRemoteTlbs, kvmMakeAllCpusRequest } from './vcpu-requests.js';
  */
 export function* kvmMmuNotifierInvalidateRangeStart(kvm: Kvm, hvaStart: number, hvaEnd: number, kind: string): Task {
   kvm.emit({ e: 'invalidateRangeStart', kind, hvaStart, hvaEnd });
-  // Race: the memslot updater waiting for this count to reach 0 (mn_invalidate_lock).
-  yield opWrite(kvm.objMnActive);
+  // Race: the memslot updater waiting for this count to reach 0, and an end's
+  // decrement and test (mn_invalidate_lock). Another start's increment reads
+  // nothing back: two increments in either order leave the same count, so the
+  // step is a SHARED update of the count, not a write.
+  yield opShared(kvm.objMnActive);
   kvm.mnActiveInvalidateCount++;
   yield* handleHvaRange(kvm, hvaStart, hvaEnd, true);
   kvm.emit({ e: 'invalidateRangeStartDone', kind, hvaStart, hvaEnd });

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Kvm } from '../../src/kvm/kvm.js';
+import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from '../../src/kvm/mmu-notifier.js';
+import { type Op, opsConflict } from '../../src/runtime/op.js';
+import type { Task } from '../../src/runtime/thread.js';
+import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import { runAlone } from './shadow-harness.js';
+
+// The footprints steps announce, split as finely as the kernel's state is: two
+// steps that touch different fields (or update one commutatively) must not be
+// announced as conflicting, or the checker's reduction explores both orders.
+
+/** A TDP VM of one vCPU and one memslot of 4 pages, nothing run yet. */
+function tdpVm(): { inst: KvmInstance; kvm: Kvm; hva: number } {
+  const text = `
+vm:
+  vcpus: 1
+  apicAccessPage: false
+  memslots:
+    - { id: 0, baseGfn: 0, pages: 4 }
+workload: { gfnStart: 0, gfnCount: 4, accesses: 1 }
+stop: { timeNs: 1000000 }
+`;
+  const s = parseScenario(text, 'footprints');
+  const inst = createInstance(s, { settings: effectiveSettings(s, {}), mutant: null, log: false, metrics: false });
+  return { inst, kvm: inst.kvm, hva: inst.kvm.memslots.byId(0)!.hvaPage };
+}
+
+/** Runs `body` alone and returns the ops of its steps that changed `watch()`. */
+function opsChanging(inst: KvmInstance, body: () => Task, watch: () => number): Op[] {
+  const ops: Op[] = [];
+  runAlone(inst, function* () {
+    const g = body();
+    for (let r = g.next(); !r.done; ) {
+      const op = r.value;
+      yield op;
+      const before = watch();
+      r = g.next();
+      if (watch() !== before) ops.push(op);
+    }
+  });
+  return ops;
+}
+
+/** The ops of an invalidate_range_start's and an invalidate_range_end's steps on mn_active_invalidate_count. */
+function mnActiveOps(): { start: Op; end: Op } {
+  const { inst, kvm, hva } = tdpVm();
+  const count = () => kvm.mnActiveInvalidateCount;
+  const [start] = opsChanging(inst, () => kvmMmuNotifierInvalidateRangeStart(kvm, hva, hva + 1, 'migrate'), count);
+  const [end] = opsChanging(inst, () => kvmMmuNotifierInvalidateRangeEnd(kvm, hva, hva + 1, 'migrate'), count);
+  assert.ok(start !== undefined && end !== undefined, 'no step changed mn_active_invalidate_count');
+  return { start, end };
+}
+
+test('mn_active_invalidate_count: two invalidate_range_starts commute (increments under mn_invalidate_lock), a start and an end do not', () => {
+  const { start, end } = mnActiveOps();
+  assert.equal(opsConflict(start, start), false, 'two starts announced as conflicting');
+  assert.equal(opsConflict(start, end), true);
+  assert.equal(opsConflict(end, start), true);
+});
