@@ -86,8 +86,14 @@ export class Kvm {
   readonly objInvalidateSeq: number;
   /** The memslots pointer. */
   readonly objMemslots: number;
-  /** mn_active_invalidate_count: a start's increment is a SHARED update, an end's decrement and test and the memslot updater's test write it. */
+  /**
+   * mn_active_invalidate_count, as its starts see it: a start's increment is a
+   * SHARED update, an end reads it (a start between two ends decides which of
+   * them reaches zero), the memslot updater's test under mn_invalidate_lock writes it.
+   */
   readonly objMnActive: number;
+  /** mn_active_invalidate_count, as its ends see it: an end's decrement is a SHARED update (ends commute with ends). */
+  readonly objMnActiveEnds: number;
   /** Roots, their invalid bits and mmu_valid_gen. */
   readonly objRoots: number;
   /** A gfn's SPTEs, across roots. */
@@ -135,6 +141,7 @@ export class Kvm {
     this.objHostPageLocks = rt.objects.id('host page locks');
     this.objHostPages = rt.objects.id('host pages');
     this.objInvalidateSeq = rt.objects.id('mmu_invalidate_seq');
+    this.objMnActiveEnds = rt.objects.id('mn_active_invalidate_count (ends)');
   }
 
   subscribe(sink: Sink): void {

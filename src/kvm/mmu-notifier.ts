@@ -1,4 +1,4 @@
-import { opPair, opShared, opWrite, READ, SHARED, WRITE } from '../runtime/op.js';
+import { opPair, opShared, READ, SHARED, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { mmuInvalidateBegin, mmuInvalidateEnd, mmuInvalidateRangeAdd } from './invalidate.js';
 import type { Kvm } from './kvm.js';
@@ -32,8 +32,13 @@ export function* kvmMmuNotifierInvalidateRangeStart(kvm: Kvm, hvaStart: number, 
 /** @kernel kvm_mmu_notifier_invalidate_range_end */
 export function* kvmMmuNotifierInvalidateRangeEnd(kvm: Kvm, hvaStart: number, hvaEnd: number, kind: string): Task {
   yield* handleHvaRange(kvm, hvaStart, hvaEnd, false);
-  // Race: the memslot updater sleeping until no invalidation is between start and end.
-  yield opWrite(kvm.objMnActive);
+  // Race: the memslot updater sleeping until no invalidation is between start
+  // and end, and a start's increment (after it, this end does not reach zero).
+  // Another end's decrement commutes with this one: the count after both is the
+  // same, and whichever comes second wakes the updater. So the count is
+  // announced as its starts' side (read: what a start adds decides whether we
+  // reach zero) and its ends' side (a SHARED update, as starts update theirs).
+  yield opPair(SHARED, kvm.objMnActiveEnds, READ, kvm.objMnActive);
   kvm.mnActiveInvalidateCount--;
   if (kvm.mnActiveInvalidateCount === 0) kvm.mnMemslotsUpdateWait.wakeAll();
   kvm.emit({ e: 'invalidateRangeEnd', kind, hvaStart, hvaEnd });

@@ -60,3 +60,9 @@ test('mn_active_invalidate_count: two invalidate_range_starts commute (increment
   assert.equal(opsConflict(start, end), true);
   assert.equal(opsConflict(end, start), true);
 });
+
+test('mn_active_invalidate_count: two invalidate_range_ends commute (the count after both, and the one wake of the memslot updater, do not depend on their order)', () => {
+  const { start, end } = mnActiveOps();
+  assert.equal(opsConflict(end, end), false, 'two ends announced as conflicting');
+  assert.equal(opsConflict(start, end), true, 'a start between two ends decides which reaches zero');
+});
