@@ -1,4 +1,4 @@
-import { type Op, opPair, READ, WRITE } from '../runtime/op.js';
+import { type Op, opRead } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import type { DirtyLog } from './dirty-log.js';
 import { kvmClearDirtyLogProtect } from './dirty-log-clear.js';
@@ -102,7 +102,10 @@ function* copyPages(kvm: Kvm, log: DirtyLog, n: number): Task {
   for (const g of log.toCopy.snapshot()) {
     // Race: a guest write to the page (through its TLB, or its SPTE) against the
     // copy reading it: whichever comes first decides whether the copy has the write.
-    yield opPair(READ, kvm.objHostPte(gfnToHva(slot, g)), WRITE, log.obj);
+    // The copy reads the page and writes only the VMM's own record of what it
+    // copied (toCopy, lastCopy: this thread's alone), not the bitmap or the rings
+    // KVM shares with the vCPUs, so it commutes with their marks and pushes.
+    yield opRead(kvm.objHostPte(gfnToHva(slot, g)));
     kvm.rt.charge(kvm.costs.pageCopyNs);
     log.toCopy.delete(g);
     log.copied(slot, g, n);

@@ -77,9 +77,11 @@ export class DirtyLog {
   clears = 0;
   /**
    * Object id of the bitmap: faults set bits without mmu_lock, the harvest
-   * clears them. Under `ring`, of the rings (and the VMM's record of what to
-   * copy): a vCPU's push, the VMM's collection and KVM_RESET_DIRTY_RINGS each
-   * announce it.
+   * clears them. Under `ring`, of the rings (and the VMM's record of what it
+   * collected, which vCPU threads back from a full ring add to): a vCPU's
+   * push, the VMM's collection and KVM_RESET_DIRTY_RINGS each announce it.
+   * The VMM's copy of a page does not: what is left to copy (toCopy) and what
+   * was copied (lastCopy) are the migration thread's own.
    */
   readonly obj: number;
   /** KVM_CAP_DIRTY_LOG_RING: each vCPU's dirty ring, by vCPU index; null under `bitmap`. */

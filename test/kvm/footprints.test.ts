@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { enableAndCopy } from '../../src/kvm/dirty-log-migration.js';
 import type { Kvm } from '../../src/kvm/kvm.js';
+import { gfnToHva } from '../../src/kvm/memslots.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from '../../src/kvm/mmu-notifier.js';
-import { type Op, opsConflict } from '../../src/runtime/op.js';
+import { type Op, op2, opPair, opsConflict, opWrite, WRITE } from '../../src/runtime/op.js';
 import type { Task } from '../../src/runtime/thread.js';
 import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
-import { parseScenario } from '../../src/scenario/load.js';
+import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { runAlone } from './shadow-harness.js';
 
 // The footprints steps announce, split as finely as the kernel's state is: two
@@ -65,4 +67,25 @@ test('mn_active_invalidate_count: two invalidate_range_ends commute (the count a
   const { start, end } = mnActiveOps();
   assert.equal(opsConflict(end, end), false, 'two ends announced as conflicting');
   assert.equal(opsConflict(start, end), true, 'a start between two ends decides which reaches zero');
+});
+
+test("the VMM's copy of a page reads the page and writes only its own record: it commutes with a vCPU's mark of the dirty bitmap or push to its ring, not with a guest write to the page", () => {
+  for (const mode of ['dirty-log-mini', 'dirty-ring-mini']) {
+    const s = loadScenario(mode);
+    const inst = createInstance(s, { settings: effectiveSettings(s, {}), mutant: null, log: false, metrics: false });
+    const kvm = inst.kvm;
+    const log = kvm.dirtyLog!;
+    // The enable adds every page to what is to copy, each copy takes one off: the last such step is a copy.
+    const steps = opsChanging(inst, () => enableAndCopy(kvm, log), () => log.toCopy.size);
+    assert.ok(steps.length > 1, mode);
+    const copy = steps[steps.length - 1]!;
+    const slot = kvm.memslots.gfnToMemslot(0)!;
+    const gfn = slot.baseGfn + slot.npages - 1;
+    const vcpu = kvm.vcpus[0]!;
+    // fast_page_fault's mark, and a fault's make_spte that marks or pushes (tdp-mmu's install).
+    assert.equal(opsConflict(copy, opWrite(log.obj)), false, `${mode}: the copy conflicts with a mark`);
+    assert.equal(opsConflict(copy, op2(WRITE, kvm.mmu.spteObject(gfn), log.obj)), false, `${mode}: the copy conflicts with a push`);
+    // A guest write through the TLB to the page copied last.
+    assert.equal(opsConflict(copy, opPair(WRITE, vcpu.obj, WRITE, kvm.objHostPte(gfnToHva(slot, gfn)))), true, mode);
+  }
 });
