@@ -76,7 +76,11 @@ test("the VMM's copy of a page reads the page and writes only its own record: it
     const kvm = inst.kvm;
     const log = kvm.dirtyLog!;
     // The enable adds every page to what is to copy, each copy takes one off: the last such step is a copy.
-    const steps = opsChanging(inst, () => enableAndCopy(kvm, log), () => log.toCopy.size);
+    const steps = opsChanging(
+      inst,
+      () => enableAndCopy(kvm, log),
+      () => log.toCopy.size,
+    );
     assert.ok(steps.length > 1, mode);
     const copy = steps[steps.length - 1]!;
     const slot = kvm.memslots.gfnToMemslot(0)!;
