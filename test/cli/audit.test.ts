@@ -36,7 +36,7 @@ test("audit: the KVM model's footprints are sound, and the profile names the rac
     assert.ok(j.races.backtracks >= 2999);
     assert.ok(Math.abs(j.races.classes.reduce((a, c) => a + c.share, 0) - 1) < 1e-9);
     // The first executions reverse the orders of migrate and the vCPUs on the
-    // host page and its notifier sequence.
+    // host page and its notifier sequence (the seq snapshot, the pre-check).
     const share = (re: RegExp) => j.races.classes.filter((c) => re.test(`${c.first} -> ${c.second}`)).reduce((a, c) => a + c.share, 0);
     const top = JSON.stringify(j.races.classes.slice(0, 4));
     assert.ok(share(/^migrate: write host page locks -> vCPU#: read host_pte/) > 0.1, top);
