@@ -1,4 +1,4 @@
-import { opRead, opWrite } from '../runtime/op.js';
+import { op2, opRead, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { REQUEST_NAMES } from './events.js';
 import type { Kvm } from './kvm.js';
@@ -59,7 +59,7 @@ export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number,
         });
       }
     }
-    yield opWrite(vcpu.obj);
+    yield op2(WRITE, vcpu.obj, vcpu.objRequests);
     vcpu.requests |= 1 << req;
     // A request a vCPU makes to every vCPU, itself included (the flush of its own root load).
     if (kvm.rt.current === vcpu.thread) vcpu.ownRequests |= 1 << req;
@@ -94,7 +94,9 @@ export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number,
     for (let i = 0; i < kicked.length; i++) {
       const v = kicked[i]!;
       const target = targets[i]!;
-      // Race: that vCPU leaving guest mode (its acknowledgement).
+      // Race: that vCPU leaving guest mode (its acknowledgement). The test reads
+      // the vCPU's mode and acknowledgements, not its request bits: the vCPU's
+      // servicing of its requests, once out of guest mode, commutes with it.
       yield opRead(v.obj);
       yield* kvm.ipiAckWait.waitUntil(() => v.acks >= target, opRead(v.obj));
     }

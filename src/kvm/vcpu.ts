@@ -58,8 +58,20 @@ export interface RootInfo {
 export class Vcpu {
   /** The thread running vcpu_run. */
   thread!: Thread;
-  /** Object id of this vCPU's mode and request bits. */
+  /**
+   * Object id of this vCPU's mode and its acknowledgements of kicks: a
+   * kicker's request step and its wait for the acknowledgement, and the
+   * vCPU's steps in guest mode (each may leave it on a kick), announce it.
+   */
   readonly obj: number;
+  /**
+   * Object id of this vCPU's request bits (vcpu->requests): a kicker's
+   * request step and the vCPU's servicing of its requests announce it. The
+   * VM-entry's re-read of the bits announces the mode only: every other
+   * thread's write of the bits (kvm_make_all_cpus_request) writes the mode
+   * too, in the same step.
+   */
+  readonly objRequests: number;
   /** vcpu->mode. */
   mode = OUTSIDE_GUEST_MODE;
   /** vcpu->requests, a bit per KVM_REQ_*. */
@@ -138,6 +150,7 @@ export class Vcpu {
     readonly pattern: AccessPattern,
   ) {
     this.obj = kvm.rt.objects.id(`vcpu${id}`);
+    this.objRequests = kvm.rt.objects.id(`vcpu${id} requests`);
     // The phase it enters, for a sink that reads it (Perfetto, ftrace, the story): built only then; no hook without phases.
     if (pattern.phased)
       pattern.onPhase = (phase, spec, plan) => {
@@ -248,8 +261,10 @@ export class Vcpu {
     const kvm = this.kvm;
     // Race: requests made by other threads while we service ours. With the
     // dirty ring's soft-full request pending, also KVM_RESET_DIRTY_RINGS
-    // advancing reset_index, which decides whether the vCPU may enter.
-    yield (this.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL)) !== 0 ? opPair(WRITE, this.obj, READ, kvm.dirtyLog!.obj) : opWrite(this.obj);
+    // advancing reset_index, which decides whether the vCPU may enter. Out of
+    // guest mode, the vCPU touches only its request bits here, not its mode
+    // (no kicker changes it, nor waits for an acknowledgement from it).
+    yield (this.requests & (1 << KVM_REQ_DIRTY_RING_SOFT_FULL)) !== 0 ? opPair(WRITE, this.objRequests, READ, kvm.dirtyLog!.obj) : opWrite(this.objRequests);
     kvm.rt.charge(kvm.costs.enterGuestNs);
     if (this.requests !== 0) {
       // kvm_dirty_ring_check_request, first of the request checks: a soft-full
@@ -278,8 +293,9 @@ export class Vcpu {
     if (this.root.root < 0) yield* kvm.mmu.reloadRoot(this);
 
     // Race: a request made after servicing. Storing IN_GUEST_MODE and re-reading the
-    // request bits is one step, which is the smp_mb between them. Dropping the SRCU
-    // read lock here races with a memslot update's synchronize_srcu.
+    // request bits is one step, which is the smp_mb between them (announced as the
+    // mode: see objRequests). Dropping the SRCU read lock here races with a memslot
+    // update's synchronize_srcu.
     yield opPair(WRITE, this.obj, SHARED, kvm.srcu.obj);
     kvm.srcu.readUnlock();
     this.mode = IN_GUEST_MODE;
@@ -507,7 +523,7 @@ export class Vcpu {
     if (kvmCheckRequest(this, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) {
       yield* kvm.mmu.freeObsoleteRoots(this);
       // Race: requests made to us while we looked at the roots (the look is a step of its own).
-      yield opWrite(this.obj);
+      yield opWrite(this.objRequests);
     }
     if (kvmCheckRequest(this, KVM_REQ_MMU_RELOAD)) yield* kvm.mmu.unloadRoots(this);
     // After the obsolete roots are freed: a freed current root is not synced.

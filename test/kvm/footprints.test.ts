@@ -4,6 +4,9 @@ import { enableAndCopy } from '../../src/kvm/dirty-log-migration.js';
 import type { Kvm } from '../../src/kvm/kvm.js';
 import { gfnToHva } from '../../src/kvm/memslots.js';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from '../../src/kvm/mmu-notifier.js';
+import { KVM_REQ_TLB_FLUSH } from '../../src/kvm/requests.js';
+import { IN_GUEST_MODE } from '../../src/kvm/vcpu.js';
+import { kvmMakeAllCpusRequest } from '../../src/kvm/vcpu-requests.js';
 import { type Op, op2, opPair, opsConflict, opWrite, WRITE } from '../../src/runtime/op.js';
 import type { Task } from '../../src/runtime/thread.js';
 import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
@@ -92,4 +95,19 @@ test("the VMM's copy of a page reads the page and writes only its own record: it
     // A guest write through the TLB to the page copied last.
     assert.equal(opsConflict(copy, opPair(WRITE, vcpu.obj, WRITE, kvm.objHostPte(gfnToHva(slot, gfn)))), true, mode);
   }
+});
+
+test("a vCPU's request bits apart from its mode: a kicker's wait for the acknowledgement commutes with the vCPU's servicing of its requests, its request step does not", () => {
+  const { kvm } = tdpVm();
+  const vcpu = kvm.vcpus[0]!;
+  // The vCPU at the top of vcpu_enter_guest: its first step services its requests.
+  const service = vcpu.vcpuEnterGuest().next().value as Op;
+  // A kicker's kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH), a WAIT request, to the vCPU in guest mode.
+  vcpu.mode = IN_GUEST_MODE;
+  const kicker = kvmMakeAllCpusRequest(kvm, KVM_REQ_TLB_FLUSH);
+  const request = kicker.next().value as Op;
+  const ackWait = kicker.next().value as Op;
+  assert.equal(opsConflict(ackWait, service), false, 'the wait for the acknowledgement conflicts with the servicing');
+  assert.equal(opsConflict(request, service), true);
+  assert.equal(opsConflict(request, ackWait), true);
 });
