@@ -1,4 +1,4 @@
-import { op2, opRead, WRITE } from '../runtime/op.js';
+import { op2, opRead, READ, WRITE } from '../runtime/op.js';
 import type { Task } from '../runtime/thread.js';
 import { REQUEST_NAMES } from './events.js';
 import type { Kvm } from './kvm.js';
@@ -48,8 +48,10 @@ export function* kvmMakeAllCpusRequest(kvm: Kvm, req: number): Generator<number,
     let mode = vcpu.mode;
     if (kvm.mutation.has('request-mode-read-early')) {
       // Race (the mutant's): the vCPU's entry between our read of its mode and our
-      // setting of the bit, which the smp_mb between the two rules out.
-      yield opRead(vcpu.obj);
+      // setting of the bit, which the smp_mb between the two rules out. The
+      // entry's store of the mode is announced with the request bits
+      // (Vcpu.objRequests): this read of the mode reads them too.
+      yield op2(READ, vcpu.obj, vcpu.objRequests);
       mode = vcpu.mode;
       // A line where the read happens: the entry that races with it comes after it in the interleaving.
       if (kvm.listens('note')) {

@@ -59,17 +59,19 @@ export class Vcpu {
   /** The thread running vcpu_run. */
   thread!: Thread;
   /**
-   * Object id of this vCPU's mode and its acknowledgements of kicks: a
-   * kicker's request step and its wait for the acknowledgement, and the
-   * vCPU's steps in guest mode (each may leave it on a kick), announce it.
+   * Object id of this vCPU's mode in guest mode and its acknowledgements of
+   * kicks: a kicker's request step and its wait for the acknowledgement, and
+   * the vCPU's steps in guest mode (each may leave it on a kick), announce it.
    */
   readonly obj: number;
   /**
    * Object id of this vCPU's request bits (vcpu->requests): a kicker's
-   * request step and the vCPU's servicing of its requests announce it. The
-   * VM-entry's re-read of the bits announces the mode only: every other
-   * thread's write of the bits (kvm_make_all_cpus_request) writes the mode
-   * too, in the same step.
+   * request step, the vCPU's servicing of its requests and its VM-entry
+   * announce it. The entry's store of IN_GUEST_MODE is announced with the
+   * bits it re-reads, not as `obj`: every other step that reads the mode (a
+   * kicker's request step, request-mode-read-early's read) touches the bits
+   * too, and a kicker's wait reads only the acknowledgement, which a vCPU it
+   * kicked gave before it left guest mode.
    */
   readonly objRequests: number;
   /** vcpu->mode. */
@@ -294,9 +296,9 @@ export class Vcpu {
 
     // Race: a request made after servicing. Storing IN_GUEST_MODE and re-reading the
     // request bits is one step, which is the smp_mb between them (announced as the
-    // mode: see objRequests). Dropping the SRCU read lock here races with a memslot
+    // bits: see objRequests). Dropping the SRCU read lock here races with a memslot
     // update's synchronize_srcu.
-    yield opPair(WRITE, this.obj, SHARED, kvm.srcu.obj);
+    yield opPair(WRITE, this.objRequests, SHARED, kvm.srcu.obj);
     kvm.srcu.readUnlock();
     this.mode = IN_GUEST_MODE;
     if (this.pendingAtEntry() !== 0 && !kvm.mutation.acts('vcpu-enter-ignores-requests')) {

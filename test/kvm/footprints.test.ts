@@ -8,7 +8,6 @@ import { KVM_REQ_TLB_FLUSH } from '../../src/kvm/requests.js';
 import { IN_GUEST_MODE } from '../../src/kvm/vcpu.js';
 import { kvmMakeAllCpusRequest } from '../../src/kvm/vcpu-requests.js';
 import { type Op, op2, opPair, opsConflict, opWrite, WRITE } from '../../src/runtime/op.js';
-import type { Task } from '../../src/runtime/thread.js';
 import { createInstance, effectiveSettings, type KvmInstance } from '../../src/scenario/instantiate.js';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { runAlone } from './shadow-harness.js';
@@ -18,7 +17,7 @@ import { runAlone } from './shadow-harness.js';
 // announced as conflicting, or the checker's reduction explores both orders.
 
 /** A TDP VM of one vCPU and one memslot of 4 pages, nothing run yet. */
-function tdpVm(): { inst: KvmInstance; kvm: Kvm; hva: number } {
+function tdpVm(mutant: string | null = null): { inst: KvmInstance; kvm: Kvm; hva: number } {
   const text = `
 vm:
   vcpus: 1
@@ -29,12 +28,12 @@ workload: { gfnStart: 0, gfnCount: 4, accesses: 1 }
 stop: { timeNs: 1000000 }
 `;
   const s = parseScenario(text, 'footprints');
-  const inst = createInstance(s, { settings: effectiveSettings(s, {}), mutant: null, log: false, metrics: false });
+  const inst = createInstance(s, { settings: effectiveSettings(s, {}), mutant, log: false, metrics: false });
   return { inst, kvm: inst.kvm, hva: inst.kvm.memslots.byId(0)!.hvaPage };
 }
 
 /** Runs `body` alone and returns the ops of its steps that changed `watch()`. */
-function opsChanging(inst: KvmInstance, body: () => Task, watch: () => number): Op[] {
+function opsChanging(inst: KvmInstance, body: () => Generator<Op, unknown, void>, watch: () => number): Op[] {
   const ops: Op[] = [];
   runAlone(inst, function* () {
     const g = body();
@@ -110,4 +109,27 @@ test("a vCPU's request bits apart from its mode: a kicker's wait for the acknowl
   assert.equal(opsConflict(ackWait, service), false, 'the wait for the acknowledgement conflicts with the servicing');
   assert.equal(opsConflict(request, service), true);
   assert.equal(opsConflict(request, ackWait), true);
+});
+
+test("a vCPU's VM-entry announces its request bits, not its mode: it commutes with a kicker's wait for an acknowledgement, not with a kicker's request step or request-mode-read-early's read of the mode", () => {
+  const { inst, kvm } = tdpVm();
+  const vcpu = kvm.vcpus[0]!;
+  // The entry is the step that stores IN_GUEST_MODE (the guest's access then faults and leaves it).
+  // vcpu_run holds kvm->srcu around vcpu_enter_guest.
+  const run = function* () {
+    kvm.srcu.readLock();
+    return yield* vcpu.vcpuEnterGuest();
+  };
+  const [entry] = opsChanging(inst, run, () => vcpu.mode);
+  assert.ok(entry !== undefined, 'no step changed the mode');
+  vcpu.mode = IN_GUEST_MODE;
+  const kicker = kvmMakeAllCpusRequest(kvm, KVM_REQ_TLB_FLUSH);
+  const request = kicker.next().value as Op;
+  const ackWait = kicker.next().value as Op;
+  assert.equal(opsConflict(entry, ackWait), false, 'the entry conflicts with the wait for the acknowledgement');
+  assert.equal(opsConflict(entry, request), true);
+  const early = tdpVm('request-mode-read-early').kvm;
+  early.vcpus[0]!.mode = IN_GUEST_MODE;
+  const modeRead = kvmMakeAllCpusRequest(early, KVM_REQ_TLB_FLUSH).next().value as Op;
+  assert.equal(opsConflict(entry, modeRead), true, "the entry does not conflict with the mutant's read of the mode");
 });
