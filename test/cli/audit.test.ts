@@ -47,11 +47,15 @@ test("audit: the KVM model's footprints are sound, and the profile names the rac
   // Retries at any point race with every step around them (a spin yields to
   // whoever can run then: the fair-spin rules' dependency), and fill the first
   // executions; deferred to when the others are done or wait, they race less,
-  // and the vCPUs' own races on the SPTE come sooner in DFS order.
+  // and the vCPUs' own races on the SPTE come sooner in DFS order. (Since a
+  // vCPU's entry commutes with a kicker's wait for its acknowledgement, the
+  // interleaved search reaches some SPTE races within its 3,000 executions too:
+  // spins 0.25 against 0.13 deferred, SPTE races 0.11 against 0.24; before,
+  // 0.29 against 0.09, and none against 0.29.)
   const at = (k: string) => shares.get(k) ?? Number.NaN;
   assert.ok(at('interleaved spin') > 0.2, `${at('interleaved spin')}`);
-  assert.ok(at('deferred spin') < at('interleaved spin') / 2, `${at('deferred spin')}`);
-  assert.ok(at('deferred spte') > 0.2 && at('interleaved spte') < 0.05, `${at('deferred spte')} ${at('interleaved spte')}`);
+  assert.ok(at('deferred spin') < at('interleaved spin') / 1.5, `${at('deferred spin')}`);
+  assert.ok(at('deferred spte') > 0.2 && at('interleaved spte') < at('deferred spte') / 2, `${at('deferred spte')} ${at('interleaved spte')}`);
 });
 
 test('audit: same scenario, settings and seed, with an execution budget: byte-identical JSON', async () => {
