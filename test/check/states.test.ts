@@ -230,10 +230,13 @@ test("dfs por 'states': every trace plain DFS reaches within the bound, in fewer
   // Where bounded DPOR misses traces (README, coverage of a preemption bound), 'states' does not.
   // (Before the fair-spin yields were dependencies of the happens-before, DPOR
   // also missed 3 of the 200 of 2x2x2 with bound 1, and reached 1083 here.)
-  assert.equal(run(mini(2, 1, 1), 'dpor', 2, 'interleaved').traces.size, 1172);
-  assert.equal(run(mini(2, 1, 1), 'states', 2, 'interleaved').traces.size, 1336);
-  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 643);
-  assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 776);
+  // Finer footprints make fewer traces: 1208, 1388, 659 and 800 before the seq
+  // split (5c31231), 1172, 1336, 643 and 776 after it, these since a vCPU's
+  // request bits are apart from its mode (26d8e6c, dea215b).
+  assert.equal(run(mini(2, 1, 1), 'dpor', 2, 'interleaved').traces.size, 1144);
+  assert.equal(run(mini(2, 1, 1), 'states', 2, 'interleaved').traces.size, 1304);
+  assert.equal(run(mini(2, 1, 1), 'dpor', 2).traces.size, 623);
+  assert.equal(run(mini(2, 1, 1), 'states', 2).traces.size, 752);
 });
 
 test("dfs por 'states': on the other check scenarios, with one preemption, every trace plain DFS reaches", () => {
