@@ -23,8 +23,8 @@ import { TopTried } from './top-tried.js';
  * Every request is met, as DPOR's backtrack update requires, so the branches
  * cover what one DFS covers (tests, with trace-set.ts). Unbounded, they run
  * one DFS's executions or a few more (fault-vs-invalidation-mini 1x1x1 with
- * retries interleaved: 2,780, as one DFS; 2x1x1 deferred: 175,120 against
- * 160,976, measured 2026-12-07); with preemption bound 1 and retries interleaved, as many as one
+ * retries interleaved: 2,780, as one DFS; 2x1x1 deferred: 82,337 against
+ * 74,193, measured 2026-12-08); with preemption bound 1 and retries interleaved, as many as one
  * DFS (3x2x1: 84,470; 3x3x2: 238,682).
  *
  * The result is the first violation (or model bug) in the order of rounds,

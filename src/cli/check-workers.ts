@@ -255,7 +255,7 @@ function collapsed(run: PartsRun): PartsRun {
  * One worker explores in branches too, so that --workers 1 and --workers K
  * give the same JSON: the branches reach the traces one DFS reaches, but not
  * always in as many executions (fault-vs-invalidation-mini 2x1x1 with bound 2:
- * 2,179 against 2,203; unbounded, 175,120 against 160,976 as of 2026-12-07, where 1x2x1, 1x2x2
+ * 2,301 against 2,325; unbounded, 82,337 against 74,193 as of 2026-12-08, where 1x2x1, 1x2x2
  * and 1x3x1 run exactly one DFS's). In one thread they take about the time one
  * DFS takes (3x2x1 with bound 2: 4.7 s against 4.8 s; 2x1x1 unbounded: 3.4 s
  * against 3.2 s).
