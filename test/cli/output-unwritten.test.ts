@@ -146,8 +146,11 @@ test('an output whose old file the system will not let go (immutable, chattr +i)
     assert.equal(before.code, 2, before.stderr);
     assert.match(before.stderr, /^mmulab: --json .*immutable\.json: not writable \(EPERM\): expected a file it may replace, or none\n$/);
     spawnSync('chattr', ['-i', file]);
-    // Made immutable once the run has started: not written at the end.
-    const r = await captured(['run', MINI, '--json', file], () => spawnSync('chattr', ['+i', file]));
+    // Made immutable once the run has started: not written at the end. A run of
+    // some 0.5 s, so that the file is made immutable well before the run writes it
+    // (the mini's run, a few ms in a worker kept from an earlier test, could end
+    // before this thread's timer fired on a loaded machine: CI of 2026-12-08).
+    const r = await captured(['run', 'fault-during-invalidation', '--json', file], () => spawnSync('chattr', ['+i', file]));
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--json .*immutable\.json: not written: operation not permitted \(EPERM\)/);
     assert.equal(readFileSync(file, 'utf8'), '{}\n');
