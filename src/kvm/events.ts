@@ -926,7 +926,6 @@ export function describeEvent(ev: KvmEventBody): string {
   }
 }
 
-/** An access-tracked leaf as the step log says it: the pfn it keeps, RWX cleared (R and X saved). */
 /**
  * The lockless pre-check's line: the values it read, as is_page_fault_stale's
  * line has them (the range only while the count it read is non-zero), and why
@@ -953,6 +952,7 @@ function freeObsoleteVerdict(ev: KvmEvent & { e: 'freeObsoleteRoots' }): string 
   return kept ? `frees none: ${kept}` : 'finds none obsolete';
 }
 
+/** An access-tracked leaf as the step log says it: the pfn it keeps, RWX cleared (R and X saved). */
 function trackedText(pfn: number): string {
   return `pfn ${hex(pfn)} access-tracked (---, not present to the hardware)`;
 }

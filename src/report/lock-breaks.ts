@@ -1,5 +1,6 @@
 import type { EventStamp, KvmEvent } from '../kvm/events.js';
 import type { LockIntervals } from './attach.js';
+import { ZapLeftPoints } from './zap-left.js';
 
 /**
  * A zap-all's lock breaks as the run report draws them (threads 000 and 002):
@@ -41,10 +42,10 @@ export class LockBreakRecorder {
   private readonly times: number[] = [];
   private readonly pages: number[] = [];
   private holder: string | null = null;
-  /** The current zap-all's begin, until its first lock break: [ns, pages], or null. */
-  private begin: [number, number] | null = null;
-  /** Whether the current zap-all broke the lock (its walk's end is drawn). */
-  private broke = false;
+  private readonly left = new ZapLeftPoints((ts, pages) => {
+    this.times.push(ts);
+    this.pages.push(pages);
+  });
   /** Each break's time without the lock, ns, parallel to `windows`. */
   private readonly offs: number[] = [];
   /** Each break's [drop, re-take] (ns) and the zapper's thread id, flat triples. */
@@ -52,34 +53,13 @@ export class LockBreakRecorder {
   private yielded = 0;
 
   on(ev: KvmEvent, at: EventStamp): void {
-    switch (ev.e) {
-      case 'zapAllBegin':
-        this.begin = [at.ts, ev.pages];
-        this.broke = false;
-        return;
-      case 'lockBreak':
-        // Only the zap-alls' breaks carry their work left and their figures (they come once the lock is back).
-        if (ev.left === undefined || ev.offNs === undefined) return;
-        this.holder ??= ev.holder;
-        if (this.begin !== null) this.point(this.begin[0], this.begin[1]);
-        this.begin = null;
-        this.broke = true;
-        this.point(at.ts, ev.left);
-        this.windows.push(at.ts - ev.offNs, at.ts, at.tid);
-        this.offs.push(ev.offNs);
-        if ((ev.others ?? 0) > 0) this.yielded++;
-        return;
-      case 'zapBatch':
-        if (ev.left !== undefined && this.broke) this.point(at.ts, ev.left);
-        return;
-      default:
-        return;
-    }
-  }
-
-  private point(ts: number, pages: number): void {
-    this.times.push(ts);
-    this.pages.push(pages);
+    this.left.on(ev, at);
+    // Only the zap-alls' breaks carry their figures (they come once the lock is back).
+    if (ev.e !== 'lockBreak' || ev.left === undefined || ev.offNs === undefined) return;
+    this.holder ??= ev.holder;
+    this.windows.push(at.ts - ev.offNs, at.ts, at.tid);
+    this.offs.push(ev.offNs);
+    if ((ev.others ?? 0) > 0) this.yielded++;
   }
 
   /** The series, with the takers found among `lock`'s holds (none without them); `names` by thread id. */

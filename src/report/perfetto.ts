@@ -10,6 +10,7 @@ import { instantName } from './instant-names.js';
 import { type RetryCause, RetryCauses } from './retry-cause.js';
 import { gfnRange, hvaRangeArgs, type Span, type SpanArgs, SpanRecorder } from './spans.js';
 import { NS_PER_STEP, StepClock } from './step-clock.js';
+import { ZapLeftPoints } from './zap-left.js';
 
 /**
  * Chrome Trace Event JSON (opens in ui.perfetto.dev and chrome://tracing) of
@@ -37,9 +38,8 @@ export class PerfettoSink implements InstanceSink {
   /** Roots and shadow pages counted from events, when no instance gives gauges. */
   private readonly liveRoots = new Set<number>();
   private liveSp = 0;
-  /** The current zap-all's begin, ns, until its first lock break (-1: none pending), and its pages then. */
-  private zapBegin = -1;
-  private zapBeginPages = 0;
+  /** A zap-all's work left, as the report's chart has it: the counter track's samples. */
+  private readonly zapLeft = new ZapLeftPoints((ts, pages) => this.setCounter(ts, C_ZAP_LEFT, pages));
 
   private readonly budget: EventBudget;
   private readonly clock = new StepClock();
@@ -369,21 +369,10 @@ export class PerfettoSink implements InstanceSink {
         this.setCounter(at.ts, C_VALID_GEN, ev.gen);
         return false;
       case 'zapAllBegin':
-        // Where a lock break follows, the track starts at the zap's pages (kvm_zap_obsolete_pages: all obsolete).
-        this.zapBegin = at.ts;
-        this.zapBeginPages = ev.pages;
-        return false;
       case 'lockBreak':
-        // Falling, the fast zap's walk; flat or growing, the lock-break zap-all's restarts (thread 000).
-        if (ev.left !== undefined) {
-          if (this.zapBegin >= 0) this.setCounter(this.zapBegin, C_ZAP_LEFT, this.zapBeginPages);
-          this.zapBegin = -1;
-          this.setCounter(at.ts, C_ZAP_LEFT, ev.left);
-        }
-        return false;
       case 'zapBatch':
-        // The walk's end, where its zap broke the lock (the track runs): 0, or what it left behind.
-        if (ev.left !== undefined && this.zapBegin < 0 && !Number.isNaN(this.lastCounter[C_ZAP_LEFT]!)) this.setCounter(at.ts, C_ZAP_LEFT, ev.left);
+        // Falling, the fast zap's walk; flat or growing, the lock-break zap-all's restarts (thread 000).
+        this.zapLeft.on(ev, at);
         return false;
       default:
         return false;
